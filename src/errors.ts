@@ -1,0 +1,55 @@
+/**
+ * The three kinds of failure. The CLI maps them to exit codes in one place:
+ * UsageError → 2, anything else → 1. GitHub trouble never reaches the caller as an error:
+ * it becomes a warning and a queued post (see GitHubError, used inside the github/ and sync/ layers).
+ */
+
+/** The caller's mistake: a bad option or value, an unknown agent, a broken task.md, no run. Exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The kinds of GitHub trouble, each with its own advice. */
+export type GitHubErrorKind =
+  | "auth" // 401: bad or missing credentials
+  | "forbidden" // 403 that is not a rate limit: missing scope, locked issue, archived repository
+  | "not-found" // 404: issue, repository or comment missing (or invisible to the token)
+  | "validation" // 422: body rejected (for example too long)
+  | "rate-limited" // 403/429 with rate-limit headers
+  | "server" // 5xx
+  | "network" // connection refused, reset, DNS
+  | "timeout"; // no answer within the request budget
+
+/** GitHub trouble, already explained for humans. Never carries a token or a request object. */
+export class GitHubError extends Error {
+  override name = "GitHubError";
+  readonly kind: GitHubErrorKind;
+  readonly status: number | null;
+  /** Epoch ms before which GitHub asked us not to come back (rate limits). */
+  readonly retryAt: number | null;
+  /** True when a write may have reached GitHub although no answer came back. */
+  readonly outcomeUnknown: boolean;
+  constructor(
+    message: string,
+    details: { kind: GitHubErrorKind; status?: number | null; retryAt?: number | null; outcomeUnknown?: boolean },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.kind = details.kind;
+    this.status = details.status ?? null;
+    this.retryAt = details.retryAt ?? null;
+    this.outcomeUnknown = details.outcomeUnknown ?? false;
+  }
+
+  /** Worth trying again later with the same credentials. */
+  get transient(): boolean {
+    return this.kind === "server" || this.kind === "network" || this.kind === "timeout" || this.kind === "rate-limited";
+  }
+}
+
+export function isUsageError(error: unknown): error is UsageError {
+  return error instanceof UsageError;
+}

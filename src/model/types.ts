@@ -1,0 +1,95 @@
+/** The states an agent can be in. `cancelled` is set only by the cancel command. */
+export const AGENT_STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled"] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** The statuses `update --status` accepts. */
+export const UPDATE_STATUSES = ["pending", "in_progress", "completed", "failed"] as const;
+
+/** Statuses after which an agent does no more work. */
+export const FINISHED_STATUSES: readonly AgentStatus[] = ["completed", "failed", "cancelled"];
+
+export type CommentMode = "edit" | "append";
+
+/** One agent (one domain) of a run. Times are ISO 8601 strings (UTC). */
+export interface AgentState {
+  agentId: string;
+  domain: string;
+  status: AgentStatus;
+  filesCompleted: number;
+  filesTotal: number;
+  /** When the agent first left `pending`, if it has. */
+  startedAt: string | null;
+  /** When the agent last reported anything. */
+  updatedAt: string;
+  /** When the agent reached `completed` or `failed`. */
+  finishedAt: string | null;
+  /** Result summary given by `complete`. */
+  summary: string | null;
+  /** Failure reason given by `fail` (or the reason given by `cancel`). */
+  error: string | null;
+}
+
+/** Where the run is posted. Absent issue: local tracking only. */
+export interface GitHubTarget {
+  issueNumber: number | null;
+  /** `owner/name`, resolved once at init. */
+  repo: string | null;
+  syncEnabled: boolean;
+  commentMode: CommentMode;
+  /** Minimum time between two writes of this run, across processes. */
+  minIntervalMs: number;
+}
+
+/** What the last successful or attempted GitHub writes left behind (bookkeeping shared by all processes). */
+export interface SyncState {
+  /** The progress comment of this run (edit mode), once known. */
+  commentId: number | null;
+  commentUrl: string | null;
+  /** Login of the token's user, as learned from /user or from our own created comment. */
+  viewer: string | null;
+  /** Highest run sequence number whose body is on the issue. */
+  postedSeq: number;
+  /** Highest sequence number handed to the offline queue. */
+  queuedSeq: number;
+  /** Epoch ms of the start of the last write (any process). */
+  lastWriteAt: number;
+  /** A process currently writing to GitHub for this run; writes are serialised through it. */
+  lease: { owner: string; pid: number; expiresAt: number } | null;
+  /** A detached process that will write the latest state when it is due. */
+  flusher: { pid: number; startedAt: number } | null;
+  /** No GitHub traffic before this epoch ms (after failures or a rate limit). */
+  backoffUntil: number;
+  consecutiveFailures: number;
+  /** The final summary comment, once posted. */
+  finalCommentId: number | null;
+  /** The last GitHub failure, already explained (no token inside). */
+  lastError: string | null;
+}
+
+/** The whole persisted state of one run. */
+export interface RunState {
+  version: 1;
+  runId: string;
+  epicId: string;
+  startedAt: string;
+  completedAt: string | null;
+  /** Incremented on every change; the body posted for a change carries it. */
+  seq: number;
+  /** The bold event line of the latest change, e.g. "Agent impl-bac-163000 completed". */
+  event: string;
+  agents: Record<string, AgentState>;
+  /** Merge summary given at finalize. */
+  mergeSummary: string | null;
+  github: GitHubTarget;
+  sync: SyncState;
+}
+
+/** A row of the rendered table; also what `status --json` prints per agent. */
+export interface AgentView {
+  agentId: string;
+  domain: string;
+  status: AgentStatus;
+  filesCompleted: number;
+  filesTotal: number;
+  progress: number;
+}
