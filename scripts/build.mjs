@@ -1,6 +1,6 @@
 // Builds the library (tsc: ESM + .d.ts, unbundled) and the CLI (esbuild: one bundle, lazy chunks per command).
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,5 +28,6 @@ await esbuild.build({
   chunkNames: "chunk-[hash]",
   // gray-matter and proper-lockfile are CommonJS and require Node built-ins.
   banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
+  define: { VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
   logLevel: "warning",
 });

@@ -34,7 +34,12 @@ export class GitHubError extends Error {
   readonly outcomeUnknown: boolean;
   constructor(
     message: string,
-    details: { kind: GitHubErrorKind; status?: number | null; retryAt?: number | null; outcomeUnknown?: boolean },
+    details: {
+      kind: GitHubErrorKind;
+      status?: number | null;
+      retryAt?: number | null;
+      outcomeUnknown?: boolean;
+    },
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -46,7 +51,12 @@ export class GitHubError extends Error {
 
   /** Worth trying again later with the same credentials. */
   get transient(): boolean {
-    return this.kind === "server" || this.kind === "network" || this.kind === "timeout" || this.kind === "rate-limited";
+    return (
+      this.kind === "server" ||
+      this.kind === "network" ||
+      this.kind === "timeout" ||
+      this.kind === "rate-limited"
+    );
   }
 }
 

@@ -32,8 +32,10 @@ export interface AgentState {
 /** Where the run is posted. Absent issue: local tracking only. */
 export interface GitHubTarget {
   issueNumber: number | null;
-  /** `owner/name`, resolved once at init. */
+  /** `owner/name`, resolved at init (flag, task.md, GITHUB_REPOSITORY, git origin). */
   repo: string | null;
+  /** REST API base URL, resolved at init (flag, GITHUB_API_URL, api.github.com). */
+  apiUrl: string;
   syncEnabled: boolean;
   commentMode: CommentMode;
   /** Minimum time between two writes of this run, across processes. */
@@ -57,8 +59,10 @@ export interface SyncState {
   lease: { owner: string; pid: number; expiresAt: number } | null;
   /** A detached process that will write the latest state when it is due. */
   flusher: { pid: number; startedAt: number } | null;
-  /** No GitHub traffic before this epoch ms (after failures or a rate limit). */
+  /** No GitHub traffic before this epoch ms after failures (retry and finalize may try sooner). */
   backoffUntil: number;
+  /** GitHub asked us not to write before this epoch ms (retry-after, rate-limit reset): always honoured. */
+  rateLimitedUntil: number;
   consecutiveFailures: number;
   /** The final summary comment, once posted. */
   finalCommentId: number | null;
@@ -81,6 +85,8 @@ export interface RunState {
   /** Merge summary given at finalize. */
   mergeSummary: string | null;
   github: GitHubTarget;
+  /** The task.md the GitHub settings were read from (size and mtime), to re-read it only when it changed. */
+  taskFile: { mtimeMs: number; size: number } | null;
   sync: SyncState;
 }
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The demo behind `npm run demo`: a simulated run of three agents working in parallel.
+// Local tracking by default; it posts to GitHub when an issue is given and a token is set:
+//   GITHUB_TOKEN=... npm run demo -- --issue 123 --repo owner/name
+// Options: --dir <epic-dir> (default: a new temporary directory), --fast (no pauses).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createParallelReporter } from "../dist/lib/index.js";
+import { renderTerminalTable } from "../dist/lib/render/terminal.js";
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: "string" },
+    issue: { type: "string" },
+    repo: { type: "string" },
+    "api-url": { type: "string" },
+    fast: { type: "boolean", default: false },
+  },
+});
+
+const epicDir = values.dir ?? mkdtempSync(join(tmpdir(), "parallel-progress-demo-"));
+const github = {};
+if (values.issue) github.issueNumber = Number(values.issue);
+if (values.repo) github.repo = values.repo;
+if (values["api-url"]) github.apiUrl = values["api-url"];
+
+const reporter = createParallelReporter(epicDir, {
+  github,
+  onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+});
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, values.fast ? 0 : ms));
+
+console.log(`epic directory: ${epicDir}`);
+const agents = await reporter.initializeParallelTracking(
+  "EPIC-DEMO",
+  ["backend", "frontend", "tests"],
+  epicDir,
+  {
+    force: true,
+  },
+);
+const state = reporter.executionState;
+console.log(
+  state.github.issueNumber && state.github.repo
+    ? `syncing to ${state.github.repo}#${state.github.issueNumber} (when a token is set)`
+    : "local tracking only (give --issue N --repo owner/name and GITHUB_TOKEN to post to GitHub)",
+);
+
+const plan = { backend: 7, frontend: 5, tests: 4 };
+await Promise.all(
+  agents.map(async ({ agentId, domain }) => {
+    const total = plan[domain];
+    await reporter.updateAgentProgress(agentId, "in_progress", 0, total);
+    for (let done = 1; done <= total; done++) {
+      await pause(150 + Math.random() * 250);
+      await reporter.updateAgentProgress(agentId, "in_progress", done, total);
+      console.log(`${domain.padEnd(9)} ${done}/${total}`);
+    }
+    await reporter.markAgentComplete(agentId, `${domain} implementation complete`);
+  }),
+);
+
+const result = await reporter.finalizeParallelExecution(
+  [
+    "All parallel worktrees merged successfully.",
+    ...agents.map(({ domain }) => `- ${domain}: ${plan[domain]} files integrated`),
+  ].join("\n"),
+);
+console.log();
+console.log(
+  renderTerminalTable(reporter.executionState, { color: null, width: process.stdout.columns ?? 100 }),
+);
+console.log();
+console.log(
+  result.posted
+    ? `final summary posted; progress comment: ${result.commentUrl}`
+    : result.queued > 0
+      ? `GitHub was not reachable: ${result.queued} post(s) queued in ${join(epicDir, ".github_parallel_queue")}`
+      : "done (local tracking only)",
+);

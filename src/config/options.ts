@@ -1,0 +1,91 @@
+import { UsageError } from "../errors.js";
+import { type CommentMode, UPDATE_STATUSES } from "../model/types.js";
+import { quote } from "./show-value.js";
+
+/**
+ * Pure parsers for CLI values (commander `argParser`s). Each returns the clean value or throws a
+ * one-line UsageError naming the option and the value received.
+ */
+
+export const MAX_DOMAIN_LENGTH = 200;
+export const MAX_INTERVAL_MS = 600_000;
+
+export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
+
+/** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
+export function parseFilesOption(value: string): { done: number; total: number } {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  const done = Number(match?.[1]);
+  const total = Number(match?.[2]);
+  if (!match || !Number.isSafeInteger(done) || !Number.isSafeInteger(total)) {
+    throw new UsageError(`--files must be <done>/<total> with whole numbers, got ${quote(value)}`);
+  }
+  if (done > total) throw new UsageError(`--files: done (${done}) cannot exceed total (${total})`);
+  return { done, total };
+}
+
+/** `"a, b,c"` → `["a", "b", "c"]`: trimmed, non-empty, unique, printable, at most 200 characters each. */
+export function parseDomainsOption(value: string): string[] {
+  const domains = value.split(",").map((item) => item.trim());
+  if (domains.some((domain) => domain.length === 0)) {
+    throw new UsageError(
+      `--domains must be a comma-separated list of names with no empty item, got ${quote(value)}`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const domain of domains) {
+    if (domain.length > MAX_DOMAIN_LENGTH) {
+      throw new UsageError(
+        `--domains: a domain may have at most ${MAX_DOMAIN_LENGTH} characters, got one of ${domain.length}: ${quote(domain)}`,
+      );
+    }
+    // Tabs and newlines would break the `domain<TAB>agent-id` lines init prints.
+    if (/[\u0000-\u001f\u007f]/.test(domain)) {
+      throw new UsageError(`--domains: a domain may not contain control characters, got ${quote(domain)}`);
+    }
+    if (seen.has(domain))
+      throw new UsageError(`--domains lists ${quote(domain)} more than once, got ${quote(value)}`);
+    seen.add(domain);
+  }
+  return domains;
+}
+
+/** `"12"` → 12. */
+export function parseIssueOption(value: string): number {
+  const issue = wholeNumber(value);
+  if (issue === null || issue < 1)
+    throw new UsageError(`--issue must be a positive integer, got ${quote(value)}`);
+  return issue;
+}
+
+/** `"1000"` → 1000: whole milliseconds from 0 to 600000 (ten minutes). */
+export function parseIntervalOption(value: string): number {
+  const interval = wholeNumber(value);
+  if (interval === null || interval > MAX_INTERVAL_MS) {
+    throw new UsageError(
+      `--min-interval must be a whole number of milliseconds from 0 to ${MAX_INTERVAL_MS}, got ${quote(value)}`,
+    );
+  }
+  return interval;
+}
+
+export function parseCommentMode(value: string): CommentMode {
+  const mode = value.trim().toLowerCase();
+  if (mode === "edit" || mode === "append") return mode;
+  throw new UsageError(`--comment-mode must be edit or append, got ${quote(value)}`);
+}
+
+/** One of pending, in_progress, completed, failed; `in-progress` is accepted for in_progress. */
+export function parseStatusOption(value: string): UpdateStatus {
+  const status = value.trim().toLowerCase().replace(/-/g, "_");
+  const known = UPDATE_STATUSES.find((candidate) => candidate === status);
+  if (known) return known;
+  throw new UsageError(`--status must be one of ${UPDATE_STATUSES.join(", ")}, got ${quote(value)}`);
+}
+
+function wholeNumber(value: string): number | null {
+  const trimmed = value.trim();
+  if (!/^\d+$/.test(trimmed)) return null;
+  const number = Number(trimmed);
+  return Number.isSafeInteger(number) ? number : null;
+}

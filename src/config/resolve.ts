@@ -1,0 +1,237 @@
+import { dirname, join, resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import type { FileSystem } from "../util/io.js";
+import { isRepoSlug } from "./repo-slug.js";
+import { quote } from "./show-value.js";
+
+/**
+ * Where the token, the API and the repository come from (see the contract's "Environment").
+ * Environment, file system and `gh` are passed in; nothing is read when this module is imported.
+ */
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_API_URL = "https://api.github.com";
+
+export type TokenSource = "GITHUB_TOKEN" | "GH_TOKEN" | "gh auth token";
+export type RepoSource = "--repo" | "task.md" | "GITHUB_REPOSITORY" | "git origin";
+
+/** `GITHUB_TOKEN`, else `GH_TOKEN` (trimmed, empty ignored), else `gh auth token` (asked only then). */
+export async function resolveToken(
+  env: Env,
+  runGhAuthToken: () => Promise<string | null>,
+): Promise<{ token: string; source: TokenSource } | null> {
+  for (const name of ["GITHUB_TOKEN", "GH_TOKEN"] as const) {
+    const token = env[name]?.trim();
+    if (token) return { token, source: name };
+  }
+  const token = (await runGhAuthToken().catch(() => null))?.trim();
+  return token ? { token, source: "gh auth token" } : null;
+}
+
+/**
+ * The token the GitHub CLI holds (`gh auth token`, for `hostname` when given), or null when gh is
+ * not installed, not logged in, or takes more than 3 s. Never throws.
+ */
+export async function ghAuthToken(options: { hostname?: string } = {}): Promise<string | null> {
+  const { execFile } = await import("node:child_process");
+  const args = ["auth", "token", ...(options.hostname ? ["--hostname", options.hostname] : [])];
+  return new Promise((done) => {
+    try {
+      execFile("gh", args, { timeout: 3000, windowsHide: true, encoding: "utf8" }, (error, stdout) => {
+        const token = error ? "" : stdout.trim();
+        done(token && !/\s/.test(token) ? token : null);
+      });
+    } catch {
+      done(null);
+    }
+  });
+}
+
+/** `--api-url`, else `GITHUB_API_URL`, else https://api.github.com; an http(s) URL without trailing slash. */
+export function resolveApiUrl(flag: string | undefined, env: Env): string {
+  if (flag !== undefined) return checkApiUrl(flag, "--api-url");
+  const fromEnv = env.GITHUB_API_URL?.trim();
+  return fromEnv ? checkApiUrl(fromEnv, "GITHUB_API_URL") : DEFAULT_API_URL;
+}
+
+function checkApiUrl(value: string, source: string): string {
+  const trimmed = value.trim();
+  let url: URL | null = null;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    // reported below
+  }
+  if (
+    !url ||
+    (url.protocol !== "https:" && url.protocol !== "http:") ||
+    url.search !== "" ||
+    url.hash !== ""
+  ) {
+    throw new UsageError(`${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${quote(value)}`);
+  }
+  return trimmed.replace(/\/+$/, "");
+}
+
+/**
+ * `--repo`, else task.md's `github.repo`, else `GITHUB_REPOSITORY`, else the origin remote's URL.
+ * A bad `--repo` or `GITHUB_REPOSITORY` is the caller's mistake; an origin that is not on a
+ * GitHub-like host is ignored. null when none gives a repository.
+ */
+export function resolveRepo(inputs: {
+  flag?: string | undefined;
+  taskRepo?: string | null | undefined;
+  env: Env;
+  originUrl?: string | null | undefined;
+}): { repo: string; source: RepoSource } | null {
+  if (inputs.flag !== undefined) return { repo: checkRepo(inputs.flag, "--repo"), source: "--repo" };
+  if (inputs.taskRepo) return { repo: checkRepo(inputs.taskRepo, "task.md: github.repo"), source: "task.md" };
+  const fromEnv = inputs.env.GITHUB_REPOSITORY?.trim();
+  if (fromEnv) return { repo: checkRepo(fromEnv, "GITHUB_REPOSITORY"), source: "GITHUB_REPOSITORY" };
+  const fromOrigin = inputs.originUrl ? parseGitRemoteUrl(inputs.originUrl) : null;
+  return fromOrigin ? { repo: fromOrigin, source: "git origin" } : null;
+}
+
+function checkRepo(value: string, source: string): string {
+  const trimmed = value.trim();
+  if (!isRepoSlug(trimmed)) throw new UsageError(`${source} must be owner/name, got ${quote(value)}`);
+  return trimmed;
+}
+
+/**
+ * `owner/name` from a git remote URL: https (with or without user, port, `.git`), ssh://, git://
+ * and scp-like `git@host:owner/name.git`, on any host (GitHub Enterprise too). null for local
+ * paths, file:// URLs and paths that are not exactly owner/name.
+ */
+export function parseGitRemoteUrl(url: string): string | null {
+  const trimmed = url.trim();
+  let path: string;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(trimmed)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(trimmed);
+    } catch {
+      return null;
+    }
+    if (parsed.protocol === "file:" || parsed.hostname === "") return null;
+    path = parsed.pathname;
+  } else {
+    // scp-like syntax: [user@]host:path (a host of one letter would be a Windows drive).
+    const scp = /^(?:[^@/\s]+@)?([^:/\s]{2,}):(.+)$/.exec(trimmed);
+    if (!scp) return null;
+    path = scp[2]!;
+  }
+  const slug = path
+    .replace(/^\/+|\/+$/g, "")
+    .replace(/\.git$/, "")
+    .replace(/\/+$/, "");
+  return slug.split("/").length === 2 && isRepoSlug(slug) ? slug : null;
+}
+
+/**
+ * The `origin` remote URL of the git checkout holding `dir`, read from its config file without
+ * spawning git: walks up to the nearest `.git` (a directory, or a `gitdir: <path>` file for
+ * worktrees and submodules; a worktree's `commondir` leads to the shared config). null when
+ * there is no checkout, no origin, or it cannot be read.
+ */
+export async function readOriginUrl(fs: FileSystem, dir: string): Promise<string | null> {
+  let current = resolve(dir);
+  for (;;) {
+    const dotGit = join(current, ".git");
+    const stat = await fs.promises.stat(dotGit).catch(() => null);
+    if (stat) return readOriginFromGitDir(fs, current, dotGit, stat.isDirectory()).catch(() => null);
+    const parent = dirname(current);
+    if (parent === current) return null;
+    current = parent;
+  }
+}
+
+async function readOriginFromGitDir(
+  fs: FileSystem,
+  checkout: string,
+  dotGit: string,
+  isDirectory: boolean,
+): Promise<string | null> {
+  let gitDir = dotGit;
+  if (!isDirectory) {
+    const pointer = /^gitdir:\s*(.+?)\s*$/m.exec(String(await fs.promises.readFile(dotGit, "utf8")));
+    if (!pointer) return null;
+    gitDir = resolve(checkout, pointer[1]!);
+  }
+  const commonDir = await fs.promises.readFile(join(gitDir, "commondir"), "utf8").then(
+    (text) => resolve(gitDir, String(text).trim()),
+    () => gitDir,
+  );
+  const config = await fs.promises.readFile(join(commonDir, "config"), "utf8");
+  return parseGitConfigValue(String(config), "remote", "origin", "url");
+}
+
+/**
+ * The first value of `key` in `[section "subsection"]` of a git config file. Section and key
+ * names are case-insensitive, the subsection is not; quotes, escapes and comments are handled.
+ */
+export function parseGitConfigValue(
+  config: string,
+  section: string,
+  subsection: string,
+  key: string,
+): string | null {
+  let inSection = false;
+  for (const rawLine of config.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line.startsWith("[")) {
+      const header = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$/.exec(line);
+      if (!header) {
+        inSection = false;
+        continue;
+      }
+      const name = header[1]!.toLowerCase();
+      const sub = header[2]?.replace(/\\(.)/g, "$1");
+      inSection =
+        sub !== undefined
+          ? name === section.toLowerCase() && sub === subsection
+          : name === `${section}.${subsection}`.toLowerCase(); // deprecated [remote.origin]
+      const rest = header[3] ?? "";
+      if (!inSection || rest === "" || /^[#;]/.test(rest)) continue;
+      // `[remote "origin"] url = ...` on one line is allowed
+      const value = keyValue(rest, key);
+      if (value !== null) return value;
+      continue;
+    }
+    if (!inSection) continue;
+    const value = keyValue(line, key);
+    if (value !== null) return value;
+  }
+  return null;
+}
+
+function keyValue(line: string, key: string): string | null {
+  const match = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
+  if (!match || match[1]!.toLowerCase() !== key.toLowerCase()) return null;
+  return unquoteConfigValue(match[2] ?? "");
+}
+
+function unquoteConfigValue(raw: string): string {
+  let value = "";
+  let pendingSpace = "";
+  let quoted = false;
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i]!;
+    if (char === "\\" && i + 1 < raw.length) {
+      const next = raw[++i]!;
+      value += pendingSpace + ({ n: "\n", t: "\t", b: "\b" }[next] ?? next);
+      pendingSpace = "";
+    } else if (char === '"') {
+      quoted = !quoted;
+    } else if (!quoted && (char === "#" || char === ";")) {
+      break;
+    } else if (!quoted && (char === " " || char === "\t")) {
+      pendingSpace += char; // kept only when something follows
+    } else {
+      value += pendingSpace + char;
+      pendingSpace = "";
+    }
+  }
+  return value;
+}

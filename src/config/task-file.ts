@@ -1,0 +1,146 @@
+import matter from "gray-matter";
+import { z } from "zod";
+import { UsageError } from "../errors.js";
+import type { CommentMode } from "../model/types.js";
+import { isYamlLanguage } from "./frontmatter.js";
+import { formatLastSynced } from "./last-synced.js";
+import { MAX_INTERVAL_MS } from "./options.js";
+import { isRepoSlug } from "./repo-slug.js";
+import { quote } from "./show-value.js";
+
+/** What task.md's `github` block says. null: not given. */
+export interface TaskSettings {
+  issueNumber: number | null;
+  syncEnabled: boolean;
+  repo: string | null;
+  commentMode: CommentMode | null;
+  minIntervalMs: number | null;
+  lastSynced: string | null;
+}
+
+/** The expectation each field's error message states. */
+const EXPECTED = {
+  issue_number: "must be a positive integer",
+  sync_enabled: "must be true or false",
+  repo: "must be owner/name",
+  last_synced: "must be a timestamp such as 2025-10-19T16:30:00",
+  comment_mode: "must be edit or append",
+  min_interval_ms: `must be a whole number of milliseconds from 0 to ${MAX_INTERVAL_MS}`,
+} as const;
+
+/** An empty value (`key:`) counts as absent. */
+const absentIfNull = (value: unknown) => (value === null ? undefined : value);
+/** A quoted whole number (`"12"`) is read as the number. */
+const wholeNumber = (value: unknown) =>
+  typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : absentIfNull(value);
+
+const githubSchema = z.object({
+  issue_number: z.preprocess(wholeNumber, z.int().min(1).optional()),
+  sync_enabled: z.preprocess(absentIfNull, z.boolean().default(true)),
+  repo: z.preprocess(absentIfNull, z.string().refine(isRepoSlug).optional()),
+  last_synced: z.preprocess(
+    absentIfNull,
+    z
+      .union([
+        z.date().refine((date) => !Number.isNaN(date.getTime())),
+        z.string().transform((text) => text.trim()),
+      ])
+      .optional(),
+  ),
+  comment_mode: z.preprocess(absentIfNull, z.enum(["edit", "append"]).optional()),
+  min_interval_ms: z.preprocess(wholeNumber, z.int().min(0).max(MAX_INTERVAL_MS).optional()),
+});
+
+/**
+ * Parses task.md: YAML frontmatter whose `github` mapping configures the sync. No frontmatter or
+ * no `github` key is valid (nothing configured). Unknown keys are ignored. Pure; `path` only names
+ * the file in messages. Throws a one-line UsageError naming the file, the field and the value.
+ */
+export function parseTaskFile(text: string, path: string): TaskSettings {
+  const data = parseFrontmatter(text, path).data;
+  const github = data.github;
+  if (github === undefined || github === null) return settingsFrom(githubSchema.parse({}));
+  if (!isMapping(github)) {
+    throw new UsageError(
+      `${path}: github must be a mapping of settings (issue_number, repo, ...), got ${quote(github)}`,
+    );
+  }
+  const result = githubSchema.safeParse(github);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path[0];
+    if (typeof field === "string" && field in EXPECTED) {
+      const expected = EXPECTED[field as keyof typeof EXPECTED];
+      throw new UsageError(`${path}: github.${field} ${expected}, got ${quote(github[field])}`, {
+        cause: result.error,
+      });
+    }
+    throw new UsageError(`${path}: invalid github settings: ${issue?.message ?? "unknown problem"}`, {
+      cause: result.error,
+    });
+  }
+  return settingsFrom(result.data);
+}
+
+/**
+ * The frontmatter as gray-matter reads it (`data` is `{}` when there is none) and the body.
+ * Only YAML is accepted: gray-matter would evaluate a `---js` block as JavaScript.
+ */
+export function parseFrontmatter(
+  text: string,
+  path: string,
+): { data: Record<string, unknown>; content: string } {
+  const language = declaredLanguage(text);
+  if (language !== null && !isYamlLanguage(language)) {
+    throw new UsageError(`${path}: frontmatter must be YAML, got a ${quote(language)} block`);
+  }
+  let file: { data: unknown; content: string };
+  try {
+    // An options object turns gray-matter's cache off (it would hand back a shared object).
+    file = matter(text, { language: "yaml", engines: { javascript: refuseJavaScript } });
+  } catch (error) {
+    throw new UsageError(`${path}: invalid YAML frontmatter: ${reasonOf(error)}`, { cause: error });
+  }
+  if (!isMapping(file.data)) {
+    throw new UsageError(
+      `${path}: frontmatter must be a YAML mapping (key: value lines), got ${quote(file.data)}`,
+    );
+  }
+  return { data: file.data, content: file.content };
+}
+
+function settingsFrom(github: z.output<typeof githubSchema>): TaskSettings {
+  const lastSynced = github.last_synced;
+  return {
+    issueNumber: github.issue_number ?? null,
+    syncEnabled: github.sync_enabled,
+    repo: github.repo ?? null,
+    commentMode: github.comment_mode ?? null,
+    minIntervalMs: github.min_interval_ms ?? null,
+    lastSynced:
+      lastSynced instanceof Date ? formatLastSynced(lastSynced.getTime()) : lastSynced ? lastSynced : null,
+  };
+}
+
+/** The text after an opening `---` on the first line, or null when the text has no frontmatter. */
+function declaredLanguage(text: string): string | null {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (!body.startsWith("---") || body.charAt(3) === "-") return null;
+  const newline = body.search(/\r?\n/);
+  return (newline === -1 ? body.slice(3) : body.slice(3, newline)).trim();
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** js-yaml's reason, first line only (its message goes on with a snippet of the file). */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split(/\r?\n/, 1)[0] ?? "";
+  return firstLine.replace(/:\s*$/, "").trim() || "unreadable";
+}
+
+function refuseJavaScript(): never {
+  throw new Error("JavaScript frontmatter is not supported");
+}

@@ -1,0 +1,53 @@
+/** A rate-limit answer: when GitHub lets us back in (epoch ms), and why, for the message. */
+export interface RateLimit {
+  retryAt: number;
+  reason: string;
+}
+
+/** GitHub's advice for a secondary rate limit without `retry-after`: wait at least a minute. */
+const SECONDARY_DEFAULT_WAIT_MS = 60_000;
+
+/**
+ * Whether an error answer is a rate limit (primary or secondary), and until when. Pure.
+ * Follows GitHub's documentation: `retry-after` (seconds or an HTTP date) wins; else
+ * `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (epoch seconds); else a 429, or a 403 whose message
+ * names a secondary rate limit, means one minute.
+ */
+export function parseRateLimit(
+  status: number,
+  headers: Readonly<Record<string, string | number | undefined>>,
+  message: string,
+  now: number,
+): RateLimit | null {
+  if (status !== 403 && status !== 429) return null;
+  const retryAfter = header(headers, "retry-after");
+  if (retryAfter !== undefined) {
+    const retryAt = parseRetryAfter(retryAfter, now);
+    if (retryAt !== null) return { retryAt, reason: `retry-after ${retryAfter}` };
+  }
+  const remaining = header(headers, "x-ratelimit-remaining");
+  const reset = Number(header(headers, "x-ratelimit-reset"));
+  if (remaining === "0") {
+    const retryAt =
+      Number.isFinite(reset) && reset > 0 ? Math.max(now, reset * 1000) : now + SECONDARY_DEFAULT_WAIT_MS;
+    return { retryAt, reason: "x-ratelimit-remaining 0" };
+  }
+  if (status === 429 || /secondary rate limit|abuse detection/i.test(message)) {
+    return { retryAt: now + SECONDARY_DEFAULT_WAIT_MS, reason: "secondary rate limit" };
+  }
+  return null;
+}
+
+function parseRetryAfter(value: string, now: number): number | null {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return now + Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(now, date);
+}
+
+function header(
+  headers: Readonly<Record<string, string | number | undefined>>,
+  name: string,
+): string | undefined {
+  const value = headers[name];
+  return value === undefined ? undefined : String(value).trim();
+}

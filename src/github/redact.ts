@@ -1,0 +1,35 @@
+const MASK = "***";
+/** Secrets at least this long are masked wherever they appear, even inside other text. */
+const MIN_ANYWHERE = 8;
+
+/** Anything shaped like a GitHub token: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_). */
+const TOKEN_SHAPE = /\b(?:gh[pousr]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{16,})/g;
+/** The value of an Authorization header, as text (`Authorization: token x`) or JSON (`"authorization":"x"`). */
+const AUTHORIZATION = /(\b(?:proxy-)?authorization\b["']?\s*[:=]\s*["']?)[^\r\n"']*/gi;
+/** A credential after an auth scheme, wherever it appears. */
+const SCHEME_CREDENTIAL = /\b(bearer|token|basic)(\s+)[A-Za-z0-9._~+/=-]{16,}/gi;
+
+/**
+ * Replaces every given secret (as is and URL-encoded; one shorter than 8 characters only where it stands
+ * alone), anything shaped like a GitHub token and the
+ * values of Authorization headers with `***`. Used on every message and cause the GitHub layer builds.
+ */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let result = text;
+  const variants = secrets.flatMap((secret) => [secret, encodeURIComponent(secret)]).filter((s) => s !== "");
+  for (const secret of [...new Set(variants)].sort((a, b) => b.length - a.length)) {
+    // A real token is long; a short one is masked only where it stands alone, or every "t" would go.
+    result =
+      secret.length >= MIN_ANYWHERE
+        ? result.split(secret).join(MASK)
+        : result.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
+  }
+  return result
+    .replace(TOKEN_SHAPE, MASK)
+    .replace(AUTHORIZATION, `$1${MASK}`)
+    .replace(SCHEME_CREDENTIAL, `$1$2${MASK}`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

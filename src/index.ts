@@ -1,0 +1,36 @@
+/**
+ * parallel-progress: the library. The CLI is a thin layer over these exports.
+ *
+ * ```ts
+ * import { createParallelReporter } from "parallel-progress";
+ * const reporter = createParallelReporter(".tasks/backlog/EPIC-007");
+ * const agents = await reporter.initializeParallelTracking("EPIC-007", ["backend", "frontend", "tests"]);
+ * ```
+ */
+export { GitHubError, type GitHubErrorKind, UsageError } from "./errors.js";
+export type { IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
+export { percent } from "./model/progress.js";
+export type { StatusView } from "./model/status-view.js";
+export type {
+  AgentState,
+  AgentStatus,
+  AgentView,
+  CommentMode,
+  GitHubTarget,
+  RunState,
+  SyncState,
+} from "./model/types.js";
+export { AGENT_STATUSES } from "./model/types.js";
+export type { QueueItem } from "./queue/types.js";
+export { renderFinalComment, renderProgressComment } from "./render/progress-comment.js";
+export {
+  type AgentRef,
+  createParallelReporter,
+  type FinalizeResult,
+  ParallelProgressReporter,
+  type ReporterOptions,
+} from "./reporter.js";
+export type { GitHubOverrides } from "./settings.js";
+export type { RunStore, Transition } from "./store/types.js";
+export type { RetryReport } from "./sync/retry-queue.js";
+export type { Clock, FileSystem } from "./util/io.js";

@@ -1,0 +1,105 @@
+import type { AgentState, AgentStatus, AgentView } from "./types.js";
+
+/**
+ * Progress arithmetic shared by the comment, the terminal table and `status --json`. Pure.
+ */
+
+/**
+ * Integer percent of `done` out of `total`: the exact rational rounded half to even (3/7 → 43, 3/16 → 19,
+ * 10/16 → 62, 1/8 → 12), then clamped so that 100 means everything is done and 0 means nothing is
+ * (199/200 → 99, 1/1000 → 1). 0/0, negative or non-finite input → 0; done ≥ total > 0 → 100.
+ */
+export function percent(done: number, total: number): number {
+  if (!Number.isFinite(done) || !Number.isFinite(total) || total <= 0 || done <= 0) return 0;
+  if (done >= total) return 100;
+  const scaled = done * 100;
+  const floor = Math.floor(scaled / total);
+  // Twice the remainder against the divisor decides the rounding without leaving exact arithmetic
+  // (for integer input below 2^53 / 100, every step here is exact).
+  const twiceRemainder = 2 * (scaled - floor * total);
+  const rounded = twiceRemainder > total || (twiceRemainder === total && floor % 2 === 1) ? floor + 1 : floor;
+  return Math.min(99, Math.max(1, rounded));
+}
+
+/** An agent's percent of its files; a completed agent without files counts as done. */
+export function agentProgress(agent: AgentState): number {
+  if (agent.status === "completed" && agent.filesTotal === 0) return 100;
+  return percent(agent.filesCompleted, agent.filesTotal);
+}
+
+export interface OverallProgress {
+  filesCompleted: number;
+  filesTotal: number;
+  progress: number;
+}
+
+/** Files summed over all agents. Without any files: 100 once every agent (at least one) completed, else 0. */
+export function overallProgress(agents: readonly AgentState[]): OverallProgress {
+  let filesCompleted = 0;
+  let filesTotal = 0;
+  for (const agent of agents) {
+    filesCompleted += agent.filesCompleted;
+    filesTotal += agent.filesTotal;
+  }
+  const progress =
+    filesTotal === 0
+      ? agents.length > 0 && agents.every((agent) => agent.status === "completed")
+        ? 100
+        : 0
+      : percent(filesCompleted, filesTotal);
+  return { filesCompleted, filesTotal, progress };
+}
+
+export type StatusCounts = Record<AgentStatus, number>;
+
+export function statusCounts(agents: readonly AgentState[]): StatusCounts {
+  const counts: StatusCounts = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
+  for (const agent of agents) counts[agent.status] += 1;
+  return counts;
+}
+
+/** `X pending, Y running, Z completed, W failed`, plus `, V cancelled` only when some are. */
+export function formatStatusCounts(counts: StatusCounts): string {
+  const text = `${counts.pending} pending, ${counts.in_progress} running, ${counts.completed} completed, ${counts.failed} failed`;
+  return counts.cancelled > 0 ? `${text}, ${counts.cancelled} cancelled` : text;
+}
+
+export function toAgentView(agent: AgentState): AgentView {
+  return {
+    agentId: agent.agentId,
+    domain: agent.domain,
+    status: agent.status,
+    filesCompleted: agent.filesCompleted,
+    filesTotal: agent.filesTotal,
+    progress: agentProgress(agent),
+  };
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A sorted copy: by domain (plain code-unit order, no locale), then agent id. Stable. */
+export function sortByDomain<T extends Pick<AgentState, "domain" | "agentId">>(agents: readonly T[]): T[] {
+  return [...agents].sort(
+    (a, b) => compareCodeUnits(a.domain, b.domain) || compareCodeUnits(a.agentId, b.agentId),
+  );
+}
+
+function plural(count: number, unit: string): string {
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * A duration for people: "0 seconds", "1 second", "45 seconds", "12 minutes" (seconds dropped from a
+ * minute on), "1 hour 5 minutes", "2 hours". Always rounded down; negative or non-finite → "0 seconds".
+ */
+export function formatDuration(ms: number): string {
+  const seconds = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
+  if (seconds < 60) return plural(seconds, "second");
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return plural(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? plural(hours, "hour") : `${plural(hours, "hour")} ${plural(rest, "minute")}`;
+}

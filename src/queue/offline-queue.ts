@@ -1,0 +1,125 @@
+import { join } from "node:path";
+import type { Clock, FileSystem } from "../util/io.js";
+import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
+import type { QueueEntry, QueueItem } from "./types.js";
+
+export const QUEUE_DIR = ".github_parallel_queue";
+
+/** A queue file that could not be read as a queue item, moved aside as `<name>.corrupt`. */
+export interface SetAside {
+  name: string;
+  movedTo: string;
+  reason: string;
+}
+
+/**
+ * The offline queue: one JSON file per undelivered post in `<epic>/.github_parallel_queue/`.
+ * Files are created exclusively (a hard link from a finished temporary file), so concurrent processes
+ * never overwrite each other and a reader never sees half a file.
+ */
+export class OfflineQueue {
+  readonly dir: string;
+
+  constructor(
+    private readonly fs: FileSystem,
+    epicDir: string,
+    private readonly clock: Clock,
+  ) {
+    this.dir = join(epicDir, QUEUE_DIR);
+  }
+
+  async add(item: QueueItem): Promise<string> {
+    await this.fs.promises.mkdir(this.dir, { recursive: true });
+    const data = `${JSON.stringify(item, null, 2)}\n`;
+    const temporary = join(this.dir, `.pending.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`);
+    await this.fs.promises.writeFile(temporary, data, { encoding: "utf8", mode: 0o600 });
+    try {
+      const now = this.clock.now();
+      for (
+        let micros = Math.floor(Math.random() * 1000), tries = 0;
+        ;
+        micros = (micros + 1) % 1000, tries++
+      ) {
+        const name = queueFileName(now + Math.floor(tries / 1000), micros);
+        try {
+          await this.fs.promises.link(temporary, join(this.dir, name));
+          return name;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST" || tries > 5000) throw error;
+        }
+      }
+    } finally {
+      await this.fs.promises.rm(temporary, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Every readable entry, oldest first; unreadable ones are moved aside and reported. */
+  async list(): Promise<{ entries: QueueEntry[]; setAside: SetAside[] }> {
+    let names: string[];
+    try {
+      names = (await this.fs.promises.readdir(this.dir)).map(String);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], setAside: [] };
+      throw error;
+    }
+    const entries: QueueEntry[] = [];
+    const setAside: SetAside[] = [];
+    for (const name of names.filter((n) => QUEUE_FILE_PATTERN.test(n)).sort()) {
+      let text: string;
+      try {
+        text = await this.fs.promises.readFile(join(this.dir, name), "utf8");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue; // delivered by another process
+        throw error;
+      }
+      const problem = validateItem(text);
+      if (typeof problem === "string") {
+        const movedTo = `${name}.corrupt`;
+        await this.fs.promises.rename(join(this.dir, name), join(this.dir, movedTo)).catch(() => undefined);
+        setAside.push({ name, movedTo, reason: problem });
+      } else {
+        entries.push({ name, item: problem });
+      }
+    }
+    return { entries, setAside };
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.fs.promises.rm(join(this.dir, name), { force: true });
+  }
+}
+
+/** The item, or why the text is not one. */
+export function validateItem(text: string): QueueItem | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not valid JSON";
+  }
+  if (typeof value !== "object" || value === null) return "not a JSON object";
+  const item = value as Record<string, unknown>;
+  const missing = ["issue_number", "comment", "timestamp", "repo", "kind", "run_id", "seq"].filter(
+    (key) => !(key in item),
+  );
+  if (missing.length > 0) return `missing ${missing.join(", ")}`;
+  if (!Number.isSafeInteger(item.issue_number) || (item.issue_number as number) <= 0)
+    return "bad issue_number";
+  if (typeof item.comment !== "string" || item.comment.length === 0) return "bad comment";
+  if (typeof item.repo !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(item.repo)) return "bad repo";
+  if (item.kind !== "progress" && item.kind !== "final") return "bad kind";
+  if (typeof item.run_id !== "string" || !Number.isSafeInteger(item.seq)) return "bad run_id or seq";
+  return {
+    issue_number: item.issue_number as number,
+    comment: item.comment,
+    timestamp: String(item.timestamp),
+    repo: item.repo,
+    api_url: typeof item.api_url === "string" ? item.api_url : "https://api.github.com",
+    kind: item.kind,
+    comment_mode: item.comment_mode === "append" ? "append" : "edit",
+    run_id: item.run_id,
+    seq: item.seq as number,
+    reason: typeof item.reason === "string" ? item.reason : "",
+    outcome_unknown: item.outcome_unknown === true,
+  };
+}

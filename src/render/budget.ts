@@ -1,0 +1,184 @@
+import type { AgentStatus } from "../model/types.js";
+import { escapeBlock } from "./escape.js";
+import { formatCount, sliceWhole } from "./text.js";
+
+/**
+ * Fitting a comment into GitHub's size limit. Pure.
+ *
+ * A body is a list of blocks joined by one blank line ("\n\n"); the table is one block (header,
+ * delimiter and rows joined by "\n"). Only three parts vary in size: the table rows, the failures list
+ * and the merge summary. When the whole body is too long they are shrunk, the table first:
+ *   1. completed rows folded into one line ("✅ 1,200 completed domains not listed");
+ *   2. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
+ *   3. the failures list cut ("- … and 12 more");
+ *   4. the merge summary cut (with a note).
+ * The table may take at least half of the room left by the fixed parts, the failures a quarter, so a
+ * huge merge summary cannot push the table out; whatever a part does not need goes to the next one.
+ * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
+ */
+
+export interface TableRow {
+  status: AgentStatus;
+  line: string;
+}
+
+export interface CommentParts {
+  /** Blocks above the table: title, event, mode and start. */
+  head: readonly string[];
+  /** The table header and delimiter lines. */
+  tableHeader: string;
+  /** All rows, in display order. */
+  rows: readonly TableRow[];
+  overall: string;
+  /** Failure list items, most important first. */
+  failures: readonly string[];
+  /** The final summary: its fixed blocks and the merge summary source text; null for a progress comment. */
+  final: { blocks: readonly string[]; summary: string } | null;
+  marker: string;
+}
+
+interface Layout {
+  rows: readonly string[];
+  notes: readonly string[];
+  failures: string | null;
+  summary: string;
+}
+
+function compose(parts: CommentParts, layout: Layout): string {
+  const blocks = [
+    ...parts.head,
+    [parts.tableHeader, ...layout.rows].join("\n"),
+    ...layout.notes,
+    parts.overall,
+  ];
+  if (layout.failures !== null) blocks.push(layout.failures);
+  if (parts.final) {
+    blocks.push(...parts.final.blocks);
+    if (layout.summary !== "") blocks.push(layout.summary);
+  }
+  blocks.push(parts.marker);
+  return blocks.join("\n\n");
+}
+
+const plural = (count: number, word: string) => `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
+const foldNote = (count: number) => `✅ ${plural(count, "completed domain")} not listed`;
+const moreDomainsNote = (count: number) =>
+  `… and ${formatCount(count)} more ${count === 1 ? "domain" : "domains"}`;
+const moreFailuresItem = (count: number) => `- … and ${formatCount(count)} more`;
+const FAILURES_TITLE = "**Failures:**";
+
+const rowsCost = (rows: readonly string[]) => rows.reduce((sum, row) => sum + row.length + 1, 0);
+const notesCost = (notes: readonly string[]) => notes.reduce((sum, note) => sum + note.length + 2, 0);
+
+export function failuresBlock(items: readonly string[]): string | null {
+  return items.length === 0 ? null : [FAILURES_TITLE, ...items].join("\n");
+}
+
+/** Rows kept first when the table is cut. */
+const ROW_PRIORITY: Record<AgentStatus, number> = {
+  failed: 0,
+  in_progress: 1,
+  cancelled: 2,
+  pending: 3,
+  completed: 4,
+};
+
+interface TablePlan {
+  rows: string[];
+  notes: string[];
+  cost: number;
+}
+
+function planTable(rows: readonly TableRow[], budget: number): TablePlan {
+  const all = rows.map((row) => row.line);
+  if (rowsCost(all) <= budget) return { rows: all, notes: [], cost: rowsCost(all) };
+
+  const open = rows.filter((row) => row.status !== "completed");
+  const folded = rows.length - open.length;
+  const fold = folded > 0 ? [foldNote(folded)] : [];
+  const openLines = open.map((row) => row.line);
+  const foldedCost = rowsCost(openLines) + notesCost(fold);
+  if (foldedCost <= budget) return { rows: openLines, notes: fold, cost: foldedCost };
+
+  // Keep the most important rows that fit next to the notes, then show them in the usual order.
+  const ranked = open
+    .map((row, index) => ({ row, index }))
+    .sort((a, b) => ROW_PRIORITY[a.row.status] - ROW_PRIORITY[b.row.status] || a.index - b.index);
+  let room = budget - notesCost([...fold, moreDomainsNote(open.length)]);
+  const kept: number[] = [];
+  for (const { row, index } of ranked) {
+    if (row.line.length + 1 > room) break;
+    room -= row.line.length + 1;
+    kept.push(index);
+  }
+  kept.sort((a, b) => a - b);
+  const keptLines = kept.map((index) => openLines[index]!);
+  const notes = [...fold, moreDomainsNote(open.length - kept.length)];
+  return { rows: keptLines, notes, cost: rowsCost(keptLines) + notesCost(notes) };
+}
+
+interface FailuresPlan {
+  block: string | null;
+  cost: number;
+}
+
+/** What a block adds to the body: itself and the blank line before it; nothing when absent. */
+const blockCost = (block: string | null) => (block === null || block === "" ? 0 : block.length + 2);
+
+function planFailures(items: readonly string[], budget: number): FailuresPlan {
+  const whole = failuresBlock(items);
+  if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
+  let room = budget - blockCost(failuresBlock([moreFailuresItem(items.length)]));
+  const kept: string[] = [];
+  for (const item of items) {
+    if (item.length + 1 > room) break;
+    room -= item.length + 1;
+    kept.push(item);
+  }
+  if (room < 0) return { block: null, cost: 0 };
+  const block = failuresBlock([...kept, moreFailuresItem(items.length - kept.length)]);
+  return { block, cost: blockCost(block) };
+}
+
+/** The body, at most `maxLength` characters (`string.length`), whatever the parts. */
+export function fitComment(parts: CommentParts, maxLength: number): string {
+  const max = Math.max(0, Math.floor(maxLength));
+  const summaryText = parts.final ? escapeBlock(parts.final.summary, Number.POSITIVE_INFINITY) : "";
+  const rowLines = parts.rows.map((row) => row.line);
+  const whole = compose(parts, {
+    rows: rowLines,
+    notes: [],
+    failures: failuresBlock(parts.failures),
+    summary: summaryText,
+  });
+  if (whole.length <= max) return whole;
+
+  const skeleton = compose(parts, { rows: [], notes: [], failures: null, summary: "" });
+  const room = max - skeleton.length;
+  if (room < 0) return cutHard(skeleton, parts.marker, max);
+
+  const summaryNeed = blockCost(summaryText);
+  const failuresNeed = blockCost(failuresBlock(parts.failures));
+  const table = planTable(
+    parts.rows,
+    Math.min(rowsCost(rowLines), Math.max(room - failuresNeed - summaryNeed, Math.floor(room / 2))),
+  );
+  const afterTable = Math.max(0, room - table.cost);
+  const failures = planFailures(
+    parts.failures,
+    Math.min(afterTable, Math.max(afterTable - summaryNeed, Math.floor(room / 4))),
+  );
+  const summaryRoom = room - table.cost - failures.cost - 2;
+  const summary = parts.final && summaryRoom > 0 ? escapeBlock(parts.final.summary, summaryRoom) : "";
+  const body = compose(parts, { rows: table.rows, notes: table.notes, failures: failures.block, summary });
+  return body.length <= max ? body : cutHard(skeleton, parts.marker, max);
+}
+
+/** Last resort for a `maxLength` below the fixed parts: the start of the body, then the marker if it fits. */
+function cutHard(body: string, marker: string, max: number): string {
+  if (body.length <= max) return body;
+  const room = max - marker.length - 2;
+  if (room < 0) return sliceWhole(body, max);
+  const head = sliceWhole(body.slice(0, body.length - marker.length - 2), room).trimEnd();
+  return head === "" ? marker : `${head}\n\n${marker}`;
+}

@@ -1,0 +1,358 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import nodeFs from "node:fs";
+import { resolve } from "node:path";
+import { writeLastSynced } from "./config/last-synced.js";
+import { UsageError } from "./errors.js";
+import type { IssueCommentsClient } from "./github/types.js";
+import {
+  applyComplete,
+  applyFail,
+  applyFinalize,
+  applyProgress,
+  assertActive,
+  createRun,
+} from "./model/run.js";
+import { type StatusView, toStatusView } from "./model/status-view.js";
+import { AGENT_STATUSES, type AgentStatus, type RunState } from "./model/types.js";
+import { OfflineQueue } from "./queue/offline-queue.js";
+import { assertEpicId, type Env, type GitHubOverrides, refreshTarget, resolveTarget } from "./settings.js";
+import { FileRunStore, statePaths } from "./store/file-store.js";
+import type { RunStore } from "./store/types.js";
+import { type RetryReport, retryQueue } from "./sync/retry-queue.js";
+import { RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
+import { type Clock, type FileSystem, systemClock } from "./util/io.js";
+
+export interface ReporterOptions {
+  /** File system (default: Node's). Tests pass memfs. */
+  fs?: FileSystem;
+  /** Clock (default: Date.now). */
+  clock?: Clock;
+  /** Environment for GITHUB_TOKEN/GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY (default: process.env). */
+  env?: Env;
+  /** GitHub settings that win over task.md (the CLI's --issue, --repo, --api-url, ...). */
+  github?: GitHubOverrides;
+  /**
+   * The GitHub client: an IssueCommentsClient (for tests or another transport), or a factory by API URL.
+   * Default: Octokit with the token from the environment (imported only when a write is due).
+   */
+  client?: IssueCommentsClient | ((apiUrl: string) => Promise<IssueCommentsClient | null>);
+  /**
+   * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
+   * process alive until the issue is up to date). The CLI passes a function that starts a detached process.
+   */
+  flusher?: "timer" | (() => void);
+  /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
+  onWarning?: (message: string) => void;
+  /** Sleep (default: setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Store (default: the file store in the epic directory). */
+  store?: RunStore;
+}
+
+export interface AgentRef {
+  agentId: string;
+  domain: string;
+}
+
+export interface FinalizeResult {
+  /** False when the run was already finalized (nothing new was posted for it). */
+  finalizedNow: boolean;
+  /** Whether the final summary is on the issue (false: queued, or local run). */
+  posted: boolean;
+  /** Queue entries still waiting. */
+  queued: number;
+  commentUrl: string | null;
+}
+
+const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The parallel progress reporter: the original design's API, in camelCase and async.
+ * Caller mistakes throw UsageError; GitHub trouble never throws: it is reported through `onWarning`
+ * (and the "warning" event) and the post is queued in `.github_parallel_queue/`.
+ *
+ * Events: "change" (state: RunState) after every change this reporter makes, "warning" (message).
+ */
+export class ParallelProgressReporter extends EventEmitter {
+  private epicDir: string;
+  private readonly fs: FileSystem;
+  private readonly clock: Clock;
+  private readonly env: Env;
+  private readonly overrides: GitHubOverrides;
+  private readonly owner = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  private state: RunState | null = null;
+  private flushing: Promise<void> | null = null;
+  private store!: RunStore;
+  private queue!: OfflineQueue;
+  private syncer!: RunSyncer;
+  private deps!: SyncDeps & { fs: FileSystem };
+  private clients = new Map<string, Promise<IssueCommentsClient | null>>();
+
+  constructor(
+    epicDir: string,
+    private readonly options: ReporterOptions = {},
+  ) {
+    super();
+    this.fs = options.fs ?? nodeFs;
+    this.clock = options.clock ?? systemClock;
+    this.env = options.env ?? process.env;
+    this.overrides = options.github ?? {};
+    this.epicDir = resolve(epicDir);
+    this.bind(this.epicDir);
+  }
+
+  private bind(epicDir: string): void {
+    this.epicDir = resolve(epicDir);
+    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir);
+    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock);
+    this.deps = {
+      fs: this.fs,
+      store: this.store,
+      queue: this.queue,
+      clock: this.clock,
+      sleep: this.options.sleep ?? sleepReal,
+      client: (apiUrl) => this.client(apiUrl),
+      startFlusher: () => this.startFlusher(),
+      isAlive,
+      warn: (message) => this.warn(message),
+      owner: this.owner,
+      pid: process.pid,
+    };
+    this.syncer = new RunSyncer(this.deps);
+  }
+
+  /** The epic directory this reporter works in. */
+  get directory(): string {
+    return this.epicDir;
+  }
+
+  /** The state as this reporter last saw it. Throws before a run was started or loaded. */
+  get executionState(): RunState {
+    if (!this.state) throw new UsageError("no run loaded: call initializeParallelTracking() or load() first");
+    return this.state;
+  }
+
+  /** Loads the run in the epic directory (null when there is none). */
+  async load(): Promise<RunState | null> {
+    this.state = await this.store.read();
+    return this.state;
+  }
+
+  async initializeParallelTracking(
+    epicId: string,
+    domains: readonly string[],
+    epicDir?: string,
+    options: { force?: boolean } = {},
+  ): Promise<AgentRef[]> {
+    if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
+    const id = assertEpicId(epicId);
+    const list = validateDomains(domains);
+    const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
+    const now = this.clock.now();
+    const state = await this.store.transact((current) => {
+      if (current && !current.completedAt && !options.force) {
+        throw new UsageError(
+          `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
+        );
+      }
+      const next = createRun({
+        epicId: id,
+        domains: list,
+        now,
+        ...target,
+        nonce: randomBytes(2).toString("hex"),
+      });
+      return { next, result: next };
+    });
+    await this.changed(state);
+    return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
+  }
+
+  async updateAgentProgress(
+    agentId: string,
+    status: AgentStatus,
+    filesCompleted: number,
+    filesTotal: number,
+  ) {
+    if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
+      throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
+    }
+    await this.change((state, now) =>
+      applyProgress(state, agentId, { status, filesCompleted, filesTotal }, now),
+    );
+  }
+
+  async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
+    await this.change((state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
+  }
+
+  async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
+    if (errorMessage.trim() === "")
+      throw new UsageError("an error message is required to mark an agent failed");
+    await this.change((state, now) => applyFail(state, agentId, errorMessage, now));
+  }
+
+  /**
+   * Retries the queue, then brings the progress comment to its final state and posts the final summary
+   * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
+   */
+  async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
+    const target = await this.targetUpdate();
+    const now = this.clock.now();
+    const { state, finalizedNow } = await this.store.transact((current) => {
+      if (!current) assertActive(current);
+      const base = target ? { ...current!, github: target.github, taskFile: target.taskFile } : current!;
+      if (base.completedAt)
+        return { next: target ? base : undefined, result: { state: base, finalizedNow: false } };
+      const next = applyFinalize(base, mergeSummary, now);
+      return { next, result: { state: next, finalizedNow: true } };
+    });
+    await this.changed(state, false);
+    const report = await this.retryReport({});
+    const after = (await this.load()) ?? state;
+    const posted = after.sync.finalCommentId !== null;
+    if (posted && finalizedNow) await this.writeLastSynced();
+    return {
+      finalizedNow,
+      posted,
+      queued: report.remaining,
+      commentUrl: after.sync.commentUrl,
+    };
+  }
+
+  /** Retries the offline queue; resolves to the number of queued posts now delivered. */
+  async retryOfflineQueue(): Promise<number> {
+    return (await this.retryReport({})).sent;
+  }
+
+  /** The queue retry with its full report (`dryRun`: only say what would be sent). */
+  async retryReport(options: { dryRun?: boolean }): Promise<RetryReport> {
+    const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, options);
+    for (const aside of report.setAside) {
+      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`);
+    }
+    await this.load();
+    return report;
+  }
+
+  /** The run as `status --json` shows it. */
+  async status(): Promise<StatusView> {
+    const state = await this.load();
+    if (!state) assertActive(state);
+    return toStatusView(state!);
+  }
+
+  /** Waits until writes this process started are done (the "timer" flusher). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  /** Runs as the detached flusher process: writes the latest state when due, then exits. */
+  async runFlusher(): Promise<void> {
+    await this.syncer.runFlusher();
+  }
+
+  private async change(apply: (state: RunState, now: number) => RunState): Promise<void> {
+    const target = await this.targetUpdate();
+    const now = this.clock.now();
+    // The change and the write decision in one transaction: one lock, one state write per call.
+    const claim = await this.store.transact((current) => {
+      const active = assertActive(current);
+      const base = target ? { ...active, github: target.github, taskFile: target.taskFile } : active;
+      const changed = apply(base, now);
+      const made = RunSyncer.syncs(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
+      const next = made?.state ?? changed;
+      return { next, result: { next, made } };
+    });
+    this.state = claim.next;
+    this.emit("change", claim.next);
+    if (claim.made) await this.syncer.act(claim.made);
+  }
+
+  /** New settings from a changed task.md or this call's overrides, or null when nothing changed. */
+  private async targetUpdate() {
+    const current = this.state ?? (await this.store.read());
+    if (!current) return null;
+    return refreshTarget(this.fs, this.epicDir, this.env, current, this.overrides);
+  }
+
+  private async changed(state: RunState, sync = true): Promise<StepResult | null> {
+    this.state = state;
+    this.emit("change", state);
+    if (!sync || !RunSyncer.syncs(state)) return null;
+    return this.syncer.step({ ensureFlusher: true });
+  }
+
+  private startFlusher(): void {
+    const flusher = this.options.flusher ?? "timer";
+    if (flusher !== "timer") {
+      flusher();
+      return;
+    }
+    this.flushing ??= this.syncer.runFlusher().finally(() => {
+      this.flushing = null;
+    });
+  }
+
+  private client(apiUrl: string): Promise<IssueCommentsClient | null> {
+    const given = this.options.client;
+    if (given && typeof given !== "function") return Promise.resolve(given);
+    if (given) return given(apiUrl);
+    let client = this.clients.get(apiUrl);
+    if (!client) {
+      client = defaultClient(this.env, apiUrl);
+      this.clients.set(apiUrl, client);
+    }
+    return client;
+  }
+
+  private async writeLastSynced(): Promise<void> {
+    const ok = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(() => false);
+    if (!ok && this.state?.taskFile) {
+      this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
+    }
+  }
+
+  private warn(message: string): void {
+    this.options.onWarning?.(message);
+    this.emit("warning", message);
+  }
+}
+
+async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsClient | null> {
+  const { resolveToken, ghAuthToken } = await import("./config/resolve.js");
+  const token = await resolveToken(env, ghAuthToken);
+  if (!token) return null;
+  const { createOctokitClient } = await import("./github/octokit-client.js");
+  return createOctokitClient({ token: token.token, apiUrl });
+}
+
+export function validateDomains(domains: readonly string[]): string[] {
+  if (domains.length === 0) throw new UsageError("at least one domain is required");
+  const seen = new Set<string>();
+  return domains.map((raw) => {
+    const domain = raw.trim();
+    if (domain === "") throw new UsageError(`domain names cannot be empty, got ${JSON.stringify(raw)}`);
+    if (domain.length > 200)
+      throw new UsageError(`domain names are at most 200 characters, got one of ${domain.length}`);
+    if (seen.has(domain))
+      throw new UsageError(`domain "${domain}" is given twice: domains must be unique in a run`);
+    seen.add(domain);
+    return domain;
+  });
+}
+
+/** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
+export function createParallelReporter(epicDir: string, options?: ReporterOptions): ParallelProgressReporter {
+  return new ParallelProgressReporter(epicDir, options);
+}

@@ -1,0 +1,104 @@
+import { join } from "node:path";
+import { readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
+import { UsageError } from "./errors.js";
+import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
+import type { FileSystem } from "./util/io.js";
+
+/** GitHub settings given by the caller (CLI flags or library options); they win over task.md. */
+export interface GitHubOverrides {
+  issueNumber?: number;
+  repo?: string;
+  apiUrl?: string;
+  commentMode?: CommentMode;
+  minIntervalMs?: number;
+  /** false turns GitHub sync off for this run whatever task.md says. */
+  syncEnabled?: boolean;
+}
+
+export const DEFAULT_MIN_INTERVAL_MS = 1000;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Resolves where a run is posted: flags, then task.md's `github` block, then the environment
+ * (GITHUB_REPOSITORY, GITHUB_API_URL), then the git checkout's origin remote.
+ */
+export async function resolveTarget(
+  fs: FileSystem,
+  epicDir: string,
+  env: Env,
+  overrides: GitHubOverrides,
+): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] }> {
+  // gray-matter and zod are loaded only when task.md has to be parsed (start-up time).
+  const { readTaskFile } = await import("./config/read-task-file.js");
+  const task = await readTaskFile(fs, epicDir);
+  const settings = task?.settings;
+  const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? null;
+  const taskRepo = settings?.repo ?? null;
+  const needsOrigin = overrides.repo === undefined && taskRepo === null && !env.GITHUB_REPOSITORY;
+  const originUrl = needsOrigin && issueNumber !== null ? await readOriginUrl(fs, epicDir) : null;
+  const repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
+  return {
+    github: {
+      issueNumber,
+      repo: repo?.repo ?? null,
+      apiUrl: resolveApiUrl(overrides.apiUrl, env),
+      syncEnabled: (settings?.syncEnabled ?? true) && overrides.syncEnabled !== false,
+      commentMode: overrides.commentMode ?? settings?.commentMode ?? "edit",
+      minIntervalMs: overrides.minIntervalMs ?? settings?.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
+    },
+    taskFile: task ? { mtimeMs: task.mtimeMs, size: task.size } : null,
+  };
+}
+
+/**
+ * The settings for a later command of a running run: the run's own, unless task.md changed since
+ * they were read (then re-read), with this call's flags on top. Cheap when nothing changed: one stat.
+ */
+export async function refreshTarget(
+  fs: FileSystem,
+  epicDir: string,
+  env: Env,
+  state: RunState,
+  overrides: GitHubOverrides,
+): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] } | null> {
+  const stat = await fs.promises.stat(join(epicDir, "task.md")).catch(() => null);
+  const unchanged =
+    (stat === null && state.taskFile === null) ||
+    (stat !== null &&
+      state.taskFile !== null &&
+      stat.mtimeMs === state.taskFile.mtimeMs &&
+      stat.size === state.taskFile.size);
+  const hasOverrides = Object.values(overrides).some((value) => value !== undefined);
+  if (unchanged && !hasOverrides) return null;
+  if (unchanged) {
+    const github: GitHubTarget = { ...state.github };
+    if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
+    if (overrides.repo !== undefined) github.repo = resolveRepo({ flag: overrides.repo, env: {} })?.repo ?? null;
+    if (overrides.apiUrl !== undefined) github.apiUrl = resolveApiUrl(overrides.apiUrl, env);
+    if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
+    if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
+    if (overrides.syncEnabled === false) github.syncEnabled = false;
+    return { github, taskFile: state.taskFile };
+  }
+  const fresh = await resolveTarget(fs, epicDir, env, {
+    ...definedOnly({ repo: state.github.repo ?? undefined, apiUrl: state.github.apiUrl }),
+    ...definedOnly(overrides as Record<string, unknown>),
+  } as GitHubOverrides);
+  if (fresh.github.issueNumber === null && state.github.issueNumber !== null && stat === null) {
+    fresh.github.issueNumber = state.github.issueNumber; // --issue given at init, no task.md
+  }
+  return fresh;
+}
+
+function definedOnly<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function assertEpicId(epicId: string): string {
+  const trimmed = epicId.trim();
+  if (trimmed.length === 0 || trimmed.length > 200 || /[\u0000-\u001f]/.test(trimmed)) {
+    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${JSON.stringify(epicId)}`);
+  }
+  return trimmed;
+}

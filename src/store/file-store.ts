@@ -1,0 +1,70 @@
+import { join } from "node:path";
+import { UsageError } from "../errors.js";
+import type { RunState } from "../model/types.js";
+import type { FileSystem } from "../util/io.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { withLock } from "./lock.js";
+import type { RunStore, Transition } from "./types.js";
+
+/** The folder inside the epic directory that holds the run state and its lock. */
+export const STATE_DIR = ".parallel-progress";
+
+export function statePaths(epicDir: string) {
+  const dir = join(epicDir, STATE_DIR);
+  return { dir, state: join(dir, "state.json"), lock: join(dir, "state.lock") };
+}
+
+/**
+ * The run state as one JSON file in `<epic>/.parallel-progress/state.json`, changed only under the
+ * cross-process lock and replaced atomically, so concurrent processes lose no change and a process
+ * killed at any instant leaves the previous or the next state, never a torn one.
+ */
+export class FileRunStore implements RunStore {
+  readonly paths: ReturnType<typeof statePaths>;
+
+  constructor(
+    private readonly fs: FileSystem,
+    epicDir: string,
+    private readonly lockStaleMs = 3000,
+  ) {
+    this.paths = statePaths(epicDir);
+  }
+
+  async read(): Promise<RunState | null> {
+    let text: string;
+    try {
+      text = await this.fs.promises.readFile(this.paths.state, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+    return parseState(text, this.paths.state);
+  }
+
+  async transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T> {
+    await this.fs.promises.mkdir(this.paths.dir, { recursive: true });
+    return withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
+      const current = await this.read();
+      const { next, result } = change(current);
+      if (next !== undefined) await writeFileAtomic(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
+      return result;
+    });
+  }
+}
+
+function parseState(text: string, path: string): RunState {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path} is not valid JSON (edited by hand?): remove it and run init again`, {
+      cause: error,
+    });
+  }
+  if (typeof value !== "object" || value === null || (value as { version?: unknown }).version !== 1) {
+    throw new UsageError(
+      `${path} is not a parallel-progress state of version 1: remove it and run init again`,
+    );
+  }
+  return value as RunState;
+}

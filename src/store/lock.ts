@@ -1,0 +1,59 @@
+import lockfile from "proper-lockfile";
+import type { FileSystem } from "../util/io.js";
+
+export interface LockOptions {
+  fs: FileSystem;
+  /** How long a lock may go without its holder refreshing it before others take it over (holder killed). */
+  staleMs?: number;
+  /** The longest a caller waits for the lock before giving up. */
+  waitMs?: number;
+}
+
+/** The lock could not be had in time: another process holds it. */
+export class LockTimeoutError extends Error {
+  override name = "LockTimeoutError";
+}
+
+/**
+ * Runs `work` while holding the cross-process lock `lockPath` (proper-lockfile: an atomic mkdir, kept
+ * fresh while held, taken over once stale, so a holder killed with SIGKILL blocks others for at most
+ * `staleMs`). The lock guards short critical sections only: never network calls.
+ */
+export async function withLock<T>(
+  lockPath: string,
+  options: LockOptions,
+  work: () => Promise<T>,
+): Promise<T> {
+  const staleMs = options.staleMs ?? 3000;
+  const waitMs = options.waitMs ?? 15_000;
+  const deadline = Date.now() + waitMs;
+  let release: (() => Promise<void>) | null = null;
+  for (let attempt = 0; release === null; attempt++) {
+    try {
+      release = await lockfile.lock(lockPath, {
+        lockfilePath: lockPath,
+        realpath: false,
+        stale: staleMs,
+        update: Math.max(1000, Math.floor(staleMs / 3)),
+        retries: 0,
+        fs: options.fs,
+        // Only when a holder stalls past `staleMs` inside a millisecond-long critical section; the
+        // default handler would throw from a timer and kill the process. The atomic write still holds.
+        onCompromised: () => undefined,
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+      if (Date.now() >= deadline) {
+        throw new LockTimeoutError(`could not lock ${lockPath} within ${waitMs} ms`, { cause: error });
+      }
+      // Short, growing, jittered waits: critical sections last milliseconds.
+      const delay = Math.min(50, 2 + attempt * 2) * (0.5 + Math.random());
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

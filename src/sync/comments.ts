@@ -1,0 +1,150 @@
+import { GitHubError } from "../errors.js";
+import type { IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
+import { parseMarker } from "../render/marker.js";
+import type { Pacer } from "./pacer.js";
+
+/**
+ * Finding and writing this run's comments on the issue. A comment belongs to the run when it carries
+ * the run's hidden marker AND was written by the token's own user, so nobody else's comment is ever
+ * edited or deleted, and a marker pasted by someone else is ignored.
+ */
+
+export interface IssueTarget {
+  repo: RepoRef;
+  issueNumber: number;
+}
+
+export interface WriteContext {
+  client: IssueCommentsClient;
+  target: IssueTarget;
+  pacer: Pacer;
+  /** The token's login, when known. */
+  viewer: string | null;
+}
+
+export interface WriteResult {
+  comment: IssueComment;
+  viewer: string | null;
+  /** The comment on the issue already showed a newer state than the one we had; it was left alone. */
+  newerOnIssue: boolean;
+}
+
+export function isOwnComment(comment: IssueComment, viewer: string | null): boolean {
+  if (viewer !== null) return comment.author === viewer;
+  // Tokens that cannot read /user are GitHub App installation tokens, whose comments are by a bot.
+  return comment.author?.endsWith("[bot]") ?? false;
+}
+
+/** The run's own comments of a kind, oldest first. */
+export function runComments(
+  comments: readonly IssueComment[],
+  viewer: string | null,
+  runId: string,
+  kind: "progress" | "final",
+  seq?: number,
+): IssueComment[] {
+  return comments
+    .filter((comment) => {
+      if (!isOwnComment(comment, viewer)) return false;
+      const marker = parseMarker(comment.body);
+      return marker?.kind === kind && marker.runId === runId && (seq === undefined || marker.seq === seq);
+    })
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
+}
+
+async function knownViewer(context: WriteContext): Promise<string | null> {
+  context.viewer ??= await context.client.viewer();
+  return context.viewer;
+}
+
+async function listRunComments(
+  context: WriteContext,
+  runId: string,
+  kind: "progress" | "final",
+  seq?: number,
+) {
+  const viewer = await knownViewer(context);
+  const all = await context.client.listComments(context.target.repo, context.target.issueNumber);
+  return runComments(all, viewer, runId, kind, seq);
+}
+
+async function create(context: WriteContext, body: string, find: () => Promise<IssueComment[]>) {
+  try {
+    return await context.pacer.write(() =>
+      context.client.createComment(context.target.repo, context.target.issueNumber, body),
+    );
+  } catch (error) {
+    // The create may have landed although its answer was lost: look before anyone posts it again.
+    if (error instanceof GitHubError && error.outcomeUnknown) {
+      const found = await find().catch(() => []);
+      if (found[0]) return found[0];
+    }
+    throw error;
+  }
+}
+
+function result(context: WriteContext, comment: IssueComment, newerOnIssue = false): WriteResult {
+  return { comment, viewer: context.viewer ?? comment.author, newerOnIssue };
+}
+
+/**
+ * Edit mode: brings the run's single progress comment to `body`. Edits the known comment; when it is
+ * gone (deleted by someone) or unknown, or when `converge` is set, looks the run's comments up by
+ * marker: the oldest stays, duplicates are deleted, and none found means one is created.
+ */
+export async function writeProgressComment(
+  context: WriteContext,
+  args: { runId: string; seq: number; body: string; commentId: number | null; converge: boolean },
+): Promise<WriteResult> {
+  const { repo } = context.target;
+  if (args.commentId !== null && !args.converge) {
+    try {
+      return result(
+        context,
+        await context.pacer.write(() => context.client.updateComment(repo, args.commentId!, args.body)),
+      );
+    } catch (error) {
+      if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
+    }
+  }
+  const [keep, ...duplicates] = await listRunComments(context, args.runId, "progress");
+  if (!keep) {
+    const find = () => listRunComments(context, args.runId, "progress");
+    return result(context, await create(context, args.body, find));
+  }
+  for (const duplicate of duplicates) {
+    await context.pacer
+      .write(() => context.client.deleteComment(repo, duplicate.id))
+      .catch((error: unknown) => {
+        if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
+      });
+  }
+  const onIssue = parseMarker(keep.body)?.seq ?? 0;
+  if (onIssue > args.seq) return result(context, keep, true);
+  if (onIssue === args.seq && keep.body === args.body) return result(context, keep);
+  return result(
+    context,
+    await context.pacer.write(() => context.client.updateComment(repo, keep.id, args.body)),
+  );
+}
+
+/** Append mode: one new comment per write, as the original design did; never twice for the same seq. */
+export async function appendProgressComment(
+  context: WriteContext,
+  args: { runId: string; seq: number; body: string; lookFirst: boolean },
+): Promise<WriteResult> {
+  const find = () => listRunComments(context, args.runId, "progress", args.seq);
+  if (args.lookFirst) {
+    const [existing] = await find();
+    if (existing) return result(context, existing);
+  }
+  return result(context, await create(context, args.body, find));
+}
+
+/** The final summary: a new comment (so subscribers are notified), posted exactly once per run. */
+export async function postFinalComment(context: WriteContext, args: { runId: string; body: string }) {
+  const find = () => listRunComments(context, args.runId, "final");
+  const [existing] = await find();
+  if (existing) return result(context, existing);
+  return result(context, await create(context, args.body, find));
+}

@@ -1,0 +1,52 @@
+import type { RunState } from "../model/types.js";
+
+/**
+ * Whether a process may write to GitHub for this run now: the pure core of write coalescing.
+ * Writes of one run are serialised across processes by a lease in the run state and spaced at least
+ * `minIntervalMs` apart; a process that may not write now learns when it may.
+ */
+export type WriteDecision =
+  | { kind: "local" } // no GitHub sync for this run
+  | { kind: "clean" } // the issue already shows the latest state (and the final summary, once due)
+  | { kind: "backoff"; until: number } // GitHub failed or rate-limited: not before `until`
+  | { kind: "busy"; until: number } // another process is writing
+  | { kind: "wait"; until: number } // the next write is due at `until`
+  | { kind: "write"; step: "progress" | "final" };
+
+export function canSync(state: RunState): boolean {
+  return state.github.syncEnabled && state.github.issueNumber !== null && state.github.repo !== null;
+}
+
+/** What the issue still lacks: the latest progress body, then the final summary. */
+export function pendingStep(state: RunState): "progress" | "final" | null {
+  if (state.sync.postedSeq < state.seq) return "progress";
+  if (state.completedAt !== null && state.sync.finalCommentId === null) return "final";
+  return null;
+}
+
+export function decideWrite(
+  state: RunState,
+  now: number,
+  owner: string,
+  ignoreBackoff = false,
+): WriteDecision {
+  if (!canSync(state)) return { kind: "local" };
+  const step = pendingStep(state);
+  if (step === null) return { kind: "clean" };
+  const { sync } = state;
+  // A rate limit is never ignored: hammering GitHub would only extend it.
+  if ((sync.rateLimitedUntil ?? 0) > now) return { kind: "backoff", until: sync.rateLimitedUntil };
+  if (!ignoreBackoff && sync.backoffUntil > now) return { kind: "backoff", until: sync.backoffUntil };
+  if (sync.lease && sync.lease.owner !== owner && sync.lease.expiresAt > now) {
+    return { kind: "busy", until: sync.lease.expiresAt };
+  }
+  const due = sync.lastWriteAt + state.github.minIntervalMs;
+  if (due > now) return { kind: "wait", until: due };
+  return { kind: "write", step };
+}
+
+/** How long to stay away after `failures` consecutive failures (without a retry-after from GitHub). */
+export function backoffMs(failures: number, permanent: boolean): number {
+  if (permanent) return 5 * 60_000;
+  return Math.min(60_000, 2000 * 2 ** Math.max(0, failures - 1));
+}

@@ -1,0 +1,41 @@
+import type { RunState } from "../model/types.js";
+import type { QueueEntry } from "../queue/types.js";
+
+/**
+ * What retrying the offline queue will do with each entry, oldest first (pure).
+ * - `current`: an entry of the run in this directory. The run state is the truth, so the entry is not
+ *   replayed: the issue is brought to the current state (progress comment, then final summary once),
+ *   and the entry is cleared once the issue shows what it held or something newer.
+ * - `upsert`: the newest progress snapshot of another run (edit mode): edits that run's comment.
+ * - `superseded`: an older progress snapshot of another run: cleared when its run's newest one lands.
+ * - `append`: a history comment (append mode): posted as it is, in order, once.
+ * - `final`: the final summary of another run: posted once (looked up by marker first).
+ */
+export type RetryAction = "current" | "upsert" | "superseded" | "append" | "final";
+
+export interface PlannedEntry extends QueueEntry {
+  action: RetryAction;
+  /** Set once the entry's file is removed. */
+  cleared?: boolean;
+}
+
+export function planRetry(entries: readonly QueueEntry[], state: RunState | null): PlannedEntry[] {
+  const newestEdit = new Map<string, number>();
+  for (const { item } of entries) {
+    if (item.kind !== "progress" || item.comment_mode !== "edit") continue;
+    newestEdit.set(item.run_id, Math.max(newestEdit.get(item.run_id) ?? -1, item.seq));
+  }
+  const upserted = new Set<string>();
+  return entries.map((entry) => {
+    const { item } = entry;
+    const isCurrent = state !== null && item.run_id === state.runId;
+    if (item.kind === "progress" && item.comment_mode === "append") return { ...entry, action: "append" };
+    if (isCurrent) return { ...entry, action: "current" };
+    if (item.kind === "final") return { ...entry, action: "final" };
+    if (item.seq === newestEdit.get(item.run_id) && !upserted.has(item.run_id)) {
+      upserted.add(item.run_id);
+      return { ...entry, action: "upsert" };
+    }
+    return { ...entry, action: "superseded" };
+  });
+}

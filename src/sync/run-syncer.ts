@@ -1,0 +1,348 @@
+import { GitHubError } from "../errors.js";
+import type { IssueCommentsClient, RepoRef } from "../github/types.js";
+import type { RunState } from "../model/types.js";
+import type { OfflineQueue } from "../queue/offline-queue.js";
+import { renderFinalComment, renderProgressComment } from "../render/progress-comment.js";
+import type { RunStore } from "../store/types.js";
+import type { Clock } from "../util/io.js";
+import {
+  appendProgressComment,
+  postFinalComment,
+  type WriteContext,
+  writeProgressComment,
+} from "./comments.js";
+import { backoffMs, canSync, decideWrite, pendingStep, type WriteDecision } from "./decide.js";
+import { Pacer } from "./pacer.js";
+
+/** Everything the syncer needs from the outside world, injected. */
+export interface SyncDeps {
+  store: RunStore;
+  queue: OfflineQueue;
+  clock: Clock;
+  sleep: (ms: number) => Promise<void>;
+  /** Builds the GitHub client for an API URL (imported lazily); null when no token is available. */
+  client: (apiUrl: string) => Promise<IssueCommentsClient | null>;
+  /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
+  startFlusher: () => void;
+  /** Whether a process id is alive (flusher bookkeeping). */
+  isAlive: (pid: number) => boolean;
+  warn: (message: string) => void;
+  /** Identifies this process's lease. */
+  owner: string;
+  pid: number;
+  /** How long a lease protects a write in progress. Longer than any one write may take. */
+  leaseMs?: number;
+}
+
+export type StepResult =
+  | { kind: "none"; decision: Exclude<WriteDecision, { kind: "write" }> | null } // nothing written
+  | { kind: "wrote"; step: "progress" | "final"; url: string | null }
+  | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
+
+export interface StepOptions {
+  ignoreBackoff?: boolean;
+  /** This call is the flusher: clear its record atomically when nothing is left to write. */
+  asFlusher?: boolean;
+  /** Claim and start a flusher when the write is not due yet. */
+  ensureFlusher?: boolean;
+}
+
+/** A write decision taken under the lock, to act on after it is released. */
+export interface Claim {
+  decision: WriteDecision;
+  /** The state as persisted by the claim (lease or flusher taken). */
+  state: RunState;
+  claimFlusher: boolean;
+  now: number;
+}
+
+const FLUSHER_GRACE_MS = 5000;
+
+export function repoRef(repo: string): RepoRef {
+  const [owner = "", name = ""] = repo.split("/");
+  return { owner, name };
+}
+
+/**
+ * Brings the issue to the run's latest state, one write at a time, across processes: the lease in the
+ * run state makes one process the writer; the others record their change and return at once, leaving
+ * the write to the flusher. A failed write is queued and the run backs off; nothing waits on GitHub
+ * longer than the client's budget.
+ */
+export class RunSyncer {
+  private readonly leaseMs: number;
+
+  constructor(private readonly deps: SyncDeps) {
+    this.leaseMs = deps.leaseMs ?? 30_000;
+  }
+
+  private flusherAlive(state: RunState, now: number): boolean {
+    const flusher = state.sync.flusher;
+    if (!flusher) return false;
+    return flusher.startedAt + FLUSHER_GRACE_MS > now || this.deps.isAlive(flusher.pid);
+  }
+
+  /**
+   * The write decision for `current`, made inside a store transaction: takes the lease when a write is
+   * due, or claims the flusher when a later write is needed and nobody will do it. Returns the state to
+   * persist (or the same object when nothing changed).
+   */
+  claim(current: RunState, now: number, options: StepOptions = {}): Claim {
+    const { owner, pid } = this.deps;
+    const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
+    let sync = current.sync;
+    let claimFlusher = false;
+    if (decision.kind === "write") {
+      sync = { ...sync, lease: { owner, pid, expiresAt: now + this.leaseMs }, lastWriteAt: now };
+    } else if (options.asFlusher && (decision.kind === "clean" || decision.kind === "local")) {
+      if (sync.flusher?.pid === pid) sync = { ...sync, flusher: null };
+    } else if (
+      options.ensureFlusher &&
+      (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
+      !this.flusherAlive(current, now)
+    ) {
+      sync = { ...sync, flusher: { pid, startedAt: now } };
+      claimFlusher = true;
+    }
+    const state = sync === current.sync ? current : { ...current, sync };
+    return { decision, state, claimFlusher, now };
+  }
+
+  /** Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won. */
+  async act(claim: Claim): Promise<StepResult> {
+    if (claim.claimFlusher) this.deps.startFlusher();
+    const { decision, state } = claim;
+    if (decision.kind !== "write") return { kind: "none", decision };
+    return this.write(state, decision.step, claim.now);
+  }
+
+  /** One decision, and at most one write (or a few, when converging duplicates). */
+  async step(options: StepOptions = {}): Promise<StepResult> {
+    const now = this.deps.clock.now();
+    const claim = await this.deps.store.transact((current) => {
+      if (!current) return { result: null };
+      const made = this.claim(current, now, options);
+      return { next: made.state === current ? undefined : made.state, result: made };
+    });
+    if (!claim) return { kind: "none", decision: null };
+    return this.act(claim);
+  }
+
+  private async write(state: RunState, step: "progress" | "final", startedAt: number): Promise<StepResult> {
+    const body = step === "progress" ? renderProgressComment(state) : renderFinalComment(state);
+    try {
+      const client = await this.deps.client(state.github.apiUrl);
+      if (!client) {
+        throw new GitHubError(
+          "no GitHub token: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`)",
+          { kind: "auth" },
+        );
+      }
+      const context: WriteContext = {
+        client,
+        target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },
+        // The lease was taken for a write due now; further writes of this step wait their turn.
+        pacer: new Pacer(
+          this.deps.clock,
+          state.github.minIntervalMs,
+          this.deps.sleep,
+          startedAt - state.github.minIntervalMs,
+        ),
+        viewer: state.sync.viewer,
+      };
+      const written =
+        step === "final"
+          ? await postFinalComment(context, { runId: state.runId, body })
+          : state.github.commentMode === "append"
+            ? await appendProgressComment(context, {
+                runId: state.runId,
+                seq: state.seq,
+                body,
+                lookFirst: false,
+              })
+            : await writeProgressComment(context, {
+                runId: state.runId,
+                seq: state.seq,
+                body,
+                commentId: state.sync.commentId,
+                converge: state.completedAt !== null,
+              });
+      await this.record(state, step, startedAt, {
+        commentId: written.comment.id,
+        url: written.comment.htmlUrl,
+        viewer: written.viewer,
+      });
+      return { kind: "wrote", step, url: written.comment.htmlUrl };
+    } catch (error) {
+      if (!(error instanceof GitHubError)) {
+        await this.releaseLease();
+        throw error;
+      }
+      const queuedAs = await this.enqueue(state, step, body, error.message, error.outcomeUnknown);
+      await this.recordFailure(state.seq, error);
+      this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
+      return { kind: "failed", step, error, queuedAs };
+    }
+  }
+
+  /** Puts a post in the offline queue (no token: the body and where it goes). */
+  enqueue(state: RunState, step: "progress" | "final", body: string, reason: string, outcomeUnknown = false) {
+    return this.deps.queue.add({
+      issue_number: state.github.issueNumber!,
+      comment: body,
+      timestamp: new Date(this.deps.clock.now()).toISOString(),
+      repo: state.github.repo!,
+      api_url: state.github.apiUrl,
+      kind: step,
+      comment_mode: state.github.commentMode,
+      run_id: state.runId,
+      seq: state.seq,
+      reason,
+      outcome_unknown: outcomeUnknown,
+    });
+  }
+
+  /**
+   * Queues what the issue still lacks when it cannot be written now (GitHub asked us to wait past the
+   * caller's deadline), so that the queue says truthfully that something remains to be sent.
+   */
+  async queuePending(reason: string): Promise<string | null> {
+    const state = await this.deps.store.read();
+    if (!state || !canSync(state)) return null;
+    const step = pendingStep(state);
+    if (step === null) return null;
+    const body = step === "progress" ? renderProgressComment(state) : renderFinalComment(state);
+    return this.enqueue(state, step, body, reason);
+  }
+
+  private async record(
+    written: RunState,
+    step: "progress" | "final",
+    startedAt: number,
+    comment: { commentId: number; url: string; viewer: string | null },
+  ): Promise<void> {
+    const { owner, pid } = this.deps;
+    let claimFlusher = false;
+    await this.deps.store.transact((current) => {
+      if (!current || current.runId !== written.runId) return { result: undefined };
+      const sync = { ...current.sync };
+      if (sync.lease?.owner === owner) sync.lease = null;
+      sync.viewer = comment.viewer ?? sync.viewer;
+      sync.consecutiveFailures = 0;
+      sync.backoffUntil = 0;
+      sync.lastError = null;
+      sync.lastWriteAt = Math.max(sync.lastWriteAt, this.deps.clock.now()); // the interval counts from here
+      if (step === "final") {
+        sync.finalCommentId = comment.commentId;
+      } else {
+        sync.commentId = comment.commentId;
+        sync.commentUrl = comment.url;
+        // Another writer started after us (our lease ran out): which body landed last is unknown,
+        // so count ours as the one on the issue and let the next write bring the latest.
+        const overtaken = current.sync.lastWriteAt > startedAt;
+        sync.postedSeq = overtaken
+          ? Math.min(sync.postedSeq, written.seq)
+          : Math.max(sync.postedSeq, written.seq);
+      }
+      const next = { ...current, sync };
+      if (pendingStep(next) !== null && !this.flusherAlive(next, this.deps.clock.now())) {
+        next.sync.flusher = { pid, startedAt: this.deps.clock.now() };
+        claimFlusher = true;
+      }
+      return { next, result: undefined };
+    });
+    if (claimFlusher) this.deps.startFlusher();
+  }
+
+  private async recordFailure(seq: number, error: GitHubError): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.transact((current) => {
+      if (!current) return { result: undefined };
+      const failures = current.sync.consecutiveFailures + 1;
+      const sync = {
+        ...current.sync,
+        lease: current.sync.lease?.owner === this.deps.owner ? null : current.sync.lease,
+        consecutiveFailures: failures,
+        lastWriteAt: Math.max(current.sync.lastWriteAt, now),
+        backoffUntil: error.retryAt ?? now + backoffMs(failures, !error.transient),
+        rateLimitedUntil:
+          error.kind === "rate-limited" && error.retryAt
+            ? error.retryAt
+            : (current.sync.rateLimitedUntil ?? 0),
+        lastError: error.message,
+        queuedSeq: Math.max(current.sync.queuedSeq, seq),
+      };
+      return { next: { ...current, sync }, result: undefined };
+    });
+  }
+
+  private async releaseLease(): Promise<void> {
+    await this.deps.store.transact((current) => {
+      if (!current || current.sync.lease?.owner !== this.deps.owner) return { result: undefined };
+      return { next: { ...current, sync: { ...current.sync, lease: null } }, result: undefined };
+    });
+  }
+
+  /**
+   * Writes until the issue shows the latest state (and the final summary, once finalized), waiting for
+   * writes to fall due, until `deadline`. Stops at the first failure: the post is queued by then.
+   */
+  async flush(options: {
+    deadline: number;
+    ignoreBackoff?: boolean;
+    asFlusher?: boolean;
+  }): Promise<StepResult> {
+    let last: StepResult = { kind: "none", decision: null };
+    for (let round = 0; round < 1000; round++) {
+      last = await this.step({
+        ignoreBackoff: options.ignoreBackoff ?? false,
+        asFlusher: options.asFlusher ?? false,
+      });
+      if (last.kind === "failed") return last;
+      if (last.kind === "wrote") continue;
+      const decision = last.decision;
+      if (!decision || decision.kind === "local" || decision.kind === "clean") return last;
+      const now = this.deps.clock.now();
+      // A busy lease usually ends long before it expires: poll it until the deadline itself.
+      if (decision.kind === "busy" ? now >= options.deadline : decision.until > options.deadline) return last;
+      // Poll a busy lease often (its holder usually finishes in milliseconds); sleep to a due time.
+      const wait = decision.kind === "busy" ? Math.min(100, decision.until - now) : decision.until - now;
+      await this.deps.sleep(Math.max(5, Math.min(wait, 1000)));
+    }
+    return last;
+  }
+
+  /** The flusher's whole life: write until clean, give up after repeated failures or `lifetimeMs`. */
+  async runFlusher(lifetimeMs = 10 * 60_000): Promise<void> {
+    const { store, clock, pid } = this.deps;
+    const started = clock.now();
+    await store.transact((current) =>
+      current
+        ? { next: { ...current, sync: { ...current.sync, flusher: { pid, startedAt: started } } }, result: 0 }
+        : { result: 0 },
+    );
+    let failures = 0;
+    while (clock.now() - started < lifetimeMs && failures < 3) {
+      const result = await this.flush({ deadline: started + lifetimeMs, asFlusher: true });
+      if (result.kind === "failed") {
+        failures++;
+        continue;
+      }
+      if (result.kind !== "none") continue;
+      const decision = result.decision;
+      if (!decision || decision.kind === "clean" || decision.kind === "local") {
+        return; // the record was cleared in the same transaction that saw nothing left to write
+      }
+      if (decision.until > started + lifetimeMs) break;
+    }
+    await store.transact((current) => {
+      if (!current || current.sync.flusher?.pid !== pid) return { result: undefined };
+      return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
+    });
+  }
+
+  /** Whether this run talks to GitHub at all. */
+  static syncs(state: RunState): boolean {
+    return canSync(state);
+  }
+}

@@ -1,0 +1,186 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { parseMarker } from "../../src/render/marker.js";
+import { allFileText, makeEpic, queueFiles, runCli, taskMd, waitFor } from "../support/cli.js";
+import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+
+const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
+let github: FakeGitHub | null = null;
+let cleanup: (() => Promise<void>) | null = null;
+
+afterEach(async () => {
+  await github?.close();
+  github = null;
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function setup(options: Parameters<typeof startFakeGitHub>[0] = {}, task = taskMd(123)) {
+  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" }, ...options });
+  const epic = await makeEpic(task);
+  cleanup = epic.cleanup;
+  const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+  const cli = (...args: string[]) => runCli([...args, "--dir", epic.dir], { env });
+  return { gh: github, dir: epic.dir, env, cli };
+}
+
+const byKind = (gh: FakeGitHub, kind: "progress" | "final") =>
+  gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === kind);
+
+/** The comment as a reader sees it: agent ids and times replaced, the hidden marker dropped. */
+function visible(body: string): string {
+  return body
+    .replace(/\n*<!-- parallel-progress:[^>]*-->\s*$/, "")
+    .replace(/impl-(\w{3})-\d{6}/g, "impl-$1-163000")
+    .replace(/\*\*Started:\*\* .*/, "**Started:** 2025-10-19 16:30:00")
+    .replace(/\*\*Total Duration:\*\* .*/, "**Total Duration:** 12 minutes");
+}
+
+const GUIDE_FINAL_TABLE = `## 🔄 Parallel Execution Progress
+
+**Parallel execution completed**
+
+**Mode:** Parallel (3 domains)
+**Started:** 2025-10-19 16:30:00
+
+| Domain | Agent | Status | Files | Progress |
+|--------|-------|--------|-------|----------|
+| backend | impl-bac-163000 | ✅ Completed | 7/7 | 100% |
+| frontend | impl-fro-163000 | ✅ Completed | 5/5 | 100% |
+| tests | impl-tes-163000 | ✅ Completed | 4/4 | 100% |
+
+**Overall:** 100% (16/16 files)`;
+
+const MERGE = `All parallel worktrees merged successfully.
+- backend: 7 files integrated
+- frontend: 5 files integrated
+- tests: 4 files integrated
+
+Conflict resolution: 0 conflicts
+Integration tests: PASSED`;
+
+describe("the CLI against a fake GitHub on loopback", () => {
+  it("drives the guide's walkthrough to one progress comment and one final summary", async () => {
+    const { gh, cli } = await setup({ minWriteIntervalMs: 1000 });
+    const init = await cli("init", "--epic", "EPIC-007", "--domains", "backend,frontend,tests");
+    expect(init.stderr).toBe("");
+    expect(init.code).toBe(0);
+    expect(byKind(gh, "progress")).toHaveLength(1);
+    expect(visible(byKind(gh, "progress")[0]!.body)).toContain("**Parallel execution initialized**");
+
+    for (const [agent, files] of [
+      ["backend", "3/7"],
+      ["frontend", "0/5"],
+      ["tests", "0/4"],
+    ] as const) {
+      expect((await cli("update", agent, "--status", "in_progress", "--files", files)).code).toBe(0);
+    }
+    for (const [agent, files] of [
+      ["backend", "7/7"],
+      ["frontend", "5/5"],
+      ["tests", "4/4"],
+    ] as const) {
+      expect((await cli("update", agent, "--status", "in_progress", "--files", files)).code).toBe(0);
+      expect((await cli("complete", agent)).code).toBe(0);
+    }
+    const finalize = await cli("finalize", "--summary", MERGE);
+    expect(finalize.code).toBe(0);
+
+    const progress = byKind(gh, "progress");
+    const final = byKind(gh, "final");
+    expect(progress).toHaveLength(1);
+    expect(final).toHaveLength(1);
+    expect(visible(progress[0]!.body)).toBe(GUIDE_FINAL_TABLE);
+    expect(visible(final[0]!.body)).toBe(
+      `${GUIDE_FINAL_TABLE}\n\n## 🎉 Final Summary\n\n**Total Duration:** 12 minutes\n**Total Files:** 16/16\n\n### Merge Results\n\n${MERGE}`,
+    );
+    expect(gh.rateLimitResponses).toBe(0);
+    const again = await cli("finalize", "--summary", MERGE);
+    expect(again.code).toBe(0);
+    expect(byKind(gh, "final")).toHaveLength(1);
+  });
+
+  it("keeps working when GitHub is unreachable, then retry brings the issue to the truth once", async () => {
+    const { gh, cli, dir, env } = await setup();
+    gh.setFaults({ dropRate: 1 });
+    const init = await cli("init", "--epic", "E", "--domains", "a,b");
+    expect(init.code).toBe(0);
+    expect(init.stderr).toMatch(/warning: GitHub: .*queued as comment_/);
+    for (const args of [
+      ["update", "a", "--status", "in_progress", "--files", "1/2"],
+      ["complete", "a"],
+      ["fail", "b", "--error", "boom"],
+    ]) {
+      const result = await cli(...args);
+      expect(result.code).toBe(0);
+      expect(result.ms).toBeLessThan(10_000);
+    }
+    const fin = await cli("finalize", "--summary", "merged");
+    expect(fin.code).toBe(0);
+    expect(fin.stderr).toMatch(/remain queued/);
+    expect((await queueFiles(dir)).length).toBeGreaterThan(0);
+    const stillDown = await cli("retry");
+    expect(stillDown.code).toBe(3);
+
+    gh.setFaults({ dropRate: 0 });
+    const dry = await cli("retry", "--dry-run");
+    expect(dry.stdout).toMatch(/comment_\d{8}_\d{6}_\d{6}\.json\tcurrent\t/);
+    const retry = await cli("retry");
+    expect(retry.stderr).toBe("");
+    expect(retry.code).toBe(0);
+    expect(await queueFiles(dir)).toEqual([]);
+    expect(byKind(gh, "progress")).toHaveLength(1);
+    expect(byKind(gh, "final")).toHaveLength(1);
+    expect(byKind(gh, "progress")[0]!.body).toContain("**Parallel execution completed**");
+    expect(byKind(gh, "progress")[0]!.body).toContain("❌ Failed");
+    expect((await runCli(["retry", "--dir", dir], { env })).code).toBe(0);
+    expect(byKind(gh, "final")).toHaveLength(1);
+    expect(await allFileText(dir)).not.toContain(TOKEN);
+  });
+
+  it("explains a bad token, queues, never leaks the token, and delivers later with a good one", async () => {
+    const { gh, dir } = await setup();
+    const badToken = "ghp_wrongtoken0123456789abcdefghijklmnopq";
+    const bad = { GITHUB_TOKEN: badToken, GITHUB_API_URL: gh.url };
+    const init = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir, "--verbose"], {
+      env: bad,
+    });
+    expect(init.code).toBe(0);
+    expect(init.stderr).toMatch(/GITHUB_TOKEN/);
+    expect(init.stderr + init.stdout).not.toContain(badToken);
+    expect(await allFileText(dir)).not.toContain(badToken);
+    expect(await queueFiles(dir)).toHaveLength(1);
+    const retry = await runCli(["retry", "--dir", dir], {
+      env: { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: gh.url },
+    });
+    expect(retry.code).toBe(0);
+    expect(byKind(gh, "progress")).toHaveLength(1);
+  });
+
+  it("coalesces a burst from 8 processes: one comment, writes ≥1 s apart, no rate limit, exact final state", async () => {
+    const { gh, cli, dir } = await setup({ minWriteIntervalMs: 1000 });
+    const domains = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"];
+    await cli("init", "--epic", "E", "--domains", domains.join(","));
+    await Promise.all(
+      domains.map(async (domain) => {
+        for (let i = 1; i <= 4; i++) {
+          const result = await cli("update", domain, "--status", "in_progress", "--files", `${i}/4`);
+          expect(result.code).toBe(0);
+        }
+        expect((await cli("complete", domain)).code).toBe(0);
+      }),
+    );
+    const done = await waitFor(
+      () => byKind(gh, "progress")[0]?.body.includes("**Overall:** 100% (32/32 files)") ?? false,
+      15_000,
+    );
+    expect(done).toBe(true);
+    expect(byKind(gh, "progress")).toHaveLength(1);
+    expect(gh.rateLimitResponses).toBe(0);
+    const gaps = gh.writes.slice(1).map((t, i) => t - gh.writes[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(990);
+    expect((await cli("finalize", "--summary", "ok")).code).toBe(0);
+    expect(byKind(gh, "progress")[0]!.body).toContain("**Overall:** 100% (32/32 files)");
+    expect(byKind(gh, "final")).toHaveLength(1);
+    expect(await queueFiles(dir)).toEqual([]);
+  });
+});

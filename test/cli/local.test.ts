@@ -1,0 +1,134 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeEpic, runCli } from "../support/cli.js";
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function epic(task?: string) {
+  const made = await makeEpic(task);
+  cleanup = made.cleanup;
+  return made.dir;
+}
+
+describe("the CLI without GitHub (local tracking)", () => {
+  it("runs the guide's walkthrough and reports status as a table, JSON and markdown", async () => {
+    const dir = await epic();
+    const init = await runCli([
+      "init",
+      "--epic",
+      "EPIC-007",
+      "--domains",
+      "backend,frontend,tests",
+      "--dir",
+      dir,
+    ]);
+    expect(init.code).toBe(0);
+    const lines = init.stdout.trim().split("\n");
+    expect(lines.map((l) => l.split("\t")[0])).toEqual(["backend", "frontend", "tests"]);
+    expect(lines[0]).toMatch(/^backend\timpl-bac-\d{6}$/);
+    const backend = lines[0]!.split("\t")[1]!;
+
+    expect(
+      (await runCli(["update", backend, "--status", "in_progress", "--files", "3/7", "--dir", dir])).code,
+    ).toBe(0);
+    expect(
+      (await runCli(["update", "frontend", "--status", "pending", "--files", "0/5", "--dir", dir])).code,
+    ).toBe(0);
+    expect(
+      (await runCli(["update", "tests", "--status", "pending", "--files", "0/4", "--dir", dir])).code,
+    ).toBe(0);
+
+    const json = await runCli(["status", "--json", "--dir", dir]);
+    const view = JSON.parse(json.stdout);
+    expect(view).toMatchObject({
+      epicId: "EPIC-007",
+      issueNumber: null,
+      completedAt: null,
+      overall: { filesCompleted: 3, filesTotal: 16, progress: 19 },
+    });
+    expect(view.agents[0]).toMatchObject({
+      agentId: backend,
+      domain: "backend",
+      status: "in_progress",
+      progress: 43,
+    });
+
+    const markdown = await runCli(["status", "--markdown", "--dir", dir]);
+    expect(markdown.stdout).toContain(`| backend | ${backend} | 🔄 In Progress | 3/7 | 43% |`);
+    expect(markdown.stdout).toContain("**Overall:** 19% (3/16 files)");
+
+    const table = await runCli(["status", "--dir", dir]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain("backend");
+    expect(table.stdout).not.toMatch(/\u001b\[/); // NO_COLOR and no TTY: no colour codes
+
+    expect((await runCli(["complete", backend, "--summary", "ok", "--dir", dir])).code).toBe(0);
+    expect(
+      (await runCli(["fail", "tests", "--error", "Compilation error in main.py", "--dir", dir])).code,
+    ).toBe(0);
+    const fin = await runCli(["finalize", "--summary", "All merged.", "--dir", dir]);
+    expect(fin.code).toBe(0);
+    expect(fin.stderr).toBe("");
+    const final = await runCli(["status", "--markdown", "--dir", dir]);
+    expect(final.stdout).toContain("## 🎉 Final Summary");
+    expect(final.stdout).toContain("❌ Failed");
+    expect((await runCli(["finalize", "--dir", dir])).code).toBe(0); // idempotent
+  });
+
+  it("refuses bad input with exit 2, one clear line, and the state untouched", async () => {
+    const dir = await epic();
+    await runCli(["init", "--epic", "E", "--domains", "a,b", "--dir", dir]);
+    const statePath = join(dir, ".parallel-progress/state.json");
+    const before = await readFile(statePath, "utf8");
+    const cases: [string[], RegExp][] = [
+      [["update", "a", "--status", "running", "--files", "1/2"], /--status/],
+      [["update", "a", "--status", "in_progress", "--files", "3/x"], /3\/x/],
+      [["update", "a", "--status", "in_progress", "--files", "9/7"], /9.*7|exceed/],
+      [["update", "nobody", "--status", "in_progress", "--files", "1/2"], /unknown agent "nobody"/],
+      [["fail", "a"], /--error/],
+      [["init", "--epic", "E", "--domains", "x,y"], /still active/],
+      [["init", "--epic", "E", "--domains", "x,x", "--force"], /"x" more than once/],
+      [
+        ["update", "a", "--status", "in_progress", "--files", "1/2", "--repo", "not a repo"],
+        /--repo.*"not a repo"/,
+      ],
+      [["status", "--json", "--markdown"], /not both/],
+      [["frobnicate"], /unknown command/],
+      [["update", "a", "--status", "in_progress", "--bogus"], /unknown option/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli([...args, "--dir", dir]);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(result.stdout).toBe("");
+    }
+    expect(await readFile(statePath, "utf8")).toBe(before);
+  });
+
+  it("says there is no run, and reports a broken task.md naming file, field and value", async () => {
+    const dir = await epic("---\ngithub:\n  issue_number: abc\n---\n");
+    const none = await runCli(["status", "--dir", dir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no run here/);
+    const broken = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/task\.md: github\.issue_number must be a positive integer, got "abc"/);
+  });
+
+  it("prints help and version with exit 0", async () => {
+    const help = await runCli(["--help"]);
+    expect(help.code).toBe(0);
+    for (const command of ["init", "update", "complete", "fail", "finalize", "retry", "status"]) {
+      expect(help.stdout).toContain(command);
+    }
+    expect(help.stdout).not.toContain("__flush");
+    expect((await runCli(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

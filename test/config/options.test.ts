@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import {
+  parseCommentMode,
+  parseDomainsOption,
+  parseFilesOption,
+  parseIntervalOption,
+  parseIssueOption,
+  parseStatusOption,
+} from "../../src/config/options.js";
+import { UsageError } from "../../src/errors.js";
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a UsageError");
+}
+
+describe("parseFilesOption", () => {
+  it("reads done/total", () => {
+    expect(parseFilesOption("3/7")).toEqual({ done: 3, total: 7 });
+    expect(parseFilesOption("0/0")).toEqual({ done: 0, total: 0 });
+    expect(parseFilesOption(" 7 / 7 ")).toEqual({ done: 7, total: 7 });
+  });
+
+  it("rejects what is not two whole numbers", () => {
+    expect(messageOf(() => parseFilesOption("3/x"))).toBe(
+      '--files must be <done>/<total> with whole numbers, got "3/x"',
+    );
+    for (const bad of ["", "3", "-1/4", "1.5/4", "3/7/9", "99999999999999999999/1"]) {
+      expect(messageOf(() => parseFilesOption(bad))).toMatch(/^--files must be <done>\/<total>/);
+    }
+  });
+
+  it("rejects done above total", () => {
+    expect(messageOf(() => parseFilesOption("9/7"))).toBe("--files: done (9) cannot exceed total (7)");
+  });
+});
+
+describe("parseDomainsOption", () => {
+  it("trims and keeps the order", () => {
+    expect(parseDomainsOption("a, b,c")).toEqual(["a", "b", "c"]);
+    expect(parseDomainsOption("backend")).toEqual(["backend"]);
+  });
+
+  it("rejects empty items", () => {
+    expect(messageOf(() => parseDomainsOption("a,,b"))).toBe(
+      '--domains must be a comma-separated list of names with no empty item, got "a,,b"',
+    );
+    expect(messageOf(() => parseDomainsOption(""))).toMatch(/no empty item, got ""$/);
+    expect(messageOf(() => parseDomainsOption("a,"))).toMatch(/no empty item/);
+  });
+
+  it("names a duplicate", () => {
+    expect(messageOf(() => parseDomainsOption("api, web, api"))).toBe(
+      '--domains lists "api" more than once, got "api, web, api"',
+    );
+  });
+
+  it("rejects long domains and control characters", () => {
+    expect(parseDomainsOption("x".repeat(200))).toHaveLength(1);
+    expect(messageOf(() => parseDomainsOption(`a,${"x".repeat(201)}`))).toMatch(
+      /^--domains: a domain may have at most 200 characters, got one of 201: "x+\.\.\."$/,
+    );
+    expect(messageOf(() => parseDomainsOption("a\tb"))).toBe(
+      '--domains: a domain may not contain control characters, got "a\\tb"',
+    );
+  });
+});
+
+describe("parseIssueOption and parseIntervalOption", () => {
+  it("read whole numbers", () => {
+    expect(parseIssueOption("12")).toBe(12);
+    expect(parseIntervalOption("1000")).toBe(1000);
+    expect(parseIntervalOption("0")).toBe(0);
+    expect(parseIntervalOption("600000")).toBe(600000);
+  });
+
+  it("reject the rest with the value", () => {
+    expect(messageOf(() => parseIssueOption("abc"))).toBe('--issue must be a positive integer, got "abc"');
+    expect(messageOf(() => parseIssueOption("0"))).toBe('--issue must be a positive integer, got "0"');
+    expect(messageOf(() => parseIssueOption("1.5"))).toMatch(/got "1.5"$/);
+    expect(messageOf(() => parseIntervalOption("600001"))).toBe(
+      '--min-interval must be a whole number of milliseconds from 0 to 600000, got "600001"',
+    );
+    expect(messageOf(() => parseIntervalOption("-1"))).toMatch(/got "-1"$/);
+  });
+});
+
+describe("parseCommentMode and parseStatusOption", () => {
+  it("accept the known values", () => {
+    expect(parseCommentMode("edit")).toBe("edit");
+    expect(parseCommentMode("append")).toBe("append");
+    expect(parseStatusOption("pending")).toBe("pending");
+    expect(parseStatusOption("in_progress")).toBe("in_progress");
+    expect(parseStatusOption("in-progress")).toBe("in_progress");
+    expect(parseStatusOption("completed")).toBe("completed");
+    expect(parseStatusOption("failed")).toBe("failed");
+  });
+
+  it("reject the rest", () => {
+    expect(messageOf(() => parseCommentMode("replace"))).toBe(
+      '--comment-mode must be edit or append, got "replace"',
+    );
+    expect(messageOf(() => parseStatusOption("done"))).toBe(
+      '--status must be one of pending, in_progress, completed, failed, got "done"',
+    );
+    expect(messageOf(() => parseStatusOption("cancelled"))).toMatch(/got "cancelled"$/);
+  });
+});

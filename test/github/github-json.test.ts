@@ -1,0 +1,68 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { parseFailure, toGitHubError, UnexpectedAnswer } from "../../src/github/errors.js";
+import { nextLink, toIssueComment } from "../../src/github/octokit-client.js";
+
+describe("nextLink", () => {
+  const api = "https://api.github.com";
+  it("finds rel=next among the links", () => {
+    const link =
+      '<https://api.github.com/repositories/1/issues/2/comments?page=1>; rel="prev", <https://api.github.com/repositories/1/issues/2/comments?page=3>; rel="next", <https://api.github.com/x?page=9>; rel="last"';
+    expect(nextLink(link, api)).toBe("https://api.github.com/repositories/1/issues/2/comments?page=3");
+    expect(nextLink('<https://api.github.com/x?page=9>; rel="last"', api)).toBeNull();
+    expect(nextLink(undefined, api)).toBeNull();
+  });
+
+  it("refuses a next page on another origin", () => {
+    expect(() => nextLink('<https://evil.example/x>; rel="next"', api)).toThrow(UnexpectedAnswer);
+  });
+});
+
+describe("toIssueComment", () => {
+  it("maps GitHub's JSON, a deleted user to null and a missing body to empty", () => {
+    expect(
+      toIssueComment({ id: 3, body: null, user: null, created_at: "2025-01-01T00:00:00Z", html_url: "u" }),
+    ).toEqual({
+      id: 3,
+      body: "",
+      author: null,
+      createdAt: "2025-01-01T00:00:00Z",
+      htmlUrl: "u",
+    });
+  });
+
+  it("rejects what is not a comment", () => {
+    expect(() => toIssueComment("<html>")).toThrow(UnexpectedAnswer);
+    expect(() => toIssueComment({ id: "3" })).toThrow(UnexpectedAnswer);
+  });
+});
+
+describe("toGitHubError", () => {
+  it("turns anything else thrown on the way into a redacted GitHubError", () => {
+    const token = `ghp_${"z".repeat(36)}`;
+    const failure = parseFailure(new TypeError(`invalid media type near ${token}`), 0);
+    const op = {
+      method: "GET",
+      doing: "reading the token's user (GET /user)",
+      notFound: "",
+      maybeApplied: "",
+      repo: null,
+    };
+    const error = toGitHubError(
+      failure,
+      op,
+      { attempts: 1, outcomeUnknown: false, timeoutMs: 8000 },
+      {
+        apiUrl: "https://api.github.com/",
+        secrets: [token],
+        now: 0,
+      },
+    );
+    expect(error.kind).toBe("server");
+    expect(error.message).toBe(
+      "reading the token's user (GET /user) failed: unexpected error talking to https://api.github.com (TypeError: invalid media type near ***)",
+    );
+    expect((error.cause as Error).name).toBe("TypeError");
+    expect(inspect(error, { depth: 10 })).not.toContain(token);
+  });
+});

@@ -1,0 +1,440 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { GitHubError, UsageError } from "../../src/errors.js";
+import { createOctokitClient, type OctokitClientOptions } from "../../src/github/octokit-client.js";
+
+const TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+const REPO = { owner: "acme", name: "widgets" };
+const NOW = Date.parse("2025-10-19T16:30:00Z");
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+type Handler = (request: Received, response: ServerResponse, base: string) => void;
+
+const servers: Server[] = [];
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A GitHub stand-in on loopback; `handlers` answer the requests in turn (the last one repeats). */
+async function serve(...handlers: Handler[]) {
+  const received: Received[] = [];
+  let base = "";
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const request = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      received.push(request);
+      const handler = handlers[Math.min(received.length, handlers.length) - 1];
+      handler?.(request, res, base);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: base, received };
+}
+
+function json(status: number, data: unknown, headers: Record<string, string> = {}): Handler {
+  return (_req, res) => {
+    res
+      .writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers })
+      .end(JSON.stringify(data));
+  };
+}
+
+function comment(id: number, login: string | null = "octo-bot") {
+  return {
+    id,
+    body: `comment ${id}`,
+    user: login === null ? null : { login },
+    created_at: "2025-10-19T16:30:00Z",
+    html_url: `https://github.com/acme/widgets/issues/123#issuecomment-${id}`,
+  };
+}
+
+function client(url: string, options: Partial<OctokitClientOptions> = {}) {
+  const sleeps: number[] = [];
+  const github = createOctokitClient({
+    token: TOKEN,
+    apiUrl: url,
+    clock: { now: () => NOW },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...options,
+  });
+  return { github, sleeps };
+}
+
+async function failure(promise: Promise<unknown>): Promise<GitHubError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GitHubError);
+  return error as GitHubError;
+}
+
+function expectNoSecrets(error: unknown): void {
+  const text = inspect(error, { depth: 20, showHidden: true });
+  expect(text).not.toContain(TOKEN);
+  expect(text).not.toContain("abcdefghijklmnopqrstuvwxyz0123456789");
+  expect(text).not.toMatch(/authorization/i);
+  expect(text).not.toContain("request:");
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("createOctokitClient: happy paths", () => {
+  it("lists comments over three pages following Link rel=next", async () => {
+    const page = (from: number, count: number, next: number | null): Handler => {
+      return (_req, res, base) => {
+        const link =
+          next === null
+            ? {}
+            : {
+                link: `<${base}/repositories/1/issues/123/comments?per_page=100&page=${next}>; rel="next", <${base}/x?page=3>; rel="last"`,
+              };
+        json(
+          200,
+          Array.from({ length: count }, (_, i) => comment(from + i, i === 0 ? null : "octo-bot")),
+          link,
+        )(_req, res, base);
+      };
+    };
+    const { url, received } = await serve(page(1, 100, 2), page(101, 100, 3), page(201, 50, null));
+    const comments = await client(url).github.listComments(REPO, 123);
+    expect(comments).toHaveLength(250);
+    expect(comments.map((c) => c.id)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(comments[0]).toEqual({
+      id: 1,
+      body: "comment 1",
+      author: null,
+      createdAt: "2025-10-19T16:30:00Z",
+      htmlUrl: "https://github.com/acme/widgets/issues/123#issuecomment-1",
+    });
+    expect(comments[1]?.author).toBe("octo-bot");
+    expect(received.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "GET /repos/acme/widgets/issues/123/comments?per_page=100",
+      "GET /repositories/1/issues/123/comments?per_page=100&page=2",
+      "GET /repositories/1/issues/123/comments?per_page=100&page=3",
+    ]);
+    for (const request of received) {
+      expect(request.headers.authorization).toBe(`token ${TOKEN}`);
+      expect(request.headers["x-github-api-version"]).toBe("2022-11-28");
+      expect(request.headers["user-agent"]).toMatch(/^parallel-progress /);
+    }
+  });
+
+  it("creates, updates and deletes comments", async () => {
+    const { url, received } = await serve(json(201, comment(9)), json(200, comment(9)), (_req, res) =>
+      res.writeHead(204).end(),
+    );
+    const { github } = client(url);
+    expect((await github.createComment(REPO, 123, "hello | world")).id).toBe(9);
+    expect((await github.updateComment(REPO, 9, "again")).htmlUrl).toContain("issuecomment-9");
+    await expect(github.deleteComment(REPO, 9)).resolves.toBeUndefined();
+    expect(received.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([
+      'POST /repos/acme/widgets/issues/123/comments {"body":"hello | world"}',
+      'PATCH /repos/acme/widgets/issues/comments/9 {"body":"again"}',
+      "DELETE /repos/acme/widgets/issues/comments/9 ",
+    ]);
+  });
+
+  it("reads the viewer's login, and null when the token cannot read /user", async () => {
+    const { url } = await serve(
+      json(200, { login: "octo-bot" }),
+      json(403, { message: "Resource not accessible by integration" }),
+    );
+    const { github } = client(url);
+    expect(await github.viewer()).toBe("octo-bot");
+    expect(await github.viewer()).toBeNull();
+  });
+
+  it("rejects an API URL that is not http(s), as the caller's mistake", () => {
+    expect(() => createOctokitClient({ token: TOKEN, apiUrl: "ftp://example.com" })).toThrow(UsageError);
+    expect(() => createOctokitClient({ token: TOKEN, apiUrl: "not a url" })).toThrow(UsageError);
+  });
+});
+
+describe("createOctokitClient: error mapping", () => {
+  const cases: Array<{ name: string; status: number; data: unknown; kind: string; message: string }> = [
+    {
+      name: "401",
+      status: 401,
+      data: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" },
+      kind: "auth",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub rejected the token (401 Bad credentials): set GITHUB_TOKEN or GH_TOKEN to a valid token with issues:write",
+    },
+    {
+      name: "403 locked issue",
+      status: 403,
+      data: { message: "Unable to create comment because issue is locked." },
+      kind: "forbidden",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub refused (403 Unable to create comment because issue is locked.): the issue is locked: unlock it, or use a token with write access to acme/widgets",
+    },
+    {
+      name: "403 integration",
+      status: 403,
+      data: { message: "Resource not accessible by integration" },
+      kind: "forbidden",
+      message:
+        'creating a comment on acme/widgets#123 failed: GitHub refused (403 Resource not accessible by integration): the token lacks permission: give it issues: write (in a workflow: "permissions: issues: write")',
+    },
+    {
+      name: "404",
+      status: 404,
+      data: { message: "Not Found" },
+      kind: "not-found",
+      message:
+        "creating a comment on acme/widgets#123 failed: issue #123 or repository acme/widgets not found, or the token cannot see it (404): check the repository and issue number, and that the token has access to the repository",
+    },
+    {
+      name: "422",
+      status: 422,
+      data: {
+        message: "Validation Failed",
+        errors: [
+          {
+            resource: "IssueComment",
+            code: "custom",
+            field: "body",
+            message: "body is too long (maximum is 65536 characters)",
+          },
+        ],
+      },
+      kind: "validation",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub rejected the request (422 Validation Failed: body is too long (maximum is 65536 characters))",
+    },
+    {
+      name: "500 on a create (not resent: it may have landed)",
+      status: 500,
+      data: { message: "Server Error" },
+      kind: "server",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub had a server error (500 Server Error): the comment may have been created, so it was not sent again",
+    },
+  ];
+
+  for (const { name, status, data, kind, message } of cases) {
+    it(`maps ${name}`, async () => {
+      const { url, received } = await serve(json(status, data));
+      const error = await failure(client(url).github.createComment(REPO, 123, "body"));
+      expect(error.message).toBe(message);
+      expect(error.kind).toBe(kind);
+      expect(error.status).toBe(status);
+      expect(received).toHaveLength(1);
+      expectNoSecrets(error);
+      expect(error.cause).toBeInstanceOf(Error);
+      expect(Object.keys(error.cause as object)).not.toContain("request");
+    });
+  }
+
+  it("redacts a token that GitHub's message echoes", async () => {
+    const { url } = await serve(json(422, { message: `token ${TOKEN} and ghs_${"x".repeat(36)} rejected` }));
+    const error = await failure(client(url).github.updateComment(REPO, 9, "body"));
+    expect(error.message).toBe(
+      "updating comment 9 on acme/widgets failed: GitHub rejected the request (422 token *** and *** rejected)",
+    );
+    expectNoSecrets(error);
+  });
+
+  it("retries a 5xx on a read, then explains it with the number of attempts", async () => {
+    const { url, received } = await serve((_req, res) =>
+      res.writeHead(502, { "content-type": "text/html" }).end("<html>bad</html>"),
+    );
+    const { github, sleeps } = client(url);
+    const error = await failure(github.listComments(REPO, 123));
+    expect(error.message).toBe(
+      "listing the comments of acme/widgets#123 failed after 3 attempts: GitHub had a server error (502): try again later",
+    );
+    expect(error.kind).toBe("server");
+    expect(error.transient).toBe(true);
+    expect(received).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+  });
+});
+
+describe("createOctokitClient: retries", () => {
+  it("retries a 502 and succeeds", async () => {
+    const { url, received } = await serve(json(502, { message: "Bad Gateway" }), json(200, [comment(1)]));
+    const { github, sleeps } = client(url);
+    expect(await github.listComments(REPO, 123)).toHaveLength(1);
+    expect(received).toHaveLength(2);
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(150);
+    expect(sleeps[0]).toBeLessThanOrEqual(250);
+  });
+
+  it("gives up on a hanging server within the total budget", async () => {
+    const { url } = await serve(() => {});
+    const { github } = client(url, {
+      totalBudgetMs: 300,
+      clock: { now: () => Date.now() },
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    const started = Date.now();
+    const error = await failure(github.listComments(REPO, 123));
+    expect(Date.now() - started).toBeLessThan(800);
+    expect(error.kind).toBe("timeout");
+    expect(error.outcomeUnknown).toBe(false);
+    expect(error.message).toBe(
+      "listing the comments of acme/widgets#123 failed: GitHub did not answer within 0.3s: try again later",
+    );
+  });
+
+  it("never resends a create whose connection dropped after the server read it", async () => {
+    const { url, received } = await serve((_req, res) => res.socket?.destroy());
+    const error = await failure(client(url).github.createComment(REPO, 123, "body"));
+    expect(received.filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(error.outcomeUnknown).toBe(true);
+    expect(error.kind).toBe("network");
+    expect(error.message).toBe(
+      `creating a comment on acme/widgets#123 failed: the connection to ${url} was lost before GitHub answered (ECONNRESET): the comment may have been created, so it was not sent again`,
+    );
+    expectNoSecrets(error);
+  });
+
+  it("never resends a create that timed out after it was sent", async () => {
+    const { url, received } = await serve(() => {});
+    const error = await failure(
+      client(url, { requestTimeoutMs: 150, clock: { now: () => Date.now() } }).github.createComment(
+        REPO,
+        123,
+        "b",
+      ),
+    );
+    expect(received).toHaveLength(1);
+    expect(error.kind).toBe("timeout");
+    expect(error.outcomeUnknown).toBe(true);
+  });
+
+  it("resends an update whose connection dropped: PATCH is idempotent", async () => {
+    const { url, received } = await serve((_req, res) => res.socket?.destroy(), json(200, comment(9)));
+    expect((await client(url).github.updateComment(REPO, 9, "b")).id).toBe(9);
+    expect(received).toHaveLength(2);
+  });
+
+  it("retries a create that never reached the server (ECONNREFUSED), then reports its outcome as known", async () => {
+    const port = await closedPort();
+    const { github, sleeps } = client(`http://127.0.0.1:${port}`);
+    const error = await failure(github.createComment(REPO, 123, "body"));
+    expect(error.outcomeUnknown).toBe(false);
+    expect(error.kind).toBe("network");
+    expect(sleeps).toHaveLength(2);
+    expect(error.message).toBe(
+      `creating a comment on acme/widgets#123 failed after 3 attempts: could not connect to http://127.0.0.1:${port} (ECONNREFUSED): check the network and the API URL (--api-url, GITHUB_API_URL)`,
+    );
+    expectNoSecrets(error);
+  });
+});
+
+describe("createOctokitClient: rate limits", () => {
+  it("waits out a short retry-after once, then retries", async () => {
+    const { url, received } = await serve(
+      json(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "1" }),
+      json(201, comment(5)),
+    );
+    const { github, sleeps } = client(url);
+    expect((await github.createComment(REPO, 123, "b")).id).toBe(5);
+    expect(sleeps).toEqual([1000]);
+    expect(received).toHaveLength(2);
+  });
+
+  it("waits for x-ratelimit-reset when it is close", async () => {
+    const reset = String((NOW + 2000) / 1000);
+    const { url } = await serve(
+      json(
+        403,
+        { message: "API rate limit exceeded" },
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset },
+      ),
+      json(200, [comment(1)]),
+    );
+    const { github, sleeps } = client(url);
+    expect(await github.listComments(REPO, 123)).toHaveLength(1);
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it("throws rate-limited with retryAt at once when the wait is long", async () => {
+    const { url, received } = await serve(
+      json(429, { message: "Too many requests" }, { "retry-after": "60" }),
+    );
+    const { github, sleeps } = client(url);
+    const error = await failure(github.createComment(REPO, 123, "b"));
+    expect(error.kind).toBe("rate-limited");
+    expect(error.retryAt).toBe(NOW + 60_000);
+    expect(error.outcomeUnknown).toBe(false);
+    expect(sleeps).toEqual([]);
+    expect(received).toHaveLength(1);
+    expect(error.message).toBe(
+      "creating a comment on acme/widgets#123 failed: GitHub rate limit reached (429, retry-after 60): try again after 2025-10-19T16:31:00.000Z (in 60s)",
+    );
+  });
+
+  it("retries a rate limit only once", async () => {
+    const { url, received } = await serve(json(429, { message: "slow down" }, { "retry-after": "1" }));
+    const { github, sleeps } = client(url);
+    const error = await failure(github.listComments(REPO, 123));
+    expect(error.kind).toBe("rate-limited");
+    expect(error.retryAt).toBe(NOW + 1000);
+    expect(sleeps).toEqual([1000]);
+    expect(received).toHaveLength(2);
+  });
+
+  it("does not wait when the wait does not fit in the budget", async () => {
+    const { url, received } = await serve(json(403, { message: "x" }, { "retry-after": "2" }));
+    const error = await failure(client(url, { totalBudgetMs: 1500 }).github.deleteComment(REPO, 1));
+    expect(error.kind).toBe("rate-limited");
+    expect(received).toHaveLength(1);
+  });
+});
+
+describe("createOctokitClient: odd answers", () => {
+  it("refuses to follow a next page on another host (the token would go there)", async () => {
+    const { url } = await serve(
+      json(200, [comment(1)], { link: '<https://evil.example/page2>; rel="next"' }),
+    );
+    const error = await failure(client(url).github.listComments(REPO, 123));
+    expect(error.kind).toBe("server");
+    expect(error.message).toContain("the Link header's next page is on another host: https://evil.example");
+  });
+
+  it("explains a success answer that is not JSON", async () => {
+    const { url } = await serve((_req, res) =>
+      res.writeHead(200, { "content-type": "text/html" }).end("<html>proxy</html>"),
+    );
+    const error = await failure(client(url).github.createComment(REPO, 123, "b"));
+    expect(error.kind).toBe("server");
+    expect(error.message).toBe(
+      `creating a comment on acme/widgets#123 failed: GitHub answered unexpectedly (expected a comment, got text): check that ${url} is a GitHub API URL`,
+    );
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { parseRateLimit } from "../../src/github/rate-limit.js";
+
+const NOW = Date.parse("2025-10-19T16:30:00Z");
+
+describe("parseRateLimit", () => {
+  it("reads retry-after in seconds or as an HTTP date", () => {
+    expect(parseRateLimit(429, { "retry-after": "60" }, "", NOW)).toEqual({
+      retryAt: NOW + 60_000,
+      reason: "retry-after 60",
+    });
+    const date = new Date(NOW + 5000).toUTCString();
+    expect(parseRateLimit(403, { "retry-after": date }, "", NOW)?.retryAt).toBe(NOW + 5000);
+  });
+
+  it("reads x-ratelimit-remaining 0 with x-ratelimit-reset (epoch seconds)", () => {
+    const headers = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(NOW / 1000 + 30) };
+    expect(parseRateLimit(403, headers, "API rate limit exceeded", NOW)).toEqual({
+      retryAt: NOW + 30_000,
+      reason: "x-ratelimit-remaining 0",
+    });
+    expect(
+      parseRateLimit(403, { ...headers, "x-ratelimit-reset": String(NOW / 1000 - 5) }, "", NOW)?.retryAt,
+    ).toBe(NOW);
+  });
+
+  it("treats a 429 or a secondary-rate-limit message as one minute", () => {
+    expect(parseRateLimit(429, {}, "", NOW)?.retryAt).toBe(NOW + 60_000);
+    expect(parseRateLimit(403, {}, "You have exceeded a secondary rate limit.", NOW)?.reason).toBe(
+      "secondary rate limit",
+    );
+  });
+
+  it("is null for other answers", () => {
+    expect(
+      parseRateLimit(403, { "x-ratelimit-remaining": "12" }, "Resource not accessible by integration", NOW),
+    ).toBeNull();
+    expect(parseRateLimit(500, { "retry-after": "1" }, "", NOW)).toBeNull();
+    expect(parseRateLimit(404, {}, "Not Found", NOW)).toBeNull();
+  });
+});

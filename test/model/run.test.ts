@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import { agentIdBase, assignAgentIds } from "../../src/model/agent-ids.js";
+import {
+  applyComplete,
+  applyFail,
+  applyFinalize,
+  applyProgress,
+  assertActive,
+  createRun,
+  findAgent,
+  makeRunId,
+} from "../../src/model/run.js";
+import type { GitHubTarget } from "../../src/model/types.js";
+
+const at = Date.parse("2025-10-19T16:30:00Z");
+const github: GitHubTarget = {
+  issueNumber: 123,
+  repo: "acme/widgets",
+  apiUrl: "https://api.github.com",
+  syncEnabled: true,
+  commentMode: "edit",
+  minIntervalMs: 1000,
+};
+const run = () =>
+  createRun({
+    epicId: "EPIC-007",
+    domains: ["backend", "frontend", "tests"],
+    now: at,
+    github,
+    taskFile: null,
+    nonce: "ab12",
+  });
+
+describe("agent ids", () => {
+  it("follows the guide: impl-{3 chars}-{HHMMSS}", () => {
+    expect(agentIdBase("backend", new Date(at))).toBe("impl-bac-163000");
+    expect(agentIdBase("Frontend", new Date(at))).toBe("impl-fro-163000");
+    expect(agentIdBase("ui", new Date(at))).toBe("impl-ui-163000");
+  });
+
+  it("makes unsafe characters safe and ids unique", () => {
+    expect(agentIdBase("a|b c", new Date(at))).toBe("impl-axb-163000");
+    expect(assignAgentIds(["backend", "backup", "bac", "Backend2"], new Date(at))).toEqual([
+      "impl-bac-163000",
+      "impl-bac-163000-2",
+      "impl-bac-163000-3",
+      "impl-bac-163000-4",
+    ]);
+  });
+
+  it("stays unique for many colliding domains", () => {
+    const domains = Array.from({ length: 1500 }, (_, i) => `same-prefix-${i}`);
+    expect(new Set(assignAgentIds(domains, new Date(at))).size).toBe(1500);
+  });
+});
+
+describe("run transitions", () => {
+  it("creates pending agents and a safe run id", () => {
+    const state = run();
+    expect(Object.keys(state.agents)).toEqual(["impl-bac-163000", "impl-fro-163000", "impl-tes-163000"]);
+    expect(state.runId).toBe("EPIC-007-20251019T163000Z-ab12");
+    expect(makeRunId("épic 7 | x", new Date(at), "ff")).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(state.seq).toBe(1);
+    expect(state.event).toBe("Parallel execution initialized");
+  });
+
+  it("updates by agent id or domain and bumps seq", () => {
+    let state = applyProgress(
+      run(),
+      "impl-bac-163000",
+      { status: "in_progress", filesCompleted: 3, filesTotal: 7 },
+      at + 1000,
+    );
+    state = applyProgress(
+      state,
+      "frontend",
+      { status: "pending", filesCompleted: 0, filesTotal: 5 },
+      at + 2000,
+    );
+    expect(state.seq).toBe(3);
+    expect(state.agents["impl-bac-163000"]).toMatchObject({
+      status: "in_progress",
+      filesCompleted: 3,
+      filesTotal: 7,
+    });
+    expect(state.agents["impl-bac-163000"]!.startedAt).toBe(new Date(at + 1000).toISOString());
+    expect(state.agents["impl-fro-163000"]!.startedAt).toBeNull();
+    expect(state.event).toBe("Agent impl-fro-163000 progress updated");
+  });
+
+  it("refuses done > total and unknown agents with a clear message", () => {
+    expect(() =>
+      applyProgress(run(), "backend", { status: "in_progress", filesCompleted: 9, filesTotal: 7 }, at),
+    ).toThrow(/cannot exceed the total \(7\)/);
+    expect(() => findAgent(run(), "nope")).toThrow(UsageError);
+    expect(() => findAgent(run(), "nope")).toThrow(/unknown agent "nope"/);
+    expect(findAgent(run(), "BACKEND").agentId).toBe("impl-bac-163000");
+  });
+
+  it("completes with all files done, fails with a reason, finalizes", () => {
+    let state = applyProgress(
+      run(),
+      "backend",
+      { status: "in_progress", filesCompleted: 3, filesTotal: 7 },
+      at,
+    );
+    state = applyComplete(state, "backend", "done", at + 60_000);
+    expect(state.agents["impl-bac-163000"]).toMatchObject({
+      status: "completed",
+      filesCompleted: 7,
+      summary: "done",
+    });
+    expect(state.event).toBe("Agent impl-bac-163000 completed");
+    state = applyFail(state, "tests", "Compilation error", at + 70_000);
+    expect(state.agents["impl-tes-163000"]).toMatchObject({ status: "failed", error: "Compilation error" });
+    state = applyFinalize(state, "merged", at + 720_000);
+    expect(state.completedAt).toBe(new Date(at + 720_000).toISOString());
+    expect(state.event).toBe("Parallel execution completed");
+    expect(() => assertActive(state)).toThrow(/was finalized/);
+    expect(() => assertActive(null)).toThrow(/no run here/);
+  });
+});

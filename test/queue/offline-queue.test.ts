@@ -1,0 +1,94 @@
+import { createFsFromVolume, Volume } from "memfs";
+import { describe, expect, it } from "vitest";
+import { queueFileName } from "../../src/queue/file-name.js";
+import { OfflineQueue, validateItem } from "../../src/queue/offline-queue.js";
+import type { QueueItem } from "../../src/queue/types.js";
+import type { FileSystem } from "../../src/util/io.js";
+
+const item = (seq: number): QueueItem => ({
+  issue_number: 123,
+  comment: `body ${seq}`,
+  timestamp: "2025-10-19T16:30:45.123Z",
+  repo: "acme/widgets",
+  api_url: "https://api.github.com",
+  kind: "progress",
+  comment_mode: "edit",
+  run_id: "EPIC-20251019T163000Z-ab12",
+  seq,
+  reason: "GitHub did not answer",
+  outcome_unknown: false,
+});
+
+describe("queue file names", () => {
+  it("are comment_YYYYMMDD_HHMMSS_ffffff.json in UTC with microseconds", () => {
+    expect(queueFileName(Date.parse("2025-10-19T16:30:45.123Z"), 456)).toBe(
+      "comment_20251019_163045_123456.json",
+    );
+    expect(queueFileName(Date.parse("2025-10-19T16:30:45.000Z"))).toBe("comment_20251019_163045_000000.json");
+  });
+});
+
+describe("OfflineQueue", () => {
+  const setup = () => {
+    const volume = new Volume();
+    const fs = createFsFromVolume(volume) as unknown as FileSystem;
+    let now = Date.parse("2025-10-19T16:30:45.123Z");
+    const queue = new OfflineQueue(fs, "/epic", { now: () => now });
+    return { volume, fs, queue, tick: (ms: number) => (now += ms) };
+  };
+
+  it("adds files that list back oldest first, without a token", async () => {
+    const { queue, tick, volume } = setup();
+    await queue.add(item(1));
+    tick(5);
+    await queue.add(item(2));
+    const { entries, setAside } = await queue.list();
+    expect(setAside).toEqual([]);
+    expect(entries.map((e) => e.item.seq)).toEqual([1, 2]);
+    expect(entries[0]!.name).toMatch(/^comment_20251019_163045_123\d{3}\.json$/);
+    const files = Object.keys(volume.toJSON());
+    expect(files.every((f) => f.startsWith("/epic/.github_parallel_queue/comment_"))).toBe(true);
+  });
+
+  it("never overwrites: many adds in the same millisecond get distinct names", async () => {
+    const { queue } = setup();
+    const names = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.add(item(i))));
+    expect(new Set(names).size).toBe(50);
+    expect((await queue.list()).entries).toHaveLength(50);
+  });
+
+  it("sets a corrupt file aside, not deleting it", async () => {
+    const { queue, fs } = setup();
+    await queue.add(item(1));
+    await fs.promises.writeFile("/epic/.github_parallel_queue/comment_20200101_000000_000000.json", "{oops");
+    const { entries, setAside } = await queue.list();
+    expect(entries).toHaveLength(1);
+    expect(setAside).toEqual([
+      {
+        name: "comment_20200101_000000_000000.json",
+        movedTo: "comment_20200101_000000_000000.json.corrupt",
+        reason: "not valid JSON",
+      },
+    ]);
+    expect(
+      await fs.promises.readFile(
+        "/epic/.github_parallel_queue/comment_20200101_000000_000000.json.corrupt",
+        "utf8",
+      ),
+    ).toBe("{oops");
+  });
+
+  it("validates items field by field", () => {
+    expect(validateItem("[]")).toBe("missing issue_number, comment, timestamp, repo, kind, run_id, seq");
+    expect(validateItem(JSON.stringify({ ...item(1), repo: "nope" }))).toBe("bad repo");
+    expect(validateItem(JSON.stringify({ ...item(1), kind: "other" }))).toBe("bad kind");
+    expect(validateItem(JSON.stringify(item(3)))).toEqual(item(3));
+  });
+
+  it("removes delivered entries", async () => {
+    const { queue } = setup();
+    const name = await queue.add(item(1));
+    await queue.remove(name);
+    expect((await queue.list()).entries).toEqual([]);
+  });
+});

@@ -1,0 +1,167 @@
+import fc from "fast-check";
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
+import { describe, expect, it } from "vitest";
+import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
+import { parseMarker } from "../../src/render/marker.js";
+import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
+
+const RUN_ID = "EPIC-9-20251019T163000Z-ff00";
+
+function bigRun(count: number, statusOf: (index: number) => AgentStatus, reason = "x"): RunState {
+  const agents: Record<string, AgentState> = {};
+  for (let index = 0; index < count; index += 1) {
+    const agentId = `impl-d${index}-163000`;
+    const status = statusOf(index);
+    agents[agentId] = {
+      agentId,
+      domain: `domain-${String(index).padStart(4, "0")}`,
+      status,
+      filesCompleted: status === "completed" ? 10 : 3,
+      filesTotal: 10,
+      startedAt: null,
+      updatedAt: "2025-10-19T16:31:00.000Z",
+      finishedAt: null,
+      summary: null,
+      error: status === "failed" ? `${reason} #${index}` : null,
+    };
+  }
+  return {
+    version: 1,
+    runId: RUN_ID,
+    epicId: "EPIC-9",
+    startedAt: "2025-10-19T16:30:00.000Z",
+    completedAt: "2025-10-19T18:00:00.000Z",
+    seq: 3,
+    event: "Agent impl-d0-163000 progress updated",
+    agents,
+    mergeSummary: `${"Merged with care. @team <b>\n".repeat(20_000)}`,
+    github: {
+      issueNumber: 1,
+      repo: "a/b",
+      apiUrl: "https://api.github.com",
+      syncEnabled: true,
+      commentMode: "edit",
+      minIntervalMs: 1000,
+    },
+    taskFile: null,
+    sync: {
+      commentId: null,
+      commentUrl: null,
+      viewer: null,
+      postedSeq: 0,
+      queuedSeq: 0,
+      lastWriteAt: 0,
+      lease: null,
+      flusher: null,
+      backoffUntil: 0,
+      rateLimitedUntil: 0,
+      consecutiveFailures: 0,
+      finalCommentId: null,
+      lastError: null,
+    },
+  };
+}
+
+interface Node {
+  type: string;
+  children?: Node[];
+}
+const tableRows = (body: string): number => {
+  const tree = fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node;
+  const table = tree.children?.find((node) => node.type === "table");
+  return (table?.children?.length ?? 0) - 1;
+};
+
+// 1,500 domains: 1,200 completed, 100 failed with 10 kB reasons, 150 running, 50 pending.
+const statusOf = (index: number): AgentStatus =>
+  index % 15 === 0 ? "failed" : index % 10 === 1 ? "in_progress" : index % 30 === 2 ? "pending" : "completed";
+const LONG_REASON = `Compilation error | @alice <script>${"e".repeat(10_000)}`;
+
+describe("big runs fit in a comment", () => {
+  const state = bigRun(1500, statusOf, LONG_REASON);
+  const agents = Object.values(state.agents);
+  const completed = agents.filter((agent) => agent.status === "completed").length;
+  const done = agents.reduce((sum, agent) => sum + agent.filesCompleted, 0);
+  const overall = `**Overall:** ${Math.round((done / 15_000) * 100)}% (${done}/15000 files)`;
+
+  it("folds completed rows and keeps failed and running ones", () => {
+    const body = renderProgressComment(state);
+    expect(body.length).toBeLessThanOrEqual(65_000);
+    expect(body).toContain("**Mode:** Parallel (1500 domains)");
+    expect(body).toContain(`\n\n${overall}\n\n`);
+    expect(body).toContain(`\n\n✅ ${completed.toLocaleString("en-US")} completed domains not listed\n\n`);
+    expect(body).not.toContain("✅ Completed |");
+    expect(tableRows(body)).toBe(1500 - completed);
+    expect(body).toMatch(
+      /\*\*Failures:\*\*\n(- domain-\d{4} \(impl-d\d+-163000\): Compilation error \\\| @\u200Dalice &lt;script&gt;e+…\n)+- … and \d+ more\n\n<!--/,
+    );
+    expect(parseMarker(body)).toEqual({ kind: "progress", runId: RUN_ID, seq: 3 });
+  });
+
+  it("the final comment also fits, its merge summary cut", () => {
+    const body = renderFinalComment(state);
+    expect(body.length).toBeLessThanOrEqual(65_000);
+    expect(body).toContain("**Mode:** Parallel (1500 domains)");
+    expect(body).toContain(`\n\n${overall}\n\n`);
+    expect(body).toContain(`**Total Duration:** 1 hour 30 minutes\n**Total Files:** ${done}/15000`);
+    expect(body).toMatch(
+      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n<!--/,
+    );
+    expect(tableRows(body)).toBeGreaterThan(0);
+    expect(parseMarker(body)).toEqual({ kind: "final", runId: RUN_ID, seq: null });
+  });
+
+  it("cuts the table with failed and running rows first when even that is too long", () => {
+    const running = bigRun(3000, (index) =>
+      index % 100 === 0 ? "failed" : index % 3 === 0 ? "pending" : "in_progress",
+    );
+    const body = renderProgressComment(running, { maxLength: 20_000 });
+    expect(body.length).toBeLessThanOrEqual(20_000);
+    expect(body).toContain("**Mode:** Parallel (3000 domains)");
+    const shown = tableRows(body);
+    expect(body).toContain(
+      `\n\n… and ${(3000 - shown).toLocaleString("en-US")} more domains\n\n**Overall:**`,
+    );
+    expect(body).not.toContain("⏳ Pending |");
+    expect(body.match(/❌ Failed \|/g)).toHaveLength(30);
+    expect(body).not.toContain("completed domains not listed");
+  });
+
+  it("never exceeds maxLength, down to tiny limits", () => {
+    for (const maxLength of [0, 1, 50, 80, 100, 200, 300, 500, 1000, 5000, 20_000]) {
+      for (const render of [renderProgressComment, renderFinalComment]) {
+        const body = render(state, { maxLength });
+        expect(body.length).toBeLessThanOrEqual(maxLength);
+      }
+    }
+    expect(renderProgressComment(state, { maxLength: 100 })).toMatch(
+      /\n\n<!-- parallel-progress:progress run=EPIC-9-\S+ seq=3 -->$/,
+    );
+    const small = renderFinalComment(state, { maxLength: 2000 });
+    expect(small).toContain("**Mode:** Parallel (1500 domains)");
+    expect(small).toContain(overall);
+    expect(parseMarker(small)?.kind).toBe("final");
+  });
+
+  it("never exceeds maxLength for any run size and limit (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 30_000 }),
+        fc.boolean(),
+        (count, maxLength, final) => {
+          const run = bigRun(count, statusOf, "reason ".repeat(50));
+          const body = (final ? renderFinalComment : renderProgressComment)(run, { maxLength });
+          expect(body.length).toBeLessThanOrEqual(maxLength);
+          if (maxLength >= 1000) {
+            expect(body).toContain(`**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})`);
+            expect(parseMarker(body)?.runId).toBe(RUN_ID);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

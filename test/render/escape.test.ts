@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { escapeBlock, escapeCell, escapeInline } from "../../src/render/escape.js";
+
+const ZWJ = "\u200D";
+
+describe("escapeCell", () => {
+  it.each([
+    ["backend", "backend"],
+    ["a|b", "a\\|b"],
+    ["a\\|b", "a\\\\\\|b"],
+    ["C:\\dir\\", "C:\\\\dir\\\\"],
+    ["one\ntwo\r\nthree\rfour", "one<br>two<br>three<br>four"],
+    ["tab\there", "tab here"],
+    ["bell\u0007 esc\u001b[31m del\u007f c1\u0085 bom\ufeff rtl\u202e", "bell esc[31m del c1 bom rtl"],
+    ["<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"],
+    ["<!-- parallel-progress:final run=x -->", "&lt;!-- parallel-progress:final run=x --&gt;"],
+    ["&#124; &amp; &lt;", "&amp;#124; &amp;amp; &amp;lt;"],
+    ["`code`", "\\`code\\`"],
+    ["ping @alice and @org/team", `ping @${ZWJ}alice and @${ZWJ}org/team`],
+    ["@@x", `@${ZWJ}@${ZWJ}x`],
+    ["mail a@b.co", `mail a@${ZWJ}b.co`],
+    ["lone @ sign", "lone @ sign"],
+    ["**bold** [x](y)", "**bold** [x](y)"],
+    ["lone \ud800 half", "lone \ufffd half"],
+  ])("%j → %j", (input, expected) => {
+    expect(escapeCell(input)).toBe(expected);
+  });
+
+  it("cuts to the given number of code points with an ellipsis", () => {
+    expect(escapeCell("x".repeat(500))).toBe("x".repeat(500));
+    expect(escapeCell("x".repeat(501))).toBe(`${"x".repeat(499)}…`);
+    expect(escapeCell("😀".repeat(10), 5)).toBe(`${"😀".repeat(4)}…`);
+    expect(escapeCell("a|b|c", 3)).toBe("a\\|…");
+    expect(escapeCell("abc", 0)).toBe("");
+  });
+
+  it("escapeInline follows the same rules", () => {
+    expect(escapeInline("x\n# y | @z")).toBe(`x<br># y \\| @${ZWJ}z`);
+  });
+});
+
+describe("escapeBlock", () => {
+  it("keeps the user's markdown, trimmed", () => {
+    const text = "\n\nAll merged.\n- **backend**: 7 files\n\n#### Notes\n| a | b |\n|---|---|\n| 1 | 2 |\n\n";
+    expect(escapeBlock(text, 1000)).toBe(text.trim());
+  });
+
+  it("neutralises HTML, entities, mentions and control characters", () => {
+    expect(escapeBlock("<img src=x onerror=alert(1)>\n<!-- hidden -->", 1000)).toBe(
+      "&lt;img src=x onerror=alert(1)>\n&lt;!-- hidden -->",
+    );
+    expect(escapeBlock("&#64;alice &lt;!-- &amp; fish & chips", 1000)).toBe(
+      "&amp;#64;alice &amp;lt;!-- &amp;amp; fish & chips",
+    );
+    expect(escapeBlock("thanks @alice, cc @org/team\u0000\u001b[0m", 1000)).toBe(
+      `thanks @${ZWJ}alice, cc @${ZWJ}org/team[0m`,
+    );
+    expect(escapeBlock("a\r\nb\rc", 1000)).toBe("a\nb\nc");
+  });
+
+  it("demotes headings of level 1 to 3 and breaks setext headings", () => {
+    expect(escapeBlock("# One\n## Two\n### Three\n#### Four\n#hashtag", 1000)).toBe(
+      "#### One\n#### Two\n#### Three\n#### Four\n#hashtag",
+    );
+    expect(escapeBlock("> # Quoted\n- ## Listed", 1000)).toBe("> #### Quoted\n- #### Listed");
+    expect(escapeBlock("Title\n=====\nSub\n---\n\n---", 1000)).toBe("Title\n\n=====\nSub\n\n---\n\n---");
+    expect(escapeBlock("```\n# not a heading\n---\n```", 1000)).toBe("```\n# not a heading\n---\n```");
+  });
+
+  it("closes a code fence left open, so nothing after it is swallowed", () => {
+    expect(escapeBlock("before\n````js\ncode\n```", 1000)).toBe("before\n````js\ncode\n```\n````");
+    expect(escapeBlock("~~~\ncode", 1000)).toBe("~~~\ncode\n~~~");
+  });
+
+  it("fits in maxLength with a note, closing a fence it cut through", () => {
+    const long = Array.from({ length: 200 }, (_, i) => `- line ${i}`).join("\n");
+    const cut = escapeBlock(long, 300);
+    expect(cut.length).toBeLessThanOrEqual(300);
+    expect(cut).toMatch(/^- line 0\n[\s\S]*\n\n\*… truncated \(\d+ more characters\)\*$/);
+    const fenced = escapeBlock(`\`\`\`\n${long}\n\`\`\``, 300);
+    expect(fenced.length).toBeLessThanOrEqual(300);
+    expect(fenced).toMatch(/\n```\n\n\*… truncated/);
+    for (const max of [0, 1, 10, 40, 41, 60]) expect(escapeBlock(long, max).length).toBeLessThanOrEqual(max);
+  });
+});

@@ -1,0 +1,256 @@
+import { describe, expect, it } from "vitest";
+import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
+import { parseMarker } from "../../src/render/marker.js";
+import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
+
+const STARTED = "2025-10-19T16:30:00.000Z";
+
+type AgentSpec = [domain: string, status: AgentStatus, done: number, total: number, error?: string];
+
+function agent([domain, status, done, total, error]: AgentSpec, index: number): AgentState {
+  return {
+    agentId: domain.length >= 3 ? `impl-${domain.slice(0, 3).toLowerCase()}-163000` : `impl-x${index}-163000`,
+    domain,
+    status,
+    filesCompleted: done,
+    filesTotal: total,
+    startedAt: null,
+    updatedAt: STARTED,
+    finishedAt: null,
+    summary: null,
+    error: error ?? null,
+  };
+}
+
+function run(event: string, specs: AgentSpec[], extra: Partial<RunState> = {}): RunState {
+  return {
+    version: 1,
+    runId: "EPIC-007-20251019T163000Z-ab12",
+    epicId: "EPIC-007",
+    startedAt: STARTED,
+    completedAt: null,
+    seq: 4,
+    event,
+    agents: Object.fromEntries(specs.map((spec, index) => agent(spec, index)).map((a) => [a.agentId, a])),
+    mergeSummary: null,
+    github: {
+      issueNumber: 123,
+      repo: "acme/widgets",
+      apiUrl: "https://api.github.com",
+      syncEnabled: true,
+      commentMode: "edit",
+      minIntervalMs: 1000,
+    },
+    taskFile: null,
+    sync: {
+      commentId: null,
+      commentUrl: null,
+      viewer: null,
+      postedSeq: 0,
+      queuedSeq: 0,
+      lastWriteAt: 0,
+      lease: null,
+      flusher: null,
+      backoffUntil: 0,
+      rateLimitedUntil: 0,
+      consecutiveFailures: 0,
+      finalCommentId: null,
+      lastError: null,
+    },
+    ...extra,
+  };
+}
+
+const MARKER = "<!-- parallel-progress:progress run=EPIC-007-20251019T163000Z-ab12 seq=4 -->";
+const FINAL_MARKER = "<!-- parallel-progress:final run=EPIC-007-20251019T163000Z-ab12 -->";
+
+// The guide's four examples, verbatim.
+const INITIALIZED = `## 🔄 Parallel Execution Progress
+
+**Parallel execution initialized**
+
+**Mode:** Parallel (3 domains)
+**Started:** 2025-10-19 16:30:00
+
+| Domain | Agent | Status | Files | Progress |
+|--------|-------|--------|-------|----------|
+| backend | impl-bac-163000 | ⏳ Pending | 0/0 | 0% |
+| frontend | impl-fro-163000 | ⏳ Pending | 0/0 | 0% |
+| tests | impl-tes-163000 | ⏳ Pending | 0/0 | 0% |
+
+**Overall:** 0% (0/0 files)`;
+
+const UPDATED = `## 🔄 Parallel Execution Progress
+
+**Agent impl-bac-163000 progress updated**
+
+**Mode:** Parallel (3 domains)
+**Started:** 2025-10-19 16:30:00
+
+| Domain | Agent | Status | Files | Progress |
+|--------|-------|--------|-------|----------|
+| backend | impl-bac-163000 | 🔄 In Progress | 3/7 | 43% |
+| frontend | impl-fro-163000 | ⏳ Pending | 0/5 | 0% |
+| tests | impl-tes-163000 | ⏳ Pending | 0/4 | 0% |
+
+**Overall:** 19% (3/16 files)`;
+
+const COMPLETED = `## 🔄 Parallel Execution Progress
+
+**Agent impl-bac-163000 completed**
+
+**Mode:** Parallel (3 domains)
+**Started:** 2025-10-19 16:30:00
+
+| Domain | Agent | Status | Files | Progress |
+|--------|-------|--------|-------|----------|
+| backend | impl-bac-163000 | ✅ Completed | 7/7 | 100% |
+| frontend | impl-fro-163000 | 🔄 In Progress | 3/5 | 60% |
+| tests | impl-tes-163000 | ⏳ Pending | 0/4 | 0% |
+
+**Overall:** 62% (10/16 files)`;
+
+const FINAL = `## 🔄 Parallel Execution Progress
+
+**Parallel execution completed**
+
+**Mode:** Parallel (3 domains)
+**Started:** 2025-10-19 16:30:00
+
+| Domain | Agent | Status | Files | Progress |
+|--------|-------|--------|-------|----------|
+| backend | impl-bac-163000 | ✅ Completed | 7/7 | 100% |
+| frontend | impl-fro-163000 | ✅ Completed | 5/5 | 100% |
+| tests | impl-tes-163000 | ✅ Completed | 4/4 | 100% |
+
+**Overall:** 100% (16/16 files)
+
+## 🎉 Final Summary
+
+**Total Duration:** 12 minutes
+**Total Files:** 16/16
+
+### Merge Results
+
+All parallel worktrees merged successfully.
+- backend: 7 files integrated
+- frontend: 5 files integrated
+- tests: 4 files integrated
+
+Conflict resolution: 0 conflicts
+Integration tests: PASSED`;
+
+// As the guide passes it: with the surrounding newlines of a Python triple-quoted string.
+const MERGE_SUMMARY = `
+All parallel worktrees merged successfully.
+- backend: 7 files integrated
+- frontend: 5 files integrated
+- tests: 4 files integrated
+
+Conflict resolution: 0 conflicts
+Integration tests: PASSED
+`;
+
+// Listed out of order on purpose: the table sorts by domain.
+const finished: AgentSpec[] = [
+  ["tests", "completed", 4, 4],
+  ["backend", "completed", 7, 7],
+  ["frontend", "completed", 5, 5],
+];
+
+describe("the guide's examples, byte for byte", () => {
+  it("initialized", () => {
+    const state = run("Parallel execution initialized", [
+      ["backend", "pending", 0, 0],
+      ["frontend", "pending", 0, 0],
+      ["tests", "pending", 0, 0],
+    ]);
+    expect(renderProgressComment(state)).toBe(`${INITIALIZED}\n\n${MARKER}`);
+  });
+
+  it("progress updated", () => {
+    const state = run("Agent impl-bac-163000 progress updated", [
+      ["backend", "in_progress", 3, 7],
+      ["frontend", "pending", 0, 5],
+      ["tests", "pending", 0, 4],
+    ]);
+    expect(renderProgressComment(state)).toBe(`${UPDATED}\n\n${MARKER}`);
+  });
+
+  it("agent completed", () => {
+    const state = run("Agent impl-bac-163000 completed", [
+      ["tests", "pending", 0, 4],
+      ["frontend", "in_progress", 3, 5],
+      ["backend", "completed", 7, 7],
+    ]);
+    expect(renderProgressComment(state)).toBe(`${COMPLETED}\n\n${MARKER}`);
+  });
+
+  it("final summary (12 minutes and some seconds)", () => {
+    const state = run("Parallel execution completed", finished, {
+      completedAt: "2025-10-19T16:42:37.000Z",
+      mergeSummary: MERGE_SUMMARY,
+    });
+    const body = renderFinalComment(state);
+    expect(body).toBe(`${FINAL}\n\n${FINAL_MARKER}`);
+    expect(parseMarker(body)).toEqual({ kind: "final", runId: state.runId, seq: null });
+  });
+
+  it("the progress comment of the finished run is the final comment's first part", () => {
+    const state = run("Parallel execution completed", finished, { completedAt: "2025-10-19T16:42:00.000Z" });
+    const progress = renderProgressComment(state);
+    expect(progress.slice(0, -MARKER.length)).toBe(FINAL.slice(0, FINAL.indexOf("## 🎉")));
+  });
+});
+
+describe("details around the guide's format", () => {
+  it("says 1 domain, shows cancelled agents and lists failures after Overall", () => {
+    const state = run("Agent impl-bac-163000 failed", [
+      ["backend", "failed", 2, 7, "Compilation error in main.py"],
+      ["docs", "cancelled", 0, 1, "not needed | @alice"],
+      ["ops", "cancelled", 0, 0],
+      ["qa", "failed", 0, 0],
+    ]);
+    const body = renderProgressComment(state);
+    expect(body).toContain("**Mode:** Parallel (4 domains)");
+    expect(body).toContain("| docs | impl-doc-163000 | ⏹️ Cancelled | 0/1 | 0% |");
+    expect(body).toContain(
+      [
+        "**Overall:** 25% (2/8 files)",
+        "",
+        "**Failures:**",
+        "- backend (impl-bac-163000): Compilation error in main.py",
+        "- qa (impl-x3-163000): no reason given",
+        "- docs (impl-doc-163000): cancelled: not needed \\| @\u200Dalice",
+        "",
+        MARKER,
+      ].join("\n"),
+    );
+    const one = run("Parallel execution initialized", [["backend", "pending", 0, 0]]);
+    expect(renderProgressComment(one)).toContain("**Mode:** Parallel (1 domain)\n");
+  });
+
+  it("says so when no merge summary was given, and measures an unfinalized run to its last update", () => {
+    const state = run("Agent impl-bac-163000 completed", [["backend", "completed", 0, 0]]);
+    state.agents["impl-bac-163000"]!.updatedAt = "2025-10-19T17:35:10.000Z";
+    const body = renderFinalComment(state);
+    expect(body).toContain("**Total Duration:** 1 hour 5 minutes\n**Total Files:** 0/0");
+    expect(body).toContain(
+      "### Merge Results\n\nNo merge summary was given.\n\n<!-- parallel-progress:final",
+    );
+    expect(body).toContain("**Overall:** 100% (0/0 files)");
+  });
+
+  it("keeps merge summary markdown but not its HTML, mentions or top-level headings", () => {
+    const state = run("Parallel execution completed", finished, {
+      completedAt: "2025-10-19T16:42:00.000Z",
+      mergeSummary: "# Done\n**ok** <img src=x> @bob\n```\nunclosed <!-- parallel-progress:final run=x -->",
+    });
+    const body = renderFinalComment(state);
+    expect(body).toContain(
+      "#### Done\n**ok** &lt;img src=x> @\u200Dbob\n```\nunclosed &lt;!-- parallel-progress",
+    );
+    expect(body.endsWith(`-->\n\`\`\`\n\n${FINAL_MARKER}`)).toBe(true);
+    expect(body.match(/<!--/g)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,106 @@
+import { execFile } from "node:child_process";
+import nodeFs from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { createFsFromVolume, Volume } from "memfs";
+import { afterEach, describe, expect, it } from "vitest";
+import { createRun } from "../../src/model/run.js";
+import type { RunState } from "../../src/model/types.js";
+import { FileRunStore } from "../../src/store/file-store.js";
+import type { FileSystem } from "../../src/util/io.js";
+
+const run = (): RunState =>
+  createRun({
+    epicId: "E",
+    domains: ["a"],
+    now: 0,
+    github: {
+      issueNumber: null,
+      repo: null,
+      apiUrl: "x",
+      syncEnabled: true,
+      commentMode: "edit",
+      minIntervalMs: 0,
+    },
+    taskFile: null,
+    nonce: "00",
+  });
+
+describe("FileRunStore on memfs", () => {
+  it("reads null before a run, persists transactions, leaves state alone when next is undefined", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const store = new FileRunStore(fs, "/epic");
+    expect(await store.read()).toBeNull();
+    await store.transact(() => ({ next: run(), result: undefined }));
+    const result = await store.transact((current) => ({ result: current?.seq }));
+    expect(result).toBe(1);
+    expect((await store.read())?.epicId).toBe("E");
+  });
+
+  it("refuses a state file that is not ours with a clear message", async () => {
+    const volume = Volume.fromJSON({ "/epic/.parallel-progress/state.json": "{not json" });
+    const store = new FileRunStore(createFsFromVolume(volume) as unknown as FileSystem, "/epic");
+    await expect(store.read()).rejects.toThrow(/state.json is not valid JSON/);
+  });
+
+  it("releases the lock when the change throws", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const store = new FileRunStore(fs, "/epic");
+    await expect(
+      store.transact(() => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    await store.transact(() => ({ next: run(), result: undefined }));
+    expect(await store.read()).not.toBeNull();
+  });
+});
+
+describe("FileRunStore across processes", () => {
+  let dir = "";
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const worker = (epic: string, count: number, label: string) => `
+    import { FileRunStore } from ${JSON.stringify(join(process.cwd(), "dist/lib/store/file-store.js"))};
+    import fs from "node:fs";
+    const store = new FileRunStore(fs, ${JSON.stringify(epic)});
+    for (let i = 0; i < ${count}; i++) {
+      await store.transact((s) => ({ next: { ...s, seq: s.seq + 1, event: ${JSON.stringify(label)} + i }, result: 0 }));
+    }`;
+
+  it("loses no change when 8 processes write at once", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+    const store = new FileRunStore(nodeFs, dir);
+    await store.transact(() => ({ next: run(), result: undefined }));
+    const exec = promisify(execFile);
+    await Promise.all(
+      Array.from({ length: 8 }, (_, n) =>
+        exec(process.execPath, ["--input-type=module", "-e", worker(dir, 25, `p${n}-`)]),
+      ),
+    );
+    const state = await store.read();
+    expect(state?.seq).toBe(1 + 8 * 25);
+  });
+
+  it("stays readable when writers are killed with SIGKILL at random moments", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+    const store = new FileRunStore(nodeFs, dir, 2000);
+    await store.transact(() => ({ next: run(), result: undefined }));
+    for (let round = 0; round < 4; round++) {
+      const child = execFile(process.execPath, ["--input-type=module", "-e", worker(dir, 100_000, "k")]);
+      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 250));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.on("exit", resolve));
+      const text = await readFile(join(dir, ".parallel-progress/state.json"), "utf8");
+      expect(() => JSON.parse(text)).not.toThrow();
+    }
+    // The next writer gets the lock (taken over once stale) and the state stays consistent.
+    const before = (await store.read())!.seq;
+    await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
+    expect((await store.read())!.seq).toBe(before + 1);
+  });
+});

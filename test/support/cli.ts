@@ -1,0 +1,169 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const BIN = resolve("bin/parallel-progress.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the built CLI as workflow scripts do: a separate process, a clean environment. */
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const started = Date.now();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    NO_COLOR: "1",
+  };
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value !== undefined) env[key] = value;
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? process.cwd(), env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A temporary epic directory with an optional task.md; removed by `cleanup`. */
+export async function makeEpic(task?: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "pp-epic-"));
+  if (task !== undefined) await writeFile(join(dir, "task.md"), task);
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function taskMd(issue: number, extra = ""): string {
+  return `---\ngithub:\n  issue_number: ${issue}\n  repo: acme/widgets\n${extra}---\n# Epic\n`;
+}
+
+export async function queueFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(dir, ".github_parallel_queue")))
+      .filter((n) => n.startsWith("comment_"))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Every file under the epic directory, as text, to look for leaked secrets. */
+export async function allFileText(dir: string): Promise<string> {
+  const parts: string[] = [];
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else parts.push(await readFile(path, "utf8").catch(() => ""));
+    }
+  };
+  await walk(dir);
+  return parts.join("\n");
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes (bounded). */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return check();
+}
+
+/** A CLI process started like `runCli`, returned while running so a test can kill it. */
+export interface RunningCli {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves when the process has exited (killed or not); `code` is null when killed by a signal. */
+  done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+}
+
+export function spawnCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): RunningCli {
+  const started = Date.now();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    NO_COLOR: "1",
+  };
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value !== undefined) env[key] = value;
+  }
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? process.cwd(), env });
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolvePromise, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return { child, done };
+}
+
+/**
+ * Ids of the detached background writers (`__flush`) working on this epic directory (Linux /proc; an
+ * empty list elsewhere). Matched by the exact `--dir` argument, so only this test's processes count.
+ */
+export async function flusherPids(dir: string): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(join("/proc", entry, "cmdline"), "utf8").catch(() => "")).split("\0");
+    const at = argv.indexOf("--dir");
+    if (argv.includes("__flush") && at >= 0 && argv[at + 1] === dir) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** The command lines (NUL-separated argv joined by spaces) of this epic's background writers. */
+export async function flusherCommandLines(dir: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const pid of await flusherPids(dir)) {
+    const raw = await readFile(join("/proc", String(pid), "cmdline"), "utf8").catch(() => "");
+    lines.push(raw.split("\0").join(" "));
+  }
+  return lines;
+}
+
+/** Ends this epic's background writers (by id, SIGKILL): for test cleanup, before the directory goes. */
+export async function stopFlushers(dir: string): Promise<void> {
+  for (const pid of await flusherPids(dir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { createRun } from "../../src/model/run.js";
+import type { RunState } from "../../src/model/types.js";
+import type { QueueEntry } from "../../src/queue/types.js";
+import { backoffMs, decideWrite, pendingStep } from "../../src/sync/decide.js";
+import { planRetry } from "../../src/sync/retry-plan.js";
+
+const base = (patch: Partial<RunState["github"]> = {}): RunState =>
+  createRun({
+    epicId: "E",
+    domains: ["a", "b"],
+    now: 0,
+    github: {
+      issueNumber: 1,
+      repo: "o/r",
+      apiUrl: "http://x",
+      syncEnabled: true,
+      commentMode: "edit",
+      minIntervalMs: 1000,
+      ...patch,
+    },
+    taskFile: null,
+    nonce: "00",
+  });
+
+describe("decideWrite", () => {
+  it("is local without sync, an issue or a repo", () => {
+    expect(decideWrite(base({ syncEnabled: false }), 0, "me")).toEqual({ kind: "local" });
+    expect(decideWrite(base({ issueNumber: null }), 0, "me")).toEqual({ kind: "local" });
+    expect(decideWrite(base({ repo: null }), 0, "me")).toEqual({ kind: "local" });
+  });
+
+  it("writes when due, waits for the interval, yields to a live lease", () => {
+    const state = base();
+    expect(decideWrite(state, 5000, "me")).toEqual({ kind: "write", step: "progress" });
+    const written = { ...state, sync: { ...state.sync, lastWriteAt: 5000 } };
+    expect(decideWrite(written, 5400, "me")).toEqual({ kind: "wait", until: 6000 });
+    const leased = { ...state, sync: { ...state.sync, lease: { owner: "other", pid: 1, expiresAt: 9000 } } };
+    expect(decideWrite(leased, 8000, "me")).toEqual({ kind: "busy", until: 9000 });
+    expect(decideWrite(leased, 9001, "me").kind).toBe("write");
+    expect(decideWrite(leased, 8000, "other").kind).toBe("write");
+  });
+
+  it("is clean when the issue shows the latest seq, then wants the final summary after finalize", () => {
+    const state = { ...base(), sync: { ...base().sync, postedSeq: 1 } };
+    expect(decideWrite(state, 5000, "me")).toEqual({ kind: "clean" });
+    const finalized = { ...state, completedAt: "2025-01-01T00:00:00Z" };
+    expect(pendingStep(finalized)).toBe("final");
+    expect(pendingStep({ ...finalized, sync: { ...finalized.sync, finalCommentId: 7 } })).toBeNull();
+  });
+
+  it("backs off after failures unless told to ignore it", () => {
+    const state = { ...base(), sync: { ...base().sync, backoffUntil: 60_000 } };
+    expect(decideWrite(state, 5000, "me")).toEqual({ kind: "backoff", until: 60_000 });
+    expect(decideWrite(state, 5000, "me", true).kind).toBe("write");
+    expect(backoffMs(1, false)).toBe(2000);
+    expect(backoffMs(3, false)).toBe(8000);
+    expect(backoffMs(30, false)).toBe(60_000);
+    expect(backoffMs(1, true)).toBe(300_000);
+  });
+});
+
+describe("planRetry", () => {
+  const entry = (
+    name: string,
+    run: string,
+    seq: number,
+    kind: "progress" | "final" = "progress",
+    mode: "edit" | "append" = "edit",
+  ): QueueEntry => ({
+    name,
+    item: {
+      issue_number: 1,
+      comment: "x",
+      timestamp: "t",
+      repo: "o/r",
+      api_url: "http://x",
+      kind,
+      comment_mode: mode,
+      run_id: run,
+      seq,
+      reason: "",
+      outcome_unknown: false,
+    },
+  });
+
+  it("collapses the current run, upserts the newest snapshot of other runs, replays history", () => {
+    const state = base();
+    const plan = planRetry(
+      [
+        entry("1", "old", 3),
+        entry("2", state.runId, 2),
+        entry("3", "old", 5),
+        entry("4", "old", 6, "final"),
+        entry("5", "hist", 1, "progress", "append"),
+        entry("6", state.runId, 4, "final"),
+      ],
+      state,
+    );
+    expect(plan.map((p) => `${p.name}:${p.action}`)).toEqual([
+      "1:superseded",
+      "2:current",
+      "3:upsert",
+      "4:final",
+      "5:append",
+      "6:current",
+    ]);
+  });
+});
