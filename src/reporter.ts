@@ -6,15 +6,18 @@ import { writeLastSynced } from "./config/last-synced.js";
 import { UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
+  applyCancel,
   applyComplete,
   applyFail,
   applyFinalize,
+  applyLog,
   applyProgress,
   assertActive,
   createRun,
+  findAgent,
 } from "./model/run.js";
 import { type StatusView, toStatusView } from "./model/status-view.js";
-import { AGENT_STATUSES, type AgentStatus, type RunState } from "./model/types.js";
+import { AGENT_STATUSES, type AgentState, type AgentStatus, type RunState } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import { assertEpicId, type Env, type GitHubOverrides, refreshTarget, resolveTarget } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
@@ -76,6 +79,26 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Events a reporter emits (listeners run synchronously, after the change is saved). */
+export interface ReporterEvents {
+  /** Every change this reporter makes: the new state. */
+  change: [state: RunState];
+  /** An agent reached `completed`. */
+  agentCompleted: [agent: AgentState, state: RunState];
+  /** An agent reached `failed`. */
+  agentFailed: [agent: AgentState, state: RunState];
+  /** An agent reached `cancelled`. */
+  agentCancelled: [agent: AgentState, state: RunState];
+  /** GitHub trouble (already explained; the post is queued) and other non-fatal problems. */
+  warning: [message: string];
+}
+
+const FINISH_EVENTS = {
+  completed: "agentCompleted",
+  failed: "agentFailed",
+  cancelled: "agentCancelled",
+} as const;
+
 /**
  * The parallel progress reporter: the original design's API, in camelCase and async.
  * Caller mistakes throw UsageError; GitHub trouble never throws: it is reported through `onWarning`
@@ -83,7 +106,7 @@ function isAlive(pid: number): boolean {
  *
  * Events: "change" (state: RunState) after every change this reporter makes, "warning" (message).
  */
-export class ParallelProgressReporter extends EventEmitter {
+export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private epicDir: string;
   private readonly fs: FileSystem;
   private readonly clock: Clock;
@@ -152,7 +175,7 @@ export class ParallelProgressReporter extends EventEmitter {
     epicId: string,
     domains: readonly string[],
     epicDir?: string,
-    options: { force?: boolean } = {},
+    options: { force?: boolean; stallAfterMs?: number } = {},
   ): Promise<AgentRef[]> {
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const id = assertEpicId(epicId);
@@ -187,19 +210,33 @@ export class ParallelProgressReporter extends EventEmitter {
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
     }
-    await this.change((state, now) =>
+    await this.change(agentId, (state, now) =>
       applyProgress(state, agentId, { status, filesCompleted, filesTotal }, now),
     );
   }
 
   async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
-    await this.change((state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
+    await this.change(agentId, (state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
   }
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
     if (errorMessage.trim() === "")
       throw new UsageError("an error message is required to mark an agent failed");
-    await this.change((state, now) => applyFail(state, agentId, errorMessage, now));
+    await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
+  }
+
+  /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
+  async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
+    await this.change(agentId, (state, now) => applyCancel(state, agentId, reason?.trim() || null, now));
+  }
+
+  /** Records an event in the agent's log; the comment shows each agent's latest few. */
+  async logAgentEvent(agentId: string, message: string): Promise<void> {
+    const text = message.trim();
+    if (text === "") throw new UsageError("an event message cannot be empty");
+    if (text.length > 2000)
+      throw new UsageError(`an event message is at most 2000 characters, got ${text.length}`);
+    await this.change(agentId, (state, now) => applyLog(state, agentId, text, now));
   }
 
   /**
@@ -262,7 +299,7 @@ export class ParallelProgressReporter extends EventEmitter {
     await this.syncer.runFlusher();
   }
 
-  private async change(apply: (state: RunState, now: number) => RunState): Promise<void> {
+  private async change(agentRef: string, apply: (state: RunState, now: number) => RunState): Promise<void> {
     const target = await this.targetUpdate();
     const now = this.clock.now();
     // The change and the write decision in one transaction: one lock, one state write per call.
@@ -272,10 +309,15 @@ export class ParallelProgressReporter extends EventEmitter {
       const changed = apply(base, now);
       const made = RunSyncer.syncs(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
       const next = made?.state ?? changed;
-      return { next, result: { next, made } };
+      const before = findAgent(active, agentRef);
+      return { next, result: { next, made, before } };
     });
     this.state = claim.next;
     this.emit("change", claim.next);
+    const after = claim.next.agents[claim.before.agentId]!;
+    if (after.status !== claim.before.status && after.status in FINISH_EVENTS) {
+      this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, claim.next);
+    }
     if (claim.made) await this.syncer.act(claim.made);
   }
 

@@ -4,6 +4,7 @@ import { type Command, Option } from "commander";
 import { parseIntervalOption, parseIssueOption } from "../config/options.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../reporter.js";
 import type { GitHubOverrides } from "../settings.js";
+import { type ActionsContext, actionsContext, annotation } from "./actions.js";
 import { createOutput, type Output } from "./output.js";
 
 /** Options every command takes. */
@@ -42,11 +43,18 @@ export interface Context {
   out: Output;
   reporter: ParallelProgressReporter;
   options: CommonOptions;
+  /** Set inside GitHub Actions (GITHUB_ACTIONS=true). */
+  actions: ActionsContext | null;
 }
 
 /** The reporter for a CLI call: the CLI's output for warnings, a detached process as the flusher. */
 export function createContext(options: CommonOptions): Context {
-  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+  const actions = actionsContext(process.env);
+  const out = createOutput({
+    quiet: options.quiet ?? false,
+    verbose: options.verbose ?? false,
+    ...(actions ? { annotate: (message: string) => annotation("warning", message) } : {}),
+  });
   const github: GitHubOverrides = {};
   if (options.repo !== undefined) github.repo = options.repo;
   if (options.apiUrl !== undefined) github.apiUrl = options.apiUrl;
@@ -59,7 +67,7 @@ export function createContext(options: CommonOptions): Context {
     onWarning: (message) => out.warn(message),
     flusher: () => startDetachedFlusher(dir, out),
   });
-  return { out, reporter, options };
+  return { out, reporter, options, actions };
 }
 
 /**

@@ -89,3 +89,17 @@ function wholeNumber(value: string): number | null {
   const number = Number(trimmed);
   return Number.isSafeInteger(number) ? number : null;
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `"15m"`, `"90s"`, `"1h"`, `"500ms"` (or plain minutes, `"15"`) → milliseconds, from 1 s to 7 days. */
+export function parseStallAfterOption(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+  const ms = match ? Math.round(Number(match[1]) * (DURATION_UNITS[match[2] ?? "m"] ?? 60_000)) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 1000 || ms > 7 * 86_400_000) {
+    throw new UsageError(
+      `--stall-after must be a duration from 1s to 7 days such as 15m, 90s or 2h, got ${quote(value)}`,
+    );
+  }
+  return ms;
+}

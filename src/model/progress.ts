@@ -58,10 +58,16 @@ export function statusCounts(agents: readonly AgentState[]): StatusCounts {
   return counts;
 }
 
-/** `X pending, Y running, Z completed, W failed`, plus `, V cancelled` only when some are. */
-export function formatStatusCounts(counts: StatusCounts): string {
-  const text = `${counts.pending} pending, ${counts.in_progress} running, ${counts.completed} completed, ${counts.failed} failed`;
-  return counts.cancelled > 0 ? `${text}, ${counts.cancelled} cancelled` : text;
+/**
+ * `X pending, Y running, Z completed, W failed`, plus `, V cancelled` and `, S stalled` only when some
+ * are. Stalled agents are also counted in their own status (pending or running): `stalled` is a mark on
+ * top of the status, not a status.
+ */
+export function formatStatusCounts(counts: StatusCounts, stalled = 0): string {
+  let text = `${counts.pending} pending, ${counts.in_progress} running, ${counts.completed} completed, ${counts.failed} failed`;
+  if (counts.cancelled > 0) text += `, ${counts.cancelled} cancelled`;
+  if (stalled > 0) text += `, ${stalled} stalled`;
+  return text;
 }
 
 export function toAgentView(agent: AgentState): AgentView {

@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
 import { assignAgentIds } from "./agent-ids.js";
 import type { AgentState, AgentStatus, GitHubTarget, RunState, SyncState } from "./types.js";
-import { FINISHED_STATUSES } from "./types.js";
+import { DEFAULT_STALL_AFTER_MS, FINISHED_STATUSES, MAX_AGENT_EVENTS } from "./types.js";
 
 /**
  * The run's state transitions: pure functions from a state and an event to the next state.
@@ -30,11 +30,12 @@ export interface NewRun {
   now: number;
   github: GitHubTarget;
   taskFile: RunState["taskFile"];
+  stallAfterMs?: number;
   /** Random hex that makes the run id unique among runs of the same epic in the same second. */
   nonce: string;
 }
 
-export function createRun({ epicId, domains, now, github, taskFile, nonce }: NewRun): RunState {
+export function createRun({ epicId, domains, now, github, taskFile, stallAfterMs, nonce }: NewRun): RunState {
   const at = new Date(now);
   const iso = at.toISOString();
   const ids = assignAgentIds(domains, at);
@@ -52,6 +53,7 @@ export function createRun({ epicId, domains, now, github, taskFile, nonce }: New
       finishedAt: null,
       summary: null,
       error: null,
+      events: [],
     };
   });
   return {
@@ -64,6 +66,7 @@ export function createRun({ epicId, domains, now, github, taskFile, nonce }: New
     event: "Parallel execution initialized",
     agents,
     mergeSummary: null,
+    stallAfterMs: stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
     github,
     taskFile,
     sync: { ...EMPTY_SYNC },
@@ -177,6 +180,27 @@ export function applyFail(state: RunState, ref: string, error: string, now: numb
     error,
   };
   return withAgent(state, next, `Agent ${agent.agentId} failed`);
+}
+
+export function applyCancel(state: RunState, ref: string, reason: string | null, now: number): RunState {
+  const agent = findAgent(state, ref);
+  const iso = new Date(now).toISOString();
+  const next: AgentState = {
+    ...agent,
+    status: "cancelled",
+    updatedAt: iso,
+    finishedAt: finishedAt(agent, "cancelled", iso),
+    error: reason,
+  };
+  return withAgent(state, next, `Agent ${agent.agentId} cancelled`);
+}
+
+/** Adds an event to the agent's log (the newest MAX_AGENT_EVENTS are kept); the event line stays. */
+export function applyLog(state: RunState, ref: string, message: string, now: number): RunState {
+  const agent = findAgent(state, ref);
+  const iso = new Date(now).toISOString();
+  const events = [...agent.events, { at: iso, message }].slice(-MAX_AGENT_EVENTS);
+  return withAgent(state, { ...agent, updatedAt: iso, events }, state.event);
 }
 
 export function applyFinalize(state: RunState, mergeSummary: string, now: number): RunState {

@@ -1,5 +1,5 @@
 import { formatStatusCounts, overallProgress, sortByDomain, statusCounts, toAgentView } from "./progress.js";
-import type { AgentView, RunState } from "./types.js";
+import type { AgentEvent, AgentView, RunState } from "./types.js";
 
 /** What `status --json` prints and `reporter.status()` returns. */
 export interface StatusView {
@@ -10,7 +10,14 @@ export interface StatusView {
   startedAt: string;
   completedAt: string | null;
   event: string;
-  agents: (AgentView & { summary: string | null; error: string | null; updatedAt: string })[];
+  agents: (AgentView & {
+    summary: string | null;
+    error: string | null;
+    startedAt: string | null;
+    updatedAt: string;
+    finishedAt: string | null;
+    events: AgentEvent[];
+  })[];
   overall: { filesCompleted: number; filesTotal: number; progress: number };
   counts: ReturnType<typeof statusCounts>;
   countsText: string;
@@ -40,7 +47,10 @@ export function toStatusView(state: RunState): StatusView {
       ...toAgentView(agent),
       summary: agent.summary,
       error: agent.error,
+      startedAt: agent.startedAt,
       updatedAt: agent.updatedAt,
+      finishedAt: agent.finishedAt,
+      events: agent.events,
     })),
     overall: overallProgress(agents),
     counts,

@@ -27,7 +27,22 @@ export interface AgentState {
   summary: string | null;
   /** Failure reason given by `fail` (or the reason given by `cancel`). */
   error: string | null;
+  /** The agent's latest events (`log`), oldest first, at most MAX_AGENT_EVENTS. */
+  events: AgentEvent[];
 }
+
+/** One entry of an agent's event log. */
+export interface AgentEvent {
+  /** ISO 8601 time. */
+  at: string;
+  message: string;
+}
+
+/** How many events each agent keeps in the run state (the comment shows fewer). */
+export const MAX_AGENT_EVENTS = 10;
+
+/** Default time without a report after which an unfinished agent is shown as stalled. */
+export const DEFAULT_STALL_AFTER_MS = 15 * 60_000;
 
 /** Where the run is posted. Absent issue: local tracking only. */
 export interface GitHubTarget {
@@ -84,6 +99,8 @@ export interface RunState {
   agents: Record<string, AgentState>;
   /** Merge summary given at finalize. */
   mergeSummary: string | null;
+  /** An unfinished agent silent for longer than this is shown as stalled (ms). */
+  stallAfterMs: number;
   github: GitHubTarget;
   /** The task.md the GitHub settings were read from (size and mtime), to re-read it only when it changed. */
   taskFile: { mtimeMs: number; size: number } | null;

@@ -23,7 +23,7 @@ export interface RetryReport {
   remaining: number;
   plan: PlannedEntry[];
   setAside: SetAside[];
-  /** Why entries remain (already explained GitHub errors). */
+  /** Why entries remain, for entries of other runs (failures of this run's writes are warned by the syncer). */
   errors: string[];
 }
 
@@ -47,17 +47,18 @@ export async function retryQueue(
     const deadline = clock.now() + (options.deadlineMs ?? 30_000);
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
+    let stopped = false; // GitHub failed: keep the rest for later
     const clients = new Map<string, IssueCommentsClient | null>();
     const pacer = new Pacer(clock, 1000, deps.sleep, 0);
 
     for (const entry of plan) {
-      if (report.errors.length > 0) break; // GitHub is failing: keep the rest for later
+      if (stopped) break;
       try {
         if (entry.action === "current") {
           if (!currentFlushed) {
             currentFlushed = true;
             const result = await syncer.flush({ deadline, ignoreBackoff: true });
-            if (result.kind === "failed") report.errors.push(result.error.message);
+            stopped = result.kind === "failed";
           }
           if (isDelivered(entry.item, await store.read())) await clear(entry);
           continue;
@@ -80,13 +81,11 @@ export async function retryQueue(
       } catch (error) {
         if (!(error instanceof GitHubError)) throw error;
         report.errors.push(error.message);
+        stopped = true;
       }
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
-    if (!currentFlushed && report.errors.length === 0) {
-      const result = await syncer.flush({ deadline, ignoreBackoff: true });
-      if (result.kind === "failed") report.errors.push(result.error.message);
-    }
+    if (!currentFlushed && !stopped) await syncer.flush({ deadline, ignoreBackoff: true });
     // Older snapshots whose run's newest one was delivered later in the list.
     for (const entry of plan) {
       if (entry.action === "superseded" && clearedRuns.has(entry.item.run_id)) await clear(entry);

@@ -132,3 +132,41 @@ describe("the CLI without GitHub (local tracking)", () => {
     expect((await runCli(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe("cancel and the event log from the CLI", () => {
+  it("cancels with a reason, logs events, and shows both in status --json and --markdown", async () => {
+    const dir = await epic();
+    await runCli(["init", "--epic", "E", "--domains", "backend,docs", "--dir", dir, "--stall-after", "10m"]);
+    expect((await runCli(["log", "backend", "compiled module A", "--dir", dir])).code).toBe(0);
+    expect((await runCli(["log", "backend", "tests green", "--dir", dir])).code).toBe(0);
+    expect((await runCli(["cancel", "docs", "--reason", "not needed", "--dir", dir])).code).toBe(0);
+    const view = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout);
+    const [backend, docs] = view.agents;
+    expect(backend.events.map((e: { message: string }) => e.message)).toEqual([
+      "compiled module A",
+      "tests green",
+    ]);
+    expect(docs).toMatchObject({ status: "cancelled", error: "not needed" });
+    expect(view.counts).toMatchObject({ pending: 1, cancelled: 1 });
+    expect(view.countsText).toBe("1 pending, 0 running, 0 completed, 0 failed, 1 cancelled");
+    const markdown = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
+    expect(markdown).toContain("⏹️ Cancelled");
+    expect(markdown).toContain("tests green");
+    const empty = await runCli(["log", "backend", "  ", "--dir", dir]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/cannot be empty/);
+    const badStall = await runCli([
+      "init",
+      "--epic",
+      "E",
+      "--domains",
+      "a",
+      "--force",
+      "--stall-after",
+      "soon",
+      "--dir",
+      dir,
+    ]);
+    expect(badStall.code).toBe(2);
+  });
+});

@@ -111,3 +111,17 @@ describe("parseCommentMode and parseStatusOption", () => {
     expect(messageOf(() => parseStatusOption("cancelled"))).toMatch(/got "cancelled"$/);
   });
 });
+
+describe("parseStallAfterOption", () => {
+  it("reads durations with units, plain numbers as minutes", async () => {
+    const { parseStallAfterOption } = await import("../../src/config/options.js");
+    expect(parseStallAfterOption("15m")).toBe(900_000);
+    expect(parseStallAfterOption("90s")).toBe(90_000);
+    expect(parseStallAfterOption("1.5h")).toBe(5_400_000);
+    expect(parseStallAfterOption("20")).toBe(1_200_000);
+    expect(() => parseStallAfterOption("soon")).toThrow(
+      '--stall-after must be a duration from 1s to 7 days such as 15m, 90s or 2h, got "soon"',
+    );
+    expect(() => parseStallAfterOption("10ms")).toThrow(/--stall-after/);
+  });
+});

@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { agentIdBase, assignAgentIds } from "../../src/model/agent-ids.js";
 import {
+  applyCancel,
   applyComplete,
   applyFail,
   applyFinalize,
+  applyLog,
   applyProgress,
   assertActive,
   createRun,
@@ -119,5 +121,29 @@ describe("run transitions", () => {
     expect(state.event).toBe("Parallel execution completed");
     expect(() => assertActive(state)).toThrow(/was finalized/);
     expect(() => assertActive(null)).toThrow(/no run here/);
+  });
+
+  it("cancels with a reason and keeps the newest events per agent", () => {
+    let state = applyCancel(run(), "tests", "not needed", at + 5000);
+    expect(state.agents["impl-tes-163000"]).toMatchObject({ status: "cancelled", error: "not needed" });
+    expect(state.agents["impl-tes-163000"]!.finishedAt).toBe(new Date(at + 5000).toISOString());
+    expect(state.event).toBe("Agent impl-tes-163000 cancelled");
+    const seq = state.seq;
+    for (let i = 1; i <= 12; i++) state = applyLog(state, "backend", `step ${i}`, at + i * 1000);
+    const events = state.agents["impl-bac-163000"]!.events;
+    expect(events.map((e) => e.message)).toEqual([
+      "step 3",
+      "step 4",
+      "step 5",
+      "step 6",
+      "step 7",
+      "step 8",
+      "step 9",
+      "step 10",
+      "step 11",
+      "step 12",
+    ]);
+    expect(state.seq).toBe(seq + 12);
+    expect(state.event).toBe("Agent impl-tes-163000 cancelled");
   });
 });

@@ -172,3 +172,34 @@ describe("reporter with an injected client, fs and clock", () => {
     expect(lines.filter((_, i) => i !== 4).join("\n")).toBe(TASK);
   });
 });
+
+describe("reporter events", () => {
+  it("notifies listeners on every change and on completion, failure and cancellation", async () => {
+    const { make } = setup({ task: "---\ntitle: local\n---\n" });
+    const reporter = make();
+    const seen: string[] = [];
+    reporter.on("change", (state) => seen.push(`change:${state.seq}`));
+    reporter.on("agentCompleted", (agent) => seen.push(`completed:${agent.domain}`));
+    reporter.on("agentFailed", (agent, state) => seen.push(`failed:${agent.domain}:${state.seq}`));
+    reporter.on("agentCancelled", (agent) => seen.push(`cancelled:${agent.domain}:${agent.error}`));
+    await reporter.initializeParallelTracking("E", ["a", "b", "c"]);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    await reporter.markAgentComplete("a", "ok");
+    await reporter.markAgentComplete("a", "again"); // already completed: no second completion event
+    await reporter.markAgentFailed("b", "boom");
+    await reporter.cancelAgent("c", "not needed");
+    await reporter.logAgentEvent("a", "note");
+    expect(seen).toEqual([
+      "change:1",
+      "change:2",
+      "change:3",
+      "completed:a",
+      "change:4",
+      "change:5",
+      "failed:b:5",
+      "change:6",
+      "cancelled:c:not needed",
+      "change:7",
+    ]);
+  });
+});

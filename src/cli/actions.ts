@@ -1,0 +1,38 @@
+import { appendFile } from "node:fs/promises";
+
+/**
+ * GitHub Actions integration, active when GITHUB_ACTIONS=true: warnings become `::warning::`
+ * annotations, the progress comment's URL is written to $GITHUB_OUTPUT as `comment-url`, and
+ * finalize appends the final table to $GITHUB_STEP_SUMMARY. Read from the environment at the edge.
+ */
+export interface ActionsContext {
+  outputFile: string | null;
+  summaryFile: string | null;
+}
+
+export function actionsContext(env: NodeJS.ProcessEnv): ActionsContext | null {
+  if (env.GITHUB_ACTIONS !== "true") return null;
+  return { outputFile: env.GITHUB_OUTPUT || null, summaryFile: env.GITHUB_STEP_SUMMARY || null };
+}
+
+/** A workflow command line, with its data escaped as the runner expects (%, CR, LF). */
+export function annotation(kind: "warning" | "error" | "notice", message: string): string {
+  const data = message.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+  return `::${kind} title=parallel-progress::${data}`;
+}
+
+/** Sets a step output (`name=value`; multi-line values use the heredoc form). */
+export async function setOutput(context: ActionsContext, name: string, value: string): Promise<void> {
+  if (!context.outputFile) return;
+  const line = value.includes("\n")
+    ? `${name}<<PARALLEL_PROGRESS_EOF\n${value}\nPARALLEL_PROGRESS_EOF\n`
+    : `${name}=${value}\n`;
+  await appendFile(context.outputFile, line, "utf8");
+}
+
+/** Appends markdown to the job summary, without our hidden marker. */
+export async function appendSummary(context: ActionsContext, markdown: string): Promise<void> {
+  if (!context.summaryFile) return;
+  const visible = markdown.replace(/\n*<!-- parallel-progress:[^>]*-->\s*$/, "");
+  await appendFile(context.summaryFile, `${visible}\n\n`, "utf8");
+}

@@ -1,0 +1,68 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeEpic, runCli, taskMd } from "../support/cli.js";
+import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+
+const TOKEN = "ghp_actionstoken0123456789abcdefghijklmno";
+let github: FakeGitHub | null = null;
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await github?.close();
+  github = null;
+  await cleanup?.();
+  cleanup = null;
+});
+
+describe("inside GitHub Actions (GITHUB_ACTIONS=true)", () => {
+  it("sets the comment-url output, appends the final table to the step summary, annotates warnings", async () => {
+    github = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+    const epic = await makeEpic(taskMd(123));
+    cleanup = epic.cleanup;
+    const output = join(epic.dir, "github-output.txt");
+    const summary = join(epic.dir, "step-summary.md");
+    await writeFile(output, "");
+    await writeFile(summary, "");
+    const env = {
+      GITHUB_ACTIONS: "true",
+      GITHUB_OUTPUT: output,
+      GITHUB_STEP_SUMMARY: summary,
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_API_URL: github.url,
+    };
+    const cli = (...args: string[]) => runCli([...args, "--dir", epic.dir], { env });
+
+    expect((await cli("init", "--epic", "E", "--domains", "backend,tests")).code).toBe(0);
+    expect(await readFile(output, "utf8")).toMatch(
+      /^comment-url=https:\/\/github\.com\/acme\/widgets\/issues\/123#issuecomment-\d+\n$/,
+    );
+
+    github.setFaults({ failureRate: 1 });
+    const failing = await cli("fail", "tests", "--error", "boom 100%\nsecond line", "--min-interval", "0");
+    expect(failing.code).toBe(0);
+    expect(failing.stderr).toMatch(/^::warning title=parallel-progress::GitHub: .*queued as comment_/m);
+    expect(failing.stderr).not.toContain("parallel-progress: warning:");
+
+    github.setFaults({ failureRate: 0 });
+    expect((await cli("complete", "backend")).code).toBe(0);
+    expect((await cli("finalize", "--summary", "merged")).code).toBe(0);
+    const table = await readFile(summary, "utf8");
+    expect(table).toContain("## 🔄 Parallel Execution Progress");
+    expect(table).toContain("## 🎉 Final Summary");
+    expect(table).not.toContain("<!-- parallel-progress");
+    // A second finalize adds nothing to the summary.
+    await cli("finalize", "--summary", "merged");
+    expect((await readFile(summary, "utf8")).match(/Final Summary/g)).toHaveLength(1);
+  });
+
+  it("writes nothing Actions-specific outside Actions", async () => {
+    const epic = await makeEpic();
+    cleanup = epic.cleanup;
+    const output = join(epic.dir, "github-output.txt");
+    await writeFile(output, "");
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", epic.dir], {
+      env: { GITHUB_OUTPUT: output },
+    });
+    expect(await readFile(output, "utf8")).toBe("");
+  });
+});
