@@ -89,8 +89,14 @@ export class RunSyncer {
    */
   claim(current: RunState, now: number, options: StepOptions = {}): Claim {
     const { owner, pid } = this.deps;
-    const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
-    let sync = current.sync;
+    // A lease whose holder died (killed mid-write) is void at once rather than when it expires.
+    const lease = current.sync.lease;
+    const live =
+      lease && lease.owner !== owner && !this.deps.isAlive(lease.pid)
+        ? { ...current, sync: { ...current.sync, lease: null } }
+        : current;
+    const decision = decideWrite(live, now, owner, options.ignoreBackoff ?? false);
+    let sync = live.sync;
     let claimFlusher = false;
     if (decision.kind === "write") {
       sync = { ...sync, lease: { owner, pid, expiresAt: now + this.leaseMs }, lastWriteAt: now };
