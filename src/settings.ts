@@ -20,21 +20,23 @@ export const DEFAULT_MIN_INTERVAL_MS = 1000;
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Resolves where a run is posted: flags, then task.md's `github` block, then the environment
- * (GITHUB_REPOSITORY, GITHUB_API_URL), then the git checkout's origin remote.
+ * Resolves where a run is posted, each setting from the first place that gives it: this call's flags,
+ * task.md's `github` block, the run's saved settings (`saved`: flags given on earlier commands), then
+ * the environment (GITHUB_REPOSITORY, GITHUB_API_URL), the git checkout's origin remote, and defaults.
  */
 export async function resolveTarget(
   fs: FileSystem,
   epicDir: string,
   env: Env,
   overrides: GitHubOverrides,
+  saved: GitHubTarget | null = null,
 ): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] }> {
   // gray-matter and zod are loaded only when task.md has to be parsed (start-up time).
   const { readTaskFile } = await import("./config/read-task-file.js");
   const task = await readTaskFile(fs, epicDir);
   const settings = task?.settings;
-  const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? null;
-  const taskRepo = settings?.repo ?? null;
+  const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? saved?.issueNumber ?? null;
+  const taskRepo = settings?.repo ?? saved?.repo ?? null;
   const needsOrigin = overrides.repo === undefined && taskRepo === null && !env.GITHUB_REPOSITORY;
   const originUrl = needsOrigin && issueNumber !== null ? await readOriginUrl(fs, epicDir) : null;
   const repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
@@ -42,18 +44,20 @@ export async function resolveTarget(
     github: {
       issueNumber,
       repo: repo?.repo ?? null,
-      apiUrl: resolveApiUrl(overrides.apiUrl, env),
+      apiUrl: overrides.apiUrl === undefined && saved ? saved.apiUrl : resolveApiUrl(overrides.apiUrl, env),
       syncEnabled: (settings?.syncEnabled ?? true) && overrides.syncEnabled !== false,
-      commentMode: overrides.commentMode ?? settings?.commentMode ?? "edit",
-      minIntervalMs: overrides.minIntervalMs ?? settings?.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
+      commentMode: overrides.commentMode ?? settings?.commentMode ?? saved?.commentMode ?? "edit",
+      minIntervalMs:
+        overrides.minIntervalMs ?? settings?.minIntervalMs ?? saved?.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
     },
     taskFile: task ? { mtimeMs: task.mtimeMs, size: task.size } : null,
   };
 }
 
 /**
- * The settings for a later command of a running run: the run's own, unless task.md changed since
- * they were read (then re-read), with this call's flags on top. Cheap when nothing changed: one stat.
+ * The settings for a later command of a running run: the run's saved ones with this call's flags on
+ * top, re-reading task.md only when it changed since (one stat when nothing changed). Null: no change.
+ * Settings given on any command are saved in the run, so later commands and the background writer use them.
  */
 export async function refreshTarget(
   fs: FileSystem,
@@ -63,36 +67,22 @@ export async function refreshTarget(
   overrides: GitHubOverrides,
 ): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] } | null> {
   const stat = await fs.promises.stat(join(epicDir, "task.md")).catch(() => null);
+  const saved = state.taskFile;
   const unchanged =
-    (stat === null && state.taskFile === null) ||
-    (stat !== null &&
-      state.taskFile !== null &&
-      stat.mtimeMs === state.taskFile.mtimeMs &&
-      stat.size === state.taskFile.size);
+    (stat === null && saved === null) ||
+    (stat !== null && saved !== null && stat.mtimeMs === saved.mtimeMs && stat.size === saved.size);
   const hasOverrides = Object.values(overrides).some((value) => value !== undefined);
   if (unchanged && !hasOverrides) return null;
-  if (unchanged) {
-    const github: GitHubTarget = { ...state.github };
-    if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
-    if (overrides.repo !== undefined) github.repo = resolveRepo({ flag: overrides.repo, env: {} })?.repo ?? null;
-    if (overrides.apiUrl !== undefined) github.apiUrl = resolveApiUrl(overrides.apiUrl, env);
-    if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
-    if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
-    if (overrides.syncEnabled === false) github.syncEnabled = false;
-    return { github, taskFile: state.taskFile };
-  }
-  const fresh = await resolveTarget(fs, epicDir, env, {
-    ...definedOnly({ repo: state.github.repo ?? undefined, apiUrl: state.github.apiUrl }),
-    ...definedOnly(overrides as Record<string, unknown>),
-  } as GitHubOverrides);
-  if (fresh.github.issueNumber === null && state.github.issueNumber !== null && stat === null) {
-    fresh.github.issueNumber = state.github.issueNumber; // --issue given at init, no task.md
-  }
-  return fresh;
-}
-
-function definedOnly<T extends Record<string, unknown>>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  if (!unchanged) return resolveTarget(fs, epicDir, env, overrides, state.github);
+  const github: GitHubTarget = { ...state.github };
+  if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
+  if (overrides.repo !== undefined)
+    github.repo = resolveRepo({ flag: overrides.repo, env: {} })?.repo ?? null;
+  if (overrides.apiUrl !== undefined) github.apiUrl = resolveApiUrl(overrides.apiUrl, env);
+  if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
+  if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
+  if (overrides.syncEnabled === false) github.syncEnabled = false;
+  return { github, taskFile: state.taskFile };
 }
 
 export function assertEpicId(epicId: string): string {

@@ -1,0 +1,119 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeEpic, runCli } from "../support/cli.js";
+import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+
+const TOKEN = "ghp_settingstoken0123456789abcdefghijklm";
+let github: FakeGitHub | null = null;
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await github?.close();
+  github = null;
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function setup(task?: string) {
+  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
+  const epic = await makeEpic(task);
+  cleanup = epic.cleanup;
+  const env: Record<string, string> = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+  return { gh: github, dir: epic.dir, env };
+}
+
+describe("task.md settings from the CLI", () => {
+  it("sync_enabled: false keeps everything local, even with a token and an issue", async () => {
+    const { gh, dir, env } = await setup(
+      "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n  sync_enabled: false\n---\n",
+    );
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    await runCli(["complete", "a", "--dir", dir], { env });
+    expect((await runCli(["finalize", "--dir", dir], { env })).code).toBe(0);
+    expect(gh.requests).toHaveLength(0);
+    expect(JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout).sync.enabled).toBe(false);
+  });
+
+  it("turning sync off in task.md mid-run stops GitHub traffic from the next command", async () => {
+    const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
+    const { gh, dir, env } = await setup(task);
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    const before = gh.requests.length;
+    expect(before).toBeGreaterThan(0);
+    await writeFile(
+      join(dir, "task.md"),
+      task.replace("  repo: acme/widgets\n", "  repo: acme/widgets\n  sync_enabled: false\n"),
+    );
+    await runCli(
+      ["update", "a", "--status", "in_progress", "--files", "1/2", "--dir", dir, "--min-interval", "0"],
+      { env },
+    );
+    expect(gh.requests.length).toBe(before);
+  });
+
+  it("without task.md, --issue and --repo stand in for it", async () => {
+    const { gh, dir, env } = await setup();
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    expect(gh.requests).toHaveLength(0); // no issue: local tracking only
+    await runCli(
+      [
+        "init",
+        "--epic",
+        "E",
+        "--domains",
+        "a",
+        "--force",
+        "--issue",
+        "123",
+        "--repo",
+        "acme/widgets",
+        "--dir",
+        dir,
+      ],
+      { env },
+    );
+    expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+    // Later commands keep the issue and repository given at init.
+    await runCli(["complete", "a", "--dir", dir, "--min-interval", "0"], { env });
+    expect(gh.comments("acme/widgets", 123)[0]!.body).toContain("✅ Completed");
+  });
+
+  it("finds the repository in GITHUB_REPOSITORY, else in the git origin remote", async () => {
+    const { gh, dir, env } = await setup("---\ngithub:\n  issue_number: 123\n---\n");
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], {
+      env: { ...env, GITHUB_REPOSITORY: "acme/widgets" },
+    });
+    expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+    gh.reset();
+    await mkdir(join(dir, ".git"));
+    await writeFile(
+      join(dir, ".git/config"),
+      '[core]\n\tbare = false\n[remote "origin"]\n\turl = git@github.com:acme/widgets.git\n',
+    );
+    await runCli(["init", "--epic", "E", "--domains", "b", "--force", "--dir", dir], { env });
+    expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+  });
+
+  it("writes github.last_synced after a successful finalize and keeps every other byte", async () => {
+    const task =
+      "---\n# settings\ngithub:\n  issue_number: 123   # the tracking issue\n  repo: acme/widgets\n  last_synced: 2020-01-01T00:00:00\nowner: someone\n---\n\n# Epic body\n\nkeep *this*\n";
+    const { dir, env } = await setup(task);
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    await runCli(["complete", "a", "--dir", dir], { env });
+    expect((await runCli(["finalize", "--summary", "ok", "--dir", dir], { env })).code).toBe(0);
+    const after = await readFile(join(dir, "task.md"), "utf8");
+    const stamp = /last_synced: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\n/.exec(after)?.[1];
+    expect(stamp).toBeDefined();
+    expect(stamp).not.toBe("2020-01-01T00:00:00");
+    expect(after).toBe(task.replace("2020-01-01T00:00:00", stamp!));
+  });
+
+  it("does not write last_synced when the final summary could not be posted", async () => {
+    const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
+    const { gh, dir, env } = await setup(task);
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    gh.setFaults({ failureRate: 1 });
+    await runCli(["finalize", "--dir", dir], { env });
+    expect(await readFile(join(dir, "task.md"), "utf8")).toBe(task);
+  });
+});
