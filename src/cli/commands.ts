@@ -11,6 +11,7 @@ import { findAgent } from "../model/run.js";
 import type { AgentStatus } from "../model/types.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { addCommonOptions, type CommonOptions, type Context, createContext } from "./common.js";
+import { registerWatch } from "./watch.js";
 
 type Files = { done: number; total: number };
 
@@ -171,6 +172,8 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       const color = chalk.level > 0 ? chalk : null;
       out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100 }));
     });
+
+  registerWatch(program);
 
   addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) => {
     const { reporter } = createContext({ ...options, quiet: true });

@@ -1,0 +1,174 @@
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
+import { formatStatusCounts, overallProgress, statusCounts } from "../model/progress.js";
+import type { RunState } from "../model/types.js";
+import { cleanText, truncateCodePoints } from "../render/text.js";
+
+/**
+ * What `watch` prints, as pure functions of the run: the plain line per change (stdout not a terminal)
+ * and the full-screen frame (a terminal). The I/O loop is in watch.ts.
+ */
+
+/** ANSI sequences the terminal view uses. */
+export const ANSI = {
+  home: "\x1b[H",
+  clearLine: "\x1b[K",
+  clearBelow: "\x1b[J",
+  hideCursor: "\x1b[?25l",
+  showCursor: "\x1b[?25h",
+} as const;
+
+export const DEFAULT_WATCH_INTERVAL_MS = 500;
+export const MIN_WATCH_INTERVAL_MS = 50;
+export const MAX_WATCH_INTERVAL_MS = 60_000;
+
+/** `--interval <ms>`: how often the state file is checked besides file-system events. */
+export function parseWatchInterval(value: string): number {
+  const trimmed = value.trim();
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!(ms >= MIN_WATCH_INTERVAL_MS && ms <= MAX_WATCH_INTERVAL_MS)) {
+    throw new UsageError(
+      `--interval must be a whole number of milliseconds from ${MIN_WATCH_INTERVAL_MS} to ${MAX_WATCH_INTERVAL_MS}, got ${quote(value)}`,
+    );
+  }
+  return ms;
+}
+
+/** `--timeout <s>`: seconds (decimals allowed) after which watching stops, greater than 0. */
+export function parseWatchTimeout(value: string): number {
+  const trimmed = value.trim();
+  const seconds = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!(seconds > 0 && seconds <= 2_000_000)) {
+    throw new UsageError(
+      `--timeout must be a number of seconds greater than 0, e.g. 30, got ${quote(value)}`,
+    );
+  }
+  return seconds;
+}
+
+/** Identifies a change of the run. Bookkeeping-only writes (GitHub sync) keep it, so they print nothing. */
+export function changeKey(state: RunState): string {
+  return `${state.runId}:${state.seq}:${state.completedAt ?? ""}`;
+}
+
+/** When the run last changed: the latest of its start, its finalization and its agents' reports (epoch ms). */
+export function lastChangeAt(state: RunState): number {
+  const times = [state.startedAt, state.completedAt, ...Object.values(state.agents).map((a) => a.updatedAt)];
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const time of times) {
+    const ms = time === null ? Number.NaN : Date.parse(time);
+    if (ms > latest) latest = ms;
+  }
+  return latest;
+}
+
+/** `16:31:05` in the local time zone; `--:--:--` for an unknown time. */
+export function clockTime(ms: number): string {
+  if (!Number.isFinite(ms)) return "--:--:--";
+  const date = new Date(ms);
+  return [date.getHours(), date.getMinutes(), date.getSeconds()]
+    .map((part) => String(part).padStart(2, "0"))
+    .join(":");
+}
+
+/** One line of agent or run text: no control characters, no line breaks, not too long. */
+function oneLine(text: string, max = 160): string {
+  return truncateCodePoints(cleanText(text).replace(/\s+/g, " ").trim(), max);
+}
+
+/**
+ * What changed from `previous` to `state`: the run's event line, or an agent's newest log entry when
+ * that is the change (a log entry keeps the event line).
+ */
+export function describeChange(state: RunState, previous: RunState | null): string {
+  if (previous && previous.runId === state.runId && previous.event === state.event) {
+    for (const agent of Object.values(state.agents)) {
+      const newest = agent.events?.at(-1);
+      const before = previous.agents[agent.agentId]?.events?.at(-1);
+      if (newest && (newest.at !== before?.at || newest.message !== before?.message)) {
+        return `Agent ${oneLine(agent.agentId, 80)}: ${oneLine(newest.message)}`;
+      }
+    }
+  }
+  const newRun =
+    previous !== null && previous.runId !== state.runId ? ` (new run ${oneLine(state.runId, 80)})` : "";
+  return `${oneLine(state.event)}${newRun}`;
+}
+
+/**
+ * The plain line for a change: `16:31:05 Agent impl-bac-163000 progress updated — 62% (10/16 files),
+ * 1 pending, 1 running, 1 completed, 0 failed`. When changes were made faster than they were seen, says
+ * how many this line covers (the state keeps only the latest).
+ */
+export function changeLine(state: RunState, previous: RunState | null): string {
+  const overall = overallProgress(Object.values(state.agents));
+  const counts = formatStatusCounts(statusCounts(Object.values(state.agents)));
+  const skipped =
+    previous && previous.runId === state.runId && state.seq - previous.seq > 1
+      ? ` (${state.seq - previous.seq} changes)`
+      : "";
+  return `${clockTime(lastChangeAt(state))} ${describeChange(state, previous)}${skipped} — ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files), ${counts}`;
+}
+
+/** Where the run is posted: the progress comment, else the issue, else "local". */
+export function runLocation(state: RunState): string {
+  const { github, sync } = state;
+  if (!github.syncEnabled || github.issueNumber === null || github.repo === null) return "local";
+  if (sync.commentUrl) return oneLine(sync.commentUrl, 200);
+  const web = webUrl(github.apiUrl);
+  return web ? `${web}/${github.repo}/issues/${github.issueNumber}` : `${github.repo}#${github.issueNumber}`;
+}
+
+/** https://api.github.com → https://github.com; https://ghe.example/api/v3 → https://ghe.example. */
+function webUrl(apiUrl: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    return null;
+  }
+  if (url.hostname === "api.github.com") return "https://github.com";
+  const path = url.pathname.replace(/\/+$/, "");
+  return path === "/api/v3" ? url.origin : null;
+}
+
+export interface FrameOptions {
+  /** The run table, already rendered for the terminal's width. */
+  table: string;
+  /** The epic directory being watched, for the footer. */
+  dir: string;
+  /** Terminal rows; the frame is cut to fit (header and footer kept). Absent: no limit. */
+  rows?: number;
+  /** Terminal columns; header and footer are cut to fit. Absent: no limit. */
+  columns?: number;
+  /** Paints the header (chalk's `bold`), or null for no colour. */
+  bold: ((text: string) => string) | null;
+}
+
+/** The screen's lines: header, the table, footer. */
+export function frameLines(state: RunState, options: FrameOptions): string[] {
+  const width =
+    options.columns !== undefined && options.columns > 0 ? options.columns : Number.POSITIVE_INFINITY;
+  const cut = (text: string) => truncateCodePoints(text, width);
+  const header = cut(
+    `${oneLine(state.epicId, 80)} · run ${oneLine(state.runId, 80)} · ${runLocation(state)} · last change ${clockTime(lastChangeAt(state))}`,
+  );
+  const footer = cut(
+    state.completedAt
+      ? `run finalized at ${clockTime(Date.parse(state.completedAt))}`
+      : `watching ${cleanText(options.dir)} (Ctrl-C to stop)`,
+  );
+  const body = ["", ...options.table.split("\n"), ""];
+  const rows = options.rows !== undefined && options.rows > 0 ? options.rows : Number.POSITIVE_INFINITY;
+  const room = Math.max(0, rows - 2);
+  const shown = body.length > room ? [...body.slice(0, Math.max(0, room - 1)), "…"].slice(0, room) : body;
+  return [options.bold ? options.bold(header) : header, ...shown, footer].slice(0, rows);
+}
+
+/**
+ * The bytes that replace the screen with `lines`: cursor home, each line followed by erase-to-end, then
+ * erase below. Drawn over the previous frame in one write, so there is no blank flash between frames.
+ */
+export function drawFrame(lines: readonly string[]): string {
+  return `${ANSI.home}${lines.map((line) => `${line}${ANSI.clearLine}`).join("\n")}${ANSI.clearBelow}`;
+}
