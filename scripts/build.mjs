@@ -27,6 +27,7 @@ await esbuild.build({
   legalComments: "none",
   chunkNames: "chunk-[hash]",
   // gray-matter and proper-lockfile are CommonJS and require Node built-ins.
+  alias: { "graceful-fs": "./scripts/shims/graceful-fs.cjs" },
   banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
   define: { VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
   logLevel: "warning",

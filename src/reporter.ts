@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import nodeFs from "node:fs";
 import { resolve } from "node:path";
-import { writeLastSynced } from "./config/last-synced.js";
 import { UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -16,13 +15,13 @@ import {
   createRun,
   findAgent,
 } from "./model/run.js";
-import { type StatusView, toStatusView } from "./model/status-view.js";
+import type { StatusView } from "./model/status-view.js";
 import { AGENT_STATUSES, type AgentState, type AgentStatus, type RunState } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import { assertEpicId, type Env, type GitHubOverrides, refreshTarget, resolveTarget } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
-import { type RetryReport, retryQueue } from "./sync/retry-queue.js";
+import type { RetryReport } from "./sync/retry-queue.js";
 import { RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
 
@@ -274,6 +273,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** The queue retry with its full report (`dryRun`: only say what would be sent). */
   async retryReport(options: { dryRun?: boolean }): Promise<RetryReport> {
+    const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, options);
     for (const aside of report.setAside) {
       this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`);
@@ -286,7 +286,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   async status(): Promise<StatusView> {
     const state = await this.load();
     if (!state) assertActive(state);
-    return toStatusView(state!);
+    const { toStatusView } = await import("./model/status-view.js");
+    return toStatusView(state!, this.clock.now());
   }
 
   /** Waits until writes this process started are done (the "timer" flusher). */
@@ -359,6 +360,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   private async writeLastSynced(): Promise<void> {
+    const { writeLastSynced } = await import("./config/last-synced.js");
     const ok = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(() => false);
     if (!ok && this.state?.taskFile) {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");

@@ -123,7 +123,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
         out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
       if (actions && result.finalizedNow) {
         const { renderFinalComment } = await import("../render/progress-comment.js");
-        await appendSummary(actions, renderFinalComment(reporter.executionState));
+        await appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }));
       }
       await publishCommentUrl(context);
     });
@@ -162,7 +162,10 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       const state = reporter.executionState;
       if (options.markdown) {
         const { renderProgressComment, renderFinalComment } = await import("../render/progress-comment.js");
-        out.data(state.completedAt ? renderFinalComment(state) : renderProgressComment(state));
+        const now = Date.now();
+        out.data(
+          state.completedAt ? renderFinalComment(state, { now }) : renderProgressComment(state, { now }),
+        );
         return;
       }
       const [{ default: chalk }, { renderTerminalTable }] = await Promise.all([
@@ -170,7 +173,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
         import("../render/terminal.js"),
       ]);
       const color = chalk.level > 0 ? chalk : null;
-      out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100 }));
+      out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100, now: Date.now() }));
     });
 
   registerWatch(program);

@@ -1,4 +1,6 @@
+import { estimateRemainingMs } from "./eta.js";
 import { formatStatusCounts, overallProgress, sortByDomain, statusCounts, toAgentView } from "./progress.js";
+import { agentFlags } from "./stalled.js";
 import type { AgentEvent, AgentView, RunState } from "./types.js";
 
 /** What `status --json` prints and `reporter.status()` returns. */
@@ -17,10 +19,17 @@ export interface StatusView {
     updatedAt: string;
     finishedAt: string | null;
     events: AgentEvent[];
+    /** Unfinished and silent for longer than the run's stall threshold. */
+    stalled: boolean;
+    silentForMs: number;
   })[];
   overall: { filesCompleted: number; filesTotal: number; progress: number };
   counts: ReturnType<typeof statusCounts>;
+  /** How many unfinished agents are stalled (also counted in their status). */
+  stalled: number;
   countsText: string;
+  /** Estimated milliseconds until the run is done, when there is enough data; else null. */
+  etaMs: number | null;
   sync: {
     enabled: boolean;
     commentUrl: string | null;
@@ -32,9 +41,11 @@ export interface StatusView {
   };
 }
 
-export function toStatusView(state: RunState): StatusView {
+export function toStatusView(state: RunState, now: number): StatusView {
   const agents = sortByDomain(Object.values(state.agents));
   const counts = statusCounts(agents);
+  const flags = new Map(agents.map((agent) => [agent.agentId, agentFlags(agent, state, now)]));
+  const stalled = [...flags.values()].filter((flag) => flag.stalled).length;
   return {
     epicId: state.epicId,
     runId: state.runId,
@@ -51,10 +62,13 @@ export function toStatusView(state: RunState): StatusView {
       updatedAt: agent.updatedAt,
       finishedAt: agent.finishedAt,
       events: agent.events,
+      ...flags.get(agent.agentId)!,
     })),
     overall: overallProgress(agents),
     counts,
-    countsText: formatStatusCounts(counts),
+    stalled,
+    countsText: formatStatusCounts(counts, stalled),
+    etaMs: estimateRemainingMs(state, now),
     sync: {
       enabled: state.github.syncEnabled && state.github.issueNumber !== null && state.github.repo !== null,
       commentUrl: state.sync.commentUrl,

@@ -2,7 +2,6 @@ import { GitHubError } from "../errors.js";
 import type { IssueCommentsClient, RepoRef } from "../github/types.js";
 import type { RunState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
-import { renderFinalComment, renderProgressComment } from "../render/progress-comment.js";
 import type { RunStore } from "../store/types.js";
 import type { Clock } from "../util/io.js";
 import {
@@ -57,6 +56,12 @@ export interface Claim {
 }
 
 const FLUSHER_GRACE_MS = 5000;
+
+/** The body to post; the renderer is loaded only when a write happens (start-up time). */
+async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
+  const { renderFinalComment, renderProgressComment } = await import("../render/progress-comment.js");
+  return step === "progress" ? renderProgressComment(state, { now }) : renderFinalComment(state, { now });
+}
 
 export function repoRef(repo: string): RepoRef {
   const [owner = "", name = ""] = repo.split("/");
@@ -135,7 +140,7 @@ export class RunSyncer {
   }
 
   private async write(state: RunState, step: "progress" | "final", startedAt: number): Promise<StepResult> {
-    const body = step === "progress" ? renderProgressComment(state) : renderFinalComment(state);
+    const body = await renderBody(state, step, this.deps.clock.now());
     try {
       const client = await this.deps.client(state.github.apiUrl);
       if (!client) {
@@ -217,8 +222,7 @@ export class RunSyncer {
     if (!state || !canSync(state)) return null;
     const step = pendingStep(state);
     if (step === null) return null;
-    const body = step === "progress" ? renderProgressComment(state) : renderFinalComment(state);
-    return this.enqueue(state, step, body, reason);
+    return this.enqueue(state, step, await renderBody(state, step, this.deps.clock.now()), reason);
   }
 
   private async record(

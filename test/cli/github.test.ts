@@ -89,10 +89,12 @@ describe("the CLI against a fake GitHub on loopback", () => {
     const final = byKind(gh, "final");
     expect(progress).toHaveLength(1);
     expect(final).toHaveLength(1);
-    expect(visible(progress[0]!.body)).toBe(GUIDE_FINAL_TABLE);
-    expect(visible(final[0]!.body)).toBe(
-      `${GUIDE_FINAL_TABLE}\n\n## 🎉 Final Summary\n\n**Total Duration:** 12 minutes\n**Total Files:** 16/16\n\n### Merge Results\n\n${MERGE}`,
-    );
+    // The guide's lines exactly, plus the status counts line this product adds after Overall.
+    const counts = "\n**Agents:** 0 pending, 0 running, 3 completed, 0 failed";
+    expect(visible(progress[0]!.body)).toBe(GUIDE_FINAL_TABLE + counts);
+    const summary = `\n\n## 🎉 Final Summary\n\n**Total Duration:** 12 minutes\n**Total Files:** 16/16\n\n### Merge Results\n\n${MERGE}`;
+    expect(visible(final[0]!.body).startsWith(GUIDE_FINAL_TABLE + counts + summary)).toBe(true);
+    expect(visible(final[0]!.body)).toContain("### Agent Durations");
     expect(gh.rateLimitResponses).toBe(0);
     const again = await cli("finalize", "--summary", MERGE);
     expect(again.code).toBe(0);
