@@ -1,19 +1,24 @@
 import type { AgentStatus } from "../model/types.js";
 import { escapeBlock } from "./escape.js";
+import { blockCost, inOrder, type ListFrame, type ListPart, planList, wholeList } from "./lists.js";
 import { formatCount, sliceWhole } from "./text.js";
 
 /**
  * Fitting a comment into GitHub's size limit. Pure.
  *
  * A body is a list of blocks joined by one blank line ("\n\n"); the table is one block (header,
- * delimiter and rows joined by "\n"). Only three parts vary in size: the table rows, the failures list
- * and the merge summary. When the whole body is too long they are shrunk, the table first:
- *   1. completed rows folded into one line ("✅ 1,200 completed domains not listed");
- *   2. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
- *   3. the failures list cut ("- … and 12 more");
- *   4. the merge summary cut (with a note).
- * The table may take at least half of the room left by the fixed parts, the failures a quarter, so a
- * huge merge summary cannot push the table out; whatever a part does not need goes to the next one.
+ * delimiter and rows joined by "\n"). Only these parts vary in size: the recent events, the agent
+ * durations (final summary), the table rows, the failures list and the merge summary. When the whole
+ * body is too long they are shrunk in that order:
+ *   1. the recent events cut ("… 4 more events not shown"), each agent's newest kept longest;
+ *   2. the agent durations cut ("- … and 12 more");
+ *   3. completed rows folded into one line ("✅ 1,200 completed domains not listed");
+ *   4. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
+ *   5. the failures list cut ("- … and 12 more");
+ *   6. the merge summary cut (with a note).
+ * Events and durations only get the room the other parts leave in full. The table may take at least half
+ * of the room left by the fixed parts, the failures a quarter, so a huge merge summary cannot push the
+ * table out; whatever a part does not need goes to the next one.
  * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
  */
 
@@ -29,11 +34,21 @@ export interface CommentParts {
   tableHeader: string;
   /** All rows, in display order. */
   rows: readonly TableRow[];
+  /** The Overall paragraph (with the Agents and ETA lines). */
   overall: string;
   /** Failure list items, most important first. */
   failures: readonly string[];
-  /** The final summary: its fixed blocks and the merge summary source text; null for a progress comment. */
-  final: { blocks: readonly string[]; summary: string } | null;
+  /** The recent events block's items (see events.ts). */
+  events: ListPart;
+  /**
+   * The final summary: its fixed blocks, the merge summary source text and the agent durations list;
+   * null for a progress comment.
+   */
+  final: {
+    blocks: readonly string[];
+    summary: string;
+    durations: ListPart;
+  } | null;
   marker: string;
 }
 
@@ -41,7 +56,9 @@ interface Layout {
   rows: readonly string[];
   notes: readonly string[];
   failures: string | null;
+  events: string | null;
   summary: string;
+  durations: string | null;
 }
 
 function compose(parts: CommentParts, layout: Layout): string {
@@ -52,9 +69,11 @@ function compose(parts: CommentParts, layout: Layout): string {
     parts.overall,
   ];
   if (layout.failures !== null) blocks.push(layout.failures);
+  if (layout.events !== null) blocks.push(layout.events);
   if (parts.final) {
     blocks.push(...parts.final.blocks);
     if (layout.summary !== "") blocks.push(layout.summary);
+    if (layout.durations !== null) blocks.push(layout.durations);
   }
   blocks.push(parts.marker);
   return blocks.join("\n\n");
@@ -64,15 +83,17 @@ const plural = (count: number, word: string) => `${formatCount(count)} ${word}${
 const foldNote = (count: number) => `✅ ${plural(count, "completed domain")} not listed`;
 const moreDomainsNote = (count: number) =>
   `… and ${formatCount(count)} more ${count === 1 ? "domain" : "domains"}`;
-const moreFailuresItem = (count: number) => `- … and ${formatCount(count)} more`;
-const FAILURES_TITLE = "**Failures:**";
+
+const FAILURES_FRAME: ListFrame = {
+  wrap: (lines) => ["**Failures:**", ...lines].join("\n"),
+  more: (count) => `- … and ${formatCount(count)} more`,
+};
+
+/** The durations of a progress comment: none. */
+const NO_LIST: ListPart = { items: [], frame: FAILURES_FRAME };
 
 const rowsCost = (rows: readonly string[]) => rows.reduce((sum, row) => sum + row.length + 1, 0);
 const notesCost = (notes: readonly string[]) => notes.reduce((sum, note) => sum + note.length + 2, 0);
-
-export function failuresBlock(items: readonly string[]): string | null {
-  return items.length === 0 ? null : [FAILURES_TITLE, ...items].join("\n");
-}
 
 /** Rows kept first when the table is cut. */
 const ROW_PRIORITY: Record<AgentStatus, number> = {
@@ -117,60 +138,56 @@ function planTable(rows: readonly TableRow[], budget: number): TablePlan {
   return { rows: keptLines, notes, cost: rowsCost(keptLines) + notesCost(notes) };
 }
 
-interface FailuresPlan {
-  block: string | null;
-  cost: number;
-}
-
-/** What a block adds to the body: itself and the blank line before it; nothing when absent. */
-const blockCost = (block: string | null) => (block === null || block === "" ? 0 : block.length + 2);
-
-function planFailures(items: readonly string[], budget: number): FailuresPlan {
-  const whole = failuresBlock(items);
-  if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
-  let room = budget - blockCost(failuresBlock([moreFailuresItem(items.length)]));
-  const kept: string[] = [];
-  for (const item of items) {
-    if (item.length + 1 > room) break;
-    room -= item.length + 1;
-    kept.push(item);
-  }
-  if (room < 0) return { block: null, cost: 0 };
-  const block = failuresBlock([...kept, moreFailuresItem(items.length - kept.length)]);
-  return { block, cost: blockCost(block) };
-}
-
 /** The body, at most `maxLength` characters (`string.length`), whatever the parts. */
 export function fitComment(parts: CommentParts, maxLength: number): string {
   const max = Math.max(0, Math.floor(maxLength));
   const summaryText = parts.final ? escapeBlock(parts.final.summary, Number.POSITIVE_INFINITY) : "";
+  const failureItems = inOrder(parts.failures);
+  const durations = parts.final?.durations ?? NO_LIST;
   const rowLines = parts.rows.map((row) => row.line);
   const whole = compose(parts, {
     rows: rowLines,
     notes: [],
-    failures: failuresBlock(parts.failures),
+    failures: wholeList(failureItems, FAILURES_FRAME),
+    events: wholeList(parts.events.items, parts.events.frame),
     summary: summaryText,
+    durations: wholeList(durations.items, durations.frame),
   });
   if (whole.length <= max) return whole;
 
-  const skeleton = compose(parts, { rows: [], notes: [], failures: null, summary: "" });
+  const empty = { rows: [], notes: [], failures: null, events: null, summary: "", durations: null };
+  const skeleton = compose(parts, empty);
   const room = max - skeleton.length;
   if (room < 0) return cutHard(skeleton, parts.marker, max);
 
+  // Durations, then events, get what the other parts leave when shown in full.
   const summaryNeed = blockCost(summaryText);
-  const failuresNeed = blockCost(failuresBlock(parts.failures));
+  const failuresNeed = blockCost(wholeList(failureItems, FAILURES_FRAME));
+  const spare = Math.max(0, room - rowsCost(rowLines) - failuresNeed - summaryNeed);
+  const durationsPlan = planList(durations.items, durations.frame, spare);
+  const eventsPlan = planList(parts.events.items, parts.events.frame, spare - durationsPlan.cost);
+  const core = room - durationsPlan.cost - eventsPlan.cost;
+
   const table = planTable(
     parts.rows,
-    Math.min(rowsCost(rowLines), Math.max(room - failuresNeed - summaryNeed, Math.floor(room / 2))),
+    Math.min(rowsCost(rowLines), Math.max(core - failuresNeed - summaryNeed, Math.floor(core / 2))),
   );
-  const afterTable = Math.max(0, room - table.cost);
-  const failures = planFailures(
-    parts.failures,
-    Math.min(afterTable, Math.max(afterTable - summaryNeed, Math.floor(room / 4))),
+  const afterTable = Math.max(0, core - table.cost);
+  const failures = planList(
+    failureItems,
+    FAILURES_FRAME,
+    Math.min(afterTable, Math.max(afterTable - summaryNeed, Math.floor(core / 4))),
   );
-  const summaryRoom = room - table.cost - failures.cost - 2;
+  const summaryRoom = core - table.cost - failures.cost - 2;
   const summary = parts.final && summaryRoom > 0 ? escapeBlock(parts.final.summary, summaryRoom) : "";
-  const body = compose(parts, { rows: table.rows, notes: table.notes, failures: failures.block, summary });
+  const body = compose(parts, {
+    rows: table.rows,
+    notes: table.notes,
+    failures: failures.block,
+    events: eventsPlan.block,
+    summary,
+    durations: durationsPlan.block,
+  });
   return body.length <= max ? body : cutHard(skeleton, parts.marker, max);
 }
 

@@ -1,11 +1,26 @@
-import { formatDuration, overallProgress, sortByDomain, toAgentView } from "../model/progress.js";
-import type { AgentState, AgentStatus, RunState } from "../model/types.js";
+import { estimateRemainingMs, formatEta } from "../model/eta.js";
+import {
+  formatDuration,
+  formatStatusCounts,
+  overallProgress,
+  sortByDomain,
+  statusCounts,
+  toAgentView,
+} from "../model/progress.js";
+import { type AgentFlags, agentFlags } from "../model/stalled.js";
+import type { AgentState, RunState } from "../model/types.js";
 import { type CommentParts, fitComment, type TableRow } from "./budget.js";
+import { DURATIONS_FRAME, durationItems } from "./durations.js";
 import { escapeCell, escapeInline } from "./escape.js";
+import { EVENTS_FRAME, eventItems } from "./events.js";
+import { STATUS_LABELS, stalledLabel } from "./labels.js";
 import { finalMarker, progressMarker } from "./marker.js";
+import { formatDateTime } from "./time.js";
+
+export { STATUS_LABELS } from "./labels.js";
 
 /**
- * The issue comments, in the guide's format byte for byte. Pure.
+ * The issue comments: the guide's format byte for byte, then what this product adds. Pure.
  *
  * Layout: blocks separated by exactly one blank line, no trailing newline.
  *
@@ -18,15 +33,19 @@ import { finalMarker, progressMarker } from "./marker.js";
  *                                            (blank)
  *   | Domain | Agent | Status | Files | Progress |
  *   |--------|-------|--------|-------|----------|
- *   | <rows sorted by domain> |
+ *   | <rows sorted by domain> |               (with `now`: a stalled agent's status is ⚠️ Stalled (…))
  *                                            (blank; only when the table was shortened to fit:)
  *   ✅ N completed domains not listed         (each note its own paragraph)
  *   … and N more domains
  *                                            (blank)
  *   **Overall:** P% (done/total files)
+ *   **Agents:** X pending, Y running, Z completed, W failed[, V cancelled][, S stalled]
+ *   **ETA:** ~4 minutes                       (only with `now`, and enough data: see eta.ts)
  *                                            (blank; only when an agent failed, or was cancelled with a reason:)
  *   **Failures:**
  *   - <domain> (<agent id>): <reason>
+ *                                            (blank; only when some agent logged events: see events.ts)
+ *   <details><summary>Recent events</summary> … </details>
  *                                            (blank; final comment only:)
  *   ## 🎉 Final Summary
  *                                            (blank)
@@ -37,9 +56,14 @@ import { finalMarker, progressMarker } from "./marker.js";
  *                                            (blank)
  *   <merge summary, trimmed>
  *                                            (blank)
+ *   ### Agent Durations                       (see durations.ts)
+ *
+ *   - <domain> (<agent id>): ✅ Completed in 7 minutes
+ *                                            (blank)
  *   <!-- parallel-progress:… -->              (the marker: always the last line)
  *
- * So the guide's examples are these bodies minus the final "\n\n<marker>".
+ * So each of the guide's examples is the start of the body, up to its Overall line, which the Agents line
+ * follows.
  */
 
 export const DEFAULT_MAX_LENGTH = 65_000;
@@ -47,31 +71,19 @@ export const DEFAULT_MAX_LENGTH = 65_000;
 export interface RenderOptions {
   /** Upper bound of the body's `string.length` (GitHub rejects more than 65,536 characters). */
   maxLength?: number;
+  /** The current time (epoch ms). Absent: no ETA and no stalled marks, so the body depends on the state only. */
+  now?: number;
 }
-
-export const STATUS_LABELS: Readonly<Record<AgentStatus, string>> = {
-  pending: "⏳ Pending",
-  in_progress: "🔄 In Progress",
-  completed: "✅ Completed",
-  failed: "❌ Failed",
-  cancelled: "⏹️ Cancelled",
-};
 
 const TABLE_HEADER =
   "| Domain | Agent | Status | Files | Progress |\n|--------|-------|--------|-------|----------|";
 
-/** `YYYY-MM-DD HH:MM:SS` in UTC; a time that does not parse is shown as given. */
-function formatStarted(iso: string): string {
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? escapeInline(iso, 40) : new Date(ms).toISOString().slice(0, 19).replace("T", " ");
-}
-
-function tableRow(agent: AgentState): TableRow {
+function tableRow(agent: AgentState, flags: AgentFlags | null): TableRow {
   const view = toAgentView(agent);
   const cells = [
     escapeCell(view.domain),
     escapeCell(view.agentId),
-    STATUS_LABELS[view.status],
+    flags?.stalled ? stalledLabel(flags.silentForMs) : STATUS_LABELS[view.status],
     `${view.filesCompleted}/${view.filesTotal}`,
     `${view.progress}%`,
   ];
@@ -91,26 +103,40 @@ function failureItems(agents: readonly AgentState[]): string[] {
   return [...failed, ...cancelled];
 }
 
-function progressParts(state: RunState): Omit<CommentParts, "final" | "marker"> {
-  const agents = sortByDomain(Object.values(state.agents));
+/** Overall, Agents and (with `now`, when there is one) ETA: one paragraph. */
+function overallBlock(state: RunState, agents: readonly AgentState[], stalled: number, now?: number): string {
   const overall = overallProgress(agents);
+  const lines = [
+    `**Overall:** ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
+    `**Agents:** ${formatStatusCounts(statusCounts(agents), stalled)}`,
+  ];
+  const eta = now === undefined ? null : estimateRemainingMs(state, now);
+  if (eta !== null) lines.push(`**ETA:** ${formatEta(eta)}`);
+  return lines.join("\n");
+}
+
+function progressParts(state: RunState, now?: number): Omit<CommentParts, "final" | "marker"> {
+  const agents = sortByDomain(Object.values(state.agents));
+  const flags = agents.map((agent) => (now === undefined ? null : agentFlags(agent, state, now)));
+  const stalled = flags.filter((flag) => flag?.stalled).length;
   const count = agents.length;
   return {
     head: [
       "## 🔄 Parallel Execution Progress",
       `**${escapeInline(state.event.trim() || "Progress updated")}**`,
-      `**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})\n**Started:** ${formatStarted(state.startedAt)}`,
+      `**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})\n**Started:** ${formatDateTime(state.startedAt)}`,
     ],
     tableHeader: TABLE_HEADER,
-    rows: agents.map(tableRow),
-    overall: `**Overall:** ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
+    rows: agents.map((agent, index) => tableRow(agent, flags[index]!)),
+    overall: overallBlock(state, agents, stalled, now),
     failures: failureItems(agents),
+    events: { items: eventItems(agents, state.startedAt), frame: EVENTS_FRAME },
   };
 }
 
 export function renderProgressComment(state: RunState, options: RenderOptions = {}): string {
   const parts: CommentParts = {
-    ...progressParts(state),
+    ...progressParts(state, options.now),
     final: null,
     marker: progressMarker(state.runId, state.seq),
   };
@@ -132,18 +158,25 @@ function endedAt(state: RunState): number {
  * carries the final marker instead of the progress one.
  */
 export function renderFinalComment(state: RunState, options: RenderOptions = {}): string {
-  const progress = progressParts(state);
-  const overall = overallProgress(Object.values(state.agents));
+  const progress = progressParts(state, options.now);
+  const agents = sortByDomain(Object.values(state.agents));
+  const overall = overallProgress(agents);
+  const started = Date.parse(state.startedAt);
+  const ended = endedAt(state);
   const summary = state.mergeSummary?.trim() ? state.mergeSummary : "No merge summary was given.";
   const parts: CommentParts = {
     ...progress,
     final: {
       blocks: [
         "## 🎉 Final Summary",
-        `**Total Duration:** ${formatDuration(endedAt(state) - Date.parse(state.startedAt))}\n**Total Files:** ${overall.filesCompleted}/${overall.filesTotal}`,
+        `**Total Duration:** ${formatDuration(ended - started)}\n**Total Files:** ${overall.filesCompleted}/${overall.filesTotal}`,
         "### Merge Results",
       ],
       summary,
+      durations: {
+        items: durationItems(agents, { startedAt: started, endedAt: ended }),
+        frame: DURATIONS_FRAME,
+      },
     },
     marker: finalMarker(state.runId),
   };

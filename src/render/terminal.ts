@@ -1,16 +1,30 @@
+import { estimateRemainingMs, formatEta } from "../model/eta.js";
 import {
+  formatDuration,
   formatStatusCounts,
   overallProgress,
   sortByDomain,
   statusCounts,
   toAgentView,
 } from "../model/progress.js";
-import type { AgentStatus, AgentView, RunState } from "../model/types.js";
+import { agentFlags } from "../model/stalled.js";
+import type { AgentState, AgentStatus, RunState } from "../model/types.js";
 import { cleanText } from "./text.js";
+import { eventClock } from "./time.js";
 
 /**
  * The run as a table for `status` in a terminal. Pure: colour comes in as a chalk instance (or null).
  * Agent text is stripped of control characters (no escape sequences reach the terminal).
+ *
+ *   Domain    Agent            Status                Files  Progress
+ *   backend   impl-bac-163000  Stalled (20 minutes)  3/7    █████████░░░░░░░░░░░  43%
+ *     ↳ 16:31:05 compiled module A                 (dim: the agent's last event, if any)
+ *   frontend  impl-fro-163000  Pending               0/5    ░░░░░░░░░░░░░░░░░░░░   0%
+ *
+ *   Overall: 19% (3/16 files)
+ *   Agents: 1 pending, 1 running, 0 completed, 0 failed, 1 stalled
+ *   ETA: ~4 minutes                                (only with `now` and enough data)
+ *     qa: <failure reason>                         (failed, and cancelled with a reason)
  */
 
 type Paint = (text: string) => string;
@@ -31,6 +45,8 @@ export interface TerminalOptions {
   color: Colors | null;
   /** Terminal columns; the Domain and Agent columns are shortened to fit. Absent: no limit. */
   width?: number;
+  /** The current time (epoch ms). Absent: no ETA and no stalled marks. */
+  now?: number;
 }
 
 export const BAR_WIDTH = 20;
@@ -108,23 +124,55 @@ export function progressBar(progress: number): { filled: number; empty: number }
   return { filled, empty: BAR_WIDTH - filled };
 }
 
+interface Row {
+  agent: AgentState;
+  progress: number;
+  files: string;
+  label: string;
+  paint: keyof Colors;
+  stalled: boolean;
+}
+
+function toRow(agent: AgentState, state: RunState, now: number | undefined): Row {
+  const view = toAgentView(agent);
+  const flags = now === undefined ? null : agentFlags(agent, state, now);
+  return {
+    agent,
+    progress: view.progress,
+    files: `${view.filesCompleted}/${view.filesTotal}`,
+    label: flags?.stalled ? `Stalled (${formatDuration(flags.silentForMs)})` : LABELS[view.status],
+    paint: flags?.stalled ? "red" : PAINT[view.status],
+    stalled: flags?.stalled ?? false,
+  };
+}
+
+/** The agent's last event, `↳ 16:31:05 message`, or null. */
+function lastEvent(agent: AgentState, runStartedAt: string): string | null {
+  const event = agent.events?.at(-1);
+  if (!event) return null;
+  const at = eventClock(event.at, runStartedAt);
+  return `↳ ${at === null ? "" : `${at} `}${event.message}`;
+}
+
 export function renderTerminalTable(state: RunState, options: TerminalOptions): string {
   const color = options.color;
   const paint = (name: keyof Colors, text: string) => (color ? color[name](text) : text);
   const agents = sortByDomain(Object.values(state.agents));
-  const views: AgentView[] = agents.map(toAgentView);
+  const rows = agents.map((agent) => toRow(agent, state, options.now));
 
-  const files = views.map((view) => `${view.filesCompleted}/${view.filesTotal}`);
-  const statusWidth = widest("Status", Object.values(LABELS));
-  const filesWidth = widest("Files", files);
+  const statusWidth = widest("Status", [...Object.values(LABELS), ...rows.map((row) => row.label)]);
+  const filesWidth = widest(
+    "Files",
+    rows.map((row) => row.files),
+  );
   const progressWidth = BAR_WIDTH + " 100%".length;
   let domainWidth = widest(
     "Domain",
-    views.map((view) => fitColumns(view.domain, Number.POSITIVE_INFINITY)),
+    agents.map((agent) => fitColumns(agent.domain, Number.POSITIVE_INFINITY)),
   );
   let agentWidth = widest(
     "Agent",
-    views.map((view) => fitColumns(view.agentId, Number.POSITIVE_INFINITY)),
+    agents.map((agent) => fitColumns(agent.agentId, Number.POSITIVE_INFINITY)),
   );
   if (options.width !== undefined) {
     const fixed = statusWidth + filesWidth + progressWidth + GAP.length * 4;
@@ -143,33 +191,38 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
     "Progress",
   ].join(GAP);
   const lines = [paint("bold", header)];
-  views.forEach((view, index) => {
-    const bar = progressBar(view.progress);
+  const lineWidth = options.width === undefined ? 500 : Math.max(20, options.width - 4);
+  for (const row of rows) {
+    const bar = progressBar(row.progress);
     const cells = [
-      pad(fitColumns(view.domain, domainWidth), domainWidth),
-      pad(fitColumns(view.agentId, agentWidth), agentWidth),
-      paint(PAINT[view.status], pad(LABELS[view.status], statusWidth)),
-      pad(files[index]!, filesWidth),
-      `${paint(PAINT[view.status], "█".repeat(bar.filled))}${paint("dim", "░".repeat(bar.empty))} ${`${view.progress}%`.padStart(4)}`,
+      pad(fitColumns(row.agent.domain, domainWidth), domainWidth),
+      pad(fitColumns(row.agent.agentId, agentWidth), agentWidth),
+      paint(row.paint, pad(row.label, statusWidth)),
+      pad(row.files, filesWidth),
+      `${paint(PAINT[row.agent.status], "█".repeat(bar.filled))}${paint("dim", "░".repeat(bar.empty))} ${`${row.progress}%`.padStart(4)}`,
     ];
     lines.push(cells.join(GAP));
-  });
+    const event = lastEvent(row.agent, state.startedAt);
+    if (event !== null) lines.push(paint("dim", `  ${fitColumns(event, lineWidth)}`));
+  }
 
   const overall = overallProgress(agents);
+  const stalled = rows.filter((row) => row.stalled).length;
   lines.push(
     "",
     `${paint("bold", "Overall:")} ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
-    formatStatusCounts(statusCounts(agents)),
+    `${paint("bold", "Agents:")} ${formatStatusCounts(statusCounts(agents), stalled)}`,
   );
+  const eta = options.now === undefined ? null : estimateRemainingMs(state, options.now);
+  if (eta !== null) lines.push(`${paint("bold", "ETA:")} ${formatEta(eta)}`);
 
   const failures = agents.filter(
     (agent) => agent.status === "failed" || (agent.status === "cancelled" && agent.error),
   );
-  const reasonWidth = options.width === undefined ? 500 : Math.max(20, options.width - 4);
   for (const agent of failures) {
     const reason = agent.error?.trim() || "no reason given";
-    const line = `  ${fitColumns(agent.domain, 30)}: ${fitColumns(reason, reasonWidth)}`;
-    lines.push(paint(PAINT[agent.status], fitColumns(line, reasonWidth)));
+    const line = `  ${fitColumns(agent.domain, 30)}: ${fitColumns(reason, lineWidth)}`;
+    lines.push(paint(PAINT[agent.status], fitColumns(line, lineWidth)));
   }
   return lines.join("\n");
 }

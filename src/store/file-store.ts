@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import type { RunState } from "../model/types.js";
+import { DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
 import type { FileSystem } from "../util/io.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withLock } from "./lock.js";
@@ -66,5 +66,13 @@ function parseState(text: string, path: string): RunState {
       `${path} is not a parallel-progress state of version 1: remove it and run init again`,
     );
   }
-  return value as RunState;
+  return withDefaults(value as RunState);
+}
+
+/** Fills fields added after a state file was written, so older runs keep working. */
+function withDefaults(state: RunState): RunState {
+  for (const agent of Object.values(state.agents)) agent.events ??= [];
+  state.stallAfterMs ??= DEFAULT_STALL_AFTER_MS;
+  state.sync.rateLimitedUntil ??= 0;
+  return state;
 }

@@ -301,6 +301,8 @@ export class RunSyncer {
     deadline: number;
     ignoreBackoff?: boolean;
     asFlusher?: boolean;
+    /** Give up rather than wait longer than this for one write to fall due. */
+    maxWaitMs?: number;
   }): Promise<StepResult> {
     let last: StepResult = { kind: "none", decision: null };
     for (let round = 0; round < 1000; round++) {
@@ -315,6 +317,12 @@ export class RunSyncer {
       const now = this.deps.clock.now();
       // A busy lease usually ends long before it expires: poll it until the deadline itself.
       if (decision.kind === "busy" ? now >= options.deadline : decision.until > options.deadline) return last;
+      if (
+        decision.kind !== "busy" &&
+        decision.until - now > (options.maxWaitMs ?? Number.POSITIVE_INFINITY)
+      ) {
+        return last;
+      }
       // Poll a busy lease often (its holder usually finishes in milliseconds); sleep to a due time.
       const wait = decision.kind === "busy" ? Math.min(100, decision.until - now) : decision.until - now;
       await this.deps.sleep(Math.max(5, Math.min(wait, 1000)));
@@ -322,7 +330,10 @@ export class RunSyncer {
     return last;
   }
 
-  /** The flusher's whole life: write until clean, give up after repeated failures or `lifetimeMs`. */
+  /**
+   * The flusher's whole life: write until clean; give up after a permanent failure, 3 transient ones,
+   * a wait of over a minute, or `lifetimeMs`. Later commands start a new one when needed.
+   */
   async runFlusher(lifetimeMs = 10 * 60_000): Promise<void> {
     const { store, clock, pid } = this.deps;
     const started = clock.now();
@@ -333,8 +344,11 @@ export class RunSyncer {
     );
     let failures = 0;
     while (clock.now() - started < lifetimeMs && failures < 3) {
-      const result = await this.flush({ deadline: started + lifetimeMs, asFlusher: true });
+      // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
+      // which may run with other credentials: this process could only wait with the ones it was given.
+      const result = await this.flush({ deadline: started + lifetimeMs, asFlusher: true, maxWaitMs: 60_000 });
       if (result.kind === "failed") {
+        if (!result.error.transient) break;
         failures++;
         continue;
       }
@@ -343,7 +357,7 @@ export class RunSyncer {
       if (!decision || decision.kind === "clean" || decision.kind === "local") {
         return; // the record was cleared in the same transaction that saw nothing left to write
       }
-      if (decision.until > started + lifetimeMs) break;
+      break; // the next write is due later than this process may wait
     }
     await store.transact((current) => {
       if (!current || current.sync.flusher?.pid !== pid) return { result: undefined };

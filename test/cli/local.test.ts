@@ -125,7 +125,18 @@ describe("the CLI without GitHub (local tracking)", () => {
   it("prints help and version with exit 0", async () => {
     const help = await runCli(["--help"]);
     expect(help.code).toBe(0);
-    for (const command of ["init", "update", "complete", "fail", "cancel", "log", "finalize", "retry", "status", "watch"]) {
+    for (const command of [
+      "init",
+      "update",
+      "complete",
+      "fail",
+      "cancel",
+      "log",
+      "finalize",
+      "retry",
+      "status",
+      "watch",
+    ]) {
       expect(help.stdout).toContain(command);
     }
     expect(help.stdout).not.toContain("__flush");

@@ -30,6 +30,7 @@ function agent(
     finishedAt: null,
     summary: null,
     error: null,
+    events: [],
   };
 }
 
@@ -138,6 +139,16 @@ describe("status counts", () => {
     expect(formatStatusCounts(statusCounts(agents))).toBe("1 pending, 2 running, 1 completed, 1 failed");
     expect(formatStatusCounts(statusCounts([...agents, agent("f", "cancelled", 0, 0)]))).toBe(
       "1 pending, 2 running, 1 completed, 1 failed, 1 cancelled",
+    );
+  });
+
+  it("mentions stalled agents last, only when there are some", () => {
+    expect(formatStatusCounts(statusCounts(agents), 0)).toBe("1 pending, 2 running, 1 completed, 1 failed");
+    expect(formatStatusCounts(statusCounts(agents), 2)).toBe(
+      "1 pending, 2 running, 1 completed, 1 failed, 2 stalled",
+    );
+    expect(formatStatusCounts(statusCounts([...agents, agent("f", "cancelled", 0, 0)]), 1)).toBe(
+      "1 pending, 2 running, 1 completed, 1 failed, 1 cancelled, 1 stalled",
     );
   });
 });

@@ -3,65 +3,40 @@ import { fromMarkdown } from "mdast-util-from-markdown";
 import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
-import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
+import type { AgentStatus, RunState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
+import { makeAgent, makeRun } from "./fixtures.js";
 
 const RUN_ID = "EPIC-9-20251019T163000Z-ff00";
 
 function bigRun(count: number, statusOf: (index: number) => AgentStatus, reason = "x"): RunState {
-  const agents: Record<string, AgentState> = {};
-  for (let index = 0; index < count; index += 1) {
-    const agentId = `impl-d${index}-163000`;
+  const agents = Array.from({ length: count }, (_, index) => {
     const status = statusOf(index);
-    agents[agentId] = {
-      agentId,
-      domain: `domain-${String(index).padStart(4, "0")}`,
+    return makeAgent(
+      `domain-${String(index).padStart(4, "0")}`,
       status,
-      filesCompleted: status === "completed" ? 10 : 3,
-      filesTotal: 10,
-      startedAt: null,
-      updatedAt: "2025-10-19T16:31:00.000Z",
-      finishedAt: null,
-      summary: null,
-      error: status === "failed" ? `${reason} #${index}` : null,
-    };
-  }
-  return {
-    version: 1,
+      status === "completed" ? 10 : 3,
+      10,
+      {
+        agentId: `impl-d${index}-163000`,
+        updatedAt: "2025-10-19T16:31:00.000Z",
+        error: status === "failed" ? `${reason} #${index}` : null,
+        events: [
+          { at: "2025-10-19T16:30:30.000Z", message: `started ${reason.slice(0, 50)}` },
+          { at: "2025-10-19T16:31:00.000Z", message: "wrote one file" },
+        ],
+      },
+    );
+  });
+  return makeRun(agents, {
     runId: RUN_ID,
     epicId: "EPIC-9",
-    startedAt: "2025-10-19T16:30:00.000Z",
     completedAt: "2025-10-19T18:00:00.000Z",
     seq: 3,
     event: "Agent impl-d0-163000 progress updated",
-    agents,
     mergeSummary: `${"Merged with care. @team <b>\n".repeat(20_000)}`,
-    github: {
-      issueNumber: 1,
-      repo: "a/b",
-      apiUrl: "https://api.github.com",
-      syncEnabled: true,
-      commentMode: "edit",
-      minIntervalMs: 1000,
-    },
-    taskFile: null,
-    sync: {
-      commentId: null,
-      commentUrl: null,
-      viewer: null,
-      postedSeq: 0,
-      queuedSeq: 0,
-      lastWriteAt: 0,
-      lease: null,
-      flusher: null,
-      backoffUntil: 0,
-      rateLimitedUntil: 0,
-      consecutiveFailures: 0,
-      finalCommentId: null,
-      lastError: null,
-    },
-  };
+  });
 }
 
 interface Node {
@@ -90,7 +65,7 @@ describe("big runs fit in a comment", () => {
     const body = renderProgressComment(state);
     expect(body.length).toBeLessThanOrEqual(65_000);
     expect(body).toContain("**Mode:** Parallel (1500 domains)");
-    expect(body).toContain(`\n\n${overall}\n\n`);
+    expect(body).toContain(`\n\n${overall}\n**Agents:** `);
     expect(body).toContain(`\n\n✅ ${completed.toLocaleString("en-US")} completed domains not listed\n\n`);
     expect(body).not.toContain("✅ Completed |");
     expect(tableRows(body)).toBe(1500 - completed);
@@ -104,7 +79,7 @@ describe("big runs fit in a comment", () => {
     const body = renderFinalComment(state);
     expect(body.length).toBeLessThanOrEqual(65_000);
     expect(body).toContain("**Mode:** Parallel (1500 domains)");
-    expect(body).toContain(`\n\n${overall}\n\n`);
+    expect(body).toContain(`\n\n${overall}\n**Agents:** `);
     expect(body).toContain(`**Total Duration:** 1 hour 30 minutes\n**Total Files:** ${done}/15000`);
     expect(body).toMatch(
       /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n<!--/,
@@ -132,7 +107,7 @@ describe("big runs fit in a comment", () => {
   it("never exceeds maxLength, down to tiny limits", () => {
     for (const maxLength of [0, 1, 50, 80, 100, 200, 300, 500, 1000, 5000, 20_000]) {
       for (const render of [renderProgressComment, renderFinalComment]) {
-        const body = render(state, { maxLength });
+        const body = render(state, { maxLength, now: Date.parse("2025-10-19T17:00:00.000Z") });
         expect(body.length).toBeLessThanOrEqual(maxLength);
       }
     }
@@ -145,6 +120,22 @@ describe("big runs fit in a comment", () => {
     expect(parseMarker(small)?.kind).toBe("final");
   });
 
+  it("cuts the agent durations and the events before folding any row", () => {
+    const done = bigRun(300, () => "completed");
+    done.mergeSummary = "All merged.";
+    const whole = renderFinalComment(done);
+    const durations = whole.slice(whole.indexOf("### Agent Durations"), whole.lastIndexOf("\n\n<!--"));
+    const events = whole.slice(whole.indexOf("<details>"), whole.indexOf("</details>") + "</details>".length);
+    const maxLength = whole.length - events.length - Math.floor(durations.length / 2);
+    const body = renderFinalComment(done, { maxLength });
+    expect(body.length).toBeLessThanOrEqual(maxLength);
+    expect(tableRows(body)).toBe(300);
+    expect(body).not.toContain("<details>");
+    expect(body).toMatch(
+      /\n\nAll merged\.\n\n### Agent Durations\n\n(- domain-\d{4} \(impl-d\d+-163000\): ✅ Completed in 1 minute\n)+- … and \d+ more\n\n<!--/,
+    );
+  });
+
   it("never exceeds maxLength for any run size and limit (property)", () => {
     fc.assert(
       fc.property(
@@ -153,7 +144,8 @@ describe("big runs fit in a comment", () => {
         fc.boolean(),
         (count, maxLength, final) => {
           const run = bigRun(count, statusOf, "reason ".repeat(50));
-          const body = (final ? renderFinalComment : renderProgressComment)(run, { maxLength });
+          const now = Date.parse("2025-10-19T17:00:00.000Z");
+          const body = (final ? renderFinalComment : renderProgressComment)(run, { maxLength, now });
           expect(body.length).toBeLessThanOrEqual(maxLength);
           if (maxLength >= 1000) {
             expect(body).toContain(`**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})`);

@@ -3,7 +3,8 @@ import { fromMarkdown } from "mdast-util-from-markdown";
 import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
-import { percent, sortByDomain } from "../../src/model/progress.js";
+import { formatStatusCounts, percent, sortByDomain, statusCounts } from "../../src/model/progress.js";
+import { agentFlags } from "../../src/model/stalled.js";
 import { AGENT_STATUSES, type AgentState, type RunState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import {
@@ -11,6 +12,7 @@ import {
   renderProgressComment,
   STATUS_LABELS,
 } from "../../src/render/progress-comment.js";
+import { makeAgent, makeRun, STARTED } from "./fixtures.js";
 
 /** Rendered comments parsed the way GitHub does (CommonMark + GFM), then checked for what agent text must not do. */
 
@@ -34,6 +36,9 @@ function text(node: Node): string {
   if (node.value !== undefined) return node.value;
   return (node.children ?? []).map(text).join("");
 }
+
+const START_MS = Date.parse(STARTED);
+const OUR_HTML = ["<br>", "<details><summary>Recent events</summary>", "</details>"];
 
 const LIVE_MENTION = /@[\p{L}\p{N}_]/u;
 
@@ -103,10 +108,25 @@ const agentArb = fc.record({
   filesDone: fc.integer({ min: 0, max: 50 }),
   summary: fc.option(agentText, { nil: null }),
   error: fc.option(agentText, { nil: null }),
+  /** Minutes after the run's start of the agent's last report. */
+  updatedMinute: fc.integer({ min: 0, max: 60 }),
+  events: fc.array(
+    fc.record({
+      at: fc.oneof(
+        fc.integer({ min: 0, max: 3000 }).map((minute) => new Date(START_MS + minute * 60_000).toISOString()),
+        agentText,
+      ),
+      message: agentText,
+    }),
+    { maxLength: 5 },
+  ),
 });
 
 const stateArb = fc.record({
   agents: fc.array(agentArb, { minLength: 1, maxLength: 6 }),
+  /** The time the comment is rendered at, minutes after the start; absent: no time given. */
+  nowMinute: fc.option(fc.integer({ min: 0, max: 90 }), { nil: undefined }),
+  finalized: fc.boolean(),
   event: agentText,
   mergeSummary: fc.option(
     fc.string({ unit: fc.oneof(nasty, fc.string({ unit: "binary", maxLength: 2 })), maxLength: 40 }),
@@ -123,58 +143,32 @@ const RUN_ID = "EPIC-007-20251019T163000Z-ab12";
 function toState(generated: Generated): RunState {
   const agents: Record<string, AgentState> = {};
   generated.agents.forEach((spec, index) => {
-    const filesCompleted = Math.min(spec.filesDone, spec.filesTotal);
-    agents[`k${index}`] = {
-      agentId: spec.agentId,
-      domain: spec.domain,
-      status: spec.status,
-      filesCompleted,
-      filesTotal: spec.filesTotal,
-      startedAt: null,
-      updatedAt: "2025-10-19T16:31:00.000Z",
-      finishedAt: null,
-      summary: spec.summary,
-      error: spec.error,
-    };
+    // Keyed by position: generated agent ids may collide.
+    agents[`k${index}`] = makeAgent(
+      spec.domain,
+      spec.status,
+      Math.min(spec.filesDone, spec.filesTotal),
+      spec.filesTotal,
+      {
+        agentId: spec.agentId,
+        updatedAt: new Date(START_MS + spec.updatedMinute * 60_000).toISOString(),
+        summary: spec.summary,
+        error: spec.error,
+        events: spec.events,
+      },
+    );
   });
-  return {
-    version: 1,
+  return makeRun([], {
     runId: RUN_ID,
-    epicId: "EPIC-007",
-    startedAt: "2025-10-19T16:30:00.000Z",
-    completedAt: "2025-10-19T16:42:00.000Z",
+    completedAt: generated.finalized ? "2025-10-19T16:42:00.000Z" : null,
     seq: 7,
     event: generated.event,
     agents,
     mergeSummary: generated.mergeSummary,
-    github: {
-      issueNumber: 1,
-      repo: "a/b",
-      apiUrl: "https://api.github.com",
-      syncEnabled: true,
-      commentMode: "edit",
-      minIntervalMs: 1000,
-    },
-    taskFile: null,
-    sync: {
-      commentId: null,
-      commentUrl: null,
-      viewer: null,
-      postedSeq: 0,
-      queuedSeq: 0,
-      lastWriteAt: 0,
-      lease: null,
-      flusher: null,
-      backoffUntil: 0,
-      rateLimitedUntil: 0,
-      consecutiveFailures: 0,
-      finalCommentId: null,
-      lastError: null,
-    },
-  };
+  });
 }
 
-function checkBody(body: string, state: RunState, kind: "progress" | "final") {
+function checkBody(body: string, state: RunState, kind: "progress" | "final", now?: number) {
   const tree = parse(body);
   const nodes = [...walk(tree)];
 
@@ -188,19 +182,38 @@ function checkBody(body: string, state: RunState, kind: "progress" | "final") {
   rows.slice(1).forEach((row, index) => {
     const cells = row.children!.map(text);
     const agent = agents[index]!;
-    expect(cells[2]).toBe(STATUS_LABELS[agent.status]);
+    const flags = now === undefined ? null : agentFlags(agent, state, now);
+    if (flags?.stalled) {
+      expect(["pending", "in_progress"]).toContain(agent.status);
+      expect(cells[2]).toMatch(/^⚠️ Stalled \(\d+ (second|minute|hour)s?( \d+ minutes?)?\)$/);
+    } else {
+      expect(cells[2]).toBe(STATUS_LABELS[agent.status]);
+    }
     expect(cells[3]).toBe(`${agent.filesCompleted}/${agent.filesTotal}`);
   });
 
-  // No HTML but our marker and <br>; the marker is the body's last node, outside any code block.
-  const html = nodes.filter((node) => node.type === "html").map((node) => node.value);
-  for (const value of html) expect(value === "<br>" || parseMarker(value ?? "") !== null).toBe(true);
-  expect(html.filter((value) => value !== "<br>")).toHaveLength(1);
+  // No HTML but ours (the marker, <br>, the events' <details> wrapper); the marker is the body's last
+  // node, outside any code block.
+  const html = nodes.filter((node) => node.type === "html").map((node) => node.value ?? "");
+  for (const value of html) expect(OUR_HTML.includes(value) || parseMarker(value) !== null).toBe(true);
+  expect(html.filter((value) => parseMarker(value) !== null)).toHaveLength(1);
   const last = tree.children!.at(-1)!;
   expect(last.type).toBe("html");
   expect(parseMarker(last.value!)).toMatchObject({ kind, runId: RUN_ID });
   expect(parseMarker(body)).toEqual({ kind, runId: RUN_ID, seq: kind === "progress" ? 7 : null });
   expect(body.match(/<!--/g)).toHaveLength(1);
+
+  // The events block: our <details> at the top level around one list, one item per event shown.
+  const shown = agents.reduce((sum, agent) => sum + Math.min(3, agent.events.length), 0);
+  const top = tree.children!;
+  const open = top.findIndex((node) => node.type === "html" && node.value === OUR_HTML[1]);
+  expect(html.filter((value) => value === OUR_HTML[1])).toHaveLength(shown > 0 ? 1 : 0);
+  expect(html.filter((value) => value === OUR_HTML[2])).toHaveLength(shown > 0 ? 1 : 0);
+  if (shown > 0) {
+    expect(top[open + 1]!.type).toBe("list");
+    expect(top[open + 1]!.children).toHaveLength(shown);
+    expect(top[open + 2]).toMatchObject({ type: "html", value: OUR_HTML[2] });
+  }
 
   // No live mention anywhere in the visible text, also across inline nodes.
   for (const node of nodes) {
@@ -211,28 +224,42 @@ function checkBody(body: string, state: RunState, kind: "progress" | "final") {
   }
 }
 
+const nowOf = (generated: Generated) =>
+  generated.nowMinute === undefined ? undefined : START_MS + generated.nowMinute * 60_000;
+
+/** The options for the generated time: `now` only when there is one (exactOptionalPropertyTypes). */
+const timeOptions = (now: number | undefined) => (now === undefined ? {} : { now });
+
 describe("agent text cannot break the comment (property)", () => {
   it("progress comment", () => {
     fc.assert(
       fc.property(stateArb, (generated) => {
         const state = toState(generated);
-        checkBody(renderProgressComment(state), state, "progress");
+        const now = nowOf(generated);
+        checkBody(renderProgressComment(state, timeOptions(now)), state, "progress", now);
       }),
       { numRuns: 200 },
     );
   });
 
-  it("final comment, merge summary included", () => {
+  it("final comment, merge summary and durations included", () => {
     fc.assert(
       fc.property(stateArb, (generated) => {
         const state = toState(generated);
-        checkBody(renderFinalComment(state), state, "final");
+        const now = nowOf(generated);
+        const body = renderFinalComment(state, timeOptions(now));
+        checkBody(body, state, "final", now);
+        // The durations: one list item per agent, under our heading.
+        const top = parse(body).children!;
+        const heading = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+        expect(top[heading + 1]!.type).toBe("list");
+        expect(top[heading + 1]!.children).toHaveLength(Object.keys(state.agents).length);
       }),
       { numRuns: 200 },
     );
   });
 
-  it("the Overall line stays exact", () => {
+  it("the Overall and Agents lines stay exact", () => {
     fc.assert(
       fc.property(stateArb, (generated) => {
         const state = toState(generated);
@@ -241,8 +268,11 @@ describe("agent text cannot break the comment (property)", () => {
         const total = agents.reduce((sum, agent) => sum + agent.filesTotal, 0);
         const all = agents.every((agent) => agent.status === "completed");
         const progress = total === 0 ? (all ? 100 : 0) : percent(done, total);
-        expect(renderProgressComment(state)).toContain(
-          `\n\n**Overall:** ${progress}% (${done}/${total} files)\n\n`,
+        const now = nowOf(generated);
+        const stalled =
+          now === undefined ? 0 : agents.filter((a) => agentFlags(a, state, now).stalled).length;
+        expect(renderProgressComment(state, timeOptions(now))).toContain(
+          `\n\n**Overall:** ${progress}% (${done}/${total} files)\n**Agents:** ${formatStatusCounts(statusCounts(agents), stalled)}\n`,
         );
       }),
       { numRuns: 100 },

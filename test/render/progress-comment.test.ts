@@ -2,63 +2,29 @@ import { describe, expect, it } from "vitest";
 import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
-
-const STARTED = "2025-10-19T16:30:00.000Z";
+import { makeAgent, makeRun } from "./fixtures.js";
 
 type AgentSpec = [domain: string, status: AgentStatus, done: number, total: number, error?: string];
 
 function agent([domain, status, done, total, error]: AgentSpec, index: number): AgentState {
-  return {
+  return makeAgent(domain, status, done, total, {
     agentId: domain.length >= 3 ? `impl-${domain.slice(0, 3).toLowerCase()}-163000` : `impl-x${index}-163000`,
-    domain,
-    status,
-    filesCompleted: done,
-    filesTotal: total,
-    startedAt: null,
-    updatedAt: STARTED,
-    finishedAt: null,
-    summary: null,
     error: error ?? null,
-  };
+  });
 }
 
 function run(event: string, specs: AgentSpec[], extra: Partial<RunState> = {}): RunState {
-  return {
-    version: 1,
-    runId: "EPIC-007-20251019T163000Z-ab12",
-    epicId: "EPIC-007",
-    startedAt: STARTED,
-    completedAt: null,
-    seq: 4,
-    event,
-    agents: Object.fromEntries(specs.map((spec, index) => agent(spec, index)).map((a) => [a.agentId, a])),
-    mergeSummary: null,
-    github: {
-      issueNumber: 123,
-      repo: "acme/widgets",
-      apiUrl: "https://api.github.com",
-      syncEnabled: true,
-      commentMode: "edit",
-      minIntervalMs: 1000,
-    },
-    taskFile: null,
-    sync: {
-      commentId: null,
-      commentUrl: null,
-      viewer: null,
-      postedSeq: 0,
-      queuedSeq: 0,
-      lastWriteAt: 0,
-      lease: null,
-      flusher: null,
-      backoffUntil: 0,
-      rateLimitedUntil: 0,
-      consecutiveFailures: 0,
-      finalCommentId: null,
-      lastError: null,
-    },
-    ...extra,
-  };
+  return makeRun(
+    specs.map((spec, index) => agent(spec, index)),
+    { seq: 4, event, ...extra },
+  );
+}
+
+/** Sets when an agent started and finished (times of the run's day, UTC). */
+function worked(state: RunState, agentId: string, from: string | null, to: string | null): void {
+  const agent = state.agents[agentId]!;
+  agent.startedAt = from === null ? null : `2025-10-19T${from}.000Z`;
+  agent.finishedAt = to === null ? null : `2025-10-19T${to}.000Z`;
 }
 
 const MARKER = "<!-- parallel-progress:progress run=EPIC-007-20251019T163000Z-ab12 seq=4 -->";
@@ -158,6 +124,17 @@ const finished: AgentSpec[] = [
   ["frontend", "completed", 5, 5],
 ];
 
+const AGENTS_LINE = /^\*\*Agents:\*\* \d+ pending, \d+ running, \d+ completed, \d+ failed(, \d+ cancelled)?$/;
+
+/** The guide's example is the start of the body, and the line after it is the Agents line. */
+function expectGuidePrefix(body: string, guide: string): void {
+  expect(body.startsWith(`${guide}\n`)).toBe(true);
+  expect(body.slice(guide.length + 1).split("\n")[0]).toMatch(AGENTS_LINE);
+}
+
+const FINAL_TABLE = FINAL.slice(0, FINAL.indexOf("\n\n## 🎉"));
+const FINAL_SUMMARY = FINAL.slice(FINAL_TABLE.length);
+
 describe("the guide's examples, byte for byte", () => {
   it("initialized", () => {
     const state = run("Parallel execution initialized", [
@@ -165,7 +142,9 @@ describe("the guide's examples, byte for byte", () => {
       ["frontend", "pending", 0, 0],
       ["tests", "pending", 0, 0],
     ]);
-    expect(renderProgressComment(state)).toBe(`${INITIALIZED}\n\n${MARKER}`);
+    const body = renderProgressComment(state);
+    expectGuidePrefix(body, INITIALIZED);
+    expect(body).toBe(`${INITIALIZED}\n**Agents:** 3 pending, 0 running, 0 completed, 0 failed\n\n${MARKER}`);
   });
 
   it("progress updated", () => {
@@ -174,7 +153,9 @@ describe("the guide's examples, byte for byte", () => {
       ["frontend", "pending", 0, 5],
       ["tests", "pending", 0, 4],
     ]);
-    expect(renderProgressComment(state)).toBe(`${UPDATED}\n\n${MARKER}`);
+    const body = renderProgressComment(state);
+    expectGuidePrefix(body, UPDATED);
+    expect(body).toBe(`${UPDATED}\n**Agents:** 2 pending, 1 running, 0 completed, 0 failed\n\n${MARKER}`);
   });
 
   it("agent completed", () => {
@@ -183,23 +164,44 @@ describe("the guide's examples, byte for byte", () => {
       ["frontend", "in_progress", 3, 5],
       ["backend", "completed", 7, 7],
     ]);
-    expect(renderProgressComment(state)).toBe(`${COMPLETED}\n\n${MARKER}`);
+    const body = renderProgressComment(state);
+    expectGuidePrefix(body, COMPLETED);
+    expect(body).toBe(`${COMPLETED}\n**Agents:** 1 pending, 1 running, 1 completed, 0 failed\n\n${MARKER}`);
   });
 
-  it("final summary (12 minutes and some seconds)", () => {
+  it("final summary (12 minutes and some seconds), then each agent's duration", () => {
     const state = run("Parallel execution completed", finished, {
       completedAt: "2025-10-19T16:42:37.000Z",
       mergeSummary: MERGE_SUMMARY,
     });
+    worked(state, "impl-bac-163000", "16:30:05", "16:37:10");
+    worked(state, "impl-fro-163000", "16:30:06", "16:35:20");
+    worked(state, "impl-tes-163000", "16:31:00", "16:42:30");
     const body = renderFinalComment(state);
-    expect(body).toBe(`${FINAL}\n\n${FINAL_MARKER}`);
+    expectGuidePrefix(body, FINAL_TABLE);
+    expect(body).toBe(
+      [
+        `${FINAL_TABLE}\n**Agents:** 0 pending, 0 running, 3 completed, 0 failed${FINAL_SUMMARY}`,
+        "### Agent Durations",
+        [
+          "- backend (impl-bac-163000): ✅ Completed in 7 minutes",
+          "- frontend (impl-fro-163000): ✅ Completed in 5 minutes",
+          "- tests (impl-tes-163000): ✅ Completed in 11 minutes",
+        ].join("\n"),
+        FINAL_MARKER,
+      ].join("\n\n"),
+    );
     expect(parseMarker(body)).toEqual({ kind: "final", runId: state.runId, seq: null });
+    // `now` changes nothing in a finalized run without unfinished agents.
+    expect(renderFinalComment(state, { now: Date.parse("2025-10-20T10:00:00Z") })).toBe(body);
   });
 
   it("the progress comment of the finished run is the final comment's first part", () => {
     const state = run("Parallel execution completed", finished, { completedAt: "2025-10-19T16:42:00.000Z" });
     const progress = renderProgressComment(state);
-    expect(progress.slice(0, -MARKER.length)).toBe(FINAL.slice(0, FINAL.indexOf("## 🎉")));
+    const final = renderFinalComment(state);
+    expect(progress.slice(0, -MARKER.length)).toBe(final.slice(0, final.indexOf("## 🎉")));
+    expectGuidePrefix(progress, FINAL_TABLE);
   });
 });
 
@@ -217,6 +219,7 @@ describe("details around the guide's format", () => {
     expect(body).toContain(
       [
         "**Overall:** 25% (2/8 files)",
+        "**Agents:** 0 pending, 0 running, 0 completed, 2 failed, 2 cancelled",
         "",
         "**Failures:**",
         "- backend (impl-bac-163000): Compilation error in main.py",
@@ -236,7 +239,7 @@ describe("details around the guide's format", () => {
     const body = renderFinalComment(state);
     expect(body).toContain("**Total Duration:** 1 hour 5 minutes\n**Total Files:** 0/0");
     expect(body).toContain(
-      "### Merge Results\n\nNo merge summary was given.\n\n<!-- parallel-progress:final",
+      "### Merge Results\n\nNo merge summary was given.\n\n### Agent Durations\n\n- backend (impl-bac-163000): ✅ Completed in 1 hour 5 minutes\n\n<!-- parallel-progress:final",
     );
     expect(body).toContain("**Overall:** 100% (0/0 files)");
   });
@@ -250,7 +253,8 @@ describe("details around the guide's format", () => {
     expect(body).toContain(
       "#### Done\n**ok** &lt;img src=x> @\u200Dbob\n```\nunclosed &lt;!-- parallel-progress",
     );
-    expect(body.endsWith(`-->\n\`\`\`\n\n${FINAL_MARKER}`)).toBe(true);
+    expect(body).toContain("-->\n```\n\n### Agent Durations\n\n- backend");
+    expect(body.endsWith(`\n\n${FINAL_MARKER}`)).toBe(true);
     expect(body.match(/<!--/g)).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
 import { type Colors, displayWidth, progressBar, renderTerminalTable } from "../../src/render/terminal.js";
+import { liveRun, ms } from "./fixtures.js";
 
 function agent(
   domain: string,
@@ -20,6 +21,7 @@ function agent(
     finishedAt: null,
     summary: null,
     error,
+    events: [],
   };
 }
 
@@ -58,7 +60,7 @@ describe("renderTerminalTable", () => {
         "tests     impl-tes-163000  Pending      0/4    ░░░░░░░░░░░░░░░░░░░░   0%",
         "",
         "Overall: 19% (3/16 files)",
-        "2 pending, 1 running, 0 completed, 0 failed",
+        "Agents: 2 pending, 1 running, 0 completed, 0 failed",
       ].join("\n"),
     );
   });
@@ -77,7 +79,9 @@ describe("renderTerminalTable", () => {
     expect(out).toContain("<red>Failed     </red>");
     expect(out).toContain("<yellow>██████████</yellow><dim>░░░░░░░░░░</dim>  50%");
     expect(out.split("\n")[0]).toMatch(/^<b>Domain/);
-    expect(out).toContain("<b>Overall:</b> 67% (4/6 files)");
+    expect(out).toContain(
+      "<b>Overall:</b> 67% (4/6 files)\n<b>Agents:</b> 0 pending, 1 running, 1 completed, 1 failed",
+    );
     expect(out).toContain("<red>  b-bad: boom</red>");
   });
 
@@ -93,8 +97,58 @@ describe("renderTerminalTable", () => {
     for (const line of out.split("\n").slice(0, 3)) expect(displayWidth(line)).toBeLessThanOrEqual(80);
     expect(out).toContain("evil[2Jxxx");
     expect(out).toContain("…");
-    expect(out).toContain("1 pending, 0 running, 0 completed, 0 failed, 1 cancelled");
+    expect(out).toContain("\nAgents: 1 pending, 0 running, 0 completed, 0 failed, 1 cancelled\n");
     expect(out).toMatch(/\n {2}evil\[2Jx+…: stop now$/);
+  });
+});
+
+describe("renderTerminalTable with the time and events", () => {
+  const now = ms("16:50:00");
+
+  it("marks stalled agents, adds the ETA and each agent's last event", () => {
+    expect(renderTerminalTable(liveRun(), { color: null, now })).toBe(
+      [
+        "Domain    Agent            Status                Files  Progress",
+        "backend   impl-bac-163000  In Progress           6/10   ████████████░░░░░░░░  60%",
+        "  ↳ 16:49:30 wrote api.ts",
+        "docs      impl-doc-163000  Cancelled             0/2    ░░░░░░░░░░░░░░░░░░░░   0%",
+        "frontend  impl-fro-163000  Stalled (18 minutes)  2/8    █████░░░░░░░░░░░░░░░  25%",
+        "ops       impl-ops-163000  Stalled (20 minutes)  0/5    ░░░░░░░░░░░░░░░░░░░░   0%",
+        "qa        impl-qa-163000   Failed                1/3    ███████░░░░░░░░░░░░░  33%",
+        "tests     impl-tes-163000  Completed             4/4    ████████████████████ 100%",
+        "  ↳ 16:44:00 all 4 suites pass",
+        "",
+        "Overall: 41% (13/32 files)",
+        "Agents: 1 pending, 2 running, 1 completed, 1 failed, 1 cancelled, 2 stalled",
+        "ETA: ~23 minutes",
+        "  docs: not needed",
+        "  qa: Compilation error in main.py",
+      ].join("\n"),
+    );
+  });
+
+  it("paints stalled agents red and events dim; without the time, neither stalled marks nor ETA", () => {
+    const out = renderTerminalTable(liveRun(), { color: fakeColors, now });
+    expect(out).toContain("<red>Stalled (18 minutes)</red>");
+    expect(out).toContain("<dim>  ↳ 16:49:30 wrote api.ts</dim>");
+    expect(out).toContain("<b>ETA:</b> ~23 minutes");
+    const timeless = renderTerminalTable(liveRun(), { color: null });
+    expect(timeless).not.toContain("Stalled");
+    expect(timeless).not.toContain("ETA:");
+    expect(timeless).toContain("  ↳ 16:49:30 wrote api.ts");
+  });
+
+  it("keeps event lines to the width and free of escape sequences", () => {
+    const state = liveRun();
+    state.agents["impl-bac-163000"]!.events.push({
+      at: "later",
+      message: `\u001b[2Jclear\nscreen ${"y".repeat(200)}`,
+    });
+    const out = renderTerminalTable(state, { color: null, now, width: 60 });
+    expect(out).not.toContain("\u001b");
+    const line = out.split("\n").find((text) => text.startsWith("  ↳ "))!;
+    expect(line).toMatch(/^ {2}↳ \[2Jclear screen y+…$/);
+    expect(displayWidth(line)).toBeLessThanOrEqual(60);
   });
 });
 

@@ -1,0 +1,203 @@
+import { type FakeGitHub, startFakeGitHub } from "../test/support/fake-github/index.js";
+import { type Epics, ISSUE, LOCAL_TASK, REPO, SYNCED_TASK } from "./lib/epic.js";
+import {
+  BIN,
+  cleanEnv,
+  cliOutput,
+  drainFlushers,
+  EMPTY,
+  ONE_REQUEST,
+  shortError,
+  type Timed,
+  TOKEN,
+  timeNode,
+} from "./lib/proc.js";
+import type { Section } from "./lib/report.js";
+import { median, ms, quantile, ratio } from "./lib/stats.js";
+import { startupBreakdown } from "./startup-breakdown.js";
+
+/** Items 1 and 2 of the benchmark: CLI start-up against its two baselines, interleaved round-robin. */
+
+export const STARTUP_TARGET = 1.3;
+
+interface Variant {
+  label: string;
+  run(i: number): Promise<Timed>;
+  samples: number[];
+  /** Called after each measured run (e.g. to count the requests it made). */
+  after?: (i: number) => void;
+}
+
+export async function startupSections(epics: Epics, samples: number, warmups: number): Promise<Section[]> {
+  const github = await startFakeGitHub({
+    tokens: { [TOKEN]: "octo-bot" },
+    // Rate limits are the burst's subject; here they must not get in the way of ~50 writes.
+    writesPerMinute: 1_000_000,
+    writesPerHour: 1_000_000,
+  });
+  try {
+    return await measure(github, epics, samples, warmups);
+  } finally {
+    await github.close();
+  }
+}
+
+async function measure(
+  github: FakeGitHub,
+  epics: Epics,
+  samples: number,
+  warmups: number,
+): Promise<Section[]> {
+  const localEnv = cleanEnv();
+  const syncEnv = cleanEnv({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url });
+  const localDir = await epics.make(LOCAL_TASK);
+  const syncDir = await epics.make(SYNCED_TASK);
+  await cliOutput(["init", "--epic", "BENCH-LOCAL", "--domains", "a,b,c", "--dir", localDir], localEnv);
+  await cliOutput(["init", "--epic", "BENCH-SYNC", "--domains", "a,b,c", "--dir", syncDir], syncEnv);
+  await drainFlushers(syncDir, 5_000);
+  const progress = github.comments(REPO, ISSUE)[0];
+  if (!progress) throw new Error("init with sync on posted no progress comment");
+  // The bare script edits a comment of its own (same author, same size), so it never touches the run's.
+  const own = github.addComment(REPO, ISSUE, "baseline", "octo-bot");
+  const bodyLength = String(progress.body.length);
+
+  const perUpdate: { requests: number; writes: number }[] = [];
+  let before = { requests: 0, writes: 0 };
+  const files = (i: number) => `${i % 7}/7`;
+  const updateArgs = (dir: string, extra: string[]) => (i: number) => [
+    "update",
+    "a",
+    "--status",
+    "in_progress",
+    "--files",
+    files(i),
+    "--dir",
+    dir,
+    ...extra,
+  ];
+  const variants: Variant[] = [
+    { label: "node empty.mjs", samples: [], run: () => timeNode([EMPTY], { env: localEnv }) },
+    {
+      label: "update, sync off (local run)",
+      samples: [],
+      run: (i) => timeNode([BIN, ...updateArgs(localDir, [])(i)], { env: localEnv }),
+    },
+    {
+      label: "node one-request.mjs (1 PATCH)",
+      samples: [],
+      run: () => timeNode([ONE_REQUEST, String(own.id), bodyLength], { env: syncEnv }),
+    },
+    {
+      label: "update, sync on (--min-interval 0)",
+      samples: [],
+      run: (i) => {
+        before = { requests: github.requests.length, writes: github.writes.length };
+        return timeNode([BIN, ...updateArgs(syncDir, ["--min-interval", "0"])(i)], { env: syncEnv });
+      },
+      after: () => {
+        perUpdate.push({
+          requests: github.requests.length - before.requests,
+          writes: github.writes.length - before.writes,
+        });
+      },
+    },
+  ];
+
+  const rounds = warmups + samples;
+  for (let round = 0; round < rounds; round++) {
+    // Round-robin, starting one further each round, so neither side of a ratio always runs first.
+    for (let k = 0; k < variants.length; k++) {
+      const variant = variants[(round + k) % variants.length]!;
+      const result = await variant.run(round);
+      if (result.code !== 0) {
+        throw new Error(`${variant.label} exited ${result.code}: ${shortError(result.stderr)}`);
+      }
+      if (round >= warmups) {
+        variant.samples.push(result.ms);
+        variant.after?.(round);
+      }
+    }
+  }
+  const leftOver = await drainFlushers(syncDir, 5_000);
+  const [empty, local, bare, synced] = variants.map((v) => v.samples) as [
+    number[],
+    number[],
+    number[],
+    number[],
+  ];
+  const offRatio = median(local) / median(empty);
+  const onRatio = median(synced) / median(bare);
+  const requests = median(perUpdate.map((u) => u.requests));
+  const maxRequests = Math.max(...perUpdate.map((u) => u.requests));
+  const writes = median(perUpdate.map((u) => u.writes));
+
+  // When a start-up target fails, say where the time goes (same fixtures, same server).
+  const breakdown =
+    offRatio <= STARTUP_TARGET && onRatio <= STARTUP_TARGET
+      ? []
+      : [
+          await startupBreakdown(
+            [
+              { label: "sync off", args: updateArgs(localDir, []), env: localEnv },
+              { label: "sync on", args: updateArgs(syncDir, ["--min-interval", "0"]), env: syncEnv },
+            ],
+            Math.max(5, Math.round(samples * 0.6)),
+          ),
+        ];
+  await drainFlushers(syncDir, 5_000);
+
+  const table = [
+    ["command", "median", "min", "p90", "samples"],
+    ...variants.map((v) => [
+      v.label,
+      ms(median(v.samples)),
+      ms(Math.min(...v.samples)),
+      ms(quantile(v.samples, 0.9)),
+      String(v.samples.length),
+    ]),
+  ];
+  const section: Section = {
+    title: "1-2. Start-up (one process per call, spawn to exit, interleaved round-robin)",
+    table,
+    notes: [
+      `ratio sync off: update / node empty.mjs = ${ratio(offRatio)} (+${ms(median(local) - median(empty))})`,
+      `ratio sync on:  update / one-request.mjs = ${ratio(onRatio)} (+${ms(median(synced) - median(bare))})`,
+      `requests per sync-on update: median ${requests}, max ${maxRequests} (writes: median ${writes}); background writers left after: ${leftOver}`,
+    ],
+    targets: [
+      {
+        name: "start-up, sync off (update / node empty.mjs)",
+        value: ratio(offRatio),
+        goal: `≤ ${STARTUP_TARGET.toFixed(2)}x`,
+        pass: offRatio <= STARTUP_TARGET,
+      },
+      {
+        name: "start-up, sync on (update / bare 1-request script)",
+        value: ratio(onRatio),
+        goal: `≤ ${STARTUP_TARGET.toFixed(2)}x`,
+        pass: onRatio <= STARTUP_TARGET,
+      },
+      {
+        name: "sync-on update writes inline (1 write per call)",
+        value: String(writes),
+        goal: "1",
+        pass: writes === 1,
+      },
+    ],
+    readme: [
+      ["`node` running an empty file", ms(median(empty)), ""],
+      [
+        "`update`, sync off (local run)",
+        `${ms(median(local))} (${ratio(offRatio)})`,
+        `≤ ${STARTUP_TARGET}x empty file`,
+      ],
+      ["bare Node script, one PATCH to the fake", ms(median(bare)), ""],
+      [
+        "`update`, sync on, `--min-interval 0` (one PATCH)",
+        `${ms(median(synced))} (${ratio(onRatio)})`,
+        `≤ ${STARTUP_TARGET}x bare script`,
+      ],
+    ],
+  };
+  return [section, ...breakdown];
+}

@@ -1,0 +1,49 @@
+import { formatDuration } from "../model/progress.js";
+import { type AgentState, FINISHED_STATUSES } from "../model/types.js";
+import { escapeInline } from "./escape.js";
+import { STATUS_LABELS } from "./labels.js";
+import { inOrder, type ListFrame, type ListItem } from "./lists.js";
+import { formatCount } from "./text.js";
+
+/**
+ * The final summary's "Agent Durations" list: how long each agent worked, in table order. Pure.
+ *
+ *   - backend (impl-bac-163000): ✅ Completed in 7 minutes
+ *   - qa (impl-qa-163000): ❌ Failed after 2 minutes
+ *   - docs (impl-doc-163000): ⏹️ Cancelled, did not start
+ *   - ops (impl-ops-163000): 🔄 In Progress, unfinished after 40 minutes
+ */
+
+export const DURATIONS_FRAME: ListFrame = {
+  wrap: (lines) => ["### Agent Durations", "", ...lines].join("\n"),
+  more: (count) => `- … and ${formatCount(count)} more`,
+};
+
+/** The run's span, epoch ms; `endedAt` measures the agents still unfinished at the end. */
+export interface RunSpan {
+  startedAt: number;
+  endedAt: number;
+}
+
+function durationText(agent: AgentState, run: RunSpan): string {
+  const label = STATUS_LABELS[agent.status];
+  // An agent completed or failed without ever reporting progress worked from the run's start.
+  const worked = agent.status === "completed" || agent.status === "failed";
+  const started = agent.startedAt === null ? (worked ? run.startedAt : null) : Date.parse(agent.startedAt);
+  if (started === null) return `${label}, did not start`;
+  if (!FINISHED_STATUSES.includes(agent.status)) {
+    return `${label}, unfinished after ${formatDuration(run.endedAt - started)}`;
+  }
+  const ended = Date.parse(agent.finishedAt ?? agent.updatedAt);
+  return `${label} ${agent.status === "completed" ? "in" : "after"} ${formatDuration(ended - started)}`;
+}
+
+/** `agents` in display order. */
+export function durationItems(agents: readonly AgentState[], run: RunSpan): ListItem[] {
+  return inOrder(
+    agents.map(
+      (agent) =>
+        `- ${escapeInline(agent.domain)} (${escapeInline(agent.agentId)}): ${durationText(agent, run)}`,
+    ),
+  );
+}

@@ -1,0 +1,16 @@
+import { formatDuration } from "../model/progress.js";
+import type { AgentStatus } from "../model/types.js";
+
+/** The status cells of the comment, as in the guide (plus `cancelled`). */
+export const STATUS_LABELS: Readonly<Record<AgentStatus, string>> = {
+  pending: "⏳ Pending",
+  in_progress: "🔄 In Progress",
+  completed: "✅ Completed",
+  failed: "❌ Failed",
+  cancelled: "⏹️ Cancelled",
+};
+
+/** The status cell of a stalled agent: `⚠️ Stalled (20 minutes)`, the time since its last report. */
+export function stalledLabel(silentForMs: number): string {
+  return `⚠️ Stalled (${formatDuration(silentForMs)})`;
+}

@@ -1,0 +1,66 @@
+/**
+ * List blocks (failures, recent events, agent durations) cut to a size budget. Pure.
+ *
+ * A list block is its items joined by "\n" inside a fixed frame (a title, a `<details>` wrapper). When
+ * the whole block does not fit, the items ranked first that fit are kept, shown in their own order,
+ * followed by a line saying how many were left out.
+ */
+
+export interface ListItem {
+  line: string;
+  /** Lower is kept first when the list is cut; ties keep the earlier item. */
+  priority: number;
+}
+
+export interface ListFrame {
+  /** The block around its lines (never called with no lines). */
+  wrap(lines: readonly string[]): string;
+  /** The last line of a cut list. */
+  more(count: number): string;
+}
+
+/** A list as a part of the comment: its items and its frame. */
+export interface ListPart {
+  items: readonly ListItem[];
+  frame: ListFrame;
+}
+
+export interface ListPlan {
+  block: string | null;
+  /** Characters the block adds to the body. */
+  cost: number;
+}
+
+/** What a block adds to the body: itself and the blank line before it; nothing when absent. */
+export const blockCost = (block: string | null): number =>
+  block === null || block === "" ? 0 : block.length + 2;
+
+/** Items kept in the order given: failures and durations. */
+export const inOrder = (lines: readonly string[]): ListItem[] =>
+  lines.map((line, index) => ({ line, priority: index }));
+
+export function wholeList(items: readonly ListItem[], frame: ListFrame): string | null {
+  return items.length === 0 ? null : frame.wrap(items.map((item) => item.line));
+}
+
+/** The block within `budget` characters (blockCost); null when there is nothing to show or no room. */
+export function planList(items: readonly ListItem[], frame: ListFrame, budget: number): ListPlan {
+  const whole = wholeList(items, frame);
+  if (whole === null) return { block: null, cost: 0 };
+  if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
+  let room = budget - blockCost(frame.wrap([frame.more(items.length)]));
+  if (room < 0) return { block: null, cost: 0 };
+  const ranked = items
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => a.item.priority - b.item.priority || a.index - b.index);
+  const kept: number[] = [];
+  for (const { item, index } of ranked) {
+    if (item.line.length + 1 > room) break;
+    room -= item.line.length + 1;
+    kept.push(index);
+  }
+  kept.sort((a, b) => a - b);
+  const lines = kept.map((index) => items[index]!.line);
+  const block = frame.wrap([...lines, frame.more(items.length - kept.length)]);
+  return { block, cost: blockCost(block) };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { ETA_MIN_ELAPSED_MS, estimateRemainingMs, formatEta } from "../../src/model/eta.js";
+import { at, makeAgent, makeRun, ms } from "../render/fixtures.js";
+
+describe("estimateRemainingMs", () => {
+  const running = () =>
+    makeRun([
+      makeAgent("backend", "in_progress", 3, 7),
+      makeAgent("frontend", "in_progress", 1, 5),
+      makeAgent("tests", "completed", 4, 4),
+      makeAgent("qa", "failed", 2, 9),
+    ]);
+
+  it("applies the run's throughput so far to the files the unfinished agents have left", () => {
+    // 10 files in 10 minutes; 4 + 4 left (the failed agent's files are not waited for): 8 minutes.
+    expect(estimateRemainingMs(running(), ms("16:40:00"))).toBe(8 * 60_000);
+    // Twice as long for the same work: twice the estimate.
+    expect(estimateRemainingMs(running(), ms("16:50:00"))).toBe(16 * 60_000);
+  });
+
+  it("needs 3 files done, 10 seconds elapsed, an unfinalized run and files remaining", () => {
+    const few = makeRun([makeAgent("backend", "in_progress", 2, 7)]);
+    expect(estimateRemainingMs(few, ms("16:40:00"))).toBeNull();
+    few.agents["impl-bac-163000"]!.filesCompleted = 3;
+    expect(estimateRemainingMs(few, ms("16:40:00"))).toBe(Math.round((4 * 600_000) / 3));
+    expect(estimateRemainingMs(few, ms("16:30:00") + ETA_MIN_ELAPSED_MS - 1)).toBeNull();
+    expect(estimateRemainingMs(few, ms("16:30:00") + ETA_MIN_ELAPSED_MS)).toBe(Math.round((4 * 10_000) / 3));
+    expect(estimateRemainingMs({ ...few, completedAt: at("16:41:00") }, ms("16:40:00"))).toBeNull();
+    const done = makeRun([makeAgent("backend", "in_progress", 7, 7), makeAgent("qa", "failed", 1, 9)]);
+    expect(estimateRemainingMs(done, ms("16:40:00"))).toBeNull();
+  });
+
+  it("gives none while an unfinished agent has not said how many files it has", () => {
+    const state = running();
+    state.agents["impl-ops-163000"] = makeAgent("ops", "pending", 0, 0);
+    expect(estimateRemainingMs(state, ms("16:40:00"))).toBeNull();
+  });
+
+  it("gives none for a start time that does not parse or a clock before it", () => {
+    expect(estimateRemainingMs({ ...running(), startedAt: "soon" }, ms("16:40:00"))).toBeNull();
+    expect(estimateRemainingMs(running(), ms("16:00:00"))).toBeNull();
+  });
+});
+
+describe("formatEta", () => {
+  it.each([
+    [4 * 60_000 + 59_000, "~4 minutes"],
+    [45_000, "~45 seconds"],
+    [10, "~1 second"],
+    [3_900_000, "~1 hour 5 minutes"],
+  ])("%d ms → %s", (value, expected) => {
+    expect(formatEta(value)).toBe(expected);
+  });
+});
