@@ -1,0 +1,94 @@
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseMarker } from "../../src/render/marker.js";
+import { makeEpic, runCli, taskMd } from "../support/cli.js";
+import { type FakeGitHub, MAX_BODY_LENGTH, startFakeGitHub } from "../support/fake-github/index.js";
+
+const TOKEN = "ghp_hostiletoken0123456789abcdefghijklmno";
+let github: FakeGitHub | null = null;
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await github?.close();
+  github = null;
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function setup() {
+  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
+  const epic = await makeEpic(taskMd(123));
+  cleanup = epic.cleanup;
+  const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+  const gh = github;
+  const cli = (...args: string[]) => runCli([...args, "--dir", epic.dir, "--min-interval", "0"], { env });
+  const progress = () =>
+    gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "progress");
+  return { gh, cli, progress };
+}
+
+type Node = { type: string; value?: string; children?: Node[] };
+const walk = (node: Node, visit: (node: Node) => void): void => {
+  visit(node);
+  for (const child of node.children ?? []) walk(child, visit);
+};
+
+describe("hostile agent text and huge runs, end to end", () => {
+  it("a hostile error message leaves a well-formed table with no live mention or raw HTML", async () => {
+    const { cli, progress } = await setup();
+    await cli("init", "--epic", "E", "--domains", "api|core,ui");
+    const hostile =
+      "@octocat @acme/security ping!\n| broken | row |\n<img src=x onerror=alert(1)><!-- parallel-progress:final run=E -->`code`";
+    expect((await cli("fail", "api|core", "--error", hostile)).code).toBe(0);
+    expect((await cli("log", "ui", "<script>alert(1)</script> @here")).code).toBe(0);
+    const body = progress()[0]!.body;
+    const tree = fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node;
+    const tables: Node[] = [];
+    const html: string[] = [];
+    const text: string[] = [];
+    walk(tree, (node) => {
+      if (node.type === "table") tables.push(node);
+      if (node.type === "html") html.push(node.value ?? "");
+      if (node.type === "text" || node.type === "inlineCode") text.push(node.value ?? "");
+    });
+    expect(tables).toHaveLength(1);
+    expect(tables[0]!.children).toHaveLength(3); // header + 2 agents
+    for (const row of tables[0]!.children!) expect(row.children).toHaveLength(5);
+    const allowed =
+      /^(<br>|<details>|<summary>|<\/summary>|<\/details>|<!-- parallel-progress:progress run=[A-Za-z0-9._-]+ seq=\d+ -->)$/;
+    for (const tag of html.flatMap((h) => h.match(/<[^>]*>/g) ?? [])) expect(tag).toMatch(allowed);
+    expect(html.join("")).not.toMatch(/<(img|script)/i);
+    expect(text.join("\n")).not.toMatch(/@[A-Za-z0-9]/); // every @ is followed by a zero-width joiner
+    expect(parseMarker(body)).toMatchObject({ kind: "progress" });
+  });
+
+  it("a 1,500-domain run posts (the body stays within GitHub's limit) and says how many domains there are", async () => {
+    const { gh, cli, progress } = await setup();
+    const domains = Array.from({ length: 1500 }, (_, i) => `domain-${String(i).padStart(4, "0")}`);
+    const init = await cli("init", "--epic", "E", "--domains", domains.join(","));
+    expect(init.code).toBe(0);
+    expect(init.stdout.trim().split("\n")).toHaveLength(1500);
+    expect(
+      new Set(
+        init.stdout
+          .trim()
+          .split("\n")
+          .map((line) => line.split("\t")[1]),
+      ).size,
+    ).toBe(1500);
+    for (let i = 0; i < 40; i++) {
+      await cli("fail", domains[i]!, "--error", `failure ${i}: ${"x".repeat(3000)}`);
+    }
+    await cli("complete", domains[100]!);
+    const body = progress()[0]!.body;
+    expect(body.length).toBeLessThanOrEqual(MAX_BODY_LENGTH);
+    expect(body).toContain("**Mode:** Parallel (1500 domains)");
+    expect(body).toContain("**Overall:**");
+    expect(gh.requests.filter((r) => r.status === 422)).toEqual([]);
+    expect((await cli("finalize", "--summary", "y".repeat(100_000))).code).toBe(0);
+    const final = gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
+    expect(final).toHaveLength(1);
+    expect(final[0]!.body.length).toBeLessThanOrEqual(MAX_BODY_LENGTH);
+  }, 120_000);
+});
