@@ -91,7 +91,7 @@ export async function startupBreakdown(commands: readonly Command[], samples: nu
       ],
       notes: [
         ...notes,
-        "CommonJS bundled into main.js (commander, proper-lockfile/graceful-fs, ...) and the built-ins it require()s count in --version",
+        "CommonJS bundled into main.js (e.g. commander) and the built-ins it require()s count in --version",
       ],
       targets: [],
       readme: [],

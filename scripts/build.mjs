@@ -1,7 +1,13 @@
-// Builds the library (tsc: ESM + .d.ts, unbundled) and the CLI (esbuild: one bundle, lazy chunks per command).
+// Builds the library (tsc: ESM + .d.ts, unbundled) and the CLI (esbuild).
+//
+// The CLI is laid out for start-up time, which every workflow event pays: dist/cli/main.js holds all
+// that the frequent commands need, in one file, GitHub writes included; the other modules the code
+// loads with `import()` (the commander program, the task.md parser, the queue retry, the status view,
+// ...) are bundles of their own, loaded only when used. They take src/errors.ts from main.js, so
+// `instanceof` works across bundles.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -13,22 +19,72 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
   stdio: "inherit",
 });
 
+const src = join(root, "src");
+const shared = { errors: join(src, "errors.ts") }; // bundled into main.js, imported from it by the rest
+/** `src/render/progress-comment.ts` → `lazy-render-progress-comment` */
+const bundleName = (file) => `lazy-${relative(src, file).replace(/\.ts$/, "").replaceAll("/", "-")}`;
+
+// Every local module loaded with import(): found in the sources, each becomes its own bundle.
+const lazy = new Set();
+const walk = (dir) => {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (name.endsWith(".ts")) {
+      for (const match of readFileSync(path, "utf8").matchAll(/import\("(\.{1,2}\/[^"]+)"\)/g)) {
+        lazy.add(resolve(dirname(path), match[1].replace(/\.js$/, ".ts")));
+      }
+    }
+  }
+};
+walk(src);
+
+/** Dynamic imports of lazy modules stay out of a bundle; errors.ts comes from main.js (one definition). */
+const layout = (errorsFrom) => ({
+  name: "lazy-bundles",
+  setup(build) {
+    build.onResolve({ filter: /^\.{1,2}\// }, (args) => {
+      if (args.kind === "entry-point") return undefined;
+      const target = resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts"));
+      if (args.kind === "dynamic-import" && lazy.has(target)) {
+        return { path: `./${bundleName(target)}.js`, external: true };
+      }
+      if (target === shared.errors && errorsFrom) return { path: errorsFrom, external: true };
+      return undefined;
+    });
+  },
+});
+
 const esbuild = await import("esbuild");
-await esbuild.build({
+const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+const common = {
   absWorkingDir: root,
-  entryPoints: { main: "src/cli/main.ts" },
   outdir: "dist/cli",
   bundle: true,
-  splitting: true,
+  splitting: false,
   format: "esm",
   platform: "node",
   target: "node20",
-  minify: true,
+  minify: !process.env.NO_MINIFY,
   legalComments: "none",
-  chunkNames: "chunk-[hash]",
-  // gray-matter and proper-lockfile are CommonJS and require Node built-ins.
-  alias: { "graceful-fs": "./scripts/shims/graceful-fs.cjs" },
-  banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
-  define: { VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
+  // chalk (status and watch only) is loaded from node_modules when needed.
+  external: ["chalk"],
+  // proper-lockfile requires graceful-fs, which patches all of fs when loaded, and signal-exit, which
+  // hooks every signal: both cost start-up time; the shims in scripts/shims keep what the product needs.
+  alias: {
+    "graceful-fs": "./scripts/shims/graceful-fs.mjs",
+    "signal-exit": "./scripts/shims/signal-exit.cjs",
+    path: "./scripts/shims/path.mjs",
+  },
+  define: { VERSION: JSON.stringify(version) },
   logLevel: "warning",
+};
+// main.js: no CommonJS `require` needed (see the shims), so none is created.
+await esbuild.build({ ...common, entryPoints: { main: "src/cli/main.ts" }, plugins: [layout(null)] });
+await esbuild.build({
+  ...common,
+  entryPoints: Object.fromEntries([...lazy].map((file) => [bundleName(file), file])),
+  plugins: [layout("./main.js")],
+  // gray-matter and commander are CommonJS and require Node built-ins.
+  banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
 });

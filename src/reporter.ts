@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import nodeFs from "node:fs";
 import { resolve } from "node:path";
+import { ghAuthToken, resolveToken } from "./config/resolve.js";
 import { UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -24,6 +24,7 @@ import type { RunStore } from "./store/types.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 import { RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
+import { randomHex } from "./util/random.js";
 
 export interface ReporterOptions {
   /** File system (default: Node's). Tests pass memfs. */
@@ -43,7 +44,7 @@ export interface ReporterOptions {
    * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
    * process alive until the issue is up to date). The CLI passes a function that starts a detached process.
    */
-  flusher?: "timer" | (() => void);
+  flusher?: "timer" | (() => void | Promise<void>);
   /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
   onWarning?: (message: string) => void;
   /** Sleep (default: setTimeout). */
@@ -111,7 +112,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private readonly clock: Clock;
   private readonly env: Env;
   private readonly overrides: GitHubOverrides;
-  private readonly owner = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  private readonly owner = `${process.pid}-${randomHex(8)}`;
   private state: RunState | null = null;
   private flushing: Promise<void> | null = null;
   private store!: RunStore;
@@ -181,6 +182,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const list = validateDomains(domains);
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     const now = this.clock.now();
+    if (this.store instanceof FileRunStore) this.store.sweep(now);
     const state = await this.store.transact((current) => {
       if (current && !current.completedAt && !options.force) {
         throw new UsageError(
@@ -192,7 +194,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         domains: list,
         now,
         ...target,
-        nonce: randomBytes(2).toString("hex"),
+        nonce: randomHex(4),
       });
       return { next, result: next };
     });
@@ -336,10 +338,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.syncer.step({ ensureFlusher: true });
   }
 
-  private startFlusher(): void {
+  private async startFlusher(): Promise<void> {
     const flusher = this.options.flusher ?? "timer";
     if (flusher !== "timer") {
-      flusher();
+      await flusher();
       return;
     }
     this.flushing ??= this.syncer.runFlusher().finally(() => {
@@ -374,10 +376,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 }
 
 async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsClient | null> {
-  const { resolveToken, ghAuthToken } = await import("./config/resolve.js");
   const token = await resolveToken(env, ghAuthToken);
   if (!token) return null;
-  const { createOctokitClient } = await import("./github/octokit-client.js");
+  const { createOctokitClient } = await import("./sync/write-path.js");
   return createOctokitClient({ token: token.token, apiUrl });
 }
 

@@ -66,7 +66,12 @@ export async function refreshTarget(
   state: RunState,
   overrides: GitHubOverrides,
 ): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] } | null> {
-  const stat = await fs.promises.stat(join(epicDir, "task.md")).catch(() => null);
+  let stat: { mtimeMs: number; size: number } | null = null;
+  try {
+    stat = fs.statSync(join(epicDir, "task.md")); // sync: one cheap call at every command
+  } catch {
+    stat = null;
+  }
   const saved = state.taskFile;
   const unchanged =
     (stat === null && saved === null) ||

@@ -1,7 +1,4 @@
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { type Command, Option } from "commander";
-import { parseIntervalOption, parseIssueOption } from "../config/options.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../reporter.js";
 import type { GitHubOverrides } from "../settings.js";
 import { type ActionsContext, actionsContext, annotation } from "./actions.js";
@@ -17,26 +14,6 @@ export interface CommonOptions {
   minInterval?: number;
   quiet?: boolean;
   verbose?: boolean;
-}
-
-export function addCommonOptions(command: Command): Command {
-  return command
-    .option("--dir <epic-dir>", "epic directory (holds task.md, the run state and the queue)", ".")
-    .option(
-      "--repo <owner/name>",
-      "repository of the issue (default: task.md, GITHUB_REPOSITORY, git origin)",
-    )
-    .option("--api-url <url>", "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)")
-    .option("--issue <number>", "issue number when there is no task.md (or to override it)", parseIssueOption)
-    .addOption(
-      new Option(
-        "--comment-mode <mode>",
-        "edit: one progress comment edited in place; append: one per update",
-      ).choices(["edit", "append"]),
-    )
-    .option("--min-interval <ms>", "minimum time between two GitHub writes of the run", parseIntervalOption)
-    .option("-q, --quiet", "no warnings on stderr")
-    .option("-v, --verbose", "say what is done on stderr");
 }
 
 export interface Context {
@@ -73,12 +50,13 @@ export function createContext(options: CommonOptions): Context {
 /**
  * Starts `parallel-progress __flush` detached from this process, so this call returns at once and the
  * coalesced latest state still reaches the issue when its write falls due. The token travels in the
- * inherited environment, never on the command line.
+ * inherited environment, never on the command line. (child_process is loaded only here: start-up time.)
  */
-function startDetachedFlusher(dir: string, out: Output): void {
+async function startDetachedFlusher(dir: string, out: Output): Promise<void> {
   const script = process.argv[1];
   if (!script) return;
   try {
+    const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, [script, "__flush", "--dir", dir], {
       detached: true,
       stdio: "ignore",

@@ -1,47 +1,27 @@
-import { Command, CommanderError } from "commander";
-import { UsageError } from "../errors.js";
-import { registerCommands } from "./commands.js";
+import { reportFailure } from "./exit.js";
+import { parseFastArgv } from "./fast-argv.js";
+import { runFast } from "./fast-run.js";
 
 /**
- * The command line: argv in, exit code out. The one place that maps errors to exit codes:
- * 0 done (GitHub trouble included: warned and queued), 2 the caller's mistake, 1 an internal bug,
- * 3 `retry` with posts still queued.
+ * The command line's entry. The frequent per-event commands go through a small argv reader and straight
+ * to their handler (start-up time is paid by every workflow event); everything else, and anything the
+ * small reader does not accept, goes to the full commander program. Exit codes: 0 done (GitHub trouble
+ * included: warned and queued), 1 an internal bug, 2 the caller's mistake, 3 `retry` with posts queued.
  */
-export async function main(argv: readonly string[]): Promise<number> {
-  let exitCode = 0;
-  const program = new Command("parallel-progress")
-    .description("Live progress of parallel agents as one markdown table on a GitHub issue")
-    .version(VERSION)
-    .exitOverride()
-    .showSuggestionAfterError()
-    .configureOutput({
-      outputError: (message, write) =>
-        write(`parallel-progress: error: ${message.replace(/^error: /, "").trim()}\n`),
-    });
-  registerCommands(program, (code) => {
-    exitCode = code;
-  });
+async function main(argv: readonly string[]): Promise<number> {
+  const fast = parseFastArgv(argv.slice(2));
+  if (!fast) return (await import("./program.js")).runProgram(argv);
   try {
-    await program.parseAsync(argv as string[], { from: "node" });
-    return exitCode;
+    return await runFast(fast);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-      if (error.code === "commander.help" || error.code === "commander.executeSubCommandAsync") return 0;
-      return 2;
-    }
-    if (error instanceof UsageError) {
-      process.stderr.write(`parallel-progress: error: ${error.message}\n`);
-      return 2;
-    }
-    process.stderr.write(
-      `parallel-progress: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    return 1;
+    return reportFailure(error);
   }
 }
 
-declare const VERSION: string;
+// The error classes, for the other CLI bundles: one definition, so `instanceof` holds across them.
+export { GitHubError, UsageError } from "../errors.js";
 
-const code = await main(process.argv);
-process.exitCode = code;
+// No top-level await: the other bundles import this module, which must have finished evaluating.
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import type { FileSystem } from "../util/io.js";
+import { randomHex } from "../util/random.js";
 import { isYamlLanguage, locateFrontmatter } from "./frontmatter.js";
 
 /** `2025-10-19T16:30:00`: UTC, whole seconds, no zone suffix (the contract's format). */
@@ -91,10 +91,7 @@ export async function writeLastSynced(fs: FileSystem, path: string, epochMs: num
   if (updated === text) return true;
   if (!(await meansTheSame(text, updated, path))) return false;
 
-  const temporary = join(
-    dirname(target),
-    `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
-  );
+  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.${randomHex(8)}.tmp`);
   try {
     await fs.promises.writeFile(temporary, updated, { encoding: "utf8", mode: Number(before.mode) & 0o777 });
     const now = await fs.promises.stat(target);

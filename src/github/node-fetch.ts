@@ -1,5 +1,5 @@
-import * as http from "node:http";
-import * as https from "node:https";
+import type * as http from "node:http";
+import type * as https from "node:https";
 
 /**
  * A minimal `fetch` on `node:http`/`node:https`, passed to Octokit as `request.fetch`.
@@ -164,7 +164,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     for (let hop = 0; ; hop++) {
-      const answer = await exchange({
+      const transport = await loadTransport(url.protocol);
+      const answer = await exchange(transport, {
         url,
         method,
         headers,
@@ -223,15 +224,24 @@ interface Answer {
   data: Buffer;
 }
 
+type Transport = Pick<typeof http, "request">;
+
+/**
+ * node:http or node:https, loaded when first needed: https pulls in TLS, which an http-only
+ * (loopback, GHES behind a proxy) process never needs, and each costs start-up time.
+ */
+function loadTransport(protocol: string): Promise<Transport> {
+  return protocol === "https:" ? import("node:https") : import("node:http");
+}
+
 /** One request and its whole response. */
-function exchange(x: Exchange): Promise<Answer> {
+function exchange(transport: Transport, x: Exchange): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     let requestSent = false;
     let settled = false;
     const headers: Record<string, string> = { ...x.headers };
     if (x.body !== undefined) headers["content-length"] = String(x.body.byteLength);
     else if (["POST", "PUT", "PATCH"].includes(x.method)) headers["content-length"] = "0";
-    const transport = x.url.protocol === "https:" ? https : http;
     const request = transport.request(x.url, {
       method: x.method,
       headers,

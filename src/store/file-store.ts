@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
 import type { FileSystem } from "../util/io.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
 import type { RunStore, Transition } from "./types.js";
 
@@ -31,9 +31,19 @@ export class FileRunStore implements RunStore {
   }
 
   async read(): Promise<RunState | null> {
+    return this.readNow();
+  }
+
+  /** Removes temporary files that writers killed mid-write left behind (called when a run starts). */
+  sweep(now: number): void {
+    sweepTemporaryFiles(this.fs, this.paths.state, now);
+  }
+
+  /** Small files, read and written synchronously: cheaper than thread-pool round trips at every start. */
+  private readNow(): RunState | null {
     let text: string;
     try {
-      text = await this.fs.promises.readFile(this.paths.state, "utf8");
+      text = this.fs.readFileSync(this.paths.state, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
@@ -42,11 +52,11 @@ export class FileRunStore implements RunStore {
   }
 
   async transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T> {
-    await this.fs.promises.mkdir(this.paths.dir, { recursive: true });
-    return withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
-      const current = await this.read();
+    this.fs.mkdirSync(this.paths.dir, { recursive: true });
+    return withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
+      const current = this.readNow();
       const { next, result } = change(current);
-      if (next !== undefined) await writeFileAtomic(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
+      if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
       return result;
     });
   }

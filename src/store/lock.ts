@@ -14,28 +14,30 @@ export class LockTimeoutError extends Error {
   override name = "LockTimeoutError";
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * Runs `work` while holding the cross-process lock `lockPath` (proper-lockfile: an atomic mkdir, kept
  * fresh while held, taken over once stale, so a holder killed with SIGKILL blocks others for at most
- * `staleMs`). The lock guards short critical sections only: never network calls.
+ * `staleMs`). Taking the lock is synchronous (proper-lockfile's sync API: no thread-pool round trips,
+ * which matter at every CLI start); waiting for it is not. The lock guards short critical sections
+ * only: never network calls.
  */
 export async function withLock<T>(
   lockPath: string,
   options: LockOptions,
-  work: () => Promise<T>,
+  work: () => Promise<T> | T,
 ): Promise<T> {
   const staleMs = options.staleMs ?? 3000;
-  const waitMs = options.waitMs ?? 15_000;
-  const deadline = Date.now() + waitMs;
-  let release: (() => Promise<void>) | null = null;
+  const deadline = Date.now() + (options.waitMs ?? 15_000);
+  let release: (() => void) | null = null;
   for (let attempt = 0; release === null; attempt++) {
     try {
-      release = await lockfile.lock(lockPath, {
+      release = lockfile.lockSync(lockPath, {
         lockfilePath: lockPath,
         realpath: false,
         stale: staleMs,
         update: Math.max(1000, Math.floor(staleMs / 3)),
-        retries: 0,
         fs: options.fs,
         // Only when a holder stalls past `staleMs` inside a millisecond-long critical section; the
         // default handler would throw from a timer and kill the process. The atomic write still holds.
@@ -44,16 +46,21 @@ export async function withLock<T>(
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
       if (Date.now() >= deadline) {
-        throw new LockTimeoutError(`could not lock ${lockPath} within ${waitMs} ms`, { cause: error });
+        throw new LockTimeoutError(`could not lock ${lockPath} within ${options.waitMs ?? 15_000} ms`, {
+          cause: error,
+        });
       }
       // Short, growing, jittered waits: critical sections last milliseconds.
-      const delay = Math.min(50, 2 + attempt * 2) * (0.5 + Math.random());
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
     }
   }
   try {
     return await work();
   } finally {
-    await release().catch(() => undefined);
+    try {
+      release();
+    } catch {
+      // Already released or taken over: nothing left to undo.
+    }
   }
 }

@@ -22,7 +22,7 @@ export interface SyncDeps {
   /** Builds the GitHub client for an API URL (imported lazily); null when no token is available. */
   client: (apiUrl: string) => Promise<IssueCommentsClient | null>;
   /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
-  startFlusher: () => void;
+  startFlusher: () => void | Promise<void>;
   /** Whether a process id is alive (flusher bookkeeping). */
   isAlive: (pid: number) => boolean;
   warn: (message: string) => void;
@@ -59,7 +59,7 @@ const FLUSHER_GRACE_MS = 5000;
 
 /** The body to post; the renderer is loaded only when a write happens (start-up time). */
 async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
-  const { renderFinalComment, renderProgressComment } = await import("../render/progress-comment.js");
+  const { renderFinalComment, renderProgressComment } = await import("./write-path.js");
   return step === "progress" ? renderProgressComment(state, { now }) : renderFinalComment(state, { now });
 }
 
@@ -121,7 +121,7 @@ export class RunSyncer {
 
   /** Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won. */
   async act(claim: Claim): Promise<StepResult> {
-    if (claim.claimFlusher) this.deps.startFlusher();
+    if (claim.claimFlusher) await this.deps.startFlusher();
     const { decision, state } = claim;
     if (decision.kind !== "write") return { kind: "none", decision };
     return this.write(state, decision.step, claim.now);
@@ -261,7 +261,7 @@ export class RunSyncer {
       }
       return { next, result: undefined };
     });
-    if (claimFlusher) this.deps.startFlusher();
+    if (claimFlusher) await this.deps.startFlusher();
   }
 
   private async recordFailure(seq: number, error: GitHubError): Promise<void> {

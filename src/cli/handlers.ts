@@ -1,0 +1,168 @@
+import { readFile } from "node:fs/promises";
+import { UsageError } from "../errors.js";
+import { findAgent } from "../model/run.js";
+import type { AgentStatus } from "../model/types.js";
+import { appendSummary, setOutput } from "./actions.js";
+import { type CommonOptions, type Context, createContext } from "./common.js";
+
+/**
+ * What each command does, given its parsed arguments: call the library, print the result, return the
+ * exit code. Shared by the commander program and the fast path for the frequent commands; no argv here.
+ */
+
+export type Files = { done: number; total: number };
+
+export async function runInit(
+  options: CommonOptions & {
+    epic: string;
+    domains: string[];
+    json?: boolean;
+    force?: boolean;
+    stallAfter?: number;
+  },
+): Promise<number> {
+  const context = createContext(options);
+  const agents = await context.reporter.initializeParallelTracking(options.epic, options.domains, undefined, {
+    force: options.force ?? false,
+    ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
+  });
+  if (options.json) context.out.data(JSON.stringify(await context.reporter.status(), null, 2));
+  else context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
+  return publishCommentUrl(context);
+}
+
+export async function runUpdate(
+  agent: string,
+  options: CommonOptions & { status: AgentStatus; files?: Files | undefined },
+): Promise<number> {
+  const context = createContext(options);
+  let files = options.files;
+  if (!files) {
+    const state = await context.reporter.load();
+    const current = state ? findAgent(state, agent) : null;
+    files = { done: current?.filesCompleted ?? 0, total: current?.filesTotal ?? 0 };
+  }
+  await context.reporter.updateAgentProgress(agent, options.status, files.done, files.total);
+  return publishCommentUrl(context);
+}
+
+export async function runComplete(
+  agent: string,
+  options: CommonOptions & { summary?: string },
+): Promise<number> {
+  const context = createContext(options);
+  await context.reporter.markAgentComplete(agent, options.summary ?? null);
+  return publishCommentUrl(context);
+}
+
+export async function runFail(agent: string, options: CommonOptions & { error: string }): Promise<number> {
+  const context = createContext(options);
+  await context.reporter.markAgentFailed(agent, options.error);
+  return publishCommentUrl(context);
+}
+
+export async function runCancel(
+  agent: string,
+  options: CommonOptions & { reason?: string },
+): Promise<number> {
+  const context = createContext(options);
+  await context.reporter.cancelAgent(agent, options.reason ?? null);
+  return publishCommentUrl(context);
+}
+
+export async function runLog(agent: string, message: string, options: CommonOptions): Promise<number> {
+  const context = createContext(options);
+  await context.reporter.logAgentEvent(agent, message);
+  return publishCommentUrl(context);
+}
+
+export async function runFinalize(
+  options: CommonOptions & { summary?: string; summaryFile?: string },
+): Promise<number> {
+  if (options.summary !== undefined && options.summaryFile !== undefined) {
+    throw new UsageError("give --summary or --summary-file, not both");
+  }
+  const summary =
+    options.summaryFile !== undefined ? await readSummaryFile(options.summaryFile) : (options.summary ?? "");
+  const context = createContext(options);
+  const { out, reporter, actions } = context;
+  const result = await reporter.finalizeParallelExecution(summary);
+  if (!result.finalizedNow) out.info("the run was already finalized: nothing new posted");
+  if (result.posted)
+    out.info(`final summary on the issue${result.commentUrl ? `: ${result.commentUrl}` : ""}`);
+  if (result.queued > 0)
+    out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
+  if (actions && result.finalizedNow) {
+    const { renderFinalComment } = await import("../render/progress-comment.js");
+    await appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }));
+  }
+  return publishCommentUrl(context);
+}
+
+export async function runRetry(options: CommonOptions & { dryRun?: boolean }): Promise<number> {
+  const context = createContext(options);
+  const { out, reporter } = context;
+  const report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
+  if (options.dryRun) {
+    for (const { name, action, item } of report.plan) {
+      out.data(
+        [name, action, item.kind, `${item.repo}#${item.issue_number}`, item.run_id, item.seq].join("\t"),
+      );
+    }
+  } else {
+    out.info(`${report.sent} queued post(s) delivered, ${report.remaining} remaining`);
+    for (const message of report.errors) out.warn(`GitHub: ${message}`);
+    await publishCommentUrl(context);
+  }
+  return report.remaining > 0 ? 3 : 0;
+}
+
+export async function runStatus(
+  options: CommonOptions & { json?: boolean; markdown?: boolean },
+): Promise<number> {
+  if (options.json && options.markdown) throw new UsageError("give --json or --markdown, not both");
+  const { out, reporter } = createContext(options);
+  const view = await reporter.status();
+  if (options.json) {
+    out.data(JSON.stringify(view, null, 2));
+    return 0;
+  }
+  const state = reporter.executionState;
+  const now = Date.now();
+  if (options.markdown) {
+    const { renderProgressComment, renderFinalComment } = await import("../render/progress-comment.js");
+    out.data(state.completedAt ? renderFinalComment(state, { now }) : renderProgressComment(state, { now }));
+    return 0;
+  }
+  const [{ default: chalk }, { renderTerminalTable }] = await Promise.all([
+    import("chalk"),
+    import("../render/terminal.js"),
+  ]);
+  const color = chalk.level > 0 ? chalk : null;
+  out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100, now }));
+  return 0;
+}
+
+/** The background writer (`__flush`): writes the run's latest state when due, then exits. */
+export async function runFlush(options: CommonOptions): Promise<number> {
+  const { reporter } = createContext({ ...options, quiet: true });
+  await reporter.runFlusher();
+  return 0;
+}
+
+/** In GitHub Actions, a command that knows the progress comment's URL sets it as the step output `comment-url`. */
+async function publishCommentUrl({ actions, reporter }: Context): Promise<number> {
+  if (!actions) return 0;
+  const url = (await reporter.load())?.sync.commentUrl;
+  if (url) await setOutput(actions, "comment-url", url);
+  return 0;
+}
+
+async function readSummaryFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(`--summary-file: cannot read "${path}": ${code}`, { cause: error });
+  }
+}
