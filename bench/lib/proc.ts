@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { flusherPids } from "../../test/support/cli.js";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
@@ -104,24 +104,6 @@ export function shortError(stderr: string): string {
     .filter((line) => line !== "" && !/^\^+$/.test(line));
   const error = lines.find((line) => /error/i.test(line)) ?? lines[0] ?? "(no stderr)";
   return error.length > 200 ? `${error.slice(0, 200)}…` : error;
-}
-
-/** Ids of the detached `__flush` processes working on `dir` (Linux /proc; empty elsewhere). */
-export async function flusherPids(dir: string): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await readdir("/proc");
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = (await readFile(join("/proc", entry, "cmdline"), "utf8").catch(() => "")).split("\0");
-    const at = argv.indexOf("--dir");
-    if (argv.includes("__flush") && at >= 0 && argv[at + 1] === dir) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 /**

@@ -1,24 +1,21 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeEpic, runCli, taskMd } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { makeEpic, runCli } from "../support/cli.js";
+import { useFakeGitHub } from "../support/harness.js";
 
 const TOKEN = "ghp_actionstoken0123456789abcdefghijklmno";
-let github: FakeGitHub | null = null;
+const fakeGitHub = useFakeGitHub(TOKEN, "github-actions[bot]");
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
-  await github?.close();
-  github = null;
   await cleanup?.();
   cleanup = null;
 });
 
 describe("inside GitHub Actions (GITHUB_ACTIONS=true)", () => {
   it("sets the comment-url output, appends the final table to the step summary, annotates warnings", async () => {
-    github = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
-    const epic = await makeEpic(taskMd(123));
-    cleanup = epic.cleanup;
+    const { gh: github, dir } = await fakeGitHub();
+    const epic = { dir };
     const output = join(epic.dir, "github-output.txt");
     const summary = join(epic.dir, "step-summary.md");
     await writeFile(output, "");

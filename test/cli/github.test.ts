@@ -1,27 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { allFileText, makeEpic, queueFiles, runCli, taskMd, waitFor } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { allFileText, queueFiles, runCli, waitFor } from "../support/cli.js";
+import type { FakeGitHub, FakeGitHubOptions } from "../support/fake-github/index.js";
+import { useFakeGitHub } from "../support/harness.js";
 
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
-let github: FakeGitHub | null = null;
-let cleanup: (() => Promise<void>) | null = null;
-
-afterEach(async () => {
-  await github?.close();
-  github = null;
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function setup(options: Parameters<typeof startFakeGitHub>[0] = {}, task = taskMd(123)) {
-  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" }, ...options });
-  const epic = await makeEpic(task);
-  cleanup = epic.cleanup;
-  const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
-  const cli = (...args: string[]) => runCli([...args, "--dir", epic.dir], { env });
-  return { gh: github, dir: epic.dir, env, cli };
-}
+const fakeGitHub = useFakeGitHub(TOKEN);
+const setup = (fake: FakeGitHubOptions = {}) => fakeGitHub({ fake });
 
 const byKind = (gh: FakeGitHub, kind: "progress" | "final") =>
   gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === kind);

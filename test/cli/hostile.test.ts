@@ -1,28 +1,17 @@
 import { fromMarkdown } from "mdast-util-from-markdown";
 import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { makeEpic, runCli, taskMd } from "../support/cli.js";
-import { type FakeGitHub, MAX_BODY_LENGTH, startFakeGitHub } from "../support/fake-github/index.js";
+import { runCli } from "../support/cli.js";
+import { MAX_BODY_LENGTH } from "../support/fake-github/index.js";
+import { useFakeGitHub } from "../support/harness.js";
 
-const TOKEN = "ghp_hostiletoken0123456789abcdefghijklmno";
-let github: FakeGitHub | null = null;
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await github?.close();
-  github = null;
-  await cleanup?.();
-  cleanup = null;
-});
+const fakeGitHub = useFakeGitHub("ghp_hostiletoken0123456789abcdefghijklmno");
 
 async function setup() {
-  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
-  const epic = await makeEpic(taskMd(123));
-  cleanup = epic.cleanup;
-  const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
-  const gh = github;
-  const cli = (...args: string[]) => runCli([...args, "--dir", epic.dir, "--min-interval", "0"], { env });
+  const { gh, dir, env } = await fakeGitHub();
+  const cli = (...args: string[]) => runCli([...args, "--dir", dir, "--min-interval", "0"], { env });
   const progress = () =>
     gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "progress");
   return { gh, cli, progress };

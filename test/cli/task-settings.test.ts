@@ -1,26 +1,11 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { makeEpic, runCli } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.js";
+import { useFakeGitHub } from "../support/harness.js";
 
-const TOKEN = "ghp_settingstoken0123456789abcdefghijklm";
-let github: FakeGitHub | null = null;
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await github?.close();
-  github = null;
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function setup(task?: string) {
-  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
-  const epic = await makeEpic(task);
-  cleanup = epic.cleanup;
-  const env: Record<string, string> = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
-  return { gh: github, dir: epic.dir, env };
-}
+const fakeGitHub = useFakeGitHub("ghp_settingstoken0123456789abcdefghijklm");
+const setup = (task?: string) => fakeGitHub({ task: task ?? null });
 
 describe("task.md settings from the CLI", () => {
   it("sync_enabled: false keeps everything local, even with a token and an issue", async () => {
