@@ -13,32 +13,12 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as workflow scripts do: a separate process, a clean environment. */
-export function runCli(
+export async function runCli(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  const started = Date.now();
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: process.env.HOME ?? "/tmp",
-    NO_COLOR: "1",
-  };
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value !== undefined) env[key] = value;
-  }
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? process.cwd(), env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  const { code, stdout, stderr, ms } = await spawnCli(args, options).done;
+  return { code, stdout, stderr, ms };
 }
 
 /** A temporary epic directory with an optional task.md; removed by `cleanup`. */
