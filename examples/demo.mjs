@@ -75,7 +75,7 @@ console.log(
 console.log();
 console.log(
   result.posted
-    ? `final summary posted; progress comment: ${result.commentUrl}`
+    ? `final summary posted: ${result.finalCommentUrl} (progress comment: ${result.commentUrl})`
     : result.queued > 0
       ? `GitHub was not reachable: ${result.queued} post(s) queued in ${join(epicDir, ".github_parallel_queue")}`
       : "done (local tracking only)",

@@ -65,7 +65,10 @@ export interface FinalizeResult {
   posted: boolean;
   /** Queue entries still waiting. */
   queued: number;
+  /** The progress comment. */
   commentUrl: string | null;
+  /** The final summary comment, once posted. */
+  finalCommentUrl: string | null;
 }
 
 const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -181,6 +184,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const id = assertEpicId(epicId);
     const list = validateDomains(domains);
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
+    this.warnIfNoRepository(target.github);
     const now = this.clock.now();
     if (this.store instanceof FileRunStore) this.store.sweep(now);
     const state = await this.store.transact((current) => {
@@ -194,6 +198,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         domains: list,
         now,
         ...target,
+        ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
         nonce: randomHex(4),
       });
       return { next, result: next };
@@ -258,13 +263,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     await this.changed(state, false);
     const report = await this.retryReport({});
     const after = (await this.load()) ?? state;
-    const posted = after.sync.finalCommentId !== null;
-    if (posted && finalizedNow) await this.writeLastSynced();
     return {
       finalizedNow,
-      posted,
+      posted: after.sync.finalCommentId !== null,
       queued: report.remaining,
       commentUrl: after.sync.commentUrl,
+      finalCommentUrl: after.sync.finalCommentUrl,
     };
   }
 
@@ -275,13 +279,31 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** The queue retry with its full report (`dryRun`: only say what would be sent). */
   async retryReport(options: { dryRun?: boolean }): Promise<RetryReport> {
+    const before = await this.store.read();
+    if (before && !options.dryRun) await this.saveSettings(before);
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, options);
     for (const aside of report.setAside) {
       this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`);
     }
-    await this.load();
+    const after = await this.load();
+    // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
+    if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
+      await this.writeLastSynced();
+    }
     return report;
+  }
+
+  /** This call's GitHub settings (and a changed task.md), saved in the run. */
+  private async saveSettings(current: RunState): Promise<void> {
+    const target = await refreshTarget(this.fs, this.epicDir, this.env, current, this.overrides);
+    if (!target) return;
+    this.warnIfNoRepository(target.github);
+    await this.store.transact((state) =>
+      state
+        ? { next: { ...state, github: target.github, taskFile: target.taskFile }, result: 0 }
+        : { result: 0 },
+    );
   }
 
   /** The run as `status --json` shows it. */
@@ -367,6 +389,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (!ok && this.state?.taskFile) {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
     }
+  }
+
+  private warnIfNoRepository(github: RunState["github"]): void {
+    if (github.issueNumber === null || github.repo !== null || !github.syncEnabled) return;
+    this.warn(
+      `issue #${github.issueNumber} is given but no repository (--repo, task.md github.repo, GITHUB_REPOSITORY or a git origin remote): tracking locally`,
+    );
   }
 
   private warn(message: string): void {

@@ -87,6 +87,9 @@ export async function refreshTarget(
   if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
   if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
   if (overrides.syncEnabled === false) github.syncEnabled = false;
+  // An issue given now to a run that had none: find its repository as init would have.
+  if (github.issueNumber !== null && github.repo === null)
+    return resolveTarget(fs, epicDir, env, overrides, github);
   return { github, taskFile: state.taskFile };
 }
 

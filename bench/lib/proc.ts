@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { flusherPids } from "../../test/support/cli.js";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { flusherPids } from "../../test/support/cli.js";
 
 /** Paths the benchmark runs, absolute so a child's working directory does not matter. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));

@@ -1,14 +1,12 @@
 import type { Command } from "commander";
 import {
-  parseCommentMode,
   parseDomainsOption,
   parseFilesOption,
-  parseIntervalOption,
-  parseIssueOption,
   parseStallAfterOption,
   parseStatusOption,
 } from "../config/options.js";
 import type { CommonOptions } from "./common.js";
+import { addCommonOptions } from "./common-options.js";
 import * as run from "./handlers.js";
 import { registerWatch } from "./watch.js";
 
@@ -76,23 +74,4 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
 
 function command(program: Command, nameAndArgs: string, description: string): Command {
   return addCommonOptions(program.command(nameAndArgs).description(description));
-}
-
-export function addCommonOptions(command: Command): Command {
-  return command
-    .option("--dir <epic-dir>", "epic directory (holds task.md, the run state and the queue)", ".")
-    .option(
-      "--repo <owner/name>",
-      "repository of the issue (default: task.md, GITHUB_REPOSITORY, git origin)",
-    )
-    .option("--api-url <url>", "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)")
-    .option("--issue <number>", "issue number when there is no task.md (or to override it)", parseIssueOption)
-    .option(
-      "--comment-mode <mode>",
-      "edit (one progress comment edited in place) or append (one comment per write)",
-      parseCommentMode,
-    )
-    .option("--min-interval <ms>", "minimum time between two GitHub writes of the run", parseIntervalOption)
-    .option("-q, --quiet", "no warnings on stderr")
-    .option("-v, --verbose", "say what is done on stderr");
 }

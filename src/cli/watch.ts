@@ -6,6 +6,7 @@ import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { statePaths } from "../store/file-store.js";
 import { createContext } from "./common.js";
+import { addCommonOptions } from "./common-options.js";
 import {
   ANSI,
   changeKey,
@@ -29,12 +30,13 @@ interface WatchOptions {
 
 /** `watch`: a live view of the run that redraws when any process changes it, until it is finalized. */
 export function registerWatch(program: Command): void {
-  program
-    .command("watch")
-    .description(
-      "live view of the run, redrawn on every change; plain lines when not a terminal; exits at finalize",
-    )
-    .option("--dir <epic-dir>", "epic directory (holds task.md, the run state and the queue)", ".")
+  addCommonOptions(
+    program
+      .command("watch")
+      .description(
+        "live view of the run, redrawn on every change; plain lines when not a terminal; exits at finalize",
+      ),
+  )
     .option(
       "--interval <ms>",
       "how often to check the state besides file-system events",
@@ -46,7 +48,6 @@ export function registerWatch(program: Command): void {
       "stop (exit 0) after this many seconds if the run is still going",
       parseWatchTimeout,
     )
-    .option("-q, --quiet", "no warnings on stderr")
     .action((options: WatchOptions) => watch(options));
 }
 

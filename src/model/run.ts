@@ -21,6 +21,7 @@ export const EMPTY_SYNC: SyncState = {
   rateLimitedUntil: 0,
   consecutiveFailures: 0,
   finalCommentId: null,
+  finalCommentUrl: null,
   lastError: null,
 };
 

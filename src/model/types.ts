@@ -81,6 +81,7 @@ export interface SyncState {
   consecutiveFailures: number;
   /** The final summary comment, once posted. */
   finalCommentId: number | null;
+  finalCommentUrl: string | null;
   /** The last GitHub failure, already explained (no token inside). */
   lastError: string | null;
 }

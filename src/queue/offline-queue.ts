@@ -35,12 +35,11 @@ export class OfflineQueue {
     await this.fs.promises.writeFile(temporary, data, { encoding: "utf8", mode: 0o600 });
     try {
       const now = this.clock.now();
-      for (
-        let micros = Math.floor(Math.random() * 1000), tries = 0;
-        ;
-        micros = (micros + 1) % 1000, tries++
-      ) {
-        const name = queueFileName(now + Math.floor(tries / 1000), micros);
+      // Microseconds from the high-resolution clock, so one process's posts sort in the order made.
+      const start = Number((process.hrtime.bigint() / 1000n) % 1000n);
+      for (let tries = 0; ; tries++) {
+        const micros = (start + tries) % 1000;
+        const name = queueFileName(now + Math.floor((start + tries) / 1000), micros);
         try {
           await this.fs.promises.link(temporary, join(this.dir, name));
           return name;

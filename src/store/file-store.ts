@@ -84,5 +84,6 @@ function withDefaults(state: RunState): RunState {
   for (const agent of Object.values(state.agents)) agent.events ??= [];
   state.stallAfterMs ??= DEFAULT_STALL_AFTER_MS;
   state.sync.rateLimitedUntil ??= 0;
+  state.sync.finalCommentUrl ??= null;
   return state;
 }

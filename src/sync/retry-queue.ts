@@ -73,7 +73,10 @@ export async function retryQueue(
           await writeProgressComment(context, { ...args, commentId: null, converge: true });
           clearedRuns.add(entry.item.run_id);
         } else if (entry.action === "append") {
-          await appendProgressComment(context, { ...args, lookFirst: entry.item.outcome_unknown });
+          // Looked up first: a replay must never post the same snapshot twice (an earlier retry may
+          // have posted it and been stopped before clearing its file).
+          await appendProgressComment(context, { ...args, lookFirst: true });
+          await syncer.markPosted(entry.item.run_id, entry.item.seq);
         } else {
           await postFinalComment(context, args);
         }

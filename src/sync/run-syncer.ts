@@ -196,6 +196,14 @@ export class RunSyncer {
     }
   }
 
+  /** Records that a body of this run's `seq` is on the issue (a history comment replayed from the queue). */
+  async markPosted(runId: string, seq: number): Promise<void> {
+    await this.deps.store.transact((current) => {
+      if (!current || current.runId !== runId || current.sync.postedSeq >= seq) return { result: undefined };
+      return { next: { ...current, sync: { ...current.sync, postedSeq: seq } }, result: undefined };
+    });
+  }
+
   /** Puts a post in the offline queue (no token: the body and where it goes). */
   enqueue(state: RunState, step: "progress" | "final", body: string, reason: string, outcomeUnknown = false) {
     return this.deps.queue.add({
@@ -244,6 +252,7 @@ export class RunSyncer {
       sync.lastWriteAt = Math.max(sync.lastWriteAt, this.deps.clock.now()); // the interval counts from here
       if (step === "final") {
         sync.finalCommentId = comment.commentId;
+        sync.finalCommentUrl = comment.url;
       } else {
         sync.commentId = comment.commentId;
         sync.commentUrl = comment.url;

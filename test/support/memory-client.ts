@@ -9,6 +9,8 @@ export class MemoryClient implements IssueCommentsClient {
   comments: IssueComment[] = [];
   calls: string[] = [];
   failures: GitHubError[] = [];
+  /** While set, every call fails with it (GitHub down). */
+  down: GitHubError | null = null;
   /** Create the next comment but report an unknown outcome. */
   loseNextCreate = false;
   private nextId = 1;
@@ -21,6 +23,7 @@ export class MemoryClient implements IssueCommentsClient {
   }
 
   private maybeFail(): void {
+    if (this.down) throw this.down;
     const failure = this.failures.shift();
     if (failure) throw failure;
   }

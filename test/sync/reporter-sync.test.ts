@@ -203,3 +203,50 @@ describe("reporter events", () => {
     ]);
   });
 });
+
+describe("review fixes", () => {
+  it("replays a failed append-mode post once, never twice for the same snapshot", async () => {
+    const { client, make, advance } = setup({ commentMode: "append" });
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await advance(1500);
+    client.failNext(new GitHubError("GitHub answered 500", { kind: "server", status: 500 }));
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    expect(progressComments(client)).toHaveLength(1);
+    expect(await reporter.retryOfflineQueue()).toBe(1);
+    const seqs = progressComments(client).map((c) => parseMarker(c.body)?.seq);
+    expect(seqs).toEqual([1, 2]);
+    await reporter.retryOfflineQueue();
+    expect(progressComments(client).map((c) => parseMarker(c.body)?.seq)).toEqual([1, 2]);
+  });
+
+  it("records last_synced when a queued final summary is delivered by a later retry, and its URL", async () => {
+    const { client, make, fs } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    client.down = new GitHubError("down", { kind: "server" });
+    const result = await reporter.finalizeParallelExecution("ok");
+    client.down = null;
+    expect(result.posted).toBe(false);
+    expect(String(await fs.promises.readFile("/epic/task.md", "utf8"))).not.toContain("last_synced");
+    await reporter.retryOfflineQueue();
+    expect(finalComments(client)).toHaveLength(1);
+    expect(String(await fs.promises.readFile("/epic/task.md", "utf8"))).toMatch(/ {2}last_synced: \d{4}-/);
+    const again = await reporter.finalizeParallelExecution("ok");
+    expect(again.finalCommentUrl).toBe(finalComments(client)[0]!.htmlUrl);
+    expect(again.commentUrl).toBe(progressComments(client)[0]!.htmlUrl);
+  });
+
+  it("honours the stall threshold given at init", async () => {
+    const { make, advance } = setup({ task: "---\ntitle: local\n---\n" });
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a", "b"], undefined, { stallAfterMs: 60_000 });
+    expect(reporter.executionState.stallAfterMs).toBe(60_000);
+    await advance(30_000);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    await advance(40_000);
+    const view = await reporter.status();
+    expect(view.agents.map((agent) => agent.stalled)).toEqual([false, true]);
+    expect(view.countsText).toBe("1 pending, 1 running, 0 completed, 0 failed, 1 stalled");
+  });
+});
