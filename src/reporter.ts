@@ -18,11 +18,19 @@ import {
 import type { StatusView } from "./model/status-view.js";
 import { AGENT_STATUSES, type AgentState, type AgentStatus, type RunState } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
-import { assertEpicId, type Env, type GitHubOverrides, refreshTarget, resolveTarget } from "./settings.js";
+import {
+  assertEpicId,
+  type Env,
+  type GitHubOverrides,
+  refreshTarget,
+  resolveTarget,
+  settingsMayChange,
+  statTaskFile,
+} from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
 import type { RetryReport } from "./sync/retry-queue.js";
-import { RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
+import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
 import { randomHex } from "./util/random.js";
 
@@ -325,28 +333,41 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   private async change(agentRef: string, apply: (state: RunState, now: number) => RunState): Promise<void> {
-    const target = await this.targetUpdate();
-    const now = this.clock.now();
-    // The change and the write decision in one transaction: one lock, one state write per call.
-    const claim = await this.store.transact((current) => {
-      const active = assertActive(current);
-      const base = target ? { ...active, github: target.github, taskFile: target.taskFile } : active;
-      const changed = apply(base, now);
-      const made = RunSyncer.syncs(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
-      const next = made?.state ?? changed;
-      const before = findAgent(active, agentRef);
-      return { next, result: { next, made, before } };
-    });
-    this.state = claim.next;
-    this.emit("change", claim.next);
-    const after = claim.next.agents[claim.before.agentId]!;
-    if (after.status !== claim.before.status && after.status in FINISH_EVENTS) {
-      this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, claim.next);
+    const stat = statTaskFile(this.fs, this.epicDir);
+    let target: Awaited<ReturnType<typeof refreshTarget>> = null;
+    // The change and the write decision in one transaction: one lock, one state read and write per call.
+    // Only when flags were given or task.md changed are the settings worked out first (a second pass).
+    for (let pass = 0; ; pass++) {
+      const now = this.clock.now();
+      type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState };
+      const outcome = await this.store.transact<Outcome>((current) => {
+        const active = assertActive(current);
+        if (pass === 0 && settingsMayChange(active, stat, this.overrides))
+          return { result: { refresh: active } };
+        const base = target ? { ...active, github: target.github, taskFile: target.taskFile } : active;
+        const changed = apply(base, now);
+        const made = RunSyncer.syncs(changed)
+          ? this.syncer.claim(changed, now, { ensureFlusher: true })
+          : null;
+        const next = made?.state ?? changed;
+        return { next, result: { next, made, before: findAgent(active, agentRef) } };
+      });
+      if ("refresh" in outcome) {
+        target = await refreshTarget(this.fs, this.epicDir, this.env, outcome.refresh, this.overrides);
+        continue;
+      }
+      this.state = outcome.next;
+      this.emit("change", outcome.next);
+      const after = outcome.next.agents[outcome.before.agentId]!;
+      if (after.status !== outcome.before.status && after.status in FINISH_EVENTS) {
+        this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
+      }
+      if (outcome.made) await this.syncer.act(outcome.made);
+      return;
     }
-    if (claim.made) await this.syncer.act(claim.made);
   }
 
-  /** New settings from a changed task.md or this call's overrides, or null when nothing changed. */
+  /** New settings from a changed task.md or this call's flags, or null when nothing changed. */
   private async targetUpdate() {
     const current = this.state ?? (await this.store.read());
     if (!current) return null;

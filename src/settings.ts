@@ -54,6 +54,31 @@ export async function resolveTarget(
   };
 }
 
+type TaskFileStat = { mtimeMs: number; size: number } | null;
+
+/** task.md's size and time (null: none); synchronous, one cheap call at every command. */
+export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat {
+  try {
+    const { mtimeMs, size } = fs.statSync(join(epicDir, "task.md"));
+    return { mtimeMs, size };
+  } catch {
+    return null;
+  }
+}
+
+function sameTaskFile(saved: RunState["taskFile"], stat: TaskFileStat): boolean {
+  if (saved === null || stat === null) return saved === stat;
+  return stat.mtimeMs === saved.mtimeMs && stat.size === saved.size;
+}
+
+/**
+ * Whether `refreshTarget` could change anything for this call: flags given, or task.md changed since
+ * the run read it. Pure given the stat, so a transaction can decide it without another read.
+ */
+export function settingsMayChange(state: RunState, stat: TaskFileStat, overrides: GitHubOverrides): boolean {
+  return Object.values(overrides).some((value) => value !== undefined) || !sameTaskFile(state.taskFile, stat);
+}
+
 /**
  * The settings for a later command of a running run: the run's saved ones with this call's flags on
  * top, re-reading task.md only when it changed since (one stat when nothing changed). Null: no change.
@@ -66,16 +91,8 @@ export async function refreshTarget(
   state: RunState,
   overrides: GitHubOverrides,
 ): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] } | null> {
-  let stat: { mtimeMs: number; size: number } | null = null;
-  try {
-    stat = fs.statSync(join(epicDir, "task.md")); // sync: one cheap call at every command
-  } catch {
-    stat = null;
-  }
-  const saved = state.taskFile;
-  const unchanged =
-    (stat === null && saved === null) ||
-    (stat !== null && saved !== null && stat.mtimeMs === saved.mtimeMs && stat.size === saved.size);
+  const stat = statTaskFile(fs, epicDir);
+  const unchanged = sameTaskFile(state.taskFile, stat);
   const hasOverrides = Object.values(overrides).some((value) => value !== undefined);
   if (unchanged && !hasOverrides) return null;
   if (!unchanged) return resolveTarget(fs, epicDir, env, overrides, state.github);

@@ -56,6 +56,8 @@ export interface Claim {
 }
 
 const FLUSHER_GRACE_MS = 5000;
+/** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
+const FLUSHER_MAX_WAIT_MS = 60_000;
 
 /** The body to post; the renderer is loaded only when a write happens (start-up time). */
 async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
@@ -110,6 +112,8 @@ export class RunSyncer {
     } else if (
       options.ensureFlusher &&
       (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
+      // A flusher would give up on a longer wait at once: leave it to later commands, retry or finalize.
+      decision.until - now <= FLUSHER_MAX_WAIT_MS &&
       !this.flusherAlive(current, now)
     ) {
       sync = { ...sync, flusher: { pid, startedAt: now } };
@@ -355,7 +359,11 @@ export class RunSyncer {
     while (clock.now() - started < lifetimeMs && failures < 3) {
       // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
       // which may run with other credentials: this process could only wait with the ones it was given.
-      const result = await this.flush({ deadline: started + lifetimeMs, asFlusher: true, maxWaitMs: 60_000 });
+      const result = await this.flush({
+        deadline: started + lifetimeMs,
+        asFlusher: true,
+        maxWaitMs: FLUSHER_MAX_WAIT_MS,
+      });
       if (result.kind === "failed") {
         if (!result.error.transient) break;
         failures++;
