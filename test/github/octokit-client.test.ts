@@ -1,56 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
 import { createOctokitClient, type OctokitClientOptions } from "../../src/github/octokit-client.js";
+import { closedPort, type Handler, useLoopbackServers } from "../support/loopback.js";
 
 const TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
 const REPO = { owner: "acme", name: "widgets" };
 const NOW = Date.parse("2025-10-19T16:30:00Z");
 
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-type Handler = (request: Received, response: ServerResponse, base: string) => void;
-
-const servers: Server[] = [];
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-/** A GitHub stand-in on loopback; `handlers` answer the requests in turn (the last one repeats). */
-async function serve(...handlers: Handler[]) {
-  const received: Received[] = [];
-  let base = "";
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const request = {
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      };
-      received.push(request);
-      const handler = handlers[Math.min(received.length, handlers.length) - 1];
-      handler?.(request, res, base);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url: base, received };
-}
+const serve = useLoopbackServers();
 
 function json(status: number, data: unknown, headers: Record<string, string> = {}): Handler {
   return (_req, res) => {
@@ -99,14 +57,6 @@ function expectNoSecrets(error: unknown): void {
   expect(text).not.toContain("abcdefghijklmnopqrstuvwxyz0123456789");
   expect(text).not.toMatch(/authorization/i);
   expect(text).not.toContain("request:");
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("createOctokitClient: happy paths", () => {
