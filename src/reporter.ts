@@ -426,7 +426,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 }
 
 async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsClient | null> {
-  const token = await resolveToken(env, ghAuthToken);
+  // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
+  const host = new URL(apiUrl).hostname;
+  const hostname = host === "api.github.com" ? undefined : host;
+  const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
   const { createOctokitClient } = await import("./sync/write-path.js");
   return createOctokitClient({ token: token.token, apiUrl });
