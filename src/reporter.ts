@@ -102,6 +102,8 @@ export interface ReporterEvents {
   agentCancelled: [agent: AgentState, state: RunState];
   /** GitHub trouble (already explained; the post is queued) and other non-fatal problems. */
   warning: [message: string];
+  /** What this reporter's change did on GitHub: wrote, failed (queued), or left it for later and why. */
+  sync: [result: StepResult];
 }
 
 const FINISH_EVENTS = {
@@ -319,7 +321,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const state = await this.load();
     if (!state) assertActive(state);
     const { toStatusView } = await import("./model/status-view.js");
-    return toStatusView(state!, this.clock.now());
+    return toStatusView(state!, this.clock.now(), this.queue.count());
   }
 
   /** Waits until writes this process started are done (the "timer" flusher). */
@@ -362,7 +364,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       if (after.status !== outcome.before.status && after.status in FINISH_EVENTS) {
         this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
       }
-      if (outcome.made) await this.syncer.act(outcome.made);
+      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made));
       return;
     }
   }
@@ -378,7 +380,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.state = state;
     this.emit("change", state);
     if (!sync || !RunSyncer.syncs(state)) return null;
-    return this.syncer.step({ ensureFlusher: true });
+    const result = await this.syncer.step({ ensureFlusher: true });
+    this.emit("sync", result);
+    return result;
   }
 
   private async startFlusher(): Promise<void> {

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { createParallelReporter, type ParallelProgressReporter } from "../reporter.js";
 import type { GitHubOverrides } from "../settings.js";
+import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext, annotation } from "./actions.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -44,7 +45,31 @@ export function createContext(options: CommonOptions): Context {
     onWarning: (message) => out.warn(message),
     flusher: () => startDetachedFlusher(dir, out),
   });
+  if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
   return { out, reporter, options, actions };
+}
+
+/** One line for --verbose: what this call did on GitHub. */
+export function describeSync(result: StepResult): string {
+  if (result.kind === "wrote") {
+    return `GitHub: ${result.step === "final" ? "final summary posted" : "progress comment written"}${result.url ? `: ${result.url}` : ""}`;
+  }
+  if (result.kind === "failed") return `GitHub: write failed, queued as ${result.queuedAs}`;
+  const decision = result.decision;
+  if (!decision) return "GitHub: no run";
+  const at = (until: number) => new Date(until).toISOString().slice(11, 23);
+  switch (decision.kind) {
+    case "local":
+      return "GitHub: not synced (no issue, no repository, or sync_enabled: false)";
+    case "clean":
+      return "GitHub: already up to date";
+    case "wait":
+      return `GitHub: next write due at ${at(decision.until)} UTC: left to the background writer`;
+    case "busy":
+      return "GitHub: another process is writing: the latest state follows from the background writer";
+    case "backoff":
+      return `GitHub: backing off after failures until ${at(decision.until)} UTC (retry or finalize sends the latest)`;
+  }
 }
 
 /**

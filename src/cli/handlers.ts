@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { findAgent } from "../model/run.js";
+import type { StatusView } from "../model/status-view.js";
 import type { AgentStatus } from "../model/types.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
@@ -140,7 +141,19 @@ export async function runStatus(
   ]);
   const color = chalk.level > 0 ? chalk : null;
   out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100, now }));
+  out.data(syncLine(view));
   return 0;
+}
+
+/** The last line of `status`: where the run is posted and whether the issue is up to date. */
+function syncLine({ sync, repo, issueNumber }: StatusView): string {
+  if (!sync.enabled) return "GitHub: local tracking only";
+  const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
+  const behind = sync.seq - sync.postedSeq;
+  const parts = [where, behind > 0 ? `${behind} change(s) not on the issue yet` : "up to date"];
+  if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
+  if (sync.lastError) parts.push(`last error: ${sync.lastError}`);
+  return `GitHub: ${parts.join("; ")}`;
 }
 
 /** The background writer (`__flush`): writes the run's latest state when due, then exits. */

@@ -37,11 +37,13 @@ export interface StatusView {
     seq: number;
     postedSeq: number;
     finalPosted: boolean;
+    /** Posts waiting in the offline queue. */
+    queued: number;
     lastError: string | null;
   };
 }
 
-export function toStatusView(state: RunState, now: number): StatusView {
+export function toStatusView(state: RunState, now: number, queued = 0): StatusView {
   const agents = sortByDomain(Object.values(state.agents));
   const counts = statusCounts(agents);
   const flags = new Map(agents.map((agent) => [agent.agentId, agentFlags(agent, state, now)]));
@@ -75,6 +77,7 @@ export function toStatusView(state: RunState, now: number): StatusView {
       seq: state.seq,
       postedSeq: state.sync.postedSeq,
       finalPosted: state.sync.finalCommentId !== null,
+      queued,
       lastError: state.sync.lastError,
     },
   };

@@ -83,6 +83,15 @@ export class OfflineQueue {
     return { entries, setAside };
   }
 
+  /** How many entries wait (by name only: nothing is read or moved). */
+  count(): number {
+    try {
+      return this.fs.readdirSync(this.dir).filter((name) => QUEUE_FILE_PATTERN.test(String(name))).length;
+    } catch {
+      return 0;
+    }
+  }
+
   async remove(name: string): Promise<void> {
     await this.fs.promises.rm(join(this.dir, name), { force: true });
   }

@@ -57,7 +57,11 @@ describe("the CLI against a fake GitHub on loopback", () => {
       ["frontend", "0/5"],
       ["tests", "0/4"],
     ] as const) {
-      expect((await cli("update", agent, "--status", "in_progress", "--files", files)).code).toBe(0);
+      const update = await cli("update", agent, "--status", "in_progress", "--files", files, "--verbose");
+      expect(update.code).toBe(0);
+      expect(update.stderr).toMatch(
+        /GitHub: (progress comment written|next write due|another process is writing)/,
+      );
     }
     for (const [agent, files] of [
       ["backend", "7/7"],
@@ -81,6 +85,9 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect(visible(final[0]!.body).startsWith(GUIDE_FINAL_TABLE + counts + summary)).toBe(true);
     expect(visible(final[0]!.body)).toContain("### Agent Durations");
     expect(gh.rateLimitResponses).toBe(0);
+    expect((await cli("status")).stdout).toMatch(
+      /^GitHub: https:\/\/github\.com\/acme\/widgets\/issues\/123#issuecomment-\d+; up to date$/m,
+    );
     const again = await cli("finalize", "--summary", MERGE);
     expect(again.code).toBe(0);
     expect(byKind(gh, "final")).toHaveLength(1);
@@ -107,6 +114,8 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect((await queueFiles(dir)).length).toBeGreaterThan(0);
     const stillDown = await cli("retry");
     expect(stillDown.code).toBe(3);
+    const table = await cli("status");
+    expect(table.stdout).toMatch(/^GitHub: .*\d+ queued post\(s\): parallel-progress retry; last error: /m);
 
     gh.setFaults({ dropRate: 0 });
     const dry = await cli("retry", "--dry-run");
