@@ -6,7 +6,7 @@
 // ...) are bundles of their own, loaded only when used. They take src/errors.ts from main.js, so
 // `instanceof` works across bundles.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -81,10 +81,16 @@ const common = {
 };
 // main.js: no CommonJS `require` needed (see the shims), so none is created.
 await esbuild.build({ ...common, entryPoints: { main: "src/cli/main.ts" }, plugins: [layout(null)] });
-await esbuild.build({
+// The other bundles; only those that still call CommonJS `require` (commander, gray-matter) get one.
+const lazyBuild = await esbuild.build({
   ...common,
   entryPoints: Object.fromEntries([...lazy].map((file) => [bundleName(file), file])),
   plugins: [layout("./main.js")],
-  // gray-matter and commander are CommonJS and require Node built-ins.
-  banner: { js: 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);' },
+  write: false,
 });
+const banner = 'import{createRequire as __cr}from"node:module";const require=__cr(import.meta.url);\n';
+for (const file of lazyBuild.outputFiles) {
+  // esbuild's require shim, present only where bundled CommonJS code requires a Node built-in.
+  const needsRequire = file.text.includes("Dynamic require of");
+  writeFileSync(file.path, needsRequire ? banner + file.text : file.text);
+}
