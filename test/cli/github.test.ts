@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import { allFileText, queueFiles, runCli, waitFor } from "../support/cli.js";
@@ -7,6 +9,9 @@ import { useFakeGitHub } from "../support/harness.js";
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
 const fakeGitHub = useFakeGitHub(TOKEN);
 const setup = (fake: FakeGitHubOptions = {}) => fakeGitHub({ fake });
+/** A GitHub App installation token (as Actions' GITHUB_TOKEN): comments by a bot, no access to /user. */
+const botGitHub = useFakeGitHub("ghs_actionsinstallationtoken0123456789ab", "github-actions[bot]");
+const fakeGitHubAsBot = () => botGitHub({ fake: { viewerForbidden: true } });
 
 const byKind = (gh: FakeGitHub, kind: "progress" | "final") =>
   gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === kind);
@@ -178,5 +183,21 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect(byKind(gh, "progress")[0]!.body).toContain("**Overall:** 100% (32/32 files)");
     expect(byKind(gh, "final")).toHaveLength(1);
     expect(await queueFiles(dir)).toEqual([]);
+  });
+
+  it("works with a token that cannot read /user (GitHub Actions' GITHUB_TOKEN): finds its own comment by marker", async () => {
+    const { gh, cli, dir } = await fakeGitHubAsBot();
+    expect((await cli("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
+    gh.addComment("acme/widgets", 123, byKind(gh, "progress")[0]!.body, "someone-else"); // a copy by a person
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+    expect(state.sync.viewer).toBe("github-actions[bot]"); // learned from the comment it created
+    gh.removeComment(state.sync.commentId); // deleted: found again by marker among the bot's comments
+    expect((await cli("complete", "a", "--min-interval", "0")).code).toBe(0);
+    expect((await cli("finalize", "--summary", "ok")).code).toBe(0);
+    const mine = byKind(gh, "progress").filter((c) => c.author === "github-actions[bot]");
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.body).toContain("**Parallel execution completed**");
+    expect(byKind(gh, "progress").filter((c) => c.author === "someone-else")).toHaveLength(1);
+    expect(byKind(gh, "final")).toHaveLength(1);
   });
 });
