@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
 import nodeFs from "node:fs";
 import { resolve } from "node:path";
+import { checkDomains } from "./config/options.js";
 import { ghAuthToken, resolveToken } from "./config/resolve.js";
-import { UsageError } from "./errors.js";
+import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
   applyCancel,
@@ -29,6 +30,7 @@ import {
 } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
+import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
@@ -117,7 +119,7 @@ const FINISH_EVENTS = {
  * Caller mistakes throw UsageError; GitHub trouble never throws: it is reported through `onWarning`
  * (and the "warning" event) and the post is queued in `.github_parallel_queue/`.
  *
- * Events: "change" (state: RunState) after every change this reporter makes, "warning" (message).
+ * Events: see ReporterEvents.
  */
 export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private epicDir: string;
@@ -192,7 +194,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   ): Promise<AgentRef[]> {
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const id = assertEpicId(epicId);
-    const list = validateDomains(domains);
+    const list = checkDomains(domains);
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();
@@ -213,7 +215,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       });
       return { next, result: next };
     });
-    await this.changed(state);
+    await this.started(state);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
 
@@ -260,17 +262,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
-    const target = await this.targetUpdate();
     const now = this.clock.now();
     const { state, finalizedNow } = await this.store.transact((current) => {
       if (!current) assertActive(current);
-      const base = target ? { ...current!, github: target.github, taskFile: target.taskFile } : current!;
-      if (base.completedAt)
-        return { next: target ? base : undefined, result: { state: base, finalizedNow: false } };
-      const next = applyFinalize(base, mergeSummary, now);
+      if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
+      const next = applyFinalize(current!, mergeSummary, now);
       return { next, result: { state: next, finalizedNow: true } };
     });
-    await this.changed(state, false);
+    this.state = state;
+    if (finalizedNow) this.emit("change", state);
+    // The retry saves this call's settings, then brings the issue to the final state.
     const report = await this.retryReport({});
     const after = (await this.load()) ?? state;
     return {
@@ -348,9 +349,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           return { result: { refresh: active } };
         const base = target ? { ...active, github: target.github, taskFile: target.taskFile } : active;
         const changed = apply(base, now);
-        const made = RunSyncer.syncs(changed)
-          ? this.syncer.claim(changed, now, { ensureFlusher: true })
-          : null;
+        const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;
         return { next, result: { next, made, before: findAgent(active, agentRef) } };
       });
@@ -369,20 +368,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     }
   }
 
-  /** New settings from a changed task.md or this call's flags, or null when nothing changed. */
-  private async targetUpdate() {
-    const current = this.state ?? (await this.store.read());
-    if (!current) return null;
-    return refreshTarget(this.fs, this.epicDir, this.env, current, this.overrides);
-  }
-
-  private async changed(state: RunState, sync = true): Promise<StepResult | null> {
+  /** After init: the first write (the progress comment), or a flusher when it is not due. */
+  private async started(state: RunState): Promise<void> {
     this.state = state;
     this.emit("change", state);
-    if (!sync || !RunSyncer.syncs(state)) return null;
-    const result = await this.syncer.step({ ensureFlusher: true });
-    this.emit("sync", result);
-    return result;
+    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureFlusher: true }));
   }
 
   private async startFlusher(): Promise<void> {
@@ -396,16 +386,24 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     });
   }
 
-  private client(apiUrl: string): Promise<IssueCommentsClient | null> {
+  /** The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. */
+  private async client(apiUrl: string): Promise<IssueCommentsClient> {
     const given = this.options.client;
-    if (given && typeof given !== "function") return Promise.resolve(given);
-    if (given) return given(apiUrl);
-    let client = this.clients.get(apiUrl);
-    if (!client) {
-      client = defaultClient(this.env, apiUrl);
-      this.clients.set(apiUrl, client);
+    let client: IssueCommentsClient | null;
+    if (given && typeof given !== "function") client = given;
+    else if (given) client = await given(apiUrl);
+    else {
+      let made = this.clients.get(apiUrl);
+      if (!made) {
+        made = defaultClient(this.env, apiUrl);
+        this.clients.set(apiUrl, made);
+      }
+      client = await made;
     }
-    return client;
+    if (client) return client;
+    throw new GitHubError("no GitHub token: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`)", {
+      kind: "auth",
+    });
   }
 
   private async writeLastSynced(): Promise<void> {
@@ -437,21 +435,6 @@ async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsCli
   if (!token) return null;
   const { createOctokitClient } = await import("./sync/write-path.js");
   return createOctokitClient({ token: token.token, apiUrl });
-}
-
-export function validateDomains(domains: readonly string[]): string[] {
-  if (domains.length === 0) throw new UsageError("at least one domain is required");
-  const seen = new Set<string>();
-  return domains.map((raw) => {
-    const domain = raw.trim();
-    if (domain === "") throw new UsageError(`domain names cannot be empty, got ${JSON.stringify(raw)}`);
-    if (domain.length > 200)
-      throw new UsageError(`domain names are at most 200 characters, got one of ${domain.length}`);
-    if (seen.has(domain))
-      throw new UsageError(`domain "${domain}" is given twice: domains must be unique in a run`);
-    seen.add(domain);
-    return domain;
-  });
 }
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */

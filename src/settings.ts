@@ -92,10 +92,8 @@ export async function refreshTarget(
   overrides: GitHubOverrides,
 ): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] } | null> {
   const stat = statTaskFile(fs, epicDir);
-  const unchanged = sameTaskFile(state.taskFile, stat);
-  const hasOverrides = Object.values(overrides).some((value) => value !== undefined);
-  if (unchanged && !hasOverrides) return null;
-  if (!unchanged) return resolveTarget(fs, epicDir, env, overrides, state.github);
+  if (!settingsMayChange(state, stat, overrides)) return null;
+  if (!sameTaskFile(state.taskFile, stat)) return resolveTarget(fs, epicDir, env, overrides, state.github);
   const github: GitHubTarget = { ...state.github };
   if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
   if (overrides.repo !== undefined)

@@ -32,6 +32,19 @@ export function parseDomainsOption(value: string): string[] {
       `--domains must be a comma-separated list of names with no empty item, got ${quote(value)}`,
     );
   }
+  return checkDomains(domains, value);
+}
+
+/**
+ * The rule for a run's domains, for the CLI and the library alike: at least one, each trimmed,
+ * non-empty, unique, printable and at most 200 characters. `given` is quoted in messages.
+ */
+export function checkDomains(list: readonly string[], given: string = list.join(",")): string[] {
+  if (list.length === 0) throw new UsageError("--domains: at least one domain is required");
+  const domains = list.map((item) => item.trim());
+  if (domains.some((domain) => domain.length === 0)) {
+    throw new UsageError(`--domains: domain names cannot be empty, got ${quote(given)}`);
+  }
   const seen = new Set<string>();
   for (const domain of domains) {
     if (domain.length > MAX_DOMAIN_LENGTH) {
@@ -44,7 +57,7 @@ export function parseDomainsOption(value: string): string[] {
       throw new UsageError(`--domains: a domain may not contain control characters, got ${quote(domain)}`);
     }
     if (seen.has(domain))
-      throw new UsageError(`--domains lists ${quote(domain)} more than once, got ${quote(value)}`);
+      throw new UsageError(`--domains lists ${quote(domain)} more than once, got ${quote(given)}`);
     seen.add(domain);
   }
   return domains;

@@ -13,7 +13,6 @@ export const EMPTY_SYNC: SyncState = {
   commentUrl: null,
   viewer: null,
   postedSeq: 0,
-  queuedSeq: 0,
   lastWriteAt: 0,
   lease: null,
   flusher: null,

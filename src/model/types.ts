@@ -66,8 +66,6 @@ export interface SyncState {
   viewer: string | null;
   /** Highest run sequence number whose body is on the issue. */
   postedSeq: number;
-  /** Highest sequence number handed to the offline queue. */
-  queuedSeq: number;
   /** Epoch ms of the start of the last write (any process). */
   lastWriteAt: number;
   /** A process currently writing to GitHub for this run; writes are serialised through it. */

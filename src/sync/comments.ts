@@ -25,8 +25,6 @@ export interface WriteContext {
 export interface WriteResult {
   comment: IssueComment;
   viewer: string | null;
-  /** The comment on the issue already showed a newer state than the one we had; it was left alone. */
-  newerOnIssue: boolean;
 }
 
 export function isOwnComment(comment: IssueComment, viewer: string | null): boolean {
@@ -83,8 +81,8 @@ async function create(context: WriteContext, body: string, find: () => Promise<I
   }
 }
 
-function result(context: WriteContext, comment: IssueComment, newerOnIssue = false): WriteResult {
-  return { comment, viewer: context.viewer ?? comment.author, newerOnIssue };
+function result(context: WriteContext, comment: IssueComment): WriteResult {
+  return { comment, viewer: context.viewer ?? comment.author };
 }
 
 /**
@@ -120,7 +118,7 @@ export async function writeProgressComment(
       });
   }
   const onIssue = parseMarker(keep.body)?.seq ?? 0;
-  if (onIssue > args.seq) return result(context, keep, true);
+  if (onIssue > args.seq) return result(context, keep); // the issue shows a newer state: left alone
   if (onIssue === args.seq && keep.body === args.body) return result(context, keep);
   return result(
     context,

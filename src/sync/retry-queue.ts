@@ -29,7 +29,7 @@ export interface RetryReport {
 
 /**
  * Retries the offline queue, oldest first. Only one retry runs at a time per epic directory (a lock
- * in the queue folder), so two finalizes or retries at once never post anything twice.
+ * beside the run state), so two finalizes or retries at once never post anything twice.
  */
 export async function retryQueue(
   deps: SyncDeps & { fs: FileSystem },
@@ -48,7 +48,7 @@ export async function retryQueue(
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
-    const clients = new Map<string, IssueCommentsClient | null>();
+    const clients = new Map<string, IssueCommentsClient>();
     const pacer = new Pacer(clock, 1000, deps.sleep, 0);
 
     for (const entry of plan) {
@@ -98,8 +98,11 @@ export async function retryQueue(
     const state = await store.read();
     if (state && !left.some((entry) => entry.item.run_id === state.runId)) {
       // Not sent and not failed either: GitHub asked us to wait longer than this call may. Say so.
-      const until = state.sync.rateLimitedUntil || state.sync.backoffUntil;
-      const reason = `GitHub asked to wait until ${new Date(until).toISOString()}`;
+      const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
+      const reason =
+        until > clock.now()
+          ? `GitHub asked to wait until ${new Date(until).toISOString()}`
+          : "the issue could not be brought up to date in time";
       if (await syncer.queuePending(reason)) {
         report.errors.push(reason);
         left = (await queue.list()).entries;
@@ -118,8 +121,7 @@ export async function retryQueue(
 
     async function contextFor(item: QueueItem): Promise<WriteContext> {
       if (!clients.has(item.api_url)) clients.set(item.api_url, await deps.client(item.api_url));
-      const client = clients.get(item.api_url);
-      if (!client) throw new GitHubError("no GitHub token: set GITHUB_TOKEN or GH_TOKEN", { kind: "auth" });
+      const client = clients.get(item.api_url)!;
       return {
         client,
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },

@@ -1,6 +1,6 @@
 import { GitHubError } from "../errors.js";
 import type { IssueCommentsClient, RepoRef } from "../github/types.js";
-import type { RunState } from "../model/types.js";
+import type { RunState, SyncState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { RunStore } from "../store/types.js";
 import type { Clock } from "../util/io.js";
@@ -19,8 +19,8 @@ export interface SyncDeps {
   queue: OfflineQueue;
   clock: Clock;
   sleep: (ms: number) => Promise<void>;
-  /** Builds the GitHub client for an API URL (imported lazily); null when no token is available. */
-  client: (apiUrl: string) => Promise<IssueCommentsClient | null>;
+  /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
+  client: (apiUrl: string) => Promise<IssueCommentsClient>;
   /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
   startFlusher: () => void | Promise<void>;
   /** Whether a process id is alive (flusher bookkeeping). */
@@ -83,10 +83,13 @@ export class RunSyncer {
     this.leaseMs = deps.leaseMs ?? 30_000;
   }
 
-  private flusherAlive(state: RunState, now: number): boolean {
-    const flusher = state.sync.flusher;
-    if (!flusher) return false;
-    return flusher.startedAt + FLUSHER_GRACE_MS > now || this.deps.isAlive(flusher.pid);
+  /** Records this process as the one starting a flusher, unless a live one exists. */
+  private claimFlusher(sync: SyncState, now: number): { sync: SyncState; claimed: boolean } {
+    const flusher = sync.flusher;
+    if (flusher && (flusher.startedAt + FLUSHER_GRACE_MS > now || this.deps.isAlive(flusher.pid))) {
+      return { sync, claimed: false };
+    }
+    return { sync: { ...sync, flusher: { pid: this.deps.pid, startedAt: now } }, claimed: true };
   }
 
   /**
@@ -113,11 +116,9 @@ export class RunSyncer {
       options.ensureFlusher &&
       (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
       // A flusher would give up on a longer wait at once: leave it to later commands, retry or finalize.
-      decision.until - now <= FLUSHER_MAX_WAIT_MS &&
-      !this.flusherAlive(current, now)
+      decision.until - now <= FLUSHER_MAX_WAIT_MS
     ) {
-      sync = { ...sync, flusher: { pid, startedAt: now } };
-      claimFlusher = true;
+      ({ sync, claimed: claimFlusher } = this.claimFlusher(sync, now));
     }
     const state = sync === current.sync ? current : { ...current, sync };
     return { decision, state, claimFlusher, now };
@@ -147,12 +148,6 @@ export class RunSyncer {
     const body = await renderBody(state, step, this.deps.clock.now());
     try {
       const client = await this.deps.client(state.github.apiUrl);
-      if (!client) {
-        throw new GitHubError(
-          "no GitHub token: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`)",
-          { kind: "auth" },
-        );
-      }
       const context: WriteContext = {
         client,
         target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },
@@ -194,7 +189,7 @@ export class RunSyncer {
         throw error;
       }
       const queuedAs = await this.enqueue(state, step, body, error.message, error.outcomeUnknown);
-      await this.recordFailure(state.seq, error);
+      await this.recordFailure(error);
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
     }
@@ -243,7 +238,7 @@ export class RunSyncer {
     startedAt: number,
     comment: { commentId: number; url: string; viewer: string | null },
   ): Promise<void> {
-    const { owner, pid } = this.deps;
+    const { owner } = this.deps;
     let claimFlusher = false;
     await this.deps.store.transact((current) => {
       if (!current || current.runId !== written.runId) return { result: undefined };
@@ -267,17 +262,17 @@ export class RunSyncer {
           ? Math.min(sync.postedSeq, written.seq)
           : Math.max(sync.postedSeq, written.seq);
       }
-      const next = { ...current, sync };
-      if (pendingStep(next) !== null && !this.flusherAlive(next, this.deps.clock.now())) {
-        next.sync.flusher = { pid, startedAt: this.deps.clock.now() };
-        claimFlusher = true;
+      // Something changed while we wrote: make sure somebody writes it.
+      let next = sync;
+      if (pendingStep({ ...current, sync }) !== null) {
+        ({ sync: next, claimed: claimFlusher } = this.claimFlusher(sync, this.deps.clock.now()));
       }
-      return { next, result: undefined };
+      return { next: { ...current, sync: next }, result: undefined };
     });
     if (claimFlusher) await this.deps.startFlusher();
   }
 
-  private async recordFailure(seq: number, error: GitHubError): Promise<void> {
+  private async recordFailure(error: GitHubError): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.store.transact((current) => {
       if (!current) return { result: undefined };
@@ -293,7 +288,6 @@ export class RunSyncer {
             ? error.retryAt
             : (current.sync.rateLimitedUntil ?? 0),
         lastError: error.message,
-        queuedSeq: Math.max(current.sync.queuedSeq, seq),
       };
       return { next: { ...current, sync }, result: undefined };
     });
@@ -380,10 +374,5 @@ export class RunSyncer {
       if (!current || current.sync.flusher?.pid !== pid) return { result: undefined };
       return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
     });
-  }
-
-  /** Whether this run talks to GitHub at all. */
-  static syncs(state: RunState): boolean {
-    return canSync(state);
   }
 }
