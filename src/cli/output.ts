@@ -1,9 +1,11 @@
-/** Where the CLI writes: data to stdout, diagnostics to stderr, with --quiet and --verbose applied. */
+/**
+ * Where the CLI writes: data to stdout, diagnostics to stderr, with --quiet and --verbose applied.
+ * (Errors are written by the one place that maps them to exit codes: exit.ts.)
+ */
 export interface Output {
   data(text: string): void;
   warn(message: string): void;
   info(message: string): void;
-  error(message: string): void;
 }
 
 export function createOutput(options: {
@@ -25,9 +27,6 @@ export function createOutput(options: {
     },
     info: (message) => {
       if (options.verbose) process.stderr.write(`parallel-progress: ${message}\n`);
-    },
-    error: (message) => {
-      process.stderr.write(`parallel-progress: error: ${message}\n`);
     },
   };
 }

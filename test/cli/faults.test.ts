@@ -1,20 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StatusView } from "../../src/model/status-view.js";
 import { parseMarker } from "../../src/render/marker.js";
 import {
   type CliResult,
   flusherPids,
-  makeEpic,
   queueFiles,
   runCli,
   spawnCli,
-  stopFlushers,
   taskMd,
   waitFor,
 } from "../support/cli.js";
-import { type FakeGitHub, type StoredComment, startFakeGitHub } from "../support/fake-github/index.js";
+import type { FakeGitHub, FakeGitHubOptions, StoredComment } from "../support/fake-github/index.js";
+import { useFakeGitHub } from "../support/harness.js";
 
 /**
  * Issue #4, "Hostile networks: the issue always converges to the truth": each fault against the fake
@@ -34,34 +33,16 @@ const COMMAND_BUDGET_MS = 12_500;
 type Env = Record<string, string>;
 type Cli = (...args: string[]) => Promise<CliResult>;
 
-let github: FakeGitHub | null = null;
-const epics: { dir: string; cleanup: () => Promise<void> }[] = [];
+// A fake GitHub and an epic per test, torn down after each (background writers first).
+const fakeGitHub = useFakeGitHub(TOKEN, LOGIN);
 
-afterEach(async () => {
-  // Background writers first (by id, matched on this test's epic directory), then the server, then files.
-  for (const epic of epics) await stopFlushers(epic.dir);
-  await github?.close();
-  github = null;
-  for (const epic of epics.splice(0)) {
-    await stopFlushers(epic.dir);
-    await epic.cleanup();
-  }
-});
-
-async function setup(
-  options: Parameters<typeof startFakeGitHub>[0] = {},
-  task = taskMd(ISSUE),
-  extraArgs: string[] = [],
-) {
-  github = await startFakeGitHub({ tokens: { [TOKEN]: LOGIN }, ...options });
-  const epic = await makeEpic(task);
-  epics.push(epic);
-  const env: Env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+async function setup(options: FakeGitHubOptions = {}, task = taskMd(ISSUE), extraArgs: string[] = []) {
+  const { gh, dir, env } = await fakeGitHub({ fake: options, task });
   const as =
     (withEnv: Env): Cli =>
     (...args) =>
-      runCli([...args, "--dir", epic.dir, ...extraArgs], { env: withEnv, timeoutMs: 40_000 });
-  return { gh: github, dir: epic.dir, env, cli: as(env), as };
+      runCli([...args, "--dir", dir, ...extraArgs], { env: withEnv, timeoutMs: 40_000 });
+  return { gh, dir, env, cli: as(env), as };
 }
 
 async function statusJson(cli: Cli): Promise<StatusView> {

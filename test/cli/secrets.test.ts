@@ -1,18 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import {
   allFileText,
   type CliResult,
   flusherCommandLines,
   flusherPids,
-  makeEpic,
   queueFiles,
   runCli,
-  stopFlushers,
-  taskMd,
   waitFor,
 } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import type { FakeGitHub } from "../support/fake-github/index.js";
+import { useFakeGitHub } from "../support/harness.js";
 
 /**
  * Issue #4, "Secrets": the token never shows up in stdout, stderr, any file under the epic directory,
@@ -25,18 +23,7 @@ const TOKEN = "ghp_S3cr3tT0kenForLeakTests0123456789abcd";
 /** A token GitHub does not know (401). */
 const WRONG_TOKEN = "ghp_Wr0ngT0kenNobodyKnows0123456789wxyz";
 
-let github: FakeGitHub | null = null;
-const epics: { dir: string; cleanup: () => Promise<void> }[] = [];
-
-afterEach(async () => {
-  for (const epic of epics) await stopFlushers(epic.dir);
-  await github?.close();
-  github = null;
-  for (const epic of epics.splice(0)) {
-    await stopFlushers(epic.dir);
-    await epic.cleanup();
-  }
-});
+const fakeGitHub = useFakeGitHub(TOKEN);
 
 /** Every place a token could leak to, for one run. */
 class LeakWatch {
@@ -77,11 +64,7 @@ function expectCode(result: CliResult, code: number): void {
 }
 
 async function wholeRun(tokenVariable: "GITHUB_TOKEN" | "GH_TOKEN") {
-  github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" }, seed: 0x5ec });
-  const gh = github;
-  const epic = await makeEpic(taskMd(123));
-  epics.push(epic);
-  const { dir } = epic;
+  const { gh, dir } = await fakeGitHub({ fake: { seed: 0x5ec } });
   const watch = new LeakWatch(gh, dir);
   const base = { GITHUB_API_URL: gh.url };
   const good = { ...base, [tokenVariable]: TOKEN };
