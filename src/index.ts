@@ -28,9 +28,11 @@ export {
   createParallelReporter,
   type FinalizeResult,
   ParallelProgressReporter,
+  type ReporterEvents,
   type ReporterOptions,
 } from "./reporter.js";
 export type { GitHubOverrides } from "./settings.js";
 export type { RunStore, Transition } from "./store/types.js";
 export type { RetryReport } from "./sync/retry-queue.js";
+export type { StepResult } from "./sync/run-syncer.js";
 export type { Clock, FileSystem } from "./util/io.js";
