@@ -31,7 +31,7 @@ export async function startupBreakdown(commands: readonly Command[], samples: nu
   const dir = await mkdtemp(join(tmpdir(), "pp-bench-startup-"));
   try {
     const steps: { label: string; run: () => Promise<Timed> }[] = [
-      { label: "node empty.mjs", run: () => timeNode([EMPTY], { env: commands[0]?.env ?? {} }) },
+      { label: "node empty.cjs", run: () => timeNode([EMPTY.cjs], { env: commands[0]?.env ?? {} }) },
       {
         label: "parallel-progress --version (main.js + commander, no command)",
         run: () => timeNode([BIN, "--version"], { env: commands[0]?.env ?? {} }),

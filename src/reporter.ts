@@ -23,9 +23,9 @@ import {
   assertEpicId,
   type Env,
   type GitHubOverrides,
+  overlayTarget,
   refreshTarget,
   resolveTarget,
-  settingsMayChange,
   statTaskFile,
 } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
@@ -339,15 +339,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const stat = statTaskFile(this.fs, this.epicDir);
     let target: Awaited<ReturnType<typeof refreshTarget>> = null;
     // The change and the write decision in one transaction: one lock, one state read and write per call.
-    // Only when flags were given or task.md changed are the settings worked out first (a second pass).
+    // Flags given on this call are applied in it too; only when task.md changed (or an issue was given to a
+    // run without a repository) are the settings read first, outside the lock (a second pass).
     for (let pass = 0; ; pass++) {
       const now = this.clock.now();
       type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState };
       const outcome = await this.store.transact<Outcome>((current) => {
         const active = assertActive(current);
-        if (pass === 0 && settingsMayChange(active, stat, this.overrides))
-          return { result: { refresh: active } };
-        const base = target ? { ...active, github: target.github, taskFile: target.taskFile } : active;
+        const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
+        if (overlaid === "read") return { result: { refresh: active } };
+        const base = overlaid ? { ...active, github: overlaid.github, taskFile: overlaid.taskFile } : active;
         const changed = apply(base, now);
         const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;

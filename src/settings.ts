@@ -30,7 +30,7 @@ export async function resolveTarget(
   env: Env,
   overrides: GitHubOverrides,
   saved: GitHubTarget | null = null,
-): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] }> {
+): Promise<Target> {
   // gray-matter and zod are loaded only when task.md has to be parsed (start-up time).
   const { readTaskFile } = await import("./config/read-task-file.js");
   const task = await readTaskFile(fs, epicDir);
@@ -54,7 +54,7 @@ export async function resolveTarget(
   };
 }
 
-type TaskFileStat = { mtimeMs: number; size: number } | null;
+export type TaskFileStat = { mtimeMs: number; size: number } | null;
 
 /** task.md's size and time (null: none); synchronous, one cheap call at every command. */
 export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat {
@@ -71,12 +71,38 @@ function sameTaskFile(saved: RunState["taskFile"], stat: TaskFileStat): boolean 
   return stat.mtimeMs === saved.mtimeMs && stat.size === saved.size;
 }
 
-/**
- * Whether `refreshTarget` could change anything for this call: flags given, or task.md changed since
- * the run read it. Pure given the stat, so a transaction can decide it without another read.
- */
-export function settingsMayChange(state: RunState, stat: TaskFileStat, overrides: GitHubOverrides): boolean {
+/** Whether this call could change the run's settings: flags given, or task.md changed since the run read it. */
+function settingsMayChange(state: RunState, stat: TaskFileStat, overrides: GitHubOverrides): boolean {
   return Object.values(overrides).some((value) => value !== undefined) || !sameTaskFile(state.taskFile, stat);
+}
+
+type Target = { github: GitHubTarget; taskFile: RunState["taskFile"] };
+
+/**
+ * The settings for a later command of a running run, when they can be had without reading anything (pure,
+ * so a transaction can use it): the run's saved ones with this call's flags on top. Null: nothing
+ * changes. "read": task.md changed since the run read it, or an issue was given to a run without a
+ * repository; `resolveTarget` must read them.
+ */
+export function overlayTarget(
+  state: RunState,
+  stat: TaskFileStat,
+  overrides: GitHubOverrides,
+  env: Env,
+): Target | null | "read" {
+  if (!settingsMayChange(state, stat, overrides)) return null;
+  if (!sameTaskFile(state.taskFile, stat)) return "read";
+  const github: GitHubTarget = { ...state.github };
+  if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
+  if (overrides.repo !== undefined)
+    github.repo = resolveRepo({ flag: overrides.repo, env: {} })?.repo ?? null;
+  if (overrides.apiUrl !== undefined) github.apiUrl = resolveApiUrl(overrides.apiUrl, env);
+  if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
+  if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
+  if (overrides.syncEnabled === false) github.syncEnabled = false;
+  // An issue given now to a run that had none: its repository is found as init would find it.
+  if (github.issueNumber !== null && github.repo === null) return "read";
+  return { github, taskFile: state.taskFile };
 }
 
 /**
@@ -90,22 +116,9 @@ export async function refreshTarget(
   env: Env,
   state: RunState,
   overrides: GitHubOverrides,
-): Promise<{ github: GitHubTarget; taskFile: RunState["taskFile"] } | null> {
-  const stat = statTaskFile(fs, epicDir);
-  if (!settingsMayChange(state, stat, overrides)) return null;
-  if (!sameTaskFile(state.taskFile, stat)) return resolveTarget(fs, epicDir, env, overrides, state.github);
-  const github: GitHubTarget = { ...state.github };
-  if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
-  if (overrides.repo !== undefined)
-    github.repo = resolveRepo({ flag: overrides.repo, env: {} })?.repo ?? null;
-  if (overrides.apiUrl !== undefined) github.apiUrl = resolveApiUrl(overrides.apiUrl, env);
-  if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
-  if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
-  if (overrides.syncEnabled === false) github.syncEnabled = false;
-  // An issue given now to a run that had none: find its repository as init would have.
-  if (github.issueNumber !== null && github.repo === null)
-    return resolveTarget(fs, epicDir, env, overrides, github);
-  return { github, taskFile: state.taskFile };
+): Promise<Target | null> {
+  const overlaid = overlayTarget(state, statTaskFile(fs, epicDir), overrides, env);
+  return overlaid === "read" ? resolveTarget(fs, epicDir, env, overrides, state.github) : overlaid;
 }
 
 export function assertEpicId(epicId: string): string {

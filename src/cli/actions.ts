@@ -1,4 +1,4 @@
-import { appendFile } from "node:fs/promises";
+import { appendFileSync } from "node:fs";
 
 /**
  * GitHub Actions integration, active when GITHUB_ACTIONS=true: warnings become `::warning::`
@@ -21,18 +21,21 @@ export function annotation(kind: "warning" | "error" | "notice", message: string
   return `::${kind} title=parallel-progress::${data}`;
 }
 
-/** Sets a step output (`name=value`; multi-line values use the heredoc form). */
-export async function setOutput(context: ActionsContext, name: string, value: string): Promise<void> {
+/**
+ * Sets a step output (`name=value`; multi-line values use the heredoc form). Synchronous, like the rest of
+ * the per-event path: loading node:fs/promises costs every CLI start a millisecond and more.
+ */
+export function setOutput(context: ActionsContext, name: string, value: string): void {
   if (!context.outputFile) return;
   const line = value.includes("\n")
     ? `${name}<<PARALLEL_PROGRESS_EOF\n${value}\nPARALLEL_PROGRESS_EOF\n`
     : `${name}=${value}\n`;
-  await appendFile(context.outputFile, line, "utf8");
+  appendFileSync(context.outputFile, line, "utf8");
 }
 
 /** Appends markdown to the job summary, without our hidden marker. */
-export async function appendSummary(context: ActionsContext, markdown: string): Promise<void> {
+export function appendSummary(context: ActionsContext, markdown: string): void {
   if (!context.summaryFile) return;
   const visible = markdown.replace(/\n*<!-- parallel-progress:[^>]*-->\s*$/, "");
-  await appendFile(context.summaryFile, `${visible}\n\n`, "utf8");
+  appendFileSync(context.summaryFile, `${visible}\n\n`, "utf8");
 }

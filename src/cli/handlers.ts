@@ -95,7 +95,7 @@ export async function runFinalize(
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
-    await appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }));
+    appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }));
   }
   return publishCommentUrl(context);
 }
@@ -167,7 +167,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
 async function publishCommentUrl({ actions, reporter }: Context): Promise<number> {
   if (!actions) return 0;
   const url = (await reporter.load())?.sync.commentUrl;
-  if (url) await setOutput(actions, "comment-url", url);
+  if (url) setOutput(actions, "comment-url", url);
   return 0;
 }
 

@@ -16,6 +16,23 @@ export class LockTimeoutError extends Error {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The calls proper-lockfile makes (sync and callback forms). */
+const LOCK_CALLS = ["mkdir", "realpath", "stat", "rmdir", "utimes"] as const;
+
+/**
+ * Only the file-system calls proper-lockfile makes, bound to `fs`. proper-lockfile copies the fs it is
+ * given with `{ ...fs }`; on Node's fs that reads every lazy getter (`ReadStream`, `promises`) and so
+ * loads the streams and promises modules, over a millisecond at every CLI start.
+ */
+export function lockFs(fs: FileSystem): FileSystem {
+  const calls: Record<string, unknown> = {};
+  for (const name of LOCK_CALLS) {
+    calls[name] = fs[name].bind(fs);
+    calls[`${name}Sync`] = fs[`${name}Sync`].bind(fs);
+  }
+  return calls as unknown as FileSystem;
+}
+
 /**
  * Runs `work` while holding the cross-process lock `lockPath` (proper-lockfile: an atomic mkdir, kept
  * fresh while held, taken over once stale, so a holder killed with SIGKILL blocks others for at most
@@ -38,7 +55,7 @@ export async function withLock<T>(
         realpath: false,
         stale: staleMs,
         update: Math.max(1000, Math.floor(staleMs / 3)),
-        fs: options.fs,
+        fs: lockFs(options.fs),
         // Only when a holder stalls past `staleMs` inside a millisecond-long critical section; the
         // default handler would throw from a timer and kill the process. The atomic write still holds.
         onCompromised: () => undefined,

@@ -1,4 +1,3 @@
 // Bundling shim: proper-lockfile requires graceful-fs, which patches the whole fs module on load
 // (costly at every CLI start). The product always hands proper-lockfile its own fs, so plain fs serves.
-// An ES module, so that the CLI's main bundle needs no CommonJS `require` at all.
-export * from "node:fs";
+module.exports = require("node:fs");

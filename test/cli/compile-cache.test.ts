@@ -1,0 +1,95 @@
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { Module } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeEpic, runCli } from "../support/cli.js";
+
+// Node ≥ 22.1 has its own compile cache, which the CLI uses instead; these tests are about Node 20's.
+const builtIn = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === "function";
+
+describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
+  let base: string;
+  let epic: Awaited<ReturnType<typeof makeEpic>>;
+  const folder = () =>
+    join(base, `${process.version}-${process.arch}${process.getuid ? `-${process.getuid()}` : ""}`);
+  const update = (files: string, env: Record<string, string> = {}) =>
+    runCli(["update", "a", "--status", "in_progress", "--files", files, "--dir", epic.dir], {
+      env: { NODE_COMPILE_CACHE: base, NODE_DEBUG: "parallel-progress", ...env },
+    });
+  const entries = async () => (await readdir(folder()).catch(() => [] as string[])).sort();
+  const mainEntries = async () => (await entries()).filter((name) => name.includes("-main.js-update-"));
+
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), "pp-compile-cache-"));
+    epic = await makeEpic("---\ntitle: Local\n---\n");
+    const init = await runCli(["init", "--epic", "CC", "--domains", "a,b", "--dir", epic.dir], {
+      env: { NODE_DISABLE_COMPILE_CACHE: "1" },
+    });
+    expect(init.code).toBe(0);
+  });
+  afterEach(async () => {
+    await epic.cleanup();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it("is written by the first run of a command and used by the next; the results are the same", async () => {
+    const first = await update("1/4");
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("compile cache: main.js (update): none, will write");
+    expect(first.stderr).toContain("compile cache: main.js (update): written");
+    const [entry] = await mainEntries();
+    expect(entry).toMatch(/^[0-9a-f]{16}-main\.js-update-[0-9a-f]{8}\.bin$/);
+    // This user's alone: the folder 0700, the entries 0600.
+    expect((await stat(folder())).mode & 0o777).toBe(0o700);
+    expect((await stat(join(folder(), entry!))).mode & 0o777).toBe(0o600);
+
+    const second = await update("2/4");
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain("compile cache: main.js (update): used");
+    expect(second.stderr).not.toContain("written");
+    const status = await runCli(["status", "--json", "--dir", epic.dir], { env: { NODE_COMPILE_CACHE: base } });
+    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ domain: "a", filesCompleted: 2, filesTotal: 4 });
+    // Each command has its own entry (the functions it runs differ).
+    expect((await entries()).some((name) => name.includes("-main.js-status-"))).toBe(true);
+  });
+
+  it("a damaged entry is refused by V8, the command runs as usual, and the entry is rewritten", async () => {
+    expect((await update("1/4")).code).toBe(0);
+    const [entry] = await mainEntries();
+    await writeFile(join(folder(), entry!), Buffer.alloc(4096, 7));
+    const damaged = await update("3/4");
+    expect(damaged.code).toBe(0);
+    expect(damaged.stderr).toContain("compile cache: main.js (update): refused, will write");
+    expect((await update("4/4")).stderr).toContain("compile cache: main.js (update): used");
+    const status = await runCli(["status", "--json", "--dir", epic.dir]);
+    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ filesCompleted: 4, filesTotal: 4 });
+  });
+
+  it("runs under other Node options get entries of their own (V8 refuses data made under other flags)", async () => {
+    expect((await update("1/4")).code).toBe(0);
+    const flagged = await update("2/4", { NODE_OPTIONS: "--max-old-space-size=200" });
+    expect(flagged.stderr).toContain("compile cache: main.js (update): none, will write");
+    expect(await mainEntries()).toHaveLength(2);
+    // Neither displaces the other.
+    expect((await update("3/4")).stderr).toContain("compile cache: main.js (update): used");
+    const again = await update("4/4", { NODE_OPTIONS: "--max-old-space-size=200" });
+    expect(again.stderr).toContain("compile cache: main.js (update): used");
+  });
+
+  it.skipIf(!process.getuid)("a folder others can write to is not used", async () => {
+    expect((await update("1/4")).code).toBe(0);
+    await chmod(folder(), 0o777);
+    const result = await update("2/4");
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("is not this user's alone: not used");
+    expect(result.stderr).not.toContain("main.js (update): used");
+  });
+
+  it("NODE_DISABLE_COMPILE_CACHE=1 turns it off: nothing read or written", async () => {
+    const result = await update("1/4", { NODE_DISABLE_COMPILE_CACHE: "1" });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain("compile cache");
+    expect(await entries()).toEqual([]);
+  });
+});
