@@ -48,8 +48,14 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
     expect(second.code).toBe(0);
     expect(second.stderr).toContain("compile cache: main.js (update): used");
     expect(second.stderr).not.toContain("written");
-    const status = await runCli(["status", "--json", "--dir", epic.dir], { env: { NODE_COMPILE_CACHE: base } });
-    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ domain: "a", filesCompleted: 2, filesTotal: 4 });
+    const status = await runCli(["status", "--json", "--dir", epic.dir], {
+      env: { NODE_COMPILE_CACHE: base },
+    });
+    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({
+      domain: "a",
+      filesCompleted: 2,
+      filesTotal: 4,
+    });
     // Each command has its own entry (the functions it runs differ).
     expect((await entries()).some((name) => name.includes("-main.js-status-"))).toBe(true);
   });
