@@ -1,5 +1,138 @@
 #!/usr/bin/env node
-// CommonJS (bin/package.json), like the CLI's bundles: no ES module loader at start-up.
+// @ts-check
+// The command line's entry: loads the CLI's bundles (dist/cli) and runs it.
+//
+// Every workflow event starts this process, so start-up is part of the product. The bundles are CommonJS
+// (no ES module loader), and are loaded here, not with require(), for V8's code cache: each bundle is
+// compiled with the code a previous run of the same command compiled (`update`, `init`, ...), and when
+// there was none, or V8 refused it (another Node, other flags), what this run compiled is written at exit
+// for the next. Loading them here also skips Node's module resolution (about a millisecond at the first
+// require). The cache only speeds things up: any failure to read, check or write it is ignored, V8 checks
+// the data, and the entries are keyed by the build's content hash, the command and the Node flags.
+//
+// Where: `$NODE_COMPILE_CACHE` if set, else the system's temp directory, in a folder per Node version and
+// user (mode 0700; not used if another user owns it or others can write to it). Safe to delete at any
+// time. `NODE_DISABLE_COMPILE_CACHE=1` turns it off; `NODE_DEBUG=parallel-progress` reports on stderr.
 "use strict";
-require("../dist/cli/compile-cache.js").enableCompileCache(process.argv[2]);
-require("../dist/cli/main.js");
+const { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { Script } = require("node:vm");
+
+const BUNDLES = join(__dirname, "..", "dist", "cli");
+const env = process.env;
+const debug = /\bparallel-progress\b/.test(env.NODE_DEBUG ?? "")
+  ? (/** @type {string} */ line) => process.stderr.write(`compile cache: ${line}\n`)
+  : () => {};
+const command = process.argv[2] ?? "";
+const kind = /^[a-z_-]{1,20}$/.test(command) ? command : "other";
+const cache = env.NODE_DISABLE_COMPILE_CACHE === "1" ? null : cacheKey();
+/** @type {Map<string, { exports: unknown }>} */
+const modules = new Map();
+/** @type {{ entry: string, script: Script, name: string }[]} */
+const toWrite = [];
+
+/**
+ * Loads a bundle of dist/cli once, as CommonJS would: the bundles require built-ins and each other
+ * (`./name.js`) only.
+ * @param {string} name
+ * @returns {unknown}
+ */
+function load(name) {
+  const known = modules.get(name);
+  if (known) return known.exports;
+  const module = { exports: {} };
+  modules.set(name, module);
+  const filename = join(BUNDLES, name);
+  const source = readFileSync(filename, "utf8");
+  const entry = cache && join(cache.dir, `${cache.prefix}-${name}-${kind}-${cache.flags}.bin`);
+  const cachedData = entry ? readIfThere(entry) : undefined;
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename,
+    cachedData,
+  });
+  if (entry && (!cachedData || script.cachedDataRejected)) {
+    debug(`${name} (${kind}): ${cachedData ? "refused" : "none"}, will write`);
+    if (toWrite.length === 0) process.once("exit", writeCaches);
+    toWrite.push({ entry, script, name });
+  } else if (entry) debug(`${name} (${kind}): used`);
+  const wrapper = script.runInThisContext({ displayErrors: true });
+  const requireFrom = (/** @type {string} */ id) => (id.startsWith("./") ? load(id.slice(2)) : require(id));
+  wrapper.call(module.exports, module.exports, requireFrom, module, filename, BUNDLES);
+  return module.exports;
+}
+
+/** The folder, entry prefix and flags hash; null when there is no folder this user alone can write. */
+function cacheKey() {
+  const uid = typeof process.getuid === "function" ? process.getuid() : -1;
+  const base = env.NODE_COMPILE_CACHE || join(tempDir(), "parallel-progress-compile-cache");
+  const dir = join(base, `${process.version}-${process.arch}${uid >= 0 ? `-${uid}` : ""}`);
+  try {
+    let stat = statSync(dir, { throwIfNoEntry: false });
+    if (!stat) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      stat = statSync(dir);
+    }
+    // Cached code runs in this process: a folder another user owns, or others may write to, is not used.
+    if (uid >= 0 && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) {
+      debug(`${dir} is not this user's alone: not used`);
+      return null;
+    }
+    // The build's content hash (written by the build), so another build never uses these entries.
+    const prefix = readFileSync(join(BUNDLES, "build-id"), "utf8").trim();
+    // V8 refuses data made under other flags: one entry per flag set, so runs with different flags coexist.
+    const flags = fnv1a(`${process.execArgv.join(" ")}\0${env.NODE_OPTIONS ?? ""}`);
+    return { dir, prefix, flags };
+  } catch {
+    return null;
+  }
+}
+
+function writeCaches() {
+  for (const { entry, script, name } of toWrite) {
+    const temporary = `${entry}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+      renameSync(temporary, entry);
+      debug(`${name} (${kind}): written`);
+    } catch {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Never written.
+      }
+    }
+  }
+}
+
+/** os.tmpdir() without loading node:os (a built-in the per-event commands do not otherwise load). */
+function tempDir() {
+  if (process.platform === "win32") return require("node:os").tmpdir();
+  const dir = env.TMPDIR || env.TMP || env.TEMP || "/tmp";
+  return dir.length > 1 && dir.endsWith("/") ? dir.slice(0, -1) : dir;
+}
+
+/** A short hash (FNV-1a, 32 bits) for names: not for security. @param {string} text */
+function fnv1a(text) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, "0");
+}
+
+/** @param {string} file */
+function readIfThere(file) {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+try {
+  statSync(join(BUNDLES, "main.js"));
+} catch {
+  process.stderr.write(
+    "parallel-progress: the CLI is not built (dist/cli/main.js is missing): run `npm run build`\n",
+  );
+  process.exit(1);
+}
+load("main.js");

@@ -7,8 +7,7 @@
 // `instanceof` works across bundles.
 //
 // The bundles are CommonJS, so a call runs without Node's ES module loader (~4 ms less per call on Node
-// 20; the published library stays ESM), and bin/ loads them through the compile cache
-// (src/cli/compile-cache.ts).
+// 20; the published library stays ESM). bin/parallel-progress.js loads them with V8's code cache.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -16,8 +15,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-if (process.argv.includes("--if-missing") && existsSync(join(root, "dist/cli/compile-cache.js")))
-  process.exit(0);
+if (process.argv.includes("--if-missing") && existsSync(join(root, "dist/cli/build-id"))) process.exit(0);
 
 rmSync(join(root, "dist"), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
@@ -91,13 +89,10 @@ await esbuild.build({
   plugins: [layout("./main.js")],
 });
 writeFileSync(join(root, "dist/cli/package.json"), '{\n  "type": "commonjs"\n}\n');
-// The compile cache keys its entries by the bundles' content, so another build never uses them.
+// The compile cache (bin/parallel-progress.js) keys its entries by the bundles' content, so another
+// build never uses them.
 const hash = createHash("sha256");
 for (const name of readdirSync(join(root, "dist/cli")).sort()) {
   hash.update(readFileSync(join(root, "dist/cli", name)));
 }
-await esbuild.build({
-  ...common,
-  entryPoints: { "compile-cache": "src/cli/compile-cache.ts" },
-  define: { BUILD_ID: JSON.stringify(hash.digest("hex").slice(0, 16)) },
-});
+writeFileSync(join(root, "dist/cli/build-id"), hash.digest("hex").slice(0, 16));
