@@ -7,7 +7,7 @@
 // `instanceof` works across bundles.
 //
 // The bundles are CommonJS, so a call runs without Node's ES module loader (~4 ms less per call on Node
-// 20; the published library stays ESM). bin/parallel-progress.js loads them with V8's code cache.
+// 20; the published library stays ESM). bin/parallel-progress.cjs loads them with V8's code cache.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -89,7 +89,7 @@ await esbuild.build({
   plugins: [layout("./main.js")],
 });
 writeFileSync(join(root, "dist/cli/package.json"), '{\n  "type": "commonjs"\n}\n');
-// The compile cache (bin/parallel-progress.js) keys its entries by the bundles' content, so another
+// The compile cache (bin/parallel-progress.cjs) keys its entries by the bundles' content, so another
 // build never uses them.
 const hash = createHash("sha256");
 for (const name of readdirSync(join(root, "dist/cli")).sort()) {

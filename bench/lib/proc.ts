@@ -6,7 +6,7 @@ import { flusherPids } from "../../test/support/cli.js";
 
 /** Paths the benchmark runs, absolute so a child's working directory does not matter. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const BIN = join(ROOT, "bin", "parallel-progress.js");
+export const BIN = join(ROOT, "bin", "parallel-progress.cjs");
 /** Each baseline in both module kinds: an ES module pays Node's ESM loader (~4 ms here), CommonJS does not. */
 export const EMPTY = {
   mjs: join(ROOT, "bench", "fixtures", "empty.mjs"),

@@ -15,8 +15,20 @@ export function createOutput(options: {
   annotate?: (message: string) => string;
 }): Output {
   const warned = new Set<string>(); // the same warning once per call
+  let readerGone = false;
+  let guarded = false;
   return {
     data: (text) => {
+      if (readerGone) return;
+      if (!guarded) {
+        guarded = true;
+        // `parallel-progress status | head -1`: when the reader goes away, the rest of the data is
+        // dropped and the command finishes its work as usual (exit code unchanged), instead of crashing.
+        process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+          if (error.code !== "EPIPE") throw error;
+          readerGone = true;
+        });
+      }
       process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
     },
     warn: (message) => {

@@ -230,7 +230,11 @@ type Transport = Pick<typeof http, "request">;
  * node:http or node:https, loaded when first needed: https pulls in TLS, which an http-only
  * (loopback, GHES behind a proxy) process never needs, and each costs start-up time.
  */
-function loadTransport(protocol: string): Promise<Transport> {
+/** node:http or node:https, loaded on first use (process.getBuiltinModule where Node has it: no promise hop). */
+async function loadTransport(protocol: string): Promise<Transport> {
+  const name = protocol === "https:" ? "node:https" : "node:http";
+  const builtIn = process.getBuiltinModule?.(name) as Transport | undefined;
+  if (builtIn) return builtIn;
   return protocol === "https:" ? import("node:https") : import("node:http");
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeEpic, runCli } from "../support/cli.js";
+import { makeEpic, runCli, spawnCli } from "../support/cli.js";
 
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
@@ -179,5 +179,18 @@ describe("cancel and the event log from the CLI", () => {
       dir,
     ]);
     expect(badStall.code).toBe(2);
+  });
+});
+
+describe("output to a reader that goes away", () => {
+  it("`status | head -1`: the CLI drops the rest of the data and exits 0, without an EPIPE crash", async () => {
+    const dir = await epic();
+    const domains = Array.from({ length: 400 }, (_, i) => `d${i}`).join(",");
+    expect((await runCli(["init", "--epic", "PIPE", "--domains", domains, "--dir", dir])).code).toBe(0);
+    const running = spawnCli(["status", "--markdown", "--dir", dir]);
+    running.child.stdout.destroy(); // the reader is gone before the CLI writes a byte
+    const result = await running.done;
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.code).toBe(0);
   });
 });
