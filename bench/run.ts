@@ -5,13 +5,13 @@ import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { burstSection } from "./burst.js";
 import { Epics } from "./lib/epic.js";
-import { markdownTable, type Section, type Target, textTable, verdict } from "./lib/report.js";
+import { markdownTable, printSection, type Section, type Target, textTable, verdict } from "./lib/report.js";
 import { memorySection } from "./memory.js";
 import { scaleSection } from "./scale.js";
 import { startupSections } from "./startup.js";
 
-/** Samples per variant after the warm-ups; BENCH_SAMPLES overrides (bounded to 5..60). */
-const SAMPLES = Math.min(60, Math.max(5, Number(process.env.BENCH_SAMPLES) || 20));
+/** Samples per variant after the warm-ups (30: start-up ratios on this noisy machine need them); BENCH_SAMPLES overrides (bounded to 5..60). */
+const SAMPLES = Math.min(60, Math.max(5, Number(process.env.BENCH_SAMPLES) || 30));
 const WARMUPS = 2;
 
 const started = performance.now();
@@ -37,7 +37,7 @@ try {
       for (const section of await step()) {
         sections.push(section);
         targets.push(...section.targets);
-        print(section);
+        printSection(section);
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -64,8 +64,3 @@ process.stdout.write(
   `\n${failed.length === 0 ? "PASS" : `FAIL (${failed.length} target${failed.length === 1 ? "" : "s"})`} in ${seconds} s\n`,
 );
 process.exitCode = failed.length === 0 ? 0 : 1;
-
-function print(section: Section): void {
-  process.stdout.write(`\n## ${section.title}\n${textTable(section.table)}\n`);
-  for (const note of section.notes) process.stdout.write(`  ${note}\n`);
-}

@@ -54,3 +54,9 @@ export function verdict(target: Target): string {
   if (target.pass) return "PASS";
   return target.informational ? "FAIL (informational)" : "FAIL";
 }
+
+/** A section as text on stdout: title, table, notes. */
+export function printSection(section: Section): void {
+  process.stdout.write(`\n## ${section.title}\n${textTable(section.table)}\n`);
+  for (const note of section.notes) process.stdout.write(`  ${note}\n`);
+}
