@@ -5,9 +5,9 @@
 // Every workflow event starts this process, so start-up is part of the product. The bundles are CommonJS
 // (no ES module loader), and are loaded here, not with require(), for V8's code cache: each bundle is
 // compiled with the code a previous run of the same command compiled (`update`, `init`, ...), and when
-// there was none, or V8 refused it (another Node, other flags), what this run compiled is written at exit
-// for the next. Loading them here also skips Node's module resolution (about a millisecond at the first
-// require). The cache only speeds things up: any failure to read, check or write it is ignored, V8 checks
+// there was none, V8 refused it (another Node, other flags), or the run that wrote it went down fewer
+// paths (it required less), what this run compiled is written at exit for the next. Loading them here
+// also skips Node's module resolution (about a millisecond at the first require). The cache only speeds things up: any failure to read, check or write it is ignored, V8 checks
 // the data, and the entries are keyed by the build's content hash, the command and the Node flags.
 //
 // Where: `$NODE_COMPILE_CACHE` if set, else the system's temp directory, in a folder per Node version and
@@ -28,8 +28,10 @@ const kind = /^[a-z_-]{1,20}$/.test(command) ? command : "other";
 const cache = env.NODE_DISABLE_COMPILE_CACHE === "1" ? null : cacheKey();
 /** @type {Map<string, { exports: unknown }>} */
 const modules = new Map();
-/** @type {{ entry: string, script: Script, name: string }[]} */
-const toWrite = [];
+/** What this run required (bundles and built-ins): a sign of the code paths it ran. */
+const required = new Set(["./main.js"]);
+/** @type {{ entry: string, script: Script, name: string, covered: Set<string> | null }[]} */
+const loaded = [];
 
 /**
  * Loads a bundle of dist/cli once, as CommonJS would: the bundles require built-ins and each other
@@ -45,20 +47,70 @@ function load(name) {
   const filename = join(BUNDLES, name);
   const source = readFileSync(filename, "utf8");
   const entry = cache && join(cache.dir, `${cache.prefix}-${name}-${kind}-${cache.flags}.bin`);
-  const cachedData = entry ? readIfThere(entry) : undefined;
+  const stored = entry ? readEntry(entry) : null;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename,
-    cachedData,
+    cachedData: stored?.data,
   });
-  if (entry && (!cachedData || script.cachedDataRejected)) {
-    debug(`${name} (${kind}): ${cachedData ? "refused" : "none"}, will write`);
-    if (toWrite.length === 0) process.once("exit", writeCaches);
-    toWrite.push({ entry, script, name });
-  } else if (entry) debug(`${name} (${kind}): used`);
+  if (entry) {
+    const covered = stored && !script.cachedDataRejected ? stored.covered : null;
+    debug(`${name} (${kind}): ${covered ? "used" : stored ? "refused" : "none"}`);
+    if (loaded.length === 0) process.once("exit", writeCaches);
+    loaded.push({ entry, script, name, covered });
+  }
   const wrapper = script.runInThisContext({ displayErrors: true });
-  const requireFrom = (/** @type {string} */ id) => (id.startsWith("./") ? load(id.slice(2)) : require(id));
+  const requireFrom = (/** @type {string} */ id) => {
+    required.add(id);
+    return id.startsWith("./") ? load(id.slice(2)) : require(id);
+  };
   wrapper.call(module.exports, module.exports, requireFrom, module, filename, BUNDLES);
   return module.exports;
+}
+
+/**
+ * An entry: a header line naming what the run that wrote it required, then V8's data.
+ * @param {string} file
+ * @returns {{ covered: Set<string>, data: Buffer } | null}
+ */
+function readEntry(file) {
+  try {
+    const bytes = readFileSync(file);
+    const end = bytes.indexOf(10);
+    if (end < 0 || end > 4096) return null;
+    return { covered: new Set(bytes.toString("latin1", 0, end).split(",")), data: bytes.subarray(end + 1) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * At exit: V8's data for each bundle that had none (or had it refused), and again for a bundle whose
+ * entry came from a run that required less than this one (e.g. a local `update` wrote it, this one wrote
+ * to GitHub): the new data holds the code of both runs, so entries converge on what the command runs.
+ */
+function writeCaches() {
+  for (const { entry, script, name, covered } of loaded) {
+    if (covered && [...required].every((id) => covered.has(id))) continue;
+    const header = [...new Set([...(covered ?? []), ...required])].sort().join(",");
+    const temporary = `${entry}.${process.pid}.tmp`;
+    try {
+      writeFileSync(
+        temporary,
+        Buffer.concat([Buffer.from(`${header}\n`, "latin1"), script.createCachedData()]),
+        {
+          mode: 0o600,
+        },
+      );
+      renameSync(temporary, entry);
+      debug(`${name} (${kind}): written`);
+    } catch {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Never written.
+      }
+    }
+  }
 }
 
 /** The folder, entry prefix and flags hash; null when there is no folder this user alone can write. */
@@ -87,23 +139,6 @@ function cacheKey() {
   }
 }
 
-function writeCaches() {
-  for (const { entry, script, name } of toWrite) {
-    const temporary = `${entry}.${process.pid}.tmp`;
-    try {
-      writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
-      renameSync(temporary, entry);
-      debug(`${name} (${kind}): written`);
-    } catch {
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // Never written.
-      }
-    }
-  }
-}
-
 /** os.tmpdir() without loading node:os (a built-in the per-event commands do not otherwise load). */
 function tempDir() {
   if (process.platform === "win32") return require("node:os").tmpdir();
@@ -116,15 +151,6 @@ function fnv1a(text) {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(16).padStart(8, "0");
-}
-
-/** @param {string} file */
-function readIfThere(file) {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
-  }
 }
 
 try {

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { Module } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,7 +36,7 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
   it("is written by the first run of a command and used by the next; the results are the same", async () => {
     const first = await update("1/4");
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain("compile cache: main.js (update): none, will write");
+    expect(first.stderr).toContain("compile cache: main.js (update): none");
     expect(first.stderr).toContain("compile cache: main.js (update): written");
     const [entry] = await mainEntries();
     expect(entry).toMatch(/^[0-9a-f]{16}-main\.js-update-[0-9a-f]{8}\.bin$/);
@@ -63,10 +63,14 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
   it("a damaged entry is refused by V8, the command runs as usual, and the entry is rewritten", async () => {
     expect((await update("1/4")).code).toBe(0);
     const [entry] = await mainEntries();
-    await writeFile(join(folder(), entry!), Buffer.alloc(4096, 7));
+    await writeFile(
+      join(folder(), entry!),
+      Buffer.concat([Buffer.from("./main.js\n"), Buffer.alloc(4096, 7)]),
+    );
     const damaged = await update("3/4");
     expect(damaged.code).toBe(0);
-    expect(damaged.stderr).toContain("compile cache: main.js (update): refused, will write");
+    expect(damaged.stderr).toContain("compile cache: main.js (update): refused");
+    expect(damaged.stderr).toContain("compile cache: main.js (update): written");
     expect((await update("4/4")).stderr).toContain("compile cache: main.js (update): used");
     const status = await runCli(["status", "--json", "--dir", epic.dir]);
     expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ filesCompleted: 4, filesTotal: 4 });
@@ -75,12 +79,28 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
   it("runs under other Node options get entries of their own (V8 refuses data made under other flags)", async () => {
     expect((await update("1/4")).code).toBe(0);
     const flagged = await update("2/4", { NODE_OPTIONS: "--max-old-space-size=200" });
-    expect(flagged.stderr).toContain("compile cache: main.js (update): none, will write");
+    expect(flagged.stderr).toContain("compile cache: main.js (update): none");
     expect(await mainEntries()).toHaveLength(2);
     // Neither displaces the other.
     expect((await update("3/4")).stderr).toContain("compile cache: main.js (update): used");
     const again = await update("4/4", { NODE_OPTIONS: "--max-old-space-size=200" });
     expect(again.stderr).toContain("compile cache: main.js (update): used");
+  });
+
+  it("an entry written by a run that went down fewer paths is rewritten once by one that went further", async () => {
+    expect((await update("1/4")).code).toBe(0); // task.md as at init: main.js only
+    await writeFile(join(epic.dir, "task.md"), "---\ntitle: Local, renamed\n---\n");
+    const further = await update("2/4"); // task.md changed: its parser's bundle is required too
+    expect(further.stderr).toContain("compile cache: main.js (update): used");
+    expect(further.stderr).toContain("compile cache: main.js (update): written");
+    const [entry] = await mainEntries();
+    const header = (await readFile(join(folder(), entry!), "latin1")).split("\n")[0];
+    expect(header!.split(",")).toEqual(
+      expect.arrayContaining(["./main.js", "./lazy-config-read-task-file.js"]),
+    );
+    const again = await update("3/4");
+    expect(again.stderr).toContain("compile cache: main.js (update): used");
+    expect(again.stderr).not.toContain("written");
   });
 
   it.skipIf(!process.getuid)("a folder others can write to is not used", async () => {
