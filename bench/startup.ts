@@ -176,6 +176,7 @@ async function measure(
     notes: [
       `ratio sync off: update / node ${emptyName} (the faster empty file) = ${ratio(offRatio)} (+${ms(median(local) - median(empty))}); / the other: ${ratio(median(local) / median(empty === emptyCjs ? emptyMjs : emptyCjs))}`,
       `ratio sync on:  update / node ${bareName} (the faster bare script) = ${ratio(onRatio)} (+${ms(median(synced) - median(bare))}); / the other: ${ratio(median(synced) / median(bare === bareCjs ? bareMjs : bareCjs))}`,
+      `paired (median of each round's ratio, a cross-check that cancels drifts in machine speed): sync off ${ratio(pairedMedian(local, empty))}, sync on ${ratio(pairedMedian(synced, bare))}`,
       `requests per sync-on update: median ${requests}, max ${maxRequests} (writes: median ${writes}); background writers left after: ${leftOver}`,
     ],
     targets: [
@@ -214,4 +215,9 @@ async function measure(
     ],
   };
   return [section, ...breakdown];
+}
+
+/** The median of a[i] / b[i], the two measured in the same round. */
+function pairedMedian(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((value, i) => value / b[i]!));
 }

@@ -52,13 +52,22 @@ export class FileRunStore implements RunStore {
   }
 
   async transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T> {
-    this.fs.mkdirSync(this.paths.dir, { recursive: true });
-    return withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
-      const current = this.readNow();
-      const { next, result } = change(current);
-      if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
-      return result;
-    });
+    const locked = () =>
+      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
+        const current = this.readNow();
+        const { next, result } = change(current);
+        if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
+        return result;
+      });
+    try {
+      return await locked();
+    } catch (error) {
+      // The state folder is made when it is found missing (the first change of a run), not checked at
+      // every change: two system calls fewer per call. `change` is pure, so running it again is safe.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      this.fs.mkdirSync(this.paths.dir, { recursive: true });
+      return locked();
+    }
   }
 }
 
