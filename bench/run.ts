@@ -10,8 +10,8 @@ import { memorySection } from "./memory.js";
 import { scaleSection } from "./scale.js";
 import { startupSections } from "./startup.js";
 
-/** Samples per variant after the warm-ups (30: start-up ratios on this noisy machine need them); BENCH_SAMPLES overrides (bounded to 5..60). */
-const SAMPLES = Math.min(60, Math.max(5, Number(process.env.BENCH_SAMPLES) || 30));
+/** Samples per variant after the warm-ups (40: start-up ratios on this noisy machine need them); BENCH_SAMPLES overrides (bounded to 5..60). */
+const SAMPLES = Math.min(60, Math.max(5, Number(process.env.BENCH_SAMPLES) || 40));
 const WARMUPS = 2;
 
 const started = performance.now();

@@ -5,7 +5,7 @@ import { startupSections } from "./startup.js";
 
 const epics = new Epics();
 try {
-  for (const section of await startupSections(epics, Number(process.env.BENCH_SAMPLES) || 30, 2)) {
+  for (const section of await startupSections(epics, Number(process.env.BENCH_SAMPLES) || 40, 2)) {
     printSection(section);
     for (const row of section.readme) process.stdout.write(`| ${row.join(" | ")} |\n`);
   }
