@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
 import { readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
 import { UsageError } from "./errors.js";
 import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
@@ -54,7 +55,7 @@ export async function resolveTarget(
   };
 }
 
-export type TaskFileStat = { mtimeMs: number; size: number } | null;
+type TaskFileStat = TaskMdStat | null;
 
 /** task.md's size and time (null: none); synchronous, one cheap call at every command. */
 export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat {

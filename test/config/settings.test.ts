@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { createRun } from "../../src/model/run.js";
+import type { GitHubTarget, RunState } from "../../src/model/types.js";
+import { overlayTarget } from "../../src/settings.js";
+
+const github: GitHubTarget = {
+  issueNumber: 7,
+  repo: "acme/widgets",
+  apiUrl: "https://api.github.com",
+  syncEnabled: true,
+  commentMode: "edit",
+  minIntervalMs: 1000,
+};
+const taskFile = { mtimeMs: 1_000, size: 60 };
+
+function run(overrides: Partial<RunState> = {}): RunState {
+  return {
+    ...createRun({ epicId: "E", domains: ["a"], now: 0, github, taskFile, nonce: "abcd" }),
+    ...overrides,
+  };
+}
+
+describe("overlayTarget: a later command's settings, inside its transaction", () => {
+  it("no flags and task.md unchanged: nothing changes (null)", () => {
+    expect(overlayTarget(run(), taskFile, {}, {})).toBeNull();
+  });
+
+  it("flags only: the run's settings with the flags on top, nothing read", () => {
+    const made = overlayTarget(run(), taskFile, { minIntervalMs: 0, commentMode: "append", repo: "o/r" }, {});
+    expect(made).toEqual({
+      github: { ...github, minIntervalMs: 0, commentMode: "append", repo: "o/r" },
+      taskFile,
+    });
+  });
+
+  it("--api-url is resolved as at init; sync can be turned off but not on by a flag", () => {
+    const made = overlayTarget(
+      run(),
+      taskFile,
+      { apiUrl: "https://ghe.example/api/v3/", syncEnabled: false },
+      {},
+    );
+    expect(made).not.toBe("read");
+    expect(made && made !== "read" ? made.github : null).toMatchObject({
+      apiUrl: "https://ghe.example/api/v3",
+      syncEnabled: false,
+    });
+  });
+
+  it("task.md changed, appeared or went away since the run read it: it must be read", () => {
+    expect(overlayTarget(run(), { mtimeMs: 2_000, size: 60 }, {}, {})).toBe("read");
+    expect(overlayTarget(run(), { mtimeMs: 1_000, size: 61 }, { issueNumber: 3 }, {})).toBe("read");
+    expect(overlayTarget(run({ taskFile: null }), taskFile, {}, {})).toBe("read");
+    expect(overlayTarget(run(), null, {}, {})).toBe("read");
+  });
+
+  it("an issue given to a run without a repository: its repository must be found as init would", () => {
+    const noRepo = run({ github: { ...github, issueNumber: null, repo: null } });
+    expect(overlayTarget(noRepo, taskFile, { issueNumber: 9 }, {})).toBe("read");
+    expect(overlayTarget(noRepo, taskFile, { issueNumber: 9, repo: "o/r" }, {})).toMatchObject({
+      github: { issueNumber: 9, repo: "o/r" },
+    });
+  });
+});
