@@ -194,7 +194,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   ): Promise<AgentRef[]> {
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const id = assertEpicId(epicId);
-    const list = checkDomains(domains);
+    const list = checkDomains(domains, domains.join(","), "domains");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();

@@ -37,27 +37,32 @@ export function parseDomainsOption(value: string): string[] {
 
 /**
  * The rule for a run's domains, for the CLI and the library alike: at least one, each trimmed,
- * non-empty, unique, printable and at most 200 characters. `given` is quoted in messages.
+ * non-empty, unique, printable and at most 200 characters. `given` is quoted in messages, which name
+ * the input as `label` (the CLI's `--domains`, the library's `domains`).
  */
-export function checkDomains(list: readonly string[], given: string = list.join(",")): string[] {
-  if (list.length === 0) throw new UsageError("--domains: at least one domain is required");
+export function checkDomains(
+  list: readonly string[],
+  given: string = list.join(","),
+  label = "--domains",
+): string[] {
+  if (list.length === 0) throw new UsageError(`${label}: at least one domain is required`);
   const domains = list.map((item) => item.trim());
   if (domains.some((domain) => domain.length === 0)) {
-    throw new UsageError(`--domains: domain names cannot be empty, got ${quote(given)}`);
+    throw new UsageError(`${label}: domain names cannot be empty, got ${quote(given)}`);
   }
   const seen = new Set<string>();
   for (const domain of domains) {
     if (domain.length > MAX_DOMAIN_LENGTH) {
       throw new UsageError(
-        `--domains: a domain may have at most ${MAX_DOMAIN_LENGTH} characters, got one of ${domain.length}: ${quote(domain)}`,
+        `${label}: a domain may have at most ${MAX_DOMAIN_LENGTH} characters, got one of ${domain.length}: ${quote(domain)}`,
       );
     }
     // Tabs and newlines would break the `domain<TAB>agent-id` lines init prints.
     if (/[\u0000-\u001f\u007f]/.test(domain)) {
-      throw new UsageError(`--domains: a domain may not contain control characters, got ${quote(domain)}`);
+      throw new UsageError(`${label}: a domain may not contain control characters, got ${quote(domain)}`);
     }
     if (seen.has(domain))
-      throw new UsageError(`--domains lists ${quote(domain)} more than once, got ${quote(given)}`);
+      throw new UsageError(`${label} lists ${quote(domain)} more than once, got ${quote(given)}`);
     seen.add(domain);
   }
   return domains;

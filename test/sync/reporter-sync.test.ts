@@ -250,3 +250,17 @@ describe("review fixes", () => {
     expect(view.countsText).toBe("1 pending, 1 running, 0 completed, 0 failed, 1 stalled");
   });
 });
+
+describe("the library's caller mistakes", () => {
+  it("bad domains are refused with the library's wording (a UsageError naming `domains`), state untouched", async () => {
+    const { make, volume } = setup();
+    const reporter = make();
+    await expect(reporter.initializeParallelTracking("E", ["api", "web", "api"])).rejects.toThrow(
+      'domains lists "api" more than once, got "api,web,api"',
+    );
+    await expect(reporter.initializeParallelTracking("E", [])).rejects.toThrow(
+      /^domains: at least one domain is required$/,
+    );
+    expect(Object.keys(volume.toJSON())).toEqual(["/epic/task.md"]);
+  });
+});
