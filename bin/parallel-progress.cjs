@@ -154,11 +154,12 @@ function fnv1a(text) {
 }
 
 try {
-  statSync(join(BUNDLES, "main.js"));
-} catch {
+  load("main.js");
+} catch (error) {
+  const missing = /** @type {NodeJS.ErrnoException} */ (error);
+  if (missing.code !== "ENOENT" || missing.path !== join(BUNDLES, "main.js")) throw error;
   process.stderr.write(
     "parallel-progress: the CLI is not built (dist/cli/main.js is missing): run `npm run build`\n",
   );
-  process.exit(1);
+  process.exitCode = 1;
 }
-load("main.js");

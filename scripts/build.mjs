@@ -88,6 +88,8 @@ await esbuild.build({
   entryPoints: Object.fromEntries([...lazy].map((file) => [bundleName(file), file])),
   plugins: [layout("./main.js")],
 });
+// The bin loads the bundles itself, but they are CommonJS in a "type": "module" package: say so for
+// anything else that loads them (a debugger, `node dist/cli/main.js`).
 writeFileSync(join(root, "dist/cli/package.json"), '{\n  "type": "commonjs"\n}\n');
 // The compile cache (bin/parallel-progress.cjs) keys its entries by the bundles' content, so another
 // build never uses them.

@@ -1,9 +1,10 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { Module } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeEpic, runCli } from "../support/cli.js";
+import { BIN, makeEpic, runCli } from "../support/cli.js";
 
 // Node ≥ 22.1 has its own compile cache, which the CLI uses instead; these tests are about Node 20's.
 const builtIn = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === "function";
@@ -117,5 +118,24 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).not.toContain("compile cache");
     expect(await entries()).toEqual([]);
+  });
+});
+
+describe("the bin without a build", () => {
+  it("says the CLI is not built and exits 1 (one line, no stack)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-unbuilt-"));
+    try {
+      await mkdir(join(dir, "bin"));
+      await copyFile(BIN, join(dir, "bin", "parallel-progress.cjs"));
+      const result = spawnSync(process.execPath, [join(dir, "bin", "parallel-progress.cjs"), "--version"], {
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(
+        "parallel-progress: the CLI is not built (dist/cli/main.js is missing): run `npm run build`\n",
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
