@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ROOT } from "./lib/proc.js";
+import { cleanEnv, ROOT, runNode, shortError } from "./lib/proc.js";
 import type { Section } from "./lib/report.js";
 import { mib, ms } from "./lib/stats.js";
 
@@ -57,46 +56,20 @@ export async function memorySection(): Promise<Section> {
   };
 }
 
-function runWorker(): Promise<WorkerReport> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--expose-gc",
-        "--import",
-        "tsx",
-        join(ROOT, "bench", "memory-worker.ts"),
-        String(UPDATES),
-        String(AGENTS),
-      ],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      if (stderr.length < 4000) stderr += chunk.toString("utf8");
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), LIMIT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split("\n").at(-1) ?? "";
-      if (code !== 0 || line === "") {
-        reject(
-          new Error(
-            `memory worker exited ${code}: ${stderr.trim().split("\n").slice(0, 3).join(" ").slice(0, 300)}`,
-          ),
-        );
-        return;
-      }
-      resolvePromise(JSON.parse(line) as WorkerReport);
-    });
-  });
+async function runWorker(): Promise<WorkerReport> {
+  const { code, stdout, stderr } = await runNode(
+    [
+      "--expose-gc",
+      "--import",
+      "tsx",
+      join(ROOT, "bench", "memory-worker.ts"),
+      String(UPDATES),
+      String(AGENTS),
+    ],
+    cleanEnv(),
+    LIMIT_MS,
+  );
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  if (code !== 0 || line === "") throw new Error(`memory worker exited ${code}: ${shortError(stderr)}`);
+  return JSON.parse(line) as WorkerReport;
 }

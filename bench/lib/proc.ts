@@ -73,18 +73,14 @@ export function timeNode(
   });
 }
 
-/** Runs the CLI and returns its stdout (for `status --json` / `--markdown`), throwing on a non-zero exit. */
-export function cliOutput(
+/** Runs `node <args>` to its end and collects its output; killed after `timeoutMs`. */
+export function runNode(
   args: readonly string[],
   env: Record<string, string>,
   timeoutMs = 30_000,
-): Promise<string> {
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -97,10 +93,20 @@ export function cliOutput(
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      if (code === 0) resolvePromise(stdout);
-      else reject(new Error(`parallel-progress ${args[0]} exited ${code}: ${shortError(stderr)}`));
+      resolvePromise({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the CLI and returns its stdout (for `status --json` / `--markdown`), throwing on a non-zero exit. */
+export async function cliOutput(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<string> {
+  const { code, stdout, stderr } = await runNode([BIN, ...args], env, timeoutMs);
+  if (code !== 0) throw new Error(`parallel-progress ${args[0]} exited ${code}: ${shortError(stderr)}`);
+  return stdout;
 }
 
 /** The first lines of a child's stderr, each cut short (a minified bundle prints very long lines). */

@@ -102,7 +102,7 @@ async function retryUntilDone(cli: Cli, tries = 5): Promise<CliResult> {
 
 /** Waits (bounded) until no background writer of this epic is running, so the issue is settled. */
 async function settle(dir: string, timeoutMs = 15_000): Promise<void> {
-  await waitFor(async () => (await flusherPids(dir)).length === 0, timeoutMs, 100);
+  expect(await waitFor(async () => (await flusherPids(dir)).length === 0, timeoutMs, 100)).toBe(true);
 }
 
 /** The end state every scenario must reach once GitHub is healthy and the run finalized. */

@@ -18,18 +18,12 @@ import {
 import { UsageError } from "../../src/errors.js";
 import { applyComplete, applyFinalize, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import type { GitHubTarget, RunState } from "../../src/model/types.js";
+import { GITHUB_TARGET } from "../render/fixtures.js";
 import { BIN, makeEpic, type RunningCli, runCli, spawnCli, waitFor } from "../support/cli.js";
 
 const run = promisify(execFile);
 
-const LOCAL: GitHubTarget = {
-  issueNumber: null,
-  repo: null,
-  apiUrl: "https://api.github.com",
-  syncEnabled: true,
-  commentMode: "edit",
-  minIntervalMs: 0,
-};
+const LOCAL: GitHubTarget = { ...GITHUB_TARGET, issueNumber: null, repo: null, minIntervalMs: 0 };
 const T0 = Date.UTC(2025, 9, 19, 16, 30, 0);
 
 function newRun(github: GitHubTarget = LOCAL): RunState {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createRun } from "../../src/model/run.js";
-import type { GitHubTarget, RunState } from "../../src/model/types.js";
+import type { RunState } from "../../src/model/types.js";
 import { overlayTarget } from "../../src/settings.js";
+import { GITHUB_TARGET as github } from "../render/fixtures.js";
 
-const github: GitHubTarget = {
-  issueNumber: 7,
-  repo: "acme/widgets",
-  apiUrl: "https://api.github.com",
-  syncEnabled: true,
-  commentMode: "edit",
-  minIntervalMs: 1000,
-};
 const taskFile = { mtimeMs: 1_000, size: 60 };
 
 function run(overrides: Partial<RunState> = {}): RunState {

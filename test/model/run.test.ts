@@ -13,17 +13,9 @@ import {
   findAgent,
   makeRunId,
 } from "../../src/model/run.js";
-import type { GitHubTarget } from "../../src/model/types.js";
+import { GITHUB_TARGET as github } from "../render/fixtures.js";
 
 const at = Date.parse("2025-10-19T16:30:00Z");
-const github: GitHubTarget = {
-  issueNumber: 123,
-  repo: "acme/widgets",
-  apiUrl: "https://api.github.com",
-  syncEnabled: true,
-  commentMode: "edit",
-  minIntervalMs: 1000,
-};
 const run = () =>
   createRun({
     epicId: "EPIC-007",

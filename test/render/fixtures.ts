@@ -1,5 +1,5 @@
 import { EMPTY_SYNC } from "../../src/model/run.js";
-import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
+import type { AgentState, AgentStatus, GitHubTarget, RunState } from "../../src/model/types.js";
 
 /** Runs and agents for the rendering tests: the guide's run, started 2025-10-19 16:30:00 UTC. */
 
@@ -8,6 +8,16 @@ export const STARTED = "2025-10-19T16:30:00.000Z";
 /** `16:31:05` → the ISO time of that moment on the run's day. */
 export const at = (time: string): string => `2025-10-19T${time}.000Z`;
 export const ms = (time: string): number => Date.parse(at(time));
+
+/** The run's GitHub settings in the guide's examples: acme/widgets#123 on api.github.com. */
+export const GITHUB_TARGET: GitHubTarget = {
+  issueNumber: 123,
+  repo: "acme/widgets",
+  apiUrl: "https://api.github.com",
+  syncEnabled: true,
+  commentMode: "edit",
+  minIntervalMs: 1000,
+};
 
 export function makeAgent(
   domain: string,
@@ -44,14 +54,7 @@ export function makeRun(agents: readonly AgentState[], extra: Partial<RunState> 
     agents: Object.fromEntries(agents.map((agent) => [agent.agentId, agent])),
     mergeSummary: null,
     stallAfterMs: 15 * 60_000,
-    github: {
-      issueNumber: 123,
-      repo: "acme/widgets",
-      apiUrl: "https://api.github.com",
-      syncEnabled: true,
-      commentMode: "edit",
-      minIntervalMs: 1000,
-    },
+    github: GITHUB_TARGET,
     taskFile: null,
     sync: { ...EMPTY_SYNC },
     ...extra,
