@@ -7,8 +7,10 @@
 // compiled with the code a previous run of the same command compiled (`update`, `init`, ...), and when
 // there was none, V8 refused it (another Node, other flags), or the run that wrote it went down fewer
 // paths (it required less), what this run compiled is written at exit for the next. Loading them here
-// also skips Node's module resolution (about a millisecond at the first require). The cache only speeds things up: any failure to read, check or write it is ignored, V8 checks
-// the data, and the entries are keyed by the build's content hash, the command and the Node flags.
+// also skips Node's module resolution (about a millisecond at the first require). The cache only speeds
+// things up: any failure to read, check or write it is ignored, V8 checks the data, and the entries are
+// keyed by the build's content hash, where it is installed, the command and the Node flags; a call that
+// ends with an error writes none.
 //
 // Where: `$NODE_COMPILE_CACHE` if set, else the system's temp directory, in a folder per Node version and
 // user (mode 0700; not used if another user owns it or others can write to it). Safe to delete at any
@@ -88,7 +90,9 @@ function readEntry(file) {
  * entry came from a run that required less than this one (e.g. a local `update` wrote it, this one wrote
  * to GitHub): the new data holds the code of both runs, so entries converge on what the command runs.
  */
-function writeCaches() {
+function writeCaches(/** @type {number} */ code) {
+  // A refused call (a mistyped command, bad input) must not leave entries behind.
+  if (code !== 0) return;
   for (const { entry, script, name, covered } of loaded) {
     if (covered && [...required].every((id) => covered.has(id))) continue;
     const header = [...new Set([...(covered ?? []), ...required])].sort().join(",");
@@ -113,7 +117,7 @@ function writeCaches() {
   }
 }
 
-/** The folder, entry prefix and flags hash; null when there is no folder this user alone can write. */
+/** The folder, the entry prefix and the flags hash; null without a folder this user alone can write. */
 function cacheKey() {
   const uid = typeof process.getuid === "function" ? process.getuid() : -1;
   const base = env.NODE_COMPILE_CACHE || join(tempDir(), "parallel-progress-compile-cache");
@@ -129,8 +133,9 @@ function cacheKey() {
       debug(`${dir} is not this user's alone: not used`);
       return null;
     }
-    // The build's content hash (written by the build), so another build never uses these entries.
-    const prefix = readFileSync(join(BUNDLES, "build-id"), "utf8").trim();
+    // The build's content hash (written by the build), so another build never uses these entries, and
+    // where it is installed (V8's data names the files it was made from, as stack traces show).
+    const prefix = `${readFileSync(join(BUNDLES, "build-id"), "utf8").trim()}-${fnv1a(BUNDLES)}`;
     // V8 refuses data made under other flags: one entry per flag set, so runs with different flags coexist.
     const flags = fnv1a(`${process.execArgv.join(" ")}\0${env.NODE_OPTIONS ?? ""}`);
     return { dir, prefix, flags };

@@ -1,9 +1,9 @@
 // Builds the library (tsc: ESM + .d.ts, unbundled) and the CLI (esbuild).
 //
 // The CLI is laid out for start-up time, which every workflow event pays: dist/cli/main.js holds all
-// that the frequent commands need, in one file, GitHub writes included; the other modules the code
-// loads with `import()` (the commander program, the task.md parser, the queue retry, the status view,
-// ...) are bundles of their own, loaded only when used. They take src/errors.ts from main.js, so
+// that the frequent commands need, in one file; the other modules the code loads with `import()` (the
+// GitHub client and renderer, the commander program, the task.md parser, the queue retry, the status
+// view, ...) are bundles of their own, loaded only when used. They take src/errors.ts from main.js, so
 // `instanceof` works across bundles.
 //
 // The bundles are CommonJS, so a call runs without Node's ES module loader (~4 ms less per call on Node

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import nodeFs from "node:fs";
 import { resolve } from "node:path";
 import { checkDomains } from "./config/options.js";
-import { ghAuthToken, resolveToken } from "./config/resolve.js";
+import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -199,6 +199,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();
     if (this.store instanceof FileRunStore) this.store.sweep(now);
+    this.queue.sweep(now);
     const state = await this.store.transact((current) => {
       if (current && !current.completedAt && !options.force) {
         throw new UsageError(
@@ -219,11 +220,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
 
+  /** `filesCompleted`/`filesTotal` left out keep the agent's current counts. */
   async updateAgentProgress(
     agentId: string,
     status: AgentStatus,
-    filesCompleted: number,
-    filesTotal: number,
+    filesCompleted?: number,
+    filesTotal?: number,
   ) {
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
@@ -289,11 +291,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /** The queue retry with its full report (`dryRun`: only say what would be sent). */
-  async retryReport(options: { dryRun?: boolean }): Promise<RetryReport> {
+  async retryReport(options: { dryRun?: boolean } = {}): Promise<RetryReport> {
     const before = await this.store.read();
     if (before && !options.dryRun) await this.saveSettings(before);
+    const apiUrl = (await this.store.read())?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");
-    const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, options);
+    const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, {
+      ...options,
+      apiUrl,
+    });
     for (const aside of report.setAside) {
       this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`);
     }

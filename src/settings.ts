@@ -32,9 +32,11 @@ export async function resolveTarget(
   overrides: GitHubOverrides,
   saved: GitHubTarget | null = null,
 ): Promise<Target> {
-  // gray-matter and zod are loaded only when task.md has to be parsed (start-up time).
-  const { readTaskFile } = await import("./config/read-task-file.js");
-  const task = await readTaskFile(fs, epicDir);
+  // gray-matter and zod are loaded only when there is a task.md to parse (start-up time).
+  const task =
+    statTaskFile(fs, epicDir) === null
+      ? null
+      : await (await import("./config/read-task-file.js")).readTaskFile(fs, epicDir);
   const settings = task?.settings;
   const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? saved?.issueNumber ?? null;
   const taskRepo = settings?.repo ?? saved?.repo ?? null;

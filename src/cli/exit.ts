@@ -2,13 +2,21 @@ import { UsageError } from "../errors.js";
 
 /**
  * The one place that maps a failure to an exit code and a message: the caller's mistake is one line and
- * exit 2; anything else is a bug: the stack and exit 1. (GitHub trouble never gets here: it is warned
- * about and queued, exit 0.)
+ * exit 2; the machine's trouble (a file-system error such as EACCES or ENOSPC, or the run's lock held
+ * too long) is one line and exit 1; anything else is a bug: the stack and exit 1. (GitHub trouble never
+ * gets here: it is warned about and queued, exit 0.)
  */
 export function reportFailure(error: unknown): number {
   if (error instanceof UsageError) {
     process.stderr.write(`parallel-progress: error: ${error.message}\n`);
     return 2;
+  }
+  if (
+    error instanceof Error &&
+    (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError")
+  ) {
+    process.stderr.write(`parallel-progress: error: ${error.message}\n`);
+    return 1;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`parallel-progress: internal error (please report it): ${detail}\n`);

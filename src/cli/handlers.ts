@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
-import { findAgent } from "../model/run.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentStatus } from "../model/types.js";
 import { appendSummary, setOutput } from "./actions.js";
@@ -37,13 +36,13 @@ export async function runUpdate(
   options: CommonOptions & { status: AgentStatus; files?: Files | undefined },
 ): Promise<number> {
   const context = createContext(options);
-  let files = options.files;
-  if (!files) {
-    const state = await context.reporter.load();
-    const current = state ? findAgent(state, agent) : null;
-    files = { done: current?.filesCompleted ?? 0, total: current?.filesTotal ?? 0 };
-  }
-  await context.reporter.updateAgentProgress(agent, options.status, files.done, files.total);
+  // Without --files the agent's counts stay as they are (kept inside the change's transaction).
+  await context.reporter.updateAgentProgress(
+    agent,
+    options.status,
+    options.files?.done,
+    options.files?.total,
+  );
   return publishCommentUrl(context);
 }
 
@@ -90,7 +89,7 @@ export async function runFinalize(
   const result = await reporter.finalizeParallelExecution(summary);
   if (!result.finalizedNow) out.info("the run was already finalized: nothing new posted");
   if (result.posted)
-    out.info(`final summary on the issue${result.commentUrl ? `: ${result.commentUrl}` : ""}`);
+    out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
   if (result.queued > 0)
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
   if (actions && result.finalizedNow) {
@@ -166,6 +165,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
 /** In GitHub Actions, a command that knows the progress comment's URL sets it as the step output `comment-url`. */
 async function publishCommentUrl({ actions, reporter }: Context): Promise<number> {
   if (!actions) return 0;
+  // Read again: the write this call made is recorded in the store after the state the call holds.
   const url = (await reporter.load())?.sync.commentUrl;
   if (url) setOutput(actions, "comment-url", url);
   return 0;

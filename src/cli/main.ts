@@ -21,7 +21,8 @@ async function main(argv: readonly string[]): Promise<number> {
 // The error classes, for the other CLI bundles: one definition, so `instanceof` holds across them.
 export { GitHubError, UsageError } from "../errors.js";
 
-// No top-level await: the other bundles import this module, which must have finished evaluating.
+// The other bundles require this one for the error classes and get its exports as they stand: nothing
+// they need may be set up after this line.
 void main(process.argv).then((code) => {
   process.exitCode = code;
   // Once nothing is left to do (output flushed included: the loop is empty), end at once. Node's orderly

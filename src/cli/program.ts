@@ -23,10 +23,8 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[], { from: "node" });
     return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      const fine = ["commander.helpDisplayed", "commander.version", "commander.help"];
-      return fine.includes(error.code) ? 0 : 2;
-    }
+    // --help and --version end with 0; a usage error, or no command at all (help on stderr), with 2.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     return reportFailure(error);
   }
 }

@@ -1,4 +1,5 @@
 import { GitHubError, type GitHubErrorKind } from "../errors.js";
+import { truncateCodePoints } from "../render/text.js";
 import { NetworkError } from "./node-fetch.js";
 import { parseRateLimit, type RateLimit } from "./rate-limit.js";
 import { redactSecrets } from "./redact.js";
@@ -294,9 +295,9 @@ function gitHubMessage(data: unknown, fallback: string): string {
     return oneLine(details.length > 0 ? `${message}: ${details.join("; ")}` : message);
   }
   // An HTML page (a proxy's or a load balancer's) says nothing more than the status.
-  if (typeof data === "string") return /^\s*</.test(data) ? "" : truncate(oneLine(data));
+  if (typeof data === "string") return /^\s*</.test(data) ? "" : truncateCodePoints(oneLine(data), 300);
   return data === undefined
-    ? truncate(oneLine(fallback.replace(/ - https:\/\/docs\.github\.com\S*$/, "")))
+    ? truncateCodePoints(oneLine(fallback.replace(/ - https:\/\/docs\.github\.com\S*$/, "")), 300)
     : "";
 }
 
@@ -327,8 +328,4 @@ function seconds(ms: number): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
-}
-
-function truncate(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -33,7 +33,11 @@ export interface OverallProgress {
   progress: number;
 }
 
-/** Files summed over all agents. Without any files: 100 once every agent (at least one) completed, else 0. */
+/**
+ * Files summed over all agents. Without any files: 100 once every agent (at least one) completed, else 0.
+ * 100 means everything is done: while an agent is still pending or running (its files perhaps not
+ * counted yet), the overall stays at 99 even if every file counted so far is done.
+ */
 export function overallProgress(agents: readonly AgentState[]): OverallProgress {
   let filesCompleted = 0;
   let filesTotal = 0;
@@ -47,7 +51,8 @@ export function overallProgress(agents: readonly AgentState[]): OverallProgress 
         ? 100
         : 0
       : percent(filesCompleted, filesTotal);
-  return { filesCompleted, filesTotal, progress };
+  const working = agents.some((agent) => agent.status === "pending" || agent.status === "in_progress");
+  return { filesCompleted, filesTotal, progress: progress === 100 && working ? 99 : progress };
 }
 
 export type StatusCounts = Record<AgentStatus, number>;

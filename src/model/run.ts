@@ -124,11 +124,12 @@ function finishedAt(agent: AgentState, status: AgentStatus, iso: string): string
 export function applyProgress(
   state: RunState,
   ref: string,
-  update: { status: AgentStatus; filesCompleted: number; filesTotal: number },
+  update: { status: AgentStatus; filesCompleted?: number | undefined; filesTotal?: number | undefined },
   now: number,
 ): RunState {
   const agent = findAgent(state, ref);
-  const { status, filesCompleted, filesTotal } = update;
+  // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost).
+  const { status, filesCompleted = agent.filesCompleted, filesTotal = agent.filesTotal } = update;
   if (!Number.isSafeInteger(filesCompleted) || !Number.isSafeInteger(filesTotal) || filesCompleted < 0) {
     throw new UsageError(`files must be whole numbers ≥ 0, got ${filesCompleted}/${filesTotal}`);
   }

@@ -1,5 +1,8 @@
 import { join } from "node:path";
+import { isRepoSlug } from "../config/repo-slug.js";
+import { sweepTemporaryFiles } from "../store/atomic-write.js";
 import type { Clock, FileSystem } from "../util/io.js";
+import { randomHex } from "../util/random.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
 import type { QueueEntry, QueueItem } from "./types.js";
 
@@ -17,6 +20,9 @@ export interface SetAside {
  * Files are created exclusively (a hard link from a finished temporary file), so concurrent processes
  * never overwrite each other and a reader never sees half a file.
  */
+/** Temporary files of `add`: `.pending.<pid>.<random>.tmp`, swept by `sweep`. */
+const PENDING = "pending";
+
 export class OfflineQueue {
   readonly dir: string;
 
@@ -28,10 +34,15 @@ export class OfflineQueue {
     this.dir = join(epicDir, QUEUE_DIR);
   }
 
+  /** Removes temporary files that writers killed mid-add left behind (called when a run starts). */
+  sweep(now: number): void {
+    sweepTemporaryFiles(this.fs, join(this.dir, PENDING), now);
+  }
+
   async add(item: QueueItem): Promise<string> {
     await this.fs.promises.mkdir(this.dir, { recursive: true });
     const data = `${JSON.stringify(item, null, 2)}\n`;
-    const temporary = join(this.dir, `.pending.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`);
+    const temporary = join(this.dir, `.${PENDING}.${process.pid}.${randomHex(8)}.tmp`);
     await this.fs.promises.writeFile(temporary, data, { encoding: "utf8", mode: 0o600 });
     try {
       const now = this.clock.now();
@@ -114,7 +125,7 @@ export function validateItem(text: string): QueueItem | string {
   if (!Number.isSafeInteger(item.issue_number) || (item.issue_number as number) <= 0)
     return "bad issue_number";
   if (typeof item.comment !== "string" || item.comment.length === 0) return "bad comment";
-  if (typeof item.repo !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(item.repo)) return "bad repo";
+  if (typeof item.repo !== "string" || !isRepoSlug(item.repo)) return "bad repo";
   if (item.kind !== "progress" && item.kind !== "final") return "bad kind";
   if (typeof item.run_id !== "string" || !Number.isSafeInteger(item.seq)) return "bad run_id or seq";
   return {

@@ -62,9 +62,13 @@ export class FileRunStore implements RunStore {
     try {
       return await locked();
     } catch (error) {
-      // The state folder is made when it is found missing (the first change of a run), not checked at
-      // every change: two system calls fewer per call. `change` is pure, so running it again is safe.
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      // The state folder is made when it is found missing, not checked at every change (two system calls
+      // fewer per call); and only for a change that creates a state (init), so that a command refused
+      // for want of a run leaves no folder behind. `change` is pure: asking it first is safe.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || this.fs.existsSync(this.paths.dir))
+        throw error;
+      const withoutState = change(null); // no folder, so no state
+      if (withoutState.next === undefined) return withoutState.result;
       this.fs.mkdirSync(this.paths.dir, { recursive: true });
       return locked();
     }

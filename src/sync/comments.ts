@@ -18,8 +18,11 @@ export interface WriteContext {
   client: IssueCommentsClient;
   target: IssueTarget;
   pacer: Pacer;
-  /** The token's login, when known. */
-  viewer: string | null;
+  /**
+   * The token's login: undefined until asked; null when the token cannot read /user (a GitHub App
+   * installation token), so that it is asked once per write, not at every lookup.
+   */
+  viewer: string | null | undefined;
 }
 
 export interface WriteResult {
@@ -51,7 +54,7 @@ export function runComments(
 }
 
 async function knownViewer(context: WriteContext): Promise<string | null> {
-  context.viewer ??= await context.client.viewer();
+  if (context.viewer === undefined) context.viewer = await context.client.viewer();
   return context.viewer;
 }
 

@@ -24,6 +24,14 @@ export function pendingStep(state: RunState): "progress" | "final" | null {
   return null;
 }
 
+/** Every post the issue lacks for this state, in the order they are written. */
+export function missingSteps(state: RunState): ("progress" | "final")[] {
+  const steps: ("progress" | "final")[] = [];
+  if (state.sync.postedSeq < state.seq) steps.push("progress");
+  if (state.completedAt !== null && state.sync.finalCommentId === null) steps.push("final");
+  return steps;
+}
+
 export function decideWrite(
   state: RunState,
   now: number,

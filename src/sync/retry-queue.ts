@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import { GitHubError } from "../errors.js";
-import type { IssueCommentsClient } from "../github/types.js";
 import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
@@ -35,11 +34,20 @@ export async function retryQueue(
   deps: SyncDeps & { fs: FileSystem },
   lockDir: string,
   syncer: RunSyncer,
-  options: { dryRun?: boolean; deadlineMs?: number } = {},
+  options: {
+    /**
+     * The GitHub API this call is configured with (the run's, else --api-url or GITHUB_API_URL). Entries
+     * queued for another API stay queued: the token is never sent where the caller did not point it (a
+     * queue file is only data in the epic folder, and anyone who can write there could name any host).
+     */
+    apiUrl: string;
+    dryRun?: boolean;
+    deadlineMs?: number;
+  },
 ): Promise<RetryReport> {
   const { fs, queue, store, clock } = deps;
   await fs.promises.mkdir(lockDir, { recursive: true });
-  return withLock(join(lockDir, "retry.lock"), { fs, waitMs: 60_000 }, async () => {
+  return withLock(join(lockDir, "retry.lock"), { fs, waitMs: 60_000, staleMs: 15_000 }, async () => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
     const report: RetryReport = { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
@@ -48,7 +56,6 @@ export async function retryQueue(
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
-    const clients = new Map<string, IssueCommentsClient>();
     const pacer = new Pacer(clock, 1000, deps.sleep, 0);
 
     for (const entry of plan) {
@@ -63,8 +70,11 @@ export async function retryQueue(
           if (isDelivered(entry.item, await store.read())) await clear(entry);
           continue;
         }
-        if (entry.action === "superseded") {
-          if (clearedRuns.has(entry.item.run_id)) await clear(entry);
+        if (entry.action === "superseded") continue; // cleared below once its run's newest one is sent
+        if (entry.item.api_url !== options.apiUrl) {
+          report.errors.push(
+            `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API; set --api-url or GITHUB_API_URL to send it there)`,
+          );
           continue;
         }
         const context = await contextFor(entry.item);
@@ -93,22 +103,16 @@ export async function retryQueue(
     for (const entry of plan) {
       if (entry.action === "superseded" && clearedRuns.has(entry.item.run_id)) await clear(entry);
     }
-    // What is left, including posts queued by failures during this retry.
-    let left = (await queue.list()).entries;
+    // Whatever the issue still lacks is in the queue, the final summary included (a later init would lose
+    // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
-    if (state && !left.some((entry) => entry.item.run_id === state.runId)) {
-      // Not sent and not failed either: GitHub asked us to wait longer than this call may. Say so.
-      const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
-      const reason =
-        until > clock.now()
-          ? `GitHub asked to wait until ${new Date(until).toISOString()}`
-          : "the issue could not be brought up to date in time";
-      if (await syncer.queuePending(reason)) {
-        report.errors.push(reason);
-        left = (await queue.list()).entries;
-      }
+    if (state) {
+      const reason = waitReason(state, clock.now());
+      const added = await syncer.queueMissing(reason);
+      // A failed write of this run was already warned about by the syncer.
+      if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
     }
-    report.remaining = left.length;
+    report.remaining = (await queue.list()).entries.length;
     return report;
 
     async function clear(entry: PlannedEntry): Promise<void> {
@@ -120,16 +124,23 @@ export async function retryQueue(
     }
 
     async function contextFor(item: QueueItem): Promise<WriteContext> {
-      if (!clients.has(item.api_url)) clients.set(item.api_url, await deps.client(item.api_url));
-      const client = clients.get(item.api_url)!;
       return {
-        client,
+        client: await deps.client(item.api_url),
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
-        viewer: null,
+        viewer: undefined,
       };
     }
   });
+}
+
+/** Why the issue is not up to date although no write failed: GitHub asked to wait, or time ran out. */
+function waitReason(state: RunState, now: number): string {
+  if (state.sync.lastError) return state.sync.lastError;
+  const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
+  return until > now
+    ? `GitHub asked to wait until ${new Date(until).toISOString()}`
+    : "the issue could not be brought up to date in time";
 }
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */

@@ -10,7 +10,7 @@ import {
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
-import { backoffMs, canSync, decideWrite, pendingStep, type WriteDecision } from "./decide.js";
+import { backoffMs, canSync, decideWrite, missingSteps, pendingStep, type WriteDecision } from "./decide.js";
 import { Pacer } from "./pacer.js";
 
 /** Everything the syncer needs from the outside world, injected. */
@@ -145,7 +145,13 @@ export class RunSyncer {
   }
 
   private async write(state: RunState, step: "progress" | "final", startedAt: number): Promise<StepResult> {
-    const body = await renderBody(state, step, this.deps.clock.now());
+    let body: string;
+    try {
+      body = await renderBody(state, step, this.deps.clock.now());
+    } catch (error) {
+      await this.releaseLease();
+      throw error;
+    }
     try {
       const client = await this.deps.client(state.github.apiUrl);
       const context: WriteContext = {
@@ -158,7 +164,7 @@ export class RunSyncer {
           this.deps.sleep,
           startedAt - state.github.minIntervalMs,
         ),
-        viewer: state.sync.viewer,
+        viewer: state.sync.viewer ?? undefined,
       };
       const written =
         step === "final"
@@ -168,7 +174,8 @@ export class RunSyncer {
                 runId: state.runId,
                 seq: state.seq,
                 body,
-                lookFirst: false,
+                // After a failure (perhaps a create whose answer was lost) look before posting again.
+                lookFirst: state.sync.consecutiveFailures > 0,
               })
             : await writeProgressComment(context, {
                 runId: state.runId,
@@ -189,7 +196,7 @@ export class RunSyncer {
         throw error;
       }
       const queuedAs = await this.enqueue(state, step, body, error.message, error.outcomeUnknown);
-      await this.recordFailure(error);
+      await this.recordFailure(state.runId, error);
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
     }
@@ -203,8 +210,23 @@ export class RunSyncer {
     });
   }
 
-  /** Puts a post in the offline queue (no token: the body and where it goes). */
-  enqueue(state: RunState, step: "progress" | "final", body: string, reason: string, outcomeUnknown = false) {
+  /**
+   * Puts a post in the offline queue (no token: the body and where it goes), unless the queue already
+   * holds this run's post of that kind for this state or a newer one: a GitHub that stays down does not
+   * grow the queue by one file per failed attempt.
+   */
+  async enqueue(
+    state: RunState,
+    step: "progress" | "final",
+    body: string,
+    reason: string,
+    outcomeUnknown = false,
+  ): Promise<string> {
+    const held = (await this.deps.queue.list()).entries.find(
+      ({ item }) =>
+        item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
+    );
+    if (held) return held.name;
     return this.deps.queue.add({
       issue_number: state.github.issueNumber!,
       comment: body,
@@ -221,15 +243,25 @@ export class RunSyncer {
   }
 
   /**
-   * Queues what the issue still lacks when it cannot be written now (GitHub asked us to wait past the
-   * caller's deadline), so that the queue says truthfully that something remains to be sent.
+   * Queues every post the issue still lacks (the progress snapshot and, for a finalized run, the final
+   * summary) that the queue does not hold yet, so that the queue says truthfully what remains and a
+   * later `init` cannot lose it. Returns the names of the files added.
    */
-  async queuePending(reason: string): Promise<string | null> {
+  async queueMissing(reason: string): Promise<string[]> {
     const state = await this.deps.store.read();
-    if (!state || !canSync(state)) return null;
-    const step = pendingStep(state);
-    if (step === null) return null;
-    return this.enqueue(state, step, await renderBody(state, step, this.deps.clock.now()), reason);
+    if (!state || !canSync(state)) return [];
+    const before = new Set((await this.deps.queue.list()).entries.map((entry) => entry.name));
+    const added: string[] = [];
+    for (const step of missingSteps(state)) {
+      const name = await this.enqueue(
+        state,
+        step,
+        await renderBody(state, step, this.deps.clock.now()),
+        reason,
+      );
+      if (!before.has(name)) added.push(name);
+    }
+    return added;
   }
 
   private async record(
@@ -272,10 +304,10 @@ export class RunSyncer {
     if (claimFlusher) await this.deps.startFlusher();
   }
 
-  private async recordFailure(error: GitHubError): Promise<void> {
+  private async recordFailure(runId: string, error: GitHubError): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.store.transact((current) => {
-      if (!current) return { result: undefined };
+      if (!current || current.runId !== runId) return { result: undefined };
       const failures = current.sync.consecutiveFailures + 1;
       const sync = {
         ...current.sync,

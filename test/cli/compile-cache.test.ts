@@ -40,7 +40,7 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
     expect(first.stderr).toContain("compile cache: main.js (update): none");
     expect(first.stderr).toContain("compile cache: main.js (update): written");
     const [entry] = await mainEntries();
-    expect(entry).toMatch(/^[0-9a-f]{16}-main\.js-update-[0-9a-f]{8}\.bin$/);
+    expect(entry).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}-main\.js-update-[0-9a-f]{8}\.bin$/);
     // This user's alone: the folder 0700, the entries 0600.
     expect((await stat(folder())).mode & 0o777).toBe(0o700);
     expect((await stat(join(folder(), entry!))).mode & 0o777).toBe(0o600);
@@ -111,6 +111,28 @@ describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain("is not this user's alone: not used");
     expect(result.stderr).not.toContain("main.js (update): used");
+  });
+
+  it("shows which bundles a call loads: without a task.md, no task.md parser (gray-matter, zod)", async () => {
+    await rm(join(epic.dir, "task.md"));
+    const result = await update("1/4", { GITHUB_REPOSITORY: "" });
+    expect(result.code).toBe(0);
+    const withIssue = await runCli(
+      ["update", "a", "--status", "in_progress", "--issue", "5", "--dir", epic.dir],
+      { env: { NODE_COMPILE_CACHE: base, NODE_DEBUG: "parallel-progress" } },
+    );
+    expect(withIssue.code).toBe(0);
+    expect(withIssue.stderr).toContain("compile cache: main.js (update)");
+    expect(withIssue.stderr).not.toContain("read-task-file");
+  });
+
+  it("a refused call (a mistyped command) writes no entry", async () => {
+    const typo = await runCli(["frobnicate", "--dir", epic.dir], {
+      env: { NODE_COMPILE_CACHE: base, NODE_DEBUG: "parallel-progress" },
+    });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("compile cache: main.js (frobnicate): none");
+    expect(await entries()).toEqual([]);
   });
 
   it("NODE_DISABLE_COMPILE_CACHE=1 turns it off: nothing read or written", async () => {

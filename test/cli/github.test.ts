@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
@@ -93,9 +93,12 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect((await cli("status")).stdout).toMatch(
       /^GitHub: https:\/\/github\.com\/acme\/widgets\/issues\/123#issuecomment-\d+; up to date$/m,
     );
-    const again = await cli("finalize", "--summary", MERGE);
+    const again = await cli("finalize", "--summary", MERGE, "--verbose");
     expect(again.code).toBe(0);
     expect(byKind(gh, "final")).toHaveLength(1);
+    expect(again.stderr).toContain(
+      `final summary on the issue: https://github.com/acme/widgets/issues/123#issuecomment-${final[0]!.id}`,
+    );
   });
 
   it("keeps working when GitHub is unreachable, then retry brings the issue to the truth once", async () => {
@@ -199,5 +202,63 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect(mine[0]!.body).toContain("**Parallel execution completed**");
     expect(byKind(gh, "progress").filter((c) => c.author === "someone-else")).toHaveLength(1);
     expect(byKind(gh, "final")).toHaveLength(1);
+  });
+});
+
+describe("the offline queue keeps the truth and the token", () => {
+  it("a finalize GitHub never saw: the final summary is queued once, survives a new init, and is posted once", async () => {
+    const { gh, cli, dir } = await setup();
+    gh.setFaults({ dropRate: 1 });
+    expect((await cli("init", "--epic", "OLD", "--domains", "a")).code).toBe(0);
+    expect((await cli("complete", "a")).code).toBe(0);
+    expect((await cli("finalize", "--summary", "merged while offline")).code).toBe(0);
+    const kinds = async () =>
+      Promise.all(
+        (await queueFiles(dir)).map(
+          async (name) =>
+            JSON.parse(await readFile(join(dir, ".github_parallel_queue", name), "utf8")).kind as string,
+        ),
+      );
+    expect(await kinds()).toContain("final");
+    const count = (await queueFiles(dir)).length;
+    for (let i = 0; i < 2; i++) expect((await cli("retry")).code).toBe(3);
+    expect((await queueFiles(dir)).length).toBe(count); // GitHub still down: no new file per attempt
+
+    expect((await cli("init", "--epic", "NEW", "--domains", "b")).code).toBe(0); // the old run is gone
+    gh.setFaults({ dropRate: 0 });
+    const retry = await cli("retry");
+    expect(retry.code, retry.stderr).toBe(0);
+    const finals = byKind(gh, "final");
+    expect(finals).toHaveLength(1);
+    expect(finals[0]!.body).toContain("merged while offline");
+    expect((await cli("retry")).code).toBe(0);
+    expect(byKind(gh, "final")).toHaveLength(1);
+  });
+
+  it("an entry queued for another API URL is not sent there with the token: it stays queued, said why", async () => {
+    const { gh, cli, dir } = await setup();
+    const { gh: elsewhere } = await setup();
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    const queue = join(dir, ".github_parallel_queue");
+    await mkdir(queue, { recursive: true });
+    const name = "comment_20250101_000000_000001.json";
+    const item = {
+      issue_number: 123,
+      comment: "planted",
+      timestamp: "2025-01-01T00:00:00.000Z",
+      repo: "acme/widgets",
+      api_url: elsewhere.url,
+      kind: "final",
+      comment_mode: "edit",
+      run_id: "SOMEONE-ELSES-RUN",
+      seq: 1,
+    };
+    await writeFile(join(queue, name), JSON.stringify(item));
+    const retry = await cli("retry");
+    expect(retry.code).toBe(3);
+    expect(retry.stderr).toContain(`${name} is for ${elsewhere.url}`);
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(await queueFiles(dir)).toEqual([name]);
+    expect(gh.comments("acme/widgets", 123).some((c) => c.body === "planted")).toBe(false);
   });
 });

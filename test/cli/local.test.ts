@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeEpic, runCli, spawnCli } from "../support/cli.js";
@@ -120,6 +120,29 @@ describe("the CLI without GitHub (local tracking)", () => {
     const broken = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir]);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(/task\.md: github\.issue_number must be a positive integer, got "abc"/);
+  });
+
+  it("a command refused for want of a run leaves no folder behind", async () => {
+    const dir = join(await epic(), "typo", "EPIC");
+    for (const args of [["update", "a", "--status", "in_progress"], ["complete", "a"], ["finalize"]]) {
+      const result = await runCli([...args, "--dir", dir]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/no run here/);
+    }
+    await expect(stat(join(dir, "..", ".."))).resolves.toBeTruthy();
+    await expect(stat(join(dir, ".."))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("no command: help on stderr, exit 2; the machine's trouble: one line, exit 1", async () => {
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/Usage: parallel-progress/);
+    const file = join(await epic(), "task.md");
+    await writeFile(file, "not a folder\n");
+    const notDir = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", file]);
+    expect(notDir.code).toBe(1);
+    expect(notDir.stderr).toMatch(/^parallel-progress: error: ENOTDIR/);
+    expect(notDir.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   it("prints help and version with exit 0", async () => {

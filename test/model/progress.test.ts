@@ -114,6 +114,19 @@ describe("agent and overall progress", () => {
     expect(overallProgress([agent("a", "completed", 0, 0)]).progress).toBe(100);
     expect(overallProgress([agent("a", "completed", 0, 0), agent("b", "failed", 0, 0)]).progress).toBe(0);
   });
+
+  it("100 only when nothing is still to come: an agent pending or running keeps it at 99", () => {
+    const counted = agent("a", "completed", 1, 1);
+    expect(overallProgress([counted, agent("b", "pending", 0, 0)])).toEqual({
+      filesCompleted: 1,
+      filesTotal: 1,
+      progress: 99,
+    });
+    expect(overallProgress([counted, agent("b", "in_progress", 2, 2)]).progress).toBe(99);
+    expect(overallProgress([counted, agent("b", "completed", 2, 2)]).progress).toBe(100);
+    // A failed or cancelled agent has finished: its counted files decide.
+    expect(overallProgress([counted, agent("b", "failed", 0, 0)]).progress).toBe(100);
+  });
 });
 
 describe("status counts", () => {
