@@ -1,15 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { Module } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BIN, makeEpic, runCli } from "../support/cli.js";
 
-// Node ≥ 22.1 has its own compile cache, which the CLI uses instead; these tests are about Node 20's.
-const builtIn = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === "function";
-
-describe.skipIf(builtIn)("compile cache of the CLI bundles (Node 20)", () => {
+// The bin's own cache, on every Node version (it loads the bundles itself, not through Node's loader).
+describe("compile cache of the CLI bundles", () => {
   let base: string;
   let epic: Awaited<ReturnType<typeof makeEpic>>;
   const folder = () =>
