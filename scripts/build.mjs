@@ -74,10 +74,12 @@ const common = {
   minify: !process.env.NO_MINIFY,
   legalComments: "none",
   // proper-lockfile requires graceful-fs, which patches all of fs when loaded, and signal-exit, which
-  // hooks every signal: both cost start-up time; the shims in scripts/shims keep what the product needs.
+  // hooks every signal; @octokit/request parses every answer with json-with-bigint: all cost start-up
+  // time; the shims in scripts/shims keep what the product needs (each says why).
   alias: {
     "graceful-fs": "./scripts/shims/graceful-fs.cjs",
     "signal-exit": "./scripts/shims/signal-exit.cjs",
+    "json-with-bigint": "./scripts/shims/json-with-bigint.mjs",
   },
   define: { VERSION: JSON.stringify(version) },
   logLevel: "warning",

@@ -135,7 +135,10 @@ export class NodeFetchResponse {
   }
 
   async text(): Promise<string> {
-    return new TextDecoder("utf-8").decode(this.#consume());
+    // As TextDecoder decodes (malformed bytes become U+FFFD, a leading BOM is dropped), without
+    // loading it: Buffer's own decoder is already compiled at start-up.
+    const text = this.#consume().toString("utf8");
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 
   async json(): Promise<unknown> {
@@ -296,7 +299,7 @@ function exchange(transport: Transport, x: Exchange): Promise<Answer> {
           status: response.statusCode ?? 0,
           statusText: response.statusMessage ?? "",
           headers: new NodeFetchHeaders(response.headers),
-          data: Buffer.concat(chunks),
+          data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
         });
       });
     });

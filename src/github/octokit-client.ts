@@ -49,7 +49,6 @@ interface RawResponse {
 export function createOctokitClient(options: OctokitClientOptions): IssueCommentsClient {
   const secrets = [options.token];
   const apiUrl = checkApiUrl(options.apiUrl, secrets);
-  const apiOrigin = new URL(apiUrl).origin;
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -144,7 +143,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
           if (!Array.isArray(response.data))
             throw new UnexpectedAnswer(`expected a list of comments, got ${shape(response.data)}`);
           comments.push(...response.data.map(toIssueComment));
-          return nextLink(response.headers.link, apiOrigin);
+          return nextLink(response.headers.link, new URL(apiUrl).origin);
         });
         if (next === null) return comments;
         route = `GET ${next}`;

@@ -48,6 +48,19 @@ describe("nodeFetch", () => {
     expect(second.bodyUsed).toBe(true);
   });
 
+  it("decodes text as TextDecoder does: a leading BOM dropped, malformed bytes as U+FFFD, chunks joined", async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("héllo "), Buffer.from([0xff])]);
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      // Two writes, so the answer arrives in more than one chunk.
+      res.write(body.subarray(0, 4));
+      setTimeout(() => res.end(body.subarray(4)), 20);
+    });
+    const expected = new TextDecoder("utf-8").decode(body);
+    expect(expected).toBe("héllo \uFFFD");
+    expect(await (await nodeFetch(url)).text()).toBe(expected);
+  });
+
   it("iterates headers as sorted lowercase pairs, joining repeated ones", async () => {
     const { url } = await serve((_req, res) => {
       res.setHeader("X-Zeta", "z");
