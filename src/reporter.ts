@@ -1,5 +1,4 @@
 import { EventEmitter } from "node:events";
-import nodeFs from "node:fs";
 import { resolve } from "node:path";
 import { checkDomains } from "./config/options.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
@@ -34,6 +33,7 @@ import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
+import { nodeFileSystem } from "./util/node-fs.js";
 import { randomHex } from "./util/random.js";
 
 export interface ReporterOptions {
@@ -141,7 +141,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     private readonly options: ReporterOptions = {},
   ) {
     super();
-    this.fs = options.fs ?? nodeFs;
+    this.fs = options.fs ?? nodeFileSystem();
     this.clock = options.clock ?? systemClock;
     this.env = options.env ?? process.env;
     this.overrides = options.github ?? {};
