@@ -22,7 +22,7 @@ const { Script } = require("node:vm");
 
 const BUNDLES = join(__dirname, "..", "dist", "cli");
 const env = process.env;
-const debug = /\bparallel-progress\b/.test(env.NODE_DEBUG ?? "")
+const debug = /\bparallel-progress\b/.test(env.NODE_DEBUG || "")
   ? (/** @type {string} */ line) => process.stderr.write(`compile cache: ${line}\n`)
   : () => {};
 const command = process.argv[2] ?? "";
@@ -57,7 +57,7 @@ function load(name) {
   if (entry) {
     const covered = stored && !script.cachedDataRejected ? stored.covered : null;
     debug(`${name} (${kind}): ${covered ? "used" : stored ? "refused" : "none"}`);
-    if (loaded.length === 0) process.once("exit", writeCaches);
+    if (loaded.length === 0) process.on("exit", atExit);
     loaded.push({ entry, script, name, covered });
   }
   const wrapper = script.runInThisContext({ displayErrors: true });
@@ -70,50 +70,66 @@ function load(name) {
 }
 
 /**
- * An entry: a header line naming what the run that wrote it required, then V8's data.
+ * An entry: V8's data (`<entry>`), and beside it what the run that wrote it required (`<entry>.covers`,
+ * text, so that reading it needs none of Buffer's decoding at every call).
  * @param {string} file
  * @returns {{ covered: Set<string>, data: Buffer } | null}
  */
 function readEntry(file) {
   try {
-    const bytes = readFileSync(file);
-    const end = bytes.indexOf(10);
-    if (end < 0 || end > 4096) return null;
-    return { covered: new Set(bytes.toString("latin1", 0, end).split(",")), data: bytes.subarray(end + 1) };
+    return { covered: new Set(readFileSync(`${file}.covers`, "utf8").split(",")), data: readFileSync(file) };
   } catch {
     return null;
   }
 }
 
 /**
- * At exit: V8's data for each bundle that had none (or had it refused), and again for a bundle whose
+ * At exit (once: the process ends after its listeners). Small, as it runs at every call: the writer is
+ * compiled only when an entry is to be written.
+ * @param {number} code
+ */
+function atExit(code) {
+  // A refused call (a mistyped command, bad input) must not leave entries behind.
+  if (code === 0 && loaded.some(({ covered }) => !covers(covered))) writeCaches();
+}
+
+/** Whether an entry's run required all this run required. @param {Set<string> | null} covered */
+function covers(covered) {
+  if (!covered) return false;
+  for (const id of required) if (!covered.has(id)) return false;
+  return true;
+}
+
+/**
+ * V8's data for each bundle that had none (or had it refused), and again for a bundle whose
  * entry came from a run that required less than this one (e.g. a local `update` wrote it, this one wrote
  * to GitHub): the new data holds the code of both runs, so entries converge on what the command runs.
  */
-function writeCaches(/** @type {number} */ code) {
-  // A refused call (a mistyped command, bad input) must not leave entries behind.
-  if (code !== 0) return;
+function writeCaches() {
   for (const { entry, script, name, covered } of loaded) {
-    if (covered && [...required].every((id) => covered.has(id))) continue;
-    const header = [...new Set([...(covered ?? []), ...required])].sort().join(",");
-    const temporary = `${entry}.${process.pid}.tmp`;
-    try {
-      writeFileSync(
-        temporary,
-        Buffer.concat([Buffer.from(`${header}\n`, "latin1"), script.createCachedData()]),
-        {
-          mode: 0o600,
-        },
-      );
-      renameSync(temporary, entry);
+    if (covers(covered)) continue;
+    const list = [...new Set([...(covered ?? []), ...required])].sort().join(",");
+    // The data first: a reader that finds new data beside the old list at worst writes both again.
+    if (writeAtomic(entry, script.createCachedData()) && writeAtomic(`${entry}.covers`, list)) {
       debug(`${name} (${kind}): written`);
-    } catch {
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // Never written.
-      }
     }
+  }
+}
+
+/** @param {string} file @param {string | Buffer} data @returns {boolean} whether it was written */
+function writeAtomic(file, data) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, data, { mode: 0o600 });
+    renameSync(temporary, file);
+    return true;
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Never written.
+    }
+    return false;
   }
 }
 

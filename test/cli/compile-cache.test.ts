@@ -16,7 +16,8 @@ describe("compile cache of the CLI bundles", () => {
       env: { NODE_COMPILE_CACHE: base, NODE_DEBUG: "parallel-progress", ...env },
     });
   const entries = async () => (await readdir(folder()).catch(() => [] as string[])).sort();
-  const mainEntries = async () => (await entries()).filter((name) => name.includes("-main.js-update-"));
+  const mainEntries = async () =>
+    (await entries()).filter((name) => name.includes("-main.js-update-") && name.endsWith(".bin"));
 
   beforeEach(async () => {
     base = await mkdtemp(join(tmpdir(), "pp-compile-cache-"));
@@ -38,9 +39,12 @@ describe("compile cache of the CLI bundles", () => {
     expect(first.stderr).toContain("compile cache: main.js (update): written");
     const [entry] = await mainEntries();
     expect(entry).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}-main\.js-update-[0-9a-f]{8}\.bin$/);
+    // Beside V8's data, the list of what the run required (text).
+    expect(await entries()).toContain(`${entry}.covers`);
     // This user's alone: the folder 0700, the entries 0600.
     expect((await stat(folder())).mode & 0o777).toBe(0o700);
     expect((await stat(join(folder(), entry!))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(folder(), `${entry}.covers`))).mode & 0o777).toBe(0o600);
 
     const second = await update("2/4");
     expect(second.code).toBe(0);
@@ -61,10 +65,7 @@ describe("compile cache of the CLI bundles", () => {
   it("a damaged entry is refused by V8, the command runs as usual, and the entry is rewritten", async () => {
     expect((await update("1/4")).code).toBe(0);
     const [entry] = await mainEntries();
-    await writeFile(
-      join(folder(), entry!),
-      Buffer.concat([Buffer.from("./main.js\n"), Buffer.alloc(4096, 7)]),
-    );
+    await writeFile(join(folder(), entry!), Buffer.alloc(4096, 7));
     const damaged = await update("3/4");
     expect(damaged.code).toBe(0);
     expect(damaged.stderr).toContain("compile cache: main.js (update): refused");
@@ -92,13 +93,23 @@ describe("compile cache of the CLI bundles", () => {
     expect(further.stderr).toContain("compile cache: main.js (update): used");
     expect(further.stderr).toContain("compile cache: main.js (update): written");
     const [entry] = await mainEntries();
-    const header = (await readFile(join(folder(), entry!), "latin1")).split("\n")[0];
-    expect(header!.split(",")).toEqual(
+    const covers = await readFile(join(folder(), `${entry}.covers`), "utf8");
+    expect(covers.split(",")).toEqual(
       expect.arrayContaining(["./main.js", "./lazy-config-read-task-file.js"]),
     );
     const again = await update("3/4");
     expect(again.stderr).toContain("compile cache: main.js (update): used");
     expect(again.stderr).not.toContain("written");
+  });
+
+  it("data without its list of what it covers counts as none and is written again", async () => {
+    expect((await update("1/4")).code).toBe(0);
+    const [entry] = await mainEntries();
+    await rm(join(folder(), `${entry}.covers`));
+    const again = await update("2/4");
+    expect(again.stderr).toContain("compile cache: main.js (update): none");
+    expect(again.stderr).toContain("compile cache: main.js (update): written");
+    expect(await entries()).toContain(`${entry}.covers`);
   });
 
   it.skipIf(!process.getuid)("a folder others can write to is not used", async () => {
