@@ -129,6 +129,10 @@ describe("the CLI without GitHub (local tracking)", () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/no run here/);
     }
+    // retry with no run and no queue: nothing to do (exit 0), and nothing is made either.
+    const retry = await runCli(["retry", "--dir", dir]);
+    expect(retry.code).toBe(0);
+    expect(retry.stderr).toBe("");
     await expect(stat(join(dir, "..", ".."))).resolves.toBeTruthy();
     await expect(stat(join(dir, ".."))).rejects.toThrow(/ENOENT/);
   });
