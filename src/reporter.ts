@@ -35,6 +35,7 @@ import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/ru
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
 import { nodeFileSystem } from "./util/node-fs.js";
 import { randomHex } from "./util/random.js";
+import { sleep } from "./util/sleep.js";
 
 export interface ReporterOptions {
   /** File system (default: Node's). Tests pass memfs. */
@@ -80,8 +81,6 @@ export interface FinalizeResult {
   /** The final summary comment, once posted. */
   finalCommentUrl: string | null;
 }
-
-const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function isAlive(pid: number): boolean {
   try {
@@ -158,7 +157,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       store: this.store,
       queue: this.queue,
       clock: this.clock,
-      sleep: this.options.sleep ?? sleepReal,
+      sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
       startFlusher: () => this.startFlusher(),
       isAlive,

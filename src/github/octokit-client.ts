@@ -2,6 +2,7 @@ import { createTokenAuth } from "@octokit/auth-token";
 import { request as octokitRequest } from "@octokit/request";
 import { GitHubError, UsageError } from "../errors.js";
 import { type Clock, systemClock } from "../util/io.js";
+import { sleep as sleepFor } from "../util/sleep.js";
 import { type Operation, parseFailure, toAttemptFailure, toGitHubError, UnexpectedAnswer } from "./errors.js";
 import { createNodeFetch, nodeFetch } from "./node-fetch.js";
 import { redactSecrets } from "./redact.js";
@@ -50,7 +51,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
   const secrets = [options.token];
   const apiUrl = checkApiUrl(options.apiUrl, secrets);
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? sleepFor;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const totalBudgetMs = options.totalBudgetMs ?? DEFAULT_TOTAL_BUDGET_MS;
   const octokit = {

@@ -1,5 +1,6 @@
 import lockfile from "proper-lockfile";
 import type { FileSystem } from "../util/io.js";
+import { sleep } from "../util/sleep.js";
 
 export interface LockOptions {
   fs: FileSystem;
@@ -13,8 +14,6 @@ export interface LockOptions {
 export class LockTimeoutError extends Error {
   override name = "LockTimeoutError";
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The calls proper-lockfile makes (sync and callback forms). */
 const LOCK_CALLS = ["mkdir", "realpath", "stat", "rmdir", "utimes"] as const;
