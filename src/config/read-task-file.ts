@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import type { FileSystem } from "../util/io.js";
-import { parseTaskFile, type TaskSettings } from "./task-file.js";
+import type { TaskSettings } from "./task-file.js";
 
 export const TASK_FILE_NAME = "task.md";
 
@@ -46,6 +46,9 @@ export async function readTaskFile(fs: FileSystem, epicDir: string): Promise<Tas
     const reason = error instanceof Error ? error.message.split("\n", 1)[0] : String(error);
     throw new UsageError(`${path}: cannot be read: ${reason}`, { cause: error });
   }
+  // The parser (gray-matter, js-yaml, zod: about half a megabyte bundled) in its own bundle, shared with
+  // the last_synced writer: one copy, loaded once by a call that needs both (finalize).
+  const { parseTaskFile } = await import("./task-file.js");
   return { path, text, settings: parseTaskFile(text, path), ...stat };
 }
 
