@@ -1,5 +1,5 @@
-import { type FakeGitHub, startFakeGitHub } from "../test/support/fake-github/index.js";
 import { type Epics, ISSUE, LOCAL_TASK, REPO, SYNCED_TASK } from "./lib/epic.js";
+import { choosePlacement, type FakeHandle, pinSelf, startFake } from "./lib/placement.js";
 import {
   BIN,
   cleanEnv,
@@ -24,29 +24,40 @@ interface Variant {
   label: string;
   run(i: number): Promise<Timed>;
   samples: number[];
-  /** Called after each measured run (e.g. to count the requests it made). */
-  after?: (i: number) => void;
+  /** Called before each run and after each measured one, outside the timing (to count its requests). */
+  before?: () => Promise<void>;
+  after?: () => Promise<void>;
 }
 
 export async function startupSections(epics: Epics, samples: number, warmups: number): Promise<Section[]> {
-  const github = await startFakeGitHub({
-    tokens: { [TOKEN]: "octo-bot" },
-    // Rate limits are the burst's subject; here they must not get in the way of ~50 writes.
-    writesPerMinute: 1_000_000,
-    writesPerHour: 1_000_000,
-  });
+  const placement = choosePlacement();
+  const github = await startFake(
+    {
+      tokens: { [TOKEN]: "octo-bot" },
+      // Rate limits are the burst's subject; here they must not get in the way of ~50 writes.
+      writesPerMinute: 1_000_000,
+      writesPerHour: 1_000_000,
+    },
+    placement?.serverCpu ?? null,
+  );
+  const pinned = placement !== null && pinSelf(String(placement.measuredCpu));
+  const where = pinned
+    ? `placement: fake GitHub on ${github.where}; this process and every timed one on CPU ${placement.measuredCpu} (taskset)`
+    : `placement: none (needs Linux, 2 CPUs and taskset); fake GitHub in ${github.where}`;
   try {
-    return await measure(github, epics, samples, warmups);
+    return await measure(github, epics, samples, warmups, where);
   } finally {
+    if (pinned) pinSelf(placement.before);
     await github.close();
   }
 }
 
 async function measure(
-  github: FakeGitHub,
+  github: FakeHandle,
   epics: Epics,
   samples: number,
   warmups: number,
+  where: string,
 ): Promise<Section[]> {
   const localEnv = cleanEnv();
   const syncEnv = cleanEnv({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url });
@@ -55,11 +66,11 @@ async function measure(
   await cliOutput(["init", "--epic", "BENCH-LOCAL", "--domains", "a,b,c", "--dir", localDir], localEnv);
   await cliOutput(["init", "--epic", "BENCH-SYNC", "--domains", "a,b,c", "--dir", syncDir], syncEnv);
   await drainFlushers(syncDir, 5_000);
-  const progress = github.comments(REPO, ISSUE)[0];
-  if (!progress) throw new Error("init with sync on posted no progress comment");
+  const [progressLength] = await github.bodyLengths(REPO, ISSUE);
+  if (progressLength === undefined) throw new Error("init with sync on posted no progress comment");
   // The bare script edits a comment of its own (same author, same size), so it never touches the run's.
-  const own = github.addComment(REPO, ISSUE, "baseline", "octo-bot");
-  const bodyLength = String(progress.body.length);
+  const own = await github.addComment(REPO, ISSUE, "baseline", "octo-bot");
+  const bodyLength = String(progressLength);
 
   const perUpdate: { requests: number; writes: number }[] = [];
   let before = { requests: 0, writes: 0 };
@@ -86,25 +97,24 @@ async function measure(
     {
       label: "node one-request.mjs (1 PATCH)",
       samples: [],
-      run: () => timeNode([ONE_REQUEST.mjs, String(own.id), bodyLength], { env: syncEnv }),
+      run: () => timeNode([ONE_REQUEST.mjs, String(own), bodyLength], { env: syncEnv }),
     },
     {
       label: "node one-request.cjs (1 PATCH)",
       samples: [],
-      run: () => timeNode([ONE_REQUEST.cjs, String(own.id), bodyLength], { env: syncEnv }),
+      run: () => timeNode([ONE_REQUEST.cjs, String(own), bodyLength], { env: syncEnv }),
     },
     {
       label: "update, sync on (--min-interval 0)",
       samples: [],
-      run: (i) => {
-        before = { requests: github.requests.length, writes: github.writes.length };
-        return timeNode([BIN, ...updateArgs(syncDir, ["--min-interval", "0"])(i)], { env: syncEnv });
+      before: async () => {
+        const [requests, writes] = await github.counts();
+        before = { requests, writes };
       },
-      after: () => {
-        perUpdate.push({
-          requests: github.requests.length - before.requests,
-          writes: github.writes.length - before.writes,
-        });
+      run: (i) => timeNode([BIN, ...updateArgs(syncDir, ["--min-interval", "0"])(i)], { env: syncEnv }),
+      after: async () => {
+        const [requests, writes] = await github.counts();
+        perUpdate.push({ requests: requests - before.requests, writes: writes - before.writes });
       },
     },
   ];
@@ -114,13 +124,14 @@ async function measure(
     // Round-robin, starting one further each round, so neither side of a ratio always runs first.
     for (let k = 0; k < variants.length; k++) {
       const variant = variants[(round + k) % variants.length]!;
+      await variant.before?.();
       const result = await variant.run(round);
       if (result.code !== 0) {
         throw new Error(`${variant.label} exited ${result.code}: ${shortError(result.stderr)}`);
       }
       if (round >= warmups) {
         variant.samples.push(result.ms);
-        variant.after?.(round);
+        await variant.after?.();
       }
     }
   }
@@ -177,6 +188,7 @@ async function measure(
       `ratio sync off: update / node ${emptyName} (the faster empty file) = ${ratio(offRatio)} (+${ms(median(local) - median(empty))}); / the other: ${ratio(median(local) / median(empty === emptyCjs ? emptyMjs : emptyCjs))}`,
       `ratio sync on:  update / node ${bareName} (the faster bare script) = ${ratio(onRatio)} (+${ms(median(synced) - median(bare))}); / the other: ${ratio(median(synced) / median(bare === bareCjs ? bareMjs : bareCjs))}`,
       `paired (median of each round's ratio, a cross-check that cancels drifts in machine speed): sync off ${ratio(pairedMedian(local, empty))}, sync on ${ratio(pairedMedian(synced, bare))}`,
+      where,
       `requests per sync-on update: median ${requests}, max ${maxRequests} (writes: median ${writes}); background writers left after: ${leftOver}`,
     ],
     targets: [
