@@ -113,8 +113,17 @@ function writeCaches() {
   for (const { entry, script, name, covered } of loaded) {
     if (covers(covered)) continue;
     const list = [...new Set([...(covered ?? []), ...required])].sort().join(",");
-    // The data first: a reader that finds new data beside the old list at worst writes both again.
-    if (writeAtomic(entry, script.createCachedData()) && writeAtomic(`${entry}.covers`, list)) {
+    /** @type {Buffer} */
+    let data;
+    try {
+      data = script.createCachedData();
+    } catch {
+      continue; // nothing to write for this one; never an error at exit
+    }
+    // The data first, then its list. Two writers at once can at worst leave a list that claims more
+    // than the data holds: slower calls (functions compiled as without a cache), never wrong ones, as
+    // V8 checks the data itself.
+    if (writeAtomic(entry, data) && writeAtomic(`${entry}.covers`, list)) {
       debug(`${name} (${kind}): written`);
     }
   }

@@ -135,8 +135,8 @@ export class NodeFetchResponse {
   }
 
   async text(): Promise<string> {
-    // As TextDecoder decodes (malformed bytes become U+FFFD, a leading BOM is dropped), without
-    // loading it: Buffer's own decoder is already compiled at start-up.
+    // As TextDecoder decodes (malformed bytes become U+FFFD, a leading BOM is dropped), through Buffer's
+    // own decoder: a TextDecoder's set-up at its first use costs every writing CLI call more.
     const text = this.#consume().toString("utf8");
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
