@@ -18,7 +18,7 @@
 "use strict";
 // Built-ins through process.getBuiltinModule, not require(): require() of a built-in also builds its ES
 // module facade (all its exports), which nothing here uses: about 0.1 ms each at every call.
-const { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } =
+const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } =
   process.getBuiltinModule("node:fs");
 const { join } = process.getBuiltinModule("node:path");
 const { Script } = process.getBuiltinModule("node:vm");
@@ -125,6 +125,40 @@ function writeCaches() {
     // V8 checks the data itself.
     if (writeAtomic(entry, data) && writeAtomic(`${entry}.covers`, list)) {
       debug(`${name} (${kind}): written`);
+    }
+  }
+  pruneOtherBuilds();
+}
+
+/** Entries untouched this long, of other builds (another version or checkout), are removed. */
+const PRUNE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Removes entries of other builds not written for PRUNE_AFTER_MS, so the folder does not grow with every
+ * upgrade. Runs only when this call wrote an entry (rarely: a new build, command or set of flags). An
+ * entry still in use by another install is at worst written again by its next call.
+ */
+function pruneOtherBuilds() {
+  if (!cache) return;
+  const cutoff = Date.now() - PRUNE_AFTER_MS;
+  /** @type {string[]} */
+  let names;
+  try {
+    names = readdirSync(cache.dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    // This build's entries stay; a temporary file left by a writer killed mid-write does not.
+    if (name.startsWith(`${cache.prefix}-`) && !name.endsWith(".tmp")) continue;
+    const file = join(cache.dir, name);
+    try {
+      if (statSync(file).mtimeMs < cutoff) {
+        unlinkSync(file);
+        debug(`${name}: removed (another build's, or left over, and untouched for 30 days)`);
+      }
+    } catch {
+      // Gone meanwhile: nothing to do.
     }
   }
 }

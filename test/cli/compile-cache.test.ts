@@ -1,5 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -110,6 +121,21 @@ describe("compile cache of the CLI bundles", () => {
     expect(again.stderr).toContain("compile cache: main.js (update): none");
     expect(again.stderr).toContain("compile cache: main.js (update): written");
     expect(await entries()).toContain(`${entry}.covers`);
+  });
+
+  it("a call that writes an entry removes other builds' entries (and stray temporary files) untouched for 30 days", async () => {
+    await mkdir(folder(), { recursive: true, mode: 0o700 });
+    const old = new Date(Date.now() - 31 * 24 * 60 * 60 * 1000);
+    const stale = ["0123456789abcdef-01234567-main.js-update-89abcdef.bin", "x.bin.123.tmp"];
+    const recent = "fedcba9876543210-01234567-main.js-update-89abcdef.bin";
+    for (const name of [...stale, recent]) await writeFile(join(folder(), name), "old data");
+    for (const name of stale) await utimes(join(folder(), name), old, old);
+    const first = await update("1/4"); // writes this build's entries
+    expect(first.stderr).toContain("compile cache: main.js (update): written");
+    const names = await entries();
+    for (const name of stale) expect(names).not.toContain(name);
+    expect(names).toContain(recent); // another build's, but recent: it may be in use
+    expect(names.some((name) => name.includes("-main.js-update-") && name !== recent)).toBe(true);
   });
 
   it.skipIf(!process.getuid)("a folder others can write to is not used", async () => {
