@@ -11,21 +11,26 @@ import { MemoryClient } from "../support/memory-client.js";
 
 /** A client whose next update waits until the test releases it: a write that finishes late. */
 class GatedClient extends MemoryClient {
-  private gate: (() => void) | null = null;
-  holdNextUpdate(): () => void {
+  private gate: (() => Promise<void>) | null = null;
+  /** Holds the next update until `release()`; `reached` settles once that update has started. */
+  holdNextUpdate(): { release: () => void; reached: Promise<void> } {
     let release = () => {};
+    let arrived = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    const reached = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
     this.gate = () => {
       this.gate = null;
+      arrived();
       return held;
     };
-    return release;
+    return { release, reached };
   }
   override async updateComment(repo: RepoRef, id: number, body: string): Promise<IssueComment> {
-    const wait = this.gate as unknown as (() => Promise<void>) | null;
-    if (wait) await wait();
+    if (this.gate) await this.gate();
     return super.updateComment(repo, id, body);
   }
 }
@@ -104,9 +109,9 @@ describe("RunSyncer", () => {
       next: applyProgress(s!, "a", { status: "in_progress", filesCompleted: 1, filesTotal: 3 }, clock.now()),
       result: 0,
     }));
-    const release = client.holdNextUpdate();
+    const { release, reached } = client.holdNextUpdate();
     const slowWrite = slow.step(); // seq 2, hangs past its lease
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await reached;
     advance(6000); // the lease (5 s) has run out
     await store.transact((s) => ({
       next: applyProgress(s!, "a", { status: "in_progress", filesCompleted: 2, filesTotal: 3 }, clock.now()),
