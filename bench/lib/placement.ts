@@ -72,28 +72,48 @@ export async function startFake(options: FakeGitHubOptions, cpu: number | null):
     ["-c", String(cpu), process.execPath, "--import", "tsx", SERVER_SCRIPT, JSON.stringify(options)],
     { stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
-  const pending = new Map<number, (value: unknown) => void>();
+  /** Answers awaited, by call id: settled with the answer, or with an error if the process ends first. */
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
+  let ended: Error | null = null;
+  const gone = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      ended = new Error(`the fake GitHub process ended (${signal ?? `exit ${code}`})`);
+      for (const waiter of pending.values()) waiter.reject(ended);
+      pending.clear();
+      resolve();
+    });
+  });
+  child.on("message", (message: ControlAnswer | { ready: string }) => {
+    if ("id" in message) pending.get(message.id)?.resolve(message.value);
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error("the fake GitHub process did not start in 20 s")),
-      20_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("the fake GitHub process did not start in 20 s"));
+    }, 20_000);
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`the fake GitHub process exited ${code}`)));
+    void gone.then(() => reject(ended));
     child.on("message", (message: ControlAnswer | { ready: string }) => {
       if ("ready" in message) {
         clearTimeout(timer);
         resolve(message.ready);
-      } else pending.get(message.id)?.(message.value);
+      }
     });
   });
   const call = <T>(op: WithoutId<ControlCall>): Promise<T> =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
+      if (ended) {
+        reject(ended);
+        return;
+      }
       const id = nextId++;
-      pending.set(id, (value) => {
-        pending.delete(id);
-        resolve(value as T);
+      pending.set(id, {
+        resolve: (value) => {
+          pending.delete(id);
+          resolve(value as T);
+        },
+        reject,
       });
       child.send({ ...op, id });
     });
@@ -104,9 +124,8 @@ export async function startFake(options: FakeGitHubOptions, cpu: number | null):
     bodyLengths: (repo, issue) => call({ op: "bodyLengths", repo, issue }),
     counts: () => call({ op: "counts" }),
     close: async () => {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      await call({ op: "close" });
-      await exited;
+      if (!ended) await call({ op: "close" }).catch(() => undefined);
+      await gone;
     },
   };
 }
