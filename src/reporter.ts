@@ -215,6 +215,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       });
       return { next, result: next };
     });
+    if (this.store instanceof FileRunStore) this.store.ignoreInGit();
     await this.started(state);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { isRepoSlug } from "../config/repo-slug.js";
 import { sweepTemporaryFiles } from "../store/atomic-write.js";
+import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
 import { randomHex } from "../util/random.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
@@ -41,6 +42,7 @@ export class OfflineQueue {
 
   async add(item: QueueItem): Promise<string> {
     await this.fs.promises.mkdir(this.dir, { recursive: true });
+    ignoreInGit(this.fs, this.dir);
     const data = `${JSON.stringify(item, null, 2)}\n`;
     const temporary = join(this.dir, `.${PENDING}.${process.pid}.${randomHex(8)}.tmp`);
     await this.fs.promises.writeFile(temporary, data, { encoding: "utf8", mode: 0o600 });

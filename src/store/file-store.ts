@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
+import { ignoreInGit } from "../util/git-ignore.js";
 import type { FileSystem } from "../util/io.js";
 import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
@@ -37,6 +38,11 @@ export class FileRunStore implements RunStore {
   /** Removes temporary files that writers killed mid-write left behind (called when a run starts). */
   sweep(now: number): void {
     sweepTemporaryFiles(this.fs, this.paths.state, now);
+  }
+
+  /** Keeps the state folder out of git (a `.gitignore` of its own; called when a run starts). */
+  ignoreInGit(): void {
+    ignoreInGit(this.fs, this.paths.dir);
   }
 
   /** Small files, read and written synchronously: cheaper than thread-pool round trips at every start. */

@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeEpic, runCli, spawnCli } from "../support/cli.js";
@@ -135,6 +136,47 @@ describe("the CLI without GitHub (local tracking)", () => {
     expect(retry.stderr).toBe("");
     await expect(stat(join(dir, "..", ".."))).resolves.toBeTruthy();
     await expect(stat(join(dir, ".."))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("keeps its run files out of git: the state folder and the queue carry their own .gitignore", async () => {
+    const dir = await epic("---\ntitle: E\n---\n");
+    expect(spawnSync("git", ["init", "-q", dir]).status).toBe(0);
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
+    // No token: the post is queued (a file in the queue folder).
+    const noToken = { env: { GITHUB_TOKEN: "", GH_TOKEN: "", PATH: "/nonexistent" } };
+    const update = (files: string) =>
+      runCli(
+        [
+          "update",
+          "a",
+          "--status",
+          "in_progress",
+          "--files",
+          files,
+          "--issue",
+          "5",
+          "--repo",
+          "o/r",
+          "--dir",
+          dir,
+        ],
+        noToken,
+      );
+    expect((await update("1/3")).code).toBe(0);
+    const queue = join(dir, ".github_parallel_queue");
+    expect(await readdir(queue)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^comment_\d{8}_\d{6}_\d{6}\.json$/)]),
+    );
+    const untracked = spawnSync("git", ["-C", dir, "status", "--porcelain", "--untracked-files=all"], {
+      encoding: "utf8",
+    });
+    // Only the task.md: no state, lock or queued post.
+    expect(untracked.stdout.trim().split("\n")).toEqual(["?? task.md"]);
+    expect(await readFile(join(dir, ".parallel-progress", ".gitignore"), "utf8")).toMatch(/^\*$/m);
+    // A .gitignore of the user's is left as it is.
+    await writeFile(join(queue, ".gitignore"), "mine\n");
+    expect((await update("2/3")).code).toBe(0);
+    expect(await readFile(join(queue, ".gitignore"), "utf8")).toBe("mine\n");
   });
 
   it("no command: help on stderr, exit 2; the machine's trouble: one line, exit 1", async () => {

@@ -46,8 +46,11 @@ describe("OfflineQueue", () => {
     expect(setAside).toEqual([]);
     expect(entries.map((e) => e.item.seq)).toEqual([1, 2]);
     expect(entries[0]!.name).toMatch(/^comment_20251019_163045_123\d{3}\.json$/);
-    const files = Object.keys(volume.toJSON());
+    // The posts and the folder's own .gitignore: no temporary file left behind.
+    const files = Object.keys(volume.toJSON()).filter((f) => f !== "/epic/.github_parallel_queue/.gitignore");
+    expect(files).toHaveLength(2);
     expect(files.every((f) => f.startsWith("/epic/.github_parallel_queue/comment_"))).toBe(true);
+    expect(String(volume.readFileSync("/epic/.github_parallel_queue/.gitignore"))).toMatch(/^\*$/m);
   });
 
   it("never overwrites: many adds in the same millisecond get distinct names", async () => {
