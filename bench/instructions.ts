@@ -8,10 +8,11 @@
 // never replaces it. Needs valgrind and setarch (Debian: valgrind, util-linux); says so and exits 0
 // without them. Each variant runs once uncounted first, so the CLI's compile cache is in place.
 import { spawn, spawnSync } from "node:child_process";
-import { startFakeGitHub } from "../test/support/fake-github/index.js";
-import { Epics, ISSUE, LOCAL_TASK, REPO, SYNCED_TASK } from "./lib/epic.js";
-import { BIN, cleanEnv, cliOutput, drainFlushers, EMPTY, ONE_REQUEST, ROOT, TOKEN } from "./lib/proc.js";
+import { Epics } from "./lib/epic.js";
+import { startFake } from "./lib/placement.js";
+import { BIN, drainFlushers, EMPTY, ONE_REQUEST, ROOT } from "./lib/proc.js";
 import { textTable } from "./lib/report.js";
+import { STARTUP_FAKE, startupFixture } from "./lib/startup-fixture.js";
 import { ratio } from "./lib/stats.js";
 
 const NODE_FLAGS = ["--random-seed=1"];
@@ -70,37 +71,14 @@ if (missing.length > 0) {
 }
 
 const epics = new Epics();
-const github = await startFakeGitHub({
-  tokens: { [TOKEN]: "octo-bot" },
-  writesPerMinute: 1_000_000,
-  writesPerHour: 1_000_000,
-});
+const github = await startFake(STARTUP_FAKE, null);
 try {
-  const localEnv = cleanEnv();
-  const syncEnv = cleanEnv({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url });
-  const localDir = await epics.make(LOCAL_TASK);
-  const syncDir = await epics.make(SYNCED_TASK);
-  await cliOutput(["init", "--epic", "BENCH-LOCAL", "--domains", "a,b,c", "--dir", localDir], localEnv);
-  await cliOutput(["init", "--epic", "BENCH-SYNC", "--domains", "a,b,c", "--dir", syncDir], syncEnv);
-  await drainFlushers(syncDir, 5_000);
-  const own = github.addComment(REPO, ISSUE, "baseline", "octo-bot");
-  const bodyLength = String(github.comments(REPO, ISSUE)[0]?.body.length ?? 1000);
-  const update = (dir: string, extra: string[]) => [
-    BIN,
-    "update",
-    "a",
-    "--status",
-    "in_progress",
-    "--files",
-    "1/7",
-    "--dir",
-    dir,
-    ...extra,
-  ];
+  const { localEnv, syncEnv, localDir, syncDir, bareArgs, updateArgs } = await startupFixture(epics, github);
+  const update = (dir: string, extra: string[] = []) => [BIN, ...updateArgs(dir, "1/7", extra)];
   const variants: [string, string[], Record<string, string>][] = [
     ["node empty.cjs", [EMPTY.cjs], localEnv],
-    ["update, sync off (local run)", update(localDir, []), localEnv],
-    ["node one-request.cjs (1 PATCH)", [ONE_REQUEST.cjs, String(own.id), bodyLength], syncEnv],
+    ["update, sync off (local run)", update(localDir), localEnv],
+    ["node one-request.cjs (1 PATCH)", [ONE_REQUEST.cjs, ...bareArgs], syncEnv],
     ["update, sync on (--min-interval 0)", update(syncDir, ["--min-interval", "0"]), syncEnv],
   ];
   // All warm-ups first: the sync-off and sync-on updates share the `update` entries, which converge on

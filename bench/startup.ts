@@ -1,18 +1,8 @@
-import { type Epics, ISSUE, LOCAL_TASK, REPO, SYNCED_TASK } from "./lib/epic.js";
+import type { Epics } from "./lib/epic.js";
 import { choosePlacement, type FakeHandle, pinSelf, startFake } from "./lib/placement.js";
-import {
-  BIN,
-  cleanEnv,
-  cliOutput,
-  drainFlushers,
-  EMPTY,
-  ONE_REQUEST,
-  shortError,
-  type Timed,
-  TOKEN,
-  timeNode,
-} from "./lib/proc.js";
+import { BIN, drainFlushers, EMPTY, ONE_REQUEST, shortError, type Timed, timeNode } from "./lib/proc.js";
 import type { Section } from "./lib/report.js";
+import { STARTUP_FAKE, startupFixture } from "./lib/startup-fixture.js";
 import { median, ms, quantile, ratio } from "./lib/stats.js";
 import { startupBreakdown } from "./startup-breakdown.js";
 
@@ -31,15 +21,7 @@ interface Variant {
 
 export async function startupSections(epics: Epics, samples: number, warmups: number): Promise<Section[]> {
   const placement = choosePlacement();
-  const github = await startFake(
-    {
-      tokens: { [TOKEN]: "octo-bot" },
-      // Rate limits are the burst's subject; here they must not get in the way of ~50 writes.
-      writesPerMinute: 1_000_000,
-      writesPerHour: 1_000_000,
-    },
-    placement?.serverCpu ?? null,
-  );
+  const github = await startFake(STARTUP_FAKE, placement?.serverCpu ?? null);
   const pinned = placement !== null && pinSelf(String(placement.measuredCpu));
   const where = pinned
     ? `placement: fake GitHub on ${github.where}; this process and every timed one on CPU ${placement.measuredCpu} (taskset)`
@@ -59,33 +41,19 @@ async function measure(
   warmups: number,
   where: string,
 ): Promise<Section[]> {
-  const localEnv = cleanEnv();
-  const syncEnv = cleanEnv({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url });
-  const localDir = await epics.make(LOCAL_TASK);
-  const syncDir = await epics.make(SYNCED_TASK);
-  await cliOutput(["init", "--epic", "BENCH-LOCAL", "--domains", "a,b,c", "--dir", localDir], localEnv);
-  await cliOutput(["init", "--epic", "BENCH-SYNC", "--domains", "a,b,c", "--dir", syncDir], syncEnv);
-  await drainFlushers(syncDir, 5_000);
-  const [progressLength] = await github.bodyLengths(REPO, ISSUE);
-  if (progressLength === undefined) throw new Error("init with sync on posted no progress comment");
-  // The bare script edits a comment of its own (same author, same size), so it never touches the run's.
-  const own = await github.addComment(REPO, ISSUE, "baseline", "octo-bot");
-  const bodyLength = String(progressLength);
+  const {
+    localEnv,
+    syncEnv,
+    localDir,
+    syncDir,
+    bareArgs,
+    updateArgs: args,
+  } = await startupFixture(epics, github);
 
   const perUpdate: { requests: number; writes: number }[] = [];
   let before = { requests: 0, writes: 0 };
-  const files = (i: number) => `${i % 7}/7`;
-  const updateArgs = (dir: string, extra: string[]) => (i: number) => [
-    "update",
-    "a",
-    "--status",
-    "in_progress",
-    "--files",
-    files(i),
-    "--dir",
-    dir,
-    ...extra,
-  ];
+  // Each call changes the files count, so a sync-on update always has something to write.
+  const updateArgs = (dir: string, extra: string[]) => (i: number) => args(dir, `${i % 7}/7`, extra);
   const variants: Variant[] = [
     { label: "node empty.mjs", samples: [], run: () => timeNode([EMPTY.mjs], { env: localEnv }) },
     { label: "node empty.cjs", samples: [], run: () => timeNode([EMPTY.cjs], { env: localEnv }) },
@@ -97,12 +65,12 @@ async function measure(
     {
       label: "node one-request.mjs (1 PATCH)",
       samples: [],
-      run: () => timeNode([ONE_REQUEST.mjs, String(own), bodyLength], { env: syncEnv }),
+      run: () => timeNode([ONE_REQUEST.mjs, ...bareArgs], { env: syncEnv }),
     },
     {
       label: "node one-request.cjs (1 PATCH)",
       samples: [],
-      run: () => timeNode([ONE_REQUEST.cjs, String(own), bodyLength], { env: syncEnv }),
+      run: () => timeNode([ONE_REQUEST.cjs, ...bareArgs], { env: syncEnv }),
     },
     {
       label: "update, sync on (--min-interval 0)",
