@@ -17,19 +17,17 @@ export function canSync(state: RunState): boolean {
   return state.github.syncEnabled && state.github.issueNumber !== null && state.github.repo !== null;
 }
 
-/** What the issue still lacks: the latest progress body, then the final summary. */
-export function pendingStep(state: RunState): "progress" | "final" | null {
-  if (state.sync.postedSeq < state.seq) return "progress";
-  if (state.completedAt !== null && state.sync.finalCommentId === null) return "final";
-  return null;
-}
-
 /** Every post the issue lacks for this state, in the order they are written. */
 export function missingSteps(state: RunState): ("progress" | "final")[] {
   const steps: ("progress" | "final")[] = [];
   if (state.sync.postedSeq < state.seq) steps.push("progress");
   if (state.completedAt !== null && state.sync.finalCommentId === null) steps.push("final");
   return steps;
+}
+
+/** What the issue lacks first: the latest progress body, then the final summary. */
+export function pendingStep(state: RunState): "progress" | "final" | null {
+  return missingSteps(state)[0] ?? null;
 }
 
 export function decideWrite(

@@ -195,7 +195,7 @@ export class RunSyncer {
         await this.releaseLease();
         throw error;
       }
-      const queuedAs = await this.enqueue(state, step, body, error.message, error.outcomeUnknown);
+      const { name: queuedAs } = await this.enqueue(state, step, body, error.message, error.outcomeUnknown);
       await this.recordFailure(state.runId, error);
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
@@ -213,7 +213,7 @@ export class RunSyncer {
   /**
    * Puts a post in the offline queue (no token: the body and where it goes), unless the queue already
    * holds this run's post of that kind for this state or a newer one: a GitHub that stays down does not
-   * grow the queue by one file per failed attempt.
+   * grow the queue by one file per failed attempt. Returns the file's name and whether it is new.
    */
   async enqueue(
     state: RunState,
@@ -221,13 +221,13 @@ export class RunSyncer {
     body: string,
     reason: string,
     outcomeUnknown = false,
-  ): Promise<string> {
+  ): Promise<{ name: string; added: boolean }> {
     const held = (await this.deps.queue.list()).entries.find(
       ({ item }) =>
         item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
     );
-    if (held) return held.name;
-    return this.deps.queue.add({
+    if (held) return { name: held.name, added: false };
+    const name = await this.deps.queue.add({
       issue_number: state.github.issueNumber!,
       comment: body,
       timestamp: new Date(this.deps.clock.now()).toISOString(),
@@ -240,6 +240,7 @@ export class RunSyncer {
       reason,
       outcome_unknown: outcomeUnknown,
     });
+    return { name, added: true };
   }
 
   /**
@@ -250,16 +251,11 @@ export class RunSyncer {
   async queueMissing(reason: string): Promise<string[]> {
     const state = await this.deps.store.read();
     if (!state || !canSync(state)) return [];
-    const before = new Set((await this.deps.queue.list()).entries.map((entry) => entry.name));
     const added: string[] = [];
     for (const step of missingSteps(state)) {
-      const name = await this.enqueue(
-        state,
-        step,
-        await renderBody(state, step, this.deps.clock.now()),
-        reason,
-      );
-      if (!before.has(name)) added.push(name);
+      const body = await renderBody(state, step, this.deps.clock.now());
+      const queued = await this.enqueue(state, step, body, reason);
+      if (queued.added) added.push(queued.name);
     }
     return added;
   }
