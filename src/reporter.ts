@@ -197,7 +197,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();
-    if (this.store instanceof FileRunStore) this.store.sweep(now);
+    if (this.store instanceof FileRunStore) this.store.prepare(now);
     this.queue.sweep(now);
     const state = await this.store.transact((current) => {
       if (current && !current.completedAt && !options.force) {
@@ -215,7 +215,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       });
       return { next, result: next };
     });
-    if (this.store instanceof FileRunStore) this.store.ignoreInGit();
     await this.started(state);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
@@ -273,9 +272,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     });
     this.state = state;
     if (finalizedNow) this.emit("change", state);
-    // The retry saves this call's settings, then brings the issue to the final state.
+    // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retryReport({});
-    const after = (await this.load()) ?? state;
+    const after = this.state ?? state;
     return {
       finalizedNow,
       posted: after.sync.finalCommentId !== null,
@@ -293,8 +292,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** The queue retry with its full report (`dryRun`: only say what would be sent). */
   async retryReport(options: { dryRun?: boolean } = {}): Promise<RetryReport> {
     const before = await this.store.read();
-    if (before && !options.dryRun) await this.saveSettings(before);
-    const apiUrl = (await this.store.read())?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
+    // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
+    // the file system as it was). With a run, the retry also brings the issue to the run's state.
+    if (!before && this.queue.count() === 0)
+      return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [] };
+    const current = before && !options.dryRun ? await this.saveSettings(before) : before;
+    const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, {
       ...options,
@@ -311,16 +314,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return report;
   }
 
-  /** This call's GitHub settings (and a changed task.md), saved in the run. */
-  private async saveSettings(current: RunState): Promise<void> {
+  /** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */
+  private async saveSettings(current: RunState): Promise<RunState | null> {
     const target = await refreshTarget(this.fs, this.epicDir, this.env, current, this.overrides);
-    if (!target) return;
+    if (!target) return current;
     this.warnIfNoRepository(target.github);
-    await this.store.transact((state) =>
-      state
-        ? { next: { ...state, github: target.github, taskFile: target.taskFile }, result: 0 }
-        : { result: 0 },
-    );
+    return this.store.transact((state) => {
+      if (!state) return { result: null };
+      const next = { ...state, github: target.github, taskFile: target.taskFile };
+      return { next, result: next };
+    });
   }
 
   /** The run as `status --json` shows it. */

@@ -46,11 +46,6 @@ export async function retryQueue(
   },
 ): Promise<RetryReport> {
   const { fs, queue, store, clock } = deps;
-  // No run and nothing queued: nothing to send or lock, and no lock folder made (a retry in a mistyped
-  // --dir leaves the file system as it was). With a run, the retry also brings the issue to its state.
-  if (queue.count() === 0 && (await store.read()) === null) {
-    return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [] };
-  }
   await fs.promises.mkdir(lockDir, { recursive: true });
   return withLock(join(lockDir, "retry.lock"), { fs, waitMs: 60_000, staleMs: 15_000 }, async () => {
     const { entries, setAside } = await queue.list();
