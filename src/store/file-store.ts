@@ -35,13 +35,12 @@ export class FileRunStore implements RunStore {
     return this.readNow();
   }
 
-  /** Removes temporary files that writers killed mid-write left behind (called when a run starts). */
-  sweep(now: number): void {
+  /**
+   * Called when a run starts: removes temporary files that writers killed mid-write left behind, and keeps
+   * an existing state folder out of git (a folder this store makes gets its `.gitignore` as it is made).
+   */
+  prepare(now: number): void {
     sweepTemporaryFiles(this.fs, this.paths.state, now);
-  }
-
-  /** Keeps the state folder out of git (a `.gitignore` of its own; called when a run starts). */
-  ignoreInGit(): void {
     ignoreInGit(this.fs, this.paths.dir);
   }
 
@@ -76,6 +75,7 @@ export class FileRunStore implements RunStore {
       const withoutState = change(null); // no folder, so no state
       if (withoutState.next === undefined) return withoutState.result;
       this.fs.mkdirSync(this.paths.dir, { recursive: true });
+      ignoreInGit(this.fs, this.paths.dir);
       return locked();
     }
   }
