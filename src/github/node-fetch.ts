@@ -167,7 +167,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     for (let hop = 0; ; hop++) {
-      const transport = await loadTransport(url.protocol);
+      const transport = loadTransport(url.protocol);
       const answer = await exchange(transport, {
         url,
         method,
@@ -232,13 +232,10 @@ type Transport = Pick<typeof http, "request">;
 /**
  * node:http or node:https, loaded when first needed: https pulls in TLS, which an http-only
  * (loopback, GHES behind a proxy) process never needs, and each costs start-up time. Through
- * process.getBuiltinModule where Node has it (20.16+): no module namespace copy, no promise hop.
+ * process.getBuiltinModule (Node 20.16+): no module namespace copy, no promise hop.
  */
-async function loadTransport(protocol: string): Promise<Transport> {
-  const name = protocol === "https:" ? "node:https" : "node:http";
-  const builtIn = process.getBuiltinModule?.(name) as Transport | undefined;
-  if (builtIn) return builtIn;
-  return protocol === "https:" ? import("node:https") : import("node:http");
+function loadTransport(protocol: string): Transport {
+  return process.getBuiltinModule(protocol === "https:" ? "node:https" : "node:http");
 }
 
 /** One request and its whole response. */
