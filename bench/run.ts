@@ -1,6 +1,7 @@
-// `npm run bench`: start-up ratios, a rate-limited burst, the 1,000-agent update cost and memory over a
-// long run, all measured in one run on this machine. Prints tables, a PASS/FAIL per target and a markdown
-// table for the README; exits 1 when a (non-informational) target fails.
+// `npm run bench [-- <section>...]`: start-up ratios, a rate-limited burst, the 1,000-agent update cost and
+// memory over a long run, all measured in one run on this machine (or only the sections named: startup,
+// burst, scale, memory). Prints tables, a PASS/FAIL per target and a markdown table for the README; exits 1
+// when a (non-informational) target fails.
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { burstSection } from "./burst.js";
@@ -8,7 +9,7 @@ import { Epics } from "./lib/epic.js";
 import { markdownTable, printSection, type Section, type Target, textTable, verdict } from "./lib/report.js";
 import { memorySection } from "./memory.js";
 import { scaleSection } from "./scale.js";
-import { startupSections } from "./startup.js";
+import { startupSection } from "./startup.js";
 
 /** Samples per variant after the warm-ups (40: start-up ratios on this noisy machine need them); BENCH_SAMPLES overrides (bounded to 5..60). */
 const SAMPLES = Math.min(60, Math.max(5, Number(process.env.BENCH_SAMPLES) || 40));
@@ -23,22 +24,22 @@ process.stdout.write(
   `parallel-progress benchmark: node ${process.version}, ${availableParallelism()} CPUs, ${SAMPLES} samples after ${WARMUPS} warm-ups\n`,
 );
 
-const one = (section: Promise<Section>) => section.then((s) => [s]);
-const steps: [string, () => Promise<Section[]>][] = [
-  ["start-up", () => startupSections(epics, SAMPLES, WARMUPS)],
-  ["burst", () => one(burstSection(epics))],
-  ["scale", () => one(scaleSection(epics, Math.max(5, Math.round(SAMPLES * 0.75)), WARMUPS))],
-  ["memory", () => one(memorySection())],
+const all: [string, () => Promise<Section>][] = [
+  ["startup", () => startupSection(epics, SAMPLES, WARMUPS)],
+  ["burst", () => burstSection(epics)],
+  ["scale", () => scaleSection(epics, Math.max(5, Math.round(SAMPLES * 0.75)), WARMUPS)],
+  ["memory", () => memorySection()],
 ];
+const named = process.argv.slice(2);
+const steps = named.length === 0 ? all : all.filter(([name]) => named.includes(name));
 
 try {
   for (const [name, step] of steps) {
     try {
-      for (const section of await step()) {
-        sections.push(section);
-        targets.push(...section.targets);
-        printSection(section);
-      }
+      const section = await step();
+      sections.push(section);
+      targets.push(...section.targets);
+      printSection(section);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       process.stdout.write(`\n## ${name}: could not be measured\n${message}\n`);

@@ -1,173 +1,115 @@
+import { type FakeGitHub, startFakeGitHub } from "../test/support/fake-github/index.js";
 import type { Epics } from "./lib/epic.js";
-import { choosePlacement, type FakeHandle, pinSelf, startFake } from "./lib/placement.js";
-import { BIN, drainFlushers, EMPTY, ONE_REQUEST, shortError, type Timed, timeNode } from "./lib/proc.js";
+import { BIN, drainFlushers, EMPTY, ONE_REQUEST, shortError, timeNode } from "./lib/proc.js";
 import type { Section } from "./lib/report.js";
-import { STARTUP_FAKE, startupFixture } from "./lib/startup-fixture.js";
+import { STARTUP_FAKE, type StartupFixture, startupFixture, updateArgs } from "./lib/startup-fixture.js";
 import { median, ms, quantile, ratio } from "./lib/stats.js";
-import { startupBreakdown } from "./startup-breakdown.js";
 
-/** Items 1 and 2 of the benchmark: CLI start-up against its two baselines, interleaved round-robin. */
+/**
+ * CLI start-up against its two baselines (an empty ES module; a bare ES module making one request with
+ * fetch), each timed spawn to exit, interleaved round-robin in one run so that the machine's drift falls
+ * on both sides of a ratio. `BENCH_BEFORE=<another build's bin>` adds that build's two updates (before/after).
+ */
 
 export const STARTUP_TARGET = 1.3;
 
 interface Variant {
   label: string;
-  run(i: number): Promise<Timed>;
+  run(i: number): Promise<{ ms: number; code: number | null; stderr: string }>;
   samples: number[];
-  /** Called before each run and after each measured one, outside the timing (to count its requests). */
-  before?: () => Promise<void>;
-  after?: () => Promise<void>;
+  /** GitHub writes per call, for a CLI variant that writes. */
+  writes?: number[];
 }
 
-export async function startupSections(epics: Epics, samples: number, warmups: number): Promise<Section[]> {
-  const placement = choosePlacement();
-  const github = await startFake(STARTUP_FAKE, placement?.serverCpu ?? null);
-  const pinned = placement !== null && pinSelf(String(placement.measuredCpu));
-  const where = pinned
-    ? `placement: fake GitHub on ${github.where}; this process and every timed one on CPU ${placement.measuredCpu} (taskset)`
-    : `placement: none (needs Linux, 2 CPUs and taskset); fake GitHub in ${github.where}`;
+export async function startupSection(epics: Epics, samples: number, warmups: number): Promise<Section> {
+  const github = await startFakeGitHub(STARTUP_FAKE);
   try {
-    return await measure(github, epics, samples, warmups, where);
+    return await measure(github, epics, samples, warmups);
   } finally {
-    if (pinned) pinSelf(placement.before);
     await github.close();
   }
 }
 
-async function measure(
-  github: FakeHandle,
-  epics: Epics,
-  samples: number,
-  warmups: number,
-  where: string,
-): Promise<Section[]> {
-  const {
-    localEnv,
-    syncEnv,
-    localDir,
-    syncDir,
-    bareArgs,
-    updateArgs: args,
-  } = await startupFixture(epics, github);
-
-  const perUpdate: { requests: number; writes: number }[] = [];
-  let before = { requests: 0, writes: 0 };
-  // Each call changes the files count, so a sync-on update always has something to write.
-  const updateArgs = (dir: string, extra: string[]) => (i: number) => args(dir, `${i % 7}/7`, extra);
+async function measure(github: FakeGitHub, epics: Epics, samples: number, warmups: number): Promise<Section> {
+  const builds = [{ name: "", bin: BIN }];
+  if (process.env.BENCH_BEFORE) builds.push({ name: "before: ", bin: process.env.BENCH_BEFORE });
+  const fixtures: StartupFixture[] = [];
+  for (const { bin } of builds) fixtures.push(await startupFixture(epics, github, bin));
+  const { localEnv, syncEnv, bareArgs } = fixtures[0]!;
   const variants: Variant[] = [
-    { label: "node empty.mjs", samples: [], run: () => timeNode([EMPTY.mjs], { env: localEnv }) },
-    { label: "node empty.cjs", samples: [], run: () => timeNode([EMPTY.cjs], { env: localEnv }) },
+    { label: "node empty.mjs", samples: [], run: () => timeNode([EMPTY], { env: localEnv }) },
     {
-      label: "update, sync off (local run)",
+      label: "node one-request.mjs (1 PATCH, fetch)",
       samples: [],
-      run: (i) => timeNode([BIN, ...updateArgs(localDir, [])(i)], { env: localEnv }),
+      run: () => timeNode([ONE_REQUEST, ...bareArgs], { env: syncEnv }),
     },
-    {
-      label: "node one-request.mjs (1 PATCH)",
-      samples: [],
-      run: () => timeNode([ONE_REQUEST.mjs, ...bareArgs], { env: syncEnv }),
-    },
-    {
-      label: "node one-request.cjs (1 PATCH)",
-      samples: [],
-      run: () => timeNode([ONE_REQUEST.cjs, ...bareArgs], { env: syncEnv }),
-    },
-    {
-      label: "update, sync on (--min-interval 0)",
-      samples: [],
-      before: async () => {
-        const [requests, writes] = await github.counts();
-        before = { requests, writes };
-      },
-      run: (i) => timeNode([BIN, ...updateArgs(syncDir, ["--min-interval", "0"])(i)], { env: syncEnv }),
-      after: async () => {
-        const [requests, writes] = await github.counts();
-        perUpdate.push({ requests: requests - before.requests, writes: writes - before.writes });
-      },
-    },
+    ...builds.flatMap(({ name, bin }, b): Variant[] => {
+      const { localDir, syncDir } = fixtures[b]!;
+      return [
+        {
+          label: `${name}update, sync off (local run)`,
+          samples: [],
+          run: (i) => timeNode([bin, ...updateArgs(localDir, i)], { env: localEnv }),
+        },
+        {
+          label: `${name}update, sync on (--min-interval 0)`,
+          samples: [],
+          writes: [],
+          run: (i) => timeNode([bin, ...updateArgs(syncDir, i, ["--min-interval", "0"])], { env: syncEnv }),
+        },
+      ];
+    }),
   ];
 
-  const rounds = warmups + samples;
-  for (let round = 0; round < rounds; round++) {
-    // Round-robin, starting one further each round, so neither side of a ratio always runs first.
+  for (let round = 0; round < warmups + samples; round++) {
+    // Round-robin, starting one further each round, so that no variant always runs first.
     for (let k = 0; k < variants.length; k++) {
       const variant = variants[(round + k) % variants.length]!;
-      await variant.before?.();
+      const writesBefore = github.writes.length;
       const result = await variant.run(round);
-      if (result.code !== 0) {
+      if (result.code !== 0)
         throw new Error(`${variant.label} exited ${result.code}: ${shortError(result.stderr)}`);
-      }
-      if (round >= warmups) {
-        variant.samples.push(result.ms);
-        await variant.after?.();
-      }
+      if (round < warmups) continue;
+      variant.samples.push(result.ms);
+      variant.writes?.push(github.writes.length - writesBefore);
     }
   }
-  const leftOver = await drainFlushers(syncDir, 5_000);
-  const [emptyMjs, emptyCjs, local, bareMjs, bareCjs, synced] = variants.map((v) => v.samples) as [
-    number[],
-    number[],
-    number[],
-    number[],
-    number[],
-    number[],
-  ];
-  // Each ratio against the faster of its baseline's two module kinds: the stricter reading of the target.
-  const faster = (a: number[], b: number[]) => (median(a) <= median(b) ? a : b);
-  const empty = faster(emptyMjs, emptyCjs);
-  const bare = faster(bareMjs, bareCjs);
-  const emptyName = empty === emptyCjs ? "empty.cjs" : "empty.mjs";
-  const bareName = bare === bareCjs ? "one-request.cjs" : "one-request.mjs";
-  const offRatio = median(local) / median(empty);
-  const onRatio = median(synced) / median(bare);
-  const requests = median(perUpdate.map((u) => u.requests));
-  const maxRequests = Math.max(...perUpdate.map((u) => u.requests));
-  const writes = median(perUpdate.map((u) => u.writes));
+  let leftOver = 0;
+  for (const fixture of fixtures) leftOver += await drainFlushers(fixture.syncDir, 5_000);
 
-  // When a start-up target fails, say where the time goes (same fixtures, same server).
-  const breakdown =
-    offRatio <= STARTUP_TARGET && onRatio <= STARTUP_TARGET
-      ? []
-      : [
-          await startupBreakdown(
-            [
-              { label: "sync off", args: updateArgs(localDir, []), env: localEnv },
-              { label: "sync on", args: updateArgs(syncDir, ["--min-interval", "0"]), env: syncEnv },
-            ],
-            Math.max(5, Math.round(samples * 0.6)),
-          ),
-        ];
-  await drainFlushers(syncDir, 5_000);
-
-  const table = [
-    ["command", "median", "min", "p90", "samples"],
-    ...variants.map((v) => [
-      v.label,
-      ms(median(v.samples)),
-      ms(Math.min(...v.samples)),
-      ms(quantile(v.samples, 0.9)),
-      String(v.samples.length),
-    ]),
-  ];
-  const section: Section = {
+  const [empty, bare, local, synced] = variants as [Variant, Variant, Variant, Variant];
+  const offRatio = median(local.samples) / median(empty.samples);
+  const onRatio = median(synced.samples) / median(bare.samples);
+  const writes = median(synced.writes ?? []);
+  const ratioTo = (variant: Variant) =>
+    variant.writes
+      ? median(variant.samples) / median(bare.samples)
+      : median(variant.samples) / median(empty.samples);
+  return {
     title: "1-2. Start-up (one process per call, spawn to exit, interleaved round-robin)",
-    table,
+    table: [
+      ["command", "median", "min", "p90", "ratio"],
+      ...variants.map((v, i) => [
+        v.label,
+        ms(median(v.samples)),
+        ms(Math.min(...v.samples)),
+        ms(quantile(v.samples, 0.9)),
+        i < 2 ? "" : ratio(ratioTo(v)),
+      ]),
+    ],
     notes: [
-      `ratio sync off: update / node ${emptyName} (the faster empty file) = ${ratio(offRatio)} (+${ms(median(local) - median(empty))}); / the other: ${ratio(median(local) / median(empty === emptyCjs ? emptyMjs : emptyCjs))}`,
-      `ratio sync on:  update / node ${bareName} (the faster bare script) = ${ratio(onRatio)} (+${ms(median(synced) - median(bare))}); / the other: ${ratio(median(synced) / median(bare === bareCjs ? bareMjs : bareCjs))}`,
-      `paired (median of each round's ratio, a cross-check that cancels drifts in machine speed): sync off ${ratio(pairedMedian(local, empty))}, sync on ${ratio(pairedMedian(synced, bare))}`,
-      where,
-      `requests per sync-on update: median ${requests}, max ${maxRequests} (writes: median ${writes}); background writers left after: ${leftOver}`,
+      `node ${process.version}; ratios: update, sync off / node empty.mjs; update, sync on / node one-request.mjs`,
+      `GitHub writes per sync-on update: median ${writes}; background writers left after: ${leftOver}`,
     ],
     targets: [
       {
-        name: `start-up, sync off (update / node ${emptyName})`,
+        name: "start-up, sync off (update / node empty.mjs)",
         value: ratio(offRatio),
         goal: `≤ ${STARTUP_TARGET.toFixed(2)}x`,
         pass: offRatio <= STARTUP_TARGET,
       },
       {
-        name: `start-up, sync on (update / node ${bareName})`,
+        name: "start-up, sync on (update / node one-request.mjs)",
         value: ratio(onRatio),
         goal: `≤ ${STARTUP_TARGET.toFixed(2)}x`,
         pass: onRatio <= STARTUP_TARGET,
@@ -180,24 +122,18 @@ async function measure(
       },
     ],
     readme: [
-      [`\`node\` running an empty file (${emptyName}, the faster kind)`, ms(median(empty)), ""],
+      ["`node` running an empty ES module", ms(median(empty.samples)), ""],
       [
         "`update`, sync off (local run)",
-        `${ms(median(local))} (${ratio(offRatio)})`,
+        `${ms(median(local.samples))} (${ratio(offRatio)})`,
         `≤ ${STARTUP_TARGET}x empty file`,
       ],
-      [`bare Node script, one PATCH to the fake (${bareName}, the faster kind)`, ms(median(bare)), ""],
+      ["bare ES module making one PATCH with `fetch`", ms(median(bare.samples)), ""],
       [
         "`update`, sync on, `--min-interval 0` (one PATCH)",
-        `${ms(median(synced))} (${ratio(onRatio)})`,
+        `${ms(median(synced.samples))} (${ratio(onRatio)})`,
         `≤ ${STARTUP_TARGET}x bare script`,
       ],
     ],
   };
-  return [section, ...breakdown];
-}
-
-/** The median of a[i] / b[i], the two measured in the same round. */
-function pairedMedian(a: readonly number[], b: readonly number[]): number {
-  return median(a.map((value, i) => value / b[i]!));
 }

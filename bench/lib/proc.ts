@@ -6,16 +6,10 @@ import { flusherPids } from "../../test/support/cli.js";
 
 /** Paths the benchmark runs, absolute so a child's working directory does not matter. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const BIN = join(ROOT, "bin", "parallel-progress.cjs");
-/** Each baseline in both module kinds: an ES module pays Node's ESM loader (~4 ms here), CommonJS does not. */
-export const EMPTY = {
-  mjs: join(ROOT, "bench", "fixtures", "empty.mjs"),
-  cjs: join(ROOT, "bench", "fixtures", "empty.cjs"),
-};
-export const ONE_REQUEST = {
-  mjs: join(ROOT, "bench", "fixtures", "one-request.mjs"),
-  cjs: join(ROOT, "bench", "fixtures", "one-request.cjs"),
-};
+export const BIN = join(ROOT, "bin", "parallel-progress.js");
+/** The start-up baselines: an empty ES module, and a bare ES module making one request with fetch. */
+export const EMPTY = join(ROOT, "bench", "fixtures", "empty.mjs");
+export const ONE_REQUEST = join(ROOT, "bench", "fixtures", "one-request.mjs");
 
 /** The token the fake servers accept (never printed). */
 export const TOKEN = "ghp_benchtoken0123456789abcdefghijklmnopq";
@@ -102,9 +96,9 @@ export function runNode(
 export async function cliOutput(
   args: readonly string[],
   env: Record<string, string>,
-  timeoutMs = 30_000,
+  bin = BIN,
 ): Promise<string> {
-  const { code, stdout, stderr } = await runNode([BIN, ...args], env, timeoutMs);
+  const { code, stdout, stderr } = await runNode([bin, ...args], env);
   if (code !== 0) throw new Error(`parallel-progress ${args[0]} exited ${code}: ${shortError(stderr)}`);
   return stdout;
 }

@@ -6,8 +6,8 @@ import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
 
 /**
- * What each command does, given its parsed arguments: call the library, print the result, return the
- * exit code. Shared by the commander program and the fast path for the frequent commands; no argv here.
+ * What each command does, given its parsed arguments (commands.ts): call the library, print the result,
+ * return the exit code. No argv here.
  */
 
 export type Files = { done: number; total: number };
