@@ -8,9 +8,10 @@ import {
 import type { CommonOptions } from "./common.js";
 import { addCommonOptions } from "./common-options.js";
 import * as run from "./handlers.js";
-import { registerWatch } from "./watch.js";
+import type { WatchOptions } from "./watch.js";
+import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from "./watch-frames.js";
 
-/** The commander program's commands: options and help text; the work is in handlers.ts. */
+/** The commander program's commands: options and help text; the work is in handlers.ts and watch.ts. */
 export function registerCommands(program: Command, setExitCode: (code: number) => void): void {
   const done = (code: number) => setExitCode(code);
 
@@ -65,7 +66,24 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     .option("--markdown", "print the progress comment body")
     .action(async (options) => done(await run.runStatus(options)));
 
-  registerWatch(program);
+  command(
+    program,
+    "watch",
+    "live view of the run, redrawn on every change; plain lines when not a terminal; exits at finalize",
+  )
+    .option(
+      "--interval <ms>",
+      "how often to check the state besides file-system events",
+      parseWatchInterval,
+      DEFAULT_WATCH_INTERVAL_MS,
+    )
+    .option(
+      "--timeout <s>",
+      "stop (exit 0) after this many seconds if the run is still going",
+      parseWatchTimeout,
+    )
+    // Loaded when used: file-system watching is no part of the per-event commands.
+    .action(async (options: WatchOptions) => (await import("./watch.js")).watch(options));
 
   addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
     done(await run.runFlush(options)),

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentStatus } from "../model/types.js";
@@ -83,7 +83,7 @@ export async function runFinalize(
     throw new UsageError("give --summary or --summary-file, not both");
   }
   const summary =
-    options.summaryFile !== undefined ? await readSummaryFile(options.summaryFile) : (options.summary ?? "");
+    options.summaryFile !== undefined ? readSummaryFile(options.summaryFile) : (options.summary ?? "");
   const context = createContext(options);
   const { out, reporter, actions } = context;
   const result = await reporter.finalizeParallelExecution(summary);
@@ -171,9 +171,9 @@ async function publishCommentUrl({ actions, reporter }: Context): Promise<number
   return 0;
 }
 
-async function readSummaryFile(path: string): Promise<string> {
+function readSummaryFile(path: string): string {
   try {
-    return await readFile(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new UsageError(`--summary-file: cannot read "${path}": ${code}`, { cause: error });

@@ -1,27 +1,16 @@
 import { type FSWatcher, watch as watchDirectory } from "node:fs";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { statePaths } from "../store/file-store.js";
 import { createContext } from "./common.js";
-import { addCommonOptions } from "./common-options.js";
-import {
-  ANSI,
-  changeKey,
-  changeLine,
-  DEFAULT_WATCH_INTERVAL_MS,
-  drawFrame,
-  frameLines,
-  parseWatchInterval,
-  parseWatchTimeout,
-} from "./watch-frames.js";
+import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
 /** File-system events are gathered for this long before the state is read once. */
 const DEBOUNCE_MS = 25;
 
-interface WatchOptions {
+export interface WatchOptions {
   dir: string;
   interval: number;
   timeout?: number;
@@ -29,29 +18,7 @@ interface WatchOptions {
 }
 
 /** `watch`: a live view of the run that redraws when any process changes it, until it is finalized. */
-export function registerWatch(program: Command): void {
-  addCommonOptions(
-    program
-      .command("watch")
-      .description(
-        "live view of the run, redrawn on every change; plain lines when not a terminal; exits at finalize",
-      ),
-  )
-    .option(
-      "--interval <ms>",
-      "how often to check the state besides file-system events",
-      parseWatchInterval,
-      DEFAULT_WATCH_INTERVAL_MS,
-    )
-    .option(
-      "--timeout <s>",
-      "stop (exit 0) after this many seconds if the run is still going",
-      parseWatchTimeout,
-    )
-    .action((options: WatchOptions) => watch(options));
-}
-
-async function watch(options: WatchOptions): Promise<void> {
+export async function watch(options: WatchOptions): Promise<void> {
   const dir = resolve(options.dir);
   const { out, reporter } = createContext({ dir, quiet: options.quiet ?? false });
   const paths = statePaths(dir);

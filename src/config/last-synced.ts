@@ -1,6 +1,5 @@
-import { basename, dirname, join } from "node:path";
+import { writeThenCommit } from "../store/atomic-write.js";
 import type { FileSystem } from "../util/io.js";
-import { randomHex } from "../util/random.js";
 import { isYamlLanguage, locateFrontmatter } from "./frontmatter.js";
 
 /** `2025-10-19T16:30:00`: UTC, whole seconds, no zone suffix (the contract's format). */
@@ -91,20 +90,12 @@ export async function writeLastSynced(fs: FileSystem, path: string, epochMs: num
   if (updated === text) return true;
   if (!(await meansTheSame(text, updated, path))) return false;
 
-  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.${randomHex(8)}.tmp`);
-  try {
-    await fs.promises.writeFile(temporary, updated, { encoding: "utf8", mode: Number(before.mode) & 0o777 });
+  return writeThenCommit(fs, target, updated, Number(before.mode) & 0o777, async (temporary) => {
     const now = await fs.promises.stat(target);
-    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) {
-      await fs.promises.rm(temporary, { force: true });
-      return false; // edited by someone else meanwhile: theirs wins
-    }
+    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) return false; // edited meanwhile: theirs wins
     await fs.promises.rename(temporary, target);
     return true;
-  } catch (error) {
-    await fs.promises.rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** Both texts parse to the same frontmatter data (but github.last_synced) and the same body. */

@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import { isRepoSlug } from "../config/repo-slug.js";
-import { sweepTemporaryFiles } from "../store/atomic-write.js";
+import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
-import { randomHex } from "../util/random.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
 import type { QueueEntry, QueueItem } from "./types.js";
 
@@ -44,9 +43,7 @@ export class OfflineQueue {
     await this.fs.promises.mkdir(this.dir, { recursive: true });
     ignoreInGit(this.fs, this.dir);
     const data = `${JSON.stringify(item, null, 2)}\n`;
-    const temporary = join(this.dir, `.${PENDING}.${process.pid}.${randomHex(8)}.tmp`);
-    await this.fs.promises.writeFile(temporary, data, { encoding: "utf8", mode: 0o600 });
-    try {
+    return writeThenCommit(this.fs, join(this.dir, PENDING), data, 0o600, async (temporary) => {
       const now = this.clock.now();
       // Microseconds from the high-resolution clock, so one process's posts sort in the order made.
       const start = Number((process.hrtime.bigint() / 1000n) % 1000n);
@@ -60,9 +57,7 @@ export class OfflineQueue {
           if ((error as NodeJS.ErrnoException).code !== "EEXIST" || tries > 5000) throw error;
         }
       }
-    } finally {
-      await this.fs.promises.rm(temporary, { force: true }).catch(() => undefined);
-    }
+    });
   }
 
   /** Every readable entry, oldest first; unreadable ones are moved aside and reported. */

@@ -1,6 +1,14 @@
 import type { AgentStatus } from "../model/types.js";
 import { escapeBlock } from "./escape.js";
-import { blockCost, inOrder, type ListFrame, type ListPart, planList, wholeList } from "./lists.js";
+import {
+  blockCost,
+  fitRanked,
+  inOrder,
+  type ListFrame,
+  type ListPart,
+  planList,
+  wholeList,
+} from "./lists.js";
 import { formatCount, sliceWhole } from "./text.js";
 
 /**
@@ -122,19 +130,9 @@ function planTable(rows: readonly TableRow[], budget: number): TablePlan {
   if (foldedCost <= budget) return { rows: openLines, notes: fold, cost: foldedCost };
 
   // Keep the most important rows that fit next to the notes, then show them in the usual order.
-  const ranked = open
-    .map((row, index) => ({ row, index }))
-    .sort((a, b) => ROW_PRIORITY[a.row.status] - ROW_PRIORITY[b.row.status] || a.index - b.index);
-  let room = budget - notesCost([...fold, moreDomainsNote(open.length)]);
-  const kept: number[] = [];
-  for (const { row, index } of ranked) {
-    if (row.line.length + 1 > room) break;
-    room -= row.line.length + 1;
-    kept.push(index);
-  }
-  kept.sort((a, b) => a - b);
-  const keptLines = kept.map((index) => openLines[index]!);
-  const notes = [...fold, moreDomainsNote(open.length - kept.length)];
+  const ranked = open.map((row) => ({ line: row.line, priority: ROW_PRIORITY[row.status] }));
+  const keptLines = fitRanked(ranked, budget - notesCost([...fold, moreDomainsNote(open.length)]));
+  const notes = [...fold, moreDomainsNote(open.length - keptLines.length)];
   return { rows: keptLines, notes, cost: rowsCost(keptLines) + notesCost(notes) };
 }
 

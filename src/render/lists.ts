@@ -48,19 +48,27 @@ export function planList(items: readonly ListItem[], frame: ListFrame, budget: n
   const whole = wholeList(items, frame);
   if (whole === null) return { block: null, cost: 0 };
   if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
-  let room = budget - blockCost(frame.wrap([frame.more(items.length)]));
+  const room = budget - blockCost(frame.wrap([frame.more(items.length)]));
   if (room < 0) return { block: null, cost: 0 };
+  const lines = fitRanked(items, room);
+  const block = frame.wrap([...lines, frame.more(items.length - lines.length)]);
+  return { block, cost: blockCost(block) };
+}
+
+/**
+ * The lines of the items ranked first (lower priority, then earlier) that fit in `room` characters, each
+ * with its "\n", shown in their own order: how a cut list or table keeps what matters most.
+ */
+export function fitRanked(items: readonly ListItem[], room: number): string[] {
   const ranked = items
     .map((item, index) => ({ item, index }))
     .sort((a, b) => a.item.priority - b.item.priority || a.index - b.index);
   const kept: number[] = [];
+  let left = room;
   for (const { item, index } of ranked) {
-    if (item.line.length + 1 > room) break;
-    room -= item.line.length + 1;
+    if (item.line.length + 1 > left) break;
+    left -= item.line.length + 1;
     kept.push(index);
   }
-  kept.sort((a, b) => a - b);
-  const lines = kept.map((index) => items[index]!.line);
-  const block = frame.wrap([...lines, frame.more(items.length - kept.length)]);
-  return { block, cost: blockCost(block) };
+  return kept.sort((a, b) => a - b).map((index) => items[index]!.line);
 }

@@ -3,19 +3,46 @@ import type { FileSystem } from "../util/io.js";
 import { randomHex } from "../util/random.js";
 
 /**
- * Writes `data` to `path` so that readers see either the old or the new content, never a part:
- * a temporary file in the same directory, then rename over the target (atomic on POSIX). Synchronous:
- * the files are small and this runs at every CLI start, where thread-pool round trips cost more.
- * A process killed in between leaves only a stray temporary file, which `sweepTemporaryFiles` removes.
+ * Files are written whole beside their target first (`.<name>.<pid>.<random>.tmp`), then renamed or
+ * linked into place, so readers never see a part. A process killed in between leaves only a stray
+ * temporary file, which `sweepTemporaryFiles` removes.
+ */
+const temporaryPath = (path: string) =>
+  join(dirname(path), `.${basename(path)}.${process.pid}.${randomHex(8)}.tmp`);
+
+/**
+ * Writes `data` to `path` so that readers see either the old or the new content (rename over the target:
+ * atomic on POSIX). Synchronous: the files are small and this runs at every CLI start, where thread-pool
+ * round trips cost more.
  */
 export function writeFileAtomicSync(fs: FileSystem, path: string, data: string): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomHex(8)}.tmp`);
+  const temporary = temporaryPath(path);
   try {
     fs.writeFileSync(temporary, data, { encoding: "utf8", mode: 0o600 });
     fs.renameSync(temporary, path);
   } catch (error) {
     fs.rmSync(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Writes `data` to a temporary file beside `path` (mode `mode`), then lets `commit` put it in place (a
+ * rename, an exclusive link); the temporary file is removed afterwards whatever happened.
+ */
+export async function writeThenCommit<T>(
+  fs: FileSystem,
+  path: string,
+  data: string,
+  mode: number,
+  commit: (temporary: string) => Promise<T>,
+): Promise<T> {
+  const temporary = temporaryPath(path);
+  try {
+    await fs.promises.writeFile(temporary, data, { encoding: "utf8", mode });
+    return await commit(temporary);
+  } finally {
+    await fs.promises.rm(temporary, { force: true }).catch(() => undefined);
   }
 }
 
