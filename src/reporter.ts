@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import { checkDomains } from "./config/options.js";
+import { statTaskFile } from "./config/read-task-file.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
@@ -25,7 +26,6 @@ import {
   overlayTarget,
   refreshTarget,
   resolveTarget,
-  statTaskFile,
 } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";

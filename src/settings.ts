@@ -1,5 +1,4 @@
-import { join } from "node:path";
-import type { TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
+import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
 import { readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
 import { UsageError } from "./errors.js";
 import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
@@ -33,10 +32,7 @@ export async function resolveTarget(
   saved: GitHubTarget | null = null,
 ): Promise<Target> {
   // gray-matter and zod are loaded only when there is a task.md to parse (start-up time).
-  const task =
-    statTaskFile(fs, epicDir) === null
-      ? null
-      : await (await import("./config/read-task-file.js")).readTaskFile(fs, epicDir);
+  const task = await readTaskFile(fs, epicDir);
   const settings = task?.settings;
   const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? saved?.issueNumber ?? null;
   const taskRepo = settings?.repo ?? saved?.repo ?? null;
@@ -58,16 +54,6 @@ export async function resolveTarget(
 }
 
 type TaskFileStat = TaskMdStat | null;
-
-/** task.md's size and time (null: none); synchronous, one cheap call at every command. */
-export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat {
-  try {
-    const { mtimeMs, size } = fs.statSync(join(epicDir, "task.md"));
-    return { mtimeMs, size };
-  } catch {
-    return null;
-  }
-}
 
 function sameTaskFile(saved: RunState["taskFile"], stat: TaskFileStat): boolean {
   if (saved === null || stat === null) return saved === stat;

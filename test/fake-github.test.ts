@@ -1,5 +1,6 @@
 import { type IncomingHttpHeaders, request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "./support/cli.js";
 import { type FakeGitHub, type FakeGitHubOptions, startFakeGitHub } from "./support/fake-github/index.js";
 
 interface Answer {
@@ -66,11 +67,6 @@ function call(fake: FakeGitHub, method: string, path: string, options: CallOptio
     req.on("error", reject);
     req.end(payload);
   });
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(condition()).toBe(true);
 }
 
 describe("fake GitHub: server", () => {
@@ -395,7 +391,7 @@ describe("fake GitHub: faults", () => {
     const fake = await start();
     fake.setFaults({ hang: true });
     const released = call(fake, "GET", "/user");
-    await waitFor(() => fake.requests.length === 1);
+    expect(await waitFor(() => fake.requests.length === 1, 2_000, 10)).toBe(true);
     expect(fake.requests[0]?.outcome).toBe("pending");
     fake.setFaults({ hang: false });
     expect((await released).status).toBe(200);
@@ -406,7 +402,7 @@ describe("fake GitHub: faults", () => {
       () => "answered",
       (error: Error) => error.message,
     );
-    await waitFor(() => fake.requests.length === 2);
+    expect(await waitFor(() => fake.requests.length === 2, 2_000, 10)).toBe(true);
     await fake.close();
     expect(await settled).toMatch(/socket hang up|ECONNRESET/);
     expect(fake.comments("acme/widgets", 123)).toEqual([]);

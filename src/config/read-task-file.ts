@@ -17,10 +17,13 @@ export interface TaskFile extends TaskFileStat {
   settings: TaskSettings;
 }
 
-/** One stat of `<epicDir>/task.md`; null when there is none. Lets callers skip parsing an unchanged file. */
-export async function statTaskFile(fs: FileSystem, epicDir: string): Promise<TaskFileStat | null> {
+/**
+ * One stat of `<epicDir>/task.md`; null when there is none. Lets callers skip parsing an unchanged file.
+ * Synchronous: one cheap call at every command.
+ */
+export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat | null {
   try {
-    const stat = await fs.promises.stat(join(epicDir, TASK_FILE_NAME));
+    const stat = fs.statSync(join(epicDir, TASK_FILE_NAME));
     return { mtimeMs: Number(stat.mtimeMs), size: Number(stat.size) };
   } catch (error) {
     if (isMissing(error)) return null;
@@ -38,7 +41,7 @@ export async function readTaskFile(fs: FileSystem, epicDir: string): Promise<Tas
   let stat: TaskFileStat | null;
   let text: string;
   try {
-    stat = await statTaskFile(fs, epicDir);
+    stat = statTaskFile(fs, epicDir);
     if (stat === null) return null;
     text = String(await fs.promises.readFile(path, "utf8"));
   } catch (error) {

@@ -179,14 +179,14 @@ describe("readTaskFile and statTaskFile", () => {
   it("return null without a task.md", async () => {
     const fs = make({ "/epic/other.md": "x" });
     await expect(readTaskFile(fs, "/epic")).resolves.toBeNull();
-    await expect(statTaskFile(fs, "/epic")).resolves.toBeNull();
+    expect(statTaskFile(fs, "/epic")).toBeNull();
     await expect(readTaskFile(fs, "/missing")).resolves.toBeNull();
   });
 
   it("read, parse and stat task.md", async () => {
     const fs = make({ "/epic/task.md": CONTRACT_EXAMPLE });
     const file = await readTaskFile(fs, "/epic");
-    const stat = await statTaskFile(fs, "/epic");
+    const stat = statTaskFile(fs, "/epic");
     expect(file).toMatchObject({
       path: "/epic/task.md",
       text: CONTRACT_EXAMPLE,
