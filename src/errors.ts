@@ -59,7 +59,3 @@ export class GitHubError extends Error {
     );
   }
 }
-
-export function isUsageError(error: unknown): error is UsageError {
-  return error instanceof UsageError;
-}

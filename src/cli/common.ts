@@ -50,7 +50,7 @@ export function createContext(options: CommonOptions): Context {
 }
 
 /** One line for --verbose: what this call did on GitHub. */
-export function describeSync(result: StepResult): string {
+function describeSync(result: StepResult): string {
   if (result.kind === "wrote") {
     return `GitHub: ${result.step === "final" ? "final summary posted" : "progress comment written"}${result.url ? `: ${result.url}` : ""}`;
   }

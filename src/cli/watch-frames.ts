@@ -52,7 +52,7 @@ export function changeKey(state: RunState): string {
 }
 
 /** When the run last changed: the latest of its start, its finalization and its agents' reports (epoch ms). */
-export function lastChangeAt(state: RunState): number {
+function lastChangeAt(state: RunState): number {
   const times = [state.startedAt, state.completedAt, ...Object.values(state.agents).map((a) => a.updatedAt)];
   let latest = Number.NEGATIVE_INFINITY;
   for (const time of times) {
