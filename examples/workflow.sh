@@ -9,7 +9,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-pp="${PARALLEL_PROGRESS:-node $here/../bin/parallel-progress.js}"
+pp="${PARALLEL_PROGRESS:-node $here/../bin/parallel-progress.cjs}"
 epic_dir="${1:-$(mktemp -d)}"
 mkdir -p "$epic_dir"
 

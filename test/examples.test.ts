@@ -76,7 +76,7 @@ describe("examples run as written", () => {
       (
         await exec(
           process.execPath,
-          [join(ROOT, "bin/parallel-progress.js"), "status", "--json", "--dir", epic],
+          [join(ROOT, "bin/parallel-progress.cjs"), "status", "--json", "--dir", epic],
           { env },
         )
       ).stdout,

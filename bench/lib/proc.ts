@@ -6,7 +6,7 @@ import { flusherPids } from "../../test/support/cli.js";
 
 /** Paths the benchmark runs, absolute so a child's working directory does not matter. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const BIN = join(ROOT, "bin", "parallel-progress.js");
+export const BIN = join(ROOT, "bin", "parallel-progress.cjs");
 /** The start-up baselines: an empty ES module, and a bare ES module making one request with fetch. */
 export const EMPTY = join(ROOT, "bench", "fixtures", "empty.mjs");
 export const ONE_REQUEST = join(ROOT, "bench", "fixtures", "one-request.mjs");

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const BIN = resolve("bin/parallel-progress.js");
+export const BIN = resolve("bin/parallel-progress.cjs");
 
 export interface CliResult {
   code: number | null;
