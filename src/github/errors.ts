@@ -239,7 +239,7 @@ function explainNetwork(
       problem: `could not connect to ${where}${through} (ECONNREFUSED)`,
       advice: check,
     };
-  if (/CERT|SSL|TLS/i.test(code)) {
+  if (/CERT|SSL|TLS|UNABLE_TO_VERIFY/i.test(code)) {
     return {
       kind: "network",
       problem: `the TLS certificate of ${where} was not accepted (${code})`,

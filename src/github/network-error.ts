@@ -49,7 +49,7 @@ const UNDICI_CODES: Readonly<Record<string, string>> = {
  * the server read the request, so a write that failed so is never resent blindly.
  */
 const BEFORE_SENDING =
-  /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ENETDOWN|EHOSTUNREACH|ERR_PROXY.*|ERR_TLS.*|.*CERT.*|ERR_SSL.*|UND_ERR_CONNECT_TIMEOUT|UND_ERR_ABORTED)$/;
+  /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ENETDOWN|EHOSTUNREACH|ERR_PROXY.*|ERR_TLS.*|.*CERT.*|UNABLE_TO_.*|ERR_SSL.*|UND_ERR_CONNECT_TIMEOUT|UND_ERR_ABORTED)$/;
 
 /** A failed fetch as a NetworkError: its deepest cause, that cause's code, and whether it may have been sent. */
 export function toNetworkError(error: unknown, via: { name: string; value: string } | null): NetworkError {
