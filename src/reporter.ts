@@ -42,7 +42,10 @@ export interface ReporterOptions {
   fs?: FileSystem;
   /** Clock (default: Date.now). */
   clock?: Clock;
-  /** Environment for GITHUB_TOKEN/GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY (default: process.env). */
+  /**
+   * Environment for GITHUB_TOKEN/GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, HTTPS_PROXY/HTTP_PROXY/NO_PROXY
+   * (default: process.env).
+   */
   env?: Env;
   /** GitHub settings that win over task.md (the CLI's --issue, --repo, --api-url, ...). */
   github?: GitHubOverrides;
@@ -443,8 +446,8 @@ async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsCli
   const hostname = host === "api.github.com" ? undefined : host;
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
-  const { createOctokitClient } = await import("./sync/write-path.js");
-  return createOctokitClient({ token: token.token, apiUrl });
+  const { createOctokitClient, readProxySettings } = await import("./sync/write-path.js");
+  return createOctokitClient({ token: token.token, apiUrl, proxy: readProxySettings(env) });
 }
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */

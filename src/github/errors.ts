@@ -1,6 +1,6 @@
 import { GitHubError, type GitHubErrorKind } from "../errors.js";
 import { truncateCodePoints } from "../render/text.js";
-import { NetworkError } from "./node-fetch.js";
+import { NetworkError } from "./network-error.js";
 import { parseRateLimit, type RateLimit } from "./rate-limit.js";
 import { redactSecrets } from "./redact.js";
 import type { AttemptFailure, GiveUpInfo } from "./retry.js";
@@ -34,7 +34,15 @@ export type Failure =
       requestId: string | null;
       rateLimit: RateLimit | null;
     }
-  | { type: "network"; code: string; detail: string; requestSent: boolean; timedOut: boolean }
+  | {
+      type: "network";
+      code: string;
+      detail: string;
+      requestSent: boolean;
+      timedOut: boolean;
+      /** The proxy the request went through ("http://proxy:3128 (HTTPS_PROXY)"), or null. */
+      proxy: string | null;
+    }
   /** An answer that is not what the API documents (a proxy's HTML page...). */
   | { type: "unexpected-answer"; detail: string }
   /** Anything else thrown while talking to GitHub (a header Octokit cannot parse...). */
@@ -68,6 +76,7 @@ export function parseFailure(error: unknown, now: number): Failure {
       detail: describeCause(network.cause),
       requestSent: network.requestSent,
       timedOut: network.timedOut,
+      proxy: network.proxy,
     };
   }
   if (isRequestError(error)) {
@@ -196,21 +205,41 @@ function explainNetwork(
   info: GiveUpInfo,
   where: string,
 ): Explained {
-  const check = "check the network and the API URL (--api-url, GITHUB_API_URL)";
+  const { code, proxy } = failure;
+  if (code === "ERR_PROXY_URL") {
+    return {
+      kind: "network",
+      problem: failure.detail,
+      advice: "set it to http://host:port (or unset it, or list the host in NO_PROXY)",
+    };
+  }
+  // Through a proxy, a refused or failed connection may be the proxy's: name it.
+  const through = proxy === null ? "" : ` through the proxy ${proxy}`;
+  const check =
+    proxy === null
+      ? "check the network and the API URL (--api-url, GITHUB_API_URL)"
+      : "check the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the network and the API URL";
   if (failure.timedOut) {
     return {
       kind: "timeout",
-      problem: `GitHub did not answer within ${seconds(info.timeoutMs)}`,
+      problem: `GitHub did not answer within ${seconds(info.timeoutMs)}${through}`,
       advice: info.outcomeUnknown ? "" : "try again later",
     };
   }
-  const { code } = failure;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
-    return { kind: "network", problem: `could not resolve the host of ${where} (${code})`, advice: check };
+    return {
+      kind: "network",
+      problem: `could not resolve the host of ${where}${through} (${code})`,
+      advice: check,
+    };
   }
   if (code === "ECONNREFUSED")
-    return { kind: "network", problem: `could not connect to ${where} (ECONNREFUSED)`, advice: check };
-  if (/CERT|SSL|TLS/i.test(code)) {
+    return {
+      kind: "network",
+      problem: `could not connect to ${where}${through} (ECONNREFUSED)`,
+      advice: check,
+    };
+  if (/CERT|SSL|TLS|UNABLE_TO_VERIFY/i.test(code)) {
     return {
       kind: "network",
       problem: `the TLS certificate of ${where} was not accepted (${code})`,
@@ -220,13 +249,13 @@ function explainNetwork(
   if (failure.requestSent) {
     return {
       kind: "network",
-      problem: `the connection to ${where} was lost before GitHub answered (${code})`,
+      problem: `the connection to ${where}${through} was lost before GitHub answered (${code})`,
       advice: "",
     };
   }
   return {
     kind: "network",
-    problem: `network error talking to ${where} (${code}: ${failure.detail})`,
+    problem: `network error talking to ${where}${through} (${code}: ${failure.detail})`,
     advice: check,
   };
 }
@@ -257,6 +286,7 @@ function sanitisedCause(failure: Failure, redact: (text: string) => string): Err
       code: failure.code,
       requestSent: failure.requestSent,
       timedOut: failure.timedOut,
+      proxy: failure.proxy,
     });
   }
   const cause = new Error(redact(failure.detail));

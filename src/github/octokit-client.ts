@@ -4,7 +4,8 @@ import { GitHubError, UsageError } from "../errors.js";
 import { type Clock, systemClock } from "../util/io.js";
 import { sleep as sleepFor } from "../util/sleep.js";
 import { type Operation, parseFailure, toAttemptFailure, toGitHubError, UnexpectedAnswer } from "./errors.js";
-import { createNodeFetch, nodeFetch } from "./node-fetch.js";
+import { createFetch } from "./fetch.js";
+import type { ProxySettings } from "./proxy.js";
 import { redactSecrets } from "./redact.js";
 import { type Budget, withRetries } from "./retry.js";
 import type { IssueComment, IssueCommentsClient, RepoRef } from "./types.js";
@@ -15,6 +16,8 @@ export interface OctokitClientOptions {
   apiUrl: string;
   /** Prepended to Octokit's user agent. Default "parallel-progress". */
   userAgent?: string;
+  /** HTTPS_PROXY, HTTP_PROXY and NO_PROXY as read by readProxySettings. Default: no proxy. */
+  proxy?: ProxySettings | null;
   /** Limit for one HTTP exchange. Default 8000 ms. */
   requestTimeoutMs?: number;
   /** The most one method may take, retries and waits included. Default 10000 ms. */
@@ -40,7 +43,8 @@ interface RawResponse {
 }
 
 /**
- * The IssueCommentsClient on Octokit's request function, with our fetch, retry policy and error mapping.
+ * The IssueCommentsClient on Octokit's request function, with Node's fetch (undici's through a proxy),
+ * our retry policy and error mapping.
  *
  * `@octokit/request` with `@octokit/auth-token`, the layers `@octokit/core` is built on, without the
  * class: its hook registry, plugin system and GraphQL client are not used here and cost every CLI call
@@ -54,13 +58,14 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
   const sleep = options.sleep ?? sleepFor;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const totalBudgetMs = options.totalBudgetMs ?? DEFAULT_TOTAL_BUDGET_MS;
+  const proxy = options.proxy ?? null;
   const octokit = {
     request: octokitRequest.defaults({
       baseUrl: apiUrl,
       headers: {
         "user-agent": `${options.userAgent ?? "parallel-progress"} ${octokitRequest.endpoint.DEFAULTS.headers["user-agent"]}`,
       },
-      request: { fetch: nodeFetch, log: SILENT_LOG, hook: createTokenAuth(options.token).hook },
+      request: { log: SILENT_LOG, hook: createTokenAuth(options.token).hook },
     }),
   };
 
@@ -79,7 +84,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
         const response = await octokit.request(route, {
           ...parameters,
           headers: API_HEADERS,
-          request: { fetch: createNodeFetch({ timeoutMs }) },
+          request: { fetch: createFetch(proxy, timeoutMs) },
         });
         return read(response as RawResponse);
       },

@@ -23,6 +23,8 @@ export interface WriteContext {
    * installation token), so that it is asked once per write, not at every lookup.
    */
   viewer: string | null | undefined;
+  /** Every comment of the issue as the last lookup through this context found them (set by each lookup). */
+  listed?: readonly IssueComment[] | null;
 }
 
 export interface WriteResult {
@@ -66,6 +68,7 @@ async function listRunComments(
 ) {
   const viewer = await knownViewer(context);
   const all = await context.client.listComments(context.target.repo, context.target.issueNumber);
+  context.listed = all;
   return runComments(all, viewer, runId, kind, seq);
 }
 
@@ -75,8 +78,9 @@ async function create(context: WriteContext, body: string, find: () => Promise<I
       context.client.createComment(context.target.repo, context.target.issueNumber, body),
     );
   } catch (error) {
-    // The create may have landed although its answer was lost: look before anyone posts it again.
-    if (error instanceof GitHubError && error.outcomeUnknown) {
+    // The create may have landed although its answer was lost: look before anyone posts it again. Not
+    // after a timeout: a GitHub that hangs would hang the lookup too (the retry looks before posting).
+    if (error instanceof GitHubError && error.outcomeUnknown && error.kind !== "timeout") {
       const found = await find().catch(() => []);
       if (found[0]) return found[0];
     }
@@ -91,13 +95,26 @@ function result(context: WriteContext, comment: IssueComment): WriteResult {
 /**
  * Edit mode: brings the run's single progress comment to `body`. Edits the known comment; when it is
  * gone (deleted by someone) or unknown, or when `converge` is set, looks the run's comments up by
- * marker: the oldest stays, duplicates are deleted, and none found means one is created.
+ * marker: the oldest stays, duplicates are deleted, and none found means one is created. `fresh`: no
+ * write of this run was ever attempted, so none of its comments can exist: created without a lookup
+ * (one request; the created comment says who the token is).
  */
 export async function writeProgressComment(
   context: WriteContext,
-  args: { runId: string; seq: number; body: string; commentId: number | null; converge: boolean },
+  args: {
+    runId: string;
+    seq: number;
+    body: string;
+    commentId: number | null;
+    converge: boolean;
+    fresh?: boolean;
+  },
 ): Promise<WriteResult> {
   const { repo } = context.target;
+  if (args.commentId === null && args.fresh && !args.converge) {
+    const find = () => listRunComments(context, args.runId, "progress");
+    return result(context, await create(context, args.body, find));
+  }
   if (args.commentId !== null && !args.converge) {
     try {
       return result(
@@ -142,10 +159,18 @@ export async function appendProgressComment(
   return result(context, await create(context, args.body, find));
 }
 
-/** The final summary: a new comment (so subscribers are notified), posted exactly once per run. */
-export async function postFinalComment(context: WriteContext, args: { runId: string; body: string }) {
+/**
+ * The final summary: a new comment (so subscribers are notified), posted exactly once per run. `listed`:
+ * the issue's comments as listed since the last write of this run by anyone (the lookup is not repeated).
+ */
+export async function postFinalComment(
+  context: WriteContext,
+  args: { runId: string; body: string; listed?: readonly IssueComment[] | null },
+) {
   const find = () => listRunComments(context, args.runId, "final");
-  const [existing] = await find();
+  const [existing] = args.listed
+    ? runComments(args.listed, await knownViewer(context), args.runId, "final")
+    : await find();
   if (existing) return result(context, existing);
   return result(context, await create(context, args.body, find));
 }

@@ -1,5 +1,5 @@
 import { GitHubError } from "../errors.js";
-import type { IssueCommentsClient, RepoRef } from "../github/types.js";
+import type { IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
 import type { RunState, SyncState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { RunStore } from "../store/types.js";
@@ -44,6 +44,8 @@ export interface StepOptions {
   asFlusher?: boolean;
   /** Claim and start a flusher when the write is not due yet. */
   ensureFlusher?: boolean;
+  /** The caller writes on until the issue is up to date (flush): what changes meanwhile needs no flusher. */
+  keepWriting?: boolean;
 }
 
 /** A write decision taken under the lock, to act on after it is released. */
@@ -53,6 +55,8 @@ export interface Claim {
   state: RunState;
   claimFlusher: boolean;
   now: number;
+  /** The run's lastWriteAt before this claim: 0 when no write of the run was ever attempted. */
+  previousWriteAt: number;
 }
 
 const FLUSHER_GRACE_MS = 5000;
@@ -78,6 +82,8 @@ export function repoRef(repo: string): RepoRef {
  */
 export class RunSyncer {
   private readonly leaseMs: number;
+  /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
+  private listing: { runId: string; comments: readonly IssueComment[]; writeAt: number } | null = null;
 
   constructor(private readonly deps: SyncDeps) {
     this.leaseMs = deps.leaseMs ?? 30_000;
@@ -121,15 +127,15 @@ export class RunSyncer {
       ({ sync, claimed: claimFlusher } = this.claimFlusher(sync, now));
     }
     const state = sync === current.sync ? current : { ...current, sync };
-    return { decision, state, claimFlusher, now };
+    return { decision, state, claimFlusher, now, previousWriteAt: live.sync.lastWriteAt };
   }
 
   /** Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won. */
-  async act(claim: Claim): Promise<StepResult> {
+  async act(claim: Claim, keepWriting = false): Promise<StepResult> {
     if (claim.claimFlusher) await this.deps.startFlusher();
-    const { decision, state } = claim;
+    const { decision } = claim;
     if (decision.kind !== "write") return { kind: "none", decision };
-    return this.write(state, decision.step, claim.now);
+    return this.write(claim, decision.step, keepWriting);
   }
 
   /** One decision, and at most one write (or a few, when converging duplicates). */
@@ -141,10 +147,17 @@ export class RunSyncer {
       return { next: made.state === current ? undefined : made.state, result: made };
     });
     if (!claim) return { kind: "none", decision: null };
-    return this.act(claim);
+    return this.act(claim, options.keepWriting ?? false);
   }
 
-  private async write(state: RunState, step: "progress" | "final", startedAt: number): Promise<StepResult> {
+  private async write(claim: Claim, step: "progress" | "final", keepWriting: boolean): Promise<StepResult> {
+    const { state, now: startedAt, previousWriteAt } = claim;
+    // The issue's comments as this flush listed them, when no write of the run happened since (by anyone:
+    // every write attempt moves lastWriteAt): a final summary there would have been seen.
+    const listing = this.listing;
+    const listed =
+      listing?.runId === state.runId && listing.writeAt === previousWriteAt ? listing.comments : null;
+    this.listing = null;
     let body: string;
     try {
       body = await renderBody(state, step, this.deps.clock.now());
@@ -168,7 +181,7 @@ export class RunSyncer {
       };
       const written =
         step === "final"
-          ? await postFinalComment(context, { runId: state.runId, body })
+          ? await postFinalComment(context, { runId: state.runId, body, listed })
           : state.github.commentMode === "append"
             ? await appendProgressComment(context, {
                 runId: state.runId,
@@ -183,12 +196,16 @@ export class RunSyncer {
                 body,
                 commentId: state.sync.commentId,
                 converge: state.completedAt !== null,
+                fresh: previousWriteAt === 0,
               });
-      await this.record(state, step, startedAt, {
+      const writeAt = await this.record(state, step, startedAt, keepWriting, {
         commentId: written.comment.id,
         url: written.comment.htmlUrl,
         viewer: written.viewer,
       });
+      if (keepWriting && context.listed && writeAt !== null) {
+        this.listing = { runId: state.runId, comments: context.listed, writeAt };
+      }
       return { kind: "wrote", step, url: written.comment.htmlUrl };
     } catch (error) {
       if (!(error instanceof GitHubError)) {
@@ -260,16 +277,18 @@ export class RunSyncer {
     return added;
   }
 
+  /** Records a write; returns the run's lastWriteAt as set (null when the run is gone). */
   private async record(
     written: RunState,
     step: "progress" | "final",
     startedAt: number,
+    keepWriting: boolean,
     comment: { commentId: number; url: string; viewer: string | null },
-  ): Promise<void> {
+  ): Promise<number | null> {
     const { owner } = this.deps;
     let claimFlusher = false;
-    await this.deps.store.transact((current) => {
-      if (!current || current.runId !== written.runId) return { result: undefined };
+    const writeAt = await this.deps.store.transact<number | null>((current) => {
+      if (!current || current.runId !== written.runId) return { result: null };
       const sync = { ...current.sync };
       if (sync.lease?.owner === owner) sync.lease = null;
       sync.viewer = comment.viewer ?? sync.viewer;
@@ -290,14 +309,15 @@ export class RunSyncer {
           ? Math.min(sync.postedSeq, written.seq)
           : Math.max(sync.postedSeq, written.seq);
       }
-      // Something changed while we wrote: make sure somebody writes it.
+      // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
       let next = sync;
-      if (pendingStep({ ...current, sync }) !== null) {
+      if (!keepWriting && pendingStep({ ...current, sync }) !== null) {
         ({ sync: next, claimed: claimFlusher } = this.claimFlusher(sync, this.deps.clock.now()));
       }
-      return { next: { ...current, sync: next }, result: undefined };
+      return { next: { ...current, sync: next }, result: sync.lastWriteAt };
     });
     if (claimFlusher) await this.deps.startFlusher();
+    return writeAt;
   }
 
   private async recordFailure(runId: string, error: GitHubError): Promise<void> {
@@ -339,11 +359,21 @@ export class RunSyncer {
     /** Give up rather than wait longer than this for one write to fall due. */
     maxWaitMs?: number;
   }): Promise<StepResult> {
+    this.listing = null;
+    try {
+      return await this.flushSteps(options);
+    } finally {
+      this.listing = null;
+    }
+  }
+
+  private async flushSteps(options: Parameters<RunSyncer["flush"]>[0]): Promise<StepResult> {
     let last: StepResult = { kind: "none", decision: null };
     for (let round = 0; round < 1000; round++) {
       last = await this.step({
         ignoreBackoff: options.ignoreBackoff ?? false,
         asFlusher: options.asFlusher ?? false,
+        keepWriting: true,
       });
       if (last.kind === "failed") return last;
       if (last.kind === "wrote") continue;

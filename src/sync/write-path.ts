@@ -4,4 +4,5 @@
  * command that writes nothing never pays for them and one that writes loads one file.
  */
 export { createOctokitClient } from "../github/octokit-client.js";
+export { readProxySettings } from "../github/proxy.js";
 export { renderFinalComment, renderProgressComment } from "../render/progress-comment.js";

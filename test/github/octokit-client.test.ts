@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
 import { createOctokitClient, type OctokitClientOptions } from "../../src/github/octokit-client.js";
+import { readProxySettings } from "../../src/github/proxy.js";
 import { closedPort, type Handler, useLoopbackServers } from "../support/loopback.js";
 
 const TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
@@ -387,5 +388,40 @@ describe("createOctokitClient: odd answers", () => {
     expect(error.message).toBe(
       `creating a comment on acme/widgets#123 failed: GitHub answered unexpectedly (expected a comment, got text): check that ${url} is a GitHub API URL`,
     );
+  });
+});
+
+describe("createOctokitClient: through a proxy", () => {
+  it("names the proxy (never its password) when it cannot be reached, and retries as for GitHub", async () => {
+    const port = await closedPort();
+    const target = await serve(json(201, comment(1)));
+    const proxy = readProxySettings({ HTTP_PROXY: `http://user:s3cret@127.0.0.1:${port}` });
+    const { github, sleeps } = client(target.url, { proxy });
+    const error = await failure(github.createComment(REPO, 123, "body"));
+    expect([error.kind, error.outcomeUnknown, sleeps.length]).toEqual(["network", false, 2]);
+    expect(error.message).toBe(
+      `creating a comment on acme/widgets#123 failed after 3 attempts: could not connect to ${target.url} through the proxy http://127.0.0.1:${port} (HTTP_PROXY) (ECONNREFUSED): check the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the network and the API URL`,
+    );
+    expect(target.received).toHaveLength(0);
+    expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
+  });
+
+  it("explains a proxy variable that is not a URL, without retrying", async () => {
+    const target = await serve(json(201, comment(1)));
+    const proxy = readProxySettings({ http_proxy: "http://[oops" });
+    const { github, sleeps } = client(target.url, { proxy });
+    const error = await failure(github.createComment(REPO, 123, "body"));
+    expect([error.kind, sleeps.length]).toEqual(["network", 0]);
+    expect(error.message).toBe(
+      'creating a comment on acme/widgets#123 failed: http_proxy is not a proxy URL: "http://[oops": set it to http://host:port (or unset it, or list the host in NO_PROXY)',
+    );
+  });
+
+  it("goes straight to a host NO_PROXY lists", async () => {
+    const port = await closedPort();
+    const target = await serve(json(201, comment(4)));
+    const proxy = readProxySettings({ HTTP_PROXY: `http://127.0.0.1:${port}`, NO_PROXY: "127.0.0.1" });
+    expect((await client(target.url, { proxy }).github.createComment(REPO, 123, "b")).id).toBe(4);
+    expect(target.received).toHaveLength(1);
   });
 });

@@ -69,7 +69,8 @@ describe("reporter with an injected client, fs and clock", () => {
     const reporter = make();
     const agents = await reporter.initializeParallelTracking("EPIC-007", ["backend", "frontend", "tests"]);
     expect(agents.map((a) => a.agentId)).toEqual(["impl-bac-163000", "impl-fro-163000", "impl-tes-163000"]);
-    expect(client.calls).toEqual(["viewer", "list", "create"]);
+    // A new run has no comment yet: one create, no lookup (the created comment says who the token is).
+    expect(client.calls).toEqual(["create"]);
 
     realTimers(true);
     await advance(100);
@@ -88,8 +89,13 @@ describe("reporter with an injected client, fs and clock", () => {
 
     await reporter.markAgentComplete("backend", "done");
     await reporter.markAgentFailed("tests", "Compilation error in main.py");
+    await reporter.flush();
+    const before = client.calls.length;
     const first = await reporter.finalizeParallelExecution("All merged.");
     expect(first).toMatchObject({ finalizedNow: true, posted: true, queued: 0 });
+    // One lookup (for duplicates and an earlier final summary), the final edit, the summary: no second read.
+    const id = progressComments(client)[0]!.id;
+    expect(client.calls.slice(before)).toEqual(["list", `update:${id}`, "create"]);
     expect(finalComments(client)).toHaveLength(1);
     expect(progressComments(client)[0]!.body).toContain("**Parallel execution completed**");
     const again = await reporter.finalizeParallelExecution("All merged.");

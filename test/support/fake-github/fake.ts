@@ -53,10 +53,14 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     this.secondaryRetryAfterSeconds = options.secondaryRetryAfterSeconds ?? 60;
   }
 
-  async start(port: number): Promise<void> {
-    this.#listening = await listen(port, (req, res) => {
-      handle(this, req, res).catch(() => res.destroy());
-    });
+  async start(port: number, tls: FakeGitHubOptions["tls"]): Promise<void> {
+    this.#listening = await listen(
+      port,
+      (req, res) => {
+        handle(this, req, res).catch(() => res.destroy());
+      },
+      tls,
+    );
     this.url = this.#listening.url;
   }
 
@@ -142,9 +146,9 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
   }
 }
 
-/** Starts the fake GitHub REST API on 127.0.0.1 (a free port unless `options.port`). */
+/** Starts the fake GitHub REST API on 127.0.0.1 (a free port unless `options.port`; https with `options.tls`). */
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const fake = new FakeGitHubServer(options);
-  await fake.start(options.port ?? 0);
+  await fake.start(options.port ?? 0, options.tls);
   return fake;
 }

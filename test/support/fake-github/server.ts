@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Reply } from "./responses.js";
 
-/** HTTP plumbing: listen on 127.0.0.1 only, track every socket, read bodies, send JSON. */
+/** HTTP plumbing: listen on 127.0.0.1 only (https with `tls`), track every socket, read bodies, send JSON. */
 
 export const HOST = "127.0.0.1";
 /** A request body larger than this is refused with 413 (65,536 UTF-16 units are at most ~192 KiB of UTF-8). */
@@ -17,10 +18,13 @@ export interface Listening {
 export async function listen(
   port: number,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: { key: string; cert: string },
 ): Promise<Listening> {
   const sockets = new Set<Socket>();
-  const server = createServer({ keepAliveTimeout: 5_000 }, handler);
-  server.on("connection", (socket) => {
+  const server = tls
+    ? createTlsServer({ keepAliveTimeout: 5_000, ...tls }, handler)
+    : createServer({ keepAliveTimeout: 5_000 }, handler);
+  server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
@@ -34,7 +38,7 @@ export async function listen(
   const { port: actual } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${HOST}:${actual}`,
+    url: `${tls ? "https" : "http"}://${HOST}:${actual}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

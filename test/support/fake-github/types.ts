@@ -35,6 +35,8 @@ export interface FakeGitHubOptions {
   seed?: number;
   /** Port on 127.0.0.1. Default 0 (any free port). */
   port?: number;
+  /** Serve https with this PEM key and certificate (the url then starts with https://). Default: http. */
+  tls?: { key: string; cert: string };
 }
 
 /** One scripted answer; matched in order, first match wins, used up after `times` (default 1). */

@@ -1,0 +1,98 @@
+/**
+ * A network failure, shaped like fetch's own (`TypeError("fetch failed")` with the reason as `cause`),
+ * plus what the retry policy needs to decide whether a write may be resent.
+ */
+export class NetworkError extends TypeError {
+  /** The system error code (ECONNREFUSED, ECONNRESET...), ETIMEDOUT when the timeout fired. */
+  readonly code: string;
+  /** False only when the request surely never reached the server (it failed while connecting). */
+  readonly requestSent: boolean;
+  /** True when the request's time ran out. */
+  readonly timedOut: boolean;
+  /** The proxy it went through, for messages: "http://proxy:3128 (HTTPS_PROXY)", never a password. */
+  readonly proxy: string | null;
+  constructor(
+    cause: unknown,
+    details: { code: string; requestSent: boolean; timedOut: boolean; proxy?: string | null },
+  ) {
+    super("fetch failed", { cause });
+    this.code = details.code;
+    this.requestSent = details.requestSent;
+    this.timedOut = details.timedOut;
+    this.proxy = details.proxy ?? null;
+  }
+}
+
+/** How a proxy variable is named in messages: its origin (no user or password) and the variable. */
+export function describeProxy(variable: { name: string; value: string } | null): string | null {
+  if (variable === null) return null;
+  try {
+    const url = new URL(variable.value.includes("://") ? variable.value : `http://${variable.value}`);
+    return `${url.protocol}//${url.host} (${variable.name})`;
+  } catch {
+    return variable.name;
+  }
+}
+
+/** undici's own codes, as the system code they stand for. */
+const UNDICI_CODES: Readonly<Record<string, string>> = {
+  UND_ERR_SOCKET: "ECONNRESET",
+  UND_ERR_CLOSED: "ECONNRESET",
+  UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT",
+  UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT",
+  UND_ERR_BODY_TIMEOUT: "ETIMEDOUT",
+};
+
+/**
+ * Failures that happen before a byte of the request is sent: the name did not resolve, nothing listens,
+ * no route, the certificate was refused, the proxy refused the tunnel. Any other failure may come after
+ * the server read the request, so a write that failed so is never resent blindly.
+ */
+const BEFORE_SENDING =
+  /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ENETDOWN|EHOSTUNREACH|ERR_PROXY.*|ERR_TLS.*|.*CERT.*|UNABLE_TO_.*|ERR_SSL.*|UND_ERR_CONNECT_TIMEOUT|UND_ERR_ABORTED)$/;
+
+/** A failed fetch as a NetworkError: its deepest cause, that cause's code, and whether it may have been sent. */
+export function toNetworkError(error: unknown, via: { name: string; value: string } | null): NetworkError {
+  if (error instanceof NetworkError) return error;
+  const cause = rootCause(error);
+  const raw = codeOf(cause) ?? codeOf(error) ?? "EUNKNOWN";
+  const code = UNDICI_CODES[raw] ?? raw;
+  return new NetworkError(cause, {
+    code,
+    requestSent: !BEFORE_SENDING.test(raw),
+    timedOut: false,
+    proxy: describeProxy(via),
+  });
+}
+
+/** The timeout's failure: the request may have been read by the server. */
+export function timeoutError(timeoutMs: number, via: { name: string; value: string } | null): NetworkError {
+  return new NetworkError(new Error(`no complete answer within ${timeoutMs} ms`), {
+    code: "ETIMEDOUT",
+    requestSent: true,
+    timedOut: true,
+    proxy: describeProxy(via),
+  });
+}
+
+/** fetch's TypeError wraps the real reason; an AggregateError (one per address tried) holds the first. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    if (current instanceof AggregateError && current.errors.length > 0 && codeOf(current) === undefined) {
+      current = current.errors[0];
+      continue;
+    }
+    if (current instanceof Error && current.cause !== undefined && codeOf(current) === undefined) {
+      current = current.cause;
+      continue;
+    }
+    break;
+  }
+  return current;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}

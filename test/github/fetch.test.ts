@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { createFetch, proxyUrl } from "../../src/github/fetch.js";
+import { NetworkError } from "../../src/github/network-error.js";
+import { readProxySettings } from "../../src/github/proxy.js";
+import { closedPort, useLoopbackServers } from "../support/loopback.js";
+
+const serve = useLoopbackServers();
+const direct = createFetch(null, 5000);
+
+async function failure(promise: Promise<unknown>): Promise<NetworkError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(NetworkError);
+  return error as NetworkError;
+}
+
+describe("createFetch: Node's fetch, bounded and buffered", () => {
+  it("sends method, headers and body, and answers with the status, headers and the whole body", async () => {
+    const { url, received } = await serve((_req, res) => {
+      res.writeHead(201, "Created", { "content-type": "application/json; charset=utf-8", link: "<x>" });
+      res.write('{"id":7,');
+      setTimeout(() => res.end('"body":"héllo"}'), 20);
+    });
+    const response = await direct(`${url}/comments`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "token abc" },
+      body: '{"body":"héllo"}',
+    });
+    expect(response.status).toBe(201);
+    expect(response.statusText).toBe("Created");
+    expect(response.headers.get("link")).toBe("<x>");
+    expect(await response.json()).toEqual({ id: 7, body: "héllo" });
+    expect(received.map((r) => [r.method, r.url, r.body, r.headers.authorization])).toEqual([
+      ["POST", "/comments", '{"body":"héllo"}', "token abc"],
+    ]);
+  });
+
+  it("answers a 204 with no body", async () => {
+    const { url } = await serve((_req, res) => res.writeHead(204).end());
+    const response = await direct(`${url}/x`, { method: "DELETE" });
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe("");
+  });
+
+  it("fails a refused connection as not sent", async () => {
+    const port = await closedPort();
+    const error = await failure(direct(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" }));
+    expect(error.message).toBe("fetch failed");
+    expect([error.code, error.requestSent, error.timedOut, error.proxy]).toEqual([
+      "ECONNREFUSED",
+      false,
+      false,
+      null,
+    ]);
+  });
+
+  it("marks a request as sent when the connection drops after the server read it", async () => {
+    const { url, received } = await serve((_req, res) => res.socket?.destroy());
+    const error = await failure(direct(url, { method: "POST", body: '{"a":1}' }));
+    expect([error.code, error.requestSent]).toEqual(["ECONNRESET", true]);
+    expect(received).toHaveLength(1);
+  });
+
+  it("times out the whole exchange: a server that never answers, and a body that stops half-way", async () => {
+    const { url } = await serve(() => {});
+    const hung = await failure(createFetch(null, 150)(url));
+    expect([hung.code, hung.timedOut, hung.requestSent]).toEqual(["ETIMEDOUT", true, true]);
+    const half = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("partial");
+    });
+    const stalled = await failure(createFetch(null, 150)(half.url));
+    expect(stalled.timedOut).toBe(true);
+  });
+
+  it("fails when the connection closes mid-body, as sent", async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("partial", () => res.socket?.destroy());
+    });
+    const error = await failure(direct(url));
+    expect(error.requestSent).toBe(true);
+  });
+
+  it("honours the caller's AbortSignal", async () => {
+    const { url } = await serve(() => {});
+    const late = new AbortController();
+    const pending = direct(url, { signal: late.signal });
+    setTimeout(() => late.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("does not send the token to another origin a redirect points to", async () => {
+    const target = await serve((_req, res) => res.writeHead(200).end("there"));
+    const origin = await serve((_req, res) =>
+      res.writeHead(302, { location: `${target.url}/elsewhere` }).end(),
+    );
+    const response = await direct(origin.url, { headers: { authorization: "token secret" } });
+    expect(await response.text()).toBe("there");
+    expect(origin.received[0]?.headers.authorization).toBe("token secret");
+    expect(target.received[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it("fails a request whose proxy variable is not a URL, naming the variable but never its password", async () => {
+    const proxy = readProxySettings({ HTTPS_PROXY: "http://user:s3cret@[bad" });
+    const error = await failure(createFetch(proxy, 1000)("https://api.github.com/"));
+    expect([error.code, error.requestSent]).toEqual(["ERR_PROXY_URL", false]);
+    expect(String((error.cause as Error).message)).toContain("HTTPS_PROXY is not a proxy URL");
+    expect(JSON.stringify([error.message, (error.cause as Error).message, error.proxy])).not.toContain(
+      "s3cret",
+    );
+  });
+
+  it("reads a proxy given as host:port as http://host:port, as curl does", () => {
+    expect(proxyUrl({ name: "HTTPS_PROXY", value: "proxy.corp:3128" })).toBe("http://proxy.corp:3128/");
+    expect(proxyUrl({ name: "https_proxy", value: "https://u:p@proxy.corp" })).toBe(
+      "https://u:p@proxy.corp/",
+    );
+    expect(() => proxyUrl({ name: "HTTPS_PROXY", value: "ftp://proxy.corp" })).toThrow(NetworkError);
+  });
+
+  it("names the proxy (without its password) when the connection to it fails", async () => {
+    const port = await closedPort();
+    const proxy = readProxySettings({ HTTP_PROXY: `http://user:s3cret@127.0.0.1:${port}` });
+    const target = await serve((_req, res) => res.end("never"));
+    const error = await failure(createFetch(proxy, 5000)(target.url));
+    expect([error.code, error.requestSent, error.proxy]).toEqual([
+      "ECONNREFUSED",
+      false,
+      `http://127.0.0.1:${port} (HTTP_PROXY)`,
+    ]);
+    expect(target.received).toHaveLength(0);
+  });
+});

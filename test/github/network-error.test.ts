@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { NetworkError, timeoutError, toNetworkError } from "../../src/github/network-error.js";
+
+const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
+const fetchFailed = (cause: unknown) => new TypeError("fetch failed", { cause });
+
+describe("toNetworkError: fetch's failures as the retry policy needs them", () => {
+  const cases: [label: string, error: unknown, code: string, requestSent: boolean][] = [
+    ["connection refused", fetchFailed(coded("ECONNREFUSED")), "ECONNREFUSED", false],
+    ["unknown host", fetchFailed(coded("ENOTFOUND")), "ENOTFOUND", false],
+    [
+      "a certificate not trusted",
+      fetchFailed(coded("UNABLE_TO_VERIFY_LEAF_SIGNATURE")),
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      false,
+    ],
+    [
+      "a self-signed certificate",
+      fetchFailed(coded("DEPTH_ZERO_SELF_SIGNED_CERT")),
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      false,
+    ],
+    [
+      "a wrong host name",
+      fetchFailed(coded("ERR_TLS_CERT_ALTNAME_INVALID")),
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+      false,
+    ],
+    [
+      "a proxy refusing the tunnel",
+      fetchFailed(coded("UND_ERR_ABORTED", "Proxy response (403) !== 200")),
+      "UND_ERR_ABORTED",
+      false,
+    ],
+    ["undici's connect timeout", fetchFailed(coded("UND_ERR_CONNECT_TIMEOUT")), "ETIMEDOUT", false],
+    // Anything after connecting may have reached the server.
+    ["the other side closed", fetchFailed(coded("UND_ERR_SOCKET", "other side closed")), "ECONNRESET", true],
+    ["a reset", fetchFailed(coded("ECONNRESET")), "ECONNRESET", true],
+    ["headers that never came", fetchFailed(coded("UND_ERR_HEADERS_TIMEOUT")), "ETIMEDOUT", true],
+    ["a reason without a code", fetchFailed(new Error("bad port")), "EUNKNOWN", true],
+    // Every address of a name refused: the first one's code.
+    [
+      "all addresses refused",
+      fetchFailed(new AggregateError([coded("ECONNREFUSED"), coded("ECONNREFUSED")], "all failed")),
+      "ECONNREFUSED",
+      false,
+    ],
+  ];
+  for (const [label, error, code, requestSent] of cases) {
+    it(`${label}: ${code}, ${requestSent ? "maybe sent" : "not sent"}`, () => {
+      const network = toNetworkError(error, null);
+      expect(network).toBeInstanceOf(NetworkError);
+      expect(network).toBeInstanceOf(TypeError);
+      expect([network.message, network.code, network.requestSent, network.timedOut, network.proxy]).toEqual([
+        "fetch failed",
+        code,
+        requestSent,
+        false,
+        null,
+      ]);
+    });
+  }
+
+  it("keeps the deepest cause, and names the proxy without its credentials", () => {
+    const reason = coded("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:3128");
+    const network = toNetworkError(fetchFailed(reason), {
+      name: "https_proxy",
+      value: "http://me:pw@10.0.0.1:3128",
+    });
+    expect(network.cause).toBe(reason);
+    expect(network.proxy).toBe("http://10.0.0.1:3128 (https_proxy)");
+  });
+
+  it("a timeout: ETIMEDOUT, maybe sent", () => {
+    const network = timeoutError(8000, null);
+    expect([network.code, network.requestSent, network.timedOut]).toEqual(["ETIMEDOUT", true, true]);
+    expect((network.cause as Error).message).toBe("no complete answer within 8000 ms");
+  });
+});
