@@ -304,7 +304,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       apiUrl,
     });
     for (const aside of report.setAside) {
-      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`);
+      const where = options.dryRun ? "left in place (dry run)" : `moved aside as ${aside.movedTo}`;
+      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); ${where}`);
     }
     const after = await this.load();
     // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
