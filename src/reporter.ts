@@ -273,7 +273,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     await this.checkArguments("finalizeParallelExecution", [mergeSummary]);
     const now = this.clock.now();
     const { state, finalizedNow } = await this.store.transact((current) => {
-      if (!current) assertActive(current);
+      if (!current) assertActive(current, this.epicDir);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
       const next = applyFinalize(current!, mergeSummary ?? "", now);
       return { next, result: { state: next, finalizedNow: true } };
@@ -339,7 +339,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** The run as `status --json` shows it. */
   async status(): Promise<StatusView> {
     const state = await this.load();
-    if (!state) assertActive(state);
+    if (!state) assertActive(state, this.epicDir);
     const { toStatusView } = await import("./model/status-view.js");
     return toStatusView(state!, this.clock.now(), this.queue.count());
   }
@@ -374,7 +374,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const now = this.clock.now();
       type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState };
       const outcome = await this.store.transact<Outcome>((current) => {
-        const active = assertActive(current);
+        const active = assertActive(current, this.epicDir);
         const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
         const base = overlaid ? { ...active, github: overlaid.github, taskFile: overlaid.taskFile } : active;

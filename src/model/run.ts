@@ -120,10 +120,11 @@ function listAgents(agents: readonly AgentState[]): string {
   return agents.length > 8 ? `${shown}, … ${agents.length - 8} more` : shown;
 }
 
-export function assertActive(state: RunState | null): RunState {
+/** The active run; a UsageError when there is none (`where`: the epic directory, named in the message). */
+export function assertActive(state: RunState | null, where?: string): RunState {
   if (!state)
     throw new UsageError(
-      "no run here: start one with `parallel-progress init --epic <id> --domains <a,b,c>`",
+      `no run here${where === undefined ? "" : ` (${where})`}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir`,
     );
   if (state.completedAt) {
     throw new UsageError(
@@ -149,14 +150,22 @@ export function applyProgress(
   now: number,
 ): RunState {
   const agent = findAgent(state, ref);
-  // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost).
-  const { status, filesCompleted = agent.filesCompleted, filesTotal = agent.filesTotal } = update;
+  // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost);
+  // completed means every file done, as `complete` makes it.
+  const { status, filesTotal = agent.filesTotal } = update;
+  const filesCompleted =
+    update.filesCompleted ?? (status === "completed" ? filesTotal : agent.filesCompleted);
   if (!Number.isSafeInteger(filesCompleted) || !Number.isSafeInteger(filesTotal) || filesCompleted < 0) {
     throw new UsageError(`files must be whole numbers ≥ 0, got ${filesCompleted}/${filesTotal}`);
   }
   if (filesCompleted > filesTotal) {
     throw new UsageError(
       `files done (${filesCompleted}) cannot exceed the total (${filesTotal}) for ${agent.agentId}`,
+    );
+  }
+  if (status === "completed" && filesCompleted !== filesTotal) {
+    throw new UsageError(
+      `a completed agent has every file done: files ${filesCompleted}/${filesTotal} given for ${agent.agentId}; give ${filesTotal}/${filesTotal}, or no files, or use \`complete\``,
     );
   }
   const iso = new Date(now).toISOString();
