@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
+import type { ApiMethod } from "./api-arguments.js";
 import { checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
@@ -194,6 +195,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     epicDir?: string,
     options: { force?: boolean; stallAfterMs?: number } = {},
   ): Promise<AgentRef[]> {
+    await this.checkArguments("initializeParallelTracking", [epicId, domains, epicDir, options]);
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const id = assertEpicId(epicId);
     const list = checkDomains(domains, domains.join(","), "domains");
@@ -229,6 +231,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     filesCompleted?: number,
     filesTotal?: number,
   ) {
+    await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
     }
@@ -238,10 +241,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
+    await this.checkArguments("markAgentComplete", [agentId, resultSummary]);
     await this.change(agentId, (state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
   }
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
+    await this.checkArguments("markAgentFailed", [agentId, errorMessage]);
     if (errorMessage.trim() === "")
       throw new UsageError("an error message is required to mark an agent failed");
     await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
@@ -249,11 +254,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
   async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
+    await this.checkArguments("cancelAgent", [agentId, reason]);
     await this.change(agentId, (state, now) => applyCancel(state, agentId, reason?.trim() || null, now));
   }
 
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
   async logAgentEvent(agentId: string, message: string): Promise<void> {
+    await this.checkArguments("logAgentEvent", [agentId, message]);
     const text = message.trim();
     if (text === "") throw new UsageError("an event message cannot be empty");
     if (text.length > 2000)
@@ -265,12 +272,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * Retries the queue, then brings the progress comment to its final state and posts the final summary
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
-  async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
+  async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
+    await this.checkArguments("finalizeParallelExecution", [mergeSummary]);
     const now = this.clock.now();
     const { state, finalizedNow } = await this.store.transact((current) => {
-      if (!current) assertActive(current);
+      if (!current) assertActive(current, this.epicDir);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
-      const next = applyFinalize(current!, mergeSummary, now);
+      const next = applyFinalize(current!, mergeSummary ?? "", now);
       return { next, result: { state: next, finalizedNow: true } };
     });
     this.state = state;
@@ -294,6 +302,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** The queue retry with its full report (`dryRun`: only say what would be sent). */
   async retryReport(options: { dryRun?: boolean } = {}): Promise<RetryReport> {
+    await this.checkArguments("retryReport", [options]);
     const before = await this.store.read();
     // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
     // the file system as it was). With a run, the retry also brings the issue to the run's state.
@@ -307,7 +316,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       apiUrl,
     });
     for (const aside of report.setAside) {
-      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`);
+      const where = options.dryRun ? "left in place (dry run)" : `moved aside as ${aside.movedTo}`;
+      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); ${where}`);
     }
     const after = await this.load();
     // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
@@ -332,7 +342,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** The run as `status --json` shows it. */
   async status(): Promise<StatusView> {
     const state = await this.load();
-    if (!state) assertActive(state);
+    if (!state) assertActive(state, this.epicDir);
     const { toStatusView } = await import("./model/status-view.js");
     return toStatusView(state!, this.clock.now(), this.queue.count());
   }
@@ -340,6 +350,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Waits until writes this process started are done (the "timer" flusher). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+  }
+
+  /**
+   * Rejects (UsageError) an argument of a public method that has the wrong type or value, before anything
+   * is read or changed. The schemas are loaded on first use. A subclass whose caller has checked every
+   * value already may skip it (the CLI: its option parsers do, and zod would cost each call milliseconds).
+   */
+  protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
+    const { checkArguments } = await import("./api-arguments.js");
+    checkArguments(method, args);
   }
 
   /** Runs as the detached flusher process: writes the latest state when due, then exits. */
@@ -357,7 +377,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const now = this.clock.now();
       type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState };
       const outcome = await this.store.transact<Outcome>((current) => {
-        const active = assertActive(current);
+        const active = assertActive(current, this.epicDir);
         const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
         const base = overlaid ? { ...active, github: overlaid.github, taskFile: overlaid.taskFile } : active;

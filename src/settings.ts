@@ -1,5 +1,7 @@
+import { CONTROL_CHARACTERS } from "./config/options.js";
 import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
 import { readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
+import { quote } from "./config/show-value.js";
 import { UsageError } from "./errors.js";
 import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
 import type { FileSystem } from "./util/io.js";
@@ -112,8 +114,8 @@ export async function refreshTarget(
 
 export function assertEpicId(epicId: string): string {
   const trimmed = epicId.trim();
-  if (trimmed.length === 0 || trimmed.length > 200 || /[\u0000-\u001f]/.test(trimmed)) {
-    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${JSON.stringify(epicId)}`);
+  if (trimmed.length === 0 || trimmed.length > 200 || CONTROL_CHARACTERS.test(trimmed)) {
+    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
   }
   return trimmed;
 }

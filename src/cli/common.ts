@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { createParallelReporter, type ParallelProgressReporter } from "../reporter.js";
+import { ParallelProgressReporter } from "../reporter.js";
 import type { GitHubOverrides } from "../settings.js";
 import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext, annotation } from "./actions.js";
@@ -40,13 +40,22 @@ export function createContext(options: CommonOptions): Context {
   if (options.commentMode !== undefined) github.commentMode = options.commentMode;
   if (options.minInterval !== undefined) github.minIntervalMs = options.minInterval;
   const dir = resolve(options.dir);
-  const reporter = createParallelReporter(dir, {
+  const reporter = new CliReporter(dir, {
     github,
     onWarning: (message) => out.warn(message),
     flusher: () => startDetachedFlusher(dir, out),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
   return { out, reporter, options, actions };
+}
+
+/**
+ * The reporter of a CLI call. Its option parsers (src/config/options.ts) have checked every value, and
+ * commander gives only strings and the parsers' values: the library's zod check of the arguments would
+ * add milliseconds to every call for nothing.
+ */
+class CliReporter extends ParallelProgressReporter {
+  protected override async checkArguments(): Promise<void> {}
 }
 
 /** One line for --verbose: what this call did on GitHub. */

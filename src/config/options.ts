@@ -10,6 +10,9 @@ import { quote } from "./show-value.js";
 export const MAX_DOMAIN_LENGTH = 200;
 export const MAX_INTERVAL_MS = 600_000;
 
+/** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
@@ -57,8 +60,8 @@ export function checkDomains(
         `${label}: a domain may have at most ${MAX_DOMAIN_LENGTH} characters, got one of ${domain.length}: ${quote(domain)}`,
       );
     }
-    // Tabs and newlines would break the `domain<TAB>agent-id` lines init prints.
-    if (/[\u0000-\u001f\u007f]/.test(domain)) {
+    // Tabs and newlines would break the `domain<TAB>agent-id` lines init prints; U+0085 is a line break too.
+    if (CONTROL_CHARACTERS.test(domain)) {
       throw new UsageError(`${label}: a domain may not contain control characters, got ${quote(domain)}`);
     }
     if (seen.has(domain))

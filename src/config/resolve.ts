@@ -69,9 +69,22 @@ function checkApiUrl(value: string, source: string): string {
     url.search !== "" ||
     url.hash !== ""
   ) {
-    throw new UsageError(`${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${quote(value)}`);
+    throw new UsageError(
+      `${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${quote(withoutCredentials(value))}`,
+    );
+  }
+  // The URL is saved in the run state and in queue files: credentials in it would be written to disk.
+  if (url.username !== "" || url.password !== "") {
+    throw new UsageError(
+      `${source} must not hold credentials (user:password@): give the token in GITHUB_TOKEN or GH_TOKEN, got ${quote(withoutCredentials(trimmed))}`,
+    );
   }
   return trimmed.replace(/\/+$/, "");
+}
+
+/** The URL with whatever stands before an `@` in its authority replaced by `***`, for messages. */
+function withoutCredentials(value: string): string {
+  return value.replace(/^([^:/]*:\/\/)[^/?#]*@/, "$1***@");
 }
 
 /**

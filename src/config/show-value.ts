@@ -5,7 +5,7 @@ const MAX_SHOWN = 80;
  * shortened when long, so `got "abc"` and `got 0` read the same everywhere.
  */
 export function quote(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(shorten(value));
+  if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(value)));
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid date" : value.toISOString();
   let shown: string;
   try {
@@ -13,7 +13,18 @@ export function quote(value: unknown): string {
   } catch {
     shown = String(value);
   }
-  return shorten(shown);
+  return escapeInvisible(shorten(shown));
+}
+
+/**
+ * JSON escapes C0 controls only: DEL, C1 controls (U+0085 included), line and paragraph separators, the
+ * BOM and bidi overrides would reach the terminal raw (a DEL erases, an override reorders the line).
+ */
+function escapeInvisible(json: string): string {
+  return json.replace(
+    /[\u007f-\u009f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function shorten(text: string): string {

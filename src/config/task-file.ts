@@ -2,7 +2,7 @@ import matter from "gray-matter";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import type { CommentMode } from "../model/types.js";
-import { isYamlLanguage } from "./frontmatter.js";
+import { isYamlLanguage, locateFrontmatter } from "./frontmatter.js";
 import { formatLastSynced } from "./last-synced.js";
 import { MAX_INTERVAL_MS } from "./options.js";
 import { isRepoSlug } from "./repo-slug.js";
@@ -94,6 +94,18 @@ export function parseFrontmatter(
   if (language !== null && !isYamlLanguage(language)) {
     throw new UsageError(`${path}: frontmatter must be YAML, got a ${quote(language)} block`);
   }
+  // gray-matter reads only `---` blocks: a TOML block (`+++`, as Hugo writes) would be ignored in silence.
+  if (/^\uFEFF?\+\+\+[ \t]*\r?\n/.test(text)) {
+    throw new UsageError(
+      `${path}: frontmatter must be YAML between --- lines, got a +++ (TOML) block: write it as YAML`,
+    );
+  }
+  const tabbed = tabIndentedLine(text);
+  if (tabbed) {
+    throw new UsageError(
+      `${path}: line ${tabbed.line} is indented with a tab, got ${quote(tabbed.text)}: YAML indents with spaces only`,
+    );
+  }
   let file: { data: unknown; content: string };
   try {
     // An options object turns gray-matter's cache off (it would hand back a shared object).
@@ -120,6 +132,20 @@ function settingsFrom(github: z.output<typeof githubSchema>): TaskSettings {
     lastSynced:
       lastSynced instanceof Date ? formatLastSynced(lastSynced.getTime()) : lastSynced ? lastSynced : null,
   };
+}
+
+/**
+ * The first line of the YAML block whose indentation holds a tab, before its content (js-yaml reads
+ * such a block as something else without a word: a tab-indented `github:` block came out empty).
+ */
+function tabIndentedLine(text: string): { line: number; text: string } | null {
+  const block = locateFrontmatter(text);
+  if (!block) return null;
+  const lines = text.slice(block.start, block.end).split("\n");
+  const index = lines.findIndex((line) => /^ *\t[ \t]*[^\s#]/.test(line));
+  if (index < 0) return null;
+  const before = text.slice(0, block.start).split("\n").length;
+  return { line: before + index, text: lines[index]!.replace(/\r$/, "") };
 }
 
 /** The text after an opening `---` on the first line, or null when the text has no frontmatter. */

@@ -1,3 +1,4 @@
+import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { assignAgentIds } from "./agent-ids.js";
 import type { AgentState, AgentStatus, GitHubTarget, RunState, SyncState } from "./types.js";
@@ -80,29 +81,50 @@ export function makeRunId(epicId: string, at: Date, nonce: string): string {
   return `${slug}-${stamp}Z-${nonce}`;
 }
 
-/** Finds an agent by id, else by domain (exactly, then ignoring case when that is unambiguous). */
+/**
+ * The agent a name given by the caller means, by one rule:
+ *   1. an agent id, exactly;
+ *   2. else a domain, exactly;
+ *   3. else a domain ignoring case.
+ * A name that is one agent's id and another agent's domain, or that matches several domains ignoring
+ * case, is ambiguous and refused, listing the candidates; so is a name that matches nothing.
+ */
 export function findAgent(state: RunState, ref: string): AgentState {
-  const byId = state.agents[ref];
-  if (byId) return byId;
   const agents = Object.values(state.agents);
+  const byId = state.agents[ref];
   const byDomain = agents.find((agent) => agent.domain === ref);
-  if (byDomain) return byDomain;
+  if (byId && byDomain && byId !== byDomain) {
+    throw new UsageError(
+      `agent ${quote(ref)} is ambiguous: it is the id of ${describeAgent(byId)} and the domain of ${describeAgent(byDomain)}: give ${byDomain.agentId} for the latter`,
+    );
+  }
+  const found = byId ?? byDomain;
+  if (found) return found;
   const folded = agents.filter((agent) => agent.domain.toLowerCase() === ref.toLowerCase());
   if (folded.length === 1) return folded[0]!;
-  const known = agents
-    .slice(0, 8)
-    .map((agent) => `${agent.agentId} (${agent.domain})`)
-    .join(", ");
-  const more = agents.length > 8 ? `, … ${agents.length - 8} more` : "";
+  if (folded.length > 1) {
+    throw new UsageError(
+      `agent ${quote(ref)} is ambiguous: it matches the domains of ${listAgents(folded)} ignoring case: give the agent id or the exact domain`,
+    );
+  }
   throw new UsageError(
-    `unknown agent "${ref}": expected an agent id or domain of run ${state.runId}: ${known}${more}`,
+    `unknown agent ${quote(ref)}: expected an agent id or domain of run ${state.runId}: ${listAgents(agents)}`,
   );
 }
 
-export function assertActive(state: RunState | null): RunState {
+const describeAgent = (agent: AgentState) => `${agent.agentId} (${agent.domain})`;
+
+/** The first few agents as `id (domain)`, and how many more. */
+function listAgents(agents: readonly AgentState[]): string {
+  const shown = agents.slice(0, 8).map(describeAgent).join(", ");
+  return agents.length > 8 ? `${shown}, … ${agents.length - 8} more` : shown;
+}
+
+/** The active run; a UsageError when there is none (`where`: the epic directory, named in the message). */
+export function assertActive(state: RunState | null, where?: string): RunState {
   if (!state)
     throw new UsageError(
-      "no run here: start one with `parallel-progress init --epic <id> --domains <a,b,c>`",
+      `no run here${where === undefined ? "" : ` (${where})`}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir`,
     );
   if (state.completedAt) {
     throw new UsageError(
@@ -128,14 +150,22 @@ export function applyProgress(
   now: number,
 ): RunState {
   const agent = findAgent(state, ref);
-  // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost).
-  const { status, filesCompleted = agent.filesCompleted, filesTotal = agent.filesTotal } = update;
+  // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost);
+  // completed means every file done, as `complete` makes it.
+  const { status, filesTotal = agent.filesTotal } = update;
+  const filesCompleted =
+    update.filesCompleted ?? (status === "completed" ? filesTotal : agent.filesCompleted);
   if (!Number.isSafeInteger(filesCompleted) || !Number.isSafeInteger(filesTotal) || filesCompleted < 0) {
     throw new UsageError(`files must be whole numbers ≥ 0, got ${filesCompleted}/${filesTotal}`);
   }
   if (filesCompleted > filesTotal) {
     throw new UsageError(
       `files done (${filesCompleted}) cannot exceed the total (${filesTotal}) for ${agent.agentId}`,
+    );
+  }
+  if (status === "completed" && filesCompleted !== filesTotal) {
+    throw new UsageError(
+      `a completed agent has every file done: files ${filesCompleted}/${filesTotal} given for ${agent.agentId}; give ${filesTotal}/${filesTotal}, or no files, or use \`complete\``,
     );
   }
   const iso = new Date(now).toISOString();

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { isRepoSlug } from "../config/repo-slug.js";
 import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
@@ -60,8 +59,13 @@ export class OfflineQueue {
     });
   }
 
-  /** Every readable entry, oldest first; unreadable ones are moved aside and reported. */
-  async list(): Promise<{ entries: QueueEntry[]; setAside: SetAside[] }> {
+  /**
+   * Every readable entry, oldest first; unreadable ones (or a folder of a queue file's name) are moved
+   * aside as `<name>.corrupt` and reported. `moveAside: false` (a dry run) reports them and moves nothing.
+   */
+  async list(
+    options: { moveAside?: boolean } = {},
+  ): Promise<{ entries: QueueEntry[]; setAside: SetAside[] }> {
     let names: string[];
     try {
       names = (await this.fs.promises.readdir(this.dir)).map(String);
@@ -71,18 +75,25 @@ export class OfflineQueue {
     }
     const entries: QueueEntry[] = [];
     const setAside: SetAside[] = [];
-    for (const name of names.filter((n) => QUEUE_FILE_PATTERN.test(n)).sort()) {
-      let text: string;
+    const queued = names.filter((n) => QUEUE_FILE_PATTERN.test(n)).sort();
+    if (queued.length === 0) return { entries, setAside };
+    // The schema (zod) only when there is a file to check: a failed write lists the queue too.
+    const { validateItem } = await import("./item-schema.js");
+    for (const name of queued) {
+      let problem: QueueItem | string;
       try {
-        text = await this.fs.promises.readFile(join(this.dir, name), "utf8");
+        problem = validateItem(await this.fs.promises.readFile(join(this.dir, name), "utf8"));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue; // delivered by another process
-        throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") continue; // delivered by another process
+        if (code !== "EISDIR") throw error;
+        problem = "a folder, not a file";
       }
-      const problem = validateItem(text);
       if (typeof problem === "string") {
         const movedTo = `${name}.corrupt`;
-        await this.fs.promises.rename(join(this.dir, name), join(this.dir, movedTo)).catch(() => undefined);
+        if (options.moveAside !== false) {
+          await this.fs.promises.rename(join(this.dir, name), join(this.dir, movedTo)).catch(() => undefined);
+        }
         setAside.push({ name, movedTo, reason: problem });
       } else {
         entries.push({ name, item: problem });
@@ -103,39 +114,4 @@ export class OfflineQueue {
   async remove(name: string): Promise<void> {
     await this.fs.promises.rm(join(this.dir, name), { force: true });
   }
-}
-
-/** The item, or why the text is not one. */
-export function validateItem(text: string): QueueItem | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return "not valid JSON";
-  }
-  if (typeof value !== "object" || value === null) return "not a JSON object";
-  const item = value as Record<string, unknown>;
-  const missing = ["issue_number", "comment", "timestamp", "repo", "kind", "run_id", "seq"].filter(
-    (key) => !(key in item),
-  );
-  if (missing.length > 0) return `missing ${missing.join(", ")}`;
-  if (!Number.isSafeInteger(item.issue_number) || (item.issue_number as number) <= 0)
-    return "bad issue_number";
-  if (typeof item.comment !== "string" || item.comment.length === 0) return "bad comment";
-  if (typeof item.repo !== "string" || !isRepoSlug(item.repo)) return "bad repo";
-  if (item.kind !== "progress" && item.kind !== "final") return "bad kind";
-  if (typeof item.run_id !== "string" || !Number.isSafeInteger(item.seq)) return "bad run_id or seq";
-  return {
-    issue_number: item.issue_number as number,
-    comment: item.comment,
-    timestamp: String(item.timestamp),
-    repo: item.repo,
-    api_url: typeof item.api_url === "string" ? item.api_url : "https://api.github.com",
-    kind: item.kind,
-    comment_mode: item.comment_mode === "append" ? "append" : "edit",
-    run_id: item.run_id,
-    seq: item.seq as number,
-    reason: typeof item.reason === "string" ? item.reason : "",
-    outcome_unknown: item.outcome_unknown === true,
-  };
 }

@@ -15,29 +15,38 @@ export const DEFAULT_CELL_LENGTH = 500;
 const MENTION = /@(?=[^\s])/g;
 const ZWJ = "\u200D";
 
-const INLINE_ESCAPES: Record<string, string> = {
-  "\\": "\\\\",
-  "|": "\\|",
-  "`": "\\`",
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-};
+/**
+ * What GitHub links in plain text whatever the escaping (its autolinker works on the rendered text, as
+ * mdast-util-gfm's does): `#123` references, and `http://`, `www.` URLs. A zero-width joiner breaks each.
+ */
+const AUTOLINKED = /#(?=[^\s])|(?=:\/\/)|(?<=www)(?=\.)/gi;
+
+const INLINE_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
 
 /**
- * One line of inline markdown, literal as given: backslashes, pipes and backticks escaped (so no code
- * span and no cell boundary), `& < >` as entities (so no HTML and no forged entity), line breaks as
- * `<br>`, tabs as spaces, mentions broken. Emphasis and links stay: they cannot leave the cell.
- * Cut to `maxLength` code points of the input, the last one an ellipsis.
+ * The characters that open inline markdown anywhere in a line: backslash, code spans, emphasis and
+ * strikethrough, links and images (`[`, `]`, `!`), table cells, math (`$`), references (`#`). Agent text
+ * never starts a line (it follows our own prefix), so block markers such as `-`, `+`, `1.` need nothing.
+ */
+const INLINE_SPECIAL = /[\\`*_[\]!|~$#]/g;
+
+/**
+ * One line of inline markdown, shown literally as given: every character that could open markdown is
+ * backslash-escaped (so no emphasis, link, image, code span, math or cell boundary), `& < >` become
+ * entities (no HTML, no forged entity or marker), line breaks become `<br>`, tabs spaces, and mentions,
+ * `#123` references and URLs are broken with a zero-width joiner. Cut to `maxLength` code points of the
+ * input, the last one an ellipsis.
  */
 export function escapeCell(text: string, maxLength = DEFAULT_CELL_LENGTH): string {
   return truncateCodePoints(cleanText(text).replace(/\t/g, " "), maxLength)
-    .replace(/[\\|`&<>]/g, (char) => INLINE_ESCAPES[char] ?? char)
     .replace(MENTION, `@${ZWJ}`)
+    .replace(AUTOLINKED, (match) => `${match}${ZWJ}`)
+    .replace(INLINE_SPECIAL, (char) => `\\${char}`)
+    .replace(/[&<>]/g, (char) => INLINE_ENTITIES[char] ?? char)
     .replace(/\n/g, "<br>");
 }
 
-/** For the text of a list item line (the failures list): the same rules as a table cell. */
+/** For the text of a list item line (failures, events, durations): the same rules as a table cell. */
 export function escapeInline(text: string, maxLength = DEFAULT_CELL_LENGTH): string {
   return escapeCell(text, maxLength);
 }
@@ -63,18 +72,29 @@ function closesFence(line: string, fence: Fence): boolean {
   return !!match?.[1] && match[1].charAt(0) === fence.char && match[1].length >= fence.length;
 }
 
-/** The fence left open at the end of `text`, if any (top-level fences; see the note in escapeBlock). */
-function openFence(text: string): Fence | null {
-  let fence: Fence | null = null;
+/**
+ * Where `text` leaves a code fence. A fence opened at column 0 is a top-level fence and is tracked
+ * exactly (nothing at column 0 can belong to a list item or block quote, and no HTML block can start:
+ * `<` is escaped). A fence-like line elsewhere (indented, or after `>`, `-`, `1.`) may sit in a
+ * container, where a closing fence at column 0 would open a new block instead: "nested", and the caller
+ * contains the text differently. `open`: the top-level fence left open at the end.
+ */
+function fenceState(text: string): { open: Fence | null; nested: boolean } {
+  let open: Fence | null = null;
   for (const line of text.split("\n")) {
-    if (fence) {
-      if (closesFence(line, fence)) fence = null;
-    } else {
-      fence = fenceOpening(line);
+    if (open) {
+      if (closesFence(line, open)) open = null;
+    } else if (/^[`~]/.test(line)) {
+      open = fenceOpening(line);
+    } else if (MAYBE_NESTED_FENCE.test(line)) {
+      return { open: null, nested: true };
     }
   }
-  return fence;
+  return { open, nested: false };
 }
+
+/** A fence after indentation or container markers (block quote, list item). */
+const MAYBE_NESTED_FENCE = /^[ \t>*+\-0-9.)]*(?:`{3,}|~{3,})/;
 
 /** Headings of level 1–3 become level 4, setext headings become a paragraph and a rule: they are ours. */
 function demoteHeadings(text: string): string {
@@ -98,21 +118,26 @@ function demoteHeadings(text: string): string {
   return out.join("\n");
 }
 
-function closeFence(text: string): string {
-  const fence = openFence(text);
-  return fence ? `${text}\n${fence.char.repeat(fence.length)}` : text;
+/**
+ * The summary made so that what follows it renders as intended: a top-level fence left open is closed;
+ * text whose fences may sit in a list item or block quote is put in a block quote (`> ` before each
+ * line), which the blank line after it ends, and with it every block inside, whatever the input.
+ */
+function contain(text: string): string {
+  const { open, nested } = fenceState(text);
+  if (nested) return text.replace(/^/gm, "> ").replace(/^> $/gm, ">");
+  return open ? `${text}\n${open.char.repeat(open.length)}` : text;
 }
 
 /**
  * The merge summary: the user's markdown (lists, emphasis, tables, code, headings of level 4 and below)
  * kept, with `<` as `&lt;` (no HTML, so no `<!--` and no marker), entity references shown literally,
- * mentions broken, control characters removed, headings demoted and an unclosed code fence closed so
+ * mentions broken, control characters removed, headings demoted, and contained (see `contain`) so
  * nothing after the summary is swallowed. Trimmed. At most `maxLength` characters (`string.length`), a
  * note saying so when cut.
  *
  * `<` is escaped in code too (it shows as `&lt;` there): a markdown-aware exception would need a full
- * parser to be safe. Fences are tracked at the top level only; one left open inside a list item that the
- * list closes is closed again at the end (harmless: an empty code block at worst).
+ * parser to be safe.
  */
 export function escapeBlock(text: string, maxLength: number): string {
   const escaped = demoteHeadings(
@@ -123,13 +148,13 @@ export function escapeBlock(text: string, maxLength: number): string {
       .replace(/^\s*\n|\s+$/g, ""),
   );
   const max = Math.max(0, Math.floor(maxLength));
-  const whole = closeFence(escaped);
+  const whole = contain(escaped);
   if (whole.length <= max) return whole;
   const note = (omitted: number) => `\n\n*… truncated (${omitted} more characters)*`;
   let keep = max - note(escaped.length).length;
   while (keep > 0) {
     const head = cutAtLine(escaped, keep);
-    const body = closeFence(head) + note(escaped.length - head.length);
+    const body = contain(head) + note(escaped.length - head.length);
     if (body.length <= max) return body;
     keep -= body.length - max;
   }

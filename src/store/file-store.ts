@@ -1,10 +1,11 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
+import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { FileSystem } from "../util/io.js";
 import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
+import { stateToText, trustedState } from "./state-text.js";
 import type { RunStore, Transition } from "./types.js";
 
 /** The folder inside the epic directory that holds the run state and its lock. */
@@ -32,7 +33,7 @@ export class FileRunStore implements RunStore {
   }
 
   async read(): Promise<RunState | null> {
-    return this.readNow();
+    return this.readState();
   }
 
   /**
@@ -44,8 +45,11 @@ export class FileRunStore implements RunStore {
     ignoreInGit(this.fs, this.paths.dir);
   }
 
-  /** Small files, read and written synchronously: cheaper than thread-pool round trips at every start. */
-  private readNow(): RunState | null {
+  /**
+   * Small files, read and written synchronously: cheaper than thread-pool round trips at every start.
+   * A file this store wrote as it is is trusted; any other is checked against the schema (state-text.ts).
+   */
+  private async readState(): Promise<RunState | null> {
     let text: string;
     try {
       text = this.fs.readFileSync(this.paths.state, "utf8");
@@ -53,15 +57,15 @@ export class FileRunStore implements RunStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
     }
-    return parseState(text, this.paths.state);
+    return trustedState(text) ?? (await parseState(text, this.paths.state));
   }
 
   async transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T> {
     const locked = () =>
-      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
-        const current = this.readNow();
+      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
+        const current = await this.readState();
         const { next, result } = change(current);
-        if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
+        if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, stateToText(next));
         return result;
       });
     try {
@@ -81,7 +85,8 @@ export class FileRunStore implements RunStore {
   }
 }
 
-function parseState(text: string, path: string): RunState {
+/** A state file not written by this store as it is: parsed, then checked against the schema (one-line UsageError). */
+async function parseState(text: string, path: string): Promise<RunState> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -95,14 +100,8 @@ function parseState(text: string, path: string): RunState {
       `${path} is not a parallel-progress state of version 1: remove it and run init again`,
     );
   }
-  return withDefaults(value as RunState);
-}
-
-/** Fills fields added after a state file was written, so older runs keep working. */
-function withDefaults(state: RunState): RunState {
-  for (const agent of Object.values(state.agents)) agent.events ??= [];
-  state.stallAfterMs ??= DEFAULT_STALL_AFTER_MS;
-  state.sync.rateLimitedUntil ??= 0;
-  state.sync.finalCommentUrl ??= null;
-  return state;
+  // A checksum that no longer holds (the file was edited) is not part of the state.
+  delete (value as { checksum?: unknown }).checksum;
+  const { validateRunState } = await import("./state-schema.js");
+  return validateRunState(value, path);
 }

@@ -46,12 +46,17 @@ export async function retryQueue(
   },
 ): Promise<RetryReport> {
   const { fs, queue, store, clock } = deps;
+  if (options.dryRun) {
+    // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
+    const { entries, setAside } = await queue.list({ moveAside: false });
+    const plan = planRetry(entries, await store.read());
+    return { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
+  }
   await fs.promises.mkdir(lockDir, { recursive: true });
   return withLock(join(lockDir, "retry.lock"), { fs, waitMs: 60_000, staleMs: 15_000 }, async () => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
     const report: RetryReport = { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
-    if (options.dryRun) return report; // nothing is sent, not even the current state
     const deadline = clock.now() + (options.deadlineMs ?? 30_000);
     const clearedRuns = new Set<string>();
     let currentFlushed = false;

@@ -1,7 +1,8 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { queueFileName } from "../../src/queue/file-name.js";
-import { OfflineQueue, validateItem } from "../../src/queue/offline-queue.js";
+import { validateItem } from "../../src/queue/item-schema.js";
+import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import type { QueueItem } from "../../src/queue/types.js";
 import type { FileSystem } from "../../src/util/io.js";
 
@@ -81,11 +82,53 @@ describe("OfflineQueue", () => {
     ).toBe("{oops");
   });
 
-  it("validates items field by field", () => {
-    expect(validateItem("[]")).toBe("missing issue_number, comment, timestamp, repo, kind, run_id, seq");
-    expect(validateItem(JSON.stringify({ ...item(1), repo: "nope" }))).toBe("bad repo");
-    expect(validateItem(JSON.stringify({ ...item(1), kind: "other" }))).toBe("bad kind");
+  it("validates items field by field, naming the field and the value", () => {
+    expect(validateItem("[]")).toBe("not a JSON object");
+    expect(validateItem("{}")).toBe("issue_number is missing");
+    expect(validateItem(JSON.stringify({ ...item(1), repo: "nope" }))).toBe(
+      'repo must be owner/name, got "nope"',
+    );
+    expect(validateItem(JSON.stringify({ ...item(1), kind: "other" }))).toBe(
+      'kind must be one of progress, final, got "other"',
+    );
+    expect(validateItem(JSON.stringify({ ...item(1), seq: "x" }))).toBe('seq must be a number, got "x"');
+    expect(validateItem(JSON.stringify({ ...item(1), timestamp: "soon" }))).toBe(
+      'timestamp must be an ISO 8601 time, got "soon"',
+    );
+    expect(validateItem(JSON.stringify({ ...item(1), outcome_unknown: "yes" }))).toBe(
+      'outcome_unknown must be a boolean, got "yes"',
+    );
     expect(validateItem(JSON.stringify(item(3)))).toEqual(item(3));
+    const { api_url, comment_mode, reason, outcome_unknown, ...first } = item(2);
+    expect(validateItem(JSON.stringify(first))).toEqual({
+      ...item(2),
+      api_url: "https://api.github.com",
+      comment_mode: "edit",
+      reason: "",
+      outcome_unknown: false,
+    });
+  });
+
+  it("sets aside a folder named like a queue file; a dry run moves nothing", async () => {
+    const { queue, fs } = setup();
+    await queue.add(item(1));
+    const folder = "/epic/.github_parallel_queue/comment_20200101_000000_000000.json";
+    await fs.promises.mkdir(folder);
+    const dry = await queue.list({ moveAside: false });
+    expect(dry.entries).toHaveLength(1);
+    expect(dry.setAside).toEqual([
+      {
+        name: "comment_20200101_000000_000000.json",
+        movedTo: "comment_20200101_000000_000000.json.corrupt",
+        reason: "a folder, not a file",
+      },
+    ]);
+    expect((await fs.promises.stat(folder)).isDirectory()).toBe(true);
+    const { entries, setAside } = await queue.list();
+    expect(entries).toHaveLength(1);
+    expect(setAside).toEqual(dry.setAside);
+    expect((await fs.promises.stat(`${folder}.corrupt`)).isDirectory()).toBe(true);
+    expect(queue.count()).toBe(1);
   });
 
   it("removes delivered entries", async () => {

@@ -11,16 +11,20 @@ describe("escapeCell", () => {
     ["C:\\dir\\", "C:\\\\dir\\\\"],
     ["one\ntwo\r\nthree\rfour", "one<br>two<br>three<br>four"],
     ["tab\there", "tab here"],
-    ["bell\u0007 esc\u001b[31m del\u007f c1\u0085 bom\ufeff rtl\u202e", "bell esc[31m del c1 bom rtl"],
+    ["bell\u0007 esc\u001b[31m del\u007f c1\u0085 bom\ufeff rtl\u202e", "bell esc\\[31m del c1 bom rtl"],
     ["<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"],
-    ["<!-- parallel-progress:final run=x -->", "&lt;!-- parallel-progress:final run=x --&gt;"],
-    ["&#124; &amp; &lt;", "&amp;#124; &amp;amp; &amp;lt;"],
+    ["<!-- parallel-progress:final run=x -->", "&lt;\\!-- parallel-progress:final run=x --&gt;"],
+    ["&#124; &amp; &lt;", `&amp;\\#${ZWJ}124; &amp;amp; &amp;lt;`],
     ["`code`", "\\`code\\`"],
     ["ping @alice and @org/team", `ping @${ZWJ}alice and @${ZWJ}org/team`],
     ["@@x", `@${ZWJ}@${ZWJ}x`],
     ["mail a@b.co", `mail a@${ZWJ}b.co`],
     ["lone @ sign", "lone @ sign"],
-    ["**bold** [x](y)", "**bold** [x](y)"],
+    ["**bold** [x](y)", "\\*\\*bold\\*\\* \\[x\\](y)"],
+    ["![](http://evil.example/x.png)", `\\!\\[\\](http${ZWJ}://evil.example/x.png)`],
+    ["_e_ ~~s~~ $m$", "\\_e\\_ \\~\\~s\\~\\~ \\$m\\$"],
+    ["fixes #123, see www.x.com", `fixes \\#${ZWJ}123, see www${ZWJ}.x.com`],
+    ["impl-bac-163000 1. + (x)", "impl-bac-163000 1. + (x)"],
     ["lone \ud800 half", "lone \ufffd half"],
   ])("%j → %j", (input, expected) => {
     expect(escapeCell(input)).toBe(expected);
@@ -35,7 +39,7 @@ describe("escapeCell", () => {
   });
 
   it("escapeInline follows the same rules", () => {
-    expect(escapeInline("x\n# y | @z")).toBe(`x<br># y \\| @${ZWJ}z`);
+    expect(escapeInline("x\n# y | @z")).toBe(`x<br>\\# y \\| @${ZWJ}z`);
   });
 });
 
@@ -65,6 +69,11 @@ describe("escapeBlock", () => {
     expect(escapeBlock("> # Quoted\n- ## Listed", 1000)).toBe("> #### Quoted\n- #### Listed");
     expect(escapeBlock("Title\n=====\nSub\n---\n\n---", 1000)).toBe("Title\n\n=====\nSub\n\n---\n\n---");
     expect(escapeBlock("```\n# not a heading\n---\n```", 1000)).toBe("```\n# not a heading\n---\n```");
+  });
+
+  it("puts text whose fences may sit in a list item or block quote in a block quote", () => {
+    expect(escapeBlock("- item\n  ```\n  code", 1000)).toBe("> - item\n>   ```\n>   code");
+    expect(escapeBlock("> ```\n\nx", 1000)).toBe("> > ```\n>\n> x");
   });
 
   it("closes a code fence left open, so nothing after it is swallowed", () => {

@@ -28,7 +28,7 @@ describe("recent events", () => {
     expect(items).toEqual([
       { line: "- **a\\|b** (impl-a\\|b-163000), 16:32:00: two", priority: 2 },
       { line: "- **a\\|b** (impl-a\\|b-163000), 16:33:00: three", priority: 1 },
-      { line: `- **a\\|b** (impl-a\\|b-163000), 16:34:00: four @${ZWJ}x &lt;!-- --&gt;`, priority: 0 },
+      { line: `- **a\\|b** (impl-a\\|b-163000), 16:34:00: four @${ZWJ}x &lt;\\!-- --&gt;`, priority: 0 },
       { line: "- **tests** (impl-tes-163000), 16:31:00: done<br>really \\`ok\\`", priority: 0 },
     ]);
   });

@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { quote } from "./config/show-value.js";
+import { UsageError } from "./errors.js";
+import { UPDATE_STATUSES } from "./model/types.js";
+
+/**
+ * The library's arguments, checked at the API boundary: a caller's wrong type or value rejects with a
+ * UsageError naming the method, the parameter and the value, instead of a TypeError from inside (or a
+ * wrong value stored). Loaded on a method's first call (zod is large); the CLI, whose option parsers
+ * already checked every value, skips it. One method per entry, one parameter per line.
+ */
+
+const text = z.string();
+const optionalText = z.string().nullish();
+const count = z.int().min(0).optional();
+
+const SCHEMAS = {
+  initializeParallelTracking: {
+    epicId: text,
+    domains: z.array(text),
+    epicDir: z.string().min(1).optional(),
+    options: z
+      .object({
+        force: z.boolean().optional(),
+        stallAfterMs: z
+          .int()
+          .min(1000)
+          .max(7 * 86_400_000)
+          .optional(),
+      })
+      .optional(),
+  },
+  updateAgentProgress: {
+    agentId: text,
+    status: z.enum(UPDATE_STATUSES),
+    filesCompleted: count,
+    filesTotal: count,
+  },
+  markAgentComplete: { agentId: text, resultSummary: optionalText },
+  markAgentFailed: { agentId: text, errorMessage: text },
+  cancelAgent: { agentId: text, reason: optionalText },
+  logAgentEvent: { agentId: text, message: text },
+  finalizeParallelExecution: { mergeSummary: optionalText },
+  retryReport: { options: z.object({ dryRun: z.boolean().optional() }).optional() },
+} satisfies Record<string, Record<string, z.ZodType>>;
+
+export type ApiMethod = keyof typeof SCHEMAS;
+
+/** Throws a UsageError for the first argument of `method` that is not what it must be. */
+export function checkArguments(method: ApiMethod, args: readonly unknown[]): void {
+  const parameters = Object.entries(SCHEMAS[method]) as [string, z.ZodType][];
+  parameters.forEach(([name, schema], index) => {
+    const value = args[index];
+    const result = schema.safeParse(value);
+    if (result.success) return;
+    const issue = result.error.issues[0]!;
+    const where = [
+      name,
+      ...issue.path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)),
+    ];
+    const found = issue.path.reduce<unknown>(
+      (node, key) =>
+        node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+      value,
+    );
+    throw new UsageError(
+      `${method}: ${where.join("").replace(/\.\[/g, "[")} ${expectation(issue)}, got ${shown(found)}`,
+    );
+  });
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_type") {
+    const kind = issue.expected === "int" ? "whole number" : issue.expected;
+    return `must be ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}${issue.expected === "array" ? " of strings" : ""}`;
+  }
+  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
+  if (issue.code === "unrecognized_keys") return `has unknown keys ${issue.keys.join(", ")}`;
+  return issue.message;
+}
+
+/** The value as an error message shows it; `undefined` (left out) in words. */
+function shown(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "function") return "a function";
+  return quote(value);
+}

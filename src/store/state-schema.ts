@@ -1,0 +1,121 @@
+import { z } from "zod";
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
+import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
+
+/**
+ * The run state's schema, checked when a state file is read that this version did not write as it is
+ * (edited by hand, written by an older version, or damaged): see state-text.ts. One field per line.
+ * A field added later is optional or has a default here, so older files keep working; objects are loose
+ * (keys this version does not know are kept, not dropped). Loaded only when needed (zod is large).
+ */
+
+const time = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 time");
+const count = z.int().min(0);
+const epochMs = z.number().finite();
+
+const agentSchema = z.looseObject({
+  agentId: z.string().min(1),
+  domain: z.string().min(1),
+  status: z.enum(AGENT_STATUSES),
+  filesCompleted: count,
+  filesTotal: count,
+  startedAt: time.nullable(),
+  updatedAt: time,
+  finishedAt: time.nullable(),
+  summary: z.string().nullable(),
+  error: z.string().nullable(),
+  events: z.array(z.looseObject({ at: z.string(), message: z.string() })).default([]),
+});
+
+const githubSchema = z.looseObject({
+  issueNumber: z.int().min(1).nullable(),
+  repo: z.string().nullable(),
+  apiUrl: z.string(),
+  syncEnabled: z.boolean(),
+  commentMode: z.enum(["edit", "append"]),
+  minIntervalMs: count,
+});
+
+const syncSchema = z.looseObject({
+  commentId: z.int().nullable(),
+  commentUrl: z.string().nullable(),
+  viewer: z.string().nullable(),
+  postedSeq: count,
+  lastWriteAt: epochMs,
+  lease: z.looseObject({ owner: z.string(), pid: z.int(), expiresAt: epochMs }).nullable(),
+  flusher: z.looseObject({ pid: z.int(), startedAt: epochMs }).nullable(),
+  backoffUntil: epochMs,
+  rateLimitedUntil: epochMs.default(0),
+  consecutiveFailures: count,
+  finalCommentId: z.int().nullable(),
+  finalCommentUrl: z.string().nullable().default(null),
+  lastError: z.string().nullable(),
+});
+
+export const runStateSchema = z
+  .looseObject({
+    version: z.literal(1),
+    runId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ -"),
+    epicId: z.string().min(1),
+    startedAt: time,
+    completedAt: time.nullable(),
+    seq: count,
+    event: z.string(),
+    agents: z.record(z.string(), agentSchema),
+    mergeSummary: z.string().nullable(),
+    stallAfterMs: z.int().min(1).default(DEFAULT_STALL_AFTER_MS),
+    github: githubSchema,
+    taskFile: z.looseObject({ mtimeMs: z.number(), size: z.number() }).nullable(),
+    sync: syncSchema,
+  })
+  .superRefine((state, context) => {
+    for (const [key, agent] of Object.entries(state.agents)) {
+      if (agent.agentId !== key) {
+        context.addIssue({
+          code: "custom",
+          path: ["agents", key, "agentId"],
+          message: `must be ${quote(key)}`,
+        });
+      }
+      if (agent.filesCompleted > agent.filesTotal) {
+        context.addIssue({
+          code: "custom",
+          path: ["agents", key, "filesCompleted"],
+          message: `cannot exceed filesTotal (${agent.filesTotal})`,
+        });
+      }
+    }
+  });
+
+/**
+ * The state in `value` (parsed JSON), with the defaults of fields added later; else a UsageError of one
+ * line naming the file, the first field that is wrong, what it must be and the value found.
+ */
+export function validateRunState(value: unknown, path: string): RunState {
+  const result = runStateSchema.safeParse(value);
+  if (result.success) return result.data as unknown as RunState;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join(".") || "the state";
+  const found = issue.path.reduce<unknown>(
+    (node, key) =>
+      node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    value,
+  );
+  const got = found === undefined ? "it is missing" : `got ${quote(found)}`;
+  throw new UsageError(
+    `${path}: ${field} ${describe(issue)}, ${got} (edited by hand?): fix it, or remove the file and run init again`,
+    { cause: result.error },
+  );
+}
+
+/** zod's message as the rest of a sentence that starts with the field's name. */
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_type")
+    return `must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}`;
+  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
+  const message = issue.message.replace(/^Invalid input: /, "");
+  return /^(must|cannot)\b/.test(message) ? message : `is invalid (${message})`;
+}

@@ -1,0 +1,41 @@
+import type { RunState } from "../model/types.js";
+
+/**
+ * The run state as the text of its file: JSON, with a last key `"checksum"` over the rest. A file whose
+ * checksum holds was written by this store as it is and is read without a schema check (loading zod
+ * would cost every call milliseconds); any other file (edited by hand, written before checksums, or under
+ * another revision) is checked against the schema in state-schema.ts. Pure.
+ */
+
+/** Bump when the schema gains a field with a default: files of an older revision are checked (and defaulted). */
+const REVISION = "r1";
+const KEY = ',"checksum":"';
+
+/** cyrb53 (bryc, public domain): a fast 53-bit string hash; node:crypto costs milliseconds to load. */
+function hash53(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
+}
+
+export function stateToText(state: RunState): string {
+  const body = JSON.stringify(state);
+  return `${body.slice(0, -1)}${KEY}${REVISION}-${hash53(body)}"}\n`;
+}
+
+/** The state when `text` is exactly as stateToText wrote it; null otherwise (the caller checks the schema). */
+export function trustedState(text: string): RunState | null {
+  const at = text.lastIndexOf(KEY);
+  if (at < 0) return null;
+  const tail = text.slice(at + KEY.length).trimEnd();
+  const body = `${text.slice(0, at)}}`;
+  if (tail !== `${REVISION}-${hash53(body)}"}`) return null;
+  return JSON.parse(body) as RunState;
+}

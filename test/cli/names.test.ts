@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { makeEpic, runCli } from "../support/cli.js";
+
+/** Issue 11, items 8 and 9: ambiguous agent names and control characters on the command line. */
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function epic(): Promise<string> {
+  const made = await makeEpic();
+  cleanup = made.cleanup;
+  return made.dir;
+}
+
+describe("agent names on the command line", () => {
+  it("refuses a name that matches several domains ignoring case: exit 2, the candidates listed", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E", "--domains", "Back,BACK,bAck", "--dir", dir])).code).toBe(0);
+    const result = await runCli([
+      "update",
+      "back",
+      "--status",
+      "in_progress",
+      "--files",
+      "1/2",
+      "--dir",
+      dir,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /agent "back" is ambiguous: it matches the domains of impl-bac-\d{6} \(Back\), impl-bac-\d{6}-2 \(BACK\), impl-bac-\d{6}-3 \(bAck\) ignoring case/,
+    );
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout);
+    expect(status.agents.map((agent: { status: string }) => agent.status)).toEqual([
+      "pending",
+      "pending",
+      "pending",
+    ]);
+  });
+
+  it("refuses a name that is one agent's id and another's domain", async () => {
+    const dir = await epic();
+    // Ids carry the time of init: a run whose domains are `x` and the id `x` gets, made within the same
+    // second as the run that told that id (tried a few times: a second may tick over in between).
+    let id = "";
+    let ids: string[] = [];
+    for (let attempt = 0; attempt < 5 && ids[0] !== id; attempt++) {
+      const first = await runCli(["init", "--force", "--epic", "E", "--domains", "x", "--dir", dir]);
+      id = first.stdout.trim().split("\t")[1]!;
+      const second = await runCli(["init", "--force", "--epic", "E", "--domains", `x,${id}`, "--dir", dir]);
+      ids = second.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("\t")[1]!);
+    }
+    expect(ids[0]).toBe(id);
+    const result = await runCli(["complete", id, "--dir", dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `agent "${id}" is ambiguous: it is the id of ${id} (x) and the domain of ${ids[1]} (${id})`,
+    );
+  });
+
+  it("never echoes a raw control character", async () => {
+    const dir = await epic();
+    const result = await runCli(["init", "--epic", "E", "--domains", "a\u007fb,c\u0085d", "--dir", dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('may not contain control characters, got "a\\u007fb"');
+    expect(result.stderr).not.toMatch(/[\u007f-\u009f]/);
+  });
+});

@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { resolveApiUrl } from "../../src/config/resolve.js";
+import { UsageError } from "../../src/errors.js";
+import { applyProgress, createRun } from "../../src/model/run.js";
+import { GITHUB_TARGET as github } from "../render/fixtures.js";
+import { allFileText, makeEpic, runCli } from "../support/cli.js";
+
+/** Issue 11, item 9: completed means every file done; no credentials on disk; "no run here" says where. */
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function epic(task?: string): Promise<string> {
+  const made = await makeEpic(task);
+  cleanup = made.cleanup;
+  return made.dir;
+}
+
+const at = Date.parse("2025-10-19T16:30:00Z");
+
+describe("a completed agent has every file done", () => {
+  const run = () => createRun({ epicId: "E", domains: ["a"], now: at, github, taskFile: null, nonce: "00" });
+
+  it("completed without counts sets done to the total; with fewer done it is refused", () => {
+    const started = applyProgress(
+      run(),
+      "a",
+      { status: "in_progress", filesCompleted: 1, filesTotal: 2 },
+      at,
+    );
+    expect(applyProgress(started, "a", { status: "completed" }, at).agents["impl-a-163000"]).toMatchObject({
+      filesCompleted: 2,
+      filesTotal: 2,
+    });
+    expect(
+      applyProgress(started, "a", { status: "completed", filesTotal: 5 }, at).agents["impl-a-163000"],
+    ).toMatchObject({ filesCompleted: 5, filesTotal: 5 });
+    expect(() =>
+      applyProgress(started, "a", { status: "completed", filesCompleted: 1, filesTotal: 2 }, at),
+    ).toThrow(UsageError);
+  });
+
+  it("on the command line: exit 2 and the run untouched, or 100%", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
+    expect(
+      (await runCli(["update", "a", "--status", "in_progress", "--files", "1/2", "--dir", dir])).code,
+    ).toBe(0);
+    const refused = await runCli(["update", "a", "--status", "completed", "--files", "1/2", "--dir", dir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toMatch(
+      /^parallel-progress: error: a completed agent has every file done: files 1\/2 given for impl-a-\d{6}; give 2\/2, or no files, or use `complete`$/,
+    );
+    const before = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout);
+    expect(before.agents[0]).toMatchObject({
+      status: "in_progress",
+      filesCompleted: 1,
+      filesTotal: 2,
+      progress: 50,
+    });
+    expect((await runCli(["update", "a", "--status", "completed", "--dir", dir])).code).toBe(0);
+    const after = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout);
+    expect(after.agents[0]).toMatchObject({
+      status: "completed",
+      filesCompleted: 2,
+      filesTotal: 2,
+      progress: 100,
+    });
+  });
+});
+
+describe("credentials in the API URL", () => {
+  it("are refused, shown masked", () => {
+    for (const url of ["https://user:hunter2@ghe.example/api/v3", "https://tok3n@ghe.example/api/v3"]) {
+      expect(() => resolveApiUrl(undefined, { GITHUB_API_URL: url })).toThrow(
+        'GITHUB_API_URL must not hold credentials (user:password@): give the token in GITHUB_TOKEN or GH_TOKEN, got "https://***@ghe.example/api/v3"',
+      );
+      expect(() => resolveApiUrl(url, {})).toThrow(/^--api-url must not hold credentials/);
+    }
+    expect(() => resolveApiUrl("https://user:hunter2@ghe example", {})).toThrow(
+      '--api-url must be an http(s) URL such as https://api.github.com, got "https://***@ghe example"',
+    );
+  });
+
+  it("never reach the run state or the queue: exit 2, nothing written", async () => {
+    const dir = await epic("---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n---\n");
+    const env = { GITHUB_API_URL: "http://user:hunter2@127.0.0.1:9/api", GITHUB_TOKEN: "t" };
+    const result = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).not.toContain("hunter2");
+    expect(result.stderr).toContain("GITHUB_API_URL must not hold credentials");
+    expect(await allFileText(dir)).not.toContain("hunter2");
+  });
+});
+
+describe("no run here", () => {
+  it("names the directory it looked in", async () => {
+    const dir = await epic();
+    const result = await runCli(["update", "a", "--status", "in_progress", "--dir", dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`no run here (${dir}): start one with`);
+  });
+});

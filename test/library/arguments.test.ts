@@ -1,0 +1,126 @@
+import { createFsFromVolume, Volume } from "memfs";
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
+import type { FileSystem } from "../../src/util/io.js";
+
+/** Issue 11, item 6: library arguments are checked at the API boundary and rejected with UsageError. */
+
+function reporter(): ParallelProgressReporter {
+  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  fs.mkdirSync("/epic", { recursive: true });
+  return createParallelReporter("/epic", {
+    fs,
+    env: {},
+    clock: { now: () => Date.parse("2025-10-19T16:30:00Z") },
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the point is calling the API with what TypeScript forbids
+type Untyped = any;
+
+describe("library arguments", () => {
+  it.each<[string, (r: Untyped) => Promise<unknown>, string]>([
+    [
+      "domains as one string",
+      (r) => r.initializeParallelTracking("E", "a,b"),
+      'initializeParallelTracking: domains must be an array of strings, got "a,b"',
+    ],
+    [
+      "an epic id that is a number",
+      (r) => r.initializeParallelTracking(42, ["a"]),
+      "initializeParallelTracking: epicId must be a string, got 42",
+    ],
+    [
+      "a domain that is null",
+      (r) => r.initializeParallelTracking("E", [null]),
+      "initializeParallelTracking: domains[0] must be a string, got null",
+    ],
+    [
+      "a stall time that is too short",
+      (r) => r.initializeParallelTracking("E", ["a"], undefined, { stallAfterMs: 5 }),
+      "initializeParallelTracking: options.stallAfterMs must be at least 1000, got 5",
+    ],
+    [
+      "an agent that is an object",
+      (r) => r.updateAgentProgress({}, "pending"),
+      "updateAgentProgress: agentId must be a string, got {}",
+    ],
+    [
+      "a status that does not exist",
+      (r) => r.updateAgentProgress("a", "done"),
+      'updateAgentProgress: status must be one of pending, in_progress, completed, failed, got "done"',
+    ],
+    [
+      "a file count that is text",
+      (r) => r.updateAgentProgress("a", "in_progress", "3", 7),
+      'updateAgentProgress: filesCompleted must be a number, got "3"',
+    ],
+    [
+      "a negative file count",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, -2),
+      "updateAgentProgress: filesTotal must be at least 0, got -2",
+    ],
+    [
+      "a missing error message",
+      (r) => r.markAgentFailed("b"),
+      "markAgentFailed: errorMessage must be a string, got nothing",
+    ],
+    [
+      "an error message that is an object",
+      (r) => r.markAgentFailed("b", { x: 1 }),
+      'markAgentFailed: errorMessage must be a string, got {"x":1}',
+    ],
+    [
+      "an event that is a number",
+      (r) => r.logAgentEvent("b", 42),
+      "logAgentEvent: message must be a string, got 42",
+    ],
+    [
+      "a summary that is a number",
+      (r) => r.markAgentComplete("c", 42),
+      "markAgentComplete: resultSummary must be a string, got 42",
+    ],
+    [
+      "a reason that is a number",
+      (r) => r.cancelAgent("c", 1),
+      "cancelAgent: reason must be a string, got 1",
+    ],
+    [
+      "a merge summary that is an array",
+      (r) => r.finalizeParallelExecution(["x"]),
+      'finalizeParallelExecution: mergeSummary must be a string, got ["x"]',
+    ],
+    [
+      "a dry run that is text",
+      (r) => r.retryReport({ dryRun: "yes" }),
+      'retryReport: options.dryRun must be a boolean, got "yes"',
+    ],
+  ])("%s: UsageError naming the method, the parameter and the value", async (_, call, message) => {
+    const r = reporter();
+    await r.initializeParallelTracking("E", ["a", "b", "c"]);
+    const before = JSON.stringify(r.executionState);
+    const error = await call(r).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe(message);
+    expect(JSON.stringify(await r.load())).toBe(before);
+  });
+
+  it("accepts what the API documents, summaries and reasons left out included", async () => {
+    const r = reporter();
+    await r.initializeParallelTracking("E", ["a", "b", "c"], "/epic", { stallAfterMs: 60_000 });
+    await r.updateAgentProgress("a", "in_progress", 1, 2);
+    await r.updateAgentProgress("a", "in_progress");
+    await r.markAgentComplete("a");
+    await r.markAgentComplete("b", null);
+    await r.markAgentFailed("c", "boom");
+    await r.logAgentEvent("c", "note");
+    await r.cancelAgent("c");
+    const result = await r.finalizeParallelExecution();
+    expect(result.finalizedNow).toBe(true);
+    expect(r.executionState.mergeSummary).toBe("");
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import { assignAgentIds } from "../../src/model/agent-ids.js";
+import { createRun, findAgent } from "../../src/model/run.js";
+import { GITHUB_TARGET as github } from "../render/fixtures.js";
+
+/** Issue 11, item 8: one explicit rule for the names of agents; what is ambiguous is refused. */
+
+const at = Date.parse("2025-10-19T16:30:00Z");
+const run = (domains: string[]) =>
+  createRun({ epicId: "E", domains, now: at, github, taskFile: null, nonce: "ab12" });
+
+describe("findAgent", () => {
+  it("takes an agent id, else an exact domain, else a domain ignoring case", () => {
+    const state = run(["backend", "Frontend", "tests"]);
+    expect(findAgent(state, "impl-bac-163000").domain).toBe("backend");
+    expect(findAgent(state, "tests").agentId).toBe("impl-tes-163000");
+    expect(findAgent(state, "frontend").agentId).toBe("impl-fro-163000");
+    expect(findAgent(state, "BACKEND").agentId).toBe("impl-bac-163000");
+  });
+
+  it("prefers the exact domain to one that differs only in case", () => {
+    const state = run(["Back", "BACK"]);
+    expect(findAgent(state, "BACK").agentId).toBe("impl-bac-163000-2");
+    expect(findAgent(state, "Back").agentId).toBe("impl-bac-163000");
+  });
+
+  it("refuses a name that matches several domains ignoring case, listing them", () => {
+    const state = run(["Back", "BACK", "bAck"]);
+    expect(() => findAgent(state, "back")).toThrow(UsageError);
+    expect(() => findAgent(state, "back")).toThrow(
+      'agent "back" is ambiguous: it matches the domains of impl-bac-163000 (Back), impl-bac-163000-2 (BACK), impl-bac-163000-3 (bAck) ignoring case: give the agent id or the exact domain',
+    );
+  });
+
+  it("refuses a name that is one agent's id and another agent's domain", () => {
+    const state = run(["x", "impl-x-163000"]);
+    expect(Object.keys(state.agents)).toEqual(["impl-x-163000", "impl-imp-163000"]);
+    expect(() => findAgent(state, "impl-x-163000")).toThrow(
+      'agent "impl-x-163000" is ambiguous: it is the id of impl-x-163000 (x) and the domain of impl-imp-163000 (impl-x-163000): give impl-imp-163000 for the latter',
+    );
+    expect(findAgent(state, "x").agentId).toBe("impl-x-163000");
+    expect(findAgent(state, "impl-imp-163000").domain).toBe("impl-x-163000");
+  });
+
+  it("names an unknown agent escaped, with the run's agents", () => {
+    const state = run(["a"]);
+    expect(() => findAgent(state, "no\u007fbody\n")).toThrow(
+      'unknown agent "no\\u007fbody\\n": expected an agent id or domain of run E-20251019T163000Z-ab12: impl-a-163000 (a)',
+    );
+  });
+});
+
+describe("assignAgentIds at scale", () => {
+  it("gives 10,000 domains that share a base unique ids in order, -2 to -10000", () => {
+    const domains = Array.from({ length: 10_000 }, (_, index) => `aaa${index}`);
+    const ids = assignAgentIds(domains, new Date(at));
+    expect(new Set(ids).size).toBe(10_000);
+    expect(ids.slice(0, 3)).toEqual(["impl-aaa-163000", "impl-aaa-163000-2", "impl-aaa-163000-3"]);
+    expect(ids.at(-1)).toBe("impl-aaa-163000-10000");
+  });
+});

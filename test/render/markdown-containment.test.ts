@@ -1,0 +1,252 @@
+import fc from "fast-check";
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
+import { describe, expect, it } from "vitest";
+import { sortByDomain } from "../../src/model/progress.js";
+import type { AgentState, RunState } from "../../src/model/types.js";
+import { parseMarker } from "../../src/render/marker.js";
+import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
+import { cleanText } from "../../src/render/text.js";
+import { makeAgent, makeRun } from "./fixtures.js";
+
+/**
+ * Rendered comments parsed with the GFM parser (as GitHub renders them): the merge summary cannot swallow
+ * what follows it (issue 11, item 4), and agent text renders literally, never as markdown (item 5).
+ */
+
+interface Node {
+  type: string;
+  value?: string;
+  depth?: number;
+  children?: Node[];
+}
+
+const parse = (body: string): Node =>
+  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
+
+function* walk(node: Node): Generator<Node> {
+  yield node;
+  for (const child of node.children ?? []) yield* walk(child);
+}
+
+/** Visible text; `<br>` as a line break, zero-width joiners (our mention and link breakers) dropped. */
+function text(node: Node): string {
+  if (node.type === "html") return node.value === "<br>" ? "\n" : "";
+  if (node.value !== undefined) return node.value.replaceAll("\u200D", "");
+  return (node.children ?? []).map(text).join("");
+}
+
+const RUN_ID = "EPIC-007-20251019T163000Z-ab12";
+const OUR_HEADINGS = ["Parallel Execution Progress", "Final Summary", "Merge Results", "Agent Durations"];
+
+function finalRun(summary: string, agents: AgentState[]): RunState {
+  return makeRun(agents, { runId: RUN_ID, completedAt: "2025-10-19T16:42:00.000Z", mergeSummary: summary });
+}
+
+/**
+ * The final comment's top level: our headings in order, the durations list after the last (`agents`
+ * items; null: the durations were left out to fit), the marker last.
+ */
+function expectContained(body: string, agents: number | null) {
+  const top = parse(body).children!;
+  const headings = top.filter((node) => node.type === "heading" && node.depth! <= 3).map(text);
+  const expected = agents === null ? OUR_HEADINGS.slice(0, 3) : OUR_HEADINGS;
+  expect(headings.map((heading) => heading.replace(/^[^\p{L}]+/u, ""))).toEqual(expected);
+  if (agents !== null) {
+    const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+    expect(top[durations + 1]).toMatchObject({ type: "list" });
+    expect(top[durations + 1]!.children).toHaveLength(agents);
+    expect(top).toHaveLength(durations + 3);
+  }
+  const last = top.at(-1)!;
+  expect(last.type).toBe("html");
+  expect(parseMarker(last.value!)).toEqual({ kind: "final", runId: RUN_ID, seq: null });
+}
+
+describe("the merge summary cannot swallow what follows it", () => {
+  const agents = [makeAgent("backend", "completed", 7, 7), makeAgent("frontend", "failed", 1, 5)];
+
+  it.each([
+    ["a fence opened in a list item (the issue's case)", "- item\n  ```\n  code"],
+    ["a fence in a block quote", "> ```\n> code"],
+    ["a fence in a nested list", "1. one\n   - two\n     ~~~~\n     code"],
+    ["a tab-indented fence", "-\t```\n\tcode"],
+    ["an unclosed top-level fence", "before\n````js\ncode\n```"],
+    ["a top-level fence after a list", "- item\n```\ncode"],
+    ["an indented code block", "    ```\n    code"],
+  ])("%s", (_, summary) => {
+    expectContained(renderFinalComment(finalRun(summary, agents)), 2);
+  });
+
+  it("keeps plain summaries and balanced top-level fences as they are", () => {
+    const summary = "All merged.\n\n- backend: 7 files\n\n```sh\ngit log\n```";
+    expect(renderFinalComment(finalRun(summary, agents))).toContain(
+      `### Merge Results\n\n${summary}\n\n### Agent Durations`,
+    );
+  });
+
+  it("contains any input made of container and fence fragments (property)", () => {
+    const fragment = fc.constantFrom(
+      "\n",
+      "\n\n",
+      "- item\n  ",
+      "\n> ",
+      "\n1. x\n   ",
+      " ",
+      "  ",
+      "    ",
+      "\t",
+      "- ",
+      "* ",
+      "1. ",
+      "2) ",
+      "> ",
+      ">",
+      "```",
+      "````",
+      "~~~",
+      "`",
+      "js",
+      "code",
+      "# ",
+      "### ",
+      "---",
+      "===",
+      "| a |",
+      "|---|",
+      "[x]: http://y",
+      "<!--",
+      "<div>",
+      "&lt;",
+      "x",
+    );
+    fc.assert(
+      fc.property(fc.array(fragment, { maxLength: 30 }), (parts) => {
+        expectContained(renderFinalComment(finalRun(parts.join(""), agents)), 2);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("stays contained when cut to fit the body's limit", () => {
+    const summary = `- item\n  \`\`\`\n${"  line of code\n".repeat(2000)}`;
+    const body = renderFinalComment(finalRun(summary, agents), { maxLength: 3000 });
+    expect(body.length).toBeLessThanOrEqual(3000);
+    expect(body).toContain("truncated");
+    expectContained(body, null);
+    expect(text(parse(body).children!.at(-2)!)).toMatch(/^… truncated \(\d+ more characters\)$/);
+  });
+});
+
+/** Agent text that would be markdown if it were not escaped. */
+const hostile = fc.constantFrom(
+  "![](http://evil.example/x.png)",
+  "[x](javascript:alert(1))",
+  "[x]",
+  "[x]: http://y",
+  "**b**",
+  "*e*",
+  "_e_",
+  "__s__",
+  "~~d~~",
+  "~d~",
+  "`code`",
+  "$x$",
+  "#123",
+  "GH #7",
+  "http://evil.example",
+  "https://e.x/y",
+  "www.e.x",
+  "a@b.co",
+  "<http://x>",
+  "<b>",
+  "<img src=x>",
+  "&#42;",
+  "\\*",
+  "[^1]",
+  "| x |",
+  " ",
+  "x",
+);
+const agentText = fc
+  .array(hostile, { minLength: 1, maxLength: 4 })
+  .map((parts) => parts.join(""))
+  .filter((value) => value.trim() !== "");
+
+/** Node types that only agent text could produce in a comment body. */
+const FORBIDDEN = [
+  "image",
+  "imageReference",
+  "link",
+  "linkReference",
+  "emphasis",
+  "delete",
+  "inlineCode",
+  "inlineMath",
+  "footnoteReference",
+  "definition",
+];
+
+describe("agent text is shown literally (property)", () => {
+  const runArb = fc.array(
+    fc.record({ domain: agentText, error: agentText, event: agentText, line: agentText }),
+    { minLength: 1, maxLength: 4 },
+  );
+
+  function toRun(specs: { domain: string; error: string; event: string; line: string }[]): RunState {
+    const agents = specs.map((spec, index) =>
+      makeAgent(`${spec.domain.trim()}${index}`, index % 2 === 0 ? "failed" : "in_progress", 0, 3, {
+        agentId: `impl-x-16300${index}`,
+        error: spec.error,
+        events: [{ at: "2025-10-19T16:31:05.000Z", message: spec.line }],
+      }),
+    );
+    return makeRun(agents, {
+      runId: RUN_ID,
+      event: specs[0]!.event,
+      completedAt: "2025-10-19T16:42:00.000Z",
+    });
+  }
+
+  it("no image, link, emphasis, code, math or HTML node comes from agent text", () => {
+    fc.assert(
+      fc.property(runArb, (specs) => {
+        const state = toRun(specs);
+        for (const body of [renderProgressComment(state), renderFinalComment(state)]) {
+          for (const node of walk(parse(body))) {
+            expect(FORBIDDEN).not.toContain(node.type);
+            if (node.type === "html" && parseMarker(node.value!) === null) {
+              expect(["<br>", "<details><summary>Recent events</summary>", "</details>"]).toContain(
+                node.value,
+              );
+            }
+            // Our bold labels and the events' bold domain hold plain text only.
+            if (node.type === "strong") for (const child of node.children!) expect(child.type).toBe("text");
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("each cell and list line reads exactly as the agent wrote it", () => {
+    fc.assert(
+      fc.property(runArb, (specs) => {
+        const state = toRun(specs);
+        const tree = parse(renderProgressComment(state));
+        const rows = [...walk(tree)].filter((node) => node.type === "tableRow").slice(1);
+        const agents = sortByDomain(Object.values(state.agents));
+        rows.forEach((row, index) => {
+          expect(text(row.children![0]!)).toBe(cleanText(agents[index]!.domain).trim());
+        });
+        const items = [...walk(tree)].filter((node) => node.type === "listItem").map(text);
+        for (const agent of agents.filter((each) => each.status === "failed")) {
+          expect(items).toContain(`${agent.domain} (${agent.agentId}): ${agent.error!.trim()}`);
+        }
+        expect(text(tree.children![1]!)).toBe(state.event.trim());
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
