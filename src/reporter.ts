@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
 import { checkDomains } from "./config/options.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { quote } from "./config/show-value.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -141,6 +142,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     private readonly options: ReporterOptions = {},
   ) {
     super();
+    // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
+    if (typeof epicDir !== "string" || epicDir.trim() === "") {
+      throw new UsageError(`epicDir must be the path of the epic directory, got ${quote(epicDir)}`);
+    }
     this.fs = options.fs ?? nodeFileSystem();
     this.clock = options.clock ?? systemClock;
     this.env = options.env ?? process.env;

@@ -109,6 +109,13 @@ describe("library arguments", () => {
     expect(JSON.stringify(await r.load())).toBe(before);
   });
 
+  it("refuses an epic directory that is not a path", () => {
+    expect(() => createParallelReporter(42 as Untyped)).toThrow(
+      new UsageError("epicDir must be the path of the epic directory, got 42"),
+    );
+    expect(() => createParallelReporter("  ")).toThrow(UsageError);
+  });
+
   it("accepts what the API documents, summaries and reasons left out included", async () => {
     const r = reporter();
     await r.initializeParallelTracking("E", ["a", "b", "c"], "/epic", { stallAfterMs: 60_000 });
