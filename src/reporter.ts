@@ -136,6 +136,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private syncer!: RunSyncer;
   private deps!: SyncDeps & { fs: FileSystem };
   private clients = new Map<string, Promise<IssueCommentsClient | null>>();
+  /** Whether the options given to the constructor were checked (on the first checked call). */
+  private optionsChecked = false;
 
   constructor(
     epicDir: string,
@@ -360,7 +362,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * value already may skip it (the CLI: its option parsers do, and zod would cost each call milliseconds).
    */
   protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
-    const { checkArguments } = await import("./api-arguments.js");
+    const { checkArguments, checkOptions } = await import("./api-arguments.js");
+    if (!this.optionsChecked) checkOptions(this.options);
+    this.optionsChecked = true;
     checkArguments(method, args);
   }
 
