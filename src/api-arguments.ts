@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_INTERVAL_MS } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { UsageError } from "./errors.js";
 import { UPDATE_STATUSES } from "./model/types.js";
@@ -46,9 +47,37 @@ const SCHEMAS = {
 
 export type ApiMethod = keyof typeof SCHEMAS;
 
+/** The GitHub settings a caller may give `createParallelReporter` (the values; the injected parts are typed). */
+const OPTIONS = {
+  options: z
+    .object({
+      github: z
+        .object({
+          issueNumber: z.int().min(1).optional(),
+          repo: z.string().optional(),
+          apiUrl: z.string().optional(),
+          commentMode: z.enum(["edit", "append"]).optional(),
+          minIntervalMs: z.int().min(0).max(MAX_INTERVAL_MS).optional(),
+          syncEnabled: z.boolean().optional(),
+        })
+        .optional(),
+      onWarning: z.function().optional(),
+    })
+    .optional(),
+};
+
+/** Throws a UsageError for a reporter option that is not what it must be. */
+export function checkOptions(options: unknown): void {
+  check("createParallelReporter", OPTIONS, [options]);
+}
+
 /** Throws a UsageError for the first argument of `method` that is not what it must be. */
 export function checkArguments(method: ApiMethod, args: readonly unknown[]): void {
-  const parameters = Object.entries(SCHEMAS[method]) as [string, z.ZodType][];
+  check(method, SCHEMAS[method], args);
+}
+
+function check(method: string, schemas: Record<string, z.ZodType>, args: readonly unknown[]): void {
+  const parameters = Object.entries(schemas);
   parameters.forEach(([name, schema], index) => {
     const value = args[index];
     const result = schema.safeParse(value);

@@ -4,6 +4,7 @@ import type { ApiMethod } from "./api-arguments.js";
 import { checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { quote } from "./config/show-value.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -138,12 +139,18 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private syncer!: RunSyncer;
   private deps!: SyncDeps & { fs: FileSystem };
   private clients = new Map<string, Promise<IssueCommentsClient | null>>();
+  /** Whether the options given to the constructor were checked (on the first checked call). */
+  private optionsChecked = false;
 
   constructor(
     epicDir: string,
     private readonly options: ReporterOptions = {},
   ) {
     super();
+    // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
+    if (typeof epicDir !== "string" || epicDir.trim() === "") {
+      throw new UsageError(`epicDir must be the path of the epic directory, got ${quote(epicDir)}`);
+    }
     this.fs = options.fs ?? nodeFileSystem();
     this.clock = options.clock ?? systemClock;
     this.env = options.env ?? process.env;
@@ -358,7 +365,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * value already may skip it (the CLI: its option parsers do, and zod would cost each call milliseconds).
    */
   protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
-    const { checkArguments } = await import("./api-arguments.js");
+    const { checkArguments, checkOptions } = await import("./api-arguments.js");
+    if (!this.optionsChecked) checkOptions(this.options);
+    this.optionsChecked = true;
     checkArguments(method, args);
   }
 

@@ -16,10 +16,11 @@ const MENTION = /@(?=[^\s])/g;
 const ZWJ = "\u200D";
 
 /**
- * What GitHub links in plain text whatever the escaping (its autolinker works on the rendered text, as
- * mdast-util-gfm's does): `#123` references, and `http://`, `www.` URLs. A zero-width joiner breaks each.
+ * What GitHub turns into links or pictures in plain text whatever the escaping (its filters work on the
+ * rendered text, as mdast-util-gfm's autolinker does): `#123` and `GH-123` references, `http://` and
+ * `www.` URLs, `:emoji:` codes. A zero-width joiner breaks each.
  */
-const AUTOLINKED = /#(?=[^\s])|(?=:\/\/)|(?<=www)(?=\.)/gi;
+const AUTOLINKED = /#(?=[^\s])|(?=:\/\/)|(?<=www)(?=\.)|(?<=\bGH)(?=-\d)|(?<=:)(?=[\w+-]+:)/gi;
 
 const INLINE_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
 
@@ -34,7 +35,7 @@ const INLINE_SPECIAL = /[\\`*_[\]!|~$#]/g;
  * One line of inline markdown, shown literally as given: every character that could open markdown is
  * backslash-escaped (so no emphasis, link, image, code span, math or cell boundary), `& < >` become
  * entities (no HTML, no forged entity or marker), line breaks become `<br>`, tabs spaces, and mentions,
- * `#123` references and URLs are broken with a zero-width joiner. Cut to `maxLength` code points of the
+ * references, URLs and emoji codes are broken with a zero-width joiner. Cut to `maxLength` code points of the
  * input, the last one an ellipsis.
  */
 export function escapeCell(text: string, maxLength = DEFAULT_CELL_LENGTH): string {

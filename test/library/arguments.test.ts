@@ -109,6 +109,26 @@ describe("library arguments", () => {
     expect(JSON.stringify(await r.load())).toBe(before);
   });
 
+  it("refuses GitHub settings of the wrong type at the first call", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const r = createParallelReporter("/epic", { fs, env: {}, github: { issueNumber: "5" as Untyped } });
+    await expect(r.initializeParallelTracking("E", ["a"])).rejects.toThrow(
+      new UsageError('createParallelReporter: options.github.issueNumber must be a number, got "5"'),
+    );
+    const interval = createParallelReporter("/epic", { fs, env: {}, github: { minIntervalMs: 10_000_000 } });
+    await expect(interval.initializeParallelTracking("E", ["a"])).rejects.toThrow(
+      "createParallelReporter: options.github.minIntervalMs must be at most 600000, got 10000000",
+    );
+    expect(await r.load()).toBeNull();
+  });
+
+  it("refuses an epic directory that is not a path", () => {
+    expect(() => createParallelReporter(42 as Untyped)).toThrow(
+      new UsageError("epicDir must be the path of the epic directory, got 42"),
+    );
+    expect(() => createParallelReporter("  ")).toThrow(UsageError);
+  });
+
   it("accepts what the API documents, summaries and reasons left out included", async () => {
     const r = reporter();
     await r.initializeParallelTracking("E", ["a", "b", "c"], "/epic", { stallAfterMs: 60_000 });

@@ -25,6 +25,7 @@ describe("escapeCell", () => {
     ["_e_ ~~s~~ $m$", "\\_e\\_ \\~\\~s\\~\\~ \\$m\\$"],
     ["fixes #123, see www.x.com", `fixes \\#${ZWJ}123, see www${ZWJ}.x.com`],
     ["impl-bac-163000 1. + (x)", "impl-bac-163000 1. + (x)"],
+    ["GH-12 :tada: 10:30", `GH${ZWJ}-12 :${ZWJ}tada: 10:30`],
     ["lone \ud800 half", "lone \ufffd half"],
   ])("%j → %j", (input, expected) => {
     expect(escapeCell(input)).toBe(expected);

@@ -136,6 +136,14 @@ describe("the state file on read", () => {
     expect(trustedState(text.replace('"status":"pending"', '"status":"weird"'))).toBeNull();
     expect(trustedState(JSON.stringify(run()))).toBeNull();
 
+    // A large state (the native checksum) too.
+    const big = { ...run(), event: "x".repeat(20_000) };
+    const bigText = stateToText(big);
+    expect(JSON.parse(bigText).checksum).toMatch(/^r1-[0-9a-f]+-[0-9a-f]+$/);
+    expect(trustedState(bigText)).toEqual(big);
+    expect(trustedState(bigText.replace('"status":"pending"', '"status":"weird!!"'))).toBeNull();
+    expect(trustedState(bigText.replace("xxxxx", "xxxxy"))).toBeNull();
+
     const volume = Volume.fromJSON({});
     const store = new FileRunStore(createFsFromVolume(volume) as unknown as FileSystem, "/epic");
     await store.transact(() => ({ next: run(), result: null }));
