@@ -13,9 +13,13 @@ export function agentIdBase(domain: string, at: Date): string {
   return `impl-${prefix || "x"}-${time}`;
 }
 
-/** One unique id per domain, in the order given. */
-export function assignAgentIds(domains: readonly string[], at: Date): string[] {
-  const taken = new Set<string>();
+/** One unique id per domain, in the order given, none of them among `existing` (agents added later). */
+export function assignAgentIds(
+  domains: readonly string[],
+  at: Date,
+  existing: Iterable<string> = [],
+): string[] {
+  const taken = new Set<string>(existing);
   return domains.map((domain) => {
     const base = agentIdBase(domain, at);
     let id = base;
