@@ -24,7 +24,8 @@ import { formatCount, sliceWhole } from "./text.js";
  *   4. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
  *   5. the failures list cut ("- … and 12 more");
  *   6. the merge summary cut (with a note).
- * The timeline, durations and events (in that order) only get the room the other parts leave in full. The table may take at least half
+ * The timeline, durations and events (in that order) only get the room the other parts leave in full,
+ * except that the timeline may take up to TIMELINE_RESERVE (an eighth of the room at most) in any case. The table may take at least half
  * of the room left by the fixed parts, the failures a quarter, so a huge merge summary cannot push the
  * table out; whatever a part does not need goes to the next one.
  * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
@@ -103,6 +104,9 @@ const FAILURES_FRAME: ListFrame = {
 
 /** The durations of a progress comment: none. */
 const NO_LIST: ListPart = { items: [], frame: FAILURES_FRAME };
+
+/** Room the timeline may take from the table in a big run (a chart of a few dozen bars). */
+const TIMELINE_RESERVE = 4000;
 
 const rowsCost = (rows: readonly string[]) => rows.reduce((sum, row) => sum + row.length + 1, 0);
 const notesCost = (notes: readonly string[]) => notes.reduce((sum, note) => sum + note.length + 2, 0);
@@ -185,7 +189,9 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   const summaryNeed = blockCost(summaryText);
   const failuresNeed = blockCost(wholeList(failureItems, FAILURES_FRAME));
   const spare = Math.max(0, room - rowsCost(rowLines) - failuresNeed - summaryNeed);
-  const timelinePlan = parts.final?.timeline.plan(spare) ?? { block: null, cost: 0 };
+  // The timeline (bounded: see timeline.ts) keeps a small share even when the table takes the rest.
+  const timelineRoom = Math.max(spare, Math.min(TIMELINE_RESERVE, Math.floor(room / 8)));
+  const timelinePlan = parts.final?.timeline.plan(timelineRoom) ?? { block: null, cost: 0 };
   const durationsPlan = planList(durations.items, durations.frame, spare - timelinePlan.cost);
   const eventsPlan = planList(
     parts.events.items,

@@ -82,7 +82,7 @@ describe("big runs fit in a comment", () => {
     expect(body).toContain(`\n\n${overall}\n**Agents:** `);
     expect(body).toContain(`**Total Duration:** 1 hour 30 minutes\n**Total Files:** ${done}/15000`);
     expect(body).toMatch(
-      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n<!--/,
+      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n### Timeline\n\n```mermaid\n[^`]+\n```\n\n<!--/,
     );
     expect(tableRows(body)).toBeGreaterThan(0);
     expect(parseMarker(body)).toEqual({ kind: "final", runId: RUN_ID, seq: null });
