@@ -1,8 +1,10 @@
+import fc from "fast-check";
 import { fromMarkdown } from "mdast-util-from-markdown";
 import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { applyAdd, applyLog, applyProgress, createRun } from "../../src/model/run.js";
+import { treeOrder } from "../../src/model/tree.js";
 import type { RunState } from "../../src/model/types.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
 import { renderTerminalTable } from "../../src/render/terminal.js";
@@ -148,5 +150,82 @@ describe("metric columns", () => {
       "**Agents:** 0 pending, 5 running, 0 completed, 0 failed\n**Cost:** $8.75 of $10.00 budget ⚠️ 88% used",
     );
     for (const row of rows) expect(row).toHaveLength(8);
+  });
+});
+
+describe("any tree with any metrics keeps the table whole (property)", () => {
+  it("one row per agent in tree order, every row as many cells as the header, counts as reported", () => {
+    const agentSpec = fc.record({
+      domain: fc.string({
+        unit: fc.constantFrom("a", "|", "\n", "@x", "`", "<b>", "↳", " ", "\\"),
+        minLength: 1,
+        maxLength: 6,
+      }),
+      /** Index of an earlier agent to nest under, if any. */
+      parent: fc.option(fc.nat(), { nil: null }),
+      files: fc.tuple(fc.nat(9), fc.nat(9)),
+      iteration: fc.option(fc.tuple(fc.nat(5), fc.integer({ min: 5, max: 9 })), { nil: null }),
+      cost: fc.option(fc.double({ min: 0, max: 1000, noNaN: true }), { nil: null }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(agentSpec, { minLength: 1, maxLength: 8 }),
+        fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
+        (specs, budget) => {
+          let state = createRun({
+            epicId: "E",
+            domains: ["root"],
+            now: t0,
+            github,
+            taskFile: null,
+            nonce: "ab12",
+            ...(budget === undefined ? {} : { maxCostUsd: budget }),
+          });
+          const ids = [Object.keys(state.agents)[0]!];
+          specs.forEach((spec, index) => {
+            const parent = spec.parent === null ? null : ids[spec.parent % ids.length]!;
+            const result = applyAdd(state, [`${index}:${spec.domain}`], parent, later(index));
+            state = result.state;
+            ids.push(result.added[0]!.agentId);
+          });
+          // Report on the leaves only (a parent's files are its children's sums).
+          for (const [index, spec] of specs.entries()) {
+            const id = ids[index + 1]!;
+            const metrics = {
+              ...(spec.iteration ? { iteration: spec.iteration[0], maxIterations: spec.iteration[1] } : {}),
+              ...(spec.cost === null ? {} : { costUsd: spec.cost }),
+            };
+            const leaf = !Object.values(state.agents).some((agent) => agent.parentId === id);
+            const [a, b] = spec.files;
+            const files = leaf ? { filesCompleted: Math.min(a, b), filesTotal: Math.max(a, b) } : {};
+            state = applyProgress(
+              state,
+              id,
+              { status: "in_progress", ...files, metrics },
+              later(100 + index),
+            );
+          }
+          for (const body of [
+            renderProgressComment(state),
+            renderFinalComment({ ...state, completedAt: new Date(later(500)).toISOString() }),
+          ]) {
+            const rows = cells(body);
+            const order = treeOrder(Object.values(state.agents));
+            expect(rows).toHaveLength(order.length + 1);
+            const width = rows[0]!.length;
+            for (const [index, row] of rows.entries()) {
+              expect(row).toHaveLength(width);
+              if (index === 0) continue;
+              const { agent, depth } = order[index - 1]!;
+              expect(row[1]).toBe(agent.agentId);
+              expect(row[3]).toBe(`${agent.filesCompleted}/${agent.filesTotal}`);
+              expect(row[0]!.startsWith(depth === 0 ? "" : `${"\u2003".repeat(depth - 1)}↳ `)).toBe(true);
+              if (rows[0]!.at(-1) === "Cost") expect(row.at(-1)).toMatch(/^(—|\$[\d,]+\.\d\d( ⚠️)?)$/);
+            }
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
