@@ -236,9 +236,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
     const list = checkDomains(domains, domains.join(","), "domains");
+    const parent = options.parent ?? null;
+    if (parent !== null && (typeof parent !== "string" || parent.trim() === "")) {
+      throw new UsageError(`parent must be an agent id or domain, got ${JSON.stringify(parent)}`);
+    }
     let added: AgentRef[] = [];
     await this.change(null, (state, now) => {
-      const result = applyAdd(state, list, options.parent ?? null, now);
+      const result = applyAdd(state, list, parent, now);
       added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
       return result.state;
     });

@@ -133,7 +133,7 @@ export function assertActive(state: RunState | null): RunState {
 /**
  * The agent replaced, then its ancestors brought up to date in the same change: a parent's files are its
  * children's sums, it was active when they were (`updatedAt`), and a pending parent is in progress once
- * one of its children has started.
+ * one of its children has started (left `pending`, not cancelled before it began).
  */
 function withAgent(state: RunState, agent: AgentState, event: string, iso: string): RunState {
   const agents = { ...state.agents, [agent.agentId]: agent };
@@ -144,7 +144,7 @@ function withAgent(state: RunState, agent: AgentState, event: string, iso: strin
       const parent = agents[id]!;
       // Children read from `agents`: an ancestor nearer the child was just updated there.
       const kids = (children.get(id) ?? []).map((kid) => agents[kid.agentId]!);
-      const started = parent.status === "pending" && kids.some((kid) => kid.status !== "pending");
+      const started = parent.status === "pending" && kids.some((kid) => kid.startedAt !== null);
       agents[id] = {
         ...parent,
         filesCompleted: kids.reduce((sum, kid) => sum + kid.filesCompleted, 0),

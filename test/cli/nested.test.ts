@@ -209,6 +209,10 @@ describe("the library", () => {
     await expect(
       reporter.updateAgentProgress("db", "in_progress", undefined, undefined, { costUsd: -1 }),
     ).rejects.toThrow(/cost must be/);
+    await expect(reporter.addAgents(["z"], { parent: 5 as unknown as string })).rejects.toThrow(
+      /parent must be an agent id or domain, got 5/,
+    );
+    await expect(reporter.addAgents([])).rejects.toThrow(/at least one domain/);
     await expect(
       reporter.initializeParallelTracking("E2", ["x"], undefined, { force: true, maxCostUsd: Number.NaN }),
     ).rejects.toThrow(/maxCostUsd must be/);

@@ -127,6 +127,15 @@ describe("a parent's files are its children's sums, in the same change, at any d
     expect(byDomain(state, "backend").filesCompleted).toBe(10);
   });
 
+  it("a child cancelled before it began does not start its parent", () => {
+    const state = applyCancel(tree(), "db", "not needed", later(30));
+    expect(byDomain(state, "backend").status).toBe("pending");
+    expect(byDomain(applyLog(state, "users", "x", later(31)), "backend").status).toBe("pending");
+    const started = applyFail(state, "users", "boom", later(32));
+    expect(byDomain(started, "api").status).toBe("in_progress");
+    expect(byDomain(started, "backend").status).toBe("in_progress");
+  });
+
   it("refuses files on a parent and completing a parent with unfinished children", () => {
     const state = tree();
     expect(() =>
