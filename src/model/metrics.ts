@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { childrenByParent } from "./tree.js";
-import type { AgentMetrics, AgentState, RunState } from "./types.js";
+import type { AgentMetrics, AgentState, AgentView, RunState } from "./types.js";
 
 /**
  * Agent metrics (iterations, verified criteria, cost) and the cost budget. Pure.
@@ -164,4 +164,22 @@ export function formatPair(done: number | null | undefined, total: number | null
   return done === null || done === undefined || total === null || total === undefined
     ? "—"
     : `${done}/${total}`;
+}
+
+/** The titles of the metric columns shown: those some agent reported, in this order. */
+export function metricTitles(view: MetricsView): string[] {
+  const titles: string[] = [];
+  if (view.columns.iteration) titles.push("Iteration");
+  if (view.columns.criteria) titles.push("Criteria");
+  if (view.columns.cost) titles.push("Cost");
+  return titles;
+}
+
+/** An agent's cells for the metric columns shown (see metricTitles). */
+export function metricCells(agent: AgentView, view: MetricsView): string[] {
+  const cells: string[] = [];
+  if (view.columns.iteration) cells.push(formatPair(agent.iteration, agent.maxIterations));
+  if (view.columns.criteria) cells.push(formatPair(agent.criteriaVerified, agent.criteriaTotal));
+  if (view.columns.cost) cells.push(formatAgentCost(view, agent.agentId));
+  return cells;
 }

@@ -1,11 +1,5 @@
 import { estimateRemainingMs, formatEta } from "../model/eta.js";
-import {
-  formatAgentCost,
-  formatPair,
-  formatRunCost,
-  type MetricsView,
-  metricsView,
-} from "../model/metrics.js";
+import { formatRunCost, type MetricsView, metricCells, metricsView, metricTitles } from "../model/metrics.js";
 import {
   formatDuration,
   formatStatusCounts,
@@ -90,10 +84,7 @@ export interface RenderOptions {
 
 /** The guide's table header, then the metric columns some agent has reported. */
 function tableHeader(metrics: MetricsView): string {
-  const titles = ["Domain", "Agent", "Status", "Files", "Progress"];
-  if (metrics.columns.iteration) titles.push("Iteration");
-  if (metrics.columns.criteria) titles.push("Criteria");
-  if (metrics.columns.cost) titles.push("Cost");
+  const titles = ["Domain", "Agent", "Status", "Files", "Progress", ...metricTitles(metrics)];
   return `| ${titles.join(" | ")} |\n|${titles.map((title) => "-".repeat(title.length + 2)).join("|")}|`;
 }
 
@@ -116,9 +107,7 @@ function tableRow(
     `${view.filesCompleted}/${view.filesTotal}`,
     `${view.progress}%`,
   ];
-  if (metrics.columns.iteration) cells.push(formatPair(view.iteration, view.maxIterations));
-  if (metrics.columns.criteria) cells.push(formatPair(view.criteriaVerified, view.criteriaTotal));
-  if (metrics.columns.cost) cells.push(formatAgentCost(metrics, view.agentId));
+  cells.push(...metricCells(view, metrics));
   return { status: view.status, line: `| ${cells.join(" | ")} |` };
 }
 

@@ -1,11 +1,5 @@
 import { estimateRemainingMs, formatEta } from "../model/eta.js";
-import {
-  formatAgentCost,
-  formatPair,
-  formatRunCost,
-  type MetricsView,
-  metricsView,
-} from "../model/metrics.js";
+import { formatRunCost, type MetricsView, metricCells, metricsView, metricTitles } from "../model/metrics.js";
 import {
   formatDuration,
   formatStatusCounts,
@@ -145,22 +139,6 @@ interface Row {
   label: string;
   paint: keyof Colors;
   stalled: boolean;
-}
-
-function metricCells(view: ReturnType<typeof toAgentView>, metrics: MetricsView): string[] {
-  const cells: string[] = [];
-  if (metrics.columns.iteration) cells.push(formatPair(view.iteration, view.maxIterations));
-  if (metrics.columns.criteria) cells.push(formatPair(view.criteriaVerified, view.criteriaTotal));
-  if (metrics.columns.cost) cells.push(formatAgentCost(metrics, view.agentId));
-  return cells;
-}
-
-function metricTitles(metrics: MetricsView): string[] {
-  const titles: string[] = [];
-  if (metrics.columns.iteration) titles.push("Iteration");
-  if (metrics.columns.criteria) titles.push("Criteria");
-  if (metrics.columns.cost) titles.push("Cost");
-  return titles;
 }
 
 function toRow(
