@@ -106,8 +106,8 @@ function tableRow(
     flags?.stalled ? stalledLabel(flags.silentForMs) : STATUS_LABELS[view.status],
     `${view.filesCompleted}/${view.filesTotal}`,
     `${view.progress}%`,
+    ...metricCells(view, metrics),
   ];
-  cells.push(...metricCells(view, metrics));
   return { status: view.status, line: `| ${cells.join(" | ")} |` };
 }
 

@@ -1,5 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createParallelReporter } from "../../src/reporter.js";
 import { makeEpic, runCli } from "../support/cli.js";
@@ -183,6 +186,51 @@ describe("agent metrics", () => {
       expect(result.stderr).toMatch(/--max-cost must be a decimal number/);
       await expect(stateText(dir)).rejects.toThrow(/ENOENT/);
     }
+  });
+});
+
+describe("the timeline", () => {
+  it("finalize's summary holds the whole chart for hostile domains, parsed as GitHub does", async () => {
+    const domains = [
+      "a:b",
+      "c#d",
+      "e;f",
+      "%%{init}%%",
+      "```",
+      "~~~ x",
+      "title x",
+      "section y",
+      "<b>@bob</b>",
+    ];
+    const dir = await epic();
+    await ok(["init", "--epic", "E", "--domains", domains.join(","), "--dir", dir]);
+    await ok(["add", "--domains", "click a", "--parent", "a:b", "--dir", dir]);
+    await ok(["update", "click a", "--status", "in_progress", "--files", "1/2", "--dir", dir]);
+    await ok(["fail", "c#d", "--error", "```\nbroken", "--dir", dir]);
+    await ok(["cancel", "e;f", "--dir", dir]);
+    await ok(["complete", "```", "--dir", dir]);
+    await ok(["finalize", "--summary", "```mermaid\nunclosed", "--dir", dir]);
+    const body = (await ok(["status", "--markdown", "--dir", dir])).stdout.trimEnd();
+    type Node = { type: string; value?: string; lang?: string | null | undefined; children?: Node[] };
+    const top = (fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node)
+      .children!;
+    // The merge summary's own (closed) mermaid block stays the user's; ours is the one under "Timeline".
+    const heading = top.findIndex(
+      (node) => node.type === "heading" && node.children?.[0]?.value === "Timeline",
+    );
+    const charts = [top[heading + 1]!];
+    expect(charts[0]).toMatchObject({ type: "code", lang: "mermaid" });
+    expect(top.slice(heading + 2).map((node) => node.type)).toEqual(["html"]);
+    expect(top[heading + 2]!.value).toMatch(/^<!-- parallel-progress:final run=/);
+    const bars = charts[0]!.value!.split("\n").slice(5);
+    expect(bars).toHaveLength(domains.length + 1);
+    for (const bar of bars) {
+      expect(bar).toMatch(
+        /^ {4}\S+ [^:;#%`\n]+ :(done|crit|crit, done|active|milestone|crit, milestone), [\d :-]+, [\d :-]+$/u,
+      );
+    }
+    expect(bars.find((bar) => bar.includes("↳"))).toMatch(/^ {4}🔄 ↳ click a :active, /);
+    expect(bars.find((bar) => bar.includes("c＃d"))).toMatch(/:crit, /);
   });
 });
 
