@@ -91,6 +91,27 @@ describe("add", () => {
     expect(table).toMatch(/\n {2}└ users +impl-use-/);
   });
 
+  it("keeps the parent's sums right when many processes add and report at once", async () => {
+    const dir = await started();
+    const workers = Array.from({ length: 6 }, (_, i) => `w${i}`);
+    // Each worker adds itself and reports, all at the same time: every report lands in one locked change.
+    await Promise.all(
+      workers.map(async (worker, i) => {
+        await ok(["add", "--domains", worker, "--parent", "backend", "--dir", dir]);
+        await ok(["update", worker, "--status", "in_progress", "--files", `${i}/${i + 2}`, "--dir", dir]);
+      }),
+    );
+    const json = JSON.parse((await ok(["status", "--json", "--dir", dir])).stdout);
+    const backend = json.agents.find((a: { domain: string }) => a.domain === "backend");
+    const children = json.agents.filter((a: { parentId: string | null }) => a.parentId === backend.agentId);
+    expect(children).toHaveLength(6);
+    const sum = (key: string) =>
+      children.reduce((total: number, a: Record<string, number>) => total + a[key]!, 0);
+    expect([backend.filesCompleted, backend.filesTotal]).toEqual([sum("filesCompleted"), sum("filesTotal")]);
+    expect([backend.filesCompleted, backend.filesTotal]).toEqual([15, 27]);
+    expect(json.overall).toMatchObject({ filesCompleted: 15, filesTotal: 27 });
+  });
+
   it("refuses what it cannot do, with one line, exit 2, state untouched", async () => {
     const dir = await started();
     await ok(["update", "frontend", "--status", "in_progress", "--files", "1/4", "--dir", dir]);
