@@ -131,10 +131,15 @@ function agentBar({ agent, depth }: TreeEntry<AgentState>, run: RunSpan): string
 
 /** One bar for the agents of one status left out: from the earliest start to the latest end. */
 function groupBar(status: AgentStatus, spans: readonly Span[]): string {
-  const starts = spans.map((span) => span.start).filter((start): start is number => start !== null);
-  const end = Math.max(...spans.map((span) => span.end));
+  // Loops, not Math.min(...spread): a group may hold many thousands of agents.
+  let start: number | null = null;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const span of spans) {
+    if (span.start !== null && (start === null || span.start < start)) start = span.start;
+    end = Math.max(end, span.end);
+  }
   const label = `${icon(status)} ${formatCount(spans.length)} more ${STATUS_WORDS[status]} ${spans.length === 1 ? "agent" : "agents"}`;
-  return barLine(label, { status, start: starts.length > 0 ? Math.min(...starts) : null, end });
+  return barLine(label, { status, start, end });
 }
 
 function wrap(lines: readonly string[]): string {
@@ -171,9 +176,16 @@ function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: nu
   return wrap([...lines, ...order.map((status) => groupBar(status, rest.get(status)!))]);
 }
 
-/** `entries` in display order (see tree.ts). No agents: no chart. */
-export function timelinePart(entries: readonly TreeEntry<AgentState>[], run: RunSpan): FlexPart {
-  const whole = entries.length === 0 ? null : chart(entries, run, MAX_BARS);
+/** Times the chart's dateFormat can write (four-digit years). */
+const drawable = (ms: number) => Number.isFinite(ms) && ms >= 0 && ms < Date.UTC(10_000, 0, 1);
+
+/** `entries` in display order (see tree.ts). No agents, or a run without a usable start: no chart. */
+export function timelinePart(entries: readonly TreeEntry<AgentState>[], given: RunSpan): FlexPart {
+  const run = {
+    startedAt: given.startedAt,
+    endedAt: drawable(given.endedAt) ? Math.max(given.startedAt, given.endedAt) : given.startedAt,
+  };
+  const whole = entries.length === 0 || !drawable(run.startedAt) ? null : chart(entries, run, MAX_BARS);
   return {
     whole,
     plan(budget) {

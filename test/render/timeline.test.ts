@@ -86,6 +86,16 @@ describe("the timeline", () => {
     expect(renderProgressComment(finished([makeAgent("a", "completed", 0, 0)]))).not.toContain("mermaid");
   });
 
+  it("draws no chart for a run without a usable start, and ends bars at the start when the end is unusable", () => {
+    const agent = makeAgent("a", "completed", 1, 1, {
+      startedAt: at("16:31:00"),
+      finishedAt: at("16:32:00"),
+    });
+    expect(renderFinalComment(finished([agent], { startedAt: "garbage" }))).not.toContain("### Timeline");
+    const part = timelinePart([{ agent, depth: 0 }], { startedAt: ms("16:30:00"), endedAt: Number.NaN });
+    expect(part.whole).toContain("    ✅ a :done, 2025-10-19 16:30:00, 2025-10-19 16:30:01\n");
+  });
+
   it("labels cannot break the chart or the fence", () => {
     expect(ganttLabel("a: b; c # d %% e `f` ```\n~~~ <g> @h & \\")).toBe(
       "a꞉ b； c ＃ d ％％ e ˋfˋ ˋˋˋ ∼∼∼ ‹g› ＠h ＆ ⧵",
