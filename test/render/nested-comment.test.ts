@@ -3,7 +3,7 @@ import { fromMarkdown } from "mdast-util-from-markdown";
 import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
-import { applyAdd, applyLog, applyProgress, createRun } from "../../src/model/run.js";
+import { applyAdd, applyFinalize, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import { treeOrder } from "../../src/model/tree.js";
 import type { RunState } from "../../src/model/types.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
@@ -83,6 +83,17 @@ describe("nested agents in the comment", () => {
       "└ db",
       "frontend",
     ]);
+  });
+
+  it("finalized with a parent still running: shown as any running agent, in the durations and the timeline", () => {
+    const state = applyFinalize(nested(), "merged", later(120));
+    const body = renderFinalComment(state);
+    expect(cells(body)[1]).toEqual(["backend", "impl-bac-163000", "🔄 In Progress", "3/6", "50%"]);
+    expect(body).toContain("- backend (impl-bac-163000): 🔄 In Progress, unfinished after 1 minute");
+    expect(body).toContain(
+      "    🔄 backend :active, 2025-10-19 16:30:30, 2025-10-19 16:32:00\n    🔄 ↳ api :active, ",
+    );
+    expect(body).toContain("    🔄 ↳↳ users :active, 2025-10-19 16:30:30, 2025-10-19 16:32:00\n");
   });
 
   it("keeps a 2,000-agent nested run within the size limit, children still after their parents", () => {
