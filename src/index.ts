@@ -12,6 +12,8 @@ export type { IssueComment, IssueCommentsClient, RepoRef } from "./github/types.
 export { percent } from "./model/progress.js";
 export type { StatusView } from "./model/status-view.js";
 export type {
+  AgentEvent,
+  AgentMetrics,
   AgentState,
   AgentStatus,
   AgentView,

@@ -7,7 +7,9 @@ import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { quote } from "./config/show-value.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
+import { checkCost } from "./model/metrics.js";
 import {
+  applyAdd,
   applyCancel,
   applyComplete,
   applyFail,
@@ -19,7 +21,13 @@ import {
   findAgent,
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
-import { AGENT_STATUSES, type AgentState, type AgentStatus, type RunState } from "./model/types.js";
+import {
+  AGENT_STATUSES,
+  type AgentMetrics,
+  type AgentState,
+  type AgentStatus,
+  type RunState,
+} from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import {
   assertEpicId,
@@ -200,12 +208,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     epicId: string,
     domains: readonly string[],
     epicDir?: string,
-    options: { force?: boolean; stallAfterMs?: number } = {},
+    options: { force?: boolean; stallAfterMs?: number; maxCostUsd?: number } = {},
   ): Promise<AgentRef[]> {
     await this.checkArguments("initializeParallelTracking", [epicId, domains, epicDir, options]);
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const id = assertEpicId(epicId);
     const list = checkDomains(domains, domains.join(","), "domains");
+    if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();
@@ -223,6 +232,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         now,
         ...target,
         ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
+        ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
         nonce: randomHex(4),
       });
       return { next, result: next };
@@ -231,19 +241,44 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
 
-  /** `filesCompleted`/`filesTotal` left out keep the agent's current counts. */
+  /**
+   * Adds agents to the active run (orchestrators that discover work as they go), at the top level or
+   * under `parent` (an agent id or domain). A parent's files become its children's sums; see applyAdd
+   * for what is refused. Resolves to the new agents, in the order given.
+   */
+  async addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
+    const list = checkDomains(domains, domains.join(","), "domains");
+    const parent = options.parent ?? null;
+    if (parent !== null && (typeof parent !== "string" || parent.trim() === "")) {
+      throw new UsageError(`parent must be an agent id or domain, got ${JSON.stringify(parent)}`);
+    }
+    let added: AgentRef[] = [];
+    await this.change(null, (state, now) => {
+      const result = applyAdd(state, list, parent, now);
+      added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
+      return result.state;
+    });
+    return added;
+  }
+
+  /**
+   * `filesCompleted`/`filesTotal` left out keep the agent's current counts; so do metrics left out
+   * (`iteration` with `maxIterations`, `criteriaVerified` with `criteriaTotal`, `costUsd`: the agent's
+   * cost so far in US dollars).
+   */
   async updateAgentProgress(
     agentId: string,
     status: AgentStatus,
     filesCompleted?: number,
     filesTotal?: number,
+    metrics?: AgentMetrics,
   ) {
     await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
     }
     await this.change(agentId, (state, now) =>
-      applyProgress(state, agentId, { status, filesCompleted, filesTotal }, now),
+      applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
     );
   }
 
@@ -376,7 +411,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     await this.syncer.runFlusher();
   }
 
-  private async change(agentRef: string, apply: (state: RunState, now: number) => RunState): Promise<void> {
+  /** A change of the run; `agentRef`: the agent it is about (for the finish events), if one. */
+  private async change(
+    agentRef: string | null,
+    apply: (state: RunState, now: number) => RunState,
+  ): Promise<void> {
     const stat = statTaskFile(this.fs, this.epicDir);
     let target: Awaited<ReturnType<typeof refreshTarget>> = null;
     // The change and the write decision in one transaction: one lock, one state read and write per call.
@@ -384,7 +423,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     // run without a repository) are the settings read first, outside the lock (a second pass).
     for (let pass = 0; ; pass++) {
       const now = this.clock.now();
-      type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState };
+      type Outcome =
+        | { refresh: RunState }
+        | { next: RunState; made: Claim | null; before: AgentState | null };
       const outcome = await this.store.transact<Outcome>((current) => {
         const active = assertActive(current, this.epicDir);
         const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
@@ -393,7 +434,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         const changed = apply(base, now);
         const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;
-        return { next, result: { next, made, before: findAgent(active, agentRef) } };
+        const before = agentRef === null ? null : findAgent(active, agentRef);
+        return { next, result: { next, made, before } };
       });
       if ("refresh" in outcome) {
         target = await refreshTarget(this.fs, this.epicDir, this.env, outcome.refresh, this.overrides);
@@ -401,8 +443,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       }
       this.state = outcome.next;
       this.emit("change", outcome.next);
-      const after = outcome.next.agents[outcome.before.agentId]!;
-      if (after.status !== outcome.before.status && after.status in FINISH_EVENTS) {
+      const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
+      if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
         this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
       }
       if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made));

@@ -1,7 +1,11 @@
 import type { Command } from "commander";
 import {
+  parseCostOption,
+  parseCriteriaOption,
   parseDomainsOption,
   parseFilesOption,
+  parseIterationOption,
+  parseMaxCostOption,
   parseStallAfterOption,
   parseStatusOption,
 } from "../config/options.js";
@@ -25,11 +29,28 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       "show agents silent this long as stalled (default 15m)",
       parseStallAfterOption,
     )
+    .option(
+      "--max-cost <usd>",
+      "the run's budget in US dollars, e.g. 25 (flags costs past 80%)",
+      parseMaxCostOption,
+    )
     .action(async (options) => done(await run.runInit(options)));
 
-  command(program, "update <agent>", "report an agent's status and file counts")
+  command(program, "add", "add agents to the active run: prints one line per agent, domain<TAB>agent-id")
+    .requiredOption("--domains <a,b>", "comma-separated domains, one agent each", parseDomainsOption)
+    .option("--parent <agent>", "add them under this agent (id or domain): its files become their sums")
+    .action(async (options) => done(await run.runAdd(options)));
+
+  command(program, "update <agent>", "report an agent's status, file counts and metrics")
     .requiredOption("--status <status>", "pending, in_progress, completed or failed", parseStatusOption)
     .option("--files <done/total>", "files done and total, e.g. 3/7 (default: unchanged)", parseFilesOption)
+    .option("--iteration <i/max>", "iteration reached and the most allowed, e.g. 3/10", parseIterationOption)
+    .option(
+      "--criteria <verified/total>",
+      "acceptance criteria verified and total, e.g. 4/6",
+      parseCriteriaOption,
+    )
+    .option("--cost <usd>", "the agent's cost so far in US dollars, e.g. 1.25", parseCostOption)
     .action(async (agent: string, options) => done(await run.runUpdate(agent, options)));
 
   command(program, "complete <agent>", "mark an agent completed")

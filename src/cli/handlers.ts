@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
-import type { AgentStatus } from "../model/types.js";
+import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
 
@@ -19,29 +19,52 @@ export async function runInit(
     json?: boolean;
     force?: boolean;
     stallAfter?: number;
+    maxCost?: number;
   },
 ): Promise<number> {
   const context = createContext(options);
   const agents = await context.reporter.initializeParallelTracking(options.epic, options.domains, undefined, {
     force: options.force ?? false,
     ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
+    ...(options.maxCost === undefined ? {} : { maxCostUsd: options.maxCost }),
   });
   if (options.json) context.out.data(JSON.stringify(await context.reporter.status(), null, 2));
   else context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
   return publishCommentUrl(context);
 }
 
-export async function runUpdate(
-  agent: string,
-  options: CommonOptions & { status: AgentStatus; files?: Files | undefined },
+export async function runAdd(
+  options: CommonOptions & { domains: string[]; parent?: string },
 ): Promise<number> {
   const context = createContext(options);
+  const agents = await context.reporter.addAgents(options.domains, { parent: options.parent ?? null });
+  context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
+  return publishCommentUrl(context);
+}
+
+export async function runUpdate(
+  agent: string,
+  options: CommonOptions & {
+    status: AgentStatus;
+    files?: Files | undefined;
+    iteration?: { iteration: number; maxIterations: number };
+    criteria?: { criteriaVerified: number; criteriaTotal: number };
+    cost?: number;
+  },
+): Promise<number> {
+  const context = createContext(options);
+  const metrics: AgentMetrics = {
+    ...options.iteration,
+    ...options.criteria,
+    ...(options.cost === undefined ? {} : { costUsd: options.cost }),
+  };
   // Without --files the agent's counts stay as they are (kept inside the change's transaction).
   await context.reporter.updateAgentProgress(
     agent,
     options.status,
     options.files?.done,
     options.files?.total,
+    metrics,
   );
   return publishCommentUrl(context);
 }

@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { MAX_COST_USD } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES } from "../model/types.js";
 import { quote } from "./show-value.js";
 
@@ -124,3 +125,51 @@ export function parseStallAfterOption(value: string): number {
   }
   return ms;
 }
+
+/** `<a>/<b>` with whole numbers, or null. */
+function wholePair(value: string): [number, number] | null {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  const a = Number(match?.[1]);
+  const b = Number(match?.[2]);
+  return match && Number.isSafeInteger(a) && Number.isSafeInteger(b) ? [a, b] : null;
+}
+
+/** `--iteration 3/10` → `{ iteration: 3, maxIterations: 10 }`: whole numbers, 0 ≤ i ≤ max, max ≥ 1. */
+export function parseIterationOption(value: string): { iteration: number; maxIterations: number } {
+  const pair = wholePair(value);
+  if (!pair || pair[1] < 1 || pair[0] > pair[1]) {
+    throw new UsageError(
+      `--iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got ${quote(value)}`,
+    );
+  }
+  return { iteration: pair[0], maxIterations: pair[1] };
+}
+
+/** `--criteria 4/6` → `{ criteriaVerified: 4, criteriaTotal: 6 }`: whole numbers, verified ≤ total. */
+export function parseCriteriaOption(value: string): { criteriaVerified: number; criteriaTotal: number } {
+  const pair = wholePair(value);
+  if (!pair || pair[0] > pair[1]) {
+    throw new UsageError(
+      `--criteria must be <verified>/<total> with whole numbers and verified ≤ total, e.g. 4/6, got ${quote(value)}`,
+    );
+  }
+  return { criteriaVerified: pair[0], criteriaTotal: pair[1] };
+}
+
+/**
+ * `"1.25"` → 1.25 US dollars: plain decimal notation only (no sign, exponent, hex, NaN or Infinity, which
+ * `Number()` would take), from 0 to MAX_COST_USD. `flag` names the option in the message.
+ */
+export function parseUsdOption(value: string, flag: string): number {
+  const trimmed = value.trim();
+  const usd = /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isFinite(usd) || usd > MAX_COST_USD) {
+    throw new UsageError(
+      `${flag} must be a decimal number of US dollars from 0 to ${MAX_COST_USD}, e.g. 1.25 (no sign or exponent), got ${quote(value)}`,
+    );
+  }
+  return usd;
+}
+
+export const parseCostOption = (value: string): number => parseUsdOption(value, "--cost");
+export const parseMaxCostOption = (value: string): number => parseUsdOption(value, "--max-cost");

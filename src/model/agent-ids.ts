@@ -14,11 +14,16 @@ export function agentIdBase(domain: string, at: Date): string {
 }
 
 /**
- * One unique id per domain, in the order given. Each base remembers its next suffix, so ten thousand
- * domains sharing a base take linear time, not a search from `-2` for each (quadratic: 14 s).
+ * One unique id per domain, in the order given, none of them among `existing` (agents added later).
+ * Each base remembers its next suffix, so ten thousand domains sharing a base take linear time, not a
+ * search from `-2` for each (quadratic: 14 s).
  */
-export function assignAgentIds(domains: readonly string[], at: Date): string[] {
-  const taken = new Set<string>();
+export function assignAgentIds(
+  domains: readonly string[],
+  at: Date,
+  existing: Iterable<string> = [],
+): string[] {
+  const taken = new Set<string>(existing);
   const nextSuffix = new Map<string, number>();
   return domains.map((domain) => {
     const base = agentIdBase(domain, at);

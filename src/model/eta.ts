@@ -1,4 +1,5 @@
 import { formatDuration } from "./progress.js";
+import { leafAgents } from "./tree.js";
 import { FINISHED_STATUSES, type RunState } from "./types.js";
 
 /**
@@ -22,7 +23,8 @@ export function estimateRemainingMs(state: RunState, now: number): number | null
 
   let done = 0;
   let remaining = 0;
-  for (const agent of Object.values(state.agents)) {
+  // Leaves only: a parent's files are its children's sums.
+  for (const agent of leafAgents(Object.values(state.agents))) {
     done += Math.max(0, agent.filesCompleted);
     if (FINISHED_STATUSES.includes(agent.status)) continue;
     if (agent.filesTotal <= 0) return null;

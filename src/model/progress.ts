@@ -1,3 +1,4 @@
+import { leafAgents } from "./tree.js";
 import type { AgentState, AgentStatus, AgentView } from "./types.js";
 
 /**
@@ -34,14 +35,15 @@ export interface OverallProgress {
 }
 
 /**
- * Files summed over all agents. Without any files: 100 once every agent (at least one) completed, else 0.
+ * Files summed over the agents without children (a parent's files are its children's sums, so each file
+ * counts once). Without any files: 100 once every agent (at least one) completed, else 0.
  * 100 means everything is done: while an agent is still pending or running (its files perhaps not
  * counted yet), the overall stays at 99 even if every file counted so far is done.
  */
 export function overallProgress(agents: readonly AgentState[]): OverallProgress {
   let filesCompleted = 0;
   let filesTotal = 0;
-  for (const agent of agents) {
+  for (const agent of leafAgents(agents)) {
     filesCompleted += agent.filesCompleted;
     filesTotal += agent.filesTotal;
   }
@@ -83,6 +85,12 @@ export function toAgentView(agent: AgentState): AgentView {
     filesCompleted: agent.filesCompleted,
     filesTotal: agent.filesTotal,
     progress: agentProgress(agent),
+    parentId: agent.parentId ?? null,
+    iteration: agent.iteration ?? null,
+    maxIterations: agent.maxIterations ?? null,
+    criteriaVerified: agent.criteriaVerified ?? null,
+    criteriaTotal: agent.criteriaTotal ?? null,
+    costUsd: agent.costUsd ?? null,
   };
 }
 

@@ -1,7 +1,9 @@
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { assignAgentIds } from "./agent-ids.js";
-import type { AgentState, AgentStatus, GitHubTarget, RunState, SyncState } from "./types.js";
+import { checkMetrics, withMetrics } from "./metrics.js";
+import { ancestorIds, childrenByParent, depthOf, descendantIds, MAX_DEPTH } from "./tree.js";
+import type { AgentMetrics, AgentState, AgentStatus, GitHubTarget, RunState, SyncState } from "./types.js";
 import { DEFAULT_STALL_AFTER_MS, FINISHED_STATUSES, MAX_AGENT_EVENTS } from "./types.js";
 
 /**
@@ -32,32 +34,48 @@ export interface NewRun {
   github: GitHubTarget;
   taskFile: RunState["taskFile"];
   stallAfterMs?: number;
+  /** The run's budget in US dollars (`init --max-cost`). */
+  maxCostUsd?: number;
   /** Random hex that makes the run id unique among runs of the same epic in the same second. */
   nonce: string;
 }
 
-export function createRun({ epicId, domains, now, github, taskFile, stallAfterMs, nonce }: NewRun): RunState {
+function newAgent(agentId: string, domain: string, iso: string): AgentState {
+  return {
+    agentId,
+    domain,
+    status: "pending",
+    filesCompleted: 0,
+    filesTotal: 0,
+    startedAt: null,
+    updatedAt: iso,
+    finishedAt: null,
+    summary: null,
+    error: null,
+    events: [],
+  };
+}
+
+export function createRun({
+  epicId,
+  domains,
+  now,
+  github,
+  taskFile,
+  stallAfterMs,
+  maxCostUsd,
+  nonce,
+}: NewRun): RunState {
   const at = new Date(now);
   const iso = at.toISOString();
   const ids = assignAgentIds(domains, at);
   const agents: Record<string, AgentState> = {};
   domains.forEach((domain, index) => {
     const agentId = ids[index]!;
-    agents[agentId] = {
-      agentId,
-      domain,
-      status: "pending",
-      filesCompleted: 0,
-      filesTotal: 0,
-      startedAt: null,
-      updatedAt: iso,
-      finishedAt: null,
-      summary: null,
-      error: null,
-      events: [],
-    };
+    agents[agentId] = newAgent(agentId, domain, iso);
   });
   return {
+    ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
     version: 1,
     runId: makeRunId(epicId, at, nonce),
     epicId,
@@ -134,8 +152,102 @@ export function assertActive(state: RunState | null, where?: string): RunState {
   return state;
 }
 
-function withAgent(state: RunState, agent: AgentState, event: string): RunState {
-  return { ...state, seq: state.seq + 1, event, agents: { ...state.agents, [agent.agentId]: agent } };
+/**
+ * The agent replaced, then its ancestors brought up to date in the same change: a parent's files are its
+ * children's sums, it was active when they were (`updatedAt`), and a pending parent is in progress once
+ * one of its children has started (left `pending`, not cancelled before it began).
+ */
+function withAgent(state: RunState, agent: AgentState, event: string, iso: string): RunState {
+  const agents = { ...state.agents, [agent.agentId]: agent };
+  const ancestors = ancestorIds(agents, agent.agentId);
+  if (ancestors.length > 0) {
+    const children = childrenByParent(Object.values(agents));
+    for (const id of ancestors) {
+      const parent = agents[id]!;
+      // Children read from `agents`: an ancestor nearer the child was just updated there.
+      const kids = (children.get(id) ?? []).map((kid) => agents[kid.agentId]!);
+      const started = parent.status === "pending" && kids.some((kid) => kid.startedAt !== null);
+      agents[id] = {
+        ...parent,
+        filesCompleted: kids.reduce((sum, kid) => sum + kid.filesCompleted, 0),
+        filesTotal: kids.reduce((sum, kid) => sum + kid.filesTotal, 0),
+        updatedAt: iso,
+        ...(started ? { status: "in_progress" as const, startedAt: parent.startedAt ?? iso } : {}),
+      };
+    }
+  }
+  return { ...state, seq: state.seq + 1, event, agents };
+}
+
+const hasChildren = (state: RunState, agentId: string) =>
+  Object.values(state.agents).some((agent) => (agent.parentId ?? null) === agentId);
+
+/** A parent can be completed only once all its descendants are finished (else its work is not done). */
+function assertChildrenFinished(state: RunState, agent: AgentState): void {
+  const open = descendantIds(Object.values(state.agents), agent.agentId).filter((id) => {
+    const status = state.agents[id]!.status;
+    return status === "pending" || status === "in_progress";
+  });
+  if (open.length === 0) return;
+  const list = open.slice(0, 5).join(", ") + (open.length > 5 ? `, … ${open.length - 5} more` : "");
+  throw new UsageError(
+    `${agent.agentId} cannot be completed while its children are unfinished: ${list} (complete, fail or cancel them first)`,
+  );
+}
+
+/**
+ * Adds agents to an active run, at the top level or under `parentRef`. Refused (state untouched) for a
+ * domain already in the run, a finished parent, a parent that reports files of its own (its files must
+ * be its children's sums), and nesting deeper than MAX_DEPTH. Agents are never moved, so there are no
+ * cycles.
+ */
+export function applyAdd(
+  state: RunState,
+  domains: readonly string[],
+  parentRef: string | null,
+  now: number,
+): { state: RunState; added: AgentState[] } {
+  if (domains.length === 0) throw new UsageError("at least one domain is required to add agents");
+  const existing = Object.values(state.agents);
+  for (const domain of domains) {
+    const clash = existing.find((agent) => agent.domain === domain);
+    if (clash) {
+      throw new UsageError(
+        `domain "${domain}" is already in run ${state.runId} (agent ${clash.agentId}): domains are unique in a run`,
+      );
+    }
+  }
+  const parent = parentRef === null ? null : findAgent(state, parentRef);
+  if (parent) {
+    if (FINISHED_STATUSES.includes(parent.status)) {
+      throw new UsageError(`cannot add agents under ${parent.agentId}: it is already ${parent.status}`);
+    }
+    if (!hasChildren(state, parent.agentId) && parent.filesTotal > 0) {
+      throw new UsageError(
+        `cannot add agents under ${parent.agentId}: it reports files of its own (${parent.filesCompleted}/${parent.filesTotal}), and a parent's files are its children's sums; add its own work as a child instead`,
+      );
+    }
+    const depth = depthOf(state.agents, parent.agentId) + 1;
+    if (depth > MAX_DEPTH) {
+      throw new UsageError(
+        `cannot add agents under ${parent.agentId}: agents nest at most ${MAX_DEPTH} levels deep`,
+      );
+    }
+  }
+  const at = new Date(now);
+  const iso = at.toISOString();
+  const ids = assignAgentIds(domains, at, Object.keys(state.agents));
+  const added = domains.map((domain, index) => ({
+    ...newAgent(ids[index]!, domain, iso),
+    ...(parent ? { parentId: parent.agentId } : {}),
+  }));
+  const where = parent ? ` under ${parent.agentId}` : "";
+  const event =
+    added.length === 1 ? `Agent ${added[0]!.agentId} added${where}` : `${added.length} agents added${where}`;
+  const agents = { ...state.agents };
+  for (const agent of added) agents[agent.agentId] = agent;
+  // withAgent brings the parent's sums and activity up to date, in the same change.
+  return { state: withAgent({ ...state, agents }, added[0]!, event, iso), added };
 }
 
 function finishedAt(agent: AgentState, status: AgentStatus, iso: string): string | null {
@@ -146,10 +258,23 @@ function finishedAt(agent: AgentState, status: AgentStatus, iso: string): string
 export function applyProgress(
   state: RunState,
   ref: string,
-  update: { status: AgentStatus; filesCompleted?: number | undefined; filesTotal?: number | undefined },
+  update: {
+    status: AgentStatus;
+    filesCompleted?: number | undefined;
+    filesTotal?: number | undefined;
+    metrics?: AgentMetrics | undefined;
+  },
   now: number,
 ): RunState {
   const agent = findAgent(state, ref);
+  const parent = hasChildren(state, agent.agentId);
+  if (parent && (update.filesCompleted !== undefined || update.filesTotal !== undefined)) {
+    throw new UsageError(
+      `${agent.agentId} has children: its files are the sum of theirs (${agent.filesCompleted}/${agent.filesTotal}); report files on the children`,
+    );
+  }
+  if (parent && update.status === "completed") assertChildrenFinished(state, agent);
+  if (update.metrics) checkMetrics(update.metrics);
   // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost);
   // completed means every file done, as `complete` makes it.
   const { status, filesTotal = agent.filesTotal } = update;
@@ -170,7 +295,7 @@ export function applyProgress(
   }
   const iso = new Date(now).toISOString();
   const next: AgentState = {
-    ...agent,
+    ...(update.metrics ? withMetrics(agent, update.metrics) : agent),
     status,
     filesCompleted,
     filesTotal,
@@ -180,23 +305,26 @@ export function applyProgress(
     error: status === "failed" || status === "cancelled" ? agent.error : null,
   };
   const verb = status === "completed" ? "completed" : status === "failed" ? "failed" : "progress updated";
-  return withAgent(state, next, `Agent ${agent.agentId} ${verb}`);
+  return withAgent(state, next, `Agent ${agent.agentId} ${verb}`, iso);
 }
 
 export function applyComplete(state: RunState, ref: string, summary: string | null, now: number): RunState {
   const agent = findAgent(state, ref);
+  const parent = hasChildren(state, agent.agentId);
+  if (parent) assertChildrenFinished(state, agent);
   const iso = new Date(now).toISOString();
   const next: AgentState = {
     ...agent,
     status: "completed",
-    filesCompleted: agent.filesTotal,
+    // A parent's files stay its children's sums (a failed child's undone files stay undone).
+    filesCompleted: parent ? agent.filesCompleted : agent.filesTotal,
     startedAt: agent.startedAt ?? iso,
     updatedAt: iso,
     finishedAt: finishedAt(agent, "completed", iso),
     summary: summary ?? agent.summary,
     error: null,
   };
-  return withAgent(state, next, `Agent ${agent.agentId} completed`);
+  return withAgent(state, next, `Agent ${agent.agentId} completed`, iso);
 }
 
 export function applyFail(state: RunState, ref: string, error: string, now: number): RunState {
@@ -210,7 +338,7 @@ export function applyFail(state: RunState, ref: string, error: string, now: numb
     finishedAt: finishedAt(agent, "failed", iso),
     error,
   };
-  return withAgent(state, next, `Agent ${agent.agentId} failed`);
+  return withAgent(state, next, `Agent ${agent.agentId} failed`, iso);
 }
 
 export function applyCancel(state: RunState, ref: string, reason: string | null, now: number): RunState {
@@ -223,15 +351,24 @@ export function applyCancel(state: RunState, ref: string, reason: string | null,
     finishedAt: finishedAt(agent, "cancelled", iso),
     error: reason,
   };
-  return withAgent(state, next, `Agent ${agent.agentId} cancelled`);
+  return withAgent(state, next, `Agent ${agent.agentId} cancelled`, iso);
 }
 
-/** Adds an event to the agent's log (the newest MAX_AGENT_EVENTS are kept); the event line stays. */
+/**
+ * Adds an event to the agent's log (the newest MAX_AGENT_EVENTS are kept), and to its ancestors' logs
+ * marked with the agent's id; the event line stays.
+ */
 export function applyLog(state: RunState, ref: string, message: string, now: number): RunState {
   const agent = findAgent(state, ref);
   const iso = new Date(now).toISOString();
-  const events = [...agent.events, { at: iso, message }].slice(-MAX_AGENT_EVENTS);
-  return withAgent(state, { ...agent, updatedAt: iso, events }, state.event);
+  const events = [...(agent.events ?? []), { at: iso, message }].slice(-MAX_AGENT_EVENTS);
+  const next = withAgent(state, { ...agent, updatedAt: iso, events }, state.event, iso);
+  for (const id of ancestorIds(next.agents, agent.agentId)) {
+    const ancestor = next.agents[id]!;
+    const logged = { at: iso, message, agentId: agent.agentId };
+    next.agents[id] = { ...ancestor, events: [...(ancestor.events ?? []), logged].slice(-MAX_AGENT_EVENTS) };
+  }
+  return next;
 }
 
 export function applyFinalize(state: RunState, mergeSummary: string, now: number): RunState {

@@ -1,6 +1,8 @@
 import { estimateRemainingMs } from "./eta.js";
-import { formatStatusCounts, overallProgress, sortByDomain, statusCounts, toAgentView } from "./progress.js";
+import { budgetUsed, metricsView, overBudgetWarning } from "./metrics.js";
+import { formatStatusCounts, overallProgress, statusCounts, toAgentView } from "./progress.js";
 import { agentFlags } from "./stalled.js";
+import { treeOrder } from "./tree.js";
 import type { AgentEvent, AgentView, RunState } from "./types.js";
 
 /** What `status --json` prints and `reporter.status()` returns. */
@@ -22,8 +24,25 @@ export interface StatusView {
     /** Unfinished and silent for longer than the run's stall threshold. */
     stalled: boolean;
     silentForMs: number;
+    /** 0 for a top-level agent, 1 for a child, ... (agents are listed in tree order: children after their parent). */
+    depth: number;
+    /** The agent's cost with its descendants' (what the table shows); null when none reported one. */
+    totalCostUsd: number | null;
+    /** The agent's share of the run's budget (split equally among siblings); null without a budget. */
+    budgetUsd: number | null;
+    /** Its total cost is past 80% of its share. */
+    budgetWarning: boolean;
   })[];
   overall: { filesCompleted: number; filesTotal: number; progress: number };
+  /** The run's cost against its budget. */
+  cost: {
+    /** Every agent's own cost once; null when no agent reported one. */
+    costUsd: number | null;
+    /** The run's budget (`init --max-cost`), or null. */
+    maxCostUsd: number | null;
+    /** The cost is past 80% of the budget. */
+    budgetWarning: boolean;
+  };
   counts: ReturnType<typeof statusCounts>;
   /** How many unfinished agents are stalled (also counted in their status). */
   stalled: number;
@@ -44,7 +63,9 @@ export interface StatusView {
 }
 
 export function toStatusView(state: RunState, now: number, queued = 0): StatusView {
-  const agents = sortByDomain(Object.values(state.agents));
+  const entries = treeOrder(Object.values(state.agents));
+  const agents = entries.map((entry) => entry.agent);
+  const metrics = metricsView(state);
   const counts = statusCounts(agents);
   const flags = new Map(agents.map((agent) => [agent.agentId, agentFlags(agent, state, now)]));
   const stalled = [...flags.values()].filter((flag) => flag.stalled).length;
@@ -56,7 +77,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
     startedAt: state.startedAt,
     completedAt: state.completedAt,
     event: state.event,
-    agents: agents.map((agent) => ({
+    agents: entries.map(({ agent, depth }) => ({
       ...toAgentView(agent),
       summary: agent.summary,
       error: agent.error,
@@ -65,8 +86,19 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
       finishedAt: agent.finishedAt,
       events: agent.events,
       ...flags.get(agent.agentId)!,
+      depth,
+      totalCostUsd: metrics.totalCost.get(agent.agentId) ?? null,
+      budgetUsd: metrics.budget.get(agent.agentId) ?? null,
+      budgetWarning: overBudgetWarning(
+        budgetUsed(metrics.totalCost.get(agent.agentId) ?? null, metrics.budget.get(agent.agentId)),
+      ),
     })),
     overall: overallProgress(agents),
+    cost: {
+      costUsd: metrics.runCost,
+      maxCostUsd: metrics.runBudget,
+      budgetWarning: overBudgetWarning(budgetUsed(metrics.runCost, metrics.runBudget)),
+    },
     counts,
     stalled,
     countsText: formatStatusCounts(counts, stalled),

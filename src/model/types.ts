@@ -27,8 +27,30 @@ export interface AgentState {
   summary: string | null;
   /** Failure reason given by `fail` (or the reason given by `cancel`). */
   error: string | null;
-  /** The agent's latest events (`log`), oldest first, at most MAX_AGENT_EVENTS. */
+  /** The agent's latest events (`log`), oldest first, at most MAX_AGENT_EVENTS; a parent's include its children's. */
   events: AgentEvent[];
+  /**
+   * The agent this one was added under (`add --parent`); absent or null: a top-level agent. Set once,
+   * to an agent that already exists, so the agents form a tree (no cycles). A parent's `filesCompleted`
+   * and `filesTotal` are its children's sums, kept up to date in the same change as the child's.
+   */
+  parentId?: string | null;
+  /** Metrics reported by `update` (absent or null: never reported). See metrics.ts. */
+  iteration?: number | null;
+  maxIterations?: number | null;
+  criteriaVerified?: number | null;
+  criteriaTotal?: number | null;
+  /** The agent's own cost so far in US dollars (a parent's shown cost adds its children's). */
+  costUsd?: number | null;
+}
+
+/** What `update` may report besides status and files (library: `updateAgentProgress`'s last argument). */
+export interface AgentMetrics {
+  iteration?: number;
+  maxIterations?: number;
+  criteriaVerified?: number;
+  criteriaTotal?: number;
+  costUsd?: number;
 }
 
 /** One entry of an agent's event log. */
@@ -36,6 +58,8 @@ export interface AgentEvent {
   /** ISO 8601 time. */
   at: string;
   message: string;
+  /** The descendant that logged it, for an event shown in its parent's log; absent for the agent's own. */
+  agentId?: string;
 }
 
 /** How many events each agent keeps in the run state (the comment shows fewer). */
@@ -98,6 +122,8 @@ export interface RunState {
   agents: Record<string, AgentState>;
   /** Merge summary given at finalize. */
   mergeSummary: string | null;
+  /** The run's budget in US dollars (`init --max-cost`); absent or null: none. */
+  maxCostUsd?: number | null;
   /** An unfinished agent silent for longer than this is shown as stalled (ms). */
   stallAfterMs: number;
   github: GitHubTarget;
@@ -114,4 +140,12 @@ export interface AgentView {
   filesCompleted: number;
   filesTotal: number;
   progress: number;
+  /** The agent it was added under, or null. */
+  parentId: string | null;
+  iteration: number | null;
+  maxIterations: number | null;
+  criteriaVerified: number | null;
+  criteriaTotal: number | null;
+  /** The agent's own reported cost (US dollars), or null. */
+  costUsd: number | null;
 }

@@ -2,6 +2,7 @@ import type { AgentStatus } from "../model/types.js";
 import { escapeBlock } from "./escape.js";
 import {
   blockCost,
+  type FlexPart,
   fitRanked,
   inOrder,
   type ListFrame,
@@ -16,15 +17,16 @@ import { formatCount, sliceWhole } from "./text.js";
  *
  * A body is a list of blocks joined by one blank line ("\n\n"); the table is one block (header,
  * delimiter and rows joined by "\n"). Only these parts vary in size: the recent events, the agent
- * durations (final summary), the table rows, the failures list and the merge summary. When the whole
- * body is too long they are shrunk in that order:
+ * durations and the timeline (final summary), the table rows, the failures list and the merge summary.
+ * When the whole body is too long they are shrunk in that order:
  *   1. the recent events cut ("… 4 more events not shown"), each agent's newest kept longest;
- *   2. the agent durations cut ("- … and 12 more");
+ *   2. the agent durations cut ("- … and 12 more"), then the timeline's bars grouped (see timeline.ts);
  *   3. completed rows folded into one line ("✅ 1,200 completed domains not listed");
  *   4. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
  *   5. the failures list cut ("- … and 12 more");
  *   6. the merge summary cut (with a note).
- * Events and durations only get the room the other parts leave in full. The table may take at least half
+ * The timeline, durations and events (in that order) only get the room the other parts leave in full,
+ * except that the timeline may take up to TIMELINE_RESERVE (an eighth of the room at most) in any case. The table may take at least half
  * of the room left by the fixed parts, the failures a quarter, so a huge merge summary cannot push the
  * table out; whatever a part does not need goes to the next one.
  * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
@@ -56,6 +58,8 @@ export interface CommentParts {
     blocks: readonly string[];
     summary: string;
     durations: ListPart;
+    /** The Mermaid timeline, after the durations. */
+    timeline: FlexPart;
   } | null;
   marker: string;
 }
@@ -67,6 +71,7 @@ interface Layout {
   events: string | null;
   summary: string;
   durations: string | null;
+  timeline: string | null;
 }
 
 function compose(parts: CommentParts, layout: Layout): string {
@@ -82,6 +87,7 @@ function compose(parts: CommentParts, layout: Layout): string {
     blocks.push(...parts.final.blocks);
     if (layout.summary !== "") blocks.push(layout.summary);
     if (layout.durations !== null) blocks.push(layout.durations);
+    if (layout.timeline !== null) blocks.push(layout.timeline);
   }
   blocks.push(parts.marker);
   return blocks.join("\n\n");
@@ -99,6 +105,9 @@ const FAILURES_FRAME: ListFrame = {
 
 /** The durations of a progress comment: none. */
 const NO_LIST: ListPart = { items: [], frame: FAILURES_FRAME };
+
+/** Room the timeline may take from the table in a big run (a chart of a few dozen bars). */
+const TIMELINE_RESERVE = 4000;
 
 const rowsCost = (rows: readonly string[]) => rows.reduce((sum, row) => sum + row.length + 1, 0);
 const notesCost = (notes: readonly string[]) => notes.reduce((sum, note) => sum + note.length + 2, 0);
@@ -150,10 +159,19 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
     events: wholeList(parts.events.items, parts.events.frame),
     summary: summaryText,
     durations: wholeList(durations.items, durations.frame),
+    timeline: parts.final?.timeline.whole ?? null,
   });
   if (whole.length <= max) return whole;
 
-  const empty = { rows: [], notes: [], failures: null, events: null, summary: "", durations: null };
+  const empty = {
+    rows: [],
+    notes: [],
+    failures: null,
+    events: null,
+    summary: "",
+    durations: null,
+    timeline: null,
+  };
   const skeleton = compose(parts, empty);
   const room = max - skeleton.length;
   if (room < 0) return cutHard(skeleton, parts.marker, max);
@@ -162,9 +180,16 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   const summaryNeed = blockCost(summaryText);
   const failuresNeed = blockCost(wholeList(failureItems, FAILURES_FRAME));
   const spare = Math.max(0, room - rowsCost(rowLines) - failuresNeed - summaryNeed);
-  const durationsPlan = planList(durations.items, durations.frame, spare);
-  const eventsPlan = planList(parts.events.items, parts.events.frame, spare - durationsPlan.cost);
-  const core = room - durationsPlan.cost - eventsPlan.cost;
+  // The timeline (bounded: see timeline.ts) keeps a small share even when the table takes the rest.
+  const timelineRoom = Math.max(spare, Math.min(TIMELINE_RESERVE, Math.floor(room / 8)));
+  const timelinePlan = parts.final?.timeline.plan(timelineRoom) ?? { block: null, cost: 0 };
+  const durationsPlan = planList(durations.items, durations.frame, spare - timelinePlan.cost);
+  const eventsPlan = planList(
+    parts.events.items,
+    parts.events.frame,
+    spare - timelinePlan.cost - durationsPlan.cost,
+  );
+  const core = room - timelinePlan.cost - durationsPlan.cost - eventsPlan.cost;
 
   const table = planTable(
     parts.rows,
@@ -185,6 +210,7 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
     events: eventsPlan.block,
     summary,
     durations: durationsPlan.block,
+    timeline: timelinePlan.block,
   });
   return body.length <= max ? body : cutHard(skeleton, parts.marker, max);
 }

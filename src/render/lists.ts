@@ -25,6 +25,12 @@ export interface ListPart {
   frame: ListFrame;
 }
 
+/** A block of the comment that shrinks by its own rules (the timeline): whole, or fitted to a budget. */
+export interface FlexPart {
+  whole: string | null;
+  plan(budget: number): ListPlan;
+}
+
 export interface ListPlan {
   block: string | null;
   /** Characters the block adds to the body. */

@@ -1,13 +1,14 @@
 import { estimateRemainingMs, formatEta } from "../model/eta.js";
+import { formatRunCost, type MetricsView, metricCells, metricsView, metricTitles } from "../model/metrics.js";
 import {
   formatDuration,
   formatStatusCounts,
   overallProgress,
-  sortByDomain,
   statusCounts,
   toAgentView,
 } from "../model/progress.js";
 import { type AgentFlags, agentFlags } from "../model/stalled.js";
+import { treeOrder } from "../model/tree.js";
 import type { AgentState, RunState } from "../model/types.js";
 import { type CommentParts, fitComment, type TableRow } from "./budget.js";
 import { DURATIONS_FRAME, durationItems } from "./durations.js";
@@ -16,6 +17,7 @@ import { EVENTS_FRAME, eventItems } from "./events.js";
 import { STATUS_LABELS, stalledLabel } from "./labels.js";
 import { finalMarker, progressMarker } from "./marker.js";
 import { formatDateTime } from "./time.js";
+import { timelinePart } from "./timeline.js";
 
 export { STATUS_LABELS } from "./labels.js";
 
@@ -31,15 +33,18 @@ export { STATUS_LABELS } from "./labels.js";
  *   **Mode:** Parallel (N domains)
  *   **Started:** YYYY-MM-DD HH:MM:SS
  *                                            (blank)
- *   | Domain | Agent | Status | Files | Progress |
- *   |--------|-------|--------|-------|----------|
- *   | <rows sorted by domain> |               (with `now`: a stalled agent's status is ⚠️ Stalled (…))
+ *   | Domain | Agent | Status | Files | Progress |     (+ ` Iteration |`, ` Criteria |`, ` Cost |` once
+ *   |--------|-------|--------|-------|----------|      some agent reported one: see metrics.ts)
+ *   | <rows sorted by domain> |               (with `now`: a stalled agent's status is ⚠️ Stalled (…));
+ *                                            children follow their parent, the domain cell `↳ child`
+ *                                            (indented by em spaces below the first level: see tree.ts)
  *                                            (blank; only when the table was shortened to fit:)
  *   ✅ N completed domains not listed         (each note its own paragraph)
  *   … and N more domains
  *                                            (blank)
  *   **Overall:** P% (done/total files)
  *   **Agents:** X pending, Y running, Z completed, W failed[, V cancelled][, S stalled]
+ *   **Cost:** $8.50[ of $10.00 budget[ ⚠️ 85% used]]  (only once some agent reported a cost)
  *   **ETA:** ~4 minutes                       (only with `now`, and enough data: see eta.ts)
  *                                            (blank; only when an agent failed, or was cancelled with a reason:)
  *   **Failures:**
@@ -60,6 +65,8 @@ export { STATUS_LABELS } from "./labels.js";
  *
  *   - <domain> (<agent id>): ✅ Completed in 7 minutes
  *                                            (blank)
+ *   ### Timeline                              (a Mermaid gantt chart: see timeline.ts)
+ *                                            (blank)
  *   <!-- parallel-progress:… -->              (the marker: always the last line)
  *
  * So each of the guide's examples is the start of the body, up to its Overall line, which the Agents line
@@ -75,17 +82,31 @@ export interface RenderOptions {
   now?: number;
 }
 
-const TABLE_HEADER =
-  "| Domain | Agent | Status | Files | Progress |\n|--------|-------|--------|-------|----------|";
+/** The guide's table header, then the metric columns some agent has reported. */
+function tableHeader(metrics: MetricsView): string {
+  const titles = ["Domain", "Agent", "Status", "Files", "Progress", ...metricTitles(metrics)];
+  return `| ${titles.join(" | ")} |\n|${titles.map((title) => "-".repeat(title.length + 2)).join("|")}|`;
+}
 
-function tableRow(agent: AgentState, flags: AgentFlags | null): TableRow {
+/** A child's domain cell: `↳ api`, one em space (kept by GFM, unlike spaces) per level below the first. */
+function domainCell(domain: string, depth: number): string {
+  return depth === 0 ? escapeCell(domain) : `${"\u2003".repeat(depth - 1)}↳ ${escapeCell(domain)}`;
+}
+
+function tableRow(
+  agent: AgentState,
+  depth: number,
+  flags: AgentFlags | null,
+  metrics: MetricsView,
+): TableRow {
   const view = toAgentView(agent);
   const cells = [
-    escapeCell(view.domain),
+    domainCell(view.domain, depth),
     escapeCell(view.agentId),
     flags?.stalled ? stalledLabel(flags.silentForMs) : STATUS_LABELS[view.status],
     `${view.filesCompleted}/${view.filesTotal}`,
     `${view.progress}%`,
+    ...metricCells(view, metrics),
   ];
   return { status: view.status, line: `| ${cells.join(" | ")} |` };
 }
@@ -103,20 +124,30 @@ function failureItems(agents: readonly AgentState[]): string[] {
   return [...failed, ...cancelled];
 }
 
-/** Overall, Agents and (with `now`, when there is one) ETA: one paragraph. */
-function overallBlock(state: RunState, agents: readonly AgentState[], stalled: number, now?: number): string {
+/** Overall, Agents, Cost (once reported) and (with `now`, when there is one) ETA: one paragraph. */
+function overallBlock(
+  state: RunState,
+  agents: readonly AgentState[],
+  stalled: number,
+  metrics: MetricsView,
+  now?: number,
+): string {
   const overall = overallProgress(agents);
   const lines = [
     `**Overall:** ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
     `**Agents:** ${formatStatusCounts(statusCounts(agents), stalled)}`,
   ];
+  const cost = formatRunCost(metrics);
+  if (cost !== null) lines.push(`**Cost:** ${cost}`);
   const eta = now === undefined ? null : estimateRemainingMs(state, now);
   if (eta !== null) lines.push(`**ETA:** ${formatEta(eta)}`);
   return lines.join("\n");
 }
 
 function progressParts(state: RunState, now?: number): Omit<CommentParts, "final" | "marker"> {
-  const agents = sortByDomain(Object.values(state.agents));
+  const entries = treeOrder(Object.values(state.agents));
+  const agents = entries.map((entry) => entry.agent);
+  const metrics = metricsView(state);
   const flags = agents.map((agent) => (now === undefined ? null : agentFlags(agent, state, now)));
   const stalled = flags.filter((flag) => flag?.stalled).length;
   const count = agents.length;
@@ -126,9 +157,9 @@ function progressParts(state: RunState, now?: number): Omit<CommentParts, "final
       `**${escapeInline(state.event.trim() || "Progress updated")}**`,
       `**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})\n**Started:** ${formatDateTime(state.startedAt)}`,
     ],
-    tableHeader: TABLE_HEADER,
-    rows: agents.map((agent, index) => tableRow(agent, flags[index]!)),
-    overall: overallBlock(state, agents, stalled, now),
+    tableHeader: tableHeader(metrics),
+    rows: entries.map((entry, index) => tableRow(entry.agent, entry.depth, flags[index]!, metrics)),
+    overall: overallBlock(state, agents, stalled, metrics, now),
     failures: failureItems(agents),
     events: { items: eventItems(agents, state.startedAt), frame: EVENTS_FRAME },
   };
@@ -159,7 +190,8 @@ function endedAt(state: RunState): number {
  */
 export function renderFinalComment(state: RunState, options: RenderOptions = {}): string {
   const progress = progressParts(state, options.now);
-  const agents = sortByDomain(Object.values(state.agents));
+  const entries = treeOrder(Object.values(state.agents));
+  const agents = entries.map((entry) => entry.agent);
   const overall = overallProgress(agents);
   const started = Date.parse(state.startedAt);
   const ended = endedAt(state);
@@ -177,6 +209,7 @@ export function renderFinalComment(state: RunState, options: RenderOptions = {})
         items: durationItems(agents, { startedAt: started, endedAt: ended }),
         frame: DURATIONS_FRAME,
       },
+      timeline: timelinePart(entries, { startedAt: started, endedAt: ended }),
     },
     marker: finalMarker(state.runId),
   };

@@ -1,13 +1,14 @@
 import { estimateRemainingMs, formatEta } from "../model/eta.js";
+import { formatRunCost, type MetricsView, metricCells, metricsView, metricTitles } from "../model/metrics.js";
 import {
   formatDuration,
   formatStatusCounts,
   overallProgress,
-  sortByDomain,
   statusCounts,
   toAgentView,
 } from "../model/progress.js";
 import { agentFlags } from "../model/stalled.js";
+import { treeOrder } from "../model/tree.js";
 import type { AgentState, AgentStatus, RunState } from "../model/types.js";
 import { cleanText } from "./text.js";
 import { eventClock } from "./time.js";
@@ -20,9 +21,12 @@ import { eventClock } from "./time.js";
  *   backend   impl-bac-163000  Stalled (20 minutes)  3/7    █████████░░░░░░░░░░░  43%
  *     ↳ 16:31:05 compiled module A                 (dim: the agent's last event, if any)
  *   frontend  impl-fro-163000  Pending               0/5    ░░░░░░░░░░░░░░░░░░░░   0%
+ *     ↳ api   impl-api-163500  Pending               0/5    ░░░░░░░░░░░░░░░░░░░░   0%   (a child: indented)
+ *                                                  (then Iteration, Criteria, Cost once some agent reports one)
  *
  *   Overall: 19% (3/16 files)
  *   Agents: 1 pending, 1 running, 0 completed, 0 failed, 1 stalled
+ *   Cost: $8.50 of $10.00 budget ⚠️ 85% used      (once some agent reported a cost)
  *   ETA: ~4 minutes                                (only with `now` and enough data)
  *     qa: <failure reason>                         (failed, and cancelled with a reason)
  */
@@ -126,6 +130,10 @@ export function progressBar(progress: number): { filled: number; empty: number }
 
 interface Row {
   agent: AgentState;
+  /** The Domain cell's text: indented under its parent. */
+  domain: string;
+  /** The metric cells shown (those some agent reported). */
+  metrics: string[];
   progress: number;
   files: string;
   label: string;
@@ -133,11 +141,20 @@ interface Row {
   stalled: boolean;
 }
 
-function toRow(agent: AgentState, state: RunState, now: number | undefined): Row {
+function toRow(
+  agent: AgentState,
+  depth: number,
+  state: RunState,
+  metrics: MetricsView,
+  now: number | undefined,
+): Row {
   const view = toAgentView(agent);
   const flags = now === undefined ? null : agentFlags(agent, state, now);
+  const domain = cleanText(agent.domain).replace(/[\t\n]/g, " ");
   return {
     agent,
+    domain: depth === 0 ? domain : `${"  ".repeat(depth - 1)}└ ${domain}`,
+    metrics: metricCells(view, metrics),
     progress: view.progress,
     files: `${view.filesCompleted}/${view.filesTotal}`,
     label: flags?.stalled ? `Stalled (${formatDuration(flags.silentForMs)})` : LABELS[view.status],
@@ -151,14 +168,25 @@ function lastEvent(agent: AgentState, runStartedAt: string): string | null {
   const event = agent.events?.at(-1);
   if (!event) return null;
   const at = eventClock(event.at, runStartedAt);
-  return `↳ ${at === null ? "" : `${at} `}${event.message}`;
+  const from = event.agentId === undefined ? "" : `[${event.agentId}] `;
+  return `↳ ${at === null ? "" : `${at} `}${from}${event.message}`;
 }
 
 export function renderTerminalTable(state: RunState, options: TerminalOptions): string {
   const color = options.color;
   const paint = (name: keyof Colors, text: string) => (color ? color[name](text) : text);
-  const agents = sortByDomain(Object.values(state.agents));
-  const rows = agents.map((agent) => toRow(agent, state, options.now));
+  const entries = treeOrder(Object.values(state.agents));
+  const agents = entries.map((entry) => entry.agent);
+  const metrics = metricsView(state);
+  const rows = entries.map(({ agent, depth }) => toRow(agent, depth, state, metrics, options.now));
+  const titles = metricTitles(metrics);
+  const metricWidths = titles.map((title, index) =>
+    widest(
+      title,
+      rows.map((row) => row.metrics[index]!),
+    ),
+  );
+  const metricsWidth = metricWidths.reduce((sum, width) => sum + width + GAP.length, 0);
 
   const statusWidth = widest("Status", [...Object.values(LABELS), ...rows.map((row) => row.label)]);
   const filesWidth = widest(
@@ -168,14 +196,14 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
   const progressWidth = BAR_WIDTH + " 100%".length;
   let domainWidth = widest(
     "Domain",
-    agents.map((agent) => fitColumns(agent.domain, Number.POSITIVE_INFINITY)),
+    rows.map((row) => fitColumns(row.domain, Number.POSITIVE_INFINITY)),
   );
   let agentWidth = widest(
     "Agent",
     agents.map((agent) => fitColumns(agent.agentId, Number.POSITIVE_INFINITY)),
   );
   if (options.width !== undefined) {
-    const fixed = statusWidth + filesWidth + progressWidth + GAP.length * 4;
+    const fixed = statusWidth + filesWidth + progressWidth + GAP.length * 4 + metricsWidth;
     let excess = domainWidth + agentWidth + fixed - options.width;
     const shrinkDomain = Math.min(Math.max(0, excess), Math.max(0, domainWidth - MIN_TEXT_COLUMN));
     domainWidth -= shrinkDomain;
@@ -188,18 +216,22 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
     pad("Agent", agentWidth),
     pad("Status", statusWidth),
     pad("Files", filesWidth),
-    "Progress",
+    titles.length > 0 ? pad("Progress", progressWidth) : "Progress",
+    ...titles.map((title, index) => (index === titles.length - 1 ? title : pad(title, metricWidths[index]!))),
   ].join(GAP);
   const lines = [paint("bold", header)];
   const lineWidth = options.width === undefined ? 500 : Math.max(20, options.width - 4);
   for (const row of rows) {
     const bar = progressBar(row.progress);
     const cells = [
-      pad(fitColumns(row.agent.domain, domainWidth), domainWidth),
+      pad(fitColumns(row.domain, domainWidth), domainWidth),
       pad(fitColumns(row.agent.agentId, agentWidth), agentWidth),
       paint(row.paint, pad(row.label, statusWidth)),
       pad(row.files, filesWidth),
       `${paint(PAINT[row.agent.status], "█".repeat(bar.filled))}${paint("dim", "░".repeat(bar.empty))} ${`${row.progress}%`.padStart(4)}`,
+      ...row.metrics.map((cell, index) =>
+        index === row.metrics.length - 1 ? cell : pad(cell, metricWidths[index]!),
+      ),
     ];
     lines.push(cells.join(GAP));
     const event = lastEvent(row.agent, state.startedAt);
@@ -213,6 +245,8 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
     `${paint("bold", "Overall:")} ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
     `${paint("bold", "Agents:")} ${formatStatusCounts(statusCounts(agents), stalled)}`,
   );
+  const cost = formatRunCost(metrics);
+  if (cost !== null) lines.push(`${paint("bold", "Cost:")} ${cost}`);
   const eta = options.now === undefined ? null : estimateRemainingMs(state, options.now);
   if (eta !== null) lines.push(`${paint("bold", "ETA:")} ${formatEta(eta)}`);
 

@@ -25,7 +25,15 @@ const agentSchema = z.looseObject({
   finishedAt: time.nullable(),
   summary: z.string().nullable(),
   error: z.string().nullable(),
-  events: z.array(z.looseObject({ at: z.string(), message: z.string() })).default([]),
+  events: z
+    .array(z.looseObject({ at: z.string(), message: z.string(), agentId: z.string().optional() }))
+    .default([]),
+  parentId: z.string().min(1).nullable().optional(),
+  iteration: count.nullable().optional(),
+  maxIterations: z.int().min(1).nullable().optional(),
+  criteriaVerified: count.nullable().optional(),
+  criteriaTotal: count.nullable().optional(),
+  costUsd: z.number().finite().min(0).nullable().optional(),
 });
 
 const githubSchema = z.looseObject({
@@ -65,6 +73,7 @@ export const runStateSchema = z
     agents: z.record(z.string(), agentSchema),
     mergeSummary: z.string().nullable(),
     stallAfterMs: z.int().min(1).default(DEFAULT_STALL_AFTER_MS),
+    maxCostUsd: z.number().finite().min(0).nullable().optional(),
     github: githubSchema,
     taskFile: z.looseObject({ mtimeMs: z.number(), size: z.number() }).nullable(),
     sync: syncSchema,
@@ -76,6 +85,13 @@ export const runStateSchema = z
           code: "custom",
           path: ["agents", key, "agentId"],
           message: `must be ${quote(key)}`,
+        });
+      }
+      if (agent.parentId != null && !(agent.parentId in state.agents)) {
+        context.addIssue({
+          code: "custom",
+          path: ["agents", key, "parentId"],
+          message: "must name an agent of the run",
         });
       }
       if (agent.filesCompleted > agent.filesTotal) {

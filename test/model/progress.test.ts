@@ -97,6 +97,12 @@ describe("agent and overall progress", () => {
       filesCompleted: 3,
       filesTotal: 7,
       progress: 43,
+      parentId: null,
+      iteration: null,
+      maxIterations: null,
+      criteriaVerified: null,
+      criteriaTotal: null,
+      costUsd: null,
     });
   });
 

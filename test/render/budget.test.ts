@@ -82,7 +82,7 @@ describe("big runs fit in a comment", () => {
     expect(body).toContain(`\n\n${overall}\n**Agents:** `);
     expect(body).toContain(`**Total Duration:** 1 hour 30 minutes\n**Total Files:** ${done}/15000`);
     expect(body).toMatch(
-      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n<!--/,
+      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n### Timeline\n\n```mermaid\n[^`]+\n```\n\n<!--/,
     );
     expect(tableRows(body)).toBeGreaterThan(0);
     expect(parseMarker(body)).toEqual({ kind: "final", runId: RUN_ID, seq: null });
@@ -124,7 +124,10 @@ describe("big runs fit in a comment", () => {
     const done = bigRun(300, () => "completed");
     done.mergeSummary = "All merged.";
     const whole = renderFinalComment(done);
-    const durations = whole.slice(whole.indexOf("### Agent Durations"), whole.lastIndexOf("\n\n<!--"));
+    const durations = whole.slice(
+      whole.indexOf("### Agent Durations"),
+      whole.lastIndexOf("\n\n### Timeline"),
+    );
     const events = whole.slice(whole.indexOf("<details>"), whole.indexOf("</details>") + "</details>".length);
     const maxLength = whole.length - events.length - Math.floor(durations.length / 2);
     const body = renderFinalComment(done, { maxLength });
@@ -132,7 +135,7 @@ describe("big runs fit in a comment", () => {
     expect(tableRows(body)).toBe(300);
     expect(body).not.toContain("<details>");
     expect(body).toMatch(
-      /\n\nAll merged\.\n\n### Agent Durations\n\n(- domain-\d{4} \(impl-d\d+-163000\): ✅ Completed in 1 minute\n)+- … and \d+ more\n\n<!--/,
+      /\n\nAll merged\.\n\n### Agent Durations\n\n(- domain-\d{4} \(impl-d\d+-163000\): ✅ Completed in 1 minute\n)+- … and \d+ more\n\n### Timeline\n\n```mermaid\n[^`]+\n```\n\n<!--/,
     );
   });
 

@@ -19,6 +19,7 @@ interface Node {
   type: string;
   value?: string;
   depth?: number;
+  lang?: string | null | undefined;
   children?: Node[];
 }
 
@@ -52,12 +53,19 @@ function expectContained(body: string, agents: number | null) {
   const top = parse(body).children!;
   const headings = top.filter((node) => node.type === "heading" && node.depth! <= 3).map(text);
   const expected = agents === null ? OUR_HEADINGS.slice(0, 3) : OUR_HEADINGS;
-  expect(headings.map((heading) => heading.replace(/^[^\p{L}]+/u, ""))).toEqual(expected);
+  // The timeline (a mermaid block under its own heading) closes the summary when it fits.
+  const timeline = top.findIndex((node) => node.type === "heading" && text(node) === "Timeline");
+  const ours = timeline === -1 ? expected : [...expected, "Timeline"];
+  expect(headings.map((heading) => heading.replace(/^[^\p{L}]+/u, ""))).toEqual(ours);
+  if (timeline !== -1) {
+    expect(top[timeline + 1]).toMatchObject({ type: "code", lang: "mermaid" });
+    expect(top).toHaveLength(timeline + 3);
+  }
   if (agents !== null) {
     const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
     expect(top[durations + 1]).toMatchObject({ type: "list" });
     expect(top[durations + 1]!.children).toHaveLength(agents);
-    expect(top).toHaveLength(durations + 3);
+    expect(top).toHaveLength(durations + (timeline === -1 ? 3 : 5));
   }
   const last = top.at(-1)!;
   expect(last.type).toBe("html");
@@ -135,7 +143,11 @@ describe("the merge summary cannot swallow what follows it", () => {
     expect(body.length).toBeLessThanOrEqual(3000);
     expect(body).toContain("truncated");
     expectContained(body, null);
-    expect(text(parse(body).children!.at(-2)!)).toMatch(/^… truncated \(\d+ more characters\)$/);
+    // The note that says so closes the merge summary (before the timeline, when it fits).
+    const top = parse(body).children!;
+    const timeline = top.findIndex((node) => node.type === "heading" && text(node) === "Timeline");
+    const note = timeline === -1 ? top.at(-2)! : top[timeline - 1]!;
+    expect(text(note)).toMatch(/^… truncated \(\d+ more characters\)$/);
   });
 });
 

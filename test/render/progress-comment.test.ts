@@ -188,6 +188,19 @@ describe("the guide's examples, byte for byte", () => {
           "- frontend (impl-fro-163000): ✅ Completed in 5 minutes",
           "- tests (impl-tes-163000): ✅ Completed in 11 minutes",
         ].join("\n"),
+        "### Timeline",
+        [
+          "```mermaid",
+          "gantt",
+          "    title Agents (UTC)",
+          "    dateFormat YYYY-MM-DD HH:mm:ss",
+          "    axisFormat %H:%M",
+          "    section Agents",
+          "    ✅ backend :done, 2025-10-19 16:30:05, 2025-10-19 16:37:10",
+          "    ✅ frontend :done, 2025-10-19 16:30:06, 2025-10-19 16:35:20",
+          "    ✅ tests :done, 2025-10-19 16:31:00, 2025-10-19 16:42:30",
+          "```",
+        ].join("\n"),
         FINAL_MARKER,
       ].join("\n\n"),
     );
@@ -239,7 +252,7 @@ describe("details around the guide's format", () => {
     const body = renderFinalComment(state);
     expect(body).toContain("**Total Duration:** 1 hour 5 minutes\n**Total Files:** 0/0");
     expect(body).toContain(
-      "### Merge Results\n\nNo merge summary was given.\n\n### Agent Durations\n\n- backend (impl-bac-163000): ✅ Completed in 1 hour 5 minutes\n\n<!-- parallel-progress:final",
+      "### Merge Results\n\nNo merge summary was given.\n\n### Agent Durations\n\n- backend (impl-bac-163000): ✅ Completed in 1 hour 5 minutes\n\n### Timeline\n\n```mermaid\n",
     );
     expect(body).toContain("**Overall:** 100% (0/0 files)");
   });

@@ -1,0 +1,185 @@
+import { UsageError } from "../errors.js";
+import { childrenByParent } from "./tree.js";
+import type { AgentMetrics, AgentState, AgentView, RunState } from "./types.js";
+
+/**
+ * Agent metrics (iterations, verified criteria, cost) and the cost budget. Pure.
+ *
+ * Budget: `init --max-cost` sets the run's budget. Each agent's share is split equally among siblings,
+ * down the tree: a top-level agent gets the budget divided by the number of top-level agents, a child
+ * its parent's share divided by the number of the parent's children. An agent's cost as shown is its
+ * own reported cost plus its descendants' (so a parent's share covers its whole subtree); the run's cost
+ * counts every agent's own cost once. An agent or the run is flagged once its cost is past 80% of its
+ * budget (or share).
+ */
+
+export const BUDGET_WARN_RATIO = 0.8;
+/** Upper bound of a cost or a budget (US dollars), against typos and overflow. */
+export const MAX_COST_USD = 1_000_000_000;
+
+const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
+
+/** A cost or budget in US dollars: a finite number from 0 to MAX_COST_USD. */
+export function checkCost(value: unknown, label: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_COST_USD) {
+    throw new UsageError(
+      `${label} must be a number of US dollars from 0 to ${MAX_COST_USD}, e.g. 1.25, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The metrics as given, checked; throws a UsageError naming the first bad one and its value. */
+export function checkMetrics(metrics: AgentMetrics): AgentMetrics {
+  const { iteration, maxIterations, criteriaVerified, criteriaTotal, costUsd } = metrics;
+  if (iteration !== undefined || maxIterations !== undefined) {
+    if (!isCount(iteration) || !isCount(maxIterations) || maxIterations < 1 || iteration > maxIterations) {
+      throw new UsageError(
+        `iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, got ${show(iteration)}/${show(maxIterations)}`,
+      );
+    }
+  }
+  if (criteriaVerified !== undefined || criteriaTotal !== undefined) {
+    if (!isCount(criteriaVerified) || !isCount(criteriaTotal) || criteriaVerified > criteriaTotal) {
+      throw new UsageError(
+        `criteria must be <verified>/<total> with whole numbers and verified ≤ total, got ${show(criteriaVerified)}/${show(criteriaTotal)}`,
+      );
+    }
+  }
+  if (costUsd !== undefined) checkCost(costUsd, "cost");
+  return metrics;
+}
+
+/** The agent with the metrics given applied (those not given stay as they are). */
+export function withMetrics(agent: AgentState, metrics: AgentMetrics): AgentState {
+  const next = { ...agent };
+  if (metrics.iteration !== undefined && metrics.maxIterations !== undefined) {
+    next.iteration = metrics.iteration;
+    next.maxIterations = metrics.maxIterations;
+  }
+  if (metrics.criteriaVerified !== undefined && metrics.criteriaTotal !== undefined) {
+    next.criteriaVerified = metrics.criteriaVerified;
+    next.criteriaTotal = metrics.criteriaTotal;
+  }
+  if (metrics.costUsd !== undefined) next.costUsd = metrics.costUsd;
+  return next;
+}
+
+/** Sums of dollars kept to a millionth, so 0.1 + 0.2 shows and serialises as 0.3. */
+const roundUsd = (value: number) => Math.round(value * 1e6) / 1e6;
+
+export interface MetricsView {
+  /** Which optional columns the table shows: those some agent has reported. */
+  columns: { iteration: boolean; criteria: boolean; cost: boolean };
+  /** Each agent's cost with its descendants'; null when none of them reported a cost. */
+  totalCost: Map<string, number | null>;
+  /** Each agent's share of the run's budget; empty without a budget. */
+  budget: Map<string, number>;
+  /** The run's cost (each agent's own cost once); null when no agent reported one. */
+  runCost: number | null;
+  runBudget: number | null;
+}
+
+export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): MetricsView {
+  const agents = Object.values(state.agents);
+  const columns = {
+    iteration: agents.some((agent) => (agent.maxIterations ?? null) !== null),
+    criteria: agents.some((agent) => (agent.criteriaTotal ?? null) !== null),
+    cost: agents.some((agent) => (agent.costUsd ?? null) !== null),
+  };
+  const children = childrenByParent(agents);
+  const totalCost = new Map<string, number | null>();
+  const total = (agent: AgentState, depth: number): number | null => {
+    let sum = agent.costUsd ?? null;
+    // Depth-bounded: childrenByParent already breaks cycles at the top level.
+    if (depth <= agents.length) {
+      for (const child of children.get(agent.agentId) ?? []) {
+        const cost = total(child, depth + 1);
+        if (cost !== null) sum = (sum ?? 0) + cost;
+      }
+    }
+    const rounded = sum === null ? null : roundUsd(sum);
+    totalCost.set(agent.agentId, rounded);
+    return rounded;
+  };
+  for (const root of children.get(null) ?? []) total(root, 0);
+
+  const runBudget = state.maxCostUsd ?? null;
+  const budget = new Map<string, number>();
+  const share = (list: readonly AgentState[], amount: number, depth: number) => {
+    if (depth > agents.length) return;
+    for (const agent of list) {
+      const mine = amount / list.length;
+      budget.set(agent.agentId, mine);
+      share(children.get(agent.agentId) ?? [], mine, depth + 1);
+    }
+  };
+  if (runBudget !== null) share(children.get(null) ?? [], runBudget, 0);
+
+  let runCost: number | null = null;
+  for (const agent of agents) {
+    if ((agent.costUsd ?? null) !== null) runCost = (runCost ?? 0) + agent.costUsd!;
+  }
+  return { columns, totalCost, budget, runCost: runCost === null ? null : roundUsd(runCost), runBudget };
+}
+
+/** The share of its budget an agent has spent, or null without a cost or a budget. */
+export function budgetUsed(cost: number | null, budget: number | null | undefined): number | null {
+  if (cost === null || budget === null || budget === undefined || !(budget > 0)) return null;
+  return cost / budget;
+}
+
+/** Past 80% of its budget. */
+export const overBudgetWarning = (used: number | null): boolean => used !== null && used > BUDGET_WARN_RATIO;
+
+/** `$1,234.50`: two decimals, fixed grouping, independent of the locale. */
+export function formatUsd(value: number): string {
+  const [whole = "0", cents = "00"] = value.toFixed(2).split(".");
+  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents}`;
+}
+
+/** `$8.50`, `$8.50 of $10.00 budget`, `$8.50 of $10.00 budget ⚠️ 85% used`: the Overall block's Cost. */
+export function formatRunCost(view: MetricsView): string | null {
+  if (view.runCost === null) return null;
+  const cost = formatUsd(view.runCost);
+  if (view.runBudget === null) return cost;
+  const used = budgetUsed(view.runCost, view.runBudget);
+  const flag = overBudgetWarning(used) ? ` ⚠️ ${Math.round(used! * 100)}% used` : "";
+  return `${cost} of ${formatUsd(view.runBudget)} budget${flag}`;
+}
+
+/** The Cost cell of an agent: `$1.25`, with `⚠️` past 80% of its share; `—` without a cost. */
+export function formatAgentCost(view: MetricsView, agentId: string): string {
+  const cost = view.totalCost.get(agentId) ?? null;
+  if (cost === null) return "—";
+  const warn = overBudgetWarning(budgetUsed(cost, view.budget.get(agentId)));
+  return `${formatUsd(cost)}${warn ? " ⚠️" : ""}`;
+}
+
+/** `3/10`, or `—` when not reported. */
+export function formatPair(done: number | null | undefined, total: number | null | undefined): string {
+  return done === null || done === undefined || total === null || total === undefined
+    ? "—"
+    : `${done}/${total}`;
+}
+
+/** The titles of the metric columns shown: those some agent reported, in this order. */
+export function metricTitles(view: MetricsView): string[] {
+  const titles: string[] = [];
+  if (view.columns.iteration) titles.push("Iteration");
+  if (view.columns.criteria) titles.push("Criteria");
+  if (view.columns.cost) titles.push("Cost");
+  return titles;
+}
+
+/** An agent's cells for the metric columns shown (see metricTitles). */
+export function metricCells(agent: AgentView, view: MetricsView): string[] {
+  const cells: string[] = [];
+  if (view.columns.iteration) cells.push(formatPair(agent.iteration, agent.maxIterations));
+  if (view.columns.criteria) cells.push(formatPair(agent.criteriaVerified, agent.criteriaTotal));
+  if (view.columns.cost) cells.push(formatAgentCost(view, agent.agentId));
+  return cells;
+}

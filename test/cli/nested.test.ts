@@ -1,0 +1,289 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
+import { afterEach, describe, expect, it } from "vitest";
+import { createParallelReporter } from "../../src/reporter.js";
+import { makeEpic, runCli } from "../support/cli.js";
+
+/** `add`, the metric options of `update` and `init --max-cost`, run as workflow scripts run them. */
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function epic() {
+  const made = await makeEpic();
+  cleanup = made.cleanup;
+  return made.dir;
+}
+
+const stateText = (dir: string) => readFile(join(dir, ".parallel-progress", "state.json"), "utf8");
+
+async function ok(args: string[]) {
+  const result = await runCli(args);
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return result;
+}
+
+async function started(extra: string[] = []) {
+  const dir = await epic();
+  await ok(["init", "--epic", "EPIC-7", "--domains", "backend,frontend", "--dir", dir, ...extra]);
+  return dir;
+}
+
+/** A caller's mistake: one line on stderr naming the problem, exit 2, the state file byte for byte the same. */
+async function refused(dir: string, args: string[], message: RegExp) {
+  const before = await stateText(dir);
+  const result = await runCli([...args, "--dir", dir]);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe("");
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  expect(result.stderr).toMatch(message);
+  expect(await stateText(dir)).toBe(before);
+}
+
+describe("add", () => {
+  it("adds agents under a parent at any depth; status shows them under it with the parent's sums", async () => {
+    const dir = await started();
+    const added = await ok(["add", "--domains", "api, db", "--parent", "backend", "--dir", dir]);
+    const lines = added.stdout.trim().split("\n");
+    expect(lines.map((line) => line.split("\t")[0])).toEqual(["api", "db"]);
+    expect(lines[0]).toMatch(/^api\timpl-api-\d{6}$/);
+    await ok(["add", "--domains", "users", "--parent", "api", "--dir", dir]);
+    await ok(["update", "users", "--status", "in_progress", "--files", "2/5", "--dir", dir]);
+    await ok(["update", "db", "--status", "completed", "--files", "3/3", "--dir", dir]);
+    await ok(["log", "users", "migrated the table", "--dir", dir]);
+
+    const json = JSON.parse((await ok(["status", "--json", "--dir", dir])).stdout);
+    const rows = json.agents.map((a: Record<string, unknown>) => [
+      a.domain,
+      a.depth,
+      a.parentId === null ? null : String(a.parentId).slice(0, 8),
+      `${a.filesCompleted}/${a.filesTotal}`,
+      a.status,
+    ]);
+    expect(rows).toEqual([
+      ["backend", 0, null, "5/8", "in_progress"],
+      ["api", 1, "impl-bac", "2/5", "in_progress"],
+      ["users", 2, "impl-api", "2/5", "in_progress"],
+      ["db", 1, "impl-bac", "3/3", "completed"],
+      ["frontend", 0, null, "0/0", "pending"],
+    ]);
+    expect(json.overall).toEqual({ filesCompleted: 5, filesTotal: 8, progress: 62 });
+    // The child's event is in its parent's and grandparent's recent events too.
+    for (const index of [0, 1, 2]) {
+      expect(json.agents[index].events.at(-1).message).toBe("migrated the table");
+    }
+    expect(json.agents[0].events.at(-1).agentId).toBe(json.agents[2].agentId);
+
+    const markdown = (await ok(["status", "--markdown", "--dir", dir])).stdout;
+    expect(markdown).toContain("| backend | impl-bac-");
+    expect(markdown).toMatch(
+      /\n\| ↳ api \| impl-api-\d{6} \| 🔄 In Progress \| 2\/5 \| 40% \|\n\| \u2003↳ users \|/,
+    );
+    const table = (await ok(["status", "--dir", dir])).stdout;
+    expect(table).toMatch(/\n└ api +impl-api-/);
+    expect(table).toMatch(/\n {2}└ users +impl-use-/);
+  });
+
+  it("keeps the parent's sums right when many processes add and report at once", async () => {
+    const dir = await started();
+    const workers = Array.from({ length: 6 }, (_, i) => `w${i}`);
+    // Each worker adds itself and reports, all at the same time: every report lands in one locked change.
+    await Promise.all(
+      workers.map(async (worker, i) => {
+        await ok(["add", "--domains", worker, "--parent", "backend", "--dir", dir]);
+        await ok(["update", worker, "--status", "in_progress", "--files", `${i}/${i + 2}`, "--dir", dir]);
+      }),
+    );
+    const json = JSON.parse((await ok(["status", "--json", "--dir", dir])).stdout);
+    const backend = json.agents.find((a: { domain: string }) => a.domain === "backend");
+    const children = json.agents.filter((a: { parentId: string | null }) => a.parentId === backend.agentId);
+    expect(children).toHaveLength(6);
+    const sum = (key: string) =>
+      children.reduce((total: number, a: Record<string, number>) => total + a[key]!, 0);
+    expect([backend.filesCompleted, backend.filesTotal]).toEqual([sum("filesCompleted"), sum("filesTotal")]);
+    expect([backend.filesCompleted, backend.filesTotal]).toEqual([15, 27]);
+    expect(json.overall).toMatchObject({ filesCompleted: 15, filesTotal: 27 });
+  });
+
+  it("refuses what it cannot do, with one line, exit 2, state untouched", async () => {
+    const dir = await started();
+    await ok(["update", "frontend", "--status", "in_progress", "--files", "1/4", "--dir", dir]);
+    await refused(dir, ["add", "--domains", "backend"], /domain "backend" is already in run/);
+    await refused(dir, ["add", "--domains", "api", "--parent", "nobody"], /unknown agent "nobody"/);
+    await refused(
+      dir,
+      ["add", "--domains", "api", "--parent", "frontend"],
+      /reports files of its own \(1\/4\)/,
+    );
+    await refused(dir, ["add", "--domains", "a,,b"], /--domains must be a comma-separated list/);
+    await ok(["add", "--domains", "api", "--parent", "backend", "--dir", dir]);
+    await refused(dir, ["update", "backend", "--status", "in_progress", "--files", "1/2"], /has children/);
+    await refused(dir, ["complete", "backend"], /cannot be completed while its children are unfinished/);
+    await ok(["finalize", "--dir", dir]);
+    await refused(dir, ["add", "--domains", "late"], /was finalized/);
+  });
+});
+
+describe("agent metrics", () => {
+  it("takes --iteration, --criteria and --cost; the table gains the columns; JSON carries them", async () => {
+    const dir = await started(["--max-cost", "10"]);
+    const plain = (await ok(["status", "--markdown", "--dir", dir])).stdout;
+    expect(plain).toContain("| Domain | Agent | Status | Files | Progress |\n|--------|");
+    await ok([
+      "update",
+      "backend",
+      "--status",
+      "in_progress",
+      "--iteration",
+      "3/10",
+      "--criteria",
+      "4/6",
+      "--cost",
+      "4.5",
+      "--dir",
+      dir,
+    ]);
+    // Metrics not given stay as they are.
+    await ok(["update", "backend", "--status", "in_progress", "--files", "1/2", "--dir", dir]);
+    const json = JSON.parse((await ok(["status", "--json", "--dir", dir])).stdout);
+    expect(json.agents[0]).toMatchObject({
+      domain: "backend",
+      iteration: 3,
+      maxIterations: 10,
+      criteriaVerified: 4,
+      criteriaTotal: 6,
+      costUsd: 4.5,
+      budgetUsd: 5,
+      budgetWarning: true,
+    });
+    expect(json.agents[1]).toMatchObject({ iteration: null, maxIterations: null, costUsd: null });
+    expect(json.cost).toEqual({ costUsd: 4.5, maxCostUsd: 10, budgetWarning: false });
+    const markdown = (await ok(["status", "--markdown", "--dir", dir])).stdout;
+    expect(markdown).toMatch(
+      /\| backend \| impl-bac-\d{6} \| 🔄 In Progress \| 1\/2 \| 50% \| 3\/10 \| 4\/6 \| \$4\.50 ⚠️ \|/,
+    );
+    expect(markdown).toContain("**Cost:** $4.50 of $10.00 budget\n");
+  });
+
+  it.each([
+    [["--cost", "-1"], /--cost must be a decimal number .* got "-1"/],
+    [["--cost", "abc"], /--cost .* got "abc"/],
+    [["--cost", "NaN"], /--cost .* got "NaN"/],
+    [["--cost", "Infinity"], /--cost .* got "Infinity"/],
+    [["--cost", "1e3"], /--cost .* got "1e3"/],
+    [["--cost", "0x10"], /--cost .* got "0x10"/],
+    [["--iteration", "5/3"], /--iteration must be .* got "5\/3"/],
+    [["--iteration", "1/0"], /--iteration .* got "1\/0"/],
+    [["--iteration", "2"], /--iteration .* got "2"/],
+    [["--criteria", "7/6"], /--criteria must be .* got "7\/6"/],
+    [["--criteria", "-1/6"], /--criteria .* got "-1\/6"/],
+  ])("rejects update %j", async (args, message) => {
+    const dir = await started();
+    await refused(dir, ["update", "backend", "--status", "in_progress", ...args], message);
+  });
+
+  it("rejects a bad --max-cost at init and creates no run", async () => {
+    const dir = await epic();
+    for (const value of ["-5", "1e2", "Infinity", "ten"]) {
+      const result = await runCli([
+        "init",
+        "--epic",
+        "E",
+        "--domains",
+        "a",
+        "--max-cost",
+        value,
+        "--dir",
+        dir,
+      ]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/--max-cost must be a decimal number/);
+      await expect(stateText(dir)).rejects.toThrow(/ENOENT/);
+    }
+  });
+});
+
+describe("the timeline", () => {
+  it("finalize's summary holds the whole chart for hostile domains, parsed as GitHub does", async () => {
+    const domains = [
+      "a:b",
+      "c#d",
+      "e;f",
+      "%%{init}%%",
+      "```",
+      "~~~ x",
+      "title x",
+      "section y",
+      "<b>@bob</b>",
+    ];
+    const dir = await epic();
+    await ok(["init", "--epic", "E", "--domains", domains.join(","), "--dir", dir]);
+    await ok(["add", "--domains", "click a", "--parent", "a:b", "--dir", dir]);
+    await ok(["update", "click a", "--status", "in_progress", "--files", "1/2", "--dir", dir]);
+    await ok(["fail", "c#d", "--error", "```\nbroken", "--dir", dir]);
+    await ok(["cancel", "e;f", "--dir", dir]);
+    await ok(["complete", "```", "--dir", dir]);
+    await ok(["finalize", "--summary", "```mermaid\nunclosed", "--dir", dir]);
+    const body = (await ok(["status", "--markdown", "--dir", dir])).stdout.trimEnd();
+    type Node = { type: string; value?: string; lang?: string | null | undefined; children?: Node[] };
+    const top = (fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node)
+      .children!;
+    // The merge summary's own (closed) mermaid block stays the user's; ours is the one under "Timeline".
+    const heading = top.findIndex(
+      (node) => node.type === "heading" && node.children?.[0]?.value === "Timeline",
+    );
+    const charts = [top[heading + 1]!];
+    expect(charts[0]).toMatchObject({ type: "code", lang: "mermaid" });
+    expect(top.slice(heading + 2).map((node) => node.type)).toEqual(["html"]);
+    expect(top[heading + 2]!.value).toMatch(/^<!-- parallel-progress:final run=/);
+    const bars = charts[0]!.value!.split("\n").slice(5);
+    expect(bars).toHaveLength(domains.length + 1);
+    for (const bar of bars) {
+      expect(bar).toMatch(
+        /^ {4}\S+ [^:;#%`\n]+ :(done|crit|crit, done|active|milestone|crit, milestone), [\d :-]+, [\d :-]+$/u,
+      );
+    }
+    expect(bars.find((bar) => bar.includes("↳"))).toMatch(/^ {4}🔄 ↳ click a :active, /);
+    expect(bars.find((bar) => bar.includes("c＃d"))).toMatch(/:crit, /);
+  });
+});
+
+describe("the library", () => {
+  it("addAgents and metrics through the reporter, caller mistakes as typed errors", async () => {
+    const dir = await epic();
+    const reporter = createParallelReporter(dir, { env: {} });
+    await reporter.initializeParallelTracking("EPIC-7", ["backend"], undefined, { maxCostUsd: 2 });
+    const added = await reporter.addAgents(["api", "db"], { parent: "backend" });
+    expect(added.map((agent) => agent.domain)).toEqual(["api", "db"]);
+    await reporter.updateAgentProgress("api", "in_progress", 1, 4, {
+      costUsd: 0.9,
+      iteration: 1,
+      maxIterations: 3,
+    });
+    const state = reporter.executionState;
+    expect(state.maxCostUsd).toBe(2);
+    const backend = Object.values(state.agents).find((a) => a.domain === "backend")!;
+    expect(state.agents[added[0]!.agentId]).toMatchObject({ parentId: backend.agentId, costUsd: 0.9 });
+    expect(Object.values(state.agents).find((a) => a.domain === "backend")).toMatchObject({
+      filesCompleted: 1,
+      filesTotal: 4,
+    });
+    await expect(
+      reporter.updateAgentProgress("db", "in_progress", undefined, undefined, { costUsd: -1 }),
+    ).rejects.toThrow(/cost must be/);
+    await expect(reporter.addAgents(["z"], { parent: 5 as unknown as string })).rejects.toThrow(
+      /parent must be an agent id or domain, got 5/,
+    );
+    await expect(reporter.addAgents([])).rejects.toThrow(/at least one domain/);
+    await expect(
+      reporter.initializeParallelTracking("E2", ["x"], undefined, { force: true, maxCostUsd: Number.NaN }),
+    ).rejects.toThrow(/maxCostUsd must be/);
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import {
+  checkMetrics,
+  formatAgentCost,
+  formatRunCost,
+  formatUsd,
+  metricsView,
+} from "../../src/model/metrics.js";
+import { applyAdd, applyProgress, createRun } from "../../src/model/run.js";
+import { toStatusView } from "../../src/model/status-view.js";
+import type { RunState } from "../../src/model/types.js";
+import { GITHUB_TARGET as github } from "../render/fixtures.js";
+
+const t0 = Date.parse("2025-10-19T16:30:00Z");
+
+function budgeted(maxCostUsd?: number): RunState {
+  const state = createRun({
+    epicId: "EPIC-7",
+    domains: ["backend", "frontend"],
+    now: t0,
+    github,
+    taskFile: null,
+    nonce: "ab12",
+    ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
+  });
+  return applyAdd(state, ["api", "db"], "backend", t0).state;
+}
+
+const cost = (state: RunState, ref: string, costUsd: number) =>
+  applyProgress(state, ref, { status: "in_progress", metrics: { costUsd } }, t0 + 1000);
+
+describe("metric values", () => {
+  it("accepts whole pairs within range and finite costs", () => {
+    expect(
+      checkMetrics({ iteration: 0, maxIterations: 1, criteriaVerified: 0, criteriaTotal: 0, costUsd: 0 }),
+    ).toBeTruthy();
+    expect(checkMetrics({ iteration: 3, maxIterations: 3, costUsd: 12.345 })).toBeTruthy();
+  });
+
+  it.each([
+    [{ iteration: 5, maxIterations: 3 }, /iteration must be .* got 5\/3/],
+    [{ iteration: 1, maxIterations: 0 }, /iteration must be/],
+    [{ iteration: 1 }, /got 1\/undefined/],
+    [{ iteration: 1.5, maxIterations: 3 }, /iteration must be/],
+    [{ criteriaVerified: 4, criteriaTotal: 3 }, /criteria must be .* got 4\/3/],
+    [{ criteriaVerified: -1, criteriaTotal: 3 }, /criteria must be/],
+    [{ costUsd: -0.01 }, /cost must be .* got -0.01/],
+    [{ costUsd: Number.NaN }, /got NaN/],
+    [{ costUsd: Number.POSITIVE_INFINITY }, /got Infinity/],
+    [{ costUsd: "3" as unknown as number }, /got "3"/],
+  ])("rejects %o", (metrics, message) => {
+    expect(() => checkMetrics(metrics)).toThrow(message);
+  });
+
+  it("leaves the state untouched when a metric is bad (the change throws before anything is made)", () => {
+    const state = budgeted();
+    const before = JSON.stringify(state);
+    expect(() =>
+      applyProgress(state, "db", { status: "in_progress", metrics: { costUsd: -1 } }, t0),
+    ).toThrow();
+    expect(JSON.stringify(state)).toBe(before);
+  });
+});
+
+describe("cost and budget", () => {
+  it("shows nothing until a cost is reported; then the run counts each agent's own cost once", () => {
+    let state = budgeted(10);
+    expect(formatRunCost(metricsView(state))).toBeNull();
+    expect(metricsView(state).columns).toEqual({ iteration: false, criteria: false, cost: false });
+    state = cost(state, "api", 1.1);
+    state = cost(state, "db", 2.2);
+    state = cost(state, "backend", 0.2);
+    const view = metricsView(state);
+    expect(view.columns.cost).toBe(true);
+    expect(view.runCost).toBe(3.5);
+    // backend's own 0.2 plus its children's.
+    expect(view.totalCost.get("impl-bac-163000")).toBe(3.5);
+    expect(view.totalCost.get("impl-fro-163000")).toBeNull();
+    expect(formatRunCost(view)).toBe("$3.50 of $10.00 budget");
+  });
+
+  it("splits the budget equally among siblings down the tree and flags past 80% of a share", () => {
+    let state = budgeted(10);
+    const view0 = metricsView(state);
+    expect(view0.budget.get("impl-bac-163000")).toBe(5);
+    expect(view0.budget.get("impl-api-163000")).toBe(2.5);
+    state = cost(state, "api", 2.0); // 80% of 2.5: not past it
+    expect(formatAgentCost(metricsView(state), "impl-api-163000")).toBe("$2.00");
+    state = cost(state, "api", 2.01);
+    expect(formatAgentCost(metricsView(state), "impl-api-163000")).toBe("$2.01 ⚠️");
+    // backend: 2.01 of 5: fine; the run: fine.
+    expect(formatAgentCost(metricsView(state), "impl-bac-163000")).toBe("$2.01");
+    state = cost(state, "frontend", 6.5);
+    expect(formatRunCost(metricsView(state))).toBe("$8.51 of $10.00 budget ⚠️ 85% used");
+    const json = toStatusView(state, t0 + 5000);
+    expect(json.cost).toEqual({ costUsd: 8.51, maxCostUsd: 10, budgetWarning: true });
+    expect(json.agents.find((a) => a.domain === "frontend")).toMatchObject({
+      costUsd: 6.5,
+      totalCostUsd: 6.5,
+      budgetUsd: 5,
+      budgetWarning: true,
+    });
+  });
+
+  it("formats dollars with two decimals and fixed grouping", () => {
+    expect(formatUsd(0)).toBe("$0.00");
+    expect(formatUsd(0.1 + 0.2)).toBe("$0.30");
+    expect(formatUsd(1234567.891)).toBe("$1,234,567.89");
+    expect(formatRunCost({ ...metricsView(budgeted()), runCost: 4 })).toBe("$4.00");
+  });
+});

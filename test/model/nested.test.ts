@@ -1,0 +1,216 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import { overallProgress } from "../../src/model/progress.js";
+import {
+  applyAdd,
+  applyCancel,
+  applyComplete,
+  applyFail,
+  applyLog,
+  applyProgress,
+  createRun,
+} from "../../src/model/run.js";
+import { toStatusView } from "../../src/model/status-view.js";
+import { leafAgents, MAX_DEPTH, treeOrder } from "../../src/model/tree.js";
+import type { RunState } from "../../src/model/types.js";
+import { GITHUB_TARGET as github } from "../render/fixtures.js";
+
+const t0 = Date.parse("2025-10-19T16:30:00Z");
+const later = (seconds: number) => t0 + seconds * 1000;
+
+const run = () =>
+  createRun({
+    epicId: "EPIC-7",
+    domains: ["backend", "frontend"],
+    now: t0,
+    github,
+    taskFile: null,
+    nonce: "ab12",
+  });
+
+/** backend > api > (auth, users); backend > db; frontend alone. */
+function tree(): RunState {
+  let state = applyAdd(run(), ["db", "api"], "backend", later(10)).state;
+  state = applyAdd(state, ["users", "auth"], "api", later(20)).state;
+  return state;
+}
+
+const byDomain = (state: RunState, domain: string) =>
+  Object.values(state.agents).find((a) => a.domain === domain)!;
+
+describe("adding agents", () => {
+  it("adds pending agents at the top level or under a parent, with new unique ids", () => {
+    const { state, added } = applyAdd(run(), ["bac", "docs"], null, later(0));
+    expect(added.map((agent) => [agent.domain, agent.agentId, agent.status])).toEqual([
+      ["bac", "impl-bac-163000-2", "pending"],
+      ["docs", "impl-doc-163000", "pending"],
+    ]);
+    expect(state.seq).toBe(2);
+    expect(state.event).toBe("2 agents added");
+    const nested = applyAdd(state, ["api"], "backend", later(5));
+    expect(nested.added[0]!.parentId).toBe("impl-bac-163000");
+    expect(nested.state.event).toBe("Agent impl-api-163005 added under impl-bac-163000");
+  });
+
+  it("refuses a domain already in the run, a finished parent, a parent with files of its own, too deep", () => {
+    const base = run();
+    expect(() => applyAdd(base, ["frontend"], null, later(1))).toThrow(/domain "frontend" is already in run/);
+    const done = applyComplete(base, "frontend", null, later(1));
+    expect(() => applyAdd(done, ["x"], "frontend", later(2))).toThrow(/it is already completed/);
+    const files = applyProgress(
+      base,
+      "backend",
+      { status: "in_progress", filesCompleted: 1, filesTotal: 4 },
+      t0,
+    );
+    expect(() => applyAdd(files, ["x"], "backend", later(2))).toThrow(UsageError);
+    expect(() => applyAdd(files, ["x"], "backend", later(2))).toThrow(/reports files of its own \(1\/4\)/);
+    expect(() => applyAdd(base, ["x"], "nobody", later(2))).toThrow(/unknown agent "nobody"/);
+    let deep = base;
+    let parent = "backend";
+    for (let level = 1; level <= MAX_DEPTH; level++) {
+      deep = applyAdd(deep, [`level${level}`], parent, later(level)).state;
+      parent = `level${level}`;
+    }
+    expect(() => applyAdd(deep, ["too-deep"], parent, later(99))).toThrow(/at most 8 levels deep/);
+  });
+});
+
+describe("a parent's files are its children's sums, in the same change, at any depth", () => {
+  it("rolls a grandchild's update up to every ancestor, and counts each file once overall", () => {
+    let state = tree();
+    state = applyProgress(
+      state,
+      "users",
+      { status: "in_progress", filesCompleted: 2, filesTotal: 5 },
+      later(30),
+    );
+    state = applyProgress(
+      state,
+      "auth",
+      { status: "in_progress", filesCompleted: 1, filesTotal: 3 },
+      later(31),
+    );
+    state = applyProgress(
+      state,
+      "db",
+      { status: "in_progress", filesCompleted: 4, filesTotal: 4 },
+      later(32),
+    );
+    state = applyProgress(
+      state,
+      "frontend",
+      { status: "in_progress", filesCompleted: 1, filesTotal: 2 },
+      later(33),
+    );
+    expect([byDomain(state, "api").filesCompleted, byDomain(state, "api").filesTotal]).toEqual([3, 8]);
+    expect([byDomain(state, "backend").filesCompleted, byDomain(state, "backend").filesTotal]).toEqual([
+      7, 12,
+    ]);
+    // A pending parent is in progress once a child started; its last sign of life is its children's.
+    expect(byDomain(state, "api").status).toBe("in_progress");
+    expect(byDomain(state, "backend").startedAt).toBe(new Date(later(30)).toISOString());
+    expect(byDomain(state, "backend").updatedAt).toBe(new Date(later(32)).toISOString());
+    // Overall: leaves only (users, auth, db, frontend): 8/14, not the parents' sums again.
+    expect(overallProgress(Object.values(state.agents))).toEqual({
+      filesCompleted: 8,
+      filesTotal: 14,
+      progress: 57,
+    });
+    expect(
+      leafAgents(Object.values(state.agents))
+        .map((a) => a.domain)
+        .sort(),
+    ).toEqual(["auth", "db", "frontend", "users"]);
+    // Completing a leaf completes its files, and the parents follow.
+    state = applyComplete(state, "users", null, later(40));
+    expect(byDomain(state, "backend").filesCompleted).toBe(10);
+  });
+
+  it("a child cancelled before it began does not start its parent", () => {
+    const state = applyCancel(tree(), "db", "not needed", later(30));
+    expect(byDomain(state, "backend").status).toBe("pending");
+    expect(byDomain(applyLog(state, "users", "x", later(31)), "backend").status).toBe("pending");
+    const started = applyFail(state, "users", "boom", later(32));
+    expect(byDomain(started, "api").status).toBe("in_progress");
+    expect(byDomain(started, "backend").status).toBe("in_progress");
+  });
+
+  it("refuses files on a parent and completing a parent with unfinished children", () => {
+    const state = tree();
+    expect(() =>
+      applyProgress(state, "api", { status: "in_progress", filesCompleted: 1, filesTotal: 2 }, later(30)),
+    ).toThrow(/impl-api-163010 has children: its files are the sum of theirs/);
+    expect(() => applyComplete(state, "backend", null, later(30))).toThrow(
+      /impl-bac-163000 cannot be completed while its children are unfinished: .*impl-db-163010/,
+    );
+    expect(() => applyProgress(state, "api", { status: "completed" }, later(30))).toThrow(
+      /cannot be completed/,
+    );
+    // A status without files is fine; failing or cancelling a parent leaves its children as they are.
+    const failed = applyFail(
+      applyProgress(state, "api", { status: "in_progress" }, later(30)),
+      "api",
+      "x",
+      later(31),
+    );
+    expect(byDomain(failed, "users").status).toBe("pending");
+  });
+
+  it("completes a parent once all its descendants finished; its files stay their sums", () => {
+    let state = tree();
+    state = applyProgress(
+      state,
+      "users",
+      { status: "completed", filesCompleted: 5, filesTotal: 5 },
+      later(30),
+    );
+    state = applyFail(state, "auth", "broken", later(31));
+    state = applyCancel(state, "db", null, later(32));
+    state = applyComplete(state, "api", "done", later(33));
+    state = applyComplete(state, "backend", null, later(34));
+    expect(byDomain(state, "backend")).toMatchObject({
+      status: "completed",
+      filesCompleted: 5,
+      filesTotal: 5,
+    });
+  });
+});
+
+describe("events and the tree order", () => {
+  it("logs a child's event in every ancestor's log too, marked with the child's id", () => {
+    const state = applyLog(tree(), "users", "migrated", later(50));
+    const users = byDomain(state, "users");
+    expect(users.events).toEqual([{ at: new Date(later(50)).toISOString(), message: "migrated" }]);
+    for (const parent of ["api", "backend"]) {
+      expect(byDomain(state, parent).events).toEqual([
+        { at: new Date(later(50)).toISOString(), message: "migrated", agentId: users.agentId },
+      ]);
+    }
+    expect(byDomain(state, "frontend").events).toEqual([]);
+  });
+
+  it("lists children right under their parent, sorted, with their depth, everywhere", () => {
+    const state = tree();
+    const order = treeOrder(Object.values(state.agents)).map(
+      ({ agent, depth }) => `${depth}:${agent.domain}`,
+    );
+    expect(order).toEqual(["0:backend", "1:api", "2:auth", "2:users", "1:db", "0:frontend"]);
+    const view = toStatusView(state, later(60));
+    expect(view.agents.map((agent) => [agent.domain, agent.depth, agent.parentId])).toEqual([
+      ["backend", 0, null],
+      ["api", 1, "impl-bac-163000"],
+      ["auth", 2, "impl-api-163010"],
+      ["users", 2, "impl-api-163010"],
+      ["db", 1, "impl-bac-163000"],
+      ["frontend", 0, null],
+    ]);
+  });
+
+  it("reads a state file written before nesting and metrics (no parentId, no metric fields)", () => {
+    const state = run();
+    const view = toStatusView(state, later(1));
+    expect(view.agents[0]).toMatchObject({ parentId: null, depth: 0, iteration: null, costUsd: null });
+    expect(view.cost).toEqual({ costUsd: null, maxCostUsd: null, budgetWarning: false });
+  });
+});
