@@ -49,7 +49,10 @@ describe("decideWrite", () => {
   });
 
   it("after a takeover, writes the clean progress comment once more when settleUntil has passed (edit mode)", () => {
-    const posted = { ...base(), sync: { ...base().sync, postedSeq: 1, lastWriteAt: 5000, settleUntil: 20_000 } };
+    const posted = {
+      ...base(),
+      sync: { ...base().sync, postedSeq: 1, lastWriteAt: 5000, settleUntil: 20_000 },
+    };
     expect(decideWrite(posted, 6500, "me")).toEqual({ kind: "wait", until: 20_000 });
     expect(decideWrite(posted, 20_000, "me")).toEqual({ kind: "write", step: "progress" });
     // A real change is written at once; the repeat stays owed.
