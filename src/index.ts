@@ -19,6 +19,7 @@ export type {
   AgentView,
   CommentMode,
   GitHubTarget,
+  Lease,
   RunState,
   SyncState,
 } from "./model/types.js";

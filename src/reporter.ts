@@ -5,6 +5,7 @@ import { checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { quote } from "./config/show-value.js";
+import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import { checkCost } from "./model/metrics.js";
@@ -36,8 +37,9 @@ import {
   overlayTarget,
   refreshTarget,
   resolveTarget,
+  type Target,
 } from "./settings.js";
-import { FileRunStore, statePaths } from "./store/file-store.js";
+import { FileRunStore } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
@@ -72,7 +74,7 @@ export interface ReporterOptions {
   /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
   onWarning?: (message: string) => void;
   /** Sleep (default: setTimeout). */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Store (default: the file store in the epic directory). */
   store?: RunStore;
 }
@@ -93,15 +95,6 @@ export interface FinalizeResult {
   commentUrl: string | null;
   /** The final summary comment, once posted. */
   finalCommentUrl: string | null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Events a reporter emits (listeners run synchronously, after the change is saved). */
@@ -139,7 +132,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private readonly clock: Clock;
   private readonly env: Env;
   private readonly overrides: GitHubOverrides;
-  private readonly owner = `${process.pid}-${randomHex(8)}`;
+  /** Owns this reporter's leases in the shared state: random, never a process id. */
+  private readonly owner = randomHex(16);
   private state: RunState | null = null;
   private flushing: Promise<void> | null = null;
   private store!: RunStore;
@@ -169,7 +163,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   private bind(epicDir: string): void {
     this.epicDir = resolve(epicDir);
-    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir);
+    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
     this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock);
     this.deps = {
       fs: this.fs,
@@ -179,10 +173,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
       startFlusher: () => this.startFlusher(),
-      isAlive,
       warn: (message) => this.warn(message),
       owner: this.owner,
-      pid: process.pid,
     };
     this.syncer = new RunSyncer(this.deps);
   }
@@ -190,6 +182,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** The epic directory this reporter works in. */
   get directory(): string {
     return this.epicDir;
+  }
+
+  /** The store holding the run (to follow it: `read()` and `subscribe()`). */
+  get runStore(): RunStore {
+    return this.store;
   }
 
   /** The state as this reporter last saw it. Throws before a run was started or loaded. */
@@ -217,10 +214,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
-    const now = this.clock.now();
-    if (this.store instanceof FileRunStore) this.store.prepare(now);
-    this.queue.sweep(now);
-    const state = await this.store.transact((current) => {
+    this.queue.sweep(this.clock.now());
+    const state = await this.store.transact((current, now) => {
       if (current && !current.completedAt && !options.force) {
         throw new UsageError(
           `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
@@ -230,13 +225,14 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         epicId: id,
         domains: list,
         now,
-        ...target,
+        github: target.github,
         ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
         ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
         nonce: randomHex(4),
       });
       return { next, result: next };
     });
+    this.recordTaskFile(state.runId, target);
     await this.started(state);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
@@ -316,8 +312,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
     await this.checkArguments("finalizeParallelExecution", [mergeSummary]);
-    const now = this.clock.now();
-    const { state, finalizedNow } = await this.store.transact((current) => {
+    const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.epicDir);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
       const next = applyFinalize(current!, mergeSummary ?? "", now);
@@ -353,7 +348,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const current = before && !options.dryRun ? await this.saveSettings(before) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");
-    const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, {
+    const report = await retryQueue(this.deps, this.syncer, {
       ...options,
       apiUrl,
     });
@@ -371,14 +366,30 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */
   private async saveSettings(current: RunState): Promise<RunState | null> {
-    const target = await refreshTarget(this.fs, this.epicDir, this.env, current, this.overrides);
+    const seen = seenFor(readTaskFileSeen(this.fs, this.epicDir), current.runId);
+    const target = await refreshTarget(this.fs, this.epicDir, this.env, current, seen, this.overrides);
     if (!target) return current;
     this.warnIfNoRepository(target.github);
-    return this.store.transact((state) => {
+    const saved = await this.store.transact((state) => {
       if (!state) return { result: null };
-      const next = { ...state, github: target.github, taskFile: target.taskFile };
+      const next = { ...state, github: target.github };
       return { next, result: next };
     });
+    if (saved) this.recordTaskFile(saved.runId, target);
+    return saved;
+  }
+
+  /**
+   * Remembers, on this machine, which task.md the run's settings were just read with (none: nothing to
+   * remember unless one was recorded before, as an unrecorded missing task.md needs no reading).
+   */
+  private recordTaskFile(
+    runId: string,
+    target: Target,
+    record = readTaskFileSeen(this.fs, this.epicDir),
+  ): void {
+    if (target.taskFile === null && record === undefined) return;
+    writeTaskFileSeen(this.fs, this.epicDir, { runId, taskFile: target.taskFile });
   }
 
   /** The run as `status --json` shows it. */
@@ -417,20 +428,21 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     apply: (state: RunState, now: number) => RunState,
   ): Promise<void> {
     const stat = statTaskFile(this.fs, this.epicDir);
-    let target: Awaited<ReturnType<typeof refreshTarget>> = null;
+    const record = readTaskFileSeen(this.fs, this.epicDir);
+    let target: Target | null = null;
     // The change and the write decision in one transaction: one lock, one state read and write per call.
     // Flags given on this call are applied in it too; only when task.md changed (or an issue was given to a
     // run without a repository) are the settings read first, outside the lock (a second pass).
     for (let pass = 0; ; pass++) {
-      const now = this.clock.now();
       type Outcome =
         | { refresh: RunState }
         | { next: RunState; made: Claim | null; before: AgentState | null };
-      const outcome = await this.store.transact<Outcome>((current) => {
+      const outcome = await this.store.transact<Outcome>((current, now) => {
         const active = assertActive(current, this.epicDir);
-        const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
+        const seen = seenFor(record, active.runId);
+        const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
-        const base = overlaid ? { ...active, github: overlaid.github, taskFile: overlaid.taskFile } : active;
+        const base = overlaid ? { ...active, github: overlaid.github } : active;
         const changed = apply(base, now);
         const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;
@@ -438,9 +450,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         return { next, result: { next, made, before } };
       });
       if ("refresh" in outcome) {
-        target = await refreshTarget(this.fs, this.epicDir, this.env, outcome.refresh, this.overrides);
+        const seen = seenFor(record, outcome.refresh.runId);
+        target = await refreshTarget(this.fs, this.epicDir, this.env, outcome.refresh, seen, this.overrides);
         continue;
       }
+      if (target) this.recordTaskFile(outcome.next.runId, target, record);
       this.state = outcome.next;
       this.emit("change", outcome.next);
       const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
@@ -493,7 +507,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private async writeLastSynced(): Promise<void> {
     const { writeLastSynced } = await import("./config/last-synced.js");
     const ok = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(() => false);
-    if (!ok && this.state?.taskFile) {
+    if (!ok && statTaskFile(this.fs, this.epicDir) !== null) {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
     }
   }

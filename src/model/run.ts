@@ -19,6 +19,8 @@ export const EMPTY_SYNC: SyncState = {
   lastWriteAt: 0,
   lease: null,
   flusher: null,
+  retryLock: null,
+  settleUntil: 0,
   backoffUntil: 0,
   rateLimitedUntil: 0,
   consecutiveFailures: 0,
@@ -32,7 +34,6 @@ export interface NewRun {
   domains: readonly string[];
   now: number;
   github: GitHubTarget;
-  taskFile: RunState["taskFile"];
   stallAfterMs?: number;
   /** The run's budget in US dollars (`init --max-cost`). */
   maxCostUsd?: number;
@@ -61,7 +62,6 @@ export function createRun({
   domains,
   now,
   github,
-  taskFile,
   stallAfterMs,
   maxCostUsd,
   nonce,
@@ -87,7 +87,6 @@ export function createRun({
     mergeSummary: null,
     stallAfterMs: stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
     github,
-    taskFile,
     sync: { ...EMPTY_SYNC },
   };
 }

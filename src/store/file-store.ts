@@ -1,8 +1,9 @@
+import type { FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
-import type { FileSystem } from "../util/io.js";
+import { type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
 import { stateToText, trustedState } from "./state-text.js";
@@ -16,20 +17,35 @@ export function statePaths(epicDir: string) {
   return { dir, state: join(dir, "state.json"), lock: join(dir, "state.lock") };
 }
 
+export interface FileStoreOptions {
+  /** The store's clock: the `now` of every transaction (default: Date.now). */
+  clock?: Clock;
+  /** How long the state lock may go unrefreshed before others take it over (its holder was killed). */
+  lockStaleMs?: number;
+}
+
 /**
  * The run state as one JSON file in `<epic>/.parallel-progress/state.json`, changed only under the
  * cross-process lock and replaced atomically, so concurrent processes lose no change and a process
- * killed at any instant leaves the previous or the next state, never a torn one.
+ * killed at any instant leaves the previous or the next state, never a torn one. The atomic rename is
+ * also the change notification: subscribers watch the folder (fs.watch, inotify on Linux).
  */
 export class FileRunStore implements RunStore {
   readonly paths: ReturnType<typeof statePaths>;
+  readonly location: string;
+  private readonly clock: Clock;
+  private readonly lockStaleMs: number;
+  private readonly watchers = new Set<FSWatcher>();
 
   constructor(
     private readonly fs: FileSystem,
     epicDir: string,
-    private readonly lockStaleMs = 3000,
+    options: FileStoreOptions = {},
   ) {
     this.paths = statePaths(epicDir);
+    this.location = this.paths.state;
+    this.clock = options.clock ?? systemClock;
+    this.lockStaleMs = options.lockStaleMs ?? 3000;
   }
 
   async read(): Promise<RunState | null> {
@@ -37,12 +53,27 @@ export class FileRunStore implements RunStore {
   }
 
   /**
-   * Called when a run starts: removes temporary files that writers killed mid-write left behind, and keeps
-   * an existing state folder out of git (a folder this store makes gets its `.gitignore` as it is made).
+   * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
+   * the lock's events are not). Rejects (ENOENT) while no run was ever started here: the folder is not
+   * made for a watcher, so that following a directory leaves nothing behind in it.
    */
-  prepare(now: number): void {
-    sweepTemporaryFiles(this.fs, this.paths.state, now);
-    ignoreInGit(this.fs, this.paths.dir);
+  async subscribe(listener: () => void): Promise<() => Promise<void>> {
+    const name = "state.json";
+    const watcher = this.fs.watch(this.paths.dir, (_event, file) => {
+      if (file === null || String(file) === name) listener();
+    });
+    // The folder removed under us: nothing more will come; the subscriber's own checks see the run gone.
+    watcher.on("error", () => watcher.close());
+    this.watchers.add(watcher);
+    return async () => {
+      watcher.close();
+      this.watchers.delete(watcher);
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers.clear();
   }
 
   /**
@@ -60,12 +91,19 @@ export class FileRunStore implements RunStore {
     return trustedState(text) ?? (await parseState(text, this.paths.state));
   }
 
-  async transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T> {
+  async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const locked = () =>
       withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
         const current = await this.readState();
-        const { next, result } = change(current);
-        if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, stateToText(next));
+        const now = this.clock.now();
+        const { next, result } = change(current, now);
+        if (next === undefined) return result;
+        // A new run: temporary files that writers killed mid-write left behind are swept once.
+        if (next.runId !== current?.runId) {
+          sweepTemporaryFiles(this.fs, this.paths.state, now);
+          ignoreInGit(this.fs, this.paths.dir);
+        }
+        writeFileAtomicSync(this.fs, this.paths.state, stateToText(next));
         return result;
       });
     try {
@@ -76,12 +114,18 @@ export class FileRunStore implements RunStore {
       // for want of a run leaves no folder behind. `change` is pure: asking it first is safe.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || this.fs.existsSync(this.paths.dir))
         throw error;
-      const withoutState = change(null); // no folder, so no state
+      const withoutState = change(null, this.clock.now()); // no folder, so no state
       if (withoutState.next === undefined) return withoutState.result;
-      this.fs.mkdirSync(this.paths.dir, { recursive: true });
-      ignoreInGit(this.fs, this.paths.dir);
+      this.makeFolder();
       return locked();
     }
+  }
+
+  /** The state folder, kept out of git (its `.gitignore` is written as it is made). */
+  private makeFolder(): void {
+    if (this.fs.existsSync(this.paths.dir)) return;
+    this.fs.mkdirSync(this.paths.dir, { recursive: true });
+    ignoreInGit(this.fs, this.paths.dir);
   }
 }
 
@@ -103,5 +147,15 @@ async function parseState(text: string, path: string): Promise<RunState> {
   // A checksum that no longer holds (the file was edited) is not part of the state.
   delete (value as { checksum?: unknown }).checksum;
   const { validateRunState } = await import("./state-schema.js");
-  return validateRunState(value, path);
+  return withDefaults(validateRunState(value, path));
+}
+
+/** Brings a state written by an older version up to date (the schema has filled the plain defaults). */
+function withDefaults(state: RunState): RunState {
+  // Kept per machine now (task-file.json in --dir); older versions stored it in the shared state.
+  delete (state as { taskFile?: unknown }).taskFile;
+  // A background writer recorded by an older version (a pid, no expiry): void, as if it had expired.
+  if (state.sync.flusher && typeof state.sync.flusher.expiresAt !== "number") state.sync.flusher = null;
+  if (state.sync.lease && typeof state.sync.lease.expiresAt !== "number") state.sync.lease = null;
+  return state;
 }

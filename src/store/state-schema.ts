@@ -51,8 +51,11 @@ const syncSchema = z.looseObject({
   viewer: z.string().nullable(),
   postedSeq: count,
   lastWriteAt: epochMs,
-  lease: z.looseObject({ owner: z.string(), pid: z.int(), expiresAt: epochMs }).nullable(),
-  flusher: z.looseObject({ pid: z.int(), startedAt: epochMs }).nullable(),
+  // Older versions' leases and background writers named a pid and no expiry: read, then voided.
+  lease: z.looseObject({ owner: z.string(), expiresAt: epochMs.optional() }).nullable(),
+  flusher: z.looseObject({ owner: z.string().optional(), expiresAt: epochMs.optional() }).nullable(),
+  retryLock: z.looseObject({ owner: z.string(), expiresAt: epochMs }).nullable().default(null),
+  settleUntil: epochMs.default(0),
   backoffUntil: epochMs,
   rateLimitedUntil: epochMs.default(0),
   consecutiveFailures: count,
@@ -75,7 +78,6 @@ export const runStateSchema = z
     stallAfterMs: z.int().min(1).default(DEFAULT_STALL_AFTER_MS),
     maxCostUsd: z.number().finite().min(0).nullable().optional(),
     github: githubSchema,
-    taskFile: z.looseObject({ mtimeMs: z.number(), size: z.number() }).nullable(),
     sync: syncSchema,
   })
   .superRefine((state, context) => {

@@ -8,7 +8,7 @@ import type { RunState } from "../model/types.js";
  */
 
 /** Bump when the schema gains a field with a default: files of an older revision are checked (and defaulted). */
-const REVISION = "r1";
+const REVISION = "r2";
 const KEY = ',"checksum":"';
 
 /** Texts from this length on are checksummed natively (zlib's CRC-32); shorter ones in JavaScript. */

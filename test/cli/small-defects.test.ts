@@ -22,7 +22,7 @@ async function epic(task?: string): Promise<string> {
 const at = Date.parse("2025-10-19T16:30:00Z");
 
 describe("a completed agent has every file done", () => {
-  const run = () => createRun({ epicId: "E", domains: ["a"], now: at, github, taskFile: null, nonce: "00" });
+  const run = () => createRun({ epicId: "E", domains: ["a"], now: at, github, nonce: "00" });
 
   it("completed without counts sets done to the total; with fewer done it is refused", () => {
     const started = applyProgress(

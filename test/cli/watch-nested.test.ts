@@ -14,7 +14,6 @@ function nested() {
     domains: ["backend"],
     now: t0,
     github,
-    taskFile: null,
     nonce: "ab12",
   });
   state = applyAdd(state, ["api", "db"], "backend", t0 + 1000).state;

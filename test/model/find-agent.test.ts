@@ -7,8 +7,7 @@ import { GITHUB_TARGET as github } from "../render/fixtures.js";
 /** Issue 11, item 8: one explicit rule for the names of agents; what is ambiguous is refused. */
 
 const at = Date.parse("2025-10-19T16:30:00Z");
-const run = (domains: string[]) =>
-  createRun({ epicId: "E", domains, now: at, github, taskFile: null, nonce: "ab12" });
+const run = (domains: string[]) => createRun({ epicId: "E", domains, now: at, github, nonce: "ab12" });
 
 describe("findAgent", () => {
   it("takes an agent id, else an exact domain, else a domain ignoring case", () => {

@@ -19,7 +19,6 @@ function budgeted(maxCostUsd?: number): RunState {
     domains: ["backend", "frontend"],
     now: t0,
     github,
-    taskFile: null,
     nonce: "ab12",
     ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
   });

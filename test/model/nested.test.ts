@@ -24,7 +24,6 @@ const run = () =>
     domains: ["backend", "frontend"],
     now: t0,
     github,
-    taskFile: null,
     nonce: "ab12",
   });
 

@@ -35,7 +35,6 @@ function nested(maxCostUsd?: number): RunState {
     domains: ["backend", "frontend"],
     now: t0,
     github,
-    taskFile: null,
     nonce: "ab12",
     ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
   });
@@ -97,7 +96,7 @@ describe("nested agents in the comment", () => {
   });
 
   it("keeps a 2,000-agent nested run within the size limit, children still after their parents", () => {
-    let state = createRun({ epicId: "E", domains: ["root"], now: t0, github, taskFile: null, nonce: "ab12" });
+    let state = createRun({ epicId: "E", domains: ["root"], now: t0, github, nonce: "ab12" });
     const domains = Array.from({ length: 2000 }, (_, i) => `worker-${String(i).padStart(4, "0")}`);
     state = applyAdd(state, domains, "root", later(1)).state;
     const body = renderFinalComment({ ...state, completedAt: new Date(later(60)).toISOString() });
@@ -188,7 +187,6 @@ describe("any tree with any metrics keeps the table whole (property)", () => {
             domains: ["root"],
             now: t0,
             github,
-            taskFile: null,
             nonce: "ab12",
             ...(budget === undefined ? {} : { maxCostUsd: budget }),
           });

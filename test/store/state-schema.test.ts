@@ -27,7 +27,6 @@ const run = (): RunState =>
       commentMode: "edit",
       minIntervalMs: 1000,
     },
-    taskFile: null,
     nonce: "00",
   });
 

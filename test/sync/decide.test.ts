@@ -19,7 +19,6 @@ const base = (patch: Partial<RunState["github"]> = {}): RunState =>
       minIntervalMs: 1000,
       ...patch,
     },
-    taskFile: null,
     nonce: "00",
   });
 
@@ -35,7 +34,7 @@ describe("decideWrite", () => {
     expect(decideWrite(state, 5000, "me")).toEqual({ kind: "write", step: "progress" });
     const written = { ...state, sync: { ...state.sync, lastWriteAt: 5000 } };
     expect(decideWrite(written, 5400, "me")).toEqual({ kind: "wait", until: 6000 });
-    const leased = { ...state, sync: { ...state.sync, lease: { owner: "other", pid: 1, expiresAt: 9000 } } };
+    const leased = { ...state, sync: { ...state.sync, lease: { owner: "other", expiresAt: 9000 } } };
     expect(decideWrite(leased, 8000, "me")).toEqual({ kind: "busy", until: 9000 });
     expect(decideWrite(leased, 9001, "me").kind).toBe("write");
     expect(decideWrite(leased, 8000, "other").kind).toBe("write");
@@ -47,6 +46,19 @@ describe("decideWrite", () => {
     const finalized = { ...state, completedAt: "2025-01-01T00:00:00Z" };
     expect(pendingStep(finalized)).toBe("final");
     expect(pendingStep({ ...finalized, sync: { ...finalized.sync, finalCommentId: 7 } })).toBeNull();
+  });
+
+  it("after a takeover, writes the clean progress comment once more when settleUntil has passed (edit mode)", () => {
+    const posted = {
+      ...base(),
+      sync: { ...base().sync, postedSeq: 1, lastWriteAt: 5000, settleUntil: 20_000 },
+    };
+    expect(decideWrite(posted, 6500, "me")).toEqual({ kind: "wait", until: 20_000 });
+    expect(decideWrite(posted, 20_000, "me")).toEqual({ kind: "write", step: "progress" });
+    // A real change is written at once; the repeat stays owed.
+    expect(decideWrite({ ...posted, seq: 2 }, 6500, "me")).toEqual({ kind: "write", step: "progress" });
+    const append = { ...posted, github: { ...posted.github, commentMode: "append" as const } };
+    expect(decideWrite(append, 20_000, "me")).toEqual({ kind: "clean" });
   });
 
   it("backs off after failures unless told to ignore it", () => {
