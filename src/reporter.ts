@@ -237,7 +237,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   ) {
     await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
-      throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
+      throw new UsageError(
+        `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+      );
     }
     await this.change(agentId, (state, now) =>
       applyProgress(state, agentId, { status, filesCompleted, filesTotal }, now),

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentStatus } from "../model/types.js";
@@ -176,6 +177,6 @@ async function readSummaryFile(path: string): Promise<string> {
     return await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`--summary-file: cannot read "${path}": ${code}`, { cause: error });
+    throw new UsageError(`--summary-file: cannot read ${quote(path)}: ${code}`, { cause: error });
   }
 }
