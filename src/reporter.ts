@@ -206,7 +206,14 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();
-    if (this.store instanceof FileRunStore) this.store.prepare(now);
+    if (this.store instanceof FileRunStore) {
+      this.store.prepare(now);
+      const unreadable = options.force ? await this.store.setAsideUnreadable() : null;
+      if (unreadable)
+        this.warn(
+          `${unreadable.replace(/( \(edited by hand\?\))?: (fix|remove) it.*$/, "")}: moved aside as state.json.corrupt`,
+        );
+    }
     this.queue.sweep(now);
     const state = await this.store.transact((current) => {
       if (current && !current.completedAt && !options.force) {

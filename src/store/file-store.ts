@@ -46,6 +46,21 @@ export class FileRunStore implements RunStore {
   }
 
   /**
+   * For `init --force`: a state file that cannot be read (bad JSON, or not what the schema says) is moved
+   * aside as `state.json.corrupt`, kept for a look, so a new run can start. Returns why it was, or null.
+   */
+  async setAsideUnreadable(): Promise<string | null> {
+    try {
+      await this.readState();
+      return null;
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      this.fs.renameSync(this.paths.state, `${this.paths.state}.corrupt`);
+      return error.message;
+    }
+  }
+
+  /**
    * Small files, read and written synchronously: cheaper than thread-pool round trips at every start.
    * A file this store wrote as it is is trusted; any other is checked against the schema (state-text.ts).
    */

@@ -182,5 +182,13 @@ describe("a bad state file on the command line", () => {
       ]);
       expect(await readFile(path, "utf8")).toBe(text);
     }
+    // init --force starts a new run, the bad file kept beside it.
+    const forced = await runCli(["init", "--force", "--epic", "F", "--domains", "c", "--dir", dir]);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr.trim()).toBe(
+      `parallel-progress: warning: ${path}: agents.${id}.status must be one of pending, in_progress, completed, failed, cancelled, got "weird": moved aside as state.json.corrupt`,
+    );
+    expect(await readFile(`${path}.corrupt`, "utf8")).toBe(text);
+    expect((await runCli(["status", "--json", "--dir", dir])).stdout).toContain('"epicId": "F"');
   });
 });
