@@ -211,7 +211,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const unreadable = options.force ? await this.store.setAsideUnreadable() : null;
       if (unreadable)
         this.warn(
-          `${unreadable.replace(/( \(edited by hand\?\))?: (fix|remove) it.*$/, "")}: moved aside as state.json.corrupt`,
+          `${unreadable.replace(/( \(edited by hand\?\))?: (fix it|start a new run).*$/, "")}: moved aside as state.json.corrupt`,
         );
     }
     this.queue.sweep(now);

@@ -106,13 +106,16 @@ async function parseState(text: string, path: string): Promise<RunState> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${path} is not valid JSON (edited by hand?): remove it and run init again`, {
-      cause: error,
-    });
+    throw new UsageError(
+      `${path} is not valid JSON (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
+      {
+        cause: error,
+      },
+    );
   }
   if (typeof value !== "object" || value === null || (value as { version?: unknown }).version !== 1) {
     throw new UsageError(
-      `${path} is not a parallel-progress state of version 1: remove it and run init again`,
+      `${path} is not a parallel-progress state of version 1: start a new run with init --force (it keeps the file as state.json.corrupt)`,
     );
   }
   // A checksum that no longer holds (the file was edited) is not part of the state.
