@@ -1,13 +1,13 @@
 // Builds the library (tsc: ES modules + .d.ts, unbundled, dist/lib) and the CLI (esbuild, dist/cli).
 //
 // The CLI is CommonJS, so a call never starts Node's ES module loader (measured: a quarter of an
-// `update`'s start-up on Node 20 went to it and to reading each split chunk). One bundle, main.cjs, holds
-// what the commands need; modules loaded with import() stay in it, evaluated only when first imported,
-// except the two that are large and rarely needed, which are bundles of their own: the task.md parser
-// (gray-matter, zod: only when task.md changed) and the GitHub write path (Octokit, the renderer: only when
-// a write is due). src/errors.ts is a bundle that all of them share, so `instanceof` holds across them.
+// `update`'s start-up on Node 20 went to it and to reading each chunk of an ES module build). main.cjs
+// holds what every command needs; each local module the code loads with import() is a bundle of its own,
+// read only when first imported (the task.md parser with gray-matter and zod, the GitHub write path with
+// Octokit, the status and watch views...). src/errors.ts is one bundle that all of them share, so
+// `instanceof` holds across them.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -21,9 +21,20 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
   stdio: "inherit",
 });
 
-/** Bundles other than main, by source: loaded on demand (lazy) or shared by all (shared). */
-const lazy = { "src/config/task-file.ts": "task-file", "src/sync/write-path.ts": "write-path" };
-const shared = { "src/errors.ts": "errors" };
+const src = join(root, "src");
+/** `src/sync/write-path.ts` → `sync-write-path` */
+const bundleName = (file) => relative(src, file).replace(/\.ts$/, "").replaceAll("/", "-");
+const shared = new Set([join(src, "errors.ts")]);
+/** Every local module loaded with import(), found in the sources. */
+const lazy = new Set();
+for (const file of readdirSync(src, { recursive: true })) {
+  if (!file.endsWith(".ts")) continue;
+  for (const [, path] of readFileSync(join(src, file), "utf8").matchAll(
+    /import\("(\.{1,2}\/[^"]+)\.js"\)/g,
+  )) {
+    lazy.add(resolve(src, dirname(file), `${path}.ts`));
+  }
+}
 
 /** An import of a shared bundle, or an import() of a lazy one, is left to Node's require at run time. */
 const bundles = {
@@ -31,9 +42,9 @@ const bundles = {
   setup(build) {
     build.onResolve({ filter: /^\.{1,2}\// }, (args) => {
       if (args.kind === "entry-point") return undefined;
-      const source = relative(root, resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts")));
-      const name = shared[source] ?? (args.kind === "dynamic-import" ? lazy[source] : undefined);
-      return name ? { path: `./${name}.cjs`, external: true } : undefined;
+      const source = resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts"));
+      const own = shared.has(source) || (args.kind === "dynamic-import" && lazy.has(source));
+      return own ? { path: `./${bundleName(source)}.cjs`, external: true } : undefined;
     });
   },
 };
@@ -43,7 +54,7 @@ await esbuild.build({
   absWorkingDir: root,
   entryPoints: {
     main: "src/cli/main.ts",
-    ...Object.fromEntries(Object.entries({ ...lazy, ...shared }).map(([source, name]) => [name, source])),
+    ...Object.fromEntries([...lazy, ...shared].map((source) => [bundleName(source), source])),
   },
   outdir: "dist/cli",
   outExtension: { ".js": ".cjs" },

@@ -214,6 +214,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
+    const unreadable = options.force ? await this.store.setAsideUnreadable?.() : null;
+    if (unreadable)
+      this.warn(
+        `${unreadable.replace(/( \(edited by hand\?\))?: (fix it|start a new run).*$/, "")}: moved aside as state.json.corrupt`,
+      );
     this.queue.sweep(this.clock.now());
     const state = await this.store.transact((current, now) => {
       if (current && !current.completedAt && !options.force) {
@@ -271,7 +276,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   ) {
     await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
-      throw new UsageError(`status must be one of pending, in_progress, completed, failed, got "${status}"`);
+      throw new UsageError(
+        `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+      );
     }
     await this.change(agentId, (state, now) =>
       applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),

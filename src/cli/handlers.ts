@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
@@ -206,6 +207,6 @@ function readSummaryFile(path: string): string {
     return readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`--summary-file: cannot read "${path}": ${code}`, { cause: error });
+    throw new UsageError(`--summary-file: cannot read ${quote(path)}: ${code}`, { cause: error });
   }
 }

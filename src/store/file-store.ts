@@ -77,6 +77,21 @@ export class FileRunStore implements RunStore {
   }
 
   /**
+   * For `init --force`: a state file that cannot be read (bad JSON, or not what the schema says) is moved
+   * aside as `state.json.corrupt`, kept for a look, so a new run can start. Returns why it was, or null.
+   */
+  async setAsideUnreadable(): Promise<string | null> {
+    try {
+      await this.readState();
+      return null;
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      this.fs.renameSync(this.paths.state, `${this.paths.state}.corrupt`);
+      return error.message;
+    }
+  }
+
+  /**
    * Small files, read and written synchronously: cheaper than thread-pool round trips at every start.
    * A file this store wrote as it is is trusted; any other is checked against the schema (state-text.ts).
    */
@@ -135,13 +150,16 @@ async function parseState(text: string, path: string): Promise<RunState> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${path} is not valid JSON (edited by hand?): remove it and run init again`, {
-      cause: error,
-    });
+    throw new UsageError(
+      `${path} is not valid JSON (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
+      {
+        cause: error,
+      },
+    );
   }
   if (typeof value !== "object" || value === null || (value as { version?: unknown }).version !== 1) {
     throw new UsageError(
-      `${path} is not a parallel-progress state of version 1: remove it and run init again`,
+      `${path} is not a parallel-progress state of version 1: start a new run with init --force (it keeps the file as state.json.corrupt)`,
     );
   }
   // A checksum that no longer holds (the file was edited) is not part of the state.

@@ -122,7 +122,7 @@ export function validateRunState(value: unknown, path: string): RunState {
   );
   const got = found === undefined ? "it is missing" : `got ${quote(found)}`;
   throw new UsageError(
-    `${path}: ${field} ${describe(issue)}, ${got} (edited by hand?): fix it, or remove the file and run init again`,
+    `${path}: ${field} ${describe(issue)}, ${got} (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
     { cause: result.error },
   );
 }

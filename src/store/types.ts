@@ -34,4 +34,10 @@ export interface RunStore {
   subscribe(listener: () => void): Promise<() => Promise<void>>;
   /** Releases what the store holds open (connections, watchers). The store is not used after it. */
   close(): Promise<void>;
+  /**
+   * For `init --force`: a run that cannot be read (damaged, edited by hand) is set aside, kept for a
+   * look, so that a new run can start. Resolves to why it was unreadable, or null. Optional: a store
+   * that cannot hold an unreadable run (a database checks what it stores) has none.
+   */
+  setAsideUnreadable?(): Promise<string | null>;
 }

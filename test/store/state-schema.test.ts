@@ -107,7 +107,7 @@ describe("the state file on read", () => {
   ])("%s: one line naming the file, the field and the value", async (_, edit, message) => {
     const error = await readError(edited(edit));
     expect(error.message).toBe(
-      `${PATH}: ${message} (edited by hand?): fix it, or remove the file and run init again`,
+      `${PATH}: ${message} (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
     );
     expect(error.message).not.toContain("\n");
   });
@@ -130,7 +130,10 @@ describe("the state file on read", () => {
 
   it("trusts what the store wrote (checksum), and checks it again once edited", async () => {
     const text = stateToText(run());
-    expect(JSON.parse(text)).toMatchObject({ version: 1, checksum: expect.stringMatching(/^r\d+-[0-9a-f]+$/) });
+    expect(JSON.parse(text)).toMatchObject({
+      version: 1,
+      checksum: expect.stringMatching(/^r\d+-[0-9a-f]+$/),
+    });
     expect(trustedState(text)).toEqual(run());
     expect(trustedState(text.replace('"status":"pending"', '"status":"weird"'))).toBeNull();
     expect(trustedState(JSON.stringify(run()))).toBeNull();
@@ -181,5 +184,13 @@ describe("a bad state file on the command line", () => {
       ]);
       expect(await readFile(path, "utf8")).toBe(text);
     }
+    // init --force starts a new run, the bad file kept beside it.
+    const forced = await runCli(["init", "--force", "--epic", "F", "--domains", "c", "--dir", dir]);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr.trim()).toBe(
+      `parallel-progress: warning: ${path}: agents.${id}.status must be one of pending, in_progress, completed, failed, cancelled, got "weird": moved aside as state.json.corrupt`,
+    );
+    expect(await readFile(`${path}.corrupt`, "utf8")).toBe(text);
+    expect((await runCli(["status", "--json", "--dir", dir])).stdout).toContain('"epicId": "F"');
   });
 });

@@ -1,0 +1,43 @@
+import { utimes } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { flusherPids, runCli, waitFor } from "../support/cli.js";
+import { useFakeGitHub } from "../support/harness.js";
+
+const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
+const fakeGitHub = useFakeGitHub(TOKEN);
+
+/** The CLI bundles (dist/cli/*.cjs) a call loaded, in order, as Node's own module debug log tells. */
+function bundlesLoaded(stderr: string): string[] {
+  return [...stderr.matchAll(/MODULE \d+: load "[^"]*\/dist\/cli\/([\w-]+\.cjs)"/g)].map(
+    (match) => match[1]!,
+  );
+}
+
+describe("the CLI's bundles: each call loads what its command needs", () => {
+  it("an update reads the task.md parser only when task.md changed, and the GitHub client only to write", async () => {
+    const { dir, env, cli } = await fakeGitHub();
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    const update = (files: string, ...extra: string[]) =>
+      runCli(["update", "a", "--status", "in_progress", "--files", files, "--dir", dir, ...extra], {
+        env: { ...env, NODE_DEBUG: "module" },
+      });
+
+    // No write due (writes at least 10 minutes apart): left to the background writer; nothing else is read.
+    const local = await update("1/4", "--min-interval", "600000");
+    expect(local.code).toBe(0);
+    expect(bundlesLoaded(local.stderr)).toEqual(["main.cjs", "errors.cjs"]);
+    // Its background writer sees nothing due within a minute and ends: it cannot take the next write.
+    expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000)).toBe(true);
+
+    const writing = await update("2/4", "--min-interval", "0");
+    expect(writing.code).toBe(0);
+    expect(bundlesLoaded(writing.stderr)).toEqual(["main.cjs", "errors.cjs", "sync-write-path.cjs"]);
+
+    const later = new Date(Date.now() + 5_000);
+    await utimes(join(dir, "task.md"), later, later);
+    const reread = await update("3/4", "--min-interval", "600000");
+    expect(reread.code).toBe(0);
+    expect(bundlesLoaded(reread.stderr)).toEqual(["main.cjs", "errors.cjs", "config-task-file.cjs"]);
+  });
+});

@@ -1,0 +1,58 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
+import { describe, expect, it } from "vitest";
+import { parseMarker } from "../../src/render/marker.js";
+import { useFakeGitHub } from "../support/harness.js";
+
+/** Issue 11, items 4 and 5, end to end: what the CLI posts to a fake GitHub, parsed with the GFM parser. */
+
+const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
+const fakeGitHub = useFakeGitHub(TOKEN);
+
+interface Node {
+  type: string;
+  value?: string;
+  depth?: number;
+  children?: Node[];
+}
+const parse = (body: string): Node =>
+  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
+function* walk(node: Node): Generator<Node> {
+  yield node;
+  for (const child of node.children ?? []) yield* walk(child);
+}
+const text = (node: Node): string => node.value ?? (node.children ?? []).map(text).join("");
+
+describe("what the CLI posts", () => {
+  it("keeps a hostile domain literal and the merge summary contained", async () => {
+    const { gh, cli, dir } = await fakeGitHub();
+    const domains = ["![](http://evil.example/x.png)", "[x](javascript:alert(1))", "**b** #123"];
+    expect((await cli("init", "--epic", "E", "--domains", domains.join(","))).code).toBe(0);
+    expect((await cli("fail", domains[1]!, "--error", "see `x` _here_ www.evil.example")).code).toBe(0);
+    await writeFile(join(dir, "summary.md"), "- item\n  ```\n  code");
+    expect((await cli("finalize", "--summary-file", join(dir, "summary.md"))).code).toBe(0);
+
+    const final = gh.comments("acme/widgets", 123).find((c) => parseMarker(c.body)?.kind === "final")!;
+    const tree = parse(final.body);
+    const nodes = [...walk(tree)];
+    for (const type of ["image", "link", "emphasis", "inlineCode"]) {
+      expect(nodes.filter((node) => node.type === type)).toEqual([]);
+    }
+    // Read as written, once the invisible joiners that break links and references are set aside.
+    const cells = nodes
+      .filter((node) => node.type === "tableRow")
+      .map((row) => text(row.children![0]!).replaceAll("\u200D", ""));
+    expect(cells.slice(1).sort()).toEqual([...domains].sort());
+    const top = tree.children!;
+    const headings = top.filter((node) => node.type === "heading" && node.depth! <= 3).map(text);
+    expect(headings.at(-2)).toBe("Merge Results");
+    expect(headings.at(-1)).toBe("Agent Durations");
+    const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+    expect(top[durations + 1]!.children).toHaveLength(3);
+    expect(top.at(-1)).toMatchObject({ type: "html" });
+    expect(parseMarker(top.at(-1)!.value!)).toMatchObject({ kind: "final" });
+  });
+});
