@@ -8,6 +8,7 @@ import {
 import type { CommonOptions } from "./common.js";
 import { addCommonOptions } from "./common-options.js";
 import * as run from "./handlers.js";
+import { registerServe } from "./serve.js";
 import { registerWatch } from "./watch.js";
 
 /** The commander program's commands: options and help text; the work is in handlers.ts. */
@@ -66,6 +67,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     .action(async (options) => done(await run.runStatus(options)));
 
   registerWatch(program);
+  registerServe(program, done);
 
   addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
     done(await run.runFlush(options)),
