@@ -17,7 +17,7 @@ import { buildRow, element } from "./rows.js";
  *   columns: { iteration: boolean, criteria: boolean, cost: boolean },
  *   issue: { repo: string | null, number: number | null, commentUrl: string | null }
  * }} RunInfo
- * @typedef {{ runId: string, startedAt: number, overall: Point[], agents: Record<string, Point[]> }} History
+ * @typedef {{ runId: string, startedAt: number, observedFrom: number, overall: Point[], agents: Record<string, Point[]> }} History
  */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -86,7 +86,8 @@ function rowElement(id) {
   const existing = view.elements.get(id);
   if (existing) return existing;
   const row = /** @type {Row} */ (view.rows.get(id));
-  const built = buildRow(row, view.history?.agents[id] ?? [], view.history?.startedAt ?? 0);
+  const history = view.history;
+  const built = buildRow(row, history?.agents[id] ?? [], history?.startedAt ?? 0, history?.observedFrom ?? 0);
   view.elements.set(id, built);
   return built;
 }

@@ -41,24 +41,26 @@ function node(tag, attributes = {}) {
 }
 
 /**
- * A step line through the points (the count holds until the next point), carried on to `end`.
+ * A line through the points, carried on to `end`: straight up to `observedFrom` (the stretch the server
+ * reconstructed: when each file was done in between is unknown), then in steps (the count holds until
+ * the next point).
  * @param {Point[]} points @param {(at: number) => number} x @param {(value: number) => number} y
- * @param {1 | 2} field 1: files done, 2: files total @param {number} end
+ * @param {1 | 2} field 1: files done, 2: files total @param {number} end @param {number} observedFrom
  */
-function stepPath(points, x, y, field, end) {
+function stepPath(points, x, y, field, end, observedFrom) {
   let path = "";
   let previous = /** @type {Point | null} */ (null);
   for (const point of points) {
-    path += previous
-      ? ` H${x(point[0]).toFixed(1)} V${y(point[field]).toFixed(1)}`
-      : `M${x(point[0]).toFixed(1)} ${y(point[field]).toFixed(1)}`;
+    const [px, py] = [x(point[0]).toFixed(1), y(point[field]).toFixed(1)];
+    if (!previous) path = `M${px} ${py}`;
+    else path += point[0] <= observedFrom ? ` L${px} ${py}` : ` H${px} V${py}`;
     previous = point;
   }
   return previous ? `${path} H${x(Math.max(end, previous[0])).toFixed(1)}` : "";
 }
 
 /**
- * @typedef {{ startedAt: number, overall: Point[], agents: Record<string, Point[]> }} History
+ * @typedef {{ startedAt: number, observedFrom: number, overall: Point[], agents: Record<string, Point[]> }} History
  * @typedef {{ agentId: string, domain: string, depth: number }} Line
  */
 
@@ -105,18 +107,52 @@ export function drawBurnUp(container, legend, history, agents, end) {
     chart.append(label);
   }
 
+  // Where the reconstructed stretch ends, when there is one worth marking.
+  if (history.observedFrom - start > (last - start) * 0.02 && history.observedFrom < last) {
+    chart.append(
+      node("line", {
+        x1: x(history.observedFrom),
+        x2: x(history.observedFrom),
+        y1: top,
+        y2: height - bottom,
+        class: "observed",
+      }),
+    );
+    const label = node("text", {
+      x: x(history.observedFrom) - 4,
+      y: top + 10,
+      class: "axis",
+      "text-anchor": "end",
+    });
+    label.textContent = "view started";
+    chart.append(label);
+  }
+
   legend.replaceChildren();
   const lines = agents.filter((agent) => agent.depth === 0);
   if (lines.length <= MAX_AGENT_LINES) {
     lines.forEach((agent, index) => {
       const points = history.agents[agent.agentId] ?? [];
       const color = COLORS[index % COLORS.length] ?? "#888";
-      chart.append(node("path", { d: stepPath(points, x, y, 1, last), class: "agent-line", stroke: color }));
+      chart.append(
+        node("path", {
+          d: stepPath(points, x, y, 1, last, history.observedFrom),
+          class: "agent-line",
+          stroke: color,
+        }),
+      );
       legend.append(legendItem(agent.domain, color, "agent"));
     });
   }
-  chart.append(node("path", { d: stepPath(history.overall, x, y, 2, last), class: "total-line" }));
-  chart.append(node("path", { d: stepPath(history.overall, x, y, 1, last), class: "overall-line" }));
+  chart.append(
+    node("path", { d: stepPath(history.overall, x, y, 2, last, history.observedFrom), class: "total-line" }),
+  );
+  chart.append(
+    node("path", {
+      d: stepPath(history.overall, x, y, 1, last, history.observedFrom),
+      class: "overall-line",
+    }),
+  );
   legend.prepend(legendItem("all files (total dashed)", "", "overall"));
   if (lines.length > MAX_AGENT_LINES)
     legend.append(legendItem(`${lines.length} agents: each row has its own chart`, "", "note"));
@@ -138,9 +174,9 @@ function legendItem(text, color, kind) {
 
 /**
  * A small burn-up of one agent: files done against its total, from the run's start to its last report.
- * @param {Point[]} points @param {number} start
+ * @param {Point[]} points @param {number} start @param {number} observedFrom
  */
-export function sparkline(points, start) {
+export function sparkline(points, start, observedFrom) {
   const width = 90;
   const height = 22;
   const last = Math.max(start + 1000, ...points.map((point) => point[0]));
@@ -148,7 +184,7 @@ export function sparkline(points, start) {
   const x = (/** @type {number} */ at) => 1 + ((at - start) / (last - start)) * (width - 2);
   const y = (/** @type {number} */ value) => 1 + (1 - value / most) * (height - 2);
   const chart = node("svg", { viewBox: `0 0 ${width} ${height}`, class: "spark", "aria-hidden": "true" });
-  chart.append(node("path", { d: stepPath(points, x, y, 2, last), class: "total-line" }));
-  chart.append(node("path", { d: stepPath(points, x, y, 1, last), class: "overall-line" }));
+  chart.append(node("path", { d: stepPath(points, x, y, 2, last, observedFrom), class: "total-line" }));
+  chart.append(node("path", { d: stepPath(points, x, y, 1, last, observedFrom), class: "overall-line" }));
   return chart;
 }

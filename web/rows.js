@@ -37,9 +37,10 @@ export function bar(/** @type {number} */ percent, /** @type {string} */ status)
 
 /**
  * @param {Row} row @param {Point[]} points the agent's burn-up @param {number} startedAt the run's start
+ * @param {number} observedFrom the end of the reconstructed stretch of the burn-up
  * @returns {HTMLTableRowElement}
  */
-export function buildRow(row, points, startedAt) {
+export function buildRow(row, points, startedAt, observedFrom) {
   const tr = /** @type {HTMLTableRowElement} */ (
     element("tr", `status-${row.status}${row.stalled ? " stalled" : ""}`)
   );
@@ -79,7 +80,7 @@ export function buildRow(row, points, startedAt) {
   );
 
   const chart = element("td", "spark-cell");
-  chart.append(sparkline(points, startedAt));
+  chart.append(sparkline(points, startedAt, observedFrom));
   tr.append(chart);
 
   const events = element("td", "events");

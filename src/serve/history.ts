@@ -4,10 +4,12 @@ import type { AgentRow, PageView } from "./view.js";
  * The burn-up chart's data: files done (and the total) over time, per agent and for the run. Pure.
  *
  * The run state keeps only each agent's latest counts, so the history is what the server learns:
- * when it starts, every agent at 0 when the run started and at its current count when it last reported
- * (`updatedAt`); then one point per agent whose counts change, at each change it is notified of. Times
- * are the agents' `updatedAt` (the store's clock), not the server's, so late notifications draw true.
- * Kept in memory: page reloads get it all; a restarted server starts again from the state.
+ * when it starts, every agent at 0 when the run started (and when it left pending) and at its current
+ * count when it last reported (`updatedAt`): the page draws that stretch as straight lines, since when
+ * each file was done in between is not known. From then on, one point per agent whose counts change at
+ * each change the server is notified of, drawn as steps. Times are the agents' `updatedAt` (the store's
+ * clock), not the server's, so late notifications draw true. Kept in memory: page reloads get it all; a
+ * restarted server starts again from the state.
  */
 
 /** `[epoch ms, files done, files total]`. */
@@ -16,6 +18,8 @@ export type Point = [at: number, done: number, total: number];
 export interface History {
   runId: string;
   startedAt: number;
+  /** Points up to this time were reconstructed from the state when the server started (drawn straight). */
+  observedFrom: number;
   overall: Point[];
   agents: Record<string, Point[]>;
 }
@@ -48,7 +52,9 @@ export function seedHistory(view: PageView): History {
   const agents: Record<string, Point[]> = {};
   for (const row of view.agents) {
     const points: Point[] = [[startedAt, 0, row.filesTotal]];
+    const left = row.startedAt === null ? Number.NaN : Date.parse(row.startedAt);
     const at = timeOf(row, startedAt);
+    if (left > startedAt && left < at && row.filesCompleted > 0) points.push([left, 0, row.filesTotal]);
     if (row.filesCompleted > 0 || at > startedAt) points.push([at, row.filesCompleted, row.filesTotal]);
     agents[row.agentId] = points;
   }
@@ -60,13 +66,20 @@ export function seedHistory(view: PageView): History {
     .sort((a, b) => a.at - b.at);
   const total = view.run.overall.filesTotal;
   const overall: Point[] = [[startedAt, 0, total]];
+  const firstLeft = Math.min(
+    ...view.agents.map((row) =>
+      row.startedAt === null ? Number.POSITIVE_INFINITY : Date.parse(row.startedAt),
+    ),
+  );
+  if (firstLeft > startedAt && firstLeft < (reports[0]?.at ?? 0)) overall.push([firstLeft, 0, total]);
   let done = 0;
   for (const report of reports) {
     done += report.done;
     if (overall.at(-1)![0] === report.at) overall.pop();
     overall.push([report.at, done, total]);
   }
-  return { runId: view.run.runId, startedAt, overall: thin(overall), agents };
+  const observedFrom = Math.max(view.run.at, ...overall.map((point) => point[0]));
+  return { runId: view.run.runId, startedAt, observedFrom, overall: thin(overall), agents };
 }
 
 /** Adds the points of a new view of the same run; returns what was added. */
