@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
 import { startLiveServer } from "../serve/server.js";
-import { subscribeToStateFile } from "../serve/watch-file-store.js";
 import { FileRunStore } from "../store/file-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { createOutput } from "./output.js";
@@ -15,17 +17,17 @@ function assetsDir(): string {
 export async function runServe(options: ServeCliOptions): Promise<number> {
   const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
   const dir = resolve(options.dir);
+  if (!existsSync(dir)) throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
   const store = new FileRunStore(nodeFileSystem(), dir);
   const server = await startLiveServer({
-    source: {
-      location: store.paths.state,
-      read: () => store.read(),
-      subscribe: (listener) => subscribeToStateFile(store.paths.state, store.paths.dir, listener),
-    },
+    source: store,
     assetsDir: assetsDir(),
     host: options.host,
     port: options.port,
     token: options.token ?? null,
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
   });
   out.data(`listening ${server.url}`);
   if (server.live.current === null)
@@ -46,5 +48,6 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   });
   out.info(`stopping (${stop.why})`);
   await server.close(stop.finalized ? "the run is finalized" : null);
+  await store.close();
   return 0;
 }

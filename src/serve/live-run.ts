@@ -1,15 +1,10 @@
 import type { RunState } from "../model/types.js";
+import type { RunStore } from "../store/types.js";
 import { extendHistory, type History, type HistoryAppend, seedHistory } from "./history.js";
 import { diffRows, type PageView, type RowChanges, type RowMemo, type RunInfo, toPageView } from "./view.js";
 
-/** Where the live view gets the run: a store's `read` and `subscribe` (see RunStore). */
-export interface RunSource {
-  /** For messages: where the run is kept. */
-  location: string;
-  read(): Promise<RunState | null>;
-  /** Calls `listener` soon after every committed change; resolves to a function that stops it. */
-  subscribe(listener: () => void): Promise<() => Promise<void>>;
-}
+/** Where the live view gets the run: a store's location, reads and change notifications. */
+export type RunSource = Pick<RunStore, "location" | "read" | "subscribe">;
 
 /** What the page is sent: everything (on connect, or a new run), a change, or a problem reading the run. */
 export type LiveMessage =

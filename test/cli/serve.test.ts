@@ -1,4 +1,5 @@
 import { get } from "node:http";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseHostOption, parsePortOption, parseTokenOption } from "../../src/cli/serve.js";
 import { UsageError } from "../../src/errors.js";
@@ -60,17 +61,41 @@ describe("serve: the command (built CLI, as processes)", () => {
     }
   });
 
-  it("refuses bad options and a directory without a run with one line and exit 2", async () => {
+  it("refuses bad options and a missing directory with one line and exit 2", async () => {
     const epic = await makeEpic();
     try {
       const bad = await runCli(["serve", "--dir", epic.dir, "--port", "http"]);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/--port must be .* got "http"/);
-      const none = await runCli(["serve", "--dir", epic.dir, "--port", "0"]);
-      expect(none.code).toBe(2);
-      expect(none.stderr.trim().split("\n")).toHaveLength(1);
-      expect(none.stderr).toMatch(/no run state in .*: start a run with `parallel-progress init` first/);
-      expect(none.stdout).toBe("");
+      const missing = await runCli(["serve", "--dir", join(epic.dir, "nope"), "--port", "0"]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+      expect(missing.stderr).toMatch(/--dir: no such directory, got ".*nope"/);
+      expect(missing.stdout).toBe("");
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("started before the run, waits for it and shows it once init starts it", async () => {
+    const epic = await makeEpic();
+    try {
+      const serve = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const stream = await openEvents(`${serve.url}events`);
+        const empty = await stream.next((e) => e.event === "snapshot");
+        expect(empty.data).toMatchObject({
+          view: null,
+          location: join(epic.dir, ".parallel-progress", "state.json"),
+        });
+        await runCli(["init", "--epic", "LATE", "--domains", "a", "--dir", epic.dir]);
+        const started = await stream.next((e) => e.event === "snapshot" && e !== empty);
+        expect((started.data as { view: { run: { epicId: string } } }).view.run.epicId).toBe("LATE");
+        stream.close();
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
+      expect((await serve.done).stderr).toMatch(/no run in .* yet: the page shows it once `init` starts one/);
     } finally {
       await epic.cleanup();
     }

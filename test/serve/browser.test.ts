@@ -112,7 +112,6 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
       domains: ["backend", "frontend", "tests", "docs", "infra"],
       now: t0,
       github: { ...GITHUB_TARGET, issueNumber: null, repo: null },
-      taskFile: null,
       nonce: "d0c5",
     });
     for (const [minutes, step] of steps) state = step(state, at(minutes));

@@ -8,7 +8,6 @@ import type { GitHubTarget } from "../../src/model/types.js";
 import { checkAccess, generateToken, isLoopbackHost, sameToken } from "../../src/serve/auth.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/serve/http.js";
 import { type LiveServer, pageUrl, startLiveServer } from "../../src/serve/server.js";
-import { subscribeToStateFile } from "../../src/serve/watch-file-store.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
@@ -53,6 +52,7 @@ async function serveRun(options: { token?: string | null; domains?: string[] } =
   const dir = await mkdtemp(join(tmpdir(), "pp-serve-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const store = new FileRunStore(nodeFileSystem(), dir);
+  cleanups.push(() => store.close());
   await mkdir(store.paths.dir, { recursive: true });
   const domains = options.domains ?? ["backend", "frontend", "tests"];
   await store.transact(() => ({
@@ -61,17 +61,12 @@ async function serveRun(options: { token?: string | null; domains?: string[] } =
       domains,
       now: Date.now(),
       github: LOCAL,
-      taskFile: null,
       nonce: "beef",
     }),
     result: undefined,
   }));
   const server: LiveServer = await startLiveServer({
-    source: {
-      location: store.paths.state,
-      read: () => store.read(),
-      subscribe: (listener) => subscribeToStateFile(store.paths.state, store.paths.dir, listener),
-    },
+    source: store,
     assetsDir: resolve("web"),
     port: 0,
     token: options.token ?? null,
@@ -223,7 +218,6 @@ describe("serve: the HTTP server (no browser)", () => {
         domains: ["docs"],
         now: Date.now(),
         github: LOCAL,
-        taskFile: null,
         nonce: "cafe",
       }),
       result: undefined,

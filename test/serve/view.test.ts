@@ -9,7 +9,7 @@ const LOCAL: GitHubTarget = { ...GITHUB_TARGET, issueNumber: null, repo: null };
 const T0 = Date.UTC(2025, 9, 19, 16, 30, 0);
 
 function newRun(domains = ["backend", "frontend", "tests"]): RunState {
-  return createRun({ epicId: "EPIC-7", domains, now: T0, github: LOCAL, taskFile: null, nonce: "1a2b" });
+  return createRun({ epicId: "EPIC-7", domains, now: T0, github: LOCAL, nonce: "1a2b" });
 }
 
 function idOf(state: RunState, domain: string): string {
