@@ -77,6 +77,23 @@ describe("serve: the command (built CLI, as processes)", () => {
     }
   });
 
+  it("says so (exit 2) when the port is in use", async () => {
+    const epic = await makeEpic();
+    try {
+      const first = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const port = new URL(first.url).port;
+        const second = await runCli(["serve", "--dir", epic.dir, "--port", port]);
+        expect(second.code).toBe(2);
+        expect(second.stderr).toBe(`parallel-progress: error: port ${port} is in use: pass another --port\n`);
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
   it("started before the run, waits for it and shows it once init starts it", async () => {
     const epic = await makeEpic();
     try {

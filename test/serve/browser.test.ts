@@ -239,7 +239,8 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     // From the start of the navigation (the page's own clock) to the last row on screen (a little after).
     await page.locator("#rows tr").nth(999).waitFor({ timeout: 10_000 });
     const shownMs = await page.evaluate(() => performance.now());
-    expect(shownMs).toBeLessThan(2500);
+    console.info(`1,000 agents shown ${Math.round(shownMs)} ms after the navigation started`);
+    expect(shownMs).toBeLessThan(2000);
     expect(await page.locator("#counts").innerText()).toBe("999 pending, 1 running, 0 completed, 0 failed");
     expect(await page.locator("#legend").innerText()).toContain("1000 agents");
 
