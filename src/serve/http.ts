@@ -44,7 +44,15 @@ export function createHandler(options: HandlerOptions) {
     if (!access.ok) return plain(response, access.status, `${access.reason}\n`);
     const cookie = access.setCookie ? { "Set-Cookie": access.setCookie } : {};
 
-    if (url.pathname === "/events") return openStream(response, cookie);
+    if (url.pathname === "/events") {
+      if (request.method === "GET") return openStream(response, cookie);
+      response.writeHead(200, {
+        ...SECURITY_HEADERS,
+        ...cookie,
+        "Content-Type": "text/event-stream; charset=utf-8",
+      });
+      return response.end();
+    }
     const asset = options.assets.get(url.pathname);
     if (!asset) return plain(response, 404, "not found\n");
     response.writeHead(200, {

@@ -6,6 +6,9 @@ import { diffRows, type PageView, type RowChanges, type RowMemo, type RunInfo, t
 /** Where the live view gets the run: a store's location, reads and change notifications. */
 export type RunSource = Pick<RunStore, "location" | "read" | "subscribe">;
 
+/** How often the time-dependent parts (stalled marks, ETA) are computed again between changes. */
+export const RECOMPUTE_MS = 10_000;
+
 /** What the page is sent: everything (on connect, or a new run), a change, or a problem reading the run. */
 export type LiveMessage =
   | { kind: "snapshot"; location: string; view: PageView | null; history: History | null }
@@ -18,7 +21,9 @@ export type LiveMessage =
  * after it, so the last change is always read and bursts are coalesced.
  */
 export class LiveRun {
+  private state: RunState | null = null;
   private view: PageView | null = null;
+  private ticker: NodeJS.Timeout | null = null;
   private memo: RowMemo = new Map();
   private history: History | null = null;
   private readonly listeners = new Set<(message: LiveMessage) => void>();
@@ -36,9 +41,12 @@ export class LiveRun {
   async start(): Promise<void> {
     this.stopSource = await this.source.subscribe(() => this.refresh());
     await this.refresh();
+    this.ticker = setInterval(() => this.recompute(), RECOMPUTE_MS);
   }
 
   async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
     const stop = this.stopSource;
     this.stopSource = null;
     await stop?.();
@@ -89,8 +97,24 @@ export class LiveRun {
       this.problem = message;
       return;
     }
+    const recovered = this.problem !== null;
     this.problem = null;
-    const view = state ? toPageView(state, this.now()) : null;
+    this.state = state;
+    this.apply(recovered);
+  }
+
+  /**
+   * Computes the view again from the state last read, at the current time: what depends on the time alone
+   * (stalled marks, the ETA) moves on between changes. Called on a timer while the run goes on.
+   */
+  recompute(): void {
+    if (this.state && this.state.completedAt === null && !this.reading && this.problem === null)
+      this.apply(false);
+  }
+
+  /** Sends pages what differs from what they have: a snapshot for a new run, else the changed parts. */
+  private apply(always: boolean): void {
+    const view = this.state ? toPageView(this.state, this.now()) : null;
     if (!view || !this.view || !this.history || view.run.runId !== this.view.run.runId) {
       // No run, a run appears, or a new run replaced the old one: pages start over from a snapshot.
       this.view = view;
@@ -99,8 +123,10 @@ export class LiveRun {
       this.emit(this.snapshot());
       return;
     }
-    if (view.run.seq === this.view.run.seq) return; // a notification without a new change
     const { changes, memo } = diffRows(this.memo, view.agents);
+    const sameRun = JSON.stringify({ ...view.run, at: 0 }) === JSON.stringify({ ...this.view.run, at: 0 });
+    const sameRows = changes.changed.length === 0 && changes.removed.length === 0 && changes.order === null;
+    if (sameRun && sameRows && !always) return; // e.g. a notification of a change already read
     const history = extendHistory(this.history, view);
     this.view = view;
     this.memo = memo;

@@ -155,6 +155,52 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect((await stat(shot)).size).toBeLessThan(150_000);
   });
 
+  it("shows children under their parent, and the metric columns and cost once a run carries them", async () => {
+    const epic = await makeEpic();
+    cleanups.push(epic.cleanup);
+    const run = createRun({
+      epicId: "EPIC-9",
+      domains: ["api", "db", "ui"],
+      now: Date.now(),
+      github: { ...GITHUB_TARGET, issueNumber: null, repo: null },
+      nonce: "9999",
+    });
+    const id = (domain: string) =>
+      Object.values(run.agents).find((agent) => agent.domain === domain)!.agentId;
+    const store = new FileRunStore(nodeFileSystem(), epic.dir);
+    await mkdir(store.paths.dir, { recursive: true });
+    await store.transact(() => ({ next: run, result: undefined }));
+    const server = await serve(["--dir", epic.dir, "--port", "0"]);
+    const { page, errors } = await openPage(server.url);
+    await page.locator("#connection[data-state=live]").waitFor({ timeout: 10_000 });
+    // The original table: no metric columns, no cost.
+    expect(await page.locator("th.col-cost").isVisible()).toBe(false);
+    expect(await page.locator("#cost").isVisible()).toBe(false);
+
+    // Fields added by nested work and agent metrics (optional in the state), as another process writes them.
+    await store.transact((current) => {
+      const next = structuredClone(current!) as RunState & { maxCostUsd?: number };
+      Object.assign(next.agents[id("db")]!, {
+        parentId: id("ui"),
+        costUsd: 0.9,
+        iteration: 2,
+        maxIterations: 5,
+      });
+      Object.assign(next.agents[id("api")]!, { costUsd: 0.75, criteriaVerified: 3, criteriaTotal: 4 });
+      next.maxCostUsd = 2;
+      next.seq += 1;
+      return { next, result: undefined };
+    });
+    await page.locator("#cost", { hasText: "$1.65 of $2.00 budget" }).waitFor({ timeout: 5000 });
+    expect(await page.locator("#cost").innerText()).toContain("over 80% of the budget");
+    expect(await page.locator("#rows .name").allInnerTexts()).toEqual(["api", "ui", "db"]);
+    expect(await rowText(page, "db")).toMatch(/↳[\s\S]*2\/5[\s\S]*\$0\.90/);
+    expect(await rowText(page, "api")).toContain("3/4");
+    expect(await page.locator("th.col-cost").isVisible()).toBe(true);
+    expect(await page.locator("th.col-iteration").isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it("shows a CLI update from another process within a second, without reloading", async () => {
     const dir = await epicWith("backend,frontend");
     const server = await serve(["--dir", dir, "--port", "0"]);
