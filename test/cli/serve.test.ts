@@ -56,6 +56,11 @@ describe("serve: the command (built CLI, as processes)", () => {
       const end = await stream.next((e) => e.event === "end", 0, 10_000);
       expect(end.data).toEqual({ reason: "the run is finalized" });
       expect((await serve.done).code).toBe(0);
+
+      // Started on a run already finalized: it prints where it listened and ends at once.
+      const late = await runCli(["serve", "--dir", epic.dir, "--port", "0", "--exit-on-finalize"]);
+      expect(late.code).toBe(0);
+      expect(late.stdout).toMatch(/^listening http:\/\/127\.0\.0\.1:\d+\/\n$/);
     } finally {
       await epic.cleanup();
     }
