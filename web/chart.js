@@ -59,6 +59,14 @@ function stepPath(points, x, y, field, end, observedFrom) {
   return previous ? `${path} H${x(Math.max(end, previous[0])).toFixed(1)}` : "";
 }
 
+/** A round step (1, 2 or 5 times a power of ten, whole files) for about five grid lines up to `highest`. */
+export function tickStep(/** @type {number} */ highest) {
+  const raw = highest / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const scaled = raw / power;
+  return Math.max(1, (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power);
+}
+
 /**
  * @typedef {{ startedAt: number, observedFrom: number, overall: Point[], agents: Record<string, Point[]> }} History
  * @typedef {{ agentId: string, domain: string, depth: number }} Line
@@ -78,11 +86,13 @@ export function drawBurnUp(container, legend, history, agents, end) {
   const bottom = 26;
   const start = history.startedAt;
   const last = Math.max(end, start + 1000, ...history.overall.map((point) => point[0]));
-  const most = Math.max(
+  const highest = Math.max(
     1,
     ...history.overall.map((point) => point[2]),
     ...history.overall.map((point) => point[1]),
   );
+  const tick = tickStep(highest);
+  const most = Math.ceil(highest / tick) * tick;
   const x = (/** @type {number} */ at) => left + ((at - start) / (last - start)) * (width - left - right);
   const y = (/** @type {number} */ value) => top + (1 - value / most) * (height - top - bottom);
 
@@ -91,8 +101,7 @@ export function drawBurnUp(container, legend, history, agents, end) {
     role: "img",
     "aria-label": "Files done over time",
   });
-  for (let step = 0; step <= 4; step++) {
-    const value = Math.round((most * step) / 4);
+  for (let value = 0; value <= most; value += tick) {
     chart.append(node("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid" }));
     const label = node("text", { x: left - 6, y: y(value) + 4, class: "axis", "text-anchor": "end" });
     label.textContent = String(value);
