@@ -282,11 +282,19 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     await cli(dir, "log", "domain-0500", "working");
     const server = await serve(["--dir", dir, "--port", "0"]);
     const { page, errors } = await openPage(server.url);
-    // From the start of the navigation (the page's own clock) to the last row on screen (a little after).
+    // From the start of the navigation (the page's own clock) to the last row on screen (a little after),
+    // and the page's own work on the snapshot (parse and build the rows). Loose bounds: the machine is shared.
     await page.locator("#rows tr").nth(999).waitFor({ timeout: 10_000 });
     const shownMs = await page.evaluate(() => performance.now());
-    console.info(`1,000 agents shown ${Math.round(shownMs)} ms after the navigation started`);
-    expect(shownMs).toBeLessThan(2000);
+    const renderMs = await page.evaluate(
+      () => performance.getEntriesByName("snapshot-shown")[0]?.duration ?? -1,
+    );
+    console.info(
+      `1,000 agents: shown ${Math.round(shownMs)} ms after the navigation started, built in ${Math.round(renderMs)} ms`,
+    );
+    expect(renderMs).toBeGreaterThanOrEqual(0);
+    expect(renderMs).toBeLessThan(1500);
+    expect(shownMs).toBeLessThan(5000);
     expect(await page.locator("#counts").innerText()).toBe("999 pending, 1 running, 0 completed, 0 failed");
     expect(await page.locator("#legend").innerText()).toContain("1000 agents");
 
