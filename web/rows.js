@@ -85,7 +85,7 @@ export function buildRow(row, points, startedAt, observedFrom) {
 
   const events = element("td", "events");
   const list = element("ol");
-  for (const event of row.events.slice(-3)) {
+  for (const event of row.events) {
     const item = element("li");
     item.append(element("time", "", clockTime(event.at)), document.createTextNode(" "));
     if (event.from !== null) item.append(element("span", "from", `${event.from}: `));

@@ -10,7 +10,7 @@ import type { AgentState, AgentStatus, RunState } from "../model/types.js";
  */
 
 /** Events shown per agent (its own and its children's, newest last). */
-export const RECENT_EVENTS = 5;
+export const RECENT_EVENTS = 3;
 
 export interface RecentEvent {
   at: string;
