@@ -134,8 +134,10 @@ export function toPageView(state: RunState, now: number): PageView {
   for (const id of children.get(null) ?? []) place(id, 0);
   for (const view of status.agents) place(view.agentId, 0); // agents caught in a parent cycle
 
-  const leaves = rows.filter((row) => !children.has(row.agentId));
-  const costs = leaves.map((row) => row.costUsd).filter((cost): cost is number => cost !== null);
+  // Each agent reports its own cost: the run's counts each once; a row shows its own plus its descendants'.
+  const own = new Map(rows.map((row) => [row.agentId, row.costUsd]));
+  const costs = [...own.values()].filter((cost): cost is number => cost !== null);
+  for (const row of rows) row.costUsd = subtreeCost(row.agentId, own, children);
   return {
     run: {
       runId: state.runId,
@@ -163,6 +165,23 @@ export function toPageView(state: RunState, now: number): PageView {
     },
     agents: rows,
   };
+}
+
+/** The agent's own cost plus its descendants', or null when none of them reported one. */
+function subtreeCost(
+  id: string,
+  own: Map<string, number | null>,
+  children: Map<string | null, string[]>,
+  seen = new Set<string>(),
+): number | null {
+  if (seen.has(id)) return null;
+  seen.add(id);
+  let total = own.get(id) ?? null;
+  for (const child of children.get(id) ?? []) {
+    const cost = subtreeCost(child, own, children, seen);
+    if (cost !== null) total = (total ?? 0) + cost;
+  }
+  return total;
 }
 
 /** The agent's latest events with those of its descendants, newest last. */

@@ -196,6 +196,7 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(await page.locator("#rows .name").allInnerTexts()).toEqual(["api", "ui", "db"]);
     expect(await rowText(page, "db")).toMatch(/↳[\s\S]*2\/5[\s\S]*\$0\.90/);
     expect(await rowText(page, "api")).toContain("3/4");
+    expect(await rowText(page, "ui")).toContain("$0.90"); // a parent: its own cost (none) and its child's
     expect(await page.locator("th.col-cost").isVisible()).toBe(true);
     expect(await page.locator("th.col-iteration").isVisible()).toBe(true);
     expect(errors).toEqual([]);

@@ -58,7 +58,8 @@ describe("serve: the page's view of a run (pure)", () => {
       ["db", 2],
     ]);
     expect(view.run.columns).toEqual({ iteration: true, criteria: true, cost: true });
-    expect(view.run.costUsd).toBe(0.5); // the leaves' costs: a parent's would count its children twice
+    expect(view.run.costUsd).toBe(2.25); // each agent's own cost, once
+    expect(view.agents.map((row) => row.costUsd)).toEqual([2.25, 0.75, 0.5]); // a row: its subtree
     expect(view.run.maxCostUsd).toBe(2);
     expect(view.agents[1]).toMatchObject({
       criteriaVerified: 1,
