@@ -165,6 +165,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.epicDir;
   }
 
+  /** The store holding the run (to follow it: `read()` and `subscribe()`). */
+  get runStore(): RunStore {
+    return this.store;
+  }
+
   /** The state as this reporter last saw it. Throws before a run was started or loaded. */
   get executionState(): RunState {
     if (!this.state) throw new UsageError("no run loaded: call initializeParallelTracking() or load() first");
