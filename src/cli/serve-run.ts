@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
+import { fileRunSource } from "../serve/file-source.js";
 import { startLiveServer } from "../serve/server.js";
 import { FileRunStore } from "../store/file-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
@@ -20,7 +21,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   if (!existsSync(dir)) throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
   const store = new FileRunStore(nodeFileSystem(), dir);
   const server = await startLiveServer({
-    source: store,
+    source: fileRunSource(store, dir),
     assetsDir: assetsDir(),
     host: options.host,
     port: options.port,

@@ -22,6 +22,7 @@ export type LiveMessage =
  */
 export class LiveRun {
   private state: RunState | null = null;
+  private applied = false;
   private view: PageView | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private memo: RowMemo = new Map();
@@ -115,6 +116,8 @@ export class LiveRun {
   /** Sends pages what differs from what they have: a snapshot for a new run, else the changed parts. */
   private apply(always: boolean): void {
     const view = this.state ? toPageView(this.state, this.now()) : null;
+    if (!view && !this.view && this.applied && !always) return; // still no run
+    this.applied = true;
     if (!view || !this.view || !this.history || view.run.runId !== this.view.run.runId) {
       // No run, a run appears, or a new run replaced the old one: pages start over from a snapshot.
       this.view = view;

@@ -111,7 +111,10 @@ describe("serve: the command (built CLI, as processes)", () => {
           location: join(epic.dir, ".parallel-progress", "state.json"),
         });
         await runCli(["init", "--epic", "LATE", "--domains", "a", "--dir", epic.dir]);
-        const started = await stream.next((e) => e.event === "snapshot" && e !== empty);
+        const started = await stream.next(
+          (e) => e.event === "snapshot" && (e.data as { view: unknown }).view !== null,
+        );
+        expect(stream.events.filter((e) => e.event === "snapshot")).toHaveLength(2); // no repeats of "no run"
         expect((started.data as { view: { run: { epicId: string } } }).view.run.epicId).toBe("LATE");
         stream.close();
       } finally {
