@@ -12,6 +12,7 @@ import {
 import type { CommonOptions } from "./common.js";
 import { addCommonOptions } from "./common-options.js";
 import * as run from "./handlers.js";
+import { registerServe } from "./serve.js";
 import type { WatchOptions } from "./watch.js";
 import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from "./watch-frames.js";
 
@@ -105,6 +106,8 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     )
     // Loaded when used: file-system watching is no part of the per-event commands.
     .action(async (options: WatchOptions) => (await import("./watch.js")).watch(options));
+
+  registerServe(program, done);
 
   addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
     done(await run.runFlush(options)),

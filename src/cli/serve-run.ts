@@ -1,0 +1,54 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
+import { fileRunSource } from "../serve/file-source.js";
+import { startLiveServer } from "../serve/server.js";
+import { FileRunStore } from "../store/file-store.js";
+import { nodeFileSystem } from "../util/node-fs.js";
+import { createOutput } from "./output.js";
+import type { ServeCliOptions } from "./serve.js";
+
+/** The page's files: `web/` at the package's root, two levels above this bundle (dist/cli). */
+function assetsDir(): string {
+  return join(__dirname, "..", "..", "web");
+}
+
+/** Serves the live view until SIGINT/SIGTERM, or the run's finalize with --exit-on-finalize. */
+export async function runServe(options: ServeCliOptions): Promise<number> {
+  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+  const dir = resolve(options.dir);
+  if (!existsSync(dir)) throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
+  const store = new FileRunStore(nodeFileSystem(), dir);
+  const server = await startLiveServer({
+    source: fileRunSource(store, dir),
+    assetsDir: assetsDir(),
+    host: options.host,
+    port: options.port,
+    token: options.token ?? null,
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  out.data(`listening ${server.url}`);
+  if (server.live.current === null)
+    out.warn(`no run in ${dir} yet: the page shows it once \`init\` starts one`);
+
+  // A signal drops the pages' streams (they reconnect to a restarted server); a finalize tells them it ended.
+  const stop = await new Promise<{ finalized: boolean; why: string }>((resolveStop) => {
+    const onSignal = (signal: NodeJS.Signals) => resolveStop({ finalized: false, why: signal });
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    if (options.exitOnFinalize) {
+      const check = () => {
+        if (server.live.current?.run.completedAt != null) resolveStop({ finalized: true, why: "finalize" });
+      };
+      check();
+      server.live.listen(check);
+    }
+  });
+  out.info(`stopping (${stop.why})`);
+  await server.close(stop.finalized ? "the run is finalized" : null);
+  await store.close();
+  return 0;
+}

@@ -1,0 +1,70 @@
+import type { Command } from "commander";
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
+import type { CommonOptions } from "./common.js";
+import { addCommonOptions } from "./common-options.js";
+
+/** The port `serve` listens on without --port: fixed, so a restarted server is found again by open pages. */
+export const DEFAULT_SERVE_PORT = 7420;
+
+export interface ServeCliOptions extends CommonOptions {
+  port: number;
+  host: string;
+  token?: string;
+  exitOnFinalize?: boolean;
+}
+
+export function parsePortOption(value: string): number {
+  const port = Number(value.trim());
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(port) || port > 65535) {
+    throw new UsageError(
+      `--port must be a whole number from 0 (any free port) to 65535, got ${quote(value)}`,
+    );
+  }
+  return port;
+}
+
+export function parseHostOption(value: string): string {
+  const host = value.trim();
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) {
+    throw new UsageError(`--host must be a host name or an IP address, got ${quote(value)}`);
+  }
+  return host.replace(/^\[(.*)\]$/, "$1");
+}
+
+export function parseTokenOption(value: string): string {
+  if (!/^[A-Za-z0-9._~-]{16,}$/.test(value)) {
+    // The value is a secret: its length is named, never the value.
+    throw new UsageError(
+      `--token must be at least 16 characters from A-Z a-z 0-9 . _ ~ -, got ${value.length} characters that are not`,
+    );
+  }
+  return value;
+}
+
+/** `serve`: the live web view. The server itself is loaded only when the command runs. */
+export function registerServe(program: Command, done: (code: number) => void): void {
+  addCommonOptions(
+    program
+      .command("serve")
+      .description(
+        "a live web view of the run: prints `listening <url>`, pushes every change to the page; read-only",
+      ),
+  )
+    .option("--port <n>", `port to listen on (0: any free port)`, parsePortOption, DEFAULT_SERVE_PORT)
+    .option(
+      "--host <h>",
+      "address to listen on; any but loopback requires the access token",
+      parseHostOption,
+      "127.0.0.1",
+    )
+    .option(
+      "--token <t>",
+      "the access token (default: generated when the host is not loopback)",
+      parseTokenOption,
+    )
+    .option("--exit-on-finalize", "stop (exit 0) once the run is finalized")
+    .action(async (options: ServeCliOptions) =>
+      done(await (await import("./serve-run.js")).runServe(options)),
+    );
+}

@@ -1,0 +1,68 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+/**
+ * Who may see the page. On a loopback address without a token, anyone on this machine (as for any
+ * local dev server), but only through a loopback host name, so that a web page whose name is made to
+ * resolve to 127.0.0.1 (DNS rebinding) cannot read the run. With a token (required on any other host),
+ * a request carries it as `?token=` or in the cookie the server sets when the URL with the token is opened.
+ */
+
+/** 32 random bytes, URL-safe: what the printed URL carries when no --token is given. */
+export function generateToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Constant-time comparison; hashing first makes the lengths equal without revealing them. */
+export function sameToken(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** The cookie's name carries the port: browsers share cookies between the ports of one host. */
+export function cookieName(port: number): string {
+  return `pp_token_${port}`;
+}
+
+export type Access =
+  | { ok: true; setCookie: string | null }
+  | { ok: false; status: 401 | 403; reason: string };
+
+export function checkAccess(request: IncomingMessage, url: URL, token: string | null, port: number): Access {
+  if (token === null) {
+    const host = (request.headers.host ?? "").replace(/:\d+$/, "");
+    return isLoopbackHost(host)
+      ? { ok: true, setCookie: null }
+      : { ok: false, status: 403, reason: "this server answers on a loopback host name only" };
+  }
+  const name = cookieName(port);
+  const fromQuery = url.searchParams.get("token");
+  if (fromQuery !== null && sameToken(fromQuery, token)) {
+    return {
+      ok: true,
+      setCookie: `${name}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`,
+    };
+  }
+  const fromCookie = readCookie(request.headers.cookie ?? "", name);
+  if (fromCookie !== null && sameToken(fromCookie, token)) return { ok: true, setCookie: null };
+  return { ok: false, status: 401, reason: "open the URL printed by `serve`: it carries the access token" };
+}
+
+function readCookie(header: string, name: string): string | null {
+  for (const part of header.split(";")) {
+    const index = part.indexOf("=");
+    if (index > 0 && part.slice(0, index).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(index + 1).trim());
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,142 @@
+import type { RunState } from "../model/types.js";
+import type { RunStore } from "../store/types.js";
+import { extendHistory, type History, type HistoryAppend, seedHistory } from "./history.js";
+import { diffRows, type PageView, type RowChanges, type RowMemo, type RunInfo, toPageView } from "./view.js";
+
+/** Where the live view gets the run: a store's location, reads and change notifications. */
+export type RunSource = Pick<RunStore, "location" | "read" | "subscribe">;
+
+/** How often the time-dependent parts (stalled marks, ETA) are computed again between changes. */
+export const RECOMPUTE_MS = 10_000;
+
+/** What the page is sent: everything (on connect, or a new run), a change, or a problem reading the run. */
+export type LiveMessage =
+  | { kind: "snapshot"; location: string; view: PageView | null; history: History | null }
+  | { kind: "change"; run: RunInfo; rows: RowChanges; history: HistoryAppend }
+  | { kind: "problem"; message: string };
+
+/**
+ * The run as the server last read it, kept up to date from the store's notifications, and the messages
+ * that bring pages up to date. Reads are serialised: a notification during a read causes one more read
+ * after it, so the last change is always read and bursts are coalesced.
+ */
+export class LiveRun {
+  private state: RunState | null = null;
+  private applied = false;
+  private view: PageView | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private memo: RowMemo = new Map();
+  private history: History | null = null;
+  private readonly listeners = new Set<(message: LiveMessage) => void>();
+  private stopSource: (() => Promise<void>) | null = null;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private problem: string | null = null;
+
+  constructor(
+    private readonly source: RunSource,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Reads the run once and starts listening to the store. */
+  async start(): Promise<void> {
+    this.stopSource = await this.source.subscribe(() => this.refresh());
+    await this.refresh();
+    this.ticker = setInterval(() => this.recompute(), RECOMPUTE_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    const stop = this.stopSource;
+    this.stopSource = null;
+    await stop?.();
+    await this.reading;
+  }
+
+  /** The latest state read, for callers that act on it (exit on finalize). */
+  get current(): PageView | null {
+    return this.view;
+  }
+
+  snapshot(): LiveMessage {
+    return { kind: "snapshot", location: this.source.location, view: this.view, history: this.history };
+  }
+
+  /** Receives every message after the current snapshot; returns a function that stops it. */
+  listen(listener: (message: LiveMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reads the run now (or right after the read in progress); resolves when that read is applied. */
+  refresh(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.readOnce();
+        } while (this.again);
+      } finally {
+        this.reading = null;
+      }
+    })();
+    return this.reading;
+  }
+
+  private async readOnce(): Promise<void> {
+    let state: RunState | null;
+    try {
+      state = await this.source.read();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.problem) this.emit({ kind: "problem", message });
+      this.problem = message;
+      return;
+    }
+    const recovered = this.problem !== null;
+    this.problem = null;
+    this.state = state;
+    this.apply(recovered);
+  }
+
+  /**
+   * Computes the view again from the state last read, at the current time: what depends on the time alone
+   * (stalled marks, the ETA) moves on between changes. Called on a timer while the run goes on.
+   */
+  recompute(): void {
+    if (this.state && this.state.completedAt === null && !this.reading && this.problem === null)
+      this.apply(false);
+  }
+
+  /** Sends pages what differs from what they have: a snapshot for a new run, else the changed parts. */
+  private apply(always: boolean): void {
+    const view = this.state ? toPageView(this.state, this.now()) : null;
+    if (!view && !this.view && this.applied && !always) return; // still no run
+    this.applied = true;
+    if (!view || !this.view || !this.history || view.run.runId !== this.view.run.runId) {
+      // No run, a run appears, or a new run replaced the old one: pages start over from a snapshot.
+      this.view = view;
+      this.memo = diffRows(new Map(), view?.agents ?? []).memo;
+      this.history = view ? seedHistory(view) : null;
+      this.emit(this.snapshot());
+      return;
+    }
+    const { changes, memo } = diffRows(this.memo, view.agents);
+    const sameRun = JSON.stringify({ ...view.run, at: 0 }) === JSON.stringify({ ...this.view.run, at: 0 });
+    const sameRows = changes.changed.length === 0 && changes.removed.length === 0 && changes.order === null;
+    if (sameRun && sameRows && !always) return; // e.g. a notification of a change already read
+    const history = extendHistory(this.history, view);
+    this.view = view;
+    this.memo = memo;
+    this.emit({ kind: "change", run: view.run, rows: changes, history });
+  }
+
+  private emit(message: LiveMessage): void {
+    for (const listener of this.listeners) listener(message);
+  }
+}

@@ -1,0 +1,157 @@
+import { get } from "node:http";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseHostOption, parsePortOption, parseTokenOption } from "../../src/cli/serve.js";
+import { UsageError } from "../../src/errors.js";
+import { startServe } from "../serve/serve-process.js";
+import { openEvents } from "../serve/sse-client.js";
+import { makeEpic, runCli } from "../support/cli.js";
+
+describe("serve: options (pure)", () => {
+  it("checks --port, --host and --token, naming the option (and never echoing a token)", () => {
+    expect(parsePortOption("0")).toBe(0);
+    expect(parsePortOption(" 7420 ")).toBe(7420);
+    expect(() => parsePortOption("65536")).toThrow(/--port .* got "65536"/);
+    expect(() => parsePortOption("80a")).toThrow(UsageError);
+    expect(() => parsePortOption("-1")).toThrow(UsageError);
+    expect(parseHostOption("0.0.0.0")).toBe("0.0.0.0");
+    expect(parseHostOption("[::1]")).toBe("::1");
+    expect(() => parseHostOption("evil host")).toThrow(/--host .* got "evil host"/);
+    expect(parseTokenOption("abcdefghijklmnop")).toBe("abcdefghijklmnop");
+    expect(() => parseTokenOption("short secret")).toThrow(/--token must be .* got 12 characters/);
+    expect(() => parseTokenOption("short secret")).not.toThrow(/short secret/);
+  });
+});
+
+describe("serve: the command (built CLI, as processes)", () => {
+  it("prints `listening <url>` first, serves the run, and ends with 0 on SIGINT and on SIGTERM", async () => {
+    const epic = await makeEpic();
+    try {
+      expect((await runCli(["init", "--epic", "E-1", "--domains", "a,b", "--dir", epic.dir])).code).toBe(0);
+      for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        const serve = await startServe(["--dir", epic.dir, "--port", "0"]);
+        expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+        const stream = await openEvents(`${serve.url}events`);
+        const snapshot = await stream.next((e) => e.event === "snapshot");
+        expect((snapshot.data as { view: { run: { epicId: string } } }).view.run.epicId).toBe("E-1");
+        serve.child.kill(signal);
+        const result = await serve.done;
+        expect(result.code).toBe(0);
+        expect(result.stdout.split("\n")[0]).toBe(`listening ${serve.url}`);
+        await stream.ended;
+      }
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("with --exit-on-finalize, ends by itself (0) once another process finalizes, telling the page", async () => {
+    const epic = await makeEpic();
+    try {
+      await runCli(["init", "--epic", "E-2", "--domains", "a", "--dir", epic.dir]);
+      const serve = await startServe(["--dir", epic.dir, "--port", "0", "--exit-on-finalize"]);
+      const stream = await openEvents(`${serve.url}events`);
+      await stream.next((e) => e.event === "snapshot");
+      expect((await runCli(["finalize", "--summary", "done", "--dir", epic.dir])).code).toBe(0);
+      const end = await stream.next((e) => e.event === "end", 0, 10_000);
+      expect(end.data).toEqual({ reason: "the run is finalized" });
+      expect((await serve.done).code).toBe(0);
+
+      // Started on a run already finalized: it prints where it listened and ends at once.
+      const late = await runCli(["serve", "--dir", epic.dir, "--port", "0", "--exit-on-finalize"]);
+      expect(late.code).toBe(0);
+      expect(late.stdout).toMatch(/^listening http:\/\/127\.0\.0\.1:\d+\/\n$/);
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("refuses bad options and a missing directory with one line and exit 2", async () => {
+    const epic = await makeEpic();
+    try {
+      const bad = await runCli(["serve", "--dir", epic.dir, "--port", "http"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--port must be .* got "http"/);
+      const missing = await runCli(["serve", "--dir", join(epic.dir, "nope"), "--port", "0"]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+      expect(missing.stderr).toMatch(/--dir: no such directory, got ".*nope"/);
+      expect(missing.stdout).toBe("");
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("says so (exit 2) when the port is in use", async () => {
+    const epic = await makeEpic();
+    try {
+      const first = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const port = new URL(first.url).port;
+        const second = await runCli(["serve", "--dir", epic.dir, "--port", port]);
+        expect(second.code).toBe(2);
+        expect(second.stderr).toBe(`parallel-progress: error: port ${port} is in use: pass another --port\n`);
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("started before the run, waits for it and shows it once init starts it", async () => {
+    const epic = await makeEpic();
+    try {
+      const serve = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const stream = await openEvents(`${serve.url}events`);
+        const empty = await stream.next((e) => e.event === "snapshot");
+        expect(empty.data).toMatchObject({
+          view: null,
+          location: join(epic.dir, ".parallel-progress", "state.json"),
+        });
+        await runCli(["init", "--epic", "LATE", "--domains", "a", "--dir", epic.dir]);
+        const started = await stream.next(
+          (e) => e.event === "snapshot" && (e.data as { view: unknown }).view !== null,
+        );
+        expect(stream.events.filter((e) => e.event === "snapshot")).toHaveLength(2); // no repeats of "no run"
+        expect((started.data as { view: { run: { epicId: string } } }).view.run.epicId).toBe("LATE");
+        stream.close();
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
+      expect((await serve.done).stderr).toMatch(/no run in .* yet: the page shows it once `init` starts one/);
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("requires the token on any host but loopback: generated, carried by the printed URL", async () => {
+    const epic = await makeEpic();
+    try {
+      await runCli(["init", "--epic", "E-3", "--domains", "a", "--dir", epic.dir]);
+      const serve = await startServe(["--dir", epic.dir, "--port", "0", "--host", "0.0.0.0"]);
+      try {
+        const printed = new URL(serve.url);
+        const token = printed.searchParams.get("token") ?? "";
+        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        const local = `http://127.0.0.1:${printed.port}`;
+        const status = (url: string) =>
+          new Promise<number>((resolve, reject) =>
+            get(url, (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            }).on("error", reject),
+          );
+        expect(await status(`${local}/`)).toBe(401);
+        expect(await status(`${local}/events`)).toBe(401);
+        expect(await status(`${local}/?token=${token.slice(1)}`)).toBe(401);
+        expect(await status(`${local}/?token=${token}`)).toBe(200);
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
+    } finally {
+      await epic.cleanup();
+    }
+  });
+});

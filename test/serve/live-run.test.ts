@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { applyProgress, createRun } from "../../src/model/run.js";
+import type { RunState } from "../../src/model/types.js";
+import { type LiveMessage, LiveRun } from "../../src/serve/live-run.js";
+import { GITHUB_TARGET } from "../render/fixtures.js";
+
+const T0 = Date.UTC(2025, 9, 19, 16, 30, 0);
+
+/** A run held in memory with the store's read/subscribe shape; `notify` is what a commit would do. */
+function memorySource(first: RunState | null) {
+  let state = first;
+  let failure: Error | null = null;
+  let listener: (() => void) | null = null;
+  return {
+    source: {
+      location: "memory",
+      read: async () => {
+        if (failure) throw failure;
+        return state;
+      },
+      subscribe: async (next: () => void) => {
+        listener = next;
+        return async () => {
+          listener = null;
+        };
+      },
+    },
+    set: (next: RunState | null) => {
+      state = next;
+    },
+    fail: (error: Error | null) => {
+      failure = error;
+    },
+    notify: () => listener?.(),
+  };
+}
+
+async function started(state: RunState | null, clock: { now: number }) {
+  const memory = memorySource(state);
+  const live = new LiveRun(memory.source, () => clock.now);
+  const messages: LiveMessage[] = [];
+  live.listen((message) => messages.push(message));
+  await live.start();
+  return { memory, live, messages };
+}
+
+const newRun = () =>
+  createRun({
+    epicId: "E",
+    domains: ["a", "b"],
+    now: T0,
+    github: { ...GITHUB_TARGET, issueNumber: null, repo: null },
+    nonce: "0000",
+  });
+
+describe("serve: the live run (store notifications to page messages)", () => {
+  it("sends a snapshot first, then a change per new state, and nothing for a notification with none", async () => {
+    const clock = { now: T0 };
+    let state = newRun();
+    const { memory, live, messages } = await started(state, clock);
+    try {
+      expect(messages.map((m) => m.kind)).toEqual(["snapshot"]);
+      state = applyProgress(
+        state,
+        "a",
+        { status: "in_progress", filesCompleted: 1, filesTotal: 2 },
+        T0 + 1000,
+      );
+      memory.set(state);
+      memory.notify();
+      memory.notify(); // a burst: coalesced into the reads it needs
+      await live.refresh();
+      const changes = messages.filter((m) => m.kind === "change");
+      expect(changes).toHaveLength(1);
+      expect(changes[0]).toMatchObject({ rows: { changed: [{ domain: "a", filesCompleted: 1 }] } });
+      await live.refresh();
+      expect(messages.filter((m) => m.kind === "change")).toHaveLength(1);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it("marks a silent agent stalled when the time alone moves on (no change in the store)", async () => {
+    const clock = { now: T0 };
+    const state = newRun();
+    const { live, messages } = await started(state, clock);
+    try {
+      live.recompute();
+      expect(messages).toHaveLength(1);
+      clock.now = T0 + state.stallAfterMs + 1000;
+      live.recompute();
+      const change = messages.at(-1);
+      expect(change).toMatchObject({
+        kind: "change",
+        run: { countsText: expect.stringContaining("2 stalled") },
+      });
+      expect(change?.kind === "change" && change.rows.changed.every((row) => row.stalled)).toBe(true);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it("reports a state it cannot read once, and brings pages back when it can again", async () => {
+    const clock = { now: T0 };
+    const { memory, live, messages } = await started(newRun(), clock);
+    try {
+      memory.fail(new Error("state.json is not valid JSON"));
+      await live.refresh();
+      await live.refresh();
+      expect(messages.filter((m) => m.kind === "problem")).toEqual([
+        { kind: "problem", message: "state.json is not valid JSON" },
+      ]);
+      memory.fail(null);
+      await live.refresh();
+      expect(messages.at(-1)?.kind).toBe("change");
+      memory.set(null);
+      await live.refresh();
+      expect(messages.at(-1)).toEqual({ kind: "snapshot", location: "memory", view: null, history: null });
+      expect(live.current).toBeNull();
+    } finally {
+      await live.stop();
+    }
+  });
+});

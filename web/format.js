@@ -1,0 +1,50 @@
+// Text for the page: durations, clock times, statuses. Pure functions. (Statuses are words with a
+// coloured mark from the style sheet, not the comment's emoji, which not every machine has a font for.)
+
+/** @typedef {"pending" | "in_progress" | "completed" | "failed" | "cancelled"} Status */
+
+/** @type {Record<Status, string>} */
+export const STATUS_LABELS = {
+  pending: "Pending",
+  in_progress: "In Progress",
+  completed: "Completed",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+/** @param {string} status */
+export function statusLabel(status) {
+  return STATUS_LABELS[/** @type {Status} */ (status)] ?? status;
+}
+
+/** @param {number} count @param {string} unit */
+const plural = (count, unit) => `${count} ${unit}${count === 1 ? "" : "s"}`;
+
+/** "45 seconds", "12 minutes", "1 hour 5 minutes", as the comment writes them. @param {number} ms */
+export function formatDuration(ms) {
+  const seconds = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
+  if (seconds < 60) return plural(seconds, "second");
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return plural(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? plural(hours, "hour") : `${plural(hours, "hour")} ${plural(rest, "minute")}`;
+}
+
+/** `16:31:05` (UTC) of an ISO time or epoch ms; "" when it does not parse. @param {string | number | null} at */
+export function clockTime(at) {
+  if (at === null) return "";
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? "" : date.toISOString().slice(11, 19);
+}
+
+/** `2025-10-19 16:30:00 UTC`. @param {string} at */
+export function dateTime(at) {
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? at : `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** `$1.25`. @param {number} usd */
+export function dollars(usd) {
+  return `$${usd.toFixed(2)}`;
+}
