@@ -48,10 +48,11 @@ describe("what the CLI posts", () => {
     expect(cells.slice(1).sort()).toEqual([...domains].sort());
     const top = tree.children!;
     const headings = top.filter((node) => node.type === "heading" && node.depth! <= 3).map(text);
-    expect(headings.at(-2)).toBe("Merge Results");
-    expect(headings.at(-1)).toBe("Agent Durations");
+    // The timeline (a mermaid block) closes the summary after the durations.
+    expect(headings.slice(-3)).toEqual(["Merge Results", "Agent Durations", "Timeline"]);
     const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
     expect(top[durations + 1]!.children).toHaveLength(3);
+    expect(top.at(-2)).toMatchObject({ type: "code", lang: "mermaid" });
     expect(top.at(-1)).toMatchObject({ type: "html" });
     expect(parseMarker(top.at(-1)!.value!)).toMatchObject({ kind: "final" });
   });
