@@ -11,6 +11,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { backoffMs, canSync, decideWrite, missingSteps, pendingStep, type WriteDecision } from "./decide.js";
+import { postQueuedHistory } from "./history.js";
 import { Pacer } from "./pacer.js";
 
 /** Everything the syncer needs from the outside world, injected. */
@@ -170,13 +171,7 @@ export class RunSyncer {
         step === "final"
           ? await postFinalComment(context, { runId: state.runId, body })
           : state.github.commentMode === "append"
-            ? await appendProgressComment(context, {
-                runId: state.runId,
-                seq: state.seq,
-                body,
-                // After a failure (perhaps a create whose answer was lost) look before posting again.
-                lookFirst: state.sync.consecutiveFailures > 0,
-              })
+            ? await this.append(context, state, body)
             : await writeProgressComment(context, {
                 runId: state.runId,
                 seq: state.seq,
@@ -200,6 +195,19 @@ export class RunSyncer {
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
     }
+  }
+
+  /** Append mode: the run's queued history first, in order, then this state's comment (once). */
+  private async append(context: WriteContext, state: RunState, body: string) {
+    const queued = await postQueuedHistory(context, this.deps.queue, state);
+    if (queued) return { comment: queued, viewer: context.viewer ?? queued.author };
+    return appendProgressComment(context, {
+      runId: state.runId,
+      seq: state.seq,
+      body,
+      // After a failure (perhaps a create whose answer was lost) look before posting again.
+      lookFirst: state.sync.consecutiveFailures > 0,
+    });
   }
 
   /** Records that a body of this run's `seq` is on the issue (a history comment replayed from the queue). */
