@@ -220,8 +220,10 @@ export class RunSyncer {
 
   /**
    * Puts a post in the offline queue (no token: the body and where it goes), unless the queue already
-   * holds this run's post of that kind for this state or a newer one: a GitHub that stays down does not
-   * grow the queue by one file per failed attempt. Returns the file's name and whether it is new.
+   * holds this run's post of that kind for this state or a newer one. In edit mode the newest progress
+   * snapshot replaces the run's older ones (added first, then the older removed: a crash between leaves
+   * both, never none), so a GitHub that stays down keeps one progress entry per run. Append mode keeps
+   * each snapshot: each is a comment of the history. Returns the file's name and whether it is new.
    */
   async enqueue(
     state: RunState,
@@ -230,7 +232,8 @@ export class RunSyncer {
     reason: string,
     outcomeUnknown = false,
   ): Promise<{ name: string; added: boolean }> {
-    const held = (await this.deps.queue.list()).entries.find(
+    const { entries } = await this.deps.queue.list();
+    const held = entries.find(
       ({ item }) =>
         item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
     );
@@ -248,6 +251,12 @@ export class RunSyncer {
       reason,
       outcome_unknown: outcomeUnknown,
     });
+    if (step === "progress" && state.github.commentMode === "edit") {
+      for (const { name: older, item } of entries) {
+        const superseded = item.run_id === state.runId && item.kind === "progress" && item.seq < state.seq;
+        if (superseded && item.comment_mode === "edit") await this.deps.queue.remove(older);
+      }
+    }
     return { name, added: true };
   }
 
