@@ -29,6 +29,7 @@ import {
 } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
+import { commandDeadline } from "./sync/deadline.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
@@ -192,6 +193,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     options: { force?: boolean; stallAfterMs?: number } = {},
   ): Promise<AgentRef[]> {
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
+    const deadline = commandDeadline(this.clock.now());
     const id = assertEpicId(epicId);
     const list = checkDomains(domains, domains.join(","), "domains");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
@@ -215,7 +217,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       });
       return { next, result: next };
     });
-    await this.started(state);
+    await this.started(state, deadline);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
 
@@ -264,6 +266,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
     const now = this.clock.now();
+    const deadline = commandDeadline(now);
     const { state, finalizedNow } = await this.store.transact((current) => {
       if (!current) assertActive(current);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
@@ -273,7 +276,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.state = state;
     if (finalizedNow) this.emit("change", state);
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
-    const report = await this.retryReport({});
+    const report = await this.retryReport({ deadline });
     const after = this.state ?? state;
     return {
       finalizedNow,
@@ -289,8 +292,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return (await this.retryReport({})).sent;
   }
 
-  /** The queue retry with its full report (`dryRun`: only say what would be sent). */
-  async retryReport(options: { dryRun?: boolean } = {}): Promise<RetryReport> {
+  /**
+   * The queue retry with its full report (`dryRun`: only say what would be sent). Everything it sends
+   * gives up at `deadline` (epoch ms; default: the command's deadline, 9.5 s from now) and stays queued.
+   */
+  async retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
+    const deadline = options.deadline ?? commandDeadline(this.clock.now());
     const before = await this.store.read();
     // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
     // the file system as it was). With a run, the retry also brings the issue to the run's state.
@@ -301,6 +308,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, {
       ...options,
+      deadline,
       apiUrl,
     });
     for (const aside of report.setAside) {
@@ -345,6 +353,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   private async change(agentRef: string, apply: (state: RunState, now: number) => RunState): Promise<void> {
+    const deadline = commandDeadline(this.clock.now());
     const stat = statTaskFile(this.fs, this.epicDir);
     let target: Awaited<ReturnType<typeof refreshTarget>> = null;
     // The change and the write decision in one transaction: one lock, one state read and write per call.
@@ -373,16 +382,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       if (after.status !== outcome.before.status && after.status in FINISH_EVENTS) {
         this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
       }
-      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made));
+      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made, deadline));
       return;
     }
   }
 
   /** After init: the first write (the progress comment), or a flusher when it is not due. */
-  private async started(state: RunState): Promise<void> {
+  private async started(state: RunState, deadline: number): Promise<void> {
     this.state = state;
     this.emit("change", state);
-    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureFlusher: true }));
+    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureFlusher: true, deadline }));
   }
 
   private async startFlusher(): Promise<void> {
@@ -405,7 +414,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     else {
       let made = this.clients.get(apiUrl);
       if (!made) {
-        made = defaultClient(this.env, apiUrl);
+        made = defaultClient(this.env, apiUrl, this.clock, this.options.sleep ?? sleep);
         this.clients.set(apiUrl, made);
       }
       client = await made;
@@ -437,14 +446,20 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 }
 
-async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsClient | null> {
+async function defaultClient(
+  env: Env,
+  apiUrl: string,
+  clock: Clock,
+  sleepFor: (ms: number) => Promise<void>,
+): Promise<IssueCommentsClient | null> {
   // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
   const host = new URL(apiUrl).hostname;
   const hostname = host === "api.github.com" ? undefined : host;
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
   const { createOctokitClient } = await import("./sync/write-path.js");
-  return createOctokitClient({ token: token.token, apiUrl });
+  // The reporter's clock: the command's deadline is on it.
+  return createOctokitClient({ token: token.token, apiUrl, clock, sleep: sleepFor });
 }
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */

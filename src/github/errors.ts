@@ -200,7 +200,8 @@ function explainNetwork(
   if (failure.timedOut) {
     return {
       kind: "timeout",
-      problem: `GitHub did not answer within ${seconds(info.timeoutMs)}`,
+      // The time waited in all (every attempt and the pauses between), not the last attempt's timeout.
+      problem: `GitHub did not answer within ${seconds(Math.max(info.elapsedMs, info.timeoutMs))}`,
       advice: info.outcomeUnknown ? "" : "try again later",
     };
   }

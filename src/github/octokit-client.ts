@@ -7,7 +7,7 @@ import { type Operation, parseFailure, toAttemptFailure, toGitHubError, Unexpect
 import { createNodeFetch, nodeFetch } from "./node-fetch.js";
 import { redactSecrets } from "./redact.js";
 import { type Budget, withRetries } from "./retry.js";
-import type { IssueComment, IssueCommentsClient, RepoRef } from "./types.js";
+import type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./types.js";
 
 export interface OctokitClientOptions {
   token: string;
@@ -64,7 +64,11 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
     }),
   };
 
-  const newBudget = (): Budget => ({ deadline: clock.now() + totalBudgetMs, rateLimitRetries: 0 });
+  // The method's own budget, cut short by the caller's deadline (the command's, across all its requests).
+  const newBudget = (call?: CallOptions): Budget => ({
+    deadline: Math.min(clock.now() + totalBudgetMs, call?.deadline ?? Number.POSITIVE_INFINITY),
+    rateLimitRetries: 0,
+  });
 
   /** One request with retries; `read` maps the answer inside the attempt so a bad shape is mapped too. */
   function send<T>(
@@ -98,7 +102,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
   }
 
   return {
-    async viewer() {
+    async viewer(call) {
       const op = operation(
         "GET",
         "reading the token's user (GET /user)",
@@ -107,7 +111,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
         null,
       );
       try {
-        return await send(op, newBudget(), "GET /user", {}, (response) => {
+        return await send(op, newBudget(call), "GET /user", {}, (response) => {
           const login = (response.data as { login?: unknown } | null)?.login;
           if (typeof login !== "string")
             throw new UnexpectedAnswer(`expected a user, got ${shape(response.data)}`);
@@ -121,7 +125,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
       }
     },
 
-    async listComments(repo, issueNumber) {
+    async listComments(repo, issueNumber, call) {
       const slug = `${repo.owner}/${repo.name}`;
       const op = issueOperation(
         "GET",
@@ -130,7 +134,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
         issueNumber,
         "",
       );
-      const budget = newBudget();
+      const budget = newBudget(call);
       const comments: IssueComment[] = [];
       let route = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments";
       let parameters: Record<string, unknown> = {
@@ -153,31 +157,31 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
       throw toGitHubError(
         { type: "unexpected-answer", detail: `more than ${MAX_COMMENT_PAGES} pages of comments` },
         op,
-        { attempts: 1, outcomeUnknown: false, timeoutMs: requestTimeoutMs },
+        { attempts: 1, outcomeUnknown: false, timeoutMs: requestTimeoutMs, elapsedMs: 0 },
         { apiUrl, secrets, now: clock.now() },
       );
     },
 
-    async createComment(repo, issueNumber, body) {
+    async createComment(repo, issueNumber, body, call) {
       const doing = `creating a comment on ${repo.owner}/${repo.name}#${issueNumber}`;
       const op = issueOperation("POST", doing, repo, issueNumber, "the comment may have been created");
       const route = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
       const parameters = { owner: repo.owner, repo: repo.name, issue_number: issueNumber, body };
-      return send(op, newBudget(), route, parameters, (response) => toIssueComment(response.data));
+      return send(op, newBudget(call), route, parameters, (response) => toIssueComment(response.data));
     },
 
-    async updateComment(repo, commentId, body) {
+    async updateComment(repo, commentId, body, call) {
       const op = commentOperation("PATCH", "updating", repo, commentId, "the comment may have been updated");
       const route = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}";
       const parameters = { owner: repo.owner, repo: repo.name, comment_id: commentId, body };
-      return send(op, newBudget(), route, parameters, (response) => toIssueComment(response.data));
+      return send(op, newBudget(call), route, parameters, (response) => toIssueComment(response.data));
     },
 
-    async deleteComment(repo, commentId) {
+    async deleteComment(repo, commentId, call) {
       const op = commentOperation("DELETE", "deleting", repo, commentId, "the comment may have been deleted");
       const route = "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}";
       const parameters = { owner: repo.owner, repo: repo.name, comment_id: commentId };
-      await send(op, newBudget(), route, parameters, () => undefined);
+      await send(op, newBudget(call), route, parameters, () => undefined);
     },
   };
 }

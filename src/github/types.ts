@@ -21,11 +21,22 @@ export interface IssueComment {
  */
 export interface IssueCommentsClient {
   /** Login of the token's user; null when the token cannot read /user (GitHub App installation tokens). */
-  viewer(): Promise<string | null>;
+  viewer(options?: CallOptions): Promise<string | null>;
   /** All comments of the issue, oldest first, following every page (`Link: rel="next"`). */
-  listComments(repo: RepoRef, issueNumber: number): Promise<IssueComment[]>;
+  listComments(repo: RepoRef, issueNumber: number, options?: CallOptions): Promise<IssueComment[]>;
   /** Creates a comment. Never resent automatically: a lost answer surfaces as `outcomeUnknown`. */
-  createComment(repo: RepoRef, issueNumber: number, body: string): Promise<IssueComment>;
-  updateComment(repo: RepoRef, commentId: number, body: string): Promise<IssueComment>;
-  deleteComment(repo: RepoRef, commentId: number): Promise<void>;
+  createComment(
+    repo: RepoRef,
+    issueNumber: number,
+    body: string,
+    options?: CallOptions,
+  ): Promise<IssueComment>;
+  updateComment(repo: RepoRef, commentId: number, body: string, options?: CallOptions): Promise<IssueComment>;
+  deleteComment(repo: RepoRef, commentId: number, options?: CallOptions): Promise<void>;
+}
+
+/** Per call: the command's deadline, shared by all its requests (each method also has its own budget). */
+export interface CallOptions {
+  /** Epoch ms (the client's clock) by which the call gives up, retries and waits included. */
+  deadline?: number;
 }

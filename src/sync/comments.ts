@@ -1,5 +1,5 @@
 import { GitHubError } from "../errors.js";
-import type { IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
+import type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
 import { parseMarker } from "../render/marker.js";
 import type { Pacer } from "./pacer.js";
 
@@ -23,6 +23,8 @@ export interface WriteContext {
    * installation token), so that it is asked once per write, not at every lookup.
    */
   viewer: string | null | undefined;
+  /** Epoch ms by which every request of this write gives up: the command's deadline. */
+  deadline: number;
 }
 
 export interface WriteResult {
@@ -53,8 +55,12 @@ export function runComments(
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
 }
 
+function call(context: WriteContext): CallOptions {
+  return { deadline: context.deadline };
+}
+
 async function knownViewer(context: WriteContext): Promise<string | null> {
-  if (context.viewer === undefined) context.viewer = await context.client.viewer();
+  if (context.viewer === undefined) context.viewer = await context.client.viewer(call(context));
   return context.viewer;
 }
 
@@ -65,14 +71,18 @@ async function listRunComments(
   seq?: number,
 ) {
   const viewer = await knownViewer(context);
-  const all = await context.client.listComments(context.target.repo, context.target.issueNumber);
+  const all = await context.client.listComments(
+    context.target.repo,
+    context.target.issueNumber,
+    call(context),
+  );
   return runComments(all, viewer, runId, kind, seq);
 }
 
 async function create(context: WriteContext, body: string, find: () => Promise<IssueComment[]>) {
   try {
     return await context.pacer.write(() =>
-      context.client.createComment(context.target.repo, context.target.issueNumber, body),
+      context.client.createComment(context.target.repo, context.target.issueNumber, body, call(context)),
     );
   } catch (error) {
     // The create may have landed although its answer was lost: look before anyone posts it again.
@@ -102,7 +112,9 @@ export async function writeProgressComment(
     try {
       return result(
         context,
-        await context.pacer.write(() => context.client.updateComment(repo, args.commentId!, args.body)),
+        await context.pacer.write(() =>
+          context.client.updateComment(repo, args.commentId!, args.body, call(context)),
+        ),
       );
     } catch (error) {
       if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
@@ -115,7 +127,7 @@ export async function writeProgressComment(
   }
   for (const duplicate of duplicates) {
     await context.pacer
-      .write(() => context.client.deleteComment(repo, duplicate.id))
+      .write(() => context.client.deleteComment(repo, duplicate.id, call(context)))
       .catch((error: unknown) => {
         if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
       });
@@ -125,7 +137,7 @@ export async function writeProgressComment(
   if (onIssue === args.seq && keep.body === args.body) return result(context, keep);
   return result(
     context,
-    await context.pacer.write(() => context.client.updateComment(repo, keep.id, args.body)),
+    await context.pacer.write(() => context.client.updateComment(repo, keep.id, args.body, call(context))),
   );
 }
 

@@ -11,6 +11,7 @@ import {
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
+import { commandDeadline } from "./deadline.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { type RunSyncer, repoRef, type SyncDeps } from "./run-syncer.js";
@@ -42,7 +43,8 @@ export async function retryQueue(
      */
     apiUrl: string;
     dryRun?: boolean;
-    deadlineMs?: number;
+    /** Epoch ms by which everything sent gives up (the command's deadline); default: one from now. */
+    deadline?: number;
   },
 ): Promise<RetryReport> {
   const { fs, queue, store, clock } = deps;
@@ -52,11 +54,11 @@ export async function retryQueue(
     const plan = planRetry(entries, await store.read());
     const report: RetryReport = { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
     if (options.dryRun) return report; // nothing is sent, not even the current state
-    const deadline = clock.now() + (options.deadlineMs ?? 30_000);
+    const deadline = options.deadline ?? commandDeadline(clock.now());
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
-    const pacer = new Pacer(clock, 1000, deps.sleep, 0);
+    const pacer = new Pacer(clock, 1000, deps.sleep, 0, deadline);
 
     for (const entry of plan) {
       if (stopped) break;
@@ -129,6 +131,7 @@ export async function retryQueue(
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
         viewer: undefined,
+        deadline,
       };
     }
   });

@@ -10,6 +10,7 @@ import {
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
+import { commandDeadline } from "./deadline.js";
 import { backoffMs, canSync, decideWrite, missingSteps, pendingStep, type WriteDecision } from "./decide.js";
 import { postQueuedHistory } from "./history.js";
 import { Pacer } from "./pacer.js";
@@ -41,6 +42,8 @@ export type StepResult =
 
 export interface StepOptions {
   ignoreBackoff?: boolean;
+  /** Epoch ms by which the write gives up (default: the command's deadline from now). */
+  deadline?: number;
   /** This call is the flusher: clear its record atomically when nothing is left to write. */
   asFlusher?: boolean;
   /** Claim and start a flusher when the write is not due yet. */
@@ -125,12 +128,15 @@ export class RunSyncer {
     return { decision, state, claimFlusher, now };
   }
 
-  /** Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won. */
-  async act(claim: Claim): Promise<StepResult> {
+  /**
+   * Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won,
+   * giving up at `deadline` (the command's).
+   */
+  async act(claim: Claim, deadline = commandDeadline(claim.now)): Promise<StepResult> {
     if (claim.claimFlusher) await this.deps.startFlusher();
     const { decision, state } = claim;
     if (decision.kind !== "write") return { kind: "none", decision };
-    return this.write(state, decision.step, claim.now);
+    return this.write(state, decision.step, claim.now, deadline);
   }
 
   /** One decision, and at most one write (or a few, when converging duplicates). */
@@ -142,10 +148,15 @@ export class RunSyncer {
       return { next: made.state === current ? undefined : made.state, result: made };
     });
     if (!claim) return { kind: "none", decision: null };
-    return this.act(claim);
+    return this.act(claim, options.deadline ?? commandDeadline(now));
   }
 
-  private async write(state: RunState, step: "progress" | "final", startedAt: number): Promise<StepResult> {
+  private async write(
+    state: RunState,
+    step: "progress" | "final",
+    startedAt: number,
+    deadline: number,
+  ): Promise<StepResult> {
     let body: string;
     try {
       body = await renderBody(state, step, this.deps.clock.now());
@@ -164,8 +175,10 @@ export class RunSyncer {
           state.github.minIntervalMs,
           this.deps.sleep,
           startedAt - state.github.minIntervalMs,
+          deadline,
         ),
         viewer: state.sync.viewer ?? undefined,
+        deadline,
       };
       const written =
         step === "final"
@@ -361,6 +374,8 @@ export class RunSyncer {
       last = await this.step({
         ignoreBackoff: options.ignoreBackoff ?? false,
         asFlusher: options.asFlusher ?? false,
+        // Each write within the flush's own deadline, and no longer than a command's.
+        deadline: Math.min(options.deadline, commandDeadline(this.deps.clock.now())),
       });
       if (last.kind === "failed") return last;
       if (last.kind === "wrote") continue;
