@@ -132,7 +132,7 @@ export class RunSyncer {
    * Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won,
    * giving up at `deadline` (the command's).
    */
-  async act(claim: Claim, deadline = commandDeadline(claim.now)): Promise<StepResult> {
+  async act(claim: Claim, deadline = commandDeadline(this.deps.clock.now())): Promise<StepResult> {
     if (claim.claimFlusher) await this.deps.startFlusher();
     const { decision, state } = claim;
     if (decision.kind !== "write") return { kind: "none", decision };
@@ -147,7 +147,8 @@ export class RunSyncer {
       return { next: made.state === current ? undefined : made.state, result: made };
     });
     if (!claim) return { kind: "none", decision: null };
-    return this.act(claim, options.deadline ?? commandDeadline(now));
+    // Deadlines are on this process's clock (the client's), not the store's.
+    return this.act(claim, options.deadline ?? commandDeadline(this.deps.clock.now()));
   }
 
   private async write(
