@@ -122,6 +122,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private readonly owner = randomHex(16);
   private state: RunState | null = null;
   private flushing: Promise<void> | null = null;
+  private closed = false;
+  private readonly stopping = new AbortController();
   private store!: RunStore;
   private queue!: OfflineQueue;
   private syncer!: RunSyncer;
@@ -183,6 +185,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     options: { force?: boolean; stallAfterMs?: number } = {},
   ): Promise<AgentRef[]> {
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
+    this.assertOpen();
     const deadline = commandDeadline(this.clock.now());
     const id = assertEpicId(epicId);
     const list = checkDomains(domains, domains.join(","), "domains");
@@ -254,6 +257,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
+    this.assertOpen();
     const now = this.clock.now();
     const deadline = commandDeadline(now);
     const { state, finalizedNow } = await this.store.transact((current) => {
@@ -286,6 +290,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * gives up at `deadline` (epoch ms; default: the command's deadline, 9.5 s from now) and stays queued.
    */
   async retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
+    this.assertOpen();
     const deadline = options.deadline ?? commandDeadline(this.clock.now());
     const before = await this.store.read();
     // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
@@ -331,9 +336,28 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return toStatusView(state!, this.clock.now(), this.queue.count());
   }
 
-  /** Waits until writes this process started are done (the "timer" flusher). */
+  /**
+   * Waits until this process's background writer (the "timer" flusher) is done: the issue is up to date,
+   * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_FLUSHER.lifetimeMs.
+   */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+  }
+
+  /**
+   * Ends the reporter's background work: the timer writer stops at its next wait (a write in progress
+   * ends by its deadline, 9.5 s at most), what the issue still lacks is queued for `retry`, and the
+   * store the reporter made is closed. The reporter is not used after it (its calls reject).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopping.abort();
+    await this.flush();
+    if (this.state && canSync(this.state)) {
+      await this.syncer.queueMissing("the reporter was closed before the issue was up to date");
+    }
+    if (!this.options.store) await this.store.close();
   }
 
   /** Runs as the detached flusher process: writes the latest state when due, then exits. */
@@ -342,6 +366,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   private async change(agentRef: string, apply: (state: RunState, now: number) => RunState): Promise<void> {
+    this.assertOpen();
     const deadline = commandDeadline(this.clock.now());
     const stat = statTaskFile(this.fs, this.epicDir);
     let target: Awaited<ReturnType<typeof refreshTarget>> = null;
@@ -389,9 +414,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       await flusher();
       return;
     }
-    this.flushing ??= this.syncer.runFlusher().finally(() => {
-      this.flushing = null;
-    });
+    if (this.closed) return; // what is not written is queued by close()
+    this.flushing ??= this.syncer
+      .runFlusher({ ...TIMER_FLUSHER, signal: this.stopping.signal })
+      .finally(() => {
+        this.flushing = null;
+      });
   }
 
   /** The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. */
@@ -429,6 +457,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     );
   }
 
+  private assertOpen(): void {
+    if (this.closed) throw new UsageError("this reporter was closed: create a new one");
+  }
+
   private warn(message: string): void {
     this.options.onWarning?.(message);
     this.emit("warning", message);
@@ -450,6 +482,14 @@ async function defaultClient(
   // The reporter's clock: the command's deadline is on it.
   return createOctokitClient({ token: token.token, apiUrl, clock, sleep: sleepFor });
 }
+
+/**
+ * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
+ * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
+ * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
+ * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
+ */
+const TIMER_FLUSHER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
 export function createParallelReporter(epicDir: string, options?: ReporterOptions): ParallelProgressReporter {

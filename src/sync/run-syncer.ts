@@ -40,6 +40,28 @@ export type StepResult =
   | { kind: "wrote"; step: "progress" | "final"; url: string | null }
   | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
 
+/** How long a background writer lives (see `runFlusher`). */
+export interface FlusherOptions {
+  lifetimeMs?: number;
+  maxFailures?: number;
+  maxWaitMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The injected sleep, ended early by an abort (the sleep's own timer, at most a second, runs out). */
+function abortableSleep(sleep: (ms: number) => Promise<void>, ms: number, signal?: AbortSignal) {
+  if (!signal) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((done) => {
+    const stop = () => done();
+    signal.addEventListener("abort", stop, { once: true });
+    sleep(ms).then(() => {
+      signal.removeEventListener("abort", stop);
+      done();
+    }, done);
+  });
+}
+
 export interface StepOptions {
   ignoreBackoff?: boolean;
   /** Epoch ms by which the write gives up (default: the command's deadline from now). */
@@ -367,9 +389,11 @@ export class RunSyncer {
     asFlusher?: boolean;
     /** Give up rather than wait longer than this for one write to fall due. */
     maxWaitMs?: number;
+    /** Stops the flush at its next wait (the library's `close()`). */
+    signal?: AbortSignal;
   }): Promise<StepResult> {
     let last: StepResult = { kind: "none", decision: null };
-    for (let round = 0; round < 1000; round++) {
+    for (let round = 0; round < 1000 && !options.signal?.aborted; round++) {
       last = await this.step({
         ignoreBackoff: options.ignoreBackoff ?? false,
         asFlusher: options.asFlusher ?? false,
@@ -391,16 +415,19 @@ export class RunSyncer {
       }
       // Poll a busy lease often (its holder usually finishes in milliseconds); sleep to a due time.
       const wait = decision.kind === "busy" ? Math.min(100, decision.until - now) : decision.until - now;
-      await this.deps.sleep(Math.max(5, Math.min(wait, 1000)));
+      await abortableSleep(this.deps.sleep, Math.max(5, Math.min(wait, 1000)), options.signal);
     }
     return last;
   }
 
   /**
-   * The flusher's whole life: write until clean; give up after a permanent failure, 3 transient ones,
-   * a wait of over a minute, or `lifetimeMs`. Later commands start a new one when needed.
+   * The flusher's whole life: write until clean; give up after a permanent failure, `maxFailures`
+   * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
+   * minutes) or an abort. Later commands start a new one when needed. What it leaves unwritten is
+   * queued (a failed write's post already is), so the queue says what the issue lacks.
    */
-  async runFlusher(lifetimeMs = 10 * 60_000): Promise<void> {
+  async runFlusher(options: FlusherOptions = {}): Promise<void> {
+    const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = FLUSHER_MAX_WAIT_MS, signal } = options;
     const { store, clock, owner } = this.deps;
     const started = clock.now();
     // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
@@ -416,13 +443,14 @@ export class RunSyncer {
         : { result: 0 },
     );
     let failures = 0;
-    while (clock.now() - started < lifetimeMs && failures < 3) {
+    while (clock.now() - started < lifetimeMs && failures < maxFailures && !signal?.aborted) {
       // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
       // which may run with other credentials: this process could only wait with the ones it was given.
       const result = await this.flush({
         deadline: started + lifetimeMs,
         asFlusher: true,
-        maxWaitMs: FLUSHER_MAX_WAIT_MS,
+        maxWaitMs,
+        ...(signal ? { signal } : {}),
       });
       if (result.kind === "failed") {
         if (!result.error.transient) break;
@@ -436,6 +464,7 @@ export class RunSyncer {
       }
       break; // the next write is due later than this process may wait
     }
+    await this.queueMissing("the background writer stopped before the issue was up to date");
     await store.transact((current) => {
       if (!current || current.sync.flusher?.owner !== owner) return { result: undefined };
       return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
