@@ -296,7 +296,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
     // the file system as it was). With a run, the retry also brings the issue to the run's state.
     if (!before && this.queue.count() === 0)
-      return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [] };
+      return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
     const current = before && !options.dryRun ? await this.saveSettings(before) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");

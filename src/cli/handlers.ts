@@ -112,6 +112,11 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } else {
     out.info(`${report.sent} queued post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
+    if (report.waitingUntil !== null) {
+      out.warn(
+        `GitHub rate limit: ${report.remaining} post(s) stay queued until ${new Date(report.waitingUntil).toISOString()}; run \`parallel-progress retry\` after that`,
+      );
+    }
     await publishCommentUrl(context);
   }
   return report.remaining > 0 ? 3 : 0;

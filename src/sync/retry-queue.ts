@@ -12,6 +12,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
+import { missingSteps } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { type RunSyncer, repoRef, type SyncDeps } from "./run-syncer.js";
@@ -25,6 +26,11 @@ export interface RetryReport {
   setAside: SetAside[];
   /** Why entries remain, for entries of other runs (failures of this run's writes are warned by the syncer). */
   errors: string[];
+  /**
+   * Epoch ms: GitHub asked not to write for the run before then (a rate limit, honoured by every
+   * retry) and posts remain queued; null otherwise.
+   */
+  waitingUntil: number | null;
 }
 
 /**
@@ -52,7 +58,14 @@ export async function retryQueue(
   return withLock(join(lockDir, "retry.lock"), { fs, waitMs: 60_000, staleMs: 15_000 }, async () => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
-    const report: RetryReport = { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
+    const report: RetryReport = {
+      sent: 0,
+      remaining: plan.length,
+      plan,
+      setAside,
+      errors: [],
+      waitingUntil: null,
+    };
     if (options.dryRun) return report; // nothing is sent, not even the current state
     const deadline = options.deadline ?? commandDeadline(clock.now());
     const clearedRuns = new Set<string>();
@@ -111,10 +124,14 @@ export async function retryQueue(
     if (state) {
       const reason = waitReason(state, clock.now());
       const added = await syncer.queueMissing(reason);
-      // A failed write of this run was already warned about by the syncer.
-      if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
+      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missingSteps(state).length > 0;
+      // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
+      // already warned about by the syncer.
+      if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
+      else if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
     }
     report.remaining = (await queue.list()).entries.length;
+    if (report.remaining === 0) report.waitingUntil = null;
     return report;
 
     async function clear(entry: PlannedEntry): Promise<void> {
