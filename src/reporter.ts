@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import { checkDomains } from "./config/options.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { keepRunIssue } from "./config/same-issue.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -258,6 +259,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
     this.assertOpen();
+    // An active run pointed at another issue is refused before it is finalized (state untouched).
+    const active = await this.store.read();
+    if (active && !active.completedAt) {
+      const target = await refreshTarget(this.fs, this.epicDir, this.env, active, this.overrides);
+      if (target) keepRunIssue(active, target.github, this.flags());
+    }
     const now = this.clock.now();
     const deadline = commandDeadline(now);
     const { state, finalizedNow } = await this.store.transact((current) => {
@@ -323,9 +330,18 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.warnIfNoRepository(target.github);
     return this.store.transact((state) => {
       if (!state) return { result: null };
-      const next = { ...state, github: target.github, taskFile: target.taskFile };
+      const next = {
+        ...state,
+        github: keepRunIssue(state, target.github, this.flags()),
+        taskFile: target.taskFile,
+      };
       return { next, result: next };
     });
+  }
+
+  /** Which GitHub settings this call's caller gave (CLI flags, library options), for messages. */
+  private flags(): { issue: boolean; repo: boolean } {
+    return { issue: this.overrides.issueNumber !== undefined, repo: this.overrides.repo !== undefined };
   }
 
   /** The run as `status --json` shows it. */
@@ -380,7 +396,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         const active = assertActive(current);
         const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
-        const base = overlaid ? { ...active, github: overlaid.github, taskFile: overlaid.taskFile } : active;
+        const base = overlaid
+          ? {
+              ...active,
+              github: keepRunIssue(active, overlaid.github, this.flags()),
+              taskFile: overlaid.taskFile,
+            }
+          : active;
         const changed = apply(base, now);
         const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { queueFiles } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
@@ -39,5 +41,28 @@ describe("retry during a long rate limit", () => {
     expect(retry.stderr.trim().split("\n")).toEqual([
       `parallel-progress: warning: GitHub rate limit: 1 post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
     ]);
+  });
+});
+
+describe("another issue given to a later command", () => {
+  it("is refused with exit 2 and one line naming both issues; the run is untouched", async () => {
+    const { cli, dir } = await fakeGitHub({
+      fake: {
+        issues: [
+          { repo: "acme/widgets", number: 123 },
+          { repo: "acme/widgets", number: 65 },
+        ],
+      },
+    });
+    expect((await cli("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
+    const stateFile = join(dir, ".parallel-progress", "state.json");
+    const before = await readFile(stateFile, "utf8");
+    const update = await cli("update", "a", "--status", "in_progress", "--files", "1/2", "--issue", "65");
+    expect(update.code).toBe(2);
+    expect(update.stderr.trim().split("\n")).toHaveLength(1);
+    expect(update.stderr).toMatch(
+      /--issue names acme\/widgets#65, but run \S+ \(epic E\) posts to acme\/widgets#123/,
+    );
+    expect(await readFile(stateFile, "utf8")).toBe(before);
   });
 });
