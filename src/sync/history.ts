@@ -34,6 +34,7 @@ export async function postQueuedHistory(
   state: RunState,
 ): Promise<IssueComment | null> {
   let current: IssueComment | null = null;
+  if (queue.count() === 0) return current; // nothing queued: no directory read (start-up time)
   for (const { name, item } of queuedHistory((await queue.list()).entries, state)) {
     const written = await appendProgressComment(context, {
       runId: item.run_id,

@@ -219,6 +219,7 @@ export class RunSyncer {
         url: written.comment.htmlUrl,
         viewer: written.viewer,
       });
+      await this.clearDelivered(state, step);
       return { kind: "wrote", step, url: written.comment.htmlUrl };
     } catch (error) {
       if (!(error instanceof GitHubError)) {
@@ -229,6 +230,21 @@ export class RunSyncer {
       await this.recordFailure(state.runId, error);
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
+    }
+  }
+
+  /**
+   * Removes the run's queued posts that this write made superfluous, so the queue keeps saying what
+   * the issue lacks: in edit mode the snapshots up to this state, and the final summary once posted.
+   * (Append-mode history was posted by the write itself.) The queue is looked at only when not empty.
+   */
+  private async clearDelivered(state: RunState, step: "progress" | "final"): Promise<void> {
+    if (this.deps.queue.count() === 0) return;
+    for (const { name, item } of (await this.deps.queue.list()).entries) {
+      if (item.run_id !== state.runId || item.kind !== step) continue;
+      if (step === "final" || (item.comment_mode === "edit" && item.seq <= state.seq)) {
+        await this.deps.queue.remove(name);
+      }
     }
   }
 

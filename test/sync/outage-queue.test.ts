@@ -26,4 +26,19 @@ describe("the offline queue while GitHub stays down", () => {
     expect(await queueFiles(dir)).toEqual([]);
     expect(seqs()).toEqual([(await reporter.load())!.seq]);
   });
+
+  it("is emptied by the next write that brings the issue up to date, without a retry", async () => {
+    const { gh, make, advance, dir, seqs } = await setup();
+    const reporter = make({ flusher: () => {} });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    gh.setFaults({ down: true });
+    advance(1100);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    expect(await queueFiles(dir)).toHaveLength(1);
+    gh.setFaults({ down: false });
+    advance(61_000);
+    await reporter.updateAgentProgress("a", "in_progress", 2, 2);
+    expect(seqs()).toEqual([(await reporter.load())!.seq]);
+    expect(await queueFiles(dir)).toEqual([]);
+  });
 });
