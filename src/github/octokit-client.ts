@@ -64,9 +64,9 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
     }),
   };
 
-  // The method's own budget, cut short by the caller's deadline (the command's, across all its requests).
+  // The method's own budget, cut short by what is left of the caller's (the command's, across its requests).
   const newBudget = (call?: CallOptions): Budget => ({
-    deadline: Math.min(clock.now() + totalBudgetMs, call?.deadline ?? Number.POSITIVE_INFINITY),
+    deadline: clock.now() + Math.min(totalBudgetMs, Math.max(0, call?.timeoutMs ?? totalBudgetMs)),
     rateLimitRetries: 0,
   });
 

@@ -35,8 +35,11 @@ export interface IssueCommentsClient {
   deleteComment(repo: RepoRef, commentId: number, options?: CallOptions): Promise<void>;
 }
 
-/** Per call: the command's deadline, shared by all its requests (each method also has its own budget). */
+/** Per call: what is left of the command's deadline, shared by all its requests. */
 export interface CallOptions {
-  /** Epoch ms (the client's clock) by which the call gives up, retries and waits included. */
-  deadline?: number;
+  /**
+   * The most this call may take, retries and waits included (the method's own budget still applies).
+   * A duration, not a time, so the caller's clock and the client's need not agree.
+   */
+  timeoutMs?: number;
 }

@@ -53,10 +53,10 @@ export class FileRunStore implements RunStore {
 
   /**
    * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
-   * the lock's events are not). The folder is made if missing, so a run started later is seen too.
+   * the lock's events are not). Rejects (ENOENT) while no run was ever started here: the folder is not
+   * made for a watcher, so that following a directory leaves nothing behind in it.
    */
   async subscribe(listener: () => void): Promise<() => Promise<void>> {
-    this.makeFolder();
     const name = "state.json";
     const watcher = this.fs.watch(this.paths.dir, (_event, file) => {
       if (file === null || String(file) === name) listener();

@@ -23,8 +23,8 @@ export interface WriteContext {
    * installation token), so that it is asked once per write, not at every lookup.
    */
   viewer: string | null | undefined;
-  /** Epoch ms by which every request of this write gives up: the command's deadline. */
-  deadline: number;
+  /** What is left of the command's deadline (ms): every request of this write gives up by then. */
+  timeLeft: () => number;
 }
 
 export interface WriteResult {
@@ -56,7 +56,7 @@ export function runComments(
 }
 
 function call(context: WriteContext): CallOptions {
-  return { deadline: context.deadline };
+  return { timeoutMs: context.timeLeft() };
 }
 
 async function knownViewer(context: WriteContext): Promise<string | null> {

@@ -14,6 +14,8 @@ export class Pacer {
     private readonly intervalMs: number,
     private readonly sleep: (ms: number) => Promise<void>,
     lastWriteAt = 0,
+    /** Runs before each request, after the wait: the write lease is renewed (or found lost) here. */
+    private readonly before: () => Promise<void> = async () => undefined,
     /** Epoch ms: a write that would start later is not waited for (the command's deadline). */
     private readonly deadline = Number.POSITIVE_INFINITY,
   ) {
@@ -28,6 +30,7 @@ export class Pacer {
       });
     }
     if (wait > 0) await this.sleep(wait);
+    await this.before();
     try {
       return await request();
     } finally {

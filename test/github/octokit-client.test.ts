@@ -261,14 +261,14 @@ describe("createOctokitClient: retries", () => {
     );
   });
 
-  it("gives up at the caller's deadline when it comes before the method's own budget", async () => {
+  it("gives up when the caller's time is up, before the method's own budget", async () => {
     const { url, received } = await serve(() => {});
     const { github } = client(url, {
       clock: { now: () => Date.now() },
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     });
     // The default budget is 10 s (longer than the test's own timeout): the deadline ends it.
-    const error = await failure(github.listComments(REPO, 123, { deadline: Date.now() + 300 }));
+    const error = await failure(github.listComments(REPO, 123, { timeoutMs: 300 }));
     expect(error.kind).toBe("timeout");
     expect(received.length).toBeGreaterThanOrEqual(1);
   });

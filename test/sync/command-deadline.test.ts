@@ -17,8 +17,9 @@ class SlowClient extends MemoryClient {
     super();
   }
   private async pass(options?: CallOptions): Promise<void> {
-    this.deadlines.push(options?.deadline);
-    const deadline = options?.deadline ?? Number.POSITIVE_INFINITY;
+    // The time by which the caller wants it done (it passes what is left of its deadline).
+    const deadline = this.clock.now + (options?.timeoutMs ?? Number.POSITIVE_INFINITY);
+    this.deadlines.push(options?.timeoutMs === undefined ? undefined : deadline);
     if (this.clock.now + 3000 > deadline) {
       this.clock.now = Math.max(this.clock.now, deadline);
       throw new GitHubError("GitHub did not answer in time", { kind: "timeout" });

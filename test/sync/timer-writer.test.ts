@@ -18,7 +18,7 @@ class HangingClient extends MemoryClient {
   private async hang(options?: CallOptions): Promise<void> {
     if (!this.hanging) return;
     this.hungRequests++;
-    this.clock.now = Math.max(this.clock.now, options?.deadline ?? this.clock.now + 10_000);
+    this.clock.now += Math.max(0, options?.timeoutMs ?? 10_000);
     throw new GitHubError("GitHub did not answer", { kind: "timeout" });
   }
   override async listComments(repo: RepoRef, issue: number, options?: CallOptions) {
@@ -76,10 +76,16 @@ describe("the library's background writer (timer)", () => {
   it("close() ends a waiting background writer at once and queues what the issue lacks", async () => {
     const { reporter, queued, fs } = setup({
       github: { minIntervalMs: 3000 },
-      sleep: () => new Promise<void>(() => {}), // a wait that never ends by itself
+      // A wait that ends only when it is aborted.
+      sleep: (_ms, signal) => new Promise<void>((wake) => signal?.addEventListener("abort", () => wake())),
     });
     await reporter.initializeParallelTracking("E", ["a"]);
+    const waits: number[] = [];
+    reporter.on("sync", (result) => {
+      if (result.kind === "none" && result.decision?.kind === "wait") waits.push(result.decision.until);
+    });
     await reporter.updateAgentProgress("a", "in_progress", 1, 2); // due in 3 s: the timer waits
+    expect(waits).toHaveLength(1);
     await reporter.close();
     const [name] = queued();
     const item = JSON.parse(String(fs.readFileSync(`/epic/.github_parallel_queue/${name}`, "utf8")));
