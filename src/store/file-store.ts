@@ -149,6 +149,8 @@ function withDefaults(state: RunState): RunState {
   state.sync.rateLimitedUntil ??= 0;
   state.sync.finalCommentUrl ??= null;
   state.sync.retryLock ??= null;
+  // Kept per machine now (task-file.json in --dir); older versions stored it in the shared state.
+  delete (state as { taskFile?: unknown }).taskFile;
   // A background writer recorded by an older version (a pid, no expiry): void, as if it had expired.
   if (state.sync.flusher && typeof state.sync.flusher.expiresAt !== "number") state.sync.flusher = null;
   state.sync.settleUntil ??= 0;

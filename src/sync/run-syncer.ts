@@ -416,19 +416,20 @@ export class RunSyncer {
   }
 
   private async recordFailure(runId: string, error: GitHubError): Promise<void> {
+    // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
+    const local = this.deps.clock.now();
     await this.deps.store.transact((current, now) => {
       if (!current || current.runId !== runId) return { result: undefined };
+      const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
       const failures = current.sync.consecutiveFailures + 1;
       const sync = {
         ...current.sync,
         lease: current.sync.lease?.owner === this.deps.owner ? null : current.sync.lease,
         consecutiveFailures: failures,
         lastWriteAt: Math.max(current.sync.lastWriteAt, now),
-        backoffUntil: error.retryAt ?? now + backoffMs(failures, !error.transient),
+        backoffUntil: retryAt ?? now + backoffMs(failures, !error.transient),
         rateLimitedUntil:
-          error.kind === "rate-limited" && error.retryAt
-            ? error.retryAt
-            : (current.sync.rateLimitedUntil ?? 0),
+          error.kind === "rate-limited" && retryAt ? retryAt : (current.sync.rateLimitedUntil ?? 0),
         lastError: error.message,
       };
       return { next: { ...current, sync }, result: undefined };
