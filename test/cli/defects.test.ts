@@ -37,7 +37,7 @@ describe("retry during a long rate limit", () => {
     expect(await queueFiles(dir)).toHaveLength(1);
     const retry = await cli("retry");
     expect(retry.code).toBe(3);
-    const until = new Date(reset * 1000).toISOString();
+    const until = new Date(reset * 1000).toISOString().replace(".000Z", "Z");
     expect(retry.stderr.trim().split("\n")).toEqual([
       `parallel-progress: warning: GitHub rate limit: 1 post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
     ]);
