@@ -1,51 +1,29 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { GitHubError } from "../../src/errors.js";
-import type { CallOptions, IssueComment, RepoRef } from "../../src/github/types.js";
+import type { CallOptions, IssueComment } from "../../src/github/types.js";
 import { createParallelReporter } from "../../src/reporter.js";
 import { COMMAND_DEADLINE_MS } from "../../src/sync/deadline.js";
 import type { FileSystem } from "../../src/util/io.js";
-import { MemoryClient } from "../support/memory-client.js";
+import { TimedClient } from "../support/timed-client.js";
 
 /**
- * A GitHub that takes 3 s per request, on the injected clock, and gives up at the caller's deadline
- * as the real client does: what the command's deadline leaves undone must be queued.
+ * A GitHub that takes 3 s per request, on the injected clock, and gives up when the caller's time is
+ * up as the real client does: what the command's deadline leaves undone must be queued. Records the
+ * time by which each request had to be done.
  */
-class SlowClient extends MemoryClient {
-  deadlines: (number | undefined)[] = [];
-  constructor(private readonly clock: { now: number }) {
-    super();
-  }
-  private async pass(options?: CallOptions): Promise<void> {
-    // The time by which the caller wants it done (it passes what is left of its deadline).
-    const deadline = this.clock.now + (options?.timeoutMs ?? Number.POSITIVE_INFINITY);
-    this.deadlines.push(options?.timeoutMs === undefined ? undefined : deadline);
-    if (this.clock.now + 3000 > deadline) {
-      this.clock.now = Math.max(this.clock.now, deadline);
+function slowGitHub(clock: { now: number }) {
+  const deadlines: (number | undefined)[] = [];
+  const client = new TimedClient(async (options?: CallOptions) => {
+    const deadline = clock.now + (options?.timeoutMs ?? Number.POSITIVE_INFINITY);
+    deadlines.push(options?.timeoutMs === undefined ? undefined : deadline);
+    if (clock.now + 3000 > deadline) {
+      clock.now = Math.max(clock.now, deadline);
       throw new GitHubError("GitHub did not answer in time", { kind: "timeout" });
     }
-    this.clock.now += 3000;
-  }
-  override async viewer(options?: CallOptions) {
-    await this.pass(options);
-    return super.viewer();
-  }
-  override async listComments(repo: RepoRef, issue: number, options?: CallOptions) {
-    await this.pass(options);
-    return super.listComments(repo, issue);
-  }
-  override async createComment(repo: RepoRef, issue: number, body: string, options?: CallOptions) {
-    await this.pass(options);
-    return super.createComment(repo, issue, body);
-  }
-  override async updateComment(repo: RepoRef, id: number, body: string, options?: CallOptions) {
-    await this.pass(options);
-    return super.updateComment(repo, id, body);
-  }
-  override async deleteComment(repo: RepoRef, id: number, options?: CallOptions): Promise<void> {
-    await this.pass(options);
-    return super.deleteComment(repo, id);
-  }
+    clock.now += 3000;
+  });
+  return { client, deadlines };
 }
 
 describe("one deadline per command", () => {
@@ -54,7 +32,7 @@ describe("one deadline per command", () => {
       Volume.fromJSON({ "/epic/task.md": "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n" }),
     ) as unknown as FileSystem;
     const time = { now: Date.parse("2025-10-19T16:30:00Z") };
-    const client = new SlowClient(time);
+    const { client, deadlines } = slowGitHub(time);
     const reporter = createParallelReporter("/epic", {
       fs,
       clock: { now: () => time.now },
@@ -68,11 +46,11 @@ describe("one deadline per command", () => {
     await reporter.initializeParallelTracking("E", ["a"]); // viewer, list, create: 9 s, within its deadline
     expect(client.comments).toHaveLength(1);
     await reporter.markAgentComplete("a", "done");
-    client.deadlines = [];
+    deadlines.length = 0;
     const started = time.now;
     const result = await reporter.finalizeParallelExecution("merged");
     // Every request of the command had the same deadline, and the command ended by it.
-    expect(new Set(client.deadlines)).toEqual(new Set([started + COMMAND_DEADLINE_MS]));
+    expect(new Set(deadlines)).toEqual(new Set([started + COMMAND_DEADLINE_MS]));
     expect(time.now).toBeLessThanOrEqual(started + COMMAND_DEADLINE_MS);
     expect(result).toMatchObject({ finalizedNow: true, posted: false });
     expect(result.queued).toBeGreaterThanOrEqual(1);

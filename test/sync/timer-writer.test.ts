@@ -1,45 +1,30 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
-import type { CallOptions, RepoRef } from "../../src/github/types.js";
+import type { CallOptions } from "../../src/github/types.js";
 import { createParallelReporter, type ReporterOptions } from "../../src/reporter.js";
 import type { FileSystem } from "../../src/util/io.js";
-import { MemoryClient } from "../support/memory-client.js";
+import { TimedClient } from "../support/timed-client.js";
 
 const TASK = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
 
-/** Once `hanging` is set, GitHub never answers: each request ends at the caller's deadline (injected clock). */
-class HangingClient extends MemoryClient {
-  hanging = false;
-  hungRequests = 0;
-  constructor(private readonly clock: { now: number }) {
-    super();
-  }
-  private async hang(options?: CallOptions): Promise<void> {
-    if (!this.hanging) return;
-    this.hungRequests++;
-    this.clock.now += Math.max(0, options?.timeoutMs ?? 10_000);
+/** Once `hanging` is set, GitHub never answers: each request ends when the caller's time is up (injected clock). */
+function hangingGitHub(clock: { now: number }) {
+  const state = { hanging: false, hungRequests: 0 };
+  const client = new TimedClient(async (options?: CallOptions) => {
+    if (!state.hanging) return;
+    state.hungRequests++;
+    clock.now += Math.max(0, options?.timeoutMs ?? 10_000);
     throw new GitHubError("GitHub did not answer", { kind: "timeout" });
-  }
-  override async listComments(repo: RepoRef, issue: number, options?: CallOptions) {
-    await this.hang(options);
-    return super.listComments(repo, issue);
-  }
-  override async createComment(repo: RepoRef, issue: number, body: string, options?: CallOptions) {
-    await this.hang(options);
-    return super.createComment(repo, issue, body);
-  }
-  override async updateComment(repo: RepoRef, id: number, body: string, options?: CallOptions) {
-    await this.hang(options);
-    return super.updateComment(repo, id, body);
-  }
+  });
+  return { client, state };
 }
 
 function setup(extra: Partial<ReporterOptions> = {}) {
   const volume = Volume.fromJSON({ "/epic/task.md": TASK });
   const fs = createFsFromVolume(volume) as unknown as FileSystem;
   const time = { now: Date.parse("2025-10-19T16:30:00Z") };
-  const client = new HangingClient(time);
+  const { client, state: github } = hangingGitHub(time);
   const reporter = createParallelReporter("/epic", {
     fs,
     clock: { now: () => time.now },
@@ -55,20 +40,20 @@ function setup(extra: Partial<ReporterOptions> = {}) {
       .readdirSync("/epic/.github_parallel_queue")
       .map(String)
       .filter((name) => name.startsWith("comment_"));
-  return { fs, time, client, reporter, queued };
+  return { fs, time, github, reporter, queued };
 }
 
 describe("the library's background writer (timer)", () => {
   it("gives up at its first failed write when GitHub hangs, so a script ends soon after its last call", async () => {
-    const { time, client, reporter, queued } = setup();
+    const { time, github, reporter, queued } = setup();
     await reporter.initializeParallelTracking("E", ["a"]);
-    client.hanging = true;
+    github.hanging = true;
     time.now += 100;
     await reporter.updateAgentProgress("a", "in_progress", 1, 2); // not due yet: left to the timer
     const lastCall = time.now;
     await reporter.flush();
     // One write that hung until its deadline, no second and third try after back-offs.
-    expect(client.hungRequests).toBe(1);
+    expect(github.hungRequests).toBe(1);
     expect(time.now - lastCall).toBeLessThanOrEqual(15_000);
     expect(queued()).toHaveLength(1); // the latest state waits in the queue for retry
   });
