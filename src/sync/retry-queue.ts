@@ -72,6 +72,7 @@ export async function retryQueue(
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
+      if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
       try {
         if (entry.action === "current") {
           if (!currentFlushed) {

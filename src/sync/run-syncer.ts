@@ -461,6 +461,8 @@ export class RunSyncer {
   }): Promise<StepResult> {
     let last: StepResult = { kind: "none", decision: null };
     for (let round = 0; round < 10_000 && !options.signal?.aborted; round++) {
+      // No write is started once the deadline has passed: what is left is queued by the caller.
+      if (this.deps.clock.now() >= options.deadline) return last;
       const { result, now } = await this.stepAt({
         ignoreBackoff: options.ignoreBackoff ?? false,
         asFlusher: options.asFlusher ?? false,
