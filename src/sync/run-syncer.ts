@@ -535,6 +535,8 @@ export class RunSyncer {
           failures++;
           continue;
         }
+        // Closed, or out of time (the flush returns early then, whatever it last saw).
+        if (signal?.aborted || clock.now() - started >= lifetimeMs) break;
         if (result.kind !== "none") continue;
         const decision = result.decision;
         if (!decision || decision.kind === "clean" || decision.kind === "local") {
