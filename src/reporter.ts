@@ -519,7 +519,8 @@ async function defaultClient(
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
   const { createOctokitClient } = await import("./sync/write-path.js");
-  // The reporter's clock: the command's deadline is on it.
+  // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
+  // that inject them control the client's waits too).
   return createOctokitClient({ token: token.token, apiUrl, clock, sleep: sleepFor });
 }
 
