@@ -58,6 +58,25 @@ describe("the library's background writer (timer)", () => {
     expect(queued()).toHaveLength(1); // the latest state waits in the queue for retry
   });
 
+  it("does not wait out a long back-off: it queues the latest state and ends", async () => {
+    const { time, reporter, queued, fs } = setup();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    // GitHub asks to wait a minute: the run backs off, and the next change is left to the timer writer.
+    await reporter.runStore.transact((state, now) => ({
+      next: { ...state!, sync: { ...state!.sync, backoffUntil: now + 50_000 } },
+      result: 0,
+    }));
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    const lastCall = time.now;
+    await reporter.flush();
+    expect(time.now - lastCall).toBeLessThan(5_000); // it did not sit out the back-off
+    const [name, ...more] = queued();
+    expect(more).toEqual([]);
+    const item = JSON.parse(String(fs.readFileSync(`/epic/.github_parallel_queue/${name}`, "utf8")));
+    expect(item.seq).toBe((await reporter.load())!.seq);
+    expect((await reporter.load())!.sync.flusher).toBeNull();
+  });
+
   it("close() ends a waiting background writer at once and queues what the issue lacks", async () => {
     const { reporter, queued, fs } = setup({
       github: { minIntervalMs: 3000 },
