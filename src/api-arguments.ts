@@ -42,7 +42,11 @@ const SCHEMAS = {
   cancelAgent: { agentId: text, reason: optionalText },
   logAgentEvent: { agentId: text, message: text },
   finalizeParallelExecution: { mergeSummary: optionalText },
-  retryReport: { options: z.object({ dryRun: z.boolean().optional() }).optional() },
+  retryReport: {
+    options: z
+      .object({ dryRun: z.boolean().optional(), deadline: z.number().finite().optional() })
+      .optional(),
+  },
 } satisfies Record<string, Record<string, z.ZodType>>;
 
 export type ApiMethod = keyof typeof SCHEMAS;

@@ -8,7 +8,7 @@
  * ```
  */
 export { GitHubError, type GitHubErrorKind, UsageError } from "./errors.js";
-export type { IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
+export type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
 export { percent } from "./model/progress.js";
 export type { StatusView } from "./model/status-view.js";
 export type {

@@ -4,6 +4,7 @@ import type { ApiMethod } from "./api-arguments.js";
 import { checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
@@ -41,6 +42,7 @@ import {
 } from "./settings.js";
 import { FileRunStore } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
+import { commandDeadline } from "./sync/deadline.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
@@ -136,6 +138,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private readonly owner = randomHex(16);
   private state: RunState | null = null;
   private flushing: Promise<void> | null = null;
+  private closed = false;
+  private readonly stopping = new AbortController();
   private store!: RunStore;
   private queue!: OfflineQueue;
   private syncer!: RunSyncer;
@@ -209,6 +213,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   ): Promise<AgentRef[]> {
     await this.checkArguments("initializeParallelTracking", [epicId, domains, epicDir, options]);
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
+    this.assertOpen();
+    const deadline = commandDeadline(this.clock.now());
     const id = assertEpicId(epicId);
     const list = checkDomains(domains, domains.join(","), "domains");
     if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
@@ -238,7 +244,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       return { next, result: next };
     });
     this.recordTaskFile(state.runId, target);
-    await this.started(state);
+    await this.started(state, deadline);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
 
@@ -319,6 +325,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
     await this.checkArguments("finalizeParallelExecution", [mergeSummary]);
+    this.assertOpen();
+    const deadline = commandDeadline(this.clock.now());
+    // An active run pointed at another issue is refused before it is finalized (state untouched).
+    const active = await this.store.read();
+    if (active && !active.completedAt) {
+      const seen = seenFor(readTaskFileSeen(this.fs, this.epicDir), active.runId);
+      const target = await refreshTarget(this.fs, this.epicDir, this.env, active, seen, this.overrides);
+      if (target) keepRunIssue(active, target.github, this.flags());
+    }
     const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.epicDir);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
@@ -328,7 +343,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.state = state;
     if (finalizedNow) this.emit("change", state);
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
-    const report = await this.retryReport({});
+    const report = await this.retryReport({ deadline });
     const after = this.state ?? state;
     return {
       finalizedNow,
@@ -344,19 +359,25 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return (await this.retryReport({})).sent;
   }
 
-  /** The queue retry with its full report (`dryRun`: only say what would be sent). */
-  async retryReport(options: { dryRun?: boolean } = {}): Promise<RetryReport> {
+  /**
+   * The queue retry with its full report (`dryRun`: only say what would be sent). Everything it sends
+   * gives up at `deadline` (epoch ms; default: the command's deadline, 9.5 s from now) and stays queued.
+   */
+  async retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
     await this.checkArguments("retryReport", [options]);
+    this.assertOpen();
+    const deadline = options.deadline ?? commandDeadline(this.clock.now());
     const before = await this.store.read();
     // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
     // the file system as it was). With a run, the retry also brings the issue to the run's state.
     if (!before && this.queue.count() === 0)
-      return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [] };
+      return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
     const current = before && !options.dryRun ? await this.saveSettings(before) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, this.syncer, {
       ...options,
+      deadline,
       apiUrl,
     });
     for (const aside of report.setAside) {
@@ -379,7 +400,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.warnIfNoRepository(target.github);
     const saved = await this.store.transact((state) => {
       if (!state) return { result: null };
-      const next = { ...state, github: target.github };
+      const next = { ...state, github: keepRunIssue(state, target.github, this.flags()) };
       return { next, result: next };
     });
     if (saved) this.recordTaskFile(saved.runId, target);
@@ -399,6 +420,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     writeTaskFileSeen(this.fs, this.epicDir, { runId, taskFile: target.taskFile });
   }
 
+  /** Which GitHub settings this call's caller gave (CLI flags, library options), for messages. */
+  private flags(): { issue: boolean; repo: boolean } {
+    return { issue: this.overrides.issueNumber !== undefined, repo: this.overrides.repo !== undefined };
+  }
+
   /** The run as `status --json` shows it. */
   async status(): Promise<StatusView> {
     const state = await this.load();
@@ -407,7 +433,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return toStatusView(state!, this.clock.now(), this.queue.count());
   }
 
-  /** Waits until writes this process started are done (the "timer" flusher). */
+  /**
+   * Waits until this process's background writer (the "timer" flusher) is done: the issue is up to date,
+   * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_FLUSHER.lifetimeMs.
+   */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
@@ -424,6 +453,22 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkArguments(method, args);
   }
 
+  /**
+   * Ends the reporter's background work: the timer writer stops at its next wait (a write in progress
+   * ends by its deadline, 9.5 s at most), what the issue still lacks is queued for `retry`, and the
+   * store the reporter made is closed. The reporter is not used after it (its calls reject).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopping.abort();
+    await this.flush();
+    if (this.state && canSync(this.state)) {
+      await this.syncer.queueMissing("the reporter was closed before the issue was up to date");
+    }
+    if (!this.options.store) await this.store.close();
+  }
+
   /** Runs as the detached flusher process: writes the latest state when due, then exits. */
   async runFlusher(): Promise<void> {
     await this.syncer.runFlusher();
@@ -434,6 +479,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     agentRef: string | null,
     apply: (state: RunState, now: number) => RunState,
   ): Promise<void> {
+    this.assertOpen();
+    const deadline = commandDeadline(this.clock.now());
     const stat = statTaskFile(this.fs, this.epicDir);
     const record = readTaskFileSeen(this.fs, this.epicDir);
     let target: Target | null = null;
@@ -449,7 +496,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         const seen = seenFor(record, active.runId);
         const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
-        const base = overlaid ? { ...active, github: overlaid.github } : active;
+        const base = overlaid
+          ? { ...active, github: keepRunIssue(active, overlaid.github, this.flags()) }
+          : active;
         const changed = apply(base, now);
         const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;
@@ -468,16 +517,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
         this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
       }
-      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made));
+      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made, deadline));
       return;
     }
   }
 
   /** After init: the first write (the progress comment), or a flusher when it is not due. */
-  private async started(state: RunState): Promise<void> {
+  private async started(state: RunState, deadline: number): Promise<void> {
     this.state = state;
     this.emit("change", state);
-    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureFlusher: true }));
+    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureFlusher: true, deadline }));
   }
 
   private async startFlusher(): Promise<void> {
@@ -486,9 +535,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       await flusher();
       return;
     }
-    this.flushing ??= this.syncer.runFlusher().finally(() => {
-      this.flushing = null;
-    });
+    if (this.closed) return; // what is not written is queued by close()
+    this.flushing ??= this.syncer
+      .runFlusher({ ...TIMER_FLUSHER, signal: this.stopping.signal })
+      .finally(() => {
+        this.flushing = null;
+      });
   }
 
   /** The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. */
@@ -500,7 +552,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     else {
       let made = this.clients.get(apiUrl);
       if (!made) {
-        made = defaultClient(this.env, apiUrl);
+        made = defaultClient(this.env, apiUrl, this.clock, this.options.sleep ?? sleep);
         this.clients.set(apiUrl, made);
       }
       client = await made;
@@ -526,21 +578,46 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     );
   }
 
+  private assertOpen(): void {
+    if (this.closed) throw new UsageError("this reporter was closed: create a new one");
+  }
+
   private warn(message: string): void {
     this.options.onWarning?.(message);
     this.emit("warning", message);
   }
 }
 
-async function defaultClient(env: Env, apiUrl: string): Promise<IssueCommentsClient | null> {
+async function defaultClient(
+  env: Env,
+  apiUrl: string,
+  clock: Clock,
+  sleepFor: (ms: number) => Promise<void>,
+): Promise<IssueCommentsClient | null> {
   // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
   const host = new URL(apiUrl).hostname;
   const hostname = host === "api.github.com" ? undefined : host;
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
   const { createOctokitClient, readProxySettings } = await import("./sync/write-path.js");
-  return createOctokitClient({ token: token.token, apiUrl, proxy: readProxySettings(env) });
+  // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
+  // that inject them control the client's waits too).
+  return createOctokitClient({
+    token: token.token,
+    apiUrl,
+    proxy: readProxySettings(env),
+    clock,
+    sleep: sleepFor,
+  });
 }
+
+/**
+ * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
+ * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
+ * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
+ * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
+ */
+const TIMER_FLUSHER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
 export function createParallelReporter(epicDir: string, options?: ReporterOptions): ParallelProgressReporter {

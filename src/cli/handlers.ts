@@ -136,6 +136,15 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } else {
     out.info(`${report.sent} queued post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
+    if (report.waitingUntil !== null) {
+      // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
+      const until = new Date(Math.round(report.waitingUntil / 1000) * 1000)
+        .toISOString()
+        .replace(".000Z", "Z");
+      out.warn(
+        `GitHub rate limit: ${report.remaining} post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
+      );
+    }
     await publishCommentUrl(context);
   }
   return report.remaining > 0 ? 3 : 0;

@@ -222,7 +222,8 @@ function explainNetwork(
   if (failure.timedOut) {
     return {
       kind: "timeout",
-      problem: `GitHub did not answer within ${seconds(info.timeoutMs)}${through}`,
+      // The time waited in all (every attempt and the pauses between), not the last attempt's timeout.
+      problem: `GitHub did not answer within ${seconds(Math.max(info.elapsedMs, info.timeoutMs))}${through}`,
       advice: info.outcomeUnknown ? "" : "try again later",
     };
   }

@@ -8,7 +8,7 @@ import { createFetch } from "./fetch.js";
 import type { ProxySettings } from "./proxy.js";
 import { redactSecrets } from "./redact.js";
 import { type Budget, withRetries } from "./retry.js";
-import type { IssueComment, IssueCommentsClient, RepoRef } from "./types.js";
+import type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./types.js";
 
 export interface OctokitClientOptions {
   token: string;
@@ -69,7 +69,11 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
     }),
   };
 
-  const newBudget = (): Budget => ({ deadline: clock.now() + totalBudgetMs, rateLimitRetries: 0 });
+  // The method's own budget, cut short by what is left of the caller's (the command's, across its requests).
+  const newBudget = (call?: CallOptions): Budget => ({
+    deadline: clock.now() + Math.min(totalBudgetMs, Math.max(0, call?.timeoutMs ?? totalBudgetMs)),
+    rateLimitRetries: 0,
+  });
 
   /** One request with retries; `read` maps the answer inside the attempt so a bad shape is mapped too. */
   function send<T>(
@@ -103,7 +107,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
   }
 
   return {
-    async viewer() {
+    async viewer(call) {
       const op = operation(
         "GET",
         "reading the token's user (GET /user)",
@@ -112,7 +116,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
         null,
       );
       try {
-        return await send(op, newBudget(), "GET /user", {}, (response) => {
+        return await send(op, newBudget(call), "GET /user", {}, (response) => {
           const login = (response.data as { login?: unknown } | null)?.login;
           if (typeof login !== "string")
             throw new UnexpectedAnswer(`expected a user, got ${shape(response.data)}`);
@@ -126,7 +130,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
       }
     },
 
-    async listComments(repo, issueNumber) {
+    async listComments(repo, issueNumber, call) {
       const slug = `${repo.owner}/${repo.name}`;
       const op = issueOperation(
         "GET",
@@ -135,7 +139,7 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
         issueNumber,
         "",
       );
-      const budget = newBudget();
+      const budget = newBudget(call);
       const comments: IssueComment[] = [];
       let route = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments";
       let parameters: Record<string, unknown> = {
@@ -158,31 +162,31 @@ export function createOctokitClient(options: OctokitClientOptions): IssueComment
       throw toGitHubError(
         { type: "unexpected-answer", detail: `more than ${MAX_COMMENT_PAGES} pages of comments` },
         op,
-        { attempts: 1, outcomeUnknown: false, timeoutMs: requestTimeoutMs },
+        { attempts: 1, outcomeUnknown: false, timeoutMs: requestTimeoutMs, elapsedMs: 0 },
         { apiUrl, secrets, now: clock.now() },
       );
     },
 
-    async createComment(repo, issueNumber, body) {
+    async createComment(repo, issueNumber, body, call) {
       const doing = `creating a comment on ${repo.owner}/${repo.name}#${issueNumber}`;
       const op = issueOperation("POST", doing, repo, issueNumber, "the comment may have been created");
       const route = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
       const parameters = { owner: repo.owner, repo: repo.name, issue_number: issueNumber, body };
-      return send(op, newBudget(), route, parameters, (response) => toIssueComment(response.data));
+      return send(op, newBudget(call), route, parameters, (response) => toIssueComment(response.data));
     },
 
-    async updateComment(repo, commentId, body) {
+    async updateComment(repo, commentId, body, call) {
       const op = commentOperation("PATCH", "updating", repo, commentId, "the comment may have been updated");
       const route = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}";
       const parameters = { owner: repo.owner, repo: repo.name, comment_id: commentId, body };
-      return send(op, newBudget(), route, parameters, (response) => toIssueComment(response.data));
+      return send(op, newBudget(call), route, parameters, (response) => toIssueComment(response.data));
     },
 
-    async deleteComment(repo, commentId) {
+    async deleteComment(repo, commentId, call) {
       const op = commentOperation("DELETE", "deleting", repo, commentId, "the comment may have been deleted");
       const route = "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}";
       const parameters = { owner: repo.owner, repo: repo.name, comment_id: commentId };
-      await send(op, newBudget(), route, parameters, () => undefined);
+      await send(op, newBudget(call), route, parameters, () => undefined);
     },
   };
 }

@@ -82,6 +82,8 @@ export interface GiveUpInfo {
   outcomeUnknown: boolean;
   /** The timeout of the last attempt. */
   timeoutMs: number;
+  /** How long the request was tried in all, from its first attempt to giving up (waits included). */
+  elapsedMs: number;
 }
 
 /** Runs `attempt` (given its timeout) until it succeeds or the policy gives up. At most 4 attempts. */
@@ -91,6 +93,7 @@ export async function withRetries<T>(
 ): Promise<T> {
   let transientRetries = 0;
   let mayHaveApplied = false;
+  const started = loop.now();
   for (let attempts = 1; ; attempts++) {
     const timeoutMs = Math.max(
       MIN_ATTEMPT_MS,
@@ -115,6 +118,7 @@ export async function withRetries<T>(
           attempts,
           outcomeUnknown: isOutcomeUnknown(loop.method, mayHaveApplied),
           timeoutMs,
+          elapsedMs: now - started,
         });
       }
       if (failure.type === "rate-limit") loop.budget.rateLimitRetries++;

@@ -21,11 +21,25 @@ export interface IssueComment {
  */
 export interface IssueCommentsClient {
   /** Login of the token's user; null when the token cannot read /user (GitHub App installation tokens). */
-  viewer(): Promise<string | null>;
+  viewer(options?: CallOptions): Promise<string | null>;
   /** All comments of the issue, oldest first, following every page (`Link: rel="next"`). */
-  listComments(repo: RepoRef, issueNumber: number): Promise<IssueComment[]>;
+  listComments(repo: RepoRef, issueNumber: number, options?: CallOptions): Promise<IssueComment[]>;
   /** Creates a comment. Never resent automatically: a lost answer surfaces as `outcomeUnknown`. */
-  createComment(repo: RepoRef, issueNumber: number, body: string): Promise<IssueComment>;
-  updateComment(repo: RepoRef, commentId: number, body: string): Promise<IssueComment>;
-  deleteComment(repo: RepoRef, commentId: number): Promise<void>;
+  createComment(
+    repo: RepoRef,
+    issueNumber: number,
+    body: string,
+    options?: CallOptions,
+  ): Promise<IssueComment>;
+  updateComment(repo: RepoRef, commentId: number, body: string, options?: CallOptions): Promise<IssueComment>;
+  deleteComment(repo: RepoRef, commentId: number, options?: CallOptions): Promise<void>;
+}
+
+/** Per call: what is left of the command's deadline, shared by all its requests. */
+export interface CallOptions {
+  /**
+   * The most this call may take, retries and waits included (the method's own budget still applies).
+   * A duration, not a time, so the caller's clock and the client's need not agree.
+   */
+  timeoutMs?: number;
 }

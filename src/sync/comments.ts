@@ -1,5 +1,5 @@
 import { GitHubError } from "../errors.js";
-import type { IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
+import type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
 import { parseMarker } from "../render/marker.js";
 import type { Pacer } from "./pacer.js";
 
@@ -25,6 +25,8 @@ export interface WriteContext {
   viewer: string | null | undefined;
   /** Every comment of the issue as the last lookup through this context found them (set by each lookup). */
   listed?: readonly IssueComment[] | null;
+  /** What is left of the command's deadline (ms): every request of this write gives up by then. */
+  timeLeft: () => number;
 }
 
 export interface WriteResult {
@@ -55,8 +57,12 @@ export function runComments(
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
 }
 
+function call(context: WriteContext): CallOptions {
+  return { timeoutMs: context.timeLeft() };
+}
+
 async function knownViewer(context: WriteContext): Promise<string | null> {
-  if (context.viewer === undefined) context.viewer = await context.client.viewer();
+  if (context.viewer === undefined) context.viewer = await context.client.viewer(call(context));
   return context.viewer;
 }
 
@@ -67,7 +73,11 @@ async function listRunComments(
   seq?: number,
 ) {
   const viewer = await knownViewer(context);
-  const all = await context.client.listComments(context.target.repo, context.target.issueNumber);
+  const all = await context.client.listComments(
+    context.target.repo,
+    context.target.issueNumber,
+    call(context),
+  );
   context.listed = all;
   return runComments(all, viewer, runId, kind, seq);
 }
@@ -75,7 +85,7 @@ async function listRunComments(
 async function create(context: WriteContext, body: string, find: () => Promise<IssueComment[]>) {
   try {
     return await context.pacer.write(() =>
-      context.client.createComment(context.target.repo, context.target.issueNumber, body),
+      context.client.createComment(context.target.repo, context.target.issueNumber, body, call(context)),
     );
   } catch (error) {
     // The create may have landed although its answer was lost: look before anyone posts it again. Not
@@ -119,7 +129,9 @@ export async function writeProgressComment(
     try {
       return result(
         context,
-        await context.pacer.write(() => context.client.updateComment(repo, args.commentId!, args.body)),
+        await context.pacer.write(() =>
+          context.client.updateComment(repo, args.commentId!, args.body, call(context)),
+        ),
       );
     } catch (error) {
       if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
@@ -132,7 +144,7 @@ export async function writeProgressComment(
   }
   for (const duplicate of duplicates) {
     await context.pacer
-      .write(() => context.client.deleteComment(repo, duplicate.id))
+      .write(() => context.client.deleteComment(repo, duplicate.id, call(context)))
       .catch((error: unknown) => {
         if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
       });
@@ -142,7 +154,7 @@ export async function writeProgressComment(
   if (onIssue === args.seq && keep.body === args.body) return result(context, keep);
   return result(
     context,
-    await context.pacer.write(() => context.client.updateComment(repo, keep.id, args.body)),
+    await context.pacer.write(() => context.client.updateComment(repo, keep.id, args.body, call(context))),
   );
 }
 

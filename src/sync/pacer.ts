@@ -1,3 +1,4 @@
+import { GitHubError } from "../errors.js";
 import type { Clock } from "../util/io.js";
 
 /**
@@ -15,12 +16,19 @@ export class Pacer {
     lastWriteAt = 0,
     /** Runs before each request, after the wait: the write lease is renewed (or found lost) here. */
     private readonly before: () => Promise<void> = async () => undefined,
+    /** Epoch ms: a write that would start later is not waited for (the command's deadline). */
+    private readonly deadline = Number.POSITIVE_INFINITY,
   ) {
     this.last = lastWriteAt;
   }
 
   async write<T>(request: () => Promise<T>): Promise<T> {
     const wait = this.last + this.intervalMs - this.clock.now();
+    if (wait > 0 && this.clock.now() + wait >= this.deadline) {
+      throw new GitHubError("the command's time for GitHub ran out before its next write was due", {
+        kind: "timeout",
+      });
+    }
     if (wait > 0) await this.sleep(wait);
     await this.before();
     try {

@@ -8,7 +8,8 @@ import type { QueueEntry } from "../queue/types.js";
  *   and the entry is cleared once the issue shows what it held or something newer.
  * - `upsert`: the newest progress snapshot of another run (edit mode): edits that run's comment.
  * - `superseded`: an older progress snapshot of another run: cleared when its run's newest one lands.
- * - `append`: a history comment (append mode): posted as it is, in order, once.
+ * - `append`: a history comment (append mode) of another run: posted as it is, in order, once. The
+ *   current run's history is `current`: its writer posts it, oldest first, before anything newer.
  * - `final`: the final summary of another run: posted once (looked up by marker first).
  */
 export type RetryAction = "current" | "upsert" | "superseded" | "append" | "final";
@@ -29,8 +30,9 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
   return entries.map((entry) => {
     const { item } = entry;
     const isCurrent = state !== null && item.run_id === state.runId;
-    if (item.kind === "progress" && item.comment_mode === "append") return { ...entry, action: "append" };
+    // The run's own history is posted by its writer, under the lease, before its latest state.
     if (isCurrent) return { ...entry, action: "current" };
+    if (item.kind === "progress" && item.comment_mode === "append") return { ...entry, action: "append" };
     if (item.kind === "final") return { ...entry, action: "final" };
     if (item.seq === newestEdit.get(item.run_id) && !upserted.has(item.run_id)) {
       upserted.add(item.run_id);

@@ -8,6 +8,8 @@ import {
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
+import { commandDeadline } from "./deadline.js";
+import { missingSteps } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
@@ -22,6 +24,11 @@ export interface RetryReport {
   setAside: SetAside[];
   /** Why entries remain, for entries of other runs (failures of this run's writes are warned by the syncer). */
   errors: string[];
+  /**
+   * Epoch ms: GitHub asked not to write for the run before then (a rate limit, honoured by every
+   * retry) and posts remain queued; null otherwise.
+   */
+  waitingUntil: number | null;
 }
 
 /**
@@ -39,7 +46,8 @@ export async function retryQueue(
      */
     apiUrl: string;
     dryRun?: boolean;
-    deadlineMs?: number;
+    /** Epoch ms by which everything sent gives up (the command's deadline); default: one from now. */
+    deadline?: number;
   },
 ): Promise<RetryReport> {
   const { queue, store, clock } = deps;
@@ -47,21 +55,29 @@ export async function retryQueue(
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
     const plan = planRetry(entries, await store.read());
-    return { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
+    return { sent: 0, remaining: plan.length, plan, setAside, errors: [], waitingUntil: null };
   }
   const lock = { store, owner: deps.owner, sleep: deps.sleep };
   return withRunLock(lock, async (lost) => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
-    const report: RetryReport = { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
-    const deadline = clock.now() + (options.deadlineMs ?? 30_000);
+    const report: RetryReport = {
+      sent: 0,
+      remaining: plan.length,
+      plan,
+      setAside,
+      errors: [],
+      waitingUntil: null,
+    };
+    const deadline = options.deadline ?? commandDeadline(clock.now());
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
-    const pacer = new Pacer(clock, 1000, deps.sleep, 0);
+    const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline);
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
+      if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
       try {
         if (entry.action === "current") {
           if (!currentFlushed) {
@@ -111,10 +127,14 @@ export async function retryQueue(
     if (state) {
       const reason = waitReason(state, clock.now());
       const added = await syncer.queueMissing(reason);
-      // A failed write of this run was already warned about by the syncer.
-      if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
+      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missingSteps(state).length > 0;
+      // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
+      // already warned about by the syncer.
+      if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
+      else if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
     }
     report.remaining = (await queue.list()).entries.length;
+    if (report.remaining === 0) report.waitingUntil = null;
     return report;
 
     async function clear(entry: PlannedEntry): Promise<void> {
@@ -131,6 +151,7 @@ export async function retryQueue(
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
         viewer: undefined,
+        timeLeft: () => deadline - clock.now(),
       };
     }
   });

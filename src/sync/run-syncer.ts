@@ -10,7 +10,9 @@ import {
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
+import { commandDeadline } from "./deadline.js";
 import { backoffMs, canSync, decideWrite, missingSteps, needsWrite, type WriteDecision } from "./decide.js";
+import { postQueuedHistory } from "./history.js";
 import { acquire, renew, renewalDue } from "./leases.js";
 import { Pacer } from "./pacer.js";
 import { Wakeup } from "./wakeup.js";
@@ -40,8 +42,19 @@ export type StepResult =
   | { kind: "wrote"; step: "progress" | "final"; url: string | null }
   | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
 
+/** How long a background writer lives (see `runFlusher`). */
+export interface FlusherOptions {
+  lifetimeMs?: number;
+  maxFailures?: number;
+  maxWaitMs?: number;
+  /** Ends it at its next wait (the library's `close()`). */
+  signal?: AbortSignal;
+}
+
 export interface StepOptions {
   ignoreBackoff?: boolean;
+  /** Epoch ms (this process's clock) by which the write gives up (default: a command's deadline from now). */
+  deadline?: number;
   /** This call is the flusher: clear its record atomically when nothing is left to write. */
   asFlusher?: boolean;
   /** Claim and start a flusher when the write is not due yet. */
@@ -159,12 +172,20 @@ export class RunSyncer {
     return { decision, state, claimFlusher, flusherLost, now, previousWriteAt: current.sync.lastWriteAt };
   }
 
-  /** Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won. */
-  async act(claim: Claim, keepWriting = false): Promise<StepResult> {
+  /**
+   * Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won,
+   * giving up at `deadline` (the command's, on this process's clock: the client's, not the store's).
+   * `keepWriting`: the caller writes on until the issue is up to date (see StepOptions).
+   */
+  async act(
+    claim: Claim,
+    deadline = commandDeadline(this.deps.clock.now()),
+    keepWriting = false,
+  ): Promise<StepResult> {
     if (claim.claimFlusher) await this.deps.startFlusher();
     const { decision } = claim;
     if (decision.kind !== "write") return { kind: "none", decision };
-    return this.write(claim, decision.step, keepWriting);
+    return this.write(claim, decision.step, deadline, keepWriting);
   }
 
   /** One decision, and at most one write (or a few, when converging duplicates). */
@@ -180,7 +201,8 @@ export class RunSyncer {
       return { next: made.state === current ? undefined : made.state, result: made };
     });
     if (!claim || claim.flusherLost) return { result: { kind: "none", decision: null }, now: null };
-    return { result: await this.act(claim, options.keepWriting ?? false), now: claim.now };
+    const deadline = options.deadline ?? commandDeadline(this.deps.clock.now());
+    return { result: await this.act(claim, deadline, options.keepWriting ?? false), now: claim.now };
   }
 
   /**
@@ -203,7 +225,12 @@ export class RunSyncer {
     };
   }
 
-  private async write(claim: Claim, step: "progress" | "final", keepWriting: boolean): Promise<StepResult> {
+  private async write(
+    claim: Claim,
+    step: "progress" | "final",
+    deadline: number,
+    keepWriting: boolean,
+  ): Promise<StepResult> {
     const { state, now: startedAt, previousWriteAt } = claim;
     // The issue's comments as this flush listed them, when no write of the run happened since (by anyone:
     // every write attempt moves lastWriteAt): a final summary there would have been seen.
@@ -230,20 +257,16 @@ export class RunSyncer {
           this.deps.sleep,
           this.deps.clock.now() - state.github.minIntervalMs,
           this.leaseKeeper(),
+          deadline,
         ),
         viewer: state.sync.viewer ?? undefined,
+        timeLeft: () => deadline - this.deps.clock.now(),
       };
       const written =
         step === "final"
           ? await postFinalComment(context, { runId: state.runId, body, listed })
           : state.github.commentMode === "append"
-            ? await appendProgressComment(context, {
-                runId: state.runId,
-                seq: state.seq,
-                body,
-                // After a failure (perhaps a create whose answer was lost) look before posting again.
-                lookFirst: state.sync.consecutiveFailures > 0,
-              })
+            ? await this.append(context, state, body)
             : await writeProgressComment(context, {
                 runId: state.runId,
                 seq: state.seq,
@@ -257,6 +280,7 @@ export class RunSyncer {
         url: written.comment.htmlUrl,
         viewer: written.viewer,
       });
+      await this.clearDelivered(state, step);
       if (keepWriting && context.listed && writeAt !== null) {
         this.listing = { runId: state.runId, comments: context.listed, writeAt };
       }
@@ -276,6 +300,34 @@ export class RunSyncer {
     }
   }
 
+  /** Append mode: the run's queued history first, in order, then this state's comment (once). */
+  private async append(context: WriteContext, state: RunState, body: string) {
+    const queued = await postQueuedHistory(context, this.deps.queue, state);
+    if (queued) return { comment: queued, viewer: context.viewer ?? queued.author };
+    return appendProgressComment(context, {
+      runId: state.runId,
+      seq: state.seq,
+      body,
+      // After a failure (perhaps a create whose answer was lost) look before posting again.
+      lookFirst: state.sync.consecutiveFailures > 0,
+    });
+  }
+
+  /**
+   * Removes the run's queued posts that this write made superfluous, so the queue keeps saying what
+   * the issue lacks: in edit mode the snapshots up to this state, and the final summary once posted.
+   * (Append-mode history was posted by the write itself.) The queue is looked at only when not empty.
+   */
+  private async clearDelivered(state: RunState, step: "progress" | "final"): Promise<void> {
+    if (this.deps.queue.count() === 0) return;
+    for (const { name, item } of (await this.deps.queue.list()).entries) {
+      if (item.run_id !== state.runId || item.kind !== step) continue;
+      if (step === "final" || (item.comment_mode === "edit" && item.seq <= state.seq)) {
+        await this.deps.queue.remove(name);
+      }
+    }
+  }
+
   /** Records that a body of this run's `seq` is on the issue (a history comment replayed from the queue). */
   async markPosted(runId: string, seq: number): Promise<void> {
     await this.deps.store.transact((current) => {
@@ -286,8 +338,10 @@ export class RunSyncer {
 
   /**
    * Puts a post in the offline queue (no token: the body and where it goes), unless the queue already
-   * holds this run's post of that kind for this state or a newer one: a GitHub that stays down does not
-   * grow the queue by one file per failed attempt. Returns the file's name and whether it is new.
+   * holds this run's post of that kind for this state or a newer one. In edit mode the newest progress
+   * snapshot replaces the run's older ones (added first, then the older removed: a crash between leaves
+   * both, never none), so a GitHub that stays down keeps one progress entry per run. Append mode keeps
+   * each snapshot: each is a comment of the history. Returns the file's name and whether it is new.
    */
   async enqueue(
     state: RunState,
@@ -296,7 +350,8 @@ export class RunSyncer {
     reason: string,
     outcomeUnknown = false,
   ): Promise<{ name: string; added: boolean }> {
-    const held = (await this.deps.queue.list()).entries.find(
+    const { entries } = await this.deps.queue.list();
+    const held = entries.find(
       ({ item }) =>
         item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
     );
@@ -314,6 +369,12 @@ export class RunSyncer {
       reason,
       outcome_unknown: outcomeUnknown,
     });
+    if (step === "progress" && state.github.commentMode === "edit") {
+      for (const { name: older, item } of entries) {
+        const superseded = item.run_id === state.runId && item.kind === "progress" && item.seq < state.seq;
+        if (superseded && item.comment_mode === "edit") await this.deps.queue.remove(older);
+      }
+    }
     return { name, added: true };
   }
 
@@ -420,6 +481,8 @@ export class RunSyncer {
     /** Give up rather than wait longer than this for one write to fall due. */
     maxWaitMs?: number;
     wakeup?: Wakeup;
+    /** Stops the flush at its next wait (the library's `close()`). */
+    signal?: AbortSignal;
   }): Promise<StepResult> {
     this.listing = null;
     try {
@@ -431,11 +494,15 @@ export class RunSyncer {
 
   private async flushSteps(options: Parameters<RunSyncer["flush"]>[0]): Promise<StepResult> {
     let last: StepResult = { kind: "none", decision: null };
-    for (let round = 0; round < 10_000; round++) {
+    for (let round = 0; round < 10_000 && !options.signal?.aborted; round++) {
+      // No write is started once the deadline has passed: what is left is queued by the caller.
+      if (this.deps.clock.now() >= options.deadline) return last;
       const { result, now } = await this.stepAt({
         ignoreBackoff: options.ignoreBackoff ?? false,
         asFlusher: options.asFlusher ?? false,
         keepWriting: true,
+        // Each write within the flush's own deadline, and no longer than a command's.
+        deadline: Math.min(options.deadline, commandDeadline(this.deps.clock.now())),
       });
       last = result;
       if (last.kind === "failed") return last;
@@ -452,21 +519,25 @@ export class RunSyncer {
       } else {
         // No notifications here: poll a busy lease often (its holder usually finishes in milliseconds).
         const pause = decision.kind === "busy" ? Math.min(100, wait) : wait;
-        await this.deps.sleep(Math.max(5, Math.min(pause, 1000)));
+        await this.deps.sleep(Math.max(5, Math.min(pause, 1000)), options.signal);
       }
     }
     return last;
   }
 
   /**
-   * The flusher's whole life: write until clean; give up after a permanent failure, 3 transient ones,
-   * a wait of over a minute, or `lifetimeMs`. Later commands start a new one when needed. It waits on the
+   * The flusher's whole life: write until clean; give up after a permanent failure, `maxFailures`
+   * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
+   * minutes) or an abort. Later commands start a new one when needed. What it leaves unwritten is
+   * queued (a failed write's post already is), so the queue says what the issue lacks. It waits on the
    * store's notifications and its own due times, never in a sleep loop: a change by any process, or a
    * lease released anywhere, wakes it.
    */
-  async runFlusher(lifetimeMs = 10 * 60_000): Promise<void> {
+  async runFlusher(options: FlusherOptions = {}): Promise<void> {
+    const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = FLUSHER_MAX_WAIT_MS, signal } = options;
     const { store, clock, owner } = this.deps;
     const wakeup = new Wakeup(this.deps.sleep);
+    signal?.addEventListener("abort", wakeup.notify, { once: true });
     // Without notifications (a watcher limit reached) the due times still hold; only a busy lease is seen later.
     const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
     try {
@@ -484,20 +555,23 @@ export class RunSyncer {
           : { result: 0 },
       );
       let failures = 0;
-      while (clock.now() - started < lifetimeMs && failures < 3) {
+      while (clock.now() - started < lifetimeMs && failures < maxFailures && !signal?.aborted) {
         // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
         // which may run with other credentials: this process could only wait with the ones it was given.
         const result = await this.flush({
           deadline: started + lifetimeMs,
           asFlusher: true,
-          maxWaitMs: FLUSHER_MAX_WAIT_MS,
+          maxWaitMs,
           wakeup,
+          ...(signal ? { signal } : {}),
         });
         if (result.kind === "failed") {
           if (!result.error.transient) break;
           failures++;
           continue;
         }
+        // Closed, or out of time (the flush returns early then, whatever it last saw).
+        if (signal?.aborted || clock.now() - started >= lifetimeMs) break;
         if (result.kind !== "none") continue;
         const decision = result.decision;
         if (!decision || decision.kind === "clean" || decision.kind === "local") {
@@ -505,11 +579,13 @@ export class RunSyncer {
         }
         break; // the next write is due later than this process may wait
       }
+      await this.queueMissing("the background writer stopped before the issue was up to date");
       await store.transact((current) => {
         if (!current || current.sync.flusher?.owner !== owner) return { result: undefined };
         return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
       });
     } finally {
+      signal?.removeEventListener("abort", wakeup.notify);
       await unsubscribe?.();
     }
   }

@@ -51,7 +51,7 @@ describe("toGitHubError", () => {
     const error = toGitHubError(
       failure,
       op,
-      { attempts: 1, outcomeUnknown: false, timeoutMs: 8000 },
+      { attempts: 1, outcomeUnknown: false, timeoutMs: 8000, elapsedMs: 0 },
       {
         apiUrl: "https://api.github.com/",
         secrets: [token],
@@ -64,5 +64,32 @@ describe("toGitHubError", () => {
     );
     expect((error.cause as Error).name).toBe("TypeError");
     expect(inspect(error, { depth: 10 })).not.toContain(token);
+  });
+  it("says how long GitHub was waited for in all, not the last attempt's timeout", () => {
+    const failure = {
+      type: "network",
+      code: "ETIMEDOUT",
+      detail: "",
+      requestSent: false,
+      timedOut: true,
+      proxy: null,
+    } as const;
+    const op = {
+      method: "GET",
+      doing: "listing the comments of acme/widgets#123",
+      notFound: "",
+      maybeApplied: "",
+      repo: "acme/widgets",
+    };
+    const error = toGitHubError(
+      failure,
+      op,
+      { attempts: 2, outcomeUnknown: false, timeoutMs: 1800, elapsedMs: 10_000 },
+      { apiUrl: "https://api.github.com", secrets: [], now: 0 },
+    );
+    expect(error.kind).toBe("timeout");
+    expect(error.message).toBe(
+      "listing the comments of acme/widgets#123 failed after 2 attempts: GitHub did not answer within 10s: try again later",
+    );
   });
 });

@@ -262,6 +262,18 @@ describe("createOctokitClient: retries", () => {
     );
   });
 
+  it("gives up when the caller's time is up, before the method's own budget", async () => {
+    const { url, received } = await serve(() => {});
+    const { github } = client(url, {
+      clock: { now: () => Date.now() },
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    // The default budget is 10 s (longer than the test's own timeout): the deadline ends it.
+    const error = await failure(github.listComments(REPO, 123, { timeoutMs: 300 }));
+    expect(error.kind).toBe("timeout");
+    expect(received.length).toBeGreaterThanOrEqual(1);
+  });
+
   it("never resends a create whose connection dropped after the server read it", async () => {
     const { url, received } = await serve((_req, res) => res.socket?.destroy());
     const error = await failure(client(url).github.createComment(REPO, 123, "body"));

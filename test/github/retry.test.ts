@@ -108,7 +108,7 @@ describe("withRetries", () => {
     ).catch((e: unknown) => e);
     expect(calls).toBe(4);
     expect(sleeps).toEqual([1000, 200, 600]);
-    expect(thrown).toEqual({ error: 4, attempts: 4, outcomeUnknown: true, timeoutMs: 8000 });
+    expect(thrown).toEqual({ error: 4, attempts: 4, outcomeUnknown: true, timeoutMs: 8000, elapsedMs: 0 });
     expect(budget.rateLimitRetries).toBe(1);
   });
 
@@ -124,5 +124,26 @@ describe("withRetries", () => {
     );
     expect(result).toBe("ok");
     expect(timeouts).toEqual([100]);
+  });
+  it("reports the whole time the request was tried, not the last attempt's timeout", async () => {
+    let now = NOW;
+    const budget = { deadline: NOW + 10_000, rateLimitRetries: 0 };
+    const timeouts: number[] = [];
+    const thrown = await withRetries(
+      async (timeoutMs) => {
+        timeouts.push(timeoutMs);
+        now += timeoutMs; // each attempt times out
+        throw new Error("timeout");
+      },
+      {
+        ...loop("GET", () => transient(false), budget, []),
+        now: () => now,
+        sleep: async (ms: number) => {
+          now += ms;
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(timeouts).toEqual([8000, 1800]); // the second gets what is left after the 200 ms pause
+    expect(thrown).toMatchObject({ attempts: 2, timeoutMs: 1800, elapsedMs: 10_000 });
   });
 });

@@ -106,6 +106,7 @@ describe("planRetry", () => {
         entry("4", "old", 6, "final"),
         entry("5", "hist", 1, "progress", "append"),
         entry("6", state.runId, 4, "final"),
+        entry("7", state.runId, 3, "progress", "append"), // the run's own history: its writer posts it
       ],
       state,
     );
@@ -116,6 +117,7 @@ describe("planRetry", () => {
       "4:final",
       "5:append",
       "6:current",
+      "7:current",
     ]);
   });
 });

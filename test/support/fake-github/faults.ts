@@ -4,12 +4,21 @@ export type FaultDecision =
   | { kind: "none" }
   | { kind: "drop" }
   | { kind: "script"; answer: ScriptedAnswer }
-  | { kind: "failure"; status: 500 | 502 | 503 };
+  | { kind: "failure"; status: 500 | 502 | 503 }
+  | { kind: "down" };
 
 const FAILURE_STATUSES = [500, 502, 503] as const;
 
 function noFaults(): Faults {
-  return { failureRate: 0, dropRate: 0, hang: false, latencyMs: 0, loseCreateResponses: 0, script: [] };
+  return {
+    failureRate: 0,
+    dropRate: 0,
+    down: false,
+    hang: false,
+    latencyMs: 0,
+    loseCreateResponses: 0,
+    script: [],
+  };
 }
 
 /** mulberry32: small, fast, deterministic for a given seed. */
@@ -44,6 +53,7 @@ export class FaultInjector {
     const next: Faults = { ...this.#faults };
     if (faults.failureRate !== undefined) next.failureRate = rate(faults.failureRate, "failureRate");
     if (faults.dropRate !== undefined) next.dropRate = rate(faults.dropRate, "dropRate");
+    if (faults.down !== undefined) next.down = faults.down;
     if (faults.hang !== undefined) next.hang = faults.hang;
     if (faults.latencyMs !== undefined) next.latencyMs = Math.max(0, faults.latencyMs);
     if (faults.loseCreateResponses !== undefined)
@@ -74,6 +84,7 @@ export class FaultInjector {
 
   decide(method: string, path: string): FaultDecision {
     const faults = this.#faults;
+    if (faults.down) return { kind: "down" };
     const index = faults.script.findIndex((answer) => matches(answer, method, path));
     const answer = faults.script[index];
     if (answer) {

@@ -74,6 +74,10 @@ export async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerR
     answer({ ...errorReply(status, message), headers: { ...headers } });
     return;
   }
+  if (fault.kind === "down") {
+    answer(errorReply(503, defaultMessage(503)));
+    return;
+  }
   if (fault.kind === "failure") {
     answer(errorReply(fault.status, defaultMessage(fault.status)));
     return;

@@ -60,6 +60,8 @@ export interface Faults {
   dropRate: number;
   /** Accept requests and hold them until `hang` is cleared (then they proceed) or the server closes. */
   hang: boolean;
+  /** GitHub is down: every request is answered 503 at once (until turned off). */
+  down: boolean;
   /** Delay before every request is processed, in ms (a slow GitHub). */
   latencyMs: number;
   /** Process the next n comment creations, then destroy the socket without answering. */
