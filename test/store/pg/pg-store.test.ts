@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyProgress, createRun } from "../../../src/model/run.js";
+import type { RunState } from "../../../src/model/types.js";
+import { ALREADY_APPLIED, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping the PostgreSQL store tests: ${skip}`);
+
+const newRun = (epicId: string, domains: string[], now: number, repo: string | null = "o/r"): RunState =>
+  createRun({
+    epicId,
+    domains,
+    now,
+    github: { issueNumber: 1, repo, apiUrl: "x", syncEnabled: true, commentMode: "edit", minIntervalMs: 0 },
+    taskFile: null,
+    nonce: Math.random().toString(16).slice(2, 6),
+  });
+
+/** One update of an agent, as the reporter makes it: seq + 1 with the store's clock. */
+const bump = (agent: string, done: number) => (current: RunState | null, now: number) => {
+  if (!current) throw new Error("no run");
+  const id = Object.values(current.agents).find((a) => a.domain === agent)!.agentId;
+  const next = applyProgress(
+    current,
+    id,
+    { status: "in_progress", filesCompleted: done, filesTotal: 1000 },
+    now,
+  );
+  return { next, result: next.seq };
+};
+
+describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
+  let server: TestPostgres;
+  let url: string;
+  const stores: PgRunStore[] = [];
+  const store = (epicId: string, max = 4) => {
+    const made = new PgRunStore({ url, epicId, maxConnections: max });
+    stores.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    url = (await server.createDatabase("store")).url;
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await server?.destroy();
+  });
+
+  it("migrates an empty database on first use, then reads null, then the run a transaction saved", async () => {
+    const s = store("E1");
+    expect(await s.read()).toBeNull();
+    const [row] = await server.sql<{ version: number }>(
+      url.split("/").pop()!,
+      "SELECT max(version) AS version FROM parallel_progress.schema_migrations",
+    );
+    expect(row?.version).toBeGreaterThanOrEqual(1);
+    const run = newRun("E1", ["backend", "frontend"], Date.now());
+    await s.transact(() => ({ next: run, result: undefined }));
+    expect((await s.read())?.runId).toBe(run.runId);
+    expect(s.location).not.toContain("pp-test-superuser-pw");
+  });
+
+  it("hands the change the database's clock and keeps plain-SQL rows of runs, agents and events", async () => {
+    const s = store("E2");
+    const before = Date.now();
+    const seen: number[] = [];
+    await s.transact((_current, now) => {
+      seen.push(now);
+      return { next: newRun("E2", ["api", "web"], now), result: undefined };
+    });
+    await s.transact(bump("api", 3));
+    expect(Math.abs(seen[0]! - before)).toBeLessThan(60_000);
+    const db = url.split("/").pop()!;
+    const agents = await server.sql(
+      db,
+      `SELECT a.domain, a.status, a.files_completed::int AS done FROM parallel_progress.agents a
+       JOIN parallel_progress.runs r ON r.id = a.run_id WHERE r.epic_id = $1 ORDER BY a.domain`,
+      ["E2"],
+    );
+    expect(agents).toEqual([
+      { domain: "api", status: "in_progress", done: 3 },
+      { domain: "web", status: "pending", done: 0 },
+    ]);
+    const events = await server.sql(
+      db,
+      `SELECT e.seq::int AS seq, e.correlation_id FROM parallel_progress.events e
+       JOIN parallel_progress.runs r ON r.id = e.run_id WHERE r.epic_id = $1 ORDER BY e.seq`,
+      ["E2"],
+    );
+    expect(events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(new Set(events.map((e) => e.correlation_id)).size).toBe(2);
+  });
+
+  it("loses nothing when many connections change one run at once: every change gets the next seq", async () => {
+    const a = store("E3", 8);
+    const b = store("E3", 8);
+    await a.transact((_c, now) => ({ next: newRun("E3", ["x", "y"], now), result: undefined }));
+    const seqs = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => (i % 2 ? a : b).transact(bump(i % 4 < 2 ? "x" : "y", i))),
+    );
+    expect(new Set(seqs).size).toBe(80);
+    expect(Math.max(...seqs)).toBe(81);
+    expect((await a.read())?.seq).toBe(81);
+  });
+
+  it("starts one run per epic at a time and keeps earlier runs", async () => {
+    const s = store("E4");
+    const first = newRun("E4", ["a"], Date.now());
+    await s.transact(() => ({ next: first, result: undefined }));
+    const second = newRun("E4", ["b"], Date.now());
+    await s.transact(() => ({ next: second, result: undefined }));
+    expect((await s.read())?.runId).toBe(second.runId);
+    const runs = await server.sql(
+      url.split("/").pop()!,
+      "SELECT run_id FROM parallel_progress.runs WHERE epic_id = 'E4'",
+    );
+    expect(runs).toHaveLength(2);
+  });
+
+  it("applies a change with a correlation id once, however often it is replayed", async () => {
+    const s = store("E5");
+    await s.transact((_c, now) => ({ next: newRun("E5", ["a"], now), result: undefined }));
+    const first = await s.transactOnce(bump("a", 1), { correlationId: "replay-1" });
+    const again = await s.transactOnce(bump("a", 1), { correlationId: "replay-1" });
+    expect(first).toBe(2);
+    expect(again).toBe(ALREADY_APPLIED);
+    expect((await s.read())?.seq).toBe(2);
+  });
+
+  it("treats hostile epic ids and domains as data", async () => {
+    const epic = "E'; DROP TABLE parallel_progress.runs; --";
+    const s = store(epic);
+    await s.transact((_c, now) => ({
+      next: newRun(epic, ["a'); DELETE FROM x; --", "$1 \\"], now),
+      result: undefined,
+    }));
+    await s.transact(bump("$1 \\", 1));
+    const read = await s.read();
+    expect(read?.epicId).toBe(epic);
+    expect(
+      Object.values(read!.agents)
+        .map((a) => a.domain)
+        .sort(),
+    ).toEqual(["$1 \\", "a'); DELETE FROM x; --"]);
+  });
+
+  it("notifies a subscriber on another connection of every change of its epic, and not of others", async () => {
+    const watcher = store("E6");
+    const writer = store("E6");
+    const other = store("E6-other");
+    await writer.transact((_c, now) => ({ next: newRun("E6", ["a"], now), result: undefined }));
+    await other.transact((_c, now) => ({ next: newRun("E6-other", ["a"], now), result: undefined }));
+    let calls = 0;
+    const stop = await watcher.subscribe(() => {
+      calls++;
+    });
+    await other.transact(bump("a", 1));
+    await writer.transact(bump("a", 1));
+    await writer.transact(bump("a", 2));
+    for (let i = 0; i < 200 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await other.transact(bump("a", 2));
+    await writer.transact(bump("a", 3));
+    for (let i = 0; i < 200 && calls < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBe(3);
+    await stop();
+  });
+});
