@@ -14,7 +14,7 @@ import { registerWatch } from "./watch.js";
 export function registerCommands(program: Command, setExitCode: (code: number) => void): void {
   const done = (code: number) => setExitCode(code);
 
-  command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id")
+  command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id", { epic: false })
     .requiredOption("--epic <id>", "epic id, e.g. EPIC-007")
     .requiredOption("--domains <a,b,c>", "comma-separated domains, one agent each", parseDomainsOption)
     .option("--json", "print the run as JSON instead")
@@ -72,6 +72,11 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   );
 }
 
-function command(program: Command, nameAndArgs: string, description: string): Command {
-  return addCommonOptions(program.command(nameAndArgs).description(description));
+function command(
+  program: Command,
+  nameAndArgs: string,
+  description: string,
+  common: { epic?: boolean } = {},
+): Command {
+  return addCommonOptions(program.command(nameAndArgs).description(description), common);
 }

@@ -13,7 +13,7 @@ export interface FastCall {
   values: Record<string, string>;
 }
 
-const COMMON_VALUES = ["dir", "repo", "api-url", "issue", "comment-mode", "min-interval"];
+const COMMON_VALUES = ["dir", "repo", "api-url", "issue", "comment-mode", "min-interval", "store", "epic"];
 const COMMON_FLAGS: Record<string, string> = {
   "--quiet": "quiet",
   "-q": "quiet",

@@ -17,6 +17,8 @@ export function runFast({ command, positionals, values }: FastCall): Promise<num
   if (values.issue !== undefined) options.issue = parseIssueOption(values.issue);
   if (values.commentMode !== undefined) options.commentMode = parseCommentMode(values.commentMode);
   if (values.minInterval !== undefined) options.minInterval = parseIntervalOption(values.minInterval);
+  if (values.store !== undefined) options.store = values.store;
+  if (values.epic !== undefined) options.epic = values.epic;
   if (values.quiet) options.quiet = true;
   if (values.verbose) options.verbose = true;
   const [agent = "", message = ""] = positionals;

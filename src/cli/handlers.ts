@@ -4,6 +4,7 @@ import type { StatusView } from "../model/status-view.js";
 import type { AgentStatus } from "../model/types.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
+import { agentChange, replayPending } from "./offline.js";
 
 /**
  * What each command does, given its parsed arguments: call the library, print the result, return the
@@ -37,12 +38,13 @@ export async function runUpdate(
 ): Promise<number> {
   const context = createContext(options);
   // Without --files the agent's counts stay as they are (kept inside the change's transaction).
-  await context.reporter.updateAgentProgress(
+  await agentChange(context, {
+    kind: "update",
     agent,
-    options.status,
-    options.files?.done,
-    options.files?.total,
-  );
+    status: options.status,
+    filesCompleted: options.files?.done,
+    filesTotal: options.files?.total,
+  });
   return publishCommentUrl(context);
 }
 
@@ -51,13 +53,15 @@ export async function runComplete(
   options: CommonOptions & { summary?: string },
 ): Promise<number> {
   const context = createContext(options);
-  await context.reporter.markAgentComplete(agent, options.summary ?? null);
+  await agentChange(context, { kind: "complete", agent, summary: options.summary ?? null });
   return publishCommentUrl(context);
 }
 
 export async function runFail(agent: string, options: CommonOptions & { error: string }): Promise<number> {
+  if (options.error.trim() === "")
+    throw new UsageError("an error message is required to mark an agent failed");
   const context = createContext(options);
-  await context.reporter.markAgentFailed(agent, options.error);
+  await agentChange(context, { kind: "fail", agent, error: options.error });
   return publishCommentUrl(context);
 }
 
@@ -66,13 +70,17 @@ export async function runCancel(
   options: CommonOptions & { reason?: string },
 ): Promise<number> {
   const context = createContext(options);
-  await context.reporter.cancelAgent(agent, options.reason ?? null);
+  await agentChange(context, { kind: "cancel", agent, reason: options.reason ?? null });
   return publishCommentUrl(context);
 }
 
 export async function runLog(agent: string, message: string, options: CommonOptions): Promise<number> {
+  const text = message.trim();
+  if (text === "") throw new UsageError("an event message cannot be empty");
+  if (text.length > 2000)
+    throw new UsageError(`an event message is at most 2000 characters, got ${text.length}`);
   const context = createContext(options);
-  await context.reporter.logAgentEvent(agent, message);
+  await agentChange(context, { kind: "log", agent, message });
   return publishCommentUrl(context);
 }
 
@@ -86,6 +94,7 @@ export async function runFinalize(
     options.summaryFile !== undefined ? await readSummaryFile(options.summaryFile) : (options.summary ?? "");
   const context = createContext(options);
   const { out, reporter, actions } = context;
+  await replayPending(context);
   const result = await reporter.finalizeParallelExecution(summary);
   if (!result.finalizedNow) out.info("the run was already finalized: nothing new posted");
   if (result.posted)
@@ -102,6 +111,10 @@ export async function runFinalize(
 export async function runRetry(options: CommonOptions & { dryRun?: boolean }): Promise<number> {
   const context = createContext(options);
   const { out, reporter } = context;
+  if (!options.dryRun) {
+    const applied = await replayPending(context);
+    if (applied > 0) out.info(`${applied} change(s) kept while the database was down applied`);
+  }
   const report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
   if (options.dryRun) {
     for (const { name, action, item } of report.plan) {
@@ -157,8 +170,9 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
 
 /** The background writer (`__flush`): writes the run's latest state when due, then exits. */
 export async function runFlush(options: CommonOptions): Promise<number> {
-  const { reporter } = createContext({ ...options, quiet: true });
-  await reporter.runFlusher();
+  const context = createContext({ ...options, quiet: true });
+  await replayPending(context).catch(() => 0); // the database may still be down: the next call tries again
+  await context.reporter.runFlusher();
   return 0;
 }
 

@@ -19,7 +19,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 // The error classes, for the other CLI bundles: one definition, so `instanceof` holds across them.
-export { GitHubError, UsageError } from "../errors.js";
+export { GitHubError, StoreUnavailableError, UsageError } from "../errors.js";
 
 // The other bundles require this one for the error classes and get its exports as they stand: nothing
 // they need may be set up after this line.

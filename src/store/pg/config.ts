@@ -8,11 +8,6 @@ export interface StoreUrl {
   safe: string;
 }
 
-/** Whether a `--store` value names a database (rather than being a typo of one). */
-export function isDatabaseUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value.trim());
-}
-
 /**
  * Checks a `postgres://` / `postgresql://` URL (libpq's URI form: query parameters such as sslmode,
  * host=/socket/dir, connect_timeout pass through to the client). The message never shows the password.

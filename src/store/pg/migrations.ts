@@ -60,9 +60,9 @@ CREATE TABLE ${SCHEMA}.events (
   event text NOT NULL,
   correlation_id text NOT NULL,
   at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (run_id, correlation_id)
+  UNIQUE (run_id, correlation_id),
+  UNIQUE (run_id, seq)
 );
-CREATE INDEX events_run_seq ON ${SCHEMA}.events (run_id, seq);
 CREATE INDEX events_correlation ON ${SCHEMA}.events (correlation_id);
 
 -- Row-level security: which role may see and change the runs of which repository (db grant).

@@ -25,12 +25,18 @@ export interface PgStoreOptions {
 }
 
 /** A change's own id, stored with its event; a change replayed with the same id is applied once. */
-export interface TransactOptions {
-  correlationId?: string;
+interface Correlation {
+  id: string;
+  replay: boolean;
 }
 
-/** The result of a replayed change that the database already holds. */
-export const ALREADY_APPLIED: unique symbol = Symbol("already applied");
+/** A replayed change that the run already holds (matched by its correlation id). Checked by name. */
+export class AlreadyAppliedError extends Error {
+  override name = "AlreadyAppliedError";
+  constructor(readonly correlationId: string) {
+    super(`change ${correlationId} is already applied`);
+  }
+}
 
 interface LatestRow {
   now_ms: number;
@@ -72,7 +78,7 @@ WITH run AS (
     summary = excluded.summary, error = excluded.error
 ), event AS (
   INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
-  VALUES ($1::bigint, $3, $8, $9, $10)
+  SELECT $1::bigint, $3, $8, $9, $10 WHERE $12::boolean
 )
 SELECT pg_notify('${CHANNEL}', $11)`;
 
@@ -89,6 +95,7 @@ export class PgRunStore implements RunStore {
   private readonly config: pg.ClientConfig;
   private readonly listeners = new Set<pg.Client>();
   private schemaChecked = false;
+  private correlation: Correlation | null = null;
   private closed = false;
 
   constructor(private readonly options: PgStoreOptions) {
@@ -100,7 +107,13 @@ export class PgRunStore implements RunStore {
       statement_timeout: options.statementTimeoutMs ?? 10_000,
       application_name: "parallel-progress",
     };
-    this.pool = new pg.Pool({ ...this.config, max: options.maxConnections ?? 10, idleTimeoutMillis: 10_000 });
+    // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
+    this.pool = new pg.Pool({
+      ...this.config,
+      max: options.maxConnections ?? 10,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+    });
     // An idle connection that the server drops (restart) must not crash the process: the next query reconnects.
     this.pool.on("error", () => undefined);
   }
@@ -117,43 +130,43 @@ export class PgRunStore implements RunStore {
   }
 
   async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
-    const result = await this.transactOnce(change, {});
-    return result as T;
-  }
-
-  /**
-   * `transact`, with the change's correlation id given: when an event with that id is already in the run,
-   * nothing is changed and ALREADY_APPLIED is returned (a replay from a machine's disk applies once).
-   */
-  async transactOnce<T>(
-    change: (current: RunState | null, now: number) => Transition<T>,
-    options: TransactOptions,
-  ): Promise<T | typeof ALREADY_APPLIED> {
+    const correlation = this.correlation;
     return this.withClient(async (client) => {
       await client.query("BEGIN");
       try {
-        const result = await this.inTransaction(client, change, options);
+        const { result, wrote } = await this.inTransaction(client, change, correlation);
         await client.query("COMMIT");
+        if (wrote && this.correlation === correlation) this.correlation = null;
         return result;
       } catch (error) {
+        if (this.correlation === correlation) this.correlation = null;
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       }
     });
   }
 
+  /**
+   * The next change this store commits carries `id` as its correlation id (stored with its event). With
+   * `replay`, a change whose id the run already holds is not applied again: that transaction throws
+   * AlreadyAppliedError instead (a change kept on a machine's disk while the database was down, applied
+   * once whatever happens to the process that applies it).
+   */
+  correlate(id: string, replay: boolean): void {
+    this.correlation = { id, replay };
+  }
+
   private async inTransaction<T>(
     client: pg.PoolClient,
     change: (current: RunState | null, now: number) => Transition<T>,
-    options: TransactOptions,
-  ): Promise<T | typeof ALREADY_APPLIED> {
+    correlation: Correlation | null,
+  ): Promise<{ result: T; wrote: boolean }> {
     let row = await this.latest(client, true);
-    const correlationId = options.correlationId ?? randomUUID();
-    if (options.correlationId !== undefined && row.id !== null && (await this.applied(client, correlationId)))
-      return ALREADY_APPLIED;
+    if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
+      throw new AlreadyAppliedError(correlation.id);
     let transition = change(row.state, row.now_ms);
     let next = transition.next;
-    if (next === undefined) return transition.result;
+    if (next === undefined) return { result: transition.result, wrote: false };
     let runRow = row.id;
     if (row.state === null || next.runId !== row.state.runId) {
       // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
@@ -163,7 +176,7 @@ export class PgRunStore implements RunStore {
         row = fresh;
         transition = change(row.state, row.now_ms);
         next = transition.next;
-        if (next === undefined) return transition.result;
+        if (next === undefined) return { result: transition.result, wrote: false };
       }
       if (row.state === null || next.runId !== row.state.runId) {
         const inserted = await client.query<{ id: string }>(INSERT_RUN, [
@@ -181,6 +194,8 @@ export class PgRunStore implements RunStore {
       } else runRow = row.id;
     }
     const rows = changedAgentRows(row.state, next);
+    // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
+    const isEvent = row.state === null || next.seq !== row.state.seq;
     await client.query(WRITE, [
       runRow,
       next,
@@ -191,10 +206,11 @@ export class PgRunStore implements RunStore {
       JSON.stringify(rows),
       rows.length === 1 ? rows[0]!.agent_id : null,
       next.event,
-      correlationId,
+      (isEvent && correlation?.id) || randomUUID(),
       JSON.stringify({ epic: this.epicId, runId: next.runId, seq: next.seq }),
+      isEvent,
     ]);
-    return transition.result;
+    return { result: transition.result, wrote: isEvent };
   }
 
   private async applied(client: pg.PoolClient, correlationId: string): Promise<boolean> {

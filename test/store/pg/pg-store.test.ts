@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
-import { ALREADY_APPLIED, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
 
 const skip = postgresUnavailable();
@@ -123,11 +123,20 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   it("applies a change with a correlation id once, however often it is replayed", async () => {
     const s = store("E5");
     await s.transact((_c, now) => ({ next: newRun("E5", ["a"], now), result: undefined }));
-    const first = await s.transactOnce(bump("a", 1), { correlationId: "replay-1" });
-    const again = await s.transactOnce(bump("a", 1), { correlationId: "replay-1" });
-    expect(first).toBe(2);
-    expect(again).toBe(ALREADY_APPLIED);
-    expect((await s.read())?.seq).toBe(2);
+    s.correlate("replay-1", false);
+    expect(await s.transact(bump("a", 1))).toBe(2);
+    s.correlate("replay-1", true);
+    await expect(s.transact(bump("a", 1))).rejects.toThrow(AlreadyAppliedError);
+    s.correlate("replay-2", true);
+    expect(await s.transact(bump("a", 2))).toBe(3);
+    expect(await s.transact(bump("a", 3))).toBe(4); // no correlation left: a fresh id
+    const ids = await server.sql(
+      url.split("/").pop()!,
+      `SELECT e.correlation_id AS id FROM parallel_progress.events e JOIN parallel_progress.runs r
+       ON r.id = e.run_id WHERE r.epic_id = 'E5' ORDER BY e.seq`,
+    );
+    expect(ids.map((row) => row.id).slice(1, 3)).toEqual(["replay-1", "replay-2"]);
+    expect((await s.read())?.seq).toBe(4);
   });
 
   it("treats hostile epic ids and domains as data", async () => {
