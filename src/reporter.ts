@@ -82,15 +82,6 @@ export interface FinalizeResult {
   finalCommentUrl: string | null;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Events a reporter emits (listeners run synchronously, after the change is saved). */
 export interface ReporterEvents {
   /** Every change this reporter makes: the new state. */
@@ -126,7 +117,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private readonly clock: Clock;
   private readonly env: Env;
   private readonly overrides: GitHubOverrides;
-  private readonly owner = `${process.pid}-${randomHex(8)}`;
+  /** Owns this reporter's leases in the shared state: random, never a process id. */
+  private readonly owner = randomHex(16);
   private state: RunState | null = null;
   private flushing: Promise<void> | null = null;
   private store!: RunStore;
@@ -150,7 +142,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   private bind(epicDir: string): void {
     this.epicDir = resolve(epicDir);
-    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir);
+    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
     this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock);
     this.deps = {
       fs: this.fs,
@@ -160,10 +152,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
       startFlusher: () => this.startFlusher(),
-      isAlive,
       warn: (message) => this.warn(message),
       owner: this.owner,
-      pid: process.pid,
     };
     this.syncer = new RunSyncer(this.deps);
   }
@@ -197,7 +187,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const now = this.clock.now();
-    if (this.store instanceof FileRunStore) this.store.prepare(now);
     this.queue.sweep(now);
     const state = await this.store.transact((current) => {
       if (current && !current.completedAt && !options.force) {

@@ -16,6 +16,8 @@ export const EMPTY_SYNC: SyncState = {
   lastWriteAt: 0,
   lease: null,
   flusher: null,
+  retryLock: null,
+  settleUntil: 0,
   backoffUntil: 0,
   rateLimitedUntil: 0,
   consecutiveFailures: 0,

@@ -57,6 +57,17 @@ export interface GitHubTarget {
   minIntervalMs: number;
 }
 
+/**
+ * A claim on shared work (the write lease, the background writer, the queue retry): owned by a random
+ * token, never a process id, and valid until `expiresAt` on the store's clock. A live holder renews it;
+ * a dead one's is taken over once it expires.
+ */
+export interface Lease {
+  owner: string;
+  /** Epoch ms, store clock. */
+  expiresAt: number;
+}
+
 /** What the last successful or attempted GitHub writes left behind (bookkeeping shared by all processes). */
 export interface SyncState {
   /** The progress comment of this run (edit mode), once known. */
@@ -66,12 +77,20 @@ export interface SyncState {
   viewer: string | null;
   /** Highest run sequence number whose body is on the issue. */
   postedSeq: number;
-  /** Epoch ms of the start of the last write (any process). */
+  /** Epoch ms (store clock) of the start of the last write (any process). */
   lastWriteAt: number;
-  /** A process currently writing to GitHub for this run; writes are serialised through it. */
-  lease: { owner: string; pid: number; expiresAt: number } | null;
-  /** A detached process that will write the latest state when it is due. */
-  flusher: { pid: number; startedAt: number } | null;
+  /** The process currently writing to GitHub for this run; writes are serialised through it. */
+  lease: Lease | null;
+  /** The background writer that will write the latest state when it is due. */
+  flusher: Lease | null;
+  /** The offline-queue retry in progress (one at a time per run, so nothing is posted twice). */
+  retryLock: Lease | null;
+  /**
+   * After the lease was taken over from a holder that never released it, that holder's last request may
+   * still land on the issue until this time (store clock): a write made before it is written again after
+   * it. 0: nothing to settle.
+   */
+  settleUntil: number;
   /** No GitHub traffic before this epoch ms after failures (retry and finalize may try sooner). */
   backoffUntil: number;
   /** GitHub asked us not to write before this epoch ms (retry-after, rate-limit reset): always honoured. */

@@ -1,8 +1,9 @@
+import type { FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
-import type { FileSystem } from "../util/io.js";
+import { type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
 import type { RunStore, Transition } from "./types.js";
@@ -15,20 +16,35 @@ export function statePaths(epicDir: string) {
   return { dir, state: join(dir, "state.json"), lock: join(dir, "state.lock") };
 }
 
+export interface FileStoreOptions {
+  /** The store's clock: the `now` of every transaction (default: Date.now). */
+  clock?: Clock;
+  /** How long the state lock may go unrefreshed before others take it over (its holder was killed). */
+  lockStaleMs?: number;
+}
+
 /**
  * The run state as one JSON file in `<epic>/.parallel-progress/state.json`, changed only under the
  * cross-process lock and replaced atomically, so concurrent processes lose no change and a process
- * killed at any instant leaves the previous or the next state, never a torn one.
+ * killed at any instant leaves the previous or the next state, never a torn one. The atomic rename is
+ * also the change notification: subscribers watch the folder (fs.watch, inotify on Linux).
  */
 export class FileRunStore implements RunStore {
   readonly paths: ReturnType<typeof statePaths>;
+  readonly location: string;
+  private readonly clock: Clock;
+  private readonly lockStaleMs: number;
+  private readonly watchers = new Set<FSWatcher>();
 
   constructor(
     private readonly fs: FileSystem,
     epicDir: string,
-    private readonly lockStaleMs = 3000,
+    options: FileStoreOptions = {},
   ) {
     this.paths = statePaths(epicDir);
+    this.location = this.paths.state;
+    this.clock = options.clock ?? systemClock;
+    this.lockStaleMs = options.lockStaleMs ?? 3000;
   }
 
   async read(): Promise<RunState | null> {
@@ -36,12 +52,27 @@ export class FileRunStore implements RunStore {
   }
 
   /**
-   * Called when a run starts: removes temporary files that writers killed mid-write left behind, and keeps
-   * an existing state folder out of git (a folder this store makes gets its `.gitignore` as it is made).
+   * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
+   * the lock's events are not). The folder is made if missing, so a run started later is seen too.
    */
-  prepare(now: number): void {
-    sweepTemporaryFiles(this.fs, this.paths.state, now);
-    ignoreInGit(this.fs, this.paths.dir);
+  async subscribe(listener: () => void): Promise<() => Promise<void>> {
+    this.makeFolder();
+    const name = "state.json";
+    const watcher = this.fs.watch(this.paths.dir, (_event, file) => {
+      if (file === null || String(file) === name) listener();
+    });
+    // The folder removed under us: nothing more will come; the subscriber's own checks see the run gone.
+    watcher.on("error", () => watcher.close());
+    this.watchers.add(watcher);
+    return async () => {
+      watcher.close();
+      this.watchers.delete(watcher);
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers.clear();
   }
 
   /** Small files, read and written synchronously: cheaper than thread-pool round trips at every start. */
@@ -56,12 +87,19 @@ export class FileRunStore implements RunStore {
     return parseState(text, this.paths.state);
   }
 
-  async transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T> {
+  async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const locked = () =>
       withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
         const current = this.readNow();
-        const { next, result } = change(current);
-        if (next !== undefined) writeFileAtomicSync(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
+        const now = this.clock.now();
+        const { next, result } = change(current, now);
+        if (next === undefined) return result;
+        // A new run: temporary files that writers killed mid-write left behind are swept once.
+        if (next.runId !== current?.runId) {
+          sweepTemporaryFiles(this.fs, this.paths.state, now);
+          ignoreInGit(this.fs, this.paths.dir);
+        }
+        writeFileAtomicSync(this.fs, this.paths.state, `${JSON.stringify(next)}\n`);
         return result;
       });
     try {
@@ -72,12 +110,18 @@ export class FileRunStore implements RunStore {
       // for want of a run leaves no folder behind. `change` is pure: asking it first is safe.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || this.fs.existsSync(this.paths.dir))
         throw error;
-      const withoutState = change(null); // no folder, so no state
+      const withoutState = change(null, this.clock.now()); // no folder, so no state
       if (withoutState.next === undefined) return withoutState.result;
-      this.fs.mkdirSync(this.paths.dir, { recursive: true });
-      ignoreInGit(this.fs, this.paths.dir);
+      this.makeFolder();
       return locked();
     }
+  }
+
+  /** The state folder, kept out of git (its `.gitignore` is written as it is made). */
+  private makeFolder(): void {
+    if (this.fs.existsSync(this.paths.dir)) return;
+    this.fs.mkdirSync(this.paths.dir, { recursive: true });
+    ignoreInGit(this.fs, this.paths.dir);
   }
 }
 
@@ -104,5 +148,9 @@ function withDefaults(state: RunState): RunState {
   state.stallAfterMs ??= DEFAULT_STALL_AFTER_MS;
   state.sync.rateLimitedUntil ??= 0;
   state.sync.finalCommentUrl ??= null;
+  state.sync.retryLock ??= null;
+  // A background writer recorded by an older version (a pid, no expiry): void, as if it had expired.
+  if (state.sync.flusher && typeof state.sync.flusher.expiresAt !== "number") state.sync.flusher = null;
+  state.sync.settleUntil ??= 0;
   return state;
 }

@@ -7,14 +7,31 @@ export interface Transition<T> {
 }
 
 /**
- * Where a run's state lives. Every change goes through `transact`, which runs `change` under an
- * exclusive lock that holds across processes, with the freshest state, and persists the result
- * atomically. The file store is the only implementation today; a database-backed store
- * (PostgreSQL, for workers on many machines) would implement the same interface.
+ * Where a run's state lives, and the only thing the processes (and machines) of a run share. Every
+ * change goes through `transact`, under an exclusive lock that holds across processes and machines,
+ * timed by the store's clock. Coordination (the write lease, the background writer's claim, the
+ * back-off, the write interval, the queue-retry lock) lives in the state as expiring leases owned by
+ * random tokens (`RunState.sync`), so a second implementation (PostgreSQL) serves many machines.
+ * Implementations: `FileRunStore` (the epic directory); the PostgreSQL store.
  */
 export interface RunStore {
-  /** The current state, or null when no run was ever started here. No lock taken. */
+  /** For messages: the state file's path, or the database (no password) and epic. */
+  readonly location: string;
+  /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
-  /** Runs `change` with the current state under the lock and persists `next` if given. */
-  transact<T>(change: (current: RunState | null) => Transition<T>): Promise<T>;
+  /**
+   * Runs `change` with the freshest state under an exclusive lock that holds across processes and
+   * machines, with `now` from the store's clock (the database's now(); the file store: its injected
+   * clock), persists `next` atomically (one transaction), and then notifies subscribers. `change` is
+   * pure (it may be called more than once); a change that throws persists nothing and rethrows.
+   */
+  transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T>;
+  /**
+   * Calls `listener` soon after every committed change of this run, by any process on any machine
+   * (file store: fs.watch on its folder; PostgreSQL: LISTEN/NOTIFY). Several changes may be reported
+   * by one call. Resolves once listening, to a function that stops it.
+   */
+  subscribe(listener: () => void): Promise<() => Promise<void>>;
+  /** Releases what the store holds open (connections, watchers). The store is not used after it. */
+  close(): Promise<void>;
 }

@@ -23,13 +23,13 @@ export interface SyncDeps {
   client: (apiUrl: string) => Promise<IssueCommentsClient>;
   /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
   startFlusher: () => void | Promise<void>;
-  /** Whether a process id is alive (flusher bookkeeping). */
-  isAlive: (pid: number) => boolean;
   warn: (message: string) => void;
-  /** Identifies this process's lease. */
+  /** This process's random token: it owns the leases it takes (never a process id). */
   owner: string;
-  pid: number;
-  /** How long a lease protects a write in progress. Longer than any one write may take. */
+  /**
+   * How long a lease protects a write in progress, on the store's clock: longer than the client's budget
+   * for one request (10 s), so a holder that died is taken over within this time.
+   */
   leaseMs?: number;
 }
 
@@ -55,7 +55,12 @@ export interface Claim {
   now: number;
 }
 
-const FLUSHER_GRACE_MS = 5000;
+/** How long a claimed background writer has to start and take its claim over (a process spawn). */
+const FLUSHER_START_MS = 10_000;
+/** A running background writer's claim; it renews it while it lives. */
+const FLUSHER_LEASE_MS = 15_000;
+/** The default write lease. */
+export const DEFAULT_LEASE_MS = 15_000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
 const FLUSHER_MAX_WAIT_MS = 60_000;
 
@@ -80,16 +85,16 @@ export class RunSyncer {
   private readonly leaseMs: number;
 
   constructor(private readonly deps: SyncDeps) {
-    this.leaseMs = deps.leaseMs ?? 30_000;
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
-  /** Records this process as the one starting a flusher, unless a live one exists. */
+  /** Claims the background writer for this process to start, unless a live claim exists. */
   private claimFlusher(sync: SyncState, now: number): { sync: SyncState; claimed: boolean } {
-    const flusher = sync.flusher;
-    if (flusher && (flusher.startedAt + FLUSHER_GRACE_MS > now || this.deps.isAlive(flusher.pid))) {
-      return { sync, claimed: false };
-    }
-    return { sync: { ...sync, flusher: { pid: this.deps.pid, startedAt: now } }, claimed: true };
+    if (sync.flusher && sync.flusher.expiresAt > now) return { sync, claimed: false };
+    return {
+      sync: { ...sync, flusher: { owner: this.deps.owner, expiresAt: now + FLUSHER_START_MS } },
+      claimed: true,
+    };
   }
 
   /**
@@ -98,20 +103,15 @@ export class RunSyncer {
    * persist (or the same object when nothing changed).
    */
   claim(current: RunState, now: number, options: StepOptions = {}): Claim {
-    const { owner, pid } = this.deps;
-    // A lease whose holder died (killed mid-write) is void at once rather than when it expires.
-    const lease = current.sync.lease;
-    const live =
-      lease && lease.owner !== owner && !this.deps.isAlive(lease.pid)
-        ? { ...current, sync: { ...current.sync, lease: null } }
-        : current;
-    const decision = decideWrite(live, now, owner, options.ignoreBackoff ?? false);
-    let sync = live.sync;
+    const { owner } = this.deps;
+    // A lease is busy until it expires, even when its holder died: its request may still be in flight.
+    const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
+    let sync = current.sync;
     let claimFlusher = false;
     if (decision.kind === "write") {
-      sync = { ...sync, lease: { owner, pid, expiresAt: now + this.leaseMs }, lastWriteAt: now };
+      sync = { ...sync, lease: { owner, expiresAt: now + this.leaseMs }, lastWriteAt: now };
     } else if (options.asFlusher && (decision.kind === "clean" || decision.kind === "local")) {
-      if (sync.flusher?.pid === pid) sync = { ...sync, flusher: null };
+      if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
     } else if (
       options.ensureFlusher &&
       (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
@@ -134,8 +134,7 @@ export class RunSyncer {
 
   /** One decision, and at most one write (or a few, when converging duplicates). */
   async step(options: StepOptions = {}): Promise<StepResult> {
-    const now = this.deps.clock.now();
-    const claim = await this.deps.store.transact((current) => {
+    const claim = await this.deps.store.transact((current, now) => {
       if (!current) return { result: null };
       const made = this.claim(current, now, options);
       return { next: made.state === current ? undefined : made.state, result: made };
@@ -268,7 +267,7 @@ export class RunSyncer {
   ): Promise<void> {
     const { owner } = this.deps;
     let claimFlusher = false;
-    await this.deps.store.transact((current) => {
+    await this.deps.store.transact((current, now) => {
       if (!current || current.runId !== written.runId) return { result: undefined };
       const sync = { ...current.sync };
       if (sync.lease?.owner === owner) sync.lease = null;
@@ -276,7 +275,7 @@ export class RunSyncer {
       sync.consecutiveFailures = 0;
       sync.backoffUntil = 0;
       sync.lastError = null;
-      sync.lastWriteAt = Math.max(sync.lastWriteAt, this.deps.clock.now()); // the interval counts from here
+      sync.lastWriteAt = Math.max(sync.lastWriteAt, now); // the interval counts from here
       if (step === "final") {
         sync.finalCommentId = comment.commentId;
         sync.finalCommentUrl = comment.url;
@@ -293,7 +292,7 @@ export class RunSyncer {
       // Something changed while we wrote: make sure somebody writes it.
       let next = sync;
       if (pendingStep({ ...current, sync }) !== null) {
-        ({ sync: next, claimed: claimFlusher } = this.claimFlusher(sync, this.deps.clock.now()));
+        ({ sync: next, claimed: claimFlusher } = this.claimFlusher(sync, now));
       }
       return { next: { ...current, sync: next }, result: undefined };
     });
@@ -301,8 +300,7 @@ export class RunSyncer {
   }
 
   private async recordFailure(runId: string, error: GitHubError): Promise<void> {
-    const now = this.deps.clock.now();
-    await this.deps.store.transact((current) => {
+    await this.deps.store.transact((current, now) => {
       if (!current || current.runId !== runId) return { result: undefined };
       const failures = current.sync.consecutiveFailures + 1;
       const sync = {
@@ -370,11 +368,18 @@ export class RunSyncer {
    * a wait of over a minute, or `lifetimeMs`. Later commands start a new one when needed.
    */
   async runFlusher(lifetimeMs = 10 * 60_000): Promise<void> {
-    const { store, clock, pid } = this.deps;
+    const { store, clock, owner } = this.deps;
     const started = clock.now();
-    await store.transact((current) =>
+    // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
+    await store.transact((current, now) =>
       current
-        ? { next: { ...current, sync: { ...current.sync, flusher: { pid, startedAt: started } } }, result: 0 }
+        ? {
+            next: {
+              ...current,
+              sync: { ...current.sync, flusher: { owner, expiresAt: now + FLUSHER_LEASE_MS } },
+            },
+            result: 0,
+          }
         : { result: 0 },
     );
     let failures = 0;
@@ -399,7 +404,7 @@ export class RunSyncer {
       break; // the next write is due later than this process may wait
     }
     await store.transact((current) => {
-      if (!current || current.sync.flusher?.pid !== pid) return { result: undefined };
+      if (!current || current.sync.flusher?.owner !== owner) return { result: undefined };
       return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
     });
   }

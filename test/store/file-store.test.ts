@@ -39,6 +39,16 @@ describe("FileRunStore on memfs", () => {
     expect((await store.read())?.epicId).toBe("E");
   });
 
+  it("gives each transaction `now` from the injected clock", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    let now = 1234;
+    const store = new FileRunStore(fs, "/epic", { clock: { now: () => now } });
+    expect(await store.transact((_current, at) => ({ result: at }))).toBe(1234);
+    now = 5678;
+    expect(await store.transact((_current, at) => ({ next: run(), result: at }))).toBe(5678);
+    expect(store.location).toBe("/epic/.parallel-progress/state.json");
+  });
+
   it("refuses a state file that is not ours with a clear message", async () => {
     const volume = Volume.fromJSON({ "/epic/.parallel-progress/state.json": "{not json" });
     const store = new FileRunStore(createFsFromVolume(volume) as unknown as FileSystem, "/epic");
@@ -86,9 +96,39 @@ describe("FileRunStore across processes", () => {
     expect(state?.seq).toBe(1 + 8 * 25);
   });
 
+  it("notifies a subscriber of another process's change, and stops when unsubscribed", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+    const store = new FileRunStore(nodeFs, dir);
+    await store.transact(() => ({ next: run(), result: undefined }));
+    let calls = 0;
+    let notified: () => void = () => undefined;
+    const stop = await store.subscribe(() => {
+      calls++;
+      notified();
+    });
+    const seen = new Promise<void>((resolve) => {
+      notified = resolve;
+    });
+    await promisify(execFile)(process.execPath, ["--input-type=module", "-e", worker(dir, 1, "other")]);
+    await seen;
+    expect((await store.read())?.event).toBe("other0");
+    await stop();
+    const before = calls;
+    // A second subscriber is the barrier: once it has heard of the change, the first would have too.
+    let heard: () => void = () => undefined;
+    const barrier = new Promise<void>((resolve) => {
+      heard = resolve;
+    });
+    await store.subscribe(() => heard());
+    await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
+    await barrier;
+    await store.close();
+    expect(calls).toBe(before);
+  });
+
   it("stays readable when writers are killed with SIGKILL at random moments", async () => {
     dir = await mkdtemp(join(tmpdir(), "pp-store-"));
-    const store = new FileRunStore(nodeFs, dir, 2000);
+    const store = new FileRunStore(nodeFs, dir, { lockStaleMs: 2000 });
     await store.transact(() => ({ next: run(), result: undefined }));
     for (let round = 0; round < 4; round++) {
       const child = execFile(process.execPath, ["--input-type=module", "-e", worker(dir, 100_000, "k")]);

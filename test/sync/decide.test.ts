@@ -35,7 +35,7 @@ describe("decideWrite", () => {
     expect(decideWrite(state, 5000, "me")).toEqual({ kind: "write", step: "progress" });
     const written = { ...state, sync: { ...state.sync, lastWriteAt: 5000 } };
     expect(decideWrite(written, 5400, "me")).toEqual({ kind: "wait", until: 6000 });
-    const leased = { ...state, sync: { ...state.sync, lease: { owner: "other", pid: 1, expiresAt: 9000 } } };
+    const leased = { ...state, sync: { ...state.sync, lease: { owner: "other", expiresAt: 9000 } } };
     expect(decideWrite(leased, 8000, "me")).toEqual({ kind: "busy", until: 9000 });
     expect(decideWrite(leased, 9001, "me").kind).toBe("write");
     expect(decideWrite(leased, 8000, "other").kind).toBe("write");

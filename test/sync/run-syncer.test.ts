@@ -39,10 +39,9 @@ function setup() {
   const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
   let now = Date.parse("2025-10-19T16:30:00Z");
   const clock = { now: () => now };
-  const store = new FileRunStore(fs, "/epic");
+  const store = new FileRunStore(fs, "/epic", { clock });
   const client = new GatedClient();
-  const dead = new Set<number>();
-  const deps = (owner: string, pid: number): SyncDeps => ({
+  const deps = (owner: string): SyncDeps => ({
     store,
     queue: new OfflineQueue(fs, "/epic", clock),
     clock,
@@ -51,10 +50,8 @@ function setup() {
     },
     client: async () => client,
     startFlusher: () => undefined,
-    isAlive: (p) => !dead.has(p),
     warn: () => undefined,
     owner,
-    pid,
     leaseMs: 5000,
   });
   const github = {
@@ -65,32 +62,30 @@ function setup() {
     commentMode: "edit" as const,
     minIntervalMs: 1000,
   };
-  return { store, client, deps, dead, advance: (ms: number) => (now += ms), clock, github };
+  return { store, client, deps, advance: (ms: number) => (now += ms), clock, github };
 }
 
 const onIssueSeq = (client: MemoryClient) => parseMarker(client.comments[0]!.body)?.seq;
 
 describe("RunSyncer", () => {
-  it("does not let a killed writer's lease wedge the run", async () => {
-    const { store, client, deps, dead, advance, clock, github } = setup();
+  it("takes a killed writer's lease over once it expires, not before", async () => {
+    const { store, client, deps, advance, clock, github } = setup();
     await store.transact(() => ({
       next: createRun({ epicId: "E", domains: ["a"], now: clock.now(), github, taskFile: null, nonce: "00" }),
       result: 0,
     }));
-    const a = new RunSyncer(deps("A", 101));
+    const a = new RunSyncer(deps("A"));
     expect((await a.step()).kind).toBe("wrote");
-    // Process 102 took the lease for the next write and was killed before finishing.
+    // B took the lease for the next write and was killed before finishing.
     advance(2000);
-    await store.transact((s) => ({
-      next: {
-        ...s!,
-        seq: s!.seq + 1,
-        sync: { ...s!.sync, lease: { owner: "B", pid: 102, expiresAt: clock.now() + 30_000 } },
-      },
+    await store.transact((s, now) => ({
+      next: { ...s!, seq: s!.seq + 1, sync: { ...s!.sync, lease: { owner: "B", expiresAt: now + 5000 } } },
       result: 0,
     }));
-    dead.add(102);
-    const result = await new RunSyncer(deps("C", 103)).step();
+    const c = new RunSyncer(deps("C"));
+    expect(await c.step()).toEqual({ kind: "none", decision: { kind: "busy", until: clock.now() + 5000 } });
+    advance(5000);
+    const result = await c.step();
     expect(result.kind).toBe("wrote");
     expect(onIssueSeq(client)).toBe(2);
   });
@@ -101,8 +96,8 @@ describe("RunSyncer", () => {
       next: createRun({ epicId: "E", domains: ["a"], now: clock.now(), github, taskFile: null, nonce: "00" }),
       result: 0,
     }));
-    const slow = new RunSyncer(deps("slow", 201));
-    const fast = new RunSyncer(deps("fast", 202));
+    const slow = new RunSyncer(deps("slow"));
+    const fast = new RunSyncer(deps("fast"));
     await slow.step(); // creates the comment (seq 1)
     advance(2000);
     await store.transact((s) => ({
