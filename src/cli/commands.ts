@@ -7,7 +7,9 @@ import {
 } from "../config/options.js";
 import type { CommonOptions } from "./common.js";
 import { addCommonOptions } from "./common-options.js";
+import { registerDb } from "./db.js";
 import * as run from "./handlers.js";
+import { registerHistory } from "./history.js";
 import { registerWatch } from "./watch.js";
 
 /** The commander program's commands: options and help text; the work is in handlers.ts. */
@@ -66,6 +68,8 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     .action(async (options) => done(await run.runStatus(options)));
 
   registerWatch(program);
+  registerHistory(program, done);
+  registerDb(program, done);
 
   addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
     done(await run.runFlush(options)),
