@@ -35,26 +35,3 @@ export function toHistoryEntry(state: RunState): HistoryEntry {
       .sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0)),
   };
 }
-
-/**
- * The typical duration of each domain in earlier runs (the median of its completed agents' durations),
- * for the ETA when the current run has too little data of its own.
- */
-export function domainDurations(entries: readonly HistoryEntry[]): Map<string, number> {
-  const byDomain = new Map<string, number[]>();
-  for (const entry of entries) {
-    for (const agent of entry.agents) {
-      if (agent.status !== "completed" || agent.durationMs === null) continue;
-      const list = byDomain.get(agent.domain) ?? [];
-      list.push(agent.durationMs);
-      byDomain.set(agent.domain, list);
-    }
-  }
-  const medians = new Map<string, number>();
-  for (const [domain, list] of byDomain) {
-    list.sort((a, b) => a - b);
-    const middle = Math.floor(list.length / 2);
-    medians.set(domain, list.length % 2 ? list[middle]! : (list[middle - 1]! + list[middle]!) / 2);
-  }
-  return medians;
-}

@@ -123,6 +123,11 @@ export interface RunState {
   /** The task.md the GitHub settings were read from (size and mtime), to re-read it only when it changed. */
   taskFile: { mtimeMs: number; size: number } | null;
   sync: SyncState;
+  /**
+   * Typical duration (ms, the median) of each domain in earlier runs, set when the run starts where the
+   * store keeps history (the database store): the ETA falls back on it while the run has too little data.
+   */
+  pastDurations?: Record<string, number> | undefined;
 }
 
 /** A row of the rendered table; also what `status --json` prints per agent. */

@@ -58,6 +58,19 @@ const INSERT_RUN = `
 INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, state)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id`;
 
+/** Each domain's median duration over its latest 20 completed agents in earlier runs (visible to the role). */
+const PAST_DURATIONS = `
+SELECT d.domain, percentile_cont(0.5) WITHIN GROUP (ORDER BY p.ms)::float8 AS ms
+FROM unnest($1::text[]) AS d(domain)
+CROSS JOIN LATERAL (
+  SELECT extract(epoch FROM a.finished_at - a.started_at) * 1000 AS ms
+  FROM ${SCHEMA}.agents a
+  WHERE a.domain = d.domain AND a.status = 'completed' AND a.started_at IS NOT NULL
+    AND a.finished_at IS NOT NULL
+  ORDER BY a.finished_at DESC LIMIT 20
+) AS p
+GROUP BY d.domain`;
+
 /** One statement for the rest of a change: the run row, the changed agents, the event, the notification. */
 const WRITE = `
 WITH run AS (
@@ -179,6 +192,7 @@ export class PgRunStore implements RunStore {
         if (next === undefined) return { result: transition.result, wrote: false };
       }
       if (row.state === null || next.runId !== row.state.runId) {
+        next = await this.withPastDurations(client, next);
         const inserted = await client.query<{ id: string }>(INSERT_RUN, [
           next.runId,
           this.epicId,
@@ -211,6 +225,14 @@ export class PgRunStore implements RunStore {
       isEvent,
     ]);
     return { result: transition.result, wrote: isEvent };
+  }
+
+  /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
+  private async withPastDurations(client: pg.PoolClient, run: RunState): Promise<RunState> {
+    const domains = Object.values(run.agents).map((agent) => agent.domain);
+    const { rows } = await client.query<{ domain: string; ms: number }>(PAST_DURATIONS, [domains]);
+    if (rows.length === 0) return run;
+    return { ...run, pastDurations: Object.fromEntries(rows.map((row) => [row.domain, Math.round(row.ms)])) };
   }
 
   private async applied(client: pg.PoolClient, correlationId: string): Promise<boolean> {

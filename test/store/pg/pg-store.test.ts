@@ -176,4 +176,22 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(calls).toBe(3);
     await stop();
   });
+
+  it("gives a new run the median duration of its domains in earlier runs, for the ETA", async () => {
+    const s = store("E7");
+    const durations = [60_000, 120_000, 600_000];
+    for (const duration of durations) {
+      const run = newRun("E7", ["build", "lint"], Date.now());
+      const id = Object.values(run.agents).find((a) => a.domain === "build")!.agentId;
+      run.agents[id] = {
+        ...run.agents[id]!,
+        status: "completed",
+        startedAt: new Date(1_000_000).toISOString(),
+        finishedAt: new Date(1_000_000 + duration).toISOString(),
+      };
+      await s.transact(() => ({ next: run, result: undefined }));
+    }
+    await s.transact((_c, now) => ({ next: newRun("E7", ["build", "lint", "new"], now), result: undefined }));
+    expect((await s.read())?.pastDurations).toEqual({ build: 120_000 });
+  });
 });
