@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import { checkDomains } from "./config/options.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import {
@@ -26,6 +27,7 @@ import {
   refreshTarget,
   resolveTarget,
   statTaskFile,
+  type Target,
 } from "./settings.js";
 import { FileRunStore, statePaths } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
@@ -186,9 +188,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const list = checkDomains(domains, domains.join(","), "domains");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
-    const now = this.clock.now();
-    this.queue.sweep(now);
-    const state = await this.store.transact((current) => {
+    this.queue.sweep(this.clock.now());
+    const state = await this.store.transact((current, now) => {
       if (current && !current.completedAt && !options.force) {
         throw new UsageError(
           `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
@@ -198,12 +199,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         epicId: id,
         domains: list,
         now,
-        ...target,
+        github: target.github,
         ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
         nonce: randomHex(4),
       });
       return { next, result: next };
     });
+    this.recordTaskFile(state.runId, target);
     await this.started(state);
     return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
   }
@@ -252,8 +254,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   async finalizeParallelExecution(mergeSummary: string): Promise<FinalizeResult> {
-    const now = this.clock.now();
-    const { state, finalizedNow } = await this.store.transact((current) => {
+    const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
       const next = applyFinalize(current!, mergeSummary, now);
@@ -305,14 +306,30 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */
   private async saveSettings(current: RunState): Promise<RunState | null> {
-    const target = await refreshTarget(this.fs, this.epicDir, this.env, current, this.overrides);
+    const seen = seenFor(readTaskFileSeen(this.fs, this.epicDir), current.runId);
+    const target = await refreshTarget(this.fs, this.epicDir, this.env, current, seen, this.overrides);
     if (!target) return current;
     this.warnIfNoRepository(target.github);
-    return this.store.transact((state) => {
+    const saved = await this.store.transact((state) => {
       if (!state) return { result: null };
-      const next = { ...state, github: target.github, taskFile: target.taskFile };
+      const next = { ...state, github: target.github };
       return { next, result: next };
     });
+    if (saved) this.recordTaskFile(saved.runId, target);
+    return saved;
+  }
+
+  /**
+   * Remembers, on this machine, which task.md the run's settings were just read with (none: nothing to
+   * remember unless one was recorded before, as an unrecorded missing task.md needs no reading).
+   */
+  private recordTaskFile(
+    runId: string,
+    target: Target,
+    record = readTaskFileSeen(this.fs, this.epicDir),
+  ): void {
+    if (target.taskFile === null && record === undefined) return;
+    writeTaskFileSeen(this.fs, this.epicDir, { runId, taskFile: target.taskFile });
   }
 
   /** The run as `status --json` shows it. */
@@ -335,27 +352,30 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   private async change(agentRef: string, apply: (state: RunState, now: number) => RunState): Promise<void> {
     const stat = statTaskFile(this.fs, this.epicDir);
-    let target: Awaited<ReturnType<typeof refreshTarget>> = null;
+    const record = readTaskFileSeen(this.fs, this.epicDir);
+    let target: Target | null = null;
     // The change and the write decision in one transaction: one lock, one state read and write per call.
     // Flags given on this call are applied in it too; only when task.md changed (or an issue was given to a
     // run without a repository) are the settings read first, outside the lock (a second pass).
     for (let pass = 0; ; pass++) {
-      const now = this.clock.now();
       type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState };
-      const outcome = await this.store.transact<Outcome>((current) => {
+      const outcome = await this.store.transact<Outcome>((current, now) => {
         const active = assertActive(current);
-        const overlaid = pass === 0 ? overlayTarget(active, stat, this.overrides, this.env) : target;
+        const seen = seenFor(record, active.runId);
+        const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
-        const base = overlaid ? { ...active, github: overlaid.github, taskFile: overlaid.taskFile } : active;
+        const base = overlaid ? { ...active, github: overlaid.github } : active;
         const changed = apply(base, now);
         const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
         const next = made?.state ?? changed;
         return { next, result: { next, made, before: findAgent(active, agentRef) } };
       });
       if ("refresh" in outcome) {
-        target = await refreshTarget(this.fs, this.epicDir, this.env, outcome.refresh, this.overrides);
+        const seen = seenFor(record, outcome.refresh.runId);
+        target = await refreshTarget(this.fs, this.epicDir, this.env, outcome.refresh, seen, this.overrides);
         continue;
       }
+      if (target) this.recordTaskFile(outcome.next.runId, target, record);
       this.state = outcome.next;
       this.emit("change", outcome.next);
       const after = outcome.next.agents[outcome.before.agentId]!;
@@ -408,7 +428,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private async writeLastSynced(): Promise<void> {
     const { writeLastSynced } = await import("./config/last-synced.js");
     const ok = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(() => false);
-    if (!ok && this.state?.taskFile) {
+    if (!ok && statTaskFile(this.fs, this.epicDir) !== null) {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
     }
   }

@@ -57,6 +57,9 @@ export async function resolveTarget(
   };
 }
 
+/** What this machine last read of task.md for the run (null: there was none; undefined: never read here). */
+type Seen = TaskFileStat | undefined;
+
 type TaskFileStat = TaskMdStat | null;
 
 /** task.md's size and time (null: none); synchronous, one cheap call at every command. */
@@ -69,32 +72,36 @@ export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat {
   }
 }
 
-function sameTaskFile(saved: RunState["taskFile"], stat: TaskFileStat): boolean {
-  if (saved === null || stat === null) return saved === stat;
-  return stat.mtimeMs === saved.mtimeMs && stat.size === saved.size;
+/** Whether task.md is as this machine last read it (no task.md and no record: nothing to read). */
+function sameTaskFile(seen: Seen, stat: TaskFileStat): boolean {
+  if (seen === undefined) return stat === null;
+  if (seen === null || stat === null) return seen === stat;
+  return stat.mtimeMs === seen.mtimeMs && stat.size === seen.size;
 }
 
-/** Whether this call could change the run's settings: flags given, or task.md changed since the run read it. */
-function settingsMayChange(state: RunState, stat: TaskFileStat, overrides: GitHubOverrides): boolean {
-  return Object.values(overrides).some((value) => value !== undefined) || !sameTaskFile(state.taskFile, stat);
+/** Whether this call could change the run's settings: flags given, or task.md changed since it was read here. */
+function settingsMayChange(stat: TaskFileStat, seen: Seen, overrides: GitHubOverrides): boolean {
+  return Object.values(overrides).some((value) => value !== undefined) || !sameTaskFile(seen, stat);
 }
 
-type Target = { github: GitHubTarget; taskFile: RunState["taskFile"] };
+/** Settings for the run, and the stat of the task.md they were read with (null: none), for this machine. */
+export type Target = { github: GitHubTarget; taskFile: TaskFileStat };
 
 /**
  * The settings for a later command of a running run, when they can be had without reading anything (pure,
  * so a transaction can use it): the run's saved ones with this call's flags on top. Null: nothing
- * changes. "read": task.md changed since the run read it, or an issue was given to a run without a
- * repository; `resolveTarget` must read them.
+ * changes. "read": task.md changed since this machine read it (`seen`), or an issue was given to a run
+ * without a repository; `resolveTarget` must read them.
  */
 export function overlayTarget(
   state: RunState,
   stat: TaskFileStat,
+  seen: Seen,
   overrides: GitHubOverrides,
   env: Env,
 ): Target | null | "read" {
-  if (!settingsMayChange(state, stat, overrides)) return null;
-  if (!sameTaskFile(state.taskFile, stat)) return "read";
+  if (!settingsMayChange(stat, seen, overrides)) return null;
+  if (!sameTaskFile(seen, stat)) return "read";
   const github: GitHubTarget = { ...state.github };
   if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
   if (overrides.repo !== undefined)
@@ -105,7 +112,7 @@ export function overlayTarget(
   if (overrides.syncEnabled === false) github.syncEnabled = false;
   // An issue given now to a run that had none: its repository is found as init would find it.
   if (github.issueNumber !== null && github.repo === null) return "read";
-  return { github, taskFile: state.taskFile };
+  return { github, taskFile: stat };
 }
 
 /**
@@ -118,9 +125,10 @@ export async function refreshTarget(
   epicDir: string,
   env: Env,
   state: RunState,
+  seen: Seen,
   overrides: GitHubOverrides,
 ): Promise<Target | null> {
-  const overlaid = overlayTarget(state, statTaskFile(fs, epicDir), overrides, env);
+  const overlaid = overlayTarget(state, statTaskFile(fs, epicDir), seen, overrides, env);
   return overlaid === "read" ? resolveTarget(fs, epicDir, env, overrides, state.github) : overlaid;
 }
 

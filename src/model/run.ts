@@ -31,13 +31,12 @@ export interface NewRun {
   domains: readonly string[];
   now: number;
   github: GitHubTarget;
-  taskFile: RunState["taskFile"];
   stallAfterMs?: number;
   /** Random hex that makes the run id unique among runs of the same epic in the same second. */
   nonce: string;
 }
 
-export function createRun({ epicId, domains, now, github, taskFile, stallAfterMs, nonce }: NewRun): RunState {
+export function createRun({ epicId, domains, now, github, stallAfterMs, nonce }: NewRun): RunState {
   const at = new Date(now);
   const iso = at.toISOString();
   const ids = assignAgentIds(domains, at);
@@ -70,7 +69,6 @@ export function createRun({ epicId, domains, now, github, taskFile, stallAfterMs
     mergeSummary: null,
     stallAfterMs: stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
     github,
-    taskFile,
     sync: { ...EMPTY_SYNC },
   };
 }

@@ -120,8 +120,6 @@ export interface RunState {
   /** An unfinished agent silent for longer than this is shown as stalled (ms). */
   stallAfterMs: number;
   github: GitHubTarget;
-  /** The task.md the GitHub settings were read from (size and mtime), to re-read it only when it changed. */
-  taskFile: { mtimeMs: number; size: number } | null;
   sync: SyncState;
   /**
    * Typical duration (ms, the median) of each domain in earlier runs, set when the run starts where the

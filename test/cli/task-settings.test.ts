@@ -36,6 +36,16 @@ describe("task.md settings from the CLI", () => {
     expect(gh.requests.length).toBe(before);
   });
 
+  it("keeps what it read of task.md per machine (in --dir), not in the shared run state", async () => {
+    const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
+    const { dir, env } = await setup(task);
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+    expect(state).not.toHaveProperty("taskFile");
+    const seen = JSON.parse(await readFile(join(dir, ".parallel-progress/task-file.json"), "utf8"));
+    expect(seen).toMatchObject({ runId: state.runId, taskFile: { size: Buffer.byteLength(task) } });
+  });
+
   it("without task.md, --issue and --repo stand in for it", async () => {
     const { gh, dir, env } = await setup();
     await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });

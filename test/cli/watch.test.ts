@@ -32,7 +32,6 @@ function newRun(github: GitHubTarget = LOCAL): RunState {
     domains: ["backend", "frontend", "tests"],
     now: T0,
     github,
-    taskFile: null,
     nonce: "1a2b",
   });
 }

@@ -8,18 +8,24 @@ const taskFile = { mtimeMs: 1_000, size: 60 };
 
 function run(overrides: Partial<RunState> = {}): RunState {
   return {
-    ...createRun({ epicId: "E", domains: ["a"], now: 0, github, taskFile, nonce: "abcd" }),
+    ...createRun({ epicId: "E", domains: ["a"], now: 0, github, nonce: "abcd" }),
     ...overrides,
   };
 }
 
 describe("overlayTarget: a later command's settings, inside its transaction", () => {
   it("no flags and task.md unchanged: nothing changes (null)", () => {
-    expect(overlayTarget(run(), taskFile, {}, {})).toBeNull();
+    expect(overlayTarget(run(), taskFile, taskFile, {}, {})).toBeNull();
   });
 
   it("flags only: the run's settings with the flags on top, nothing read", () => {
-    const made = overlayTarget(run(), taskFile, { minIntervalMs: 0, commentMode: "append", repo: "o/r" }, {});
+    const made = overlayTarget(
+      run(),
+      taskFile,
+      taskFile,
+      { minIntervalMs: 0, commentMode: "append", repo: "o/r" },
+      {},
+    );
     expect(made).toEqual({
       github: { ...github, minIntervalMs: 0, commentMode: "append", repo: "o/r" },
       taskFile,
@@ -29,6 +35,7 @@ describe("overlayTarget: a later command's settings, inside its transaction", ()
   it("--api-url is resolved as at init; sync can be turned off but not on by a flag", () => {
     const made = overlayTarget(
       run(),
+      taskFile,
       taskFile,
       { apiUrl: "https://ghe.example/api/v3/", syncEnabled: false },
       {},
@@ -40,17 +47,21 @@ describe("overlayTarget: a later command's settings, inside its transaction", ()
     });
   });
 
-  it("task.md changed, appeared or went away since the run read it: it must be read", () => {
-    expect(overlayTarget(run(), { mtimeMs: 2_000, size: 60 }, {}, {})).toBe("read");
-    expect(overlayTarget(run(), { mtimeMs: 1_000, size: 61 }, { issueNumber: 3 }, {})).toBe("read");
-    expect(overlayTarget(run({ taskFile: null }), taskFile, {}, {})).toBe("read");
-    expect(overlayTarget(run(), null, {}, {})).toBe("read");
+  it("task.md changed, appeared or went away since this machine read it: it must be read", () => {
+    expect(overlayTarget(run(), { mtimeMs: 2_000, size: 60 }, taskFile, {}, {})).toBe("read");
+    expect(overlayTarget(run(), { mtimeMs: 1_000, size: 61 }, taskFile, { issueNumber: 3 }, {})).toBe("read");
+    expect(overlayTarget(run(), null, taskFile, {}, {})).toBe("read");
+  });
+
+  it("this machine never read task.md for the run: it must be read; with no task.md, nothing to read", () => {
+    expect(overlayTarget(run(), taskFile, undefined, {}, {})).toBe("read");
+    expect(overlayTarget(run(), null, undefined, {}, {})).toBeNull();
   });
 
   it("an issue given to a run without a repository: its repository must be found as init would", () => {
     const noRepo = run({ github: { ...github, issueNumber: null, repo: null } });
-    expect(overlayTarget(noRepo, taskFile, { issueNumber: 9 }, {})).toBe("read");
-    expect(overlayTarget(noRepo, taskFile, { issueNumber: 9, repo: "o/r" }, {})).toMatchObject({
+    expect(overlayTarget(noRepo, taskFile, taskFile, { issueNumber: 9 }, {})).toBe("read");
+    expect(overlayTarget(noRepo, taskFile, taskFile, { issueNumber: 9, repo: "o/r" }, {})).toMatchObject({
       github: { issueNumber: 9, repo: "o/r" },
     });
   });

@@ -22,7 +22,6 @@ const run = () =>
     domains: ["backend", "frontend", "tests"],
     now: at,
     github,
-    taskFile: null,
     nonce: "ab12",
   });
 

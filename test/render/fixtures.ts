@@ -55,7 +55,6 @@ export function makeRun(agents: readonly AgentState[], extra: Partial<RunState> 
     mergeSummary: null,
     stallAfterMs: 15 * 60_000,
     github: GITHUB_TARGET,
-    taskFile: null,
     sync: { ...EMPTY_SYNC },
     ...extra,
   };

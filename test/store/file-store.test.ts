@@ -24,7 +24,6 @@ const run = (): RunState =>
       commentMode: "edit",
       minIntervalMs: 0,
     },
-    taskFile: null,
     nonce: "00",
   });
 

@@ -19,7 +19,6 @@ const base = (patch: Partial<RunState["github"]> = {}): RunState =>
       minIntervalMs: 1000,
       ...patch,
     },
-    taskFile: null,
     nonce: "00",
   });
 

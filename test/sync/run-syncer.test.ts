@@ -71,7 +71,7 @@ describe("RunSyncer", () => {
   it("takes a killed writer's lease over once it expires, not before", async () => {
     const { store, client, deps, advance, clock, github } = setup();
     await store.transact(() => ({
-      next: createRun({ epicId: "E", domains: ["a"], now: clock.now(), github, taskFile: null, nonce: "00" }),
+      next: createRun({ epicId: "E", domains: ["a"], now: clock.now(), github, nonce: "00" }),
       result: 0,
     }));
     const a = new RunSyncer(deps("A"));
@@ -93,7 +93,7 @@ describe("RunSyncer", () => {
   it("never leaves an older body on the issue when writes finish out of order", async () => {
     const { store, client, deps, advance, clock, github } = setup();
     await store.transact(() => ({
-      next: createRun({ epicId: "E", domains: ["a"], now: clock.now(), github, taskFile: null, nonce: "00" }),
+      next: createRun({ epicId: "E", domains: ["a"], now: clock.now(), github, nonce: "00" }),
       result: 0,
     }));
     const slow = new RunSyncer(deps("slow"));
