@@ -13,7 +13,6 @@ const newRun = (epicId: string, domains: string[], now: number, repo: string | n
     domains,
     now,
     github: { issueNumber: 1, repo, apiUrl: "x", syncEnabled: true, commentMode: "edit", minIntervalMs: 0 },
-    taskFile: null,
     nonce: Math.random().toString(16).slice(2, 6),
   });
 
