@@ -7,6 +7,7 @@ import { burstSection } from "./burst.js";
 import { Epics } from "./lib/epic.js";
 import { markdownTable, printSection, type Section, type Target, textTable, verdict } from "./lib/report.js";
 import { memorySection } from "./memory.js";
+import { pgSection } from "./pg.js";
 import { scaleSection } from "./scale.js";
 import { startupSections } from "./startup.js";
 
@@ -29,6 +30,7 @@ const steps: [string, () => Promise<Section[]>][] = [
   ["burst", () => one(burstSection(epics))],
   ["scale", () => one(scaleSection(epics, Math.max(5, Math.round(SAMPLES * 0.75)), WARMUPS))],
   ["memory", () => one(memorySection())],
+  ["postgresql", () => one(pgSection(epics, Math.max(10, Math.round(SAMPLES / 2))))],
 ];
 
 try {

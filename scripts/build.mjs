@@ -59,6 +59,18 @@ const layout = (errorsFrom) => ({
   },
 });
 
+/** pg's lib/stream.js probes for Cloudflare Workers by loading Node's fetch stack: see the shim. */
+const pgStream = {
+  name: "pg-stream",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/stream$/ }, (args) =>
+      /node_modules[\\/]pg[\\/]lib$/.test(args.resolveDir)
+        ? { path: join(root, "scripts/shims/pg-stream.cjs") }
+        : undefined,
+    );
+  },
+};
+
 const esbuild = await import("esbuild");
 const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
 const common = {
@@ -88,7 +100,7 @@ await esbuild.build({ ...common, entryPoints: { main: "src/cli/main.ts" }, plugi
 await esbuild.build({
   ...common,
   entryPoints: Object.fromEntries([...lazy].map((file) => [bundleName(file), file])),
-  plugins: [layout("./main.js")],
+  plugins: [layout("./main.js"), pgStream],
 });
 // The bin loads the bundles itself, but they are CommonJS in a "type": "module" package: say so for
 // anything else that loads them (a debugger, `node dist/cli/main.js`).

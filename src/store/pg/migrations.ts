@@ -26,6 +26,7 @@ CREATE TABLE ${SCHEMA}.runs (
   started_at timestamptz NOT NULL,
   completed_at timestamptz CHECK (completed_at IS NULL OR completed_at >= started_at),
   seq bigint NOT NULL CHECK (seq >= 0),
+  revision bigint NOT NULL DEFAULT 0,
   state jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()

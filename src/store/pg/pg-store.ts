@@ -22,6 +22,12 @@ export interface PgStoreOptions {
   connectTimeoutMs?: number;
   /** Statement timeout, so a stuck database never hangs a call for long (default 10 s). */
   statementTimeoutMs?: number;
+  /**
+   * Tries of a change without a lock (the write checks the run's revision) before it locks the run row.
+   * Default 0: measured (bench/pg.ts), concurrent writers of one run waste more on lost tries than the lock
+   * costs them; one try saves a lone writer two round trips (BEGIN, COMMIT).
+   */
+  optimisticAttempts?: number;
 }
 
 /** A change's own id, stored with its event; a change replayed with the same id is applied once. */
@@ -42,16 +48,18 @@ interface LatestRow {
   now_ms: number;
   version: number | null;
   id: string | null;
+  /** Bumped by every write of the run row: a write made from an older read finds it changed. */
+  revision: string | null;
   state: RunState | null;
 }
 
 const LATEST = `
 SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
        (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
-       r.id::text AS id, r.state
+       r.id::text AS id, r.revision::text AS revision, r.state
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
-  SELECT id, state FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE
+  SELECT id, revision, state FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE
 ) AS r ON true`;
 
 const INSERT_RUN = `
@@ -71,35 +79,47 @@ CROSS JOIN LATERAL (
 ) AS p
 GROUP BY d.domain`;
 
-/** One statement for the rest of a change: the run row, the changed agents, the event, the notification. */
+/**
+ * One statement, committed on its own or inside a locked transaction: the run row (only if no other write
+ * came since this change read it: `revision`), the agents it touched, the event, the notification. Nothing
+ * is written and no row returned when the revision moved on.
+ */
 const WRITE = `
 WITH run AS (
   UPDATE ${SCHEMA}.runs SET state = $2, seq = $3, completed_at = $4, repo = $5, issue_number = $6,
-         updated_at = now()
-  WHERE id = $1::bigint RETURNING id
+         updated_at = now(), revision = revision + 1
+  WHERE id = $1::bigint AND revision = $13::bigint RETURNING id
 ), agents AS (
   INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
                                      started_at, finished_at, updated_at, summary, error)
-  SELECT $1::bigint, r.agent_id, r.domain, r.status, r.files_completed, r.files_total, r.started_at,
+  SELECT run.id, r.agent_id, r.domain, r.status, r.files_completed, r.files_total, r.started_at,
          r.finished_at, r.updated_at, r.summary, r.error
-  FROM jsonb_to_recordset($7::jsonb) AS r(agent_id text, domain text, status text, files_completed bigint,
-       files_total bigint, started_at timestamptz, finished_at timestamptz, updated_at timestamptz,
-       summary text, error text)
+  FROM run, jsonb_to_recordset($7::jsonb) AS r(agent_id text, domain text, status text,
+       files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
+       updated_at timestamptz, summary text, error text)
   ON CONFLICT (run_id, agent_id) DO UPDATE SET domain = excluded.domain, status = excluded.status,
     files_completed = excluded.files_completed, files_total = excluded.files_total,
     started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
     summary = excluded.summary, error = excluded.error
 ), event AS (
   INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
-  SELECT $1::bigint, $3, $8, $9, $10 WHERE $12::boolean
+  SELECT run.id, $3, $8, $9, $10 FROM run WHERE $12::boolean
 )
-SELECT pg_notify('${CHANNEL}', $11)`;
+SELECT pg_notify('${CHANNEL}', $11) FROM run`;
+
+/** A write that found the run changed since its read: read again. */
+const CONFLICT: unique symbol = Symbol("conflict");
+/** A change that starts a run: done in a locked transaction (there is no row to compare yet). */
+const NEEDS_LOCK: unique symbol = Symbol("needs lock");
+type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS_LOCK;
 
 /**
- * The run state in PostgreSQL, shared by every machine that reaches the database. A change is one
- * transaction: the epic's latest run row is locked (`FOR UPDATE`), the change runs with it and the
- * database's `now()`, and the new state, the agents it touched, an event row (with the run's next sequence
- * number and a correlation id) and a NOTIFY are written in one statement before COMMIT.
+ * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
+ * latest run with the database's `now()`, runs, and writes the new state, the agents it touched, an event
+ * row (the run's next sequence number, a correlation id) and a NOTIFY in one statement, inside a
+ * transaction that locks the run row (`FOR UPDATE`); a new run is made under a per-epic advisory lock.
+ * (Optionally a change first tries without the lock, its write checking the run's `revision`: see
+ * `optimisticAttempts`.)
  */
 export class PgRunStore implements RunStore {
   readonly location: string;
@@ -144,19 +164,30 @@ export class PgRunStore implements RunStore {
 
   async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const correlation = this.correlation;
-    return this.withClient(async (client) => {
-      await client.query("BEGIN");
-      try {
-        const { result, wrote } = await this.inTransaction(client, change, correlation);
-        await client.query("COMMIT");
-        if (wrote && this.correlation === correlation) this.correlation = null;
-        return result;
-      } catch (error) {
-        if (this.correlation === correlation) this.correlation = null;
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
-    });
+    try {
+      const { result, wrote } = await this.withClient(async (client) => {
+        for (let attempt = 0; attempt < (this.options.optimisticAttempts ?? 0); attempt++) {
+          const outcome = await this.attempt(client, change, correlation, false);
+          if (outcome === NEEDS_LOCK) break;
+          if (outcome !== CONFLICT) return outcome;
+        }
+        await client.query("BEGIN");
+        try {
+          const outcome = await this.attempt(client, change, correlation, true);
+          if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new Error("a locked write lost its row");
+          await client.query("COMMIT");
+          return outcome;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      });
+      if (wrote && this.correlation === correlation) this.correlation = null;
+      return result;
+    } catch (error) {
+      if (this.correlation === correlation) this.correlation = null;
+      throw error;
+    }
   }
 
   /**
@@ -169,19 +200,23 @@ export class PgRunStore implements RunStore {
     this.correlation = { id, replay };
   }
 
-  private async inTransaction<T>(
+  /** One try of a change: optimistic (`locked` false: no transaction, the write checks the revision) or locked. */
+  private async attempt<T>(
     client: pg.PoolClient,
     change: (current: RunState | null, now: number) => Transition<T>,
     correlation: Correlation | null,
-  ): Promise<{ result: T; wrote: boolean }> {
-    let row = await this.latest(client, true);
+    locked: boolean,
+  ): Promise<Attempt<T>> {
+    let row = await this.latest(client, locked);
     if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
       throw new AlreadyAppliedError(correlation.id);
     let transition = change(row.state, row.now_ms);
     let next = transition.next;
     if (next === undefined) return { result: transition.result, wrote: false };
     let runRow = row.id;
+    let revision = row.revision;
     if (row.state === null || next.runId !== row.state.runId) {
+      if (!locked) return NEEDS_LOCK;
       // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`run:${this.epicId}`]);
       const fresh = await this.latest(client, true);
@@ -204,26 +239,40 @@ export class PgRunStore implements RunStore {
           next,
         ]);
         runRow = inserted.rows[0]!.id;
+        revision = "0";
         row = { ...row, state: null };
-      } else runRow = row.id;
+      } else {
+        runRow = row.id;
+        revision = row.revision;
+      }
     }
     const rows = changedAgentRows(row.state, next);
     // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
     const isEvent = row.state === null || next.seq !== row.state.seq;
-    await client.query(WRITE, [
-      runRow,
-      next,
-      next.seq,
-      next.completedAt,
-      next.github.repo,
-      next.github.issueNumber,
-      JSON.stringify(rows),
-      rows.length === 1 ? rows[0]!.agent_id : null,
-      next.event,
-      (isEvent && correlation?.id) || randomUUID(),
-      JSON.stringify({ epic: this.epicId, runId: next.runId, seq: next.seq }),
-      isEvent,
-    ]);
+    let written: pg.QueryResult;
+    try {
+      written = await client.query(WRITE, [
+        runRow,
+        next,
+        next.seq,
+        next.completedAt,
+        next.github.repo,
+        next.github.issueNumber,
+        JSON.stringify(rows),
+        rows.length === 1 ? rows[0]!.agent_id : null,
+        next.event,
+        (isEvent && correlation?.id) || randomUUID(),
+        JSON.stringify({ epic: this.epicId, runId: next.runId, seq: next.seq }),
+        isEvent,
+        revision,
+      ]);
+    } catch (error) {
+      // A replayed change that another process applied between this read and this write.
+      const code = (error as { code?: unknown }).code;
+      if (code === "23505" && correlation?.replay && !locked) throw new AlreadyAppliedError(correlation.id);
+      throw error;
+    }
+    if (written.rowCount === 0) return CONFLICT;
     return { result: transition.result, wrote: isEvent };
   }
 

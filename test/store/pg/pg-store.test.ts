@@ -33,8 +33,8 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   let server: TestPostgres;
   let url: string;
   const stores: PgRunStore[] = [];
-  const store = (epicId: string, max = 4) => {
-    const made = new PgRunStore({ url, epicId, maxConnections: max });
+  const store = (epicId: string, max = 4, optimisticAttempts = 0) => {
+    const made = new PgRunStore({ url, epicId, maxConnections: max, optimisticAttempts });
     stores.push(made);
     return made;
   };
@@ -103,6 +103,22 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(new Set(seqs).size).toBe(80);
     expect(Math.max(...seqs)).toBe(81);
     expect((await a.read())?.seq).toBe(81);
+  });
+
+  it("loses nothing with optimistic tries first: a write from a stale read is made again", async () => {
+    const a = store("E3o", 8, 2);
+    const b = store("E3o", 8, 2);
+    await a.transact((_c, now) => ({ next: newRun("E3o", ["x", "y"], now), result: undefined }));
+    const seqs = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).transact(bump(i % 4 < 2 ? "x" : "y", i))),
+    );
+    expect(new Set(seqs).size).toBe(60);
+    expect((await a.read())?.seq).toBe(61);
+    const [row] = await server.sql<{ n: number }>(
+      url.split("/").pop()!,
+      "SELECT count(*)::int AS n FROM parallel_progress.events e JOIN parallel_progress.runs r ON r.id = e.run_id WHERE r.epic_id = 'E3o'",
+    );
+    expect(row?.n).toBe(61);
   });
 
   it("starts one run per epic at a time and keeps earlier runs", async () => {
