@@ -160,7 +160,7 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
 
 /** Three "machines" (directories of their own), four agents each, 25 updates each, one run, one issue. */
 async function machinesRun(server: TestPostgres) {
-  const { url } = await server.createDatabase("bench_machines");
+  const { url, name } = await server.createDatabase("bench_machines");
   const github = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" }, minWriteIntervalMs: 1000 });
   const dirs = await Promise.all([0, 1, 2].map(() => mkdtemp(join(tmpdir(), "pp-bench-machine-"))));
   try {
@@ -199,11 +199,13 @@ async function machinesRun(server: TestPostgres) {
         }
       }),
     );
-    const done = `**Overall:** 100% (300/300 files)`;
+    // Caught up: the comment carries the run's last sequence number (its hidden marker names it).
+    const [last] = await server.sql<{ seq: string }>(name, "SELECT seq::text AS seq FROM parallel_progress.runs");
+    const marker = new RegExp(`<!-- parallel-progress:progress run=\\S+ seq=${last?.seq ?? "none"} -->\\s*$`);
     const comments = () => github.comments(REPO, ISSUE);
     let caughtUpAt = Number.NaN;
     while (performance.now() - lastExit < 20_000) {
-      if (comments().some((c) => c.body.includes(done))) {
+      if (comments().some((c) => marker.test(c.body))) {
         caughtUpAt = performance.now();
         break;
       }
