@@ -17,6 +17,7 @@ export type {
   AgentView,
   CommentMode,
   GitHubTarget,
+  Lease,
   RunState,
   SyncState,
 } from "./model/types.js";

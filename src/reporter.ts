@@ -29,7 +29,7 @@ import {
   statTaskFile,
   type Target,
 } from "./settings.js";
-import { FileRunStore, statePaths } from "./store/file-store.js";
+import { FileRunStore } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
@@ -61,7 +61,7 @@ export interface ReporterOptions {
   /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
   onWarning?: (message: string) => void;
   /** Sleep (default: setTimeout). */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Store (default: the file store in the epic directory). */
   store?: RunStore;
 }
@@ -163,6 +163,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** The epic directory this reporter works in. */
   get directory(): string {
     return this.epicDir;
+  }
+
+  /** The store holding the run (to follow it: `read()` and `subscribe()`). */
+  get runStore(): RunStore {
+    return this.store;
   }
 
   /** The state as this reporter last saw it. Throws before a run was started or loaded. */
@@ -289,7 +294,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const current = before && !options.dryRun ? await this.saveSettings(before) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");
-    const report = await retryQueue(this.deps, statePaths(this.epicDir).dir, this.syncer, {
+    const report = await retryQueue(this.deps, this.syncer, {
       ...options,
       apiUrl,
     });

@@ -53,10 +53,10 @@ export class FileRunStore implements RunStore {
 
   /**
    * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
-   * the lock's events are not). The folder is made if missing, so a run started later is seen too.
+   * the lock's events are not). Rejects (ENOENT) while no run was ever started here: the folder is not
+   * made for a watcher, so that following a directory leaves nothing behind in it.
    */
   async subscribe(listener: () => void): Promise<() => Promise<void>> {
-    this.makeFolder();
     const name = "state.json";
     const watcher = this.fs.watch(this.paths.dir, (_event, file) => {
       if (file === null || String(file) === name) listener();
@@ -149,6 +149,8 @@ function withDefaults(state: RunState): RunState {
   state.sync.rateLimitedUntil ??= 0;
   state.sync.finalCommentUrl ??= null;
   state.sync.retryLock ??= null;
+  // Kept per machine now (task-file.json in --dir); older versions stored it in the shared state.
+  delete (state as { taskFile?: unknown }).taskFile;
   // A background writer recorded by an older version (a pid, no expiry): void, as if it had expired.
   if (state.sync.flusher && typeof state.sync.flusher.expiresAt !== "number") state.sync.flusher = null;
   state.sync.settleUntil ??= 0;

@@ -30,6 +30,20 @@ export function pendingStep(state: RunState): "progress" | "final" | null {
   return missingSteps(state)[0] ?? null;
 }
 
+/**
+ * Whether the progress comment must be written once more after `sync.settleUntil`: the lease was taken
+ * over from a holder that never released it, whose last request may land after ours (issue 11).
+ * Edit mode only: in append mode a late post is one more history comment, which a rewrite would not undo.
+ */
+export function settling(state: RunState): boolean {
+  return state.sync.settleUntil > 0 && state.github.commentMode === "edit";
+}
+
+/** Whether any write is still owed to the issue (a missing post, or a takeover's write to repeat). */
+export function needsWrite(state: RunState): boolean {
+  return pendingStep(state) !== null || settling(state);
+}
+
 export function decideWrite(
   state: RunState,
   now: number,
@@ -37,7 +51,8 @@ export function decideWrite(
   ignoreBackoff = false,
 ): WriteDecision {
   if (!canSync(state)) return { kind: "local" };
-  const step = pendingStep(state);
+  const missing = pendingStep(state);
+  const step = missing ?? (settling(state) ? "progress" : null);
   if (step === null) return { kind: "clean" };
   const { sync } = state;
   // A rate limit is never ignored: hammering GitHub would only extend it.
@@ -46,7 +61,9 @@ export function decideWrite(
   if (sync.lease && sync.lease.owner !== owner && sync.lease.expiresAt > now) {
     return { kind: "busy", until: sync.lease.expiresAt };
   }
-  const due = sync.lastWriteAt + state.github.minIntervalMs;
+  const interval = sync.lastWriteAt + state.github.minIntervalMs;
+  // Only the repeat is owed: not before the old holder's request can no longer land.
+  const due = missing === null ? Math.max(interval, sync.settleUntil) : interval;
   if (due > now) return { kind: "wait", until: due };
   return { kind: "write", step };
 }

@@ -13,6 +13,8 @@ export class Pacer {
     private readonly intervalMs: number,
     private readonly sleep: (ms: number) => Promise<void>,
     lastWriteAt = 0,
+    /** Runs before each request, after the wait: the write lease is renewed (or found lost) here. */
+    private readonly before: () => Promise<void> = async () => undefined,
   ) {
     this.last = lastWriteAt;
   }
@@ -20,6 +22,7 @@ export class Pacer {
   async write<T>(request: () => Promise<T>): Promise<T> {
     const wait = this.last + this.intervalMs - this.clock.now();
     if (wait > 0) await this.sleep(wait);
+    await this.before();
     try {
       return await request();
     } finally {

@@ -1,10 +1,7 @@
-import { join } from "node:path";
 import { GitHubError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
-import { withLock } from "../store/lock.js";
-import type { FileSystem } from "../util/io.js";
 import {
   appendProgressComment,
   postFinalComment,
@@ -13,6 +10,7 @@ import {
 } from "./comments.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
+import { withRunLock } from "./run-lock.js";
 import { type RunSyncer, repoRef, type SyncDeps } from "./run-syncer.js";
 
 export interface RetryReport {
@@ -27,12 +25,11 @@ export interface RetryReport {
 }
 
 /**
- * Retries the offline queue, oldest first. Only one retry runs at a time per epic directory (a lock
- * beside the run state), so two finalizes or retries at once never post anything twice.
+ * Retries the offline queue, oldest first. Only one retry runs at a time per run (a lease in the shared
+ * run state, `sync.retryLock`), so two finalizes or retries at once never post anything twice.
  */
 export async function retryQueue(
-  deps: SyncDeps & { fs: FileSystem },
-  lockDir: string,
+  deps: SyncDeps,
   syncer: RunSyncer,
   options: {
     /**
@@ -45,9 +42,9 @@ export async function retryQueue(
     deadlineMs?: number;
   },
 ): Promise<RetryReport> {
-  const { fs, queue, store, clock } = deps;
-  await fs.promises.mkdir(lockDir, { recursive: true });
-  return withLock(join(lockDir, "retry.lock"), { fs, waitMs: 60_000, staleMs: 15_000 }, async () => {
+  const { queue, store, clock } = deps;
+  const lock = { store, owner: deps.owner, sleep: deps.sleep };
+  return withRunLock(lock, async (lost) => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
     const report: RetryReport = { sent: 0, remaining: plan.length, plan, setAside, errors: [] };
@@ -59,7 +56,7 @@ export async function retryQueue(
     const pacer = new Pacer(clock, 1000, deps.sleep, 0);
 
     for (const entry of plan) {
-      if (stopped) break;
+      if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
       try {
         if (entry.action === "current") {
           if (!currentFlushed) {

@@ -10,15 +10,17 @@ import {
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
-import { backoffMs, canSync, decideWrite, missingSteps, pendingStep, type WriteDecision } from "./decide.js";
+import { backoffMs, canSync, decideWrite, missingSteps, needsWrite, type WriteDecision } from "./decide.js";
+import { acquire, renew, renewalDue } from "./leases.js";
 import { Pacer } from "./pacer.js";
+import { Wakeup } from "./wakeup.js";
 
 /** Everything the syncer needs from the outside world, injected. */
 export interface SyncDeps {
   store: RunStore;
   queue: OfflineQueue;
   clock: Clock;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
   client: (apiUrl: string) => Promise<IssueCommentsClient>;
   /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
@@ -46,12 +48,20 @@ export interface StepOptions {
   ensureFlusher?: boolean;
 }
 
+/** The write lease was taken over while this process was not looking (it stalled past its expiry). */
+class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+}
+
 /** A write decision taken under the lock, to act on after it is released. */
 export interface Claim {
   decision: WriteDecision;
   /** The state as persisted by the claim (lease or flusher taken). */
   state: RunState;
   claimFlusher: boolean;
+  /** A flusher's claim is another process's now: this flusher stops. */
+  flusherLost: boolean;
+  /** The store's clock at the decision. */
   now: number;
 }
 
@@ -59,8 +69,16 @@ export interface Claim {
 const FLUSHER_START_MS = 10_000;
 /** A running background writer's claim; it renews it while it lives. */
 const FLUSHER_LEASE_MS = 15_000;
-/** The default write lease. */
+/** The default write lease: longer than the client's whole budget for one request (10 s). */
 export const DEFAULT_LEASE_MS = 15_000;
+/**
+ * After a lease ran out unreleased, how long its holder's last request may still land: GitHub finishes a
+ * request it received even when the client has given up on it (or died). A takeover's write made before
+ * the old lease's expiry plus this is repeated after it.
+ */
+export const LATE_LANDING_MS = 5000;
+/** A write starts with at least the lease minus this left on it (renewed before each request otherwise). */
+const RENEW_AFTER_MS = 1000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
 const FLUSHER_MAX_WAIT_MS = 60_000;
 
@@ -108,8 +126,19 @@ export class RunSyncer {
     const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
     let sync = current.sync;
     let claimFlusher = false;
-    if (decision.kind === "write") {
-      sync = { ...sync, lease: { owner, expiresAt: now + this.leaseMs }, lastWriteAt: now };
+    const flusherLost = options.asFlusher === true && sync.flusher?.owner !== owner;
+    if (options.asFlusher && !flusherLost && renewalDue(sync.flusher!, now, FLUSHER_LEASE_MS)) {
+      sync = { ...sync, flusher: renew(sync.flusher, owner, now, FLUSHER_LEASE_MS) };
+    }
+    if (flusherLost) {
+      // Another background writer runs now: leave everything to it.
+    } else if (decision.kind === "write") {
+      const previous = sync.lease;
+      sync = { ...sync, lease: acquire(previous, owner, now, this.leaseMs), lastWriteAt: now };
+      // Taken over from a holder that never released it: its last request may land after ours.
+      if (previous && previous.owner !== owner && current.github.commentMode === "edit") {
+        sync.settleUntil = Math.max(sync.settleUntil, previous.expiresAt + LATE_LANDING_MS);
+      }
     } else if (options.asFlusher && (decision.kind === "clean" || decision.kind === "local")) {
       if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
     } else if (
@@ -121,7 +150,7 @@ export class RunSyncer {
       ({ sync, claimed: claimFlusher } = this.claimFlusher(sync, now));
     }
     const state = sync === current.sync ? current : { ...current, sync };
-    return { decision, state, claimFlusher, now };
+    return { decision, state, claimFlusher, flusherLost, now };
   }
 
   /** Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won. */
@@ -134,13 +163,38 @@ export class RunSyncer {
 
   /** One decision, and at most one write (or a few, when converging duplicates). */
   async step(options: StepOptions = {}): Promise<StepResult> {
+    return (await this.stepAt(options)).result;
+  }
+
+  /** A step, with the store's clock at its decision (waits are durations from it, whatever this clock says). */
+  private async stepAt(options: StepOptions): Promise<{ result: StepResult; now: number | null }> {
     const claim = await this.deps.store.transact((current, now) => {
       if (!current) return { result: null };
       const made = this.claim(current, now, options);
       return { next: made.state === current ? undefined : made.state, result: made };
     });
-    if (!claim) return { kind: "none", decision: null };
-    return this.act(claim);
+    if (!claim || claim.flusherLost) return { result: { kind: "none", decision: null }, now: null };
+    return { result: await this.act(claim), now: claim.now };
+  }
+
+  /**
+   * Before each request of a write: renews the lease unless it was taken or renewed within the last
+   * second, so no request starts with less than the lease minus a second left, and none starts once the
+   * lease was lost. (The client gives up on a request within 10 s, well inside the 15 s lease.)
+   */
+  private leaseKeeper(): () => Promise<void> {
+    const { clock, owner, store } = this.deps;
+    let renewedAt = clock.now();
+    return async () => {
+      if (clock.now() - renewedAt < RENEW_AFTER_MS) return;
+      const held = await store.transact((current, now) => {
+        const lease = current ? renew(current.sync.lease, owner, now, this.leaseMs) : null;
+        if (!current || !lease) return { result: false };
+        return { next: { ...current, sync: { ...current.sync, lease } }, result: true };
+      });
+      if (!held) throw new LeaseLostError("the write lease was taken over");
+      renewedAt = clock.now();
+    };
   }
 
   private async write(state: RunState, step: "progress" | "final", startedAt: number): Promise<StepResult> {
@@ -161,7 +215,8 @@ export class RunSyncer {
           this.deps.clock,
           state.github.minIntervalMs,
           this.deps.sleep,
-          startedAt - state.github.minIntervalMs,
+          this.deps.clock.now() - state.github.minIntervalMs,
+          this.leaseKeeper(),
         ),
         viewer: state.sync.viewer ?? undefined,
       };
@@ -190,6 +245,9 @@ export class RunSyncer {
       });
       return { kind: "wrote", step, url: written.comment.htmlUrl };
     } catch (error) {
+      // Another process holds the lease now and brings the issue up to date: nothing was sent.
+      if (error instanceof LeaseLostError)
+        return { kind: "none", decision: { kind: "busy", until: startedAt } };
       if (!(error instanceof GitHubError)) {
         await this.releaseLease();
         throw error;
@@ -288,10 +346,12 @@ export class RunSyncer {
         sync.postedSeq = overtaken
           ? Math.min(sync.postedSeq, written.seq)
           : Math.max(sync.postedSeq, written.seq);
+        // Written after the old holder's last request could land: this write is the last word.
+        if (sync.settleUntil > 0 && startedAt >= sync.settleUntil) sync.settleUntil = 0;
       }
       // Something changed while we wrote: make sure somebody writes it.
       let next = sync;
-      if (pendingStep({ ...current, sync }) !== null) {
+      if (needsWrite({ ...current, sync })) {
         ({ sync: next, claimed: claimFlusher } = this.claimFlusher(sync, now));
       }
       return { next: { ...current, sync: next }, result: undefined };
@@ -300,19 +360,20 @@ export class RunSyncer {
   }
 
   private async recordFailure(runId: string, error: GitHubError): Promise<void> {
+    // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
+    const local = this.deps.clock.now();
     await this.deps.store.transact((current, now) => {
       if (!current || current.runId !== runId) return { result: undefined };
+      const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
       const failures = current.sync.consecutiveFailures + 1;
       const sync = {
         ...current.sync,
         lease: current.sync.lease?.owner === this.deps.owner ? null : current.sync.lease,
         consecutiveFailures: failures,
         lastWriteAt: Math.max(current.sync.lastWriteAt, now),
-        backoffUntil: error.retryAt ?? now + backoffMs(failures, !error.transient),
+        backoffUntil: retryAt ?? now + backoffMs(failures, !error.transient),
         rateLimitedUntil:
-          error.kind === "rate-limited" && error.retryAt
-            ? error.retryAt
-            : (current.sync.rateLimitedUntil ?? 0),
+          error.kind === "rate-limited" && retryAt ? retryAt : (current.sync.rateLimitedUntil ?? 0),
         lastError: error.message,
       };
       return { next: { ...current, sync }, result: undefined };
@@ -328,7 +389,9 @@ export class RunSyncer {
 
   /**
    * Writes until the issue shows the latest state (and the final summary, once finalized), waiting for
-   * writes to fall due, until `deadline`. Stops at the first failure: the post is queued by then.
+   * writes to fall due, until `deadline` (this process's clock). Stops at the first failure: the post is
+   * queued by then. With `wakeup` (the store's notifications), a wait also ends at the next change, so a
+   * busy lease is followed as soon as its holder releases it rather than by polling.
    */
   async flush(options: {
     deadline: number;
@@ -336,76 +399,88 @@ export class RunSyncer {
     asFlusher?: boolean;
     /** Give up rather than wait longer than this for one write to fall due. */
     maxWaitMs?: number;
+    wakeup?: Wakeup;
   }): Promise<StepResult> {
     let last: StepResult = { kind: "none", decision: null };
-    for (let round = 0; round < 1000; round++) {
-      last = await this.step({
+    for (let round = 0; round < 10_000; round++) {
+      const { result, now } = await this.stepAt({
         ignoreBackoff: options.ignoreBackoff ?? false,
         asFlusher: options.asFlusher ?? false,
       });
+      last = result;
       if (last.kind === "failed") return last;
       if (last.kind === "wrote") continue;
       const decision = last.decision;
-      if (!decision || decision.kind === "local" || decision.kind === "clean") return last;
-      const now = this.deps.clock.now();
-      // A busy lease usually ends long before it expires: poll it until the deadline itself.
-      if (decision.kind === "busy" ? now >= options.deadline : decision.until > options.deadline) return last;
-      if (
-        decision.kind !== "busy" &&
-        decision.until - now > (options.maxWaitMs ?? Number.POSITIVE_INFINITY)
-      ) {
-        return last;
+      if (!decision || decision.kind === "local" || decision.kind === "clean" || now === null) return last;
+      const wait = Math.max(0, decision.until - now);
+      const local = this.deps.clock.now();
+      if (decision.kind === "busy" ? local >= options.deadline : local + wait > options.deadline) return last;
+      if (decision.kind !== "busy" && wait > (options.maxWaitMs ?? Number.POSITIVE_INFINITY)) return last;
+      if (options.wakeup) {
+        // Until due or the next change; a flusher wakes every few seconds anyway to renew its claim.
+        await options.wakeup.wait(Math.max(5, Math.min(wait, FLUSHER_LEASE_MS / 3)));
+      } else {
+        // No notifications here: poll a busy lease often (its holder usually finishes in milliseconds).
+        const pause = decision.kind === "busy" ? Math.min(100, wait) : wait;
+        await this.deps.sleep(Math.max(5, Math.min(pause, 1000)));
       }
-      // Poll a busy lease often (its holder usually finishes in milliseconds); sleep to a due time.
-      const wait = decision.kind === "busy" ? Math.min(100, decision.until - now) : decision.until - now;
-      await this.deps.sleep(Math.max(5, Math.min(wait, 1000)));
     }
     return last;
   }
 
   /**
    * The flusher's whole life: write until clean; give up after a permanent failure, 3 transient ones,
-   * a wait of over a minute, or `lifetimeMs`. Later commands start a new one when needed.
+   * a wait of over a minute, or `lifetimeMs`. Later commands start a new one when needed. It waits on the
+   * store's notifications and its own due times, never in a sleep loop: a change by any process, or a
+   * lease released anywhere, wakes it.
    */
   async runFlusher(lifetimeMs = 10 * 60_000): Promise<void> {
     const { store, clock, owner } = this.deps;
-    const started = clock.now();
-    // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
-    await store.transact((current, now) =>
-      current
-        ? {
-            next: {
-              ...current,
-              sync: { ...current.sync, flusher: { owner, expiresAt: now + FLUSHER_LEASE_MS } },
-            },
-            result: 0,
-          }
-        : { result: 0 },
-    );
-    let failures = 0;
-    while (clock.now() - started < lifetimeMs && failures < 3) {
-      // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
-      // which may run with other credentials: this process could only wait with the ones it was given.
-      const result = await this.flush({
-        deadline: started + lifetimeMs,
-        asFlusher: true,
-        maxWaitMs: FLUSHER_MAX_WAIT_MS,
+    const wakeup = new Wakeup(this.deps.sleep);
+    // Without notifications (a watcher limit reached) the due times still hold; only a busy lease is seen later.
+    const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
+    try {
+      const started = clock.now();
+      // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
+      await store.transact((current, now) =>
+        current
+          ? {
+              next: {
+                ...current,
+                sync: { ...current.sync, flusher: { owner, expiresAt: now + FLUSHER_LEASE_MS } },
+              },
+              result: 0,
+            }
+          : { result: 0 },
+      );
+      let failures = 0;
+      while (clock.now() - started < lifetimeMs && failures < 3) {
+        // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
+        // which may run with other credentials: this process could only wait with the ones it was given.
+        const result = await this.flush({
+          deadline: started + lifetimeMs,
+          asFlusher: true,
+          maxWaitMs: FLUSHER_MAX_WAIT_MS,
+          wakeup,
+        });
+        if (result.kind === "failed") {
+          if (!result.error.transient) break;
+          failures++;
+          continue;
+        }
+        if (result.kind !== "none") continue;
+        const decision = result.decision;
+        if (!decision || decision.kind === "clean" || decision.kind === "local") {
+          return; // the record was cleared in the same transaction that saw nothing left to write
+        }
+        break; // the next write is due later than this process may wait
+      }
+      await store.transact((current) => {
+        if (!current || current.sync.flusher?.owner !== owner) return { result: undefined };
+        return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
       });
-      if (result.kind === "failed") {
-        if (!result.error.transient) break;
-        failures++;
-        continue;
-      }
-      if (result.kind !== "none") continue;
-      const decision = result.decision;
-      if (!decision || decision.kind === "clean" || decision.kind === "local") {
-        return; // the record was cleared in the same transaction that saw nothing left to write
-      }
-      break; // the next write is due later than this process may wait
+    } finally {
+      await unsubscribe?.();
     }
-    await store.transact((current) => {
-      if (!current || current.sync.flusher?.owner !== owner) return { result: undefined };
-      return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
-    });
   }
 }

@@ -48,6 +48,19 @@ describe("decideWrite", () => {
     expect(pendingStep({ ...finalized, sync: { ...finalized.sync, finalCommentId: 7 } })).toBeNull();
   });
 
+  it("after a takeover, writes the clean progress comment once more when settleUntil has passed (edit mode)", () => {
+    const posted = {
+      ...base(),
+      sync: { ...base().sync, postedSeq: 1, lastWriteAt: 5000, settleUntil: 20_000 },
+    };
+    expect(decideWrite(posted, 6500, "me")).toEqual({ kind: "wait", until: 20_000 });
+    expect(decideWrite(posted, 20_000, "me")).toEqual({ kind: "write", step: "progress" });
+    // A real change is written at once; the repeat stays owed.
+    expect(decideWrite({ ...posted, seq: 2 }, 6500, "me")).toEqual({ kind: "write", step: "progress" });
+    const append = { ...posted, github: { ...posted.github, commentMode: "append" as const } };
+    expect(decideWrite(append, 20_000, "me")).toEqual({ kind: "clean" });
+  });
+
   it("backs off after failures unless told to ignore it", () => {
     const state = { ...base(), sync: { ...base().sync, backoffUntil: 60_000 } };
     expect(decideWrite(state, 5000, "me")).toEqual({ kind: "backoff", until: 60_000 });

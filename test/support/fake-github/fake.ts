@@ -64,6 +64,10 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     return this.#log.map((record) => ({ ...record }));
   }
 
+  get delayed(): number {
+    return this.#timers.size;
+  }
+
   get writes(): readonly number[] {
     return [...this.#writes];
   }

@@ -102,6 +102,8 @@ export interface FakeGitHub {
   readonly requests: readonly RequestRecord[];
   /** Snapshot of the timestamps of accepted writes, oldest first. */
   readonly writes: readonly number[];
+  /** Requests received and now waiting out `latencyMs` (so a test can change the latency behind them). */
+  readonly delayed: number;
   /** Count of primary and secondary rate-limit answers (403/429). */
   readonly rateLimitResponses: number;
   /** Live comments of one issue, oldest first. */

@@ -1,0 +1,90 @@
+import type { Lease, RunState } from "../model/types.js";
+import { LockTimeoutError } from "../store/lock.js";
+import type { RunStore } from "../store/types.js";
+import { acquire, renew } from "./leases.js";
+import { Wakeup } from "./wakeup.js";
+
+export interface RunLockOptions {
+  store: RunStore;
+  /** This process's random token. */
+  owner: string;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The lease's length on the store's clock; the holder renews it every third of it while it works. */
+  leaseMs?: number;
+  /** The longest a caller waits for the lock before giving up (LockTimeoutError). */
+  waitMs?: number;
+}
+
+type Attempt = { kind: "held" } | { kind: "busy"; for: number } | { kind: "no-run" };
+
+/**
+ * Runs `work` holding the run's queue-retry lock (`RunState.sync.retryLock`), a lease in the shared state
+ * so that one retry at a time runs per run, across processes and machines. A waiting caller wakes on the
+ * store's notifications (the holder's release is a change). `work` gets a signal that aborts if the lease
+ * was lost (this process stalled past its expiry and another took it): it should stop at the next step.
+ * With no run at all there is nothing shared to lock: `work` runs unlocked (the queue is this machine's).
+ */
+export async function withRunLock<T>(
+  options: RunLockOptions,
+  work: (lost: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const { store, owner, sleep } = options;
+  const leaseMs = options.leaseMs ?? 15_000;
+  const waitMs = options.waitMs ?? 60_000;
+  const take = () =>
+    store.transact<Attempt>((current, now) => {
+      if (!current) return { result: { kind: "no-run" } };
+      const lease = acquire(current.sync.retryLock, owner, now, leaseMs);
+      if (!lease) return { result: { kind: "busy", for: current.sync.retryLock!.expiresAt - now } };
+      return { next: withLock(current, lease), result: { kind: "held" } };
+    });
+
+  let attempt = await take();
+  if (attempt.kind === "busy") {
+    const wakeup = new Wakeup(sleep);
+    const stop = await store.subscribe(wakeup.notify);
+    try {
+      const started = performance.now(); // a local duration: only this process's waiting is measured
+      while (attempt.kind === "busy") {
+        const left = waitMs - (performance.now() - started);
+        if (left <= 0) {
+          throw new LockTimeoutError(
+            `another queue retry of ${store.location} held its lock for over ${waitMs} ms: try again later`,
+          );
+        }
+        await wakeup.wait(Math.min(attempt.for, left));
+        attempt = await take();
+      }
+    } finally {
+      await stop();
+    }
+  }
+  if (attempt.kind === "no-run") return work(new AbortController().signal);
+
+  const lost = new AbortController();
+  const timer = setInterval(() => {
+    store
+      .transact((current, now) => {
+        const lease = current ? renew(current.sync.retryLock, owner, now, leaseMs) : null;
+        if (!current || !lease) return { result: false };
+        return { next: withLock(current, lease), result: true };
+      })
+      .then(
+        (held) => held || lost.abort(),
+        () => undefined,
+      );
+  }, leaseMs / 3);
+  timer.unref();
+  try {
+    return await work(lost.signal);
+  } finally {
+    clearInterval(timer);
+    await store.transact((current) =>
+      current?.sync.retryLock?.owner === owner ? { next: withLock(current, null), result: 0 } : { result: 0 },
+    );
+  }
+}
+
+function withLock(state: RunState, retryLock: Lease | null): RunState {
+  return { ...state, sync: { ...state.sync, retryLock } };
+}

@@ -1,0 +1,86 @@
+import nodeFs from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { applyProgress, createRun } from "../../src/model/run.js";
+import { OfflineQueue } from "../../src/queue/offline-queue.js";
+import { parseMarker } from "../../src/render/marker.js";
+import { FileRunStore } from "../../src/store/file-store.js";
+import { RunSyncer } from "../../src/sync/run-syncer.js";
+import { MemoryClient } from "../support/memory-client.js";
+
+let dir = "";
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = "";
+});
+
+describe("the background writer waits on the store's notifications", () => {
+  it("follows a busy lease as soon as its holder releases it, with no timer ever firing", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-flusher-"));
+    let now = Date.parse("2026-01-05T10:00:00Z");
+    const clock = { now: () => now };
+    const store = new FileRunStore(nodeFs, dir, { clock });
+    const github = {
+      issueNumber: 1,
+      repo: "o/r",
+      apiUrl: "http://127.0.0.1:1",
+      syncEnabled: true,
+      commentMode: "edit" as const,
+      minIntervalMs: 1000,
+    };
+    await store.transact((_s, at) => ({
+      next: createRun({ epicId: "E", domains: ["a"], now: at, github, nonce: "00" }),
+      result: 0,
+    }));
+    // Another process holds the write lease for 15 s more.
+    await store.transact((s, at) => ({
+      next: { ...s!, sync: { ...s!.sync, lease: { owner: "other", expiresAt: at + 15_000 } } },
+      result: 0,
+    }));
+    // Timers that never fire: the flusher can only move on when a notification wakes it.
+    const waits: number[] = [];
+    const sleep = (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        waits.push(ms);
+        signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+    const client = new MemoryClient();
+    const flusher = new RunSyncer({
+      store,
+      queue: new OfflineQueue(nodeFs, dir, clock),
+      clock,
+      sleep,
+      client: async () => client,
+      startFlusher: () => undefined,
+      warn: () => undefined,
+      owner: "flusher",
+    });
+    const done = flusher.runFlusher();
+    for (let i = 0; i < 500 && waits.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(waits.length).toBeGreaterThan(0); // waiting for the lease, on a timer that will not fire
+    expect(client.comments).toHaveLength(0);
+
+    // The other process writes its change and releases the lease (as its record does), from its own handle.
+    now += 300;
+    const other = new FileRunStore(nodeFs, dir, { clock });
+    await other.transact((s, at) => ({
+      next: {
+        ...applyProgress(
+          s!,
+          Object.keys(s!.agents)[0]!,
+          { status: "in_progress", filesCompleted: 1, filesTotal: 2 },
+          at,
+        ),
+        sync: { ...s!.sync, lease: null },
+      },
+      result: 0,
+    }));
+    await done;
+    expect(parseMarker(client.comments[0]!.body)?.seq).toBe(2);
+    expect((await store.read())!.sync).toMatchObject({ postedSeq: 2, flusher: null });
+    await store.close();
+  });
+});
