@@ -313,6 +313,9 @@ export class PgRunStore implements RunStore {
       let client: pg.PoolClient | null = null;
       try {
         client = await this.pool.connect();
+        // A checked-out client has no error listener (the pool's is for idle ones): a server that goes away
+        // between two queries would crash the process. The failed query reports it instead.
+        client.on("error", ignore);
         return await work(client);
       } catch (error) {
         const missing = error instanceof SchemaBehind || isMissingSchema(error);
@@ -323,11 +326,13 @@ export class PgRunStore implements RunStore {
           continue;
         }
         if (client) {
+          client.removeListener("error", ignore);
           client.release(isBroken(error) ? true : undefined);
           client = null;
         }
         throw explainPgError(error, this.where.safe);
       } finally {
+        client?.removeListener("error", ignore);
         client?.release();
       }
     }
@@ -401,6 +406,8 @@ export class PgRunStore implements RunStore {
     return this.withClient(work);
   }
 }
+
+const ignore = () => undefined;
 
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}
