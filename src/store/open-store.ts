@@ -75,3 +75,13 @@ export class LazyPgStore implements RunStore {
     if (this.loading) await (await this.loading).close();
   }
 }
+
+/**
+ * The PostgreSQL store for a library user: the latest run of `epicId` in the database at `url`, with a
+ * pool of connections (default 10) for a long-lived process. `pg` is loaded on first use. Pass it as the
+ * reporter's `store`; call `close()` when done.
+ */
+export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
+  parseStoreUrl(options.url);
+  return new LazyPgStore({ maxConnections: 10, ...options });
+}

@@ -209,4 +209,30 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     await s.transact((_c, now) => ({ next: newRun("E7", ["build", "lint", "new"], now), result: undefined }));
     expect((await s.read())?.pastDurations).toEqual({ build: 120_000 });
   });
+
+  it("serves the library: a reporter on createPostgresStore shares its run with another machine's reporter", async () => {
+    const { createParallelReporter, createPostgresStore } = await import("../../../src/index.js");
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const here = await mkdtemp(join(tmpdir(), "pp-lib-a-"));
+    const there = await mkdtemp(join(tmpdir(), "pp-lib-b-"));
+    const storeA = createPostgresStore({ url, epicId: "LIB" });
+    const storeB = createPostgresStore({ url, epicId: "LIB" });
+    try {
+      const a = createParallelReporter(here, { store: storeA, env: {} });
+      const agents = await a.initializeParallelTracking("LIB", ["api", "web"]);
+      const b = createParallelReporter(there, { store: storeB, env: {} });
+      await b.updateAgentProgress(agents[1]!.agentId, "in_progress", 2, 4);
+      await a.updateAgentProgress(agents[0]!.agentId, "completed", 3, 3);
+      const view = await b.status();
+      expect(view.agents.map((agent) => agent.filesCompleted)).toEqual([3, 2]);
+      expect(view.overall.filesCompleted).toBe(5);
+    } finally {
+      await storeA.close();
+      await storeB.close();
+      await rm(here, { recursive: true, force: true });
+      await rm(there, { recursive: true, force: true });
+    }
+  });
 });
