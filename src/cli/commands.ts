@@ -17,7 +17,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   const done = (code: number) => setExitCode(code);
 
   command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id", { epic: false })
-    .requiredOption("--epic <id>", "epic id, e.g. EPIC-007")
+    .option("--epic <id>", "epic id, e.g. EPIC-007 (default: PARALLEL_PROGRESS_EPIC)")
     .requiredOption("--domains <a,b,c>", "comma-separated domains, one agent each", parseDomainsOption)
     .option("--json", "print the run as JSON instead")
     .option("--force", "abandon a run that is still active here and start a new one")

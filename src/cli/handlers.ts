@@ -15,15 +15,17 @@ export type Files = { done: number; total: number };
 
 export async function runInit(
   options: CommonOptions & {
-    epic: string;
+    epic?: string;
     domains: string[];
     json?: boolean;
     force?: boolean;
     stallAfter?: number;
   },
 ): Promise<number> {
-  const context = createContext(options);
-  const agents = await context.reporter.initializeParallelTracking(options.epic, options.domains, undefined, {
+  const epic = options.epic ?? process.env.PARALLEL_PROGRESS_EPIC?.trim();
+  if (!epic) throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
+  const context = createContext({ ...options, epic });
+  const agents = await context.reporter.initializeParallelTracking(epic, options.domains, undefined, {
     force: options.force ?? false,
     ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
   });

@@ -251,4 +251,22 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     };
     expect(status.agents.map((a) => a.filesCompleted)).toEqual([updates, updates, updates]);
   });
+
+  it("examples/several-machines.sh runs agents on three machines into one run", async () => {
+    const { url } = await server.createDatabase("example");
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const result = await promisify(execFile)("bash", ["examples/several-machines.sh"], {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: process.env.HOME ?? "/tmp",
+        NO_COLOR: "1",
+        PARALLEL_PROGRESS_STORE: url,
+      },
+      timeout: 120_000,
+    });
+    expect(result.stdout).toContain("Overall: 100% (18/18 files)");
+    expect(result.stdout).toMatch(/DEMO-MACHINES-\S+\t\S+\t/);
+    expect(result.stdout).toMatch(/ {2}web\tcompleted\t/);
+  }, 120_000);
 });
