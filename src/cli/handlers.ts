@@ -164,7 +164,14 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
   if (!sync.enabled) return "GitHub: local tracking only";
   const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
   const behind = sync.seq - sync.postedSeq;
-  const parts = [where, behind > 0 ? `${behind} change(s) not on the issue yet` : "up to date"];
+  const parts = [
+    where,
+    behind > 0
+      ? `${behind} change(s) not on the issue yet`
+      : sync.settleUntil
+        ? `written again at ${sync.settleUntil.slice(11, 19)} UTC (a killed writer's edit may land until then)`
+        : "up to date",
+  ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
   if (sync.lastError) parts.push(`last error: ${sync.lastError}`);
   return `GitHub: ${parts.join("; ")}`;

@@ -40,6 +40,11 @@ export interface StatusView {
     /** Posts waiting in the offline queue. */
     queued: number;
     lastError: string | null;
+    /**
+     * After a writer's lease was taken over: when (ISO) the progress comment is written once more, as that
+     * writer's request may still land until then; null otherwise.
+     */
+    settleUntil: string | null;
   };
 }
 
@@ -79,6 +84,10 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
       finalPosted: state.sync.finalCommentId !== null,
       queued,
       lastError: state.sync.lastError,
+      settleUntil:
+        state.sync.settleUntil > 0 && state.github.commentMode === "edit"
+          ? new Date(state.sync.settleUntil).toISOString()
+          : null,
     },
   };
 }

@@ -36,10 +36,9 @@ export function lockFs(fs: FileSystem): FileSystem {
  * Runs `work` while holding the cross-process lock `lockPath` (proper-lockfile: an atomic mkdir, kept
  * fresh while held, taken over once stale, so a holder killed with SIGKILL blocks others for at most
  * `staleMs`). Taking the lock is synchronous (proper-lockfile's sync API: no thread-pool round trips,
- * which matter at every CLI start); waiting for it is not. The run state's lock guards critical
- * sections of milliseconds, never network calls. The queue retry's own lock (`retry.lock`) is held across
- * GitHub calls: proper-lockfile's timer keeps it fresh meanwhile (the event loop is free while waiting on
- * the network), and the retry gives it a longer `staleMs` against a stalled loop.
+ * which matter at every CLI start); waiting for it is not. It guards the file store's transactions,
+ * critical sections of milliseconds, never network calls: what is held across GitHub calls (the write
+ * lease, the queue-retry lock) is a lease in the run state instead (src/sync/leases.ts).
  */
 export async function withLock<T>(
   lockPath: string,

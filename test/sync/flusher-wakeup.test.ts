@@ -8,6 +8,7 @@ import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import { RunSyncer } from "../../src/sync/run-syncer.js";
+import { GITHUB_TARGET } from "../render/fixtures.js";
 import { MemoryClient } from "../support/memory-client.js";
 
 let dir = "";
@@ -22,16 +23,8 @@ describe("the background writer waits on the store's notifications", () => {
     let now = Date.parse("2026-01-05T10:00:00Z");
     const clock = { now: () => now };
     const store = new FileRunStore(nodeFs, dir, { clock });
-    const github = {
-      issueNumber: 1,
-      repo: "o/r",
-      apiUrl: "http://127.0.0.1:1",
-      syncEnabled: true,
-      commentMode: "edit" as const,
-      minIntervalMs: 1000,
-    };
     await store.transact((_s, at) => ({
-      next: createRun({ epicId: "E", domains: ["a"], now: at, github, nonce: "00" }),
+      next: createRun({ epicId: "E", domains: ["a"], now: at, github: GITHUB_TARGET, nonce: "00" }),
       result: 0,
     }));
     // Another process holds the write lease for 15 s more.

@@ -2,6 +2,7 @@ import { createFsFromVolume, Volume } from "memfs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createOctokitClient } from "../../src/github/octokit-client.js";
 import { applyProgress, createRun } from "../../src/model/run.js";
+import { toStatusView } from "../../src/model/status-view.js";
 import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
@@ -111,14 +112,17 @@ describe("a killed writer's late edit (issue 11, item 1)", () => {
 
     // A's request lands after C's write: the issue shows seq 2 although the run recorded seq 3 as posted.
     expect(await until(() => gh!.delayed === 0 && onIssue() === 2)).toBe(true);
-    const settling = (await store.read())!.sync;
-    expect(settling.postedSeq).toBe(3);
+    const settling = (await store.read())!;
+    expect(settling.sync.postedSeq).toBe(3);
+    // `status` does not call that up to date: it says when the comment is written again.
+    expect(toStatusView(settling, now).sync.settleUntil).toMatch(/^2026-01-05T10:00:/);
 
     // Once A's request can no longer land, C writes again: the issue shows the truth.
     await c.flush({ deadline: now + LATE_LANDING_MS + 20_000 });
     expect(onIssue()).toBe(3);
     const after = (await store.read())!;
     expect(after.sync).toMatchObject({ postedSeq: 3, settleUntil: 0, lease: null });
+    expect(toStatusView(after, now).sync.settleUntil).toBeNull();
     expect(gh.comments("o/r", 67)).toHaveLength(1);
   });
 });
