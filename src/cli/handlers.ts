@@ -23,7 +23,8 @@ export async function runInit(
   },
 ): Promise<number> {
   const epic = options.epic ?? process.env.PARALLEL_PROGRESS_EPIC?.trim();
-  if (!epic) throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
+  if (!epic)
+    throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
   const context = createContext({ ...options, epic });
   const agents = await context.reporter.initializeParallelTracking(epic, options.domains, undefined, {
     force: options.force ?? false,
