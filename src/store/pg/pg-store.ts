@@ -400,11 +400,6 @@ export class PgRunStore implements RunStore {
     await Promise.all([...this.listeners].map((client) => client.end().catch(() => undefined)));
     await this.pool.end().catch(() => undefined);
   }
-
-  /** Runs `work` with a connection of the pool (for `db` commands and history). */
-  async withConnection<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.withClient(work);
-  }
 }
 
 const ignore = () => undefined;

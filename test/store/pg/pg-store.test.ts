@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StoreUnavailableError } from "../../../src/errors.js";
 import { applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
@@ -152,6 +153,26 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     );
     expect(ids.map((row) => row.id).slice(1, 3)).toEqual(["replay-1", "replay-2"]);
     expect((await s.read())?.seq).toBe(4);
+  });
+
+  it("turns a statement timeout into StoreUnavailableError (kept and applied later), the run unchanged", async () => {
+    const s = store("E8");
+    await s.transact((_c, now) => ({ next: newRun("E8", ["a"], now), result: undefined }));
+    const impatient = new PgRunStore({ url, epicId: "E8", maxConnections: 1, statementTimeoutMs: 200 });
+    stores.push(impatient);
+    const pg = (await import("pg")).default;
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM parallel_progress.runs WHERE epic_id = 'E8' FOR UPDATE");
+      await expect(impatient.transact(bump("a", 1))).rejects.toThrow(StoreUnavailableError);
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+    expect((await s.read())?.seq).toBe(1);
+    expect(await impatient.transact(bump("a", 1))).toBe(2);
   });
 
   it("treats hostile epic ids and domains as data", async () => {
