@@ -133,6 +133,8 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
         /database "no_such_db" does not exist/,
       ],
       [server.url(name, { name: "outsider", password: "outsider-secret-pw" }), /no permission/],
+      // libpq's sslmode passes through: this server has no TLS, so requiring it is refused.
+      [`${server.url(name)}?sslmode=require`, /TLS: The server does not support SSL connections/],
     ];
     // The superuser makes the schema first, so that the outsider meets a schema it may not use.
     expect(

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { UsageError } from "../../errors.js";
-import { explainPgError, parseStoreUrl } from "./config.js";
+import { clientUrl, explainPgError, parseStoreUrl } from "./config.js";
 import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
 import { SCHEMA } from "./migrations.js";
 
@@ -11,7 +11,7 @@ import { SCHEMA } from "./migrations.js";
 export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const { safe } = parseStoreUrl(url);
   const client = new pg.Client({
-    connectionString: url,
+    connectionString: clientUrl(url),
     connectionTimeoutMillis: 5000,
     application_name: "parallel-progress",
   });

@@ -35,6 +35,16 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   return { url: text, safe };
 }
 
+/**
+ * The URL as the client gets it: with libpq's meaning of `sslmode` (`require`: encrypted, the certificate
+ * not checked; `verify-full`: checked), as the URL's reader expects, unless the URL chose itself
+ * (`uselibpqcompat`). The pg client would otherwise treat require as verify-full, with a warning.
+ */
+export function clientUrl(url: string): string {
+  if (!/[?&]sslmode=/i.test(url) || /[?&]uselibpqcompat=/i.test(url)) return url;
+  return `${url}&uselibpqcompat=true`;
+}
+
 function decodeSafely(text: string): string {
   try {
     return decodeURIComponent(text);

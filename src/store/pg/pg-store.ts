@@ -3,7 +3,7 @@ import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
-import { explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
+import { clientUrl, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 import { changedAgentRows } from "./rows.js";
@@ -135,7 +135,7 @@ export class PgRunStore implements RunStore {
     this.where = parseStoreUrl(options.url);
     this.location = `${this.where.safe} (epic ${JSON.stringify(options.epicId)})`;
     this.config = {
-      connectionString: this.where.url,
+      connectionString: clientUrl(this.where.url),
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       statement_timeout: options.statementTimeoutMs ?? 10_000,
       application_name: "parallel-progress",
