@@ -30,6 +30,8 @@ export interface Context {
   actions: ActionsContext | null;
   /** The database store, when one is used (null: the file store in --dir). */
   store: LazyPgStore | null;
+  /** Starts the detached background writer (`__flush`) for this run. */
+  startBackgroundWriter: () => Promise<void>;
 }
 
 /** The reporter for a CLI call: the CLI's output for warnings, a detached process as the flusher. */
@@ -58,11 +60,12 @@ export function createContext(options: CommonOptions): Context {
   const reporter = createParallelReporter(dir, {
     github,
     onWarning: (message) => out.warn(message),
-    flusher: () => startDetachedFlusher(dir, out, flusherEnv),
+    flusher: () => startBackgroundWriter(),
     ...(store ? { store } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  return { out, reporter, options, actions, store };
+  const startBackgroundWriter = () => startDetachedFlusher(dir, out, flusherEnv);
+  return { out, reporter, options, actions, store, startBackgroundWriter };
 }
 
 /** One line for --verbose: what this call did on GitHub. */

@@ -2,9 +2,10 @@ import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentStatus } from "../model/types.js";
+import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
-import { agentChange, replayPending } from "./offline.js";
+import { agentChange, replayPending, waitAndReplay } from "./offline.js";
 
 /**
  * What each command does, given its parsed arguments: call the library, print the result, return the
@@ -181,7 +182,8 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
 /** The background writer (`__flush`): writes the run's latest state when due, then exits. */
 export async function runFlush(options: CommonOptions): Promise<number> {
   const context = createContext({ ...options, quiet: true });
-  await replayPending(context).catch(() => 0); // the database may still be down: the next call tries again
+  // Changes this machine kept while the database did not answer: wait for it, then apply them.
+  await waitAndReplay(context, sleep).catch(() => undefined);
   await context.reporter.runFlusher();
   return 0;
 }

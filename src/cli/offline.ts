@@ -28,8 +28,10 @@ export async function agentChange(context: Context, change: AgentChange): Promis
     pending.add({ id, epicId: store.epicId, madeAt: Date.now(), change });
     const waiting = pending.names().length;
     context.out.warn(
-      `${error.message}: the change is kept in ${pending.dir} (${waiting} waiting) and applied when the database answers (next call, retry or finalize)`,
+      `${error.message}: the change is kept in ${pending.dir} (${waiting} waiting) and applied when the database answers (by the background writer, the next call, retry or finalize)`,
     );
+    // A background writer waits for the database and applies what is kept (one per machine: see runFlush).
+    await context.startBackgroundWriter();
   }
 }
 
@@ -83,5 +85,36 @@ function applyChange(reporter: ParallelProgressReporter, change: AgentChange): P
       return reporter.cancelAgent(change.agent, change.reason);
     case "log":
       return reporter.logAgentEvent(change.agent, change.message);
+  }
+}
+
+/** How long the background writer waits for a database that does not answer, and how often it asks. */
+const WAIT_LIMIT_MS = 10 * 60_000;
+const WAIT_STEP_MAX_MS = 15_000;
+
+/**
+ * In the background writer: when this machine keeps changes, waits for the database (asking again after
+ * 0.5, 1, 2, 4, … s, at most 15 s apart, for up to 10 minutes) and applies them. One waiter per directory
+ * (a claim file touched while it waits); others leave it to that one.
+ */
+export async function waitAndReplay(context: Context, sleep: (ms: number) => Promise<void>): Promise<void> {
+  const { store, reporter } = context;
+  if (!store) return;
+  const pending = new PendingChanges(nodeFileSystem(), statePaths(reporter.directory).dir);
+  if (pending.names().length === 0 || !pending.claimWaiter(Date.now())) return;
+  try {
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      try {
+        await replayPending(context, pending);
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+      }
+      pending.touchWaiter(Date.now());
+      await sleep(Math.min(WAIT_STEP_MAX_MS, 500 * 2 ** Math.min(attempt, 5)));
+    }
+  } finally {
+    pending.releaseWaiter();
   }
 }

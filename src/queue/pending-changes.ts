@@ -85,6 +85,37 @@ export class PendingChanges {
     this.fs.rmSync(join(this.dir, name), { force: true });
   }
 
+  /**
+   * Makes this process the one that waits for the database to apply the kept changes (one per machine and
+   * directory): false while another waiter is alive, i.e. touched its claim within `staleMs`.
+   */
+  claimWaiter(now: number, staleMs = 60_000): boolean {
+    const path = join(this.dir, ".waiter");
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        this.fs.writeFileSync(path, `${now}\n`, { flag: "wx" });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return false; // nothing kept here
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const touched = this.fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+        if (now - touched < staleMs) return false;
+        this.fs.rmSync(path, { force: true }); // its waiter died: take over
+      }
+    }
+    return false;
+  }
+
+  /** The waiter is alive (its claim is fresh). */
+  touchWaiter(now: number): void {
+    const at = new Date(now);
+    this.fs.utimesSync(join(this.dir, ".waiter"), at, at);
+  }
+
+  releaseWaiter(): void {
+    this.fs.rmSync(join(this.dir, ".waiter"), { force: true });
+  }
+
   /** A change the store refused (its agent or run is gone): kept, out of the way, as `<name>.rejected`. */
   setAside(name: string): string {
     const to = `${name}.rejected`;

@@ -200,6 +200,36 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     expect(status.agents[0]?.filesCompleted).toBe(3);
   });
 
+  it("applies kept changes by the background writer once the database is back, with no further call", async () => {
+    const { url, name } = await server.createDatabase("waiter");
+    const env = envFor(url, "EPIC-W");
+    const dir = await machine(dirs);
+    const init = await runCli(["init", "--epic", "EPIC-W", "--domains", "api", "--dir", dir], { env });
+    const agent = init.stdout.trim().split("\t")[1]!;
+    await server.stopServer();
+    try {
+      for (let n = 1; n <= 2; n++) {
+        const result = await runCli(
+          ["update", agent, "--status", "in_progress", "--files", `${n}/5`, "--dir", dir],
+          {
+            env,
+          },
+        );
+        expect(result.code).toBe(0);
+      }
+      expect(await pendingFiles(dir)).toHaveLength(2);
+    } finally {
+      await server.start();
+    }
+    const applied = await waitFor(async () => (await pendingFiles(dir)).length === 0, 40_000, 100);
+    expect(applied).toBe(true);
+    const events = await server.sql<{ seq: number }>(
+      name,
+      "SELECT seq::int AS seq FROM parallel_progress.events ORDER BY id",
+    );
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+  }, 60_000);
+
   it("loses nothing when the database restarts in the middle of a run", async () => {
     const { url, name } = await server.createDatabase("restart");
     const env = envFor(url, "EPIC-R");
