@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, stopFlushers, waitFor } from "../support/cli.js";
+import { runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import {
   postgresUnavailable,
@@ -228,6 +228,29 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
       "SELECT seq::int AS seq FROM parallel_progress.events ORDER BY id",
     );
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+  }, 60_000);
+
+  it("watch on one machine follows changes made on others (LISTEN/NOTIFY) and ends at finalize", async () => {
+    const { url } = await server.createDatabase("watch");
+    const env = envFor(url, "EPIC-WATCH");
+    const [a, b] = [await machine(dirs), await machine(dirs)];
+    const init = await runCli(["init", "--epic", "EPIC-WATCH", "--domains", "api", "--dir", a], { env });
+    const agent = init.stdout.trim().split("\t")[1]!;
+    // A minute between polls: what it prints in the meantime, it learned from notifications.
+    const watching = spawnCli(["watch", "--interval", "60000", "--dir", a], { env, timeoutMs: 60_000 });
+    let out = "";
+    watching.child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    expect(await waitFor(() => out.split("\n").length > 1, 20_000)).toBe(true);
+    expect(
+      (await runCli(["update", agent, "--status", "in_progress", "--files", "2/5", "--dir", b], { env }))
+        .code,
+    ).toBe(0);
+    expect(await waitFor(() => out.includes("2/5"), 20_000)).toBe(true);
+    expect((await runCli(["finalize", "--summary", "done", "--dir", b], { env })).code).toBe(0);
+    const ended = await watching.done;
+    expect(ended.code).toBe(0);
   }, 60_000);
 
   it("loses nothing when the database restarts in the middle of a run", async () => {
