@@ -30,9 +30,10 @@ export interface Machine {
 export async function machinesUnavailable(): Promise<string | null> {
   try {
     await run("unshare", ["--pid", "--fork", "--mount-proc", "--uts", "true"]);
+    await run("nsenter", ["--version"]);
     return null;
   } catch (error) {
-    return `unshare --pid --fork --mount-proc --uts is refused here (${(error as Error).message.split("\n")[0]})`;
+    return `unshare --pid --fork --mount-proc --uts (or nsenter) is refused here (${(error as Error).message.split("\n")[0]})`;
   }
 }
 
