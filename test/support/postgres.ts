@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -43,9 +43,15 @@ export function findPostgresBin(): string | null {
 
 /** Why the PostgreSQL tests cannot run here, or null when they can. */
 export function postgresUnavailable(): string | null {
-  return findPostgresBin()
-    ? null
-    : "no PostgreSQL binaries in /usr/lib/postgresql (apt-get install postgresql)";
+  if (!findPostgresBin()) return "no PostgreSQL binaries in /usr/lib/postgresql (apt-get install postgresql)";
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync("id", ["-u", "postgres"], { stdio: "ignore" });
+    } catch {
+      return "running as root, and there is no `postgres` user to run the server as";
+    }
+  }
+  return null;
 }
 
 async function freePort(): Promise<number> {
