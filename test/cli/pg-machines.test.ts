@@ -293,7 +293,10 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     await server.stopServer();
     await server.start();
     await reporting;
-    for (const dir of dirsHere) expect((await runCli(["retry", "--dir", dir], { env })).code).toBe(0);
+    for (const dir of dirsHere) {
+      const retried = await runCli(["retry", "--dir", dir], { env });
+      expect(retried.code, retried.stderr).toBe(0);
+    }
     const [row] = await server.sql<{ n: number }>(
       name,
       "SELECT count(*)::int AS n FROM parallel_progress.events",

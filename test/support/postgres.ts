@@ -96,16 +96,17 @@ export async function startPostgres(): Promise<TestPostgres> {
     "UTF8",
     "--no-sync",
   ]);
-  const port = await freePort();
-  const options = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    "-c listen_addresses=127.0.0.1",
-    "-c fsync=off",
-    "-c synchronous_commit=off",
-    "-c full_page_writes=off",
-    "-c max_connections=200",
-  ].join(" ");
+  let port = 0;
+  const options = () =>
+    [
+      `-p ${port}`,
+      `-k ${dir}`,
+      "-c listen_addresses=127.0.0.1",
+      "-c fsync=off",
+      "-c synchronous_commit=off",
+      "-c full_page_writes=off",
+      "-c max_connections=200",
+    ].join(" ");
   const start = async () => {
     await as(join(bin, "pg_ctl"), [
       "start",
@@ -113,17 +114,26 @@ export async function startPostgres(): Promise<TestPostgres> {
       data,
       "-w",
       "-t",
-      "60",
+      "120",
       "-l",
       join(dir, "log"),
       "-o",
-      options,
+      options(),
     ]);
   };
   const stopServer = async () => {
     await as(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "fast", "-w", "-t", "60"]);
   };
-  await start();
+  // The free port may be taken by someone else before the server binds it: then try another (bounded).
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
   let counter = 0;
   const url = (database = "postgres", user = { name: "postgres", password: SUPERUSER_PASSWORD }) =>
     `postgresql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;

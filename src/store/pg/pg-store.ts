@@ -346,8 +346,11 @@ export class PgRunStore implements RunStore {
   async subscribe(listener: () => void): Promise<() => Promise<void>> {
     let client: pg.Client | null = null;
     let stopped = false;
+    let reconnecting = false;
+    const over = () => stopped || this.closed;
     const connect = async (): Promise<void> => {
       const next = new pg.Client(this.config);
+      let live = false;
       next.on("notification", (message) => {
         if (message.channel !== CHANNEL || !message.payload) return;
         try {
@@ -356,27 +359,49 @@ export class PgRunStore implements RunStore {
           // Not ours: another writer on the same channel.
         }
       });
-      next.on("error", () => undefined);
+      next.on("error", ignore);
+      // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
       next.on("end", () => {
         this.listeners.delete(next);
-        if (!stopped && !this.closed) void reconnect();
+        if (live && client === next) {
+          client = null;
+          if (!over()) void reconnect();
+        }
       });
-      await next.connect();
-      await next.query(`LISTEN ${CHANNEL}`);
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${CHANNEL}`);
+      } catch (error) {
+        await endQuietly(next);
+        throw error;
+      }
+      if (over()) {
+        await endQuietly(next);
+        return;
+      }
+      live = true;
       client = next;
       this.listeners.add(next);
     };
     const reconnect = async (): Promise<void> => {
-      for (let attempt = 0; attempt < 600 && !stopped && !this.closed; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
-        if (stopped || this.closed) return;
-        try {
-          await connect();
-          listener();
-          return;
-        } catch {
-          // Still down: try again.
+      if (reconnecting) return;
+      reconnecting = true;
+      try {
+        for (let attempt = 0; attempt < 600 && !over(); attempt++) {
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))),
+          );
+          if (over()) return;
+          try {
+            await connect();
+            if (!over()) listener(); // a change may have been missed meanwhile
+            return;
+          } catch {
+            // Still down: try again.
+          }
         }
+      } finally {
+        reconnecting = false;
       }
     };
     try {
@@ -386,10 +411,11 @@ export class PgRunStore implements RunStore {
     }
     return async () => {
       stopped = true;
-      const current = client as pg.Client | null;
+      const current = client;
+      client = null;
       if (current) {
         this.listeners.delete(current);
-        await current.end().catch(() => undefined);
+        await endQuietly(current);
       }
     };
   }
@@ -397,12 +423,20 @@ export class PgRunStore implements RunStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.listeners].map((client) => client.end().catch(() => undefined)));
+    await Promise.all([...this.listeners].map(endQuietly));
     await this.pool.end().catch(() => undefined);
   }
 }
 
 const ignore = () => undefined;
+
+/** Ends a client whatever its state (a failed connection's end may never settle: bounded). */
+async function endQuietly(client: pg.Client): Promise<void> {
+  await Promise.race([
+    client.end().catch(ignore),
+    new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+  ]);
+}
 
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}

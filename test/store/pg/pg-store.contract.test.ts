@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
 import { describeRunStoreContract } from "../contract.js";
@@ -21,13 +21,17 @@ if (skip) {
     it.skip(`skipped: ${skip}`, () => undefined);
   });
 } else {
-  let server: Promise<TestPostgres> | null = null;
+  let server: TestPostgres | null = null;
+  // Started once for the file, before the suite's per-test fixtures (initdb is slow on a busy machine).
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 180_000);
   afterAll(async () => {
-    await (await server)?.destroy();
+    await server?.destroy();
   });
   describeRunStoreContract("PostgreSQL store", async () => {
-    server ??= startPostgres();
-    const { url } = await (await server).createDatabase("contract");
+    if (!server) throw new Error("the PostgreSQL server did not start");
+    const { url } = await server.createDatabase("contract");
     return {
       open: async () => new PgRunStore({ url, epicId: "CONTRACT", maxConnections: 2 }),
       bumpInProcesses: async (processes, each) => {
