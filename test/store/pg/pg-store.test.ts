@@ -256,4 +256,29 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
       await rm(there, { recursive: true, force: true });
     }
   });
+
+  it("keeps a subscription across a database restart, with one connection, and hears changes after it", async () => {
+    const watcher = store("E9");
+    const writer = store("E9");
+    await writer.transact((_c, now) => ({ next: newRun("E9", ["a"], now), result: undefined }));
+    let calls = 0;
+    const stop = await watcher.subscribe(() => {
+      calls++;
+    });
+    await server.stopServer();
+    await server.start();
+    // Reconnected: the listener is called once for what it may have missed, then for each change.
+    for (let i = 0; i < 300 && calls === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const before = calls;
+    expect(before).toBeGreaterThan(0);
+    await writer.transact(bump("a", 1));
+    for (let i = 0; i < 300 && calls === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBeGreaterThan(before);
+    const [row] = await server.sql<{ n: number }>(
+      "postgres",
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'parallel-progress' AND query ILIKE 'LISTEN%'",
+    );
+    expect(row?.n).toBe(1);
+    await stop();
+  });
 });
