@@ -84,7 +84,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   const as = (command: string, args: string[]) =>
     asRoot ? run("runuser", ["-u", "postgres", "--", command, ...args]) : run(command, args);
-  await as(join(bin, "initdb"), [
+  const initdb = as(join(bin, "initdb"), [
     "-D",
     data,
     "-U",
@@ -96,6 +96,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     "UTF8",
     "--no-sync",
   ]);
+  await initdb.catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   let port = 0;
   const options = () =>
     [
@@ -124,6 +128,23 @@ export async function startPostgres(): Promise<TestPostgres> {
   const stopServer = async () => {
     await as(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "fast", "-w", "-t", "60"]);
   };
+  // Whatever ends this process (a failed start, a test run killed at its timeout), the server goes too.
+  const stopNow = () => {
+    try {
+      const command = [join(bin, "pg_ctl"), "stop", "-D", data, "-m", "immediate", "-w"];
+      execFileSync(
+        asRoot ? "runuser" : command[0]!,
+        asRoot ? ["-u", "postgres", "--", ...command] : command.slice(1),
+        {
+          stdio: "ignore",
+        },
+      );
+    } catch {
+      // not running
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", stopNow);
   // The free port may be taken by someone else before the server binds it: then try another (bounded).
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
@@ -131,7 +152,11 @@ export async function startPostgres(): Promise<TestPostgres> {
       await start();
       break;
     } catch (error) {
-      if (attempt >= 3) throw error;
+      if (attempt >= 3) {
+        process.off("exit", stopNow);
+        stopNow();
+        throw error;
+      }
     }
   }
   let counter = 0;
@@ -158,6 +183,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     stopServer,
     start,
     async destroy() {
+      process.off("exit", stopNow);
       await stopServer().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
