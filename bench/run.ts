@@ -1,6 +1,6 @@
-// `npm run bench [-- <section>...]`: start-up ratios, a rate-limited burst, the 1,000-agent update cost and
-// memory over a long run, all measured in one run on this machine (or only the sections named: startup,
-// burst, scale, memory). Prints tables, a PASS/FAIL per target and a markdown table for the README; exits 1
+// `npm run bench [-- <section>...]`: start-up ratios, a rate-limited burst, the 1,000-agent update cost,
+// memory over a long run and the PostgreSQL store, all measured in one run on this machine (or only the
+// sections named: startup, burst, scale, memory, pg). Prints tables, a PASS/FAIL per target and a markdown table for the README; exits 1
 // when a (non-informational) target fails.
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -8,6 +8,7 @@ import { burstSection } from "./burst.js";
 import { Epics } from "./lib/epic.js";
 import { markdownTable, printSection, type Section, type Target, textTable, verdict } from "./lib/report.js";
 import { memorySection } from "./memory.js";
+import { pgSection } from "./pg.js";
 import { scaleSection } from "./scale.js";
 import { startupSection } from "./startup.js";
 
@@ -29,6 +30,7 @@ const all: [string, () => Promise<Section>][] = [
   ["burst", () => burstSection(epics)],
   ["scale", () => scaleSection(epics, Math.max(5, Math.round(SAMPLES * 0.75)), WARMUPS)],
   ["memory", () => memorySection()],
+  ["pg", () => pgSection(epics, Math.max(10, Math.round(SAMPLES / 2)))],
 ];
 const named = process.argv.slice(2);
 const steps = named.length === 0 ? all : all.filter(([name]) => named.includes(name));

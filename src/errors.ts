@@ -59,3 +59,14 @@ export class GitHubError extends Error {
     );
   }
 }
+
+/**
+ * The shared run store (a database) is down, unreachable, restarting, or timed out: worth trying again
+ * later. An agent's command keeps the change on the machine's disk and exits 0 with a warning.
+ */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

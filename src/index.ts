@@ -7,7 +7,7 @@
  * const agents = await reporter.initializeParallelTracking("EPIC-007", ["backend", "frontend", "tests"]);
  * ```
  */
-export { GitHubError, type GitHubErrorKind, UsageError } from "./errors.js";
+export { GitHubError, type GitHubErrorKind, StoreUnavailableError, UsageError } from "./errors.js";
 export type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
 export { percent } from "./model/progress.js";
 export type { StatusView } from "./model/status-view.js";
@@ -35,6 +35,8 @@ export {
   type ReporterOptions,
 } from "./reporter.js";
 export type { GitHubOverrides } from "./settings.js";
+export { createPostgresStore, type LazyPgStore as PostgresStore } from "./store/open-store.js";
+export type { PgStoreOptions as PostgresStoreOptions } from "./store/pg/pg-store.js";
 export type { RunStore, Transition } from "./store/types.js";
 export type { RetryReport } from "./sync/retry-queue.js";
 export type { StepResult } from "./sync/run-syncer.js";

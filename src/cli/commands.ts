@@ -11,7 +11,9 @@ import {
 } from "../config/options.js";
 import type { CommonOptions } from "./common.js";
 import { addCommonOptions } from "./common-options.js";
+import { registerDb } from "./db.js";
 import * as run from "./handlers.js";
+import { registerHistory } from "./history.js";
 import { registerServe } from "./serve.js";
 import type { WatchOptions } from "./watch.js";
 import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from "./watch-frames.js";
@@ -20,8 +22,8 @@ import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from
 export function registerCommands(program: Command, setExitCode: (code: number) => void): void {
   const done = (code: number) => setExitCode(code);
 
-  command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id")
-    .requiredOption("--epic <id>", "epic id, e.g. EPIC-007")
+  command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id", { epic: false })
+    .option("--epic <id>", "epic id, e.g. EPIC-007 (default: PARALLEL_PROGRESS_EPIC)")
     .requiredOption("--domains <a,b,c>", "comma-separated domains, one agent each", parseDomainsOption)
     .option("--json", "print the run as JSON instead")
     .option("--force", "abandon a run that is still active here and start a new one")
@@ -108,12 +110,19 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     .action(async (options: WatchOptions) => (await import("./watch.js")).watch(options));
 
   registerServe(program, done);
+  registerHistory(program, done);
+  registerDb(program, done);
 
   addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
     done(await run.runFlush(options)),
   );
 }
 
-function command(program: Command, nameAndArgs: string, description: string): Command {
-  return addCommonOptions(program.command(nameAndArgs).description(description));
+function command(
+  program: Command,
+  nameAndArgs: string,
+  description: string,
+  common: { epic?: boolean } = {},
+): Command {
+  return addCommonOptions(program.command(nameAndArgs).description(description), common);
 }

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { ParallelProgressReporter } from "../reporter.js";
 import type { GitHubOverrides } from "../settings.js";
+import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext, annotation } from "./actions.js";
 import { createOutput, type Output } from "./output.js";
@@ -15,6 +16,10 @@ export interface CommonOptions {
   minInterval?: number;
   quiet?: boolean;
   verbose?: boolean;
+  /** A database shared by machines (else PARALLEL_PROGRESS_STORE); none: the file store in `dir`. */
+  store?: string;
+  /** The run's epic with a database store (else PARALLEL_PROGRESS_EPIC); init's --epic. */
+  epic?: string;
 }
 
 export interface Context {
@@ -23,6 +28,10 @@ export interface Context {
   options: CommonOptions;
   /** Set inside GitHub Actions (GITHUB_ACTIONS=true). */
   actions: ActionsContext | null;
+  /** The database store, when one is used (null: the file store in --dir). */
+  store: LazyPgStore | null;
+  /** Starts the detached background writer (`__flush`) for this run. */
+  startBackgroundWriter: () => Promise<void>;
 }
 
 /** The reporter for a CLI call: the CLI's output for warnings, a detached process as the flusher. */
@@ -40,13 +49,23 @@ export function createContext(options: CommonOptions): Context {
   if (options.commentMode !== undefined) github.commentMode = options.commentMode;
   if (options.minInterval !== undefined) github.minIntervalMs = options.minInterval;
   const dir = resolve(options.dir);
+  const chosen = chooseStore(options, process.env);
+  // The background writer finds the same run: the store and epic travel in its environment (a URL may
+  // hold a password: never on a command line, where other users could read it).
+  const flusherEnv = chosen
+    ? { ...process.env, PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId }
+    : process.env;
+  // One connection: a CLI call is one short process (connect, one transaction, done).
+  const store = chosen ? new LazyPgStore({ ...chosen, maxConnections: 1 }) : null;
   const reporter = new CliReporter(dir, {
     github,
     onWarning: (message) => out.warn(message),
-    flusher: () => startDetachedFlusher(dir, out),
+    flusher: () => startBackgroundWriter(),
+    ...(store ? { store } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  return { out, reporter, options, actions };
+  const startBackgroundWriter = () => startDetachedFlusher(dir, out, flusherEnv);
+  return { out, reporter, options, actions, store, startBackgroundWriter };
 }
 
 /**
@@ -86,7 +105,7 @@ function describeSync(result: StepResult): string {
  * coalesced latest state still reaches the issue when its write falls due. The token travels in the
  * inherited environment, never on the command line. (child_process is loaded only here: start-up time.)
  */
-async function startDetachedFlusher(dir: string, out: Output): Promise<void> {
+async function startDetachedFlusher(dir: string, out: Output, env: NodeJS.ProcessEnv): Promise<void> {
   const script = process.argv[1];
   if (!script) return;
   try {
@@ -94,7 +113,7 @@ async function startDetachedFlusher(dir: string, out: Output): Promise<void> {
     const child = spawn(process.execPath, [script, "__flush", "--dir", dir], {
       detached: true,
       stdio: "ignore",
-      env: process.env,
+      env,
     });
     child.on("error", (error) => out.warn(`could not start the background writer: ${error.message}`));
     child.unref();

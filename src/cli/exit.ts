@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 
 /**
  * The one place that maps a failure to an exit code and a message: the caller's mistake is one line and
@@ -12,8 +12,9 @@ export function reportFailure(error: unknown): number {
     return 2;
   }
   if (
-    error instanceof Error &&
-    (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError")
+    error instanceof StoreUnavailableError ||
+    (error instanceof Error &&
+      (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError"))
   ) {
     process.stderr.write(`parallel-progress: error: ${error.message}\n`);
     return 1;

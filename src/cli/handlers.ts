@@ -3,8 +3,10 @@ import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
+import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
+import { agentChange, replayPending, waitAndReplay } from "./offline.js";
 
 /**
  * What each command does, given its parsed arguments (commands.ts): call the library, print the result,
@@ -15,7 +17,7 @@ export type Files = { done: number; total: number };
 
 export async function runInit(
   options: CommonOptions & {
-    epic: string;
+    epic?: string;
     domains: string[];
     json?: boolean;
     force?: boolean;
@@ -23,8 +25,11 @@ export async function runInit(
     maxCost?: number;
   },
 ): Promise<number> {
-  const context = createContext(options);
-  const agents = await context.reporter.initializeParallelTracking(options.epic, options.domains, undefined, {
+  const epic = options.epic ?? process.env.PARALLEL_PROGRESS_EPIC?.trim();
+  if (!epic)
+    throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
+  const context = createContext({ ...options, epic });
+  const agents = await context.reporter.initializeParallelTracking(epic, options.domains, undefined, {
     force: options.force ?? false,
     ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
     ...(options.maxCost === undefined ? {} : { maxCostUsd: options.maxCost }),
@@ -60,13 +65,14 @@ export async function runUpdate(
     ...(options.cost === undefined ? {} : { costUsd: options.cost }),
   };
   // Without --files the agent's counts stay as they are (kept inside the change's transaction).
-  await context.reporter.updateAgentProgress(
+  await agentChange(context, {
+    kind: "update",
     agent,
-    options.status,
-    options.files?.done,
-    options.files?.total,
-    metrics,
-  );
+    status: options.status,
+    filesCompleted: options.files?.done,
+    filesTotal: options.files?.total,
+    ...(Object.keys(metrics).length > 0 ? { metrics } : {}),
+  });
   return publishCommentUrl(context);
 }
 
@@ -75,13 +81,15 @@ export async function runComplete(
   options: CommonOptions & { summary?: string },
 ): Promise<number> {
   const context = createContext(options);
-  await context.reporter.markAgentComplete(agent, options.summary ?? null);
+  await agentChange(context, { kind: "complete", agent, summary: options.summary ?? null });
   return publishCommentUrl(context);
 }
 
 export async function runFail(agent: string, options: CommonOptions & { error: string }): Promise<number> {
+  if (options.error.trim() === "")
+    throw new UsageError("an error message is required to mark an agent failed");
   const context = createContext(options);
-  await context.reporter.markAgentFailed(agent, options.error);
+  await agentChange(context, { kind: "fail", agent, error: options.error });
   return publishCommentUrl(context);
 }
 
@@ -90,13 +98,17 @@ export async function runCancel(
   options: CommonOptions & { reason?: string },
 ): Promise<number> {
   const context = createContext(options);
-  await context.reporter.cancelAgent(agent, options.reason ?? null);
+  await agentChange(context, { kind: "cancel", agent, reason: options.reason ?? null });
   return publishCommentUrl(context);
 }
 
 export async function runLog(agent: string, message: string, options: CommonOptions): Promise<number> {
+  const text = message.trim();
+  if (text === "") throw new UsageError("an event message cannot be empty");
+  if (text.length > 2000)
+    throw new UsageError(`an event message is at most 2000 characters, got ${text.length}`);
   const context = createContext(options);
-  await context.reporter.logAgentEvent(agent, message);
+  await agentChange(context, { kind: "log", agent, message });
   return publishCommentUrl(context);
 }
 
@@ -110,6 +122,7 @@ export async function runFinalize(
     options.summaryFile !== undefined ? readSummaryFile(options.summaryFile) : (options.summary ?? "");
   const context = createContext(options);
   const { out, reporter, actions } = context;
+  await replayPending(context);
   const result = await reporter.finalizeParallelExecution(summary);
   if (!result.finalizedNow) out.info("the run was already finalized: nothing new posted");
   if (result.posted)
@@ -126,6 +139,10 @@ export async function runFinalize(
 export async function runRetry(options: CommonOptions & { dryRun?: boolean }): Promise<number> {
   const context = createContext(options);
   const { out, reporter } = context;
+  if (!options.dryRun) {
+    const applied = await replayPending(context);
+    if (applied > 0) out.info(`${applied} change(s) kept while the database was down applied`);
+  }
   const report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
   if (options.dryRun) {
     for (const { name, action, item } of report.plan) {
@@ -197,8 +214,10 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
 
 /** The background writer (`__flush`): writes the run's latest state when due, then exits. */
 export async function runFlush(options: CommonOptions): Promise<number> {
-  const { reporter } = createContext({ ...options, quiet: true });
-  await reporter.runFlusher();
+  const context = createContext({ ...options, quiet: true });
+  // Changes this machine kept while the database did not answer: wait for it, then apply them.
+  await waitAndReplay(context, sleep).catch(() => undefined);
+  await context.reporter.runFlusher();
   return 0;
 }
 

@@ -5,6 +5,7 @@ import { UsageError } from "../errors.js";
 import { fileRunSource } from "../serve/file-source.js";
 import { startLiveServer } from "../serve/server.js";
 import { FileRunStore } from "../store/file-store.js";
+import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { createOutput } from "./output.js";
 import type { ServeCliOptions } from "./serve.js";
@@ -18,10 +19,14 @@ function assetsDir(): string {
 export async function runServe(options: ServeCliOptions): Promise<number> {
   const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
   const dir = resolve(options.dir);
-  if (!existsSync(dir)) throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
-  const store = new FileRunStore(nodeFileSystem(), dir);
+  // With a database store (--store/--epic) the page follows the epic's latest run through LISTEN/NOTIFY.
+  const chosen = chooseStore(options, process.env);
+  if (!chosen && !existsSync(dir))
+    throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
+  const file = chosen ? null : new FileRunStore(nodeFileSystem(), dir);
+  const store = file ?? new LazyPgStore({ ...chosen!, maxConnections: 2 });
   const server = await startLiveServer({
-    source: fileRunSource(store, dir),
+    source: file ? fileRunSource(file, dir) : store,
     assetsDir: assetsDir(),
     host: options.host,
     port: options.port,
@@ -32,7 +37,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   });
   out.data(`listening ${server.url}`);
   if (server.live.current === null)
-    out.warn(`no run in ${dir} yet: the page shows it once \`init\` starts one`);
+    out.warn(`no run in ${file ? dir : store.location} yet: the page shows it once \`init\` starts one`);
 
   // A signal drops the pages' streams (they reconnect to a restarted server); a finalize tells them it ended.
   const stop = await new Promise<{ finalized: boolean; why: string }>((resolveStop) => {

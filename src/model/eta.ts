@@ -15,9 +15,37 @@ import { FINISHED_STATUSES, type RunState } from "./types.js";
 export const ETA_MIN_FILES = 3;
 export const ETA_MIN_ELAPSED_MS = 10_000;
 
-/** Milliseconds until the run is expected to be done, or null without enough data. */
+/**
+ * Milliseconds until the run is expected to be done, or null without enough data: the run's own
+ * throughput, else (too little data yet) the same domains' durations in earlier runs.
+ */
 export function estimateRemainingMs(state: RunState, now: number): number | null {
   if (state.completedAt !== null) return null;
+  return fromThroughput(state, now) ?? fromPastRuns(state, now);
+}
+
+/**
+ * From earlier runs: each unfinished agent needs its domain's typical duration from when it started (from
+ * now, when not started yet); the agents work in parallel, so the run needs the longest of these. Null when
+ * an unfinished domain has no history, or every agent already took longer than it used to (no honest guess).
+ */
+function fromPastRuns(state: RunState, now: number): number | null {
+  const past = state.pastDurations;
+  if (!past) return null;
+  let longest = 0;
+  let unfinished = 0;
+  for (const agent of Object.values(state.agents)) {
+    if (FINISHED_STATUSES.includes(agent.status)) continue;
+    unfinished++;
+    const typical = past[agent.domain];
+    if (typical === undefined || !Number.isFinite(typical)) return null;
+    const started = agent.startedAt ? Date.parse(agent.startedAt) : now;
+    longest = Math.max(longest, typical - Math.max(0, now - started));
+  }
+  return unfinished > 0 && longest > 0 ? Math.round(longest) : null;
+}
+
+function fromThroughput(state: RunState, now: number): number | null {
   const elapsed = now - Date.parse(state.startedAt);
   if (!(elapsed >= ETA_MIN_ELAPSED_MS)) return null;
 

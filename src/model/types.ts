@@ -147,6 +147,11 @@ export interface RunState {
   stallAfterMs: number;
   github: GitHubTarget;
   sync: SyncState;
+  /**
+   * Typical duration (ms, the median) of each domain in earlier runs, set when the run starts where the
+   * store keeps history (the database store): the ETA falls back on it while the run has too little data.
+   */
+  pastDurations?: Record<string, number> | undefined;
 }
 
 /** A row of the rendered table; also what `status --json` prints per agent. */

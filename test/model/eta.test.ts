@@ -52,3 +52,40 @@ describe("formatEta", () => {
     expect(formatEta(value)).toBe(expected);
   });
 });
+
+describe("estimateRemainingMs from earlier runs", () => {
+  const withPast = (past: Record<string, number> | undefined) => {
+    const run = makeRun([
+      makeAgent("backend", "in_progress", 0, 0, { startedAt: at("16:30:00") }),
+      makeAgent("frontend", "pending", 0, 0),
+      makeAgent("docs", "completed", 1, 1),
+    ]);
+    run.pastDurations = past;
+    return run;
+  };
+
+  it("falls back on the same domains' durations when the run has too little data of its own", () => {
+    const now = ms("16:32:00");
+    // backend usually takes 10 min and has run 2: 8 left; frontend (not started) 5 min: the longest is 8.
+    expect(estimateRemainingMs(withPast({ backend: 600_000, frontend: 300_000 }), now)).toBe(8 * 60_000);
+    // The frontend is the longest when it usually takes 9 minutes from now.
+    expect(estimateRemainingMs(withPast({ backend: 600_000, frontend: 540_000 }), now)).toBe(9 * 60_000);
+  });
+
+  it("gives no estimate without history for every unfinished domain, or once they all overran it", () => {
+    expect(estimateRemainingMs(withPast(undefined), ms("16:32:00"))).toBeNull();
+    expect(estimateRemainingMs(withPast({ backend: 600_000 }), ms("16:32:00"))).toBeNull();
+    const overran = withPast({ backend: 60_000, frontend: 60_000 });
+    overran.agents["impl-fro-163000"]!.status = "cancelled";
+    expect(estimateRemainingMs(overran, ms("16:32:00"))).toBeNull();
+  });
+
+  it("prefers the run's own throughput once it has enough data", () => {
+    const run = withPast({ backend: 3_600_000, frontend: 3_600_000 });
+    run.agents["impl-bac-163000"]!.filesCompleted = 3;
+    run.agents["impl-bac-163000"]!.filesTotal = 6;
+    run.agents["impl-fro-163000"]!.filesTotal = 3;
+    // 4 files done (3 + docs' 1) in 10 min; 6 left: 15 minutes, not an hour.
+    expect(estimateRemainingMs(run, ms("16:40:00"))).toBe(15 * 60_000);
+  });
+});

@@ -1,0 +1,87 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { chooseStore } from "../store/open-store.js";
+import { createOutput } from "./output.js";
+
+interface DbOptions {
+  store?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+/** The database URL for a `db` command: --store, else PARALLEL_PROGRESS_STORE (no epic needed). */
+function databaseUrl(options: DbOptions): string {
+  const chosen = chooseStore({ ...options, epic: "-" }, process.env);
+  if (!chosen)
+    throw new UsageError("db commands need a database: give --store <url> or set PARALLEL_PROGRESS_STORE");
+  return chosen.url;
+}
+
+/** `db migrate`, `db status`, `db grant`, `db revoke`, `db grants`: the operators' side of a database store. */
+export function registerDb(program: Command, done: (code: number) => void): void {
+  const db = program
+    .command("db")
+    .description("the PostgreSQL store: schema migrations and access by repository");
+  const sub = (name: string, description: string) =>
+    db
+      .command(name)
+      .description(description)
+      .option("--store <url>", "the database: postgres://... (default: PARALLEL_PROGRESS_STORE)")
+      .option("--dir <epic-dir>", "accepted like on every command; db commands keep nothing there", ".")
+      .option("-q, --quiet", "no messages on stderr")
+      .option("-v, --verbose", "say what is done on stderr");
+
+  sub("migrate", "bring the schema up to date (also done on first use)").action(
+    async (options: DbOptions) => {
+      const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+      const { migrateDatabase } = await import("../store/pg/admin.js");
+      const { applied, status } = await migrateDatabase(databaseUrl(options));
+      out.info(applied.length ? `applied migration(s) ${applied.join(", ")}` : "the schema was up to date");
+      out.data(`schema version ${status.version}`);
+      done(0);
+    },
+  );
+
+  sub("status", "print the schema version (and whether this release expects a newer one)")
+    .option("--json", "print it as JSON")
+    .action(async (options: DbOptions & { json?: boolean }) => {
+      const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+      const { databaseStatus } = await import("../store/pg/admin.js");
+      const status = await databaseStatus(databaseUrl(options));
+      if (options.json) out.data(JSON.stringify(status, null, 2));
+      else {
+        const behind =
+          status.version < status.latest ? ` (this release expects ${status.latest}: run db migrate)` : "";
+        out.data(`schema version ${status.version}${behind}`);
+        for (const m of status.applied) out.data(`${m.version}\t${m.appliedAt}\t${m.name}`);
+      }
+      done(0);
+    });
+
+  for (const [name, revoke] of [
+    ["grant", false],
+    ["revoke", true],
+  ] as const) {
+    sub(
+      `${name} <role>`,
+      revoke
+        ? "take a repository's runs away from a database role"
+        : "let a database role see and change the runs of a repository, and nothing else (row-level security)",
+    )
+      .requiredOption("--repo <owner/name>", "the repository")
+      .action(async (role: string, options: DbOptions & { repo: string }) => {
+        const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+        const { grantRepository } = await import("../store/pg/admin.js");
+        await grantRepository(databaseUrl(options), role, options.repo, { revoke });
+        out.info(`${revoke ? "revoked" : "granted"}: role ${role}, runs of ${options.repo}`);
+        done(0);
+      });
+  }
+
+  sub("grants", "list the repositories granted to each role").action(async (options: DbOptions) => {
+    const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+    const { listGrants } = await import("../store/pg/admin.js");
+    for (const { role, repo } of await listGrants(databaseUrl(options))) out.data(`${role}\t${repo}`);
+    done(0);
+  });
+}

@@ -1,0 +1,66 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
+import { formatDuration } from "../model/progress.js";
+import { FileRunStore } from "../store/file-store.js";
+import { chooseStore } from "../store/open-store.js";
+import { nodeFileSystem } from "../util/node-fs.js";
+import { addCommonOptions } from "./common-options.js";
+import { createOutput } from "./output.js";
+
+interface HistoryOptions {
+  dir: string;
+  store?: string;
+  epic?: string;
+  json?: boolean;
+  limit: number;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) {
+    throw new UsageError(`--limit must be a whole number from 1 to 10000, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** `history`: past runs, newest first, with each domain's duration (the database keeps them all). */
+export function registerHistory(program: Command, done: (code: number) => void): void {
+  addCommonOptions(
+    program.command("history").description("past runs, newest first, with each domain's duration"),
+  )
+    .option("--json", "print them as a JSON array")
+    .option("--limit <n>", "at most this many runs (default 50)", parseLimit, 50)
+    .action(async (options: HistoryOptions) => {
+      const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+      // With a database, --epic narrows the list (all epics without it); the file store keeps one run.
+      const chosen = chooseStore({ ...options, epic: options.epic ?? "-" }, process.env);
+      let entries: HistoryEntry[];
+      if (chosen) {
+        const { listRuns } = await import("../store/pg/history.js");
+        const epic = options.epic?.trim() || process.env.PARALLEL_PROGRESS_EPIC?.trim() || null;
+        entries = (await listRuns(chosen.url, epic, options.limit)).map(toHistoryEntry);
+      } else {
+        const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
+        entries = state && (!options.epic || state.epicId === options.epic) ? [toHistoryEntry(state)] : [];
+      }
+      if (options.json) out.data(JSON.stringify(entries, null, 2));
+      else for (const entry of entries) out.data(historyLines(entry));
+      done(0);
+    });
+}
+
+const duration = (ms: number | null) => (ms === null ? "-" : formatDuration(ms));
+
+function historyLines(entry: HistoryEntry): string {
+  const head = [
+    entry.startedAt,
+    entry.epicId,
+    entry.runId,
+    entry.completedAt ? duration(entry.durationMs) : "active",
+  ];
+  const agents = entry.agents.map((a) => `  ${a.domain}\t${a.status}\t${duration(a.durationMs)}`);
+  return [head.join("\t"), ...agents].join("\n");
+}

@@ -1,0 +1,37 @@
+import type { AgentStatus, RunState } from "./types.js";
+
+/** One past or current run, as `history --json` prints it (CONTRACT: history). */
+export interface HistoryEntry {
+  epicId: string;
+  runId: string;
+  startedAt: string;
+  completedAt: string | null;
+  /** From start to finalize; null while the run is active. */
+  durationMs: number | null;
+  agents: { domain: string; status: AgentStatus; durationMs: number | null }[];
+}
+
+/** An agent's duration: from when it left pending to when it finished (null until both are known). */
+function agentDuration(startedAt: string | null, finishedAt: string | null): number | null {
+  if (!startedAt || !finishedAt) return null;
+  return Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
+}
+
+export function toHistoryEntry(state: RunState): HistoryEntry {
+  return {
+    epicId: state.epicId,
+    runId: state.runId,
+    startedAt: state.startedAt,
+    completedAt: state.completedAt,
+    durationMs: state.completedAt
+      ? Math.max(0, Date.parse(state.completedAt) - Date.parse(state.startedAt))
+      : null,
+    agents: Object.values(state.agents)
+      .map((agent) => ({
+        domain: agent.domain,
+        status: agent.status,
+        durationMs: agentDuration(agent.startedAt, agent.finishedAt),
+      }))
+      .sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0)),
+  };
+}

@@ -1,0 +1,130 @@
+import { join } from "node:path";
+import type { AgentMetrics, AgentStatus } from "../model/types.js";
+import { ignoreInGit } from "../util/git-ignore.js";
+import type { FileSystem } from "../util/io.js";
+import { randomHex } from "../util/random.js";
+
+/** An agent's change that could not reach the shared store, as data (so it can be applied later). */
+export type AgentChange =
+  | {
+      kind: "update";
+      agent: string;
+      status: AgentStatus;
+      filesCompleted?: number | undefined;
+      filesTotal?: number | undefined;
+      metrics?: AgentMetrics;
+    }
+  | { kind: "complete"; agent: string; summary: string | null }
+  | { kind: "fail"; agent: string; error: string }
+  | { kind: "cancel"; agent: string; reason: string | null }
+  | { kind: "log"; agent: string; message: string };
+
+/** A change kept on this machine's disk: its correlation id makes applying it later happen once. */
+export interface PendingChange {
+  id: string;
+  /** The run's epic in the shared store. */
+  epicId: string;
+  /** When it was made (epoch ms, this machine's clock: for the record only). */
+  madeAt: number;
+  change: AgentChange;
+}
+
+const PATTERN = /^change_\d{15}_\d{4}_[0-9a-f]{8}\.json$/;
+
+/**
+ * Changes made while the shared store (the database) did not answer, one JSON file each in
+ * `<epic>/.parallel-progress/pending/`, named so that sorting the names sorts them oldest first. Written to
+ * a temporary name and renamed, so a reader never sees half a file; removed once applied.
+ */
+export class PendingChanges {
+  readonly dir: string;
+  private counter = 0;
+
+  constructor(
+    private readonly fs: FileSystem,
+    stateDir: string,
+  ) {
+    this.dir = join(stateDir, "pending");
+  }
+
+  add(pending: PendingChange): string {
+    this.fs.mkdirSync(this.dir, { recursive: true });
+    ignoreInGit(this.fs, join(this.dir, ".."));
+    const stamp = String(pending.madeAt).padStart(15, "0");
+    const name = `change_${stamp}_${String(this.counter++ % 10_000).padStart(4, "0")}_${randomHex(8)}.json`;
+    const temporary = join(this.dir, `.${name}.tmp`);
+    this.fs.writeFileSync(temporary, `${JSON.stringify(pending)}\n`, { encoding: "utf8", mode: 0o600 });
+    this.fs.renameSync(temporary, join(this.dir, name));
+    return name;
+  }
+
+  /** File names, oldest first. */
+  names(): string[] {
+    try {
+      return this.fs
+        .readdirSync(this.dir)
+        .map(String)
+        .filter((name) => PATTERN.test(name))
+        .sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+  }
+
+  /** The change in `name`, or null when another process already applied and removed it. */
+  read(name: string): PendingChange | null {
+    try {
+      return JSON.parse(this.fs.readFileSync(join(this.dir, name), "utf8")) as PendingChange;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+  }
+
+  remove(name: string): void {
+    this.fs.rmSync(join(this.dir, name), { force: true });
+  }
+
+  /**
+   * Makes this process the one that waits for the database to apply the kept changes (one per machine and
+   * directory): false while another waiter is alive, i.e. touched its claim within `staleMs`.
+   */
+  claimWaiter(now: number, staleMs = 60_000): boolean {
+    const path = join(this.dir, ".waiter");
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        this.fs.writeFileSync(path, `${now}\n`, { flag: "wx" });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return false; // nothing kept here
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const touched = this.fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+        if (now - touched < staleMs) return false;
+        this.fs.rmSync(path, { force: true }); // its waiter died: take over
+      }
+    }
+    return false;
+  }
+
+  /** The waiter is alive (its claim is fresh). */
+  touchWaiter(now: number): void {
+    const at = new Date(now);
+    this.fs.utimesSync(join(this.dir, ".waiter"), at, at);
+  }
+
+  releaseWaiter(): void {
+    this.fs.rmSync(join(this.dir, ".waiter"), { force: true });
+  }
+
+  /** A change the store refused (its agent or run is gone): kept, out of the way, as `<name>.rejected`. */
+  setAside(name: string): string {
+    const to = `${name}.rejected`;
+    try {
+      this.fs.renameSync(join(this.dir, name), join(this.dir, to));
+    } catch {
+      // Another process moved it first.
+    }
+    return to;
+  }
+}

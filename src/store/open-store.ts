@@ -1,0 +1,87 @@
+import { UsageError } from "../errors.js";
+import type { RunState } from "../model/types.js";
+import type { Env } from "../settings.js";
+import { parseStoreUrl } from "./pg/config.js";
+import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
+import type { RunStore, Transition } from "./types.js";
+
+/** Where the run lives, as given by `--store`/`--epic` or PARALLEL_PROGRESS_STORE/PARALLEL_PROGRESS_EPIC. */
+export interface StoreChoice {
+  url: string;
+  epicId: string;
+}
+
+/**
+ * The database store chosen for a call, or null for the file store in `--dir`. Read at the edge (the CLI)
+ * from its options and then the environment; a malformed URL or a missing epic is the caller's mistake.
+ */
+export function chooseStore(given: { store?: string; epic?: string }, env: Env): StoreChoice | null {
+  const url = given.store?.trim() || env.PARALLEL_PROGRESS_STORE?.trim() || "";
+  if (url === "") return null;
+  const option = given.store?.trim() ? "--store" : "PARALLEL_PROGRESS_STORE";
+  parseStoreUrl(url, option); // a malformed URL: the one-line message, before anything is done
+  const epicId = given.epic?.trim() || env.PARALLEL_PROGRESS_EPIC?.trim() || "";
+  if (epicId === "") {
+    throw new UsageError(
+      "a database store needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC",
+    );
+  }
+  if (epicId.length > 200 || /[\u0000-\u001f]/.test(epicId)) {
+    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${JSON.stringify(epicId)}`);
+  }
+  return { url, epicId };
+}
+
+/**
+ * A PostgreSQL store that loads its module (and the `pg` client) only when first used, so a call that
+ * never reaches the database, and every call with the file store, pays nothing for it.
+ */
+export class LazyPgStore implements RunStore {
+  readonly location: string;
+  private loading: Promise<PgRunStore> | null = null;
+
+  constructor(private readonly options: PgStoreOptions) {
+    this.location = `${parseStoreUrl(options.url).safe} (epic ${JSON.stringify(options.epicId)})`;
+  }
+
+  get epicId(): string {
+    return this.options.epicId;
+  }
+
+  /** The loaded store (connections are opened on first query). */
+  load(): Promise<PgRunStore> {
+    this.loading ??= import("./pg/pg-store.js").then(({ PgRunStore }) => new PgRunStore(this.options));
+    return this.loading;
+  }
+
+  /** See PgRunStore.correlate. */
+  async correlate(id: string, replay: boolean): Promise<void> {
+    (await this.load()).correlate(id, replay);
+  }
+
+  async read(): Promise<RunState | null> {
+    return (await this.load()).read();
+  }
+
+  async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
+    return (await this.load()).transact(change);
+  }
+
+  async subscribe(listener: () => void): Promise<() => Promise<void>> {
+    return (await this.load()).subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.loading) await (await this.loading).close();
+  }
+}
+
+/**
+ * The PostgreSQL store for a library user: the latest run of `epicId` in the database at `url`, with a
+ * pool of connections (default 10) for a long-lived process. `pg` is loaded on first use. Pass it as the
+ * reporter's `store`; call `close()` when done.
+ */
+export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
+  parseStoreUrl(options.url);
+  return new LazyPgStore({ maxConnections: 10, ...options });
+}

@@ -1,0 +1,93 @@
+import pg from "pg";
+import { isRepoSlug } from "../../config/repo-slug.js";
+import { UsageError } from "../../errors.js";
+import { clientUrl, explainPgError, parseStoreUrl } from "./config.js";
+import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
+import { SCHEMA } from "./migrations.js";
+
+/** The operators' side of the database store: migrations, their status, and row-level-security grants. */
+
+/** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
+export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const { safe } = parseStoreUrl(url);
+  const client = new pg.Client({
+    connectionString: clientUrl(url),
+    connectionTimeoutMillis: 5000,
+    application_name: "parallel-progress",
+  });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    return await work(client);
+  } catch (error) {
+    throw explainPgError(error, safe);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function migrateDatabase(url: string): Promise<{ applied: number[]; status: SchemaStatus }> {
+  return withDatabase(url, async (client) => {
+    const applied = await migrate(client);
+    return { applied, status: await schemaStatus(client) };
+  });
+}
+
+export async function databaseStatus(url: string): Promise<SchemaStatus> {
+  return withDatabase(url, schemaStatus);
+}
+
+/**
+ * Lets `role` see and change the runs of `repo` (and only those: row-level security), with the CLI and
+ * with plain SQL. Run by the schema's owner. Idempotent. `revoke` takes the repository away again.
+ */
+export async function grantRepository(
+  url: string,
+  role: string,
+  repo: string,
+  { revoke = false }: { revoke?: boolean } = {},
+): Promise<void> {
+  if (!isRepoSlug(repo)) throw new UsageError(`--repo must be owner/name, got ${JSON.stringify(repo)}`);
+  if (role.trim() === "") throw new UsageError("db grant needs a role name");
+  await withDatabase(url, async (client) => {
+    await migrate(client);
+    const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
+    if (exists.rowCount === 0) {
+      throw new UsageError(
+        `role ${JSON.stringify(role)} does not exist in the database: create it first (CREATE ROLE ... LOGIN PASSWORD ...)`,
+      );
+    }
+    const who = client.escapeIdentifier(role);
+    await client.query("BEGIN");
+    try {
+      if (revoke) {
+        await client.query(`DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND repo = $2`, [role, repo]);
+      } else {
+        await client.query(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${who}`);
+        await client.query(
+          `GRANT SELECT, INSERT, UPDATE ON ${SCHEMA}.runs, ${SCHEMA}.agents, ${SCHEMA}.events TO ${who}`,
+        );
+        await client.query(`GRANT SELECT ON ${SCHEMA}.schema_migrations, ${SCHEMA}.grants TO ${who}`);
+        await client.query(
+          `INSERT INTO ${SCHEMA}.grants (role_name, repo) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+          [role, repo],
+        );
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/** The repositories granted to each role. */
+export async function listGrants(url: string): Promise<{ role: string; repo: string }[]> {
+  return withDatabase(url, async (client) => {
+    await migrate(client);
+    const { rows } = await client.query<{ role: string; repo: string }>(
+      `SELECT role_name::text AS role, repo FROM ${SCHEMA}.grants ORDER BY role_name, repo`,
+    );
+    return rows;
+  });
+}

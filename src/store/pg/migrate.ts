@@ -1,0 +1,73 @@
+import type pg from "pg";
+import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "./migrations.js";
+
+/** The advisory lock that serialises migrations across processes and machines (any 64-bit constant). */
+export const MIGRATION_LOCK = "7231049915872043001";
+
+export interface SchemaStatus {
+  /** The schema version the database has (0: none). */
+  version: number;
+  /** The version this release expects. */
+  latest: number;
+  applied: { version: number; name: string; appliedAt: string }[];
+}
+
+/** The database's schema version, without changing anything. */
+export async function schemaStatus(client: pg.ClientBase): Promise<SchemaStatus> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [
+    `${SCHEMA}.schema_migrations`,
+  ]);
+  if (!exists.rows[0]?.t) return { version: 0, latest: LATEST_VERSION, applied: [] };
+  const { rows } = await client.query<{ version: number; name: string; applied_at: Date }>(
+    `SELECT version, name, applied_at FROM ${SCHEMA}.schema_migrations ORDER BY version`,
+  );
+  return {
+    version: rows.reduce((max, row) => Math.max(max, row.version), 0),
+    latest: LATEST_VERSION,
+    applied: rows.map((row) => ({
+      version: row.version,
+      name: row.name,
+      appliedAt: row.applied_at.toISOString(),
+    })),
+  };
+}
+
+/**
+ * Brings the schema up to date: under a session advisory lock, so that of many processes meeting an empty
+ * database at once one migrates and the others wait, then find nothing left to do. Each migration is one
+ * transaction with its row in schema_migrations. Resolves to the versions applied by this call.
+ */
+export async function migrate(client: pg.ClientBase): Promise<number[]> {
+  await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK]);
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${SCHEMA}.schema_migrations (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { version } = await schemaStatus(client);
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= version) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(migration.sql);
+        await client.query(`INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+      applied.push(migration.version);
+    }
+    return applied;
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The database schema, as versioned migrations applied in order (never edited once released: a change is
+ * a new migration). Everything lives in the `parallel_progress` schema, so it sits beside other tables.
+ * `runs.state` holds the whole run (what the store hands to a change); `agents` and `events` mirror it
+ * for plain-SQL history and reporting, written in the same transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SCHEMA = "parallel_progress";
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "runs, agents, events",
+    sql: `
+CREATE TABLE ${SCHEMA}.runs (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id text NOT NULL UNIQUE,
+  epic_id text NOT NULL CHECK (length(epic_id) BETWEEN 1 AND 200),
+  repo text CHECK (repo IS NULL OR repo ~ '^[^/]+/[^/]+$'),
+  issue_number integer CHECK (issue_number IS NULL OR issue_number > 0),
+  started_at timestamptz NOT NULL,
+  completed_at timestamptz CHECK (completed_at IS NULL OR completed_at >= started_at),
+  seq bigint NOT NULL CHECK (seq >= 0),
+  revision bigint NOT NULL DEFAULT 0,
+  state jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX runs_epic_latest ON ${SCHEMA}.runs (epic_id, id DESC);
+CREATE INDEX runs_repo ON ${SCHEMA}.runs (repo);
+CREATE INDEX runs_started ON ${SCHEMA}.runs (started_at DESC);
+
+CREATE TABLE ${SCHEMA}.agents (
+  run_id bigint NOT NULL REFERENCES ${SCHEMA}.runs (id) ON DELETE CASCADE,
+  agent_id text NOT NULL,
+  domain text NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'in_progress', 'completed', 'failed', 'cancelled')),
+  files_completed bigint NOT NULL CHECK (files_completed >= 0),
+  files_total bigint NOT NULL CHECK (files_total >= 0),
+  started_at timestamptz,
+  finished_at timestamptz,
+  updated_at timestamptz NOT NULL,
+  summary text,
+  error text,
+  PRIMARY KEY (run_id, agent_id),
+  UNIQUE (run_id, domain),
+  CHECK (files_completed <= files_total)
+);
+CREATE INDEX agents_domain ON ${SCHEMA}.agents (domain, finished_at DESC);
+
+CREATE TABLE ${SCHEMA}.events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id bigint NOT NULL REFERENCES ${SCHEMA}.runs (id) ON DELETE CASCADE,
+  seq bigint NOT NULL CHECK (seq >= 0),
+  agent_id text,
+  event text NOT NULL,
+  correlation_id text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (run_id, correlation_id),
+  UNIQUE (run_id, seq)
+);
+CREATE INDEX events_correlation ON ${SCHEMA}.events (correlation_id);
+
+-- Row-level security: which role may see and change the runs of which repository (db grant).
+CREATE TABLE ${SCHEMA}.grants (
+  role_name name NOT NULL,
+  repo text NOT NULL,
+  PRIMARY KEY (role_name, repo)
+);
+ALTER TABLE ${SCHEMA}.grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_grants ON ${SCHEMA}.grants FOR SELECT USING (role_name = current_user);
+ALTER TABLE ${SCHEMA}.runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY granted_repos ON ${SCHEMA}.runs
+  USING (repo IN (SELECT g.repo FROM ${SCHEMA}.grants g WHERE g.role_name = current_user))
+  WITH CHECK (repo IN (SELECT g.repo FROM ${SCHEMA}.grants g WHERE g.role_name = current_user));
+ALTER TABLE ${SCHEMA}.agents ENABLE ROW LEVEL SECURITY;
+CREATE POLICY granted_runs ON ${SCHEMA}.agents
+  USING (run_id IN (SELECT r.id FROM ${SCHEMA}.runs r))
+  WITH CHECK (run_id IN (SELECT r.id FROM ${SCHEMA}.runs r));
+ALTER TABLE ${SCHEMA}.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY granted_runs ON ${SCHEMA}.events
+  USING (run_id IN (SELECT r.id FROM ${SCHEMA}.runs r))
+  WITH CHECK (run_id IN (SELECT r.id FROM ${SCHEMA}.runs r));
+`,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

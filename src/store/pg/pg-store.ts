@@ -1,0 +1,455 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { StoreUnavailableError } from "../../errors.js";
+import type { RunState } from "../../model/types.js";
+import type { RunStore, Transition } from "../types.js";
+import { clientUrl, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
+import { migrate } from "./migrate.js";
+import { LATEST_VERSION, SCHEMA } from "./migrations.js";
+import { changedAgentRows } from "./rows.js";
+
+/** The channel every change is announced on; the payload names the epic, the run and the sequence number. */
+export const CHANNEL = "parallel_progress";
+
+export interface PgStoreOptions {
+  /** `postgres://` / `postgresql://` URL (libpq parameters such as sslmode included). */
+  url: string;
+  /** The run is the latest run of this epic. */
+  epicId: string;
+  /** Connections kept by the pool: 1 for a short CLI call, more for the library and long-lived commands. */
+  maxConnections?: number;
+  /** How long to wait for a connection before the database counts as unreachable (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Statement timeout, so a stuck database never hangs a call for long (default 10 s). */
+  statementTimeoutMs?: number;
+  /**
+   * Tries of a change without a lock (the write checks the run's revision) before it locks the run row.
+   * Default 0: measured (bench/pg.ts), concurrent writers of one run waste more on lost tries than the lock
+   * costs them; one try saves a lone writer two round trips (BEGIN, COMMIT).
+   */
+  optimisticAttempts?: number;
+}
+
+/** A change's own id, stored with its event; a change replayed with the same id is applied once. */
+interface Correlation {
+  id: string;
+  replay: boolean;
+}
+
+/** A replayed change that the run already holds (matched by its correlation id). Checked by name. */
+export class AlreadyAppliedError extends Error {
+  override name = "AlreadyAppliedError";
+  constructor(readonly correlationId: string) {
+    super(`change ${correlationId} is already applied`);
+  }
+}
+
+interface LatestRow {
+  now_ms: number;
+  version: number | null;
+  id: string | null;
+  /** Bumped by every write of the run row: a write made from an older read finds it changed. */
+  revision: string | null;
+  state: RunState | null;
+}
+
+const LATEST = `
+SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
+       (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
+       r.id::text AS id, r.revision::text AS revision, r.state
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT id, revision, state FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE
+) AS r ON true`;
+
+const INSERT_RUN = `
+INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id`;
+
+/** Each domain's median duration over its latest 20 completed agents in earlier runs (visible to the role). */
+const PAST_DURATIONS = `
+SELECT d.domain, percentile_cont(0.5) WITHIN GROUP (ORDER BY p.ms)::float8 AS ms
+FROM unnest($1::text[]) AS d(domain)
+CROSS JOIN LATERAL (
+  SELECT extract(epoch FROM a.finished_at - a.started_at) * 1000 AS ms
+  FROM ${SCHEMA}.agents a
+  WHERE a.domain = d.domain AND a.status = 'completed' AND a.started_at IS NOT NULL
+    AND a.finished_at IS NOT NULL
+  ORDER BY a.finished_at DESC LIMIT 20
+) AS p
+GROUP BY d.domain`;
+
+/**
+ * One statement, committed on its own or inside a locked transaction: the run row (only if no other write
+ * came since this change read it: `revision`), the agents it touched, the event, the notification. Nothing
+ * is written and no row returned when the revision moved on.
+ */
+const WRITE = `
+WITH run AS (
+  UPDATE ${SCHEMA}.runs SET state = $2, seq = $3, completed_at = $4, repo = $5, issue_number = $6,
+         updated_at = now(), revision = revision + 1
+  WHERE id = $1::bigint AND revision = $13::bigint RETURNING id
+), agents AS (
+  INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
+                                     started_at, finished_at, updated_at, summary, error)
+  SELECT run.id, r.agent_id, r.domain, r.status, r.files_completed, r.files_total, r.started_at,
+         r.finished_at, r.updated_at, r.summary, r.error
+  FROM run, jsonb_to_recordset($7::jsonb) AS r(agent_id text, domain text, status text,
+       files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
+       updated_at timestamptz, summary text, error text)
+  ON CONFLICT (run_id, agent_id) DO UPDATE SET domain = excluded.domain, status = excluded.status,
+    files_completed = excluded.files_completed, files_total = excluded.files_total,
+    started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
+    summary = excluded.summary, error = excluded.error
+), event AS (
+  INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
+  SELECT run.id, $3, $8, $9, $10 FROM run WHERE $12::boolean
+)
+SELECT pg_notify('${CHANNEL}', $11) FROM run`;
+
+/** A write that found the run changed since its read: read again. */
+const CONFLICT: unique symbol = Symbol("conflict");
+/** A change that starts a run: done in a locked transaction (there is no row to compare yet). */
+const NEEDS_LOCK: unique symbol = Symbol("needs lock");
+type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS_LOCK;
+
+/**
+ * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
+ * latest run with the database's `now()`, runs, and writes the new state, the agents it touched, an event
+ * row (the run's next sequence number, a correlation id) and a NOTIFY in one statement, inside a
+ * transaction that locks the run row (`FOR UPDATE`); a new run is made under a per-epic advisory lock.
+ * (Optionally a change first tries without the lock, its write checking the run's `revision`: see
+ * `optimisticAttempts`.)
+ */
+export class PgRunStore implements RunStore {
+  readonly location: string;
+  private readonly where: StoreUrl;
+  private readonly pool: pg.Pool;
+  private readonly config: pg.ClientConfig;
+  private readonly listeners = new Set<pg.Client>();
+  private schemaChecked = false;
+  private correlation: Correlation | null = null;
+  private closed = false;
+
+  constructor(private readonly options: PgStoreOptions) {
+    this.where = parseStoreUrl(options.url);
+    this.location = `${this.where.safe} (epic ${JSON.stringify(options.epicId)})`;
+    this.config = {
+      connectionString: clientUrl(this.where.url),
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      application_name: "parallel-progress",
+    };
+    // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
+    this.pool = new pg.Pool({
+      ...this.config,
+      max: options.maxConnections ?? 10,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+    });
+    // An idle connection that the server drops (restart) must not crash the process: the next query reconnects.
+    this.pool.on("error", () => undefined);
+  }
+
+  get epicId(): string {
+    return this.options.epicId;
+  }
+
+  async read(): Promise<RunState | null> {
+    return this.withClient(async (client) => {
+      const row = await this.latest(client, false);
+      return row.state;
+    });
+  }
+
+  async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
+    const correlation = this.correlation;
+    try {
+      const { result, wrote } = await this.withClient(async (client) => {
+        for (let attempt = 0; attempt < (this.options.optimisticAttempts ?? 0); attempt++) {
+          const outcome = await this.attempt(client, change, correlation, false);
+          if (outcome === NEEDS_LOCK) break;
+          if (outcome !== CONFLICT) return outcome;
+        }
+        await client.query("BEGIN");
+        try {
+          const outcome = await this.attempt(client, change, correlation, true);
+          if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new Error("a locked write lost its row");
+          await client.query("COMMIT");
+          return outcome;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      });
+      if (wrote && this.correlation === correlation) this.correlation = null;
+      return result;
+    } catch (error) {
+      if (this.correlation === correlation) this.correlation = null;
+      throw error;
+    }
+  }
+
+  /**
+   * The next change this store commits carries `id` as its correlation id (stored with its event). With
+   * `replay`, a change whose id the run already holds is not applied again: that transaction throws
+   * AlreadyAppliedError instead (a change kept on a machine's disk while the database was down, applied
+   * once whatever happens to the process that applies it).
+   */
+  correlate(id: string, replay: boolean): void {
+    this.correlation = { id, replay };
+  }
+
+  /** One try of a change: optimistic (`locked` false: no transaction, the write checks the revision) or locked. */
+  private async attempt<T>(
+    client: pg.PoolClient,
+    change: (current: RunState | null, now: number) => Transition<T>,
+    correlation: Correlation | null,
+    locked: boolean,
+  ): Promise<Attempt<T>> {
+    let row = await this.latest(client, locked);
+    if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
+      throw new AlreadyAppliedError(correlation.id);
+    let transition = change(row.state, row.now_ms);
+    let next = transition.next;
+    if (next === undefined) return { result: transition.result, wrote: false };
+    let runRow = row.id;
+    let revision = row.revision;
+    if (row.state === null || next.runId !== row.state.runId) {
+      if (!locked) return NEEDS_LOCK;
+      // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`run:${this.epicId}`]);
+      const fresh = await this.latest(client, true);
+      if (fresh.id !== row.id) {
+        row = fresh;
+        transition = change(row.state, row.now_ms);
+        next = transition.next;
+        if (next === undefined) return { result: transition.result, wrote: false };
+      }
+      if (row.state === null || next.runId !== row.state.runId) {
+        next = await this.withPastDurations(client, next);
+        const inserted = await client.query<{ id: string }>(INSERT_RUN, [
+          next.runId,
+          this.epicId,
+          next.github.repo,
+          next.github.issueNumber,
+          next.startedAt,
+          next.completedAt,
+          next.seq,
+          next,
+        ]);
+        runRow = inserted.rows[0]!.id;
+        revision = "0";
+        row = { ...row, state: null };
+      } else {
+        runRow = row.id;
+        revision = row.revision;
+      }
+    }
+    const rows = changedAgentRows(row.state, next);
+    // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
+    const isEvent = row.state === null || next.seq !== row.state.seq;
+    let written: pg.QueryResult;
+    try {
+      written = await client.query(WRITE, [
+        runRow,
+        next,
+        next.seq,
+        next.completedAt,
+        next.github.repo,
+        next.github.issueNumber,
+        JSON.stringify(rows),
+        rows.length === 1 ? rows[0]!.agent_id : null,
+        next.event,
+        (isEvent && correlation?.id) || randomUUID(),
+        JSON.stringify({ epic: this.epicId, runId: next.runId, seq: next.seq }),
+        isEvent,
+        revision,
+      ]);
+    } catch (error) {
+      // A replayed change that another process applied between this read and this write.
+      const code = (error as { code?: unknown }).code;
+      if (code === "23505" && correlation?.replay && !locked) throw new AlreadyAppliedError(correlation.id);
+      throw error;
+    }
+    if (written.rowCount === 0) return CONFLICT;
+    return { result: transition.result, wrote: isEvent };
+  }
+
+  /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
+  private async withPastDurations(client: pg.PoolClient, run: RunState): Promise<RunState> {
+    const domains = Object.values(run.agents).map((agent) => agent.domain);
+    const { rows } = await client.query<{ domain: string; ms: number }>(PAST_DURATIONS, [domains]);
+    if (rows.length === 0) return run;
+    return { ...run, pastDurations: Object.fromEntries(rows.map((row) => [row.domain, Math.round(row.ms)])) };
+  }
+
+  private async applied(client: pg.PoolClient, correlationId: string): Promise<boolean> {
+    const { rows } = await client.query(
+      `SELECT 1 FROM ${SCHEMA}.events e JOIN ${SCHEMA}.runs r ON r.id = e.run_id
+       WHERE r.epic_id = $1 AND e.correlation_id = $2 LIMIT 1`,
+      [this.epicId, correlationId],
+    );
+    return rows.length > 0;
+  }
+
+  /** The epic's latest run (locked when `lock`), the database's clock, and the schema version. */
+  private async latest(client: pg.ClientBase, lock: boolean): Promise<LatestRow> {
+    const text = lock ? LATEST : LATEST.replace("FOR UPDATE", "");
+    const { rows } = await client.query<LatestRow>(text, [this.epicId]);
+    const row = rows[0]!;
+    if ((row.version ?? 0) < LATEST_VERSION && !this.schemaChecked) throw new SchemaBehind();
+    this.schemaChecked = true;
+    return row;
+  }
+
+  /**
+   * Runs `work` on a pooled connection; a schema that is missing or older than this release is migrated
+   * first (once), and errors become ours (configuration: UsageError; not answering: StoreUnavailableError).
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(`${this.where.safe}: the store is closed`);
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient | null = null;
+      try {
+        client = await this.pool.connect();
+        // A checked-out client has no error listener (the pool's is for idle ones): a server that goes away
+        // between two queries would crash the process. The failed query reports it instead.
+        client.on("error", ignore);
+        return await work(client);
+      } catch (error) {
+        const missing = error instanceof SchemaBehind || isMissingSchema(error);
+        if (missing && attempt === 0 && client) {
+          await migrate(client).catch((cause: unknown) => {
+            throw explainPgError(cause, `${this.where.safe} (migrating the schema)`);
+          });
+          continue;
+        }
+        if (client) {
+          client.removeListener("error", ignore);
+          client.release(isBroken(error) ? true : undefined);
+          client = null;
+        }
+        throw explainPgError(error, this.where.safe);
+      } finally {
+        client?.removeListener("error", ignore);
+        client?.release();
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` after every committed change of this epic, from any machine (LISTEN on a connection
+   * of its own). A dropped connection is re-established and the listener called once (a change may have
+   * been missed meanwhile).
+   */
+  async subscribe(listener: () => void): Promise<() => Promise<void>> {
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let reconnecting = false;
+    const over = () => stopped || this.closed;
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client(this.config);
+      let live = false;
+      next.on("notification", (message) => {
+        if (message.channel !== CHANNEL || !message.payload) return;
+        try {
+          if ((JSON.parse(message.payload) as { epic?: string }).epic === this.epicId) listener();
+        } catch {
+          // Not ours: another writer on the same channel.
+        }
+      });
+      next.on("error", ignore);
+      // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
+      next.on("end", () => {
+        this.listeners.delete(next);
+        if (live && client === next) {
+          client = null;
+          if (!over()) void reconnect();
+        }
+      });
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${CHANNEL}`);
+      } catch (error) {
+        await endQuietly(next);
+        throw error;
+      }
+      if (over()) {
+        await endQuietly(next);
+        return;
+      }
+      live = true;
+      client = next;
+      this.listeners.add(next);
+    };
+    const reconnect = async (): Promise<void> => {
+      if (reconnecting) return;
+      reconnecting = true;
+      try {
+        for (let attempt = 0; attempt < 600 && !over(); attempt++) {
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))),
+          );
+          if (over()) return;
+          try {
+            await connect();
+            if (!over()) listener(); // a change may have been missed meanwhile
+            return;
+          } catch {
+            // Still down: try again.
+          }
+        }
+      } finally {
+        reconnecting = false;
+      }
+    };
+    try {
+      await connect();
+    } catch (error) {
+      throw explainPgError(error, this.where.safe);
+    }
+    return async () => {
+      stopped = true;
+      const current = client;
+      client = null;
+      if (current) {
+        this.listeners.delete(current);
+        await endQuietly(current);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.listeners].map(endQuietly));
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+const ignore = () => undefined;
+
+/** Ends a client whatever its state (a failed connection's end may never settle: bounded). */
+async function endQuietly(client: pg.Client): Promise<void> {
+  await Promise.race([
+    client.end().catch(ignore),
+    new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+  ]);
+}
+
+/** The schema is older than this release: migrate, then try again. */
+class SchemaBehind extends Error {}
+
+function isMissingSchema(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "3F000" || code === "42P01";
+}
+
+/** A connection that failed mid-query (no SQLSTATE, or a connection-class one) is not given back to the pool. */
+function isBroken(error: unknown): boolean {
+  if (error instanceof SchemaBehind) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith("08") || code.startsWith("57P");
+}

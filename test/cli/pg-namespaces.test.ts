@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/cli.js";
+import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
+import { postgresUnavailable, startPostgres, type TestPostgres } from "../support/postgres.js";
+
+const skip = postgresUnavailable() ?? (await machinesUnavailable());
+if (skip) console.warn(`skipping the many-machines tests: ${skip}`);
+
+const TOKEN = "ghp_namespaces";
+const MARKER = /<!-- parallel-progress:progress run=\S+ seq=(\d+) -->\s*$/;
+
+describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreSQL run", () => {
+  let server: TestPostgres;
+  let gh: FakeGitHub;
+  const machines: Machine[] = [];
+  const machine = async (name: string) => {
+    const made = await startMachine(name);
+    machines.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    gh = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
+  }, 120_000);
+  afterAll(async () => {
+    for (const m of machines) await m.destroy();
+    await gh?.close();
+    await server?.destroy();
+  });
+
+  const envFor = (url: string, epic: string) => ({
+    GITHUB_TOKEN: TOKEN,
+    GITHUB_API_URL: gh.url,
+    PARALLEL_PROGRESS_STORE: url,
+    PARALLEL_PROGRESS_EPIC: epic,
+  });
+  const seqOf = async (name: string) =>
+    Number(
+      (
+        await server.sql<{ seq: string }>(
+          name,
+          "SELECT seq::text AS seq FROM parallel_progress.runs ORDER BY id DESC LIMIT 1",
+        )
+      )[0]?.seq,
+    );
+  const commentSeq = (issue: number) =>
+    Math.max(0, ...gh.comments("acme/widgets", issue).map((c) => Number(MARKER.exec(c.body)?.[1] ?? 0)));
+
+  it("runs many machines at once into one run and one comment", async () => {
+    const { url, name } = await server.createDatabase("ns_many");
+    const env = envFor(url, "EPIC-NS");
+    const hosts = await Promise.all(["alpha", "beta", "gamma"].map(machine));
+    const init = await hosts[0]!.cli(
+      [
+        "init",
+        "--epic",
+        "EPIC-NS",
+        "--domains",
+        "a1,a2,b1,b2,c1,c2",
+        "--issue",
+        "123",
+        "--repo",
+        "acme/widgets",
+      ],
+      env,
+    );
+    expect(init.code, init.stderr).toBe(0);
+    await Promise.all(
+      hosts.map(async (host, i) => {
+        const domains = [`${"abc"[i]}1`, `${"abc"[i]}2`];
+        await Promise.all(
+          domains.map(async (domain) => {
+            for (let n = 1; n <= 4; n++) {
+              const r = await host.cli(
+                ["update", domain, "--status", "in_progress", "--files", `${n}/4`],
+                env,
+              );
+              expect(r.code, r.stderr).toBe(0);
+            }
+            expect((await host.cli(["complete", domain], env)).code).toBe(0);
+          }),
+        );
+      }),
+    );
+    const last = await seqOf(name);
+    expect(last).toBe(1 + 6 * 5);
+    expect(await waitFor(() => commentSeq(123) === last, 30_000)).toBe(true);
+    const comments = gh.comments("acme/widgets", 123);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain("100% (24/24 files)");
+  });
+
+  it("takes over the lease of a machine killed while it was writing, within about 15 s", async () => {
+    gh.reset();
+    const { url, name } = await server.createDatabase("ns_kill");
+    const env = envFor(url, "EPIC-KILL");
+    const [doomed, survivor] = await Promise.all([machine("doomed"), machine("survivor")]);
+    const init = await survivor.cli(
+      [
+        "init",
+        "--epic",
+        "EPIC-KILL",
+        "--domains",
+        "api,web",
+        "--issue",
+        "123",
+        "--repo",
+        "acme/widgets",
+        "--min-interval",
+        "0",
+      ],
+      env,
+    );
+    expect(init.code, init.stderr).toBe(0);
+    await waitFor(() => commentSeq(123) >= 1, 20_000);
+    // GitHub hangs: the doomed machine's call takes the lease and waits on its write; then it dies.
+    gh.setFaults({ hang: true });
+    const hanging = doomed.start(["update", "api", "--status", "in_progress", "--files", "1/2"], env);
+    const leased = await waitFor(async () => {
+      const [row] = await server.sql<{ lease: unknown }>(
+        name,
+        "SELECT state -> 'sync' -> 'lease' AS lease FROM parallel_progress.runs",
+      );
+      return row?.lease !== null && row?.lease !== undefined;
+    }, 20_000);
+    expect(leased).toBe(true);
+    await doomed.kill();
+    await hanging;
+    gh.clearFaults();
+    const killedAt = Date.now();
+    const after = await survivor.cli(["update", "web", "--status", "in_progress", "--files", "1/2"], env);
+    expect(after.code, after.stderr).toBe(0);
+    const last = await seqOf(name);
+    expect(await waitFor(() => commentSeq(123) === last, 40_000, 100)).toBe(true);
+    // The lease lasts 15 s on the database's clock; the survivor's writer waits for it, then writes.
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+  }, 90_000);
+
+  it("keeps a machine's changes on its own disk while the database is unreachable from it", async () => {
+    const { url, name } = await server.createDatabase("ns_unreachable");
+    const host = await machine("island");
+    const env = envFor(url, "EPIC-U");
+    const init = await host.cli(["init", "--epic", "EPIC-U", "--domains", "api"], env);
+    expect(init.code, init.stderr).toBe(0);
+    // A port where nothing listens: the database is unreachable from this machine.
+    const away = { ...env, PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, ":1/") };
+    const offline = await host.cli(["update", "api", "--status", "in_progress", "--files", "1/3"], away);
+    expect(offline.code).toBe(0);
+    expect(offline.stderr).toMatch(/not answering.*kept in/);
+    expect(await seqOf(name)).toBe(1);
+    const back = await host.cli(["update", "api", "--status", "in_progress", "--files", "2/3"], env);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await seqOf(name)).toBe(3);
+  });
+});

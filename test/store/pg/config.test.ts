@@ -1,0 +1,167 @@
+import { createFsFromVolume, Volume } from "memfs";
+import { describe, expect, it } from "vitest";
+import { StoreUnavailableError, UsageError } from "../../../src/errors.js";
+import { toHistoryEntry } from "../../../src/model/history.js";
+import { createRun } from "../../../src/model/run.js";
+import { PendingChanges } from "../../../src/queue/pending-changes.js";
+import { chooseStore } from "../../../src/store/open-store.js";
+import { clientUrl, explainPgError, parseStoreUrl, redactText } from "../../../src/store/pg/config.js";
+import { changedAgentRows } from "../../../src/store/pg/rows.js";
+import type { FileSystem } from "../../../src/util/io.js";
+
+const github = {
+  issueNumber: null,
+  repo: null,
+  apiUrl: "x",
+  syncEnabled: true,
+  commentMode: "edit" as const,
+  minIntervalMs: 0,
+};
+
+describe("store URLs", () => {
+  it("names a database for messages without its password or parameters", () => {
+    expect(parseStoreUrl("postgresql://bob:s3cret@db.example.com:6543/progress?sslmode=require").safe).toBe(
+      "postgresql://bob@db.example.com:6543/progress",
+    );
+    expect(parseStoreUrl("postgres:///progress?host=/run/postgresql").safe).toBe(
+      "postgresql:///run/postgresql/progress",
+    );
+  });
+
+  it("refuses what is not a postgres URL, naming the option, never showing a password", () => {
+    expect(() => parseStoreUrl("mysql://u:pw-secret@h/db")).toThrow(UsageError);
+    expect(() => parseStoreUrl("postgres://u:pw-secret@[bad/db", "PARALLEL_PROGRESS_STORE")).toThrow(
+      /^PARALLEL_PROGRESS_STORE must be a postgres:\/\/ or postgresql:\/\/ URL, got "postgres:\/\/u:\*\*\*@\[bad\/db"$/,
+    );
+    expect(redactText("x://a:b@c/d?password=e&x=1")).toBe("x://a:***@c/d?password=***&x=1");
+  });
+
+  it("gives sslmode libpq's meaning unless the URL chose", () => {
+    expect(clientUrl("postgres://h/db")).toBe("postgres://h/db");
+    expect(clientUrl("postgres://h/db?sslmode=require")).toBe(
+      "postgres://h/db?sslmode=require&uselibpqcompat=true",
+    );
+    expect(clientUrl("postgres://h/db?sslmode=require&uselibpqcompat=false")).toBe(
+      "postgres://h/db?sslmode=require&uselibpqcompat=false",
+    );
+  });
+
+  it("takes the store and epic from options, then the environment; a store needs an epic", () => {
+    expect(chooseStore({}, {})).toBeNull();
+    expect(
+      chooseStore({}, { PARALLEL_PROGRESS_STORE: " postgres://h/db ", PARALLEL_PROGRESS_EPIC: "E" }),
+    ).toEqual({
+      url: "postgres://h/db",
+      epicId: "E",
+    });
+    expect(chooseStore({ store: "postgres://a/b", epic: "F" }, { PARALLEL_PROGRESS_EPIC: "E" })?.epicId).toBe(
+      "F",
+    );
+    expect(() => chooseStore({ store: "postgres://a/b" }, {})).toThrow(/needs the run's epic/);
+    expect(() => chooseStore({ store: "postgres://a/b", epic: "a\nb" }, {})).toThrow(/--epic must be/);
+  });
+});
+
+describe("explainPgError", () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it("makes configuration mistakes UsageErrors and a silent database StoreUnavailableError", () => {
+    expect(explainPgError(pgError("28P01", "password authentication failed"), "db")).toBeInstanceOf(
+      UsageError,
+    );
+    expect(explainPgError(pgError("3D000", 'database "x" does not exist'), "db")).toBeInstanceOf(UsageError);
+    expect(explainPgError(pgError("42501", "permission denied for schema"), "db")).toBeInstanceOf(UsageError);
+    for (const code of ["57P01", "57P03", "08006", "57014", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND"]) {
+      expect(explainPgError(pgError(code, "gone"), "db")).toBeInstanceOf(StoreUnavailableError);
+    }
+    expect(explainPgError(new Error("Connection terminated unexpectedly"), "db")).toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    const other = pgError("23514", "check constraint");
+    expect(explainPgError(other, "db")).toBe(other);
+  });
+
+  it("never repeats a password found in the message", () => {
+    const explained = explainPgError(
+      pgError("08001", "cannot reach postgres://u:hunter2@h/db"),
+      "db",
+    ) as Error;
+    expect(explained.message).not.toContain("hunter2");
+  });
+});
+
+describe("rows and history from a run", () => {
+  const run = createRun({
+    epicId: "E",
+    domains: ["api", "web"],
+    now: Date.parse("2025-01-01T00:00:00Z"),
+    github,
+    nonce: "00",
+  });
+
+  it("writes every agent of a new run and only the agents a change touched", () => {
+    expect(changedAgentRows(null, run).map((r) => r.domain)).toEqual(["api", "web"]);
+    const [id] = Object.keys(run.agents);
+    const next = { ...run, agents: { ...run.agents, [id!]: { ...run.agents[id!]!, filesTotal: 3 } } };
+    expect(changedAgentRows(run, next).map((r) => [r.domain, r.files_total])).toEqual([["api", 3]]);
+    expect(changedAgentRows(run, { ...run, seq: 2 })).toEqual([]);
+  });
+
+  it("gives each run's and domain's duration, null until known", () => {
+    const [api] = Object.keys(run.agents);
+    const done = {
+      ...run,
+      completedAt: "2025-01-01T00:10:00.000Z",
+      agents: {
+        ...run.agents,
+        [api!]: {
+          ...run.agents[api!]!,
+          status: "completed" as const,
+          startedAt: "2025-01-01T00:01:00.000Z",
+          finishedAt: "2025-01-01T00:04:00.000Z",
+        },
+      },
+    };
+    expect(toHistoryEntry(done)).toMatchObject({
+      epicId: "E",
+      durationMs: 600_000,
+      agents: [
+        { domain: "api", status: "completed", durationMs: 180_000 },
+        { domain: "web", status: "pending", durationMs: null },
+      ],
+    });
+    expect(toHistoryEntry(run).durationMs).toBeNull();
+  });
+});
+
+describe("PendingChanges", () => {
+  const make = () =>
+    new PendingChanges(createFsFromVolume(new Volume()) as unknown as FileSystem, "/epic/.parallel-progress");
+  const change = (n: number) => ({ kind: "log" as const, agent: "api", message: `m${n}` });
+
+  it("keeps changes oldest first, reads and removes them", () => {
+    const pending = make();
+    pending.add({ id: "b", epicId: "E", madeAt: 2000, change: change(2) });
+    pending.add({ id: "a", epicId: "E", madeAt: 1000, change: change(1) });
+    pending.add({ id: "c", epicId: "E", madeAt: 2000, change: change(3) });
+    const names = pending.names();
+    expect(names.map((name) => pending.read(name)?.id)).toEqual(["a", "b", "c"]);
+    pending.remove(names[0]!);
+    expect(pending.read(names[0]!)).toBeNull();
+    const aside = pending.setAside(names[1]!);
+    expect(aside).toBe(`${names[1]}.rejected`);
+    expect(pending.names()).toHaveLength(1);
+  });
+
+  it("lets one waiter at a time wait for the database, and takes over a stale claim", () => {
+    const pending = make();
+    expect(pending.claimWaiter(0)).toBe(false); // nothing kept: nothing to wait for
+    pending.add({ id: "a", epicId: "E", madeAt: 1, change: change(1) });
+    const now = Date.now();
+    expect(pending.claimWaiter(now)).toBe(true);
+    expect(pending.claimWaiter(now + 1000)).toBe(false);
+    expect(pending.claimWaiter(now + 120_000)).toBe(true);
+    pending.releaseWaiter();
+    expect(pending.claimWaiter(now)).toBe(true);
+  });
+});

@@ -1,0 +1,284 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StoreUnavailableError } from "../../../src/errors.js";
+import { applyProgress, createRun } from "../../../src/model/run.js";
+import type { RunState } from "../../../src/model/types.js";
+import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping the PostgreSQL store tests: ${skip}`);
+
+const newRun = (epicId: string, domains: string[], now: number, repo: string | null = "o/r"): RunState =>
+  createRun({
+    epicId,
+    domains,
+    now,
+    github: { issueNumber: 1, repo, apiUrl: "x", syncEnabled: true, commentMode: "edit", minIntervalMs: 0 },
+    nonce: Math.random().toString(16).slice(2, 6),
+  });
+
+/** One update of an agent, as the reporter makes it: seq + 1 with the store's clock. */
+const bump = (agent: string, done: number) => (current: RunState | null, now: number) => {
+  if (!current) throw new Error("no run");
+  const id = Object.values(current.agents).find((a) => a.domain === agent)!.agentId;
+  const next = applyProgress(
+    current,
+    id,
+    { status: "in_progress", filesCompleted: done, filesTotal: 1000 },
+    now,
+  );
+  return { next, result: next.seq };
+};
+
+describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
+  let server: TestPostgres;
+  let url: string;
+  const stores: PgRunStore[] = [];
+  const store = (epicId: string, max = 4, optimisticAttempts = 0) => {
+    const made = new PgRunStore({ url, epicId, maxConnections: max, optimisticAttempts });
+    stores.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    url = (await server.createDatabase("store")).url;
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await server?.destroy();
+  });
+
+  it("migrates an empty database on first use, then reads null, then the run a transaction saved", async () => {
+    const s = store("E1");
+    expect(await s.read()).toBeNull();
+    const [row] = await server.sql<{ version: number }>(
+      url.split("/").pop()!,
+      "SELECT max(version) AS version FROM parallel_progress.schema_migrations",
+    );
+    expect(row?.version).toBeGreaterThanOrEqual(1);
+    const run = newRun("E1", ["backend", "frontend"], Date.now());
+    await s.transact(() => ({ next: run, result: undefined }));
+    expect((await s.read())?.runId).toBe(run.runId);
+    expect(s.location).not.toContain("pp-test-superuser-pw");
+  });
+
+  it("hands the change the database's clock and keeps plain-SQL rows of runs, agents and events", async () => {
+    const s = store("E2");
+    const before = Date.now();
+    const seen: number[] = [];
+    await s.transact((_current, now) => {
+      seen.push(now);
+      return { next: newRun("E2", ["api", "web"], now), result: undefined };
+    });
+    await s.transact(bump("api", 3));
+    expect(Math.abs(seen[0]! - before)).toBeLessThan(60_000);
+    const db = url.split("/").pop()!;
+    const agents = await server.sql(
+      db,
+      `SELECT a.domain, a.status, a.files_completed::int AS done FROM parallel_progress.agents a
+       JOIN parallel_progress.runs r ON r.id = a.run_id WHERE r.epic_id = $1 ORDER BY a.domain`,
+      ["E2"],
+    );
+    expect(agents).toEqual([
+      { domain: "api", status: "in_progress", done: 3 },
+      { domain: "web", status: "pending", done: 0 },
+    ]);
+    const events = await server.sql(
+      db,
+      `SELECT e.seq::int AS seq, e.correlation_id FROM parallel_progress.events e
+       JOIN parallel_progress.runs r ON r.id = e.run_id WHERE r.epic_id = $1 ORDER BY e.seq`,
+      ["E2"],
+    );
+    expect(events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(new Set(events.map((e) => e.correlation_id)).size).toBe(2);
+  });
+
+  it("loses nothing when many connections change one run at once: every change gets the next seq", async () => {
+    const a = store("E3", 8);
+    const b = store("E3", 8);
+    await a.transact((_c, now) => ({ next: newRun("E3", ["x", "y"], now), result: undefined }));
+    const seqs = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => (i % 2 ? a : b).transact(bump(i % 4 < 2 ? "x" : "y", i))),
+    );
+    expect(new Set(seqs).size).toBe(80);
+    expect(Math.max(...seqs)).toBe(81);
+    expect((await a.read())?.seq).toBe(81);
+  });
+
+  it("loses nothing with optimistic tries first: a write from a stale read is made again", async () => {
+    const a = store("E3o", 8, 2);
+    const b = store("E3o", 8, 2);
+    await a.transact((_c, now) => ({ next: newRun("E3o", ["x", "y"], now), result: undefined }));
+    const seqs = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).transact(bump(i % 4 < 2 ? "x" : "y", i))),
+    );
+    expect(new Set(seqs).size).toBe(60);
+    expect((await a.read())?.seq).toBe(61);
+    const [row] = await server.sql<{ n: number }>(
+      url.split("/").pop()!,
+      "SELECT count(*)::int AS n FROM parallel_progress.events e JOIN parallel_progress.runs r ON r.id = e.run_id WHERE r.epic_id = 'E3o'",
+    );
+    expect(row?.n).toBe(61);
+  });
+
+  it("starts one run per epic at a time and keeps earlier runs", async () => {
+    const s = store("E4");
+    const first = newRun("E4", ["a"], Date.now());
+    await s.transact(() => ({ next: first, result: undefined }));
+    const second = newRun("E4", ["b"], Date.now());
+    await s.transact(() => ({ next: second, result: undefined }));
+    expect((await s.read())?.runId).toBe(second.runId);
+    const runs = await server.sql(
+      url.split("/").pop()!,
+      "SELECT run_id FROM parallel_progress.runs WHERE epic_id = 'E4'",
+    );
+    expect(runs).toHaveLength(2);
+  });
+
+  it("applies a change with a correlation id once, however often it is replayed", async () => {
+    const s = store("E5");
+    await s.transact((_c, now) => ({ next: newRun("E5", ["a"], now), result: undefined }));
+    s.correlate("replay-1", false);
+    expect(await s.transact(bump("a", 1))).toBe(2);
+    s.correlate("replay-1", true);
+    await expect(s.transact(bump("a", 1))).rejects.toThrow(AlreadyAppliedError);
+    s.correlate("replay-2", true);
+    expect(await s.transact(bump("a", 2))).toBe(3);
+    expect(await s.transact(bump("a", 3))).toBe(4); // no correlation left: a fresh id
+    const ids = await server.sql(
+      url.split("/").pop()!,
+      `SELECT e.correlation_id AS id FROM parallel_progress.events e JOIN parallel_progress.runs r
+       ON r.id = e.run_id WHERE r.epic_id = 'E5' ORDER BY e.seq`,
+    );
+    expect(ids.map((row) => row.id).slice(1, 3)).toEqual(["replay-1", "replay-2"]);
+    expect((await s.read())?.seq).toBe(4);
+  });
+
+  it("turns a statement timeout into StoreUnavailableError (kept and applied later), the run unchanged", async () => {
+    const s = store("E8");
+    await s.transact((_c, now) => ({ next: newRun("E8", ["a"], now), result: undefined }));
+    const impatient = new PgRunStore({ url, epicId: "E8", maxConnections: 1, statementTimeoutMs: 200 });
+    stores.push(impatient);
+    const pg = (await import("pg")).default;
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM parallel_progress.runs WHERE epic_id = 'E8' FOR UPDATE");
+      await expect(impatient.transact(bump("a", 1))).rejects.toThrow(StoreUnavailableError);
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+    expect((await s.read())?.seq).toBe(1);
+    expect(await impatient.transact(bump("a", 1))).toBe(2);
+  });
+
+  it("treats hostile epic ids and domains as data", async () => {
+    const epic = "E'; DROP TABLE parallel_progress.runs; --";
+    const s = store(epic);
+    await s.transact((_c, now) => ({
+      next: newRun(epic, ["a'); DELETE FROM x; --", "$1 \\"], now),
+      result: undefined,
+    }));
+    await s.transact(bump("$1 \\", 1));
+    const read = await s.read();
+    expect(read?.epicId).toBe(epic);
+    expect(
+      Object.values(read!.agents)
+        .map((a) => a.domain)
+        .sort(),
+    ).toEqual(["$1 \\", "a'); DELETE FROM x; --"]);
+  });
+
+  it("notifies a subscriber on another connection of every change of its epic, and not of others", async () => {
+    const watcher = store("E6");
+    const writer = store("E6");
+    const other = store("E6-other");
+    await writer.transact((_c, now) => ({ next: newRun("E6", ["a"], now), result: undefined }));
+    await other.transact((_c, now) => ({ next: newRun("E6-other", ["a"], now), result: undefined }));
+    let calls = 0;
+    const stop = await watcher.subscribe(() => {
+      calls++;
+    });
+    await other.transact(bump("a", 1));
+    await writer.transact(bump("a", 1));
+    await writer.transact(bump("a", 2));
+    for (let i = 0; i < 200 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await other.transact(bump("a", 2));
+    await writer.transact(bump("a", 3));
+    for (let i = 0; i < 200 && calls < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBe(3);
+    await stop();
+  });
+
+  it("gives a new run the median duration of its domains in earlier runs, for the ETA", async () => {
+    const s = store("E7");
+    const durations = [60_000, 120_000, 600_000];
+    for (const duration of durations) {
+      const run = newRun("E7", ["build", "lint"], Date.now());
+      const id = Object.values(run.agents).find((a) => a.domain === "build")!.agentId;
+      run.agents[id] = {
+        ...run.agents[id]!,
+        status: "completed",
+        startedAt: new Date(1_000_000).toISOString(),
+        finishedAt: new Date(1_000_000 + duration).toISOString(),
+      };
+      await s.transact(() => ({ next: run, result: undefined }));
+    }
+    await s.transact((_c, now) => ({ next: newRun("E7", ["build", "lint", "new"], now), result: undefined }));
+    expect((await s.read())?.pastDurations).toEqual({ build: 120_000 });
+  });
+
+  it("serves the library: a reporter on createPostgresStore shares its run with another machine's reporter", async () => {
+    const { createParallelReporter, createPostgresStore } = await import("../../../src/index.js");
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const here = await mkdtemp(join(tmpdir(), "pp-lib-a-"));
+    const there = await mkdtemp(join(tmpdir(), "pp-lib-b-"));
+    const storeA = createPostgresStore({ url, epicId: "LIB" });
+    const storeB = createPostgresStore({ url, epicId: "LIB" });
+    try {
+      const a = createParallelReporter(here, { store: storeA, env: {} });
+      const agents = await a.initializeParallelTracking("LIB", ["api", "web"]);
+      const b = createParallelReporter(there, { store: storeB, env: {} });
+      await b.updateAgentProgress(agents[1]!.agentId, "in_progress", 2, 4);
+      await a.updateAgentProgress(agents[0]!.agentId, "completed", 3, 3);
+      const view = await b.status();
+      expect(view.agents.map((agent) => agent.filesCompleted)).toEqual([3, 2]);
+      expect(view.overall.filesCompleted).toBe(5);
+    } finally {
+      await storeA.close();
+      await storeB.close();
+      await rm(here, { recursive: true, force: true });
+      await rm(there, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a subscription across a database restart, with one connection, and hears changes after it", async () => {
+    const watcher = store("E9");
+    const writer = store("E9");
+    await writer.transact((_c, now) => ({ next: newRun("E9", ["a"], now), result: undefined }));
+    let calls = 0;
+    const stop = await watcher.subscribe(() => {
+      calls++;
+    });
+    await server.stopServer();
+    await server.start();
+    // Reconnected: the listener is called once for what it may have missed, then for each change.
+    for (let i = 0; i < 300 && calls === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const before = calls;
+    expect(before).toBeGreaterThan(0);
+    await writer.transact(bump("a", 1));
+    for (let i = 0; i < 300 && calls === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBeGreaterThan(before);
+    const [row] = await server.sql<{ n: number }>(
+      "postgres",
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'parallel-progress' AND query ILIKE 'LISTEN%'",
+    );
+    expect(row?.n).toBe(1);
+    await stop();
+  });
+});

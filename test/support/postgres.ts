@@ -1,0 +1,191 @@
+import { execFile, execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+
+const run = promisify(execFile);
+
+/** The superuser's password on the throwaway server (TCP connections need a password there). */
+export const SUPERUSER_PASSWORD = "pp-test-superuser-pw";
+
+/** A throwaway PostgreSQL server on 127.0.0.1, in a temporary folder, for the tests. */
+export interface TestPostgres {
+  port: number;
+  /** A URL to a database on this server, as `user` (default: the superuser). */
+  url(database?: string, user?: { name: string; password: string }): string;
+  /** A new empty database with a unique name; resolves to its URL (superuser). */
+  createDatabase(prefix?: string): Promise<{ name: string; url: string }>;
+  /** Runs SQL as the superuser in `database`. */
+  sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    database: string,
+    text: string,
+    values?: unknown[],
+  ): Promise<R[]>;
+  /** Stops the server (it can be started again: `start`), e.g. to test a database that is down. */
+  stopServer(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and removes its folder. */
+  destroy(): Promise<void>;
+}
+
+/** The newest PostgreSQL binaries of the system (Debian: /usr/lib/postgresql/<version>/bin), or null. */
+export function findPostgresBin(): string | null {
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root)
+    .filter((name) => existsSync(join(root, name, "bin", "pg_ctl")))
+    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+  return versions[0] ? join(root, versions[0], "bin") : null;
+}
+
+/** Why the PostgreSQL tests cannot run here, or null when they can. */
+export function postgresUnavailable(): string | null {
+  if (!findPostgresBin()) return "no PostgreSQL binaries in /usr/lib/postgresql (apt-get install postgresql)";
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync("id", ["-u", "postgres"], { stdio: "ignore" });
+    } catch {
+      return "running as root, and there is no `postgres` user to run the server as";
+    }
+  }
+  return null;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === "string") throw new Error("no free port");
+  return address.port;
+}
+
+/**
+ * Starts a server with the system's initdb and pg_ctl into a temporary folder, on a free loopback port,
+ * its unix socket in that folder. PostgreSQL refuses to run as root, so a root test run starts it as the
+ * `postgres` user (the folder is chowned to it).
+ */
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error(postgresUnavailable() ?? "no PostgreSQL");
+  const dir = mkdtempSync(join(tmpdir(), "pp-pg-"));
+  const data = join(dir, "data");
+  const pwfile = join(dir, "pw");
+  writeFileSync(pwfile, `${SUPERUSER_PASSWORD}\n`);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const { stdout } = await run("id", ["-u", "postgres"]);
+    const { stdout: gid } = await run("id", ["-g", "postgres"]);
+    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
+    chownSync(pwfile, Number(stdout.trim()), Number(gid.trim()));
+  }
+  const as = (command: string, args: string[]) =>
+    asRoot ? run("runuser", ["-u", "postgres", "--", command, ...args]) : run(command, args);
+  const initdb = as(join(bin, "initdb"), [
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    `--pwfile=${pwfile}`,
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    "-E",
+    "UTF8",
+    "--no-sync",
+  ]);
+  await initdb.catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  let port = 0;
+  const options = () =>
+    [
+      `-p ${port}`,
+      `-k ${dir}`,
+      "-c listen_addresses=127.0.0.1",
+      "-c fsync=off",
+      "-c synchronous_commit=off",
+      "-c full_page_writes=off",
+      "-c max_connections=200",
+    ].join(" ");
+  const start = async () => {
+    await as(join(bin, "pg_ctl"), [
+      "start",
+      "-D",
+      data,
+      "-w",
+      "-t",
+      "120",
+      "-l",
+      join(dir, "log"),
+      "-o",
+      options(),
+    ]);
+  };
+  const stopServer = async () => {
+    await as(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "fast", "-w", "-t", "60"]);
+  };
+  // Whatever ends this process (a failed start, a test run killed at its timeout), the server goes too.
+  const stopNow = () => {
+    try {
+      const command = [join(bin, "pg_ctl"), "stop", "-D", data, "-m", "immediate", "-w"];
+      execFileSync(
+        asRoot ? "runuser" : command[0]!,
+        asRoot ? ["-u", "postgres", "--", ...command] : command.slice(1),
+        {
+          stdio: "ignore",
+        },
+      );
+    } catch {
+      // not running
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", stopNow);
+  // The free port may be taken by someone else before the server binds it: then try another (bounded).
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt >= 3) {
+        process.off("exit", stopNow);
+        stopNow();
+        throw error;
+      }
+    }
+  }
+  let counter = 0;
+  const url = (database = "postgres", user = { name: "postgres", password: SUPERUSER_PASSWORD }) =>
+    `postgresql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const sql = async <R extends pg.QueryResultRow>(database: string, text: string, values?: unknown[]) => {
+    const client = new pg.Client({ connectionString: url(database) });
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    port,
+    url,
+    sql,
+    async createDatabase(prefix = "pp") {
+      const name = `${prefix}_${process.pid}_${++counter}`;
+      await sql("postgres", `CREATE DATABASE "${name}"`);
+      return { name, url: url(name) };
+    },
+    stopServer,
+    start,
+    async destroy() {
+      process.off("exit", stopNow);
+      await stopServer().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
