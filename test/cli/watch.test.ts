@@ -20,6 +20,7 @@ import { applyComplete, applyFinalize, applyLog, applyProgress, createRun } from
 import type { GitHubTarget, RunState } from "../../src/model/types.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { BIN, makeEpic, type RunningCli, runCli, spawnCli, waitFor } from "../support/cli.js";
+import { unlessInCi } from "../support/required.js";
 
 const run = promisify(execFile);
 
@@ -260,7 +261,8 @@ describe("watch: plain lines when stdout is not a terminal", () => {
 
 // ---------------------------------------------------------------------------------------------------
 
-const hasTmux = spawnSync("tmux", ["-V"], { stdio: "ignore" }).status === 0;
+const hasTmux =
+  unlessInCi(spawnSync("tmux", ["-V"], { stdio: "ignore" }).status === 0 ? null : "no tmux") === null;
 /** Said in the test name when skipped; CI installs tmux (.ci/run). */
 const skipReason = hasTmux ? "" : " (skipped: tmux is not installed; apt-get install tmux)";
 /**

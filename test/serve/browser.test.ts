@@ -9,6 +9,7 @@ import { FileRunStore } from "../../src/store/file-store.js";
 import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { makeEpic, runCli } from "../support/cli.js";
+import { unlessInCi } from "../support/required.js";
 import { type ServeProcess, startServe } from "./serve-process.js";
 
 /**
@@ -17,7 +18,7 @@ import { type ServeProcess, startServe } from "./serve-process.js";
  */
 
 const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = unlessInCi(existsSync(CHROMIUM) ? null : `no ${CHROMIUM}`) === null;
 if (!hasChromium)
   console.warn(`${CHROMIUM} is missing (installed by .ci/run): the browser tests are skipped`);
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { unlessInCi } from "./required.js";
 
 const run = promisify(execFile);
 
@@ -43,6 +44,10 @@ export function findPostgresBin(): string | null {
 
 /** Why the PostgreSQL tests cannot run here, or null when they can. */
 export function postgresUnavailable(): string | null {
+  return unlessInCi(whyNoPostgres());
+}
+
+function whyNoPostgres(): string | null {
   if (!findPostgresBin()) return "no PostgreSQL binaries in /usr/lib/postgresql (apt-get install postgresql)";
   if (process.getuid?.() === 0) {
     try {

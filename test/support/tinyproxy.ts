@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { closedPort } from "./loopback.js";
+import { unlessInCi } from "./required.js";
 
 /** Debian's tinyproxy (CI installs it: .ci/run). */
 export const TINYPROXY = "/usr/bin/tinyproxy";
-export const hasTinyproxy = existsSync(TINYPROXY);
+export const hasTinyproxy = unlessInCi(existsSync(TINYPROXY) ? null : `no ${TINYPROXY}`) === null;
 
 export interface Tinyproxy {
   /** `http://127.0.0.1:<port>` */
