@@ -19,6 +19,7 @@ import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from
 /** The commander program's commands: options and help text; the work is in handlers.ts and watch.ts. */
 export function registerCommands(program: Command, setExitCode: (code: number) => void): void {
   const done = (code: number) => setExitCode(code);
+  addCommonOptions(program);
 
   command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id")
     .requiredOption("--epic <id>", "epic id, e.g. EPIC-007")
@@ -109,11 +110,11 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
 
   registerServe(program, done);
 
-  addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
-    done(await run.runFlush(options)),
-  );
+  program
+    .command("__flush", { hidden: true })
+    .action(async (options: CommonOptions) => done(await run.runFlush(options)));
 }
 
 function command(program: Command, nameAndArgs: string, description: string): Command {
-  return addCommonOptions(program.command(nameAndArgs).description(description));
+  return program.command(nameAndArgs).description(description);
 }
