@@ -21,9 +21,9 @@ import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from
 /** The commander program's commands: options and help text; the work is in handlers.ts and watch.ts. */
 export function registerCommands(program: Command, setExitCode: (code: number) => void): void {
   const done = (code: number) => setExitCode(code);
+  addCommonOptions(program);
 
-  command(program, "init", "start a run: prints one line per agent, domain<TAB>agent-id", { epic: false })
-    .option("--epic <id>", "epic id, e.g. EPIC-007 (default: PARALLEL_PROGRESS_EPIC)")
+  command(program, "init", "start a run (--epic names it): prints one line per agent, domain<TAB>agent-id")
     .requiredOption("--domains <a,b,c>", "comma-separated domains, one agent each", parseDomainsOption)
     .option("--json", "print the run as JSON instead")
     .option("--force", "abandon a run that is still active here and start a new one")
@@ -113,16 +113,11 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   registerHistory(program, done);
   registerDb(program, done);
 
-  addCommonOptions(program.command("__flush", { hidden: true })).action(async (options: CommonOptions) =>
-    done(await run.runFlush(options)),
-  );
+  program
+    .command("__flush", { hidden: true })
+    .action(async (options: CommonOptions) => done(await run.runFlush(options)));
 }
 
-function command(
-  program: Command,
-  nameAndArgs: string,
-  description: string,
-  common: { epic?: boolean } = {},
-): Command {
-  return addCommonOptions(program.command(nameAndArgs).description(description), common);
+function command(program: Command, nameAndArgs: string, description: string): Command {
+  return program.command(nameAndArgs).description(description);
 }

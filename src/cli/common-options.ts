@@ -1,17 +1,24 @@
 import type { Command } from "commander";
 import { parseCommentMode, parseIntervalOption, parseIssueOption } from "../config/options.js";
 
-/** The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more). */
-export function addCommonOptions(command: Command, { epic = true }: { epic?: boolean } = {}): Command {
-  command
+/**
+ * The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more),
+ * declared once, on the program: commander reads a program's options anywhere on the line (before or
+ * after the command), lists them under "Global Options" in each command's help, and each action gets
+ * them with its own (the preAction hook). Declared on each of the thirteen commands instead, they were a
+ * hundred option objects built at every start.
+ */
+export function addCommonOptions(program: Command): Command {
+  return program
     .option("--dir <epic-dir>", "epic directory (holds task.md, the run state and the queue)", ".")
     .option(
       "--store <url>",
       "a PostgreSQL database shared by machines: postgres://... (default: PARALLEL_PROGRESS_STORE; none: the files in --dir)",
-    );
-  // init names its epic itself (required there); every other command names the run with a database store.
-  if (epic) command.option("--epic <id>", "the run's epic with --store (default: PARALLEL_PROGRESS_EPIC)");
-  return command
+    )
+    .option(
+      "--epic <id>",
+      "the run's epic: init's id for a new run (e.g. EPIC-007); with --store, the run every command acts on (default: PARALLEL_PROGRESS_EPIC)",
+    )
     .option(
       "--repo <owner/name>",
       "repository of the issue (default: task.md, GITHUB_REPOSITORY, git origin)",
@@ -29,5 +36,12 @@ export function addCommonOptions(command: Command, { epic = true }: { epic?: boo
       parseIntervalOption,
     )
     .option("-q, --quiet", "no warnings on stderr")
-    .option("-v, --verbose", "say what is done on stderr");
+    .option("-v, --verbose", "say what is done on stderr")
+    .configureHelp({ showGlobalOptions: true })
+    .hook("preAction", (self, action) => {
+      // The action's options object gets the program's too (commander's optsWithGlobals, as values).
+      for (const [key, value] of Object.entries(self.opts())) {
+        action.setOptionValueWithSource(key, value, self.getOptionValueSource(key) ?? "default");
+      }
+    });
 }

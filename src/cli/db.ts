@@ -22,14 +22,8 @@ export function registerDb(program: Command, done: (code: number) => void): void
   const db = program
     .command("db")
     .description("the PostgreSQL store: schema migrations and access by repository");
-  const sub = (name: string, description: string) =>
-    db
-      .command(name)
-      .description(description)
-      .option("--store <url>", "the database: postgres://... (default: PARALLEL_PROGRESS_STORE)")
-      .option("--dir <epic-dir>", "accepted like on every command; db commands keep nothing there", ".")
-      .option("-q, --quiet", "no messages on stderr")
-      .option("-v, --verbose", "say what is done on stderr");
+  // --store (the database), --dir, --quiet and --verbose are the program's options, as for every command.
+  const sub = (name: string, description: string) => db.command(name).description(description);
 
   sub("migrate", "bring the schema up to date (also done on first use)").action(
     async (options: DbOptions) => {

@@ -5,7 +5,6 @@ import { formatDuration } from "../model/progress.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
-import { addCommonOptions } from "./common-options.js";
 import { createOutput } from "./output.js";
 
 interface HistoryOptions {
@@ -28,9 +27,9 @@ function parseLimit(value: string): number {
 
 /** `history`: past runs, newest first, with each domain's duration (the database keeps them all). */
 export function registerHistory(program: Command, done: (code: number) => void): void {
-  addCommonOptions(
-    program.command("history").description("past runs, newest first, with each domain's duration"),
-  )
+  program
+    .command("history")
+    .description("past runs, newest first, with each domain's duration")
     .option("--json", "print them as a JSON array")
     .option("--limit <n>", "at most this many runs (default 50)", parseLimit, 50)
     .action(async (options: HistoryOptions) => {

@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { CommonOptions } from "./common.js";
-import { addCommonOptions } from "./common-options.js";
 
 /** The port `serve` listens on without --port: fixed, so a restarted server is found again by open pages. */
 export const DEFAULT_SERVE_PORT = 7420;
@@ -44,13 +43,11 @@ export function parseTokenOption(value: string): string {
 
 /** `serve`: the live web view. The server itself is loaded only when the command runs. */
 export function registerServe(program: Command, done: (code: number) => void): void {
-  addCommonOptions(
-    program
-      .command("serve")
-      .description(
-        "a live web view of the run: prints `listening <url>`, pushes every change to the page; read-only",
-      ),
-  )
+  program
+    .command("serve")
+    .description(
+      "a live web view of the run: prints `listening <url>`, pushes every change to the page; read-only",
+    )
     .option("--port <n>", `port to listen on (0: any free port)`, parsePortOption, DEFAULT_SERVE_PORT)
     .option(
       "--host <h>",

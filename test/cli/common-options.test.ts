@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { makeEpic, runCli } from "../support/cli.js";
+
+/** The common options are declared once, on the program: each command takes them, before or after it. */
+describe("the common options (--dir, --quiet, ... declared on the program)", () => {
+  let cleanup: () => Promise<void> = async () => undefined;
+  afterEach(async () => cleanup());
+
+  it("are taken after the command and before it, and reach the command's action", async () => {
+    const epic = await makeEpic("---\ntitle: Local\n---\n");
+    cleanup = epic.cleanup;
+    const init = await runCli(["init", "--epic", "E", "--domains", "a,b", "--dir", epic.dir]);
+    expect(init.code).toBe(0);
+    expect(
+      (await runCli(["--dir", epic.dir, "update", "a", "--status", "in_progress", "--files", "1/4"])).code,
+    ).toBe(0);
+    expect((await runCli(["update", "b", "--dir", epic.dir, "--status", "completed", "-q"])).code).toBe(0);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", epic.dir])).stdout);
+    expect(status.agents.map((agent: { status: string }) => agent.status)).toEqual([
+      "in_progress",
+      "completed",
+    ]);
+    expect(status.overall.filesTotal).toBe(4);
+  });
+
+  it("check their values for every command: one line, exit 2", async () => {
+    const bad = await runCli(["update", "a", "--status", "completed", "--min-interval", "soon"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toEqual([
+      'parallel-progress: error: --min-interval must be a whole number of milliseconds from 0 to 600000, got "soon"',
+    ]);
+  });
+
+  it("are listed in each command's help, under Global Options", async () => {
+    const help = await runCli(["update", "--help"]);
+    expect(help.code).toBe(0);
+    const [own, global] = help.stdout.split("Global Options:");
+    expect(own).toContain("--status <status>");
+    for (const option of [
+      "--dir <epic-dir>",
+      "--repo <owner/name>",
+      "--api-url <url>",
+      "--quiet",
+      "--verbose",
+    ]) {
+      expect(global).toContain(option);
+    }
+  });
+});
