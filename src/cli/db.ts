@@ -62,8 +62,9 @@ export function registerDb(program: Command, done: (code: number) => void): void
         ? "take a repository's runs away from a database role"
         : "let a database role see and change the runs of a repository, and nothing else (row-level security)",
     )
-      .requiredOption("--repo <owner/name>", "the repository")
-      .action(async (role: string, options: DbOptions & { repo: string }) => {
+      // --repo is the program's option (as on every command): required here.
+      .action(async (role: string, options: DbOptions & { repo?: string }) => {
+        if (!options.repo) throw new UsageError(`db ${name} needs the repository: give --repo <owner/name>`);
         const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
         const { grantRepository } = await import("../store/pg/admin.js");
         await grantRepository(databaseUrl(options), role, options.repo, { revoke });
