@@ -114,7 +114,6 @@ describe("the CLI against a fake GitHub on loopback", () => {
     ]) {
       const result = await cli(...args);
       expect(result.code).toBe(0);
-      expect(result.ms).toBeLessThan(10_000);
     }
     const fin = await cli("finalize", "--summary", "merged");
     expect(fin.code).toBe(0);
