@@ -185,7 +185,7 @@ describe("hostile networks, in-process: the issue always converges to the truth"
   });
 
   it("an API that accepts connections and never answers: bounded calls, none during back-off, converges", async () => {
-    const run = await inProcess({ requestTimeoutMs: 200, background: "held" });
+    const run = await inProcess({ requestTimeoutMs: 200 });
     const { gh, dir, warnings } = run;
     gh.setFaults({ hang: true });
 

@@ -41,15 +41,15 @@ export interface InProcessRun {
   warnings: string[];
   /**
    * A new reporter on the epic directory: one CLI process's worth (its own lease owner), with the real
-   * file store, the Octokit client against the fake (with `token`) and the "timer" background writer.
+   * file store, the Octokit client against the fake (with `token`); background writers as `background` says.
    */
   reporter: (options?: { token?: string; github?: GitHubOverrides }) => ParallelProgressReporter;
   /**
-   * Waits until every background writer of every reporter made so far is done (the CLI's flushers); with
-   * `background: "held"`, runs the held ones first.
+   * Runs the held background writers (the CLI's flushers) until none is asked for, and waits for the
+   * "timer" ones of every reporter made so far.
    */
   settle: () => Promise<void>;
-  /** Background writers asked for and not run yet (`background: "held"`). */
+  /** Background writers asked for and not run yet (`background: "held"`, the default). */
   held: () => number;
 }
 
@@ -68,9 +68,10 @@ export function useInProcessGitHub(token: string, login = "octo-bot") {
   });
   /**
    * `requestTimeoutMs`: the client's limit for one HTTP exchange (real time: the fake's sockets are real).
-   * `background`: "timer" runs a background writer at once in the reporter that asks for one; its waits
-   * take no simulated time, so it may move the clock past a back-off while the test's next command runs.
-   * "held" keeps them until `settle()`, as a detached writer that has not started yet.
+   * `background`: "held" (the default) keeps the background writers a command asks for until `settle()`
+   * runs them, one at a time, as a detached writer that has not started yet: only one thing sleeps at a
+   * time, so no writer moves the clock under another command (past its lease or its time budget). "timer"
+   * runs them at once in the reporter that asks, concurrently with the test's next command.
    */
   return async (
     options: {
@@ -102,7 +103,7 @@ export function useInProcessGitHub(token: string, login = "octo-bot") {
         clock: time.clock,
         sleep: time.sleep,
         flusher:
-          options.background === "held"
+          options.background !== "timer"
             ? () => {
                 held++;
               }
