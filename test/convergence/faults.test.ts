@@ -281,7 +281,7 @@ describe("hostile networks, in-process: the issue always converges to the truth"
     await update(run, "b", 1, 3);
     await complete(run, "a");
     await complete(run, "b");
-    // Background writers' waits take no simulated time: let them finish before finalize's budget starts.
+    // The background writers run before finalize, as the CLI's would have by then.
     await run.settle();
     await run.reporter().finalizeParallelExecution("done");
     await expectConverged(run);
