@@ -3,7 +3,7 @@ import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { runCli } from "../support/cli.js";
+import { runCli, waitFor } from "../support/cli.js";
 import { MAX_BODY_LENGTH } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
 
@@ -66,18 +66,21 @@ describe("hostile agent text and huge runs, end to end", () => {
           .map((line) => line.split("\t")[1]),
       ).size,
     ).toBe(1500);
-    for (let i = 0; i < 40; i++) {
-      await cli("fail", domains[i]!, "--error", `failure ${i}: ${"x".repeat(3000)}`);
+    // 40 failures with long errors run in-process (test/convergence/huge-run.test.ts); two here.
+    for (let i = 0; i < 2; i++) {
+      expect((await cli("fail", domains[i]!, "--error", `failure ${i}: ${"x".repeat(3000)}`)).code).toBe(0);
     }
-    await cli("complete", domains[100]!);
+    expect((await cli("complete", domains[100]!)).code).toBe(0);
     const body = progress()[0]!.body;
     expect(body.length).toBeLessThanOrEqual(MAX_BODY_LENGTH);
     expect(body).toContain("**Mode:** Parallel (1500 domains)");
     expect(body).toContain("**Overall:**");
     expect(gh.requests.filter((r) => r.status === 422)).toEqual([]);
     expect((await cli("finalize", "--summary", "y".repeat(100_000))).code).toBe(0);
-    const final = gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
-    expect(final).toHaveLength(1);
-    expect(final[0]!.body.length).toBeLessThanOrEqual(MAX_BODY_LENGTH);
+    const final = () => gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
+    // A background writer may be the one posting it: wait for it (bounded).
+    expect(await waitFor(() => final().length === 1)).toBe(true);
+    expect(final()).toHaveLength(1);
+    expect(final()[0]!.body.length).toBeLessThanOrEqual(MAX_BODY_LENGTH);
   }, 120_000);
 });

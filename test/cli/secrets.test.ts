@@ -1,16 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { parseMarker } from "../../src/render/marker.js";
-import {
-  allFileText,
-  type CliResult,
-  flusherCommandLines,
-  flusherPids,
-  queueFiles,
-  runCli,
-  waitFor,
-} from "../support/cli.js";
-import type { FakeGitHub } from "../support/fake-github/index.js";
+import { describe, it } from "vitest";
 import { useFakeGitHub } from "../support/harness.js";
+import { TOKEN, wholeRun } from "../support/leak-run.js";
 
 /**
  * Issue #4, "Secrets": the token never shows up in stdout, stderr, any file under the epic directory,
@@ -19,119 +9,10 @@ import { useFakeGitHub } from "../support/harness.js";
  * 401, 5xx, dropped connections, queued and retried — with GITHUB_TOKEN or GH_TOKEN.
  */
 
-const TOKEN = "ghp_S3cr3tT0kenForLeakTests0123456789abcd";
-/** A token GitHub does not know (401). */
-const WRONG_TOKEN = "ghp_Wr0ngT0kenNobodyKnows0123456789wxyz";
-
 const fakeGitHub = useFakeGitHub(TOKEN);
-
-/** Every place a token could leak to, for one run. */
-class LeakWatch {
-  readonly outputs: string[] = [];
-  readonly commandLines: string[] = [];
-
-  constructor(
-    readonly gh: FakeGitHub,
-    readonly dir: string,
-  ) {}
-
-  async record(result: CliResult): Promise<CliResult> {
-    this.outputs.push(result.stdout, result.stderr);
-    this.commandLines.push(...(await flusherCommandLines(this.dir)));
-    return result;
-  }
-
-  async expectNoLeak(...secrets: string[]): Promise<void> {
-    const files = await allFileText(this.dir);
-    const requests = JSON.stringify(this.gh.requests);
-    for (const secret of secrets) {
-      // The whole token, and any long piece of it (a truncated or partly redacted one is still a leak).
-      const pieces = [secret, secret.slice(4, 20), secret.slice(-16)];
-      for (const piece of pieces) {
-        for (const [i, text] of this.outputs.entries())
-          expect(text, `output #${i} leaks ${piece}`).not.toContain(piece);
-        expect(files, `a file under the epic directory leaks ${piece}`).not.toContain(piece);
-        expect(requests, `the request log leaks ${piece}`).not.toContain(piece);
-        for (const line of this.commandLines)
-          expect(line, "a background writer's command line").not.toContain(piece);
-      }
-    }
-  }
-}
-
-function expectCode(result: CliResult, code: number): void {
-  expect(result.code, result.stderr).toBe(code);
-}
-
-async function wholeRun(tokenVariable: "GITHUB_TOKEN" | "GH_TOKEN") {
-  const { gh, dir } = await fakeGitHub({ fake: { seed: 0x5ec } });
-  const watch = new LeakWatch(gh, dir);
-  const base = { GITHUB_API_URL: gh.url };
-  const good = { ...base, [tokenVariable]: TOKEN };
-  const run = async (env: Record<string, string>, ...args: string[]) =>
-    watch.record(await runCli([...args, "--dir", dir, "--verbose"], { env, timeoutMs: 40_000 }));
-
-  // Healthy.
-  const init = await run(good, "init", "--epic", "EPIC-S", "--domains", "backend,frontend,tests");
-  expect(init.code, init.stderr).toBe(0);
-  expectCode(await run(good, "update", "backend", "--status", "in_progress", "--files", "1/4"), 0);
-  expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000, 100)).toBe(true);
-
-  // 401 for our own token (scripted), and a wrong token: both explained, queued.
-  gh.setFaults({ script: [{ status: 401, times: 50 }] });
-  const unauthorised = await run(good, "update", "frontend", "--status", "in_progress", "--files", "1/3");
-  expectCode(unauthorised, 0);
-  // That write may be left to the background writer (not due yet): `retry` meets the 401 itself.
-  const rejected = await run(good, "retry");
-  expectCode(rejected, 3);
-  expect(rejected.stderr).toMatch(/GITHUB_TOKEN|GH_TOKEN/);
-  gh.clearFaults();
-  const wrong = await run({ ...base, [tokenVariable]: WRONG_TOKEN }, "retry");
-  expectCode(wrong, 3);
-  expect(wrong.stderr).toMatch(/GITHUB_TOKEN|GH_TOKEN/);
-  expectCode(await run(good, "retry"), 0);
-
-  // 5xx answers and dropped connections: retried, queued, the run backs off.
-  gh.setFaults({ failureRate: 1 });
-  expectCode(await run(good, "update", "tests", "--status", "in_progress", "--files", "2/2"), 0);
-  expectCode(await run(good, "retry"), 3);
-  gh.setFaults({ failureRate: 0, dropRate: 1 });
-  expectCode(await run(good, "complete", "backend", "--summary", "done"), 0);
-  expectCode(await run(good, "retry"), 3);
-  expectCode(await run(good, "retry", "--dry-run"), 3);
-  expect((await queueFiles(dir)).length).toBeGreaterThan(0);
-  expectCode(await run(good, "status", "--json"), 0);
-  expectCode(await run(good, "status", "--markdown"), 0);
-  expectCode(await run(good, "status"), 0);
-  expectCode(await run(good, "complete", "frontend"), 0);
-  expectCode(await run(good, "complete", "tests"), 0);
-  const downFinalize = await run(good, "finalize", "--summary", "merged");
-  expectCode(downFinalize, 0);
-
-  // Healthy again: retry delivers everything.
-  gh.clearFaults();
-  let retry = await run(good, "retry");
-  for (let i = 0; i < 4 && retry.code !== 0; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    retry = await run(good, "retry");
-  }
-  expect(retry.code, retry.stderr).toBe(0);
-  expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000, 100)).toBe(true);
-  expect(await queueFiles(dir)).toEqual([]);
-  const kinds = gh.comments("acme/widgets", 123).map((c) => parseMarker(c.body)?.kind);
-  expect(kinds.sort()).toEqual(["final", "progress"]);
-  // --verbose really said what each call did on GitHub, so the leak check looked at that output too.
-  expect(watch.outputs.join("")).toMatch(/parallel-progress: GitHub: progress comment written/);
-
-  await watch.expectNoLeak(TOKEN, WRONG_TOKEN);
-}
 
 describe("the token never leaks", () => {
   it("with GITHUB_TOKEN, through healthy, 401, 5xx, dropped, queued and retried paths (--verbose)", async () => {
-    await wholeRun("GITHUB_TOKEN");
-  }, 60_000);
-
-  it("with GH_TOKEN instead of GITHUB_TOKEN", async () => {
-    await wholeRun("GH_TOKEN");
+    await wholeRun(fakeGitHub, "GITHUB_TOKEN");
   }, 60_000);
 });

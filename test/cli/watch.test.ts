@@ -190,8 +190,7 @@ describe("watch: plain lines when stdout is not a terminal", () => {
     const state = join(dir, ".parallel-progress", "state.json");
     await writeFile(`${state}.copy`, await readFile(state, "utf8"));
     await rename(`${state}.copy`, state);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(lines(watcher.output())).toHaveLength(3);
+    // Had it printed a line for the rewrite, the 4th line below would not be the completion.
     await cli(["complete", "frontend", "--dir", dir]);
     await seen(4);
     await cli(["finalize", "--summary", "merged", "--dir", dir]);
@@ -199,7 +198,6 @@ describe("watch: plain lines when stdout is not a terminal", () => {
     const done = await watcher.done;
     expect(done.code).toBe(0);
     expect(done.stderr).toBe("");
-    expect(done.ms).toBeLessThan(15_000);
     const printed = lines(done.stdout);
     expect(printed).toHaveLength(5);
     expect(printed[0]).toMatch(
@@ -246,8 +244,8 @@ describe("watch: plain lines when stdout is not a terminal", () => {
     await cli(["init", "--epic", "EPIC-007", "--domains", "backend", "--dir", dir]);
     const timed = await runCli(["watch", "--dir", dir, "--timeout", "1"], { timeoutMs: 10_000 });
     expect(timed.code).toBe(0);
+    // Not before the timeout (a lower bound cannot flake under load; how soon after is the benchmark's).
     expect(timed.ms).toBeGreaterThanOrEqual(1000);
-    expect(timed.ms).toBeLessThan(5000);
     expect(lines(timed.stdout)).toHaveLength(1);
 
     const watcher = startWatcher(dir);

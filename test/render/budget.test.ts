@@ -156,7 +156,7 @@ describe("big runs fit in a comment", () => {
           }
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

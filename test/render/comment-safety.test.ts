@@ -238,7 +238,7 @@ describe("agent text cannot break the comment (property)", () => {
         const now = nowOf(generated);
         checkBody(renderProgressComment(state, timeOptions(now)), state, "progress", now);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 
@@ -255,7 +255,7 @@ describe("agent text cannot break the comment (property)", () => {
         expect(top[heading + 1]!.type).toBe("list");
         expect(top[heading + 1]!.children).toHaveLength(Object.keys(state.agents).length);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 
@@ -277,7 +277,7 @@ describe("agent text cannot break the comment (property)", () => {
           `\n\n**Overall:** ${progress}% (${done}/${total} files)\n**Agents:** ${formatStatusCounts(statusCounts(agents), stalled)}\n`,
         );
       }),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 });

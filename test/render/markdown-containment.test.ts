@@ -133,7 +133,7 @@ describe("the merge summary cannot swallow what follows it", () => {
       fc.property(fc.array(fragment, { maxLength: 30 }), (parts) => {
         expectContained(renderFinalComment(finalRun(parts.join(""), agents)), 2);
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
@@ -238,7 +238,7 @@ describe("agent text is shown literally (property)", () => {
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 75 },
     );
   });
 
@@ -258,7 +258,7 @@ describe("agent text is shown literally (property)", () => {
         }
         expect(text(tree.children![1]!)).toBe(state.event.trim());
       }),
-      { numRuns: 150 },
+      { numRuns: 75 },
     );
   });
 });

@@ -234,7 +234,7 @@ describe("any tree with any metrics keeps the table whole (property)", () => {
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 });

@@ -158,7 +158,7 @@ describe("the timeline", () => {
           expect(bars).toHaveLength(agents.length);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 75 },
     );
   });
 

@@ -70,6 +70,25 @@ export async function waitFor(
   return check();
 }
 
+/** Repeats `attempt` until `done` accepts its result (bounded by `waitFor`), returning the last result. */
+export async function repeatUntil<T>(
+  attempt: () => Promise<T>,
+  done: (result: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  let last = await attempt();
+  await waitFor(
+    async () => {
+      if (done(last)) return true;
+      last = await attempt();
+      return done(last);
+    },
+    timeoutMs,
+    200,
+  );
+  return last;
+}
+
 /** A CLI process started like `runCli`, returned while running so a test can kill it. */
 export interface RunningCli {
   child: ChildProcessWithoutNullStreams;

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { waitFor } from "./cli.js";
 import { closedPort } from "./loopback.js";
 import { unlessInCi } from "./required.js";
 
@@ -72,13 +73,10 @@ export async function startTinyproxy(): Promise<Tinyproxy> {
 
 /** Waits (bounded) until tinyproxy says it accepts connections, or has exited. */
 async function listening(child: ChildProcess, log: () => Promise<string>): Promise<boolean> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return false;
-    if ((await log()).includes("Accepting connections")) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return false;
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const accepting = async () => (await log()).includes("Accepting connections");
+  await waitFor(async () => exited() || (await accepting()), 10_000, 20);
+  return !exited() && (await accepting());
 }
 
 /**
