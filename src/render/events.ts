@@ -28,12 +28,12 @@ export const EVENTS_FRAME: ListFrame = {
 /** `agents` in display order; priority 0 is each agent's newest event. */
 export function eventItems(agents: readonly AgentState[], runStartedAt: string): ListItem[] {
   return agents.flatMap((agent) => {
-    // `?? []`: a run state written before event logs existed has none. A child's events copied into its
-    // parent's log are shown once, under the child (which the list shows right below its parent).
-    const shown = (agent.events ?? []).filter((event) => event.agentId === undefined).slice(-EVENTS_SHOWN);
+    // `?? []`: a run state written before event logs existed has none. A parent's log holds its
+    // children's events too (marked with the child's id), shown with that id as `status` shows them.
+    const shown = (agent.events ?? []).slice(-EVENTS_SHOWN);
     const who = `**${escapeInline(agent.domain)}** (${escapeInline(agent.agentId)})`;
     return shown.map((event, index) => ({
-      line: `- ${who}, ${formatEventTime(event.at, runStartedAt)}: ${escapeInline(event.message, EVENT_MESSAGE_LENGTH)}`,
+      line: `- ${who}, ${formatEventTime(event.at, runStartedAt)}: ${event.agentId === undefined ? "" : `[${escapeInline(event.agentId)}] `}${escapeInline(event.message, EVENT_MESSAGE_LENGTH)}`,
       priority: shown.length - 1 - index,
     }));
   });

@@ -67,10 +67,12 @@ describe("nested agents in the comment", () => {
     );
   });
 
-  it("shows a child's event once, right under its parent's place in the list", () => {
+  it("shows a child's event under the child and in each ancestor's recent events, marked with its id", () => {
     const body = renderProgressComment(applyLog(nested(), "users", "migrated", later(40)));
-    expect(body.match(/migrated/g)).toHaveLength(1);
+    expect(body.match(/migrated/g)).toHaveLength(3);
     expect(body).toContain("- **users** (impl-use-163020), 16:30:40: migrated");
+    expect(body).toContain("- **api** (impl-api-163010), 16:30:40: [impl-use-163020] migrated");
+    expect(body).toContain("- **backend** (impl-bac-163000), 16:30:40: [impl-use-163020] migrated");
   });
 
   it("terminal: children indented under their parent", () => {
