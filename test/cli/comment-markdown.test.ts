@@ -1,30 +1,14 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
+import { parseGfm as parse, text, walk } from "../support/gfm.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 /** Issue 11, items 4 and 5, end to end: what the CLI posts to a fake GitHub, parsed with the GFM parser. */
 
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
 const fakeGitHub = useFakeGitHub(TOKEN);
-
-interface Node {
-  type: string;
-  value?: string;
-  depth?: number;
-  children?: Node[];
-}
-const parse = (body: string): Node =>
-  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
-function* walk(node: Node): Generator<Node> {
-  yield node;
-  for (const child of node.children ?? []) yield* walk(child);
-}
-const text = (node: Node): string => node.value ?? (node.children ?? []).map(text).join("");
 
 describe("what the CLI posts", () => {
   it("keeps a hostile domain literal and the merge summary contained", async () => {

@@ -15,6 +15,7 @@ import {
 } from "../support/cli.js";
 import type { FakeGitHub, FakeGitHubOptions, StoredComment } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
+import { expectRowsOf, ourComments, withoutMarker } from "../support/issue-truth.js";
 
 /**
  * Issue #4, "Hostile networks: the issue always converges to the truth", as separate CLI processes: what
@@ -54,14 +55,7 @@ async function statusJson(cli: Cli): Promise<StatusView> {
 
 /** Our comments of one kind for this run: by the token's user, with this run's marker. */
 function ours(gh: FakeGitHub, runId: string, kind: "progress" | "final", issue = ISSUE): StoredComment[] {
-  return gh.comments(REPO, issue).filter((comment) => {
-    const marker = parseMarker(comment.body);
-    return comment.author === LOGIN && marker?.kind === kind && marker.runId === runId;
-  });
-}
-
-function withoutMarker(body: string): string {
-  return body.replace(/\n*<!-- parallel-progress:[^\n]*-->[ \t]*\s*$/, "").trimEnd();
+  return ourComments(gh, { repo: REPO, issue, login: LOGIN }, runId, kind);
 }
 
 /** The progress part of a `status --markdown` body (before the final summary), without the marker. */
@@ -69,26 +63,6 @@ function progressPart(markdown: string): string {
   const body = withoutMarker(markdown);
   const at = body.indexOf("\n\n## 🎉 Final Summary");
   return (at >= 0 ? body.slice(0, at) : body).trimEnd();
-}
-
-const LABELS: Record<string, string> = {
-  pending: "⏳ Pending",
-  in_progress: "🔄 In Progress",
-  completed: "✅ Completed",
-  failed: "❌ Failed",
-  cancelled: "⏹️ Cancelled",
-};
-
-/** Each row and the Overall line of the run as `status --json` reports it. */
-function expectRowsOf(body: string, view: StatusView): void {
-  for (const agent of view.agents) {
-    const row = `| ${agent.domain} | ${agent.agentId} | ${LABELS[agent.status]} | ${agent.filesCompleted}/${agent.filesTotal} | ${agent.progress}% |`;
-    expect(body, `row of ${agent.domain}`).toContain(row);
-  }
-  const { overall } = view;
-  expect(body).toContain(
-    `**Overall:** ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
-  );
 }
 
 /** Runs `retry` until it exits 0 (bounded: a background writer may hold the run for a moment). */

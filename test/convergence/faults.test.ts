@@ -8,6 +8,7 @@ import type { ParallelProgressReporter } from "../../src/reporter.js";
 import type { RetryReport } from "../../src/sync/retry-queue.js";
 import { queueFiles, taskMd } from "../support/cli.js";
 import type { FakeGitHub, StoredComment } from "../support/fake-github/index.js";
+import { expectRowsOf, ourComments, withoutMarker } from "../support/issue-truth.js";
 import { type InProcessRun, useInProcessGitHub } from "../support/virtual-github.js";
 
 /**
@@ -29,34 +30,7 @@ const inProcess = useInProcessGitHub(TOKEN, LOGIN);
 
 /** Our comments of one kind for this run: by the token's user, with this run's marker. */
 function ours(gh: FakeGitHub, runId: string, kind: "progress" | "final", issue = ISSUE): StoredComment[] {
-  return gh.comments(REPO, issue).filter((comment) => {
-    const marker = parseMarker(comment.body);
-    return comment.author === LOGIN && marker?.kind === kind && marker.runId === runId;
-  });
-}
-
-function withoutMarker(body: string): string {
-  return body.replace(/\n*<!-- parallel-progress:[^\n]*-->[ \t]*\s*$/, "").trimEnd();
-}
-
-const LABELS: Record<string, string> = {
-  pending: "⏳ Pending",
-  in_progress: "🔄 In Progress",
-  completed: "✅ Completed",
-  failed: "❌ Failed",
-  cancelled: "⏹️ Cancelled",
-};
-
-/** Each row and the Overall line of the run as `status --json` reports it. */
-function expectRowsOf(body: string, view: StatusView): void {
-  for (const agent of view.agents) {
-    const row = `| ${agent.domain} | ${agent.agentId} | ${LABELS[agent.status]} | ${agent.filesCompleted}/${agent.filesTotal} | ${agent.progress}% |`;
-    expect(body, `row of ${agent.domain}`).toContain(row);
-  }
-  const { overall } = view;
-  expect(body).toContain(
-    `**Overall:** ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
-  );
+  return ourComments(gh, { repo: REPO, issue, login: LOGIN }, runId, kind);
 }
 
 /** `retry` until nothing remains (bounded), a second of simulated time apart, as a script would. */

@@ -1,7 +1,4 @@
 import fc from "fast-check";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { formatStatusCounts, percent, sortByDomain, statusCounts } from "../../src/model/progress.js";
 import { agentFlags } from "../../src/model/stalled.js";
@@ -12,30 +9,10 @@ import {
   renderProgressComment,
   STATUS_LABELS,
 } from "../../src/render/progress-comment.js";
+import { parseGfm as parse, text, walk } from "../support/gfm.js";
 import { makeAgent, makeRun, STARTED } from "./fixtures.js";
 
 /** Rendered comments parsed the way GitHub does (CommonMark + GFM), then checked for what agent text must not do. */
-
-interface Node {
-  type: string;
-  value?: string;
-  children?: Node[];
-}
-
-const parse = (body: string): Node =>
-  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
-
-function* walk(node: Node): Generator<Node> {
-  yield node;
-  for (const child of node.children ?? []) yield* walk(child);
-}
-
-/** The visible text of a node; a `<br>` counts as a line break. */
-function text(node: Node): string {
-  if (node.type === "html") return node.value === "<br>" ? "\n" : "";
-  if (node.value !== undefined) return node.value;
-  return (node.children ?? []).map(text).join("");
-}
 
 const START_MS = Date.parse(STARTED);
 const OUR_HTML = ["<br>", "<details><summary>Recent events</summary>", "</details>"];

@@ -1,13 +1,11 @@
 import fc from "fast-check";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { sortByDomain } from "../../src/model/progress.js";
 import type { AgentState, RunState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
 import { cleanText } from "../../src/render/text.js";
+import { type MdNode as Node, parseGfm as parse, text as visible, walk } from "../support/gfm.js";
 import { makeAgent, makeRun } from "./fixtures.js";
 
 /**
@@ -15,28 +13,8 @@ import { makeAgent, makeRun } from "./fixtures.js";
  * what follows it (issue 11, item 4), and agent text renders literally, never as markdown (item 5).
  */
 
-interface Node {
-  type: string;
-  value?: string;
-  depth?: number;
-  lang?: string | null | undefined;
-  children?: Node[];
-}
-
-const parse = (body: string): Node =>
-  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
-
-function* walk(node: Node): Generator<Node> {
-  yield node;
-  for (const child of node.children ?? []) yield* walk(child);
-}
-
-/** Visible text; `<br>` as a line break, zero-width joiners (our mention and link breakers) dropped. */
-function text(node: Node): string {
-  if (node.type === "html") return node.value === "<br>" ? "\n" : "";
-  if (node.value !== undefined) return node.value.replaceAll("\u200D", "");
-  return (node.children ?? []).map(text).join("");
-}
+/** Visible text, zero-width joiners (our mention and link breakers) dropped. */
+const text = (node: Node): string => visible(node).replaceAll("\u200D", "");
 
 const RUN_ID = "EPIC-007-20251019T163000Z-ab12";
 const OUR_HEADINGS = ["Parallel Execution Progress", "Final Summary", "Merge Results", "Agent Durations"];
