@@ -11,7 +11,8 @@ import { clockTime, dollars, statusLabel } from "./format.js";
  *   progress: number, parentId: string | null, depth: number, startedAt: string | null, updatedAt: string,
  *   finishedAt: string | null, summary: string | null, error: string | null, stalled: boolean,
  *   events: RecentEvent[], iteration: number | null, maxIterations: number | null,
- *   criteriaVerified: number | null, criteriaTotal: number | null, costUsd: number | null
+ *   criteriaVerified: number | null, criteriaTotal: number | null, costUsd: number | null,
+ *   overBudget: boolean
  * }} Row
  * @typedef {[number, number, number]} Point
  */
@@ -76,7 +77,11 @@ export function buildRow(row, points, startedAt, observedFrom) {
       "col-criteria num",
       row.criteriaVerified === null ? "" : `${row.criteriaVerified}/${row.criteriaTotal ?? "?"}`,
     ),
-    element("td", "col-cost num", row.costUsd === null ? "" : dollars(row.costUsd)),
+    element(
+      "td",
+      "col-cost num",
+      row.costUsd === null ? "" : `${dollars(row.costUsd)}${row.overBudget ? " ⚠" : ""}`,
+    ),
   );
 
   const chart = element("td", "spark-cell");

@@ -151,12 +151,16 @@ export function formatRunCost(view: MetricsView): string | null {
   return `${cost} of ${formatUsd(view.runBudget)} budget${flag}`;
 }
 
+/** Whether an agent (with its descendants) is past 80% of its share of the run's budget. */
+export function agentOverBudget(view: MetricsView, agentId: string): boolean {
+  return overBudgetWarning(budgetUsed(view.totalCost.get(agentId) ?? null, view.budget.get(agentId)));
+}
+
 /** The Cost cell of an agent: `$1.25`, with `⚠️` past 80% of its share; `—` without a cost. */
 export function formatAgentCost(view: MetricsView, agentId: string): string {
   const cost = view.totalCost.get(agentId) ?? null;
   if (cost === null) return "—";
-  const warn = overBudgetWarning(budgetUsed(cost, view.budget.get(agentId)));
-  return `${formatUsd(cost)}${warn ? " ⚠️" : ""}`;
+  return `${formatUsd(cost)}${agentOverBudget(view, agentId) ? " ⚠️" : ""}`;
 }
 
 /** `3/10`, or `—` when not reported. */

@@ -1,3 +1,4 @@
+import { agentOverBudget, metricsView } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
 import type { AgentState, AgentStatus, RunState } from "../model/types.js";
 
@@ -41,6 +42,8 @@ export interface AgentRow {
   criteriaVerified: number | null;
   criteriaTotal: number | null;
   costUsd: number | null;
+  /** Past 80% of its share of the run's budget (the comment's rule: `agentOverBudget`). */
+  overBudget: boolean;
 }
 
 export interface RunInfo {
@@ -128,6 +131,7 @@ export function toPageView(state: RunState, now: number): PageView {
       criteriaVerified: numberOrNull(agent.criteriaVerified),
       criteriaTotal: numberOrNull(agent.criteriaTotal),
       costUsd: numberOrNull(agent.costUsd),
+      overBudget: false,
     });
     for (const child of children.get(id) ?? []) place(child, depth + 1);
   };
@@ -138,6 +142,8 @@ export function toPageView(state: RunState, now: number): PageView {
   const own = new Map(rows.map((row) => [row.agentId, row.costUsd]));
   const costs = [...own.values()].filter((cost): cost is number => cost !== null);
   for (const row of rows) row.costUsd = subtreeCost(row.agentId, own, children);
+  const metrics = metricsView(state);
+  for (const row of rows) row.overBudget = agentOverBudget(metrics, row.agentId);
   return {
     run: {
       runId: state.runId,

@@ -60,6 +60,8 @@ describe("serve: the page's view of a run (pure)", () => {
     expect(view.run.columns).toEqual({ iteration: true, criteria: true, cost: true });
     expect(view.run.costUsd).toBe(2.25); // each agent's own cost, once
     expect(view.agents.map((row) => row.costUsd)).toEqual([2.25, 0.75, 0.5]); // a row: its subtree
+    // Each agent's share of the $2 budget (split among siblings): only backend's subtree is past 80%.
+    expect(view.agents.map((row) => row.overBudget)).toEqual([true, false, false]);
     expect(view.run.maxCostUsd).toBe(2);
     expect(view.agents[1]).toMatchObject({
       criteriaVerified: 1,
