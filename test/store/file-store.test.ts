@@ -10,6 +10,7 @@ import { createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import type { FileSystem } from "../../src/util/io.js";
+import { waitFor } from "../support/cli.js";
 
 const run = (): RunState =>
   createRun({
@@ -131,8 +132,11 @@ describe("FileRunStore across processes", () => {
     await store.transact(() => ({ next: run(), result: undefined }));
     for (let round = 0; round < 4; round++) {
       const child = execFile(process.execPath, ["--input-type=module", "-e", worker(dir, 100_000, "k")]);
-      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 250));
+      // Killed once it has written a random number of changes: mid-way through one, at a random moment.
+      const target = (await store.read())!.seq + 1 + Math.floor(Math.random() * 40);
+      const wrote = await waitFor(async () => ((await store.read().catch(() => null))?.seq ?? 0) >= target);
       child.kill("SIGKILL");
+      expect(wrote).toBe(true);
       await new Promise((resolve) => child.on("exit", resolve));
       const text = await readFile(join(dir, ".parallel-progress/state.json"), "utf8");
       expect(() => JSON.parse(text)).not.toThrow();
