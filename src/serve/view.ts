@@ -1,6 +1,6 @@
 import { agentOverBudget, metricsView } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
-import type { AgentState, AgentStatus, RunState } from "../model/types.js";
+import type { AgentState, AgentView, RunState } from "../model/types.js";
 
 /**
  * What the web view shows, computed from the run state: one row per agent in display order (children
@@ -20,14 +20,8 @@ export interface RecentEvent {
   from: string | null;
 }
 
-export interface AgentRow {
-  agentId: string;
-  domain: string;
-  status: AgentStatus;
-  filesCompleted: number;
-  filesTotal: number;
-  progress: number;
-  parentId: string | null;
+/** A row of the page's table: the agent as `status --json` shows it (AgentView), and what the page adds. */
+export interface AgentRow extends AgentView {
   /** 0 for a top-level agent, 1 for its children, and so on. */
   depth: number;
   startedAt: string | null;
@@ -37,11 +31,6 @@ export interface AgentRow {
   error: string | null;
   stalled: boolean;
   events: RecentEvent[];
-  iteration: number | null;
-  maxIterations: number | null;
-  criteriaVerified: number | null;
-  criteriaTotal: number | null;
-  costUsd: number | null;
   /** Past 80% of its share of the run's budget (the comment's rule: `agentOverBudget`). */
   overBudget: boolean;
 }

@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StatusView } from "../../src/model/status-view.js";
-import { parseMarker } from "../../src/render/marker.js";
 import {
   type CliResult,
   flusherPids,
@@ -13,9 +12,9 @@ import {
   taskMd,
   waitFor,
 } from "../support/cli.js";
-import type { FakeGitHub, FakeGitHubOptions, StoredComment } from "../support/fake-github/index.js";
+import type { FakeGitHub, FakeGitHubOptions } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
-import { expectRowsOf, ourComments, withoutMarker } from "../support/issue-truth.js";
+import { expectConvergedIssue, withoutMarker } from "../support/issue-truth.js";
 
 /**
  * Issue #4, "Hostile networks: the issue always converges to the truth", as separate CLI processes: what
@@ -53,11 +52,6 @@ async function statusJson(cli: Cli): Promise<StatusView> {
   return JSON.parse(result.stdout) as StatusView;
 }
 
-/** Our comments of one kind for this run: by the token's user, with this run's marker. */
-function ours(gh: FakeGitHub, runId: string, kind: "progress" | "final", issue = ISSUE): StoredComment[] {
-  return ourComments(gh, { repo: REPO, issue, login: LOGIN }, runId, kind);
-}
-
 /** The progress part of a `status --markdown` body (before the final summary), without the marker. */
 function progressPart(markdown: string): string {
   const body = withoutMarker(markdown);
@@ -83,30 +77,8 @@ async function expectConverged(gh: FakeGitHub, cli: Cli, dir: string): Promise<S
   await settle(dir);
   const view = await statusJson(cli);
   const markdown = (await cli("status", "--markdown")).stdout;
-  expect(view.completedAt).not.toBeNull();
-
-  const progress = ours(gh, view.runId, "progress");
-  expect(
-    progress.map((c) => c.id),
-    "exactly one progress comment of this run by the token's user",
-  ).toHaveLength(1);
-  const body = progress[0]!.body;
-  expect(withoutMarker(body)).toBe(progressPart(markdown));
-  expectRowsOf(body, view);
-  expect(body).toContain("**Parallel execution completed**");
-  expect(parseMarker(body)?.seq).toBe(view.sync.seq);
-
-  const final = ours(gh, view.runId, "final");
-  expect(
-    final.map((c) => c.id),
-    "exactly one final summary",
-  ).toHaveLength(1);
-  expect(withoutMarker(final[0]!.body)).toBe(withoutMarker(markdown));
-  expectRowsOf(final[0]!.body, view);
-
-  expect(view.sync.postedSeq).toBe(view.sync.seq);
-  expect(view.sync.finalPosted).toBe(true);
-  expect(await queueFiles(dir), "the queue is empty once GitHub is healthy").toEqual([]);
+  const expected = { progress: progressPart(markdown), final: withoutMarker(markdown) };
+  await expectConvergedIssue(gh, { repo: REPO, issue: ISSUE, login: LOGIN }, view, expected, dir);
   return view;
 }
 

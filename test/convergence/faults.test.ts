@@ -8,7 +8,7 @@ import type { ParallelProgressReporter } from "../../src/reporter.js";
 import type { RetryReport } from "../../src/sync/retry-queue.js";
 import { queueFiles, taskMd } from "../support/cli.js";
 import type { FakeGitHub, StoredComment } from "../support/fake-github/index.js";
-import { expectRowsOf, ourComments, withoutMarker } from "../support/issue-truth.js";
+import { expectConvergedIssue, ourComments, withoutMarker } from "../support/issue-truth.js";
 import { type InProcessRun, useInProcessGitHub } from "../support/virtual-github.js";
 
 /**
@@ -45,36 +45,21 @@ async function retryUntilDone(run: InProcessRun, tries = 5): Promise<RetryReport
 
 /** The end state every scenario must reach once GitHub is healthy and the run finalized. */
 async function expectConverged(run: InProcessRun): Promise<StatusView> {
-  const { gh, dir } = run;
   await run.settle();
   const reporter = run.reporter();
   const view = await reporter.status();
   const state = reporter.executionState;
   const now = run.time.clock.now();
-  expect(view.completedAt).not.toBeNull();
-
-  const progress = ours(gh, view.runId, "progress");
-  expect(
-    progress.map((c) => c.id),
-    "exactly one progress comment of this run by the token's user",
-  ).toHaveLength(1);
-  const body = progress[0]!.body;
-  expect(withoutMarker(body)).toBe(withoutMarker(renderProgressComment(state, { now })));
-  expectRowsOf(body, view);
-  expect(body).toContain("**Parallel execution completed**");
-  expect(parseMarker(body)?.seq).toBe(view.sync.seq);
-
-  const final = ours(gh, view.runId, "final");
-  expect(
-    final.map((c) => c.id),
-    "exactly one final summary",
-  ).toHaveLength(1);
-  expect(withoutMarker(final[0]!.body)).toBe(withoutMarker(renderFinalComment(state, { now })));
-  expectRowsOf(final[0]!.body, view);
-
-  expect(view.sync.postedSeq).toBe(view.sync.seq);
-  expect(view.sync.finalPosted).toBe(true);
-  expect(await queueFiles(dir), "the queue is empty once GitHub is healthy").toEqual([]);
+  await expectConvergedIssue(
+    run.gh,
+    { repo: REPO, issue: ISSUE, login: LOGIN },
+    view,
+    {
+      progress: withoutMarker(renderProgressComment(state, { now })),
+      final: withoutMarker(renderFinalComment(state, { now })),
+    },
+    run.dir,
+  );
   return view;
 }
 

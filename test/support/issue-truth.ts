@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import type { StatusView } from "../../src/model/status-view.js";
 import { parseMarker } from "../../src/render/marker.js";
+import { queueFiles } from "./cli.js";
 import type { FakeGitHub, StoredComment } from "./fake-github/index.js";
 
 /** What the fault scenarios (test/cli/faults, test/convergence/faults) hold the issue to: the truth. */
@@ -40,4 +41,41 @@ export function expectRowsOf(body: string, view: StatusView): void {
   expect(body).toContain(
     `**Overall:** ${overall.progress}% (${overall.filesCompleted}/${overall.filesTotal} files)`,
   );
+}
+
+/**
+ * The issue once a finalized run has converged: exactly one progress comment and one final summary of the
+ * run by the token's user, reading `expected` (without the marker) and the rows `view` reports; everything
+ * posted (postedSeq, the final summary) and the queue in `dir` empty.
+ */
+export async function expectConvergedIssue(
+  gh: FakeGitHub,
+  where: { repo: string; issue: number; login: string },
+  view: StatusView,
+  expected: { progress: string; final: string },
+  dir: string,
+): Promise<void> {
+  expect(view.completedAt).not.toBeNull();
+  const progress = ourComments(gh, where, view.runId, "progress");
+  expect(
+    progress.map((c) => c.id),
+    "exactly one progress comment of this run by the token's user",
+  ).toHaveLength(1);
+  const body = progress[0]!.body;
+  expect(withoutMarker(body)).toBe(expected.progress);
+  expectRowsOf(body, view);
+  expect(body).toContain("**Parallel execution completed**");
+  expect(parseMarker(body)?.seq).toBe(view.sync.seq);
+
+  const final = ourComments(gh, where, view.runId, "final");
+  expect(
+    final.map((c) => c.id),
+    "exactly one final summary",
+  ).toHaveLength(1);
+  expect(withoutMarker(final[0]!.body)).toBe(expected.final);
+  expectRowsOf(final[0]!.body, view);
+
+  expect(view.sync.postedSeq).toBe(view.sync.seq);
+  expect(view.sync.finalPosted).toBe(true);
+  expect(await queueFiles(dir), "the queue is empty once GitHub is healthy").toEqual([]);
 }
