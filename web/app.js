@@ -13,7 +13,7 @@ import { buildRow, element } from "./rows.js";
  * @typedef {{
  *   runId: string, epicId: string, startedAt: string, completedAt: string | null, event: string, seq: number,
  *   countsText: string, overall: { filesCompleted: number, filesTotal: number, progress: number },
- *   etaMs: number | null, at: number, costUsd: number | null, maxCostUsd: number | null,
+ *   etaMs: number | null, at: number, costUsd: number | null, maxCostUsd: number | null, overBudget: boolean,
  *   columns: { iteration: boolean, criteria: boolean, cost: boolean },
  *   issue: { repo: string | null, number: number | null, commentUrl: string | null }
  * }} RunInfo
@@ -112,7 +112,7 @@ function drawRun() {
   $("cost-label").hidden = !hasCost;
   $("cost").hidden = !hasCost;
   if (hasCost) {
-    const over = run.maxCostUsd !== null && run.maxCostUsd > 0 && (run.costUsd ?? 0) > 0.8 * run.maxCostUsd;
+    const over = run.overBudget;
     $("cost").textContent =
       `${dollars(run.costUsd ?? 0)}${run.maxCostUsd !== null ? ` of ${dollars(run.maxCostUsd)} budget` : ""}${over ? " ⚠ over 80% of the budget" : ""}`;
   }

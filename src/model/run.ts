@@ -275,10 +275,11 @@ export function applyProgress(
   if (parent && update.status === "completed") assertChildrenFinished(state, agent);
   if (update.metrics) checkMetrics(update.metrics);
   // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost);
-  // completed means every file done, as `complete` makes it.
+  // completed means every file done, as `complete` makes it, except for a parent: its files stay its
+  // children's sums (a failed child's files stay undone).
   const { status, filesTotal = agent.filesTotal } = update;
   const filesCompleted =
-    update.filesCompleted ?? (status === "completed" ? filesTotal : agent.filesCompleted);
+    update.filesCompleted ?? (status === "completed" && !parent ? filesTotal : agent.filesCompleted);
   if (!Number.isSafeInteger(filesCompleted) || !Number.isSafeInteger(filesTotal) || filesCompleted < 0) {
     throw new UsageError(`files must be whole numbers ≥ 0, got ${filesCompleted}/${filesTotal}`);
   }
@@ -287,7 +288,7 @@ export function applyProgress(
       `files done (${filesCompleted}) cannot exceed the total (${filesTotal}) for ${agent.agentId}`,
     );
   }
-  if (status === "completed" && filesCompleted !== filesTotal) {
+  if (status === "completed" && !parent && filesCompleted !== filesTotal) {
     throw new UsageError(
       `a completed agent has every file done: files ${filesCompleted}/${filesTotal} given for ${agent.agentId}; give ${filesTotal}/${filesTotal}, or no files, or use \`complete\``,
     );

@@ -1,5 +1,5 @@
 import { estimateRemainingMs } from "./eta.js";
-import { budgetUsed, metricsView, overBudgetWarning } from "./metrics.js";
+import { agentOverBudget, budgetUsed, metricsView, overBudgetWarning } from "./metrics.js";
 import { formatStatusCounts, overallProgress, statusCounts, toAgentView } from "./progress.js";
 import { agentFlags } from "./stalled.js";
 import { treeOrder } from "./tree.js";
@@ -94,9 +94,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
       depth,
       totalCostUsd: metrics.totalCost.get(agent.agentId) ?? null,
       budgetUsd: metrics.budget.get(agent.agentId) ?? null,
-      budgetWarning: overBudgetWarning(
-        budgetUsed(metrics.totalCost.get(agent.agentId) ?? null, metrics.budget.get(agent.agentId)),
-      ),
+      budgetWarning: agentOverBudget(metrics, agent.agentId),
     })),
     overall: overallProgress(agents),
     cost: {

@@ -1,6 +1,5 @@
-import { agentOverBudget, metricsView } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
-import type { AgentState, AgentView, RunState } from "../model/types.js";
+import type { AgentView, RunState } from "../model/types.js";
 
 /**
  * What the web view shows, computed from the run state: one row per agent in display order (children
@@ -50,6 +49,8 @@ export interface RunInfo {
   at: number;
   costUsd: number | null;
   maxCostUsd: number | null;
+  /** The run past 80% of its budget. */
+  overBudget: boolean;
   /** Metric columns, shown once some agent reports them. */
   columns: { iteration: boolean; criteria: boolean; cost: boolean };
   issue: { repo: string | null; number: number | null; commentUrl: string | null };
@@ -60,79 +61,34 @@ export interface PageView {
   agents: AgentRow[];
 }
 
-/** The optional fields other work adds to an agent and a run; absent in older states. */
-type AgentExtras = Partial<{
-  parentId: string | null;
-  iteration: number | null;
-  maxIterations: number | null;
-  criteriaVerified: number | null;
-  criteriaTotal: number | null;
-  costUsd: number | null;
-}>;
-
-const numberOrNull = (value: unknown): number | null =>
-  typeof value === "number" && Number.isFinite(value) ? value : null;
-
 export function toPageView(state: RunState, now: number): PageView {
+  // `status --json`'s view: rows in tree order with depth, parent, metrics, subtree cost and budget flag.
   const status = toStatusView(state, now);
-  const extras = (agent: AgentState) => agent as AgentState & AgentExtras;
-  // A parent that is not in the run (or a cycle) would hide a row: such an agent is shown at the top.
-  const parentOf = (agent: AgentState): string | null => {
-    const parentId = extras(agent).parentId;
-    return typeof parentId === "string" && parentId !== agent.agentId && state.agents[parentId]
-      ? parentId
-      : null;
-  };
-  const children = new Map<string | null, string[]>();
-  for (const view of status.agents) {
-    const parent = parentOf(state.agents[view.agentId]!);
-    const list = children.get(parent) ?? [];
-    list.push(view.agentId);
-    children.set(parent, list);
-  }
-
-  const rows: AgentRow[] = [];
-  const placed = new Set<string>();
-  const byId = new Map(status.agents.map((view) => [view.agentId, view]));
-  const place = (id: string, depth: number) => {
-    if (placed.has(id)) return;
-    placed.add(id);
-    const view = byId.get(id)!;
-    const agent = extras(state.agents[id]!);
-    rows.push({
-      agentId: view.agentId,
-      domain: view.domain,
-      status: view.status,
-      filesCompleted: view.filesCompleted,
-      filesTotal: view.filesTotal,
-      progress: view.progress,
-      parentId: parentOf(state.agents[id]!),
-      depth,
-      startedAt: view.startedAt,
-      updatedAt: view.updatedAt,
-      finishedAt: view.finishedAt,
-      summary: view.summary,
-      error: view.error,
-      stalled: view.stalled,
-      events: recentEvents(state, id, children),
-      iteration: numberOrNull(agent.iteration),
-      maxIterations: numberOrNull(agent.maxIterations),
-      criteriaVerified: numberOrNull(agent.criteriaVerified),
-      criteriaTotal: numberOrNull(agent.criteriaTotal),
-      costUsd: numberOrNull(agent.costUsd),
-      overBudget: false,
-    });
-    for (const child of children.get(id) ?? []) place(child, depth + 1);
-  };
-  for (const id of children.get(null) ?? []) place(id, 0);
-  for (const view of status.agents) place(view.agentId, 0); // agents caught in a parent cycle
-
-  // Each agent reports its own cost: the run's counts each once; a row shows its own plus its descendants'.
-  const own = new Map(rows.map((row) => [row.agentId, row.costUsd]));
-  const costs = [...own.values()].filter((cost): cost is number => cost !== null);
-  for (const row of rows) row.costUsd = subtreeCost(row.agentId, own, children);
-  const metrics = metricsView(state);
-  for (const row of rows) row.overBudget = agentOverBudget(metrics, row.agentId);
+  const rows: AgentRow[] = status.agents.map((view) => ({
+    agentId: view.agentId,
+    domain: view.domain,
+    status: view.status,
+    filesCompleted: view.filesCompleted,
+    filesTotal: view.filesTotal,
+    progress: view.progress,
+    // A parent that is not in the run (or a cycle) puts the row at the top: shown as having none.
+    parentId: view.depth === 0 ? null : view.parentId,
+    depth: view.depth,
+    startedAt: view.startedAt,
+    updatedAt: view.updatedAt,
+    finishedAt: view.finishedAt,
+    summary: view.summary,
+    error: view.error,
+    stalled: view.stalled,
+    events: recentEvents(state, view.agentId),
+    iteration: view.iteration,
+    maxIterations: view.maxIterations,
+    criteriaVerified: view.criteriaVerified,
+    criteriaTotal: view.criteriaTotal,
+    // A row shows its own cost plus its descendants'; the run's counts each agent's own once.
+    costUsd: view.totalCostUsd,
+    overBudget: view.budgetWarning,
+  }));
   return {
     run: {
       runId: state.runId,
@@ -145,8 +101,9 @@ export function toPageView(state: RunState, now: number): PageView {
       overall: status.overall,
       etaMs: status.etaMs,
       at: now,
-      costUsd: costs.length > 0 ? costs.reduce((sum, cost) => sum + cost, 0) : null,
-      maxCostUsd: numberOrNull((state as RunState & { maxCostUsd?: unknown }).maxCostUsd),
+      costUsd: status.cost.costUsd,
+      maxCostUsd: status.cost.maxCostUsd,
+      overBudget: status.cost.budgetWarning,
       columns: {
         iteration: rows.some((row) => row.iteration !== null),
         criteria: rows.some((row) => row.criteriaVerified !== null),
@@ -162,36 +119,18 @@ export function toPageView(state: RunState, now: number): PageView {
   };
 }
 
-/** The agent's own cost plus its descendants', or null when none of them reported one. */
-function subtreeCost(
-  id: string,
-  own: Map<string, number | null>,
-  children: Map<string | null, string[]>,
-  seen = new Set<string>(),
-): number | null {
-  if (seen.has(id)) return null;
-  seen.add(id);
-  let total = own.get(id) ?? null;
-  for (const child of children.get(id) ?? []) {
-    const cost = subtreeCost(child, own, children, seen);
-    if (cost !== null) total = (total ?? 0) + cost;
-  }
-  return total;
-}
-
-/** The agent's latest events with those of its descendants, newest last. */
-function recentEvents(state: RunState, id: string, children: Map<string | null, string[]>): RecentEvent[] {
-  const events: RecentEvent[] = [];
-  const visit = (agentId: string, from: string | null, seen: Set<string>) => {
-    if (seen.has(agentId)) return;
-    seen.add(agentId);
-    const agent = state.agents[agentId]!;
-    for (const event of agent.events.slice(-RECENT_EVENTS)) events.push({ ...event, from });
-    for (const child of children.get(agentId) ?? []) visit(child, state.agents[child]!.domain, seen);
-  };
-  visit(id, null, new Set());
-  // ISO times of one clock sort as text; stable, so an agent's own order holds for equal times.
-  return events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).slice(-RECENT_EVENTS);
+/**
+ * The agent's latest events, newest last: its log already holds its descendants' (applyLog copies each
+ * into every ancestor's, marked with the child's id), shown with the child's domain.
+ */
+function recentEvents(state: RunState, id: string): RecentEvent[] {
+  // ISO times of one clock sort as text; stable, so the log's order holds for equal times.
+  const byTime = [...state.agents[id]!.events].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  return byTime.slice(-RECENT_EVENTS).map((event) => ({
+    at: event.at,
+    message: event.message,
+    from: event.agentId === undefined ? null : (state.agents[event.agentId]?.domain ?? event.agentId),
+  }));
 }
 
 /** What changed between two views: rows to replace or add, ids gone, and the new order if it moved. */

@@ -174,6 +174,20 @@ describe("a parent's files are its children's sums, in the same change, at any d
       filesTotal: 5,
     });
   });
+
+  it("update --status completed on a parent keeps its files the sums (a failed child's stay undone)", () => {
+    let state = tree();
+    state = applyProgress(
+      state,
+      "users",
+      { status: "in_progress", filesCompleted: 1, filesTotal: 4 },
+      later(30),
+    );
+    state = applyFail(state, "users", "broken", later(31));
+    for (const domain of ["auth", "db"]) state = applyCancel(state, domain, null, later(32));
+    state = applyProgress(state, "api", { status: "completed" }, later(33));
+    expect(byDomain(state, "api")).toMatchObject({ status: "completed", filesCompleted: 1, filesTotal: 4 });
+  });
 });
 
 describe("events and the tree order", () => {
