@@ -47,5 +47,5 @@ console.log(
   `${status.epicId}: ${status.overall.progress}% (${status.overall.filesCompleted}/${status.overall.filesTotal} files)`,
 );
 console.log(
-  result.posted ? `final summary posted: ${result.commentUrl}` : "tracked locally (no GitHub sync)",
+  result.posted ? `final summary posted: ${result.finalCommentUrl}` : "tracked locally (no GitHub sync)",
 );

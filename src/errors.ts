@@ -61,6 +61,15 @@ export class GitHubError extends Error {
 }
 
 /**
+ * The shared run store (a database) is set up wrongly for this call: a wrong password, a missing
+ * database, no permission, TLS refused. The caller's mistake (exit 2), and no change's fault: a change
+ * kept while the database was down stays kept.
+ */
+export class StoreConfigError extends UsageError {
+  override name = "StoreConfigError";
+}
+
+/**
  * The shared run store (a database) is down, unreachable, restarting, or timed out: worth trying again
  * later. An agent's command keeps the change on the machine's disk and exits 0 with a warning.
  */

@@ -5,7 +5,7 @@ import { parseCommentMode, parseIntervalOption, parseIssueOption } from "../conf
  * The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more),
  * declared once, on the program: commander reads a program's options anywhere on the line (before or
  * after the command), lists them under "Global Options" in each command's help, and each action gets
- * them with its own (the preAction hook). Declared on each of the thirteen commands instead, they were a
+ * them with its own (the preAction hook). Declared on each of the fourteen commands instead, they were a
  * hundred option objects built at every start.
  */
 export function addCommonOptions(program: Command): Command {

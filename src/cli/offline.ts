@@ -1,4 +1,4 @@
-import { StoreUnavailableError, UsageError } from "../errors.js";
+import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
 import { type AgentChange, PendingChanges } from "../queue/pending-changes.js";
 import type { ParallelProgressReporter } from "../reporter.js";
 import { statePaths } from "../store/file-store.js";
@@ -54,7 +54,8 @@ export async function replayPending(context: Context, given?: PendingChanges): P
       await applyChange(reporter, item.change);
       applied++;
     } catch (error) {
-      if (error instanceof UsageError) {
+      // A refused change (its agent is gone) is set aside; a wrong database setting refuses nothing.
+      if (error instanceof UsageError && !(error instanceof StoreConfigError)) {
         const to = pending.setAside(name);
         out.warn(
           `a change kept while the database was down cannot be applied (${error.message}): moved aside as ${to}`,

@@ -1,23 +1,22 @@
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import { createContext } from "./common.js";
+import { type CommonOptions, createContext } from "./common.js";
 import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
 /** File-system events are gathered for this long before the state is read once. */
 const DEBOUNCE_MS = 25;
 
-export interface WatchOptions {
-  dir: string;
+export interface WatchOptions extends CommonOptions {
   interval: number;
   timeout?: number;
-  quiet?: boolean;
 }
 
 /** `watch`: a live view of the run that redraws when any process changes it, until it is finalized. */
 export async function watch(options: WatchOptions): Promise<void> {
   const dir = resolve(options.dir);
-  const { out, reporter } = createContext({ dir, quiet: options.quiet ?? false });
+  // The program's options as given (--store and --epic included), warnings only: watch writes nothing.
+  const { out, reporter } = createContext({ ...options, dir, quiet: options.quiet ?? false, verbose: false });
   const store = reporter.runStore;
 
   let finish: () => void = () => undefined;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
+import { writeFileAtomicSync } from "../store/atomic-write.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { FileSystem } from "../util/io.js";
 import { randomHex } from "../util/random.js";
@@ -52,9 +53,7 @@ export class PendingChanges {
     ignoreInGit(this.fs, join(this.dir, ".."));
     const stamp = String(pending.madeAt).padStart(15, "0");
     const name = `change_${stamp}_${String(this.counter++ % 10_000).padStart(4, "0")}_${randomHex(8)}.json`;
-    const temporary = join(this.dir, `.${name}.tmp`);
-    this.fs.writeFileSync(temporary, `${JSON.stringify(pending)}\n`, { encoding: "utf8", mode: 0o600 });
-    this.fs.renameSync(temporary, join(this.dir, name));
+    writeFileAtomicSync(this.fs, join(this.dir, name), `${JSON.stringify(pending)}\n`);
     return name;
   }
 
@@ -72,13 +71,18 @@ export class PendingChanges {
     }
   }
 
-  /** The change in `name`, or null when another process already applied and removed it. */
+  /**
+   * The change in `name`, or null when another process already applied and removed it, or when the file
+   * is not JSON (damaged): then it is set aside, as the offline queue does, so it blocks no later call.
+   */
   read(name: string): PendingChange | null {
     try {
       return JSON.parse(this.fs.readFileSync(join(this.dir, name), "utf8")) as PendingChange;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
+      if (!(error instanceof SyntaxError)) throw error;
+      this.setAside(name);
+      return null;
     }
   }
 

@@ -1,4 +1,4 @@
-import { StoreUnavailableError, UsageError } from "../../errors.js";
+import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
 export interface StoreUrl {
@@ -83,10 +83,10 @@ export function explainPgError(error: unknown, where: string): unknown {
   const text = redactText(error.message);
   if (typeof code === "string") {
     if (code === "28P01" || code === "28000")
-      return new UsageError(`${where}: authentication failed: ${text}`, { cause: error });
-    if (code === "3D000") return new UsageError(`${where}: ${text}`, { cause: error });
+      return new StoreConfigError(`${where}: authentication failed: ${text}`, { cause: error });
+    if (code === "3D000") return new StoreConfigError(`${where}: ${text}`, { cause: error });
     if (code === "42501")
-      return new UsageError(
+      return new StoreConfigError(
         `${where}: no permission: ${text} (the owner can run \`parallel-progress db grant <role> --repo <owner/name>\`)`,
         { cause: error },
       );
@@ -106,7 +106,7 @@ export function explainPgError(error: unknown, where: string): unknown {
     }
   }
   if (/SSL|certificate|self[- ]signed/i.test(error.message))
-    return new UsageError(`${where}: TLS: ${text}`, { cause: error });
+    return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });
   if (/Connection terminated|timeout|ECONNREFUSED|connect/i.test(error.message))
     return new StoreUnavailableError(`${where} is not answering: ${text}`, { cause: error });
   return error;

@@ -1,6 +1,6 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
-import { StoreUnavailableError, UsageError } from "../../../src/errors.js";
+import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
 import { toHistoryEntry } from "../../../src/model/history.js";
 import { createRun } from "../../../src/model/run.js";
 import { PendingChanges } from "../../../src/queue/pending-changes.js";
@@ -71,6 +71,10 @@ describe("explainPgError", () => {
     );
     expect(explainPgError(pgError("3D000", 'database "x" does not exist'), "db")).toBeInstanceOf(UsageError);
     expect(explainPgError(pgError("42501", "permission denied for schema"), "db")).toBeInstanceOf(UsageError);
+    // A setting's mistake, not a change's: kept changes are not set aside for it (cli/offline.ts).
+    for (const code of ["28P01", "3D000", "42501"]) {
+      expect(explainPgError(pgError(code, "refused"), "db")).toBeInstanceOf(StoreConfigError);
+    }
     for (const code of ["57P01", "57P03", "08006", "57014", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND"]) {
       expect(explainPgError(pgError(code, "gone"), "db")).toBeInstanceOf(StoreUnavailableError);
     }
@@ -151,6 +155,16 @@ describe("PendingChanges", () => {
     const aside = pending.setAside(names[1]!);
     expect(aside).toBe(`${names[1]}.rejected`);
     expect(pending.names()).toHaveLength(1);
+  });
+
+  it("sets a damaged file aside instead of failing every later call", () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const pending = new PendingChanges(fs, "/epic/.parallel-progress");
+    const name = pending.add({ id: "a", epicId: "E", madeAt: 1, change: change(1) });
+    fs.writeFileSync(`${pending.dir}/${name}`, "{ torn");
+    expect(pending.read(name)).toBeNull();
+    expect(pending.names()).toEqual([]);
+    expect(fs.existsSync(`${pending.dir}/${name}.rejected`)).toBe(true);
   });
 
   it("lets one waiter at a time wait for the database, and takes over a stale claim", () => {
