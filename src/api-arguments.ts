@@ -37,6 +37,10 @@ const SCHEMAS = {
     filesCompleted: count,
     filesTotal: count,
   },
+  addAgents: {
+    domains: z.array(text),
+    options: z.object({ parent: text.nullable().optional() }).optional(),
+  },
   markAgentComplete: { agentId: text, resultSummary: optionalText },
   markAgentFailed: { agentId: text, errorMessage: text },
   cancelAgent: { agentId: text, reason: optionalText },

@@ -254,11 +254,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * for what is refused. Resolves to the new agents, in the order given.
    */
   async addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
+    await this.checkArguments("addAgents", [domains, options]);
     const list = checkDomains(domains, domains.join(","), "domains");
     const parent = options.parent ?? null;
-    if (parent !== null && (typeof parent !== "string" || parent.trim() === "")) {
-      throw new UsageError(`parent must be an agent id or domain, got ${JSON.stringify(parent)}`);
-    }
     let added: AgentRef[] = [];
     await this.change(null, (state, now) => {
       const result = applyAdd(state, list, parent, now);

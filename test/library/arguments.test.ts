@@ -72,6 +72,11 @@ describe("library arguments", () => {
       'markAgentFailed: errorMessage must be a string, got {"x":1}',
     ],
     [
+      "domains to add that are one string",
+      (r) => r.addAgents("c,d"),
+      'addAgents: domains must be an array of strings, got "c,d"',
+    ],
+    [
       "an event that is a number",
       (r) => r.logAgentEvent("b", 42),
       "logAgentEvent: message must be a string, got 42",
