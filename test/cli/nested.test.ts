@@ -279,7 +279,7 @@ describe("the library", () => {
       reporter.updateAgentProgress("db", "in_progress", undefined, undefined, { costUsd: -1 }),
     ).rejects.toThrow(/cost must be/);
     await expect(reporter.addAgents(["z"], { parent: 5 as unknown as string })).rejects.toThrow(
-      /parent must be an agent id or domain, got 5/,
+      /addAgents: options.parent must be a string, got 5/,
     );
     await expect(reporter.addAgents([])).rejects.toThrow(/at least one domain/);
     await expect(
