@@ -1,8 +1,10 @@
 import type { Lease } from "../model/types.js";
+import type { RunStore } from "../store/types.js";
 
 /**
  * Leases in the shared run state: owned by a random token, valid until `expiresAt` on the store's clock.
- * Pure functions, used inside store transactions. A holder that died simply stops renewing; its lease is
+ * The pure rules (acquire, renew) are used inside store transactions; renewHeld and releaseHeld are the
+ * one renewal and release-if-mine of every lease, each one transaction. A holder that died simply stops renewing; its lease is
  * free once it expires, whichever machine looks.
  */
 
@@ -20,4 +22,27 @@ export function renew(lease: Lease | null, owner: string, now: number, ms: numbe
 /** Whether a holder should renew now: a third of the lease's length has passed since it was last renewed. */
 export function renewalDue(lease: Lease, now: number, ms: number): boolean {
   return lease.expiresAt - now < (ms * 2) / 3;
+}
+
+/** The leases a run's shared state holds (`RunState.sync`): the write lease, the background writer, the queue retry. */
+export type LeaseName = "lease" | "flusher" | "retryLock";
+
+/**
+ * Extends `owner`'s lease `name` in the store to `now + ms` (store clock); resolves false when it is not
+ * `owner`'s any more (it expired and was taken, or the run is gone).
+ */
+export function renewHeld(store: RunStore, name: LeaseName, owner: string, ms: number): Promise<boolean> {
+  return store.transact((current, now) => {
+    const lease = current ? renew(current.sync[name], owner, now, ms) : null;
+    if (!current || !lease) return { result: false };
+    return { next: { ...current, sync: { ...current.sync, [name]: lease } }, result: true };
+  });
+}
+
+/** Clears lease `name` in the store if it is still `owner`'s (one taken over by another stays). */
+export function releaseHeld(store: RunStore, name: LeaseName, owner: string): Promise<void> {
+  return store.transact((current) => {
+    if (!current || current.sync[name]?.owner !== owner) return { result: undefined };
+    return { next: { ...current, sync: { ...current.sync, [name]: null } }, result: undefined };
+  });
 }

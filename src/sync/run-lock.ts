@@ -1,7 +1,7 @@
 import type { Lease, RunState } from "../model/types.js";
 import { LockTimeoutError } from "../store/lock.js";
 import type { RunStore } from "../store/types.js";
-import { acquire, renew } from "./leases.js";
+import { acquire, releaseHeld, renewHeld } from "./leases.js";
 import { Wakeup } from "./wakeup.js";
 
 export interface RunLockOptions {
@@ -63,25 +63,17 @@ export async function withRunLock<T>(
 
   const lost = new AbortController();
   const timer = setInterval(() => {
-    store
-      .transact((current, now) => {
-        const lease = current ? renew(current.sync.retryLock, owner, now, leaseMs) : null;
-        if (!current || !lease) return { result: false };
-        return { next: withLock(current, lease), result: true };
-      })
-      .then(
-        (held) => held || lost.abort(),
-        () => undefined,
-      );
+    renewHeld(store, "retryLock", owner, leaseMs).then(
+      (held) => held || lost.abort(),
+      () => undefined,
+    );
   }, leaseMs / 3);
   timer.unref();
   try {
     return await work(lost.signal);
   } finally {
     clearInterval(timer);
-    await store.transact((current) =>
-      current?.sync.retryLock?.owner === owner ? { next: withLock(current, null), result: 0 } : { result: 0 },
-    );
+    await releaseHeld(store, "retryLock", owner);
   }
 }
 

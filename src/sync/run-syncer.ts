@@ -13,7 +13,7 @@ import {
 import { commandDeadline } from "./deadline.js";
 import { backoffMs, canSync, decideWrite, missingSteps, needsWrite, type WriteDecision } from "./decide.js";
 import { postQueuedHistory } from "./history.js";
-import { acquire, renew, renewalDue } from "./leases.js";
+import { acquire, releaseHeld, renew, renewalDue, renewHeld } from "./leases.js";
 import { Pacer } from "./pacer.js";
 import { Wakeup } from "./wakeup.js";
 
@@ -215,11 +215,7 @@ export class RunSyncer {
     let renewedAt = clock.now();
     return async () => {
       if (clock.now() - renewedAt < RENEW_AFTER_MS) return;
-      const held = await store.transact((current, now) => {
-        const lease = current ? renew(current.sync.lease, owner, now, this.leaseMs) : null;
-        if (!current || !lease) return { result: false };
-        return { next: { ...current, sync: { ...current.sync, lease } }, result: true };
-      });
+      const held = await renewHeld(store, "lease", owner, this.leaseMs);
       if (!held) throw new LeaseLostError("the write lease was taken over");
       renewedAt = clock.now();
     };
@@ -461,11 +457,8 @@ export class RunSyncer {
     });
   }
 
-  private async releaseLease(): Promise<void> {
-    await this.deps.store.transact((current) => {
-      if (!current || current.sync.lease?.owner !== this.deps.owner) return { result: undefined };
-      return { next: { ...current, sync: { ...current.sync, lease: null } }, result: undefined };
-    });
+  private releaseLease(): Promise<void> {
+    return releaseHeld(this.deps.store, "lease", this.deps.owner);
   }
 
   /**
@@ -580,10 +573,7 @@ export class RunSyncer {
         break; // the next write is due later than this process may wait
       }
       await this.queueMissing("the background writer stopped before the issue was up to date");
-      await store.transact((current) => {
-        if (!current || current.sync.flusher?.owner !== owner) return { result: undefined };
-        return { next: { ...current, sync: { ...current.sync, flusher: null } }, result: undefined };
-      });
+      await releaseHeld(store, "flusher", owner);
     } finally {
       signal?.removeEventListener("abort", wakeup.notify);
       await unsubscribe?.();
