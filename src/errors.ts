@@ -12,6 +12,21 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A run's state file that cannot be read (bad JSON, or not what the schema says). `problem` is what is
+ * wrong, without the advice the message adds (`init --force` sets the file aside and says so).
+ */
+export class UnreadableStateError extends UsageError {
+  override name = "UnreadableStateError";
+  constructor(
+    readonly problem: string,
+    advice: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${problem}${advice}`, options);
+  }
+}
+
 /** The kinds of GitHub trouble, each with its own advice. */
 export type GitHubErrorKind =
   | "auth" // 401: bad or missing credentials

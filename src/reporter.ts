@@ -221,10 +221,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
     this.warnIfNoRepository(target.github);
     const unreadable = options.force ? await this.store.setAsideUnreadable?.() : null;
-    if (unreadable)
-      this.warn(
-        `${unreadable.replace(/( \(edited by hand\?\))?: (fix it|start a new run).*$/, "")}: moved aside as state.json.corrupt`,
-      );
+    if (unreadable) this.warn(`${unreadable}: moved aside as state.json.corrupt`);
     this.queue.sweep(this.clock.now());
     const state = await this.store.transact((current, now) => {
       if (current && !current.completedAt && !options.force) {

@@ -1,12 +1,12 @@
 import type { FSWatcher } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../errors.js";
+import { UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import { type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
-import { stateToText, trustedState } from "./state-text.js";
+import { FIX_OR_FORCE, FORCE, stateToText, trustedState } from "./state-text.js";
 import type { RunStore, Transition } from "./types.js";
 
 /** The folder inside the epic directory that holds the run state and its lock. */
@@ -81,14 +81,19 @@ export class FileRunStore implements RunStore {
    * aside as `state.json.corrupt`, kept for a look, so a new run can start. Returns why it was, or null.
    */
   async setAsideUnreadable(): Promise<string | null> {
-    try {
-      await this.readState();
-      return null;
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      this.fs.renameSync(this.paths.state, `${this.paths.state}.corrupt`);
-      return error.message;
-    }
+    const setAside = () =>
+      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
+        try {
+          await this.readState();
+          return null;
+        } catch (error) {
+          if (!(error instanceof UnreadableStateError)) throw error;
+          this.fs.renameSync(this.paths.state, `${this.paths.state}.corrupt`);
+          return error.problem;
+        }
+      });
+    // No folder yet: nothing to set aside (and no lock file to make).
+    return this.fs.existsSync(this.paths.dir) ? setAside() : null;
   }
 
   /**
@@ -150,17 +155,10 @@ async function parseState(text: string, path: string): Promise<RunState> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(
-      `${path} is not valid JSON (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
-      {
-        cause: error,
-      },
-    );
+    throw new UnreadableStateError(`${path} is not valid JSON`, FIX_OR_FORCE, { cause: error });
   }
   if (typeof value !== "object" || value === null || (value as { version?: unknown }).version !== 1) {
-    throw new UsageError(
-      `${path} is not a parallel-progress state of version 1: start a new run with init --force (it keeps the file as state.json.corrupt)`,
-    );
+    throw new UnreadableStateError(`${path} is not a parallel-progress state of version 1`, FORCE);
   }
   // A checksum that no longer holds (the file was edited) is not part of the state.
   delete (value as { checksum?: unknown }).checksum;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
+import { UnreadableStateError } from "../errors.js";
 import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
+import { FIX_OR_FORCE } from "./state-text.js";
 
 /**
  * The run state's schema, checked when a state file is read that this version did not write as it is
@@ -121,10 +122,9 @@ export function validateRunState(value: unknown, path: string): RunState {
     value,
   );
   const got = found === undefined ? "it is missing" : `got ${quote(found)}`;
-  throw new UsageError(
-    `${path}: ${field} ${describe(issue)}, ${got} (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
-    { cause: result.error },
-  );
+  throw new UnreadableStateError(`${path}: ${field} ${describe(issue)}, ${got}`, FIX_OR_FORCE, {
+    cause: result.error,
+  });
 }
 
 /** zod's message as the rest of a sentence that starts with the field's name. */

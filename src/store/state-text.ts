@@ -7,6 +7,11 @@ import type { RunState } from "../model/types.js";
  * another revision) is checked against the schema in state-schema.ts. Pure.
  */
 
+/** The advice a message about an unreadable state file ends with. */
+export const FORCE = ": start a new run with init --force (it keeps the file as state.json.corrupt)";
+export const FIX_OR_FORCE =
+  " (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)";
+
 /** Bump when the schema gains a field with a default: files of an older revision are checked (and defaulted). */
 const REVISION = "r2";
 const KEY = ',"checksum":"';

@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
 import { FileRunStore } from "../../src/store/file-store.js";
+import { withLock } from "../../src/store/lock.js";
+import { stateToText } from "../../src/store/state-text.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { waitFor } from "../support/cli.js";
 
@@ -53,6 +55,32 @@ describe("FileRunStore on memfs", () => {
     const volume = Volume.fromJSON({ "/epic/.parallel-progress/state.json": "{not json" });
     const store = new FileRunStore(createFsFromVolume(volume) as unknown as FileSystem, "/epic");
     await expect(store.read()).rejects.toThrow(/state.json is not valid JSON/);
+  });
+
+  it("sets an unreadable state aside under the state lock, saying what is wrong without the advice", async () => {
+    const volume = Volume.fromJSON({ "/epic/.parallel-progress/state.json": "{not json" });
+    const fs = createFsFromVolume(volume) as unknown as FileSystem;
+    const store = new FileRunStore(fs, "/epic");
+    // A writer holds the lock and repairs the file: the set-aside reads it only after, and keeps it.
+    let release = () => {};
+    const held = withLock(
+      store.paths.lock,
+      { fs },
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+    );
+    const aside = store.setAsideUnreadable();
+    fs.writeFileSync(store.paths.state, stateToText(run()));
+    release();
+    await held;
+    expect(await aside).toBeNull();
+    expect(fs.existsSync(`${store.paths.state}.corrupt`)).toBe(false);
+
+    fs.writeFileSync(store.paths.state, "{not json");
+    expect(await store.setAsideUnreadable()).toBe(`${store.paths.state} is not valid JSON`);
+    expect(fs.existsSync(`${store.paths.state}.corrupt`)).toBe(true);
   });
 
   it("releases the lock when the change throws", async () => {
