@@ -456,9 +456,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A timer writer at work queues what the issue lacks when it stops: close() does only without one.
+    const writer = this.flushing;
     this.stopping.abort();
     await this.flush();
-    if (this.state && canSync(this.state)) {
+    if (!writer && this.state && canSync(this.state)) {
       await this.syncer.queueMissing("the reporter was closed before the issue was up to date");
     }
     if (!this.options.store) await this.store.close();

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
 import type { CallOptions } from "../../src/github/types.js";
 import { createParallelReporter, type ReporterOptions } from "../../src/reporter.js";
+import { FileRunStore } from "../../src/store/file-store.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { TimedClient } from "../support/timed-client.js";
 
@@ -91,10 +92,35 @@ describe("the library's background writer (timer)", () => {
     await reporter.updateAgentProgress("a", "in_progress", 1, 2); // due in 3 s: the timer waits
     expect(waits).toHaveLength(1);
     await reporter.close();
+    expect(queued()).toHaveLength(1);
     const [name] = queued();
     const item = JSON.parse(String(fs.readFileSync(`/epic/.github_parallel_queue/${name}`, "utf8")));
     expect(item.comment).toContain("| a | impl-a-163000 | 🔄 In Progress | 1/2 | 50% |");
+    expect(item.reason).toBe("the background writer stopped before the issue was up to date");
     expect((await reporter.load())!.sync.flusher).toBeNull();
     await expect(reporter.updateAgentProgress("a", "completed", 2, 2)).rejects.toThrow(UsageError);
+  });
+
+  it("close() leaves the queueing to the writer it stopped: the run is read and rendered once, not again", async () => {
+    const volume = Volume.fromJSON({ "/epic/task.md": TASK });
+    const fs = createFsFromVolume(volume) as unknown as FileSystem;
+    const store = new FileRunStore(fs, "/epic");
+    let reads = 0;
+    const read = store.read.bind(store);
+    store.read = () => {
+      reads++;
+      return read();
+    };
+    const { reporter } = setup({
+      fs,
+      store,
+      github: { minIntervalMs: 3000 },
+      sleep: (_ms, signal) => new Promise<void>((wake) => signal?.addEventListener("abort", () => wake())),
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2); // due in 3 s: the timer waits
+    reads = 0;
+    await reporter.close();
+    expect(reads).toBe(1); // the stopped writer's queueMissing; close() itself reads nothing more
   });
 });
