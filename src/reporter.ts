@@ -128,6 +128,9 @@ const FINISH_EVENTS = {
  *
  * Events: see ReporterEvents.
  */
+/** The settings a call read for run `runId` (null: nothing changed since they were saved). */
+type ReadSettings = { runId: string; target: Target | null };
+
 export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private epicDir: string;
   private readonly fs: FileSystem;
@@ -323,11 +326,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.assertOpen();
     const deadline = commandDeadline(this.clock.now());
     // An active run pointed at another issue is refused before it is finalized (state untouched).
+    // The settings are read once here and saved by the retry below.
     const active = await this.store.read();
+    let settings: ReadSettings | undefined;
     if (active && !active.completedAt) {
-      const seen = seenFor(readTaskFileSeen(this.fs, this.epicDir), active.runId);
-      const target = await refreshTarget(this.fs, this.epicDir, this.env, active, seen, this.overrides);
-      if (target) keepRunIssue(active, target.github, this.flags());
+      settings = { runId: active.runId, target: await this.readSettings(active) };
+      if (settings.target) keepRunIssue(active, settings.target.github, this.flags());
     }
     const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.epicDir);
@@ -338,7 +342,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.state = state;
     if (finalizedNow) this.emit("change", state);
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
-    const report = await this.retryReport({ deadline });
+    const report = await this.retry({ deadline }, settings);
     const after = this.state ?? state;
     return {
       finalizedNow,
@@ -360,6 +364,14 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
     await this.checkArguments("retryReport", [options]);
+    return this.retry(options);
+  }
+
+  /** retryReport, with the settings this call already read (finalize), if any. */
+  private async retry(
+    options: { dryRun?: boolean; deadline?: number },
+    settings?: ReadSettings,
+  ): Promise<RetryReport> {
     this.assertOpen();
     const deadline = options.deadline ?? commandDeadline(this.clock.now());
     const before = await this.store.read();
@@ -367,7 +379,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     // the file system as it was). With a run, the retry also brings the issue to the run's state.
     if (!before && this.queue.count() === 0)
       return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
-    const current = before && !options.dryRun ? await this.saveSettings(before) : before;
+    const current = before && !options.dryRun ? await this.saveSettings(before, settings) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, this.syncer, {
@@ -388,9 +400,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */
-  private async saveSettings(current: RunState): Promise<RunState | null> {
-    const seen = seenFor(readTaskFileSeen(this.fs, this.epicDir), current.runId);
-    const target = await refreshTarget(this.fs, this.epicDir, this.env, current, seen, this.overrides);
+  private async saveSettings(current: RunState, settings?: ReadSettings): Promise<RunState | null> {
+    const target = settings?.runId === current.runId ? settings.target : await this.readSettings(current);
     if (!target) return current;
     this.warnIfNoRepository(target.github);
     const saved = await this.store.transact((state) => {
@@ -400,6 +411,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     });
     if (saved) this.recordTaskFile(saved.runId, target);
     return saved;
+  }
+
+  /** This call's settings over the run's saved ones (see refreshTarget); null: nothing changed. */
+  private readSettings(current: RunState): Promise<Target | null> {
+    const seen = seenFor(readTaskFileSeen(this.fs, this.epicDir), current.runId);
+    return refreshTarget(this.fs, this.epicDir, this.env, current, seen, this.overrides);
   }
 
   /**
