@@ -28,6 +28,7 @@ const SCHEMAS = {
           .min(1000)
           .max(7 * 86_400_000)
           .optional(),
+        maxCostUsd: z.number().optional(), // its range: checkCost
       })
       .optional(),
   },
@@ -36,6 +37,16 @@ const SCHEMAS = {
     status: z.enum(UPDATE_STATUSES),
     filesCompleted: count,
     filesTotal: count,
+    // The types here; the rules (i ≤ max, verified ≤ total, the cost's range): checkMetrics.
+    metrics: z
+      .object({
+        iteration: z.number().optional(),
+        maxIterations: z.number().optional(),
+        criteriaVerified: z.number().optional(),
+        criteriaTotal: z.number().optional(),
+        costUsd: z.number().optional(),
+      })
+      .optional(),
   },
   addAgents: {
     domains: z.array(text),

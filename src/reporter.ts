@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
-import { checkDomains } from "./config/options.js";
+import { assertEpicId, checkDomains, checkErrorMessage, checkEventMessage } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
@@ -32,7 +32,6 @@ import {
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import {
-  assertEpicId,
   type Env,
   type GitHubOverrides,
   overlayTarget,
@@ -278,7 +277,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     filesTotal?: number,
     metrics?: AgentMetrics,
   ) {
-    await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal]);
+    await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal, metrics]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(
         `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
@@ -296,8 +295,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
     await this.checkArguments("markAgentFailed", [agentId, errorMessage]);
-    if (errorMessage.trim() === "")
-      throw new UsageError("an error message is required to mark an agent failed");
+    checkErrorMessage(errorMessage);
     await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
   }
 
@@ -310,10 +308,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
   async logAgentEvent(agentId: string, message: string): Promise<void> {
     await this.checkArguments("logAgentEvent", [agentId, message]);
-    const text = message.trim();
-    if (text === "") throw new UsageError("an event message cannot be empty");
-    if (text.length > 2000)
-      throw new UsageError(`an event message is at most 2000 characters, got ${text.length}`);
+    const text = checkEventMessage(message);
     await this.change(agentId, (state, now) => applyLog(state, agentId, text, now));
   }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { checkErrorMessage, checkEventMessage, givenEpic } from "../config/options.js";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
@@ -25,7 +26,7 @@ export async function runInit(
     maxCost?: number;
   },
 ): Promise<number> {
-  const epic = options.epic ?? process.env.PARALLEL_PROGRESS_EPIC?.trim();
+  const epic = givenEpic(options.epic, process.env);
   if (!epic)
     throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
   const context = createContext({ ...options, epic });
@@ -86,8 +87,8 @@ export async function runComplete(
 }
 
 export async function runFail(agent: string, options: CommonOptions & { error: string }): Promise<number> {
-  if (options.error.trim() === "")
-    throw new UsageError("an error message is required to mark an agent failed");
+  // The library's checks, before a change is kept on disk while the database is down.
+  checkErrorMessage(options.error);
   const context = createContext(options);
   await agentChange(context, { kind: "fail", agent, error: options.error });
   return publishCommentUrl(context);
@@ -103,10 +104,7 @@ export async function runCancel(
 }
 
 export async function runLog(agent: string, message: string, options: CommonOptions): Promise<number> {
-  const text = message.trim();
-  if (text === "") throw new UsageError("an event message cannot be empty");
-  if (text.length > 2000)
-    throw new UsageError(`an event message is at most 2000 characters, got ${text.length}`);
+  checkEventMessage(message);
   const context = createContext(options);
   await agentChange(context, { kind: "log", agent, message });
   return publishCommentUrl(context);

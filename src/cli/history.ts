@@ -1,9 +1,10 @@
 import type { Command } from "commander";
+import { givenEpic } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
 import { formatDuration } from "../model/progress.js";
 import { FileRunStore } from "../store/file-store.js";
-import { chooseStore } from "../store/open-store.js";
+import { storeUrl } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { createOutput } from "./output.js";
 
@@ -34,16 +35,17 @@ export function registerHistory(program: Command, done: (code: number) => void):
     .option("--limit <n>", "at most this many runs (default 50)", parseLimit, 50)
     .action(async (options: HistoryOptions) => {
       const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-      // With a database, --epic narrows the list (all epics without it); the file store keeps one run.
-      const chosen = chooseStore({ ...options, epic: options.epic ?? "-" }, process.env);
+      // The epic narrows the list as it names the run of every other command: --epic, else
+      // PARALLEL_PROGRESS_EPIC; neither: all epics. The file store keeps one run.
+      const url = storeUrl(options, process.env);
+      const epic = givenEpic(options.epic, process.env);
       let entries: HistoryEntry[];
-      if (chosen) {
+      if (url) {
         const { listRuns } = await import("../store/pg/history.js");
-        const epic = options.epic?.trim() || process.env.PARALLEL_PROGRESS_EPIC?.trim() || null;
-        entries = (await listRuns(chosen.url, epic, options.limit)).map(toHistoryEntry);
+        entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
       } else {
         const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
-        entries = state && (!options.epic || state.epicId === options.epic) ? [toHistoryEntry(state)] : [];
+        entries = state && (epic === null || state.epicId === epic) ? [toHistoryEntry(state)] : [];
       }
       if (options.json) out.data(JSON.stringify(entries, null, 2));
       else for (const entry of entries) out.data(historyLines(entry));

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { MAX_COST_USD } from "../model/metrics.js";
+import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES } from "../model/types.js";
 import { quote } from "./show-value.js";
 
@@ -18,12 +18,9 @@ export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
 export function parseFilesOption(value: string): { done: number; total: number } {
-  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
-  const done = Number(match?.[1]);
-  const total = Number(match?.[2]);
-  if (!match || !Number.isSafeInteger(done) || !Number.isSafeInteger(total)) {
-    throw new UsageError(`--files must be <done>/<total> with whole numbers, got ${quote(value)}`);
-  }
+  const pair = wholePair(value);
+  if (!pair) throw new UsageError(`--files must be <done>/<total> with whole numbers, got ${quote(value)}`);
+  const [done, total] = pair;
   if (done > total) throw new UsageError(`--files: done (${done}) cannot exceed total (${total})`);
   return { done, total };
 }
@@ -70,6 +67,44 @@ export function checkDomains(
     seen.add(domain);
   }
   return domains;
+}
+
+/** An epic id: trimmed, 1 to 200 printable characters. */
+export function assertEpicId(epicId: string): string {
+  const trimmed = epicId.trim();
+  if (trimmed.length === 0 || trimmed.length > 200 || CONTROL_CHARACTERS.test(trimmed)) {
+    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
+  }
+  return trimmed;
+}
+
+/**
+ * The run's epic as a command is given it: `--epic`, else PARALLEL_PROGRESS_EPIC (an empty one is not
+ * given), checked (assertEpicId); null when neither is.
+ */
+export function givenEpic(
+  option: string | undefined,
+  env: { PARALLEL_PROGRESS_EPIC?: string },
+): string | null {
+  const value = option?.trim() ? option : env.PARALLEL_PROGRESS_EPIC;
+  return value?.trim() ? assertEpicId(value) : null;
+}
+
+export const MAX_EVENT_LENGTH = 2000;
+
+/** An event's message (`log`, `logAgentEvent`): trimmed, not empty, at most 2000 characters. */
+export function checkEventMessage(message: string): string {
+  const text = message.trim();
+  if (text === "") throw new UsageError("an event message cannot be empty");
+  if (text.length > MAX_EVENT_LENGTH)
+    throw new UsageError(`an event message is at most ${MAX_EVENT_LENGTH} characters, got ${text.length}`);
+  return text;
+}
+
+/** Why an agent failed (`fail --error`, `markAgentFailed`): not empty. */
+export function checkErrorMessage(message: string): string {
+  if (message.trim() === "") throw new UsageError("an error message is required to mark an agent failed");
+  return message;
 }
 
 /** `"12"` → 12. */
@@ -134,41 +169,26 @@ function wholePair(value: string): [number, number] | null {
   return match && Number.isSafeInteger(a) && Number.isSafeInteger(b) ? [a, b] : null;
 }
 
-/** `--iteration 3/10` → `{ iteration: 3, maxIterations: 10 }`: whole numbers, 0 ≤ i ≤ max, max ≥ 1. */
+/** `--iteration 3/10` → `{ iteration: 3, maxIterations: 10 }` (the rule: checkIteration). */
 export function parseIterationOption(value: string): { iteration: number; maxIterations: number } {
-  const pair = wholePair(value);
-  if (!pair || pair[1] < 1 || pair[0] > pair[1]) {
-    throw new UsageError(
-      `--iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got ${quote(value)}`,
-    );
-  }
-  return { iteration: pair[0], maxIterations: pair[1] };
+  const [i, max] = wholePair(value) ?? [Number.NaN, Number.NaN];
+  return checkIteration(i, max, "--iteration", quote(value));
 }
 
-/** `--criteria 4/6` → `{ criteriaVerified: 4, criteriaTotal: 6 }`: whole numbers, verified ≤ total. */
+/** `--criteria 4/6` → `{ criteriaVerified: 4, criteriaTotal: 6 }` (the rule: checkCriteria). */
 export function parseCriteriaOption(value: string): { criteriaVerified: number; criteriaTotal: number } {
-  const pair = wholePair(value);
-  if (!pair || pair[0] > pair[1]) {
-    throw new UsageError(
-      `--criteria must be <verified>/<total> with whole numbers and verified ≤ total, e.g. 4/6, got ${quote(value)}`,
-    );
-  }
-  return { criteriaVerified: pair[0], criteriaTotal: pair[1] };
+  const [verified, total] = wholePair(value) ?? [Number.NaN, Number.NaN];
+  return checkCriteria(verified, total, "--criteria", quote(value));
 }
 
 /**
  * `"1.25"` → 1.25 US dollars: plain decimal notation only (no sign, exponent, hex, NaN or Infinity, which
- * `Number()` would take), from 0 to MAX_COST_USD. `flag` names the option in the message.
+ * `Number()` would take); the range is checkCost's. `flag` names the option in the message.
  */
 export function parseUsdOption(value: string, flag: string): number {
   const trimmed = value.trim();
   const usd = /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isFinite(usd) || usd > MAX_COST_USD) {
-    throw new UsageError(
-      `${flag} must be a decimal number of US dollars from 0 to ${MAX_COST_USD}, e.g. 1.25 (no sign or exponent), got ${quote(value)}`,
-    );
-  }
-  return usd;
+  return checkCost(usd, flag, quote(value));
 }
 
 export const parseCostOption = (value: string): number => parseUsdOption(value, "--cost");

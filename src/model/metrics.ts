@@ -22,33 +22,58 @@ const isCount = (value: unknown): value is number =>
 
 const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
 
+/*
+ * The checks of each metric, for the CLI's option parsers and the library alike: `label` names the input
+ * (`--cost`, `costUsd`), `shown` the value as the message shows it (the CLI's text, quoted).
+ */
+
 /** A cost or budget in US dollars: a finite number from 0 to MAX_COST_USD. */
-export function checkCost(value: unknown, label: string): number {
+export function checkCost(value: unknown, label: string, shown = show(value)): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_COST_USD) {
     throw new UsageError(
-      `${label} must be a number of US dollars from 0 to ${MAX_COST_USD}, e.g. 1.25, got ${show(value)}`,
+      `${label} must be a decimal number of US dollars from 0 to ${MAX_COST_USD}, e.g. 1.25, got ${shown}`,
     );
   }
   return value;
 }
 
+/** An iteration `i` of `max`: whole numbers, 0 ≤ i ≤ max, max ≥ 1. */
+export function checkIteration(
+  iteration: unknown,
+  maxIterations: unknown,
+  label: string,
+  shown = `${show(iteration)}/${show(maxIterations)}`,
+): { iteration: number; maxIterations: number } {
+  if (!isCount(iteration) || !isCount(maxIterations) || maxIterations < 1 || iteration > maxIterations) {
+    throw new UsageError(
+      `${label} must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got ${shown}`,
+    );
+  }
+  return { iteration, maxIterations };
+}
+
+/** Verified criteria of a total: whole numbers, verified ≤ total. */
+export function checkCriteria(
+  criteriaVerified: unknown,
+  criteriaTotal: unknown,
+  label: string,
+  shown = `${show(criteriaVerified)}/${show(criteriaTotal)}`,
+): { criteriaVerified: number; criteriaTotal: number } {
+  if (!isCount(criteriaVerified) || !isCount(criteriaTotal) || criteriaVerified > criteriaTotal) {
+    throw new UsageError(
+      `${label} must be <verified>/<total> with whole numbers and verified ≤ total, e.g. 4/6, got ${shown}`,
+    );
+  }
+  return { criteriaVerified, criteriaTotal };
+}
+
 /** The metrics as given, checked; throws a UsageError naming the first bad one and its value. */
 export function checkMetrics(metrics: AgentMetrics): AgentMetrics {
   const { iteration, maxIterations, criteriaVerified, criteriaTotal, costUsd } = metrics;
-  if (iteration !== undefined || maxIterations !== undefined) {
-    if (!isCount(iteration) || !isCount(maxIterations) || maxIterations < 1 || iteration > maxIterations) {
-      throw new UsageError(
-        `iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, got ${show(iteration)}/${show(maxIterations)}`,
-      );
-    }
-  }
-  if (criteriaVerified !== undefined || criteriaTotal !== undefined) {
-    if (!isCount(criteriaVerified) || !isCount(criteriaTotal) || criteriaVerified > criteriaTotal) {
-      throw new UsageError(
-        `criteria must be <verified>/<total> with whole numbers and verified ≤ total, got ${show(criteriaVerified)}/${show(criteriaTotal)}`,
-      );
-    }
-  }
+  if (iteration !== undefined || maxIterations !== undefined)
+    checkIteration(iteration, maxIterations, "iteration");
+  if (criteriaVerified !== undefined || criteriaTotal !== undefined)
+    checkCriteria(criteriaVerified, criteriaTotal, "criteria");
   if (costUsd !== undefined) checkCost(costUsd, "cost");
   return metrics;
 }

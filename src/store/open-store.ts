@@ -1,3 +1,4 @@
+import { givenEpic } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import type { Env } from "../settings.js";
@@ -16,20 +17,23 @@ export interface StoreChoice {
  * from its options and then the environment; a malformed URL or a missing epic is the caller's mistake.
  */
 export function chooseStore(given: { store?: string; epic?: string }, env: Env): StoreChoice | null {
-  const url = given.store?.trim() || env.PARALLEL_PROGRESS_STORE?.trim() || "";
-  if (url === "") return null;
-  const option = given.store?.trim() ? "--store" : "PARALLEL_PROGRESS_STORE";
-  parseStoreUrl(url, option); // a malformed URL: the one-line message, before anything is done
-  const epicId = given.epic?.trim() || env.PARALLEL_PROGRESS_EPIC?.trim() || "";
-  if (epicId === "") {
+  const url = storeUrl(given, env);
+  if (url === null) return null;
+  const epicId = givenEpic(given.epic, env);
+  if (epicId === null) {
     throw new UsageError(
       "a database store needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC",
     );
   }
-  if (epicId.length > 200 || /[\u0000-\u001f]/.test(epicId)) {
-    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${JSON.stringify(epicId)}`);
-  }
   return { url, epicId };
+}
+
+/** The database's URL (`--store`, else PARALLEL_PROGRESS_STORE), checked; null: the file store. */
+export function storeUrl(given: { store?: string }, env: Env): string | null {
+  const url = given.store?.trim() || env.PARALLEL_PROGRESS_STORE?.trim() || "";
+  if (url === "") return null;
+  parseStoreUrl(url, given.store?.trim() ? "--store" : "PARALLEL_PROGRESS_STORE"); // the one-line message
+  return url;
 }
 
 /**

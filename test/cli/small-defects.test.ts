@@ -104,3 +104,23 @@ describe("no run here", () => {
     expect(result.stderr).toContain(`no run here (${dir}): start one with`);
   });
 });
+
+describe("history", () => {
+  it("narrows to the epic as every command names it: --epic, else PARALLEL_PROGRESS_EPIC", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E-1", "--domains", "a", "--dir", dir])).code).toBe(0);
+    const listed = async (args: string[], env: Record<string, string> = {}) => {
+      const result = await runCli(["history", "--json", "--dir", dir, ...args], { env });
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { epicId: string }[]).map((entry) => entry.epicId);
+    };
+    expect(await listed([])).toEqual(["E-1"]);
+    expect(await listed([], { PARALLEL_PROGRESS_EPIC: "OTHER" })).toEqual([]);
+    expect(await listed(["--epic", "E-1"], { PARALLEL_PROGRESS_EPIC: "OTHER" })).toEqual(["E-1"]);
+    const bad = await runCli(["history", "--dir", dir, "--epic", "E\u0085"]);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      'parallel-progress: error: --epic must be 1 to 200 printable characters, got "E\\u0085"\n',
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkDomains, parseDomainsOption } from "../../src/config/options.js";
+import { assertEpicId, checkDomains, parseDomainsOption } from "../../src/config/options.js";
 import { quote } from "../../src/config/show-value.js";
-import { assertEpicId } from "../../src/settings.js";
+import { chooseStore } from "../../src/store/open-store.js";
 
 /** Issue 11, item 9: C1 controls are refused in domains, and no raw control character is echoed. */
 
@@ -32,6 +32,18 @@ describe("control characters", () => {
       '--epic must be 1 to 200 printable characters, got "E\\u0085"',
     );
     expect(() => assertEpicId("E\u007f")).toThrow('got "E\\u007f"');
+  });
+
+  it("refuses them in a database run's epic too (--epic or PARALLEL_PROGRESS_EPIC): one check", () => {
+    const store = "postgres://u@127.0.0.1:5432/db";
+    for (const [given, env] of [
+      [{ store, epic: "E\u0085" }, {}],
+      [{ store }, { PARALLEL_PROGRESS_EPIC: "E\u2028x" }],
+      [{ store, epic: "x".repeat(201) }, {}],
+    ] as const) {
+      expect(() => chooseStore(given, env)).toThrow("--epic must be 1 to 200 printable characters, got");
+    }
+    expect(chooseStore({ store, epic: " E-7 " }, {})).toEqual({ url: store, epicId: "E-7" });
   });
 
   it("quote escapes DEL, C1 controls, separators, the BOM and bidi overrides", () => {

@@ -97,6 +97,26 @@ describe("library arguments", () => {
       'finalizeParallelExecution: mergeSummary must be a string, got ["x"]',
     ],
     [
+      "metrics that are text (they were taken as none)",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, 2, "lots"),
+      'updateAgentProgress: metrics must be an object, got "lots"',
+    ],
+    [
+      "a cost that is text",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, 2, { costUsd: "1" }),
+      'updateAgentProgress: metrics.costUsd must be a number, got "1"',
+    ],
+    [
+      "an iteration past its maximum (the rule, as the CLI's --iteration says it)",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, 2, { iteration: 4, maxIterations: 3 }),
+      "iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got 4/3",
+    ],
+    [
+      "a budget that is text",
+      (r) => r.initializeParallelTracking("E", ["x"], undefined, { force: true, maxCostUsd: "5" }),
+      'initializeParallelTracking: options.maxCostUsd must be a number, got "5"',
+    ],
+    [
       "a dry run that is text",
       (r) => r.retryReport({ dryRun: "yes" }),
       'retryReport: options.dryRun must be a boolean, got "yes"',
