@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MAX_INTERVAL_MS } from "./config/options.js";
 import { quote } from "./config/show-value.js";
+import { expectation, valueAt } from "./config/zod-issue.js";
 import { UsageError } from "./errors.js";
 import { UPDATE_STATUSES } from "./model/types.js";
 
@@ -106,27 +107,12 @@ function check(method: string, schemas: Record<string, z.ZodType>, args: readonl
       name,
       ...issue.path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)),
     ];
-    const found = issue.path.reduce<unknown>(
-      (node, key) =>
-        node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
-      value,
-    );
+    // The library's arrays are lists of names.
+    const must = expectation(issue).replace(/ an array$/, " an array of strings");
     throw new UsageError(
-      `${method}: ${where.join("").replace(/\.\[/g, "[")} ${expectation(issue)}, got ${shown(found)}`,
+      `${method}: ${where.join("").replace(/\.\[/g, "[")} ${must}, got ${shown(valueAt(value, issue))}`,
     );
   });
-}
-
-function expectation(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
-  if (issue.code === "invalid_type") {
-    const kind = issue.expected === "int" ? "whole number" : issue.expected;
-    return `must be ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}${issue.expected === "array" ? " of strings" : ""}`;
-  }
-  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
-  if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
-  if (issue.code === "unrecognized_keys") return `has unknown keys ${issue.keys.join(", ")}`;
-  return issue.message;
 }
 
 /** The value as an error message shows it; `undefined` (left out) in words. */

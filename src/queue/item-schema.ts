@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isRepoSlug } from "../config/repo-slug.js";
 import { quote } from "../config/show-value.js";
+import { expectation, valueAt } from "../config/zod-issue.js";
 import type { QueueItem } from "./types.js";
 
 /**
@@ -51,15 +52,7 @@ export function validateItem(text: string): QueueItem | string {
   }
   const issue = result.error.issues[0]!;
   const field = issue.path.map(String).join(".");
-  const found = (value as Record<string, unknown>)[String(issue.path[0])];
+  const found = valueAt(value, issue);
   if (found === undefined) return `${field} is missing`;
-  const expected =
-    issue.code === "invalid_value"
-      ? `must be one of ${issue.values.map(String).join(", ")}`
-      : issue.code === "invalid_type"
-        ? `must be a ${issue.expected}`
-        : issue.code === "too_small"
-          ? `must be at least ${String(issue.minimum)}`
-          : issue.message;
-  return `${field} ${expected}, got ${quote(found)}`;
+  return `${field} ${expectation(issue)}, got ${quote(found)}`;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { quote } from "../config/show-value.js";
+import { expectation, valueAt } from "../config/zod-issue.js";
 import { UnreadableStateError } from "../errors.js";
 import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
 import { FIX_OR_FORCE } from "./state-text.js";
@@ -116,24 +117,9 @@ export function validateRunState(value: unknown, path: string): RunState {
   if (result.success) return result.data as unknown as RunState;
   const issue = result.error.issues[0]!;
   const field = issue.path.map(String).join(".") || "the state";
-  const found = issue.path.reduce<unknown>(
-    (node, key) =>
-      node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
-    value,
-  );
+  const found = valueAt(value, issue);
   const got = found === undefined ? "it is missing" : `got ${quote(found)}`;
-  throw new UnreadableStateError(`${path}: ${field} ${describe(issue)}, ${got}`, FIX_OR_FORCE, {
+  throw new UnreadableStateError(`${path}: ${field} ${expectation(issue)}, ${got}`, FIX_OR_FORCE, {
     cause: result.error,
   });
-}
-
-/** zod's message as the rest of a sentence that starts with the field's name. */
-function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
-  if (issue.code === "invalid_type")
-    return `must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}`;
-  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
-  if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
-  const message = issue.message.replace(/^Invalid input: /, "");
-  return /^(must|cannot)\b/.test(message) ? message : `is invalid (${message})`;
 }

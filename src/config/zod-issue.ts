@@ -1,0 +1,30 @@
+import type { z } from "zod";
+
+/**
+ * A zod issue in words, for the three places that check data with a schema (the run state, a queue file,
+ * the library's arguments): each says `<field> <expectation>, got <value>` in its own frame. Types only
+ * from zod here: this module costs nothing until a schema is loaded.
+ */
+
+/** What the field must be, as the rest of a sentence that starts with its name. */
+export function expectation(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_type") {
+    const kind = issue.expected === "int" ? "whole number" : issue.expected;
+    return `must be ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`;
+  }
+  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
+  if (issue.code === "unrecognized_keys") return `has unknown keys ${issue.keys.join(", ")}`;
+  const message = issue.message.replace(/^Invalid input: /, "");
+  return /^(must|cannot)\b/.test(message) ? message : `is invalid (${message})`;
+}
+
+/** The value the issue is about: the one at its path in `value` (undefined when there is none). */
+export function valueAt(value: unknown, issue: z.core.$ZodIssue): unknown {
+  return issue.path.reduce<unknown>(
+    (node, key) =>
+      node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    value,
+  );
+}
