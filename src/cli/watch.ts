@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
+import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./common.js";
 import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
@@ -101,42 +102,35 @@ export async function watch(options: WatchOptions): Promise<void> {
     const restoreCursor = () => stdout.write(`\n${ANSI.showCursor}`);
     if (screen) process.once("exit", restoreCursor);
 
-    let busy = false;
-    let again = false;
+    let polled = false;
+    const reads = new OneAtATime(async () => {
+      if (stopped) return;
+      // The interval's reads also follow a run whose notifications stopped (its folder removed).
+      if (polled) await subscribe();
+      polled = false;
+      const next = await reporter.load().catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (message !== warned) out.warn(`cannot read the run: ${message}`);
+        warned = message;
+        return undefined;
+      });
+      if (next === null) {
+        await unsubscribeNow(); // the folder may be gone with the run: the next poll listens anew
+        if (warned !== "gone") out.warn(`the run in ${dir} is gone: waiting for a new one`);
+        warned = "gone";
+      } else if (next) {
+        warned = "";
+        state = next;
+      }
+      if (stopped) return;
+      if (present()) stop();
+    });
 
-    /** Reads the state once more; a request while a read runs is served by another read right after. */
-    check = async (fromPoll: boolean): Promise<void> => {
-      if (busy) {
-        again ||= !fromPoll;
-        return;
-      }
-      busy = true;
-      try {
-        do {
-          again = false;
-          // The interval's reads also follow a run whose notifications stopped (its folder removed).
-          if (fromPoll) await subscribe();
-          const next = await reporter.load().catch((error: unknown) => {
-            const message = error instanceof Error ? error.message : String(error);
-            if (message !== warned) out.warn(`cannot read the run: ${message}`);
-            warned = message;
-            return undefined;
-          });
-          if (next === null) {
-            await unsubscribeNow(); // the folder may be gone with the run: the next poll listens anew
-            if (warned !== "gone") out.warn(`the run in ${dir} is gone: waiting for a new one`);
-            warned = "gone";
-          } else if (next) {
-            warned = "";
-            state = next;
-          }
-          if (stopped) return;
-          if (present()) stop();
-          fromPoll = false;
-        } while (again && !stopped);
-      } finally {
-        busy = false;
-      }
+    /** Reads the state once more; a poll during a read is the read in progress (a change asks for one more). */
+    check = (fromPoll: boolean): Promise<void> => {
+      if (fromPoll && reads.busy) return Promise.resolve();
+      polled ||= fromPoll;
+      return reads.run();
     };
 
     const poll = setInterval(() => void check(true).catch(fail), options.interval);

@@ -1,5 +1,6 @@
 import type { RunState } from "../model/types.js";
 import type { RunStore } from "../store/types.js";
+import { OneAtATime } from "../util/one-at-a-time.js";
 import { extendHistory, type History, type HistoryAppend, seedHistory } from "./history.js";
 import { diffRows, type PageView, type RowChanges, type RowMemo, type RunInfo, toPageView } from "./view.js";
 
@@ -29,8 +30,7 @@ export class LiveRun {
   private history: History | null = null;
   private readonly listeners = new Set<(message: LiveMessage) => void>();
   private stopSource: (() => Promise<void>) | null = null;
-  private reading: Promise<void> | null = null;
-  private again = false;
+  private readonly reads = new OneAtATime(() => this.readOnce());
   private problem: string | null = null;
 
   constructor(
@@ -51,7 +51,7 @@ export class LiveRun {
     const stop = this.stopSource;
     this.stopSource = null;
     await stop?.();
-    await this.reading;
+    await this.reads.idle();
   }
 
   /** The latest state read, for callers that act on it (exit on finalize). */
@@ -71,21 +71,7 @@ export class LiveRun {
 
   /** Reads the run now (or right after the read in progress); resolves when that read is applied. */
   refresh(): Promise<void> {
-    if (this.reading) {
-      this.again = true;
-      return this.reading;
-    }
-    this.reading = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.readOnce();
-        } while (this.again);
-      } finally {
-        this.reading = null;
-      }
-    })();
-    return this.reading;
+    return this.reads.run();
   }
 
   private async readOnce(): Promise<void> {
@@ -109,7 +95,7 @@ export class LiveRun {
    * (stalled marks, the ETA) moves on between changes. Called on a timer while the run goes on.
    */
   recompute(): void {
-    if (this.state && this.state.completedAt === null && !this.reading && this.problem === null)
+    if (this.state && this.state.completedAt === null && !this.reads.busy && this.problem === null)
       this.apply(false);
   }
 
