@@ -3,52 +3,55 @@ import { type FileRunStore, STATE_DIR } from "../store/file-store.js";
 import type { RunSource } from "./live-run.js";
 
 /**
- * The file store as the live view's source, also before any run was started in the epic directory:
- * the store's notifications come from its state folder, which `init` makes, so until that folder
- * exists the epic directory is watched for it (fs.watch, no polling); then the store's own watch
- * takes over, and the listener is called once for a state written before it began.
+ * The file store as the live view's source, before any run too and across a state folder removed and
+ * made again: the store's notifications come from its state folder, so the epic directory is watched
+ * for that folder (fs.watch, no polling), and each time it appears or goes the store's own watch is
+ * started again and the listener called once (for a state written before the watch began, or none).
  */
 export function fileRunSource(store: FileRunStore, epicDir: string): RunSource {
   return {
     location: store.location,
     read: () => store.read(),
     subscribe: async (listener) => {
-      let unsubscribe: (() => Promise<void>) | null = null;
-      let parent: FSWatcher | null = null;
+      let inner: (() => Promise<void>) | null = null;
       let stopped = false;
-      let attaching: Promise<boolean> | null = null;
+      let attaching: Promise<void> = Promise.resolve();
 
-      const attach = (): Promise<boolean> => {
-        attaching ??= (async () => {
-          if (unsubscribe) return true;
-          try {
-            unsubscribe = await store.subscribe(listener);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-            throw error;
-          }
-          if (stopped) await unsubscribe();
-          parent?.close();
-          parent = null;
-          listener();
-          return true;
-        })().finally(() => {
-          attaching = null;
-        });
+      // (Re)starts the store's watch of its folder: made by init, or removed and made again (the old
+      // watch saw nothing more once its folder was gone). Each attempt is followed by one read.
+      const attach = (): Promise<void> => {
+        attaching = attaching
+          .catch(() => undefined)
+          .then(async () => {
+            if (stopped) return;
+            const old = inner;
+            inner = null;
+            await old?.();
+            try {
+              inner = await store.subscribe(listener);
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+            }
+            listener();
+          });
         return attaching;
       };
 
-      if (!(await attach())) {
-        parent = watch(epicDir, (_event, name) => {
-          if (name === null || String(name) === STATE_DIR) void attach().catch(() => undefined);
-        });
-        parent.on("error", () => parent?.close());
-        await attach(); // the folder may have been made between the first try and the watch
+      const parent: FSWatcher = watch(epicDir, (_event, name) => {
+        if (name === null || String(name) === STATE_DIR) void attach().catch(() => undefined);
+      });
+      parent.on("error", () => parent.close());
+      try {
+        await attach();
+      } catch (error) {
+        parent.close();
+        throw error;
       }
       return async () => {
         stopped = true;
-        parent?.close();
-        await unsubscribe?.();
+        parent.close();
+        await attaching.catch(() => undefined);
+        await inner?.();
       };
     },
   };

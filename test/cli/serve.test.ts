@@ -1,3 +1,4 @@
+import { readFile, rm } from "node:fs/promises";
 import { get } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -121,6 +122,36 @@ describe("serve: the command (built CLI, as processes)", () => {
         expect(await serve.stop()).toBe(0);
       }
       expect((await serve.done).stderr).toMatch(/no run in .* yet: the page shows it once `init` starts one/);
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("follows a run whose state folder is removed and made again (as watch does)", async () => {
+    const epic = await makeEpic();
+    try {
+      await runCli(["init", "--epic", "FIRST", "--domains", "a", "--dir", epic.dir]);
+      const serve = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const stream = await openEvents(`${serve.url}events`);
+        const epicOf = (e: { data: unknown }) =>
+          (e.data as { view: { run: { epicId: string } } | null }).view;
+        await stream.next((e) => e.event === "snapshot" && epicOf(e)?.run.epicId === "FIRST");
+        await rm(join(epic.dir, ".parallel-progress"), { recursive: true, force: true });
+        await stream.next((e) => e.event === "snapshot" && epicOf(e) === null);
+        await runCli(["init", "--epic", "AGAIN", "--domains", "b", "--dir", epic.dir]);
+        await stream.next((e) => e.event === "snapshot" && epicOf(e)?.run.epicId === "AGAIN");
+        const [agent] = Object.keys(
+          JSON.parse(await readFile(join(epic.dir, ".parallel-progress", "state.json"), "utf8")).agents,
+        );
+        await runCli(["update", agent!, "--status", "in_progress", "--files", "1/3", "--dir", epic.dir]);
+        await stream.next(
+          (e) => e.event === "change" && JSON.stringify(e.data).includes('"filesCompleted":1'),
+        );
+        stream.close();
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
     } finally {
       await epic.cleanup();
     }
