@@ -40,18 +40,24 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     out.warn(`no run in ${file ? dir : store.location} yet: the page shows it once \`init\` starts one`);
 
   // A signal drops the pages' streams (they reconnect to a restarted server); a finalize tells them it ended.
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  let unlisten: () => void = () => undefined;
   const stop = await new Promise<{ finalized: boolean; why: string }>((resolveStop) => {
-    const onSignal = (signal: NodeJS.Signals) => resolveStop({ finalized: false, why: signal });
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    onSignal = (signal) => resolveStop({ finalized: false, why: signal });
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     if (options.exitOnFinalize) {
       const check = () => {
         if (server.live.current?.run.completedAt != null) resolveStop({ finalized: true, why: "finalize" });
       };
+      unlisten = server.live.listen(check);
       check();
-      server.live.listen(check);
     }
   });
+  // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  unlisten();
   out.info(`stopping (${stop.why})`);
   await server.close(stop.finalized ? "the run is finalized" : null);
   await store.close();
