@@ -66,15 +66,21 @@ export function planList(items: readonly ListItem[], frame: ListFrame, budget: n
  * with its "\n", shown in their own order: how a cut list or table keeps what matters most.
  */
 export function fitRanked(items: readonly ListItem[], room: number): string[] {
-  const ranked = items
-    .map((item, index) => ({ item, index }))
-    .sort((a, b) => a.item.priority - b.item.priority || a.index - b.index);
   const kept: number[] = [];
   let left = room;
-  for (const { item, index } of ranked) {
+  for (const index of rankOrder(items, (item) => item.priority)) {
+    const item = items[index]!;
     if (item.line.length + 1 > left) break;
     left -= item.line.length + 1;
     kept.push(index);
   }
   return kept.sort((a, b) => a - b).map((index) => items[index]!.line);
+}
+
+/** The indexes of `items`, those to keep first first: lower priority, then earlier (the rank of every cut list). */
+export function rankOrder<T>(items: readonly T[], priority: (item: T) => number): number[] {
+  return items
+    .map((item, index) => ({ rank: priority(item), index }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map(({ index }) => index);
 }

@@ -8,7 +8,7 @@ import {
   toAgentView,
 } from "../model/progress.js";
 import { type AgentFlags, agentFlags } from "../model/stalled.js";
-import { treeOrder } from "../model/tree.js";
+import { type TreeEntry, treeOrder } from "../model/tree.js";
 import type { AgentState, RunState } from "../model/types.js";
 import { type CommentParts, fitComment, type TableRow } from "./budget.js";
 import { DURATIONS_FRAME, durationItems } from "./durations.js";
@@ -144,8 +144,12 @@ function overallBlock(
   return lines.join("\n");
 }
 
-function progressParts(state: RunState, now?: number): Omit<CommentParts, "final" | "marker"> {
-  const entries = treeOrder(Object.values(state.agents));
+/** The progress comment's parts; `entries`: the run's agents in display order (treeOrder). */
+function progressParts(
+  state: RunState,
+  entries: readonly TreeEntry<AgentState>[],
+  now?: number,
+): Omit<CommentParts, "final" | "marker"> {
   const agents = entries.map((entry) => entry.agent);
   const metrics = metricsView(state);
   const flags = agents.map((agent) => (now === undefined ? null : agentFlags(agent, state, now)));
@@ -167,7 +171,7 @@ function progressParts(state: RunState, now?: number): Omit<CommentParts, "final
 
 export function renderProgressComment(state: RunState, options: RenderOptions = {}): string {
   const parts: CommentParts = {
-    ...progressParts(state, options.now),
+    ...progressParts(state, treeOrder(Object.values(state.agents)), options.now),
     final: null,
     marker: progressMarker(state.runId, state.seq),
   };
@@ -189,8 +193,8 @@ function endedAt(state: RunState): number {
  * carries the final marker instead of the progress one.
  */
 export function renderFinalComment(state: RunState, options: RenderOptions = {}): string {
-  const progress = progressParts(state, options.now);
   const entries = treeOrder(Object.values(state.agents));
+  const progress = progressParts(state, entries, options.now);
   const agents = entries.map((entry) => entry.agent);
   const overall = overallProgress(agents);
   const started = Date.parse(state.startedAt);

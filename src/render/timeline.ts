@@ -2,7 +2,7 @@ import type { TreeEntry } from "../model/tree.js";
 import type { AgentState, AgentStatus } from "../model/types.js";
 import type { RunSpan } from "./durations.js";
 import { STATUS_LABELS } from "./labels.js";
-import { blockCost, type FlexPart } from "./lists.js";
+import { blockCost, type FlexPart, rankOrder } from "./lists.js";
 import { cleanText, formatCount, truncateCodePoints } from "./text.js";
 
 /**
@@ -160,10 +160,7 @@ function wrap(lines: readonly string[]): string {
 /** The chart with at most `bars` agents' own bars, the rest grouped by status. */
 function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: number): string {
   if (entries.length <= bars) return wrap(entries.map((entry) => agentBar(entry, run)));
-  const ranked = entries
-    .map((entry, index) => ({ entry, index }))
-    .sort((a, b) => PRIORITY[a.entry.agent.status] - PRIORITY[b.entry.agent.status] || a.index - b.index);
-  const kept = new Set(ranked.slice(0, bars).map(({ index }) => index));
+  const kept = new Set(rankOrder(entries, (entry) => PRIORITY[entry.agent.status]).slice(0, bars));
   const lines = entries.flatMap((entry, index) => (kept.has(index) ? [agentBar(entry, run)] : []));
   const rest = new Map<AgentStatus, Span[]>();
   entries.forEach((entry, index) => {
