@@ -3,7 +3,7 @@ import { ParallelProgressReporter } from "../reporter.js";
 import type { GitHubOverrides } from "../settings.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
-import { type ActionsContext, actionsContext, annotation } from "./actions.js";
+import { type ActionsContext, actionsContext } from "./actions.js";
 import { createOutput, type Output } from "./output.js";
 
 /** Options every command takes. */
@@ -37,11 +37,7 @@ export interface Context {
 /** The reporter for a CLI call: the CLI's output for warnings, a detached process as the flusher. */
 export function createContext(options: CommonOptions): Context {
   const actions = actionsContext(process.env);
-  const out = createOutput({
-    quiet: options.quiet ?? false,
-    verbose: options.verbose ?? false,
-    ...(actions ? { annotate: (message: string) => annotation("warning", message) } : {}),
-  });
+  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
   const github: GitHubOverrides = {};
   if (options.repo !== undefined) github.repo = options.repo;
   if (options.apiUrl !== undefined) github.apiUrl = options.apiUrl;

@@ -1,6 +1,9 @@
+import { annotation } from "./actions.js";
+
 /**
- * Where the CLI writes: data to stdout, diagnostics to stderr, with --quiet and --verbose applied.
- * (Errors are written by the one place that maps them to exit codes: exit.ts.)
+ * Where the CLI writes: data to stdout, diagnostics to stderr, with --quiet and --verbose applied. Every
+ * command's warnings are GitHub Actions annotations inside a workflow (GITHUB_ACTIONS=true), one way for
+ * all. (Errors are written by the one place that maps them to exit codes: exit.ts.)
  */
 export interface Output {
   data(text: string): void;
@@ -8,12 +11,11 @@ export interface Output {
   info(message: string): void;
 }
 
-export function createOutput(options: {
-  quiet: boolean;
-  verbose: boolean;
-  /** Format warnings as GitHub Actions annotations. */
-  annotate?: (message: string) => string;
-}): Output {
+export function createOutput(
+  options: { quiet: boolean; verbose: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): Output {
+  const annotate = env.GITHUB_ACTIONS === "true";
   const warned = new Set<string>(); // the same warning once per call
   let readerGone = false;
   let guarded = false;
@@ -34,7 +36,7 @@ export function createOutput(options: {
     warn: (message) => {
       if (options.quiet || warned.has(message)) return;
       warned.add(message);
-      const line = options.annotate ? options.annotate(message) : `parallel-progress: warning: ${message}`;
+      const line = annotate ? annotation("warning", message) : `parallel-progress: warning: ${message}`;
       process.stderr.write(`${line}\n`);
     },
     info: (message) => {

@@ -1,6 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { startServe } from "../serve/serve-process.js";
+import { openEvents } from "../serve/sse-client.js";
 import { makeEpic, runCli } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
@@ -50,6 +52,19 @@ describe("inside GitHub Actions (GITHUB_ACTIONS=true)", () => {
     // A second finalize adds nothing to the summary.
     await cli("finalize", "--summary", "merged");
     expect((await readFile(summary, "utf8")).match(/Final Summary/g)).toHaveLength(1);
+  });
+
+  it("annotates the warnings of serve too, as every command's (one output for all)", async () => {
+    const epic = await makeEpic();
+    cleanup = epic.cleanup;
+    const serve = await startServe(["--dir", epic.dir, "--port", "0"], { GITHUB_ACTIONS: "true" });
+    const stream = await openEvents(`${serve.url}events`);
+    await stream.next((e) => e.event === "snapshot");
+    stream.close();
+    expect(await serve.stop()).toBe(0);
+    expect((await serve.done).stderr).toMatch(
+      /^::warning title=parallel-progress::no run in .* yet: the page shows it once `init` starts one$/m,
+    );
   });
 
   it("writes nothing Actions-specific outside Actions", async () => {

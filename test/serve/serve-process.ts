@@ -8,8 +8,11 @@ export interface ServeProcess extends RunningCli {
 }
 
 /** Starts the built CLI's `serve` and resolves once it printed `listening <url>` (bounded: 15 s). */
-export async function startServe(args: readonly string[]): Promise<ServeProcess> {
-  const running = spawnCli(["serve", ...args], { timeoutMs: 120_000 });
+export async function startServe(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
+  const running = spawnCli(["serve", ...args], { timeoutMs: 120_000, env });
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = "";
     const timer = setTimeout(() => reject(new Error(`serve printed no URL within 15 s: ${stdout}`)), 15_000);
