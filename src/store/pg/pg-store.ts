@@ -162,8 +162,17 @@ export class PgRunStore implements RunStore {
     });
   }
 
-  async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
+  async transact<T>(given: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const correlation = this.correlation;
+    // What the change itself throws (a refused change) is the application's: the connection is healthy.
+    const change = (current: RunState | null, now: number): Transition<T> => {
+      try {
+        return given(current, now);
+      } catch (error) {
+        if (typeof error === "object" && error !== null) notFromDatabase.add(error);
+        throw error;
+      }
+    };
     try {
       const { result, wrote } = await this.withClient(async (client) => {
         for (let attempt = 0; attempt < (this.options.optimisticAttempts ?? 0); attempt++) {
@@ -174,7 +183,7 @@ export class PgRunStore implements RunStore {
         await client.query("BEGIN");
         try {
           const outcome = await this.attempt(client, change, correlation, true);
-          if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new Error("a locked write lost its row");
+          if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new LostRowError();
           await client.query("COMMIT");
           return outcome;
         } catch (error) {
@@ -325,11 +334,13 @@ export class PgRunStore implements RunStore {
           });
           continue;
         }
+        const ours = isOurs(error);
         if (client) {
           client.removeListener("error", ignore);
-          client.release(isBroken(error) ? true : undefined);
+          client.release(!ours && isBroken(error) ? true : undefined);
           client = null;
         }
+        if (ours) throw error;
         throw explainPgError(error, this.where.safe);
       } finally {
         client?.removeListener("error", ignore);
@@ -441,14 +452,37 @@ async function endQuietly(client: pg.Client): Promise<void> {
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}
 
+/** A bug: a write under the run row's lock found the row changed. */
+class LostRowError extends Error {
+  override name = "LostRowError";
+  constructor() {
+    super("a locked write lost its row");
+  }
+}
+
+/** Errors a change threw itself (refused: an unknown agent, a finalized run...), not the database's. */
+const notFromDatabase = new WeakSet<object>();
+
+/** Not the database's error: the application's, on a healthy connection; never reclassified. */
+function isOurs(error: unknown): boolean {
+  return (
+    (typeof error === "object" && error !== null && notFromDatabase.has(error)) ||
+    error instanceof AlreadyAppliedError ||
+    error instanceof SchemaBehind ||
+    error instanceof LostRowError
+  );
+}
+
 function isMissingSchema(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === "3F000" || code === "42P01";
 }
 
-/** A connection that failed mid-query (no SQLSTATE, or a connection-class one) is not given back to the pool. */
+/**
+ * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
+ * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
+ */
 function isBroken(error: unknown): boolean {
-  if (error instanceof SchemaBehind) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return code.startsWith("08") || code.startsWith("57P");
