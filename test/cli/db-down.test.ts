@@ -64,7 +64,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     server = await startPostgres();
     gh = await startFakeGitHub({
       tokens: { [TOKEN]: "octo-bot" },
-      issues: [201, 202, 203].map((number) => ({ repo: "acme/widgets", number })),
+      issues: [201, 202, 203, 204].map((number) => ({ repo: "acme/widgets", number })),
     });
   }, 120_000);
   afterAll(async () => {
@@ -178,6 +178,27 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     };
     expect(status.completedAt).not.toBeNull();
     expect(status.agents[0]!.status).toBe("completed");
+  }, 60_000);
+
+  it("finalize once the database answers applies the kept finalize first: its summary, posted once", async () => {
+    const { url } = await server.createDatabase("fin_again");
+    const env = envFor(url, "EPIC-G");
+    const dir = await machine();
+    await startRun(url, "EPIC-G", 204, dir);
+    const away = {
+      ...env,
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+    };
+    expect((await runCli(["finalize", "--summary", "the kept one", "--dir", dir], { env: away })).code).toBe(
+      0,
+    );
+    await stopFlushers(dir);
+    const again = await runCli(["finalize", "--summary", "a later one", "--dir", dir], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await pending(dir)).toEqual([]);
+    expect(finals(204)).toHaveLength(1);
+    expect(finals(204)[0]!.body).toContain("the kept one");
+    expect(finals(204)[0]!.body).not.toContain("a later one");
   }, 60_000);
 
   it("init and add are refused in one line (exit 75) and keep nothing; read-only commands say it in one line", async () => {
