@@ -1,6 +1,6 @@
 /**
  * The kinds of failure. The CLI maps them to exit codes in one place (cli/exit.ts): UsageError → 2,
- * StoreUnavailableError → 75 where the command cannot keep its work, anything else → 1. GitHub trouble
+ * StoreUnavailableError → 1 (one line) where the command cannot keep its work, anything else → 1. GitHub trouble
  * never reaches the caller as an error: it becomes a warning and a queued post (see GitHubError, used
  * inside the github/ and sync/ layers).
  */
@@ -73,7 +73,7 @@ export class StoreConfigError extends UsageError {
 /**
  * The shared run store (a database) is down, unreachable, restarting, or timed out: worth trying again
  * later. An agent's change and finalize are kept on the machine's disk (exit 0, a warning); retry exits 3;
- * a command that cannot keep its work exits 75.
+ * a command that cannot keep its work exits 1 in one line.
  */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";

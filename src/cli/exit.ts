@@ -2,15 +2,15 @@ import { StoreUnavailableError, UsageError } from "../errors.js";
 
 /**
  * A database store that does not answer, for a command that can neither keep its work for later nor
- * wait (`init`, `add`, `status`, `watch`, `serve`, `history`, `db`): "try again later", sysexits.h's
- * EX_TEMPFAIL, so that a script tells it from a bug (1) and from its own mistake (2).
+ * wait (`init`, `add`, `status`, `watch`, `serve`, `history`, `db`): the machine's trouble, exit 1 as the
+ * contract has it (its codes are 0, 1, 2 and retry's 3), with one line instead of a stack.
  */
-export const EXIT_STORE_UNAVAILABLE = 75;
+export const EXIT_STORE_UNAVAILABLE = 1;
 
 /**
  * The one place that maps a failure to an exit code and a message: the caller's mistake is one line and
- * exit 2; a database store that does not answer is one line and exit 75; the machine's trouble (a
- * file-system error such as EACCES or ENOSPC, or the run's lock held too long) is one line and exit 1;
+ * exit 2; the machine's trouble (a database store that does not answer, a file-system error such as EACCES
+ * or ENOSPC, or the run's lock held too long) is one line and exit 1;
  * anything else is a bug: the stack and exit 1. (GitHub trouble never gets here: it is warned about and
  * queued, exit 0.)
  */

@@ -256,7 +256,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
 
 /**
  * For a command that cannot be kept for later (its output must be the run's own): the database not
- * answering says what was not done (exit 75, see exit.ts).
+ * answering says what was not done (exit 1, see exit.ts).
  */
 function notKept(what: string): (error: unknown) => never {
   return (error) => {

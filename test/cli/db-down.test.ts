@@ -15,7 +15,7 @@ import {
 /**
  * Commands that write, while the database store is down (stopped) or unreachable (a loopback port where
  * nothing listens): finalize is kept like an agent's change, retry says what stays (exit 3), and init, add
- * and the read-only commands say the database is not answering in one line (exit 75).
+ * and the read-only commands say the database is not answering in one line (exit 1).
  */
 
 const skip = postgresUnavailable();
@@ -201,7 +201,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(finals(204)[0]!.body).not.toContain("a later one");
   }, 60_000);
 
-  it("init and add are refused in one line (exit 75) and keep nothing; read-only commands say it in one line", async () => {
+  it("init and add are refused in one line (exit 1) and keep nothing; read-only commands say it in one line", async () => {
     const { url } = await server.createDatabase("refused");
     const env = envFor(url, "EPIC-I");
     const dir = await machine();
@@ -212,14 +212,14 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     };
 
     const init = await runCli(["init", "--epic", "EPIC-J", "--domains", "a,b", "--dir", dir], { env: away });
-    expect(init.code).toBe(75);
+    expect(init.code).toBe(1);
     oneLine(init);
     expect(init.stderr).toMatch(
       /^parallel-progress: error: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/\S+ is not answering: .*; the run was not started \(init is not kept for later: .*\); try again when the database answers$/m,
     );
     expect(init.stdout).toBe("");
     const add = await runCli(["add", "--domains", "web", "--dir", dir], { env: away });
-    expect(add.code).toBe(75);
+    expect(add.code).toBe(1);
     oneLine(add);
     expect(add.stderr).toMatch(/not answering: .*; no agent was added/);
     expect(await pending(dir)).toEqual([]);
@@ -234,7 +234,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
       ["serve", "--port", "0"],
     ]) {
       const result = await spawnCli([...args, "--dir", dir], { env: away, timeoutMs: 20_000 }).done;
-      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(75);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(1);
       oneLine(result);
       expect(result.stderr).toMatch(/is not answering: .*try again when the database answers/);
     }
@@ -242,7 +242,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await server.stopServer();
     try {
       const status = await runCli(["status", "--dir", dir], { env });
-      expect(status.code).toBe(75);
+      expect(status.code).toBe(1);
       oneLine(status);
     } finally {
       await server.start();
