@@ -517,9 +517,13 @@ async function endQuietly(client: pg.Client): Promise<void> {
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}
 
+/**
+ * The schema, a table or a column is missing: the database has no schema or an older one (or another process
+ * is migrating it right now, between two migrations): migrate (under the lock), then try again.
+ */
 function isMissingSchema(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === "3F000" || code === "42P01";
+  return code === "3F000" || code === "42P01" || code === "42703";
 }
 
 /** A connection that failed mid-query (no SQLSTATE, or a connection-class one) is not given back to the pool. */

@@ -215,6 +215,28 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     await stop();
   });
 
+  it("brings a database of an older schema (version 1, no run channels) up to date on first use", async () => {
+    const { url: old, name } = await server.createDatabase("schema1");
+    const { MIGRATIONS, SCHEMA } = await import("../../../src/store/pg/migrations.js");
+    await server.sql(name, `CREATE SCHEMA ${SCHEMA}`);
+    await server.sql(
+      name,
+      `CREATE TABLE ${SCHEMA}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await server.sql(name, MIGRATIONS[0]!.sql);
+    await server.sql(name, `INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES (1, 'v1')`);
+    const s = new PgRunStore({ url: old, epicId: "OLD", maxConnections: 1 });
+    stores.push(s);
+    await s.transact((_c, now) => ({ next: newRun("OLD", ["a"], now), result: undefined }));
+    expect((await s.read())?.epicId).toBe("OLD");
+    const versions = await server.sql<{ version: number }>(
+      name,
+      `SELECT version FROM ${SCHEMA}.schema_migrations ORDER BY version`,
+    );
+    expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
   it("tells a listener nothing of runs its role cannot see: a private channel per run, no payload", async () => {
     const db = url.split("/").pop()!;
     for (const role of ["nalice", "nbob"])
