@@ -288,6 +288,21 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     }
   });
 
+  it("a subscription made before the epic has a run finds the run when it starts, then hears its changes", async () => {
+    const watcher = store("E-EARLY");
+    const writer = store("E-EARLY");
+    let calls = 0;
+    const stop = await watcher.subscribe(() => calls++);
+    await writer.transact((_c, now) => ({ next: newRun("E-EARLY", ["a"], now), result: undefined }));
+    for (let i = 0; i < 500 && calls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBeGreaterThan(0);
+    const before = calls;
+    await writer.transact(bump("a", 1));
+    for (let i = 0; i < 500 && calls === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBeGreaterThan(before);
+    await stop();
+  });
+
   it("follows the epic to a new run, and closes the run it replaced as abandoned (init --force)", async () => {
     const watcher = store("E-FORCE");
     const writer = store("E-FORCE");
