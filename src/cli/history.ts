@@ -3,8 +3,9 @@ import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
 import { formatDuration } from "../model/progress.js";
 import { FileRunStore } from "../store/file-store.js";
-import { chooseStore } from "../store/open-store.js";
+import { chooseDatabase, chooseEpic } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
+import { loadPg } from "./load-pg.js";
 import { createOutput } from "./output.js";
 
 interface HistoryOptions {
@@ -35,12 +36,12 @@ export function registerHistory(program: Command, done: (code: number) => void):
     .action(async (options: HistoryOptions) => {
       const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
       // With a database, --epic narrows the list (all epics without it); the file store keeps one run.
-      const chosen = chooseStore({ ...options, epic: options.epic ?? "-" }, process.env);
+      const url = chooseDatabase(options, process.env);
+      const epic = chooseEpic(options, process.env);
       let entries: HistoryEntry[];
-      if (chosen) {
-        const { listRuns } = await import("../store/pg/history.js");
-        const epic = options.epic?.trim() || process.env.PARALLEL_PROGRESS_EPIC?.trim() || null;
-        entries = (await listRuns(chosen.url, epic, options.limit)).map(toHistoryEntry);
+      if (url) {
+        const { listRuns } = await loadPg(() => import("../store/pg/history.js"));
+        entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
       } else {
         const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
         entries = state && (!options.epic || state.epicId === options.epic) ? [toHistoryEntry(state)] : [];
@@ -58,7 +59,8 @@ function historyLines(entry: HistoryEntry): string {
     entry.startedAt,
     entry.epicId,
     entry.runId,
-    entry.completedAt ? duration(entry.durationMs) : "active",
+    entry.status === "active" ? "active" : duration(entry.durationMs),
+    ...(entry.status === "abandoned" ? ["abandoned"] : []),
   ];
   const agents = entry.agents.map((a) => `  ${a.domain}\t${a.status}\t${duration(a.durationMs)}`);
   return [head.join("\t"), ...agents].join("\n");

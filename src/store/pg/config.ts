@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
@@ -43,6 +44,27 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
 export function clientUrl(url: string): string {
   if (!/[?&]sslmode=/i.test(url) || /[?&]uselibpqcompat=/i.test(url)) return url;
   return `${url}&uselibpqcompat=true`;
+}
+
+/** How long to wait for a connection before the database counts as unreachable (ms). */
+export const CONNECT_TIMEOUT_MS = 5000;
+/** Statement timeout, so a stuck database never hangs a call for long (ms). */
+export const STATEMENT_TIMEOUT_MS = 10_000;
+
+/** The settings of every connection this program opens (the store's pool, its listeners, the `db` commands). */
+export function connectionConfig(
+  url: string,
+  {
+    connectTimeoutMs = CONNECT_TIMEOUT_MS,
+    statementTimeoutMs = STATEMENT_TIMEOUT_MS,
+  }: { connectTimeoutMs?: number | undefined; statementTimeoutMs?: number | undefined } = {},
+): pg.ClientConfig {
+  return {
+    connectionString: clientUrl(url),
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    application_name: "parallel-progress",
+  };
 }
 
 function decodeSafely(text: string): string {
