@@ -1,7 +1,8 @@
 /**
- * The three kinds of failure. The CLI maps them to exit codes in one place:
- * UsageError → 2, anything else → 1. GitHub trouble never reaches the caller as an error:
- * it becomes a warning and a queued post (see GitHubError, used inside the github/ and sync/ layers).
+ * The kinds of failure. The CLI maps them to exit codes in one place (cli/exit.ts): UsageError → 2,
+ * StoreUnavailableError → 1 (one line) where the command cannot keep its work, anything else → 1. GitHub trouble
+ * never reaches the caller as an error: it becomes a warning and a queued post (see GitHubError, used
+ * inside the github/ and sync/ layers).
  */
 
 /** The caller's mistake: a bad option or value, an unknown agent, a broken task.md, no run. Exit code 2. */
@@ -86,7 +87,8 @@ export class StoreConfigError extends UsageError {
 
 /**
  * The shared run store (a database) is down, unreachable, restarting, or timed out: worth trying again
- * later. An agent's command keeps the change on the machine's disk and exits 0 with a warning.
+ * later. An agent's change and finalize are kept on the machine's disk (exit 0, a warning); retry exits 3;
+ * a command that cannot keep its work exits 1 in one line.
  */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";

@@ -4,6 +4,7 @@ import type { GitHubOverrides } from "../settings.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext } from "./actions.js";
+import { importPgStore } from "./load-pg.js";
 import { createOutput, type Output } from "./output.js";
 
 /** Options every command takes. */
@@ -52,7 +53,7 @@ export function createContext(options: CommonOptions): Context {
     ? { ...process.env, PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId }
     : process.env;
   // One connection: a CLI call is one short process (connect, one transaction, done).
-  const store = chosen ? new LazyPgStore({ ...chosen, maxConnections: 1 }) : null;
+  const store = chosen ? new LazyPgStore({ ...chosen, maxConnections: 1 }, importPgStore) : null;
   const reporter = new CliReporter(dir, {
     github,
     onWarning: (message) => out.warn(message),

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
-import { chooseStore } from "../store/open-store.js";
+import { chooseDatabase } from "../store/open-store.js";
+import { loadPg } from "./load-pg.js";
 import { createOutput } from "./output.js";
 
 interface DbOptions {
@@ -11,10 +12,10 @@ interface DbOptions {
 
 /** The database URL for a `db` command: --store, else PARALLEL_PROGRESS_STORE (no epic needed). */
 function databaseUrl(options: DbOptions): string {
-  const chosen = chooseStore({ ...options, epic: "-" }, process.env);
-  if (!chosen)
+  const url = chooseDatabase(options, process.env);
+  if (!url)
     throw new UsageError("db commands need a database: give --store <url> or set PARALLEL_PROGRESS_STORE");
-  return chosen.url;
+  return url;
 }
 
 /** `db migrate`, `db status`, `db grant`, `db revoke`, `db grants`: the operators' side of a database store. */
@@ -28,7 +29,7 @@ export function registerDb(program: Command, done: (code: number) => void): void
   sub("migrate", "bring the schema up to date (also done on first use)").action(
     async (options: DbOptions) => {
       const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-      const { migrateDatabase } = await import("../store/pg/admin.js");
+      const { migrateDatabase } = await loadPg(() => import("../store/pg/admin.js"));
       const { applied, status } = await migrateDatabase(databaseUrl(options));
       out.info(applied.length ? `applied migration(s) ${applied.join(", ")}` : "the schema was up to date");
       out.data(`schema version ${status.version}`);
@@ -40,7 +41,7 @@ export function registerDb(program: Command, done: (code: number) => void): void
     .option("--json", "print it as JSON")
     .action(async (options: DbOptions & { json?: boolean }) => {
       const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-      const { databaseStatus } = await import("../store/pg/admin.js");
+      const { databaseStatus } = await loadPg(() => import("../store/pg/admin.js"));
       const status = await databaseStatus(databaseUrl(options));
       if (options.json) out.data(JSON.stringify(status, null, 2));
       else {
@@ -66,7 +67,7 @@ export function registerDb(program: Command, done: (code: number) => void): void
       .action(async (role: string, options: DbOptions & { repo?: string }) => {
         if (!options.repo) throw new UsageError(`db ${name} needs the repository: give --repo <owner/name>`);
         const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-        const { grantRepository } = await import("../store/pg/admin.js");
+        const { grantRepository } = await loadPg(() => import("../store/pg/admin.js"));
         await grantRepository(databaseUrl(options), role, options.repo, { revoke });
         out.info(`${revoke ? "revoked" : "granted"}: role ${role}, runs of ${options.repo}`);
         done(0);
@@ -75,7 +76,7 @@ export function registerDb(program: Command, done: (code: number) => void): void
 
   sub("grants", "list the repositories granted to each role").action(async (options: DbOptions) => {
     const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-    const { listGrants } = await import("../store/pg/admin.js");
+    const { listGrants } = await loadPg(() => import("../store/pg/admin.js"));
     for (const { role, repo } of await listGrants(databaseUrl(options))) out.data(`${role}\t${repo}`);
     done(0);
   });

@@ -1,20 +1,31 @@
 import { StoreUnavailableError, UsageError } from "../errors.js";
 
 /**
+ * A database store that does not answer, for a command that can neither keep its work for later nor
+ * wait (`init`, `add`, `status`, `watch`, `serve`, `history`, `db`): the machine's trouble, exit 1 as the
+ * contract has it (its codes are 0, 1, 2 and retry's 3), with one line instead of a stack.
+ */
+export const EXIT_STORE_UNAVAILABLE = 1;
+
+/**
  * The one place that maps a failure to an exit code and a message: the caller's mistake is one line and
- * exit 2; the machine's trouble (a file-system error such as EACCES or ENOSPC, or the run's lock held
- * too long) is one line and exit 1; anything else is a bug: the stack and exit 1. (GitHub trouble never
- * gets here: it is warned about and queued, exit 0.)
+ * exit 2; the machine's trouble (a database store that does not answer, a file-system error such as EACCES
+ * or ENOSPC, or the run's lock held too long) is one line and exit 1;
+ * anything else is a bug: the stack and exit 1. (GitHub trouble never gets here: it is warned about and
+ * queued, exit 0.)
  */
 export function reportFailure(error: unknown): number {
   if (error instanceof UsageError) {
     process.stderr.write(`parallel-progress: error: ${error.message}\n`);
     return 2;
   }
+  if (error instanceof StoreUnavailableError) {
+    process.stderr.write(`parallel-progress: error: ${error.message}; try again when the database answers\n`);
+    return EXIT_STORE_UNAVAILABLE;
+  }
   if (
-    error instanceof StoreUnavailableError ||
-    (error instanceof Error &&
-      (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError"))
+    error instanceof Error &&
+    (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError")
   ) {
     process.stderr.write(`parallel-progress: error: ${error.message}\n`);
     return 1;

@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import { checkErrorMessage, checkEventMessage, givenEpic } from "../config/options.js";
 import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
+import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./common.js";
-import { agentChange, replayPending, waitAndReplay } from "./offline.js";
+import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay } from "./offline.js";
 
 /**
  * What each command does, given its parsed arguments (commands.ts): call the library, print the result,
@@ -30,11 +31,17 @@ export async function runInit(
   if (!epic)
     throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
   const context = createContext({ ...options, epic });
-  const agents = await context.reporter.initializeParallelTracking(epic, options.domains, undefined, {
-    force: options.force ?? false,
-    ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
-    ...(options.maxCost === undefined ? {} : { maxCostUsd: options.maxCost }),
-  });
+  const agents = await context.reporter
+    .initializeParallelTracking(epic, options.domains, undefined, {
+      force: options.force ?? false,
+      ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
+      ...(options.maxCost === undefined ? {} : { maxCostUsd: options.maxCost }),
+    })
+    .catch(
+      notKept(
+        "the run was not started (init is not kept for later: the agent ids it prints must be the run's own)",
+      ),
+    );
   if (options.json) context.out.data(JSON.stringify(await context.reporter.status(), null, 2));
   else context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
   return publishCommentUrl(context);
@@ -44,7 +51,13 @@ export async function runAdd(
   options: CommonOptions & { domains: string[]; parent?: string },
 ): Promise<number> {
   const context = createContext(options);
-  const agents = await context.reporter.addAgents(options.domains, { parent: options.parent ?? null });
+  const agents = await context.reporter
+    .addAgents(options.domains, { parent: options.parent ?? null })
+    .catch(
+      notKept(
+        "no agent was added (add is not kept for later: the agent ids it prints must be the run's own)",
+      ),
+    );
   context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
   return publishCommentUrl(context);
 }
@@ -119,9 +132,18 @@ export async function runFinalize(
   const summary =
     options.summaryFile !== undefined ? readSummaryFile(options.summaryFile) : (options.summary ?? "");
   const context = createContext(options);
-  const { out, reporter, actions } = context;
-  await replayPending(context);
-  const result = await reporter.finalizeParallelExecution(summary);
+  const { out, reporter, actions, store } = context;
+  let result: Awaited<ReturnType<typeof reporter.finalizeParallelExecution>>;
+  try {
+    await replayPending(context);
+    result = await reporter.finalizeParallelExecution(summary);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError) || !store) throw error;
+    // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).
+    const kept = { id: randomHex(32), epicId: store.epicId, change: { kind: "finalize" as const, summary } };
+    await keepChange(context, pendingOf(context), error, kept);
+    return 0;
+  }
   if (!result.finalizedNow) out.info("the run was already finalized: nothing new posted");
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
@@ -137,11 +159,22 @@ export async function runFinalize(
 export async function runRetry(options: CommonOptions & { dryRun?: boolean }): Promise<number> {
   const context = createContext(options);
   const { out, reporter } = context;
-  if (!options.dryRun) {
-    const applied = await replayPending(context);
-    if (applied > 0) out.info(`${applied} change(s) kept while the database was down applied`);
+  let report: Awaited<ReturnType<typeof reporter.retryReport>>;
+  try {
+    if (!options.dryRun) {
+      const applied = await replayPending(context);
+      if (applied > 0) out.info(`${applied} change(s) kept while the database was down applied`);
+    }
+    report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    // Nothing could be sent or checked: what is kept and queued stays; exit 3, as with posts queued.
+    const kept = pendingOf(context).names().length;
+    out.warn(
+      `${error.message}: nothing was sent; ${kept} change(s) stay kept in ${pendingOf(context).dir}; run \`parallel-progress retry\` again when the database answers`,
+    );
+    return 3;
   }
-  const report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
   if (options.dryRun) {
     for (const { name, action, item } of report.plan) {
       out.data(
@@ -217,6 +250,17 @@ export async function runFlush(options: CommonOptions): Promise<number> {
   await waitAndReplay(context, sleep).catch(() => undefined);
   await context.reporter.runFlusher();
   return 0;
+}
+
+/**
+ * For a command that cannot be kept for later (its output must be the run's own): the database not
+ * answering says what was not done (exit 1, see exit.ts).
+ */
+function notKept(what: string): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    throw new StoreUnavailableError(`${error.message}; ${what}`, { cause: error });
+  };
 }
 
 /** In GitHub Actions, a command that knows the progress comment's URL sets it as the step output `comment-url`. */

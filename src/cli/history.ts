@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { givenEpic } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
 import { formatDuration } from "../model/progress.js";
 import { FileRunStore } from "../store/file-store.js";
-import { storeUrl } from "../store/open-store.js";
+import { chooseDatabase, chooseEpic } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
+import { loadPg } from "./load-pg.js";
 import { createOutput } from "./output.js";
 
 interface HistoryOptions {
@@ -37,11 +37,11 @@ export function registerHistory(program: Command, done: (code: number) => void):
       const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
       // The epic narrows the list as it names the run of every other command: --epic, else
       // PARALLEL_PROGRESS_EPIC; neither: all epics. The file store keeps one run.
-      const url = storeUrl(options, process.env);
-      const epic = givenEpic(options.epic, process.env);
+      const url = chooseDatabase(options, process.env);
+      const epic = chooseEpic(options, process.env);
       let entries: HistoryEntry[];
       if (url) {
-        const { listRuns } = await import("../store/pg/history.js");
+        const { listRuns } = await loadPg(() => import("../store/pg/history.js"));
         entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
       } else {
         const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
@@ -60,7 +60,8 @@ function historyLines(entry: HistoryEntry): string {
     entry.startedAt,
     entry.epicId,
     entry.runId,
-    entry.completedAt ? duration(entry.durationMs) : "active",
+    entry.status === "active" ? "active" : duration(entry.durationMs),
+    ...(entry.status === "abandoned" ? ["abandoned"] : []),
   ];
   const agents = entry.agents.map((a) => `  ${a.domain}\t${a.status}\t${duration(a.durationMs)}`);
   return [head.join("\t"), ...agents].join("\n");

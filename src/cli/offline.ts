@@ -1,5 +1,5 @@
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
-import { type AgentChange, PendingChanges } from "../queue/pending-changes.js";
+import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
 import type { ParallelProgressReporter } from "../reporter.js";
 import { statePaths } from "../store/file-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
@@ -14,44 +14,89 @@ import type { Context } from "./common.js";
 export async function agentChange(context: Context, change: AgentChange): Promise<void> {
   const { store, reporter } = context;
   if (!store) {
-    await applyChange(reporter, change);
+    await applyAgentChange(reporter, change);
     return;
   }
-  const pending = new PendingChanges(nodeFileSystem(), statePaths(reporter.directory).dir);
+  const pending = pendingOf(context);
   const id = randomHex(32); // node:crypto is not loaded on this path (start-up time)
   try {
     await replayPending(context, pending);
     await store.correlate(id, false);
-    await applyChange(reporter, change);
+    await applyAgentChange(reporter, change);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    pending.add({ id, epicId: store.epicId, madeAt: Date.now(), change });
-    const waiting = pending.names().length;
-    context.out.warn(
-      `${error.message}: the change is kept in ${pending.dir} (${waiting} waiting) and applied when the database answers (by the background writer, the next call, retry or finalize)`,
-    );
-    // A background writer waits for the database and applies what is kept (one per machine: see runFlush).
-    await context.startBackgroundWriter();
+    await keepChange(context, pending, error, { id, epicId: store.epicId, change });
   }
+}
+
+/**
+ * The database did not answer: keeps `kept` on this machine's disk, says so in one warning, and starts the
+ * background writer, which waits for the database and applies what is kept (one per machine: runFlush).
+ * A finalize is kept once: a second one while the first waits adds nothing (the run is finalized once,
+ * with the first summary, as `finalize` twice does when the database answers).
+ */
+export async function keepChange(
+  context: Context,
+  pending: PendingChanges,
+  error: StoreUnavailableError,
+  kept: { id: string; epicId: string; change: KeptChange },
+): Promise<void> {
+  const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId);
+  if (!already) pending.add({ ...kept, madeAt: Date.now() });
+  const waiting = pending.names().length;
+  const what =
+    kept.change.kind !== "finalize"
+      ? "the change is kept"
+      : already
+        ? "a finalize is already kept"
+        : "the finalize is kept";
+  context.out.warn(
+    `${error.message}: ${what} in ${pending.dir} (${waiting} waiting) and applied when the database answers (by the background writer, the next call, retry or finalize)`,
+  );
+  await context.startBackgroundWriter();
+}
+
+/** A finalize of this epic is kept on this machine, waiting to be applied. */
+function keptFinalize(pending: PendingChanges, epicId: string): boolean {
+  return pending.names().some((name) => {
+    const item = pending.read(name);
+    return item?.epicId === epicId && item.change.kind === "finalize";
+  });
+}
+
+/** This machine's kept changes (for the file store: none is ever kept). */
+export function pendingOf(context: Context): PendingChanges {
+  return new PendingChanges(nodeFileSystem(), statePaths(context.reporter.directory).dir);
 }
 
 /**
  * Applies the changes kept on this machine for this epic, oldest first. A change the run already holds
  * (applied by another process, or committed before its answer was lost) is skipped by its correlation id;
- * one the run refuses (its agent is gone) is set aside with a warning. Stops at the first change the
- * database does not take (StoreUnavailableError propagates). Resolves to the number applied.
+ * one the run refuses (its agent is gone) is set aside with a warning. A kept finalize is applied as
+ * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
+ * final summary is not on the issue yet gets it). Stops at the first change the database does not take
+ * (StoreUnavailableError propagates). Resolves to the number applied.
  */
 export async function replayPending(context: Context, given?: PendingChanges): Promise<number> {
   const { store, reporter, out } = context;
   if (!store) return 0;
-  const pending = given ?? new PendingChanges(nodeFileSystem(), statePaths(reporter.directory).dir);
+  const pending = given ?? pendingOf(context);
   let applied = 0;
   for (const name of pending.names()) {
     const item = pending.read(name);
     if (!item || item.epicId !== store.epicId) continue;
-    await store.correlate(item.id, true);
     try {
-      await applyChange(reporter, item.change);
+      if (item.change.kind === "finalize") {
+        // Not skipped by its id: a finalize whose commit went through may still owe the final summary.
+        await store.correlate(item.id, false);
+        const result = await reporter.finalizeParallelExecution(item.change.summary);
+        out.info(
+          `the finalize kept while the database was down is applied${result.posted ? `: final summary on the issue${result.finalCommentUrl ? ` ${result.finalCommentUrl}` : ""}` : ""}`,
+        );
+      } else {
+        await store.correlate(item.id, true);
+        await applyAgentChange(reporter, item.change);
+      }
       applied++;
     } catch (error) {
       // A refused change (its agent is gone) is set aside; a wrong database setting refuses nothing.
@@ -69,7 +114,7 @@ export async function replayPending(context: Context, given?: PendingChanges): P
   return applied;
 }
 
-function applyChange(reporter: ParallelProgressReporter, change: AgentChange): Promise<void> {
+function applyAgentChange(reporter: ParallelProgressReporter, change: AgentChange): Promise<void> {
   switch (change.kind) {
     case "update":
       return reporter.updateAgentProgress(
@@ -97,13 +142,12 @@ const WAIT_STEP_MAX_MS = 15_000;
 /**
  * In the background writer: when this machine keeps changes, waits for the database (asking again after
  * 0.5, 1, 2, 4, … s, at most 15 s apart, for up to 10 minutes) and applies them. One waiter per directory
- * (a claim file touched while it waits); others leave it to that one.
+ * (the mkdir lock of src/store/lock.ts, touched while it waits); others leave it to that one.
  */
 export async function waitAndReplay(context: Context, sleep: (ms: number) => Promise<void>): Promise<void> {
-  const { store, reporter } = context;
-  if (!store) return;
-  const pending = new PendingChanges(nodeFileSystem(), statePaths(reporter.directory).dir);
-  if (pending.names().length === 0 || !pending.claimWaiter(Date.now())) return;
+  if (!context.store) return;
+  const pending = pendingOf(context);
+  if (pending.names().length === 0 || !pending.claimWaiter()) return;
   try {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; Date.now() < deadline; attempt++) {

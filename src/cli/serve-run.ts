@@ -7,6 +7,7 @@ import { startLiveServer } from "../serve/server.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
+import { importPgStore } from "./load-pg.js";
 import { createOutput } from "./output.js";
 import type { ServeCliOptions } from "./serve.js";
 
@@ -24,7 +25,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   if (!chosen && !existsSync(dir))
     throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
   const file = chosen ? null : new FileRunStore(nodeFileSystem(), dir);
-  const store = file ?? new LazyPgStore({ ...chosen!, maxConnections: 2 });
+  const store = file ?? new LazyPgStore({ ...chosen!, maxConnections: 2 }, importPgStore);
   const server = await startLiveServer({
     source: file ? fileRunSource(file, dir) : store,
     assetsDir: assetsDir(),

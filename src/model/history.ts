@@ -5,8 +5,10 @@ export interface HistoryEntry {
   epicId: string;
   runId: string;
   startedAt: string;
+  /** `active` until finalized; `abandoned` when another run of the epic replaced it first (init --force). */
+  status: "active" | "completed" | "abandoned";
   completedAt: string | null;
-  /** From start to finalize; null while the run is active. */
+  /** From start to finalize (or abandonment); null while the run is active. */
   durationMs: number | null;
   agents: { domain: string; status: AgentStatus; durationMs: number | null }[];
 }
@@ -22,6 +24,7 @@ export function toHistoryEntry(state: RunState): HistoryEntry {
     epicId: state.epicId,
     runId: state.runId,
     startedAt: state.startedAt,
+    status: state.abandonedAt ? "abandoned" : state.completedAt ? "completed" : "active",
     completedAt: state.completedAt,
     durationMs: state.completedAt
       ? Math.max(0, Date.parse(state.completedAt) - Date.parse(state.startedAt))

@@ -371,6 +371,18 @@ export function applyLog(state: RunState, ref: string, message: string, now: num
   return next;
 }
 
+/** Closes a run that another run of its epic replaces before it was finalized (`init --force`). */
+export function applyAbandon(state: RunState, now: number): RunState {
+  const iso = new Date(now).toISOString();
+  return {
+    ...state,
+    seq: state.seq + 1,
+    event: "Run abandoned: a new run of the epic was started (init --force)",
+    completedAt: iso,
+    abandonedAt: iso,
+  };
+}
+
 export function applyFinalize(state: RunState, mergeSummary: string, now: number): RunState {
   return {
     ...state,

@@ -134,6 +134,11 @@ export interface RunState {
   epicId: string;
   startedAt: string;
   completedAt: string | null;
+  /**
+   * When the run was abandoned: another run of its epic started (`init --force`) before it was finalized.
+   * `completedAt` is then the same time. Absent or null: not abandoned.
+   */
+  abandonedAt?: string | null | undefined;
   /** Incremented on every change; the body posted for a change carries it. */
   seq: number;
   /** The bold event line of the latest change, e.g. "Agent impl-bac-163000 completed". */

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { writeFileAtomicSync } from "../store/atomic-write.js";
+import { tryLock } from "../store/lock.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { FileSystem } from "../util/io.js";
 import { randomHex } from "../util/random.js";
@@ -20,6 +21,9 @@ export type AgentChange =
   | { kind: "cancel"; agent: string; reason: string | null }
   | { kind: "log"; agent: string; message: string };
 
+/** What may be kept while the store does not answer: an agent's change, or the run's finalize. */
+export type KeptChange = AgentChange | { kind: "finalize"; summary: string };
+
 /** A change kept on this machine's disk: its correlation id makes applying it later happen once. */
 export interface PendingChange {
   id: string;
@@ -27,7 +31,7 @@ export interface PendingChange {
   epicId: string;
   /** When it was made (epoch ms, this machine's clock: for the record only). */
   madeAt: number;
-  change: AgentChange;
+  change: KeptChange;
 }
 
 const PATTERN = /^change_\d{15}_\d{4}_[0-9a-f]{8}\.json$/;
@@ -92,33 +96,30 @@ export class PendingChanges {
 
   /**
    * Makes this process the one that waits for the database to apply the kept changes (one per machine and
-   * directory): false while another waiter is alive, i.e. touched its claim within `staleMs`.
+   * directory): the store's mkdir lock (src/store/lock.ts, with its takeover guard), false while another
+   * waiter holds it, i.e. touched it within `staleMs`; false too when nothing was ever kept here.
    */
-  claimWaiter(now: number, staleMs = 60_000): boolean {
-    const path = join(this.dir, ".waiter");
-    for (let tries = 0; tries < 2; tries++) {
-      try {
-        this.fs.writeFileSync(path, `${now}\n`, { flag: "wx" });
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return false; // nothing kept here
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        const touched = this.fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-        if (now - touched < staleMs) return false;
-        this.fs.rmSync(path, { force: true }); // its waiter died: take over
-      }
+  claimWaiter(staleMs = 60_000): boolean {
+    try {
+      return tryLock(this.fs, this.waiterLock, staleMs);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw error;
     }
-    return false;
   }
 
   /** The waiter is alive (its claim is fresh). */
   touchWaiter(now: number): void {
     const at = new Date(now);
-    this.fs.utimesSync(join(this.dir, ".waiter"), at, at);
+    this.fs.utimesSync(this.waiterLock, at, at);
   }
 
   releaseWaiter(): void {
-    this.fs.rmSync(join(this.dir, ".waiter"), { force: true });
+    this.fs.rmSync(this.waiterLock, { recursive: true, force: true });
+  }
+
+  private get waiterLock(): string {
+    return join(this.dir, ".waiter.lock");
   }
 
   /** A change the store refused (its agent or run is gone): kept, out of the way, as `<name>.rejected`. */

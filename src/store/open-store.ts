@@ -4,6 +4,12 @@ import type { RunState } from "../model/types.js";
 import type { Env } from "../settings.js";
 import { parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
+
+/** What LazyPgStore needs of its module (src/store/pg/pg-store.ts). */
+export interface PgStoreModule {
+  PgRunStore: typeof PgRunStore;
+}
+
 import type { RunStore, Transition } from "./types.js";
 
 /** Where the run lives, as given by `--store`/`--epic` or PARALLEL_PROGRESS_STORE/PARALLEL_PROGRESS_EPIC. */
@@ -13,27 +19,35 @@ export interface StoreChoice {
 }
 
 /**
+ * The database URL given by `--store`, else PARALLEL_PROGRESS_STORE, or null (the file store in `--dir`).
+ * A malformed URL is the caller's mistake: one line naming the option, before anything is done.
+ */
+export function chooseDatabase(given: { store?: string }, env: Env): string | null {
+  const url = given.store?.trim() || env.PARALLEL_PROGRESS_STORE?.trim() || "";
+  if (url === "") return null;
+  parseStoreUrl(url, given.store?.trim() ? "--store" : "PARALLEL_PROGRESS_STORE");
+  return url;
+}
+
+/** The run's epic given by `--epic`, else PARALLEL_PROGRESS_EPIC, or null; checked when given (assertEpicId). */
+export function chooseEpic(given: { epic?: string }, env: Env): string | null {
+  return givenEpic(given.epic, env);
+}
+
+/**
  * The database store chosen for a call, or null for the file store in `--dir`. Read at the edge (the CLI)
  * from its options and then the environment; a malformed URL or a missing epic is the caller's mistake.
  */
 export function chooseStore(given: { store?: string; epic?: string }, env: Env): StoreChoice | null {
-  const url = storeUrl(given, env);
+  const url = chooseDatabase(given, env);
   if (url === null) return null;
-  const epicId = givenEpic(given.epic, env);
+  const epicId = chooseEpic(given, env);
   if (epicId === null) {
     throw new UsageError(
       "a database store needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC",
     );
   }
   return { url, epicId };
-}
-
-/** The database's URL (`--store`, else PARALLEL_PROGRESS_STORE), checked; null: the file store. */
-export function storeUrl(given: { store?: string }, env: Env): string | null {
-  const url = given.store?.trim() || env.PARALLEL_PROGRESS_STORE?.trim() || "";
-  if (url === "") return null;
-  parseStoreUrl(url, given.store?.trim() ? "--store" : "PARALLEL_PROGRESS_STORE"); // the one-line message
-  return url;
 }
 
 /**
@@ -44,7 +58,11 @@ export class LazyPgStore implements RunStore {
   readonly location: string;
   private loading: Promise<PgRunStore> | null = null;
 
-  constructor(private readonly options: PgStoreOptions) {
+  /** `importModule`: how the module is loaded (the CLI loads it in loadPg, src/cli/load-pg.ts). */
+  constructor(
+    private readonly options: PgStoreOptions,
+    private readonly importModule: () => Promise<PgStoreModule> = () => import("./pg/pg-store.js"),
+  ) {
     this.location = `${parseStoreUrl(options.url).safe} (epic ${JSON.stringify(options.epicId)})`;
   }
 
@@ -54,7 +72,7 @@ export class LazyPgStore implements RunStore {
 
   /** The loaded store (connections are opened on first query). */
   load(): Promise<PgRunStore> {
-    this.loading ??= import("./pg/pg-store.js").then(({ PgRunStore }) => new PgRunStore(this.options));
+    this.loading ??= this.importModule().then(({ PgRunStore }) => new PgRunStore(this.options));
     return this.loading;
   }
 

@@ -73,6 +73,7 @@ export const runStateSchema = z
     epicId: z.string().min(1),
     startedAt: time,
     completedAt: time.nullable(),
+    abandonedAt: time.nullable().optional(),
     seq: count,
     event: z.string(),
     agents: z.record(z.string(), agentSchema),

@@ -3,125 +3,146 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
+import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the PostgreSQL db/history tests: ${skip}`);
+const noMachines = skip ? null : await machinesUnavailable();
+if (noMachines) console.warn(`skipping the PostgreSQL tests on simulated machines: ${noMachines}`);
 
 describe.skipIf(skip)("db commands, row-level security and history", () => {
   let server: TestPostgres;
   let dir: string;
+  const machines: Machine[] = [];
+  const machine = async (name: string) => {
+    const made = await startMachine(name);
+    machines.push(made);
+    return made;
+  };
 
   beforeAll(async () => {
     server = await startPostgres();
     dir = await mkdtemp(join(tmpdir(), "pp-db-"));
   }, 120_000);
   afterAll(async () => {
+    for (const m of machines) await m.destroy();
     await rm(dir, { recursive: true, force: true });
     await server?.destroy();
   });
 
   const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, "--dir", dir], { env });
 
-  it("migrates once when ten processes meet an empty database at once, and all of them succeed", async () => {
-    const { url, name } = await server.createDatabase("migrate10");
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        runCli(["init", "--epic", `E-${i}`, "--domains", "a,b", "--store", url, "--dir", dir]),
-      ),
-    );
-    for (const result of results) expect(result.code, result.stderr).toBe(0);
-    const migrations = await server.sql(name, "SELECT version FROM parallel_progress.schema_migrations");
-    expect(migrations).toHaveLength(1);
-    const runs = await server.sql(name, "SELECT DISTINCT epic_id FROM parallel_progress.runs");
-    expect(runs).toHaveLength(10);
-    const status = await cli(["db", "status", "--store", url]);
-    expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/^schema version 1\n1\t\S+\truns, agents, events/);
-    const again = await cli(["db", "migrate", "--store", url]);
-    expect(again.stdout.trim()).toBe("schema version 1");
-  });
+  it.skipIf(noMachines)(
+    "migrates once when ten machines meet an empty database at once, and all succeed",
+    async () => {
+      const { url, name } = await server.createDatabase("migrate10");
+      const hosts = await Promise.all(Array.from({ length: 10 }, (_, i) => machine(`m${i}`)));
+      const results = await Promise.all(
+        hosts.map((host, i) =>
+          host.cli(["init", "--epic", `E-${i}`, "--domains", "a,b", "--store", url], {}),
+        ),
+      );
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      const migrations = await server.sql(name, "SELECT version FROM parallel_progress.schema_migrations");
+      expect(migrations).toHaveLength(2);
+      const runs = await server.sql(name, "SELECT DISTINCT epic_id FROM parallel_progress.runs");
+      expect(runs).toHaveLength(10);
+      const status = await cli(["db", "status", "--store", url]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(/^schema version 2\n1\t\S+\truns, agents, events\n2\t/);
+      const again = await cli(["db", "migrate", "--store", url]);
+      expect(again.stdout.trim()).toBe("schema version 2");
+    },
+  );
 
   it("db status on an empty database says so; db commands without a database are refused", async () => {
     const { url } = await server.createDatabase("empty");
     expect((await cli(["db", "status", "--store", url])).stdout).toMatch(
-      /^schema version 0 \(this release expects 1/,
+      /^schema version 0 \(this release expects 2/,
     );
     const none = await cli(["db", "status"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/db commands need a database/);
   });
 
-  it("lets each role see and change only the runs of the repositories granted to it, by CLI and plain SQL", async () => {
-    const { url, name } = await server.createDatabase("rls");
-    for (const role of ["alice", "bob"])
-      await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
-    expect((await cli(["db", "grant", "alice", "--repo", "acme/apples", "--store", url])).code).toBe(0);
-    expect((await cli(["db", "grant", "bob", "--repo", "acme/bananas", "--store", url])).code).toBe(0);
-    expect((await cli(["db", "grants", "--store", url])).stdout).toBe(
-      "alice\tacme/apples\nbob\tacme/bananas\n",
-    );
-    const alice = server.url(name, { name: "alice", password: "alice-pw" });
-    const bob = server.url(name, { name: "bob", password: "bob-pw" });
-    const init = (store: string, epic: string, repo: string) =>
-      cli(["init", "--epic", epic, "--domains", "api", "--repo", repo, "--issue", "1", "--store", store]);
-    const a = await init(alice, "EPIC-A", "acme/apples");
-    expect(a.code, a.stderr).toBe(0);
-    const b = await init(bob, "EPIC-B", "acme/bananas");
-    expect(b.code, b.stderr).toBe(0);
-    const bobAgent = b.stdout.split("\t")[1]!.trim();
-
-    // Alice cannot see Bob's run, change it, or start a run for a repository she was not granted.
-    const peek = await cli(["status", "--json", "--store", alice, "--epic", "EPIC-B"]);
-    expect(peek.code).toBe(2);
-    expect(peek.stderr).toMatch(/no run/);
-    const touch = await cli(["update", bobAgent, "--status", "failed", "--store", alice, "--epic", "EPIC-B"]);
-    expect(touch.code).toBe(2);
-    const intrude = await init(alice, "EPIC-C", "acme/bananas");
-    expect(intrude.code).toBe(2);
-    expect(intrude.stderr).toMatch(/no permission/);
-    expect((await cli(["status", "--json", "--store", bob, "--epic", "EPIC-B"])).code).toBe(0);
-
-    // The same with plain SQL, connected as alice.
-    const pg = (await import("pg")).default;
-    const client = new pg.Client({ connectionString: alice });
-    await client.connect();
-    try {
-      const runs = await client.query("SELECT epic_id FROM parallel_progress.runs");
-      expect(runs.rows).toEqual([{ epic_id: "EPIC-A" }]);
-      const agents = await client.query("SELECT count(*)::int AS n FROM parallel_progress.agents");
-      expect(agents.rows[0].n).toBe(1);
-      const updated = await client.query(
-        "UPDATE parallel_progress.runs SET completed_at = now() WHERE epic_id = 'EPIC-B'",
+  it.skipIf(noMachines)(
+    "lets each role see and change only the runs of the repositories granted to it, by CLI and plain SQL",
+    async () => {
+      const { url, name } = await server.createDatabase("rls");
+      for (const role of ["alice", "bob"])
+        await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
+      expect((await cli(["db", "grant", "alice", "--repo", "acme/apples", "--store", url])).code).toBe(0);
+      expect((await cli(["db", "grant", "bob", "--repo", "acme/bananas", "--store", url])).code).toBe(0);
+      expect((await cli(["db", "grants", "--store", url])).stdout).toBe(
+        "alice\tacme/apples\nbob\tacme/bananas\n",
       );
-      expect(updated.rowCount).toBe(0);
-      await expect(
-        client.query("UPDATE parallel_progress.runs SET repo = 'acme/bananas' WHERE epic_id = 'EPIC-A'"),
-      ).rejects.toThrow(/row-level security/);
-    } finally {
-      await client.end();
-    }
-    const history = JSON.parse((await cli(["history", "--json", "--store", alice])).stdout) as {
-      epicId: string;
-    }[];
-    expect(history.map((h) => h.epicId)).toEqual(["EPIC-A"]);
+      const alice = server.url(name, { name: "alice", password: "alice-pw" });
+      const bob = server.url(name, { name: "bob", password: "bob-pw" });
+      // Each role on a machine of its own.
+      const [alicesMachine, bobsMachine] = await Promise.all([machine("alice"), machine("bob")]);
+      const on = (store: string) => (store === alice ? alicesMachine : bobsMachine);
+      const cliAs = (store: string, args: string[]) => on(store).cli([...args, "--store", store], {});
+      const init = (store: string, epic: string, repo: string) =>
+        cliAs(store, ["init", "--epic", epic, "--domains", "api", "--repo", repo, "--issue", "1"]);
+      const a = await init(alice, "EPIC-A", "acme/apples");
+      expect(a.code, a.stderr).toBe(0);
+      const b = await init(bob, "EPIC-B", "acme/bananas");
+      expect(b.code, b.stderr).toBe(0);
+      const bobAgent = b.stdout.split("\t")[1]!.trim();
 
-    // A hostile role name is data: no such role, nothing run.
-    const hostile = await cli([
-      "db",
-      "grant",
-      'x"; DROP TABLE parallel_progress.runs; --',
-      "--repo",
-      "a/b",
-      "--store",
-      url,
-    ]);
-    expect(hostile.code).toBe(2);
-    expect(hostile.stderr).toMatch(/does not exist/);
-    expect(await server.sql(name, "SELECT count(*)::int AS n FROM parallel_progress.runs")).toEqual([
-      { n: 2 },
-    ]);
-  });
+      // Alice cannot see Bob's run, change it, or start a run for a repository she was not granted.
+      const peek = await cliAs(alice, ["status", "--json", "--epic", "EPIC-B"]);
+      expect(peek.code).toBe(2);
+      expect(peek.stderr).toMatch(/no run/);
+      const touch = await cliAs(alice, ["update", bobAgent, "--status", "failed", "--epic", "EPIC-B"]);
+      expect(touch.code).toBe(2);
+      const intrude = await init(alice, "EPIC-C", "acme/bananas");
+      expect(intrude.code).toBe(2);
+      expect(intrude.stderr).toMatch(/no permission/);
+      expect((await cliAs(bob, ["status", "--json", "--epic", "EPIC-B"])).code).toBe(0);
+
+      // The same with plain SQL, connected as alice.
+      const pg = (await import("pg")).default;
+      const client = new pg.Client({ connectionString: alice });
+      await client.connect();
+      try {
+        const runs = await client.query("SELECT epic_id FROM parallel_progress.runs");
+        expect(runs.rows).toEqual([{ epic_id: "EPIC-A" }]);
+        const agents = await client.query("SELECT count(*)::int AS n FROM parallel_progress.agents");
+        expect(agents.rows[0].n).toBe(1);
+        const updated = await client.query(
+          "UPDATE parallel_progress.runs SET completed_at = now() WHERE epic_id = 'EPIC-B'",
+        );
+        expect(updated.rowCount).toBe(0);
+        await expect(
+          client.query("UPDATE parallel_progress.runs SET repo = 'acme/bananas' WHERE epic_id = 'EPIC-A'"),
+        ).rejects.toThrow(/row-level security/);
+      } finally {
+        await client.end();
+      }
+      const history = JSON.parse((await cliAs(alice, ["history", "--json"])).stdout) as {
+        epicId: string;
+      }[];
+      expect(history.map((h) => h.epicId)).toEqual(["EPIC-A"]);
+
+      // A hostile role name is data: no such role, nothing run.
+      const hostile = await cli([
+        "db",
+        "grant",
+        'x"; DROP TABLE parallel_progress.runs; --',
+        "--repo",
+        "a/b",
+        "--store",
+        url,
+      ]);
+      expect(hostile.code).toBe(2);
+      expect(hostile.stderr).toMatch(/does not exist/);
+      expect(await server.sql(name, "SELECT count(*)::int AS n FROM parallel_progress.runs")).toEqual([
+        { n: 2 },
+      ]);
+    },
+  );
 
   it("keeps every run and lists them newest first with each domain's duration", async () => {
     const { url } = await server.createDatabase("history");
@@ -166,5 +187,25 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     expect(all).toHaveLength(1);
     const text = await cli(["history"], env);
     expect(text.stdout).toMatch(/EPIC-H\t\S+\t/);
+  });
+
+  it("closes a run abandoned by init --force: history shows it abandoned, with its end", async () => {
+    const { url } = await server.createDatabase("force");
+    const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-F" };
+    expect((await cli(["init", "--domains", "api"], env)).code).toBe(0);
+    const refused = await cli(["init", "--domains", "api"], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/still active.*--force/);
+    const forced = await cli(["init", "--domains", "api,web", "--force"], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    const entries = JSON.parse((await cli(["history", "--json"], env)).stdout) as {
+      status: string;
+      completedAt: string | null;
+      durationMs: number | null;
+    }[];
+    expect(entries.map((e) => e.status)).toEqual(["active", "abandoned"]);
+    expect(entries[1]!.completedAt).not.toBeNull();
+    expect(entries[1]!.durationMs).toBeGreaterThanOrEqual(0);
+    expect((await cli(["history"], env)).stdout).toMatch(/\tabandoned\n/);
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
 import {
   postgresUnavailable,
   SUPERUSER_PASSWORD,
@@ -13,6 +14,8 @@ import {
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the PostgreSQL CLI tests: ${skip}`);
+const noMachines = skip ? null : await machinesUnavailable();
+if (noMachines) console.warn(`skipping the PostgreSQL tests on simulated machines: ${noMachines}`);
 
 const TOKEN = "ghp_pgmachines";
 
@@ -33,12 +36,14 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
   let server: TestPostgres;
   let gh: FakeGitHub;
   const dirs: string[] = [];
+  const machines: Machine[] = [];
 
   beforeAll(async () => {
     server = await startPostgres();
     gh = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
   }, 120_000);
   afterAll(async () => {
+    for (const m of machines) await m.destroy();
     for (const dir of dirs) {
       await stopFlushers(dir);
       await rm(dir, { recursive: true, force: true });
@@ -253,62 +258,61 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     expect(ended.code).toBe(0);
   }, 60_000);
 
-  it("loses nothing when the database restarts in the middle of a run", async () => {
-    const { url, name } = await server.createDatabase("restart");
-    const env = envFor(url, "EPIC-R");
-    const dirsHere = [await machine(dirs), await machine(dirs), await machine(dirs)];
-    const init = await runCli(["init", "--epic", "EPIC-R", "--domains", "a,b,c", "--dir", dirsHere[0]!], {
-      env,
-    });
-    const agents = init.stdout
-      .trim()
-      .split("\n")
-      .map((line) => line.split("\t")[1]!);
-    const updates = 8;
-    const reporting = Promise.all(
-      dirsHere.map(async (dir, i) => {
-        for (let n = 1; n <= updates; n++) {
-          const result = await runCli(
-            ["update", agents[i]!, "--status", "in_progress", "--files", `${n}/${updates}`, "--dir", dir],
-            {
+  it.skipIf(noMachines)(
+    "loses nothing when the database restarts in the middle of a run (three machines)",
+    async () => {
+      const { url, name } = await server.createDatabase("restart");
+      const env = envFor(url, "EPIC-R");
+      const hosts = await Promise.all(["r1", "r2", "r3"].map(async (host) => startMachine(host)));
+      machines.push(...hosts);
+      const init = await hosts[0]!.cli(["init", "--epic", "EPIC-R", "--domains", "a,b,c"], env);
+      expect(init.code, init.stderr).toBe(0);
+      const agents = init.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("\t")[1]!);
+      const updates = 8;
+      const reporting = Promise.all(
+        hosts.map(async (host, i) => {
+          for (let n = 1; n <= updates; n++) {
+            const result = await host.cli(
+              ["update", agents[i]!, "--status", "in_progress", "--files", `${n}/${updates}`],
               env,
-            },
+            );
+            expect(result.code, result.stderr).toBe(0);
+          }
+        }),
+      );
+      // Restart once some updates went through, while the others are still reporting.
+      await waitFor(
+        async () => {
+          const [row] = await server.sql<{ n: number }>(
+            name,
+            "SELECT count(*)::int AS n FROM parallel_progress.events",
           );
-          expect(result.code, result.stderr).toBe(0);
-        }
-      }),
-    );
-    // Restart once some updates went through, while the others are still reporting.
-    await waitFor(
-      async () => {
-        const [row] = await server.sql<{ n: number }>(
-          name,
-          "SELECT count(*)::int AS n FROM parallel_progress.events",
-        );
-        return (row?.n ?? 0) >= 4;
-      },
-      20_000,
-      20,
-    );
-    await server.stopServer();
-    await server.start();
-    await reporting;
-    for (const dir of dirsHere) {
-      const retried = await runCli(["retry", "--dir", dir], { env });
-      expect(retried.code, retried.stderr).toBe(0);
-    }
-    const [row] = await server.sql<{ n: number }>(
-      name,
-      "SELECT count(*)::int AS n FROM parallel_progress.events",
-    );
-    expect(row?.n).toBe(1 + 3 * updates);
-    const status = JSON.parse(
-      (await runCli(["status", "--json", "--dir", dirsHere[0]!], { env })).stdout,
-    ) as {
-      agents: { filesCompleted: number }[];
-    };
-    expect(status.agents.map((a) => a.filesCompleted)).toEqual([updates, updates, updates]);
-  });
+          return (row?.n ?? 0) >= 4;
+        },
+        20_000,
+        20,
+      );
+      await server.stopServer();
+      await server.start();
+      await reporting;
+      for (const host of hosts) {
+        const retried = await host.cli(["retry"], env);
+        expect(retried.code, retried.stderr).toBe(0);
+      }
+      const [row] = await server.sql<{ n: number }>(
+        name,
+        "SELECT count(*)::int AS n FROM parallel_progress.events",
+      );
+      expect(row?.n).toBe(1 + 3 * updates);
+      const status = JSON.parse((await hosts[1]!.cli(["status", "--json"], env)).stdout) as {
+        agents: { filesCompleted: number }[];
+      };
+      expect(status.agents.map((a) => a.filesCompleted)).toEqual([updates, updates, updates]);
+    },
+  );
 
   it("examples/several-machines.sh runs agents on three machines into one run", async () => {
     const { url } = await server.createDatabase("example");

@@ -72,7 +72,8 @@ export async function startMachine(name: string): Promise<Machine> {
       const started = Date.now();
       const child = spawn(
         "nsenter",
-        ["-t", target, "--pid", "--mount", "--uts", "--", process.execPath, BIN, ...args],
+        // --wd: entering the mount namespace would otherwise leave the call in `/` (every machine's --dir).
+        ["-t", target, "--pid", "--mount", "--uts", `--wd=${dir}`, "--", process.execPath, BIN, ...args],
         {
           env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmp, NO_COLOR: "1", TMPDIR: tmp, ...env },
           cwd: dir,

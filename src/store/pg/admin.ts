@@ -1,7 +1,7 @@
 import pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { UsageError } from "../../errors.js";
-import { clientUrl, explainPgError, parseStoreUrl } from "./config.js";
+import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
 import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
 import { SCHEMA } from "./migrations.js";
 
@@ -10,11 +10,7 @@ import { SCHEMA } from "./migrations.js";
 /** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
 export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const { safe } = parseStoreUrl(url);
-  const client = new pg.Client({
-    connectionString: clientUrl(url),
-    connectionTimeoutMillis: 5000,
-    application_name: "parallel-progress",
-  });
+  const client = new pg.Client(connectionConfig(url));
   client.on("error", () => undefined);
   try {
     await client.connect();

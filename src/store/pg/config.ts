@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
@@ -45,6 +46,27 @@ export function clientUrl(url: string): string {
   return `${url}&uselibpqcompat=true`;
 }
 
+/** How long to wait for a connection before the database counts as unreachable (ms). */
+export const CONNECT_TIMEOUT_MS = 5000;
+/** Statement timeout, so a stuck database never hangs a call for long (ms). */
+export const STATEMENT_TIMEOUT_MS = 10_000;
+
+/** The settings of every connection this program opens (the store's pool, its listeners, the `db` commands). */
+export function connectionConfig(
+  url: string,
+  {
+    connectTimeoutMs = CONNECT_TIMEOUT_MS,
+    statementTimeoutMs = STATEMENT_TIMEOUT_MS,
+  }: { connectTimeoutMs?: number | undefined; statementTimeoutMs?: number | undefined } = {},
+): pg.ClientConfig {
+  return {
+    connectionString: clientUrl(url),
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    application_name: "parallel-progress",
+  };
+}
+
 function decodeSafely(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -65,23 +87,46 @@ const NETWORK_CODES = new Set([
   "ETIMEDOUT",
   "EHOSTUNREACH",
   "ENETUNREACH",
+  "ENETDOWN",
+  "EHOSTDOWN",
   "ENOTFOUND",
   "EAI_AGAIN",
   "EPIPE",
+  "ECONNABORTED",
   "ENOENT", // a unix socket that is not there: the server is not running
 ]);
 
+/** SQLSTATEs of a database that does not answer now: connection, shutdown, too many connections, timeouts, conflicts. */
+const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300", "57014", "40001", "40P01", "55P03"]);
+
+/** Node's TLS and OpenSSL error codes (a certificate refused, no TLS where it was required). */
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+
 /**
- * Turns a client error into ours: the caller's configuration (wrong password, missing database or role,
- * no permission: UsageError, exit 2) or a database that is not answering (StoreUnavailableError: kept on
- * disk, applied later). Anything else is returned as it is. No message carries the password.
+ * pg's own connection errors carry no code; these two (pg/lib/connection.js, compared whole) are TLS
+ * refused at the start, the caller's setting. Every other code-less error of the client is the connection
+ * failing (terminated, timed out, not queryable).
+ */
+const PG_TLS_REFUSED = new Set([
+  "The server does not support SSL connections",
+  "There was an error establishing an SSL connection",
+]);
+
+/**
+ * Turns an error of the database client into ours, by its code: a SQLSTATE, a Node socket or TLS code,
+ * or none (pg's own connection errors). The caller's configuration (wrong password, missing database or
+ * role, no permission, TLS refused: StoreConfigError, exit 2) or a database that is not answering
+ * (StoreUnavailableError: kept on disk, applied later). Never by the message's words, so an error of the
+ * application or of SQL whose text mentions "timeout" or "connect" stays what it is; errors the
+ * application threw (ours, or a TypeError: a bug) are returned as they are. No message carries the password.
  */
 export function explainPgError(error: unknown, where: string): unknown {
   if (!(error instanceof Error)) return error;
   if (error instanceof UsageError || error instanceof StoreUnavailableError) return error;
   const code = (error as { code?: unknown }).code;
   const text = redactText(error.message);
-  if (typeof code === "string") {
+  const unavailable = () => new StoreUnavailableError(`${where} is not answering: ${text}`, { cause: error });
+  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !NETWORK_CODES.has(code)) {
     if (code === "28P01" || code === "28000")
       return new StoreConfigError(`${where}: authentication failed: ${text}`, { cause: error });
     if (code === "3D000") return new StoreConfigError(`${where}: ${text}`, { cause: error });
@@ -90,24 +135,17 @@ export function explainPgError(error: unknown, where: string): unknown {
         `${where}: no permission: ${text} (the owner can run \`parallel-progress db grant <role> --repo <owner/name>\`)`,
         { cause: error },
       );
-    if (
-      code.startsWith("08") ||
-      code === "57P01" ||
-      code === "57P02" ||
-      code === "57P03" ||
-      code === "53300" ||
-      code === "57014" ||
-      code === "40001" ||
-      code === "40P01" ||
-      code === "55P03" ||
-      NETWORK_CODES.has(code)
-    ) {
-      return new StoreUnavailableError(`${where} is not answering: ${text}`, { cause: error });
-    }
+    if (code.startsWith("08") || UNAVAILABLE_STATES.has(code)) return unavailable();
+    return error;
   }
-  if (/SSL|certificate|self[- ]signed/i.test(error.message))
+  if (typeof code === "string") {
+    if (NETWORK_CODES.has(code)) return unavailable();
+    if (TLS_CODE.test(code)) return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });
+    return error;
+  }
+  // No code: pg's own errors are plain Errors; a TypeError, RangeError... is a bug, not the database.
+  if (Object.getPrototypeOf(error) !== Error.prototype) return error;
+  if (PG_TLS_REFUSED.has(error.message))
     return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });
-  if (/Connection terminated|timeout|ECONNREFUSED|connect/i.test(error.message))
-    return new StoreUnavailableError(`${where} is not answering: ${text}`, { cause: error });
-  return error;
+  return unavailable();
 }

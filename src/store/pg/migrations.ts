@@ -88,6 +88,18 @@ CREATE POLICY granted_runs ON ${SCHEMA}.events
   WITH CHECK (run_id IN (SELECT r.id FROM ${SCHEMA}.runs r));
 `,
   },
+  {
+    version: 2,
+    name: "a private notification channel per run",
+    // Any role may LISTEN on any channel: a run's changes are announced on a channel named by an
+    // unguessable id that only those who may see the run can read (row-level security), with no payload.
+    sql: `
+ALTER TABLE ${SCHEMA}.runs
+  ADD COLUMN channel text NOT NULL UNIQUE
+  DEFAULT ('pp_' || replace(gen_random_uuid()::text, '-', ''))
+  CHECK (channel ~ '^pp_[0-9a-f]{32}$');
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

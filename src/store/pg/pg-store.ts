@@ -1,15 +1,20 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
+import { applyAbandon } from "../../model/run.js";
 import type { RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
-import { clientUrl, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
+import { connectionConfig, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 import { changedAgentRows } from "./rows.js";
 
-/** The channel every change is announced on; the payload names the epic, the run and the sequence number. */
-export const CHANNEL = "parallel_progress";
+/**
+ * A run's changes are announced (NOTIFY, no payload) on the run's own channel, `runs.channel`: a name no
+ * one can guess, readable only by those who may see the run (row-level security). Any role may LISTEN on
+ * any channel, so a channel shared by all runs, or a payload, would tell every role of every run.
+ */
+const CHANNEL_NAME = /^pp_[0-9a-f]{32}$/;
 
 export interface PgStoreOptions {
   /** `postgres://` / `postgresql://` URL (libpq parameters such as sslmode included). */
@@ -48,6 +53,8 @@ interface LatestRow {
   now_ms: number;
   version: number | null;
   id: string | null;
+  /** The run's notification channel. */
+  channel: string | null;
   /** Bumped by every write of the run row: a write made from an older read finds it changed. */
   revision: string | null;
   state: RunState | null;
@@ -56,15 +63,18 @@ interface LatestRow {
 const LATEST = `
 SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
        (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
-       r.id::text AS id, r.revision::text AS revision, r.state
+       r.id::text AS id, r.channel, r.revision::text AS revision, r.state
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
-  SELECT id, revision, state FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE
+  SELECT id, channel, revision, state FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE
 ) AS r ON true`;
 
 const INSERT_RUN = `
 INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id`;
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id, channel`;
+
+/** The channel of the epic's latest run that this role may see. */
+const LATEST_CHANNEL = `SELECT channel FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1`;
 
 /** Each domain's median duration over its latest 20 completed agents in earlier runs (visible to the role). */
 const PAST_DURATIONS = `
@@ -105,7 +115,7 @@ WITH run AS (
   INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
   SELECT run.id, $3, $8, $9, $10 FROM run WHERE $12::boolean
 )
-SELECT pg_notify('${CHANNEL}', $11) FROM run`;
+SELECT pg_notify($11, '') FROM run`;
 
 /** A write that found the run changed since its read: read again. */
 const CONFLICT: unique symbol = Symbol("conflict");
@@ -134,12 +144,7 @@ export class PgRunStore implements RunStore {
   constructor(private readonly options: PgStoreOptions) {
     this.where = parseStoreUrl(options.url);
     this.location = `${this.where.safe} (epic ${JSON.stringify(options.epicId)})`;
-    this.config = {
-      connectionString: clientUrl(this.where.url),
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      statement_timeout: options.statementTimeoutMs ?? 10_000,
-      application_name: "parallel-progress",
-    };
+    this.config = connectionConfig(this.where.url, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
@@ -162,8 +167,17 @@ export class PgRunStore implements RunStore {
     });
   }
 
-  async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
+  async transact<T>(given: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const correlation = this.correlation;
+    // What the change itself throws (a refused change) is the application's: the connection is healthy.
+    const change = (current: RunState | null, now: number): Transition<T> => {
+      try {
+        return given(current, now);
+      } catch (error) {
+        if (typeof error === "object" && error !== null) notFromDatabase.add(error);
+        throw error;
+      }
+    };
     try {
       const { result, wrote } = await this.withClient(async (client) => {
         for (let attempt = 0; attempt < (this.options.optimisticAttempts ?? 0); attempt++) {
@@ -174,7 +188,7 @@ export class PgRunStore implements RunStore {
         await client.query("BEGIN");
         try {
           const outcome = await this.attempt(client, change, correlation, true);
-          if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new Error("a locked write lost its row");
+          if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new LostRowError();
           await client.query("COMMIT");
           return outcome;
         } catch (error) {
@@ -214,6 +228,7 @@ export class PgRunStore implements RunStore {
     let next = transition.next;
     if (next === undefined) return { result: transition.result, wrote: false };
     let runRow = row.id;
+    let channel = row.channel;
     let revision = row.revision;
     if (row.state === null || next.runId !== row.state.runId) {
       if (!locked) return NEEDS_LOCK;
@@ -227,8 +242,9 @@ export class PgRunStore implements RunStore {
         if (next === undefined) return { result: transition.result, wrote: false };
       }
       if (row.state === null || next.runId !== row.state.runId) {
+        if (row.state !== null) await this.replaced(client, row);
         next = await this.withPastDurations(client, next);
-        const inserted = await client.query<{ id: string }>(INSERT_RUN, [
+        const inserted = await client.query<{ id: string; channel: string }>(INSERT_RUN, [
           next.runId,
           this.epicId,
           next.github.repo,
@@ -239,10 +255,12 @@ export class PgRunStore implements RunStore {
           next,
         ]);
         runRow = inserted.rows[0]!.id;
+        channel = inserted.rows[0]!.channel;
         revision = "0";
         row = { ...row, state: null };
       } else {
         runRow = row.id;
+        channel = row.channel;
         revision = row.revision;
       }
     }
@@ -262,7 +280,7 @@ export class PgRunStore implements RunStore {
         rows.length === 1 ? rows[0]!.agent_id : null,
         next.event,
         (isEvent && correlation?.id) || randomUUID(),
-        JSON.stringify({ epic: this.epicId, runId: next.runId, seq: next.seq }),
+        channel,
         isEvent,
         revision,
       ]);
@@ -274,6 +292,32 @@ export class PgRunStore implements RunStore {
     }
     if (written.rowCount === 0) return CONFLICT;
     return { result: transition.result, wrote: isEvent };
+  }
+
+  /**
+   * The epic's latest run is replaced by a new one: closed as abandoned if it was still open (`init
+   * --force`: history shows it so), and its listeners told either way, so that they follow the new run.
+   */
+  private async replaced(client: pg.PoolClient, old: LatestRow): Promise<void> {
+    const state = old.state!;
+    await client.query("SELECT pg_notify($1, 'replaced')", [old.channel]);
+    if (state.completedAt !== null) return;
+    const closed = applyAbandon(state, old.now_ms);
+    await client.query(WRITE, [
+      old.id,
+      closed,
+      closed.seq,
+      closed.completedAt,
+      closed.github.repo,
+      closed.github.issueNumber,
+      "[]",
+      null,
+      closed.event,
+      randomUUID(),
+      old.channel,
+      true,
+      old.revision,
+    ]);
   }
 
   /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
@@ -325,11 +369,13 @@ export class PgRunStore implements RunStore {
           });
           continue;
         }
+        const ours = isOurs(error);
         if (client) {
           client.removeListener("error", ignore);
-          client.release(isBroken(error) ? true : undefined);
+          client.release(!ours && isBroken(error) ? true : undefined);
           client = null;
         }
+        if (ours) throw error;
         throw explainPgError(error, this.where.safe);
       } finally {
         client?.removeListener("error", ignore);
@@ -339,25 +385,49 @@ export class PgRunStore implements RunStore {
   }
 
   /**
-   * Calls `listener` after every committed change of this epic, from any machine (LISTEN on a connection
-   * of its own). A dropped connection is re-established and the listener called once (a change may have
-   * been missed meanwhile).
+   * Calls `listener` after every committed change of this epic, from any machine: LISTEN, on a connection of
+   * its own, on the channel of the epic's latest run that this role may see. When a new run replaces it, the
+   * old run's channel says so (payload `replaced`) and the subscription moves to the new run's. While the
+   * role sees no run of the epic, it looks for one every half second. A dropped connection is re-established
+   * and the listener called once (a change may have been missed meanwhile).
    */
   async subscribe(listener: () => void): Promise<() => Promise<void>> {
     let client: pg.Client | null = null;
     let stopped = false;
     let reconnecting = false;
+    let looking: NodeJS.Timeout | null = null;
     const over = () => stopped || this.closed;
+    const stopLooking = () => {
+      if (looking) clearInterval(looking);
+      looking = null;
+    };
     const connect = async (): Promise<void> => {
       const next = new pg.Client(this.config);
       let live = false;
+      /** The channel LISTENed on (null: no run visible yet). */
+      let listening: string | null = null;
+      let following: Promise<boolean> = Promise.resolve(false);
+      /** LISTEN on the latest run's channel, if it is not the one listened on; true when it changed. */
+      const follow = () => {
+        following = following.then(async () => {
+          const channel = await latestChannel(next, this.epicId);
+          if (channel === listening) return false;
+          if (channel) await next.query(`LISTEN ${channel}`);
+          if (listening) await next.query(`UNLISTEN ${listening}`);
+          listening = channel;
+          if (channel) stopLooking();
+          return true;
+        });
+        return following;
+      };
       next.on("notification", (message) => {
-        if (message.channel !== CHANNEL || !message.payload) return;
-        try {
-          if ((JSON.parse(message.payload) as { epic?: string }).epic === this.epicId) listener();
-        } catch {
-          // Not ours: another writer on the same channel.
-        }
+        if (message.channel !== listening) return;
+        listener();
+        if (message.payload !== "replaced") return;
+        follow().then(
+          (moved) => moved && !over() && listener(),
+          ignore, // the connection went away: its end reconnects
+        );
       });
       next.on("error", ignore);
       // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
@@ -365,12 +435,13 @@ export class PgRunStore implements RunStore {
         this.listeners.delete(next);
         if (live && client === next) {
           client = null;
+          stopLooking();
           if (!over()) void reconnect();
         }
       });
       try {
         await next.connect();
-        await next.query(`LISTEN ${CHANNEL}`);
+        await follow();
       } catch (error) {
         await endQuietly(next);
         throw error;
@@ -382,6 +453,12 @@ export class PgRunStore implements RunStore {
       live = true;
       client = next;
       this.listeners.add(next);
+      if (listening === null) {
+        looking = setInterval(() => {
+          follow().then((found) => found && !over() && listener(), ignore);
+        }, 500);
+        looking.unref();
+      }
     };
     const reconnect = async (): Promise<void> => {
       if (reconnecting) return;
@@ -405,12 +482,14 @@ export class PgRunStore implements RunStore {
       }
     };
     try {
+      await this.read(); // the schema, migrated if this is the database's first use
       await connect();
     } catch (error) {
       throw explainPgError(error, this.where.safe);
     }
     return async () => {
       stopped = true;
+      stopLooking();
       const current = client;
       client = null;
       if (current) {
@@ -430,6 +509,14 @@ export class PgRunStore implements RunStore {
 
 const ignore = () => undefined;
 
+/** The channel of the epic's latest run that the connection's role may see, or null. */
+async function latestChannel(client: pg.Client, epicId: string): Promise<string | null> {
+  const { rows } = await client.query<{ channel: string }>(LATEST_CHANNEL, [epicId]);
+  const channel = rows[0]?.channel ?? null;
+  // Our own format, checked before it becomes part of a statement (LISTEN takes no parameters).
+  return channel !== null && CHANNEL_NAME.test(channel) ? channel : null;
+}
+
 /** Ends a client whatever its state (a failed connection's end may never settle: bounded). */
 async function endQuietly(client: pg.Client): Promise<void> {
   await Promise.race([
@@ -441,14 +528,41 @@ async function endQuietly(client: pg.Client): Promise<void> {
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}
 
-function isMissingSchema(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "3F000" || code === "42P01";
+/** A bug: a write under the run row's lock found the row changed. */
+class LostRowError extends Error {
+  override name = "LostRowError";
+  constructor() {
+    super("a locked write lost its row");
+  }
 }
 
-/** A connection that failed mid-query (no SQLSTATE, or a connection-class one) is not given back to the pool. */
+/** Errors a change threw itself (refused: an unknown agent, a finalized run...), not the database's. */
+const notFromDatabase = new WeakSet<object>();
+
+/** Not the database's error: the application's, on a healthy connection; never reclassified. */
+function isOurs(error: unknown): boolean {
+  return (
+    (typeof error === "object" && error !== null && notFromDatabase.has(error)) ||
+    error instanceof AlreadyAppliedError ||
+    error instanceof SchemaBehind ||
+    error instanceof LostRowError
+  );
+}
+
+/**
+ * The schema, a table or a column is missing: the database has no schema or an older one (or another process
+ * is migrating it right now, between two migrations): migrate (under the lock), then try again.
+ */
+function isMissingSchema(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "3F000" || code === "42P01" || code === "42703";
+}
+
+/**
+ * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
+ * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
+ */
 function isBroken(error: unknown): boolean {
-  if (error instanceof SchemaBehind) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return code.startsWith("08") || code.startsWith("57P");

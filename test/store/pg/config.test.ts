@@ -168,14 +168,17 @@ describe("PendingChanges", () => {
   });
 
   it("lets one waiter at a time wait for the database, and takes over a stale claim", () => {
-    const pending = make();
-    expect(pending.claimWaiter(0)).toBe(false); // nothing kept: nothing to wait for
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const pending = new PendingChanges(fs, "/epic/.parallel-progress");
+    expect(pending.claimWaiter()).toBe(false); // nothing kept: nothing to wait for
     pending.add({ id: "a", epicId: "E", madeAt: 1, change: change(1) });
-    const now = Date.now();
-    expect(pending.claimWaiter(now)).toBe(true);
-    expect(pending.claimWaiter(now + 1000)).toBe(false);
-    expect(pending.claimWaiter(now + 120_000)).toBe(true);
+    expect(pending.claimWaiter()).toBe(true);
+    expect(pending.claimWaiter()).toBe(false);
+    // Its waiter died two minutes ago (the claim was not touched since): taken over.
+    const past = new Date(Date.now() - 120_000);
+    fs.utimesSync(`${pending.dir}/.waiter.lock`, past, past);
+    expect(pending.claimWaiter()).toBe(true);
     pending.releaseWaiter();
-    expect(pending.claimWaiter(now)).toBe(true);
+    expect(pending.claimWaiter()).toBe(true);
   });
 });

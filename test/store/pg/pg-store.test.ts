@@ -1,7 +1,9 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../src/errors.js";
 import { applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
+import { grantRepository } from "../../../src/store/pg/admin.js";
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
 
@@ -211,6 +213,131 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     for (let i = 0; i < 200 && calls < 3; i++) await new Promise((r) => setTimeout(r, 10));
     expect(calls).toBe(3);
     await stop();
+  });
+
+  it("brings a database of an older schema (version 1, no run channels) up to date on first use", async () => {
+    const { url: old, name } = await server.createDatabase("schema1");
+    const { MIGRATIONS, SCHEMA } = await import("../../../src/store/pg/migrations.js");
+    await server.sql(name, `CREATE SCHEMA ${SCHEMA}`);
+    await server.sql(
+      name,
+      `CREATE TABLE ${SCHEMA}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await server.sql(name, MIGRATIONS[0]!.sql);
+    await server.sql(name, `INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES (1, 'v1')`);
+    const s = new PgRunStore({ url: old, epicId: "OLD", maxConnections: 1 });
+    stores.push(s);
+    await s.transact((_c, now) => ({ next: newRun("OLD", ["a"], now), result: undefined }));
+    expect((await s.read())?.epicId).toBe("OLD");
+    const versions = await server.sql<{ version: number }>(
+      name,
+      `SELECT version FROM ${SCHEMA}.schema_migrations ORDER BY version`,
+    );
+    expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it("tells a listener nothing of runs its role cannot see: a private channel per run, no payload", async () => {
+    const db = url.split("/").pop()!;
+    for (const role of ["nalice", "nbob"])
+      await server.sql(db, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
+    await grantRepository(url, "nalice", "acme/apples");
+    await grantRepository(url, "nbob", "acme/bananas");
+    const as = (role: string) => url.replace("postgres:pp-test-superuser-pw@", `${role}:${role}-pw@`);
+    const alice = new PgRunStore({ url: as("nalice"), epicId: "SECRET-EPIC", maxConnections: 2 });
+    const bobStore = new PgRunStore({ url: as("nbob"), epicId: "SECRET-EPIC", maxConnections: 2 });
+    stores.push(alice, bobStore);
+    await alice.transact((_c, now) => ({
+      next: newRun("SECRET-EPIC", ["a"], now, "acme/apples"),
+      result: 0,
+    }));
+    // Bob listens on the channel all runs once shared, and subscribes to the epic by its (known) name.
+    const bob = new pg.Client({ connectionString: as("nbob") });
+    await bob.connect();
+    const heard: { channel: string; payload: string | undefined }[] = [];
+    bob.on("notification", (m) => heard.push({ channel: m.channel, payload: m.payload }));
+    await bob.query("LISTEN parallel_progress");
+    await bob.query("LISTEN barrier");
+    let bobCalls = 0;
+    const stopBob = await bobStore.subscribe(() => bobCalls++);
+    let aliceCalls = 0;
+    const stopAlice = await alice.subscribe(() => aliceCalls++);
+    try {
+      // Bob cannot read the run's channel either (row-level security).
+      expect((await bob.query("SELECT channel FROM parallel_progress.runs")).rows).toEqual([]);
+      await alice.transact(bump("a", 1));
+      await alice.transact(bump("a", 2));
+      // Notifications arrive in commit order: once Bob hears the barrier, he would have heard the rest.
+      await server.sql(db, "NOTIFY barrier");
+      for (let i = 0; i < 500 && !heard.some((h) => h.channel === "barrier"); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && aliceCalls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(heard).toEqual([{ channel: "barrier", payload: "" }]);
+      expect(bobCalls).toBe(0);
+      expect(aliceCalls).toBe(2);
+      // Alice's channel carries no payload, and no id: an unguessable name only.
+      const [{ channel }] = (await server.sql<{ channel: string }>(
+        db,
+        "SELECT channel FROM parallel_progress.runs WHERE epic_id = 'SECRET-EPIC'",
+      )) as [{ channel: string }];
+      expect(channel).toMatch(/^pp_[0-9a-f]{32}$/);
+    } finally {
+      await stopAlice();
+      await stopBob();
+      await bob.end();
+    }
+  });
+
+  it("a subscription made before the epic has a run finds the run when it starts, then hears its changes", async () => {
+    const watcher = store("E-EARLY");
+    const writer = store("E-EARLY");
+    let calls = 0;
+    const stop = await watcher.subscribe(() => calls++);
+    await writer.transact((_c, now) => ({ next: newRun("E-EARLY", ["a"], now), result: undefined }));
+    for (let i = 0; i < 500 && calls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBeGreaterThan(0);
+    const before = calls;
+    await writer.transact(bump("a", 1));
+    for (let i = 0; i < 500 && calls === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBeGreaterThan(before);
+    await stop();
+  });
+
+  it("follows the epic to a new run, and closes the run it replaced as abandoned (init --force)", async () => {
+    const watcher = store("E-FORCE");
+    const writer = store("E-FORCE");
+    const first = newRun("E-FORCE", ["a"], Date.now());
+    await writer.transact(() => ({ next: first, result: undefined }));
+    let calls = 0;
+    const stop = await watcher.subscribe(() => calls++);
+    const second = newRun("E-FORCE", ["a", "b"], Date.now());
+    await writer.transact(() => ({ next: second, result: undefined }));
+    for (let i = 0; i < 500 && calls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBeGreaterThan(0);
+    // The subscription now hears the new run's changes (it moves over before calling again).
+    for (let i = 0; i < 500 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const before = calls;
+    await writer.transact(bump("b", 1));
+    for (let i = 0; i < 500 && calls === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBeGreaterThan(before);
+    await stop();
+    const db = url.split("/").pop()!;
+    const rows = await server.sql<{ run_id: string; completed: boolean; abandoned: string | null }>(
+      db,
+      `SELECT run_id, completed_at IS NOT NULL AS completed, state ->> 'abandonedAt' AS abandoned
+       FROM parallel_progress.runs WHERE epic_id = 'E-FORCE' ORDER BY id`,
+    );
+    expect(rows.map((r) => [r.run_id, r.completed, r.abandoned !== null])).toEqual([
+      [first.runId, true, true],
+      [second.runId, false, false],
+    ]);
+    const [event] = await server.sql<{ event: string }>(
+      db,
+      `SELECT e.event FROM parallel_progress.events e JOIN parallel_progress.runs r ON r.id = e.run_id
+       WHERE r.run_id = $1 ORDER BY e.seq DESC LIMIT 1`,
+      [first.runId],
+    );
+    expect(event?.event).toMatch(/abandoned/);
   });
 
   it("gives a new run the median duration of its domains in earlier runs, for the ETA", async () => {

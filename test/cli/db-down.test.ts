@@ -1,0 +1,251 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
+import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import {
+  postgresUnavailable,
+  SUPERUSER_PASSWORD,
+  startPostgres,
+  type TestPostgres,
+} from "../support/postgres.js";
+
+/**
+ * Commands that write, while the database store is down (stopped) or unreachable (a loopback port where
+ * nothing listens): finalize is kept like an agent's change, retry says what stays (exit 3), and init, add
+ * and the read-only commands say the database is not answering in one line (exit 1).
+ */
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping the database-down CLI tests: ${skip}`);
+
+const TOKEN = "ghp_dbdown";
+const FINAL = "## 🎉 Final Summary";
+
+async function pending(dir: string): Promise<{ kind: string; summary?: string }[]> {
+  const folder = join(dir, ".parallel-progress", "pending");
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+  return Promise.all(
+    names.map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change),
+  );
+}
+
+/** A loopback port where nothing listens. */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** One line on stderr, no stack, no password. */
+function oneLine(result: CliResult): void {
+  const lines = result.stderr.trim().split("\n");
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+  expect(result.stderr + result.stdout).not.toContain(SUPERUSER_PASSWORD);
+}
+
+describe.skipIf(skip)("the CLI while the database store is down", () => {
+  let server: TestPostgres;
+  let gh: FakeGitHub;
+  const dirs: string[] = [];
+  const machine = async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-dbdown-"));
+    dirs.push(dir);
+    return dir;
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    gh = await startFakeGitHub({
+      tokens: { [TOKEN]: "octo-bot" },
+      issues: [201, 202, 203, 204].map((number) => ({ repo: "acme/widgets", number })),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    for (const dir of dirs) {
+      await stopFlushers(dir);
+      await rm(dir, { recursive: true, force: true });
+    }
+    await gh?.close();
+    await server?.destroy();
+  });
+
+  const envFor = (url: string, epic: string) => ({
+    GITHUB_TOKEN: TOKEN,
+    GITHUB_API_URL: gh.url,
+    PARALLEL_PROGRESS_STORE: url,
+    PARALLEL_PROGRESS_EPIC: epic,
+  });
+  const finals = (issue: number) => gh.comments("acme/widgets", issue).filter((c) => c.body.includes(FINAL));
+
+  async function startRun(url: string, epic: string, issue: number, dir: string): Promise<string> {
+    const env = envFor(url, epic);
+    const init = await runCli(
+      ["init", "--epic", epic, "--domains", "api", "--issue", String(issue), "--repo", "acme/widgets"],
+      { env: { ...env }, cwd: dir },
+    );
+    expect(init.code, init.stderr).toBe(0);
+    return init.stdout.trim().split("\t")[1]!;
+  }
+
+  it("keeps finalize after the agents' changes, once, and the background writer applies it when the database is back", async () => {
+    const { url, name } = await server.createDatabase("fin_down");
+    const env = envFor(url, "EPIC-F");
+    const dir = await machine();
+    const agent = await startRun(url, "EPIC-F", 201, dir);
+    await server.stopServer();
+    try {
+      const update = await runCli(
+        ["update", agent, "--status", "in_progress", "--files", "2/3", "--dir", dir],
+        {
+          env,
+        },
+      );
+      expect(update.code, update.stderr).toBe(0);
+      const finalize = await runCli(["finalize", "--summary", "merged while down", "--dir", dir], { env });
+      expect(finalize.code, finalize.stderr).toBe(0);
+      oneLine(finalize);
+      expect(finalize.stderr).toMatch(/warning: .*not answering.*the finalize is kept in .*\(2 waiting\)/);
+      const again = await runCli(["finalize", "--summary", "second", "--dir", dir], { env });
+      expect(again.code, again.stderr).toBe(0);
+      oneLine(again);
+      expect(again.stderr).toMatch(/a finalize is already kept/);
+      expect(await pending(dir)).toEqual([
+        { kind: "update", agent, status: "in_progress", filesCompleted: 2, filesTotal: 3 },
+        { kind: "finalize", summary: "merged while down" },
+      ]);
+    } finally {
+      await server.start();
+    }
+    // No further call: the background writer that finalize started applies both, in order, and posts once.
+    expect(await waitFor(() => finals(201).length === 1, 60_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await pending(dir)).length === 0, 10_000, 100)).toBe(true);
+    expect(finals(201)[0]!.body).toContain("merged while down");
+    // In order: the update before the finalize (after it, the finalized run would have refused it).
+    const [run] = await server.sql<{ completed: boolean; files: number }>(
+      name,
+      `SELECT r.completed_at IS NOT NULL AS completed, a.files_completed::int AS files
+       FROM parallel_progress.runs r JOIN parallel_progress.agents a ON a.run_id = r.id`,
+    );
+    expect(run).toEqual({ completed: true, files: 2 });
+    expect(await readdir(join(dir, ".parallel-progress", "pending"))).not.toContainEqual(
+      expect.stringMatching(/rejected$/),
+    );
+    // finalize again once the database answers: nothing new.
+    const later = await runCli(["finalize", "--summary", "x", "--dir", dir], { env });
+    expect(later.code, later.stderr).toBe(0);
+    await stopFlushers(dir);
+    expect(finals(201)).toHaveLength(1);
+  }, 120_000);
+
+  it("retry while the database is down keeps what is kept (exit 3, one warning); retry applies it once it answers", async () => {
+    const { url } = await server.createDatabase("retry_down");
+    const env = envFor(url, "EPIC-R");
+    const dir = await machine();
+    const agent = await startRun(url, "EPIC-R", 202, dir);
+    // Unreachable from this machine (nothing listens on that port): no background writer can apply it.
+    const away = {
+      ...env,
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+    };
+    expect((await runCli(["complete", agent, "--dir", dir], { env: away })).code).toBe(0);
+    const finalize = await runCli(["finalize", "--summary", "kept", "--dir", dir], { env: away });
+    expect(finalize.code, finalize.stderr).toBe(0);
+    await stopFlushers(dir);
+    const retry = await runCli(["retry", "--dir", dir], { env: away });
+    expect(retry.code, retry.stderr).toBe(3);
+    oneLine(retry);
+    expect(retry.stderr).toMatch(/warning: .*not answering.*nothing was sent; 2 change\(s\) stay kept in/);
+    expect(await pending(dir)).toHaveLength(2);
+    const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env: away });
+    expect(dry.code).toBe(3);
+    oneLine(dry);
+
+    const back = await runCli(["retry", "--dir", dir], { env });
+    expect(back.code, back.stderr).toBe(0);
+    expect(await pending(dir)).toHaveLength(0);
+    expect(finals(202)).toHaveLength(1);
+    expect(finals(202)[0]!.body).toContain("kept");
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      completedAt: string | null;
+      agents: { status: string }[];
+    };
+    expect(status.completedAt).not.toBeNull();
+    expect(status.agents[0]!.status).toBe("completed");
+  }, 60_000);
+
+  it("finalize once the database answers applies the kept finalize first: its summary, posted once", async () => {
+    const { url } = await server.createDatabase("fin_again");
+    const env = envFor(url, "EPIC-G");
+    const dir = await machine();
+    await startRun(url, "EPIC-G", 204, dir);
+    const away = {
+      ...env,
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+    };
+    expect((await runCli(["finalize", "--summary", "the kept one", "--dir", dir], { env: away })).code).toBe(
+      0,
+    );
+    await stopFlushers(dir);
+    const again = await runCli(["finalize", "--summary", "a later one", "--dir", dir], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await pending(dir)).toEqual([]);
+    expect(finals(204)).toHaveLength(1);
+    expect(finals(204)[0]!.body).toContain("the kept one");
+    expect(finals(204)[0]!.body).not.toContain("a later one");
+  }, 60_000);
+
+  it("init and add are refused in one line (exit 1) and keep nothing; read-only commands say it in one line", async () => {
+    const { url } = await server.createDatabase("refused");
+    const env = envFor(url, "EPIC-I");
+    const dir = await machine();
+    await startRun(url, "EPIC-I", 203, dir);
+    const away = {
+      ...env,
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+    };
+
+    const init = await runCli(["init", "--epic", "EPIC-J", "--domains", "a,b", "--dir", dir], { env: away });
+    expect(init.code).toBe(1);
+    oneLine(init);
+    expect(init.stderr).toMatch(
+      /^parallel-progress: error: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/\S+ is not answering: .*; the run was not started \(init is not kept for later: .*\); try again when the database answers$/m,
+    );
+    expect(init.stdout).toBe("");
+    const add = await runCli(["add", "--domains", "web", "--dir", dir], { env: away });
+    expect(add.code).toBe(1);
+    oneLine(add);
+    expect(add.stderr).toMatch(/not answering: .*; no agent was added/);
+    expect(await pending(dir)).toEqual([]);
+
+    for (const args of [
+      ["status"],
+      ["status", "--json"],
+      ["history"],
+      ["db", "status"],
+      ["db", "migrate"],
+      ["watch", "--timeout", "5"],
+      ["serve", "--port", "0"],
+    ]) {
+      const result = await spawnCli([...args, "--dir", dir], { env: away, timeoutMs: 20_000 }).done;
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(1);
+      oneLine(result);
+      expect(result.stderr).toMatch(/is not answering: .*try again when the database answers/);
+    }
+    // A stopped server (connection refused on its own port) reads the same for a read-only command.
+    await server.stopServer();
+    try {
+      const status = await runCli(["status", "--dir", dir], { env });
+      expect(status.code).toBe(1);
+      oneLine(status);
+    } finally {
+      await server.start();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
+import { explainPgError } from "../../../src/store/pg/config.js";
+import { PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
+
+/** What the database's errors mean (by their codes, never their words), and what they do to the pool. */
+
+const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+describe("explainPgError", () => {
+  const where = "postgresql://u@h/db";
+
+  it("classifies by SQLSTATE, never by the message's words", () => {
+    // An application's SQL error whose text speaks of connections and timeouts is still that error.
+    const raised = coded("connection timeout while checking the agent", "P0001");
+    expect(explainPgError(raised, where)).toBe(raised);
+    const check = coded('new row violates check constraint "files_done" (connect)', "23514");
+    expect(explainPgError(check, where)).toBe(check);
+    expect(
+      explainPgError(coded("terminating connection due to administrator command", "57P01"), where),
+    ).toBeInstanceOf(StoreUnavailableError);
+    expect(
+      explainPgError(coded("canceling statement due to statement timeout", "57014"), where),
+    ).toBeInstanceOf(StoreUnavailableError);
+    expect(explainPgError(coded("password authentication failed", "28P01"), where)).toBeInstanceOf(
+      StoreConfigError,
+    );
+  });
+
+  it("classifies Node's socket and TLS codes, and pg's own code-less connection errors", () => {
+    expect(explainPgError(coded("connect ECONNREFUSED 127.0.0.1:1", "ECONNREFUSED"), where)).toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(explainPgError(coded("write EPIPE", "EPIPE"), where)).toBeInstanceOf(StoreUnavailableError);
+    expect(
+      explainPgError(coded("self-signed certificate", "DEPTH_ZERO_SELF_SIGNED_CERT"), where),
+    ).toBeInstanceOf(StoreConfigError);
+    expect(explainPgError(new Error("Connection terminated unexpectedly"), where)).toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(explainPgError(new Error("The server does not support SSL connections"), where)).toBeInstanceOf(
+      StoreConfigError,
+    );
+    // A bug is a bug, whatever it says; and an error the application named is left as it is.
+    const bug = new TypeError("cannot read properties of undefined (reading 'connect')");
+    expect(explainPgError(bug, where)).toBe(bug);
+    const odd = coded("timeout", "ERR_SOMETHING_ELSE");
+    expect(explainPgError(odd, where)).toBe(odd);
+  });
+});
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping the PostgreSQL error tests: ${skip}`);
+
+describe.skipIf(skip)("PgRunStore: the application's errors against a real PostgreSQL", () => {
+  let server: TestPostgres;
+  let url: string;
+  let name: string;
+  const stores: PgRunStore[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    ({ url, name } = await server.createDatabase("errors"));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await server?.destroy();
+  });
+
+  const backends = async () =>
+    (
+      await server.sql<{ pid: number }>(
+        "postgres",
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'parallel-progress' ORDER BY pid",
+        [name],
+      )
+    ).map((row) => row.pid);
+
+  it("keeps a pooled connection after a refused change (the application's error, not a broken connection)", async () => {
+    const store = new PgRunStore({ url, epicId: "POOL", maxConnections: 1 });
+    stores.push(store);
+    await store.read();
+    const before = await backends();
+    expect(before).toHaveLength(1);
+    await expect(
+      store.transact(() => {
+        throw new UsageError("unknown agent: nobody");
+      }),
+    ).rejects.toThrow(UsageError);
+    await store.read();
+    expect(await backends()).toEqual(before);
+  });
+
+  it("never turns a change's own error into 'the database is not answering', whatever its words", async () => {
+    const store = new PgRunStore({ url, epicId: "WORDS", maxConnections: 1 });
+    stores.push(store);
+    const own = new Error("could not connect the agent to its parent: timeout");
+    const thrown = await store
+      .transact(() => {
+        throw own;
+      })
+      .catch((error: unknown) => error);
+    expect(thrown).toBe(own);
+  });
+});
