@@ -217,12 +217,8 @@ export async function runStatus(
     out.data(state.completedAt ? renderFinalComment(state, { now }) : renderProgressComment(state, { now }));
     return 0;
   }
-  const [{ default: chalk }, { renderTerminalTable }] = await Promise.all([
-    import("chalk"),
-    import("../render/terminal.js"),
-  ]);
-  const color = chalk.level > 0 ? chalk : null;
-  out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100, now }));
+  const { terminalTable } = await import("./terminal-table.js");
+  out.data(terminalTable(state, now));
   out.data(syncLine(view));
   return 0;
 }
