@@ -3,6 +3,7 @@ import { MAX_INTERVAL_MS } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { UsageError } from "./errors.js";
 import { UPDATE_STATUSES } from "./model/types.js";
+import type { GitHubOverrides } from "./settings.js";
 
 /**
  * The library's arguments, checked at the API boundary: a caller's wrong type or value rejects with a
@@ -67,7 +68,7 @@ const OPTIONS = {
           commentMode: z.enum(["edit", "append"]).optional(),
           minIntervalMs: z.int().min(0).max(MAX_INTERVAL_MS).optional(),
           syncEnabled: z.boolean().optional(),
-        })
+        } satisfies { [K in keyof GitHubOverrides]-?: z.ZodType<GitHubOverrides[K]> })
         .optional(),
       onWarning: z.function().optional(),
     })

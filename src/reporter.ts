@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
 import { checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
-import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
@@ -33,7 +33,6 @@ import {
 import { OfflineQueue } from "./queue/offline-queue.js";
 import {
   assertEpicId,
-  type Env,
   type GitHubOverrides,
   overlayTarget,
   refreshTarget,

@@ -1,20 +1,15 @@
 import { resolve } from "node:path";
 import { ParallelProgressReporter } from "../reporter.js";
-import type { GitHubOverrides } from "../settings.js";
+import { type GitHubFlags, givenOverrides } from "../settings.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext, annotation } from "./actions.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput, type Output } from "./output.js";
 
-/** Options every command takes. */
-export interface CommonOptions {
+/** Options every command takes (src/cli/common-options.ts); the GitHub settings' flags among them. */
+export interface CommonOptions extends GitHubFlags {
   dir: string;
-  repo?: string;
-  apiUrl?: string;
-  issue?: number;
-  commentMode?: "edit" | "append";
-  minInterval?: number;
   quiet?: boolean;
   verbose?: boolean;
   /** A database shared by machines (else PARALLEL_PROGRESS_STORE); none: the file store in `dir`. */
@@ -43,12 +38,7 @@ export function createContext(options: CommonOptions): Context {
     verbose: options.verbose ?? false,
     ...(actions ? { annotate: (message: string) => annotation("warning", message) } : {}),
   });
-  const github: GitHubOverrides = {};
-  if (options.repo !== undefined) github.repo = options.repo;
-  if (options.apiUrl !== undefined) github.apiUrl = options.apiUrl;
-  if (options.issue !== undefined) github.issueNumber = options.issue;
-  if (options.commentMode !== undefined) github.commentMode = options.commentMode;
-  if (options.minInterval !== undefined) github.minIntervalMs = options.minInterval;
+  const github = givenOverrides(options, "flag");
   const dir = resolve(options.dir);
   const chosen = chooseStore(options, process.env);
   // The background writer finds the same run: the store and epic travel in its environment (a URL may

@@ -1,6 +1,6 @@
+import type { Env } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import type { Env } from "../settings.js";
 import { parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 
