@@ -30,7 +30,7 @@ export interface Context {
   startBackgroundWriter: () => Promise<void>;
 }
 
-/** The reporter for a CLI call: the CLI's output for warnings, a detached process as the flusher. */
+/** The reporter for a CLI call: the CLI's output for warnings, a detached process as the background writer. */
 export function createContext(options: CommonOptions): Context {
   const actions = actionsContext(process.env);
   const out = createOutput({
@@ -43,7 +43,7 @@ export function createContext(options: CommonOptions): Context {
   const chosen = chooseStore(options, process.env);
   // The background writer finds the same run: the store and epic travel in its environment (a URL may
   // hold a password: never on a command line, where other users could read it).
-  const flusherEnv = chosen
+  const writerEnv = chosen
     ? { ...process.env, PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId }
     : process.env;
   // One connection: a CLI call is one short process (connect, one transaction, done).
@@ -55,7 +55,7 @@ export function createContext(options: CommonOptions): Context {
     ...(store ? { store } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  const startBackgroundWriter = () => startDetachedFlusher(dir, out, flusherEnv);
+  const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv);
   return { out, reporter, options, actions, store, startBackgroundWriter };
 }
 
@@ -96,7 +96,7 @@ function describeSync(result: StepResult): string {
  * coalesced latest state still reaches the issue when its write falls due. The token travels in the
  * inherited environment, never on the command line. (child_process is loaded only here: start-up time.)
  */
-async function startDetachedFlusher(dir: string, out: Output, env: NodeJS.ProcessEnv): Promise<void> {
+async function startDetachedWriter(dir: string, out: Output, env: NodeJS.ProcessEnv): Promise<void> {
   const script = process.argv[1];
   if (!script) return;
   try {

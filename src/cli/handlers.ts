@@ -250,7 +250,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
   const context = createContext({ ...options, quiet: true });
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
   await waitAndReplay(context, sleep).catch(() => undefined);
-  await context.reporter.runFlusher();
+  await context.reporter.runBackgroundWriter();
   return 0;
 }
 

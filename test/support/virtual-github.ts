@@ -46,7 +46,7 @@ export interface InProcessRun {
    */
   reporter: (options?: { token?: string; github?: GitHubOverrides }) => ParallelProgressReporter;
   /**
-   * Runs the held background writers (the CLI's flushers) until none is asked for, and waits for the
+   * Runs the held background writers (the CLI's `__flush` processes) until none is asked for, and waits for the
    * "timer" ones of every reporter made so far.
    */
   settle: () => Promise<void>;
@@ -98,7 +98,7 @@ export function useInProcessGitHub(token = "in-process-token", login = "octo-bot
         for (const reporter of made) await reporter.flush();
         if (held === 0) continue;
         held = 0;
-        await reporter().runFlusher();
+        await reporter().runBackgroundWriter();
       }
     };
     open.push({ gh, settle, cleanup: epic.cleanup });
