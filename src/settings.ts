@@ -51,7 +51,7 @@ export function givenOverrides(
   return given as GitHubOverrides;
 }
 
-export const DEFAULT_MIN_INTERVAL_MS = 1000;
+const DEFAULT_MIN_INTERVAL_MS = 1000;
 
 /**
  * Resolves where a run is posted, each setting from the first place that gives it: this call's flags,

@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import type { CommonOptions } from "./common.js";
 
 /** The port `serve` listens on without --port: fixed, so a restarted server is found again by open pages. */
-export const DEFAULT_SERVE_PORT = 7420;
+const DEFAULT_SERVE_PORT = 7420;
 
 export interface ServeCliOptions extends CommonOptions {
   port: number;

@@ -12,7 +12,7 @@ export interface PgStoreModule {
 import type { RunStore, Transition } from "./types.js";
 
 /** Where the run lives, as given by `--store`/`--epic` or PARALLEL_PROGRESS_STORE/PARALLEL_PROGRESS_EPIC. */
-export interface StoreChoice {
+interface StoreChoice {
   url: string;
   epicId: string;
 }

@@ -43,7 +43,7 @@ export type StepResult =
   | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
 
 /** How long a background writer lives (see `runBackgroundWriter`). */
-export interface BackgroundWriterOptions {
+interface BackgroundWriterOptions {
   lifetimeMs?: number;
   maxFailures?: number;
   maxWaitMs?: number;
@@ -51,7 +51,7 @@ export interface BackgroundWriterOptions {
   signal?: AbortSignal;
 }
 
-export interface StepOptions {
+interface StepOptions {
   ignoreBackoff?: boolean;
   /** Epoch ms (this process's clock) by which the write gives up (default: a command's deadline from now). */
   deadline?: number;
@@ -87,7 +87,7 @@ const WRITER_START_MS = 10_000;
 /** A running background writer's claim; it renews it while it lives. */
 const WRITER_CLAIM_MS = 15_000;
 /** The default write lease: longer than the client's whole budget for one request (10 s). */
-export const DEFAULT_LEASE_MS = 15_000;
+const DEFAULT_LEASE_MS = 15_000;
 /**
  * After a lease ran out unreleased, how long its holder's last request may still land: GitHub finishes a
  * request it received even when the client has given up on it (or died). A takeover's write made before
