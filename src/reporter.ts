@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
-import { checkDomains } from "./config/options.js";
+import { assertEpicId, checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
@@ -32,7 +32,6 @@ import {
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import {
-  assertEpicId,
   type GitHubOverrides,
   overlayTarget,
   refreshTarget,

@@ -1,8 +1,5 @@
-import { CONTROL_CHARACTERS } from "./config/options.js";
 import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
 import { type Env, readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
-import { quote } from "./config/show-value.js";
-import { UsageError } from "./errors.js";
 import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
 import type { FileSystem } from "./util/io.js";
 
@@ -148,12 +145,4 @@ export async function refreshTarget(
 ): Promise<Target | null> {
   const overlaid = overlayTarget(state, statTaskFile(fs, epicDir), seen, overrides, env);
   return overlaid === "read" ? resolveTarget(fs, epicDir, env, overrides, state.github) : overlaid;
-}
-
-export function assertEpicId(epicId: string): string {
-  const trimmed = epicId.trim();
-  if (trimmed.length === 0 || trimmed.length > 200 || CONTROL_CHARACTERS.test(trimmed)) {
-    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
-  }
-  return trimmed;
 }

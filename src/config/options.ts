@@ -173,3 +173,12 @@ function parseUsdOption(value: string, flag: string): number {
 
 export const parseCostOption = (value: string): number => parseUsdOption(value, "--cost");
 export const parseMaxCostOption = (value: string): number => parseUsdOption(value, "--max-cost");
+
+/** An epic id: 1 to 200 printable characters, trimmed. */
+export function assertEpicId(epicId: string): string {
+  const trimmed = epicId.trim();
+  if (trimmed.length === 0 || trimmed.length > 200 || CONTROL_CHARACTERS.test(trimmed)) {
+    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
+  }
+  return trimmed;
+}
