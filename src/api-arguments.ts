@@ -1,9 +1,9 @@
 import { z } from "zod";
+import type { GitHubOverrides } from "./config/github-target.js";
 import { MAX_INTERVAL_MS } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { UsageError } from "./errors.js";
 import { UPDATE_STATUSES } from "./model/types.js";
-import type { GitHubOverrides } from "./settings.js";
 
 /**
  * The library's arguments, checked at the API boundary: a caller's wrong type or value rejects with a

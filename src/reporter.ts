@@ -1,6 +1,13 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
+import {
+  type GitHubOverrides,
+  overlayTarget,
+  refreshTarget,
+  resolveTarget,
+  type Target,
+} from "./config/github-target.js";
 import { assertEpicId, checkDomains } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
@@ -31,13 +38,6 @@ import {
   type RunState,
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
-import {
-  type GitHubOverrides,
-  overlayTarget,
-  refreshTarget,
-  resolveTarget,
-  type Target,
-} from "./settings.js";
 import { FileRunStore } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
+import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { ParallelProgressReporter } from "../reporter.js";
-import { type GitHubFlags, givenOverrides } from "../settings.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext, annotation } from "./actions.js";

@@ -1,9 +1,9 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { afterEach } from "vitest";
+import type { GitHubOverrides } from "../../src/config/github-target.js";
 import { createOctokitClient } from "../../src/github/octokit-client.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
-import type { GitHubOverrides } from "../../src/settings.js";
 import type { Clock } from "../../src/util/io.js";
 import { makeEpic, taskMd } from "./cli.js";
 import { type FakeGitHub, type FakeGitHubOptions, startFakeGitHub } from "./fake-github/index.js";

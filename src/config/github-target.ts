@@ -1,7 +1,7 @@
-import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
-import { type Env, readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
-import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
-import type { FileSystem } from "./util/io.js";
+import type { CommentMode, GitHubTarget, RunState } from "../model/types.js";
+import type { FileSystem } from "../util/io.js";
+import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./read-task-file.js";
+import { type Env, readOriginUrl, resolveApiUrl, resolveRepo } from "./resolve.js";
 
 /** GitHub settings given by the caller (CLI flags or library options); they win over task.md. */
 export interface GitHubOverrides {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { type GitHubOverrides, givenOverrides, overlayTarget } from "../../src/config/github-target.js";
 import { createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
-import { type GitHubOverrides, givenOverrides, overlayTarget } from "../../src/settings.js";
 import { GITHUB_TARGET as github } from "../render/fixtures.js";
 
 const taskFile = { mtimeMs: 1_000, size: 60 };
