@@ -597,7 +597,7 @@ async function defaultClient(
   const hostname = host === "api.github.com" ? undefined : host;
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
-  const { createOctokitClient, readProxySettings } = await import("./sync/write-path.js");
+  const { createOctokitClient, readProxySettings } = await import("./sync/client-and-renderer.js");
   // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
   // that inject them control the client's waits too).
   return createOctokitClient({

@@ -101,7 +101,7 @@ const WRITER_MAX_WAIT_MS = 60_000;
 
 /** The body to post; the renderer is loaded only when a write happens (start-up time). */
 async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
-  const { renderFinalComment, renderProgressComment } = await import("./write-path.js");
+  const { renderFinalComment, renderProgressComment } = await import("./client-and-renderer.js");
   return step === "progress" ? renderProgressComment(state, { now }) : renderFinalComment(state, { now });
 }
 
