@@ -6,7 +6,7 @@ import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
-import { type CommonOptions, type Context, createContext } from "./common.js";
+import { type CommonOptions, type Context, createContext } from "./context.js";
 import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay } from "./offline.js";
 
 /**

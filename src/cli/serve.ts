@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
-import type { CommonOptions } from "./common.js";
+import type { CommonOptions } from "./context.js";
 
 /** The port `serve` listens on without --port: fixed, so a restarted server is found again by open pages. */
 const DEFAULT_SERVE_PORT = 7420;
