@@ -23,7 +23,7 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
 });
 
 const src = join(root, "src");
-/** `src/sync/write-path.ts` → `sync-write-path` */
+/** `src/sync/client-and-renderer.ts` → `sync-client-and-renderer` */
 const bundleName = (file) => relative(src, file).replace(/\.ts$/, "").replaceAll("/", "-");
 const errors = join(src, "errors.ts");
 /** Every local module loaded with import(), found in the sources. */

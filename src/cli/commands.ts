@@ -9,8 +9,8 @@ import {
   parseStallAfterOption,
   parseStatusOption,
 } from "../config/options.js";
-import type { CommonOptions } from "./common.js";
 import { addCommonOptions } from "./common-options.js";
+import type { CommonOptions } from "./context.js";
 import { registerDb } from "./db.js";
 import { command, declareWhenNeeded } from "./declare.js";
 import * as run from "./handlers.js";

@@ -6,7 +6,7 @@ import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
-import { type CommonOptions, type Context, createContext } from "./common.js";
+import { type CommonOptions, type Context, createContext } from "./context.js";
 import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay } from "./offline.js";
 
 /**
@@ -246,7 +246,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
   const context = createContext({ ...options, quiet: true });
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
   await waitAndReplay(context, sleep).catch(() => undefined);
-  await context.reporter.runFlusher();
+  await context.reporter.runBackgroundWriter();
   return 0;
 }
 

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
-import type { CommonOptions } from "./common.js";
+import type { CommonOptions } from "./context.js";
 import { command } from "./declare.js";
 
 /** The port `serve` listens on without --port: fixed, so a restarted server is found again by open pages. */
-export const DEFAULT_SERVE_PORT = 7420;
+const DEFAULT_SERVE_PORT = 7420;
 
 export interface ServeCliOptions extends CommonOptions {
   port: number;

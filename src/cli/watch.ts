@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import { type CommonOptions, createContext } from "./common.js";
+import { type CommonOptions, createContext } from "./context.js";
 import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
 /** File-system events are gathered for this long before the state is read once. */

@@ -8,13 +8,13 @@ import { quote } from "./show-value.js";
  * one-line UsageError naming the option and the value received.
  */
 
-export const MAX_DOMAIN_LENGTH = 200;
+const MAX_DOMAIN_LENGTH = 200;
 export const MAX_INTERVAL_MS = 600_000;
 
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
+type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
 export function parseFilesOption(value: string): { done: number; total: number } {
@@ -160,7 +160,7 @@ export function parseCriteriaOption(value: string): { criteriaVerified: number; 
  * `"1.25"` → 1.25 US dollars: plain decimal notation only (no sign, exponent, hex, NaN or Infinity, which
  * `Number()` would take), from 0 to MAX_COST_USD. `flag` names the option in the message.
  */
-export function parseUsdOption(value: string, flag: string): number {
+function parseUsdOption(value: string, flag: string): number {
   const trimmed = value.trim();
   const usd = /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   if (!Number.isFinite(usd) || usd > MAX_COST_USD) {
@@ -173,3 +173,12 @@ export function parseUsdOption(value: string, flag: string): number {
 
 export const parseCostOption = (value: string): number => parseUsdOption(value, "--cost");
 export const parseMaxCostOption = (value: string): number => parseUsdOption(value, "--max-cost");
+
+/** An epic id: 1 to 200 printable characters, trimmed. */
+export function assertEpicId(epicId: string): string {
+  const trimmed = epicId.trim();
+  if (trimmed.length === 0 || trimmed.length > 200 || CONTROL_CHARACTERS.test(trimmed)) {
+    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
+  }
+  return trimmed;
+}

@@ -32,7 +32,7 @@ describe("the CLI's bundles: each call loads what its command needs", () => {
 
     const writing = await update("2/4", "--min-interval", "0");
     expect(writing.code).toBe(0);
-    expect(bundlesLoaded(writing.stderr)).toEqual(["main.cjs", "sync-write-path.cjs"]);
+    expect(bundlesLoaded(writing.stderr)).toEqual(["main.cjs", "sync-client-and-renderer.cjs"]);
 
     const later = new Date(Date.now() + 5_000);
     await utimes(join(dir, "task.md"), later, later);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkDomains, parseDomainsOption } from "../../src/config/options.js";
+import { assertEpicId, checkDomains, parseDomainsOption } from "../../src/config/options.js";
 import { quote } from "../../src/config/show-value.js";
-import { assertEpicId } from "../../src/settings.js";
 
 /** Issue 11, item 9: C1 controls are refused in domains, and no raw control character is echoed. */
 
