@@ -2,4 +2,4 @@
 // Node's own compile cache where Node has it (22.1+), then the CLI.
 "use strict";
 require("node:module").enableCompileCache?.();
-require("../dist/cli/main.cjs");
+require("../dist/cli/main.cjs").main();

@@ -4,8 +4,9 @@
 // `update`'s start-up on Node 20 went to it and to reading each chunk of an ES module build). main.cjs
 // holds what every command needs; each local module the code loads with import() is a bundle of its own,
 // read only when first imported (the task.md parser with gray-matter and zod, the GitHub write path with
-// Octokit, the status and watch views...). src/errors.ts is one bundle that all of them share, so
-// `instanceof` holds across them.
+// Octokit, the status and watch views...). The error classes (src/errors.ts) are main.cjs's, which
+// exports them: the other bundles import them from it, so `instanceof` holds across bundles, and a call
+// reads no file for them (each file required costs Node 20 about 2 million instructions).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -22,9 +23,9 @@ execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "
 });
 
 const src = join(root, "src");
-/** `src/sync/write-path.ts` → `sync-write-path` */
+/** `src/sync/client-and-renderer.ts` → `sync-client-and-renderer` */
 const bundleName = (file) => relative(src, file).replace(/\.ts$/, "").replaceAll("/", "-");
-const shared = new Set([join(src, "errors.ts")]);
+const errors = join(src, "errors.ts");
 /** Every local module loaded with import(), found in the sources. */
 const lazy = new Set();
 for (const file of readdirSync(src, { recursive: true })) {
@@ -36,26 +37,26 @@ for (const file of readdirSync(src, { recursive: true })) {
   }
 }
 
-/** An import of a shared bundle, or an import() of a lazy one, is left to Node's require at run time. */
-const bundles = {
+/**
+ * An import() of a lazy bundle is left to Node's require at run time; so is, in the lazy bundles
+ * (`inMain` false), an import of the error classes, which main.cjs exports.
+ */
+const bundles = (inMain) => ({
   name: "bundles",
   setup(build) {
     build.onResolve({ filter: /^\.{1,2}\// }, (args) => {
       if (args.kind === "entry-point") return undefined;
       const source = resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts"));
-      const own = shared.has(source) || (args.kind === "dynamic-import" && lazy.has(source));
+      if (source === errors && !inMain) return { path: "./main.cjs", external: true };
+      const own = args.kind === "dynamic-import" && lazy.has(source);
       return own ? { path: `./${bundleName(source)}.cjs`, external: true } : undefined;
     });
   },
-};
+});
 
 const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-await esbuild.build({
+const options = {
   absWorkingDir: root,
-  entryPoints: {
-    main: "src/cli/main.ts",
-    ...Object.fromEntries([...lazy, ...shared].map((source) => [bundleName(source), source])),
-  },
   outdir: "dist/cli",
   outExtension: { ".js": ".cjs" },
   bundle: true,
@@ -66,7 +67,14 @@ await esbuild.build({
   target: "node20",
   minify: !process.env.NO_MINIFY,
   legalComments: "none",
-  plugins: [bundles],
   define: { VERSION: JSON.stringify(version) },
   logLevel: "warning",
-});
+};
+await Promise.all([
+  esbuild.build({ ...options, entryPoints: { main: "src/cli/main.ts" }, plugins: [bundles(true)] }),
+  esbuild.build({
+    ...options,
+    entryPoints: Object.fromEntries([...lazy].map((source) => [bundleName(source), source])),
+    plugins: [bundles(false)],
+  }),
+]);

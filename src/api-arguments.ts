@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { GitHubOverrides } from "./config/github-target.js";
 import { MAX_INTERVAL_MS } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { expectation, valueAt } from "./config/zod-issue.js";
@@ -79,7 +80,7 @@ const OPTIONS = {
           commentMode: z.enum(["edit", "append"]).optional(),
           minIntervalMs: z.int().min(0).max(MAX_INTERVAL_MS).optional(),
           syncEnabled: z.boolean().optional(),
-        })
+        } satisfies { [K in keyof GitHubOverrides]-?: z.ZodType<GitHubOverrides[K]> })
         .optional(),
       onWarning: z.function().optional(),
     })

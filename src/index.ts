@@ -7,6 +7,8 @@
  * const agents = await reporter.initializeParallelTracking("EPIC-007", ["backend", "frontend", "tests"]);
  * ```
  */
+
+export type { GitHubOverrides } from "./config/github-target.js";
 export { GitHubError, type GitHubErrorKind, StoreUnavailableError, UsageError } from "./errors.js";
 export type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
 export { percent } from "./model/progress.js";
@@ -34,7 +36,6 @@ export {
   type ReporterEvents,
   type ReporterOptions,
 } from "./reporter.js";
-export type { GitHubOverrides } from "./settings.js";
 export { createPostgresStore, type LazyPgStore as PostgresStore } from "./store/open-store.js";
 export type { PgStoreOptions as PostgresStoreOptions } from "./store/pg/pg-store.js";
 export type { RunStore, Transition } from "./store/types.js";

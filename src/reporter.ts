@@ -1,9 +1,16 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
+import {
+  type GitHubOverrides,
+  overlayTarget,
+  refreshTarget,
+  resolveTarget,
+  type Target,
+} from "./config/github-target.js";
 import { assertEpicId, checkDomains, checkErrorMessage, checkEventMessage } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
-import { ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
@@ -31,14 +38,6 @@ import {
   type RunState,
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
-import {
-  type Env,
-  type GitHubOverrides,
-  overlayTarget,
-  refreshTarget,
-  resolveTarget,
-  type Target,
-} from "./settings.js";
 import { FileRunStore } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
@@ -139,7 +138,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Owns this reporter's leases in the shared state: random, never a process id. */
   private readonly owner = randomHex(16);
   private state: RunState | null = null;
-  private flushing: Promise<void> | null = null;
+  private timerWriter: Promise<void> | null = null;
   private closed = false;
   private readonly stopping = new AbortController();
   private store!: RunStore;
@@ -178,7 +177,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       clock: this.clock,
       sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
-      startFlusher: () => this.startFlusher(),
+      startBackgroundWriter: () => this.startBackgroundWriter(),
       warn: (message) => this.warn(message),
       owner: this.owner,
     };
@@ -441,11 +440,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
-   * Waits until this process's background writer (the "timer" flusher) is done: the issue is up to date,
-   * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_FLUSHER.lifetimeMs.
+   * Waits until this process's background writer (the "timer" one) is done: the issue is up to date,
+   * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_WRITER.lifetimeMs.
    */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.timerWriter) await this.timerWriter;
   }
 
   /**
@@ -469,7 +468,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (this.closed) return;
     this.closed = true;
     // A timer writer at work queues what the issue lacks when it stops: close() does only without one.
-    const writer = this.flushing;
+    const writer = this.timerWriter;
     this.stopping.abort();
     await this.flush();
     if (!writer && this.state && canSync(this.state)) {
@@ -478,9 +477,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (!this.options.store) await this.store.close();
   }
 
-  /** Runs as the detached flusher process: writes the latest state when due, then exits. */
-  async runFlusher(): Promise<void> {
-    await this.syncer.runFlusher();
+  /** Runs as the detached background writer (`__flush`): writes the latest state when due, then exits. */
+  async runBackgroundWriter(): Promise<void> {
+    await this.syncer.runBackgroundWriter();
   }
 
   /** A change of the run; `agentRef`: the agent it is about (for the finish events), if one. */
@@ -509,7 +508,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           ? { ...active, github: keepRunIssue(active, overlaid.github, this.flags()) }
           : active;
         const changed = apply(base, now);
-        const made = canSync(changed) ? this.syncer.claim(changed, now, { ensureFlusher: true }) : null;
+        const made = canSync(changed)
+          ? this.syncer.claim(changed, now, { ensureBackgroundWriter: true })
+          : null;
         const next = made?.state ?? changed;
         const before = agentRef === null ? null : findAgent(active, agentRef);
         return { next, result: { next, made, before } };
@@ -531,24 +532,24 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     }
   }
 
-  /** After init: the first write (the progress comment), or a flusher when it is not due. */
+  /** After init: the first write (the progress comment), or a background writer when it is not due. */
   private async started(state: RunState, deadline: number): Promise<void> {
     this.state = state;
     this.emit("change", state);
-    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureFlusher: true, deadline }));
+    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureBackgroundWriter: true, deadline }));
   }
 
-  private async startFlusher(): Promise<void> {
+  private async startBackgroundWriter(): Promise<void> {
     const flusher = this.options.flusher ?? "timer";
     if (flusher !== "timer") {
       await flusher();
       return;
     }
     if (this.closed) return; // what is not written is queued by close()
-    this.flushing ??= this.syncer
-      .runFlusher({ ...TIMER_FLUSHER, signal: this.stopping.signal })
+    this.timerWriter ??= this.syncer
+      .runBackgroundWriter({ ...TIMER_WRITER, signal: this.stopping.signal })
       .finally(() => {
-        this.flushing = null;
+        this.timerWriter = null;
       });
   }
 
@@ -608,7 +609,7 @@ async function defaultClient(
   const hostname = host === "api.github.com" ? undefined : host;
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
-  const { createOctokitClient, readProxySettings } = await import("./sync/write-path.js");
+  const { createOctokitClient, readProxySettings } = await import("./sync/client-and-renderer.js");
   // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
   // that inject them control the client's waits too).
   return createOctokitClient({
@@ -626,7 +627,7 @@ async function defaultClient(
  * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
  * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
  */
-const TIMER_FLUSHER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
+const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
 export function createParallelReporter(epicDir: string, options?: ReporterOptions): ParallelProgressReporter {

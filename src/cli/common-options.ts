@@ -4,7 +4,7 @@ import { parseCommentMode, parseIntervalOption, parseIssueOption } from "../conf
 /**
  * The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more),
  * declared once, on the program: commander reads a program's options anywhere on the line (before or
- * after the command), lists them under "Global Options" in each command's help, and each action gets
+ * after the command), lists them under "Global Options" in each command's help (declare.ts), and each action gets
  * them with its own (the preAction hook). Declared on each of the fourteen commands instead, they were a
  * hundred option objects built at every start.
  */
@@ -37,7 +37,6 @@ export function addCommonOptions(program: Command): Command {
     )
     .option("-q, --quiet", "no warnings on stderr")
     .option("-v, --verbose", "say what is done on stderr")
-    .configureHelp({ showGlobalOptions: true })
     .hook("preAction", (self, action) => {
       // The action's options object gets the program's too (commander's optsWithGlobals, as values).
       for (const [key, value] of Object.entries(self.opts())) {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { chooseDatabase } from "../store/open-store.js";
+import { command } from "./declare.js";
 import { loadPg } from "./load-pg.js";
 import { createOutput } from "./output.js";
 
@@ -20,9 +21,12 @@ function databaseUrl(options: DbOptions): string {
 
 /** `db migrate`, `db status`, `db grant`, `db revoke`, `db grants`: the operators' side of a database store. */
 export function registerDb(program: Command, done: (code: number) => void): void {
-  const db = program
-    .command("db")
-    .description("the PostgreSQL store: schema migrations and access by repository");
+  command(program, "db", "the PostgreSQL store: schema migrations and access by repository", (db) =>
+    addDbCommands(db, done),
+  );
+}
+
+function addDbCommands(db: Command, done: (code: number) => void): void {
   // --store (the database), --dir, --quiet and --verbose are the program's options, as for every command.
   const sub = (name: string, description: string) => db.command(name).description(description);
 

@@ -7,7 +7,7 @@ import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
-import { type CommonOptions, type Context, createContext } from "./common.js";
+import { type CommonOptions, type Context, createContext } from "./context.js";
 import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay } from "./offline.js";
 
 /**
@@ -215,12 +215,8 @@ export async function runStatus(
     out.data(state.completedAt ? renderFinalComment(state, { now }) : renderProgressComment(state, { now }));
     return 0;
   }
-  const [{ default: chalk }, { renderTerminalTable }] = await Promise.all([
-    import("chalk"),
-    import("../render/terminal.js"),
-  ]);
-  const color = chalk.level > 0 ? chalk : null;
-  out.data(renderTerminalTable(state, { color, width: process.stdout.columns ?? 100, now }));
+  const { terminalTable } = await import("./terminal-table.js");
+  out.data(terminalTable(state, now));
   out.data(syncLine(view));
   return 0;
 }
@@ -248,7 +244,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
   const context = createContext({ ...options, quiet: true });
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
   await waitAndReplay(context, sleep).catch(() => undefined);
-  await context.reporter.runFlusher();
+  await context.reporter.runBackgroundWriter();
   return 0;
 }
 

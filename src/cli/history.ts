@@ -5,6 +5,7 @@ import { formatDuration } from "../model/progress.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseDatabase, chooseEpic } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
+import { command } from "./declare.js";
 import { loadPg } from "./load-pg.js";
 import { createOutput } from "./output.js";
 
@@ -28,29 +29,31 @@ function parseLimit(value: string): number {
 
 /** `history`: past runs, newest first, with each domain's duration (the database keeps them all). */
 export function registerHistory(program: Command, done: (code: number) => void): void {
-  program
-    .command("history")
-    .description("past runs, newest first, with each domain's duration")
-    .option("--json", "print them as a JSON array")
-    .option("--limit <n>", "at most this many runs (default 50)", parseLimit, 50)
-    .action(async (options: HistoryOptions) => {
-      const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-      // The epic narrows the list as it names the run of every other command: --epic, else
-      // PARALLEL_PROGRESS_EPIC; neither: all epics. The file store keeps one run.
-      const url = chooseDatabase(options, process.env);
-      const epic = chooseEpic(options, process.env);
-      let entries: HistoryEntry[];
-      if (url) {
-        const { listRuns } = await loadPg(() => import("../store/pg/history.js"));
-        entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
-      } else {
-        const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
-        entries = state && (epic === null || state.epicId === epic) ? [toHistoryEntry(state)] : [];
-      }
-      if (options.json) out.data(JSON.stringify(entries, null, 2));
-      else for (const entry of entries) out.data(historyLines(entry));
-      done(0);
-    });
+  command(program, "history", "past runs, newest first, with each domain's duration", (history) =>
+    history
+      .option("--json", "print them as a JSON array")
+      .option("--limit <n>", "at most this many runs (default 50)", parseLimit, 50)
+      .action((options: HistoryOptions) => runHistory(options, done)),
+  );
+}
+
+async function runHistory(options: HistoryOptions, done: (code: number) => void): Promise<void> {
+  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+  // The epic narrows the list as it names the run of every other command: --epic, else
+  // PARALLEL_PROGRESS_EPIC; neither: all epics. The file store keeps one run.
+  const url = chooseDatabase(options, process.env);
+  const epic = chooseEpic(options, process.env);
+  let entries: HistoryEntry[];
+  if (url) {
+    const { listRuns } = await loadPg(() => import("../store/pg/history.js"));
+    entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
+  } else {
+    const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
+    entries = state && (epic === null || state.epicId === epic) ? [toHistoryEntry(state)] : [];
+  }
+  if (options.json) out.data(JSON.stringify(entries, null, 2));
+  else for (const entry of entries) out.data(historyLines(entry));
+  done(0);
 }
 
 const duration = (ms: number | null) => (ms === null ? "-" : formatDuration(ms));

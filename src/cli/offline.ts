@@ -4,7 +4,7 @@ import type { ParallelProgressReporter } from "../reporter.js";
 import { statePaths } from "../store/file-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
-import type { Context } from "./common.js";
+import type { Context } from "./context.js";
 
 /**
  * An agent's change (update, complete, fail, cancel, log). With a database store, changes this machine kept

@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
-import type { CommonOptions } from "./common.js";
+import type { CommonOptions } from "./context.js";
+import { command } from "./declare.js";
 
 /** The port `serve` listens on without --port: fixed, so a restarted server is found again by open pages. */
-export const DEFAULT_SERVE_PORT = 7420;
+const DEFAULT_SERVE_PORT = 7420;
 
 export interface ServeCliOptions extends CommonOptions {
   port: number;
@@ -43,25 +44,27 @@ export function parseTokenOption(value: string): string {
 
 /** `serve`: the live web view. The server itself is loaded only when the command runs. */
 export function registerServe(program: Command, done: (code: number) => void): void {
-  program
-    .command("serve")
-    .description(
-      "a live web view of the run: prints `listening <url>`, pushes every change to the page; read-only",
-    )
-    .option("--port <n>", `port to listen on (0: any free port)`, parsePortOption, DEFAULT_SERVE_PORT)
-    .option(
-      "--host <h>",
-      "address to listen on; any but loopback requires the access token",
-      parseHostOption,
-      "127.0.0.1",
-    )
-    .option(
-      "--token <t>",
-      "the access token (default: generated when the host is not loopback)",
-      parseTokenOption,
-    )
-    .option("--exit-on-finalize", "stop (exit 0) once the run is finalized")
-    .action(async (options: ServeCliOptions) =>
-      done(await (await import("./serve-run.js")).runServe(options)),
-    );
+  command(
+    program,
+    "serve",
+    "a live web view of the run: prints `listening <url>`, pushes every change to the page; read-only",
+    (serve) =>
+      serve
+        .option("--port <n>", `port to listen on (0: any free port)`, parsePortOption, DEFAULT_SERVE_PORT)
+        .option(
+          "--host <h>",
+          "address to listen on; any but loopback requires the access token",
+          parseHostOption,
+          "127.0.0.1",
+        )
+        .option(
+          "--token <t>",
+          "the access token (default: generated when the host is not loopback)",
+          parseTokenOption,
+        )
+        .option("--exit-on-finalize", "stop (exit 0) once the run is finalized")
+        .action(async (options: ServeCliOptions) =>
+          done(await (await import("./serve-run.js")).runServe(options)),
+        ),
+  );
 }

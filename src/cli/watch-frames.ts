@@ -19,8 +19,8 @@ export const ANSI = {
 } as const;
 
 export const DEFAULT_WATCH_INTERVAL_MS = 500;
-export const MIN_WATCH_INTERVAL_MS = 50;
-export const MAX_WATCH_INTERVAL_MS = 60_000;
+const MIN_WATCH_INTERVAL_MS = 50;
+const MAX_WATCH_INTERVAL_MS = 60_000;
 
 /** `--interval <ms>`: how often the state file is checked besides file-system events. */
 export function parseWatchInterval(value: string): number {
@@ -133,7 +133,7 @@ function webUrl(apiUrl: string): string | null {
   return path === "/api/v3" ? url.origin : null;
 }
 
-export interface FrameOptions {
+interface FrameOptions {
   /** The run table, already rendered for the terminal's width. */
   table: string;
   /** The epic directory being watched, for the footer. */

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
-import { type CommonOptions, createContext } from "./common.js";
+import { type CommonOptions, createContext } from "./context.js";
 import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
 /** File-system events are gathered for this long before the state is read once. */
@@ -168,17 +168,13 @@ export async function watch(options: WatchOptions): Promise<void> {
 
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */
 async function terminalScreen(dir: string): Promise<{ frame: (state: RunState) => string }> {
-  const [{ default: chalk }, { renderTerminalTable }] = await Promise.all([
-    import("chalk"),
-    import("../render/terminal.js"),
-  ]);
-  const color = chalk.level > 0 ? chalk : null;
+  const { color, terminalTable } = await import("./terminal-table.js");
   return {
     frame: (state) => {
       const columns = process.stdout.columns;
       const lines = frameLines(state, {
         // `now` moves the ETA and stalled marks on between changes (a poll redraws when they change).
-        table: renderTerminalTable(state, { color, width: columns ?? 100, now: Date.now() }),
+        table: terminalTable(state, Date.now()),
         dir,
         rows: process.stdout.rows,
         columns,

@@ -4,7 +4,7 @@
  * line, up to the first `\n---`), so text surgery touches exactly the block gray-matter parses.
  * Pure and dependency-free: the CLI imports it without loading gray-matter.
  */
-export interface FrontmatterLocation {
+interface FrontmatterLocation {
   /** The language named after the opening `---` (trimmed), "" when none. */
   language: string;
   /** Index of the first character of the first line inside the block. */

@@ -8,13 +8,13 @@ import { quote } from "./show-value.js";
  * one-line UsageError naming the option and the value received.
  */
 
-export const MAX_DOMAIN_LENGTH = 200;
+const MAX_DOMAIN_LENGTH = 200;
 export const MAX_INTERVAL_MS = 600_000;
 
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
+type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
 export function parseFilesOption(value: string): { done: number; total: number } {
@@ -185,7 +185,7 @@ export function parseCriteriaOption(value: string): { criteriaVerified: number; 
  * `"1.25"` → 1.25 US dollars: plain decimal notation only (no sign, exponent, hex, NaN or Infinity, which
  * `Number()` would take); the range is checkCost's. `flag` names the option in the message.
  */
-export function parseUsdOption(value: string, flag: string): number {
+function parseUsdOption(value: string, flag: string): number {
   const trimmed = value.trim();
   const usd = /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   return checkCost(usd, flag, quote(value));

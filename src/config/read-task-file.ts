@@ -3,7 +3,7 @@ import { UsageError } from "../errors.js";
 import type { FileSystem } from "../util/io.js";
 import type { TaskSettings } from "./task-file.js";
 
-export const TASK_FILE_NAME = "task.md";
+const TASK_FILE_NAME = "task.md";
 
 /** What is needed to tell whether a cached parse of task.md is still valid. */
 export interface TaskFileStat {
@@ -11,7 +11,7 @@ export interface TaskFileStat {
   size: number;
 }
 
-export interface TaskFile extends TaskFileStat {
+interface TaskFile extends TaskFileStat {
   path: string;
   text: string;
   settings: TaskSettings;

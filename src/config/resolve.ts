@@ -11,10 +11,10 @@ import { quote } from "./show-value.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_API_URL = "https://api.github.com";
+const DEFAULT_API_URL = "https://api.github.com";
 
-export type TokenSource = "GITHUB_TOKEN" | "GH_TOKEN" | "gh auth token";
-export type RepoSource = "--repo" | "task.md" | "GITHUB_REPOSITORY" | "git origin";
+type TokenSource = "GITHUB_TOKEN" | "GH_TOKEN" | "gh auth token";
+type RepoSource = "--repo" | "task.md" | "GITHUB_REPOSITORY" | "git origin";
 
 /** `GITHUB_TOKEN`, else `GH_TOKEN` (trimmed, empty ignored), else `gh auth token` (asked only then). */
 export async function resolveToken(

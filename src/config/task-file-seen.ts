@@ -8,7 +8,7 @@ import type { TaskFileStat } from "./read-task-file.js";
  * shared state: every machine has its own task.md (or none). A later command re-reads task.md only when
  * its stat differs, so an unchanged one costs one stat and this small read, not a parse.
  */
-export interface TaskFileSeen {
+interface TaskFileSeen {
   runId: string;
   /** null: there was no task.md. */
   taskFile: TaskFileStat | null;

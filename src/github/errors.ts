@@ -106,7 +106,7 @@ export function toAttemptFailure(failure: Failure): AttemptFailure {
   return { type: "final" };
 }
 
-export interface ErrorContext {
+interface ErrorContext {
   apiUrl: string;
   secrets: readonly string[];
   now: number;

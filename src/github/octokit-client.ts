@@ -26,10 +26,10 @@ export interface OctokitClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const DEFAULT_REQUEST_TIMEOUT_MS = 8000;
-export const DEFAULT_TOTAL_BUDGET_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 8000;
+const DEFAULT_TOTAL_BUDGET_MS = 10_000;
 /** listComments stops (with an error) beyond this many pages of 100. */
-export const MAX_COMMENT_PAGES = 1000;
+const MAX_COMMENT_PAGES = 1000;
 
 const API_HEADERS = { accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28" };
 const noop = (): void => {};

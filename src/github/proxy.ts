@@ -21,7 +21,7 @@ export interface ProxySettings {
   noProxy: string;
 }
 
-export type ProxyEnv = Readonly<Record<string, string | undefined>>;
+type ProxyEnv = Readonly<Record<string, string | undefined>>;
 
 /** The lower-case name wins over the upper-case one (as in curl); an empty value counts as unset. */
 function pick(env: ProxyEnv, name: string): ProxyVariable | null {

@@ -26,14 +26,14 @@ export interface RetryState {
   random: number;
 }
 
-export type RetryDecision = { retry: true; delayMs: number } | { retry: false };
+type RetryDecision = { retry: true; delayMs: number } | { retry: false };
 
 /** Backoff before each transient retry, ±25% jitter; their count is the number of retries. */
-export const TRANSIENT_DELAYS_MS = [200, 600] as const;
+const TRANSIENT_DELAYS_MS = [200, 600] as const;
 /** The longest rate-limit wait done in-process; longer ones go back to the caller as `retryAt`. */
-export const MAX_RATE_LIMIT_WAIT_MS = 3000;
+const MAX_RATE_LIMIT_WAIT_MS = 3000;
 /** An attempt is not started with less time than this left in the budget. */
-export const MIN_ATTEMPT_MS = 100;
+const MIN_ATTEMPT_MS = 100;
 
 /** Methods GitHub applies idempotently: resending one that may have been applied is harmless. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "PATCH", "DELETE"]);
@@ -65,7 +65,7 @@ export interface Budget {
   rateLimitRetries: number;
 }
 
-export interface RetryLoop {
+interface RetryLoop {
   method: string;
   budget: Budget;
   requestTimeoutMs: number;

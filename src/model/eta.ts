@@ -12,7 +12,7 @@ import { FINISHED_STATUSES, type RunState } from "./types.js";
  * work left, so no estimate would be honest).
  */
 
-export const ETA_MIN_FILES = 3;
+const ETA_MIN_FILES = 3;
 export const ETA_MIN_ELAPSED_MS = 10_000;
 
 /**

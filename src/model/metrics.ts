@@ -13,7 +13,7 @@ import type { AgentMetrics, AgentState, AgentView, RunState } from "./types.js";
  * budget (or share).
  */
 
-export const BUDGET_WARN_RATIO = 0.8;
+const BUDGET_WARN_RATIO = 0.8;
 /** Upper bound of a cost or a budget (US dollars), against typos and overflow. */
 export const MAX_COST_USD = 1_000_000_000;
 
@@ -189,7 +189,7 @@ export function formatAgentCost(view: MetricsView, agentId: string): string {
 }
 
 /** `3/10`, or `—` when not reported. */
-export function formatPair(done: number | null | undefined, total: number | null | undefined): string {
+function formatPair(done: number | null | undefined, total: number | null | undefined): string {
   return done === null || done === undefined || total === null || total === undefined
     ? "—"
     : `${done}/${total}`;

@@ -28,7 +28,7 @@ export function agentProgress(agent: AgentState): number {
   return percent(agent.filesCompleted, agent.filesTotal);
 }
 
-export interface OverallProgress {
+interface OverallProgress {
   filesCompleted: number;
   filesTotal: number;
   progress: number;
@@ -57,7 +57,7 @@ export function overallProgress(agents: readonly AgentState[]): OverallProgress 
   return { filesCompleted, filesTotal, progress: progress === 100 && working ? 99 : progress };
 }
 
-export type StatusCounts = Record<AgentStatus, number>;
+type StatusCounts = Record<AgentStatus, number>;
 
 export function statusCounts(agents: readonly AgentState[]): StatusCounts {
   const counts: StatusCounts = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };

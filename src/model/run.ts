@@ -29,7 +29,7 @@ export const EMPTY_SYNC: SyncState = {
   lastError: null,
 };
 
-export interface NewRun {
+interface NewRun {
   epicId: string;
   domains: readonly string[];
   now: number;

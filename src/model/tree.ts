@@ -20,7 +20,7 @@ export interface TreeEntry<T> {
 type Node = Pick<AgentState, "agentId" | "domain" | "parentId">;
 
 /** The agent's parent id, null for a top-level agent (also for state files written before nesting). */
-export const parentOf = (agent: Pick<AgentState, "parentId">): string | null => agent.parentId ?? null;
+const parentOf = (agent: Pick<AgentState, "parentId">): string | null => agent.parentId ?? null;
 
 function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -45,7 +45,7 @@ export function childrenByParent<T extends Node>(agents: readonly T[]): Map<stri
 }
 
 /** Ids of the agents that have children. */
-export function parentIds(agents: readonly Node[]): Set<string> {
+function parentIds(agents: readonly Node[]): Set<string> {
   const parents = new Set<string>();
   for (const key of childrenByParent(agents).keys()) if (key !== null) parents.add(key);
   return parents;

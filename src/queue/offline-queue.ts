@@ -5,7 +5,7 @@ import type { Clock, FileSystem } from "../util/io.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
 import type { QueueEntry, QueueItem } from "./types.js";
 
-export const QUEUE_DIR = ".github_parallel_queue";
+const QUEUE_DIR = ".github_parallel_queue";
 
 /** A queue file that could not be read as a queue item, moved aside as `<name>.corrupt`. */
 export interface SetAside {

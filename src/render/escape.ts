@@ -6,7 +6,7 @@ import { cleanText, sliceWhole, truncateCodePoints } from "./text.js";
  * and no `<` from agent text survives). Pure.
  */
 
-export const DEFAULT_CELL_LENGTH = 500;
+const DEFAULT_CELL_LENGTH = 500;
 
 /**
  * GitHub ignores `\@`, so mentions are broken with a zero-width joiner after the `@`. Any `@` that is not

@@ -17,8 +17,8 @@ import { formatEventTime } from "./time.js";
  *   </details>
  */
 
-export const EVENTS_SHOWN = 3;
-export const EVENT_MESSAGE_LENGTH = 200;
+const EVENTS_SHOWN = 3;
+const EVENT_MESSAGE_LENGTH = 200;
 
 export const EVENTS_FRAME: ListFrame = {
   wrap: (lines) => `<details><summary>Recent events</summary>\n\n${lines.join("\n")}\n\n</details>`,

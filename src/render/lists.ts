@@ -31,7 +31,7 @@ export interface FlexPart {
   plan(budget: number): ListPlan;
 }
 
-export interface ListPlan {
+interface ListPlan {
   block: string | null;
   /** Characters the block adds to the body. */
   cost: number;

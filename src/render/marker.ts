@@ -3,9 +3,9 @@
  * and agent text can never produce one (escaping leaves no `<` in it). Pure.
  */
 
-export type MarkerKind = "progress" | "final";
+type MarkerKind = "progress" | "final";
 
-export interface Marker {
+interface Marker {
   kind: MarkerKind;
   runId: string;
   /** The run's sequence number of a progress body; null for the final summary. */

@@ -73,9 +73,9 @@ export { STATUS_LABELS } from "./labels.js";
  * follows.
  */
 
-export const DEFAULT_MAX_LENGTH = 65_000;
+const DEFAULT_MAX_LENGTH = 65_000;
 
-export interface RenderOptions {
+interface RenderOptions {
   /** Upper bound of the body's `string.length` (GitHub rejects more than 65,536 characters). */
   maxLength?: number;
   /** The current time (epoch ms). Absent: no ETA and no stalled marks, so the body depends on the state only. */

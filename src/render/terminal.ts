@@ -44,7 +44,7 @@ export interface Colors {
   cyan: Paint;
 }
 
-export interface TerminalOptions {
+interface TerminalOptions {
   /** null: no colour. */
   color: Colors | null;
   /** Terminal columns; the Domain and Agent columns are shortened to fit. Absent: no limit. */
@@ -53,7 +53,7 @@ export interface TerminalOptions {
   now?: number;
 }
 
-export const BAR_WIDTH = 20;
+const BAR_WIDTH = 20;
 const GAP = "  ";
 const MIN_TEXT_COLUMN = 6;
 

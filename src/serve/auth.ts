@@ -25,13 +25,11 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** The cookie's name carries the port: browsers share cookies between the ports of one host. */
-export function cookieName(port: number): string {
+function cookieName(port: number): string {
   return `pp_token_${port}`;
 }
 
-export type Access =
-  | { ok: true; setCookie: string | null }
-  | { ok: false; status: 401 | 403; reason: string };
+type Access = { ok: true; setCookie: string | null } | { ok: false; status: 401 | 403; reason: string };
 
 export function checkAccess(request: IncomingMessage, url: URL, token: string | null, port: number): Access {
   if (token === null) {

@@ -22,7 +22,7 @@ const RECONNECT_MS = 500;
 /** A comment line this often keeps idle connections open through proxies. */
 const KEEP_ALIVE_MS = 20_000;
 
-export interface HandlerOptions {
+interface HandlerOptions {
   assets: Map<string, Asset>;
   live: LiveRun;
   /** Required from every request when set. */

@@ -8,7 +8,7 @@ import { diffRows, type PageView, type RowChanges, type RowMemo, type RunInfo, t
 export type RunSource = Pick<RunStore, "location" | "read" | "subscribe">;
 
 /** How often the time-dependent parts (stalled marks, ETA) are computed again between changes. */
-export const RECOMPUTE_MS = 10_000;
+const RECOMPUTE_MS = 10_000;
 
 /** What the page is sent: everything (on connect, or a new run), a change, or a problem reading the run. */
 export type LiveMessage =

@@ -7,9 +7,9 @@ import { generateToken, isLoopbackHost } from "./auth.js";
 import { createHandler } from "./http.js";
 import { LiveRun, type RunSource } from "./live-run.js";
 
-export const DEFAULT_HOST = "127.0.0.1";
+const DEFAULT_HOST = "127.0.0.1";
 
-export interface ServeOptions {
+interface ServeOptions {
   source: RunSource;
   /** The folder with the page's files (`web/`). */
   assetsDir: string;

@@ -17,7 +17,7 @@ export function statePaths(epicDir: string) {
   return { dir, state: join(dir, "state.json"), lock: join(dir, "state.lock") };
 }
 
-export interface FileStoreOptions {
+interface FileStoreOptions {
   /** The store's clock: the `now` of every transaction (default: Date.now). */
   clock?: Clock;
   /** How long the state lock may go unrefreshed before others take it over (its holder was killed). */

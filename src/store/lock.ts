@@ -1,7 +1,7 @@
 import type { FileSystem } from "../util/io.js";
 import { sleep } from "../util/sleep.js";
 
-export interface LockOptions {
+interface LockOptions {
   fs: FileSystem;
   /** How long a lock may go without its holder refreshing it before others take it over (holder killed). */
   staleMs?: number;

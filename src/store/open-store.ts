@@ -1,7 +1,7 @@
 import { givenEpic } from "../config/options.js";
+import type { Env } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import type { Env } from "../settings.js";
 import { parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 
@@ -13,7 +13,7 @@ export interface PgStoreModule {
 import type { RunStore, Transition } from "./types.js";
 
 /** Where the run lives, as given by `--store`/`--epic` or PARALLEL_PROGRESS_STORE/PARALLEL_PROGRESS_EPIC. */
-export interface StoreChoice {
+interface StoreChoice {
   url: string;
   epicId: string;
 }

@@ -66,7 +66,7 @@ const syncSchema = z.looseObject({
   lastError: z.string().nullable(),
 });
 
-export const runStateSchema = z
+const runStateSchema = z
   .looseObject({
     version: z.literal(1),
     runId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ -"),

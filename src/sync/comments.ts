@@ -9,7 +9,7 @@ import type { Pacer } from "./pacer.js";
  * edited or deleted, and a marker pasted by someone else is ignored.
  */
 
-export interface IssueTarget {
+interface IssueTarget {
   repo: RepoRef;
   issueNumber: number;
 }
@@ -29,19 +29,19 @@ export interface WriteContext {
   timeLeft: () => number;
 }
 
-export interface WriteResult {
+interface WriteResult {
   comment: IssueComment;
   viewer: string | null;
 }
 
-export function isOwnComment(comment: IssueComment, viewer: string | null): boolean {
+function isOwnComment(comment: IssueComment, viewer: string | null): boolean {
   if (viewer !== null) return comment.author === viewer;
   // Tokens that cannot read /user are GitHub App installation tokens, whose comments are by a bot.
   return comment.author?.endsWith("[bot]") ?? false;
 }
 
 /** The run's own comments of a kind, oldest first. */
-export function runComments(
+function runComments(
   comments: readonly IssueComment[],
   viewer: string | null,
   runId: string,

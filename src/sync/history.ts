@@ -11,7 +11,7 @@ import { appendProgressComment, type WriteContext } from "./comments.js";
  */
 
 /** The queued history comments of this run that come before or at `state.seq`, oldest first. */
-export function queuedHistory(entries: readonly QueueEntry[], state: RunState): QueueEntry[] {
+function queuedHistory(entries: readonly QueueEntry[], state: RunState): QueueEntry[] {
   return entries.filter(
     ({ item }) =>
       item.run_id === state.runId &&

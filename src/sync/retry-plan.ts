@@ -12,7 +12,7 @@ import type { QueueEntry } from "../queue/types.js";
  *   current run's history is `current`: its writer posts it, oldest first, before anything newer.
  * - `final`: the final summary of another run: posted once (looked up by marker first).
  */
-export type RetryAction = "current" | "upsert" | "superseded" | "append" | "final";
+type RetryAction = "current" | "upsert" | "superseded" | "append" | "final";
 
 export interface PlannedEntry extends QueueEntry {
   action: RetryAction;

@@ -4,7 +4,7 @@ import type { RunStore } from "../store/types.js";
 import { acquire, releaseHeld, renewHeld } from "./leases.js";
 import { Wakeup } from "./wakeup.js";
 
-export interface RunLockOptions {
+interface RunLockOptions {
   store: RunStore;
   /** This process's random token. */
   owner: string;

@@ -26,7 +26,7 @@ export interface SyncDeps {
   /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
   client: (apiUrl: string) => Promise<IssueCommentsClient>;
   /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
-  startFlusher: () => void | Promise<void>;
+  startBackgroundWriter: () => void | Promise<void>;
   warn: (message: string) => void;
   /** This process's random token: it owns the leases it takes (never a process id). */
   owner: string;
@@ -42,8 +42,8 @@ export type StepResult =
   | { kind: "wrote"; step: "progress" | "final"; url: string | null }
   | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
 
-/** How long a background writer lives (see `runFlusher`). */
-export interface FlusherOptions {
+/** How long a background writer lives (see `runBackgroundWriter`). */
+interface BackgroundWriterOptions {
   lifetimeMs?: number;
   maxFailures?: number;
   maxWaitMs?: number;
@@ -51,15 +51,15 @@ export interface FlusherOptions {
   signal?: AbortSignal;
 }
 
-export interface StepOptions {
+interface StepOptions {
   ignoreBackoff?: boolean;
   /** Epoch ms (this process's clock) by which the write gives up (default: a command's deadline from now). */
   deadline?: number;
-  /** This call is the flusher: clear its record atomically when nothing is left to write. */
-  asFlusher?: boolean;
-  /** Claim and start a flusher when the write is not due yet. */
-  ensureFlusher?: boolean;
-  /** The caller writes on until the issue is up to date (flush): what changes meanwhile needs no flusher. */
+  /** This call is the background writer: clear its record atomically when nothing is left to write. */
+  asBackgroundWriter?: boolean;
+  /** Claim and start a background writer when the write is not due yet. */
+  ensureBackgroundWriter?: boolean;
+  /** The caller writes on until the issue is up to date (flush): what changes meanwhile needs no background writer. */
   keepWriting?: boolean;
 }
 
@@ -71,11 +71,11 @@ class LeaseLostError extends Error {
 /** A write decision taken under the lock, to act on after it is released. */
 export interface Claim {
   decision: WriteDecision;
-  /** The state as persisted by the claim (lease or flusher taken). */
+  /** The state as persisted by the claim (lease or background writer's claim taken). */
   state: RunState;
-  claimFlusher: boolean;
-  /** A flusher's claim is another process's now: this flusher stops. */
-  flusherLost: boolean;
+  claimBackgroundWriter: boolean;
+  /** The background writer's claim is another process's now: this one stops. */
+  writerLost: boolean;
   /** The store's clock at the decision. */
   now: number;
   /** The run's lastWriteAt before this claim: 0 when no write of the run was ever attempted. */
@@ -83,11 +83,11 @@ export interface Claim {
 }
 
 /** How long a claimed background writer has to start and take its claim over (a process spawn). */
-const FLUSHER_START_MS = 10_000;
+const WRITER_START_MS = 10_000;
 /** A running background writer's claim; it renews it while it lives. */
-const FLUSHER_LEASE_MS = 15_000;
+const WRITER_CLAIM_MS = 15_000;
 /** The default write lease: longer than the client's whole budget for one request (10 s). */
-export const DEFAULT_LEASE_MS = 15_000;
+const DEFAULT_LEASE_MS = 15_000;
 /**
  * After a lease ran out unreleased, how long its holder's last request may still land: GitHub finishes a
  * request it received even when the client has given up on it (or died). A takeover's write made before
@@ -97,11 +97,11 @@ export const LATE_LANDING_MS = 5000;
 /** A write starts with at least the lease minus this left on it (renewed before each request otherwise). */
 const RENEW_AFTER_MS = 1000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
-const FLUSHER_MAX_WAIT_MS = 60_000;
+const WRITER_MAX_WAIT_MS = 60_000;
 
 /** The body to post; the renderer is loaded only when a write happens (start-up time). */
 async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
-  const { renderFinalComment, renderProgressComment } = await import("./write-path.js");
+  const { renderFinalComment, renderProgressComment } = await import("./client-and-renderer.js");
   return step === "progress" ? renderProgressComment(state, { now }) : renderFinalComment(state, { now });
 }
 
@@ -113,7 +113,7 @@ export function repoRef(repo: string): RepoRef {
 /**
  * Brings the issue to the run's latest state, one write at a time, across processes: the lease in the
  * run state makes one process the writer; the others record their change and return at once, leaving
- * the write to the flusher. A failed write is queued and the run backs off; nothing waits on GitHub
+ * the write to the background writer. A failed write is queued and the run backs off; nothing waits on GitHub
  * longer than the client's budget.
  */
 export class RunSyncer {
@@ -126,17 +126,17 @@ export class RunSyncer {
   }
 
   /** Claims the background writer for this process to start, unless a live claim exists. */
-  private claimFlusher(sync: SyncState, now: number): { sync: SyncState; claimed: boolean } {
+  private claimBackgroundWriter(sync: SyncState, now: number): { sync: SyncState; claimed: boolean } {
     if (sync.flusher && sync.flusher.expiresAt > now) return { sync, claimed: false };
     return {
-      sync: { ...sync, flusher: { owner: this.deps.owner, expiresAt: now + FLUSHER_START_MS } },
+      sync: { ...sync, flusher: { owner: this.deps.owner, expiresAt: now + WRITER_START_MS } },
       claimed: true,
     };
   }
 
   /**
    * The write decision for `current`, made inside a store transaction: takes the lease when a write is
-   * due, or claims the flusher when a later write is needed and nobody will do it. Returns the state to
+   * due, or claims the background writer when a later write is needed and nobody will do it. Returns the state to
    * persist (or the same object when nothing changed).
    */
   claim(current: RunState, now: number, options: StepOptions = {}): Claim {
@@ -144,12 +144,12 @@ export class RunSyncer {
     // A lease is busy until it expires, even when its holder died: its request may still be in flight.
     const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
     let sync = current.sync;
-    let claimFlusher = false;
-    const flusherLost = options.asFlusher === true && sync.flusher?.owner !== owner;
-    if (options.asFlusher && !flusherLost && renewalDue(sync.flusher!, now, FLUSHER_LEASE_MS)) {
-      sync = { ...sync, flusher: renew(sync.flusher, owner, now, FLUSHER_LEASE_MS) };
+    let claimBackgroundWriter = false;
+    const writerLost = options.asBackgroundWriter === true && sync.flusher?.owner !== owner;
+    if (options.asBackgroundWriter && !writerLost && renewalDue(sync.flusher!, now, WRITER_CLAIM_MS)) {
+      sync = { ...sync, flusher: renew(sync.flusher, owner, now, WRITER_CLAIM_MS) };
     }
-    if (flusherLost) {
+    if (writerLost) {
       // Another background writer runs now: leave everything to it.
     } else if (decision.kind === "write") {
       const previous = sync.lease;
@@ -158,22 +158,29 @@ export class RunSyncer {
       if (previous && previous.owner !== owner && current.github.commentMode === "edit") {
         sync.settleUntil = Math.max(sync.settleUntil, previous.expiresAt + LATE_LANDING_MS);
       }
-    } else if (options.asFlusher && (decision.kind === "clean" || decision.kind === "local")) {
+    } else if (options.asBackgroundWriter && (decision.kind === "clean" || decision.kind === "local")) {
       if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
     } else if (
-      options.ensureFlusher &&
+      options.ensureBackgroundWriter &&
       (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
-      // A flusher would give up on a longer wait at once: leave it to later commands, retry or finalize.
-      decision.until - now <= FLUSHER_MAX_WAIT_MS
+      // A background writer would give up on a longer wait at once: leave it to later commands, retry or finalize.
+      decision.until - now <= WRITER_MAX_WAIT_MS
     ) {
-      ({ sync, claimed: claimFlusher } = this.claimFlusher(sync, now));
+      ({ sync, claimed: claimBackgroundWriter } = this.claimBackgroundWriter(sync, now));
     }
     const state = sync === current.sync ? current : { ...current, sync };
-    return { decision, state, claimFlusher, flusherLost, now, previousWriteAt: current.sync.lastWriteAt };
+    return {
+      decision,
+      state,
+      claimBackgroundWriter,
+      writerLost,
+      now,
+      previousWriteAt: current.sync.lastWriteAt,
+    };
   }
 
   /**
-   * Acts on a claim made in a transaction: starts the flusher it claimed, or does the write it won,
+   * Acts on a claim made in a transaction: starts the background writer it claimed, or does the write it won,
    * giving up at `deadline` (the command's, on this process's clock: the client's, not the store's).
    * `keepWriting`: the caller writes on until the issue is up to date (see StepOptions).
    */
@@ -182,7 +189,7 @@ export class RunSyncer {
     deadline = commandDeadline(this.deps.clock.now()),
     keepWriting = false,
   ): Promise<StepResult> {
-    if (claim.claimFlusher) await this.deps.startFlusher();
+    if (claim.claimBackgroundWriter) await this.deps.startBackgroundWriter();
     const { decision } = claim;
     if (decision.kind !== "write") return { kind: "none", decision };
     return this.write(claim, decision.step, deadline, keepWriting);
@@ -200,7 +207,7 @@ export class RunSyncer {
       const made = this.claim(current, now, options);
       return { next: made.state === current ? undefined : made.state, result: made };
     });
-    if (!claim || claim.flusherLost) return { result: { kind: "none", decision: null }, now: null };
+    if (!claim || claim.writerLost) return { result: { kind: "none", decision: null }, now: null };
     const deadline = options.deadline ?? commandDeadline(this.deps.clock.now());
     return { result: await this.act(claim, deadline, options.keepWriting ?? false), now: claim.now };
   }
@@ -400,7 +407,7 @@ export class RunSyncer {
     comment: { commentId: number; url: string; viewer: string | null },
   ): Promise<number | null> {
     const { owner } = this.deps;
-    let claimFlusher = false;
+    let claimBackgroundWriter = false;
     const writeAt = await this.deps.store.transact<number | null>((current, now) => {
       if (!current || current.runId !== written.runId) return { result: null };
       const sync = { ...current.sync };
@@ -428,11 +435,11 @@ export class RunSyncer {
       // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
       let next = sync;
       if (!keepWriting && needsWrite({ ...current, sync })) {
-        ({ sync: next, claimed: claimFlusher } = this.claimFlusher(sync, now));
+        ({ sync: next, claimed: claimBackgroundWriter } = this.claimBackgroundWriter(sync, now));
       }
       return { next: { ...current, sync: next }, result: sync.lastWriteAt };
     });
-    if (claimFlusher) await this.deps.startFlusher();
+    if (claimBackgroundWriter) await this.deps.startBackgroundWriter();
     return writeAt;
   }
 
@@ -470,7 +477,7 @@ export class RunSyncer {
   async flush(options: {
     deadline: number;
     ignoreBackoff?: boolean;
-    asFlusher?: boolean;
+    asBackgroundWriter?: boolean;
     /** Give up rather than wait longer than this for one write to fall due. */
     maxWaitMs?: number;
     wakeup?: Wakeup;
@@ -492,7 +499,7 @@ export class RunSyncer {
       if (this.deps.clock.now() >= options.deadline) return last;
       const { result, now } = await this.stepAt({
         ignoreBackoff: options.ignoreBackoff ?? false,
-        asFlusher: options.asFlusher ?? false,
+        asBackgroundWriter: options.asBackgroundWriter ?? false,
         keepWriting: true,
         // Each write within the flush's own deadline, and no longer than a command's.
         deadline: Math.min(options.deadline, commandDeadline(this.deps.clock.now())),
@@ -507,8 +514,8 @@ export class RunSyncer {
       if (decision.kind === "busy" ? local >= options.deadline : local + wait > options.deadline) return last;
       if (decision.kind !== "busy" && wait > (options.maxWaitMs ?? Number.POSITIVE_INFINITY)) return last;
       if (options.wakeup) {
-        // Until due or the next change; a flusher wakes every few seconds anyway to renew its claim.
-        await options.wakeup.wait(Math.max(5, Math.min(wait, FLUSHER_LEASE_MS / 3)));
+        // Until due or the next change; a background writer wakes every few seconds anyway to renew its claim.
+        await options.wakeup.wait(Math.max(5, Math.min(wait, WRITER_CLAIM_MS / 3)));
       } else {
         // No notifications here: poll a busy lease often (its holder usually finishes in milliseconds).
         const pause = decision.kind === "busy" ? Math.min(100, wait) : wait;
@@ -519,15 +526,15 @@ export class RunSyncer {
   }
 
   /**
-   * The flusher's whole life: write until clean; give up after a permanent failure, `maxFailures`
+   * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
    * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
    * minutes) or an abort. Later commands start a new one when needed. What it leaves unwritten is
    * queued (a failed write's post already is), so the queue says what the issue lacks. It waits on the
    * store's notifications and its own due times, never in a sleep loop: a change by any process, or a
    * lease released anywhere, wakes it.
    */
-  async runFlusher(options: FlusherOptions = {}): Promise<void> {
-    const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = FLUSHER_MAX_WAIT_MS, signal } = options;
+  async runBackgroundWriter(options: BackgroundWriterOptions = {}): Promise<void> {
+    const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = WRITER_MAX_WAIT_MS, signal } = options;
     const { store, clock, owner } = this.deps;
     const wakeup = new Wakeup(this.deps.sleep);
     signal?.addEventListener("abort", wakeup.notify, { once: true });
@@ -541,7 +548,7 @@ export class RunSyncer {
           ? {
               next: {
                 ...current,
-                sync: { ...current.sync, flusher: { owner, expiresAt: now + FLUSHER_LEASE_MS } },
+                sync: { ...current.sync, flusher: { owner, expiresAt: now + WRITER_CLAIM_MS } },
               },
               result: 0,
             }
@@ -553,7 +560,7 @@ export class RunSyncer {
         // which may run with other credentials: this process could only wait with the ones it was given.
         const result = await this.flush({
           deadline: started + lifetimeMs,
-          asFlusher: true,
+          asBackgroundWriter: true,
           maxWaitMs,
           wakeup,
           ...(signal ? { signal } : {}),

@@ -26,18 +26,18 @@ describe("the CLI's bundles: each call loads what its command needs", () => {
     // No write due (writes at least 10 minutes apart): left to the background writer; nothing else is read.
     const local = await update("1/4", "--min-interval", "600000");
     expect(local.code).toBe(0);
-    expect(bundlesLoaded(local.stderr)).toEqual(["main.cjs", "errors.cjs"]);
+    expect(bundlesLoaded(local.stderr)).toEqual(["main.cjs"]);
     // Its background writer sees nothing due within a minute and ends: it cannot take the next write.
     expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000)).toBe(true);
 
     const writing = await update("2/4", "--min-interval", "0");
     expect(writing.code).toBe(0);
-    expect(bundlesLoaded(writing.stderr)).toEqual(["main.cjs", "errors.cjs", "sync-write-path.cjs"]);
+    expect(bundlesLoaded(writing.stderr)).toEqual(["main.cjs", "sync-client-and-renderer.cjs"]);
 
     const later = new Date(Date.now() + 5_000);
     await utimes(join(dir, "task.md"), later, later);
     const reread = await update("3/4", "--min-interval", "600000");
     expect(reread.code).toBe(0);
-    expect(bundlesLoaded(reread.stderr)).toEqual(["main.cjs", "errors.cjs", "config-task-file.cjs"]);
+    expect(bundlesLoaded(reread.stderr)).toEqual(["main.cjs", "config-task-file.cjs"]);
   });
 });

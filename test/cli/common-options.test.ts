@@ -46,4 +46,28 @@ describe("the common options (--dir, --quiet, ... declared on the program)", () 
       expect(global).toContain(option);
     }
   });
+
+  it("each command's own options show however help is asked, and unknown ones get suggestions", async () => {
+    // A command's options are declared when it runs or a help shows them (src/cli/declare.ts).
+    const list = await runCli(["--help"]);
+    expect(list.stdout).toMatch(/^ {2}update \[options\] <agent> /m);
+    expect(list.stdout).toMatch(/^ {2}log <agent> <message> /m);
+    for (const args of [
+      ["help", "update"],
+      ["update", "--help"],
+      ["help", "init"],
+    ]) {
+      const help = await runCli(args);
+      expect(help.code).toBe(0);
+      expect(help.stdout.split("Global Options:")[0]).toMatch(/--status <status>|--domains <a,b,c>/);
+    }
+    expect((await runCli(["db", "status", "--help"])).stdout).toContain("--json");
+    expect((await runCli(["db", "--help"])).stdout).toMatch(/^ {2}status \[options\] /m);
+    const typo = await runCli(["update", "a", "--status", "pending", "--fils", "1/2"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("(Did you mean --files?)");
+    const dbTypo = await runCli(["db", "status", "--jsn"]);
+    expect(dbTypo.code).toBe(2);
+    expect(dbTypo.stderr).toContain("(Did you mean --json?)");
+  });
 });

@@ -1,10 +1,8 @@
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import { runCli, waitFor } from "../support/cli.js";
 import { MAX_BODY_LENGTH } from "../support/fake-github/index.js";
+import { parseGfm, walk } from "../support/gfm.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 const fakeGitHub = useFakeGitHub("ghp_hostiletoken0123456789abcdefghijklmno");
@@ -17,12 +15,6 @@ async function setup() {
   return { gh, cli, progress };
 }
 
-type Node = { type: string; value?: string; children?: Node[] };
-const walk = (node: Node, visit: (node: Node) => void): void => {
-  visit(node);
-  for (const child of node.children ?? []) walk(child, visit);
-};
-
 describe("hostile agent text and huge runs, end to end", () => {
   it("a hostile error message leaves a well-formed table with no live mention or raw HTML", async () => {
     const { cli, progress } = await setup();
@@ -32,15 +24,12 @@ describe("hostile agent text and huge runs, end to end", () => {
     expect((await cli("fail", "api|core", "--error", hostile)).code).toBe(0);
     expect((await cli("log", "ui", "<script>alert(1)</script> @here")).code).toBe(0);
     const body = progress()[0]!.body;
-    const tree = fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node;
-    const tables: Node[] = [];
-    const html: string[] = [];
-    const text: string[] = [];
-    walk(tree, (node) => {
-      if (node.type === "table") tables.push(node);
-      if (node.type === "html") html.push(node.value ?? "");
-      if (node.type === "text" || node.type === "inlineCode") text.push(node.value ?? "");
-    });
+    const nodes = [...walk(parseGfm(body))];
+    const tables = nodes.filter((node) => node.type === "table");
+    const html = nodes.filter((node) => node.type === "html").map((node) => node.value ?? "");
+    const text = nodes
+      .filter((node) => node.type === "text" || node.type === "inlineCode")
+      .map((node) => node.value ?? "");
     expect(tables).toHaveLength(1);
     expect(tables[0]!.children).toHaveLength(3); // header + 2 agents
     for (const row of tables[0]!.children!) expect(row.children).toHaveLength(5);

@@ -1,11 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createParallelReporter } from "../../src/reporter.js";
 import { makeEpic, runCli } from "../support/cli.js";
+import { parseGfm } from "../support/gfm.js";
 
 /** `add`, the metric options of `update` and `init --max-cost`, run as workflow scripts run them. */
 
@@ -232,9 +230,7 @@ describe("the timeline", () => {
     await ok(["complete", "```", "--dir", dir]);
     await ok(["finalize", "--summary", "```mermaid\nunclosed", "--dir", dir]);
     const body = (await ok(["status", "--markdown", "--dir", dir])).stdout.trimEnd();
-    type Node = { type: string; value?: string; lang?: string | null | undefined; children?: Node[] };
-    const top = (fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node)
-      .children!;
+    const top = parseGfm(body).children!;
     // The merge summary's own (closed) mermaid block stays the user's; ours is the one under "Timeline".
     const heading = top.findIndex(
       (node) => node.type === "heading" && node.children?.[0]?.value === "Timeline",

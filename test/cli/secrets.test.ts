@@ -15,4 +15,8 @@ describe("the token never leaks", () => {
   it("with GITHUB_TOKEN, through healthy, 401, 5xx, dropped, queued and retried paths (--verbose)", async () => {
     await wholeRun(fakeGitHub, "GITHUB_TOKEN");
   }, 60_000);
+
+  it("with GH_TOKEN instead of GITHUB_TOKEN, through healthy, 401 and wrong-token paths", async () => {
+    await wholeRun(fakeGitHub, "GH_TOKEN", "auth");
+  }, 60_000);
 });

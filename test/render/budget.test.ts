@@ -1,11 +1,9 @@
 import fc from "fast-check";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import type { AgentStatus, RunState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
+import { parseGfm } from "../support/gfm.js";
 import { makeAgent, makeRun } from "./fixtures.js";
 
 const RUN_ID = "EPIC-9-20251019T163000Z-ff00";
@@ -39,13 +37,8 @@ function bigRun(count: number, statusOf: (index: number) => AgentStatus, reason 
   });
 }
 
-interface Node {
-  type: string;
-  children?: Node[];
-}
 const tableRows = (body: string): number => {
-  const tree = fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }) as Node;
-  const table = tree.children?.find((node) => node.type === "table");
+  const table = parseGfm(body).children?.find((node) => node.type === "table");
   return (table?.children?.length ?? 0) - 1;
 };
 

@@ -1,28 +1,15 @@
 import fc from "fast-check";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { applyAdd, applyFinalize, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import { treeOrder } from "../../src/model/tree.js";
 import type { RunState } from "../../src/model/types.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
 import { renderTerminalTable } from "../../src/render/terminal.js";
+import { parseGfm as parse, text } from "../support/gfm.js";
 import { GITHUB_TARGET as github } from "./fixtures.js";
 
 /** Nested agents and metrics in the comment, read back with the GFM parser GitHub's renderer follows. */
 
-interface Node {
-  type: string;
-  value?: string;
-  lang?: string | null | undefined;
-  children?: Node[];
-}
-
-const parse = (body: string): Node =>
-  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
-const text = (node: Node): string =>
-  node.type === "html" ? "" : (node.value ?? (node.children ?? []).map(text).join(""));
 const table = (body: string) => parse(body).children!.find((node) => node.type === "table")!;
 const cells = (body: string) => table(body).children!.map((row) => row.children!.map(text));
 

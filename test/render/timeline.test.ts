@@ -1,27 +1,13 @@
 import fc from "fast-check";
-import { fromMarkdown } from "mdast-util-from-markdown";
-import { gfmFromMarkdown } from "mdast-util-gfm";
-import { gfm } from "micromark-extension-gfm";
 import { describe, expect, it } from "vitest";
 import { AGENT_STATUSES, type AgentState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
 import { ganttLabel, MAX_BARS, timelinePart } from "../../src/render/timeline.js";
+import { parseGfm as parse, text } from "../support/gfm.js";
 import { at, makeAgent, makeRun, ms } from "./fixtures.js";
 
 /** The final summary's Mermaid gantt chart, read back with the GFM parser. */
-
-interface Node {
-  type: string;
-  value?: string;
-  lang?: string | null | undefined;
-  depth?: number;
-  children?: Node[];
-}
-
-const parse = (body: string): Node =>
-  fromMarkdown(body, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
-const text = (node: Node): string => node.value ?? (node.children ?? []).map(text).join("");
 
 const HEADER = [
   "gantt",

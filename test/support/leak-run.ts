@@ -8,6 +8,7 @@ import {
   queueFiles,
   repeatUntil,
   runCli,
+  taskMd,
   waitFor,
 } from "./cli.js";
 import type { FakeGitHub } from "./fake-github/index.js";
@@ -36,6 +37,7 @@ class LeakWatch {
   }
 
   async expectNoLeak(...secrets: string[]): Promise<void> {
+    expect(this.commandLines.length, "no background writer's command line was seen").toBeGreaterThan(0);
     const files = await allFileText(this.dir);
     const requests = JSON.stringify(this.gh.requests);
     for (const secret of secrets) {
@@ -58,14 +60,22 @@ function expectCode(result: CliResult, code: number): void {
 }
 
 /**
- * One whole run through every path a token could leak on, with the token in `tokenVariable`. `fakeGitHub`:
- * `useFakeGitHub(TOKEN)` of the calling test file (it tears the fake down after each test).
+ * A run through the paths a token could leak on, with the token in `tokenVariable`. `fakeGitHub`:
+ * `useFakeGitHub(TOKEN)` of the calling test file (it tears the fake down after each test). `paths`:
+ * "all" (healthy, 401, 5xx, dropped, queued, retried, finalized) or "auth" (healthy, 401, a wrong token,
+ * retried): where the token came from is read once, at the edge (config/resolve.ts), so a second token
+ * variable needs the paths that name it, not every path after that.
  */
 export async function wholeRun(
   fakeGitHub: ReturnType<typeof useFakeGitHub>,
   tokenVariable: "GITHUB_TOKEN" | "GH_TOKEN",
+  paths: "all" | "auth" = "all",
 ) {
-  const { gh, dir } = await fakeGitHub({ fake: { seed: 0x5ec } });
+  // "all" runs without the 1 s spacing between writes: its paths are the same without it, and most of its
+  // sixteen calls would wait a second (background writers still start, on each back-off). "auth" keeps
+  // it, so that its calls leave writes to a background writer.
+  const task = paths === "all" ? taskMd(123, "  min_interval_ms: 0\n") : taskMd(123);
+  const { gh, dir } = await fakeGitHub({ task, fake: { seed: 0x5ec } });
   const watch = new LeakWatch(gh, dir);
   const base = { GITHUB_API_URL: gh.url };
   const good = { ...base, [tokenVariable]: TOKEN };
@@ -91,6 +101,12 @@ export async function wholeRun(
   expectCode(wrong, 3);
   expect(wrong.stderr).toMatch(/GITHUB_TOKEN|GH_TOKEN/);
   expectCode(await run(good, "retry"), 0);
+  if (paths === "auth") {
+    expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000, 100)).toBe(true);
+    expect(watch.outputs.join("")).toMatch(/parallel-progress: GitHub: progress comment written/);
+    await watch.expectNoLeak(TOKEN, WRONG_TOKEN);
+    return;
+  }
 
   // 5xx answers and dropped connections: retried, queued, the run backs off.
   gh.setFaults({ failureRate: 1 });

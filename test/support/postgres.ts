@@ -68,43 +68,88 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** Runs `command` as the `postgres` user when this process is root (PostgreSQL refuses to run as root). */
+function asServerUser(command: string, args: string[]) {
+  return process.getuid?.() === 0
+    ? run("runuser", ["-u", "postgres", "--", command, ...args])
+    : run(command, args);
+}
+
+/** A temporary folder the server's user owns (chowned to `postgres` when this process is root). */
+async function serverFolder(prefix: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (process.getuid?.() === 0) {
+    const { stdout: uid } = await run("id", ["-u", "postgres"]);
+    const { stdout: gid } = await run("id", ["-g", "postgres"]);
+    chownSync(dir, Number(uid.trim()), Number(gid.trim()));
+  }
+  return dir;
+}
+
+/** A new cluster in `data` (initdb), its superuser's password SUPERUSER_PASSWORD. */
+async function initCluster(bin: string, dir: string, data: string): Promise<void> {
+  const pwfile = join(dir, "pw");
+  writeFileSync(pwfile, `${SUPERUSER_PASSWORD}\n`, { mode: 0o644 });
+  try {
+    await asServerUser(join(bin, "initdb"), [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      `--pwfile=${pwfile}`,
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--no-sync",
+    ]);
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
+
+/** Where a test run's template cluster lives (set by test/support/postgres-template.ts, vitest's globalSetup). */
+export const TEMPLATE_ENV = "PP_TEST_POSTGRES_TEMPLATE";
+
 /**
- * Starts a server with the system's initdb and pg_ctl into a temporary folder, on a free loopback port,
- * its unix socket in that folder. PostgreSQL refuses to run as root, so a root test run starts it as the
- * `postgres` user (the folder is chowned to it).
+ * Makes one cluster with initdb for a whole test run to copy (initdb costs seconds; a copy a fraction
+ * of one). Resolves to its folder (the cluster in `<folder>/data`) and a function that removes it.
+ */
+export async function makePostgresTemplate(): Promise<{ dir: string; remove: () => void }> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error(postgresUnavailable() ?? "no PostgreSQL");
+  const dir = await serverFolder("pp-pg-template-");
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await initCluster(bin, dir, join(dir, "data"));
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { dir, remove };
+}
+
+/**
+ * Starts a server of the system's PostgreSQL in a temporary folder of its own, on a free loopback port,
+ * its unix socket in that folder: a copy of the test run's template cluster when there is one (see
+ * TEMPLATE_ENV), else a new one from initdb. PostgreSQL refuses to run as root, so a root test run starts
+ * it as the `postgres` user.
  */
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = findPostgresBin();
   if (!bin) throw new Error(postgresUnavailable() ?? "no PostgreSQL");
-  const dir = mkdtempSync(join(tmpdir(), "pp-pg-"));
+  const dir = await serverFolder("pp-pg-");
   const data = join(dir, "data");
-  const pwfile = join(dir, "pw");
-  writeFileSync(pwfile, `${SUPERUSER_PASSWORD}\n`);
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { stdout } = await run("id", ["-u", "postgres"]);
-    const { stdout: gid } = await run("id", ["-g", "postgres"]);
-    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-    chownSync(pwfile, Number(stdout.trim()), Number(gid.trim()));
-  }
-  const as = (command: string, args: string[]) =>
-    asRoot ? run("runuser", ["-u", "postgres", "--", command, ...args]) : run(command, args);
-  const initdb = as(join(bin, "initdb"), [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    `--pwfile=${pwfile}`,
-    "--auth-local=trust",
-    "--auth-host=scram-sha-256",
-    "-E",
-    "UTF8",
-    "--no-sync",
-  ]);
-  await initdb.catch((error: unknown) => {
+  const template = process.env[TEMPLATE_ENV];
+  const made =
+    template && existsSync(join(template, "data", "PG_VERSION"))
+      ? asServerUser("cp", ["-a", join(template, "data"), data])
+      : initCluster(bin, dir, data);
+  await made.catch((error: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   });
+  const as = asServerUser;
   let port = 0;
   const options = () =>
     [
@@ -137,6 +182,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const stopNow = () => {
     try {
       const command = [join(bin, "pg_ctl"), "stop", "-D", data, "-m", "immediate", "-w"];
+      const asRoot = process.getuid?.() === 0;
       execFileSync(
         asRoot ? "runuser" : command[0]!,
         asRoot ? ["-u", "postgres", "--", ...command] : command.slice(1),

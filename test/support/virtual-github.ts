@@ -1,8 +1,9 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { afterEach } from "vitest";
+import type { GitHubOverrides } from "../../src/config/github-target.js";
 import { createOctokitClient } from "../../src/github/octokit-client.js";
+import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
-import type { GitHubOverrides } from "../../src/settings.js";
 import type { Clock } from "../../src/util/io.js";
 import { makeEpic, taskMd } from "./cli.js";
 import { type FakeGitHub, type FakeGitHubOptions, startFakeGitHub } from "./fake-github/index.js";
@@ -45,19 +46,21 @@ export interface InProcessRun {
    */
   reporter: (options?: { token?: string; github?: GitHubOverrides }) => ParallelProgressReporter;
   /**
-   * Runs the held background writers (the CLI's flushers) until none is asked for, and waits for the
+   * Runs the held background writers (the CLI's `__flush` processes) until none is asked for, and waits for the
    * "timer" ones of every reporter made so far.
    */
   settle: () => Promise<void>;
   /** Background writers asked for and not run yet (`background: "held"`, the default). */
   held: () => number;
+  /** The seq of each comment of `kind` on acme/widgets#123 (taskMd's issue), oldest first. */
+  seqs: (kind?: "progress" | "final") => (number | null)[];
 }
 
 /**
  * The convergence scenarios' harness: the fake GitHub in this process on the virtual clock, an epic
  * directory per test, and reporters instead of CLI processes. Torn down after each test.
  */
-export function useInProcessGitHub(token: string, login = "octo-bot") {
+export function useInProcessGitHub(token = "in-process-token", login = "octo-bot") {
   const open: { gh: FakeGitHub; settle: () => Promise<void>; cleanup: () => Promise<void> }[] = [];
   afterEach(async () => {
     for (const { gh, settle, cleanup } of open.splice(0)) {
@@ -72,6 +75,7 @@ export function useInProcessGitHub(token: string, login = "octo-bot") {
    * runs them, one at a time, as a detached writer that has not started yet: only one thing sleeps at a
    * time, so no writer moves the clock under another command (past its lease or its time budget). "timer"
    * runs them at once in the reporter that asks, concurrently with the test's next command.
+   * `start`: the clock's first value (agent ids hold the run's start time).
    */
   return async (
     options: {
@@ -79,9 +83,10 @@ export function useInProcessGitHub(token: string, login = "octo-bot") {
       fake?: FakeGitHubOptions;
       requestTimeoutMs?: number;
       background?: "timer" | "held";
+      start?: number;
     } = {},
   ): Promise<InProcessRun> => {
-    const time = virtualTime();
+    const time = virtualTime(options.start);
     const gh = await startFakeGitHub({ tokens: { [token]: login }, clock: time.clock.now, ...options.fake });
     const epic = await makeEpic(options.task ?? taskMd(123));
     const warnings: string[] = [];
@@ -93,7 +98,7 @@ export function useInProcessGitHub(token: string, login = "octo-bot") {
         for (const reporter of made) await reporter.flush();
         if (held === 0) continue;
         held = 0;
-        await reporter().runFlusher();
+        await reporter().runBackgroundWriter();
       }
     };
     open.push({ gh, settle, cleanup: epic.cleanup });
@@ -122,6 +127,12 @@ export function useInProcessGitHub(token: string, login = "octo-bot") {
       made.push(created);
       return created;
     }
-    return { gh, dir: epic.dir, time, warnings, reporter, settle, held: () => held };
+    const seqs = (kind: "progress" | "final" = "progress") =>
+      gh
+        .comments("acme/widgets", 123)
+        .map((comment) => parseMarker(comment.body))
+        .filter((marker) => marker?.kind === kind)
+        .map((marker) => marker!.seq);
+    return { gh, dir: epic.dir, time, warnings, reporter, settle, held: () => held, seqs };
   };
 }

@@ -1,40 +1,41 @@
 import { describe, expect, it } from "vitest";
 import { queueFiles, taskMd } from "../support/cli.js";
-import { useInProcess } from "../support/in-process.js";
+import { useInProcessGitHub } from "../support/virtual-github.js";
 
-const setup = useInProcess();
+const setup = useInProcessGitHub();
 
 describe("append mode after an outage", () => {
   it("posts the history in order: queued snapshots before any later write, then the final summary", async () => {
-    const { gh, make, advance, seqs, dir } = await setup({ task: taskMd(123, "  comment_mode: append\n") });
+    const run = await setup({ task: taskMd(123, "  comment_mode: append\n") });
+    const { gh, dir } = run;
     // No background writer: each call writes what is due itself, so the order is the calls' own.
-    const reporter = make({ flusher: () => {} });
+    const reporter = run.reporter();
     await reporter.initializeParallelTracking("E", ["a", "b"]);
     for (let files = 1; files <= 3; files++) {
-      advance(1100);
+      run.time.advance(1100);
       await reporter.updateAgentProgress("a", "in_progress", files, 4);
     }
-    expect(seqs()).toEqual([1, 2, 3, 4]);
+    expect(run.seqs()).toEqual([1, 2, 3, 4]);
 
     gh.setFaults({ down: true });
-    advance(1100);
+    run.time.advance(1100);
     await reporter.updateAgentProgress("b", "in_progress", 1, 4); // seq 5: fails, queued
-    advance(2200);
+    run.time.advance(2200);
     await reporter.updateAgentProgress("b", "in_progress", 2, 4); // seq 6: fails, queued
-    advance(4200);
+    run.time.advance(4200);
     await reporter.updateAgentProgress("b", "in_progress", 3, 4); // seq 7: fails, queued
     expect(await queueFiles(dir)).toHaveLength(3);
     gh.setFaults({ down: false });
 
-    advance(60_000); // the back-off is over: the next change is written at once
+    run.time.advance(60_000); // the back-off is over: the next change is written at once
     await reporter.markAgentComplete("a", "done"); // seq 8
-    advance(1100);
+    run.time.advance(1100);
     await reporter.markAgentComplete("b", "done"); // seq 9
-    advance(1100);
+    run.time.advance(1100);
     await reporter.finalizeParallelExecution("merged"); // seq 10 and the summary
     expect(await reporter.retryOfflineQueue()).toBe(0);
 
-    expect(seqs()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(run.seqs()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const kinds = gh
       .comments("acme/widgets", 123)
       .map((comment) => (comment.body.includes("parallel-progress:final") ? "final" : "progress"));

@@ -2,18 +2,21 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { queueFiles } from "../support/cli.js";
-import { useInProcess } from "../support/in-process.js";
+import { useInProcessGitHub } from "../support/virtual-github.js";
 
-const setup = useInProcess();
+// Agent ids hold the run's start time: impl-a-163000.
+const setup = useInProcessGitHub();
+const start = Date.parse("2025-10-19T16:30:00Z");
 
 describe("the offline queue while GitHub stays down", () => {
   it("holds one progress entry per run in edit mode, replaced by the newest snapshot", async () => {
-    const { gh, make, advance, dir, seqs } = await setup();
-    const reporter = make({ flusher: () => {} });
+    const run = await setup({ start });
+    const { gh, dir } = run;
+    const reporter = run.reporter();
     await reporter.initializeParallelTracking("E", ["a", "b"]);
     gh.setFaults({ down: true });
     for (let files = 1; files <= 5; files++) {
-      advance(61_000); // past any back-off: every change is a write that fails
+      run.time.advance(61_000); // past any back-off: every change is a write that fails
       await reporter.updateAgentProgress("a", "in_progress", files, 5);
       const queued = await queueFiles(dir);
       expect(queued).toHaveLength(1);
@@ -24,21 +27,22 @@ describe("the offline queue while GitHub stays down", () => {
     gh.setFaults({ down: false });
     expect(await reporter.retryOfflineQueue()).toBe(1);
     expect(await queueFiles(dir)).toEqual([]);
-    expect(seqs()).toEqual([(await reporter.load())!.seq]);
+    expect(run.seqs()).toEqual([(await reporter.load())!.seq]);
   });
 
   it("is emptied by the next write that brings the issue up to date, without a retry", async () => {
-    const { gh, make, advance, dir, seqs } = await setup();
-    const reporter = make({ flusher: () => {} });
+    const run = await setup({ start });
+    const { gh, dir } = run;
+    const reporter = run.reporter();
     await reporter.initializeParallelTracking("E", ["a"]);
     gh.setFaults({ down: true });
-    advance(1100);
+    run.time.advance(1100);
     await reporter.updateAgentProgress("a", "in_progress", 1, 2);
     expect(await queueFiles(dir)).toHaveLength(1);
     gh.setFaults({ down: false });
-    advance(61_000);
+    run.time.advance(61_000);
     await reporter.updateAgentProgress("a", "in_progress", 2, 2);
-    expect(seqs()).toEqual([(await reporter.load())!.seq]);
+    expect(run.seqs()).toEqual([(await reporter.load())!.seq]);
     expect(await queueFiles(dir)).toEqual([]);
   });
 });

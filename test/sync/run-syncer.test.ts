@@ -49,7 +49,7 @@ function setup() {
       now += ms;
     },
     client: async () => client,
-    startFlusher: () => undefined,
+    startBackgroundWriter: () => undefined,
     warn: () => undefined,
     owner,
     leaseMs: 5000,

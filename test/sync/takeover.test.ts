@@ -65,7 +65,7 @@ describe("a killed writer's late edit (issue 11, item 1)", () => {
         now += ms;
       },
       client: async () => client,
-      startFlusher: () => undefined,
+      startBackgroundWriter: () => undefined,
       warn: () => undefined,
       owner,
     });

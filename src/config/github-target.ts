@@ -1,7 +1,7 @@
-import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./config/read-task-file.js";
-import { readOriginUrl, resolveApiUrl, resolveRepo } from "./config/resolve.js";
-import type { CommentMode, GitHubTarget, RunState } from "./model/types.js";
-import type { FileSystem } from "./util/io.js";
+import type { CommentMode, GitHubTarget, RunState } from "../model/types.js";
+import type { FileSystem } from "../util/io.js";
+import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./read-task-file.js";
+import { type Env, readOriginUrl, resolveApiUrl, resolveRepo } from "./resolve.js";
 
 /** GitHub settings given by the caller (CLI flags or library options); they win over task.md. */
 export interface GitHubOverrides {
@@ -14,9 +14,41 @@ export interface GitHubOverrides {
   syncEnabled?: boolean;
 }
 
-export const DEFAULT_MIN_INTERVAL_MS = 1000;
+/**
+ * The settings above, declared once for the CLI and the library: each with the name commander gives its
+ * CLI option (--issue is `issue`, --min-interval `minInterval`; syncEnabled has no flag).
+ */
+const GITHUB_OVERRIDES = {
+  issueNumber: "issue",
+  repo: "repo",
+  apiUrl: "apiUrl",
+  commentMode: "commentMode",
+  minIntervalMs: "minInterval",
+  syncEnabled: null,
+} as const satisfies { [K in keyof GitHubOverrides]-?: string | null };
 
-export type Env = Readonly<Record<string, string | undefined>>;
+/** The CLI's options for the settings, by commander's names: `{ issue?: number, minInterval?: number, ... }`. */
+export type GitHubFlags = {
+  -readonly [K in keyof typeof GITHUB_OVERRIDES as NonNullable<
+    (typeof GITHUB_OVERRIDES)[K]
+  >]?: GitHubOverrides[K];
+};
+
+/** The settings given in `source`, whose keys are the settings' (`"setting"`) or their CLI options' (`"flag"`). */
+export function givenOverrides(
+  source: GitHubOverrides | GitHubFlags,
+  by: "setting" | "flag",
+): GitHubOverrides {
+  const given: Record<string, unknown> = {};
+  for (const [setting, flag] of Object.entries(GITHUB_OVERRIDES)) {
+    const key = by === "setting" ? setting : flag;
+    const value = key === null ? undefined : (source as Record<string, unknown>)[key];
+    if (value !== undefined) given[setting] = value;
+  }
+  return given as GitHubOverrides;
+}
+
+const DEFAULT_MIN_INTERVAL_MS = 1000;
 
 /**
  * Resolves where a run is posted, each setting from the first place that gives it: this call's flags,
@@ -87,14 +119,12 @@ export function overlayTarget(
 ): Target | null | "read" {
   if (!settingsMayChange(stat, seen, overrides)) return null;
   if (!sameTaskFile(seen, stat)) return "read";
-  const github: GitHubTarget = { ...state.github };
-  if (overrides.issueNumber !== undefined) github.issueNumber = overrides.issueNumber;
-  if (overrides.repo !== undefined)
-    github.repo = resolveRepo({ flag: overrides.repo, env: {} })?.repo ?? null;
-  if (overrides.apiUrl !== undefined) github.apiUrl = resolveApiUrl(overrides.apiUrl, env);
-  if (overrides.commentMode !== undefined) github.commentMode = overrides.commentMode;
-  if (overrides.minIntervalMs !== undefined) github.minIntervalMs = overrides.minIntervalMs;
-  if (overrides.syncEnabled === false) github.syncEnabled = false;
+  const given = givenOverrides(overrides, "setting");
+  // The repository and the API URL checked and normalized as init does; sync turned off, never on.
+  const github: GitHubTarget = { ...state.github, ...given, syncEnabled: state.github.syncEnabled };
+  if (given.repo !== undefined) github.repo = resolveRepo({ flag: given.repo, env: {} })?.repo ?? null;
+  if (given.apiUrl !== undefined) github.apiUrl = resolveApiUrl(given.apiUrl, env);
+  if (given.syncEnabled === false) github.syncEnabled = false;
   // An issue given now to a run that had none: its repository is found as init would find it.
   if (github.issueNumber !== null && github.repo === null) return "read";
   return { github, taskFile: stat };

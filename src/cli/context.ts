@@ -1,20 +1,15 @@
 import { resolve } from "node:path";
+import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { ParallelProgressReporter } from "../reporter.js";
-import type { GitHubOverrides } from "../settings.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
 import { type ActionsContext, actionsContext } from "./actions.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput, type Output } from "./output.js";
 
-/** Options every command takes. */
-export interface CommonOptions {
+/** Options every command takes (src/cli/common-options.ts); the GitHub settings' flags among them. */
+export interface CommonOptions extends GitHubFlags {
   dir: string;
-  repo?: string;
-  apiUrl?: string;
-  issue?: number;
-  commentMode?: "edit" | "append";
-  minInterval?: number;
   quiet?: boolean;
   verbose?: boolean;
   /** A database shared by machines (else PARALLEL_PROGRESS_STORE); none: the file store in `dir`. */
@@ -35,21 +30,16 @@ export interface Context {
   startBackgroundWriter: () => Promise<void>;
 }
 
-/** The reporter for a CLI call: the CLI's output for warnings, a detached process as the flusher. */
+/** The reporter for a CLI call: the CLI's output for warnings, a detached process as the background writer. */
 export function createContext(options: CommonOptions): Context {
   const actions = actionsContext(process.env);
   const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-  const github: GitHubOverrides = {};
-  if (options.repo !== undefined) github.repo = options.repo;
-  if (options.apiUrl !== undefined) github.apiUrl = options.apiUrl;
-  if (options.issue !== undefined) github.issueNumber = options.issue;
-  if (options.commentMode !== undefined) github.commentMode = options.commentMode;
-  if (options.minInterval !== undefined) github.minIntervalMs = options.minInterval;
+  const github = givenOverrides(options, "flag");
   const dir = resolve(options.dir);
   const chosen = chooseStore(options, process.env);
   // The background writer finds the same run: the store and epic travel in its environment (a URL may
   // hold a password: never on a command line, where other users could read it).
-  const flusherEnv = chosen
+  const writerEnv = chosen
     ? { ...process.env, PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId }
     : process.env;
   // One connection: a CLI call is one short process (connect, one transaction, done).
@@ -61,7 +51,7 @@ export function createContext(options: CommonOptions): Context {
     ...(store ? { store } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  const startBackgroundWriter = () => startDetachedFlusher(dir, out, flusherEnv);
+  const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv);
   return { out, reporter, options, actions, store, startBackgroundWriter };
 }
 
@@ -102,7 +92,7 @@ function describeSync(result: StepResult): string {
  * coalesced latest state still reaches the issue when its write falls due. The token travels in the
  * inherited environment, never on the command line. (child_process is loaded only here: start-up time.)
  */
-async function startDetachedFlusher(dir: string, out: Output, env: NodeJS.ProcessEnv): Promise<void> {
+async function startDetachedWriter(dir: string, out: Output, env: NodeJS.ProcessEnv): Promise<void> {
   const script = process.argv[1];
   if (!script) return;
   try {

@@ -32,7 +32,7 @@ describe("the background writer waits on the store's notifications", () => {
       next: { ...s!, sync: { ...s!.sync, lease: { owner: "other", expiresAt: at + 15_000 } } },
       result: 0,
     }));
-    // Timers that never fire: the flusher can only move on when a notification wakes it.
+    // Timers that never fire: the background writer can only move on when a notification wakes it.
     const waits: number[] = [];
     const sleep = (ms: number, signal?: AbortSignal) =>
       new Promise<void>((resolve) => {
@@ -40,17 +40,17 @@ describe("the background writer waits on the store's notifications", () => {
         signal?.addEventListener("abort", () => resolve(), { once: true });
       });
     const client = new MemoryClient();
-    const flusher = new RunSyncer({
+    const writer = new RunSyncer({
       store,
       queue: new OfflineQueue(nodeFs, dir, clock),
       clock,
       sleep,
       client: async () => client,
-      startFlusher: () => undefined,
+      startBackgroundWriter: () => undefined,
       warn: () => undefined,
-      owner: "flusher",
+      owner: "writer",
     });
-    const done = flusher.runFlusher();
+    const done = writer.runBackgroundWriter();
     for (let i = 0; i < 500 && waits.length === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 5));
     expect(waits.length).toBeGreaterThan(0); // waiting for the lease, on a timer that will not fire

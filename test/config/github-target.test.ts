@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { type GitHubOverrides, givenOverrides, overlayTarget } from "../../src/config/github-target.js";
 import { createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
-import { overlayTarget } from "../../src/settings.js";
 import { GITHUB_TARGET as github } from "../render/fixtures.js";
 
 const taskFile = { mtimeMs: 1_000, size: 60 };
@@ -63,6 +63,38 @@ describe("overlayTarget: a later command's settings, inside its transaction", ()
     expect(overlayTarget(noRepo, taskFile, taskFile, { issueNumber: 9 }, {})).toBe("read");
     expect(overlayTarget(noRepo, taskFile, taskFile, { issueNumber: 9, repo: "o/r" }, {})).toMatchObject({
       github: { issueNumber: 9, repo: "o/r" },
+    });
+  });
+});
+
+describe("givenOverrides: the GitHub settings a caller gave, from one declaration", () => {
+  it("the CLI's options by commander's names become the settings; other options and unset ones are left out", () => {
+    const flags = {
+      dir: ".",
+      quiet: true,
+      issue: 3,
+      minInterval: 0,
+      commentMode: "append" as const,
+    };
+    expect(givenOverrides(flags, "flag")).toEqual({
+      issueNumber: 3,
+      minIntervalMs: 0,
+      commentMode: "append",
+    });
+  });
+
+  it("a library caller's settings: unknown keys and undefined values are left out of the run's settings", () => {
+    // What a JavaScript caller may pass.
+    const options = {
+      apiUrl: "https://ghe.example/api/v3",
+      issueNumber: undefined,
+      color: "red",
+    } as unknown as GitHubOverrides;
+    expect(givenOverrides(options, "setting")).toEqual({ apiUrl: "https://ghe.example/api/v3" });
+    const made = overlayTarget(run(), taskFile, taskFile, options, {});
+    expect(made && made !== "read" ? made.github : null).toEqual({
+      ...github,
+      apiUrl: "https://ghe.example/api/v3",
     });
   });
 });
