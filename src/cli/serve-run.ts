@@ -36,14 +36,11 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     await store.close();
     throw error;
   });
-  out.data(`listening ${server.url}`);
-  if (server.live.current === null)
-    out.warn(`no run in ${file ? dir : store.location} yet: the page shows it once \`init\` starts one`);
-
   // A signal drops the pages' streams (they reconnect to a restarted server); a finalize tells them it ended.
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   let unlisten: () => void = () => undefined;
-  const stop = await new Promise<{ finalized: boolean; why: string }>((resolveStop) => {
+  // The signals are ours before `listening` is printed: a caller that stops the server on reading it is heard.
+  const stopped = new Promise<{ finalized: boolean; why: string }>((resolveStop) => {
     onSignal = (signal) => resolveStop({ finalized: false, why: signal });
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
@@ -55,6 +52,10 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
       check();
     }
   });
+  out.data(`listening ${server.url}`);
+  if (server.live.current === null)
+    out.warn(`no run in ${file ? dir : store.location} yet: the page shows it once \`init\` starts one`);
+  const stop = await stopped;
   // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
