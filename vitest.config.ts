@@ -13,8 +13,5 @@ export default defineConfig({
     // for the CPU-bound property tests for 10 s: not worth the risk on a loaded CI machine).
     maxWorkers: 2,
     globalSetup: ["test/support/postgres-template.ts"],
-    // Workers: the default (one per core). Measured on 2 cores, whole suite: 2 workers 102 s, 3 workers
-    // 114 s, 4 workers 306 s (at a load of ~20, property tests timing out); the CLI tests spend CPU in the
-    // processes they start, so more workers than cores only add contention.
   },
 });
