@@ -32,6 +32,12 @@ const REPO = "acme/widgets";
 const ISSUE = 123;
 
 type Env = Record<string, string>;
+
+/**
+ * Saved in the run by `init`: no 1 s spacing between GitHub writes (the spacing is test/cli/footprint's). Not
+ * in the SIGKILL test: there writes stay with the background writer, as agents' updates usually leave them.
+ */
+const FAST = ["--min-interval", "0"];
 type Cli = (...args: string[]) => Promise<CliResult>;
 
 // A fake GitHub and an epic per test, torn down after each (background writers first).
@@ -107,7 +113,7 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     const { gh, cli, dir, as, env } = await setup();
     const bad = as({ ...env, GITHUB_TOKEN: BAD_TOKEN });
 
-    const init = await bad("init", "--epic", "EPIC-F6", "--domains", "a,b");
+    const init = await bad("init", "--epic", "EPIC-F6", "--domains", "a,b", ...FAST);
     expectQueuedWarning(init);
     expect(init.stderr).toMatch(/GITHUB_TOKEN|GH_TOKEN/);
     expect(init.stderr).toMatch(/401|bad credentials|rejected the token/i);
@@ -139,7 +145,7 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
 
   it("404 on a missing repository (--repo acme/nope): says not found, exit 0, queued", async () => {
     const { gh, cli, dir } = await setup({}, taskMd(ISSUE), ["--repo", "acme/nope"]);
-    const init = await cli("init", "--epic", "EPIC-F7c", "--domains", "a");
+    const init = await cli("init", "--epic", "EPIC-F7c", "--domains", "a", ...FAST);
     expectQueuedWarning(init);
     expect(init.stderr).toMatch(/not found/i);
     expect(init.stderr).toMatch(/acme\/nope/);

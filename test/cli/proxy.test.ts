@@ -49,23 +49,18 @@ describe.skipIf(!hasTinyproxy)("HTTPS_PROXY, HTTP_PROXY and NO_PROXY through tin
     const proxied = (await proxy.requests()).length;
     expect(proxied).toBeGreaterThan(before + through.length);
 
-    const port = new URL(gh.url).port;
-    for (const [i, noProxy] of [
-      "127.0.0.1",
-      `127.0.0.1:${port}`,
-      "127.0.0.0/8",
-      "example.com, *",
-    ].entries()) {
-      const reached = gh.requests.length;
-      const bypass = await cli(
-        { HTTP_PROXY: proxy.url, NO_PROXY: noProxy },
-        "update",
-        "api",
-        ...progress(`${i + 2}/9`),
-      );
-      expect([noProxy, bypass.code, bypass.stderr]).toEqual([noProxy, 0, ""]);
-      expect(gh.requests.length).toBeGreaterThan(reached); // the update reached GitHub...
-    }
+    // One NO_PROXY form through a process; each form (host, host:port, CIDR, `*` in a list) is matched
+    // in-process in test/github/proxy.test.ts.
+    const noProxy = `127.0.0.1:${new URL(gh.url).port}`;
+    const reached = gh.requests.length;
+    const bypass = await cli(
+      { HTTP_PROXY: proxy.url, NO_PROXY: noProxy },
+      "update",
+      "api",
+      ...progress("2/9"),
+    );
+    expect([bypass.code, bypass.stderr]).toEqual([0, ""]);
+    expect(gh.requests.length).toBeGreaterThan(reached); // the update reached GitHub...
     expect((await proxy.requests()).length).toBe(proxied); // ...without the proxy
   });
 

@@ -98,7 +98,8 @@ describe("big runs fit in a comment", () => {
   });
 
   it("never exceeds maxLength, down to tiny limits", () => {
-    for (const maxLength of [0, 1, 50, 80, 100, 200, 300, 500, 1000, 5000, 20_000]) {
+    // One limit per regime: nothing, the marker only, the header, part of the table, most of it.
+    for (const maxLength of [0, 1, 80, 300, 1000, 5000, 20_000]) {
       for (const render of [renderProgressComment, renderFinalComment]) {
         const body = render(state, { maxLength, now: Date.parse("2025-10-19T17:00:00.000Z") });
         expect(body.length).toBeLessThanOrEqual(maxLength);
@@ -149,7 +150,7 @@ describe("big runs fit in a comment", () => {
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 40 },
     );
   });
 });

@@ -111,7 +111,7 @@ describe("the merge summary cannot swallow what follows it", () => {
       fc.property(fc.array(fragment, { maxLength: 30 }), (parts) => {
         expectContained(renderFinalComment(finalRun(parts.join(""), agents)), 2);
       }),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 
@@ -216,7 +216,7 @@ describe("agent text is shown literally (property)", () => {
           }
         }
       }),
-      { numRuns: 75 },
+      { numRuns: 40 },
     );
   });
 
@@ -236,7 +236,7 @@ describe("agent text is shown literally (property)", () => {
         }
         expect(text(tree.children![1]!)).toBe(state.event.trim());
       }),
-      { numRuns: 75 },
+      { numRuns: 40 },
     );
   });
 });

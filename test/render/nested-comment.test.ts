@@ -223,7 +223,7 @@ describe("any tree with any metrics keeps the table whole (property)", () => {
           }
         },
       ),
-      { numRuns: 50 },
+      { numRuns: 30 },
     );
   });
 });

@@ -144,7 +144,7 @@ describe("the timeline", () => {
           expect(bars).toHaveLength(agents.length);
         },
       ),
-      { numRuns: 75 },
+      { numRuns: 40 },
     );
   });
 

@@ -39,13 +39,27 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A run in a temporary epic directory, made with the CLI. */
-async function epicWith(domains: string): Promise<string> {
+/** A temporary epic directory holding `state`, written in-process through the file store as `init` would. */
+async function epicOf(state: RunState): Promise<{ dir: string; store: FileRunStore }> {
   const epic = await makeEpic();
   cleanups.push(epic.cleanup);
-  const init = await runCli(["init", "--epic", "EPIC-7", "--domains", domains, "--dir", epic.dir]);
-  expect(init.code).toBe(0);
-  return epic.dir;
+  const store = new FileRunStore(nodeFileSystem(), epic.dir);
+  await mkdir(store.paths.dir, { recursive: true });
+  await store.transact(() => ({ next: state, result: undefined }));
+  return { dir: epic.dir, store };
+}
+
+/** A new run of these comma-separated domains (the CLI's own `init` is tested in test/cli). */
+async function epicWith(domains: string, change = (state: RunState, _now: number) => state): Promise<string> {
+  const now = Date.now();
+  const run = createRun({
+    epicId: "EPIC-7",
+    domains: domains.split(","),
+    now,
+    github: { ...GITHUB_TARGET, issueNumber: null, repo: null },
+    nonce: "e7e7",
+  });
+  return (await epicOf(change(run, now))).dir;
 }
 
 async function cli(dir: string, ...args: string[]): Promise<void> {
@@ -86,9 +100,6 @@ const rowText = (page: Page, domain: string) =>
 describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
   it("shows the run: progress bars, counts, failures with reasons, events and the burn-up", async () => {
     // A run of the last 18 minutes, written as the CLI would have (the library's changes, clock injected).
-    const epic = await makeEpic();
-    cleanups.push(epic.cleanup);
-    const dir = epic.dir;
     const t0 = Date.now() - 18 * 60_000;
     const at = (minutes: number) => t0 + minutes * 60_000;
     const progress = (domain: string, done: number, total: number) => (state: RunState, now: number) =>
@@ -116,9 +127,7 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
       nonce: "d0c5",
     });
     for (const [minutes, step] of steps) state = step(state, at(minutes));
-    const store = new FileRunStore(nodeFileSystem(), dir);
-    await mkdir(store.paths.dir, { recursive: true });
-    await store.transact(() => ({ next: state, result: undefined }));
+    const { dir } = await epicOf(state);
 
     const server = await serve(["--dir", dir, "--port", "0"]);
     const { page, errors } = await openPage(server.url);
@@ -157,8 +166,6 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
   });
 
   it("shows children under their parent, and the metric columns and cost once a run carries them", async () => {
-    const epic = await makeEpic();
-    cleanups.push(epic.cleanup);
     const run = createRun({
       epicId: "EPIC-9",
       domains: ["api", "db", "ui"],
@@ -168,10 +175,8 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     });
     const id = (domain: string) =>
       Object.values(run.agents).find((agent) => agent.domain === domain)!.agentId;
-    const store = new FileRunStore(nodeFileSystem(), epic.dir);
-    await mkdir(store.paths.dir, { recursive: true });
-    await store.transact(() => ({ next: run, result: undefined }));
-    const server = await serve(["--dir", epic.dir, "--port", "0"]);
+    const { dir, store } = await epicOf(run);
+    const server = await serve(["--dir", dir, "--port", "0"]);
     const { page, errors } = await openPage(server.url);
     await page.locator("#connection[data-state=live]").waitFor({ timeout: 10_000 });
     // The original table: no metric columns, no cost.
@@ -279,9 +284,14 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
 
   it("shows a 1,000-agent run within a couple of seconds, and its changes", async () => {
     const domains = Array.from({ length: 1000 }, (_, i) => `domain-${String(i).padStart(4, "0")}`);
-    const dir = await epicWith(domains.join(","));
-    await cli(dir, "update", "domain-0500", "--status", "in_progress", "--files", "1/3");
-    await cli(dir, "log", "domain-0500", "working");
+    const dir = await epicWith(domains.join(","), (state, now) =>
+      applyLog(
+        applyProgress(state, "domain-0500", { status: "in_progress", filesCompleted: 1, filesTotal: 3 }, now),
+        "domain-0500",
+        "working",
+        now,
+      ),
+    );
     const server = await serve(["--dir", dir, "--port", "0"]);
     const { page, errors } = await openPage(server.url);
     // From the start of the navigation (the page's own clock) to the last row on screen (a little after),

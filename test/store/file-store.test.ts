@@ -156,8 +156,15 @@ describe("FileRunStore across processes", () => {
 
   it("stays readable when writers are killed with SIGKILL at random moments", async () => {
     dir = await mkdtemp(join(tmpdir(), "pp-store-"));
-    const store = new FileRunStore(nodeFs, dir, { lockStaleMs: 2000 });
+    const store = new FileRunStore(nodeFs, dir);
     await store.transact(() => ({ next: run(), result: undefined }));
+    // A killed holder's lock (and a takeover guard) aged past the 3 s stale timeout, as waiting would.
+    const ageLeftLocks = () => {
+      const past = new Date(Date.now() - 60_000);
+      for (const path of [store.paths.lock, `${store.paths.lock}.takeover`]) {
+        if (nodeFs.existsSync(path)) nodeFs.utimesSync(path, past, past);
+      }
+    };
     for (let round = 0; round < 4; round++) {
       const child = execFile(process.execPath, ["--input-type=module", "-e", worker(dir, 100_000, "k")]);
       // Killed once it has written a random number of changes: mid-way through one, at a random moment.
@@ -168,6 +175,7 @@ describe("FileRunStore across processes", () => {
       await new Promise((resolve) => child.on("exit", resolve));
       const text = await readFile(join(dir, ".parallel-progress/state.json"), "utf8");
       expect(() => JSON.parse(text)).not.toThrow();
+      ageLeftLocks();
     }
     // The next writer gets the lock (taken over once stale) and the state stays consistent.
     const before = (await store.read())!.seq;
