@@ -50,18 +50,8 @@ Integration tests: PASSED`;
 
 describe("the CLI against a fake GitHub on loopback", () => {
   it("drives the guide's walkthrough to one progress comment and one final summary", async () => {
-    // --min-interval 0 (saved in the run): the 1 s spacing between writes is the burst test's below, and
-    // finalize's under it is test/cli/footprint.test.ts's; here the calls need not wait for it.
-    const { gh, cli } = await setup();
-    const init = await cli(
-      "init",
-      "--epic",
-      "EPIC-007",
-      "--domains",
-      "backend,frontend,tests",
-      "--min-interval",
-      "0",
-    );
+    const { gh, cli } = await setup({ minWriteIntervalMs: 1000 });
+    const init = await cli("init", "--epic", "EPIC-007", "--domains", "backend,frontend,tests");
     expect(init.stderr).toBe("");
     expect(init.code).toBe(0);
     expect(byKind(gh, "progress")).toHaveLength(1);
