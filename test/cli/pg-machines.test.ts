@@ -74,9 +74,6 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
         "123",
         "--repo",
         "acme/widgets",
-        // The 1 s write spacing is not what this shows (test/cli/github.test.ts's burst does).
-        "--min-interval",
-        "0",
         "--dir",
         a,
       ],
