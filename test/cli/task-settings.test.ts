@@ -19,10 +19,15 @@ describe("task.md settings from the CLI", () => {
     expect(JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout).sync.enabled).toBe(false);
   });
 
-  it("turning sync off in task.md mid-run stops GitHub traffic from the next command", async () => {
+  it("keeps what it read of task.md per machine (in --dir); turning sync off there stops GitHub traffic from the next command", async () => {
     const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
     const { gh, dir, env } = await setup(task);
     await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    // What it read of task.md is kept per machine (in --dir), not in the shared run state.
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+    expect(state).not.toHaveProperty("taskFile");
+    const seen = JSON.parse(await readFile(join(dir, ".parallel-progress/task-file.json"), "utf8"));
+    expect(seen).toMatchObject({ runId: state.runId, taskFile: { size: Buffer.byteLength(task) } });
     const before = gh.requests.length;
     expect(before).toBeGreaterThan(0);
     await writeFile(
@@ -34,16 +39,6 @@ describe("task.md settings from the CLI", () => {
       { env },
     );
     expect(gh.requests.length).toBe(before);
-  });
-
-  it("keeps what it read of task.md per machine (in --dir), not in the shared run state", async () => {
-    const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
-    const { dir, env } = await setup(task);
-    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
-    const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
-    expect(state).not.toHaveProperty("taskFile");
-    const seen = JSON.parse(await readFile(join(dir, ".parallel-progress/task-file.json"), "utf8"));
-    expect(seen).toMatchObject({ runId: state.runId, taskFile: { size: Buffer.byteLength(task) } });
   });
 
   it("without task.md, --issue and --repo stand in for it", async () => {
@@ -93,7 +88,8 @@ describe("task.md settings from the CLI", () => {
     const task =
       "---\n# settings\ngithub:\n  issue_number: 123   # the tracking issue\n  repo: acme/widgets\n  last_synced: 2020-01-01T00:00:00\nowner: someone\n---\n\n# Epic body\n\nkeep *this*\n";
     const { dir, env } = await setup(task);
-    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    // --min-interval 0: finalize's two writes need not be a second apart for what this checks.
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir, "--min-interval", "0"], { env });
     await runCli(["complete", "a", "--dir", dir], { env });
     expect((await runCli(["finalize", "--summary", "ok", "--dir", dir], { env })).code).toBe(0);
     const after = await readFile(join(dir, "task.md"), "utf8");

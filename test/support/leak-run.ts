@@ -71,10 +71,13 @@ export async function wholeRun(
   tokenVariable: "GITHUB_TOKEN" | "GH_TOKEN",
   paths: "all" | "auth" = "all",
 ) {
-  // "all" runs without the 1 s spacing between writes: its paths are the same without it, and most of its
-  // sixteen calls would wait a second (background writers still start, on each back-off). "auth" keeps
-  // it, so that its calls leave writes to a background writer.
-  const task = paths === "all" ? taskMd(123, "  min_interval_ms: 0\n") : taskMd(123);
+  // Without the 1 s spacing between writes: the paths are the same without it, and most calls would wait a
+  // second. In "all", background writers still start on each back-off; "auth" spaces its first update
+  // (--min-interval 1000, saved in the run) so that it leaves the write to a background writer, then goes
+  // back to 0. LeakWatch checks that a background writer was seen.
+  const task = taskMd(123, "  min_interval_ms: 0\n");
+  const spaced = paths === "auth" ? ["--min-interval", "1000"] : [];
+  const unspaced = paths === "auth" ? ["--min-interval", "0"] : [];
   const { gh, dir } = await fakeGitHub({ task, fake: { seed: 0x5ec } });
   const watch = new LeakWatch(gh, dir);
   const base = { GITHUB_API_URL: gh.url };
@@ -85,12 +88,21 @@ export async function wholeRun(
   // Healthy.
   const init = await run(good, "init", "--epic", "EPIC-S", "--domains", "backend,frontend,tests");
   expect(init.code, init.stderr).toBe(0);
-  expectCode(await run(good, "update", "backend", "--status", "in_progress", "--files", "1/4"), 0);
+  expectCode(await run(good, "update", "backend", "--status", "in_progress", "--files", "1/4", ...spaced), 0);
   expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000, 100)).toBe(true);
 
   // 401 for our own token (scripted), and a wrong token: both explained, queued.
   gh.setFaults({ script: [{ status: 401, times: 50 }] });
-  const unauthorised = await run(good, "update", "frontend", "--status", "in_progress", "--files", "1/3");
+  const unauthorised = await run(
+    good,
+    "update",
+    "frontend",
+    "--status",
+    "in_progress",
+    "--files",
+    "1/3",
+    ...unspaced,
+  );
   expectCode(unauthorised, 0);
   // That write may be left to the background writer (not due yet): `retry` meets the 401 itself.
   const rejected = await run(good, "retry");
