@@ -1,11 +1,11 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import {
+  freePort,
   postgresUnavailable,
   SUPERUSER_PASSWORD,
   startPostgres,
@@ -30,16 +30,6 @@ async function pending(dir: string): Promise<{ kind: string; summary?: string }[
   return Promise.all(
     names.map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change),
   );
-}
-
-/** A loopback port where nothing listens. */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** One line on stderr, no stack, no password. */
@@ -165,7 +155,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     // Unreachable from this machine (nothing listens on that port): no background writer can apply it.
     const away = {
       ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
     };
     expect((await runCli(["complete", agent, "--dir", dir], { env: away })).code).toBe(0);
     const finalize = await runCli(["finalize", "--summary", "kept", "--dir", dir], { env: away });
@@ -200,7 +190,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await startRun(url, "EPIC-G", 204, dir);
     const away = {
       ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
     };
     expect((await runCli(["finalize", "--summary", "the kept one", "--dir", dir], { env: away })).code).toBe(
       0,
@@ -221,7 +211,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await startRun(url, "EPIC-I", 203, dir);
     const away = {
       ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await unusedPort()}/`),
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
     };
 
     const init = await runCli(["init", "--epic", "EPIC-J", "--domains", "a,b", "--dir", dir], { env: away });
