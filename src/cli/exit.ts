@@ -1,13 +1,6 @@
 import { StoreUnavailableError, UsageError } from "../errors.js";
 
 /**
- * A database store that does not answer, for a command that can neither keep its work for later nor
- * wait (`init`, `add`, `status`, `watch`, `serve`, `history`, `db`): the machine's trouble, exit 1 as the
- * contract has it (its codes are 0, 1, 2 and retry's 3), with one line instead of a stack.
- */
-export const EXIT_STORE_UNAVAILABLE = 1;
-
-/**
  * The one place that maps a failure to an exit code and a message: the caller's mistake is one line and
  * exit 2; the machine's trouble (a database store that does not answer, a file-system error such as EACCES
  * or ENOSPC, or the run's lock held too long) is one line and exit 1;
@@ -21,7 +14,7 @@ export function reportFailure(error: unknown): number {
   }
   if (error instanceof StoreUnavailableError) {
     process.stderr.write(`parallel-progress: error: ${error.message}; try again when the database answers\n`);
-    return EXIT_STORE_UNAVAILABLE;
+    return 1; // init, add, status, watch, serve, history, db: they cannot keep their work for later
   }
   if (
     error instanceof Error &&

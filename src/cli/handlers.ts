@@ -169,9 +169,9 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     // Nothing could be sent or checked: what is kept and queued stays; exit 3, as with posts queued.
-    const kept = pendingOf(context).names().length;
+    const pending = pendingOf(context);
     out.warn(
-      `${error.message}: nothing was sent; ${kept} change(s) stay kept in ${pendingOf(context).dir}; run \`parallel-progress retry\` again when the database answers`,
+      `${error.message}: nothing was sent; ${pending.names().length} change(s) stay kept in ${pending.dir}; run \`parallel-progress retry\` again when the database answers`,
     );
     return 3;
   }

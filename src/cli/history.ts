@@ -1,9 +1,10 @@
 import type { Command } from "commander";
+import { givenEpic } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
 import { formatDuration } from "../model/progress.js";
 import { FileRunStore } from "../store/file-store.js";
-import { chooseDatabase, chooseEpic } from "../store/open-store.js";
+import { chooseDatabase } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { command } from "./declare.js";
 import { loadPg } from "./load-pg.js";
@@ -42,7 +43,7 @@ async function runHistory(options: HistoryOptions, done: (code: number) => void)
   // The epic narrows the list as it names the run of every other command: --epic, else
   // PARALLEL_PROGRESS_EPIC; neither: all epics. The file store keeps one run.
   const url = chooseDatabase(options, process.env);
-  const epic = chooseEpic(options, process.env);
+  const epic = givenEpic(options.epic, process.env);
   let entries: HistoryEntry[];
   if (url) {
     const { listRuns } = await loadPg(() => import("../store/pg/history.js"));

@@ -29,11 +29,6 @@ export function chooseDatabase(given: { store?: string }, env: Env): string | nu
   return url;
 }
 
-/** The run's epic given by `--epic`, else PARALLEL_PROGRESS_EPIC, or null; checked when given (assertEpicId). */
-export function chooseEpic(given: { epic?: string }, env: Env): string | null {
-  return givenEpic(given.epic, env);
-}
-
 /**
  * The database store chosen for a call, or null for the file store in `--dir`. Read at the edge (the CLI)
  * from its options and then the environment; a malformed URL or a missing epic is the caller's mistake.
@@ -41,7 +36,7 @@ export function chooseEpic(given: { epic?: string }, env: Env): string | null {
 export function chooseStore(given: { store?: string; epic?: string }, env: Env): StoreChoice | null {
   const url = chooseDatabase(given, env);
   if (url === null) return null;
-  const epicId = chooseEpic(given, env);
+  const epicId = givenEpic(given.epic, env);
   if (epicId === null) {
     throw new UsageError(
       "a database store needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC",

@@ -7,7 +7,7 @@ import type { RunStore, Transition } from "../types.js";
 import { connectionConfig, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
-import { changedAgentRows } from "./rows.js";
+import { type AgentRow, changedAgentRows } from "./rows.js";
 
 /**
  * A run's changes are announced (NOTIFY, no payload) on the run's own channel, `runs.channel`: a name no
@@ -116,6 +116,34 @@ WITH run AS (
   SELECT run.id, $3, $8, $9, $10 FROM run WHERE $12::boolean
 )
 SELECT pg_notify($11, '') FROM run`;
+
+/**
+ * WRITE's parameters: the run row (at the revision read) becomes `state`, with the agent rows the change
+ * touched, an event row when `isEvent`, and a NOTIFY on the run's channel.
+ */
+function writeParams(
+  run: { runRow: string | null; revision: string | null; channel: string | null },
+  state: RunState,
+  rows: AgentRow[],
+  isEvent: boolean,
+  correlationId: string,
+): unknown[] {
+  return [
+    run.runRow,
+    state,
+    state.seq,
+    state.completedAt,
+    state.github.repo,
+    state.github.issueNumber,
+    JSON.stringify(rows),
+    rows.length === 1 ? rows[0]!.agent_id : null,
+    state.event,
+    correlationId,
+    run.channel,
+    isEvent,
+    run.revision,
+  ];
+}
 
 /** A write that found the run changed since its read: read again. */
 const CONFLICT: unique symbol = Symbol("conflict");
@@ -269,21 +297,16 @@ export class PgRunStore implements RunStore {
     const isEvent = row.state === null || next.seq !== row.state.seq;
     let written: pg.QueryResult;
     try {
-      written = await client.query(WRITE, [
-        runRow,
-        next,
-        next.seq,
-        next.completedAt,
-        next.github.repo,
-        next.github.issueNumber,
-        JSON.stringify(rows),
-        rows.length === 1 ? rows[0]!.agent_id : null,
-        next.event,
-        (isEvent && correlation?.id) || randomUUID(),
-        channel,
-        isEvent,
-        revision,
-      ]);
+      written = await client.query(
+        WRITE,
+        writeParams(
+          { runRow, revision, channel },
+          next,
+          rows,
+          isEvent,
+          (isEvent && correlation?.id) || randomUUID(),
+        ),
+      );
     } catch (error) {
       // A replayed change that another process applied between this read and this write.
       const code = (error as { code?: unknown }).code;
@@ -303,21 +326,8 @@ export class PgRunStore implements RunStore {
     await client.query("SELECT pg_notify($1, 'replaced')", [old.channel]);
     if (state.completedAt !== null) return;
     const closed = applyAbandon(state, old.now_ms);
-    await client.query(WRITE, [
-      old.id,
-      closed,
-      closed.seq,
-      closed.completedAt,
-      closed.github.repo,
-      closed.github.issueNumber,
-      "[]",
-      null,
-      closed.event,
-      randomUUID(),
-      old.channel,
-      true,
-      old.revision,
-    ]);
+    const where = { runRow: old.id, revision: old.revision, channel: old.channel };
+    await client.query(WRITE, writeParams(where, closed, [], true, randomUUID()));
   }
 
   /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
