@@ -4,8 +4,8 @@ import type { RunStore } from "../store/types.js";
 /**
  * Leases in the shared run state: owned by a random token, valid until `expiresAt` on the store's clock.
  * The pure rules (acquire, renew) are used inside store transactions; renewHeld and releaseHeld are the
- * one renewal and release-if-mine of every lease, each one transaction. A holder that died simply stops renewing; its lease is
- * free once it expires, whichever machine looks.
+ * one renewal and release-if-mine of every lease, each one transaction. A holder that died simply stops
+ * renewing; its lease is free once it expires, whichever machine looks.
  */
 
 /** `owner`'s lease for `ms` from `now` when `lease` is free (none, expired, or already `owner`'s); else null. */
