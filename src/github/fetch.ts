@@ -1,32 +1,91 @@
+import { globalAgent as httpAgent } from "node:http";
+import { globalAgent as httpsAgent } from "node:https";
+import minipassFetch from "minipass-fetch";
 import { describeProxy, NetworkError, timeoutError, toNetworkError } from "./network-error.js";
 import { type ProxySettings, type ProxyVariable, proxyFor } from "./proxy.js";
 
-/** The part of fetch Octokit's request layer calls. */
-export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
+/** What Octokit's request layer reads of an answer. */
+export interface FetchResponse {
+  readonly url: string;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Iterable<[string, string]> & { get(name: string): string | null };
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
 
-/** Statuses whose response has no body (a Response cannot be built with one). */
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** What Octokit's request layer sends. */
+export interface FetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | null;
+  signal?: AbortSignal | null;
+}
+
+/** The part of fetch Octokit's request layer calls. */
+export type Fetch = (input: string | URL, init?: FetchInit) => Promise<FetchResponse>;
+
+/** Redirects followed, as Node's fetch does; the last is answered as it came. */
+const MAX_REDIRECTS = 20;
 
 /**
- * The fetch given to Octokit for one attempt. Node's own fetch for a direct connection; undici's, with a
- * ProxyAgent, only when a proxy applies (Node 20's fetch ignores HTTPS_PROXY, and importing undici would
- * cost every call about twice what Node's fetch costs on first use). The whole exchange, body included,
- * must end within `timeoutMs`: the body is read before the promise resolves. Failures are NetworkErrors.
+ * The fetch given to Octokit for one attempt: minipass-fetch (npm's fetch on node:http and node:https),
+ * not Node's own, whose first request costs a Node 20 process about 250 ms of CPU (undici compiles its
+ * WebAssembly parser). Direct connections go through Node's global agents (keep-alive); a proxy's agent
+ * is loaded only when a proxy is set. The whole exchange, body included, ends within `timeoutMs`: the
+ * body is read before the promise resolves. Failures are NetworkErrors. Redirects are followed here, as
+ * the fetch standard does: the token is not sent to another origin (minipass-fetch would keep it for the
+ * same host name on another port or scheme).
  */
 export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fetch {
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    const url = new URL(String(input));
+    let url = new URL(String(input));
+    let { method = "GET", headers = {}, body = null } = init;
     let via: ProxyVariable | null = null;
     try {
-      via = proxy === null ? null : proxyFor(url, proxy);
-      const send = via === null ? fetch : (await import("./proxy-agent.js")).proxiedFetch(proxyUrl(via));
-      const response = await send(url, { ...init, signal });
-      if (response.status < 200 || response.status > 599) return response;
-      const body = NULL_BODY.has(response.status) ? null : await response.arrayBuffer();
-      const { status, statusText, headers } = response;
-      return new Response(body, { status, statusText, headers });
+      const proxies = proxy?.https || proxy?.http ? await import("./proxy-agent.js") : null;
+      for (let redirects = 0; ; redirects++) {
+        via = proxy === null ? null : proxyFor(url, proxy);
+        const agent =
+          via === null || proxies === null
+            ? url.protocol === "https:"
+              ? httpsAgent
+              : httpAgent
+            : proxies.proxyAgent(proxyUrl(via), url);
+        const response = await minipassFetch(url.href, {
+          method,
+          headers,
+          body,
+          signal,
+          agent,
+          redirect: "manual",
+        });
+        const content = await response.buffer();
+        const location = response.headers.get("location");
+        if (!minipassFetch.isRedirect(response.status) || location === null || redirects === MAX_REDIRECTS) {
+          const { status, statusText } = response;
+          return new minipassFetch.Response(content, {
+            url: url.href,
+            status,
+            statusText,
+            headers: response.headers,
+          });
+        }
+        const next = new URL(location, url);
+        if (next.origin !== url.origin) {
+          headers = Object.fromEntries(
+            Object.entries(headers).filter(([name]) => !/^(authorization|cookie)$/i.test(name)),
+          );
+        }
+        if (response.status === 303 || (response.status <= 302 && method === "POST")) {
+          method = "GET";
+          body = null;
+        }
+        url = next;
+      }
     } catch (error) {
       if (timeout.aborted) throw timeoutError(timeoutMs, via);
       if (init.signal?.aborted) throw error;

@@ -1,5 +1,5 @@
 /**
- * A network failure, shaped like fetch's own (`TypeError("fetch failed")` with the reason as `cause`),
+ * A network failure, shaped like Node's fetch's own (`TypeError("fetch failed")` with the reason as `cause`),
  * plus what the retry policy needs to decide whether a write may be resent.
  */
 export class NetworkError extends TypeError {
@@ -34,32 +34,37 @@ export function describeProxy(variable: { name: string; value: string } | null):
   }
 }
 
-/** undici's own codes, as the system code they stand for. */
-const UNDICI_CODES: Readonly<Record<string, string>> = {
-  UND_ERR_SOCKET: "ECONNRESET",
-  UND_ERR_CLOSED: "ECONNRESET",
-  UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT",
-  UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT",
-  UND_ERR_BODY_TIMEOUT: "ETIMEDOUT",
-};
-
 /**
  * Failures that happen before a byte of the request is sent: the name did not resolve, nothing listens,
  * no route, the certificate was refused, the proxy refused the tunnel. Any other failure may come after
  * the server read the request, so a write that failed so is never resent blindly.
  */
 const BEFORE_SENDING =
-  /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ENETDOWN|EHOSTUNREACH|ERR_PROXY.*|ERR_TLS.*|.*CERT.*|UNABLE_TO_.*|ERR_SSL.*|UND_ERR_CONNECT_TIMEOUT|UND_ERR_ABORTED)$/;
+  /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ENETDOWN|EHOSTUNREACH|ERR_PROXY.*|ERR_TLS.*|.*CERT.*|UNABLE_TO_.*|ERR_SSL.*)$/;
 
-/** A failed fetch as a NetworkError: its deepest cause, that cause's code, and whether it may have been sent. */
+/** minipass-fetch's FetchError puts the URL before the system error's message: the message alone is kept. */
+const FETCH_ERROR_PREFIX =
+  /^(request to \S+ failed, reason|Invalid response body while trying to fetch \S+): /;
+
+/**
+ * A failed fetch as a NetworkError: its deepest cause, that cause's code (a system code, which
+ * minipass-fetch's FetchError copies; `ERR_FETCH_<TYPE>` for one of its own, a bad redirect...), and
+ * whether it may have been sent.
+ */
 export function toNetworkError(error: unknown, via: { name: string; value: string } | null): NetworkError {
   if (error instanceof NetworkError) return error;
-  const cause = rootCause(error);
-  const raw = codeOf(cause) ?? codeOf(error) ?? "EUNKNOWN";
-  const code = UNDICI_CODES[raw] ?? raw;
+  let cause = rootCause(error);
+  let code = codeOf(cause) ?? codeOf(error) ?? "EUNKNOWN";
+  if (code === "FETCH_ERROR") {
+    const type = (cause as { type?: unknown }).type;
+    code = `ERR_FETCH_${String(type).toUpperCase().replaceAll("-", "_")}`;
+  }
+  if (cause instanceof Error && FETCH_ERROR_PREFIX.test(cause.message)) {
+    cause = Object.assign(new Error(cause.message.replace(FETCH_ERROR_PREFIX, ""), { cause }), { code });
+  }
   return new NetworkError(cause, {
     code,
-    requestSent: !BEFORE_SENDING.test(raw),
+    requestSent: !BEFORE_SENDING.test(code),
     timedOut: false,
     proxy: describeProxy(via),
   });
@@ -75,7 +80,7 @@ export function timeoutError(timeoutMs: number, via: { name: string; value: stri
   });
 }
 
-/** fetch's TypeError wraps the real reason; an AggregateError (one per address tried) holds the first. */
+/** An error may wrap the real reason; an AggregateError (one per address tried) holds the first. */
 function rootCause(error: unknown): unknown {
   let current = error;
   for (let depth = 0; depth < 5; depth++) {

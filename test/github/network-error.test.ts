@@ -3,6 +3,21 @@ import { NetworkError, timeoutError, toNetworkError } from "../../src/github/net
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 const fetchFailed = (cause: unknown) => new TypeError("fetch failed", { cause });
+/** minipass-fetch's FetchError: a system error's properties copied onto it, its message after the URL. */
+const fetchError = (reason: string, type: string, system?: Error) =>
+  Object.assign(
+    new FetchError(`request to https://api.github.com/user failed, reason: ${reason}`, type),
+    system ?? {},
+  );
+class FetchError extends Error {
+  code = "FETCH_ERROR";
+  constructor(
+    message: string,
+    readonly type: string,
+  ) {
+    super(message);
+  }
+}
 
 describe("toNetworkError: fetch's failures as the retry policy needs them", () => {
   const cases: [label: string, error: unknown, code: string, requestSent: boolean][] = [
@@ -26,17 +41,16 @@ describe("toNetworkError: fetch's failures as the retry policy needs them", () =
       "ERR_TLS_CERT_ALTNAME_INVALID",
       false,
     ],
-    [
-      "a proxy refusing the tunnel",
-      fetchFailed(coded("UND_ERR_ABORTED", "Proxy response (403) !== 200")),
-      "UND_ERR_ABORTED",
-      false,
-    ],
-    ["undici's connect timeout", fetchFailed(coded("UND_ERR_CONNECT_TIMEOUT")), "ETIMEDOUT", false],
+    ["a proxy refusing the tunnel", coded("ERR_PROXY_TUNNEL"), "ERR_PROXY_TUNNEL", false],
     // Anything after connecting may have reached the server.
-    ["the other side closed", fetchFailed(coded("UND_ERR_SOCKET", "other side closed")), "ECONNRESET", true],
     ["a reset", fetchFailed(coded("ECONNRESET")), "ECONNRESET", true],
-    ["headers that never came", fetchFailed(coded("UND_ERR_HEADERS_TIMEOUT")), "ETIMEDOUT", true],
+    ["a socket hung up", fetchError("socket hang up", "system", coded("ECONNRESET")), "ECONNRESET", true],
+    [
+      "a redirect with a bad Location",
+      fetchError("bad", "invalid-redirect"),
+      "ERR_FETCH_INVALID_REDIRECT",
+      true,
+    ],
     ["a reason without a code", fetchFailed(new Error("bad port")), "EUNKNOWN", true],
     // Every address of a name refused: the first one's code.
     [
@@ -60,6 +74,17 @@ describe("toNetworkError: fetch's failures as the retry policy needs them", () =
       ]);
     });
   }
+
+  it("keeps the system error's message without minipass-fetch's URL before it", () => {
+    const network = toNetworkError(
+      fetchError("connect ECONNREFUSED 127.0.0.1:9", "system", coded("ECONNREFUSED")),
+      null,
+    );
+    expect([network.code, (network.cause as Error).message]).toEqual([
+      "ECONNREFUSED",
+      "connect ECONNREFUSED 127.0.0.1:9",
+    ]);
+  });
 
   it("keeps the deepest cause, and names the proxy without its credentials", () => {
     const reason = coded("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:3128");
