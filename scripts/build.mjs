@@ -86,7 +86,11 @@ const options = {
   logLevel: "warning",
 };
 await Promise.all([
-  esbuild.build({ ...options, entryPoints: { main: "src/cli/main.ts" }, plugins: [bundles(true), withoutIconv] }),
+  esbuild.build({
+    ...options,
+    entryPoints: { main: "src/cli/main.ts" },
+    plugins: [bundles(true), withoutIconv],
+  }),
   esbuild.build({
     ...options,
     entryPoints: Object.fromEntries([...lazy].map((source) => [bundleName(source), source])),
