@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -142,6 +142,40 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     } finally {
       proxyServer.closeAllConnections();
       await new Promise((resolve) => proxyServer.close(resolve));
+    }
+  });
+
+  it("goes through a socks5:// proxy, which resolves the API's host and connects to it", async () => {
+    const { url, received } = await serve((_req, res) => res.end("via socks"));
+    const connects: string[] = [];
+    const sockets: Socket[] = [];
+    // A minimal SOCKS5 server (no authentication, CONNECT only), enough to see the request go through it.
+    const socks = createNetServer((client) => {
+      sockets.push(client);
+      client.once("data", () => {
+        client.write(Buffer.from([5, 0]));
+        client.once("data", (request: Buffer) => {
+          const port = request.readUInt16BE(request.length - 2);
+          const host =
+            request[3] === 1 ? [...request.subarray(4, 8)].join(".") : request.subarray(5, -2).toString();
+          connects.push(`${host}:${port}`);
+          const upstream = connect(port, host, () => {
+            client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+            client.pipe(upstream).pipe(client);
+          });
+        });
+      });
+    });
+    await new Promise<void>((resolve) => socks.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = socks.address() as AddressInfo;
+      const proxy = readProxySettings({ HTTP_PROXY: `socks5://127.0.0.1:${port}` });
+      const response = await createFetch(proxy, 5000)(`${url}/x`);
+      expect(await response.text()).toBe("via socks");
+      expect([connects, received.map((r) => r.url)]).toEqual([[new URL(url).host], ["/x"]]);
+    } finally {
+      for (const socket of sockets) socket.destroy(); // the agent keeps its connection alive
+      await new Promise((resolve) => socks.close(resolve));
     }
   });
 
