@@ -43,7 +43,7 @@ interface RawResponse {
 }
 
 /**
- * The IssueCommentsClient on Octokit's request function, with Node's fetch (undici's through a proxy),
+ * The IssueCommentsClient on Octokit's request function, with minipass-fetch (createFetch: proxies, timeouts),
  * our retry policy and error mapping.
  *
  * `@octokit/request` with `@octokit/auth-token`, the layers `@octokit/core` is built on, without the
