@@ -43,8 +43,8 @@ interface RawResponse {
 }
 
 /**
- * The IssueCommentsClient on Octokit's request function, with minipass-fetch (createFetch: proxies, timeouts),
- * our retry policy and error mapping.
+ * The IssueCommentsClient on Octokit's request function, with minipass-fetch (createFetch: proxies,
+ * timeouts), our retry policy and error mapping.
  *
  * `@octokit/request` with `@octokit/auth-token`, the layers `@octokit/core` is built on, without the
  * class: its hook registry, plugin system and GraphQL client are not used here and cost every CLI call
