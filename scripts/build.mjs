@@ -54,21 +54,6 @@ const bundles = (inMain) => ({
   },
 });
 
-/**
- * minipass-fetch requires its optional dependency iconv-lite in a try/catch, for `textConverted()` alone,
- * which Octokit never calls. Bundled, it is half a megabyte that every call writing to GitHub would read
- * (about 30 ms of CPU on Node 20): the CLI builds as if it were not installed.
- */
-const withoutIconv = {
-  name: "without-iconv-lite",
-  setup(build) {
-    build.onResolve({ filter: /^iconv-lite$/ }, () => ({ path: "iconv-lite", namespace: "not-installed" }));
-    build.onLoad({ filter: /.*/, namespace: "not-installed" }, () => ({
-      contents: 'throw new Error("iconv-lite is not in the CLI\'s bundle")',
-    }));
-  },
-};
-
 const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const options = {
   absWorkingDir: root,
@@ -86,14 +71,10 @@ const options = {
   logLevel: "warning",
 };
 await Promise.all([
-  esbuild.build({
-    ...options,
-    entryPoints: { main: "src/cli/main.ts" },
-    plugins: [bundles(true), withoutIconv],
-  }),
+  esbuild.build({ ...options, entryPoints: { main: "src/cli/main.ts" }, plugins: [bundles(true)] }),
   esbuild.build({
     ...options,
     entryPoints: Object.fromEntries([...lazy].map((source) => [bundleName(source), source])),
-    plugins: [bundles(false), withoutIconv],
+    plugins: [bundles(false)],
   }),
 ]);
