@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
-import { postgresUnavailable, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable() ?? (await machinesUnavailable());
 if (skip) console.warn(`skipping the many-machines tests: ${skip}`);
@@ -13,7 +13,7 @@ const TOKEN = "ghp_namespaces";
 const MARKER = /<!-- parallel-progress:progress run=\S+ seq=(\d+) -->\s*$/;
 
 describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreSQL run", () => {
-  let server: TestPostgres;
+  let server: PostgresDatabases;
   let gh: FakeGitHub;
   const machines: Machine[] = [];
   const machine = async (name: string) => {
@@ -23,13 +23,12 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
   };
 
   beforeAll(async () => {
-    server = await startPostgres();
+    server = sharedPostgres();
     gh = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
-  }, 120_000);
+  });
   afterAll(async () => {
     for (const m of machines) await m.destroy();
     await gh?.close();
-    await server?.destroy();
   });
 
   const envFor = (url: string, epic: string) => ({
