@@ -29,11 +29,19 @@ if (noMachines) console.warn(`skipping the database restart on simulated machine
 const TOKEN = "ghp_dbdown";
 const FINAL = "## 🎉 Final Summary";
 
+/** The files of the changes kept on the machine's disk, oldest first (names only: a writer may be taking them). */
+async function pendingFiles(dir: string): Promise<string[]> {
+  const folder = join(dir, ".parallel-progress", "pending");
+  return (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+}
+
+/** The changes kept on the machine's disk, oldest first (read while no writer can apply them). */
 async function pending(dir: string): Promise<{ kind: string; summary?: string }[]> {
   const folder = join(dir, ".parallel-progress", "pending");
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
   return Promise.all(
-    names.map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change),
+    (await pendingFiles(dir)).map(
+      async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change,
+    ),
   );
 }
 
@@ -122,13 +130,13 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
         expect(result.stderr).toMatch(/warning: .*not answering.*kept in/);
         expect(result.stderr).not.toContain(SUPERUSER_PASSWORD);
       }
-      expect(await pending(dir)).toHaveLength(3);
+      expect(await pendingFiles(dir)).toHaveLength(3);
     } finally {
       await server.start();
     }
     const next = await runCli(["log", agent, "back again", "--dir", dir], { env });
     expect(next.code, next.stderr).toBe(0);
-    expect(await pending(dir)).toHaveLength(0);
+    expect(await pendingFiles(dir)).toHaveLength(0);
     const events = await server.sql<{ seq: number; event: string }>(
       name,
       "SELECT e.seq::int AS seq, e.event FROM parallel_progress.events e ORDER BY e.id",
@@ -158,11 +166,11 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
         );
         expect(result.code).toBe(0);
       }
-      expect(await pending(dir)).toHaveLength(2);
+      expect(await pendingFiles(dir)).toHaveLength(2);
     } finally {
       await server.start();
     }
-    const applied = await waitFor(async () => (await pending(dir)).length === 0, 40_000, 100);
+    const applied = await waitFor(async () => (await pendingFiles(dir)).length === 0, 40_000, 100);
     expect(applied).toBe(true);
     const events = await server.sql<{ seq: number }>(
       name,
@@ -258,7 +266,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     }
     // No further call: the background writer that finalize started applies both, in order, and posts once.
     expect(await waitFor(() => finals(201).length === 1, 60_000, 100)).toBe(true);
-    expect(await waitFor(async () => (await pending(dir)).length === 0, 10_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await pendingFiles(dir)).length === 0, 10_000, 100)).toBe(true);
     expect(finals(201)[0]!.body).toContain("merged while down");
     // In order: the update before the finalize (after it, the finalized run would have refused it).
     const [run] = await server.sql<{ completed: boolean; files: number }>(
@@ -295,14 +303,14 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(retry.code, retry.stderr).toBe(3);
     oneLine(retry);
     expect(retry.stderr).toMatch(/warning: .*not answering.*nothing was sent; 2 change\(s\) stay kept in/);
-    expect(await pending(dir)).toHaveLength(2);
+    expect(await pendingFiles(dir)).toHaveLength(2);
     const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env: away });
     expect(dry.code).toBe(3);
     oneLine(dry);
 
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
-    expect(await pending(dir)).toHaveLength(0);
+    expect(await pendingFiles(dir)).toHaveLength(0);
     expect(finals(202)).toHaveLength(1);
     expect(finals(202)[0]!.body).toContain("kept");
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
