@@ -1,7 +1,7 @@
 // `npm run bench [-- <section>...]`: start-up ratios, a rate-limited burst, the 1,000-agent update cost,
-// memory over a long run and the PostgreSQL store, all measured in one run on this machine (or only the
-// sections named: startup, burst, scale, memory, pg). Prints tables, a PASS/FAIL per target and a markdown table for the README; exits 1
-// when a (non-informational) target fails.
+// memory over a long run, the PostgreSQL store and the live page in chromium, all measured in one run on
+// this machine (or only the sections named: startup, burst, scale, memory, pg, serve). Prints tables, a
+// PASS/FAIL per target and a markdown table for the README; exits 1 when a (non-informational) target fails.
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { burstSection } from "./burst.js";
@@ -10,6 +10,7 @@ import { markdownTable, printSection, type Section, type Target, textTable, verd
 import { memorySection } from "./memory.js";
 import { pgSection } from "./pg.js";
 import { scaleSection } from "./scale.js";
+import { serveSection } from "./serve.js";
 import { startupSection } from "./startup.js";
 
 /** Samples per variant after the warm-ups (40: start-up ratios on this noisy machine need them); BENCH_SAMPLES overrides (bounded to 5..60). */
@@ -31,6 +32,7 @@ const all: [string, () => Promise<Section>][] = [
   ["scale", () => scaleSection(epics, Math.max(5, Math.round(SAMPLES * 0.75)), WARMUPS)],
   ["memory", () => memorySection()],
   ["pg", () => pgSection(epics, Math.max(10, Math.round(SAMPLES / 2)))],
+  ["serve", () => serveSection(epics, Math.max(10, Math.round(SAMPLES / 2)), 5)],
 ];
 const named = process.argv.slice(2);
 const steps = named.length === 0 ? all : all.filter(([name]) => named.includes(name));

@@ -42,10 +42,10 @@ agent() {
 }
 
 # Four agents on three machines, all at once.
-agent machine-1 api 6 &
-agent machine-2 web 4 &
-agent machine-2 docs 3 &
-agent machine-3 tests 5 &
+agent machine-1 api 3 &
+agent machine-2 web 2 &
+agent machine-2 docs 2 &
+agent machine-3 tests 3 &
 wait
 
 on_machine machine-3 finalize --summary "merged"

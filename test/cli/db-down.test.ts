@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
 import {
   freePort,
   postgresUnavailable,
@@ -13,22 +14,34 @@ import {
 } from "../support/postgres.js";
 
 /**
- * Commands that write, while the database store is down (stopped) or unreachable (a loopback port where
- * nothing listens): finalize is kept like an agent's change, retry says what stays (exit 3), and init, add
- * and the read-only commands say the database is not answering in one line (exit 1).
+ * Commands that write, while the database store is down (stopped), restarts or is unreachable (a loopback
+ * port where nothing listens): an agent's change and finalize are kept on the machine's disk and applied
+ * once, in order, when it answers; retry says what stays (exit 3); init, add and the read-only commands
+ * say the database is not answering in one line (exit 1). The only PostgreSQL CLI file with a server of
+ * its own (the others share the run's: test/support/postgres-template.ts), since it stops it.
  */
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the database-down CLI tests: ${skip}`);
+const noMachines = skip ? null : await machinesUnavailable();
+if (noMachines) console.warn(`skipping the database restart on simulated machines: ${noMachines}`);
 
 const TOKEN = "ghp_dbdown";
 const FINAL = "## 🎉 Final Summary";
 
+/** The files of the changes kept on the machine's disk, oldest first (names only: a writer may be taking them). */
+async function pendingFiles(dir: string): Promise<string[]> {
+  const folder = join(dir, ".parallel-progress", "pending");
+  return (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+}
+
+/** The changes kept on the machine's disk, oldest first (read while no writer can apply them). */
 async function pending(dir: string): Promise<{ kind: string; summary?: string }[]> {
   const folder = join(dir, ".parallel-progress", "pending");
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
   return Promise.all(
-    names.map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change),
+    (await pendingFiles(dir)).map(
+      async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change,
+    ),
   );
 }
 
@@ -44,6 +57,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   let server: TestPostgres;
   let gh: FakeGitHub;
   const dirs: string[] = [];
+  const machines: Machine[] = [];
   const machine = async () => {
     const dir = await mkdtemp(join(tmpdir(), "pp-dbdown-"));
     dirs.push(dir);
@@ -58,6 +72,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     });
   }, 120_000);
   afterAll(async () => {
+    for (const m of machines) await m.destroy();
     for (const dir of dirs) {
       await stopFlushers(dir);
       await rm(dir, { recursive: true, force: true });
@@ -97,6 +112,129 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     return init.stdout.trim().split("\t")[1]!;
   }
 
+  it("keeps changes on the machine's disk while the database is down and applies them once, in order", async () => {
+    const { url, name } = await server.createDatabase("down");
+    const env = envFor(url, "EPIC-D");
+    const dir = await machine();
+    const init = await runCli(["init", "--epic", "EPIC-D", "--domains", "api", "--dir", dir], { env });
+    const agent = init.stdout.trim().split("\t")[1]!;
+    await server.stopServer();
+    try {
+      for (let n = 1; n <= 3; n++) {
+        const result = await runCli(
+          ["update", agent, "--status", "in_progress", "--files", `${n}/9`, "--dir", dir],
+          { env },
+        );
+        expect(result.code).toBe(0);
+        expect(result.stderr.trim().split("\n")).toHaveLength(1);
+        expect(result.stderr).toMatch(/warning: .*not answering.*kept in/);
+        expect(result.stderr).not.toContain(SUPERUSER_PASSWORD);
+      }
+      expect(await pendingFiles(dir)).toHaveLength(3);
+    } finally {
+      await server.start();
+    }
+    const next = await runCli(["log", agent, "back again", "--dir", dir], { env });
+    expect(next.code, next.stderr).toBe(0);
+    expect(await pendingFiles(dir)).toHaveLength(0);
+    const events = await server.sql<{ seq: number; event: string }>(
+      name,
+      "SELECT e.seq::int AS seq, e.event FROM parallel_progress.events e ORDER BY e.id",
+    );
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      agents: { filesCompleted: number }[];
+    };
+    expect(status.agents[0]?.filesCompleted).toBe(3);
+  });
+
+  it("applies kept changes by the background writer once the database is back, with no further call", async () => {
+    const { url, name } = await server.createDatabase("waiter");
+    const env = envFor(url, "EPIC-W");
+    const dir = await machine();
+    const init = await runCli(["init", "--epic", "EPIC-W", "--domains", "api", "--dir", dir], { env });
+    const agent = init.stdout.trim().split("\t")[1]!;
+    await server.stopServer();
+    try {
+      for (let n = 1; n <= 2; n++) {
+        const result = await runCli(
+          ["update", agent, "--status", "in_progress", "--files", `${n}/5`, "--dir", dir],
+          {
+            env,
+          },
+        );
+        expect(result.code).toBe(0);
+      }
+      expect(await pendingFiles(dir)).toHaveLength(2);
+    } finally {
+      await server.start();
+    }
+    const applied = await waitFor(async () => (await pendingFiles(dir)).length === 0, 40_000, 100);
+    expect(applied).toBe(true);
+    const events = await server.sql<{ seq: number }>(
+      name,
+      "SELECT seq::int AS seq FROM parallel_progress.events ORDER BY id",
+    );
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+  }, 60_000);
+
+  it.skipIf(noMachines)(
+    "loses nothing when the database restarts in the middle of a run (three machines)",
+    async () => {
+      const { url, name } = await server.createDatabase("restart");
+      const env = envFor(url, "EPIC-R");
+      const hosts = await Promise.all(["r1", "r2", "r3"].map(async (host) => startMachine(host)));
+      machines.push(...hosts);
+      const init = await hosts[0]!.cli(["init", "--epic", "EPIC-R", "--domains", "a,b,c"], env);
+      expect(init.code, init.stderr).toBe(0);
+      const agents = init.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("\t")[1]!);
+      const updates = 5; // the restart comes after 4 of 15: most are still to come
+      const reporting = Promise.all(
+        hosts.map(async (host, i) => {
+          for (let n = 1; n <= updates; n++) {
+            const result = await host.cli(
+              ["update", agents[i]!, "--status", "in_progress", "--files", `${n}/${updates}`],
+              env,
+            );
+            expect(result.code, result.stderr).toBe(0);
+          }
+        }),
+      );
+      // Restart once some updates went through, while the others are still reporting.
+      await waitFor(
+        async () => {
+          const [row] = await server.sql<{ n: number }>(
+            name,
+            "SELECT count(*)::int AS n FROM parallel_progress.events",
+          );
+          return (row?.n ?? 0) >= 4;
+        },
+        20_000,
+        20,
+      );
+      await server.stopServer();
+      await server.start();
+      await reporting;
+      for (const host of hosts) {
+        const retried = await host.cli(["retry"], env);
+        expect(retried.code, retried.stderr).toBe(0);
+      }
+      const [row] = await server.sql<{ n: number }>(
+        name,
+        "SELECT count(*)::int AS n FROM parallel_progress.events",
+      );
+      expect(row?.n).toBe(1 + 3 * updates);
+      const status = JSON.parse((await hosts[1]!.cli(["status", "--json"], env)).stdout) as {
+        agents: { filesCompleted: number }[];
+      };
+      expect(status.agents.map((a) => a.filesCompleted)).toEqual([updates, updates, updates]);
+    },
+  );
+
   it("keeps finalize after the agents' changes, once, and the background writer applies it when the database is back", async () => {
     const { url, name } = await server.createDatabase("fin_down");
     const env = envFor(url, "EPIC-F");
@@ -128,7 +266,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     }
     // No further call: the background writer that finalize started applies both, in order, and posts once.
     expect(await waitFor(() => finals(201).length === 1, 60_000, 100)).toBe(true);
-    expect(await waitFor(async () => (await pending(dir)).length === 0, 10_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await pendingFiles(dir)).length === 0, 10_000, 100)).toBe(true);
     expect(finals(201)[0]!.body).toContain("merged while down");
     // In order: the update before the finalize (after it, the finalized run would have refused it).
     const [run] = await server.sql<{ completed: boolean; files: number }>(
@@ -165,14 +303,14 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(retry.code, retry.stderr).toBe(3);
     oneLine(retry);
     expect(retry.stderr).toMatch(/warning: .*not answering.*nothing was sent; 2 change\(s\) stay kept in/);
-    expect(await pending(dir)).toHaveLength(2);
+    expect(await pendingFiles(dir)).toHaveLength(2);
     const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env: away });
     expect(dry.code).toBe(3);
     oneLine(dry);
 
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
-    expect(await pending(dir)).toHaveLength(0);
+    expect(await pendingFiles(dir)).toHaveLength(0);
     expect(finals(202)).toHaveLength(1);
     expect(finals(202)[0]!.body).toContain("kept");
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
-import { postgresUnavailable, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the PostgreSQL db/history tests: ${skip}`);
@@ -12,7 +12,7 @@ const noMachines = skip ? null : await machinesUnavailable();
 if (noMachines) console.warn(`skipping the PostgreSQL tests on simulated machines: ${noMachines}`);
 
 describe.skipIf(skip)("db commands, row-level security and history", () => {
-  let server: TestPostgres;
+  let server: PostgresDatabases;
   let dir: string;
   const machines: Machine[] = [];
   const machine = async (name: string) => {
@@ -22,13 +22,12 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
   };
 
   beforeAll(async () => {
-    server = await startPostgres();
+    server = sharedPostgres();
     dir = await mkdtemp(join(tmpdir(), "pp-db-"));
-  }, 120_000);
+  });
   afterAll(async () => {
     for (const m of machines) await m.destroy();
     await rm(dir, { recursive: true, force: true });
-    await server?.destroy();
   });
 
   const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, "--dir", dir], { env });

@@ -5,26 +5,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe } from "../serve/serve-process.js";
 import { openEvents } from "../serve/sse-client.js";
 import { runCli } from "../support/cli.js";
-import { postgresUnavailable, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the serve-with-PostgreSQL test: ${skip}`);
 
 describe.skipIf(skip)("serve with a database store (--store, --epic)", () => {
-  let server: TestPostgres;
+  let server: PostgresDatabases;
   let serveDir: string;
   let agentDir: string;
 
   beforeAll(async () => {
-    server = await startPostgres();
+    server = sharedPostgres();
     // The page and the agent on different "machines": nothing shared but the database.
     serveDir = await mkdtemp(join(tmpdir(), "pp-serve-pg-"));
     agentDir = await mkdtemp(join(tmpdir(), "pp-agent-pg-"));
-  }, 120_000);
+  });
   afterAll(async () => {
     await rm(serveDir, { recursive: true, force: true });
     await rm(agentDir, { recursive: true, force: true });
-    await server?.destroy();
   });
 
   it("follows the epic's run through LISTEN/NOTIFY: a change made elsewhere reaches the page", async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { applyComplete, applyFail, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
@@ -23,6 +23,9 @@ if (!hasChromium)
   console.warn(`${CHROMIUM} is missing (installed by .ci/run): the browser tests are skipped`);
 
 let browser: Browser;
+let context: BrowserContext;
+/** One tab for the file: each test navigates it to its own server (a new tab costs a renderer's start). */
+let tab: Page;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
@@ -31,6 +34,8 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  tab = await context.newPage();
 });
 afterAll(async () => {
   await browser?.close();
@@ -74,21 +79,33 @@ async function serve(args: string[]): Promise<ServeProcess> {
   return server;
 }
 
-/** A page that records script errors and anything a hostile text could make it run. */
-async function openPage(
-  url: string,
-  viewport = { width: 1280, height: 900 },
-): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport });
-  cleanups.push(() => page.close());
+/**
+ * The tab, on about:blank with no cookies again after the test, recording script errors and anything a
+ * hostile text could make it run while the test lasts.
+ */
+function freshTab(): { page: Page; errors: string[] } {
   const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("dialog", (dialog) => {
+  const onError = (error: Error) => errors.push(error.message);
+  const onDialog = (dialog: Dialog) => {
     errors.push(`dialog: ${dialog.message()}`);
     void dialog.dismiss();
+  };
+  tab.on("pageerror", onError);
+  tab.on("dialog", onDialog);
+  cleanups.push(async () => {
+    await tab.goto("about:blank");
+    tab.off("pageerror", onError);
+    tab.off("dialog", onDialog);
+    await context.clearCookies();
   });
-  await page.goto(url);
-  return { page, errors };
+  return { page: tab, errors };
+}
+
+/** The tab at `url` (a fresh document: a navigation), recording errors as `freshTab` does. */
+async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
+  const opened = freshTab();
+  await opened.page.goto(url);
+  return opened;
 }
 
 const rowText = (page: Page, domain: string) =>
@@ -208,7 +225,7 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(errors).toEqual([]);
   });
 
-  it("shows a CLI update from another process within a second, without reloading", async () => {
+  it("shows a CLI update from another process, without reloading (how soon: npm run bench)", async () => {
     const dir = await epicWith("backend,frontend");
     const server = await serve(["--dir", dir, "--port", "0"]);
     const { page } = await openPage(server.url);
@@ -218,9 +235,7 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     });
 
     await cli(dir, "update", "frontend", "--status", "in_progress", "--files", "5/7");
-    const shownAfter = Date.now();
-    await page.locator("#rows tr:last-child .files", { hasText: /^5\/7$/ }).waitFor({ timeout: 1000 });
-    expect(Date.now() - shownAfter).toBeLessThan(1000);
+    await page.locator("#rows tr:last-child .files", { hasText: /^5\/7$/ }).waitFor({ timeout: 5000 });
     expect(await page.locator("#counts").innerText()).toBe("1 pending, 1 running, 0 completed, 0 failed");
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).marker)).toBe(1);
   });
@@ -271,8 +286,7 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     const server = await serve(["--dir", dir, "--port", "0", "--host", "0.0.0.0"]);
     const printed = new URL(server.url);
     const local = `http://127.0.0.1:${printed.port}/`;
-    const page = await browser.newPage();
-    cleanups.push(() => page.close());
+    const { page } = freshTab();
     const refused = await page.goto(local);
     expect(refused?.status()).toBe(401);
     expect(await page.locator("#rows").count()).toBe(0);
@@ -282,7 +296,7 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(await page.locator("#rows .name").allInnerTexts()).toEqual(["backend"]);
   });
 
-  it("shows a 1,000-agent run within a couple of seconds, and its changes", async () => {
+  it("shows a 1,000-agent run, and its changes (how soon: npm run bench)", async () => {
     const domains = Array.from({ length: 1000 }, (_, i) => `domain-${String(i).padStart(4, "0")}`);
     const dir = await epicWith(domains.join(","), (state, now) =>
       applyLog(
@@ -294,24 +308,15 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     );
     const server = await serve(["--dir", dir, "--port", "0"]);
     const { page, errors } = await openPage(server.url);
-    // From the start of the navigation (the page's own clock) to the last row on screen (a little after),
-    // and the page's own work on the snapshot (parse and build the rows). Loose bounds: the machine is shared.
     await page.locator("#rows tr").nth(999).waitFor({ timeout: 10_000 });
-    const shownMs = await page.evaluate(() => performance.now());
-    const renderMs = await page.evaluate(
-      () => performance.getEntriesByName("snapshot-shown")[0]?.duration ?? -1,
-    );
-    console.info(
-      `1,000 agents: shown ${Math.round(shownMs)} ms after the navigation started, built in ${Math.round(renderMs)} ms`,
-    );
-    expect(renderMs).toBeGreaterThanOrEqual(0);
-    expect(renderMs).toBeLessThan(1500);
-    expect(shownMs).toBeLessThan(5000);
+    // The page marks its work on the snapshot (parse and build the rows), which the benchmark reads.
+    const built = await page.evaluate(() => performance.getEntriesByName("snapshot-shown").length);
+    expect(built).toBe(1);
     expect(await page.locator("#counts").innerText()).toBe("999 pending, 1 running, 0 completed, 0 failed");
     expect(await page.locator("#legend").innerText()).toContain("1000 agents");
 
     await cli(dir, "update", "domain-0999", "--status", "in_progress", "--files", "2/3");
-    await page.locator("#rows tr:last-child .files", { hasText: /^2\/3$/ }).waitFor({ timeout: 2000 });
+    await page.locator("#rows tr:last-child .files", { hasText: /^2\/3$/ }).waitFor({ timeout: 5000 });
     expect(errors).toEqual([]);
   });
 });

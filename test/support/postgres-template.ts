@@ -1,11 +1,18 @@
-import { makePostgresTemplate, postgresUnavailable, TEMPLATE_ENV } from "./postgres.js";
+import {
+  makePostgresTemplate,
+  postgresUnavailable,
+  SHARED_PORT_ENV,
+  startPostgres,
+  TEMPLATE_ENV,
+} from "./postgres.js";
 
 /**
- * vitest's globalSetup: one initdb for the whole run, which every PostgreSQL test file's startPostgres()
- * copies instead of running initdb itself (each file still has a server of its own, which it may stop
- * and restart). Where PostgreSQL is missing, nothing: the files skip themselves, or fail in CI.
+ * vitest's globalSetup: one initdb for the whole run, which every startPostgres() copies instead of
+ * running initdb itself, and one server for the run (sharedPostgres()) that the files which never stop
+ * their server share, each test with databases of its own. Where PostgreSQL is missing, nothing: the
+ * files skip themselves, or fail in CI.
  */
-export default async function setup(): Promise<(() => void) | undefined> {
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   let missing: string | null;
   try {
     missing = postgresUnavailable();
@@ -15,8 +22,15 @@ export default async function setup(): Promise<(() => void) | undefined> {
   if (missing) return undefined;
   const template = await makePostgresTemplate();
   process.env[TEMPLATE_ENV] = template.dir;
-  return () => {
+  const shared = await startPostgres().catch((error: unknown) => {
+    template.remove();
+    throw error;
+  });
+  process.env[SHARED_PORT_ENV] = String(shared.port);
+  return async () => {
+    delete process.env[SHARED_PORT_ENV];
     delete process.env[TEMPLATE_ENV];
+    await shared.destroy();
     template.remove();
   };
 }

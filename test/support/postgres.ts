@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,8 +13,8 @@ const run = promisify(execFile);
 /** The superuser's password on the throwaway server (TCP connections need a password there). */
 export const SUPERUSER_PASSWORD = "pp-test-superuser-pw";
 
-/** A throwaway PostgreSQL server on 127.0.0.1, in a temporary folder, for the tests. */
-export interface TestPostgres {
+/** Databases on a PostgreSQL server on 127.0.0.1 that a test file may use but not stop. */
+export interface PostgresDatabases {
   port: number;
   /** A URL to a database on this server, as `user` (default: the superuser). */
   url(database?: string, user?: { name: string; password: string }): string;
@@ -25,6 +26,10 @@ export interface TestPostgres {
     text: string,
     values?: unknown[],
   ): Promise<R[]>;
+}
+
+/** A throwaway PostgreSQL server on 127.0.0.1, in a temporary folder, for the tests. */
+export interface TestPostgres extends PostgresDatabases {
   /** Stops the server (it can be started again: `start`), e.g. to test a database that is down. */
   stopServer(): Promise<void>;
   start(): Promise<void>;
@@ -211,6 +216,38 @@ export async function startPostgres(): Promise<TestPostgres> {
       }
     }
   }
+  return {
+    ...databasesOn(port),
+    stopServer,
+    start,
+    async destroy() {
+      process.off("exit", stopNow);
+      await stopServer().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Where a test run's shared server listens (set by test/support/postgres-template.ts, vitest's globalSetup). */
+export const SHARED_PORT_ENV = "PP_TEST_POSTGRES_PORT";
+
+/**
+ * The test run's shared server, for files that never stop or restart their server (each test makes
+ * databases of its own on it); a file that stops its server starts one of its own (startPostgres).
+ */
+export function sharedPostgres(): PostgresDatabases {
+  const port = Number(process.env[SHARED_PORT_ENV]);
+  if (!Number.isInteger(port) || port <= 0)
+    throw new Error(
+      `no shared PostgreSQL server (${SHARED_PORT_ENV}): run the tests through vitest.config.ts`,
+    );
+  return databasesOn(port);
+}
+
+/** URLs, SQL and new databases on the server listening on `port`. */
+function databasesOn(port: number): PostgresDatabases {
+  // Unique across the workers sharing a server, and across the files one worker runs in turn.
+  const unique = `${process.pid}_${randomBytes(3).toString("hex")}`;
   let counter = 0;
   const url = (database = "postgres", user = { name: "postgres", password: SUPERUSER_PASSWORD }) =>
     `postgresql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -228,16 +265,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     sql,
     async createDatabase(prefix = "pp") {
-      const name = `${prefix}_${process.pid}_${++counter}`;
+      const name = `${prefix}_${unique}_${++counter}`;
       await sql("postgres", `CREATE DATABASE "${name}"`);
       return { name, url: url(name) };
-    },
-    stopServer,
-    start,
-    async destroy() {
-      process.off("exit", stopNow);
-      await stopServer().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

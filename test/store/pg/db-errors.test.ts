@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
 import { explainPgError } from "../../../src/store/pg/config.js";
 import { PgRunStore } from "../../../src/store/pg/pg-store.js";
-import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
+import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../../support/postgres.js";
 
 /** What the database's errors mean (by their codes, never their words), and what they do to the pool. */
 
@@ -54,18 +54,17 @@ const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the PostgreSQL error tests: ${skip}`);
 
 describe.skipIf(skip)("PgRunStore: the application's errors against a real PostgreSQL", () => {
-  let server: TestPostgres;
+  let server: PostgresDatabases;
   let url: string;
   let name: string;
   const stores: PgRunStore[] = [];
 
   beforeAll(async () => {
-    server = await startPostgres();
+    server = sharedPostgres();
     ({ url, name } = await server.createDatabase("errors"));
-  }, 120_000);
+  });
   afterAll(async () => {
     await Promise.all(stores.map((s) => s.close()));
-    await server?.destroy();
   });
 
   const backends = async () =>

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe } from "vitest";
+import { beforeAll, describe } from "vitest";
 import { PgRunStore } from "../../../src/store/pg/pg-store.js";
-import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
+import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../../support/postgres.js";
 import { describeRunStoreContract } from "../contract.js";
 
 const run = promisify(execFile);
@@ -19,13 +19,10 @@ const bumper = (url: string, each: number) => `
 if (skip) console.warn(`skipping the PostgreSQL store contract: ${skip}`);
 
 describe.skipIf(skip)("RunStore contract: PostgreSQL store", () => {
-  let server: TestPostgres | null = null;
-  // Started once for the file, before the suite's per-test fixtures (initdb is slow on a busy machine).
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 180_000);
-  afterAll(async () => {
-    await server?.destroy();
+  let server: PostgresDatabases | null = null;
+  // The run's shared server (each test a database of its own), found before the suite's per-test fixtures.
+  beforeAll(() => {
+    server = sharedPostgres();
   });
   describeRunStoreContract("PostgreSQL store", async () => {
     if (!server) throw new Error("the PostgreSQL server did not start");
@@ -39,7 +36,7 @@ describe.skipIf(skip)("RunStore contract: PostgreSQL store", () => {
           ),
         );
       },
-      dispose: async () => undefined, // the database goes with the server
+      dispose: async () => undefined, // the database goes with the run's server
     };
   });
 });
