@@ -177,6 +177,25 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(await impatient.transact(bump("a", 1))).toBe(2);
   });
 
+  it("plans its hot statements once per connection, and goes on unnamed when a pooler loses them", async () => {
+    const s = store("E-NAMED", 1);
+    await s.transact((_c, now) => ({ next: newRun("E-NAMED", ["a"], now), result: undefined }));
+    expect(await s.transact(bump("a", 1))).toBe(2);
+    // The store's one pooled connection keeps them (server side, for the session).
+    const pool = (s as unknown as { pool: pg.Pool }).pool;
+    const client = await pool.connect();
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT name FROM pg_prepared_statements ORDER BY name",
+    );
+    expect(rows.map((row) => row.name)).toEqual(["pp_latest_locked", "pp_write"]);
+    // What a transaction pooler does: the next statement meets a server session that never saw them.
+    await client.query("DEALLOCATE ALL");
+    client.release();
+    expect(await s.transact(bump("a", 2))).toBe(3);
+    expect(await s.transact(bump("a", 3))).toBe(4);
+    expect((await s.read())?.seq).toBe(4);
+  });
+
   it("treats hostile epic ids and domains as data", async () => {
     const epic = "E'; DROP TABLE parallel_progress.runs; --";
     const s = store(epic);
