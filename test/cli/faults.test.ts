@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StatusView } from "../../src/model/status-view.js";
 import {
+  allFileText,
   type CliResult,
   flusherPids,
   queueFiles,
@@ -119,12 +120,14 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     expect(init.stderr).toMatch(/401|bad credentials|rejected the token/i);
     expect(init.stderr + init.stdout).not.toContain(BAD_TOKEN);
     expect(init.stdout).toMatch(/^a\timpl-a-\d{6}\nb\timpl-b-\d{6}\n?$/);
+    expect(await queueFiles(dir)).toHaveLength(1);
     const update = await bad("update", "a", "--status", "in_progress", "--files", "1/2");
     expect(update.code, update.stderr).toBe(0);
     expect((await queueFiles(dir)).length).toBeGreaterThan(0);
     const rejected = await bad("retry");
     expect(rejected.code).toBe(3);
     expect(rejected.stderr + rejected.stdout).not.toContain(BAD_TOKEN);
+    expect(await allFileText(dir)).not.toContain(BAD_TOKEN);
 
     gh.lockIssue(REPO, ISSUE, true);
     const stillLocked = await cli("retry");
@@ -210,11 +213,13 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     }
     expect(killedAny, "some processes really were killed").toBeGreaterThan(0);
 
-    // The next commands work.
-    for (const domain of domains) {
-      const result = await cli("complete", domain);
-      expect(result.code, `complete ${domain}: ${result.stderr}`).toBe(0);
-    }
+    // The next commands work (all at once, as the agents would finish).
+    await Promise.all(
+      domains.map(async (domain) => {
+        const result = await cli("complete", domain);
+        expect(result.code, `complete ${domain}: ${result.stderr}`).toBe(0);
+      }),
+    );
     const finalize = await cli("finalize", "--summary", "survived");
     expect(finalize.code, finalize.stderr).toBe(0);
     const retry = await retryUntilDone(cli);
