@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
@@ -9,9 +9,6 @@ import { useFakeGitHub } from "../support/harness.js";
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
 const fakeGitHub = useFakeGitHub(TOKEN);
 const setup = (fake: FakeGitHubOptions = {}) => fakeGitHub({ fake });
-/** A GitHub App installation token (as Actions' GITHUB_TOKEN): comments by a bot, no access to /user. */
-const botGitHub = useFakeGitHub("ghs_actionsinstallationtoken0123456789ab", "github-actions[bot]");
-const fakeGitHubAsBot = () => botGitHub({ fake: { viewerForbidden: true } });
 
 const byKind = (gh: FakeGitHub, kind: "progress" | "final") =>
   gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === kind);
@@ -170,21 +167,8 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect(await queueFiles(dir)).toEqual([]);
   });
 
-  it("works with a token that cannot read /user (GitHub Actions' GITHUB_TOKEN): finds its own comment by marker", async () => {
-    const { gh, cli, dir } = await fakeGitHubAsBot();
-    expect((await cli("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
-    gh.addComment("acme/widgets", 123, byKind(gh, "progress")[0]!.body, "someone-else"); // a copy by a person
-    const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
-    expect(state.sync.viewer).toBe("github-actions[bot]"); // learned from the comment it created
-    gh.removeComment(state.sync.commentId); // deleted: found again by marker among the bot's comments
-    expect((await cli("complete", "a", "--min-interval", "0")).code).toBe(0);
-    expect((await cli("finalize", "--summary", "ok")).code).toBe(0);
-    const mine = byKind(gh, "progress").filter((c) => c.author === "github-actions[bot]");
-    expect(mine).toHaveLength(1);
-    expect(mine[0]!.body).toContain("**Parallel execution completed**");
-    expect(byKind(gh, "progress").filter((c) => c.author === "someone-else")).toHaveLength(1);
-    expect(byKind(gh, "final")).toHaveLength(1);
-  });
+  // A token that cannot read /user (Actions' GITHUB_TOKEN) finding its own comment by marker after a
+  // deletion: test/convergence/bot-token.test.ts; its init and finalize as processes: test/cli/footprint.test.ts.
 });
 
 describe("the offline queue keeps the truth and the token", () => {
