@@ -115,7 +115,8 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     const { gh, cli, dir, as, env } = await setup();
     const bad = as({ ...env, GITHUB_TOKEN: BAD_TOKEN });
 
-    const init = await bad("init", "--epic", "EPIC-F6", "--domains", "a,b", ...FAST);
+    // --verbose: the fullest output a user can ask for holds no token either.
+    const init = await bad("init", "--epic", "EPIC-F6", "--domains", "a,b", "--verbose", ...FAST);
     expectQueuedWarning(init);
     expect(init.stderr).toMatch(/GITHUB_TOKEN|GH_TOKEN/);
     expect(init.stderr).toMatch(/401|bad credentials|rejected the token/i);
