@@ -14,7 +14,10 @@ describe("what the CLI posts", () => {
   it("keeps a hostile domain literal and the merge summary contained", async () => {
     const { gh, cli, dir } = await fakeGitHub();
     const domains = ["![](http://evil.example/x.png)", "[x](javascript:alert(1))", "**b** #123"];
-    expect((await cli("init", "--epic", "E", "--domains", domains.join(","))).code).toBe(0);
+    // --min-interval 0 (saved in the run): finalize's two writes need not be 1 s apart for what this checks.
+    expect(
+      (await cli("init", "--epic", "E", "--domains", domains.join(","), "--min-interval", "0")).code,
+    ).toBe(0);
     expect((await cli("fail", domains[1]!, "--error", "see `x` _here_ www.evil.example")).code).toBe(0);
     await writeFile(join(dir, "summary.md"), "- item\n  ```\n  code");
     expect((await cli("finalize", "--summary-file", join(dir, "summary.md"))).code).toBe(0);

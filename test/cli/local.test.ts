@@ -87,9 +87,8 @@ describe("the CLI without GitHub (local tracking)", () => {
     const statePath = join(dir, ".parallel-progress/state.json");
     const before = await readFile(statePath, "utf8");
     const cases: [string[], RegExp][] = [
+      // One value an option parser refuses; each parser's bad values: test/config/options.test.ts.
       [["update", "a", "--status", "running", "--files", "1/2"], /--status/],
-      [["update", "a", "--status", "in_progress", "--files", "3/x"], /3\/x/],
-      [["update", "a", "--status", "in_progress", "--files", "9/7"], /9.*7|exceed/],
       [["update", "nobody", "--status", "in_progress", "--files", "1/2"], /unknown agent "nobody"/],
       [["fail", "a"], /--error/],
       [["init", "--epic", "E", "--domains", "x,y"], /still active/],

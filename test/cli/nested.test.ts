@@ -171,20 +171,14 @@ describe("agent metrics", () => {
   });
 
   // One run for all the refusals: each leaves its state byte for byte the same, so the next meets it too.
+  // One value per option here (what a process shows: exit 2, one line, the state untouched); every bad
+  // value of each is refused in-process: test/config/options.test.ts.
   it("rejects bad metric values on update, each with one line and exit 2", async () => {
     const dir = await started();
     for (const [args, message] of [
-      [["--cost", "-1"], /--cost must be a decimal number .* got "-1"/],
-      [["--cost", "abc"], /--cost .* got "abc"/],
-      [["--cost", "NaN"], /--cost .* got "NaN"/],
-      [["--cost", "Infinity"], /--cost .* got "Infinity"/],
-      [["--cost", "1e3"], /--cost .* got "1e3"/],
-      [["--cost", "0x10"], /--cost .* got "0x10"/],
+      [["--cost", "1e3"], /--cost must be a decimal number .* got "1e3"/],
       [["--iteration", "5/3"], /--iteration must be .* got "5\/3"/],
-      [["--iteration", "1/0"], /--iteration .* got "1\/0"/],
-      [["--iteration", "2"], /--iteration .* got "2"/],
       [["--criteria", "7/6"], /--criteria must be .* got "7\/6"/],
-      [["--criteria", "-1/6"], /--criteria .* got "-1\/6"/],
     ] as const) {
       await refused(dir, ["update", "backend", "--status", "in_progress", ...args], message);
     }
@@ -192,22 +186,12 @@ describe("agent metrics", () => {
 
   it("rejects a bad --max-cost at init and creates no run", async () => {
     const dir = await epic();
-    for (const value of ["-5", "1e2", "Infinity", "ten"]) {
-      const result = await runCli([
-        "init",
-        "--epic",
-        "E",
-        "--domains",
-        "a",
-        "--max-cost",
-        value,
-        "--dir",
-        dir,
-      ]);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/--max-cost must be a decimal number/);
-      await expect(stateText(dir)).rejects.toThrow(/ENOENT/);
-    }
+    const result = await runCli(["init", "--epic", "E", "--domains", "a", "--max-cost", "ten", "--dir", dir]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/--max-cost must be a decimal number .* got "ten"/);
+    await expect(stateText(dir)).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -99,12 +99,6 @@ describe("task.md settings from the CLI", () => {
     expect(after).toBe(task.replace("2020-01-01T00:00:00", stamp!));
   });
 
-  it("does not write last_synced when the final summary could not be posted", async () => {
-    const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
-    const { gh, dir, env } = await setup(task);
-    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
-    gh.setFaults({ failureRate: 1 });
-    await runCli(["finalize", "--dir", dir], { env });
-    expect(await readFile(join(dir, "task.md"), "utf8")).toBe(task);
-  });
+  // No last_synced while the final summary is not on the issue (written once a later retry posts it):
+  // test/sync/reporter-sync.test.ts, "records last_synced when a queued final summary is delivered".
 });

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   parseCommentMode,
+  parseCostOption,
+  parseCriteriaOption,
   parseDomainsOption,
   parseFilesOption,
   parseIntervalOption,
   parseIssueOption,
+  parseIterationOption,
+  parseMaxCostOption,
   parseStatusOption,
 } from "../../src/config/options.js";
 import { UsageError } from "../../src/errors.js";
@@ -123,5 +127,33 @@ describe("parseStallAfterOption", () => {
       '--stall-after must be a duration from 1s to 7 days such as 15m, 90s or 2h, got "soon"',
     );
     expect(() => parseStallAfterOption("10ms")).toThrow(/--stall-after/);
+  });
+});
+
+// The metric options' values (moved from test/cli/nested.test.ts, which keeps one refusal per option as a
+// process: exit 2, one line, the state untouched).
+describe("parseCostOption, parseMaxCostOption, parseIterationOption and parseCriteriaOption", () => {
+  it("read decimal costs and whole pairs", () => {
+    expect(parseCostOption("4.5")).toBe(4.5);
+    expect(parseMaxCostOption("10")).toBe(10);
+    expect(parseIterationOption("3/10")).toEqual({ iteration: 3, maxIterations: 10 });
+    expect(parseCriteriaOption("4/6")).toEqual({ criteriaVerified: 4, criteriaTotal: 6 });
+  });
+
+  it("reject the rest with the value", () => {
+    expect(messageOf(() => parseCostOption("-1"))).toMatch(/^--cost must be a decimal number .* got "-1"$/);
+    for (const value of ["abc", "NaN", "Infinity", "1e3", "0x10"]) {
+      expect(messageOf(() => parseCostOption(value))).toMatch(new RegExp(`^--cost .* got "${value}"$`));
+    }
+    for (const value of ["-5", "1e2", "Infinity", "ten"]) {
+      expect(messageOf(() => parseMaxCostOption(value))).toMatch(
+        new RegExp(`^--max-cost must be a decimal number .* got "${value}"$`),
+      );
+    }
+    expect(messageOf(() => parseIterationOption("5/3"))).toMatch(/^--iteration must be .* got "5\/3"$/);
+    expect(messageOf(() => parseIterationOption("1/0"))).toMatch(/^--iteration .* got "1\/0"$/);
+    expect(messageOf(() => parseIterationOption("2"))).toMatch(/^--iteration .* got "2"$/);
+    expect(messageOf(() => parseCriteriaOption("7/6"))).toMatch(/^--criteria must be .* got "7\/6"$/);
+    expect(messageOf(() => parseCriteriaOption("-1/6"))).toMatch(/^--criteria .* got "-1\/6"$/);
   });
 });
