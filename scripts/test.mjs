@@ -1,6 +1,10 @@
-// `npm test`: the build, then the static checks (typecheck, lint) side by side with the tests. tsc runs
-// on one core, and the tests, which wait on the processes and sockets they start much of the time, leave
-// room for it. The checks' output is printed when they end; the exit code is the first failure's.
+// `npm test`, in two lanes once the JavaScript is built (esbuild, about a second: `build.mjs --no-types`):
+// - the tests (vitest), which need only the JavaScript (dist/lib's .js, dist/cli);
+// - the checks, one after the other: `npm run typecheck` (`tsc -b`: src checked once, emitting dist/lib's
+//   .d.ts, then test/bench/scripts/examples against them; the web page; the .d.ts as a user's strict
+//   project sees them), then `npm run lint`. tsc runs on one core, and the tests, which wait on the
+//   processes and sockets they start much of the time, leave room for it.
+// The checks' output is printed when they end; the exit code is the first failure's.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -18,7 +22,10 @@ function run(command, args, capture = false) {
   });
 }
 
-const build = await run(npm, ["run", "build"]);
+const build = await run(process.execPath, [
+  fileURLToPath(new URL("build.mjs", import.meta.url)),
+  "--no-types",
+]);
 if (build.code !== 0) process.exit(build.code);
 
 const checks = (async () => {

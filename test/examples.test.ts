@@ -21,7 +21,7 @@ const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO
 
 describe("examples run as written", () => {
   // That it type-checks as a user's strict project sees it (skipLibCheck off) is `npm run typecheck`'s
-  // job: tsconfig.examples.json.
+  // job: scripts/check-consumer.mjs.
   it("basic-usage.ts runs from a project that installs this package", async () => {
     const project = await temp("pp-consumer-");
     await mkdir(join(project, "node_modules"));
