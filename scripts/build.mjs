@@ -32,7 +32,9 @@ else {
 }
 
 const src = join(root, "src");
-const sources = readdirSync(src, { recursive: true }).filter((file) => file.endsWith(".ts"));
+const sources = readdirSync(src, { recursive: true }).filter(
+  (file) => file.endsWith(".ts") && !file.endsWith(".d.ts"),
+);
 /** `src/sync/client-and-renderer.ts` → `sync-client-and-renderer` */
 const bundleName = (file) => relative(src, file).replace(/\.ts$/, "").replaceAll("/", "-");
 const errors = join(src, "errors.ts");
