@@ -112,12 +112,18 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     return init.stdout.trim().split("\t")[1]!;
   }
 
-  it("keeps changes on the machine's disk while the database is down and applies them once, in order", async () => {
-    const { url, name } = await server.createDatabase("down");
-    const env = envFor(url, "EPIC-D");
+  /** A database, a machine and a local run of one agent on them (no issue): what the outage tests start from. */
+  async function localRun(prefix: string, epic: string) {
+    const { url, name } = await server.createDatabase(prefix);
+    const env = envFor(url, epic);
     const dir = await machine();
-    const init = await runCli(["init", "--epic", "EPIC-D", "--domains", "api", "--dir", dir], { env });
-    const agent = init.stdout.trim().split("\t")[1]!;
+    const init = await runCli(["init", "--epic", epic, "--domains", "api", "--dir", dir], { env });
+    expect(init.code, init.stderr).toBe(0);
+    return { name, env, dir, agent: init.stdout.trim().split("\t")[1]! };
+  }
+
+  it("keeps changes on the machine's disk while the database is down and applies them once, in order", async () => {
+    const { name, env, dir, agent } = await localRun("down", "EPIC-D");
     await server.stopServer();
     try {
       for (let n = 1; n <= 3; n++) {
@@ -150,11 +156,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   });
 
   it("applies kept changes by the background writer once the database is back, with no further call", async () => {
-    const { url, name } = await server.createDatabase("waiter");
-    const env = envFor(url, "EPIC-W");
-    const dir = await machine();
-    const init = await runCli(["init", "--epic", "EPIC-W", "--domains", "api", "--dir", dir], { env });
-    const agent = init.stdout.trim().split("\t")[1]!;
+    const { name, env, dir, agent } = await localRun("waiter", "EPIC-W");
     await server.stopServer();
     try {
       for (let n = 1; n <= 2; n++) {
