@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
-import { fileRunSource } from "../serve/file-source.js";
 import { startLiveServer } from "../serve/server.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
@@ -24,10 +23,12 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   const chosen = chooseStore(options, process.env);
   if (!chosen && !existsSync(dir))
     throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
-  const file = chosen ? null : new FileRunStore(nodeFileSystem(), dir);
-  const store = file ?? new LazyPgStore({ ...chosen!, maxConnections: 2 }, importPgStore);
+  // The file store follows its state folder, made by init or removed and made again, on its own.
+  const store = chosen
+    ? new LazyPgStore({ ...chosen, maxConnections: 2 }, importPgStore)
+    : new FileRunStore(nodeFileSystem(), dir);
   const server = await startLiveServer({
-    source: file ? fileRunSource(file, dir) : store,
+    source: store,
     assetsDir: assetsDir(),
     host: options.host,
     port: options.port,
@@ -54,7 +55,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   });
   out.data(`listening ${server.url}`);
   if (server.live.current === null)
-    out.warn(`no run in ${file ? dir : store.location} yet: the page shows it once \`init\` starts one`);
+    out.warn(`no run in ${chosen ? store.location : dir} yet: the page shows it once \`init\` starts one`);
   const stop = await stopped;
   // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).
   process.off("SIGINT", onSignal);

@@ -50,10 +50,9 @@ export async function watch(options: WatchOptions): Promise<void> {
     // Without notifications (no fs.watch here, a watcher limit), the --interval reads still see every change.
     unsubscribe = await store.subscribe(onChange).catch(() => null);
   };
-  const unsubscribeNow = async () => {
-    const stopListening = unsubscribe;
+  const stopListening = async () => {
+    await unsubscribe?.();
     unsubscribe = null;
-    await stopListening?.();
   };
 
   try {
@@ -70,7 +69,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   } finally {
     stopped = true;
     if (debounce) clearTimeout(debounce);
-    await unsubscribeNow();
+    await stopListening();
     await store.close();
   }
 
@@ -105,7 +104,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     let polled = false;
     const reads = new OneAtATime(async () => {
       if (stopped) return;
-      // The interval's reads also follow a run whose notifications stopped (its folder removed).
+      // The interval's reads also try again to listen where that failed (a database that was down).
       if (polled) await subscribe();
       polled = false;
       const next = await reporter.load().catch((error: unknown) => {
@@ -115,7 +114,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         return undefined;
       });
       if (next === null) {
-        await unsubscribeNow(); // the folder may be gone with the run: the next poll listens anew
+        // The store follows its folder removed and made again: the new run's changes are heard.
         if (warned !== "gone") out.warn(`the run in ${dir} is gone: waiting for a new one`);
         warned = "gone";
       } else if (next) {

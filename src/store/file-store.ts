@@ -1,5 +1,5 @@
 import type { FSWatcher } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
@@ -11,10 +11,11 @@ import type { RunStore, Transition } from "./types.js";
 
 /** The folder inside the epic directory that holds the run state and its lock. */
 export const STATE_DIR = ".parallel-progress";
+const STATE_FILE = "state.json";
 
 export function statePaths(epicDir: string) {
   const dir = join(epicDir, STATE_DIR);
-  return { dir, state: join(dir, "state.json"), lock: join(dir, "state.lock") };
+  return { dir, state: join(dir, STATE_FILE), lock: join(dir, "state.lock") };
 }
 
 interface FileStoreOptions {
@@ -35,7 +36,8 @@ export class FileRunStore implements RunStore {
   readonly location: string;
   private readonly clock: Clock;
   private readonly lockStaleMs: number;
-  private readonly watchers = new Set<FSWatcher>();
+  /** How to stop each subscription (close() stops them all). */
+  private readonly subscriptions = new Set<() => void>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -54,26 +56,57 @@ export class FileRunStore implements RunStore {
 
   /**
    * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
-   * the lock's events are not). Rejects (ENOENT) while no run was ever started here: the folder is not
-   * made for a watcher, so that following a directory leaves nothing behind in it.
+   * the lock's events are not). The folder is followed from the epic directory, which is watched too: a
+   * folder made after the subscription (by `init`), or removed and made again, is watched anew. A
+   * subscription makes nothing: following a directory leaves nothing behind in it. Rejects (ENOENT)
+   * when the epic directory itself is missing.
    */
   async subscribe(listener: () => void): Promise<() => Promise<void>> {
-    const name = "state.json";
-    const watcher = this.fs.watch(this.paths.dir, (_event, file) => {
-      if (file === null || String(file) === name) listener();
+    let folder: FSWatcher | null = null;
+    /** Watches the state folder for state.json (false: there is no folder now). */
+    const watchFolder = (): boolean => {
+      folder?.close();
+      folder = null;
+      try {
+        const watcher = this.fs.watch(this.paths.dir, (_event, file) => {
+          if (file === null || String(file) === STATE_FILE) listener();
+        });
+        // The folder removed: this watch sees nothing more; the epic directory's watch sees it come back.
+        watcher.on("error", () => watcher.close());
+        folder = watcher;
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+        throw error;
+      }
+    };
+    // The state folder made (init) or removed and made again: watched anew, and one call, for a state
+    // written before the new watch began.
+    const parent = this.fs.watch(dirname(this.paths.dir), (_event, name) => {
+      if (name !== null && String(name) !== STATE_DIR) return;
+      if (watchFolder()) listener();
     });
-    // The folder removed under us: nothing more will come; the subscriber's own checks see the run gone.
-    watcher.on("error", () => watcher.close());
-    this.watchers.add(watcher);
+    parent.on("error", () => parent.close());
+    try {
+      watchFolder();
+    } catch (error) {
+      parent.close();
+      throw error;
+    }
+    const stop = () => {
+      parent.close();
+      folder?.close();
+    };
+    this.subscriptions.add(stop);
     return async () => {
-      watcher.close();
-      this.watchers.delete(watcher);
+      stop();
+      this.subscriptions.delete(stop);
     };
   }
 
   async close(): Promise<void> {
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers.clear();
+    for (const stop of this.subscriptions) stop();
+    this.subscriptions.clear();
   }
 
   /**

@@ -154,6 +154,27 @@ describe("FileRunStore across processes", () => {
     expect(calls).toBe(before);
   });
 
+  it("follows its state folder: made after the subscription, then removed and made again", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+    const store = new FileRunStore(nodeFs, dir);
+    let calls = 0;
+    await store.subscribe(() => calls++);
+    expect(nodeFs.existsSync(store.paths.dir)).toBe(false); // a subscription makes nothing
+    // `init` makes the folder: heard.
+    await store.transact(() => ({ next: run(), result: undefined }));
+    expect(await waitFor(() => calls > 0)).toBe(true);
+    // The folder removed with the run, then a new run: its changes are heard through the new folder.
+    await rm(store.paths.dir, { recursive: true, force: true });
+    const removed = calls;
+    await store.transact(() => ({ next: run(), result: undefined }));
+    expect(await waitFor(() => calls > removed)).toBe(true);
+    // Only the new folder's watch can hear this one.
+    const before = calls;
+    await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
+    expect(await waitFor(() => calls > before)).toBe(true);
+    await store.close();
+  });
+
   it("stays readable when writers are killed with SIGKILL at random moments", async () => {
     dir = await mkdtemp(join(tmpdir(), "pp-store-"));
     const store = new FileRunStore(nodeFs, dir);
