@@ -119,6 +119,9 @@ const FINISH_EVENTS = {
   cancelled: "agentCancelled",
 } as const;
 
+/** The settings a call read for run `runId` (null: nothing changed since they were saved). */
+type ReadSettings = { runId: string; target: Target | null };
+
 /**
  * The parallel progress reporter: the original design's API, in camelCase and async.
  * Caller mistakes throw UsageError; GitHub trouble never throws: it is reported through `onWarning`
@@ -126,9 +129,6 @@ const FINISH_EVENTS = {
  *
  * Events: see ReporterEvents.
  */
-/** The settings a call read for run `runId` (null: nothing changed since they were saved). */
-type ReadSettings = { runId: string; target: Target | null };
-
 export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private epicDir: string;
   private readonly fs: FileSystem;

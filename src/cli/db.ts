@@ -29,12 +29,16 @@ export function registerDb(program: Command, done: (code: number) => void): void
 function addDbCommands(db: Command, done: (code: number) => void): void {
   // --store (the database), --dir, --quiet and --verbose are the program's options, as for every command.
   const sub = (name: string, description: string) => db.command(name).description(description);
+  /** What every db command starts from: its output, and the admin module (with pg, as the CLI loads it). */
+  const begin = async (options: DbOptions) => ({
+    out: createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false }),
+    admin: await loadPg(() => import("../store/pg/admin.js")),
+  });
 
   sub("migrate", "bring the schema up to date (also done on first use)").action(
     async (options: DbOptions) => {
-      const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-      const { migrateDatabase } = await loadPg(() => import("../store/pg/admin.js"));
-      const { applied, status } = await migrateDatabase(databaseUrl(options));
+      const { out, admin } = await begin(options);
+      const { applied, status } = await admin.migrateDatabase(databaseUrl(options));
       out.info(applied.length ? `applied migration(s) ${applied.join(", ")}` : "the schema was up to date");
       out.data(`schema version ${status.version}`);
       done(0);
@@ -44,9 +48,8 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
   sub("status", "print the schema version (and whether this release expects a newer one)")
     .option("--json", "print it as JSON")
     .action(async (options: DbOptions & { json?: boolean }) => {
-      const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-      const { databaseStatus } = await loadPg(() => import("../store/pg/admin.js"));
-      const status = await databaseStatus(databaseUrl(options));
+      const { out, admin } = await begin(options);
+      const status = await admin.databaseStatus(databaseUrl(options));
       if (options.json) out.data(JSON.stringify(status, null, 2));
       else {
         const behind =
@@ -70,18 +73,16 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
       // --repo is the program's option (as on every command): required here.
       .action(async (role: string, options: DbOptions & { repo?: string }) => {
         if (!options.repo) throw new UsageError(`db ${name} needs the repository: give --repo <owner/name>`);
-        const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-        const { grantRepository } = await loadPg(() => import("../store/pg/admin.js"));
-        await grantRepository(databaseUrl(options), role, options.repo, { revoke });
+        const { out, admin } = await begin(options);
+        await admin.grantRepository(databaseUrl(options), role, options.repo, { revoke });
         out.info(`${revoke ? "revoked" : "granted"}: role ${role}, runs of ${options.repo}`);
         done(0);
       });
   }
 
   sub("grants", "list the repositories granted to each role").action(async (options: DbOptions) => {
-    const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
-    const { listGrants } = await loadPg(() => import("../store/pg/admin.js"));
-    for (const { role, repo } of await listGrants(databaseUrl(options))) out.data(`${role}\t${repo}`);
+    const { out, admin } = await begin(options);
+    for (const { role, repo } of await admin.listGrants(databaseUrl(options))) out.data(`${role}\t${repo}`);
     done(0);
   });
 }

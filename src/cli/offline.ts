@@ -157,7 +157,7 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
-      pending.touchWaiter(Date.now());
+      pending.touchWaiter();
       await sleep(Math.min(WAIT_STEP_MAX_MS, 500 * 2 ** Math.min(attempt, 5)));
     }
   } finally {

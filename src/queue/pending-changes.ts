@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { writeFileAtomicSync } from "../store/atomic-write.js";
-import { tryLock } from "../store/lock.js";
+import { touch, tryLock } from "../store/lock.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { FileSystem } from "../util/io.js";
 import { randomHex } from "../util/random.js";
@@ -109,9 +109,8 @@ export class PendingChanges {
   }
 
   /** The waiter is alive (its claim is fresh). */
-  touchWaiter(now: number): void {
-    const at = new Date(now);
-    this.fs.utimesSync(this.waiterLock, at, at);
+  touchWaiter(): void {
+    touch(this.fs, this.waiterLock);
   }
 
   releaseWaiter(): void {

@@ -106,7 +106,8 @@ function isStale(fs: FileSystem, path: string, staleMs: number): boolean {
   }
 }
 
-function touch(fs: FileSystem, path: string): void {
+/** Marks the lock at `path` as held now (a holder alive); nothing when it is gone. */
+export function touch(fs: FileSystem, path: string): void {
   const now = new Date();
   try {
     fs.utimesSync(path, now, now);

@@ -4,13 +4,12 @@ import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
+import type { RunStore, Transition } from "./types.js";
 
 /** What LazyPgStore needs of its module (src/store/pg/pg-store.ts). */
 export interface PgStoreModule {
   PgRunStore: typeof PgRunStore;
 }
-
-import type { RunStore, Transition } from "./types.js";
 
 /** Where the run lives, as given by `--store`/`--epic` or PARALLEL_PROGRESS_STORE/PARALLEL_PROGRESS_EPIC. */
 interface StoreChoice {

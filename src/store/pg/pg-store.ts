@@ -334,7 +334,7 @@ export class PgRunStore implements RunStore {
     if (state.completedAt !== null) return;
     const closed = applyAbandon(state, old.now_ms);
     const where = { runRow: old.id, revision: old.revision, channel: old.channel };
-    await client.query(WRITE, writeParams(where, closed, [], true, randomUUID()));
+    await client.query(this.statement("pp_write", WRITE, writeParams(where, closed, [], true, randomUUID())));
   }
 
   /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
