@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
+import { closedPort } from "../support/loopback.js";
 import {
-  freePort,
   postgresUnavailable,
   SUPERUSER_PASSWORD,
   startPostgres,
@@ -295,7 +295,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     // Unreachable from this machine (nothing listens on that port): no background writer can apply it.
     const away = {
       ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await closedPort()}/`),
     };
     expect((await runCli(["complete", agent, "--dir", dir], { env: away })).code).toBe(0);
     const finalize = await runCli(["finalize", "--summary", "kept", "--dir", dir], { env: away });
@@ -330,7 +330,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await startRun(url, "EPIC-G", 204, dir);
     const away = {
       ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await closedPort()}/`),
     };
     expect((await runCli(["finalize", "--summary", "the kept one", "--dir", dir], { env: away })).code).toBe(
       0,
@@ -351,7 +351,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await startRun(url, "EPIC-I", 203, dir);
     const away = {
       ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
+      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await closedPort()}/`),
     };
 
     const init = await runCli(["init", "--epic", "EPIC-J", "--domains", "a,b", "--dir", dir], { env: away });
