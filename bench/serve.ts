@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { chromium } from "playwright-core";
+import { CHROMIUM, launchChromium, VIEWPORT } from "../test/serve/chromium.js";
 import { startServe } from "../test/serve/serve-process.js";
 import { type Epics, LOCAL_TASK } from "./lib/epic.js";
 import { BIN, cleanEnv, cliOutput, shortError, timeNode } from "./lib/proc.js";
@@ -13,7 +13,6 @@ import { median, ms, quantile } from "./lib/stats.js";
  * shows within a couple of seconds (from the start of the navigation to the last row on the page).
  */
 
-const CHROMIUM = "/usr/bin/chromium";
 export const CHANGE_TARGET_MS = 1000;
 export const BIG_RUN_TARGET_MS = 2000;
 const BIG = 1_000;
@@ -22,12 +21,9 @@ export async function serveSection(epics: Epics, samples: number, bigSamples: nu
   if (!existsSync(CHROMIUM)) throw new Error(`no ${CHROMIUM} (apt-get install chromium)`);
   const env = cleanEnv();
   const stops: (() => Promise<unknown>)[] = [];
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const browser = await launchChromium();
   try {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const page = await (await browser.newContext({ viewport: VIEWPORT })).newPage();
     const serve = async (domains: string[]) => {
       const dir = await epics.make(LOCAL_TASK);
       await cliOutput(["init", "--epic", "BENCH-SERVE", "--domains", domains.join(","), "--dir", dir], env);

@@ -1,12 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
-import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
+import { machinesUnavailable } from "../support/machine.js";
+import { usePostgresCli } from "../support/pg-cli.js";
 import {
-  freePort,
   postgresUnavailable,
   SUPERUSER_PASSWORD,
   startPostgres,
@@ -55,75 +53,39 @@ function oneLine(result: CliResult): void {
 
 describe.skipIf(skip)("the CLI while the database store is down", () => {
   let server: TestPostgres;
-  let gh: FakeGitHub;
-  const dirs: string[] = [];
-  const machines: Machine[] = [];
-  const machine = async () => {
-    const dir = await mkdtemp(join(tmpdir(), "pp-dbdown-"));
-    dirs.push(dir);
-    return dir;
-  };
-
   beforeAll(async () => {
     server = await startPostgres();
-    gh = await startFakeGitHub({
-      tokens: { [TOKEN]: "octo-bot" },
-      issues: [201, 202, 203, 204].map((number) => ({ repo: "acme/widgets", number })),
-    });
   }, 120_000);
   afterAll(async () => {
-    for (const m of machines) await m.destroy();
-    for (const dir of dirs) {
-      await stopFlushers(dir);
-      await rm(dir, { recursive: true, force: true });
-    }
-    await gh?.close();
     await server?.destroy();
   });
-
-  const envFor = (url: string, epic: string) => ({
-    GITHUB_TOKEN: TOKEN,
-    GITHUB_API_URL: gh.url,
-    PARALLEL_PROGRESS_STORE: url,
-    PARALLEL_PROGRESS_EPIC: epic,
+  // After the server's hooks: its folders, background writers and machines go before the server (stack order).
+  const cli = usePostgresCli(TOKEN, {
+    issues: [201, 202, 203, 204].map((number) => ({ repo: "acme/widgets", number })),
   });
-  const finals = (issue: number) => gh.comments("acme/widgets", issue).filter((c) => c.body.includes(FINAL));
+  const finals = (issue: number) =>
+    cli.gh.comments("acme/widgets", issue).filter((c) => c.body.includes(FINAL));
 
-  async function startRun(url: string, epic: string, issue: number, dir: string): Promise<string> {
-    const env = envFor(url, epic);
-    const init = await runCli(
-      // --min-interval 0 (saved in the run): finalize's two writes need not be a second apart here.
-      [
-        "init",
-        "--epic",
-        epic,
-        "--domains",
-        "api",
-        "--issue",
-        String(issue),
-        "--repo",
-        "acme/widgets",
-        "--min-interval",
-        "0",
-      ],
-      { env: { ...env }, cwd: dir },
-    );
-    expect(init.code, init.stderr).toBe(0);
-    return init.stdout.trim().split("\t")[1]!;
-  }
-
-  /** A database, a machine and a local run of one agent on them (no issue): what the outage tests start from. */
-  async function localRun(prefix: string, epic: string) {
+  /**
+   * A database, a machine (a folder of its own) and a run of one agent on them: what each test starts
+   * from. Local, or posting to `issue` with --min-interval 0 (saved in the run: finalize's two writes need
+   * not be a second apart here).
+   */
+  async function startRun(prefix: string, epic: string, issue?: number) {
     const { url, name } = await server.createDatabase(prefix);
-    const env = envFor(url, epic);
-    const dir = await machine();
-    const init = await runCli(["init", "--epic", epic, "--domains", "api", "--dir", dir], { env });
+    const env = cli.env(url, epic);
+    const dir = await cli.folder();
+    const posting =
+      issue === undefined ? [] : ["--issue", String(issue), "--repo", "acme/widgets", "--min-interval", "0"];
+    const init = await runCli(["init", "--epic", epic, "--domains", "api", ...posting, "--dir", dir], {
+      env,
+    });
     expect(init.code, init.stderr).toBe(0);
     return { name, env, dir, agent: init.stdout.trim().split("\t")[1]! };
   }
 
   it("keeps changes on the machine's disk while the database is down and applies them once, in order", async () => {
-    const { name, env, dir, agent } = await localRun("down", "EPIC-D");
+    const { name, env, dir, agent } = await startRun("down", "EPIC-D");
     await server.stopServer();
     try {
       for (let n = 1; n <= 3; n++) {
@@ -156,7 +118,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   });
 
   it("applies kept changes by the background writer once the database is back, with no further call", async () => {
-    const { name, env, dir, agent } = await localRun("waiter", "EPIC-W");
+    const { name, env, dir, agent } = await startRun("waiter", "EPIC-W");
     await server.stopServer();
     try {
       for (let n = 1; n <= 2; n++) {
@@ -185,9 +147,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     "loses nothing when the database restarts in the middle of a run (three machines)",
     async () => {
       const { url, name } = await server.createDatabase("restart");
-      const env = envFor(url, "EPIC-R");
-      const hosts = await Promise.all(["r1", "r2", "r3"].map(async (host) => startMachine(host)));
-      machines.push(...hosts);
+      const env = cli.env(url, "EPIC-R");
+      const hosts = await Promise.all(["r1", "r2", "r3"].map(cli.machine));
       const init = await hosts[0]!.cli(["init", "--epic", "EPIC-R", "--domains", "a,b,c"], env);
       expect(init.code, init.stderr).toBe(0);
       const agents = init.stdout
@@ -238,10 +199,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   );
 
   it("keeps finalize after the agents' changes, once, and the background writer applies it when the database is back", async () => {
-    const { url, name } = await server.createDatabase("fin_down");
-    const env = envFor(url, "EPIC-F");
-    const dir = await machine();
-    const agent = await startRun(url, "EPIC-F", 201, dir);
+    const { name, env, dir, agent } = await startRun("fin_down", "EPIC-F", 201);
     await server.stopServer();
     try {
       const update = await runCli(
@@ -288,15 +246,9 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   }, 120_000);
 
   it("retry while the database is down keeps what is kept (exit 3, one warning); retry applies it once it answers", async () => {
-    const { url } = await server.createDatabase("retry_down");
-    const env = envFor(url, "EPIC-R");
-    const dir = await machine();
-    const agent = await startRun(url, "EPIC-R", 202, dir);
+    const { env, dir, agent } = await startRun("retry_down", "EPIC-R", 202);
     // Unreachable from this machine (nothing listens on that port): no background writer can apply it.
-    const away = {
-      ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
-    };
+    const away = await cli.away(env);
     expect((await runCli(["complete", agent, "--dir", dir], { env: away })).code).toBe(0);
     const finalize = await runCli(["finalize", "--summary", "kept", "--dir", dir], { env: away });
     expect(finalize.code, finalize.stderr).toBe(0);
@@ -324,14 +276,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   }, 60_000);
 
   it("finalize once the database answers applies the kept finalize first: its summary, posted once", async () => {
-    const { url } = await server.createDatabase("fin_again");
-    const env = envFor(url, "EPIC-G");
-    const dir = await machine();
-    await startRun(url, "EPIC-G", 204, dir);
-    const away = {
-      ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
-    };
+    const { env, dir } = await startRun("fin_again", "EPIC-G", 204);
+    const away = await cli.away(env);
     expect((await runCli(["finalize", "--summary", "the kept one", "--dir", dir], { env: away })).code).toBe(
       0,
     );
@@ -345,14 +291,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   }, 60_000);
 
   it("init and add are refused in one line (exit 1) and keep nothing; read-only commands say it in one line", async () => {
-    const { url } = await server.createDatabase("refused");
-    const env = envFor(url, "EPIC-I");
-    const dir = await machine();
-    await startRun(url, "EPIC-I", 203, dir);
-    const away = {
-      ...env,
-      PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, `:${await freePort()}/`),
-    };
+    const { env, dir } = await startRun("refused", "EPIC-I", 203);
+    const away = await cli.away(env);
 
     const init = await runCli(["init", "--epic", "EPIC-J", "--domains", "a,b", "--dir", dir], { env: away });
     expect(init.code).toBe(1);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
-import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
+import { machinesUnavailable, useMachines } from "../support/machine.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable();
@@ -14,19 +14,13 @@ if (noMachines) console.warn(`skipping the PostgreSQL tests on simulated machine
 describe.skipIf(skip)("db commands, row-level security and history", () => {
   let server: PostgresDatabases;
   let dir: string;
-  const machines: Machine[] = [];
-  const machine = async (name: string) => {
-    const made = await startMachine(name);
-    machines.push(made);
-    return made;
-  };
+  const machine = useMachines();
 
   beforeAll(async () => {
     server = sharedPostgres();
     dir = await mkdtemp(join(tmpdir(), "pp-db-"));
   });
   afterAll(async () => {
-    for (const m of machines) await m.destroy();
     await rm(dir, { recursive: true, force: true });
   });
 

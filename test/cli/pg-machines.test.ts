@@ -1,9 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runCli, spawnCli, waitFor } from "../support/cli.js";
+import { usePostgresCli } from "../support/pg-cli.js";
 import {
   type PostgresDatabases,
   postgresUnavailable,
@@ -14,43 +11,18 @@ import {
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the PostgreSQL CLI tests: ${skip}`);
 
-const TOKEN = "ghp_pgmachines";
-
-/** A "machine": a directory of its own (no task.md), the store and epic in its environment. */
-async function machine(dirs: string[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "pp-machine-"));
-  dirs.push(dir);
-  return dir;
-}
-
 describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
   let server: PostgresDatabases;
-  let gh: FakeGitHub;
-  const dirs: string[] = [];
+  const cli = usePostgresCli("ghp_pgmachines");
 
-  beforeAll(async () => {
+  beforeAll(() => {
     server = sharedPostgres();
-    gh = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
-  });
-  afterAll(async () => {
-    for (const dir of dirs) {
-      await stopFlushers(dir);
-      await rm(dir, { recursive: true, force: true });
-    }
-    await gh?.close();
-  });
-
-  const envFor = (url: string, epic: string) => ({
-    GITHUB_TOKEN: TOKEN,
-    GITHUB_API_URL: gh.url,
-    PARALLEL_PROGRESS_STORE: url,
-    PARALLEL_PROGRESS_EPIC: epic,
   });
 
   it("puts agents reporting from several machines into one run and one progress comment", async () => {
     const { url, name } = await server.createDatabase("machines");
-    const env = envFor(url, "EPIC-M");
-    const a = await machine(dirs);
+    const env = cli.env(url, "EPIC-M");
+    const a = await cli.folder();
     const init = await runCli(
       [
         "init",
@@ -74,7 +46,7 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
       .split("\n")
       .map((line) => line.split("\t")[1]!);
     expect(agents).toHaveLength(3);
-    const others = [await machine(dirs), await machine(dirs), await machine(dirs)];
+    const others = [await cli.folder(), await cli.folder(), await cli.folder()];
     // Each machine reports for its own agent at the same time: 3 updates each, then completes.
     await Promise.all(
       others.map(async (dir, i) => {
@@ -90,7 +62,7 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
         expect((await runCli(["complete", agents[i]!, "--dir", dir], { env })).code).toBe(0);
       }),
     );
-    const status = await runCli(["status", "--json", "--dir", await machine(dirs)], { env });
+    const status = await runCli(["status", "--json", "--dir", await cli.folder()], { env });
     const view = JSON.parse(status.stdout) as { agents: { status: string; filesCompleted: number }[] };
     expect(view.agents.map((agent) => [agent.status, agent.filesCompleted])).toEqual([
       ["completed", 3],
@@ -104,11 +76,11 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     expect(events?.n).toBe(1 + 3 * 4);
     // The background writers bring the one comment to the latest state.
     const caughtUp = await waitFor(
-      () => gh.comments("acme/widgets", 123).some((c) => c.body.includes("100% (9/9 files)")),
+      () => cli.gh.comments("acme/widgets", 123).some((c) => c.body.includes("100% (9/9 files)")),
       20_000,
     );
     expect(caughtUp).toBe(true);
-    expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+    expect(cli.gh.comments("acme/widgets", 123)).toHaveLength(1);
   });
 
   it("refuses bad configuration with one line and exit 2, never printing the password", async () => {
@@ -131,7 +103,7 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     ];
     // The superuser makes the schema first, so that the outsider meets a schema it may not use.
     expect(
-      (await runCli(["status", "--store", server.url(name), "--epic", "E", "--dir", await machine(dirs)]))
+      (await runCli(["status", "--store", server.url(name), "--epic", "E", "--dir", await cli.folder()]))
         .code,
     ).toBe(2);
     for (const [url, message] of cases) {
@@ -145,7 +117,7 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
         "--epic",
         "E",
         "--dir",
-        await machine(dirs),
+        await cli.folder(),
       ]);
       expect(result.code, `${url}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(message);
@@ -158,8 +130,8 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
 
   it("watch on one machine follows changes made on others (LISTEN/NOTIFY) and ends at finalize", async () => {
     const { url } = await server.createDatabase("watch");
-    const env = envFor(url, "EPIC-WATCH");
-    const [a, b] = [await machine(dirs), await machine(dirs)];
+    const env = cli.env(url, "EPIC-WATCH");
+    const [a, b] = [await cli.folder(), await cli.folder()];
     const init = await runCli(["init", "--epic", "EPIC-WATCH", "--domains", "api", "--dir", a], { env });
     const agent = init.stdout.trim().split("\t")[1]!;
     // A minute between polls: what it prints in the meantime, it learned from notifications.

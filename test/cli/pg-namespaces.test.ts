@@ -1,42 +1,24 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
-import { type Machine, machinesUnavailable, startMachine } from "../support/machine.js";
+import { machinesUnavailable } from "../support/machine.js";
+import { usePostgresCli } from "../support/pg-cli.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable() ?? (await machinesUnavailable());
 if (skip) console.warn(`skipping the many-machines tests: ${skip}`);
 
-const TOKEN = "ghp_namespaces";
 const MARKER = /<!-- parallel-progress:progress run=\S+ seq=(\d+) -->\s*$/;
 
 describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreSQL run", () => {
   let server: PostgresDatabases;
-  let gh: FakeGitHub;
-  const machines: Machine[] = [];
-  const machine = async (name: string) => {
-    const made = await startMachine(name);
-    machines.push(made);
-    return made;
-  };
+  const cli = usePostgresCli("ghp_namespaces");
 
-  beforeAll(async () => {
+  beforeAll(() => {
     server = sharedPostgres();
-    gh = await startFakeGitHub({ tokens: { [TOKEN]: "octo-bot" } });
-  });
-  afterAll(async () => {
-    for (const m of machines) await m.destroy();
-    await gh?.close();
   });
 
-  const envFor = (url: string, epic: string) => ({
-    GITHUB_TOKEN: TOKEN,
-    GITHUB_API_URL: gh.url,
-    PARALLEL_PROGRESS_STORE: url,
-    PARALLEL_PROGRESS_EPIC: epic,
-  });
   const seqOf = async (name: string) =>
     Number(
       (
@@ -47,12 +29,12 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
       )[0]?.seq,
     );
   const commentSeq = (issue: number) =>
-    Math.max(0, ...gh.comments("acme/widgets", issue).map((c) => Number(MARKER.exec(c.body)?.[1] ?? 0)));
+    Math.max(0, ...cli.gh.comments("acme/widgets", issue).map((c) => Number(MARKER.exec(c.body)?.[1] ?? 0)));
 
   it("runs many machines at once into one run and one comment", async () => {
     const { url, name } = await server.createDatabase("ns_many");
-    const env = envFor(url, "EPIC-NS");
-    const hosts = await Promise.all(["alpha", "beta", "gamma"].map(machine));
+    const env = cli.env(url, "EPIC-NS");
+    const hosts = await Promise.all(["alpha", "beta", "gamma"].map(cli.machine));
     const init = await hosts[0]!.cli(
       [
         "init",
@@ -89,16 +71,16 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
     const last = await seqOf(name);
     expect(last).toBe(1 + 6 * 3);
     expect(await waitFor(() => commentSeq(123) === last, 30_000)).toBe(true);
-    const comments = gh.comments("acme/widgets", 123);
+    const comments = cli.gh.comments("acme/widgets", 123);
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain("100% (12/12 files)");
   });
 
   it("takes over the lease of a machine killed while it was writing, once the lease expires", async () => {
-    gh.reset();
+    cli.gh.reset();
     const { url, name } = await server.createDatabase("ns_kill");
-    const env = envFor(url, "EPIC-KILL");
-    const [doomed, survivor] = await Promise.all([machine("doomed"), machine("survivor")]);
+    const env = cli.env(url, "EPIC-KILL");
+    const [doomed, survivor] = await Promise.all([cli.machine("doomed"), cli.machine("survivor")]);
     const init = await survivor.cli(
       [
         "init",
@@ -118,7 +100,7 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
     expect(init.code, init.stderr).toBe(0);
     await waitFor(() => commentSeq(123) >= 1, 20_000);
     // GitHub hangs: the doomed machine's call takes the lease and waits on its write; then it dies.
-    gh.setFaults({ hang: true });
+    cli.gh.setFaults({ hang: true });
     const hanging = doomed.start(["update", "api", "--status", "in_progress", "--files", "1/2"], env);
     const leaseOwner = async () =>
       (
@@ -131,7 +113,7 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
     const deadOwner = await leaseOwner();
     await doomed.kill();
     await hanging;
-    gh.clearFaults();
+    cli.gh.clearFaults();
     // The dead machine's claims run out as 15 s on the database's clock would make them: expired now.
     await server.sql(
       name,
@@ -145,17 +127,17 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
     const last = await seqOf(name);
     expect(await waitFor(() => commentSeq(123) === last, 40_000, 100)).toBe(true);
     expect(await leaseOwner()).not.toBe(deadOwner);
-    expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+    expect(cli.gh.comments("acme/widgets", 123)).toHaveLength(1);
   }, 90_000);
 
   it("keeps a machine's changes on its own disk while the database is unreachable from it", async () => {
     const { url, name } = await server.createDatabase("ns_unreachable");
-    const host = await machine("island");
-    const env = envFor(url, "EPIC-U");
+    const host = await cli.machine("island");
+    const env = cli.env(url, "EPIC-U");
     const init = await host.cli(["init", "--epic", "EPIC-U", "--domains", "api"], env);
     expect(init.code, init.stderr).toBe(0);
     // A port where nothing listens: the database is unreachable from this machine.
-    const away = { ...env, PARALLEL_PROGRESS_STORE: url.replace(`:${server.port}/`, ":1/") };
+    const away = await cli.away(env);
     const offline = await host.cli(["update", "api", "--status", "in_progress", "--files", "1/3"], away);
     expect(offline.code).toBe(0);
     expect(offline.stderr).toMatch(/not answering.*kept in/);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Dialog, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { applyComplete, applyFail, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
@@ -10,6 +10,7 @@ import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { makeEpic, runCli } from "../support/cli.js";
 import { unlessInCi } from "../support/required.js";
+import { CHROMIUM, launchChromium, VIEWPORT } from "./chromium.js";
 import { type ServeProcess, startServe } from "./serve-process.js";
 
 /**
@@ -17,7 +18,6 @@ import { type ServeProcess, startServe } from "./serve-process.js";
  * Waits are on the page's DOM, bounded. UPDATE_SCREENSHOT=1 writes docs/serve.png (the README's picture).
  */
 
-const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = unlessInCi(existsSync(CHROMIUM) ? null : `no ${CHROMIUM}`) === null;
 if (!hasChromium)
   console.warn(`${CHROMIUM} is missing (installed by .ci/run): the browser tests are skipped`);
@@ -30,11 +30,8 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: VIEWPORT });
   tab = await context.newPage();
 });
 afterAll(async () => {

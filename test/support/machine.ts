@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { afterAll } from "vitest";
 import { BIN, type CliResult } from "./cli.js";
 
 const run = promisify(execFile);
@@ -111,5 +112,21 @@ export async function startMachine(name: string): Promise<Machine> {
       await kill();
       await rm(root, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Simulated machines for a test file (or a describe block): `machine(name)` starts one; all are destroyed
+ * after the file's (block's) tests. Call at the top of the file or inside the describe.
+ */
+export function useMachines(): (name: string) => Promise<Machine> {
+  const machines: Machine[] = [];
+  afterAll(async () => {
+    for (const m of machines.splice(0)) await m.destroy();
+  });
+  return async (name) => {
+    const made = await startMachine(name);
+    machines.push(made);
+    return made;
   };
 }

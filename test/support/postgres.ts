@@ -65,7 +65,7 @@ function whyNoPostgres(): string | null {
 }
 
 /** A free port on 127.0.0.1 (nothing listens there once this resolves). */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
