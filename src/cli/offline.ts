@@ -70,7 +70,9 @@ export function pendingOf(context: Context): PendingChanges {
 }
 
 /**
- * Applies the changes kept on this machine for this epic, oldest first. A change the run already holds
+ * Applies the changes kept on this machine for this epic, oldest first, to the run they were made for:
+ * the epic's latest run, unless it started after the change was made (it replaced the change's run, by
+ * `init --force`: the change is set aside with a warning). A change the run already holds
  * (applied by another process, or committed before its answer was lost) is skipped by its correlation id;
  * one the run refuses (its agent is gone) is set aside with a warning. A kept finalize is applied as
  * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
@@ -82,9 +84,23 @@ export async function replayPending(context: Context, given?: PendingChanges): P
   if (!store) return 0;
   const pending = given ?? pendingOf(context);
   let applied = 0;
+  /** When the epic's latest run started (the database's clock), read once there is something to apply. */
+  let runStarted: number | null | undefined;
   for (const name of pending.names()) {
     const item = pending.read(name);
     if (!item || item.epicId !== store.epicId) continue;
+    if (runStarted === undefined) {
+      const run = await store.read();
+      runStarted = run ? Date.parse(run.startedAt) : null;
+    }
+    // A run that started after the change was made is not the change's run: it replaced it (init --force).
+    if (runStarted !== null && runStarted > item.madeAt) {
+      const to = pending.setAside(name);
+      out.warn(
+        `a change kept while the database was down belongs to a run that was replaced (the epic's latest run started after it was made): moved aside as ${to}`,
+      );
+      continue;
+    }
     try {
       if (item.change.kind === "finalize") {
         // Not skipped by its id: a finalize whose commit went through may still owe the final summary.

@@ -275,6 +275,34 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(status.agents[0]!.status).toBe("completed");
   }, 60_000);
 
+  it("sets aside what was kept for a run that another machine replaced meanwhile (init --force)", async () => {
+    const { env, dir } = await startRun("replaced", "EPIC-X");
+    const away = await cli.away(env);
+    const update = ["update", "api", "--status", "in_progress", "--files", "1/3", "--dir", dir];
+    expect((await runCli(update, { env: away })).code).toBe(0);
+    expect((await runCli(["finalize", "--summary", "the old run's", "--dir", dir], { env: away })).code).toBe(
+      0,
+    );
+    await stopFlushers(dir);
+    // Another machine, which reaches the database, starts a new run of the epic (same domain).
+    const other = await cli.folder();
+    const force = ["init", "--epic", "EPIC-X", "--domains", "api", "--force", "--dir", other];
+    expect((await runCli(force, { env })).code).toBe(0);
+
+    const retry = await runCli(["retry", "--dir", dir], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).toMatch(/belongs to a run that was replaced/);
+    expect(await pendingFiles(dir)).toEqual([]);
+    const setAside = await readdir(join(dir, ".parallel-progress", "pending"));
+    expect(setAside.filter((n) => n.endsWith(".rejected"))).toHaveLength(2);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      completedAt: string | null;
+      agents: { filesCompleted: number }[];
+    };
+    expect(status.completedAt).toBeNull();
+    expect(status.agents[0]!.filesCompleted).toBe(0);
+  }, 60_000);
+
   it("finalize once the database answers applies the kept finalize first: its summary, posted once", async () => {
     const { env, dir } = await startRun("fin_again", "EPIC-G", 204);
     const away = await cli.away(env);
