@@ -29,6 +29,13 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
       `${option} must be a postgres:// or postgresql:// URL, got ${JSON.stringify(redactText(text))}`,
     );
   }
+  // libpq's verify-ca checks the certificate against the CA given by sslrootcert; without one, nothing
+  // to check against (the client refuses it when connecting, which would look like a database down).
+  if (url.searchParams.get("sslmode") === "verify-ca" && !url.searchParams.get("sslrootcert")) {
+    throw new UsageError(
+      `${option}: sslmode=verify-ca needs sslrootcert=<the CA's PEM file> (or use sslmode=verify-full)`,
+    );
+  }
   const host = url.hostname || url.searchParams.get("host") || "localhost";
   const user = decodeSafely(url.username);
   const database = decodeSafely(url.pathname.slice(1));
@@ -139,6 +146,10 @@ export function explainPgError(error: unknown, where: string): unknown {
     return error;
   }
   if (typeof code === "string") {
+    // A file the URL names (sslrootcert, sslcert, sslkey) that cannot be read: the caller's setting. (A
+    // unix socket that is not there fails to connect, not to open: the server is not running.)
+    if ((error as NodeJS.ErrnoException).syscall === "open")
+      return new StoreConfigError(`${where}: cannot read a file the URL names: ${text}`, { cause: error });
     if (NETWORK_CODES.has(code)) return unavailable();
     if (TLS_CODE.test(code)) return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });
     return error;

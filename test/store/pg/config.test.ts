@@ -34,6 +34,13 @@ describe("store URLs", () => {
       /^PARALLEL_PROGRESS_STORE must be a postgres:\/\/ or postgresql:\/\/ URL, got "postgres:\/\/u:\*\*\*@\[bad\/db"$/,
     );
     expect(redactText("x://a:b@c/d?password=e&x=1")).toBe("x://a:***@c/d?password=***&x=1");
+    // verify-ca checks against the CA sslrootcert names: without one, refused here, not taken for a database down.
+    expect(() => parseStoreUrl("postgres://h/db?sslmode=verify-ca")).toThrow(
+      /^--store: sslmode=verify-ca needs sslrootcert=/,
+    );
+    expect(parseStoreUrl("postgres://h/db?sslmode=verify-ca&sslrootcert=/etc/ca.pem").safe).toBe(
+      "postgresql://h/db",
+    );
   });
 
   it("gives sslmode libpq's meaning unless the URL chose", () => {

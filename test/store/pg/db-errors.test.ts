@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
 import { explainPgError } from "../../../src/store/pg/config.js";
@@ -42,6 +43,20 @@ describe("explainPgError", () => {
     expect(explainPgError(new Error("The server does not support SSL connections"), where)).toBeInstanceOf(
       StoreConfigError,
     );
+    // A file the URL names that cannot be read is the caller's setting (a missing unix socket is not).
+    let unreadable: unknown;
+    try {
+      new pg.Client({
+        connectionString: "postgres://u@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=/nowhere/ca.pem",
+      });
+    } catch (error) {
+      unreadable = error;
+    }
+    expect(explainPgError(unreadable, where)).toBeInstanceOf(StoreConfigError);
+    const socket = Object.assign(coded("connect ENOENT /run/postgresql/.s.PGSQL.5432", "ENOENT"), {
+      syscall: "connect",
+    });
+    expect(explainPgError(socket, where)).toBeInstanceOf(StoreUnavailableError);
     // A bug is a bug, whatever it says; and an error the application named is left as it is.
     const bug = new TypeError("cannot read properties of undefined (reading 'connect')");
     expect(explainPgError(bug, where)).toBe(bug);
