@@ -110,10 +110,14 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       .action(async (options) => done(await run.runFinalize(options))),
   );
 
-  command(program, "retry", "retry the offline queue; exits 3 while posts remain queued", (retry) =>
-    retry
-      .option("--dry-run", "list what would be sent, send nothing")
-      .action(async (options) => done(await run.runRetry(options))),
+  command(
+    program,
+    "retry",
+    "retry the offline queue; exits 3 while posts remain queued or the database does not answer",
+    (retry) =>
+      retry
+        .option("--dry-run", "list what would be sent, send nothing")
+        .action(async (options) => done(await run.runRetry(options))),
   );
 
   command(
@@ -135,7 +139,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       watch
         .option(
           "--interval <ms>",
-          "how often to check the state besides file-system events",
+          "how often to read the run besides its change notifications",
           parseWatchInterval,
           DEFAULT_WATCH_INTERVAL_MS,
         )

@@ -17,7 +17,7 @@ export function addCommonOptions(program: Command): Command {
     )
     .option(
       "--epic <id>",
-      "the run's epic: init's id for a new run (e.g. EPIC-007); with --store, the run every command acts on (default: PARALLEL_PROGRESS_EPIC)",
+      "the run's epic: init's id for a new run (e.g. EPIC-007); with --store, the run every command acts on; history: the epic to list (default: PARALLEL_PROGRESS_EPIC)",
     )
     .option(
       "--repo <owner/name>",

@@ -67,8 +67,8 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
     sub(
       `${name} <role>`,
       revoke
-        ? "take a repository's runs away from a database role"
-        : "let a database role see and change the runs of a repository, and nothing else (row-level security)",
+        ? "take a repository's runs (--repo <owner/name>, required) away from a database role"
+        : "let a database role see and change the runs of a repository (--repo <owner/name>, required), and nothing else (row-level security)",
     )
       // --repo is the program's option (as on every command): required here.
       .action(async (role: string, options: DbOptions & { repo?: string }) => {

@@ -33,7 +33,7 @@ export function registerHistory(program: Command, done: (code: number) => void):
   command(program, "history", "past runs, newest first, with each domain's duration", (history) =>
     history
       .option("--json", "print them as a JSON array")
-      .option("--limit <n>", "at most this many runs (default 50)", parseLimit, 50)
+      .option("--limit <n>", "at most this many runs", parseLimit, 50)
       .action((options: HistoryOptions) => runHistory(options, done)),
   );
 }

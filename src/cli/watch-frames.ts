@@ -22,7 +22,7 @@ export const DEFAULT_WATCH_INTERVAL_MS = 500;
 const MIN_WATCH_INTERVAL_MS = 50;
 const MAX_WATCH_INTERVAL_MS = 60_000;
 
-/** `--interval <ms>`: how often the state file is checked besides file-system events. */
+/** `--interval <ms>`: how often the run is read besides its change notifications. */
 export function parseWatchInterval(value: string): number {
   const trimmed = value.trim();
   const ms = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;

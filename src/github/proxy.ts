@@ -2,8 +2,9 @@ import { BlockList, isIP } from "node:net";
 
 /**
  * Which proxy a request goes through, from HTTPS_PROXY, HTTP_PROXY and NO_PROXY as curl and gh read them
- * (pure; the README's "Proxies" section states the rule). Written here rather than taken from undici's
- * EnvHttpProxyAgent: that one reads process.env itself and knows neither CIDR ranges nor IPv6 brackets.
+ * (pure; the README's "Proxies" section states the rule). Written here rather than taken from a package:
+ * proxy-from-env (and undici's EnvHttpProxyAgent) read process.env themselves and know neither CIDR
+ * ranges nor IPv6 brackets.
  */
 
 /** One proxy variable as found: its name (for messages) and value. */
