@@ -145,7 +145,7 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     }
   });
 
-  it("goes through a socks5:// proxy, which resolves the API's host and connects to it", async () => {
+  it("goes through a socks5:// proxy, which connects to the API's address", async () => {
     const { url, received } = await serve((_req, res) => res.end("via socks"));
     const connects: string[] = [];
     const sockets: Socket[] = [];
