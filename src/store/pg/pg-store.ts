@@ -185,6 +185,7 @@ export class PgRunStore implements RunStore {
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
+      pipeline: true,
       max: options.maxConnections ?? 10,
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
@@ -222,11 +223,9 @@ export class PgRunStore implements RunStore {
           if (outcome === NEEDS_LOCK) break;
           if (outcome !== CONFLICT) return outcome;
         }
-        await client.query("BEGIN");
         try {
           const outcome = await this.attempt(client, change, correlation, true);
           if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new LostRowError();
-          await client.query("COMMIT");
           return outcome;
         } catch (error) {
           await client.query("ROLLBACK").catch(() => undefined);
@@ -251,19 +250,29 @@ export class PgRunStore implements RunStore {
     this.correlation = { id, replay };
   }
 
-  /** One try of a change: optimistic (`locked` false: no transaction, the write checks the revision) or locked. */
+  /**
+   * One try of a change: optimistic (`locked` false: no transaction, the write checks the revision) or in a
+   * transaction that locks the run row. A locked try sends BEGIN with its read and COMMIT with its write,
+   * each pair in one round trip (the pool's connections pipeline), so the lock is held for one round trip.
+   */
   private async attempt<T>(
     client: pg.PoolClient,
     change: (current: RunState | null, now: number) => Transition<T>,
     correlation: Correlation | null,
     locked: boolean,
   ): Promise<Attempt<T>> {
-    let row = await this.latest(client, locked);
+    let row = locked
+      ? (await Promise.all([client.query("BEGIN"), this.latest(client, true)]))[1]
+      : await this.latest(client, false);
     if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
       throw new AlreadyAppliedError(correlation.id);
     let transition = change(row.state, row.now_ms);
     let next = transition.next;
-    if (next === undefined) return { result: transition.result, wrote: false };
+    const unchanged = async () => {
+      if (locked) await client.query("COMMIT");
+      return { result: transition.result, wrote: false };
+    };
+    if (next === undefined) return unchanged();
     let runRow = row.id;
     let channel = row.channel;
     let revision = row.revision;
@@ -276,7 +285,7 @@ export class PgRunStore implements RunStore {
         row = fresh;
         transition = change(row.state, row.now_ms);
         next = transition.next;
-        if (next === undefined) return { result: transition.result, wrote: false };
+        if (next === undefined) return unchanged();
       }
       if (row.state === null || next.runId !== row.state.runId) {
         if (row.state !== null) await this.replaced(client, row);
@@ -313,7 +322,9 @@ export class PgRunStore implements RunStore {
         isEvent,
         (isEvent && correlation?.id) || randomUUID(),
       );
-      written = await client.query(this.statement("pp_write", WRITE, values));
+      const write = client.query(this.statement("pp_write", WRITE, values));
+      // A failed write aborts the transaction: the COMMIT behind it then ends it as a rollback.
+      [written] = await Promise.all([write, locked ? client.query("COMMIT") : null]);
     } catch (error) {
       // A replayed change that another process applied between this read and this write.
       const code = (error as { code?: unknown }).code;
@@ -587,15 +598,16 @@ function isMissingSchema(error: unknown): boolean {
   return code === "3F000" || code === "42P01" || code === "42703";
 }
 
-/**
- * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
- * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
- */
 /** A named statement the server does not have (26000), or has already (42P05): a transaction pooler. */
 function isLostStatement(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === "26000" || code === "42P05";
 }
+
+/**
+ * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
+ * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
+ */
 
 function isBroken(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
