@@ -131,9 +131,10 @@ export class FileRunStore implements RunStore {
 
   /**
    * Small files, read and written synchronously: cheaper than thread-pool round trips at every start.
-   * A file this store wrote as it is is trusted; any other is checked against the schema (state-text.ts).
+   * A file this store wrote as it is is trusted, and returned at once; any other is checked against the
+   * schema (state-text.ts), which is loaded on demand: a promise then.
    */
-  private async readState(): Promise<RunState | null> {
+  private readState(): RunState | null | Promise<RunState | null> {
     let text: string;
     try {
       text = this.fs.readFileSync(this.paths.state, "utf8");
@@ -141,23 +142,27 @@ export class FileRunStore implements RunStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
     }
-    return trustedState(text) ?? (await parseState(text, this.paths.state));
+    return trustedState(text) ?? parseState(text, this.paths.state);
   }
 
   async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
+    const write = (current: RunState | null): T => {
+      const now = this.clock.now();
+      const { next, result } = change(current, now);
+      if (next === undefined) return result;
+      // A new run: temporary files that writers killed mid-write left behind are swept once.
+      if (next.runId !== current?.runId) {
+        sweepTemporaryFiles(this.fs, this.paths.state, now);
+        ignoreInGit(this.fs, this.paths.dir);
+      }
+      writeFileAtomicSync(this.fs, this.paths.state, stateToText(next));
+      return result;
+    };
+    // A trusted state is changed synchronously, the lock held for no timer or tick.
     const locked = () =>
-      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
-        const current = await this.readState();
-        const now = this.clock.now();
-        const { next, result } = change(current, now);
-        if (next === undefined) return result;
-        // A new run: temporary files that writers killed mid-write left behind are swept once.
-        if (next.runId !== current?.runId) {
-          sweepTemporaryFiles(this.fs, this.paths.state, now);
-          ignoreInGit(this.fs, this.paths.dir);
-        }
-        writeFileAtomicSync(this.fs, this.paths.state, stateToText(next));
-        return result;
+      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
+        const current = this.readState();
+        return current instanceof Promise ? current.then(write) : write(current);
       });
     try {
       return await locked();

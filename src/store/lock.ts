@@ -38,11 +38,15 @@ export async function withLock<T>(
     // Short, growing, jittered waits: critical sections last milliseconds.
     await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
   }
-  // A holder that runs long (a loaded machine) keeps its lock fresh, so it is not taken for a dead one.
-  const refresh = setInterval(() => touch(fs, lockPath), Math.max(10, Math.floor(staleMs / 3)));
-  refresh.unref();
+  let refresh: NodeJS.Timeout | undefined;
   try {
-    return await work();
+    const result = work();
+    // Work done synchronously (the usual change of the file store) ends before any timer could fire.
+    if (!(result instanceof Promise)) return result;
+    // A holder that waits (a loaded machine) keeps its lock fresh, so it is not taken for a dead one.
+    refresh = setInterval(() => touch(fs, lockPath), Math.max(10, Math.floor(staleMs / 3)));
+    refresh.unref();
+    return await result;
   } finally {
     clearInterval(refresh);
     try {
