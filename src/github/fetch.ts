@@ -108,7 +108,7 @@ export function proxyUrl(variable: ProxyVariable): string {
   }
   if (
     url === null ||
-    !["http:", "https:", "socks:", "socks5:"].includes(url.protocol) ||
+    !["http:", "https:", "socks:", "socks5:", "socks5h:"].includes(url.protocol) ||
     url.hostname === ""
   ) {
     const shown = value.replace(/\/\/[^/@]*@/, "//***@");

@@ -145,7 +145,13 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     }
   });
 
-  it("goes through a socks5:// proxy, which connects to the API's address", async () => {
+  // socks5:// (as curl): the host name is resolved here, the proxy is given the address; socks5h:// and
+  // socks:// (as curl's socks5h): the proxy is given the name and resolves it.
+  it.each([
+    ["socks5", "an address"],
+    ["socks5h", "the name"],
+    ["socks", "the name"],
+  ])("goes through a %s:// proxy, which is given %s to connect to", async (scheme, given) => {
     const { url, received } = await serve((_req, res) => res.end("via socks"));
     const connects: string[] = [];
     const sockets: Socket[] = [];
@@ -156,10 +162,17 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
         client.write(Buffer.from([5, 0]));
         client.once("data", (request: Buffer) => {
           const port = request.readUInt16BE(request.length - 2);
+          // The address type: 1 IPv4, 3 a name, 4 IPv6 (localhost may resolve to ::1 here).
+          const kind = request[3];
           const host =
-            request[3] === 1 ? [...request.subarray(4, 8)].join(".") : request.subarray(5, -2).toString();
-          connects.push(`${host}:${port}`);
-          const upstream = connect(port, host, () => {
+            kind === 1
+              ? [...request.subarray(4, 8)].join(".")
+              : kind === 4
+                ? "::1"
+                : request.subarray(5, -2).toString();
+          connects.push(kind === 3 ? `name ${host}` : "address");
+          // The API listens on 127.0.0.1 only.
+          const upstream = connect(port, "127.0.0.1", () => {
             client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
             client.pipe(upstream).pipe(client);
           });
@@ -169,10 +182,13 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     await new Promise<void>((resolve) => socks.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = socks.address() as AddressInfo;
-      const proxy = readProxySettings({ HTTP_PROXY: `socks5://127.0.0.1:${port}` });
-      const response = await createFetch(proxy, 5000)(`${url}/x`);
+      const proxy = readProxySettings({ HTTP_PROXY: `${scheme}://127.0.0.1:${port}` });
+      const api = new URL(url);
+      api.hostname = "localhost";
+      const response = await createFetch(proxy, 5000)(`${api.origin}/x`);
       expect(await response.text()).toBe("via socks");
-      expect([connects, received.map((r) => r.url)]).toEqual([[new URL(url).host], ["/x"]]);
+      const expected = given === "the name" ? "name localhost" : "address";
+      expect([connects, received.map((r) => r.url)]).toEqual([[expected], ["/x"]]);
     } finally {
       for (const socket of sockets) socket.destroy(); // the agent keeps its connection alive
       await new Promise((resolve) => socks.close(resolve));
