@@ -17,7 +17,7 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const text = value.trim();
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(withoutEmptyHost(text));
   } catch (error) {
     throw new UsageError(
       `${option} must be a postgres:// or postgresql:// URL, got ${JSON.stringify(redactText(text))}`,
@@ -36,12 +36,21 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
       `${option}: sslmode=verify-ca needs sslrootcert=<the CA's PEM file> (or use sslmode=verify-full)`,
     );
   }
-  const host = url.hostname || url.searchParams.get("host") || "localhost";
+  const host = (url.hostname === NO_HOST ? "" : url.hostname) || url.searchParams.get("host") || "localhost";
   const user = decodeSafely(url.username);
   const database = decodeSafely(url.pathname.slice(1));
   const safe = `postgresql://${user ? `${user}@` : ""}${host}${url.port ? `:${url.port}` : ""}/${database}`;
   return { url: text, safe };
 }
+
+/**
+ * libpq (and the pg client) take a user with no host, `postgresql://user@/db?host=/run/postgresql` (a unix
+ * socket); the WHATWG URL parser refuses credentials without a host. Checked with a stand-in host, which
+ * the message leaves out; the client gets the URL as given.
+ */
+const NO_HOST = "no-host.invalid";
+const withoutEmptyHost = (text: string) =>
+  text.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i, `$1${NO_HOST}`);
 
 /**
  * The URL as the client gets it: with libpq's meaning of `sslmode` (`require`: encrypted, the certificate

@@ -26,6 +26,11 @@ describe("store URLs", () => {
     expect(parseStoreUrl("postgres:///progress?host=/run/postgresql").safe).toBe(
       "postgresql:///run/postgresql/progress",
     );
+    // libpq's user without a host (a unix socket), which the WHATWG URL parser alone refuses.
+    expect(parseStoreUrl("postgresql://bob:s3cret@/progress?host=/run/postgresql").safe).toBe(
+      "postgresql://bob@/run/postgresql/progress",
+    );
+    expect(parseStoreUrl("postgres://bob@").safe).toBe("postgresql://bob@localhost/");
   });
 
   it("refuses what is not a postgres URL, naming the option, never showing a password", () => {
