@@ -106,6 +106,46 @@ describe.skipIf(skip)("PgRunStore: the application's errors against a real Postg
     expect(await backends()).toEqual(before);
   });
 
+  it("ends the transaction of a write the database refuses: the run unchanged, the connection kept for the next change", async () => {
+    const store = new PgRunStore({ url, epicId: "REFUSED", maxConnections: 1 });
+    stores.push(store);
+    const { createRun, applyProgress } = await import("../../../src/model/run.js");
+    const github = {
+      issueNumber: null,
+      repo: null,
+      apiUrl: "x",
+      syncEnabled: false,
+      commentMode: "edit" as const,
+      minIntervalMs: 0,
+    };
+    const run = await store.transact((_current, now) => {
+      const next = createRun({ epicId: "REFUSED", domains: ["a"], now, github, nonce: "0000" });
+      return { next, result: next };
+    });
+    const agent = Object.keys(run.agents)[0]!;
+    const before = await backends();
+    // A repository the table's CHECK refuses: the write fails in the database, after the lock was taken.
+    const refused = await store
+      .transact((current, now) => {
+        const next = applyProgress(current!, agent, { status: "in_progress" }, now);
+        return { next: { ...next, github: { ...next.github, repo: "not-a-repository" } }, result: 0 };
+      })
+      .catch((error: unknown) => error);
+    expect((refused as { code?: string }).code).toBe("23514"); // check_violation
+    expect((await store.read())?.seq).toBe(run.seq);
+    const next = await store.transact((current, now) => {
+      const changed = applyProgress(
+        current!,
+        agent,
+        { status: "in_progress", filesCompleted: 1, filesTotal: 2 },
+        now,
+      );
+      return { next: changed, result: changed.seq };
+    });
+    expect(next).toBe(run.seq + 1);
+    expect(await backends()).toEqual(before);
+  });
+
   it("never turns a change's own error into 'the database is not answering', whatever its words", async () => {
     const store = new PgRunStore({ url, epicId: "WORDS", maxConnections: 1 });
     stores.push(store);
