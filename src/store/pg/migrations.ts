@@ -4,7 +4,7 @@
  * Since version 3 a run is stored in rows of its own parts: `runs` holds the run-level fields (`run_state`,
  * jsonb, without the agents; `seq` and `event` in columns), each agent its own `agents` row (`state`, jsonb,
  * with a `version`), so that changes of different agents never wait on each other across a round trip (see
- * `write_change`). `events` keeps one row per change (its sequence number, its correlation id).
+ * WRITE in pg-store.ts). `events` keeps one row per change (its sequence number, its correlation id).
  */
 export interface Migration {
   version: number;
@@ -130,75 +130,6 @@ ALTER TABLE ${SCHEMA}.runs RENAME COLUMN state TO run_state;
 COMMENT ON COLUMN ${SCHEMA}.runs.revision IS 'bumped by every write of the run';
 COMMENT ON COLUMN ${SCHEMA}.runs.run_version IS 'bumped by every write of run_state (the run-level fields)';
 
--- One change, as one statement (autocommit: no lock held across a round trip). The run row first: its
--- sequence number moves on under the row's lock (so seq stays contiguous and in commit order), checking
--- what the change read: every write since (p_revision) for a change of the run-level fields, or only
--- writes of the run-level fields (p_run_version) for a change of agents alone. Then each agent it touched,
--- each at the version it read (none: a new agent). A check that fails raises serialization_failure
--- (40001): nothing is written, and the change is made again on a fresh read. Row-level security applies
--- (SECURITY INVOKER).
-CREATE FUNCTION ${SCHEMA}.write_change(
-  p_run bigint, p_revision bigint, p_run_version bigint, p_run_state jsonb, p_seq_step integer,
-  p_event text, p_set_event boolean, p_agents jsonb, p_record boolean, p_agent_id text,
-  p_correlation_id text
-) RETURNS bigint LANGUAGE plpgsql AS $fn$
-DECLARE
-  v_seq bigint;
-  v_channel text;
-  v_written bigint;
-BEGIN
-  UPDATE ${SCHEMA}.runs SET
-    seq = seq + p_seq_step,
-    event = CASE WHEN p_set_event THEN p_event ELSE event END,
-    run_state = coalesce(p_run_state, run_state),
-    completed_at = CASE WHEN p_run_state IS NULL THEN completed_at
-                        ELSE (p_run_state ->> 'completedAt')::timestamptz END,
-    repo = CASE WHEN p_run_state IS NULL THEN repo ELSE p_run_state -> 'github' ->> 'repo' END,
-    issue_number = CASE WHEN p_run_state IS NULL THEN issue_number
-                        ELSE (p_run_state -> 'github' ->> 'issueNumber')::integer END,
-    run_version = run_version + CASE WHEN p_run_state IS NULL THEN 0 ELSE 1 END,
-    revision = revision + 1,
-    updated_at = now()
-  WHERE id = p_run AND (p_revision IS NULL OR revision = p_revision)
-    AND (p_run_version IS NULL OR run_version = p_run_version)
-  RETURNING seq, channel INTO v_seq, v_channel;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'the run changed since the change read it' USING ERRCODE = 'serialization_failure';
-  END IF;
-  IF jsonb_array_length(p_agents) > 0 THEN
-    WITH r AS (
-      SELECT * FROM jsonb_to_recordset(p_agents) AS x(agent_id text, version bigint, state jsonb, domain text,
-        status text, files_completed bigint, files_total bigint, started_at timestamptz,
-        finished_at timestamptz, updated_at timestamptz, summary text, error text)
-    ), changed AS (
-      UPDATE ${SCHEMA}.agents a SET state = r.state, version = a.version + 1, domain = r.domain,
-        status = r.status, files_completed = r.files_completed, files_total = r.files_total,
-        started_at = r.started_at, finished_at = r.finished_at, updated_at = r.updated_at,
-        summary = r.summary, error = r.error
-      FROM r WHERE a.run_id = p_run AND a.agent_id = r.agent_id AND a.version = r.version
-      RETURNING 1
-    ), added AS (
-      INSERT INTO ${SCHEMA}.agents (run_id, agent_id, domain, status, files_completed, files_total,
-                                    started_at, finished_at, updated_at, summary, error, state)
-      SELECT p_run, r.agent_id, r.domain, r.status, r.files_completed, r.files_total, r.started_at,
-             r.finished_at, r.updated_at, r.summary, r.error, r.state
-      FROM r WHERE r.version IS NULL
-      ON CONFLICT DO NOTHING
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM changed) + (SELECT count(*) FROM added) INTO v_written;
-    IF v_written <> jsonb_array_length(p_agents) THEN
-      RAISE EXCEPTION 'an agent changed since the change read it' USING ERRCODE = 'serialization_failure';
-    END IF;
-  END IF;
-  IF p_record THEN
-    INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
-    VALUES (p_run, v_seq, p_agent_id, p_event, p_correlation_id);
-  END IF;
-  PERFORM pg_notify(v_channel, '');
-  RETURN v_seq;
-END
-$fn$;
 `,
   },
 ];

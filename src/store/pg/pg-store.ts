@@ -28,7 +28,7 @@ export interface PgStoreOptions {
   /** Statement timeout, so a stuck database never hangs a call for long (default 10 s). */
   statementTimeoutMs?: number;
   /**
-   * Tries of a change without a lock (its write checks what it read: see `write_change`) before it locks
+   * Tries of a change without a lock (its write checks what it read: see WRITE) before it locks
    * the run row for one last try (default 5). Changes of different agents do not conflict; a change of the
    * run-level fields (the sync bookkeeping, finalize) conflicts with any write since its read. 0: every
    * change locks the run row (the design before schema version 3, kept as a measure in bench/pg.ts).
@@ -128,9 +128,64 @@ CROSS JOIN LATERAL (
 ) AS p
 GROUP BY d.domain`;
 
-/** One change, one statement (see `write_change` in migrations.ts). */
-const WRITE = `SELECT ${SCHEMA}.write_change($1::bigint, $2::bigint, $3::bigint, $4::jsonb, $5::integer,
-  $6::text, $7::boolean, $8::jsonb, $9::boolean, $10::text, $11::text)`;
+/** What the write raises when an agent changed since the change read it (see WRITE). */
+const CONFLICT_MARK = "parallel_progress: an agent changed since the change read it";
+
+/**
+ * One change, one autocommit statement. First the run row: it takes the run's next sequence number
+ * (`seq + $5`) under the row's lock, held for this statement only, so sequence numbers stay contiguous and
+ * in commit order, checking what the change read: any write since (`revision`, $2) for a change of the
+ * run-level fields, or a write of the run-level fields (`run_version`, $3) for a change of agents alone.
+ * No row: nothing is written (no other part runs without it). Then each agent the change touched, at the
+ * version it read (none: a new agent; the run row comes first, as the scalar subquery makes it), the event
+ * row and the NOTIFY. An agent that changed since (or was added meanwhile) makes the statement fail with
+ * CONFLICT_MARK (a cast that fails: plain SQL raises nothing else), so nothing of it is written.
+ */
+const WRITE = `
+WITH run AS (
+  UPDATE ${SCHEMA}.runs SET
+    seq = seq + $5::integer,
+    event = CASE WHEN $7::boolean THEN $6::text ELSE event END,
+    run_state = coalesce($4::jsonb, run_state),
+    completed_at = CASE WHEN $4::jsonb IS NULL THEN completed_at
+                        ELSE ($4::jsonb ->> 'completedAt')::timestamptz END,
+    repo = CASE WHEN $4::jsonb IS NULL THEN repo ELSE $4::jsonb -> 'github' ->> 'repo' END,
+    issue_number = CASE WHEN $4::jsonb IS NULL THEN issue_number
+                        ELSE ($4::jsonb -> 'github' ->> 'issueNumber')::integer END,
+    run_version = run_version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END,
+    revision = revision + 1,
+    updated_at = now()
+  WHERE id = $1::bigint AND ($2::bigint IS NULL OR revision = $2::bigint)
+    AND ($3::bigint IS NULL OR run_version = $3::bigint)
+  RETURNING id, seq, channel
+), given AS (
+  SELECT * FROM jsonb_to_recordset($8::jsonb) AS g(agent_id text, version bigint, state jsonb, domain text,
+    status text, files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
+    updated_at timestamptz, summary text, error text)
+), changed AS (
+  UPDATE ${SCHEMA}.agents a SET state = g.state, version = a.version + 1, domain = g.domain,
+    status = g.status, files_completed = g.files_completed, files_total = g.files_total,
+    started_at = g.started_at, finished_at = g.finished_at, updated_at = g.updated_at,
+    summary = g.summary, error = g.error
+  FROM given g
+  WHERE a.run_id = (SELECT id FROM run) AND a.agent_id = g.agent_id AND a.version = g.version
+  RETURNING 1
+), added AS (
+  INSERT INTO ${SCHEMA}.agents (run_id, agent_id, domain, status, files_completed, files_total, started_at,
+                                finished_at, updated_at, summary, error, state)
+  SELECT (SELECT id FROM run), g.agent_id, g.domain, g.status, g.files_completed, g.files_total,
+         g.started_at, g.finished_at, g.updated_at, g.summary, g.error, g.state
+  FROM given g WHERE g.version IS NULL AND (SELECT id FROM run) IS NOT NULL
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), event AS (
+  INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
+  SELECT run.id, run.seq, $10::text, $6::text, $11::text FROM run WHERE $9::boolean
+)
+SELECT CASE WHEN (SELECT count(*) FROM changed) + (SELECT count(*) FROM added) = jsonb_array_length($8::jsonb)
+            THEN run.seq ELSE ('${CONFLICT_MARK} ' || run.seq)::bigint END AS seq,
+       pg_notify(run.channel, '')
+FROM run`;
 
 /**
  * WRITE's parameters: the change from `before` (as read, at `run`'s revision and versions) to `next`. A
@@ -182,7 +237,7 @@ type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS
 /**
  * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
  * latest run (its run row and agent rows) with the database's `now()`, runs, and writes what it changed in
- * one autocommit statement (`write_change`): the run row (the run's next sequence number, taken under the
+ * one autocommit statement (WRITE): the run row (the run's next sequence number, taken under the
  * row's lock for the statement only), the agents it touched at the versions it read, an event row (its
  * correlation id) and a NOTIFY. A write that finds what it read changed writes nothing and the change is
  * made again on a fresh read; after `optimisticAttempts` such tries, in a transaction that locks the run row.
@@ -288,7 +343,7 @@ export class PgRunStore implements RunStore {
 
   /**
    * One try of a change: without a lock (`locked` false: one read, then one autocommit statement that
-   * checks what the change read, see `write_change`), or in a transaction that locks the run row (a new run;
+   * checks what the change read, see WRITE), or in a transaction that locks the run row (a new run;
    * a change that lost its optimistic tries). A locked try sends BEGIN with its read and COMMIT with its
    * write, each pair in one round trip (the pool's connections pipeline).
    */
@@ -351,17 +406,23 @@ export class PgRunStore implements RunStore {
       correlation?.id ?? null,
     );
     if (empty) return unchanged();
+    let written: pg.QueryResult;
     try {
       const write = client.query(this.statement("pp_write", WRITE, values));
       // A failed write aborts the transaction: the COMMIT behind it then ends it as a rollback.
-      await Promise.all([write, locked ? client.query("COMMIT") : null]);
+      [written] = await Promise.all([write, locked ? client.query("COMMIT") : null]);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === "40001" && !locked) return CONFLICT;
+      const conflict = isConflict(error);
+      if (conflict && !locked) return CONFLICT;
       // A replayed change that another process applied between this read and this write.
+      const code = (error as { code?: unknown }).code;
       if (code === "23505" && correlation?.replay && !locked) throw new AlreadyAppliedError(correlation.id);
-      if (code === "40001") throw new LostRowError();
+      if (conflict) throw new LostRowError();
       throw error;
+    }
+    if (written.rowCount === 0) {
+      if (locked) throw new LostRowError();
+      return CONFLICT;
     }
     return { result: transition.result, wrote: isEvent };
   }
@@ -377,7 +438,8 @@ export class PgRunStore implements RunStore {
     const closed = applyAbandon(state, old.now);
     const where = { runRow: old.id, revision: old.revision, runVersion: old.runVersion };
     const { values } = writeParams(where, state, closed, old.versions, null);
-    await client.query(this.statement("pp_write", WRITE, values));
+    const written = await client.query(this.statement("pp_write", WRITE, values));
+    if (written.rowCount === 0) throw new LostRowError();
   }
 
   /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
@@ -617,12 +679,18 @@ async function endQuietly(client: pg.Client): Promise<void> {
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}
 
-/** A bug: a write under the run row's lock found the row changed. */
+/** A bug: a write under the run row's lock found the run or an agent changed. */
 class LostRowError extends Error {
   override name = "LostRowError";
   constructor() {
     super("a locked write lost its row");
   }
+}
+
+/** The write found an agent changed since the change read it (CONFLICT_MARK), and wrote nothing. */
+function isConflict(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === "22P02" && typeof message === "string" && message.includes(CONFLICT_MARK);
 }
 
 /** Errors a change threw itself (refused: an unknown agent, a finalized run...), not the database's. */
