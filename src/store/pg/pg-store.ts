@@ -64,9 +64,8 @@ interface LatestRow {
   event: string | null;
   /** The run-level fields (no agents, seq, event). */
   run_state: Omit<RunState, "agents" | "seq" | "event"> | null;
-  agents: Record<string, AgentState> | null;
-  /** Each agent row's version. */
-  versions: Record<string, number> | null;
+  /** Each agent row: [agent id, version, state] (json_agg: no jsonb object built for the read). */
+  agents: [string, number, AgentState][] | null;
 }
 
 /** The run that a read found (null: none), with what a change checks when it writes. */
@@ -80,26 +79,41 @@ interface Latest {
   state: RunState | null;
 }
 
-/** A run's rows as one RunState. */
-function assemble(row: LatestRow): RunState | null {
-  if (row.run_state === null) return null;
-  return { ...row.run_state, seq: row.seq!, event: row.event!, agents: row.agents ?? {} } as RunState;
+/**
+ * A run's rows as one RunState, and each agent row's version. The agents are in the order a jsonb object
+ * keeps its keys (shorter first, then by bytes), as when the whole run was one jsonb value.
+ */
+function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
+  if (row.run_state === null) return { state: null, versions: {} };
+  const rows = (row.agents ?? []).map(([id, version, agent]) => ({
+    id,
+    bytes: Buffer.from(id),
+    version,
+    agent,
+  }));
+  rows.sort((a, b) => a.bytes.length - b.bytes.length || Buffer.compare(a.bytes, b.bytes));
+  const agents: Record<string, AgentState> = {};
+  const versions: Record<string, number> = {};
+  for (const { id, version, agent } of rows) {
+    agents[id] = agent;
+    versions[id] = version;
+  }
+  const state = { ...row.run_state, seq: row.seq!, event: row.event!, agents } as RunState;
+  return { state, versions };
 }
 
 const LATEST = `
 SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
        (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
        r.id::text AS id, r.channel, r.revision::text AS revision, r.run_version::text AS run_version,
-       r.seq::float8 AS seq, r.event, r.run_state, g.agents, g.versions
+       r.seq::float8 AS seq, r.event, r.run_state,
+       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state)) FROM ${SCHEMA}.agents a
+        WHERE a.run_id = r.id) AS agents
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
   SELECT id, channel, revision, run_version, seq, event, run_state FROM ${SCHEMA}.runs
   WHERE epic_id = $1 ORDER BY id DESC LIMIT 1
-) AS r ON true
-LEFT JOIN LATERAL (
-  SELECT jsonb_object_agg(a.agent_id, a.state) AS agents, jsonb_object_agg(a.agent_id, a.version) AS versions
-  FROM ${SCHEMA}.agents a WHERE a.run_id = r.id
-) AS g ON true`;
+) AS r ON true`;
 
 /**
  * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
@@ -481,8 +495,7 @@ export class PgRunStore implements RunStore {
         channel: row.channel,
         revision: row.revision,
         runVersion: row.run_version,
-        versions: row.versions ?? {},
-        state: assemble(row),
+        ...assemble(row),
       };
     }
   }
