@@ -422,8 +422,9 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
-  it("carries the runs of a version 2 database over to a row per agent (3), and goes on with them", async () => {
-    const { url: old, name } = await server.createDatabase("schema2");
+  /** A database of schema version 2 holding one run of epic V2 the way version 2 kept it. */
+  const versionTwo = async (prefix: string) => {
+    const { url: old, name } = await server.createDatabase(prefix);
     const { MIGRATIONS, SCHEMA } = await import("../../../src/store/pg/migrations.js");
     await server.sql(name, `CREATE SCHEMA ${SCHEMA}`);
     await server.sql(
@@ -459,17 +460,22 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
        VALUES ($1, $2, 'api', 'in_progress', 1, 4, now())`,
       [id, api],
     );
+    return { old, name, run, api: api!, web: web!, SCHEMA };
+  };
+
+  it("carries the runs of a version 2 database over to a row per agent (3), and goes on with them", async () => {
+    const { old, name, run, api, web, SCHEMA } = await versionTwo("schema2");
     const s = new PgRunStore({ url: old, epicId: "V2", maxConnections: 1 });
     stores.push(s);
     expect(await s.read()).toEqual(run);
     await s.transact((current, now) => ({
-      next: applyProgress(current!, web!, { status: "in_progress", filesCompleted: 2, filesTotal: 3 }, now),
+      next: applyProgress(current!, web, { status: "in_progress", filesCompleted: 2, filesTotal: 3 }, now),
       result: undefined,
     }));
     const after = await s.read();
     expect(after?.seq).toBe(run.seq + 1);
-    expect(after?.agents[api!]).toEqual(run.agents[api!]);
-    expect(after?.agents[web!]?.filesCompleted).toBe(2);
+    expect(after?.agents[api]).toEqual(run.agents[api]);
+    expect(after?.agents[web]?.filesCompleted).toBe(2);
     const rows = await server.sql<{ domain: string; done: number }>(
       name,
       `SELECT domain, files_completed::int AS done FROM ${SCHEMA}.agents ORDER BY domain`,
@@ -477,6 +483,27 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(rows).toEqual([
       { domain: "api", done: 1 },
       { domain: "web", done: 2 },
+    ]);
+  });
+
+  it("migrates a version 2 database once when ten writers meet it at once, and applies every change", async () => {
+    const { old, name, run, SCHEMA } = await versionTwo("schema2x10");
+    const writers = Array.from({ length: 10 }, () => {
+      const made = new PgRunStore({ url: old, epicId: "V2", maxConnections: 1 });
+      stores.push(made);
+      return made;
+    });
+    await Promise.all(writers.map((w, i) => w.transact(increment(i % 2 ? "web" : "api"))));
+    const versions = await server.sql<{ version: number }>(
+      name,
+      `SELECT version FROM ${SCHEMA}.schema_migrations ORDER BY version`,
+    );
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    const after = await writers[0]!.read();
+    expect(after?.seq).toBe(run.seq + 10);
+    expect(Object.values(after!.agents).map((agent) => [agent.domain, agent.filesCompleted])).toEqual([
+      ["api", 6],
+      ["web", 5],
     ]);
   });
 
