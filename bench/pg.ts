@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,9 +36,10 @@ export async function pgSection(epics: Epics, samples: number): Promise<Section>
 async function measure(server: TestPostgres, epics: Epics, samples: number): Promise<Section> {
   const update = await updateRatio(server, epics, samples);
   const machines = await machinesRun(server);
-  // The design choice, measured side by side: locking the run row (the default) vs optimistic tries first.
-  const throughput = await storeThroughput(server, 16, 150, 0);
-  const optimistic = await storeThroughput(server, 16, 150, 1);
+  // The design choice, measured side by side: a change in one statement checking what it read (the
+  // default) vs every change locking the run row across a round trip (optimisticAttempts 0).
+  const throughput = await storeThroughput(server, 16, 150);
+  const locking = await storeThroughput(server, 16, 150, 0);
   const notify = await watchLatency(server, 40);
   const targets: Target[] = [
     {
@@ -80,16 +82,22 @@ async function measure(server: TestPostgres, epics: Epics, samples: number): Pro
       ["3x4x25: GitHub writes (calls)", "", `${machines.writes} (${machines.calls})`, ""],
       ["3x4x25: last exit → issue caught up", "", ms(machines.catchUp), ""],
       [
-        "store throughput, 16 processes (locking the run row, the default)",
+        "store throughput, 16 processes (one statement per change, the default)",
         "",
         `${throughput.perSecond.toFixed(0)} changes/s (${throughput.total}, lost ${throughput.lost})`,
         "",
       ],
       [
-        "store throughput, 16 processes (one optimistic try first)",
+        "store throughput, 16 processes (every change locking the run row)",
         "",
-        `${optimistic.perSecond.toFixed(0)} changes/s (${optimistic.total}, lost ${optimistic.lost})`,
-        ratio(optimistic.perSecond / throughput.perSecond),
+        `${locking.perSecond.toFixed(0)} changes/s (${locking.total}, lost ${locking.lost})`,
+        ratio(locking.perSecond / throughput.perSecond),
+      ],
+      [
+        "store throughput: CPU per change, workers / server (default)",
+        "",
+        `${throughput.clientMs.toFixed(2)} / ${throughput.serverMs === null ? "?" : throughput.serverMs.toFixed(2)} ms`,
+        "",
       ],
       [
         "change → `watch` prints it (LISTEN/NOTIFY): p50 / p95",
@@ -236,8 +244,12 @@ async function machinesRun(server: TestPostgres) {
   }
 }
 
-/** `processes` processes, one connection each, each changing its own agent of one run `count` times. */
-async function storeThroughput(server: TestPostgres, processes: number, count: number, optimistic: number) {
+/**
+ * `processes` processes, one connection each, each changing its own agent of one run `count` times
+ * (`optimistic`: the store's optimisticAttempts; absent, its default). With the CPU the workers used per
+ * change, and the server's (its processes, read from /proc; null where there is none).
+ */
+async function storeThroughput(server: TestPostgres, processes: number, count: number, optimistic?: number) {
   const { url } = await server.createDatabase("bench_throughput");
   const domains = Array.from({ length: processes }, (_, i) => `w${i}`);
   const store = new PgRunStore({ url, epicId: "BENCH-TP", maxConnections: 1 });
@@ -262,7 +274,7 @@ async function storeThroughput(server: TestPostgres, processes: number, count: n
   const ids = Object.values(run.agents).map((agent) => agent.agentId);
   const worker = join(ROOT, "bench", "fixtures", "pg-worker.mjs");
   const children = ids.map((id) =>
-    spawn(process.execPath, [worker, url, "BENCH-TP", id, String(count), String(optimistic)], {
+    spawn(process.execPath, [worker, url, "BENCH-TP", id, String(count), String(optimistic ?? "")], {
       stdio: ["pipe", "pipe", "inherit"],
     }),
   );
@@ -281,14 +293,77 @@ async function storeThroughput(server: TestPostgres, processes: number, count: n
     return until;
   });
   await Promise.all(lines.map((until) => until((t) => t.includes("ready"))));
+  const serverBefore = serverCpuMs(server.port);
   for (const child of children) child.stdin.end("go\n");
   const outputs = await Promise.all(lines.map((until) => until((t) => t.includes("}"))));
-  const spans = outputs.map((t) => JSON.parse(t.slice(t.indexOf("{"))) as { start: number; end: number });
+  // The workers' server processes have ended (and been reaped) once the workers have.
+  await Promise.all(
+    children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)),
+  );
+  const serverAfter = serverCpuMs(server.port);
+  const spans = outputs.map(
+    (t) =>
+      JSON.parse(t.slice(t.indexOf("{"), t.lastIndexOf("}") + 1)) as {
+        start: number;
+        end: number;
+        cpuMs: number;
+      },
+  );
   const wall = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
   const final = await store.read();
   await store.close();
   const total = processes * count;
-  return { total, perSecond: (total / wall) * 1000, lost: total + 1 - (final?.seq ?? 0) };
+  return {
+    total,
+    perSecond: (total / wall) * 1000,
+    lost: total + 1 - (final?.seq ?? 0),
+    clientMs: spans.reduce((sum, s) => sum + s.cpuMs, 0) / total,
+    serverMs: serverBefore === null || serverAfter === null ? null : (serverAfter - serverBefore) / total,
+  };
+}
+
+/**
+ * CPU used so far (ms) by the PostgreSQL server listening on `port`: its postmaster, with the children it
+ * has reaped, and its live children (Linux /proc; null elsewhere or when it cannot be found).
+ */
+function serverCpuMs(port: number): number | null {
+  const msPerTick = 1000 / 100; // USER_HZ
+  const fields = (pid: string) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    } catch {
+      return null;
+    }
+  };
+  const command = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      return [];
+    }
+  };
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  const master = pids.find((pid) => {
+    const args = command(pid);
+    return (
+      args[0]?.endsWith("/postgres") && args.some((arg, i) => arg === "-p" && args[i + 1] === String(port))
+    );
+  });
+  const own = master ? fields(master) : null;
+  if (!master || !own) return null;
+  // After the state: ppid is field 1; utime, stime, cutime, cstime are fields 11 to 14.
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const pid of pids) {
+    const child = fields(pid);
+    if (child && child[1] === master) ticks += Number(child[11]) + Number(child[12]);
+  }
+  return ticks * msPerTick;
 }
 
 /**

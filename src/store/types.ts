@@ -24,6 +24,9 @@ export interface RunStore {
    * machines, with `now` from the store's clock (the database's now(); the file store: its injected
    * clock), persists `next` atomically (one transaction), and then notifies subscribers. `change` is
    * pure (it may be called more than once); a change that throws persists nothing and rethrows.
+   * (The PostgreSQL store holds no lock: a change that alters only agents is checked against the agents
+   * it alters and the run's own fields, so the other agents, and `seq`, it was handed may be behind the
+   * stored run; a change of the run's own fields sees the run exactly. See PgRunStore.)
    */
   transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T>;
   /**

@@ -106,7 +106,7 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
       (
         await server.sql<{ owner: string | null }>(
           name,
-          "SELECT state -> 'sync' -> 'lease' ->> 'owner' AS owner FROM parallel_progress.runs",
+          "SELECT run_state -> 'sync' -> 'lease' ->> 'owner' AS owner FROM parallel_progress.runs",
         )
       )[0]?.owner ?? null;
     expect(await waitFor(async () => (await leaseOwner()) !== null, 20_000)).toBe(true);
@@ -117,10 +117,11 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
     // The dead machine's claims run out as 15 s on the database's clock would make them: expired now.
     await server.sql(
       name,
-      `UPDATE parallel_progress.runs SET revision = revision + 1, state = jsonb_set(state, '{sync}',
+      `UPDATE parallel_progress.runs SET revision = revision + 1, run_version = run_version + 1,
+         run_state = jsonb_set(run_state, '{sync}',
          (SELECT jsonb_object_agg(key, CASE WHEN key IN ('lease', 'flusher', 'retryLock') AND jsonb_typeof(value) = 'object'
             THEN jsonb_set(value, '{expiresAt}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint - 1))
-            ELSE value END) FROM jsonb_each(state -> 'sync')))`,
+            ELSE value END) FROM jsonb_each(run_state -> 'sync')))`,
     );
     const after = await survivor.cli(["update", "web", "--status", "in_progress", "--files", "1/2"], env);
     expect(after.code, after.stderr).toBe(0);

@@ -8,7 +8,10 @@ export async function listRuns(url: string, epicId: string | null, limit: number
   return withDatabase(url, async (client) => {
     if ((await schemaStatus(client)).version === 0) return []; // nothing was ever recorded here
     const { rows } = await client.query<{ state: RunState }>(
-      `SELECT state FROM ${SCHEMA}.runs WHERE ($1::text IS NULL OR epic_id = $1) ORDER BY id DESC LIMIT $2`,
+      `SELECT r.run_state || jsonb_build_object('seq', r.seq, 'event', r.event, 'agents',
+         coalesce((SELECT jsonb_object_agg(a.agent_id, a.state) FROM ${SCHEMA}.agents a WHERE a.run_id = r.id),
+                  '{}'::jsonb)) AS state
+       FROM ${SCHEMA}.runs r WHERE ($1::text IS NULL OR r.epic_id = $1) ORDER BY r.id DESC LIMIT $2`,
       [epicId, limit],
     );
     return rows.map((row) => row.state);

@@ -1,8 +1,10 @@
 /**
  * The database schema, as versioned migrations applied in order (never edited once released: a change is
  * a new migration). Everything lives in the `parallel_progress` schema, so it sits beside other tables.
- * `runs.state` holds the whole run (what the store hands to a change); `agents` and `events` mirror it
- * for plain-SQL history and reporting, written in the same transaction.
+ * Since version 3 a run is stored in rows of its own parts: `runs` holds the run-level fields (`run_state`,
+ * jsonb, without the agents; `seq` and `event` in columns), each agent its own `agents` row (`state`, jsonb,
+ * with a `version`), so that changes of different agents never wait on each other across a round trip (see
+ * WRITE in pg-store.ts). `events` keeps one row per change (its sequence number, its correlation id).
  */
 export interface Migration {
   version: number;
@@ -98,6 +100,36 @@ ALTER TABLE ${SCHEMA}.runs
   ADD COLUMN channel text NOT NULL UNIQUE
   DEFAULT ('pp_' || replace(gen_random_uuid()::text, '-', ''))
   CHECK (channel ~ '^pp_[0-9a-f]{32}$');
+`,
+  },
+  {
+    version: 3,
+    name: "a row per agent: a change writes only what it touched, in one statement",
+    // Carries existing runs over: each agent's state moves from runs.state into its agents row (rows the
+    // store did not mirror yet are made), `seq` and `event` into columns; `state` is renamed `run_state`, so a
+    // process of an older release fails loudly (no such column) rather than reading a run without agents.
+    sql: `
+ALTER TABLE ${SCHEMA}.agents ADD COLUMN state jsonb, ADD COLUMN version bigint NOT NULL DEFAULT 0;
+INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
+                                   started_at, finished_at, updated_at, summary, error)
+SELECT r.id, g.key, g.value ->> 'domain', g.value ->> 'status', (g.value ->> 'filesCompleted')::bigint,
+       (g.value ->> 'filesTotal')::bigint, (g.value ->> 'startedAt')::timestamptz,
+       (g.value ->> 'finishedAt')::timestamptz, (g.value ->> 'updatedAt')::timestamptz,
+       g.value ->> 'summary', g.value ->> 'error'
+FROM ${SCHEMA}.runs r CROSS JOIN LATERAL jsonb_each(r.state -> 'agents') AS g
+ON CONFLICT (run_id, agent_id) DO NOTHING;
+UPDATE ${SCHEMA}.agents a SET state = r.state -> 'agents' -> a.agent_id
+FROM ${SCHEMA}.runs r WHERE r.id = a.run_id;
+ALTER TABLE ${SCHEMA}.agents ALTER COLUMN state SET NOT NULL;
+ALTER TABLE ${SCHEMA}.agents ADD CONSTRAINT agents_state_object CHECK (jsonb_typeof(state) = 'object');
+
+ALTER TABLE ${SCHEMA}.runs ADD COLUMN event text, ADD COLUMN run_version bigint NOT NULL DEFAULT 0;
+UPDATE ${SCHEMA}.runs SET event = coalesce(state ->> 'event', ''), state = state - 'agents' - 'seq' - 'event';
+ALTER TABLE ${SCHEMA}.runs ALTER COLUMN event SET NOT NULL;
+ALTER TABLE ${SCHEMA}.runs RENAME COLUMN state TO run_state;
+COMMENT ON COLUMN ${SCHEMA}.runs.revision IS 'bumped by every write of the run';
+COMMENT ON COLUMN ${SCHEMA}.runs.run_version IS 'bumped by every write of run_state (the run-level fields)';
+
 `,
   },
 ];

@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
 import { applyAbandon } from "../../model/run.js";
-import type { RunState } from "../../model/types.js";
+import type { AgentState, RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
 import { connectionConfig, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
-import { type AgentRow, changedAgentRows } from "./rows.js";
+import { changedAgentRows, runLevel } from "./rows.js";
 
 /**
  * A run's changes are announced (NOTIFY, no payload) on the run's own channel, `runs.channel`: a name no
@@ -28,9 +28,10 @@ export interface PgStoreOptions {
   /** Statement timeout, so a stuck database never hangs a call for long (default 10 s). */
   statementTimeoutMs?: number;
   /**
-   * Tries of a change without a lock (the write checks the run's revision) before it locks the run row.
-   * Default 0: measured (bench/pg.ts), concurrent writers of one run waste more on lost tries than the lock
-   * costs them; one try saves a lone writer two round trips (BEGIN, COMMIT).
+   * Tries of a change without a lock (its write checks what it read: see WRITE) before it locks
+   * the run row for one last try (default 5). Changes of different agents do not conflict; a change of the
+   * run-level fields (the sync bookkeeping, finalize) conflicts with any write since its read. 0: every
+   * change locks the run row (the design before schema version 3, kept as a measure in bench/pg.ts).
    */
   optimisticAttempts?: number;
 }
@@ -55,25 +56,75 @@ interface LatestRow {
   id: string | null;
   /** The run's notification channel. */
   channel: string | null;
-  /** Bumped by every write of the run row: a write made from an older read finds it changed. */
+  /** Bumped by every write of the run: a change of the run-level fields checks it. */
   revision: string | null;
+  /** Bumped by every write of the run-level fields: a change of agents alone checks it. */
+  run_version: string | null;
+  seq: number | null;
+  event: string | null;
+  /** The run-level fields (no agents, seq, event). */
+  run_state: Omit<RunState, "agents" | "seq" | "event"> | null;
+  /** Each agent row: [agent id, version, state] (json_agg: no jsonb object built for the read). */
+  agents: [string, number, AgentState][] | null;
+}
+
+/** The run that a read found (null: none), with what a change checks when it writes. */
+interface Latest {
+  now: number;
+  id: string | null;
+  channel: string | null;
+  revision: string | null;
+  runVersion: string | null;
+  versions: Record<string, number>;
   state: RunState | null;
+}
+
+/**
+ * A run's rows as one RunState, and each agent row's version. The agents are in the order a jsonb object
+ * keeps its keys (shorter first, then by bytes), as when the whole run was one jsonb value.
+ */
+function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
+  if (row.run_state === null) return { state: null, versions: {} };
+  const rows = (row.agents ?? []).map(([id, version, agent]) => ({
+    id,
+    bytes: Buffer.from(id),
+    version,
+    agent,
+  }));
+  rows.sort((a, b) => a.bytes.length - b.bytes.length || Buffer.compare(a.bytes, b.bytes));
+  const agents: Record<string, AgentState> = {};
+  const versions: Record<string, number> = {};
+  for (const { id, version, agent } of rows) {
+    agents[id] = agent;
+    versions[id] = version;
+  }
+  const state = { ...row.run_state, seq: row.seq!, event: row.event!, agents } as RunState;
+  return { state, versions };
 }
 
 const LATEST = `
 SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
        (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
-       r.id::text AS id, r.channel, r.revision::text AS revision, r.state
+       r.id::text AS id, r.channel, r.revision::text AS revision, r.run_version::text AS run_version,
+       r.seq::float8 AS seq, r.event, r.run_state,
+       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state)) FROM ${SCHEMA}.agents a
+        WHERE a.run_id = r.id) AS agents
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
-  SELECT id, channel, revision, state FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE
+  SELECT id, channel, revision, run_version, seq, event, run_state FROM ${SCHEMA}.runs
+  WHERE epic_id = $1 ORDER BY id DESC LIMIT 1
 ) AS r ON true`;
 
-const INSERT_RUN = `
-INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id, channel`;
+/**
+ * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
+ * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
+ * newest version, but the rest, the agents, as they were when it started).
+ */
+const LOCK_LATEST = `SELECT id::text AS id FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`;
 
-const LATEST_UNLOCKED = LATEST.replace("FOR UPDATE", "");
+const INSERT_RUN = `
+INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, event, run_state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id::text AS id, channel`;
 
 /** The channel of the epic's latest run that this role may see. */
 const LATEST_CHANNEL = `SELECT channel FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1`;
@@ -91,61 +142,103 @@ CROSS JOIN LATERAL (
 ) AS p
 GROUP BY d.domain`;
 
+/** What the write raises when an agent changed since the change read it (see WRITE). */
+const CONFLICT_MARK = "parallel_progress: an agent changed since the change read it";
+
 /**
- * One statement, committed on its own or inside a locked transaction: the run row (only if no other write
- * came since this change read it: `revision`), the agents it touched, the event, the notification. Nothing
- * is written and no row returned when the revision moved on.
+ * One change, one autocommit statement. First the run row: it takes the run's next sequence number
+ * (`seq + $5`) under the row's lock, held for this statement only, so sequence numbers stay contiguous and
+ * in commit order, checking what the change read: any write since (`revision`, $2) for a change of the
+ * run-level fields, or a write of the run-level fields (`run_version`, $3) for a change of agents alone.
+ * No row: nothing is written (no other part runs without it). Then each agent the change touched, at the
+ * version it read (none: a new agent, inserted; the run row comes first, as the scalar subquery makes it),
+ * the event row and the NOTIFY. An agent that changed since (or was added meanwhile) is left as it is, and
+ * the statement fails with CONFLICT_MARK (a cast that fails: plain SQL raises nothing else), so nothing of
+ * it is written. (One upsert rather than an UPDATE and an INSERT: a new connection plans it in about 1 ms
+ * less.)
  */
 const WRITE = `
 WITH run AS (
-  UPDATE ${SCHEMA}.runs SET state = $2, seq = $3, completed_at = $4, repo = $5, issue_number = $6,
-         updated_at = now(), revision = revision + 1
-  WHERE id = $1::bigint AND revision = $13::bigint RETURNING id
-), agents AS (
+  UPDATE ${SCHEMA}.runs SET
+    seq = seq + $5::integer,
+    event = CASE WHEN $7::boolean THEN $6::text ELSE event END,
+    run_state = coalesce($4::jsonb, run_state),
+    completed_at = CASE WHEN $4::jsonb IS NULL THEN completed_at
+                        ELSE ($4::jsonb ->> 'completedAt')::timestamptz END,
+    repo = CASE WHEN $4::jsonb IS NULL THEN repo ELSE $4::jsonb -> 'github' ->> 'repo' END,
+    issue_number = CASE WHEN $4::jsonb IS NULL THEN issue_number
+                        ELSE ($4::jsonb -> 'github' ->> 'issueNumber')::integer END,
+    run_version = run_version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END,
+    revision = revision + 1,
+    updated_at = now()
+  WHERE id = $1::bigint AND ($2::bigint IS NULL OR revision = $2::bigint)
+    AND ($3::bigint IS NULL OR run_version = $3::bigint)
+  RETURNING id, seq, channel
+), given AS (
+  SELECT * FROM jsonb_to_recordset($8::jsonb) AS g(agent_id text, version bigint, state jsonb, domain text,
+    status text, files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
+    updated_at timestamptz, summary text, error text)
+), changed AS (
   INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
-                                     started_at, finished_at, updated_at, summary, error)
-  SELECT run.id, r.agent_id, r.domain, r.status, r.files_completed, r.files_total, r.started_at,
-         r.finished_at, r.updated_at, r.summary, r.error
-  FROM run, jsonb_to_recordset($7::jsonb) AS r(agent_id text, domain text, status text,
-       files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
-       updated_at timestamptz, summary text, error text)
-  ON CONFLICT (run_id, agent_id) DO UPDATE SET domain = excluded.domain, status = excluded.status,
-    files_completed = excluded.files_completed, files_total = excluded.files_total,
-    started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
-    summary = excluded.summary, error = excluded.error
+                                     started_at, finished_at, updated_at, summary, error, state)
+  SELECT (SELECT id FROM run), g.agent_id, g.domain, g.status, g.files_completed, g.files_total,
+         g.started_at, g.finished_at, g.updated_at, g.summary, g.error, g.state
+  FROM given g WHERE (SELECT id FROM run) IS NOT NULL
+  ON CONFLICT (run_id, agent_id) DO UPDATE SET state = excluded.state, version = a.version + 1,
+    domain = excluded.domain, status = excluded.status, files_completed = excluded.files_completed,
+    files_total = excluded.files_total, started_at = excluded.started_at, finished_at = excluded.finished_at,
+    updated_at = excluded.updated_at, summary = excluded.summary, error = excluded.error
+  WHERE a.version = (SELECT g.version FROM given g WHERE g.agent_id = excluded.agent_id)
+  RETURNING 1
 ), event AS (
   INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
-  SELECT run.id, $3, $8, $9, $10 FROM run WHERE $12::boolean
+  SELECT run.id, run.seq, $10::text, $6::text, $11::text FROM run WHERE $9::boolean
 )
-SELECT pg_notify($11, '') FROM run`;
+SELECT CASE WHEN (SELECT count(*) FROM changed) = jsonb_array_length($8::jsonb)
+            THEN run.seq ELSE ('${CONFLICT_MARK} ' || run.seq)::bigint END AS seq,
+       pg_notify(run.channel, '')
+FROM run`;
 
 /**
- * WRITE's parameters: the run row (at the revision read) becomes `state`, with the agent rows the change
- * touched, an event row when `isEvent`, and a NOTIFY on the run's channel.
+ * WRITE's parameters: the change from `before` (as read, at `run`'s revision and versions) to `next`. A
+ * change of the run-level fields checks the run's revision (no write since the read), a change of agents
+ * alone only the run's run-level version and each touched agent's version. `before` null: a run just
+ * inserted (its run-level fields are written already).
  */
 function writeParams(
-  run: { runRow: string | null; revision: string | null; channel: string | null },
-  state: RunState,
-  rows: AgentRow[],
-  isEvent: boolean,
-  correlationId: string,
-): unknown[] {
-  return [
-    run.runRow,
-    state,
-    state.seq,
-    state.completedAt,
-    state.github.repo,
-    state.github.issueNumber,
-    JSON.stringify(rows),
-    rows.length === 1 ? rows[0]!.agent_id : null,
-    state.event,
-    correlationId,
-    run.channel,
+  run: { runRow: string | null; revision: string | null; runVersion: string | null },
+  before: RunState | null,
+  next: RunState,
+  versions: Readonly<Record<string, number>>,
+  correlationId: string | null,
+): { values: unknown[]; isEvent: boolean; empty: boolean } {
+  const rows = changedAgentRows(before, next, versions);
+  // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
+  const isEvent = before === null || next.seq !== before.seq;
+  const ownFields = runLevel(next);
+  const runChanged = before !== null && JSON.stringify(runLevel(before)) !== JSON.stringify(ownFields);
+  const eventChanged = before !== null && next.event !== before.event;
+  return {
     isEvent,
-    run.revision,
-  ];
+    empty: before !== null && !runChanged && !eventChanged && !isEvent && rows.length === 0,
+    values: [
+      run.runRow,
+      before === null || runChanged ? run.revision : null,
+      before === null || runChanged ? null : run.runVersion,
+      runChanged ? ownFields : null,
+      before === null ? 0 : next.seq - before.seq,
+      next.event,
+      eventChanged,
+      JSON.stringify(rows),
+      isEvent,
+      rows.length === 1 ? rows[0]!.agent_id : null,
+      (isEvent && correlationId) || randomUUID(),
+    ],
+  };
 }
+
+/** Tries without a lock before the locked one (see PgStoreOptions.optimisticAttempts). */
+const DEFAULT_OPTIMISTIC_ATTEMPTS = 5;
 
 /** A write that found the run changed since its read: read again. */
 const CONFLICT: unique symbol = Symbol("conflict");
@@ -155,11 +248,18 @@ type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS
 
 /**
  * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
- * latest run with the database's `now()`, runs, and writes the new state, the agents it touched, an event
- * row (the run's next sequence number, a correlation id) and a NOTIFY in one statement, inside a
- * transaction that locks the run row (`FOR UPDATE`); a new run is made under a per-epic advisory lock.
- * (Optionally a change first tries without the lock, its write checking the run's `revision`: see
- * `optimisticAttempts`.)
+ * latest run (its run row and agent rows) with the database's `now()`, runs, and writes what it changed in
+ * one autocommit statement (WRITE): the run row (the run's next sequence number, taken under the
+ * row's lock for the statement only), the agents it touched at the versions it read, an event row (its
+ * correlation id) and a NOTIFY. A write that finds what it read changed writes nothing and the change is
+ * made again on a fresh read; after `optimisticAttempts` such tries, in a transaction that locks the run row.
+ * A new run is made in that locked transaction, under a per-epic advisory lock.
+ *
+ * So a change of one agent never waits on another agent's change across a round trip. The state handed to
+ * a change of agents alone may be behind in the other agents (they are not checked): its `seq` is the run's
+ * sequence number as read, and the number the write takes may be higher (contiguous, in commit order). A
+ * change of the run-level fields (the sync bookkeeping: what the GitHub write posts) sees the run exactly as
+ * it is written.
  */
 export class PgRunStore implements RunStore {
   readonly location: string;
@@ -200,8 +300,7 @@ export class PgRunStore implements RunStore {
 
   async read(): Promise<RunState | null> {
     return this.withClient(async (client) => {
-      const row = await this.latest(client, false);
-      return row.state;
+      return (await this.latest(client, false)).state;
     });
   }
 
@@ -218,7 +317,11 @@ export class PgRunStore implements RunStore {
     };
     try {
       const { result, wrote } = await this.withClient(async (client) => {
-        for (let attempt = 0; attempt < (this.options.optimisticAttempts ?? 0); attempt++) {
+        for (
+          let attempt = 0;
+          attempt < (this.options.optimisticAttempts ?? DEFAULT_OPTIMISTIC_ATTEMPTS);
+          attempt++
+        ) {
           const outcome = await this.attempt(client, change, correlation, false);
           if (outcome === NEEDS_LOCK) break;
           if (outcome !== CONFLICT) return outcome;
@@ -251,9 +354,10 @@ export class PgRunStore implements RunStore {
   }
 
   /**
-   * One try of a change: optimistic (`locked` false: no transaction, the write checks the revision) or in a
-   * transaction that locks the run row. A locked try sends BEGIN with its read and COMMIT with its write,
-   * each pair in one round trip (the pool's connections pipeline), so the lock is held for one round trip.
+   * One try of a change: without a lock (`locked` false: one read, then one autocommit statement that
+   * checks what the change read, see WRITE), or in a transaction that locks the run row (a new run;
+   * a change that lost its optimistic tries). A locked try sends BEGIN with its read and COMMIT with its
+   * write, each pair in one round trip (the pool's connections pipeline).
    */
   private async attempt<T>(
     client: pg.PoolClient,
@@ -266,16 +370,15 @@ export class PgRunStore implements RunStore {
       : await this.latest(client, false);
     if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
       throw new AlreadyAppliedError(correlation.id);
-    let transition = change(row.state, row.now_ms);
+    let transition = change(row.state, row.now);
     let next = transition.next;
     const unchanged = async () => {
       if (locked) await client.query("COMMIT");
       return { result: transition.result, wrote: false };
     };
     if (next === undefined) return unchanged();
-    let runRow = row.id;
-    let channel = row.channel;
-    let revision = row.revision;
+    let where = { runRow: row.id, revision: row.revision, runVersion: row.runVersion };
+    let before = row.state;
     if (row.state === null || next.runId !== row.state.runId) {
       if (!locked) return NEEDS_LOCK;
       // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
@@ -283,7 +386,9 @@ export class PgRunStore implements RunStore {
       const fresh = await this.latest(client, true);
       if (fresh.id !== row.id) {
         row = fresh;
-        transition = change(row.state, row.now_ms);
+        before = row.state;
+        where = { runRow: row.id, revision: row.revision, runVersion: row.runVersion };
+        transition = change(row.state, row.now);
         next = transition.next;
         if (next === undefined) return unchanged();
       }
@@ -298,40 +403,39 @@ export class PgRunStore implements RunStore {
           next.startedAt,
           next.completedAt,
           next.seq,
-          next,
+          next.event,
+          runLevel(next),
         ]);
-        runRow = inserted.rows[0]!.id;
-        channel = inserted.rows[0]!.channel;
-        revision = "0";
-        row = { ...row, state: null };
-      } else {
-        runRow = row.id;
-        channel = row.channel;
-        revision = row.revision;
+        where = { runRow: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
+        before = null;
       }
     }
-    const rows = changedAgentRows(row.state, next);
-    // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
-    const isEvent = row.state === null || next.seq !== row.state.seq;
+    const { values, isEvent, empty } = writeParams(
+      where,
+      before,
+      next,
+      row.versions,
+      correlation?.id ?? null,
+    );
+    if (empty) return unchanged();
     let written: pg.QueryResult;
     try {
-      const values = writeParams(
-        { runRow, revision, channel },
-        next,
-        rows,
-        isEvent,
-        (isEvent && correlation?.id) || randomUUID(),
-      );
       const write = client.query(this.statement("pp_write", WRITE, values));
       // A failed write aborts the transaction: the COMMIT behind it then ends it as a rollback.
       [written] = await Promise.all([write, locked ? client.query("COMMIT") : null]);
     } catch (error) {
+      const conflict = isConflict(error);
+      if (conflict && !locked) return CONFLICT;
       // A replayed change that another process applied between this read and this write.
       const code = (error as { code?: unknown }).code;
       if (code === "23505" && correlation?.replay && !locked) throw new AlreadyAppliedError(correlation.id);
+      if (conflict) throw new LostRowError();
       throw error;
     }
-    if (written.rowCount === 0) return CONFLICT;
+    if (written.rowCount === 0) {
+      if (locked) throw new LostRowError();
+      return CONFLICT;
+    }
     return { result: transition.result, wrote: isEvent };
   }
 
@@ -339,13 +443,15 @@ export class PgRunStore implements RunStore {
    * The epic's latest run is replaced by a new one: closed as abandoned if it was still open (`init
    * --force`: history shows it so), and its listeners told either way, so that they follow the new run.
    */
-  private async replaced(client: pg.PoolClient, old: LatestRow): Promise<void> {
+  private async replaced(client: pg.PoolClient, old: Latest): Promise<void> {
     const state = old.state!;
     await client.query("SELECT pg_notify($1, 'replaced')", [old.channel]);
     if (state.completedAt !== null) return;
-    const closed = applyAbandon(state, old.now_ms);
-    const where = { runRow: old.id, revision: old.revision, channel: old.channel };
-    await client.query(this.statement("pp_write", WRITE, writeParams(where, closed, [], true, randomUUID())));
+    const closed = applyAbandon(state, old.now);
+    const where = { runRow: old.id, revision: old.revision, runVersion: old.runVersion };
+    const { values } = writeParams(where, state, closed, old.versions, null);
+    const written = await client.query(this.statement("pp_write", WRITE, values));
+    if (written.rowCount === 0) throw new LostRowError();
   }
 
   /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
@@ -365,15 +471,31 @@ export class PgRunStore implements RunStore {
     return rows.length > 0;
   }
 
-  /** The epic's latest run (locked when `lock`), the database's clock, and the schema version. */
-  private async latest(client: pg.ClientBase, lock: boolean): Promise<LatestRow> {
-    const text = lock ? LATEST : LATEST_UNLOCKED;
-    const name = lock ? "pp_latest_locked" : "pp_latest";
-    const { rows } = await client.query<LatestRow>(this.statement(name, text, [this.epicId]));
-    const row = rows[0]!;
-    if ((row.version ?? 0) < LATEST_VERSION && !this.schemaChecked) throw new SchemaBehind();
-    this.schemaChecked = true;
-    return row;
+  /** The epic's latest run (its row locked when `lock`), the database's clock, and the schema version. */
+  private async latest(client: pg.ClientBase, lock: boolean): Promise<Latest> {
+    for (;;) {
+      // Sent in this order, in one round trip: the lock, then the read.
+      const locking = lock
+        ? client.query<{ id: string }>(this.statement("pp_lock", LOCK_LATEST, [this.epicId]))
+        : null;
+      const [locked, { rows }] = await Promise.all([
+        locking,
+        client.query<LatestRow>(this.statement("pp_latest", LATEST, [this.epicId])),
+      ]);
+      const row = rows[0]!;
+      if ((row.version ?? 0) < LATEST_VERSION && !this.schemaChecked) throw new SchemaBehind();
+      this.schemaChecked = true;
+      // A new run came between the lock and the read (made under the epic's advisory lock): lock that one.
+      if (locked && (locked.rows[0]?.id ?? null) !== row.id) continue;
+      return {
+        now: row.now_ms,
+        id: row.id,
+        channel: row.channel,
+        revision: row.revision,
+        runVersion: row.run_version,
+        ...assemble(row),
+      };
+    }
   }
 
   /** A statement named (see `named`) or not. */
@@ -568,12 +690,22 @@ async function endQuietly(client: pg.Client): Promise<void> {
 /** The schema is older than this release: migrate, then try again. */
 class SchemaBehind extends Error {}
 
-/** A bug: a write under the run row's lock found the row changed. */
+/** A bug: a write under the run row's lock found the run or an agent changed. */
 class LostRowError extends Error {
   override name = "LostRowError";
   constructor() {
     super("a locked write lost its row");
   }
+}
+
+/**
+ * The write found an agent changed since the change read it (CONFLICT_MARK), or an agent it adds has a
+ * domain that another change added meanwhile (the change, made again, refuses it), and wrote nothing.
+ */
+function isConflict(error: unknown): boolean {
+  const { code, message, constraint } = error as { code?: unknown; message?: unknown; constraint?: unknown };
+  if (code === "23505") return constraint === "agents_run_id_domain_key";
+  return code === "22P02" && typeof message === "string" && message.includes(CONFLICT_MARK);
 }
 
 /** Errors a change threw itself (refused: an unknown agent, a finalized run...), not the database's. */

@@ -116,11 +116,19 @@ describe("rows and history from a run", () => {
   });
 
   it("writes every agent of a new run and only the agents a change touched", () => {
-    expect(changedAgentRows(null, run).map((r) => r.domain)).toEqual(["api", "web"]);
-    const [id] = Object.keys(run.agents);
+    expect(changedAgentRows(null, run, {}).map((r) => [r.domain, r.version])).toEqual([
+      ["api", null],
+      ["web", null],
+    ]);
+    const [id, other] = Object.keys(run.agents);
     const next = { ...run, agents: { ...run.agents, [id!]: { ...run.agents[id!]!, filesTotal: 3 } } };
-    expect(changedAgentRows(run, next).map((r) => [r.domain, r.files_total])).toEqual([["api", 3]]);
-    expect(changedAgentRows(run, { ...run, seq: 2 })).toEqual([]);
+    const versions = { [id!]: 4, [other!]: 7 };
+    expect(changedAgentRows(run, next, versions).map((r) => [r.domain, r.files_total, r.version])).toEqual([
+      ["api", 3, 4],
+    ]);
+    expect(changedAgentRows(run, { ...run, seq: 2 }, versions)).toEqual([]);
+    const { [other!]: _gone, ...fewer } = run.agents;
+    expect(() => changedAgentRows(run, { ...run, agents: fewer }, versions)).toThrow(/removed agent/);
   });
 
   it("gives each run's and domain's duration, null until known", () => {
