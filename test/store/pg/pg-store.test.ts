@@ -350,13 +350,16 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     // The store's one pooled connection keeps them (server side, for the session).
     const pool = (s as unknown as { pool: pg.Pool }).pool;
     const client = await pool.connect();
-    const { rows } = await client.query<{ name: string }>(
-      "SELECT name FROM pg_prepared_statements ORDER BY name",
-    );
-    expect(rows.map((row) => row.name)).toEqual(["pp_latest", "pp_lock", "pp_write"]);
-    // What a transaction pooler does: the next statement meets a server session that never saw them.
-    await client.query("DEALLOCATE ALL");
-    client.release();
+    try {
+      const { rows } = await client.query<{ name: string }>(
+        "SELECT name FROM pg_prepared_statements ORDER BY name",
+      );
+      expect(rows.map((row) => row.name)).toEqual(["pp_latest", "pp_lock", "pp_write"]);
+      // What a transaction pooler does: the next statement meets a server session that never saw them.
+      await client.query("DEALLOCATE ALL");
+    } finally {
+      client.release(); // else a failed expectation keeps the connection, and the store's close waits on it
+    }
     expect(await s.transact(bump("a", 2))).toBe(3);
     expect(await s.transact(bump("a", 3))).toBe(4);
     expect((await s.read())?.seq).toBe(4);
