@@ -80,21 +80,14 @@ interface Latest {
 }
 
 /**
- * A run's rows as one RunState, and each agent row's version. The agents are in the order a jsonb object
- * keeps its keys (shorter first, then by bytes), as when the whole run was one jsonb value.
+ * A run's rows as one RunState, and each agent row's version. (The agents' order is the read's, by id:
+ * every view lists them in tree order, by domain.)
  */
 function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
   if (row.run_state === null) return { state: null, versions: {} };
-  const rows = (row.agents ?? []).map(([id, version, agent]) => ({
-    id,
-    bytes: Buffer.from(id),
-    version,
-    agent,
-  }));
-  rows.sort((a, b) => a.bytes.length - b.bytes.length || Buffer.compare(a.bytes, b.bytes));
   const agents: Record<string, AgentState> = {};
   const versions: Record<string, number> = {};
-  for (const { id, version, agent } of rows) {
+  for (const [id, version, agent] of row.agents ?? []) {
     agents[id] = agent;
     versions[id] = version;
   }
@@ -107,7 +100,7 @@ SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
        (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
        r.id::text AS id, r.channel, r.revision::text AS revision, r.run_version::text AS run_version,
        r.seq::float8 AS seq, r.event, r.run_state,
-       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state)) FROM ${SCHEMA}.agents a
+       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state) ORDER BY a.agent_id) FROM ${SCHEMA}.agents a
         WHERE a.run_id = r.id) AS agents
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
