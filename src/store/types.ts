@@ -8,7 +8,7 @@ export interface Transition<T> {
 
 /**
  * Where a run's state lives, and the only thing the processes (and machines) of a run share. Every
- * change goes through `transact`, under an exclusive lock that holds across processes and machines,
+ * change goes through `transact`, one at a time across processes and machines (serialised or checked),
  * timed by the store's clock. Coordination (the write lease, the background writer's claim, the
  * back-off, the write interval, the queue-retry lock) lives in the state as expiring leases owned by
  * random tokens (`RunState.sync`), so a second implementation (PostgreSQL) serves many machines.
@@ -20,13 +20,14 @@ export interface RunStore {
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**
-   * Runs `change` with the freshest state under an exclusive lock that holds across processes and
-   * machines, with `now` from the store's clock (the database's now(); the file store: its injected
-   * clock), persists `next` atomically (one transaction), and then notifies subscribers. `change` is
-   * pure (it may be called more than once); a change that throws persists nothing and rethrows.
-   * (The PostgreSQL store holds no lock: a change that alters only agents is checked against the agents
-   * it alters and the run's own fields, so the other agents, and `seq`, it was handed may be behind the
-   * stored run; a change of the run's own fields sees the run exactly. See PgRunStore.)
+   * Runs `change` on the current state with `now` from the store's clock (the database's now(); the
+   * file store: its injected clock), persists `next` atomically (one transaction), and then notifies
+   * subscribers; no other change of what it read lands in between. The file store holds an exclusive
+   * lock across processes. The PostgreSQL store holds none: its write checks what the change read and
+   * the change is made again on a fresh read when that moved; a change that alters only agents is
+   * checked against those agents and the run's own fields, so the other agents, and `seq`, it was
+   * handed may be behind the stored run (see PgRunStore). `change` is pure (it may be called more than
+   * once); a change that throws persists nothing and rethrows.
    */
   transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T>;
   /**
