@@ -5,6 +5,7 @@ import { applyAdd, applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
 import { grantRepository } from "../../../src/store/pg/admin.js";
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { waitFor } from "../../support/cli.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
 
 const skip = postgresUnavailable();
@@ -123,9 +124,12 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     return { next, result: undefined };
   };
 
-  const waitUntil = async (condition: () => boolean) => {
-    for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(condition()).toBe(true);
+  /** Two stores on one epic (each its own connections), the run of `domains` started by the first. */
+  const twoWriters = async (epicId: string, domains: string[], max = 2, optimisticAttempts?: number) => {
+    const a = store(epicId, max, optimisticAttempts);
+    const b = store(epicId, max, optimisticAttempts);
+    await a.transact((_c, now) => ({ next: newRun(epicId, domains, now), result: undefined }));
+    return [a, b] as const;
   };
 
   /**
@@ -139,7 +143,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM parallel_progress.runs WHERE epic_id = $1 FOR UPDATE", [epicId]);
       const running = Promise.all(changes());
-      await waitUntil(() => calls.every((c) => c.n >= 1));
+      expect(await waitFor(() => calls.every((c) => c.n >= 1), 10_000, 10)).toBe(true);
       await holder.query("ROLLBACK");
       await running;
     } finally {
@@ -148,9 +152,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   };
 
   it("writes changes of two agents made from one read without a conflict: each made once", async () => {
-    const a = store("E3a", 2);
-    const b = store("E3a", 2);
-    await a.transact((_c, now) => ({ next: newRun("E3a", ["x", "y"], now), result: undefined }));
+    const [a, b] = await twoWriters("E3a", ["x", "y"]);
     const x = { n: 0 };
     const y = { n: 0 };
     await fromOneRead("E3a", [x, y], () => [a.transact(increment("x", x)), b.transact(increment("y", y))]);
@@ -165,9 +167,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   });
 
   it("makes a change again on a fresh read when its agent changed since its read: applied once", async () => {
-    const a = store("E3c", 2);
-    const b = store("E3c", 2);
-    await a.transact((_c, now) => ({ next: newRun("E3c", ["x", "y"], now), result: undefined }));
+    const [a, b] = await twoWriters("E3c", ["x", "y"]);
     const first = { n: 0 };
     const second = { n: 0 };
     await fromOneRead("E3c", [first, second], () => [
@@ -182,9 +182,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   });
 
   it("makes an add again when another change added the same domain since its read: refused then", async () => {
-    const a = store("E3d", 2);
-    const b = store("E3d", 2);
-    await a.transact((_c, now) => ({ next: newRun("E3d", ["x"], now), result: undefined }));
+    const [a, b] = await twoWriters("E3d", ["x"]);
     const first = { n: 0 };
     const second = { n: 0 };
     const add = (calls: { n: number }, later: number) => (current: RunState | null, now: number) => {
@@ -211,9 +209,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   });
 
   it("makes a change of the run-level fields again when anything was written since its read", async () => {
-    const a = store("E3r", 2);
-    const b = store("E3r", 2);
-    await a.transact((_c, now) => ({ next: newRun("E3r", ["x", "y"], now), result: undefined }));
+    const [a, b] = await twoWriters("E3r", ["x", "y"]);
     const sync = { n: 0 };
     const agent = { n: 0 };
     const posted = (current: RunState | null) => {
@@ -224,16 +220,13 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
         result: current!.seq,
       };
     };
-    const [postedSeq] = await (async () => {
-      let seq = 0;
-      await fromOneRead("E3r", [sync, agent], () => [
-        a.transact(posted).then((value) => {
-          seq = value;
-        }),
-        b.transact(increment("y", agent)),
-      ]);
-      return [seq];
-    })();
+    let postedSeq = 0;
+    await fromOneRead("E3r", [sync, agent], () => [
+      a.transact(posted).then((value) => {
+        postedSeq = value;
+      }),
+      b.transact(increment("y", agent)),
+    ]);
     const run = await a.read();
     expect(run?.seq).toBe(2);
     // Either it wrote first (it posted seq 1, then y's change came), or it was made again after y's change.
@@ -243,9 +236,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   });
 
   it("keeps seq contiguous and in commit order with many concurrent writers, losing no change", async () => {
-    const a = store("E3", 8);
-    const b = store("E3", 8);
-    await a.transact((_c, now) => ({ next: newRun("E3", ["w", "x", "y", "z"], now), result: undefined }));
+    const [a, b] = await twoWriters("E3", ["w", "x", "y", "z"], 8);
     const domains = ["w", "x", "y", "z"];
     await Promise.all(
       Array.from({ length: 80 }, (_, i) => (i % 2 ? a : b).transact(increment(domains[i % 4]!))),
@@ -257,9 +248,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   });
 
   it("loses nothing with every change locking the run row (optimisticAttempts 0)", async () => {
-    const a = store("E3l", 8, 0);
-    const b = store("E3l", 8, 0);
-    await a.transact((_c, now) => ({ next: newRun("E3l", ["x", "y"], now), result: undefined }));
+    const [a, b] = await twoWriters("E3l", ["x", "y"], 8, 0);
     const seqs = await Promise.all(
       Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).transact(bump(i % 4 < 2 ? "x" : "y", i))),
     );
