@@ -84,16 +84,29 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     return { name, env, dir, agent: init.stdout.trim().split("\t")[1]! };
   }
 
+  /** `update` of `agent` to files 1/total, 2/total... `count` calls, one after the other, each exiting 0. */
+  async function updates(
+    agent: string,
+    dir: string,
+    env: Record<string, string>,
+    count: number,
+    total: number,
+  ) {
+    const results = [];
+    for (let n = 1; n <= count; n++) {
+      const args = ["update", agent, "--status", "in_progress", "--files", `${n}/${total}`, "--dir", dir];
+      const result = await runCli(args, { env });
+      expect(result.code, result.stderr).toBe(0);
+      results.push(result);
+    }
+    return results;
+  }
+
   it("keeps changes on the machine's disk while the database is down and applies them once, in order", async () => {
     const { name, env, dir, agent } = await startRun("down", "EPIC-D");
     await server.stopServer();
     try {
-      for (let n = 1; n <= 3; n++) {
-        const result = await runCli(
-          ["update", agent, "--status", "in_progress", "--files", `${n}/9`, "--dir", dir],
-          { env },
-        );
-        expect(result.code).toBe(0);
+      for (const result of await updates(agent, dir, env, 3, 9)) {
         expect(result.stderr.trim().split("\n")).toHaveLength(1);
         expect(result.stderr).toMatch(/warning: .*not answering.*kept in/);
         expect(result.stderr).not.toContain(SUPERUSER_PASSWORD);
@@ -121,15 +134,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const { name, env, dir, agent } = await startRun("waiter", "EPIC-W");
     await server.stopServer();
     try {
-      for (let n = 1; n <= 2; n++) {
-        const result = await runCli(
-          ["update", agent, "--status", "in_progress", "--files", `${n}/5`, "--dir", dir],
-          {
-            env,
-          },
-        );
-        expect(result.code).toBe(0);
-      }
+      await updates(agent, dir, env, 2, 5);
       expect(await pendingFiles(dir)).toHaveLength(2);
     } finally {
       await server.start();
