@@ -35,9 +35,10 @@ export async function schemaStatus(client: pg.ClientBase): Promise<SchemaStatus>
 /**
  * Brings the schema up to date: under a session advisory lock, so that of many processes meeting an empty
  * database at once one migrates and the others wait, then find nothing left to do. Each migration is one
- * transaction with its row in schema_migrations. Resolves to the versions applied by this call.
+ * transaction with its row in schema_migrations. Resolves to the versions applied by this call. `upTo`:
+ * stop at that version (the tests make databases of earlier versions so).
  */
-export async function migrate(client: pg.ClientBase): Promise<number[]> {
+export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Promise<number[]> {
   await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK]);
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
@@ -51,7 +52,7 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
     const { version } = await schemaStatus(client);
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
-      if (migration.version <= version) continue;
+      if (migration.version <= version || migration.version > upTo) continue;
       await client.query("BEGIN");
       try {
         await client.query(migration.sql);

@@ -4,6 +4,8 @@ import { StoreUnavailableError } from "../../../src/errors.js";
 import { applyAdd, applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
 import { grantRepository } from "../../../src/store/pg/admin.js";
+import { migrate } from "../../../src/store/pg/migrate.js";
+import { MIGRATIONS, SCHEMA } from "../../../src/store/pg/migrations.js";
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { waitFor } from "../../support/cli.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
@@ -392,17 +394,21 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     await stop();
   });
 
+  /** A new database brought to schema `version` by the store's own migrations. */
+  const databaseAt = async (prefix: string, version: number) => {
+    const made = await server.createDatabase(prefix);
+    const client = new pg.Client({ connectionString: made.url });
+    await client.connect();
+    try {
+      await migrate(client, version);
+    } finally {
+      await client.end();
+    }
+    return made;
+  };
+
   it("brings a database of an older schema (version 1, no run channels) up to date on first use", async () => {
-    const { url: old, name } = await server.createDatabase("schema1");
-    const { MIGRATIONS, SCHEMA } = await import("../../../src/store/pg/migrations.js");
-    await server.sql(name, `CREATE SCHEMA ${SCHEMA}`);
-    await server.sql(
-      name,
-      `CREATE TABLE ${SCHEMA}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-       applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    await server.sql(name, MIGRATIONS[0]!.sql);
-    await server.sql(name, `INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES (1, 'v1')`);
+    const { url: old, name } = await databaseAt("schema1", 1);
     const s = new PgRunStore({ url: old, epicId: "OLD", maxConnections: 1 });
     stores.push(s);
     await s.transact((_c, now) => ({ next: newRun("OLD", ["a"], now), result: undefined }));
@@ -416,21 +422,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
 
   /** A database of schema version 2 holding one run of epic V2 the way version 2 kept it. */
   const versionTwo = async (prefix: string) => {
-    const { url: old, name } = await server.createDatabase(prefix);
-    const { MIGRATIONS, SCHEMA } = await import("../../../src/store/pg/migrations.js");
-    await server.sql(name, `CREATE SCHEMA ${SCHEMA}`);
-    await server.sql(
-      name,
-      `CREATE TABLE ${SCHEMA}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-       applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) {
-      await server.sql(name, migration.sql);
-      await server.sql(name, `INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
-        migration.version,
-        migration.name,
-      ]);
-    }
+    const { url: old, name } = await databaseAt(prefix, 2);
     // A run as version 2 kept it: the whole run in runs.state, agents mirrored (here only one of two).
     let run = newRun("V2", ["api", "web"], Date.parse("2025-01-01T00:00:00Z"));
     const [api, web] = Object.keys(run.agents);
@@ -452,11 +444,11 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
        VALUES ($1, $2, 'api', 'in_progress', 1, 4, now())`,
       [id, api],
     );
-    return { old, name, run, api: api!, web: web!, SCHEMA };
+    return { old, name, run, api: api!, web: web! };
   };
 
   it("carries the runs of a version 2 database over to a row per agent (3), and goes on with them", async () => {
-    const { old, name, run, api, web, SCHEMA } = await versionTwo("schema2");
+    const { old, name, run, api, web } = await versionTwo("schema2");
     const s = new PgRunStore({ url: old, epicId: "V2", maxConnections: 1 });
     stores.push(s);
     expect(await s.read()).toEqual(run);
@@ -479,7 +471,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   });
 
   it("migrates a version 2 database once when ten writers meet it at once, and applies every change", async () => {
-    const { old, name, run, SCHEMA } = await versionTwo("schema2x10");
+    const { old, name, run } = await versionTwo("schema2x10");
     const writers = Array.from({ length: 10 }, () => {
       const made = new PgRunStore({ url: old, epicId: "V2", maxConnections: 1 });
       stores.push(made);
