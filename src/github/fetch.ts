@@ -81,8 +81,14 @@ export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fet
           );
         }
         if (response.status === 303 || (response.status <= 302 && method === "POST")) {
+          // Sent again as a GET without its body, and without the headers that described it (the standard's).
           method = "GET";
           body = null;
+          headers = Object.fromEntries(
+            Object.entries(headers).filter(
+              ([name]) => !/^content-(type|encoding|language|location)$/i.test(name),
+            ),
+          );
         }
         url = next;
       }

@@ -106,7 +106,7 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     );
     const response = await direct(origin.url, {
       method: "POST",
-      headers: { authorization: "token secret" },
+      headers: { authorization: "token secret", "content-type": "application/json" },
       body: "{}",
     });
     expect([response.status, response.url, await response.text()]).toEqual([
@@ -114,10 +114,12 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
       `${target.url}/elsewhere`,
       "there",
     ]);
-    // 301 after a POST and 303 continue as a GET without a body, as the fetch standard says.
-    expect(origin.received.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
-      ["POST", "/", "token secret"],
-      ["GET", "/moved", "token secret"],
+    // 301 after a POST and 303 continue as a GET without a body or its type, as the fetch standard says.
+    expect(
+      origin.received.map((r) => [r.method, r.url, r.headers.authorization, r.headers["content-type"]]),
+    ).toEqual([
+      ["POST", "/", "token secret", "application/json"],
+      ["GET", "/moved", "token secret", undefined],
     ]);
     expect(target.received.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
       ["GET", "/elsewhere", undefined],
