@@ -8,8 +8,8 @@ import { SocksProxyAgent } from "socks-proxy-agent";
  * The agent that takes a request to `target` through a proxy, loaded only when a proxy is set. An https
  * API goes through a CONNECT tunnel, so the proxy never sees the request or the token; an http API is
  * sent to the proxy as an absolute URL, as curl and gh do; a SOCKS5 proxy (socks5://, or socks5h:// and
- * socks:// where the proxy resolves the name) carries both. One agent per proxy
- * and scheme for the process, keeping its connections alive as Node's global agents do.
+ * socks:// where the proxy resolves the name) carries both. One agent per proxy and scheme for the
+ * process, keeping its connections alive as Node's global agents do.
  */
 const agents = new Map<string, Agent>();
 
