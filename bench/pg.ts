@@ -8,7 +8,7 @@ import { PgRunStore } from "../src/store/pg/pg-store.js";
 import { startFakeGitHub } from "../test/support/fake-github/index.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../test/support/postgres.js";
 import { type Epics, ISSUE, LOCAL_TASK, REPO } from "./lib/epic.js";
-import { BIN, cleanEnv, cliOutput, drainFlushers, ROOT, TOKEN, timeNode } from "./lib/proc.js";
+import { BIN, cleanEnv, cliOutput, drainFlushers, PG_BARE, ROOT, TOKEN, timeNode } from "./lib/proc.js";
 import type { Section, Target } from "./lib/report.js";
 import { median, ms, quantile, ratio } from "./lib/stats.js";
 
@@ -73,6 +73,12 @@ async function measure(server: TestPostgres, epics: Epics, samples: number): Pro
       ["measure", "file store", "PostgreSQL", "ratio"],
       ["`update` (local run), median", ms(update.file), ms(update.pg), ratio(update.ratio)],
       [
+        "floor: a bare script loading `pg`, connecting, SELECT 1 (vs the file store), median",
+        "",
+        ms(update.bare),
+        ratio(update.bare / update.file),
+      ],
+      [
         "`update` (local run), p95",
         ms(update.fileP95),
         ms(update.pgP95),
@@ -108,10 +114,16 @@ async function measure(server: TestPostgres, epics: Epics, samples: number): Pro
     ],
     notes: [
       "update: a local run (no issue), so both sides pay the store and start-up only; PostgreSQL pays one connection (TCP + SCRAM) and one transaction per call",
+      "floor: bench/fixtures/pg-bare.cjs, nothing of this project: what any short process pays to load `pg` and make one call",
     ],
     targets,
     readme: [
       ["`update` with PostgreSQL vs the file store", ratio(update.ratio), `≤ ${UPDATE_RATIO_GOAL}x`],
+      [
+        "floor: a bare script loading `pg` and making one call, vs the same",
+        ratio(update.bare / update.file),
+        "-",
+      ],
       [
         "3 machines x 4 agents x 25 updates: call p50 / p95",
         `${ms(machines.p50)} / ${ms(machines.p95)}`,
@@ -128,7 +140,10 @@ async function measure(server: TestPostgres, epics: Epics, samples: number): Pro
   };
 }
 
-/** `update` of a local run, file store and PostgreSQL alternately, same CLI, same machine. */
+/**
+ * `update` of a local run, file store and PostgreSQL alternately, same CLI, same machine; and the floor
+ * under the PostgreSQL side: a bare script that loads `pg` and makes one call.
+ */
 async function updateRatio(server: TestPostgres, epics: Epics, samples: number) {
   const { url } = await server.createDatabase("bench_update");
   const fileDir = await epics.make(LOCAL_TASK);
@@ -144,6 +159,7 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
   )![1]!;
   const file: number[] = [];
   const pg: number[] = [];
+  const bare: number[] = [];
   for (let i = 0; i < samples + 2; i++) {
     const files = `${i % 10}/10`;
     const a = await timeNode(
@@ -156,10 +172,14 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
         env: pgEnv,
       },
     );
-    if (a.code !== 0 || b.code !== 0) throw new Error(`update failed: ${a.stderr || b.stderr}`);
+    const c = await timeNode([PG_BARE, url], { env });
+    if (a.code !== 0 || b.code !== 0 || c.code !== 0) {
+      throw new Error(`update failed: ${a.stderr || b.stderr || c.stderr}`);
+    }
     if (i >= 2) {
       file.push(a.ms);
       pg.push(b.ms);
+      bare.push(c.ms);
     }
   }
   return {
@@ -167,6 +187,7 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
     pg: median(pg),
     fileP95: quantile(file, 0.95),
     pgP95: quantile(pg, 0.95),
+    bare: median(bare),
     ratio: median(pg) / median(file),
   };
 }

@@ -11,6 +11,7 @@ export const BIN = join(ROOT, "bin", "parallel-progress.cjs");
 /** The start-up baselines: an empty ES module, and a bare ES module making one request with fetch. */
 export const EMPTY = join(ROOT, "bench", "fixtures", "empty.mjs");
 export const ONE_REQUEST = join(ROOT, "bench", "fixtures", "one-request.mjs");
+export const PG_BARE = join(ROOT, "bench", "fixtures", "pg-bare.cjs");
 
 /** The token the fake servers accept (never printed). */
 export const TOKEN = "ghp_benchtoken0123456789abcdefghijklmnopq";
