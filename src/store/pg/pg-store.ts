@@ -79,6 +79,9 @@ interface Latest {
   state: RunState | null;
 }
 
+/** The run row a write is checked against: its id, and the revision and run-level version read. */
+type RunRow = Pick<Latest, "id" | "revision" | "runVersion">;
+
 /**
  * A run's rows as one RunState, and each agent row's version. (The agents' order is the read's, by id:
  * every view lists them in tree order, by domain.)
@@ -199,7 +202,7 @@ FROM run`;
  * inserted (its run-level fields are written already).
  */
 function writeParams(
-  run: { runRow: string | null; revision: string | null; runVersion: string | null },
+  run: RunRow,
   before: RunState | null,
   next: RunState,
   versions: Readonly<Record<string, number>>,
@@ -215,7 +218,7 @@ function writeParams(
     isEvent,
     empty: before !== null && !runChanged && !eventChanged && !isEvent && rows.length === 0,
     values: [
-      run.runRow,
+      run.id,
       before === null || runChanged ? run.revision : null,
       before === null || runChanged ? null : run.runVersion,
       runChanged ? ownFields : null,
@@ -370,7 +373,7 @@ export class PgRunStore implements RunStore {
       return { result: transition.result, wrote: false };
     };
     if (next === undefined) return unchanged();
-    let where = { runRow: row.id, revision: row.revision, runVersion: row.runVersion };
+    let where: RunRow = row;
     let before = row.state;
     if (row.state === null || next.runId !== row.state.runId) {
       if (!locked) return NEEDS_LOCK;
@@ -380,7 +383,7 @@ export class PgRunStore implements RunStore {
       if (fresh.id !== row.id) {
         row = fresh;
         before = row.state;
-        where = { runRow: row.id, revision: row.revision, runVersion: row.runVersion };
+        where = row;
         transition = change(row.state, row.now);
         next = transition.next;
         if (next === undefined) return unchanged();
@@ -399,7 +402,7 @@ export class PgRunStore implements RunStore {
           next.event,
           runLevel(next),
         ]);
-        where = { runRow: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
+        where = { id: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
         before = null;
       }
     }
@@ -441,8 +444,7 @@ export class PgRunStore implements RunStore {
     await client.query("SELECT pg_notify($1, 'replaced')", [old.channel]);
     if (state.completedAt !== null) return;
     const closed = applyAbandon(state, old.now);
-    const where = { runRow: old.id, revision: old.revision, runVersion: old.runVersion };
-    const { values } = writeParams(where, state, closed, old.versions, null);
+    const { values } = writeParams(old, state, closed, old.versions, null);
     const written = await client.query(this.statement("pp_write", WRITE, values));
     if (written.rowCount === 0) throw new LostRowError();
   }
