@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import * as esbuild from "esbuild";
 import { PgRunStore } from "../src/store/pg/pg-store.js";
 import { startFakeGitHub } from "../test/support/fake-github/index.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../test/support/postgres.js";
@@ -114,7 +115,7 @@ async function measure(server: TestPostgres, epics: Epics, samples: number): Pro
     ],
     notes: [
       "update: a local run (no issue), so both sides pay the store and start-up only; PostgreSQL pays one connection (TCP + SCRAM) and one transaction per call",
-      "floor: bench/fixtures/pg-bare.cjs, nothing of this project: what any short process pays to load `pg` and make one call",
+      "floor: bench/fixtures/pg-bare.cjs bundled as the CLI bundles pg, nothing of this project: what any short process pays to load `pg` and make one call",
     ],
     targets,
     readme: [
@@ -146,6 +147,7 @@ async function measure(server: TestPostgres, epics: Epics, samples: number): Pro
  */
 async function updateRatio(server: TestPostgres, epics: Epics, samples: number) {
   const { url } = await server.createDatabase("bench_update");
+  const floor = await bundled(PG_BARE, await epics.make(LOCAL_TASK));
   const fileDir = await epics.make(LOCAL_TASK);
   const pgDir = await epics.make(LOCAL_TASK);
   const env = cleanEnv();
@@ -172,7 +174,7 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
         env: pgEnv,
       },
     );
-    const c = await timeNode([PG_BARE, url], { env });
+    const c = await timeNode([floor, url], { env });
     if (a.code !== 0 || b.code !== 0 || c.code !== 0) {
       throw new Error(`update failed: ${a.stderr || b.stderr || c.stderr}`);
     }
@@ -190,6 +192,22 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
     bare: median(bare),
     ratio: median(pg) / median(file),
   };
+}
+
+/** `script` bundled with its dependencies into `dir`, as the CLI's build bundles them (one file to read). */
+async function bundled(script: string, dir: string): Promise<string> {
+  const outfile = join(dir, "bundled.cjs");
+  await esbuild.build({
+    entryPoints: [script],
+    outfile,
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    minify: true,
+    logLevel: "warning",
+  });
+  return outfile;
 }
 
 /** Three "machines" (directories of their own), four agents each, 25 updates each, one run, one issue. */
