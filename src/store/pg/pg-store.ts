@@ -116,6 +116,11 @@ LEFT JOIN LATERAL (
  * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
  * newest version, but the rest, the agents, as they were when it started).
  */
+/**
+ * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
+ * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
+ */
+export const LOCKED_READ_TRIES = 5;
 const LOCK_LATEST = `SELECT id::text AS id FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`;
 
 const INSERT_RUN = `
@@ -468,7 +473,7 @@ export class PgRunStore implements RunStore {
 
   /** The epic's latest run (its row locked when `lock`), the database's clock, and the schema version. */
   private async latest(client: pg.ClientBase, lock: boolean): Promise<Latest> {
-    for (;;) {
+    for (let tries = 1; ; tries++) {
       // Sent in this order, in one round trip: the lock, then the read.
       const locking = lock
         ? client.query<{ id: string }>(this.statement("pp_lock", LOCK_LATEST, [this.epicId]))
@@ -481,7 +486,12 @@ export class PgRunStore implements RunStore {
       if ((row.version ?? 0) < LATEST_VERSION && !this.schemaChecked) throw new SchemaBehind();
       this.schemaChecked = true;
       // A new run came between the lock and the read (made under the epic's advisory lock): lock that one.
-      if (locked && (locked.rows[0]?.id ?? null) !== row.id) continue;
+      if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
+        if (tries < LOCKED_READ_TRIES) continue;
+        throw new StoreUnavailableError(
+          `${this.where.safe}: epic ${JSON.stringify(this.epicId)} got ${tries} new runs while a change locked its latest run`,
+        );
+      }
       return {
         now: row.now_ms,
         id: row.id,

@@ -5,8 +5,8 @@ import { applyAdd, applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
 import { grantRepository } from "../../../src/store/pg/admin.js";
 import { migrate } from "../../../src/store/pg/migrate.js";
-import { MIGRATIONS, SCHEMA } from "../../../src/store/pg/migrations.js";
-import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "../../../src/store/pg/migrations.js";
+import { AlreadyAppliedError, LOCKED_READ_TRIES, PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { waitFor } from "../../support/cli.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
 
@@ -34,6 +34,29 @@ const bump = (agent: string, done: number) => (current: RunState | null, now: nu
   );
   return { next, result: next.seq };
 };
+
+describe("PgRunStore's locked read", () => {
+  it("follows the epic's new runs a bounded number of times, then leaves the change for later", async () => {
+    const store = new PgRunStore({ url: "postgresql://u:secret@127.0.0.1:1/db", epicId: "E" });
+    // A client on which every lock finds a run and every read a newer one: an init between each pair.
+    let newest = 0;
+    const sent: string[] = [];
+    const client = {
+      query: async ({ name }: { name: string }) => {
+        sent.push(name);
+        if (name === "pp_lock") return { rows: [{ id: String(++newest) }] };
+        return { rows: [{ id: String(newest + 1), version: LATEST_VERSION }] };
+      },
+    };
+    const latest = (store as unknown as { latest(c: unknown, lock: boolean): Promise<unknown> }).latest;
+    const read = latest.call(store, client, true);
+    await expect(read).rejects.toThrow(StoreUnavailableError);
+    await expect(read).rejects.toThrow(/got 5 new runs while a change locked its latest run/);
+    await expect(read).rejects.not.toThrow(/secret/);
+    expect(sent).toEqual(Array.from({ length: LOCKED_READ_TRIES }, () => ["pp_lock", "pp_latest"]).flat());
+    await store.close();
+  });
+});
 
 describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   let server: TestPostgres;
