@@ -112,15 +112,16 @@ LEFT JOIN LATERAL (
 ) AS r ON true`;
 
 /**
- * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
- * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
- * newest version, but the rest, the agents, as they were when it started).
- */
-/**
  * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
  * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
  */
 export const LOCKED_READ_TRIES = 5;
+
+/**
+ * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
+ * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
+ * newest version, but the rest, the agents, as they were when it started).
+ */
 const LOCK_LATEST = `SELECT id::text AS id FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`;
 
 const INSERT_RUN = `

@@ -51,7 +51,9 @@ describe("PgRunStore's locked read", () => {
     const latest = (store as unknown as { latest(c: unknown, lock: boolean): Promise<unknown> }).latest;
     const read = latest.call(store, client, true);
     await expect(read).rejects.toThrow(StoreUnavailableError);
-    await expect(read).rejects.toThrow(/got 5 new runs while a change locked its latest run/);
+    await expect(read).rejects.toThrow(
+      `got ${LOCKED_READ_TRIES} new runs while a change locked its latest run`,
+    );
     await expect(read).rejects.not.toThrow(/secret/);
     expect(sent).toEqual(Array.from({ length: LOCKED_READ_TRIES }, () => ["pp_lock", "pp_latest"]).flat());
     await store.close();
