@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as esbuild from "esbuild";
+import { NODE_BUNDLE } from "../scripts/bundling.mjs";
 import { PgRunStore } from "../src/store/pg/pg-store.js";
 import { startFakeGitHub } from "../test/support/fake-github/index.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../test/support/postgres.js";
@@ -197,16 +198,7 @@ async function updateRatio(server: TestPostgres, epics: Epics, samples: number) 
 /** `script` bundled with its dependencies into `dir`, as the CLI's build bundles them (one file to read). */
 async function bundled(script: string, dir: string): Promise<string> {
   const outfile = join(dir, "bundled.cjs");
-  await esbuild.build({
-    entryPoints: [script],
-    outfile,
-    bundle: true,
-    format: "cjs",
-    platform: "node",
-    target: "node20",
-    minify: true,
-    logLevel: "warning",
-  });
+  await esbuild.build({ ...NODE_BUNDLE, entryPoints: [script], outfile });
   return outfile;
 }
 

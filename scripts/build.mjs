@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { deferBuiltins } from "./defer-builtins.mjs";
+import { deferBuiltins, NODE_BUNDLE } from "./bundling.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 if (process.argv.includes("--if-missing") && existsSync(join(root, "dist/cli/main.cjs"))) process.exit(0);
@@ -75,19 +75,13 @@ const deferred = deferBuiltins({ "node:child_process": /[\\/]node_modules[\\/]co
 
 const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const options = {
+  ...NODE_BUNDLE,
   absWorkingDir: root,
   outdir: "dist/cli",
   outExtension: { ".js": ".cjs" },
-  bundle: true,
-  format: "cjs",
   // import() of a bundle becomes require(): no ES module loader at run time.
   supported: { "dynamic-import": false },
-  platform: "node",
-  target: "node20",
-  minify: !process.env.NO_MINIFY,
-  legalComments: "none",
   define: { VERSION: JSON.stringify(version) },
-  logLevel: "warning",
 };
 await Promise.all([
   // The library, one .js per source, not bundled: transpiling file by file is safe as tsconfig.json has

@@ -27,7 +27,7 @@ describe("the CLI's bundles: each call loads what its command needs", () => {
     const local = await update("1/4", "--min-interval", "600000");
     expect(local.code).toBe(0);
     expect(bundlesLoaded(local.stderr)).toEqual(["main.cjs"]);
-    // commander's child_process is deferred (scripts/defer-builtins.mjs): nothing in an update reads it
+    // commander's child_process is deferred (scripts/bundling.mjs): nothing in an update reads it
     // (the debug log names each built-in loaded, as fs shows).
     expect(local.stderr).toMatch(/load built-in module (node:)?fs\b/);
     expect(local.stderr).not.toMatch(/load built-in module (node:)?child_process/);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { deferBuiltins } from "../../scripts/defer-builtins.mjs";
+import { deferBuiltins, NODE_BUNDLE } from "../../scripts/bundling.mjs";
 
 const run = promisify(execFile);
 const root = await mkdtemp(join(tmpdir(), "pp-defer-"));
@@ -22,12 +22,10 @@ exports.echo = (text) => childProcess.execFileSync(process.execPath, ["-e", "pro
   await writeFile(join(root, "entry.js"), entry);
   const out = join(root, "out.cjs");
   await esbuild.build({
+    ...NODE_BUNDLE,
     absWorkingDir: root,
     entryPoints: ["entry.js"],
     outfile: out,
-    bundle: true,
-    format: "cjs",
-    platform: "node",
     logLevel: "silent",
     plugins: [deferBuiltins({ "node:child_process": /[\\/]node_modules[\\/]dep[\\/]/ })],
   });

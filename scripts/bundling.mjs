@@ -1,4 +1,21 @@
-// An esbuild plugin: a built-in module that a dependency requires at its top level, but uses only on a
+// How the CLI is bundled: esbuild's options for one Node bundle (scripts/build.mjs; the bench bundles its
+// bare floor scripts the same way, so that they read one file as the CLI does), and a plugin.
+
+/**
+ * esbuild's options for a CommonJS bundle of everything a Node 20 entry point loads.
+ * @type {import("esbuild").BuildOptions}
+ */
+export const NODE_BUNDLE = {
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  minify: !process.env.NO_MINIFY,
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+// The plugin: a built-in module that a dependency requires at its top level, but uses only on a
 // path the CLI never takes, is loaded when first used instead of when the bundle loads. The dependency's
 // code is unchanged; only the moment Node loads the built-in moves. esbuild has no option for this.
 
@@ -8,7 +25,7 @@
  * @returns {import("esbuild").Plugin}
  */
 export function deferBuiltins(deferred) {
-  const specifiers = Object.keys(deferred).map((name) => name.replace(/[.:/]/g, "\\$&"));
+  const specifiers = Object.keys(deferred).map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
   return {
     name: "defer-builtins",
     setup(build) {
