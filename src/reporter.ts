@@ -148,6 +148,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private clients = new Map<string, Promise<IssueCommentsClient | null>>();
   /** Whether the options given to the constructor were checked (on the first checked call). */
   private optionsChecked = false;
+  /** When the next agent change was made, if it is applied later than made (see applyingKeptChange). */
+  private keptMadeAt: number | null = null;
 
   constructor(
     epicDir: string,
@@ -182,6 +184,23 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       owner: this.owner,
     };
     this.syncer = new RunSyncer(this.deps);
+  }
+
+  /**
+   * The next agent change was made at `madeAt` (epoch ms) and is applied only now: a change kept while
+   * the store did not answer (the CLI applies those when it answers again). A run finalized after
+   * `madeAt` still takes it, as the change came before the end: `status`, the history and the progress
+   * comment show it, and the final summary, posted at the finalize, is not posted again. A run finalized
+   * before `madeAt` refuses it, as it refuses any change. Applies to the next agent change only; null
+   * clears it.
+   */
+  applyingKeptChange(madeAt: number | null): void {
+    if (madeAt !== null && !Number.isFinite(madeAt)) {
+      throw new UsageError(
+        `applyingKeptChange: madeAt must be epoch milliseconds or null, got ${quote(madeAt)}`,
+      );
+    }
+    this.keptMadeAt = madeAt;
   }
 
   /** The epic directory this reporter works in. */
@@ -488,6 +507,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     apply: (state: RunState, now: number) => RunState,
   ): Promise<void> {
     this.assertOpen();
+    const madeAt = this.keptMadeAt;
+    this.keptMadeAt = null;
     const deadline = commandDeadline(this.clock.now());
     const stat = statTaskFile(this.fs, this.epicDir);
     const record = readTaskFileSeen(this.fs, this.epicDir);
@@ -500,7 +521,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         | { refresh: RunState }
         | { next: RunState; made: Claim | null; before: AgentState | null };
       const outcome = await this.store.transact<Outcome>((current, now) => {
-        const active = assertActive(current, this.epicDir);
+        const active = endedAfter(current, madeAt) ?? assertActive(current, this.epicDir);
         const seen = seenFor(record, active.runId);
         const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
@@ -627,6 +648,15 @@ async function defaultClient(
  * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
  * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
  */
+/**
+ * The run, when it was finalized after a change made at `madeAt`: it takes the change, which came before
+ * its end (see applyingKeptChange). Null otherwise. (A replaced run is never the one a change reads.)
+ */
+function endedAfter(state: RunState | null, madeAt: number | null): RunState | null {
+  if (state === null || madeAt === null || !state.completedAt) return null;
+  return madeAt <= Date.parse(state.completedAt) ? state : null;
+}
+
 const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */

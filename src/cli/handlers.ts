@@ -8,7 +8,7 @@ import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./context.js";
-import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay } from "./offline.js";
+import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay, warnSetAside } from "./offline.js";
 
 /**
  * What each command does, given its parsed arguments (commands.ts): call the library, print the result,
@@ -202,8 +202,10 @@ export async function runStatus(
   options: CommonOptions & { json?: boolean; markdown?: boolean },
 ): Promise<number> {
   if (options.json && options.markdown) throw new UsageError("give --json or --markdown, not both");
-  const { out, reporter } = createContext(options);
+  const context = createContext(options);
+  const { out, reporter } = context;
   const view = await reporter.status();
+  if (context.store) warnSetAside(context);
   if (options.json) {
     out.data(JSON.stringify(view, null, 2));
     return 0;

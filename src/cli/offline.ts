@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
 import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
 import type { ParallelProgressReporter } from "../reporter.js";
@@ -83,7 +84,10 @@ export async function replayPending(context: Context, given?: PendingChanges): P
   const { store, reporter, out } = context;
   if (!store) return 0;
   const pending = given ?? pendingOf(context);
+  /** What this call sets aside (it warns of each as it does). */
+  const setAsideNow = new Set<string>();
   let applied = 0;
+  let late = 0;
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | null | undefined;
   for (const name of pending.names()) {
@@ -95,7 +99,11 @@ export async function replayPending(context: Context, given?: PendingChanges): P
     }
     // A run that started after the change was made is not the change's run: it replaced it (init --force).
     if (runStarted !== null && runStarted > item.madeAt) {
-      const to = pending.setAside(name);
+      const to = pending.setAside(
+        name,
+        "its run was replaced: the epic's latest run started after it was made",
+      );
+      setAsideNow.add(to);
       out.warn(
         `a change kept while the database was down belongs to a run that was replaced (the epic's latest run started after it was made): moved aside as ${to}`,
       );
@@ -110,24 +118,52 @@ export async function replayPending(context: Context, given?: PendingChanges): P
           `the finalize kept while the database was down is applied${result.posted ? `: final summary on the issue${result.finalCommentUrl ? ` ${result.finalCommentUrl}` : ""}` : ""}`,
         );
       } else {
+        // A run finalized since it was made still takes it (it came before the end).
         await store.correlate(item.id, true);
+        reporter.applyingKeptChange(item.madeAt);
         await applyAgentChange(reporter, item.change);
+        if (reporter.executionState.completedAt !== null) late++;
       }
       applied++;
     } catch (error) {
       // A refused change (its agent is gone) is set aside; a wrong database setting refuses nothing.
       if (error instanceof UsageError && !(error instanceof StoreConfigError)) {
-        const to = pending.setAside(name);
+        const to = pending.setAside(name, error.message);
+        setAsideNow.add(to);
         out.warn(
           `a change kept while the database was down cannot be applied (${error.message}): moved aside as ${to}`,
         );
         continue;
       }
       if ((error as Error).name !== "AlreadyAppliedError") throw error;
+    } finally {
+      reporter.applyingKeptChange(null);
     }
     pending.remove(name);
   }
+  if (late > 0) {
+    out.info(
+      `${late} change(s) kept while the database was down applied to the run finalized since (they were made before it ended): status and the progress comment show them; the final summary stays as posted`,
+    );
+  }
+  warnSetAside(context, pending, setAsideNow);
   return applied;
+}
+
+/**
+ * Changes this machine set aside on an earlier call (`….json.rejected`: they stay until deleted), in one
+ * warning, so that a change the shared run did not take is not missed. `told`: those already warned of.
+ */
+export function warnSetAside(
+  context: Context,
+  pending = pendingOf(context),
+  told: ReadonlySet<string> = new Set(),
+): void {
+  const names = pending.setAsideNames().filter((name) => !told.has(name));
+  if (names.length === 0) return;
+  context.out.warn(
+    `${names.length} change(s) kept while the database was down were set aside, not applied (${join(pending.dir, names[0]!)}${names.length > 1 ? ", …" : ""}): each file says why; delete them once read`,
+  );
 }
 
 function applyAgentChange(reporter: ParallelProgressReporter, change: AgentChange): Promise<void> {

@@ -63,16 +63,7 @@ export class PendingChanges {
 
   /** File names, oldest first. */
   names(): string[] {
-    try {
-      return this.fs
-        .readdirSync(this.dir)
-        .map(String)
-        .filter((name) => PATTERN.test(name))
-        .sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw error;
-    }
+    return this.files().filter((name) => PATTERN.test(name));
   }
 
   /**
@@ -121,14 +112,45 @@ export class PendingChanges {
     return join(this.dir, ".waiter.lock");
   }
 
-  /** A change the store refused (its agent or run is gone): kept, out of the way, as `<name>.rejected`. */
-  setAside(name: string): string {
+  /**
+   * A change the store refused (its agent or run is gone): kept, out of the way, as `<name>.rejected`,
+   * with `reason` added to it (a damaged file is moved as it is).
+   */
+  setAside(name: string, reason?: string): string {
     const to = `${name}.rejected`;
+    const from = join(this.dir, name);
     try {
-      this.fs.renameSync(join(this.dir, name), join(this.dir, to));
+      if (reason === undefined) {
+        this.fs.renameSync(from, join(this.dir, to));
+      } else {
+        const item = JSON.parse(this.fs.readFileSync(from, "utf8")) as PendingChange;
+        writeFileAtomicSync(
+          this.fs,
+          join(this.dir, to),
+          `${JSON.stringify({ ...item, setAside: reason })}\n`,
+        );
+        this.fs.rmSync(from, { force: true });
+      }
     } catch {
       // Another process moved it first.
     }
     return to;
+  }
+
+  /** The changes set aside (`<name>.rejected`), oldest first: they stay until someone deletes them. */
+  setAsideNames(): string[] {
+    return this.files().filter(
+      (name) => PATTERN.test(name.replace(/\.rejected$/, "")) && name.endsWith(".rejected"),
+    );
+  }
+
+  /** Every file in the folder, sorted (none when it does not exist). */
+  private files(): string[] {
+    try {
+      return this.fs.readdirSync(this.dir).map(String).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
   }
 }

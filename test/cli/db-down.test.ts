@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
@@ -61,7 +61,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   });
   // After the server's hooks: its folders, background writers and machines go before the server (stack order).
   const cli = usePostgresCli(TOKEN, {
-    issues: [201, 202, 203, 204].map((number) => ({ repo: "acme/widgets", number })),
+    issues: [201, 202, 203, 204, 205].map((number) => ({ repo: "acme/widgets", number })),
   });
   const finals = (issue: number) =>
     cli.gh.comments("acme/widgets", issue).filter((c) => c.body.includes(FINAL));
@@ -306,6 +306,98 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     };
     expect(status.completedAt).toBeNull();
     expect(status.agents[0]!.filesCompleted).toBe(0);
+  }, 60_000);
+
+  /** A run of two agents (api, web) started on one machine, and a second machine that reaches the database. */
+  async function twoMachines(prefix: string, epic: string, issue?: number) {
+    const { url, name } = await server.createDatabase(prefix);
+    const env = cli.env(url, epic);
+    const first = await cli.folder();
+    const posting =
+      issue === undefined ? [] : ["--issue", String(issue), "--repo", "acme/widgets", "--min-interval", "0"];
+    const init = await runCli(["init", "--epic", epic, "--domains", "api,web", ...posting, "--dir", first], {
+      env,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    return { name, env, first, second: await cli.folder() };
+  }
+
+  const statusOf = async (dir: string, env: Record<string, string>) =>
+    JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      completedAt: string | null;
+      agents: { domain: string; status: string; error: string | null }[];
+    };
+
+  it("applies changes kept before another machine's finalize to the finalized run: they came before its end", async () => {
+    const { name, env, first, second } = await twoMachines("late", "EPIC-LATE", 205);
+    // The second machine cannot reach the database: its agent's changes are kept on its disk.
+    const away = await cli.away(env);
+    const progress = ["update", "web", "--status", "in_progress", "--files", "1/2", "--dir", second];
+    expect((await runCli(progress, { env: away })).code).toBe(0);
+    expect((await runCli(["fail", "web", "--error", "boom", "--dir", second], { env: away })).code).toBe(0);
+    await stopFlushers(second);
+    // The first machine finalizes meanwhile.
+    expect((await runCli(["complete", "api", "--dir", first], { env })).code).toBe(0);
+    expect((await runCli(["finalize", "--summary", "merged", "--dir", first], { env })).code).toBe(0);
+    const ended = (await statusOf(first, env)).completedAt;
+    expect(ended).not.toBeNull();
+
+    const retry = await runCli(["retry", "--verbose", "--dir", second], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).toMatch(
+      /2 change\(s\) kept while the database was down applied to the run finalized since/,
+    );
+    expect(retry.stderr).not.toMatch(/set aside|moved aside/);
+    const left = await readdir(join(second, ".parallel-progress", "pending"));
+    expect(left.filter((n) => n.includes(".json"))).toEqual([]);
+    const status = await statusOf(first, env);
+    expect(status.completedAt).toBe(ended);
+    expect(status.agents.find((a) => a.domain === "web")).toMatchObject({ status: "failed", error: "boom" });
+    const events = await server.sql<{ seq: number }>(
+      name,
+      "SELECT seq::int AS seq FROM parallel_progress.events ORDER BY id",
+    );
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // On the issue: the progress comment is brought up to date; the final summary is not posted again.
+    const comments = () => cli.gh.comments("acme/widgets", 205).filter((c) => !c.body.includes(FINAL));
+    expect(await waitFor(() => comments()[0]?.body.includes("boom") === true, 30_000, 100)).toBe(true);
+    expect(comments()).toHaveLength(1);
+    expect(finals(205)).toHaveLength(1);
+    expect(finals(205)[0]!.body).not.toContain("boom");
+  }, 60_000);
+
+  it("sets aside a change made after the run ended, says why in its file, and warns on later calls until it is deleted", async () => {
+    const { env, first, second } = await twoMachines("after_end", "EPIC-AFTER");
+    expect((await runCli(["finalize", "--summary", "done", "--dir", first], { env })).code).toBe(0);
+    const away = await cli.away(env);
+    const update = ["update", "web", "--status", "in_progress", "--dir", second];
+    expect((await runCli(update, { env: away })).code).toBe(0);
+    await stopFlushers(second);
+
+    const retry = await runCli(["retry", "--dir", second], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).toMatch(
+      /cannot be applied \(run .* was finalized at .*\): moved aside as change_.*\.json\.rejected/,
+    );
+    const folder = join(second, ".parallel-progress", "pending");
+    const [aside, ...others] = (await readdir(folder)).filter((n) => n.endsWith(".rejected"));
+    expect(others).toEqual([]);
+    const kept = JSON.parse(await readFile(join(folder, aside!), "utf8")) as {
+      change: { kind: string; agent: string };
+      setAside: string;
+    };
+    expect(kept.change).toMatchObject({ kind: "update", agent: "web" });
+    expect(kept.setAside).toMatch(/was finalized at/);
+
+    for (const args of [["status"], ["retry"]]) {
+      const later = await runCli([...args, "--dir", second], { env });
+      expect(later.code, later.stderr).toBe(0);
+      expect(later.stderr).toMatch(
+        /warning: 1 change\(s\) kept while the database was down were set aside, not applied \(.*\.rejected\): each file says why; delete them once read/,
+      );
+    }
+    await rm(join(folder, aside!));
+    expect((await runCli(["status", "--dir", second], { env })).stderr).toBe("");
   }, 60_000);
 
   it("finalize once the database answers applies the kept finalize first: its summary, posted once", async () => {
