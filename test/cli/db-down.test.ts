@@ -67,17 +67,17 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     cli.gh.comments("acme/widgets", issue).filter((c) => c.body.includes(FINAL));
 
   /**
-   * A database, a machine (a folder of its own) and a run of one agent on them: what each test starts
-   * from. Local, or posting to `issue` with --min-interval 0 (saved in the run: finalize's two writes need
-   * not be a second apart here).
+   * A database, a machine (a folder of its own) and a run of one agent (or of `domains`) on them: what each
+   * test starts from. Local, or posting to `issue` with --min-interval 0 (saved in the run: finalize's two
+   * writes need not be a second apart here).
    */
-  async function startRun(prefix: string, epic: string, issue?: number) {
+  async function startRun(prefix: string, epic: string, issue?: number, domains = "api") {
     const { url, name } = await server.createDatabase(prefix);
     const env = cli.env(url, epic);
     const dir = await cli.folder();
     const posting =
       issue === undefined ? [] : ["--issue", String(issue), "--repo", "acme/widgets", "--min-interval", "0"];
-    const init = await runCli(["init", "--epic", epic, "--domains", "api", ...posting, "--dir", dir], {
+    const init = await runCli(["init", "--epic", epic, "--domains", domains, ...posting, "--dir", dir], {
       env,
     });
     expect(init.code, init.stderr).toBe(0);
@@ -310,16 +310,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
 
   /** A run of two agents (api, web) started on one machine, and a second machine that reaches the database. */
   async function twoMachines(prefix: string, epic: string, issue?: number) {
-    const { url, name } = await server.createDatabase(prefix);
-    const env = cli.env(url, epic);
-    const first = await cli.folder();
-    const posting =
-      issue === undefined ? [] : ["--issue", String(issue), "--repo", "acme/widgets", "--min-interval", "0"];
-    const init = await runCli(["init", "--epic", epic, "--domains", "api,web", ...posting, "--dir", first], {
-      env,
-    });
-    expect(init.code, init.stderr).toBe(0);
-    return { name, env, first, second: await cli.folder() };
+    const { name, env, dir } = await startRun(prefix, epic, issue, "api,web");
+    return { name, env, first: dir, second: await cli.folder() };
   }
 
   const statusOf = async (dir: string, env: Record<string, string>) =>
