@@ -64,6 +64,12 @@ const SCHEMAS = {
       .object({ dryRun: z.boolean().optional(), deadline: z.number().finite().optional() })
       .optional(),
   },
+  // No parameters: their first call checks the reporter's options all the same.
+  retryOfflineQueue: {},
+  status: {},
+  load: {},
+  flush: {},
+  runBackgroundWriter: {},
 } satisfies Record<string, Record<string, z.ZodType>>;
 
 export type ApiMethod = keyof typeof SCHEMAS;
