@@ -64,6 +64,12 @@ const SCHEMAS = {
       .object({ dryRun: z.boolean().optional(), deadline: z.number().finite().optional() })
       .optional(),
   },
+  // No parameters: their first call checks the reporter's options all the same.
+  retryOfflineQueue: {},
+  status: {},
+  load: {},
+  flush: {},
+  runBackgroundWriter: {},
 } satisfies Record<string, Record<string, z.ZodType>>;
 
 export type ApiMethod = keyof typeof SCHEMAS;
@@ -111,14 +117,7 @@ function check(method: string, schemas: Record<string, z.ZodType>, args: readonl
     // The library's arrays are lists of names.
     const must = expectation(issue).replace(/ an array$/, " an array of strings");
     throw new UsageError(
-      `${method}: ${where.join("").replace(/\.\[/g, "[")} ${must}, got ${shown(valueAt(value, issue))}`,
+      `${method}: ${where.join("").replace(/\.\[/g, "[")} ${must}, got ${quote(valueAt(value, issue))}`,
     );
   });
-}
-
-/** The value as an error message shows it; `undefined` (left out) in words. */
-function shown(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (typeof value === "function") return "a function";
-  return quote(value);
 }

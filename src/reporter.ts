@@ -221,6 +221,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** Loads the run in the epic directory (null when there is none). */
   async load(): Promise<RunState | null> {
+    await this.enter("load", []);
+    return this.read();
+  }
+
+  /** load() for the reporter's own use (no checks). */
+  private async read(): Promise<RunState | null> {
     this.state = await this.store.read();
     return this.state;
   }
@@ -231,9 +237,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     epicDir?: string,
     options: { force?: boolean; stallAfterMs?: number; maxCostUsd?: number } = {},
   ): Promise<AgentRef[]> {
-    await this.checkArguments("initializeParallelTracking", [epicId, domains, epicDir, options]);
+    await this.enter("initializeParallelTracking", [epicId, domains, epicDir, options]);
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
-    this.assertOpen();
     const deadline = commandDeadline(this.clock.now());
     const id = assertEpicId(epicId);
     const list = checkDomains(domains, domains.join(","), "domains");
@@ -271,7 +276,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * for what is refused. Resolves to the new agents, in the order given.
    */
   async addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
-    await this.checkArguments("addAgents", [domains, options]);
+    await this.enter("addAgents", [domains, options]);
     const list = checkDomains(domains, domains.join(","), "domains");
     const parent = options.parent ?? null;
     let added: AgentRef[] = [];
@@ -295,7 +300,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     filesTotal?: number,
     metrics?: AgentMetrics,
   ) {
-    await this.checkArguments("updateAgentProgress", [agentId, status, filesCompleted, filesTotal, metrics]);
+    await this.enter("updateAgentProgress", [agentId, status, filesCompleted, filesTotal, metrics]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(
         `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
@@ -307,25 +312,25 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
-    await this.checkArguments("markAgentComplete", [agentId, resultSummary]);
+    await this.enter("markAgentComplete", [agentId, resultSummary]);
     await this.change(agentId, (state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
   }
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
-    await this.checkArguments("markAgentFailed", [agentId, errorMessage]);
+    await this.enter("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
     await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
   async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
-    await this.checkArguments("cancelAgent", [agentId, reason]);
+    await this.enter("cancelAgent", [agentId, reason]);
     await this.change(agentId, (state, now) => applyCancel(state, agentId, reason?.trim() || null, now));
   }
 
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
   async logAgentEvent(agentId: string, message: string): Promise<void> {
-    await this.checkArguments("logAgentEvent", [agentId, message]);
+    await this.enter("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
     await this.change(agentId, (state, now) => applyLog(state, agentId, text, now));
   }
@@ -335,8 +340,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
-    await this.checkArguments("finalizeParallelExecution", [mergeSummary]);
-    this.assertOpen();
+    await this.enter("finalizeParallelExecution", [mergeSummary]);
     const deadline = commandDeadline(this.clock.now());
     // An active run pointed at another issue is refused before it is finalized (state untouched).
     // The settings are read once here and saved by the retry below.
@@ -368,7 +372,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** Retries the offline queue; resolves to the number of queued posts now delivered. */
   async retryOfflineQueue(): Promise<number> {
-    return (await this.retryReport({})).sent;
+    await this.enter("retryOfflineQueue", []);
+    return (await this.retry({})).sent;
   }
 
   /**
@@ -376,7 +381,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * gives up at `deadline` (epoch ms; default: the command's deadline, 9.5 s from now) and stays queued.
    */
   async retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
-    await this.checkArguments("retryReport", [options]);
+    await this.enter("retryReport", [options]);
     return this.retry(options);
   }
 
@@ -385,7 +390,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     options: { dryRun?: boolean; deadline?: number },
     settings?: ReadSettings,
   ): Promise<RetryReport> {
-    this.assertOpen();
     const deadline = options.deadline ?? commandDeadline(this.clock.now());
     const before = await this.store.read();
     // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
@@ -404,7 +408,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const where = options.dryRun ? "left in place (dry run)" : `moved aside as ${aside.movedTo}`;
       this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); ${where}`);
     }
-    const after = await this.load();
+    const after = await this.read();
     // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
     if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
       await this.writeLastSynced();
@@ -452,7 +456,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** The run as `status --json` shows it. */
   async status(): Promise<StatusView> {
-    const state = await this.load();
+    await this.enter("status", []);
+    const state = await this.read();
     if (!state) assertActive(state, this.epicDir);
     const { toStatusView } = await import("./model/status-view.js");
     return toStatusView(state!, this.clock.now(), this.queue.count());
@@ -463,13 +468,29 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_WRITER.lifetimeMs.
    */
   async flush(): Promise<void> {
+    await this.enter("flush", []);
+    await this.timerDone();
+  }
+
+  /** flush() for the reporter's own use (no checks). */
+  private async timerDone(): Promise<void> {
     while (this.timerWriter) await this.timerWriter;
   }
 
   /**
-   * Rejects (UsageError) an argument of a public method that has the wrong type or value, before anything
-   * is read or changed. The schemas are loaded on first use. A subclass whose caller has checked every
-   * value already may skip it (the CLI: its option parsers do, and zod would cost each call milliseconds).
+   * How every public method but close() starts: its arguments and the reporter's options checked
+   * (checkArguments), then a UsageError if the reporter was closed.
+   */
+  private async enter(method: ApiMethod, args: readonly unknown[]): Promise<void> {
+    await this.checkArguments(method, args);
+    if (this.closed) throw new UsageError(`${method}: this reporter was closed: create a new one`);
+  }
+
+  /**
+   * Rejects (UsageError) an argument of a public method that has the wrong type or value, and the options
+   * given to the constructor until they pass, before anything is read or changed. The schemas are loaded
+   * on first use. A subclass whose caller has checked every value already may skip it (the CLI: its
+   * option parsers do, and zod would cost each call milliseconds).
    */
   protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
     const { checkArguments, checkOptions } = await import("./api-arguments.js");
@@ -489,7 +510,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     // A timer writer at work queues what the issue lacks when it stops: close() does only without one.
     const writer = this.timerWriter;
     this.stopping.abort();
-    await this.flush();
+    await this.timerDone();
     if (!writer && this.state && canSync(this.state)) {
       await this.syncer.queueMissing("the reporter was closed before the issue was up to date");
     }
@@ -498,6 +519,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** Runs as the detached background writer (`__flush`): writes the latest state when due, then exits. */
   async runBackgroundWriter(): Promise<void> {
+    await this.enter("runBackgroundWriter", []);
     await this.syncer.runBackgroundWriter();
   }
 
@@ -506,7 +528,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     agentRef: string | null,
     apply: (state: RunState, now: number) => RunState,
   ): Promise<void> {
-    this.assertOpen();
     const madeAt = this.keptMadeAt;
     this.keptMadeAt = null;
     const deadline = commandDeadline(this.clock.now());
@@ -607,10 +628,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.warn(
       `issue #${github.issueNumber} is given but no repository (--repo, task.md github.repo, GITHUB_REPOSITORY or a git origin remote): tracking locally`,
     );
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new UsageError("this reporter was closed: create a new one");
   }
 
   private warn(message: string): void {

@@ -1,28 +1,54 @@
+import { inspect } from "node:util";
+
 const MAX_SHOWN = 80;
 
 /**
- * A value as it appears in an error message: one line, JSON (strings in double quotes),
- * shortened when long, so `got "abc"` and `got 0` read the same everywhere.
+ * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in
+ * double quotes) where JSON shows the value truly, so `got "abc"` and `got 0` read the same everywhere;
+ * where it would not (NaN, ±Infinity and -0 become null or 0, a bigint throws, a Map becomes {}), Node's
+ * `util.inspect`: `NaN`, `-0`, `5n`, `Symbol(id)`, `{ n: NaN }`. A value left out is "nothing", a
+ * function "a function". Shortened when long.
  */
 export function quote(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "function") return "a function";
   if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(value)));
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid date" : value.toISOString();
-  let shown: string;
-  try {
-    shown = JSON.stringify(value) ?? String(value);
-  } catch {
-    shown = String(value);
-  }
+  const shown = trueJson(value) ?? inspect(value, { breakLength: Number.POSITIVE_INFINITY, depth: 2 });
   return escapeInvisible(shorten(shown));
+}
+
+/** The value's JSON, or null where JSON would show something else than the value. */
+function trueJson(value: unknown): string | null {
+  let true_ = true;
+  try {
+    const json = JSON.stringify(value, (_key, item: unknown) => {
+      true_ &&= shownTruly(item);
+      return item;
+    });
+    return true_ ? json : null;
+  } catch {
+    return null; // a bigint, a cycle
+  }
+}
+
+/** Whether JSON shows `item` (after its toJSON) as it is. */
+function shownTruly(item: unknown): boolean {
+  if (typeof item === "number") return Number.isFinite(item) && !Object.is(item, -0);
+  if (item === null || typeof item === "string" || typeof item === "boolean") return true;
+  if (typeof item !== "object") return false; // undefined, a function, a symbol, a bigint
+  const prototype = Object.getPrototypeOf(item);
+  return Array.isArray(item) || prototype === Object.prototype || prototype === null;
 }
 
 /**
  * JSON escapes C0 controls only: DEL, C1 controls (U+0085 included), line and paragraph separators, the
- * BOM and bidi overrides would reach the terminal raw (a DEL erases, an override reorders the line).
+ * BOM and bidi overrides would reach the terminal raw (a DEL erases, an override reorders the line); and
+ * `util.inspect` leaves C0 controls raw in a symbol's description and an error's stack (one line stays one).
  */
-function escapeInvisible(json: string): string {
-  return json.replace(
-    /[\u007f-\u009f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]/g,
+function escapeInvisible(shown: string): string {
+  return shown.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

@@ -1,3 +1,4 @@
+import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { childrenByParent } from "./tree.js";
 import type { AgentMetrics, AgentState, AgentView, RunState } from "./types.js";
@@ -20,15 +21,13 @@ export const MAX_COST_USD = 1_000_000_000;
 const isCount = (value: unknown): value is number =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 
-const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
-
 /*
  * The checks of each metric, for the CLI's option parsers and the library alike: `label` names the input
  * (`--cost`, `costUsd`), `shown` the value as the message shows it (the CLI's text, quoted).
  */
 
 /** A cost or budget in US dollars: a finite number from 0 to MAX_COST_USD. */
-export function checkCost(value: unknown, label: string, shown = show(value)): number {
+export function checkCost(value: unknown, label: string, shown = quote(value)): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_COST_USD) {
     throw new UsageError(
       `${label} must be a decimal number of US dollars from 0 to ${MAX_COST_USD}, e.g. 1.25, got ${shown}`,
@@ -42,7 +41,7 @@ export function checkIteration(
   iteration: unknown,
   maxIterations: unknown,
   label: string,
-  shown = `${show(iteration)}/${show(maxIterations)}`,
+  shown = `${quote(iteration)}/${quote(maxIterations)}`,
 ): { iteration: number; maxIterations: number } {
   if (!isCount(iteration) || !isCount(maxIterations) || maxIterations < 1 || iteration > maxIterations) {
     throw new UsageError(
@@ -57,7 +56,7 @@ export function checkCriteria(
   criteriaVerified: unknown,
   criteriaTotal: unknown,
   label: string,
-  shown = `${show(criteriaVerified)}/${show(criteriaTotal)}`,
+  shown = `${quote(criteriaVerified)}/${quote(criteriaTotal)}`,
 ): { criteriaVerified: number; criteriaTotal: number } {
   if (!isCount(criteriaVerified) || !isCount(criteriaTotal) || criteriaVerified > criteriaTotal) {
     throw new UsageError(

@@ -7,6 +7,7 @@ import {
   inOrder,
   type ListFrame,
   type ListPart,
+  leastList,
   planList,
   wholeList,
 } from "./lists.js";
@@ -26,9 +27,11 @@ import { formatCount, sliceWhole } from "./text.js";
  *   5. the failures list cut ("- … and 12 more");
  *   6. the merge summary cut (with a note).
  * The timeline, durations and events (in that order) only get the room the other parts leave in full,
- * except that the timeline may take up to TIMELINE_RESERVE (an eighth of the room at most) in any case. The table may take at least half
- * of the room left by the fixed parts, the failures a quarter, so a huge merge summary cannot push the
- * table out; whatever a part does not need goes to the next one.
+ * except that the timeline may take up to TIMELINE_RESERVE (an eighth of the room at most) in any case,
+ * and the durations keep their heading and "- … and N more" line in any case (when the room holds them:
+ * that room is taken before the table, the failures and the merge summary are fitted). The table may
+ * take at least half of the room left by the fixed parts, the failures a quarter, so a huge merge
+ * summary cannot push the table out; whatever a part does not need goes to the next one.
  * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
  */
 
@@ -183,7 +186,14 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   // The timeline (bounded: see timeline.ts) keeps a small share even when the table takes the rest.
   const timelineRoom = Math.max(spare, Math.min(TIMELINE_RESERVE, Math.floor(room / 8)));
   const timelinePlan = parts.final?.timeline.plan(timelineRoom) ?? { block: null, cost: 0 };
-  const durationsPlan = planList(durations.items, durations.frame, spare - timelinePlan.cost);
+  // The durations' heading and "- … and N more" line, whenever they fit: their room is taken here.
+  const durationsLeast = blockCost(leastList(durations.items, durations.frame));
+  const durationsFloor = durationsLeast <= room - timelinePlan.cost ? durationsLeast : 0;
+  const durationsPlan = planList(
+    durations.items,
+    durations.frame,
+    Math.max(spare - timelinePlan.cost, durationsFloor),
+  );
   const eventsPlan = planList(
     parts.events.items,
     parts.events.frame,

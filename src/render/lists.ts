@@ -49,12 +49,17 @@ export function wholeList(items: readonly ListItem[], frame: ListFrame): string 
   return items.length === 0 ? null : frame.wrap(items.map((item) => item.line));
 }
 
+/** The list cut as far as it goes: its frame around the "… and N more" line only; null with no items. */
+export function leastList(items: readonly ListItem[], frame: ListFrame): string | null {
+  return items.length === 0 ? null : frame.wrap([frame.more(items.length)]);
+}
+
 /** The block within `budget` characters (blockCost); null when there is nothing to show or no room. */
 export function planList(items: readonly ListItem[], frame: ListFrame, budget: number): ListPlan {
   const whole = wholeList(items, frame);
   if (whole === null) return { block: null, cost: 0 };
   if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
-  const room = budget - blockCost(frame.wrap([frame.more(items.length)]));
+  const room = budget - blockCost(leastList(items, frame));
   if (room < 0) return { block: null, cost: 0 };
   const lines = fitRanked(items, room);
   const block = frame.wrap([...lines, frame.more(items.length - lines.length)]);

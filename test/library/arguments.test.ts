@@ -117,6 +117,51 @@ describe("library arguments", () => {
       'initializeParallelTracking: options.maxCostUsd must be a number, got "5"',
     ],
     [
+      "a file count that is NaN (JSON would show null)",
+      (r) => r.updateAgentProgress("a", "in_progress", Number.NaN, 2),
+      "updateAgentProgress: filesCompleted must be a number, got NaN",
+    ],
+    [
+      "a file total that is Infinity",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, Number.POSITIVE_INFINITY),
+      "updateAgentProgress: filesTotal must be a number, got Infinity",
+    ],
+    [
+      "a file count that is a bigint",
+      (r) => r.updateAgentProgress("a", "in_progress", 1n, 2),
+      "updateAgentProgress: filesCompleted must be a number, got 1n",
+    ],
+    [
+      "a cost that is NaN",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, 2, { costUsd: Number.NaN }),
+      "updateAgentProgress: metrics.costUsd must be a number, got NaN",
+    ],
+    [
+      "a stall time of -0",
+      (r) => r.initializeParallelTracking("E", ["a"], undefined, { stallAfterMs: -0 }),
+      "initializeParallelTracking: options.stallAfterMs must be at least 1000, got -0",
+    ],
+    [
+      "an agent that is a symbol",
+      (r) => r.logAgentEvent(Symbol("b"), "note"),
+      "logAgentEvent: agentId must be a string, got Symbol(b)",
+    ],
+    [
+      "an error message that is a function",
+      (r) => r.markAgentFailed("b", () => "boom"),
+      "markAgentFailed: errorMessage must be a string, got a function",
+    ],
+    [
+      "a merge summary with NaN inside",
+      (r) => r.finalizeParallelExecution([Number.NaN]),
+      "finalizeParallelExecution: mergeSummary must be a string, got [ NaN ]",
+    ],
+    [
+      "a deadline that is -Infinity",
+      (r) => r.retryReport({ deadline: Number.NEGATIVE_INFINITY }),
+      "retryReport: options.deadline must be a number, got -Infinity",
+    ],
+    [
       "a dry run that is text",
       (r) => r.retryReport({ dryRun: "yes" }),
       'retryReport: options.dryRun must be a boolean, got "yes"',
@@ -144,7 +189,7 @@ describe("library arguments", () => {
     await expect(interval.initializeParallelTracking("E", ["a"])).rejects.toThrow(
       "createParallelReporter: options.github.minIntervalMs must be at most 600000, got 10000000",
     );
-    expect(await r.load()).toBeNull();
+    expect(fs.existsSync("/epic")).toBe(false);
   });
 
   it("refuses an epic directory that is not a path", () => {

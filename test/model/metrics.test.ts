@@ -39,7 +39,8 @@ describe("metric values", () => {
   it.each([
     [{ iteration: 5, maxIterations: 3 }, /iteration must be .* got 5\/3/],
     [{ iteration: 1, maxIterations: 0 }, /iteration must be/],
-    [{ iteration: 1 }, /got 1\/undefined/],
+    [{ iteration: 1 }, /got 1\/nothing$/],
+    [{ iteration: -0, maxIterations: 0 }, /got -0\/0$/],
     [{ iteration: 1.5, maxIterations: 3 }, /iteration must be/],
     [{ criteriaVerified: 4, criteriaTotal: 3 }, /criteria must be .* got 4\/3/],
     [{ criteriaVerified: -1, criteriaTotal: 3 }, /criteria must be/],

@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AgentStatus, RunState } from "../../src/model/types.js";
+import { type CommentParts, fitComment } from "../../src/render/budget.js";
+import { DURATIONS_FRAME } from "../../src/render/durations.js";
+import { EVENTS_FRAME } from "../../src/render/events.js";
+import { inOrder } from "../../src/render/lists.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
 import { parseGfm } from "../support/gfm.js";
@@ -75,7 +79,7 @@ describe("big runs fit in a comment", () => {
     expect(body).toContain(`\n\n${overall}\n**Agents:** `);
     expect(body).toContain(`**Total Duration:** 1 hour 30 minutes\n**Total Files:** ${done}/15000`);
     expect(body).toMatch(
-      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n### Timeline\n\n```mermaid\n[^`]+\n```\n\n<!--/,
+      /### Merge Results\n\nMerged with care\. [\s\S]+\n\n\*… truncated \(\d+ more characters\)\*\n\n### Agent Durations\n\n- … and 1,500 more\n\n### Timeline\n\n```mermaid\n[^`]+\n```\n\n<!--/,
     );
     expect(tableRows(body)).toBeGreaterThan(0);
     expect(parseMarker(body)).toEqual({ kind: "final", runId: RUN_ID, seq: null });
@@ -148,9 +152,80 @@ describe("big runs fit in a comment", () => {
             expect(body).toContain(`**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})`);
             expect(parseMarker(body)?.runId).toBe(RUN_ID);
           }
+          if (final && count > 0 && maxLength >= 2000) expect(body).toContain("\n\n### Agent Durations\n\n");
         },
       ),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe("the final summary's agent durations at GitHub's limit", () => {
+  const GITHUB_LIMIT = 65_536;
+
+  it("keep their heading and the '… and N more' line when the table and merge summary fill the body", () => {
+    // 1,800 domains of 50 characters and a 120 kB merge summary: the table and the summary alone overflow.
+    const agents = Array.from({ length: 1800 }, (_, index) =>
+      makeAgent(`domain-${String(index).padStart(4, "0")}-${"x".repeat(38)}`, "pending", 0, 0, {
+        agentId: `impl-dom-163000-${index + 1}`,
+      }),
+    );
+    const state = makeRun(agents, {
+      completedAt: "2025-10-19T18:00:00.000Z",
+      mergeSummary: "Merged one worktree.\n".repeat(6000),
+    });
+    const body = renderFinalComment(state, { maxLength: GITHUB_LIMIT });
+    expect(body.length).toBeLessThanOrEqual(GITHUB_LIMIT);
+    expect(body.length).toBeGreaterThan(GITHUB_LIMIT - 100);
+    expect(body).toMatch(
+      /\n\n\*… truncated \(\d+ more characters\)\*\n\n### Agent Durations\n\n- … and 1,800 more\n\n### Timeline\n\n```mermaid\n/,
+    );
+    expect(tableRows(body)).toBeGreaterThan(0);
+  });
+
+  it("take their least block before the merge summary, down to the exact limit (fitComment)", () => {
+    const items = inOrder(["- a (impl-a-163000): ✅ Completed in 1 minute"]);
+    const least = "### Agent Durations\n\n- … and 1 more";
+    const parts = (padding: number): CommentParts => ({
+      head: ["## 🔄 Parallel Execution Progress", "x".repeat(padding)],
+      tableHeader: "| Domain |\n|--------|",
+      rows: [], // the table's own cuts are tested above
+      overall: "**Overall:** 100% (1/1 files)",
+      failures: [],
+      events: { items: [], frame: EVENTS_FRAME },
+      final: {
+        blocks: ["## 🎉 Final Summary", "### Merge Results"],
+        summary: "merged ".repeat(20_000),
+        durations: { items, frame: DURATIONS_FRAME },
+        timeline: { whole: null, plan: () => ({ block: null, cost: 0 }) },
+      },
+      marker: "<!-- parallel-progress:final run=R -->",
+    });
+    // The fixed parts (no rows, no summary, no durations) padded so that they and the least durations
+    // block (with its blank line) are GitHub's limit exactly.
+    const skeletonAt = (padding: number) =>
+      [
+        "## 🔄 Parallel Execution Progress",
+        "x".repeat(padding),
+        "| Domain |\n|--------|",
+        "**Overall:** 100% (1/1 files)",
+        "## 🎉 Final Summary",
+        "### Merge Results",
+        "<!-- parallel-progress:final run=R -->",
+      ].join("\n\n").length;
+    const padding = GITHUB_LIMIT - skeletonAt(0) - (least.length + 2);
+    const atLimit = fitComment(parts(padding), GITHUB_LIMIT);
+    expect(atLimit.length).toBe(GITHUB_LIMIT);
+    expect(atLimit).toContain(`### Merge Results\n\n${least}\n\n<!--`);
+    // One character less: the least block no longer fits, and the body still does.
+    const below = fitComment(parts(padding), GITHUB_LIMIT - 1);
+    expect(below.length).toBeLessThanOrEqual(GITHUB_LIMIT - 1);
+    expect(below).not.toContain("### Agent Durations");
+    // A little more room goes to the merge summary, never in place of the durations.
+    const above = fitComment(parts(padding - 200), GITHUB_LIMIT);
+    expect(above.length).toBeLessThanOrEqual(GITHUB_LIMIT);
+    expect(above).toMatch(
+      /### Merge Results\n\nmerged [\s\S]+\n\n### Agent Durations\n\n- … and 1 more\n\n<!--/,
     );
   });
 });

@@ -24,27 +24,24 @@ function finalRun(summary: string, agents: AgentState[]): RunState {
 }
 
 /**
- * The final comment's top level: our headings in order, the durations list after the last (`agents`
- * items; null: the durations were left out to fit), the marker last.
+ * The final comment's top level: our headings in order, the durations list after the last (`items`
+ * lines: one per agent, or fewer and "… and N more" when cut to fit), the marker last.
  */
-function expectContained(body: string, agents: number | null) {
+function expectContained(body: string, items: number) {
   const top = parse(body).children!;
   const headings = top.filter((node) => node.type === "heading" && node.depth! <= 3).map(text);
-  const expected = agents === null ? OUR_HEADINGS.slice(0, 3) : OUR_HEADINGS;
   // The timeline (a mermaid block under its own heading) closes the summary when it fits.
   const timeline = top.findIndex((node) => node.type === "heading" && text(node) === "Timeline");
-  const ours = timeline === -1 ? expected : [...expected, "Timeline"];
+  const ours = timeline === -1 ? OUR_HEADINGS : [...OUR_HEADINGS, "Timeline"];
   expect(headings.map((heading) => heading.replace(/^[^\p{L}]+/u, ""))).toEqual(ours);
   if (timeline !== -1) {
     expect(top[timeline + 1]).toMatchObject({ type: "code", lang: "mermaid" });
     expect(top).toHaveLength(timeline + 3);
   }
-  if (agents !== null) {
-    const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
-    expect(top[durations + 1]).toMatchObject({ type: "list" });
-    expect(top[durations + 1]!.children).toHaveLength(agents);
-    expect(top).toHaveLength(durations + (timeline === -1 ? 3 : 5));
-  }
+  const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+  expect(top[durations + 1]).toMatchObject({ type: "list" });
+  expect(top[durations + 1]!.children).toHaveLength(items);
+  expect(top).toHaveLength(durations + (timeline === -1 ? 3 : 5));
   const last = top.at(-1)!;
   expect(last.type).toBe("html");
   expect(parseMarker(last.value!)).toEqual({ kind: "final", runId: RUN_ID, seq: null });
@@ -120,12 +117,13 @@ describe("the merge summary cannot swallow what follows it", () => {
     const body = renderFinalComment(finalRun(summary, agents), { maxLength: 3000 });
     expect(body.length).toBeLessThanOrEqual(3000);
     expect(body).toContain("truncated");
-    expectContained(body, null);
-    // The note that says so closes the merge summary (before the timeline, when it fits).
+    // The durations keep their heading and the line that says how many are not shown.
+    expectContained(body, 1);
+    expect(body).toContain("\n\n### Agent Durations\n\n- … and 2 more\n\n");
+    // The note that says so closes the merge summary (before the durations).
     const top = parse(body).children!;
-    const timeline = top.findIndex((node) => node.type === "heading" && text(node) === "Timeline");
-    const note = timeline === -1 ? top.at(-2)! : top[timeline - 1]!;
-    expect(text(note)).toMatch(/^… truncated \(\d+ more characters\)$/);
+    const durations = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+    expect(text(top[durations - 1]!)).toMatch(/^… truncated \(\d+ more characters\)$/);
   });
 });
 

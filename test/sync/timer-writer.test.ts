@@ -97,7 +97,7 @@ describe("the library's background writer (timer)", () => {
     const item = JSON.parse(String(fs.readFileSync(`/epic/.github_parallel_queue/${name}`, "utf8")));
     expect(item.comment).toContain("| a | impl-a-163000 | 🔄 In Progress | 1/2 | 50% |");
     expect(item.reason).toBe("the background writer stopped before the issue was up to date");
-    expect((await reporter.load())!.sync.flusher).toBeNull();
+    expect((await new FileRunStore(fs, "/epic").read())!.sync.flusher).toBeNull();
     await expect(reporter.updateAgentProgress("a", "completed", 2, 2)).rejects.toThrow(UsageError);
   });
 

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { quote } from "../../src/config/show-value.js";
+
+/** The one way every error message shows the value it got: true to the value, on one line. */
+describe("quote", () => {
+  it.each<[string, unknown, string]>([
+    ["a string, in double quotes", "abc", '"abc"'],
+    ["a number", 42, "42"],
+    ["null", null, "null"],
+    ["a boolean", false, "false"],
+    ["an array", ["x", 1], '["x",1]'],
+    ["an object", { x: 1 }, '{"x":1}'],
+    ["NaN (JSON would say null)", Number.NaN, "NaN"],
+    ["Infinity (JSON would say null)", Number.POSITIVE_INFINITY, "Infinity"],
+    ["-Infinity", Number.NEGATIVE_INFINITY, "-Infinity"],
+    ["-0 (JSON would say 0)", -0, "-0"],
+    ["undefined: left out", undefined, "nothing"],
+    ["a function", () => 1, "a function"],
+    ["a symbol", Symbol("id"), "Symbol(id)"],
+    ["a bigint (JSON would throw)", 5n, "5n"],
+    ["NaN inside an object", { n: Number.NaN }, "{ n: NaN }"],
+    ["undefined inside an array (JSON would say null)", [undefined], "[ undefined ]"],
+    ["a Map (JSON would say {})", new Map([["a", 1]]), "Map(1) { 'a' => 1 }"],
+    ["a valid date", new Date("2025-10-19T16:30:00Z"), "2025-10-19T16:30:00.000Z"],
+    ["an invalid date", new Date(Number.NaN), "an invalid date"],
+  ])("%s", (_, value, shown) => {
+    expect(quote(value)).toBe(shown);
+  });
+
+  it("keeps to one line, escapes control characters and shortens long values", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(quote(cyclic)).toBe("<ref *1> { self: [Circular *1] }");
+    expect(quote(Symbol("a\nb\u0085"))).toBe("Symbol(a\\u000ab\\u0085)");
+    const error = quote(new Error("boom"));
+    expect(error).toMatch(/^Error: boom\\u000a {4}at /);
+    expect(error).not.toMatch(/\n/);
+    expect(error).toMatch(/\.\.\.$/);
+    expect(quote(new Map([["k", "x".repeat(200)]]))).toHaveLength(80);
+  });
+});

@@ -1,0 +1,114 @@
+import type { EventEmitter } from "node:events";
+import { createFsFromVolume, Volume } from "memfs";
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import {
+  createParallelReporter,
+  type ParallelProgressReporter,
+  type ReporterOptions,
+} from "../../src/reporter.js";
+import type { FileSystem } from "../../src/util/io.js";
+
+/** What holds for every public method of the reporter: a closed reporter and bad options reject each. */
+
+type Own = Exclude<keyof ParallelProgressReporter, keyof EventEmitter>;
+/** The reporter's public methods (its getters and EventEmitter's methods aside). */
+type Method = {
+  [K in Own]: ParallelProgressReporter[K] extends (...args: never[]) => unknown ? K : never;
+}[Own];
+
+/**
+ * One valid call of each method but close(): a method added to the reporter must be added here. (Not
+ * applyingKeptChange either: it only marks the next agent change, which these checks then refuse.)
+ */
+const CALLS: Record<
+  Exclude<Method, "close" | "applyingKeptChange">,
+  (r: ParallelProgressReporter) => Promise<unknown>
+> = {
+  initializeParallelTracking: (r) => r.initializeParallelTracking("E", ["a", "b"]),
+  addAgents: (r) => r.addAgents(["c"]),
+  updateAgentProgress: (r) => r.updateAgentProgress("a", "in_progress", 1, 2),
+  markAgentComplete: (r) => r.markAgentComplete("a"),
+  markAgentFailed: (r) => r.markAgentFailed("a", "boom"),
+  cancelAgent: (r) => r.cancelAgent("a"),
+  logAgentEvent: (r) => r.logAgentEvent("a", "note"),
+  finalizeParallelExecution: (r) => r.finalizeParallelExecution("merged"),
+  retryOfflineQueue: (r) => r.retryOfflineQueue(),
+  retryReport: (r) => r.retryReport({ dryRun: true }),
+  status: (r) => r.status(),
+  load: (r) => r.load(),
+  flush: (r) => r.flush(),
+  runBackgroundWriter: (r) => r.runBackgroundWriter(),
+};
+const METHODS = Object.entries(CALLS);
+
+function setup(options: Partial<ReporterOptions> = {}) {
+  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  fs.mkdirSync("/epic", { recursive: true });
+  const reporter = createParallelReporter("/epic", {
+    fs,
+    env: {},
+    clock: { now: () => Date.parse("2025-10-19T16:30:00Z") },
+    ...options,
+  });
+  return { fs, reporter };
+}
+
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error: unknown) => error,
+  );
+
+describe("a closed reporter", () => {
+  it.each(METHODS)("%s rejects with UsageError naming the method", async (method, call) => {
+    const { fs, reporter } = setup();
+    await reporter.initializeParallelTracking("E", ["a", "b"]);
+    await reporter.close();
+    const files = JSON.stringify(fs.readdirSync("/epic", { recursive: true }));
+    const error = await rejection(call(reporter));
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe(`${method}: this reporter was closed: create a new one`);
+    expect(JSON.stringify(fs.readdirSync("/epic", { recursive: true }))).toBe(files);
+  });
+
+  it("can be closed again (close is idempotent)", async () => {
+    const { reporter } = setup();
+    await reporter.close();
+    await expect(reporter.close()).resolves.toBeUndefined();
+  });
+});
+
+describe("options given to the constructor", () => {
+  const BAD: [string, Partial<ReporterOptions>, string][] = [
+    [
+      "an issue number that is text",
+      // biome-ignore lint/suspicious/noExplicitAny: the point is what TypeScript forbids
+      { github: { issueNumber: "5" as any } },
+      'createParallelReporter: options.github.issueNumber must be a number, got "5"',
+    ],
+    [
+      "a warning listener that is a number",
+      // biome-ignore lint/suspicious/noExplicitAny: the point is what TypeScript forbids
+      { onWarning: 5 as any },
+      "createParallelReporter: options.onWarning must be a function, got 5",
+    ],
+  ];
+
+  for (const [what, options, message] of BAD) {
+    it.each(METHODS)(`${what}: rejected by %s as the first call, and by the next`, async (_, call) => {
+      const { fs, reporter } = setup(options);
+      const error = await rejection(call(reporter));
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as Error).message).toBe(message);
+      await expect(reporter.status()).rejects.toThrow(new UsageError(message));
+      expect(fs.readdirSync("/epic")).toEqual([]);
+    });
+  }
+
+  it("close() releases the reporter whatever its options", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the point is what TypeScript forbids
+    const { reporter } = setup({ github: { issueNumber: "5" as any } });
+    await expect(reporter.close()).resolves.toBeUndefined();
+  });
+});
