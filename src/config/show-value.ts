@@ -20,13 +20,13 @@ export function quote(value: unknown): string {
 
 /** The value's JSON, or null where JSON would show something else than the value. */
 function trueJson(value: unknown): string | null {
-  let true_ = true;
+  let faithful = true;
   try {
     const json = JSON.stringify(value, (_key, item: unknown) => {
-      true_ &&= shownTruly(item);
+      faithful &&= shownTruly(item);
       return item;
     });
-    return true_ ? json : null;
+    return faithful ? json : null;
   } catch {
     return null; // a bigint, a cycle
   }
