@@ -167,7 +167,8 @@ export async function watch(options: WatchOptions): Promise<void> {
 
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */
 async function terminalScreen(dir: string): Promise<{ frame: (state: RunState) => string }> {
-  const { color, terminalTable } = await import("./terminal-table.js");
+  const { terminalColors, terminalTable } = await import("./terminal-table.js");
+  const color = terminalColors();
   return {
     frame: (state) => {
       const columns = process.stdout.columns;

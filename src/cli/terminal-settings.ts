@@ -1,0 +1,17 @@
+/**
+ * How `status` and `watch` draw, decided from the environment and what chalk detected. Pure: the caller
+ * (terminal-table.ts, the CLI's edge) passes `process.env` in.
+ */
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The colour level to draw with (0: none), given chalk's detection (`chalk.level`). chalk 5 reads
+ * FORCE_COLOR, TERM and whether stdout is a terminal, not NO_COLOR; so, as no-color.org asks, NO_COLOR set
+ * to a non-empty value turns colour off, and FORCE_COLOR, when set, wins over it, as in Node's own
+ * `tty.WriteStream.getColorDepth()` (`FORCE_COLOR=1 NO_COLOR=1`: colour; `FORCE_COLOR=0`: none).
+ */
+export function colorLevel(detected: number, env: Env): number {
+  if (env.FORCE_COLOR !== undefined) return detected;
+  return env.NO_COLOR ? 0 : detected;
+}
