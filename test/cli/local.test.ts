@@ -178,10 +178,10 @@ describe("the CLI without GitHub (local tracking)", () => {
     expect(await readFile(join(queue, ".gitignore"), "utf8")).toBe("mine\n");
   });
 
-  it("no command: help on stderr, exit 2; the machine's trouble: one line, exit 1", async () => {
+  it("no command: one line, exit 2 (test/cli/usage.test.ts); the machine's trouble: one line, exit 1", async () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/Usage: parallel-progress/);
+    expect(none.stderr).toMatch(/^parallel-progress: error: no command given: .*\n$/);
     const file = join(await epic(), "task.md");
     await writeFile(file, "not a folder\n");
     const notDir = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", file]);

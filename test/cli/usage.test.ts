@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type CliResult, makeEpic, runCli } from "../support/cli.js";
+
+/** The caller's mistakes that the command line itself catches: one line on stderr, exit 2. */
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function epic(): Promise<string> {
+  const made = await makeEpic();
+  cleanup = made.cleanup;
+  return made.dir;
+}
+
+function expectOneLine(result: CliResult, message: RegExp): void {
+  expect(result.stderr.trim()).toMatch(message);
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe("");
+}
+
+describe("a missing or unknown command", () => {
+  it("is one line naming what is wrong, exit 2; help asked for is on stdout, exit 0", async () => {
+    expectOneLine(
+      await runCli([]),
+      /^parallel-progress: error: no command given: give one of init, add, update, .*, db; see parallel-progress --help$/,
+    );
+    expectOneLine(await runCli(["--quiet"]), /no command given/);
+    expectOneLine(
+      await runCli(["help", "bogus"]),
+      /^parallel-progress: error: help: unknown command 'bogus'; see parallel-progress --help$/,
+    );
+    expectOneLine(
+      await runCli(["db"]),
+      /^parallel-progress: error: no db command given: give one of migrate, status, grant, revoke, grants; see parallel-progress db --help$/,
+    );
+    for (const args of [["help"], ["--help"], ["help", "db"], ["db", "--help"]]) {
+      const help = await runCli(args);
+      expect({ args, code: help.code, stderr: help.stderr }).toEqual({ args, code: 0, stderr: "" });
+      expect(help.stdout).toMatch(/^Usage: parallel-progress/);
+    }
+  });
+
+  it("an unknown option is named before a required option is missed", async () => {
+    const dir = await epic();
+    expectOneLine(await runCli(["init", "--bogus", "--dir", dir]), /unknown option '--bogus'/);
+    expectOneLine(
+      await runCli(["init", "--epic", "E", "--dir", dir]),
+      /required option '--domains <a,b,c>' not specified/,
+    );
+    expectOneLine(
+      await runCli(["update", "a", "--dir", dir]),
+      /required option '--status <status>' not specified/,
+    );
+  });
+});
