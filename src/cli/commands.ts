@@ -35,7 +35,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
         .option("--force", "abandon a run that is still active here and start a new one")
         .option(
           "--stall-after <duration>",
-          "show agents silent this long as stalled (default 15m)",
+          "show agents silent this long as stalled: 90s, 30m, 2h, 1d (default 15m)",
           parseStallAfterOption,
         )
         .option(

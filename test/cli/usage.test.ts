@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CliResult, makeEpic, runCli } from "../support/cli.js";
 
@@ -55,5 +57,20 @@ describe("a missing or unknown command", () => {
       await runCli(["update", "a", "--dir", dir]),
       /required option '--status <status>' not specified/,
     );
+  });
+});
+
+describe("init --stall-after", () => {
+  it("takes days; a number without a unit is refused with one line asking for one", async () => {
+    const dir = await epic();
+    expectOneLine(
+      await runCli(["init", "--epic", "E", "--domains", "a", "--stall-after", "20", "--dir", dir]),
+      /^parallel-progress: error: --stall-after needs a unit \(ms, s, m, h or d\), e\.g\. 20m for minutes, got "20"$/,
+    );
+    expect(
+      (await runCli(["init", "--epic", "E", "--domains", "a", "--stall-after", "7d", "--dir", dir])).code,
+    ).toBe(0);
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8"));
+    expect(state.stallAfterMs).toBe(7 * 86_400_000);
   });
 });
