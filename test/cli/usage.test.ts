@@ -74,3 +74,33 @@ describe("init --stall-after", () => {
     expect(state.stallAfterMs).toBe(7 * 86_400_000);
   });
 });
+
+describe("an epic that is not the run's, with the file store", () => {
+  it("is refused by a command acting on the run: exit 2, one line naming both, the run untouched", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E1", "--domains", "a", "--dir", dir])).code).toBe(0);
+    const statePath = join(dir, ".parallel-progress", "state.json");
+    const before = await readFile(statePath, "utf8");
+    const update = ["update", "a", "--status", "in_progress", "--files", "1/2", "--dir", dir];
+    expectOneLine(
+      await runCli([...update, "--epic", "OTHER"]),
+      /^parallel-progress: error: --epic names epic "OTHER", but the run in .* is epic "E1"'s: give --epic "E1" \(or leave --epic out\)$/,
+    );
+    expectOneLine(
+      await runCli(update, { env: { PARALLEL_PROGRESS_EPIC: "OTHER" } }),
+      /^parallel-progress: error: PARALLEL_PROGRESS_EPIC names epic "OTHER", but the run .* is epic "E1"'s: .*unset PARALLEL_PROGRESS_EPIC$/,
+    );
+    expectOneLine(await runCli(["status", "--epic", "OTHER", "--dir", dir]), /names epic "OTHER"/);
+    expect(await readFile(statePath, "utf8")).toBe(before);
+    // The run's own epic, by either name, is fine; --epic wins over the environment.
+    expect(
+      (await runCli([...update, "--epic", "E1"], { env: { PARALLEL_PROGRESS_EPIC: "OTHER" } })).code,
+    ).toBe(0);
+    expect(
+      (await runCli(["complete", "a", "--dir", dir], { env: { PARALLEL_PROGRESS_EPIC: "E1" } })).code,
+    ).toBe(0);
+    // init starts a run of the epic it is given (the last one finalized).
+    expect((await runCli(["finalize", "--dir", dir])).code).toBe(0);
+    expect((await runCli(["init", "--epic", "E2", "--domains", "a", "--dir", dir])).code).toBe(0);
+  });
+});
