@@ -107,6 +107,15 @@ export function checkErrorMessage(message: string): string {
   return message;
 }
 
+/**
+ * `--dir`: a path, kept as given. An empty one (`--dir "$EPIC_DIR"` with the variable unset) is refused
+ * rather than taken as the current directory.
+ */
+export function parseDirOption(value: string): string {
+  if (value.trim() === "") throw new UsageError(`--dir must name the epic directory, got ${quote(value)}`);
+  return value;
+}
+
 /** `"12"` → 12. */
 export function parseIssueOption(value: string): number {
   const issue = wholeNumber(value);

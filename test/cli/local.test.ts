@@ -182,9 +182,10 @@ describe("the CLI without GitHub (local tracking)", () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^parallel-progress: error: no command given: .*\n$/);
-    const file = join(await epic(), "task.md");
-    await writeFile(file, "not a folder\n");
-    const notDir = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", file]);
+    // The state folder's name taken by a file (a --dir that is a file is the caller's: usage.test.ts).
+    const dir = await epic();
+    await writeFile(join(dir, ".parallel-progress"), "not a folder\n");
+    const notDir = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir]);
     expect(notDir.code).toBe(1);
     expect(notDir.stderr).toMatch(/^parallel-progress: error: ENOTDIR/);
     expect(notDir.stderr.trim().split("\n")).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CliResult, makeEpic, runCli } from "../support/cli.js";
@@ -102,5 +102,27 @@ describe("an epic that is not the run's, with the file store", () => {
     // init starts a run of the epic it is given (the last one finalized).
     expect((await runCli(["finalize", "--dir", dir])).code).toBe(0);
     expect((await runCli(["init", "--epic", "E2", "--domains", "a", "--dir", dir])).code).toBe(0);
+  });
+});
+
+describe("--dir", () => {
+  it("a file, or a path through one, and an empty value are refused: exit 2, one line, nothing made", async () => {
+    const dir = await epic();
+    const file = join(dir, "task.md");
+    await writeFile(file, "not a folder\n");
+    const init = ["init", "--epic", "E", "--domains", "a"];
+    expectOneLine(
+      await runCli([...init, "--dir", file]),
+      /^parallel-progress: error: --dir: not a directory, got ".*task\.md"$/,
+    );
+    expectOneLine(await runCli(["status", "--dir", join(file, "deeper")]), /--dir: not a directory/);
+    expectOneLine(
+      await runCli([...init, "--dir", ""], { cwd: dir }),
+      /^parallel-progress: error: --dir must name the epic directory, got ""$/,
+    );
+    await expect(stat(join(dir, ".parallel-progress"))).rejects.toThrow(/ENOENT/);
+    // A directory not made yet is made by init, with its parents (as git init does).
+    expect((await runCli([...init, "--dir", join(dir, "new", "deeper")])).code).toBe(0);
+    await expect(stat(join(dir, "new", "deeper", ".parallel-progress", "state.json"))).resolves.toBeTruthy();
   });
 });
