@@ -15,3 +15,14 @@ export function colorLevel(detected: number, env: Env): number {
   if (env.FORCE_COLOR !== undefined) return detected;
   return env.NO_COLOR ? 0 : detected;
 }
+
+/**
+ * The width the table is fitted to: COLUMNS when it is a positive whole number (read first, as Python's
+ * `shutil.get_terminal_size` does: `COLUMNS=200 parallel-progress status`), else the terminal's when stdout
+ * is one, else none: output piped or redirected (`status | cat`, a file, a CI log) is never cut.
+ */
+export function tableWidth(env: Env, stdout: { isTTY?: boolean; columns?: number }): number | undefined {
+  const given = env.COLUMNS?.trim() ?? "";
+  if (/^\d+$/.test(given) && Number(given) > 0) return Number(given);
+  return stdout.isTTY && stdout.columns !== undefined && stdout.columns > 0 ? stdout.columns : undefined;
+}
