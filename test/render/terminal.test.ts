@@ -102,6 +102,14 @@ describe("renderTerminalTable", () => {
   });
 });
 
+describe("renderTerminalTable progress", () => {
+  it("an agent running with every file done is at 99%, its bar one cell short, as Overall", () => {
+    const out = renderTerminalTable(state([agent("backend", "in_progress", 5, 5)]), { color: null });
+    expect(out).toContain("5/5    ███████████████████░  99%");
+    expect(out).toContain("Overall: 99% (5/5 files)");
+  });
+});
+
 describe("renderTerminalTable at a width", () => {
   it("shortens only the Domain column: the agent id is never cut, even past the width", () => {
     const run = state([
