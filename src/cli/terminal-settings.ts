@@ -1,9 +1,9 @@
+import type { Env } from "../config/resolve.js";
+
 /**
  * How `status` and `watch` draw, decided from the environment and what chalk detected. Pure: the caller
  * (terminal-table.ts, the CLI's edge) passes `process.env` in.
  */
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * The colour level to draw with (0: none), given chalk's detection (`chalk.level`). chalk 5 reads
