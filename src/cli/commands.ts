@@ -15,6 +15,7 @@ import { registerDb } from "./db.js";
 import { command, declareWhenNeeded } from "./declare.js";
 import * as run from "./handlers.js";
 import { registerHistory } from "./history.js";
+import { requiredOption } from "./required-option.js";
 import { registerServe } from "./serve.js";
 import type { WatchOptions } from "./watch.js";
 import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from "./watch-frames.js";
@@ -29,13 +30,12 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     "init",
     "start a run (--epic names it): prints one line per agent, domain<TAB>agent-id",
     (init) =>
-      init
-        .requiredOption("--domains <a,b,c>", "comma-separated domains, one agent each", parseDomainsOption)
+      requiredOption(init, "--domains <a,b,c>", "comma-separated domains, one agent each", parseDomainsOption)
         .option("--json", "print the run as JSON instead")
         .option("--force", "abandon a run that is still active here and start a new one")
         .option(
           "--stall-after <duration>",
-          "show agents silent this long as stalled (default 15m)",
+          "show agents silent this long as stalled: 90s, 30m, 2h, 1d (default 15m)",
           parseStallAfterOption,
         )
         .option(
@@ -51,15 +51,18 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
     "add",
     "add agents to the active run: prints one line per agent, domain<TAB>agent-id",
     (add) =>
-      add
-        .requiredOption("--domains <a,b>", "comma-separated domains, one agent each", parseDomainsOption)
+      requiredOption(add, "--domains <a,b>", "comma-separated domains, one agent each", parseDomainsOption)
         .option("--parent <agent>", "add them under this agent (id or domain): its files become their sums")
         .action(async (options) => done(await run.runAdd(options))),
   );
 
   command(program, "update <agent>", "report an agent's status, file counts and metrics", (update) =>
-    update
-      .requiredOption("--status <status>", "pending, in_progress, completed or failed", parseStatusOption)
+    requiredOption(
+      update,
+      "--status <status>",
+      "pending, in_progress, completed or failed",
+      parseStatusOption,
+    )
       .option("--files <done/total>", "files done and total, e.g. 3/7 (default: unchanged)", parseFilesOption)
       .option(
         "--iteration <i/max>",
@@ -82,9 +85,9 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   );
 
   command(program, "fail <agent>", "mark an agent failed, with the reason shown on the issue", (fail) =>
-    fail
-      .requiredOption("--error <text>", "why it failed")
-      .action(async (agent: string, options) => done(await run.runFail(agent, options))),
+    requiredOption(fail, "--error <text>", "why it failed").action(async (agent: string, options) =>
+      done(await run.runFail(agent, options)),
+    ),
   );
 
   command(program, "cancel <agent>", "mark an agent cancelled (it will do no more work)", (cancel) =>

@@ -1,9 +1,13 @@
 import { resolve } from "node:path";
 import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
+import { givenEpic } from "../config/options.js";
 import { ParallelProgressReporter } from "../reporter.js";
+import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import type { StepResult } from "../sync/run-syncer.js";
+import { nodeFileSystem } from "../util/node-fs.js";
 import { type ActionsContext, actionsContext } from "./actions.js";
+import { expectEpic } from "./epic-guard.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -30,8 +34,13 @@ export interface Context {
   startBackgroundWriter: () => Promise<void>;
 }
 
-/** The reporter for a CLI call: the CLI's output for warnings, a detached process as the background writer. */
-export function createContext(options: CommonOptions): Context {
+/**
+ * The reporter for a CLI call: the CLI's output for warnings, a detached process as the background writer.
+ * `anyEpic`: the call may meet a run of any epic in --dir (init starts its own, the background writer
+ * writes whatever run is there); otherwise, with the file store, an epic given (--epic, else
+ * PARALLEL_PROGRESS_EPIC) must be the run's (epic-guard.ts).
+ */
+export function createContext(options: CommonOptions, { anyEpic = false } = {}): Context {
   const actions = actionsContext(process.env);
   const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
   const github = givenOverrides(options, "flag");
@@ -44,11 +53,19 @@ export function createContext(options: CommonOptions): Context {
     : process.env;
   // One connection: a CLI call is one short process (connect, one transaction, done).
   const store = chosen ? new LazyPgStore({ ...chosen, maxConnections: 1 }, importPgStore) : null;
+  const epicId = chosen || anyEpic ? null : givenEpic(options.epic, process.env);
+  const fileStore = epicId
+    ? expectEpic(
+        new FileRunStore(nodeFileSystem(), dir),
+        { epicId, source: options.epic?.trim() ? "--epic" : "PARALLEL_PROGRESS_EPIC" },
+        dir,
+      )
+    : null;
   const reporter = new CliReporter(dir, {
     github,
     onWarning: (message) => out.warn(message),
     flusher: () => startBackgroundWriter(),
-    ...(store ? { store } : {}),
+    ...(store ? { store } : fileStore ? { store: fileStore } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
   const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv);

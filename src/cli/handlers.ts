@@ -30,7 +30,7 @@ export async function runInit(
   const epic = givenEpic(options.epic, process.env);
   if (!epic)
     throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
-  const context = createContext({ ...options, epic });
+  const context = createContext({ ...options, epic }, { anyEpic: true });
   const agents = await context.reporter
     .initializeParallelTracking(epic, options.domains, undefined, {
       force: options.force ?? false,
@@ -243,7 +243,7 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
 
 /** The background writer (`__flush`): writes the run's latest state when due, then exits. */
 export async function runFlush(options: CommonOptions): Promise<number> {
-  const context = createContext({ ...options, quiet: true });
+  const context = createContext({ ...options, quiet: true }, { anyEpic: true });
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
   await waitAndReplay(context, sleep).catch(() => undefined);
   await context.reporter.runBackgroundWriter();

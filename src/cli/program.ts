@@ -1,14 +1,45 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type HelpContext } from "commander";
 import { registerCommands } from "./commands.js";
 import { reportFailure } from "./exit.js";
 
 declare const VERSION: string;
 
+/**
+ * commander's Command, where a missing or unknown command is one line on stderr (exit 2) rather than the
+ * whole help: commander shows the help as an error (`help({ error: true })`) for `parallel-progress` alone,
+ * `parallel-progress db` alone and `parallel-progress help <unknown>`. `--help` and `help <command>` still
+ * print the help on stdout (exit 0). Subcommands are made by createCommand, so they are of this class too.
+ */
+class CliCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new CliCommand(name);
+  }
+
+  override help(context?: HelpContext | ((text: string) => string)): never {
+    if (typeof context !== "object" || !context.error) return super.help(context as HelpContext);
+    const path = commandPath(this);
+    const [first, second] = this.args;
+    const message =
+      first === "help" && second !== undefined
+        ? `help: unknown command '${second}'; see ${path} --help`
+        : `no ${this.parent ? `${this.name()} ` : ""}command given: give one of ${this.createHelp()
+            .visibleCommands(this)
+            .map((command) => command.name())
+            .filter((name) => name !== "help")
+            .join(", ")}; see ${path} --help`;
+    return this.error(message, { exitCode: 2, code: "commander.missingCommand" });
+  }
+}
+
+function commandPath(command: Command): string {
+  return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
+}
+
 /** The full command line (commander): every command, help, version and argument errors. */
 export async function runProgram(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   try {
-    const program = new Command("parallel-progress")
+    const program = new CliCommand("parallel-progress")
       .description("Live progress of parallel agents as one markdown table on a GitHub issue")
       .version(typeof VERSION === "string" ? VERSION : "0.0.0")
       .exitOverride()
@@ -23,7 +54,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[], { from: "node" });
     return exitCode;
   } catch (error) {
-    // --help and --version end with 0; a usage error, or no command at all (help on stderr), with 2.
+    // --help and --version end with 0; a usage error (a missing or unknown command included) with 2.
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     return reportFailure(error);
   }

@@ -167,16 +167,17 @@ export async function watch(options: WatchOptions): Promise<void> {
 
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */
 async function terminalScreen(dir: string): Promise<{ frame: (state: RunState) => string }> {
-  const { color, terminalTable } = await import("./terminal-table.js");
+  const { terminalColors, terminalTable, terminalWidth } = await import("./terminal-table.js");
+  const color = terminalColors();
   return {
     frame: (state) => {
-      const columns = process.stdout.columns;
+      const columns = terminalWidth();
       const lines = frameLines(state, {
         // `now` moves the ETA and stalled marks on between changes (a poll redraws when they change).
         table: terminalTable(state, Date.now()),
         dir,
         rows: process.stdout.rows,
-        columns,
+        ...(columns === undefined ? {} : { columns }),
         bold: color ? color.bold : null,
       });
       return drawFrame(lines);

@@ -107,6 +107,15 @@ export function checkErrorMessage(message: string): string {
   return message;
 }
 
+/**
+ * `--dir`: a path, kept as given. An empty one (`--dir "$EPIC_DIR"` with the variable unset) is refused
+ * rather than taken as the current directory.
+ */
+export function parseDirOption(value: string): string {
+  if (value.trim() === "") throw new UsageError(`--dir must name the epic directory, got ${quote(value)}`);
+  return value;
+}
+
 /** `"12"` → 12. */
 export function parseIssueOption(value: string): number {
   const issue = wholeNumber(value);
@@ -147,15 +156,32 @@ function wholeNumber(value: string): number | null {
   return Number.isSafeInteger(number) ? number : null;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+const MAX_STALL_AFTER_MS = 7 * 86_400_000;
 
-/** `"15m"`, `"90s"`, `"1h"`, `"500ms"` (or plain minutes, `"15"`) → milliseconds, from 1 s to 7 days. */
+/**
+ * `"15m"`, `"90s"`, `"1.5h"`, `"7d"`, `"1500ms"` → milliseconds, from 1 s to 7 days. A number needs its unit:
+ * a bare `20` is refused (it meant minutes once, undocumented, where the other options' numbers are
+ * milliseconds or seconds).
+ */
 export function parseStallAfterOption(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
-  const ms = match ? Math.round(Number(match[1]) * (DURATION_UNITS[match[2] ?? "m"] ?? 60_000)) : Number.NaN;
-  if (!Number.isFinite(ms) || ms < 1000 || ms > 7 * 86_400_000) {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(value.trim());
+  if (match && match[2] === undefined) {
     throw new UsageError(
-      `--stall-after must be a duration from 1s to 7 days such as 15m, 90s or 2h, got ${quote(value)}`,
+      `--stall-after needs a unit (ms, s, m, h or d), e.g. ${match[1]}m for minutes, got ${quote(value)}`,
+    );
+  }
+  const unit = DURATION_UNITS[match?.[2]?.toLowerCase() ?? ""];
+  const ms = match && unit ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!(ms >= 1000 && ms <= MAX_STALL_AFTER_MS)) {
+    throw new UsageError(
+      `--stall-after must be a duration from 1s to 7d such as 15m, 90s, 2h or 1d, got ${quote(value)}`,
     );
   }
   return ms;

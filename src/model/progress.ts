@@ -22,10 +22,18 @@ export function percent(done: number, total: number): number {
   return Math.min(99, Math.max(1, rounded));
 }
 
-/** An agent's percent of its files; a completed agent without files counts as done. */
+/**
+ * An agent's percent of its files; a completed agent without files counts as done. 100 means done, as
+ * for the overall: a pending or running agent with every file it counts done (5/5, more may come) is at 99.
+ */
 export function agentProgress(agent: AgentState): number {
   if (agent.status === "completed" && agent.filesTotal === 0) return 100;
-  return percent(agent.filesCompleted, agent.filesTotal);
+  const progress = percent(agent.filesCompleted, agent.filesTotal);
+  return progress === 100 && isWorking(agent) ? 99 : progress;
+}
+
+function isWorking(agent: AgentState): boolean {
+  return agent.status === "pending" || agent.status === "in_progress";
 }
 
 interface OverallProgress {
@@ -53,7 +61,7 @@ export function overallProgress(agents: readonly AgentState[]): OverallProgress 
         ? 100
         : 0
       : percent(filesCompleted, filesTotal);
-  const working = agents.some((agent) => agent.status === "pending" || agent.status === "in_progress");
+  const working = agents.some(isWorking);
   return { filesCompleted, filesTotal, progress: progress === 100 && working ? 99 : progress };
 }
 

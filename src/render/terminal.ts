@@ -47,7 +47,7 @@ export interface Colors {
 interface TerminalOptions {
   /** null: no colour. */
   color: Colors | null;
-  /** Terminal columns; the Domain and Agent columns are shortened to fit. Absent: no limit. */
+  /** Terminal columns; the Domain column is shortened to fit (never the agent id). Absent: no limit. */
   width?: number;
   /** The current time (epoch ms). Absent: no ETA and no stalled marks. */
   now?: number;
@@ -198,17 +198,18 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
     "Domain",
     rows.map((row) => fitColumns(row.domain, Number.POSITIVE_INFINITY)),
   );
-  let agentWidth = widest(
+  const agentWidth = widest(
     "Agent",
     agents.map((agent) => fitColumns(agent.agentId, Number.POSITIVE_INFINITY)),
   );
+  // Only the Domain column is shortened: the agent id is never cut (it is what other commands take), so a
+  // row may be wider than a very narrow terminal.
   if (options.width !== undefined) {
-    const fixed = statusWidth + filesWidth + progressWidth + GAP.length * 4 + metricsWidth;
-    let excess = domainWidth + agentWidth + fixed - options.width;
-    const shrinkDomain = Math.min(Math.max(0, excess), Math.max(0, domainWidth - MIN_TEXT_COLUMN));
-    domainWidth -= shrinkDomain;
-    excess -= shrinkDomain;
-    agentWidth -= Math.min(Math.max(0, excess), Math.max(0, agentWidth - MIN_TEXT_COLUMN));
+    const fixed = agentWidth + statusWidth + filesWidth + progressWidth + GAP.length * 4 + metricsWidth;
+    domainWidth -= Math.min(
+      Math.max(0, domainWidth + fixed - options.width),
+      Math.max(0, domainWidth - MIN_TEXT_COLUMN),
+    );
   }
 
   const header = [
@@ -225,7 +226,7 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
     const bar = progressBar(row.progress);
     const cells = [
       pad(fitColumns(row.domain, domainWidth), domainWidth),
-      pad(fitColumns(row.agent.agentId, agentWidth), agentWidth),
+      pad(fitColumns(row.agent.agentId, Number.POSITIVE_INFINITY), agentWidth),
       paint(row.paint, pad(row.label, statusWidth)),
       pad(row.files, filesWidth),
       `${paint(PAINT[row.agent.status], "█".repeat(bar.filled))}${paint("dim", "░".repeat(bar.empty))} ${`${row.progress}%`.padStart(4)}`,

@@ -178,13 +178,14 @@ describe("the CLI without GitHub (local tracking)", () => {
     expect(await readFile(join(queue, ".gitignore"), "utf8")).toBe("mine\n");
   });
 
-  it("no command: help on stderr, exit 2; the machine's trouble: one line, exit 1", async () => {
+  it("no command: one line, exit 2 (test/cli/usage.test.ts); the machine's trouble: one line, exit 1", async () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/Usage: parallel-progress/);
-    const file = join(await epic(), "task.md");
-    await writeFile(file, "not a folder\n");
-    const notDir = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", file]);
+    expect(none.stderr).toMatch(/^parallel-progress: error: no command given: .*\n$/);
+    // The state folder's name taken by a file (a --dir that is a file is the caller's: usage.test.ts).
+    const dir = await epic();
+    await writeFile(join(dir, ".parallel-progress"), "not a folder\n");
+    const notDir = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir]);
     expect(notDir.code).toBe(1);
     expect(notDir.stderr).toMatch(/^parallel-progress: error: ENOTDIR/);
     expect(notDir.stderr.trim().split("\n")).toHaveLength(1);

@@ -117,16 +117,30 @@ describe("parseCommentMode and parseStatusOption", () => {
 });
 
 describe("parseStallAfterOption", () => {
-  it("reads durations with units, plain numbers as minutes", async () => {
+  it("reads durations with a unit, days included, from 1s to 7d", async () => {
     const { parseStallAfterOption } = await import("../../src/config/options.js");
     expect(parseStallAfterOption("15m")).toBe(900_000);
     expect(parseStallAfterOption("90s")).toBe(90_000);
     expect(parseStallAfterOption("1.5h")).toBe(5_400_000);
-    expect(parseStallAfterOption("20")).toBe(1_200_000);
-    expect(() => parseStallAfterOption("soon")).toThrow(
-      '--stall-after must be a duration from 1s to 7 days such as 15m, 90s or 2h, got "soon"',
+    expect(parseStallAfterOption("1d")).toBe(86_400_000);
+    expect(parseStallAfterOption("7d")).toBe(7 * 86_400_000);
+    expect(parseStallAfterOption("168h")).toBe(7 * 86_400_000);
+    expect(parseStallAfterOption("1000ms")).toBe(1000);
+    expect(parseStallAfterOption(" 2 H ")).toBe(7_200_000);
+    expect(messageOf(() => parseStallAfterOption("soon"))).toBe(
+      '--stall-after must be a duration from 1s to 7d such as 15m, 90s, 2h or 1d, got "soon"',
     );
-    expect(() => parseStallAfterOption("10ms")).toThrow(/--stall-after/);
+    expect(() => parseStallAfterOption("10ms")).toThrow(/--stall-after must be .* got "10ms"/);
+    expect(() => parseStallAfterOption("8d")).toThrow(/--stall-after must be .* got "8d"/);
+    expect(() => parseStallAfterOption("7.5d")).toThrow(/got "7.5d"/);
+  });
+
+  it("refuses a number without a unit, asking for one", async () => {
+    const { parseStallAfterOption } = await import("../../src/config/options.js");
+    expect(messageOf(() => parseStallAfterOption("20"))).toBe(
+      '--stall-after needs a unit (ms, s, m, h or d), e.g. 20m for minutes, got "20"',
+    );
+    expect(() => parseStallAfterOption("0.5")).toThrow(/needs a unit/);
   });
 });
 

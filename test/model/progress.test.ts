@@ -106,6 +106,16 @@ describe("agent and overall progress", () => {
     });
   });
 
+  it("100 for an agent only when it is done: pending or running with every file done is 99", () => {
+    expect(agentProgress(agent("a", "in_progress", 5, 5))).toBe(99);
+    expect(agentProgress(agent("a", "pending", 4, 4))).toBe(99);
+    expect(agentProgress(agent("a", "completed", 5, 5))).toBe(100);
+    // A failed or cancelled agent has finished, as for the overall: its counted files decide.
+    expect(agentProgress(agent("a", "failed", 5, 5))).toBe(100);
+    expect(agentProgress(agent("a", "cancelled", 5, 5))).toBe(100);
+    expect(toAgentView(agent("a", "in_progress", 5, 5)).progress).toBe(99);
+  });
+
   it("sums files over agents", () => {
     const agents = [
       agent("a", "in_progress", 3, 7),

@@ -114,3 +114,16 @@ describe("the comment mid-run, with the time given", () => {
     expect(body.indexOf("</details>")).toBeLessThan(body.indexOf("## 🎉 Final Summary"));
   });
 });
+
+describe("an agent running with every file it counts done", () => {
+  it("shows 99%, as the Overall line does: 100% only once it is done", () => {
+    const running = makeRun([
+      makeAgent("backend", "in_progress", 5, 5),
+      makeAgent("docs", "completed", 2, 2),
+    ]);
+    const body = renderProgressComment(running);
+    expect(body).toContain("| backend | impl-bac-163000 | 🔄 In Progress | 5/5 | 99% |");
+    expect(body).toContain("| docs | impl-doc-163000 | ✅ Completed | 2/2 | 100% |");
+    expect(body).toContain("**Overall:** 99% (7/7 files)");
+  });
+});

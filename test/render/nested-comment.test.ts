@@ -45,7 +45,7 @@ describe("nested agents in the comment", () => {
       ["backend", "impl-bac-163000", "🔄 In Progress", "3/6", "50%"],
       ["↳ api", "impl-api-163010", "🔄 In Progress", "2/5", "40%"],
       ["\u2003↳ users", "impl-use-163020", "🔄 In Progress", "2/5", "40%"],
-      ["↳ db", "impl-db-163010", "🔄 In Progress", "1/1", "100%"],
+      ["↳ db", "impl-db-163010", "🔄 In Progress", "1/1", "99%"], // running: 100% only once done
       ["frontend", "impl-fro-163000", "⏳ Pending", "0/0", "0%"],
     ]);
     expect(body).toContain("**Mode:** Parallel (5 domains)");

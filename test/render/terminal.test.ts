@@ -102,6 +102,32 @@ describe("renderTerminalTable", () => {
   });
 });
 
+describe("renderTerminalTable progress", () => {
+  it("an agent running with every file done is at 99%, its bar one cell short, as Overall", () => {
+    const out = renderTerminalTable(state([agent("backend", "in_progress", 5, 5)]), { color: null });
+    expect(out).toContain("5/5    ███████████████████░  99%");
+    expect(out).toContain("Overall: 99% (5/5 files)");
+  });
+});
+
+describe("renderTerminalTable at a width", () => {
+  it("shortens only the Domain column: the agent id is never cut, even past the width", () => {
+    const run = state([
+      agent("backend-services", "in_progress", 5, 9),
+      agent("frontend-web", "pending", 0, 3),
+    ]);
+    run.agents["impl-bac-163000"]!.agentId = "impl-bac-163000-2";
+    const out = renderTerminalTable(run, { color: null, width: 70 });
+    const [header, backend, frontend] = out.split("\n");
+    expect(backend).toMatch(/^backe… {2}impl-bac-163000-2 {2}In Progress/);
+    expect(frontend).toMatch(/^front… {2}impl-fro-163000 {4}Pending/);
+    expect(header).toMatch(/^Domain {2}Agent {14}Status/);
+    const narrow = renderTerminalTable(run, { color: null, width: 20 });
+    expect(narrow).toContain("impl-bac-163000-2");
+    expect(renderTerminalTable(run, { color: null })).toContain("backend-services  impl-bac-163000-2");
+  });
+});
+
 describe("renderTerminalTable with the time and events", () => {
   const now = ms("16:50:00");
 

@@ -85,7 +85,7 @@ describe("reporter with an injected client, fs and clock", () => {
     realTimers(false);
     expect(progressComments(client)).toHaveLength(1);
     expect(client.calls.filter((c) => c.startsWith("update"))).toHaveLength(1); // the burst became one write
-    expect(client.comments[0]!.body).toContain("| backend | impl-bac-163000 | 🔄 In Progress | 7/7 | 100% |");
+    expect(client.comments[0]!.body).toContain("| backend | impl-bac-163000 | 🔄 In Progress | 7/7 | 99% |"); // done once completed
 
     await reporter.markAgentComplete("backend", "done");
     await reporter.markAgentFailed("tests", "Compilation error in main.py");

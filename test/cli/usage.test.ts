@@ -1,0 +1,128 @@
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type CliResult, makeEpic, runCli } from "../support/cli.js";
+
+/** The caller's mistakes that the command line itself catches: one line on stderr, exit 2. */
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function epic(): Promise<string> {
+  const made = await makeEpic();
+  cleanup = made.cleanup;
+  return made.dir;
+}
+
+function expectOneLine(result: CliResult, message: RegExp): void {
+  expect(result.stderr.trim()).toMatch(message);
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe("");
+}
+
+describe("a missing or unknown command", () => {
+  it("is one line naming what is wrong, exit 2; help asked for is on stdout, exit 0", async () => {
+    expectOneLine(
+      await runCli([]),
+      /^parallel-progress: error: no command given: give one of init, add, update, .*, db; see parallel-progress --help$/,
+    );
+    expectOneLine(await runCli(["--quiet"]), /no command given/);
+    expectOneLine(
+      await runCli(["help", "bogus"]),
+      /^parallel-progress: error: help: unknown command 'bogus'; see parallel-progress --help$/,
+    );
+    expectOneLine(
+      await runCli(["db"]),
+      /^parallel-progress: error: no db command given: give one of migrate, status, grant, revoke, grants; see parallel-progress db --help$/,
+    );
+    for (const args of [["help"], ["--help"], ["help", "db"], ["db", "--help"]]) {
+      const help = await runCli(args);
+      expect({ args, code: help.code, stderr: help.stderr }).toEqual({ args, code: 0, stderr: "" });
+      expect(help.stdout).toMatch(/^Usage: parallel-progress/);
+    }
+  });
+
+  it("an unknown option is named before a required option is missed", async () => {
+    const dir = await epic();
+    expectOneLine(await runCli(["init", "--bogus", "--dir", dir]), /unknown option '--bogus'/);
+    expectOneLine(
+      await runCli(["init", "--epic", "E", "--dir", dir]),
+      /required option '--domains <a,b,c>' not specified/,
+    );
+    expectOneLine(
+      await runCli(["update", "a", "--dir", dir]),
+      /required option '--status <status>' not specified/,
+    );
+  });
+});
+
+describe("init --stall-after", () => {
+  it("takes days; a number without a unit is refused with one line asking for one", async () => {
+    const dir = await epic();
+    expectOneLine(
+      await runCli(["init", "--epic", "E", "--domains", "a", "--stall-after", "20", "--dir", dir]),
+      /^parallel-progress: error: --stall-after needs a unit \(ms, s, m, h or d\), e\.g\. 20m for minutes, got "20"$/,
+    );
+    expect(
+      (await runCli(["init", "--epic", "E", "--domains", "a", "--stall-after", "7d", "--dir", dir])).code,
+    ).toBe(0);
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8"));
+    expect(state.stallAfterMs).toBe(7 * 86_400_000);
+  });
+});
+
+describe("an epic that is not the run's, with the file store", () => {
+  it("is refused by a command acting on the run: exit 2, one line naming both, the run untouched", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E1", "--domains", "a", "--dir", dir])).code).toBe(0);
+    const statePath = join(dir, ".parallel-progress", "state.json");
+    const before = await readFile(statePath, "utf8");
+    const update = ["update", "a", "--status", "in_progress", "--files", "1/2", "--dir", dir];
+    expectOneLine(
+      await runCli([...update, "--epic", "OTHER"]),
+      /^parallel-progress: error: --epic names epic "OTHER", but the run in .* is epic "E1"'s: give --epic "E1" \(or leave --epic out\)$/,
+    );
+    expectOneLine(
+      await runCli(update, { env: { PARALLEL_PROGRESS_EPIC: "OTHER" } }),
+      /^parallel-progress: error: PARALLEL_PROGRESS_EPIC names epic "OTHER", but the run .* is epic "E1"'s: .*unset PARALLEL_PROGRESS_EPIC$/,
+    );
+    expectOneLine(await runCli(["status", "--epic", "OTHER", "--dir", dir]), /names epic "OTHER"/);
+    expect(await readFile(statePath, "utf8")).toBe(before);
+    // The run's own epic, by either name, is fine; --epic wins over the environment.
+    expect(
+      (await runCli([...update, "--epic", "E1"], { env: { PARALLEL_PROGRESS_EPIC: "OTHER" } })).code,
+    ).toBe(0);
+    expect(
+      (await runCli(["complete", "a", "--dir", dir], { env: { PARALLEL_PROGRESS_EPIC: "E1" } })).code,
+    ).toBe(0);
+    // init starts a run of the epic it is given (the last one finalized).
+    expect((await runCli(["finalize", "--dir", dir])).code).toBe(0);
+    expect((await runCli(["init", "--epic", "E2", "--domains", "a", "--dir", dir])).code).toBe(0);
+  });
+});
+
+describe("--dir", () => {
+  it("a file, or a path through one, and an empty value are refused: exit 2, one line, nothing made", async () => {
+    const dir = await epic();
+    const file = join(dir, "task.md");
+    await writeFile(file, "not a folder\n");
+    const init = ["init", "--epic", "E", "--domains", "a"];
+    expectOneLine(
+      await runCli([...init, "--dir", file]),
+      /^parallel-progress: error: --dir: not a directory, got ".*task\.md"$/,
+    );
+    expectOneLine(await runCli(["status", "--dir", join(file, "deeper")]), /--dir: not a directory/);
+    expectOneLine(
+      await runCli([...init, "--dir", ""], { cwd: dir }),
+      /^parallel-progress: error: --dir must name the epic directory, got ""$/,
+    );
+    await expect(stat(join(dir, ".parallel-progress"))).rejects.toThrow(/ENOENT/);
+    // A directory not made yet is made by init, with its parents (as git init does).
+    expect((await runCli([...init, "--dir", join(dir, "new", "deeper")])).code).toBe(0);
+    await expect(stat(join(dir, "new", "deeper", ".parallel-progress", "state.json"))).resolves.toBeTruthy();
+  });
+});
