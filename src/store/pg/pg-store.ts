@@ -283,7 +283,7 @@ export class PgRunStore implements RunStore {
   constructor(private readonly options: PgStoreOptions) {
     this.where = parseStoreUrl(options.url);
     this.location = `${this.where.safe} (epic ${JSON.stringify(options.epicId)})`;
-    this.config = connectionConfig(this.where.url, options);
+    this.config = connectionConfig(this.where, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
