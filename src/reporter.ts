@@ -28,6 +28,7 @@ import {
   assertActive,
   createRun,
   findAgent,
+  type RunPlace,
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
 import {
@@ -189,6 +190,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.epicDir;
   }
 
+  /** Where the run is looked for, for messages: the database store's epic, else the epic directory. */
+  get place(): RunPlace {
+    return this.store.database ?? this.epicDir;
+  }
+
   /** The store holding the run (to follow it: `read()` and `subscribe()`). */
   get runStore(): RunStore {
     return this.store;
@@ -317,6 +323,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
     await this.checkArguments("finalizeParallelExecution", [mergeSummary]);
+    checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
     this.assertOpen();
     const deadline = commandDeadline(this.clock.now());
     // An active run pointed at another issue is refused before it is finalized (state untouched).
@@ -328,7 +335,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       if (settings.target) keepRunIssue(active, settings.target.github, this.flags());
     }
     const { state, finalizedNow } = await this.store.transact((current, now) => {
-      if (!current) assertActive(current, this.epicDir);
+      if (!current) assertActive(current, this.place);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
       const next = applyFinalize(current!, mergeSummary ?? "", now);
       return { next, result: { state: next, finalizedNow: true } };
@@ -434,7 +441,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** The run as `status --json` shows it. */
   async status(): Promise<StatusView> {
     const state = await this.load();
-    if (!state) assertActive(state, this.epicDir);
+    if (!state) assertActive(state, this.place);
     const { toStatusView } = await import("./model/status-view.js");
     return toStatusView(state!, this.clock.now(), this.queue.count());
   }
