@@ -8,7 +8,13 @@ import {
   resolveTarget,
   type Target,
 } from "./config/github-target.js";
-import { assertEpicId, checkDomains, checkErrorMessage, checkEventMessage } from "./config/options.js";
+import {
+  assertEpicId,
+  checkDomains,
+  checkErrorMessage,
+  checkEventMessage,
+  checkNoNul,
+} from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
@@ -295,18 +301,21 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
     await this.checkArguments("markAgentComplete", [agentId, resultSummary]);
+    checkNoNul(resultSummary, "markAgentComplete: resultSummary");
     await this.change(agentId, (state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
   }
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
     await this.checkArguments("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
+    checkNoNul(errorMessage, "markAgentFailed: errorMessage");
     await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
   async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
     await this.checkArguments("cancelAgent", [agentId, reason]);
+    checkNoNul(reason, "cancelAgent: reason");
     await this.change(agentId, (state, now) => applyCancel(state, agentId, reason?.trim() || null, now));
   }
 
@@ -314,6 +323,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   async logAgentEvent(agentId: string, message: string): Promise<void> {
     await this.checkArguments("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
+    checkNoNul(text, "logAgentEvent: message");
     await this.change(agentId, (state, now) => applyLog(state, agentId, text, now));
   }
 
@@ -507,7 +517,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         | { refresh: RunState }
         | { next: RunState; made: Claim | null; before: AgentState | null };
       const outcome = await this.store.transact<Outcome>((current, now) => {
-        const active = assertActive(current, this.epicDir);
+        const active = assertActive(current, this.place);
         const seen = seenFor(record, active.runId);
         const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };

@@ -107,6 +107,21 @@ export function checkErrorMessage(message: string): string {
   return message;
 }
 
+/**
+ * The rule for an agent's free text (a summary, an error, a reason, an event, the merge summary), for
+ * both stores alike: any character but NUL (U+0000), which is no text's (a binary file, UTF-16 read as
+ * UTF-8) and which PostgreSQL cannot store. Refused, not dropped: the text is the agent's, kept as given.
+ * `what` names the text in the message; `advice` ends it.
+ */
+export function checkNoNul(text: string | null | undefined, what: string, advice = ""): void {
+  const at = text?.indexOf("\u0000") ?? -1;
+  if (at >= 0) {
+    throw new UsageError(
+      `${what} may not contain NUL characters (U+0000), got one at character ${at + 1}: ${quote(text)}${advice}`,
+    );
+  }
+}
+
 /** `"12"` → 12. */
 export function parseIssueOption(value: string): number {
   const issue = wholeNumber(value);
