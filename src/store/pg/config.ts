@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
+import { EPIC_TAKEN } from "./migrations.js";
 import { checkParameters, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
@@ -166,6 +167,8 @@ export function explainPgError(error: unknown, where: string): unknown {
     if (code === "28P01" || code === "28000")
       return new StoreConfigError(`${where}: authentication failed: ${text}`, { cause: error });
     if (code === "3D000") return new StoreConfigError(`${where}: ${text}`, { cause: error });
+    // A new run for an epic id of another repository (migration 4): this call's mistake, not a setting's.
+    if (code === EPIC_TAKEN) return new UsageError(`${where}: ${text}`, { cause: error });
     if (code === "42501")
       return new StoreConfigError(
         `${where}: no permission: ${text} (the owner can run \`parallel-progress db grant <role> --repo <owner/name>\`)`,
