@@ -109,12 +109,13 @@ function decodeSafely(text: string): string {
 }
 
 /**
- * Text that may hold a URL, without what could be a password: from `scheme://user:` to the text's last "@"
+ * Text that may hold a URL, without what could be a password: from `scheme://user:` to the line's last "@"
  * (a password that was not percent-encoded may hold any character, "@" and "/" included: more is hidden
- * rather than less), and the value of every secret parameter (`password=`...), to the next parameter or the end (SECRET_VALUE).
+ * rather than less), and the value of every secret parameter (`password=`...), to the next parameter or the line's end
+ * (SECRET_VALUE). Line by line: a URL holds no line break (the URL parser drops them), a stack does.
  */
 export function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/is, "$1***@").replace(SECRET_VALUE, "$1***");
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@").replace(SECRET_VALUE, "$1***");
 }
 
 /** Error codes of node's sockets that mean "not reachable now". */

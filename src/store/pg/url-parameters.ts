@@ -83,11 +83,11 @@ const SECRET = new Set(["password", "sslpassword", "oauth_client_secret"]);
 
 /**
  * Where a secret parameter's value ends in a text that quotes a URL: at the next "&" that starts a
- * parameter of this list (a secret that was not percent-encoded may hold "&" itself), or at the end.
+ * parameter of this list (a secret that was not percent-encoded may hold "&" itself), or at the line's end.
  */
 export const SECRET_VALUE = new RegExp(
   `((?:${[...SECRET].join("|")})=).*?(?=&(?:${Object.keys(PARAMETERS).join("|")})=|$)`,
-  "gis",
+  "gim",
 );
 
 /**
