@@ -15,6 +15,7 @@ const MAX_DOMAIN_LENGTH = 200;
  * UTF-16 units (an emoji is one character, not two).
  */
 export const characters = (text: string): number => Array.from(text).length;
+
 export const MAX_INTERVAL_MS = 600_000;
 
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
