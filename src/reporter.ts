@@ -8,7 +8,13 @@ import {
   resolveTarget,
   type Target,
 } from "./config/github-target.js";
-import { assertEpicId, checkDomains, checkErrorMessage, checkEventMessage } from "./config/options.js";
+import {
+  assertEpicId,
+  checkDomains,
+  checkErrorMessage,
+  checkEventMessage,
+  checkNoNul,
+} from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
 import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
@@ -28,6 +34,7 @@ import {
   assertActive,
   createRun,
   findAgent,
+  type RunPlace,
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
 import {
@@ -208,6 +215,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.epicDir;
   }
 
+  /** Where the run is looked for, for messages: the database store's epic, else the epic directory. */
+  get place(): RunPlace {
+    return this.store.database ?? this.epicDir;
+  }
+
   /** The store holding the run (to follow it: `read()` and `subscribe()`). */
   get runStore(): RunStore {
     return this.store;
@@ -313,18 +325,21 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
     await this.enter("markAgentComplete", [agentId, resultSummary]);
+    checkNoNul(resultSummary, "markAgentComplete: resultSummary");
     await this.change(agentId, (state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
   }
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
     await this.enter("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
+    checkNoNul(errorMessage, "markAgentFailed: errorMessage");
     await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
   async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
     await this.enter("cancelAgent", [agentId, reason]);
+    checkNoNul(reason, "cancelAgent: reason");
     await this.change(agentId, (state, now) => applyCancel(state, agentId, reason?.trim() || null, now));
   }
 
@@ -332,6 +347,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   async logAgentEvent(agentId: string, message: string): Promise<void> {
     await this.enter("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
+    checkNoNul(text, "logAgentEvent: message");
     await this.change(agentId, (state, now) => applyLog(state, agentId, text, now));
   }
 
@@ -341,6 +357,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
     await this.enter("finalizeParallelExecution", [mergeSummary]);
+    checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
     const deadline = commandDeadline(this.clock.now());
     // An active run pointed at another issue is refused before it is finalized (state untouched).
     // The settings are read once here and saved by the retry below.
@@ -351,7 +368,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       if (settings.target) keepRunIssue(active, settings.target.github, this.flags());
     }
     const { state, finalizedNow } = await this.store.transact((current, now) => {
-      if (!current) assertActive(current, this.epicDir);
+      if (!current) assertActive(current, this.place);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
       const next = applyFinalize(current!, mergeSummary ?? "", now);
       return { next, result: { state: next, finalizedNow: true } };
@@ -458,7 +475,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   async status(): Promise<StatusView> {
     await this.enter("status", []);
     const state = await this.read();
-    if (!state) assertActive(state, this.epicDir);
+    if (!state) assertActive(state, this.place);
     const { toStatusView } = await import("./model/status-view.js");
     return toStatusView(state!, this.clock.now(), this.queue.count());
   }
@@ -542,7 +559,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         | { refresh: RunState }
         | { next: RunState; made: Claim | null; before: AgentState | null };
       const outcome = await this.store.transact<Outcome>((current, now) => {
-        const active = endedAfter(current, madeAt) ?? assertActive(current, this.epicDir);
+        const active = endedAfter(current, madeAt) ?? assertActive(current, this.place);
         const seen = seenFor(record, active.runId);
         const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };

@@ -1,4 +1,5 @@
 import { StoreUnavailableError, UsageError } from "../errors.js";
+import { redactText } from "../store/pg/config.js";
 
 /**
  * The one place that maps a failure to an exit code and a message: the caller's mistake is one line and
@@ -23,7 +24,8 @@ export function reportFailure(error: unknown): number {
     process.stderr.write(`parallel-progress: error: ${error.message}\n`);
     return 1;
   }
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  // A bug's error is printed as it came (a database client's included): a URL in it shows no password.
+  const detail = redactText(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.stderr.write(`parallel-progress: internal error (please report it): ${detail}\n`);
   return 1;
 }

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import { checkErrorMessage, checkEventMessage, givenEpic } from "../config/options.js";
-import { quote } from "../config/show-value.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, AgentStatus } from "../model/types.js";
@@ -9,6 +7,7 @@ import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
 import { type CommonOptions, type Context, createContext } from "./context.js";
 import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay, warnSetAside } from "./offline.js";
+import { readSummaryFile } from "./summary-file.js";
 
 /**
  * What each command does, given its parsed arguments (commands.ts): call the library, print the result,
@@ -268,13 +267,4 @@ async function publishCommentUrl({ actions, reporter }: Context): Promise<number
   const url = (await reporter.load())?.sync.commentUrl;
   if (url) setOutput(actions, "comment-url", url);
   return 0;
-}
-
-function readSummaryFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`--summary-file: cannot read ${quote(path)}: ${code}`, { cause: error });
-  }
 }

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./context.js";
@@ -59,11 +59,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     // Listening before the first read: a change made after it is not missed.
     await subscribe();
     const first = await reporter.load();
-    if (!first) {
-      throw new UsageError(
-        `no run in ${dir}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir`,
-      );
-    }
+    if (!first) throw noRunError(reporter.place);
     await follow(first);
     if (failure) throw failure;
   } finally {
@@ -115,7 +111,8 @@ export async function watch(options: WatchOptions): Promise<void> {
       });
       if (next === null) {
         // The store follows its folder removed and made again: the new run's changes are heard.
-        if (warned !== "gone") out.warn(`the run in ${dir} is gone: waiting for a new one`);
+        if (warned !== "gone")
+          out.warn(`the run in ${store.database ? store.location : dir} is gone: waiting for a new one`);
         warned = "gone";
       } else if (next) {
         warned = "";

@@ -9,6 +9,13 @@ import { quote } from "./show-value.js";
  */
 
 const MAX_DOMAIN_LENGTH = 200;
+
+/**
+ * A text's length in characters as a reader counts them, and PostgreSQL's length(): code points, not
+ * UTF-16 units (an emoji is one character, not two).
+ */
+export const characters = (text: string): number => Array.from(text).length;
+
 export const MAX_INTERVAL_MS = 600_000;
 
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
@@ -53,9 +60,9 @@ export function checkDomains(
   }
   const seen = new Set<string>();
   for (const domain of domains) {
-    if (domain.length > MAX_DOMAIN_LENGTH) {
+    if (characters(domain) > MAX_DOMAIN_LENGTH) {
       throw new UsageError(
-        `${label}: a domain may have at most ${MAX_DOMAIN_LENGTH} characters, got one of ${domain.length}: ${quote(domain)}`,
+        `${label}: a domain may have at most ${MAX_DOMAIN_LENGTH} characters, got one of ${characters(domain)}: ${quote(domain)}`,
       );
     }
     // Tabs and newlines would break the `domain<TAB>agent-id` lines init prints; U+0085 is a line break too.
@@ -72,7 +79,7 @@ export function checkDomains(
 /** An epic id: trimmed, 1 to 200 printable characters. */
 export function assertEpicId(epicId: string): string {
   const trimmed = epicId.trim();
-  if (trimmed.length === 0 || trimmed.length > 200 || CONTROL_CHARACTERS.test(trimmed)) {
+  if (trimmed.length === 0 || characters(trimmed) > 200 || CONTROL_CHARACTERS.test(trimmed)) {
     throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
   }
   return trimmed;
@@ -96,8 +103,10 @@ export const MAX_EVENT_LENGTH = 2000;
 export function checkEventMessage(message: string): string {
   const text = message.trim();
   if (text === "") throw new UsageError("an event message cannot be empty");
-  if (text.length > MAX_EVENT_LENGTH)
-    throw new UsageError(`an event message is at most ${MAX_EVENT_LENGTH} characters, got ${text.length}`);
+  if (characters(text) > MAX_EVENT_LENGTH)
+    throw new UsageError(
+      `an event message is at most ${MAX_EVENT_LENGTH} characters, got ${characters(text)}`,
+    );
   return text;
 }
 
@@ -114,6 +123,21 @@ export function checkErrorMessage(message: string): string {
 export function parseDirOption(value: string): string {
   if (value.trim() === "") throw new UsageError(`--dir must name the epic directory, got ${quote(value)}`);
   return value;
+}
+
+/**
+ * The rule for an agent's free text (a summary, an error, a reason, an event, the merge summary), for
+ * both stores alike: any character but NUL (U+0000), which is no text's (a binary file, UTF-16 read as
+ * UTF-8) and which PostgreSQL cannot store. Refused, not dropped: the text is the agent's, kept as given.
+ * `what` names the text in the message; `advice` ends it.
+ */
+export function checkNoNul(text: string | null | undefined, what: string, advice = ""): void {
+  const at = text?.indexOf("\u0000") ?? -1;
+  if (at >= 0) {
+    throw new UsageError(
+      `${what} may not contain NUL characters (U+0000), got one at character ${at + 1}: ${quote(text)}${advice}`,
+    );
+  }
 }
 
 /** `"12"` → 12. */

@@ -53,6 +53,9 @@ function escapeInvisible(shown: string): string {
   );
 }
 
+/** At most MAX_SHOWN characters (code points: a surrogate pair is never cut in two). */
 function shorten(text: string): string {
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text;
+  if (text.length <= MAX_SHOWN) return text;
+  const points = Array.from(text);
+  return points.length > MAX_SHOWN ? `${points.slice(0, MAX_SHOWN - 3).join("")}...` : text;
 }

@@ -137,12 +137,27 @@ function listAgents(agents: readonly AgentState[]): string {
   return agents.length > 8 ? `${shown}, … ${agents.length - 8} more` : shown;
 }
 
-/** The active run; a UsageError when there is none (`where`: the epic directory, named in the message). */
-export function assertActive(state: RunState | null, where?: string): RunState {
-  if (!state)
-    throw new UsageError(
-      `no run here${where === undefined ? "" : ` (${where})`}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir`,
+/**
+ * Where a run was looked for, for messages: an epic directory, or a database store's epic (`database`:
+ * its URL without the password).
+ */
+export type RunPlace = string | { database: string; epicId: string };
+
+/** There is no run where it was looked for: a UsageError that names the place (the directory, or the epic and database). */
+export function noRunError(where?: RunPlace): UsageError {
+  if (typeof where === "object") {
+    return new UsageError(
+      `no run of epic ${quote(where.epicId)} in ${where.database}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or check --epic and --store`,
     );
+  }
+  return new UsageError(
+    `no run here${where === undefined ? "" : ` (${where})`}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir`,
+  );
+}
+
+/** The active run; a UsageError when there is none (`where`: where it was looked for, named in the message). */
+export function assertActive(state: RunState | null, where?: RunPlace): RunState {
+  if (!state) throw noRunError(where);
   if (state.completedAt) {
     throw new UsageError(
       `run ${state.runId} was finalized at ${state.completedAt}: start a new one with \`parallel-progress init\``,

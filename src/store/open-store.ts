@@ -50,6 +50,7 @@ export function chooseStore(given: { store?: string; epic?: string }, env: Env):
  */
 export class LazyPgStore implements RunStore {
   readonly location: string;
+  readonly database: { database: string; epicId: string };
   private loading: Promise<PgRunStore> | null = null;
 
   /** `importModule`: how the module is loaded (the CLI loads it in loadPg, src/cli/load-pg.ts). */
@@ -57,7 +58,9 @@ export class LazyPgStore implements RunStore {
     private readonly options: PgStoreOptions,
     private readonly importModule: () => Promise<PgStoreModule> = () => import("./pg/pg-store.js"),
   ) {
-    this.location = `${parseStoreUrl(options.url).safe} (epic ${JSON.stringify(options.epicId)})`;
+    const { safe } = parseStoreUrl(options.url);
+    this.location = `${safe} (epic ${JSON.stringify(options.epicId)})`;
+    this.database = { database: safe, epicId: options.epicId };
   }
 
   get epicId(): string {

@@ -17,6 +17,8 @@ export interface Transition<T> {
 export interface RunStore {
   /** For messages: the state file's path, or the database (no password) and epic. */
   readonly location: string;
+  /** A database store's epic, and the database as messages name it (no password); absent: the file store. */
+  readonly database?: { database: string; epicId: string };
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**

@@ -232,7 +232,7 @@ describe("watch: plain lines when stdout is not a terminal", () => {
     expect(none.code).toBe(2);
     expect(none.stdout).toBe("");
     expect(none.stderr).toBe(
-      `parallel-progress: error: no run in ${dir}: start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir\n`,
+      `parallel-progress: error: no run here (${dir}): start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir\n`,
     );
     const bad = await runCli(["watch", "--dir", dir, "--interval", "5"], { timeoutMs: 10_000 });
     expect(bad.code).toBe(2);

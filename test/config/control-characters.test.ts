@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { assertEpicId, checkDomains, parseDomainsOption } from "../../src/config/options.js";
+import {
+  assertEpicId,
+  checkDomains,
+  checkEventMessage,
+  parseDomainsOption,
+} from "../../src/config/options.js";
 import { quote } from "../../src/config/show-value.js";
 import { chooseStore } from "../../src/store/open-store.js";
 
@@ -44,6 +49,30 @@ describe("control characters", () => {
       expect(() => chooseStore(given, env)).toThrow("--epic must be 1 to 200 printable characters, got");
     }
     expect(chooseStore({ store, epic: " E-7 " }, {})).toEqual({ url: store, epicId: "E-7" });
+  });
+
+  it("counts characters as code points: an emoji is one, and an echoed value is never cut inside one", () => {
+    const rocket = "🚀";
+    expect(assertEpicId(rocket.repeat(150))).toBe(rocket.repeat(150));
+    expect(assertEpicId(rocket.repeat(200))).toBe(rocket.repeat(200));
+    expect(() => assertEpicId(rocket.repeat(201))).toThrow(
+      `--epic must be 1 to 200 printable characters, got "${rocket.repeat(77)}..."`,
+    );
+    expect(checkDomains([rocket.repeat(200)])).toEqual([rocket.repeat(200)]);
+    expect(() => checkDomains([rocket.repeat(201)])).toThrow("got one of 201");
+    expect(checkEventMessage(rocket.repeat(2000))).toBe(rocket.repeat(2000));
+    expect(() => checkEventMessage(rocket.repeat(2001))).toThrow("at most 2000 characters, got 2001");
+    for (const text of [
+      rocket.repeat(100),
+      `a${rocket.repeat(100)}`,
+      `${"é".repeat(76)}${rocket.repeat(9)}`,
+    ]) {
+      const shown = quote(text);
+      expect(shown).not.toMatch(/\\ud83d|[\ud800-\udbff](?![\udc00-\udfff])/);
+      expect(shown.endsWith('..."')).toBe(true);
+      expect(Array.from(shown)).toHaveLength(80 + 2);
+    }
+    expect(quote({ a: rocket.repeat(100) })).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
   });
 
   it("quote escapes DEL, C1 controls, separators, the BOM and bidi overrides", () => {

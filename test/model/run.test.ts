@@ -112,6 +112,11 @@ describe("run transitions", () => {
     expect(state.event).toBe("Parallel execution completed");
     expect(() => assertActive(state)).toThrow(/was finalized/);
     expect(() => assertActive(null)).toThrow(/no run here/);
+    expect(() => assertActive(null, "/e")).toThrow("no run here (/e): start one with");
+    // A database store's run is named by its epic and database (no password), and --dir is beside the point.
+    expect(() => assertActive(null, { database: "postgresql://u@h:5432/db", epicId: "NOPE" })).toThrow(
+      /^no run of epic "NOPE" in postgresql:\/\/u@h:5432\/db: start one with `parallel-progress init --epic <id> --domains <a,b,c>`, or check --epic and --store$/,
+    );
   });
 
   it("cancels with a reason and keeps the newest events per agent", () => {

@@ -9,8 +9,9 @@ import { SCHEMA } from "./migrations.js";
 
 /** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
 export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const { safe } = parseStoreUrl(url);
-  const client = new pg.Client(connectionConfig(url));
+  const where = parseStoreUrl(url);
+  const { safe } = where;
+  const client = new pg.Client(connectionConfig(where));
   client.on("error", () => undefined);
   try {
     await client.connect();

@@ -1,5 +1,7 @@
 import type pg from "pg";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
+import { EPIC_TAKEN } from "./migrations.js";
+import { checkParameters, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
 export interface StoreUrl {
@@ -7,28 +9,37 @@ export interface StoreUrl {
   url: string;
   /** `postgresql://user@host:port/database`: for messages (no password, no parameters). */
   safe: string;
+  /** How long a connection waits, from the URL's connect_timeout (ms); null: the default. */
+  connectTimeoutMs: number | null;
 }
 
 /**
  * Checks a `postgres://` / `postgresql://` URL (libpq's URI form: query parameters such as sslmode,
- * host=/socket/dir, connect_timeout pass through to the client). The message never shows the password.
+ * host=/socket/dir, connect_timeout pass through to the client; see url-parameters.ts for the names and
+ * values taken). No message shows the password, whatever characters it holds.
  */
 export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const text = value.trim();
+  const shown = JSON.stringify(redactText(text));
+  // A password's "@", "/", "?" or "#" that was not percent-encoded: the parser would take the rest of the
+  // password for the host, the database or the parameters, and show it in the messages that name them.
+  if (AT_AFTER_HOST.test(text)) {
+    throw new UsageError(
+      `${option} has an "@" after its host, got ${shown}: percent-encode the "@", "/", "?" and "#" of a user or password (%40, %2F, %3F, %23)`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(withoutEmptyHost(text));
   } catch (error) {
-    throw new UsageError(
-      `${option} must be a postgres:// or postgresql:// URL, got ${JSON.stringify(redactText(text))}`,
-      { cause: error },
-    );
+    throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`, {
+      cause: error,
+    });
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    throw new UsageError(
-      `${option} must be a postgres:// or postgresql:// URL, got ${JSON.stringify(redactText(text))}`,
-    );
+    throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`);
   }
+  checkParameters(url, option);
   // libpq's verify-ca checks the certificate against the CA given by sslrootcert; without one, nothing
   // to check against (the client refuses it when connecting, which would look like a database down).
   if (url.searchParams.get("sslmode") === "verify-ca" && !url.searchParams.get("sslrootcert")) {
@@ -40,8 +51,11 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const user = decodeSafely(url.username);
   const database = decodeSafely(url.pathname.slice(1));
   const safe = `postgresql://${user ? `${user}@` : ""}${host}${url.port ? `:${url.port}` : ""}/${database}`;
-  return { url: text, safe };
+  return { url: text, safe, connectTimeoutMs: urlConnectTimeoutMs(url) };
 }
+
+/** A URL with an "@" after the end of its authority (the first "/", "?" or "#" after `scheme://`). */
+const AT_AFTER_HOST = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#].*@/is;
 
 /**
  * libpq (and the pg client) take a user with no host, `postgresql://user@/db?host=/run/postgresql` (a unix
@@ -67,11 +81,14 @@ export const CONNECT_TIMEOUT_MS = 5000;
 /** Statement timeout, so a stuck database never hangs a call for long (ms). */
 export const STATEMENT_TIMEOUT_MS = 10_000;
 
-/** The settings of every connection this program opens (the store's pool, its listeners, the `db` commands). */
+/**
+ * The settings of every connection this program opens (the store's pool, its listeners, the `db` commands).
+ * The connection's wait: the caller's, else the URL's connect_timeout, else CONNECT_TIMEOUT_MS.
+ */
 export function connectionConfig(
-  url: string,
+  { url, connectTimeoutMs: fromUrl }: StoreUrl,
   {
-    connectTimeoutMs = CONNECT_TIMEOUT_MS,
+    connectTimeoutMs = fromUrl ?? CONNECT_TIMEOUT_MS,
     statementTimeoutMs = STATEMENT_TIMEOUT_MS,
   }: { connectTimeoutMs?: number | undefined; statementTimeoutMs?: number | undefined } = {},
 ): pg.ClientConfig {
@@ -91,9 +108,14 @@ function decodeSafely(text: string): string {
   }
 }
 
-/** A URL-like text without what could be a password (`user:secret@` → `user:***@`). */
+/**
+ * Text that may hold a URL, without what could be a password: from `scheme://user:` to the line's last "@"
+ * (a password that was not percent-encoded may hold any character, "@" and "/" included: more is hidden
+ * rather than less), and the value of every secret parameter (`password=`...), to the next parameter or the line's end
+ * (SECRET_VALUE). Line by line: a URL holds no line break (the URL parser drops them), a stack does.
+ */
 export function redactText(text: string): string {
-  return text.replace(/(\/\/[^/@:]*:)[^@/]*@/, "$1***@").replace(/(password=)[^&]*/gi, "$1***");
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@").replace(SECRET_VALUE, "$1***");
 }
 
 /** Error codes of node's sockets that mean "not reachable now". */
@@ -146,6 +168,8 @@ export function explainPgError(error: unknown, where: string): unknown {
     if (code === "28P01" || code === "28000")
       return new StoreConfigError(`${where}: authentication failed: ${text}`, { cause: error });
     if (code === "3D000") return new StoreConfigError(`${where}: ${text}`, { cause: error });
+    // A new run for an epic id of another repository (migration 4): this call's mistake, not a setting's.
+    if (code === EPIC_TAKEN) return new UsageError(`${where}: ${text}`, { cause: error });
     if (code === "42501")
       return new StoreConfigError(
         `${where}: no permission: ${text} (the owner can run \`parallel-progress db grant <role> --repo <owner/name>\`)`,

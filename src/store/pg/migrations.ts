@@ -14,6 +14,9 @@ export interface Migration {
 
 export const SCHEMA = "parallel_progress";
 
+/** The SQLSTATE of a new run whose epic id belongs to another repository (migration 4). */
+export const EPIC_TAKEN = "PPE01";
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -130,6 +133,39 @@ ALTER TABLE ${SCHEMA}.runs RENAME COLUMN state TO run_state;
 COMMENT ON COLUMN ${SCHEMA}.runs.revision IS 'bumped by every write of the run';
 COMMENT ON COLUMN ${SCHEMA}.runs.run_version IS 'bumped by every write of run_state (the run-level fields)';
 
+`,
+  },
+  {
+    version: 4,
+    name: "an epic id belongs to one repository",
+    // Row-level security hides the runs of other repositories, so a role could start a run for an epic id
+    // that another repository uses (its "still active" check sees nothing) and become that epic's latest
+    // run. The database refuses it, for the store and plain SQL alike: a new run (or a run moved to an
+    // epic) must have the repository of the epic's latest run, a local run's (none) counting as one of
+    // its own, compared as GitHub does (case aside). As definer, the check sees every run; it takes the
+    // per-epic advisory lock the store takes for a new run, so two new runs of an epic are checked in turn.
+    sql: `
+CREATE FUNCTION ${SCHEMA}.epic_of_one_repository() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  latest_repo text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('run:' || NEW.epic_id, 0));
+  SELECT r.repo INTO latest_repo FROM ${SCHEMA}.runs r
+  WHERE r.epic_id = NEW.epic_id AND r.id IS DISTINCT FROM NEW.id ORDER BY r.id DESC LIMIT 1;
+  IF FOUND AND lower(latest_repo) IS DISTINCT FROM lower(NEW.repo) THEN
+    RAISE EXCEPTION 'epic % is taken by the runs of another repository: choose another epic id',
+      to_json(NEW.epic_id)::text USING ERRCODE = '${EPIC_TAKEN}';
+  END IF;
+  RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION ${SCHEMA}.epic_of_one_repository() FROM PUBLIC;
+CREATE TRIGGER runs_epic_of_one_repository BEFORE INSERT ON ${SCHEMA}.runs
+  FOR EACH ROW EXECUTE FUNCTION ${SCHEMA}.epic_of_one_repository();
+CREATE TRIGGER runs_epic_moved BEFORE UPDATE OF epic_id ON ${SCHEMA}.runs
+  FOR EACH ROW WHEN (OLD.epic_id IS DISTINCT FROM NEW.epic_id)
+  EXECUTE FUNCTION ${SCHEMA}.epic_of_one_repository();
 `,
   },
 ];

@@ -265,6 +265,7 @@ type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS
  */
 export class PgRunStore implements RunStore {
   readonly location: string;
+  readonly database: { database: string; epicId: string };
   private readonly where: StoreUrl;
   private readonly pool: pg.Pool;
   private readonly config: pg.ClientConfig;
@@ -283,7 +284,8 @@ export class PgRunStore implements RunStore {
   constructor(private readonly options: PgStoreOptions) {
     this.where = parseStoreUrl(options.url);
     this.location = `${this.where.safe} (epic ${JSON.stringify(options.epicId)})`;
-    this.config = connectionConfig(this.where.url, options);
+    this.database = { database: this.where.safe, epicId: options.epicId };
+    this.config = connectionConfig(this.where, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,

@@ -507,7 +507,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
       name,
       `SELECT version FROM ${SCHEMA}.schema_migrations ORDER BY version`,
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
     const after = await writers[0]!.read();
     expect(after?.seq).toBe(run.seq + 10);
     expect(Object.values(after!.agents).map((agent) => [agent.domain, agent.filesCompleted])).toEqual([

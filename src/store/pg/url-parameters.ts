@@ -1,0 +1,131 @@
+import { quote } from "../../config/show-value.js";
+import { UsageError } from "../../errors.js";
+
+/**
+ * The query parameters a store URL may carry: libpq's connection parameters (PostgreSQL 18's list) and
+ * the pg client's own `ssl` and `uselibpqcompat`. Any other name is refused, as libpq refuses it ("invalid
+ * URI query parameter"): a misspelt parameter (`sslmod=require`) would otherwise be dropped in silence and
+ * the connection made without what it asked for. A value that can be checked is checked here, so that a
+ * wrong one is the caller's mistake (exit 2) and not taken for a database that does not answer.
+ */
+
+const oneOf =
+  (...values: string[]) =>
+  (value: string) =>
+    values.includes(value) ? null : `must be one of ${values.join(", ")}`;
+
+/** libpq's integers (it takes a sign: a connect_timeout of 0 or less means no limit there). */
+const integer = (value: string) => (/^-?\d{1,9}$/.test(value) ? null : "must be a whole number");
+
+const port = (value: string) => {
+  const number = /^\d{1,5}$/.test(value) ? Number(value) : 0;
+  return number >= 1 && number <= 65_535 ? null : "must be a port number from 1 to 65535";
+};
+
+type Check = ((value: string) => string | null) | null;
+
+const PARAMETERS: Readonly<Record<string, Check>> = {
+  host: null,
+  hostaddr: null,
+  port,
+  dbname: null,
+  user: null,
+  password: null,
+  passfile: null,
+  require_auth: null,
+  channel_binding: oneOf("disable", "prefer", "require"),
+  connect_timeout: integer,
+  client_encoding: null,
+  options: null,
+  application_name: null,
+  fallback_application_name: null,
+  keepalives: integer,
+  keepalives_idle: integer,
+  keepalives_interval: integer,
+  keepalives_count: integer,
+  tcp_user_timeout: integer,
+  replication: oneOf("true", "on", "yes", "1", "database", "false", "off", "no", "0"),
+  gssencmode: oneOf("disable", "prefer", "require"),
+  sslmode: oneOf("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+  sslnegotiation: oneOf("postgres", "direct"),
+  sslcompression: oneOf("0", "1"),
+  sslcert: null,
+  sslkey: null,
+  sslkeylogfile: null,
+  sslpassword: null,
+  sslcertmode: oneOf("disable", "allow", "require"),
+  sslrootcert: null,
+  sslcrl: null,
+  sslcrldir: null,
+  sslsni: oneOf("0", "1"),
+  requirepeer: null,
+  ssl_min_protocol_version: oneOf("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"),
+  ssl_max_protocol_version: oneOf("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"),
+  min_protocol_version: null,
+  max_protocol_version: null,
+  krbsrvname: null,
+  gsslib: null,
+  gssdelegation: oneOf("0", "1"),
+  service: null,
+  target_session_attrs: oneOf("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+  load_balance_hosts: oneOf("disable", "random"),
+  oauth_issuer: null,
+  oauth_client_id: null,
+  oauth_client_secret: null,
+  oauth_scope: null,
+  // The pg client's own ("false" is not one: the client would read it as true).
+  ssl: oneOf("true", "1", "0"),
+  uselibpqcompat: oneOf("true", "false"),
+};
+
+/** Values that are secrets: never shown in a message. */
+const SECRET = new Set(["password", "sslpassword", "oauth_client_secret"]);
+
+/**
+ * Where a secret parameter's value ends in a text that quotes a URL: at the next "&" that starts a
+ * parameter of this list (a secret that was not percent-encoded may hold "&" itself), or at the line's end.
+ */
+export const SECRET_VALUE = new RegExp(
+  `((?:${[...SECRET].join("|")})=).*?(?=&(?:${Object.keys(PARAMETERS).join("|")})=|$)`,
+  "gim",
+);
+
+/**
+ * Throws a UsageError naming the first parameter of `url` that is not a connection parameter, or whose
+ * value is not one it takes (the URL's own port included). `option` names where the URL came from.
+ */
+export function checkParameters(url: URL, option: string): void {
+  if (url.port !== "" && port(url.port) !== null) {
+    throw new UsageError(`${option}: the port must be a port number from 1 to 65535, got ${quote(url.port)}`);
+  }
+  let afterSecret = false;
+  for (const [name, value] of url.searchParams) {
+    if (!Object.hasOwn(PARAMETERS, name)) {
+      // Not named: it may be the rest of a secret whose "&" was not percent-encoded.
+      if (afterSecret) {
+        throw new UsageError(
+          `${option}: a password parameter is followed by something that is not a parameter: percent-encode a password's "&" as %26`,
+        );
+      }
+      throw new UsageError(
+        `${option}: unknown parameter ${quote(name)}: the URL takes libpq's connection parameters (sslmode, connect_timeout, application_name, ...)`,
+      );
+    }
+    const problem = PARAMETERS[name]?.(value) ?? null;
+    if (problem !== null) {
+      const shown = SECRET.has(name) ? "" : `, got ${quote(value)}`;
+      throw new UsageError(`${option}: ${name} ${problem}${shown}`);
+    }
+    afterSecret = SECRET.has(name);
+  }
+}
+
+/**
+ * How long a connection waits (ms) as the URL's connect_timeout says (whole seconds, libpq's least 2), or
+ * null: not given, or 0 or less, which libpq takes for no limit and this tool does not do (its default).
+ */
+export function urlConnectTimeoutMs(url: URL): number | null {
+  const value = url.searchParams.get("connect_timeout");
+  const seconds = value === null ? 0 : Number(value);
+  return seconds > 0 ? Math.max(2, seconds) * 1000 : null;
+}

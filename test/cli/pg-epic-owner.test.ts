@@ -1,0 +1,199 @@
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, runCli } from "../support/cli.js";
+import { usePostgresCli } from "../support/pg-cli.js";
+import {
+  type PostgresDatabases,
+  postgresUnavailable,
+  SUPERUSER_PASSWORD,
+  sharedPostgres,
+} from "../support/postgres.js";
+
+/**
+ * An epic id belongs to one repository, whoever inserts the run (the CLI or plain SQL, under row-level
+ * security); agent text with a NUL is refused as the file store refuses it; "no run" names the epic and the
+ * database.
+ */
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping the epic-owner PostgreSQL CLI tests: ${skip}`);
+
+const TAKEN = /is taken by the runs of another repository: choose another epic id/;
+
+/** One line on stderr, no stack, no password. */
+function oneLine(result: CliResult, ...secrets: string[]): void {
+  expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+  for (const secret of [SUPERUSER_PASSWORD, ...secrets]) expect(result.stderr).not.toContain(secret);
+}
+
+describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no run, on PostgreSQL", () => {
+  let server: PostgresDatabases;
+  const cli = usePostgresCli("ghp_epic_owner");
+
+  beforeAll(() => {
+    server = sharedPostgres();
+  });
+
+  /** A call from a machine of its own (a folder), as `store`. */
+  const call = async (store: string, args: string[]) =>
+    runCli([...args, "--dir", await cli.folder(), "--store", store], { env: { GITHUB_TOKEN: "" } });
+
+  /** A database, its owner's URL, and two roles granted one repository each (roles are the server's: unique names). */
+  async function twoRepositories(prefix: string) {
+    const { url, name } = await server.createDatabase(prefix);
+    const suffix = randomBytes(3).toString("hex");
+    const roles = { widgets: `agw_${suffix}`, thing: `agx_${suffix}` };
+    const urls: Record<string, string> = {};
+    for (const [repo, role] of [
+      ["acme/widgets", roles.widgets],
+      ["other/thing", roles.thing],
+    ] as const) {
+      const password = `${role}-pw`;
+      await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+      const grant = await runCli(["db", "grant", role, "--repo", repo, "--store", url]);
+      expect(grant.code, grant.stderr).toBe(0);
+      urls[repo] = server.url(name, { name: role, password });
+    }
+    return { url, name, widgets: urls["acme/widgets"]!, thing: urls["other/thing"]! };
+  }
+
+  it("refuses another repository's role a run of an epic id in use, by the CLI and by plain SQL", async () => {
+    const { url, name, widgets } = await twoRepositories("epic_owner");
+    const init = await call(url, ["init", "--epic", "OTHER", "--domains", "api", "--repo", "other/thing"]);
+    expect(init.code, init.stderr).toBe(0);
+
+    const intruder = await call(widgets, [
+      "init",
+      "--epic",
+      "OTHER",
+      "--domains",
+      "intruder",
+      "--repo",
+      "acme/widgets",
+    ]);
+    expect(intruder.code).toBe(2);
+    oneLine(intruder, "-pw", "other/thing");
+    expect(intruder.stderr).toMatch(TAKEN);
+    expect(intruder.stderr).toContain('epic "OTHER"');
+
+    // The owner's run is still the epic's run.
+    const status = await call(url, ["status", "--json", "--epic", "OTHER"]);
+    expect(JSON.parse(status.stdout).agents.map((a: { domain: string }) => a.domain)).toEqual(["api"]);
+    const update = await call(url, ["update", "api", "--status", "in_progress", "--epic", "OTHER"]);
+    expect(update.code, update.stderr).toBe(0);
+
+    // Plain SQL as the intruding role: a new run, or its own run moved to the epic, are refused alike.
+    const own = await call(widgets, ["init", "--epic", "MINE", "--domains", "a", "--repo", "acme/widgets"]);
+    expect(own.code, own.stderr).toBe(0);
+    const client = new pg.Client({ connectionString: widgets });
+    await client.connect();
+    try {
+      const insert = client.query(
+        `INSERT INTO parallel_progress.runs (run_id, epic_id, repo, started_at, seq, event, run_state)
+         VALUES ('r-sql', 'OTHER', 'acme/widgets', now(), 0, 'x', '{}')`,
+      );
+      await expect(insert).rejects.toMatchObject({ code: "PPE01", message: expect.stringMatching(TAKEN) });
+      const move = client.query("UPDATE parallel_progress.runs SET epic_id = 'OTHER' WHERE epic_id = 'MINE'");
+      await expect(move).rejects.toMatchObject({ code: "PPE01" });
+    } finally {
+      await client.end();
+    }
+    const runs = await server.sql(name, "SELECT epic_id, repo FROM parallel_progress.runs ORDER BY id");
+    expect(runs).toEqual([
+      { epic_id: "OTHER", repo: "other/thing" },
+      { epic_id: "MINE", repo: "acme/widgets" },
+    ]);
+  });
+
+  it("keeps a local run's epic id (no repository) from a repository's role; a repository's next run is its own", async () => {
+    const { url, widgets } = await twoRepositories("epic_local");
+    expect((await call(url, ["init", "--epic", "LOCAL", "--domains", "api"])).code).toBe(0);
+    const intruder = await call(widgets, [
+      "init",
+      "--epic",
+      "LOCAL",
+      "--domains",
+      "x",
+      "--repo",
+      "acme/widgets",
+    ]);
+    expect(intruder.code).toBe(2);
+    expect(intruder.stderr).toMatch(TAKEN);
+    // The owner, too, keeps an epic id to its repository: a run of another is refused.
+    const owner = await call(url, ["init", "--epic", "LOCAL", "--force", "--domains", "x", "--repo", "a/b"]);
+    expect(owner.code).toBe(2);
+    expect(owner.stderr).toMatch(TAKEN);
+
+    // The same repository starts the epic's next run as before (the rule compares repositories as GitHub does).
+    for (const repo of ["acme/widgets", "Acme/Widgets"]) {
+      const again = await call(widgets, ["init", "--epic", "W", "--force", "--domains", "a", "--repo", repo]);
+      expect(again.code, again.stderr).toBe(repo === "acme/widgets" ? 0 : 2);
+    }
+    const finalize = await call(widgets, ["finalize", "--epic", "W"]);
+    expect(finalize.code, finalize.stderr).toBe(0);
+    const next = await call(widgets, ["init", "--epic", "W", "--domains", "a", "--repo", "acme/widgets"]);
+    expect(next.code, next.stderr).toBe(0);
+  });
+
+  it("lets one of two repositories starting the same new epic at once have it", async () => {
+    const { name, widgets, thing } = await twoRepositories("epic_race");
+    for (let round = 0; round < 3; round++) {
+      const epic = `RACE-${round}`;
+      const [a, b] = await Promise.all([
+        call(widgets, ["init", "--epic", epic, "--domains", "a", "--repo", "acme/widgets"]),
+        call(thing, ["init", "--epic", epic, "--domains", "b", "--repo", "other/thing"]),
+      ]);
+      expect([a.code, b.code].sort()).toEqual([0, 2]);
+      const loser = a.code === 2 ? a : b;
+      oneLine(loser);
+      expect(loser.stderr).toMatch(TAKEN);
+      const runs = await server.sql(name, "SELECT repo FROM parallel_progress.runs WHERE epic_id = $1", [
+        epic,
+      ]);
+      expect(runs).toEqual([{ repo: a.code === 0 ? "acme/widgets" : "other/thing" }]);
+    }
+  });
+
+  it("refuses a merge summary with a NUL (exit 2, the run unfinalized) and reads a UTF-16 summary file", async () => {
+    const { url } = await server.createDatabase("nul");
+    const dir = await cli.folder();
+    const run = (args: string[]) => runCli([...args, "--dir", dir, "--store", url, "--epic", "E-NUL"]);
+    expect((await run(["init", "--domains", "api"])).code).toBe(0);
+    const nul = join(dir, "sum.md");
+    await writeFile(nul, "merged\u0000evil\n");
+    const refused = await run(["finalize", "--summary-file", nul]);
+    expect(refused.code).toBe(2);
+    oneLine(refused);
+    expect(refused.stderr).toContain(
+      `--summary-file ${JSON.stringify(nul)} may not contain NUL characters (U+0000), got one at character 7: "merged\\u0000evil\\n": save it as UTF-8 text`,
+    );
+    expect(JSON.parse((await run(["status", "--json"])).stdout).completedAt).toBeNull();
+
+    // PowerShell's `>` writes UTF-16 LE with a byte order mark.
+    const wide = join(dir, "wide.md");
+    await writeFile(
+      wide,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("merged ✓ 🚀\nall green\n", "utf16le")]),
+    );
+    const finalized = await run(["finalize", "--summary-file", wide]);
+    expect(finalized.code, finalized.stderr).toBe(0);
+    const markdown = (await run(["status", "--markdown"])).stdout;
+    expect(markdown).toContain("merged ✓ 🚀");
+    expect(markdown).toContain("all green");
+  });
+
+  it("says which epic and database had no run, without the password", async () => {
+    const { url } = await server.createDatabase("norun");
+    const missing = await runCli(["status", "--epic", "NOPE", "--store", url, "--dir", "/tmp/x"]);
+    expect(missing.code).toBe(2);
+    oneLine(missing);
+    expect(missing.stderr).toContain(
+      `no run of epic "NOPE" in postgresql://postgres@127.0.0.1:${server.port}/${new URL(url).pathname.slice(1)}: start one with`,
+    );
+    expect(missing.stderr).not.toContain("/tmp/x");
+  });
+});

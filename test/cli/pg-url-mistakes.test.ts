@@ -1,0 +1,65 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeEpic, runCli } from "../support/cli.js";
+import { closedPort } from "../support/loopback.js";
+
+/**
+ * A store URL that is wrong is the caller's mistake, seen before any connection: one line, exit 2,
+ * nothing kept on the disk for later (a database that does not answer would keep the change), and never
+ * the password, whatever it holds.
+ */
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+async function call(args: string[], env: Record<string, string> = {}) {
+  const { dir, cleanup } = await makeEpic();
+  cleanups.push(cleanup);
+  const result = await runCli([...args, "--dir", dir], { env });
+  const kept = await readdir(join(dir, ".parallel-progress", "pending")).catch(() => []);
+  return { ...result, kept };
+}
+
+describe("store URL mistakes", () => {
+  it.each([
+    ["s3cret/pw", 'has an "@" after its host'],
+    ["s3cret@pw", "must be a postgres:// or postgresql:// URL"],
+    ["s3cret?pw", 'has an "@" after its host'],
+    ["s3cret#pw", 'has an "@" after its host'],
+  ])("a password with %j is never printed", async (password, message) => {
+    const port = password.includes("@") ? "bad" : "41099";
+    const store = `postgresql://postgres:${password}@127.0.0.1:${port}/db`;
+    for (const env of [{}, { PARALLEL_PROGRESS_STORE: store }]) {
+      const given = "PARALLEL_PROGRESS_STORE" in env ? [] : ["--store", store];
+      const result = await call(
+        ["update", "api", "--status", "in_progress", "--files", "1/2", "--epic", "E1", ...given],
+        env,
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toContain("s3cret");
+      expect(result.stderr.replace("postgres:***@", "")).not.toMatch(/pw@/);
+      expect(result.kept).toEqual([]);
+    }
+  });
+
+  it.each([
+    [
+      "sslmode=bogus",
+      'sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got "bogus"',
+    ],
+    ["connect_timeout=abc", 'connect_timeout must be a whole number, got "abc"'],
+    ["sslmod=require", 'unknown parameter "sslmod"'],
+  ])("%s is a configuration mistake (exit 2, nothing kept), not a database down", async (query, message) => {
+    const store = `postgres://u:pw-secret@127.0.0.1:${await closedPort()}/db?${query}`;
+    const result = await call(["update", "a", "--status", "pending", "--epic", "E", "--store", store]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain(`parallel-progress: error: --store: ${message}`);
+    expect(result.kept).toEqual([]);
+  });
+});

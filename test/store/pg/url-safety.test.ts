@@ -1,0 +1,162 @@
+import { describe, expect, it } from "vitest";
+import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
+import { connectionConfig, explainPgError, parseStoreUrl, redactText } from "../../../src/store/pg/config.js";
+
+/**
+ * A store URL's password never reaches a message, whatever characters it holds and whether or not they
+ * were percent-encoded: not in a refused URL, not in the name of a database (`safe`), not in a refused
+ * parameter, not in an error of the database client that quotes the URL.
+ */
+
+/** Passwords of two marked halves around a hostile character, as a careless user pastes them. */
+const HOSTILE = ["/", "@", ":", "?", "#", "%", "%zz", " ", "é☃🚀", "@x/y?z#", "&", "=", "//", "@@"];
+const password = (char: string) => `Zq${char}Wx`;
+const leaks = (text: string) => text.includes("Zq") || text.includes("Wx");
+
+/** Every way a URL holding the password is written: raw, percent-encoded, with a port and parameters. */
+function urls(pw: string): string[] {
+  return [
+    `postgresql://postgres:${pw}@127.0.0.1:41099/db`,
+    `postgres://postgres:${pw}@127.0.0.1/db?sslmode=require`,
+    `postgresql://postgres:${encodeURIComponent(pw)}@db.example.com:5432/progress`,
+    `postgresql://postgres:${pw}@/progress?host=/run/postgresql`,
+    `postgresql://postgres:${pw}@127.0.0.1:bad/db`,
+    `postgresql://postgres:${pw}@127.0.0.1:0/db`,
+    `postgresql://postgres:${pw}@127.0.0.1/db?sslmode=bogus`,
+    `postgresql://postgres:${pw}@127.0.0.1/db?connect_timeout=abc`,
+    `postgresql://postgres:${pw}@127.0.0.1/db?sslmod=require`,
+    `postgresql://h/db?password=${pw}&sslmode=bogus`,
+    `postgresql://h/db?user=u&password=${pw}`,
+  ];
+}
+
+/** What parseStoreUrl lets out: the refusal's message, or the database's name for messages. */
+function parsed(url: string, option = "--store"): string {
+  try {
+    const { safe } = parseStoreUrl(url, option);
+    return safe;
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+}
+
+const pgError = (code: string | undefined, message: string) =>
+  Object.assign(new Error(message), code === undefined ? {} : { code });
+
+describe.each(HOSTILE)("a password with %j", (char) => {
+  const pw = password(char);
+
+  it.each(urls(pw))("is not in what parseStoreUrl says of %s", (url) => {
+    for (const option of ["--store", "PARALLEL_PROGRESS_STORE"]) {
+      const said = parsed(url, option);
+      expect(leaks(said), said).toBe(false);
+    }
+  });
+
+  it.each(urls(pw))("is not in a database error that quotes %s", (url) => {
+    for (const code of ["08001", "28P01", "3D000", "42501", "XX000", "ECONNREFUSED", "CERT_HAS_EXPIRED"]) {
+      for (const text of [`cannot reach ${url}`, `${url} refused`, `connect to "${url}" failed: x@y`]) {
+        const explained = explainPgError(pgError(code, text), "db");
+        // An error left as it is (not the client's) is not printed as the client's: only ours are checked.
+        if (explained instanceof UsageError || explained instanceof StoreUnavailableError) {
+          expect(leaks(explained.message), explained.message).toBe(false);
+        }
+        expect(leaks(redactText(text)), redactText(text)).toBe(false);
+      }
+    }
+    const plain = explainPgError(pgError(undefined, `Connection terminated: ${url}`), "db") as Error;
+    expect(leaks(plain.message), plain.message).toBe(false);
+  });
+});
+
+describe("store URLs that hold a password with reserved characters", () => {
+  it("refuses an @ after the host, saying how to write the password, without showing it", () => {
+    expect(() => parseStoreUrl("postgresql://postgres:s3cret/pw@127.0.0.1:41099/db")).toThrow(
+      '--store has an "@" after its host, got "postgresql://postgres:***@127.0.0.1:41099/db": percent-encode',
+    );
+    // libpq and the URL parser would both read this as host "postgres", port 5432, database "pw@h/db".
+    expect(() => parseStoreUrl("postgresql://postgres:5432/pw@h/db")).toThrow(/has an "@" after its host/);
+    expect(() => parseStoreUrl("postgresql://u:12#cd@h/db")).toThrow(/has an "@" after its host/);
+  });
+
+  it("takes an unencoded @ or : inside the password as the client does (the last @ ends it)", () => {
+    expect(parseStoreUrl("postgresql://postgres:s3cret@pw@127.0.0.1:5432/db").safe).toBe(
+      "postgresql://postgres@127.0.0.1:5432/db",
+    );
+    expect(parseStoreUrl("postgresql://postgres:a:b@h/db").safe).toBe("postgresql://postgres@h/db");
+    expect(redactText("postgresql://postgres:s3cret@pw@127.0.0.1:bad/db")).toBe(
+      "postgresql://postgres:***@127.0.0.1:bad/db",
+    );
+  });
+
+  it("hides secret parameters and never echoes their values", () => {
+    expect(redactText("x://h/d?sslpassword=a b&oauth_client_secret=c&x=1&sslmode=require")).toBe(
+      "x://h/d?sslpassword=***&oauth_client_secret=***&sslmode=require",
+    );
+    expect(() => parseStoreUrl("postgres://h/db?password=Zq&Wx")).toThrow(
+      '--store: a password parameter is followed by something that is not a parameter: percent-encode a password\'s "&" as %26',
+    );
+  });
+});
+
+describe("store URL parameters", () => {
+  it.each([
+    [
+      "sslmode=bogus",
+      '--store: sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got "bogus"',
+    ],
+    [
+      "sslmode=",
+      '--store: sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got ""',
+    ],
+    ["sslmode=no-verify", 'got "no-verify"'],
+    ["connect_timeout=abc", '--store: connect_timeout must be a whole number, got "abc"'],
+    ["connect_timeout=1.5", '--store: connect_timeout must be a whole number, got "1.5"'],
+    ["port=0", '--store: port must be a port number from 1 to 65535, got "0"'],
+    ["port=70000", '--store: port must be a port number from 1 to 65535, got "70000"'],
+    ["port=5432,5433", '--store: port must be a port number from 1 to 65535, got "5432,5433"'],
+    ["keepalives_idle=soon", '--store: keepalives_idle must be a whole number, got "soon"'],
+    [
+      "channel_binding=always",
+      '--store: channel_binding must be one of disable, prefer, require, got "always"',
+    ],
+    ["ssl=false", '--store: ssl must be one of true, 1, 0, got "false"'],
+    ["sslmod=require", '--store: unknown parameter "sslmod": the URL takes libpq\'s connection parameters'],
+    ["statement_timeout=0", '--store: unknown parameter "statement_timeout"'],
+  ])("refuses %s, naming the parameter and its value", (query, message) => {
+    expect(() => parseStoreUrl(`postgres://u:pw@127.0.0.1:1/db?${query}`)).toThrow(message);
+  });
+
+  it("refuses a port of 0 in the URL itself", () => {
+    expect(() => parseStoreUrl("postgres://127.0.0.1:0/db", "PARALLEL_PROGRESS_STORE")).toThrow(
+      'PARALLEL_PROGRESS_STORE: the port must be a port number from 1 to 65535, got "0"',
+    );
+  });
+
+  it("takes libpq's parameters with good values", () => {
+    for (const query of [
+      "sslmode=disable&application_name=me&connect_timeout=10",
+      "sslmode=verify-full&sslrootcert=/etc/ca.pem&sslcert=/c&sslkey=/k",
+      "host=/run/postgresql&port=5433&user=me&dbname=x&options=-c%20search_path%3Dx",
+      "keepalives=1&keepalives_idle=30&target_session_attrs=read-write&channel_binding=require",
+      "sslmode=require&uselibpqcompat=true&ssl=1&connect_timeout=-1",
+    ]) {
+      expect(parseStoreUrl(`postgres://u:pw@h:5432/db?${query}`).safe).toBe("postgresql://u@h:5432/db");
+    }
+  });
+
+  it("waits connect_timeout seconds for a connection (at least 2, as libpq), else 5 s; the caller's wait first", () => {
+    const wait = (url: string, given?: number) =>
+      connectionConfig(parseStoreUrl(url), { connectTimeoutMs: given }).connectionTimeoutMillis;
+    expect(wait("postgres://h/db")).toBe(5000);
+    expect(wait("postgres://h/db?connect_timeout=12")).toBe(12_000);
+    expect(wait("postgres://h/db?connect_timeout=1")).toBe(2000);
+    expect(wait("postgres://h/db?connect_timeout=0")).toBe(5000);
+    expect(wait("postgres://h/db?connect_timeout=12", 300)).toBe(300);
+  });
+
+  it("keeps a database's configuration mistakes apart from a database down", () => {
+    expect(explainPgError(pgError("28P01", "x"), "db")).toBeInstanceOf(StoreConfigError);
+  });
+});
