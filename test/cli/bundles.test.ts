@@ -1,7 +1,7 @@
-import { utimes } from "node:fs/promises";
+import { readFile, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { flusherPids, runCli, waitFor } from "../support/cli.js";
+import { BIN, flusherPids, runCli, waitFor } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
@@ -43,5 +43,11 @@ describe("the CLI's bundles: each call loads what its command needs", () => {
     const reread = await update("3/4", "--min-interval", "600000");
     expect(reread.code).toBe(0);
     expect(bundlesLoaded(reread.stderr)).toEqual(["main.cjs", "config-task-file.cjs"]);
+  });
+
+  it("main.cjs, read by every call, holds none of the PostgreSQL store's SQL (its migrations)", async () => {
+    const bundle = (name: string) => readFile(join(BIN, "../../dist/cli", name), "utf8");
+    expect(await bundle("store-pg-pg-store.cjs")).toContain("CREATE TABLE");
+    expect(await bundle("main.cjs")).not.toContain("CREATE TABLE");
   });
 });

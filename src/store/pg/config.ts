@@ -1,6 +1,5 @@
 import type pg from "pg";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
-import { EPIC_TAKEN } from "./migrations.js";
 import { checkParameters, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
@@ -117,6 +116,12 @@ function decodeSafely(text: string): string {
 export function redactText(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@").replace(SECRET_VALUE, "$1***");
 }
+
+/**
+ * The SQLSTATE of a new run whose epic id belongs to another repository (raised by migration 4's trigger).
+ * Here, not in migrations.ts: this file is in every call's bundle, the migrations' SQL only in the store's.
+ */
+export const EPIC_TAKEN = "PPE01";
 
 /** Error codes of node's sockets that mean "not reachable now". */
 const NETWORK_CODES = new Set([

@@ -1,3 +1,5 @@
+import { EPIC_TAKEN } from "./config.js";
+
 /**
  * The database schema, as versioned migrations applied in order (never edited once released: a change is
  * a new migration). Everything lives in the `parallel_progress` schema, so it sits beside other tables.
@@ -13,9 +15,6 @@ export interface Migration {
 }
 
 export const SCHEMA = "parallel_progress";
-
-/** The SQLSTATE of a new run whose epic id belongs to another repository (migration 4). */
-export const EPIC_TAKEN = "PPE01";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
