@@ -5,8 +5,8 @@ import type { AgentMetrics, AgentStatus } from "../model/types.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
+import { agentChange } from "./agent-change.js";
 import { type CommonOptions, type Context, createContext } from "./context.js";
-import { agentChange, keepChange, pendingOf, replayPending, waitAndReplay, warnSetAside } from "./offline.js";
 import { readSummaryFile } from "./summary-file.js";
 
 /**
@@ -134,11 +134,12 @@ export async function runFinalize(
   const { out, reporter, actions, store } = context;
   let result: Awaited<ReturnType<typeof reporter.finalizeParallelExecution>>;
   try {
-    await replayPending(context);
+    if (store) await (await offline()).replayPending(context);
     result = await reporter.finalizeParallelExecution(summary);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError) || !store) throw error;
     // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).
+    const { keepChange, pendingOf } = await offline();
     const kept = { id: randomHex(32), epicId: store.epicId, change: { kind: "finalize" as const, summary } };
     await keepChange(context, pendingOf(context), error, kept);
     return 0;
@@ -157,18 +158,18 @@ export async function runFinalize(
 
 export async function runRetry(options: CommonOptions & { dryRun?: boolean }): Promise<number> {
   const context = createContext(options);
-  const { out, reporter } = context;
+  const { out, reporter, store } = context;
   let report: Awaited<ReturnType<typeof reporter.retryReport>>;
   try {
-    if (!options.dryRun) {
-      const applied = await replayPending(context);
+    if (store && !options.dryRun) {
+      const applied = await (await offline()).replayPending(context);
       if (applied > 0) out.info(`${applied} change(s) kept while the database was down applied`);
     }
     report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     // Nothing could be sent or checked: what is kept and queued stays; exit 3, as with posts queued.
-    const pending = pendingOf(context);
+    const pending = (await offline()).pendingOf(context);
     out.warn(
       `${error.message}: nothing was sent; ${pending.names().length} change(s) stay kept in ${pending.dir}; run \`parallel-progress retry\` again when the database answers`,
     );
@@ -204,7 +205,7 @@ export async function runStatus(
   const context = createContext(options);
   const { out, reporter } = context;
   const view = await reporter.status();
-  if (context.store) warnSetAside(context);
+  if (context.store) (await offline()).warnSetAside(context);
   if (options.json) {
     out.data(JSON.stringify(view, null, 2));
     return 0;
@@ -244,10 +245,13 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
 export async function runFlush(options: CommonOptions): Promise<number> {
   const context = createContext({ ...options, quiet: true }, { anyEpic: true });
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
-  await waitAndReplay(context, sleep).catch(() => undefined);
+  if (context.store) await (await offline()).waitAndReplay(context, sleep).catch(() => undefined);
   await context.reporter.runBackgroundWriter();
   return 0;
 }
+
+/** What a database store adds to the commands (offline.ts): a bundle of its own, read only then. */
+const offline = () => import("./offline.js");
 
 /**
  * For a command that cannot be kept for later (its output must be the run's own): the database not

@@ -1,23 +1,20 @@
 import { join } from "node:path";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
 import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
-import type { ParallelProgressReporter } from "../reporter.js";
 import { statePaths } from "../store/file-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
+import { applyAgentChange } from "./agent-change.js";
 import type { Context } from "./context.js";
 
 /**
- * An agent's change (update, complete, fail, cancel, log). With a database store, changes this machine kept
- * while the database did not answer are applied first, in order and once each; and when the database does
- * not answer now, this change is kept on disk too (`--dir`), with one warning: the call still succeeds.
+ * An agent's change with a database store: changes this machine kept while the database did not answer
+ * are applied first, in order and once each; and when the database does not answer now, this change is
+ * kept on disk too (`--dir`), with one warning: the call still succeeds.
  */
-export async function agentChange(context: Context, change: AgentChange): Promise<void> {
+export async function storeAgentChange(context: Context, change: AgentChange): Promise<void> {
   const { store, reporter } = context;
-  if (!store) {
-    await applyAgentChange(reporter, change);
-    return;
-  }
+  if (!store) throw new Error("storeAgentChange needs a database store");
   const pending = pendingOf(context);
   const id = randomHex(32); // node:crypto is not loaded on this path (start-up time)
   try {
@@ -164,27 +161,6 @@ export function warnSetAside(
   context.out.warn(
     `${names.length} change(s) kept while the database was down were set aside, not applied (${join(pending.dir, names[0]!)}${names.length > 1 ? ", …" : ""}): each file says why; delete them once read`,
   );
-}
-
-function applyAgentChange(reporter: ParallelProgressReporter, change: AgentChange): Promise<void> {
-  switch (change.kind) {
-    case "update":
-      return reporter.updateAgentProgress(
-        change.agent,
-        change.status,
-        change.filesCompleted,
-        change.filesTotal,
-        change.metrics,
-      );
-    case "complete":
-      return reporter.markAgentComplete(change.agent, change.summary);
-    case "fail":
-      return reporter.markAgentFailed(change.agent, change.error);
-    case "cancel":
-      return reporter.cancelAgent(change.agent, change.reason);
-    case "log":
-      return reporter.logAgentEvent(change.agent, change.message);
-  }
 }
 
 /** How long the background writer waits for a database that does not answer, and how often it asks. */
