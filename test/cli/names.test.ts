@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { makeEpic, runCli } from "../support/cli.js";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.js";
+import { useEpicDirs } from "../support/epic-dirs.js";
 
 /** Issue 11, items 8 and 9: ambiguous agent names and control characters on the command line. */
 
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function epic(): Promise<string> {
-  const made = await makeEpic();
-  cleanup = made.cleanup;
-  return made.dir;
-}
+const epic = useEpicDirs();
 
 describe("agent names on the command line", () => {
   it("refuses a name that matches several domains ignoring case: exit 2, the candidates listed", async () => {

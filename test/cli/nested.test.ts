@@ -1,23 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createParallelReporter } from "../../src/reporter.js";
-import { makeEpic, runCli } from "../support/cli.js";
+import { runCli } from "../support/cli.js";
+import { useEpicDirs } from "../support/epic-dirs.js";
 import { parseGfm } from "../support/gfm.js";
 
 /** `add`, the metric options of `update` and `init --max-cost`, run as workflow scripts run them. */
 
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function epic() {
-  const made = await makeEpic();
-  cleanup = made.cleanup;
-  return made.dir;
-}
+const epic = useEpicDirs();
 
 const stateText = (dir: string) => readFile(join(dir, ".parallel-progress", "state.json"), "utf8");
 

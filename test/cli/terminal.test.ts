@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { colorLevel, tableWidth } from "../../src/cli/terminal-settings.js";
-import { makeEpic, runCli } from "../support/cli.js";
+import { runCli } from "../support/cli.js";
+import { useEpicDirs } from "../support/epic-dirs.js";
 import { noScript, runInTerminal } from "../support/terminal.js";
 
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function epic(): Promise<string> {
-  const made = await makeEpic();
-  cleanup = made.cleanup;
-  return made.dir;
-}
+const epic = useEpicDirs();
 
 /** An SGR sequence (colour, bold, dim); the watch frame's cursor moves are not colour. */
 const SGR = /\u001b\[[0-9;]*m/;

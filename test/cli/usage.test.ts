@@ -1,21 +1,12 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { type CliResult, makeEpic, runCli } from "../support/cli.js";
+import { describe, expect, it } from "vitest";
+import { type CliResult, runCli } from "../support/cli.js";
+import { useEpicDirs } from "../support/epic-dirs.js";
 
 /** The caller's mistakes that the command line itself catches: one line on stderr, exit 2. */
 
-let cleanup: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = null;
-});
-
-async function epic(): Promise<string> {
-  const made = await makeEpic();
-  cleanup = made.cleanup;
-  return made.dir;
-}
+const epic = useEpicDirs();
 
 function expectOneLine(result: CliResult, message: RegExp): void {
   expect(result.stderr.trim()).toMatch(message);
