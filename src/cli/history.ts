@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { givenEpic } from "../config/options.js";
+import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
 import { formatDuration } from "../model/progress.js";
@@ -23,7 +24,7 @@ interface HistoryOptions {
 function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) {
-    throw new UsageError(`--limit must be a whole number from 1 to 10000, got ${JSON.stringify(value)}`);
+    throw new UsageError(`--limit must be a whole number from 1 to 10000, got ${quote(value)}`);
   }
   return n;
 }

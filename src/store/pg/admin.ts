@@ -1,5 +1,6 @@
 import pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
+import { quote } from "../../config/show-value.js";
 import { UsageError } from "../../errors.js";
 import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
 import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
@@ -44,14 +45,14 @@ export async function grantRepository(
   repo: string,
   { revoke = false }: { revoke?: boolean } = {},
 ): Promise<void> {
-  if (!isRepoSlug(repo)) throw new UsageError(`--repo must be owner/name, got ${JSON.stringify(repo)}`);
+  if (!isRepoSlug(repo)) throw new UsageError(`--repo must be owner/name, got ${quote(repo)}`);
   if (role.trim() === "") throw new UsageError("db grant needs a role name");
   await withDatabase(url, async (client) => {
     await migrate(client);
     const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
     if (exists.rowCount === 0) {
       throw new UsageError(
-        `role ${JSON.stringify(role)} does not exist in the database: create it first (CREATE ROLE ... LOGIN PASSWORD ...)`,
+        `role ${quote(role)} does not exist in the database: create it first (CREATE ROLE ... LOGIN PASSWORD ...)`,
       );
     }
     const who = client.escapeIdentifier(role);
