@@ -46,7 +46,7 @@ function shownTruly(item: unknown): boolean {
  * BOM and bidi overrides would reach the terminal raw (a DEL erases, an override reorders the line); and
  * `util.inspect` leaves C0 controls raw in a symbol's description and an error's stack (one line stays one).
  */
-function escapeInvisible(shown: string): string {
+export function escapeInvisible(shown: string): string {
   return shown.replace(
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,

@@ -1,3 +1,4 @@
+import { escapeInvisible } from "../config/show-value.js";
 import { GitHubError, type GitHubErrorKind } from "../errors.js";
 import { truncateCodePoints } from "../render/text.js";
 import { NetworkError } from "./network-error.js";
@@ -357,6 +358,10 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10}s`;
 }
 
+/**
+ * One line, and inert: GitHub's words (or a proxy's) are someone else's text, so control characters are
+ * escaped (`\u001b`), never sent raw to a terminal; nor a NUL to the run state, which PostgreSQL cannot store.
+ */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  return escapeInvisible(text.replace(/\s+/g, " ").trim());
 }

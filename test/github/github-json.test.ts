@@ -65,6 +65,30 @@ describe("toGitHubError", () => {
     expect((error.cause as Error).name).toBe("TypeError");
     expect(inspect(error, { depth: 10 })).not.toContain(token);
   });
+  it("escapes control characters in what GitHub said: nothing raw reaches a terminal or the run state", () => {
+    const failure = {
+      type: "http",
+      status: 500,
+      message: "boom \u001b[31mred\u001b[0m \u0000 end",
+      requestId: null,
+      rateLimit: null,
+    } as const;
+    const op = {
+      method: "PATCH",
+      doing: "editing comment 1 of acme/widgets#123",
+      notFound: "",
+      maybeApplied: "",
+      repo: "acme/widgets",
+    };
+    const error = toGitHubError(
+      failure,
+      op,
+      { attempts: 1, outcomeUnknown: false, timeoutMs: 8000, elapsedMs: 0 },
+      { apiUrl: "https://api.github.com", secrets: [], now: 0 },
+    );
+    expect(error.message).toContain("boom \\u001b[31mred\\u001b[0m \\u0000 end");
+    expect(error.message).not.toMatch(/[\u0000-\u001f]/);
+  });
   it("says how long GitHub was waited for in all, not the last attempt's timeout", () => {
     const failure = {
       type: "network",
