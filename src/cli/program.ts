@@ -19,6 +19,8 @@ class CliCommand extends Command {
     if (typeof context !== "object" || !context.error) return super.help(context as HelpContext);
     const path = commandPath(this);
     const [first, second] = this.args;
+    // `help help`: the help command's help is the program's own.
+    if (first === "help" && second === "help") return super.help();
     const message =
       first === "help" && second !== undefined
         ? `help: unknown command '${second}'; see ${path} --help`

@@ -30,7 +30,7 @@ describe("a missing or unknown command", () => {
       await runCli(["db"]),
       /^parallel-progress: error: no db command given: give one of migrate, status, grant, revoke, grants; see parallel-progress db --help$/,
     );
-    for (const args of [["help"], ["--help"], ["help", "db"], ["db", "--help"]]) {
+    for (const args of [["help"], ["--help"], ["help", "db"], ["db", "--help"], ["help", "help"]]) {
       const help = await runCli(args);
       expect({ args, code: help.code, stderr: help.stderr }).toEqual({ args, code: 0, stderr: "" });
       expect(help.stdout).toMatch(/^Usage: parallel-progress/);
