@@ -50,7 +50,7 @@ describe("store URL mistakes", () => {
   it.each([
     [
       "sslmode=bogus",
-      'sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got "bogus"',
+      'sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"',
     ],
     ["connect_timeout=abc", 'connect_timeout must be a whole number, got "abc"'],
     ["sslmod=require", 'unknown parameter "sslmod"'],

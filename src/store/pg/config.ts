@@ -22,7 +22,7 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const shown = JSON.stringify(redactText(text));
   // A password's "@", "/", "?" or "#" that was not percent-encoded: the parser would take the rest of the
   // password for the host, the database or the parameters, and show it in the messages that name them.
-  if (AT_AFTER_HOST.test(text)) {
+  if (atAfterHost(text)) {
     throw new UsageError(
       `${option} has an "@" after its host, got ${shown}: percent-encode the "@", "/", "?" and "#" of a user or password (%40, %2F, %3F, %23)`,
     );
@@ -53,8 +53,18 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   return { url: text, safe, connectTimeoutMs: urlConnectTimeoutMs(url) };
 }
 
-/** A URL with an "@" after the end of its authority (the first "/", "?" or "#" after `scheme://`). */
-const AT_AFTER_HOST = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#].*@/is;
+/**
+ * A URL with an "@" after the end of its authority (the first "/", "?" or "#" after `scheme://`) where a
+ * password's unencoded "/", "?" or "#" puts it: in the path, the fragment, or the query before its first
+ * "=". One in a parameter's value (`application_name=ci@runner`, `user=admin@server`) is data.
+ */
+function atAfterHost(text: string): boolean {
+  const rest = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/is.exec(text)?.[1] ?? "";
+  const [beforeFragment = "", ...fragment] = rest.split("#");
+  const [path = "", ...query] = beforeFragment.split("?");
+  const queryName = query.join("?").split("=")[0] ?? "";
+  return path.includes("@") || queryName.includes("@") || fragment.join("#").includes("@");
+}
 
 /**
  * libpq (and the pg client) take a user with no host, `postgresql://user@/db?host=/run/postgresql` (a unix

@@ -46,7 +46,12 @@ const PARAMETERS: Readonly<Record<string, Check>> = {
   tcp_user_timeout: integer,
   replication: oneOf("true", "on", "yes", "1", "database", "false", "off", "no", "0"),
   gssencmode: oneOf("disable", "prefer", "require"),
-  sslmode: oneOf("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+  // libpq's "allow" (unencrypted first, TLS if the server insists) is one the pg client cannot do: it
+  // would require TLS and check the certificate, the opposite; refused rather than taken otherwise.
+  sslmode: (value) =>
+    value === "allow"
+      ? "allow is not one the client can do (it starts unencrypted only with disable): use disable, prefer or require"
+      : oneOf("disable", "prefer", "require", "verify-ca", "verify-full")(value),
   sslnegotiation: oneOf("postgres", "direct"),
   sslcompression: oneOf("0", "1"),
   sslcert: null,
@@ -113,7 +118,8 @@ export function checkParameters(url: URL, option: string): void {
     }
     const problem = PARAMETERS[name]?.(value) ?? null;
     if (problem !== null) {
-      const shown = SECRET.has(name) ? "" : `, got ${quote(value)}`;
+      // Not a secret's value, nor one right after a secret (it may be the rest of a password with an "&").
+      const shown = SECRET.has(name) || afterSecret ? "" : `, got ${quote(value)}`;
       throw new UsageError(`${option}: ${name} ${problem}${shown}`);
     }
     afterSecret = SECRET.has(name);

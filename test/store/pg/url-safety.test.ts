@@ -80,6 +80,30 @@ describe("store URLs that hold a password with reserved characters", () => {
     expect(() => parseStoreUrl("postgresql://u:12#cd@h/db")).toThrow(/has an "@" after its host/);
   });
 
+  it("refuses sslmode=allow, which the client cannot do (it would require TLS and check the certificate)", () => {
+    expect(() => parseStoreUrl("postgres://h/db?sslmode=allow")).toThrow(
+      "--store: sslmode allow is not one the client can do",
+    );
+  });
+
+  it("takes an @ in a parameter's value as data", () => {
+    for (const url of [
+      "postgresql://u:p@h/progress?application_name=ci@runner-3",
+      "postgresql://h/db?user=admin@myserver",
+      "postgresql:///db?password=p@ss",
+    ]) {
+      expect(() => parseStoreUrl(url), url).not.toThrow();
+    }
+    expect(() => parseStoreUrl("postgresql://u:s3?x@h/db")).toThrow(/has an "@" after its host/);
+  });
+
+  it("never shows the value of a parameter right after a password (the password's rest, its & not encoded)", () => {
+    expect(() => parseStoreUrl("postgres://h/db?password=ab&port=hunter2")).toThrow(
+      "--store: port must be a port number from 1 to 65535",
+    );
+    expect(() => parseStoreUrl("postgres://h/db?password=ab&port=hunter2")).not.toThrow(/hunter2/);
+  });
+
   it("takes an unencoded @ or : inside the password as the client does (the last @ ends it)", () => {
     expect(parseStoreUrl("postgresql://postgres:s3cret@pw@127.0.0.1:5432/db").safe).toBe(
       "postgresql://postgres@127.0.0.1:5432/db",
@@ -104,11 +128,11 @@ describe("store URL parameters", () => {
   it.each([
     [
       "sslmode=bogus",
-      '--store: sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got "bogus"',
+      '--store: sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"',
     ],
     [
       "sslmode=",
-      '--store: sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, got ""',
+      '--store: sslmode must be one of disable, prefer, require, verify-ca, verify-full, got ""',
     ],
     ["sslmode=no-verify", 'got "no-verify"'],
     ["connect_timeout=abc", '--store: connect_timeout must be a whole number, got "abc"'],
