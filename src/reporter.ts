@@ -194,12 +194,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
-   * The next agent change was made at `madeAt` (epoch ms) and is applied only now: a change kept while
-   * the store did not answer (the CLI applies those when it answers again). A run finalized after
-   * `madeAt` still takes it, as the change came before the end: `status`, the history and the progress
-   * comment show it, and the final summary, posted at the finalize, is not posted again. A run finalized
-   * before `madeAt` refuses it, as it refuses any change. Applies to the next agent change only; null
-   * clears it.
+   * The next call was made at `madeAt` (epoch ms) and is applied only now: a change kept while the store
+   * did not answer (the CLI applies those when it answers again). An agent change: a run finalized after
+   * `madeAt` still takes it, as it came before the end, with `madeAt` as its time and the run's last event
+   * kept; `status`, the history and the progress comment show it, and the final summary, posted at the
+   * finalize, is not posted again. A run finalized before `madeAt` refuses it, as it refuses any change.
+   * A finalize: the run records `madeAt` as its end for such changes (`finalizeMadeAt`). Marks the next
+   * call only, whatever it is (a call refused by its own checks included); null clears it.
    */
   applyingKeptChange(madeAt: number | null): void {
     if (madeAt !== null && !Number.isFinite(madeAt)) {
@@ -312,43 +313,59 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     filesTotal?: number,
     metrics?: AgentMetrics,
   ) {
-    await this.enter("updateAgentProgress", [agentId, status, filesCompleted, filesTotal, metrics]);
+    const madeAt = await this.enter("updateAgentProgress", [
+      agentId,
+      status,
+      filesCompleted,
+      filesTotal,
+      metrics,
+    ]);
     if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
       throw new UsageError(
         `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
       );
     }
-    await this.change(agentId, (state, now) =>
-      applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
+    await this.change(
+      agentId,
+      (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
+      madeAt,
     );
   }
 
   async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
-    await this.enter("markAgentComplete", [agentId, resultSummary]);
+    const madeAt = await this.enter("markAgentComplete", [agentId, resultSummary]);
     checkNoNul(resultSummary, "markAgentComplete: resultSummary");
-    await this.change(agentId, (state, now) => applyComplete(state, agentId, resultSummary ?? null, now));
+    await this.change(
+      agentId,
+      (state, now) => applyComplete(state, agentId, resultSummary ?? null, now),
+      madeAt,
+    );
   }
 
   async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
-    await this.enter("markAgentFailed", [agentId, errorMessage]);
+    const madeAt = await this.enter("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
     checkNoNul(errorMessage, "markAgentFailed: errorMessage");
-    await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now));
+    await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now), madeAt);
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
   async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
-    await this.enter("cancelAgent", [agentId, reason]);
+    const madeAt = await this.enter("cancelAgent", [agentId, reason]);
     checkNoNul(reason, "cancelAgent: reason");
-    await this.change(agentId, (state, now) => applyCancel(state, agentId, reason?.trim() || null, now));
+    await this.change(
+      agentId,
+      (state, now) => applyCancel(state, agentId, reason?.trim() || null, now),
+      madeAt,
+    );
   }
 
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
   async logAgentEvent(agentId: string, message: string): Promise<void> {
-    await this.enter("logAgentEvent", [agentId, message]);
+    const madeAt = await this.enter("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
     checkNoNul(text, "logAgentEvent: message");
-    await this.change(agentId, (state, now) => applyLog(state, agentId, text, now));
+    await this.change(agentId, (state, now) => applyLog(state, agentId, text, now), madeAt);
   }
 
   /**
@@ -356,7 +373,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
-    await this.enter("finalizeParallelExecution", [mergeSummary]);
+    const madeAt = await this.enter("finalizeParallelExecution", [mergeSummary]);
     checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
     const deadline = commandDeadline(this.clock.now());
     // An active run pointed at another issue is refused before it is finalized (state untouched).
@@ -370,7 +387,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.place);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
-      const next = applyFinalize(current!, mergeSummary ?? "", now);
+      const finalized = applyFinalize(current!, mergeSummary ?? "", now);
+      // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
+      const next =
+        madeAt === null
+          ? finalized
+          : { ...finalized, finalizeMadeAt: new Date(Math.min(madeAt, now)).toISOString() };
       return { next, result: { state: next, finalizedNow: true } };
     });
     this.state = state;
@@ -498,9 +520,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * How every public method but close() starts: its arguments and the reporter's options checked
    * (checkArguments), then a UsageError if the reporter was closed.
    */
-  private async enter(method: ApiMethod, args: readonly unknown[]): Promise<void> {
+  private async enter(method: ApiMethod, args: readonly unknown[]): Promise<number | null> {
+    // The kept change's time marks this call only, whatever it is and whether or not it gets through.
+    const madeAt = this.keptMadeAt;
+    this.keptMadeAt = null;
     await this.checkArguments(method, args);
     if (this.closed) throw new UsageError(`${method}: this reporter was closed: create a new one`);
+    return madeAt;
   }
 
   /**
@@ -544,9 +570,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private async change(
     agentRef: string | null,
     apply: (state: RunState, now: number) => RunState,
+    madeAt: number | null = null,
   ): Promise<void> {
-    const madeAt = this.keptMadeAt;
-    this.keptMadeAt = null;
     const deadline = commandDeadline(this.clock.now());
     const stat = statTaskFile(this.fs, this.epicDir);
     const record = readTaskFileSeen(this.fs, this.epicDir);
@@ -559,14 +584,17 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         | { refresh: RunState }
         | { next: RunState; made: Claim | null; before: AgentState | null };
       const outcome = await this.store.transact<Outcome>((current, now) => {
-        const active = endedAfter(current, madeAt) ?? assertActive(current, this.place);
+        const ended = endedAfter(current, madeAt);
+        const active = ended ?? assertActive(current, this.place);
         const seen = seenFor(record, active.runId);
         const overlaid = pass === 0 ? overlayTarget(active, stat, seen, this.overrides, this.env) : target;
         if (overlaid === "read") return { result: { refresh: active } };
         const base = overlaid
           ? { ...active, github: keepRunIssue(active, overlaid.github, this.flags()) }
           : active;
-        const changed = apply(base, now);
+        // A finalized run taking a change made before its end: the change keeps the time it was made, and
+        // the run its last word ("Parallel execution completed").
+        const changed = ended ? { ...apply(base, madeAt!), event: ended.event } : apply(base, now);
         const made = canSync(changed)
           ? this.syncer.claim(changed, now, { ensureBackgroundWriter: true })
           : null;
@@ -677,20 +705,20 @@ async function defaultClient(
 }
 
 /**
- * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
- * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
- * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
- * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
- */
-/**
  * The run, when it was finalized after a change made at `madeAt`: it takes the change, which came before
  * its end (see applyingKeptChange). Null otherwise. (A replaced run is never the one a change reads.)
  */
 function endedAfter(state: RunState | null, madeAt: number | null): RunState | null {
   if (state === null || madeAt === null || !state.completedAt) return null;
-  return madeAt <= Date.parse(state.completedAt) ? state : null;
+  return madeAt <= Date.parse(state.finalizeMadeAt ?? state.completedAt) ? state : null;
 }
 
+/**
+ * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
+ * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
+ * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
+ * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
+ */
 const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */

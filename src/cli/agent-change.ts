@@ -8,9 +8,10 @@ import type { Context } from "./context.js";
  * kept while the database did not answer first, and this change kept too when it does not answer now.
  */
 export async function agentChange(context: Context, change: AgentChange): Promise<void> {
-  if (!context.store) return applyAgentChange(context.reporter, change);
+  const { store, reporter } = context;
+  if (!store) return applyAgentChange(reporter, change);
   const { storeAgentChange } = await import("./offline.js");
-  await storeAgentChange(context, change);
+  await storeAgentChange(context, store, change);
 }
 
 /** The reporter's call for `change`. */

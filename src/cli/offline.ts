@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
 import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
 import { statePaths } from "../store/file-store.js";
+import type { LazyPgStore } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { applyAgentChange } from "./agent-change.js";
@@ -12,9 +13,12 @@ import type { Context } from "./context.js";
  * are applied first, in order and once each; and when the database does not answer now, this change is
  * kept on disk too (`--dir`), with one warning: the call still succeeds.
  */
-export async function storeAgentChange(context: Context, change: AgentChange): Promise<void> {
-  const { store, reporter } = context;
-  if (!store) throw new Error("storeAgentChange needs a database store");
+export async function storeAgentChange(
+  context: Context,
+  store: LazyPgStore,
+  change: AgentChange,
+): Promise<void> {
+  const { reporter } = context;
   const pending = pendingOf(context);
   const id = randomHex(32); // node:crypto is not loaded on this path (start-up time)
   try {
@@ -109,7 +113,9 @@ export async function replayPending(context: Context, given?: PendingChanges): P
     try {
       if (item.change.kind === "finalize") {
         // Not skipped by its id: a finalize whose commit went through may still owe the final summary.
+        // Made earlier than applied: the run records when (the end a kept agent change is measured by).
         await store.correlate(item.id, false);
+        reporter.applyingKeptChange(item.madeAt);
         const result = await reporter.finalizeParallelExecution(item.change.summary);
         out.info(
           `the finalize kept while the database was down is applied${result.posted ? `: final summary on the issue${result.finalCommentUrl ? ` ${result.finalCommentUrl}` : ""}` : ""}`,

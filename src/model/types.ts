@@ -139,6 +139,12 @@ export interface RunState {
    * `completedAt` is then the same time. Absent or null: not abandoned.
    */
   abandonedAt?: string | null | undefined;
+  /**
+   * When the finalize was made, if it was applied later (kept while the database did not answer): the
+   * run's end for a kept agent change, which the run takes when it was made before its end. Absent or
+   * null: the run ended at `completedAt`.
+   */
+  finalizeMadeAt?: string | null | undefined;
   /** Incremented on every change; the body posted for a change carries it. */
   seq: number;
   /** The bold event line of the latest change, e.g. "Agent impl-bac-163000 completed". */

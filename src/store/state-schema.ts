@@ -74,6 +74,7 @@ const runStateSchema = z
     startedAt: time,
     completedAt: time.nullable(),
     abandonedAt: time.nullable().optional(),
+    finalizeMadeAt: time.nullable().optional(),
     seq: count,
     event: z.string(),
     agents: z.record(z.string(), agentSchema),

@@ -392,6 +392,23 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect((await runCli(["status", "--dir", second], { env })).stderr).toBe("");
   }, 60_000);
 
+  it("measures a kept change by when a kept finalize was made, not by when it was applied", async () => {
+    const { env, first, second } = await twoMachines("kept_end", "EPIC-KEPT-END");
+    const away = await cli.away(env);
+    // Both machines are cut off: the first finalizes, then the second's agent reports (after the end).
+    expect((await runCli(["finalize", "--summary", "done", "--dir", first], { env: away })).code).toBe(0);
+    const update = ["update", "web", "--status", "in_progress", "--dir", second];
+    expect((await runCli(update, { env: away })).code).toBe(0);
+    await stopFlushers(first);
+    await stopFlushers(second);
+    // The database answers: the finalize is applied first, a while after it was made.
+    expect((await runCli(["retry", "--dir", first], { env })).code).toBe(0);
+    const retry = await runCli(["retry", "--dir", second], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).toMatch(/cannot be applied \(run .* was finalized at .*\): moved aside/);
+    expect((await statusOf(first, env)).agents.find((a) => a.domain === "web")!.status).toBe("pending");
+  }, 60_000);
+
   it("finalize once the database answers applies the kept finalize first: its summary, posted once", async () => {
     const { env, dir } = await startRun("fin_again", "EPIC-G", 204);
     const away = await cli.away(env);

@@ -33,13 +33,42 @@ async function finalizedRun() {
 }
 
 describe("a kept change applied after the run ended", () => {
-  it("is taken by the finalized run when it was made before the end; the run stays ended", async () => {
+  it("is taken by the finalized run when it was made before the end, at the time it was made; the run stays ended", async () => {
     const { r, web, before, end } = await finalizedRun();
+    const last = r.executionState.event;
     r.applyingKeptChange(before);
     await r.markAgentFailed(web, "boom");
     const state = r.executionState;
     expect(state.completedAt).toBe(end);
-    expect(state.agents[web]).toMatchObject({ status: "failed", error: "boom" });
+    expect(state.event).toBe(last);
+    expect(state.agents[web]).toMatchObject({
+      status: "failed",
+      error: "boom",
+      finishedAt: new Date(before).toISOString(),
+    });
+  });
+
+  it("marks the next call only, also when that call is refused by its own checks", async () => {
+    const { r, web, before } = await finalizedRun();
+    r.applyingKeptChange(before);
+    await expect(r.markAgentFailed(web, "   ")).rejects.toThrow(UsageError);
+    await expect(r.logAgentEvent(web, "unrelated")).rejects.toThrow(/was finalized at/);
+  });
+
+  it("a kept finalize records when it was made: a kept change made after that is refused", async () => {
+    const { r, tick } = reporter();
+    const [, web] = await r.initializeParallelTracking("E", ["api", "web"]);
+    const early = tick(1_000);
+    const made = tick(1_000);
+    const late = tick(1_000);
+    tick(60_000); // the finalize reaches the store a minute after it was made
+    r.applyingKeptChange(made);
+    await r.finalizeParallelExecution("merged");
+    expect(r.executionState.finalizeMadeAt).toBe(new Date(made).toISOString());
+    r.applyingKeptChange(late);
+    await expect(r.logAgentEvent(web!.agentId, "after the finalize")).rejects.toThrow(/was finalized at/);
+    r.applyingKeptChange(early);
+    await r.logAgentEvent(web!.agentId, "before the finalize");
   });
 
   it("is refused when it was made after the end, as any change of a finalized run is", async () => {
