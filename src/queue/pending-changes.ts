@@ -29,7 +29,10 @@ export interface PendingChange {
   id: string;
   /** The run's epic in the shared store. */
   epicId: string;
-  /** When it was made (epoch ms, this machine's clock: for the record only). */
+  /**
+   * When it was made (epoch ms, this machine's clock): compared with the database's clock when it is
+   * applied (the run that replaced its run; the end of a run finalized meanwhile).
+   */
   madeAt: number;
   change: KeptChange;
 }
