@@ -48,10 +48,7 @@ describe("store URL mistakes", () => {
   });
 
   it.each([
-    [
-      "sslmode=bogus",
-      'sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"',
-    ],
+    ["sslmode=bogus", 'sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"'],
     ["connect_timeout=abc", 'connect_timeout must be a whole number, got "abc"'],
     ["sslmod=require", 'unknown parameter "sslmod"'],
   ])("%s is a configuration mistake (exit 2, nothing kept), not a database down", async (query, message) => {

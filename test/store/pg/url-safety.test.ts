@@ -130,10 +130,7 @@ describe("store URL parameters", () => {
       "sslmode=bogus",
       '--store: sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"',
     ],
-    [
-      "sslmode=",
-      '--store: sslmode must be one of disable, prefer, require, verify-ca, verify-full, got ""',
-    ],
+    ["sslmode=", '--store: sslmode must be one of disable, prefer, require, verify-ca, verify-full, got ""'],
     ["sslmode=no-verify", 'got "no-verify"'],
     ["connect_timeout=abc", '--store: connect_timeout must be a whole number, got "abc"'],
     ["connect_timeout=1.5", '--store: connect_timeout must be a whole number, got "1.5"'],
