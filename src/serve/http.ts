@@ -22,6 +22,15 @@ const RECONNECT_MS = 500;
 /** A comment line this often keeps idle connections open through proxies. */
 const KEEP_ALIVE_MS = 20_000;
 
+/**
+ * What a page may leave unread before its stream is closed: it reconnects (EventSource) and starts over
+ * from a snapshot, so nothing is lost; a client that stops reading cannot make the server hold every
+ * change for it. Three snapshots' worth (a page taking one in while changes arrive is not cut), at
+ * least 1 MiB.
+ */
+const MIN_UNREAD_BYTES = 1 << 20;
+const UNREAD_SNAPSHOTS = 3;
+
 interface HandlerOptions {
   assets: Map<string, Asset>;
   live: LiveRun;
@@ -34,6 +43,21 @@ interface HandlerOptions {
 /** The server's routes: the page's files and `/events` (Server-Sent Events); read-only, GET and HEAD. */
 export function createHandler(options: HandlerOptions) {
   const streams = new Set<ServerResponse>();
+  /** The size of the latest snapshot sent, which sets how much a page may leave unread. */
+  let snapshotBytes = 0;
+
+  /** One Server-Sent Event: its name is the message kind, its data one line of JSON. */
+  const send = (response: ServerResponse, message: LiveMessage) => {
+    const event = `event: ${message.kind}\ndata: ${JSON.stringify(message)}\n\n`;
+    if (message.kind === "snapshot") snapshotBytes = Buffer.byteLength(event);
+    write(response, event);
+  };
+  const write = (response: ServerResponse, text: string) => {
+    response.write(text);
+    if (response.writableLength > Math.max(MIN_UNREAD_BYTES, UNREAD_SNAPSHOTS * snapshotBytes)) {
+      response.destroy();
+    }
+  };
 
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -75,7 +99,7 @@ export function createHandler(options: HandlerOptions) {
     // Each connection starts from the whole run, so a page that reconnects recovers everything.
     send(response, options.live.snapshot());
     const unlisten = options.live.listen((message) => send(response, message));
-    const keepAlive = setInterval(() => response.write(": keep-alive\n\n"), KEEP_ALIVE_MS);
+    const keepAlive = setInterval(() => write(response, ": keep-alive\n\n"), KEEP_ALIVE_MS);
     streams.add(response);
     response.on("close", () => {
       clearInterval(keepAlive);
@@ -93,11 +117,6 @@ export function createHandler(options: HandlerOptions) {
   };
 
   return { handle, endStreams };
-}
-
-/** One Server-Sent Event: its name is the message kind, its data one line of JSON. */
-function send(response: ServerResponse, message: LiveMessage): void {
-  response.write(`event: ${message.kind}\ndata: ${JSON.stringify(message)}\n\n`);
 }
 
 function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {

@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { type LiveServer, pageUrl, startLiveServer } from "../../src/serve/serve
 import { FileRunStore } from "../../src/store/file-store.js";
 import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
+import { waitFor } from "../support/cli.js";
 import { openEvents } from "./sse-client.js";
 
 const LOCAL: GitHubTarget = { ...GITHUB_TARGET, issueNumber: null, repo: null };
@@ -239,4 +241,29 @@ describe("serve: the HTTP server (no browser)", () => {
     });
     await stream.ended;
   });
+
+  it("closes the stream of a page that stops reading, rather than holding every change for it", async () => {
+    const domains = Array.from({ length: 1000 }, (_, i) => `domain-${String(i).padStart(4, "0")}`);
+    const { store, server } = await serveRun({ domains });
+    // A client that sends its request and then reads nothing.
+    const socket = connect(server.port, "127.0.0.1");
+    cleanups.push(async () => void socket.destroy());
+    socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+    await new Promise((started) => socket.once("data", started)); // the server is streaming to it
+    socket.pause();
+    let closed = false;
+    socket.on("close", () => (closed = true));
+    socket.on("error", () => undefined);
+    // Each new run is a snapshot of 1,000 agents (about 0.4 MB) for every page. Far more than the limit,
+    // counting what the kernel's buffers take first, which is bounded too.
+    for (let n = 0; n < 60; n++) {
+      await store.transact(() => ({
+        next: createRun({ epicId: `EPIC-${n}`, domains, now: Date.now(), github: LOCAL, nonce: "cafe" }),
+        result: undefined,
+      }));
+      await server.live.refresh();
+    }
+    socket.resume(); // what was sent before the close is read, then the close is seen
+    expect(await waitFor(() => closed, 20_000)).toBe(true);
+  }, 60_000);
 });
