@@ -57,12 +57,17 @@ export class FileRunStore implements RunStore {
   /**
    * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
    * the lock's events are not). The folder is followed from the epic directory, which is watched too: a
-   * folder made after the subscription (by `init`), or removed and made again, is watched anew. A
-   * subscription makes nothing: following a directory leaves nothing behind in it. Rejects (ENOENT)
-   * when the epic directory itself is missing.
+   * folder made after the subscription (by `init`), or removed and made again, is watched anew. The epic
+   * directory removed (`rm -rf`, `git clean`) ends its watch: it is then looked for every half second
+   * (fs.watch cannot wait for a path to appear) and watched again once made. A subscription makes
+   * nothing: following a directory leaves nothing behind in it. Rejects (ENOENT) when the epic directory
+   * is missing when it starts.
    */
   async subscribe(listener: () => void): Promise<() => Promise<void>> {
+    const epicDir = dirname(this.paths.dir);
     let folder: FSWatcher | null = null;
+    let parent: FSWatcher | null = null;
+    let lookFor: NodeJS.Timeout | null = null;
     /** Watches the state folder for state.json (false: there is no folder now). */
     const watchFolder = (): boolean => {
       folder?.close();
@@ -80,23 +85,53 @@ export class FileRunStore implements RunStore {
         throw error;
       }
     };
-    // The state folder made (init) or removed and made again: watched anew, and one call, for a state
-    // written before the new watch began.
-    const parent = this.fs.watch(dirname(this.paths.dir), (_event, name) => {
-      if (name !== null && String(name) !== STATE_DIR) return;
-      if (watchFolder()) listener();
-    });
-    parent.on("error", () => parent.close());
+    /** The epic directory gone: its run is gone (one call), and it is looked for until it is back. */
+    const lost = () => {
+      parent?.close();
+      parent = null;
+      folder?.close();
+      folder = null;
+      listener();
+      lookFor ??= setInterval(() => {
+        if (!watchEpicDir()) return;
+        clearInterval(lookFor!);
+        lookFor = null;
+        watchFolder();
+        listener(); // a run written before the new watch began
+      }, 500);
+      lookFor.unref();
+    };
+    /** Watches the epic directory for the state folder (false: there is no directory now, and `missing`). */
+    const watchEpicDir = (missing: "false" | "throw" = "false"): boolean => {
+      try {
+        // The state folder made (init) or removed and made again: watched anew, and one call, for a
+        // state written before the new watch began.
+        const watcher = this.fs.watch(epicDir, (_event, name) => {
+          if (!this.fs.existsSync(epicDir)) return lost();
+          if (name !== null && String(name) !== STATE_DIR) return;
+          if (watchFolder()) listener();
+        });
+        watcher.on("error", lost);
+        parent = watcher;
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT" && missing === "false") return false;
+        throw error;
+      }
+    };
+    const stop = () => {
+      if (lookFor) clearInterval(lookFor);
+      lookFor = null;
+      parent?.close();
+      folder?.close();
+    };
+    watchEpicDir("throw");
     try {
       watchFolder();
     } catch (error) {
-      parent.close();
+      stop();
       throw error;
     }
-    const stop = () => {
-      parent.close();
-      folder?.close();
-    };
     this.subscriptions.add(stop);
     return async () => {
       stop();

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import nodeFs from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -169,6 +169,25 @@ describe("FileRunStore across processes", () => {
     await store.transact(() => ({ next: run(), result: undefined }));
     expect(await waitFor(() => calls > removed)).toBe(true);
     // Only the new folder's watch can hear this one.
+    const before = calls;
+    await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
+    expect(await waitFor(() => calls > before)).toBe(true);
+    await store.close();
+  });
+
+  it("follows its epic directory removed (rm -rf) and made again", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+    const store = new FileRunStore(nodeFs, dir);
+    await store.transact(() => ({ next: run(), result: undefined }));
+    let calls = 0;
+    await store.subscribe(() => calls++);
+    await rm(dir, { recursive: true, force: true });
+    expect(await waitFor(() => calls > 0)).toBe(true); // the run is gone
+    await mkdir(dir);
+    const made = calls;
+    await store.transact(() => ({ next: run(), result: undefined }));
+    expect(await waitFor(() => calls > made, 5_000)).toBe(true);
+    // Only the new directory's watches can hear this one.
     const before = calls;
     await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
     expect(await waitFor(() => calls > before)).toBe(true);
