@@ -2,6 +2,7 @@ import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { formatStatusCounts, overallProgress, statusCounts } from "../model/progress.js";
 import type { RunState } from "../model/types.js";
+import { fitColumns } from "../render/terminal.js";
 import { cleanText, truncateCodePoints } from "../render/text.js";
 
 /**
@@ -150,7 +151,9 @@ interface FrameOptions {
 export function frameLines(state: RunState, options: FrameOptions): string[] {
   const width =
     options.columns !== undefined && options.columns > 0 ? options.columns : Number.POSITIVE_INFINITY;
-  const cut = (text: string) => truncateCodePoints(text, width);
+  // By screen columns: a CJK character takes two, and a line wider than the terminal would wrap and push
+  // the frame past its rows.
+  const cut = (text: string) => fitColumns(text, width);
   const header = cut(
     `${oneLine(state.epicId, 80)} · run ${oneLine(state.runId, 80)} · ${runLocation(state)} · last change ${clockTime(lastChangeAt(state))}`,
   );

@@ -96,8 +96,8 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-/** One line, no control characters, at most `width` columns (an ellipsis when cut). */
-function fitColumns(text: string, width: number): string {
+/** One line, no control characters, at most `width` columns (an ellipsis when cut; wide characters count 2). */
+export function fitColumns(text: string, width: number): string {
   const line = cleanText(text).replace(/[\t\n]/g, " ");
   if (displayWidth(line) <= width) return line;
   let out = "";

@@ -18,6 +18,7 @@ import {
 import { UsageError } from "../../src/errors.js";
 import { applyComplete, applyFinalize, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import type { GitHubTarget, RunState } from "../../src/model/types.js";
+import { displayWidth } from "../../src/render/terminal.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { BIN, makeEpic, type RunningCli, runCli, spawnCli, waitFor } from "../support/cli.js";
 import { unlessInCi } from "../support/required.js";
@@ -132,6 +133,16 @@ describe("watch: what is printed (pure)", () => {
 
     const final = frameLines(applyFinalize(state, "", T0 + 5000), { table: "", dir: "/epic", bold: null });
     expect(final.at(-1)).toBe(`run finalized at ${clockTime(T0 + 5000)}`);
+
+    // By screen columns: a CJK character takes two (a wider line would wrap and push the frame down).
+    const wide = frameLines(
+      { ...state, epicId: "漢字".repeat(15) },
+      { table: "", dir: `/工作/${"目录".repeat(20)}`, columns: 60, bold: null },
+    );
+    for (const line of [wide[0]!, wide.at(-1)!]) {
+      expect(displayWidth(line), line).toBeLessThanOrEqual(60);
+      expect(line.endsWith("…"), line).toBe(true);
+    }
 
     expect(drawFrame(["a", "b"])).toBe(
       `${ANSI.home}a${ANSI.clearLine}\nb${ANSI.clearLine}${ANSI.clearBelow}`,
