@@ -54,7 +54,11 @@ function runComments(
       const marker = parseMarker(comment.body);
       return marker?.kind === kind && marker.runId === runId && (seq === undefined || marker.seq === seq);
     })
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
+    .sort(oldestFirst);
+}
+
+function oldestFirst(a: IssueComment, b: IssueComment): number {
+  return a.createdAt.localeCompare(b.createdAt) || a.id - b.id;
 }
 
 function call(context: WriteContext): CallOptions {
@@ -105,7 +109,8 @@ function result(context: WriteContext, comment: IssueComment): WriteResult {
 /**
  * Edit mode: brings the run's single progress comment to `body`. Edits the known comment; when it is
  * gone (deleted by someone) or unknown, or when `converge` is set, looks the run's comments up by
- * marker: the oldest stays, duplicates are deleted, and none found means one is created. `fresh`: no
+ * marker (and the known one by id, whatever its marker): the oldest stays, duplicates are deleted, and
+ * none found means one is created. `fresh`: no
  * write of this run was ever attempted, so none of its comments can exist: created without a lookup
  * (one request; the created comment says who the token is).
  */
@@ -137,7 +142,14 @@ export async function writeProgressComment(
       if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
     }
   }
-  const [keep, ...duplicates] = await listRunComments(context, args.runId, "progress");
+  const marked = await listRunComments(context, args.runId, "progress");
+  // The known comment is the run's even when someone edited its marker away (an update edits it by id
+  // all the same): kept, and its marker written back, rather than a second comment created.
+  const viewer = await knownViewer(context);
+  const known = context.listed?.find(
+    (comment) => comment.id === args.commentId && isOwnComment(comment, viewer) && !marked.includes(comment),
+  );
+  const [keep, ...duplicates] = known ? [...marked, known].sort(oldestFirst) : marked;
   if (!keep) {
     const find = () => listRunComments(context, args.runId, "progress");
     return result(context, await create(context, args.body, find));

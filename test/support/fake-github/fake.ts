@@ -113,6 +113,10 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     return this.store.create(repo, issue, body, author, this.clock());
   }
 
+  editComment(id: number, body: string): StoredComment | undefined {
+    return this.store.update(id, body, this.clock());
+  }
+
   removeComment(id: number): boolean {
     return this.store.remove(id);
   }

@@ -114,6 +114,8 @@ export interface FakeGitHub {
   comments(repo: string, issue: number): StoredComment[];
   /** As if `author` posted through the web. Throws for an unknown repo or issue. */
   addComment(repo: string, issue: number, body: string, author: string): StoredComment;
+  /** As if a human edited it through the web. Undefined when there is no such comment. */
+  editComment(id: number, body: string): StoredComment | undefined;
   /** As if a human deleted it. Returns false when there was no such comment. */
   removeComment(id: number): boolean;
   /** Merges into the current faults. */
