@@ -121,6 +121,18 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     return this.store.remove(id);
   }
 
+  get lateHeld(): number {
+    return this.faults.lateHeld;
+  }
+
+  applyLate(): Promise<void> {
+    return this.faults.endLate(true);
+  }
+
+  dropLate(): Promise<void> {
+    return this.faults.endLate(false);
+  }
+
   setFaults(faults: Partial<Faults>): void {
     this.faults.set(faults);
   }
@@ -150,6 +162,7 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     }
     this.#timers.clear();
     this.faults.release();
+    void this.faults.endLate(false);
     await this.#listening?.close();
   }
 }
