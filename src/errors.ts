@@ -37,7 +37,8 @@ export type GitHubErrorKind =
   | "rate-limited" // 403/429 with rate-limit headers
   | "server" // 5xx
   | "network" // connection refused, reset, DNS
-  | "timeout"; // no answer within the request budget
+  | "timeout" // no answer within the request budget
+  | "unsettled"; // not created yet: an earlier create got no answer and may still appear (until retryAt)
 
 /** GitHub trouble, already explained for humans. Never carries a token or a request object. */
 export class GitHubError extends Error {
@@ -71,6 +72,7 @@ export class GitHubError extends Error {
       this.kind === "server" ||
       this.kind === "network" ||
       this.kind === "timeout" ||
+      this.kind === "unsettled" ||
       this.kind === "rate-limited"
     );
   }

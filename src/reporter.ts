@@ -662,9 +662,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   private async writeLastSynced(): Promise<void> {
     const { writeLastSynced } = await import("./config/last-synced.js");
-    const ok = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(() => false);
-    if (!ok && statTaskFile(this.fs, this.epicDir) !== null) {
+    const result = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(
+      () => "failed" as const,
+    );
+    if (result === "cannot-edit") {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
+    } else if (result === "changed") {
+      this.warn("task.md: could not record github.last_synced (the file kept changing while it was written)");
+    } else if (result === "failed" && statTaskFile(this.fs, this.epicDir) !== null) {
+      this.warn("task.md: could not record github.last_synced (the file could not be read or written)");
     }
   }
 

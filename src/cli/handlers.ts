@@ -233,7 +233,7 @@ function syncLine({ sync, repo, issueNumber }: StatusView): string {
     behind > 0
       ? `${behind} change(s) not on the issue yet`
       : sync.settleUntil
-        ? `written again at ${sync.settleUntil.slice(11, 19)} UTC (a killed writer's edit may land until then)`
+        ? `written again at ${sync.settleUntil.slice(11, 19)} UTC (an earlier edit, unanswered or by a killed writer, may land until then)`
         : "up to date",
   ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);

@@ -75,26 +75,43 @@ export function setLastSynced(text: string, timestamp: string): string | null {
 }
 
 /**
+ * What writing `github.last_synced` came to. `changed`: task.md changed between our read and our
+ * rename, twice in a row (another process writing it, or its owner editing it): theirs was kept.
+ */
+export type LastSyncedResult = "written" | "unchanged" | "no-file" | "cannot-edit" | "changed";
+
+/**
  * Records a successful sync in task.md: reads it, edits `github.last_synced` in place, checks that
  * the file still means the same apart from that value, and replaces it atomically (a temporary file
- * in the same directory, then rename; the file's mode is kept, a symlink is followed).
- * false when there is no task.md, it cannot be edited safely, or it changed while being edited.
+ * in the same directory, then rename; the file's mode is kept, a symlink is followed). A file that
+ * changed while being edited is read and edited once more: two processes that finish a run at once
+ * (a finalize and a retry) both write it, and the one that loses the race finds the other's edit.
  */
-export async function writeLastSynced(fs: FileSystem, path: string, epochMs: number): Promise<boolean> {
+export async function writeLastSynced(
+  fs: FileSystem,
+  path: string,
+  epochMs: number,
+): Promise<LastSyncedResult> {
+  const first = await writeOnce(fs, path, epochMs);
+  return first === "changed" ? writeOnce(fs, path, epochMs) : first;
+}
+
+async function writeOnce(fs: FileSystem, path: string, epochMs: number): Promise<LastSyncedResult> {
   const target = await fs.promises.realpath(path).catch(() => null);
-  if (target === null) return false;
+  if (target === null) return "no-file";
   const before = await fs.promises.stat(target);
   const text = await fs.promises.readFile(target, "utf8");
   const updated = setLastSynced(text, formatLastSynced(epochMs));
-  if (updated === null) return false;
-  if (updated === text) return true;
-  if (!(await meansTheSame(text, updated, path))) return false;
+  if (updated === null) return "cannot-edit";
+  if (updated === text) return "unchanged";
+  if (!(await meansTheSame(text, updated, path))) return "cannot-edit";
 
   return writeThenCommit(fs, target, updated, Number(before.mode) & 0o777, async (temporary) => {
     const now = await fs.promises.stat(target);
-    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) return false; // edited meanwhile: theirs wins
+    // Edited meanwhile: theirs wins (the caller reads it again).
+    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) return "changed";
     await fs.promises.rename(temporary, target);
-    return true;
+    return "written";
   });
 }
 

@@ -21,6 +21,7 @@ export const EMPTY_SYNC: SyncState = {
   flusher: null,
   retryLock: null,
   settleUntil: 0,
+  unsureCreate: null,
   backoffUntil: 0,
   rateLimitedUntil: 0,
   consecutiveFailures: 0,

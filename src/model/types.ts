@@ -115,6 +115,13 @@ export interface SyncState {
    * it. 0: nothing to settle.
    */
   settleUntil: number;
+  /**
+   * A comment create GitHub did not answer in time (the client gave up on the POST): GitHub may still
+   * apply it until `until` (store clock). Until then no comment of the run is created: a write looks it
+   * up instead and, not finding it, waits. After it, one more lookup, and it is posted if still missing.
+   * null: none.
+   */
+  unsureCreate: { kind: "progress" | "final"; until: number } | null;
   /** No GitHub traffic before this epoch ms after failures (retry and finalize may try sooner). */
   backoffUntil: number;
   /** GitHub asked us not to write before this epoch ms (retry-after, rate-limit reset): always honoured. */

@@ -6,7 +6,7 @@ import type { QueueItem } from "./types.js";
 
 /**
  * A queue file's schema (snake case, as the original design's files). Fields added after the first
- * version (`api_url`, `comment_mode`, `reason`, `outcome_unknown`) have defaults, so older files are
+ * version (`api_url`, `comment_mode`, `reason`, `outcome_unknown`, `unsure_until`) have defaults, so older files are
  * delivered too. Loaded with the retry only (zod is large). One field per line.
  */
 const itemSchema = z.looseObject({
@@ -21,6 +21,11 @@ const itemSchema = z.looseObject({
   seq: z.int().min(0),
   reason: z.string().default(""),
   outcome_unknown: z.boolean().default(false),
+  unsure_until: z
+    .string()
+    .refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 time")
+    .nullable()
+    .default(null),
 });
 
 /** The item, or why the text is not one (the first field that is wrong, and the value found). */
@@ -48,6 +53,7 @@ export function validateItem(text: string): QueueItem | string {
       seq,
       reason,
       outcome_unknown: result.data.outcome_unknown,
+      unsure_until: result.data.unsure_until,
     };
   }
   const issue = result.error.issues[0]!;

@@ -21,6 +21,11 @@ export interface QueueItem {
   reason: string;
   /** True when GitHub may have received it although no answer came back: look for it before posting. */
   outcome_unknown: boolean;
+  /**
+   * A create GitHub did not answer in time may still appear until then (ISO 8601, this machine's clock):
+   * it is looked up, never posted again, before it. null: no such wait.
+   */
+  unsure_until: string | null;
 }
 
 export interface QueueEntry {

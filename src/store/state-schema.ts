@@ -58,6 +58,10 @@ const syncSchema = z.looseObject({
   flusher: z.looseObject({ owner: z.string().optional(), expiresAt: epochMs.optional() }).nullable(),
   retryLock: z.looseObject({ owner: z.string(), expiresAt: epochMs }).nullable().default(null),
   settleUntil: epochMs.default(0),
+  unsureCreate: z
+    .looseObject({ kind: z.enum(["progress", "final"]), until: epochMs })
+    .nullable()
+    .default(null),
   backoffUntil: epochMs,
   rateLimitedUntil: epochMs.default(0),
   consecutiveFailures: count,

@@ -27,6 +27,17 @@ export interface WriteContext {
   listed?: readonly IssueComment[] | null;
   /** What is left of the command's deadline (ms): every request of this write gives up by then. */
   timeLeft: () => number;
+  /**
+   * An earlier create of the run got no answer and may still appear until then (epoch ms, this process's
+   * clock; set only while that time is ahead): no comment is created through this context (lookups still
+   * find it). Absent or null: creates go ahead.
+   */
+  holdCreatesUntil?: number | null;
+  /**
+   * Set when a write of this context timed out after sending (GitHub may still apply it): an edit may
+   * still overwrite a newer body, a create may still appear.
+   */
+  unanswered?: "edit" | "create" | null;
 }
 
 interface WriteResult {
@@ -54,7 +65,11 @@ function runComments(
       const marker = parseMarker(comment.body);
       return marker?.kind === kind && marker.runId === runId && (seq === undefined || marker.seq === seq);
     })
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
+    .sort(oldestFirst);
+}
+
+function oldestFirst(a: IssueComment, b: IssueComment): number {
+  return a.createdAt.localeCompare(b.createdAt) || a.id - b.id;
 }
 
 function call(context: WriteContext): CallOptions {
@@ -82,7 +97,22 @@ async function listRunComments(
   return runComments(all, viewer, runId, kind, seq);
 }
 
+/** The creates held back by `holdCreatesUntil`: one more lookup finds the comment, or waits till then. */
+function heldCreate(until: number): GitHubError {
+  const at = new Date(until).toISOString().slice(11, 19);
+  return new GitHubError(
+    `not posted again yet: an earlier post of it got no answer and may still appear until ${at} UTC; not on the issue so far: looked up again then, and posted if still missing`,
+    { kind: "unsettled", retryAt: until },
+  );
+}
+
+/** Whether GitHub may still apply this failed write later: it timed out after sending. */
+function unanswered(error: unknown): boolean {
+  return error instanceof GitHubError && error.outcomeUnknown && error.kind === "timeout";
+}
+
 async function create(context: WriteContext, body: string, find: () => Promise<IssueComment[]>) {
+  if (context.holdCreatesUntil) throw heldCreate(context.holdCreatesUntil);
   try {
     return await context.pacer.write(() =>
       context.client.createComment(context.target.repo, context.target.issueNumber, body, call(context)),
@@ -94,6 +124,19 @@ async function create(context: WriteContext, body: string, find: () => Promise<I
       const found = await find().catch(() => []);
       if (found[0]) return found[0];
     }
+    if (unanswered(error)) context.unanswered = "create";
+    throw error;
+  }
+}
+
+/** Edits a comment of the run (paced); a timed-out edit is marked, as GitHub may still apply it later. */
+async function update(context: WriteContext, commentId: number, body: string) {
+  try {
+    return await context.pacer.write(() =>
+      context.client.updateComment(context.target.repo, commentId, body, call(context)),
+    );
+  } catch (error) {
+    if (unanswered(error)) context.unanswered = "edit";
     throw error;
   }
 }
@@ -105,7 +148,8 @@ function result(context: WriteContext, comment: IssueComment): WriteResult {
 /**
  * Edit mode: brings the run's single progress comment to `body`. Edits the known comment; when it is
  * gone (deleted by someone) or unknown, or when `converge` is set, looks the run's comments up by
- * marker: the oldest stays, duplicates are deleted, and none found means one is created. `fresh`: no
+ * marker (and the known one by id, whatever its marker): the oldest stays, duplicates are deleted, and
+ * none found means one is created. `fresh`: no
  * write of this run was ever attempted, so none of its comments can exist: created without a lookup
  * (one request; the created comment says who the token is).
  */
@@ -127,17 +171,19 @@ export async function writeProgressComment(
   }
   if (args.commentId !== null && !args.converge) {
     try {
-      return result(
-        context,
-        await context.pacer.write(() =>
-          context.client.updateComment(repo, args.commentId!, args.body, call(context)),
-        ),
-      );
+      return result(context, await update(context, args.commentId, args.body));
     } catch (error) {
       if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
     }
   }
-  const [keep, ...duplicates] = await listRunComments(context, args.runId, "progress");
+  const marked = await listRunComments(context, args.runId, "progress");
+  // The known comment is the run's even when someone edited its marker away (an update edits it by id
+  // all the same): kept, and its marker written back, rather than a second comment created.
+  const viewer = await knownViewer(context);
+  const known = context.listed?.find(
+    (comment) => comment.id === args.commentId && isOwnComment(comment, viewer) && !marked.includes(comment),
+  );
+  const [keep, ...duplicates] = known ? [...marked, known].sort(oldestFirst) : marked;
   if (!keep) {
     const find = () => listRunComments(context, args.runId, "progress");
     return result(context, await create(context, args.body, find));
@@ -152,10 +198,7 @@ export async function writeProgressComment(
   const onIssue = parseMarker(keep.body)?.seq ?? 0;
   if (onIssue > args.seq) return result(context, keep); // the issue shows a newer state: left alone
   if (onIssue === args.seq && keep.body === args.body) return result(context, keep);
-  return result(
-    context,
-    await context.pacer.write(() => context.client.updateComment(repo, keep.id, args.body, call(context))),
-  );
+  return result(context, await update(context, keep.id, args.body));
 }
 
 /** Append mode: one new comment per write, as the original design did; never twice for the same seq. */

@@ -117,6 +117,8 @@ export async function retryQueue(
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
     if (!currentFlushed && !stopped) await syncer.flush({ deadline, ignoreBackoff: true });
+    // A write owed only later (once an unanswered request can no longer land) is left to a background writer.
+    await syncer.ensureBackgroundWriter();
     // Older snapshots whose run's newest one was delivered later in the list.
     for (const entry of plan) {
       if (entry.action === "superseded" && clearedRuns.has(entry.item.run_id)) await clear(entry);
@@ -146,7 +148,10 @@ export async function retryQueue(
     }
 
     async function contextFor(item: QueueItem): Promise<WriteContext> {
+      // An entry of another run whose create got no answer: not posted again before its window ends.
+      const unsureUntil = item.unsure_until === null ? 0 : Date.parse(item.unsure_until);
       return {
+        holdCreatesUntil: unsureUntil > clock.now() ? unsureUntil : null,
         client: await deps.client(item.api_url),
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,

@@ -11,7 +11,15 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import { backoffMs, canSync, decideWrite, missingSteps, needsWrite, type WriteDecision } from "./decide.js";
+import {
+  backoffMs,
+  canSync,
+  decideWrite,
+  missingSteps,
+  needsWrite,
+  settling,
+  type WriteDecision,
+} from "./decide.js";
 import { postQueuedHistory } from "./history.js";
 import { acquire, releaseHeld, renew, renewalDue, renewHeld } from "./leases.js";
 import { Pacer } from "./pacer.js";
@@ -94,6 +102,14 @@ const DEFAULT_LEASE_MS = 15_000;
  * the old lease's expiry plus this is repeated after it.
  */
 export const LATE_LANDING_MS = 5000;
+/**
+ * How long after the client gave up on a write that timed out GitHub may still apply it: GitHub ends any
+ * API request it has not finished within 10 s (its documented server-side limit), plus the margin above
+ * for the way there. The request was sent before the client gave up, so this is at least 15 s after it
+ * was sent. An edit made before then is written once more after it; a create is not posted again before
+ * it (see SyncState.unsureCreate).
+ */
+export const UNANSWERED_WINDOW_MS = 15_000;
 /** A write starts with at least the lease minus this left on it (renewed before each request otherwise). */
 const RENEW_AFTER_MS = 1000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
@@ -248,9 +264,11 @@ export class RunSyncer {
       await this.releaseLease();
       throw error;
     }
+    // Kept for the catch: what it learned of a request that timed out.
+    let context: WriteContext | null = null;
     try {
       const client = await this.deps.client(state.github.apiUrl);
-      const context: WriteContext = {
+      context = {
         client,
         target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },
         // The lease was taken for a write due now; further writes of this step wait their turn.
@@ -264,6 +282,7 @@ export class RunSyncer {
         ),
         viewer: state.sync.viewer ?? undefined,
         timeLeft: () => deadline - this.deps.clock.now(),
+        holdCreatesUntil: this.heldUntil(state.sync, startedAt),
       };
       const written =
         step === "final"
@@ -296,8 +315,13 @@ export class RunSyncer {
         await this.releaseLease();
         throw error;
       }
-      const { name: queuedAs } = await this.enqueue(state, step, body, error.message, error.outcomeUnknown);
-      await this.recordFailure(state.runId, error);
+      const unanswered = context?.unanswered ?? null;
+      const unsureUntil = unanswered === "create" ? this.deps.clock.now() + UNANSWERED_WINDOW_MS : null;
+      const { name: queuedAs } = await this.enqueue(state, step, body, error.message, {
+        outcomeUnknown: error.outcomeUnknown,
+        unsureUntil,
+      });
+      await this.recordFailure(state, step, error, unanswered, keepWriting);
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
     }
@@ -312,7 +336,7 @@ export class RunSyncer {
       seq: state.seq,
       body,
       // After a failure (perhaps a create whose answer was lost) look before posting again.
-      lookFirst: state.sync.consecutiveFailures > 0,
+      lookFirst: state.sync.consecutiveFailures > 0 || state.sync.unsureCreate !== null,
     });
   }
 
@@ -351,13 +375,19 @@ export class RunSyncer {
     step: "progress" | "final",
     body: string,
     reason: string,
-    outcomeUnknown = false,
+    /** `unsureUntil`: a create that timed out may still appear until then (this process's clock). */
+    outcome: { outcomeUnknown: boolean; unsureUntil: number | null } = {
+      outcomeUnknown: false,
+      unsureUntil: null,
+    },
   ): Promise<{ name: string; added: boolean }> {
     const { entries } = await this.deps.queue.list();
     const held = entries.find(
       ({ item }) =>
         item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
     );
+    // A held entry stays as it is: the run's state holds an unanswered create's window (an entry queued
+    // before its create timed out has no unsure_until, which matters only once a later init replaced the run).
     if (held) return { name: held.name, added: false };
     const name = await this.deps.queue.add({
       issue_number: state.github.issueNumber!,
@@ -370,7 +400,8 @@ export class RunSyncer {
       run_id: state.runId,
       seq: state.seq,
       reason,
-      outcome_unknown: outcomeUnknown,
+      outcome_unknown: outcome.outcomeUnknown,
+      unsure_until: outcome.unsureUntil === null ? null : new Date(outcome.unsureUntil).toISOString(),
     });
     if (step === "progress" && state.github.commentMode === "edit") {
       for (const { name: older, item } of entries) {
@@ -417,6 +448,8 @@ export class RunSyncer {
       sync.backoffUntil = 0;
       sync.lastError = null;
       sync.lastWriteAt = Math.max(sync.lastWriteAt, now); // the interval counts from here
+      // The unanswered create of this kind was found (or, its window over, posted): creates go ahead.
+      if (sync.unsureCreate?.kind === step) sync.unsureCreate = null;
       if (step === "final") {
         sync.finalCommentId = comment.commentId;
         sync.finalCommentUrl = comment.url;
@@ -443,14 +476,27 @@ export class RunSyncer {
     return writeAt;
   }
 
-  private async recordFailure(runId: string, error: GitHubError): Promise<void> {
+  /**
+   * Records a failed write: the back-off, and what a request GitHub did not answer in time may still do
+   * (UNANSWERED_WINDOW_MS): an edit may land over a newer body, so the progress comment is written once
+   * more after the window (settleUntil, as after a takeover); a create may still appear, so none is made
+   * before it (unsureCreate). Unless the caller writes on, a background writer is claimed for that.
+   */
+  private async recordFailure(
+    written: RunState,
+    step: "progress" | "final",
+    error: GitHubError,
+    unanswered: "edit" | "create" | null,
+    keepWriting: boolean,
+  ): Promise<void> {
     // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
     const local = this.deps.clock.now();
+    let claimed = false;
     await this.deps.store.transact((current, now) => {
-      if (!current || current.runId !== runId) return { result: undefined };
+      if (!current || current.runId !== written.runId) return { result: undefined };
       const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
       const failures = current.sync.consecutiveFailures + 1;
-      const sync = {
+      let sync: SyncState = {
         ...current.sync,
         lease: current.sync.lease?.owner === this.deps.owner ? null : current.sync.lease,
         consecutiveFailures: failures,
@@ -460,8 +506,44 @@ export class RunSyncer {
           error.kind === "rate-limited" && retryAt ? retryAt : (current.sync.rateLimitedUntil ?? 0),
         lastError: error.message,
       };
+      const lateUntil = now + UNANSWERED_WINDOW_MS;
+      if (unanswered === "edit" && current.github.commentMode === "edit") {
+        sync.settleUntil = Math.max(sync.settleUntil, lateUntil);
+      } else if (unanswered === "create") {
+        sync.unsureCreate = { kind: step, until: lateUntil };
+        // Nothing to gain by trying before then but a lookup: retry and finalize still look (they ignore it).
+        sync.backoffUntil = Math.max(sync.backoffUntil, lateUntil);
+      }
+      if (unanswered !== null && !keepWriting && needsWrite({ ...current, sync })) {
+        ({ sync, claimed } = this.claimBackgroundWriter(sync, now));
+      }
       return { next: { ...current, sync }, result: undefined };
     });
+    if (claimed) await this.deps.startBackgroundWriter();
+  }
+
+  /** The run's unanswered create's window on this process's clock while it lasts (`storeNow`: the store's). */
+  private heldUntil(sync: SyncState, storeNow: number): number | null {
+    const until = sync.unsureCreate?.until ?? 0;
+    return until > storeNow ? this.deps.clock.now() + (until - storeNow) : null;
+  }
+
+  /**
+   * Claims and starts a background writer when the issue owes a write that only time makes due (the
+   * repeat after settleUntil, or a create held until an unanswered one can no longer land) and none is
+   * alive: finalize and retry end before such a wait, and nobody else may come.
+   */
+  async ensureBackgroundWriter(): Promise<void> {
+    const { owner } = this.deps;
+    const claimed = await this.deps.store.transact((current, now) => {
+      if (!current || !(settling(current) || current.sync.unsureCreate)) return { result: false };
+      const decision = decideWrite(current, now, owner);
+      if (decision.kind === "local" || decision.kind === "clean") return { result: false };
+      if (decision.kind !== "write" && decision.until - now > WRITER_MAX_WAIT_MS) return { result: false };
+      const { sync, claimed } = this.claimBackgroundWriter(current.sync, now);
+      return claimed ? { next: { ...current, sync }, result: true } : { result: false };
+    });
+    if (claimed) await this.deps.startBackgroundWriter();
   }
 
   private releaseLease(): Promise<void> {

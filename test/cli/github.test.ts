@@ -167,6 +167,20 @@ describe("the CLI against a fake GitHub on loopback", () => {
     expect(await queueFiles(dir)).toEqual([]);
   });
 
+  it("finalize edits the known progress comment after someone edited its marker away, as update does", async () => {
+    const { gh, cli } = await setup();
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    const [comment] = byKind(gh, "progress");
+    expect(gh.editComment(comment!.id, "the bot's table, edited by hand")).toBeDefined();
+    const finalize = await cli("finalize", "--summary", "merged");
+    expect(finalize.code).toBe(0);
+    // The same comment, its marker back, and no second progress comment.
+    expect(byKind(gh, "progress").map((c) => c.id)).toEqual([comment!.id]);
+    expect(byKind(gh, "progress")[0]!.body).toContain("**Parallel execution completed**");
+    expect(byKind(gh, "final")).toHaveLength(1);
+    expect(gh.comments("acme/widgets", 123)).toHaveLength(2);
+  });
+
   // A token that cannot read /user (Actions' GITHUB_TOKEN) finding its own comment by marker after a
   // deletion: test/convergence/bot-token.test.ts; its init and finalize as processes: test/cli/footprint.test.ts.
 });

@@ -177,14 +177,15 @@ describe("writeLastSynced", () => {
   it("edits task.md in place, atomically, keeping its mode and leaving no temporary file", async () => {
     const { fs } = make({ "/epic/task.md": "---\ngithub:\n  issue_number: 1 # keep\n---\nbody\n" });
     await fs.promises.chmod("/epic/task.md", 0o640);
-    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe(true);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("written");
     expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(
       `---\ngithub:\n  issue_number: 1 # keep\n  last_synced: ${TS}\n---\nbody\n`,
     );
     expect(Number((await fs.promises.stat("/epic/task.md")).mode) & 0o777).toBe(0o640);
     expect(await fs.promises.readdir("/epic")).toEqual(["task.md"]);
     // a second write replaces the value in place
-    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH + 60_000)).resolves.toBe(true);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH + 60_000)).resolves.toBe("written");
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH + 60_000)).resolves.toBe("unchanged");
     expect(await fs.promises.readFile("/epic/task.md", "utf8")).toContain(
       "  last_synced: 2025-10-19T16:31:00\n",
     );
@@ -193,25 +194,83 @@ describe("writeLastSynced", () => {
   it("writes through a symlink to its target", async () => {
     const { fs } = make({ "/real/task.md": "---\ngithub:\n  issue_number: 1\n---\n", "/epic/.keep": "" });
     await fs.promises.symlink("/real/task.md", "/epic/task.md");
-    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe(true);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("written");
     expect((await fs.promises.lstat("/epic/task.md")).isSymbolicLink()).toBe(true);
     expect(await fs.promises.readFile("/real/task.md", "utf8")).toContain(`last_synced: ${TS}`);
   });
 
-  it("returns false and leaves the file alone when it cannot be edited safely", async () => {
+  it("says cannot-edit and leaves the file alone when it cannot be edited safely", async () => {
     const flow = "---\ngithub: {issue_number: 1}\n---\n";
     const { fs } = make({ "/epic/task.md": flow });
-    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe(false);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("cannot-edit");
     expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(flow);
-    await expect(writeLastSynced(fs, "/none/task.md", EPOCH)).resolves.toBe(false);
+    await expect(writeLastSynced(fs, "/none/task.md", EPOCH)).resolves.toBe("no-file");
   });
 
-  it("returns false when the edit would change what the file means", async () => {
+  it("says cannot-edit when the edit would change what the file means", async () => {
     // A kept block scalar (`|+`) owns the blank line after it: inserting before that line changes it.
     const tricky = "---\ngithub:\n  issue_number: 1\n  note: |+\n    text\n\nafter: 1\n---\n";
     expect(setLastSynced(tricky, TS)).not.toBeNull();
     const { fs } = make({ "/epic/task.md": tricky });
-    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe(false);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("cannot-edit");
     expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(tricky);
+  });
+
+  /**
+   * Another process (a finalize and a retry finishing the run at once) renames its own edit into place
+   * between this one's read and its rename: `after` runs when this writer has written its temporary file.
+   */
+  function racing(text: string, after: (fs: FileSystem) => Promise<void>, times = 1) {
+    const { fs } = make({ "/epic/task.md": text });
+    const writeFile = fs.promises.writeFile.bind(fs.promises);
+    let left = times;
+    const raced = {
+      ...fs,
+      promises: {
+        ...fs.promises,
+        writeFile: async (...args: Parameters<typeof writeFile>) => {
+          await writeFile(...args);
+          if (String(args[0]).endsWith(".tmp") && left-- > 0) await after(fs);
+        },
+      },
+    } as unknown as FileSystem;
+    return { fs, raced };
+  }
+  const plain = "---\ngithub:\n  issue_number: 1\n---\nbody\n";
+
+  it("a lost race with another writer of the same value is no failure: the file holds it", async () => {
+    const { fs, raced } = racing(plain, async (real) => {
+      await real.promises.writeFile("/epic/task.md", plain.replace("1\n", `1\n  last_synced: ${TS}\n`));
+    });
+    await expect(writeLastSynced(raced, "/epic/task.md", EPOCH)).resolves.toBe("unchanged");
+    expect(await fs.promises.readFile("/epic/task.md", "utf8")).toContain(`  last_synced: ${TS}\n`);
+    expect(await fs.promises.readdir("/epic")).toEqual(["task.md"]);
+  });
+
+  it("after a lost race with an older value, writes its own on the second try", async () => {
+    const { fs, raced } = racing(plain, async (real) => {
+      await real.promises.writeFile(
+        "/epic/task.md",
+        plain.replace("1\n", "1\n  last_synced: 2000-01-01T00:00:00\n"),
+      );
+    });
+    await expect(writeLastSynced(raced, "/epic/task.md", EPOCH)).resolves.toBe("written");
+    expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(
+      `---\ngithub:\n  issue_number: 1\n  last_synced: ${TS}\n---\nbody\n`,
+    );
+  });
+
+  it("a file that keeps changing is left to its writer, said as such (not as a format problem)", async () => {
+    let n = 0;
+    const { fs, raced } = racing(
+      plain,
+      async (real) => {
+        n++;
+        await real.promises.writeFile("/epic/task.md", `${plain}edit ${n}${"!".repeat(n)}\n`);
+      },
+      2,
+    );
+    await expect(writeLastSynced(raced, "/epic/task.md", EPOCH)).resolves.toBe("changed");
+    expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(`${plain}edit 2!!\n`);
   });
 });

@@ -18,6 +18,7 @@ const item = (seq: number): QueueItem => ({
   seq,
   reason: "GitHub did not answer",
   outcome_unknown: false,
+  unsure_until: null,
 });
 
 describe("queue file names", () => {
@@ -99,7 +100,7 @@ describe("OfflineQueue", () => {
       'outcome_unknown must be a boolean, got "yes"',
     );
     expect(validateItem(JSON.stringify(item(3)))).toEqual(item(3));
-    const { api_url, comment_mode, reason, outcome_unknown, ...first } = item(2);
+    const { api_url, comment_mode, reason, outcome_unknown, unsure_until, ...first } = item(2);
     expect(validateItem(JSON.stringify(first))).toEqual({
       ...item(2),
       api_url: "https://api.github.com",

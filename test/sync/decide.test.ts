@@ -93,6 +93,7 @@ describe("planRetry", () => {
       seq,
       reason: "",
       outcome_unknown: false,
+      unsure_until: null,
     },
   });
 

@@ -113,8 +113,24 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     return this.store.create(repo, issue, body, author, this.clock());
   }
 
+  editComment(id: number, body: string): StoredComment | undefined {
+    return this.store.update(id, body, this.clock());
+  }
+
   removeComment(id: number): boolean {
     return this.store.remove(id);
+  }
+
+  get lateHeld(): number {
+    return this.faults.lateHeld;
+  }
+
+  applyLate(): Promise<void> {
+    return this.faults.endLate(true);
+  }
+
+  dropLate(): Promise<void> {
+    return this.faults.endLate(false);
   }
 
   setFaults(faults: Partial<Faults>): void {
@@ -146,6 +162,7 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
     }
     this.#timers.clear();
     this.faults.release();
+    void this.faults.endLate(false);
     await this.#listening?.close();
   }
 }

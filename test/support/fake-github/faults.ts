@@ -17,6 +17,7 @@ function noFaults(): Faults {
     hang: false,
     latencyMs: 0,
     loseCreateResponses: 0,
+    late: null,
     script: [],
   };
 }
@@ -39,6 +40,8 @@ export class FaultInjector {
   #random: () => number;
   readonly #seed: number;
   readonly #held = new Set<() => void>();
+  /** Requests held by `late`: each resumes, then resolves its `applied` once the fake has processed it. */
+  readonly #late: { resume: (apply: boolean) => void; applied: Promise<void> }[] = [];
 
   constructor(seed: number) {
     this.#seed = seed;
@@ -58,6 +61,7 @@ export class FaultInjector {
     if (faults.latencyMs !== undefined) next.latencyMs = Math.max(0, faults.latencyMs);
     if (faults.loseCreateResponses !== undefined)
       next.loseCreateResponses = Math.max(0, faults.loseCreateResponses);
+    if (faults.late !== undefined) next.late = faults.late && { ...faults.late };
     if (faults.script !== undefined) next.script = faults.script.map((answer) => ({ ...answer }));
     this.#faults = next;
     if (!next.hang) this.release();
@@ -74,6 +78,40 @@ export class FaultInjector {
   waitWhileHanging(): Promise<void> {
     if (!this.#faults.hang) return Promise.resolve();
     return new Promise((resolve) => this.#held.add(resolve));
+  }
+
+  /** Whether the `late` fault holds this request. */
+  holdsLate(method: string, path: string): boolean {
+    const late = this.#faults.late;
+    return late !== null && matches(late, method, path);
+  }
+
+  /** Holds a request until `applyLate()`; `done` is called by the handler once it has been processed. */
+  holdLate(): { resumed: Promise<boolean>; done: () => void } {
+    let resume = (_apply: boolean) => {};
+    let done = () => {};
+    const resumed = new Promise<boolean>((resolve) => {
+      resume = resolve;
+    });
+    const applied = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.#late.push({ resume, applied });
+    return { resumed, done };
+  }
+
+  get lateHeld(): number {
+    return this.#late.length;
+  }
+
+  /**
+   * Lets every request held by `late` go on (applied, or dropped unapplied: GitHub never got them);
+   * resolves once each has been processed.
+   */
+  async endLate(apply = true): Promise<void> {
+    const held = this.#late.splice(0);
+    for (const { resume } of held) resume(apply);
+    await Promise.all(held.map(({ applied }) => applied));
   }
 
   release(): void {
@@ -109,7 +147,7 @@ export class FaultInjector {
   }
 }
 
-function matches(answer: ScriptedAnswer, method: string, path: string): boolean {
+function matches(answer: { method?: string; pathIncludes?: string }, method: string, path: string): boolean {
   if (answer.method !== undefined && answer.method.toUpperCase() !== method.toUpperCase()) return false;
   return answer.pathIncludes === undefined || path.includes(answer.pathIncludes);
 }

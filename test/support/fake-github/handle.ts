@@ -53,78 +53,97 @@ export async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerR
     send(res, reply, { ...env.limits.headers(user), "x-github-request-id": requestId });
   };
 
-  const raw = await readBody(req);
-  if (raw === undefined) {
+  const read = await readBody(req);
+  if (read === undefined) {
     answer({ ...errorReply(413, "Payload Too Large"), headers: { connection: "close" } });
     return;
   }
+  const raw: string = read;
   if (env.faults.latencyMs > 0) await env.delay(env.faults.latencyMs);
   await env.faults.waitWhileHanging();
-  if (env.closed || res.destroyed) return;
-
-  const fault = env.faults.decide(method, path);
-  if (fault.kind === "drop") {
-    record.outcome = "dropped";
-    dropConnection(req, res);
+  // The `late` fault: held, then applied whether or not the client still waits (as GitHub finishes a
+  // request it received).
+  const late = env.faults.holdsLate(method, path) ? env.faults.holdLate() : null;
+  const apply = late ? await late.resumed : true;
+  if (env.closed || !apply || (res.destroyed && !late)) {
+    if (!apply) {
+      record.outcome = "dropped";
+      dropConnection(req, res);
+    }
+    late?.done();
     return;
   }
-  if (fault.kind === "script") {
-    const { status, message = defaultMessage(status), headers = {} } = fault.answer;
-    if (status === 429 || (status === 403 && /rate limit/i.test(message))) env.countRateLimited();
-    answer({ ...errorReply(status, message), headers: { ...headers } });
-    return;
-  }
-  if (fault.kind === "down") {
-    answer(errorReply(503, defaultMessage(503)));
-    return;
-  }
-  if (fault.kind === "failure") {
-    answer(errorReply(fault.status, defaultMessage(fault.status)));
-    return;
+  try {
+    respond();
+  } finally {
+    late?.done();
   }
 
-  if (login === null) {
-    env.limits.consumeCore(null);
-    answer(badCredentials());
-    return;
+  function respond(): void {
+    const fault = env.faults.decide(method, path);
+    if (fault.kind === "drop") {
+      record.outcome = "dropped";
+      dropConnection(req, res);
+      return;
+    }
+    if (fault.kind === "script") {
+      const { status, message = defaultMessage(status), headers = {} } = fault.answer;
+      if (status === 429 || (status === 403 && /rate limit/i.test(message))) env.countRateLimited();
+      answer({ ...errorReply(status, message), headers: { ...headers } });
+      return;
+    }
+    if (fault.kind === "down") {
+      answer(errorReply(503, defaultMessage(503)));
+      return;
+    }
+    if (fault.kind === "failure") {
+      answer(errorReply(fault.status, defaultMessage(fault.status)));
+      return;
+    }
+
+    if (login === null) {
+      env.limits.consumeCore(null);
+      answer(badCredentials());
+      return;
+    }
+    if (!env.limits.consumeCore(login)) {
+      env.countRateLimited();
+      answer(primaryLimit(env.users.idOf(login)));
+      return;
+    }
+    const url = new URL(path, env.url);
+    const route = resolveRoute(method, url.pathname);
+    if (!route) {
+      answer(notFound());
+      return;
+    }
+    if (route.write && !env.limits.admitsWrite(login)) {
+      env.countRateLimited();
+      answer(secondaryLimit(env.secondaryLimitStatus, env.secondaryRetryAfterSeconds, requestId));
+      return;
+    }
+    const now = env.clock();
+    const reply = route.run({
+      url,
+      body: raw,
+      login,
+      now,
+      apiUrl: env.url,
+      store: env.store,
+      users: env.users,
+      perPageDefault: env.perPageDefault,
+      viewerForbidden: env.viewerForbidden,
+    });
+    const accepted = reply.status >= 200 && reply.status < 300;
+    if (route.write && accepted) env.recordWrite(login, now);
+    if (route.creates && accepted && env.faults.takeLostCreate()) {
+      record.status = reply.status;
+      record.outcome = "lost";
+      dropConnection(req, res);
+      return;
+    }
+    answer(reply);
   }
-  if (!env.limits.consumeCore(login)) {
-    env.countRateLimited();
-    answer(primaryLimit(env.users.idOf(login)));
-    return;
-  }
-  const url = new URL(path, env.url);
-  const route = resolveRoute(method, url.pathname);
-  if (!route) {
-    answer(notFound());
-    return;
-  }
-  if (route.write && !env.limits.admitsWrite(login)) {
-    env.countRateLimited();
-    answer(secondaryLimit(env.secondaryLimitStatus, env.secondaryRetryAfterSeconds, requestId));
-    return;
-  }
-  const now = env.clock();
-  const reply = route.run({
-    url,
-    body: raw,
-    login,
-    now,
-    apiUrl: env.url,
-    store: env.store,
-    users: env.users,
-    perPageDefault: env.perPageDefault,
-    viewerForbidden: env.viewerForbidden,
-  });
-  const accepted = reply.status >= 200 && reply.status < 300;
-  if (route.write && accepted) env.recordWrite(login, now);
-  if (route.creates && accepted && env.faults.takeLostCreate()) {
-    record.status = reply.status;
-    record.outcome = "lost";
-    dropConnection(req, res);
-    return;
-  }
-  answer(reply);
 }
 
 /** The login behind `Authorization: token X` or `Bearer X`, or null. */

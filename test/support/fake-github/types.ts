@@ -66,6 +66,11 @@ export interface Faults {
   latencyMs: number;
   /** Process the next n comment creations, then destroy the socket without answering. */
   loseCreateResponses: number;
+  /**
+   * Hold the requests of this method (and path, when given) until `applyLate()`, then apply them even
+   * when the client has given up meanwhile, as GitHub finishes a request it received. null: none held.
+   */
+  late: { method: string; pathIncludes?: string } | null;
   script: ScriptedAnswer[];
 }
 
@@ -114,8 +119,16 @@ export interface FakeGitHub {
   comments(repo: string, issue: number): StoredComment[];
   /** As if `author` posted through the web. Throws for an unknown repo or issue. */
   addComment(repo: string, issue: number, body: string, author: string): StoredComment;
+  /** As if a human edited it through the web. Undefined when there is no such comment. */
+  editComment(id: number, body: string): StoredComment | undefined;
   /** As if a human deleted it. Returns false when there was no such comment. */
   removeComment(id: number): boolean;
+  /** Requests held by the `late` fault, not applied yet. */
+  readonly lateHeld: number;
+  /** Applies the requests held by `late` now (their clients may have given up); resolves once applied. */
+  applyLate(): Promise<void>;
+  /** Ends the requests held by `late` unapplied (their connections dropped): GitHub never got them. */
+  dropLate(): Promise<void>;
   /** Merges into the current faults. */
   setFaults(faults: Partial<Faults>): void;
   clearFaults(): void;
