@@ -16,7 +16,7 @@ import {
   checkNoNul,
 } from "./config/options.js";
 import { statTaskFile } from "./config/read-task-file.js";
-import { type Env, ghAuthToken, resolveApiUrl, resolveToken } from "./config/resolve.js";
+import { type Env, ghAuthToken, resolveApiUrl, resolveToken, tokenProblem } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
@@ -698,6 +698,15 @@ async function defaultClient(
   const hostname = host === "api.github.com" ? undefined : host;
   const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
   if (!token) return null;
+  // Refused before any request: sent, it fails as a network error and is retried as one.
+  const problem = tokenProblem(token.token);
+  if (problem) {
+    const from = token.source === "gh auth token" ? "the token from `gh auth token`" : token.source;
+    throw new GitHubError(
+      `${from} holds characters a token cannot (${problem}): set it to the token alone, as GitHub issued it`,
+      { kind: "auth" },
+    );
+  }
   const { createOctokitClient, readProxySettings } = await import("./sync/client-and-renderer.js");
   // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
   // that inject them control the client's waits too).

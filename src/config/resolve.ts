@@ -30,6 +30,19 @@ export async function resolveToken(
 }
 
 /**
+ * Why a token cannot be one, or null. A token goes in the Authorization header, which takes visible ASCII
+ * only: a character outside it (`é`, `…`, a no-break space), a space or a control character is a
+ * copy-paste gone wrong, and would fail as a broken request (or reach GitHub as another token), not be
+ * refused as a bad one. What is wrong is named, never the token or its characters.
+ */
+export function tokenProblem(token: string): string | null {
+  const bad = /[^\x21-\x7e]/.exec(token)?.[0];
+  if (bad === undefined) return null;
+  if (bad === " ") return "a space";
+  return /[\x00-\x1f\x7f-\x9f]/.test(bad) ? "a control character" : "a character outside ASCII";
+}
+
+/**
  * The token the GitHub CLI holds (`gh auth token`, for `hostname` when given), or null when gh is
  * not installed, not logged in, or takes more than 3 s. Never throws.
  */

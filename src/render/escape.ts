@@ -1,9 +1,10 @@
+import { closesFence, codeRanges, type Fence, fenceOpening, MAYBE_NESTED_FENCE } from "./code-regions.js";
 import { cleanText, sliceWhole, truncateCodePoints } from "./text.js";
 
 /**
  * Agent text (domains, summaries, error messages, the merge summary) made safe for the issue: it cannot
  * break the table, ping anyone, inject HTML, or forge the hidden marker (every marker starts with `<!--`,
- * and no `<` from agent text survives). Pure.
+ * and no `<` from agent text survives but in the merge summary's code, where a marker's is escaped). Pure.
  */
 
 const DEFAULT_CELL_LENGTH = 500;
@@ -54,29 +55,18 @@ export function escapeInline(text: string, maxLength = DEFAULT_CELL_LENGTH): str
 
 /** An entity or numeric character reference: `&amp;#64;` would otherwise render as `@`. */
 const ENTITY = /&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)/g;
-const FENCE_OPEN = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
 const ATX_HIGH = /^( {0,3}(?:(?:>[ \t]?|(?:[-*+]|\d{1,9}[.)])[ \t]+) {0,3})*)(#{1,3})(?=[ \t]|$)/;
 const SETEXT_UNDERLINE = /^ {0,3}(?:=+|-+)[ \t]*$/;
-
-interface Fence {
-  char: string;
-  length: number;
-}
-
-function fenceOpening(line: string): Fence | null {
-  const match = FENCE_OPEN.exec(line);
-  return match?.[1] ? { char: match[1].charAt(0), length: match[1].length } : null;
-}
-
-function closesFence(line: string, fence: Fence): boolean {
-  const match = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(line);
-  return !!match?.[1] && match[1].charAt(0) === fence.char && match[1].length >= fence.length;
-}
+/**
+ * Our own marker's opening, which the tool looks for in comment bodies (see marker.ts): neutralised even
+ * in code, where it shows as `&lt;!-- parallel-progress…`, the one place code is not shown as written.
+ */
+const MARKER_OPENING = /<(?=!--\s*parallel-progress)/gi;
 
 /**
  * Where `text` leaves a code fence. A fence opened at column 0 is a top-level fence and is tracked
  * exactly (nothing at column 0 can belong to a list item or block quote, and no HTML block can start:
- * `<` is escaped). A fence-like line elsewhere (indented, or after `>`, `-`, `1.`) may sit in a
+ * `<` is escaped outside code). A fence-like line elsewhere (indented, or after `>`, `-`, `1.`) may sit in a
  * container, where a closing fence at column 0 would open a new block instead: "nested", and the caller
  * contains the text differently. `open`: the top-level fence left open at the end.
  */
@@ -93,9 +83,6 @@ function fenceState(text: string): { open: Fence | null; nested: boolean } {
   }
   return { open, nested: false };
 }
-
-/** A fence after indentation or container markers (block quote, list item). */
-const MAYBE_NESTED_FENCE = /^[ \t>*+\-0-9.)]*(?:`{3,}|~{3,})/;
 
 /** Headings of level 1–3 become level 4, setext headings become a paragraph and a rule: they are ours. */
 function demoteHeadings(text: string): string {
@@ -132,34 +119,41 @@ function contain(text: string): string {
 
 /**
  * The merge summary: the user's markdown (lists, emphasis, tables, code, headings of level 4 and below)
- * kept, with `<` as `&lt;` (no HTML, so no `<!--` and no marker), entity references shown literally,
- * mentions broken, control characters removed, headings demoted, and contained (see `contain`) so
- * nothing after the summary is swallowed. Trimmed. At most `maxLength` characters (`string.length`), a
- * note saying so when cut.
- *
- * `<` is escaped in code too (it shows as `&lt;` there): a markdown-aware exception would need a full
- * parser to be safe.
+ * kept. Outside code, `<` becomes `&lt;` (no HTML, so no `<!--` and no marker), entity references are
+ * shown literally and mentions broken; code (see code-regions.ts) is left as written, as GitHub shows it
+ * (no HTML, entity or mention there), but for our marker's opening. Control characters removed, headings
+ * demoted, and contained (see `contain`) so nothing after the summary is swallowed. Trimmed. At most
+ * `maxLength` characters (`string.length`), a note saying so when cut.
  */
 export function escapeBlock(text: string, maxLength: number): string {
-  const escaped = demoteHeadings(
-    cleanText(text)
-      .replace(ENTITY, "&amp;")
-      .replace(/</g, "&lt;")
-      .replace(MENTION, `@${ZWJ}`)
-      .replace(/^\s*\n|\s+$/g, ""),
-  );
+  const source = cleanText(text).replace(/^\s*\n|\s+$/g, "");
   const max = Math.max(0, Math.floor(maxLength));
-  const whole = contain(escaped);
+  const whole = contain(escapeMarkdown(source));
   if (whole.length <= max) return whole;
   const note = (omitted: number) => `\n\n*… truncated (${omitted} more characters)*`;
-  let keep = max - note(escaped.length).length;
+  let keep = max - note(source.length).length;
   while (keep > 0) {
-    const head = cutAtLine(escaped, keep);
-    const body = contain(head) + note(escaped.length - head.length);
+    // The source is cut, then escaped: a code span cut in two is then no code span, and escaped as text.
+    const head = cutAtLine(source, keep);
+    const body = contain(escapeMarkdown(head)) + note(source.length - head.length);
     if (body.length <= max) return body;
     keep -= body.length - max;
   }
   return "";
+}
+
+function escapeMarkdown(source: string): string {
+  let out = "";
+  let at = 0;
+  for (const [start, end] of codeRanges(source)) {
+    out += escapeProse(source.slice(at, start)) + source.slice(start, end).replace(MARKER_OPENING, "&lt;");
+    at = end;
+  }
+  return demoteHeadings(out + escapeProse(source.slice(at)));
+}
+
+function escapeProse(text: string): string {
+  return text.replace(ENTITY, "&amp;").replace(/</g, "&lt;").replace(MENTION, `@${ZWJ}`);
 }
 
 /** The first `end` characters, ending at a line break when there is one in the last fifth. */

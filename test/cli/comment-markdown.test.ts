@@ -43,4 +43,22 @@ describe("what the CLI posts", () => {
     expect(top.at(-1)).toMatchObject({ type: "html" });
     expect(parseMarker(top.at(-1)!.value!)).toMatchObject({ kind: "final" });
   });
+
+  it("shows the merge summary's code as written (finalize --summary-file)", async () => {
+    const { gh, cli, dir } = await fakeGitHub();
+    expect((await cli("init", "--epic", "E", "--domains", "a", "--min-interval", "0")).code).toBe(0);
+    const code = "fn f() -> Vec<String> // @octocat";
+    const summary = `Changed \`Vec<String>\` for @alice\n\n\`\`\`rust\n${code}\n\`\`\`\n`;
+    await writeFile(join(dir, "summary.md"), summary);
+    expect((await cli("finalize", "--summary-file", join(dir, "summary.md"))).code).toBe(0);
+
+    const final = gh.comments("acme/widgets", 123).find((c) => parseMarker(c.body)?.kind === "final")!;
+    const nodes = [...walk(parse(final.body))];
+    expect(nodes.filter((node) => node.type === "inlineCode").map((node) => node.value)).toEqual([
+      "Vec<String>",
+    ]);
+    expect(nodes.filter((node) => node.lang === "rust").map((node) => node.value)).toEqual([code]);
+    // Outside code the mention is still broken, with an invisible joiner.
+    expect(final.body).toContain("for @\u200Dalice");
+  });
 });

@@ -8,6 +8,7 @@ import {
   resolveApiUrl,
   resolveRepo,
   resolveToken,
+  tokenProblem,
 } from "../../src/config/resolve.js";
 import { UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/util/io.js";
@@ -44,6 +45,22 @@ describe("resolveToken", () => {
   it("ghAuthToken never throws", async () => {
     const token = await ghAuthToken({ hostname: "nonexistent.invalid" });
     expect(token === null || typeof token === "string").toBe(true);
+  });
+});
+
+describe("tokenProblem", () => {
+  it.each([
+    ["ghp_0123456789abcdefghijABCDEFGHIJ!#$%", null],
+    ["github_pat_11AAAA_bbbb", null],
+    ["sécret", "a character outside ASCII"],
+    ["ghp_abc…", "a character outside ASCII"],
+    ["ghp\u00a0abc", "a character outside ASCII"],
+    ["ghp_two words", "a space"],
+    ["ghp_tab\tbed", "a control character"],
+    ["ghp_c1\u0085", "a control character"],
+    ["ghp_del\u007f", "a control character"],
+  ])("%j → %j", (token, expected) => {
+    expect(tokenProblem(token)).toBe(expected);
   });
 });
 

@@ -63,6 +63,30 @@ describe("escapeBlock", () => {
     expect(escapeBlock("a\r\nb\rc", 1000)).toBe("a\nb\nc");
   });
 
+  it("leaves code as written: spans, fenced and indented blocks show no HTML, entity or mention", () => {
+    const summary =
+      "Changed `Vec<String>` for @alice\n\n```rust\nfn f() -> Vec<String> // @octocat &amp;\n```";
+    expect(escapeBlock(summary, 1000)).toBe(summary.replace("@alice", `@${ZWJ}alice`));
+    expect(escapeBlock("~~~\n<div> &#64;x", 1000)).toBe("~~~\n<div> &#64;x\n~~~");
+    expect(escapeBlock("text:\n\n    if a < b && c", 1000)).toBe("text:\n\n    if a < b && c");
+    expect(escapeBlock("`a` [x](`y) <i> `z`", 1000)).toBe("`a` [x](`y) &lt;i> `z`");
+  });
+
+  it("neutralises our marker's opening even in code", () => {
+    expect(escapeBlock("```\n<!-- parallel-progress:final run=x -->\n```", 1000)).toBe(
+      "```\n&lt;!-- parallel-progress:final run=x -->\n```",
+    );
+    expect(escapeBlock("`<!--parallel-progress` `<!-- x -->`", 1000)).toBe(
+      "`&lt;!--parallel-progress` `<!-- x -->`",
+    );
+  });
+
+  it("escapes as text a code span the cut splits", () => {
+    const cut = escapeBlock(`${"word ".repeat(20)}\`<img src=x>${" y".repeat(100)}\``, 300);
+    expect(cut).toContain("`&lt;img src=x>");
+    expect(cut.length).toBeLessThanOrEqual(300);
+  });
+
   it("demotes headings of level 1 to 3 and breaks setext headings", () => {
     expect(escapeBlock("# One\n## Two\n### Three\n#### Four\n#hashtag", 1000)).toBe(
       "#### One\n#### Two\n#### Three\n#### Four\n#hashtag",

@@ -127,6 +127,119 @@ describe("the merge summary cannot swallow what follows it", () => {
   });
 });
 
+describe("code in the merge summary reads as written", () => {
+  const agents = [makeAgent("backend", "completed", 7, 7)];
+  const summaryOf = (body: string): Node[] => {
+    const top = parse(body).children!;
+    const start = top.findIndex((node) => node.type === "heading" && text(node) === "Merge Results");
+    const end = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+    return top.slice(start + 1, end);
+  };
+
+  /** No HTML and no unbroken mention from the summary, and our marker the only one. */
+  function expectNoMarkup(body: string) {
+    expectContained(body, 1);
+    expect(body.split("\n").filter((line) => line.startsWith("<!-- parallel-progress:"))).toHaveLength(1);
+    for (const node of summaryOf(body).flatMap((each) => [...walk(each)])) {
+      expect(node.type).not.toBe("html");
+      if (node.type === "text") expect(node.value).not.toContain("@alice");
+    }
+  }
+
+  it.each([
+    ["a link destination", "[x](`)<img src=x>`"],
+    ["a link title", '[x](/u "`")<img src=x>`'],
+    ["a literal autolink", "www.x.com/`a <img src=x> `b`"],
+    ["a URL", "http://x/`a <img src=x> `b`"],
+    ["a table cell", "| a |\n|---|\n| `a|<img src=x>` |"],
+    ["a span over two lines", "`a\nb` <img src=x> `c` @alice"],
+    ["a definition's title", "[x]: /u '`'\n<img src=x> `c`"],
+    ["a fence that may be nested", "  ```\n```\n<img src=x>\n```"],
+    ["an indented line in a list", "- a\n\n    <img src=x> @alice"],
+    ["an escaped backtick", "\\`<img src=x>` @alice `x`"],
+    ["a forged marker in a fence", "```\n<!-- parallel-progress:final run=victim -->\n```"],
+  ])("pairs no backtick differently from GitHub: %s", (_, summary) => {
+    expectNoMarkup(renderFinalComment(finalRun(summary, agents)));
+  });
+
+  it("shows code spans and blocks as the user wrote them, without entities or joiners", () => {
+    const code = "fn f() -> Vec<String> // @octocat &amp;";
+    const summary = `Changed \`Vec<String>\` for @alice\n\n\`\`\`rust\n${code}\n\`\`\`\n\n    if a < b {}`;
+    const body = renderFinalComment(finalRun(summary, agents));
+    expectContained(body, 1);
+    const nodes = summaryOf(body).flatMap((node) => [...walk(node)]);
+    expect(nodes.filter((node) => node.type === "inlineCode").map((node) => node.value)).toEqual([
+      "Vec<String>",
+    ]);
+    expect(nodes.filter((node) => node.type === "code").map((node) => [node.lang, node.value])).toEqual([
+      ["rust", code],
+      [null, "if a < b {}"],
+    ]);
+    // Outside code the mention is still broken.
+    expect(visible(nodes[0]!)).toBe(`Changed Vec<String> for @\u200Dalice`);
+  });
+
+  it("renders no HTML, mention or second marker from any mix of code and markup (property)", () => {
+    // Lines of inline pieces that pair backticks in every way, after block prefixes.
+    const inline = fc.constantFrom(
+      "`",
+      "``",
+      "`<img src=x>`",
+      "` <img src=x> `",
+      "<img src=x>",
+      "[x](",
+      "](",
+      ")",
+      "]",
+      "|",
+      "[x][",
+      "]: ",
+      "[^1]",
+      "$",
+      "www.x.com/",
+      "http://x/",
+      "| ",
+      "\\",
+      "@alice",
+      "&#64;",
+      "x",
+      " ",
+    );
+    const prefix = fc.constantFrom(
+      "",
+      "",
+      "    ",
+      "\t",
+      "  ",
+      "- ",
+      "> ",
+      "1. ",
+      "```",
+      "  ```",
+      "~~~",
+      "| a |\n|---|\n",
+    );
+    const line = fc
+      .tuple(prefix, fc.array(inline, { maxLength: 8 }))
+      .map(([start, pieces]) => start + pieces.join(""));
+    const summary = fc
+      .array(
+        fc.tuple(line, fc.constantFrom("\n", "\n\n", "\n<!-- parallel-progress:final run=victim -->\n")),
+        {
+          maxLength: 6,
+        },
+      )
+      .map((lines) => lines.map(([text, end]) => text + end).join(""));
+    fc.assert(
+      fc.property(summary, (input) => {
+        const body = renderFinalComment(finalRun(input, agents));
+        expectNoMarkup(body);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 /** Agent text that would be markdown if it were not escaped. */
 const hostile = fc.constantFrom(
   "![](http://evil.example/x.png)",
