@@ -38,6 +38,8 @@ export interface PendingChange {
 }
 
 const PATTERN = /^change_\d{15}_\d{4}_[0-9a-f]{8}\.json$/;
+/** A change set aside (setAside): its name, then `.rejected`. */
+const REJECTED = new RegExp(`${PATTERN.source.slice(0, -1)}\\.rejected$`);
 
 /**
  * Changes made while the shared store (the database) did not answer, one JSON file each in
@@ -142,9 +144,7 @@ export class PendingChanges {
 
   /** The changes set aside (`<name>.rejected`), oldest first: they stay until someone deletes them. */
   setAsideNames(): string[] {
-    return this.files().filter(
-      (name) => PATTERN.test(name.replace(/\.rejected$/, "")) && name.endsWith(".rejected"),
-    );
+    return this.files().filter((name) => REJECTED.test(name));
   }
 
   /** Every file in the folder, sorted (none when it does not exist). */

@@ -2,7 +2,7 @@ import { givenEpic } from "../config/options.js";
 import type { Env } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import { parseStoreUrl } from "./pg/config.js";
+import { databasePlace, parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 import type { RunStore, Transition } from "./types.js";
 
@@ -58,9 +58,10 @@ export class LazyPgStore implements RunStore {
     private readonly options: PgStoreOptions,
     private readonly importModule: () => Promise<PgStoreModule> = () => import("./pg/pg-store.js"),
   ) {
-    const { safe } = parseStoreUrl(options.url);
-    this.location = `${safe} (epic ${JSON.stringify(options.epicId)})`;
-    this.database = { database: safe, epicId: options.epicId };
+    ({ location: this.location, database: this.database } = databasePlace(
+      parseStoreUrl(options.url).safe,
+      options.epicId,
+    ));
   }
 
   get epicId(): string {

@@ -37,6 +37,22 @@ describe("toIssueComment", () => {
   });
 });
 
+/** toGitHubError for a request about acme/widgets#123 on api.github.com, no secrets, an answer known. */
+function repoError(
+  failure: Parameters<typeof toGitHubError>[0],
+  method: string,
+  doing: string,
+  info: { attempts: number; elapsedMs: number; timeoutMs: number },
+) {
+  const op = { method, doing, notFound: "", maybeApplied: "", repo: "acme/widgets" };
+  return toGitHubError(
+    failure,
+    op,
+    { ...info, outcomeUnknown: false },
+    { apiUrl: "https://api.github.com", secrets: [], now: 0 },
+  );
+}
+
 describe("toGitHubError", () => {
   it("turns anything else thrown on the way into a redacted GitHubError", () => {
     const token = `ghp_${"z".repeat(36)}`;
@@ -73,19 +89,11 @@ describe("toGitHubError", () => {
       requestId: null,
       rateLimit: null,
     } as const;
-    const op = {
-      method: "PATCH",
-      doing: "editing comment 1 of acme/widgets#123",
-      notFound: "",
-      maybeApplied: "",
-      repo: "acme/widgets",
-    };
-    const error = toGitHubError(
-      failure,
-      op,
-      { attempts: 1, outcomeUnknown: false, timeoutMs: 8000, elapsedMs: 0 },
-      { apiUrl: "https://api.github.com", secrets: [], now: 0 },
-    );
+    const error = repoError(failure, "PATCH", "editing comment 1 of acme/widgets#123", {
+      attempts: 1,
+      elapsedMs: 0,
+      timeoutMs: 8000,
+    });
     expect(error.message).toContain("boom \\u001b[31mred\\u001b[0m \\u0000 end");
     expect(error.message).not.toMatch(/[\u0000-\u001f]/);
   });
@@ -98,19 +106,11 @@ describe("toGitHubError", () => {
       timedOut: true,
       proxy: null,
     } as const;
-    const op = {
-      method: "GET",
-      doing: "listing the comments of acme/widgets#123",
-      notFound: "",
-      maybeApplied: "",
-      repo: "acme/widgets",
-    };
-    const error = toGitHubError(
-      failure,
-      op,
-      { attempts: 2, outcomeUnknown: false, timeoutMs: 1800, elapsedMs: 10_000 },
-      { apiUrl: "https://api.github.com", secrets: [], now: 0 },
-    );
+    const error = repoError(failure, "GET", "listing the comments of acme/widgets#123", {
+      attempts: 2,
+      elapsedMs: 10_000,
+      timeoutMs: 1800,
+    });
     expect(error.kind).toBe("timeout");
     expect(error.message).toBe(
       "listing the comments of acme/widgets#123 failed after 2 attempts: GitHub did not answer within 10s: try again later",

@@ -12,6 +12,11 @@ export interface StoreUrl {
   connectTimeoutMs: number | null;
 }
 
+/** How messages name a database store's run: the database (no password) and the epic. */
+export function databasePlace(safe: string, epicId: string) {
+  return { location: `${safe} (epic ${JSON.stringify(epicId)})`, database: { database: safe, epicId } };
+}
+
 /**
  * Checks a `postgres://` / `postgresql://` URL (libpq's URI form: query parameters such as sslmode,
  * host=/socket/dir, connect_timeout pass through to the client; see url-parameters.ts for the names and

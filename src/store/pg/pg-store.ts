@@ -4,7 +4,7 @@ import { StoreUnavailableError } from "../../errors.js";
 import { applyAbandon } from "../../model/run.js";
 import type { AgentState, RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
-import { connectionConfig, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
+import { connectionConfig, databasePlace, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 import { changedAgentRows, runLevel } from "./rows.js";
@@ -283,8 +283,7 @@ export class PgRunStore implements RunStore {
 
   constructor(private readonly options: PgStoreOptions) {
     this.where = parseStoreUrl(options.url);
-    this.location = `${this.where.safe} (epic ${JSON.stringify(options.epicId)})`;
-    this.database = { database: this.where.safe, epicId: options.epicId };
+    ({ location: this.location, database: this.database } = databasePlace(this.where.safe, options.epicId));
     this.config = connectionConfig(this.where, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
