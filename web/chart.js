@@ -78,7 +78,8 @@ export function tickStep(/** @type {number} */ highest) {
  * @param {Line[]} agents the agents in display order @param {number} end the chart's last time (epoch ms)
  */
 export function drawBurnUp(container, legend, history, agents, end) {
-  const width = 800;
+  // As wide as the page gives it (drawn 1:1, so the labels keep their size on a phone); 800 unlaid out.
+  const width = Math.max(320, Math.round(container.clientWidth) || 800);
   const height = 220;
   const left = 44;
   const right = 12;
@@ -176,6 +177,7 @@ function legendItem(text, color, kind) {
   swatch.className = "swatch";
   if (color) swatch.style.backgroundColor = color;
   const label = document.createElement("span");
+  label.className = "agent-text";
   label.textContent = text;
   item.append(swatch, label);
   return item;

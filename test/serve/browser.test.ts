@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Dialog, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -256,6 +256,86 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(await page.locator("main img, main b, main script").count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).pwned)).toBeUndefined();
     expect(errors).toEqual([]);
+  });
+
+  it("keeps agent text in its place on a wide screen and a phone: long words wrap, an override turns only itself", async () => {
+    const word = "x".repeat(300);
+    // Arabic, then a right-to-left override (U+202E) never closed: without isolation it would turn the
+    // agent id and the reason shown after the domain around as well.
+    const rtl = "\u0627\u0644\u0639\u0631\u0628\u064a\u0629\u202eevil";
+    const dir = await epicWith(`backend,${rtl}`, (state) => ({
+      ...state,
+      epicId: `EPIC-${word.slice(0, 190)}`,
+    }));
+    await cli(dir, "complete", "backend", "--summary", `first line\nsecond ${word}`);
+    await cli(dir, "log", "backend", `event ${word}`);
+    await cli(dir, "fail", rtl, "--error", `reason ${word}`);
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page, errors } = await openPage(server.url);
+    cleanups.push(() => page.setViewportSize(VIEWPORT));
+    await page.locator("#failure-list li").waitFor({ timeout: 10_000 });
+    const overflow = () =>
+      page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+    expect(await overflow()).toBe(0);
+    expect(await page.locator("#rows .result").innerText()).toMatch(/^first line\nsecond x+$/);
+    // Where each part of the failure starts (its first line's box): in reading order, left to right.
+    const starts = await page.evaluate(() =>
+      ["strong", ".agent-id", ".reason"].map(
+        (selector) => document.querySelector(`#failure-list li ${selector}`)!.getClientRects()[0]!.left,
+      ),
+    );
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    // The connection's mark stays on one line beside a long title.
+    const mark = await page.locator("#connection").boundingBox();
+    expect(mark!.height).toBeLessThan(30);
+
+    await page.setViewportSize({ width: 390, height: 800 });
+    // The table scrolls in its own box; the page itself never sideways.
+    await page.waitForFunction(() => document.documentElement.scrollWidth === window.innerWidth);
+    const summary = await page.evaluate(() => {
+      const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect();
+      return { overallBottom: box(".overall").bottom, listTop: box(".summary dl").top };
+    });
+    expect(summary.listTop).toBeGreaterThanOrEqual(summary.overallBottom); // one column
+    // The chart is drawn at the width it has, so its labels keep their size.
+    await page.waitForFunction(() => {
+      const chart = document.querySelector("#chart svg");
+      const width = Number(chart?.getAttribute("viewBox")?.split(" ")[2]);
+      return Math.abs(width - document.getElementById("chart")!.clientWidth) <= 1;
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it("lets go of its stream while the tab is hidden, and shows the whole run again when shown", async () => {
+    const dir = await epicWith("backend,frontend");
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page } = await openPage(server.url);
+    await page.locator("#connection[data-state=live]").waitFor({ timeout: 10_000 });
+    // Headless tabs are always visible: the browser's hiding of a tab, as the page sees it.
+    const visibility = (state: "hidden" | "visible") =>
+      page.evaluate((value) => {
+        Object.defineProperty(document, "visibilityState", { value, configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      }, state);
+
+    await visibility("hidden");
+    expect(await page.locator("#connection").innerText()).toBe("paused while the tab is hidden");
+    await cli(dir, "update", "frontend", "--status", "in_progress", "--files", "3/8");
+    await visibility("visible");
+    await page.locator("#rows tr:last-child .files", { hasText: /^3\/8$/ }).waitFor({ timeout: 5000 });
+    await page.locator("#connection[data-state=live]").waitFor({ timeout: 5000 });
+  });
+
+  it("shows no trace of a run that went away (its folder removed), until the next one starts", async () => {
+    const dir = await epicWith("backend");
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page } = await openPage(server.url);
+    await page.locator("#title", { hasText: "EPIC-7" }).waitFor({ timeout: 10_000 });
+    await rm(join(dir, ".parallel-progress"), { recursive: true });
+    await page.locator("#empty").waitFor({ timeout: 5000 });
+    expect(await page.locator("#title").innerText()).toBe("Parallel Execution Progress");
+    expect(await page.title()).toBe("parallel-progress");
   });
 
   it("reconnects by itself after the server restarts and recovers the whole state", async () => {
