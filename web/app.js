@@ -6,6 +6,7 @@
 import { drawBurnUp, thin } from "./chart.js";
 import { dateTime, dollars, formatDuration } from "./format.js";
 import { buildRow, element } from "./rows.js";
+import { CROWDED, countTabs } from "./tabs.js";
 
 /**
  * @typedef {import("./rows.js").Row} Row
@@ -187,7 +188,7 @@ function connection(state, text) {
   node.textContent = text;
 }
 
-/** The open stream, or null while the tab is hidden (or before the first connection). */
+/** The open stream, or null while paused (or before the first connection, or once ended). */
 let source = /** @type {EventSource | null} */ (null);
 /** A retry after the stream was refused, while one is due. */
 let retry = /** @type {ReturnType<typeof setTimeout> | null} */ (null);
@@ -239,21 +240,27 @@ function connect() {
 /** The server said the view ended (the run finalized with --exit-on-finalize): no reconnecting. */
 let ended = false;
 
-// A browser keeps at most six connections to one server (HTTP/1.1), and each open page holds one: a
-// hidden tab lets go of its stream, so a seventh tab of the page still loads, and takes the whole run
-// again (a snapshot) when it is shown.
-document.addEventListener("visibilitychange", () => {
+const openTabs = countTabs(() => follow());
+
+/**
+ * Holds the stream, or lets it go while the tab is hidden and many tabs of the page are open (see
+ * tabs.js); a tab that takes it again gets the whole run (a snapshot). A hidden tab among a few keeps
+ * it: its title shows the progress, and it hears the run end.
+ */
+function follow() {
   if (ended) return;
-  if (document.visibilityState === "hidden") {
+  const pause = document.visibilityState === "hidden" && openTabs() >= CROWDED;
+  if (pause && source !== null) {
     disconnect();
-    connection("reconnecting", "paused while the tab is hidden");
-  } else if (source === null) {
-    connection("reconnecting", "reconnecting…");
+    connection("reconnecting", "paused: hidden, with many tabs of this page open");
+  } else if (!pause && source === null) {
+    connection("reconnecting", "connecting…");
     connect();
   }
-});
+}
+
+document.addEventListener("visibilitychange", follow);
 // The chart is drawn to the width it has, so its labels keep their size on a phone.
 addEventListener("resize", scheduleChart);
 
-if (document.visibilityState === "hidden") connection("reconnecting", "paused while the tab is hidden");
-else connect();
+follow();
