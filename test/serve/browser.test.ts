@@ -274,16 +274,17 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     const { page, errors } = await openPage(server.url);
     cleanups.push(() => page.setViewportSize(VIEWPORT));
     await page.locator("#failure-list li").waitFor({ timeout: 10_000 });
+    // Strings: page code, where `document` is (the tests' own types have no DOM).
     const overflow = () =>
-      page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
 
     expect(await overflow()).toBe(0);
     expect(await page.locator("#rows .result").innerText()).toMatch(/^first line\nsecond x+$/);
     // Where each part of the failure starts (its first line's box): in reading order, left to right.
-    const starts = await page.evaluate(() =>
-      ["strong", ".agent-id", ".reason"].map(
-        (selector) => document.querySelector(`#failure-list li ${selector}`)!.getClientRects()[0]!.left,
-      ),
+    const starts = await page.evaluate<number[]>(
+      `["strong", ".agent-id", ".reason"].map(
+        (selector) => document.querySelector("#failure-list li " + selector).getClientRects()[0].left,
+      )`,
     );
     expect(starts).toEqual([...starts].sort((a, b) => a - b));
     // The connection's mark stays on one line beside a long title.
@@ -292,18 +293,14 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
 
     await page.setViewportSize({ width: 390, height: 800 });
     // The table scrolls in its own box; the page itself never sideways.
-    await page.waitForFunction(() => document.documentElement.scrollWidth === window.innerWidth);
-    const summary = await page.evaluate(() => {
-      const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect();
-      return { overallBottom: box(".overall").bottom, listTop: box(".summary dl").top };
-    });
-    expect(summary.listTop).toBeGreaterThanOrEqual(summary.overallBottom); // one column
+    await page.waitForFunction("document.documentElement.scrollWidth === window.innerWidth");
+    const overall = (await page.locator(".overall").boundingBox())!;
+    const list = (await page.locator(".summary dl").boundingBox())!;
+    expect(list.y).toBeGreaterThanOrEqual(overall.y + overall.height); // one column
     // The chart is drawn at the width it has, so its labels keep their size.
-    await page.waitForFunction(() => {
-      const chart = document.querySelector("#chart svg");
-      const width = Number(chart?.getAttribute("viewBox")?.split(" ")[2]);
-      return Math.abs(width - document.getElementById("chart")!.clientWidth) <= 1;
-    });
+    await page.waitForFunction(
+      `Math.abs(document.querySelector("#chart svg").viewBox.baseVal.width - document.getElementById("chart").clientWidth) <= 1`,
+    );
     expect(errors).toEqual([]);
   });
 
@@ -313,10 +310,10 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     const { page } = await openPage(server.url);
     await page.locator("#connection[data-state=live]").waitFor({ timeout: 10_000 });
     // Headless tabs are always visible: the browser's hiding of a tab, as the page sees it.
-    await page.evaluate(() => {
+    await page.evaluate(`
       Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
       document.dispatchEvent(new Event("visibilitychange"));
-    });
+    `);
     // Hidden among a few tabs, it keeps its stream (its title shows the progress).
     await cli(dir, "update", "frontend", "--status", "in_progress", "--files", "1/8");
     await page.locator("#rows tr:last-child .files", { hasText: /^1\/8$/ }).waitFor({ timeout: 5000 });
@@ -331,6 +328,23 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     for (const other of others) await other.goto("about:blank"); // they close: it takes the stream again
     await page.locator("#rows tr:last-child .files", { hasText: /^3\/8$/ }).waitFor({ timeout: 5000 });
     await page.locator("#connection[data-state=live]").waitFor({ timeout: 5000 });
+  });
+
+  it("shows a run of absurd counts: an ETA past any date without its clock time, short axis labels", async () => {
+    const dir = await epicWith("a,b", (state, now) => {
+      const started = { ...state, startedAt: new Date(now - 60_000).toISOString() };
+      const huge = { status: "in_progress" as const, filesCompleted: 3, filesTotal: 9_000_000_000_000_000 };
+      const small = { status: "in_progress" as const, filesCompleted: 0, filesTotal: 1 };
+      return applyProgress(applyProgress(started, "a", huge, now), "b", small, now);
+    });
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page, errors } = await openPage(server.url);
+    await page.locator("#eta", { hasText: "hours" }).waitFor({ timeout: 10_000 });
+    expect(await page.locator("#eta").innerText()).not.toContain("about");
+    expect(await page.locator("#started").innerText()).toMatch(/UTC$/); // the rest was drawn
+    const labels = await page.locator("#chart text.axis").allTextContents();
+    expect(labels).toContain("8000T"); // not 8000000000000000, cut off by the chart's left margin
+    expect(errors).toEqual([]);
   });
 
   it("shows no trace of a run that went away (its folder removed), until the next one starts", async () => {
