@@ -4,7 +4,7 @@
 // replaces everything, so the page recovers its full state. Nothing here asks the server on a timer.
 
 import { drawBurnUp, thin } from "./chart.js";
-import { dateTime, dollars, formatDuration } from "./format.js";
+import { clockTime, dateTime, dollars, formatDuration } from "./format.js";
 import { buildRow, element } from "./rows.js";
 import { CROWDED, countTabs } from "./tabs.js";
 
@@ -163,7 +163,9 @@ function drawRun() {
 function eta(run) {
   if (run.completedAt) return "done";
   if (run.etaMs === null) return "not enough data yet";
-  return `~${formatDuration(Math.max(1000, run.etaMs))} (about ${new Date(run.at + run.etaMs).toISOString().slice(11, 16)} UTC)`;
+  // The clock time only where there is one: an absurd count of files can put the end past any date.
+  const at = clockTime(run.at + run.etaMs).slice(0, 5);
+  return `~${formatDuration(Math.max(1000, run.etaMs))}${at ? ` (about ${at} UTC)` : ""}`;
 }
 
 let chartPending = false;

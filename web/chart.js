@@ -59,6 +59,13 @@ function stepPath(points, x, y, field, end, observedFrom) {
   return previous ? `${path} H${x(Math.max(end, previous[0])).toFixed(1)}` : "";
 }
 
+/** An axis label: `950`, `12K`, `1.5M`, so that a big count keeps to the chart's margin. @param {number} value */
+export function count(value) {
+  return value < 10_000
+    ? String(value)
+    : new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 }).format(value);
+}
+
 /** A round step (1, 2 or 5 times a power of ten, whole files) for about five grid lines up to `highest`. */
 export function tickStep(/** @type {number} */ highest) {
   const raw = highest / 5;
@@ -105,7 +112,7 @@ export function drawBurnUp(container, legend, history, agents, end) {
   for (let value = 0; value <= most; value += tick) {
     chart.append(node("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid" }));
     const label = node("text", { x: left - 6, y: y(value) + 4, class: "axis", "text-anchor": "end" });
-    label.textContent = String(value);
+    label.textContent = count(value);
     chart.append(label);
   }
   for (const [at, anchor] of /** @type {[number, string][]} */ ([
