@@ -104,8 +104,8 @@ const PAINT_SEQUENCE = /(\x1b\[[0-9;]*m)/;
  * when something was cut (wide characters count 2). A line that fits is returned as it is.
  */
 export function cutPainted(line: string, width: number): string {
+  // Split by a capturing group: the odd pieces are the sequences.
   const pieces = line.split(PAINT_SEQUENCE);
-  // split with a capturing group: the odd pieces are the sequences.
   if (displayWidth(pieces.filter((_, index) => index % 2 === 0).join("")) <= width) return line;
   let out = "";
   let used = 0;
@@ -126,17 +126,7 @@ export function cutPainted(line: string, width: number): string {
 
 /** One line, no control characters, at most `width` columns (an ellipsis when cut; wide characters count 2). */
 export function fitColumns(text: string, width: number): string {
-  const line = cleanText(text).replace(/[\t\n]/g, " ");
-  if (displayWidth(line) <= width) return line;
-  let out = "";
-  let used = 0;
-  for (const char of line) {
-    const w = charWidth(char.codePointAt(0)!);
-    if (used + w > width - 1) break;
-    out += char;
-    used += w;
-  }
-  return `${out}…`;
+  return cutPainted(cleanText(text).replace(/[\t\n]/g, " "), width);
 }
 
 function widest(title: string, cells: readonly string[]): number {
