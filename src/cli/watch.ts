@@ -3,6 +3,7 @@ import { noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./context.js";
+import { fullScreen } from "./terminal-settings.js";
 import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
 /** File-system events are gathered for this long before the state is read once. */
@@ -71,8 +72,7 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   async function follow(first: RunState): Promise<void> {
     const stdout = process.stdout;
-    const tty = stdout.isTTY === true;
-    const screen = tty ? await terminalScreen(dir) : null;
+    const screen = fullScreen(process.env, stdout) ? await terminalScreen(dir) : null;
 
     let state: RunState = first;
     let lastKey = "";

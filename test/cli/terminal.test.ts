@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { colorLevel, tableWidth } from "../../src/cli/terminal-settings.js";
+import { colorLevel, fullScreen, tableWidth } from "../../src/cli/terminal-settings.js";
 import { displayWidth } from "../../src/render/terminal.js";
 import { runCli } from "../support/cli.js";
 import { useEpicDirs } from "../support/epic-dirs.js";
@@ -64,6 +64,28 @@ describe("watch on a narrow terminal", () => {
       expect(lines[0]).toMatch(/^E · run /);
       expect(lines.some((line) => line.includes("impl-bac-"))).toBe(true);
       for (const line of lines) expect(displayWidth(line), line).toBeLessThanOrEqual(40);
+    },
+  );
+});
+
+describe("watch with TERM=dumb", () => {
+  it("draws the full screen only on a terminal that can move the cursor", () => {
+    expect(fullScreen({ TERM: "xterm-256color" }, { isTTY: true })).toBe(true);
+    expect(fullScreen({}, { isTTY: true })).toBe(true);
+    expect(fullScreen({ TERM: "dumb" }, { isTTY: true })).toBe(false);
+    expect(fullScreen({ TERM: "xterm" }, {})).toBe(false);
+  });
+
+  it.skipIf(noScript !== null)(
+    `prints the plain line per change on a terminal that cannot move the cursor${skipReason}`,
+    async () => {
+      const dir = await epic();
+      await runCli(["init", "--epic", "E", "--domains", "backend", "--dir", dir]);
+      await runCli(["finalize", "--dir", dir]);
+      const { code, output } = await runInTerminal(["watch", "--dir", dir], { TERM: "dumb" });
+      expect(code).toBe(0);
+      expect(output).not.toContain("\u001b[");
+      expect(output.trim()).toMatch(/^\d\d:\d\d:\d\d Parallel execution completed — 0% \(0\/0 files\)/);
     },
   );
 });
