@@ -4,8 +4,9 @@
 // replaces everything, so the page recovers its full state. Nothing here asks the server on a timer.
 
 import { drawBurnUp, thin } from "./chart.js";
-import { dateTime, dollars, formatDuration } from "./format.js";
+import { clockTime, dateTime, dollars, formatDuration } from "./format.js";
 import { buildRow, element } from "./rows.js";
+import { CROWDED, countTabs } from "./tabs.js";
 
 /**
  * @typedef {import("./rows.js").Row} Row
@@ -39,6 +40,10 @@ function applySnapshot(message) {
   $("empty").hidden = view.run !== null;
   $("run").hidden = view.run === null;
   if (!view.run) {
+    // The run that was shown went away (its folder removed): nothing of it stays on the page.
+    $("epic-name").textContent = "";
+    $("run-state").textContent = "Parallel Execution Progress";
+    document.title = "parallel-progress";
     $("empty").textContent =
       `No run yet in ${message.location}: it shows here once \`parallel-progress init\` starts one.`;
     return;
@@ -96,8 +101,11 @@ function rowElement(id) {
 function drawRun() {
   const run = view.run;
   if (!run || !view.history) return;
-  document.title = `${run.overall.progress}% · ${run.epicId} · parallel-progress`;
-  $("title").textContent = `${run.epicId}: ${run.completedAt ? "finished" : "in progress"}`;
+  // The epic id is isolated (FSI … PDI here, a CSS isolate on the page): a right-to-left override in it
+  // cannot turn the text around it.
+  document.title = `${run.overall.progress}% · \u2068${run.epicId}\u2069 · parallel-progress`;
+  $("epic-name").textContent = run.epicId;
+  $("run-state").textContent = `: ${run.completedAt ? "finished" : "in progress"}`;
   $("overall-percent").textContent = `${run.overall.progress}%`;
   $("overall-files").textContent = `(${run.overall.filesCompleted}/${run.overall.filesTotal} files)`;
   const overallBar = $("overall-bar");
@@ -134,7 +142,10 @@ function drawRun() {
   list.replaceChildren(
     ...failed.map((row) => {
       const item = element("li", `status-${row?.status}`);
-      item.append(element("strong", "", row?.domain ?? ""), element("span", "agent-id", ` ${row?.agentId} `));
+      item.append(
+        element("strong", "agent-text", row?.domain ?? ""),
+        element("span", "agent-id", ` ${row?.agentId} `),
+      );
       item.append(
         element(
           "span",
@@ -152,7 +163,9 @@ function drawRun() {
 function eta(run) {
   if (run.completedAt) return "done";
   if (run.etaMs === null) return "not enough data yet";
-  return `~${formatDuration(Math.max(1000, run.etaMs))} (about ${new Date(run.at + run.etaMs).toISOString().slice(11, 16)} UTC)`;
+  // The clock time only where there is one: an absurd count of files can put the end past any date.
+  const at = clockTime(run.at + run.etaMs).slice(0, 5);
+  return `~${formatDuration(Math.max(1000, run.etaMs))}${at ? ` (about ${at} UTC)` : ""}`;
 }
 
 let chartPending = false;
@@ -177,38 +190,79 @@ function connection(state, text) {
   node.textContent = text;
 }
 
+/** The open stream, or null while paused (or before the first connection, or once ended). */
+let source = /** @type {EventSource | null} */ (null);
+/** A retry after the stream was refused, while one is due. */
+let retry = /** @type {ReturnType<typeof setTimeout> | null} */ (null);
+
+function disconnect() {
+  source?.close();
+  source = null;
+  if (retry !== null) clearTimeout(retry);
+  retry = null;
+}
+
 function connect() {
-  const source = new EventSource(`events${location.search}`);
-  source.addEventListener("open", () => connection("live", "live"));
-  source.addEventListener("snapshot", (event) => {
+  disconnect();
+  const opened = new EventSource(`events${location.search}`);
+  source = opened;
+  opened.addEventListener("open", () => connection("live", "live"));
+  opened.addEventListener("snapshot", (event) => {
     $("problem").hidden = true;
     // Marks for anyone measuring how long a big run takes to show (the browser tests do).
     performance.mark("snapshot-received");
     applySnapshot(JSON.parse(/** @type {MessageEvent} */ (event).data));
     performance.measure("snapshot-shown", "snapshot-received");
   });
-  source.addEventListener("change", (event) => {
+  opened.addEventListener("change", (event) => {
     $("problem").hidden = true;
     applyChange(JSON.parse(/** @type {MessageEvent} */ (event).data));
   });
-  source.addEventListener("problem", (event) => {
+  opened.addEventListener("problem", (event) => {
     $("problem").hidden = false;
     $("problem").textContent =
       `cannot read the run: ${JSON.parse(/** @type {MessageEvent} */ (event).data).message}`;
   });
-  source.addEventListener("end", (event) => {
-    source.close();
+  opened.addEventListener("end", (event) => {
+    disconnect();
+    ended = true;
     connection("ended", `stopped: ${JSON.parse(/** @type {MessageEvent} */ (event).data).reason}`);
   });
-  source.addEventListener("error", () => {
-    if (source.readyState === EventSource.CLOSED) {
+  opened.addEventListener("error", () => {
+    if (opened.readyState === EventSource.CLOSED) {
       // Refused (a new token after a restart, or an error status): EventSource gives up; try once more later.
       connection("reconnecting", "disconnected: retrying…");
-      setTimeout(connect, 3000);
+      retry = setTimeout(connect, 3000);
     } else {
       connection("reconnecting", "reconnecting…");
     }
   });
 }
 
-connect();
+/** The server said the view ended (the run finalized with --exit-on-finalize): no reconnecting. */
+let ended = false;
+
+const openTabs = countTabs(() => follow());
+
+/**
+ * Holds the stream, or lets it go while the tab is hidden and many tabs of the page are open (see
+ * tabs.js); a tab that takes it again gets the whole run (a snapshot). A hidden tab among a few keeps
+ * it: its title shows the progress, and it hears the run end.
+ */
+function follow() {
+  if (ended) return;
+  const pause = document.visibilityState === "hidden" && openTabs() >= CROWDED;
+  if (pause && source !== null) {
+    disconnect();
+    connection("reconnecting", "paused: hidden, with many tabs of this page open");
+  } else if (!pause && source === null) {
+    connection("reconnecting", "connecting…");
+    connect();
+  }
+}
+
+document.addEventListener("visibilitychange", follow);
+// The chart is drawn to the width it has, so its labels keep their size on a phone.
+addEventListener("resize", scheduleChart);
+
+follow();

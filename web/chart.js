@@ -59,6 +59,13 @@ function stepPath(points, x, y, field, end, observedFrom) {
   return previous ? `${path} H${x(Math.max(end, previous[0])).toFixed(1)}` : "";
 }
 
+/** An axis label: `950`, `12K`, `1.5M`, so that a big count keeps to the chart's margin. @param {number} value */
+export function count(value) {
+  return value < 10_000
+    ? String(value)
+    : new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 }).format(value);
+}
+
 /** A round step (1, 2 or 5 times a power of ten, whole files) for about five grid lines up to `highest`. */
 export function tickStep(/** @type {number} */ highest) {
   const raw = highest / 5;
@@ -78,7 +85,8 @@ export function tickStep(/** @type {number} */ highest) {
  * @param {Line[]} agents the agents in display order @param {number} end the chart's last time (epoch ms)
  */
 export function drawBurnUp(container, legend, history, agents, end) {
-  const width = 800;
+  // As wide as the page gives it (drawn 1:1, so the labels keep their size on a phone); 800 unlaid out.
+  const width = Math.max(320, Math.round(container.clientWidth) || 800);
   const height = 220;
   const left = 44;
   const right = 12;
@@ -104,7 +112,7 @@ export function drawBurnUp(container, legend, history, agents, end) {
   for (let value = 0; value <= most; value += tick) {
     chart.append(node("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid" }));
     const label = node("text", { x: left - 6, y: y(value) + 4, class: "axis", "text-anchor": "end" });
-    label.textContent = String(value);
+    label.textContent = count(value);
     chart.append(label);
   }
   for (const [at, anchor] of /** @type {[number, string][]} */ ([
@@ -176,6 +184,7 @@ function legendItem(text, color, kind) {
   swatch.className = "swatch";
   if (color) swatch.style.backgroundColor = color;
   const label = document.createElement("span");
+  label.className = "agent-text";
   label.textContent = text;
   item.append(swatch, label);
   return item;

@@ -26,3 +26,11 @@ export function tableWidth(env: Env, stdout: { isTTY?: boolean; columns?: number
   if (/^\d+$/.test(given) && Number(given) > 0) return Number(given);
   return stdout.isTTY && stdout.columns !== undefined && stdout.columns > 0 ? stdout.columns : undefined;
 }
+
+/**
+ * Whether `watch` draws its full-screen view (cursor moves, a frame redrawn in place): on a terminal that
+ * can move the cursor. `TERM=dumb` (Emacs' shell, some CI consoles) cannot: the plain line per change.
+ */
+export function fullScreen(env: Env, stdout: { isTTY?: boolean }): boolean {
+  return stdout.isTTY === true && env.TERM !== "dumb";
+}

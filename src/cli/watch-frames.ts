@@ -2,7 +2,7 @@ import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { formatStatusCounts, overallProgress, statusCounts } from "../model/progress.js";
 import type { RunState } from "../model/types.js";
-import { fitColumns } from "../render/terminal.js";
+import { cutPainted, fitColumns } from "../render/terminal.js";
 import { cleanText, truncateCodePoints } from "../render/text.js";
 
 /**
@@ -17,6 +17,9 @@ export const ANSI = {
   clearBelow: "\x1b[J",
   hideCursor: "\x1b[?25l",
   showCursor: "\x1b[?25h",
+  /** Lines wider than the terminal are cut at its edge instead of wrapping (DECAWM off, then on again). */
+  noWrap: "\x1b[?7l",
+  wrap: "\x1b[?7h",
 } as const;
 
 export const DEFAULT_WATCH_INTERVAL_MS = 500;
@@ -145,6 +148,8 @@ interface FrameOptions {
   columns?: number;
   /** Paints the header (chalk's `bold`), or null for no colour. */
   bold: ((text: string) => string) | null;
+  /** Why the frame may be out of date (the run cannot be read, or is gone), shown as the footer. */
+  notice?: string | null;
 }
 
 /** The screen's lines: header, the table, footer. */
@@ -158,11 +163,14 @@ export function frameLines(state: RunState, options: FrameOptions): string[] {
     `${oneLine(state.epicId, 80)} · run ${oneLine(state.runId, 80)} · ${runLocation(state)} · last change ${clockTime(lastChangeAt(state))}`,
   );
   const footer = cut(
-    state.completedAt
-      ? `run finalized at ${clockTime(Date.parse(state.completedAt))}`
-      : `watching ${cleanText(options.dir)} (Ctrl-C to stop)`,
+    options.notice
+      ? `warning: ${options.notice}`
+      : state.completedAt
+        ? `run finalized at ${clockTime(Date.parse(state.completedAt))}`
+        : `watching ${cleanText(options.dir)} (Ctrl-C to stop)`,
   );
-  const body = ["", ...options.table.split("\n"), ""];
+  // The table's rows too (a row wider than the terminal would wrap), their colours kept.
+  const body = ["", ...options.table.split("\n").map((line) => cutPainted(line, width)), ""];
   const rows = options.rows !== undefined && options.rows > 0 ? options.rows : Number.POSITIVE_INFINITY;
   const room = Math.max(0, rows - 2);
   const shown = body.length > room ? [...body.slice(0, Math.max(0, room - 1)), "…"].slice(0, room) : body;
@@ -170,9 +178,12 @@ export function frameLines(state: RunState, options: FrameOptions): string[] {
 }
 
 /**
- * The bytes that replace the screen with `lines`: cursor home, each line followed by erase-to-end, then
- * erase below. Drawn over the previous frame in one write, so there is no blank flash between frames.
+ * The bytes that replace the screen with `lines`: what is below the frame erased, then from the cursor's
+ * home each line over the previous one's (erased first). One write, so there is no blank flash between
+ * frames. Each line is erased before it is written, not after: with wrapping off (ANSI.noWrap) the
+ * cursor stays on a full line's last character, which an erase after it would remove.
  */
 export function drawFrame(lines: readonly string[]): string {
-  return `${ANSI.home}${lines.map((line) => `${line}${ANSI.clearLine}`).join("\n")}${ANSI.clearBelow}`;
+  const below = `\x1b[${lines.length + 1};1H${ANSI.clearBelow}`;
+  return `${below}${ANSI.home}${lines.map((line) => `${ANSI.clearLine}${line}`).join("\n")}`;
 }

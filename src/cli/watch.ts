@@ -3,6 +3,7 @@ import { noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./context.js";
+import { fullScreen } from "./terminal-settings.js";
 import { ANSI, changeKey, changeLine, drawFrame, frameLines } from "./watch-frames.js";
 
 /** File-system events are gathered for this long before the state is read once. */
@@ -71,18 +72,23 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   async function follow(first: RunState): Promise<void> {
     const stdout = process.stdout;
-    const tty = stdout.isTTY === true;
-    const screen = tty ? await terminalScreen(dir) : null;
+    const screen = fullScreen(process.env, stdout) ? await terminalScreen(dir) : null;
 
     let state: RunState = first;
     let lastKey = "";
     let lastPrinted: RunState | null = null;
     let lastFrame = "";
     let warned = "";
+    /** On the full screen, a warning is its footer while it holds (written to stderr it would land inside the frame). */
+    let notice: string | null = null;
+    const warn = (message: string) => {
+      if (screen) notice = message;
+      else out.warn(message);
+    };
 
     const present = (): boolean => {
       if (screen) {
-        const frame = screen.frame(state);
+        const frame = screen.frame(state, notice);
         if (frame !== lastFrame) stdout.write(frame);
         lastFrame = frame;
       } else if (changeKey(state) !== lastKey) {
@@ -93,8 +99,10 @@ export async function watch(options: WatchOptions): Promise<void> {
       return state.completedAt !== null;
     };
 
-    if (screen) stdout.write(ANSI.hideCursor);
-    const restoreCursor = () => stdout.write(`\n${ANSI.showCursor}`);
+    // A row wider than the terminal is cut at its edge rather than wrapped, which would push the frame
+    // past the terminal's rows (its header scrolled away).
+    if (screen) stdout.write(`${ANSI.hideCursor}${ANSI.noWrap}`);
+    const restoreCursor = () => stdout.write(`\n${ANSI.wrap}${ANSI.showCursor}`);
     if (screen) process.once("exit", restoreCursor);
 
     let polled = false;
@@ -105,17 +113,18 @@ export async function watch(options: WatchOptions): Promise<void> {
       polled = false;
       const next = await reporter.load().catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        if (message !== warned) out.warn(`cannot read the run: ${message}`);
+        if (message !== warned) warn(`cannot read the run: ${message}`);
         warned = message;
         return undefined;
       });
       if (next === null) {
         // The store follows its folder removed and made again: the new run's changes are heard.
         if (warned !== "gone")
-          out.warn(`the run in ${store.database ? store.location : dir} is gone: waiting for a new one`);
+          warn(`the run in ${store.database ? store.location : dir} is gone: waiting for a new one`);
         warned = "gone";
       } else if (next) {
         warned = "";
+        notice = null;
         state = next;
       }
       if (stopped) return;
@@ -163,11 +172,13 @@ export async function watch(options: WatchOptions): Promise<void> {
 }
 
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */
-async function terminalScreen(dir: string): Promise<{ frame: (state: RunState) => string }> {
+async function terminalScreen(
+  dir: string,
+): Promise<{ frame: (state: RunState, notice: string | null) => string }> {
   const { terminalColors, terminalTable, terminalWidth } = await import("./terminal-table.js");
   const color = terminalColors();
   return {
-    frame: (state) => {
+    frame: (state, notice) => {
       const columns = terminalWidth();
       const lines = frameLines(state, {
         // `now` moves the ETA and stalled marks on between changes (a poll redraws when they change).
@@ -176,6 +187,7 @@ async function terminalScreen(dir: string): Promise<{ frame: (state: RunState) =
         rows: process.stdout.rows,
         ...(columns === undefined ? {} : { columns }),
         bold: color ? color.bold : null,
+        notice,
       });
       return drawFrame(lines);
     },

@@ -96,19 +96,37 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-/** One line, no control characters, at most `width` columns (an ellipsis when cut; wide characters count 2). */
-export function fitColumns(text: string, width: number): string {
-  const line = cleanText(text).replace(/[\t\n]/g, " ");
-  if (displayWidth(line) <= width) return line;
+/** Colour sequences (SGR, as chalk writes them): they take no column. */
+const PAINT_SEQUENCE = /(\x1b\[[0-9;]*m)/;
+
+/**
+ * A line of the terminal table, its colours kept, cut to `width` columns: `…` last and the colours reset
+ * when something was cut (wide characters count 2). A line that fits is returned as it is.
+ */
+export function cutPainted(line: string, width: number): string {
+  // Split by a capturing group: the odd pieces are the sequences.
+  const pieces = line.split(PAINT_SEQUENCE);
+  if (displayWidth(pieces.filter((_, index) => index % 2 === 0).join("")) <= width) return line;
   let out = "";
   let used = 0;
-  for (const char of line) {
-    const w = charWidth(char.codePointAt(0)!);
-    if (used + w > width - 1) break;
-    out += char;
-    used += w;
+  for (const [index, piece] of pieces.entries()) {
+    if (index % 2 === 1) {
+      out += piece;
+      continue;
+    }
+    for (const char of piece) {
+      const w = charWidth(char.codePointAt(0)!);
+      if (used + w > width - 1) return `${out}…${pieces.length > 1 ? "\x1b[0m" : ""}`;
+      out += char;
+      used += w;
+    }
   }
-  return `${out}…`;
+  return out;
+}
+
+/** One line, no control characters, at most `width` columns (an ellipsis when cut; wide characters count 2). */
+export function fitColumns(text: string, width: number): string {
+  return cutPainted(cleanText(text).replace(/[\t\n]/g, " "), width);
 }
 
 function widest(title: string, cells: readonly string[]): number {

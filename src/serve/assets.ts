@@ -8,6 +8,7 @@ const TYPES: Record<string, string> = {
   "rows.js": "text/javascript; charset=utf-8",
   "chart.js": "text/javascript; charset=utf-8",
   "format.js": "text/javascript; charset=utf-8",
+  "tabs.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
   "favicon.svg": "image/svg+xml",
 };

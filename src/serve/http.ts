@@ -60,7 +60,9 @@ export function createHandler(options: HandlerOptions) {
   };
 
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? "/", "http://localhost");
+    const url = requestUrl(request.url);
+    // A target no URL parser takes (`GET http://[ HTTP/1.1`, sent by hand) is refused, not thrown.
+    if (!url) return plain(response, 400, "bad request target\n");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return plain(response, 405, "read-only: GET only\n", { Allow: "GET, HEAD" });
     }
@@ -98,6 +100,9 @@ export function createHandler(options: HandlerOptions) {
     response.write(`retry: ${RECONNECT_MS}\n\n`);
     // Each connection starts from the whole run, so a page that reconnects recovers everything.
     send(response, options.live.snapshot());
+    // A page that connects while the run cannot be read is told so, as the pages already open were.
+    const problem = options.live.problem;
+    if (problem !== null) send(response, { kind: "problem", message: problem });
     const unlisten = options.live.listen((message) => send(response, message));
     const keepAlive = setInterval(() => write(response, ": keep-alive\n\n"), KEEP_ALIVE_MS);
     streams.add(response);
@@ -117,6 +122,14 @@ export function createHandler(options: HandlerOptions) {
   };
 
   return { handle, endStreams };
+}
+
+function requestUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? "/", "http://localhost");
+  } catch {
+    return null;
+  }
 }
 
 function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {

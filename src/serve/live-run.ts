@@ -31,7 +31,8 @@ export class LiveRun {
   private readonly listeners = new Set<(message: LiveMessage) => void>();
   private stopSource: (() => Promise<void>) | null = null;
   private readonly reads = new OneAtATime(() => this.readOnce());
-  private problem: string | null = null;
+  /** Why the run cannot be read now (the latest read failed), or null. */
+  private readFailure: string | null = null;
 
   constructor(
     private readonly source: RunSource,
@@ -52,6 +53,11 @@ export class LiveRun {
     this.stopSource = null;
     await stop?.();
     await this.reads.idle();
+  }
+
+  /** Why the latest read of the run failed, while it fails: what a page that connects now is told. */
+  get problem(): string | null {
+    return this.readFailure;
   }
 
   /** The latest state read, for callers that act on it (exit on finalize). */
@@ -80,12 +86,12 @@ export class LiveRun {
       state = await this.source.read();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (message !== this.problem) this.emit({ kind: "problem", message });
-      this.problem = message;
+      if (message !== this.readFailure) this.emit({ kind: "problem", message });
+      this.readFailure = message;
       return;
     }
-    const recovered = this.problem !== null;
-    this.problem = null;
+    const recovered = this.readFailure !== null;
+    this.readFailure = null;
     this.state = state;
     this.apply(recovered);
   }
@@ -95,7 +101,7 @@ export class LiveRun {
    * (stalled marks, the ETA) moves on between changes. Called on a timer while the run goes on.
    */
   recompute(): void {
-    if (this.state && this.state.completedAt === null && !this.reads.busy && this.problem === null)
+    if (this.state && this.state.completedAt === null && !this.reads.busy && this.readFailure === null)
       this.apply(false);
   }
 

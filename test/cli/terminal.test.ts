@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { colorLevel, tableWidth } from "../../src/cli/terminal-settings.js";
+import { colorLevel, fullScreen, tableWidth } from "../../src/cli/terminal-settings.js";
+import { displayWidth } from "../../src/render/terminal.js";
 import { runCli } from "../support/cli.js";
 import { useEpicDirs } from "../support/epic-dirs.js";
 import { noScript, runInTerminal } from "../support/terminal.js";
@@ -42,6 +43,51 @@ describe("colour on a terminal", () => {
     expect(plain.output).not.toMatch(SGR);
     expect((await watch({})).output).toMatch(SGR);
   });
+});
+
+describe("watch on a narrow terminal", () => {
+  it.skipIf(noScript !== null)(
+    `cuts every line of its frame to the terminal's width, wrapping off while it draws${skipReason}`,
+    async () => {
+      const dir = await epic();
+      await runCli(["init", "--epic", "E", "--domains", "a-rather-long-domain-name,backend", "--dir", dir]);
+      await runCli(["update", "backend", "--status", "in_progress", "--files", "1/4", "--dir", dir]);
+      await runCli(["finalize", "--dir", dir]); // watch draws the finalized run once and exits
+      const { code, output } = await runInTerminal(["watch", "--dir", dir], { TERM: "xterm-256color" }, 40);
+      expect(code).toBe(0);
+      expect(output).toContain("\u001b[?7l"); // wrapping off while the frame is drawn
+      expect(output.lastIndexOf("\u001b[?7h")).toBeGreaterThan(output.lastIndexOf("\u001b[?7l")); // on again
+      const lines = output
+        .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "")
+        .split(/\r?\n/)
+        .filter((line) => line !== "");
+      expect(lines[0]).toMatch(/^E · run /);
+      expect(lines.some((line) => line.includes("impl-bac-"))).toBe(true);
+      for (const line of lines) expect(displayWidth(line), line).toBeLessThanOrEqual(40);
+    },
+  );
+});
+
+describe("watch with TERM=dumb", () => {
+  it("draws the full screen only on a terminal that can move the cursor", () => {
+    expect(fullScreen({ TERM: "xterm-256color" }, { isTTY: true })).toBe(true);
+    expect(fullScreen({}, { isTTY: true })).toBe(true);
+    expect(fullScreen({ TERM: "dumb" }, { isTTY: true })).toBe(false);
+    expect(fullScreen({ TERM: "xterm" }, {})).toBe(false);
+  });
+
+  it.skipIf(noScript !== null)(
+    `prints the plain line per change on a terminal that cannot move the cursor${skipReason}`,
+    async () => {
+      const dir = await epic();
+      await runCli(["init", "--epic", "E", "--domains", "backend", "--dir", dir]);
+      await runCli(["finalize", "--dir", dir]);
+      const { code, output } = await runInTerminal(["watch", "--dir", dir], { TERM: "dumb" });
+      expect(code).toBe(0);
+      expect(output).not.toContain("\u001b[");
+      expect(output.trim()).toMatch(/^\d\d:\d\d:\d\d Parallel execution completed — 0% \(0\/0 files\)/);
+    },
+  );
 });
 
 describe("colorLevel (pure)", () => {

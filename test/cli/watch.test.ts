@@ -144,8 +144,22 @@ describe("watch: what is printed (pure)", () => {
       expect(line.endsWith("…"), line).toBe(true);
     }
 
+    // The table's rows are cut too (a row wider than the terminal would wrap and push the header off),
+    // their colours kept; a warning takes the footer's place while it holds.
+    const painted = frameLines(state, {
+      table: `\u001b[33m${"x".repeat(30)}\u001b[39m`,
+      dir: "/epic",
+      columns: 20,
+      bold: null,
+      notice: "the run in /epic is gone: waiting for a new one",
+    });
+    expect(painted[2]).toBe(`\u001b[33m${"x".repeat(19)}…\u001b[0m`);
+    expect(painted.at(-1)).toBe("warning: the run in…");
+
+    // Below the frame erased first (row 3 on), then each line erased before it is written: with wrapping
+    // off, an erase after a full line would remove its last character.
     expect(drawFrame(["a", "b"])).toBe(
-      `${ANSI.home}a${ANSI.clearLine}\nb${ANSI.clearLine}${ANSI.clearBelow}`,
+      `\x1b[3;1H${ANSI.clearBelow}${ANSI.home}${ANSI.clearLine}a\n${ANSI.clearLine}b`,
     );
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { AgentState, AgentStatus, RunState } from "../../src/model/types.js";
-import { type Colors, displayWidth, progressBar, renderTerminalTable } from "../../src/render/terminal.js";
+import {
+  type Colors,
+  cutPainted,
+  displayWidth,
+  progressBar,
+  renderTerminalTable,
+} from "../../src/render/terminal.js";
 import { liveRun, ms } from "./fixtures.js";
 
 function agent(
@@ -198,5 +204,22 @@ describe("displayWidth", () => {
     expect(displayWidth("日本")).toBe(4);
     expect(displayWidth("😀")).toBe(2);
     expect(displayWidth("e\u0301")).toBe(1);
+  });
+});
+
+describe("cutPainted", () => {
+  const red = (text: string) => `\u001b[31m${text}\u001b[39m`;
+
+  it("keeps a line that fits as it is, colours and all", () => {
+    expect(cutPainted(`ab ${red("cd")}`, 5)).toBe(`ab ${red("cd")}`);
+    expect(cutPainted("漢字", 4)).toBe("漢字");
+  });
+
+  it("cuts by screen columns, keeps the colour sequences before the cut, and resets them after `…`", () => {
+    const cut = cutPainted(`ab ${red("cdefgh")} ij`, 6);
+    expect(cut).toBe("ab \u001b[31mcd…\u001b[0m");
+    expect(displayWidth(cut.replace(/\u001b\[[0-9;]*m/g, ""))).toBe(6);
+    expect(cutPainted("abcdefgh", 4)).toBe("abc…"); // nothing painted: nothing to reset
+    expect(cutPainted("漢字漢字", 4)).toBe("漢…"); // a wide character that would straddle the edge goes
   });
 });

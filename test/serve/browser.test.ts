@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Browser, BrowserContext, Dialog, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -256,6 +256,106 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(await page.locator("main img, main b, main script").count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).pwned)).toBeUndefined();
     expect(errors).toEqual([]);
+  });
+
+  it("keeps agent text in its place on a wide screen and a phone: long words wrap, an override turns only itself", async () => {
+    const word = "x".repeat(300);
+    // Arabic, then a right-to-left override (U+202E) never closed: without isolation it would turn the
+    // agent id and the reason shown after the domain around as well.
+    const rtl = "\u0627\u0644\u0639\u0631\u0628\u064a\u0629\u202eevil";
+    const dir = await epicWith(`backend,${rtl}`, (state) => ({
+      ...state,
+      epicId: `EPIC-${word.slice(0, 190)}`,
+    }));
+    await cli(dir, "complete", "backend", "--summary", `first line\nsecond ${word}`);
+    await cli(dir, "log", "backend", `event ${word}`);
+    await cli(dir, "fail", rtl, "--error", `reason ${word}`);
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page, errors } = await openPage(server.url);
+    cleanups.push(() => page.setViewportSize(VIEWPORT));
+    await page.locator("#failure-list li").waitFor({ timeout: 10_000 });
+    // Strings: page code, where `document` is (the tests' own types have no DOM).
+    const overflow = () =>
+      page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+
+    expect(await overflow()).toBe(0);
+    expect(await page.locator("#rows .result").innerText()).toMatch(/^first line\nsecond x+$/);
+    // Where each part of the failure starts (its first line's box): in reading order, left to right.
+    const starts = await page.evaluate<number[]>(
+      `["strong", ".agent-id", ".reason"].map(
+        (selector) => document.querySelector("#failure-list li " + selector).getClientRects()[0].left,
+      )`,
+    );
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    // The connection's mark stays on one line beside a long title.
+    const mark = await page.locator("#connection").boundingBox();
+    expect(mark!.height).toBeLessThan(30);
+
+    await page.setViewportSize({ width: 390, height: 800 });
+    // The table scrolls in its own box; the page itself never sideways.
+    await page.waitForFunction("document.documentElement.scrollWidth === window.innerWidth");
+    const overall = (await page.locator(".overall").boundingBox())!;
+    const list = (await page.locator(".summary dl").boundingBox())!;
+    expect(list.y).toBeGreaterThanOrEqual(overall.y + overall.height); // one column
+    // The chart is drawn at the width it has, so its labels keep their size.
+    await page.waitForFunction(
+      `Math.abs(document.querySelector("#chart svg").viewBox.baseVal.width - document.getElementById("chart").clientWidth) <= 1`,
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it("lets go of its stream while hidden among many tabs of the page, and takes the whole run again", async () => {
+    const dir = await epicWith("backend,frontend");
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page } = await openPage(server.url);
+    await page.locator("#connection[data-state=live]").waitFor({ timeout: 10_000 });
+    // Headless tabs are always visible: the browser's hiding of a tab, as the page sees it.
+    await page.evaluate(`
+      Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    `);
+    // Hidden among a few tabs, it keeps its stream (its title shows the progress).
+    await cli(dir, "update", "frontend", "--status", "in_progress", "--files", "1/8");
+    await page.locator("#rows tr:last-child .files", { hasText: /^1\/8$/ }).waitFor({ timeout: 5000 });
+    expect(await page.title()).toMatch(/^12% · /);
+
+    // Four more tabs of the page (six connections to one server at most): the hidden one lets go.
+    const others = await Promise.all([1, 2, 3, 4].map(() => context.newPage()));
+    cleanups.push(() => Promise.all(others.map((other) => other.close())));
+    for (const other of others) await other.goto(server.url);
+    await page.locator("#connection", { hasText: "paused" }).waitFor({ timeout: 5000 });
+    await cli(dir, "update", "frontend", "--status", "in_progress", "--files", "3/8");
+    for (const other of others) await other.goto("about:blank"); // they close: it takes the stream again
+    await page.locator("#rows tr:last-child .files", { hasText: /^3\/8$/ }).waitFor({ timeout: 5000 });
+    await page.locator("#connection[data-state=live]").waitFor({ timeout: 5000 });
+  });
+
+  it("shows a run of absurd counts: an ETA past any date without its clock time, short axis labels", async () => {
+    const dir = await epicWith("a,b", (state, now) => {
+      const started = { ...state, startedAt: new Date(now - 60_000).toISOString() };
+      const huge = { status: "in_progress" as const, filesCompleted: 3, filesTotal: 9_000_000_000_000_000 };
+      const small = { status: "in_progress" as const, filesCompleted: 0, filesTotal: 1 };
+      return applyProgress(applyProgress(started, "a", huge, now), "b", small, now);
+    });
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page, errors } = await openPage(server.url);
+    await page.locator("#eta", { hasText: "hours" }).waitFor({ timeout: 10_000 });
+    expect(await page.locator("#eta").innerText()).not.toContain("about");
+    expect(await page.locator("#started").innerText()).toMatch(/UTC$/); // the rest was drawn
+    const labels = await page.locator("#chart text.axis").allTextContents();
+    expect(labels).toContain("8000T"); // not 8000000000000000, cut off by the chart's left margin
+    expect(errors).toEqual([]);
+  });
+
+  it("shows no trace of a run that went away (its folder removed), until the next one starts", async () => {
+    const dir = await epicWith("backend");
+    const server = await serve(["--dir", dir, "--port", "0"]);
+    const { page } = await openPage(server.url);
+    await page.locator("#title", { hasText: "EPIC-7" }).waitFor({ timeout: 10_000 });
+    await rm(join(dir, ".parallel-progress"), { recursive: true });
+    await page.locator("#empty").waitFor({ timeout: 5000 });
+    expect(await page.locator("#title").innerText()).toBe("Parallel Execution Progress");
+    expect(await page.title()).toBe("parallel-progress");
   });
 
   it("reconnects by itself after the server restarts and recovers the whole state", async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -151,6 +151,26 @@ describe("serve: the HTTP server (no browser)", () => {
     expect(post.headers.allow).toBe("GET, HEAD");
   });
 
+  it("answers a request target no URL parser takes with 400, and goes on serving", async () => {
+    for (const token of [null, TOKEN]) {
+      const { server, base } = await serveRun({ token });
+      for (const target of ["http://[", "//[", "http://a:b:c/"]) {
+        // Sent by hand (a browser never sends these): before any access check.
+        const socket = connect(server.port, "127.0.0.1");
+        cleanups.push(async () => void socket.destroy());
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+        const answer = await new Promise<string>((got) => {
+          socket.once("data", (chunk) => got(String(chunk)));
+          socket.once("close", () => got("(closed)"));
+          setTimeout(() => got("(no answer)"), 5000);
+        });
+        expect(answer.split("\r\n")[0], target).toBe("HTTP/1.1 400 Bad Request");
+      }
+      expect((await fetchRaw(server.url)).status).toBe(200);
+      expect((await fetchRaw(`${base}/style.css`)).status).toBe(token === null ? 200 : 401);
+    }
+  });
+
   it("answers on loopback host names only when it has no token (no DNS rebinding)", async () => {
     const { base, server } = await serveRun();
     expect(server.token).toBeNull();
@@ -240,6 +260,19 @@ describe("serve: the HTTP server (no browser)", () => {
       data: { reason: "the run is finalized" },
     });
     await stream.ended;
+  });
+
+  it("tells a page that connects while the run cannot be read why, as it told the pages already open", async () => {
+    const { store, server, base } = await serveRun();
+    await writeFile(store.paths.state, "{ not json");
+    await server.live.refresh();
+    expect(server.live.problem).toMatch(/not valid JSON/);
+    const stream = await openEvents(`${base}/events`);
+    cleanups.push(async () => stream.close());
+    const problem = await stream.next((event) => event.event === "problem");
+    expect(problem.data).toEqual({ kind: "problem", message: server.live.problem });
+    // The run it last read is still the snapshot's, before the problem.
+    expect(stream.events.map((event) => event.event)).toEqual(["snapshot", "problem"]);
   });
 
   it("closes the stream of a page that stops reading, rather than holding every change for it", async () => {

@@ -605,7 +605,10 @@ export class PgRunStore implements RunStore {
         if (live && client === next) {
           client = null;
           stopLooking();
-          if (!over()) void reconnect();
+          if (over()) return;
+          // A read now tells the subscriber whether the database went away (serve shows the page why).
+          listener();
+          void reconnect();
         }
       });
       try {
@@ -633,7 +636,8 @@ export class PgRunStore implements RunStore {
       if (reconnecting) return;
       reconnecting = true;
       try {
-        for (let attempt = 0; attempt < 600 && !over(); attempt++) {
+        // Until the subscription ends: a database down for longer is still followed once it is back.
+        for (let attempt = 0; !over(); attempt++) {
           await new Promise((resolve) =>
             setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))),
           );

@@ -687,4 +687,28 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(row?.n).toBe(1);
     await stop();
   });
+
+  it("tells its subscriber when the database goes away, so a read can say so while it is down", async () => {
+    const watcher = store("E10");
+    const writer = store("E10");
+    await writer.transact((_c, now) => ({ next: newRun("E10", ["a"], now), result: undefined }));
+    let calls = 0;
+    const stop = await watcher.subscribe(() => {
+      calls++;
+    });
+    let before = 0;
+    try {
+      await server.stopServer();
+      // Heard while the database is still down (serve reads then, and shows the page why).
+      for (let i = 0; i < 300 && calls === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(calls).toBeGreaterThan(0);
+      await expect(watcher.read()).rejects.toThrow(/not answering/);
+      before = calls; // the reconnection may be heard while start() still waits
+    } finally {
+      await server.start();
+    }
+    for (let i = 0; i < 300 && calls === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBeGreaterThan(before); // back: told once more
+    await stop();
+  });
 });
