@@ -21,6 +21,7 @@ import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
+import { guardClient } from "./github/guarded-client.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import { checkCost } from "./model/metrics.js";
 import {
@@ -640,12 +641,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       });
   }
 
-  /** The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. */
+  /**
+   * The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. A client given in
+   * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble.
+   */
   private async client(apiUrl: string): Promise<IssueCommentsClient> {
     const given = this.options.client;
     let client: IssueCommentsClient | null;
-    if (given && typeof given !== "function") client = given;
-    else if (given) client = await given(apiUrl);
+    if (given && typeof given !== "function") client = guardClient(given);
+    else if (given) client = await madeClient(given, apiUrl);
     else {
       let made = this.clients.get(apiUrl);
       if (!made) {
@@ -684,6 +688,25 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private warn(message: string): void {
     this.options.onWarning?.(message);
     this.emit("warning", message);
+  }
+}
+
+/** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */
+async function madeClient(
+  factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
+  apiUrl: string,
+): Promise<IssueCommentsClient | null> {
+  try {
+    const made = await factory(apiUrl);
+    return made ? guardClient(made) : null;
+  } catch (error) {
+    if (error instanceof GitHubError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new GitHubError(
+      `the GitHub client could not be made: ${message}`,
+      { kind: "network" },
+      { cause: error },
+    );
   }
 }
 
