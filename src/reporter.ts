@@ -146,6 +146,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Owns this reporter's leases in the shared state: random, never a process id. */
   private readonly owner = randomHex(16);
   private state: RunState | null = null;
+  /** How many changes this reporter made (read() keeps a state older than the last of them out). */
+  private changes = 0;
   private timerWriter: Promise<void> | null = null;
   private closed = false;
   private readonly stopping = new AbortController();
@@ -239,10 +241,22 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.read();
   }
 
-  /** load() for the reporter's own use (no checks). */
+  /**
+   * load() for the reporter's own use (no checks). What it read becomes `executionState` unless a change
+   * of this reporter's landed meanwhile: that change's state is newer than the read (which may have
+   * started before it) and stays.
+   */
   private async read(): Promise<RunState | null> {
-    this.state = await this.store.read();
-    return this.state;
+    const changes = this.changes;
+    const state = await this.store.read();
+    if (this.changes === changes) this.state = state;
+    return state;
+  }
+
+  /** The state a change of this reporter's made: `executionState` from now on. */
+  private changed(state: RunState): void {
+    this.state = state;
+    this.changes++;
   }
 
   async initializeParallelTracking(
@@ -396,7 +410,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           : { ...finalized, finalizeMadeAt: new Date(Math.min(madeAt, now)).toISOString() };
       return { next, result: { state: next, finalizedNow: true } };
     });
-    this.state = state;
+    this.changed(state);
     if (finalizedNow) this.emit("change", state);
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retry({ deadline }, settings);
@@ -609,7 +623,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         continue;
       }
       if (target) this.recordTaskFile(outcome.next.runId, target, record);
-      this.state = outcome.next;
+      this.changed(outcome.next);
       this.emit("change", outcome.next);
       const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
       if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
@@ -622,7 +636,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** After init: the first write (the progress comment), or a background writer when it is not due. */
   private async started(state: RunState, deadline: number): Promise<void> {
-    this.state = state;
+    this.changed(state);
     this.emit("change", state);
     if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureBackgroundWriter: true, deadline }));
   }

@@ -12,7 +12,7 @@ import { MemoryClient } from "../support/memory-client.js";
  * call, and never a call that outlives its deadline.
  */
 
-function setup(client: ReporterOptions["client"]) {
+function setup(client: NonNullable<ReporterOptions["client"]>) {
   const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
   fs.mkdirSync("/epic", { recursive: true });
   const warnings: string[] = [];
@@ -85,9 +85,9 @@ describe("a client given to the library", () => {
     const client = {
       viewer: hangs(() => memory.viewer()),
       listComments: hangs(() => memory.listComments({ owner: "o", name: "r" }, 5)),
-      createComment: (...args) => hangs(() => memory.createComment(...args))(),
-      updateComment: (...args) => hangs(() => memory.updateComment(...args))(),
-      deleteComment: (...args) => hangs(() => memory.deleteComment(...args))(),
+      createComment: (repo, issue, body) => hangs(() => memory.createComment(repo, issue, body))(),
+      updateComment: (repo, id, body) => hangs(() => memory.updateComment(repo, id, body))(),
+      deleteComment: (repo, id) => hangs(() => memory.deleteComment(repo, id))(),
     } as IssueCommentsClient;
     const { reporter, warnings } = setup(client);
     await reporter.initializeParallelTracking("E", ["a"]);
