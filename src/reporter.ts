@@ -39,11 +39,11 @@ import {
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
 import {
-  AGENT_STATUSES,
   type AgentMetrics,
   type AgentState,
-  type AgentStatus,
   type RunState,
+  UPDATE_STATUSES,
+  type UpdateStatus,
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import { FileRunStore } from "./store/file-store.js";
@@ -268,7 +268,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     await this.enter("initializeParallelTracking", [epicId, domains, epicDir, options]);
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const deadline = commandDeadline(this.clock.now());
-    const id = assertEpicId(epicId);
+    const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
     const list = checkDomains(domains, domains.join(","), "domains");
     if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
@@ -323,7 +323,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async updateAgentProgress(
     agentId: string,
-    status: AgentStatus,
+    status: UpdateStatus,
     filesCompleted?: number,
     filesTotal?: number,
     metrics?: AgentMetrics,
@@ -335,7 +335,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       filesTotal,
       metrics,
     ]);
-    if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
+    if (!UPDATE_STATUSES.includes(status)) {
       throw new UsageError(
         `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
       );

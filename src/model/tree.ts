@@ -81,7 +81,8 @@ export function ancestorIds(agents: Readonly<Record<string, Node>>, agentId: str
   let current = Object.hasOwn(agents, agentId) ? agents[agentId] : undefined;
   while (current) {
     const parent = parentOf(current);
-    if (parent === null || parent === agentId || out.includes(parent) || !Object.hasOwn(agents, parent)) break;
+    if (parent === null || parent === agentId || out.includes(parent) || !Object.hasOwn(agents, parent))
+      break;
     out.push(parent);
     current = agents[parent];
   }
