@@ -53,9 +53,13 @@ describe("examples run as written", () => {
     ]);
   });
 
-  it("workflow.sh drives three parallel agents from the shell to a finalized run", async () => {
-    const epic = await temp("pp-workflow-");
-    const result = await exec("bash", [join(ROOT, "examples/workflow.sh"), epic], { env, timeout: 60_000 });
+  it("workflow.sh drives three parallel agents from the shell to a finalized run (paths with spaces)", async () => {
+    // A clone and an epic directory whose paths hold spaces (the script once split its own path in two).
+    const folder = await temp("pp-workflow-");
+    const clone = join(folder, "a clone");
+    await symlink(ROOT, clone, "dir");
+    const epic = join(folder, "epic dir");
+    const result = await exec("bash", [join(clone, "examples/workflow.sh"), epic], { env, timeout: 60_000 });
     expect(result.stdout).toMatch(/backend\timpl-bac-\d{6}/);
     expect(result.stdout).toContain("100%");
     const view = JSON.parse(
