@@ -411,9 +411,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       return { next, result: { state: next, finalizedNow: true } };
     });
     this.changed(state);
-    if (finalizedNow) this.emit("change", state);
+    const thrown = finalizedNow ? listenersOf(() => this.emit("change", state)) : null;
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retry({ deadline }, settings);
+    if (thrown) throw thrown.error;
     const after = this.state ?? state;
     return {
       finalizedNow,
@@ -624,12 +625,18 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       }
       if (target) this.recordTaskFile(outcome.next.runId, target, record);
       this.changed(outcome.next);
-      this.emit("change", outcome.next);
-      const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
-      if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
-        this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
-      }
-      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made, deadline));
+      const thrown = listenersOf(() => {
+        this.emit("change", outcome.next);
+        const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
+        if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
+          this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
+        }
+      });
+      // The write this change claimed is done (or queued) whatever a listener did: unused, its lease would
+      // hold every process's writes back until it expired.
+      const result = outcome.made ? await this.syncer.act(outcome.made, deadline) : null;
+      if (thrown) throw thrown.error;
+      if (result) this.emit("sync", result);
       return;
     }
   }
@@ -637,8 +644,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** After init: the first write (the progress comment), or a background writer when it is not due. */
   private async started(state: RunState, deadline: number): Promise<void> {
     this.changed(state);
-    this.emit("change", state);
-    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureBackgroundWriter: true, deadline }));
+    const thrown = listenersOf(() => this.emit("change", state));
+    const result = canSync(state) ? await this.syncer.step({ ensureBackgroundWriter: true, deadline }) : null;
+    if (thrown) throw thrown.error;
+    if (result) this.emit("sync", result);
   }
 
   private async startBackgroundWriter(): Promise<void> {
@@ -754,6 +763,20 @@ async function defaultClient(
     clock,
     sleep: sleepFor,
   });
+}
+
+/**
+ * Runs the caller's listeners (an `emit`). One that throws does not stop the reporter's own work: its
+ * error is returned, for the call to throw once that work is done (the change saved, its GitHub write
+ * done or queued), as EventEmitter would have thrown it from `emit`.
+ */
+function listenersOf(emit: () => void): { error: unknown } | null {
+  try {
+    emit();
+    return null;
+  } catch (error) {
+    return { error };
+  }
 }
 
 /**
