@@ -148,6 +148,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private state: RunState | null = null;
   /** How many changes this reporter made (read() keeps a state older than the last of them out). */
   private changes = 0;
+  /** What a caller's warning listener threw, for the call at hand to throw when done (see warn()). */
+  private listenerError: { error: unknown } | null = null;
   private timerWriter: Promise<void> | null = null;
   private closed = false;
   private readonly stopping = new AbortController();
@@ -414,7 +416,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const thrown = finalizedNow ? listenersOf(() => this.emit("change", state)) : null;
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retry({ deadline }, settings);
-    if (thrown) throw thrown.error;
+    this.rethrowListenerError(thrown);
     const after = this.state ?? state;
     return {
       finalizedNow,
@@ -468,6 +470,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
       await this.writeLastSynced();
     }
+    this.rethrowListenerError();
     return report;
   }
 
@@ -635,7 +638,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       // The write this change claimed is done (or queued) whatever a listener did: unused, its lease would
       // hold every process's writes back until it expired.
       const result = outcome.made ? await this.syncer.act(outcome.made, deadline) : null;
-      if (thrown) throw thrown.error;
+      this.rethrowListenerError(thrown);
       if (result) this.emit("sync", result);
       return;
     }
@@ -646,7 +649,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.changed(state);
     const thrown = listenersOf(() => this.emit("change", state));
     const result = canSync(state) ? await this.syncer.step({ ensureBackgroundWriter: true, deadline }) : null;
-    if (thrown) throw thrown.error;
+    this.rethrowListenerError(thrown);
     if (result) this.emit("sync", result);
   }
 
@@ -657,8 +660,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       return;
     }
     if (this.closed) return; // what is not written is queued by close()
+    // Nobody awaits this writer but flush() and close(): what stops it (a store that does not answer) is a
+    // warning, never an unhandled rejection, which would end the caller's process.
     this.timerWriter ??= this.syncer
       .runBackgroundWriter({ ...TIMER_WRITER, signal: this.stopping.signal })
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.warn(
+          `the background writer stopped: ${reason}; the next call, retry or finalize brings the issue up to date`,
+        );
+      })
       .finally(() => {
         this.timerWriter = null;
       });
@@ -708,9 +719,24 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     );
   }
 
+  /**
+   * A warning to the caller's `onWarning` and `warning` listeners. One that throws does not stop the work
+   * that warned (a write being queued, the background writer): its error is kept for the call at hand to
+   * throw once its work is done (rethrowListenerError).
+   */
   private warn(message: string): void {
-    this.options.onWarning?.(message);
-    this.emit("warning", message);
+    const thrown = listenersOf(() => {
+      this.options.onWarning?.(message);
+      this.emit("warning", message);
+    });
+    if (thrown) this.listenerError ??= thrown;
+  }
+
+  /** Throws what a listener threw during the call's work (first the one given, then a warning's). */
+  private rethrowListenerError(thrown: { error: unknown } | null = null): void {
+    const first = thrown ?? this.listenerError;
+    this.listenerError = null;
+    if (first) throw first.error;
   }
 }
 

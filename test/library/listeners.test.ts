@@ -1,6 +1,9 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
+import { GitHubError } from "../../src/errors.js";
 import { createParallelReporter } from "../../src/reporter.js";
+import { FileRunStore } from "../../src/store/file-store.js";
+import type { RunStore } from "../../src/store/types.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
 
@@ -57,5 +60,64 @@ describe("a listener that throws", () => {
     expect(client.comments).toHaveLength(1);
     await expect(reporter.finalizeParallelExecution("merged")).rejects.toThrow("listener bug");
     expect(client.comments.at(-1)!.body).toContain("## 🎉 Final Summary");
+  });
+});
+
+describe("the library's background writer (a timer in the caller's process)", () => {
+  it("never ends the caller's process: a warning listener that throws in it is kept, not an unhandled rejection", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const client = new MemoryClient();
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      client,
+      github: { issueNumber: 5, repo: "o/r" },
+      onWarning: () => {
+        throw new Error("onWarning bug");
+      },
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    client.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    // Not due yet (1 s after the first write): the timer writer writes it, fails, warns.
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    await reporter.flush();
+    expect(
+      fs.readdirSync("/epic/.github_parallel_queue").filter((n) => String(n).endsWith(".json")),
+    ).toHaveLength(1);
+    // The listener's error reaches the next call that does work, once that work is done.
+    await expect(reporter.logAgentEvent("a", "note")).rejects.toThrow("onWarning bug");
+    await reporter.close();
+  });
+
+  it("stops with a warning when the store fails under it", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const files = new FileRunStore(fs, "/epic");
+    let failing = false;
+    const store: RunStore = {
+      location: files.location,
+      read: () => files.read(),
+      transact: (change) => (failing ? Promise.reject(new Error("disk gone")) : files.transact(change)),
+      subscribe: (listener) => files.subscribe(listener),
+      close: () => files.close(),
+    };
+    const warnings: string[] = [];
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      store,
+      client: new MemoryClient(),
+      github: { issueNumber: 5, repo: "o/r" },
+      onWarning: (message) => warnings.push(message),
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    failing = true;
+    await reporter.flush();
+    expect(warnings).toContain(
+      "the background writer stopped: disk gone; the next call, retry or finalize brings the issue up to date",
+    );
+    await reporter.close();
   });
 });
