@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
+import { checkEpicDir } from "./config/epic-dir.js";
 import {
   type GitHubOverrides,
   overlayTarget,
@@ -551,14 +552,19 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /**
    * Rejects (UsageError) an argument of a public method that has the wrong type or value, and the options
    * given to the constructor until they pass, before anything is read or changed. The schemas are loaded
-   * on first use. A subclass whose caller has checked every value already may skip it (the CLI: its
-   * option parsers do, and zod would cost each call milliseconds).
+   * on first use. The epic directory (initializeParallelTracking's, when it gives one) must not be a file:
+   * a UsageError, not the ENOTDIR of the first file operation. A subclass whose caller has checked every
+   * value already may skip it (the CLI: its option parsers and `--dir`'s check do, and zod would cost each
+   * call milliseconds).
    */
   protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
     const { checkArguments, checkOptions } = await import("./api-arguments.js");
     if (!this.optionsChecked) checkOptions(this.options);
     this.optionsChecked = true;
     checkArguments(method, args);
+    const given = method === "initializeParallelTracking" ? args[2] : undefined;
+    if (typeof given === "string") checkEpicDir(this.fs, resolve(given), `${method}: epicDir`);
+    else checkEpicDir(this.fs, this.epicDir, "createParallelReporter: epicDir");
   }
 
   /**

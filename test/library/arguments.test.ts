@@ -276,6 +276,21 @@ describe("library arguments", () => {
     );
   });
 
+  it("refuses an epic directory that is a file (or under one) with a UsageError, not ENOTDIR", async () => {
+    const fs = createFsFromVolume(Volume.fromJSON({ "/notes.txt": "x" })) as unknown as FileSystem;
+    const at = (dir: string) => createParallelReporter(dir, { fs, env: {} });
+    await expect(at("/notes.txt").initializeParallelTracking("E", ["a"])).rejects.toThrow(
+      new UsageError('createParallelReporter: epicDir: not a directory, got "/notes.txt"'),
+    );
+    await expect(at("/notes.txt/epic").status()).rejects.toThrow(
+      new UsageError('createParallelReporter: epicDir: not a directory, got "/notes.txt/epic"'),
+    );
+    await expect(at("/epic").initializeParallelTracking("E", ["a"], "/notes.txt")).rejects.toThrow(
+      new UsageError('initializeParallelTracking: epicDir: not a directory, got "/notes.txt"'),
+    );
+    expect(await at("/new/epic").initializeParallelTracking("E", ["a"])).toHaveLength(1);
+  });
+
   it("refuses an epic directory that is not a path", () => {
     expect(() => createParallelReporter(42 as Untyped)).toThrow(
       new UsageError("epicDir must be the path of the epic directory, got 42"),
