@@ -120,5 +120,6 @@ function commentProblem(comment: IssueComment | null): string | null {
     return `${comment === null ? "null" : typeof comment}, not a comment`;
   if (!Number.isSafeInteger(comment.id)) return "a comment without a numeric id";
   if (typeof comment.body !== "string") return "a comment without a body";
+  if (typeof comment.createdAt !== "string") return "a comment without createdAt";
   return null;
 }

@@ -67,6 +67,23 @@ describe("a client given to the library", () => {
     },
   );
 
+  it("whose comments have no creation time (the lookup sorts by it): the same", async () => {
+    const memory = new MemoryClient();
+    const client = {
+      viewer: () => memory.viewer(),
+      listComments: async () => [{ id: 1, body: "x", author: "octo-bot" }],
+      createComment: memory.createComment.bind(memory),
+      updateComment: memory.updateComment.bind(memory),
+      deleteComment: memory.deleteComment.bind(memory),
+    } as unknown as IssueCommentsClient;
+    const { reporter, warnings } = setup(client);
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.finalizeParallelExecution("merged");
+    expect(warnings.join("\n")).toContain(
+      "listing the comments: the GitHub client answered a list holding a comment without createdAt",
+    );
+  });
+
   it("that cannot be made (its factory throws): the same", async () => {
     const { reporter, warnings, queued } = setup(async () => {
       throw new Error("no transport");
