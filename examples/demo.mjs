@@ -7,18 +7,39 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createParallelReporter } from "../dist/lib/index.js";
+import { createParallelReporter, UsageError } from "../dist/lib/index.js";
 import { renderTerminalTable } from "../dist/lib/render/terminal.js";
 
-const { values } = parseArgs({
-  options: {
-    dir: { type: "string" },
-    issue: { type: "string" },
-    repo: { type: "string" },
-    "api-url": { type: "string" },
-    fast: { type: "boolean", default: false },
-  },
+/** The caller's mistake: one line, exit 2 (as the CLI does). */
+function usage(message) {
+  process.stderr.write(`demo: ${message}\n`);
+  process.exit(2);
+}
+
+// A mistake in an option the library checks (--repo, --api-url): one line too, not a stack.
+process.on("uncaughtException", (error) => {
+  if (error instanceof UsageError) usage(error.message);
+  console.error(error);
+  process.exit(1);
 });
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      dir: { type: "string" },
+      issue: { type: "string" },
+      repo: { type: "string" },
+      "api-url": { type: "string" },
+      fast: { type: "boolean", default: false },
+    },
+  }));
+} catch (error) {
+  usage(error.message);
+}
+if (values.issue !== undefined && !/^[1-9]\d*$/.test(values.issue)) {
+  usage(`--issue must be a positive integer, got ${JSON.stringify(values.issue)}`);
+}
 
 const epicDir = values.dir ?? mkdtempSync(join(tmpdir(), "parallel-progress-demo-"));
 const github = {};

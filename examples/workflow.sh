@@ -9,21 +9,30 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-pp="${PARALLEL_PROGRESS:-node $here/../bin/parallel-progress.cjs}"
+# The CLI: this clone's (a path with spaces is fine), or PARALLEL_PROGRESS, a command line such as
+# "npx parallel-progress" in a project that installs it.
+pp() {
+  if [ -n "${PARALLEL_PROGRESS:-}" ]; then
+    # shellcheck disable=SC2086 # a command line: one word per part
+    $PARALLEL_PROGRESS "$@"
+  else
+    node "$here/../bin/parallel-progress.cjs" "$@"
+  fi
+}
 epic_dir="${1:-$(mktemp -d)}"
 mkdir -p "$epic_dir"
 
 # Phase 1B: start the run; one line per agent: domain<TAB>agent-id.
-$pp init --epic EPIC-007 --domains backend,frontend,tests --dir "$epic_dir" --force
+pp init --epic EPIC-007 --domains backend,frontend,tests --dir "$epic_dir" --force
 
 agent() {
   local domain="$1" total="$2"
-  $pp update "$domain" --status in_progress --files "0/$total" --dir "$epic_dir"
+  pp update "$domain" --status in_progress --files "0/$total" --dir "$epic_dir"
   for ((done = 1; done <= total; done++)); do
     sleep 0.2 # ... the agent works on a file ...
-    $pp update "$domain" --status in_progress --files "$done/$total" --dir "$epic_dir"
+    pp update "$domain" --status in_progress --files "$done/$total" --dir "$epic_dir"
   done
-  $pp complete "$domain" --summary "$domain done" --dir "$epic_dir"
+  pp complete "$domain" --summary "$domain done" --dir "$epic_dir"
 }
 
 # Phase 1C: the agents run at the same time.
@@ -33,5 +42,5 @@ agent tests 4 &
 wait
 
 # Phase 2: merge, then finalize (retries anything queued, posts the final summary once).
-$pp finalize --summary "All parallel worktrees merged successfully." --dir "$epic_dir"
-$pp status --dir "$epic_dir"
+pp finalize --summary "All parallel worktrees merged successfully." --dir "$epic_dir"
+pp status --dir "$epic_dir"

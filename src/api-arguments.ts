@@ -9,8 +9,10 @@ import { UPDATE_STATUSES } from "./model/types.js";
 /**
  * The library's arguments, checked at the API boundary: a caller's wrong type or value rejects with a
  * UsageError naming the method, the parameter and the value, instead of a TypeError from inside (or a
- * wrong value stored). Loaded on a method's first call (zod is large); the CLI, whose option parsers
- * already checked every value, skips it. One method per entry, one parameter per line.
+ * wrong value stored). An options object with a key it does not have is refused too (strictObject): a
+ * typo such as `{ cost: 1 }` would otherwise be dropped unseen. Loaded on a method's first call (zod is
+ * large); the CLI, whose option parsers already checked every value, skips it. One method per entry, one
+ * parameter per line.
  */
 
 const text = z.string();
@@ -23,7 +25,7 @@ const SCHEMAS = {
     domains: z.array(text),
     epicDir: z.string().min(1).optional(),
     options: z
-      .object({
+      .strictObject({
         force: z.boolean().optional(),
         stallAfterMs: z
           .int()
@@ -41,7 +43,7 @@ const SCHEMAS = {
     filesTotal: count,
     // The types here; the rules (i ≤ max, verified ≤ total, the cost's range): checkMetrics.
     metrics: z
-      .object({
+      .strictObject({
         iteration: z.number().optional(),
         maxIterations: z.number().optional(),
         criteriaVerified: z.number().optional(),
@@ -52,7 +54,7 @@ const SCHEMAS = {
   },
   addAgents: {
     domains: z.array(text),
-    options: z.object({ parent: text.nullable().optional() }).optional(),
+    options: z.strictObject({ parent: text.nullable().optional() }).optional(),
   },
   markAgentComplete: { agentId: text, resultSummary: optionalText },
   markAgentFailed: { agentId: text, errorMessage: text },
@@ -61,7 +63,7 @@ const SCHEMAS = {
   finalizeParallelExecution: { mergeSummary: optionalText },
   retryReport: {
     options: z
-      .object({ dryRun: z.boolean().optional(), deadline: z.number().finite().optional() })
+      .strictObject({ dryRun: z.boolean().optional(), deadline: z.number().finite().optional() })
       .optional(),
   },
   // No parameters: their first call checks the reporter's options all the same.
@@ -79,7 +81,7 @@ const OPTIONS = {
   options: z
     .object({
       github: z
-        .object({
+        .strictObject({
           issueNumber: z.int().min(1).optional(),
           repo: z.string().optional(),
           apiUrl: z.string().optional(),

@@ -24,6 +24,7 @@ export type {
   Lease,
   RunState,
   SyncState,
+  UpdateStatus,
 } from "./model/types.js";
 export { AGENT_STATUSES } from "./model/types.js";
 export type { QueueItem } from "./queue/types.js";

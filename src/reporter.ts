@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { ApiMethod } from "./api-arguments.js";
+import { checkEpicDir } from "./config/epic-dir.js";
 import {
   type GitHubOverrides,
   overlayTarget,
@@ -21,6 +22,7 @@ import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
+import { guardClient } from "./github/guarded-client.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import { checkCost } from "./model/metrics.js";
 import {
@@ -38,11 +40,11 @@ import {
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
 import {
-  AGENT_STATUSES,
   type AgentMetrics,
   type AgentState,
-  type AgentStatus,
   type RunState,
+  UPDATE_STATUSES,
+  type UpdateStatus,
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
 import { FileRunStore } from "./store/file-store.js";
@@ -145,6 +147,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Owns this reporter's leases in the shared state: random, never a process id. */
   private readonly owner = randomHex(16);
   private state: RunState | null = null;
+  /** How many changes this reporter made (read() keeps a state older than the last of them out). */
+  private changes = 0;
+  /** What a caller's warning listener threw, for the call at hand to throw when done (see warn()). */
+  private listenerError: { error: unknown } | null = null;
   private timerWriter: Promise<void> | null = null;
   private closed = false;
   private readonly stopping = new AbortController();
@@ -238,10 +244,22 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.read();
   }
 
-  /** load() for the reporter's own use (no checks). */
+  /**
+   * load() for the reporter's own use (no checks). What it read becomes `executionState` unless a change
+   * of this reporter's landed meanwhile: that change's state is newer than the read (which may have
+   * started before it) and stays.
+   */
   private async read(): Promise<RunState | null> {
-    this.state = await this.store.read();
-    return this.state;
+    const changes = this.changes;
+    const state = await this.store.read();
+    if (this.changes === changes) this.state = state;
+    return state;
+  }
+
+  /** The state a change of this reporter's made: `executionState` from now on. */
+  private changed(state: RunState): void {
+    this.state = state;
+    this.changes++;
   }
 
   async initializeParallelTracking(
@@ -253,7 +271,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     await this.enter("initializeParallelTracking", [epicId, domains, epicDir, options]);
     if (epicDir !== undefined && resolve(epicDir) !== this.epicDir) this.bind(epicDir);
     const deadline = commandDeadline(this.clock.now());
-    const id = assertEpicId(epicId);
+    const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
     const list = checkDomains(domains, domains.join(","), "domains");
     if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
     const target = await resolveTarget(this.fs, this.epicDir, this.env, this.overrides);
@@ -308,7 +326,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   async updateAgentProgress(
     agentId: string,
-    status: AgentStatus,
+    status: UpdateStatus,
     filesCompleted?: number,
     filesTotal?: number,
     metrics?: AgentMetrics,
@@ -320,7 +338,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       filesTotal,
       metrics,
     ]);
-    if (!AGENT_STATUSES.includes(status) || status === "cancelled") {
+    if (!UPDATE_STATUSES.includes(status)) {
       throw new UsageError(
         `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
       );
@@ -395,10 +413,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           : { ...finalized, finalizeMadeAt: new Date(Math.min(madeAt, now)).toISOString() };
       return { next, result: { state: next, finalizedNow: true } };
     });
-    this.state = state;
-    if (finalizedNow) this.emit("change", state);
+    this.changed(state);
+    const thrown = finalizedNow ? listenersOf(() => this.emit("change", state)) : null;
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retry({ deadline }, settings);
+    this.rethrowListenerError(thrown);
     const after = this.state ?? state;
     return {
       finalizedNow,
@@ -452,6 +471,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
       await this.writeLastSynced();
     }
+    this.rethrowListenerError();
     return report;
   }
 
@@ -532,14 +552,19 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /**
    * Rejects (UsageError) an argument of a public method that has the wrong type or value, and the options
    * given to the constructor until they pass, before anything is read or changed. The schemas are loaded
-   * on first use. A subclass whose caller has checked every value already may skip it (the CLI: its
-   * option parsers do, and zod would cost each call milliseconds).
+   * on first use. The epic directory (initializeParallelTracking's, when it gives one) must not be a file:
+   * a UsageError, not the ENOTDIR of the first file operation. A subclass whose caller has checked every
+   * value already may skip it (the CLI: its option parsers and `--dir`'s check do, and zod would cost each
+   * call milliseconds).
    */
   protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
     const { checkArguments, checkOptions } = await import("./api-arguments.js");
     if (!this.optionsChecked) checkOptions(this.options);
     this.optionsChecked = true;
     checkArguments(method, args);
+    const given = method === "initializeParallelTracking" ? args[2] : undefined;
+    if (typeof given === "string") checkEpicDir(this.fs, resolve(given), `${method}: epicDir`);
+    else checkEpicDir(this.fs, this.epicDir, "createParallelReporter: epicDir");
   }
 
   /**
@@ -608,22 +633,30 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         continue;
       }
       if (target) this.recordTaskFile(outcome.next.runId, target, record);
-      this.state = outcome.next;
-      this.emit("change", outcome.next);
-      const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
-      if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
-        this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
-      }
-      if (outcome.made) this.emit("sync", await this.syncer.act(outcome.made, deadline));
+      this.changed(outcome.next);
+      const thrown = listenersOf(() => {
+        this.emit("change", outcome.next);
+        const after = outcome.before && outcome.next.agents[outcome.before.agentId]!;
+        if (after && after.status !== outcome.before!.status && after.status in FINISH_EVENTS) {
+          this.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, outcome.next);
+        }
+      });
+      // The write this change claimed is done (or queued) whatever a listener did: unused, its lease would
+      // hold every process's writes back until it expired.
+      const result = outcome.made ? await this.syncer.act(outcome.made, deadline) : null;
+      this.rethrowListenerError(thrown);
+      if (result) this.emit("sync", result);
       return;
     }
   }
 
   /** After init: the first write (the progress comment), or a background writer when it is not due. */
   private async started(state: RunState, deadline: number): Promise<void> {
-    this.state = state;
-    this.emit("change", state);
-    if (canSync(state)) this.emit("sync", await this.syncer.step({ ensureBackgroundWriter: true, deadline }));
+    this.changed(state);
+    const thrown = listenersOf(() => this.emit("change", state));
+    const result = canSync(state) ? await this.syncer.step({ ensureBackgroundWriter: true, deadline }) : null;
+    this.rethrowListenerError(thrown);
+    if (result) this.emit("sync", result);
   }
 
   private async startBackgroundWriter(): Promise<void> {
@@ -633,19 +666,30 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       return;
     }
     if (this.closed) return; // what is not written is queued by close()
+    // Nobody awaits this writer but flush() and close(): what stops it (a store that does not answer) is a
+    // warning, never an unhandled rejection, which would end the caller's process.
     this.timerWriter ??= this.syncer
       .runBackgroundWriter({ ...TIMER_WRITER, signal: this.stopping.signal })
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.warn(
+          `the background writer stopped: ${reason}; the next call, retry or finalize brings the issue up to date`,
+        );
+      })
       .finally(() => {
         this.timerWriter = null;
       });
   }
 
-  /** The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. */
+  /**
+   * The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. A client given in
+   * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble.
+   */
   private async client(apiUrl: string): Promise<IssueCommentsClient> {
     const given = this.options.client;
     let client: IssueCommentsClient | null;
-    if (given && typeof given !== "function") client = given;
-    else if (given) client = await given(apiUrl);
+    if (given && typeof given !== "function") client = guardClient(given);
+    else if (given) client = await madeClient(given, apiUrl);
     else {
       let made = this.clients.get(apiUrl);
       if (!made) {
@@ -681,9 +725,43 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     );
   }
 
+  /**
+   * A warning to the caller's `onWarning` and `warning` listeners. One that throws does not stop the work
+   * that warned (a write being queued, the background writer): its error is kept for the call at hand to
+   * throw once its work is done (rethrowListenerError).
+   */
   private warn(message: string): void {
-    this.options.onWarning?.(message);
-    this.emit("warning", message);
+    const thrown = listenersOf(() => {
+      this.options.onWarning?.(message);
+      this.emit("warning", message);
+    });
+    if (thrown) this.listenerError ??= thrown;
+  }
+
+  /** Throws what a listener threw during the call's work (first the one given, then a warning's). */
+  private rethrowListenerError(thrown: { error: unknown } | null = null): void {
+    const first = thrown ?? this.listenerError;
+    this.listenerError = null;
+    if (first) throw first.error;
+  }
+}
+
+/** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */
+async function madeClient(
+  factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
+  apiUrl: string,
+): Promise<IssueCommentsClient | null> {
+  try {
+    const made = await factory(apiUrl);
+    return made ? guardClient(made) : null;
+  } catch (error) {
+    if (error instanceof GitHubError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new GitHubError(
+      `the GitHub client could not be made: ${message}`,
+      { kind: "network" },
+      { cause: error },
+    );
   }
 }
 
@@ -717,6 +795,20 @@ async function defaultClient(
     clock,
     sleep: sleepFor,
   });
+}
+
+/**
+ * Runs the caller's listeners (an `emit`). One that throws does not stop the reporter's own work: its
+ * error is returned, for the call to throw once that work is done (the change saved, its GitHub write
+ * done or queued), as EventEmitter would have thrown it from `emit`.
+ */
+function listenersOf(emit: () => void): { error: unknown } | null {
+  try {
+    emit();
+    return null;
+  } catch (error) {
+    return { error };
+  }
 }
 
 /**

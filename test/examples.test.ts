@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { expressions, readWorkflow, runWorkflow } from "./support/actions.js";
+import { startFakeGitHub } from "./support/fake-github/index.js";
+import { postgresUnavailable, sharedPostgres } from "./support/postgres.js";
 
 const exec = promisify(execFile);
 const ROOT = resolve(".");
@@ -50,9 +53,13 @@ describe("examples run as written", () => {
     ]);
   });
 
-  it("workflow.sh drives three parallel agents from the shell to a finalized run", async () => {
-    const epic = await temp("pp-workflow-");
-    const result = await exec("bash", [join(ROOT, "examples/workflow.sh"), epic], { env, timeout: 60_000 });
+  it("workflow.sh drives three parallel agents from the shell to a finalized run (paths with spaces)", async () => {
+    // A clone and an epic directory whose paths hold spaces (the script once split its own path in two).
+    const folder = await temp("pp-workflow-");
+    const clone = join(folder, "a clone");
+    await symlink(ROOT, clone, "dir");
+    const epic = join(folder, "epic dir");
+    const result = await exec("bash", [join(clone, "examples/workflow.sh"), epic], { env, timeout: 60_000 });
     expect(result.stdout).toMatch(/backend\timpl-bac-\d{6}/);
     expect(result.stdout).toContain("100%");
     const view = JSON.parse(
@@ -76,4 +83,72 @@ describe("examples run as written", () => {
     expect(result.stdout).toContain("local tracking only");
     expect(result.stdout).toContain("done (local tracking only)");
   });
+});
+
+const WORKFLOWS = ["examples/github-actions.yml", "examples/github-actions-matrix.yml"];
+const TOKEN = "ghp_examplestoken0123456789abcdefghijklmno";
+
+describe("the GitHub Actions examples", () => {
+  it.each(WORKFLOWS)("%s is a workflow GitHub can read: YAML, run steps, expressions", async (file) => {
+    // A `run: echo "a: b"` line is a YAML error (a mapping inside a plain value): GitHub refuses the file.
+    const workflow = await readWorkflow(file);
+    for (const job of Object.values(workflow.jobs)) {
+      for (const step of job.steps) if ("run" in step) expect(typeof step.run).toBe("string");
+    }
+    const text = await readFile(file, "utf8");
+    for (const expression of expressions(text)) {
+      expect(expression).toMatch(/^(inputs|secrets|matrix|steps|needs|github)\.[\w.-]+$/);
+    }
+  });
+
+  it("github-actions.yml: its steps report three agents onto one progress comment, then the summary", async () => {
+    const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+    try {
+      const run = await runWorkflow("examples/github-actions.yml", {
+        folder: await temp("pp-actions-"),
+        inputs: { issue: "123" },
+        secrets: { GITHUB_TOKEN: TOKEN },
+        env: { ...env, GITHUB_API_URL: gh.url },
+      });
+      expect(run.steps.map((step) => [step.name, step.code])).toEqual([
+        ["start the run", 0],
+        ["run the agents in parallel", 0],
+        ["finalize", 0],
+      ]);
+      const bodies = gh.comments("acme/widgets", 123).map((comment) => comment.body);
+      expect(bodies).toHaveLength(2);
+      expect(bodies[0]).toContain("**Overall:** 100% (16/16 files)");
+      expect(bodies[1]).toContain("## 🎉 Final Summary");
+    } finally {
+      await gh.close();
+    }
+  }, 120_000);
+
+  const noPostgres = postgresUnavailable();
+  it.skipIf(noPostgres)(
+    "github-actions-matrix.yml: a job per agent, one run through PostgreSQL, one comment, the link printed",
+    async () => {
+      const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+      try {
+        const { url } = await sharedPostgres().createDatabase("actions");
+        const run = await runWorkflow("examples/github-actions-matrix.yml", {
+          folder: await temp("pp-actions-"),
+          inputs: { issue: "123" },
+          secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
+          env: { ...env, GITHUB_API_URL: gh.url },
+        });
+        expect(run.steps.filter((step) => step.code !== 0)).toEqual([]);
+        expect(run.steps.filter((step) => step.name === "work")).toHaveLength(3);
+        const comments = gh.comments("acme/widgets", 123);
+        expect(comments).toHaveLength(2);
+        expect(comments[0]!.body).toContain("**Overall:** 100% (15/15 files)");
+        expect(comments[1]!.body).toContain("## 🎉 Final Summary");
+        const link = `https://github.com/acme/widgets/issues/123#issuecomment-${comments[0]!.id}`;
+        expect(run.steps.at(-1)!.output).toBe(`progress comment: ${link}\n`);
+      } finally {
+        await gh.close();
+      }
+    },
+    120_000,
+  );
 });

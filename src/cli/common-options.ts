@@ -1,13 +1,12 @@
 import { statSync } from "node:fs";
 import type { Command } from "commander";
+import { checkEpicDir } from "../config/epic-dir.js";
 import {
   parseCommentMode,
   parseDirOption,
   parseIntervalOption,
   parseIssueOption,
 } from "../config/options.js";
-import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
 
 /**
  * The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more),
@@ -51,26 +50,10 @@ export function addCommonOptions(program: Command): Command {
     .option("-q, --quiet", "no warnings on stderr")
     .option("-v, --verbose", "say what is done on stderr")
     .hook("preAction", (self, action) => {
-      checkDirectory(self.opts().dir);
+      checkEpicDir({ statSync }, self.opts().dir, "--dir");
       // The action's options object gets the program's too (commander's optsWithGlobals, as values).
       for (const [key, value] of Object.entries(self.opts())) {
         action.setOptionValueWithSource(key, value, self.getOptionValueSource(key) ?? "default");
       }
     });
-}
-
-/**
- * `--dir` names a directory, or a path not made yet (`init` makes it and its parents, as `git init` does;
- * the other commands find no run there). A file there, or on the way there (ENOTDIR), is the caller's
- * mistake, said before anything is done. One stat: the only cost on every call.
- */
-function checkDirectory(dir: string): void {
-  let isDirectory: boolean;
-  try {
-    isDirectory = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") return; // EACCES…: the command meets it
-    isDirectory = false;
-  }
-  if (!isDirectory) throw new UsageError(`--dir: not a directory, got ${quote(dir)}`);
 }

@@ -1,7 +1,7 @@
 import { checkErrorMessage, checkEventMessage, givenEpic } from "../config/options.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
-import type { AgentMetrics, AgentStatus } from "../model/types.js";
+import type { AgentMetrics, UpdateStatus } from "../model/types.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
@@ -64,7 +64,7 @@ export async function runAdd(
 export async function runUpdate(
   agent: string,
   options: CommonOptions & {
-    status: AgentStatus;
+    status: UpdateStatus;
     files?: Files | undefined;
     iteration?: { iteration: number; maxIterations: number };
     criteria?: { criteriaVerified: number; criteriaTotal: number };

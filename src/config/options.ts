@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
-import { type CommentMode, UPDATE_STATUSES } from "../model/types.js";
+import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
 import { quote } from "./show-value.js";
 
 /**
@@ -20,8 +20,6 @@ export const MAX_INTERVAL_MS = 600_000;
 
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
 export function parseFilesOption(value: string): { done: number; total: number } {
@@ -76,11 +74,11 @@ export function checkDomains(
   return domains;
 }
 
-/** An epic id: trimmed, 1 to 200 printable characters. */
-export function assertEpicId(epicId: string): string {
+/** An epic id: trimmed, 1 to 200 printable characters. `label`: what the messages call it. */
+export function assertEpicId(epicId: string, label = "--epic"): string {
   const trimmed = epicId.trim();
   if (trimmed.length === 0 || characters(trimmed) > 200 || CONTROL_CHARACTERS.test(trimmed)) {
-    throw new UsageError(`--epic must be 1 to 200 printable characters, got ${quote(epicId)}`);
+    throw new UsageError(`${label} must be 1 to 200 printable characters, got ${quote(epicId)}`);
   }
   return trimmed;
 }

@@ -13,9 +13,16 @@ export function expectation(issue: z.core.$ZodIssue): string {
     const kind = issue.expected === "int" ? "whole number" : issue.expected;
     return `must be ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`;
   }
-  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === "too_small") {
+    if (issue.origin === "string" && Number(issue.minimum) === 1) return "cannot be empty";
+    return `must be at least ${String(issue.minimum)}`;
+  }
   if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
-  if (issue.code === "unrecognized_keys") return `has unknown keys ${issue.keys.join(", ")}`;
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.length === 1
+      ? `has an unknown key ${issue.keys[0]}`
+      : `has unknown keys ${issue.keys.join(", ")}`;
+  }
   const message = issue.message.replace(/^Invalid input: /, "");
   return /^(must|cannot)\b/.test(message) ? message : `is invalid (${message})`;
 }

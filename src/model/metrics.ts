@@ -150,10 +150,14 @@ export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): Met
   return { columns, totalCost, budget, runCost: runCost === null ? null : roundUsd(runCost), runBudget };
 }
 
-/** The share of its budget an agent has spent, or null without a cost or a budget. */
+/**
+ * The share of its budget an agent has spent, or null without a cost or a budget. A budget of $0 (or a
+ * share of it) with a cost past it is spent without end: Infinity, flagged as any overspend.
+ */
 export function budgetUsed(cost: number | null, budget: number | null | undefined): number | null {
-  if (cost === null || budget === null || budget === undefined || !(budget > 0)) return null;
-  return cost / budget;
+  if (cost === null || budget === null || budget === undefined) return null;
+  if (budget > 0) return cost / budget;
+  return cost > 0 ? Number.POSITIVE_INFINITY : 0;
 }
 
 /** Past 80% of its budget. */
@@ -165,13 +169,20 @@ export function formatUsd(value: number): string {
   return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents}`;
 }
 
-/** `$8.50`, `$8.50 of $10.00 budget`, `$8.50 of $10.00 budget ⚠️ 85% used`: the Overall block's Cost. */
+/**
+ * `$8.50`, `$8.50 of $10.00 budget`, `$8.50 of $10.00 budget ⚠️ 85% used` (`⚠️ over budget` past a budget
+ * of $0): the Overall block's Cost.
+ */
 export function formatRunCost(view: MetricsView): string | null {
   if (view.runCost === null) return null;
   const cost = formatUsd(view.runCost);
   if (view.runBudget === null) return cost;
   const used = budgetUsed(view.runCost, view.runBudget);
-  const flag = overBudgetWarning(used) ? ` ⚠️ ${Math.round(used! * 100)}% used` : "";
+  const flag = !overBudgetWarning(used)
+    ? ""
+    : Number.isFinite(used)
+      ? ` ⚠️ ${Math.round(used! * 100)}% used`
+      : " ⚠️ over budget";
   return `${cost} of ${formatUsd(view.runBudget)} budget${flag}`;
 }
 

@@ -109,7 +109,8 @@ export function makeRunId(epicId: string, at: Date, nonce: string): string {
  */
 export function findAgent(state: RunState, ref: string): AgentState {
   const agents = Object.values(state.agents);
-  const byId = state.agents[ref];
+  // Own keys only: `toString`, `constructor` or `__proto__` name no agent (Object.prototype's are not ids).
+  const byId = Object.hasOwn(state.agents, ref) ? state.agents[ref] : undefined;
   const byDomain = agents.find((agent) => agent.domain === ref);
   if (byId && byDomain && byId !== byDomain) {
     throw new UsageError(

@@ -78,10 +78,11 @@ export function treeOrder<T extends Node>(agents: readonly T[]): TreeEntry<T>[] 
 /** The ids of `agentId`'s ancestors, nearest first (bounded: a cycle in a hand-edited file stops it). */
 export function ancestorIds(agents: Readonly<Record<string, Node>>, agentId: string): string[] {
   const out: string[] = [];
-  let current = agents[agentId];
+  let current = Object.hasOwn(agents, agentId) ? agents[agentId] : undefined;
   while (current) {
     const parent = parentOf(current);
-    if (parent === null || parent === agentId || out.includes(parent) || !agents[parent]) break;
+    if (parent === null || parent === agentId || out.includes(parent) || !Object.hasOwn(agents, parent))
+      break;
     out.push(parent);
     current = agents[parent];
   }

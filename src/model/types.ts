@@ -4,6 +4,8 @@ export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 /** The statuses `update --status` accepts. */
 export const UPDATE_STATUSES = ["pending", "in_progress", "completed", "failed"] as const;
+/** A status an update may report (`cancelled` is cancelAgent's). */
+export type UpdateStatus = (typeof UPDATE_STATUSES)[number];
 
 /** Statuses after which an agent does no more work. */
 export const FINISHED_STATUSES: readonly AgentStatus[] = ["completed", "failed", "cancelled"];

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { AgentMetrics, AgentStatus } from "../model/types.js";
+import type { AgentMetrics, UpdateStatus } from "../model/types.js";
 import { writeFileAtomicSync } from "../store/atomic-write.js";
 import { touch, tryLock } from "../store/lock.js";
 import { ignoreInGit } from "../util/git-ignore.js";
@@ -11,7 +11,7 @@ export type AgentChange =
   | {
       kind: "update";
       agent: string;
-      status: AgentStatus;
+      status: UpdateStatus;
       filesCompleted?: number | undefined;
       filesTotal?: number | undefined;
       metrics?: AgentMetrics;

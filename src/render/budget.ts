@@ -1,5 +1,5 @@
 import type { AgentStatus } from "../model/types.js";
-import { escapeBlock } from "./escape.js";
+import { escapeBlock, escapeWholeBlock } from "./escape.js";
 import {
   blockCost,
   type FlexPart,
@@ -151,20 +151,23 @@ function planTable(rows: readonly TableRow[], budget: number): TablePlan {
 /** The body, at most `maxLength` characters (`string.length`), whatever the parts. */
 export function fitComment(parts: CommentParts, maxLength: number): string {
   const max = Math.max(0, Math.floor(maxLength));
-  const summaryText = parts.final ? escapeBlock(parts.final.summary, Number.POSITIVE_INFINITY) : "";
+  // The summary in full, unless it alone is past the limit (then it is cut below: its need is the limit).
+  const summaryText = parts.final ? escapeWholeBlock(parts.final.summary, max) : "";
   const failureItems = inOrder(parts.failures);
   const durations = parts.final?.durations ?? NO_LIST;
   const rowLines = parts.rows.map((row) => row.line);
-  const whole = compose(parts, {
-    rows: rowLines,
-    notes: [],
-    failures: wholeList(failureItems, FAILURES_FRAME),
-    events: wholeList(parts.events.items, parts.events.frame),
-    summary: summaryText,
-    durations: wholeList(durations.items, durations.frame),
-    timeline: parts.final?.timeline.whole ?? null,
-  });
-  if (whole.length <= max) return whole;
+  if (summaryText !== null) {
+    const whole = compose(parts, {
+      rows: rowLines,
+      notes: [],
+      failures: wholeList(failureItems, FAILURES_FRAME),
+      events: wholeList(parts.events.items, parts.events.frame),
+      summary: summaryText,
+      durations: wholeList(durations.items, durations.frame),
+      timeline: parts.final?.timeline.whole ?? null,
+    });
+    if (whole.length <= max) return whole;
+  }
 
   const empty = {
     rows: [],
@@ -180,7 +183,7 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   if (room < 0) return cutHard(skeleton, parts.marker, max);
 
   // Durations, then events, get what the other parts leave when shown in full.
-  const summaryNeed = blockCost(summaryText);
+  const summaryNeed = summaryText === null ? max + 1 : blockCost(summaryText);
   const failuresNeed = blockCost(wholeList(failureItems, FAILURES_FRAME));
   const spare = Math.max(0, room - rowsCost(rowLines) - failuresNeed - summaryNeed);
   // The timeline (bounded: see timeline.ts) keeps a small share even when the table takes the rest.

@@ -126,10 +126,10 @@ function contain(text: string): string {
  * `maxLength` characters (`string.length`), a note saying so when cut.
  */
 export function escapeBlock(text: string, maxLength: number): string {
-  const source = cleanText(text).replace(/^\s*\n|\s+$/g, "");
+  const source = blockSource(text);
   const max = Math.max(0, Math.floor(maxLength));
-  const whole = contain(escapeMarkdown(source));
-  if (whole.length <= max) return whole;
+  const whole = wholeBlock(source, max);
+  if (whole !== null) return whole;
   const note = (omitted: number) => `\n\n*… truncated (${omitted} more characters)*`;
   let keep = max - note(source.length).length;
   while (keep > 0) {
@@ -140,6 +140,24 @@ export function escapeBlock(text: string, maxLength: number): string {
     keep -= body.length - max;
   }
   return "";
+}
+
+/** escapeBlock's text uncut, or null when it is longer than `maxLength` characters. */
+export function escapeWholeBlock(text: string, maxLength: number): string | null {
+  return wholeBlock(blockSource(text), Math.max(0, Math.floor(maxLength)));
+}
+
+const blockSource = (text: string) => cleanText(text).replace(/^\s*\n|\s+$/g, "");
+
+/**
+ * The source escaped and contained whole, or null when that is longer than `max`. Escaping only adds
+ * (entities, joiners, the `#` of demoted headings, `> ` and a closing fence), so a source already longer
+ * is not escaped at all: a merge summary of megabytes costs what fits of it, not seconds.
+ */
+function wholeBlock(source: string, max: number): string | null {
+  if (source.length > max) return null;
+  const whole = contain(escapeMarkdown(source));
+  return whole.length <= max ? whole : null;
 }
 
 function escapeMarkdown(source: string): string {

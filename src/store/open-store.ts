@@ -1,5 +1,6 @@
-import { givenEpic } from "../config/options.js";
+import { assertEpicId, givenEpic } from "../config/options.js";
 import type { Env } from "../config/resolve.js";
+import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
@@ -102,6 +103,44 @@ export class LazyPgStore implements RunStore {
  * reporter's `store`; call `close()` when done.
  */
 export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
-  parseStoreUrl(options.url);
-  return new LazyPgStore({ maxConnections: 10, ...options });
+  return new LazyPgStore({ maxConnections: 10, ...checkStoreOptions(options) });
+}
+
+/** The least each number of PgStoreOptions may be (a timeout of 0 would be none: a stuck database hangs). */
+const LEAST = {
+  maxConnections: 1,
+  connectTimeoutMs: 1,
+  statementTimeoutMs: 1,
+  optimisticAttempts: 0,
+} as const;
+
+/**
+ * The library caller's options, checked before anything is done (the CLI makes its stores from checked
+ * options): a UsageError naming the option and the value, rather than a database error at the first call
+ * (a missing epic) or a timeout that is no timeout. The epic id is trimmed, as the CLI trims `--epic`.
+ */
+function checkStoreOptions(options: PgStoreOptions): PgStoreOptions {
+  const where = "createPostgresStore: options";
+  if (typeof options !== "object" || options === null) {
+    throw new UsageError(`${where} must be an object, got ${quote(options)}`);
+  }
+  if (typeof options.url !== "string") {
+    throw new UsageError(
+      `${where}.url must be a postgres:// or postgresql:// URL, got ${quote(options.url)}`,
+    );
+  }
+  parseStoreUrl(options.url, `${where}.url`);
+  if (typeof options.epicId !== "string") {
+    throw new UsageError(`${where}.epicId must be the run's epic id, got ${quote(options.epicId)}`);
+  }
+  const epicId = assertEpicId(options.epicId, `${where}.epicId`);
+  for (const [name, least] of Object.entries(LEAST) as [keyof typeof LEAST, number][]) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= least)) {
+      throw new UsageError(
+        `${where}.${name} must be a whole number of at least ${least}, got ${quote(value)}`,
+      );
+    }
+  }
+  return { ...options, epicId };
 }

@@ -97,7 +97,7 @@ const runStateSchema = z
           message: `must be ${quote(key)}`,
         });
       }
-      if (agent.parentId != null && !(agent.parentId in state.agents)) {
+      if (agent.parentId != null && !Object.hasOwn(state.agents, agent.parentId)) {
         context.addIssue({
           code: "custom",
           path: ["agents", key, "parentId"],

@@ -2,6 +2,7 @@ import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
+import { createPostgresStore } from "../../src/store/open-store.js";
 import type { FileSystem } from "../../src/util/io.js";
 
 /** Issue 11, item 6: library arguments are checked at the API boundary and rejected with UsageError. */
@@ -166,6 +167,31 @@ describe("library arguments", () => {
       (r) => r.retryReport({ dryRun: "yes" }),
       'retryReport: options.dryRun must be a boolean, got "yes"',
     ],
+    [
+      "an epic id with a control character (the message names the parameter, not the CLI's --epic)",
+      (r) => r.initializeParallelTracking("E\u0001", ["a"]),
+      'initializeParallelTracking: epicId must be 1 to 200 printable characters, got "E\\u0001"',
+    ],
+    [
+      "an epic directory that is empty",
+      (r) => r.initializeParallelTracking("E", ["a"], ""),
+      'initializeParallelTracking: epicDir cannot be empty, got ""',
+    ],
+    [
+      "a budget under a name it does not know (it was dropped: no budget)",
+      (r) => r.initializeParallelTracking("E", ["a"], undefined, { force: true, maxCost: 25 }),
+      'initializeParallelTracking: options has an unknown key maxCost, got {"force":true,"maxCost":25}',
+    ],
+    [
+      "a metric under a name it does not know (it was dropped)",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, 2, { cost: 1 }),
+      'updateAgentProgress: metrics has an unknown key cost, got {"cost":1}',
+    ],
+    [
+      "a parent under a name it does not know (the agents were added at the top level)",
+      (r) => r.addAgents(["d"], { parnet: "a" }),
+      'addAgents: options has an unknown key parnet, got {"parnet":"a"}',
+    ],
   ])("%s: UsageError naming the method, the parameter and the value", async (_, call, message) => {
     const r = reporter();
     await r.initializeParallelTracking("E", ["a", "b", "c"]);
@@ -185,11 +211,84 @@ describe("library arguments", () => {
     await expect(r.initializeParallelTracking("E", ["a"])).rejects.toThrow(
       new UsageError('createParallelReporter: options.github.issueNumber must be a number, got "5"'),
     );
+    const typo = createParallelReporter("/epic", { fs, env: {}, github: { issue: 5 } as Untyped });
+    await expect(typo.status()).rejects.toThrow(
+      'createParallelReporter: options.github has an unknown key issue, got {"issue":5}',
+    );
     const interval = createParallelReporter("/epic", { fs, env: {}, github: { minIntervalMs: 10_000_000 } });
     await expect(interval.initializeParallelTracking("E", ["a"])).rejects.toThrow(
       "createParallelReporter: options.github.minIntervalMs must be at most 600000, got 10000000",
     );
     expect(fs.existsSync("/epic")).toBe(false);
+  });
+
+  it.each<[string, unknown, string]>([
+    ["no options", null, "options must be an object, got null"],
+    [
+      "a URL that is a number",
+      { url: 5, epicId: "E" },
+      "options.url must be a postgres:// or postgresql:// URL, got 5",
+    ],
+    [
+      "another database's URL",
+      { url: "mysql://h/db", epicId: "E" },
+      'options.url must be a postgres:// or postgresql:// URL, got "mysql://h/db"',
+    ],
+    [
+      "no epic (a database error at the first call)",
+      { url: "postgres://h/db" },
+      "options.epicId must be the run's epic id, got nothing",
+    ],
+    [
+      "a blank epic",
+      { url: "postgres://h/db", epicId: " " },
+      'options.epicId must be 1 to 200 printable characters, got " "',
+    ],
+    [
+      "no connections",
+      { url: "postgres://h/db", epicId: "E", maxConnections: 0 },
+      "options.maxConnections must be a whole number of at least 1, got 0",
+    ],
+    [
+      "a timeout that is NaN",
+      { url: "postgres://h/db", epicId: "E", connectTimeoutMs: Number.NaN },
+      "options.connectTimeoutMs must be a whole number of at least 1, got NaN",
+    ],
+    [
+      "a statement timeout of 0 (none: a stuck database would hang)",
+      { url: "postgres://h/db", epicId: "E", statementTimeoutMs: 0 },
+      "options.statementTimeoutMs must be a whole number of at least 1, got 0",
+    ],
+    [
+      "negative tries",
+      { url: "postgres://h/db", epicId: "E", optimisticAttempts: -1 },
+      "options.optimisticAttempts must be a whole number of at least 0, got -1",
+    ],
+  ])("createPostgresStore refuses %s at once", (_, options, message) => {
+    expect(() => createPostgresStore(options as Untyped)).toThrow(
+      new UsageError(`createPostgresStore: ${message}`),
+    );
+  });
+
+  it("createPostgresStore takes the epic trimmed, as the CLI takes --epic", () => {
+    expect(createPostgresStore({ url: "postgres://h/db", epicId: " E ", optimisticAttempts: 0 }).epicId).toBe(
+      "E",
+    );
+  });
+
+  it("refuses an epic directory that is a file (or under one) with a UsageError, not ENOTDIR", async () => {
+    const fs = createFsFromVolume(Volume.fromJSON({ "/notes.txt": "x" })) as unknown as FileSystem;
+    const at = (dir: string) => createParallelReporter(dir, { fs, env: {} });
+    await expect(at("/notes.txt").initializeParallelTracking("E", ["a"])).rejects.toThrow(
+      new UsageError('createParallelReporter: epicDir: not a directory, got "/notes.txt"'),
+    );
+    await expect(at("/notes.txt/epic").status()).rejects.toThrow(
+      new UsageError('createParallelReporter: epicDir: not a directory, got "/notes.txt/epic"'),
+    );
+    await expect(at("/epic").initializeParallelTracking("E", ["a"], "/notes.txt")).rejects.toThrow(
+      new UsageError('initializeParallelTracking: epicDir: not a directory, got "/notes.txt"'),
+    );
+    expect(await at("/new/epic").initializeParallelTracking("E", ["a"])).toHaveLength(1);
   });
 
   it("refuses an epic directory that is not a path", () => {

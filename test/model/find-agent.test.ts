@@ -42,6 +42,17 @@ describe("findAgent", () => {
     expect(findAgent(state, "impl-imp-163000").domain).toBe("impl-x-163000");
   });
 
+  it("never takes a name of Object.prototype for an agent id", () => {
+    // `valueOf` once resolved to Object.prototype.valueOf: `update valueOf` wrote an agent "undefined"
+    // into the run (NaN totals, and `status` failed with an internal error).
+    const state = run(["a", "toString", "__proto__"]);
+    for (const name of ["valueOf", "constructor", "hasOwnProperty", "isPrototypeOf"]) {
+      expect(() => findAgent(state, name)).toThrow(`unknown agent "${name}"`);
+    }
+    expect(findAgent(state, "toString").agentId).toBe("impl-tos-163000");
+    expect(findAgent(state, "__proto__").domain).toBe("__proto__");
+  });
+
   it("names an unknown agent escaped, with the run's agents", () => {
     const state = run(["a"]);
     expect(() => findAgent(state, "no\u007fbody\n")).toThrow(

@@ -102,6 +102,22 @@ describe("cost and budget", () => {
     });
   });
 
+  it("flags a cost past a budget of $0, the run's and each share of it", () => {
+    let state = budgeted(0);
+    state = cost(state, "frontend", 0);
+    expect(formatRunCost(metricsView(state))).toBe("$0.00 of $0.00 budget");
+    state = cost(state, "api", 5);
+    expect(formatRunCost(metricsView(state))).toBe("$5.00 of $0.00 budget ⚠️ over budget");
+    expect(formatAgentCost(metricsView(state), "impl-api-163000")).toBe("$5.00 ⚠️");
+    expect(formatAgentCost(metricsView(state), "impl-fro-163000")).toBe("$0.00");
+    const json = toStatusView(state, t0 + 5000);
+    expect(json.cost).toEqual({ costUsd: 5, maxCostUsd: 0, budgetWarning: true });
+    expect(json.agents.find((a) => a.domain === "backend")).toMatchObject({
+      budgetUsd: 0,
+      budgetWarning: true,
+    });
+  });
+
   it("formats dollars with two decimals and fixed grouping", () => {
     expect(formatUsd(0)).toBe("$0.00");
     expect(formatUsd(0.1 + 0.2)).toBe("$0.30");

@@ -1,5 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { escapeBlock, escapeCell, escapeInline } from "../../src/render/escape.js";
+import { escapeBlock, escapeCell, escapeInline, escapeWholeBlock } from "../../src/render/escape.js";
+import { cleanText } from "../../src/render/text.js";
 
 const ZWJ = "\u200D";
 
@@ -115,5 +117,49 @@ describe("escapeBlock", () => {
     expect(fenced.length).toBeLessThanOrEqual(300);
     expect(fenced).toMatch(/\n```\n\n\*… truncated/);
     for (const max of [0, 1, 10, 40, 41, 60]) expect(escapeBlock(long, max).length).toBeLessThanOrEqual(max);
+  });
+
+  it("escapes only what fits of a summary longer than the limit (megabytes cost what fits)", () => {
+    const huge = "line of a build log: `x` <tag> @user | col\n".repeat(25_000);
+    expect(escapeWholeBlock(huge, 65_000)).toBeNull();
+    const cut = escapeBlock(huge, 65_000);
+    expect(cut.length).toBeLessThanOrEqual(65_000);
+    expect(cut).toMatch(
+      /^line of a build log: `x` &lt;tag> @\u200Duser \| col\n[\s\S]*\*… truncated \(\d+ more characters\)\*$/,
+    );
+  });
+
+  it("only ever adds to the text it escapes, so a source past the limit never fits whole (property)", () => {
+    const piece = fc.constantFrom(
+      "<",
+      "&",
+      "@a",
+      "#",
+      "# h",
+      "```",
+      "~~~",
+      "- ",
+      "> ",
+      "    ",
+      "`",
+      "\n",
+      "\r\n",
+      "x",
+      "\u0000",
+      " ",
+      "<!-- parallel-progress",
+      "=\n",
+      "---",
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const text = pieces.join("");
+        const whole = escapeBlock(text, Number.POSITIVE_INFINITY);
+        expect(whole.length).toBeGreaterThanOrEqual(cleanText(text).replace(/^\s*\n|\s+$/g, "").length);
+        expect(escapeWholeBlock(text, whole.length)).toBe(whole);
+        if (whole !== "") expect(escapeWholeBlock(text, whole.length - 1)).toBeNull();
+      }),
+      { numRuns: 300 },
+    );
   });
 });

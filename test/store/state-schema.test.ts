@@ -104,6 +104,13 @@ describe("the state file on read", () => {
       },
       `agents.${agentId}.agentId must be "${agentId}", got "other"`,
     ],
+    [
+      "a parent named after a member of Object.prototype",
+      (s: Edited) => {
+        s.agents[agentId].parentId = "toString";
+      },
+      `agents.${agentId}.parentId must name an agent of the run, got "toString"`,
+    ],
   ])("%s: one line naming the file, the field and the value", async (_, edit, message) => {
     const error = await readError(edited(edit));
     expect(error.message).toBe(

@@ -1,0 +1,125 @@
+import { GitHubError } from "../errors.js";
+import { redactSecrets } from "./redact.js";
+import type { CallOptions, IssueComment, IssueCommentsClient } from "./types.js";
+
+/**
+ * A client given to the library (`client` in the reporter's options: tests, another transport) held to
+ * what IssueCommentsClient promises, so that its trouble stays GitHub trouble (a warning and a queued
+ * post, never the caller's rejection) and no call outlives the command's deadline:
+ * - whatever it throws that is not a GitHubError (a TypeError, a string, a synchronous throw) becomes one,
+ *   kind "network" (worth another try), the original kept as `cause`; a write's outcome is then unknown
+ *   (a create is looked up before it is posted again);
+ * - an answer that is not what the method returns (not a list of comments, a comment without a numeric
+ *   id) is a GitHubError too;
+ * - a call still running `GRACE_MS` after its `timeoutMs` is given up as a timeout (the client was to
+ *   give up by then itself), a write's outcome unknown; what it does later is ignored.
+ * The built-in Octokit client keeps these promises itself and is not wrapped.
+ */
+export function guardClient(client: IssueCommentsClient): IssueCommentsClient {
+  return {
+    viewer: (options) =>
+      guard("reading the token's user", false, options, () => client.viewer(options), viewerAnswer),
+    listComments: (repo, issue, options) =>
+      guard("listing the comments", false, options, () => client.listComments(repo, issue, options), list),
+    createComment: (repo, issue, body, options) =>
+      guard("creating a comment", true, options, () => client.createComment(repo, issue, body, options), one),
+    updateComment: (repo, id, body, options) =>
+      guard("editing a comment", true, options, () => client.updateComment(repo, id, body, options), one),
+    deleteComment: (repo, id, options) =>
+      guard(
+        "deleting a comment",
+        true,
+        options,
+        () => client.deleteComment(repo, id, options),
+        () => null,
+      ),
+  };
+}
+
+/** How long after its `timeoutMs` a call is given up (the client's own timeout error comes first). */
+export const GRACE_MS = 250;
+
+async function guard<T>(
+  what: string,
+  write: boolean,
+  options: CallOptions | undefined,
+  call: () => Promise<T>,
+  /** Why the answer is not what the method returns, or null. */
+  problem: (answer: T) => string | null,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  // A synchronous throw becomes a rejection; a call given up on may still reject later: not unhandled.
+  const work = Promise.resolve().then(call);
+  work.catch(() => undefined);
+  const timeoutMs = options?.timeoutMs;
+  const racers: Promise<T>[] = [work];
+  if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+    racers.push(
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const seconds = Math.round(Math.max(0, timeoutMs) / 100) / 10;
+          reject(
+            new GitHubError(`${what}: the GitHub client did not answer within ${seconds}s`, {
+              kind: "timeout",
+              outcomeUnknown: write,
+            }),
+          );
+        }, Math.max(0, timeoutMs) + GRACE_MS);
+      }),
+    );
+  }
+  try {
+    const answer = await Promise.race(racers);
+    const wrong = problem(answer);
+    if (wrong !== null) {
+      throw new GitHubError(`${what}: the GitHub client answered ${wrong}`, {
+        kind: "network",
+        outcomeUnknown: write,
+      });
+    }
+    return answer;
+  } catch (error) {
+    if (error instanceof GitHubError) throw error;
+    throw new GitHubError(
+      `${what} failed: the GitHub client threw ${describe(error)}`,
+      {
+        kind: "network",
+        outcomeUnknown: write,
+      },
+      { cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A thrown value in a few words, one line, anything shaped like a token masked. */
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const line = redactSecrets(text).replace(/\s+/g, " ").trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+function viewerAnswer(answer: string | null): string | null {
+  return answer === null || typeof answer === "string" ? null : `${typeof answer}, not a login or null`;
+}
+
+function list(answer: IssueComment[]): string | null {
+  if (!Array.isArray(answer)) return `${answer === null ? "null" : typeof answer}, not a list of comments`;
+  const bad = answer.find((comment) => comment === null || commentProblem(comment) !== null);
+  return bad === undefined ? null : `a list holding ${commentProblem(bad) ?? "null"}`;
+}
+
+function one(answer: IssueComment): string | null {
+  return commentProblem(answer);
+}
+
+/** Why a value is not an IssueComment as the product reads it, or null. */
+function commentProblem(comment: IssueComment | null): string | null {
+  if (typeof comment !== "object" || comment === null)
+    return `${comment === null ? "null" : typeof comment}, not a comment`;
+  if (!Number.isSafeInteger(comment.id)) return "a comment without a numeric id";
+  if (typeof comment.body !== "string") return "a comment without a body";
+  if (typeof comment.createdAt !== "string") return "a comment without createdAt";
+  return null;
+}

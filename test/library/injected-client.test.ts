@@ -1,0 +1,121 @@
+import { createFsFromVolume, Volume } from "memfs";
+import { describe, expect, it } from "vitest";
+import { GitHubError } from "../../src/errors.js";
+import type { IssueCommentsClient } from "../../src/github/types.js";
+import { createParallelReporter, type ReporterOptions } from "../../src/reporter.js";
+import type { FileSystem } from "../../src/util/io.js";
+import { MemoryClient } from "../support/memory-client.js";
+
+/**
+ * A client given to the library is held to IssueCommentsClient's promises: whatever it throws, answers
+ * or fails to answer is GitHub trouble (a warning and a queued post), never a rejection of the caller's
+ * call, and never a call that outlives its deadline.
+ */
+
+function setup(client: NonNullable<ReporterOptions["client"]>) {
+  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  fs.mkdirSync("/epic", { recursive: true });
+  const warnings: string[] = [];
+  const reporter = createParallelReporter("/epic", {
+    fs,
+    env: {},
+    client,
+    github: { issueNumber: 5, repo: "o/r", minIntervalMs: 0 },
+    onWarning: (message) => warnings.push(message),
+  });
+  const queued = () => fs.readdirSync("/epic/.github_parallel_queue").filter((n) => n.endsWith(".json"));
+  return { reporter, warnings, queued };
+}
+
+/** A client whose every method does `behave`. */
+const every = (behave: () => unknown): IssueCommentsClient =>
+  ({
+    viewer: behave,
+    listComments: behave,
+    createComment: behave,
+    updateComment: behave,
+    deleteComment: behave,
+  }) as unknown as IssueCommentsClient;
+
+describe("a client given to the library", () => {
+  it.each([
+    ["an Error", async () => Promise.reject(new Error("socket hang up")), "threw Error: socket hang up"],
+    ["a TypeError thrown at once", () => JSON.parse("{"), "threw SyntaxError"],
+    ["a string", async () => Promise.reject("nope"), "threw nope"],
+    ["undefined", async () => Promise.reject(undefined), "threw undefined"],
+    [
+      "a token in its message",
+      async () => Promise.reject(new Error("Authorization: token ghp_abcdefghijklmnop1234")),
+      "threw Error: Authorization: ***",
+    ],
+    ["no list of comments", async () => null, "answered null, not a list of comments"],
+    ["a comment without an id", async () => ({ body: "x" }), "answered"],
+  ])(
+    "that fails with %s: every call resolves, the trouble warned about and queued",
+    async (_, behave, said) => {
+      const { reporter, warnings, queued } = setup(every(behave));
+      await reporter.initializeParallelTracking("E", ["a", "b"]);
+      await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+      const result = await reporter.finalizeParallelExecution("merged");
+      expect(await reporter.retryOfflineQueue()).toBe(0);
+      await reporter.close();
+      expect(result).toMatchObject({ finalizedNow: true, posted: false });
+      expect(result.queued).toBeGreaterThan(0);
+      expect(queued().length).toBe(result.queued);
+      expect(warnings.some((warning) => warning.includes(said))).toBe(true);
+      expect(warnings.join("\n")).not.toContain("ghp_");
+    },
+  );
+
+  it("whose comments have no creation time (the lookup sorts by it): the same", async () => {
+    const memory = new MemoryClient();
+    const client = {
+      viewer: () => memory.viewer(),
+      listComments: async () => [{ id: 1, body: "x", author: "octo-bot" }],
+      createComment: memory.createComment.bind(memory),
+      updateComment: memory.updateComment.bind(memory),
+      deleteComment: memory.deleteComment.bind(memory),
+    } as unknown as IssueCommentsClient;
+    const { reporter, warnings } = setup(client);
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.finalizeParallelExecution("merged");
+    expect(warnings.join("\n")).toContain(
+      "listing the comments: the GitHub client answered a list holding a comment without createdAt",
+    );
+  });
+
+  it("that cannot be made (its factory throws): the same", async () => {
+    const { reporter, warnings, queued } = setup(async () => {
+      throw new Error("no transport");
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    expect((await reporter.finalizeParallelExecution("merged")).queued).toBe(queued().length);
+    expect(warnings[0]).toMatch(
+      /^GitHub: the GitHub client could not be made: no transport; the update is queued/,
+    );
+  });
+
+  it("that never answers is given up on when the call's time is up, its posts kept in the queue", async () => {
+    const memory = new MemoryClient();
+    let hanging = false;
+    const hangs = (call: () => Promise<unknown>) => () => (hanging ? new Promise(() => {}) : call());
+    const client = {
+      viewer: hangs(() => memory.viewer()),
+      listComments: hangs(() => memory.listComments({ owner: "o", name: "r" }, 5)),
+      createComment: (repo, issue, body) => hangs(() => memory.createComment(repo, issue, body))(),
+      updateComment: (repo, id, body) => hangs(() => memory.updateComment(repo, id, body))(),
+      deleteComment: (repo, id) => hangs(() => memory.deleteComment(repo, id))(),
+    } as IssueCommentsClient;
+    const { reporter, warnings } = setup(client);
+    await reporter.initializeParallelTracking("E", ["a"]);
+    memory.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    memory.down = null;
+    hanging = true;
+    // Without the guard this call never ends (the test times out).
+    const report = await reporter.retryReport({ deadline: Date.now() + 200 });
+    expect(report.remaining).toBe(1);
+    expect(warnings.at(-1)).toMatch(/: the GitHub client did not answer within 0\.\ds; the update is queued/);
+    await reporter.close();
+  });
+});

@@ -1,0 +1,123 @@
+import { createFsFromVolume, Volume } from "memfs";
+import { describe, expect, it } from "vitest";
+import { GitHubError } from "../../src/errors.js";
+import { createParallelReporter } from "../../src/reporter.js";
+import { FileRunStore } from "../../src/store/file-store.js";
+import type { RunStore } from "../../src/store/types.js";
+import type { FileSystem } from "../../src/util/io.js";
+import { MemoryClient } from "../support/memory-client.js";
+
+/**
+ * A listener of the caller's that throws: its error reaches the call (as EventEmitter's `emit` throws
+ * it), but only after the reporter's own work is done. It once stopped the call between the change and
+ * its GitHub write: the write lease the change had claimed held every process's writes back for 15 s.
+ */
+
+function setup() {
+  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  fs.mkdirSync("/epic", { recursive: true });
+  const client = new MemoryClient();
+  const make = () =>
+    createParallelReporter("/epic", {
+      fs,
+      env: {},
+      client,
+      github: { issueNumber: 5, repo: "o/r", minIntervalMs: 0 },
+    });
+  const row = (domain: string) =>
+    client.comments.at(-1)?.body.match(new RegExp(`\\| ${domain} \\|[^\\n]*`))?.[0];
+  return { make, client, row };
+}
+
+describe("a listener that throws", () => {
+  it.each(["change", "agentCompleted", "sync"] as const)(
+    "on %s: the call rejects with its error once the change is saved and on the issue",
+    async (event) => {
+      const { make, row } = setup();
+      const reporter = make();
+      await reporter.initializeParallelTracking("E", ["a", "b"]);
+      reporter.on(event, () => {
+        throw new Error(`${event} listener bug`);
+      });
+      await expect(reporter.markAgentComplete("a", "done")).rejects.toThrow(`${event} listener bug`);
+      expect(reporter.executionState.agents[Object.keys(reporter.executionState.agents)[0]!]!.status).toBe(
+        "completed",
+      );
+      expect(row("a")).toContain("✅ Completed");
+      // Another process's change goes to the issue at once: no lease left behind.
+      await make().updateAgentProgress("b", "in_progress", 1, 2);
+      expect(row("b")).toContain("🔄 In Progress | 1/2");
+    },
+  );
+
+  it("on change at init and at finalize: the first comment and the final summary are posted all the same", async () => {
+    const { make, client } = setup();
+    const reporter = make();
+    reporter.on("change", () => {
+      throw new Error("listener bug");
+    });
+    await expect(reporter.initializeParallelTracking("E", ["a"])).rejects.toThrow("listener bug");
+    expect(client.comments).toHaveLength(1);
+    await expect(reporter.finalizeParallelExecution("merged")).rejects.toThrow("listener bug");
+    expect(client.comments.at(-1)!.body).toContain("## 🎉 Final Summary");
+  });
+});
+
+describe("the library's background writer (a timer in the caller's process)", () => {
+  it("never ends the caller's process: a warning listener that throws in it is kept, not an unhandled rejection", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const client = new MemoryClient();
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      client,
+      github: { issueNumber: 5, repo: "o/r" },
+      onWarning: () => {
+        throw new Error("onWarning bug");
+      },
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    client.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    // Not due yet (1 s after the first write): the timer writer writes it, fails, warns.
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    await reporter.flush();
+    expect(
+      fs.readdirSync("/epic/.github_parallel_queue").filter((n) => String(n).endsWith(".json")),
+    ).toHaveLength(1);
+    // The listener's error reaches the next call that does work, once that work is done.
+    await expect(reporter.logAgentEvent("a", "note")).rejects.toThrow("onWarning bug");
+    await reporter.close();
+  });
+
+  it("stops with a warning when the store fails under it", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const files = new FileRunStore(fs, "/epic");
+    let failing = false;
+    const store: RunStore = {
+      location: files.location,
+      read: () => files.read(),
+      transact: (change) => (failing ? Promise.reject(new Error("disk gone")) : files.transact(change)),
+      subscribe: (listener) => files.subscribe(listener),
+      close: () => files.close(),
+    };
+    const warnings: string[] = [];
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      store,
+      client: new MemoryClient(),
+      github: { issueNumber: 5, repo: "o/r" },
+      onWarning: (message) => warnings.push(message),
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    failing = true;
+    await reporter.flush();
+    expect(warnings).toContain(
+      "the background writer stopped: disk gone; the next call, retry or finalize brings the issue up to date",
+    );
+    await reporter.close();
+  });
+});
