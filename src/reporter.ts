@@ -399,6 +399,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     if (finalizedNow) this.emit("change", state);
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retry({ deadline }, settings);
+    // Why entries of other runs stay queued (this run's failed writes were warned about as they failed).
+    for (const message of report.errors) this.warn(`GitHub: ${message}`);
     const after = this.state ?? state;
     return {
       finalizedNow,

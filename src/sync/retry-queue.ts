@@ -1,4 +1,4 @@
-import { GitHubError } from "../errors.js";
+import { GitHubError, type GitHubErrorKind } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
@@ -73,6 +73,8 @@ export async function retryQueue(
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
+    /** Runs whose issue refused an entry for good (deleted, locked, too long): their later entries wait too. */
+    const refusedRuns = new Set<string>();
     const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline);
 
     for (const entry of plan) {
@@ -89,6 +91,7 @@ export async function retryQueue(
           continue;
         }
         if (entry.action === "superseded") continue; // cleared below once its run's newest one is sent
+        if (refusedRuns.has(entry.item.run_id)) continue; // stays queued, behind its run's refused entry
         if (entry.item.api_url !== options.apiUrl) {
           report.errors.push(
             `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API; set --api-url or GITHUB_API_URL to send it there)`,
@@ -111,8 +114,13 @@ export async function retryQueue(
         await clear(entry);
       } catch (error) {
         if (!(error instanceof GitHubError)) throw error;
-        report.errors.push(error.message);
-        stopped = true;
+        report.errors.push(`${entry.name} stays queued: ${error.message}`);
+        // GitHub or the token in trouble (down, slow, rate-limited, bad credentials): the rest waits as well.
+        // What concerns this entry's own issue (404, 403, 422: deleted, locked, a body too long; or an earlier
+        // post of it that may still appear) holds back only its run's later entries: the other runs', and
+        // the current run's state, are still sent.
+        if (ENTRY_TROUBLE.has(error.kind)) refusedRuns.add(entry.item.run_id);
+        else stopped = true;
       }
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
@@ -161,6 +169,14 @@ export async function retryQueue(
     }
   });
 }
+
+/** GitHub failures that concern one queued entry's issue or post, not GitHub or the token as a whole. */
+const ENTRY_TROUBLE: ReadonlySet<GitHubErrorKind> = new Set([
+  "not-found",
+  "forbidden",
+  "validation",
+  "unsettled",
+]);
 
 /** Why the issue is not up to date although no write failed: GitHub asked to wait, or time ran out. */
 function waitReason(state: RunState, now: number): string {

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
@@ -48,5 +48,43 @@ describe("the offline queue keeps the truth", () => {
     expect(finals()[0]!.body).toContain("merged while offline");
     expect((await run.reporter().retryReport()).remaining).toBe(0);
     expect(finals()).toHaveLength(1);
+  });
+});
+
+describe("an entry GitHub refuses for good holds back only its own run", () => {
+  it("an earlier run's final summary for a deleted issue (404) stays queued; the current run is still finalized", async () => {
+    const run = await inProcess();
+    const { gh, dir } = run;
+    const folder = join(dir, ".github_parallel_queue");
+    await mkdir(folder, { recursive: true });
+    const old = (seq: number, kind: "progress" | "final") => ({
+      issue_number: 999, // no such issue
+      comment: `old ${kind}\n\n<!-- parallel-progress:${kind} run=OLD-1${kind === "progress" ? ` seq=${seq}` : ""} -->`,
+      timestamp: "2025-10-19T16:30:00.000Z",
+      repo: "acme/widgets",
+      api_url: gh.url,
+      kind,
+      run_id: "OLD-1",
+      seq,
+    });
+    await writeFile(join(folder, "comment_20251019_163000_000001.json"), JSON.stringify(old(4, "final")));
+    const reporter = run.reporter();
+    const [agent] = await reporter.initializeParallelTracking("NEW", ["a"]);
+    gh.setFaults({ down: true });
+    await run.reporter().markAgentComplete(agent!.agentId);
+    await run.settle();
+    gh.clearFaults();
+    run.time.advance(60_000);
+    const result = await run.reporter().finalizeParallelExecution("merged");
+    expect(result.posted).toBe(true);
+    expect(result.queued).toBe(1);
+    expect(run.seqs("final")).toHaveLength(1);
+    expect(run.warnings.join("\n")).toContain(
+      "GitHub: comment_20251019_163000_000001.json stays queued: listing the comments of acme/widgets#999 failed",
+    );
+    const report = await run.reporter().retryReport();
+    expect(report.remaining).toBe(1);
+    expect(report.errors).toHaveLength(1);
+    expect(await queueFiles(dir)).toEqual(["comment_20251019_163000_000001.json"]);
   });
 });
