@@ -22,6 +22,12 @@ export interface SetAside {
 /** Temporary files of `add`: `.pending.<pid>.<random>.tmp`, swept by `sweep`. */
 const PENDING = "pending";
 
+/**
+ * The largest queue file read. A body is at most 65,536 characters, 6 bytes each at worst in JSON
+ * (`\u0001`): about 400 KB with the other fields.
+ */
+const MAX_FILE_BYTES = 1024 * 1024;
+
 export class OfflineQueue {
   readonly dir: string;
 
@@ -60,8 +66,9 @@ export class OfflineQueue {
   }
 
   /**
-   * Every readable entry, oldest first; unreadable ones (or a folder of a queue file's name) are moved
-   * aside as `<name>.corrupt` and reported. `moveAside: false` (a dry run) reports them and moves nothing.
+   * Every readable entry, oldest first; unreadable ones (not a valid entry, a file that cannot be read, or
+   * a folder, link, pipe or huge file of a queue file's name) are moved aside as `<name>.corrupt` and
+   * reported. `moveAside: false` (a dry run) reports them and moves nothing.
    */
   async list(
     options: { moveAside?: boolean } = {},
@@ -82,12 +89,13 @@ export class OfflineQueue {
     for (const name of queued) {
       let problem: QueueItem | string;
       try {
-        problem = validateItem(await this.fs.promises.readFile(join(this.dir, name), "utf8"));
+        const path = join(this.dir, name);
+        problem =
+          (await this.unreadable(path)) ?? validateItem(await this.fs.promises.readFile(path, "utf8"));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") continue; // delivered by another process
-        if (code !== "EISDIR") throw error;
-        problem = "a folder, not a file";
+        problem = `cannot be read: ${code ?? String(error).split("\n", 1)[0]}`;
       }
       if (typeof problem === "string") {
         const movedTo = `${name}.corrupt`;
@@ -100,6 +108,20 @@ export class OfflineQueue {
       }
     }
     return { entries, setAside };
+  }
+
+  /**
+   * Why the queue file at `path` is not read, or null when it may be: only a regular file of at most
+   * MAX_FILE_BYTES is read. A link, a pipe (whose read would wait for a writer forever) or a huge file is
+   * refused unread, so that nothing in the folder can hang or break the commands that list it.
+   */
+  private async unreadable(path: string): Promise<string | null> {
+    const stat = await this.fs.promises.lstat(path);
+    if (stat.isDirectory()) return "a folder, not a file";
+    if (stat.isSymbolicLink()) return "a symbolic link, not a file";
+    if (!stat.isFile()) return "not a regular file";
+    if (stat.size > MAX_FILE_BYTES) return `${stat.size} bytes, more than a queue file's ${MAX_FILE_BYTES}`;
+    return null;
   }
 
   /** How many entries wait (by name only: nothing is read or moved). */
