@@ -178,7 +178,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private bind(epicDir: string): void {
     this.epicDir = resolve(epicDir);
     this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
-    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock);
+    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock, (aside) =>
+      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`),
+    );
     this.deps = {
       fs: this.fs,
       store: this.store,
@@ -445,9 +447,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       deadline,
       apiUrl,
     });
-    for (const aside of report.setAside) {
-      const where = options.dryRun ? "left in place (dry run)" : `moved aside as ${aside.movedTo}`;
-      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); ${where}`);
+    // A file moved aside was said as it was moved (the queue's onSetAside); a dry run only names it.
+    if (options.dryRun) {
+      for (const aside of report.setAside) {
+        this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (dry run)`);
+      }
     }
     const after = await this.read();
     // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.

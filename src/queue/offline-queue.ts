@@ -31,10 +31,15 @@ const MAX_FILE_BYTES = 1024 * 1024;
 export class OfflineQueue {
   readonly dir: string;
 
+  /**
+   * `onSetAside`: told of each file this queue moves aside (not in a dry run), whichever listing did it (a
+   * retry, or any write of the run that looks at the queue), so that none is moved in silence.
+   */
   constructor(
     private readonly fs: FileSystem,
     epicDir: string,
     private readonly clock: Clock,
+    private readonly onSetAside?: (aside: SetAside) => void,
   ) {
     this.dir = join(epicDir, QUEUE_DIR);
   }
@@ -98,11 +103,18 @@ export class OfflineQueue {
         problem = `cannot be read: ${code ?? String(error).split("\n", 1)[0]}`;
       }
       if (typeof problem === "string") {
-        const movedTo = `${name}.corrupt`;
+        const aside = { name, movedTo: `${name}.corrupt`, reason: problem };
         if (options.moveAside !== false) {
-          await this.fs.promises.rename(join(this.dir, name), join(this.dir, movedTo)).catch(() => undefined);
+          const moved = await this.fs.promises
+            .rename(join(this.dir, name), join(this.dir, aside.movedTo))
+            .then(
+              () => true,
+              (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : false),
+            );
+          if (moved === null) continue; // moved aside by another process, which says so
+          if (moved) this.onSetAside?.(aside);
         }
-        setAside.push({ name, movedTo, reason: problem });
+        setAside.push(aside);
       } else {
         entries.push({ name, item: problem });
       }
