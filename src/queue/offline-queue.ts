@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
+import { withLock } from "../store/lock.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
@@ -135,6 +136,16 @@ export class OfflineQueue {
     if (stat.size > MAX_FILE_BYTES) return `${stat.size} bytes, more than a queue file's ${MAX_FILE_BYTES}`;
     return null;
   }
+
+  /**
+   * Runs `work` holding this machine's lock of the queue folder (a retry with no run whose lock it could
+   * take), waiting up to a minute for another holder; a holder killed frees it after 15 s. No folder:
+   * nothing is queued, `work` runs as it is.
+   */
+  exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    if (!this.fs.existsSync(this.dir)) return work();
+    return withLock(join(this.dir, "retry.lock"), { fs: this.fs, staleMs: 15_000, waitMs: 60_000 }, work);
+  };
 
   /** How many entries wait (by name only: nothing is read or moved). */
   count(): number {

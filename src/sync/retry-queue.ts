@@ -57,7 +57,8 @@ export async function retryQueue(
     const plan = planRetry(entries, await store.read());
     return { sent: 0, remaining: plan.length, plan, setAside, errors: [], waitingUntil: null };
   }
-  const lock = { store, owner: deps.owner, sleep: deps.sleep };
+  // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
+  const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
   return withRunLock(lock, async (lost) => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());

@@ -2,7 +2,9 @@ import { execFileSync } from "node:child_process";
 import { lstat, mkdir, readdir, readFile, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseMarker } from "../../src/render/marker.js";
 import { makeEpic, runCli } from "../support/cli.js";
+import { useFakeGitHub } from "../support/harness.js";
 
 /** Issue 11, item 9: a dry run changes nothing on disk; a folder in the queue does not make retry fail. */
 
@@ -110,5 +112,27 @@ describe("what else can sit in the queue folder under a queue file's name", () =
     const left = (await readdir(folder)).filter((n) => n.startsWith("comment_")).sort();
     expect(left).toEqual([...[1, 2, 3, 4].map((n) => `${name(n)}.corrupt`), name(5)]);
     expect((await lstat(join(folder, `${name(1)}.corrupt`))).isFIFO()).toBe(true);
+  });
+});
+
+describe("several retries at once in a directory with no run", () => {
+  const fakeGitHub = useFakeGitHub("ghp_queueSafetyToken0123456789abcdefghij");
+
+  it("post each queued entry once: the queue folder is locked when there is no run to lock", async () => {
+    const { gh, dir, cli } = await fakeGitHub({ task: null });
+    await mkdir(join(dir, QUEUE));
+    const entry = (n: number, kind: "progress" | "final") => {
+      const marker = kind === "final" ? "final run=OLD-1" : "progress run=OLD-1 seq=3";
+      const comment = `${kind} body\n\n<!-- parallel-progress:${marker} -->`;
+      const data = { ...item, issue_number: 123, comment, api_url: gh.url, kind, run_id: "OLD-1", seq: 3 };
+      return writeFile(join(dir, QUEUE, `comment_20251019_163000_00000${n}.json`), JSON.stringify(data));
+    };
+    await entry(1, "progress");
+    await entry(2, "final");
+    const results = await Promise.all(Array.from({ length: 6 }, () => cli("retry")));
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const markers = gh.comments("acme/widgets", 123).map((c) => parseMarker(c.body)?.kind);
+    expect(markers.sort()).toEqual(["final", "progress"]);
+    expect((await readdir(join(dir, QUEUE))).filter((n) => n !== ".gitignore")).toEqual([]);
   });
 });
