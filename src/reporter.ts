@@ -673,6 +673,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     );
     if (result === "cannot-edit") {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
+    } else if (result === "not-utf8") {
+      this.warn("task.md: could not record github.last_synced (the file is not UTF-8 text: left as it is)");
     } else if (result === "changed") {
       this.warn("task.md: could not record github.last_synced (the file kept changing while it was written)");
     } else if (result === "failed" && statTaskFile(this.fs, this.epicDir) !== null) {
