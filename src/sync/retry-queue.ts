@@ -9,7 +9,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import { missingSteps } from "./decide.js";
+import { canSync, decideWrite, missingSteps } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
@@ -136,13 +136,14 @@ export async function retryQueue(
     // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
     if (state) {
-      const reason = waitReason(state, clock.now());
-      const added = await syncer.queueMissing(reason);
-      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missingSteps(state).length > 0;
+      const reason = waitReason(state, clock.now(), deps.owner);
+      await syncer.queueMissing(reason);
+      const missing = canSync(state) && missingSteps(state).length > 0;
+      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missing;
       // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
       // already warned about by the syncer.
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
-      else if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
+      else if (missing && !state.sync.lastError) report.errors.push(reason);
     }
     report.remaining = (await queue.list()).entries.length;
     if (report.remaining === 0) report.waitingUntil = null;
@@ -179,13 +180,24 @@ const ENTRY_TROUBLE: ReadonlySet<GitHubErrorKind> = new Set([
   "unsettled",
 ]);
 
-/** Why the issue is not up to date although no write failed: GitHub asked to wait, or time ran out. */
-function waitReason(state: RunState, now: number): string {
+/**
+ * Why the issue is not up to date although no write failed: GitHub asked to wait, the run's next write is
+ * not due yet (a long --min-interval), another process is writing, or time ran out.
+ */
+function waitReason(state: RunState, now: number, owner: string): string {
   if (state.sync.lastError) return state.sync.lastError;
-  const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
-  return until > now
-    ? `GitHub asked to wait until ${new Date(until).toISOString()}`
-    : "the issue could not be brought up to date in time";
+  const decision = decideWrite(state, now, owner, true);
+  if (decision.kind === "backoff" || state.sync.backoffUntil > now) {
+    const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
+    return `GitHub asked to wait until ${new Date(until).toISOString()}`;
+  }
+  if (decision.kind === "wait") {
+    return `the run's next write is due at ${new Date(decision.until).toISOString()} (writes of a run are at least ${state.github.minIntervalMs} ms apart: --min-interval, github.min_interval_ms)`;
+  }
+  if (decision.kind === "busy") {
+    return `another process is writing to the issue (its lease ends at ${new Date(decision.until).toISOString()})`;
+  }
+  return "the issue could not be brought up to date in time";
 }
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { queueFiles } from "../support/cli.js";
+import { queueFiles, taskMd } from "../support/cli.js";
 import { useInProcessGitHub } from "../support/virtual-github.js";
 
 /**
@@ -86,5 +86,30 @@ describe("an entry GitHub refuses for good holds back only its own run", () => {
     expect(report.remaining).toBe(1);
     expect(report.errors).toHaveLength(1);
     expect(await queueFiles(dir)).toEqual(["comment_20251019_163000_000001.json"]);
+  });
+});
+
+describe("why posts stay queued when no write failed", () => {
+  it("a run whose next write is not due yet (a long --min-interval): finalize and every retry say when it is", async () => {
+    const run = await inProcess({ task: taskMd(123, "  min_interval_ms: 600000\n") });
+    const [agent] = await run.reporter().initializeParallelTracking("E", ["a"]);
+    await run.reporter().markAgentComplete(agent!.agentId);
+    const result = await run.reporter().finalizeParallelExecution("merged");
+    expect(result.posted).toBe(false);
+    const due =
+      "the run's next write is due at 2026-01-05T09:10:00.000Z (writes of a run are at least 600000 ms apart";
+    expect(run.warnings.join("\n")).toContain(`GitHub: ${due}`);
+    for (let i = 0; i < 2; i++) {
+      const report = await run.reporter().retryReport();
+      expect(report.remaining).toBeGreaterThan(0);
+      expect(report.errors.join("\n")).toContain(due);
+    }
+    // The progress comment's final state, then the final summary: two writes, 10 minutes apart.
+    for (let i = 0; i < 2; i++) {
+      run.time.advance(600_000);
+      await run.reporter().retryReport();
+    }
+    expect(await queueFiles(run.dir)).toEqual([]);
+    expect(run.seqs("final")).toHaveLength(1);
   });
 });
