@@ -74,7 +74,7 @@ export async function retryQueue(
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
-    /** Runs whose issue refused an entry for good (deleted, locked, too long): their later entries wait too. */
+    /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
     const refusedRuns = new Set<string>();
     const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline);
 
