@@ -132,6 +132,7 @@ export class OfflineQueue {
     const stat = await this.fs.promises.lstat(path);
     if (stat.isDirectory()) return "a folder, not a file";
     if (stat.isSymbolicLink()) return "a symbolic link, not a file";
+    if (stat.isFIFO()) return "a named pipe, not a file";
     if (!stat.isFile()) return "not a regular file";
     if (stat.size > MAX_FILE_BYTES) return `${stat.size} bytes, more than a queue file's ${MAX_FILE_BYTES}`;
     return null;
