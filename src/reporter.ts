@@ -15,7 +15,7 @@ import {
   checkEventMessage,
   checkNoNul,
 } from "./config/options.js";
-import { statTaskFile } from "./config/read-task-file.js";
+import { readTaskFile, statTaskFile } from "./config/read-task-file.js";
 import { type Env, ghAuthToken, resolveApiUrl, resolveToken, tokenProblem } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
@@ -441,12 +441,22 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
     const current = before && !options.dryRun ? await this.saveSettings(before, settings) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
+    // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts
+    // included; what is queued stays, as in a dry run.
+    const syncOff =
+      !options.dryRun && !(current ? current.github.syncEnabled : await this.syncEnabledWithoutRun());
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, this.syncer, {
       ...options,
+      dryRun: options.dryRun || syncOff,
       deadline,
       apiUrl,
     });
+    if (syncOff && report.remaining > 0) {
+      report.errors.push(
+        `sync is off (github.sync_enabled: false): nothing sent, ${report.remaining} post(s) stay queued`,
+      );
+    }
     // A file moved aside was said as it was moved (the queue's onSetAside); a dry run only names it.
     if (options.dryRun) {
       for (const aside of report.setAside) {
@@ -459,6 +469,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       await this.writeLastSynced();
     }
     return report;
+  }
+
+  /** With no run here: whether this directory may talk to GitHub (task.md, the library's option). */
+  private async syncEnabledWithoutRun(): Promise<boolean> {
+    if (this.overrides.syncEnabled === false) return false;
+    return (await readTaskFile(this.fs, this.epicDir))?.settings.syncEnabled ?? true;
   }
 
   /** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */

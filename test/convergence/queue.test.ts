@@ -113,3 +113,32 @@ describe("why posts stay queued when no write failed", () => {
     expect(run.seqs("final")).toHaveLength(1);
   });
 });
+
+describe("sync turned off in task.md", () => {
+  it("retry and finalize send nothing, an earlier run's queued posts included; they stay queued until it is on again", async () => {
+    const run = await inProcess();
+    const { gh, dir } = run;
+    gh.setFaults({ down: true });
+    await run.reporter().initializeParallelTracking("OLD", ["a"]);
+    await run.settle();
+    await run.reporter().initializeParallelTracking("NEW", ["b"], dir, { force: true });
+    await run.settle();
+    const queued = await queueFiles(dir);
+    expect(queued).toHaveLength(2);
+    gh.clearFaults();
+    await writeFile(join(dir, "task.md"), taskMd(123, "  sync_enabled: false\n"));
+    const requests = gh.requests.length;
+    run.time.advance(60_000);
+    const report = await run.reporter().retryReport();
+    expect(report.remaining).toBe(2);
+    expect(report.errors).toEqual([
+      "sync is off (github.sync_enabled: false): nothing sent, 2 post(s) stay queued",
+    ]);
+    await run.reporter().finalizeParallelExecution("merged");
+    expect(gh.requests.length, "no GitHub traffic").toBe(requests);
+    expect(await queueFiles(dir)).toEqual(queued);
+
+    await writeFile(join(dir, "task.md"), taskMd(123));
+    expect((await run.reporter().retryReport()).remaining).toBe(0);
+  });
+});
