@@ -97,7 +97,9 @@ describe("what else can sit in the queue folder under a queue file's name", () =
     const dry = await runCli(["retry", "--dry-run", "--dir", made.dir], { timeoutMs: 20_000 });
     expect(dry.code, dry.stderr).toBe(3);
     expect(dry.stdout.trim().split("\n")).toHaveLength(1);
-    expect(dry.stderr).toContain(`${name(1)} is unreadable (a named pipe, not a file); left in place (dry run)`);
+    expect(dry.stderr).toContain(
+      `${name(1)} is unreadable (a named pipe, not a file); left in place (dry run)`,
+    );
     expect(dry.stderr).toContain(`${name(2)} is unreadable (a symbolic link, not a file)`);
     expect(dry.stderr).toContain(`${name(3)} is unreadable (a symbolic link, not a file)`);
     expect(dry.stderr).toContain(
