@@ -16,11 +16,19 @@ import {
   checkNoNul,
 } from "./config/options.js";
 import { readTaskFile, statTaskFile } from "./config/read-task-file.js";
-import { type Env, ghAuthToken, resolveApiUrl, resolveToken, tokenProblem } from "./config/resolve.js";
+import {
+  type Env,
+  environmentTokens,
+  ghAuthToken,
+  resolveApiUrl,
+  resolveToken,
+  tokenProblem,
+} from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
+import { maskSecrets } from "./github/redact.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import { checkCost } from "./model/metrics.js";
 import {
@@ -339,7 +347,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkNoNul(resultSummary, "markAgentComplete: resultSummary");
     await this.change(
       agentId,
-      (state, now) => applyComplete(state, agentId, resultSummary ?? null, now),
+      (state, now) => applyComplete(state, agentId, this.masked(resultSummary) ?? null, now),
       madeAt,
     );
   }
@@ -348,7 +356,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const madeAt = await this.enter("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
     checkNoNul(errorMessage, "markAgentFailed: errorMessage");
-    await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now), madeAt);
+    const error = this.masked(errorMessage);
+    await this.change(agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
@@ -357,7 +366,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkNoNul(reason, "cancelAgent: reason");
     await this.change(
       agentId,
-      (state, now) => applyCancel(state, agentId, reason?.trim() || null, now),
+      (state, now) => applyCancel(state, agentId, this.masked(reason?.trim() || null), now),
       madeAt,
     );
   }
@@ -367,7 +376,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const madeAt = await this.enter("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
     checkNoNul(text, "logAgentEvent: message");
-    await this.change(agentId, (state, now) => applyLog(state, agentId, text, now), madeAt);
+    const masked = this.masked(text);
+    await this.change(agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
   }
 
   /**
@@ -389,7 +399,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.place);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
-      const finalized = applyFinalize(current!, mergeSummary ?? "", now);
+      const finalized = applyFinalize(current!, this.masked(mergeSummary ?? ""), now);
       // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
       const next =
         madeAt === null
@@ -703,6 +713,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.warn(
       `issue #${github.issueNumber} is given but no repository (--repo, task.md github.repo, GITHUB_REPOSITORY or a git origin remote): tracking locally`,
     );
+  }
+
+  /**
+   * Agents' text with the environment's tokens (and anything shaped like a GitHub token) masked: an error
+   * message or log line may quote one (an environment dump, a failed request), and the text is kept in
+   * the run state and posted on the issue.
+   */
+  private masked<T extends string | null | undefined>(text: T): T {
+    return (typeof text === "string" ? maskSecrets(text, environmentTokens(this.env)) : text) as T;
   }
 
   private warn(message: string): void {
