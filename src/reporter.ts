@@ -16,13 +16,21 @@ import {
   checkEventMessage,
   checkNoNul,
 } from "./config/options.js";
-import { statTaskFile } from "./config/read-task-file.js";
-import { type Env, ghAuthToken, resolveApiUrl, resolveToken, tokenProblem } from "./config/resolve.js";
+import { readTaskFile, statTaskFile } from "./config/read-task-file.js";
+import {
+  type Env,
+  environmentTokens,
+  ghAuthToken,
+  resolveApiUrl,
+  resolveToken,
+  tokenProblem,
+} from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
 import { GitHubError, UsageError } from "./errors.js";
 import { guardClient } from "./github/guarded-client.js";
+import { maskSecrets } from "./github/redact.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import { checkCost } from "./model/metrics.js";
 import {
@@ -184,7 +192,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private bind(epicDir: string): void {
     this.epicDir = resolve(epicDir);
     this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
-    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock);
+    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock, (aside) =>
+      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`),
+    );
     this.deps = {
       fs: this.fs,
       store: this.store,
@@ -355,7 +365,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkNoNul(resultSummary, "markAgentComplete: resultSummary");
     await this.change(
       agentId,
-      (state, now) => applyComplete(state, agentId, resultSummary ?? null, now),
+      (state, now) => applyComplete(state, agentId, this.masked(resultSummary) ?? null, now),
       madeAt,
     );
   }
@@ -364,7 +374,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const madeAt = await this.enter("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
     checkNoNul(errorMessage, "markAgentFailed: errorMessage");
-    await this.change(agentId, (state, now) => applyFail(state, agentId, errorMessage, now), madeAt);
+    const error = this.masked(errorMessage);
+    await this.change(agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
@@ -373,7 +384,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkNoNul(reason, "cancelAgent: reason");
     await this.change(
       agentId,
-      (state, now) => applyCancel(state, agentId, reason?.trim() || null, now),
+      (state, now) => applyCancel(state, agentId, this.masked(reason?.trim() || null), now),
       madeAt,
     );
   }
@@ -383,7 +394,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const madeAt = await this.enter("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
     checkNoNul(text, "logAgentEvent: message");
-    await this.change(agentId, (state, now) => applyLog(state, agentId, text, now), madeAt);
+    const masked = this.masked(text);
+    await this.change(agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
   }
 
   /**
@@ -405,7 +417,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.place);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
-      const finalized = applyFinalize(current!, mergeSummary ?? "", now);
+      const finalized = applyFinalize(current!, this.masked(mergeSummary ?? ""), now);
       // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
       const next =
         madeAt === null
@@ -417,6 +429,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const thrown = finalizedNow ? listenersOf(() => this.emit("change", state)) : null;
     // The retry saves this call's settings, then brings the issue to the final state (and loads it).
     const report = await this.retry({ deadline }, settings);
+    // Why entries of other runs stay queued (this run's failed writes were warned about as they failed).
+    for (const message of report.errors) this.warn(`GitHub: ${message}`);
     this.rethrowListenerError(thrown);
     const after = this.state ?? state;
     return {
@@ -456,15 +470,27 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
     const current = before && !options.dryRun ? await this.saveSettings(before, settings) : before;
     const apiUrl = current?.github.apiUrl ?? resolveApiUrl(this.overrides.apiUrl, this.env);
+    // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts
+    // included; what is queued stays, as in a dry run.
+    const syncOff =
+      !options.dryRun && !(current ? current.github.syncEnabled : await this.syncEnabledWithoutRun());
     const { retryQueue } = await import("./sync/retry-queue.js");
     const report = await retryQueue(this.deps, this.syncer, {
       ...options,
+      dryRun: options.dryRun || syncOff,
       deadline,
       apiUrl,
     });
-    for (const aside of report.setAside) {
-      const where = options.dryRun ? "left in place (dry run)" : `moved aside as ${aside.movedTo}`;
-      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); ${where}`);
+    if (syncOff && report.remaining > 0) {
+      report.errors.push(
+        `sync is off (github.sync_enabled: false): nothing sent, ${report.remaining} post(s) stay queued`,
+      );
+    }
+    // A file moved aside was said as it was moved (the queue's onSetAside); a dry run only names it.
+    if (options.dryRun) {
+      for (const aside of report.setAside) {
+        this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (dry run)`);
+      }
     }
     const after = await this.read();
     // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
@@ -473,6 +499,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     }
     this.rethrowListenerError();
     return report;
+  }
+
+  /** With no run here: whether this directory may talk to GitHub (task.md, the library's option). */
+  private async syncEnabledWithoutRun(): Promise<boolean> {
+    if (this.overrides.syncEnabled === false) return false;
+    return (await readTaskFile(this.fs, this.epicDir))?.settings.syncEnabled ?? true;
   }
 
   /** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */
@@ -711,6 +743,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     );
     if (result === "cannot-edit") {
       this.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
+    } else if (result === "not-utf8") {
+      this.warn("task.md: could not record github.last_synced (the file is not UTF-8 text: left as it is)");
     } else if (result === "changed") {
       this.warn("task.md: could not record github.last_synced (the file kept changing while it was written)");
     } else if (result === "failed" && statTaskFile(this.fs, this.epicDir) !== null) {
@@ -723,6 +757,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.warn(
       `issue #${github.issueNumber} is given but no repository (--repo, task.md github.repo, GITHUB_REPOSITORY or a git origin remote): tracking locally`,
     );
+  }
+
+  /**
+   * Agents' text with the environment's tokens (and anything shaped like a GitHub token) masked: an error
+   * message or log line may quote one (an environment dump, a failed request), and the text is kept in
+   * the run state and posted on the issue.
+   */
+  private masked<T extends string | null | undefined>(text: T): T {
+    return (typeof text === "string" ? maskSecrets(text, environmentTokens(this.env)) : text) as T;
   }
 
   /**

@@ -78,7 +78,7 @@ export function setLastSynced(text: string, timestamp: string): string | null {
  * What writing `github.last_synced` came to. `changed`: task.md changed between our read and our
  * rename, twice in a row (another process writing it, or its owner editing it): theirs was kept.
  */
-export type LastSyncedResult = "written" | "unchanged" | "no-file" | "cannot-edit" | "changed";
+export type LastSyncedResult = "written" | "unchanged" | "no-file" | "cannot-edit" | "not-utf8" | "changed";
 
 /**
  * Records a successful sync in task.md: reads it, edits `github.last_synced` in place, checks that
@@ -100,7 +100,14 @@ async function writeOnce(fs: FileSystem, path: string, epochMs: number): Promise
   const target = await fs.promises.realpath(path).catch(() => null);
   if (target === null) return "no-file";
   const before = await fs.promises.stat(target);
-  const text = await fs.promises.readFile(target, "utf8");
+  // Strictly: a file in another encoding (Latin-1) would be written back with U+FFFD for its bytes.
+  const bytes = await fs.promises.readFile(target);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return "not-utf8";
+  }
   const updated = setLastSynced(text, formatLastSynced(epochMs));
   if (updated === null) return "cannot-edit";
   if (updated === text) return "unchanged";

@@ -16,17 +16,24 @@ const DEFAULT_API_URL = "https://api.github.com";
 type TokenSource = "GITHUB_TOKEN" | "GH_TOKEN" | "gh auth token";
 type RepoSource = "--repo" | "task.md" | "GITHUB_REPOSITORY" | "git origin";
 
+const TOKEN_VARIABLES = ["GITHUB_TOKEN", "GH_TOKEN"] as const;
+
 /** `GITHUB_TOKEN`, else `GH_TOKEN` (trimmed, empty ignored), else `gh auth token` (asked only then). */
 export async function resolveToken(
   env: Env,
   runGhAuthToken: () => Promise<string | null>,
 ): Promise<{ token: string; source: TokenSource } | null> {
-  for (const name of ["GITHUB_TOKEN", "GH_TOKEN"] as const) {
+  for (const name of TOKEN_VARIABLES) {
     const token = env[name]?.trim();
     if (token) return { token, source: name };
   }
   const token = (await runGhAuthToken().catch(() => null))?.trim();
   return token ? { token, source: "gh auth token" } : null;
+}
+
+/** The tokens the environment holds (either variable's, trimmed): secrets to keep out of what is written. */
+export function environmentTokens(env: Env): string[] {
+  return TOKEN_VARIABLES.map((name) => env[name]?.trim() ?? "").filter((token) => token !== "");
 }
 
 /**

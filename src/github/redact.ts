@@ -15,6 +15,16 @@ const SCHEME_CREDENTIAL = /\b(bearer|token|basic)(\s+)[A-Za-z0-9._~+/=-]{16,}/gi
  * values of Authorization headers with `***`. Used on every message and cause the GitHub layer builds.
  */
 export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  return maskSecrets(text, secrets)
+    .replace(AUTHORIZATION, `$1${MASK}`)
+    .replace(SCHEME_CREDENTIAL, `$1$2${MASK}`);
+}
+
+/**
+ * The given secrets and anything shaped like a GitHub token replaced with `***`, and nothing else: for
+ * agents' text (an error message, a summary), which the header patterns above could cut into.
+ */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
   let result = text;
   const variants = secrets.flatMap((secret) => [secret, encodeURIComponent(secret)]).filter((s) => s !== "");
   for (const secret of [...new Set(variants)].sort((a, b) => b.length - a.length)) {
@@ -24,10 +34,7 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
         ? result.split(secret).join(MASK)
         : result.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
   }
-  return result
-    .replace(TOKEN_SHAPE, MASK)
-    .replace(AUTHORIZATION, `$1${MASK}`)
-    .replace(SCHEME_CREDENTIAL, `$1$2${MASK}`);
+  return result.replace(TOKEN_SHAPE, MASK);
 }
 
 function escapeRegExp(text: string): string {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
+import { withLock } from "../store/lock.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
@@ -22,13 +23,24 @@ export interface SetAside {
 /** Temporary files of `add`: `.pending.<pid>.<random>.tmp`, swept by `sweep`. */
 const PENDING = "pending";
 
+/**
+ * The largest queue file read. A body is at most 65,536 characters, 6 bytes each at worst in JSON
+ * (`\u0001`): about 400 KB with the other fields.
+ */
+const MAX_FILE_BYTES = 1024 * 1024;
+
 export class OfflineQueue {
   readonly dir: string;
 
+  /**
+   * `onSetAside`: told of each file this queue moves aside (not in a dry run), whichever listing did it (a
+   * retry, or any write of the run that looks at the queue), so that none is moved in silence.
+   */
   constructor(
     private readonly fs: FileSystem,
     epicDir: string,
     private readonly clock: Clock,
+    private readonly onSetAside?: (aside: SetAside) => void,
   ) {
     this.dir = join(epicDir, QUEUE_DIR);
   }
@@ -60,8 +72,9 @@ export class OfflineQueue {
   }
 
   /**
-   * Every readable entry, oldest first; unreadable ones (or a folder of a queue file's name) are moved
-   * aside as `<name>.corrupt` and reported. `moveAside: false` (a dry run) reports them and moves nothing.
+   * Every readable entry, oldest first; unreadable ones (not a valid entry, a file that cannot be read, or
+   * a folder, link, pipe or huge file of a queue file's name) are moved aside as `<name>.corrupt` and
+   * reported. `moveAside: false` (a dry run) reports them and moves nothing.
    */
   async list(
     options: { moveAside?: boolean } = {},
@@ -82,25 +95,58 @@ export class OfflineQueue {
     for (const name of queued) {
       let problem: QueueItem | string;
       try {
-        problem = validateItem(await this.fs.promises.readFile(join(this.dir, name), "utf8"));
+        const path = join(this.dir, name);
+        problem =
+          (await this.unreadable(path)) ?? validateItem(await this.fs.promises.readFile(path, "utf8"));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") continue; // delivered by another process
-        if (code !== "EISDIR") throw error;
-        problem = "a folder, not a file";
+        problem = `cannot be read: ${code ?? String(error).split("\n", 1)[0]}`;
       }
       if (typeof problem === "string") {
-        const movedTo = `${name}.corrupt`;
+        const aside = { name, movedTo: `${name}.corrupt`, reason: problem };
         if (options.moveAside !== false) {
-          await this.fs.promises.rename(join(this.dir, name), join(this.dir, movedTo)).catch(() => undefined);
+          const moved = await this.fs.promises
+            .rename(join(this.dir, name), join(this.dir, aside.movedTo))
+            .then(
+              () => true,
+              (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : false),
+            );
+          if (moved === null) continue; // moved aside by another process, which says so
+          if (moved) this.onSetAside?.(aside);
         }
-        setAside.push({ name, movedTo, reason: problem });
+        setAside.push(aside);
       } else {
         entries.push({ name, item: problem });
       }
     }
     return { entries, setAside };
   }
+
+  /**
+   * Why the queue file at `path` is not read, or null when it may be: only a regular file of at most
+   * MAX_FILE_BYTES is read. A link, a pipe (whose read would wait for a writer forever) or a huge file is
+   * refused unread, so that nothing in the folder can hang or break the commands that list it.
+   */
+  private async unreadable(path: string): Promise<string | null> {
+    const stat = await this.fs.promises.lstat(path);
+    if (stat.isDirectory()) return "a folder, not a file";
+    if (stat.isSymbolicLink()) return "a symbolic link, not a file";
+    if (stat.isFIFO()) return "a named pipe, not a file";
+    if (!stat.isFile()) return "not a regular file";
+    if (stat.size > MAX_FILE_BYTES) return `${stat.size} bytes, more than a queue file's ${MAX_FILE_BYTES}`;
+    return null;
+  }
+
+  /**
+   * Runs `work` holding this machine's lock of the queue folder (a retry with no run whose lock it could
+   * take), waiting up to a minute for another holder; a holder killed frees it after 15 s. No folder:
+   * nothing is queued, `work` runs as it is.
+   */
+  exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    if (!this.fs.existsSync(this.dir)) return work();
+    return withLock(join(this.dir, "retry.lock"), { fs: this.fs, staleMs: 15_000, waitMs: 60_000 }, work);
+  };
 
   /** How many entries wait (by name only: nothing is read or moved). */
   count(): number {

@@ -1,4 +1,4 @@
-import { GitHubError } from "../errors.js";
+import { GitHubError, type GitHubErrorKind } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
@@ -9,7 +9,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import { missingSteps } from "./decide.js";
+import { canSync, decideWrite, missingSteps } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
@@ -57,7 +57,8 @@ export async function retryQueue(
     const plan = planRetry(entries, await store.read());
     return { sent: 0, remaining: plan.length, plan, setAside, errors: [], waitingUntil: null };
   }
-  const lock = { store, owner: deps.owner, sleep: deps.sleep };
+  // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
+  const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
   return withRunLock(lock, async (lost) => {
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
@@ -73,6 +74,8 @@ export async function retryQueue(
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
+    /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
+    const refusedRuns = new Set<string>();
     const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline);
 
     for (const entry of plan) {
@@ -89,6 +92,7 @@ export async function retryQueue(
           continue;
         }
         if (entry.action === "superseded") continue; // cleared below once its run's newest one is sent
+        if (refusedRuns.has(entry.item.run_id)) continue; // stays queued, behind its run's refused entry
         if (entry.item.api_url !== options.apiUrl) {
           report.errors.push(
             `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API; set --api-url or GITHUB_API_URL to send it there)`,
@@ -111,8 +115,13 @@ export async function retryQueue(
         await clear(entry);
       } catch (error) {
         if (!(error instanceof GitHubError)) throw error;
-        report.errors.push(error.message);
-        stopped = true;
+        report.errors.push(`${entry.name} stays queued: ${error.message}`);
+        // GitHub or the token in trouble (down, slow, rate-limited, bad credentials): the rest waits as well.
+        // What concerns this entry's own issue (404, 403, 422: deleted, locked, a body too long; or an earlier
+        // post of it that may still appear) holds back only its run's later entries: the other runs', and
+        // the current run's state, are still sent.
+        if (ENTRY_TROUBLE.has(error.kind)) refusedRuns.add(entry.item.run_id);
+        else stopped = true;
       }
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
@@ -127,13 +136,14 @@ export async function retryQueue(
     // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
     if (state) {
-      const reason = waitReason(state, clock.now());
-      const added = await syncer.queueMissing(reason);
-      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missingSteps(state).length > 0;
+      const reason = waitReason(state, clock.now(), deps.owner);
+      await syncer.queueMissing(reason);
+      const missing = canSync(state) && missingSteps(state).length > 0;
+      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missing;
       // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
       // already warned about by the syncer.
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
-      else if (added.length > 0 && !state.sync.lastError) report.errors.push(reason);
+      else if (missing && !state.sync.lastError) report.errors.push(reason);
     }
     report.remaining = (await queue.list()).entries.length;
     if (report.remaining === 0) report.waitingUntil = null;
@@ -162,13 +172,32 @@ export async function retryQueue(
   });
 }
 
-/** Why the issue is not up to date although no write failed: GitHub asked to wait, or time ran out. */
-function waitReason(state: RunState, now: number): string {
+/** GitHub failures that concern one queued entry's issue or post, not GitHub or the token as a whole. */
+const ENTRY_TROUBLE: ReadonlySet<GitHubErrorKind> = new Set([
+  "not-found",
+  "forbidden",
+  "validation",
+  "unsettled",
+]);
+
+/**
+ * Why the issue is not up to date although no write failed: GitHub asked to wait, the run's next write is
+ * not due yet (a long --min-interval), another process is writing, or time ran out.
+ */
+function waitReason(state: RunState, now: number, owner: string): string {
   if (state.sync.lastError) return state.sync.lastError;
-  const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
-  return until > now
-    ? `GitHub asked to wait until ${new Date(until).toISOString()}`
-    : "the issue could not be brought up to date in time";
+  const decision = decideWrite(state, now, owner, true);
+  if (decision.kind === "backoff" || state.sync.backoffUntil > now) {
+    const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
+    return `GitHub asked to wait until ${new Date(until).toISOString()}`;
+  }
+  if (decision.kind === "wait") {
+    return `the run's next write is due at ${new Date(decision.until).toISOString()} (writes of a run are at least ${state.github.minIntervalMs} ms apart: --min-interval, github.min_interval_ms)`;
+  }
+  if (decision.kind === "busy") {
+    return `another process is writing to the issue (its lease ends at ${new Date(decision.until).toISOString()})`;
+  }
+  return "the issue could not be brought up to date in time";
 }
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */

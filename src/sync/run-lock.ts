@@ -13,6 +13,8 @@ interface RunLockOptions {
   leaseMs?: number;
   /** The longest a caller waits for the lock before giving up (LockTimeoutError). */
   waitMs?: number;
+  /** With no run at all, how `work` is run (default: as it is). */
+  withoutRun?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 type Attempt = { kind: "held" } | { kind: "busy"; for: number } | { kind: "no-run" };
@@ -22,7 +24,8 @@ type Attempt = { kind: "held" } | { kind: "busy"; for: number } | { kind: "no-ru
  * so that one retry at a time runs per run, across processes and machines. A waiting caller wakes on the
  * store's notifications (the holder's release is a change). `work` gets a signal that aborts if the lease
  * was lost (this process stalled past its expiry and another took it): it should stop at the next step.
- * With no run at all there is nothing shared to lock: `work` runs unlocked (the queue is this machine's).
+ * With no run at all there is nothing shared to lock: `work` runs as `withoutRun` says (the queue is this
+ * machine's, so a lock of this machine's does).
  */
 export async function withRunLock<T>(
   options: RunLockOptions,
@@ -59,7 +62,10 @@ export async function withRunLock<T>(
       await stop();
     }
   }
-  if (attempt.kind === "no-run") return work(new AbortController().signal);
+  if (attempt.kind === "no-run") {
+    const unlocked = () => work(new AbortController().signal);
+    return options.withoutRun ? options.withoutRun(unlocked) : unlocked();
+  }
 
   const lost = new AbortController();
   const timer = setInterval(() => {

@@ -1,7 +1,10 @@
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { lstat, mkdir, readdir, readFile, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseMarker } from "../../src/render/marker.js";
 import { makeEpic, runCli } from "../support/cli.js";
+import { useFakeGitHub } from "../support/harness.js";
 
 /** Issue 11, item 9: a dry run changes nothing on disk; a folder in the queue does not make retry fail. */
 
@@ -74,5 +77,64 @@ describe("retry and the queue folder", () => {
     expect((await stat(join(dir, QUEUE, "comment_20251019_163000_000003.json.corrupt"))).isDirectory()).toBe(
       true,
     );
+  });
+});
+
+describe("what else can sit in the queue folder under a queue file's name", () => {
+  it("a pipe, a symlink loop, a dangling symlink and a huge file are named and set aside unread, not hanging or failing retry", async () => {
+    const made = await makeEpic();
+    cleanup = made.cleanup;
+    const folder = join(made.dir, QUEUE);
+    await mkdir(folder);
+    const name = (n: number) => `comment_20251019_163000_00000${n}.json`;
+    execFileSync("mkfifo", [join(folder, name(1))]); // a read would wait for a writer forever
+    await symlink(name(2), join(folder, name(2))); // ELOOP
+    await symlink("/nonexistent", join(folder, name(3)));
+    await writeFile(join(folder, name(4)), "");
+    await truncate(join(folder, name(4)), 700 * 1024 * 1024); // sparse: more than a string can hold
+    await writeFile(join(folder, name(5)), JSON.stringify(item));
+
+    const dry = await runCli(["retry", "--dry-run", "--dir", made.dir], { timeoutMs: 20_000 });
+    expect(dry.code, dry.stderr).toBe(3);
+    expect(dry.stdout.trim().split("\n")).toHaveLength(1);
+    expect(dry.stderr).toContain(
+      `${name(1)} is unreadable (a named pipe, not a file); left in place (dry run)`,
+    );
+    expect(dry.stderr).toContain(`${name(2)} is unreadable (a symbolic link, not a file)`);
+    expect(dry.stderr).toContain(`${name(3)} is unreadable (a symbolic link, not a file)`);
+    expect(dry.stderr).toContain(
+      `${name(4)} is unreadable (734003200 bytes, more than a queue file's 1048576)`,
+    );
+
+    // The valid entry is for api.github.com: left queued, nothing sent anywhere.
+    const env = { GITHUB_API_URL: "http://127.0.0.1:9" };
+    const result = await runCli(["retry", "--dir", made.dir], { env, timeoutMs: 20_000 });
+    expect(result.stderr).not.toContain("error");
+    expect(result.code, result.stderr).toBe(3);
+    const left = (await readdir(folder)).filter((n) => n.startsWith("comment_")).sort();
+    expect(left).toEqual([...[1, 2, 3, 4].map((n) => `${name(n)}.corrupt`), name(5)]);
+    expect((await lstat(join(folder, `${name(1)}.corrupt`))).isFIFO()).toBe(true);
+  });
+});
+
+describe("several retries at once in a directory with no run", () => {
+  const fakeGitHub = useFakeGitHub("ghp_queueSafetyToken0123456789abcdefghij");
+
+  it("post each queued entry once: the queue folder is locked when there is no run to lock", async () => {
+    const { gh, dir, cli } = await fakeGitHub({ task: null });
+    await mkdir(join(dir, QUEUE));
+    const entry = (n: number, kind: "progress" | "final") => {
+      const marker = kind === "final" ? "final run=OLD-1" : "progress run=OLD-1 seq=3";
+      const comment = `${kind} body\n\n<!-- parallel-progress:${marker} -->`;
+      const data = { ...item, issue_number: 123, comment, api_url: gh.url, kind, run_id: "OLD-1", seq: 3 };
+      return writeFile(join(dir, QUEUE, `comment_20251019_163000_00000${n}.json`), JSON.stringify(data));
+    };
+    await entry(1, "progress");
+    await entry(2, "final");
+    const results = await Promise.all(Array.from({ length: 6 }, () => cli("retry")));
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const markers = gh.comments("acme/widgets", 123).map((c) => parseMarker(c.body)?.kind);
+    expect(markers.sort()).toEqual(["final", "progress"]);
+    expect((await readdir(join(dir, QUEUE))).filter((n) => n !== ".gitignore")).toEqual([]);
   });
 });

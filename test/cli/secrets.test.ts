@@ -1,4 +1,5 @@
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { allFileText, taskMd } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 import { TOKEN, wholeRun } from "../support/leak-run.js";
 
@@ -19,4 +20,31 @@ describe("the token never leaks", () => {
   it("with GH_TOKEN instead of GITHUB_TOKEN, through healthy, 401 and wrong-token paths", async () => {
     await wholeRun(fakeGitHub, "GH_TOKEN", "auth");
   }, 60_000);
+});
+
+describe("a token quoted in agents' text", () => {
+  it("is masked before it is kept in the run state, shown by status, or posted on the issue", async () => {
+    const { gh, dir, cli } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n") });
+    expect((await cli("init", "--epic", "E", "--domains", "a,b,c,d")).code).toBe(0);
+    const said = `GITHUB_TOKEN=${TOKEN}`;
+    for (const args of [
+      ["fail", "a", "--error", `curl failed: ${said}`],
+      ["log", "b", `env: ${said}`],
+      ["complete", "b", "--summary", `done with ${TOKEN}`],
+      ["cancel", "c", "--reason", said],
+      ["complete", "d"],
+      ["finalize", "--summary", `merged; ${said}`],
+    ]) {
+      const result = await cli(...args);
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const status = await cli("status", "--json");
+    const bodies = gh.comments("acme/widgets", 123).map((c) => c.body);
+    expect(bodies).toHaveLength(2);
+    for (const text of [status.stdout, ...bodies, await allFileText(dir)]) {
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain(TOKEN.slice(4, 20));
+    }
+    expect(bodies.join("\n")).toContain("merged; GITHUB_TOKEN=***");
+  });
 });

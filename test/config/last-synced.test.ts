@@ -207,6 +207,23 @@ describe("writeLastSynced", () => {
     await expect(writeLastSynced(fs, "/none/task.md", EPOCH)).resolves.toBe("no-file");
   });
 
+  it("says not-utf8 and leaves a file in another encoding byte for byte; a UTF-8 BOM is kept", async () => {
+    const latin1 = Buffer.from(
+      "---\ngithub:\n  issue_number: 1\n  note: caf\xe9\n---\nR\xe9sum\xe9\n",
+      "latin1",
+    );
+    const { fs } = make({ "/epic/.keep": "" });
+    await fs.promises.writeFile("/epic/task.md", latin1);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("not-utf8");
+    expect(Buffer.compare(await fs.promises.readFile("/epic/task.md"), latin1)).toBe(0);
+
+    await fs.promises.writeFile("/epic/task.md", "\uFEFF---\ngithub:\n  issue_number: 1\n---\ncafé\n");
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("written");
+    expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(
+      `\uFEFF---\ngithub:\n  issue_number: 1\n  last_synced: ${TS}\n---\ncafé\n`,
+    );
+  });
+
   it("says cannot-edit when the edit would change what the file means", async () => {
     // A kept block scalar (`|+`) owns the blank line after it: inserting before that line changes it.
     const tricky = "---\ngithub:\n  issue_number: 1\n  note: |+\n    text\n\nafter: 1\n---\n";

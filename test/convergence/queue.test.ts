@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { queueFiles } from "../support/cli.js";
+import { queueFiles, taskMd } from "../support/cli.js";
 import { useInProcessGitHub } from "../support/virtual-github.js";
 
 /**
@@ -48,5 +48,97 @@ describe("the offline queue keeps the truth", () => {
     expect(finals()[0]!.body).toContain("merged while offline");
     expect((await run.reporter().retryReport()).remaining).toBe(0);
     expect(finals()).toHaveLength(1);
+  });
+});
+
+describe("an entry GitHub refuses for good holds back only its own run", () => {
+  it("an earlier run's final summary for a deleted issue (404) stays queued; the current run is still finalized", async () => {
+    const run = await inProcess();
+    const { gh, dir } = run;
+    const folder = join(dir, ".github_parallel_queue");
+    await mkdir(folder, { recursive: true });
+    const old = (seq: number, kind: "progress" | "final") => ({
+      issue_number: 999, // no such issue
+      comment: `old ${kind}\n\n<!-- parallel-progress:${kind} run=OLD-1${kind === "progress" ? ` seq=${seq}` : ""} -->`,
+      timestamp: "2025-10-19T16:30:00.000Z",
+      repo: "acme/widgets",
+      api_url: gh.url,
+      kind,
+      run_id: "OLD-1",
+      seq,
+    });
+    await writeFile(join(folder, "comment_20251019_163000_000001.json"), JSON.stringify(old(4, "final")));
+    const reporter = run.reporter();
+    const [agent] = await reporter.initializeParallelTracking("NEW", ["a"]);
+    gh.setFaults({ down: true });
+    await run.reporter().markAgentComplete(agent!.agentId);
+    await run.settle();
+    gh.clearFaults();
+    run.time.advance(60_000);
+    const result = await run.reporter().finalizeParallelExecution("merged");
+    expect(result.posted).toBe(true);
+    expect(result.queued).toBe(1);
+    expect(run.seqs("final")).toHaveLength(1);
+    expect(run.warnings.join("\n")).toContain(
+      "GitHub: comment_20251019_163000_000001.json stays queued: listing the comments of acme/widgets#999 failed",
+    );
+    const report = await run.reporter().retryReport();
+    expect(report.remaining).toBe(1);
+    expect(report.errors).toHaveLength(1);
+    expect(await queueFiles(dir)).toEqual(["comment_20251019_163000_000001.json"]);
+  });
+});
+
+describe("why posts stay queued when no write failed", () => {
+  it("a run whose next write is not due yet (a long --min-interval): finalize and every retry say when it is", async () => {
+    const run = await inProcess({ task: taskMd(123, "  min_interval_ms: 600000\n") });
+    const [agent] = await run.reporter().initializeParallelTracking("E", ["a"]);
+    await run.reporter().markAgentComplete(agent!.agentId);
+    const result = await run.reporter().finalizeParallelExecution("merged");
+    expect(result.posted).toBe(false);
+    const due =
+      "the run's next write is due at 2026-01-05T09:10:00.000Z (writes of a run are at least 600000 ms apart";
+    expect(run.warnings.join("\n")).toContain(`GitHub: ${due}`);
+    for (let i = 0; i < 2; i++) {
+      const report = await run.reporter().retryReport();
+      expect(report.remaining).toBeGreaterThan(0);
+      expect(report.errors.join("\n")).toContain(due);
+    }
+    // The progress comment's final state, then the final summary: two writes, 10 minutes apart.
+    for (let i = 0; i < 2; i++) {
+      run.time.advance(600_000);
+      await run.reporter().retryReport();
+    }
+    expect(await queueFiles(run.dir)).toEqual([]);
+    expect(run.seqs("final")).toHaveLength(1);
+  });
+});
+
+describe("sync turned off in task.md", () => {
+  it("retry and finalize send nothing, an earlier run's queued posts included; they stay queued until it is on again", async () => {
+    const run = await inProcess();
+    const { gh, dir } = run;
+    gh.setFaults({ down: true });
+    await run.reporter().initializeParallelTracking("OLD", ["a"]);
+    await run.settle();
+    await run.reporter().initializeParallelTracking("NEW", ["b"], dir, { force: true });
+    await run.settle();
+    const queued = await queueFiles(dir);
+    expect(queued).toHaveLength(2);
+    gh.clearFaults();
+    await writeFile(join(dir, "task.md"), taskMd(123, "  sync_enabled: false\n"));
+    const requests = gh.requests.length;
+    run.time.advance(60_000);
+    const report = await run.reporter().retryReport();
+    expect(report.remaining).toBe(2);
+    expect(report.errors).toEqual([
+      "sync is off (github.sync_enabled: false): nothing sent, 2 post(s) stay queued",
+    ]);
+    await run.reporter().finalizeParallelExecution("merged");
+    expect(gh.requests.length, "no GitHub traffic").toBe(requests);
+    expect(await queueFiles(dir)).toEqual(queued);
+
+    await writeFile(join(dir, "task.md"), taskMd(123));
+    expect((await run.reporter().retryReport()).remaining).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactSecrets } from "../../src/github/redact.js";
+import { maskSecrets, redactSecrets } from "../../src/github/redact.js";
 
 describe("redactSecrets", () => {
   it("masks the given secrets, also URL-encoded", () => {
@@ -25,5 +25,15 @@ describe("redactSecrets", () => {
     expect(redactSecrets('{"authorization":"bearer xyz","a":1}')).toBe('{"authorization":"***","a":1}');
     expect(redactSecrets("sent Bearer abcdefghijklmnopqrstuvwxyz")).toBe("sent Bearer ***");
     expect(redactSecrets("the token was rejected")).toBe("the token was rejected");
+  });
+});
+
+describe("maskSecrets (agents' text)", () => {
+  it("masks the given secrets and token-shaped text, and leaves words after auth schemes alone", () => {
+    const text = `token ${"x".repeat(20)} ghp_${"A1".repeat(18)}; basic authentication-middleware-rewrite`;
+    expect(maskSecrets(text, [`${"x".repeat(20)}`])).toBe(
+      "token *** ***; basic authentication-middleware-rewrite",
+    );
+    expect(maskSecrets("Authorization: denied for bob", [])).toBe("Authorization: denied for bob");
   });
 });

@@ -132,6 +132,20 @@ describe("OfflineQueue", () => {
     expect(queue.count()).toBe(1);
   });
 
+  it("tells onSetAside of each file it moves aside, once, whichever listing moves it; a dry run tells nothing", async () => {
+    const { fs } = setup();
+    const told: string[] = [];
+    const queue = new OfflineQueue(fs, "/epic", { now: () => 0 }, (aside) => told.push(aside.name));
+    await queue.add(item(1));
+    await fs.promises.writeFile("/epic/.github_parallel_queue/comment_20200101_000000_000000.json", "{oops");
+    await queue.list({ moveAside: false });
+    expect(told).toEqual([]);
+    // Two listings at once (two processes' writes): the file is moved, and said, once.
+    await Promise.all([queue.list(), queue.list()]);
+    await queue.list();
+    expect(told).toEqual(["comment_20200101_000000_000000.json"]);
+  });
+
   it("removes delivered entries", async () => {
     const { queue } = setup();
     const name = await queue.add(item(1));
