@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { GitHubOverrides } from "./config/github-target.js";
-import { MAX_INTERVAL_MS } from "./config/options.js";
+import { MAX_FILES, MAX_INTERVAL_MS } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { expectation, valueAt } from "./config/zod-issue.js";
 import { UsageError } from "./errors.js";
@@ -17,7 +17,8 @@ import { UPDATE_STATUSES } from "./model/types.js";
 
 const text = z.string();
 const optionalText = z.string().nullish();
-const count = z.int().min(0).optional();
+/** A file count: at most MAX_FILES, so that a run's totals stay exact. */
+const count = z.int().min(0).max(MAX_FILES).optional();
 
 const SCHEMAS = {
   initializeParallelTracking: {

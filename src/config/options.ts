@@ -18,6 +18,12 @@ export const characters = (text: string): number => Array.from(text).length;
 
 export const MAX_INTERVAL_MS = 600_000;
 
+/**
+ * The most files an agent may count: far past any real run, and low enough that a run's totals (the sum
+ * over its agents) stay exact integers.
+ */
+export const MAX_FILES = 1_000_000_000;
+
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
@@ -27,6 +33,7 @@ export function parseFilesOption(value: string): { done: number; total: number }
   if (!pair) throw new UsageError(`--files must be <done>/<total> with whole numbers, got ${quote(value)}`);
   const [done, total] = pair;
   if (done > total) throw new UsageError(`--files: done (${done}) cannot exceed total (${total})`);
+  if (total > MAX_FILES) throw new UsageError(`--files: the total may be at most ${MAX_FILES}, got ${total}`);
   return { done, total };
 }
 

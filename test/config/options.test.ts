@@ -39,6 +39,13 @@ describe("parseFilesOption", () => {
     }
   });
 
+  it("refuses a total past a billion files, whose sum over agents would lose exactness", () => {
+    expect(parseFilesOption("1/1000000000")).toEqual({ done: 1, total: 1_000_000_000 });
+    expect(messageOf(() => parseFilesOption("1/9007199254740991"))).toBe(
+      "--files: the total may be at most 1000000000, got 9007199254740991",
+    );
+  });
+
   it("rejects done above total", () => {
     expect(messageOf(() => parseFilesOption("9/7"))).toBe("--files: done (9) cannot exceed total (7)");
   });

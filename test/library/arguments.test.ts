@@ -128,6 +128,11 @@ describe("library arguments", () => {
       "updateAgentProgress: filesTotal must be a number, got Infinity",
     ],
     [
+      "a file total past a billion (a run's totals would lose exactness)",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, Number.MAX_SAFE_INTEGER),
+      "updateAgentProgress: filesTotal must be at most 1000000000, got 9007199254740991",
+    ],
+    [
       "a file count that is a bigint",
       (r) => r.updateAgentProgress("a", "in_progress", 1n, 2),
       "updateAgentProgress: filesCompleted must be a number, got 1n",
