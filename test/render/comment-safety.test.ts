@@ -20,6 +20,22 @@ const OUR_HTML = ["<br>", "<details><summary>Recent events</summary>", "</detail
 const LIVE_MENTION = /@[\p{L}\p{N}_]/u;
 const CODE = new Set(["code", "inlineCode"]);
 
+/** A generated state of one blank pending agent with `mergeSummary`: a counterexample kept as an example. */
+function oneAgentWithSummary(mergeSummary: string) {
+  const agent = {
+    agentId: "",
+    domain: "",
+    status: "pending" as const,
+    filesTotal: 0,
+    filesDone: 0,
+    summary: null,
+    error: null,
+    updatedMinute: 0,
+    events: [],
+  };
+  return { agents: [agent], nowMinute: undefined, finalized: false, event: "", mergeSummary };
+}
+
 /** A node's text as GitHub links mentions in it: code spans stand apart (a space), never part of a mention. */
 function prose(node: MdNode): string {
   if (CODE.has(node.type)) return " ";
@@ -246,50 +262,7 @@ describe("agent text cannot break the comment (property)", () => {
       {
         numRuns: 60,
         // Found by CI and a full run: merge summaries that are indented code blocks (an address, a comment opening).
-        examples: [
-          [
-            {
-              agents: [
-                {
-                  agentId: "",
-                  domain: "",
-                  status: "pending",
-                  filesTotal: 0,
-                  filesDone: 0,
-                  summary: null,
-                  error: null,
-                  updatedMinute: 0,
-                  events: [],
-                },
-              ],
-              nowMinute: undefined,
-              finalized: false,
-              event: "",
-              mergeSummary: "    a@b.co",
-            },
-          ],
-          [
-            {
-              agents: [
-                {
-                  agentId: "",
-                  domain: "",
-                  status: "pending",
-                  filesTotal: 0,
-                  filesDone: 0,
-                  summary: null,
-                  error: null,
-                  updatedMinute: 0,
-                  events: [],
-                },
-              ],
-              nowMinute: undefined,
-              finalized: false,
-              event: "",
-              mergeSummary: "    <!--",
-            },
-          ],
-        ],
+        examples: [[oneAgentWithSummary("    a@b.co")], [oneAgentWithSummary("    <!--")]],
       },
     );
   });
