@@ -1,5 +1,7 @@
 import { join } from "node:path";
+import { environmentTokens } from "../config/resolve.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
+import { maskSecrets } from "../github/redact.js";
 import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
 import { statePaths } from "../store/file-store.js";
 import type { LazyPgStore } from "../store/open-store.js";
@@ -44,7 +46,7 @@ export async function keepChange(
   kept: { id: string; epicId: string; change: KeptChange },
 ): Promise<void> {
   const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId);
-  if (!already) pending.add({ ...kept, madeAt: Date.now() });
+  if (!already) pending.add({ ...kept, change: masked(kept.change), madeAt: Date.now() });
   const waiting = pending.names().length;
   const what =
     kept.change.kind !== "finalize"
@@ -56,6 +58,28 @@ export async function keepChange(
     `${error.message}: ${what} in ${pending.dir} (${waiting} waiting) and applied when the database answers (by the background writer, the next call, retry or finalize)`,
   );
   await context.startBackgroundWriter();
+}
+
+/**
+ * The change with the environment's tokens (and anything shaped like a GitHub token) masked in its text, as
+ * the reporter masks them when it applies it: nothing on this machine's disk holds a token meanwhile.
+ */
+function masked(change: KeptChange): KeptChange {
+  const mask = (text: string) => maskSecrets(text, environmentTokens(process.env));
+  switch (change.kind) {
+    case "complete":
+      return { ...change, summary: change.summary === null ? null : mask(change.summary) };
+    case "fail":
+      return { ...change, error: mask(change.error) };
+    case "cancel":
+      return { ...change, reason: change.reason === null ? null : mask(change.reason) };
+    case "log":
+      return { ...change, message: mask(change.message) };
+    case "finalize":
+      return { ...change, summary: mask(change.summary) };
+    case "update":
+      return change;
+  }
 }
 
 /** A finalize of this epic is kept on this machine, waiting to be applied. */

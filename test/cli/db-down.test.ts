@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
+import { allFileText, type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { machinesUnavailable } from "../support/machine.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
@@ -278,6 +278,30 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     };
     expect(status.completedAt).not.toBeNull();
     expect(status.agents[0]!.status).toBe("completed");
+  }, 60_000);
+
+  it("keeps no token on the machine's disk: agents' text quoting one is masked before it is kept", async () => {
+    const { name, env, dir, agent } = await startRun("masked", "EPIC-M");
+    const away = await cli.away(env);
+    const said = `GITHUB_TOKEN=${TOKEN}`;
+    const fail = await runCli(["fail", agent, "--error", `curl failed: ${said}`, "--dir", dir], {
+      env: away,
+    });
+    expect(fail.code, fail.stderr).toBe(0);
+    const finalize = await runCli(["finalize", "--summary", `merged; ${said}`, "--dir", dir], { env: away });
+    expect(finalize.code, finalize.stderr).toBe(0);
+    await stopFlushers(dir);
+    expect(await pendingFiles(dir)).toHaveLength(2);
+    expect(await allFileText(dir)).not.toContain(TOKEN);
+
+    const back = await runCli(["retry", "--dir", dir], { env });
+    expect(back.code, back.stderr).toBe(0);
+    const [run] = await server.sql<{ text: string }>(
+      name,
+      "SELECT r.run_state::text || (SELECT string_agg(a.state::text, '') FROM parallel_progress.agents a) AS text FROM parallel_progress.runs r",
+    );
+    expect(run!.text).toContain("curl failed: GITHUB_TOKEN=***");
+    expect(run!.text).not.toContain(TOKEN);
   }, 60_000);
 
   it("sets aside what was kept for a run that another machine replaced meanwhile (init --force)", async () => {
