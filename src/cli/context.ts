@@ -4,7 +4,7 @@ import { givenEpic } from "../config/options.js";
 import { ParallelProgressReporter } from "../reporter.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
-import type { StepResult } from "../sync/run-syncer.js";
+import { type StepResult, WRITER_MAX_WAIT_MS } from "../sync/run-syncer.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { type ActionsContext, actionsContext } from "./actions.js";
 import { expectEpic } from "./epic-guard.js";
@@ -96,7 +96,10 @@ function describeSync(result: StepResult): string {
     case "clean":
       return "GitHub: already up to date";
     case "wait":
-      return `GitHub: next write due at ${at(decision.until)} UTC: left to the background writer`;
+      // A background writer waits a minute at most (a longer --min-interval): the next call takes it then.
+      return decision.until - Date.now() > WRITER_MAX_WAIT_MS
+        ? `GitHub: next write due at ${at(decision.until)} UTC, more than a minute away: left to the next command, retry or finalize`
+        : `GitHub: next write due at ${at(decision.until)} UTC: left to the background writer`;
     case "busy":
       return "GitHub: another process is writing: the latest state follows from the background writer";
     case "backoff":

@@ -113,7 +113,7 @@ export const UNANSWERED_WINDOW_MS = 15_000;
 /** A write starts with at least the lease minus this left on it (renewed before each request otherwise). */
 const RENEW_AFTER_MS = 1000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
-const WRITER_MAX_WAIT_MS = 60_000;
+export const WRITER_MAX_WAIT_MS = 60_000;
 
 /** The body to post; the renderer is loaded only when a write happens (start-up time). */
 async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {

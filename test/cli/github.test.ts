@@ -214,3 +214,15 @@ describe("the offline queue keeps the truth and the token", () => {
     expect(gh.comments("acme/widgets", 123).some((c) => c.body === "planted")).toBe(false);
   });
 });
+
+describe("--verbose", () => {
+  it("says who takes a write due more than a minute away: the next command, retry or finalize", async () => {
+    const { cli } = await fakeGitHub();
+    expect((await cli("init", "--epic", "E", "--domains", "a", "--min-interval", "600000")).code).toBe(0);
+    const update = await cli("update", "a", "--status", "in_progress", "--files", "1/2", "--verbose");
+    expect(update.code).toBe(0);
+    expect(update.stderr).toMatch(
+      /GitHub: next write due at [\d:.]+ UTC, more than a minute away: left to the next command, retry or finalize/,
+    );
+  });
+});
