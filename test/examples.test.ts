@@ -124,6 +124,35 @@ describe("the GitHub Actions examples", () => {
     }
   }, 120_000);
 
+  it("github-actions.yml: an agent whose work fails is reported failed and fails its step; the summary follows", async () => {
+    const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+    try {
+      const folder = await temp("pp-actions-");
+      const once = join(folder, "fail-once");
+      await writeFile(once, "");
+      const run = await runWorkflow("examples/github-actions.yml", {
+        folder,
+        inputs: { issue: "123" },
+        secrets: { GITHUB_TOKEN: TOKEN },
+        env: { ...env, GITHUB_API_URL: gh.url },
+        // One piece of work fails, whichever agent meets it first (rm succeeds once).
+        sleep: `rm "${once}" 2>/dev/null && exit 1; exit 0`,
+      });
+      expect(run.steps.map((step) => [step.name, step.code])).toEqual([
+        ["start the run", 0],
+        ["run the agents in parallel", 1],
+        ["finalize", 0],
+      ]);
+      const bodies = gh.comments("acme/widgets", 123).map((comment) => comment.body);
+      expect(bodies).toHaveLength(2);
+      expect(bodies[1]).toContain("## 🎉 Final Summary");
+      expect(bodies[1]).toContain("2 completed, 1 failed");
+      expect(bodies[1]).toMatch(/file 1 of \d failed/);
+    } finally {
+      await gh.close();
+    }
+  }, 120_000);
+
   const noPostgres = postgresUnavailable();
   it.skipIf(noPostgres)(
     "github-actions-matrix.yml: a job per agent, one run through PostgreSQL, one comment, the link printed",

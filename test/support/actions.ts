@@ -65,6 +65,8 @@ export async function runWorkflow(
     inputs: Record<string, string>;
     secrets: Record<string, string>;
     env: Record<string, string>;
+    /** The `sleep` stand-in's script (the agents' work): default, it succeeds at once. */
+    sleep?: string;
   },
 ): Promise<ActionsRun> {
   const workflow = await readWorkflow(file);
@@ -72,7 +74,10 @@ export async function runWorkflow(
   await mkdir(bin, { recursive: true });
   // `sleep` stands for the agents' work; `npx` of a package the project installs runs its bin, as npx
   // does, without npm's own start-up (0.4 s a call, some 60 calls here).
-  const shims = { sleep: "exit 0", npx: 'name="$1"; shift; exec "./node_modules/.bin/$name" "$@"' };
+  const shims = {
+    sleep: options.sleep ?? "exit 0",
+    npx: 'name="$1"; shift; exec "./node_modules/.bin/$name" "$@"',
+  };
   for (const [name, script] of Object.entries(shims)) {
     await writeFile(join(bin, name), `#!/bin/sh\n${script}\n`);
     await chmod(join(bin, name), 0o755);
