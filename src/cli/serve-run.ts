@@ -8,7 +8,7 @@ import { chooseStore, LazyPgStore } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput } from "./output.js";
-import type { ServeCliOptions } from "./serve.js";
+import { givenToken, type ServeCliOptions } from "./serve.js";
 
 /** The page's files: `web/` at the package's root, two levels above this bundle (dist/cli). */
 function assetsDir(): string {
@@ -18,6 +18,7 @@ function assetsDir(): string {
 /** Serves the live view until SIGINT/SIGTERM, or the run's finalize with --exit-on-finalize. */
 export async function runServe(options: ServeCliOptions): Promise<number> {
   const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+  const token = givenToken(options.token, process.env);
   const dir = resolve(options.dir);
   // With a database store (--store/--epic) the page follows the epic's latest run through LISTEN/NOTIFY.
   const chosen = chooseStore(options, process.env);
@@ -32,7 +33,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     assetsDir: assetsDir(),
     host: options.host,
     port: options.port,
-    token: options.token ?? null,
+    token: token ?? null,
   }).catch(async (error: unknown) => {
     await store.close();
     throw error;

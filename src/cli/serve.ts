@@ -33,10 +33,24 @@ export function parseHostOption(value: string): string {
 }
 
 export function parseTokenOption(value: string): string {
+  return checkToken(value, "--token");
+}
+
+/** The variable that gives the access token when --token does not (the command line shows in `ps`). */
+export const SERVE_TOKEN_VARIABLE = "PARALLEL_PROGRESS_SERVE_TOKEN";
+
+/** The access token: --token, else PARALLEL_PROGRESS_SERVE_TOKEN when set and not empty, else none. */
+export function givenToken(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (option !== undefined) return option;
+  const value = env[SERVE_TOKEN_VARIABLE];
+  return value ? checkToken(value, SERVE_TOKEN_VARIABLE) : undefined;
+}
+
+function checkToken(value: string, label: string): string {
   if (!/^[A-Za-z0-9._~-]{16,}$/.test(value)) {
     // The value is a secret: its length is named, never the value.
     throw new UsageError(
-      `--token must be at least 16 characters from A-Z a-z 0-9 . _ ~ -, got ${value.length} characters that are not`,
+      `${label} must be at least 16 characters from A-Z a-z 0-9 . _ ~ -, got ${value.length} characters that are not`,
     );
   }
   return value;
@@ -59,7 +73,7 @@ export function registerServe(program: Command, done: (code: number) => void): v
         )
         .option(
           "--token <t>",
-          "the access token (default: generated when the host is not loopback)",
+          "the access token (default: PARALLEL_PROGRESS_SERVE_TOKEN, else generated when the host is not loopback)",
           parseTokenOption,
         )
         .option("--exit-on-finalize", "stop (exit 0) once the run is finalized")

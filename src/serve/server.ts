@@ -31,10 +31,15 @@ export interface LiveServer {
   close(reason?: string | null): Promise<void>;
 }
 
+/** The token a server on `host` requires: the one given, else one generated when the host is not loopback. */
+export function accessToken(host: string, given: string | null | undefined): string | null {
+  return given ?? (isLoopbackHost(host) ? null : generateToken());
+}
+
 /** Starts the live view: reads the run, listens to the store, and serves the page on `host:port`. */
 export async function startLiveServer(options: ServeOptions): Promise<LiveServer> {
   const host = options.host ?? DEFAULT_HOST;
-  const token = options.token ?? (isLoopbackHost(host) ? null : generateToken());
+  const token = accessToken(host, options.token);
   const assets = await loadAssets(options.assetsDir);
   const live = new LiveRun(options.source, options.now);
   await live.start();

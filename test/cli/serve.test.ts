@@ -2,7 +2,7 @@ import { readFile, rm } from "node:fs/promises";
 import { get } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseHostOption, parsePortOption, parseTokenOption } from "../../src/cli/serve.js";
+import { givenToken, parseHostOption, parsePortOption, parseTokenOption } from "../../src/cli/serve.js";
 import { UsageError } from "../../src/errors.js";
 import { startServe } from "../serve/serve-process.js";
 import { openEvents } from "../serve/sse-client.js";
@@ -21,6 +21,17 @@ describe("serve: options (pure)", () => {
     expect(parseTokenOption("abcdefghijklmnop")).toBe("abcdefghijklmnop");
     expect(() => parseTokenOption("short secret")).toThrow(/--token must be .* got 12 characters/);
     expect(() => parseTokenOption("short secret")).not.toThrow(/short secret/);
+  });
+
+  it("takes the token from PARALLEL_PROGRESS_SERVE_TOKEN when --token is not given (ps shows no variable)", () => {
+    const env = { PARALLEL_PROGRESS_SERVE_TOKEN: "from-the-environment-0123" };
+    expect(givenToken(undefined, env)).toBe("from-the-environment-0123");
+    expect(givenToken("from-the-option-0123456", env)).toBe("from-the-option-0123456");
+    expect(givenToken(undefined, {})).toBeUndefined();
+    expect(givenToken(undefined, { PARALLEL_PROGRESS_SERVE_TOKEN: "" })).toBeUndefined();
+    const bad = () => givenToken(undefined, { PARALLEL_PROGRESS_SERVE_TOKEN: "short secret" });
+    expect(bad).toThrow(/^PARALLEL_PROGRESS_SERVE_TOKEN must be .* got 12 characters/);
+    expect(bad).not.toThrow(/short secret/);
   });
 });
 
@@ -157,15 +168,26 @@ describe("serve: the command (built CLI, as processes)", () => {
     }
   });
 
-  it("requires the token on any host but loopback: generated, carried by the printed URL", async () => {
+  it("with a token (here PARALLEL_PROGRESS_SERVE_TOKEN), answers only requests that carry it: the printed URL does", async () => {
     const epic = await makeEpic();
+    const token = "from-the-environment-0123";
     try {
       await runCli(["init", "--epic", "E-3", "--domains", "a", "--dir", epic.dir]);
-      const serve = await startServe(["--dir", epic.dir, "--port", "0", "--host", "0.0.0.0"]);
+      const bad = await runCli(["serve", "--dir", epic.dir, "--port", "0"], {
+        env: { PARALLEL_PROGRESS_SERVE_TOKEN: "short secret" },
+      });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+      expect(bad.stderr).toContain("PARALLEL_PROGRESS_SERVE_TOKEN must be");
+      expect(bad.stderr).not.toContain("short secret");
+
+      // On loopback (tests listen on 127.0.0.1 only); any other host would require a token the same way.
+      const serve = await startServe(["--dir", epic.dir, "--port", "0"], {
+        PARALLEL_PROGRESS_SERVE_TOKEN: token,
+      });
       try {
         const printed = new URL(serve.url);
-        const token = printed.searchParams.get("token") ?? "";
-        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(printed.searchParams.get("token")).toBe(token);
         const local = `http://127.0.0.1:${printed.port}`;
         const status = (url: string) =>
           new Promise<number>((resolve, reject) =>

@@ -378,9 +378,10 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(await page.locator("#failure-list").innerText()).toContain("lost while the server was down");
   });
 
-  it("on a non-loopback host, shows the page only with the token of the printed URL", async () => {
+  it("with an access token, shows the page only with the token of the printed URL", async () => {
     const dir = await epicWith("backend");
-    const server = await serve(["--dir", dir, "--port", "0", "--host", "0.0.0.0"]);
+    // On loopback with --token: a host other than loopback requires a token the same way (accessToken).
+    const server = await serve(["--dir", dir, "--port", "0", "--token", "browser-test-token-0123"]);
     const printed = new URL(server.url);
     const local = `http://127.0.0.1:${printed.port}/`;
     const { page } = freshTab();

@@ -8,7 +8,7 @@ import { applyFinalize, applyProgress, createRun } from "../../src/model/run.js"
 import type { GitHubTarget } from "../../src/model/types.js";
 import { checkAccess, generateToken, isLoopbackHost, sameToken } from "../../src/serve/auth.js";
 import { CONTENT_SECURITY_POLICY } from "../../src/serve/http.js";
-import { type LiveServer, pageUrl, startLiveServer } from "../../src/serve/server.js";
+import { accessToken, type LiveServer, pageUrl, startLiveServer } from "../../src/serve/server.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
@@ -95,6 +95,15 @@ describe("serve: access (pure)", () => {
     for (const host of ["0.0.0.0", "192.168.1.2", "example.com", "127.0.0.1.example.com", "::"]) {
       expect(isLoopbackHost(host)).toBe(false);
     }
+  });
+
+  it("requires a token on any host but loopback: the one given, else one generated", () => {
+    expect(accessToken("127.0.0.1", undefined)).toBeNull();
+    expect(accessToken("::1", null)).toBeNull();
+    expect(accessToken("127.0.0.1", "given-token-0123456789")).toBe("given-token-0123456789");
+    expect(accessToken("0.0.0.0", "given-token-0123456789")).toBe("given-token-0123456789");
+    for (const host of ["0.0.0.0", "192.168.1.2", "::"])
+      expect(accessToken(host, undefined)).toMatch(/^[\w-]{43}$/);
   });
 
   it("prints a URL that carries the token only when there is one", () => {
