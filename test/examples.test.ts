@@ -101,7 +101,8 @@ describe("the GitHub Actions examples", () => {
     }
   });
 
-  it("github-actions.yml: its steps report three agents onto one progress comment, then the summary", async () => {
+  /** github-actions.yml run against a fake GitHub: each step's exit code and the issue's comments. */
+  async function singleRunner(sleep?: string): Promise<{ codes: (number | null)[]; bodies: string[] }> {
     const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
     try {
       const run = await runWorkflow("examples/github-actions.yml", {
@@ -109,48 +110,40 @@ describe("the GitHub Actions examples", () => {
         inputs: { issue: "123" },
         secrets: { GITHUB_TOKEN: TOKEN },
         env: { ...env, GITHUB_API_URL: gh.url },
+        ...(sleep === undefined ? {} : { sleep }),
       });
-      expect(run.steps.map((step) => [step.name, step.code])).toEqual([
-        ["start the run", 0],
-        ["run the agents in parallel", 0],
-        ["finalize", 0],
+      expect(run.steps.map((step) => step.name)).toEqual([
+        "start the run",
+        "run the agents in parallel",
+        "finalize",
       ]);
-      const bodies = gh.comments("acme/widgets", 123).map((comment) => comment.body);
-      expect(bodies).toHaveLength(2);
-      expect(bodies[0]).toContain("**Overall:** 100% (16/16 files)");
-      expect(bodies[1]).toContain("## 🎉 Final Summary");
+      return {
+        codes: run.steps.map((step) => step.code),
+        bodies: gh.comments("acme/widgets", 123).map((comment) => comment.body),
+      };
     } finally {
       await gh.close();
     }
+  }
+
+  it("github-actions.yml: its steps report three agents onto one progress comment, then the summary", async () => {
+    const { codes, bodies } = await singleRunner();
+    expect(codes).toEqual([0, 0, 0]);
+    expect(bodies).toHaveLength(2);
+    expect(bodies[0]).toContain("**Overall:** 100% (16/16 files)");
+    expect(bodies[1]).toContain("## 🎉 Final Summary");
   }, 120_000);
 
   it("github-actions.yml: an agent whose work fails is reported failed and fails its step; the summary follows", async () => {
-    const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
-    try {
-      const folder = await temp("pp-actions-");
-      const once = join(folder, "fail-once");
-      await writeFile(once, "");
-      const run = await runWorkflow("examples/github-actions.yml", {
-        folder,
-        inputs: { issue: "123" },
-        secrets: { GITHUB_TOKEN: TOKEN },
-        env: { ...env, GITHUB_API_URL: gh.url },
-        // One piece of work fails, whichever agent meets it first (rm succeeds once).
-        sleep: `rm "${once}" 2>/dev/null && exit 1; exit 0`,
-      });
-      expect(run.steps.map((step) => [step.name, step.code])).toEqual([
-        ["start the run", 0],
-        ["run the agents in parallel", 1],
-        ["finalize", 0],
-      ]);
-      const bodies = gh.comments("acme/widgets", 123).map((comment) => comment.body);
-      expect(bodies).toHaveLength(2);
-      expect(bodies[1]).toContain("## 🎉 Final Summary");
-      expect(bodies[1]).toContain("2 completed, 1 failed");
-      expect(bodies[1]).toMatch(/file 1 of \d failed/);
-    } finally {
-      await gh.close();
-    }
+    const once = join(await temp("pp-fail-once-"), "fail-once");
+    await writeFile(once, "");
+    // One piece of work fails, whichever agent meets it first (rm succeeds once).
+    const { codes, bodies } = await singleRunner(`rm "${once}" 2>/dev/null && exit 1; exit 0`);
+    expect(codes).toEqual([0, 1, 0]);
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1]).toContain("## 🎉 Final Summary");
+    expect(bodies[1]).toContain("2 completed, 1 failed");
+    expect(bodies[1]).toMatch(/file 1 of \d failed/);
   }, 120_000);
 
   const noPostgres = postgresUnavailable();
