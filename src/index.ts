@@ -9,7 +9,14 @@
  */
 
 export type { GitHubOverrides } from "./config/github-target.js";
-export { GitHubError, type GitHubErrorKind, StoreUnavailableError, UsageError } from "./errors.js";
+export {
+  GitHubError,
+  type GitHubErrorKind,
+  StoreConfigError,
+  StoreUnavailableError,
+  UnreadableStateError,
+  UsageError,
+} from "./errors.js";
 export type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
 export { percent } from "./model/progress.js";
 export type { StatusView } from "./model/status-view.js";

@@ -1,0 +1,66 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  createParallelReporter,
+  createPostgresStore,
+  StoreConfigError,
+  UnreadableStateError,
+  UsageError,
+} from "../../src/index.js";
+import { postgresUnavailable, SUPERUSER_PASSWORD, sharedPostgres } from "../support/postgres.js";
+
+/** The library's error classes, as a caller imports them from the package, told apart by instanceof. */
+
+const folders: string[] = [];
+afterAll(async () => {
+  for (const dir of folders) await rm(dir, { recursive: true, force: true });
+});
+
+describe("the exported error types", () => {
+  it("a run state that cannot be read rejects with UnreadableStateError, a UsageError naming the problem", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-errors-"));
+    folders.push(dir);
+    await mkdir(join(dir, ".parallel-progress"));
+    await writeFile(join(dir, ".parallel-progress", "state.json"), "{ not json");
+    const reporter = createParallelReporter(dir, { env: {} });
+    try {
+      const error: unknown = await reporter.status().then(
+        () => null,
+        (rejected: unknown) => rejected,
+      );
+      expect(error).toBeInstanceOf(UnreadableStateError);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UnreadableStateError).name).toBe("UnreadableStateError");
+      expect((error as UnreadableStateError).problem).toMatch(/state\.json/);
+    } finally {
+      await reporter.close();
+    }
+  });
+
+  it.skipIf(postgresUnavailable())(
+    "a database store set up wrongly (a wrong password) rejects with StoreConfigError, a UsageError",
+    async () => {
+      const { url } = await sharedPostgres().createDatabase("errors");
+      const wrong = url.replace(SUPERUSER_PASSWORD, "not-the-password");
+      expect(wrong).not.toBe(url);
+      const dir = await mkdtemp(join(tmpdir(), "pp-errors-"));
+      folders.push(dir);
+      const store = createPostgresStore({ url: wrong, epicId: "E-ERR" });
+      const reporter = createParallelReporter(dir, { env: {}, store });
+      try {
+        const error: unknown = await reporter.status().then(
+          () => null,
+          (rejected: unknown) => rejected,
+        );
+        expect(error).toBeInstanceOf(StoreConfigError);
+        expect(error).toBeInstanceOf(UsageError);
+        expect(String(error)).not.toContain("not-the-password");
+      } finally {
+        await reporter.close();
+        await store.close();
+      }
+    },
+  );
+});
