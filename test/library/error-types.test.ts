@@ -26,14 +26,13 @@ describe("the exported error types", () => {
     await writeFile(join(dir, ".parallel-progress", "state.json"), "{ not json");
     const reporter = createParallelReporter(dir, { env: {} });
     try {
-      const error: unknown = await reporter.status().then(
-        () => null,
-        (rejected: unknown) => rejected,
-      );
-      expect(error).toBeInstanceOf(UnreadableStateError);
-      expect(error).toBeInstanceOf(UsageError);
-      expect((error as UnreadableStateError).name).toBe("UnreadableStateError");
-      expect((error as UnreadableStateError).problem).toMatch(/state\.json/);
+      const status = reporter.status();
+      await expect(status).rejects.toBeInstanceOf(UnreadableStateError);
+      await expect(status).rejects.toBeInstanceOf(UsageError);
+      await expect(status).rejects.toMatchObject({
+        name: "UnreadableStateError",
+        problem: expect.stringMatching(/state\.json/),
+      });
     } finally {
       await reporter.close();
     }
@@ -50,13 +49,10 @@ describe("the exported error types", () => {
       const store = createPostgresStore({ url: wrong, epicId: "E-ERR" });
       const reporter = createParallelReporter(dir, { env: {}, store });
       try {
-        const error: unknown = await reporter.status().then(
-          () => null,
-          (rejected: unknown) => rejected,
-        );
-        expect(error).toBeInstanceOf(StoreConfigError);
-        expect(error).toBeInstanceOf(UsageError);
-        expect(String(error)).not.toContain("not-the-password");
+        const status = reporter.status();
+        await expect(status).rejects.toBeInstanceOf(StoreConfigError);
+        await expect(status).rejects.toBeInstanceOf(UsageError);
+        await expect(status).rejects.not.toThrow(/not-the-password/);
       } finally {
         await reporter.close();
         await store.close();
