@@ -1,9 +1,7 @@
 import { GitHubError } from "../errors.js";
-import type { IssueComment, IssueCommentsClient, RepoRef } from "../github/types.js";
+import type { RepoRef } from "../github/types.js";
 import type { RunState, SyncState } from "../model/types.js";
-import type { OfflineQueue } from "../queue/offline-queue.js";
-import type { RunStore } from "../store/types.js";
-import type { Clock } from "../util/io.js";
+import { claimBackgroundWriter, claimWrite, claimWriterForLaterWrite } from "./claim.js";
 import {
   appendProgressComment,
   postFinalComment,
@@ -11,44 +9,21 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import {
-  backoffMs,
-  canSync,
-  decideWrite,
-  missingSteps,
-  needsWrite,
-  settling,
-  type WriteDecision,
-} from "./decide.js";
+import { backoffMs, canSync, missingSteps, needsWrite } from "./decide.js";
 import { postQueuedHistory } from "./history.js";
-import { acquire, releaseHeld, renew, renewalDue, renewHeld } from "./leases.js";
+import { releaseHeld, renewHeld } from "./leases.js";
 import { Pacer } from "./pacer.js";
+import type { Claim, Listing, StepOptions, StepResult, SyncDeps } from "./syncer-types.js";
+import {
+  DEFAULT_LEASE_MS,
+  RENEW_AFTER_MS,
+  UNANSWERED_WINDOW_MS,
+  WRITER_CLAIM_MS,
+  WRITER_MAX_WAIT_MS,
+} from "./timings.js";
 import { Wakeup } from "./wakeup.js";
 
-/** Everything the syncer needs from the outside world, injected. */
-export interface SyncDeps {
-  store: RunStore;
-  queue: OfflineQueue;
-  clock: Clock;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
-  client: (apiUrl: string) => Promise<IssueCommentsClient>;
-  /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
-  startBackgroundWriter: () => void | Promise<void>;
-  warn: (message: string) => void;
-  /** This process's random token: it owns the leases it takes (never a process id). */
-  owner: string;
-  /**
-   * How long a lease protects a write in progress, on the store's clock: longer than the client's budget
-   * for one request (10 s), so a holder that died is taken over within this time.
-   */
-  leaseMs?: number;
-}
-
-export type StepResult =
-  | { kind: "none"; decision: Exclude<WriteDecision, { kind: "write" }> | null } // nothing written
-  | { kind: "wrote"; step: "progress" | "final"; url: string | null }
-  | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
+export type { Claim, StepResult, SyncDeps } from "./syncer-types.js";
 
 /** How long a background writer lives (see `runBackgroundWriter`). */
 interface BackgroundWriterOptions {
@@ -59,61 +34,10 @@ interface BackgroundWriterOptions {
   signal?: AbortSignal;
 }
 
-interface StepOptions {
-  ignoreBackoff?: boolean;
-  /** Epoch ms (this process's clock) by which the write gives up (default: a command's deadline from now). */
-  deadline?: number;
-  /** This call is the background writer: clear its record atomically when nothing is left to write. */
-  asBackgroundWriter?: boolean;
-  /** Claim and start a background writer when the write is not due yet. */
-  ensureBackgroundWriter?: boolean;
-  /** The caller writes on until the issue is up to date (flush): what changes meanwhile needs no background writer. */
-  keepWriting?: boolean;
-}
-
 /** The write lease was taken over while this process was not looking (it stalled past its expiry). */
 class LeaseLostError extends Error {
   override name = "LeaseLostError";
 }
-
-/** A write decision taken under the lock, to act on after it is released. */
-export interface Claim {
-  decision: WriteDecision;
-  /** The state as persisted by the claim (lease or background writer's claim taken). */
-  state: RunState;
-  claimBackgroundWriter: boolean;
-  /** The background writer's claim is another process's now: this one stops. */
-  writerLost: boolean;
-  /** The store's clock at the decision. */
-  now: number;
-  /** The run's lastWriteAt before this claim: 0 when no write of the run was ever attempted. */
-  previousWriteAt: number;
-}
-
-/** How long a claimed background writer has to start and take its claim over (a process spawn). */
-const WRITER_START_MS = 10_000;
-/** A running background writer's claim; it renews it while it lives. */
-const WRITER_CLAIM_MS = 15_000;
-/** The default write lease: longer than the client's whole budget for one request (10 s). */
-const DEFAULT_LEASE_MS = 15_000;
-/**
- * After a lease ran out unreleased, how long its holder's last request may still land: GitHub finishes a
- * request it received even when the client has given up on it (or died). A takeover's write made before
- * the old lease's expiry plus this is repeated after it.
- */
-export const LATE_LANDING_MS = 5000;
-/**
- * How long after the client gave up on a write that timed out GitHub may still apply it: GitHub ends any
- * API request it has not finished within 10 s (its documented server-side limit), plus the margin above
- * for the way there. The request was sent before the client gave up, so this is at least 15 s after it
- * was sent. An edit made before then is written once more after it; a create is not posted again before
- * it (see SyncState.unsureCreate).
- */
-export const UNANSWERED_WINDOW_MS = 15_000;
-/** A write starts with at least the lease minus this left on it (renewed before each request otherwise). */
-const RENEW_AFTER_MS = 1000;
-/** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
-export const WRITER_MAX_WAIT_MS = 60_000;
 
 /** The body to post; the renderer is loaded only when a write happens (start-up time). */
 async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
@@ -135,64 +59,15 @@ export function repoRef(repo: string): RepoRef {
 export class RunSyncer {
   private readonly leaseMs: number;
   /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
-  private listing: { runId: string; comments: readonly IssueComment[]; writeAt: number } | null = null;
+  private listing: Listing | null = null;
 
   constructor(private readonly deps: SyncDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
-  /** Claims the background writer for this process to start, unless a live claim exists. */
-  private claimBackgroundWriter(sync: SyncState, now: number): { sync: SyncState; claimed: boolean } {
-    if (sync.flusher && sync.flusher.expiresAt > now) return { sync, claimed: false };
-    return {
-      sync: { ...sync, flusher: { owner: this.deps.owner, expiresAt: now + WRITER_START_MS } },
-      claimed: true,
-    };
-  }
-
-  /**
-   * The write decision for `current`, made inside a store transaction: takes the lease when a write is
-   * due, or claims the background writer when a later write is needed and nobody will do it. Returns the state to
-   * persist (or the same object when nothing changed).
-   */
+  /** The write decision for `current`, made inside a store transaction (see claimWrite). */
   claim(current: RunState, now: number, options: StepOptions = {}): Claim {
-    const { owner } = this.deps;
-    // A lease is busy until it expires, even when its holder died: its request may still be in flight.
-    const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
-    let sync = current.sync;
-    let claimBackgroundWriter = false;
-    const writerLost = options.asBackgroundWriter === true && sync.flusher?.owner !== owner;
-    if (options.asBackgroundWriter && !writerLost && renewalDue(sync.flusher!, now, WRITER_CLAIM_MS)) {
-      sync = { ...sync, flusher: renew(sync.flusher, owner, now, WRITER_CLAIM_MS) };
-    }
-    if (writerLost) {
-      // Another background writer runs now: leave everything to it.
-    } else if (decision.kind === "write") {
-      const previous = sync.lease;
-      sync = { ...sync, lease: acquire(previous, owner, now, this.leaseMs), lastWriteAt: now };
-      // Taken over from a holder that never released it: its last request may land after ours.
-      if (previous && previous.owner !== owner && current.github.commentMode === "edit") {
-        sync.settleUntil = Math.max(sync.settleUntil, previous.expiresAt + LATE_LANDING_MS);
-      }
-    } else if (options.asBackgroundWriter && (decision.kind === "clean" || decision.kind === "local")) {
-      if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
-    } else if (
-      options.ensureBackgroundWriter &&
-      (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
-      // A background writer would give up on a longer wait at once: leave it to later commands, retry or finalize.
-      decision.until - now <= WRITER_MAX_WAIT_MS
-    ) {
-      ({ sync, claimed: claimBackgroundWriter } = this.claimBackgroundWriter(sync, now));
-    }
-    const state = sync === current.sync ? current : { ...current, sync };
-    return {
-      decision,
-      state,
-      claimBackgroundWriter,
-      writerLost,
-      now,
-      previousWriteAt: current.sync.lastWriteAt,
-    };
+    return claimWrite(current, now, this.deps.owner, this.leaseMs, options);
   }
 
   /**
@@ -438,7 +313,7 @@ export class RunSyncer {
     comment: { commentId: number; url: string; viewer: string | null },
   ): Promise<number | null> {
     const { owner } = this.deps;
-    let claimBackgroundWriter = false;
+    let claimed = false;
     const writeAt = await this.deps.store.transact<number | null>((current, now) => {
       if (!current || current.runId !== written.runId) return { result: null };
       const sync = { ...current.sync };
@@ -468,11 +343,11 @@ export class RunSyncer {
       // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
       let next = sync;
       if (!keepWriting && needsWrite({ ...current, sync })) {
-        ({ sync: next, claimed: claimBackgroundWriter } = this.claimBackgroundWriter(sync, now));
+        ({ sync: next, claimed } = claimBackgroundWriter(sync, this.deps.owner, now));
       }
       return { next: { ...current, sync: next }, result: sync.lastWriteAt };
     });
-    if (claimBackgroundWriter) await this.deps.startBackgroundWriter();
+    if (claimed) await this.deps.startBackgroundWriter();
     return writeAt;
   }
 
@@ -515,7 +390,7 @@ export class RunSyncer {
         sync.backoffUntil = Math.max(sync.backoffUntil, lateUntil);
       }
       if (unanswered !== null && !keepWriting && needsWrite({ ...current, sync })) {
-        ({ sync, claimed } = this.claimBackgroundWriter(sync, now));
+        ({ sync, claimed } = claimBackgroundWriter(sync, this.deps.owner, now));
       }
       return { next: { ...current, sync }, result: undefined };
     });
@@ -536,12 +411,8 @@ export class RunSyncer {
   async ensureBackgroundWriter(): Promise<void> {
     const { owner } = this.deps;
     const claimed = await this.deps.store.transact((current, now) => {
-      if (!current || !(settling(current) || current.sync.unsureCreate)) return { result: false };
-      const decision = decideWrite(current, now, owner);
-      if (decision.kind === "local" || decision.kind === "clean") return { result: false };
-      if (decision.kind !== "write" && decision.until - now > WRITER_MAX_WAIT_MS) return { result: false };
-      const { sync, claimed } = this.claimBackgroundWriter(current.sync, now);
-      return claimed ? { next: { ...current, sync }, result: true } : { result: false };
+      const sync = current ? claimWriterForLaterWrite(current, now, owner) : null;
+      return current && sync ? { next: { ...current, sync }, result: true } : { result: false };
     });
     if (claimed) await this.deps.startBackgroundWriter();
   }
