@@ -1,7 +1,7 @@
 import { GitHubError } from "../errors.js";
 import type { RepoRef } from "../github/types.js";
 import type { RunState, SyncState } from "../model/types.js";
-import { claimBackgroundWriter, claimWrite, claimWriterForLaterWrite } from "./claim.js";
+import { claimWrite, claimWriterForLaterWrite } from "./claim.js";
 import {
   appendProgressComment,
   postFinalComment,
@@ -9,10 +9,12 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import { backoffMs, canSync, missingSteps, needsWrite } from "./decide.js";
 import { postQueuedHistory } from "./history.js";
 import { releaseHeld, renewHeld } from "./leases.js";
 import { Pacer } from "./pacer.js";
+import { clearDelivered, enqueue, queueMissing } from "./queueing.js";
+import { recordFailure, recordWrite } from "./record.js";
+import { renderBody } from "./render-body.js";
 import type { Claim, Listing, StepOptions, StepResult, SyncDeps } from "./syncer-types.js";
 import {
   DEFAULT_LEASE_MS,
@@ -37,12 +39,6 @@ interface BackgroundWriterOptions {
 /** The write lease was taken over while this process was not looking (it stalled past its expiry). */
 class LeaseLostError extends Error {
   override name = "LeaseLostError";
-}
-
-/** The body to post; the renderer is loaded only when a write happens (start-up time). */
-async function renderBody(state: RunState, step: "progress" | "final", now: number): Promise<string> {
-  const { renderFinalComment, renderProgressComment } = await import("./client-and-renderer.js");
-  return step === "progress" ? renderProgressComment(state, { now }) : renderFinalComment(state, { now });
 }
 
 export function repoRef(repo: string): RepoRef {
@@ -172,12 +168,12 @@ export class RunSyncer {
                 converge: state.completedAt !== null,
                 fresh: previousWriteAt === 0,
               });
-      const writeAt = await this.record(state, step, startedAt, keepWriting, {
+      const writeAt = await recordWrite(this.deps, state, step, startedAt, keepWriting, {
         commentId: written.comment.id,
         url: written.comment.htmlUrl,
         viewer: written.viewer,
       });
-      await this.clearDelivered(state, step);
+      await clearDelivered(this.deps, state, step);
       if (keepWriting && context.listed && writeAt !== null) {
         this.listing = { runId: state.runId, comments: context.listed, writeAt };
       }
@@ -192,11 +188,11 @@ export class RunSyncer {
       }
       const unanswered = context?.unanswered ?? null;
       const unsureUntil = unanswered === "create" ? this.deps.clock.now() + UNANSWERED_WINDOW_MS : null;
-      const { name: queuedAs } = await this.enqueue(state, step, body, error.message, {
+      const { name: queuedAs } = await enqueue(this.deps, state, step, body, error.message, {
         outcomeUnknown: error.outcomeUnknown,
         unsureUntil,
       });
-      await this.recordFailure(state, step, error, unanswered, keepWriting);
+      await recordFailure(this.deps, state, step, error, unanswered, keepWriting);
       this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
       return { kind: "failed", step, error, queuedAs };
     }
@@ -215,21 +211,6 @@ export class RunSyncer {
     });
   }
 
-  /**
-   * Removes the run's queued posts that this write made superfluous, so the queue keeps saying what
-   * the issue lacks: in edit mode the snapshots up to this state, and the final summary once posted.
-   * (Append-mode history was posted by the write itself.) The queue is looked at only when not empty.
-   */
-  private async clearDelivered(state: RunState, step: "progress" | "final"): Promise<void> {
-    if (this.deps.queue.count() === 0) return;
-    for (const { name, item } of (await this.deps.queue.list()).entries) {
-      if (item.run_id !== state.runId || item.kind !== step) continue;
-      if (step === "final" || (item.comment_mode === "edit" && item.seq <= state.seq)) {
-        await this.deps.queue.remove(name);
-      }
-    }
-  }
-
   /** Records that a body of this run's `seq` is on the issue (a history comment replayed from the queue). */
   async markPosted(runId: string, seq: number): Promise<void> {
     await this.deps.store.transact((current) => {
@@ -239,162 +220,12 @@ export class RunSyncer {
   }
 
   /**
-   * Puts a post in the offline queue (no token: the body and where it goes), unless the queue already
-   * holds this run's post of that kind for this state or a newer one. In edit mode the newest progress
-   * snapshot replaces the run's older ones (added first, then the older removed: a crash between leaves
-   * both, never none), so a GitHub that stays down keeps one progress entry per run. Append mode keeps
-   * each snapshot: each is a comment of the history. Returns the file's name and whether it is new.
-   */
-  async enqueue(
-    state: RunState,
-    step: "progress" | "final",
-    body: string,
-    reason: string,
-    /** `unsureUntil`: a create that timed out may still appear until then (this process's clock). */
-    outcome: { outcomeUnknown: boolean; unsureUntil: number | null } = {
-      outcomeUnknown: false,
-      unsureUntil: null,
-    },
-  ): Promise<{ name: string; added: boolean }> {
-    const { entries } = await this.deps.queue.list();
-    const held = entries.find(
-      ({ item }) =>
-        item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
-    );
-    // A held entry stays as it is: the run's state holds an unanswered create's window (an entry queued
-    // before its create timed out has no unsure_until, which matters only once a later init replaced the run).
-    if (held) return { name: held.name, added: false };
-    const name = await this.deps.queue.add({
-      issue_number: state.github.issueNumber!,
-      comment: body,
-      timestamp: new Date(this.deps.clock.now()).toISOString(),
-      repo: state.github.repo!,
-      api_url: state.github.apiUrl,
-      kind: step,
-      comment_mode: state.github.commentMode,
-      run_id: state.runId,
-      seq: state.seq,
-      reason,
-      outcome_unknown: outcome.outcomeUnknown,
-      unsure_until: outcome.unsureUntil === null ? null : new Date(outcome.unsureUntil).toISOString(),
-    });
-    if (step === "progress" && state.github.commentMode === "edit") {
-      for (const { name: older, item } of entries) {
-        const superseded = item.run_id === state.runId && item.kind === "progress" && item.seq < state.seq;
-        if (superseded && item.comment_mode === "edit") await this.deps.queue.remove(older);
-      }
-    }
-    return { name, added: true };
-  }
-
-  /**
    * Queues every post the issue still lacks (the progress snapshot and, for a finalized run, the final
    * summary) that the queue does not hold yet, so that the queue says truthfully what remains and a
    * later `init` cannot lose it. Returns the names of the files added.
    */
   async queueMissing(reason: string): Promise<string[]> {
-    const state = await this.deps.store.read();
-    if (!state || !canSync(state)) return [];
-    const added: string[] = [];
-    for (const step of missingSteps(state)) {
-      const body = await renderBody(state, step, this.deps.clock.now());
-      const queued = await this.enqueue(state, step, body, reason);
-      if (queued.added) added.push(queued.name);
-    }
-    return added;
-  }
-
-  /** Records a write; returns the run's lastWriteAt as set (null when the run is gone). */
-  private async record(
-    written: RunState,
-    step: "progress" | "final",
-    startedAt: number,
-    keepWriting: boolean,
-    comment: { commentId: number; url: string; viewer: string | null },
-  ): Promise<number | null> {
-    const { owner } = this.deps;
-    let claimed = false;
-    const writeAt = await this.deps.store.transact<number | null>((current, now) => {
-      if (!current || current.runId !== written.runId) return { result: null };
-      const sync = { ...current.sync };
-      if (sync.lease?.owner === owner) sync.lease = null;
-      sync.viewer = comment.viewer ?? sync.viewer;
-      sync.consecutiveFailures = 0;
-      sync.backoffUntil = 0;
-      sync.lastError = null;
-      sync.lastWriteAt = Math.max(sync.lastWriteAt, now); // the interval counts from here
-      // The unanswered create of this kind was found (or, its window over, posted): creates go ahead.
-      if (sync.unsureCreate?.kind === step) sync.unsureCreate = null;
-      if (step === "final") {
-        sync.finalCommentId = comment.commentId;
-        sync.finalCommentUrl = comment.url;
-      } else {
-        sync.commentId = comment.commentId;
-        sync.commentUrl = comment.url;
-        // Another writer started after us (our lease ran out): which body landed last is unknown,
-        // so count ours as the one on the issue and let the next write bring the latest.
-        const overtaken = current.sync.lastWriteAt > startedAt;
-        sync.postedSeq = overtaken
-          ? Math.min(sync.postedSeq, written.seq)
-          : Math.max(sync.postedSeq, written.seq);
-        // Written after the old holder's last request could land: this write is the last word.
-        if (sync.settleUntil > 0 && startedAt >= sync.settleUntil) sync.settleUntil = 0;
-      }
-      // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
-      let next = sync;
-      if (!keepWriting && needsWrite({ ...current, sync })) {
-        ({ sync: next, claimed } = claimBackgroundWriter(sync, this.deps.owner, now));
-      }
-      return { next: { ...current, sync: next }, result: sync.lastWriteAt };
-    });
-    if (claimed) await this.deps.startBackgroundWriter();
-    return writeAt;
-  }
-
-  /**
-   * Records a failed write: the back-off, and what a request GitHub did not answer in time may still do
-   * (UNANSWERED_WINDOW_MS): an edit may land over a newer body, so the progress comment is written once
-   * more after the window (settleUntil, as after a takeover); a create may still appear, so none is made
-   * before it (unsureCreate). Unless the caller writes on, a background writer is claimed for that.
-   */
-  private async recordFailure(
-    written: RunState,
-    step: "progress" | "final",
-    error: GitHubError,
-    unanswered: "edit" | "create" | null,
-    keepWriting: boolean,
-  ): Promise<void> {
-    // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
-    const local = this.deps.clock.now();
-    let claimed = false;
-    await this.deps.store.transact((current, now) => {
-      if (!current || current.runId !== written.runId) return { result: undefined };
-      const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
-      const failures = current.sync.consecutiveFailures + 1;
-      let sync: SyncState = {
-        ...current.sync,
-        lease: current.sync.lease?.owner === this.deps.owner ? null : current.sync.lease,
-        consecutiveFailures: failures,
-        lastWriteAt: Math.max(current.sync.lastWriteAt, now),
-        backoffUntil: retryAt ?? now + backoffMs(failures, !error.transient),
-        rateLimitedUntil:
-          error.kind === "rate-limited" && retryAt ? retryAt : (current.sync.rateLimitedUntil ?? 0),
-        lastError: error.message,
-      };
-      const lateUntil = now + UNANSWERED_WINDOW_MS;
-      if (unanswered === "edit" && current.github.commentMode === "edit") {
-        sync.settleUntil = Math.max(sync.settleUntil, lateUntil);
-      } else if (unanswered === "create") {
-        sync.unsureCreate = { kind: step, until: lateUntil };
-        // Nothing to gain by trying before then but a lookup: retry and finalize still look (they ignore it).
-        sync.backoffUntil = Math.max(sync.backoffUntil, lateUntil);
-      }
-      if (unanswered !== null && !keepWriting && needsWrite({ ...current, sync })) {
-        ({ sync, claimed } = claimBackgroundWriter(sync, this.deps.owner, now));
-      }
-      return { next: { ...current, sync }, result: undefined };
-    });
-    if (claimed) await this.deps.startBackgroundWriter();
+    return queueMissing(this.deps, reason);
   }
 
   /** The run's unanswered create's window on this process's clock while it lasts (`storeNow`: the store's). */
