@@ -1,29 +1,12 @@
-import { GitHubError } from "../errors.js";
-import type { RepoRef } from "../github/types.js";
-import type { RunState, SyncState } from "../model/types.js";
+import type { RunState } from "../model/types.js";
 import { claimWrite, claimWriterForLaterWrite } from "./claim.js";
-import {
-  appendProgressComment,
-  postFinalComment,
-  type WriteContext,
-  writeProgressComment,
-} from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import { postQueuedHistory } from "./history.js";
-import { releaseHeld, renewHeld } from "./leases.js";
-import { Pacer } from "./pacer.js";
-import { clearDelivered, enqueue, queueMissing } from "./queueing.js";
-import { recordFailure, recordWrite } from "./record.js";
-import { renderBody } from "./render-body.js";
+import { releaseHeld } from "./leases.js";
+import { queueMissing } from "./queueing.js";
 import type { Claim, Listing, StepOptions, StepResult, SyncDeps } from "./syncer-types.js";
-import {
-  DEFAULT_LEASE_MS,
-  RENEW_AFTER_MS,
-  UNANSWERED_WINDOW_MS,
-  WRITER_CLAIM_MS,
-  WRITER_MAX_WAIT_MS,
-} from "./timings.js";
+import { DEFAULT_LEASE_MS, WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS } from "./timings.js";
 import { Wakeup } from "./wakeup.js";
+import { writeStep } from "./write-step.js";
 
 export type { Claim, StepResult, SyncDeps } from "./syncer-types.js";
 
@@ -34,16 +17,6 @@ interface BackgroundWriterOptions {
   maxWaitMs?: number;
   /** Ends it at its next wait (the library's `close()`). */
   signal?: AbortSignal;
-}
-
-/** The write lease was taken over while this process was not looking (it stalled past its expiry). */
-class LeaseLostError extends Error {
-  override name = "LeaseLostError";
-}
-
-export function repoRef(repo: string): RepoRef {
-  const [owner = "", name = ""] = repo.split("/");
-  return { owner, name };
 }
 
 /**
@@ -99,116 +72,22 @@ export class RunSyncer {
     return { result: await this.act(claim, deadline, options.keepWriting ?? false), now: claim.now };
   }
 
-  /**
-   * Before each request of a write: renews the lease unless it was taken or renewed within the last
-   * second, so no request starts with less than the lease minus a second left, and none starts once the
-   * lease was lost. (The client gives up on a request within 10 s, well inside the 15 s lease.)
-   */
-  private leaseKeeper(): () => Promise<void> {
-    const { clock, owner, store } = this.deps;
-    let renewedAt = clock.now();
-    return async () => {
-      if (clock.now() - renewedAt < RENEW_AFTER_MS) return;
-      const held = await renewHeld(store, "lease", owner, this.leaseMs);
-      if (!held) throw new LeaseLostError("the write lease was taken over");
-      renewedAt = clock.now();
-    };
-  }
-
   private async write(
     claim: Claim,
     step: "progress" | "final",
     deadline: number,
     keepWriting: boolean,
   ): Promise<StepResult> {
-    const { state, now: startedAt, previousWriteAt } = claim;
+    const { state, previousWriteAt } = claim;
     // The issue's comments as this flush listed them, when no write of the run happened since (by anyone:
     // every write attempt moves lastWriteAt): a final summary there would have been seen.
     const listing = this.listing;
     const listed =
       listing?.runId === state.runId && listing.writeAt === previousWriteAt ? listing.comments : null;
     this.listing = null;
-    let body: string;
-    try {
-      body = await renderBody(state, step, this.deps.clock.now());
-    } catch (error) {
-      await this.releaseLease();
-      throw error;
-    }
-    // Kept for the catch: what it learned of a request that timed out.
-    let context: WriteContext | null = null;
-    try {
-      const client = await this.deps.client(state.github.apiUrl);
-      context = {
-        client,
-        target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },
-        // The lease was taken for a write due now; further writes of this step wait their turn.
-        pacer: new Pacer(
-          this.deps.clock,
-          state.github.minIntervalMs,
-          this.deps.sleep,
-          this.deps.clock.now() - state.github.minIntervalMs,
-          this.leaseKeeper(),
-          deadline,
-        ),
-        viewer: state.sync.viewer ?? undefined,
-        timeLeft: () => deadline - this.deps.clock.now(),
-        holdCreatesUntil: this.heldUntil(state.sync, startedAt),
-      };
-      const written =
-        step === "final"
-          ? await postFinalComment(context, { runId: state.runId, body, listed })
-          : state.github.commentMode === "append"
-            ? await this.append(context, state, body)
-            : await writeProgressComment(context, {
-                runId: state.runId,
-                seq: state.seq,
-                body,
-                commentId: state.sync.commentId,
-                converge: state.completedAt !== null,
-                fresh: previousWriteAt === 0,
-              });
-      const writeAt = await recordWrite(this.deps, state, step, startedAt, keepWriting, {
-        commentId: written.comment.id,
-        url: written.comment.htmlUrl,
-        viewer: written.viewer,
-      });
-      await clearDelivered(this.deps, state, step);
-      if (keepWriting && context.listed && writeAt !== null) {
-        this.listing = { runId: state.runId, comments: context.listed, writeAt };
-      }
-      return { kind: "wrote", step, url: written.comment.htmlUrl };
-    } catch (error) {
-      // Another process holds the lease now and brings the issue up to date: nothing was sent.
-      if (error instanceof LeaseLostError)
-        return { kind: "none", decision: { kind: "busy", until: startedAt } };
-      if (!(error instanceof GitHubError)) {
-        await this.releaseLease();
-        throw error;
-      }
-      const unanswered = context?.unanswered ?? null;
-      const unsureUntil = unanswered === "create" ? this.deps.clock.now() + UNANSWERED_WINDOW_MS : null;
-      const { name: queuedAs } = await enqueue(this.deps, state, step, body, error.message, {
-        outcomeUnknown: error.outcomeUnknown,
-        unsureUntil,
-      });
-      await recordFailure(this.deps, state, step, error, unanswered, keepWriting);
-      this.deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
-      return { kind: "failed", step, error, queuedAs };
-    }
-  }
-
-  /** Append mode: the run's queued history first, in order, then this state's comment (once). */
-  private async append(context: WriteContext, state: RunState, body: string) {
-    const queued = await postQueuedHistory(context, this.deps.queue, state);
-    if (queued) return { comment: queued, viewer: context.viewer ?? queued.author };
-    return appendProgressComment(context, {
-      runId: state.runId,
-      seq: state.seq,
-      body,
-      // After a failure (perhaps a create whose answer was lost) look before posting again.
-      lookFirst: state.sync.consecutiveFailures > 0 || state.sync.unsureCreate !== null,
-    });
+    const written = await writeStep(this.deps, this.leaseMs, { claim, step, deadline, keepWriting, listed });
+    if (written.listing) this.listing = written.listing;
+    return written.result;
   }
 
   /** Records that a body of this run's `seq` is on the issue (a history comment replayed from the queue). */
@@ -228,12 +107,6 @@ export class RunSyncer {
     return queueMissing(this.deps, reason);
   }
 
-  /** The run's unanswered create's window on this process's clock while it lasts (`storeNow`: the store's). */
-  private heldUntil(sync: SyncState, storeNow: number): number | null {
-    const until = sync.unsureCreate?.until ?? 0;
-    return until > storeNow ? this.deps.clock.now() + (until - storeNow) : null;
-  }
-
   /**
    * Claims and starts a background writer when the issue owes a write that only time makes due (the
    * repeat after settleUntil, or a create held until an unanswered one can no longer land) and none is
@@ -246,10 +119,6 @@ export class RunSyncer {
       return current && sync ? { next: { ...current, sync }, result: true } : { result: false };
     });
     if (claimed) await this.deps.startBackgroundWriter();
-  }
-
-  private releaseLease(): Promise<void> {
-    return releaseHeld(this.deps.store, "lease", this.deps.owner);
   }
 
   /**
