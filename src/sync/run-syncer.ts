@@ -89,11 +89,7 @@ export class RunSyncer {
     });
   }
 
-  /**
-   * Queues every post the issue still lacks (the progress snapshot and, for a finalized run, the final
-   * summary) that the queue does not hold yet, so that the queue says truthfully what remains and a
-   * later `init` cannot lose it. Returns the names of the files added.
-   */
+  /** Queues every post the issue still lacks that the queue does not hold yet (see queueing.ts). */
   async queueMissing(reason: string): Promise<string[]> {
     return queueMissing(this.deps, reason);
   }
