@@ -13,7 +13,9 @@ import { canSync, decideWrite, missingSteps } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
-import { type RunSyncer, repoRef, type SyncDeps } from "./run-syncer.js";
+import type { RunSyncer } from "./run-syncer.js";
+import type { SyncDeps } from "./syncer-types.js";
+import { repoRef } from "./write-step.js";
 
 export interface RetryReport {
   /** Entries cleared because what they held (or something newer) is now on the issue. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { SyncState } from "../../src/model/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
-import { LATE_LANDING_MS } from "../../src/sync/run-syncer.js";
+import { LATE_LANDING_MS } from "../../src/sync/timings.js";
 import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { flusherPids, spawnCli, waitFor } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";

@@ -7,7 +7,8 @@ import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import type { RunStore } from "../../src/store/types.js";
-import { LATE_LANDING_MS, RunSyncer, type SyncDeps } from "../../src/sync/run-syncer.js";
+import { RunSyncer, type SyncDeps } from "../../src/sync/run-syncer.js";
+import { LATE_LANDING_MS } from "../../src/sync/timings.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParallelProgressReporter } from "../../src/reporter.js";
-import { UNANSWERED_WINDOW_MS } from "../../src/sync/run-syncer.js";
+import { UNANSWERED_WINDOW_MS } from "../../src/sync/timings.js";
 import { queueFiles } from "../support/cli.js";
 import { type InProcessRun, useInProcessGitHub } from "../support/virtual-github.js";
 

@@ -1,0 +1,86 @@
+import type { FlushOptions } from "./flush.js";
+import { releaseHeld } from "./leases.js";
+import type { StepResult, SyncDeps } from "./syncer-types.js";
+import { WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS } from "./timings.js";
+import { Wakeup } from "./wakeup.js";
+
+/** How long a background writer lives (see `runBackgroundWriter`). */
+export interface BackgroundWriterOptions {
+  lifetimeMs?: number;
+  maxFailures?: number;
+  maxWaitMs?: number;
+  /** Ends it at its next wait (the library's `close()`). */
+  signal?: AbortSignal;
+}
+
+/** What the background writer does through the syncer. */
+interface Writer {
+  flush(options: FlushOptions): Promise<StepResult>;
+  queueMissing(reason: string): Promise<string[]>;
+}
+
+/**
+ * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
+ * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
+ * minutes) or an abort. Later commands start a new one when needed. What it leaves unwritten is
+ * queued (a failed write's post already is), so the queue says what the issue lacks. It waits on the
+ * store's notifications and its own due times, never in a sleep loop: a change by any process, or a
+ * lease released anywhere, wakes it.
+ */
+export async function runBackgroundWriter(
+  deps: Pick<SyncDeps, "store" | "clock" | "owner" | "sleep">,
+  writer: Writer,
+  options: BackgroundWriterOptions = {},
+): Promise<void> {
+  const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = WRITER_MAX_WAIT_MS, signal } = options;
+  const { store, clock, owner } = deps;
+  const wakeup = new Wakeup(deps.sleep);
+  signal?.addEventListener("abort", wakeup.notify, { once: true });
+  // Without notifications (a watcher limit reached) the due times still hold; only a busy lease is seen later.
+  const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
+  try {
+    const started = clock.now();
+    // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
+    await store.transact((current, now) =>
+      current
+        ? {
+            next: {
+              ...current,
+              sync: { ...current.sync, flusher: { owner, expiresAt: now + WRITER_CLAIM_MS } },
+            },
+            result: 0,
+          }
+        : { result: 0 },
+    );
+    let failures = 0;
+    while (clock.now() - started < lifetimeMs && failures < maxFailures && !signal?.aborted) {
+      // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
+      // which may run with other credentials: this process could only wait with the ones it was given.
+      const result = await writer.flush({
+        deadline: started + lifetimeMs,
+        asBackgroundWriter: true,
+        maxWaitMs,
+        wakeup,
+        ...(signal ? { signal } : {}),
+      });
+      if (result.kind === "failed") {
+        if (!result.error.transient) break;
+        failures++;
+        continue;
+      }
+      // Closed, or out of time (the flush returns early then, whatever it last saw).
+      if (signal?.aborted || clock.now() - started >= lifetimeMs) break;
+      if (result.kind !== "none") continue;
+      const decision = result.decision;
+      if (!decision || decision.kind === "clean" || decision.kind === "local") {
+        return; // the record was cleared in the same transaction that saw nothing left to write
+      }
+      break; // the next write is due later than this process may wait
+    }
+    await writer.queueMissing("the background writer stopped before the issue was up to date");
+    await releaseHeld(store, "flusher", owner);
+  } finally {
+    signal?.removeEventListener("abort", wakeup.notify);
+    await unsubscribe?.();
+  }
+}

@@ -1,0 +1,84 @@
+import type { RunState, SyncState } from "../model/types.js";
+import { decideWrite, settling } from "./decide.js";
+import { acquire, renew, renewalDue } from "./leases.js";
+import type { Claim, StepOptions } from "./syncer-types.js";
+import { LATE_LANDING_MS, WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS, WRITER_START_MS } from "./timings.js";
+
+/**
+ * The claims made inside a store transaction, pure functions of the run state and the store's clock:
+ * the write lease when a write is due, and the background writer's claim when a later write needs one.
+ */
+
+/** Claims the background writer for `owner` to start, unless a live claim exists. */
+export function claimBackgroundWriter(
+  sync: SyncState,
+  owner: string,
+  now: number,
+): { sync: SyncState; claimed: boolean } {
+  if (sync.flusher && sync.flusher.expiresAt > now) return { sync, claimed: false };
+  return { sync: { ...sync, flusher: { owner, expiresAt: now + WRITER_START_MS } }, claimed: true };
+}
+
+/**
+ * The write decision for `current`: takes the lease when a write is due, or claims the background writer
+ * when a later write is needed and nobody will do it. The claim's state is the one to persist (the same
+ * object when nothing changed).
+ */
+export function claimWrite(
+  current: RunState,
+  now: number,
+  owner: string,
+  leaseMs: number,
+  options: StepOptions = {},
+): Claim {
+  // A lease is busy until it expires, even when its holder died: its request may still be in flight.
+  const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
+  let sync = current.sync;
+  let claimed = false;
+  const writerLost = options.asBackgroundWriter === true && sync.flusher?.owner !== owner;
+  if (options.asBackgroundWriter && !writerLost && renewalDue(sync.flusher!, now, WRITER_CLAIM_MS)) {
+    sync = { ...sync, flusher: renew(sync.flusher, owner, now, WRITER_CLAIM_MS) };
+  }
+  if (writerLost) {
+    // Another background writer runs now: leave everything to it.
+  } else if (decision.kind === "write") {
+    const previous = sync.lease;
+    sync = { ...sync, lease: acquire(previous, owner, now, leaseMs), lastWriteAt: now };
+    // Taken over from a holder that never released it: its last request may land after ours.
+    if (previous && previous.owner !== owner && current.github.commentMode === "edit") {
+      sync.settleUntil = Math.max(sync.settleUntil, previous.expiresAt + LATE_LANDING_MS);
+    }
+  } else if (options.asBackgroundWriter && (decision.kind === "clean" || decision.kind === "local")) {
+    if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
+  } else if (
+    options.ensureBackgroundWriter &&
+    (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
+    // A background writer would give up on a longer wait at once: leave it to later commands, retry or finalize.
+    decision.until - now <= WRITER_MAX_WAIT_MS
+  ) {
+    ({ sync, claimed } = claimBackgroundWriter(sync, owner, now));
+  }
+  const state = sync === current.sync ? current : { ...current, sync };
+  return {
+    decision,
+    state,
+    claimBackgroundWriter: claimed,
+    writerLost,
+    now,
+    previousWriteAt: current.sync.lastWriteAt,
+  };
+}
+
+/**
+ * The background writer's claim when the issue owes a write that only time makes due (the repeat after
+ * settleUntil, or a create held until an unanswered one can no longer land) and none is alive; null when
+ * none is needed or one is claimed already.
+ */
+export function claimWriterForLaterWrite(current: RunState, now: number, owner: string): SyncState | null {
+  if (!(settling(current) || current.sync.unsureCreate)) return null;
+  const decision = decideWrite(current, now, owner);
+  if (decision.kind === "local" || decision.kind === "clean") return null;
+  if (decision.kind !== "write" && decision.until - now > WRITER_MAX_WAIT_MS) return null;
+  const { sync, claimed } = claimBackgroundWriter(current.sync, owner, now);
+  return claimed ? sync : null;
+}

@@ -1,0 +1,153 @@
+import type { GitHubError } from "../errors.js";
+import type { RunState, SyncState } from "../model/types.js";
+import { claimBackgroundWriter } from "./claim.js";
+import { backoffMs, needsWrite } from "./decide.js";
+import type { Step, SyncDeps } from "./syncer-types.js";
+import { UNANSWERED_WINDOW_MS } from "./timings.js";
+
+/**
+ * A write's outcome recorded in the run state: the pure transitions (`recordedWrite`, `recordedFailure`)
+ * and the transactions that apply them. Unless the caller writes on, what is still owed afterwards gets a
+ * background writer claimed (and started) for it.
+ */
+
+type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter">;
+
+/** Where the write put the post. */
+export interface Written {
+  commentId: number;
+  url: string;
+  viewer: string | null;
+}
+
+/** A failed write, as the run state records it. */
+export interface Failure {
+  step: Step;
+  error: Pick<GitHubError, "kind" | "message" | "transient">;
+  /** GitHub's "not before", on the store's clock; null without one. */
+  retryAt: number | null;
+  /** The request GitHub did not answer in time, if any. */
+  unanswered: "edit" | "create" | null;
+}
+
+/**
+ * `current`'s sync state once `written` (the state a write of `step` that started at `startedAt` posted)
+ * is on the issue, at `now` (the store's clock).
+ */
+export function recordedWrite(
+  current: RunState,
+  written: RunState,
+  step: Step,
+  startedAt: number,
+  comment: Written,
+  owner: string,
+  now: number,
+): SyncState {
+  const sync = { ...current.sync };
+  if (sync.lease?.owner === owner) sync.lease = null;
+  sync.viewer = comment.viewer ?? sync.viewer;
+  sync.consecutiveFailures = 0;
+  sync.backoffUntil = 0;
+  sync.lastError = null;
+  sync.lastWriteAt = Math.max(sync.lastWriteAt, now); // the interval counts from here
+  // The unanswered create of this kind was found (or, its window over, posted): creates go ahead.
+  if (sync.unsureCreate?.kind === step) sync.unsureCreate = null;
+  if (step === "final") {
+    sync.finalCommentId = comment.commentId;
+    sync.finalCommentUrl = comment.url;
+  } else {
+    sync.commentId = comment.commentId;
+    sync.commentUrl = comment.url;
+    // Another writer started after us (our lease ran out): which body landed last is unknown,
+    // so count ours as the one on the issue and let the next write bring the latest.
+    const overtaken = current.sync.lastWriteAt > startedAt;
+    sync.postedSeq = overtaken
+      ? Math.min(sync.postedSeq, written.seq)
+      : Math.max(sync.postedSeq, written.seq);
+    // Written after the old holder's last request could land: this write is the last word.
+    if (sync.settleUntil > 0 && startedAt >= sync.settleUntil) sync.settleUntil = 0;
+  }
+  return sync;
+}
+
+/**
+ * `current`'s sync state after a failed write, at `now` (the store's clock): the back-off, and what a
+ * request GitHub did not answer in time may still do (UNANSWERED_WINDOW_MS): an edit may land over a
+ * newer body, so the progress comment is written once more after the window (settleUntil, as after a
+ * takeover); a create may still appear, so none is made before it (unsureCreate).
+ */
+export function recordedFailure(current: RunState, failure: Failure, owner: string, now: number): SyncState {
+  const { step, error, retryAt, unanswered } = failure;
+  const failures = current.sync.consecutiveFailures + 1;
+  const sync: SyncState = {
+    ...current.sync,
+    lease: current.sync.lease?.owner === owner ? null : current.sync.lease,
+    consecutiveFailures: failures,
+    lastWriteAt: Math.max(current.sync.lastWriteAt, now),
+    backoffUntil: retryAt ?? now + backoffMs(failures, !error.transient),
+    rateLimitedUntil:
+      error.kind === "rate-limited" && retryAt ? retryAt : (current.sync.rateLimitedUntil ?? 0),
+    lastError: error.message,
+  };
+  const lateUntil = now + UNANSWERED_WINDOW_MS;
+  if (unanswered === "edit" && current.github.commentMode === "edit") {
+    sync.settleUntil = Math.max(sync.settleUntil, lateUntil);
+  } else if (unanswered === "create") {
+    sync.unsureCreate = { kind: step, until: lateUntil };
+    // Nothing to gain by trying before then but a lookup: retry and finalize still look (they ignore it).
+    sync.backoffUntil = Math.max(sync.backoffUntil, lateUntil);
+  }
+  return sync;
+}
+
+/** Records a write; returns the run's lastWriteAt as set (null when the run is gone). */
+export async function recordWrite(
+  deps: RecordDeps,
+  written: RunState,
+  step: Step,
+  startedAt: number,
+  keepWriting: boolean,
+  comment: Written,
+): Promise<number | null> {
+  const { owner } = deps;
+  let claimed = false;
+  const writeAt = await deps.store.transact<number | null>((current, now) => {
+    if (!current || current.runId !== written.runId) return { result: null };
+    const sync = recordedWrite(current, written, step, startedAt, comment, owner, now);
+    // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
+    let next = sync;
+    if (!keepWriting && needsWrite({ ...current, sync })) {
+      ({ sync: next, claimed } = claimBackgroundWriter(sync, owner, now));
+    }
+    return { next: { ...current, sync: next }, result: sync.lastWriteAt };
+  });
+  if (claimed) await deps.startBackgroundWriter();
+  return writeAt;
+}
+
+/**
+ * Records a failed write (see recordedFailure). Unless the caller writes on, a background writer is
+ * claimed for what an unanswered request leaves to do.
+ */
+export async function recordFailure(
+  deps: RecordDeps & Pick<SyncDeps, "clock">,
+  written: RunState,
+  step: Step,
+  error: GitHubError,
+  unanswered: "edit" | "create" | null,
+  keepWriting: boolean,
+): Promise<void> {
+  // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
+  const local = deps.clock.now();
+  let claimed = false;
+  await deps.store.transact((current, now) => {
+    if (!current || current.runId !== written.runId) return { result: undefined };
+    const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
+    let sync = recordedFailure(current, { step, error, retryAt, unanswered }, deps.owner, now);
+    if (unanswered !== null && !keepWriting && needsWrite({ ...current, sync })) {
+      ({ sync, claimed } = claimBackgroundWriter(sync, deps.owner, now));
+    }
+    return { next: { ...current, sync }, result: undefined };
+  });
+  if (claimed) await deps.startBackgroundWriter();
+}

@@ -1,0 +1,68 @@
+import type { GitHubError } from "../errors.js";
+import type { IssueComment, IssueCommentsClient } from "../github/types.js";
+import type { RunState } from "../model/types.js";
+import type { OfflineQueue } from "../queue/offline-queue.js";
+import type { RunStore } from "../store/types.js";
+import type { Clock } from "../util/io.js";
+import type { WriteDecision } from "./decide.js";
+
+/** Everything the syncer needs from the outside world, injected. */
+export interface SyncDeps {
+  store: RunStore;
+  queue: OfflineQueue;
+  clock: Clock;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
+  client: (apiUrl: string) => Promise<IssueCommentsClient>;
+  /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
+  startBackgroundWriter: () => void | Promise<void>;
+  warn: (message: string) => void;
+  /** This process's random token: it owns the leases it takes (never a process id). */
+  owner: string;
+  /**
+   * How long a lease protects a write in progress, on the store's clock: longer than the client's budget
+   * for one request (10 s), so a holder that died is taken over within this time.
+   */
+  leaseMs?: number;
+}
+
+/** The posts a run owes the issue: its progress comment, and the final summary once finalized. */
+export type Step = "progress" | "final";
+
+export type StepResult =
+  | { kind: "none"; decision: Exclude<WriteDecision, { kind: "write" }> | null } // nothing written
+  | { kind: "wrote"; step: "progress" | "final"; url: string | null }
+  | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
+
+export interface StepOptions {
+  ignoreBackoff?: boolean;
+  /** Epoch ms (this process's clock) by which the write gives up (default: a command's deadline from now). */
+  deadline?: number;
+  /** This call is the background writer: clear its record atomically when nothing is left to write. */
+  asBackgroundWriter?: boolean;
+  /** Claim and start a background writer when the write is not due yet. */
+  ensureBackgroundWriter?: boolean;
+  /** The caller writes on until the issue is up to date (flush): what changes meanwhile needs no background writer. */
+  keepWriting?: boolean;
+}
+
+/** A write decision taken under the lock, to act on after it is released. */
+export interface Claim {
+  decision: WriteDecision;
+  /** The state as persisted by the claim (lease or background writer's claim taken). */
+  state: RunState;
+  claimBackgroundWriter: boolean;
+  /** The background writer's claim is another process's now: this one stops. */
+  writerLost: boolean;
+  /** The store's clock at the decision. */
+  now: number;
+  /** The run's lastWriteAt before this claim: 0 when no write of the run was ever attempted. */
+  previousWriteAt: number;
+}
+
+/** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
+export interface Listing {
+  runId: string;
+  comments: readonly IssueComment[];
+  writeAt: number;
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { createRun } from "../../src/model/run.js";
+import type { RunState, SyncState } from "../../src/model/types.js";
+import { recordedFailure, recordedWrite } from "../../src/sync/record.js";
+import { UNANSWERED_WINDOW_MS } from "../../src/sync/timings.js";
+
+const run = (sync: Partial<SyncState> = {}, seq = 1): RunState => {
+  const state = createRun({
+    epicId: "E",
+    domains: ["a"],
+    now: 0,
+    github: {
+      issueNumber: 1,
+      repo: "o/r",
+      apiUrl: "http://x",
+      syncEnabled: true,
+      commentMode: "edit",
+      minIntervalMs: 1000,
+    },
+    nonce: "00",
+  });
+  return { ...state, seq, sync: { ...state.sync, ...sync } };
+};
+
+const comment = { commentId: 7, url: "https://x/7", viewer: "bot" };
+
+describe("recordedWrite", () => {
+  it("releases the lease, clears the failures and counts the posted state", () => {
+    const current = run({
+      lease: { owner: "me", expiresAt: 9000 },
+      consecutiveFailures: 2,
+      backoffUntil: 8000,
+      lastError: "boom",
+      lastWriteAt: 1000,
+    });
+    const sync = recordedWrite(current, current, "progress", 1000, comment, "me", 2000);
+    expect(sync).toMatchObject({
+      lease: null,
+      consecutiveFailures: 0,
+      backoffUntil: 0,
+      lastError: null,
+      lastWriteAt: 2000,
+      commentId: 7,
+      commentUrl: "https://x/7",
+      postedSeq: 1,
+      viewer: "bot",
+    });
+  });
+
+  it("counts the older body as posted when another writer started after it", () => {
+    const current = run({ lastWriteAt: 3000, postedSeq: 3 }, 4);
+    const written = run({}, 2);
+    expect(recordedWrite(current, written, "progress", 1000, comment, "me", 4000).postedSeq).toBe(2);
+  });
+
+  it("records the final summary, and ends the settling once written after it", () => {
+    const current = run({ settleUntil: 1500, lastWriteAt: 2000 });
+    expect(recordedWrite(current, current, "final", 2000, comment, "me", 2500)).toMatchObject({
+      finalCommentId: 7,
+      finalCommentUrl: "https://x/7",
+      settleUntil: 1500,
+    });
+    expect(recordedWrite(current, current, "progress", 2000, comment, "me", 2500).settleUntil).toBe(0);
+  });
+});
+
+describe("recordedFailure", () => {
+  const error = { kind: "server", message: "502", transient: true } as const;
+
+  it("backs off, and follows GitHub's retry-after and rate limit", () => {
+    const current = run({ lease: { owner: "me", expiresAt: 9000 }, consecutiveFailures: 1 });
+    const failure = { step: "progress", error, retryAt: null, unanswered: null } as const;
+    const sync = recordedFailure(current, failure, "me", 1000);
+    expect(sync).toMatchObject({ lease: null, consecutiveFailures: 2, lastWriteAt: 1000, lastError: "502" });
+    expect(sync.backoffUntil).toBeGreaterThan(1000);
+    const limited = { ...failure, error: { ...error, kind: "rate-limited" }, retryAt: 50_000 } as const;
+    expect(recordedFailure(current, limited, "me", 1000)).toMatchObject({
+      backoffUntil: 50_000,
+      rateLimitedUntil: 50_000,
+    });
+  });
+
+  it("after an unanswered request: repeats an edit after the window, holds creates until it ends", () => {
+    const current = run();
+    const edit = recordedFailure(
+      current,
+      { step: "progress", error, retryAt: null, unanswered: "edit" },
+      "me",
+      1000,
+    );
+    expect(edit.settleUntil).toBe(1000 + UNANSWERED_WINDOW_MS);
+    const create = recordedFailure(
+      current,
+      { step: "final", error, retryAt: null, unanswered: "create" },
+      "me",
+      1000,
+    );
+    expect(create.unsureCreate).toEqual({ kind: "final", until: 1000 + UNANSWERED_WINDOW_MS });
+    expect(create.backoffUntil).toBe(1000 + UNANSWERED_WINDOW_MS);
+  });
+});
