@@ -17,20 +17,11 @@ import {
   checkNoNul,
 } from "./config/options.js";
 import { readTaskFile, statTaskFile } from "./config/read-task-file.js";
-import {
-  type Env,
-  environmentTokens,
-  ghAuthToken,
-  resolveApiUrl,
-  resolveToken,
-  tokenProblem,
-} from "./config/resolve.js";
+import { type Env, resolveApiUrl } from "./config/resolve.js";
 import { keepRunIssue } from "./config/same-issue.js";
 import { quote } from "./config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "./config/task-file-seen.js";
-import { GitHubError, UsageError } from "./errors.js";
-import { guardClient } from "./github/guarded-client.js";
-import { maskSecrets } from "./github/redact.js";
+import { UsageError } from "./errors.js";
 import type { IssueCommentsClient } from "./github/types.js";
 import { checkCost } from "./model/metrics.js";
 import {
@@ -55,80 +46,21 @@ import {
   type UpdateStatus,
 } from "./model/types.js";
 import { OfflineQueue } from "./queue/offline-queue.js";
+import { reporterClient } from "./reporter/client.js";
+import { maskAgentText } from "./reporter/masking.js";
+import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 import { FileRunStore } from "./store/file-store.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
-import { type Claim, RunSyncer, type StepResult, type SyncDeps } from "./sync/run-syncer.js";
+import { type Claim, RunSyncer, type SyncDeps } from "./sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "./util/io.js";
 import { nodeFileSystem } from "./util/node-fs.js";
 import { randomHex } from "./util/random.js";
 import { sleep } from "./util/sleep.js";
 
-export interface ReporterOptions {
-  /** File system (default: Node's). Tests pass memfs. */
-  fs?: FileSystem;
-  /** Clock (default: Date.now). */
-  clock?: Clock;
-  /**
-   * Environment for GITHUB_TOKEN/GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, HTTPS_PROXY/HTTP_PROXY/NO_PROXY
-   * (default: process.env).
-   */
-  env?: Env;
-  /** GitHub settings that win over task.md (the CLI's --issue, --repo, --api-url, ...). */
-  github?: GitHubOverrides;
-  /**
-   * The GitHub client: an IssueCommentsClient (for tests or another transport), or a factory by API URL.
-   * Default: Octokit with the token from the environment (imported only when a write is due).
-   */
-  client?: IssueCommentsClient | ((apiUrl: string) => Promise<IssueCommentsClient | null>);
-  /**
-   * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
-   * process alive until the issue is up to date). The CLI passes a function that starts a detached process.
-   */
-  flusher?: "timer" | (() => void | Promise<void>);
-  /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
-  onWarning?: (message: string) => void;
-  /** Sleep (default: setTimeout). */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Store (default: the file store in the epic directory). */
-  store?: RunStore;
-}
-
-export interface AgentRef {
-  agentId: string;
-  domain: string;
-}
-
-export interface FinalizeResult {
-  /** False when the run was already finalized (nothing new was posted for it). */
-  finalizedNow: boolean;
-  /** Whether the final summary is on the issue (false: queued, or local run). */
-  posted: boolean;
-  /** Queue entries still waiting. */
-  queued: number;
-  /** The progress comment. */
-  commentUrl: string | null;
-  /** The final summary comment, once posted. */
-  finalCommentUrl: string | null;
-}
-
-/** Events a reporter emits (listeners run synchronously, after the change is saved). */
-export interface ReporterEvents {
-  /** Every change this reporter makes: the new state. */
-  change: [state: RunState];
-  /** An agent reached `completed`. */
-  agentCompleted: [agent: AgentState, state: RunState];
-  /** An agent reached `failed`. */
-  agentFailed: [agent: AgentState, state: RunState];
-  /** An agent reached `cancelled`. */
-  agentCancelled: [agent: AgentState, state: RunState];
-  /** GitHub trouble (already explained; the post is queued) and other non-fatal problems. */
-  warning: [message: string];
-  /** What this reporter's change did on GitHub: wrote, failed (queued), or left it for later and why. */
-  sync: [result: StepResult];
-}
+export type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 
 const FINISH_EVENTS = {
   completed: "agentCompleted",
@@ -166,7 +98,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private queue!: OfflineQueue;
   private syncer!: RunSyncer;
   private deps!: SyncDeps & { fs: FileSystem };
-  private clients = new Map<string, Promise<IssueCommentsClient | null>>();
+  /** The GitHub client by API URL (see reporterClient). */
+  private readonly client: (apiUrl: string) => Promise<IssueCommentsClient>;
   /** Whether the options given to the constructor were checked (on the first checked call). */
   private optionsChecked = false;
   /** When the next agent change was made, if it is applied later than made (see applyingKeptChange). */
@@ -185,6 +118,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.clock = options.clock ?? systemClock;
     this.env = options.env ?? process.env;
     this.overrides = options.github ?? {};
+    this.client = reporterClient(options, this.env, this.clock);
     this.epicDir = resolve(epicDir);
     this.bind(this.epicDir);
   }
@@ -365,7 +299,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkNoNul(resultSummary, "markAgentComplete: resultSummary");
     await this.change(
       agentId,
-      (state, now) => applyComplete(state, agentId, this.masked(resultSummary) ?? null, now),
+      (state, now) => applyComplete(state, agentId, maskAgentText(resultSummary, this.env) ?? null, now),
       madeAt,
     );
   }
@@ -374,7 +308,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const madeAt = await this.enter("markAgentFailed", [agentId, errorMessage]);
     checkErrorMessage(errorMessage);
     checkNoNul(errorMessage, "markAgentFailed: errorMessage");
-    const error = this.masked(errorMessage);
+    const error = maskAgentText(errorMessage, this.env);
     await this.change(agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
   }
 
@@ -384,7 +318,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     checkNoNul(reason, "cancelAgent: reason");
     await this.change(
       agentId,
-      (state, now) => applyCancel(state, agentId, this.masked(reason?.trim() || null), now),
+      (state, now) => applyCancel(state, agentId, maskAgentText(reason?.trim() || null, this.env), now),
       madeAt,
     );
   }
@@ -394,7 +328,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const madeAt = await this.enter("logAgentEvent", [agentId, message]);
     const text = checkEventMessage(message);
     checkNoNul(text, "logAgentEvent: message");
-    const masked = this.masked(text);
+    const masked = maskAgentText(text, this.env);
     await this.change(agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
   }
 
@@ -417,7 +351,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const { state, finalizedNow } = await this.store.transact((current, now) => {
       if (!current) assertActive(current, this.place);
       if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
-      const finalized = applyFinalize(current!, this.masked(mergeSummary ?? ""), now);
+      const finalized = applyFinalize(current!, maskAgentText(mergeSummary ?? "", this.env), now);
       // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
       const next =
         madeAt === null
@@ -713,29 +647,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       });
   }
 
-  /**
-   * The GitHub client for an API URL; GitHub trouble ("auth") when there is no token. A client given in
-   * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble.
-   */
-  private async client(apiUrl: string): Promise<IssueCommentsClient> {
-    const given = this.options.client;
-    let client: IssueCommentsClient | null;
-    if (given && typeof given !== "function") client = guardClient(given);
-    else if (given) client = await madeClient(given, apiUrl);
-    else {
-      let made = this.clients.get(apiUrl);
-      if (!made) {
-        made = defaultClient(this.env, apiUrl, this.clock, this.options.sleep ?? sleep);
-        this.clients.set(apiUrl, made);
-      }
-      client = await made;
-    }
-    if (client) return client;
-    throw new GitHubError("no GitHub token: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`)", {
-      kind: "auth",
-    });
-  }
-
   private async writeLastSynced(): Promise<void> {
     const { writeLastSynced } = await import("./config/last-synced.js");
     const result = await writeLastSynced(this.fs, `${this.epicDir}/task.md`, this.clock.now()).catch(
@@ -760,15 +671,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
-   * Agents' text with the environment's tokens (and anything shaped like a GitHub token) masked: an error
-   * message or log line may quote one (an environment dump, a failed request), and the text is kept in
-   * the run state and posted on the issue.
-   */
-  private masked<T extends string | null | undefined>(text: T): T {
-    return (typeof text === "string" ? maskSecrets(text, environmentTokens(this.env)) : text) as T;
-  }
-
-  /**
    * A warning to the caller's `onWarning` and `warning` listeners. One that throws does not stop the work
    * that warned (a write being queued, the background writer): its error is kept for the call at hand to
    * throw once its work is done (rethrowListenerError).
@@ -787,57 +689,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.listenerError = null;
     if (first) throw first.error;
   }
-}
-
-/** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */
-async function madeClient(
-  factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
-  apiUrl: string,
-): Promise<IssueCommentsClient | null> {
-  try {
-    const made = await factory(apiUrl);
-    return made ? guardClient(made) : null;
-  } catch (error) {
-    if (error instanceof GitHubError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new GitHubError(
-      `the GitHub client could not be made: ${message}`,
-      { kind: "network" },
-      { cause: error },
-    );
-  }
-}
-
-async function defaultClient(
-  env: Env,
-  apiUrl: string,
-  clock: Clock,
-  sleepFor: (ms: number) => Promise<void>,
-): Promise<IssueCommentsClient | null> {
-  // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
-  const host = new URL(apiUrl).hostname;
-  const hostname = host === "api.github.com" ? undefined : host;
-  const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
-  if (!token) return null;
-  // Refused before any request: sent, it fails as a network error and is retried as one.
-  const problem = tokenProblem(token.token);
-  if (problem) {
-    const from = token.source === "gh auth token" ? "the token from `gh auth token`" : token.source;
-    throw new GitHubError(
-      `${from} holds characters a token cannot (${problem}): set it to the token alone, as GitHub issued it`,
-      { kind: "auth" },
-    );
-  }
-  const { createOctokitClient, readProxySettings } = await import("./sync/client-and-renderer.js");
-  // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
-  // that inject them control the client's waits too).
-  return createOctokitClient({
-    token: token.token,
-    apiUrl,
-    proxy: readProxySettings(env),
-    clock,
-    sleep: sleepFor,
-  });
 }
 
 /**
