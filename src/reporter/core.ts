@@ -32,8 +32,8 @@ export class ReporterCore {
   readonly overrides: GitHubOverrides;
   /** Owns this reporter's leases in the shared state: random, never a process id. */
   readonly owner = randomHex(16);
-  /** The state as this reporter last saw it (`executionState`). */
-  state: RunState | null = null;
+  /** The state as this reporter last saw it: set by read() and changed() only. */
+  private lastSeen: RunState | null = null;
   /** How many changes this reporter made (read() keeps a state older than the last of them out). */
   private changes = 0;
   /** Set by close(): the reporter's calls reject, and no timer writer starts. */
@@ -84,6 +84,11 @@ export class ReporterCore {
     this.syncer = new RunSyncer(this.deps);
   }
 
+  /** The state as this reporter last saw it (`executionState`). */
+  get state(): RunState | null {
+    return this.lastSeen;
+  }
+
   /** Where the run is looked for, for messages: the database store's epic, else the epic directory. */
   get place(): RunPlace {
     return this.store.database ?? this.epicDir;
@@ -96,13 +101,13 @@ export class ReporterCore {
   async read(): Promise<RunState | null> {
     const changes = this.changes;
     const state = await this.store.read();
-    if (this.changes === changes) this.state = state;
+    if (this.changes === changes) this.lastSeen = state;
     return state;
   }
 
   /** The state a change of this reporter's made: `executionState` from now on. */
   changed(state: RunState): void {
-    this.state = state;
+    this.lastSeen = state;
     this.changes++;
   }
 
