@@ -1,0 +1,65 @@
+import { canSync } from "../sync/decide.js";
+import type { ReporterCore } from "./core.js";
+
+/**
+ * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
+ * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
+ * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
+ * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
+ */
+export const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
+
+/**
+ * How a reporter hands off a write that is not due yet (ReporterOptions.flusher): to the caller's
+ * function (the CLI's detached writer), or to the timer writer in this process, one at a time.
+ */
+export class TimerWriter {
+  private timerWriter: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly core: ReporterCore) {}
+
+  /** Starts the background writer (the syncer's startBackgroundWriter). */
+  async start(): Promise<void> {
+    const flusher = this.core.options.flusher ?? "timer";
+    if (flusher !== "timer") {
+      await flusher();
+      return;
+    }
+    if (this.core.closed) return; // what is not written is queued by close()
+    // Nobody awaits this writer but flush() and close(): what stops it (a store that does not answer) is a
+    // warning, never an unhandled rejection, which would end the caller's process.
+    this.timerWriter ??= this.core.syncer
+      .runBackgroundWriter({ ...TIMER_WRITER, signal: this.stopping.signal })
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.core.warn(
+          `the background writer stopped: ${reason}; the next call, retry or finalize brings the issue up to date`,
+        );
+      })
+      .finally(() => {
+        this.timerWriter = null;
+      });
+  }
+
+  /** Resolves once the timer writer is done (at once when none is at work). */
+  async done(): Promise<void> {
+    while (this.timerWriter) await this.timerWriter;
+  }
+
+  /**
+   * close(): the timer writer stops at its next wait, what the issue still lacks is queued for `retry`,
+   * and the store the reporter made is closed.
+   */
+  async close(): Promise<void> {
+    // A timer writer at work queues what the issue lacks when it stops: close() does only without one.
+    const writer = this.timerWriter;
+    this.stopping.abort();
+    await this.done();
+    const { state } = this.core;
+    if (!writer && state && canSync(state)) {
+      await this.core.syncer.queueMissing("the reporter was closed before the issue was up to date");
+    }
+    if (!this.core.options.store) await this.core.store.close();
+  }
+}

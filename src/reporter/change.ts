@@ -1,0 +1,75 @@
+import { overlayTarget, refreshTarget, type Target } from "../config/github-target.js";
+import { statTaskFile } from "../config/read-task-file.js";
+import { keepRunIssue } from "../config/same-issue.js";
+import { readTaskFileSeen, seenFor } from "../config/task-file-seen.js";
+import { assertActive, findAgent } from "../model/run.js";
+import type { AgentState, RunState } from "../model/types.js";
+import { commandDeadline } from "../sync/deadline.js";
+import { canSync } from "../sync/decide.js";
+import type { Claim } from "../sync/run-syncer.js";
+import type { ReporterCore } from "./core.js";
+import { givenFlags, recordTaskFile } from "./task-settings.js";
+
+/**
+ * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `madeAt`: when
+ * it was made, if it is applied later (see applyingKeptChange).
+ */
+export async function applyChange(
+  core: ReporterCore,
+  agentRef: string | null,
+  apply: (state: RunState, now: number) => RunState,
+  madeAt: number | null = null,
+): Promise<void> {
+  const deadline = commandDeadline(core.clock.now());
+  const stat = statTaskFile(core.fs, core.epicDir);
+  const record = readTaskFileSeen(core.fs, core.epicDir);
+  let target: Target | null = null;
+  // The change and the write decision in one transaction: one lock, one state read and write per call.
+  // Flags given on this call are applied in it too; only when task.md changed (or an issue was given to a
+  // run without a repository) are the settings read first, outside the lock (a second pass).
+  for (let pass = 0; ; pass++) {
+    type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState | null };
+    const outcome = await core.store.transact<Outcome>((current, now) => {
+      const ended = endedAfter(current, madeAt);
+      const active = ended ?? assertActive(current, core.place);
+      const seen = seenFor(record, active.runId);
+      const overlaid = pass === 0 ? overlayTarget(active, stat, seen, core.overrides, core.env) : target;
+      if (overlaid === "read") return { result: { refresh: active } };
+      const base = overlaid
+        ? { ...active, github: keepRunIssue(active, overlaid.github, givenFlags(core)) }
+        : active;
+      // A finalized run taking a change made before its end: the change keeps the time it was made, and
+      // the run its last word ("Parallel execution completed").
+      const changed = ended ? { ...apply(base, madeAt!), event: ended.event } : apply(base, now);
+      const made = canSync(changed)
+        ? core.syncer.claim(changed, now, { ensureBackgroundWriter: true })
+        : null;
+      const next = made?.state ?? changed;
+      const before = agentRef === null ? null : findAgent(active, agentRef);
+      return { next, result: { next, made, before } };
+    });
+    if ("refresh" in outcome) {
+      const seen = seenFor(record, outcome.refresh.runId);
+      target = await refreshTarget(core.fs, core.epicDir, core.env, outcome.refresh, seen, core.overrides);
+      continue;
+    }
+    if (target) recordTaskFile(core, outcome.next.runId, target, record);
+    core.changed(outcome.next);
+    const thrown = core.listeners.changed(outcome.next, outcome.before);
+    // The write this change claimed is done (or queued) whatever a listener did: unused, its lease would
+    // hold every process's writes back until it expired.
+    const result = outcome.made ? await core.syncer.act(outcome.made, deadline) : null;
+    core.listeners.rethrow(thrown);
+    if (result) core.events.emit("sync", result);
+    return;
+  }
+}
+
+/**
+ * The run, when it was finalized after a change made at `madeAt`: it takes the change, which came before
+ * its end (see applyingKeptChange). Null otherwise. (A replaced run is never the one a change reads.)
+ */
+function endedAfter(state: RunState | null, madeAt: number | null): RunState | null {
+  if (state === null || madeAt === null || !state.completedAt) return null;
+  return madeAt <= Date.parse(state.finalizeMadeAt ?? state.completedAt) ? state : null;
+}

@@ -1,0 +1,89 @@
+import { type Env, ghAuthToken, resolveToken, tokenProblem } from "../config/resolve.js";
+import { GitHubError } from "../errors.js";
+import { guardClient } from "../github/guarded-client.js";
+import type { IssueCommentsClient } from "../github/types.js";
+import type { Clock } from "../util/io.js";
+import { sleep } from "../util/sleep.js";
+import type { ReporterOptions } from "./types.js";
+
+/**
+ * A reporter's GitHub client by API URL; GitHub trouble ("auth") when there is no token. A client given in
+ * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble. The
+ * default clients are made once per API URL, for the reporter's life.
+ */
+export function reporterClient(
+  options: ReporterOptions,
+  env: Env,
+  clock: Clock,
+): (apiUrl: string) => Promise<IssueCommentsClient> {
+  const clients = new Map<string, Promise<IssueCommentsClient | null>>();
+  return async (apiUrl) => {
+    const given = options.client;
+    let client: IssueCommentsClient | null;
+    if (given && typeof given !== "function") client = guardClient(given);
+    else if (given) client = await madeClient(given, apiUrl);
+    else {
+      let made = clients.get(apiUrl);
+      if (!made) {
+        made = defaultClient(env, apiUrl, clock, options.sleep ?? sleep);
+        clients.set(apiUrl, made);
+      }
+      client = await made;
+    }
+    if (client) return client;
+    throw new GitHubError("no GitHub token: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`)", {
+      kind: "auth",
+    });
+  };
+}
+
+/** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */
+async function madeClient(
+  factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
+  apiUrl: string,
+): Promise<IssueCommentsClient | null> {
+  try {
+    const made = await factory(apiUrl);
+    return made ? guardClient(made) : null;
+  } catch (error) {
+    if (error instanceof GitHubError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new GitHubError(
+      `the GitHub client could not be made: ${message}`,
+      { kind: "network" },
+      { cause: error },
+    );
+  }
+}
+
+async function defaultClient(
+  env: Env,
+  apiUrl: string,
+  clock: Clock,
+  sleepFor: (ms: number) => Promise<void>,
+): Promise<IssueCommentsClient | null> {
+  // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
+  const host = new URL(apiUrl).hostname;
+  const hostname = host === "api.github.com" ? undefined : host;
+  const token = await resolveToken(env, () => ghAuthToken(hostname ? { hostname } : {}));
+  if (!token) return null;
+  // Refused before any request: sent, it fails as a network error and is retried as one.
+  const problem = tokenProblem(token.token);
+  if (problem) {
+    const from = token.source === "gh auth token" ? "the token from `gh auth token`" : token.source;
+    throw new GitHubError(
+      `${from} holds characters a token cannot (${problem}): set it to the token alone, as GitHub issued it`,
+      { kind: "auth" },
+    );
+  }
+  const { createOctokitClient, readProxySettings } = await import("../sync/client-and-renderer.js");
+  // The reporter's clock and sleep: GitHub's "retry after" times are read on the run's clock (and tests
+  // that inject them control the client's waits too).
+  return createOctokitClient({
+    token: token.token,
+    apiUrl,
+    proxy: readProxySettings(env),
+    clock,
+    sleep: sleepFor,
+  });
+}

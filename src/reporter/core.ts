@@ -1,0 +1,123 @@
+import type { EventEmitter } from "node:events";
+import { resolve } from "node:path";
+import type { GitHubOverrides } from "../config/github-target.js";
+import type { Env } from "../config/resolve.js";
+import type { IssueCommentsClient } from "../github/types.js";
+import type { RunPlace } from "../model/run.js";
+import type { RunState } from "../model/types.js";
+import { OfflineQueue } from "../queue/offline-queue.js";
+import { FileRunStore } from "../store/file-store.js";
+import type { RunStore } from "../store/types.js";
+import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
+import { type Clock, type FileSystem, systemClock } from "../util/io.js";
+import { nodeFileSystem } from "../util/node-fs.js";
+import { randomHex } from "../util/random.js";
+import { sleep } from "../util/sleep.js";
+import { TimerWriter } from "./background-writer.js";
+import { reporterClient } from "./client.js";
+import { Listeners } from "./listeners.js";
+import { maskAgentText } from "./masking.js";
+import type { ReporterEvents, ReporterOptions } from "./types.js";
+
+/**
+ * What the parts of a reporter share (src/reporter.ts is their façade): the options, the epic directory
+ * with its store, queue and syncer (bound again when init names another directory), the state the
+ * reporter last saw, its listeners and its background writer.
+ */
+export class ReporterCore {
+  epicDir: string;
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly env: Env;
+  readonly overrides: GitHubOverrides;
+  /** Owns this reporter's leases in the shared state: random, never a process id. */
+  readonly owner = randomHex(16);
+  /** The state as this reporter last saw it: set by read() and changed() only. */
+  private lastSeen: RunState | null = null;
+  /** How many changes this reporter made (read() keeps a state older than the last of them out). */
+  private changes = 0;
+  /** Set by close(): the reporter's calls reject, and no timer writer starts. */
+  closed = false;
+  store!: RunStore;
+  queue!: OfflineQueue;
+  syncer!: RunSyncer;
+  deps!: SyncDeps & { fs: FileSystem };
+  readonly listeners: Listeners;
+  readonly writer: TimerWriter;
+  /** The GitHub client by API URL (see reporterClient). */
+  private readonly client: (apiUrl: string) => Promise<IssueCommentsClient>;
+
+  constructor(
+    readonly events: EventEmitter<ReporterEvents>,
+    epicDir: string,
+    readonly options: ReporterOptions,
+  ) {
+    this.fs = options.fs ?? nodeFileSystem();
+    this.clock = options.clock ?? systemClock;
+    this.env = options.env ?? process.env;
+    this.overrides = options.github ?? {};
+    this.listeners = new Listeners(events, options);
+    this.writer = new TimerWriter(this);
+    this.client = reporterClient(options, this.env, this.clock);
+    this.epicDir = resolve(epicDir);
+    this.bind(this.epicDir);
+  }
+
+  /** Works in `epicDir` from now on: its store (unless one was given), queue and syncer. */
+  bind(epicDir: string): void {
+    this.epicDir = resolve(epicDir);
+    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
+    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock, (aside) =>
+      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`),
+    );
+    this.deps = {
+      fs: this.fs,
+      store: this.store,
+      queue: this.queue,
+      clock: this.clock,
+      sleep: this.options.sleep ?? sleep,
+      client: (apiUrl) => this.client(apiUrl),
+      startBackgroundWriter: () => this.writer.start(),
+      warn: (message) => this.warn(message),
+      owner: this.owner,
+    };
+    this.syncer = new RunSyncer(this.deps);
+  }
+
+  /** The state as this reporter last saw it (`executionState`). */
+  get state(): RunState | null {
+    return this.lastSeen;
+  }
+
+  /** Where the run is looked for, for messages: the database store's epic, else the epic directory. */
+  get place(): RunPlace {
+    return this.store.database ?? this.epicDir;
+  }
+
+  /**
+   * Loads the run (no checks). What it read becomes `state` unless a change of this reporter's landed
+   * meanwhile: that change's state is newer than the read (which may have started before it) and stays.
+   */
+  async read(): Promise<RunState | null> {
+    const changes = this.changes;
+    const state = await this.store.read();
+    if (this.changes === changes) this.lastSeen = state;
+    return state;
+  }
+
+  /** The state a change of this reporter's made: `executionState` from now on. */
+  changed(state: RunState): void {
+    this.lastSeen = state;
+    this.changes++;
+  }
+
+  /** A warning to the caller's listeners (Listeners.warn). */
+  warn(message: string): void {
+    this.listeners.warn(message);
+  }
+
+  /** Agents' text, masked (maskAgentText) with this reporter's environment. */
+  masked<T extends string | null | undefined>(text: T): T {
+    return maskAgentText(text, this.env);
+  }
+}

@@ -1,0 +1,54 @@
+import { keepRunIssue } from "../config/same-issue.js";
+import { applyFinalize, assertActive } from "../model/run.js";
+import { commandDeadline } from "../sync/deadline.js";
+import type { ReporterCore } from "./core.js";
+import { retry } from "./retry.js";
+import { givenFlags, type ReadSettings, readSettings } from "./task-settings.js";
+import type { FinalizeResult } from "./types.js";
+
+/**
+ * finalizeParallelExecution once its arguments are checked: the run finalized (once), then the queue
+ * retried and the issue brought to the final state. `madeAt`: when the call was made, if it is applied
+ * later (see applyingKeptChange).
+ */
+export async function finalizeRun(
+  core: ReporterCore,
+  mergeSummary: string | null | undefined,
+  madeAt: number | null,
+): Promise<FinalizeResult> {
+  const deadline = commandDeadline(core.clock.now());
+  // An active run pointed at another issue is refused before it is finalized (state untouched).
+  // The settings are read once here and saved by the retry below.
+  const active = await core.store.read();
+  let settings: ReadSettings | undefined;
+  if (active && !active.completedAt) {
+    settings = { runId: active.runId, target: await readSettings(core, active) };
+    if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
+  }
+  const { state, finalizedNow } = await core.store.transact((current, now) => {
+    if (!current) assertActive(current, core.place);
+    if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
+    const finalized = applyFinalize(current!, core.masked(mergeSummary ?? ""), now);
+    // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
+    const next =
+      madeAt === null
+        ? finalized
+        : { ...finalized, finalizeMadeAt: new Date(Math.min(madeAt, now)).toISOString() };
+    return { next, result: { state: next, finalizedNow: true } };
+  });
+  core.changed(state);
+  const thrown = finalizedNow ? core.listeners.changed(state) : null;
+  // The retry saves this call's settings, then brings the issue to the final state (and loads it).
+  const report = await retry(core, { deadline }, settings);
+  // Why entries of other runs stay queued (this run's failed writes were warned about as they failed).
+  for (const message of report.errors) core.warn(`GitHub: ${message}`);
+  core.listeners.rethrow(thrown);
+  const after = core.state ?? state;
+  return {
+    finalizedNow,
+    posted: after.sync.finalCommentId !== null,
+    queued: report.remaining,
+    commentUrl: after.sync.commentUrl,
+    finalCommentUrl: after.sync.finalCommentUrl,
+  };
+}

@@ -1,0 +1,63 @@
+import { resolveTarget } from "../config/github-target.js";
+import { UsageError } from "../errors.js";
+import { createRun } from "../model/run.js";
+import type { RunState } from "../model/types.js";
+import { canSync } from "../sync/decide.js";
+import { randomHex } from "../util/random.js";
+import type { ReporterCore } from "./core.js";
+import { recordTaskFile, warnIfNoRepository } from "./task-settings.js";
+import type { AgentRef } from "./types.js";
+
+/** initializeParallelTracking's options. */
+export interface StartOptions {
+  force?: boolean;
+  stallAfterMs?: number;
+  maxCostUsd?: number;
+}
+
+/**
+ * Starts a run of epic `epicId` with `domains` (both checked) in the reporter's epic directory, refused
+ * while one is active there unless `force`; then the first write, by `deadline`.
+ */
+export async function startRun(
+  core: ReporterCore,
+  epicId: string,
+  domains: string[],
+  options: StartOptions,
+  deadline: number,
+): Promise<AgentRef[]> {
+  const target = await resolveTarget(core.fs, core.epicDir, core.env, core.overrides);
+  warnIfNoRepository(core, target.github);
+  const unreadable = options.force ? await core.store.setAsideUnreadable?.() : null;
+  if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
+  core.queue.sweep(core.clock.now());
+  const state = await core.store.transact((current, now) => {
+    if (current && !current.completedAt && !options.force) {
+      throw new UsageError(
+        `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
+      );
+    }
+    const next = createRun({
+      epicId,
+      domains,
+      now,
+      github: target.github,
+      ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
+      ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+      nonce: randomHex(4),
+    });
+    return { next, result: next };
+  });
+  recordTaskFile(core, state.runId, target);
+  await started(core, state, deadline);
+  return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
+}
+
+/** After init: the first write (the progress comment), or a background writer when it is not due. */
+async function started(core: ReporterCore, state: RunState, deadline: number): Promise<void> {
+  core.changed(state);
+  const thrown = core.listeners.changed(state);
+  const result = canSync(state) ? await core.syncer.step({ ensureBackgroundWriter: true, deadline }) : null;
+  core.listeners.rethrow(thrown);
+  if (result) core.events.emit("sync", result);
+}

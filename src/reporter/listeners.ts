@@ -1,0 +1,71 @@
+import type { EventEmitter } from "node:events";
+import type { AgentState, RunState } from "../model/types.js";
+import type { ReporterEvents, ReporterOptions } from "./types.js";
+
+/** What a caller's listener threw. */
+export type Thrown = { error: unknown };
+
+const FINISH_EVENTS = {
+  completed: "agentCompleted",
+  failed: "agentFailed",
+  cancelled: "agentCancelled",
+} as const;
+
+/**
+ * The caller's listeners of a reporter (its events and `onWarning`). One that throws does not stop the
+ * reporter's own work: its error is kept, for the call to throw once that work is done (the change saved,
+ * its GitHub write done or queued), as EventEmitter would have thrown it from `emit`.
+ */
+export class Listeners {
+  /** What a caller's warning listener threw, for the call at hand to throw when done (see warn()). */
+  private listenerError: Thrown | null = null;
+
+  constructor(
+    private readonly events: EventEmitter<ReporterEvents>,
+    private readonly options: ReporterOptions,
+  ) {}
+
+  /**
+   * The "change" event for `next`, and the finish event of the agent the change is about (`before`: the
+   * agent as it was) when it just reached completed, failed or cancelled. Returns what a listener threw.
+   */
+  changed(next: RunState, before: AgentState | null = null): Thrown | null {
+    return listenersOf(() => {
+      this.events.emit("change", next);
+      const after = before && next.agents[before.agentId]!;
+      if (after && after.status !== before!.status && after.status in FINISH_EVENTS) {
+        this.events.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, next);
+      }
+    });
+  }
+
+  /**
+   * A warning to the caller's `onWarning` and `warning` listeners. One that throws does not stop the work
+   * that warned (a write being queued, the background writer): its error is kept for the call at hand to
+   * throw once its work is done (rethrow).
+   */
+  warn(message: string): void {
+    const thrown = listenersOf(() => {
+      this.options.onWarning?.(message);
+      this.events.emit("warning", message);
+    });
+    if (thrown) this.listenerError ??= thrown;
+  }
+
+  /** Throws what a listener threw during the call's work (first the one given, then a warning's). */
+  rethrow(thrown: Thrown | null = null): void {
+    const first = thrown ?? this.listenerError;
+    this.listenerError = null;
+    if (first) throw first.error;
+  }
+}
+
+/** Runs the caller's listeners (an `emit`); returns what one threw, if one did. */
+function listenersOf(emit: () => void): Thrown | null {
+  try {
+    emit();
+    return null;
+  } catch (error) {
+    return { error };
+  }
+}

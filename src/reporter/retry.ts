@@ -1,0 +1,53 @@
+import { resolveApiUrl } from "../config/resolve.js";
+import { commandDeadline } from "../sync/deadline.js";
+import type { RetryReport } from "../sync/retry-queue.js";
+import type { ReporterCore } from "./core.js";
+import { type ReadSettings, saveSettings, syncEnabledWithoutRun, writeLastSynced } from "./task-settings.js";
+
+/**
+ * retryReport (`dryRun`: only say what would be sent; everything sent gives up at `deadline`), with the
+ * settings this call already read (finalize), if any.
+ */
+export async function retry(
+  core: ReporterCore,
+  options: { dryRun?: boolean; deadline?: number },
+  settings?: ReadSettings,
+): Promise<RetryReport> {
+  const deadline = options.deadline ?? commandDeadline(core.clock.now());
+  const before = await core.store.read();
+  // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
+  // the file system as it was). With a run, the retry also brings the issue to the run's state.
+  if (!before && core.queue.count() === 0)
+    return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
+  const current = before && !options.dryRun ? await saveSettings(core, before, settings) : before;
+  const apiUrl = current?.github.apiUrl ?? resolveApiUrl(core.overrides.apiUrl, core.env);
+  // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts
+  // included; what is queued stays, as in a dry run.
+  const syncOff =
+    !options.dryRun && !(current ? current.github.syncEnabled : await syncEnabledWithoutRun(core));
+  const { retryQueue } = await import("../sync/retry-queue.js");
+  const report = await retryQueue(core.deps, core.syncer, {
+    ...options,
+    dryRun: options.dryRun || syncOff,
+    deadline,
+    apiUrl,
+  });
+  if (syncOff && report.remaining > 0) {
+    report.errors.push(
+      `sync is off (github.sync_enabled: false): nothing sent, ${report.remaining} post(s) stay queued`,
+    );
+  }
+  // A file moved aside was said as it was moved (the queue's onSetAside); a dry run only names it.
+  if (options.dryRun) {
+    for (const aside of report.setAside) {
+      core.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (dry run)`);
+    }
+  }
+  const after = await core.read();
+  // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
+  if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
+    await writeLastSynced(core);
+  }
+  core.listeners.rethrow();
+  return report;
+}

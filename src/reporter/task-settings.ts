@@ -1,0 +1,85 @@
+import { refreshTarget, type Target } from "../config/github-target.js";
+import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
+import { keepRunIssue } from "../config/same-issue.js";
+import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "../config/task-file-seen.js";
+import type { RunState } from "../model/types.js";
+import type { ReporterCore } from "./core.js";
+
+// A run's GitHub settings as a call reads them: the caller's flags, task.md (read again only when it
+// changed since the run's settings were saved on this machine) and the environment.
+
+/** The settings a call read for run `runId` (null: nothing changed since they were saved). */
+export type ReadSettings = { runId: string; target: Target | null };
+
+/** With no run here: whether this directory may talk to GitHub (task.md, the library's option). */
+export async function syncEnabledWithoutRun(core: ReporterCore): Promise<boolean> {
+  if (core.overrides.syncEnabled === false) return false;
+  return (await readTaskFile(core.fs, core.epicDir))?.settings.syncEnabled ?? true;
+}
+
+/** This call's GitHub settings (and a changed task.md), saved in the run; resolves to the run after. */
+export async function saveSettings(
+  core: ReporterCore,
+  current: RunState,
+  settings?: ReadSettings,
+): Promise<RunState | null> {
+  const target = settings?.runId === current.runId ? settings.target : await readSettings(core, current);
+  if (!target) return current;
+  warnIfNoRepository(core, target.github);
+  const saved = await core.store.transact((state) => {
+    if (!state) return { result: null };
+    const next = { ...state, github: keepRunIssue(state, target.github, givenFlags(core)) };
+    return { next, result: next };
+  });
+  if (saved) recordTaskFile(core, saved.runId, target);
+  return saved;
+}
+
+/** This call's settings over the run's saved ones (see refreshTarget); null: nothing changed. */
+export function readSettings(core: ReporterCore, current: RunState): Promise<Target | null> {
+  const seen = seenFor(readTaskFileSeen(core.fs, core.epicDir), current.runId);
+  return refreshTarget(core.fs, core.epicDir, core.env, current, seen, core.overrides);
+}
+
+/**
+ * Remembers, on this machine, which task.md the run's settings were just read with (none: nothing to
+ * remember unless one was recorded before, as an unrecorded missing task.md needs no reading).
+ */
+export function recordTaskFile(
+  core: ReporterCore,
+  runId: string,
+  target: Target,
+  record: ReturnType<typeof readTaskFileSeen> = readTaskFileSeen(core.fs, core.epicDir),
+): void {
+  if (target.taskFile === null && record === undefined) return;
+  writeTaskFileSeen(core.fs, core.epicDir, { runId, taskFile: target.taskFile });
+}
+
+/** Which GitHub settings this call's caller gave (CLI flags, library options), for messages. */
+export function givenFlags(core: ReporterCore): { issue: boolean; repo: boolean } {
+  return { issue: core.overrides.issueNumber !== undefined, repo: core.overrides.repo !== undefined };
+}
+
+export function warnIfNoRepository(core: ReporterCore, github: RunState["github"]): void {
+  if (github.issueNumber === null || github.repo !== null || !github.syncEnabled) return;
+  core.warn(
+    `issue #${github.issueNumber} is given but no repository (--repo, task.md github.repo, GITHUB_REPOSITORY or a git origin remote): tracking locally`,
+  );
+}
+
+/** Records in task.md (github.last_synced) that the final summary reached the issue. */
+export async function writeLastSynced(core: ReporterCore): Promise<void> {
+  const { writeLastSynced } = await import("../config/last-synced.js");
+  const result = await writeLastSynced(core.fs, `${core.epicDir}/task.md`, core.clock.now()).catch(
+    () => "failed" as const,
+  );
+  if (result === "cannot-edit") {
+    core.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
+  } else if (result === "not-utf8") {
+    core.warn("task.md: could not record github.last_synced (the file is not UTF-8 text: left as it is)");
+  } else if (result === "changed") {
+    core.warn("task.md: could not record github.last_synced (the file kept changing while it was written)");
+  } else if (result === "failed" && statTaskFile(core.fs, core.epicDir) !== null) {
+    core.warn("task.md: could not record github.last_synced (the file could not be read or written)");
+  }
+}

@@ -1,0 +1,71 @@
+import type { GitHubOverrides } from "../config/github-target.js";
+import type { Env } from "../config/resolve.js";
+import type { IssueCommentsClient } from "../github/types.js";
+import type { AgentState, RunState } from "../model/types.js";
+import type { RunStore } from "../store/types.js";
+import type { StepResult } from "../sync/run-syncer.js";
+import type { Clock, FileSystem } from "../util/io.js";
+
+export interface ReporterOptions {
+  /** File system (default: Node's). Tests pass memfs. */
+  fs?: FileSystem;
+  /** Clock (default: Date.now). */
+  clock?: Clock;
+  /**
+   * Environment for GITHUB_TOKEN/GH_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, HTTPS_PROXY/HTTP_PROXY/NO_PROXY
+   * (default: process.env).
+   */
+  env?: Env;
+  /** GitHub settings that win over task.md (the CLI's --issue, --repo, --api-url, ...). */
+  github?: GitHubOverrides;
+  /**
+   * The GitHub client: an IssueCommentsClient (for tests or another transport), or a factory by API URL.
+   * Default: Octokit with the token from the environment (imported only when a write is due).
+   */
+  client?: IssueCommentsClient | ((apiUrl: string) => Promise<IssueCommentsClient | null>);
+  /**
+   * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
+   * process alive until the issue is up to date). The CLI passes a function that starts a detached process.
+   */
+  flusher?: "timer" | (() => void | Promise<void>);
+  /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
+  onWarning?: (message: string) => void;
+  /** Sleep (default: setTimeout). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Store (default: the file store in the epic directory). */
+  store?: RunStore;
+}
+
+export interface AgentRef {
+  agentId: string;
+  domain: string;
+}
+
+export interface FinalizeResult {
+  /** False when the run was already finalized (nothing new was posted for it). */
+  finalizedNow: boolean;
+  /** Whether the final summary is on the issue (false: queued, or local run). */
+  posted: boolean;
+  /** Queue entries still waiting. */
+  queued: number;
+  /** The progress comment. */
+  commentUrl: string | null;
+  /** The final summary comment, once posted. */
+  finalCommentUrl: string | null;
+}
+
+/** Events a reporter emits (listeners run synchronously, after the change is saved). */
+export interface ReporterEvents {
+  /** Every change this reporter makes: the new state. */
+  change: [state: RunState];
+  /** An agent reached `completed`. */
+  agentCompleted: [agent: AgentState, state: RunState];
+  /** An agent reached `failed`. */
+  agentFailed: [agent: AgentState, state: RunState];
+  /** An agent reached `cancelled`. */
+  agentCancelled: [agent: AgentState, state: RunState];
+  /** GitHub trouble (already explained; the post is queued) and other non-fatal problems. */
+  warning: [message: string];
+  /** What this reporter's change did on GitHub: wrote, failed (queued), or left it for later and why. */
+  sync: [result: StepResult];
+}
