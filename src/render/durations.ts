@@ -11,7 +11,7 @@ import { formatCount } from "./text.js";
  * as in the table (childMark), so that it reads as its parent's. Pure.
  *
  *   - backend (impl-bac-163000): ✅ Completed in 7 minutes
- *   - ↳ api (impl-api-163100): ✅ Completed in 4 minutes
+ *   - ↳ api (impl-api-163100): ✅ Completed in 4 minutes — Added 3 endpoints   (its complete --summary)
  *   - qa (impl-qa-163000): ❌ Failed after 2 minutes
  *   - docs (impl-doc-163000): ⏹️ Cancelled, did not start
  *   - ops (impl-ops-163000): 🔄 In Progress, unfinished after 40 minutes
@@ -41,12 +41,18 @@ function durationText(agent: AgentState, run: RunSpan): string {
   return `${label} ${agent.status === "completed" ? "in" : "after"} ${formatDuration(ended - started)}`;
 }
 
+/** A completed agent's result summary (`complete --summary`), after a dash: agent text, escaped. */
+function resultText(agent: AgentState): string {
+  const summary = agent.status === "completed" ? agent.summary?.trim() : "";
+  return summary ? ` — ${escapeInline(summary)}` : "";
+}
+
 /** The agents in display order (treeOrder). */
 export function durationItems(entries: readonly TreeEntry<AgentState>[], run: RunSpan): ListItem[] {
   return inOrder(
     entries.map(
       ({ agent, depth }) =>
-        `- ${childMark(depth)}${escapeInline(agent.domain)} (${escapeInline(agent.agentId)}): ${durationText(agent, run)}`,
+        `- ${childMark(depth)}${escapeInline(agent.domain)} (${escapeInline(agent.agentId)}): ${durationText(agent, run)}${resultText(agent)}`,
     ),
   );
 }
