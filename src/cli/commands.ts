@@ -109,7 +109,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   command(program, "finalize", "retry the queue, then post the final summary (idempotent)", (finalize) =>
     finalize
       .option("--summary <text>", "the merge summary")
-      .option("--summary-file <path>", "read the merge summary from a file")
+      .option("--summary-file <path>", "read the merge summary from a file (-: standard input)")
       .action(async (options) => done(await run.runFinalize(options))),
   );
 

@@ -100,7 +100,7 @@ export async function runComplete(
 
 export async function runFail(agent: string, options: CommonOptions & { error: string }): Promise<number> {
   // The library's checks, before a change is kept on disk while the database is down.
-  checkErrorMessage(options.error);
+  checkErrorMessage(options.error, "--error");
   const context = createContext(options);
   await agentChange(context, { kind: "fail", agent, error: options.error });
   return publishCommentUrl(context);

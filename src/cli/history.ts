@@ -68,6 +68,10 @@ function historyLines(entry: HistoryEntry): string {
     entry.status === "active" ? "active" : duration(entry.durationMs),
     ...(entry.status === "abandoned" ? ["abandoned"] : []),
   ];
-  const agents = entry.agents.map((a) => `  ${a.domain}\t${a.status}\t${duration(a.durationMs)}`);
+  // A child under its parent, marked as in status's table: `└ api`, two more spaces per level below.
+  const agents = entry.agents.map(
+    (a) =>
+      `  ${a.depth === 0 ? "" : `${"  ".repeat(a.depth - 1)}└ `}${a.domain}\t${a.status}\t${duration(a.durationMs)}`,
+  );
   return [head.join("\t"), ...agents].join("\n");
 }

@@ -14,11 +14,14 @@ export function decodeText(bytes: Uint8Array): string {
   return new TextDecoder(encoding).decode(bytes);
 }
 
-/** `finalize --summary-file`: the merge summary, decoded (decodeText), with no NUL in it (checkNoNul). */
+/**
+ * `finalize --summary-file`: the merge summary, decoded (decodeText), with no NUL in it (checkNoNul).
+ * `-` is standard input (as gh's `--body-file -` and `git commit -F -`), read to its end.
+ */
 export function readSummaryFile(path: string): string {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileSync(path === "-" ? 0 : path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new UsageError(`--summary-file: cannot read ${quote(path)}: ${code}`, { cause: error });

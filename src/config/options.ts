@@ -115,10 +115,14 @@ export function checkEventMessage(message: string): string {
   return text;
 }
 
-/** Why an agent failed (`fail --error`, `markAgentFailed`): not empty. */
-export function checkErrorMessage(message: string): string {
-  if (message.trim() === "") throw new UsageError("an error message is required to mark an agent failed");
-  return message;
+/** Why an agent failed (`fail --error`, `markAgentFailed`): not empty. `option`: the CLI's, to name it. */
+export function checkErrorMessage(message: string, option?: string): string {
+  if (message.trim() !== "") return message;
+  throw new UsageError(
+    option
+      ? `${option} must say why the agent failed, got ${quote(message)}`
+      : "an error message is required to mark an agent failed",
+  );
 }
 
 /**

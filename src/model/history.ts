@@ -1,3 +1,4 @@
+import { treeOrder } from "./tree.js";
 import type { AgentStatus, RunState } from "./types.js";
 
 /** One past or current run, as `history --json` prints it (CONTRACT: history). */
@@ -10,7 +11,18 @@ export interface HistoryEntry {
   completedAt: string | null;
   /** From start to finalize (or abandonment); null while the run is active. */
   durationMs: number | null;
-  agents: { domain: string; status: AgentStatus; durationMs: number | null }[];
+  /** In display order (treeOrder): each child right after its parent, `parent` naming its domain. */
+  agents: HistoryAgent[];
+}
+
+export interface HistoryAgent {
+  domain: string;
+  status: AgentStatus;
+  durationMs: number | null;
+  /** The parent's domain (`add --parent`); null for a top-level agent. */
+  parent: string | null;
+  /** 0 for a top-level agent, 1 for its children, and so on. */
+  depth: number;
 }
 
 /** An agent's duration: from when it left pending to when it finished (null until both are known). */
@@ -29,12 +41,12 @@ export function toHistoryEntry(state: RunState): HistoryEntry {
     durationMs: state.completedAt
       ? Math.max(0, Date.parse(state.completedAt) - Date.parse(state.startedAt))
       : null,
-    agents: Object.values(state.agents)
-      .map((agent) => ({
-        domain: agent.domain,
-        status: agent.status,
-        durationMs: agentDuration(agent.startedAt, agent.finishedAt),
-      }))
-      .sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0)),
+    agents: treeOrder(Object.values(state.agents)).map(({ agent, depth }) => ({
+      domain: agent.domain,
+      status: agent.status,
+      durationMs: agentDuration(agent.startedAt, agent.finishedAt),
+      parent: depth === 0 ? null : (state.agents[agent.parentId ?? ""]?.domain ?? null),
+      depth,
+    })),
   };
 }

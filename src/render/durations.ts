@@ -1,14 +1,17 @@
 import { formatDuration } from "../model/progress.js";
+import type { TreeEntry } from "../model/tree.js";
 import { type AgentState, FINISHED_STATUSES } from "../model/types.js";
 import { escapeInline } from "./escape.js";
-import { STATUS_LABELS } from "./labels.js";
+import { childMark, STATUS_LABELS } from "./labels.js";
 import { inOrder, type ListFrame, type ListItem } from "./lists.js";
 import { formatCount } from "./text.js";
 
 /**
- * The final summary's "Agent Durations" list: how long each agent worked, in table order. Pure.
+ * The final summary's "Agent Durations" list: how long each agent worked, in table order, a child marked
+ * as in the table (childMark), so that it reads as its parent's. Pure.
  *
  *   - backend (impl-bac-163000): ✅ Completed in 7 minutes
+ *   - ↳ api (impl-api-163100): ✅ Completed in 4 minutes — Added 3 endpoints   (its complete --summary)
  *   - qa (impl-qa-163000): ❌ Failed after 2 minutes
  *   - docs (impl-doc-163000): ⏹️ Cancelled, did not start
  *   - ops (impl-ops-163000): 🔄 In Progress, unfinished after 40 minutes
@@ -38,12 +41,18 @@ function durationText(agent: AgentState, run: RunSpan): string {
   return `${label} ${agent.status === "completed" ? "in" : "after"} ${formatDuration(ended - started)}`;
 }
 
-/** `agents` in display order. */
-export function durationItems(agents: readonly AgentState[], run: RunSpan): ListItem[] {
+/** A completed agent's result summary (`complete --summary`), after a dash: agent text, escaped. */
+function resultText(agent: AgentState): string {
+  const summary = agent.status === "completed" ? agent.summary?.trim() : "";
+  return summary ? ` — ${escapeInline(summary)}` : "";
+}
+
+/** The agents in display order (treeOrder). */
+export function durationItems(entries: readonly TreeEntry<AgentState>[], run: RunSpan): ListItem[] {
   return inOrder(
-    agents.map(
-      (agent) =>
-        `- ${escapeInline(agent.domain)} (${escapeInline(agent.agentId)}): ${durationText(agent, run)}`,
+    entries.map(
+      ({ agent, depth }) =>
+        `- ${childMark(depth)}${escapeInline(agent.domain)} (${escapeInline(agent.agentId)}): ${durationText(agent, run)}${resultText(agent)}`,
     ),
   );
 }

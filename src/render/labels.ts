@@ -14,3 +14,11 @@ export const STATUS_LABELS: Readonly<Record<AgentStatus, string>> = {
 export function stalledLabel(silentForMs: number): string {
   return `⚠️ Stalled (${formatDuration(silentForMs)})`;
 }
+
+/**
+ * What stands before a child's domain on the issue (the table's domain cell, the agent durations): `↳ `,
+ * after one em space (kept by GFM, unlike spaces) per level below the first; nothing at the top level.
+ */
+export function childMark(depth: number): string {
+  return depth === 0 ? "" : `${"\u2003".repeat(depth - 1)}↳ `;
+}

@@ -14,7 +14,7 @@ import { type CommentParts, fitComment, type TableRow } from "./budget.js";
 import { DURATIONS_FRAME, durationItems } from "./durations.js";
 import { escapeCell, escapeInline } from "./escape.js";
 import { EVENTS_FRAME, eventItems } from "./events.js";
-import { STATUS_LABELS, stalledLabel } from "./labels.js";
+import { childMark, STATUS_LABELS, stalledLabel } from "./labels.js";
 import { finalMarker, progressMarker } from "./marker.js";
 import { formatDateTime } from "./time.js";
 import { timelinePart } from "./timeline.js";
@@ -88,9 +88,9 @@ function tableHeader(metrics: MetricsView): string {
   return `| ${titles.join(" | ")} |\n|${titles.map((title) => "-".repeat(title.length + 2)).join("|")}|`;
 }
 
-/** A child's domain cell: `↳ api`, one em space (kept by GFM, unlike spaces) per level below the first. */
+/** A child's domain cell: `↳ api` (childMark). */
 function domainCell(domain: string, depth: number): string {
-  return depth === 0 ? escapeCell(domain) : `${"\u2003".repeat(depth - 1)}↳ ${escapeCell(domain)}`;
+  return `${childMark(depth)}${escapeCell(domain)}`;
 }
 
 function tableRow(
@@ -210,7 +210,7 @@ export function renderFinalComment(state: RunState, options: RenderOptions = {})
       ],
       summary,
       durations: {
-        items: durationItems(agents, { startedAt: started, endedAt: ended }),
+        items: durationItems(entries, { startedAt: started, endedAt: ended }),
         frame: DURATIONS_FRAME,
       },
       timeline: timelinePart(entries, { startedAt: started, endedAt: ended }),

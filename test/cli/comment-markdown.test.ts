@@ -61,4 +61,24 @@ describe("what the CLI posts", () => {
     // Outside code the mention is still broken, with an invisible joiner.
     expect(final.body).toContain("for @\u200Dalice");
   });
+
+  it("shows each agent's result summary (complete --summary) in the final summary, as literal text", async () => {
+    const { gh, cli } = await fakeGitHub();
+    expect((await cli("init", "--epic", "E", "--domains", "api,web", "--min-interval", "0")).code).toBe(0);
+    expect((await cli("complete", "api", "--summary", "Added **3** endpoints | @alice\nsee #12")).code).toBe(
+      0,
+    );
+    expect((await cli("complete", "web")).code).toBe(0);
+    expect((await cli("finalize", "--summary", "merged")).code).toBe(0);
+
+    const final = gh.comments("acme/widgets", 123).find((c) => parseMarker(c.body)?.kind === "final")!;
+    const top = parse(final.body).children!;
+    const heading = top.findIndex((node) => node.type === "heading" && text(node) === "Agent Durations");
+    const items = top[heading + 1]!.children!.map((item) => text(item).replaceAll("\u200D", ""));
+    expect(items).toHaveLength(2);
+    expect(items[0]).toMatch(/^api \(impl-api-\d{6}\): ✅ Completed in \d+ seconds? — /);
+    expect(items[0]!.endsWith(" — Added **3** endpoints | @alice\nsee #12")).toBe(true);
+    expect(items[1]).toMatch(/^web \(impl-web-\d{6}\): ✅ Completed in \d+ seconds?$/);
+    expect(final.body).not.toContain("@alice");
+  });
 });

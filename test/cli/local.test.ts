@@ -91,6 +91,7 @@ describe("the CLI without GitHub (local tracking)", () => {
       [["update", "a", "--status", "running", "--files", "1/2"], /--status/],
       [["update", "nobody", "--status", "in_progress", "--files", "1/2"], /unknown agent "nobody"/],
       [["fail", "a"], /--error/],
+      [["fail", "a", "--error", " "], /--error must say why the agent failed, got " "/],
       [["init", "--epic", "E", "--domains", "x,y"], /still active/],
       [["init", "--epic", "E", "--domains", "x,x", "--force"], /"x" more than once/],
       [

@@ -186,6 +186,52 @@ describe("agent metrics", () => {
   });
 });
 
+describe("children under their parent after the run", () => {
+  it("history and the final summary's agent durations show each child under its parent, marked", async () => {
+    const dir = await started();
+    await ok(["add", "--domains", "zapi,adb", "--parent", "backend", "--dir", dir]);
+    await ok(["add", "--domains", "users", "--parent", "zapi", "--dir", dir]);
+    for (const domain of ["users", "zapi", "adb", "backend", "frontend"]) {
+      await ok(["complete", domain, "--dir", dir]);
+    }
+    await ok(["finalize", "--summary", "merged", "--dir", dir]);
+
+    const body = (await ok(["status", "--markdown", "--dir", dir])).stdout;
+    const durations = body.slice(body.indexOf("### Agent Durations"), body.indexOf("### Timeline"));
+    const items = durations.split("\n").filter((line) => line.startsWith("- "));
+    expect(items.map((line) => line.slice(0, line.indexOf(" ("))).slice(0, 5)).toEqual([
+      "- backend",
+      "- ↳ adb",
+      "- ↳ zapi",
+      "- \u2003↳ users",
+      "- frontend",
+    ]);
+
+    const history = JSON.parse((await ok(["history", "--json", "--dir", dir])).stdout);
+    expect(
+      history[0].agents.map((a: { domain: string; parent: string | null; depth: number }) => [
+        a.domain,
+        a.parent,
+        a.depth,
+      ]),
+    ).toEqual([
+      ["backend", null, 0],
+      ["adb", "backend", 1],
+      ["zapi", "backend", 1],
+      ["users", "zapi", 2],
+      ["frontend", null, 0],
+    ]);
+    const text = (await ok(["history", "--dir", dir])).stdout.split("\n").slice(1, 6);
+    expect(text.map((line) => line.split("\t")[0])).toEqual([
+      "  backend",
+      "  └ adb",
+      "  └ zapi",
+      "    └ users",
+      "  frontend",
+    ]);
+  });
+});
+
 describe("the timeline", () => {
   it("finalize's summary holds the whole chart for hostile domains, parsed as GitHub does", async () => {
     const domains = [

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeText } from "../../src/cli/summary-file.js";
+import { runCli, spawnCli } from "../support/cli.js";
+import { useEpicDirs } from "../support/epic-dirs.js";
 
 /** `finalize --summary-file` reads UTF-8, or UTF-16 with a byte order mark (as PowerShell writes it). */
 
@@ -20,5 +22,23 @@ describe("decodeText", () => {
 
   it("leaves UTF-16 without a mark as UTF-8 would read it: with NULs, which finalize refuses", () => {
     expect(decodeText(Buffer.from("ab", "utf16le"))).toBe("a\u0000b\u0000");
+  });
+});
+
+describe("finalize --summary-file -", () => {
+  const epic = useEpicDirs();
+
+  it("reads the merge summary from standard input, as gh's --body-file - does", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
+    const running = spawnCli(["finalize", "--summary-file", "-", "--dir", dir]);
+    running.child.stdin.end(Buffer.from(`merged from a pipe ${TEXT}`, "utf8"));
+    const finalized = await running.done;
+    expect(finalized.stderr).toBe("");
+    expect(finalized.code).toBe(0);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout);
+    expect(status.completedAt).not.toBeNull();
+    const body = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
+    expect(body).toContain("### Merge Results\n\nmerged from a pipe merged ✓ 🚀\nall green\n");
   });
 });
