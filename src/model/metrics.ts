@@ -170,6 +170,16 @@ export function formatUsd(value: number): string {
 }
 
 /**
+ * The share of the budget a flagged run has used, in percent: rounded, but never 80 (it is past 80%), 100
+ * only for the budget exactly, and past 100 once over it (as progress is never 100% before done).
+ */
+function usedPercent(used: number): number {
+  const rounded = Math.round(used * 100);
+  if (used < 1) return Math.min(99, Math.max(81, rounded));
+  return used === 1 ? 100 : Math.max(101, rounded);
+}
+
+/**
  * `$8.50`, `$8.50 of $10.00 budget`, `$8.50 of $10.00 budget ⚠️ 85% used` (`⚠️ over budget` past a budget
  * of $0): the Overall block's Cost.
  */
@@ -181,7 +191,7 @@ export function formatRunCost(view: MetricsView): string | null {
   const flag = !overBudgetWarning(used)
     ? ""
     : Number.isFinite(used)
-      ? ` ⚠️ ${Math.round(used! * 100)}% used`
+      ? ` ⚠️ ${usedPercent(used!)}% used`
       : " ⚠️ over budget";
   return `${cost} of ${formatUsd(view.runBudget)} budget${flag}`;
 }
