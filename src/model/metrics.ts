@@ -163,10 +163,18 @@ export function budgetUsed(cost: number | null, budget: number | null | undefine
 /** Past 80% of its budget. */
 export const overBudgetWarning = (used: number | null): boolean => used !== null && used > BUDGET_WARN_RATIO;
 
-/** `$1,234.50`: two decimals, fixed grouping, independent of the locale. */
+/**
+ * `$1,234.50`: two decimals, fixed grouping, independent of the locale. Half a cent rounds up as the
+ * amount was written (2.675 → $2.68): the amount is first read to a millionth, as costs are kept, since
+ * `toFixed(2)` rounds the binary double (2.67499…) and would show $2.67.
+ */
 export function formatUsd(value: number): string {
-  const [whole = "0", cents = "00"] = value.toFixed(2).split(".");
-  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents}`;
+  // Costs are finite and never negative (checkCost): anything else is shown as $0.00, never thrown.
+  const amount = Number.isFinite(value) && value > 0 ? Math.min(value, 1e18) : 0;
+  const millionths = BigInt(amount.toFixed(6).replace(".", ""));
+  const cents = ((millionths + 5000n) / 10000n).toString().padStart(3, "0");
+  const whole = cents.slice(0, -2);
+  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents.slice(-2)}`;
 }
 
 /**

@@ -131,6 +131,12 @@ describe("cost and budget", () => {
     expect(formatUsd(0)).toBe("$0.00");
     expect(formatUsd(0.1 + 0.2)).toBe("$0.30");
     expect(formatUsd(1234567.891)).toBe("$1,234,567.89");
+    // Half a cent rounds up as the number was written, not as its binary double falls (2.67499…).
+    expect(formatUsd(2.675)).toBe("$2.68");
+    expect(formatUsd(1.005)).toBe("$1.01");
+    expect(formatUsd(0.004999)).toBe("$0.00");
+    expect(formatUsd(1e-7)).toBe("$0.00");
+    expect(formatUsd(999_999_999.995)).toBe("$1,000,000,000.00");
     expect(formatRunCost({ ...metricsView(budgeted()), runCost: 4 })).toBe("$4.00");
   });
 });
