@@ -175,6 +175,37 @@ describe("a parent's files are its children's sums, in the same change, at any d
     });
   });
 
+  it("refuses reopening an agent below a completed parent (the parent's work would be undone again)", () => {
+    let state = tree();
+    state = applyComplete(state, "users", null, later(30));
+    state = applyFail(state, "auth", "broken", later(31));
+    state = applyCancel(state, "db", null, later(32));
+    state = applyComplete(state, "api", "done", later(33));
+    for (const [domain, status] of [
+      ["users", "in_progress"],
+      ["auth", "pending"],
+    ] as const) {
+      expect(() =>
+        applyProgress(state, domain, { status, filesCompleted: 0, filesTotal: 3 }, later(40)),
+      ).toThrow(
+        new RegExp(`^${byDomain(state, domain).agentId} cannot be reopened: .*impl-api-163010 is completed`),
+      );
+    }
+    // db is backend's child, and backend is still running: it may be reopened.
+    expect(byDomain(applyProgress(state, "db", { status: "in_progress" }, later(40)), "db").status).toBe(
+      "in_progress",
+    );
+    // Finished again, or reopened once the completed parent is not: fine.
+    expect(applyProgress(state, "users", { status: "completed" }, later(40))).toBeTruthy();
+    const reopened = applyProgress(
+      applyFail(state, "api", "redo", later(41)),
+      "users",
+      { status: "in_progress" },
+      later(42),
+    );
+    expect(byDomain(reopened, "users").status).toBe("in_progress");
+  });
+
   it("update --status completed on a parent keeps its files the sums (a failed child's stay undone)", () => {
     let state = tree();
     state = applyProgress(
