@@ -115,33 +115,36 @@ export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): Met
     cost: agents.some((agent) => (agent.costUsd ?? null) !== null),
   };
   const children = childrenByParent(agents);
+  // The agents reachable from the top level, each parent before its children (agents only reachable
+  // through a cycle, which this tool never makes, are left out: no cycle can be reached from the top, as
+  // each agent has one parent); loops, not recursion, whatever the depth.
+  const order: AgentState[] = [];
+  const stack = [...(children.get(null) ?? [])];
+  while (stack.length > 0) {
+    const agent = stack.pop()!;
+    order.push(agent);
+    for (const child of children.get(agent.agentId) ?? []) stack.push(child);
+  }
   const totalCost = new Map<string, number | null>();
-  const total = (agent: AgentState, depth: number): number | null => {
+  for (let index = order.length - 1; index >= 0; index -= 1) {
+    const agent = order[index]!;
     let sum = agent.costUsd ?? null;
-    // Depth-bounded: childrenByParent already breaks cycles at the top level.
-    if (depth <= agents.length) {
-      for (const child of children.get(agent.agentId) ?? []) {
-        const cost = total(child, depth + 1);
-        if (cost !== null) sum = (sum ?? 0) + cost;
-      }
+    for (const child of children.get(agent.agentId) ?? []) {
+      const cost = totalCost.get(child.agentId) ?? null;
+      if (cost !== null) sum = (sum ?? 0) + cost;
     }
-    const rounded = sum === null ? null : roundUsd(sum);
-    totalCost.set(agent.agentId, rounded);
-    return rounded;
-  };
-  for (const root of children.get(null) ?? []) total(root, 0);
+    totalCost.set(agent.agentId, sum === null ? null : roundUsd(sum));
+  }
 
   const runBudget = state.maxCostUsd ?? null;
   const budget = new Map<string, number>();
-  const share = (list: readonly AgentState[], amount: number, depth: number) => {
-    if (depth > agents.length) return;
-    for (const agent of list) {
-      const mine = amount / list.length;
-      budget.set(agent.agentId, mine);
-      share(children.get(agent.agentId) ?? [], mine, depth + 1);
-    }
-  };
-  if (runBudget !== null) share(children.get(null) ?? [], runBudget, 0);
+  if (runBudget !== null) {
+    const share = (list: readonly AgentState[], amount: number) => {
+      for (const agent of list) budget.set(agent.agentId, amount / list.length);
+    };
+    share(children.get(null) ?? [], runBudget);
+    for (const agent of order) share(children.get(agent.agentId) ?? [], budget.get(agent.agentId)!);
+  }
 
   let runCost: number | null = null;
   for (const agent of agents) {

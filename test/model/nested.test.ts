@@ -251,6 +251,25 @@ describe("events and the tree order", () => {
     ]);
   });
 
+  it("walks a hand-edited chain far deeper than the tool nests without overflowing the stack", () => {
+    // The tool nests 8 levels; a state file edited by hand (valid to the schema) may hold any chain.
+    let state = run();
+    const [first] = Object.values(state.agents);
+    const agents = { ...state.agents };
+    let parent = first!.agentId;
+    for (let index = 0; index < 20_000; index += 1) {
+      const agentId = `deep-${index}`;
+      agents[agentId] = { ...first!, agentId, domain: agentId, parentId: parent, costUsd: 0.5 };
+      parent = agentId;
+    }
+    state = { ...state, agents, maxCostUsd: 10 };
+    const order = treeOrder(Object.values(state.agents));
+    expect(order.at(-2)).toMatchObject({ depth: 20_000, agent: { agentId: "deep-19999" } });
+    const view = toStatusView(state, later(1));
+    expect(view.agents[0]).toMatchObject({ totalCostUsd: 10_000 });
+    expect(view.agents.at(-2)).toMatchObject({ totalCostUsd: 0.5, depth: 20_000 });
+  });
+
   it("reads a state file written before nesting and metrics (no parentId, no metric fields)", () => {
     const state = run();
     const view = toStatusView(state, later(1));
