@@ -115,33 +115,36 @@ export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): Met
     cost: agents.some((agent) => (agent.costUsd ?? null) !== null),
   };
   const children = childrenByParent(agents);
+  // The agents reachable from the top level, each parent before its children (agents only reachable
+  // through a cycle, which this tool never makes, are left out: no cycle can be reached from the top, as
+  // each agent has one parent); loops, not recursion, whatever the depth.
+  const order: AgentState[] = [];
+  const stack = [...(children.get(null) ?? [])];
+  while (stack.length > 0) {
+    const agent = stack.pop()!;
+    order.push(agent);
+    for (const child of children.get(agent.agentId) ?? []) stack.push(child);
+  }
   const totalCost = new Map<string, number | null>();
-  const total = (agent: AgentState, depth: number): number | null => {
+  for (let index = order.length - 1; index >= 0; index -= 1) {
+    const agent = order[index]!;
     let sum = agent.costUsd ?? null;
-    // Depth-bounded: childrenByParent already breaks cycles at the top level.
-    if (depth <= agents.length) {
-      for (const child of children.get(agent.agentId) ?? []) {
-        const cost = total(child, depth + 1);
-        if (cost !== null) sum = (sum ?? 0) + cost;
-      }
+    for (const child of children.get(agent.agentId) ?? []) {
+      const cost = totalCost.get(child.agentId) ?? null;
+      if (cost !== null) sum = (sum ?? 0) + cost;
     }
-    const rounded = sum === null ? null : roundUsd(sum);
-    totalCost.set(agent.agentId, rounded);
-    return rounded;
-  };
-  for (const root of children.get(null) ?? []) total(root, 0);
+    totalCost.set(agent.agentId, sum === null ? null : roundUsd(sum));
+  }
 
   const runBudget = state.maxCostUsd ?? null;
   const budget = new Map<string, number>();
-  const share = (list: readonly AgentState[], amount: number, depth: number) => {
-    if (depth > agents.length) return;
-    for (const agent of list) {
-      const mine = amount / list.length;
-      budget.set(agent.agentId, mine);
-      share(children.get(agent.agentId) ?? [], mine, depth + 1);
-    }
-  };
-  if (runBudget !== null) share(children.get(null) ?? [], runBudget, 0);
+  if (runBudget !== null) {
+    const share = (list: readonly AgentState[], amount: number) => {
+      for (const agent of list) budget.set(agent.agentId, amount / list.length);
+    };
+    share(children.get(null) ?? [], runBudget);
+    for (const agent of order) share(children.get(agent.agentId) ?? [], budget.get(agent.agentId)!);
+  }
 
   let runCost: number | null = null;
   for (const agent of agents) {
@@ -163,10 +166,28 @@ export function budgetUsed(cost: number | null, budget: number | null | undefine
 /** Past 80% of its budget. */
 export const overBudgetWarning = (used: number | null): boolean => used !== null && used > BUDGET_WARN_RATIO;
 
-/** `$1,234.50`: two decimals, fixed grouping, independent of the locale. */
+/**
+ * `$1,234.50`: two decimals, fixed grouping, independent of the locale. Half a cent rounds up as the
+ * amount was written (2.675 → $2.68): the amount is first read to a millionth, as costs are kept, since
+ * `toFixed(2)` rounds the binary double (2.67499…) and would show $2.67.
+ */
 export function formatUsd(value: number): string {
-  const [whole = "0", cents = "00"] = value.toFixed(2).split(".");
-  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents}`;
+  // Costs are finite and never negative (checkCost): anything else is shown as $0.00, never thrown.
+  const amount = Number.isFinite(value) && value > 0 ? Math.min(value, 1e18) : 0;
+  const millionths = BigInt(amount.toFixed(6).replace(".", ""));
+  const cents = ((millionths + 5000n) / 10000n).toString().padStart(3, "0");
+  const whole = cents.slice(0, -2);
+  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents.slice(-2)}`;
+}
+
+/**
+ * The share of the budget a flagged run has used, in percent: rounded, but never 80 (it is past 80%), 100
+ * only for the budget exactly, and past 100 once over it (as progress is never 100% before done).
+ */
+function usedPercent(used: number): number {
+  const rounded = Math.round(used * 100);
+  if (used < 1) return Math.min(99, Math.max(81, rounded));
+  return used === 1 ? 100 : Math.max(101, rounded);
 }
 
 /**
@@ -181,7 +202,7 @@ export function formatRunCost(view: MetricsView): string | null {
   const flag = !overBudgetWarning(used)
     ? ""
     : Number.isFinite(used)
-      ? ` ⚠️ ${Math.round(used! * 100)}% used`
+      ? ` ⚠️ ${usedPercent(used!)}% used`
       : " ⚠️ over budget";
   return `${cost} of ${formatUsd(view.runBudget)} budget${flag}`;
 }

@@ -212,6 +212,21 @@ function assertChildrenFinished(state: RunState, agent: AgentState): void {
 }
 
 /**
+ * A finished agent may report progress again (reopened), but not below a completed ancestor: that
+ * ancestor was completed because everything below it was finished, and would show ✅ over running work.
+ */
+function assertReopenable(state: RunState, agent: AgentState, status: AgentStatus): void {
+  if (!FINISHED_STATUSES.includes(agent.status) || FINISHED_STATUSES.includes(status)) return;
+  const completed = ancestorIds(state.agents, agent.agentId).find(
+    (id) => state.agents[id]!.status === "completed",
+  );
+  if (completed === undefined) return;
+  throw new UsageError(
+    `${agent.agentId} cannot be reopened: it is ${agent.status} and its parent ${completed} is completed (report ${status} on a new agent instead, or fail ${completed} first)`,
+  );
+}
+
+/**
  * Adds agents to an active run, at the top level or under `parentRef`. Refused (state untouched) for a
  * domain already in the run, a finished parent, a parent that reports files of its own (its files must
  * be its children's sums), and nesting deeper than MAX_DEPTH. Agents are never moved, so there are no
@@ -290,6 +305,7 @@ export function applyProgress(
     );
   }
   if (parent && update.status === "completed") assertChildrenFinished(state, agent);
+  assertReopenable(state, agent, update.status);
   if (update.metrics) checkMetrics(update.metrics);
   // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost);
   // completed means every file done, as `complete` makes it, except for a parent: its files stay its

@@ -63,15 +63,23 @@ export function treeOrder<T extends Node>(agents: readonly T[]): TreeEntry<T>[] 
   const out: TreeEntry<T>[] = [];
   // By identity, not id: a hand-made state (or a test) may hold two agents with the same id.
   const seen = new Set<T>();
-  const visit = (agent: T, depth: number) => {
-    if (seen.has(agent)) return;
-    seen.add(agent);
-    out.push({ agent, depth });
-    for (const child of children.get(agent.agentId) ?? []) visit(child, depth + 1);
+  // Depth first with a stack of its own, not recursion: a hand-edited chain may be deeper than the call stack.
+  const visit = (root: T) => {
+    const stack: TreeEntry<T>[] = [{ agent: root, depth: 0 }];
+    while (stack.length > 0) {
+      const entry = stack.pop()!;
+      if (seen.has(entry.agent)) continue;
+      seen.add(entry.agent);
+      out.push(entry);
+      const kids = children.get(entry.agent.agentId) ?? [];
+      for (let index = kids.length - 1; index >= 0; index -= 1) {
+        stack.push({ agent: kids[index]!, depth: entry.depth + 1 });
+      }
+    }
   };
-  for (const root of children.get(null) ?? []) visit(root, 0);
+  for (const root of children.get(null) ?? []) visit(root);
   // Agents only reachable through a cycle (never made by this tool): shown at the top level.
-  for (const agent of [...agents].sort(byDomain)) visit(agent, 0);
+  for (const agent of [...agents].sort(byDomain)) visit(agent);
   return out;
 }
 

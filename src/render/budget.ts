@@ -3,12 +3,12 @@ import { escapeBlock, escapeWholeBlock } from "./escape.js";
 import {
   blockCost,
   type FlexPart,
-  fitRanked,
   inOrder,
   type ListFrame,
   type ListPart,
   leastList,
   planList,
+  rankOrder,
   wholeList,
 } from "./lists.js";
 import { formatCount, sliceWhole } from "./text.js";
@@ -24,6 +24,7 @@ import { formatCount, sliceWhole } from "./text.js";
  *   2. the agent durations cut ("- … and 12 more"), then the timeline's bars grouped (see timeline.ts);
  *   3. completed rows folded into one line ("✅ 1,200 completed domains not listed");
  *   4. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
+ *   in 3 and 4 a row shown keeps its ancestors' rows, so no child is shown under another agent;
  *   5. the failures list cut ("- … and 12 more");
  *   6. the merge summary cut (with a note).
  * The timeline, durations and events (in that order) only get the room the other parts leave in full,
@@ -38,6 +39,8 @@ import { formatCount, sliceWhole } from "./text.js";
 export interface TableRow {
   status: AgentStatus;
   line: string;
+  /** 0 for a top-level agent, 1 for its children, ... (rows come in tree order: see tree.ts). Absent: 0. */
+  depth?: number;
 }
 
 export interface CommentParts {
@@ -130,22 +133,69 @@ interface TablePlan {
   cost: number;
 }
 
+/** Each row's parent row (the nearest earlier row one level up), -1 for a top-level one. */
+function parentRows(rows: readonly TableRow[]): number[] {
+  const path: number[] = []; // the row last seen at each depth
+  return rows.map((row, index) => {
+    const depth = Math.min(row.depth ?? 0, path.length);
+    path.length = depth;
+    path.push(index);
+    return depth === 0 ? -1 : path[depth - 1]!;
+  });
+}
+
+/** The rows kept, in display order, with the notes saying how many completed and other rows are not. */
+function shownRows(rows: readonly TableRow[], kept: ReadonlySet<number>): TablePlan {
+  const lines = rows.flatMap((row, index) => (kept.has(index) ? [row.line] : []));
+  let completed = 0;
+  let other = 0;
+  rows.forEach((row, index) => {
+    if (kept.has(index)) return;
+    if (row.status === "completed") completed += 1;
+    else other += 1;
+  });
+  const notes = [
+    ...(completed > 0 ? [foldNote(completed)] : []),
+    ...(other > 0 ? [moreDomainsNote(other)] : []),
+  ];
+  return { rows: lines, notes, cost: rowsCost(lines) + notesCost(notes) };
+}
+
+/**
+ * The table within `budget`: whole; else without the completed rows; else the most important rows that
+ * fit. A row shown always comes with its ancestors' rows (completed or not), so that no child is ever
+ * shown under another agent.
+ */
 function planTable(rows: readonly TableRow[], budget: number): TablePlan {
   const all = rows.map((row) => row.line);
   if (rowsCost(all) <= budget) return { rows: all, notes: [], cost: rowsCost(all) };
 
-  const open = rows.filter((row) => row.status !== "completed");
-  const folded = rows.length - open.length;
-  const fold = folded > 0 ? [foldNote(folded)] : [];
-  const openLines = open.map((row) => row.line);
-  const foldedCost = rowsCost(openLines) + notesCost(fold);
-  if (foldedCost <= budget) return { rows: openLines, notes: fold, cost: foldedCost };
+  const parents = parentRows(rows);
+  const withAncestors = (index: number, kept: ReadonlySet<number>): number[] => {
+    const chain: number[] = [];
+    for (let at = index; at !== -1 && !kept.has(at); at = parents[at]!) chain.push(at);
+    return chain;
+  };
+  const open = rows.flatMap((row, index) => (row.status === "completed" ? [] : [index]));
+  const unfolded = new Set<number>();
+  for (const index of open) for (const at of withAncestors(index, unfolded)) unfolded.add(at);
+  const folded = shownRows(rows, unfolded);
+  if (folded.cost <= budget) return folded;
 
-  // Keep the most important rows that fit next to the notes, then show them in the usual order.
-  const ranked = open.map((row) => ({ line: row.line, priority: ROW_PRIORITY[row.status] }));
-  const keptLines = fitRanked(ranked, budget - notesCost([...fold, moreDomainsNote(open.length)]));
-  const notes = [...fold, moreDomainsNote(open.length - keptLines.length)];
-  return { rows: keptLines, notes, cost: rowsCost(keptLines) + notesCost(notes) };
+  // Keep the most important rows (each with its ancestors) that fit next to the notes, in the usual order.
+  const completed = rows.length - open.length;
+  const room =
+    budget - notesCost([...(completed > 0 ? [foldNote(completed)] : []), moreDomainsNote(open.length)]);
+  const kept = new Set<number>();
+  let used = 0;
+  for (const rank of rankOrder(open, (index) => ROW_PRIORITY[rows[index]!.status])) {
+    const chain = withAncestors(open[rank]!, kept);
+    const cost = rowsCost(chain.map((at) => rows[at]!.line));
+    if (used + cost > room) break;
+    used += cost;
+    for (const at of chain) kept.add(at);
+  }
+  return shownRows(rows, kept);
 }
 
 /** The body, at most `maxLength` characters (`string.length`), whatever the parts. */

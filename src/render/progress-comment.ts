@@ -108,7 +108,7 @@ function tableRow(
     `${view.progress}%`,
     ...metricCells(view, metrics),
   ];
-  return { status: view.status, line: `| ${cells.join(" | ")} |` };
+  return { status: view.status, line: `| ${cells.join(" | ")} |`, depth };
 }
 
 /** Failed agents (reason or not), then cancelled ones that were given a reason, each in domain order. */

@@ -73,10 +73,21 @@ const PAINT: Record<AgentStatus, keyof Colors> = {
   cancelled: "gray",
 };
 
+/**
+ * Nothing on screen: combining marks (all of them, not only U+0300–U+036F), format characters (joiners,
+ * zero-width space, direction marks; the soft hyphen excepted, which terminals print), Hangul vowel and
+ * final jamo (they join the leading one). Variation selectors are marks.
+ */
+const ZERO_WIDTH = /^(?:[\p{Mn}\p{Me}\u1160-\u11FF]|(?!\u00AD)\p{Cf})$/u;
+/** Emoji drawn as pictures by default, two columns wide, also where Unicode puts them in the BMP (✅ ⏳ ⚡). */
+const WIDE_EMOJI = /^\p{Emoji_Presentation}$/u;
+
 /** Columns a code point takes: 0 for marks and joiners, 2 for wide East Asian and emoji, else 1. */
 function charWidth(point: number): number {
-  if ((point >= 0x300 && point <= 0x36f) || point === 0x200d || (point >= 0xfe00 && point <= 0xfe0f))
-    return 0;
+  if (point < 0x300) return 1;
+  const char = String.fromCodePoint(point);
+  if (ZERO_WIDTH.test(char)) return 0;
+  if (WIDE_EMOJI.test(char)) return 2;
   const wide =
     (point >= 0x1100 && point <= 0x115f) ||
     (point >= 0x2e80 && point <= 0xa4cf) ||

@@ -28,8 +28,8 @@ import { cleanText, formatCount, truncateCodePoints } from "./text.js";
  * Agent text cannot break the chart: labels are one line with Mermaid's separators (`:` `;` `#` `%`),
  * backticks, angle brackets, quotes and `@` replaced by look-alikes, and they start with the status icon,
  * so no label reads as a keyword (`title`, `section`, ...). Big runs: at most MAX_BARS bars, failed and
- * unfinished agents first; the others are grouped into one bar per status ("✅ 950 more completed
- * agents") spanning their earliest start to their latest end.
+ * unfinished agents first (each with its ancestors' bars); the others are grouped into one bar per
+ * status ("✅ 950 more completed agents") spanning their earliest start to their latest end.
  */
 
 export const MAX_BARS = 50;
@@ -157,10 +157,33 @@ function wrap(lines: readonly string[]): string {
   ].join("\n");
 }
 
+/**
+ * At most `bars` entries to draw on their own, the most important first; each comes with its ancestors
+ * (entries are in tree order), so a child's `↳` bar always follows its parent's, never another agent's.
+ */
+function keptBars(entries: readonly TreeEntry<AgentState>[], bars: number): Set<number> {
+  const path: number[] = []; // the entry last seen at each depth
+  const parents = entries.map((entry, index) => {
+    const depth = Math.min(entry.depth, path.length);
+    path.length = depth;
+    path.push(index);
+    return depth === 0 ? -1 : path[depth - 1]!;
+  });
+  const kept = new Set<number>();
+  for (const index of rankOrder(entries, (entry) => PRIORITY[entry.agent.status])) {
+    if (kept.size >= bars) break;
+    const chain: number[] = [];
+    for (let at = index; at !== -1 && !kept.has(at); at = parents[at]!) chain.push(at);
+    if (kept.size + chain.length > bars) continue;
+    for (const at of chain) kept.add(at);
+  }
+  return kept;
+}
+
 /** The chart with at most `bars` agents' own bars, the rest grouped by status. */
 function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: number): string {
   if (entries.length <= bars) return wrap(entries.map((entry) => agentBar(entry, run)));
-  const kept = new Set(rankOrder(entries, (entry) => PRIORITY[entry.agent.status]).slice(0, bars));
+  const kept = keptBars(entries, bars);
   const lines = entries.flatMap((entry, index) => (kept.has(index) ? [agentBar(entry, run)] : []));
   const rest = new Map<AgentStatus, Span[]>();
   entries.forEach((entry, index) => {

@@ -118,10 +118,25 @@ describe("cost and budget", () => {
     });
   });
 
+  it("never shows the warning's share as 80% (not past it) or 100% (the budget exactly) when it is not", () => {
+    const run = (runCost: number) => formatRunCost({ ...metricsView(budgeted(10)), runCost, runBudget: 10 });
+    expect(run(8.04)).toBe("$8.04 of $10.00 budget ⚠️ 81% used");
+    expect(run(9.96)).toBe("$9.96 of $10.00 budget ⚠️ 99% used");
+    expect(run(10)).toBe("$10.00 of $10.00 budget ⚠️ 100% used");
+    expect(run(10.04)).toBe("$10.04 of $10.00 budget ⚠️ 101% used");
+    expect(run(12.5)).toBe("$12.50 of $10.00 budget ⚠️ 125% used");
+  });
+
   it("formats dollars with two decimals and fixed grouping", () => {
     expect(formatUsd(0)).toBe("$0.00");
     expect(formatUsd(0.1 + 0.2)).toBe("$0.30");
     expect(formatUsd(1234567.891)).toBe("$1,234,567.89");
+    // Half a cent rounds up as the number was written, not as its binary double falls (2.67499…).
+    expect(formatUsd(2.675)).toBe("$2.68");
+    expect(formatUsd(1.005)).toBe("$1.01");
+    expect(formatUsd(0.004999)).toBe("$0.00");
+    expect(formatUsd(1e-7)).toBe("$0.00");
+    expect(formatUsd(999_999_999.995)).toBe("$1,000,000,000.00");
     expect(formatRunCost({ ...metricsView(budgeted()), runCost: 4 })).toBe("$4.00");
   });
 });

@@ -175,6 +175,37 @@ describe("a parent's files are its children's sums, in the same change, at any d
     });
   });
 
+  it("refuses reopening an agent below a completed parent (the parent's work would be undone again)", () => {
+    let state = tree();
+    state = applyComplete(state, "users", null, later(30));
+    state = applyFail(state, "auth", "broken", later(31));
+    state = applyCancel(state, "db", null, later(32));
+    state = applyComplete(state, "api", "done", later(33));
+    for (const [domain, status] of [
+      ["users", "in_progress"],
+      ["auth", "pending"],
+    ] as const) {
+      expect(() =>
+        applyProgress(state, domain, { status, filesCompleted: 0, filesTotal: 3 }, later(40)),
+      ).toThrow(
+        new RegExp(`^${byDomain(state, domain).agentId} cannot be reopened: .*impl-api-163010 is completed`),
+      );
+    }
+    // db is backend's child, and backend is still running: it may be reopened.
+    expect(byDomain(applyProgress(state, "db", { status: "in_progress" }, later(40)), "db").status).toBe(
+      "in_progress",
+    );
+    // Finished again, or reopened once the completed parent is not: fine.
+    expect(applyProgress(state, "users", { status: "completed" }, later(40))).toBeTruthy();
+    const reopened = applyProgress(
+      applyFail(state, "api", "redo", later(41)),
+      "users",
+      { status: "in_progress" },
+      later(42),
+    );
+    expect(byDomain(reopened, "users").status).toBe("in_progress");
+  });
+
   it("update --status completed on a parent keeps its files the sums (a failed child's stay undone)", () => {
     let state = tree();
     state = applyProgress(
@@ -218,6 +249,25 @@ describe("events and the tree order", () => {
       ["db", 1, "impl-bac-163000"],
       ["frontend", 0, null],
     ]);
+  });
+
+  it("walks a hand-edited chain far deeper than the tool nests without overflowing the stack", () => {
+    // The tool nests 8 levels; a state file edited by hand (valid to the schema) may hold any chain.
+    let state = run();
+    const [first] = Object.values(state.agents);
+    const agents = { ...state.agents };
+    let parent = first!.agentId;
+    for (let index = 0; index < 20_000; index += 1) {
+      const agentId = `deep-${index}`;
+      agents[agentId] = { ...first!, agentId, domain: agentId, parentId: parent, costUsd: 0.5 };
+      parent = agentId;
+    }
+    state = { ...state, agents, maxCostUsd: 10 };
+    const order = treeOrder(Object.values(state.agents));
+    expect(order.at(-2)).toMatchObject({ depth: 20_000, agent: { agentId: "deep-19999" } });
+    const view = toStatusView(state, later(1));
+    expect(view.agents[0]).toMatchObject({ totalCostUsd: 10_000 });
+    expect(view.agents.at(-2)).toMatchObject({ totalCostUsd: 0.5, depth: 20_000 });
   });
 
   it("reads a state file written before nesting and metrics (no parentId, no metric fields)", () => {

@@ -6,7 +6,7 @@ import type { RunState } from "../../src/model/types.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
 import { renderTerminalTable } from "../../src/render/terminal.js";
 import { parseGfm as parse, text } from "../support/gfm.js";
-import { GITHUB_TARGET as github } from "./fixtures.js";
+import { GITHUB_TARGET as github, makeAgent, makeRun } from "./fixtures.js";
 
 /** Nested agents and metrics in the comment, read back with the GFM parser GitHub's renderer follows. */
 
@@ -93,6 +93,52 @@ describe("nested agents in the comment", () => {
     const rows = cells(body).slice(1);
     expect(rows[0]![0]).toBe("root");
     expect(rows.slice(1).every((row) => row[0]!.startsWith("↳ worker-"))).toBe(true);
+  });
+});
+
+describe("nested agents in a table cut to fit", () => {
+  /**
+   * `alpha` completed with a failed child, `beta` running with a pending child, and enough completed
+   * top-level agents (long domains) that the table must fold its completed rows.
+   */
+  function foldedRun(): RunState {
+    const agents = [
+      makeAgent("alpha", "completed", 0, 1),
+      makeAgent("alpha-child", "failed", 0, 1, { agentId: "impl-alc-163000", parentId: "impl-alp-163000" }),
+      makeAgent("beta", "in_progress", 0, 1),
+      makeAgent("beta-child", "pending", 0, 1, { agentId: "impl-bec-163000", parentId: "impl-bet-163000" }),
+      ...Array.from({ length: 800 }, (_, index) =>
+        makeAgent(`done-${String(index).padStart(3, "0")}-${"x".repeat(60)}`, "completed", 1, 1, {
+          agentId: `impl-d${index}-163000`,
+        }),
+      ),
+    ];
+    return makeRun(agents);
+  }
+
+  it("never shows a child under another agent: a kept child keeps its ancestors' rows", () => {
+    const body = renderProgressComment(foldedRun());
+    expect(body).toMatch(/✅ [\d,]+ completed domains not listed/);
+    const rows = cells(body)
+      .slice(1)
+      .map((row) => row[0]!);
+    expect(rows).toEqual(["alpha", "↳ alpha-child", "beta", "↳ beta-child"]);
+  });
+
+  it("cut harder, still no child without its parent right above it (property)", () => {
+    const state = foldedRun();
+    fc.assert(
+      fc.property(fc.integer({ min: 600, max: 6000 }), (maxLength) => {
+        const rows = cells(renderProgressComment(state, { maxLength }))
+          .slice(1)
+          .map((row) => row[0]!);
+        rows.forEach((row, index) => {
+          if (row === "↳ alpha-child") expect(rows[index - 1]).toBe("alpha");
+          if (row === "↳ beta-child") expect(rows[index - 1]).toBe("beta");
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

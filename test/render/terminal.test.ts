@@ -205,6 +205,36 @@ describe("displayWidth", () => {
     expect(displayWidth("😀")).toBe(2);
     expect(displayWidth("e\u0301")).toBe(1);
   });
+
+  it("counts emoji that terminals draw wide as 2, wherever Unicode puts them", () => {
+    // East Asian Width W outside the astral emoji block: ✅ ❌ ⏳ ⚡ ⭐ ☕.
+    expect(displayWidth("✅❌⏳⚡⭐☕")).toBe(12);
+    // Text-style symbols stay narrow.
+    expect(displayWidth("✓↳└→")).toBe(4);
+  });
+
+  it("counts invisible characters and every combining mark as 0", () => {
+    // Zero-width space, word joiner, left-to-right mark; combining marks past U+036F.
+    expect(displayWidth("a\u200Bb\u2060c\u200Ed")).toBe(4);
+    expect(displayWidth("\u0915\u093F\u0951")).toBe(2); // कि with a stress sign: the vowel sign is spacing
+    expect(displayWidth("x\u20D7y\u1AB0")).toBe(2);
+    expect(displayWidth("\u1100\u1161")).toBe(2); // a Hangul syllable from its jamo: the vowel joins
+  });
+});
+
+describe("renderTerminalTable with emoji and invisible characters", () => {
+  it("keeps the columns aligned", () => {
+    const out = renderTerminalTable(
+      state([agent("⚡fast", "pending", 0, 1), agent("zero\u200Bwid", "pending", 0, 1)]),
+      { color: null },
+    );
+    // Code-unit order puts ⚡ last; its id (impl-⚡fa-163000) is 16 columns wide, the domain 6.
+    expect(out.split("\n").slice(0, 3)).toEqual([
+      "Domain   Agent             Status       Files  Progress",
+      "zero\u200Bwid  impl-zer-163000   Pending      0/1    ░░░░░░░░░░░░░░░░░░░░   0%",
+      "⚡fast   impl-⚡fa-163000  Pending      0/1    ░░░░░░░░░░░░░░░░░░░░   0%",
+    ]);
+  });
 });
 
 describe("cutPainted", () => {

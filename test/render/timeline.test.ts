@@ -175,6 +175,29 @@ describe("the timeline", () => {
     ]);
   });
 
+  it("big runs: a child's own bar comes with its parent's, never under another agent's", () => {
+    const times = { startedAt: at("16:31:00"), finishedAt: at("16:41:00") };
+    const agents = [
+      ...Array.from({ length: 80 }, (_, i) =>
+        makeAgent(`domain-${String(i).padStart(2, "0")}`, "completed", 1, 1, {
+          agentId: `impl-d${i}-163000`,
+          ...times,
+        }),
+      ),
+      makeAgent("zulu", "completed", 0, 1, times),
+      makeAgent("zulu-child", "failed", 0, 1, {
+        agentId: "impl-zuc-163000",
+        parentId: "impl-zul-163000",
+        ...times,
+      }),
+    ];
+    const bars = chartOf(renderFinalComment(finished(agents)));
+    expect(bars.filter((bar) => !/ more /.test(bar))).toHaveLength(MAX_BARS);
+    const child = bars.findIndex((bar) => bar.includes("zulu-child"));
+    expect(bars[child]).toMatch(/^ {4}❌ ↳ zulu-child :crit, /);
+    expect(bars[child - 1]).toMatch(/^ {4}✅ zulu :done, /);
+  });
+
   it("shrinks to fewer bars, then to the groups only, as its budget shrinks", () => {
     const entries = Array.from({ length: 40 }, (_, i) => ({
       agent: makeAgent(`d${String(i).padStart(2, "0")}`, i < 3 ? "failed" : "completed", 1, 1, {
