@@ -1,3 +1,4 @@
+import stringWidth from "string-width";
 import { estimateRemainingMs, formatEta } from "../model/eta.js";
 import { formatRunCost, type MetricsView, metricCells, metricsView, metricTitles } from "../model/metrics.js";
 import {
@@ -73,38 +74,16 @@ const PAINT: Record<AgentStatus, keyof Colors> = {
   cancelled: "gray",
 };
 
+/** Grapheme clusters: an emoji sequence (👨‍👩‍👧, 🇫🇷) or a letter with its marks is one thing on screen. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
 /**
- * Nothing on screen: combining marks (all of them, not only U+0300–U+036F), format characters (joiners,
- * zero-width space, direction marks; the soft hyphen excepted, which terminals print), Hangul vowel and
- * final jamo (they join the leading one). Variation selectors are marks.
+ * Columns `text` takes in a terminal: 0 for marks and joiners, 2 for wide East Asian characters and emoji
+ * (✅ ⏳ included), by grapheme. Measured by string-width (the width tables of Unicode's own data, kept
+ * by the community) rather than ranges of our own.
  */
-const ZERO_WIDTH = /^(?:[\p{Mn}\p{Me}\u1160-\u11FF]|(?!\u00AD)\p{Cf})$/u;
-/** Emoji drawn as pictures by default, two columns wide, also where Unicode puts them in the BMP (✅ ⏳ ⚡). */
-const WIDE_EMOJI = /^\p{Emoji_Presentation}$/u;
-
-/** Columns a code point takes: 0 for marks and joiners, 2 for wide East Asian and emoji, else 1. */
-function charWidth(point: number): number {
-  if (point < 0x300) return 1;
-  const char = String.fromCodePoint(point);
-  if (ZERO_WIDTH.test(char)) return 0;
-  if (WIDE_EMOJI.test(char)) return 2;
-  const wide =
-    (point >= 0x1100 && point <= 0x115f) ||
-    (point >= 0x2e80 && point <= 0xa4cf) ||
-    (point >= 0xac00 && point <= 0xd7a3) ||
-    (point >= 0xf900 && point <= 0xfaff) ||
-    (point >= 0xfe30 && point <= 0xfe4f) ||
-    (point >= 0xff00 && point <= 0xff60) ||
-    (point >= 0xffe0 && point <= 0xffe6) ||
-    (point >= 0x1f300 && point <= 0x1faff) ||
-    (point >= 0x20000 && point <= 0x3fffd);
-  return wide ? 2 : 1;
-}
-
 export function displayWidth(text: string): number {
-  let width = 0;
-  for (const char of text) width += charWidth(char.codePointAt(0)!);
-  return width;
+  return stringWidth(text);
 }
 
 /** Colour sequences (SGR, as chalk writes them): they take no column. */
@@ -125,10 +104,10 @@ export function cutPainted(line: string, width: number): string {
       out += piece;
       continue;
     }
-    for (const char of piece) {
-      const w = charWidth(char.codePointAt(0)!);
+    for (const { segment } of graphemes.segment(piece)) {
+      const w = stringWidth(segment);
       if (used + w > width - 1) return `${out}…${pieces.length > 1 ? "\x1b[0m" : ""}`;
-      out += char;
+      out += segment;
       used += w;
     }
   }

@@ -213,6 +213,13 @@ describe("displayWidth", () => {
     expect(displayWidth("✓↳└→")).toBe(4);
   });
 
+  it("counts a grapheme as one thing on screen: emoji sequences and flags take 2 columns, not 2 each", () => {
+    expect(displayWidth("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}")).toBe(2); // a family, joined by ZWJ
+    expect(displayWidth("\u{1F1EB}\u{1F1F7}")).toBe(2); // a flag: two regional indicators
+    expect(displayWidth("1\uFE0F\u20E3")).toBe(2); // a keycap
+    expect(cutPainted("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}abc", 4)).toBe("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}a…");
+  });
+
   it("counts invisible characters and every combining mark as 0", () => {
     // Zero-width space, word joiner, left-to-right mark; combining marks past U+036F.
     expect(displayWidth("a\u200Bb\u2060c\u200Ed")).toBe(4);
