@@ -24,7 +24,9 @@ export function databasePlace(safe: string, epicId: string) {
  */
 export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const text = value.trim();
-  const shown = JSON.stringify(redactText(text));
+  // Shown as the URL parser reads it, without its tabs and line breaks (it drops them wherever they are):
+  // redactText works line by line, and a password holding one would be shown from it on.
+  const shown = JSON.stringify(redactText(text.replace(/[\t\n\r]/g, "")));
   // A password's "@", "/", "?" or "#" that was not percent-encoded: the parser would take the rest of the
   // password for the host, the database or the parameters, and show it in the messages that name them.
   if (atAfterHost(text)) {
