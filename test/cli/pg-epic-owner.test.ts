@@ -131,7 +131,7 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     // The same repository starts the epic's next run as before (the rule compares repositories as GitHub does).
     for (const repo of ["acme/widgets", "Acme/Widgets"]) {
       const again = await call(widgets, ["init", "--epic", "W", "--force", "--domains", "a", "--repo", repo]);
-      expect(again.code, again.stderr).toBe(repo === "acme/widgets" ? 0 : 2);
+      expect(again.code, again.stderr).toBe(0);
     }
     const finalize = await call(widgets, ["finalize", "--epic", "W"]);
     expect(finalize.code, finalize.stderr).toBe(0);
@@ -156,6 +156,33 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       ]);
       expect(runs).toEqual([{ repo: a.code === 0 ? "acme/widgets" : "other/thing" }]);
     }
+  });
+
+  it("grants a repository as GitHub names it, case aside: a role sees its runs whatever case they were started with", async () => {
+    const { url, name, widgets, thing } = await twoRepositories("epic_case");
+    // The owner starts a run with the repository as GITHUB_REPOSITORY spells it; the role was granted
+    // it in lower case.
+    const owners = await call(url, ["init", "--epic", "CASE", "--domains", "api", "--repo", "Acme/Widgets"]);
+    expect(owners.code, owners.stderr).toBe(0);
+    const seen = await call(widgets, ["status", "--json", "--epic", "CASE"]);
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(JSON.parse(seen.stdout).agents.map((a: { domain: string }) => a.domain)).toEqual(["api"]);
+    const update = await call(widgets, ["update", "api", "--status", "in_progress", "--epic", "CASE"]);
+    expect(update.code, update.stderr).toBe(0);
+    const own = await call(widgets, ["init", "--epic", "CASE-2", "--domains", "a", "--repo", "ACME/WIDGETS"]);
+    expect(own.code, own.stderr).toBe(0);
+    // The other repository's role still sees neither.
+    expect(JSON.parse((await call(thing, ["history", "--json"])).stdout)).toEqual([]);
+
+    // Revoked as GitHub names it too: the role sees nothing more.
+    const history = JSON.parse((await call(widgets, ["history", "--json"])).stdout) as { epicId: string }[];
+    expect(history.map((entry) => entry.epicId)).toEqual(["CASE-2", "CASE"]);
+    const role = new URL(widgets).username;
+    expect((await runCli(["db", "revoke", role, "--repo", "ACME/widgets", "--store", url])).code).toBe(0);
+    expect(
+      await server.sql(name, "SELECT repo FROM parallel_progress.grants WHERE role_name = $1", [role]),
+    ).toEqual([]);
+    expect(JSON.parse((await call(widgets, ["history", "--json"])).stdout)).toEqual([]);
   });
 
   it("refuses a merge summary with a NUL (exit 2, the run unfinalized) and reads a UTF-16 summary file", async () => {

@@ -37,7 +37,8 @@ export async function databaseStatus(url: string): Promise<SchemaStatus> {
 
 /**
  * Lets `role` see and change the runs of `repo` (and only those: row-level security), with the CLI and
- * with plain SQL. Run by the schema's owner. Idempotent. `revoke` takes the repository away again.
+ * with plain SQL. Run by the schema's owner. Idempotent. `revoke` takes the repository away again. A
+ * repository is compared as GitHub compares names, case aside (migration 5).
  */
 export async function grantRepository(
   url: string,
@@ -59,7 +60,10 @@ export async function grantRepository(
     await client.query("BEGIN");
     try {
       if (revoke) {
-        await client.query(`DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND repo = $2`, [role, repo]);
+        await client.query(`DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2)`, [
+          role,
+          repo,
+        ]);
       } else {
         await client.query(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${who}`);
         await client.query(

@@ -167,6 +167,18 @@ CREATE TRIGGER runs_epic_moved BEFORE UPDATE OF epic_id ON ${SCHEMA}.runs
   EXECUTE FUNCTION ${SCHEMA}.epic_of_one_repository();
 `,
   },
+  {
+    version: 5,
+    name: "a repository is granted as GitHub names it, case aside",
+    // GitHub takes owner/name whatever its case, and so does the rule of version 4; the grants compared it
+    // exactly, so a role granted acme/widgets could neither see nor start a run of Acme/Widgets (as
+    // GITHUB_REPOSITORY or a clone's origin may spell it): "no permission", though it was granted.
+    sql: `
+ALTER POLICY granted_repos ON ${SCHEMA}.runs
+  USING (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_name = current_user))
+  WITH CHECK (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_name = current_user));
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
