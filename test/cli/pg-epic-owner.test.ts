@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
+import { LATEST_VERSION, MIGRATIONS } from "../../src/store/pg/migrations.js";
 import { type CliResult, runCli } from "../support/cli.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
@@ -183,6 +184,33 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       await server.sql(name, "SELECT repo FROM parallel_progress.grants WHERE role_name = $1", [role]),
     ).toEqual([]);
     expect(JSON.parse((await call(widgets, ["history", "--json"])).stdout)).toEqual([]);
+  });
+
+  it("tells a role that may not migrate an older schema to have its owner run db migrate, not db grant", async () => {
+    const { url, name, widgets } = await twoRepositories("epic_behind");
+    const init = await call(widgets, ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"]);
+    expect(init.code, init.stderr).toBe(0);
+    // The schema one version behind this release (as before the owner migrated it for a new release).
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]!;
+    await server.sql(name, "DELETE FROM parallel_progress.schema_migrations WHERE version = $1", [
+      latest.version,
+    ]);
+    for (const args of [
+      ["update", "api", "--status", "in_progress", "--epic", "OLD"],
+      ["db", "migrate"],
+    ]) {
+      const refused = await call(widgets, args);
+      expect(refused.code).toBe(2);
+      oneLine(refused, "-pw");
+      expect(refused.stderr).toContain(
+        `this release needs schema version ${LATEST_VERSION}, which this role may not migrate to: run \`parallel-progress db migrate\` as the schema's owner`,
+      );
+      expect(refused.stderr).not.toContain("db grant");
+    }
+    const migrated = await call(url, ["db", "migrate"]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const update = await call(widgets, ["update", "api", "--status", "in_progress", "--epic", "OLD"]);
+    expect(update.code, update.stderr).toBe(0);
   });
 
   it("refuses a merge summary with a NUL (exit 2, the run unfinalized) and reads a UTF-16 summary file", async () => {

@@ -2,14 +2,18 @@ import pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { quote } from "../../config/show-value.js";
 import { UsageError } from "../../errors.js";
-import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
+import { connectionConfig, explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
 import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
-import { SCHEMA } from "./migrations.js";
+import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 
 /** The operators' side of the database store: migrations, their status, and row-level-security grants. */
 
 /** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
-export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+  noPermission?: string,
+): Promise<T> {
   const where = parseStoreUrl(url);
   const { safe } = where;
   const client = new pg.Client(connectionConfig(where));
@@ -18,17 +22,21 @@ export async function withDatabase<T>(url: string, work: (client: pg.Client) => 
     await client.connect();
     return await work(client);
   } catch (error) {
-    throw explainPgError(error, safe);
+    throw explainPgError(error, safe, noPermission);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
 export async function migrateDatabase(url: string): Promise<{ applied: number[]; status: SchemaStatus }> {
-  return withDatabase(url, async (client) => {
-    const applied = await migrate(client);
-    return { applied, status: await schemaStatus(client) };
-  });
+  return withDatabase(
+    url,
+    async (client) => {
+      const applied = await migrate(client);
+      return { applied, status: await schemaStatus(client) };
+    },
+    MIGRATE_ADVICE(LATEST_VERSION),
+  );
 }
 
 export async function databaseStatus(url: string): Promise<SchemaStatus> {

@@ -140,6 +140,16 @@ export function redactText(text: string): string {
  */
 export const EPIC_TAKEN = "PPE01";
 
+/** What explainPgError advises when the role lacks a permission (42501). */
+const GRANT_ADVICE = "the owner can run `parallel-progress db grant <role> --repo <owner/name>`";
+
+/**
+ * The advice for a role that lacks a permission while migrating: a role granted a repository may use the
+ * schema, not change it (db grant would not help).
+ */
+export const MIGRATE_ADVICE = (latest: number) =>
+  `this release needs schema version ${latest}, which this role may not migrate to: run \`parallel-progress db migrate\` as the schema's owner`;
+
 /** Error codes of node's sockets that mean "not reachable now". */
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",
@@ -179,8 +189,9 @@ const PG_TLS_REFUSED = new Set([
  * (StoreUnavailableError: kept on disk, applied later). Never by the message's words, so an error of the
  * application or of SQL whose text mentions "timeout" or "connect" stays what it is; errors the
  * application threw (ours, or a TypeError: a bug) are returned as they are. No message carries the password.
+ * `noPermission`: the advice for a missing permission (42501).
  */
-export function explainPgError(error: unknown, where: string): unknown {
+export function explainPgError(error: unknown, where: string, noPermission = GRANT_ADVICE): unknown {
   if (!(error instanceof Error)) return error;
   if (error instanceof UsageError || error instanceof StoreUnavailableError) return error;
   const code = (error as { code?: unknown }).code;
@@ -193,10 +204,7 @@ export function explainPgError(error: unknown, where: string): unknown {
     // A new run for an epic id of another repository (migration 4): this call's mistake, not a setting's.
     if (code === EPIC_TAKEN) return new UsageError(`${where}: ${text}`, { cause: error });
     if (code === "42501")
-      return new StoreConfigError(
-        `${where}: no permission: ${text} (the owner can run \`parallel-progress db grant <role> --repo <owner/name>\`)`,
-        { cause: error },
-      );
+      return new StoreConfigError(`${where}: no permission: ${text} (${noPermission})`, { cause: error });
     if (code.startsWith("08") || UNAVAILABLE_STATES.has(code)) return unavailable();
     return error;
   }

@@ -4,7 +4,14 @@ import { StoreUnavailableError } from "../../errors.js";
 import { applyAbandon } from "../../model/run.js";
 import type { AgentState, RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
-import { connectionConfig, databasePlace, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
+import {
+  connectionConfig,
+  databasePlace,
+  explainPgError,
+  MIGRATE_ADVICE,
+  parseStoreUrl,
+  type StoreUrl,
+} from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 import { changedAgentRows, runLevel } from "./rows.js";
@@ -534,7 +541,11 @@ export class PgRunStore implements RunStore {
         const missing = error instanceof SchemaBehind || isMissingSchema(error);
         if (missing && attempt === 0 && client) {
           await migrate(client).catch((cause: unknown) => {
-            throw explainPgError(cause, `${this.where.safe} (migrating the schema)`);
+            throw explainPgError(
+              cause,
+              `${this.where.safe} (migrating the schema)`,
+              MIGRATE_ADVICE(LATEST_VERSION),
+            );
           });
           continue;
         }
