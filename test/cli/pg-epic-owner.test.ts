@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -239,6 +239,29 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     const markdown = (await run(["status", "--markdown"])).stdout;
     expect(markdown).toContain("merged ✓ 🚀");
     expect(markdown).toContain("all green");
+  });
+
+  it("takes a password the server asks for and no one gave for a configuration mistake, not a database down", async () => {
+    const { url } = await server.createDatabase("nopassword");
+    const dir = await cli.folder();
+    const init = await runCli(["init", "--epic", "E-PW", "--domains", "api", "--store", url, "--dir", dir]);
+    expect(init.code, init.stderr).toBe(0);
+    // The server asks for a password (SCRAM): none in the URL, PGPASSWORD or a password file.
+    const without = new URL(url);
+    without.password = "";
+    const env = { PGPASSWORD: undefined, PGPASSFILE: join(dir, "no-pgpass") };
+    for (const args of [["update", "api", "--status", "in_progress"], ["status"]]) {
+      const result = await runCli([...args, "--epic", "E-PW", "--store", without.href, "--dir", dir], {
+        env,
+      });
+      expect(result.code, result.stderr).toBe(2);
+      oneLine(result);
+      expect(result.stderr).toContain(
+        "authentication failed: the server asks for a password and none was given",
+      );
+      expect(result.stderr).not.toContain("not answering");
+    }
+    expect(await readdir(join(dir, ".parallel-progress", "pending")).catch(() => [])).toEqual([]);
   });
 
   it("says which epic and database had no run, without the password", async () => {

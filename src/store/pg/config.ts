@@ -174,12 +174,22 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|
 
 /**
  * pg's own connection errors carry no code; these two (pg/lib/connection.js, compared whole) are TLS
- * refused at the start, the caller's setting. Every other code-less error of the client is the connection
- * failing (terminated, timed out, not queryable).
+ * refused at the start, the caller's setting, as are its SCRAM errors (PG_SASL). Every other code-less
+ * error of the client is the connection failing (terminated, timed out, not queryable).
  */
 const PG_TLS_REFUSED = new Set([
   "The server does not support SSL connections",
   "There was an error establishing an SSL connection",
+]);
+
+/**
+ * pg's own errors of a SCRAM authentication (pg/lib/crypto/sasl.js, each "SASL: ..."): the handshake
+ * failed, which trying again does not change. These two, compared whole: no password was given.
+ */
+const PG_SASL = "SASL: ";
+const PG_NO_PASSWORD = new Set([
+  "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string",
+  "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string",
 ]);
 
 /**
@@ -221,5 +231,13 @@ export function explainPgError(error: unknown, where: string, noPermission = GRA
   if (Object.getPrototypeOf(error) !== Error.prototype) return error;
   if (PG_TLS_REFUSED.has(error.message))
     return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });
+  if (PG_NO_PASSWORD.has(error.message)) {
+    return new StoreConfigError(
+      `${where}: authentication failed: the server asks for a password and none was given (in the URL, PGPASSWORD or ~/.pgpass): ${text}`,
+      { cause: error },
+    );
+  }
+  if (error.message.startsWith(PG_SASL))
+    return new StoreConfigError(`${where}: authentication failed: ${text}`, { cause: error });
   return unavailable();
 }

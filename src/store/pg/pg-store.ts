@@ -4,6 +4,7 @@ import { StoreUnavailableError } from "../../errors.js";
 import { applyAbandon } from "../../model/run.js";
 import type { AgentState, RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
+import { ClosingClient } from "./client.js";
 import {
   connectionConfig,
   databasePlace,
@@ -295,6 +296,7 @@ export class PgRunStore implements RunStore {
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
+      Client: ClosingClient,
       pipeline: true,
       max: options.maxConnections ?? 10,
       idleTimeoutMillis: 10_000,
