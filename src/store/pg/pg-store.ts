@@ -389,6 +389,9 @@ export class PgRunStore implements RunStore {
       return { result: transition.result, wrote: false };
     };
     if (next === undefined) return unchanged();
+    // Agents added to the run (add) learn their domains' durations in earlier runs too, as a new run's do.
+    if (row.state !== null && next.runId === row.state.runId && addsAgents(row.state, next))
+      next = await this.withPastDurations(client, next);
     let where: RunRow = row;
     let before = row.state;
     if (row.state === null || next.runId !== row.state.runId) {
@@ -694,6 +697,10 @@ export class PgRunStore implements RunStore {
 }
 
 const ignore = () => undefined;
+
+/** The change adds agents to the run. */
+const addsAgents = (before: RunState, next: RunState): boolean =>
+  Object.keys(next.agents).some((id) => !(id in before.agents));
 
 /** The channel of the epic's latest run that the connection's role may see, or null. */
 async function latestChannel(client: pg.Client, epicId: string): Promise<string | null> {

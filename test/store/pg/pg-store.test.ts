@@ -659,6 +659,26 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect((await s.read())?.pastDurations).toEqual({ build: 120_000 });
   });
 
+  it("gives agents added to a run the median duration of their domains in earlier runs too", async () => {
+    const s = store("E7-ADD");
+    const done = newRun("E7-ADD", ["added-docs"], Date.now());
+    const id = Object.keys(done.agents)[0]!;
+    done.agents[id] = {
+      ...done.agents[id]!,
+      status: "completed",
+      startedAt: new Date(1_000_000).toISOString(),
+      finishedAt: new Date(1_000_000 + 90_000).toISOString(),
+    };
+    await s.transact(() => ({ next: done, result: undefined }));
+    await s.transact((_c, now) => ({ next: newRun("E7-ADD", ["added-build"], now), result: undefined }));
+    expect((await s.read())?.pastDurations).toBeUndefined();
+    await s.transact((current, now) => ({
+      next: applyAdd(current!, ["added-docs"], null, now).state,
+      result: undefined,
+    }));
+    expect((await s.read())?.pastDurations).toEqual({ "added-docs": 90_000 });
+  });
+
   it("serves the library: a reporter on createPostgresStore shares its run with another machine's reporter", async () => {
     const { createParallelReporter, createPostgresStore } = await import("../../../src/index.js");
     const { mkdtemp, rm } = await import("node:fs/promises");
