@@ -47,7 +47,7 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
       const status = await cli(["db", "status", "--store", url]);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(
-        /^schema version 5\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside\n/,
+        /^schema version 5\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside, and to a granted role.s members\n/,
       );
       const again = await cli(["db", "migrate", "--store", url]);
       expect(again.stdout.trim()).toBe("schema version 5");

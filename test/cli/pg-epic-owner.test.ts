@@ -186,6 +186,34 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(JSON.parse((await call(widgets, ["history", "--json"])).stdout)).toEqual([]);
   });
 
+  it("grants a repository to a group role's members, as PostgreSQL grants the tables' privileges", async () => {
+    const { url, name, thing } = await twoRepositories("epic_group");
+    const suffix = randomBytes(3).toString("hex");
+    const [group, member, outsider] = [`agg_${suffix}`, `agm_${suffix}`, `ago_${suffix}`];
+    await server.sql(name, `CREATE ROLE ${group} NOLOGIN`);
+    await server.sql(name, `CREATE ROLE ${member} LOGIN PASSWORD 'member-pw' IN ROLE ${group}`);
+    await server.sql(name, `CREATE ROLE ${outsider} LOGIN PASSWORD 'outsider-pw' NOINHERIT IN ROLE ${group}`);
+    const grant = await runCli(["db", "grant", group, "--repo", "acme/widgets", "--store", url]);
+    expect(grant.code, grant.stderr).toBe(0);
+    const as = (role: string) =>
+      server.url(name, { name: role, password: role === member ? "member-pw" : "outsider-pw" });
+    const init = await call(as(member), [
+      "init",
+      "--epic",
+      "GROUP",
+      "--domains",
+      "api",
+      "--repo",
+      "acme/widgets",
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    const seen = await call(as(member), ["history", "--json"]);
+    expect(JSON.parse(seen.stdout).map((entry: { epicId: string }) => entry.epicId)).toEqual(["GROUP"]);
+    // A member that does not inherit the group's privileges, and another repository's role, see nothing.
+    expect((await call(as(outsider), ["status", "--epic", "GROUP"])).code).toBe(2);
+    expect(JSON.parse((await call(thing, ["history", "--json"])).stdout)).toEqual([]);
+  });
+
   it("tells a role that may not migrate an older schema to have its owner run db migrate, not db grant", async () => {
     const { url, name, widgets } = await twoRepositories("epic_behind");
     const init = await call(widgets, ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"]);
