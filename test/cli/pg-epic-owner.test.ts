@@ -184,6 +184,11 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       await server.sql(name, "SELECT repo FROM parallel_progress.grants WHERE role_name = $1", [role]),
     ).toEqual([]);
     expect(JSON.parse((await call(widgets, ["history", "--json"])).stdout)).toEqual([]);
+    // A revoke that takes nothing away (a typo in the repository) says so, rather than "revoked".
+    const again = await runCli(["db", "revoke", role, "--repo", "acme/widgetz", "--store", url]);
+    expect(again.code).toBe(2);
+    oneLine(again);
+    expect(again.stderr).toContain(`role ${JSON.stringify(role)} has no grant of acme/widgetz to revoke`);
   });
 
   it("grants a repository to a group role's members, as PostgreSQL grants the tables' privileges", async () => {

@@ -68,10 +68,16 @@ export async function grantRepository(
     await client.query("BEGIN");
     try {
       if (revoke) {
-        await client.query(`DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2)`, [
-          role,
-          repo,
-        ]);
+        const removed = await client.query(
+          `DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2)`,
+          [role, repo],
+        );
+        // A typo in the repository would otherwise look like access taken away.
+        if (removed.rowCount === 0) {
+          throw new UsageError(
+            `role ${quote(role)} has no grant of ${repo} to revoke (db grants lists the grants)`,
+          );
+        }
       } else {
         await client.query(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${who}`);
         await client.query(
