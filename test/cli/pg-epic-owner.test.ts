@@ -297,6 +297,25 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(await readdir(join(dir, ".parallel-progress", "pending")).catch(() => [])).toEqual([]);
   });
 
+  it("masks the database's password in agents' text, as it masks a GitHub token", async () => {
+    const { url } = await server.createDatabase("maskpw");
+    const dir = await cli.folder();
+    const env = {
+      PARALLEL_PROGRESS_STORE: url,
+      PARALLEL_PROGRESS_EPIC: "E-MASK",
+      PGPASSWORD: "pg-env-secret-pw",
+    };
+    const run = (args: string[]) => runCli([...args, "--dir", dir], { env });
+    expect((await run(["init", "--domains", "api,web"])).code).toBe(0);
+    const leaked = `psql: connection to ${url} failed; PGPASSWORD=pg-env-secret-pw`;
+    expect((await run(["fail", "api", "--error", leaked])).code).toBe(0);
+    expect((await run(["log", "web", leaked])).code).toBe(0);
+    const status = await run(["status", "--json"]);
+    for (const secret of [SUPERUSER_PASSWORD, "pg-env-secret-pw"])
+      expect(status.stdout).not.toContain(secret);
+    expect(status.stdout).toContain("PGPASSWORD=***");
+  });
+
   it("says which epic and database had no run, without the password", async () => {
     const { url } = await server.createDatabase("norun");
     const missing = await runCli(["status", "--epic", "NOPE", "--store", url, "--dir", "/tmp/x"]);
