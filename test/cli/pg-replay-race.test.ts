@@ -55,4 +55,24 @@ describe.skipIf(skip)("kept changes replayed by several processes at once", () =
     const status = await runCli(["status", "--json", "--dir", dir], { env });
     expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ filesCompleted: 9, filesTotal: 10 });
   });
+
+  it("keeps a change the database cannot take now (read-only, as a standby after a failover) and applies it later", async () => {
+    const { url, name } = await server.createDatabase("read_only");
+    const env = cli.env(url, "E-RO");
+    const dir = await cli.folder();
+    const init = await runCli(["init", "--epic", "E-RO", "--domains", "api", "--dir", dir], { env });
+    expect(init.code, init.stderr).toBe(0);
+    await server.sql("postgres", `ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
+    const update = ["update", "api", "--status", "in_progress", "--files", "3/4", "--dir", dir];
+    const kept = await runCli(update, { env });
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr.trim().split("\n"), kept.stderr).toHaveLength(1);
+    expect(kept.stderr).toMatch(/read-only transaction.*the change is kept/);
+    expect(kept.stderr).not.toMatch(/internal error|\n\s+at /);
+    await server.sql("postgres", `ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+    const retry = await runCli(["retry", "--dir", dir], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    const status = await runCli(["status", "--json", "--dir", dir], { env });
+    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ filesCompleted: 3, filesTotal: 4 });
+  });
 });

@@ -166,8 +166,25 @@ const NETWORK_CODES = new Set([
   "ENOENT", // a unix socket that is not there: the server is not running
 ]);
 
-/** SQLSTATEs of a database that does not answer now: connection, shutdown, too many connections, timeouts, conflicts. */
-const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300", "57014", "40001", "40P01", "55P03"]);
+/**
+ * SQLSTATEs of a database that does not answer now: connection, shutdown, too many connections, timeouts,
+ * conflicts; a server short of resources (disk full, out of memory); a read-only one (a standby that a
+ * failover left the name pointing at, or a primary set read-only): it takes the change later.
+ */
+const UNAVAILABLE_STATES = new Set([
+  "57P01",
+  "57P02",
+  "57P03",
+  "53000",
+  "53100",
+  "53200",
+  "53300",
+  "57014",
+  "40001",
+  "40P01",
+  "55P03",
+  "25006",
+]);
 
 /** Node's TLS and OpenSSL error codes (a certificate refused, no TLS where it was required). */
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;

@@ -24,6 +24,12 @@ describe("explainPgError", () => {
     expect(
       explainPgError(coded("canceling statement due to statement timeout", "57014"), where),
     ).toBeInstanceOf(StoreUnavailableError);
+    // A server short of disk or memory, or read-only (a standby after a failover): it takes the change later.
+    for (const code of ["53100", "53200", "25006"]) {
+      expect(explainPgError(coded("could not extend file", code), where)).toBeInstanceOf(
+        StoreUnavailableError,
+      );
+    }
     expect(explainPgError(coded("password authentication failed", "28P01"), where)).toBeInstanceOf(
       StoreConfigError,
     );
