@@ -31,9 +31,30 @@ export async function resolveToken(
   return token ? { token, source: "gh auth token" } : null;
 }
 
-/** The tokens the environment holds (either variable's, trimmed): secrets to keep out of what is written. */
+/**
+ * The secrets the environment holds, to keep out of what is written (agents' text included): the tokens
+ * (either variable's, trimmed) and the database's password (PGPASSWORD, and PARALLEL_PROGRESS_STORE's).
+ */
 export function environmentTokens(env: Env): string[] {
-  return TOKEN_VARIABLES.map((name) => env[name]?.trim() ?? "").filter((token) => token !== "");
+  return [
+    ...TOKEN_VARIABLES.map((name) => env[name]?.trim() ?? ""),
+    env.PGPASSWORD ?? "",
+    ...urlPasswords(env.PARALLEL_PROGRESS_STORE ?? ""),
+  ].filter((token) => token !== "");
+}
+
+/** A store URL's passwords, decoded: its user's (to the authority's last "@") and a `password=` parameter's. */
+function urlPasswords(url: string): string[] {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1] ?? "";
+  const colon = userinfo.indexOf(":");
+  const given = [colon >= 0 ? userinfo.slice(colon + 1) : "", /[?&]password=([^&#]*)/i.exec(url)?.[1] ?? ""];
+  return given.map((text) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  });
 }
 
 /**

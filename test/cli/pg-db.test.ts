@@ -1,7 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrate } from "../../src/store/pg/migrate.js";
+import { LATEST_VERSION } from "../../src/store/pg/migrations.js";
 import { runCli } from "../support/cli.js";
 import { machinesUnavailable, useMachines } from "../support/machine.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
@@ -38,23 +41,23 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
       );
       for (const result of results) expect(result.code, result.stderr).toBe(0);
       const migrations = await server.sql(name, "SELECT version FROM parallel_progress.schema_migrations");
-      expect(migrations).toHaveLength(4);
+      expect(migrations).toHaveLength(5);
       const runs = await server.sql(name, "SELECT DISTINCT epic_id FROM parallel_progress.runs");
       expect(runs).toHaveLength(10);
       const status = await cli(["db", "status", "--store", url]);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(
-        /^schema version 4\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n/,
+        /^schema version 5\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside, and to a granted role.s members\n/,
       );
       const again = await cli(["db", "migrate", "--store", url]);
-      expect(again.stdout.trim()).toBe("schema version 4");
+      expect(again.stdout.trim()).toBe("schema version 5");
     },
   );
 
   it("db status on an empty database says so; db commands without a database are refused", async () => {
     const { url } = await server.createDatabase("empty");
     expect((await cli(["db", "status", "--store", url])).stdout).toMatch(
-      /^schema version 0 \(this release expects 4/,
+      /^schema version 0 \(this release expects 5/,
     );
     const none = await cli(["db", "status"]);
     expect(none.code).toBe(2);
@@ -182,6 +185,40 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     expect(all).toHaveLength(1);
     const text = await cli(["history"], env);
     expect(text.stdout).toMatch(/EPIC-H\t\S+\t/);
+  });
+
+  it("history on a database of an older schema brings it up to date first, as every other command does", async () => {
+    const { url, name } = await server.createDatabase("history_old");
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migrate(client, 2);
+    } finally {
+      await client.end();
+    }
+    // A run as version 2 kept it: the whole run in runs.state.
+    const run = {
+      runId: "OLD-1",
+      epicId: "OLD",
+      startedAt: "2025-01-01T00:00:00.000Z",
+      completedAt: null,
+      agents: {},
+      seq: 1,
+      event: "started",
+    };
+    await server.sql(
+      name,
+      `INSERT INTO parallel_progress.runs (run_id, epic_id, started_at, seq, state) VALUES ('OLD-1', 'OLD', $1, 1, $2)`,
+      [run.startedAt, run],
+    );
+    const history = await cli(["history", "--json", "--store", url]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout)).toMatchObject([{ epicId: "OLD", runId: "OLD-1", agents: [] }]);
+    const versions = await server.sql(
+      name,
+      "SELECT max(version) AS v FROM parallel_progress.schema_migrations",
+    );
+    expect(versions).toEqual([{ v: LATEST_VERSION }]);
   });
 
   it("closes a run abandoned by init --force: history shows it abandoned, with its end", async () => {

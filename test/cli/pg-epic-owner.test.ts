@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
+import { LATEST_VERSION, MIGRATIONS } from "../../src/store/pg/migrations.js";
 import { type CliResult, runCli } from "../support/cli.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
@@ -131,7 +132,7 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     // The same repository starts the epic's next run as before (the rule compares repositories as GitHub does).
     for (const repo of ["acme/widgets", "Acme/Widgets"]) {
       const again = await call(widgets, ["init", "--epic", "W", "--force", "--domains", "a", "--repo", repo]);
-      expect(again.code, again.stderr).toBe(repo === "acme/widgets" ? 0 : 2);
+      expect(again.code, again.stderr).toBe(0);
     }
     const finalize = await call(widgets, ["finalize", "--epic", "W"]);
     expect(finalize.code, finalize.stderr).toBe(0);
@@ -156,6 +157,93 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       ]);
       expect(runs).toEqual([{ repo: a.code === 0 ? "acme/widgets" : "other/thing" }]);
     }
+  });
+
+  it("grants a repository as GitHub names it, case aside: a role sees its runs whatever case they were started with", async () => {
+    const { url, name, widgets, thing } = await twoRepositories("epic_case");
+    // The owner starts a run with the repository as GITHUB_REPOSITORY spells it; the role was granted
+    // it in lower case.
+    const owners = await call(url, ["init", "--epic", "CASE", "--domains", "api", "--repo", "Acme/Widgets"]);
+    expect(owners.code, owners.stderr).toBe(0);
+    const seen = await call(widgets, ["status", "--json", "--epic", "CASE"]);
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(JSON.parse(seen.stdout).agents.map((a: { domain: string }) => a.domain)).toEqual(["api"]);
+    const update = await call(widgets, ["update", "api", "--status", "in_progress", "--epic", "CASE"]);
+    expect(update.code, update.stderr).toBe(0);
+    const own = await call(widgets, ["init", "--epic", "CASE-2", "--domains", "a", "--repo", "ACME/WIDGETS"]);
+    expect(own.code, own.stderr).toBe(0);
+    // The other repository's role still sees neither.
+    expect(JSON.parse((await call(thing, ["history", "--json"])).stdout)).toEqual([]);
+
+    // Revoked as GitHub names it too: the role sees nothing more.
+    const history = JSON.parse((await call(widgets, ["history", "--json"])).stdout) as { epicId: string }[];
+    expect(history.map((entry) => entry.epicId)).toEqual(["CASE-2", "CASE"]);
+    const role = new URL(widgets).username;
+    expect((await runCli(["db", "revoke", role, "--repo", "ACME/widgets", "--store", url])).code).toBe(0);
+    expect(
+      await server.sql(name, "SELECT repo FROM parallel_progress.grants WHERE role_name = $1", [role]),
+    ).toEqual([]);
+    expect(JSON.parse((await call(widgets, ["history", "--json"])).stdout)).toEqual([]);
+    // A revoke that takes nothing away (a typo in the repository) says so, rather than "revoked".
+    const again = await runCli(["db", "revoke", role, "--repo", "acme/widgetz", "--store", url]);
+    expect(again.code).toBe(2);
+    oneLine(again);
+    expect(again.stderr).toContain(`role ${JSON.stringify(role)} has no grant of acme/widgetz to revoke`);
+  });
+
+  it("grants a repository to a group role's members, as PostgreSQL grants the tables' privileges", async () => {
+    const { url, name, thing } = await twoRepositories("epic_group");
+    const suffix = randomBytes(3).toString("hex");
+    const [group, member, outsider] = [`agg_${suffix}`, `agm_${suffix}`, `ago_${suffix}`];
+    await server.sql(name, `CREATE ROLE ${group} NOLOGIN`);
+    await server.sql(name, `CREATE ROLE ${member} LOGIN PASSWORD 'member-pw' IN ROLE ${group}`);
+    await server.sql(name, `CREATE ROLE ${outsider} LOGIN PASSWORD 'outsider-pw' NOINHERIT IN ROLE ${group}`);
+    const grant = await runCli(["db", "grant", group, "--repo", "acme/widgets", "--store", url]);
+    expect(grant.code, grant.stderr).toBe(0);
+    const as = (role: string) =>
+      server.url(name, { name: role, password: role === member ? "member-pw" : "outsider-pw" });
+    const init = await call(as(member), [
+      "init",
+      "--epic",
+      "GROUP",
+      "--domains",
+      "api",
+      "--repo",
+      "acme/widgets",
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    const seen = await call(as(member), ["history", "--json"]);
+    expect(JSON.parse(seen.stdout).map((entry: { epicId: string }) => entry.epicId)).toEqual(["GROUP"]);
+    // A member that does not inherit the group's privileges, and another repository's role, see nothing.
+    expect((await call(as(outsider), ["status", "--epic", "GROUP"])).code).toBe(2);
+    expect(JSON.parse((await call(thing, ["history", "--json"])).stdout)).toEqual([]);
+  });
+
+  it("tells a role that may not migrate an older schema to have its owner run db migrate, not db grant", async () => {
+    const { url, name, widgets } = await twoRepositories("epic_behind");
+    const init = await call(widgets, ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"]);
+    expect(init.code, init.stderr).toBe(0);
+    // The schema one version behind this release (as before the owner migrated it for a new release).
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]!;
+    await server.sql(name, "DELETE FROM parallel_progress.schema_migrations WHERE version = $1", [
+      latest.version,
+    ]);
+    for (const args of [
+      ["update", "api", "--status", "in_progress", "--epic", "OLD"],
+      ["db", "migrate"],
+    ]) {
+      const refused = await call(widgets, args);
+      expect(refused.code).toBe(2);
+      oneLine(refused, "-pw");
+      expect(refused.stderr).toContain(
+        `this release needs schema version ${LATEST_VERSION}, which this role may not migrate to: run \`parallel-progress db migrate\` as the schema's owner`,
+      );
+      expect(refused.stderr).not.toContain("db grant");
+    }
+    const migrated = await call(url, ["db", "migrate"]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const update = await call(widgets, ["update", "api", "--status", "in_progress", "--epic", "OLD"]);
+    expect(update.code, update.stderr).toBe(0);
   });
 
   it("refuses a merge summary with a NUL (exit 2, the run unfinalized) and reads a UTF-16 summary file", async () => {
@@ -184,6 +272,48 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     const markdown = (await run(["status", "--markdown"])).stdout;
     expect(markdown).toContain("merged ✓ 🚀");
     expect(markdown).toContain("all green");
+  });
+
+  it("takes a password the server asks for and no one gave for a configuration mistake, not a database down", async () => {
+    const { url } = await server.createDatabase("nopassword");
+    const dir = await cli.folder();
+    const init = await runCli(["init", "--epic", "E-PW", "--domains", "api", "--store", url, "--dir", dir]);
+    expect(init.code, init.stderr).toBe(0);
+    // The server asks for a password (SCRAM): none in the URL, PGPASSWORD or a password file.
+    const without = new URL(url);
+    without.password = "";
+    const env = { PGPASSWORD: undefined, PGPASSFILE: join(dir, "no-pgpass") };
+    for (const args of [["update", "api", "--status", "in_progress"], ["status"]]) {
+      const result = await runCli([...args, "--epic", "E-PW", "--store", without.href, "--dir", dir], {
+        env,
+      });
+      expect(result.code, result.stderr).toBe(2);
+      oneLine(result);
+      expect(result.stderr).toContain(
+        "authentication failed: the server asks for a password and none was given",
+      );
+      expect(result.stderr).not.toContain("not answering");
+    }
+    expect(await readdir(join(dir, ".parallel-progress", "pending")).catch(() => [])).toEqual([]);
+  });
+
+  it("masks the database's password in agents' text, as it masks a GitHub token", async () => {
+    const { url } = await server.createDatabase("maskpw");
+    const dir = await cli.folder();
+    const env = {
+      PARALLEL_PROGRESS_STORE: url,
+      PARALLEL_PROGRESS_EPIC: "E-MASK",
+      PGPASSWORD: "pg-env-secret-pw",
+    };
+    const run = (args: string[]) => runCli([...args, "--dir", dir], { env });
+    expect((await run(["init", "--domains", "api,web"])).code).toBe(0);
+    const leaked = `psql: connection to ${url} failed; PGPASSWORD=pg-env-secret-pw`;
+    expect((await run(["fail", "api", "--error", leaked])).code).toBe(0);
+    expect((await run(["log", "web", leaked])).code).toBe(0);
+    const status = await run(["status", "--json"]);
+    for (const secret of [SUPERUSER_PASSWORD, "pg-env-secret-pw"])
+      expect(status.stdout).not.toContain(secret);
+    expect(status.stdout).toContain("PGPASSWORD=***");
   });
 
   it("says which epic and database had no run, without the password", async () => {

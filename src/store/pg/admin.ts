@@ -2,14 +2,18 @@ import pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { quote } from "../../config/show-value.js";
 import { UsageError } from "../../errors.js";
-import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
+import { connectionConfig, explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
 import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
-import { SCHEMA } from "./migrations.js";
+import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 
 /** The operators' side of the database store: migrations, their status, and row-level-security grants. */
 
 /** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
-export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+  noPermission?: string,
+): Promise<T> {
   const where = parseStoreUrl(url);
   const { safe } = where;
   const client = new pg.Client(connectionConfig(where));
@@ -18,17 +22,21 @@ export async function withDatabase<T>(url: string, work: (client: pg.Client) => 
     await client.connect();
     return await work(client);
   } catch (error) {
-    throw explainPgError(error, safe);
+    throw explainPgError(error, safe, noPermission);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
 export async function migrateDatabase(url: string): Promise<{ applied: number[]; status: SchemaStatus }> {
-  return withDatabase(url, async (client) => {
-    const applied = await migrate(client);
-    return { applied, status: await schemaStatus(client) };
-  });
+  return withDatabase(
+    url,
+    async (client) => {
+      const applied = await migrate(client);
+      return { applied, status: await schemaStatus(client) };
+    },
+    MIGRATE_ADVICE(LATEST_VERSION),
+  );
 }
 
 export async function databaseStatus(url: string): Promise<SchemaStatus> {
@@ -37,7 +45,8 @@ export async function databaseStatus(url: string): Promise<SchemaStatus> {
 
 /**
  * Lets `role` see and change the runs of `repo` (and only those: row-level security), with the CLI and
- * with plain SQL. Run by the schema's owner. Idempotent. `revoke` takes the repository away again.
+ * with plain SQL. Run by the schema's owner. Idempotent. `revoke` takes the repository away again. A
+ * repository is compared as GitHub compares names, case aside (migration 5).
  */
 export async function grantRepository(
   url: string,
@@ -59,7 +68,16 @@ export async function grantRepository(
     await client.query("BEGIN");
     try {
       if (revoke) {
-        await client.query(`DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND repo = $2`, [role, repo]);
+        const removed = await client.query(
+          `DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2)`,
+          [role, repo],
+        );
+        // A typo in the repository would otherwise look like access taken away.
+        if (removed.rowCount === 0) {
+          throw new UsageError(
+            `role ${quote(role)} has no grant of ${repo} to revoke (db grants lists the grants)`,
+          );
+        }
       } else {
         await client.query(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${who}`);
         await client.query(

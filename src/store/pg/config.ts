@@ -24,7 +24,9 @@ export function databasePlace(safe: string, epicId: string) {
  */
 export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const text = value.trim();
-  const shown = JSON.stringify(redactText(text));
+  // Shown as the URL parser reads it, without its tabs and line breaks (it drops them wherever they are):
+  // redactText works line by line, and a password holding one would be shown from it on.
+  const shown = JSON.stringify(redactText(text.replace(/[\t\n\r]/g, "")));
   // A password's "@", "/", "?" or "#" that was not percent-encoded: the parser would take the rest of the
   // password for the host, the database or the parameters, and show it in the messages that name them.
   if (atAfterHost(text)) {
@@ -138,6 +140,16 @@ export function redactText(text: string): string {
  */
 export const EPIC_TAKEN = "PPE01";
 
+/** What explainPgError advises when the role lacks a permission (42501). */
+const GRANT_ADVICE = "the owner can run `parallel-progress db grant <role> --repo <owner/name>`";
+
+/**
+ * The advice for a role that lacks a permission while migrating: a role granted a repository may use the
+ * schema, not change it (db grant would not help).
+ */
+export const MIGRATE_ADVICE = (latest: number) =>
+  `this release needs schema version ${latest}, which this role may not migrate to: run \`parallel-progress db migrate\` as the schema's owner`;
+
 /** Error codes of node's sockets that mean "not reachable now". */
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",
@@ -154,20 +166,47 @@ const NETWORK_CODES = new Set([
   "ENOENT", // a unix socket that is not there: the server is not running
 ]);
 
-/** SQLSTATEs of a database that does not answer now: connection, shutdown, too many connections, timeouts, conflicts. */
-const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300", "57014", "40001", "40P01", "55P03"]);
+/**
+ * SQLSTATEs of a database that does not answer now: connection, shutdown, too many connections, timeouts,
+ * conflicts; a server short of resources (disk full, out of memory); a read-only one (a standby that a
+ * failover left the name pointing at, or a primary set read-only): it takes the change later.
+ */
+const UNAVAILABLE_STATES = new Set([
+  "57P01",
+  "57P02",
+  "57P03",
+  "53000",
+  "53100",
+  "53200",
+  "53300",
+  "57014",
+  "40001",
+  "40P01",
+  "55P03",
+  "25006",
+]);
 
 /** Node's TLS and OpenSSL error codes (a certificate refused, no TLS where it was required). */
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
 
 /**
  * pg's own connection errors carry no code; these two (pg/lib/connection.js, compared whole) are TLS
- * refused at the start, the caller's setting. Every other code-less error of the client is the connection
- * failing (terminated, timed out, not queryable).
+ * refused at the start, the caller's setting, as are its SCRAM errors (PG_SASL). Every other code-less
+ * error of the client is the connection failing (terminated, timed out, not queryable).
  */
 const PG_TLS_REFUSED = new Set([
   "The server does not support SSL connections",
   "There was an error establishing an SSL connection",
+]);
+
+/**
+ * pg's own errors of a SCRAM authentication (pg/lib/crypto/sasl.js, each "SASL: ..."): the handshake
+ * failed, which trying again does not change. These two, compared whole: no password was given.
+ */
+const PG_SASL = "SASL: ";
+const PG_NO_PASSWORD = new Set([
+  "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string",
+  "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string",
 ]);
 
 /**
@@ -177,8 +216,9 @@ const PG_TLS_REFUSED = new Set([
  * (StoreUnavailableError: kept on disk, applied later). Never by the message's words, so an error of the
  * application or of SQL whose text mentions "timeout" or "connect" stays what it is; errors the
  * application threw (ours, or a TypeError: a bug) are returned as they are. No message carries the password.
+ * `noPermission`: the advice for a missing permission (42501).
  */
-export function explainPgError(error: unknown, where: string): unknown {
+export function explainPgError(error: unknown, where: string, noPermission = GRANT_ADVICE): unknown {
   if (!(error instanceof Error)) return error;
   if (error instanceof UsageError || error instanceof StoreUnavailableError) return error;
   const code = (error as { code?: unknown }).code;
@@ -191,10 +231,7 @@ export function explainPgError(error: unknown, where: string): unknown {
     // A new run for an epic id of another repository (migration 4): this call's mistake, not a setting's.
     if (code === EPIC_TAKEN) return new UsageError(`${where}: ${text}`, { cause: error });
     if (code === "42501")
-      return new StoreConfigError(
-        `${where}: no permission: ${text} (the owner can run \`parallel-progress db grant <role> --repo <owner/name>\`)`,
-        { cause: error },
-      );
+      return new StoreConfigError(`${where}: no permission: ${text} (${noPermission})`, { cause: error });
     if (code.startsWith("08") || UNAVAILABLE_STATES.has(code)) return unavailable();
     return error;
   }
@@ -211,5 +248,13 @@ export function explainPgError(error: unknown, where: string): unknown {
   if (Object.getPrototypeOf(error) !== Error.prototype) return error;
   if (PG_TLS_REFUSED.has(error.message))
     return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });
+  if (PG_NO_PASSWORD.has(error.message)) {
+    return new StoreConfigError(
+      `${where}: authentication failed: the server asks for a password and none was given (in the URL, PGPASSWORD or ~/.pgpass): ${text}`,
+      { cause: error },
+    );
+  }
+  if (error.message.startsWith(PG_SASL))
+    return new StoreConfigError(`${where}: authentication failed: ${text}`, { cause: error });
   return unavailable();
 }

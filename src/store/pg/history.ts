@@ -1,12 +1,24 @@
 import type { RunState } from "../../model/types.js";
 import { withDatabase } from "./admin.js";
-import { schemaStatus } from "./migrate.js";
-import { SCHEMA } from "./migrations.js";
+import { explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
+import { migrate, schemaStatus } from "./migrate.js";
+import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 
-/** Runs newest first (of one epic when given), as the role may see them (row-level security applies). */
+/**
+ * Runs newest first (of one epic when given), as the role may see them (row-level security applies). A
+ * schema older than this release is brought up to date first, as the store does on first use: the
+ * query reads the tables as they are now (an older one has no `run_state`).
+ */
 export async function listRuns(url: string, epicId: string | null, limit: number): Promise<RunState[]> {
   return withDatabase(url, async (client) => {
-    if ((await schemaStatus(client)).version === 0) return []; // nothing was ever recorded here
+    const { version } = await schemaStatus(client);
+    if (version === 0) return []; // nothing was ever recorded here
+    if (version < LATEST_VERSION) {
+      await migrate(client).catch((cause: unknown) => {
+        const where = `${parseStoreUrl(url).safe} (migrating the schema)`;
+        throw explainPgError(cause, where, MIGRATE_ADVICE(LATEST_VERSION));
+      });
+    }
     const { rows } = await client.query<{ state: RunState }>(
       `SELECT r.run_state || jsonb_build_object('seq', r.seq, 'event', r.event, 'agents',
          coalesce((SELECT jsonb_object_agg(a.agent_id, a.state) FROM ${SCHEMA}.agents a WHERE a.run_id = r.id),

@@ -55,6 +55,11 @@ export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Pro
       if (migration.version <= version || migration.version > upTo) continue;
       await client.query("BEGIN");
       try {
+        // A migration moves the whole history (runs are kept): on a large database it takes longer than
+        // a statement's limit, and cut short it would be tried again by every call, never done. Its
+        // work is not limited; its wait for the tables' locks is, as long as a statement's was.
+        await client.query("SELECT set_config('lock_timeout', current_setting('statement_timeout'), true)");
+        await client.query("SET LOCAL statement_timeout = 0");
         await client.query(migration.sql);
         await client.query(`INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
           migration.version,

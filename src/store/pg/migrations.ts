@@ -167,6 +167,27 @@ CREATE TRIGGER runs_epic_moved BEFORE UPDATE OF epic_id ON ${SCHEMA}.runs
   EXECUTE FUNCTION ${SCHEMA}.epic_of_one_repository();
 `,
   },
+  {
+    version: 5,
+    name: "a repository is granted as GitHub names it, case aside, and to a granted role's members",
+    // GitHub takes owner/name whatever its case, and so does the rule of version 4; the grants compared it
+    // exactly, so a role granted acme/widgets could neither see nor start a run of Acme/Widgets (as
+    // GITHUB_REPOSITORY or a clone's origin may spell it): "no permission", though it was granted. And a
+    // grant to a group role gave its members the tables' privileges (inherited) but not the rows: it now
+    // holds for the roles whose privileges the current one has (pg_has_role USAGE, as privileges are
+    // inherited), looked up in pg_roles (a granted role dropped since matches no one, and fails nothing);
+    // such a role sees those roles' grants (the runs policy reads them as it).
+    sql: `
+ALTER POLICY own_grants ON ${SCHEMA}.grants
+  USING (role_name IN (
+    SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE')));
+ALTER POLICY granted_repos ON ${SCHEMA}.runs
+  USING (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_name IN (
+    SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))))
+  WITH CHECK (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_name IN (
+    SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))));
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,7 +4,15 @@ import { StoreUnavailableError } from "../../errors.js";
 import { applyAbandon } from "../../model/run.js";
 import type { AgentState, RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
-import { connectionConfig, databasePlace, explainPgError, parseStoreUrl, type StoreUrl } from "./config.js";
+import { ClosingClient } from "./client.js";
+import {
+  connectionConfig,
+  databasePlace,
+  explainPgError,
+  MIGRATE_ADVICE,
+  parseStoreUrl,
+  type StoreUrl,
+} from "./config.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 import { changedAgentRows, runLevel } from "./rows.js";
@@ -288,6 +296,7 @@ export class PgRunStore implements RunStore {
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
+      Client: ClosingClient,
       pipeline: true,
       max: options.maxConnections ?? 10,
       idleTimeoutMillis: 10_000,
@@ -380,6 +389,9 @@ export class PgRunStore implements RunStore {
       return { result: transition.result, wrote: false };
     };
     if (next === undefined) return unchanged();
+    // Agents added to the run (add) learn their domains' durations in earlier runs too, as a new run's do.
+    if (row.state !== null && next.runId === row.state.runId && addsAgents(row.state, next))
+      next = await this.withPastDurations(client, next);
     let where: RunRow = row;
     let before = row.state;
     if (row.state === null || next.runId !== row.state.runId) {
@@ -534,7 +546,11 @@ export class PgRunStore implements RunStore {
         const missing = error instanceof SchemaBehind || isMissingSchema(error);
         if (missing && attempt === 0 && client) {
           await migrate(client).catch((cause: unknown) => {
-            throw explainPgError(cause, `${this.where.safe} (migrating the schema)`);
+            throw explainPgError(
+              cause,
+              `${this.where.safe} (migrating the schema)`,
+              MIGRATE_ADVICE(LATEST_VERSION),
+            );
           });
           continue;
         }
@@ -681,6 +697,10 @@ export class PgRunStore implements RunStore {
 }
 
 const ignore = () => undefined;
+
+/** The change adds agents to the run. */
+const addsAgents = (before: RunState, next: RunState): boolean =>
+  Object.keys(next.agents).some((id) => !(id in before.agents));
 
 /** The channel of the epic's latest run that the connection's role may see, or null. */
 async function latestChannel(client: pg.Client, epicId: string): Promise<string | null> {

@@ -24,6 +24,12 @@ describe("explainPgError", () => {
     expect(
       explainPgError(coded("canceling statement due to statement timeout", "57014"), where),
     ).toBeInstanceOf(StoreUnavailableError);
+    // A server short of disk or memory, or read-only (a standby after a failover): it takes the change later.
+    for (const code of ["53100", "53200", "25006"]) {
+      expect(explainPgError(coded("could not extend file", code), where)).toBeInstanceOf(
+        StoreUnavailableError,
+      );
+    }
     expect(explainPgError(coded("password authentication failed", "28P01"), where)).toBeInstanceOf(
       StoreConfigError,
     );
@@ -43,6 +49,16 @@ describe("explainPgError", () => {
     expect(explainPgError(new Error("The server does not support SSL connections"), where)).toBeInstanceOf(
       StoreConfigError,
     );
+    // pg's own SCRAM errors: a password the server asks for and none was given, or a handshake refused.
+    const noPassword = explainPgError(
+      new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string"),
+      where,
+    );
+    expect(noPassword).toBeInstanceOf(StoreConfigError);
+    expect((noPassword as Error).message).toContain("the server asks for a password and none was given");
+    expect(
+      explainPgError(new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match"), where),
+    ).toBeInstanceOf(StoreConfigError);
     // A file the URL names that cannot be read is the caller's setting (a missing unix socket is not).
     let unreadable: unknown;
     try {

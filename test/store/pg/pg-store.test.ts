@@ -495,6 +495,28 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     ]);
   });
 
+  it("migrates a database with a long history whatever a statement's limit: a migration is no statement to cut short", async () => {
+    const { url: old, name } = await databaseAt("schema2long", 2);
+    // 5,000 runs of ten agents each, as version 2 kept them: moving them takes far longer than 200 ms.
+    await server.sql(
+      name,
+      `INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, started_at, seq, state)
+       SELECT 'r' || i, 'E' || i, 'o/r', now(), 1, jsonb_build_object('event', 'x', 'seq', 1, 'agents',
+         (SELECT jsonb_object_agg('a' || j, jsonb_build_object('agentId', 'a' || j, 'domain', 'd' || j,
+            'status', 'pending', 'filesCompleted', 0, 'filesTotal', 0, 'updatedAt', now()))
+          FROM generate_series(1, 10) j))
+       FROM generate_series(1, 5000) i`,
+    );
+    const s = new PgRunStore({ url: old, epicId: "E1", maxConnections: 1, statementTimeoutMs: 200 });
+    stores.push(s);
+    expect(Object.keys((await s.read())?.agents ?? {})).toHaveLength(10);
+    const [{ n }] = (await server.sql<{ n: number }>(
+      name,
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.agents`,
+    )) as [{ n: number }];
+    expect(n).toBe(50_000);
+  });
+
   it("migrates a version 2 database once when ten writers meet it at once, and applies every change", async () => {
     const { old, name, run } = await versionTwo("schema2x10");
     const writers = Array.from({ length: 10 }, () => {
@@ -635,6 +657,26 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     }
     await s.transact((_c, now) => ({ next: newRun("E7", ["build", "lint", "new"], now), result: undefined }));
     expect((await s.read())?.pastDurations).toEqual({ build: 120_000 });
+  });
+
+  it("gives agents added to a run the median duration of their domains in earlier runs too", async () => {
+    const s = store("E7-ADD");
+    const done = newRun("E7-ADD", ["added-docs"], Date.now());
+    const id = Object.keys(done.agents)[0]!;
+    done.agents[id] = {
+      ...done.agents[id]!,
+      status: "completed",
+      startedAt: new Date(1_000_000).toISOString(),
+      finishedAt: new Date(1_000_000 + 90_000).toISOString(),
+    };
+    await s.transact(() => ({ next: done, result: undefined }));
+    await s.transact((_c, now) => ({ next: newRun("E7-ADD", ["added-build"], now), result: undefined }));
+    expect((await s.read())?.pastDurations).toBeUndefined();
+    await s.transact((current, now) => ({
+      next: applyAdd(current!, ["added-docs"], null, now).state,
+      result: undefined,
+    }));
+    expect((await s.read())?.pastDurations).toEqual({ "added-docs": 90_000 });
   });
 
   it("serves the library: a reporter on createPostgresStore shares its run with another machine's reporter", async () => {

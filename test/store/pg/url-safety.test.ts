@@ -70,6 +70,17 @@ describe.each(HOSTILE)("a password with %j", (char) => {
   });
 });
 
+/** Tabs and line breaks: the URL parser drops them wherever they are, so a password may hold one. */
+describe.each(["\n", "\r\n", "\t", "a\nb\nc"])("a password with the line break or tab %j", (char) => {
+  it.each([...urls(password(char)), `postgresx://postgres:${password(char)}@127.0.0.1/db`])(
+    "is not in what parseStoreUrl says of %j",
+    (url) => {
+      const said = parsed(url);
+      expect(leaks(said), said).toBe(false);
+    },
+  );
+});
+
 describe("store URLs that hold a password with reserved characters", () => {
   it("refuses an @ after the host, saying how to write the password, without showing it", () => {
     expect(() => parseStoreUrl("postgresql://postgres:s3cret/pw@127.0.0.1:41099/db")).toThrow(
