@@ -217,7 +217,9 @@ describe("displayWidth", () => {
     expect(displayWidth("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}")).toBe(2); // a family, joined by ZWJ
     expect(displayWidth("\u{1F1EB}\u{1F1F7}")).toBe(2); // a flag: two regional indicators
     expect(displayWidth("1\uFE0F\u20E3")).toBe(2); // a keycap
-    expect(cutPainted("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}abc", 4)).toBe("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}a…");
+    expect(cutPainted("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}abc", 4)).toBe(
+      "\u{1F468}\u200D\u{1F469}\u200D\u{1F467}a…",
+    );
   });
 
   it("counts invisible characters and every combining mark as 0", () => {
