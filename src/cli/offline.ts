@@ -46,7 +46,7 @@ export async function keepChange(
   kept: { id: string; epicId: string; change: KeptChange },
 ): Promise<void> {
   const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId);
-  if (!already) pending.add({ ...kept, change: masked(kept.change), madeAt: Date.now() });
+  if (!already) pending.add({ ...kept, change: masked(kept.change, context.env), madeAt: Date.now() });
   const waiting = pending.names().length;
   const what =
     kept.change.kind !== "finalize"
@@ -61,11 +61,11 @@ export async function keepChange(
 }
 
 /**
- * The change with the environment's tokens (and anything shaped like a GitHub token) masked in its text, as
+ * The change with the call's environment's tokens (and anything shaped like a GitHub token) masked in its text, as
  * the reporter masks them when it applies it: nothing on this machine's disk holds a token meanwhile.
  */
-function masked(change: KeptChange): KeptChange {
-  const mask = (text: string) => maskSecrets(text, environmentTokens(process.env));
+function masked(change: KeptChange, env: NodeJS.ProcessEnv): KeptChange {
+  const mask = (text: string) => maskSecrets(text, environmentTokens(env));
   switch (change.kind) {
     case "complete":
       return { ...change, summary: change.summary === null ? null : mask(change.summary) };

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -314,6 +314,28 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     for (const secret of [SUPERUSER_PASSWORD, "pg-env-secret-pw"])
       expect(status.stdout).not.toContain(secret);
     expect(status.stdout).toContain("PGPASSWORD=***");
+  });
+
+  it("masks the password of a URL given only by --store, in the run and in a change kept on disk", async () => {
+    const { url } = await server.createDatabase("maskflag");
+    const dir = await cli.folder();
+    const run = (args: string[], store = url) =>
+      runCli([...args, "--store", store, "--epic", "E-FLAG", "--dir", dir], { env: {} });
+    expect((await run(["init", "--domains", "api,web"])).code).toBe(0);
+    const leaked = `psql: connection to ${url} failed`;
+    expect((await run(["log", "web", leaked])).code).toBe(0);
+    const status = await run(["status", "--json"]);
+    expect(status.stdout).not.toContain(SUPERUSER_PASSWORD);
+    expect(status.stdout).toContain("***");
+    // The database down (a closed port, same password): the change is kept on disk, masked.
+    const down = url.replace(/:(\d+)\//, ":1/");
+    expect((await run(["fail", "api", "--error", leaked], down)).code).toBe(0);
+    const pending = join(dir, ".parallel-progress", "pending");
+    const kept = await readdir(pending);
+    expect(kept).toHaveLength(1);
+    const text = await readFile(join(pending, kept[0]!), "utf8");
+    expect(text).not.toContain(SUPERUSER_PASSWORD);
+    expect(text).toContain("***");
   });
 
   it("says which epic and database had no run, without the password", async () => {
