@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { escapeInvisible, quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { chooseDatabase } from "../store/open-store.js";
 import { command } from "./declare.js";
@@ -75,14 +76,23 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
         if (!options.repo) throw new UsageError(`db ${name} needs the repository: give --repo <owner/name>`);
         const { out, admin } = await begin(options);
         await admin.grantRepository(databaseUrl(options), role, options.repo, { revoke });
-        out.info(`${revoke ? "revoked" : "granted"}: role ${role}, runs of ${options.repo}`);
+        out.info(`${revoke ? "revoked" : "granted"}: role ${shownRole(role)}, runs of ${options.repo}`);
         done(0);
       });
   }
 
   sub("grants", "list the repositories granted to each role").action(async (options: DbOptions) => {
     const { out, admin } = await begin(options);
-    for (const { role, repo } of await admin.listGrants(databaseUrl(options))) out.data(`${role}\t${repo}`);
+    for (const { role, repo } of await admin.listGrants(databaseUrl(options)))
+      out.data(`${shownRole(role)}\t${repo}`);
     done(0);
   });
+}
+
+/**
+ * A role's name as printed: as it is, or quoted (JSON, invisible characters escaped) when it holds a control
+ * or invisible character, so that a name with a tab or a line break cannot forge a line of `db grants`.
+ */
+function shownRole(role: string): string {
+  return escapeInvisible(role) === role ? role : quote(role);
 }

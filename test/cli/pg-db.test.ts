@@ -142,6 +142,18 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     },
   );
 
+  it("prints a role name holding a tab or a line break quoted, so that it cannot forge a line of db grants", async () => {
+    const { url, name } = await server.createDatabase("rolename");
+    const role = "eve\tacme/secret\nmallory";
+    await server.sql(name, `CREATE ROLE "${role}" LOGIN PASSWORD 'eve-pw'`);
+    const granted = await cli(["db", "grant", role, "--repo", "acme/apples", "--store", url, "--verbose"]);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(granted.stderr).toContain('role "eve\\tacme/secret\\nmallory", runs of acme/apples');
+    expect((await cli(["db", "grants", "--store", url])).stdout).toBe(
+      '"eve\\tacme/secret\\nmallory"\tacme/apples\n',
+    );
+  });
+
   it("keeps every run and lists them newest first with each domain's duration", async () => {
     const { url } = await server.createDatabase("history");
     const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-H" };
