@@ -45,6 +45,13 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`);
   }
+  // A fragment means nothing to a database connection (libpq takes none), and the parameters the client
+  // is given after the URL's own would land in it unseen (clientUrl).
+  if (text.includes("#")) {
+    throw new UsageError(
+      `${option} has a "#" fragment, which a database URL does not take, got ${shown}: leave it out, or percent-encode a "#" of a database name as %23`,
+    );
+  }
   checkParameters(url, option);
   // libpq's verify-ca checks the certificate against the CA given by sslrootcert; without one, nothing
   // to check against (the client refuses it when connecting, which would look like a database down).

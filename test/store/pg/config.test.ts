@@ -50,6 +50,19 @@ describe("store URLs", () => {
     );
   });
 
+  it("refuses a #fragment, which a database URL does not take and the client's parameters would land in", () => {
+    for (const url of [
+      "postgres://u:pw-secret@h/db?sslmode=require#x",
+      "postgres://h/db#",
+      "postgres://h/d#b",
+    ]) {
+      expect(() => parseStoreUrl(url)).toThrow(
+        /^--store has a "#" fragment, which a database URL does not take, got /,
+      );
+      expect(() => parseStoreUrl(url)).not.toThrow(/pw-secret/);
+    }
+  });
+
   it("gives sslmode libpq's meaning unless the URL chose", () => {
     expect(clientUrl("postgres://h/db")).toBe("postgres://h/db");
     expect(clientUrl("postgres://h/db?sslmode=require")).toBe(
