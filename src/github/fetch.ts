@@ -54,7 +54,7 @@ export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fet
             ? url.protocol === "https:"
               ? httpsAgent
               : httpAgent
-            : proxies.proxyAgent(proxyUrl(via), url);
+            : proxies.proxyAgent(proxyUrl(via), url, timeoutMs);
         const response = await minipassFetch(url.href, {
           method,
           headers,

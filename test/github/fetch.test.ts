@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createFetch, proxyUrl } from "../../src/github/fetch.js";
 import { NetworkError } from "../../src/github/network-error.js";
 import { readProxySettings } from "../../src/github/proxy.js";
+import { waitFor } from "../support/cli.js";
 import { closedPort, useLoopbackServers } from "../support/loopback.js";
 
 const run = promisify(execFile);
@@ -144,6 +145,35 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     } finally {
       proxyServer.closeAllConnections();
       await new Promise((resolve) => proxyServer.close(resolve));
+    }
+  });
+
+  // A proxy that accepts the connection and never answers the CONNECT (or the SOCKS greeting): the request
+  // times out, and the connection to the proxy must close with it. Left open, it keeps a CLI process alive
+  // after its work is done, until the proxy hangs up (tinyproxy: 10 minutes).
+  it.each([
+    ["an http:// proxy's CONNECT", "http"],
+    ["a socks5h:// proxy's greeting", "socks5h"],
+  ])("closes the connection to the proxy when %s hangs and the request times out", async (_, scheme) => {
+    const open = new Set<Socket>();
+    let accepted = 0;
+    const silent = createNetServer((socket) => {
+      accepted += 1;
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      socket.on("error", () => undefined);
+      socket.resume(); // read (and ignore) what comes, so that the client's hanging up is seen
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://127.0.0.1:${port}` });
+      const error = await failure(createFetch(proxy, 300)("https://api.github.example/user"));
+      expect([error.code, error.timedOut, accepted]).toEqual(["ETIMEDOUT", true, 1]);
+      expect(await waitFor(() => open.size === 0, 5000)).toBe(true);
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
