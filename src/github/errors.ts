@@ -216,6 +216,13 @@ function explainNetwork(
   }
   // Through a proxy, a refused or failed connection may be the proxy's: name it.
   const through = proxy === null ? "" : ` through the proxy ${proxy}`;
+  if (code === "ERR_ANSWER_TOO_LARGE") {
+    return {
+      kind: "server",
+      problem: `${where}${through} answered with more than GitHub sends (${failure.detail})`,
+      advice: `check that ${where} is a GitHub API URL`,
+    };
+  }
   const check =
     proxy === null
       ? "check the network and the API URL (--api-url, GITHUB_API_URL)"

@@ -82,6 +82,39 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     expect(stalled.timedOut).toBe(true);
   });
 
+  // Not GitHub (a wrong --api-url serving a file, a broken proxy): read to the end or to the timeout, an
+  // endless answer filled the memory at the loopback's pace (about 1 GB in 3 s here) and was then
+  // explained as GitHub not answering.
+  it("fails an answer larger than the limit as soon as it is, without reading it to the end", async () => {
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    const endless = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) {}
+      };
+      res.on("drain", pump);
+      pump();
+    });
+    const tooLong = await failure(createFetch(null, 5000, 1024 * 1024)(endless.url));
+    expect([tooLong.code, tooLong.requestSent, tooLong.timedOut]).toEqual([
+      "ERR_ANSWER_TOO_LARGE",
+      true,
+      false,
+    ]);
+    expect((tooLong.cause as Error).message).toBe("the answer is larger than 1 MiB");
+    // Announced too large: refused before its body is read.
+    const announced = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": String(2 * 1024 * 1024) });
+      res.write("{");
+    });
+    const refused = await failure(createFetch(null, 5000, 1024 * 1024)(announced.url));
+    expect([refused.code, refused.timedOut]).toEqual(["ERR_ANSWER_TOO_LARGE", false]);
+    // Up to the limit, an answer is whole.
+    const { url } = await serve((_req, res) => res.end(Buffer.alloc(1024 * 1024, "b")));
+    const whole = await createFetch(null, 5000, 1024 * 1024)(url);
+    expect((await whole.arrayBuffer()).byteLength).toBe(1024 * 1024);
+  });
+
   it("fails when the connection closes mid-body, as sent", async () => {
     const { url } = await serve((_req, res) => {
       res.writeHead(200, { "content-length": "100" });
