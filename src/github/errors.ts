@@ -184,7 +184,18 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
   }
   if (status === 403)
     return { kind: "forbidden", problem: `GitHub refused (${said})`, advice: forbiddenAdvice(message, op) };
-  if (status === 404 || status === 410) {
+  if (status === 410) {
+    // Gone, and GitHub says why (the issue deleted, issues turned off): not a matter of the token's access.
+    const repo = op.repo ?? "the repository";
+    return {
+      kind: "not-found",
+      problem: `GitHub says it is gone (${said})`,
+      advice: /disabled/i.test(message)
+        ? `issues are turned off for ${repo}: turn them on in its settings, or track an issue elsewhere`
+        : "track another issue (--issue)",
+    };
+  }
+  if (status === 404) {
     return {
       kind: "not-found",
       problem: `${op.notFound}, or the token cannot see it (${status})`,

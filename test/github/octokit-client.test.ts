@@ -166,6 +166,23 @@ describe("createOctokitClient: error mapping", () => {
       message:
         "creating a comment on acme/widgets#123 failed: issue #123 or repository acme/widgets not found, or the token cannot see it (404): check the repository and issue number, and that the token has access to the repository",
     },
+    // 410 is not 404: GitHub says why, and the token's access is not the problem.
+    {
+      name: "410 issues turned off",
+      status: 410,
+      data: { message: "Issues are disabled for this repo" },
+      kind: "not-found",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub says it is gone (410 Issues are disabled for this repo): issues are turned off for acme/widgets: turn them on in its settings, or track an issue elsewhere",
+    },
+    {
+      name: "410 deleted issue",
+      status: 410,
+      data: { message: "This issue was deleted" },
+      kind: "not-found",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub says it is gone (410 This issue was deleted): track another issue (--issue)",
+    },
     {
       name: "422",
       status: 422,
