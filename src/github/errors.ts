@@ -34,6 +34,8 @@ export type Failure =
       message: string;
       requestId: string | null;
       rateLimit: RateLimit | null;
+      /** The answer was a web page (HTML): not GitHub's API, which answers errors in JSON. */
+      webPage?: boolean;
     }
   | {
       type: "network";
@@ -82,11 +84,13 @@ export function parseFailure(error: unknown, now: number): Failure {
   }
   if (isRequestError(error)) {
     const headers = error.response.headers ?? {};
-    const message = gitHubMessage(error.response.data, error.message);
+    const { data } = error.response;
+    const message = gitHubMessage(data, error.message);
     return {
       type: "http",
       status: error.status,
       message,
+      webPage: typeof data === "string" && /^\s*</.test(data),
       requestId: typeof headers["x-github-request-id"] === "string" ? headers["x-github-request-id"] : null,
       rateLimit: parseRateLimit(error.status, headers, message, now),
     };
@@ -173,6 +177,22 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
       kind: "rate-limited",
       problem: `GitHub rate limit reached (${status}, ${reason})`,
       advice: `try again after ${new Date(retryAt).toISOString()} (in ${seconds}s)`,
+    };
+  }
+  if (failure.webPage && status < 500) {
+    // github.com itself, or a GitHub Enterprise Server's web host (without /api/v3): its pages say 404.
+    return {
+      kind:
+        status === 401
+          ? "auth"
+          : status === 403
+            ? "forbidden"
+            : status === 404 || status === 410
+              ? "not-found"
+              : "validation",
+      problem: `${where} answered ${status} with a web page, not as GitHub's API does`,
+      advice:
+        "check the API URL (--api-url, GITHUB_API_URL): https://api.github.com, or https://HOST/api/v3 for a GitHub Enterprise Server",
     };
   }
   if (status === 401) {
