@@ -160,7 +160,8 @@ export function proxyUrl(variable: ProxyVariable): string {
     !["http:", "https:", "socks:", "socks5:", "socks5h:"].includes(url.protocol) ||
     url.hostname === ""
   ) {
-    const shown = value.replace(/\/\/[^/@]*@/, "//***@");
+    // Up to the last `@`: a password may hold `/`, `?` or `#` (and so break the URL).
+    const shown = value.replace(/\/\/.*@/s, "//***@");
     throw new NetworkError(new Error(`${variable.name} is not a proxy URL: "${shown}"`), {
       code: "ERR_PROXY_URL",
       requestSent: false,

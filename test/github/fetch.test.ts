@@ -284,6 +284,18 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     );
   });
 
+  it("never shows a proxy password holding /, ? or #, which breaks the URL", async () => {
+    for (const password of ["s3/cret", "s3?cret", "s3#cret", "a/b@c"]) {
+      const proxy = readProxySettings({ HTTPS_PROXY: `http://user:${password}@proxy.corp:3128` });
+      const error = await failure(createFetch(proxy, 1000)("https://api.github.com/"));
+      const shown = JSON.stringify([error.message, (error.cause as Error).message, error.proxy]);
+      expect(error.code).toBe("ERR_PROXY_URL");
+      expect(shown).toContain("http://***@proxy.corp:3128");
+      expect(shown).not.toContain("s3");
+      expect(shown).not.toContain("cret");
+    }
+  });
+
   it("reads a proxy given as host:port as http://host:port, as curl does", () => {
     expect(proxyUrl({ name: "HTTPS_PROXY", value: "proxy.corp:3128" })).toBe("http://proxy.corp:3128/");
     expect(proxyUrl({ name: "https_proxy", value: "https://u:p@proxy.corp" })).toBe(
