@@ -28,9 +28,15 @@ export function parseRateLimit(
   const remaining = header(headers, "x-ratelimit-remaining");
   const reset = Number(header(headers, "x-ratelimit-reset"));
   if (remaining === "0") {
-    const retryAt =
-      Number.isFinite(reset) && reset > 0 ? Math.max(now, reset * 1000) : now + SECONDARY_DEFAULT_WAIT_MS;
-    return { retryAt, reason: "x-ratelimit-remaining 0" };
+    const known = Number.isFinite(reset) && reset > 0;
+    let retryAt = known ? reset * 1000 : now + SECONDARY_DEFAULT_WAIT_MS;
+    if (known && retryAt <= now) {
+      // Past on this clock, yet GitHub refused: this clock may be ahead of GitHub's. What is left of the
+      // window is read on GitHub's own clock (its Date header), else the reset has just passed.
+      const served = Date.parse(header(headers, "date") ?? "");
+      if (!Number.isNaN(served) && retryAt > served) retryAt = now + (retryAt - served);
+    }
+    return { retryAt: Math.max(now, retryAt), reason: "x-ratelimit-remaining 0" };
   }
   if (status === 429 || /secondary rate limit|abuse detection/i.test(message)) {
     return { retryAt: now + SECONDARY_DEFAULT_WAIT_MS, reason: "secondary rate limit" };

@@ -24,6 +24,22 @@ describe("parseRateLimit", () => {
     ).toBe(NOW);
   });
 
+  // A clock ahead of GitHub's sees the reset as past while GitHub still refuses: retrying at once, and
+  // recording no back-off at all, every later call would hit the limit again. GitHub's own Date header
+  // says how long is left.
+  it("reads a reset that looks past on a clock ahead of GitHub's against GitHub's Date header", () => {
+    const gitHubNow = NOW - 180_000; // this machine's clock is 3 minutes ahead
+    const headers = {
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String((gitHubNow + 60_000) / 1000),
+      date: new Date(gitHubNow).toUTCString(),
+    };
+    expect(parseRateLimit(403, headers, "API rate limit exceeded", NOW)?.retryAt).toBe(NOW + 60_000);
+    // GitHub's clock past the reset too: the window just turned, try again now.
+    const turned = { ...headers, date: new Date(gitHubNow + 61_000).toUTCString() };
+    expect(parseRateLimit(403, turned, "API rate limit exceeded", NOW)?.retryAt).toBe(NOW);
+  });
+
   it("treats a 429 or a secondary-rate-limit message as one minute", () => {
     expect(parseRateLimit(429, {}, "", NOW)?.retryAt).toBe(NOW + 60_000);
     expect(parseRateLimit(403, {}, "You have exceeded a secondary rate limit.", NOW)?.reason).toBe(
