@@ -50,7 +50,9 @@ export async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerR
   const answer = (reply: Reply, user: string | null = login): void => {
     record.status = reply.status;
     record.outcome = "answered";
-    send(res, reply, { ...env.limits.headers(user), "x-github-request-id": requestId });
+    // GitHub's Date is on GitHub's clock (the client reads a rate limit's reset against it): the fake's.
+    const date = new Date(env.clock()).toUTCString();
+    send(res, reply, { ...env.limits.headers(user), "x-github-request-id": requestId, date });
   };
 
   const read = await readBody(req);
