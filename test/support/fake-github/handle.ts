@@ -103,6 +103,17 @@ export async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerR
       return;
     }
 
+    // GitHub refuses every request without a User-Agent, before anything else.
+    if (!req.headers["user-agent"]) {
+      answer(
+        errorReply(
+          403,
+          "Request forbidden by administrative rules. Please make sure your request has a User-Agent header.",
+          "https://docs.github.com/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent",
+        ),
+      );
+      return;
+    }
     if (login === null) {
       env.limits.consumeCore(null);
       answer(badCredentials());
