@@ -11,7 +11,7 @@ const SECONDARY_DEFAULT_WAIT_MS = 60_000;
  * Whether an error answer is a rate limit (primary or secondary), and until when. Pure.
  * Follows GitHub's documentation: `retry-after` (seconds or an HTTP date) wins; else
  * `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (epoch seconds); else a 429, or a 403 whose message
- * names a secondary rate limit, means one minute.
+ * names a secondary rate limit (or says a rate limit was exceeded), means one minute.
  */
 export function parseRateLimit(
   status: number,
@@ -40,6 +40,10 @@ export function parseRateLimit(
   }
   if (status === 429 || /secondary rate limit|abuse detection/i.test(message)) {
     return { retryAt: now + SECONDARY_DEFAULT_WAIT_MS, reason: "secondary rate limit" };
+  }
+  // The primary limit's headers dropped on the way (a proxy, a gateway): GitHub's words still say it.
+  if (/rate limit exceeded/i.test(message)) {
+    return { retryAt: now + SECONDARY_DEFAULT_WAIT_MS, reason: "rate limit exceeded, no reset time given" };
   }
   return null;
 }

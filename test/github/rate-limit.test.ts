@@ -47,6 +47,14 @@ describe("parseRateLimit", () => {
     );
   });
 
+  // A proxy or gateway in between may drop the x-ratelimit-* headers; GitHub's words still say what it is.
+  it("reads a 403 that says the primary rate limit was exceeded, without its headers, as one minute", () => {
+    expect(parseRateLimit(403, {}, "API rate limit exceeded for user ID 1.", NOW)).toEqual({
+      retryAt: NOW + 60_000,
+      reason: "rate limit exceeded, no reset time given",
+    });
+  });
+
   it("is null for other answers", () => {
     expect(
       parseRateLimit(403, { "x-ratelimit-remaining": "12" }, "Resource not accessible by integration", NOW),
