@@ -15,6 +15,8 @@ interface CallOptions {
   token?: string | null;
   authorization?: string;
   body?: unknown;
+  /** null: none sent. */
+  userAgent?: string | null;
 }
 
 const ISSUE = "/repos/acme/widgets/issues/123/comments";
@@ -37,6 +39,7 @@ afterEach(async () => {
 function call(fake: FakeGitHub, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const token = options.token === undefined ? "test-token" : options.token;
   const headers: Record<string, string> = { accept: "application/vnd.github+json" };
+  if (options.userAgent !== null) headers["user-agent"] = options.userAgent ?? "fake-github-test";
   const authorization = options.authorization ?? (token === null ? undefined : `token ${token}`);
   if (authorization !== undefined) headers.authorization = authorization;
   const payload =
@@ -95,6 +98,14 @@ describe("fake GitHub: authentication", () => {
       [401, null],
       [401, null],
     ]);
+  });
+
+  it("refuses a request without a User-Agent with 403, as GitHub does", async () => {
+    const fake = await start();
+    const answer = await call(fake, "GET", "/user", { userAgent: null });
+    expect(answer.status).toBe(403);
+    expect((answer.json as { message: string }).message).toMatch(/User-Agent/);
+    expect((await call(fake, "GET", "/user")).status).toBe(200);
   });
 
   it("accepts `token X` and `Bearer X`, logs the login and never the token", async () => {

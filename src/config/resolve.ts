@@ -123,9 +123,13 @@ function checkApiUrl(value: string, source: string): string {
   return trimmed.replace(/\/+$/, "");
 }
 
-/** The URL with whatever stands before an `@` in its authority replaced by `***`, for messages. */
+/**
+ * The URL with whatever stands between `://` and its last `@` replaced by `***`, for messages. Up to the
+ * last `@`, not to the end of the authority: a password may hold `/`, `?` or `#`, and in a URL that does
+ * not parse where the authority ends cannot be told.
+ */
 function withoutCredentials(value: string): string {
-  return value.replace(/^([^:/]*:\/\/)[^/?#]*@/, "$1***@");
+  return value.replace(/^([^:/]*:\/\/).*@/s, "$1***@");
 }
 
 /**

@@ -34,6 +34,8 @@ export type Failure =
       message: string;
       requestId: string | null;
       rateLimit: RateLimit | null;
+      /** The answer was a web page (HTML): not GitHub's API, which answers errors in JSON. */
+      webPage?: boolean;
     }
   | {
       type: "network";
@@ -82,11 +84,13 @@ export function parseFailure(error: unknown, now: number): Failure {
   }
   if (isRequestError(error)) {
     const headers = error.response.headers ?? {};
-    const message = gitHubMessage(error.response.data, error.message);
+    const { data } = error.response;
+    const message = gitHubMessage(data, error.message);
     return {
       type: "http",
       status: error.status,
       message,
+      webPage: typeof data === "string" && /^\s*</.test(data),
       requestId: typeof headers["x-github-request-id"] === "string" ? headers["x-github-request-id"] : null,
       rateLimit: parseRateLimit(error.status, headers, message, now),
     };
@@ -175,6 +179,22 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
       advice: `try again after ${new Date(retryAt).toISOString()} (in ${seconds}s)`,
     };
   }
+  if (failure.webPage && status < 500) {
+    // github.com itself, or a GitHub Enterprise Server's web host (without /api/v3): its pages say 404.
+    return {
+      kind:
+        status === 401
+          ? "auth"
+          : status === 403
+            ? "forbidden"
+            : status === 404 || status === 410
+              ? "not-found"
+              : "validation",
+      problem: `${where} answered ${status} with a web page, not as GitHub's API does`,
+      advice:
+        "check the API URL (--api-url, GITHUB_API_URL): https://api.github.com, or https://HOST/api/v3 for a GitHub Enterprise Server",
+    };
+  }
   if (status === 401) {
     return {
       kind: "auth",
@@ -184,7 +204,18 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
   }
   if (status === 403)
     return { kind: "forbidden", problem: `GitHub refused (${said})`, advice: forbiddenAdvice(message, op) };
-  if (status === 404 || status === 410) {
+  if (status === 410) {
+    // Gone, and GitHub says why (the issue deleted, issues turned off): not a matter of the token's access.
+    const repo = op.repo ?? "the repository";
+    return {
+      kind: "not-found",
+      problem: `GitHub says it is gone (${said})`,
+      advice: /disabled/i.test(message)
+        ? `issues are turned off for ${repo}: turn them on in its settings, or track an issue elsewhere`
+        : "track another issue (--issue)",
+    };
+  }
+  if (status === 404) {
     return {
       kind: "not-found",
       problem: `${op.notFound}, or the token cannot see it (${status})`,
@@ -216,6 +247,13 @@ function explainNetwork(
   }
   // Through a proxy, a refused or failed connection may be the proxy's: name it.
   const through = proxy === null ? "" : ` through the proxy ${proxy}`;
+  if (code === "ERR_ANSWER_TOO_LARGE") {
+    return {
+      kind: "server",
+      problem: `${where}${through} answered with more than GitHub sends (${failure.detail})`,
+      advice: `check that ${where} is a GitHub API URL`,
+    };
+  }
   const check =
     proxy === null
       ? "check the network and the API URL (--api-url, GITHUB_API_URL)"

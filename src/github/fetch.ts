@@ -30,6 +30,13 @@ export type Fetch = (input: string | URL, init?: FetchInit) => Promise<FetchResp
 const MAX_REDIRECTS = 20;
 
 /**
+ * The largest answer read. GitHub's largest is a page of 100 comments: a few MB, tens with the longest
+ * bodies. Something else answering (a wrong API URL serving a file, a broken proxy) is cut off here
+ * rather than read into memory until the timeout.
+ */
+export const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
+
+/**
  * The fetch given to Octokit for one attempt: minipass-fetch (npm's fetch on node:http and node:https),
  * not Node's own, whose first request costs a Node 20 process about 250 ms of CPU (undici compiles its
  * WebAssembly parser). Direct connections go through Node's global agents (keep-alive); a proxy's agent
@@ -38,10 +45,16 @@ const MAX_REDIRECTS = 20;
  * the fetch standard does: the token is not sent to another origin (minipass-fetch would keep it for the
  * same host name on another port or scheme).
  */
-export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fetch {
+export function createFetch(
+  proxy: ProxySettings | null,
+  timeoutMs: number,
+  maxAnswerBytes = MAX_ANSWER_BYTES,
+): Fetch {
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    // Aborted when the answer is too large: the connection is closed, not read to its end.
+    const cutOff = new AbortController();
+    const signal = AbortSignal.any([timeout, cutOff.signal, ...(init.signal ? [init.signal] : [])]);
     let url = new URL(String(input));
     let { method = "GET", headers = {}, body = null } = init;
     let via: ProxyVariable | null = null;
@@ -54,7 +67,7 @@ export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fet
             ? url.protocol === "https:"
               ? httpsAgent
               : httpAgent
-            : proxies.proxyAgent(proxyUrl(via), url);
+            : proxies.proxyAgent(proxyUrl(via), url, timeoutMs);
         const response = await minipassFetch(url.href, {
           method,
           headers,
@@ -63,7 +76,7 @@ export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fet
           agent,
           redirect: "manual",
         });
-        const content = await response.buffer();
+        const content = await readAtMost(response, maxAnswerBytes, cutOff, via);
         const location = response.headers.get("location");
         if (!minipassFetch.isRedirect(response.status) || location === null || redirects === MAX_REDIRECTS) {
           const { status, statusText } = response;
@@ -100,6 +113,36 @@ export function createFetch(proxy: ProxySettings | null, timeoutMs: number): Fet
   };
 }
 
+/** The answer's body, or a NetworkError (the request cut off) once it is longer than `maxBytes`. */
+async function readAtMost(
+  response: minipassFetch.Response,
+  maxBytes: number,
+  cutOff: AbortController,
+  via: ProxyVariable | null,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = Number(response.headers.get("content-length") ?? 0);
+  if (size <= maxBytes && response.body !== null) {
+    size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.length;
+      if (size > maxBytes) break;
+      chunks.push(chunk);
+    }
+  }
+  if (size <= maxBytes) return Buffer.concat(chunks, size);
+  // The abort is reported on the body too, which nothing reads any more.
+  response.body?.on("error", () => undefined);
+  cutOff.abort();
+  const limit = `${Math.round((maxBytes / 1024 / 1024) * 10) / 10} MiB`;
+  throw new NetworkError(new Error(`the answer is larger than ${limit}`), {
+    code: "ERR_ANSWER_TOO_LARGE",
+    requestSent: true,
+    timedOut: false,
+    proxy: describeProxy(via),
+  });
+}
+
 /**
  * The proxy's URL; `host:port` means http://host:port as in curl. A value that is not one fails the
  * request (GitHub trouble: queued, explained), its password never shown.
@@ -117,7 +160,8 @@ export function proxyUrl(variable: ProxyVariable): string {
     !["http:", "https:", "socks:", "socks5:", "socks5h:"].includes(url.protocol) ||
     url.hostname === ""
   ) {
-    const shown = value.replace(/\/\/[^/@]*@/, "//***@");
+    // Up to the last `@`: a password may hold `/`, `?` or `#` (and so break the URL).
+    const shown = value.replace(/\/\/.*@/s, "//***@");
     throw new NetworkError(new Error(`${variable.name} is not a proxy URL: "${shown}"`), {
       code: "ERR_PROXY_URL",
       requestSent: false,

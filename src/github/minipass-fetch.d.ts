@@ -19,6 +19,8 @@ declare module "minipass-fetch" {
     readonly status: number;
     readonly statusText: string;
     readonly headers: Headers;
+    /** A Minipass stream of the answer's bytes (null for a Response made without a body). */
+    readonly body: (AsyncIterable<Buffer> & { on(event: "error", listener: () => void): unknown }) | null;
     buffer(): Promise<Buffer>;
     arrayBuffer(): Promise<ArrayBuffer>;
     text(): Promise<string>;

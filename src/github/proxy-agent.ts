@@ -9,19 +9,22 @@ import { SocksProxyAgent } from "socks-proxy-agent";
  * API goes through a CONNECT tunnel, so the proxy never sees the request or the token; an http API is
  * sent to the proxy as an absolute URL, as curl and gh do; a SOCKS5 proxy (socks5://, or socks5h:// and
  * socks:// where the proxy resolves the name) carries both. One agent per proxy and scheme for the
- * process, keeping its connections alive as Node's global agents do.
+ * process, keeping its connections alive as Node's global agents do; a SOCKS5 one per request instead
+ * (`timeoutMs`, the request's own limit, bounds its handshake: see below).
  */
 const agents = new Map<string, Agent>();
 
-export function proxyAgent(proxyUrl: string, target: URL): Agent {
-  const socks = proxyUrl.startsWith("socks");
-  const key = `${socks ? "" : target.protocol} ${proxyUrl}`;
+export function proxyAgent(proxyUrl: string, target: URL, timeoutMs: number): Agent {
+  // socks-proxy-agent cannot close a handshake the proxy never answers when the request is given up:
+  // only its own timeout ends it (30 s by default), which holds the process open as long. Made for
+  // the request, the agent gets the request's limit.
+  if (proxyUrl.startsWith("socks")) return new SocksProxyAgent(proxyUrl, { timeout: timeoutMs });
+  const key = `${target.protocol} ${proxyUrl}`;
   let agent = agents.get(key);
   if (agent === undefined) {
     const options = { keepAlive: true };
-    agent = socks
-      ? new SocksProxyAgent(proxyUrl, options)
-      : target.protocol === "https:"
+    agent =
+      target.protocol === "https:"
         ? new TunnelAgent(proxyUrl, options)
         : new HttpProxyAgent(proxyUrl, options);
     agents.set(key, agent);
@@ -30,10 +33,12 @@ export function proxyAgent(proxyUrl: string, target: URL): Agent {
 }
 
 /**
- * https-proxy-agent with two mends. A proxy's refusal of the tunnel (403, 407...) fails the connection,
+ * https-proxy-agent with three mends. A proxy's refusal of the tunnel (403, 407...) fails the connection,
  * as sent nowhere (ERR_PROXY_TUNNEL), rather than reaching the request as if GitHub had answered it. The
  * certificate is checked against the API's host even when it is an IP address (https-proxy-agent then
- * sets no TLS server name, and Node would check it against "localhost").
+ * sets no TLS server name, and Node would check it against "localhost"). The connection to the proxy is
+ * closed when the request is given up before the proxy answered the CONNECT: https-proxy-agent would
+ * keep waiting, and the open connection would keep the process alive until the proxy hangs up.
  */
 class TunnelAgent extends HttpsProxyAgent<string> {
   override async connect(req: ClientRequest, options: Parameters<HttpsProxyAgent<string>["connect"]>[1]) {
@@ -42,12 +47,30 @@ class TunnelAgent extends HttpsProxyAgent<string> {
       status = answer.statusCode;
     });
     const host = options.host ?? "";
-    const socket = await super.connect(
-      req,
-      options.secureEndpoint
-        ? { ...options, checkServerIdentity: (_name, certificate) => checkServerIdentity(host, certificate) }
-        : options,
-    );
+    const abandoned = new AbortController();
+    const abandon = () => abandoned.abort();
+    // A request aborted before it has a socket (a timeout, while the CONNECT is pending) emits "abort"
+    // only; "close" comes with a socket.
+    req.once("abort", abandon).once("close", abandon);
+    // https-proxy-agent opens the connection to the proxy with `connectOpts` before its first await: for
+    // that moment they carry this request's signal (the agent is shared, the signal is not).
+    const shared = this.connectOpts;
+    this.connectOpts = { ...shared, signal: abandoned.signal };
+    let connecting: ReturnType<HttpsProxyAgent<string>["connect"]>;
+    try {
+      connecting = super.connect(
+        req,
+        options.secureEndpoint
+          ? {
+              ...options,
+              checkServerIdentity: (_name, certificate) => checkServerIdentity(host, certificate),
+            }
+          : options,
+      );
+    } finally {
+      this.connectOpts = shared;
+    }
+    const socket = await connecting.finally(() => req.off("abort", abandon).off("close", abandon));
     if (status === 200) return socket;
     socket.destroy();
     throw Object.assign(new Error(`the proxy refused the tunnel (${status})`), { code: "ERR_PROXY_TUNNEL" });

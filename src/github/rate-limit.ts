@@ -11,7 +11,7 @@ const SECONDARY_DEFAULT_WAIT_MS = 60_000;
  * Whether an error answer is a rate limit (primary or secondary), and until when. Pure.
  * Follows GitHub's documentation: `retry-after` (seconds or an HTTP date) wins; else
  * `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (epoch seconds); else a 429, or a 403 whose message
- * names a secondary rate limit, means one minute.
+ * names a secondary rate limit (or says a rate limit was exceeded), means one minute.
  */
 export function parseRateLimit(
   status: number,
@@ -28,12 +28,22 @@ export function parseRateLimit(
   const remaining = header(headers, "x-ratelimit-remaining");
   const reset = Number(header(headers, "x-ratelimit-reset"));
   if (remaining === "0") {
-    const retryAt =
-      Number.isFinite(reset) && reset > 0 ? Math.max(now, reset * 1000) : now + SECONDARY_DEFAULT_WAIT_MS;
-    return { retryAt, reason: "x-ratelimit-remaining 0" };
+    const known = Number.isFinite(reset) && reset > 0;
+    let retryAt = known ? reset * 1000 : now + SECONDARY_DEFAULT_WAIT_MS;
+    if (known && retryAt <= now) {
+      // Past on this clock, yet GitHub refused: this clock may be ahead of GitHub's. What is left of the
+      // window is read on GitHub's own clock (its Date header), else the reset has just passed.
+      const served = Date.parse(header(headers, "date") ?? "");
+      if (!Number.isNaN(served) && retryAt > served) retryAt = now + (retryAt - served);
+    }
+    return { retryAt: Math.max(now, retryAt), reason: "x-ratelimit-remaining 0" };
   }
   if (status === 429 || /secondary rate limit|abuse detection/i.test(message)) {
     return { retryAt: now + SECONDARY_DEFAULT_WAIT_MS, reason: "secondary rate limit" };
+  }
+  // The primary limit's headers dropped on the way (a proxy, a gateway): GitHub's words still say it.
+  if (/rate limit exceeded/i.test(message)) {
+    return { retryAt: now + SECONDARY_DEFAULT_WAIT_MS, reason: "rate limit exceeded, no reset time given" };
   }
   return null;
 }

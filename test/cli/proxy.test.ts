@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { queueFiles, runCli } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 import { hasTinyproxy, selfSignedCertificate, startTinyproxy, type Tinyproxy } from "../support/tinyproxy.js";
 
@@ -111,4 +112,39 @@ describe.skipIf(!hasTinyproxy)("HTTPS_PROXY, HTTP_PROXY and NO_PROXY through tin
     expect(untrusted.stderr).not.toContain(TOKEN);
     expect((await proxy.requests()).length).toBe(proxied);
   });
+});
+
+/**
+ * A proxy that takes the connection and never answers the CONNECT (a stuck corporate proxy): the command
+ * gives up on GitHub by its deadline, queues the post and ends. The open connection to the proxy used to
+ * keep the process alive until the proxy hung up.
+ */
+describe("a proxy that never answers the CONNECT", () => {
+  it("does not keep the command running: warned, queued, exit 0", async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => undefined);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { dir, env } = await fakeGitHub();
+      const { port } = silent.address() as AddressInfo;
+      const init = await runCli(["init", "--epic", "E", "--domains", "api", "--dir", dir], {
+        env: {
+          ...env,
+          GITHUB_API_URL: "https://api.github.example",
+          HTTPS_PROXY: `http://127.0.0.1:${port}`,
+        },
+      });
+      expect(init.code).toBe(0); // null: still running when the harness killed it
+      expect(init.stderr).toContain(`through the proxy http://127.0.0.1:${port} (HTTPS_PROXY)`);
+      expect(await queueFiles(dir)).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 });

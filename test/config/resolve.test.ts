@@ -86,6 +86,26 @@ describe("resolveApiUrl", () => {
     );
     expect(() => resolveApiUrl("https://x/?a=1", {})).toThrow(UsageError);
   });
+
+  // A password may hold any character (a generated one often a `/`): where the authority ends cannot be
+  // told from a URL that does not parse, so everything up to the last `@` is masked.
+  it("never shows a password holding /, ?, # or \\, whether or not the URL parses", () => {
+    for (const password of ["hun/ter2", "hun?ter2", "hun#ter2", "hun\\ter2", "a/b@c"]) {
+      const url = `https://user:${password}@ghe.example.com/api/v3`;
+      const message = (() => {
+        try {
+          resolveApiUrl(undefined, { GITHUB_API_URL: url });
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return "";
+      })();
+      expect(message).toMatch(/^GITHUB_API_URL must /);
+      expect(message).toContain('"https://***@ghe.example.com/api/v3"');
+      expect(message).not.toContain("hun");
+      expect(message).not.toContain("ter2");
+    }
+  });
 });
 
 describe("resolveRepo", () => {

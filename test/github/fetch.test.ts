@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createFetch, proxyUrl } from "../../src/github/fetch.js";
 import { NetworkError } from "../../src/github/network-error.js";
 import { readProxySettings } from "../../src/github/proxy.js";
+import { waitFor } from "../support/cli.js";
 import { closedPort, useLoopbackServers } from "../support/loopback.js";
 
 const run = promisify(execFile);
@@ -81,6 +82,39 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     expect(stalled.timedOut).toBe(true);
   });
 
+  // Not GitHub (a wrong --api-url serving a file, a broken proxy): read to the end or to the timeout, an
+  // endless answer filled the memory at the loopback's pace (about 1 GB in 3 s here) and was then
+  // explained as GitHub not answering.
+  it("fails an answer larger than the limit as soon as it is, without reading it to the end", async () => {
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    const endless = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) {}
+      };
+      res.on("drain", pump);
+      pump();
+    });
+    const tooLong = await failure(createFetch(null, 5000, 1024 * 1024)(endless.url));
+    expect([tooLong.code, tooLong.requestSent, tooLong.timedOut]).toEqual([
+      "ERR_ANSWER_TOO_LARGE",
+      true,
+      false,
+    ]);
+    expect((tooLong.cause as Error).message).toBe("the answer is larger than 1 MiB");
+    // Announced too large: refused before its body is read.
+    const announced = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": String(2 * 1024 * 1024) });
+      res.write("{");
+    });
+    const refused = await failure(createFetch(null, 5000, 1024 * 1024)(announced.url));
+    expect([refused.code, refused.timedOut]).toEqual(["ERR_ANSWER_TOO_LARGE", false]);
+    // Up to the limit, an answer is whole.
+    const { url } = await serve((_req, res) => res.end(Buffer.alloc(1024 * 1024, "b")));
+    const whole = await createFetch(null, 5000, 1024 * 1024)(url);
+    expect((await whole.arrayBuffer()).byteLength).toBe(1024 * 1024);
+  });
+
   it("fails when the connection closes mid-body, as sent", async () => {
     const { url } = await serve((_req, res) => {
       res.writeHead(200, { "content-length": "100" });
@@ -144,6 +178,35 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     } finally {
       proxyServer.closeAllConnections();
       await new Promise((resolve) => proxyServer.close(resolve));
+    }
+  });
+
+  // A proxy that accepts the connection and never answers the CONNECT (or the SOCKS greeting): the request
+  // times out, and the connection to the proxy must close with it. Left open, it keeps a CLI process alive
+  // after its work is done, until the proxy hangs up (tinyproxy: 10 minutes).
+  it.each([
+    ["an http:// proxy's CONNECT", "http"],
+    ["a socks5h:// proxy's greeting", "socks5h"],
+  ])("closes the connection to the proxy when %s hangs and the request times out", async (_, scheme) => {
+    const open = new Set<Socket>();
+    let accepted = 0;
+    const silent = createNetServer((socket) => {
+      accepted += 1;
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      socket.on("error", () => undefined);
+      socket.resume(); // read (and ignore) what comes, so that the client's hanging up is seen
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://127.0.0.1:${port}` });
+      const error = await failure(createFetch(proxy, 300)("https://api.github.example/user"));
+      expect([error.code, error.timedOut, accepted]).toEqual(["ETIMEDOUT", true, 1]);
+      expect(await waitFor(() => open.size === 0, 5000)).toBe(true);
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
@@ -219,6 +282,18 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     expect(JSON.stringify([error.message, (error.cause as Error).message, error.proxy])).not.toContain(
       "s3cret",
     );
+  });
+
+  it("never shows a proxy password holding /, ? or #, which breaks the URL", async () => {
+    for (const password of ["s3/cret", "s3?cret", "s3#cret", "a/b@c"]) {
+      const proxy = readProxySettings({ HTTPS_PROXY: `http://user:${password}@proxy.corp:3128` });
+      const error = await failure(createFetch(proxy, 1000)("https://api.github.com/"));
+      const shown = JSON.stringify([error.message, (error.cause as Error).message, error.proxy]);
+      expect(error.code).toBe("ERR_PROXY_URL");
+      expect(shown).toContain("http://***@proxy.corp:3128");
+      expect(shown).not.toContain("s3");
+      expect(shown).not.toContain("cret");
+    }
   });
 
   it("reads a proxy given as host:port as http://host:port, as curl does", () => {

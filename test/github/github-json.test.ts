@@ -97,6 +97,25 @@ describe("toGitHubError", () => {
     expect(error.message).toContain("boom \\u001b[31mred\\u001b[0m \\u0000 end");
     expect(error.message).not.toMatch(/[\u0000-\u001f]/);
   });
+  it("says an answer too large to be GitHub's was cut off, and where to look, not that it was lost", () => {
+    const failure = {
+      type: "network",
+      code: "ERR_ANSWER_TOO_LARGE",
+      detail: "the answer is larger than 128 MiB",
+      requestSent: true,
+      timedOut: false,
+      proxy: null,
+    } as const;
+    const error = repoError(failure, "GET", "listing the comments of acme/widgets#123", {
+      attempts: 1,
+      elapsedMs: 300,
+      timeoutMs: 8000,
+    });
+    expect(error.kind).toBe("server");
+    expect(error.message).toBe(
+      "listing the comments of acme/widgets#123 failed: https://api.github.com answered with more than GitHub sends (the answer is larger than 128 MiB): check that https://api.github.com is a GitHub API URL",
+    );
+  });
   it("says how long GitHub was waited for in all, not the last attempt's timeout", () => {
     const failure = {
       type: "network",

@@ -166,6 +166,23 @@ describe("createOctokitClient: error mapping", () => {
       message:
         "creating a comment on acme/widgets#123 failed: issue #123 or repository acme/widgets not found, or the token cannot see it (404): check the repository and issue number, and that the token has access to the repository",
     },
+    // 410 is not 404: GitHub says why, and the token's access is not the problem.
+    {
+      name: "410 issues turned off",
+      status: 410,
+      data: { message: "Issues are disabled for this repo" },
+      kind: "not-found",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub says it is gone (410 Issues are disabled for this repo): issues are turned off for acme/widgets: turn them on in its settings, or track an issue elsewhere",
+    },
+    {
+      name: "410 deleted issue",
+      status: 410,
+      data: { message: "This issue was deleted" },
+      kind: "not-found",
+      message:
+        "creating a comment on acme/widgets#123 failed: GitHub says it is gone (410 This issue was deleted): track another issue (--issue)",
+    },
     {
       name: "422",
       status: 422,
@@ -207,6 +224,25 @@ describe("createOctokitClient: error mapping", () => {
       expect(Object.keys(error.cause as object)).not.toContain("request");
     });
   }
+
+  // The API always answers an error in JSON. A web page means the URL is not the API: github.com itself,
+  // or a GitHub Enterprise Server's host without /api/v3 (its web pages say 404 to /repos/...).
+  it("explains an error answered with a web page as a wrong API URL, not as a missing issue", async () => {
+    const page =
+      (status: number): Handler =>
+      (_req, res) =>
+        res
+          .writeHead(status, { "content-type": "text/html; charset=utf-8" })
+          .end("<!DOCTYPE html><html>Page not found</html>");
+    for (const status of [404, 401]) {
+      const { url } = await serve(page(status));
+      const error = await failure(client(url).github.createComment(REPO, 123, "body"));
+      expect(error.message).toBe(
+        `creating a comment on acme/widgets#123 failed: ${url} answered ${status} with a web page, not as GitHub's API does: check the API URL (--api-url, GITHUB_API_URL): https://api.github.com, or https://HOST/api/v3 for a GitHub Enterprise Server`,
+      );
+      expect([error.kind, error.status]).toEqual([status === 404 ? "not-found" : "auth", status]);
+    }
+  });
 
   it("redacts a token that GitHub's message echoes", async () => {
     const { url } = await serve(json(422, { message: `token ${TOKEN} and ghs_${"x".repeat(36)} rejected` }));

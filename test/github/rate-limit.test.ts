@@ -24,11 +24,35 @@ describe("parseRateLimit", () => {
     ).toBe(NOW);
   });
 
+  // A clock ahead of GitHub's sees the reset as past while GitHub still refuses: retrying at once, and
+  // recording no back-off at all, every later call would hit the limit again. GitHub's own Date header
+  // says how long is left.
+  it("reads a reset that looks past on a clock ahead of GitHub's against GitHub's Date header", () => {
+    const gitHubNow = NOW - 180_000; // this machine's clock is 3 minutes ahead
+    const headers = {
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String((gitHubNow + 60_000) / 1000),
+      date: new Date(gitHubNow).toUTCString(),
+    };
+    expect(parseRateLimit(403, headers, "API rate limit exceeded", NOW)?.retryAt).toBe(NOW + 60_000);
+    // GitHub's clock past the reset too: the window just turned, try again now.
+    const turned = { ...headers, date: new Date(gitHubNow + 61_000).toUTCString() };
+    expect(parseRateLimit(403, turned, "API rate limit exceeded", NOW)?.retryAt).toBe(NOW);
+  });
+
   it("treats a 429 or a secondary-rate-limit message as one minute", () => {
     expect(parseRateLimit(429, {}, "", NOW)?.retryAt).toBe(NOW + 60_000);
     expect(parseRateLimit(403, {}, "You have exceeded a secondary rate limit.", NOW)?.reason).toBe(
       "secondary rate limit",
     );
+  });
+
+  // A proxy or gateway in between may drop the x-ratelimit-* headers; GitHub's words still say what it is.
+  it("reads a 403 that says the primary rate limit was exceeded, without its headers, as one minute", () => {
+    expect(parseRateLimit(403, {}, "API rate limit exceeded for user ID 1.", NOW)).toEqual({
+      retryAt: NOW + 60_000,
+      reason: "rate limit exceeded, no reset time given",
+    });
   });
 
   it("is null for other answers", () => {

@@ -50,7 +50,9 @@ export async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerR
   const answer = (reply: Reply, user: string | null = login): void => {
     record.status = reply.status;
     record.outcome = "answered";
-    send(res, reply, { ...env.limits.headers(user), "x-github-request-id": requestId });
+    // GitHub's Date is on GitHub's clock (the client reads a rate limit's reset against it): the fake's.
+    const date = new Date(env.clock()).toUTCString();
+    send(res, reply, { ...env.limits.headers(user), "x-github-request-id": requestId, date });
   };
 
   const read = await readBody(req);
@@ -101,6 +103,17 @@ export async function handle(env: HandlerEnv, req: IncomingMessage, res: ServerR
       return;
     }
 
+    // GitHub refuses every request without a User-Agent, before anything else.
+    if (!req.headers["user-agent"]) {
+      answer(
+        errorReply(
+          403,
+          "Request forbidden by administrative rules. Please make sure your request has a User-Agent header.",
+          "https://docs.github.com/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent",
+        ),
+      );
+      return;
+    }
     if (login === null) {
       env.limits.consumeCore(null);
       answer(badCredentials());

@@ -1,0 +1,37 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { reporterClient } from "../../src/reporter/client.js";
+
+/**
+ * Without GITHUB_TOKEN or GH_TOKEN the token comes from `gh auth token`, which, not told the host, answers
+ * for gh's default host: GH_HOST, or the only host gh is logged in to (a GitHub Enterprise Server's).
+ * That token must not be sent to api.github.com: gh is always asked for the API's own host.
+ */
+describe("the token from gh auth token", () => {
+  const saved = { PATH: process.env.PATH, GH_ARGS_FILE: process.env.GH_ARGS_FILE };
+  let dir = "";
+  afterEach(async () => {
+    process.env.PATH = saved.PATH;
+    if (saved.GH_ARGS_FILE === undefined) delete process.env.GH_ARGS_FILE;
+    else process.env.GH_ARGS_FILE = saved.GH_ARGS_FILE;
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ["https://api.github.com", "github.com"],
+    ["https://ghe.example.com/api/v3", "ghe.example.com"],
+  ])("is asked for the host of %s (%s)", async (apiUrl, host) => {
+    dir = await mkdtemp(join(tmpdir(), "pp-gh-"));
+    const gh = join(dir, "gh");
+    // A gh that writes down how it was asked, and answers with a token.
+    await writeFile(gh, '#!/bin/sh\necho "$@" >> "$GH_ARGS_FILE"\necho gho_0123456789abcdefghijklmnop\n');
+    await chmod(gh, 0o755);
+    process.env.PATH = `${dir}${delimiter}${saved.PATH ?? ""}`;
+    process.env.GH_ARGS_FILE = join(dir, "args");
+    const clock = { now: () => Date.now() };
+    await reporterClient({}, {}, clock)(apiUrl);
+    expect((await readFile(join(dir, "args"), "utf8")).trim()).toBe(`auth token --hostname ${host}`);
+  });
+});
