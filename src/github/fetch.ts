@@ -113,7 +113,10 @@ export function createFetch(
   };
 }
 
-/** The answer's body, or a NetworkError (the request cut off) once it is longer than `maxBytes`. */
+/**
+ * The answer's body, or a NetworkError (the request cut off) once it is longer than `maxBytes`. Read here:
+ * minipass-fetch's own `size` option wants the body's exact size (minipass-sized), not a limit.
+ */
 async function readAtMost(
   response: minipassFetch.Response,
   maxBytes: number,
