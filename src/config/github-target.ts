@@ -1,5 +1,6 @@
 import type { CommentMode, GitHubTarget, RunState } from "../model/types.js";
 import type { FileSystem } from "../util/io.js";
+import { originOnApiHost } from "./origin-host.js";
 import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./read-task-file.js";
 import { type Env, readOriginUrl, resolveApiUrl, resolveRepo } from "./resolve.js";
 
@@ -69,12 +70,23 @@ export async function resolveTarget(
   const taskRepo = settings?.repo ?? saved?.repo ?? null;
   const needsOrigin = overrides.repo === undefined && taskRepo === null && !env.GITHUB_REPOSITORY;
   const originUrl = needsOrigin && issueNumber !== null ? await readOriginUrl(fs, epicDir) : null;
-  const repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
+  let repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
+  const apiUrl =
+    overrides.apiUrl === undefined && saved ? saved.apiUrl : resolveApiUrl(overrides.apiUrl, env);
+  let originElsewhere: Target["originElsewhere"] = null;
+  if (repo?.source === "git origin" && originUrl) {
+    const origin = await originOnApiHost(originUrl, apiUrl, env);
+    if (!origin.onHost) {
+      originElsewhere = { host: origin.host, apiHost: origin.apiHost };
+      repo = null;
+    }
+  }
   return {
+    originElsewhere,
     github: {
       issueNumber,
       repo: repo?.repo ?? null,
-      apiUrl: overrides.apiUrl === undefined && saved ? saved.apiUrl : resolveApiUrl(overrides.apiUrl, env),
+      apiUrl,
       syncEnabled: (settings?.syncEnabled ?? true) && overrides.syncEnabled !== false,
       commentMode: overrides.commentMode ?? settings?.commentMode ?? saved?.commentMode ?? "edit",
       minIntervalMs:
@@ -101,8 +113,15 @@ function settingsMayChange(stat: TaskFileStat, seen: Seen, overrides: GitHubOver
   return Object.values(overrides).some((value) => value !== undefined) || !sameTaskFile(seen, stat);
 }
 
-/** Settings for the run, and the stat of the task.md they were read with (null: none), for this machine. */
-export type Target = { github: GitHubTarget; taskFile: TaskFileStat };
+/**
+ * Settings for the run, and the stat of the task.md they were read with (null: none), for this machine.
+ * `originElsewhere`: the origin remote's repository was not taken, being on another host than the API's.
+ */
+export type Target = {
+  github: GitHubTarget;
+  taskFile: TaskFileStat;
+  originElsewhere?: { host: string; apiHost: string } | null;
+};
 
 /**
  * The settings for a later command of a running run, when they can be had without reading anything (pure,

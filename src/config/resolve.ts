@@ -72,14 +72,16 @@ export function tokenProblem(token: string): string | null {
 
 /**
  * The token the GitHub CLI holds (`gh auth token`, for `hostname` when given), or null when gh is
- * not installed, not logged in, or takes more than 3 s. Never throws.
+ * not installed, not logged in, or takes more than 3 s. Never throws. gh runs in `env` (the caller's
+ * environment: its PATH finds gh, its HOME gh's settings), else in this process's.
  */
-export async function ghAuthToken(options: { hostname?: string } = {}): Promise<string | null> {
+export async function ghAuthToken(options: { hostname?: string; env?: Env } = {}): Promise<string | null> {
   const { execFile } = await import("node:child_process");
   const args = ["auth", "token", ...(options.hostname ? ["--hostname", options.hostname] : [])];
+  const spawnOptions = { timeout: 3000, windowsHide: true, encoding: "utf8", env: options.env } as const;
   return new Promise((done) => {
     try {
-      execFile("gh", args, { timeout: 3000, windowsHide: true, encoding: "utf8" }, (error, stdout) => {
+      execFile("gh", args, spawnOptions, (error, stdout) => {
         const token = error ? "" : stdout.trim();
         done(token && !/\s/.test(token) ? token : null);
       });
@@ -134,8 +136,9 @@ function withoutCredentials(value: string): string {
 
 /**
  * `--repo`, else task.md's `github.repo`, else `GITHUB_REPOSITORY`, else the origin remote's URL.
- * A bad `--repo` or `GITHUB_REPOSITORY` is the caller's mistake; an origin that is not on a
- * GitHub-like host is ignored. null when none gives a repository.
+ * A bad `--repo` or `GITHUB_REPOSITORY` is the caller's mistake; an origin URL that names no `owner/name`
+ * is ignored (one on another host than the API's is left out by resolveTarget: originOnApiHost). null
+ * when none gives a repository.
  */
 export function resolveRepo(inputs: {
   flag?: string | undefined;
@@ -163,8 +166,18 @@ function checkRepo(value: string, source: string): string {
  * paths, file:// URLs and paths that are not exactly owner/name.
  */
 export function parseGitRemoteUrl(url: string): string | null {
+  return parseGitRemote(url)?.repo ?? null;
+}
+
+/**
+ * A git remote URL's host (lower case) and `owner/name`; `ssh` when git reaches it over ssh (ssh:// or
+ * scp-like), where the host may be an alias of ~/.ssh/config. null as for parseGitRemoteUrl.
+ */
+export function parseGitRemote(url: string): { host: string; repo: string; ssh: boolean } | null {
   const trimmed = url.trim();
   let path: string;
+  let host: string;
+  let ssh: boolean;
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(trimmed)) {
     let parsed: URL;
     try {
@@ -174,17 +187,22 @@ export function parseGitRemoteUrl(url: string): string | null {
     }
     if (parsed.protocol === "file:" || parsed.hostname === "") return null;
     path = parsed.pathname;
+    host = parsed.hostname;
+    ssh = parsed.protocol === "ssh:" || parsed.protocol === "git+ssh:" || parsed.protocol === "ssh+git:";
   } else {
     // scp-like syntax: [user@]host:path (a host of one letter would be a Windows drive).
     const scp = /^(?:[^@/\s]+@)?([^:/\s]{2,}):(.+)$/.exec(trimmed);
     if (!scp) return null;
+    host = scp[1]!;
     path = scp[2]!;
+    ssh = true;
   }
   const slug = path
     .replace(/^\/+|\/+$/g, "")
     .replace(/\.git$/, "")
     .replace(/\/+$/, "");
-  return slug.split("/").length === 2 && isRepoSlug(slug) ? slug : null;
+  if (slug.split("/").length !== 2 || !isRepoSlug(slug)) return null;
+  return { host: host.toLowerCase(), repo: slug, ssh };
 }
 
 /**

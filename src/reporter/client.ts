@@ -1,3 +1,4 @@
+import { webHost } from "../config/origin-host.js";
 import { type Env, ghAuthToken, resolveToken, tokenProblem } from "../config/resolve.js";
 import { GitHubError } from "../errors.js";
 import { guardClient } from "../github/guarded-client.js";
@@ -65,9 +66,7 @@ async function defaultClient(
   // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
   // Always named: not told, gh answers for its default host (GH_HOST, or the only host it is logged in
   // to), and a GitHub Enterprise Server's token would be sent to api.github.com.
-  const host = new URL(apiUrl).hostname;
-  const hostname = host === "api.github.com" ? "github.com" : host;
-  const token = await resolveToken(env, () => ghAuthToken({ hostname }));
+  const token = await resolveToken(env, () => ghAuthToken({ hostname: webHost(apiUrl), env }));
   if (!token) return null;
   // Refused before any request: sent, it fails as a network error and is retried as one.
   const problem = tokenProblem(token.token);

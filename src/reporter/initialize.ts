@@ -27,7 +27,7 @@ export async function startRun(
   deadline: number,
 ): Promise<AgentRef[]> {
   const target = await resolveTarget(core.fs, core.epicDir, core.env, core.overrides);
-  warnIfNoRepository(core, target.github);
+  warnIfNoRepository(core, target);
   const unreadable = options.force ? await core.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
   core.queue.sweep(core.clock.now());

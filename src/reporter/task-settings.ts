@@ -25,7 +25,7 @@ export async function saveSettings(
 ): Promise<RunState | null> {
   const target = settings?.runId === current.runId ? settings.target : await readSettings(core, current);
   if (!target) return current;
-  warnIfNoRepository(core, target.github);
+  warnIfNoRepository(core, target);
   const saved = await core.store.transact((state) => {
     if (!state) return { result: null };
     const next = { ...state, github: keepRunIssue(state, target.github, givenFlags(core)) };
@@ -60,8 +60,15 @@ export function givenFlags(core: ReporterCore): { issue: boolean; repo: boolean 
   return { issue: core.overrides.issueNumber !== undefined, repo: core.overrides.repo !== undefined };
 }
 
-export function warnIfNoRepository(core: ReporterCore, github: RunState["github"]): void {
+export function warnIfNoRepository(core: ReporterCore, target: Target): void {
+  const { github, originElsewhere } = target;
   if (github.issueNumber === null || github.repo !== null || !github.syncEnabled) return;
+  if (originElsewhere) {
+    core.warn(
+      `issue #${github.issueNumber} is given but no repository: the git origin remote is on ${originElsewhere.host}, not ${originElsewhere.apiHost} where posts go, so its repository is not taken (give --repo, task.md github.repo or GITHUB_REPOSITORY, or --api-url / GITHUB_API_URL for GitHub Enterprise): tracking locally`,
+    );
+    return;
+  }
   core.warn(
     `issue #${github.issueNumber} is given but no repository (--repo, task.md github.repo, GITHUB_REPOSITORY or a git origin remote): tracking locally`,
   );

@@ -75,13 +75,26 @@ describe("task.md settings from the CLI", () => {
     });
     expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
     gh.reset();
+    // The origin on the API's host (the fake GitHub's here, as github.com is api.github.com's).
     await mkdir(join(dir, ".git"));
-    await writeFile(
-      join(dir, ".git/config"),
-      '[core]\n\tbare = false\n[remote "origin"]\n\turl = git@github.com:acme/widgets.git\n',
-    );
+    const origin = (url: string) =>
+      writeFile(join(dir, ".git/config"), `[core]\n\tbare = false\n[remote "origin"]\n\turl = ${url}\n`);
+    const host = new URL(gh.url).hostname;
+    await origin(`git@${host}:acme/widgets.git`);
     await runCli(["init", "--epic", "E", "--domains", "b", "--force", "--dir", dir], { env });
     expect(gh.comments("acme/widgets", 123)).toHaveLength(1);
+
+    // An origin on another host than the API's is not taken: acme/widgets there is not this one.
+    gh.reset();
+    await origin("git@github.com:acme/widgets.git");
+    const elsewhere = await runCli(["init", "--epic", "E", "--domains", "c", "--force", "--dir", dir], {
+      env,
+    });
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.stderr).toContain(
+      `the git origin remote is on github.com, not ${host} where posts go, so its repository is not taken`,
+    );
+    expect(gh.requests).toHaveLength(0);
   });
 
   it("writes github.last_synced after a successful finalize and keeps every other byte", async () => {

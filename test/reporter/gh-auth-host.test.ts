@@ -10,28 +10,25 @@ import { reporterClient } from "../../src/reporter/client.js";
  * That token must not be sent to api.github.com: gh is always asked for the API's own host.
  */
 describe("the token from gh auth token", () => {
-  const saved = { PATH: process.env.PATH, GH_ARGS_FILE: process.env.GH_ARGS_FILE };
   let dir = "";
   afterEach(async () => {
-    process.env.PATH = saved.PATH;
-    if (saved.GH_ARGS_FILE === undefined) delete process.env.GH_ARGS_FILE;
-    else process.env.GH_ARGS_FILE = saved.GH_ARGS_FILE;
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it.each([
     ["https://api.github.com", "github.com"],
     ["https://ghe.example.com/api/v3", "ghe.example.com"],
-  ])("is asked for the host of %s (%s)", async (apiUrl, host) => {
+    ["https://api.acme.ghe.com", "acme.ghe.com"],
+  ])("is asked for the host of %s (%s), in the reporter's environment", async (apiUrl, host) => {
     dir = await mkdtemp(join(tmpdir(), "pp-gh-"));
     const gh = join(dir, "gh");
     // A gh that writes down how it was asked, and answers with a token.
     await writeFile(gh, '#!/bin/sh\necho "$@" >> "$GH_ARGS_FILE"\necho gho_0123456789abcdefghijklmnop\n');
     await chmod(gh, 0o755);
-    process.env.PATH = `${dir}${delimiter}${saved.PATH ?? ""}`;
-    process.env.GH_ARGS_FILE = join(dir, "args");
+    // The reporter's environment (not this process's): gh is found on its PATH and reads its variables.
+    const env = { PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, GH_ARGS_FILE: join(dir, "args") };
     const clock = { now: () => Date.now() };
-    await reporterClient({}, {}, clock)(apiUrl);
+    await reporterClient({}, env, clock)(apiUrl);
     expect((await readFile(join(dir, "args"), "utf8")).trim()).toBe(`auth token --hostname ${host}`);
   });
 });

@@ -1,0 +1,57 @@
+import { type Env, parseGitRemote } from "./resolve.js";
+
+/**
+ * The web host of a GitHub API URL, where its repositories' git remotes live: `https://api.github.com` →
+ * github.com, `https://api.acme.ghe.com` → acme.ghe.com, `https://ghe.example.com/api/v3` → ghe.example.com.
+ */
+export function webHost(apiUrl: string): string {
+  return new URL(apiUrl).hostname.toLowerCase().replace(/^api\./, "");
+}
+
+/** Looks up the host an ssh host alias stands for (`Host github-work` in ~/.ssh/config); null: unknown. */
+export type SshHostLookup = (alias: string, env: Env) => Promise<string | null>;
+
+/**
+ * Whether the origin remote (`originUrl`) is a repository of the GitHub that `apiUrl` serves: its host is
+ * the API's web host, or an ssh alias that ssh resolves to it. The repository of an origin elsewhere (a
+ * GitHub Enterprise checkout while posts go to github.com) is not taken: a repository of the same name
+ * there would get the run's comments.
+ */
+export async function originOnApiHost(
+  originUrl: string,
+  apiUrl: string,
+  env: Env,
+  lookup: SshHostLookup = sshHostName,
+): Promise<{ onHost: true } | { onHost: false; host: string; apiHost: string }> {
+  const remote = parseGitRemote(originUrl);
+  const apiHost = webHost(apiUrl);
+  if (!remote || remote.host === apiHost) return { onHost: true };
+  const resolved = remote.ssh ? await lookup(remote.host, env) : null;
+  return resolved?.toLowerCase() === apiHost
+    ? { onHost: true }
+    : { onHost: false, host: remote.host, apiHost };
+}
+
+/**
+ * The host name ssh uses for `alias` (`ssh -G`, which reads ~/.ssh/config and connects nowhere), or null
+ * when ssh is missing, takes more than 3 s, or the alias could be read as an option. Never throws. ssh
+ * runs in `env` (the caller's environment: PATH, HOME).
+ */
+export async function sshHostName(alias: string, env: Env): Promise<string | null> {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(alias)) return null;
+  const { execFile } = await import("node:child_process");
+  return new Promise((done) => {
+    try {
+      execFile(
+        "ssh",
+        ["-G", alias],
+        { timeout: 3000, windowsHide: true, encoding: "utf8", env },
+        (error, stdout) => {
+          done(error ? null : (/^hostname (\S+)$/m.exec(stdout)?.[1] ?? null));
+        },
+      );
+    } catch {
+      done(null);
+    }
+  });
+}
