@@ -14,8 +14,30 @@ import {
   type StoreUrl,
 } from "./config.js";
 import { migrate } from "./migrate.js";
-import { LATEST_VERSION, SCHEMA } from "./migrations.js";
+import { LATEST_VERSION } from "./migrations.js";
+import {
+  AlreadyAppliedError,
+  isBroken,
+  isConflict,
+  isLostStatement,
+  isMissingSchema,
+  isOurs,
+  LostRowError,
+  markOurs,
+  SchemaBehind,
+} from "./pg-errors.js";
 import { changedAgentRows, runLevel } from "./rows.js";
+import {
+  APPLIED,
+  INSERT_RUN,
+  LATEST,
+  LATEST_CHANNEL,
+  LOCK_LATEST,
+  PAST_DURATIONS,
+  WRITE,
+} from "./statements.js";
+
+export { AlreadyAppliedError } from "./pg-errors.js";
 
 /**
  * A run's changes are announced (NOTIFY, no payload) on the run's own channel, `runs.channel`: a name no
@@ -48,14 +70,6 @@ export interface PgStoreOptions {
 interface Correlation {
   id: string;
   replay: boolean;
-}
-
-/** A replayed change that the run already holds (matched by its correlation id). Checked by name. */
-export class AlreadyAppliedError extends Error {
-  override name = "AlreadyAppliedError";
-  constructor(readonly correlationId: string) {
-    super(`change ${correlationId} is already applied`);
-  }
 }
 
 interface LatestRow {
@@ -106,108 +120,11 @@ function assemble(row: LatestRow): { state: RunState | null; versions: Record<st
   return { state, versions };
 }
 
-const LATEST = `
-SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
-       (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
-       r.id::text AS id, r.channel, r.revision::text AS revision, r.run_version::text AS run_version,
-       r.seq::float8 AS seq, r.event, r.run_state,
-       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state) ORDER BY a.agent_id) FROM ${SCHEMA}.agents a
-        WHERE a.run_id = r.id) AS agents
-FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (
-  SELECT id, channel, revision, run_version, seq, event, run_state FROM ${SCHEMA}.runs
-  WHERE epic_id = $1 ORDER BY id DESC LIMIT 1
-) AS r ON true`;
-
 /**
  * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
  * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
  */
 export const LOCKED_READ_TRIES = 5;
-
-/**
- * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
- * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
- * newest version, but the rest, the agents, as they were when it started).
- */
-const LOCK_LATEST = `SELECT id::text AS id FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`;
-
-const INSERT_RUN = `
-INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, event, run_state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id::text AS id, channel`;
-
-/** The channel of the epic's latest run that this role may see. */
-const LATEST_CHANNEL = `SELECT channel FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1`;
-
-/** Each domain's median duration over its latest 20 completed agents in earlier runs (visible to the role). */
-const PAST_DURATIONS = `
-SELECT d.domain, percentile_cont(0.5) WITHIN GROUP (ORDER BY p.ms)::float8 AS ms
-FROM unnest($1::text[]) AS d(domain)
-CROSS JOIN LATERAL (
-  SELECT extract(epoch FROM a.finished_at - a.started_at) * 1000 AS ms
-  FROM ${SCHEMA}.agents a
-  WHERE a.domain = d.domain AND a.status = 'completed' AND a.started_at IS NOT NULL
-    AND a.finished_at IS NOT NULL
-  ORDER BY a.finished_at DESC LIMIT 20
-) AS p
-GROUP BY d.domain`;
-
-/** What the write raises when an agent changed since the change read it (see WRITE). */
-const CONFLICT_MARK = "parallel_progress: an agent changed since the change read it";
-
-/**
- * One change, one autocommit statement. First the run row: it takes the run's next sequence number
- * (`seq + $5`) under the row's lock, held for this statement only, so sequence numbers stay contiguous and
- * in commit order, checking what the change read: any write since (`revision`, $2) for a change of the
- * run-level fields, or a write of the run-level fields (`run_version`, $3) for a change of agents alone.
- * No row: nothing is written (no other part runs without it). Then each agent the change touched, at the
- * version it read (none: a new agent, inserted; the run row comes first, as the scalar subquery makes it),
- * the event row and the NOTIFY. An agent that changed since (or was added meanwhile) is left as it is, and
- * the statement fails with CONFLICT_MARK (a cast that fails: plain SQL raises nothing else), so nothing of
- * it is written. (One upsert rather than an UPDATE and an INSERT: a new connection plans it in about 1 ms
- * less.)
- */
-const WRITE = `
-WITH run AS (
-  UPDATE ${SCHEMA}.runs SET
-    seq = seq + $5::integer,
-    event = CASE WHEN $7::boolean THEN $6::text ELSE event END,
-    run_state = coalesce($4::jsonb, run_state),
-    completed_at = CASE WHEN $4::jsonb IS NULL THEN completed_at
-                        ELSE ($4::jsonb ->> 'completedAt')::timestamptz END,
-    repo = CASE WHEN $4::jsonb IS NULL THEN repo ELSE $4::jsonb -> 'github' ->> 'repo' END,
-    issue_number = CASE WHEN $4::jsonb IS NULL THEN issue_number
-                        ELSE ($4::jsonb -> 'github' ->> 'issueNumber')::integer END,
-    run_version = run_version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END,
-    revision = revision + 1,
-    updated_at = now()
-  WHERE id = $1::bigint AND ($2::bigint IS NULL OR revision = $2::bigint)
-    AND ($3::bigint IS NULL OR run_version = $3::bigint)
-  RETURNING id, seq, channel
-), given AS (
-  SELECT * FROM jsonb_to_recordset($8::jsonb) AS g(agent_id text, version bigint, state jsonb, domain text,
-    status text, files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
-    updated_at timestamptz, summary text, error text)
-), changed AS (
-  INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
-                                     started_at, finished_at, updated_at, summary, error, state)
-  SELECT (SELECT id FROM run), g.agent_id, g.domain, g.status, g.files_completed, g.files_total,
-         g.started_at, g.finished_at, g.updated_at, g.summary, g.error, g.state
-  FROM given g WHERE (SELECT id FROM run) IS NOT NULL
-  ON CONFLICT (run_id, agent_id) DO UPDATE SET state = excluded.state, version = a.version + 1,
-    domain = excluded.domain, status = excluded.status, files_completed = excluded.files_completed,
-    files_total = excluded.files_total, started_at = excluded.started_at, finished_at = excluded.finished_at,
-    updated_at = excluded.updated_at, summary = excluded.summary, error = excluded.error
-  WHERE a.version = (SELECT g.version FROM given g WHERE g.agent_id = excluded.agent_id)
-  RETURNING 1
-), event AS (
-  INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
-  SELECT run.id, run.seq, $10::text, $6::text, $11::text FROM run WHERE $9::boolean
-)
-SELECT CASE WHEN (SELECT count(*) FROM changed) = jsonb_array_length($8::jsonb)
-            THEN run.seq ELSE ('${CONFLICT_MARK} ' || run.seq)::bigint END AS seq,
-       pg_notify(run.channel, '')
-FROM run`;
 
 /**
  * WRITE's parameters: the change from `before` (as read, at `run`'s revision and versions) to `next`. A
@@ -323,7 +240,7 @@ export class PgRunStore implements RunStore {
       try {
         return given(current, now);
       } catch (error) {
-        if (typeof error === "object" && error !== null) notFromDatabase.add(error);
+        markOurs(error);
         throw error;
       }
     };
@@ -476,12 +393,9 @@ export class PgRunStore implements RunStore {
     return { ...run, pastDurations: Object.fromEntries(rows.map((row) => [row.domain, Math.round(row.ms)])) };
   }
 
+  /** The epic's runs hold a change with this correlation id. */
   private async applied(client: pg.PoolClient, correlationId: string): Promise<boolean> {
-    const { rows } = await client.query(
-      `SELECT 1 FROM ${SCHEMA}.events e JOIN ${SCHEMA}.runs r ON r.id = e.run_id
-       WHERE r.epic_id = $1 AND e.correlation_id = $2 LIMIT 1`,
-      [this.epicId, correlationId],
-    );
+    const { rows } = await client.query(APPLIED, [this.epicId, correlationId]);
     return rows.length > 0;
   }
 
@@ -716,64 +630,4 @@ async function endQuietly(client: pg.Client): Promise<void> {
     client.end().catch(ignore),
     new Promise((resolve) => setTimeout(resolve, 1000).unref()),
   ]);
-}
-
-/** The schema is older than this release: migrate, then try again. */
-class SchemaBehind extends Error {}
-
-/** A bug: a write under the run row's lock found the run or an agent changed. */
-class LostRowError extends Error {
-  override name = "LostRowError";
-  constructor() {
-    super("a locked write lost its row");
-  }
-}
-
-/**
- * The write found an agent changed since the change read it (CONFLICT_MARK), or an agent it adds has a
- * domain that another change added meanwhile (the change, made again, refuses it), and wrote nothing.
- */
-function isConflict(error: unknown): boolean {
-  const { code, message, constraint } = error as { code?: unknown; message?: unknown; constraint?: unknown };
-  if (code === "23505") return constraint === "agents_run_id_domain_key";
-  return code === "22P02" && typeof message === "string" && message.includes(CONFLICT_MARK);
-}
-
-/** Errors a change threw itself (refused: an unknown agent, a finalized run...), not the database's. */
-const notFromDatabase = new WeakSet<object>();
-
-/** Not the database's error: the application's, on a healthy connection; never reclassified. */
-function isOurs(error: unknown): boolean {
-  return (
-    (typeof error === "object" && error !== null && notFromDatabase.has(error)) ||
-    error instanceof AlreadyAppliedError ||
-    error instanceof SchemaBehind ||
-    error instanceof LostRowError
-  );
-}
-
-/**
- * The schema, a table or a column is missing: the database has no schema or an older one (or another process
- * is migrating it right now, between two migrations): migrate (under the lock), then try again.
- */
-function isMissingSchema(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "3F000" || code === "42P01" || code === "42703";
-}
-
-/** A named statement the server does not have (26000), or has already (42P05): a transaction pooler. */
-function isLostStatement(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "26000" || code === "42P05";
-}
-
-/**
- * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
- * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
- */
-
-function isBroken(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
-  return code.startsWith("08") || code.startsWith("57P");
 }
