@@ -1,24 +1,14 @@
-import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
-import { applyAbandon } from "../../model/run.js";
-import type { AgentState, RunState } from "../../model/types.js";
+import type { RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient } from "./client.js";
-import {
-  connectionConfig,
-  databasePlace,
-  explainPgError,
-  MIGRATE_ADVICE,
-  parseStoreUrl,
-  type StoreUrl,
-} from "./config.js";
+import { connectionConfig, databasePlace, explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
+import { readLatest } from "./latest.js";
 import { migrate } from "./migrate.js";
 import { LATEST_VERSION } from "./migrations.js";
 import {
-  AlreadyAppliedError,
   isBroken,
-  isConflict,
   isLostStatement,
   isMissingSchema,
   isOurs,
@@ -26,9 +16,9 @@ import {
   markOurs,
   SchemaBehind,
 } from "./pg-errors.js";
-import { changedAgentRows, runLevel } from "./rows.js";
-import { APPLIED, INSERT_RUN, LATEST, LOCK_LATEST, PAST_DURATIONS, WRITE } from "./statements.js";
+import { Session } from "./session.js";
 import { endQuietly, subscribeToEpic } from "./subscription.js";
+import { CONFLICT, type Correlation, NEEDS_LOCK, tryChange } from "./write-attempt.js";
 
 export { AlreadyAppliedError } from "./pg-errors.js";
 
@@ -52,112 +42,8 @@ export interface PgStoreOptions {
   optimisticAttempts?: number;
 }
 
-/** A change's own id, stored with its event; a change replayed with the same id is applied once. */
-interface Correlation {
-  id: string;
-  replay: boolean;
-}
-
-interface LatestRow {
-  now_ms: number;
-  version: number | null;
-  id: string | null;
-  /** The run's notification channel. */
-  channel: string | null;
-  /** Bumped by every write of the run: a change of the run-level fields checks it. */
-  revision: string | null;
-  /** Bumped by every write of the run-level fields: a change of agents alone checks it. */
-  run_version: string | null;
-  seq: number | null;
-  event: string | null;
-  /** The run-level fields (no agents, seq, event). */
-  run_state: Omit<RunState, "agents" | "seq" | "event"> | null;
-  /** Each agent row: [agent id, version, state] (json_agg: no jsonb object built for the read). */
-  agents: [string, number, AgentState][] | null;
-}
-
-/** The run that a read found (null: none), with what a change checks when it writes. */
-interface Latest {
-  now: number;
-  id: string | null;
-  channel: string | null;
-  revision: string | null;
-  runVersion: string | null;
-  versions: Record<string, number>;
-  state: RunState | null;
-}
-
-/** The run row a write is checked against: its id, and the revision and run-level version read. */
-type RunRow = Pick<Latest, "id" | "revision" | "runVersion">;
-
-/**
- * A run's rows as one RunState, and each agent row's version. (The agents' order is the read's, by id:
- * every view lists them in tree order, by domain.)
- */
-function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
-  if (row.run_state === null) return { state: null, versions: {} };
-  const agents: Record<string, AgentState> = {};
-  const versions: Record<string, number> = {};
-  for (const [id, version, agent] of row.agents ?? []) {
-    agents[id] = agent;
-    versions[id] = version;
-  }
-  const state = { ...row.run_state, seq: row.seq!, event: row.event!, agents } as RunState;
-  return { state, versions };
-}
-
-/**
- * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
- * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
- */
-export const LOCKED_READ_TRIES = 5;
-
-/**
- * WRITE's parameters: the change from `before` (as read, at `run`'s revision and versions) to `next`. A
- * change of the run-level fields checks the run's revision (no write since the read), a change of agents
- * alone only the run's run-level version and each touched agent's version. `before` null: a run just
- * inserted (its run-level fields are written already).
- */
-function writeParams(
-  run: RunRow,
-  before: RunState | null,
-  next: RunState,
-  versions: Readonly<Record<string, number>>,
-  correlationId: string | null,
-): { values: unknown[]; isEvent: boolean; empty: boolean } {
-  const rows = changedAgentRows(before, next, versions);
-  // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
-  const isEvent = before === null || next.seq !== before.seq;
-  const ownFields = runLevel(next);
-  const runChanged = before !== null && JSON.stringify(runLevel(before)) !== JSON.stringify(ownFields);
-  const eventChanged = before !== null && next.event !== before.event;
-  return {
-    isEvent,
-    empty: before !== null && !runChanged && !eventChanged && !isEvent && rows.length === 0,
-    values: [
-      run.id,
-      before === null || runChanged ? run.revision : null,
-      before === null || runChanged ? null : run.runVersion,
-      runChanged ? ownFields : null,
-      before === null ? 0 : next.seq - before.seq,
-      next.event,
-      eventChanged,
-      JSON.stringify(rows),
-      isEvent,
-      rows.length === 1 ? rows[0]!.agent_id : null,
-      (isEvent && correlationId) || randomUUID(),
-    ],
-  };
-}
-
 /** Tries without a lock before the locked one (see PgStoreOptions.optimisticAttempts). */
 const DEFAULT_OPTIMISTIC_ATTEMPTS = 5;
-
-/** A write that found the run changed since its read: read again. */
-const CONFLICT: unique symbol = Symbol("conflict");
-/** A change that starts a run: done in a locked transaction (there is no row to compare yet). */
-const NEEDS_LOCK: unique symbol = Symbol("needs lock");
-type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS_LOCK;
 
 /**
  * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
@@ -177,25 +63,18 @@ type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS
 export class PgRunStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
-  private readonly where: StoreUrl;
+  private readonly session: Session;
   private readonly pool: pg.Pool;
   private readonly config: pg.ClientConfig;
   private readonly listeners = new Set<pg.Client>();
-  private schemaChecked = false;
   private correlation: Correlation | null = null;
   private closed = false;
-  /**
-   * The hot statements (the latest run, the write) are named, so that a long-lived connection (the
-   * library's pool, the background writer, `serve`, `watch`) parses and plans each once rather than on
-   * every change (measured: a third of the server's CPU per change). A pooler that does not keep a
-   * session's statements (transaction pooling) loses them: the store then goes on unnamed.
-   */
-  private named = true;
 
   constructor(private readonly options: PgStoreOptions) {
-    this.where = parseStoreUrl(options.url);
-    ({ location: this.location, database: this.database } = databasePlace(this.where.safe, options.epicId));
-    this.config = connectionConfig(this.where, options);
+    const where = parseStoreUrl(options.url);
+    this.session = new Session(options.epicId, where);
+    ({ location: this.location, database: this.database } = databasePlace(where.safe, options.epicId));
+    this.config = connectionConfig(where, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
@@ -215,7 +94,7 @@ export class PgRunStore implements RunStore {
 
   async read(): Promise<RunState | null> {
     return this.withClient(async (client) => {
-      return (await this.latest(client, false)).state;
+      return (await readLatest(client, this.session, false)).state;
     });
   }
 
@@ -237,12 +116,12 @@ export class PgRunStore implements RunStore {
           attempt < (this.options.optimisticAttempts ?? DEFAULT_OPTIMISTIC_ATTEMPTS);
           attempt++
         ) {
-          const outcome = await this.attempt(client, change, correlation, false);
+          const outcome = await tryChange(client, this.session, change, correlation, false);
           if (outcome === NEEDS_LOCK) break;
           if (outcome !== CONFLICT) return outcome;
         }
         try {
-          const outcome = await this.attempt(client, change, correlation, true);
+          const outcome = await tryChange(client, this.session, change, correlation, true);
           if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new LostRowError();
           return outcome;
         } catch (error) {
@@ -269,165 +148,11 @@ export class PgRunStore implements RunStore {
   }
 
   /**
-   * One try of a change: without a lock (`locked` false: one read, then one autocommit statement that
-   * checks what the change read, see WRITE), or in a transaction that locks the run row (a new run;
-   * a change that lost its optimistic tries). A locked try sends BEGIN with its read and COMMIT with its
-   * write, each pair in one round trip (the pool's connections pipeline).
-   */
-  private async attempt<T>(
-    client: pg.PoolClient,
-    change: (current: RunState | null, now: number) => Transition<T>,
-    correlation: Correlation | null,
-    locked: boolean,
-  ): Promise<Attempt<T>> {
-    let row = locked
-      ? (await Promise.all([client.query("BEGIN"), this.latest(client, true)]))[1]
-      : await this.latest(client, false);
-    if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
-      throw new AlreadyAppliedError(correlation.id);
-    let transition = change(row.state, row.now);
-    let next = transition.next;
-    const unchanged = async () => {
-      if (locked) await client.query("COMMIT");
-      return { result: transition.result, wrote: false };
-    };
-    if (next === undefined) return unchanged();
-    // Agents added to the run (add) learn their domains' durations in earlier runs too, as a new run's do.
-    if (row.state !== null && next.runId === row.state.runId && addsAgents(row.state, next))
-      next = await this.withPastDurations(client, next);
-    let where: RunRow = row;
-    let before = row.state;
-    if (row.state === null || next.runId !== row.state.runId) {
-      if (!locked) return NEEDS_LOCK;
-      // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`run:${this.epicId}`]);
-      const fresh = await this.latest(client, true);
-      if (fresh.id !== row.id) {
-        row = fresh;
-        before = row.state;
-        where = row;
-        transition = change(row.state, row.now);
-        next = transition.next;
-        if (next === undefined) return unchanged();
-      }
-      if (row.state === null || next.runId !== row.state.runId) {
-        if (row.state !== null) await this.replaced(client, row);
-        next = await this.withPastDurations(client, next);
-        const inserted = await client.query<{ id: string; channel: string }>(INSERT_RUN, [
-          next.runId,
-          this.epicId,
-          next.github.repo,
-          next.github.issueNumber,
-          next.startedAt,
-          next.completedAt,
-          next.seq,
-          next.event,
-          runLevel(next),
-        ]);
-        where = { id: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
-        before = null;
-      }
-    }
-    const { values, isEvent, empty } = writeParams(
-      where,
-      before,
-      next,
-      row.versions,
-      correlation?.id ?? null,
-    );
-    if (empty) return unchanged();
-    let written: pg.QueryResult;
-    try {
-      const write = client.query(this.statement("pp_write", WRITE, values));
-      // A failed write aborts the transaction: the COMMIT behind it then ends it as a rollback.
-      [written] = await Promise.all([write, locked ? client.query("COMMIT") : null]);
-    } catch (error) {
-      const conflict = isConflict(error);
-      if (conflict && !locked) return CONFLICT;
-      // A replayed change that another process applied between this read and this write.
-      const code = (error as { code?: unknown }).code;
-      if (code === "23505" && correlation?.replay && !locked) throw new AlreadyAppliedError(correlation.id);
-      if (conflict) throw new LostRowError();
-      throw error;
-    }
-    if (written.rowCount === 0) {
-      if (locked) throw new LostRowError();
-      return CONFLICT;
-    }
-    return { result: transition.result, wrote: isEvent };
-  }
-
-  /**
-   * The epic's latest run is replaced by a new one: closed as abandoned if it was still open (`init
-   * --force`: history shows it so), and its listeners told either way, so that they follow the new run.
-   */
-  private async replaced(client: pg.PoolClient, old: Latest): Promise<void> {
-    const state = old.state!;
-    await client.query("SELECT pg_notify($1, 'replaced')", [old.channel]);
-    if (state.completedAt !== null) return;
-    const closed = applyAbandon(state, old.now);
-    const { values } = writeParams(old, state, closed, old.versions, null);
-    const written = await client.query(this.statement("pp_write", WRITE, values));
-    if (written.rowCount === 0) throw new LostRowError();
-  }
-
-  /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
-  private async withPastDurations(client: pg.PoolClient, run: RunState): Promise<RunState> {
-    const domains = Object.values(run.agents).map((agent) => agent.domain);
-    const { rows } = await client.query<{ domain: string; ms: number }>(PAST_DURATIONS, [domains]);
-    if (rows.length === 0) return run;
-    return { ...run, pastDurations: Object.fromEntries(rows.map((row) => [row.domain, Math.round(row.ms)])) };
-  }
-
-  /** The epic's runs hold a change with this correlation id. */
-  private async applied(client: pg.PoolClient, correlationId: string): Promise<boolean> {
-    const { rows } = await client.query(APPLIED, [this.epicId, correlationId]);
-    return rows.length > 0;
-  }
-
-  /** The epic's latest run (its row locked when `lock`), the database's clock, and the schema version. */
-  private async latest(client: pg.ClientBase, lock: boolean): Promise<Latest> {
-    for (let tries = 1; ; tries++) {
-      // Sent in this order, in one round trip: the lock, then the read.
-      const locking = lock
-        ? client.query<{ id: string }>(this.statement("pp_lock", LOCK_LATEST, [this.epicId]))
-        : null;
-      const [locked, { rows }] = await Promise.all([
-        locking,
-        client.query<LatestRow>(this.statement("pp_latest", LATEST, [this.epicId])),
-      ]);
-      const row = rows[0]!;
-      if ((row.version ?? 0) < LATEST_VERSION && !this.schemaChecked) throw new SchemaBehind();
-      this.schemaChecked = true;
-      // A new run came between the lock and the read (made under the epic's advisory lock): lock that one.
-      if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
-        if (tries < LOCKED_READ_TRIES) continue;
-        throw new StoreUnavailableError(
-          `${this.where.safe}: epic ${JSON.stringify(this.epicId)} got ${tries} new runs while a change locked its latest run`,
-        );
-      }
-      return {
-        now: row.now_ms,
-        id: row.id,
-        channel: row.channel,
-        revision: row.revision,
-        runVersion: row.run_version,
-        ...assemble(row),
-      };
-    }
-  }
-
-  /** A statement named (see `named`) or not. */
-  private statement(name: string, text: string, values: unknown[]): pg.QueryConfig {
-    return this.named ? { name, text, values } : { text, values };
-  }
-
-  /**
    * Runs `work` on a pooled connection; a schema that is missing or older than this release is migrated
    * first (once), and errors become ours (configuration: UsageError; not answering: StoreUnavailableError).
    */
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`${this.where.safe}: the store is closed`);
+    if (this.closed) throw new StoreUnavailableError(`${this.session.where.safe}: the store is closed`);
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient | null = null;
       try {
@@ -437,9 +162,9 @@ export class PgRunStore implements RunStore {
         client.on("error", ignore);
         return await work(client);
       } catch (error) {
-        if (this.named && isLostStatement(error)) {
+        if (this.session.named && isLostStatement(error)) {
           // Nothing was written (the statement did not run): the work is done again, unnamed.
-          this.named = false;
+          this.session.named = false;
           attempt--;
           continue;
         }
@@ -448,7 +173,7 @@ export class PgRunStore implements RunStore {
           await migrate(client).catch((cause: unknown) => {
             throw explainPgError(
               cause,
-              `${this.where.safe} (migrating the schema)`,
+              `${this.session.where.safe} (migrating the schema)`,
               MIGRATE_ADVICE(LATEST_VERSION),
             );
           });
@@ -461,7 +186,7 @@ export class PgRunStore implements RunStore {
           client = null;
         }
         if (ours) throw error;
-        throw explainPgError(error, this.where.safe);
+        throw explainPgError(error, this.session.where.safe);
       } finally {
         client?.removeListener("error", ignore);
         client?.release();
@@ -475,7 +200,7 @@ export class PgRunStore implements RunStore {
       {
         config: this.config,
         epicId: this.epicId,
-        where: this.where.safe,
+        where: this.session.where.safe,
         listeners: this.listeners,
         closed: () => this.closed,
         read: () => this.read(),
@@ -493,7 +218,3 @@ export class PgRunStore implements RunStore {
 }
 
 const ignore = () => undefined;
-
-/** The change adds agents to the run. */
-const addsAgents = (before: RunState, next: RunState): boolean =>
-  Object.keys(next.agents).some((id) => !(id in before.agents));
