@@ -67,10 +67,13 @@ export function isLostStatement(error: unknown): boolean {
 
 /**
  * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
- * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
+ * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only. Nor is
+ * one whose server takes no writes (25006, read_only_sql_transaction: a standby, e.g. after a failover, or a
+ * session begun read-only): kept, it would refuse every change until the pool's idle timeout, while a new
+ * connection reaches the new primary when the host name moved.
  */
 export function isBroken(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
-  return code.startsWith("08") || code.startsWith("57P");
+  return code.startsWith("08") || code.startsWith("57P") || code === "25006";
 }
