@@ -6,7 +6,7 @@ import { EPIC_TAKEN } from "./config.js";
  * Since version 3 a run is stored in rows of its own parts: `runs` holds the run-level fields (`run_state`,
  * jsonb, without the agents; `seq` and `event` in columns), each agent its own `agents` row (`state`, jsonb,
  * with a `version`), so that changes of different agents never wait on each other across a round trip (see
- * WRITE in pg-store.ts). `events` keeps one row per change (its sequence number, its correlation id).
+ * WRITE in statements.ts). `events` keeps one row per change (its sequence number, its correlation id).
  */
 export interface Migration {
   version: number;

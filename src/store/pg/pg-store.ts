@@ -1,28 +1,26 @@
-import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
-import { applyAbandon } from "../../model/run.js";
-import type { AgentState, RunState } from "../../model/types.js";
+import type { RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient } from "./client.js";
-import {
-  connectionConfig,
-  databasePlace,
-  explainPgError,
-  MIGRATE_ADVICE,
-  parseStoreUrl,
-  type StoreUrl,
-} from "./config.js";
+import { connectionConfig, databasePlace, explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
+import { readLatest } from "./latest.js";
 import { migrate } from "./migrate.js";
-import { LATEST_VERSION, SCHEMA } from "./migrations.js";
-import { changedAgentRows, runLevel } from "./rows.js";
+import { LATEST_VERSION } from "./migrations.js";
+import {
+  isBroken,
+  isLostStatement,
+  isMissingSchema,
+  isOurs,
+  LostRowError,
+  markOurs,
+  SchemaBehind,
+} from "./pg-errors.js";
+import { Session } from "./session.js";
+import { endQuietly, subscribeToEpic } from "./subscription.js";
+import { CONFLICT, type Correlation, NEEDS_LOCK, tryChange } from "./write-attempt.js";
 
-/**
- * A run's changes are announced (NOTIFY, no payload) on the run's own channel, `runs.channel`: a name no
- * one can guess, readable only by those who may see the run (row-level security). Any role may LISTEN on
- * any channel, so a channel shared by all runs, or a payload, would tell every role of every run.
- */
-const CHANNEL_NAME = /^pp_[0-9a-f]{32}$/;
+export { AlreadyAppliedError } from "./pg-errors.js";
 
 export interface PgStoreOptions {
   /** `postgres://` / `postgresql://` URL (libpq parameters such as sslmode included). */
@@ -44,217 +42,8 @@ export interface PgStoreOptions {
   optimisticAttempts?: number;
 }
 
-/** A change's own id, stored with its event; a change replayed with the same id is applied once. */
-interface Correlation {
-  id: string;
-  replay: boolean;
-}
-
-/** A replayed change that the run already holds (matched by its correlation id). Checked by name. */
-export class AlreadyAppliedError extends Error {
-  override name = "AlreadyAppliedError";
-  constructor(readonly correlationId: string) {
-    super(`change ${correlationId} is already applied`);
-  }
-}
-
-interface LatestRow {
-  now_ms: number;
-  version: number | null;
-  id: string | null;
-  /** The run's notification channel. */
-  channel: string | null;
-  /** Bumped by every write of the run: a change of the run-level fields checks it. */
-  revision: string | null;
-  /** Bumped by every write of the run-level fields: a change of agents alone checks it. */
-  run_version: string | null;
-  seq: number | null;
-  event: string | null;
-  /** The run-level fields (no agents, seq, event). */
-  run_state: Omit<RunState, "agents" | "seq" | "event"> | null;
-  /** Each agent row: [agent id, version, state] (json_agg: no jsonb object built for the read). */
-  agents: [string, number, AgentState][] | null;
-}
-
-/** The run that a read found (null: none), with what a change checks when it writes. */
-interface Latest {
-  now: number;
-  id: string | null;
-  channel: string | null;
-  revision: string | null;
-  runVersion: string | null;
-  versions: Record<string, number>;
-  state: RunState | null;
-}
-
-/** The run row a write is checked against: its id, and the revision and run-level version read. */
-type RunRow = Pick<Latest, "id" | "revision" | "runVersion">;
-
-/**
- * A run's rows as one RunState, and each agent row's version. (The agents' order is the read's, by id:
- * every view lists them in tree order, by domain.)
- */
-function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
-  if (row.run_state === null) return { state: null, versions: {} };
-  const agents: Record<string, AgentState> = {};
-  const versions: Record<string, number> = {};
-  for (const [id, version, agent] of row.agents ?? []) {
-    agents[id] = agent;
-    versions[id] = version;
-  }
-  const state = { ...row.run_state, seq: row.seq!, event: row.event!, agents } as RunState;
-  return { state, versions };
-}
-
-const LATEST = `
-SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
-       (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
-       r.id::text AS id, r.channel, r.revision::text AS revision, r.run_version::text AS run_version,
-       r.seq::float8 AS seq, r.event, r.run_state,
-       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state) ORDER BY a.agent_id) FROM ${SCHEMA}.agents a
-        WHERE a.run_id = r.id) AS agents
-FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (
-  SELECT id, channel, revision, run_version, seq, event, run_state FROM ${SCHEMA}.runs
-  WHERE epic_id = $1 ORDER BY id DESC LIMIT 1
-) AS r ON true`;
-
-/**
- * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
- * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
- */
-export const LOCKED_READ_TRIES = 5;
-
-/**
- * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
- * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
- * newest version, but the rest, the agents, as they were when it started).
- */
-const LOCK_LATEST = `SELECT id::text AS id FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`;
-
-const INSERT_RUN = `
-INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, event, run_state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id::text AS id, channel`;
-
-/** The channel of the epic's latest run that this role may see. */
-const LATEST_CHANNEL = `SELECT channel FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1`;
-
-/** Each domain's median duration over its latest 20 completed agents in earlier runs (visible to the role). */
-const PAST_DURATIONS = `
-SELECT d.domain, percentile_cont(0.5) WITHIN GROUP (ORDER BY p.ms)::float8 AS ms
-FROM unnest($1::text[]) AS d(domain)
-CROSS JOIN LATERAL (
-  SELECT extract(epoch FROM a.finished_at - a.started_at) * 1000 AS ms
-  FROM ${SCHEMA}.agents a
-  WHERE a.domain = d.domain AND a.status = 'completed' AND a.started_at IS NOT NULL
-    AND a.finished_at IS NOT NULL
-  ORDER BY a.finished_at DESC LIMIT 20
-) AS p
-GROUP BY d.domain`;
-
-/** What the write raises when an agent changed since the change read it (see WRITE). */
-const CONFLICT_MARK = "parallel_progress: an agent changed since the change read it";
-
-/**
- * One change, one autocommit statement. First the run row: it takes the run's next sequence number
- * (`seq + $5`) under the row's lock, held for this statement only, so sequence numbers stay contiguous and
- * in commit order, checking what the change read: any write since (`revision`, $2) for a change of the
- * run-level fields, or a write of the run-level fields (`run_version`, $3) for a change of agents alone.
- * No row: nothing is written (no other part runs without it). Then each agent the change touched, at the
- * version it read (none: a new agent, inserted; the run row comes first, as the scalar subquery makes it),
- * the event row and the NOTIFY. An agent that changed since (or was added meanwhile) is left as it is, and
- * the statement fails with CONFLICT_MARK (a cast that fails: plain SQL raises nothing else), so nothing of
- * it is written. (One upsert rather than an UPDATE and an INSERT: a new connection plans it in about 1 ms
- * less.)
- */
-const WRITE = `
-WITH run AS (
-  UPDATE ${SCHEMA}.runs SET
-    seq = seq + $5::integer,
-    event = CASE WHEN $7::boolean THEN $6::text ELSE event END,
-    run_state = coalesce($4::jsonb, run_state),
-    completed_at = CASE WHEN $4::jsonb IS NULL THEN completed_at
-                        ELSE ($4::jsonb ->> 'completedAt')::timestamptz END,
-    repo = CASE WHEN $4::jsonb IS NULL THEN repo ELSE $4::jsonb -> 'github' ->> 'repo' END,
-    issue_number = CASE WHEN $4::jsonb IS NULL THEN issue_number
-                        ELSE ($4::jsonb -> 'github' ->> 'issueNumber')::integer END,
-    run_version = run_version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END,
-    revision = revision + 1,
-    updated_at = now()
-  WHERE id = $1::bigint AND ($2::bigint IS NULL OR revision = $2::bigint)
-    AND ($3::bigint IS NULL OR run_version = $3::bigint)
-  RETURNING id, seq, channel
-), given AS (
-  SELECT * FROM jsonb_to_recordset($8::jsonb) AS g(agent_id text, version bigint, state jsonb, domain text,
-    status text, files_completed bigint, files_total bigint, started_at timestamptz, finished_at timestamptz,
-    updated_at timestamptz, summary text, error text)
-), changed AS (
-  INSERT INTO ${SCHEMA}.agents AS a (run_id, agent_id, domain, status, files_completed, files_total,
-                                     started_at, finished_at, updated_at, summary, error, state)
-  SELECT (SELECT id FROM run), g.agent_id, g.domain, g.status, g.files_completed, g.files_total,
-         g.started_at, g.finished_at, g.updated_at, g.summary, g.error, g.state
-  FROM given g WHERE (SELECT id FROM run) IS NOT NULL
-  ON CONFLICT (run_id, agent_id) DO UPDATE SET state = excluded.state, version = a.version + 1,
-    domain = excluded.domain, status = excluded.status, files_completed = excluded.files_completed,
-    files_total = excluded.files_total, started_at = excluded.started_at, finished_at = excluded.finished_at,
-    updated_at = excluded.updated_at, summary = excluded.summary, error = excluded.error
-  WHERE a.version = (SELECT g.version FROM given g WHERE g.agent_id = excluded.agent_id)
-  RETURNING 1
-), event AS (
-  INSERT INTO ${SCHEMA}.events (run_id, seq, agent_id, event, correlation_id)
-  SELECT run.id, run.seq, $10::text, $6::text, $11::text FROM run WHERE $9::boolean
-)
-SELECT CASE WHEN (SELECT count(*) FROM changed) = jsonb_array_length($8::jsonb)
-            THEN run.seq ELSE ('${CONFLICT_MARK} ' || run.seq)::bigint END AS seq,
-       pg_notify(run.channel, '')
-FROM run`;
-
-/**
- * WRITE's parameters: the change from `before` (as read, at `run`'s revision and versions) to `next`. A
- * change of the run-level fields checks the run's revision (no write since the read), a change of agents
- * alone only the run's run-level version and each touched agent's version. `before` null: a run just
- * inserted (its run-level fields are written already).
- */
-function writeParams(
-  run: RunRow,
-  before: RunState | null,
-  next: RunState,
-  versions: Readonly<Record<string, number>>,
-  correlationId: string | null,
-): { values: unknown[]; isEvent: boolean; empty: boolean } {
-  const rows = changedAgentRows(before, next, versions);
-  // A change of the run (a new sequence number) is an event; sync bookkeeping (lease, posted seq) is not.
-  const isEvent = before === null || next.seq !== before.seq;
-  const ownFields = runLevel(next);
-  const runChanged = before !== null && JSON.stringify(runLevel(before)) !== JSON.stringify(ownFields);
-  const eventChanged = before !== null && next.event !== before.event;
-  return {
-    isEvent,
-    empty: before !== null && !runChanged && !eventChanged && !isEvent && rows.length === 0,
-    values: [
-      run.id,
-      before === null || runChanged ? run.revision : null,
-      before === null || runChanged ? null : run.runVersion,
-      runChanged ? ownFields : null,
-      before === null ? 0 : next.seq - before.seq,
-      next.event,
-      eventChanged,
-      JSON.stringify(rows),
-      isEvent,
-      rows.length === 1 ? rows[0]!.agent_id : null,
-      (isEvent && correlationId) || randomUUID(),
-    ],
-  };
-}
-
 /** Tries without a lock before the locked one (see PgStoreOptions.optimisticAttempts). */
 const DEFAULT_OPTIMISTIC_ATTEMPTS = 5;
-
-/** A write that found the run changed since its read: read again. */
-const CONFLICT: unique symbol = Symbol("conflict");
-/** A change that starts a run: done in a locked transaction (there is no row to compare yet). */
-const NEEDS_LOCK: unique symbol = Symbol("needs lock");
-type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS_LOCK;
 
 /**
  * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
@@ -274,25 +63,18 @@ type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS
 export class PgRunStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
-  private readonly where: StoreUrl;
+  private readonly session: Session;
   private readonly pool: pg.Pool;
   private readonly config: pg.ClientConfig;
   private readonly listeners = new Set<pg.Client>();
-  private schemaChecked = false;
   private correlation: Correlation | null = null;
   private closed = false;
-  /**
-   * The hot statements (the latest run, the write) are named, so that a long-lived connection (the
-   * library's pool, the background writer, `serve`, `watch`) parses and plans each once rather than on
-   * every change (measured: a third of the server's CPU per change). A pooler that does not keep a
-   * session's statements (transaction pooling) loses them: the store then goes on unnamed.
-   */
-  private named = true;
 
   constructor(private readonly options: PgStoreOptions) {
-    this.where = parseStoreUrl(options.url);
-    ({ location: this.location, database: this.database } = databasePlace(this.where.safe, options.epicId));
-    this.config = connectionConfig(this.where, options);
+    const where = parseStoreUrl(options.url);
+    this.session = new Session(options.epicId, where);
+    ({ location: this.location, database: this.database } = databasePlace(where.safe, options.epicId));
+    this.config = connectionConfig(where, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
@@ -312,7 +94,7 @@ export class PgRunStore implements RunStore {
 
   async read(): Promise<RunState | null> {
     return this.withClient(async (client) => {
-      return (await this.latest(client, false)).state;
+      return (await readLatest(client, this.session, false)).state;
     });
   }
 
@@ -323,7 +105,7 @@ export class PgRunStore implements RunStore {
       try {
         return given(current, now);
       } catch (error) {
-        if (typeof error === "object" && error !== null) notFromDatabase.add(error);
+        markOurs(error);
         throw error;
       }
     };
@@ -334,12 +116,12 @@ export class PgRunStore implements RunStore {
           attempt < (this.options.optimisticAttempts ?? DEFAULT_OPTIMISTIC_ATTEMPTS);
           attempt++
         ) {
-          const outcome = await this.attempt(client, change, correlation, false);
+          const outcome = await tryChange(client, this.session, change, correlation, false);
           if (outcome === NEEDS_LOCK) break;
           if (outcome !== CONFLICT) return outcome;
         }
         try {
-          const outcome = await this.attempt(client, change, correlation, true);
+          const outcome = await tryChange(client, this.session, change, correlation, true);
           if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new LostRowError();
           return outcome;
         } catch (error) {
@@ -366,168 +148,11 @@ export class PgRunStore implements RunStore {
   }
 
   /**
-   * One try of a change: without a lock (`locked` false: one read, then one autocommit statement that
-   * checks what the change read, see WRITE), or in a transaction that locks the run row (a new run;
-   * a change that lost its optimistic tries). A locked try sends BEGIN with its read and COMMIT with its
-   * write, each pair in one round trip (the pool's connections pipeline).
-   */
-  private async attempt<T>(
-    client: pg.PoolClient,
-    change: (current: RunState | null, now: number) => Transition<T>,
-    correlation: Correlation | null,
-    locked: boolean,
-  ): Promise<Attempt<T>> {
-    let row = locked
-      ? (await Promise.all([client.query("BEGIN"), this.latest(client, true)]))[1]
-      : await this.latest(client, false);
-    if (correlation?.replay && row.id !== null && (await this.applied(client, correlation.id)))
-      throw new AlreadyAppliedError(correlation.id);
-    let transition = change(row.state, row.now);
-    let next = transition.next;
-    const unchanged = async () => {
-      if (locked) await client.query("COMMIT");
-      return { result: transition.result, wrote: false };
-    };
-    if (next === undefined) return unchanged();
-    // Agents added to the run (add) learn their domains' durations in earlier runs too, as a new run's do.
-    if (row.state !== null && next.runId === row.state.runId && addsAgents(row.state, next))
-      next = await this.withPastDurations(client, next);
-    let where: RunRow = row;
-    let before = row.state;
-    if (row.state === null || next.runId !== row.state.runId) {
-      if (!locked) return NEEDS_LOCK;
-      // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`run:${this.epicId}`]);
-      const fresh = await this.latest(client, true);
-      if (fresh.id !== row.id) {
-        row = fresh;
-        before = row.state;
-        where = row;
-        transition = change(row.state, row.now);
-        next = transition.next;
-        if (next === undefined) return unchanged();
-      }
-      if (row.state === null || next.runId !== row.state.runId) {
-        if (row.state !== null) await this.replaced(client, row);
-        next = await this.withPastDurations(client, next);
-        const inserted = await client.query<{ id: string; channel: string }>(INSERT_RUN, [
-          next.runId,
-          this.epicId,
-          next.github.repo,
-          next.github.issueNumber,
-          next.startedAt,
-          next.completedAt,
-          next.seq,
-          next.event,
-          runLevel(next),
-        ]);
-        where = { id: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
-        before = null;
-      }
-    }
-    const { values, isEvent, empty } = writeParams(
-      where,
-      before,
-      next,
-      row.versions,
-      correlation?.id ?? null,
-    );
-    if (empty) return unchanged();
-    let written: pg.QueryResult;
-    try {
-      const write = client.query(this.statement("pp_write", WRITE, values));
-      // A failed write aborts the transaction: the COMMIT behind it then ends it as a rollback.
-      [written] = await Promise.all([write, locked ? client.query("COMMIT") : null]);
-    } catch (error) {
-      const conflict = isConflict(error);
-      if (conflict && !locked) return CONFLICT;
-      // A replayed change that another process applied between this read and this write.
-      const code = (error as { code?: unknown }).code;
-      if (code === "23505" && correlation?.replay && !locked) throw new AlreadyAppliedError(correlation.id);
-      if (conflict) throw new LostRowError();
-      throw error;
-    }
-    if (written.rowCount === 0) {
-      if (locked) throw new LostRowError();
-      return CONFLICT;
-    }
-    return { result: transition.result, wrote: isEvent };
-  }
-
-  /**
-   * The epic's latest run is replaced by a new one: closed as abandoned if it was still open (`init
-   * --force`: history shows it so), and its listeners told either way, so that they follow the new run.
-   */
-  private async replaced(client: pg.PoolClient, old: Latest): Promise<void> {
-    const state = old.state!;
-    await client.query("SELECT pg_notify($1, 'replaced')", [old.channel]);
-    if (state.completedAt !== null) return;
-    const closed = applyAbandon(state, old.now);
-    const { values } = writeParams(old, state, closed, old.versions, null);
-    const written = await client.query(this.statement("pp_write", WRITE, values));
-    if (written.rowCount === 0) throw new LostRowError();
-  }
-
-  /** A new run learns how long its domains took in earlier runs (for the ETA): the median of the latest 20. */
-  private async withPastDurations(client: pg.PoolClient, run: RunState): Promise<RunState> {
-    const domains = Object.values(run.agents).map((agent) => agent.domain);
-    const { rows } = await client.query<{ domain: string; ms: number }>(PAST_DURATIONS, [domains]);
-    if (rows.length === 0) return run;
-    return { ...run, pastDurations: Object.fromEntries(rows.map((row) => [row.domain, Math.round(row.ms)])) };
-  }
-
-  private async applied(client: pg.PoolClient, correlationId: string): Promise<boolean> {
-    const { rows } = await client.query(
-      `SELECT 1 FROM ${SCHEMA}.events e JOIN ${SCHEMA}.runs r ON r.id = e.run_id
-       WHERE r.epic_id = $1 AND e.correlation_id = $2 LIMIT 1`,
-      [this.epicId, correlationId],
-    );
-    return rows.length > 0;
-  }
-
-  /** The epic's latest run (its row locked when `lock`), the database's clock, and the schema version. */
-  private async latest(client: pg.ClientBase, lock: boolean): Promise<Latest> {
-    for (let tries = 1; ; tries++) {
-      // Sent in this order, in one round trip: the lock, then the read.
-      const locking = lock
-        ? client.query<{ id: string }>(this.statement("pp_lock", LOCK_LATEST, [this.epicId]))
-        : null;
-      const [locked, { rows }] = await Promise.all([
-        locking,
-        client.query<LatestRow>(this.statement("pp_latest", LATEST, [this.epicId])),
-      ]);
-      const row = rows[0]!;
-      if ((row.version ?? 0) < LATEST_VERSION && !this.schemaChecked) throw new SchemaBehind();
-      this.schemaChecked = true;
-      // A new run came between the lock and the read (made under the epic's advisory lock): lock that one.
-      if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
-        if (tries < LOCKED_READ_TRIES) continue;
-        throw new StoreUnavailableError(
-          `${this.where.safe}: epic ${JSON.stringify(this.epicId)} got ${tries} new runs while a change locked its latest run`,
-        );
-      }
-      return {
-        now: row.now_ms,
-        id: row.id,
-        channel: row.channel,
-        revision: row.revision,
-        runVersion: row.run_version,
-        ...assemble(row),
-      };
-    }
-  }
-
-  /** A statement named (see `named`) or not. */
-  private statement(name: string, text: string, values: unknown[]): pg.QueryConfig {
-    return this.named ? { name, text, values } : { text, values };
-  }
-
-  /**
    * Runs `work` on a pooled connection; a schema that is missing or older than this release is migrated
    * first (once), and errors become ours (configuration: UsageError; not answering: StoreUnavailableError).
    */
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`${this.where.safe}: the store is closed`);
+    if (this.closed) throw new StoreUnavailableError(`${this.session.where.safe}: the store is closed`);
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient | null = null;
       try {
@@ -537,9 +162,9 @@ export class PgRunStore implements RunStore {
         client.on("error", ignore);
         return await work(client);
       } catch (error) {
-        if (this.named && isLostStatement(error)) {
+        if (this.session.named && isLostStatement(error)) {
           // Nothing was written (the statement did not run): the work is done again, unnamed.
-          this.named = false;
+          this.session.named = false;
           attempt--;
           continue;
         }
@@ -548,7 +173,7 @@ export class PgRunStore implements RunStore {
           await migrate(client).catch((cause: unknown) => {
             throw explainPgError(
               cause,
-              `${this.where.safe} (migrating the schema)`,
+              `${this.session.where.safe} (migrating the schema)`,
               MIGRATE_ADVICE(LATEST_VERSION),
             );
           });
@@ -561,7 +186,7 @@ export class PgRunStore implements RunStore {
           client = null;
         }
         if (ours) throw error;
-        throw explainPgError(error, this.where.safe);
+        throw explainPgError(error, this.session.where.safe);
       } finally {
         client?.removeListener("error", ignore);
         client?.release();
@@ -569,123 +194,19 @@ export class PgRunStore implements RunStore {
     }
   }
 
-  /**
-   * Calls `listener` after every committed change of this epic, from any machine: LISTEN, on a connection of
-   * its own, on the channel of the epic's latest run that this role may see. When a new run replaces it, the
-   * old run's channel says so (payload `replaced`) and the subscription moves to the new run's. While the
-   * role sees no run of the epic, it looks for one every half second. A dropped connection is re-established
-   * and the listener called once (a change may have been missed meanwhile).
-   */
-  async subscribe(listener: () => void): Promise<() => Promise<void>> {
-    let client: pg.Client | null = null;
-    let stopped = false;
-    let reconnecting = false;
-    let looking: NodeJS.Timeout | null = null;
-    const over = () => stopped || this.closed;
-    const stopLooking = () => {
-      if (looking) clearInterval(looking);
-      looking = null;
-    };
-    const connect = async (): Promise<void> => {
-      const next = new pg.Client(this.config);
-      let live = false;
-      /** The channel LISTENed on (null: no run visible yet). */
-      let listening: string | null = null;
-      let following: Promise<boolean> = Promise.resolve(false);
-      /** LISTEN on the latest run's channel, if it is not the one listened on; true when it changed. */
-      const follow = () => {
-        following = following.then(async () => {
-          const channel = await latestChannel(next, this.epicId);
-          if (channel === listening) return false;
-          if (channel) await next.query(`LISTEN ${channel}`);
-          if (listening) await next.query(`UNLISTEN ${listening}`);
-          listening = channel;
-          if (channel) stopLooking();
-          return true;
-        });
-        return following;
-      };
-      next.on("notification", (message) => {
-        if (message.channel !== listening) return;
-        listener();
-        if (message.payload !== "replaced") return;
-        follow().then(
-          (moved) => moved && !over() && listener(),
-          ignore, // the connection went away: its end reconnects
-        );
-      });
-      next.on("error", ignore);
-      // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
-      next.on("end", () => {
-        this.listeners.delete(next);
-        if (live && client === next) {
-          client = null;
-          stopLooking();
-          if (over()) return;
-          // A read now tells the subscriber whether the database went away (serve shows the page why).
-          listener();
-          void reconnect();
-        }
-      });
-      try {
-        await next.connect();
-        await follow();
-      } catch (error) {
-        await endQuietly(next);
-        throw error;
-      }
-      if (over()) {
-        await endQuietly(next);
-        return;
-      }
-      live = true;
-      client = next;
-      this.listeners.add(next);
-      if (listening === null) {
-        looking = setInterval(() => {
-          follow().then((found) => found && !over() && listener(), ignore);
-        }, 500);
-        looking.unref();
-      }
-    };
-    const reconnect = async (): Promise<void> => {
-      if (reconnecting) return;
-      reconnecting = true;
-      try {
-        // Until the subscription ends: a database down for longer is still followed once it is back.
-        for (let attempt = 0; !over(); attempt++) {
-          await new Promise((resolve) =>
-            setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))),
-          );
-          if (over()) return;
-          try {
-            await connect();
-            if (!over()) listener(); // a change may have been missed meanwhile
-            return;
-          } catch {
-            // Still down: try again.
-          }
-        }
-      } finally {
-        reconnecting = false;
-      }
-    };
-    try {
-      await this.read(); // the schema, migrated if this is the database's first use
-      await connect();
-    } catch (error) {
-      throw explainPgError(error, this.where.safe);
-    }
-    return async () => {
-      stopped = true;
-      stopLooking();
-      const current = client;
-      client = null;
-      if (current) {
-        this.listeners.delete(current);
-        await endQuietly(current);
-      }
-    };
+  /** Calls `listener` after every committed change of this epic, from any machine (see subscribeToEpic). */
+  subscribe(listener: () => void): Promise<() => Promise<void>> {
+    return subscribeToEpic(
+      {
+        config: this.config,
+        epicId: this.epicId,
+        where: this.session.where.safe,
+        listeners: this.listeners,
+        closed: () => this.closed,
+        read: () => this.read(),
+      },
+      listener,
+    );
   }
 
   async close(): Promise<void> {
@@ -697,83 +218,3 @@ export class PgRunStore implements RunStore {
 }
 
 const ignore = () => undefined;
-
-/** The change adds agents to the run. */
-const addsAgents = (before: RunState, next: RunState): boolean =>
-  Object.keys(next.agents).some((id) => !(id in before.agents));
-
-/** The channel of the epic's latest run that the connection's role may see, or null. */
-async function latestChannel(client: pg.Client, epicId: string): Promise<string | null> {
-  const { rows } = await client.query<{ channel: string }>(LATEST_CHANNEL, [epicId]);
-  const channel = rows[0]?.channel ?? null;
-  // Our own format, checked before it becomes part of a statement (LISTEN takes no parameters).
-  return channel !== null && CHANNEL_NAME.test(channel) ? channel : null;
-}
-
-/** Ends a client whatever its state (a failed connection's end may never settle: bounded). */
-async function endQuietly(client: pg.Client): Promise<void> {
-  await Promise.race([
-    client.end().catch(ignore),
-    new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-  ]);
-}
-
-/** The schema is older than this release: migrate, then try again. */
-class SchemaBehind extends Error {}
-
-/** A bug: a write under the run row's lock found the run or an agent changed. */
-class LostRowError extends Error {
-  override name = "LostRowError";
-  constructor() {
-    super("a locked write lost its row");
-  }
-}
-
-/**
- * The write found an agent changed since the change read it (CONFLICT_MARK), or an agent it adds has a
- * domain that another change added meanwhile (the change, made again, refuses it), and wrote nothing.
- */
-function isConflict(error: unknown): boolean {
-  const { code, message, constraint } = error as { code?: unknown; message?: unknown; constraint?: unknown };
-  if (code === "23505") return constraint === "agents_run_id_domain_key";
-  return code === "22P02" && typeof message === "string" && message.includes(CONFLICT_MARK);
-}
-
-/** Errors a change threw itself (refused: an unknown agent, a finalized run...), not the database's. */
-const notFromDatabase = new WeakSet<object>();
-
-/** Not the database's error: the application's, on a healthy connection; never reclassified. */
-function isOurs(error: unknown): boolean {
-  return (
-    (typeof error === "object" && error !== null && notFromDatabase.has(error)) ||
-    error instanceof AlreadyAppliedError ||
-    error instanceof SchemaBehind ||
-    error instanceof LostRowError
-  );
-}
-
-/**
- * The schema, a table or a column is missing: the database has no schema or an older one (or another process
- * is migrating it right now, between two migrations): migrate (under the lock), then try again.
- */
-function isMissingSchema(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "3F000" || code === "42P01" || code === "42703";
-}
-
-/** A named statement the server does not have (26000), or has already (42P05): a transaction pooler. */
-function isLostStatement(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "26000" || code === "42P05";
-}
-
-/**
- * A connection that failed mid-query (a socket error or pg's own connection error: no SQLSTATE; or a
- * connection-class SQLSTATE) is not given back to the pool. Called for the database's errors only.
- */
-
-function isBroken(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
-  return code.startsWith("08") || code.startsWith("57P");
-}

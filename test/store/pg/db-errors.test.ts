@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
+import type { RunState } from "../../../src/model/types.js";
 import { explainPgError } from "../../../src/store/pg/config.js";
 import { PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../../support/postgres.js";
@@ -160,6 +161,46 @@ describe.skipIf(skip)("PgRunStore: the application's errors against a real Postg
     });
     expect(next).toBe(run.seq + 1);
     expect(await backends()).toEqual(before);
+  });
+
+  it("throws away a pooled connection that met a read-only server (a standby after a failover): the next change connects afresh", async () => {
+    const { createRun, applyProgress } = await import("../../../src/model/run.js");
+    const github = {
+      issueNumber: null,
+      repo: null,
+      apiUrl: "x",
+      syncEnabled: false,
+      commentMode: "edit" as const,
+      minIntervalMs: 0,
+    };
+    const setup = new PgRunStore({ url, epicId: "STANDBY", maxConnections: 1 });
+    stores.push(setup);
+    const run = await setup.transact((_current, now) => {
+      const next = createRun({ epicId: "STANDBY", domains: ["a"], now, github, nonce: "0000" });
+      return { next, result: next };
+    });
+    await setup.close();
+    const agent = Object.keys(run.agents)[0]!;
+    const progress = (done: number) => (current: RunState | null, now: number) => {
+      const next = applyProgress(
+        current!,
+        agent,
+        { status: "in_progress", filesCompleted: done, filesTotal: 2 },
+        now,
+      );
+      return { next, result: next.seq };
+    };
+    // The store's one pooled connection opens on a server that takes no writes (as a standby does), which
+    // then becomes writable again for new sessions (as the host name moved to the new primary).
+    const store = new PgRunStore({ url, epicId: "STANDBY", maxConnections: 1 });
+    stores.push(store);
+    await server.sql("postgres", `ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
+    try {
+      await expect(store.transact(progress(1))).rejects.toThrow(StoreUnavailableError);
+    } finally {
+      await server.sql("postgres", `ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+    }
+    expect(await store.transact(progress(2))).toBe(run.seq + 1);
   });
 
   it("never turns a change's own error into 'the database is not answering', whatever its words", async () => {

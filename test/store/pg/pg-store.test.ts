@@ -4,9 +4,12 @@ import { StoreUnavailableError } from "../../../src/errors.js";
 import { applyAdd, applyProgress, createRun } from "../../../src/model/run.js";
 import type { RunState } from "../../../src/model/types.js";
 import { grantRepository } from "../../../src/store/pg/admin.js";
+import { parseStoreUrl } from "../../../src/store/pg/config.js";
+import { LOCKED_READ_TRIES, readLatest } from "../../../src/store/pg/latest.js";
 import { migrate } from "../../../src/store/pg/migrate.js";
 import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "../../../src/store/pg/migrations.js";
-import { AlreadyAppliedError, LOCKED_READ_TRIES, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
+import { Session } from "../../../src/store/pg/session.js";
 import { waitFor } from "../../support/cli.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
 
@@ -37,7 +40,7 @@ const bump = (agent: string, done: number) => (current: RunState | null, now: nu
 
 describe("PgRunStore's locked read", () => {
   it("follows the epic's new runs a bounded number of times, then leaves the change for later", async () => {
-    const store = new PgRunStore({ url: "postgresql://u:secret@127.0.0.1:1/db", epicId: "E" });
+    const session = new Session("E", parseStoreUrl("postgresql://u:secret@127.0.0.1:1/db"));
     // A client on which every lock finds a run and every read a newer one: an init between each pair.
     let newest = 0;
     const sent: string[] = [];
@@ -48,15 +51,13 @@ describe("PgRunStore's locked read", () => {
         return { rows: [{ id: String(newest + 1), version: LATEST_VERSION }] };
       },
     };
-    const latest = (store as unknown as { latest(c: unknown, lock: boolean): Promise<unknown> }).latest;
-    const read = latest.call(store, client, true);
+    const read = readLatest(client as unknown as pg.ClientBase, session, true);
     await expect(read).rejects.toThrow(StoreUnavailableError);
     await expect(read).rejects.toThrow(
       `got ${LOCKED_READ_TRIES} new runs while a change locked its latest run`,
     );
     await expect(read).rejects.not.toThrow(/secret/);
     expect(sent).toEqual(Array.from({ length: LOCKED_READ_TRIES }, () => ["pp_lock", "pp_latest"]).flat());
-    await store.close();
   });
 });
 

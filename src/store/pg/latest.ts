@@ -1,0 +1,94 @@
+import type pg from "pg";
+import { StoreUnavailableError } from "../../errors.js";
+import type { AgentState, RunState } from "../../model/types.js";
+import { LATEST_VERSION } from "./migrations.js";
+import { SchemaBehind } from "./pg-errors.js";
+import type { Session } from "./session.js";
+import { LATEST, LOCK_LATEST } from "./statements.js";
+
+interface LatestRow {
+  now_ms: number;
+  version: number | null;
+  id: string | null;
+  /** The run's notification channel. */
+  channel: string | null;
+  /** Bumped by every write of the run: a change of the run-level fields checks it. */
+  revision: string | null;
+  /** Bumped by every write of the run-level fields: a change of agents alone checks it. */
+  run_version: string | null;
+  seq: number | null;
+  event: string | null;
+  /** The run-level fields (no agents, seq, event). */
+  run_state: Omit<RunState, "agents" | "seq" | "event"> | null;
+  /** Each agent row: [agent id, version, state] (json_agg: no jsonb object built for the read). */
+  agents: [string, number, AgentState][] | null;
+}
+
+/** The run that a read found (null: none), with what a change checks when it writes. */
+export interface Latest {
+  now: number;
+  id: string | null;
+  channel: string | null;
+  revision: string | null;
+  runVersion: string | null;
+  versions: Record<string, number>;
+  state: RunState | null;
+}
+
+/** The run row a write is checked against: its id, and the revision and run-level version read. */
+export type RunRow = Pick<Latest, "id" | "revision" | "runVersion">;
+
+/**
+ * A run's rows as one RunState, and each agent row's version. (The agents' order is the read's, by id:
+ * every view lists them in tree order, by domain.)
+ */
+function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
+  if (row.run_state === null) return { state: null, versions: {} };
+  const agents: Record<string, AgentState> = {};
+  const versions: Record<string, number> = {};
+  for (const [id, version, agent] of row.agents ?? []) {
+    agents[id] = agent;
+    versions[id] = version;
+  }
+  const state = { ...row.run_state, seq: row.seq!, event: row.event!, agents } as RunState;
+  return { state, versions };
+}
+
+/**
+ * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
+ * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
+ */
+export const LOCKED_READ_TRIES = 5;
+
+/** The epic's latest run (its row locked when `lock`), the database's clock, and the schema version. */
+export async function readLatest(client: pg.ClientBase, session: Session, lock: boolean): Promise<Latest> {
+  const { epicId, where } = session;
+  for (let tries = 1; ; tries++) {
+    // Sent in this order, in one round trip: the lock, then the read.
+    const locking = lock
+      ? client.query<{ id: string }>(session.statement("pp_lock", LOCK_LATEST, [epicId]))
+      : null;
+    const [locked, { rows }] = await Promise.all([
+      locking,
+      client.query<LatestRow>(session.statement("pp_latest", LATEST, [epicId])),
+    ]);
+    const row = rows[0]!;
+    if ((row.version ?? 0) < LATEST_VERSION && !session.schemaChecked) throw new SchemaBehind();
+    session.schemaChecked = true;
+    // A new run came between the lock and the read (made under the epic's advisory lock): lock that one.
+    if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
+      if (tries < LOCKED_READ_TRIES) continue;
+      throw new StoreUnavailableError(
+        `${where.safe}: epic ${JSON.stringify(epicId)} got ${tries} new runs while a change locked its latest run`,
+      );
+    }
+    return {
+      now: row.now_ms,
+      id: row.id,
+      channel: row.channel,
+      revision: row.revision,
+      runVersion: row.run_version,
+      ...assemble(row),
+    };
+  }
+}

@@ -1,0 +1,163 @@
+import pg from "pg";
+import { explainPgError } from "./config.js";
+import { LATEST_CHANNEL } from "./statements.js";
+
+/**
+ * A run's changes are announced (NOTIFY, no payload) on the run's own channel, `runs.channel`: a name no
+ * one can guess, readable only by those who may see the run (row-level security). Any role may LISTEN on
+ * any channel, so a channel shared by all runs, or a payload, would tell every role of every run.
+ */
+const CHANNEL_NAME = /^pp_[0-9a-f]{32}$/;
+
+/** What a subscription needs of its store. */
+export interface SubscriptionHost {
+  /** The store's connection settings: a subscription LISTENs on a connection of its own. */
+  readonly config: pg.ClientConfig;
+  readonly epicId: string;
+  /** Where the database is, for messages (no password). */
+  readonly where: string;
+  /** The store's live LISTEN connections, which its close ends. */
+  readonly listeners: Set<pg.Client>;
+  /** The store is closed: the subscription ends too. */
+  closed(): boolean;
+  /** A read of the run (the schema, migrated if this is the database's first use). */
+  read(): Promise<unknown>;
+}
+
+/**
+ * Calls `listener` after every committed change of this epic, from any machine: LISTEN, on a connection of
+ * its own, on the channel of the epic's latest run that this role may see. When a new run replaces it, the
+ * old run's channel says so (payload `replaced`) and the subscription moves to the new run's. While the
+ * role sees no run of the epic, it looks for one every half second. A dropped connection is re-established
+ * and the listener called once (a change may have been missed meanwhile).
+ */
+export async function subscribeToEpic(
+  host: SubscriptionHost,
+  listener: () => void,
+): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let reconnecting = false;
+  let looking: NodeJS.Timeout | null = null;
+  const over = () => stopped || host.closed();
+  const stopLooking = () => {
+    if (looking) clearInterval(looking);
+    looking = null;
+  };
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client(host.config);
+    let live = false;
+    /** The channel LISTENed on (null: no run visible yet). */
+    let listening: string | null = null;
+    let following: Promise<boolean> = Promise.resolve(false);
+    /** LISTEN on the latest run's channel, if it is not the one listened on; true when it changed. */
+    const follow = () => {
+      following = following.then(async () => {
+        const channel = await latestChannel(next, host.epicId);
+        if (channel === listening) return false;
+        if (channel) await next.query(`LISTEN ${channel}`);
+        if (listening) await next.query(`UNLISTEN ${listening}`);
+        listening = channel;
+        if (channel) stopLooking();
+        return true;
+      });
+      return following;
+    };
+    next.on("notification", (message) => {
+      if (message.channel !== listening) return;
+      listener();
+      if (message.payload !== "replaced") return;
+      follow().then(
+        (moved) => moved && !over() && listener(),
+        ignore, // the connection went away: its end reconnects
+      );
+    });
+    next.on("error", ignore);
+    // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
+    next.on("end", () => {
+      host.listeners.delete(next);
+      if (live && client === next) {
+        client = null;
+        stopLooking();
+        if (over()) return;
+        // A read now tells the subscriber whether the database went away (serve shows the page why).
+        listener();
+        void reconnect();
+      }
+    });
+    try {
+      await next.connect();
+      await follow();
+    } catch (error) {
+      await endQuietly(next);
+      throw error;
+    }
+    if (over()) {
+      await endQuietly(next);
+      return;
+    }
+    live = true;
+    client = next;
+    host.listeners.add(next);
+    if (listening === null) {
+      looking = setInterval(() => {
+        follow().then((found) => found && !over() && listener(), ignore);
+      }, 500);
+      looking.unref();
+    }
+  };
+  const reconnect = async (): Promise<void> => {
+    if (reconnecting) return;
+    reconnecting = true;
+    try {
+      // Until the subscription ends: a database down for longer is still followed once it is back.
+      for (let attempt = 0; !over(); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+        if (over()) return;
+        try {
+          await connect();
+          if (!over()) listener(); // a change may have been missed meanwhile
+          return;
+        } catch {
+          // Still down: try again.
+        }
+      }
+    } finally {
+      reconnecting = false;
+    }
+  };
+  try {
+    await host.read(); // the schema, migrated if this is the database's first use
+    await connect();
+  } catch (error) {
+    throw explainPgError(error, host.where);
+  }
+  return async () => {
+    stopped = true;
+    stopLooking();
+    const current = client;
+    client = null;
+    if (current) {
+      host.listeners.delete(current);
+      await endQuietly(current);
+    }
+  };
+}
+
+const ignore = () => undefined;
+
+/** The channel of the epic's latest run that the connection's role may see, or null. */
+async function latestChannel(client: pg.Client, epicId: string): Promise<string | null> {
+  const { rows } = await client.query<{ channel: string }>(LATEST_CHANNEL, [epicId]);
+  const channel = rows[0]?.channel ?? null;
+  // Our own format, checked before it becomes part of a statement (LISTEN takes no parameters).
+  return channel !== null && CHANNEL_NAME.test(channel) ? channel : null;
+}
+
+/** Ends a client whatever its state (a failed connection's end may never settle: bounded). */
+export async function endQuietly(client: pg.Client): Promise<void> {
+  await Promise.race([
+    client.end().catch(ignore),
+    new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+  ]);
+}
