@@ -14,10 +14,13 @@ export default defineConfig({
     // 137-147 s isolated, 118 s shared, 102 s with the slow files first). Safe here: no test mocks a module, fakes timers or changes
     // process.env (clocks, fs and HTTP are injected), and each file makes its own folders and servers.
     isolate: false,
-    // Two workers on these 2-core machines (vitest 4's default is one fewer than the cores: one). Measured,
-    // whole suite on a quiet machine: 1 worker 297 s, 2 workers 163 s, 3 workers 153 s (more contention
-    // for the CPU-bound property tests for 10 s: not worth the risk on a loaded CI machine).
-    maxWorkers: 2,
+    // Three workers on these 2-core machines (vitest 4's default is one fewer than the cores: one). The
+    // process files (test/cli, the examples) spend much of their time waiting on the processes, servers and
+    // GitHub timeouts they start, so a third file runs in that time. Measured, test/cli and the examples
+    // back to back (same CPU, 96-110 s): 2 workers 86 and 100 s, 3 workers 68 and 77 s, 4 workers 70 s.
+    // Earlier, whole suite when most files were CPU-bound: 1 worker 297 s, 2 workers 163 s, 3 workers 153 s.
+    // The quick CPU-bound files at the end take longer each on three workers, not longer in all.
+    maxWorkers: 3,
     globalSetup: ["test/support/postgres-template.ts"],
     sequence: { sequencer: SlowFirst },
   },

@@ -3,15 +3,17 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { expressions, readWorkflow, runWorkflow } from "./support/actions.js";
 import { startFakeGitHub } from "./support/fake-github/index.js";
 import { postgresUnavailable, sharedPostgres } from "./support/postgres.js";
 
 const exec = promisify(execFile);
 const ROOT = resolve(".");
+// The tests run at once (describe.concurrent: most of their time is spent waiting on the processes they
+// start), so their folders go when the file ends, not after each test.
 let dirs: string[] = [];
-afterEach(async () => {
+afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   dirs = [];
 });
@@ -22,7 +24,7 @@ async function temp(prefix: string): Promise<string> {
 }
 const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1" };
 
-describe("examples run as written", () => {
+describe.concurrent("examples run as written", () => {
   // That it type-checks as a user's strict project sees it (skipLibCheck off) is `npm run typecheck`'s
   // job: scripts/check-consumer.mjs.
   it("basic-usage.ts runs from a project that installs this package", async () => {
@@ -88,7 +90,7 @@ describe("examples run as written", () => {
 const WORKFLOWS = ["examples/github-actions.yml", "examples/github-actions-matrix.yml"];
 const TOKEN = "ghp_examplestoken0123456789abcdefghijklmno";
 
-describe("the GitHub Actions examples", () => {
+describe.concurrent("the GitHub Actions examples", () => {
   it.each(WORKFLOWS)("%s is a workflow GitHub can read: YAML, run steps, expressions", async (file) => {
     // A `run: echo "a: b"` line is a YAML error (a mapping inside a plain value): GitHub refuses the file.
     const workflow = await readWorkflow(file);

@@ -12,19 +12,21 @@ import { TOKEN, wholeRun } from "../support/leak-run.js";
 
 const fakeGitHub = useFakeGitHub(TOKEN);
 
-describe("the token never leaks", () => {
-  it("with GITHUB_TOKEN, through healthy, 401, 5xx, dropped, queued and retried paths (--verbose)", async () => {
-    await wholeRun(fakeGitHub, "GITHUB_TOKEN");
+// Each test has a fake GitHub and an epic directory of its own, and waits on its processes most of the
+// time: they run at once (describe.concurrent).
+describe.concurrent("the token never leaks", () => {
+  it("with GITHUB_TOKEN, through healthy, 401, 5xx, dropped, queued and retried paths (--verbose)", async (test) => {
+    await wholeRun(fakeGitHub, "GITHUB_TOKEN", "all", test);
   }, 60_000);
 
-  it("with GH_TOKEN instead of GITHUB_TOKEN, through healthy, 401 and wrong-token paths", async () => {
-    await wholeRun(fakeGitHub, "GH_TOKEN", "auth");
+  it("with GH_TOKEN instead of GITHUB_TOKEN, through healthy, 401 and wrong-token paths", async (test) => {
+    await wholeRun(fakeGitHub, "GH_TOKEN", "auth", test);
   }, 60_000);
 });
 
-describe("a token quoted in agents' text", () => {
-  it("is masked before it is kept in the run state, shown by status, or posted on the issue", async () => {
-    const { gh, dir, cli } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n") });
+describe.concurrent("a token quoted in agents' text", () => {
+  it("is masked before it is kept in the run state, shown by status, or posted on the issue", async (test) => {
+    const { gh, dir, cli } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n"), test });
     expect((await cli("init", "--epic", "E", "--domains", "a,b,c,d")).code).toBe(0);
     const said = `GITHUB_TOKEN=${TOKEN}`;
     for (const args of [

@@ -8,7 +8,8 @@ import { type Harness, useFakeGitHub } from "../support/harness.js";
  * Writes GitHub does not answer within the CLI's budget (8 s a request, 9.5 s a command), held by the
  * fake GitHub's `late` fault and applied after the client gave up, as GitHub finishes a request it
  * received. The CLI as processes, the detached background writer included. Real time: each test waits
- * out a timeout and the 15 s window after it (the logic on a simulated clock: test/sync/unanswered-writes.test.ts).
+ * out a timeout and the 15 s window after it (the logic on a simulated clock: test/sync/unanswered-writes.test.ts),
+ * so the two run at once, each with a fake GitHub and an epic directory of its own (about 28 s, not 55).
  */
 
 const TOKEN = "ghp_latetoken0123456789abcdefghijklmnopqr";
@@ -28,9 +29,9 @@ async function statusJson(cli: Harness["cli"]) {
   return view.sync;
 }
 
-describe("a write GitHub applies after the CLI gave up on it", () => {
-  it("a late edit over the final state is repaired by the background writer, with no further command", async () => {
-    const { gh, cli, dir } = await fakeGitHub();
+describe.concurrent("a write GitHub applies after the CLI gave up on it", () => {
+  it("a late edit over the final state is repaired by the background writer, with no further command", async (test) => {
+    const { gh, cli, dir } = await fakeGitHub({ test });
     expect((await cli("init", "--epic", "E11", "--domains", "a,b")).code).toBe(0);
     expect((await cli("update", "b", "--status", "in_progress", "--files", "1/2")).code).toBe(0);
     expect(await waitFor(() => seqs(gh, "progress")[0] === 2)).toBe(true);
@@ -62,8 +63,8 @@ describe("a write GitHub applies after the CLI gave up on it", () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(990);
   }, 90_000);
 
-  it("a final summary whose post timed out: a retry right away does not post it again", async () => {
-    const { gh, cli, dir } = await fakeGitHub();
+  it("a final summary whose post timed out: a retry right away does not post it again", async (test) => {
+    const { gh, cli, dir } = await fakeGitHub({ test });
     expect((await cli("init", "--epic", "E12", "--domains", "a,b")).code).toBe(0);
     expect((await cli("complete", "a")).code).toBe(0);
     expect((await cli("complete", "b")).code).toBe(0);

@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { expect, type TestContext } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import {
   allFileText,
@@ -64,12 +64,14 @@ function expectCode(result: CliResult, code: number): void {
  * `useFakeGitHub(TOKEN)` of the calling test file (it tears the fake down after each test). `paths`:
  * "all" (healthy, 401, 5xx, dropped, queued, retried, finalized) or "auth" (healthy, 401, a wrong token,
  * retried): where the token came from is read once, at the edge (config/resolve.ts), so a second token
- * variable needs the paths that name it, not every path after that.
+ * variable needs the paths that name it, not every path after that. `test`: the test's context, when it
+ * runs concurrently with others (the fake and folder go when that test finishes).
  */
 export async function wholeRun(
   fakeGitHub: ReturnType<typeof useFakeGitHub>,
   tokenVariable: "GITHUB_TOKEN" | "GH_TOKEN",
   paths: "all" | "auth" = "all",
+  test?: Pick<TestContext, "onTestFinished">,
 ) {
   // Without the 1 s spacing between writes: the paths are the same without it, and most calls would wait a
   // second. In "all", background writers still start on each back-off; "auth" spaces its first update
@@ -78,7 +80,7 @@ export async function wholeRun(
   const task = taskMd(123, "  min_interval_ms: 0\n");
   const spaced = paths === "auth" ? ["--min-interval", "1000"] : [];
   const unspaced = paths === "auth" ? ["--min-interval", "0"] : [];
-  const { gh, dir } = await fakeGitHub({ task, fake: { seed: 0x5ec } });
+  const { gh, dir } = await fakeGitHub({ task, fake: { seed: 0x5ec }, ...(test ? { test } : {}) });
   const watch = new LeakWatch(gh, dir);
   const base = { GITHUB_API_URL: gh.url };
   const good = { ...base, [tokenVariable]: TOKEN };
