@@ -18,7 +18,7 @@ import { registerHistory } from "./history.js";
 import { requiredOption } from "./required-option.js";
 import { registerServe } from "./serve.js";
 import type { WatchOptions } from "./watch.js";
-import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from "./watch-frames.js";
+import { DEFAULT_WATCH_INTERVAL_MS, parseWatchInterval, parseWatchTimeout } from "./watch-options.js";
 
 /** The commander program's commands: options and help text; the work is in handlers.ts and watch.ts. */
 export function registerCommands(program: Command, setExitCode: (code: number) => void): void {

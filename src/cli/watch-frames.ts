@@ -1,5 +1,3 @@
-import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
 import { formatStatusCounts, overallProgress, statusCounts } from "../model/progress.js";
 import type { RunState } from "../model/types.js";
 import { cutPainted, fitColumns } from "../render/terminal.js";
@@ -21,34 +19,6 @@ export const ANSI = {
   noWrap: "\x1b[?7l",
   wrap: "\x1b[?7h",
 } as const;
-
-export const DEFAULT_WATCH_INTERVAL_MS = 500;
-const MIN_WATCH_INTERVAL_MS = 50;
-const MAX_WATCH_INTERVAL_MS = 60_000;
-
-/** `--interval <ms>`: how often the run is read besides its change notifications. */
-export function parseWatchInterval(value: string): number {
-  const trimmed = value.trim();
-  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!(ms >= MIN_WATCH_INTERVAL_MS && ms <= MAX_WATCH_INTERVAL_MS)) {
-    throw new UsageError(
-      `--interval must be a whole number of milliseconds from ${MIN_WATCH_INTERVAL_MS} to ${MAX_WATCH_INTERVAL_MS}, got ${quote(value)}`,
-    );
-  }
-  return ms;
-}
-
-/** `--timeout <s>`: seconds (decimals allowed) after which watching stops, greater than 0. */
-export function parseWatchTimeout(value: string): number {
-  const trimmed = value.trim();
-  const seconds = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!(seconds > 0 && seconds <= 2_000_000)) {
-    throw new UsageError(
-      `--timeout must be a number of seconds greater than 0, e.g. 30, got ${quote(value)}`,
-    );
-  }
-  return seconds;
-}
 
 /** Identifies a change of the run. Bookkeeping-only writes (GitHub sync) keep it, so they print nothing. */
 export function changeKey(state: RunState): string {

@@ -74,8 +74,15 @@ const PAINT: Record<AgentStatus, keyof Colors> = {
   cancelled: "gray",
 };
 
-/** Grapheme clusters: an emoji sequence (👨‍👩‍👧, 🇫🇷) or a letter with its marks is one thing on screen. */
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/**
+ * Grapheme clusters: an emoji sequence (👨‍👩‍👧, 🇫🇷) or a letter with its marks is one thing on screen. Made on
+ * first use: making a segmenter loads ICU's break data (about 10 ms), which only a drawn table needs.
+ */
+let segmenter: Intl.Segmenter | null = null;
+function graphemes(text: string): Intl.Segments {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  return segmenter.segment(text);
+}
 
 /**
  * Columns `text` takes in a terminal: 0 for marks and joiners, 2 for wide East Asian characters and emoji
@@ -104,7 +111,7 @@ export function cutPainted(line: string, width: number): string {
       out += piece;
       continue;
     }
-    for (const { segment } of graphemes.segment(piece)) {
+    for (const { segment } of graphemes(piece)) {
       const w = stringWidth(segment);
       if (used + w > width - 1) return `${out}…${pieces.length > 1 ? "\x1b[0m" : ""}`;
       out += segment;

@@ -11,10 +11,9 @@ import {
   describeChange,
   drawFrame,
   frameLines,
-  parseWatchInterval,
-  parseWatchTimeout,
   runLocation,
 } from "../../src/cli/watch-frames.js";
+import { parseWatchInterval, parseWatchTimeout } from "../../src/cli/watch-options.js";
 import { UsageError } from "../../src/errors.js";
 import { applyComplete, applyFinalize, applyLog, applyProgress, createRun } from "../../src/model/run.js";
 import type { GitHubTarget, RunState } from "../../src/model/types.js";
