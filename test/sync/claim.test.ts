@@ -1,26 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createRun } from "../../src/model/run.js";
 import type { RunState, SyncState } from "../../src/model/types.js";
 import { claimBackgroundWriter, claimWrite, claimWriterForLaterWrite } from "../../src/sync/claim.js";
 import { LATE_LANDING_MS, WRITER_MAX_WAIT_MS, WRITER_START_MS } from "../../src/sync/timings.js";
+import { syncedRun } from "./fixtures.js";
 
 const LEASE = 15_000;
 
 const run = (sync: Partial<SyncState> = {}, commentMode: "edit" | "append" = "edit"): RunState => {
-  const state = createRun({
-    epicId: "E",
-    domains: ["a"],
-    now: 0,
-    github: {
-      issueNumber: 1,
-      repo: "o/r",
-      apiUrl: "http://x",
-      syncEnabled: true,
-      commentMode,
-      minIntervalMs: 1000,
-    },
-    nonce: "00",
-  });
+  const state = syncedRun({ commentMode });
   return { ...state, sync: { ...state.sync, ...sync } };
 };
 

@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
 import type { QueueEntry } from "../../src/queue/types.js";
 import { backoffMs, decideWrite, pendingStep } from "../../src/sync/decide.js";
 import { planRetry } from "../../src/sync/retry-plan.js";
+import { syncedRun } from "./fixtures.js";
 
-const base = (patch: Partial<RunState["github"]> = {}): RunState =>
-  createRun({
-    epicId: "E",
-    domains: ["a", "b"],
-    now: 0,
-    github: {
-      issueNumber: 1,
-      repo: "o/r",
-      apiUrl: "http://x",
-      syncEnabled: true,
-      commentMode: "edit",
-      minIntervalMs: 1000,
-      ...patch,
-    },
-    nonce: "00",
-  });
+const base = (patch: Partial<RunState["github"]> = {}): RunState => syncedRun(patch, ["a", "b"]);
 
 describe("decideWrite", () => {
   it("is local without sync, an issue or a repo", () => {

@@ -1,24 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createRun } from "../../src/model/run.js";
 import type { RunState, SyncState } from "../../src/model/types.js";
 import { recordedFailure, recordedWrite } from "../../src/sync/record.js";
 import { UNANSWERED_WINDOW_MS } from "../../src/sync/timings.js";
+import { syncedRun } from "./fixtures.js";
 
 const run = (sync: Partial<SyncState> = {}, seq = 1): RunState => {
-  const state = createRun({
-    epicId: "E",
-    domains: ["a"],
-    now: 0,
-    github: {
-      issueNumber: 1,
-      repo: "o/r",
-      apiUrl: "http://x",
-      syncEnabled: true,
-      commentMode: "edit",
-      minIntervalMs: 1000,
-    },
-    nonce: "00",
-  });
+  const state = syncedRun();
   return { ...state, seq, sync: { ...state.sync, ...sync } };
 };
 

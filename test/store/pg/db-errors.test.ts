@@ -83,6 +83,16 @@ describe("explainPgError", () => {
 });
 
 const skip = postgresUnavailable();
+
+/** Where a run of these tests posts: nowhere (sync off). */
+const LOCAL = {
+  issueNumber: null,
+  repo: null,
+  apiUrl: "x",
+  syncEnabled: false,
+  commentMode: "edit" as const,
+  minIntervalMs: 0,
+};
 if (skip) console.warn(`skipping the PostgreSQL error tests: ${skip}`);
 
 describe.skipIf(skip)("PgRunStore: the application's errors against a real PostgreSQL", () => {
@@ -127,16 +137,8 @@ describe.skipIf(skip)("PgRunStore: the application's errors against a real Postg
     const store = new PgRunStore({ url, epicId: "REFUSED", maxConnections: 1 });
     stores.push(store);
     const { createRun, applyProgress } = await import("../../../src/model/run.js");
-    const github = {
-      issueNumber: null,
-      repo: null,
-      apiUrl: "x",
-      syncEnabled: false,
-      commentMode: "edit" as const,
-      minIntervalMs: 0,
-    };
     const run = await store.transact((_current, now) => {
-      const next = createRun({ epicId: "REFUSED", domains: ["a"], now, github, nonce: "0000" });
+      const next = createRun({ epicId: "REFUSED", domains: ["a"], now, github: LOCAL, nonce: "0000" });
       return { next, result: next };
     });
     const agent = Object.keys(run.agents)[0]!;
@@ -165,18 +167,10 @@ describe.skipIf(skip)("PgRunStore: the application's errors against a real Postg
 
   it("throws away a pooled connection that met a read-only server (a standby after a failover): the next change connects afresh", async () => {
     const { createRun, applyProgress } = await import("../../../src/model/run.js");
-    const github = {
-      issueNumber: null,
-      repo: null,
-      apiUrl: "x",
-      syncEnabled: false,
-      commentMode: "edit" as const,
-      minIntervalMs: 0,
-    };
     const setup = new PgRunStore({ url, epicId: "STANDBY", maxConnections: 1 });
     stores.push(setup);
     const run = await setup.transact((_current, now) => {
-      const next = createRun({ epicId: "STANDBY", domains: ["a"], now, github, nonce: "0000" });
+      const next = createRun({ epicId: "STANDBY", domains: ["a"], now, github: LOCAL, nonce: "0000" });
       return { next, result: next };
     });
     await setup.close();
