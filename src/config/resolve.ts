@@ -3,6 +3,7 @@ import { UsageError } from "../errors.js";
 import type { FileSystem } from "../util/io.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
+import { urlPasswords } from "./url-passwords.js";
 
 /**
  * Where the token, the API and the repository come from (see the contract's "Environment").
@@ -41,20 +42,6 @@ export function environmentTokens(env: Env): string[] {
     env.PGPASSWORD ?? "",
     ...urlPasswords(env.PARALLEL_PROGRESS_STORE ?? ""),
   ].filter((token) => token !== "");
-}
-
-/** A store URL's passwords, decoded: its user's (to the authority's last "@") and a `password=` parameter's. */
-function urlPasswords(url: string): string[] {
-  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1] ?? "";
-  const colon = userinfo.indexOf(":");
-  const given = [colon >= 0 ? userinfo.slice(colon + 1) : "", /[?&]password=([^&#]*)/i.exec(url)?.[1] ?? ""];
-  return given.map((text) => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      return text;
-    }
-  });
 }
 
 /**

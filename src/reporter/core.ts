@@ -118,6 +118,6 @@ export class ReporterCore {
 
   /** Agents' text, masked (maskAgentText) with this reporter's environment. */
   masked<T extends string | null | undefined>(text: T): T {
-    return maskAgentText(text, this.env);
+    return maskAgentText(text, this.env, this.store.secrets);
   }
 }

@@ -1,6 +1,7 @@
 import { assertEpicId, givenEpic } from "../config/options.js";
 import type { Env } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
+import { urlPasswords } from "../config/url-passwords.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
@@ -52,6 +53,7 @@ export function chooseStore(given: { store?: string; epic?: string }, env: Env):
 export class LazyPgStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
+  readonly secrets: readonly string[];
   private loading: Promise<PgRunStore> | null = null;
 
   /** `importModule`: how the module is loaded (the CLI loads it in loadPg, src/cli/load-pg.ts). */
@@ -63,6 +65,7 @@ export class LazyPgStore implements RunStore {
       parseStoreUrl(options.url).safe,
       options.epicId,
     ));
+    this.secrets = urlPasswords(options.url).filter((secret) => secret !== "");
   }
 
   get epicId(): string {

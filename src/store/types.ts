@@ -19,6 +19,11 @@ export interface RunStore {
   readonly location: string;
   /** A database store's epic, and the database as messages name it (no password); absent: the file store. */
   readonly database?: { database: string; epicId: string };
+  /**
+   * Secrets the store was given (a database URL's password), masked in agents' text as the environment's
+   * tokens are: a URL given to the library alone is in no environment. Absent: none.
+   */
+  readonly secrets?: readonly string[];
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**

@@ -11,7 +11,12 @@ import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "../../../src/store/pg/migrat
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { Session } from "../../../src/store/pg/session.js";
 import { waitFor } from "../../support/cli.js";
-import { postgresUnavailable, startPostgres, type TestPostgres } from "../../support/postgres.js";
+import {
+  postgresUnavailable,
+  SUPERUSER_PASSWORD,
+  startPostgres,
+  type TestPostgres,
+} from "../../support/postgres.js";
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the PostgreSQL store tests: ${skip}`);
@@ -698,6 +703,11 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
       const view = await b.status();
       expect(view.agents.map((agent) => agent.filesCompleted)).toEqual([3, 2]);
       expect(view.overall.filesCompleted).toBe(5);
+      // The URL's password, given to the library alone (no environment holds it), is masked in agents' text.
+      await b.logAgentEvent(agents[1]!.agentId, `psql: connection to ${url} failed`);
+      const kept = JSON.stringify(await storeA.read());
+      expect(kept).toContain("psql: connection to postgresql://postgres:***@");
+      expect(kept).not.toContain(SUPERUSER_PASSWORD);
     } finally {
       await storeA.close();
       await storeB.close();
