@@ -51,6 +51,33 @@ describe("a missing or unknown command", () => {
   });
 });
 
+describe("an unknown option or command with control characters, or very long", () => {
+  it("is shown escaped and shortened: one short line", async () => {
+    const long = "x".repeat(100_000);
+    expectOneLine(
+      await runCli(["status", "--a\nb", "--x\u001b[2J"]),
+      /^parallel-progress: error: unknown option '--a\\u000ab'$/,
+    );
+    expectOneLine(
+      await runCli(["status", `--${long}`]),
+      new RegExp(`^parallel-progress: error: unknown option '--${"x".repeat(75)}\\.\\.\\.'$`),
+    );
+    expectOneLine(
+      await runCli(["frob\u001bx"]),
+      /^parallel-progress: error: unknown command 'frob\\u001bx'$/,
+    );
+    expectOneLine(
+      await runCli([long]),
+      new RegExp(`^parallel-progress: error: unknown command '${"x".repeat(77)}\\.\\.\\.'$`),
+    );
+    expectOneLine(await runCli(["db", "a\nb"]), /^parallel-progress: error: unknown command 'a\\u000ab'/);
+    expectOneLine(
+      await runCli(["help", "a\tb"]),
+      /^parallel-progress: error: help: unknown command 'a\\u0009b'; see parallel-progress --help$/,
+    );
+  });
+});
+
 describe("init --stall-after", () => {
   it("takes days; a number without a unit is refused with one line asking for one", async () => {
     const dir = await epic();
