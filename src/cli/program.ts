@@ -1,5 +1,5 @@
 import { Command, CommanderError, type HelpContext } from "commander";
-import { shownName } from "../config/show-value.js";
+import { escapeInvisible, shownName } from "../config/show-value.js";
 import { registerCommands } from "./commands.js";
 import { reportFailure } from "./exit.js";
 
@@ -68,7 +68,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
       .showSuggestionAfterError()
       .configureOutput({
         outputError: (message, write) =>
-          write(`parallel-progress: error: ${message.replace(/^error: /, "").trim()}\n`),
+          write(`parallel-progress: error: ${escapeInvisible(message.replace(/^error: /, "").trim())}\n`),
       });
     registerCommands(program, (code) => {
       exitCode = code;
