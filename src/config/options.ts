@@ -98,8 +98,9 @@ export function givenEpic(
   option: string | undefined,
   env: { PARALLEL_PROGRESS_EPIC?: string },
 ): string | null {
-  const value = option?.trim() ? option : env.PARALLEL_PROGRESS_EPIC;
-  return value?.trim() ? assertEpicId(value) : null;
+  if (option?.trim()) return assertEpicId(option);
+  const value = env.PARALLEL_PROGRESS_EPIC;
+  return value?.trim() ? assertEpicId(value, "PARALLEL_PROGRESS_EPIC") : null;
 }
 
 export const MAX_EVENT_LENGTH = 2000;
