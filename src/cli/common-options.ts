@@ -7,6 +7,7 @@ import {
   parseIntervalOption,
   parseIssueOption,
 } from "../config/options.js";
+import { parseApiUrlOption, parseRepoOption } from "../config/resolve.js";
 
 /**
  * The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more),
@@ -34,8 +35,13 @@ export function addCommonOptions(program: Command): Command {
     .option(
       "--repo <owner/name>",
       "repository of the issue (default: task.md, GITHUB_REPOSITORY, git origin)",
+      parseRepoOption,
     )
-    .option("--api-url <url>", "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)")
+    .option(
+      "--api-url <url>",
+      "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)",
+      parseApiUrlOption,
+    )
     .option("--issue <number>", "issue number when there is no task.md (or to override it)", parseIssueOption)
     .option(
       "--comment-mode <mode>",
