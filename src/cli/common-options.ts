@@ -4,8 +4,10 @@ import { checkEpicDir } from "../config/epic-dir.js";
 import {
   parseCommentMode,
   parseDirOption,
+  parseEpicOption,
   parseIntervalOption,
   parseIssueOption,
+  parseStoreOption,
 } from "../config/options.js";
 import { parseApiUrlOption, parseRepoOption } from "../config/resolve.js";
 
@@ -27,10 +29,12 @@ export function addCommonOptions(program: Command): Command {
     .option(
       "--store <url>",
       "a PostgreSQL database shared by machines: postgres://... (default: PARALLEL_PROGRESS_STORE; none: the files in --dir)",
+      parseStoreOption,
     )
     .option(
       "--epic <id>",
       "the run's epic: init's id for a new run (e.g. EPIC-007); with --store, the run every command acts on; history: the epic to list (default: PARALLEL_PROGRESS_EPIC)",
+      parseEpicOption,
     )
     .option(
       "--repo <owner/name>",

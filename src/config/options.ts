@@ -136,6 +136,24 @@ export function parseDirOption(value: string): string {
 }
 
 /**
+ * `--store`: an empty one (`--store "$DATABASE_URL"` with the variable unset) is refused rather than taken
+ * as none, which would quietly use the files in --dir instead of the shared database. Checked as a URL when
+ * the store is chosen (chooseDatabase). An empty PARALLEL_PROGRESS_STORE is an unset one.
+ */
+export function parseStoreOption(value: string): string {
+  if (value.trim() === "") {
+    throw new UsageError(`--store must name a database (postgres://...), got ${quote(value)}`);
+  }
+  return value;
+}
+
+/** `--epic`: checked as every epic id is (an empty one too: an empty PARALLEL_PROGRESS_EPIC is an unset one). */
+export function parseEpicOption(value: string): string {
+  assertEpicId(value);
+  return value;
+}
+
+/**
  * The rule for an agent's free text (a summary, an error, a reason, an event, the merge summary), for
  * both stores alike: any character but NUL (U+0000), which is no text's (a binary file, UTF-16 read as
  * UTF-8) and which PostgreSQL cannot store. Refused, not dropped: the text is the agent's, kept as given.

@@ -78,6 +78,26 @@ describe("an unknown option or command with control characters, or very long", (
   });
 });
 
+describe("an empty --store or --epic", () => {
+  it('is refused, as an empty --dir is: --store "$UNSET" would quietly use the files here', async () => {
+    const dir = await epic();
+    const init = ["init", "--domains", "a", "--dir", dir];
+    expectOneLine(
+      await runCli([...init, "--epic", "E", "--store", " "]),
+      /^parallel-progress: error: --store must name a database \(postgres:\/\/\.\.\.\), got " "$/,
+    );
+    expectOneLine(
+      await runCli([...init, "--epic", ""], { env: { PARALLEL_PROGRESS_EPIC: "E" } }),
+      /^parallel-progress: error: --epic must be 1 to 200 printable characters, got ""$/,
+    );
+    await expect(stat(join(dir, ".parallel-progress"))).rejects.toThrow(/ENOENT/);
+    // An empty variable is an unset one (PARALLEL_PROGRESS_EPIC= history lists every epic).
+    expect(
+      (await runCli(init, { env: { PARALLEL_PROGRESS_EPIC: "E", PARALLEL_PROGRESS_STORE: "" } })).code,
+    ).toBe(0);
+  });
+});
+
 describe("init --stall-after", () => {
   it("takes days; a number without a unit is refused with one line asking for one", async () => {
     const dir = await epic();
