@@ -47,6 +47,19 @@ class CliCommand extends Command {
   }
 }
 
+/**
+ * A commander message as one line: its suggestion, which it puts on a line of its own, after a space;
+ * anything else invisible escaped (shownName has shown the user's names already).
+ */
+function oneLine(message: string): string {
+  return escapeInvisible(
+    message
+      .replace(/^error: /, "")
+      .trim()
+      .replace(/\n(?=\(Did you mean )/g, " "),
+  );
+}
+
 /** commander's methods that its typings leave out. */
 interface Hidden {
   unknownOption(this: Command, flag: string): never;
@@ -67,8 +80,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
       .exitOverride()
       .showSuggestionAfterError()
       .configureOutput({
-        outputError: (message, write) =>
-          write(`parallel-progress: error: ${escapeInvisible(message.replace(/^error: /, "").trim())}\n`),
+        outputError: (message, write) => write(`parallel-progress: error: ${oneLine(message)}\n`),
       });
     registerCommands(program, (code) => {
       exitCode = code;

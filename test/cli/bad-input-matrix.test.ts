@@ -194,18 +194,20 @@ function cases(): Case[] {
     { name: "--status without a value", args: ["update", "a", "--status"], names: "--status", shows: null },
     { name: "--files without a value", args: [...UPDATE, "--files"], names: "--files", shows: null },
     { name: "--dir without a value", args: ["status", "--dir"], names: "--dir", shows: null, ownDir: true },
-    ...["--bogus", "--a\nb", "--x\u001b[2J", `--${LONG}`].map((option) => ({
+    ...["--bogus", "--fils", "--quiet=1", "--a\nb", "--x\u001b[2J", `--${LONG}`].map((option) => ({
       name: `unknown option ${quote(option)}`,
       args: [...UPDATE, option],
       names: "unknown option",
       shows: `'${shownName(option)}'`,
     })),
-    ...[["frob\nx"], [LONG], ["help", "a\nb"], ["help", LONG], ["db", LONG]].map((args) => ({
-      name: `unknown command ${quote(args.join(" "))}`,
-      args,
-      names: "unknown command",
-      shows: `'${shownName(args[args.length - 1]!)}'`,
-    })),
+    ...[["statu"], ["frob\nx"], [LONG], ["help", "a\nb"], ["help", LONG], ["db", "grnt"], ["db", LONG]].map(
+      (args) => ({
+        name: `unknown command ${quote(args.join(" "))}`,
+        args,
+        names: "unknown command",
+        shows: `'${shownName(args[args.length - 1]!)}'`,
+      }),
+    ),
     // The environment variables that are options too, named.
     ...["mysql://x", "\u0007", LONG].map((value) => ({
       name: `PARALLEL_PROGRESS_STORE=${quote(value)}`,

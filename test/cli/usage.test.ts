@@ -62,6 +62,11 @@ describe("an unknown option or command with control characters, or very long", (
       await runCli(["status", `--${long}`]),
       new RegExp(`^parallel-progress: error: unknown option '--${"x".repeat(75)}\\.\\.\\.'$`),
     );
+    // commander puts its suggestion on a line of its own: kept on the one line.
+    expectOneLine(
+      await runCli(["status", "--jsn"]),
+      /^parallel-progress: error: unknown option '--jsn' \(Did you mean --json\?\)$/,
+    );
     expectOneLine(
       await runCli(["frob\u001bx"]),
       /^parallel-progress: error: unknown command 'frob\\u001bx'$/,
