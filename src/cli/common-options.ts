@@ -4,9 +4,12 @@ import { checkEpicDir } from "../config/epic-dir.js";
 import {
   parseCommentMode,
   parseDirOption,
+  parseEpicOption,
   parseIntervalOption,
   parseIssueOption,
+  parseStoreOption,
 } from "../config/options.js";
+import { parseApiUrlOption, parseRepoOption } from "../config/resolve.js";
 
 /**
  * The options every command takes (CONTRACT: --dir, --repo, --api-url, --quiet, --verbose, and more),
@@ -26,16 +29,23 @@ export function addCommonOptions(program: Command): Command {
     .option(
       "--store <url>",
       "a PostgreSQL database shared by machines: postgres://... (default: PARALLEL_PROGRESS_STORE; none: the files in --dir)",
+      parseStoreOption,
     )
     .option(
       "--epic <id>",
       "the run's epic: init's id for a new run (e.g. EPIC-007); with --store, the run every command acts on; history: the epic to list (default: PARALLEL_PROGRESS_EPIC)",
+      parseEpicOption,
     )
     .option(
       "--repo <owner/name>",
       "repository of the issue (default: task.md, GITHUB_REPOSITORY, git origin)",
+      parseRepoOption,
     )
-    .option("--api-url <url>", "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)")
+    .option(
+      "--api-url <url>",
+      "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)",
+      parseApiUrlOption,
+    )
     .option("--issue <number>", "issue number when there is no task.md (or to override it)", parseIssueOption)
     .option(
       "--comment-mode <mode>",

@@ -1,3 +1,4 @@
+import { escapeInvisible, shownName } from "../config/show-value.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import { redactText } from "../store/pg/config.js";
 
@@ -7,10 +8,12 @@ import { redactText } from "../store/pg/config.js";
  * or ENOSPC, or the run's lock held too long) is one line and exit 1;
  * anything else is a bug: the stack and exit 1. (GitHub trouble never gets here: it is warned about and
  * queued, exit 0.)
+ * A one-line message stays one line: a value its text holds unquoted (a --dir path) is shown with its
+ * invisible characters escaped, and a file-system error's path shortened (a name too long for the system).
  */
 export function reportFailure(error: unknown): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`parallel-progress: error: ${error.message}\n`);
+    process.stderr.write(`parallel-progress: error: ${escapeInvisible(error.message)}\n`);
     return 2;
   }
   if (error instanceof StoreUnavailableError) {
@@ -21,7 +24,10 @@ export function reportFailure(error: unknown): number {
     error instanceof Error &&
     (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError")
   ) {
-    process.stderr.write(`parallel-progress: error: ${error.message}\n`);
+    const path = (error as NodeJS.ErrnoException).path;
+    const message =
+      typeof path === "string" ? error.message.split(path).join(shownName(path)) : error.message;
+    process.stderr.write(`parallel-progress: error: ${escapeInvisible(message)}\n`);
     return 1;
   }
   // A bug's error is printed as it came (a database client's included): a URL in it shows no password.

@@ -1,4 +1,5 @@
 import { Command, CommanderError, type HelpContext } from "commander";
+import { escapeInvisible, shownName } from "../config/show-value.js";
 import { registerCommands } from "./commands.js";
 import { reportFailure } from "./exit.js";
 
@@ -9,10 +10,23 @@ declare const VERSION: string;
  * whole help: commander shows the help as an error (`help({ error: true })`) for `parallel-progress` alone,
  * `parallel-progress db` alone and `parallel-progress help <unknown>`. `--help` and `help <command>` still
  * print the help on stdout (exit 0). Subcommands are made by createCommand, so they are of this class too.
+ * An unknown option or command is shown escaped and shortened (shownName): commander would print a line
+ * break or an escape sequence raw, and 100,000 characters whole.
  */
 class CliCommand extends Command {
   override createCommand(name?: string): Command {
     return new CliCommand(name);
+  }
+
+  /** commander's (not in its typings): `flag` as the user typed it. */
+  unknownOption(flag: string): never {
+    return (Command.prototype as unknown as Hidden).unknownOption.call(this, shownName(flag));
+  }
+
+  /** commander's (not in its typings): the name is `this.args[0]`. */
+  unknownCommand(): never {
+    this.args[0] = shownName(this.args[0] ?? "");
+    return (Command.prototype as unknown as Hidden).unknownCommand.call(this);
   }
 
   override help(context?: HelpContext | ((text: string) => string)): never {
@@ -23,7 +37,7 @@ class CliCommand extends Command {
     if (first === "help" && second === "help") return super.help();
     const message =
       first === "help" && second !== undefined
-        ? `help: unknown command '${second}'; see ${path} --help`
+        ? `help: unknown command '${shownName(second)}'; see ${path} --help`
         : `no ${this.parent ? `${this.name()} ` : ""}command given: give one of ${this.createHelp()
             .visibleCommands(this)
             .map((command) => command.name())
@@ -31,6 +45,25 @@ class CliCommand extends Command {
             .join(", ")}; see ${path} --help`;
     return this.error(message, { exitCode: 2, code: "commander.missingCommand" });
   }
+}
+
+/**
+ * A commander message as one line: its suggestion, which it puts on a line of its own, after a space;
+ * anything else invisible escaped (shownName has shown the user's names already).
+ */
+function oneLine(message: string): string {
+  return escapeInvisible(
+    message
+      .replace(/^error: /, "")
+      .trim()
+      .replace(/\n(?=\(Did you mean )/g, " "),
+  );
+}
+
+/** commander's methods that its typings leave out. */
+interface Hidden {
+  unknownOption(this: Command, flag: string): never;
+  unknownCommand(this: Command): never;
 }
 
 function commandPath(command: Command): string {
@@ -47,8 +80,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
       .exitOverride()
       .showSuggestionAfterError()
       .configureOutput({
-        outputError: (message, write) =>
-          write(`parallel-progress: error: ${message.replace(/^error: /, "").trim()}\n`),
+        outputError: (message, write) => write(`parallel-progress: error: ${oneLine(message)}\n`),
       });
     registerCommands(program, (code) => {
       exitCode = code;

@@ -26,7 +26,8 @@ export function parsePortOption(value: string): number {
 
 export function parseHostOption(value: string): string {
   const host = value.trim();
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) {
+  // 253: the longest a host name can be (a longer one reached the resolver: exit 1, the name printed whole).
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host) || host.length > 253) {
     throw new UsageError(`--host must be a host name or an IP address, got ${quote(value)}`);
   }
   return host.replace(/^\[(.*)\]$/, "$1");

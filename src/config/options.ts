@@ -98,8 +98,9 @@ export function givenEpic(
   option: string | undefined,
   env: { PARALLEL_PROGRESS_EPIC?: string },
 ): string | null {
-  const value = option?.trim() ? option : env.PARALLEL_PROGRESS_EPIC;
-  return value?.trim() ? assertEpicId(value) : null;
+  if (option?.trim()) return assertEpicId(option);
+  const value = env.PARALLEL_PROGRESS_EPIC;
+  return value?.trim() ? assertEpicId(value, "PARALLEL_PROGRESS_EPIC") : null;
 }
 
 export const MAX_EVENT_LENGTH = 2000;
@@ -131,6 +132,24 @@ export function checkErrorMessage(message: string, option?: string): string {
  */
 export function parseDirOption(value: string): string {
   if (value.trim() === "") throw new UsageError(`--dir must name the epic directory, got ${quote(value)}`);
+  return value;
+}
+
+/**
+ * `--store`: an empty one (`--store "$DATABASE_URL"` with the variable unset) is refused rather than taken
+ * as none, which would quietly use the files in --dir instead of the shared database. Checked as a URL when
+ * the store is chosen (chooseDatabase). An empty PARALLEL_PROGRESS_STORE is an unset one.
+ */
+export function parseStoreOption(value: string): string {
+  if (value.trim() === "") {
+    throw new UsageError(`--store must name a database (postgres://...), got ${quote(value)}`);
+  }
+  return value;
+}
+
+/** `--epic`: checked as every epic id is (an empty one too: an empty PARALLEL_PROGRESS_EPIC is an unset one). */
+export function parseEpicOption(value: string): string {
+  assertEpicId(value);
   return value;
 }
 

@@ -79,6 +79,18 @@ export async function ghAuthToken(options: { hostname?: string; env?: Env } = {}
 }
 
 /** `--api-url`, else `GITHUB_API_URL`, else https://api.github.com; an http(s) URL without trailing slash. */
+/** `--api-url`, checked where it is read (also by a command that ignores it) and kept as given. */
+export function parseApiUrlOption(value: string): string {
+  checkApiUrl(value, "--api-url");
+  return value;
+}
+
+/** `--repo`, checked where it is read (also by a command that ignores it) and kept as given. */
+export function parseRepoOption(value: string): string {
+  checkRepo(value, "--repo");
+  return value;
+}
+
 export function resolveApiUrl(flag: string | undefined, env: Env): string {
   if (flag !== undefined) return checkApiUrl(flag, "--api-url");
   const fromEnv = env.GITHUB_API_URL?.trim();

@@ -42,6 +42,14 @@ function shownTruly(item: unknown): boolean {
 }
 
 /**
+ * A name the user typed, as a message shows it unquoted (an unknown option or command, in commander's
+ * quotes): its invisible characters escaped, shortened when long, so that it stays one short line.
+ */
+export function shownName(text: string): string {
+  return escapeInvisible(shorten(text));
+}
+
+/**
  * JSON escapes C0 controls only: DEL, C1 controls (U+0085 included), line and paragraph separators, the
  * BOM and bidi overrides would reach the terminal raw (a DEL erases, an override reorders the line); and
  * `util.inspect` leaves C0 controls raw in a symbol's description and an error's stack (one line stays one).

@@ -29,6 +29,18 @@ describe("the common options (--dir, --quiet, ... declared on the program)", () 
     expect(bad.stderr.trim().split("\n")).toEqual([
       'parallel-progress: error: --min-interval must be a whole number of milliseconds from 0 to 600000, got "soon"',
     ]);
+    // Also where the command ignores them (status and watch only read): every value is checked alike.
+    for (const [option, value, message] of [
+      ["--repo", "a/b\tc", '--repo must be owner/name, got "a/b\\tc"'],
+      [
+        "--api-url",
+        "x".repeat(100_000),
+        `--api-url must be an http(s) URL such as https://api.github.com, got "${"x".repeat(77)}..."`,
+      ],
+    ]) {
+      const ignored = await runCli(["status", option!, value!, "--dir", "/nonexistent"]);
+      expect([ignored.code, ignored.stderr]).toEqual([2, `parallel-progress: error: ${message}\n`]);
+    }
   });
 
   it("are listed in each command's help, under Global Options", async () => {

@@ -18,6 +18,11 @@ describe("serve: options (pure)", () => {
     expect(parseHostOption("0.0.0.0")).toBe("0.0.0.0");
     expect(parseHostOption("[::1]")).toBe("::1");
     expect(() => parseHostOption("evil host")).toThrow(/--host .* got "evil host"/);
+    // Longer than a host name can be (253): refused here, not by the resolver (exit 1, the name whole).
+    expect(parseHostOption(`${"a".repeat(63)}.`.repeat(3) + "a".repeat(61))).toHaveLength(253);
+    expect(() => parseHostOption("x".repeat(100_000))).toThrow(
+      `--host must be a host name or an IP address, got "${"x".repeat(77)}..."`,
+    );
     expect(parseTokenOption("abcdefghijklmnop")).toBe("abcdefghijklmnop");
     expect(() => parseTokenOption("short secret")).toThrow(/--token must be .* got 12 characters/);
     expect(() => parseTokenOption("short secret")).not.toThrow(/short secret/);

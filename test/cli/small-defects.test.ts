@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveApiUrl } from "../../src/config/resolve.js";
 import { UsageError } from "../../src/errors.js";
@@ -102,6 +103,20 @@ describe("no run here", () => {
     const result = await runCli(["update", "a", "--status", "in_progress", "--dir", dir]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`no run here (${dir}): start one with`);
+  });
+
+  it("shows a directory's control characters escaped, and a name too long for the system shortened: one line", async () => {
+    const dir = await epic();
+    const odd = await runCli(["status", "--dir", join(dir, "a\nb\u001b[2J")]);
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toBe(
+      `parallel-progress: error: no run here (${dir}/a\\u000ab\\u001b[2J): start one with \`parallel-progress init --epic <id> --domains <a,b,c>\`, or pass --dir\n`,
+    );
+    const long = await runCli(["status", "--dir", join(dir, "x".repeat(100_000))]);
+    expect(long.code).toBe(1); // the file system's refusal (ENAMETOOLONG)
+    expect(long.stderr.split("\n")).toHaveLength(2);
+    expect(long.stderr).toMatch(/^parallel-progress: error: ENAMETOOLONG: name too long, .*x\.\.\.'?\n$/);
+    expect(long.stderr.length).toBeLessThan(200);
   });
 });
 

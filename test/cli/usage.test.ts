@@ -51,6 +51,58 @@ describe("a missing or unknown command", () => {
   });
 });
 
+describe("an unknown option or command with control characters, or very long", () => {
+  it("is shown escaped and shortened: one short line", async () => {
+    const long = "x".repeat(100_000);
+    expectOneLine(
+      await runCli(["status", "--a\nb", "--x\u001b[2J"]),
+      /^parallel-progress: error: unknown option '--a\\u000ab'$/,
+    );
+    expectOneLine(
+      await runCli(["status", `--${long}`]),
+      new RegExp(`^parallel-progress: error: unknown option '--${"x".repeat(75)}\\.\\.\\.'$`),
+    );
+    // commander puts its suggestion on a line of its own: kept on the one line.
+    expectOneLine(
+      await runCli(["status", "--jsn"]),
+      /^parallel-progress: error: unknown option '--jsn' \(Did you mean --json\?\)$/,
+    );
+    expectOneLine(
+      await runCli(["frob\u001bx"]),
+      /^parallel-progress: error: unknown command 'frob\\u001bx'$/,
+    );
+    expectOneLine(
+      await runCli([long]),
+      new RegExp(`^parallel-progress: error: unknown command '${"x".repeat(77)}\\.\\.\\.'$`),
+    );
+    expectOneLine(await runCli(["db", "a\nb"]), /^parallel-progress: error: unknown command 'a\\u000ab'/);
+    expectOneLine(
+      await runCli(["help", "a\tb"]),
+      /^parallel-progress: error: help: unknown command 'a\\u0009b'; see parallel-progress --help$/,
+    );
+  });
+});
+
+describe("an empty --store or --epic", () => {
+  it('is refused, as an empty --dir is: --store "$UNSET" would quietly use the files here', async () => {
+    const dir = await epic();
+    const init = ["init", "--domains", "a", "--dir", dir];
+    expectOneLine(
+      await runCli([...init, "--epic", "E", "--store", " "]),
+      /^parallel-progress: error: --store must name a database \(postgres:\/\/\.\.\.\), got " "$/,
+    );
+    expectOneLine(
+      await runCli([...init, "--epic", ""], { env: { PARALLEL_PROGRESS_EPIC: "E" } }),
+      /^parallel-progress: error: --epic must be 1 to 200 printable characters, got ""$/,
+    );
+    await expect(stat(join(dir, ".parallel-progress"))).rejects.toThrow(/ENOENT/);
+    // An empty variable is an unset one (PARALLEL_PROGRESS_EPIC= history lists every epic).
+    expect(
+      (await runCli(init, { env: { PARALLEL_PROGRESS_EPIC: "E", PARALLEL_PROGRESS_STORE: "" } })).code,
+    ).toBe(0);
+  });
+});
+
 describe("init --stall-after", () => {
   it("takes days; a number without a unit is refused with one line asking for one", async () => {
     const dir = await epic();

@@ -43,11 +43,14 @@ describe("control characters", () => {
     const store = "postgres://u@127.0.0.1:5432/db";
     for (const [given, env] of [
       [{ store, epic: "E\u0085" }, {}],
-      [{ store }, { PARALLEL_PROGRESS_EPIC: "E\u2028x" }],
       [{ store, epic: "x".repeat(201) }, {}],
     ] as const) {
       expect(() => chooseStore(given, env)).toThrow("--epic must be 1 to 200 printable characters, got");
     }
+    // The variable is named when the value is its.
+    expect(() => chooseStore({ store }, { PARALLEL_PROGRESS_EPIC: "E\u2028x" })).toThrow(
+      'PARALLEL_PROGRESS_EPIC must be 1 to 200 printable characters, got "E\\u2028x"',
+    );
     expect(chooseStore({ store, epic: " E-7 " }, {})).toEqual({ url: store, epicId: "E-7" });
   });
 

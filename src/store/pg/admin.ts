@@ -55,7 +55,9 @@ export async function grantRepository(
   { revoke = false }: { revoke?: boolean } = {},
 ): Promise<void> {
   if (!isRepoSlug(repo)) throw new UsageError(`--repo must be owner/name, got ${quote(repo)}`);
-  if (role.trim() === "") throw new UsageError("db grant needs a role name");
+  if (role.trim() === "") {
+    throw new UsageError(`db ${revoke ? "revoke" : "grant"} needs a role name, got ${quote(role)}`);
+  }
   await withDatabase(url, async (client) => {
     await migrate(client);
     const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { quote } from "../../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
 import { checkParameters, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
 
@@ -26,7 +27,7 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const text = value.trim();
   // Shown as the URL parser reads it, without its tabs and line breaks (it drops them wherever they are):
   // redactText works line by line, and a password holding one would be shown from it on.
-  const shown = JSON.stringify(redactText(text.replace(/[\t\n\r]/g, "")));
+  const shown = quote(redactText(text.replace(/[\t\n\r]/g, "")));
   // A password's "@", "/", "?" or "#" that was not percent-encoded: the parser would take the rest of the
   // password for the host, the database or the parameters, and show it in the messages that name them.
   if (atAfterHost(text)) {
@@ -138,7 +139,13 @@ function decodeSafely(text: string): string {
  * (SECRET_VALUE). Line by line: a URL holds no line break (the URL parser drops them), a stack does.
  */
 export function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@").replace(SECRET_VALUE, "$1***");
+  // A scheme is matched from the first letter of its word only (the lookbehind: the same matches), and only
+  // where an "@" is: otherwise each letter of a long word, or each of many "a://b:" with no "@", would scan
+  // to the line's end (quadratic: 100,000 characters took seconds).
+  const credentials = text.includes("@")
+    ? text.replace(/(?<![a-z])([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@")
+    : text;
+  return credentials.replace(SECRET_VALUE, "$1***");
 }
 
 /**

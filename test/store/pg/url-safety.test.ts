@@ -192,3 +192,13 @@ describe("store URL parameters", () => {
     expect(explainPgError(pgError("28P01", "x"), "db")).toBeInstanceOf(StoreConfigError);
   });
 });
+
+describe("a very long store URL", () => {
+  it("is refused at once, in one short line (redactText is linear in the text's length)", () => {
+    const long = "x".repeat(100_000);
+    expect(() => parseStoreUrl(long)).toThrow(
+      `--store must be a postgres:// or postgresql:// URL, got "${"x".repeat(77)}..."`,
+    );
+    expect(redactText(`${long}\n${"a://b:".repeat(20_000)}`)).toContain("a://b:");
+  });
+});
