@@ -1,3 +1,4 @@
+import { commandOutput } from "../util/command-output.js";
 import { type Env, parseGitRemote } from "./resolve.js";
 
 /**
@@ -39,19 +40,6 @@ export async function originOnApiHost(
  */
 export async function sshHostName(alias: string, env: Env): Promise<string | null> {
   if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(alias)) return null;
-  const { execFile } = await import("node:child_process");
-  return new Promise((done) => {
-    try {
-      execFile(
-        "ssh",
-        ["-G", alias],
-        { timeout: 3000, windowsHide: true, encoding: "utf8", env },
-        (error, stdout) => {
-          done(error ? null : (/^hostname (\S+)$/m.exec(stdout)?.[1] ?? null));
-        },
-      );
-    } catch {
-      done(null);
-    }
-  });
+  const printed = await commandOutput("ssh", ["-G", alias], env);
+  return printed === null ? null : (/^hostname (\S+)$/m.exec(printed)?.[1] ?? null);
 }

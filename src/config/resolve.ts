@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
+import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
@@ -63,22 +64,11 @@ export function tokenProblem(token: string): string | null {
  * environment: its PATH finds gh, its HOME gh's settings), else in this process's.
  */
 export async function ghAuthToken(options: { hostname?: string; env?: Env } = {}): Promise<string | null> {
-  const { execFile } = await import("node:child_process");
   const args = ["auth", "token", ...(options.hostname ? ["--hostname", options.hostname] : [])];
-  const spawnOptions = { timeout: 3000, windowsHide: true, encoding: "utf8", env: options.env } as const;
-  return new Promise((done) => {
-    try {
-      execFile("gh", args, spawnOptions, (error, stdout) => {
-        const token = error ? "" : stdout.trim();
-        done(token && !/\s/.test(token) ? token : null);
-      });
-    } catch {
-      done(null);
-    }
-  });
+  const token = (await commandOutput("gh", args, options.env))?.trim() ?? "";
+  return token && !/\s/.test(token) ? token : null;
 }
 
-/** `--api-url`, else `GITHUB_API_URL`, else https://api.github.com; an http(s) URL without trailing slash. */
 /** `--api-url`, checked where it is read (also by a command that ignores it) and kept as given. */
 export function parseApiUrlOption(value: string): string {
   checkApiUrl(value, "--api-url");
@@ -91,6 +81,7 @@ export function parseRepoOption(value: string): string {
   return value;
 }
 
+/** `--api-url`, else `GITHUB_API_URL`, else https://api.github.com; an http(s) URL without trailing slash. */
 export function resolveApiUrl(flag: string | undefined, env: Env): string {
   if (flag !== undefined) return checkApiUrl(flag, "--api-url");
   const fromEnv = env.GITHUB_API_URL?.trim();
