@@ -33,11 +33,6 @@ export interface Context {
   store: LazyPgStore | null;
   /** Starts the detached background writer (`__flush`) for this run. */
   startBackgroundWriter: () => Promise<void>;
-  /**
-   * The call's environment with the store it chose (a `--store` URL included): what the background writer
-   * is given, and whose secrets agents' text is masked of (a password given only by `--store` too).
-   */
-  env: NodeJS.ProcessEnv;
 }
 
 /**
@@ -54,7 +49,7 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
   const chosen = chooseStore(options, process.env);
   // The background writer finds the same run: the store and epic travel in its environment (a URL may
   // hold a password: never on a command line, where other users could read it).
-  const env = chosen
+  const writerEnv = chosen
     ? { ...process.env, PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId }
     : process.env;
   // One connection: a CLI call is one short process (connect, one transaction, done).
@@ -69,14 +64,13 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
     : null;
   const reporter = new CliReporter(dir, {
     github,
-    env,
     onWarning: (message) => out.warn(message),
     flusher: () => startBackgroundWriter(),
     ...(store ? { store } : fileStore ? { store: fileStore } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  const startBackgroundWriter = () => startDetachedWriter(dir, out, env);
-  return { out, reporter, options, actions, store, startBackgroundWriter, env };
+  const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv);
+  return { out, reporter, options, actions, store, startBackgroundWriter };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import { environmentTokens } from "../config/resolve.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
-import { maskSecrets } from "../github/redact.js";
 import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
+import { maskAgentText } from "../reporter/masking.js";
 import { statePaths } from "../store/file-store.js";
 import type { LazyPgStore } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
@@ -46,7 +45,8 @@ export async function keepChange(
   kept: { id: string; epicId: string; change: KeptChange },
 ): Promise<void> {
   const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId);
-  if (!already) pending.add({ ...kept, change: masked(kept.change, context.env), madeAt: Date.now() });
+  if (!already)
+    pending.add({ ...kept, change: masked(kept.change, context.store?.secrets ?? []), madeAt: Date.now() });
   const waiting = pending.names().length;
   const what =
     kept.change.kind !== "finalize"
@@ -61,11 +61,12 @@ export async function keepChange(
 }
 
 /**
- * The change with the call's environment's tokens (and anything shaped like a GitHub token) masked in its text, as
- * the reporter masks them when it applies it: nothing on this machine's disk holds a token meanwhile.
+ * The change with its text masked as the reporter masks it when it applies it (the environment's tokens,
+ * the store's password, anything shaped like a GitHub token): nothing on this machine's disk holds a
+ * secret meanwhile.
  */
-function masked(change: KeptChange, env: NodeJS.ProcessEnv): KeptChange {
-  const mask = (text: string) => maskSecrets(text, environmentTokens(env));
+function masked(change: KeptChange, storeSecrets: readonly string[]): KeptChange {
+  const mask = (text: string) => maskAgentText(text, process.env, storeSecrets);
   switch (change.kind) {
     case "complete":
       return { ...change, summary: change.summary === null ? null : mask(change.summary) };
