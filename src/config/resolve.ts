@@ -1,10 +1,10 @@
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
+import { withoutCredentials } from "../github/redact.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
-import { urlPasswords } from "./url-passwords.js";
 
 /**
  * Where the token, the API and the repository come from (see the contract's "Environment").
@@ -31,6 +31,22 @@ export async function resolveToken(
   }
   const token = (await runGhAuthToken().catch(() => null))?.trim();
   return token ? { token, source: "gh auth token" } : null;
+}
+
+/** A store URL's passwords (none, or one or two), decoded: its user's (to the authority's last "@") and a `password=` parameter's. */
+export function urlPasswords(url: string): string[] {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1] ?? "";
+  const colon = userinfo.indexOf(":");
+  const given = [colon >= 0 ? userinfo.slice(colon + 1) : "", /[?&]password=([^&#]*)/i.exec(url)?.[1] ?? ""];
+  return given
+    .filter((text) => text !== "")
+    .map((text) => {
+      try {
+        return decodeURIComponent(text);
+      } catch {
+        return text;
+      }
+    });
 }
 
 /**
@@ -113,15 +129,6 @@ function checkApiUrl(value: string, source: string): string {
     );
   }
   return trimmed.replace(/\/+$/, "");
-}
-
-/**
- * The URL with whatever stands between `://` and its last `@` replaced by `***`, for messages. Up to the
- * last `@`, not to the end of the authority: a password may hold `/`, `?` or `#`, and in a URL that does
- * not parse where the authority ends cannot be told.
- */
-function withoutCredentials(value: string): string {
-  return value.replace(/^([^:/]*:\/\/).*@/s, "$1***@");
 }
 
 /**

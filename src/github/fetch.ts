@@ -1,8 +1,10 @@
 import { globalAgent as httpAgent } from "node:http";
 import { globalAgent as httpsAgent } from "node:https";
 import minipassFetch from "minipass-fetch";
+import { quote } from "../config/show-value.js";
 import { describeProxy, NetworkError, timeoutError, toNetworkError } from "./network-error.js";
 import { type ProxySettings, type ProxyVariable, proxyFor } from "./proxy.js";
+import { withoutCredentials } from "./redact.js";
 
 /** What Octokit's request layer reads of an answer. */
 export interface FetchResponse {
@@ -34,7 +36,7 @@ const MAX_REDIRECTS = 20;
  * bodies. Something else answering (a wrong API URL serving a file, a broken proxy) is cut off here
  * rather than read into memory until the timeout.
  */
-export const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
+const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
 
 /**
  * The fetch given to Octokit for one attempt: minipass-fetch (npm's fetch on node:http and node:https),
@@ -164,8 +166,8 @@ export function proxyUrl(variable: ProxyVariable): string {
     url.hostname === ""
   ) {
     // Up to the last `@`: a password may hold `/`, `?` or `#` (and so break the URL).
-    const shown = value.replace(/\/\/.*@/s, "//***@");
-    throw new NetworkError(new Error(`${variable.name} is not a proxy URL: "${shown}"`), {
+    const shown = quote(withoutCredentials(value));
+    throw new NetworkError(new Error(`${variable.name} is not a proxy URL: ${shown}`), {
       code: "ERR_PROXY_URL",
       requestSent: false,
       timedOut: false,

@@ -40,3 +40,12 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/**
+ * The URL with whatever stands between `://` and its last `@` replaced by `***`, for messages. Up to the
+ * last `@`, not to the end of the authority: a password may hold `/`, `?` or `#`, and in a URL that does
+ * not parse where the authority ends cannot be told.
+ */
+export function withoutCredentials(value: string): string {
+  return value.replace(/^([^:/]*:\/\/).*@/s, "$1***@");
+}
