@@ -101,6 +101,9 @@ export class OfflineQueue {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") continue; // delivered by another process
+        // A file this process may not read is set aside; a passing failure (EMFILE, EIO, EBUSY) is the
+        // machine's, not the file's: the entry stays for the next listing.
+        if (code !== "EACCES" && code !== "EPERM" && code !== "EISDIR") throw error;
         problem = `cannot be read: ${code ?? String(error).split("\n", 1)[0]}`;
       }
       if (typeof problem === "string") {
