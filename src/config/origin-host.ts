@@ -10,7 +10,7 @@ export function webHost(apiUrl: string): string {
 }
 
 /** Looks up the host an ssh host alias stands for (`Host github-work` in ~/.ssh/config); null: unknown. */
-export type SshHostLookup = (alias: string, env: Env) => Promise<string | null>;
+type SshHostLookup = (alias: string, env: Env) => Promise<string | null>;
 
 /**
  * Whether the origin remote (`originUrl`) is a repository of the GitHub that `apiUrl` serves: its host is
@@ -26,7 +26,8 @@ export async function originOnApiHost(
 ): Promise<{ onHost: true } | { onHost: false; host: string; apiHost: string }> {
   const remote = parseGitRemote(originUrl);
   const apiHost = webHost(apiUrl);
-  if (!remote || remote.host === apiHost) return { onHost: true };
+  // GitHub's ssh over port 443 is ssh.<host> (ssh://git@ssh.github.com:443/owner/name.git).
+  if (!remote || remote.host === apiHost || remote.host === `ssh.${apiHost}`) return { onHost: true };
   const resolved = remote.ssh ? await lookup(remote.host, env) : null;
   return resolved?.toLowerCase() === apiHost
     ? { onHost: true }

@@ -22,6 +22,7 @@ describe("originOnApiHost", () => {
       "git@github.com:acme/widgets.git",
       "https://github.com/acme/widgets",
       "ssh://git@GitHub.com/acme/widgets.git",
+      "ssh://git@ssh.github.com:443/acme/widgets.git",
     ])
       expect(await check(origin), origin).toEqual({ onHost: true });
     expect(await check("git@ghe.example.com:acme/widgets.git", "https://ghe.example.com/api/v3")).toEqual({
