@@ -60,7 +60,7 @@ function stepPath(points, x, y, field, end, observedFrom) {
 }
 
 /** An axis label: `950`, `12K`, `1.5M`, so that a big count keeps to the chart's margin. @param {number} value */
-export function count(value) {
+function count(value) {
   return value < 10_000
     ? String(value)
     : new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 }).format(value);

@@ -38,7 +38,7 @@ export function parseTokenOption(value: string): string {
 }
 
 /** The variable that gives the access token when --token does not (the command line shows in `ps`). */
-export const SERVE_TOKEN_VARIABLE = "PARALLEL_PROGRESS_SERVE_TOKEN";
+const SERVE_TOKEN_VARIABLE = "PARALLEL_PROGRESS_SERVE_TOKEN";
 
 /** The access token: --token, else PARALLEL_PROGRESS_SERVE_TOKEN when set and not empty, else none. */
 export function givenToken(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {

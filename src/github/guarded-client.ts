@@ -37,7 +37,7 @@ export function guardClient(client: IssueCommentsClient): IssueCommentsClient {
 }
 
 /** How long after its `timeoutMs` a call is given up (the client's own timeout error comes first). */
-export const GRACE_MS = 250;
+const GRACE_MS = 250;
 
 async function guard<T>(
   what: string,

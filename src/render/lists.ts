@@ -70,7 +70,7 @@ export function planList(items: readonly ListItem[], frame: ListFrame, budget: n
  * The lines of the items ranked first (lower priority, then earlier) that fit in `room` characters, each
  * with its "\n", shown in their own order: how a cut list or table keeps what matters most.
  */
-export function fitRanked(items: readonly ListItem[], room: number): string[] {
+function fitRanked(items: readonly ListItem[], room: number): string[] {
   const kept: number[] = [];
   let left = room;
   for (const index of rankOrder(items, (item) => item.priority)) {

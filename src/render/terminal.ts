@@ -75,14 +75,11 @@ const PAINT: Record<AgentStatus, keyof Colors> = {
 };
 
 /**
- * Grapheme clusters: an emoji sequence (👨‍👩‍👧, 🇫🇷) or a letter with its marks is one thing on screen. Made on
- * first use: making a segmenter loads ICU's break data (about 10 ms), which only a drawn table needs.
+ * Grapheme clusters: an emoji sequence (👨‍👩‍👧, 🇫🇷) or a letter with its marks is one thing on screen.
+ * Making a segmenter loads ICU's break data (about 10 ms; string-width makes one as it loads too): this
+ * module is only in the bundles that draw a table (cli-terminal-table, cli-watch), never in main.cjs.
  */
-let segmenter: Intl.Segmenter | null = null;
-function graphemes(text: string): Intl.Segments {
-  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
-  return segmenter.segment(text);
-}
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
  * Columns `text` takes in a terminal: 0 for marks and joiners, 2 for wide East Asian characters and emoji
@@ -101,9 +98,10 @@ const PAINT_SEQUENCE = /(\x1b\[[0-9;]*m)/;
  * when something was cut (wide characters count 2). A line that fits is returned as it is.
  */
 export function cutPainted(line: string, width: number): string {
+  // string-width leaves colour sequences out of the count.
+  if (displayWidth(line) <= width) return line;
   // Split by a capturing group: the odd pieces are the sequences.
   const pieces = line.split(PAINT_SEQUENCE);
-  if (displayWidth(pieces.filter((_, index) => index % 2 === 0).join("")) <= width) return line;
   let out = "";
   let used = 0;
   for (const [index, piece] of pieces.entries()) {
@@ -111,7 +109,7 @@ export function cutPainted(line: string, width: number): string {
       out += piece;
       continue;
     }
-    for (const { segment } of graphemes(piece)) {
+    for (const { segment } of graphemes.segment(piece)) {
       const w = stringWidth(segment);
       if (used + w > width - 1) return `${out}…${pieces.length > 1 ? "\x1b[0m" : ""}`;
       out += segment;

@@ -1,7 +1,6 @@
 import { assertEpicId, givenEpic } from "../config/options.js";
-import type { Env } from "../config/resolve.js";
+import { type Env, urlPasswords } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
-import { urlPasswords } from "../config/url-passwords.js";
 import { UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
@@ -65,7 +64,7 @@ export class LazyPgStore implements RunStore {
       parseStoreUrl(options.url).safe,
       options.epicId,
     ));
-    this.secrets = urlPasswords(options.url).filter((secret) => secret !== "");
+    this.secrets = urlPasswords(options.url);
   }
 
   get epicId(): string {

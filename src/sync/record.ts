@@ -14,7 +14,7 @@ import { UNANSWERED_WINDOW_MS } from "./timings.js";
 type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter">;
 
 /** Where the write put the post. */
-export interface Written {
+interface Written {
   commentId: number;
   url: string;
   viewer: string | null;

@@ -28,7 +28,7 @@ export function repoRef(repo: string): RepoRef {
 }
 
 /** A write won by a claim: the step it writes, and what the current flush knows of the issue. */
-export interface StepWrite {
+interface StepWrite {
   claim: Claim;
   step: Step;
   /** Epoch ms (this process's clock) by which the write gives up. */

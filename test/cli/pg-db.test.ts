@@ -72,6 +72,8 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
         await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
       expect((await cli(["db", "grant", "alice", "--repo", "acme/apples", "--store", url])).code).toBe(0);
       expect((await cli(["db", "grant", "bob", "--repo", "acme/bananas", "--store", url])).code).toBe(0);
+      // The same repository in another case is the same grant: listed once.
+      expect((await cli(["db", "grant", "alice", "--repo", "Acme/Apples", "--store", url])).code).toBe(0);
       expect((await cli(["db", "grants", "--store", url])).stdout).toBe(
         "alice\tacme/apples\nbob\tacme/bananas\n",
       );

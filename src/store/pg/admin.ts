@@ -87,7 +87,9 @@ export async function grantRepository(
         );
         await client.query(`GRANT SELECT ON ${SCHEMA}.schema_migrations, ${SCHEMA}.grants TO ${who}`);
         await client.query(
-          `INSERT INTO ${SCHEMA}.grants (role_name, repo) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+          // Once per repository whatever its case: grants match it case aside (migration 5).
+          `INSERT INTO ${SCHEMA}.grants (role_name, repo) SELECT $1::text, $2::text WHERE NOT EXISTS (
+             SELECT 1 FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2))`,
           [role, repo],
         );
       }

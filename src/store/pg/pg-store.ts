@@ -1,5 +1,4 @@
 import pg from "pg";
-import { urlPasswords } from "../../config/url-passwords.js";
 import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
@@ -64,7 +63,6 @@ const DEFAULT_OPTIMISTIC_ATTEMPTS = 5;
 export class PgRunStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
-  readonly secrets: readonly string[];
   private readonly session: Session;
   private readonly pool: pg.Pool;
   private readonly config: pg.ClientConfig;
@@ -76,7 +74,6 @@ export class PgRunStore implements RunStore {
     const where = parseStoreUrl(options.url);
     this.session = new Session(options.epicId, where);
     ({ location: this.location, database: this.database } = databasePlace(where.safe, options.epicId));
-    this.secrets = urlPasswords(options.url).filter((secret) => secret !== "");
     this.config = connectionConfig(where, options);
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
