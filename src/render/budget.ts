@@ -7,8 +7,10 @@ import {
   type ListFrame,
   type ListPart,
   leastList,
+  parentIndexes,
   planList,
   rankOrder,
+  unkeptAncestry,
   wholeList,
 } from "./lists.js";
 import { formatCount, sliceWhole } from "./text.js";
@@ -133,17 +135,6 @@ interface TablePlan {
   cost: number;
 }
 
-/** Each row's parent row (the nearest earlier row one level up), -1 for a top-level one. */
-function parentRows(rows: readonly TableRow[]): number[] {
-  const path: number[] = []; // the row last seen at each depth
-  return rows.map((row, index) => {
-    const depth = Math.min(row.depth ?? 0, path.length);
-    path.length = depth;
-    path.push(index);
-    return depth === 0 ? -1 : path[depth - 1]!;
-  });
-}
-
 /** The rows kept, in display order, with the notes saying how many completed and other rows are not. */
 function shownRows(rows: readonly TableRow[], kept: ReadonlySet<number>): TablePlan {
   const lines = rows.flatMap((row, index) => (kept.has(index) ? [row.line] : []));
@@ -170,12 +161,8 @@ function planTable(rows: readonly TableRow[], budget: number): TablePlan {
   const all = rows.map((row) => row.line);
   if (rowsCost(all) <= budget) return { rows: all, notes: [], cost: rowsCost(all) };
 
-  const parents = parentRows(rows);
-  const withAncestors = (index: number, kept: ReadonlySet<number>): number[] => {
-    const chain: number[] = [];
-    for (let at = index; at !== -1 && !kept.has(at); at = parents[at]!) chain.push(at);
-    return chain;
-  };
+  const parents = parentIndexes(rows.map((row) => row.depth ?? 0));
+  const withAncestors = (index: number, kept: ReadonlySet<number>) => unkeptAncestry(index, parents, kept);
   const open = rows.flatMap((row, index) => (row.status === "completed" ? [] : [index]));
   const unfolded = new Set<number>();
   for (const index of open) for (const at of withAncestors(index, unfolded)) unfolded.add(at);

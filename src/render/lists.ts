@@ -89,3 +89,28 @@ export function rankOrder<T>(items: readonly T[], priority: (item: T) => number)
     .sort((a, b) => a.rank - b.rank || a.index - b.index)
     .map(({ index }) => index);
 }
+
+/**
+ * Each entry's parent, the nearest earlier entry one level up (-1 at the top), from the entries' depths in
+ * tree order (treeOrder): what a cut table or chart needs to keep a child under its own parent.
+ */
+export function parentIndexes(depths: readonly number[]): number[] {
+  const path: number[] = []; // the entry last seen at each depth
+  return depths.map((given, index) => {
+    const depth = Math.min(given, path.length);
+    path.length = depth;
+    path.push(index);
+    return depth === 0 ? -1 : path[depth - 1]!;
+  });
+}
+
+/** `index` and its ancestors (`parents`: parentIndexes) up to the first one already `kept`, nearest first. */
+export function unkeptAncestry(
+  index: number,
+  parents: readonly number[],
+  kept: ReadonlySet<number>,
+): number[] {
+  const chain: number[] = [];
+  for (let at = index; at !== -1 && !kept.has(at); at = parents[at]!) chain.push(at);
+  return chain;
+}

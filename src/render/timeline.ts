@@ -2,7 +2,7 @@ import type { TreeEntry } from "../model/tree.js";
 import type { AgentState, AgentStatus } from "../model/types.js";
 import type { RunSpan } from "./durations.js";
 import { STATUS_LABELS } from "./labels.js";
-import { blockCost, type FlexPart, rankOrder } from "./lists.js";
+import { blockCost, type FlexPart, parentIndexes, rankOrder, unkeptAncestry } from "./lists.js";
 import { cleanText, formatCount, truncateCodePoints } from "./text.js";
 
 /**
@@ -162,18 +162,11 @@ function wrap(lines: readonly string[]): string {
  * (entries are in tree order), so a child's `↳` bar always follows its parent's, never another agent's.
  */
 function keptBars(entries: readonly TreeEntry<AgentState>[], bars: number): Set<number> {
-  const path: number[] = []; // the entry last seen at each depth
-  const parents = entries.map((entry, index) => {
-    const depth = Math.min(entry.depth, path.length);
-    path.length = depth;
-    path.push(index);
-    return depth === 0 ? -1 : path[depth - 1]!;
-  });
+  const parents = parentIndexes(entries.map((entry) => entry.depth));
   const kept = new Set<number>();
   for (const index of rankOrder(entries, (entry) => PRIORITY[entry.agent.status])) {
     if (kept.size >= bars) break;
-    const chain: number[] = [];
-    for (let at = index; at !== -1 && !kept.has(at); at = parents[at]!) chain.push(at);
+    const chain = unkeptAncestry(index, parents, kept);
     if (kept.size + chain.length > bars) continue;
     for (const at of chain) kept.add(at);
   }
