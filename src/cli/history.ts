@@ -4,6 +4,7 @@ import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
 import { formatDuration } from "../model/progress.js";
+import { terminalChildMark } from "../render/labels.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseDatabase } from "../store/open-store.js";
 import { nodeFileSystem } from "../util/node-fs.js";
@@ -70,8 +71,7 @@ function historyLines(entry: HistoryEntry): string {
   ];
   // A child under its parent, marked as in status's table: `└ api`, two more spaces per level below.
   const agents = entry.agents.map(
-    (a) =>
-      `  ${a.depth === 0 ? "" : `${"  ".repeat(a.depth - 1)}└ `}${a.domain}\t${a.status}\t${duration(a.durationMs)}`,
+    (a) => `  ${terminalChildMark(a.depth)}${a.domain}\t${a.status}\t${duration(a.durationMs)}`,
   );
   return [head.join("\t"), ...agents].join("\n");
 }

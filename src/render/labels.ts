@@ -22,3 +22,8 @@ export function stalledLabel(silentForMs: number): string {
 export function childMark(depth: number): string {
   return depth === 0 ? "" : `${"\u2003".repeat(depth - 1)}↳ `;
 }
+
+/** The same in a terminal (`status`, `watch`, `history`): `└ `, after two spaces per level below the first. */
+export function terminalChildMark(depth: number): string {
+  return depth === 0 ? "" : `${"  ".repeat(depth - 1)}└ `;
+}

@@ -11,6 +11,7 @@ import {
 import { agentFlags } from "../model/stalled.js";
 import { treeOrder } from "../model/tree.js";
 import type { AgentState, AgentStatus, RunState } from "../model/types.js";
+import { terminalChildMark } from "./labels.js";
 import { cleanText } from "./text.js";
 import { eventClock } from "./time.js";
 
@@ -166,7 +167,7 @@ function toRow(
   const domain = cleanText(agent.domain).replace(/[\t\n]/g, " ");
   return {
     agent,
-    domain: depth === 0 ? domain : `${"  ".repeat(depth - 1)}└ ${domain}`,
+    domain: `${terminalChildMark(depth)}${domain}`,
     metrics: metricCells(view, metrics),
     progress: view.progress,
     files: `${view.filesCompleted}/${view.filesTotal}`,
