@@ -2,18 +2,14 @@ import pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { quote } from "../../config/show-value.js";
 import { UsageError } from "../../errors.js";
-import { connectionConfig, explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
-import { migrate, type SchemaStatus, schemaStatus } from "./migrate.js";
-import { LATEST_VERSION, SCHEMA } from "./migrations.js";
+import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
+import { migrate, migrateExplained, type SchemaStatus, schemaStatus } from "./migrate.js";
+import { SCHEMA } from "./migrations.js";
 
 /** The operators' side of the database store: migrations, their status, and row-level-security grants. */
 
 /** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
-export async function withDatabase<T>(
-  url: string,
-  work: (client: pg.Client) => Promise<T>,
-  noPermission?: string,
-): Promise<T> {
+export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const where = parseStoreUrl(url);
   const { safe } = where;
   const client = new pg.Client(connectionConfig(where));
@@ -22,21 +18,17 @@ export async function withDatabase<T>(
     await client.connect();
     return await work(client);
   } catch (error) {
-    throw explainPgError(error, safe, noPermission);
+    throw explainPgError(error, safe);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
 export async function migrateDatabase(url: string): Promise<{ applied: number[]; status: SchemaStatus }> {
-  return withDatabase(
-    url,
-    async (client) => {
-      const applied = await migrate(client);
-      return { applied, status: await schemaStatus(client) };
-    },
-    MIGRATE_ADVICE(LATEST_VERSION),
-  );
+  return withDatabase(url, async (client) => {
+    const applied = await migrateExplained(client, parseStoreUrl(url).safe);
+    return { applied, status: await schemaStatus(client) };
+  });
 }
 
 export async function databaseStatus(url: string): Promise<SchemaStatus> {

@@ -157,13 +157,6 @@ export const EPIC_TAKEN = "PPE01";
 /** What explainPgError advises when the role lacks a permission (42501). */
 const GRANT_ADVICE = "the owner can run `parallel-progress db grant <role> --repo <owner/name>`";
 
-/**
- * The advice for a role that lacks a permission while migrating: a role granted a repository may use the
- * schema, not change it (db grant would not help).
- */
-export const MIGRATE_ADVICE = (latest: number) =>
-  `this release needs schema version ${latest}, which this role may not migrate to: run \`parallel-progress db migrate\` as the schema's owner`;
-
 /** Error codes of node's sockets that mean "not reachable now". */
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",

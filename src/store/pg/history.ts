@@ -1,7 +1,7 @@
 import type { RunState } from "../../model/types.js";
 import { withDatabase } from "./admin.js";
-import { explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
-import { migrate, schemaStatus } from "./migrate.js";
+import { parseStoreUrl } from "./config.js";
+import { migrateExplained, schemaStatus } from "./migrate.js";
 import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 
 /**
@@ -14,10 +14,7 @@ export async function listRuns(url: string, epicId: string | null, limit: number
     const { version } = await schemaStatus(client);
     if (version === 0) return []; // nothing was ever recorded here
     if (version < LATEST_VERSION) {
-      await migrate(client).catch((cause: unknown) => {
-        const where = `${parseStoreUrl(url).safe} (migrating the schema)`;
-        throw explainPgError(cause, where, MIGRATE_ADVICE(LATEST_VERSION));
-      });
+      await migrateExplained(client, parseStoreUrl(url).safe);
     }
     const { rows } = await client.query<{ state: RunState }>(
       `SELECT r.run_state || jsonb_build_object('seq', r.seq, 'event', r.event, 'agents',

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { explainPgError } from "./config.js";
 import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "./migrations.js";
 
 /** The advisory lock that serialises migrations across processes and machines (any 64-bit constant). */
@@ -76,4 +77,20 @@ export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Pro
   } finally {
     await client.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK]).catch(() => undefined);
   }
+}
+
+/**
+ * The advice for a role that lacks a permission while migrating: a role granted a repository may use the
+ * schema, not change it (db grant would not help).
+ */
+const MIGRATE_ADVICE = `this release needs schema version ${LATEST_VERSION}, which this role may not migrate to: run \`parallel-progress db migrate\` as the schema's owner`;
+
+/**
+ * migrate(), a failure explained for the database `safe` names: a role that may not migrate is told to
+ * have the schema's owner run `db migrate` (MIGRATE_ADVICE).
+ */
+export function migrateExplained(client: pg.ClientBase, safe: string): Promise<number[]> {
+  return migrate(client).catch((cause: unknown) => {
+    throw explainPgError(cause, `${safe} (migrating the schema)`, MIGRATE_ADVICE);
+  });
 }

@@ -3,10 +3,9 @@ import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient } from "./client.js";
-import { connectionConfig, databasePlace, explainPgError, MIGRATE_ADVICE, parseStoreUrl } from "./config.js";
+import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
 import { readLatest } from "./latest.js";
-import { migrate } from "./migrate.js";
-import { LATEST_VERSION } from "./migrations.js";
+import { migrateExplained } from "./migrate.js";
 import {
   isBroken,
   isLostStatement,
@@ -170,13 +169,7 @@ export class PgRunStore implements RunStore {
         }
         const missing = error instanceof SchemaBehind || isMissingSchema(error);
         if (missing && attempt === 0 && client) {
-          await migrate(client).catch((cause: unknown) => {
-            throw explainPgError(
-              cause,
-              `${this.session.where.safe} (migrating the schema)`,
-              MIGRATE_ADVICE(LATEST_VERSION),
-            );
-          });
+          await migrateExplained(client, this.session.where.safe);
           continue;
         }
         const ours = isOurs(error);
