@@ -4,10 +4,9 @@ import { givenEpic } from "../config/options.js";
 import { ParallelProgressReporter } from "../reporter.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
-import type { StepResult } from "../sync/run-syncer.js";
-import { WRITER_MAX_WAIT_MS } from "../sync/timings.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { type ActionsContext, actionsContext } from "./actions.js";
+import { describeSync } from "./describe-sync.js";
 import { expectEpic } from "./epic-guard.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput, type Output } from "./output.js";
@@ -80,32 +79,6 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
  */
 class CliReporter extends ParallelProgressReporter {
   protected override async checkArguments(): Promise<void> {}
-}
-
-/** One line for --verbose: what this call did on GitHub. */
-function describeSync(result: StepResult): string {
-  if (result.kind === "wrote") {
-    return `GitHub: ${result.step === "final" ? "final summary posted" : "progress comment written"}${result.url ? `: ${result.url}` : ""}`;
-  }
-  if (result.kind === "failed") return `GitHub: write failed, queued as ${result.queuedAs}`;
-  const decision = result.decision;
-  if (!decision) return "GitHub: no run";
-  const at = (until: number) => new Date(until).toISOString().slice(11, 23);
-  switch (decision.kind) {
-    case "local":
-      return "GitHub: not synced (no issue, no repository, or sync_enabled: false)";
-    case "clean":
-      return "GitHub: already up to date";
-    case "wait":
-      // A background writer waits a minute at most (a longer --min-interval): the next call takes it then.
-      return decision.until - Date.now() > WRITER_MAX_WAIT_MS
-        ? `GitHub: next write due at ${at(decision.until)} UTC, more than a minute away: left to the next command, retry or finalize`
-        : `GitHub: next write due at ${at(decision.until)} UTC: left to the background writer`;
-    case "busy":
-      return "GitHub: another process is writing: the latest state follows from the background writer";
-    case "backoff":
-      return `GitHub: backing off after failures until ${at(decision.until)} UTC (retry or finalize sends the latest)`;
-  }
 }
 
 /**

@@ -13,8 +13,16 @@ export function agentIdBase(domain: string, at: Date): string {
   return `impl-${prefix || "x"}-${time}`;
 }
 
+/** An id as agentIdBase makes it, with its suffix if any: `impl-bac-163000-3` → base and 3. */
+const MADE_ID = /^(impl-[a-z0-9]{1,3}-\d{6})(?:-([2-9]|[1-9]\d{1,8}))?$/;
+
 /**
- * One unique id per domain, in the order given, none of them among `existing` (agents added later).
+ * One unique id per domain, in the order given, none of them among `existing` (the run's agents, for
+ * agents added later; the run this one replaces, for a new run) nor below one of them in its base's
+ * suffixes: `impl-bac-163000-3` there reserves `impl-bac-163000` and `-2` too. So runs that replace one
+ * another within the same second of the clock (`init --force`, or a new run of an epic in the database)
+ * never share an id: each takes the suffix after its predecessor's (`-2`, then `-3`), and a command
+ * meant for an agent of the replaced run is refused as an unknown agent instead of changing the new run.
  * Each base remembers its next suffix, so ten thousand domains sharing a base take linear time, not a
  * search from `-2` for each (quadratic: 14 s).
  */
@@ -25,6 +33,14 @@ export function assignAgentIds(
 ): string[] {
   const taken = new Set<string>(existing);
   const nextSuffix = new Map<string, number>();
+  for (const id of [...taken]) {
+    const match = MADE_ID.exec(id);
+    if (!match) continue;
+    const base = match[1]!;
+    taken.add(base);
+    const after = match[2] === undefined ? 2 : Number(match[2]) + 1;
+    nextSuffix.set(base, Math.max(nextSuffix.get(base) ?? 2, after));
+  }
   return domains.map((domain) => {
     const base = agentIdBase(domain, at);
     let id = base;

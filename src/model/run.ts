@@ -40,6 +40,11 @@ interface NewRun {
   maxCostUsd?: number;
   /** Random hex that makes the run id unique among runs of the same epic in the same second. */
   nonce: string;
+  /**
+   * The agent ids of the run this one replaces (the directory's, or the epic's latest in the database):
+   * none is given again, even within the same second (see assignAgentIds).
+   */
+  replacedAgentIds?: Iterable<string>;
 }
 
 function newAgent(agentId: string, domain: string, iso: string): AgentState {
@@ -66,10 +71,11 @@ export function createRun({
   stallAfterMs,
   maxCostUsd,
   nonce,
+  replacedAgentIds = [],
 }: NewRun): RunState {
   const at = new Date(now);
   const iso = at.toISOString();
-  const ids = assignAgentIds(domains, at);
+  const ids = assignAgentIds(domains, at, replacedAgentIds);
   const agents: Record<string, AgentState> = {};
   domains.forEach((domain, index) => {
     const agentId = ids[index]!;

@@ -3,6 +3,7 @@ import { escapeBlock, escapeWholeBlock } from "./escape.js";
 import {
   blockCost,
   type FlexPart,
+  goneNote,
   inOrder,
   type ListFrame,
   type ListPart,
@@ -22,7 +23,8 @@ import { formatCount, sliceWhole } from "./text.js";
  * delimiter and rows joined by "\n"). Only these parts vary in size: the recent events, the agent
  * durations and the timeline (final summary), the table rows, the failures list and the merge summary.
  * When the whole body is too long they are shrunk in that order:
- *   1. the recent events cut ("… 4 more events not shown"), each agent's newest kept longest;
+ *   1. the recent events cut ("- … 4 more events not shown"), each agent's newest kept longest, then
+ *      replaced by one line ("… 60 recent events not shown");
  *   2. the agent durations cut ("- … and 12 more"), then the timeline's bars grouped (see timeline.ts);
  *   3. completed rows folded into one line ("✅ 1,200 completed domains not listed");
  *   4. the other rows cut, failed and in-progress ones kept first ("… and 40 more domains");
@@ -31,10 +33,11 @@ import { formatCount, sliceWhole } from "./text.js";
  *   6. the merge summary cut (with a note).
  * The timeline, durations and events (in that order) only get the room the other parts leave in full,
  * except that the timeline may take up to TIMELINE_RESERVE (an eighth of the room at most) in any case,
- * and the durations keep their heading and "- … and N more" line in any case (when the room holds them:
- * that room is taken before the table, the failures and the merge summary are fitted). The table may
- * take at least half of the room left by the fixed parts, the failures a quarter, so a huge merge
- * summary cannot push the table out; whatever a part does not need goes to the next one.
+ * the durations keep their heading and "- … and N more" line in any case, and events left out their one
+ * line (each when the room holds it: that room is taken before the table, the failures and the merge
+ * summary are fitted). The table may take at least half of the room left by the fixed parts, the
+ * failures a quarter, so a huge merge summary cannot push the table out; whatever a part does not need
+ * goes to the next one.
  * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
  */
 
@@ -226,18 +229,21 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   // The timeline (bounded: see timeline.ts) keeps a small share even when the table takes the rest.
   const timelineRoom = Math.max(spare, Math.min(TIMELINE_RESERVE, Math.floor(room / 8)));
   const timelinePlan = parts.final?.timeline.plan(timelineRoom) ?? { block: null, cost: 0 };
-  // The durations' heading and "- … and N more" line, whenever they fit: their room is taken here.
+  // The durations' heading and "- … and N more" line, and the events' one line ("… N recent events not
+  // shown"), whenever they fit: their room is taken here; the durations leave the events' line its room.
   const durationsLeast = blockCost(leastList(durations.items, durations.frame));
   const durationsFloor = durationsLeast <= room - timelinePlan.cost ? durationsLeast : 0;
+  const eventsLeast = blockCost(goneNote(parts.events.items, parts.events.frame));
+  const eventsFloor = eventsLeast <= room - timelinePlan.cost - durationsFloor ? eventsLeast : 0;
   const durationsPlan = planList(
     durations.items,
     durations.frame,
-    Math.max(spare - timelinePlan.cost, durationsFloor),
+    Math.max(spare - timelinePlan.cost - eventsFloor, durationsFloor),
   );
   const eventsPlan = planList(
     parts.events.items,
     parts.events.frame,
-    spare - timelinePlan.cost - durationsPlan.cost,
+    Math.max(spare - timelinePlan.cost - durationsPlan.cost, eventsFloor),
   );
   const core = room - timelinePlan.cost - durationsPlan.cost - eventsPlan.cost;
 

@@ -15,6 +15,9 @@ import { formatEventTime } from "./time.js";
  *   - … 4 more events not shown               (only when cut)
  *
  *   </details>
+ *
+ * With no room for that block even cut to its "more" line, one paragraph in its place says how many
+ * events are not shown: `… 12 recent events not shown`.
  */
 
 const EVENTS_SHOWN = 3;
@@ -23,6 +26,7 @@ const EVENT_MESSAGE_LENGTH = 200;
 export const EVENTS_FRAME: ListFrame = {
   wrap: (lines) => `<details><summary>Recent events</summary>\n\n${lines.join("\n")}\n\n</details>`,
   more: (count) => `- … ${formatCount(count)} more ${count === 1 ? "event" : "events"} not shown`,
+  gone: (count) => `… ${formatCount(count)} recent ${count === 1 ? "event" : "events"} not shown`,
 };
 
 /** `agents` in display order; priority 0 is each agent's newest event. */

@@ -17,6 +17,11 @@ export interface ListFrame {
   wrap(lines: readonly string[]): string;
   /** The last line of a cut list. */
   more(count: number): string;
+  /**
+   * A paragraph shown instead of the block when not even its frame and "more" line fit (absent: the block
+   * is left out then).
+   */
+  gone?(count: number): string;
 }
 
 /** A list as a part of the comment: its items and its frame. */
@@ -54,13 +59,26 @@ export function leastList(items: readonly ListItem[], frame: ListFrame): string 
   return items.length === 0 ? null : frame.wrap([frame.more(items.length)]);
 }
 
-/** The block within `budget` characters (blockCost); null when there is nothing to show or no room. */
+/** The paragraph in place of a list with no room for its least block (ListFrame.gone); null when none. */
+export function goneNote(items: readonly ListItem[], frame: ListFrame): string | null {
+  return items.length === 0 || !frame.gone ? null : frame.gone(items.length);
+}
+
+/**
+ * The block within `budget` characters (blockCost); else its `gone` note when that fits; null when there
+ * is nothing to show or no room.
+ */
 export function planList(items: readonly ListItem[], frame: ListFrame, budget: number): ListPlan {
   const whole = wholeList(items, frame);
   if (whole === null) return { block: null, cost: 0 };
   if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
   const room = budget - blockCost(leastList(items, frame));
-  if (room < 0) return { block: null, cost: 0 };
+  if (room < 0) {
+    const note = goneNote(items, frame);
+    return note !== null && blockCost(note) <= budget
+      ? { block: note, cost: blockCost(note) }
+      : { block: null, cost: 0 };
+  }
   const lines = fitRanked(items, room);
   const block = frame.wrap([...lines, frame.more(items.length - lines.length)]);
   return { block, cost: blockCost(block) };

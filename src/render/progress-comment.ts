@@ -51,6 +51,7 @@ export { STATUS_LABELS } from "./labels.js";
  *   - <domain> (<agent id>): <reason>
  *                                            (blank; only when some agent logged events: see events.ts)
  *   <details><summary>Recent events</summary> … </details>
+ *                                            (or, with no room for it: … N recent events not shown)
  *                                            (blank; final comment only:)
  *   ## 🎉 Final Summary
  *                                            (blank)

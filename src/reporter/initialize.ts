@@ -45,6 +45,9 @@ export async function startRun(
       ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       nonce: randomHex(4),
+      // A run started in the same second as the one it replaces takes other ids: a command meant for
+      // an agent of the old run is then refused (unknown agent), never applied to the new run.
+      replacedAgentIds: current ? Object.keys(current.agents) : [],
     });
     return { next, result: next };
   });

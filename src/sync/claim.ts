@@ -9,6 +9,15 @@ import { LATE_LANDING_MS, WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS, WRITER_START_MS }
  * the write lease when a write is due, and the background writer's claim when a later write needs one.
  */
 
+/**
+ * Whether a write that is not due yet is left to a background writer: it falls due within the minute a
+ * background writer waits at most (`now`: the store's clock, the decision's). A later one is left to the
+ * next command, `retry` or `finalize`.
+ */
+export function leftToBackgroundWriter(decision: { until: number }, now: number): boolean {
+  return decision.until - now <= WRITER_MAX_WAIT_MS;
+}
+
 /** Claims the background writer for `owner` to start, unless a live claim exists. */
 export function claimBackgroundWriter(
   sync: SyncState,
@@ -54,7 +63,7 @@ export function claimWrite(
     options.ensureBackgroundWriter &&
     (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
     // A background writer would give up on a longer wait at once: leave it to later commands, retry or finalize.
-    decision.until - now <= WRITER_MAX_WAIT_MS
+    leftToBackgroundWriter(decision, now)
   ) {
     ({ sync, claimed } = claimBackgroundWriter(sync, owner, now));
   }
@@ -78,7 +87,7 @@ export function claimWriterForLaterWrite(current: RunState, now: number, owner: 
   if (!(settling(current) || current.sync.unsureCreate)) return null;
   const decision = decideWrite(current, now, owner);
   if (decision.kind === "local" || decision.kind === "clean") return null;
-  if (decision.kind !== "write" && decision.until - now > WRITER_MAX_WAIT_MS) return null;
+  if (decision.kind !== "write" && !leftToBackgroundWriter(decision, now)) return null;
   const { sync, claimed } = claimBackgroundWriter(current.sync, owner, now);
   return claimed ? sync : null;
 }

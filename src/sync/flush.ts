@@ -16,8 +16,8 @@ export interface FlushOptions {
   signal?: AbortSignal;
 }
 
-/** A step's decision, with the store's clock at it (null when no decision was made). */
-type StepAt = (options: StepOptions) => Promise<{ result: StepResult; now: number | null }>;
+/** One step (RunSyncer.step): a result that is not a write carries the store's clock at its decision. */
+type Step = (options: StepOptions) => Promise<StepResult>;
 
 /**
  * How long a flush waits before its next step after `decision` (made at `storeNow`, the store's clock;
@@ -46,26 +46,25 @@ export function flushPause(
  */
 export async function flushSteps(
   { clock, sleep }: Pick<SyncDeps, "clock" | "sleep">,
-  stepAt: StepAt,
+  step: Step,
   options: FlushOptions,
 ): Promise<StepResult> {
   let last: StepResult = { kind: "none", decision: null };
   for (let round = 0; round < 10_000 && !options.signal?.aborted; round++) {
     // No write is started once the deadline has passed: what is left is queued by the caller.
     if (clock.now() >= options.deadline) return last;
-    const { result, now } = await stepAt({
+    last = await step({
       ignoreBackoff: options.ignoreBackoff ?? false,
       asBackgroundWriter: options.asBackgroundWriter ?? false,
       keepWriting: true,
       // Each write within the flush's own deadline, and no longer than a command's.
       deadline: Math.min(options.deadline, commandDeadline(clock.now())),
     });
-    last = result;
     if (last.kind === "failed") return last;
     if (last.kind === "wrote") continue;
     const decision = last.decision;
-    if (!decision || decision.kind === "local" || decision.kind === "clean" || now === null) return last;
-    const pause = flushPause(decision, now, clock.now(), {
+    if (!decision || decision.kind === "local" || decision.kind === "clean") return last;
+    const pause = flushPause(decision, last.now, clock.now(), {
       deadline: options.deadline,
       ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
       notified: options.wakeup !== undefined,

@@ -42,25 +42,20 @@ export class RunSyncer {
   ): Promise<StepResult> {
     if (claim.claimBackgroundWriter) await this.deps.startBackgroundWriter();
     const { decision } = claim;
-    if (decision.kind !== "write") return { kind: "none", decision };
+    if (decision.kind !== "write") return { kind: "none", decision, now: claim.now };
     return this.write(claim, decision.step, deadline, keepWriting);
   }
 
   /** One decision, and at most one write (or a few, when converging duplicates). */
   async step(options: StepOptions = {}): Promise<StepResult> {
-    return (await this.stepAt(options)).result;
-  }
-
-  /** A step, with the store's clock at its decision (waits are durations from it, whatever this clock says). */
-  private async stepAt(options: StepOptions): Promise<{ result: StepResult; now: number | null }> {
     const claim = await this.deps.store.transact((current, now) => {
       if (!current) return { result: null };
       const made = this.claim(current, now, options);
       return { next: made.state === current ? undefined : made.state, result: made };
     });
-    if (!claim || claim.writerLost) return { result: { kind: "none", decision: null }, now: null };
+    if (!claim || claim.writerLost) return { kind: "none", decision: null };
     const deadline = options.deadline ?? commandDeadline(this.deps.clock.now());
-    return { result: await this.act(claim, deadline, options.keepWriting ?? false), now: claim.now };
+    return this.act(claim, deadline, options.keepWriting ?? false);
   }
 
   private async write(
@@ -117,7 +112,7 @@ export class RunSyncer {
   async flush(options: FlushOptions): Promise<StepResult> {
     this.listing = null;
     try {
-      return await flushSteps(this.deps, (stepOptions) => this.stepAt(stepOptions), options);
+      return await flushSteps(this.deps, (stepOptions) => this.step(stepOptions), options);
     } finally {
       this.listing = null;
     }

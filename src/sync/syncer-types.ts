@@ -30,7 +30,13 @@ export interface SyncDeps {
 export type Step = "progress" | "final";
 
 export type StepResult =
-  | { kind: "none"; decision: Exclude<WriteDecision, { kind: "write" }> | null } // nothing written
+  | { kind: "none"; decision: null } // nothing written: no run, or another background writer has it
+  | {
+      kind: "none"; // nothing written, for this decision
+      decision: Exclude<WriteDecision, { kind: "write" }>;
+      /** The store's clock at the decision (epoch ms): the clock of the decision's `until`. */
+      now: number;
+    }
   | { kind: "wrote"; step: "progress" | "final"; url: string | null }
   | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
 

@@ -105,7 +105,10 @@ export async function writeStep(
   } catch (error) {
     // Another process holds the lease now and brings the issue up to date: nothing was sent.
     if (error instanceof LeaseLostError) {
-      return { result: { kind: "none", decision: { kind: "busy", until: startedAt } }, listing: null };
+      return {
+        result: { kind: "none", decision: { kind: "busy", until: startedAt }, now: startedAt },
+        listing: null,
+      };
     }
     if (!(error instanceof GitHubError)) {
       await releaseLease();

@@ -111,6 +111,18 @@ function cases(): Case[] {
     ]),
     { name: "--dir empty", args: ["status", "--dir", ""], names: "--dir", shows: quote(""), ownDir: true },
     { name: "--dir a file", args: ["status", "--dir", "FILE"], names: "--dir", shows: null, ownDir: true },
+    // Paths too long for the system: a name longer than a file system takes (under the copy, or under a
+    // folder not made yet), a path past PATH_MAX, one that leaves no room for the run's files inside it.
+    ...[["status"], UPDATE, ["init", "--epic", "E2", "--force", "--domains", "c"], ["finalize"]].flatMap(
+      (base) =>
+        ["LONGNAME", "LONGNAME/deeper", "NEW/LONGNAME", "DEEP", "ROOMLESS"].map((path) => ({
+          name: `${base[0]} --dir ${path}`,
+          args: [...base, "--dir", path],
+          names: "--dir",
+          ownDir: true,
+        })),
+    ),
+    ...valueCases(["finalize"], "--summary-file", ["LONGNAME", "DEEP"]),
     {
       name: "--dir with a newline",
       args: ["status", "--dir", "/nonexistent/a\nb"],
@@ -247,6 +259,8 @@ interface Outcome {
   stderr: string;
   stdout: string;
   changed: boolean;
+  /** The epic directory's copy the case ran on. */
+  dir: string;
 }
 
 async function runCase(c: Case): Promise<Outcome> {
@@ -260,12 +274,31 @@ async function runCase(c: Case): Promise<Outcome> {
   });
   if (result.code !== 2) await stopFlushers(dir); // a call that went through may have started one
   const changed = JSON.stringify(await snapshot(dir)) !== JSON.stringify(before);
-  return { name: c.name, code: result.code, stderr: result.stderr, stdout: result.stdout, changed };
+  return { name: c.name, code: result.code, stderr: result.stderr, stdout: result.stdout, changed, dir };
 }
 
-/** The placeholders of the table: OTHER, another run's agent id; FILE, a file where --dir wants a directory. */
+/** `dir`, then folders of 200 characters until the path is `length` characters long. */
+function deepPath(dir: string, length: number): string {
+  let path = dir;
+  while (path.length < length) path = join(path, "w".repeat(Math.min(200, length - path.length - 1)));
+  return path;
+}
+
+/**
+ * The placeholders of the table: OTHER, another run's agent id; FILE, a file where --dir wants a
+ * directory; under the epic directory's copy, LONGNAME, a name of 300 characters; NEW, a folder not made
+ * yet; DEEP, a path of 5,000 characters (past Linux's PATH_MAX); ROOMLESS, a path of 4,040 characters
+ * (within it, but leaving no room for the run's files inside).
+ */
 function resolveArg(arg: string, dir: string): string {
-  return arg === "OTHER" ? otherAgent : arg === "FILE" ? join(dir, "task.md") : arg;
+  if (arg === "OTHER") return otherAgent;
+  if (arg === "FILE") return join(dir, "task.md");
+  if (arg === "DEEP") return deepPath(dir, 5000);
+  if (arg === "ROOMLESS") return deepPath(dir, 4040);
+  if (/^(NEW\/)?LONGNAME(\/|$)/.test(arg)) {
+    return join(dir, arg.replace("NEW", "not-made-yet").replace("LONGNAME", "y".repeat(300)));
+  }
+  return arg;
 }
 
 /** What is wrong with an outcome, by the standard; empty when it meets it. */
@@ -281,7 +314,7 @@ function faults(c: Case, o: Outcome): string[] {
   if (line.length > 400) found.push(`a line of ${line.length} characters`);
   if (/[\u0000-\u001f\u007f-\u009f]/.test(line)) found.push("a control character printed raw");
   if (!line.includes(c.names)) found.push(`does not name ${c.names}`);
-  const value = resolveArg(c.value ?? c.args[c.args.length - 1] ?? "", "");
+  const value = resolveArg(c.value ?? c.args[c.args.length - 1] ?? "", o.dir);
   const shows = c.shows === undefined ? quote(value) : c.shows;
   if (shows !== null && !line.includes(shows)) found.push(`does not show ${shows}`);
   return found.length ? [`${c.name}: ${found.join(", ")} :: ${line.slice(0, 200)}`] : [];

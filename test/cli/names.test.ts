@@ -34,13 +34,14 @@ describe("agent names on the command line", () => {
 
   it("refuses a name that is one agent's id and another's domain", async () => {
     const dir = await epic();
-    // Ids carry the time of init: a run whose domains are `x` and the id `x` gets, made within the same
-    // second as the run that told that id (tried a few times: a second may tick over in between).
+    // Ids carry the time of init, and a run that replaces one in the same second takes the next suffix
+    // (`impl-x-163000-2`): a run whose domains are `x` and the id `x` gets, made within the same second
+    // as the run whose id tells that second (tried a few times: a second may tick over in between).
     let id = "";
     let ids: string[] = [];
     for (let attempt = 0; attempt < 5 && ids[0] !== id; attempt++) {
       const first = await runCli(["init", "--force", "--epic", "E", "--domains", "x", "--dir", dir]);
-      id = first.stdout.trim().split("\t")[1]!;
+      id = `${first.stdout.trim().split("\t")[1]!}-2`;
       const second = await runCli(["init", "--force", "--epic", "E", "--domains", `x,${id}`, "--dir", dir]);
       ids = second.stdout
         .trim()

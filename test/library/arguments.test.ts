@@ -1,5 +1,6 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
+import { quote } from "../../src/config/show-value.js";
 import { UsageError } from "../../src/errors.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
 import { createPostgresStore } from "../../src/store/open-store.js";
@@ -294,6 +295,25 @@ describe("library arguments", () => {
       new UsageError('initializeParallelTracking: epicDir: not a directory, got "/notes.txt"'),
     );
     expect(await at("/new/epic").initializeParallelTracking("E", ["a"])).toHaveLength(1);
+  });
+
+  it("refuses an epic directory too long for the system with a UsageError, before any file is made", async () => {
+    // The injected fs (memfs) knows no system limits: a name past 255 bytes is refused by its length.
+    const fs = createFsFromVolume(Volume.fromJSON({ "/notes.txt": "x" })) as unknown as FileSystem;
+    const name = "é".repeat(128); // 128 characters, 256 bytes
+    await expect(
+      createParallelReporter(`/new/${name}/epic`, { fs, env: {} }).initializeParallelTracking("E", ["a"]),
+    ).rejects.toThrow(
+      new UsageError(
+        `createParallelReporter: epicDir: a name in the path is longer than 255 bytes, got ${quote(`/new/${name}/epic`)}`,
+      ),
+    );
+    expect(fs.existsSync("/new")).toBe(false);
+    expect(
+      await createParallelReporter(`/new/${name.slice(1)}`, { fs, env: {} }).initializeParallelTracking("E", [
+        "a",
+      ]),
+    ).toHaveLength(1);
   });
 
   it("refuses an epic directory that is not a path", () => {

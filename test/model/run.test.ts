@@ -42,6 +42,18 @@ describe("agent ids", () => {
     ]);
   });
 
+  it("never gives again an id of the run replaced, nor one below it in its base's suffixes", () => {
+    const now = new Date(at);
+    const first = assignAgentIds(["backend", "frontend"], now);
+    const second = assignAgentIds(["backend", "frontend", "qa"], now, first);
+    expect(second).toEqual(["impl-bac-163000-2", "impl-fro-163000-2", "impl-qa-163000"]);
+    // A third run in the same second takes the suffix after the second's, not the first's ids again.
+    expect(assignAgentIds(["backend", "qa"], now, second)).toEqual(["impl-bac-163000-3", "impl-qa-163000-2"]);
+    // Another second, or ids not made so (a state edited by hand): nothing reserved but the ids themselves.
+    expect(assignAgentIds(["backend"], new Date(at + 1000), second)).toEqual(["impl-bac-163001"]);
+    expect(assignAgentIds(["backend"], now, ["impl-bac-163000-01", "x"])).toEqual(["impl-bac-163000"]);
+  });
+
   it("stays unique for many colliding domains", () => {
     const domains = Array.from({ length: 1500 }, (_, i) => `same-prefix-${i}`);
     expect(new Set(assignAgentIds(domains, new Date(at))).size).toBe(1500);

@@ -67,7 +67,7 @@ describe("big runs fit in a comment", () => {
     expect(body).not.toContain("✅ Completed |");
     expect(tableRows(body)).toBe(1500 - completed);
     expect(body).toMatch(
-      /\*\*Failures:\*\*\n(- domain-\d{4} \(impl-d\d+-163000\): Compilation error \\\| @\u200Dalice &lt;script&gt;e+…\n)+- … and \d+ more\n\n<!--/,
+      /\*\*Failures:\*\*\n(- domain-\d{4} \(impl-d\d+-163000\): Compilation error \\\| @\u200Dalice &lt;script&gt;e+…\n)+- … and \d+ more\n\n… 3,000 recent events not shown\n\n<!--/,
     );
     expect(parseMarker(body)).toEqual({ kind: "progress", runId: RUN_ID, seq: 3 });
   });
@@ -131,13 +131,15 @@ describe("big runs fit in a comment", () => {
     const body = renderFinalComment(done, { maxLength });
     expect(body.length).toBeLessThanOrEqual(maxLength);
     expect(tableRows(body)).toBe(300);
-    expect(body).not.toContain("<details>");
+    // No event line is left, and the body says how many are not shown.
+    expect(body).not.toMatch(/^- \*\*domain-/m);
+    expect(body).toMatch(/^(- )?… 600 (more|recent) events not shown$/m);
     expect(body).toMatch(
       /\n\nAll merged\.\n\n### Agent Durations\n\n(- domain-\d{4} \(impl-d\d+-163000\): ✅ Completed in 1 minute\n)+- … and \d+ more\n\n### Timeline\n\n```mermaid\n[^`]+\n```\n\n<!--/,
     );
   });
 
-  it("never exceeds maxLength for any run size and limit (property)", () => {
+  it("never exceeds maxLength for any run size and limit, and counts the events it leaves out (property)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 300 }),
@@ -153,16 +155,67 @@ describe("big runs fit in a comment", () => {
             expect(parseMarker(body)?.runId).toBe(RUN_ID);
           }
           if (final && count > 0 && maxLength >= 2000) expect(body).toContain("\n\n### Agent Durations\n\n");
+          if (count > 0 && maxLength >= 1000) {
+            // Every event is shown or counted as not shown (two per agent): none left out without a word.
+            const shown = body.match(/^- \*\*domain-\d{4}\*\* /gm)?.length ?? 0;
+            const cut = /^(?:- )?… ([\d,]+) (?:more|recent) events? not shown$/m.exec(body)?.[1] ?? "0";
+            expect(shown + Number(cut.replaceAll(",", ""))).toBe(count * 2);
+          }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 60 },
+    );
+  });
+});
+
+const GITHUB_LIMIT = 65_536;
+
+describe("the recent events at GitHub's limit", () => {
+  it("leave one line saying how many are not shown, down to the exact limit (fitComment)", () => {
+    const items = inOrder([
+      "- **a** (impl-a-163000), 16:31:00: hello",
+      "- **a** (impl-a-163000), 16:32:00: bye",
+    ]);
+    const note = "… 2 recent events not shown";
+    const rows = Array.from({ length: 20 }, (_, index) => `| a-${index} | ✅ Completed |`);
+    const fixed = (padding: number) => ["## 🔄 Parallel Execution Progress", "x".repeat(padding)];
+    const parts = (padding: number): CommentParts => ({
+      head: fixed(padding),
+      tableHeader: "| Domain |\n|--------|",
+      rows: rows.map((line) => ({ status: "completed", line })),
+      overall: "**Overall:** 100% (1/1 files)",
+      failures: [],
+      events: { items, frame: EVENTS_FRAME },
+      final: null,
+      marker: "<!-- parallel-progress:progress run=R seq=1 -->",
+    });
+    // The fixed parts padded so that they, the table and the note are GitHub's limit exactly.
+    const bodyAt = (padding: number, ...extra: string[]) =>
+      [
+        ...fixed(padding),
+        ["| Domain |\n|--------|", ...rows].join("\n"),
+        "**Overall:** 100% (1/1 files)",
+        ...extra,
+        "<!-- parallel-progress:progress run=R seq=1 -->",
+      ].join("\n\n");
+    const padding = GITHUB_LIMIT - bodyAt(0, note).length;
+    expect(fitComment(parts(padding), GITHUB_LIMIT)).toBe(bodyAt(padding, note));
+    // One character less: the note stays (the rows fold), and the body fits.
+    const below = fitComment(parts(padding), GITHUB_LIMIT - 1);
+    expect(below.length).toBeLessThanOrEqual(GITHUB_LIMIT - 1);
+    expect(below).toContain(`\n\n${note}\n\n<!--`);
+    expect(below).toContain("\n\n✅ 20 completed domains not listed\n\n");
+    // Too little room for the note beside the fixed parts: the fixed parts alone, within the limit.
+    const bare = fitComment(parts(padding + rows.join("\n").length + 2), GITHUB_LIMIT);
+    expect(bare.length).toBeLessThanOrEqual(GITHUB_LIMIT);
+    expect(bare).not.toContain("events");
+    expect(bare).toMatch(
+      /\*\*Overall:\*\* 100% \(1\/1 files\)\n\n<!-- parallel-progress:progress run=R seq=1 -->$/,
     );
   });
 });
 
 describe("the final summary's agent durations at GitHub's limit", () => {
-  const GITHUB_LIMIT = 65_536;
-
   it("keep their heading and the '… and N more' line when the table and merge summary fill the body", () => {
     // 1,800 domains of 50 characters and a 120 kB merge summary: the table and the summary alone overflow.
     const agents = Array.from({ length: 1800 }, (_, index) =>

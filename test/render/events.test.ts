@@ -73,14 +73,37 @@ describe("recent events", () => {
     expect(body).toContain(`\n- … ${60 - shown.length} more events not shown\n\n</details>\n\n<!--`);
   });
 
-  it("is dropped when even its frame does not fit, before rows are folded", () => {
+  it("is one line saying how many are not shown when even its frame does not fit, at the exact limit", () => {
     const agents = Array.from({ length: 5 }, (_, index) =>
       withEvents(makeAgent(`d${index}`, "completed", 1, 1, { agentId: `impl-d${index}-163000` }), "hello"),
     );
     const state = makeRun(agents);
     const bare = renderProgressComment(makeRun(agents.map((agent) => ({ ...agent, events: [] }))));
-    const body = renderProgressComment(state, { maxLength: bare.length + 10 });
-    expect(body).toBe(bare);
+    const note = "… 5 recent events not shown";
+    const marker = bare.slice(bare.lastIndexOf("\n\n<!--"));
+    const noted = `${bare.slice(0, -marker.length)}\n\n${note}${marker}`;
+    // Room for the note and every row: the rows stay, the note sits where the events would.
+    expect(renderProgressComment(state, { maxLength: noted.length })).toBe(noted);
+    // Room for the block cut to its "more" line: that block instead.
+    const least = `<details><summary>Recent events</summary>\n\n- … 5 more events not shown\n\n</details>`;
+    const cut = `${bare.slice(0, -marker.length)}\n\n${least}${marker}`;
+    expect(renderProgressComment(state, { maxLength: cut.length })).toBe(cut);
+    expect(renderProgressComment(state, { maxLength: cut.length - 1 })).toBe(noted);
+    // One character less than the note and the rows: the note stays, the completed rows fold.
+    const tight = renderProgressComment(state, { maxLength: noted.length - 1 });
+    expect(tight.length).toBeLessThanOrEqual(noted.length - 1);
+    expect(tight).toContain(`\n\n✅ 5 completed domains not listed\n\n`);
+    expect(tight).toContain(`\n\n${note}\n\n<!--`);
+    // One event: singular.
+    const one = makeRun([
+      withEvents(makeAgent("d0", "completed", 1, 1, { agentId: "impl-d0-163000" }), "hi"),
+    ]);
+    const oneBare = renderProgressComment(
+      makeRun([makeAgent("d0", "completed", 1, 1, { agentId: "impl-d0-163000" })]),
+    );
+    expect(renderProgressComment(one, { maxLength: oneBare.length + 40 })).toContain(
+      "\n\n… 1 recent event not shown\n\n<!--",
+    );
   });
 
   it("sits between the failures and the final summary", () => {
@@ -110,13 +133,17 @@ describe("planList", () => {
     expect(planList([], EVENTS_FRAME, 1000)).toEqual({ block: null, cost: 0 });
   });
 
-  it("else the items ranked first that fit, in their own order, and a note; nothing below the frame", () => {
+  it("else the items ranked first that fit, in their own order, and a note; below the frame, one line", () => {
     const cut = planList(items, EVENTS_FRAME, frame + 26);
     expect(cut.block).toBe(
       "<details><summary>Recent events</summary>\n\n- bbbbbbbbbb\n- dddddddddd\n- … 3 more events not shown\n\n</details>",
     );
     expect(cut.cost).toBeLessThanOrEqual(frame + 26);
     expect(planList(items, EVENTS_FRAME, frame).block).toContain("\n\n- … 5 more events not shown\n\n");
-    expect(planList(items, EVENTS_FRAME, frame - 1)).toEqual({ block: null, cost: 0 });
+    // Below the frame, the one-line note while it fits; then nothing.
+    const note = "… 5 recent events not shown";
+    expect(planList(items, EVENTS_FRAME, frame - 1)).toEqual({ block: note, cost: note.length + 2 });
+    expect(planList(items, EVENTS_FRAME, note.length + 2)).toEqual({ block: note, cost: note.length + 2 });
+    expect(planList(items, EVENTS_FRAME, note.length + 1)).toEqual({ block: null, cost: 0 });
   });
 });

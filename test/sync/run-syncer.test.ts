@@ -83,7 +83,11 @@ describe("RunSyncer", () => {
       result: 0,
     }));
     const c = new RunSyncer(deps("C"));
-    expect(await c.step()).toEqual({ kind: "none", decision: { kind: "busy", until: clock.now() + 5000 } });
+    expect(await c.step()).toEqual({
+      kind: "none",
+      decision: { kind: "busy", until: clock.now() + 5000 },
+      now: clock.now(),
+    });
     advance(5000);
     const result = await c.step();
     expect(result.kind).toBe("wrote");
