@@ -49,7 +49,16 @@ export class Listeners {
       this.options.onWarning?.(message);
       this.events.emit("warning", message);
     });
-    if (thrown) this.listenerError ??= thrown;
+    if (thrown) this.keep(thrown.error);
+  }
+
+  /**
+   * An error of a caller's listener outside a call's own notification (a warning of the background
+   * writer, a listener's rejected promise): kept, the first of them, for the next call to throw once its
+   * work is done (rethrow).
+   */
+  keep(error: unknown): void {
+    this.listenerError ??= { error };
   }
 
   /** Throws what a listener threw during the call's work (first the one given, then a warning's). */

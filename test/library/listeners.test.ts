@@ -121,3 +121,58 @@ describe("the library's background writer (a timer in the caller's process)", ()
     await reporter.close();
   });
 });
+
+describe("a listener that returns a rejected promise (an async listener that throws)", () => {
+  /** Runs `work` counting the process's unhandled rejections (one would end a caller's process). */
+  async function countingUnhandled(work: () => Promise<void>): Promise<unknown[]> {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await work();
+      // Node reports an unhandled rejection once the microtasks of the turn have run: one turn more.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    return unhandled;
+  }
+
+  it("is no unhandled rejection: the next call rejects with its error once its work is done", async () => {
+    const { make, row } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a", "b"]);
+    let failing = true;
+    reporter.on("change", async () => {
+      if (failing) throw new Error("async listener bug");
+    });
+    const unhandled = await countingUnhandled(async () => {
+      await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    });
+    expect(unhandled).toEqual([]);
+    failing = false;
+    await expect(reporter.updateAgentProgress("b", "in_progress", 1, 2)).rejects.toThrow(
+      "async listener bug",
+    );
+    expect(row("b")).toContain("🔄 In Progress | 1/2");
+    // Thrown once.
+    await reporter.logAgentEvent("a", "note");
+    await reporter.close();
+  });
+
+  it("after the last call: close() rejects with its error, once the reporter's work is done", async () => {
+    const { make, client } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    reporter.on("change", async () => {
+      throw new Error("async listener bug");
+    });
+    const unhandled = await countingUnhandled(async () => {
+      await reporter.finalizeParallelExecution("merged");
+    });
+    expect(unhandled).toEqual([]);
+    expect(client.comments.at(-1)!.body).toContain("## 🎉 Final Summary");
+    await expect(reporter.close()).rejects.toThrow("async listener bug");
+    await expect(reporter.status()).rejects.toThrow("status: this reporter was closed: create a new one");
+  });
+});
