@@ -1,7 +1,7 @@
 import { assertEpicId, givenEpic } from "../config/options.js";
 import { type Env, urlPasswords } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
@@ -54,16 +54,18 @@ export class LazyPgStore implements RunStore {
   readonly database: { database: string; epicId: string };
   readonly secrets: readonly string[];
   private loading: Promise<PgRunStore> | null = null;
+  /** The database as messages name it (no password). */
+  private readonly where: string;
+  /** Set by close(): a store closed before its first use opens no connection afterwards. */
+  private closed = false;
 
   /** `importModule`: how the module is loaded (the CLI loads it in loadPg, src/cli/load-pg.ts). */
   constructor(
     private readonly options: PgStoreOptions,
     private readonly importModule: () => Promise<PgStoreModule> = () => import("./pg/pg-store.js"),
   ) {
-    ({ location: this.location, database: this.database } = databasePlace(
-      parseStoreUrl(options.url).safe,
-      options.epicId,
-    ));
+    this.where = parseStoreUrl(options.url).safe;
+    ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
     this.secrets = urlPasswords(options.url);
   }
 
@@ -71,8 +73,11 @@ export class LazyPgStore implements RunStore {
     return this.options.epicId;
   }
 
-  /** The loaded store (connections are opened on first query). */
+  /** The loaded store (connections are opened on first query); rejects once closed before it was loaded. */
   load(): Promise<PgRunStore> {
+    if (this.closed && !this.loading) {
+      return Promise.reject(new StoreUnavailableError(`${this.where}: the store is closed`));
+    }
     this.loading ??= this.importModule().then(({ PgRunStore }) => new PgRunStore(this.options));
     return this.loading;
   }
@@ -95,6 +100,7 @@ export class LazyPgStore implements RunStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.loading) await (await this.loading).close();
   }
 }
