@@ -206,12 +206,14 @@ export class FileRunStore implements RunStore {
     } catch (error) {
       // The state folder is made when it is found missing, not checked at every change (two system calls
       // fewer per call); and only for a change that creates a state (init), so that a command refused
-      // for want of a run leaves no folder behind. `change` is pure: asking it first is safe.
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || this.fs.existsSync(this.paths.dir))
-        throw error;
-      const withoutState = change(null, this.clock.now()); // no folder, so no state
-      if (withoutState.next === undefined) return withoutState.result;
-      this.makeFolder();
+      // for want of a run leaves no folder behind. `change` is pure: asking it first is safe. A folder
+      // made meanwhile (by a change that started with this one: two inits at once) is taken as it is.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (!this.fs.existsSync(this.paths.dir)) {
+        const withoutState = change(null, this.clock.now()); // no folder, so no state
+        if (withoutState.next === undefined) return withoutState.result;
+        this.makeFolder();
+      }
       return locked();
     }
   }

@@ -8,6 +8,7 @@ import {
   createPostgresStore,
   type ParallelProgressReporter,
   StoreUnavailableError,
+  UsageError,
 } from "../../src/index.js";
 import type { PgRunStore } from "../../src/store/pg/pg-store.js";
 import { startFakeGitHub } from "../support/fake-github/index.js";
@@ -65,6 +66,22 @@ describe("many calls at once, in one process", () => {
     const state = (await reporters[1]!.load())!;
     expect(state.seq).toBe(1 + 40);
     expect(Object.values(state.agents).map((a) => a.filesTotal)).toEqual([10, 10, 10, 10]);
+    await Promise.all(reporters.map((r) => r.close()));
+  });
+
+  it("file store: init by four reporters at once in a new directory starts one run; the others are refused with UsageError", async () => {
+    const dir = await epicDir();
+    const reporters = [0, 1, 2, 3].map(() => createParallelReporter(dir, { env: {} }));
+    const outcomes = await Promise.allSettled(
+      reporters.map((r) => r.initializeParallelTracking("E", DOMAINS)),
+    );
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === "fulfilled") continue;
+      // Not ENOENT from the lock of a state folder that another of them had just made.
+      expect(outcome.reason).toBeInstanceOf(UsageError);
+      expect((outcome.reason as Error).message).toMatch(/^run E-\S+ \(epic E\) is still active here: /);
+    }
     await Promise.all(reporters.map((r) => r.close()));
   });
 
