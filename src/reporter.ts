@@ -58,18 +58,19 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** close()'s work, once called: every call made after it is refused, and every close() waits for it. */
   private closing: Promise<void> | null = null;
 
-  constructor(
-    epicDir: string,
-    private readonly options: ReporterOptions = {},
-  ) {
+  private readonly options: ReporterOptions;
+
+  constructor(epicDir: string, options?: ReporterOptions | null) {
     // A listener that returns a rejected promise (an async one that throws) is handled as one that throws
     // for the background writer's warning: its error is kept for the next call (see captureRejectionSymbol).
     super({ captureRejections: true });
+    // Optional, so null too (as every optional parameter of the library); checked at the first call.
+    this.options = options ?? {};
     // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
     if (typeof epicDir !== "string" || epicDir.trim() === "") {
       throw new UsageError(`epicDir must be the path of the epic directory, got ${quote(epicDir)}`);
     }
-    this.core = new ReporterCore(this, epicDir, options);
+    this.core = new ReporterCore(this, epicDir, this.options);
   }
 
   /**
@@ -344,6 +345,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 }
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
-export function createParallelReporter(epicDir: string, options?: ReporterOptions): ParallelProgressReporter {
+export function createParallelReporter(
+  epicDir: string,
+  options?: ReporterOptions | null,
+): ParallelProgressReporter {
   return new ParallelProgressReporter(epicDir, options);
 }

@@ -114,6 +114,16 @@ export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
   return new LazyPgStore({ maxConnections: 10, ...checkStoreOptions(options) });
 }
 
+/** The keys of PgStoreOptions. */
+const KNOWN = new Set<string>([
+  "url",
+  "epicId",
+  "maxConnections",
+  "connectTimeoutMs",
+  "statementTimeoutMs",
+  "optimisticAttempts",
+] satisfies (keyof PgStoreOptions)[]);
+
 /** The least each number of PgStoreOptions may be (a timeout of 0 would be none: a stuck database hangs). */
 const LEAST = {
   maxConnections: 1,
@@ -142,6 +152,11 @@ function checkStoreOptions(options: PgStoreOptions): PgStoreOptions {
     throw new UsageError(`${where}.epicId must be the run's epic id, got ${quote(options.epicId)}`);
   }
   const epicId = assertEpicId(options.epicId, `${where}.epicId`);
+  // Named, its value not shown (a misnamed key may hold a password); a typo is not dropped unseen.
+  const unknown = Object.keys(options).find((key) => !KNOWN.has(key));
+  if (unknown !== undefined) {
+    throw new UsageError(`${where} has an unknown key ${unknown}: expected ${[...KNOWN].join(", ")}`);
+  }
   for (const [name, least] of Object.entries(LEAST) as [keyof typeof LEAST, number][]) {
     const value = options[name];
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= least)) {
