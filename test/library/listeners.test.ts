@@ -120,6 +120,37 @@ describe("the library's background writer (a timer in the caller's process)", ()
     );
     await reporter.close();
   });
+
+  it("close() with a store that fails (a database down) resolves with a warning: the reporter is closed", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const files = new FileRunStore(fs, "/epic");
+    let failing = false;
+    const fail = () => Promise.reject(new Error("database gone"));
+    const store: RunStore = {
+      location: files.location,
+      read: () => (failing ? fail() : files.read()),
+      transact: (change) => (failing ? fail() : files.transact(change)),
+      subscribe: (listener) => files.subscribe(listener),
+      close: () => files.close(),
+    };
+    const warnings: string[] = [];
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      store,
+      client: new MemoryClient(),
+      github: { issueNumber: 5, repo: "o/r" },
+      onWarning: (message) => warnings.push(message),
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    failing = true;
+    await reporter.close();
+    expect(warnings).toEqual([
+      "what the issue lacks was not queued: database gone; the next call, retry or finalize brings the issue up to date",
+    ]);
+    await expect(reporter.status()).rejects.toThrow("status: this reporter was closed: create a new one");
+  });
 });
 
 describe("a listener that returns a rejected promise (an async listener that throws)", () => {
