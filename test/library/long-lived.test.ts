@@ -112,6 +112,27 @@ describe("many calls at once, in one process", () => {
   );
 });
 
+describe.skipIf(skipPg)("a burst bigger than the pool", () => {
+  it("800 calls at once on one connection wait their turn: none is taken for a database not answering", async () => {
+    const { url } = await sharedPostgres().createDatabase("long");
+    // The pool's own queue gave up after the connect timeout: here 0.3 s, where 800 changes one after the
+    // other take longer, so most calls rejected ("timeout exceeded when trying to connect").
+    const store = createPostgresStore({ url, epicId: "E", maxConnections: 1, connectTimeoutMs: 300 });
+    const reporter = createParallelReporter(await epicDir(), { env: {}, store });
+    const domains = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    await reporter.initializeParallelTracking("E", domains);
+    const outcomes = await Promise.allSettled(
+      domains.flatMap((d) =>
+        Array.from({ length: 40 }, (_, i) => reporter.updateAgentProgress(d, "in_progress", i, 40)),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
+    expect((await store.read())!.seq).toBe(1 + 800);
+    await reporter.close();
+    await store.close();
+  });
+});
+
 describe("a long run", () => {
   /** The handles and listeners that would grow with a leak. */
   function holding(reporter: ParallelProgressReporter) {
