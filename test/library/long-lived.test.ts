@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -130,6 +131,28 @@ describe.skipIf(skipPg)("a burst bigger than the pool", () => {
     expect((await store.read())!.seq).toBe(1 + 800);
     await reporter.close();
     await store.close();
+  });
+
+  it("on a database that does not answer, the calls waiting their turn give up with the first: one connection tried, not one each", async () => {
+    // Accepts connections and never answers (a host that went silent).
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const url = `postgresql://u:pw@127.0.0.1:${port}/db`;
+      const store = createPostgresStore({ url, epicId: "E", maxConnections: 1, connectTimeoutMs: 300 });
+      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => store.read()));
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe("rejected");
+        expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+      }
+      expect(sockets).toHaveLength(1);
+      await store.close();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

@@ -4,7 +4,13 @@ import type { RunState } from "../../model/types.js";
 import { Slots } from "../../util/slots.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient } from "./client.js";
-import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
+import {
+  CONNECT_TIMEOUT_MS,
+  connectionConfig,
+  databasePlace,
+  explainPgError,
+  parseStoreUrl,
+} from "./config.js";
 import { readLatest } from "./latest.js";
 import { migrateExplained } from "./migrate.js";
 import {
@@ -69,8 +75,9 @@ export class PgRunStore implements RunStore {
   private readonly listeners = new Set<pg.Client>();
   /**
    * The pool's connections, one per change or read: a call waits here for its turn, not in the pool's
-   * own queue, which gives up after connectTimeoutMs (a burst of calls bigger than the pool, on a
-   * database answering well, rejected as "not answering": timeout exceeded when trying to connect).
+   * own queue, which gives up after connectTimeoutMs however busy the pool is (a burst of calls bigger
+   * than the pool, on a database answering well, rejected as "not answering": timeout exceeded when
+   * trying to connect). It gives up once no call got through for connectTimeoutMs (see Slots).
    */
   private readonly turns: Slots;
   private correlation: Correlation | null = null;
@@ -90,7 +97,15 @@ export class PgRunStore implements RunStore {
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
     });
-    this.turns = new Slots(options.maxConnections ?? 10);
+    const patienceMs = this.config.connectionTimeoutMillis ?? CONNECT_TIMEOUT_MS;
+    this.turns = new Slots(
+      options.maxConnections ?? 10,
+      patienceMs,
+      () =>
+        new StoreUnavailableError(
+          `${this.session.where.safe} is not answering: no call got through in ${patienceMs} ms`,
+        ),
+    );
     // An idle connection that the server drops (restart) must not crash the process: the next query reconnects.
     this.pool.on("error", () => undefined);
   }
@@ -162,11 +177,15 @@ export class PgRunStore implements RunStore {
     const closed = () => new StoreUnavailableError(`${this.session.where.safe}: the store is closed`);
     if (this.closed) throw closed();
     const done = await this.turns.take();
+    let answered = true;
     try {
       if (this.closed) throw closed();
       return await this.connected(work);
+    } catch (error) {
+      answered = !(error instanceof StoreUnavailableError);
+      throw error;
     } finally {
-      done();
+      done(answered);
     }
   }
 
