@@ -50,6 +50,20 @@ describe("a listener that throws", () => {
     },
   );
 
+  it("on change: the other events' listeners hear the change all the same (each event is its own emit)", async () => {
+    const { make } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    const heard: string[] = [];
+    reporter.on("change", () => {
+      throw new Error("change listener bug");
+    });
+    reporter.on("agentCompleted", (agent) => heard.push(`completed ${agent.domain}`));
+    reporter.on("sync", (result) => heard.push(`sync ${result.kind}`));
+    await expect(reporter.markAgentComplete("a", "done")).rejects.toThrow("change listener bug");
+    expect(heard).toEqual(["completed a", "sync wrote"]);
+  });
+
   it("on change at init and at finalize: the first comment and the final summary are posted all the same", async () => {
     const { make, client } = setup();
     const reporter = make();
