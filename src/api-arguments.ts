@@ -5,6 +5,7 @@ import { quote } from "./config/show-value.js";
 import { expectation, valueAt } from "./config/zod-issue.js";
 import { UsageError } from "./errors.js";
 import { UPDATE_STATUSES } from "./model/types.js";
+import type { ReporterOptions } from "./reporter/types.js";
 
 /**
  * The library's arguments, checked at the API boundary: a caller's wrong type or value rejects with a
@@ -77,10 +78,29 @@ const SCHEMAS = {
 
 export type ApiMethod = keyof typeof SCHEMAS;
 
-/** The GitHub settings a caller may give `createParallelReporter` (the values; the injected parts are typed). */
+/** An object with these methods (a class's on its prototype count too). */
+const withMethods = (...names: string[]) =>
+  z.looseObject(Object.fromEntries(names.map((name) => [name, z.function()])));
+
+/**
+ * What a caller may give `createParallelReporter`: the GitHub settings (their values), and the injected
+ * parts by their shape (objects, and the methods a reporter calls on them), so that a typo (`onWarnings`)
+ * or a part that is not one (`store: {}`) is refused by name rather than dropped or met as a TypeError.
+ */
 const OPTIONS = {
   options: z
-    .object({
+    .strictObject({
+      fs: z.looseObject({}).optional(),
+      clock: withMethods("now").optional(),
+      env: z.looseObject({}).optional(),
+      client: z
+        .union([z.function(), z.looseObject({})], { error: "must be an IssueCommentsClient or a function" })
+        .optional(),
+      flusher: z
+        .union([z.literal("timer"), z.function()], { error: 'must be "timer" or a function' })
+        .optional(),
+      sleep: z.function().optional(),
+      store: withMethods("read", "transact", "subscribe", "close").optional(),
       github: z
         .strictObject({
           issueNumber: z.int().min(1).optional(),
@@ -92,13 +112,15 @@ const OPTIONS = {
         } satisfies { [K in keyof GitHubOverrides]-?: z.ZodType<GitHubOverrides[K]> })
         .optional(),
       onWarning: z.function().optional(),
-    })
-    .optional(),
+    } satisfies { [K in keyof ReporterOptions]-?: z.ZodType })
+    .nullish(),
 };
 
 /** Throws a UsageError for a reporter option that is not what it must be. */
 export function checkOptions(options: unknown): void {
-  check("createParallelReporter", OPTIONS, [options]);
+  // An unknown key is named, its value not shown: the options hold the environment (its tokens) and the
+  // store (a database URL with its password), and a misnamed key may hold a token itself.
+  check("createParallelReporter", OPTIONS, [options], false);
 }
 
 /** Throws a UsageError for the first argument of `method` that is not what it must be. */
@@ -106,7 +128,12 @@ export function checkArguments(method: ApiMethod, args: readonly unknown[]): voi
   check(method, SCHEMAS[method], args);
 }
 
-function check(method: string, schemas: Record<string, z.ZodType>, args: readonly unknown[]): void {
+function check(
+  method: string,
+  schemas: Record<string, z.ZodType>,
+  args: readonly unknown[],
+  showUnknown = true,
+): void {
   const parameters = Object.entries(schemas);
   parameters.forEach(([name, schema], index) => {
     const value = args[index];
@@ -119,6 +146,9 @@ function check(method: string, schemas: Record<string, z.ZodType>, args: readonl
     ];
     // The library's arrays are lists of names.
     const must = expectation(issue).replace(/ an array$/, " an array of strings");
+    if (issue.code === "unrecognized_keys" && !showUnknown) {
+      throw new UsageError(`${method}: ${where.join("")} ${must}`);
+    }
     throw new UsageError(
       `${method}: ${where.join("").replace(/\.\[/g, "[")} ${must}, got ${quote(valueAt(value, issue))}`,
     );

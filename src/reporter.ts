@@ -53,17 +53,24 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private optionsChecked = false;
   /** When the next agent change was made, if it is applied later than made (see applyingKeptChange). */
   private keptMadeAt: number | null = null;
+  /** The calls made and not yet settled: close() lets them finish before it ends the reporter's work. */
+  private readonly calls = new Set<Promise<unknown>>();
+  /** close()'s work, once called: every call made after it is refused, and every close() waits for it. */
+  private closing: Promise<void> | null = null;
 
-  constructor(
-    epicDir: string,
-    private readonly options: ReporterOptions = {},
-  ) {
-    super();
+  private readonly options: ReporterOptions;
+
+  constructor(epicDir: string, options?: ReporterOptions | null) {
+    // A listener that returns a rejected promise (an async one that throws) is handled as one that throws
+    // for the background writer's warning: its error is kept for the next call (see captureRejectionSymbol).
+    super({ captureRejections: true });
+    // Optional, so null too (as every optional parameter of the library); checked at the first call.
+    this.options = options ?? {};
     // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
     if (typeof epicDir !== "string" || epicDir.trim() === "") {
       throw new UsageError(`epicDir must be the path of the epic directory, got ${quote(epicDir)}`);
     }
-    this.core = new ReporterCore(this, epicDir, options);
+    this.core = new ReporterCore(this, epicDir, this.options);
   }
 
   /**
@@ -107,24 +114,24 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /** Loads the run in the epic directory (null when there is none). */
-  async load(): Promise<RunState | null> {
-    await this.enter("load", []);
-    return this.core.read();
+  load(): Promise<RunState | null> {
+    return this.call("load", [], () => this.core.read());
   }
 
-  async initializeParallelTracking(
+  initializeParallelTracking(
     epicId: string,
     domains: readonly string[],
     epicDir?: string,
     options: { force?: boolean; stallAfterMs?: number; maxCostUsd?: number } = {},
   ): Promise<AgentRef[]> {
-    await this.enter("initializeParallelTracking", [epicId, domains, epicDir, options]);
-    if (epicDir !== undefined && resolve(epicDir) !== this.core.epicDir) this.core.bind(epicDir);
-    const deadline = commandDeadline(this.core.clock.now());
-    const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
-    const list = checkDomains(domains, domains.join(","), "domains");
-    if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
-    return startRun(this.core, id, list, options, deadline);
+    return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
+      if (epicDir !== undefined && resolve(epicDir) !== this.core.epicDir) this.core.bind(epicDir);
+      const deadline = commandDeadline(this.core.clock.now());
+      const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
+      const list = checkDomains(domains, domains.join(","), "domains");
+      if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
+      return startRun(this.core, id, list, options, deadline);
+    });
   }
 
   /**
@@ -132,17 +139,18 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * under `parent` (an agent id or domain). A parent's files become its children's sums; see applyAdd
    * for what is refused. Resolves to the new agents, in the order given.
    */
-  async addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
-    await this.enter("addAgents", [domains, options]);
-    const list = checkDomains(domains, domains.join(","), "domains");
-    const parent = options.parent ?? null;
-    let added: AgentRef[] = [];
-    await applyChange(this.core, null, (state, now) => {
-      const result = applyAdd(state, list, parent, now);
-      added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
-      return result.state;
+  addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
+    return this.call("addAgents", [domains, options], async () => {
+      const list = checkDomains(domains, domains.join(","), "domains");
+      const parent = options.parent ?? null;
+      let added: AgentRef[] = [];
+      await applyChange(this.core, null, (state, now) => {
+        const result = applyAdd(state, list, parent, now);
+        added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
+        return result.state;
+      });
+      return added;
     });
-    return added;
   }
 
   /**
@@ -150,127 +158,140 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * (`iteration` with `maxIterations`, `criteriaVerified` with `criteriaTotal`, `costUsd`: the agent's
    * cost so far in US dollars).
    */
-  async updateAgentProgress(
+  updateAgentProgress(
     agentId: string,
     status: UpdateStatus,
     filesCompleted?: number,
     filesTotal?: number,
     metrics?: AgentMetrics,
-  ) {
-    const madeAt = await this.enter("updateAgentProgress", [
-      agentId,
-      status,
-      filesCompleted,
-      filesTotal,
-      metrics,
-    ]);
-    if (!UPDATE_STATUSES.includes(status)) {
-      throw new UsageError(
-        `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+  ): Promise<void> {
+    const args = [agentId, status, filesCompleted, filesTotal, metrics];
+    return this.call("updateAgentProgress", args, (madeAt) => {
+      if (!UPDATE_STATUSES.includes(status)) {
+        throw new UsageError(
+          `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+        );
+      }
+      return applyChange(
+        this.core,
+        agentId,
+        (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
+        madeAt,
       );
-    }
-    await applyChange(
-      this.core,
-      agentId,
-      (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
-      madeAt,
-    );
+    });
   }
 
-  async markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
-    const madeAt = await this.enter("markAgentComplete", [agentId, resultSummary]);
-    checkNoNul(resultSummary, "markAgentComplete: resultSummary");
-    await applyChange(
-      this.core,
-      agentId,
-      (state, now) => applyComplete(state, agentId, this.core.masked(resultSummary) ?? null, now),
-      madeAt,
-    );
+  markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
+    return this.call("markAgentComplete", [agentId, resultSummary], (madeAt) => {
+      checkNoNul(resultSummary, "markAgentComplete: resultSummary");
+      return applyChange(
+        this.core,
+        agentId,
+        (state, now) => applyComplete(state, agentId, this.core.masked(resultSummary) ?? null, now),
+        madeAt,
+      );
+    });
   }
 
-  async markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
-    const madeAt = await this.enter("markAgentFailed", [agentId, errorMessage]);
-    checkErrorMessage(errorMessage);
-    checkNoNul(errorMessage, "markAgentFailed: errorMessage");
-    const error = this.core.masked(errorMessage);
-    await applyChange(this.core, agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
+  markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
+    return this.call("markAgentFailed", [agentId, errorMessage], (madeAt) => {
+      checkErrorMessage(errorMessage);
+      checkNoNul(errorMessage, "markAgentFailed: errorMessage");
+      const error = this.core.masked(errorMessage);
+      return applyChange(this.core, agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
+    });
   }
 
   /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
-  async cancelAgent(agentId: string, reason?: string | null): Promise<void> {
-    const madeAt = await this.enter("cancelAgent", [agentId, reason]);
-    checkNoNul(reason, "cancelAgent: reason");
-    await applyChange(
-      this.core,
-      agentId,
-      (state, now) => applyCancel(state, agentId, this.core.masked(reason?.trim() || null), now),
-      madeAt,
-    );
+  cancelAgent(agentId: string, reason?: string | null): Promise<void> {
+    return this.call("cancelAgent", [agentId, reason], (madeAt) => {
+      checkNoNul(reason, "cancelAgent: reason");
+      return applyChange(
+        this.core,
+        agentId,
+        (state, now) => applyCancel(state, agentId, this.core.masked(reason?.trim() || null), now),
+        madeAt,
+      );
+    });
   }
 
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
-  async logAgentEvent(agentId: string, message: string): Promise<void> {
-    const madeAt = await this.enter("logAgentEvent", [agentId, message]);
-    const text = checkEventMessage(message);
-    checkNoNul(text, "logAgentEvent: message");
-    const masked = this.core.masked(text);
-    await applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
+  logAgentEvent(agentId: string, message: string): Promise<void> {
+    return this.call("logAgentEvent", [agentId, message], (madeAt) => {
+      const text = checkEventMessage(message);
+      checkNoNul(text, "logAgentEvent: message");
+      const masked = this.core.masked(text);
+      return applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
+    });
   }
 
   /**
    * Retries the queue, then brings the progress comment to its final state and posts the final summary
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
-  async finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
-    const madeAt = await this.enter("finalizeParallelExecution", [mergeSummary]);
-    checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
-    return finalizeRun(this.core, mergeSummary, madeAt);
+  finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
+    return this.call("finalizeParallelExecution", [mergeSummary], (madeAt) => {
+      checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
+      return finalizeRun(this.core, mergeSummary, madeAt);
+    });
   }
 
   /** Retries the offline queue; resolves to the number of queued posts now delivered. */
-  async retryOfflineQueue(): Promise<number> {
-    await this.enter("retryOfflineQueue", []);
-    return (await retry(this.core, {})).sent;
+  retryOfflineQueue(): Promise<number> {
+    return this.call("retryOfflineQueue", [], async () => (await retry(this.core, {})).sent);
   }
 
   /**
    * The queue retry with its full report (`dryRun`: only say what would be sent). Everything it sends
    * gives up at `deadline` (epoch ms; default: the command's deadline, 9.5 s from now) and stays queued.
    */
-  async retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
-    await this.enter("retryReport", [options]);
-    return retry(this.core, options);
+  retryReport(options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetryReport> {
+    return this.call("retryReport", [options], () => retry(this.core, options));
   }
 
   /** The run as `status --json` shows it. */
-  async status(): Promise<StatusView> {
-    await this.enter("status", []);
-    const state = await this.core.read();
-    if (!state) assertActive(state, this.core.place);
-    const { toStatusView } = await import("./model/status-view.js");
-    return toStatusView(state!, this.core.clock.now(), this.core.queue.count());
+  status(): Promise<StatusView> {
+    return this.call("status", [], async () => {
+      const state = await this.core.read();
+      if (!state) assertActive(state, this.core.place);
+      const { toStatusView } = await import("./model/status-view.js");
+      return toStatusView(state!, this.core.clock.now(), this.core.queue.count());
+    });
   }
 
   /**
    * Waits until this process's background writer (the "timer" one) is done: the issue is up to date,
    * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_WRITER.lifetimeMs.
    */
-  async flush(): Promise<void> {
-    await this.enter("flush", []);
-    await this.core.writer.done();
+  flush(): Promise<void> {
+    return this.call("flush", [], () => this.core.writer.done());
   }
 
   /**
-   * How every public method but close() starts: its arguments and the reporter's options checked
-   * (checkArguments), then a UsageError if the reporter was closed.
+   * How every public method but close() runs: its arguments and the reporter's options checked
+   * (checkArguments), then a UsageError if close() was called before this call was made, then `work`
+   * (with the time the call was made, if it is applied later: see applyingKeptChange). The call is
+   * counted until it settles, for close() to wait for.
    */
-  private async enter(method: ApiMethod, args: readonly unknown[]): Promise<number | null> {
+  private call<T>(
+    method: ApiMethod,
+    args: readonly unknown[],
+    work: (madeAt: number | null) => Promise<T> | T,
+  ): Promise<T> {
     // The kept change's time marks this call only, whatever it is and whether or not it gets through.
     const madeAt = this.keptMadeAt;
     this.keptMadeAt = null;
-    await this.checkArguments(method, args);
-    if (this.core.closed) throw new UsageError(`${method}: this reporter was closed: create a new one`);
-    return madeAt;
+    // Whether close() came first is decided now: a call made before it is not refused while it loads.
+    const refused = this.closing !== null;
+    const running = (async () => {
+      await this.checkArguments(method, args);
+      if (refused) throw new UsageError(`${method}: this reporter was closed: create a new one`);
+      return work(madeAt);
+    })();
+    this.calls.add(running);
+    const settled = () => this.calls.delete(running);
+    running.then(settled, settled);
+    return running;
   }
 
   /**
@@ -292,24 +313,41 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
-   * Ends the reporter's background work: the timer writer stops at its next wait (a write in progress
-   * ends by its deadline, 9.5 s at most), what the issue still lacks is queued for `retry`, and the
-   * store the reporter made is closed. The reporter is not used after it (its calls reject).
+   * Ends the reporter's background work, once the calls made before it have settled: the timer writer
+   * stops at its next wait (a write in progress ends by its deadline, 9.5 s at most), what the issue
+   * still lacks is queued for `retry`, and the store the reporter made is closed. Calls made after it
+   * reject; so does close() with a listener's error that no call has thrown yet. Called again, it
+   * resolves (or rejects) with the first.
    */
-  async close(): Promise<void> {
-    if (this.core.closed) return;
-    this.core.closed = true;
-    await this.core.writer.close();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled(this.calls);
+      this.core.closed = true;
+      await this.core.writer.close();
+      this.core.listeners.rethrow();
+    })();
+    return this.closing;
   }
 
   /** Runs as the detached background writer (`__flush`): writes the latest state when due, then exits. */
-  async runBackgroundWriter(): Promise<void> {
-    await this.enter("runBackgroundWriter", []);
-    await this.core.syncer.runBackgroundWriter();
+  runBackgroundWriter(): Promise<void> {
+    return this.call("runBackgroundWriter", [], () => this.core.syncer.runBackgroundWriter());
+  }
+
+  /**
+   * A listener that returned a rejected promise (EventEmitter's captureRejections): its error is kept for
+   * the next call to throw once its work is done, as a warning listener's that threw, never an unhandled
+   * rejection, which would end the caller's process.
+   */
+  override [EventEmitter.captureRejectionSymbol](error: Error, ..._event: unknown[]): void {
+    this.core.listeners.keep(error);
   }
 }
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
-export function createParallelReporter(epicDir: string, options?: ReporterOptions): ParallelProgressReporter {
+export function createParallelReporter(
+  epicDir: string,
+  options?: ReporterOptions | null,
+): ParallelProgressReporter {
   return new ParallelProgressReporter(epicDir, options);
 }

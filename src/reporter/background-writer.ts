@@ -31,12 +31,7 @@ export class TimerWriter {
     // warning, never an unhandled rejection, which would end the caller's process.
     this.timerWriter ??= this.core.syncer
       .runBackgroundWriter({ ...TIMER_WRITER, signal: this.stopping.signal })
-      .catch((error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
-        this.core.warn(
-          `the background writer stopped: ${reason}; the next call, retry or finalize brings the issue up to date`,
-        );
-      })
+      .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)))
       .finally(() => {
         this.timerWriter = null;
       });
@@ -57,9 +52,19 @@ export class TimerWriter {
     this.stopping.abort();
     await this.done();
     const { state } = this.core;
+    // A store that fails here (a database down) is a warning, as when it stops the writer: the reporter
+    // is closed all the same, and its own store too (a caller's cleanup after close() is not cut short).
     if (!writer && state && canSync(state)) {
-      await this.core.syncer.queueMissing("the reporter was closed before the issue was up to date");
+      await this.core.syncer
+        .queueMissing("the reporter was closed before the issue was up to date")
+        .catch((error: unknown) => this.core.warn(stopped("what the issue lacks was not queued", error)));
     }
     if (!this.core.options.store) await this.core.store.close();
   }
+}
+
+/** The warning for a store that failed under the background work: `what` happened, and why. */
+function stopped(what: string, error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  return `${what}: ${reason}; the next call, retry or finalize brings the issue up to date`;
 }

@@ -59,8 +59,8 @@ export async function applyChange(
     // The write this change claimed is done (or queued) whatever a listener did: unused, its lease would
     // hold every process's writes back until it expired.
     const result = outcome.made ? await core.syncer.act(outcome.made, deadline) : null;
-    core.listeners.rethrow(thrown);
-    if (result) core.events.emit("sync", result);
+    const synced = core.listeners.synced(result);
+    core.listeners.rethrow(thrown ?? synced);
     return;
   }
 }

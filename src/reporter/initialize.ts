@@ -61,6 +61,6 @@ async function started(core: ReporterCore, state: RunState, deadline: number): P
   core.changed(state);
   const thrown = core.listeners.changed(state);
   const result = canSync(state) ? await core.syncer.step({ ensureBackgroundWriter: true, deadline }) : null;
-  core.listeners.rethrow(thrown);
-  if (result) core.events.emit("sync", result);
+  const synced = core.listeners.synced(result);
+  core.listeners.rethrow(thrown ?? synced);
 }

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { AgentState, RunState } from "../model/types.js";
+import type { StepResult } from "../sync/run-syncer.js";
 import type { ReporterEvents, ReporterOptions } from "./types.js";
 
 /** What a caller's listener threw. */
@@ -27,16 +28,22 @@ export class Listeners {
 
   /**
    * The "change" event for `next`, and the finish event of the agent the change is about (`before`: the
-   * agent as it was) when it just reached completed, failed or cancelled. Returns what a listener threw.
+   * agent as it was) when it just reached completed, failed or cancelled: each event its own `emit`, so a
+   * "change" listener that throws does not keep the finish event from its listeners. Returns what the
+   * first listener that threw threw.
    */
   changed(next: RunState, before: AgentState | null = null): Thrown | null {
-    return listenersOf(() => {
-      this.events.emit("change", next);
-      const after = before && next.agents[before.agentId]!;
-      if (after && after.status !== before!.status && after.status in FINISH_EVENTS) {
-        this.events.emit(FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS], after, next);
-      }
-    });
+    const thrown = listenersOf(() => this.events.emit("change", next));
+    const after = before && next.agents[before.agentId]!;
+    if (!after || after.status === before!.status || !(after.status in FINISH_EVENTS)) return thrown;
+    const finish = FINISH_EVENTS[after.status as keyof typeof FINISH_EVENTS];
+    const finished = listenersOf(() => this.events.emit(finish, after, next));
+    return thrown ?? finished;
+  }
+
+  /** The "sync" event: what the call's change did on GitHub. Returns what a listener threw. */
+  synced(result: StepResult | null): Thrown | null {
+    return result ? listenersOf(() => this.events.emit("sync", result)) : null;
   }
 
   /**
@@ -49,7 +56,16 @@ export class Listeners {
       this.options.onWarning?.(message);
       this.events.emit("warning", message);
     });
-    if (thrown) this.listenerError ??= thrown;
+    if (thrown) this.keep(thrown.error);
+  }
+
+  /**
+   * An error of a caller's listener outside a call's own notification (a warning of the background
+   * writer, a listener's rejected promise): kept, the first of them, for the next call to throw once its
+   * work is done (rethrow).
+   */
+  keep(error: unknown): void {
+    this.listenerError ??= { error };
   }
 
   /** Throws what a listener threw during the call's work (first the one given, then a warning's). */

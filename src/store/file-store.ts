@@ -7,6 +7,7 @@ import { type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
 import { FIX_OR_FORCE, FORCE, stateToText, trustedState } from "./state-text.js";
+import { guardListener } from "./subscriber.js";
 import type { RunStore, Transition } from "./types.js";
 
 /** The folder inside the epic directory that holds the run state and its lock. */
@@ -61,9 +62,10 @@ export class FileRunStore implements RunStore {
    * directory removed (`rm -rf`, `git clean`) ends its watch: it is then looked for every half second
    * (fs.watch cannot wait for a path to appear) and watched again once made. A subscription makes
    * nothing: following a directory leaves nothing behind in it. Rejects (ENOENT) when the epic directory
-   * is missing when it starts.
+   * is missing when it starts. A listener that throws does not stop it (guardListener).
    */
-  async subscribe(listener: () => void): Promise<() => Promise<void>> {
+  async subscribe(given: () => void): Promise<() => Promise<void>> {
+    const listener = guardListener(given);
     const epicDir = dirname(this.paths.dir);
     let folder: FSWatcher | null = null;
     let parent: FSWatcher | null = null;
@@ -204,12 +206,14 @@ export class FileRunStore implements RunStore {
     } catch (error) {
       // The state folder is made when it is found missing, not checked at every change (two system calls
       // fewer per call); and only for a change that creates a state (init), so that a command refused
-      // for want of a run leaves no folder behind. `change` is pure: asking it first is safe.
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || this.fs.existsSync(this.paths.dir))
-        throw error;
-      const withoutState = change(null, this.clock.now()); // no folder, so no state
-      if (withoutState.next === undefined) return withoutState.result;
-      this.makeFolder();
+      // for want of a run leaves no folder behind. `change` is pure: asking it first is safe. A folder
+      // made meanwhile (by a change that started with this one: two inits at once) is taken as it is.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (!this.fs.existsSync(this.paths.dir)) {
+        const withoutState = change(null, this.clock.now()); // no folder, so no state
+        if (withoutState.next === undefined) return withoutState.result;
+        this.makeFolder();
+      }
       return locked();
     }
   }

@@ -1,7 +1,7 @@
 import { assertEpicId, givenEpic } from "../config/options.js";
 import { type Env, urlPasswords } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
@@ -54,16 +54,18 @@ export class LazyPgStore implements RunStore {
   readonly database: { database: string; epicId: string };
   readonly secrets: readonly string[];
   private loading: Promise<PgRunStore> | null = null;
+  /** The database as messages name it (no password). */
+  private readonly where: string;
+  /** Set by close(): a store closed before its first use opens no connection afterwards. */
+  private closed = false;
 
   /** `importModule`: how the module is loaded (the CLI loads it in loadPg, src/cli/load-pg.ts). */
   constructor(
     private readonly options: PgStoreOptions,
     private readonly importModule: () => Promise<PgStoreModule> = () => import("./pg/pg-store.js"),
   ) {
-    ({ location: this.location, database: this.database } = databasePlace(
-      parseStoreUrl(options.url).safe,
-      options.epicId,
-    ));
+    this.where = parseStoreUrl(options.url).safe;
+    ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
     this.secrets = urlPasswords(options.url);
   }
 
@@ -71,8 +73,11 @@ export class LazyPgStore implements RunStore {
     return this.options.epicId;
   }
 
-  /** The loaded store (connections are opened on first query). */
+  /** The loaded store (connections are opened on first query); rejects once closed before it was loaded. */
   load(): Promise<PgRunStore> {
+    if (this.closed && !this.loading) {
+      return Promise.reject(new StoreUnavailableError(`${this.where}: the store is closed`));
+    }
     this.loading ??= this.importModule().then(({ PgRunStore }) => new PgRunStore(this.options));
     return this.loading;
   }
@@ -95,6 +100,7 @@ export class LazyPgStore implements RunStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.loading) await (await this.loading).close();
   }
 }
@@ -107,6 +113,16 @@ export class LazyPgStore implements RunStore {
 export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
   return new LazyPgStore({ maxConnections: 10, ...checkStoreOptions(options) });
 }
+
+/** The keys of PgStoreOptions. */
+const KNOWN = new Set<string>([
+  "url",
+  "epicId",
+  "maxConnections",
+  "connectTimeoutMs",
+  "statementTimeoutMs",
+  "optimisticAttempts",
+] satisfies (keyof PgStoreOptions)[]);
 
 /** The least each number of PgStoreOptions may be (a timeout of 0 would be none: a stuck database hangs). */
 const LEAST = {
@@ -136,6 +152,11 @@ function checkStoreOptions(options: PgStoreOptions): PgStoreOptions {
     throw new UsageError(`${where}.epicId must be the run's epic id, got ${quote(options.epicId)}`);
   }
   const epicId = assertEpicId(options.epicId, `${where}.epicId`);
+  // Named, its value not shown (a misnamed key may hold a password); a typo is not dropped unseen.
+  const unknown = Object.keys(options).find((key) => !KNOWN.has(key));
+  if (unknown !== undefined) {
+    throw new UsageError(`${where} has an unknown key ${unknown}: expected ${[...KNOWN].join(", ")}`);
+  }
   for (const [name, least] of Object.entries(LEAST) as [keyof typeof LEAST, number][]) {
     const value = options[name];
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= least)) {

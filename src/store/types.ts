@@ -40,7 +40,8 @@ export interface RunStore {
   /**
    * Calls `listener` soon after every committed change of this run, by any process on any machine
    * (file store: fs.watch on its folder; PostgreSQL: LISTEN/NOTIFY). Several changes may be reported
-   * by one call. Resolves once listening, to a function that stops it.
+   * by one call. Resolves once listening, to a function that stops it. A listener that throws does not
+   * stop it: its error is thrown on its own, an uncaught exception (guardListener).
    */
   subscribe(listener: () => void): Promise<() => Promise<void>>;
   /** Releases what the store holds open (connections, watchers). The store is not used after it. */

@@ -47,6 +47,9 @@ export async function withRunLock<T>(
     const wakeup = new Wakeup(sleep);
     const stop = await store.subscribe(wakeup.notify);
     try {
+      // Released while the subscription started (a database's LISTEN takes a connection): no notification
+      // will come for it, and the wait would last the rest of the lease.
+      attempt = await take();
       const started = performance.now(); // a local duration: only this process's waiting is measured
       while (attempt.kind === "busy") {
         const left = waitMs - (performance.now() - started);

@@ -1,10 +1,15 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { quote } from "../../src/config/show-value.js";
 import { UsageError } from "../../src/errors.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
+import { FileRunStore } from "../../src/store/file-store.js";
 import { createPostgresStore } from "../../src/store/open-store.js";
 import type { FileSystem } from "../../src/util/io.js";
+import { MemoryClient } from "../support/memory-client.js";
 
 /** Issue 11, item 6: library arguments are checked at the API boundary and rejected with UsageError. */
 
@@ -219,13 +224,63 @@ describe("library arguments", () => {
     );
     const typo = createParallelReporter("/epic", { fs, env: {}, github: { issue: 5 } as Untyped });
     await expect(typo.status()).rejects.toThrow(
-      'createParallelReporter: options.github has an unknown key issue, got {"issue":5}',
+      "createParallelReporter: options.github has an unknown key issue",
     );
     const interval = createParallelReporter("/epic", { fs, env: {}, github: { minIntervalMs: 10_000_000 } });
     await expect(interval.initializeParallelTracking("E", ["a"])).rejects.toThrow(
       "createParallelReporter: options.github.minIntervalMs must be at most 600000, got 10000000",
     );
     expect(fs.existsSync("/epic")).toBe(false);
+  });
+
+  // The injected parts by their shape, and no key the options do not have: a typo was dropped unseen
+  // (`onWarnings`: no warnings heard), a part that is not one met as a TypeError inside.
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a misnamed listener", { onWarnings: () => undefined }, "options has an unknown key onWarnings"],
+    // A misnamed key's value is not shown: it may be a token (and the options hold the environment).
+    ["a misnamed token", { githubToken: "ghp_notshown" }, "options has an unknown key githubToken"],
+    ["a store that is not one", { store: {} }, "options.store.read must be a function, got nothing"],
+    ["a store that is a number", { store: 5 }, "options.store must be an object, got 5"],
+    ["a clock without now()", { clock: {} }, "options.clock.now must be a function, got nothing"],
+    ["an environment that is null", { env: null }, "options.env must be an object, got null"],
+    ["a file system that is a string", { fs: "/" }, 'options.fs must be an object, got "/"'],
+    ["a sleep that is a number", { sleep: 5 }, "options.sleep must be a function, got 5"],
+    [
+      "an unknown flusher",
+      { flusher: "detached" },
+      'options.flusher must be "timer" or a function, got "detached"',
+    ],
+    [
+      "a client that is a string",
+      { client: "octokit" },
+      'options.client must be an IssueCommentsClient or a function, got "octokit"',
+    ],
+  ])("refuses %s at the first call, naming the option", async (_, options, message) => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const r = createParallelReporter("/epic", { fs, env: {}, ...options } as Untyped);
+    const error = await r.initializeParallelTracking("E", ["a"]).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe(`createParallelReporter: ${message}`);
+    expect(fs.existsSync("/epic")).toBe(false);
+  });
+
+  it("takes options left out or null, and injected parts that are class instances", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic");
+    const store = new FileRunStore(fs, "/epic");
+    for (const options of [null, undefined]) {
+      const dir = await mkdtemp(join(tmpdir(), "pp-args-"));
+      try {
+        await expect(createParallelReporter(dir, options).load()).resolves.toBeNull();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    const r = createParallelReporter("/epic", { fs, env: {}, store, client: new MemoryClient() });
+    expect(await r.initializeParallelTracking("E", ["a"])).toHaveLength(1);
   });
 
   it.each<[string, unknown, string]>([
@@ -269,6 +324,11 @@ describe("library arguments", () => {
       "negative tries",
       { url: "postgres://h/db", epicId: "E", optimisticAttempts: -1 },
       "options.optimisticAttempts must be a whole number of at least 0, got -1",
+    ],
+    [
+      "a misnamed option (its value not shown: it may be a password)",
+      { url: "postgres://h/db", epicId: "E", maxConnection: 3 },
+      "options has an unknown key maxConnection: expected url, epicId, maxConnections, connectTimeoutMs, statementTimeoutMs, optimisticAttempts",
     ],
   ])("createPostgresStore refuses %s at once", (_, options, message) => {
     expect(() => createPostgresStore(options as Untyped)).toThrow(

@@ -8,6 +8,7 @@ import {
   type ReporterOptions,
 } from "../../src/reporter.js";
 import type { FileSystem } from "../../src/util/io.js";
+import { MemoryClient } from "../support/memory-client.js";
 
 /** What holds for every public method of the reporter: a closed reporter and bad options reject each. */
 
@@ -110,5 +111,39 @@ describe("options given to the constructor", () => {
     // biome-ignore lint/suspicious/noExplicitAny: the point is what TypeScript forbids
     const { reporter } = setup({ github: { issueNumber: "5" as any } });
     await expect(reporter.close()).resolves.toBeUndefined();
+  });
+});
+
+describe("close() while calls are under way", () => {
+  // Each call is made, then close() at once, before the call has loaded its argument checks: the call
+  // was made before close() and is done; close() resolves once it has settled. (It was refused as if made
+  // after close(), "this reporter was closed", while a call that had got further ran on past it.)
+  it.each(METHODS)("%s made just before close() is done, and close() waits for it", async (method, call) => {
+    const { reporter } = setup();
+    if (method !== "initializeParallelTracking") await reporter.initializeParallelTracking("E", ["a", "b"]);
+    let settled = false;
+    const made = call(reporter).finally(() => {
+      settled = true;
+    });
+    await reporter.close();
+    expect(settled).toBe(true);
+    await made;
+  });
+
+  it("a second close() resolves only once the first one's work is done", async () => {
+    const { fs, reporter } = setup({
+      clock: { now: () => Date.now() },
+      client: new MemoryClient(),
+      github: { issueNumber: 5, repo: "o/r", minIntervalMs: 60_000 },
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    // Not due for a minute: nothing writes it; close() queues it for retry.
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    const first = reporter.close();
+    await reporter.close();
+    expect(
+      fs.readdirSync("/epic/.github_parallel_queue").filter((n) => String(n).endsWith(".json")),
+    ).toHaveLength(1);
+    await first;
   });
 });

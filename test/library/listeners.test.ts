@@ -50,6 +50,20 @@ describe("a listener that throws", () => {
     },
   );
 
+  it("on change: the other events' listeners hear the change all the same (each event is its own emit)", async () => {
+    const { make } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    const heard: string[] = [];
+    reporter.on("change", () => {
+      throw new Error("change listener bug");
+    });
+    reporter.on("agentCompleted", (agent) => heard.push(`completed ${agent.domain}`));
+    reporter.on("sync", (result) => heard.push(`sync ${result.kind}`));
+    await expect(reporter.markAgentComplete("a", "done")).rejects.toThrow("change listener bug");
+    expect(heard).toEqual(["completed a", "sync wrote"]);
+  });
+
   it("on change at init and at finalize: the first comment and the final summary are posted all the same", async () => {
     const { make, client } = setup();
     const reporter = make();
@@ -119,5 +133,91 @@ describe("the library's background writer (a timer in the caller's process)", ()
       "the background writer stopped: disk gone; the next call, retry or finalize brings the issue up to date",
     );
     await reporter.close();
+  });
+
+  it("close() with a store that fails (a database down) resolves with a warning: the reporter is closed", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const files = new FileRunStore(fs, "/epic");
+    let failing = false;
+    const fail = () => Promise.reject(new Error("database gone"));
+    const store: RunStore = {
+      location: files.location,
+      read: () => (failing ? fail() : files.read()),
+      transact: (change) => (failing ? fail() : files.transact(change)),
+      subscribe: (listener) => files.subscribe(listener),
+      close: () => files.close(),
+    };
+    const warnings: string[] = [];
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      store,
+      client: new MemoryClient(),
+      github: { issueNumber: 5, repo: "o/r" },
+      onWarning: (message) => warnings.push(message),
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    failing = true;
+    await reporter.close();
+    expect(warnings).toEqual([
+      "what the issue lacks was not queued: database gone; the next call, retry or finalize brings the issue up to date",
+    ]);
+    await expect(reporter.status()).rejects.toThrow("status: this reporter was closed: create a new one");
+  });
+});
+
+describe("a listener that returns a rejected promise (an async listener that throws)", () => {
+  /** Runs `work` counting the process's unhandled rejections (one would end a caller's process). */
+  async function countingUnhandled(work: () => Promise<void>): Promise<unknown[]> {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await work();
+      // Node reports an unhandled rejection once the microtasks of the turn have run: one turn more.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    return unhandled;
+  }
+
+  it("is no unhandled rejection: the next call rejects with its error once its work is done", async () => {
+    const { make, row } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a", "b"]);
+    let failing = true;
+    reporter.on("change", async () => {
+      if (failing) throw new Error("async listener bug");
+    });
+    const unhandled = await countingUnhandled(async () => {
+      await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    });
+    expect(unhandled).toEqual([]);
+    failing = false;
+    await expect(reporter.updateAgentProgress("b", "in_progress", 1, 2)).rejects.toThrow(
+      "async listener bug",
+    );
+    expect(row("b")).toContain("🔄 In Progress | 1/2");
+    // Thrown once.
+    await reporter.logAgentEvent("a", "note");
+    await reporter.close();
+  });
+
+  it("after the last call: close() rejects with its error, once the reporter's work is done", async () => {
+    const { make, client } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    reporter.on("change", async () => {
+      throw new Error("async listener bug");
+    });
+    const unhandled = await countingUnhandled(async () => {
+      await reporter.finalizeParallelExecution("merged");
+    });
+    expect(unhandled).toEqual([]);
+    expect(client.comments.at(-1)!.body).toContain("## 🎉 Final Summary");
+    await expect(reporter.close()).rejects.toThrow("async listener bug");
+    await expect(reporter.status()).rejects.toThrow("status: this reporter was closed: create a new one");
   });
 });

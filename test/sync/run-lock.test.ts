@@ -6,6 +6,7 @@ import { createFsFromVolume, Volume } from "memfs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRun } from "../../src/model/run.js";
 import { FileRunStore } from "../../src/store/file-store.js";
+import type { RunStore } from "../../src/store/types.js";
 import { withRunLock } from "../../src/sync/run-lock.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { sleep } from "../../src/util/sleep.js";
@@ -90,5 +91,46 @@ describe("the queue-retry lock, a lease in the run state", () => {
     await expect(withRunLock({ store, owner: "me", sleep, waitMs: 30 }, async () => 0)).rejects.toThrow(
       /another queue retry of \/epic\/.parallel-progress\/state.json held its lock/,
     );
+  });
+});
+
+describe("a waiter whose subscription starts slowly (a database's LISTEN connection)", () => {
+  it("takes the lock released meanwhile at once, rather than wait for a notification that came before it listened", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const store = new FileRunStore(fs, "/epic");
+    await start(store);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = withRunLock({ store, owner: "one", sleep }, () => held);
+    for (let i = 0; i < 200 && (await store.read())!.sync.retryLock === null; i++) await sleep(5);
+    // The holder is done and releases the lock after the waiter found it busy, before it listens.
+    const slow: RunStore = {
+      location: store.location,
+      read: () => store.read(),
+      transact: (change) => store.transact(change),
+      subscribe: async (listener) => {
+        release();
+        await first;
+        return store.subscribe(listener);
+      },
+      close: () => store.close(),
+    };
+    const waits: number[] = [];
+    const owner = await withRunLock(
+      {
+        store: slow,
+        owner: "two",
+        leaseMs: 60_000,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
+      async () => (await store.read())!.sync.retryLock?.owner,
+    );
+    expect(owner).toBe("two");
+    expect(waits).toEqual([]);
+    await store.close();
   });
 });

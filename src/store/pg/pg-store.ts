@@ -1,9 +1,16 @@
 import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
+import { Slots } from "../../util/slots.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient } from "./client.js";
-import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
+import {
+  CONNECT_TIMEOUT_MS,
+  connectionConfig,
+  databasePlace,
+  explainPgError,
+  parseStoreUrl,
+} from "./config.js";
 import { readLatest } from "./latest.js";
 import { migrateExplained } from "./migrate.js";
 import {
@@ -66,6 +73,13 @@ export class PgRunStore implements RunStore {
   private readonly pool: pg.Pool;
   private readonly config: pg.ClientConfig;
   private readonly listeners = new Set<pg.Client>();
+  /**
+   * The pool's connections, one per change or read: a call waits here for its turn, not in the pool's
+   * own queue, which gives up after connectTimeoutMs however busy the pool is (a burst of calls bigger
+   * than the pool, on a database answering well, rejected as "not answering": timeout exceeded when
+   * trying to connect). It gives up once no call got through for connectTimeoutMs (see Slots).
+   */
+  private readonly turns: Slots;
   private correlation: Correlation | null = null;
   private closed = false;
 
@@ -79,10 +93,19 @@ export class PgRunStore implements RunStore {
       ...this.config,
       Client: ClosingClient,
       pipeline: true,
-      max: options.maxConnections ?? 10,
+      max: options.maxConnections ?? 10, // as many as `turns`: a call connects only on its turn
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
     });
+    const patienceMs = this.config.connectionTimeoutMillis ?? CONNECT_TIMEOUT_MS;
+    this.turns = new Slots(
+      options.maxConnections ?? 10,
+      patienceMs,
+      () =>
+        new StoreUnavailableError(
+          `${this.session.where.safe} is not answering: no call got through in ${patienceMs} ms`,
+        ),
+    );
     // An idle connection that the server drops (restart) must not crash the process: the next query reconnects.
     this.pool.on("error", () => undefined);
   }
@@ -151,7 +174,23 @@ export class PgRunStore implements RunStore {
    * first (once), and errors become ours (configuration: UsageError; not answering: StoreUnavailableError).
    */
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`${this.session.where.safe}: the store is closed`);
+    const closed = () => new StoreUnavailableError(`${this.session.where.safe}: the store is closed`);
+    if (this.closed) throw closed();
+    const done = await this.turns.take();
+    let answered = true;
+    try {
+      if (this.closed) throw closed();
+      return await this.connected(work);
+    } catch (error) {
+      answered = !(error instanceof StoreUnavailableError);
+      throw error;
+    } finally {
+      done(answered);
+    }
+  }
+
+  /** withClient's work, on its turn. */
+  private async connected<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient | null = null;
       try {

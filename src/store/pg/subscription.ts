@@ -1,4 +1,5 @@
 import pg from "pg";
+import { guardListener } from "../subscriber.js";
 import { explainPgError } from "./config.js";
 import { LATEST_CHANNEL } from "./statements.js";
 
@@ -29,12 +30,14 @@ export interface SubscriptionHost {
  * its own, on the channel of the epic's latest run that this role may see. When a new run replaces it, the
  * old run's channel says so (payload `replaced`) and the subscription moves to the new run's. While the
  * role sees no run of the epic, it looks for one every half second. A dropped connection is re-established
- * and the listener called once (a change may have been missed meanwhile).
+ * and the listener called once (a change may have been missed meanwhile). A listener that throws does not
+ * stop any of it (guardListener).
  */
 export async function subscribeToEpic(
   host: SubscriptionHost,
-  listener: () => void,
+  given: () => void,
 ): Promise<() => Promise<void>> {
+  const listener = guardListener(given);
   let client: pg.Client | null = null;
   let stopped = false;
   let reconnecting = false;
