@@ -9,7 +9,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { postQueuedHistory } from "./history.js";
-import { releaseHeld, renewHeld } from "./leases.js";
+import { releaseAfterUnrecordedWrite, releaseHeld, renewHeld } from "./leases.js";
 import { Pacer } from "./pacer.js";
 import { clearDelivered, enqueue } from "./queueing.js";
 import { recordFailure, recordWrite } from "./record.js";
@@ -50,12 +50,11 @@ export async function writeStep(
   { claim, step, deadline, keepWriting, listed }: StepWrite,
 ): Promise<{ result: StepResult; listing: Listing | null }> {
   const { state, now: startedAt, previousWriteAt } = claim;
-  const releaseLease = () => releaseHeld(deps.store, "lease", deps.owner);
   let body: string;
   try {
     body = await renderBody(state, step, deps.clock.now());
   } catch (error) {
-    await releaseLease();
+    await releaseHeld(deps.store, "lease", deps.owner);
     throw error;
   }
   // Kept for the catch: what it learned of a request that timed out.
@@ -111,7 +110,9 @@ export async function writeStep(
       };
     }
     if (!(error instanceof GitHubError)) {
-      await releaseLease();
+      // The store failed after a request may have reached GitHub (recording its outcome, renewing the
+      // lease): the interval counts from now, or the next writer could follow that request within it.
+      await releaseAfterUnrecordedWrite(deps.store, deps.owner);
       throw error;
     }
     const unanswered = context?.unanswered ?? null;
