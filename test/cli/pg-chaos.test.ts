@@ -17,12 +17,12 @@ import {
 
 /**
  * A randomized chaos test of one run shared by three machines through PostgreSQL: three agents on each
- * machine report (update, then complete or fail) while a chaos driver kills calls and background writers
- * (SIGKILL), terminates the calls' backends, restarts the server, cancels statements as a tiny
- * statement_timeout would, and makes GitHub fail. Then everything heals, `retry` runs on each machine and
+ * machine report (update, then complete or fail) while two chaos drivers kill calls and background
+ * writers (SIGKILL) and make GitHub fail, and terminate the calls' backends, restart the server and cancel
+ * statements as a tiny statement_timeout would. Then everything heals, `retry` runs on each machine and
  * `finalize` once, and the run must hold every acknowledged change exactly once and in order, the issue
  * must show the run as stored (one progress comment, one final summary, writes ≥ 1 s apart), no secret
- * may be in any output or file, and no process may be left running.
+ * may be in any output, file, stored row or comment, and no process may be left running.
  *
  * Seeded: a failure names its seed, and `PP_CHAOS_SEED=<seed>` replays its schedule (the processes' timing
  * is the machine's). `PP_CHAOS_RUNS=<n>` runs n runs one after the other (seeds seed, seed + 1, …) for a
@@ -47,6 +47,9 @@ const envNumber = (name: string, fallback: number) => {
 const FIRST_SEED = envNumber("PP_CHAOS_SEED", Math.floor(Math.random() * 2 ** 31));
 const RUNS = envNumber("PP_CHAOS_RUNS", 1);
 const UPDATES = envNumber("PP_CHAOS_CALLS", 4);
+
+/** One of `items`, chosen by the random source `r`. */
+const choose = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
 function prng(seed: number): () => number {
@@ -227,8 +230,8 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
 
     const chaos = {
       /** SIGKILL to a running agent call on a random machine, a random moment after it started. */
-      async killCall() {
-        const machine = pick(machines);
+      async killCall(r: () => number) {
+        const machine = choose(r, machines);
         let running: { pid: number; argv: string[] }[] = [];
         await waitFor(
           async () => {
@@ -239,8 +242,8 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
           25,
         );
         if (running.length === 0) return note(`kill call on ${machine.name}: none running`);
-        const victim = pick(running);
-        await new Promise((r) => setTimeout(r, Math.floor(random() * 150)));
+        const victim = choose(r, running);
+        await new Promise((done) => setTimeout(done, Math.floor(r() * 400)));
         const argv = victim.argv.slice(victim.argv.findIndex((arg) => arg.endsWith(".cjs")) + 1);
         const command = argv[0];
         if (command !== "update" && command !== "complete" && command !== "fail") return;
@@ -252,23 +255,26 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
         note(`kill ${command} ${domain}#${index} on ${machine.name}`);
       },
       /** SIGKILL to a background writer, if one runs. */
-      async killWriter() {
+      async killWriter(r: () => number) {
         const writers = (await Promise.all(machines.map((m) => processesOf(m, true)))).flat();
         if (writers.length === 0) return note("kill writer: none running");
-        kill(pick(writers).pid);
+        kill(choose(r, writers).pid);
         note(`kill writer (of ${writers.length})`);
       },
-      /** pg_terminate_backend of every connection of the tool to the run's database. */
-      async terminate() {
-        const rows = await server.sql(name, `SELECT pg_terminate_backend(pid) FROM (${ourBackends}) b`, [
+      /** pg_terminate_backend of the tool's connections to the run's database: all of them, or one. */
+      async terminate(r: () => number) {
+        const all = r() < 0.5;
+        const rows = await server.sql(
           name,
-        ]);
-        note(`terminate ${rows.length} backends`);
+          `SELECT pg_terminate_backend(pid) FROM (${ourBackends}) b ORDER BY random() LIMIT $2`,
+          [name, all ? 1000 : 1],
+        );
+        note(`terminate ${rows.length} backend(s)`);
       },
       /** The server stops, stays down for a call or two, and starts again. */
-      async restart() {
+      async restart(r: () => number) {
         await server.stopServer();
-        const down = 1 + Math.floor(random() * 2);
+        const down = 1 + Math.floor(r() * 2);
         note(`server down for ${down} calls`);
         await callsLater(down);
         await server.start();
@@ -281,7 +287,7 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
        * the tool that has run 50 ms is cancelled (SQLSTATE 57014, as a statement timeout ends it). The
        * cancels run outside the lock's transaction, which would see pg_stat_activity as at its start.
        */
-      async statementTimeout() {
+      async statementTimeout(r: () => number) {
         const holder = superuser();
         const canceller = superuser();
         await Promise.all([holder.connect(), canceller.connect()]);
@@ -289,7 +295,7 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
         try {
           await holder.query("BEGIN");
           await holder.query("LOCK TABLE parallel_progress.runs IN ACCESS EXCLUSIVE MODE");
-          const until = finished + 1;
+          const until = finished + 1 + Math.floor(r() * 2);
           await waitFor(
             async () => {
               const { rows } = await canceller.query(
@@ -311,40 +317,50 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
         note(`statement timeout: ${cancelled} cancelled`);
       },
       /** GitHub fails (down, 5xx, dropped connections or a lost create answer) for a call or two. */
-      async github() {
+      async github(r: () => number) {
         const faults: Partial<Faults>[] = [
           { down: true },
           { failureRate: 0.5 },
           { dropRate: 0.4 },
           { loseCreateResponses: 1 },
         ];
-        const fault = pick(faults);
+        const fault = choose(r, faults);
         cli.gh.setFaults(fault);
         note(`github ${JSON.stringify(fault)}`);
-        await callsLater(1 + Math.floor(random() * 2));
+        await callsLater(1 + Math.floor(r() * 2));
         cli.gh.clearFaults();
         note("github healthy");
       },
     };
-    const kinds = Object.keys(chaos) as (keyof typeof chaos)[];
-    const weights: Record<keyof typeof chaos, number> = {
-      killCall: 3,
-      killWriter: 2,
-      terminate: 2,
-      restart: 1,
-      statementTimeout: 1,
-      github: 2,
+    /**
+     * Two drivers, each with a random source of its own (so a seed replays each one's choices): one for the
+     * database (terminated backends, restarts, statement timeouts), one for processes and GitHub, so that
+     * faults of the two kinds overlap. Each acts after the next call ends.
+     */
+    const drive = (seedOf: number, kinds: (keyof typeof chaos)[]) => {
+      const r = prng(seedOf);
+      return (async () => {
+        while (!agentsDone) {
+          await callsLater(1);
+          if (agentsDone) break;
+          await chaos[choose(r, kinds)](r);
+        }
+      })();
     };
-    const bag = kinds.flatMap((kind) => Array<keyof typeof chaos>(weights[kind]).fill(kind));
-    const driver = (async () => {
-      while (!agentsDone) {
-        await callsLater(1);
-        if (agentsDone) break;
-        await chaos[pick(bag)]();
-      }
-    })();
+    const drivers = Promise.all([
+      drive(seed ^ 0x5bd1e995, ["terminate", "terminate", "restart", "statementTimeout"]),
+      drive(seed ^ 0x27d4eb2f, [
+        "killCall",
+        "killCall",
+        "killCall",
+        "killWriter",
+        "killWriter",
+        "github",
+        "github",
+      ]),
+    ]);
     await agents;
-    await driver;
+    await drivers;
 
     // Heal: GitHub answers, the server runs (it does: restart starts it again before it returns).
     cli.gh.clearFaults();
