@@ -4,6 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusView } from "../../src/model/status-view.js";
 import { allFileText, type CliResult, queueFiles, repeatUntil, waitFor } from "../support/cli.js";
+import { prng } from "../support/fake-github/faults.js";
 import type { Faults } from "../support/fake-github/index.js";
 import { expectConvergedIssue, withoutMarker } from "../support/issue-truth.js";
 import { type Machine, machinesUnavailable } from "../support/machine.js";
@@ -50,18 +51,6 @@ const UPDATES = envNumber("PP_CHAOS_CALLS", 4);
 
 /** One of `items`, chosen by the random source `r`. */
 const choose = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
-
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** One call an agent makes: its arguments and the change it stands for. */
 interface Call {
