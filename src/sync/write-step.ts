@@ -10,7 +10,7 @@ import {
 } from "./comments.js";
 import { postQueuedHistory } from "./history.js";
 import { releaseAfterUnrecordedWrite, releaseHeld, renewHeld } from "./leases.js";
-import { Pacer } from "./pacer.js";
+import { Pacer, type RequestTimes } from "./pacer.js";
 import { clearDelivered, enqueue } from "./queueing.js";
 import { recordFailure, recordWrite } from "./record.js";
 import { renderBody } from "./render-body.js";
@@ -37,6 +37,8 @@ interface StepWrite {
   keepWriting: boolean;
   /** The issue's comments as this flush listed them, when no write of the run happened since. */
   listed: readonly IssueComment[] | null;
+  /** When this process's last request ended: kept across its writes (see Pacer). */
+  requests: RequestTimes;
 }
 
 /**
@@ -47,7 +49,7 @@ interface StepWrite {
 export async function writeStep(
   deps: SyncDeps,
   leaseMs: number,
-  { claim, step, deadline, keepWriting, listed }: StepWrite,
+  { claim, step, deadline, keepWriting, listed, requests }: StepWrite,
 ): Promise<{ result: StepResult; listing: Listing | null }> {
   const { state, now: startedAt, previousWriteAt } = claim;
   let body: string;
@@ -72,6 +74,7 @@ export async function writeStep(
         deps.clock.now() - state.github.minIntervalMs,
         leaseKeeper(deps, leaseMs),
         deadline,
+        requests,
       ),
       viewer: state.sync.viewer ?? undefined,
       timeLeft: () => deadline - deps.clock.now(),

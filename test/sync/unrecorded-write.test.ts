@@ -38,74 +38,103 @@ class SlowClient extends MemoryClient {
   }
 }
 
-describe("a write the store could not record", () => {
-  it("counts the write interval from its release: the next writer keeps 1 s from the request", async () => {
-    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
-    let now = Date.parse("2026-02-01T12:00:00Z");
-    const clock = { now: () => now, advance: (ms: number) => (now += ms) };
-    const store = new FileRunStore(fs, "/epic", { clock });
-    const client = new SlowClient(clock);
-    // The store fails the first transaction after a request reached GitHub (the write's record).
-    let failNext = false;
-    const flaky: RunStore = {
-      location: store.location,
-      read: () => store.read(),
-      transact: (change) => {
-        if (failNext) {
-          failNext = false;
-          return Promise.reject(new StoreUnavailableError("the database is not answering"));
-        }
-        return store.transact(change);
-      },
-      subscribe: (listener) => store.subscribe(listener),
-      close: () => store.close(),
-    };
-    const deps = (owner: string, runStore: RunStore): SyncDeps => ({
-      store: runStore,
-      queue: new OfflineQueue(fs, "/epic", clock),
-      clock,
-      sleep: async (ms) => {
-        now += ms;
-      },
-      client: async () => client,
-      startBackgroundWriter: () => undefined,
-      warn: () => undefined,
-      owner,
-    });
-    await store.transact(() => ({
-      next: { ...syncedRun(), startedAt: new Date(now).toISOString() },
+/**
+ * A run with its progress comment posted, on a store that fails the next `failing.count` transactions
+ * once a request has reached GitHub (set `failing.afterWrite`), and a client whose writes land
+ * `client.latencyMs` into the request.
+ */
+async function setup() {
+  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  let now = Date.parse("2026-02-01T12:00:00Z");
+  const clock = { now: () => now, advance: (ms: number) => (now += ms) };
+  const store = new FileRunStore(fs, "/epic", { clock });
+  const client = new SlowClient(clock);
+  const failing = { afterWrite: 0, count: 0 };
+  const original = client.updateComment.bind(client);
+  client.updateComment = async (repo, id, body) => {
+    const written = await original(repo, id, body);
+    failing.count = failing.afterWrite;
+    failing.afterWrite = 0;
+    return written;
+  };
+  const flaky: RunStore = {
+    location: store.location,
+    read: () => store.read(),
+    transact: (change) => {
+      if (failing.count > 0) {
+        failing.count--;
+        return Promise.reject(new StoreUnavailableError("the database is not answering"));
+      }
+      return store.transact(change);
+    },
+    subscribe: (listener) => store.subscribe(listener),
+    close: () => store.close(),
+  };
+  const deps = (owner: string, runStore: RunStore = flaky): SyncDeps => ({
+    store: runStore,
+    queue: new OfflineQueue(fs, "/epic", clock),
+    clock,
+    sleep: async (ms) => {
+      now += ms;
+    },
+    client: async () => client,
+    startBackgroundWriter: () => undefined,
+    warn: () => undefined,
+    owner,
+  });
+  await store.transact(() => ({
+    next: { ...syncedRun(), startedAt: new Date(now).toISOString() },
+    result: 0,
+  }));
+  expect((await new RunSyncer(deps("first")).step()).kind).toBe("wrote");
+  now += 5000;
+  const bump = (files: number) =>
+    store.transact((s, at) => ({
+      next: applyProgress(s!, "a", { status: "in_progress", filesCompleted: files, filesTotal: 3 }, at),
       result: 0,
     }));
-    expect((await new RunSyncer(deps("first", store)).step()).kind).toBe("wrote");
-    now += 5000;
-    const bump = (files: number) =>
-      store.transact((s, at) => ({
-        next: applyProgress(s!, "a", { status: "in_progress", filesCompleted: files, filesTotal: 3 }, at),
-        result: 0,
-      }));
-    await bump(1);
+  const gaps = () => client.writes.slice(1).map((at, i) => at - client.writes[i]!);
+  return { store, client, failing, deps, bump, gaps, clock };
+}
 
+describe("a write the store could not record", () => {
+  it("counts the write interval from its release: the next writer keeps 1 s from the request", async () => {
+    const { store, client, failing, deps, bump, gaps, clock } = await setup();
+    await bump(1);
     // A's edit reaches GitHub 900 ms into its request; then the store fails as A records it.
     client.latencyMs = 900;
-    const original = client.updateComment.bind(client);
-    client.updateComment = async (repo, id, body) => {
-      const written = await original(repo, id, body);
-      failNext = true;
-      return written;
-    };
-    await expect(new RunSyncer(deps("A", flaky)).step()).rejects.toThrow(StoreUnavailableError);
-    client.updateComment = original;
+    failing.afterWrite = 1;
+    await expect(new RunSyncer(deps("A")).step()).rejects.toThrow(StoreUnavailableError);
 
     // B, 100 ms after A's edit landed (1 s after A's claim), waits out the interval from A's release.
-    now += 100;
+    clock.advance(100);
     await bump(2);
     client.latencyMs = 0;
-    const b = new RunSyncer(deps("B", store));
+    const b = new RunSyncer(deps("B"));
     expect(await b.step()).toMatchObject({ kind: "none", decision: { kind: "wait" } });
-    await b.flush({ deadline: now + 5000 });
-    const gaps = client.writes.slice(1).map((at, i) => at - client.writes[i]!);
-    expect(gaps).toHaveLength(2);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
+    await b.flush({ deadline: clock.now() + 5000 });
+    expect(gaps()).toHaveLength(2);
+    expect(Math.min(...gaps())).toBeGreaterThanOrEqual(1000);
     expect((await store.read())!.sync.lease).toBeNull();
+  });
+
+  it("keeps the interval in the process that wrote when the store could not release its lease either", async () => {
+    const { store, client, failing, deps, bump, gaps, clock } = await setup();
+    await bump(1);
+    // The database goes away as A records its write, and A's release fails too: the lease stays A's, the
+    // run's lastWriteAt at A's claim, 900 ms before the edit landed.
+    client.latencyMs = 900;
+    failing.afterWrite = 2;
+    const a = new RunSyncer(deps("A"));
+    await expect(a.step()).rejects.toThrow(StoreUnavailableError);
+    expect((await store.read())!.sync.lease?.owner).toBe("A");
+
+    // The database is back 100 ms later; A applies the next change (a kept one, say) and writes it.
+    clock.advance(100);
+    await bump(2);
+    client.latencyMs = 0;
+    expect((await a.step()).kind).toBe("wrote");
+    expect(gaps()).toHaveLength(2);
+    expect(Math.min(...gaps())).toBeGreaterThanOrEqual(1000);
   });
 });
