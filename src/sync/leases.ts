@@ -46,3 +46,16 @@ export function releaseHeld(store: RunStore, name: LeaseName, owner: string): Pr
     return { next: { ...current, sync: { ...current.sync, [name]: null } }, result: undefined };
   });
 }
+
+/**
+ * Clears the write lease if it is still `owner`'s, and counts the run's write interval from now (the
+ * store's clock): for a write whose outcome could not be recorded, so a request of it that reached GitHub
+ * is not followed by another writer's within the interval (the claim set lastWriteAt to the write's start).
+ */
+export function releaseAfterUnrecordedWrite(store: RunStore, owner: string): Promise<void> {
+  return store.transact((current, now) => {
+    if (!current || current.sync.lease?.owner !== owner) return { result: undefined };
+    const lastWriteAt = Math.max(current.sync.lastWriteAt, now);
+    return { next: { ...current, sync: { ...current.sync, lease: null, lastWriteAt } }, result: undefined };
+  });
+}

@@ -1,6 +1,11 @@
 import { GitHubError } from "../errors.js";
 import type { Clock } from "../util/io.js";
 
+/** When a process's last request to GitHub ended (epoch ms, its own clock). */
+export interface RequestTimes {
+  lastEndedAt: number;
+}
+
 /**
  * Spaces the writes one process makes in a row (a lease may need several: delete a duplicate, then
  * update). The gap is counted from the END of the previous write: GitHub sees a write somewhere between
@@ -18,8 +23,13 @@ export class Pacer {
     private readonly before: () => Promise<void> = async () => undefined,
     /** Epoch ms: a write that would start later is not waited for (the command's deadline). */
     private readonly deadline = Number.POSITIVE_INFINITY,
+    /**
+     * When this process's last request ended, kept across its writes (this clock): its next write waits
+     * the interval from it too. The run's lastWriteAt cannot say so when the store failed to record it.
+     */
+    private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY },
   ) {
-    this.last = lastWriteAt;
+    this.last = Math.max(lastWriteAt, requests.lastEndedAt);
   }
 
   async write<T>(request: () => Promise<T>): Promise<T> {
@@ -35,6 +45,7 @@ export class Pacer {
       return await request();
     } finally {
       this.last = this.clock.now();
+      this.requests.lastEndedAt = this.last;
     }
   }
 }

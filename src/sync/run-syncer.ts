@@ -3,6 +3,7 @@ import { type BackgroundWriterOptions, runBackgroundWriter } from "./background-
 import { claimWrite, claimWriterForLaterWrite } from "./claim.js";
 import { commandDeadline } from "./deadline.js";
 import { type FlushOptions, flushSteps } from "./flush.js";
+import type { RequestTimes } from "./pacer.js";
 import { queueMissing } from "./queueing.js";
 import type { Claim, Listing, StepOptions, StepResult, SyncDeps } from "./syncer-types.js";
 import { DEFAULT_LEASE_MS } from "./timings.js";
@@ -20,6 +21,13 @@ export class RunSyncer {
   private readonly leaseMs: number;
   /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
   private listing: Listing | null = null;
+  /**
+   * When this process's last GitHub request ended: its next write keeps the interval from it even when
+   * the store could not record that request's write nor release its lease (the database went down): the
+   * lease stays this process's with lastWriteAt at that write's start, so the next change this process
+   * applies (a kept one replayed once the database is back) could otherwise write again at once.
+   */
+  private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
 
   constructor(private readonly deps: SyncDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
@@ -71,7 +79,14 @@ export class RunSyncer {
     const listed =
       listing?.runId === state.runId && listing.writeAt === previousWriteAt ? listing.comments : null;
     this.listing = null;
-    const written = await writeStep(this.deps, this.leaseMs, { claim, step, deadline, keepWriting, listed });
+    const written = await writeStep(this.deps, this.leaseMs, {
+      claim,
+      step,
+      deadline,
+      keepWriting,
+      listed,
+      requests: this.requests,
+    });
     if (written.listing) this.listing = written.listing;
     return written.result;
   }

@@ -9,8 +9,8 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { postQueuedHistory } from "./history.js";
-import { releaseHeld, renewHeld } from "./leases.js";
-import { Pacer } from "./pacer.js";
+import { releaseAfterUnrecordedWrite, releaseHeld, renewHeld } from "./leases.js";
+import { Pacer, type RequestTimes } from "./pacer.js";
 import { clearDelivered, enqueue } from "./queueing.js";
 import { recordFailure, recordWrite } from "./record.js";
 import { renderBody } from "./render-body.js";
@@ -37,6 +37,8 @@ interface StepWrite {
   keepWriting: boolean;
   /** The issue's comments as this flush listed them, when no write of the run happened since. */
   listed: readonly IssueComment[] | null;
+  /** When this process's last request ended: kept across its writes (see Pacer). */
+  requests: RequestTimes;
 }
 
 /**
@@ -47,15 +49,14 @@ interface StepWrite {
 export async function writeStep(
   deps: SyncDeps,
   leaseMs: number,
-  { claim, step, deadline, keepWriting, listed }: StepWrite,
+  { claim, step, deadline, keepWriting, listed, requests }: StepWrite,
 ): Promise<{ result: StepResult; listing: Listing | null }> {
   const { state, now: startedAt, previousWriteAt } = claim;
-  const releaseLease = () => releaseHeld(deps.store, "lease", deps.owner);
   let body: string;
   try {
     body = await renderBody(state, step, deps.clock.now());
   } catch (error) {
-    await releaseLease();
+    await releaseHeld(deps.store, "lease", deps.owner);
     throw error;
   }
   // Kept for the catch: what it learned of a request that timed out.
@@ -73,6 +74,7 @@ export async function writeStep(
         deps.clock.now() - state.github.minIntervalMs,
         leaseKeeper(deps, leaseMs),
         deadline,
+        requests,
       ),
       viewer: state.sync.viewer ?? undefined,
       timeLeft: () => deadline - deps.clock.now(),
@@ -111,7 +113,9 @@ export async function writeStep(
       };
     }
     if (!(error instanceof GitHubError)) {
-      await releaseLease();
+      // The store failed after a request may have reached GitHub (recording its outcome, renewing the
+      // lease): the interval counts from now, or the next writer could follow that request within it.
+      await releaseAfterUnrecordedWrite(deps.store, deps.owner);
       throw error;
     }
     const unanswered = context?.unanswered ?? null;

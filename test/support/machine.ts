@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,10 +21,18 @@ export interface Machine {
   cli(args: readonly string[], env: Record<string, string>, timeoutMs?: number): Promise<CliResult>;
   /** Starts the CLI on this machine without waiting for it. */
   start(args: readonly string[], env: Record<string, string>): Promise<CliResult>;
+  /** The processes running on this machine now (its init aside), with their command lines. */
+  processes(): Promise<MachineProcess[]>;
   /** SIGKILL to the machine's init: every process on it dies. */
   kill(): Promise<void>;
   /** Kills what is left and removes its folders. */
   destroy(): Promise<void>;
+}
+
+/** A process on a machine: its host's id (for a signal from the test) and its argv. */
+export interface MachineProcess {
+  pid: number;
+  argv: string[];
 }
 
 /** Why machines cannot be simulated here (unshare refused: not root, or no user namespaces), or null. */
@@ -43,6 +51,21 @@ async function childOf(pid: number): Promise<number | null> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
   const first = text.trim().split(/\s+/)[0];
   return first ? Number(first) : null;
+}
+
+/** The processes in the pid namespace of `init` (init itself aside), found through /proc. */
+async function processesBeside(init: number): Promise<MachineProcess[]> {
+  const namespace = await readlink(`/proc/${init}/ns/pid`).catch(() => null);
+  if (namespace === null) return [];
+  const found: MachineProcess[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === init) continue;
+    if ((await readlink(`/proc/${entry}/ns/pid`).catch(() => null)) !== namespace) continue;
+    const raw = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    // A zombie (ended, not yet reaped by the namespace's init) has no command line: it runs nothing.
+    if (raw !== "") found.push({ pid: Number(entry), argv: raw.replace(/\0$/, "").split("\0") });
+  }
+  return found;
 }
 
 export async function startMachine(name: string): Promise<Machine> {
@@ -107,6 +130,7 @@ export async function startMachine(name: string): Promise<Machine> {
     dir,
     cli: (args, env, timeoutMs) => launch(args, env, timeoutMs),
     start: (args, env) => launch(args, env),
+    processes: () => processesBeside(init!),
     kill,
     async destroy() {
       await kill();

@@ -1,12 +1,22 @@
 import pg from "pg";
 
 /**
- * The pool's client: one that closes its socket when connecting fails. The pg client leaves the socket
- * open after an error of its own while connecting (a SCRAM password that was not given: the server waits
- * for the rest of the handshake), and the pool drops such a client without ending it, so the socket kept
- * the process alive until the server gave up (authentication_timeout, a minute by default).
+ * The pool's client: one that closes its socket when connecting fails, and whose connection's end never
+ * crashes the process. The pg client leaves the socket open after an error of its own while connecting (a
+ * SCRAM password that was not given: the server waits for the rest of the handshake), and the pool drops
+ * such a client without ending it, so the socket kept the process alive until the server gave up
+ * (authentication_timeout, a minute by default). And it emits "error" when the server ends the connection
+ * while no query runs (pg_terminate_backend, a restart): the pool listens only while the client is idle,
+ * the store from its first statement, and between the two (the pool hands the client out, the store has
+ * not taken it yet) nobody did, so the event was thrown: an agent's call ended in a stack trace, exit 1.
+ * The query that follows fails instead, as the database not answering.
  */
 export class ClosingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on("error", () => undefined);
+  }
+
   override connect(): Promise<pg.Client>;
   override connect(callback: (error: Error) => void): void;
   override connect(callback?: (error: Error) => void): Promise<pg.Client> | undefined {

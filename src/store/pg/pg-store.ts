@@ -194,10 +194,9 @@ export class PgRunStore implements RunStore {
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient | null = null;
       try {
+        // A server that goes away between two queries does not crash the process (ClosingClient): the
+        // failed query reports it.
         client = await this.pool.connect();
-        // A checked-out client has no error listener (the pool's is for idle ones): a server that goes away
-        // between two queries would crash the process. The failed query reports it instead.
-        client.on("error", ignore);
         return await work(client);
       } catch (error) {
         if (this.session.named && isLostStatement(error)) {
@@ -213,14 +212,12 @@ export class PgRunStore implements RunStore {
         }
         const ours = isOurs(error);
         if (client) {
-          client.removeListener("error", ignore);
           client.release(!ours && isBroken(error) ? true : undefined);
           client = null;
         }
         if (ours) throw error;
         throw explainPgError(error, this.session.where.safe);
       } finally {
-        client?.removeListener("error", ignore);
         client?.release();
       }
     }
@@ -248,5 +245,3 @@ export class PgRunStore implements RunStore {
     await this.pool.end().catch(() => undefined);
   }
 }
-
-const ignore = () => undefined;

@@ -165,6 +165,28 @@ describe.skipIf(skip)("PgRunStore: the application's errors against a real Postg
     expect(await backends()).toEqual(before);
   });
 
+  it("is not crashed by a connection the server ends as the pool hands it out (found by test/cli/pg-chaos)", async () => {
+    const store = new PgRunStore({ url, epicId: "HANDED", maxConnections: 1 });
+    stores.push(store);
+    await store.read();
+    // pg emits "error" on a client whose server ends the connection while no query runs (a terminated
+    // backend): here in the moment after the pool took its idle listener off, before the store's query.
+    const pool = (store as unknown as { pool: pg.Pool }).pool;
+    let emitted = false;
+    pool.once("acquire", (client) =>
+      queueMicrotask(() => {
+        emitted = true;
+        client.emit(
+          "error",
+          Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
+        );
+      }),
+    );
+    // Before the fix, the event was thrown (an uncaught exception: the agent's call exited 1).
+    expect(await store.read()).toBeNull();
+    expect(emitted).toBe(true);
+  });
+
   it("throws away a pooled connection that met a read-only server (a standby after a failover): the next change connects afresh", async () => {
     const { createRun, applyProgress } = await import("../../../src/model/run.js");
     const setup = new PgRunStore({ url, epicId: "STANDBY", maxConnections: 1 });

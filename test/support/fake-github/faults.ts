@@ -22,8 +22,8 @@ function noFaults(): Faults {
   };
 }
 
-/** mulberry32: small, fast, deterministic for a given seed. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, deterministic for a given seed (the chaos test's schedules use it too). */
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
