@@ -114,21 +114,34 @@ describe("many calls at once, in one process", () => {
 });
 
 describe.skipIf(skipPg)("a burst bigger than the pool", () => {
-  it("800 calls at once on one connection wait their turn: none is taken for a database not answering", async () => {
-    const { url } = await sharedPostgres().createDatabase("long");
-    // The pool's own queue gave up after the connect timeout: here 0.3 s, where 800 changes one after the
-    // other take longer, so most calls rejected ("timeout exceeded when trying to connect").
-    const store = createPostgresStore({ url, epicId: "E", maxConnections: 1, connectTimeoutMs: 300 });
+  it("calls at once on one connection wait their turn while calls get through: none is taken for a database not answering", async () => {
+    const server = sharedPostgres();
+    const { url, name } = await server.createDatabase("long");
+    // The pool's own queue gave up after the connect timeout, however busy: here 1 s, where each change
+    // takes 0.1 s at least (a trigger sleeps in it) and 30 of them one after the other take 3 s or more,
+    // so most calls rejected ("timeout exceeded when trying to connect"). A turn is 0.1 s: only a pause
+    // of the machine close to a second between two could make the waiting calls give up.
+    const store = createPostgresStore({ url, epicId: "E", maxConnections: 1, connectTimeoutMs: 1000 });
     const reporter = createParallelReporter(await epicDir(), { env: {}, store });
-    const domains = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    const domains = Array.from({ length: 5 }, (_, i) => `d${i}`);
     await reporter.initializeParallelTracking("E", domains);
+    await server.sql(
+      name,
+      `CREATE FUNCTION public.slowly() RETURNS trigger LANGUAGE plpgsql AS
+         $$ BEGIN PERFORM pg_sleep(0.1); RETURN NEW; END $$;
+       CREATE TRIGGER slowly BEFORE UPDATE ON parallel_progress.runs
+         FOR EACH ROW EXECUTE FUNCTION public.slowly();`,
+    );
+    const started = performance.now();
     const outcomes = await Promise.allSettled(
       domains.flatMap((d) =>
-        Array.from({ length: 40 }, (_, i) => reporter.updateAgentProgress(d, "in_progress", i, 40)),
+        Array.from({ length: 6 }, (_, i) => reporter.updateAgentProgress(d, "in_progress", i, 6)),
       ),
     );
     expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
-    expect((await store.read())!.seq).toBe(1 + 800);
+    expect((await store.read())!.seq).toBe(1 + 30);
+    // What makes the case: the calls waited, all told, longer than the connect timeout.
+    expect(performance.now() - started).toBeGreaterThan(1000);
     await reporter.close();
     await store.close();
   });
