@@ -29,6 +29,32 @@ function setup() {
   return { make, client, row };
 }
 
+/**
+ * A file store in memory that fails with `message` once `fail()` is called: its changes, and its reads
+ * too when `reads` (a database gone), not its subscriptions.
+ */
+function failingStore(message: string, { reads }: { reads: boolean }) {
+  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  fs.mkdirSync("/epic", { recursive: true });
+  const files = new FileRunStore(fs, "/epic");
+  let failing = false;
+  const failed = () => Promise.reject(new Error(message));
+  const store: RunStore = {
+    location: files.location,
+    read: () => (failing && reads ? failed() : files.read()),
+    transact: (change) => (failing ? failed() : files.transact(change)),
+    subscribe: (listener) => files.subscribe(listener),
+    close: () => files.close(),
+  };
+  return {
+    fs,
+    store,
+    fail: () => {
+      failing = true;
+    },
+  };
+}
+
 describe("a listener that throws", () => {
   it.each(["change", "agentCompleted", "sync"] as const)(
     "on %s: the call rejects with its error once the change is saved and on the issue",
@@ -105,17 +131,7 @@ describe("the library's background writer (a timer in the caller's process)", ()
   });
 
   it("stops with a warning when the store fails under it", async () => {
-    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
-    fs.mkdirSync("/epic", { recursive: true });
-    const files = new FileRunStore(fs, "/epic");
-    let failing = false;
-    const store: RunStore = {
-      location: files.location,
-      read: () => files.read(),
-      transact: (change) => (failing ? Promise.reject(new Error("disk gone")) : files.transact(change)),
-      subscribe: (listener) => files.subscribe(listener),
-      close: () => files.close(),
-    };
+    const { fs, store, fail } = failingStore("disk gone", { reads: false });
     const warnings: string[] = [];
     const reporter = createParallelReporter("/epic", {
       fs,
@@ -127,7 +143,7 @@ describe("the library's background writer (a timer in the caller's process)", ()
     });
     await reporter.initializeParallelTracking("E", ["a"]);
     await reporter.updateAgentProgress("a", "in_progress", 1, 2);
-    failing = true;
+    fail();
     await reporter.flush();
     expect(warnings).toContain(
       "the background writer stopped: disk gone; the next call, retry or finalize brings the issue up to date",
@@ -136,18 +152,7 @@ describe("the library's background writer (a timer in the caller's process)", ()
   });
 
   it("close() with a store that fails (a database down) resolves with a warning: the reporter is closed", async () => {
-    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
-    fs.mkdirSync("/epic", { recursive: true });
-    const files = new FileRunStore(fs, "/epic");
-    let failing = false;
-    const fail = () => Promise.reject(new Error("database gone"));
-    const store: RunStore = {
-      location: files.location,
-      read: () => (failing ? fail() : files.read()),
-      transact: (change) => (failing ? fail() : files.transact(change)),
-      subscribe: (listener) => files.subscribe(listener),
-      close: () => files.close(),
-    };
+    const { fs, store, fail } = failingStore("database gone", { reads: true });
     const warnings: string[] = [];
     const reporter = createParallelReporter("/epic", {
       fs,
@@ -158,7 +163,7 @@ describe("the library's background writer (a timer in the caller's process)", ()
       onWarning: (message) => warnings.push(message),
     });
     await reporter.initializeParallelTracking("E", ["a"]);
-    failing = true;
+    fail();
     await reporter.close();
     expect(warnings).toEqual([
       "what the issue lacks was not queued: database gone; the next call, retry or finalize brings the issue up to date",
