@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import { queueFiles, taskMd } from "../support/cli.js";
-import { useInProcessGitHub } from "../support/virtual-github.js";
+import { type InProcessRun, useInProcessGitHub } from "../support/virtual-github.js";
 
 /**
  * The offline queue keeps the truth, in-process on a simulated clock (moved from test/cli/github.test.ts,
@@ -11,6 +11,15 @@ import { useInProcessGitHub } from "../support/virtual-github.js";
  */
 
 const inProcess = useInProcessGitHub("ghp_queuetoken0123456789abcdefghijklmnopq");
+
+/** With GitHub down, run OLD is made, then NEW in its place: each run's first post is queued. */
+async function twoRunsQueued(run: InProcessRun): Promise<void> {
+  run.gh.setFaults({ down: true });
+  await run.reporter().initializeParallelTracking("OLD", ["a"]);
+  await run.settle();
+  await run.reporter().initializeParallelTracking("NEW", ["b"], run.dir, { force: true });
+  await run.settle();
+}
 
 describe("the offline queue keeps the truth", () => {
   it("a finalize GitHub never saw: the final summary is queued once, survives a new init, and is posted once", async () => {
@@ -118,11 +127,7 @@ describe("sync turned off in task.md", () => {
   it("retry and finalize send nothing, an earlier run's queued posts included; they stay queued until it is on again", async () => {
     const run = await inProcess();
     const { gh, dir } = run;
-    gh.setFaults({ down: true });
-    await run.reporter().initializeParallelTracking("OLD", ["a"]);
-    await run.settle();
-    await run.reporter().initializeParallelTracking("NEW", ["b"], dir, { force: true });
-    await run.settle();
+    await twoRunsQueued(run);
     const queued = await queueFiles(dir);
     expect(queued).toHaveLength(2);
     gh.clearFaults();
@@ -147,11 +152,7 @@ describe("a retry that sends other runs' posts and the current run's", () => {
   it("keeps every write 1 s from the one before: the queue's writes and the run's share when the last ended", async () => {
     const run = await inProcess({ fake: { minWriteIntervalMs: 1000 } });
     const { gh, dir } = run;
-    gh.setFaults({ down: true });
-    await run.reporter().initializeParallelTracking("OLD", ["a"]);
-    await run.settle();
-    await run.reporter().initializeParallelTracking("NEW", ["b"], dir, { force: true });
-    await run.settle();
+    await twoRunsQueued(run);
     // A third run's comment, queued after the current run's post.
     const later = {
       issue_number: 123,
