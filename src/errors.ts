@@ -102,8 +102,8 @@ export class StoreUnavailableError extends Error {
 /**
  * A lock of the run was not had in time because another process held it all along: the file store's lock
  * (15 s), the queue folder's retry lock (60 s), or another retry's of the run (60 s). Worth trying again
- * later. Not a StoreUnavailableError: the store answered, another process kept it busy (the CLI keeps
- * nothing on disk for it, as it does while a database is down, and exits 1 in one line).
+ * later. Not a StoreUnavailableError: the store answered, another process kept it busy (the CLI exits 1
+ * in one line; it does not keep the change on disk, as it does while a database is down).
  */
 export class LockTimeoutError extends Error {
   override name = "LockTimeoutError";
