@@ -1,8 +1,8 @@
 /**
  * The kinds of failure. The CLI maps them to exit codes in one place (cli/exit.ts): UsageError → 2,
- * StoreUnavailableError → 1 (one line) where the command cannot keep its work, anything else → 1. GitHub trouble
- * never reaches the caller as an error: it becomes a warning and a queued post (see GitHubError, used
- * inside the github/ and sync/ layers).
+ * StoreUnavailableError → 1 (one line) where the command cannot keep its work, LockTimeoutError → 1 (one
+ * line), anything else → 1. GitHub trouble never reaches the caller as an error: it becomes a warning and
+ * a queued post (see GitHubError, used inside the github/ and sync/ layers).
  */
 
 /** The caller's mistake: a bad option or value, an unknown agent, a broken task.md, no run. Exit code 2. */
@@ -94,6 +94,19 @@ export class StoreConfigError extends UsageError {
  */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A lock of the run was not had in time because another process held it all along: the file store's lock
+ * (15 s), the queue folder's retry lock (60 s), or another retry's of the run (60 s). Worth trying again
+ * later. Not a StoreUnavailableError: the store answered, another process kept it busy (the CLI exits 1
+ * in one line; it does not keep the change on disk, as it does while a database is down).
+ */
+export class LockTimeoutError extends Error {
+  override name = "LockTimeoutError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

@@ -12,6 +12,7 @@ export type { GitHubOverrides } from "./config/github-target.js";
 export {
   GitHubError,
   type GitHubErrorKind,
+  LockTimeoutError,
   StoreConfigError,
   StoreUnavailableError,
   UnreadableStateError,

@@ -1,5 +1,5 @@
 import { escapeInvisible, shownName } from "../config/show-value.js";
-import { StoreUnavailableError, UsageError } from "../errors.js";
+import { LockTimeoutError, StoreUnavailableError, UsageError } from "../errors.js";
 import { redactText } from "../store/pg/config.js";
 
 /**
@@ -22,7 +22,7 @@ export function reportFailure(error: unknown): number {
   }
   if (
     error instanceof Error &&
-    (typeof (error as NodeJS.ErrnoException).syscall === "string" || error.name === "LockTimeoutError")
+    (typeof (error as NodeJS.ErrnoException).syscall === "string" || error instanceof LockTimeoutError)
   ) {
     const path = (error as NodeJS.ErrnoException).path;
     const message =

@@ -1,3 +1,4 @@
+import { LockTimeoutError } from "../errors.js";
 import type { FileSystem } from "../util/io.js";
 import { sleep } from "../util/sleep.js";
 
@@ -7,11 +8,6 @@ interface LockOptions {
   staleMs?: number;
   /** The longest a caller waits for the lock before giving up. */
   waitMs?: number;
-}
-
-/** The lock could not be had in time: another process holds it. */
-export class LockTimeoutError extends Error {
-  override name = "LockTimeoutError";
 }
 
 /**

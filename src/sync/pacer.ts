@@ -25,15 +25,17 @@ export class Pacer {
     private readonly deadline = Number.POSITIVE_INFINITY,
     /**
      * When this process's last request ended, kept across its writes (this clock): its next write waits
-     * the interval from it too. The run's lastWriteAt cannot say so when the store failed to record it.
+     * the interval from it too. The run's lastWriteAt cannot say so when the store failed to record it,
+     * nor when another Pacer of the process wrote meanwhile (a retry's queued posts, then the run's).
      */
     private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY },
   ) {
-    this.last = Math.max(lastWriteAt, requests.lastEndedAt);
+    this.last = lastWriteAt;
   }
 
   async write<T>(request: () => Promise<T>): Promise<T> {
-    const wait = this.last + this.intervalMs - this.clock.now();
+    const last = Math.max(this.last, this.requests.lastEndedAt);
+    const wait = last + this.intervalMs - this.clock.now();
     if (wait > 0 && this.clock.now() + wait >= this.deadline) {
       throw new GitHubError("the command's time for GitHub ran out before its next write was due", {
         kind: "timeout",

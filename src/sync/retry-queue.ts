@@ -78,7 +78,8 @@ export async function retryQueue(
     let stopped = false; // GitHub failed: keep the rest for later
     /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
     const refusedRuns = new Set<string>();
-    const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline);
+    // Spaced from this process's other writes too: the run's, which the syncer makes between these.
+    const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline, syncer.requests);
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)

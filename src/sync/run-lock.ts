@@ -1,5 +1,5 @@
+import { LockTimeoutError } from "../errors.js";
 import type { Lease, RunState } from "../model/types.js";
-import { LockTimeoutError } from "../store/lock.js";
 import type { RunStore } from "../store/types.js";
 import { acquire, releaseHeld, renewHeld } from "./leases.js";
 import { Wakeup } from "./wakeup.js";

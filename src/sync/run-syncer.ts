@@ -25,9 +25,10 @@ export class RunSyncer {
    * When this process's last GitHub request ended: its next write keeps the interval from it even when
    * the store could not record that request's write nor release its lease (the database went down): the
    * lease stays this process's with lastWriteAt at that write's start, so the next change this process
-   * applies (a kept one replayed once the database is back) could otherwise write again at once.
+   * applies (a kept one replayed once the database is back) could otherwise write again at once. The
+   * queue's retry writes with it too, so its posts and the run's keep the interval between them.
    */
-  private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
+  readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
 
   constructor(private readonly deps: SyncDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;

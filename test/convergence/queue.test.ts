@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import { queueFiles, taskMd } from "../support/cli.js";
-import { useInProcessGitHub } from "../support/virtual-github.js";
+import { type InProcessRun, useInProcessGitHub } from "../support/virtual-github.js";
 
 /**
  * The offline queue keeps the truth, in-process on a simulated clock (moved from test/cli/github.test.ts,
@@ -11,6 +11,15 @@ import { useInProcessGitHub } from "../support/virtual-github.js";
  */
 
 const inProcess = useInProcessGitHub("ghp_queuetoken0123456789abcdefghijklmnopq");
+
+/** With GitHub down, run OLD is made, then NEW in its place: each run's first post is queued. */
+async function twoRunsQueued(run: InProcessRun): Promise<void> {
+  run.gh.setFaults({ down: true });
+  await run.reporter().initializeParallelTracking("OLD", ["a"]);
+  await run.settle();
+  await run.reporter().initializeParallelTracking("NEW", ["b"], run.dir, { force: true });
+  await run.settle();
+}
 
 describe("the offline queue keeps the truth", () => {
   it("a finalize GitHub never saw: the final summary is queued once, survives a new init, and is posted once", async () => {
@@ -118,11 +127,7 @@ describe("sync turned off in task.md", () => {
   it("retry and finalize send nothing, an earlier run's queued posts included; they stay queued until it is on again", async () => {
     const run = await inProcess();
     const { gh, dir } = run;
-    gh.setFaults({ down: true });
-    await run.reporter().initializeParallelTracking("OLD", ["a"]);
-    await run.settle();
-    await run.reporter().initializeParallelTracking("NEW", ["b"], dir, { force: true });
-    await run.settle();
+    await twoRunsQueued(run);
     const queued = await queueFiles(dir);
     expect(queued).toHaveLength(2);
     gh.clearFaults();
@@ -140,5 +145,44 @@ describe("sync turned off in task.md", () => {
 
     await writeFile(join(dir, "task.md"), taskMd(123));
     expect((await run.reporter().retryReport()).remaining).toBe(0);
+  });
+});
+
+describe("a retry that sends other runs' posts and the current run's", () => {
+  it("keeps every write 1 s from the one before: the queue's writes and the run's share when the last ended", async () => {
+    const run = await inProcess({ fake: { minWriteIntervalMs: 1000 } });
+    const { gh, dir } = run;
+    await twoRunsQueued(run);
+    // A third run's comment, queued after the current run's post.
+    const later = {
+      issue_number: 123,
+      comment: "later\n\n<!-- parallel-progress:progress run=LATER-1 seq=2 -->",
+      timestamp: "2026-01-05T09:00:30.000Z",
+      repo: "acme/widgets",
+      api_url: gh.url,
+      kind: "progress",
+      comment_mode: "edit",
+      run_id: "LATER-1",
+      seq: 2,
+      reason: "GitHub was down",
+      outcome_unknown: false,
+      unsure_until: null,
+    };
+    await writeFile(
+      join(dir, ".github_parallel_queue", "comment_20260105_090030_000001.json"),
+      JSON.stringify(later),
+    );
+    expect(await queueFiles(dir)).toHaveLength(3);
+    gh.clearFaults();
+    run.time.advance(60_000);
+    // The old run's comment from the queue, the current run's from its state, then the third run's: three
+    // posts on one issue, by three Pacers (the retry's, the run's, the retry's again).
+    const report = await run.reporter().retryReport();
+    expect(report).toMatchObject({ remaining: 0, errors: [] });
+    expect(gh.comments("acme/widgets", 123)).toHaveLength(3);
+    expect(gh.rateLimitResponses).toBe(0);
+    const gaps = gh.writes.slice(1).map((at, i) => at - gh.writes[i]!);
+    expect(gaps).toHaveLength(2);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
   });
 });

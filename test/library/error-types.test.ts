@@ -1,3 +1,4 @@
+import nodeFs from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,10 +6,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   createParallelReporter,
   createPostgresStore,
+  LockTimeoutError,
   StoreConfigError,
+  StoreUnavailableError,
   UnreadableStateError,
   UsageError,
 } from "../../src/index.js";
+import { withLock } from "../../src/store/lock.js";
 import { postgresUnavailable, SUPERUSER_PASSWORD, sharedPostgres } from "../support/postgres.js";
 
 /** The library's error classes, as a caller imports them from the package, told apart by instanceof. */
@@ -37,6 +41,39 @@ describe("the exported error types", () => {
       await reporter.close();
     }
   });
+
+  it("a change while another process holds the run's file lock all along rejects with LockTimeoutError after 15 s", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-errors-"));
+    folders.push(dir);
+    const reporter = createParallelReporter(dir, { env: {} });
+    try {
+      const [agent] = await reporter.initializeParallelTracking("E", ["a"]);
+      const before = await reporter.load();
+      // Held as a live holder holds it (refreshed, so never taken over as a dead one's) until released.
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let held = false;
+      const holder = withLock(join(dir, ".parallel-progress", "state.lock"), { fs: nodeFs }, () => {
+        held = true;
+        return released;
+      });
+      expect(held).toBe(true);
+      const change = reporter.updateAgentProgress(agent!.agentId, "in_progress", 1, 2);
+      try {
+        await expect(change).rejects.toBeInstanceOf(LockTimeoutError);
+        await expect(change).rejects.not.toBeInstanceOf(StoreUnavailableError);
+        await expect(change).rejects.toThrow(/could not lock .*state\.lock within 15000 ms/);
+      } finally {
+        release();
+        await holder;
+      }
+      expect(await reporter.load()).toEqual(before);
+    } finally {
+      await reporter.close();
+    }
+  }, 30_000);
 
   it.skipIf(postgresUnavailable())(
     "a database store set up wrongly (a wrong password) rejects with StoreConfigError, a UsageError",

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFsFromVolume, Volume } from "memfs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LockTimeoutError, tryLock, withLock } from "../../src/store/lock.js";
+import { LockTimeoutError } from "../../src/errors.js";
+import { tryLock, withLock } from "../../src/store/lock.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { waitFor } from "../support/cli.js";
 

@@ -2,12 +2,12 @@ import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { applyProgress, createRun } from "../../src/model/run.js";
-import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
-import { RunSyncer, type SyncDeps } from "../../src/sync/run-syncer.js";
+import { RunSyncer } from "../../src/sync/run-syncer.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
+import { syncDeps } from "./fixtures.js";
 
 /** A client whose next update waits until the test releases it: a write that finishes late. */
 class GatedClient extends MemoryClient {
@@ -41,19 +41,8 @@ function setup() {
   const clock = { now: () => now };
   const store = new FileRunStore(fs, "/epic", { clock });
   const client = new GatedClient();
-  const deps = (owner: string): SyncDeps => ({
-    store,
-    queue: new OfflineQueue(fs, "/epic", clock),
-    clock,
-    sleep: async (ms) => {
-      now += ms;
-    },
-    client: async () => client,
-    startBackgroundWriter: () => undefined,
-    warn: () => undefined,
-    owner,
-    leaseMs: 5000,
-  });
+  const advance = (ms: number) => (now += ms);
+  const deps = (owner: string) => syncDeps({ fs, clock, advance, client, store, owner, leaseMs: 5000 });
   const github = {
     issueNumber: 1,
     repo: "o/r",
@@ -62,7 +51,7 @@ function setup() {
     commentMode: "edit" as const,
     minIntervalMs: 1000,
   };
-  return { store, client, deps, advance: (ms: number) => (now += ms), clock, github };
+  return { store, client, deps, advance, clock, github };
 }
 
 const onIssueSeq = (client: MemoryClient) => parseMarker(client.comments[0]!.body)?.seq;

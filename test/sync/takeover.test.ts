@@ -3,14 +3,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createOctokitClient } from "../../src/github/octokit-client.js";
 import { applyProgress, createRun } from "../../src/model/run.js";
 import { toStatusView } from "../../src/model/status-view.js";
-import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import type { RunStore } from "../../src/store/types.js";
-import { RunSyncer, type SyncDeps } from "../../src/sync/run-syncer.js";
+import { RunSyncer } from "../../src/sync/run-syncer.js";
 import { LATE_LANDING_MS } from "../../src/sync/timings.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
+import { syncDeps } from "./fixtures.js";
 
 const TOKEN = "ghp_takeovertoken0123456789abcdefghijklmn";
 
@@ -58,18 +58,9 @@ describe("a killed writer's late edit (issue 11, item 1)", () => {
     const clock = { now: () => now };
     const store = new FileRunStore(fs, "/epic", { clock });
     const client = createOctokitClient({ token: TOKEN, apiUrl: gh.url });
-    const deps = (owner: string, runStore: RunStore): SyncDeps => ({
-      store: runStore,
-      queue: new OfflineQueue(fs, "/epic", clock),
-      clock,
-      sleep: async (ms) => {
-        now += ms;
-      },
-      client: async () => client,
-      startBackgroundWriter: () => undefined,
-      warn: () => undefined,
-      owner,
-    });
+    const advance = (ms: number) => (now += ms);
+    const deps = (owner: string, runStore: RunStore) =>
+      syncDeps({ fs, clock, advance, client, store: runStore, owner });
     const github = {
       issueNumber: 67,
       repo: "o/r",

@@ -3,13 +3,12 @@ import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
 import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { applyProgress } from "../../src/model/run.js";
-import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import type { RunStore } from "../../src/store/types.js";
-import { RunSyncer, type SyncDeps } from "../../src/sync/run-syncer.js";
+import { RunSyncer } from "../../src/sync/run-syncer.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
-import { syncedRun } from "./fixtures.js";
+import { syncDeps, syncedRun } from "./fixtures.js";
 
 /**
  * A write whose outcome the store could not record (the database connection broke, or the statement was
@@ -70,18 +69,8 @@ async function setup() {
     subscribe: (listener) => store.subscribe(listener),
     close: () => store.close(),
   };
-  const deps = (owner: string, runStore: RunStore = flaky): SyncDeps => ({
-    store: runStore,
-    queue: new OfflineQueue(fs, "/epic", clock),
-    clock,
-    sleep: async (ms) => {
-      now += ms;
-    },
-    client: async () => client,
-    startBackgroundWriter: () => undefined,
-    warn: () => undefined,
-    owner,
-  });
+  const deps = (owner: string, runStore: RunStore = flaky) =>
+    syncDeps({ fs, clock, advance: clock.advance, client, store: runStore, owner });
   await store.transact(() => ({
     next: { ...syncedRun(), startedAt: new Date(now).toISOString() },
     result: 0,
