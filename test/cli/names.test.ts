@@ -33,13 +33,15 @@ describe("agent names on the command line", () => {
   });
 
   it("refuses a name that is one agent's id and another's domain", async () => {
-    const dir = await epic();
     // Ids carry the time of init, and a run that replaces one in the same second takes the next suffix
     // (`impl-x-163000-2`): a run whose domains are `x` and the id `x` gets, made within the same second
-    // as the run whose id tells that second (tried a few times: a second may tick over in between).
+    // as the run whose id tells that second (tried a few times, each in a new directory: a second may
+    // tick over in between, and the run replaced there would then hold a suffix of its own).
+    let dir = "";
     let id = "";
     let ids: string[] = [];
     for (let attempt = 0; attempt < 5 && ids[0] !== id; attempt++) {
+      dir = await epic();
       const first = await runCli(["init", "--force", "--epic", "E", "--domains", "x", "--dir", dir]);
       id = `${first.stdout.trim().split("\t")[1]!}-2`;
       const second = await runCli(["init", "--force", "--epic", "E", "--domains", `x,${id}`, "--dir", dir]);
