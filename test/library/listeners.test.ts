@@ -30,10 +30,11 @@ function setup() {
 }
 
 /**
- * A file store in memory that fails with `message` once `fail()` is called: its changes, and its reads
- * too when `reads` (a database gone), not its subscriptions.
+ * A reporter (syncing to a MemoryClient, its warnings kept) on a file store in memory that fails with
+ * `message` once `fail()` is called: its changes, and its reads too when `reads` (a database gone), not
+ * its subscriptions.
  */
-function failingStore(message: string, { reads }: { reads: boolean }) {
+function onFailingStore(message: string, { reads }: { reads: boolean }) {
   const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
   fs.mkdirSync("/epic", { recursive: true });
   const files = new FileRunStore(fs, "/epic");
@@ -46,13 +47,19 @@ function failingStore(message: string, { reads }: { reads: boolean }) {
     subscribe: (listener) => files.subscribe(listener),
     close: () => files.close(),
   };
-  return {
+  const warnings: string[] = [];
+  const reporter = createParallelReporter("/epic", {
     fs,
+    env: {},
     store,
-    fail: () => {
-      failing = true;
-    },
+    client: new MemoryClient(),
+    github: { issueNumber: 5, repo: "o/r" },
+    onWarning: (message) => warnings.push(message),
+  });
+  const fail = () => {
+    failing = true;
   };
+  return { reporter, warnings, fail };
 }
 
 describe("a listener that throws", () => {
@@ -131,16 +138,7 @@ describe("the library's background writer (a timer in the caller's process)", ()
   });
 
   it("stops with a warning when the store fails under it", async () => {
-    const { fs, store, fail } = failingStore("disk gone", { reads: false });
-    const warnings: string[] = [];
-    const reporter = createParallelReporter("/epic", {
-      fs,
-      env: {},
-      store,
-      client: new MemoryClient(),
-      github: { issueNumber: 5, repo: "o/r" },
-      onWarning: (message) => warnings.push(message),
-    });
+    const { reporter, warnings, fail } = onFailingStore("disk gone", { reads: false });
     await reporter.initializeParallelTracking("E", ["a"]);
     await reporter.updateAgentProgress("a", "in_progress", 1, 2);
     fail();
@@ -152,16 +150,7 @@ describe("the library's background writer (a timer in the caller's process)", ()
   });
 
   it("close() with a store that fails (a database down) resolves with a warning: the reporter is closed", async () => {
-    const { fs, store, fail } = failingStore("database gone", { reads: true });
-    const warnings: string[] = [];
-    const reporter = createParallelReporter("/epic", {
-      fs,
-      env: {},
-      store,
-      client: new MemoryClient(),
-      github: { issueNumber: 5, repo: "o/r" },
-      onWarning: (message) => warnings.push(message),
-    });
+    const { reporter, warnings, fail } = onFailingStore("database gone", { reads: true });
     await reporter.initializeParallelTracking("E", ["a"]);
     fail();
     await reporter.close();
