@@ -112,19 +112,26 @@ export async function writeStep(
         listing: null,
       };
     }
-    if (!(error instanceof GitHubError)) {
-      // The store failed after a request may have reached GitHub (recording its outcome, renewing the
-      // lease): the interval counts from now, or the next writer could follow that request within it.
+    // The store (or the queue) failed after a request may have reached GitHub, recording its outcome or
+    // renewing the lease: the lease is released with the interval counted from now, or the next writer
+    // could follow that request within it, or wait out the lease.
+    const unrecorded = async (failure: unknown) => {
       await releaseAfterUnrecordedWrite(deps.store, deps.owner);
-      throw error;
-    }
+      return failure;
+    };
+    if (!(error instanceof GitHubError)) throw await unrecorded(error);
     const unanswered = context?.unanswered ?? null;
     const unsureUntil = unanswered === "create" ? deps.clock.now() + UNANSWERED_WINDOW_MS : null;
-    const { name: queuedAs } = await enqueue(deps, state, step, body, error.message, {
-      outcomeUnknown: error.outcomeUnknown,
-      unsureUntil,
-    });
-    await recordFailure(deps, state, step, error, unanswered, keepWriting);
+    let queuedAs: string;
+    try {
+      ({ name: queuedAs } = await enqueue(deps, state, step, body, error.message, {
+        outcomeUnknown: error.outcomeUnknown,
+        unsureUntil,
+      }));
+      await recordFailure(deps, state, step, error, unanswered, keepWriting);
+    } catch (failure) {
+      throw await unrecorded(failure);
+    }
     deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
     return { result: { kind: "failed", step, error, queuedAs }, listing: null };
   }

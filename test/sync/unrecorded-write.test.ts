@@ -1,6 +1,6 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/errors.js";
+import { GitHubError, StoreUnavailableError } from "../../src/errors.js";
 import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { applyProgress } from "../../src/model/run.js";
 import { FileRunStore } from "../../src/store/file-store.js";
@@ -125,5 +125,23 @@ describe("a write the store could not record", () => {
     expect((await a.step()).kind).toBe("wrote");
     expect(gaps()).toHaveLength(2);
     expect(Math.min(...gaps())).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("releases the lease when a write GitHub refused cannot be recorded either", async () => {
+    const { store, client, failing, deps, bump, clock } = await setup();
+    await bump(1);
+    // GitHub answers 502 after 300 ms (the edit may or may not have landed), and the store fails as A
+    // records that.
+    client.updateComment = async () => {
+      clock.advance(300);
+      failing.count = 1;
+      throw new GitHubError("GitHub answered 502", { kind: "server", status: 502, outcomeUnknown: true });
+    };
+    await expect(new RunSyncer(deps("A")).step()).rejects.toThrow(StoreUnavailableError);
+    // The post is queued, and the lease is free for the next writer, the interval counted from the release.
+    expect((await deps("B").queue.list()).entries.map((entry) => entry.item.kind)).toEqual(["progress"]);
+    const { lease, lastWriteAt } = (await store.read())!.sync;
+    expect(lease).toBeNull();
+    expect(lastWriteAt).toBe(clock.now());
   });
 });
