@@ -79,7 +79,13 @@ export async function retryQueue(
     /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
     const refusedRuns = new Set<string>();
     // Spaced from this process's other writes too: the run's, which the syncer makes between these.
-    const pacer = new Pacer(clock, 1000, deps.sleep, 0, undefined, deadline, syncer.requests);
+    const pacer = new Pacer({
+      clock,
+      intervalMs: 1000,
+      sleep: deps.sleep,
+      requests: syncer.requests,
+      deadline,
+    });
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)

@@ -67,15 +67,14 @@ export async function writeStep(
       client,
       target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },
       // The lease was taken for a write due now; further writes of this step wait their turn.
-      pacer: new Pacer(
-        deps.clock,
-        state.github.minIntervalMs,
-        deps.sleep,
-        deps.clock.now() - state.github.minIntervalMs,
-        leaseKeeper(deps, leaseMs),
-        deadline,
+      pacer: new Pacer({
+        clock: deps.clock,
+        intervalMs: state.github.minIntervalMs,
+        sleep: deps.sleep,
         requests,
-      ),
+        before: leaseKeeper(deps, leaseMs),
+        deadline,
+      }),
       viewer: state.sync.viewer ?? undefined,
       timeLeft: () => deadline - deps.clock.now(),
       holdCreatesUntil: heldUntil(deps.clock, state.sync, startedAt),
