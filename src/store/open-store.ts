@@ -111,7 +111,7 @@ export class LazyPgStore implements RunStore {
  * reporter's `store`; call `close()` when done.
  */
 export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
-  return new LazyPgStore({ maxConnections: 10, ...checkStoreOptions(options) });
+  return new LazyPgStore(checkStoreOptions(options));
 }
 
 /** The keys of PgStoreOptions. */

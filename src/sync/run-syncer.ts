@@ -44,11 +44,7 @@ export class RunSyncer {
    * giving up at `deadline` (the command's, on this process's clock: the client's, not the store's).
    * `keepWriting`: the caller writes on until the issue is up to date (see StepOptions).
    */
-  async act(
-    claim: Claim,
-    deadline = commandDeadline(this.deps.clock.now()),
-    keepWriting = false,
-  ): Promise<StepResult> {
+  async act(claim: Claim, deadline: number, keepWriting = false): Promise<StepResult> {
     if (claim.claimBackgroundWriter) await this.deps.startBackgroundWriter();
     const { decision } = claim;
     if (decision.kind !== "write") return { kind: "none", decision, now: claim.now };

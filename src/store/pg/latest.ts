@@ -79,7 +79,7 @@ export async function readLatest(client: pg.ClientBase, session: Session, lock: 
     if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
       if (tries < LOCKED_READ_TRIES) continue;
       throw new StoreUnavailableError(
-        `${where.safe}: epic ${JSON.stringify(epicId)} got ${tries} new runs while a change locked its latest run`,
+        `${where}: epic ${JSON.stringify(epicId)} got ${tries} new runs while a change locked its latest run`,
       );
     }
     return {

@@ -4,13 +4,7 @@ import type { RunState } from "../../model/types.js";
 import { Slots } from "../../util/slots.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient } from "./client.js";
-import {
-  CONNECT_TIMEOUT_MS,
-  connectionConfig,
-  databasePlace,
-  explainPgError,
-  parseStoreUrl,
-} from "./config.js";
+import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
 import { readLatest } from "./latest.js";
 import { migrateExplained } from "./migrate.js";
 import {
@@ -28,12 +22,17 @@ import { CONFLICT, type Correlation, NEEDS_LOCK, tryChange } from "./write-attem
 
 export { AlreadyAppliedError } from "./pg-errors.js";
 
+const DEFAULT_MAX_CONNECTIONS = 10;
+
 export interface PgStoreOptions {
   /** `postgres://` / `postgresql://` URL (libpq parameters such as sslmode included). */
   url: string;
   /** The run is the latest run of this epic. */
   epicId: string;
-  /** Connections kept by the pool: 1 for a short CLI call, more for the library and long-lived commands. */
+  /**
+   * Connections kept by the pool (default 10): 1 for a short CLI call, more for the library and
+   * long-lived commands.
+   */
   maxConnections?: number;
   /** How long to wait for a connection before the database counts as unreachable (default 5 s). */
   connectTimeoutMs?: number;
@@ -85,25 +84,26 @@ export class PgRunStore implements RunStore {
 
   constructor(private readonly options: PgStoreOptions) {
     const where = parseStoreUrl(options.url);
-    this.session = new Session(options.epicId, where);
+    this.session = new Session(options.epicId, where.safe);
     ({ location: this.location, database: this.database } = databasePlace(where.safe, options.epicId));
     this.config = connectionConfig(where, options);
+    const size = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
       Client: ClosingClient,
       pipeline: true,
-      max: options.maxConnections ?? 10, // as many as `turns`: a call connects only on its turn
+      max: size, // as many as `turns`: a call connects only on its turn
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
     });
-    const patienceMs = this.config.connectionTimeoutMillis ?? CONNECT_TIMEOUT_MS;
+    const patienceMs = this.config.connectionTimeoutMillis!;
     this.turns = new Slots(
-      options.maxConnections ?? 10,
+      size,
       patienceMs,
       () =>
         new StoreUnavailableError(
-          `${this.session.where.safe} is not answering: no call got through in ${patienceMs} ms`,
+          `${this.session.where} is not answering: no call got through in ${patienceMs} ms`,
         ),
     );
     // An idle connection that the server drops (restart) must not crash the process: the next query reconnects.
@@ -174,7 +174,7 @@ export class PgRunStore implements RunStore {
    * first (once), and errors become ours (configuration: UsageError; not answering: StoreUnavailableError).
    */
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const closed = () => new StoreUnavailableError(`${this.session.where.safe}: the store is closed`);
+    const closed = () => new StoreUnavailableError(`${this.session.where}: the store is closed`);
     if (this.closed) throw closed();
     const done = await this.turns.take();
     let answered = true;
@@ -207,7 +207,7 @@ export class PgRunStore implements RunStore {
         }
         const missing = error instanceof SchemaBehind || isMissingSchema(error);
         if (missing && attempt === 0 && client) {
-          await migrateExplained(client, this.session.where.safe);
+          await migrateExplained(client, this.session.where);
           continue;
         }
         const ours = isOurs(error);
@@ -216,7 +216,7 @@ export class PgRunStore implements RunStore {
           client = null;
         }
         if (ours) throw error;
-        throw explainPgError(error, this.session.where.safe);
+        throw explainPgError(error, this.session.where);
       } finally {
         client?.release();
       }
@@ -229,7 +229,7 @@ export class PgRunStore implements RunStore {
       {
         config: this.config,
         epicId: this.epicId,
-        where: this.session.where.safe,
+        where: this.session.where,
         listeners: this.listeners,
         closed: () => this.closed,
         read: () => this.read(),

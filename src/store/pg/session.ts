@@ -1,5 +1,4 @@
 import type pg from "pg";
-import type { StoreUrl } from "./config.js";
 
 /**
  * What a store's queries share across its pooled connections: the epic, where the database is (for
@@ -18,7 +17,8 @@ export class Session {
 
   constructor(
     readonly epicId: string,
-    readonly where: StoreUrl,
+    /** The database as messages name it: the URL without its password. */
+    readonly where: string,
   ) {}
 
   /** A statement named (see `named`) or not. */
