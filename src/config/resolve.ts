@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { withoutCredentials } from "../github/redact.js";
+import { storeUrlSecrets } from "../store/pg/config.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
 import { isRepoSlug } from "./repo-slug.js";
@@ -33,31 +34,16 @@ export async function resolveToken(
   return token ? { token, source: "gh auth token" } : null;
 }
 
-/** A store URL's passwords (none, or one or two), decoded: its user's (to the authority's last "@") and a `password=` parameter's. */
-export function urlPasswords(url: string): string[] {
-  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1] ?? "";
-  const colon = userinfo.indexOf(":");
-  const given = [colon >= 0 ? userinfo.slice(colon + 1) : "", /[?&]password=([^&#]*)/i.exec(url)?.[1] ?? ""];
-  return given
-    .filter((text) => text !== "")
-    .map((text) => {
-      try {
-        return decodeURIComponent(text);
-      } catch {
-        return text;
-      }
-    });
-}
-
 /**
  * The secrets the environment holds, to keep out of what is written (agents' text included): the tokens
- * (either variable's, trimmed) and the database's password (PGPASSWORD, and PARALLEL_PROGRESS_STORE's).
+ * (either variable's, trimmed) and the database's (PGPASSWORD, and PARALLEL_PROGRESS_STORE's password and
+ * secret parameters).
  */
 export function environmentTokens(env: Env): string[] {
   return [
     ...TOKEN_VARIABLES.map((name) => env[name]?.trim() ?? ""),
     env.PGPASSWORD ?? "",
-    ...urlPasswords(env.PARALLEL_PROGRESS_STORE ?? ""),
+    ...storeUrlSecrets(env.PARALLEL_PROGRESS_STORE ?? ""),
   ].filter((token) => token !== "");
 }
 

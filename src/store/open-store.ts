@@ -1,5 +1,5 @@
 import { assertEpicId, givenEpic } from "../config/options.js";
-import { type Env, urlPasswords } from "../config/resolve.js";
+import type { Env } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
@@ -64,9 +64,10 @@ export class LazyPgStore implements RunStore {
     private readonly options: PgStoreOptions,
     private readonly importModule: () => Promise<PgStoreModule> = () => import("./pg/pg-store.js"),
   ) {
-    this.where = parseStoreUrl(options.url).safe;
+    const url = parseStoreUrl(options.url);
+    this.where = url.safe;
     ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
-    this.secrets = urlPasswords(options.url);
+    this.secrets = url.secrets;
   }
 
   get epicId(): string {

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { quote } from "../../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
-import { checkParameters, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
+import { checkParameters, SECRET, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
 export interface StoreUrl {
@@ -11,6 +11,8 @@ export interface StoreUrl {
   safe: string;
   /** How long a connection waits, from the URL's connect_timeout (ms); null: the default. */
   connectTimeoutMs: number | null;
+  /** What the URL holds that must never be shown, decoded (see urlSecrets). */
+  secrets: string[];
 }
 
 /** How messages name a database store's run: the database (no password) and the epic. */
@@ -65,7 +67,25 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const user = decodeSafely(url.username);
   const database = decodeSafely(url.pathname.slice(1));
   const safe = `postgresql://${user ? `${user}@` : ""}${host}${url.port ? `:${url.port}` : ""}/${database}`;
-  return { url: text, safe, connectTimeoutMs: urlConnectTimeoutMs(url) };
+  return { url: text, safe, connectTimeoutMs: urlConnectTimeoutMs(url), secrets: urlSecrets(url) };
+}
+
+/** A store URL's secrets, decoded: its password and its secret parameters (SECRET: sslpassword too). */
+function urlSecrets(url: URL): string[] {
+  const given = [decodeSafely(url.password), ...[...SECRET].map((name) => url.searchParams.get(name) ?? "")];
+  return given.filter((secret) => secret !== "");
+}
+
+/**
+ * The secrets of a store URL that may not be one (an environment variable's: none when it cannot be
+ * parsed, as a command then refuses it).
+ */
+export function storeUrlSecrets(text: string): string[] {
+  try {
+    return urlSecrets(new URL(withoutEmptyHost(text.trim())));
+  } catch {
+    return [];
+  }
 }
 
 /**

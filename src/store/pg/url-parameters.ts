@@ -84,7 +84,7 @@ const PARAMETERS: Readonly<Record<string, Check>> = {
 };
 
 /** Values that are secrets: never shown in a message. */
-const SECRET = new Set(["password", "sslpassword", "oauth_client_secret"]);
+export const SECRET = new Set(["password", "sslpassword", "oauth_client_secret"]);
 
 /**
  * Where a secret parameter's value ends in a text that quotes a URL: at the next "&" that starts a

@@ -1,11 +1,18 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
+import { environmentTokens } from "../../../src/config/resolve.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
 import { toHistoryEntry } from "../../../src/model/history.js";
 import { createRun } from "../../../src/model/run.js";
 import { PendingChanges } from "../../../src/queue/pending-changes.js";
 import { chooseStore } from "../../../src/store/open-store.js";
-import { clientUrl, explainPgError, parseStoreUrl, redactText } from "../../../src/store/pg/config.js";
+import {
+  clientUrl,
+  explainPgError,
+  parseStoreUrl,
+  redactText,
+  storeUrlSecrets,
+} from "../../../src/store/pg/config.js";
 import { changedAgentRows } from "../../../src/store/pg/rows.js";
 import type { FileSystem } from "../../../src/util/io.js";
 
@@ -19,6 +26,23 @@ const github = {
 };
 
 describe("store URLs", () => {
+  it("hold their secrets decoded: the password and the secret parameters, for masking", () => {
+    const url =
+      "postgresql://bob:p%40ss@db.example.com/progress?sslmode=require&sslpassword=key%20phrase&oauth_client_secret=oauth-secret-1";
+    const secrets = ["p@ss", "key phrase", "oauth-secret-1"];
+    expect(parseStoreUrl(url).secrets).toEqual(secrets);
+    expect(storeUrlSecrets(url)).toEqual(secrets);
+    expect(parseStoreUrl("postgresql://bob@db/progress?password=pw%26x").secrets).toEqual(["pw&x"]);
+    expect(environmentTokens({ PARALLEL_PROGRESS_STORE: url, PGPASSWORD: "pg-pw" })).toEqual([
+      "pg-pw",
+      ...secrets,
+    ]);
+    // An unencoded "@" in the password: the authority ends at its last "@".
+    expect(storeUrlSecrets("postgresql://bob:p@ss@db/progress")).toEqual(["p@ss"]);
+    expect(storeUrlSecrets("not a url")).toEqual([]);
+    expect(storeUrlSecrets("postgresql://db/progress")).toEqual([]);
+  });
+
   it("names a database for messages without its password or parameters", () => {
     expect(parseStoreUrl("postgresql://bob:s3cret@db.example.com:6543/progress?sslmode=require").safe).toBe(
       "postgresql://bob@db.example.com:6543/progress",
