@@ -19,7 +19,7 @@ import {
   applyFail,
   applyLog,
   applyProgress,
-  assertActive,
+  noRunError,
   type RunPlace,
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
@@ -27,7 +27,7 @@ import { type AgentMetrics, type RunState, UPDATE_STATUSES, type UpdateStatus } 
 import { applyChange } from "./reporter/change.js";
 import { ReporterCore } from "./reporter/core.js";
 import { finalizeRun } from "./reporter/finalize.js";
-import { startRun } from "./reporter/initialize.js";
+import { type StartOptions, startRun } from "./reporter/initialize.js";
 import { retry } from "./reporter/retry.js";
 import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 import type { RunStore } from "./store/types.js";
@@ -58,19 +58,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** close()'s work, once called: every call made after it is refused, and every close() waits for it. */
   private closing: Promise<void> | null = null;
 
-  private readonly options: ReporterOptions;
-
   constructor(epicDir: string, options?: ReporterOptions | null) {
     // A listener that returns a rejected promise (an async one that throws) is handled as one that throws
     // for the background writer's warning: its error is kept for the next call (see captureRejectionSymbol).
     super({ captureRejections: true });
-    // Optional, so null too (as every optional parameter of the library); checked at the first call.
-    this.options = options ?? {};
     // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
     if (typeof epicDir !== "string" || epicDir.trim() === "") {
       throw new UsageError(`epicDir must be the path of the epic directory, got ${quote(epicDir)}`);
     }
-    this.core = new ReporterCore(this, epicDir, this.options);
+    // Optional, so null too (as every optional parameter of the library); checked at the first call.
+    this.core = new ReporterCore(this, epicDir, options ?? {});
   }
 
   /**
@@ -122,7 +119,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     epicId: string,
     domains: readonly string[],
     epicDir?: string,
-    options: { force?: boolean; stallAfterMs?: number; maxCostUsd?: number } = {},
+    options: StartOptions = {},
   ): Promise<AgentRef[]> {
     return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
       if (epicDir !== undefined && resolve(epicDir) !== this.core.epicDir) this.core.bind(epicDir);
@@ -195,7 +192,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
     return this.call("markAgentFailed", [agentId, errorMessage], (madeAt) => {
-      checkErrorMessage(errorMessage);
+      checkErrorMessage(errorMessage, "markAgentFailed: errorMessage");
       checkNoNul(errorMessage, "markAgentFailed: errorMessage");
       const error = this.core.masked(errorMessage);
       return applyChange(this.core, agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
@@ -253,9 +250,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   status(): Promise<StatusView> {
     return this.call("status", [], async () => {
       const state = await this.core.read();
-      if (!state) assertActive(state, this.core.place);
+      if (!state) throw noRunError(this.core.place);
       const { toStatusView } = await import("./model/status-view.js");
-      return toStatusView(state!, this.core.clock.now(), this.core.queue.count());
+      return toStatusView(state, this.core.clock.now(), this.core.queue.count());
     });
   }
 
@@ -304,7 +301,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   protected async checkArguments(method: ApiMethod, args: readonly unknown[]): Promise<void> {
     const { checkArguments, checkOptions } = await import("./api-arguments.js");
-    if (!this.optionsChecked) checkOptions(this.options);
+    if (!this.optionsChecked) checkOptions(this.core.options);
     this.optionsChecked = true;
     checkArguments(method, args);
     const given = method === "initializeParallelTracking" ? args[2] : undefined;
@@ -322,7 +319,6 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled(this.calls);
-      this.core.closed = true;
       await this.core.writer.close();
       this.core.listeners.rethrow();
     })();

@@ -117,13 +117,9 @@ export function checkEventMessage(message: string): string {
 }
 
 /** Why an agent failed (`fail --error`, `markAgentFailed`): not empty. `option`: the CLI's, to name it. */
-export function checkErrorMessage(message: string, option?: string): string {
+export function checkErrorMessage(message: string, option: string): string {
   if (message.trim() !== "") return message;
-  throw new UsageError(
-    option
-      ? `${option} must say why the agent failed, got ${quote(message)}`
-      : "an error message is required to mark an agent failed",
-  );
+  throw new UsageError(`${option} must say why the agent failed, got ${quote(message)}`);
 }
 
 /**

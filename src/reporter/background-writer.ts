@@ -7,7 +7,7 @@ import type { ReporterCore } from "./core.js";
  * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
  * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
  */
-export const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
+const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
 /**
  * How a reporter hands off a write that is not due yet (ReporterOptions.flusher): to the caller's
@@ -26,7 +26,7 @@ export class TimerWriter {
       await flusher();
       return;
     }
-    if (this.core.closed) return; // what is not written is queued by close()
+    if (this.stopping.signal.aborted) return; // closed: what is not written is queued by close()
     // Nobody awaits this writer but flush() and close(): what stops it (a store that does not answer) is a
     // warning, never an unhandled rejection, which would end the caller's process.
     this.timerWriter ??= this.core.syncer

@@ -36,12 +36,10 @@ export class ReporterCore {
   private lastSeen: RunState | null = null;
   /** How many changes this reporter made (read() keeps a state older than the last of them out). */
   private changes = 0;
-  /** Set by close(): the reporter's calls reject, and no timer writer starts. */
-  closed = false;
   store!: RunStore;
   queue!: OfflineQueue;
   syncer!: RunSyncer;
-  deps!: SyncDeps & { fs: FileSystem };
+  deps!: SyncDeps;
   readonly listeners: Listeners;
   readonly writer: TimerWriter;
   /** The GitHub client by API URL (see reporterClient). */
@@ -71,7 +69,6 @@ export class ReporterCore {
       this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`),
     );
     this.deps = {
-      fs: this.fs,
       store: this.store,
       queue: this.queue,
       clock: this.clock,

@@ -1,5 +1,5 @@
 import { keepRunIssue } from "../config/same-issue.js";
-import { applyFinalize, assertActive } from "../model/run.js";
+import { applyFinalize, noRunError } from "../model/run.js";
 import { commandDeadline } from "../sync/deadline.js";
 import type { ReporterCore } from "./core.js";
 import { retry } from "./retry.js";
@@ -26,9 +26,9 @@ export async function finalizeRun(
     if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
   }
   const { state, finalizedNow } = await core.store.transact((current, now) => {
-    if (!current) assertActive(current, core.place);
-    if (current!.completedAt) return { result: { state: current!, finalizedNow: false } };
-    const finalized = applyFinalize(current!, core.masked(mergeSummary ?? ""), now);
+    if (!current) throw noRunError(core.place);
+    if (current.completedAt) return { result: { state: current, finalizedNow: false } };
+    const finalized = applyFinalize(current, core.masked(mergeSummary ?? ""), now);
     // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
     const next =
       madeAt === null
