@@ -1,4 +1,5 @@
 import pg from "pg";
+import { sleep } from "../../util/sleep.js";
 import { guardListener } from "../subscriber.js";
 import { explainPgError } from "./config.js";
 import { LATEST_CHANNEL } from "./statements.js";
@@ -42,6 +43,8 @@ export async function subscribeToEpic(
   let stopped = false;
   let reconnecting = false;
   let looking: NodeJS.Timeout | null = null;
+  /** Aborted by the stop function: a reconnection's wait ends at once, leaving no timer behind. */
+  const stopping = new AbortController();
   const over = () => stopped || host.closed();
   const stopLooking = () => {
     if (looking) clearInterval(looking);
@@ -115,7 +118,7 @@ export async function subscribeToEpic(
     try {
       // Until the subscription ends: a database down for longer is still followed once it is back.
       for (let attempt = 0; !over(); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)), stopping.signal);
         if (over()) return;
         try {
           await connect();
@@ -137,6 +140,7 @@ export async function subscribeToEpic(
   }
   return async () => {
     stopped = true;
+    stopping.abort();
     stopLooking();
     const current = client;
     client = null;
