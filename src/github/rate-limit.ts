@@ -22,20 +22,14 @@ export function parseRateLimit(
   if (status !== 403 && status !== 429) return null;
   const retryAfter = header(headers, "retry-after");
   if (retryAfter !== undefined) {
-    const retryAt = parseRetryAfter(retryAfter, now);
+    const retryAt = parseRetryAfter(retryAfter, now, headers);
     if (retryAt !== null) return { retryAt, reason: `retry-after ${retryAfter}` };
   }
   const remaining = header(headers, "x-ratelimit-remaining");
   const reset = Number(header(headers, "x-ratelimit-reset"));
   if (remaining === "0") {
     const known = Number.isFinite(reset) && reset > 0;
-    let retryAt = known ? reset * 1000 : now + SECONDARY_DEFAULT_WAIT_MS;
-    if (known && retryAt <= now) {
-      // Past on this clock, yet GitHub refused: this clock may be ahead of GitHub's. What is left of the
-      // window is read on GitHub's own clock (its Date header), else the reset has just passed.
-      const served = Date.parse(header(headers, "date") ?? "");
-      if (!Number.isNaN(served) && retryAt > served) retryAt = now + (retryAt - served);
-    }
+    const retryAt = known ? onThisClock(reset * 1000, now, headers) : now + SECONDARY_DEFAULT_WAIT_MS;
     return { retryAt: Math.max(now, retryAt), reason: "x-ratelimit-remaining 0" };
   }
   if (status === 429 || /secondary rate limit|abuse detection/i.test(message)) {
@@ -48,10 +42,28 @@ export function parseRateLimit(
   return null;
 }
 
-function parseRetryAfter(value: string, now: number): number | null {
+function parseRetryAfter(
+  value: string,
+  now: number,
+  headers: Readonly<Record<string, string | number | undefined>>,
+): number | null {
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return now + Math.round(Number(value) * 1000);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(now, date);
+  return Number.isNaN(date) ? null : Math.max(now, onThisClock(date, now, headers));
+}
+
+/**
+ * An instant GitHub names on its own clock (a reset, a retry-after date) on this one: as far from now as
+ * it is from the answer's Date header, so a clock ahead of GitHub's or behind it waits what GitHub meant;
+ * without a Date header, as given.
+ */
+function onThisClock(
+  instant: number,
+  now: number,
+  headers: Readonly<Record<string, string | number | undefined>>,
+): number {
+  const served = Date.parse(header(headers, "date") ?? "");
+  return Number.isNaN(served) ? instant : now + (instant - served);
 }
 
 function header(

@@ -374,7 +374,8 @@ describe("createOctokitClient: rate limits", () => {
       json(
         403,
         { message: "API rate limit exceeded" },
-        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset },
+        // GitHub's clock as the test's (the reset is read against it: see rate-limit.ts).
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset, date: new Date(NOW).toUTCString() },
       ),
       json(200, [comment(1)]),
     );

@@ -40,6 +40,19 @@ describe("parseRateLimit", () => {
     expect(parseRateLimit(403, turned, "API rate limit exceeded", NOW)?.retryAt).toBe(NOW);
   });
 
+  // A clock behind GitHub's would read a reset a minute ahead as four minutes away, and an HTTP-date
+  // retry-after too: both are read against the Date header whichever way the clocks differ.
+  it("reads GitHub's times against its Date header on a clock behind GitHub's too", () => {
+    const gitHubNow = NOW + 180_000; // this machine's clock is 3 minutes behind
+    const date = new Date(gitHubNow).toUTCString();
+    const reset = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String((gitHubNow + 60_000) / 1000) };
+    expect(parseRateLimit(403, { ...reset, date }, "", NOW)?.retryAt).toBe(NOW + 60_000);
+    const retryAfter = { "retry-after": new Date(gitHubNow + 30_000).toUTCString(), date };
+    expect(parseRateLimit(429, retryAfter, "", NOW)?.retryAt).toBe(NOW + 30_000);
+    // Without a Date header, as given.
+    expect(parseRateLimit(403, reset, "", NOW)?.retryAt).toBe(gitHubNow + 60_000);
+  });
+
   it("treats a 429 or a secondary-rate-limit message as one minute", () => {
     expect(parseRateLimit(429, {}, "", NOW)?.retryAt).toBe(NOW + 60_000);
     expect(parseRateLimit(403, {}, "You have exceeded a secondary rate limit.", NOW)?.reason).toBe(
