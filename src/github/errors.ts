@@ -169,7 +169,6 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
     };
   }
   const { status, message } = failure;
-  const said = message ? `${status} ${message}` : `${status}`;
   if (failure.rateLimit) {
     const { retryAt, reason } = failure.rateLimit;
     const seconds = Math.max(0, Math.ceil((retryAt - context.now) / 1000));
@@ -179,22 +178,22 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
       advice: `try again after ${new Date(retryAt).toISOString()} (in ${seconds}s)`,
     };
   }
+  const explained = explainStatus(status, message, op, info);
   if (failure.webPage && status < 500) {
     // github.com itself, or a GitHub Enterprise Server's web host (without /api/v3): its pages say 404.
     return {
-      kind:
-        status === 401
-          ? "auth"
-          : status === 403
-            ? "forbidden"
-            : status === 404 || status === 410
-              ? "not-found"
-              : "validation",
+      kind: explained.kind,
       problem: `${where} answered ${status} with a web page, not as GitHub's API does`,
       advice:
         "check the API URL (--api-url, GITHUB_API_URL): https://api.github.com, or https://HOST/api/v3 for a GitHub Enterprise Server",
     };
   }
+  return explained;
+}
+
+/** An HTTP error answer that is not a rate limit, by its status. */
+function explainStatus(status: number, message: string, op: Operation, info: GiveUpInfo): Explained {
+  const said = message ? `${status} ${message}` : `${status}`;
   if (status === 401) {
     return {
       kind: "auth",
