@@ -1,6 +1,6 @@
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
-import { childrenByParent } from "./tree.js";
+import { childrenByParent, treeOrder } from "./tree.js";
 import type { AgentMetrics, AgentState, AgentView, RunState } from "./types.js";
 
 /**
@@ -107,7 +107,14 @@ export interface MetricsView {
   runBudget: number | null;
 }
 
-export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): MetricsView {
+/**
+ * The metrics of `state`'s agents; `order`: the agents in treeOrder's order (a parent before its
+ * children), as the caller has them already.
+ */
+export function metricsView(
+  state: Pick<RunState, "agents" | "maxCostUsd">,
+  order: readonly AgentState[] = treeOrder(Object.values(state.agents)).map((entry) => entry.agent),
+): MetricsView {
   const agents = Object.values(state.agents);
   const columns = {
     iteration: agents.some((agent) => (agent.maxIterations ?? null) !== null),
@@ -115,16 +122,6 @@ export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): Met
     cost: agents.some((agent) => (agent.costUsd ?? null) !== null),
   };
   const children = childrenByParent(agents);
-  // The agents reachable from the top level, each parent before its children (agents only reachable
-  // through a cycle, which this tool never makes, are left out: no cycle can be reached from the top, as
-  // each agent has one parent); loops, not recursion, whatever the depth.
-  const order: AgentState[] = [];
-  const stack = [...(children.get(null) ?? [])];
-  while (stack.length > 0) {
-    const agent = stack.pop()!;
-    order.push(agent);
-    for (const child of children.get(agent.agentId) ?? []) stack.push(child);
-  }
   const totalCost = new Map<string, number | null>();
   for (let index = order.length - 1; index >= 0; index -= 1) {
     const agent = order[index]!;
@@ -143,7 +140,11 @@ export function metricsView(state: Pick<RunState, "agents" | "maxCostUsd">): Met
       for (const agent of list) budget.set(agent.agentId, amount / list.length);
     };
     share(children.get(null) ?? [], runBudget);
-    for (const agent of order) share(children.get(agent.agentId) ?? [], budget.get(agent.agentId)!);
+    // An agent only reachable through a cycle (never made by this tool) has no share to pass on.
+    for (const agent of order) {
+      const mine = budget.get(agent.agentId);
+      if (mine !== undefined) share(children.get(agent.agentId) ?? [], mine);
+    }
   }
 
   let runCost: number | null = null;

@@ -70,7 +70,7 @@ export interface StatusView {
 export function toStatusView(state: RunState, now: number, queued = 0): StatusView {
   const entries = treeOrder(Object.values(state.agents));
   const agents = entries.map((entry) => entry.agent);
-  const metrics = metricsView(state);
+  const metrics = metricsView(state, agents);
   const counts = statusCounts(agents);
   const flags = new Map(agents.map((agent) => [agent.agentId, agentFlags(agent, state, now)]));
   const stalled = [...flags.values()].filter((flag) => flag.stalled).length;

@@ -152,7 +152,7 @@ function progressParts(
   now?: number,
 ): Omit<CommentParts, "final" | "marker"> {
   const agents = entries.map((entry) => entry.agent);
-  const metrics = metricsView(state);
+  const metrics = metricsView(state, agents);
   const flags = agents.map((agent) => (now === undefined ? null : agentFlags(agent, state, now)));
   const stalled = flags.filter((flag) => flag?.stalled).length;
   const count = agents.length;

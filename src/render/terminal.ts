@@ -191,7 +191,7 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
   const paint = (name: keyof Colors, text: string) => (color ? color[name](text) : text);
   const entries = treeOrder(Object.values(state.agents));
   const agents = entries.map((entry) => entry.agent);
-  const metrics = metricsView(state);
+  const metrics = metricsView(state, agents);
   const rows = entries.map(({ agent, depth }) => toRow(agent, depth, state, metrics, options.now));
   const titles = metricTitles(metrics);
   const metricWidths = titles.map((title, index) =>
