@@ -4,7 +4,7 @@
 // replaces everything, so the page recovers its full state. Nothing here asks the server on a timer.
 
 import { drawBurnUp, thin } from "./chart.js";
-import { clockTime, dateTime, dollars, formatDuration } from "./format.js";
+import { clockTime, dateTime, formatDuration } from "./format.js";
 import { buildRow, element } from "./rows.js";
 import { CROWDED, countTabs } from "./tabs.js";
 
@@ -15,6 +15,7 @@ import { CROWDED, countTabs } from "./tabs.js";
  *   runId: string, epicId: string, startedAt: string, completedAt: string | null, event: string, seq: number,
  *   countsText: string, overall: { filesCompleted: number, filesTotal: number, progress: number },
  *   etaMs: number | null, at: number, costUsd: number | null, maxCostUsd: number | null, overBudget: boolean,
+ *   costText: string | null,
  *   columns: { iteration: boolean, criteria: boolean, cost: boolean },
  *   issue: { repo: string | null, number: number | null, commentUrl: string | null }
  * }} RunInfo
@@ -116,14 +117,10 @@ function drawRun() {
   $("event").textContent = run.event;
   $("started").textContent =
     dateTime(run.startedAt) + (run.completedAt ? ` · finished ${dateTime(run.completedAt)}` : "");
-  const hasCost = run.costUsd !== null;
+  const hasCost = run.costText !== null;
   $("cost-label").hidden = !hasCost;
   $("cost").hidden = !hasCost;
-  if (hasCost) {
-    const over = run.overBudget;
-    $("cost").textContent =
-      `${dollars(run.costUsd ?? 0)}${run.maxCostUsd !== null ? ` of ${dollars(run.maxCostUsd)} budget` : ""}${over ? " ⚠ over 80% of the budget" : ""}`;
-  }
+  if (hasCost) $("cost").textContent = `${run.costText}${run.overBudget ? " ⚠ over 80% of the budget" : ""}`;
   const issue = run.issue.repo && run.issue.number !== null ? `${run.issue.repo}#${run.issue.number}` : null;
   $("issue-label").hidden = issue === null;
   $("issue").hidden = issue === null;

@@ -43,15 +43,3 @@ export function dateTime(at) {
   const date = new Date(at);
   return Number.isNaN(date.getTime()) ? at : `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
-
-/**
- * `$1,234.57`, as the comment writes amounts (formatUsd in src/model/metrics.ts, which a test holds this
- * to): rounded half up from the amount to a millionth, not by toFixed(2), which rounds the binary number
- * (2.675 would show $2.67); anything not a finite amount above 0 is $0.00. @param {number} usd
- */
-export function dollars(usd) {
-  const amount = Number.isFinite(usd) && usd > 0 ? Math.min(usd, 1e18) : 0;
-  const millionths = BigInt(amount.toFixed(6).replace(".", ""));
-  const cents = ((millionths + 5000n) / 10000n).toString().padStart(3, "0");
-  return `$${cents.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents.slice(-2)}`;
-}

@@ -2,7 +2,7 @@
 // textContent only, so no agent text is ever read as markup. Rows are rebuilt one by one as they change.
 
 import { sparkline } from "./chart.js";
-import { clockTime, dollars, statusLabel } from "./format.js";
+import { clockTime, statusLabel } from "./format.js";
 
 /**
  * @typedef {{ at: string, message: string, from: string | null }} RecentEvent
@@ -12,7 +12,7 @@ import { clockTime, dollars, statusLabel } from "./format.js";
  *   finishedAt: string | null, summary: string | null, error: string | null, stalled: boolean,
  *   events: RecentEvent[], iteration: number | null, maxIterations: number | null,
  *   criteriaVerified: number | null, criteriaTotal: number | null, costUsd: number | null,
- *   overBudget: boolean
+ *   overBudget: boolean, costText: string | null
  * }} Row
  * @typedef {[number, number, number]} Point
  */
@@ -80,7 +80,7 @@ export function buildRow(row, points, startedAt, observedFrom) {
     element(
       "td",
       "col-cost num",
-      row.costUsd === null ? "" : `${dollars(row.costUsd)}${row.overBudget ? " ⚠" : ""}`,
+      row.costText === null ? "" : `${row.costText}${row.overBudget ? " ⚠" : ""}`,
     ),
   );
 

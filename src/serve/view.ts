@@ -1,3 +1,4 @@
+import { formatUsd } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
 import type { AgentView, RunState } from "../model/types.js";
 
@@ -32,6 +33,8 @@ export interface AgentRow extends AgentView {
   events: RecentEvent[];
   /** Past 80% of its share of the run's budget (the comment's rule: `agentOverBudget`). */
   overBudget: boolean;
+  /** `costUsd` as the comment writes it (formatUsd), null without one: the page shows amounts as sent. */
+  costText: string | null;
 }
 
 export interface RunInfo {
@@ -51,6 +54,8 @@ export interface RunInfo {
   maxCostUsd: number | null;
   /** The run past 80% of its budget. */
   overBudget: boolean;
+  /** The cost and budget as the comment writes them (`$8.51 of $10.00 budget`), null without a cost. */
+  costText: string | null;
   /** Metric columns, shown once some agent reports them. */
   columns: { iteration: boolean; criteria: boolean; cost: boolean };
   issue: { repo: string | null; number: number | null; commentUrl: string | null };
@@ -88,7 +93,9 @@ export function toPageView(state: RunState, now: number): PageView {
     // A row shows its own cost plus its descendants'; the run's counts each agent's own once.
     costUsd: view.totalCostUsd,
     overBudget: view.budgetWarning,
+    costText: view.totalCostUsd === null ? null : formatUsd(view.totalCostUsd),
   }));
+  const { costUsd, maxCostUsd } = status.cost;
   return {
     run: {
       runId: state.runId,
@@ -104,6 +111,10 @@ export function toPageView(state: RunState, now: number): PageView {
       costUsd: status.cost.costUsd,
       maxCostUsd: status.cost.maxCostUsd,
       overBudget: status.cost.budgetWarning,
+      costText:
+        costUsd === null
+          ? null
+          : `${formatUsd(costUsd)}${maxCostUsd === null ? "" : ` of ${formatUsd(maxCostUsd)} budget`}`,
       columns: {
         iteration: rows.some((row) => row.iteration !== null),
         criteria: rows.some((row) => row.criteriaVerified !== null),

@@ -48,6 +48,7 @@ describe("serve: the page's view of a run (pure)", () => {
     expect(view.run.overall).toEqual({ filesCompleted: 3, filesTotal: 7, progress: 43 });
     expect(view.run.columns).toEqual({ iteration: false, criteria: false, cost: false });
     expect(view.run.costUsd).toBeNull();
+    expect(view.run.costText).toBeNull();
   });
 
   it("puts children under their parent and shows the metrics and budget when a state carries them", () => {
@@ -60,6 +61,9 @@ describe("serve: the page's view of a run (pure)", () => {
     expect(view.run.columns).toEqual({ iteration: true, criteria: true, cost: true });
     expect(view.run.costUsd).toBe(2.25); // each agent's own cost, once
     expect(view.agents.map((row) => row.costUsd)).toEqual([2.25, 0.75, 0.5]); // a row: its subtree
+    // Written as the comment writes amounts, so the page needs no copy of formatUsd.
+    expect(view.run.costText).toBe("$2.25 of $2.00 budget");
+    expect(view.agents.map((row) => row.costText)).toEqual(["$2.25", "$0.75", "$0.50"]);
     // Each agent's share of the $2 budget (split among siblings): only backend's subtree is past 80%.
     expect(view.agents.map((row) => row.overBudget)).toEqual([true, false, false]);
     expect(view.run.maxCostUsd).toBe(2);
