@@ -1,3 +1,4 @@
+import { webHost } from "../config/origin-host.js";
 import { formatStatusCounts, overallProgress, statusCounts } from "../model/progress.js";
 import type { RunState } from "../model/types.js";
 import { cutPainted, fitColumns } from "../render/terminal.js";
@@ -94,7 +95,11 @@ export function runLocation(state: RunState): string {
   return web ? `${web}/${github.repo}/issues/${github.issueNumber}` : `${github.repo}#${github.issueNumber}`;
 }
 
-/** https://api.github.com → https://github.com; https://ghe.example/api/v3 → https://ghe.example. */
+/**
+ * GitHub's web address for an API URL (its web host: webHost): https://api.github.com →
+ * https://github.com, https://api.acme.ghe.com → https://acme.ghe.com, https://ghe.example/api/v3 →
+ * https://ghe.example; null for another API (a stand-in on loopback), whose web pages are unknown.
+ */
 function webUrl(apiUrl: string): string | null {
   let url: URL;
   try {
@@ -102,7 +107,7 @@ function webUrl(apiUrl: string): string | null {
   } catch {
     return null;
   }
-  if (url.hostname === "api.github.com") return "https://github.com";
+  if (/^api\.(github\.com|[^.]+\.ghe\.com)$/i.test(url.hostname)) return `https://${webHost(apiUrl)}`;
   const path = url.pathname.replace(/\/+$/, "");
   return path === "/api/v3" ? url.origin : null;
 }

@@ -104,6 +104,10 @@ describe("watch: what is printed (pure)", () => {
     expect(runLocation(newRun({ ...github, apiUrl: "https://ghe.example.com/api/v3" }))).toBe(
       "https://ghe.example.com/acme/widgets/issues/12",
     );
+    expect(runLocation(newRun({ ...github, apiUrl: "https://api.acme.ghe.com" }))).toBe(
+      "https://acme.ghe.com/acme/widgets/issues/12",
+    );
+    expect(runLocation(newRun({ ...github, apiUrl: "http://127.0.0.1:8080" }))).toBe("acme/widgets#12");
     const posted = newRun(github);
     posted.sync.commentUrl = "https://github.com/acme/widgets/issues/12#issuecomment-9";
     expect(runLocation(posted)).toBe("https://github.com/acme/widgets/issues/12#issuecomment-9");
