@@ -69,18 +69,18 @@ export async function resolveTarget(
   const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? saved?.issueNumber ?? null;
   const taskRepo = settings?.repo ?? saved?.repo ?? null;
   const needsOrigin = overrides.repo === undefined && taskRepo === null && !env.GITHUB_REPOSITORY;
-  const originUrl = needsOrigin && issueNumber !== null ? await readOriginUrl(fs, epicDir) : null;
-  let repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
   const apiUrl =
     overrides.apiUrl === undefined && saved ? saved.apiUrl : resolveApiUrl(overrides.apiUrl, env);
+  let originUrl = needsOrigin && issueNumber !== null ? await readOriginUrl(fs, epicDir) : null;
   let originElsewhere: Target["originElsewhere"] = null;
-  if (repo?.source === "git origin" && originUrl) {
+  if (originUrl) {
     const origin = await originOnApiHost(originUrl, apiUrl, env);
     if (!origin.onHost) {
       originElsewhere = { host: origin.host, apiHost: origin.apiHost };
-      repo = null;
+      originUrl = null; // not this GitHub's repository: not taken
     }
   }
+  const repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
   return {
     originElsewhere,
     github: {
