@@ -53,9 +53,16 @@ function parseRetryAfter(
 }
 
 /**
+ * How far this clock may be from the answer's Date header and still be taken as agreeing with GitHub's:
+ * the header counts whole seconds and was written before the answer travelled, so a second or two between
+ * them says nothing about the clocks (and would move a reset shown to the second by one).
+ */
+const CLOCKS_AGREE_MS = 5000;
+
+/**
  * An instant GitHub names on its own clock (a reset, a retry-after date) on this one: as far from now as
  * it is from the answer's Date header, so a clock ahead of GitHub's or behind it waits what GitHub meant;
- * without a Date header, as given.
+ * as given without a Date header, or when the two clocks agree (CLOCKS_AGREE_MS).
  */
 function onThisClock(
   instant: number,
@@ -63,7 +70,8 @@ function onThisClock(
   headers: Readonly<Record<string, string | number | undefined>>,
 ): number {
   const served = Date.parse(header(headers, "date") ?? "");
-  return Number.isNaN(served) ? instant : now + (instant - served);
+  if (Number.isNaN(served) || Math.abs(now - served) < CLOCKS_AGREE_MS) return instant;
+  return now + (instant - served);
 }
 
 function header(

@@ -53,6 +53,16 @@ describe("parseRateLimit", () => {
     expect(parseRateLimit(403, reset, "", NOW)?.retryAt).toBe(gitHubNow + 60_000);
   });
 
+  // The Date header counts whole seconds and left GitHub before the answer arrived: read against it, a
+  // reset shown to the second moved by one now and then, though the clocks agreed.
+  it("takes the reset as given when this clock is within a few seconds of the Date header", () => {
+    const reset = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(NOW / 1000 + 3600) };
+    for (const behind of [0, 999, 1800, 3500]) {
+      const date = new Date(NOW - behind).toUTCString();
+      expect(parseRateLimit(403, { ...reset, date }, "", NOW)?.retryAt, `${behind}`).toBe(NOW + 3_600_000);
+    }
+  });
+
   it("treats a 429 or a secondary-rate-limit message as one minute", () => {
     expect(parseRateLimit(429, {}, "", NOW)?.retryAt).toBe(NOW + 60_000);
     expect(parseRateLimit(403, {}, "You have exceeded a secondary rate limit.", NOW)?.reason).toBe(
