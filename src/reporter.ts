@@ -327,7 +327,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** Runs as the detached background writer (`__flush`): writes the latest state when due, then exits. */
   runBackgroundWriter(): Promise<void> {
-    return this.call("runBackgroundWriter", [], () => this.core.syncer.runBackgroundWriter());
+    return this.call("runBackgroundWriter", [], () => this.core.actor().runBackgroundWriter());
   }
 
   /**

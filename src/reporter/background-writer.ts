@@ -4,8 +4,9 @@ import type { ReporterCore } from "./core.js";
 /**
  * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
  * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
- * wait of more than 5 s, and after 15 s, so a script ends at most about 15 s after its last call
- * however GitHub behaves (`close()` ends it sooner). Only the detached CLI writer may wait longer.
+ * wait of more than 5 s, and 15 s after the reporter's latest change, so a script ends at most about 15 s
+ * after its last call however GitHub behaves (`close()` ends it sooner), and one whose calls go on keeps
+ * its writer. Only the detached CLI writer may wait longer.
  */
 const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
 
@@ -15,6 +16,8 @@ const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as
  */
 export class TimerWriter {
   private timerWriter: Promise<void> | null = null;
+  /** A start asked for while one is at work, which may be past its last look at the run: one more after it. */
+  private again = false;
   private readonly stopping = new AbortController();
 
   constructor(private readonly core: ReporterCore) {}
@@ -27,14 +30,32 @@ export class TimerWriter {
       return;
     }
     if (this.stopping.signal.aborted) return; // closed: what is not written is queued by close()
-    // Nobody awaits this writer but flush() and close(): what stops it (a store that does not answer) is a
-    // warning, never an unhandled rejection, which would end the caller's process.
-    this.timerWriter ??= this.core.syncer
-      .runBackgroundWriter({ ...TIMER_WRITER, signal: this.stopping.signal })
-      .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)))
-      .finally(() => {
-        this.timerWriter = null;
-      });
+    if (this.timerWriter) {
+      this.again = true;
+      return;
+    }
+    this.timerWriter = this.run().finally(() => {
+      this.timerWriter = null;
+    });
+  }
+
+  /**
+   * Writers one after the other, while starts come during one's life. Nobody awaits them but flush() and
+   * close(): what stops one (a store that does not answer) is a warning, never an unhandled rejection,
+   * which would end the caller's process.
+   */
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      await this.core
+        .actor()
+        .runBackgroundWriter({
+          ...TIMER_WRITER,
+          lastChangeAt: () => this.core.lastChangeAt,
+          signal: this.stopping.signal,
+        })
+        .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
+    } while (this.again && !this.stopping.signal.aborted);
   }
 
   /** Resolves once the timer writer is done (at once when none is at work). */
@@ -55,7 +76,8 @@ export class TimerWriter {
     // A store that fails here (a database down) is a warning, as when it stops the writer: the reporter
     // is closed all the same, and its own store too (a caller's cleanup after close() is not cut short).
     if (!writer && state && canSync(state)) {
-      await this.core.syncer
+      await this.core
+        .actor()
         .queueMissing("the reporter was closed before the issue was up to date")
         .catch((error: unknown) => this.core.warn(stopped("what the issue lacks was not queued", error)));
     }

@@ -21,6 +21,7 @@ export async function applyChange(
   madeAt: number | null = null,
 ): Promise<void> {
   const deadline = commandDeadline(core.clock.now());
+  const syncer = core.actor();
   const stat = statTaskFile(core.fs, core.epicDir);
   const record = readTaskFileSeen(core.fs, core.epicDir);
   let target: Target | null = null;
@@ -41,9 +42,7 @@ export async function applyChange(
       // A finalized run taking a change made before its end: the change keeps the time it was made, and
       // the run its last word ("Parallel execution completed").
       const changed = ended ? { ...apply(base, madeAt!), event: ended.event } : apply(base, now);
-      const made = canSync(changed)
-        ? core.syncer.claim(changed, now, { ensureBackgroundWriter: true })
-        : null;
+      const made = canSync(changed) ? syncer.claim(changed, now, { ensureBackgroundWriter: true }) : null;
       const next = made?.state ?? changed;
       const before = agentRef === null ? null : findAgent(active, agentRef);
       return { next, result: { next, made, before } };
@@ -58,7 +57,7 @@ export async function applyChange(
     const thrown = core.listeners.changed(outcome.next, outcome.before);
     // The write this change claimed is done (or queued) whatever a listener did: unused, its lease would
     // hold every process's writes back until it expired.
-    const result = outcome.made ? await core.syncer.act(outcome.made, deadline) : null;
+    const result = outcome.made ? await syncer.act(outcome.made, deadline) : null;
     const synced = core.listeners.synced(result);
     core.listeners.rethrow(thrown ?? synced);
     return;

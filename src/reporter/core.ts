@@ -8,6 +8,7 @@ import type { RunState } from "../model/types.js";
 import { OfflineQueue } from "../queue/offline-queue.js";
 import { FileRunStore } from "../store/file-store.js";
 import type { RunStore } from "../store/types.js";
+import type { RequestTimes } from "../sync/pacer.js";
 import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
 import { type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { nodeFileSystem } from "../util/node-fs.js";
@@ -21,8 +22,8 @@ import type { ReporterEvents, ReporterOptions } from "./types.js";
 
 /**
  * What the parts of a reporter share (src/reporter.ts is their façade): the options, the epic directory
- * with its store, queue and syncer (bound again when init names another directory), the state the
- * reporter last saw, its listeners and its background writer.
+ * with its store and queue (bound again when init names another directory), a syncer for each call, the
+ * state the reporter last saw, its listeners and its background writer.
  */
 export class ReporterCore {
   epicDir: string;
@@ -30,16 +31,18 @@ export class ReporterCore {
   readonly clock: Clock;
   readonly env: Env;
   readonly overrides: GitHubOverrides;
-  /** Owns this reporter's leases in the shared state: random, never a process id. */
-  readonly owner = randomHex(16);
   /** The state as this reporter last saw it: set by read() and changed() only. */
   private lastSeen: RunState | null = null;
   /** How many changes this reporter made (read() keeps a state older than the last of them out). */
   private changes = 0;
+  /** When its latest change was made (this reporter's clock): the timer writer lives on 15 s from it. */
+  lastChangeAt = Number.NEGATIVE_INFINITY;
+  /** When this reporter's last GitHub request ended, shared by its syncers (see RunSyncer). */
+  private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
   store!: RunStore;
   queue!: OfflineQueue;
-  syncer!: RunSyncer;
-  deps!: SyncDeps;
+  /** What every syncer of this reporter works with, but the owner token, which is each one's own. */
+  private deps!: Omit<SyncDeps, "owner">;
   readonly listeners: Listeners;
   readonly writer: TimerWriter;
   /** The GitHub client by API URL (see reporterClient). */
@@ -61,7 +64,7 @@ export class ReporterCore {
     this.bind(this.epicDir);
   }
 
-  /** Works in `epicDir` from now on: its store (unless one was given), queue and syncer. */
+  /** Works in `epicDir` from now on: its store (unless one was given) and queue. */
   bind(epicDir: string): void {
     this.epicDir = resolve(epicDir);
     this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
@@ -76,9 +79,16 @@ export class ReporterCore {
       client: (apiUrl) => this.client(apiUrl),
       startBackgroundWriter: () => this.writer.start(),
       warn: (message) => this.warn(message),
-      owner: this.owner,
     };
-    this.syncer = new RunSyncer(this.deps);
+  }
+
+  /**
+   * A syncer for one call, retry or background writer of this reporter, with an owner token of its own:
+   * two of them at once (calls made together, the timer writer) take the run's leases in turn as two
+   * processes do, so one reporter never has two GitHub writes in flight.
+   */
+  actor(): RunSyncer {
+    return new RunSyncer({ ...this.deps, owner: randomHex(16) }, this.requests);
   }
 
   /** The state as this reporter last saw it (`executionState`). */
@@ -106,6 +116,7 @@ export class ReporterCore {
   changed(state: RunState): void {
     this.lastSeen = state;
     this.changes++;
+    this.lastChangeAt = this.clock.now();
   }
 
   /** A warning to the caller's listeners (Listeners.warn). */

@@ -60,7 +60,7 @@ export async function startRun(
 async function started(core: ReporterCore, state: RunState, deadline: number): Promise<void> {
   core.changed(state);
   const thrown = core.listeners.changed(state);
-  const result = canSync(state) ? await core.syncer.step({ ensureBackgroundWriter: true, deadline }) : null;
+  const result = canSync(state) ? await core.actor().step({ ensureBackgroundWriter: true, deadline }) : null;
   const synced = core.listeners.synced(result);
   core.listeners.rethrow(thrown ?? synced);
 }

@@ -26,7 +26,7 @@ export async function retry(
   const syncOff =
     !options.dryRun && !(current ? current.github.syncEnabled : await syncEnabledWithoutRun(core));
   const { retryQueue } = await import("../sync/retry-queue.js");
-  const report = await retryQueue(core.deps, core.syncer, {
+  const report = await retryQueue(core.actor(), {
     ...options,
     dryRun: options.dryRun || syncOff,
     deadline,

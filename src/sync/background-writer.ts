@@ -7,6 +7,11 @@ import { Wakeup } from "./wakeup.js";
 /** How long a background writer lives (see `runBackgroundWriter`). */
 export interface BackgroundWriterOptions {
   lifetimeMs?: number;
+  /**
+   * When its caller's latest change was made (its clock): the lifetime counts from it when it is later
+   * than the writer's start (the library's timer writer lives on while its reporter's calls go on).
+   */
+  lastChangeAt?: () => number;
   maxFailures?: number;
   maxWaitMs?: number;
   /** Ends it at its next wait (the library's `close()`). */
@@ -22,10 +27,10 @@ interface Writer {
 /**
  * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
  * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
- * minutes) or an abort. Later commands start a new one when needed. What it leaves unwritten is
- * queued (a failed write's post already is), so the queue says what the issue lacks. It waits on the
- * store's notifications and its own due times, never in a sleep loop: a change by any process, or a
- * lease released anywhere, wakes it.
+ * minutes, from its start or the caller's latest change) or an abort. Later commands start a new one when
+ * needed. What it leaves unwritten is queued (a failed write's post already is), so the queue says what
+ * the issue lacks. It waits on the store's notifications and its own due times, never in a sleep loop: a
+ * change by any process, or a lease released anywhere, wakes it.
  */
 export async function runBackgroundWriter(
   deps: Pick<SyncDeps, "store" | "clock" | "owner" | "sleep">,
@@ -33,6 +38,7 @@ export async function runBackgroundWriter(
   options: BackgroundWriterOptions = {},
 ): Promise<void> {
   const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = WRITER_MAX_WAIT_MS, signal } = options;
+  const { lastChangeAt = () => Number.NEGATIVE_INFINITY } = options;
   const { store, clock, owner } = deps;
   const wakeup = new Wakeup(deps.sleep);
   signal?.addEventListener("abort", wakeup.notify, { once: true });
@@ -40,6 +46,7 @@ export async function runBackgroundWriter(
   const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
   try {
     const started = clock.now();
+    const endOfLife = () => Math.max(started, lastChangeAt()) + lifetimeMs;
     // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
     await store.transact((current, now) =>
       current
@@ -53,11 +60,12 @@ export async function runBackgroundWriter(
         : { result: 0 },
     );
     let failures = 0;
-    while (clock.now() - started < lifetimeMs && failures < maxFailures && !signal?.aborted) {
+    while (clock.now() < endOfLife() && failures < maxFailures && !signal?.aborted) {
       // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
       // which may run with other credentials: this process could only wait with the ones it was given.
+      const deadline = endOfLife();
       const result = await writer.flush({
-        deadline: started + lifetimeMs,
+        deadline,
         asBackgroundWriter: true,
         maxWaitMs,
         wakeup,
@@ -69,12 +77,13 @@ export async function runBackgroundWriter(
         continue;
       }
       // Closed, or out of time (the flush returns early then, whatever it last saw).
-      if (signal?.aborted || clock.now() - started >= lifetimeMs) break;
+      if (signal?.aborted || clock.now() >= endOfLife()) break;
       if (result.kind !== "none") continue;
       const decision = result.decision;
       if (!decision || decision.kind === "clean" || decision.kind === "local") {
         return; // the record was cleared in the same transaction that saw nothing left to write
       }
+      if (endOfLife() > deadline) continue; // a change gave it more time while it looked: look again
       break; // the next write is due later than this process may wait
     }
     await writer.queueMissing("the background writer stopped before the issue was up to date");

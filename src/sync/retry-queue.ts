@@ -14,7 +14,6 @@ import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
 import type { RunSyncer } from "./run-syncer.js";
-import type { SyncDeps } from "./syncer-types.js";
 import { repoRef } from "./write-step.js";
 
 export interface RetryReport {
@@ -38,7 +37,6 @@ export interface RetryReport {
  * run state, `sync.retryLock`), so two finalizes or retries at once never post anything twice.
  */
 export async function retryQueue(
-  deps: SyncDeps,
   syncer: RunSyncer,
   options: {
     /**
@@ -52,6 +50,7 @@ export async function retryQueue(
     deadline?: number;
   },
 ): Promise<RetryReport> {
+  const { deps } = syncer;
   const { queue, store, clock } = deps;
   if (options.dryRun) {
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).

@@ -22,15 +22,17 @@ export class RunSyncer {
   /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
   private listing: Listing | null = null;
   /**
-   * When this process's last GitHub request ended: its next write keeps the interval from it even when
-   * the store could not record that request's write nor release its lease (the database went down): the
-   * lease stays this process's with lastWriteAt at that write's start, so the next change this process
-   * applies (a kept one replayed once the database is back) could otherwise write again at once. The
-   * queue's retry writes with it too, so its posts and the run's keep the interval between them.
+   * `requests`: when this process's last GitHub request ended (shared by the syncers of one reporter): its
+   * next write keeps the interval from it even when the store could not record that request's write nor
+   * release its lease (the database went down): the lease stays this process's with lastWriteAt at that
+   * write's start, so the next change this process applies (a kept one replayed once the database is back)
+   * could otherwise write again at once. The queue's retry writes with it too, so its posts and the run's
+   * keep the interval between them.
    */
-  readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
-
-  constructor(private readonly deps: SyncDeps) {
+  constructor(
+    readonly deps: SyncDeps,
+    readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY },
+  ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
 

@@ -17,7 +17,11 @@ export interface SyncDeps {
   /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
   startBackgroundWriter: () => void | Promise<void>;
   warn: (message: string) => void;
-  /** This process's random token: it owns the leases it takes (never a process id). */
+  /**
+   * The random token of whoever syncs (never a process id): it owns the leases it takes. One per process in
+   * the CLI; one per call, retry and timer writer of a library reporter (ReporterCore.actor), so two of
+   * them at once hold the run's leases as two processes would.
+   */
   owner: string;
   /**
    * How long a lease protects a write in progress, on the store's clock: longer than the client's budget
