@@ -1,7 +1,15 @@
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allFileText, type CliResult, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
+import {
+  allFileText,
+  type CliResult,
+  keptChangeFiles,
+  runCli,
+  spawnCli,
+  stopFlushers,
+  waitFor,
+} from "../support/cli.js";
 import { machinesUnavailable } from "../support/machine.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
@@ -27,17 +35,11 @@ if (noMachines) console.warn(`skipping the database restart on simulated machine
 const TOKEN = "ghp_dbdown";
 const FINAL = "## 🎉 Final Summary";
 
-/** The files of the changes kept on the machine's disk, oldest first (names only: a writer may be taking them). */
-async function pendingFiles(dir: string): Promise<string[]> {
-  const folder = join(dir, ".parallel-progress", "pending");
-  return (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
-}
-
 /** The changes kept on the machine's disk, oldest first (read while no writer can apply them). */
 async function pending(dir: string): Promise<{ kind: string; summary?: string }[]> {
   const folder = join(dir, ".parallel-progress", "pending");
   return Promise.all(
-    (await pendingFiles(dir)).map(
+    (await keptChangeFiles(dir)).map(
       async (name) => JSON.parse(await readFile(join(folder, name), "utf8")).change,
     ),
   );
@@ -111,13 +113,13 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
         expect(result.stderr).toMatch(/warning: .*not answering.*kept in/);
         expect(result.stderr).not.toContain(SUPERUSER_PASSWORD);
       }
-      expect(await pendingFiles(dir)).toHaveLength(3);
+      expect(await keptChangeFiles(dir)).toHaveLength(3);
     } finally {
       await server.start();
     }
     const next = await runCli(["log", agent, "back again", "--dir", dir], { env });
     expect(next.code, next.stderr).toBe(0);
-    expect(await pendingFiles(dir)).toHaveLength(0);
+    expect(await keptChangeFiles(dir)).toHaveLength(0);
     const events = await server.sql<{ seq: number; event: string }>(
       name,
       "SELECT e.seq::int AS seq, e.event FROM parallel_progress.events e ORDER BY e.id",
@@ -135,11 +137,11 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await server.stopServer();
     try {
       await updates(agent, dir, env, 2, 5);
-      expect(await pendingFiles(dir)).toHaveLength(2);
+      expect(await keptChangeFiles(dir)).toHaveLength(2);
     } finally {
       await server.start();
     }
-    const applied = await waitFor(async () => (await pendingFiles(dir)).length === 0, 40_000, 100);
+    const applied = await waitFor(async () => (await keptChangeFiles(dir)).length === 0, 40_000, 100);
     expect(applied).toBe(true);
     const events = await server.sql<{ seq: number }>(
       name,
@@ -231,7 +233,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     }
     // No further call: the background writer that finalize started applies both, in order, and posts once.
     expect(await waitFor(() => finals(201).length === 1, 60_000, 100)).toBe(true);
-    expect(await waitFor(async () => (await pendingFiles(dir)).length === 0, 10_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await keptChangeFiles(dir)).length === 0, 10_000, 100)).toBe(true);
     expect(finals(201)[0]!.body).toContain("merged while down");
     // In order: the update before the finalize (after it, the finalized run would have refused it).
     const [run] = await server.sql<{ completed: boolean; files: number }>(
@@ -240,9 +242,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
        FROM parallel_progress.runs r JOIN parallel_progress.agents a ON a.run_id = r.id`,
     );
     expect(run).toEqual({ completed: true, files: 2 });
-    expect(await readdir(join(dir, ".parallel-progress", "pending"))).not.toContainEqual(
-      expect.stringMatching(/rejected$/),
-    );
+    expect(await keptChangeFiles(dir, "set aside")).toEqual([]);
     // finalize again once the database answers: nothing new.
     const later = await runCli(["finalize", "--summary", "x", "--dir", dir], { env });
     expect(later.code, later.stderr).toBe(0);
@@ -262,14 +262,14 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(retry.code, retry.stderr).toBe(3);
     oneLine(retry);
     expect(retry.stderr).toMatch(/warning: .*not answering.*nothing was sent; 2 change\(s\) stay kept in/);
-    expect(await pendingFiles(dir)).toHaveLength(2);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
     const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env: away });
     expect(dry.code).toBe(3);
     oneLine(dry);
 
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
-    expect(await pendingFiles(dir)).toHaveLength(0);
+    expect(await keptChangeFiles(dir)).toHaveLength(0);
     expect(finals(202)).toHaveLength(1);
     expect(finals(202)[0]!.body).toContain("kept");
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
@@ -291,7 +291,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const finalize = await runCli(["finalize", "--summary", `merged; ${said}`, "--dir", dir], { env: away });
     expect(finalize.code, finalize.stderr).toBe(0);
     await stopFlushers(dir);
-    expect(await pendingFiles(dir)).toHaveLength(2);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
     expect(await allFileText(dir)).not.toContain(TOKEN);
 
     const back = await runCli(["retry", "--dir", dir], { env });
@@ -321,9 +321,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const retry = await runCli(["retry", "--dir", dir], { env });
     expect(retry.code, retry.stderr).toBe(0);
     expect(retry.stderr).toMatch(/belongs to a run that was replaced/);
-    expect(await pendingFiles(dir)).toEqual([]);
-    const setAside = await readdir(join(dir, ".parallel-progress", "pending"));
-    expect(setAside.filter((n) => n.endsWith(".rejected"))).toHaveLength(2);
+    expect(await keptChangeFiles(dir)).toEqual([]);
+    expect(await keptChangeFiles(dir, "set aside")).toHaveLength(2);
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
       completedAt: string | null;
       agents: { filesCompleted: number }[];
@@ -364,8 +363,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
       /2 change\(s\) kept while the database was down applied to the run finalized since/,
     );
     expect(retry.stderr).not.toMatch(/set aside|moved aside/);
-    const left = await readdir(join(second, ".parallel-progress", "pending"));
-    expect(left.filter((n) => n.includes(".json"))).toEqual([]);
+    expect(await keptChangeFiles(second)).toEqual([]);
+    expect(await keptChangeFiles(second, "set aside")).toEqual([]);
     const status = await statusOf(first, env);
     expect(status.completedAt).toBe(ended);
     expect(status.agents.find((a) => a.domain === "web")).toMatchObject({ status: "failed", error: "boom" });
@@ -396,7 +395,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
       /cannot be applied \(run .* was finalized at .*\): moved aside as change_.*\.json\.rejected/,
     );
     const folder = join(second, ".parallel-progress", "pending");
-    const [aside, ...others] = (await readdir(folder)).filter((n) => n.endsWith(".rejected"));
+    const [aside, ...others] = await keptChangeFiles(second, "set aside");
     expect(others).toEqual([]);
     const kept = JSON.parse(await readFile(join(folder, aside!), "utf8")) as {
       change: { kind: string; agent: string };

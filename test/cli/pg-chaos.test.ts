@@ -1,9 +1,15 @@
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusView } from "../../src/model/status-view.js";
-import { allFileText, type CliResult, queueFiles, repeatUntil, waitFor } from "../support/cli.js";
+import {
+  allFileText,
+  type CliResult,
+  keptChangeFiles,
+  queueFiles,
+  repeatUntil,
+  waitFor,
+} from "../support/cli.js";
 import { prng } from "../support/fake-github/faults.js";
 import type { Faults } from "../support/fake-github/index.js";
 import { expectConvergedIssue, withoutMarker } from "../support/issue-truth.js";
@@ -413,11 +419,8 @@ describe.skipIf(skip || noMachines)("chaos: one run on three machines through Po
     }
     // Nothing kept is left behind or set aside on any machine.
     for (const machine of machines) {
-      const pending = join(machine.dir, ".parallel-progress", "pending");
-      const files = (await readdir(pending).catch(() => [] as string[])).filter((n) =>
-        n.startsWith("change_"),
-      );
-      expect(files, `kept on ${machine.name}`).toEqual([]);
+      expect(await keptChangeFiles(machine.dir), `kept on ${machine.name}`).toEqual([]);
+      expect(await keptChangeFiles(machine.dir, "set aside"), `set aside on ${machine.name}`).toEqual([]);
       expect(await queueFiles(machine.dir), `queued on ${machine.name}`).toEqual([]);
     }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/pg/migrations.js";
-import { type CliResult, runCli } from "../support/cli.js";
+import { type CliResult, keptChangeFiles, runCli } from "../support/cli.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
   type PostgresDatabases,
@@ -330,10 +330,9 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     // The database down (a closed port, same password): the change is kept on disk, masked.
     const down = url.replace(/:(\d+)\//, ":1/");
     expect((await run(["fail", "api", "--error", leaked], down)).code).toBe(0);
-    const pending = join(dir, ".parallel-progress", "pending");
-    const kept = await readdir(pending);
+    const kept = await keptChangeFiles(dir);
     expect(kept).toHaveLength(1);
-    const text = await readFile(join(pending, kept[0]!), "utf8");
+    const text = await readFile(join(dir, ".parallel-progress", "pending", kept[0]!), "utf8");
     expect(text).not.toContain(SUPERUSER_PASSWORD);
     expect(text).toContain("***");
   });

@@ -1,7 +1,5 @@
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../support/cli.js";
+import { keptChangeFiles, waitFor } from "../support/cli.js";
 import { machinesUnavailable } from "../support/machine.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
@@ -144,8 +142,7 @@ describe.skipIf(skip)("machines in their own pid namespaces sharing one PostgreS
     expect(offline.stderr).toMatch(/not answering.*kept in/);
     expect(await seqOf(name)).toBe(1);
     // Kept in the machine's own directory (its --dir by default: where the call runs).
-    const kept = await readdir(join(host.dir, ".parallel-progress", "pending"));
-    expect(kept.filter((file) => file.endsWith(".json"))).toHaveLength(1);
+    expect(await keptChangeFiles(host.dir)).toHaveLength(1);
     const back = await host.cli(["update", "api", "--status", "in_progress", "--files", "2/3"], env);
     expect(back.code, back.stderr).toBe(0);
     expect(await seqOf(name)).toBe(3);

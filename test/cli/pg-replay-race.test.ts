@@ -1,7 +1,5 @@
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { keptChangeFiles, runCli } from "../support/cli.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
@@ -34,8 +32,7 @@ describe.skipIf(skip)("kept changes replayed by several processes at once", () =
       const result = await runCli(args, { env: away });
       expect(result.code, result.stderr).toBe(0);
     }
-    const folder = join(dir, ".parallel-progress", "pending");
-    expect((await readdir(folder)).filter((n) => n.endsWith(".json"))).toHaveLength(kept);
+    expect(await keptChangeFiles(dir)).toHaveLength(kept);
 
     const calls = [
       ...Array.from({ length: 3 }, () => ["retry"]),
@@ -45,7 +42,7 @@ describe.skipIf(skip)("kept changes replayed by several processes at once", () =
     for (const result of results) expect([0, 3], result.stderr).toContain(result.code);
     expect(results.at(-1)!.code, results.at(-1)!.stderr).toBe(0);
 
-    expect((await readdir(folder)).filter((n) => n.endsWith(".json"))).toEqual([]);
+    expect(await keptChangeFiles(dir)).toEqual([]);
     const events = await server.sql<{ seq: number }>(
       name,
       "SELECT seq::int AS seq FROM parallel_progress.events ORDER BY seq",

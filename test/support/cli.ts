@@ -42,6 +42,16 @@ export async function queueFiles(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * The changes kept on the machine's disk while the database was down (`.json`), or those set aside
+ * (`.json.rejected`), by name, oldest first; never the waiter's lock file beside them while it runs.
+ */
+export async function keptChangeFiles(dir: string, which: "kept" | "set aside" = "kept"): Promise<string[]> {
+  const suffix = which === "kept" ? ".json" : ".json.rejected";
+  const names = await readdir(join(dir, ".parallel-progress", "pending")).catch(() => [] as string[]);
+  return names.filter((name) => name.endsWith(suffix)).sort();
+}
+
 /** Every file under the epic directory, as text, to look for leaked secrets. */
 export async function allFileText(dir: string): Promise<string> {
   const parts: string[] = [];
