@@ -1,5 +1,5 @@
 import type { RunState, SyncState } from "../model/types.js";
-import { decideWrite, settling } from "./decide.js";
+import { decideWrite, settling, type WriteDecision } from "./decide.js";
 import { acquire, renew, renewalDue } from "./leases.js";
 import type { Claim, StepOptions } from "./syncer-types.js";
 import { LATE_LANDING_MS, WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS, WRITER_START_MS } from "./timings.js";
@@ -26,6 +26,24 @@ export function claimBackgroundWriter(
 ): { sync: SyncState; claimed: boolean } {
   if (sync.flusher && sync.flusher.expiresAt > now) return { sync, claimed: false };
   return { sync: { ...sync, flusher: { owner, expiresAt: now + WRITER_START_MS } }, claimed: true };
+}
+
+/**
+ * The background writer's claim for `owner` when `decision` leaves a write to one: it is due now, or
+ * falls due within the minute a background writer waits at most (leftToBackgroundWriter); a later one is
+ * left to the next command, `retry` or `finalize`. The one rule for every claim of a writer.
+ */
+export function claimWriterIfOwed(
+  sync: SyncState,
+  decision: WriteDecision,
+  owner: string,
+  now: number,
+): { sync: SyncState; claimed: boolean } {
+  const owed =
+    decision.kind === "write" ||
+    ((decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
+      leftToBackgroundWriter(decision, now));
+  return owed ? claimBackgroundWriter(sync, owner, now) : { sync, claimed: false };
 }
 
 /**
@@ -59,13 +77,8 @@ export function claimWrite(
     }
   } else if (options.asBackgroundWriter && (decision.kind === "clean" || decision.kind === "local")) {
     if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
-  } else if (
-    options.ensureBackgroundWriter &&
-    (decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
-    // A background writer would give up on a longer wait at once: leave it to later commands, retry or finalize.
-    leftToBackgroundWriter(decision, now)
-  ) {
-    ({ sync, claimed } = claimBackgroundWriter(sync, owner, now));
+  } else if (options.ensureBackgroundWriter) {
+    ({ sync, claimed } = claimWriterIfOwed(sync, decision, owner, now));
   }
   const state = sync === current.sync ? current : { ...current, sync };
   return {
@@ -85,9 +98,6 @@ export function claimWrite(
  */
 export function claimWriterForLaterWrite(current: RunState, now: number, owner: string): SyncState | null {
   if (!(settling(current) || current.sync.unsureCreate)) return null;
-  const decision = decideWrite(current, now, owner);
-  if (decision.kind === "local" || decision.kind === "clean") return null;
-  if (decision.kind !== "write" && !leftToBackgroundWriter(decision, now)) return null;
-  const { sync, claimed } = claimBackgroundWriter(current.sync, owner, now);
+  const { sync, claimed } = claimWriterIfOwed(current.sync, decideWrite(current, now, owner), owner, now);
   return claimed ? sync : null;
 }

@@ -39,11 +39,6 @@ export function settling(state: RunState): boolean {
   return state.sync.settleUntil > 0 && state.github.commentMode === "edit";
 }
 
-/** Whether any write is still owed to the issue (a missing post, or a takeover's write to repeat). */
-export function needsWrite(state: RunState): boolean {
-  return pendingStep(state) !== null || settling(state);
-}
-
 export function decideWrite(
   state: RunState,
   now: number,

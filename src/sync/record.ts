@@ -1,14 +1,14 @@
 import type { GitHubError } from "../errors.js";
 import type { RunState, SyncState } from "../model/types.js";
-import { claimBackgroundWriter } from "./claim.js";
-import { backoffMs, needsWrite } from "./decide.js";
+import { claimWriterIfOwed } from "./claim.js";
+import { backoffMs, decideWrite } from "./decide.js";
 import type { Step, SyncDeps } from "./syncer-types.js";
 import { UNANSWERED_WINDOW_MS } from "./timings.js";
 
 /**
  * A write's outcome recorded in the run state: the pure transitions (`recordedWrite`, `recordedFailure`)
  * and the transactions that apply them. Unless the caller writes on, what is still owed afterwards gets a
- * background writer claimed (and started) for it.
+ * background writer claimed (and started) for it when one would wait for it (claimWriterIfOwed).
  */
 
 type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter">;
@@ -116,8 +116,9 @@ export async function recordWrite(
     const sync = recordedWrite(current, written, step, startedAt, comment, owner, now);
     // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
     let next = sync;
-    if (!keepWriting && needsWrite({ ...current, sync })) {
-      ({ sync: next, claimed } = claimBackgroundWriter(sync, owner, now));
+    if (!keepWriting) {
+      const decision = decideWrite({ ...current, sync }, now, owner);
+      ({ sync: next, claimed } = claimWriterIfOwed(sync, decision, owner, now));
     }
     return { next: { ...current, sync: next }, result: sync.lastWriteAt };
   });
@@ -144,8 +145,9 @@ export async function recordFailure(
     if (!current || current.runId !== written.runId) return { result: undefined };
     const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
     let sync = recordedFailure(current, { step, error, retryAt, unanswered }, deps.owner, now);
-    if (unanswered !== null && !keepWriting && needsWrite({ ...current, sync })) {
-      ({ sync, claimed } = claimBackgroundWriter(sync, deps.owner, now));
+    if (unanswered !== null && !keepWriting) {
+      const decision = decideWrite({ ...current, sync }, now, deps.owner);
+      ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
     }
     return { next: { ...current, sync }, result: undefined };
   });

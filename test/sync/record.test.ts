@@ -1,7 +1,10 @@
+import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import type { RunState, SyncState } from "../../src/model/types.js";
-import { recordedFailure, recordedWrite } from "../../src/sync/record.js";
+import { FileRunStore } from "../../src/store/file-store.js";
+import { recordedFailure, recordedWrite, recordWrite } from "../../src/sync/record.js";
 import { UNANSWERED_WINDOW_MS } from "../../src/sync/timings.js";
+import type { FileSystem } from "../../src/util/io.js";
 import { syncedRun } from "./fixtures.js";
 
 const run = (sync: Partial<SyncState> = {}, seq = 1): RunState => {
@@ -84,5 +87,45 @@ describe("recordedFailure", () => {
     );
     expect(create.unsureCreate).toEqual({ kind: "final", until: 1000 + UNANSWERED_WINDOW_MS });
     expect(create.backoffUntil).toBe(1000 + UNANSWERED_WINDOW_MS);
+  });
+});
+
+describe("recordWrite", () => {
+  /**
+   * Records a write of seq 1 that started at 1000 while a change (seq 2) came in, on a run whose writes
+   * are `minIntervalMs` apart; resolves to whether a background writer was claimed and started for it.
+   */
+  async function writerStartedAfter(minIntervalMs: number): Promise<boolean> {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const store = new FileRunStore(fs, "/epic", { clock: { now: () => 2000 } });
+    const written = run({ lease: { owner: "me", expiresAt: 16_000 }, lastWriteAt: 1000 });
+    const current = { ...written, seq: 2, github: { ...written.github, minIntervalMs } };
+    await store.transact(() => ({ next: current, result: undefined }));
+    let started = false;
+    const startBackgroundWriter = () => {
+      started = true;
+    };
+    await recordWrite(
+      { store, owner: "me", startBackgroundWriter },
+      written,
+      "progress",
+      1000,
+      false,
+      comment,
+    );
+    const flusher = (await store.read())!.sync.flusher;
+    expect(flusher !== null).toBe(started);
+    return started;
+  }
+
+  it("claims a background writer for a change made meanwhile that falls due within the minute one waits", async () => {
+    expect(await writerStartedAfter(1000)).toBe(true);
+  });
+
+  // It would give up at once, queueing the state: a later command, retry or finalize writes it, as when
+  // a change's own write is that far off.
+  it("leaves a change made meanwhile that falls due later than that to later commands", async () => {
+    expect(await writerStartedAfter(120_000)).toBe(false);
   });
 });
