@@ -2,11 +2,12 @@ import { LockTimeoutError } from "../errors.js";
 import type { Lease, RunState } from "../model/types.js";
 import type { RunStore } from "../store/types.js";
 import { acquire, releaseHeld, renewHeld } from "./leases.js";
+import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS } from "./timings.js";
 import { Wakeup } from "./wakeup.js";
 
 interface RunLockOptions {
   store: RunStore;
-  /** This process's random token. */
+  /** The random token of whoever retries (see SyncDeps.owner). */
   owner: string;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The lease's length on the store's clock; the holder renews it every third of it while it works. */
@@ -32,8 +33,8 @@ export async function withRunLock<T>(
   work: (lost: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const { store, owner, sleep } = options;
-  const leaseMs = options.leaseMs ?? 15_000;
-  const waitMs = options.waitMs ?? 60_000;
+  const leaseMs = options.leaseMs ?? RETRY_LOCK_MS;
+  const waitMs = options.waitMs ?? RETRY_LOCK_WAIT_MS;
   const take = () =>
     store.transact<Attempt>((current, now) => {
       if (!current) return { result: { kind: "no-run" } };

@@ -20,6 +20,10 @@ export const LATE_LANDING_MS = 5000;
  * it (see SyncState.unsureCreate).
  */
 export const UNANSWERED_WINDOW_MS = 15_000;
+/** The queue-retry lock (`sync.retryLock`): renewed every third of it while a retry works. */
+export const RETRY_LOCK_MS = 15_000;
+/** The longest a retry waits for another's retry lock before giving up (LockTimeoutError). */
+export const RETRY_LOCK_WAIT_MS = 60_000;
 /** A write starts with at least the lease minus this left on it (renewed before each request otherwise). */
 export const RENEW_AFTER_MS = 1000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
