@@ -258,7 +258,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /**
    * Waits until this process's background writer (the "timer" one) is done: the issue is up to date,
-   * or what it lacks is queued. Bounded: the timer writer lives at most TIMER_WRITER.lifetimeMs.
+   * or what it lacks is queued. Bounded: the timer writer lives 15 s (TIMER_WRITER.lifetimeMs) from the
+   * reporter's latest change, so changes made while it waits extend the wait.
    */
   flush(): Promise<void> {
     return this.call("flush", [], () => this.core.writer.done());

@@ -18,6 +18,10 @@ export class TimerWriter {
   private timerWriter: Promise<void> | null = null;
   /** A start asked for while one is at work, which may be past its last look at the run: one more after it. */
   private again = false;
+  /** When the latest start was asked for (the reporter's clock). */
+  private askedAt = Number.NEGATIVE_INFINITY;
+  /** Whether the last writer ended with work it may not have seen, and none ran after it (closed). */
+  private leftOver = false;
   private readonly stopping = new AbortController();
 
   constructor(private readonly core: ReporterCore) {}
@@ -30,6 +34,7 @@ export class TimerWriter {
       return;
     }
     if (this.stopping.signal.aborted) return; // closed: what is not written is queued by close()
+    this.askedAt = this.core.clock.now();
     if (this.timerWriter) {
       this.again = true;
       return;
@@ -40,22 +45,26 @@ export class TimerWriter {
   }
 
   /**
-   * Writers one after the other, while starts come during one's life. Nobody awaits them but flush() and
-   * close(): what stops one (a store that does not answer) is a warning, never an unhandled rejection,
-   * which would end the caller's process.
+   * Writers one after the other, each living 15 s from the reporter's latest change (or start asked),
+   * while changes come during one's work: one may come after its last look, from a call that found its
+   * claim alive and started none. Nobody awaits them but flush() and close(): what stops one (a store
+   * that does not answer) is a warning, never an unhandled rejection, which would end the caller's process.
    */
   private async run(): Promise<void> {
-    do {
+    for (;;) {
       this.again = false;
+      const changes = this.core.changeCount;
       await this.core
         .actor()
         .runBackgroundWriter({
           ...TIMER_WRITER,
-          lastChangeAt: () => this.core.lastChangeAt,
+          lifeFrom: () => Math.max(this.core.lastChangeAt, this.askedAt),
           signal: this.stopping.signal,
         })
         .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
-    } while (this.again && !this.stopping.signal.aborted);
+      this.leftOver = this.again || this.core.changeCount !== changes;
+      if (this.stopping.signal.aborted || !this.leftOver) return;
+    }
   }
 
   /** Resolves once the timer writer is done (at once when none is at work). */
@@ -68,14 +77,15 @@ export class TimerWriter {
    * and the store the reporter made is closed.
    */
   async close(): Promise<void> {
-    // A timer writer at work queues what the issue lacks when it stops: close() does only without one.
     const writer = this.timerWriter;
     this.stopping.abort();
     await this.done();
     const { state } = this.core;
-    // A store that fails here (a database down) is a warning, as when it stops the writer: the reporter
-    // is closed all the same, and its own store too (a caller's cleanup after close() is not cut short).
-    if (!writer && state && canSync(state)) {
+    // A writer that stopped queued what the issue lacked then; close() queues it without one, or after
+    // changes made while the last one worked (their calls found its claim alive and started none). A store
+    // that fails here (a database down) is a warning, as when it stops the writer: the reporter is closed all
+    // the same, and its own store too (a caller's cleanup after close() is not cut short).
+    if ((!writer || this.leftOver) && state && canSync(state)) {
       await this.core
         .actor()
         .queueMissing("the reporter was closed before the issue was up to date")

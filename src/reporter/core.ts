@@ -112,6 +112,11 @@ export class ReporterCore {
     return state;
   }
 
+  /** How many changes this reporter made. */
+  get changeCount(): number {
+    return this.changes;
+  }
+
   /** The state a change of this reporter's made: `executionState` from now on. */
   changed(state: RunState): void {
     this.lastSeen = state;

@@ -8,10 +8,10 @@ import { Wakeup } from "./wakeup.js";
 export interface BackgroundWriterOptions {
   lifetimeMs?: number;
   /**
-   * When its caller's latest change was made (its clock): the lifetime counts from it when it is later
-   * than the writer's start (the library's timer writer lives on while its reporter's calls go on).
+   * When its life counts from, asked at each look (its clock; default: its start): the library's timer
+   * writer lives on from its reporter's latest change while the reporter's calls go on.
    */
-  lastChangeAt?: () => number;
+  lifeFrom?: () => number;
   maxFailures?: number;
   maxWaitMs?: number;
   /** Ends it at its next wait (the library's `close()`). */
@@ -27,10 +27,10 @@ interface Writer {
 /**
  * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
  * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
- * minutes, from its start or the caller's latest change) or an abort. Later commands start a new one when
- * needed. What it leaves unwritten is queued (a failed write's post already is), so the queue says what
- * the issue lacks. It waits on the store's notifications and its own due times, never in a sleep loop: a
- * change by any process, or a lease released anywhere, wakes it.
+ * minutes, from its start or `lifeFrom`) or an abort. Later commands start a new one when needed. What
+ * it leaves unwritten is queued (a failed write's post already is), so the queue says what the issue
+ * lacks. It waits on the store's notifications and its own due times, never in a sleep loop: a change by
+ * any process, or a lease released anywhere, wakes it.
  */
 export async function runBackgroundWriter(
   deps: Pick<SyncDeps, "store" | "clock" | "owner" | "sleep">,
@@ -38,7 +38,6 @@ export async function runBackgroundWriter(
   options: BackgroundWriterOptions = {},
 ): Promise<void> {
   const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = WRITER_MAX_WAIT_MS, signal } = options;
-  const { lastChangeAt = () => Number.NEGATIVE_INFINITY } = options;
   const { store, clock, owner } = deps;
   const wakeup = new Wakeup(deps.sleep);
   signal?.addEventListener("abort", wakeup.notify, { once: true });
@@ -46,7 +45,7 @@ export async function runBackgroundWriter(
   const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
   try {
     const started = clock.now();
-    const endOfLife = () => Math.max(started, lastChangeAt()) + lifetimeMs;
+    const endOfLife = () => (options.lifeFrom?.() ?? started) + lifetimeMs;
     // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
     await store.transact((current, now) =>
       current
@@ -83,11 +82,15 @@ export async function runBackgroundWriter(
       if (!decision || decision.kind === "clean" || decision.kind === "local") {
         return; // the record was cleared in the same transaction that saw nothing left to write
       }
-      if (endOfLife() > deadline) continue; // a change gave it more time while it looked: look again
+      // Stopped at its end of life, which a change moved while it looked: look again.
+      const tooLong = decision.kind !== "busy" && decision.until - result.now > maxWaitMs;
+      if (!tooLong && endOfLife() > deadline) continue;
       break; // the next write is due later than this process may wait
     }
-    await writer.queueMissing("the background writer stopped before the issue was up to date");
+    // The claim first: a change made after this look claims a writer of its own, and one made before it is
+    // in what is queued next (a change that saw the claim alive started none).
     await releaseHeld(store, "flusher", owner);
+    await writer.queueMissing("the background writer stopped before the issue was up to date");
   } finally {
     signal?.removeEventListener("abort", wakeup.notify);
     await unsubscribe?.();

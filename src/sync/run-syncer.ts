@@ -22,12 +22,11 @@ export class RunSyncer {
   /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
   private listing: Listing | null = null;
   /**
-   * `requests`: when this process's last GitHub request ended (shared by the syncers of one reporter): its
-   * next write keeps the interval from it even when the store could not record that request's write nor
-   * release its lease (the database went down): the lease stays this process's with lastWriteAt at that
-   * write's start, so the next change this process applies (a kept one replayed once the database is back)
-   * could otherwise write again at once. The queue's retry writes with it too, so its posts and the run's
-   * keep the interval between them.
+   * `requests`: when this reporter's last GitHub request ended (shared by its syncers): a write keeps the
+   * interval from it even when the store could not record that request's write nor release its lease (the
+   * database went down): the lease stays this syncer's with lastWriteAt at that write's start, so its next
+   * step (a flush writing on) could otherwise write again at once. The queue's retry writes with it too, so
+   * its posts and the run's keep the interval between them.
    */
   constructor(
     readonly deps: SyncDeps,

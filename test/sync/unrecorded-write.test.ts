@@ -107,7 +107,7 @@ describe("a write the store could not record", () => {
     expect((await store.read())!.sync.lease).toBeNull();
   });
 
-  it("keeps the interval in the process that wrote when the store could not release its lease either", async () => {
+  it("keeps the interval in the syncer that wrote when the store could not release its lease either", async () => {
     const { store, client, failing, deps, bump, gaps, clock } = await setup();
     await bump(1);
     // The database goes away as A records its write, and A's release fails too: the lease stays A's, the
@@ -118,10 +118,13 @@ describe("a write the store could not record", () => {
     await expect(a.step()).rejects.toThrow(StoreUnavailableError);
     expect((await store.read())!.sync.lease?.owner).toBe("A");
 
-    // The database is back 100 ms later; A applies the next change (a kept one, say) and writes it.
+    // The database is back 100 ms later. The same reporter's next call (a syncer of its own token, the
+    // reporter's request times) waits for A's lease; A writes on (the next step of its flush).
     clock.advance(100);
     await bump(2);
     client.latencyMs = 0;
+    const next = new RunSyncer(deps("A2"), a.requests);
+    expect(await next.step()).toMatchObject({ kind: "none", decision: { kind: "busy" } });
     expect((await a.step()).kind).toBe("wrote");
     expect(gaps()).toHaveLength(2);
     expect(Math.min(...gaps())).toBeGreaterThanOrEqual(1000);
