@@ -27,7 +27,7 @@ export interface RunStore {
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**
-   * Runs `change` on the current state with `now` from the store's clock (the database's now(); the
+   * Runs `change` on the current state with `now` from the store's clock (the database's clock; the
    * file store: its injected clock), persists `next` atomically (one transaction), and then notifies
    * subscribers; no other change of what it read lands in between. The file store holds an exclusive
    * lock across processes. The PostgreSQL store holds none: its write checks what the change read and

@@ -52,7 +52,7 @@ const DEFAULT_OPTIMISTIC_ATTEMPTS = 5;
 
 /**
  * The run state in PostgreSQL, shared by every machine that reaches the database. A change reads the epic's
- * latest run (its run row and agent rows) with the database's `now()`, runs, and writes what it changed in
+ * latest run (its run row and agent rows) with the database's clock, runs, and writes what it changed in
  * one autocommit statement (WRITE): the run row (the run's next sequence number, taken under the
  * row's lock for the statement only), the agents it touched at the versions it read, an event row (its
  * correlation id) and a NOTIFY. A write that finds what it read changed writes nothing and the change is

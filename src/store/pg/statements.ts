@@ -5,10 +5,12 @@ import { SCHEMA } from "./migrations.js";
 
 /**
  * The epic's latest run (its run row and its agent rows, none when the epic has no run), the database's
- * clock and the schema version, in one round trip.
+ * clock and the schema version, in one round trip. The clock is `clock_timestamp()`, read as the run is:
+ * in a locked try `now()` would be the transaction's start, earlier than a run another init committed
+ * while this one waited for its lock (which it then closes as abandoned before that run started).
  */
 export const LATEST = `
-SELECT (extract(epoch FROM now()) * 1000)::float8 AS now_ms,
+SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms,
        (SELECT max(version) FROM ${SCHEMA}.schema_migrations) AS version,
        r.id::text AS id, r.channel, r.revision::text AS revision, r.run_version::text AS run_version,
        r.seq::float8 AS seq, r.event, r.run_state,
@@ -23,9 +25,10 @@ LEFT JOIN LATERAL (
 /**
  * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
  * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
- * newest version, but the rest, the agents, as they were when it started).
+ * newest version, but the rest, the agents, as they were when it started). Ordered by the column, `r.id`:
+ * a bare `id` would be the text output column, in which "9" comes after "10".
  */
-export const LOCK_LATEST = `SELECT id::text AS id FROM ${SCHEMA}.runs WHERE epic_id = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE`;
+export const LOCK_LATEST = `SELECT r.id::text AS id FROM ${SCHEMA}.runs r WHERE r.epic_id = $1 ORDER BY r.id DESC LIMIT 1 FOR UPDATE`;
 
 export const INSERT_RUN = `
 INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, issue_number, started_at, completed_at, seq, event, run_state)

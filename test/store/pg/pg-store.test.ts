@@ -325,6 +325,60 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(runs).toHaveLength(2);
   });
 
+  // The lock once ordered by its text output column (`id::text AS id`): "9" came after "10", so from an
+  // epic's tenth run on, every locked change locked an older run than it read and was refused.
+  it("locks the epic's latest run by its number, past ten runs and more (9 < 10, not as text)", async () => {
+    const fresh = (await server.createDatabase("digits")).url;
+    const s = new PgRunStore({ url: fresh, epicId: "D", maxConnections: 1, optimisticAttempts: 0 });
+    stores.push(s);
+    for (let run = 1; run <= 12; run++) {
+      const next = newRun("D", ["a"], Date.now());
+      await s.transact(() => ({ next, result: undefined }));
+      expect((await s.read())?.runId, `run ${run}`).toBe(next.runId);
+    }
+    // A change of the twelfth run, in a transaction that locks its row.
+    expect(await s.transact(bump("a", 1))).toBe(2);
+  });
+
+  // A locked try read now(), its transaction's start: a run committed while it waited for the epic's lock
+  // started after that, and closing it as abandoned then broke the rule completed_at >= started_at (the
+  // init failed with an internal error). Found by four `init --force` at once.
+  it("closes a run that started while the new run's init waited for its lock at a time after that start", async () => {
+    const { url: fresh, name } = await server.createDatabase("waited");
+    const s = new PgRunStore({ url: fresh, epicId: "W", maxConnections: 1 });
+    stores.push(s);
+    await s.transact(() => ({ next: newRun("W", ["a"], Date.now()), result: undefined }));
+    // Another init holds the epic's lock: this one begins, locks the latest run, and waits.
+    const other = new pg.Client({ connectionString: fresh });
+    await other.connect();
+    try {
+      await other.query("SELECT pg_advisory_lock(hashtextextended('run:W', 0))");
+      const replacing = newRun("W", ["b"], Date.now());
+      const init = s.transact(() => ({ next: replacing, result: undefined }));
+      const waiting = async () =>
+        (await server.sql(name, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+          .length > 0;
+      expect(await waitFor(waiting, 10_000, 10)).toBe(true);
+      // The other init's run, started now: after this one's transaction began.
+      await other.query(
+        `INSERT INTO parallel_progress.runs (run_id, epic_id, repo, issue_number, started_at, seq, event, run_state)
+         SELECT run_id || '-other', epic_id, repo, issue_number, clock_timestamp(), seq, event, run_state
+         FROM parallel_progress.runs WHERE epic_id = 'W'`,
+      );
+      await other.query("SELECT pg_advisory_unlock(hashtextextended('run:W', 0))");
+      await init;
+      expect((await s.read())?.runId).toBe(replacing.runId);
+      const runs = await server.sql<{ abandoned: boolean }>(
+        name,
+        "SELECT completed_at IS NOT NULL AS abandoned FROM parallel_progress.runs WHERE epic_id = 'W' ORDER BY id",
+      );
+      // The first run was the other init's to close (this stand-in for it only inserts its run).
+      expect(runs.map((run) => run.abandoned)).toEqual([false, true, false]);
+    } finally {
+      await other.end();
+    }
+  });
+
   it("applies a change with a correlation id once, however often it is replayed", async () => {
     const s = store("E5");
     await s.transact((_c, now) => ({ next: newRun("E5", ["a"], now), result: undefined }));
