@@ -42,10 +42,13 @@ export function isOurs(error: unknown): boolean {
 
 /**
  * The write found an agent changed since the change read it (CONFLICT_MARK), or an agent it adds has a
- * domain that another change added meanwhile (the change, made again, refuses it), and wrote nothing.
+ * domain that another change added meanwhile (the change, made again, refuses it), or a database whose
+ * default isolation is REPEATABLE READ or SERIALIZABLE refused it for a row another change wrote while it
+ * waited (40001, where READ COMMITTED, the store's own level, reads that row again): it wrote nothing.
  */
 export function isConflict(error: unknown): boolean {
   const { code, message, constraint } = error as { code?: unknown; message?: unknown; constraint?: unknown };
+  if (code === "40001") return true;
   if (code === "23505") return constraint === "agents_run_id_domain_key";
   return code === "22P02" && typeof message === "string" && message.includes(CONFLICT_MARK);
 }

@@ -22,20 +22,33 @@ export const NEEDS_LOCK: unique symbol = Symbol("needs lock");
 export type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS_LOCK;
 
 /**
- * One try of a change: without a lock (`locked` false: one read, then one autocommit statement that
- * checks what the change read, see WRITE), or in a transaction that locks the run row (a new run;
- * a change that lost its optimistic tries). A locked try sends BEGIN with its read and COMMIT with its
- * write, each pair in one round trip (the pool's connections pipeline).
+ * One try of a change: `optimistic` (one read, then one autocommit statement that checks what the change
+ * read, see WRITE), or in a transaction that locks the run row: `locked` (a change that lost its
+ * optimistic tries) or `new-run` (a change that starts a run, which takes the epic's lock first). A
+ * locked try sends BEGIN with its read and COMMIT with its write, each pair in one round trip (the pool's
+ * connections pipeline).
  */
 export async function tryChange<T>(
   client: pg.PoolClient,
   session: Session,
   change: (current: RunState | null, now: number) => Transition<T>,
   correlation: Correlation | null,
-  locked: boolean,
+  mode: "optimistic" | "locked" | "new-run",
 ): Promise<Attempt<T>> {
+  const locked = mode !== "optimistic";
+  // A new run takes the epic's lock before the run row's, the order every taker of both keeps: another
+  // init holding the row and waiting for the epic's lock while this one held that lock and waited for the
+  // row deadlocked.
+  const epicLocked = mode === "new-run";
   let row = locked
-    ? (await Promise.all([client.query("BEGIN"), readLatest(client, session, true)]))[1]
+    ? (
+        await Promise.all([
+          // The level the locked read relies on (a run made while it waited is seen), whatever the default.
+          client.query("BEGIN ISOLATION LEVEL READ COMMITTED"),
+          epicLocked ? lockEpic(client, session) : null,
+          readLatest(client, session, true),
+        ])
+      )[2]
     : await readLatest(client, session, false);
   if (correlation?.replay && row.id !== null && (await applied(client, session.epicId, correlation.id)))
     throw new AlreadyAppliedError(correlation.id);
@@ -54,8 +67,8 @@ export async function tryChange<T>(
   if (row.state === null || next.runId !== row.state.runId) {
     if (!locked) return NEEDS_LOCK;
     // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
-    await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`run:${session.epicId}`]);
-    const fresh = await readLatest(client, session, true);
+    if (!epicLocked) await lockEpic(client, session);
+    const fresh = epicLocked ? row : await readLatest(client, session, true);
     if (fresh.id !== row.id) {
       row = fresh;
       before = row.state;
@@ -103,6 +116,11 @@ export async function tryChange<T>(
     return CONFLICT;
   }
   return { result: transition.result, wrote: isEvent };
+}
+
+/** The epic's advisory lock, held to the transaction's end: new runs of an epic are made one at a time. */
+function lockEpic(client: pg.PoolClient, session: Session): Promise<unknown> {
+  return client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`run:${session.epicId}`]);
 }
 
 /**

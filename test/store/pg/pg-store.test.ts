@@ -379,6 +379,69 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     }
   });
 
+  // Two inits at once deadlocked: one held the latest run's row and waited for the epic's lock, the other
+  // held that lock (taken after finding no row to lock) and then waited for the row. A new run now takes
+  // the epic's lock first, so whoever holds the row holds the epic's lock too.
+  it("starts a new run holding the epic's lock before it waits for the latest run's row", async () => {
+    const { url: fresh, name } = await server.createDatabase("order");
+    const s = new PgRunStore({ url: fresh, epicId: "Q", maxConnections: 1 });
+    stores.push(s);
+    await s.transact(() => ({ next: newRun("Q", ["a"], Date.now()), result: undefined }));
+    const holder = new pg.Client({ connectionString: fresh });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT id FROM parallel_progress.runs WHERE epic_id = 'Q' FOR UPDATE");
+      const replacing = newRun("Q", ["b"], Date.now());
+      const init = s.transact(() => ({ next: replacing, result: undefined }));
+      const locks = async () =>
+        server.sql<{ locktype: string; granted: boolean }>(
+          name,
+          "SELECT locktype, granted FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) OR locktype = 'transactionid'",
+        );
+      const waitsHoldingEpic = async () => {
+        const held = await locks();
+        return (
+          held.some((lock) => lock.locktype === "advisory" && lock.granted) &&
+          held.some((lock) => !lock.granted)
+        );
+      };
+      expect(await waitFor(waitsHoldingEpic, 5000, 10)).toBe(true);
+      await holder.query("ROLLBACK");
+      await init;
+      expect((await s.read())?.runId).toBe(replacing.runId);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  // A server whose default isolation is REPEATABLE READ refuses a write to a row another transaction wrote
+  // while it waited (40001), where READ COMMITTED reads the row again: the change was reported as "not
+  // answering" and kept on disk. It is made again on a fresh read, as any conflict is.
+  it("makes a change again when a database whose default isolation is REPEATABLE READ refuses it", async () => {
+    const { url: fresh, name } = await server.createDatabase("isolation");
+    await server.sql(name, `ALTER DATABASE "${name}" SET default_transaction_isolation = 'repeatable read'`);
+    const s = new PgRunStore({ url: fresh, epicId: "RR", maxConnections: 1 });
+    stores.push(s);
+    await s.transact(() => ({ next: newRun("RR", ["a", "b"], Date.now()), result: undefined }));
+    const holder = new pg.Client({ connectionString: fresh });
+    await holder.connect();
+    try {
+      // Another change of the run, not committed yet: the store's write waits for its row.
+      await holder.query("BEGIN");
+      await holder.query("UPDATE parallel_progress.runs SET revision = revision + 1 WHERE epic_id = 'RR'");
+      const change = s.transact(bump("b", 1));
+      const waiting = async () =>
+        (await server.sql(name, "SELECT 1 FROM pg_locks WHERE NOT granted")).length > 0;
+      expect(await waitFor(waiting, 10_000, 10)).toBe(true);
+      await holder.query("COMMIT");
+      expect(await change).toBe(2);
+      expect((await s.read())?.seq).toBe(2);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it("applies a change with a correlation id once, however often it is replayed", async () => {
     const s = store("E5");
     await s.transact((_c, now) => ({ next: newRun("E5", ["a"], now), result: undefined }));
