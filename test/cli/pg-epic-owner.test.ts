@@ -140,6 +140,61 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(next.code, next.stderr).toBe(0);
   });
 
+  it("refuses another repository for a run that has one, issue or not: the epic stays its repository's", async () => {
+    const { url, name, widgets } = await twoRepositories("epic_move");
+    const init = await call(url, ["init", "--epic", "MV2", "--domains", "api", "--repo", "acme/widgets"]);
+    expect(init.code, init.stderr).toBe(0);
+    const runs = () => server.sql(name, "SELECT run_id, repo, seq FROM parallel_progress.runs ORDER BY id");
+    const before = await runs();
+
+    const moved = await call(url, [
+      "log",
+      "api",
+      "hello",
+      "--repo",
+      "other/thing",
+      "--issue",
+      "5",
+      "--epic",
+      "MV2",
+    ]);
+    expect(moved.code).toBe(2);
+    oneLine(moved);
+    expect(moved.stderr).toMatch(
+      /--repo names other\/thing, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
+    );
+    // From task.md on another machine: refused alike.
+    const machine = await cli.folder();
+    await writeFile(join(machine, "task.md"), "---\ngithub:\n  repo: other/thing\n---\n");
+    const edited = await runCli(
+      ["update", "api", "--status", "in_progress", "--dir", machine, "--store", url],
+      {
+        env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: "MV2" },
+      },
+    );
+    expect(edited.code).toBe(2);
+    oneLine(edited);
+    expect(edited.stderr).toMatch(/task\.md github\.repo names other\/thing, but run \S+ \(epic MV2\)/);
+    expect(await runs()).toEqual(before);
+
+    // GITHUB_REPOSITORY of another repository (a CI machine) moves nothing; the run takes its issue.
+    const ci = await runCli(["log", "api", "from CI", "--issue", "5", "--dir", await cli.folder()], {
+      env: {
+        GITHUB_TOKEN: "",
+        GITHUB_REPOSITORY: "other/thing",
+        PARALLEL_PROGRESS_STORE: url,
+        PARALLEL_PROGRESS_EPIC: "MV2",
+      },
+    });
+    expect(ci.code, ci.stderr).toBe(0);
+    expect((await runs()).map((run) => run.repo)).toEqual(["acme/widgets"]);
+    // The repository's role still sees the run as the epic's latest.
+    const seen = await call(widgets, ["status", "--json", "--epic", "MV2"]);
+    expect(seen.code, seen.stderr).toBe(0);
+    const status = JSON.parse(seen.stdout) as { runId: string; repo: string; issueNumber: number };
+    expect([status.runId, status.repo, status.issueNumber]).toEqual([before[0]!.run_id, "acme/widgets", 5]);
+  });
+
   it("lets one of two repositories starting the same new epic at once have it", async () => {
     const { name, widgets, thing } = await twoRepositories("epic_race");
     for (let round = 0; round < 3; round++) {
