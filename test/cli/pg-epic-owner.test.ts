@@ -15,7 +15,7 @@ import {
 
 /**
  * An epic id belongs to one repository, whoever inserts the run (the CLI or plain SQL, under row-level
- * security); agent text with a NUL is refused as the file store refuses it; "no run" names the epic and the
+ * security), and a run keeps its repository; an issue number past GitHub's is bad input; agent text with a NUL is refused as the file store refuses it; "no run" names the epic and the
  * database.
  */
 
@@ -193,6 +193,37 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(seen.code, seen.stderr).toBe(0);
     const status = JSON.parse(seen.stdout) as { runId: string; repo: string; issueNumber: number };
     expect([status.runId, status.repo, status.issueNumber]).toEqual([before[0]!.run_id, "acme/widgets", 5]);
+  });
+
+  it("refuses an issue number past GitHub's 32-bit ones as the file store does (exit 2, one line), not as an internal error", async () => {
+    const { url, name } = await server.createDatabase("epic_big_issue");
+    const init = await call(url, ["init", "--epic", "BIG", "--domains", "api", "--issue", "3000000000"]);
+    expect(init.code).toBe(2);
+    oneLine(init);
+    expect(init.stderr).toContain(
+      '--issue must be at most 2147483647 (GitHub\'s issue numbers are 32-bit), got "3000000000"',
+    );
+
+    // Refused before the database is touched (not even migrated); the epic's first run starts after.
+    expect((await call(url, ["init", "--epic", "BIG", "--domains", "api"])).code).toBe(0);
+    const machine = await cli.folder();
+    await writeFile(join(machine, "task.md"), "---\ngithub:\n  issue_number: 3000000000\n---\n");
+    const edited = await runCli(
+      ["update", "api", "--status", "in_progress", "--dir", machine, "--store", url],
+      {
+        env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: "BIG" },
+      },
+    );
+    expect(edited.code).toBe(2);
+    oneLine(edited);
+    expect(edited.stderr).toMatch(
+      /task\.md: github\.issue_number must be at most 2147483647 .*got 3000000000/,
+    );
+    const largest = await call(url, ["log", "api", "x", "--epic", "BIG", "--issue", "2147483647"]);
+    expect(largest.code, largest.stderr).toBe(0);
+    expect(await server.sql(name, "SELECT issue_number FROM parallel_progress.runs")).toEqual([
+      { issue_number: 2147483647 },
+    ]);
   });
 
   it("lets one of two repositories starting the same new epic at once have it", async () => {
