@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { GitHubOverrides } from "./config/github-target.js";
-import { MAX_FILES, MAX_INTERVAL_MS } from "./config/options.js";
+import { MAX_FILES, MAX_INTERVAL_MS, MAX_ISSUE_NUMBER } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { expectation, valueAt } from "./config/zod-issue.js";
 import { UsageError } from "./errors.js";
@@ -103,7 +103,9 @@ const OPTIONS = {
       store: withMethods("read", "transact", "subscribe", "close").optional(),
       github: z
         .strictObject({
-          issueNumber: z.int().min(1).optional(),
+          // The bound before the whole-number check: a number past what a double holds exactly is too big, not
+          // "at most 9007199254740991".
+          issueNumber: z.number().min(1).max(MAX_ISSUE_NUMBER).int().optional(),
           repo: z.string().optional(),
           apiUrl: z.string().optional(),
           commentMode: z.enum(["edit", "append"]).optional(),

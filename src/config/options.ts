@@ -19,6 +19,15 @@ export const characters = (text: string): number => Array.from(text).length;
 export const MAX_INTERVAL_MS = 600_000;
 
 /**
+ * The largest issue number: GitHub's are 32-bit, and the PostgreSQL store keeps one in an `integer`
+ * column. Taken by neither store beyond it, from any source (--issue, task.md, the library's options).
+ */
+export const MAX_ISSUE_NUMBER = 2_147_483_647;
+
+/** What an issue number above MAX_ISSUE_NUMBER is told, after the name of where it was given. */
+export const TOO_BIG_ISSUE = `must be at most ${MAX_ISSUE_NUMBER} (GitHub's issue numbers are 32-bit)`;
+
+/**
  * The most files an agent may count: far past any real run, and low enough that a run's totals (the sum
  * over its agents) stay exact integers.
  */
@@ -164,11 +173,11 @@ export function checkNoNul(text: string | null | undefined, what: string, advice
   }
 }
 
-/** `"12"` → 12. */
+/** `"12"` → 12: a whole number from 1 to MAX_ISSUE_NUMBER. */
 export function parseIssueOption(value: string): number {
-  const issue = wholeNumber(value);
-  if (issue === null || issue < 1)
-    throw new UsageError(`--issue must be a positive integer, got ${quote(value)}`);
+  const issue = /^\s*\d+\s*$/.test(value) ? Number(value) : 0;
+  if (issue < 1) throw new UsageError(`--issue must be a positive integer, got ${quote(value)}`);
+  if (issue > MAX_ISSUE_NUMBER) throw new UsageError(`--issue ${TOO_BIG_ISSUE}, got ${quote(value)}`);
   return issue;
 }
 

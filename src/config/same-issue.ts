@@ -4,9 +4,14 @@ import type { GitHubTarget, RunState } from "../model/types.js";
 /**
  * A run posts to one issue for its whole life: the one it had when it first had one. Moving it
  * mid-run would split it (its comment is edited by id, so updates would stay on the old issue while
- * finalize posted on the new one). Pure: returns `next` with the run's issue and repository kept, and
- * throws UsageError when an active run is pointed at another issue (task.md edited, --issue or
- * --repo given). A finalized run keeps its issue for its leftovers; a new number is for the next init.
+ * finalize posted on the new one). A run belongs to one repository too, from the time it has one, with
+ * or without an issue (with a database store an epic's runs are of one repository, and a role sees the
+ * runs of the repositories granted to it). Pure: returns `next` with the run's issue and repository
+ * kept, and throws UsageError when an active run is pointed at another issue or repository (task.md
+ * edited, --issue or --repo given). A repository is compared as GitHub compares names, case aside; the
+ * run keeps its own spelling. A run without an issue may be given one, and one without a repository
+ * may be given one. A finalized run keeps its issue and repository for its leftovers; a new one is for
+ * the next init.
  */
 export function keepRunIssue(
   state: RunState,
@@ -14,22 +19,28 @@ export function keepRunIssue(
   flags: { issue: boolean; repo: boolean },
 ): GitHubTarget {
   const was = state.github;
-  if (was.issueNumber === null) return next; // a run without an issue may be given one
-  const issueMoved = next.issueNumber !== was.issueNumber;
+  const issueMoved = was.issueNumber !== null && next.issueNumber !== was.issueNumber;
   const repoMoved =
     was.repo !== null && next.repo !== null && next.repo.toLowerCase() !== was.repo.toLowerCase();
-  if (!issueMoved && !repoMoved) return next;
-  if (state.completedAt !== null) return { ...next, issueNumber: was.issueNumber, repo: was.repo };
-  const source = issueMoved
-    ? flags.issue
-      ? "--issue"
-      : "task.md github.issue_number"
-    : flags.repo
-      ? "--repo"
-      : "task.md github.repo";
+  const kept: GitHubTarget = {
+    ...next,
+    issueNumber: issueMoved ? was.issueNumber : next.issueNumber,
+    repo: was.repo ?? next.repo,
+  };
+  if ((!issueMoved && !repoMoved) || state.completedAt !== null) return kept;
+  const sources = [
+    ...(issueMoved ? [flags.issue ? "--issue" : "task.md github.issue_number"] : []),
+    ...(repoMoved ? [flags.repo ? "--repo" : "task.md github.repo"] : []),
+  ].join(" and ");
+  const run = `run ${state.runId} (epic ${state.epicId})`;
+  if (was.issueNumber === null) {
+    throw new UsageError(
+      `${sources} names ${next.repo}, but ${run} belongs to ${was.repo}: a run stays in one repository; put it back, or finalize this run (or init --force) before moving to ${next.repo}`,
+    );
+  }
   const to = where({ ...next, repo: next.repo ?? was.repo });
   throw new UsageError(
-    `${source} names ${to}, but run ${state.runId} (epic ${state.epicId}) posts to ${where(was)}: a run stays on one issue; put it back, or finalize this run (or init --force) before moving to ${to}`,
+    `${sources} names ${to}, but ${run} posts to ${where(was)}: a run stays on one issue; put it back, or finalize this run (or init --force) before moving to ${to}`,
   );
 }
 

@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import type { CommentMode } from "../model/types.js";
 import { isYamlLanguage, locateFrontmatter } from "./frontmatter.js";
 import { formatLastSynced } from "./last-synced.js";
-import { MAX_INTERVAL_MS } from "./options.js";
+import { MAX_INTERVAL_MS, MAX_ISSUE_NUMBER, TOO_BIG_ISSUE } from "./options.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
 
@@ -35,7 +35,7 @@ const wholeNumber = (value: unknown) =>
   typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : absentIfNull(value);
 
 const githubSchema = z.object({
-  issue_number: z.preprocess(wholeNumber, z.int().min(1).optional()),
+  issue_number: z.preprocess(wholeNumber, z.int().min(1).max(MAX_ISSUE_NUMBER).optional()),
   sync_enabled: z.preprocess(absentIfNull, z.boolean().default(true)),
   repo: z.preprocess(absentIfNull, z.string().refine(isRepoSlug).optional()),
   last_synced: z.preprocess(
@@ -70,7 +70,10 @@ export function parseTaskFile(text: string, path: string): TaskSettings {
     const issue = result.error.issues[0];
     const field = issue?.path[0];
     if (typeof field === "string" && field in EXPECTED) {
-      const expected = EXPECTED[field as keyof typeof EXPECTED];
+      const expected =
+        field === "issue_number" && issue?.code === "too_big"
+          ? TOO_BIG_ISSUE
+          : EXPECTED[field as keyof typeof EXPECTED];
       throw new UsageError(`${path}: github.${field} ${expected}, got ${quote(github[field])}`, {
         cause: result.error,
       });

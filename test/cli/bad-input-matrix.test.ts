@@ -101,7 +101,7 @@ function cases(): Case[] {
   return [
     // The common options, on a command that changes the run and on one that only reads it.
     ...[UPDATE, ["status"]].flatMap((base) => [
-      ...valueCases(base, "--issue", NUMBERS),
+      ...valueCases(base, "--issue", [...NUMBERS, "0", "2147483648", "3000000000"]),
       ...valueCases(base, "--min-interval", NUMBERS),
       ...valueCases(base, "--comment-mode", WORDS),
       ...valueCases(base, "--epic", ["", " ", "\u0007", LONG, "E\u0085"]),

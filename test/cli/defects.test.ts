@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { queueFiles } from "../support/cli.js";
+import { queueFiles, runCli } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 /** Issue 11: what only the CLI's own process shows (its stderr line and exit code). */
@@ -64,5 +64,60 @@ describe("another issue given to a later command", () => {
       /--issue names acme\/widgets#65, but run \S+ \(epic E\) posts to acme\/widgets#123/,
     );
     expect(await readFile(stateFile, "utf8")).toBe(before);
+  });
+});
+
+describe("another repository given to a later command", () => {
+  const noRepository = { GITHUB_REPOSITORY: "" };
+
+  it("is refused with exit 2 and one line naming both, from --repo or task.md, though the run has no issue yet", async () => {
+    const { cli, dir, env, gh } = await fakeGitHub({ task: null });
+    const run = (...args: string[]) => runCli([...args, "--dir", dir], { env: { ...env, ...noRepository } });
+    const init = await run("init", "--epic", "MV2", "--domains", "api", "--repo", "acme/widgets");
+    expect(init.code, init.stderr).toBe(0);
+    const stateFile = join(dir, ".parallel-progress", "state.json");
+    const before = await readFile(stateFile, "utf8");
+
+    const moved = await run("log", "api", "hello", "--repo", "other/x", "--issue", "5");
+    expect(moved.code).toBe(2);
+    expect(moved.stderr.trim().split("\n")).toHaveLength(1);
+    expect(moved.stderr).toMatch(
+      /--repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
+    );
+    expect(await readFile(stateFile, "utf8")).toBe(before);
+
+    await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n# Epic\n");
+    const edited = await run("update", "api", "--status", "in_progress");
+    expect(edited.code).toBe(2);
+    expect(edited.stderr.trim().split("\n")).toHaveLength(1);
+    expect(edited.stderr).toMatch(
+      /task\.md github\.repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets/,
+    );
+    expect(await readFile(stateFile, "utf8")).toBe(before);
+    await rm(join(dir, "task.md"));
+    expect(gh.requests).toEqual([]);
+
+    // The same repository as GitHub names it, case aside, is no move: the run keeps its spelling.
+    expect((await run("log", "api", "same", "--repo", "ACME/Widgets")).code).toBe(0);
+    // GITHUB_REPOSITORY comes after the run's own repository: another one there moves nothing.
+    const elsewhere = await runCli(["log", "api", "from CI", "--issue", "5", "--dir", dir], {
+      env: { ...env, GITHUB_REPOSITORY: "other/x" },
+    });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    const status = JSON.parse((await cli("status", "--json")).stdout) as {
+      repo: string;
+      issueNumber: number;
+    };
+    expect([status.repo, status.issueNumber]).toEqual(["acme/widgets", 5]);
+  });
+
+  it("is given to a run without one", async () => {
+    const { dir, env } = await fakeGitHub({ task: null });
+    const run = (...args: string[]) => runCli([...args, "--dir", dir], { env: { ...env, ...noRepository } });
+    expect((await run("init", "--epic", "E", "--domains", "api")).code).toBe(0);
+    const given = await run("log", "api", "hello", "--repo", "other/x");
+    expect(given.code, given.stderr).toBe(0);
+    const status = JSON.parse((await run("status", "--json")).stdout) as { repo: string | null };
+    expect(status.repo).toBe("other/x");
   });
 });

@@ -15,7 +15,7 @@ import {
 
 /**
  * An epic id belongs to one repository, whoever inserts the run (the CLI or plain SQL, under row-level
- * security); agent text with a NUL is refused as the file store refuses it; "no run" names the epic and the
+ * security), and a run keeps its repository; an issue number past GitHub's is bad input; agent text with a NUL is refused as the file store refuses it; "no run" names the epic and the
  * database.
  */
 
@@ -138,6 +138,92 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(finalize.code, finalize.stderr).toBe(0);
     const next = await call(widgets, ["init", "--epic", "W", "--domains", "a", "--repo", "acme/widgets"]);
     expect(next.code, next.stderr).toBe(0);
+  });
+
+  it("refuses another repository for a run that has one, issue or not: the epic stays its repository's", async () => {
+    const { url, name, widgets } = await twoRepositories("epic_move");
+    const init = await call(url, ["init", "--epic", "MV2", "--domains", "api", "--repo", "acme/widgets"]);
+    expect(init.code, init.stderr).toBe(0);
+    const runs = () => server.sql(name, "SELECT run_id, repo, seq FROM parallel_progress.runs ORDER BY id");
+    const before = await runs();
+
+    const moved = await call(url, [
+      "log",
+      "api",
+      "hello",
+      "--repo",
+      "other/thing",
+      "--issue",
+      "5",
+      "--epic",
+      "MV2",
+    ]);
+    expect(moved.code).toBe(2);
+    oneLine(moved);
+    expect(moved.stderr).toMatch(
+      /--repo names other\/thing, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
+    );
+    // From task.md on another machine: refused alike.
+    const machine = await cli.folder();
+    await writeFile(join(machine, "task.md"), "---\ngithub:\n  repo: other/thing\n---\n");
+    const edited = await runCli(
+      ["update", "api", "--status", "in_progress", "--dir", machine, "--store", url],
+      {
+        env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: "MV2" },
+      },
+    );
+    expect(edited.code).toBe(2);
+    oneLine(edited);
+    expect(edited.stderr).toMatch(/task\.md github\.repo names other\/thing, but run \S+ \(epic MV2\)/);
+    expect(await runs()).toEqual(before);
+
+    // GITHUB_REPOSITORY of another repository (a CI machine) moves nothing; the run takes its issue.
+    const ci = await runCli(["log", "api", "from CI", "--issue", "5", "--dir", await cli.folder()], {
+      env: {
+        GITHUB_TOKEN: "",
+        GITHUB_REPOSITORY: "other/thing",
+        PARALLEL_PROGRESS_STORE: url,
+        PARALLEL_PROGRESS_EPIC: "MV2",
+      },
+    });
+    expect(ci.code, ci.stderr).toBe(0);
+    expect((await runs()).map((run) => run.repo)).toEqual(["acme/widgets"]);
+    // The repository's role still sees the run as the epic's latest.
+    const seen = await call(widgets, ["status", "--json", "--epic", "MV2"]);
+    expect(seen.code, seen.stderr).toBe(0);
+    const status = JSON.parse(seen.stdout) as { runId: string; repo: string; issueNumber: number };
+    expect([status.runId, status.repo, status.issueNumber]).toEqual([before[0]!.run_id, "acme/widgets", 5]);
+  });
+
+  it("refuses an issue number past GitHub's 32-bit ones as the file store does (exit 2, one line), not as an internal error", async () => {
+    const { url, name } = await server.createDatabase("epic_big_issue");
+    const init = await call(url, ["init", "--epic", "BIG", "--domains", "api", "--issue", "3000000000"]);
+    expect(init.code).toBe(2);
+    oneLine(init);
+    expect(init.stderr).toContain(
+      '--issue must be at most 2147483647 (GitHub\'s issue numbers are 32-bit), got "3000000000"',
+    );
+
+    // Refused before the database is touched (not even migrated); the epic's first run starts after.
+    expect((await call(url, ["init", "--epic", "BIG", "--domains", "api"])).code).toBe(0);
+    const machine = await cli.folder();
+    await writeFile(join(machine, "task.md"), "---\ngithub:\n  issue_number: 3000000000\n---\n");
+    const edited = await runCli(
+      ["update", "api", "--status", "in_progress", "--dir", machine, "--store", url],
+      {
+        env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: "BIG" },
+      },
+    );
+    expect(edited.code).toBe(2);
+    oneLine(edited);
+    expect(edited.stderr).toMatch(
+      /task\.md: github\.issue_number must be at most 2147483647 .*got 3000000000/,
+    );
+    const largest = await call(url, ["log", "api", "x", "--epic", "BIG", "--issue", "2147483647"]);
+    expect(largest.code, largest.stderr).toBe(0);
+    expect(await server.sql(name, "SELECT issue_number FROM parallel_progress.runs")).toEqual([
+      { issue_number: 2147483647 },
+    ]);
   });
 
   it("lets one of two repositories starting the same new epic at once have it", async () => {

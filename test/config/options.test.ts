@@ -94,6 +94,13 @@ describe("parseIssueOption and parseIntervalOption", () => {
     expect(messageOf(() => parseIssueOption("abc"))).toBe('--issue must be a positive integer, got "abc"');
     expect(messageOf(() => parseIssueOption("0"))).toBe('--issue must be a positive integer, got "0"');
     expect(messageOf(() => parseIssueOption("1.5"))).toMatch(/got "1.5"$/);
+    // GitHub's issue numbers are 32-bit (and the PostgreSQL store's column an integer).
+    expect(parseIssueOption("2147483647")).toBe(2147483647);
+    for (const big of ["2147483648", "3000000000", "99999999999999999999999"]) {
+      expect(messageOf(() => parseIssueOption(big))).toBe(
+        `--issue must be at most 2147483647 (GitHub's issue numbers are 32-bit), got "${big}"`,
+      );
+    }
     expect(messageOf(() => parseIntervalOption("600001"))).toBe(
       '--min-interval must be a whole number of milliseconds from 0 to 600000, got "600001"',
     );

@@ -105,6 +105,12 @@ describe("parseTaskFile", () => {
     expect(messageOf(withGithub("  issue_number: 1.5"))).toBe(
       "task.md: github.issue_number must be a positive integer, got 1.5",
     );
+    expect(parseTaskFile(withGithub("  issue_number: 2147483647"), "task.md").issueNumber).toBe(2147483647);
+    for (const big of ["2147483648", "3000000000", "'3000000000'", "1e20"]) {
+      expect(messageOf(withGithub(`  issue_number: ${big}`))).toMatch(
+        /^task\.md: github\.issue_number must be at most 2147483647 \(GitHub's issue numbers are 32-bit\), got "?(2147483648|3000000000|100000000000000000000)"?$/,
+      );
+    }
     expect(messageOf(withGithub("  sync_enabled: maybe"))).toBe(
       'task.md: github.sync_enabled must be true or false, got "maybe"',
     );

@@ -230,6 +230,27 @@ describe("library arguments", () => {
     await expect(interval.initializeParallelTracking("E", ["a"])).rejects.toThrow(
       "createParallelReporter: options.github.minIntervalMs must be at most 600000, got 10000000",
     );
+    // An issue number above GitHub's 32-bit ones (the PostgreSQL store's integer column), and one past
+    // what a number holds exactly.
+    for (const [issueNumber, shown] of [
+      [2_147_483_648, "2147483648"],
+      [3_000_000_000, "3000000000"],
+      [1e20, "100000000000000000000"],
+    ] as const) {
+      const big = createParallelReporter("/epic", { fs, env: {}, github: { issueNumber } });
+      await expect(big.initializeParallelTracking("E", ["a"])).rejects.toThrow(
+        new UsageError(
+          `createParallelReporter: options.github.issueNumber must be at most 2147483647, got ${shown}`,
+        ),
+      );
+    }
+    const largest = createParallelReporter("/epic-largest", {
+      fs,
+      env: {},
+      github: { issueNumber: 2_147_483_647 },
+    });
+    await largest.initializeParallelTracking("E", ["a"]);
+    expect((await largest.status())?.issueNumber).toBe(2_147_483_647);
     expect(fs.existsSync("/epic")).toBe(false);
   });
 

@@ -58,3 +58,34 @@ describe("changing the issue of a run", () => {
     expect(kinds).toEqual(["progress", "final"]);
   });
 });
+
+describe("changing the repository of a run", () => {
+  it("is refused while the run is active, though it has no issue yet (UsageError naming both); the run untouched", async () => {
+    const run = await setup({ task: "# Epic, no settings\n" });
+    const { gh, dir } = run;
+    const reporter = run.reporter({ github: { repo: "acme/widgets" } });
+    await reporter.initializeParallelTracking("MV2", ["api"]);
+    const before = await reporter.load();
+
+    const moved = run.reporter({ github: { repo: "other/x", issueNumber: 5 } });
+    const error = await moved.updateAgentProgress("api", "in_progress", 1, 2).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(
+      /^--repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
+    );
+    await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n");
+    // Another process, with no repository of its own: task.md's is the one it gives.
+    const plain = run.reporter();
+    await expect(plain.updateAgentProgress("api", "in_progress", 1, 2)).rejects.toThrow(
+      /^task\.md github\.repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets/,
+    );
+    expect(await reporter.load()).toEqual(before);
+    expect(gh.requests).toEqual([]);
+
+    // The run's own repository, case aside, and an issue for it are taken; the run keeps its spelling.
+    await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: ACME/widgets\n  issue_number: 123\n---\n");
+    await plain.updateAgentProgress("api", "in_progress", 1, 2);
+    const status = await plain.status();
+    expect([status.repo, status.issueNumber]).toEqual(["acme/widgets", 123]);
+  });
+});
