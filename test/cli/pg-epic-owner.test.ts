@@ -43,6 +43,15 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
   const call = async (store: string, args: string[]) =>
     runCli([...args, "--dir", await cli.folder(), "--store", store], { env: { GITHUB_TOKEN: "" } });
 
+  /** An `update` of epic `epicId`'s api agent from a machine whose task.md has `github` setting `line`. */
+  async function updateUnder(store: string, epicId: string, line: string) {
+    const machine = await cli.folder();
+    await writeFile(join(machine, "task.md"), `---\ngithub:\n  ${line}\n---\n`);
+    return runCli(["update", "api", "--status", "in_progress", "--dir", machine, "--store", store], {
+      env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: epicId },
+    });
+  }
+
   /** A database, its owner's URL, and two roles granted one repository each (roles are the server's: unique names). */
   async function twoRepositories(prefix: string) {
     const { url, name } = await server.createDatabase(prefix);
@@ -164,14 +173,7 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       /--repo names other\/thing, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
     );
     // From task.md on another machine: refused alike.
-    const machine = await cli.folder();
-    await writeFile(join(machine, "task.md"), "---\ngithub:\n  repo: other/thing\n---\n");
-    const edited = await runCli(
-      ["update", "api", "--status", "in_progress", "--dir", machine, "--store", url],
-      {
-        env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: "MV2" },
-      },
-    );
+    const edited = await updateUnder(url, "MV2", "repo: other/thing");
     expect(edited.code).toBe(2);
     oneLine(edited);
     expect(edited.stderr).toMatch(/task\.md github\.repo names other\/thing, but run \S+ \(epic MV2\)/);
@@ -206,14 +208,7 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
 
     // Refused before the database is touched (not even migrated); the epic's first run starts after.
     expect((await call(url, ["init", "--epic", "BIG", "--domains", "api"])).code).toBe(0);
-    const machine = await cli.folder();
-    await writeFile(join(machine, "task.md"), "---\ngithub:\n  issue_number: 3000000000\n---\n");
-    const edited = await runCli(
-      ["update", "api", "--status", "in_progress", "--dir", machine, "--store", url],
-      {
-        env: { GITHUB_TOKEN: "", PARALLEL_PROGRESS_EPIC: "BIG" },
-      },
-    );
+    const edited = await updateUnder(url, "BIG", "issue_number: 3000000000");
     expect(edited.code).toBe(2);
     oneLine(edited);
     expect(edited.stderr).toMatch(
