@@ -244,6 +244,17 @@ export function sharedPostgres(): PostgresDatabases {
   return databasesOn(port);
 }
 
+/** Runs `work` on a connection of its own to `url`, closed after it. */
+export async function withConnection<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** URLs, SQL and new databases on the server listening on `port`. */
 function databasesOn(port: number): PostgresDatabases {
   // Unique across the workers sharing a server, and across the files one worker runs in turn.
@@ -251,15 +262,8 @@ function databasesOn(port: number): PostgresDatabases {
   let counter = 0;
   const url = (database = "postgres", user = { name: "postgres", password: SUPERUSER_PASSWORD }) =>
     `postgresql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  const sql = async <R extends pg.QueryResultRow>(database: string, text: string, values?: unknown[]) => {
-    const client = new pg.Client({ connectionString: url(database) });
-    await client.connect();
-    try {
-      return (await client.query<R>(text, values)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = <R extends pg.QueryResultRow>(database: string, text: string, values?: unknown[]) =>
+    withConnection(url(database), async (client) => (await client.query<R>(text, values)).rows);
   return {
     port,
     url,

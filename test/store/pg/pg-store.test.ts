@@ -15,6 +15,7 @@ import {
   SUPERUSER_PASSWORD,
   startPostgres,
   type TestPostgres,
+  withConnection,
 } from "../../support/postgres.js";
 
 const skip = postgresUnavailable();
@@ -169,19 +170,28 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
    * the run (each `calls` counter is at least 1): so all of them write from the same read.
    */
   const fromOneRead = async (epicId: string, calls: { n: number }[], changes: () => Promise<unknown>[]) => {
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
-    try {
+    await withConnection(url, async (holder) => {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM parallel_progress.runs WHERE epic_id = $1 FOR UPDATE", [epicId]);
       const running = Promise.all(changes());
       expect(await waitFor(() => calls.every((c) => c.n >= 1), 10_000, 10)).toBe(true);
       await holder.query("ROLLBACK");
       await running;
-    } finally {
-      await holder.end();
-    }
+    });
   };
+
+  /** A store of `epicId` with one connection on a new database (`prefix`), its first run started. */
+  const onNewDatabase = async (prefix: string, epicId: string, domains = ["a"]) => {
+    const { url: fresh, name } = await server.createDatabase(prefix);
+    const s = new PgRunStore({ url: fresh, epicId, maxConnections: 1 });
+    stores.push(s);
+    await s.transact(() => ({ next: newRun(epicId, domains, Date.now()), result: undefined }));
+    return { s, fresh, name };
+  };
+
+  /** Whether a connection to database `name` waits for a lock (`where`: which locks count). */
+  const waitsForLock = async (name: string, where = "NOT granted") =>
+    (await server.sql(name, `SELECT 1 FROM pg_locks WHERE ${where}`)).length > 0;
 
   it("writes changes of two agents made from one read without a conflict: each made once", async () => {
     const [a, b] = await twoWriters("E3a", ["x", "y"]);
@@ -344,20 +354,13 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   // started after that, and closing it as abandoned then broke the rule completed_at >= started_at (the
   // init failed with an internal error). Found by four `init --force` at once.
   it("closes a run that started while the new run's init waited for its lock at a time after that start", async () => {
-    const { url: fresh, name } = await server.createDatabase("waited");
-    const s = new PgRunStore({ url: fresh, epicId: "W", maxConnections: 1 });
-    stores.push(s);
-    await s.transact(() => ({ next: newRun("W", ["a"], Date.now()), result: undefined }));
+    const { s, fresh, name } = await onNewDatabase("waited", "W");
     // Another init holds the epic's lock: this one begins, locks the latest run, and waits.
-    const other = new pg.Client({ connectionString: fresh });
-    await other.connect();
-    try {
+    await withConnection(fresh, async (other) => {
       await other.query("SELECT pg_advisory_lock(hashtextextended('run:W', 0))");
       const replacing = newRun("W", ["b"], Date.now());
       const init = s.transact(() => ({ next: replacing, result: undefined }));
-      const waiting = async () =>
-        (await server.sql(name, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
-          .length > 0;
+      const waiting = () => waitsForLock(name, "locktype = 'advisory' AND NOT granted");
       expect(await waitFor(waiting, 10_000, 10)).toBe(true);
       // The other init's run, started now: after this one's transaction began.
       await other.query(
@@ -374,22 +377,15 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
       );
       // The first run was the other init's to close (this stand-in for it only inserts its run).
       expect(runs.map((run) => run.abandoned)).toEqual([false, true, false]);
-    } finally {
-      await other.end();
-    }
+    });
   });
 
   // Two inits at once deadlocked: one held the latest run's row and waited for the epic's lock, the other
   // held that lock (taken after finding no row to lock) and then waited for the row. A new run now takes
   // the epic's lock first, so whoever holds the row holds the epic's lock too.
   it("starts a new run holding the epic's lock before it waits for the latest run's row", async () => {
-    const { url: fresh, name } = await server.createDatabase("order");
-    const s = new PgRunStore({ url: fresh, epicId: "Q", maxConnections: 1 });
-    stores.push(s);
-    await s.transact(() => ({ next: newRun("Q", ["a"], Date.now()), result: undefined }));
-    const holder = new pg.Client({ connectionString: fresh });
-    await holder.connect();
-    try {
+    const { s, fresh, name } = await onNewDatabase("order", "Q");
+    await withConnection(fresh, async (holder) => {
       await holder.query("BEGIN");
       await holder.query("SELECT id FROM parallel_progress.runs WHERE epic_id = 'Q' FOR UPDATE");
       const replacing = newRun("Q", ["b"], Date.now());
@@ -410,9 +406,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
       await holder.query("ROLLBACK");
       await init;
       expect((await s.read())?.runId).toBe(replacing.runId);
-    } finally {
-      await holder.end();
-    }
+    });
   });
 
   // A server whose default isolation is REPEATABLE READ refuses a write to a row another transaction wrote
@@ -420,26 +414,21 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   // answering" and kept on disk. It is made again on a fresh read, as any conflict is.
   it("makes a change again when a database whose default isolation is REPEATABLE READ refuses it", async () => {
     const { url: fresh, name } = await server.createDatabase("isolation");
+    // Before the store's first connection, which takes the database's settings as it opens.
     await server.sql(name, `ALTER DATABASE "${name}" SET default_transaction_isolation = 'repeatable read'`);
-    const s = new PgRunStore({ url: fresh, epicId: "RR", maxConnections: 1 });
-    stores.push(s);
-    await s.transact(() => ({ next: newRun("RR", ["a", "b"], Date.now()), result: undefined }));
-    const holder = new pg.Client({ connectionString: fresh });
-    await holder.connect();
-    try {
+    const rr = new PgRunStore({ url: fresh, epicId: "RR", maxConnections: 1 });
+    stores.push(rr);
+    await rr.transact(() => ({ next: newRun("RR", ["a", "b"], Date.now()), result: undefined }));
+    await withConnection(fresh, async (holder) => {
       // Another change of the run, not committed yet: the store's write waits for its row.
       await holder.query("BEGIN");
       await holder.query("UPDATE parallel_progress.runs SET revision = revision + 1 WHERE epic_id = 'RR'");
-      const change = s.transact(bump("b", 1));
-      const waiting = async () =>
-        (await server.sql(name, "SELECT 1 FROM pg_locks WHERE NOT granted")).length > 0;
-      expect(await waitFor(waiting, 10_000, 10)).toBe(true);
+      const change = rr.transact(bump("b", 1));
+      expect(await waitFor(() => waitsForLock(name), 10_000, 10)).toBe(true);
       await holder.query("COMMIT");
       expect(await change).toBe(2);
-      expect((await s.read())?.seq).toBe(2);
-    } finally {
-      await holder.end();
-    }
+      expect((await rr.read())?.seq).toBe(2);
+    });
   });
 
   it("applies a change with a correlation id once, however often it is replayed", async () => {
@@ -466,17 +455,11 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     await s.transact((_c, now) => ({ next: newRun("E8", ["a"], now), result: undefined }));
     const impatient = new PgRunStore({ url, epicId: "E8", maxConnections: 1, statementTimeoutMs: 200 });
     stores.push(impatient);
-    const pg = (await import("pg")).default;
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
-    try {
+    await withConnection(url, async (holder) => {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM parallel_progress.runs WHERE epic_id = 'E8' FOR UPDATE");
       await expect(impatient.transact(bump("a", 1))).rejects.toThrow(StoreUnavailableError);
-    } finally {
-      await holder.query("ROLLBACK");
-      await holder.end();
-    }
+    });
     expect((await s.read())?.seq).toBe(1);
     expect(await impatient.transact(bump("a", 1))).toBe(2);
   });
@@ -544,13 +527,7 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
   /** A new database brought to schema `version` by the store's own migrations. */
   const databaseAt = async (prefix: string, version: number) => {
     const made = await server.createDatabase(prefix);
-    const client = new pg.Client({ connectionString: made.url });
-    await client.connect();
-    try {
-      await migrate(client, version);
-    } finally {
-      await client.end();
-    }
+    await withConnection(made.url, (client) => migrate(client, version));
     return made;
   };
 
