@@ -118,28 +118,25 @@ describe("the library's timer writer", () => {
     expect((await reporter.status()).sync.queued).toBe(0);
   }
 
-  it("lives on 15 s from the reporter's latest change, not from its own start: a change made as its 15 s end is written, not left queued", async () => {
+  /** The third change made `after` ms from the start while the writer's edit waits; then the gate opens. */
+  async function writtenWhenMadeAt(after: number): Promise<void> {
     const { reporter, client, clock, start } = await writerAtTheGate();
-    // Its 15 s from its start are over once its edit returns; its claim (and write lease) still hold, so
-    // the change's call starts no writer of its own.
-    clock.now = start + 14_900;
+    clock.now = start + after;
     await reporter.updateAgentProgress("api", "in_progress", 3, 3);
     client.open();
     await reporter.flush();
     await upToDate(reporter, client);
     await reporter.close();
-  });
+  }
 
-  it("runs again for a start asked while it ends: the change whose call claimed a new writer is written", async () => {
-    const { reporter, client, clock, start } = await writerAtTheGate();
-    // Its claim has expired (its write lease, taken 300 ms later, has not): the call claims a new writer.
-    clock.now = start + 15_100;
-    await reporter.updateAgentProgress("api", "in_progress", 3, 3);
-    client.open();
-    await reporter.flush();
-    await upToDate(reporter, client);
-    await reporter.close();
-  });
+  // Its 15 s from its start are over once its edit returns; its claim (and write lease) still hold, so
+  // the change's call starts no writer of its own.
+  it("lives on 15 s from the reporter's latest change, not from its own start: a change made as its 15 s end is written, not left queued", () =>
+    writtenWhenMadeAt(14_900));
+
+  // Its claim has expired (its write lease, taken 300 ms later, has not): the call claims a new writer.
+  it("runs again for a start asked while it ends: the change whose call claimed a new writer is written", () =>
+    writtenWhenMadeAt(15_100));
 
   it("and the calls of its reporter never write at once: a change made while the writer's edit is slow is left to the writer", async () => {
     const { reporter, client, clock, start } = await writerAtTheGate();
