@@ -55,40 +55,35 @@ function assemble(row: LatestRow): { state: RunState | null; versions: Record<st
 }
 
 /**
- * A locked read follows the epic's newest run when an `init` made one between the lock and the read; after
- * this many in a row, the change is left for later (kept on the machine's disk) rather than chasing them.
+ * The epic's latest run (its row locked when `lock`, by a caller holding the epic's lock), the database's
+ * clock, and the schema version.
  */
-export const LOCKED_READ_TRIES = 5;
-
-/** The epic's latest run (its row locked when `lock`), the database's clock, and the schema version. */
 export async function readLatest(client: pg.ClientBase, session: Session, lock: boolean): Promise<Latest> {
   const { epicId, where } = session;
-  for (let tries = 1; ; tries++) {
-    // Sent in this order, in one round trip: the lock, then the read.
-    const locking = lock
-      ? client.query<{ id: string }>(session.statement("pp_lock", LOCK_LATEST, [epicId]))
-      : null;
-    const [locked, { rows }] = await Promise.all([
-      locking,
-      client.query<LatestRow>(session.statement("pp_latest", LATEST, [epicId])),
-    ]);
-    const row = rows[0]!;
-    if ((row.version ?? 0) < LATEST_VERSION && !session.schemaChecked) throw new SchemaBehind();
-    session.schemaChecked = true;
-    // A new run came between the lock and the read (made under the epic's advisory lock): lock that one.
-    if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
-      if (tries < LOCKED_READ_TRIES) continue;
-      throw new StoreUnavailableError(
-        `${where}: epic ${JSON.stringify(epicId)} got ${tries} new runs while a change locked its latest run`,
-      );
-    }
-    return {
-      now: row.now_ms,
-      id: row.id,
-      channel: row.channel,
-      revision: row.revision,
-      runVersion: row.run_version,
-      ...assemble(row),
-    };
+  // Sent in this order, in one round trip: the lock, then the read.
+  const locking = lock
+    ? client.query<{ id: string }>(session.statement("pp_lock", LOCK_LATEST, [epicId]))
+    : null;
+  const [locked, { rows }] = await Promise.all([
+    locking,
+    client.query<LatestRow>(session.statement("pp_latest", LATEST, [epicId])),
+  ]);
+  const row = rows[0]!;
+  if ((row.version ?? 0) < LATEST_VERSION && !session.schemaChecked) throw new SchemaBehind();
+  session.schemaChecked = true;
+  // Under the epic's lock no run is made between the two (migration 4's triggers take it too); a run made
+  // by SQL that skips them is not written over: the change is left for later (kept on the machine's disk).
+  if (locked && (locked.rows[0]?.id ?? null) !== row.id) {
+    throw new StoreUnavailableError(
+      `${where}: epic ${JSON.stringify(epicId)} got a new run while a change locked its latest run`,
+    );
   }
+  return {
+    now: row.now_ms,
+    id: row.id,
+    channel: row.channel,
+    revision: row.revision,
+    runVersion: row.run_version,
+    ...assemble(row),
+  };
 }

@@ -133,21 +133,17 @@ export class PgRunStore implements RunStore {
     };
     try {
       const { result, wrote } = await this.withClient(async (client) => {
-        let mode: "locked" | "new-run" = "locked";
         for (
           let attempt = 0;
           attempt < (this.options.optimisticAttempts ?? DEFAULT_OPTIMISTIC_ATTEMPTS);
           attempt++
         ) {
-          const outcome = await tryChange(client, this.session, change, correlation, "optimistic");
-          if (outcome === NEEDS_LOCK) {
-            mode = "new-run";
-            break;
-          }
+          const outcome = await tryChange(client, this.session, change, correlation, false);
+          if (outcome === NEEDS_LOCK) break;
           if (outcome !== CONFLICT) return outcome;
         }
         try {
-          const outcome = await tryChange(client, this.session, change, correlation, mode);
+          const outcome = await tryChange(client, this.session, change, correlation, true);
           if (outcome === CONFLICT || outcome === NEEDS_LOCK) throw new LostRowError();
           return outcome;
         } catch (error) {

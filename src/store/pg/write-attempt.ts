@@ -22,37 +22,35 @@ export const NEEDS_LOCK: unique symbol = Symbol("needs lock");
 export type Attempt<T> = { result: T; wrote: boolean } | typeof CONFLICT | typeof NEEDS_LOCK;
 
 /**
- * One try of a change: `optimistic` (one read, then one autocommit statement that checks what the change
- * read, see WRITE), or in a transaction that locks the run row: `locked` (a change that lost its
- * optimistic tries) or `new-run` (a change that starts a run, which takes the epic's lock first). A
- * locked try sends BEGIN with its read and COMMIT with its write, each pair in one round trip (the pool's
- * connections pipeline).
+ * One try of a change: without a lock (`locked` false: one read, then one autocommit statement that
+ * checks what the change read, see WRITE), or in a transaction that holds the epic's lock and the run
+ * row's (a new run; a change that lost its optimistic tries). A locked try sends BEGIN, the epic's lock
+ * and its read together, and COMMIT with its write (the pool's connections pipeline).
  */
 export async function tryChange<T>(
   client: pg.PoolClient,
   session: Session,
   change: (current: RunState | null, now: number) => Transition<T>,
   correlation: Correlation | null,
-  mode: "optimistic" | "locked" | "new-run",
+  locked: boolean,
 ): Promise<Attempt<T>> {
-  const locked = mode !== "optimistic";
-  // A new run takes the epic's lock before the run row's, the order every taker of both keeps: another
-  // init holding the row and waiting for the epic's lock while this one held that lock and waited for the
-  // row deadlocked.
-  const epicLocked = mode === "new-run";
-  let row = locked
+  // A locked try takes the epic's lock before the run row's, the order of every taker of both (two at once
+  // in the other order deadlocked: one held the row and waited for the epic's lock, the other the reverse).
+  // Holding it, no run is made in the epic (migration 4's triggers take it too): a new run is made from the
+  // latest run this try reads.
+  const row = locked
     ? (
         await Promise.all([
           // The level the locked read relies on (a run made while it waited is seen), whatever the default.
           client.query("BEGIN ISOLATION LEVEL READ COMMITTED"),
-          epicLocked ? lockEpic(client, session) : null,
+          lockEpic(client, session),
           readLatest(client, session, true),
         ])
       )[2]
     : await readLatest(client, session, false);
   if (correlation?.replay && row.id !== null && (await applied(client, session.epicId, correlation.id)))
     throw new AlreadyAppliedError(correlation.id);
-  let transition = change(row.state, row.now);
+  const transition = change(row.state, row.now);
   let next = transition.next;
   const unchanged = async () => {
     if (locked) await client.query("COMMIT");
@@ -66,34 +64,21 @@ export async function tryChange<T>(
   let before = row.state;
   if (row.state === null || next.runId !== row.state.runId) {
     if (!locked) return NEEDS_LOCK;
-    // A new run: one at a time per epic (there is no row to lock yet), then with the freshest latest run.
-    if (!epicLocked) await lockEpic(client, session);
-    const fresh = epicLocked ? row : await readLatest(client, session, true);
-    if (fresh.id !== row.id) {
-      row = fresh;
-      before = row.state;
-      where = row;
-      transition = change(row.state, row.now);
-      next = transition.next;
-      if (next === undefined) return unchanged();
-    }
-    if (row.state === null || next.runId !== row.state.runId) {
-      if (row.state !== null) await replaced(client, session, row);
-      next = await withPastDurations(client, next);
-      const inserted = await client.query<{ id: string; channel: string }>(INSERT_RUN, [
-        next.runId,
-        session.epicId,
-        next.github.repo,
-        next.github.issueNumber,
-        next.startedAt,
-        next.completedAt,
-        next.seq,
-        next.event,
-        runLevel(next),
-      ]);
-      where = { id: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
-      before = null;
-    }
+    if (row.state !== null) await replaced(client, session, row);
+    next = await withPastDurations(client, next);
+    const inserted = await client.query<{ id: string; channel: string }>(INSERT_RUN, [
+      next.runId,
+      session.epicId,
+      next.github.repo,
+      next.github.issueNumber,
+      next.startedAt,
+      next.completedAt,
+      next.seq,
+      next.event,
+      runLevel(next),
+    ]);
+    where = { id: inserted.rows[0]!.id, revision: "0", runVersion: "0" };
+    before = null;
   }
   const { values, isEvent, empty } = writeParams(where, before, next, row.versions, correlation?.id ?? null);
   if (empty) return unchanged();
