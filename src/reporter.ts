@@ -36,7 +36,7 @@ import type { RetryReport } from "./sync/retry-queue.js";
 
 export type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 
-// The public class is a façade: each method checks its arguments (enter) and hands the work to
+// The public class is a façade: each method checks its arguments (call) and hands the work to
 // src/reporter/ (core.ts: what the parts share; change, initialize, finalize, retry, task-settings,
 // background-writer, listeners, client, masking).
 

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
 import { withLock } from "../store/lock.js";
+import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS } from "../sync/timings.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
@@ -148,7 +149,8 @@ export class OfflineQueue {
    */
   exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     if (!this.fs.existsSync(this.dir)) return work();
-    return withLock(join(this.dir, "retry.lock"), { fs: this.fs, staleMs: 15_000, waitMs: 60_000 }, work);
+    const lock = { fs: this.fs, staleMs: RETRY_LOCK_MS, waitMs: RETRY_LOCK_WAIT_MS };
+    return withLock(join(this.dir, "retry.lock"), lock, work);
   };
 
   /** How many entries wait (by name only: nothing is read or moved). */

@@ -115,23 +115,19 @@ export function createPostgresStore(options: PgStoreOptions): LazyPgStore {
   return new LazyPgStore(checkStoreOptions(options));
 }
 
-/** The keys of PgStoreOptions. */
-const KNOWN = new Set<string>([
-  "url",
-  "epicId",
-  "maxConnections",
-  "connectTimeoutMs",
-  "statementTimeoutMs",
-  "optimisticAttempts",
-] satisfies (keyof PgStoreOptions)[]);
-
-/** The least each number of PgStoreOptions may be (a timeout of 0 would be none: a stuck database hangs). */
-const LEAST = {
+/**
+ * The least each number of PgStoreOptions may be (a timeout of 0 would be none: a stuck database hangs):
+ * one for each option but the two strings, which the type holds to.
+ */
+const LEAST: Record<Exclude<keyof PgStoreOptions, "url" | "epicId">, number> = {
   maxConnections: 1,
   connectTimeoutMs: 1,
   statementTimeoutMs: 1,
   optimisticAttempts: 0,
-} as const;
+};
+
+/** The keys of PgStoreOptions. */
+const KNOWN = new Set<string>(["url", "epicId", ...Object.keys(LEAST)]);
 
 /**
  * The library caller's options, checked before anything is done (the CLI makes its stores from checked

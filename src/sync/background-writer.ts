@@ -82,9 +82,9 @@ export async function runBackgroundWriter(
       if (!decision || decision.kind === "clean" || decision.kind === "local") {
         return; // the record was cleared in the same transaction that saw nothing left to write
       }
-      // Stopped at its end of life, which a change moved while it looked: look again.
-      const tooLong = decision.kind !== "busy" && decision.until - result.now > maxWaitMs;
-      if (!tooLong && endOfLife() > deadline) continue;
+      // Stopped at its end of life, which a change moved while it looked: look again (a write due later
+      // than it waits stops the next look at once, with the new end).
+      if (endOfLife() > deadline) continue;
       break; // the next write is due later than this process may wait
     }
     // The claim first: a change made after this look claims a writer of its own, and one made before it is

@@ -39,23 +39,22 @@ export function renewHeld(store: RunStore, name: LeaseName, owner: string, ms: n
   });
 }
 
-/** Clears lease `name` in the store if it is still `owner`'s (one taken over by another stays). */
-export function releaseHeld(store: RunStore, name: LeaseName, owner: string): Promise<void> {
-  return store.transact((current) => {
-    if (!current || current.sync[name]?.owner !== owner) return { result: undefined };
-    return { next: { ...current, sync: { ...current.sync, [name]: null } }, result: undefined };
-  });
-}
-
 /**
- * Clears the write lease if it is still `owner`'s, and counts the run's write interval from now (the
- * store's clock): for a write whose outcome could not be recorded, so a request of it that reached GitHub
- * is not followed by another writer's within the interval (the claim set lastWriteAt to the write's start).
+ * Clears lease `name` in the store if it is still `owner`'s (one taken over by another stays). With
+ * `intervalFromNow` (a write whose outcome could not be recorded), the run's write interval counts from
+ * now, the store's clock: a request of that write that reached GitHub is not followed by another writer's
+ * within the interval (the claim set lastWriteAt to the write's start).
  */
-export function releaseAfterUnrecordedWrite(store: RunStore, owner: string): Promise<void> {
+export function releaseHeld(
+  store: RunStore,
+  name: LeaseName,
+  owner: string,
+  { intervalFromNow = false } = {},
+): Promise<void> {
   return store.transact((current, now) => {
-    if (!current || current.sync.lease?.owner !== owner) return { result: undefined };
-    const lastWriteAt = Math.max(current.sync.lastWriteAt, now);
-    return { next: { ...current, sync: { ...current.sync, lease: null, lastWriteAt } }, result: undefined };
+    if (!current || current.sync[name]?.owner !== owner) return { result: undefined };
+    const sync = { ...current.sync, [name]: null };
+    if (intervalFromNow) sync.lastWriteAt = Math.max(sync.lastWriteAt, now);
+    return { next: { ...current, sync }, result: undefined };
   });
 }

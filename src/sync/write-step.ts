@@ -9,7 +9,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { postQueuedHistory } from "./history.js";
-import { releaseAfterUnrecordedWrite, releaseHeld, renewHeld } from "./leases.js";
+import { releaseHeld, renewHeld } from "./leases.js";
 import { Pacer, type RequestTimes } from "./pacer.js";
 import { clearDelivered, enqueue } from "./queueing.js";
 import { recordFailure, recordWrite } from "./record.js";
@@ -111,25 +111,22 @@ export async function writeStep(
         listing: null,
       };
     }
-    // The store (or the queue) failed after a request may have reached GitHub, recording its outcome or
-    // renewing the lease: the lease is released with the interval counted from now, or the next writer
-    // could follow that request within it, or wait out the lease.
-    const unrecorded = async (failure: unknown) => {
-      await releaseAfterUnrecordedWrite(deps.store, deps.owner);
-      return failure;
-    };
-    if (!(error instanceof GitHubError)) throw await unrecorded(error);
-    const unanswered = context?.unanswered ?? null;
-    const unsureUntil = unanswered === "create" ? deps.clock.now() + UNANSWERED_WINDOW_MS : null;
     let queuedAs: string;
     try {
+      if (!(error instanceof GitHubError)) throw error;
+      const unanswered = context?.unanswered ?? null;
+      const unsureUntil = unanswered === "create" ? deps.clock.now() + UNANSWERED_WINDOW_MS : null;
       ({ name: queuedAs } = await enqueue(deps, state, step, body, error.message, {
         outcomeUnknown: error.outcomeUnknown,
         unsureUntil,
       }));
       await recordFailure(deps, state, step, error, unanswered, keepWriting);
     } catch (failure) {
-      throw await unrecorded(failure);
+      // The store (or the queue) failed after a request may have reached GitHub, recording its outcome or
+      // renewing the lease: the lease is released with the interval counted from now, or the next writer
+      // could follow that request within it, or wait out the lease.
+      await releaseHeld(deps.store, "lease", deps.owner, { intervalFromNow: true });
+      throw failure;
     }
     deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
     return { result: { kind: "failed", step, error, queuedAs }, listing: null };
