@@ -14,7 +14,7 @@ import { CROWDED, countTabs } from "./tabs.js";
  * @typedef {{
  *   runId: string, epicId: string, startedAt: string, completedAt: string | null, event: string, seq: number,
  *   countsText: string, overall: { filesCompleted: number, filesTotal: number, progress: number },
- *   etaMs: number | null, at: number, costUsd: number | null, maxCostUsd: number | null, overBudget: boolean,
+ *   etaMs: number | null, at: number, overBudget: boolean,
  *   costText: string | null,
  *   columns: { iteration: boolean, criteria: boolean, cost: boolean },
  *   issue: { repo: string | null, number: number | null, commentUrl: string | null }

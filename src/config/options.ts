@@ -175,7 +175,7 @@ export function checkNoNul(text: string | null | undefined, what: string, advice
 
 /** `"12"` → 12: a whole number from 1 to MAX_ISSUE_NUMBER. */
 export function parseIssueOption(value: string): number {
-  const issue = /^\s*\d+\s*$/.test(value) ? Number(value) : 0;
+  const issue = wholeNumber(value) ?? 0;
   if (issue < 1) throw new UsageError(`--issue must be a positive integer, got ${quote(value)}`);
   if (issue > MAX_ISSUE_NUMBER) throw new UsageError(`--issue ${TOO_BIG_ISSUE}, got ${quote(value)}`);
   return issue;
@@ -206,11 +206,10 @@ export function parseStatusOption(value: string): UpdateStatus {
   throw new UsageError(`--status must be one of ${UPDATE_STATUSES.join(", ")}, got ${quote(value)}`);
 }
 
+/** Digits alone (spaces around them aside) as a number, however large (its caller bounds it); else null. */
 function wholeNumber(value: string): number | null {
   const trimmed = value.trim();
-  if (!/^\d+$/.test(trimmed)) return null;
-  const number = Number(trimmed);
-  return Number.isSafeInteger(number) ? number : null;
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : null;
 }
 
 const DURATION_UNITS: Record<string, number> = {

@@ -24,7 +24,7 @@ export function keepRunIssue(
     was.repo !== null && next.repo !== null && next.repo.toLowerCase() !== was.repo.toLowerCase();
   const kept: GitHubTarget = {
     ...next,
-    issueNumber: issueMoved ? was.issueNumber : next.issueNumber,
+    issueNumber: was.issueNumber ?? next.issueNumber,
     repo: was.repo ?? next.repo,
   };
   if ((!issueMoved && !repoMoved) || state.completedAt !== null) return kept;

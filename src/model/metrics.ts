@@ -191,13 +191,18 @@ function usedPercent(used: number): number {
   return used === 1 ? 100 : Math.max(101, rounded);
 }
 
+/** `$8.50`, or `$8.50 of $10.00 budget` with a budget. */
+export function formatCostOfBudget(cost: number, budget: number | null): string {
+  return budget === null ? formatUsd(cost) : `${formatUsd(cost)} of ${formatUsd(budget)} budget`;
+}
+
 /**
- * `$8.50`, `$8.50 of $10.00 budget`, `$8.50 of $10.00 budget ⚠️ 85% used` (`⚠️ over budget` past a budget
- * of $0): the Overall block's Cost.
+ * formatCostOfBudget, flagged `⚠️ 85% used` past 80% of the budget (`⚠️ over budget` past a budget of $0):
+ * the Overall block's Cost.
  */
 export function formatRunCost(view: MetricsView): string | null {
   if (view.runCost === null) return null;
-  const cost = formatUsd(view.runCost);
+  const cost = formatCostOfBudget(view.runCost, view.runBudget);
   if (view.runBudget === null) return cost;
   const used = budgetUsed(view.runCost, view.runBudget);
   const flag = !overBudgetWarning(used)
@@ -205,7 +210,7 @@ export function formatRunCost(view: MetricsView): string | null {
     : Number.isFinite(used)
       ? ` ⚠️ ${usedPercent(used!)}% used`
       : " ⚠️ over budget";
-  return `${cost} of ${formatUsd(view.runBudget)} budget${flag}`;
+  return `${cost}${flag}`;
 }
 
 /** Whether an agent (with its descendants) is past 80% of its share of the run's budget. */

@@ -1,4 +1,4 @@
-import { formatUsd } from "../model/metrics.js";
+import { formatCostOfBudget, formatUsd } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
 import type { AgentView, RunState } from "../model/types.js";
 
@@ -50,8 +50,6 @@ export interface RunInfo {
   etaMs: number | null;
   /** The time the figures were computed (epoch ms). */
   at: number;
-  costUsd: number | null;
-  maxCostUsd: number | null;
   /** The run past 80% of its budget. */
   overBudget: boolean;
   /** The cost and budget as the comment writes them (`$8.51 of $10.00 budget`), null without a cost. */
@@ -95,7 +93,6 @@ export function toPageView(state: RunState, now: number): PageView {
     overBudget: view.budgetWarning,
     costText: view.totalCostUsd === null ? null : formatUsd(view.totalCostUsd),
   }));
-  const { costUsd, maxCostUsd } = status.cost;
   return {
     run: {
       runId: state.runId,
@@ -108,13 +105,9 @@ export function toPageView(state: RunState, now: number): PageView {
       overall: status.overall,
       etaMs: status.etaMs,
       at: now,
-      costUsd: status.cost.costUsd,
-      maxCostUsd: status.cost.maxCostUsd,
       overBudget: status.cost.budgetWarning,
       costText:
-        costUsd === null
-          ? null
-          : `${formatUsd(costUsd)}${maxCostUsd === null ? "" : ` of ${formatUsd(maxCostUsd)} budget`}`,
+        status.cost.costUsd === null ? null : formatCostOfBudget(status.cost.costUsd, status.cost.maxCostUsd),
       columns: {
         iteration: rows.some((row) => row.iteration !== null),
         criteria: rows.some((row) => row.criteriaVerified !== null),

@@ -47,7 +47,6 @@ describe("serve: the page's view of a run (pure)", () => {
     expect(view.run.countsText).toBe("1 pending, 1 running, 0 completed, 1 failed");
     expect(view.run.overall).toEqual({ filesCompleted: 3, filesTotal: 7, progress: 43 });
     expect(view.run.columns).toEqual({ iteration: false, criteria: false, cost: false });
-    expect(view.run.costUsd).toBeNull();
     expect(view.run.costText).toBeNull();
   });
 
@@ -59,14 +58,12 @@ describe("serve: the page's view of a run (pure)", () => {
       ["db", 2],
     ]);
     expect(view.run.columns).toEqual({ iteration: true, criteria: true, cost: true });
-    expect(view.run.costUsd).toBe(2.25); // each agent's own cost, once
-    expect(view.agents.map((row) => row.costUsd)).toEqual([2.25, 0.75, 0.5]); // a row: its subtree
-    // Written as the comment writes amounts, so the page needs no copy of formatUsd.
+    // Written as the comment writes amounts, so the page needs no copy of formatUsd: the run's is each
+    // agent's own cost once, a row's its subtree's.
     expect(view.run.costText).toBe("$2.25 of $2.00 budget");
     expect(view.agents.map((row) => row.costText)).toEqual(["$2.25", "$0.75", "$0.50"]);
     // Each agent's share of the $2 budget (split among siblings): only backend's subtree is past 80%.
     expect(view.agents.map((row) => row.overBudget)).toEqual([true, false, false]);
-    expect(view.run.maxCostUsd).toBe(2);
     expect(view.agents[1]).toMatchObject({
       criteriaVerified: 1,
       criteriaTotal: 3,

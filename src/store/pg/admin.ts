@@ -1,7 +1,8 @@
-import pg from "pg";
+import type pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { quote } from "../../config/show-value.js";
 import { UsageError } from "../../errors.js";
+import { ClosingClient } from "./client.js";
 import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
 import { migrate, migrateExplained, type SchemaStatus, schemaStatus } from "./migrate.js";
 import { SCHEMA } from "./migrations.js";
@@ -12,8 +13,7 @@ import { SCHEMA } from "./migrations.js";
 export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const where = parseStoreUrl(url);
   const { safe } = where;
-  const client = new pg.Client(connectionConfig(where));
-  client.on("error", () => undefined);
+  const client = new ClosingClient(connectionConfig(where));
   try {
     await client.connect();
     return await work(client);

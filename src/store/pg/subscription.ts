@@ -1,6 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { sleep } from "../../util/sleep.js";
 import { guardListener } from "../subscriber.js";
+import { ClosingClient } from "./client.js";
 import { explainPgError } from "./config.js";
 import { LATEST_CHANNEL } from "./statements.js";
 
@@ -51,7 +52,7 @@ export async function subscribeToEpic(
     looking = null;
   };
   const connect = async (): Promise<void> => {
-    const next = new pg.Client(host.config);
+    const next = new ClosingClient(host.config);
     let live = false;
     /** The channel LISTENed on (null: no run visible yet). */
     let listening: string | null = null;
@@ -78,7 +79,6 @@ export async function subscribeToEpic(
         ignore, // the connection went away: its end reconnects
       );
     });
-    next.on("error", ignore);
     // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
     next.on("end", () => {
       host.listeners.delete(next);
