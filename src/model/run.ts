@@ -98,7 +98,7 @@ export function createRun({
   };
 }
 
-/** `EPIC-007-20251019T163000Z-1a2b`: names the run in the hidden marker; only [A-Za-z0-9._-]. */
+/** `EPIC-007-20251019T163000Z-1a2b3c4d`: names the run in the hidden marker; only [A-Za-z0-9._-]. */
 export function makeRunId(epicId: string, at: Date, nonce: string): string {
   const slug = epicId.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 40) || "run";
   const stamp = at.toISOString().slice(0, 19).replace(/[-:]/g, "");

@@ -44,7 +44,10 @@ export async function startRun(
       github: target.github,
       ...(options.stallAfterMs === undefined ? {} : { stallAfterMs: options.stallAfterMs }),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
-      nonce: randomHex(4),
+      // 32 random bits: runs of epics that share a slug (the first 40 of [A-Za-z0-9._-]), started in the same
+      // second, must not share a run id (the comment's marker; unique in a shared store). 16 bits made it
+      // about 1 in 65,536 for two such runs, 1 in 350 for twenty: a matrix starts many at once.
+      nonce: randomHex(8),
       // A run started in the same second as the one it replaces takes other ids: a command meant for
       // an agent of the old run is then refused (unknown agent), never applied to the new run.
       replacedAgentIds: current ? Object.keys(current.agents) : [],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { queueFiles, waitFor } from "../support/cli.js";
+import { pauseFlushers, queueFiles, waitFor } from "../support/cli.js";
 import type { FakeGitHub } from "../support/fake-github/index.js";
 import { type Harness, useFakeGitHub } from "../support/harness.js";
 
@@ -70,7 +70,11 @@ describe.concurrent("a write GitHub applies after the CLI gave up on it", () => 
     expect((await cli("complete", "b")).code).toBe(0);
     expect(await waitFor(async () => (await statusJson(cli)).postedSeq === 3, 15_000)).toBe(true);
     gh.setFaults({ late: { method: "POST" } });
+    // The background writer the completes started is alive and would wake on the finalize and race it for
+    // the final post: paused, the finalize makes the post itself.
+    const resume = await pauseFlushers(dir);
     const finalize = await cli("finalize", "--summary", "x");
+    resume();
     expect(finalize.code).toBe(0);
     expect(finalize.stderr).toMatch(/may have been created, so it was not sent again/);
     gh.setFaults({ late: null });

@@ -334,7 +334,7 @@ describe("watch: a real terminal (tmux)", () => {
       expect(await shows("(Ctrl-C to stop)")).toBe(true);
       const first = await session.screen();
       expect(first).toMatch(
-        /^EPIC-007 · run EPIC-007-\d{8}T\d{6}Z-[0-9a-f]{4} · local · last change \d\d:\d\d:\d\d/,
+        /^EPIC-007 · run EPIC-007-\d{8}T\d{6}Z-[0-9a-f]{8} · local · last change \d\d:\d\d:\d\d/,
       );
       expect(first).toContain("Overall: 0% (0/0 files)");
       expect(await session.cursorVisible()).toBe(false);

@@ -166,6 +166,25 @@ export async function flusherCommandLines(dir: string): Promise<string[]> {
   return lines;
 }
 
+/**
+ * Pauses this epic's background writers (SIGSTOP) until the returned function resumes them (SIGCONT): a
+ * writer that stays alive but cannot race the command a test is about (as on a machine too busy to run it).
+ */
+export async function pauseFlushers(dir: string): Promise<() => void> {
+  const pids = await flusherPids(dir);
+  const signal = (name: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  signal("SIGSTOP");
+  return () => signal("SIGCONT");
+}
+
 /** Ends this epic's background writers (by id, SIGKILL): for test cleanup, before the directory goes. */
 export async function stopFlushers(dir: string): Promise<void> {
   for (const pid of await flusherPids(dir)) {
