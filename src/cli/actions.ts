@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { quote } from "../config/show-value.js";
 
 /**
  * GitHub Actions integration, active when GITHUB_ACTIONS=true: warnings become `::warning::`
@@ -23,19 +24,44 @@ export function annotation(kind: "warning" | "error" | "notice", message: string
 
 /**
  * Sets a step output (`name=value`; multi-line values use the heredoc form). Synchronous, like the rest of
- * the per-event path: loading node:fs/promises costs every CLI start a millisecond and more.
+ * the per-event path: loading node:fs/promises costs every CLI start a millisecond and more. A file that
+ * cannot be written is a warning (`warn`): the command's work is done, and a step must not fail for it.
  */
-export function setOutput(context: ActionsContext, name: string, value: string): void {
+export function setOutput(
+  context: ActionsContext,
+  name: string,
+  value: string,
+  warn: (message: string) => void,
+): void {
   if (!context.outputFile) return;
   const line = value.includes("\n")
     ? `${name}<<PARALLEL_PROGRESS_EOF\n${value}\nPARALLEL_PROGRESS_EOF\n`
     : `${name}=${value}\n`;
-  appendFileSync(context.outputFile, line, "utf8");
+  append("GITHUB_OUTPUT", context.outputFile, line, `${name} not set`, warn);
 }
 
-/** Appends markdown to the job summary, without our hidden marker. */
-export function appendSummary(context: ActionsContext, markdown: string): void {
+/** Appends markdown to the job summary, without our hidden marker (a file that cannot be written: as setOutput). */
+export function appendSummary(
+  context: ActionsContext,
+  markdown: string,
+  warn: (message: string) => void,
+): void {
   if (!context.summaryFile) return;
   const visible = markdown.replace(/\n*<!-- parallel-progress:[^>]*-->\s*$/, "");
-  appendFileSync(context.summaryFile, `${visible}\n\n`, "utf8");
+  append("GITHUB_STEP_SUMMARY", context.summaryFile, `${visible}\n\n`, "no job summary", warn);
+}
+
+function append(
+  variable: string,
+  path: string,
+  text: string,
+  consequence: string,
+  warn: (message: string) => void,
+): void {
+  try {
+    appendFileSync(path, text, "utf8");
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    warn(`${variable} ${quote(path)} cannot be written (${code ?? message}): ${consequence}`);
+  }
 }

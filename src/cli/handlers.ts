@@ -144,14 +144,16 @@ export async function runFinalize(
     await keepChange(context, pendingOf(context), error, kept);
     return 0;
   }
-  if (!result.finalizedNow) out.info("the run was already finalized: nothing new posted");
+  if (!result.finalizedNow) out.info("the run was already finalized");
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
   if (result.queued > 0)
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
-    appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }));
+    appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }), (m) =>
+      out.warn(m),
+    );
   }
   return publishCommentUrl(context);
 }
@@ -265,10 +267,10 @@ function notKept(what: string): (error: unknown) => never {
 }
 
 /** In GitHub Actions, a command that knows the progress comment's URL sets it as the step output `comment-url`. */
-async function publishCommentUrl({ actions, reporter }: Context): Promise<number> {
+async function publishCommentUrl({ actions, reporter, out }: Context): Promise<number> {
   if (!actions) return 0;
   // Read again: the write this call made is recorded in the store after the state the call holds.
   const url = (await reporter.load())?.sync.commentUrl;
-  if (url) setOutput(actions, "comment-url", url);
+  if (url) setOutput(actions, "comment-url", url, (m) => out.warn(m));
   return 0;
 }

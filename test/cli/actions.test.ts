@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServe } from "../serve/serve-process.js";
@@ -58,6 +58,35 @@ describe("inside GitHub Actions (GITHUB_ACTIONS=true)", () => {
     // A second finalize adds nothing to the summary.
     await cli("finalize", "--summary", "merged");
     expect((await readFile(summary, "utf8")).match(/Final Summary/g)).toHaveLength(1);
+  });
+
+  it("a GITHUB_OUTPUT or GITHUB_STEP_SUMMARY that cannot be written is a warning: the command's work is done, exit 0", async () => {
+    const { gh: github, dir } = await fakeGitHub();
+    const folder = join(dir, "not-a-file"); // a directory: EISDIR
+    await mkdir(folder);
+    const output = join(dir, "github-output.txt");
+    await writeFile(output, "");
+    const env = { GITHUB_ACTIONS: "true", GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+    const cli = (extra: Record<string, string>, ...args: string[]) =>
+      runCli([...args, "--dir", dir], { env: { ...env, ...extra } });
+
+    expect((await cli({}, "init", "--epic", "E", "--domains", "a", "--min-interval", "0")).code).toBe(0);
+    const update = await cli({ GITHUB_OUTPUT: folder }, "update", "a", "--status", "in_progress", "--files", "2/5");
+    expect(update.code).toBe(0);
+    expect(update.stderr).toMatch(
+      /^::warning title=parallel-progress::GITHUB_OUTPUT ".*not-a-file" cannot be written \(EISDIR\): comment-url not set$/m,
+    );
+    expect((await cli({}, "status", "--json")).stdout).toContain('"filesCompleted": 2');
+
+    expect((await cli({}, "complete", "a")).code).toBe(0);
+    const finalize = await cli({ GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: folder }, "finalize");
+    expect(finalize.code).toBe(0);
+    expect(finalize.stderr).toMatch(
+      /^::warning title=parallel-progress::GITHUB_STEP_SUMMARY ".*not-a-file" cannot be written \(EISDIR\): no job summary$/m,
+    );
+    // The rest of the command was done: the summary posted, the output set.
+    expect(github.comments("acme/widgets", 123).some((c) => c.body.includes("## 🎉 Final Summary"))).toBe(true);
+    expect(await readFile(output, "utf8")).toMatch(/^comment-url=https:\/\/github\.com\//);
   });
 
   it("annotates the warnings of serve too, as every command's (one output for all)", async () => {
