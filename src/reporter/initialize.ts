@@ -2,7 +2,7 @@ import { resolveTarget } from "../config/github-target.js";
 import { UsageError } from "../errors.js";
 import { createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
-import { canSync } from "../sync/decide.js";
+import { canSync, missingSteps } from "../sync/decide.js";
 import { randomHex } from "../util/random.js";
 import type { ReporterCore } from "./core.js";
 import { recordTaskFile, warnIfNoRepository } from "./task-settings.js";
@@ -31,12 +31,14 @@ export async function startRun(
   const unreadable = options.force ? await core.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
   core.queue.sweep(core.clock.now());
+  let replaced: Replaced | null = null;
   const state = await core.store.transact((current, now) => {
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
         `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
       );
     }
+    replaced = current && lacksPosts(current) ? { state: current, at: now } : null;
     const next = createRun({
       epicId,
       domains,
@@ -55,8 +57,36 @@ export async function startRun(
     return { next, result: next };
   });
   recordTaskFile(core, state.runId, target);
+  if (replaced) await queueReplaced(core, replaced);
   await started(core, state, deadline);
   return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
+}
+
+/** A finalized run that init replaces, as the store's clock read it `at`. */
+interface Replaced {
+  state: RunState;
+  at: number;
+}
+
+/** Whether `state` is a finalized run the issue does not show all of yet (progress or final summary). */
+function lacksPosts(state: RunState): boolean {
+  return state.completedAt !== null && canSync(state) && missingSteps(state).length > 0;
+}
+
+/**
+ * Queues what the issue still lacks of the finalized run this init replaced, as a retry or finalize that
+ * ends does: its finalize may still be at work (and now writes the new run, the store's), or have stopped
+ * short. The queue keeps the old run's posts until `retry` (or the next finalize) delivers them.
+ */
+async function queueReplaced(core: ReporterCore, { state, at }: Replaced): Promise<void> {
+  const { queueMissingOf } = await import("../sync/queueing.js");
+  const unsure = state.sync.unsureCreate;
+  const unsureUntil = unsure ? core.clock.now() + Math.max(0, unsure.until - at) : null;
+  const reason = `run ${state.runId} was replaced by a new run before the issue showed all of it`;
+  const added = await queueMissingOf(core, state, reason, unsureUntil);
+  if (added.length === 0) return;
+  const what = missingSteps(state).includes("final") ? "its final summary" : "its latest table";
+  core.warn(`${reason} (${what}): queued; \`parallel-progress retry\` sends it`);
 }
 
 /** After init: the first write (the progress comment), or a background writer when it is not due. */

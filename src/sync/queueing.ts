@@ -68,11 +68,26 @@ export async function queueMissing(
   reason: string,
 ): Promise<string[]> {
   const state = await deps.store.read();
-  if (!state || !canSync(state)) return [];
+  return state ? queueMissingOf(deps, state, reason) : [];
+}
+
+/**
+ * queueMissing for `state`, which need not be the store's any more (a run `init` just replaced).
+ * `unsureUntil` (this process's clock): the window of the run's unanswered create, carried into its entry.
+ */
+export async function queueMissingOf(
+  deps: Pick<SyncDeps, "queue" | "clock">,
+  state: RunState,
+  reason: string,
+  unsureUntil: number | null = null,
+): Promise<string[]> {
+  if (!canSync(state)) return [];
   const added: string[] = [];
   for (const step of missingSteps(state)) {
     const body = await renderBody(state, step, deps.clock.now());
-    const queued = await enqueue(deps, state, step, body, reason);
+    const unsure = unsureUntil !== null && state.sync.unsureCreate?.kind === step;
+    const outcome = unsure ? { outcomeUnknown: true, unsureUntil } : undefined;
+    const queued = await enqueue(deps, state, step, body, reason, outcome);
     if (queued.added) added.push(queued.name);
   }
   return added;

@@ -1,0 +1,82 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { IssueComment, RepoRef } from "../../src/github/types.js";
+import { parseMarker } from "../../src/render/marker.js";
+import { createParallelReporter } from "../../src/reporter.js";
+import { waitFor } from "../support/cli.js";
+import { MemoryClient } from "../support/memory-client.js";
+
+/** A GitHub whose comment edits wait at a gate while it is closed (an edit GitHub is slow to answer). */
+class GatedClient extends MemoryClient {
+  private gate: Promise<void> | null = null;
+  private openGate: (() => void) | null = null;
+  waiting = 0;
+
+  close(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  open(): void {
+    this.openGate?.();
+    this.gate = null;
+  }
+
+  override async updateComment(repo: RepoRef, id: number, body: string): Promise<IssueComment> {
+    if (this.gate) {
+      this.waiting++;
+      await this.gate;
+    }
+    return super.updateComment(repo, id, body);
+  }
+}
+
+const folders: string[] = [];
+afterEach(async () => {
+  for (const folder of folders.splice(0)) await rm(folder, { recursive: true, force: true });
+});
+
+describe("init after a finalize that has not reached the issue yet", () => {
+  it("queues the replaced run's final summary: a retry posts it once, nothing is lost", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-init-after-"));
+    folders.push(dir);
+    const client = new GatedClient();
+    const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
+    const first = createParallelReporter(dir, { env: {}, client, github });
+    const second = createParallelReporter(dir, { env: {}, client, github });
+    const warnings: string[] = [];
+    second.on("warning", (message: string) => warnings.push(message));
+
+    await first.initializeParallelTracking("E1", ["a"]);
+    await first.markAgentComplete("a", "done");
+    await first.flush();
+    const oldRun = first.executionState!.runId;
+
+    // The finalize's edit of the progress comment waits at GitHub; its final summary would come next.
+    client.close();
+    const finalizing = first.finalizeParallelExecution("merged E1");
+    expect(await waitFor(() => client.waiting > 0, 10_000)).toBe(true);
+    // Meanwhile the next run starts in the same directory (the old one is finalized: no --force needed).
+    await second.initializeParallelTracking("E2", ["b"]);
+    client.open();
+    await finalizing;
+
+    expect(warnings).toContainEqual(
+      `run ${oldRun} was replaced by a new run before the issue showed all of it (its final summary): queued; \`parallel-progress retry\` sends it`,
+    );
+    const queued = await Promise.all(
+      (await readdir(join(dir, ".github_parallel_queue")))
+        .filter((name) => name.endsWith(".json"))
+        .map(async (name) => JSON.parse(await readFile(join(dir, ".github_parallel_queue", name), "utf8"))),
+    );
+    expect(queued.filter((item) => item.run_id === oldRun).map((item) => item.kind)).toContain("final");
+
+    await second.retryOfflineQueue();
+    const finals = client.comments.map((c) => parseMarker(c.body)).filter((m) => m?.kind === "final");
+    expect(finals).toEqual([{ kind: "final", runId: oldRun, seq: null }]);
+    expect(client.comments.find((c) => parseMarker(c.body)?.kind === "final")!.body).toContain("merged E1");
+    await first.close();
+    await second.close();
+  });
+});
