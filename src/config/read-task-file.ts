@@ -39,16 +39,33 @@ export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat | nu
 export async function readTaskFile(fs: FileSystem, epicDir: string): Promise<TaskFile | null> {
   const path = join(epicDir, TASK_FILE_NAME);
   let stat: TaskFileStat | null;
-  let text: string;
+  let bytes: Uint8Array;
   try {
     stat = statTaskFile(fs, epicDir);
     if (stat === null) return null;
-    text = String(await fs.promises.readFile(path, "utf8"));
+    // A named pipe's read would wait for a writer forever, a device's may never end: only a file is read.
+    const kind = fs.statSync(path);
+    if (!kind.isFile()) {
+      const what = kind.isDirectory()
+        ? "a folder, not a file"
+        : kind.isFIFO()
+          ? "a named pipe, not a file"
+          : "not a regular file";
+      throw new UsageError(`${path}: cannot be read: ${what}`);
+    }
+    bytes = await fs.promises.readFile(path);
   } catch (error) {
     if (isMissing(error)) return null;
+    if (error instanceof UsageError) throw error;
     const reason = error instanceof Error ? error.message.split("\n", 1)[0] : String(error);
     throw new UsageError(`${path}: cannot be read: ${reason}`, { cause: error });
   }
+  // Read as UTF-8, its settings would be lost in silence (no frontmatter found); last_synced is written as
+  // UTF-8 text. PowerShell's `>` and `Out-File` write UTF-16 with this mark.
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new UsageError(`${path}: is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8`);
+  }
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   // The parser (gray-matter, js-yaml, zod: about half a megabyte bundled) in its own bundle, shared with
   // the last_synced writer: one copy, loaded once by a call that needs both (finalize).
   const { parseTaskFile } = await import("./task-file.js");

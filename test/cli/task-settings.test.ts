@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -39,6 +40,17 @@ describe("task.md settings from the CLI", () => {
       { env },
     );
     expect(gh.requests.length).toBe(before);
+  });
+
+  it("refuses a task.md that is a named pipe rather than wait for a writer forever: one line, exit 2", async () => {
+    const { dir, env } = await setup();
+    execFileSync("mkfifo", [join(dir, "task.md")]);
+    const init = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    expect(init.code).toBe(2);
+    expect(init.stderr).toBe(
+      `parallel-progress: error: ${join(dir, "task.md")}: cannot be read: a named pipe, not a file\n`,
+    );
+    await expect(readFile(join(dir, ".parallel-progress/state.json"))).rejects.toThrow(/ENOENT/);
   });
 
   it("without task.md, --issue and --repo stand in for it", async () => {

@@ -209,8 +209,28 @@ describe("readTaskFile and statTaskFile", () => {
     );
   });
 
+  it("refuse a task.md saved as UTF-16 (PowerShell's `>`), whose settings UTF-8 would not find", async () => {
+    const text = "---\ngithub:\n  issue_number: 5\n---\n";
+    for (const bytes of [
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]),
+      Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, "utf16le").swap16()]),
+    ]) {
+      const fs = make({});
+      fs.mkdirSync("/epic");
+      fs.writeFileSync("/epic/task.md", bytes);
+      await expect(readTaskFile(fs, "/epic")).rejects.toThrow(
+        "/epic/task.md: is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8",
+      );
+    }
+    // UTF-8 with its byte order mark is read as before.
+    const fs = make({ "/epic/task.md": `\uFEFF${text}` });
+    expect((await readTaskFile(fs, "/epic"))!.settings.issueNumber).toBe(5);
+  });
+
   it("report a task.md that cannot be read", async () => {
     const fs = make({ "/epic/task.md/inner": "x" });
-    await expect(readTaskFile(fs, "/epic")).rejects.toThrow(/^\/epic\/task\.md: cannot be read: /);
+    await expect(readTaskFile(fs, "/epic")).rejects.toThrow(
+      "/epic/task.md: cannot be read: a folder, not a file",
+    );
   });
 });
