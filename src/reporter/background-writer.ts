@@ -1,5 +1,6 @@
 import { canSync } from "../sync/decide.js";
 import type { ReporterCore } from "./core.js";
+import { recordFinalPosted } from "./task-settings.js";
 
 /**
  * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
@@ -54,6 +55,7 @@ export class TimerWriter {
     for (;;) {
       this.again = false;
       const changes = this.core.changeCount;
+      const before = this.core.state;
       await this.core
         .actor()
         .runBackgroundWriter({
@@ -61,6 +63,8 @@ export class TimerWriter {
           lifeFrom: () => Math.max(this.core.lastChangeAt, this.askedAt),
           signal: this.stopping.signal,
         })
+        // The final summary it posted (a finalize that ran out of time left it): recorded as finalize does.
+        .then(() => recordFinalPosted(this.core, before))
         .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
       this.leftOver = this.again || this.core.changeCount !== changes;
       if (this.stopping.signal.aborted || !this.leftOver) return;

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import { pauseFlushers, queueFiles, waitFor } from "../support/cli.js";
@@ -89,6 +91,9 @@ describe.concurrent("a write GitHub applies after the CLI gave up on it", () => 
     // The background writer finds it once the window is over and records it: the queue empties.
     expect(await waitFor(async () => (await statusJson(cli)).finalPosted, 30_000, 200)).toBe(true);
     expect(await waitFor(async () => (await queueFiles(dir)).length === 0, 5000)).toBe(true);
+    // And records it in task.md, as the finalize that left it to the writer would have.
+    const task = () => readFile(join(dir, "task.md"), "utf8");
+    expect(await waitFor(async () => /\n {2}last_synced: \S+\n/.test(await task()), 5000)).toBe(true);
     expect((await cli("retry")).code).toBe(0);
     expect(seqs(gh, "final")).toHaveLength(1);
     expect(seqs(gh, "progress")).toHaveLength(1);
