@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { looksLikeToken } from "../github/redact.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
 import { quote } from "./show-value.js";
@@ -35,6 +36,12 @@ export const MAX_FILES = 1_000_000_000;
 
 /** C0 controls, DEL, C1 controls (U+0085 is a line break), and the Unicode line and paragraph separators. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * A domain or epic id is shown on the issue and kept in the run as it is (a name, not text to mask): one
+ * that holds a GitHub token is refused rather than published.
+ */
+const TOKEN_IN_NAME = "a name may not hold what looks like a GitHub token (it would be shown on the issue)";
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
 export function parseFilesOption(value: string): { done: number; total: number } {
@@ -83,6 +90,7 @@ export function checkDomains(
     if (CONTROL_CHARACTERS.test(domain)) {
       throw new UsageError(`${label}: a domain may not contain control characters, got ${quote(domain)}`);
     }
+    if (looksLikeToken(domain)) throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(domain)}`);
     if (seen.has(domain))
       throw new UsageError(`${label} lists ${quote(domain)} more than once, got ${quote(given)}`);
     seen.add(domain);
@@ -96,6 +104,7 @@ export function assertEpicId(epicId: string, label = "--epic"): string {
   if (trimmed.length === 0 || characters(trimmed) > 200 || CONTROL_CHARACTERS.test(trimmed)) {
     throw new UsageError(`${label} must be 1 to 200 printable characters, got ${quote(epicId)}`);
   }
+  if (looksLikeToken(trimmed)) throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(epicId)}`);
   return trimmed;
 }
 

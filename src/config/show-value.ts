@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { maskSecrets } from "../github/redact.js";
 
 const MAX_SHOWN = 80;
 
@@ -7,15 +8,16 @@ const MAX_SHOWN = 80;
  * double quotes) where JSON shows the value truly, so `got "abc"` and `got 0` read the same everywhere;
  * where it would not (NaN, ±Infinity and -0 become null or 0, a bigint throws, a Map becomes {}), Node's
  * `util.inspect`: `NaN`, `-0`, `5n`, `Symbol(id)`, `{ n: NaN }`. A value left out is "nothing", a
- * function "a function". Shortened when long.
+ * function "a function". Shortened when long; anything shaped like a GitHub token is shown as `***`, so
+ * that no message echoes a token given in the wrong place.
  */
 export function quote(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "function") return "a function";
-  if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(value)));
+  if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(maskSecrets(value, []))));
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid date" : value.toISOString();
   const shown = trueJson(value) ?? inspect(value, { breakLength: Number.POSITIVE_INFINITY, depth: 2 });
-  return escapeInvisible(shorten(shown));
+  return escapeInvisible(shorten(maskSecrets(shown, [])));
 }
 
 /** The value's JSON, or null where JSON would show something else than the value. */
@@ -46,7 +48,7 @@ function shownTruly(item: unknown): boolean {
  * quotes): its invisible characters escaped, shortened when long, so that it stays one short line.
  */
 export function shownName(text: string): string {
-  return escapeInvisible(shorten(text));
+  return escapeInvisible(shorten(maskSecrets(text, [])));
 }
 
 /**

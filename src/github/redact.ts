@@ -37,6 +37,11 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
   return result.replace(TOKEN_SHAPE, MASK);
 }
 
+/** Whether `text` holds something shaped like a GitHub token (see TOKEN_SHAPE). */
+export function looksLikeToken(text: string): boolean {
+  return text.replace(TOKEN_SHAPE, MASK) !== text;
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -50,3 +50,34 @@ describe.concurrent("a token quoted in agents' text", () => {
     expect(bodies.join("\n")).toContain("merged; GITHUB_TOKEN=***");
   });
 });
+
+describe.concurrent("a token given where a name or value goes", () => {
+  it("is refused as a domain or epic id (it would be shown on the issue), and no error message echoes it", async (test) => {
+    const { gh, dir, cli } = await fakeGitHub({ test });
+    const named = "a name may not hold what looks like a GitHub token (it would be shown on the issue)";
+    const refused = [
+      [["init", "--epic", "E", "--domains", `a,deploy-${TOKEN}`], `--domains: ${named}, got "deploy-***"`],
+      [["init", "--epic", `E-${TOKEN}`, "--domains", "a"], `--epic: ${named}, got "E-***"`],
+    ] as const;
+    for (const [args, line] of refused) {
+      const result = await cli(...args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`parallel-progress: error: ${line}\n`);
+    }
+    expect(gh.requests).toHaveLength(0);
+
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    for (const args of [
+      ["update", TOKEN, "--status", "in_progress"],
+      ["update", "a", "--status", TOKEN],
+      ["update", "a", "--status", "in_progress", "--files", TOKEN],
+      ["init", "--epic", "F", "--domains", "b", "--repo", TOKEN, "--force"],
+    ]) {
+      const result = await cli(...args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr, args.join(" ")).toContain("***");
+      expect(result.stdout + result.stderr, args.join(" ")).not.toContain(TOKEN);
+    }
+    expect(await allFileText(dir)).not.toContain(TOKEN);
+  });
+});
