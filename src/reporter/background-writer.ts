@@ -63,8 +63,9 @@ export class TimerWriter {
           lifeFrom: () => Math.max(this.core.lastChangeAt, this.askedAt),
           signal: this.stopping.signal,
         })
-        // The final summary it posted (a finalize that ran out of time left it): recorded as finalize does.
-        .then(() => recordFinalPosted(this.core, before))
+        // The final summary it posted (this reporter's finalize ran out of time and left it): recorded as
+        // finalize does. Only then is the run read once more.
+        .then(() => (this.core.state?.completedAt ? recordFinalPosted(this.core, before) : undefined))
         .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
       this.leftOver = this.again || this.core.changeCount !== changes;
       if (this.stopping.signal.aborted || !this.leftOver) return;
