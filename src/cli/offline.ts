@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
-import { type AgentChange, type KeptChange, PendingChanges } from "../queue/pending-changes.js";
+import {
+  type AgentChange,
+  type KeptChange,
+  type PendingChange,
+  PendingChanges,
+} from "../queue/pending-changes.js";
 import { maskAgentText } from "../reporter/masking.js";
 import { statePaths } from "../store/file-store.js";
 import type { LazyPgStore } from "../store/open-store.js";
@@ -44,9 +49,12 @@ export async function keepChange(
   error: StoreUnavailableError,
   kept: { id: string; epicId: string; change: KeptChange },
 ): Promise<void> {
-  const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId);
-  if (!already)
-    pending.add({ ...kept, change: masked(kept.change, context.store?.secrets ?? []), madeAt: Date.now() });
+  const database = context.store?.databaseName;
+  const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId, database);
+  if (!already) {
+    const change = masked(kept.change, context.store?.secrets ?? []);
+    pending.add({ ...kept, ...(database ? { database } : {}), change, madeAt: Date.now() });
+  }
   const waiting = pending.names().length;
   const what =
     kept.change.kind !== "finalize"
@@ -83,12 +91,21 @@ function masked(change: KeptChange, storeSecrets: readonly string[]): KeptChange
   }
 }
 
-/** A finalize of this epic is kept on this machine, waiting to be applied. */
-function keptFinalize(pending: PendingChanges, epicId: string): boolean {
+/** A finalize of this epic in this database is kept on this machine, waiting to be applied. */
+function keptFinalize(pending: PendingChanges, epicId: string, database: string | undefined): boolean {
   return pending.names().some((name) => {
     const item = pending.read(name);
-    return item?.epicId === epicId && item.change.kind === "finalize";
+    return item !== null && madeFor(item, epicId, database) && item.change.kind === "finalize";
   });
+}
+
+/**
+ * Whether a kept change was made for the run of `epicId` in the database named `database`: another
+ * database's run of the same epic id (the same directory used with two stores) is not its run. A file of
+ * an earlier release names no database.
+ */
+function madeFor(item: PendingChange, epicId: string, database: string | undefined): boolean {
+  return item.epicId === epicId && (item.database === undefined || item.database === database);
 }
 
 /** This machine's kept changes (for the file store: none is ever kept). */
@@ -118,7 +135,7 @@ export async function replayPending(context: Context, given?: PendingChanges): P
   let runStarted: number | null | undefined;
   for (const name of pending.names()) {
     const item = pending.read(name);
-    if (!item || item.epicId !== store.epicId) continue;
+    if (!item || !madeFor(item, store.epicId, store.databaseName)) continue;
     if (runStarted === undefined) {
       const run = await store.read();
       runStarted = run ? Date.parse(run.startedAt) : null;
@@ -199,14 +216,28 @@ const WAIT_LIMIT_MS = 10 * 60_000;
 const WAIT_STEP_MAX_MS = 15_000;
 
 /**
- * In the background writer: when this machine keeps changes, waits for the database (asking again after
- * 0.5, 1, 2, 4, … s, at most 15 s apart, for up to 10 minutes) and applies them. One waiter per directory
- * (the mkdir lock of src/store/lock.ts, touched while it waits); others leave it to that one.
+ * In the background writer: when this machine keeps changes for its database and epic, waits for the
+ * database (asking again after 0.5, 1, 2, 4, … s, at most 15 s apart, for up to 10 minutes) and applies
+ * them. One waiter per directory, database and epic (the mkdir lock of src/store/lock.ts, touched while it
+ * waits); others of the same leave it to that one.
  */
 export async function waitAndReplay(context: Context, sleep: (ms: number) => Promise<void>): Promise<void> {
-  if (!context.store) return;
+  const { store } = context;
+  if (!store) return;
   const pending = pendingOf(context);
-  if (pending.names().length === 0 || !pending.claimWaiter()) return;
+  const mine = (name: string) => {
+    const item = pending.read(name);
+    return item !== null && madeFor(item, store.epicId, store.databaseName);
+  };
+  if (!pending.names().some(mine)) return;
+  // One waiter per database and epic: the waiter of another epic (or database) kept in this directory
+  // applies only its own (replayPending), so it must not keep this one from waiting.
+  const { createHash } = await import("node:crypto");
+  const target = createHash("sha256")
+    .update(`${store.databaseName}\n${store.epicId}`)
+    .digest("hex")
+    .slice(0, 16);
+  if (!pending.claimWaiter(target)) return;
   try {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
@@ -216,10 +247,10 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
-      pending.touchWaiter();
+      pending.touchWaiter(target);
       await sleep(Math.min(WAIT_STEP_MAX_MS, 500 * 2 ** Math.min(attempt, 5)));
     }
   } finally {
-    pending.releaseWaiter();
+    pending.releaseWaiter(target);
   }
 }

@@ -30,6 +30,12 @@ export interface PendingChange {
   /** The run's epic in the shared store. */
   epicId: string;
   /**
+   * The name of the database it was made for: applied only to its epic's run in a database of that name
+   * (its host may change: a failover, another address of the same server). Absent in the files of earlier
+   * releases (applied wherever the epic is).
+   */
+  database?: string;
+  /**
    * When it was made (epoch ms, this machine's clock): compared with the database's clock when it is
    * applied (the run that replaced its run; the end of a run finalized meanwhile).
    */
@@ -91,13 +97,14 @@ export class PendingChanges {
   }
 
   /**
-   * Makes this process the one that waits for the database to apply the kept changes (one per machine and
-   * directory): the store's mkdir lock (src/store/lock.ts, with its takeover guard), false while another
-   * waiter holds it, i.e. touched it within `staleMs`; false too when nothing was ever kept here.
+   * Makes this process the one that waits for the database to apply the kept changes of `target` (one per
+   * machine, directory and target: a database and epic, as a short hex key): the store's mkdir lock
+   * (src/store/lock.ts, with its takeover guard), false while another waiter holds it, i.e. touched it
+   * within `staleMs`; false too when nothing was ever kept here.
    */
-  claimWaiter(staleMs = 60_000): boolean {
+  claimWaiter(target: string, staleMs = 60_000): boolean {
     try {
-      return tryLock(this.fs, this.waiterLock, staleMs);
+      return tryLock(this.fs, this.waiterLock(target), staleMs);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw error;
@@ -105,16 +112,16 @@ export class PendingChanges {
   }
 
   /** The waiter is alive (its claim is fresh). */
-  touchWaiter(): void {
-    touch(this.fs, this.waiterLock);
+  touchWaiter(target: string): void {
+    touch(this.fs, this.waiterLock(target));
   }
 
-  releaseWaiter(): void {
-    this.fs.rmSync(this.waiterLock, { recursive: true, force: true });
+  releaseWaiter(target: string): void {
+    this.fs.rmSync(this.waiterLock(target), { recursive: true, force: true });
   }
 
-  private get waiterLock(): string {
-    return join(this.dir, ".waiter.lock");
+  private waiterLock(target: string): string {
+    return join(this.dir, `.waiter-${target}.lock`);
   }
 
   /**

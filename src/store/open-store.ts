@@ -53,6 +53,8 @@ export class LazyPgStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
   readonly secrets: readonly string[];
+  /** The database's name (see StoreUrl.name): what a change kept on a machine is applied to. */
+  readonly databaseName: string;
   private loading: Promise<PgRunStore> | null = null;
   /** The database as messages name it (no password). */
   private readonly where: string;
@@ -68,6 +70,7 @@ export class LazyPgStore implements RunStore {
     this.where = url.safe;
     ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
     this.secrets = url.secrets;
+    this.databaseName = url.name;
   }
 
   get epicId(): string {

@@ -132,23 +132,63 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(status.agents[0]?.filesCompleted).toBe(3);
   });
 
-  it("applies kept changes by the background writer once the database is back, with no further call", async () => {
+  it("applies kept changes by the background writer once the database is back, with no further call, for every epic kept in the directory", async () => {
     const { name, env, dir, agent } = await startRun("waiter", "EPIC-W");
+    // A second epic's run in the same database, reported from the same directory: its own writer waits too.
+    const other = cli.env(env.PARALLEL_PROGRESS_STORE!, "EPIC-W2");
+    const init = await runCli(["init", "--epic", "EPIC-W2", "--domains", "api", "--dir", dir], {
+      env: other,
+    });
+    expect(init.code, init.stderr).toBe(0);
     await server.stopServer();
     try {
       await updates(agent, dir, env, 2, 5);
-      expect(await keptChangeFiles(dir)).toHaveLength(2);
+      await updates("api", dir, other, 2, 5);
+      expect(await keptChangeFiles(dir)).toHaveLength(4);
     } finally {
       await server.start();
     }
     const applied = await waitFor(async () => (await keptChangeFiles(dir)).length === 0, 40_000, 100);
     expect(applied).toBe(true);
-    const events = await server.sql<{ seq: number }>(
+    const events = await server.sql<{ epic: string; seq: number }>(
       name,
-      "SELECT seq::int AS seq FROM parallel_progress.events ORDER BY id",
+      "SELECT r.epic_id AS epic, e.seq::int AS seq FROM parallel_progress.events e JOIN parallel_progress.runs r ON r.id = e.run_id ORDER BY e.id",
     );
-    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    for (const epic of ["EPIC-W", "EPIC-W2"]) {
+      expect(events.filter((e) => e.epic === epic).map((e) => e.seq)).toEqual([1, 2, 3]);
+    }
   }, 60_000);
+
+  it("applies a kept change only to a database of the name it was made for, whatever its address", async () => {
+    const { env, dir } = await startRun("own", "EPIC-O");
+    const { url: otherUrl } = await server.createDatabase("elsewhere");
+    const elsewhere = cli.env(otherUrl, "EPIC-O"); // another database, a run of the same epic id
+    expect(
+      (await runCli(["init", "--epic", "EPIC-O", "--domains", "api", "--dir", dir], { env: elsewhere })).code,
+    ).toBe(0);
+    // Kept while this machine could not reach its database (the same name at an address that does not answer).
+    const away = await cli.away(env);
+    const kept = await runCli(["update", "api", "--status", "in_progress", "--files", "1/4", "--dir", dir], {
+      env: away,
+    });
+    expect(kept.code, kept.stderr).toBe(0);
+    await stopFlushers(dir);
+    const files = async (e: Record<string, string>) =>
+      (
+        JSON.parse((await runCli(["status", "--json", "--dir", dir], { env: e })).stdout) as {
+          agents: { filesCompleted: number }[];
+        }
+      ).agents[0]!.filesCompleted;
+
+    // A call to the other database from this directory leaves it kept: that run is not its run.
+    expect((await runCli(["log", "api", "elsewhere", "--dir", dir], { env: elsewhere })).code).toBe(0);
+    expect(await keptChangeFiles(dir)).toHaveLength(1);
+    expect(await files(elsewhere)).toBe(0);
+    // Its own database, at its address: applied there.
+    expect((await runCli(["log", "api", "back", "--dir", dir], { env })).code).toBe(0);
+    expect(await keptChangeFiles(dir)).toHaveLength(0);
+    expect(await files(env)).toBe(1);
+  });
 
   it.skipIf(noMachines)(
     "loses nothing when the database restarts in the middle of a run (three machines)",

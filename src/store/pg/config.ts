@@ -9,6 +9,8 @@ export interface StoreUrl {
   url: string;
   /** `postgresql://user@host:port/database`: for messages (no password, no parameters). */
   safe: string;
+  /** The database's name (the URL's path; empty: the user's name, as libpq takes it). */
+  name: string;
   /** How long a connection waits, from the URL's connect_timeout (ms); null: the default. */
   connectTimeoutMs: number | null;
   /** What the URL holds that must never be shown, decoded (see urlSecrets). */
@@ -67,7 +69,13 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   const user = decodeSafely(url.username);
   const database = decodeSafely(url.pathname.slice(1));
   const safe = `postgresql://${user ? `${user}@` : ""}${host}${url.port ? `:${url.port}` : ""}/${database}`;
-  return { url: text, safe, connectTimeoutMs: urlConnectTimeoutMs(url), secrets: urlSecrets(url) };
+  return {
+    url: text,
+    safe,
+    name: database || user,
+    connectTimeoutMs: urlConnectTimeoutMs(url),
+    secrets: urlSecrets(url),
+  };
 }
 
 /** A store URL's secrets, decoded: its password and its secret parameters (SECRET: sslpassword too). */
