@@ -64,6 +64,19 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     expect(none.stderr).toMatch(/db commands need a database/);
   });
 
+  it("refuses a file the URL names that cannot be read (missing, or a folder) in one line, exit 2, for every command", async () => {
+    const { url } = await server.createDatabase("sslfile");
+    for (const file of ["/nowhere/ca.pem", tmpdir()]) {
+      const store = `${url}?sslmode=verify-full&sslrootcert=${file}`;
+      for (const args of [["db", "status"], ["db", "migrate"], ["history"], ["status", "--epic", "E"]]) {
+        const result = await cli([...args, "--store", store]);
+        expect(result.code, `${args.join(" ")} ${file}: ${result.stderr}`).toBe(2);
+        expect(result.stderr).toMatch(/^parallel-progress: error: .*: cannot read a file the URL names: /);
+        expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      }
+    }
+  });
+
   it.skipIf(noMachines)(
     "lets each role see and change only the runs of the repositories granted to it, by CLI and plain SQL",
     async () => {

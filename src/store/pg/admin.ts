@@ -13,14 +13,16 @@ import { SCHEMA } from "./migrations.js";
 export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const where = parseStoreUrl(url);
   const { safe } = where;
-  const client = new ClosingClient(connectionConfig(where));
+  let client: ClosingClient | null = null;
   try {
+    // In the try: the client reads the files the URL names (sslrootcert...) as it is made.
+    client = new ClosingClient(connectionConfig(where));
     await client.connect();
     return await work(client);
   } catch (error) {
     throw explainPgError(error, safe);
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 

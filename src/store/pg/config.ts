@@ -271,9 +271,10 @@ export function explainPgError(error: unknown, where: string, noPermission = GRA
     return error;
   }
   if (typeof code === "string") {
-    // A file the URL names (sslrootcert, sslcert, sslkey) that cannot be read: the caller's setting. (A
-    // unix socket that is not there fails to connect, not to open: the server is not running.)
-    if ((error as NodeJS.ErrnoException).syscall === "open")
+    // A file the URL names (sslrootcert, sslcert, sslkey) that cannot be read (opened, or read: a folder)
+    // is the caller's setting. (A unix socket that is not there fails to connect, not to open: the server
+    // is not running.)
+    if ((error as NodeJS.ErrnoException).syscall === "open" || code === "EISDIR")
       return new StoreConfigError(`${where}: cannot read a file the URL names: ${text}`, { cause: error });
     if (NETWORK_CODES.has(code)) return unavailable();
     if (TLS_CODE.test(code)) return new StoreConfigError(`${where}: TLS: ${text}`, { cause: error });

@@ -1,3 +1,4 @@
+import { tmpdir } from "node:os";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
@@ -60,16 +61,19 @@ describe("explainPgError", () => {
     expect(
       explainPgError(new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match"), where),
     ).toBeInstanceOf(StoreConfigError);
-    // A file the URL names that cannot be read is the caller's setting (a missing unix socket is not).
-    let unreadable: unknown;
-    try {
-      new pg.Client({
-        connectionString: "postgres://u@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=/nowhere/ca.pem",
-      });
-    } catch (error) {
-      unreadable = error;
+    // A file the URL names that cannot be read (missing, or a folder) is the caller's setting (a missing
+    // unix socket is not).
+    for (const file of ["/nowhere/ca.pem", tmpdir()]) {
+      let unreadable: unknown;
+      try {
+        new pg.Client({
+          connectionString: `postgres://u@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=${file}`,
+        });
+      } catch (error) {
+        unreadable = error;
+      }
+      expect(explainPgError(unreadable, where), file).toBeInstanceOf(StoreConfigError);
     }
-    expect(explainPgError(unreadable, where)).toBeInstanceOf(StoreConfigError);
     const socket = Object.assign(coded("connect ENOENT /run/postgresql/.s.PGSQL.5432", "ENOENT"), {
       syscall: "connect",
     });
