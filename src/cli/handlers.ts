@@ -1,4 +1,4 @@
-import { checkErrorMessage, checkEventMessage, givenEpic } from "../config/options.js";
+import { checkCompletedFiles, checkErrorMessage, checkEventMessage, givenEpic } from "../config/options.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
@@ -71,6 +71,7 @@ export async function runUpdate(
     cost?: number;
   },
 ): Promise<number> {
+  checkCompletedFiles(options.status, options.files);
   const context = createContext(options);
   const metrics: AgentMetrics = {
     ...options.iteration,

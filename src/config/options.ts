@@ -53,6 +53,21 @@ export function parseFilesOption(value: string): { done: number; total: number }
   return { done, total };
 }
 
+/**
+ * `update --status completed --files d/t`: every file done, as the run's change checks (a parent takes no
+ * files at all). Checked before the change is made, so that a change kept while the database does not
+ * answer is never one the run will refuse.
+ */
+export function checkCompletedFiles(
+  status: UpdateStatus,
+  files: { done: number; total: number } | undefined,
+): void {
+  if (status !== "completed" || !files || files.done === files.total) return;
+  throw new UsageError(
+    `--files ${files.done}/${files.total} with --status completed: a completed agent has every file done; give ${files.total}/${files.total}, or no files, or use \`complete\``,
+  );
+}
+
 /** `"a, b,c"` → `["a", "b", "c"]`: trimmed, non-empty, unique, printable, at most 200 characters each. */
 export function parseDomainsOption(value: string): string[] {
   const domains = value.split(",").map((item) => item.trim());

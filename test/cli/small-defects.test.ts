@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveApiUrl } from "../../src/config/resolve.js";
@@ -53,9 +54,26 @@ describe("a completed agent has every file done", () => {
     ).toBe(0);
     const refused = await runCli(["update", "a", "--status", "completed", "--files", "1/2", "--dir", dir]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toMatch(
-      /^parallel-progress: error: a completed agent has every file done: files 1\/2 given for impl-a-\d{6}; give 2\/2, or no files, or use `complete`$/,
+    expect(refused.stderr).toBe(
+      "parallel-progress: error: --files 1/2 with --status completed: a completed agent has every file done; give 2/2, or no files, or use `complete`\n",
     );
+    // Refused before the store is reached: with a database that does not answer, nothing is kept to be
+    // refused later.
+    const unreachable = ["--store", "postgresql://u:pw@127.0.0.1:1/db", "--epic", "E"];
+    const down = await runCli([
+      "update",
+      "a",
+      "--status",
+      "completed",
+      "--files",
+      "1/2",
+      ...unreachable,
+      "--dir",
+      dir,
+    ]);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toBe(refused.stderr);
+    expect(existsSync(join(dir, ".parallel-progress", "pending"))).toBe(false);
     const before = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout);
     expect(before.agents[0]).toMatchObject({
       status: "in_progress",
