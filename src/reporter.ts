@@ -322,6 +322,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.closing ??= (async () => {
       await Promise.allSettled(this.calls);
       await this.core.writer.close();
+      // A listener's rejected promise reaches captureRejectionSymbol a tick after its call: a call that did
+      // no I/O (the file store reads synchronously) may have ended first. Delivered before close() settles.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       this.core.listeners.rethrow();
     })();
     return this.closing;

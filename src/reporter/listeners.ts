@@ -68,11 +68,15 @@ export class Listeners {
     this.listenerError ??= { error };
   }
 
-  /** Throws what a listener threw during the call's work (first the one given, then a warning's). */
+  /**
+   * Throws what a listener threw during the call's work (`thrown`), else the error kept (a warning's, a
+   * rejected promise's), which a call that throws its own keeps for the next call.
+   */
   rethrow(thrown: Thrown | null = null): void {
-    const first = thrown ?? this.listenerError;
+    if (thrown) throw thrown.error;
+    const kept = this.listenerError;
     this.listenerError = null;
-    if (first) throw first.error;
+    if (kept) throw kept.error;
   }
 }
 

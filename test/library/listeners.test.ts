@@ -199,6 +199,38 @@ describe("a listener that returns a rejected promise (an async listener that thr
     await reporter.close();
   });
 
+  it("in a run tracked locally (no I/O to wait on: the calls end before the error arrives), close() rejects with it", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const reporter = createParallelReporter("/epic", { fs, env: {} });
+    await reporter.initializeParallelTracking("E", ["a", "b"]);
+    reporter.on("change", async () => {
+      throw new Error("async listener bug");
+    });
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+    await reporter.updateAgentProgress("b", "in_progress", 1, 2).catch(() => undefined);
+    await expect(reporter.close()).rejects.toThrow("async listener bug");
+  });
+
+  it("a kept error is not lost when a later call rejects with its own listener's error: the next one throws it", async () => {
+    const { make } = setup();
+    const reporter = make();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    const failing = async () => {
+      throw new Error("kept");
+    };
+    reporter.on("change", failing);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 4);
+    reporter.off("change", failing);
+    await new Promise((resolve) => setImmediate(resolve)); // the rejection is kept by now
+    reporter.once("change", () => {
+      throw new Error("own");
+    });
+    await expect(reporter.updateAgentProgress("a", "in_progress", 2, 4)).rejects.toThrow("own");
+    await expect(reporter.updateAgentProgress("a", "in_progress", 3, 4)).rejects.toThrow("kept");
+    await reporter.close();
+  });
+
   it("after the last call: close() rejects with its error, once the reporter's work is done", async () => {
     const { make, client } = setup();
     const reporter = make();
