@@ -263,7 +263,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * reporter's latest change, so changes made while it waits extend the wait.
    */
   flush(): Promise<void> {
-    return this.call("flush", [], () => this.core.writer.done());
+    return this.call("flush", [], () => this.core.writer.flushed());
   }
 
   /**

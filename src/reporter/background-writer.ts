@@ -1,4 +1,4 @@
-import { canSync } from "../sync/decide.js";
+import { canSync, missingSteps } from "../sync/decide.js";
 import type { ReporterCore } from "./core.js";
 import { recordFinalPosted } from "./task-settings.js";
 
@@ -75,6 +75,18 @@ export class TimerWriter {
   /** Resolves once the timer writer is done (at once when none is at work). */
   async done(): Promise<void> {
     while (this.timerWriter) await this.timerWriter;
+  }
+
+  /**
+   * flush(): the timer writer done, then what the issue still lacks queued. A writer that stops queues it
+   * itself; this covers a write that no writer was started for, due later than one waits (a minimum
+   * interval over a minute). Queued once: what the queue holds is not added again.
+   */
+  async flushed(): Promise<void> {
+    await this.done();
+    const state = await this.core.read();
+    if (!state || !canSync(state) || missingSteps(state).length === 0) return;
+    await this.core.actor().queueMissing("the issue's next write is not due yet (the run's minimum interval)");
   }
 
   /**

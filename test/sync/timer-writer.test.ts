@@ -78,6 +78,18 @@ describe("the library's background writer (timer)", () => {
     expect((await reporter.load())!.sync.flusher).toBeNull();
   });
 
+  it("flush() queues what the issue lacks when its next write is due later than a writer waits (an interval over a minute)", async () => {
+    const { reporter, queued } = setup({ github: { minIntervalMs: 61_000 } });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 2); // due in 61 s: no writer is started
+    await reporter.flush();
+    expect(queued()).toHaveLength(1);
+    expect(reporter.executionState!.sync.postedSeq).toBeLessThan(reporter.executionState!.seq);
+    await reporter.flush(); // queued once
+    expect(queued()).toHaveLength(1);
+    await reporter.close();
+  });
+
   it("close() ends a waiting background writer at once and queues what the issue lacks", async () => {
     const { reporter, queued, fs } = setup({
       github: { minIntervalMs: 3000 },
