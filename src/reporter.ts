@@ -216,7 +216,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
   logAgentEvent(agentId: string, message: string): Promise<void> {
     return this.call("logAgentEvent", [agentId, message], (madeAt) => {
-      const text = checkEventMessage(message);
+      const text = checkEventMessage(message, "logAgentEvent: message");
       checkNoNul(text, "logAgentEvent: message");
       const masked = this.core.masked(text);
       return applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);

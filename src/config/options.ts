@@ -138,14 +138,15 @@ export function givenEpic(
 
 export const MAX_EVENT_LENGTH = 2000;
 
-/** An event's message (`log`, `logAgentEvent`): trimmed, not empty, at most 2000 characters. */
-export function checkEventMessage(message: string): string {
+/**
+ * An event's message (`log`, `logAgentEvent`): trimmed, not empty, at most 2000 characters. `label`: what
+ * the messages call it (the library's names its method and parameter).
+ */
+export function checkEventMessage(message: string, label = "an event message"): string {
   const text = message.trim();
-  if (text === "") throw new UsageError("an event message cannot be empty");
+  if (text === "") throw new UsageError(`${label} cannot be empty, got ${quote(message)}`);
   if (characters(text) > MAX_EVENT_LENGTH)
-    throw new UsageError(
-      `an event message is at most ${MAX_EVENT_LENGTH} characters, got ${characters(text)}`,
-    );
+    throw new UsageError(`${label} is at most ${MAX_EVENT_LENGTH} characters, got ${characters(text)}`);
   return text;
 }
 

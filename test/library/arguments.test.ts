@@ -89,6 +89,11 @@ describe("library arguments", () => {
       "logAgentEvent: message must be a string, got 42",
     ],
     [
+      "an event that is empty",
+      (r) => r.logAgentEvent("b", "  "),
+      'logAgentEvent: message cannot be empty, got "  "',
+    ],
+    [
       "a summary that is a number",
       (r) => r.markAgentComplete("c", 42),
       "markAgentComplete: resultSummary must be a string, got 42",
