@@ -86,7 +86,8 @@ export class TimerWriter {
     await this.done();
     const state = await this.core.read();
     if (!state || !canSync(state) || missingSteps(state).length === 0) return;
-    await this.core.actor().queueMissing("the issue's next write is not due yet (the run's minimum interval)");
+    const reason = "the issue's next write is not due yet (the run's minimum interval)";
+    await this.core.actor().queueMissing(reason);
   }
 
   /**
