@@ -11,7 +11,7 @@ import {
 } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { UsageError } from "./errors.js";
-import { checkCost } from "./model/metrics.js";
+import { checkCost, checkMetrics } from "./model/metrics.js";
 import {
   applyAdd,
   applyCancel,
@@ -167,9 +167,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.call("updateAgentProgress", args, (madeAt) => {
       if (!UPDATE_STATUSES.includes(status)) {
         throw new UsageError(
-          `status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+          `updateAgentProgress: status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
         );
       }
+      if (metrics) checkMetrics(metrics, "updateAgentProgress: metrics");
       return applyChange(
         this.core,
         agentId,

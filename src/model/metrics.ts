@@ -66,14 +66,18 @@ export function checkCriteria(
   return { criteriaVerified, criteriaTotal };
 }
 
-/** The metrics as given, checked; throws a UsageError naming the first bad one and its value. */
-export function checkMetrics(metrics: AgentMetrics): AgentMetrics {
+/**
+ * The metrics as given, checked; throws a UsageError naming the first bad one and its value (after
+ * `where`, when given: the library's method and parameter).
+ */
+export function checkMetrics(metrics: AgentMetrics, where?: string): AgentMetrics {
   const { iteration, maxIterations, criteriaVerified, criteriaTotal, costUsd } = metrics;
+  const label = (name: string) => (where ? `${where}: ${name}` : name);
   if (iteration !== undefined || maxIterations !== undefined)
-    checkIteration(iteration, maxIterations, "iteration");
+    checkIteration(iteration, maxIterations, label("iteration"));
   if (criteriaVerified !== undefined || criteriaTotal !== undefined)
-    checkCriteria(criteriaVerified, criteriaTotal, "criteria");
-  if (costUsd !== undefined) checkCost(costUsd, "cost");
+    checkCriteria(criteriaVerified, criteriaTotal, label("criteria"));
+  if (costUsd !== undefined) checkCost(costUsd, label("cost"));
   return metrics;
 }
 

@@ -89,6 +89,11 @@ describe("library arguments", () => {
       "logAgentEvent: message must be a string, got 42",
     ],
     [
+      "a cost below zero",
+      (r) => r.updateAgentProgress("b", "in_progress", 1, 2, { costUsd: -1 }),
+      "updateAgentProgress: metrics: cost must be a decimal number of US dollars from 0 to 1000000000, e.g. 1.25, got -1",
+    ],
+    [
       "an event that is empty",
       (r) => r.logAgentEvent("b", "  "),
       'logAgentEvent: message cannot be empty, got "  "',
@@ -121,7 +126,7 @@ describe("library arguments", () => {
     [
       "an iteration past its maximum (the rule, as the CLI's --iteration says it)",
       (r) => r.updateAgentProgress("a", "in_progress", 1, 2, { iteration: 4, maxIterations: 3 }),
-      "iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got 4/3",
+      "updateAgentProgress: metrics: iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got 4/3",
     ],
     [
       "a budget that is text",
