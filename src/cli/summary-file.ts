@@ -2,16 +2,14 @@ import { readFileSync } from "node:fs";
 import { checkNoNul } from "../config/options.js";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
+import { utf16Mark } from "../util/utf16.js";
 
 /**
  * A text file's bytes as text: UTF-16 when it starts with a byte order mark (PowerShell's `>` and
  * `Out-File` write UTF-16 LE so), else UTF-8; the mark itself is not part of the text.
  */
 export function decodeText(bytes: Uint8Array): string {
-  const [first, second] = bytes;
-  const encoding =
-    first === 0xff && second === 0xfe ? "utf-16le" : first === 0xfe && second === 0xff ? "utf-16be" : "utf-8";
-  return new TextDecoder(encoding).decode(bytes);
+  return new TextDecoder(utf16Mark(bytes) ?? "utf-8").decode(bytes);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import type { FileSystem } from "../util/io.js";
+import { utf16Mark } from "../util/utf16.js";
 import type { TaskSettings } from "./task-file.js";
 
 const TASK_FILE_NAME = "task.md";
@@ -38,13 +39,12 @@ export function statTaskFile(fs: FileSystem, epicDir: string): TaskFileStat | nu
  */
 export async function readTaskFile(fs: FileSystem, epicDir: string): Promise<TaskFile | null> {
   const path = join(epicDir, TASK_FILE_NAME);
-  let stat: TaskFileStat | null;
-  let bytes: Uint8Array;
+  let stat: TaskFileStat;
+  let bytes: Buffer;
   try {
-    stat = statTaskFile(fs, epicDir);
-    if (stat === null) return null;
-    // A named pipe's read would wait for a writer forever, a device's may never end: only a file is read.
     const kind = fs.statSync(path);
+    stat = { mtimeMs: Number(kind.mtimeMs), size: Number(kind.size) };
+    // A named pipe's read would wait for a writer forever, a device's may never end: only a file is read.
     if (!kind.isFile()) {
       const what = kind.isDirectory()
         ? "a folder, not a file"
@@ -61,11 +61,11 @@ export async function readTaskFile(fs: FileSystem, epicDir: string): Promise<Tas
     throw new UsageError(`${path}: cannot be read: ${reason}`, { cause: error });
   }
   // Read as UTF-8, its settings would be lost in silence (no frontmatter found); last_synced is written as
-  // UTF-8 text. PowerShell's `>` and `Out-File` write UTF-16 with this mark.
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+  // UTF-8 text.
+  if (utf16Mark(bytes)) {
     throw new UsageError(`${path}: is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8`);
   }
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  const text = bytes.toString("utf8");
   // The parser (gray-matter, js-yaml, zod: about half a megabyte bundled) in its own bundle, shared with
   // the last_synced writer: one copy, loaded once by a call that needs both (finalize).
   const { parseTaskFile } = await import("./task-file.js");
