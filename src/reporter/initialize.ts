@@ -31,14 +31,12 @@ export async function startRun(
   const unreadable = options.force ? await core.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
   core.queue.sweep(core.clock.now());
-  let replaced: Replaced | null = null;
-  const state = await core.store.transact((current, now) => {
+  const { state, replaced } = await core.store.transact((current, now) => {
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
         `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
       );
     }
-    replaced = current && lacksPosts(current) ? { state: current, at: now } : null;
     const next = createRun({
       epicId,
       domains,
@@ -54,7 +52,8 @@ export async function startRun(
       // an agent of the old run is then refused (unknown agent), never applied to the new run.
       replacedAgentIds: current ? Object.keys(current.agents) : [],
     });
-    return { next, result: next };
+    const replaced: Replaced | null = current && lacksPosts(current) ? { state: current, at: now } : null;
+    return { next, result: { state: next, replaced } };
   });
   recordTaskFile(core, state.runId, target);
   if (replaced) await queueReplaced(core, replaced);
