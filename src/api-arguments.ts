@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { GitHubOverrides } from "./config/github-target.js";
 import { MAX_FILES, MAX_INTERVAL_MS, MAX_ISSUE_NUMBER } from "./config/options.js";
 import { quote } from "./config/show-value.js";
-import { expectation, valueAt } from "./config/zod-issue.js";
+import { expectation, firstIssue, valueAt } from "./config/zod-issue.js";
 import { UsageError } from "./errors.js";
 import { UPDATE_STATUSES } from "./model/types.js";
 import type { ReporterOptions } from "./reporter/types.js";
@@ -103,9 +103,7 @@ const OPTIONS = {
       store: withMethods("read", "transact", "subscribe", "close").optional(),
       github: z
         .strictObject({
-          // The bound before the whole-number check: a number past what a double holds exactly is too big, not
-          // "at most 9007199254740991".
-          issueNumber: z.number().min(1).max(MAX_ISSUE_NUMBER).int().optional(),
+          issueNumber: z.int().min(1).max(MAX_ISSUE_NUMBER).optional(),
           repo: z.string().optional(),
           apiUrl: z.string().optional(),
           commentMode: z.enum(["edit", "append"]).optional(),
@@ -141,7 +139,7 @@ function check(
     const value = args[index];
     const result = schema.safeParse(value);
     if (result.success) return;
-    const issue = result.error.issues[0]!;
+    const issue = firstIssue(result.error.issues);
     const where = [
       name,
       ...issue.path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)),

@@ -273,7 +273,8 @@ function wholePair(value: string): [number, number] | null {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
   const a = Number(match?.[1]);
   const b = Number(match?.[2]);
-  return match && Number.isSafeInteger(a) && Number.isSafeInteger(b) ? [a, b] : null;
+  // Past what a double holds exactly is a number too big for its rule (each caller bounds it), not "not whole".
+  return match ? [a, b] : null;
 }
 
 /** `--iteration 3/10` → `{ iteration: 3, maxIterations: 10 }` (the rule: checkIteration). */

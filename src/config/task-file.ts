@@ -7,6 +7,7 @@ import { formatLastSynced } from "./last-synced.js";
 import { MAX_INTERVAL_MS, MAX_ISSUE_NUMBER, TOO_BIG_ISSUE } from "./options.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
+import { firstIssue } from "./zod-issue.js";
 
 /** What task.md's `github` block says. null: not given. */
 export interface TaskSettings {
@@ -67,7 +68,7 @@ export function parseTaskFile(text: string, path: string): TaskSettings {
   }
   const result = githubSchema.safeParse(github);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = firstIssue(result.error.issues);
     const field = issue?.path[0];
     if (typeof field === "string" && field in EXPECTED) {
       const expected =

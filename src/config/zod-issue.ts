@@ -6,6 +6,16 @@ import type { z } from "zod";
  * from zod here: this module costs nothing until a schema is loaded.
  */
 
+/**
+ * The issue a message tells of: the first, but for zod's own safe-integer bound of `z.int()` when the
+ * schema's bound follows it (1e20 for `z.int().max(1000)` is "at most 1000", not "at most 9007199254740991").
+ */
+export function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
+  const [first, next] = issues;
+  const safeBound = first?.code === "too_big" && first.origin === "int";
+  return safeBound && next?.code === "too_big" ? next : first!;
+}
+
 /** What the field must be, as the rest of a sentence that starts with its name. */
 export function expectation(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_value") return `must be one of ${issue.values.map(String).join(", ")}`;

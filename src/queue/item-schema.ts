@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isRepoSlug } from "../config/repo-slug.js";
 import { quote } from "../config/show-value.js";
-import { expectation, valueAt } from "../config/zod-issue.js";
+import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
 import type { QueueItem } from "./types.js";
 
 /**
@@ -56,7 +56,7 @@ export function validateItem(text: string): QueueItem | string {
       unsure_until: result.data.unsure_until,
     };
   }
-  const issue = result.error.issues[0]!;
+  const issue = firstIssue(result.error.issues);
   const field = issue.path.map(String).join(".");
   const found = valueAt(value, issue);
   if (found === undefined) return `${field} is missing`;

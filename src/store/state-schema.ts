@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { quote } from "../config/show-value.js";
-import { expectation, valueAt } from "../config/zod-issue.js";
+import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
 import { UnreadableStateError } from "../errors.js";
 import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
 import { FIX_OR_FORCE } from "./state-text.js";
@@ -121,7 +121,7 @@ const runStateSchema = z
 export function validateRunState(value: unknown, path: string): RunState {
   const result = runStateSchema.safeParse(value);
   if (result.success) return result.data as unknown as RunState;
-  const issue = result.error.issues[0]!;
+  const issue = firstIssue(result.error.issues);
   const field = issue.path.map(String).join(".") || "the state";
   const found = valueAt(value, issue);
   const got = found === undefined ? "it is missing" : `got ${quote(found)}`;

@@ -34,7 +34,7 @@ describe("parseFilesOption", () => {
     expect(messageOf(() => parseFilesOption("3/x"))).toBe(
       '--files must be <done>/<total> with whole numbers, got "3/x"',
     );
-    for (const bad of ["", "3", "-1/4", "1.5/4", "3/7/9", "99999999999999999999/1"]) {
+    for (const bad of ["", "3", "-1/4", "1.5/4", "3/7/9"]) {
       expect(messageOf(() => parseFilesOption(bad))).toMatch(/^--files must be <done>\/<total>/);
     }
   });
@@ -43,6 +43,10 @@ describe("parseFilesOption", () => {
     expect(parseFilesOption("1/1000000000")).toEqual({ done: 1, total: 1_000_000_000 });
     expect(messageOf(() => parseFilesOption("1/9007199254740991"))).toBe(
       "--files: the total may be at most 1000000000, got 9007199254740991",
+    );
+    // Past what a double holds exactly: too big for the rule, not "not whole numbers".
+    expect(messageOf(() => parseFilesOption("1/99999999999999999999"))).toBe(
+      "--files: the total may be at most 1000000000, got 100000000000000000000",
     );
   });
 

@@ -149,6 +149,11 @@ describe("library arguments", () => {
       "updateAgentProgress: filesTotal must be at most 1000000000, got 9007199254740991",
     ],
     [
+      "a file total past what a double holds exactly (the schema's bound, not zod's safe-integer one)",
+      (r) => r.updateAgentProgress("a", "in_progress", 1, 1e20),
+      "updateAgentProgress: filesTotal must be at most 1000000000, got 100000000000000000000",
+    ],
+    [
       "a file count that is a bigint",
       (r) => r.updateAgentProgress("a", "in_progress", 1n, 2),
       "updateAgentProgress: filesCompleted must be a number, got 1n",
