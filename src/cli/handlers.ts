@@ -141,8 +141,8 @@ export async function runFinalize(
     if (!(error instanceof StoreUnavailableError) || !store) throw error;
     // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).
     const { keepChange, pendingOf } = await offline();
-    const kept = { id: randomHex(32), epicId: store.epicId, change: { kind: "finalize" as const, summary } };
-    await keepChange(context, pendingOf(context), error, kept);
+    const kept = { id: randomHex(32), change: { kind: "finalize" as const, summary } };
+    await keepChange(context, store, pendingOf(context), error, kept);
     return 0;
   }
   if (!result.finalizedNow) out.info("the run was already finalized");

@@ -9,6 +9,7 @@ import {
 import { maskAgentText } from "../reporter/masking.js";
 import { statePaths } from "../store/file-store.js";
 import type { LazyPgStore } from "../store/open-store.js";
+import { databaseName } from "../store/pg/config.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { applyAgentChange } from "./agent-change.js";
@@ -33,7 +34,7 @@ export async function storeAgentChange(
     await applyAgentChange(reporter, change);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    await keepChange(context, pending, error, { id, epicId: store.epicId, change });
+    await keepChange(context, store, pending, error, { id, change });
   }
 }
 
@@ -45,15 +46,17 @@ export async function storeAgentChange(
  */
 export async function keepChange(
   context: Context,
+  store: LazyPgStore,
   pending: PendingChanges,
   error: StoreUnavailableError,
-  kept: { id: string; epicId: string; change: KeptChange },
+  kept: { id: string; change: KeptChange },
 ): Promise<void> {
-  const database = context.store?.databaseName;
-  const already = kept.change.kind === "finalize" && keptFinalize(pending, kept.epicId, database);
+  const { epicId } = store;
+  const database = databaseOf(store);
+  const already = kept.change.kind === "finalize" && keptFinalize(pending, epicId, database);
   if (!already) {
-    const change = masked(kept.change, context.store?.secrets ?? []);
-    pending.add({ ...kept, ...(database ? { database } : {}), change, madeAt: Date.now() });
+    const change = masked(kept.change, store.secrets);
+    pending.add({ id: kept.id, epicId, database, change, madeAt: Date.now() });
   }
   const waiting = pending.names().length;
   const what =
@@ -92,7 +95,7 @@ function masked(change: KeptChange, storeSecrets: readonly string[]): KeptChange
 }
 
 /** A finalize of this epic in this database is kept on this machine, waiting to be applied. */
-function keptFinalize(pending: PendingChanges, epicId: string, database: string | undefined): boolean {
+function keptFinalize(pending: PendingChanges, epicId: string, database: string): boolean {
   return pending.names().some((name) => {
     const item = pending.read(name);
     return item !== null && madeFor(item, epicId, database) && item.change.kind === "finalize";
@@ -104,8 +107,13 @@ function keptFinalize(pending: PendingChanges, epicId: string, database: string 
  * database's run of the same epic id (the same directory used with two stores) is not its run. A file of
  * an earlier release names no database.
  */
-function madeFor(item: PendingChange, epicId: string, database: string | undefined): boolean {
+function madeFor(item: PendingChange, epicId: string, database: string): boolean {
   return item.epicId === epicId && (item.database === undefined || item.database === database);
+}
+
+/** The database a store's changes go to (the client's own defaults from this process's environment). */
+function databaseOf(store: LazyPgStore): string {
+  return databaseName(store.names, process.env);
 }
 
 /** This machine's kept changes (for the file store: none is ever kept). */
@@ -135,7 +143,7 @@ export async function replayPending(context: Context, given?: PendingChanges): P
   let runStarted: number | null | undefined;
   for (const name of pending.names()) {
     const item = pending.read(name);
-    if (!item || !madeFor(item, store.epicId, store.databaseName)) continue;
+    if (!item || !madeFor(item, store.epicId, databaseOf(store))) continue;
     if (runStarted === undefined) {
       const run = await store.read();
       runStarted = run ? Date.parse(run.startedAt) : null;
@@ -227,14 +235,14 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
   const pending = pendingOf(context);
   const mine = (name: string) => {
     const item = pending.read(name);
-    return item !== null && madeFor(item, store.epicId, store.databaseName);
+    return item !== null && madeFor(item, store.epicId, databaseOf(store));
   };
   if (!pending.names().some(mine)) return;
   // One waiter per database and epic: the waiter of another epic (or database) kept in this directory
   // applies only its own (replayPending), so it must not keep this one from waiting.
   const { createHash } = await import("node:crypto");
   const target = createHash("sha256")
-    .update(`${store.databaseName}\n${store.epicId}`)
+    .update(`${databaseOf(store)}\n${store.epicId}`)
     .digest("hex")
     .slice(0, 16);
   if (!pending.claimWaiter(target)) return;

@@ -3,7 +3,7 @@ import type { Env } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import { databasePlace, parseStoreUrl } from "./pg/config.js";
+import { databasePlace, parseStoreUrl, type StoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 import type { RunStore, Transition } from "./types.js";
 
@@ -53,8 +53,8 @@ export class LazyPgStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
   readonly secrets: readonly string[];
-  /** The database's name (see StoreUrl.name): what a change kept on a machine is applied to. */
-  readonly databaseName: string;
+  /** The database and user its URL names (see databaseName: which database a change kept is for). */
+  readonly names: StoreUrl["names"];
   private loading: Promise<PgRunStore> | null = null;
   /** The database as messages name it (no password). */
   private readonly where: string;
@@ -70,7 +70,7 @@ export class LazyPgStore implements RunStore {
     this.where = url.safe;
     ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
     this.secrets = url.secrets;
-    this.databaseName = url.name;
+    this.names = url.names;
   }
 
   get epicId(): string {

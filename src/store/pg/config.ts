@@ -9,8 +9,8 @@ export interface StoreUrl {
   url: string;
   /** `postgresql://user@host:port/database`: for messages (no password, no parameters). */
   safe: string;
-  /** The database's name (the URL's path; empty: the user's name, as libpq takes it). */
-  name: string;
+  /** The database and user the URL names (its path; its user, or `?user=`): empty when it names none. */
+  names: { database: string; user: string };
   /** How long a connection waits, from the URL's connect_timeout (ms); null: the default. */
   connectTimeoutMs: number | null;
   /** What the URL holds that must never be shown, decoded (see urlSecrets). */
@@ -72,10 +72,21 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   return {
     url: text,
     safe,
-    name: database || user,
+    names: { database, user: user || (url.searchParams.get("user") ?? "") },
     connectTimeoutMs: urlConnectTimeoutMs(url),
     secrets: urlSecrets(url),
   };
+}
+
+/**
+ * The database a URL connects to, as the client works it out: the URL's, else PGDATABASE, else the user's
+ * name (the URL's, else PGUSER, else USER).
+ */
+export function databaseName(
+  { database, user }: StoreUrl["names"],
+  env: { PGDATABASE?: string; PGUSER?: string; USER?: string },
+): string {
+  return database || env.PGDATABASE || user || env.PGUSER || env.USER || "";
 }
 
 /** A store URL's secrets, decoded: its password and its secret parameters (SECRET: sslpassword too). */

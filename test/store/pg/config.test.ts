@@ -8,6 +8,7 @@ import { PendingChanges } from "../../../src/queue/pending-changes.js";
 import { chooseStore } from "../../../src/store/open-store.js";
 import {
   clientUrl,
+  databaseName,
   explainPgError,
   parseStoreUrl,
   redactText,
@@ -240,5 +241,19 @@ describe("PendingChanges", () => {
     expect(pending.claimWaiter("t1")).toBe(true);
     pending.releaseWaiter("t1");
     expect(pending.claimWaiter("t1")).toBe(true);
+  });
+});
+
+describe("databaseName: the database a kept change is for", () => {
+  const of = (url: string, env: Record<string, string> = {}) => databaseName(parseStoreUrl(url).names, env);
+
+  it("works it out as the client does: the URL's, else PGDATABASE, else the user's name", () => {
+    expect(of("postgresql://alice@h/prod", { PGDATABASE: "other" })).toBe("prod");
+    expect(of("postgresql://alice@h/", { PGDATABASE: "prod" })).toBe("prod");
+    expect(of("postgresql://alice@h/")).toBe("alice");
+    expect(of("postgresql://h/?user=bob")).toBe("bob");
+    expect(of("postgresql://h", { PGUSER: "carol", USER: "root" })).toBe("carol");
+    expect(of("postgresql://h", { USER: "root" })).toBe("root");
+    expect(of("postgresql://h/my%20db")).toBe("my db");
   });
 });
