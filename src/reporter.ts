@@ -29,7 +29,7 @@ import { ReporterCore } from "./reporter/core.js";
 import { finalizeRun } from "./reporter/finalize.js";
 import { type StartOptions, startRun } from "./reporter/initialize.js";
 import { retry } from "./reporter/retry.js";
-import { recordFinalPosted } from "./reporter/task-settings.js";
+import { writeLastSynced } from "./reporter/task-settings.js";
 import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
@@ -334,10 +334,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /** Runs as the detached background writer (`__flush`): writes the latest state when due, then exits. */
   runBackgroundWriter(): Promise<void> {
     return this.call("runBackgroundWriter", [], async () => {
-      const before = await this.core.store.read();
-      await this.core.actor().runBackgroundWriter();
+      const writer = this.core.actor();
+      await writer.runBackgroundWriter();
       // The final summary it posted (a finalize that ran out of time left it): recorded as finalize does.
-      await recordFinalPosted(this.core, before);
+      if (writer.postedFinal) await writeLastSynced(this.core);
     });
   }
 

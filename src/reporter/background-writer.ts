@@ -1,6 +1,6 @@
 import { canSync, missingSteps } from "../sync/decide.js";
 import type { ReporterCore } from "./core.js";
-import { recordFinalPosted } from "./task-settings.js";
+import { writeLastSynced } from "./task-settings.js";
 
 /**
  * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
@@ -55,17 +55,15 @@ export class TimerWriter {
     for (;;) {
       this.again = false;
       const changes = this.core.changeCount;
-      const before = this.core.state;
-      await this.core
-        .actor()
+      const writer = this.core.actor();
+      await writer
         .runBackgroundWriter({
           ...TIMER_WRITER,
           lifeFrom: () => Math.max(this.core.lastChangeAt, this.askedAt),
           signal: this.stopping.signal,
         })
-        // The final summary it posted (this reporter's finalize ran out of time and left it): recorded as
-        // finalize does. Only then is the run read once more.
-        .then(() => (this.core.state?.completedAt ? recordFinalPosted(this.core, before) : undefined))
+        // The final summary it posted (a finalize that ran out of time left it): recorded as finalize does.
+        .then(() => (writer.postedFinal ? writeLastSynced(this.core) : undefined))
         .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
       this.leftOver = this.again || this.core.changeCount !== changes;
       if (this.stopping.signal.aborted || !this.leftOver) return;

@@ -2,12 +2,7 @@ import { resolveApiUrl } from "../config/resolve.js";
 import { commandDeadline } from "../sync/deadline.js";
 import type { RetryReport } from "../sync/retry-queue.js";
 import type { ReporterCore } from "./core.js";
-import {
-  type ReadSettings,
-  recordFinalPosted,
-  saveSettings,
-  syncEnabledWithoutRun,
-} from "./task-settings.js";
+import { type ReadSettings, saveSettings, syncEnabledWithoutRun, writeLastSynced } from "./task-settings.js";
 
 /**
  * retryReport (`dryRun`: only say what would be sent; everything sent gives up at `deadline`), with the
@@ -48,8 +43,11 @@ export async function retry(
       core.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (dry run)`);
     }
   }
+  const after = await core.read();
   // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
-  await recordFinalPosted(core, before);
+  if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
+    await writeLastSynced(core);
+  }
   core.listeners.rethrow();
   return report;
 }

@@ -74,17 +74,6 @@ export function warnIfNoRepository(core: ReporterCore, target: Target): void {
   );
 }
 
-/**
- * Records `github.last_synced` in task.md when the final summary reached the issue since `before` (the run
- * as read before the work that may have posted it: a retry, a finalize, a background writer), in that run.
- */
-export async function recordFinalPosted(core: ReporterCore, before: RunState | null): Promise<void> {
-  const after = await core.read();
-  if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
-    await writeLastSynced(core);
-  }
-}
-
 /** Records in task.md (github.last_synced) that the final summary reached the issue. */
 export async function writeLastSynced(core: ReporterCore): Promise<void> {
   const { writeLastSynced } = await import("../config/last-synced.js");

@@ -21,6 +21,8 @@ export class RunSyncer {
   private readonly leaseMs: number;
   /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */
   private listing: Listing | null = null;
+  /** This syncer wrote the run's final summary (or found it on the issue and recorded it). */
+  postedFinal = false;
   /**
    * `requests`: when this reporter's last GitHub request ended (shared by its syncers): a write keeps the
    * interval from it even when the store could not record that request's write nor release its lease (the
@@ -86,6 +88,7 @@ export class RunSyncer {
       requests: this.requests,
     });
     if (written.listing) this.listing = written.listing;
+    if (written.result.kind === "wrote" && step === "final") this.postedFinal = true;
     return written.result;
   }
 
