@@ -1,4 +1,5 @@
-import { canSync, missingSteps } from "../sync/decide.js";
+import { canSync, missingSteps, waitReason } from "../sync/decide.js";
+import { WRITER_MAX_WAIT_MS } from "../sync/timings.js";
 import type { ReporterCore } from "./core.js";
 import { writeLastSynced } from "./task-settings.js";
 
@@ -84,8 +85,9 @@ export class TimerWriter {
     await this.done();
     const state = await this.core.read();
     if (!state || !canSync(state) || missingSteps(state).length === 0) return;
-    const reason = "the issue's next write is not due yet (the run's minimum interval)";
-    await this.core.actor().queueMissing(reason);
+    if (state.github.minIntervalMs <= WRITER_MAX_WAIT_MS) return; // a writer is started for every due write
+    const { queueMissingOf } = await import("../sync/queueing.js");
+    await queueMissingOf(this.core, state, waitReason(state, this.core.clock.now(), ""));
   }
 
   /**

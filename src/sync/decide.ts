@@ -68,3 +68,23 @@ export function backoffMs(failures: number, permanent: boolean): number {
   if (permanent) return 5 * 60_000;
   return Math.min(60_000, 2000 * 2 ** Math.max(0, failures - 1));
 }
+
+/**
+ * Why the issue is not up to date although no write failed: GitHub asked to wait, the run's next write is
+ * not due yet (a long --min-interval), another process is writing, or time ran out.
+ */
+export function waitReason(state: RunState, now: number, owner: string): string {
+  if (state.sync.lastError) return state.sync.lastError;
+  const decision = decideWrite(state, now, owner, true);
+  if (decision.kind === "backoff" || state.sync.backoffUntil > now) {
+    const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
+    return `GitHub asked to wait until ${new Date(until).toISOString()}`;
+  }
+  if (decision.kind === "wait") {
+    return `the run's next write is due at ${new Date(decision.until).toISOString()} (writes of a run are at least ${state.github.minIntervalMs} ms apart: --min-interval, github.min_interval_ms)`;
+  }
+  if (decision.kind === "busy") {
+    return `another process is writing to the issue (its lease ends at ${new Date(decision.until).toISOString()})`;
+  }
+  return "the issue could not be brought up to date in time";
+}

@@ -9,7 +9,7 @@ import {
   writeProgressComment,
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
-import { canSync, decideWrite, missingSteps } from "./decide.js";
+import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import { type PlannedEntry, planRetry } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
@@ -187,26 +187,6 @@ const ENTRY_TROUBLE: ReadonlySet<GitHubErrorKind> = new Set([
   "validation",
   "unsettled",
 ]);
-
-/**
- * Why the issue is not up to date although no write failed: GitHub asked to wait, the run's next write is
- * not due yet (a long --min-interval), another process is writing, or time ran out.
- */
-function waitReason(state: RunState, now: number, owner: string): string {
-  if (state.sync.lastError) return state.sync.lastError;
-  const decision = decideWrite(state, now, owner, true);
-  if (decision.kind === "backoff" || state.sync.backoffUntil > now) {
-    const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
-    return `GitHub asked to wait until ${new Date(until).toISOString()}`;
-  }
-  if (decision.kind === "wait") {
-    return `the run's next write is due at ${new Date(decision.until).toISOString()} (writes of a run are at least ${state.github.minIntervalMs} ms apart: --min-interval, github.min_interval_ms)`;
-  }
-  if (decision.kind === "busy") {
-    return `another process is writing to the issue (its lease ends at ${new Date(decision.until).toISOString()})`;
-  }
-  return "the issue could not be brought up to date in time";
-}
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */
 function isDelivered(item: QueueItem, state: RunState | null): boolean {
