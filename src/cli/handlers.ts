@@ -152,9 +152,7 @@ export async function runFinalize(
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
-    appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }), (m) =>
-      out.warn(m),
-    );
+    appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }), out.warn);
   }
   return publishCommentUrl(context);
 }
@@ -272,6 +270,6 @@ async function publishCommentUrl({ actions, reporter, out }: Context): Promise<n
   if (!actions) return 0;
   // Read again: the write this call made is recorded in the store after the state the call holds.
   const url = (await reporter.load())?.sync.commentUrl;
-  if (url) setOutput(actions, "comment-url", url, (m) => out.warn(m));
+  if (url) setOutput(actions, "comment-url", url, out.warn);
   return 0;
 }
