@@ -51,12 +51,19 @@ export async function keepChange(
   error: StoreUnavailableError,
   kept: { id: string; change: KeptChange },
 ): Promise<void> {
-  const { epicId } = store;
-  const database = databaseOf(store);
-  const already = kept.change.kind === "finalize" && keptFinalize(pending, epicId, database);
+  // A finalize of this run is kept once.
+  const already =
+    kept.change.kind === "finalize" &&
+    keptFor(pending, store).some(({ item }) => item.change.kind === "finalize");
   if (!already) {
     const change = masked(kept.change, store.secrets);
-    pending.add({ id: kept.id, epicId, database, change, madeAt: Date.now() });
+    pending.add({
+      id: kept.id,
+      epicId: store.epicId,
+      database: databaseOf(store),
+      change,
+      madeAt: Date.now(),
+    });
   }
   const waiting = pending.names().length;
   const what =
@@ -94,21 +101,18 @@ function masked(change: KeptChange, storeSecrets: readonly string[]): KeptChange
   }
 }
 
-/** A finalize of this epic in this database is kept on this machine, waiting to be applied. */
-function keptFinalize(pending: PendingChanges, epicId: string, database: string): boolean {
-  return pending.names().some((name) => {
-    const item = pending.read(name);
-    return item !== null && madeFor(item, epicId, database) && item.change.kind === "finalize";
-  });
-}
-
 /**
- * Whether a kept change was made for the run of `epicId` in the database named `database`: another
- * database's run of the same epic id (the same directory used with two stores) is not its run. A file of
- * an earlier release names no database.
+ * The changes this machine keeps for `store`'s run, oldest first: those of its epic in its database (another
+ * database's run of the same epic id, the same directory used with two stores, is not their run; a file of
+ * an earlier release names no database).
  */
-function madeFor(item: PendingChange, epicId: string, database: string): boolean {
-  return item.epicId === epicId && (item.database === undefined || item.database === database);
+function keptFor(pending: PendingChanges, store: LazyPgStore): { name: string; item: PendingChange }[] {
+  const database = databaseOf(store);
+  return pending.names().flatMap((name) => {
+    const item = pending.read(name);
+    const mine = item?.epicId === store.epicId && (item.database === undefined || item.database === database);
+    return mine ? [{ name, item }] : [];
+  });
 }
 
 /** The database a store's changes go to (the client's own defaults from this process's environment). */
@@ -141,9 +145,7 @@ export async function replayPending(context: Context, given?: PendingChanges): P
   let late = 0;
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | null | undefined;
-  for (const name of pending.names()) {
-    const item = pending.read(name);
-    if (!item || !madeFor(item, store.epicId, databaseOf(store))) continue;
+  for (const { name, item } of keptFor(pending, store)) {
     if (runStarted === undefined) {
       const run = await store.read();
       runStarted = run ? Date.parse(run.startedAt) : null;
@@ -233,11 +235,7 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
   const { store } = context;
   if (!store) return;
   const pending = pendingOf(context);
-  const mine = (name: string) => {
-    const item = pending.read(name);
-    return item !== null && madeFor(item, store.epicId, databaseOf(store));
-  };
-  if (!pending.names().some(mine)) return;
+  if (keptFor(pending, store).length === 0) return;
   // One waiter per database and epic: the waiter of another epic (or database) kept in this directory
   // applies only its own (replayPending), so it must not keep this one from waiting.
   const { createHash } = await import("node:crypto");
