@@ -3,7 +3,7 @@ import type { Env } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { RunState } from "../model/types.js";
-import { databasePlace, parseStoreUrl, type StoreUrl } from "./pg/config.js";
+import { databasePlace, parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 import type { RunStore, Transition } from "./types.js";
 
@@ -54,7 +54,7 @@ export class LazyPgStore implements RunStore {
   readonly database: { database: string; epicId: string };
   readonly secrets: readonly string[];
   /** The database and user its URL names (see databaseName: which database a change kept is for). */
-  readonly names: StoreUrl["names"];
+  readonly names: { database: string; user: string };
   private loading: Promise<PgRunStore> | null = null;
   /** The database as messages name it (no password). */
   private readonly where: string;
