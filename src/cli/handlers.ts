@@ -161,10 +161,14 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   const context = createContext(options);
   const { out, reporter, store } = context;
   let report: Awaited<ReturnType<typeof reporter.retryReport>>;
+  /** Kept changes the database shows no run for (replayPending warned of them). */
+  let waiting = 0;
   try {
     if (store && !options.dryRun) {
-      const applied = await (await offline()).replayPending(context);
-      if (applied > 0) out.info(`${applied} change(s) kept while the database was down applied`);
+      const replayed = await (await offline()).replayPending(context);
+      if (replayed.applied > 0)
+        out.info(`${replayed.applied} change(s) kept while the database was down applied`);
+      waiting = replayed.waiting;
     }
     report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
   } catch (error) {
@@ -196,7 +200,7 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
     }
     await publishCommentUrl(context);
   }
-  return report.remaining > 0 ? 3 : 0;
+  return report.remaining > 0 || waiting > 0 ? 3 : 0;
 }
 
 export async function runStatus(

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { quote } from "../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
 import {
   type AgentChange,
@@ -133,25 +134,41 @@ export function pendingOf(context: Context): PendingChanges {
  * one the run refuses (its agent is gone) is set aside with a warning. A kept finalize is applied as
  * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
  * final summary is not on the issue yet gets it). Stops at the first change the database does not take
- * (StoreUnavailableError propagates). Resolves to the number applied.
+ * (StoreUnavailableError propagates). When the database shows no run of the epic (a role whose grant was
+ * revoked, another database), nothing is set aside: all wait, with a warning. Resolves to the number
+ * applied and the number left waiting so.
  */
-export async function replayPending(context: Context, given?: PendingChanges): Promise<number> {
+export async function replayPending(
+  context: Context,
+  given?: PendingChanges,
+): Promise<{ applied: number; waiting: number }> {
   const { store, reporter, out } = context;
-  if (!store) return 0;
+  if (!store) return { applied: 0, waiting: 0 };
   const pending = given ?? pendingOf(context);
   /** What this call sets aside (it warns of each as it does). */
   const setAsideNow = new Set<string>();
   let applied = 0;
+  let waiting = 0;
   let late = 0;
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
-  let runStarted: number | null | undefined;
-  for (const { name, item } of keptFor(pending, store)) {
+  let runStarted: number | undefined;
+  const kept = keptFor(pending, store);
+  for (const { name, item } of kept) {
     if (runStarted === undefined) {
       const run = await store.read();
-      runStarted = run ? Date.parse(run.startedAt) : null;
+      if (run === null) {
+        // Not a refusal: the database shows this role no run of the epic (a grant revoked or not yet
+        // given, another role's or database's URL, a mistyped --epic). Kept until it shows one.
+        waiting = kept.length;
+        out.warn(
+          `${waiting} change(s) kept while the database was down wait in ${pending.dir}: ${store.database.database} shows no run of epic ${quote(store.epicId)} (check the role's grant of the run's repository, --store and --epic); they are applied once it does (delete them if the epic is wrong)`,
+        );
+        break;
+      }
+      runStarted = Date.parse(run.startedAt);
     }
     // A run that started after the change was made is not the change's run: it replaced it (init --force).
-    if (runStarted !== null && runStarted > item.madeAt) {
+    if (runStarted > item.madeAt) {
       const to = pending.setAside(
         name,
         "its run was replaced: the epic's latest run started after it was made",
@@ -202,7 +219,7 @@ export async function replayPending(context: Context, given?: PendingChanges): P
     );
   }
   warnSetAside(context, pending, setAsideNow);
-  return applied;
+  return { applied, waiting };
 }
 
 /**

@@ -455,6 +455,45 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect((await runCli(["status", "--dir", second], { env })).stderr).toBe("");
   }, 60_000);
 
+  it("keeps what it kept while the database shows the role no run (its grant revoked meanwhile), and applies it once the grant is back", async () => {
+    const { url, name } = await server.createDatabase("regrant");
+    await server.sql(name, "CREATE ROLE kim LOGIN PASSWORD 'kim-pw'");
+    const db = (verb: string) =>
+      runCli(["db", verb, "kim", "--repo", "acme/widgets", "--store", url], { env: cli.env(url, "EPIC-G") });
+    expect((await db("grant")).code).toBe(0);
+    const env = cli.env(server.url(name, { name: "kim", password: "kim-pw" }), "EPIC-G");
+    const dir = await cli.folder();
+    const posting = ["--repo", "acme/widgets", "--issue", "203", "--min-interval", "0"];
+    const init = await runCli(["init", "--epic", "EPIC-G", "--domains", "api", ...posting, "--dir", dir], {
+      env,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    const agent = init.stdout.trim().split("\t")[1]!;
+    const update = ["update", agent, "--status", "in_progress", "--files", "1/3", "--dir", dir];
+    expect((await runCli(update, { env: await cli.away(env) })).code).toBe(0);
+    await stopFlushers(dir);
+    expect((await db("revoke")).code).toBe(0);
+
+    // The role sees no run now: nothing it kept is set aside, and retry says they stay (exit 3).
+    const retry = await runCli(["retry", "--dir", dir], { env });
+    expect(retry.code, retry.stderr).toBe(3);
+    expect(retry.stderr).toMatch(
+      /warning: 1 change\(s\) kept while the database was down wait in .*: postgresql:\/\/kim@.* shows no run of epic "EPIC-G" \(check the role's grant/,
+    );
+    expect(retry.stderr).not.toContain("kim-pw");
+    expect(await keptChangeFiles(dir)).toHaveLength(1);
+    expect(await keptChangeFiles(dir, "set aside")).toEqual([]);
+
+    expect((await db("grant")).code).toBe(0);
+    const again = await runCli(["retry", "--dir", dir], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await keptChangeFiles(dir)).toEqual([]);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      agents: { filesCompleted: number }[];
+    };
+    expect(status.agents[0]?.filesCompleted).toBe(1);
+  }, 60_000);
+
   it("measures a kept change by when a kept finalize was made, not by when it was applied", async () => {
     const { env, first, second } = await twoMachines("kept_end", "EPIC-KEPT-END");
     const away = await cli.away(env);
