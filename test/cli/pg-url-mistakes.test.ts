@@ -29,6 +29,7 @@ describe("store URL mistakes", () => {
     ["s3cret@pw", "must be a postgres:// or postgresql:// URL"],
     ["s3cret?pw", 'has an "@" after its host'],
     ["s3cret#pw", 'has an "@" after its host'],
+    ["s3cret%C3pw", 'has a "%" that starts no percent-encoded character'],
   ])("a password with %j is never printed", async (password, message) => {
     const port = password.includes("@") ? "bad" : "41099";
     const store = `postgresql://postgres:${password}@127.0.0.1:${port}/db`;

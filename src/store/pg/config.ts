@@ -58,6 +58,17 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
     );
   }
   checkParameters(url, option);
+  // The client decodes these itself and throws a bare URIError on a "%" that starts no escape.
+  for (const part of [url.username, url.password, url.hostname, url.pathname]) {
+    try {
+      decodeURIComponent(part);
+    } catch (error) {
+      throw new UsageError(
+        `${option} has a "%" that starts no percent-encoded character in its user, password, host or database, got ${shown}: write such a "%" as %25`,
+        { cause: error },
+      );
+    }
+  }
   // libpq's verify-ca checks the certificate against the CA given by sslrootcert; without one, nothing
   // to check against (the client refuses it when connecting, which would look like a database down).
   if (url.searchParams.get("sslmode") === "verify-ca" && !url.searchParams.get("sslrootcert")) {
@@ -66,8 +77,8 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
     );
   }
   const host = (url.hostname === NO_HOST ? "" : url.hostname) || url.searchParams.get("host") || "localhost";
-  const user = decodeSafely(url.username);
-  const database = decodeSafely(url.pathname.slice(1));
+  const user = decodeURIComponent(url.username);
+  const database = decodeURIComponent(url.pathname.slice(1));
   const safe = `postgresql://${user ? `${user}@` : ""}${host}${url.port ? `:${url.port}` : ""}/${database}`;
   return {
     url: text,
