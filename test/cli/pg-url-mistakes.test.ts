@@ -52,6 +52,10 @@ describe("store URL mistakes", () => {
     ["sslmode=bogus", 'sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"'],
     ["connect_timeout=abc", 'connect_timeout must be a whole number, got "abc"'],
     ["sslmod=require", 'unknown parameter "sslmod"'],
+    [
+      "replication=database",
+      'replication must be off (a replication connection runs none of the store\'s statements), got "database"',
+    ],
   ])("%s is a configuration mistake (exit 2, nothing kept), not a database down", async (query, message) => {
     const store = `postgres://u:pw-secret@127.0.0.1:${await closedPort()}/db?${query}`;
     const result = await call(["update", "a", "--status", "pending", "--epic", "E", "--store", store]);

@@ -226,12 +226,15 @@ const NETWORK_CODES = new Set([
 /**
  * SQLSTATEs of a database that does not answer now: connection, shutdown, too many connections, timeouts,
  * conflicts; a server short of resources (disk full, out of memory); a read-only one (a standby that a
- * failover left the name pointing at, or a primary set read-only): it takes the change later.
+ * failover left the name pointing at, or a primary set read-only): it takes the change later. A session
+ * the server ended for being idle (idle_session_timeout, idle_in_transaction_session_timeout) likewise.
  */
 const UNAVAILABLE_STATES = new Set([
   "57P01",
   "57P02",
   "57P03",
+  "57P05",
+  "25P03",
   "53000",
   "53100",
   "53200",
@@ -290,6 +293,12 @@ export function explainPgError(error: unknown, where: string, noPermission = GRA
     if (code === "42501")
       return new StoreConfigError(`${where}: no permission: ${text} (${noPermission})`, { cause: error });
     if (code.startsWith("08") || UNAVAILABLE_STATES.has(code)) return unavailable();
+    // A session the server refused at its start for a setting (the URL's `options`: an unknown parameter,
+    // a wrong value): FATAL, where the same codes of a statement are ERRORs.
+    if ((error as { severity?: unknown }).severity === "FATAL" && /^(22|42)/.test(code))
+      return new StoreConfigError(`${where}: the server refused the connection's settings: ${text}`, {
+        cause: error,
+      });
     return error;
   }
   if (typeof code === "string") {

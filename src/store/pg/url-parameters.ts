@@ -44,7 +44,12 @@ const PARAMETERS: Readonly<Record<string, Check>> = {
   keepalives_interval: integer,
   keepalives_count: integer,
   tcp_user_timeout: integer,
-  replication: oneOf("true", "on", "yes", "1", "database", "false", "off", "no", "0"),
+  // A replication connection runs no ordinary statement (the server refuses them, which looked like a
+  // database down): only "off" is of use to the store.
+  replication: (value) =>
+    ["true", "on", "yes", "1", "database"].includes(value)
+      ? "must be off (a replication connection runs none of the store's statements)"
+      : oneOf("false", "off", "no", "0")(value),
   gssencmode: oneOf("disable", "prefer", "require"),
   // libpq's "allow" (unencrypted first, TLS if the server insists) is one the pg client cannot do: it
   // would require TLS and check the certificate, the opposite; refused rather than taken otherwise.

@@ -27,7 +27,8 @@ describe("explainPgError", () => {
       explainPgError(coded("canceling statement due to statement timeout", "57014"), where),
     ).toBeInstanceOf(StoreUnavailableError);
     // A server short of disk or memory, or read-only (a standby after a failover): it takes the change later.
-    for (const code of ["53100", "53200", "25006"]) {
+    // A session the server ended for being idle (idle_session_timeout, idle_in_transaction_session_timeout).
+    for (const code of ["53100", "53200", "25006", "57P05", "25P03"]) {
       expect(explainPgError(coded("could not extend file", code), where)).toBeInstanceOf(
         StoreUnavailableError,
       );
@@ -121,6 +122,18 @@ describe.skipIf(skip)("PgRunStore: the application's errors against a real Postg
         [name],
       )
     ).map((row) => row.pid);
+
+  it("refuses a session setting the server does not take (the URL's options) as a configuration mistake", async () => {
+    for (const setting of ["statement_timout=5s", "statement_timeout=abc"]) {
+      const store = new PgRunStore({
+        url: `${url}?options=${encodeURIComponent(`-c ${setting}`)}`,
+        epicId: "OPT",
+      });
+      stores.push(store);
+      await expect(store.read(), setting).rejects.toThrow(StoreConfigError);
+      await expect(store.read(), setting).rejects.toThrow(/the server refused the connection's settings/);
+    }
+  });
 
   it("keeps a pooled connection after a refused change (the application's error, not a broken connection)", async () => {
     const store = new PgRunStore({ url, epicId: "POOL", maxConnections: 1 });
