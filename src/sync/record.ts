@@ -127,8 +127,11 @@ export async function recordWrite(
 }
 
 /**
- * Records a failed write (see recordedFailure). Unless the caller writes on, a background writer is
- * claimed for what an unanswered request leaves to do.
+ * Records a failed write (see recordedFailure), and claims a background writer for what the issue still
+ * lacks when one would wait for it (claimWriterIfOwed: a back-off or a rate limit of a minute at most, the
+ * window of an unanswered request): no caller writes on after a failure, and the failed write may be an
+ * agent's last report or the final summary. A background writer's own failure claims none (its claim is
+ * alive); a permanent error's 5-minute back-off is left to the next command, `retry` or `finalize`.
  */
 export async function recordFailure(
   deps: RecordDeps & Pick<SyncDeps, "clock">,
@@ -136,7 +139,6 @@ export async function recordFailure(
   step: Step,
   error: GitHubError,
   unanswered: "edit" | "create" | null,
-  keepWriting: boolean,
 ): Promise<void> {
   // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
   const local = deps.clock.now();
@@ -145,10 +147,8 @@ export async function recordFailure(
     if (!current || current.runId !== written.runId) return { result: undefined };
     const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
     let sync = recordedFailure(current, { step, error, retryAt, unanswered }, deps.owner, now);
-    if (unanswered !== null && !keepWriting) {
-      const decision = decideWrite({ ...current, sync }, now, deps.owner);
-      ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
-    }
+    const decision = decideWrite({ ...current, sync }, now, deps.owner);
+    ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
     return { next: { ...current, sync }, result: undefined };
   });
   if (claimed) await deps.startBackgroundWriter();

@@ -52,7 +52,10 @@ export interface StepOptions {
   asBackgroundWriter?: boolean;
   /** Claim and start a background writer when the write is not due yet. */
   ensureBackgroundWriter?: boolean;
-  /** The caller writes on until the issue is up to date (flush): what changes meanwhile needs no background writer. */
+  /**
+   * The caller writes on until the issue is up to date (flush): what changes meanwhile needs no background
+   * writer (a failed write does: the caller stops there).
+   */
   keepWriting?: boolean;
 }
 

@@ -120,7 +120,7 @@ export async function writeStep(
         outcomeUnknown: error.outcomeUnknown,
         unsureUntil,
       }));
-      await recordFailure(deps, state, step, error, unanswered, keepWriting);
+      await recordFailure(deps, state, step, error, unanswered);
     } catch (failure) {
       // The store (or the queue) failed after a request may have reached GitHub, recording its outcome or
       // renewing the lease: the lease is released with the interval counted from now, or the next writer

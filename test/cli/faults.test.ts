@@ -32,6 +32,7 @@ const BAD_TOKEN = "ghp_wrongtoken0123456789abcdefghijklmnopq";
 const LOGIN = "octo-bot";
 const REPO = "acme/widgets";
 const ISSUE = 123;
+const FINAL = "## 🎉 Final Summary";
 
 type Env = Record<string, string>;
 
@@ -148,6 +149,43 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     expect(onIssue.map((c) => c.author)).toEqual([LOGIN]);
     expect(onIssue[0]!.body).toMatch(/\| a \| impl-a-\d{6} \| 🔄 In Progress \| 1\/2 \| 50% \|/);
   }, 60_000);
+
+  it("an agent's last update and finalize's summary that meet a short outage reach the issue by the background writer, with no further command", async () => {
+    const { gh, cli, dir } = await setup();
+    const init = await cli("init", "--epic", "EPIC-BLIP", "--domains", "a", ...FAST);
+    expect(init.code, init.stderr).toBe(0);
+    const progress = () => gh.comments(REPO, ISSUE).filter((c) => !c.body.includes(FINAL));
+    const finals = () => gh.comments(REPO, ISSUE).filter((c) => c.body.includes(FINAL));
+    expect(progress()).toHaveLength(1);
+
+    // Every attempt of the update's write fails (the client retries a 5xx twice); then the background
+    // writer's first write meets a secondary rate limit of 4 s, which it waits out.
+    gh.setFaults({
+      script: [
+        { status: 503, method: "PATCH", times: 3 },
+        {
+          status: 429,
+          method: "PATCH",
+          headers: { "retry-after": "4" },
+          message: "You have exceeded a secondary rate limit",
+        },
+      ],
+    });
+    expectQueuedWarning(await cli("update", "a", "--status", "in_progress", "--files", "1/2"));
+    const shown = () => progress()[0]?.body.includes("| 🔄 In Progress | 1/2 | 50% |") ?? false;
+    expect(await waitFor(shown, 30_000, 100)).toBe(true);
+
+    // The summary's create answered 502 (it may have been made: looked up, not there, not sent again).
+    gh.setFaults({ script: [{ status: 502, method: "POST", times: 1 }] });
+    expectQueuedWarning(await cli("finalize", "--summary", "merged after a blip"));
+    expect(await waitFor(() => finals().length > 0, 30_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 30_000, 100)).toBe(true);
+    expect(finals()).toHaveLength(1);
+    expect(finals()[0]!.body).toContain("merged after a blip");
+    expect(progress()).toHaveLength(1);
+    expect((await statusJson(cli)).sync.finalPosted).toBe(true);
+    expect(await queueFiles(dir)).toEqual([]);
+  }, 90_000);
 
   it("404 on a missing repository (--repo acme/nope): says not found, exit 0, queued", async () => {
     const { gh, cli, dir } = await setup({}, taskMd(ISSUE), ["--repo", "acme/nope"]);
