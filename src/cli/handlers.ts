@@ -229,17 +229,23 @@ export async function runStatus(
 }
 
 /** The last line of `status`: where the run is posted and whether the issue is up to date. */
-function syncLine({ sync, repo, issueNumber }: StatusView): string {
+function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string {
   if (!sync.enabled) return "GitHub: local tracking only";
   const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
   const behind = sync.seq - sync.postedSeq;
+  const lacking = [
+    ...(behind > 0 ? [`${behind} change(s) not on the issue yet`] : []),
+    ...(completedAt !== null && !sync.finalPosted ? ["final summary not on the issue yet"] : []),
+  ];
   const parts = [
     where,
-    behind > 0
-      ? `${behind} change(s) not on the issue yet`
+    ...(lacking.length > 0
+      ? lacking
       : sync.settleUntil
-        ? `written again at ${sync.settleUntil.slice(11, 19)} UTC (an earlier edit, unanswered or by a killed writer, may land until then)`
-        : "up to date",
+        ? [
+            `written again at ${sync.settleUntil.slice(11, 19)} UTC (an earlier edit, unanswered or by a killed writer, may land until then)`,
+          ]
+        : ["up to date"]),
   ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
   if (sync.lastError) parts.push(`last error: ${sync.lastError}`);

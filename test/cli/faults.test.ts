@@ -187,6 +187,21 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     expect(await queueFiles(dir)).toEqual([]);
   }, 90_000);
 
+  it("status does not say up to date while the final summary is not on the issue", async () => {
+    const { gh, cli } = await setup();
+    expect((await cli("init", "--epic", "EPIC-NOFINAL", "--domains", "a", ...FAST)).code).toBe(0);
+    // The progress comment is written; the summary's post is refused for good (a 403: nothing posts it
+    // until a later command).
+    gh.setFaults({
+      script: [{ status: 403, method: "POST", message: "Resource not accessible by integration" }],
+    });
+    expectQueuedWarning(await cli("finalize", "--summary", "done"));
+    const status = await cli("status");
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^GitHub: .*#issuecomment-\d+; .*final summary not on the issue yet; /m);
+    expect(status.stdout).not.toContain("up to date");
+  }, 60_000);
+
   it("404 on a missing repository (--repo acme/nope): says not found, exit 0, queued", async () => {
     const { gh, cli, dir } = await setup({}, taskMd(ISSUE), ["--repo", "acme/nope"]);
     const init = await cli("init", "--epic", "EPIC-F7c", "--domains", "a", ...FAST);
