@@ -38,7 +38,7 @@ export async function runInit(
     })
     .catch(
       notKept(
-        "the run was not started (init is not kept for later: the agent ids it prints must be the run's own)",
+        "the run was not started, unless the database took it and its answer was lost: `status` shows which once the database answers (init is not kept for later: the agent ids it prints must be the run's own)",
       ),
     );
   if (options.json) context.out.data(JSON.stringify(await context.reporter.status(), null, 2));

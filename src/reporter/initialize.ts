@@ -1,5 +1,5 @@
 import { resolveTarget } from "../config/github-target.js";
-import { UsageError } from "../errors.js";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 import { createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { canSync, missingSteps } from "../sync/decide.js";
@@ -56,8 +56,17 @@ export async function startRun(
     return { next, result: { state: next, replaced } };
   });
   recordTaskFile(core, state.runId, target);
-  if (replaced) await queueReplaced(core, replaced);
-  await started(core, state, deadline);
+  try {
+    if (replaced) await queueReplaced(core, replaced);
+    await started(core, state, deadline);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    // The run is started (its transaction committed): its agent ids are the run's own. Only what came
+    // after failed (a lease, a write's record); the issue is brought up to date by a later write.
+    core.warn(
+      `${error.message}: the run is started; its progress comment is written by the next change, retry or finalize`,
+    );
+  }
   return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
 }
 

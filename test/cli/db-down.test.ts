@@ -463,7 +463,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect((await db("grant")).code).toBe(0);
     const env = cli.env(server.url(name, { name: "kim", password: "kim-pw" }), "EPIC-G");
     const dir = await cli.folder();
-    const posting = ["--repo", "acme/widgets", "--issue", "203", "--min-interval", "0"];
+    const posting = ["--repo", "acme/widgets", "--issue", "204", "--min-interval", "0"];
     const init = await runCli(["init", "--epic", "EPIC-G", "--domains", "api", ...posting, "--dir", dir], {
       env,
     });
@@ -534,7 +534,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(init.code).toBe(1);
     oneLine(init);
     expect(init.stderr).toMatch(
-      /^parallel-progress: error: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/\S+ is not answering: .*; the run was not started \(init is not kept for later: .*\); try again when the database answers$/m,
+      /^parallel-progress: error: postgresql:\/\/postgres@127\.0\.0\.1:\d+\/\S+ is not answering: .*; the run was not started, unless the database took it and its answer was lost: `status` shows which once the database answers \(init is not kept for later: .*\); try again when the database answers$/m,
     );
     expect(init.stdout).toBe("");
     const add = await runCli(["add", "--domains", "web", "--dir", dir], { env: away });
