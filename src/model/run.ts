@@ -338,13 +338,24 @@ export function applyProgress(
     status,
     filesCompleted,
     filesTotal,
-    startedAt: agent.startedAt ?? (status === "pending" ? null : iso),
+    startedAt: startedOn(agent, status, iso),
     updatedAt: iso,
     finishedAt: finishedAt(agent, status, iso),
     error: status === "failed" || status === "cancelled" ? agent.error : null,
   };
   const verb = status === "completed" ? "completed" : status === "failed" ? "failed" : "progress updated";
   return withAgent(state, next, `Agent ${agent.agentId} ${verb}`, iso);
+}
+
+/**
+ * When an agent started, once it has: when it first left pending. One that goes straight from pending to
+ * completed or failed worked unseen since it was last heard of as pending (a log, its creation): it is
+ * counted from then, not as taking no time.
+ */
+function startedOn(agent: AgentState, status: AgentStatus, iso: string): string | null {
+  if (agent.startedAt !== null) return agent.startedAt;
+  if (status === "pending") return null;
+  return status === "in_progress" ? iso : agent.updatedAt;
 }
 
 export function applyComplete(state: RunState, ref: string, summary: string | null, now: number): RunState {
@@ -357,7 +368,7 @@ export function applyComplete(state: RunState, ref: string, summary: string | nu
     status: "completed",
     // A parent's files stay its children's sums (a failed child's undone files stay undone).
     filesCompleted: parent ? agent.filesCompleted : agent.filesTotal,
-    startedAt: agent.startedAt ?? iso,
+    startedAt: startedOn(agent, "completed", iso),
     updatedAt: iso,
     finishedAt: finishedAt(agent, "completed", iso),
     summary: summary ?? agent.summary,
@@ -372,7 +383,7 @@ export function applyFail(state: RunState, ref: string, error: string, now: numb
   const next: AgentState = {
     ...agent,
     status: "failed",
-    startedAt: agent.startedAt ?? iso,
+    startedAt: startedOn(agent, "failed", iso),
     updatedAt: iso,
     finishedAt: finishedAt(agent, "failed", iso),
     error,

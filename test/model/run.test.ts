@@ -119,6 +119,19 @@ describe("run transitions", () => {
     expect(state.event).toBe("Agent impl-bac-163000 completed");
     state = applyFail(state, "tests", "Compilation error", at + 70_000);
     expect(state.agents["impl-tes-163000"]).toMatchObject({ status: "failed", error: "Compilation error" });
+    // Straight from pending, never heard of since the run started: it worked from then, not for no time.
+    expect(state.agents["impl-tes-163000"]!.startedAt).toBe(new Date(at).toISOString());
+    expect(applyComplete(state, "frontend", null, at + 80_000).agents["impl-fro-163000"]!.startedAt).toBe(
+      new Date(at).toISOString(),
+    );
+    const logged = applyLog(state, "frontend", "reading the spec", at + 5000);
+    const done = applyProgress(
+      logged,
+      "frontend",
+      { status: "completed", filesCompleted: 5, filesTotal: 5 },
+      at + 9000,
+    );
+    expect(done.agents["impl-fro-163000"]!.startedAt).toBe(new Date(at + 5000).toISOString());
     state = applyFinalize(state, "merged", at + 720_000);
     expect(state.completedAt).toBe(new Date(at + 720_000).toISOString());
     expect(state.event).toBe("Parallel execution completed");
