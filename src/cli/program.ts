@@ -23,28 +23,39 @@ class CliCommand extends Command {
     return (Command.prototype as unknown as Hidden).unknownOption.call(this, shownName(flag));
   }
 
-  /** commander's (not in its typings): the name is `this.args[0]`. */
+  /**
+   * commander's (not in its typings): the name is `this.args[0]`. Its message has a suggestion when a
+   * command's name is near; when none is, the commands to choose from are added.
+   */
   unknownCommand(): never {
     this.args[0] = shownName(this.args[0] ?? "");
+    const error = this.error.bind(this);
+    this.error = (message, options) =>
+      error(message.includes("(Did you mean ") ? message : `${message}: ${choices(this)}`, options);
     return (Command.prototype as unknown as Hidden).unknownCommand.call(this);
   }
 
   override help(context?: HelpContext | ((text: string) => string)): never {
     if (typeof context !== "object" || !context.error) return super.help(context as HelpContext);
-    const path = commandPath(this);
     const [first, second] = this.args;
     // `help help`: the help command's help is the program's own.
     if (first === "help" && second === "help") return super.help();
     const message =
       first === "help" && second !== undefined
-        ? `help: unknown command '${shownName(second)}'; see ${path} --help`
-        : `no ${this.parent ? `${this.name()} ` : ""}command given: give one of ${this.createHelp()
-            .visibleCommands(this)
-            .map((command) => command.name())
-            .filter((name) => name !== "help")
-            .join(", ")}; see ${path} --help`;
+        ? `help: unknown command '${shownName(second)}': ${choices(this)}`
+        : `no ${this.parent ? `${this.name()} ` : ""}command given: ${choices(this)}`;
     return this.error(message, { exitCode: 2, code: "commander.missingCommand" });
   }
+}
+
+/** The commands `command` takes, and where their help is. */
+function choices(command: Command): string {
+  const names = command
+    .createHelp()
+    .visibleCommands(command)
+    .map((sub) => sub.name())
+    .filter((name) => name !== "help");
+  return `give one of ${names.join(", ")}; see ${commandPath(command)} --help`;
 }
 
 /**

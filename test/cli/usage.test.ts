@@ -24,7 +24,20 @@ describe("a missing or unknown command", () => {
     expectOneLine(await runCli(["--quiet"]), /no command given/);
     expectOneLine(
       await runCli(["help", "bogus"]),
-      /^parallel-progress: error: help: unknown command 'bogus'; see parallel-progress --help$/,
+      /^parallel-progress: error: help: unknown command 'bogus': give one of init, add, .*, db; see parallel-progress --help$/,
+    );
+    // An unknown command: a suggestion when a command's name is near, else the commands to choose from.
+    expectOneLine(
+      await runCli(["updat"]),
+      /^parallel-progress: error: unknown command 'updat' \(Did you mean update\?\)$/,
+    );
+    expectOneLine(
+      await runCli(["frobnicate"]),
+      /^parallel-progress: error: unknown command 'frobnicate': give one of init, add, .*, db; see parallel-progress --help$/,
+    );
+    expectOneLine(
+      await runCli(["db", "frob"]),
+      /^parallel-progress: error: unknown command 'frob': give one of migrate, status, grant, revoke, grants; see parallel-progress db --help$/,
     );
     expectOneLine(
       await runCli(["db"]),
@@ -69,16 +82,16 @@ describe("an unknown option or command with control characters, or very long", (
     );
     expectOneLine(
       await runCli(["frob\u001bx"]),
-      /^parallel-progress: error: unknown command 'frob\\u001bx'$/,
+      /^parallel-progress: error: unknown command 'frob\\u001bx': give one of /,
     );
     expectOneLine(
       await runCli([long]),
-      new RegExp(`^parallel-progress: error: unknown command '${"x".repeat(77)}\\.\\.\\.'$`),
+      new RegExp(`^parallel-progress: error: unknown command '${"x".repeat(77)}\\.\\.\\.': give one of `),
     );
     expectOneLine(await runCli(["db", "a\nb"]), /^parallel-progress: error: unknown command 'a\\u000ab'/);
     expectOneLine(
       await runCli(["help", "a\tb"]),
-      /^parallel-progress: error: help: unknown command 'a\\u0009b'; see parallel-progress --help$/,
+      /^parallel-progress: error: help: unknown command 'a\\u0009b': give one of /,
     );
   });
 });
