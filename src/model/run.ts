@@ -24,6 +24,7 @@ export const EMPTY_SYNC: SyncState = {
   unsureCreate: null,
   backoffUntil: 0,
   rateLimitedUntil: 0,
+  writeBudget: null,
   consecutiveFailures: 0,
   finalCommentId: null,
   finalCommentUrl: null,

@@ -128,6 +128,11 @@ export interface SyncState {
   backoffUntil: number;
   /** GitHub asked us not to write before this epoch ms (retry-after, rate-limit reset): always honoured. */
   rateLimitedUntil: number;
+  /**
+   * The run's write budget (src/sync/budget.ts): the writes it held at `at` (store clock), a fraction
+   * while it refills. null: never spent (full).
+   */
+  writeBudget: { tokens: number; at: number } | null;
   consecutiveFailures: number;
   /** The final summary comment, once posted. */
   finalCommentId: number | null;

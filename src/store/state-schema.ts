@@ -64,6 +64,7 @@ const syncSchema = z.looseObject({
     .default(null),
   backoffUntil: epochMs,
   rateLimitedUntil: epochMs.default(0),
+  writeBudget: z.looseObject({ tokens: z.number(), at: epochMs }).nullable().default(null),
   consecutiveFailures: count,
   finalCommentId: z.int().nullable(),
   finalCommentUrl: z.string().nullable().default(null),

@@ -1,4 +1,5 @@
 import type { RunState, SyncState } from "../model/types.js";
+import { spend } from "./budget.js";
 import { decideWrite, settling, type WriteDecision } from "./decide.js";
 import { acquire, renew, renewalDue } from "./leases.js";
 import type { Claim, StepOptions } from "./syncer-types.js";
@@ -70,7 +71,12 @@ export function claimWrite(
     // Another background writer runs now: leave everything to it.
   } else if (decision.kind === "write") {
     const previous = sync.lease;
-    sync = { ...sync, lease: acquire(previous, owner, now, leaseMs), lastWriteAt: now };
+    sync = {
+      ...sync,
+      lease: acquire(previous, owner, now, leaseMs),
+      lastWriteAt: now,
+      writeBudget: spend(sync.writeBudget, now),
+    };
     // Taken over from a holder that never released it: its last request may land after ours.
     if (previous && previous.owner !== owner && current.github.commentMode === "edit") {
       sync.settleUntil = Math.max(sync.settleUntil, previous.expiresAt + LATE_LANDING_MS);

@@ -1,9 +1,11 @@
 import type { RunState } from "../model/types.js";
+import { budgetDue, WRITE_BURST, WRITE_REFILL_MS } from "./budget.js";
 
 /**
  * Whether a process may write to GitHub for this run now: the pure core of write coalescing.
- * Writes of one run are serialised across processes by a lease in the run state and spaced at least
- * `minIntervalMs` apart; a process that may not write now learns when it may.
+ * Writes of one run are serialised across processes by a lease in the run state, spaced at least
+ * `minIntervalMs` apart and kept within the run's write budget (budget.ts); a process that may not write
+ * now learns when it may.
  */
 export type WriteDecision =
   | { kind: "local" } // no GitHub sync for this run
@@ -57,8 +59,10 @@ export function decideWrite(
     return { kind: "busy", until: sync.lease.expiresAt };
   }
   const interval = sync.lastWriteAt + state.github.minIntervalMs;
+  // finalize and retry (ignoreBackoff) write at once: a run's last writes may go past its budget.
+  const paced = ignoreBackoff ? interval : Math.max(interval, budgetDue(sync.writeBudget, now));
   // Only the repeat is owed: not before the old holder's request can no longer land.
-  const due = missing === null ? Math.max(interval, sync.settleUntil) : interval;
+  const due = missing === null ? Math.max(paced, sync.settleUntil) : paced;
   if (due > now) return { kind: "wait", until: due };
   return { kind: "write", step };
 }
@@ -79,6 +83,12 @@ export function waitReason(state: RunState, now: number, owner: string): string 
   if (decision.kind === "backoff" || state.sync.backoffUntil > now) {
     const until = Math.max(state.sync.rateLimitedUntil, state.sync.backoffUntil);
     return `GitHub asked to wait until ${new Date(until).toISOString()}`;
+  }
+  // The decision above ignores the budget (as finalize and retry do): it is the reason when it is the later.
+  const budget = budgetDue(state.sync.writeBudget, now);
+  const interval = decision.kind === "wait" ? decision.until : now;
+  if ((decision.kind === "wait" || decision.kind === "write") && budget > interval) {
+    return `the run's next write is due at ${new Date(budget).toISOString()} (within GitHub's limits, a run writes ${WRITE_BURST} times at most at once, then once every ${WRITE_REFILL_MS / 1000} s)`;
   }
   if (decision.kind === "wait") {
     return `the run's next write is due at ${new Date(decision.until).toISOString()} (writes of a run are at least ${state.github.minIntervalMs} ms apart: --min-interval, github.min_interval_ms)`;

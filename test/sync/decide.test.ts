@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { RunState } from "../../src/model/types.js";
 import type { QueueEntry } from "../../src/queue/types.js";
-import { backoffMs, decideWrite, pendingStep } from "../../src/sync/decide.js";
+import { budgetAt, WRITE_BURST, WRITE_REFILL_MS } from "../../src/sync/budget.js";
+import { claimWrite } from "../../src/sync/claim.js";
+import { backoffMs, decideWrite, pendingStep, waitReason } from "../../src/sync/decide.js";
 import { planRetry } from "../../src/sync/retry-plan.js";
 import { syncedRun } from "./fixtures.js";
 
@@ -44,6 +46,36 @@ describe("decideWrite", () => {
     expect(decideWrite({ ...posted, seq: 2 }, 6500, "me")).toEqual({ kind: "write", step: "progress" });
     const append = { ...posted, github: { ...posted.github, commentMode: "append" as const } };
     expect(decideWrite(append, 20_000, "me")).toEqual({ kind: "clean" });
+  });
+
+  it("keeps a run within GitHub's write limits: a burst of 60 writes, then one every 10 s; finalize and retry write at once", () => {
+    const state = base({ minIntervalMs: 0 });
+    let sync = state.sync;
+    let now = 1_000_000;
+    // 60 writes 100 ms apart: all at once.
+    for (let write = 0; write < WRITE_BURST; write++, now += 100) {
+      const claim = claimWrite({ ...state, sync }, now, "me", 15_000);
+      expect(claim.decision, `write ${write}`).toEqual({ kind: "write", step: "progress" });
+      sync = { ...claim.state.sync, lease: null };
+    }
+    // The 61st waits for the budget to refill one write (6 s refilled over the burst: 10 s less 6).
+    const spent = { ...state, sync };
+    expect(decideWrite(spent, now, "me")).toEqual({ kind: "wait", until: now + 4000 });
+    expect(decideWrite(spent, now, "me", true)).toEqual({ kind: "write", step: "progress" });
+    expect(waitReason(spent, now, "me")).toMatch(
+      /a run writes 60 times at most at once, then once every 10 s/,
+    );
+    // Over an hour of one write a second: at most 60 + 360 writes, within GitHub's 500.
+    let written = WRITE_BURST;
+    for (const end = now + 3_600_000; now < end; now += 1000) {
+      const claim = claimWrite({ ...state, sync }, now, "me", 15_000);
+      if (claim.decision.kind === "write") written++;
+      sync = { ...claim.state.sync, lease: null };
+    }
+    expect(written).toBeLessThanOrEqual(WRITE_BURST + 3_600_000 / WRITE_REFILL_MS);
+    expect(written).toBeGreaterThan(WRITE_BURST + 3_600_000 / WRITE_REFILL_MS - 2);
+    // A quiet run refills to the burst, no further.
+    expect(budgetAt(sync.writeBudget, now + 3_600_000)).toBe(WRITE_BURST);
   });
 
   it("backs off after failures unless told to ignore it", () => {
