@@ -1,3 +1,4 @@
+import { WRITE_REFILL_MS } from "../sync/budget.js";
 import { canSync, missingSteps, waitReason } from "../sync/decide.js";
 import { WRITER_MAX_WAIT_MS } from "../sync/timings.js";
 import type { ReporterCore } from "./core.js";
@@ -6,11 +7,12 @@ import { writeLastSynced } from "./task-settings.js";
 /**
  * The library's background writer (a timer in the caller's process, which it keeps alive): it gives up
  * at its first failed write (the post is queued; the next call, `retry` or `finalize` sends it), on a
- * wait of more than 5 s, and 15 s after the reporter's latest change, so a script ends at most about 15 s
+ * wait of more than 10 s (the write budget's refill: a busy run's writes are that far apart), and 15 s
+ * after the reporter's latest change, so a script ends at most about 15 s
  * after its last call however GitHub behaves (`close()` ends it sooner), and one whose calls go on keeps
  * its writer. Only the detached CLI writer may wait longer.
  */
-const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: 5_000 } as const;
+const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: WRITE_REFILL_MS } as const;
 
 /**
  * How a reporter hands off a write that is not due yet (ReporterOptions.flusher): to the caller's
