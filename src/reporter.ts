@@ -77,7 +77,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * `madeAt` still takes it, as it came before the end, with `madeAt` as its time and the run's last event
    * kept; `status`, the history and the progress comment show it, and the final summary, posted at the
    * finalize, is not posted again. A run finalized before `madeAt` refuses it, as it refuses any change.
-   * A finalize: the run records `madeAt` as its end for such changes (`finalizeMadeAt`). Marks the next
+   * An active run takes it at `madeAt` too, but not before its agent's last report nor after the store's
+   * now. A finalize: the run records `madeAt` as its end for such changes (`finalizeMadeAt`). Marks the next
    * call only, whatever it is (a call refused by its own checks included); null clears it.
    */
   applyingKeptChange(madeAt: number | null): void {

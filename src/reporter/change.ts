@@ -41,7 +41,9 @@ export async function applyChange(
         : active;
       // A finalized run taking a change made before its end: the change keeps the time it was made, and
       // the run its last word ("Parallel execution completed").
-      const changed = ended ? { ...apply(base, madeAt!), event: ended.event } : apply(base, now);
+      const changed = ended
+        ? { ...apply(base, madeAt!), event: ended.event }
+        : apply(base, madeAt === null ? now : keptAt(active, agentRef, madeAt, now));
       const made = canSync(changed) ? syncer.claim(changed, now, { ensureBackgroundWriter: true }) : null;
       const next = made?.state ?? changed;
       const before = agentRef === null ? null : findAgent(active, agentRef);
@@ -62,6 +64,17 @@ export async function applyChange(
     core.listeners.rethrow(thrown ?? synced);
     return;
   }
+}
+
+/**
+ * The time a kept change made at `madeAt` takes in an active run: when it was made (an agent's durations
+ * and the ETA measure its work, not the outage), but not before its agent's last report (the run's start,
+ * for none), which keeps each agent's times in order, nor after `now` (the store's clock: this machine's
+ * may be ahead).
+ */
+function keptAt(state: RunState, agentRef: string | null, madeAt: number, now: number): number {
+  const last = Date.parse(agentRef === null ? state.startedAt : findAgent(state, agentRef).updatedAt);
+  return Math.min(now, Math.max(madeAt, last));
 }
 
 /**

@@ -107,6 +107,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   it("keeps changes on the machine's disk while the database is down and applies them once, in order", async () => {
     const { name, env, dir, agent } = await startRun("down", "EPIC-D");
     await server.stopServer();
+    const made: number[] = [];
     try {
       for (const result of await updates(agent, dir, env, 3, 9)) {
         expect(result.stderr.trim().split("\n")).toHaveLength(1);
@@ -114,6 +115,12 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
         expect(result.stderr).not.toContain(SUPERUSER_PASSWORD);
       }
       expect(await keptChangeFiles(dir)).toHaveLength(3);
+      // When the changes were made: the run takes those times, not when they are applied.
+      const folder = join(dir, ".parallel-progress", "pending");
+      for (const file of await keptChangeFiles(dir)) {
+        const kept = JSON.parse(await readFile(join(folder, file), "utf8")) as { madeAt: number };
+        made.push(kept.madeAt);
+      }
     } finally {
       await server.start();
     }
@@ -127,9 +134,10 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
 
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
-      agents: { filesCompleted: number }[];
+      agents: { filesCompleted: number; startedAt: string }[];
     };
     expect(status.agents[0]?.filesCompleted).toBe(3);
+    expect(status.agents[0]?.startedAt).toBe(new Date(made[0]!).toISOString());
   });
 
   it("applies kept changes by the background writer once the database is back, with no further call, for every epic kept in the directory", async () => {
