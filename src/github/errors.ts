@@ -178,6 +178,16 @@ function explain(failure: Failure, op: Operation, info: GiveUpInfo, context: Err
       advice: `try again after ${new Date(retryAt).toISOString()} (in ${seconds}s)`,
     };
   }
+  // Only a proxy answers 407 (an http:// API URL goes through it as plain requests; https:// tunnels fail
+  // in the network path above), and its page says nothing about GitHub.
+  if (status === 407) {
+    return {
+      kind: "auth",
+      problem: "the HTTP proxy asked for credentials (407 Proxy Authentication Required)",
+      advice:
+        "check the user and password of the proxy URL (HTTP_PROXY, HTTPS_PROXY: http://user:password@host:port)",
+    };
+  }
   const explained = explainStatus(status, message, op, info);
   if (failure.webPage && status < 500) {
     // github.com itself, or a GitHub Enterprise Server's web host (without /api/v3): its pages say 404.

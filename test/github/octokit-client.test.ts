@@ -244,6 +244,19 @@ describe("createOctokitClient: error mapping", () => {
     }
   });
 
+  it("names the proxy, not the API URL, for a proxy's 407 (an http:// API URL through HTTP_PROXY)", async () => {
+    const { url } = await serve((_req, res) =>
+      res
+        .writeHead(407, { "content-type": "text/html", "proxy-authenticate": 'Basic realm="proxy"' })
+        .end("<html>Proxy Authentication Required</html>"),
+    );
+    const error = await failure(client(url).github.createComment(REPO, 123, "body"));
+    expect(error.message).toBe(
+      "creating a comment on acme/widgets#123 failed: the HTTP proxy asked for credentials (407 Proxy Authentication Required): check the user and password of the proxy URL (HTTP_PROXY, HTTPS_PROXY: http://user:password@host:port)",
+    );
+    expect([error.kind, error.status]).toEqual(["auth", 407]);
+  });
+
   it("redacts a token that GitHub's message echoes", async () => {
     const { url } = await serve(json(422, { message: `token ${TOKEN} and ghs_${"x".repeat(36)} rejected` }));
     const error = await failure(client(url).github.updateComment(REPO, 9, "body"));
