@@ -145,7 +145,8 @@ export async function watch(options: WatchOptions): Promise<void> {
     const onResize = () => {
       if (!stopped) present();
     };
-    const onOutputError = () => stop(); // e.g. `watch | head -1`: the reader is gone
+    // e.g. `watch | head -1`: the reader is gone, which a pipe says only at the next write (the next line).
+    const onOutputError = () => stop();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     process.on("SIGHUP", onSignal);
