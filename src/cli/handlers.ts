@@ -2,6 +2,9 @@ import { checkCompletedFiles, checkErrorMessage, checkEventMessage, givenEpic } 
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
+import { OfflineQueue } from "../queue/offline-queue.js";
+import { systemClock } from "../util/io.js";
+import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
@@ -41,7 +44,7 @@ export async function runInit(
         "the run was not started, unless the database took it and its answer was lost: `status` shows which once the database answers (init is not kept for later: the agent ids it prints must be the run's own)",
       ),
     );
-  if (options.json) context.out.data(JSON.stringify(await context.reporter.status(), null, 2));
+  if (options.json) context.out.data(JSON.stringify(await initView(context), null, 2));
   else context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
   return publishCommentUrl(context);
 }
@@ -278,8 +281,29 @@ function notKept(what: string): (error: unknown) => never {
 /** In GitHub Actions, a command that knows the progress comment's URL sets it as the step output `comment-url`. */
 async function publishCommentUrl({ actions, reporter, out }: Context): Promise<number> {
   if (!actions) return 0;
-  // Read again: the write this call made is recorded in the store after the state the call holds.
-  const url = (await reporter.load())?.sync.commentUrl;
+  // Read again: the write this call made is recorded in the store after the state the call holds. A
+  // database that does not answer (the change kept, or init's run saved before it stopped answering, as
+  // the warning said) leaves the output unset: the command itself succeeded.
+  const state = await reporter.load().catch((error: unknown) => {
+    if (error instanceof StoreUnavailableError) return null;
+    throw error;
+  });
+  const url = state?.sync.commentUrl;
   if (url) setOutput(actions, "comment-url", url, out.warn);
   return 0;
+}
+
+/**
+ * What `init --json` prints: the run as `status --json` shows it; when the database stopped answering
+ * after the run was saved (init warned), the run as init saved it.
+ */
+async function initView({ reporter }: Context): Promise<StatusView> {
+  try {
+    return await reporter.status();
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    const { toStatusView } = await import("../model/status-view.js");
+    const queue = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock);
+    return toStatusView(reporter.executionState, Date.now(), queue.count());
+  }
 }

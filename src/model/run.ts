@@ -189,13 +189,16 @@ function withAgent(state: RunState, agent: AgentState, event: string, iso: strin
       const parent = agents[id]!;
       // Children read from `agents`: an ancestor nearer the child was just updated there.
       const kids = (children.get(id) ?? []).map((kid) => agents[kid.agentId]!);
-      const started = parent.status === "pending" && kids.some((kid) => kid.startedAt !== null);
+      const starts = kids.flatMap((kid) => (kid.startedAt === null ? [] : [kid.startedAt]));
+      const started = parent.status === "pending" && starts.length > 0;
+      // A parent started when its first child did (a child timed from before this change: startedOn).
+      const firstStart = starts.reduce((first, at) => (Date.parse(at) < Date.parse(first) ? at : first), iso);
       agents[id] = {
         ...parent,
         filesCompleted: kids.reduce((sum, kid) => sum + kid.filesCompleted, 0),
         filesTotal: kids.reduce((sum, kid) => sum + kid.filesTotal, 0),
         updatedAt: iso,
-        ...(started ? { status: "in_progress" as const, startedAt: parent.startedAt ?? iso } : {}),
+        ...(started ? { status: "in_progress" as const, startedAt: parent.startedAt ?? firstStart } : {}),
       };
     }
   }

@@ -21,9 +21,13 @@ export function budgetAt(budget: Budget, now: number): number {
   return Math.min(WRITE_BURST, budget.tokens + Math.max(0, now - budget.at) / WRITE_REFILL_MS);
 }
 
-/** The budget once a write starts at `now` (finalize and retry may take it below zero). */
+/**
+ * The budget once a write starts at `now`. finalize and retry write whatever it holds, and are not paid
+ * back: it stops at zero, so an ordinary write is never due more than WRITE_REFILL_MS away (within what
+ * the background writers wait for).
+ */
 export function spend(budget: Budget, now: number): NonNullable<Budget> {
-  return { tokens: budgetAt(budget, now) - 1, at: now };
+  return { tokens: Math.max(0, budgetAt(budget, now) - 1), at: now };
 }
 
 /** When the budget holds a write again: `now`, or when it has refilled one. */

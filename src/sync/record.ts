@@ -7,8 +7,9 @@ import { UNANSWERED_WINDOW_MS } from "./timings.js";
 
 /**
  * A write's outcome recorded in the run state: the pure transitions (`recordedWrite`, `recordedFailure`)
- * and the transactions that apply them. Unless the caller writes on, what is still owed afterwards gets a
- * background writer claimed (and started) for it when one would wait for it (claimWriterIfOwed).
+ * and the transactions that apply them. What is still owed afterwards gets a background writer claimed
+ * (and started) for it when one would wait for it (claimWriterIfOwed): after a write unless the caller
+ * writes on, after a failed write unless the failing process is the background writer.
  */
 
 type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter">;
@@ -131,7 +132,7 @@ export async function recordWrite(
  * lacks when one would wait for it (claimWriterIfOwed: a back-off or a rate limit of a minute at most, the
  * window of an unanswered request): no caller writes on after a failure, and the failed write may be an
  * agent's last report or the final summary. A background writer's own failure claims none (its claim is
- * alive); a permanent error's 5-minute back-off is left to the next command, `retry` or `finalize`.
+ * checked by owner); a permanent error's 5-minute back-off is left to the next command, `retry` or `finalize`.
  */
 export async function recordFailure(
   deps: RecordDeps & Pick<SyncDeps, "clock">,
@@ -147,8 +148,12 @@ export async function recordFailure(
     if (!current || current.runId !== written.runId) return { result: undefined };
     const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
     let sync = recordedFailure(current, { step, error, retryAt, unanswered }, deps.owner, now);
-    const decision = decideWrite({ ...current, sync }, now, deps.owner);
-    ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
+    // The background writer's own failure (the claim is its own, even run out): it goes on, or ends by its
+    // rules; a successor it started itself would escape them.
+    if (current.sync.flusher?.owner !== deps.owner) {
+      const decision = decideWrite({ ...current, sync }, now, deps.owner);
+      ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
+    }
     return { next: { ...current, sync }, result: undefined };
   });
   if (claimed) await deps.startBackgroundWriter();

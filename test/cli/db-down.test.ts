@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -297,6 +297,21 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await stopFlushers(dir);
     expect(finals(201)).toHaveLength(1);
   }, 120_000);
+
+  it("in GitHub Actions, an agent change and finalize while the database is down exit 0 with one warning, no comment-url", async () => {
+    const { env, dir, agent } = await startRun("actions_down", "EPIC-GHA");
+    const output = join(dir, "github-output");
+    await writeFile(output, "");
+    const actions = { ...(await cli.away(env)), GITHUB_ACTIONS: "true", GITHUB_OUTPUT: output };
+    for (const args of [["update", agent, "--status", "in_progress", "--files", "1/2"], ["finalize"]]) {
+      const result = await runCli([...args, "--dir", dir], { env: actions });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
+      expect(result.stderr).toMatch(/^::warning title=parallel-progress::.*not answering.*kept in/);
+    }
+    expect(await readFile(output, "utf8")).toBe("");
+    await stopFlushers(dir);
+  });
 
   it("retry while the database is down keeps what is kept (exit 3, one warning); retry applies it once it answers", async () => {
     const { env, dir, agent } = await startRun("retry_down", "EPIC-R", 202);

@@ -76,6 +76,13 @@ describe("adding agents", () => {
 });
 
 describe("a parent's files are its children's sums, in the same change, at any depth", () => {
+  it("starts a pending parent when its first child started, also a child timed from before its change", () => {
+    // db (added at 10 s under backend) completes at 600 s without a report before: it worked since 10 s.
+    const state = applyComplete(tree(), "db", null, later(600));
+    expect(byDomain(state, "db").startedAt).toBe(new Date(later(10)).toISOString());
+    expect(byDomain(state, "backend").startedAt).toBe(new Date(later(10)).toISOString());
+  });
+
   it("rolls a grandchild's update up to every ancestor, and counts each file once overall", () => {
     let state = tree();
     state = applyProgress(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunState } from "../../src/model/types.js";
 import type { QueueEntry } from "../../src/queue/types.js";
-import { budgetAt, WRITE_BURST, WRITE_REFILL_MS } from "../../src/sync/budget.js";
+import { budgetAt, budgetDue, spend, WRITE_BURST, WRITE_REFILL_MS } from "../../src/sync/budget.js";
 import { claimWrite } from "../../src/sync/claim.js";
 import { backoffMs, decideWrite, pendingStep, waitReason } from "../../src/sync/decide.js";
 import { planRetry } from "../../src/sync/retry-plan.js";
@@ -76,6 +76,11 @@ describe("decideWrite", () => {
     expect(written).toBeGreaterThan(WRITE_BURST + 3_600_000 / WRITE_REFILL_MS - 2);
     // A quiet run refills to the burst, no further.
     expect(budgetAt(sync.writeBudget, now + 3_600_000)).toBe(WRITE_BURST);
+    // finalize and retry write on an empty budget, unpaid: an ordinary write is never due further than one
+    // refill away (what the background writers wait for).
+    let empty = { tokens: 0, at: now };
+    for (let write = 0; write < 8; write++) empty = spend(empty, now + write * 5000);
+    expect(budgetDue(empty, now + 40_000)).toBeLessThanOrEqual(now + 40_000 + WRITE_REFILL_MS);
   });
 
   it("backs off after failures unless told to ignore it", () => {

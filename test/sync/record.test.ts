@@ -1,8 +1,9 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
+import { GitHubError } from "../../src/errors.js";
 import type { RunState, SyncState } from "../../src/model/types.js";
 import { FileRunStore } from "../../src/store/file-store.js";
-import { recordedFailure, recordedWrite, recordWrite } from "../../src/sync/record.js";
+import { recordedFailure, recordedWrite, recordFailure, recordWrite } from "../../src/sync/record.js";
 import { UNANSWERED_WINDOW_MS } from "../../src/sync/timings.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { syncedRun } from "./fixtures.js";
@@ -127,5 +128,44 @@ describe("recordWrite", () => {
   // a change's own write is that far off.
   it("leaves a change made meanwhile that falls due later than that to later commands", async () => {
     expect(await writerStartedAfter(120_000)).toBe(false);
+  });
+});
+
+describe("recordFailure", () => {
+  /**
+   * Records a failed write (a 502, a 2 s back-off) by `owner` on a run whose background writer's claim is
+   * `flusher`'s (expired at 2000); resolves to whether a background writer was claimed and started.
+   */
+  async function writerStartedAfterFailure(owner: string, flusher: string | null): Promise<boolean> {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const store = new FileRunStore(fs, "/epic", { clock: { now: () => 2000 } });
+    const current = run({
+      lease: { owner, expiresAt: 16_000 },
+      lastWriteAt: 1000,
+      flusher: flusher === null ? null : { owner: flusher, expiresAt: 1500 },
+    });
+    await store.transact(() => ({ next: current, result: undefined }));
+    let started = false;
+    const deps = {
+      store,
+      owner,
+      clock: { now: () => 2000 },
+      startBackgroundWriter: () => {
+        started = true;
+      },
+    };
+    const error = new GitHubError("updating the comment failed: 502", { kind: "server", status: 502 });
+    await recordFailure(deps, current, "progress", error, null);
+    return started;
+  }
+
+  it("claims a background writer for the write a command's failure leaves (its back-off is short)", async () => {
+    expect(await writerStartedAfterFailure("command", null)).toBe(true);
+    expect(await writerStartedAfterFailure("command", "writer")).toBe(true); // that claim ran out
+  });
+
+  it("claims none for the background writer's own failure, even past its claim's expiry", async () => {
+    expect(await writerStartedAfterFailure("writer", "writer")).toBe(false);
   });
 });
