@@ -35,11 +35,16 @@ agent() {
   pp complete "$domain" --summary "$domain done" --dir "$epic_dir"
 }
 
-# Phase 1C: the agents run at the same time.
+# Phase 1C: the agents run at the same time; the script fails if any of them does (a bare `wait` would
+# not say).
+pids=()
 agent backend 7 &
+pids+=("$!")
 agent frontend 5 &
+pids+=("$!")
 agent tests 4 &
-wait
+pids+=("$!")
+for pid in "${pids[@]}"; do wait "$pid"; done
 
 # Phase 2: merge, then finalize (retries anything queued, posts the final summary once).
 pp finalize --summary "All parallel worktrees merged successfully." --dir "$epic_dir"
