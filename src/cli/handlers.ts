@@ -151,8 +151,13 @@ export async function runFinalize(
   if (!result.finalizedNow) out.info("the run was already finalized");
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
-  if (result.queued > 0)
+  if (result.queued > 0) {
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
+    // What the issue lacks may wait on another process's write lease, and its holder may die before it
+    // writes (a runner kills a job's processes when it ends): a writer of this call's takes the claim
+    // over and waits the lease out. (It stops at once when the wait is longer than it waits.)
+    await context.startBackgroundWriter();
+  }
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
     appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }), out.warn);

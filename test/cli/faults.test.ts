@@ -6,6 +6,7 @@ import {
   allFileText,
   type CliResult,
   flusherPids,
+  pauseFlushers,
   queueFiles,
   repeatUntil,
   runCli,
@@ -186,6 +187,34 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     expect((await statusJson(cli)).sync.finalPosted).toBe(true);
     expect(await queueFiles(dir)).toEqual([]);
   }, 90_000);
+
+  it("finalize behind a background writer's lease whose process then dies: the final summary still reaches the issue", async () => {
+    const { gh, cli, dir } = await setup();
+    expect((await cli("init", "--epic", "EPIC-DEAD", "--domains", "a", "--min-interval", "3000")).code).toBe(
+      0,
+    );
+    // The agent's change is left to the background writer (due in 3 s), whose request GitHub holds 12 s.
+    gh.setFaults({ latencyMs: 12_000 });
+    expect((await cli("update", "a", "--status", "in_progress", "--files", "1/2")).code).toBe(0);
+    const state = async () =>
+      JSON.parse(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8")) as {
+        sync: { lease: { owner: string } | null };
+      };
+    expect(await waitFor(async () => (await state()).sync.lease !== null, 20_000, 50)).toBe(true);
+    // Stopped with the lease (as a runner ending its job stops it, then kills it), GitHub well again.
+    const dying = await flusherPids(dir);
+    await pauseFlushers(dir);
+    gh.setFaults({ latencyMs: 0 });
+    const finalize = await cli("finalize", "--summary", "done despite a dead writer");
+    expect(finalize.code, finalize.stderr).toBe(0);
+    expect(finalize.stderr).toMatch(/post\(s\) remain queued/);
+    for (const pid of dying) process.kill(pid, "SIGKILL");
+    const finals = () => gh.comments(REPO, ISSUE).filter((c) => c.body.includes(FINAL));
+    expect(await waitFor(() => finals().length > 0, 45_000, 100)).toBe(true);
+    expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 45_000, 100)).toBe(true);
+    expect(finals()).toHaveLength(1);
+    expect(finals()[0]!.body).toContain("done despite a dead writer");
+  }, 120_000);
 
   it("status does not say up to date while the final summary is not on the issue", async () => {
     const { gh, cli } = await setup();
