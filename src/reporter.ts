@@ -255,7 +255,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const state = await this.core.read();
       if (!state) throw noRunError(this.core.place);
       const { toStatusView } = await import("./model/status-view.js");
-      return toStatusView(state, this.core.clock.now(), this.core.queue.count());
+      const { queue } = this.core;
+      const queued =
+        queue.count() === 0 ? 0 : await (await import("./sync/queueing.js")).stillQueuedFor(queue, state);
+      return toStatusView(state, this.core.clock.now(), queued);
     });
   }
 

@@ -6,13 +6,15 @@ import type { QueueEntry } from "../queue/types.js";
  * - `current`: an entry of the run in this directory. The run state is the truth, so the entry is not
  *   replayed: the issue is brought to the current state (progress comment, then final summary once),
  *   and the entry is cleared once the issue shows what it held or something newer.
+ * - `delivered`: an entry of the run in this directory that the issue already shows (or something
+ *   newer), written by another process or machine since: cleared, nothing sent.
  * - `upsert`: the newest progress snapshot of another run (edit mode): edits that run's comment.
  * - `superseded`: an older progress snapshot of another run: cleared when its run's newest one lands.
  * - `append`: a history comment (append mode) of another run: posted as it is, in order, once. The
  *   current run's history is `current`: its writer posts it, oldest first, before anything newer.
  * - `final`: the final summary of another run: posted once (looked up by marker first).
  */
-type RetryAction = "current" | "upsert" | "superseded" | "append" | "final";
+type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final";
 
 export interface PlannedEntry extends QueueEntry {
   action: RetryAction;
@@ -31,7 +33,7 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     const { item } = entry;
     const isCurrent = state !== null && item.run_id === state.runId;
     // The run's own history is posted by its writer, under the lease, before its latest state.
-    if (isCurrent) return { ...entry, action: "current" };
+    if (isCurrent) return { ...entry, action: isDelivered(item, state) ? "delivered" : "current" };
     if (item.kind === "progress" && item.comment_mode === "append") return { ...entry, action: "append" };
     if (item.kind === "final") return { ...entry, action: "final" };
     if (item.seq === newestEdit.get(item.run_id) && !upserted.has(item.run_id)) {
@@ -40,4 +42,16 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     }
     return { ...entry, action: "superseded" };
   });
+}
+
+/** Whether the issue shows what a queued entry of the current run held, or something newer. */
+export function isDelivered(item: QueueEntry["item"], state: RunState | null): boolean {
+  if (!state || state.runId !== item.run_id) return false;
+  if (item.kind === "final") return state.sync.finalCommentId !== null;
+  return state.sync.postedSeq >= item.seq;
+}
+
+/** The entries a retry still has to send: all but those the issue already shows. */
+export function stillQueued(plan: readonly PlannedEntry[]): number {
+  return plan.filter((entry) => entry.action !== "delivered").length;
 }

@@ -1,5 +1,4 @@
 import { GitHubError, type GitHubErrorKind } from "../errors.js";
-import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
 import {
@@ -11,7 +10,7 @@ import {
 import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
-import { type PlannedEntry, planRetry } from "./retry-plan.js";
+import { isDelivered, type PlannedEntry, planRetry, stillQueued } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
 import type { RunSyncer } from "./run-syncer.js";
 import { repoRef } from "./write-step.js";
@@ -56,7 +55,7 @@ export async function retryQueue(
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
     const plan = planRetry(entries, await store.read());
-    return { sent: 0, remaining: plan.length, plan, setAside, errors: [], waitingUntil: null };
+    return { sent: 0, remaining: stillQueued(plan), plan, setAside, errors: [], waitingUntil: null };
   }
   // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
   const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
@@ -90,6 +89,11 @@ export async function retryQueue(
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
       if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
       try {
+        // Written by another process or machine since it was queued: nothing to send.
+        if (entry.action === "delivered") {
+          await clear(entry);
+          continue;
+        }
         if (entry.action === "current") {
           if (!currentFlushed) {
             currentFlushed = true;
@@ -187,10 +191,3 @@ const ENTRY_TROUBLE: ReadonlySet<GitHubErrorKind> = new Set([
   "validation",
   "unsettled",
 ]);
-
-/** Whether the issue shows what a queued entry of the current run held, or something newer. */
-function isDelivered(item: QueueItem, state: RunState | null): boolean {
-  if (!state || state.runId !== item.run_id) return false;
-  if (item.kind === "final") return state.sync.finalCommentId !== null;
-  return state.sync.postedSeq >= item.seq;
-}

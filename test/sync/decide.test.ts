@@ -4,7 +4,7 @@ import type { QueueEntry } from "../../src/queue/types.js";
 import { budgetAt, budgetDue, spend, WRITE_BURST, WRITE_REFILL_MS } from "../../src/sync/budget.js";
 import { claimWrite } from "../../src/sync/claim.js";
 import { backoffMs, decideWrite, pendingStep, waitReason } from "../../src/sync/decide.js";
-import { planRetry } from "../../src/sync/retry-plan.js";
+import { planRetry, stillQueued } from "../../src/sync/retry-plan.js";
 import { syncedRun } from "./fixtures.js";
 
 const base = (patch: Partial<RunState["github"]> = {}): RunState => syncedRun(patch, ["a", "b"]);
@@ -142,5 +142,19 @@ describe("planRetry", () => {
       "6:current",
       "7:current",
     ]);
+  });
+
+  it("marks the current run's entries that the issue shows already (another machine wrote them) delivered", () => {
+    const state = base();
+    const shown = { ...state, sync: { ...state.sync, postedSeq: 3, finalCommentId: 9 } };
+    const entries = [
+      entry("1", state.runId, 2),
+      entry("2", state.runId, 4),
+      entry("3", state.runId, 4, "final"),
+    ];
+    const plan = planRetry(entries, shown);
+    expect(plan.map((p) => `${p.name}:${p.action}`)).toEqual(["1:delivered", "2:current", "3:delivered"]);
+    expect(stillQueued(plan)).toBe(1);
+    expect(stillQueued(planRetry(entries, state))).toBe(3);
   });
 });
