@@ -54,7 +54,9 @@ export async function writeStep(
   const { state, now: startedAt, previousWriteAt } = claim;
   let body: string;
   try {
-    body = await renderBody(state, step, deps.clock.now());
+    // At the store's clock (the claim's): a machine whose clock is off would mark agents stalled, or not,
+    // and estimate from times the database stamped.
+    body = await renderBody(state, step, startedAt);
   } catch (error) {
     await releaseHeld(deps.store, "lease", deps.owner);
     throw error;
