@@ -142,7 +142,10 @@ function groupBar(status: AgentStatus, spans: readonly Span[]): string {
   return barLine(label, { status, start, end });
 }
 
-function wrap(lines: readonly string[]): string {
+/** A day: a run longer than it labels its axis with the date too (times alone repeat each day). */
+const DAY_MS = 24 * 60 * 60_000;
+
+function wrap(lines: readonly string[], run: RunSpan): string {
   return [
     "### Timeline",
     "",
@@ -150,7 +153,7 @@ function wrap(lines: readonly string[]): string {
     "gantt",
     "    title Agents (UTC)",
     "    dateFormat YYYY-MM-DD HH:mm:ss",
-    "    axisFormat %H:%M",
+    `    axisFormat ${run.endedAt - run.startedAt > DAY_MS ? "%m-%d %H:%M" : "%H:%M"}`,
     "    section Agents",
     ...lines,
     "```",
@@ -175,7 +178,7 @@ function keptBars(entries: readonly TreeEntry<AgentState>[], bars: number): Set<
 
 /** The chart with at most `bars` agents' own bars, the rest grouped by status. */
 function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: number): string {
-  if (entries.length <= bars) return wrap(entries.map((entry) => agentBar(entry, run)));
+  if (entries.length <= bars) return wrap(entries.map((entry) => agentBar(entry, run)), run);
   const kept = keptBars(entries, bars);
   const lines = entries.flatMap((entry, index) => (kept.has(index) ? [agentBar(entry, run)] : []));
   const rest = new Map<AgentStatus, Span[]>();
@@ -186,7 +189,7 @@ function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: nu
     rest.set(entry.agent.status, list);
   });
   const order = [...rest.keys()].sort((a, b) => PRIORITY[a] - PRIORITY[b]);
-  return wrap([...lines, ...order.map((status) => groupBar(status, rest.get(status)!))]);
+  return wrap([...lines, ...order.map((status) => groupBar(status, rest.get(status)!))], run);
 }
 
 /** Times the chart's dateFormat can write (four-digit years). */

@@ -82,6 +82,23 @@ describe("the timeline", () => {
     expect(part.whole).toContain("    ✅ a :done, 2025-10-19 16:30:00, 2025-10-19 16:30:01\n");
   });
 
+  it("labels the axis with the date too when the run lasts over a day (times alone repeat each day)", () => {
+    const agent = makeAgent("a", "completed", 1, 1, {
+      startedAt: at("16:31:00"),
+      finishedAt: at("16:32:00"),
+    });
+    const day = 24 * 60 * 60_000;
+    const axis = (hours: number) =>
+      timelinePart([{ agent, depth: 0 }], {
+        startedAt: ms("16:30:00"),
+        endedAt: ms("16:30:00") + hours * 3_600_000,
+      })
+        .whole!.split("\n")
+        .find((line) => line.includes("axisFormat"));
+    expect(axis(23)).toBe("    axisFormat %H:%M");
+    expect(axis(day / 3_600_000 + 1)).toBe("    axisFormat %m-%d %H:%M");
+  });
+
   it("labels cannot break the chart or the fence", () => {
     expect(ganttLabel("a: b; c # d %% e `f` ```\n~~~ <g> @h & \\")).toBe(
       "a꞉ b； c ＃ d ％％ e ˋfˋ ˋˋˋ ∼∼∼ ‹g› ＠h ＆ ⧵",
