@@ -24,12 +24,37 @@ export function percent(done: number, total: number): number {
 
 /**
  * An agent's percent of its files; a completed agent without files counts as done. 100 means done, as
- * for the overall: a pending or running agent with every file it counts done (5/5, more may come) is at 99.
+ * for the overall: a pending or running agent with every file it counts done (5/5, more may come) is at 99,
+ * and so is a parent with a child still pending or running (`openBelow`: a failed or cancelled parent's
+ * children go on).
  */
-export function agentProgress(agent: AgentState): number {
+export function agentProgress(agent: AgentState, openBelow = false): number {
   if (agent.status === "completed" && agent.filesTotal === 0) return 100;
   const progress = percent(agent.filesCompleted, agent.filesTotal);
-  return progress === 100 && isWorking(agent) ? 99 : progress;
+  return progress === 100 && (isWorking(agent) || openBelow) ? 99 : progress;
+}
+
+/**
+ * The agents with a descendant still pending or running (see agentProgress's `openBelow`). Each walk up
+ * stops at an ancestor already marked (its own ancestors are), so a long chain is walked once.
+ */
+export function withOpenDescendants(agents: Readonly<Record<string, AgentState>>): Set<string> {
+  const open = new Set<string>();
+  for (const agent of Object.values(agents)) {
+    if (!isWorking(agent)) continue;
+    let parent = agent.parentId ?? null;
+    // A hand-edited cycle ends the walk where it comes back.
+    while (
+      parent !== null &&
+      parent !== agent.agentId &&
+      !open.has(parent) &&
+      Object.hasOwn(agents, parent)
+    ) {
+      open.add(parent);
+      parent = agents[parent]!.parentId ?? null;
+    }
+  }
+  return open;
 }
 
 function isWorking(agent: AgentState): boolean {
@@ -85,14 +110,15 @@ export function formatStatusCounts(counts: StatusCounts, stalled = 0): string {
   return text;
 }
 
-export function toAgentView(agent: AgentState): AgentView {
+/** `openBelow`: the agent has a descendant still pending or running (withOpenDescendants). */
+export function toAgentView(agent: AgentState, openBelow = false): AgentView {
   return {
     agentId: agent.agentId,
     domain: agent.domain,
     status: agent.status,
     filesCompleted: agent.filesCompleted,
     filesTotal: agent.filesTotal,
-    progress: agentProgress(agent),
+    progress: agentProgress(agent, openBelow),
     parentId: agent.parentId ?? null,
     iteration: agent.iteration ?? null,
     maxIterations: agent.maxIterations ?? null,

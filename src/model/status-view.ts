@@ -1,6 +1,12 @@
 import { estimateRemainingMs } from "./eta.js";
 import { agentOverBudget, budgetUsed, metricsView, overBudgetWarning } from "./metrics.js";
-import { formatStatusCounts, overallProgress, statusCounts, toAgentView } from "./progress.js";
+import {
+  formatStatusCounts,
+  overallProgress,
+  statusCounts,
+  toAgentView,
+  withOpenDescendants,
+} from "./progress.js";
 import { agentFlags } from "./stalled.js";
 import { treeOrder } from "./tree.js";
 import type { AgentEvent, AgentView, RunState } from "./types.js";
@@ -74,6 +80,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
   const counts = statusCounts(agents);
   const flags = new Map(agents.map((agent) => [agent.agentId, agentFlags(agent, state, now)]));
   const stalled = [...flags.values()].filter((flag) => flag.stalled).length;
+  const open = withOpenDescendants(state.agents);
   return {
     epicId: state.epicId,
     runId: state.runId,
@@ -83,7 +90,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
     completedAt: state.completedAt,
     event: state.event,
     agents: entries.map(({ agent, depth }) => ({
-      ...toAgentView(agent),
+      ...toAgentView(agent, open.has(agent.agentId)),
       summary: agent.summary,
       error: agent.error,
       startedAt: agent.startedAt,

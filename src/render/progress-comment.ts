@@ -6,6 +6,7 @@ import {
   overallProgress,
   statusCounts,
   toAgentView,
+  withOpenDescendants,
 } from "../model/progress.js";
 import { type AgentFlags, agentFlags } from "../model/stalled.js";
 import { type TreeEntry, treeOrder } from "../model/tree.js";
@@ -99,8 +100,9 @@ function tableRow(
   depth: number,
   flags: AgentFlags | null,
   metrics: MetricsView,
+  openBelow: boolean,
 ): TableRow {
-  const view = toAgentView(agent);
+  const view = toAgentView(agent, openBelow);
   const cells = [
     domainCell(view.domain, depth),
     escapeCell(view.agentId),
@@ -155,6 +157,7 @@ function progressParts(
   const metrics = metricsView(state, agents);
   const flags = agents.map((agent) => (now === undefined ? null : agentFlags(agent, state, now)));
   const stalled = flags.filter((flag) => flag?.stalled).length;
+  const open = withOpenDescendants(state.agents);
   const count = agents.length;
   return {
     head: [
@@ -163,7 +166,9 @@ function progressParts(
       `**Mode:** Parallel (${count} ${count === 1 ? "domain" : "domains"})\n**Started:** ${formatDateTime(state.startedAt)}`,
     ],
     tableHeader: tableHeader(metrics),
-    rows: entries.map((entry, index) => tableRow(entry.agent, entry.depth, flags[index]!, metrics)),
+    rows: entries.map((entry, index) =>
+      tableRow(entry.agent, entry.depth, flags[index]!, metrics, open.has(entry.agent.agentId)),
+    ),
     overall: overallBlock(state, agents, stalled, metrics, now),
     failures: failureItems(agents),
     events: { items: eventItems(agents, state.startedAt), frame: EVENTS_FRAME },

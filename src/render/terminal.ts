@@ -7,6 +7,7 @@ import {
   overallProgress,
   statusCounts,
   toAgentView,
+  withOpenDescendants,
 } from "../model/progress.js";
 import { agentFlags } from "../model/stalled.js";
 import { treeOrder } from "../model/tree.js";
@@ -161,8 +162,9 @@ function toRow(
   state: RunState,
   metrics: MetricsView,
   now: number | undefined,
+  openBelow: boolean,
 ): Row {
-  const view = toAgentView(agent);
+  const view = toAgentView(agent, openBelow);
   const flags = now === undefined ? null : agentFlags(agent, state, now);
   const domain = cleanText(agent.domain).replace(/[\t\n]/g, " ");
   return {
@@ -192,7 +194,10 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
   const entries = treeOrder(Object.values(state.agents));
   const agents = entries.map((entry) => entry.agent);
   const metrics = metricsView(state, agents);
-  const rows = entries.map(({ agent, depth }) => toRow(agent, depth, state, metrics, options.now));
+  const open = withOpenDescendants(state.agents);
+  const rows = entries.map(({ agent, depth }) =>
+    toRow(agent, depth, state, metrics, options.now, open.has(agent.agentId)),
+  );
   const titles = metricTitles(metrics);
   const metricWidths = titles.map((title, index) =>
     widest(

@@ -178,7 +178,11 @@ function keptBars(entries: readonly TreeEntry<AgentState>[], bars: number): Set<
 
 /** The chart with at most `bars` agents' own bars, the rest grouped by status. */
 function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: number): string {
-  if (entries.length <= bars) return wrap(entries.map((entry) => agentBar(entry, run)), run);
+  if (entries.length <= bars)
+    return wrap(
+      entries.map((entry) => agentBar(entry, run)),
+      run,
+    );
   const kept = keptBars(entries, bars);
   const lines = entries.flatMap((entry, index) => (kept.has(index) ? [agentBar(entry, run)] : []));
   const rest = new Map<AgentStatus, Span[]>();

@@ -76,6 +76,37 @@ describe("adding agents", () => {
 });
 
 describe("a parent's files are its children's sums, in the same change, at any depth", () => {
+  it("shows a cancelled or failed parent below 100% while a child still works (100 means done)", () => {
+    let state = applyProgress(
+      tree(),
+      "db",
+      { status: "in_progress", filesCompleted: 4, filesTotal: 4 },
+      later(30),
+    );
+    state = applyProgress(
+      state,
+      "users",
+      { status: "completed", filesCompleted: 2, filesTotal: 2 },
+      later(31),
+    );
+    state = applyProgress(
+      state,
+      "auth",
+      { status: "completed", filesCompleted: 1, filesTotal: 1 },
+      later(32),
+    );
+    state = applyComplete(state, "api", null, later(33));
+    for (const ended of [
+      applyCancel(state, "backend", "descoped", later(40)),
+      applyFail(state, "backend", "gave up", later(40)),
+    ]) {
+      const view = toStatusView(ended, later(41), 0);
+      const progress = (domain: string) => view.agents.find((agent) => agent.domain === domain)!.progress;
+      // backend 7/7 with db still running; api 3/3, completed with both children done.
+      expect([progress("backend"), progress("db"), progress("api")]).toEqual([99, 99, 100]);
+    }
+  });
+
   it("starts a pending parent when its first child started, also a child timed from before its change", () => {
     // db (added at 10 s under backend) completes at 600 s without a report before: it worked since 10 s.
     const state = applyComplete(tree(), "db", null, later(600));
