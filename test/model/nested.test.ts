@@ -77,24 +77,11 @@ describe("adding agents", () => {
 
 describe("a parent's files are its children's sums, in the same change, at any depth", () => {
   it("shows a cancelled or failed parent below 100% while a child still works (100 means done)", () => {
-    let state = applyProgress(
-      tree(),
-      "db",
-      { status: "in_progress", filesCompleted: 4, filesTotal: 4 },
-      later(30),
-    );
-    state = applyProgress(
-      state,
-      "users",
-      { status: "completed", filesCompleted: 2, filesTotal: 2 },
-      later(31),
-    );
-    state = applyProgress(
-      state,
-      "auth",
-      { status: "completed", filesCompleted: 1, filesTotal: 1 },
-      later(32),
-    );
+    const report = (state: RunState, domain: string, status: "in_progress" | "completed", files: number) =>
+      applyProgress(state, domain, { status, filesCompleted: files, filesTotal: files }, later(30));
+    let state = report(tree(), "db", "in_progress", 4);
+    state = report(state, "users", "completed", 2);
+    state = report(state, "auth", "completed", 1);
     state = applyComplete(state, "api", null, later(33));
     for (const ended of [
       applyCancel(state, "backend", "descoped", later(40)),
