@@ -8,12 +8,13 @@ import type { z } from "zod";
 
 /**
  * The issue a message tells of: the first, but for zod's own safe-integer bound of `z.int()` when the
- * schema's bound follows it (1e20 for `z.int().max(1000)` is "at most 1000", not "at most 9007199254740991").
+ * schema's bound on the same side follows it (1e20 for `z.int().max(1000)` is "at most 1000", -1e20 for
+ * `z.int().min(0)` "at least 0", not ±9007199254740991).
  */
 export function firstIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
   const [first, next] = issues;
-  const safeBound = first?.code === "too_big" && first.origin === "int";
-  return safeBound && next?.code === "too_big" ? next : first!;
+  const safeBound = (first?.code === "too_big" || first?.code === "too_small") && first.origin === "int";
+  return safeBound && next?.code === first.code ? next : first!;
 }
 
 /** What the field must be, as the rest of a sentence that starts with its name. */

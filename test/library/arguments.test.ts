@@ -154,6 +154,11 @@ describe("library arguments", () => {
       "updateAgentProgress: filesTotal must be at most 1000000000, got 100000000000000000000",
     ],
     [
+      "a file count far below zero (the schema's bound, not zod's safe-integer one)",
+      (r) => r.updateAgentProgress("a", "in_progress", -1e20, 2),
+      "updateAgentProgress: filesCompleted must be at least 0, got -100000000000000000000",
+    ],
+    [
       "a file count that is a bigint",
       (r) => r.updateAgentProgress("a", "in_progress", 1n, 2),
       "updateAgentProgress: filesCompleted must be a number, got 1n",
