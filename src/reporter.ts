@@ -24,12 +24,12 @@ import {
 } from "./model/run.js";
 import type { StatusView } from "./model/status-view.js";
 import { type AgentMetrics, type RunState, UPDATE_STATUSES, type UpdateStatus } from "./model/types.js";
+import { writeInBackground } from "./reporter/background-writer.js";
 import { applyChange } from "./reporter/change.js";
 import { ReporterCore } from "./reporter/core.js";
 import { finalizeRun } from "./reporter/finalize.js";
 import { type StartOptions, startRun } from "./reporter/initialize.js";
 import { retry } from "./reporter/retry.js";
-import { writeLastSynced } from "./reporter/task-settings.js";
 import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
@@ -257,7 +257,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const { toStatusView } = await import("./model/status-view.js");
       const { queue } = this.core;
       const queued =
-        queue.count() === 0 ? 0 : await (await import("./sync/queueing.js")).stillQueuedFor(queue, state);
+        queue.count() === 0 ? 0 : await (await import("./sync/retry-plan.js")).stillQueuedFor(queue, state);
       return toStatusView(state, this.core.clock.now(), queued);
     });
   }
@@ -337,12 +337,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /** Runs as the detached background writer (`__flush`): writes the latest state when due, then exits. */
   runBackgroundWriter(): Promise<void> {
-    return this.call("runBackgroundWriter", [], async () => {
-      const writer = this.core.actor();
-      await writer.runBackgroundWriter();
-      // The final summary it posted (a finalize that ran out of time left it): recorded as finalize does.
-      if (writer.postedFinal) await writeLastSynced(this.core);
-    });
+    return this.call("runBackgroundWriter", [], () => writeInBackground(this.core));
   }
 
   /**

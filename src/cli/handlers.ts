@@ -151,13 +151,8 @@ export async function runFinalize(
   if (!result.finalizedNow) out.info("the run was already finalized");
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
-  if (result.queued > 0) {
+  if (result.queued > 0)
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
-    // What the issue lacks may wait on another process's write lease, and its holder may die before it
-    // writes (a runner kills a job's processes when it ends): a writer of this call's takes the claim
-    // over and waits the lease out. (It stops at once when the wait is longer than it waits.)
-    await context.startBackgroundWriter();
-  }
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
     appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }), out.warn);
@@ -182,9 +177,9 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     // Nothing could be sent or checked: what is kept and queued stays; exit 3, as with posts queued.
-    const pending = (await offline()).pendingOf(context);
+    const kept = (await offline()).keptHere(context);
     out.warn(
-      `${error.message}: nothing was sent; ${pending.names().length} change(s) stay kept in ${pending.dir}; run \`parallel-progress retry\` again when the database answers`,
+      `${error.message}: nothing was sent; ${kept.count} change(s) stay kept in ${kept.dir}; run \`parallel-progress retry\` again when the database answers`,
     );
     return 3;
   }
@@ -308,7 +303,9 @@ async function initView({ reporter }: Context): Promise<StatusView> {
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     const { toStatusView } = await import("../model/status-view.js");
+    const { stillQueuedFor } = await import("../sync/retry-plan.js");
+    const state = reporter.executionState;
     const queue = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock);
-    return toStatusView(reporter.executionState, Date.now(), queue.count());
+    return toStatusView(state, Date.now(), await stillQueuedFor(queue, state));
   }
 }

@@ -66,7 +66,7 @@ export async function keepChange(
       madeAt: Date.now(),
     });
   }
-  const waiting = pending.names().length;
+  const waiting = keptFor(pending, store).length;
   const what =
     kept.change.kind !== "finalize"
       ? "the change is kept"
@@ -119,6 +119,12 @@ function keptFor(pending: PendingChanges, store: LazyPgStore): { name: string; i
 /** The database a store's changes go to (the client's own defaults from this process's environment). */
 function databaseOf(store: LazyPgStore): string {
   return databaseName(store.names, process.env);
+}
+
+/** Where this machine keeps changes, and how many it keeps for the context's run (none without a store). */
+export function keptHere(context: Context): { dir: string; count: number } {
+  const pending = pendingOf(context);
+  return { dir: pending.dir, count: context.store ? keptFor(pending, context.store).length : 0 };
 }
 
 /** This machine's kept changes (for the file store: none is ever kept). */

@@ -28,7 +28,7 @@ export function percent(done: number, total: number): number {
  * and so is a parent with a child still pending or running (`openBelow`: a failed or cancelled parent's
  * children go on).
  */
-export function agentProgress(agent: AgentState, openBelow = false): number {
+export function agentProgress(agent: AgentState, openBelow: boolean): number {
   if (agent.status === "completed" && agent.filesTotal === 0) return 100;
   const progress = percent(agent.filesCompleted, agent.filesTotal);
   return progress === 100 && (isWorking(agent) || openBelow) ? 99 : progress;
@@ -111,7 +111,7 @@ export function formatStatusCounts(counts: StatusCounts, stalled = 0): string {
 }
 
 /** `openBelow`: the agent has a descendant still pending or running (withOpenDescendants). */
-export function toAgentView(agent: AgentState, openBelow = false): AgentView {
+export function toAgentView(agent: AgentState, openBelow: boolean): AgentView {
   return {
     agentId: agent.agentId,
     domain: agent.domain,

@@ -1,5 +1,7 @@
+import type { BackgroundWriterOptions } from "../sync/background-writer.js";
 import { WRITE_REFILL_MS } from "../sync/budget.js";
 import { canSync, missingSteps, waitReason } from "../sync/decide.js";
+import { queueMissingOf } from "../sync/queueing.js";
 import { WRITER_MAX_WAIT_MS } from "../sync/timings.js";
 import type { ReporterCore } from "./core.js";
 import { writeLastSynced } from "./task-settings.js";
@@ -13,6 +15,20 @@ import { writeLastSynced } from "./task-settings.js";
  * its writer. Only the detached CLI writer may wait longer.
  */
 const TIMER_WRITER = { lifetimeMs: 15_000, maxFailures: 1, maxWaitMs: WRITE_REFILL_MS } as const;
+
+/**
+ * A background writer's life (the CLI's detached one, the library's timer one): writes until the issue is
+ * up to date or it stops; a final summary it posted (a finalize that ran out of time left it) is recorded
+ * in task.md as finalize records it.
+ */
+export async function writeInBackground(
+  core: ReporterCore,
+  options?: BackgroundWriterOptions,
+): Promise<void> {
+  const writer = core.actor();
+  await writer.runBackgroundWriter(options);
+  if (writer.postedFinal) await writeLastSynced(core);
+}
 
 /**
  * How a reporter hands off a write that is not due yet (ReporterOptions.flusher): to the caller's
@@ -58,16 +74,11 @@ export class TimerWriter {
     for (;;) {
       this.again = false;
       const changes = this.core.changeCount;
-      const writer = this.core.actor();
-      await writer
-        .runBackgroundWriter({
-          ...TIMER_WRITER,
-          lifeFrom: () => Math.max(this.core.lastChangeAt, this.askedAt),
-          signal: this.stopping.signal,
-        })
-        // The final summary it posted (a finalize that ran out of time left it): recorded as finalize does.
-        .then(() => (writer.postedFinal ? writeLastSynced(this.core) : undefined))
-        .catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
+      await writeInBackground(this.core, {
+        ...TIMER_WRITER,
+        lifeFrom: () => Math.max(this.core.lastChangeAt, this.askedAt),
+        signal: this.stopping.signal,
+      }).catch((error: unknown) => this.core.warn(stopped("the background writer stopped", error)));
       this.leftOver = this.again || this.core.changeCount !== changes;
       if (this.stopping.signal.aborted || !this.leftOver) return;
     }
@@ -88,7 +99,6 @@ export class TimerWriter {
     const state = await this.core.read();
     if (!state || !canSync(state) || missingSteps(state).length === 0) return;
     if (state.github.minIntervalMs <= WRITER_MAX_WAIT_MS) return; // a writer is started for every due write
-    const { queueMissingOf } = await import("../sync/queueing.js");
     await queueMissingOf(this.core, state, waitReason(state, this.core.clock.now(), ""));
   }
 

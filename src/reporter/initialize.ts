@@ -3,6 +3,7 @@ import { StoreUnavailableError, UsageError } from "../errors.js";
 import { createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { canSync, missingSteps } from "../sync/decide.js";
+import { queueMissingOf } from "../sync/queueing.js";
 import { randomHex } from "../util/random.js";
 import type { ReporterCore } from "./core.js";
 import { recordTaskFile, warnIfNoRepository } from "./task-settings.js";
@@ -87,7 +88,6 @@ function lacksPosts(state: RunState): boolean {
  * short. The queue keeps the old run's posts until `retry` (or the next finalize) delivers them.
  */
 async function queueReplaced(core: ReporterCore, { state, at }: Replaced): Promise<void> {
-  const { queueMissingOf } = await import("../sync/queueing.js");
   const unsure = state.sync.unsureCreate;
   const unsureUntil = unsure ? core.clock.now() + Math.max(0, unsure.until - at) : null;
   const reason = `run ${state.runId} was replaced by a new run before the issue showed all of it`;

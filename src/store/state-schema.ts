@@ -64,7 +64,10 @@ const syncSchema = z.looseObject({
     .default(null),
   backoffUntil: epochMs,
   rateLimitedUntil: epochMs.default(0),
-  writeBudget: z.looseObject({ tokens: z.number(), at: epochMs }).nullable().default(null),
+  writeBudget: z
+    .looseObject({ tokens: z.number().min(0), at: epochMs })
+    .nullable()
+    .default(null),
   consecutiveFailures: count,
   finalCommentId: z.int().nullable(),
   finalCommentUrl: z.string().nullable().default(null),

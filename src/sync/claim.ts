@@ -99,11 +99,19 @@ export function claimWrite(
 
 /**
  * The background writer's claim when the issue owes a write that only time makes due (the repeat after
- * settleUntil, or a create held until an unanswered one can no longer land) and none is alive; null when
- * none is needed or one is claimed already.
+ * settleUntil, a create held until an unanswered one can no longer land, another process's write lease)
+ * and none is alive; null when none is needed or one is claimed already. A lease's holder may die before
+ * it writes (a runner kills a job's processes when it ends): when it is the background writer, its claim
+ * is taken over too, and the writer claimed here waits the lease out (the holder, if alive, stops after
+ * its write: its claim is another's).
  */
 export function claimWriterForLaterWrite(current: RunState, now: number, owner: string): SyncState | null {
-  if (!(settling(current) || current.sync.unsureCreate)) return null;
-  const { sync, claimed } = claimWriterIfOwed(current.sync, decideWrite(current, now, owner), owner, now);
-  return claimed ? sync : null;
+  const decision = decideWrite(current, now, owner);
+  const busy = decision.kind === "busy";
+  if (!(settling(current) || current.sync.unsureCreate || busy)) return null;
+  const { flusher, lease } = current.sync;
+  const writerHolds = busy && flusher !== null && flusher.owner === lease?.owner;
+  const sync = writerHolds ? { ...current.sync, flusher: null } : current.sync;
+  const claim = claimWriterIfOwed(sync, decision, owner, now);
+  return claim.claimed ? claim.sync : null;
 }

@@ -1,8 +1,6 @@
 import type { RunState } from "../model/types.js";
-import type { OfflineQueue } from "../queue/offline-queue.js";
 import { canSync, missingSteps } from "./decide.js";
 import { renderBody } from "./render-body.js";
-import { planRetry, stillQueued } from "./retry-plan.js";
 import type { Step, SyncDeps } from "./syncer-types.js";
 
 /**
@@ -112,13 +110,4 @@ export async function clearDelivered(
       await queue.remove(name);
     }
   }
-}
-
-/**
- * The queued posts a retry would still send, with `state` the directory's run: an entry of the run that
- * the issue shows already (another process or machine wrote it since) is not counted. Nothing is moved.
- */
-export async function stillQueuedFor(queue: OfflineQueue, state: RunState | null): Promise<number> {
-  if (queue.count() === 0) return 0;
-  return stillQueued(planRetry((await queue.list({ moveAside: false })).entries, state));
 }

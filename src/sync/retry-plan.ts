@@ -1,4 +1,5 @@
 import type { RunState } from "../model/types.js";
+import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { QueueEntry } from "../queue/types.js";
 
 /**
@@ -54,4 +55,14 @@ export function isDelivered(item: QueueEntry["item"], state: RunState | null): b
 /** The entries a retry still has to send: all but those the issue already shows. */
 export function stillQueued(plan: readonly PlannedEntry[]): number {
   return plan.filter((entry) => entry.action !== "delivered").length;
+}
+
+/**
+ * The queued posts a retry would still send, with `state` the directory's run (`status`'s count): an entry
+ * of the run that the issue shows already (another process or machine wrote it since) is not counted.
+ * Nothing is moved.
+ */
+export async function stillQueuedFor(queue: OfflineQueue, state: RunState | null): Promise<number> {
+  if (queue.count() === 0) return 0;
+  return stillQueued(planRetry((await queue.list({ moveAside: false })).entries, state));
 }

@@ -87,10 +87,10 @@ describe("percent", () => {
 
 describe("agent and overall progress", () => {
   it("counts a completed agent without files as done", () => {
-    expect(agentProgress(agent("a", "completed", 0, 0))).toBe(100);
-    expect(agentProgress(agent("a", "in_progress", 0, 0))).toBe(0);
-    expect(agentProgress(agent("a", "failed", 2, 4))).toBe(50);
-    expect(toAgentView(agent("a", "in_progress", 3, 7))).toEqual({
+    expect(agentProgress(agent("a", "completed", 0, 0), false)).toBe(100);
+    expect(agentProgress(agent("a", "in_progress", 0, 0), false)).toBe(0);
+    expect(agentProgress(agent("a", "failed", 2, 4), false)).toBe(50);
+    expect(toAgentView(agent("a", "in_progress", 3, 7), false)).toEqual({
       agentId: "id-a",
       domain: "a",
       status: "in_progress",
@@ -107,13 +107,13 @@ describe("agent and overall progress", () => {
   });
 
   it("100 for an agent only when it is done: pending or running with every file done is 99", () => {
-    expect(agentProgress(agent("a", "in_progress", 5, 5))).toBe(99);
-    expect(agentProgress(agent("a", "pending", 4, 4))).toBe(99);
-    expect(agentProgress(agent("a", "completed", 5, 5))).toBe(100);
+    expect(agentProgress(agent("a", "in_progress", 5, 5), false)).toBe(99);
+    expect(agentProgress(agent("a", "pending", 4, 4), false)).toBe(99);
+    expect(agentProgress(agent("a", "completed", 5, 5), false)).toBe(100);
     // A failed or cancelled agent has finished, as for the overall: its counted files decide.
-    expect(agentProgress(agent("a", "failed", 5, 5))).toBe(100);
-    expect(agentProgress(agent("a", "cancelled", 5, 5))).toBe(100);
-    expect(toAgentView(agent("a", "in_progress", 5, 5)).progress).toBe(99);
+    expect(agentProgress(agent("a", "failed", 5, 5), false)).toBe(100);
+    expect(agentProgress(agent("a", "cancelled", 5, 5), false)).toBe(100);
+    expect(toAgentView(agent("a", "in_progress", 5, 5), false).progress).toBe(99);
   });
 
   it("sums files over agents", () => {

@@ -54,11 +54,12 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   // is given after the URL's own would land in it unseen (clientUrl).
   if (text.includes("#")) {
     throw new UsageError(
-      `${option} has a "#" fragment, which a database URL does not take, got ${shown}: leave it out, or percent-encode a "#" of a database name as %23`,
+      `${option} has a "#" fragment, which a database URL does not take, got ${shown}: leave it out (the client cannot take a database name holding a "#" in the URL)`,
     );
   }
   checkParameters(url, option);
-  // The client decodes these itself and throws a bare URIError on a "%" that starts no escape.
+  // libpq refuses a "%" that starts no escape; the pg client throws a bare URIError on some (a "%" at the
+  // end, an escape that is not UTF-8) and passes the others on undecoded, so a password would be wrong.
   for (const part of [url.username, url.password, url.hostname, url.pathname]) {
     try {
       decodeURIComponent(part);
@@ -77,13 +78,15 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
     );
   }
   const host = (url.hostname === NO_HOST ? "" : url.hostname) || url.searchParams.get("host") || "localhost";
+  // As the pg client reads them: the path with decodeURI (a "%2F" or "%23" stays as it is), and a
+  // `?user=` before the URL's user.
   const user = decodeURIComponent(url.username);
-  const database = decodeURIComponent(url.pathname.slice(1));
+  const database = decodeURI(url.pathname.slice(1));
   const safe = `postgresql://${user ? `${user}@` : ""}${host}${url.port ? `:${url.port}` : ""}/${database}`;
   return {
     url: text,
     safe,
-    names: { database, user: user || (url.searchParams.get("user") ?? "") },
+    names: { database, user: url.searchParams.get("user") || user },
     connectTimeoutMs: urlConnectTimeoutMs(url),
     secrets: urlSecrets(url),
   };
@@ -91,13 +94,13 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
 
 /**
  * The database a URL connects to, as the client works it out: the URL's, else PGDATABASE, else the user's
- * name (the URL's, else PGUSER, else USER).
+ * name (the URL's, else PGUSER, else USER, or USERNAME on Windows).
  */
 export function databaseName(
   { database, user }: StoreUrl["names"],
-  env: { PGDATABASE?: string; PGUSER?: string; USER?: string },
+  env: { PGDATABASE?: string; PGUSER?: string; USER?: string; USERNAME?: string },
 ): string {
-  return database || env.PGDATABASE || user || env.PGUSER || env.USER || "";
+  return database || env.PGDATABASE || user || env.PGUSER || env.USER || env.USERNAME || "";
 }
 
 /** A store URL's secrets, decoded: its password and its secret parameters (SECRET: sslpassword too). */

@@ -255,5 +255,9 @@ describe("databaseName: the database a kept change is for", () => {
     expect(of("postgresql://h", { PGUSER: "carol", USER: "root" })).toBe("carol");
     expect(of("postgresql://h", { USER: "root" })).toBe("root");
     expect(of("postgresql://h/my%20db")).toBe("my db");
+    // As pg reads them: `?user=` before the URL's user; the path by decodeURI (a "%23" stays); USERNAME.
+    expect(of("postgresql://alice@h/?user=bob")).toBe("bob");
+    expect(of("postgresql://h/my%23db")).toBe("my%23db");
+    expect(of("postgresql://h", { USERNAME: "win" })).toBe("win");
   });
 });
