@@ -258,7 +258,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const { queue } = this.core;
       const queued =
         queue.count() === 0 ? 0 : await (await import("./sync/retry-plan.js")).stillQueuedFor(queue, state);
-      return toStatusView(state, this.core.clock.now(), queued);
+      return toStatusView(state, this.core.storeNow(), queued);
     });
   }
 

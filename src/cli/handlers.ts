@@ -3,6 +3,7 @@ import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
 import { OfflineQueue } from "../queue/offline-queue.js";
+import type { ParallelProgressReporter } from "../reporter.js";
 import { systemClock } from "../util/io.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
@@ -155,7 +156,11 @@ export async function runFinalize(
     out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
-    appendSummary(actions, renderFinalComment(reporter.executionState, { now: Date.now() }), out.warn);
+    appendSummary(
+      actions,
+      renderFinalComment(reporter.executionState, { now: storeNow(reporter) }),
+      out.warn,
+    );
   }
   return publishCommentUrl(context);
 }
@@ -219,7 +224,7 @@ export async function runStatus(
     return 0;
   }
   const state = reporter.executionState;
-  const now = Date.now();
+  const now = storeNow(reporter);
   if (options.markdown) {
     const { renderProgressComment, renderFinalComment } = await import("../render/progress-comment.js");
     out.data(state.completedAt ? renderFinalComment(state, { now }) : renderProgressComment(state, { now }));
@@ -264,6 +269,11 @@ export async function runFlush(options: CommonOptions): Promise<number> {
   return 0;
 }
 
+/** The time a table is drawn at: the store's clock (a database's, see RunStore.now), else this machine's. */
+function storeNow(reporter: ParallelProgressReporter): number {
+  return reporter.runStore.now?.() ?? Date.now();
+}
+
 /** What a database store adds to the commands (offline.ts): a bundle of its own, read only then. */
 const offline = () => import("./offline.js");
 
@@ -306,6 +316,6 @@ async function initView({ reporter }: Context): Promise<StatusView> {
     const { stillQueuedFor } = await import("../sync/retry-plan.js");
     const state = reporter.executionState;
     const queue = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock);
-    return toStatusView(state, Date.now(), await stillQueuedFor(queue, state));
+    return toStatusView(state, storeNow(reporter), await stillQueuedFor(queue, state));
   }
 }

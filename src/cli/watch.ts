@@ -72,7 +72,9 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   async function follow(first: RunState): Promise<void> {
     const stdout = process.stdout;
-    const screen = fullScreen(process.env, stdout) ? await terminalScreen(dir) : null;
+    const screen = fullScreen(process.env, stdout)
+      ? await terminalScreen(dir, () => store.now?.() ?? Date.now())
+      : null;
 
     let state: RunState = first;
     let lastKey = "";
@@ -175,6 +177,7 @@ export async function watch(options: WatchOptions): Promise<void> {
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */
 async function terminalScreen(
   dir: string,
+  now: () => number,
 ): Promise<{ frame: (state: RunState, notice: string | null) => string }> {
   const { terminalColors, terminalTable, terminalWidth } = await import("./terminal-table.js");
   const color = terminalColors();
@@ -182,8 +185,9 @@ async function terminalScreen(
     frame: (state, notice) => {
       const columns = terminalWidth();
       const lines = frameLines(state, {
-        // `now` moves the ETA and stalled marks on between changes (a poll redraws when they change).
-        table: terminalTable(state, Date.now()),
+        // `now` moves the ETA and stalled marks on between changes (a poll redraws when they change); the
+        // store's clock, so a machine whose clock is off shows what the issue shows.
+        table: terminalTable(state, now()),
         dir,
         rows: process.stdout.rows,
         ...(columns === undefined ? {} : { columns }),

@@ -99,7 +99,7 @@ export class TimerWriter {
     const state = await this.core.read();
     if (!state || !canSync(state) || missingSteps(state).length === 0) return;
     if (state.github.minIntervalMs <= WRITER_MAX_WAIT_MS) return; // a writer is started for every due write
-    await queueMissingOf(this.core, state, waitReason(state, this.core.clock.now(), ""));
+    await queueMissingOf(this.core, state, waitReason(state, this.core.storeNow(), ""));
   }
 
   /**

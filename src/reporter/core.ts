@@ -112,6 +112,14 @@ export class ReporterCore {
     return state;
   }
 
+  /**
+   * The time a run is judged at (stalled marks, the ETA, when a wait ends): the store's clock (a
+   * database's), else this reporter's.
+   */
+  storeNow(): number {
+    return this.store.now?.() ?? this.clock.now();
+  }
+
   /** How many changes this reporter made. */
   get changeCount(): number {
     return this.changes;

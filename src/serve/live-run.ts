@@ -5,7 +5,7 @@ import { extendHistory, type History, type HistoryAppend, seedHistory } from "./
 import { diffRows, type PageView, type RowChanges, type RowMemo, type RunInfo, toPageView } from "./view.js";
 
 /** Where the live view gets the run: a store's location, reads and change notifications. */
-export type RunSource = Pick<RunStore, "location" | "read" | "subscribe">;
+export type RunSource = Pick<RunStore, "location" | "read" | "subscribe" | "now">;
 
 /** How often the time-dependent parts (stalled marks, ETA) are computed again between changes. */
 const RECOMPUTE_MS = 10_000;
@@ -107,7 +107,7 @@ export class LiveRun {
 
   /** Sends pages what differs from what they have: a snapshot for a new run, else the changed parts. */
   private apply(always: boolean): void {
-    const view = this.state ? toPageView(this.state, this.now()) : null;
+    const view = this.state ? toPageView(this.state, this.source.now?.() ?? this.now()) : null;
     if (!view && !this.view && this.applied && !always) return; // still no run
     this.applied = true;
     if (!view || !this.view || !this.history || view.run.runId !== this.view.run.runId) {

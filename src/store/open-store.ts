@@ -56,6 +56,8 @@ export class LazyPgStore implements RunStore {
   /** The database and user its URL names (see databaseName: which database a change kept is for). */
   readonly names: { database: string; user: string };
   private loading: Promise<PgRunStore> | null = null;
+  /** The store once loaded (for now(), which cannot wait). */
+  private loaded: PgRunStore | null = null;
   /** The database as messages name it (no password). */
   private readonly where: string;
   /** Set by close(): a store closed before its first use opens no connection afterwards. */
@@ -82,7 +84,10 @@ export class LazyPgStore implements RunStore {
     if (this.closed && !this.loading) {
       return Promise.reject(new StoreUnavailableError(`${this.where}: the store is closed`));
     }
-    this.loading ??= this.importModule().then(({ PgRunStore }) => new PgRunStore(this.options));
+    this.loading ??= this.importModule().then(({ PgRunStore }) => {
+      this.loaded = new PgRunStore(this.options);
+      return this.loaded;
+    });
     return this.loading;
   }
 
@@ -93,6 +98,11 @@ export class LazyPgStore implements RunStore {
 
   async read(): Promise<RunState | null> {
     return (await this.load()).read();
+  }
+
+  /** See PgRunStore.now; this machine's clock before the database first answered. */
+  now(): number {
+    return this.loaded ? this.loaded.now() : Date.now();
   }
 
   async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {

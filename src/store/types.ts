@@ -27,6 +27,12 @@ export interface RunStore {
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**
+   * The store's clock as its latest answer showed it, carried on by this machine's clock: what a table
+   * is drawn at (stalled marks, the ETA), so that a machine whose clock is off marks no live agent
+   * stalled. Absent: the caller's own clock (the file store's clock is its caller's).
+   */
+  now?(): number;
+  /**
    * Runs `change` on the current state with `now` from the store's clock (the database's clock; the
    * file store: its injected clock), persists `next` atomically (one transaction), and then notifies
    * subscribers; no other change of what it read lands in between. The file store holds an exclusive

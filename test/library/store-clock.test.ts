@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(postgresUnavailable())("a machine's clock that is off, with a database store", () => {
-  it("draws the issue's table at the database's time: no false Stalled, no made-up ETA", async () => {
+  it("draws the issue's table and status() at the database's time: no false Stalled, no made-up ETA", async () => {
     const { url } = await sharedPostgres().createDatabase("skew");
     const dir = await mkdtemp(join(tmpdir(), "pp-skew-"));
     folders.push(dir);
@@ -39,6 +39,11 @@ describe.skipIf(postgresUnavailable())("a machine's clock that is off, with a da
       expect(body).toMatch(/\| b \| \S+ \| 🔄 In Progress \| 2\/10 \| 20% \|/);
       expect(body).not.toContain("Stalled");
       expect(body).not.toContain("**ETA:**");
+      // status() judges the run at the database's time too.
+      const view = await reporter.status();
+      expect(view.stalled).toBe(0);
+      expect(view.etaMs).toBeNull();
+      expect(view.agents.every((agent) => !agent.stalled && agent.silentForMs < 60_000)).toBe(true);
     } finally {
       await reporter.close();
       await store.close();

@@ -100,6 +100,32 @@ describe("serve: the live run (store notifications to page messages)", () => {
     }
   });
 
+  it("judges the run at the store's clock when the store has one (a database), not this machine's", async () => {
+    const state = newRun();
+    const memory = memorySource(state);
+    const storeClock = { now: T0 + 1000 };
+    // This machine's clock is far ahead of the database's: every agent would look stalled at it.
+    const live = new LiveRun(
+      { ...memory.source, now: () => storeClock.now },
+      () => T0 + 10 * state.stallAfterMs,
+    );
+    const messages: LiveMessage[] = [];
+    live.listen((message) => messages.push(message));
+    await live.start();
+    try {
+      const snapshot = messages[0];
+      expect(snapshot?.kind === "snapshot" && snapshot.view?.run.countsText).not.toContain("stalled");
+      storeClock.now = T0 + state.stallAfterMs + 1000;
+      live.recompute();
+      expect(messages.at(-1)).toMatchObject({
+        kind: "change",
+        run: { countsText: expect.stringContaining("2 stalled") },
+      });
+    } finally {
+      await live.stop();
+    }
+  });
+
   it("reports a state it cannot read once, and brings pages back when it can again", async () => {
     const clock = { now: T0 };
     const { memory, live, messages } = await started(newRun(), clock);

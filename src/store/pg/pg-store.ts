@@ -81,6 +81,8 @@ export class PgRunStore implements RunStore {
   private readonly turns: Slots;
   private correlation: Correlation | null = null;
   private closed = false;
+  /** The database's clock less this machine's, as the latest read or change saw them (see now()). */
+  private clockOffsetMs = 0;
 
   constructor(private readonly options: PgStoreOptions) {
     const where = parseStoreUrl(options.url);
@@ -116,14 +118,26 @@ export class PgRunStore implements RunStore {
 
   async read(): Promise<RunState | null> {
     return this.withClient(async (client) => {
-      return (await readLatest(client, this.session, false)).state;
+      const latest = await readLatest(client, this.session, false);
+      this.sawClock(latest.now);
+      return latest.state;
     });
+  }
+
+  /** The database's time: its clock as the latest read or change saw it, moved on by this machine's. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private sawClock(databaseNow: number): void {
+    this.clockOffsetMs = databaseNow - Date.now();
   }
 
   async transact<T>(given: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const correlation = this.correlation;
     // What the change itself throws (a refused change) is the application's: the connection is healthy.
     const change = (current: RunState | null, now: number): Transition<T> => {
+      this.sawClock(now);
       try {
         return given(current, now);
       } catch (error) {
