@@ -96,8 +96,8 @@ export function withMetrics(agent: AgentState, metrics: AgentMetrics): AgentStat
   return next;
 }
 
-/** Sums of dollars kept to a millionth, so 0.1 + 0.2 shows and serialises as 0.3. */
-const roundUsd = (value: number) => Math.round(value * 1e6) / 1e6;
+/** Sums and shares of dollars kept to a millionth, so 0.1 + 0.2 shows and serialises as 0.3. */
+export const roundUsd = (value: number) => Math.round(value * 1e6) / 1e6;
 
 export interface MetricsView {
   /** Which optional columns the table shows: those some agent has reported. */

@@ -1,5 +1,5 @@
 import { estimateRemainingMs } from "./eta.js";
-import { agentOverBudget, budgetUsed, metricsView, overBudgetWarning } from "./metrics.js";
+import { agentOverBudget, budgetUsed, metricsView, overBudgetWarning, roundUsd } from "./metrics.js";
 import {
   formatStatusCounts,
   overallProgress,
@@ -100,7 +100,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
       ...flags.get(agent.agentId)!,
       depth,
       totalCostUsd: metrics.totalCost.get(agent.agentId) ?? null,
-      budgetUsd: metrics.budget.get(agent.agentId) ?? null,
+      budgetUsd: budgetShown(metrics.budget.get(agent.agentId)),
       budgetWarning: agentOverBudget(metrics, agent.agentId),
     })),
     overall: overallProgress(agents),
@@ -128,3 +128,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
     },
   };
 }
+
+/** An agent's share of the budget as shown: to a millionth, as sums are (a third of $0.30 is 0.1). */
+const budgetShown = (share: number | undefined): number | null =>
+  share === undefined ? null : roundUsd(share);

@@ -79,6 +79,19 @@ describe("cost and budget", () => {
     expect(formatRunCost(view)).toBe("$3.50 of $10.00 budget");
   });
 
+  it("shows each share to a millionth, as sums are: a third of $0.30 is 0.1", () => {
+    const state = createRun({
+      epicId: "E",
+      domains: ["a", "b", "c"],
+      now: t0,
+      github,
+      nonce: "ab12",
+      maxCostUsd: 0.3,
+    });
+    const view = toStatusView(state, t0);
+    expect(view.agents.map((agent) => agent.budgetUsd)).toEqual([0.1, 0.1, 0.1]);
+  });
+
   it("splits the budget equally among siblings down the tree and flags past 80% of a share", () => {
     let state = budgeted(10);
     const view0 = metricsView(state);
