@@ -20,6 +20,16 @@ const text = z.string();
 const optionalText = z.string().nullish();
 /** A file count: at most MAX_FILES, so that a run's totals stay exact. */
 const count = z.int().min(0).max(MAX_FILES).optional();
+/** An agent's metrics: the types here; the rules (i ≤ max, verified ≤ total, the cost's range): checkMetrics. */
+const metrics = z
+  .strictObject({
+    iteration: z.number().optional(),
+    maxIterations: z.number().optional(),
+    criteriaVerified: z.number().optional(),
+    criteriaTotal: z.number().optional(),
+    costUsd: z.number().optional(),
+  })
+  .optional();
 
 const SCHEMAS = {
   initializeParallelTracking: {
@@ -43,24 +53,15 @@ const SCHEMAS = {
     status: z.enum(UPDATE_STATUSES),
     filesCompleted: count,
     filesTotal: count,
-    // The types here; the rules (i ≤ max, verified ≤ total, the cost's range): checkMetrics.
-    metrics: z
-      .strictObject({
-        iteration: z.number().optional(),
-        maxIterations: z.number().optional(),
-        criteriaVerified: z.number().optional(),
-        criteriaTotal: z.number().optional(),
-        costUsd: z.number().optional(),
-      })
-      .optional(),
+    metrics,
   },
   addAgents: {
     domains: z.array(text),
     options: z.strictObject({ parent: text.nullable().optional() }).optional(),
   },
-  markAgentComplete: { agentId: text, resultSummary: optionalText },
-  markAgentFailed: { agentId: text, errorMessage: text },
-  cancelAgent: { agentId: text, reason: optionalText },
+  markAgentComplete: { agentId: text, resultSummary: optionalText, metrics },
+  markAgentFailed: { agentId: text, errorMessage: text, metrics },
+  cancelAgent: { agentId: text, reason: optionalText, metrics },
   logAgentEvent: { agentId: text, message: text },
   finalizeParallelExecution: { mergeSummary: optionalText },
   retryReport: {

@@ -181,35 +181,50 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     });
   }
 
-  markAgentComplete(agentId: string, resultSummary?: string | null): Promise<void> {
-    return this.call("markAgentComplete", [agentId, resultSummary], (madeAt) => {
+  /** `metrics`, as updateAgentProgress's: the agent's last ones (its final cost), applied with the change. */
+  markAgentComplete(agentId: string, resultSummary?: string | null, metrics?: AgentMetrics): Promise<void> {
+    return this.call("markAgentComplete", [agentId, resultSummary, metrics], (madeAt) => {
       checkNoNul(resultSummary, "markAgentComplete: resultSummary");
+      if (metrics) checkMetrics(metrics, "markAgentComplete: metrics");
+      const summary = this.core.masked(resultSummary) ?? null;
       return applyChange(
         this.core,
         agentId,
-        (state, now) => applyComplete(state, agentId, this.core.masked(resultSummary) ?? null, now),
+        (state, now) => applyComplete(state, agentId, summary, now, metrics),
         madeAt,
       );
     });
   }
 
-  markAgentFailed(agentId: string, errorMessage: string): Promise<void> {
-    return this.call("markAgentFailed", [agentId, errorMessage], (madeAt) => {
+  /** `metrics`: as markAgentComplete's. */
+  markAgentFailed(agentId: string, errorMessage: string, metrics?: AgentMetrics): Promise<void> {
+    return this.call("markAgentFailed", [agentId, errorMessage, metrics], (madeAt) => {
       checkErrorMessage(errorMessage, "markAgentFailed: errorMessage");
       checkNoNul(errorMessage, "markAgentFailed: errorMessage");
+      if (metrics) checkMetrics(metrics, "markAgentFailed: metrics");
       const error = this.core.masked(errorMessage);
-      return applyChange(this.core, agentId, (state, now) => applyFail(state, agentId, error, now), madeAt);
-    });
-  }
-
-  /** Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue. */
-  cancelAgent(agentId: string, reason?: string | null): Promise<void> {
-    return this.call("cancelAgent", [agentId, reason], (madeAt) => {
-      checkNoNul(reason, "cancelAgent: reason");
       return applyChange(
         this.core,
         agentId,
-        (state, now) => applyCancel(state, agentId, this.core.masked(reason?.trim() || null), now),
+        (state, now) => applyFail(state, agentId, error, now, metrics),
+        madeAt,
+      );
+    });
+  }
+
+  /**
+   * Marks an agent cancelled (it will do no more work), with an optional reason shown on the issue;
+   * `metrics`: as markAgentComplete's (what the agent cost until it stopped).
+   */
+  cancelAgent(agentId: string, reason?: string | null, metrics?: AgentMetrics): Promise<void> {
+    return this.call("cancelAgent", [agentId, reason, metrics], (madeAt) => {
+      checkNoNul(reason, "cancelAgent: reason");
+      if (metrics) checkMetrics(metrics, "cancelAgent: metrics");
+      const why = this.core.masked(reason?.trim() || null);
+      return applyChange(
+        this.core,
+        agentId,
+        (state, now) => applyCancel(state, agentId, why, now, metrics),
         madeAt,
       );
     });

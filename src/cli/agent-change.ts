@@ -26,11 +26,11 @@ export function applyAgentChange(reporter: ParallelProgressReporter, change: Age
         change.metrics,
       );
     case "complete":
-      return reporter.markAgentComplete(change.agent, change.summary);
+      return reporter.markAgentComplete(change.agent, change.summary, change.metrics);
     case "fail":
-      return reporter.markAgentFailed(change.agent, change.error);
+      return reporter.markAgentFailed(change.agent, change.error, change.metrics);
     case "cancel":
-      return reporter.cancelAgent(change.agent, change.reason);
+      return reporter.cancelAgent(change.agent, change.reason, change.metrics);
     case "log":
       return reporter.logAgentEvent(change.agent, change.message);
   }

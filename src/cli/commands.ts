@@ -57,43 +57,36 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   );
 
   command(program, "update <agent>", "report an agent's status, file counts and metrics", (update) =>
-    requiredOption(
-      update,
-      "--status <status>",
-      "pending, in_progress, completed or failed",
-      parseStatusOption,
-    )
-      .option("--files <done/total>", "files done and total, e.g. 3/7 (default: unchanged)", parseFilesOption)
-      .option(
-        "--iteration <i/max>",
-        "iteration reached and the most allowed, e.g. 3/10",
-        parseIterationOption,
-      )
-      .option(
-        "--criteria <verified/total>",
-        "acceptance criteria verified and total, e.g. 4/6",
-        parseCriteriaOption,
-      )
-      .option("--cost <usd>", "the agent's cost so far in US dollars, e.g. 1.25", parseCostOption)
-      .action(async (agent: string, options) => done(await run.runUpdate(agent, options))),
+    metricOptions(
+      requiredOption(
+        update,
+        "--status <status>",
+        "pending, in_progress, completed or failed",
+        parseStatusOption,
+      ).option(
+        "--files <done/total>",
+        "files done and total, e.g. 3/7 (default: unchanged)",
+        parseFilesOption,
+      ),
+    ).action(async (agent: string, options) => done(await run.runUpdate(agent, options))),
   );
 
   command(program, "complete <agent>", "mark an agent completed", (complete) =>
-    complete
-      .option("--summary <text>", "the agent's result summary")
-      .action(async (agent: string, options) => done(await run.runComplete(agent, options))),
+    metricOptions(complete.option("--summary <text>", "the agent's result summary")).action(
+      async (agent: string, options) => done(await run.runComplete(agent, options)),
+    ),
   );
 
   command(program, "fail <agent>", "mark an agent failed, with the reason shown on the issue", (fail) =>
-    requiredOption(fail, "--error <text>", "why it failed").action(async (agent: string, options) =>
-      done(await run.runFail(agent, options)),
+    metricOptions(requiredOption(fail, "--error <text>", "why it failed")).action(
+      async (agent: string, options) => done(await run.runFail(agent, options)),
     ),
   );
 
   command(program, "cancel <agent>", "mark an agent cancelled (it will do no more work)", (cancel) =>
-    cancel
-      .option("--reason <text>", "why, shown on the issue")
-      .action(async (agent: string, options) => done(await run.runCancel(agent, options))),
+    metricOptions(cancel.option("--reason <text>", "why, shown on the issue")).action(
+      async (agent: string, options) => done(await run.runCancel(agent, options)),
+    ),
   );
 
   command(
@@ -162,4 +155,19 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   program
     .command("__flush", { hidden: true })
     .action(async (options: CommonOptions) => done(await run.runFlush(options)));
+}
+
+/**
+ * The agent's metrics, on update and on complete, fail and cancel (its last ones, such as what it cost
+ * until it stopped: a cancelled agent takes no update).
+ */
+function metricOptions(command: Command): Command {
+  return command
+    .option("--iteration <i/max>", "iteration reached and the most allowed, e.g. 3/10", parseIterationOption)
+    .option(
+      "--criteria <verified/total>",
+      "acceptance criteria verified and total, e.g. 4/6",
+      parseCriteriaOption,
+    )
+    .option("--cost <usd>", "the agent's cost so far in US dollars, e.g. 1.25", parseCostOption);
 }

@@ -65,23 +65,29 @@ export async function runAdd(
   return publishCommentUrl(context);
 }
 
-export async function runUpdate(
-  agent: string,
-  options: CommonOptions & {
-    status: UpdateStatus;
-    files?: Files | undefined;
-    iteration?: { iteration: number; maxIterations: number };
-    criteria?: { criteriaVerified: number; criteriaTotal: number };
-    cost?: number;
-  },
-): Promise<number> {
-  checkCompletedFiles(options.status, options.files);
-  const context = createContext(options);
+/** The metric options of update, complete, fail and cancel, as parsed (commands.ts: metricOptions). */
+interface MetricOptions {
+  iteration?: { iteration: number; maxIterations: number };
+  criteria?: { criteriaVerified: number; criteriaTotal: number };
+  cost?: number;
+}
+
+/** The change's `metrics` from the options given: none when none is. */
+function metricsOf(options: MetricOptions): { metrics?: AgentMetrics } {
   const metrics: AgentMetrics = {
     ...options.iteration,
     ...options.criteria,
     ...(options.cost === undefined ? {} : { costUsd: options.cost }),
   };
+  return Object.keys(metrics).length > 0 ? { metrics } : {};
+}
+
+export async function runUpdate(
+  agent: string,
+  options: CommonOptions & MetricOptions & { status: UpdateStatus; files?: Files | undefined },
+): Promise<number> {
+  checkCompletedFiles(options.status, options.files);
+  const context = createContext(options);
   // Without --files the agent's counts stay as they are (kept inside the change's transaction).
   await agentChange(context, {
     kind: "update",
@@ -89,34 +95,47 @@ export async function runUpdate(
     status: options.status,
     filesCompleted: options.files?.done,
     filesTotal: options.files?.total,
-    ...(Object.keys(metrics).length > 0 ? { metrics } : {}),
+    ...metricsOf(options),
   });
   return publishCommentUrl(context);
 }
 
 export async function runComplete(
   agent: string,
-  options: CommonOptions & { summary?: string },
+  options: CommonOptions & MetricOptions & { summary?: string },
 ): Promise<number> {
   const context = createContext(options);
-  await agentChange(context, { kind: "complete", agent, summary: options.summary ?? null });
+  await agentChange(context, {
+    kind: "complete",
+    agent,
+    summary: options.summary ?? null,
+    ...metricsOf(options),
+  });
   return publishCommentUrl(context);
 }
 
-export async function runFail(agent: string, options: CommonOptions & { error: string }): Promise<number> {
+export async function runFail(
+  agent: string,
+  options: CommonOptions & MetricOptions & { error: string },
+): Promise<number> {
   // The library's checks, before a change is kept on disk while the database is down.
   checkErrorMessage(options.error, "--error");
   const context = createContext(options);
-  await agentChange(context, { kind: "fail", agent, error: options.error });
+  await agentChange(context, { kind: "fail", agent, error: options.error, ...metricsOf(options) });
   return publishCommentUrl(context);
 }
 
 export async function runCancel(
   agent: string,
-  options: CommonOptions & { reason?: string },
+  options: CommonOptions & MetricOptions & { reason?: string },
 ): Promise<number> {
   const context = createContext(options);
-  await agentChange(context, { kind: "cancel", agent, reason: options.reason ?? null });
+  await agentChange(context, {
+    kind: "cancel",
+    agent,
+    reason: options.reason ?? null,
+    ...metricsOf(options),
+  });
   return publishCommentUrl(context);
 }
 

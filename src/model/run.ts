@@ -362,8 +362,24 @@ function startedOn(agent: AgentState, status: AgentStatus, iso: string): string 
   return status === "in_progress" ? iso : agent.updatedAt;
 }
 
-export function applyComplete(state: RunState, ref: string, summary: string | null, now: number): RunState {
+/**
+ * The agent `ref` names, with the metrics given to complete, fail or cancel (its last cost, iteration or
+ * criteria) applied; checked first, so a bad one changes nothing.
+ */
+function finishing(state: RunState, ref: string, metrics: AgentMetrics | undefined): AgentState {
+  if (metrics) checkMetrics(metrics);
   const agent = findAgent(state, ref);
+  return metrics ? withMetrics(agent, metrics) : agent;
+}
+
+export function applyComplete(
+  state: RunState,
+  ref: string,
+  summary: string | null,
+  now: number,
+  metrics?: AgentMetrics,
+): RunState {
+  const agent = finishing(state, ref, metrics);
   const parent = hasChildren(state, agent.agentId);
   if (parent) assertChildrenFinished(state, agent);
   const iso = new Date(now).toISOString();
@@ -381,8 +397,14 @@ export function applyComplete(state: RunState, ref: string, summary: string | nu
   return withAgent(state, next, `Agent ${agent.agentId} completed`, iso);
 }
 
-export function applyFail(state: RunState, ref: string, error: string, now: number): RunState {
-  const agent = findAgent(state, ref);
+export function applyFail(
+  state: RunState,
+  ref: string,
+  error: string,
+  now: number,
+  metrics?: AgentMetrics,
+): RunState {
+  const agent = finishing(state, ref, metrics);
   const iso = new Date(now).toISOString();
   const next: AgentState = {
     ...agent,
@@ -395,8 +417,14 @@ export function applyFail(state: RunState, ref: string, error: string, now: numb
   return withAgent(state, next, `Agent ${agent.agentId} failed`, iso);
 }
 
-export function applyCancel(state: RunState, ref: string, reason: string | null, now: number): RunState {
-  const agent = findAgent(state, ref);
+export function applyCancel(
+  state: RunState,
+  ref: string,
+  reason: string | null,
+  now: number,
+  metrics?: AgentMetrics,
+): RunState {
+  const agent = finishing(state, ref, metrics);
   const iso = new Date(now).toISOString();
   const next: AgentState = {
     ...agent,

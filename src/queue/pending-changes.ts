@@ -16,9 +16,9 @@ export type AgentChange =
       filesTotal?: number | undefined;
       metrics?: AgentMetrics;
     }
-  | { kind: "complete"; agent: string; summary: string | null }
-  | { kind: "fail"; agent: string; error: string }
-  | { kind: "cancel"; agent: string; reason: string | null }
+  | { kind: "complete"; agent: string; summary: string | null; metrics?: AgentMetrics }
+  | { kind: "fail"; agent: string; error: string; metrics?: AgentMetrics }
+  | { kind: "cancel"; agent: string; reason: string | null; metrics?: AgentMetrics }
   | { kind: "log"; agent: string; message: string };
 
 /** What may be kept while the store does not answer: an agent's change, or the run's finalize. */

@@ -317,7 +317,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const { env, dir, agent } = await startRun("retry_down", "EPIC-R", 202);
     // Unreachable from this machine (nothing listens on that port): no background writer can apply it.
     const away = await cli.away(env);
-    expect((await runCli(["complete", agent, "--dir", dir], { env: away })).code).toBe(0);
+    expect((await runCli(["complete", agent, "--cost", "1.5", "--dir", dir], { env: away })).code).toBe(0);
     const finalize = await runCli(["finalize", "--summary", "kept", "--dir", dir], { env: away });
     expect(finalize.code, finalize.stderr).toBe(0);
     await stopFlushers(dir);
@@ -337,10 +337,10 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(finals(202)[0]!.body).toContain("kept");
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
       completedAt: string | null;
-      agents: { status: string }[];
+      agents: { status: string; costUsd: number | null }[];
     };
     expect(status.completedAt).not.toBeNull();
-    expect(status.agents[0]!.status).toBe("completed");
+    expect(status.agents[0]).toMatchObject({ status: "completed", costUsd: 1.5 });
   }, 60_000);
 
   it("keeps no token on the machine's disk: agents' text quoting one is masked before it is kept", async () => {

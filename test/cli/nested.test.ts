@@ -175,6 +175,43 @@ describe("agent metrics", () => {
     }
   });
 
+  it("takes an agent's last metrics on complete, fail and cancel (a cancelled agent takes no update)", async () => {
+    const dir = await epic();
+    await ok(["init", "--epic", "E", "--domains", "a,b,c", "--dir", dir]);
+    await ok(["complete", "a", "--summary", "done", "--cost", "2", "--criteria", "6/6", "--dir", dir]);
+    await ok(["fail", "b", "--error", "boom", "--cost", "0.5", "--iteration", "3/3", "--dir", dir]);
+    await ok(["cancel", "c", "--reason", "not needed", "--cost", "1.25", "--dir", dir]);
+    const json = JSON.parse((await ok(["status", "--json", "--dir", dir])).stdout);
+    expect(json.agents).toMatchObject([
+      {
+        domain: "a",
+        status: "completed",
+        costUsd: 2,
+        criteriaVerified: 6,
+        criteriaTotal: 6,
+        summary: "done",
+      },
+      { domain: "b", status: "failed", costUsd: 0.5, iteration: 3, maxIterations: 3, error: "boom" },
+      { domain: "c", status: "cancelled", costUsd: 1.25, error: "not needed" },
+    ]);
+    expect(json.cost.costUsd).toBe(3.75);
+  });
+
+  it("rejects bad metric values on complete, fail and cancel, and leaves the agent as it was", async () => {
+    const dir = await started();
+    await refused(
+      dir,
+      ["complete", "backend", "--cost", "-1"],
+      /--cost must be a decimal number .* got "-1"/,
+    );
+    await refused(
+      dir,
+      ["fail", "backend", "--error", "x", "--iteration", "5/3"],
+      /--iteration must be .* got "5\/3"/,
+    );
+    await refused(dir, ["cancel", "backend", "--criteria", "7/6"], /--criteria must be .* got "7\/6"/);
+  });
+
   it("rejects a bad --max-cost at init and creates no run", async () => {
     const dir = await epic();
     const result = await runCli(["init", "--epic", "E", "--domains", "a", "--max-cost", "ten", "--dir", dir]);

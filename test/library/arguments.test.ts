@@ -109,6 +109,21 @@ describe("library arguments", () => {
       "cancelAgent: reason must be a string, got 1",
     ],
     [
+      "a cancelled agent's metrics with a key it does not have",
+      (r) => r.cancelAgent("c", null, { cost: 1 }),
+      'cancelAgent: metrics has an unknown key cost, got {"cost":1}',
+    ],
+    [
+      "a completed agent's cost below zero",
+      (r) => r.markAgentComplete("c", null, { costUsd: -1 }),
+      "markAgentComplete: metrics: cost must be a decimal number of US dollars from 0 to 1000000000, e.g. 1.25, got -1",
+    ],
+    [
+      "a failed agent's iteration past its most",
+      (r) => r.markAgentFailed("c", "boom", { iteration: 4, maxIterations: 3 }),
+      "markAgentFailed: metrics: iteration must be <i>/<max> with whole numbers, 0 ≤ i ≤ max and max ≥ 1, e.g. 3/10, got 4/3",
+    ],
+    [
       "a merge summary that is an array",
       (r) => r.finalizeParallelExecution(["x"]),
       'finalizeParallelExecution: mergeSummary must be a string, got ["x"]',
@@ -434,6 +449,12 @@ describe("library arguments", () => {
     await r.markAgentFailed("c", "boom");
     await r.logAgentEvent("c", "note");
     await r.cancelAgent("c");
+    await r.cancelAgent("c", "stopped", { costUsd: 0.25 });
+    await r.markAgentFailed("b", "late", { costUsd: 1, criteriaVerified: 1, criteriaTotal: 2 });
+    expect(r.executionState.agents).toMatchObject({
+      [(await r.status()).agents[2]!.agentId]: { status: "cancelled", costUsd: 0.25, error: "stopped" },
+      [(await r.status()).agents[1]!.agentId]: { status: "failed", costUsd: 1, criteriaVerified: 1 },
+    });
     const result = await r.finalizeParallelExecution();
     expect(result.finalizedNow).toBe(true);
     expect(r.executionState.mergeSummary).toBe("");
