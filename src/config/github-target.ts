@@ -1,4 +1,4 @@
-import type { CommentMode, GitHubTarget, RunState } from "../model/types.js";
+import type { CommentMode, GitHubTarget, GivenSetting, RunState } from "../model/types.js";
 import type { FileSystem } from "../util/io.js";
 import { originOnApiHost } from "./origin-host.js";
 import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./read-task-file.js";
@@ -51,10 +51,27 @@ export function givenOverrides(
 
 const DEFAULT_MIN_INTERVAL_MS = 1000;
 
+/** The run's settings given by a caller on an earlier command, plus those `overrides` gives now. */
+function givenSettings(saved: GitHubTarget | null, overrides: GitHubOverrides): GivenSetting[] {
+  const now = Object.keys(givenOverrides(overrides, "setting")).filter(
+    (key): key is GivenSetting => key !== "syncEnabled",
+  );
+  return [...new Set([...(saved?.given ?? []), ...now])].sort();
+}
+
+/** `given` for a target: left out when empty, so a run given nothing stores as before. */
+const withGiven = (given: GivenSetting[]): { given?: GivenSetting[] } => (given.length > 0 ? { given } : {});
+
+/** A saved setting a caller gave (it wins over task.md), else undefined. */
+function savedGiven<K extends GivenSetting>(saved: GitHubTarget | null, key: K): GitHubTarget[K] | undefined {
+  return saved?.given?.includes(key) ? saved[key] : undefined;
+}
+
 /**
  * Resolves where a run is posted, each setting from the first place that gives it: this call's flags,
- * task.md's `github` block, the run's saved settings (`saved`: flags given on earlier commands), then
- * the environment (GITHUB_REPOSITORY, GITHUB_API_URL), the git checkout's origin remote, and defaults.
+ * the run's settings given by flags on earlier commands (`saved.given`), task.md's `github` block, the
+ * run's other saved settings, then the environment (GITHUB_REPOSITORY, GITHUB_API_URL), the git
+ * checkout's origin remote, and defaults.
  */
 export async function resolveTarget(
   fs: FileSystem,
@@ -66,8 +83,13 @@ export async function resolveTarget(
   // gray-matter and zod are loaded only when there is a task.md to parse (start-up time).
   const task = await readTaskFile(fs, epicDir);
   const settings = task?.settings;
-  const issueNumber = overrides.issueNumber ?? settings?.issueNumber ?? saved?.issueNumber ?? null;
-  const taskRepo = settings?.repo ?? saved?.repo ?? null;
+  const issueNumber =
+    overrides.issueNumber ??
+    savedGiven(saved, "issueNumber") ??
+    settings?.issueNumber ??
+    saved?.issueNumber ??
+    null;
+  const taskRepo = savedGiven(saved, "repo") ?? settings?.repo ?? saved?.repo ?? null;
   const needsOrigin = overrides.repo === undefined && taskRepo === null && !env.GITHUB_REPOSITORY;
   const apiUrl =
     overrides.apiUrl === undefined && saved ? saved.apiUrl : resolveApiUrl(overrides.apiUrl, env);
@@ -83,14 +105,25 @@ export async function resolveTarget(
   const repo = resolveRepo({ flag: overrides.repo, taskRepo, env, originUrl });
   return {
     originElsewhere,
+    overruled: overruledByFlags(settings, saved, overrides),
     github: {
       issueNumber,
       repo: repo?.repo ?? null,
       apiUrl,
       syncEnabled: (settings?.syncEnabled ?? true) && overrides.syncEnabled !== false,
-      commentMode: overrides.commentMode ?? settings?.commentMode ?? saved?.commentMode ?? "edit",
+      commentMode:
+        overrides.commentMode ??
+        savedGiven(saved, "commentMode") ??
+        settings?.commentMode ??
+        saved?.commentMode ??
+        "edit",
       minIntervalMs:
-        overrides.minIntervalMs ?? settings?.minIntervalMs ?? saved?.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
+        overrides.minIntervalMs ??
+        savedGiven(saved, "minIntervalMs") ??
+        settings?.minIntervalMs ??
+        saved?.minIntervalMs ??
+        DEFAULT_MIN_INTERVAL_MS,
+      ...withGiven(givenSettings(saved, overrides)),
     },
     taskFile: task ? { mtimeMs: task.mtimeMs, size: task.size } : null,
   };
@@ -116,12 +149,51 @@ function settingsMayChange(stat: TaskFileStat, seen: Seen, overrides: GitHubOver
 /**
  * Settings for the run, and the stat of the task.md they were read with (null: none), for this machine.
  * `originElsewhere`: the origin remote's repository was not taken, being on another host than the API's.
+ * `overruled`: task.md's settings that differ from the run's given by flags (which win), for a warning.
  */
 export type Target = {
   github: GitHubTarget;
   taskFile: TaskFileStat;
   originElsewhere?: { host: string; apiHost: string } | null;
+  overruled?: Overruled[];
 };
+
+/** A task.md setting not taken, the run's own given by a flag on an earlier command. */
+export interface Overruled {
+  /** task.md's key, e.g. `issue_number`. */
+  key: string;
+  taskValue: string | number;
+  runValue: string | number;
+}
+
+/** task.md's key for each setting it may hold. */
+const TASK_KEYS = {
+  issueNumber: "issue_number",
+  repo: "repo",
+  commentMode: "comment_mode",
+  minIntervalMs: "min_interval_ms",
+} as const;
+
+/** The task.md settings that differ from the run's given by flags earlier (not by this call's flags). */
+function overruledByFlags(
+  settings: Partial<Record<keyof typeof TASK_KEYS, string | number | null>> | undefined,
+  saved: GitHubTarget | null,
+  overrides: GitHubOverrides,
+): Overruled[] {
+  const overruled: Overruled[] = [];
+  for (const [setting, key] of Object.entries(TASK_KEYS) as [keyof typeof TASK_KEYS, string][]) {
+    const taskValue = settings?.[setting];
+    const runValue = savedGiven(saved, setting);
+    const absent = (value: unknown) => value === undefined || value === null;
+    if (overrides[setting] !== undefined || absent(taskValue) || absent(runValue)) continue;
+    const same =
+      setting === "repo"
+        ? String(taskValue).toLowerCase() === String(runValue).toLowerCase()
+        : taskValue === runValue;
+    if (!same) overruled.push({ key, taskValue: taskValue!, runValue: runValue! });
+  }
+  return overruled;
+}
 
 /**
  * The settings for a later command of a running run, when they can be had without reading anything (pure,
@@ -140,7 +212,12 @@ export function overlayTarget(
   if (!sameTaskFile(seen, stat)) return "read";
   const given = givenOverrides(overrides, "setting");
   // The repository and the API URL checked and normalized as init does; sync turned off, never on.
-  const github: GitHubTarget = { ...state.github, ...given, syncEnabled: state.github.syncEnabled };
+  const github: GitHubTarget = {
+    ...state.github,
+    ...given,
+    syncEnabled: state.github.syncEnabled,
+    ...withGiven(givenSettings(state.github, overrides)),
+  };
   if (given.repo !== undefined) github.repo = resolveRepo({ flag: given.repo, env: {} })?.repo ?? null;
   if (given.apiUrl !== undefined) github.apiUrl = resolveApiUrl(given.apiUrl, env);
   if (given.syncEnabled === false) github.syncEnabled = false;

@@ -8,7 +8,7 @@ import type { GitHubTarget, RunState } from "../model/types.js";
  * or without an issue (with a database store an epic's runs are of one repository, and a role sees the
  * runs of the repositories granted to it). Pure: returns `next` with the run's issue and repository
  * kept, and throws UsageError when an active run is pointed at another issue or repository (task.md
- * edited, --issue or --repo given). A repository is compared as GitHub compares names, case aside; the
+ * edited, --issue or --repo given), or, once it has an issue, at another GitHub (--api-url given). A repository is compared as GitHub compares names, case aside; the
  * run keeps its own spelling. A run without an issue may be given one, and one without a repository
  * may be given one. A finalized run keeps its issue and repository for its leftovers; a new one is for
  * the next init.
@@ -26,13 +26,22 @@ export function keepRunIssue(
     ...next,
     issueNumber: was.issueNumber ?? next.issueNumber,
     repo: was.repo ?? next.repo,
+    // Once a run has an issue, its GitHub is fixed with it (its comment ids are that server's).
+    apiUrl: was.issueNumber === null ? next.apiUrl : was.apiUrl,
   };
-  if ((!issueMoved && !repoMoved) || state.completedAt !== null) return kept;
+  // The API URL moves only by a flag (task.md has none; GITHUB_API_URL is read at init only).
+  const apiMoved = was.issueNumber !== null && next.apiUrl !== was.apiUrl;
+  if ((!issueMoved && !repoMoved && !apiMoved) || state.completedAt !== null) return kept;
+  const run = `run ${state.runId} (epic ${state.epicId})`;
+  if (!issueMoved && !repoMoved) {
+    throw new UsageError(
+      `--api-url names ${next.apiUrl}, but ${run} posts to ${where(was)} on ${was.apiUrl}: a run stays on one GitHub; leave --api-url out, or finalize this run (or init --force) before moving to ${next.apiUrl}`,
+    );
+  }
   const sources = [
     ...(issueMoved ? [flags.issue ? "--issue" : "task.md github.issue_number"] : []),
     ...(repoMoved ? [flags.repo ? "--repo" : "task.md github.repo"] : []),
   ].join(" and ");
-  const run = `run ${state.runId} (epic ${state.epicId})`;
   if (was.issueNumber === null) {
     throw new UsageError(
       `${sources} names ${next.repo}, but ${run} belongs to ${was.repo}: a run stays in one repository; put it back, or finalize this run (or init --force) before moving to ${next.repo}`,

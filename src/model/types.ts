@@ -81,7 +81,16 @@ export interface GitHubTarget {
   commentMode: CommentMode;
   /** Minimum time between two writes of this run, across processes. */
   minIntervalMs: number;
+  /**
+   * The settings a caller gave (a flag, a library option) on some command of this run: task.md, read
+   * again later on this machine or first on another, does not override them, as a flag wins over
+   * task.md. Absent (runs of earlier releases): none.
+   */
+  given?: GivenSetting[];
 }
+
+/** A setting a caller may give with a flag or an option, and task.md with its `github` block. */
+export type GivenSetting = "issueNumber" | "repo" | "apiUrl" | "commentMode" | "minIntervalMs";
 
 /**
  * A claim on shared work (the write lease, the background writer, the queue retry): owned by a random

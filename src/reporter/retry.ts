@@ -31,6 +31,7 @@ export async function retry(
     dryRun: options.dryRun || syncOff,
     deadline,
     apiUrl,
+    runsApi: current !== null,
   });
   if (syncOff && report.remaining > 0) {
     report.errors.push(

@@ -1,6 +1,7 @@
 import { refreshTarget, type Target } from "../config/github-target.js";
 import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
+import { quote } from "../config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "../config/task-file-seen.js";
 import type { RunState } from "../model/types.js";
 import type { ReporterCore } from "./core.js";
@@ -26,6 +27,7 @@ export async function saveSettings(
   const target = settings?.runId === current.runId ? settings.target : await readSettings(core, current);
   if (!target) return current;
   warnIfNoRepository(core, target);
+  warnIfOverruled(core, target);
   const saved = await core.store.transact((state) => {
     if (!state) return { result: null };
     const next = { ...state, github: keepRunIssue(state, target.github, givenFlags(core)) };
@@ -58,6 +60,18 @@ export function recordTaskFile(
 /** Which GitHub settings this call's caller gave (CLI flags, library options), for messages. */
 export function givenFlags(core: ReporterCore): { issue: boolean; repo: boolean } {
   return { issue: core.overrides.issueNumber !== undefined, repo: core.overrides.repo !== undefined };
+}
+
+/** Warns of task.md's settings the run does not take: its own were given by flags, which win over task.md. */
+export function warnIfOverruled(core: ReporterCore, target: Target | null): void {
+  const overruled = target?.overruled ?? [];
+  if (overruled.length === 0) return;
+  const list = overruled
+    .map(
+      ({ key, taskValue, runValue }) => `github.${key} ${quote(taskValue)} (the run's: ${quote(runValue)})`,
+    )
+    .join(", ");
+  core.warn(`task.md ${list}: the run keeps its own, given by a flag, which wins over task.md`);
 }
 
 export function warnIfNoRepository(core: ReporterCore, target: Target): void {

@@ -45,6 +45,7 @@ const githubSchema = z.looseObject({
   syncEnabled: z.boolean(),
   commentMode: z.enum(["edit", "append"]),
   minIntervalMs: count,
+  given: z.array(z.enum(["issueNumber", "repo", "apiUrl", "commentMode", "minIntervalMs"])).optional(),
 });
 
 const syncSchema = z.looseObject({

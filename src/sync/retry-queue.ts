@@ -44,6 +44,8 @@ export async function retryQueue(
      * queue file is only data in the epic folder, and anyone who can write there could name any host).
      */
     apiUrl: string;
+    /** `apiUrl` is the current run's (fixed with its issue), not one this call may choose. */
+    runsApi?: boolean;
     dryRun?: boolean;
     /** Epoch ms by which everything sent gives up (the command's deadline); default: one from now. */
     deadline?: number;
@@ -107,7 +109,7 @@ export async function retryQueue(
         if (refusedRuns.has(entry.item.run_id)) continue; // stays queued, behind its run's refused entry
         if (entry.item.api_url !== options.apiUrl) {
           report.errors.push(
-            `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API; set --api-url or GITHUB_API_URL to send it there)`,
+            `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API${options.runsApi ? ": here the run's own, which --api-url and GITHUB_API_URL do not change" : "; set --api-url or GITHUB_API_URL to send it there"})`,
           );
           continue;
         }

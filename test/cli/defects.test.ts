@@ -86,14 +86,16 @@ describe("another repository given to a later command", () => {
     );
     expect(await readFile(stateFile, "utf8")).toBe(before);
 
+    // task.md naming another repository does not move a run whose repository a flag gave (a flag wins
+    // over task.md): the change is made, with one warning.
     await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n# Epic\n");
     const edited = await run("update", "api", "--status", "in_progress");
-    expect(edited.code).toBe(2);
+    expect(edited.code, edited.stderr).toBe(0);
     expect(edited.stderr.trim().split("\n")).toHaveLength(1);
     expect(edited.stderr).toMatch(
-      /task\.md github\.repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets/,
+      /warning: task\.md github\.repo "other\/x" \(the run's: "acme\/widgets"\): the run keeps its own, given by a flag/,
     );
-    expect(await readFile(stateFile, "utf8")).toBe(before);
+    expect(JSON.parse(await readFile(stateFile, "utf8")).github.repo).toBe("acme/widgets");
     await rm(join(dir, "task.md"));
     expect(gh.requests).toEqual([]);
 
@@ -109,6 +111,22 @@ describe("another repository given to a later command", () => {
       issueNumber: number;
     };
     expect([status.repo, status.issueNumber]).toEqual(["acme/widgets", 5]);
+  });
+
+  it("is refused from task.md edited mid-run when the run's repository came from task.md: one line, exit 2", async () => {
+    const { dir, env } = await fakeGitHub({ task: "---\ngithub:\n  repo: acme/widgets\n---\n# Epic\n" });
+    const run = (...args: string[]) => runCli([...args, "--dir", dir], { env: { ...env, ...noRepository } });
+    expect((await run("init", "--epic", "MV3", "--domains", "api")).code).toBe(0);
+    const stateFile = join(dir, ".parallel-progress", "state.json");
+    const before = await readFile(stateFile, "utf8");
+    await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n# Epic\n");
+    const edited = await run("update", "api", "--status", "in_progress");
+    expect(edited.code).toBe(2);
+    expect(edited.stderr.trim().split("\n")).toHaveLength(1);
+    expect(edited.stderr).toMatch(
+      /task\.md github\.repo names other\/x, but run \S+ \(epic MV3\) belongs to acme\/widgets/,
+    );
+    expect(await readFile(stateFile, "utf8")).toBe(before);
   });
 
   it("is given to a run without one", async () => {

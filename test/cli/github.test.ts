@@ -209,6 +209,11 @@ describe("the offline queue keeps the truth and the token", () => {
     const retry = await cli("retry");
     expect(retry.code).toBe(3);
     expect(retry.stderr).toContain(`${name} is for ${elsewhere.url}`);
+    // The run's API is fixed with its issue: the advice is not to give --api-url, which would not move it.
+    expect(retry.stderr).toContain("here the run's own, which --api-url and GITHUB_API_URL do not change");
+    const pointed = await cli("retry", "--api-url", elsewhere.url);
+    expect(pointed.code).toBe(2);
+    expect(pointed.stderr).toMatch(/--api-url names .*a run stays on one GitHub/);
     expect(elsewhere.requests).toHaveLength(0);
     expect(await queueFiles(dir)).toEqual([name]);
     expect(gh.comments("acme/widgets", 123).some((c) => c.body === "planted")).toBe(false);

@@ -172,12 +172,14 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(moved.stderr).toMatch(
       /--repo names other\/thing, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
     );
-    // From task.md on another machine: refused alike.
-    const edited = await updateUnder(url, "MV2", "repo: other/thing");
-    expect(edited.code).toBe(2);
-    oneLine(edited);
-    expect(edited.stderr).toMatch(/task\.md github\.repo names other\/thing, but run \S+ \(epic MV2\)/);
     expect(await runs()).toEqual(before);
+    // task.md on another machine naming another repository does not move it either (its repository was
+    // given by a flag, which wins over task.md): the change is made there, with one warning.
+    const edited = await updateUnder(url, "MV2", "repo: other/thing");
+    expect(edited.code, edited.stderr).toBe(0);
+    oneLine(edited);
+    expect(edited.stderr).toMatch(/task\.md github\.repo "other\/thing" \(the run's: "acme\/widgets"\)/);
+    expect((await runs()).map((row) => row.repo)).toEqual(["acme/widgets"]);
 
     // GITHUB_REPOSITORY of another repository (a CI machine) moves nothing; the run takes its issue.
     const ci = await runCli(["log", "api", "from CI", "--issue", "5", "--dir", await cli.folder()], {

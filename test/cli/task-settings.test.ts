@@ -42,6 +42,59 @@ describe("task.md settings from the CLI", () => {
     expect(gh.requests.length).toBe(before);
   });
 
+  it("keeps a setting given by a flag at init over task.md read again after an edit (a flag wins over task.md)", async () => {
+    const task =
+      "---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n  comment_mode: append\n---\n- [ ] backend\n";
+    const { gh, dir, env } = await setup(task);
+    const call = async (...args: string[]) => {
+      const result = await runCli([...args, "--dir", dir, "--min-interval", "0"], { env });
+      expect(result.code, result.stderr).toBe(0);
+      return result;
+    };
+    await call("init", "--epic", "E", "--domains", "a", "--issue", "12", "--comment-mode", "edit");
+    await call("update", "a", "--status", "in_progress", "--files", "1/3");
+    // A body edit (a box ticked): task.md is read again; its issue and comment mode are not the run's.
+    await writeFile(join(dir, "task.md"), task.replace("- [ ]", "- [x]"));
+    await call("update", "a", "--status", "in_progress", "--files", "2/3");
+    await call("update", "a", "--status", "in_progress", "--files", "3/3");
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+    expect(state.github).toMatchObject({
+      issueNumber: 12,
+      commentMode: "edit",
+      given: ["commentMode", "issueNumber", "minIntervalMs"],
+    });
+    expect(state.agents[Object.keys(state.agents)[0]!].filesCompleted).toBe(3);
+    const posts = gh.requests.filter((request) => request.method === "POST");
+    expect(posts.map((request) => request.path)).toEqual(["/repos/acme/widgets/issues/12/comments"]);
+  });
+
+  it("refuses --api-url naming another GitHub for a run that posts to an issue: one line, exit 2, state untouched", async () => {
+    const { dir, env } = await setup("---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n---\n");
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);
+    const before = await readFile(join(dir, ".parallel-progress/state.json"), "utf8");
+    const moved = await runCli(
+      [
+        "update",
+        "a",
+        "--status",
+        "in_progress",
+        "--files",
+        "1/2",
+        "--dir",
+        dir,
+        "--api-url",
+        "http://127.0.0.1:9/api",
+      ],
+      { env },
+    );
+    expect(moved.code).toBe(2);
+    expect(moved.stderr.trim().split("\n")).toHaveLength(1);
+    expect(moved.stderr).toMatch(
+      /--api-url names http:\/\/127\.0\.0\.1:9\/api, but run .* a run stays on one GitHub/,
+    );
+    expect(await readFile(join(dir, ".parallel-progress/state.json"), "utf8")).toBe(before);
+  });
+
   it("refuses a task.md that is a named pipe rather than wait for a writer forever: one line, exit 2", async () => {
     const { dir, env } = await setup();
     execFileSync("mkfifo", [join(dir, "task.md")]);

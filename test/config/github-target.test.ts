@@ -27,7 +27,14 @@ describe("overlayTarget: a later command's settings, inside its transaction", ()
       {},
     );
     expect(made).toEqual({
-      github: { ...github, minIntervalMs: 0, commentMode: "append", repo: "o/r" },
+      github: {
+        ...github,
+        minIntervalMs: 0,
+        commentMode: "append",
+        repo: "o/r",
+        // Saved as given by a caller: task.md read later does not override them.
+        given: ["commentMode", "minIntervalMs", "repo"],
+      },
       taskFile,
     });
   });
@@ -95,6 +102,7 @@ describe("givenOverrides: the GitHub settings a caller gave, from one declaratio
     expect(made && made !== "read" ? made.github : null).toEqual({
       ...github,
       apiUrl: "https://ghe.example/api/v3",
+      given: ["apiUrl"],
     });
   });
 });

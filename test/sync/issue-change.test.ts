@@ -73,13 +73,18 @@ describe("changing the repository of a run", () => {
     expect((error as Error).message).toMatch(
       /^--repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
     );
-    await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n");
-    // Another process, with no repository of its own: task.md's is the one it gives.
-    const plain = run.reporter();
-    await expect(plain.updateAgentProgress("api", "in_progress", 1, 2)).rejects.toThrow(
-      /^task\.md github\.repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets/,
-    );
     expect(await reporter.load()).toEqual(before);
+    await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n");
+    // Another process, with no repository of its own: task.md's does not move the run, whose repository
+    // its caller gave (an option wins over task.md); the change is made, with a warning.
+    const plain = run.reporter();
+    const warnings: string[] = [];
+    plain.on("warning", (message) => warnings.push(message));
+    await plain.updateAgentProgress("api", "in_progress", 1, 2);
+    expect(warnings).toEqual([
+      `task.md github.repo "other/x" (the run's: "acme/widgets"): the run keeps its own, given by a flag, which wins over task.md`,
+    ]);
+    expect((await reporter.load())?.github.repo).toBe("acme/widgets");
     expect(gh.requests).toEqual([]);
 
     // The run's own repository, case aside, and an issue for it are taken; the run keeps its spelling.
