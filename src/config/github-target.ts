@@ -106,6 +106,7 @@ export async function resolveTarget(
   return {
     originElsewhere,
     overruled: overruledByFlags(settings, saved, overrides),
+    unread: task ? task.settings.unread.map((what) => `${task.path}: ${what}`) : [],
     github: {
       issueNumber,
       repo: repo?.repo ?? null,
@@ -156,6 +157,8 @@ export type Target = {
   taskFile: TaskFileStat;
   originElsewhere?: { host: string; apiHost: string } | null;
   overruled?: Overruled[];
+  /** What task.md seems to set but is not read (TaskSettings.unread), naming the file, for warnings. */
+  unread?: string[];
 };
 
 /** A task.md setting not taken, the run's own given by a flag on an earlier command. */

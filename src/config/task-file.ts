@@ -1,4 +1,5 @@
 import matter from "gray-matter";
+import { load as loadYaml } from "js-yaml";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import type { CommentMode } from "../model/types.js";
@@ -17,7 +18,22 @@ export interface TaskSettings {
   commentMode: CommentMode | null;
   minIntervalMs: number | null;
   lastSynced: string | null;
+  /**
+   * Settings task.md seems to give that are not read, for a warning: a key under `github:` that is not a
+   * setting (a misspelt `issue-number`), a `GitHub:` block, a `---` block that does not start the file.
+   */
+  unread: string[];
 }
+
+/** The settings task.md's `github` block may hold. */
+const SETTING_KEYS = [
+  "issue_number",
+  "sync_enabled",
+  "repo",
+  "comment_mode",
+  "min_interval_ms",
+  "last_synced",
+];
 
 /** The expectation each field's error message states. */
 const EXPECTED = {
@@ -60,7 +76,8 @@ const githubSchema = z.object({
 export function parseTaskFile(text: string, path: string): TaskSettings {
   const data = parseFrontmatter(text, path).data;
   const github = data.github;
-  if (github === undefined || github === null) return settingsFrom(githubSchema.parse({}));
+  const unread = unreadSettings(text, data);
+  if (github === undefined || github === null) return settingsFrom(githubSchema.parse({}), unread);
   if (!isMapping(github)) {
     throw new UsageError(
       `${path}: github must be a mapping of settings (issue_number, repo, ...), got ${quote(github)}`,
@@ -83,7 +100,41 @@ export function parseTaskFile(text: string, path: string): TaskSettings {
       cause: result.error,
     });
   }
-  return settingsFrom(result.data);
+  return settingsFrom(result.data, unread);
+}
+
+/** What task.md seems to set but is not read (see TaskSettings.unread), each as a warning's words. */
+function unreadSettings(text: string, data: Record<string, unknown>): string[] {
+  const unread: string[] = [];
+  if (locateFrontmatter(text) === null && /^\uFEFF?\s+---[ \t]*\r?\n/.test(text)) {
+    unread.push(
+      "its --- block does not start the file (a blank line or a space before it): its settings are not read",
+    );
+  }
+  for (const key of Object.keys(data)) {
+    if (key !== "github" && key.toLowerCase() === "github") {
+      unread.push(`${quote(key)} is not read: the settings' key is github, in lower case`);
+    }
+  }
+  const github = data.github;
+  if (isMapping(github)) {
+    for (const key of Object.keys(github)) {
+      if (SETTING_KEYS.includes(key)) continue;
+      const meant = SETTING_KEYS.find((setting) => setting === asSettingKey(key));
+      unread.push(
+        `github.${key} is not a setting (${SETTING_KEYS.join(", ")}): ignored${meant ? `; did you mean ${meant}?` : ""}`,
+      );
+    }
+  }
+  return unread;
+}
+
+/** A key as a setting's would be spelt: `issue-number`, `issueNumber`, `Issue_Number` are `issue_number`. */
+function asSettingKey(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[-\s]+/g, "_")
+    .toLowerCase();
 }
 
 /**
@@ -113,7 +164,7 @@ export function parseFrontmatter(
   let file: { data: unknown; content: string };
   try {
     // An options object turns gray-matter's cache off (it would hand back a shared object).
-    file = matter(text, { language: "yaml", engines: { javascript: refuseJavaScript } });
+    file = matter(text, { language: "yaml", engines: { yaml: readYaml, javascript: refuseJavaScript } });
   } catch (error) {
     throw new UsageError(`${path}: invalid YAML frontmatter: ${reasonOf(error)}`, { cause: error });
   }
@@ -125,7 +176,15 @@ export function parseFrontmatter(
   return { data: file.data, content: file.content };
 }
 
-function settingsFrom(github: z.output<typeof githubSchema>): TaskSettings {
+/**
+ * YAML 1.2 (js-yaml 4) rather than gray-matter's own js-yaml 3, which reads numbers as YAML 1.1 does:
+ * `issue_number: 012` was issue 10 there (octal) and `1:30` was 90 (base 60), posting on another issue.
+ */
+function readYaml(text: string): object {
+  return (loadYaml(text) ?? {}) as object;
+}
+
+function settingsFrom(github: z.output<typeof githubSchema>, unread: string[]): TaskSettings {
   const lastSynced = github.last_synced;
   return {
     issueNumber: github.issue_number ?? null,
@@ -135,6 +194,7 @@ function settingsFrom(github: z.output<typeof githubSchema>): TaskSettings {
     minIntervalMs: github.min_interval_ms ?? null,
     lastSynced:
       lastSynced instanceof Date ? formatLastSynced(lastSynced.getTime()) : lastSynced ? lastSynced : null,
+    unread,
   };
 }
 
@@ -166,6 +226,12 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 
 /** js-yaml's reason, first line only (its message goes on with a snippet of the file). */
 function reasonOf(error: unknown): string {
+  // js-yaml's error: its reason and where (0-based, in the block gray-matter hands it, which starts on
+  // the opening `---` line: its line is task.md's).
+  const { reason, mark } = (error ?? {}) as { reason?: unknown; mark?: { line?: unknown; column?: unknown } };
+  if (typeof reason === "string" && typeof mark?.line === "number" && typeof mark.column === "number") {
+    return `${reason} at line ${mark.line + 1}, column ${mark.column + 1}`;
+  }
   const message = error instanceof Error ? error.message : String(error);
   const firstLine = message.split(/\r?\n/, 1)[0] ?? "";
   return firstLine.replace(/:\s*$/, "").trim() || "unreadable";

@@ -8,7 +8,7 @@ import { commandDeadline } from "../sync/deadline.js";
 import { canSync } from "../sync/decide.js";
 import type { Claim } from "../sync/run-syncer.js";
 import type { ReporterCore } from "./core.js";
-import { givenFlags, recordTaskFile, warnIfOverruled } from "./task-settings.js";
+import { givenFlags, recordTaskFile, warnOfTaskFile } from "./task-settings.js";
 
 /**
  * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `madeAt`: when
@@ -52,7 +52,7 @@ export async function applyChange(
     if ("refresh" in outcome) {
       const seen = seenFor(record, outcome.refresh.runId);
       target = await refreshTarget(core.fs, core.epicDir, core.env, outcome.refresh, seen, core.overrides);
-      warnIfOverruled(core, target);
+      warnOfTaskFile(core, target);
       continue;
     }
     if (target) recordTaskFile(core, outcome.next.runId, target, record);

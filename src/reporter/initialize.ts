@@ -6,7 +6,7 @@ import { canSync, missingSteps } from "../sync/decide.js";
 import { queueMissingOf } from "../sync/queueing.js";
 import { randomHex } from "../util/random.js";
 import type { ReporterCore } from "./core.js";
-import { recordTaskFile, warnIfNoRepository } from "./task-settings.js";
+import { recordTaskFile, warnIfNoRepository, warnOfTaskFile } from "./task-settings.js";
 import type { AgentRef } from "./types.js";
 
 /** initializeParallelTracking's options. */
@@ -29,6 +29,7 @@ export async function startRun(
 ): Promise<AgentRef[]> {
   const target = await resolveTarget(core.fs, core.epicDir, core.env, core.overrides);
   warnIfNoRepository(core, target);
+  warnOfTaskFile(core, target);
   const unreadable = options.force ? await core.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
   core.queue.sweep(core.clock.now());

@@ -27,7 +27,7 @@ export async function saveSettings(
   const target = settings?.runId === current.runId ? settings.target : await readSettings(core, current);
   if (!target) return current;
   warnIfNoRepository(core, target);
-  warnIfOverruled(core, target);
+  warnOfTaskFile(core, target);
   const saved = await core.store.transact((state) => {
     if (!state) return { result: null };
     const next = { ...state, github: keepRunIssue(state, target.github, givenFlags(core)) };
@@ -62,8 +62,12 @@ export function givenFlags(core: ReporterCore): { issue: boolean; repo: boolean 
   return { issue: core.overrides.issueNumber !== undefined, repo: core.overrides.repo !== undefined };
 }
 
-/** Warns of task.md's settings the run does not take: its own were given by flags, which win over task.md. */
-export function warnIfOverruled(core: ReporterCore, target: Target | null): void {
+/**
+ * Warns of what task.md seems to set but is not read (a misspelt key), and of its settings the run does
+ * not take: its own were given by flags, which win over task.md.
+ */
+export function warnOfTaskFile(core: ReporterCore, target: Target | null): void {
+  for (const unread of target?.unread ?? []) core.warn(unread);
   const overruled = target?.overruled ?? [];
   if (overruled.length === 0) return;
   const list = overruled

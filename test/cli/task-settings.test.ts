@@ -68,6 +68,16 @@ describe("task.md settings from the CLI", () => {
     expect(posts.map((request) => request.path)).toEqual(["/repos/acme/widgets/issues/12/comments"]);
   });
 
+  it("warns of a misspelt setting at init rather than track locally in silence", async () => {
+    const { gh, dir, env } = await setup("---\ngithub:\n  issue-number: 5\n  repo: acme/widgets\n---\n");
+    const init = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    expect(init.code).toBe(0);
+    expect(init.stderr.trim().split("\n")).toEqual([
+      `parallel-progress: warning: ${join(dir, "task.md")}: github.issue-number is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored; did you mean issue_number?`,
+    ]);
+    expect(gh.requests).toHaveLength(0);
+  });
+
   it("refuses --api-url naming another GitHub for a run that posts to an issue: one line, exit 2, state untouched", async () => {
     const { dir, env } = await setup("---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n---\n");
     expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);

@@ -24,6 +24,7 @@ const NOTHING: TaskSettings = {
   commentMode: null,
   minIntervalMs: null,
   lastSynced: null,
+  unread: [],
 };
 
 function messageOf(text: string): string {
@@ -48,6 +49,7 @@ describe("parseTaskFile", () => {
       commentMode: null,
       minIntervalMs: null,
       lastSynced: "2025-10-19T16:30:00",
+      unread: [],
     });
   });
 
@@ -62,6 +64,7 @@ describe("parseTaskFile", () => {
       commentMode: "append",
       minIntervalMs: 0,
       lastSynced: "2025-01-02T03:04:05",
+      unread: [],
     });
   });
 
@@ -74,10 +77,12 @@ describe("parseTaskFile", () => {
     expect(parseTaskFile(withGithub("  issue_number:\n  repo:"), "task.md")).toEqual(NOTHING);
   });
 
-  it("ignores unknown keys at every level", () => {
+  it("ignores unknown keys at every level; those under github are named for a warning", () => {
     const text =
       "---\nowner: me\nextra: [1, 2]\ngithub:\n  issue_number: 5\n  labels: [a]\n  nested: {x: 1}\n---\n";
-    expect(parseTaskFile(text, "task.md")).toEqual({ ...NOTHING, issueNumber: 5 });
+    const settings = parseTaskFile(text, "task.md");
+    expect({ ...settings, unread: [] }).toEqual({ ...NOTHING, issueNumber: 5 });
+    expect(settings.unread.map((what) => what.split(" ")[0])).toEqual(["github.labels", "github.nested"]);
   });
 
   it("reads CRLF files and a BOM", () => {
@@ -148,6 +153,32 @@ describe("parseTaskFile", () => {
     expect(messageOf("---\ngithub: [1, 2]\n---\n")).toMatch(/github must be a mapping .*, got \[1,2\]$/);
   });
 
+  it("reads numbers as YAML 1.2 does: a leading zero is decimal, base 60 is text (YAML 1.1 posted on another issue)", () => {
+    const read = (value: string) =>
+      parseTaskFile(`---\ngithub:\n  issue_number: ${value}\n  min_interval_ms: 0100\n---\n`, "task.md");
+    expect(read("012")).toMatchObject({ issueNumber: 12, minIntervalMs: 100 });
+    expect(read("0042").issueNumber).toBe(42);
+    expect(() => read("1:30")).toThrow(
+      /^task\.md: github\.issue_number must be a positive integer, got "1:30"$/,
+    );
+  });
+
+  it("names what it seems to set but does not read: a misspelt key, a GitHub: block, a --- block not at the start", () => {
+    const unread = (text: string) => parseTaskFile(text, "task.md").unread;
+    expect(unread("---\ngithub:\n  issue-number: 5\n  issueNumber: 6\n  labels: x\n---\n")).toEqual([
+      "github.issue-number is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored; did you mean issue_number?",
+      "github.issueNumber is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored; did you mean issue_number?",
+      "github.labels is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored",
+    ]);
+    expect(unread("---\nGitHub:\n  issue_number: 5\n---\n")).toEqual([
+      `"GitHub" is not read: the settings' key is github, in lower case`,
+    ]);
+    expect(unread("\n---\ngithub:\n  issue_number: 5\n---\n")).toEqual([
+      "its --- block does not start the file (a blank line or a space before it): its settings are not read",
+    ]);
+    expect(unread("---\ngithub:\n  issue_number: 5\ntitle: mine\n---\n# Epic\n---\n")).toEqual([]);
+  });
+
   it("reports broken YAML on one line and keeps the cause", () => {
     const text = "---\ngithub:\n  issue_number: 1\n   repo: a/b\n---\n";
     try {
@@ -160,8 +191,8 @@ describe("parseTaskFile", () => {
       );
       expect((error as Error).cause).toBeInstanceOf(Error);
     }
-    expect(messageOf("---\ngithub:\n  issue_number: 1\n  issue_number: 2\n---\n")).toMatch(
-      /^task\.md: invalid YAML frontmatter: duplicated mapping key/,
+    expect(messageOf("---\ngithub:\n  issue_number: 1\n  issue_number: 2\n---\n")).toBe(
+      "task.md: invalid YAML frontmatter: duplicated mapping key at line 4, column 3",
     );
   });
 
