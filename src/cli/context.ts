@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { givenEpic } from "../config/options.js";
+import { resolveApiUrl } from "../config/resolve.js";
 import { ParallelProgressReporter } from "../reporter.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
@@ -48,9 +49,12 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
   const chosen = chooseStore(options, process.env);
   // The background writer finds the same run: the store and epic travel in its environment (a URL may
   // hold a password: never on a command line, where other users could read it).
-  const writerEnv = chosen
-    ? { ...process.env, PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId }
-    : process.env;
+  // So does the GitHub API given by --api-url: the token goes only to the API a call is configured with.
+  const writerEnv = {
+    ...process.env,
+    ...(chosen ? { PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId } : {}),
+    ...(github.apiUrl === undefined ? {} : { GITHUB_API_URL: resolveApiUrl(github.apiUrl, process.env) }),
+  };
   // One connection: a CLI call is one short process (connect, one transaction, done).
   const store = chosen ? new LazyPgStore({ ...chosen, maxConnections: 1 }, importPgStore) : null;
   const epicId = chosen || anyEpic ? null : givenEpic(options.epic, process.env);

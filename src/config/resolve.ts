@@ -14,7 +14,7 @@ import { quote } from "./show-value.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const DEFAULT_API_URL = "https://api.github.com";
+export const DEFAULT_API_URL = "https://api.github.com";
 
 type TokenSource = "GITHUB_TOKEN" | "GH_TOKEN" | "gh auth token";
 type RepoSource = "--repo" | "task.md" | "GITHUB_REPOSITORY" | "git origin";

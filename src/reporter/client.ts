@@ -1,5 +1,12 @@
 import { webHost } from "../config/origin-host.js";
-import { type Env, ghAuthToken, resolveToken, tokenProblem } from "../config/resolve.js";
+import {
+  DEFAULT_API_URL,
+  type Env,
+  ghAuthToken,
+  resolveApiUrl,
+  resolveToken,
+  tokenProblem,
+} from "../config/resolve.js";
 import { GitHubError } from "../errors.js";
 import { guardClient } from "../github/guarded-client.js";
 import type { IssueCommentsClient } from "../github/types.js";
@@ -24,6 +31,7 @@ export function reporterClient(
     if (given && typeof given !== "function") client = guardClient(given);
     else if (given) client = await madeClient(given, apiUrl);
     else {
+      notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
       let made = clients.get(apiUrl);
       if (!made) {
         made = defaultClient(env, apiUrl, clock, options.sleep ?? sleep);
@@ -36,6 +44,20 @@ export function reporterClient(
       kind: "auth",
     });
   };
+}
+
+/**
+ * The environment's token goes only to the API this call is configured with (the option, else
+ * GITHUB_API_URL, else api.github.com), not to one the run's state names: the state is a file in the
+ * epic folder (or a database row) that whoever can write there could point at any host, as a queue file.
+ * GitHub trouble (auth): warned of, the post queued, until the call is configured for the run's API.
+ */
+function notElsewhere(apiUrl: string, configured: string): void {
+  if (apiUrl === configured) return;
+  throw new GitHubError(
+    `the run posts to ${apiUrl}, but this call's GitHub API is ${configured} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`,
+    { kind: "auth" },
+  );
 }
 
 /** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
@@ -217,6 +217,38 @@ describe("the offline queue keeps the truth and the token", () => {
     expect(elsewhere.requests).toHaveLength(0);
     expect(await queueFiles(dir)).toEqual([name]);
     expect(gh.comments("acme/widgets", 123).some((c) => c.body === "planted")).toBe(false);
+  });
+});
+
+describe("a state file naming another GitHub API", () => {
+  it("gets no token: the write is warned of and queued, the other host asked nothing", async () => {
+    const { cli, dir, gh } = await setup();
+    const { gh: elsewhere } = await setup();
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    // Planted in the epic folder (a checkout, a shared folder): the run's API is another host.
+    const stateFile = join(dir, ".parallel-progress", "state.json");
+    const state = JSON.parse(await readFile(stateFile, "utf8"));
+    state.github.apiUrl = elsewhere.url;
+    await writeFile(stateFile, JSON.stringify(state));
+    const before = gh.requests.length;
+    const update = await cli(
+      "update",
+      "a",
+      "--status",
+      "in_progress",
+      "--files",
+      "1/2",
+      "--min-interval",
+      "0",
+    );
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stderr).toContain(
+      `the run posts to ${elsewhere.url}, but this call's GitHub API is ${gh.url}`,
+    );
+    expect(await queueFiles(dir)).toHaveLength(1);
+    await cli("finalize");
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(gh.requests.length).toBe(before);
   });
 });
 

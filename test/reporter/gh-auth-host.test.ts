@@ -28,7 +28,27 @@ describe("the token from gh auth token", () => {
     // The reporter's environment (not this process's): gh is found on its PATH and reads its variables.
     const env = { PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, GH_ARGS_FILE: join(dir, "args") };
     const clock = { now: () => Date.now() };
-    await reporterClient({}, env, clock)(apiUrl);
+    await reporterClient({ github: { apiUrl } }, env, clock)(apiUrl);
     expect((await readFile(join(dir, "args"), "utf8")).trim()).toBe(`auth token --hostname ${host}`);
+  });
+});
+
+describe("the environment's token and the run's API", () => {
+  it("goes only to the API the call is configured with, not to one the run's state names", async () => {
+    const env = { GITHUB_TOKEN: "ghp_0123456789abcdefghijklmnopqrstuvwxyz" };
+    const clock = { now: () => Date.now() };
+    // A state file planted in the epic folder (a checkout, a shared folder) naming another host.
+    const planted = reporterClient({}, env, clock)("https://collector.example/api");
+    await expect(planted).rejects.toMatchObject({
+      name: "GitHubError",
+      kind: "auth",
+      message: expect.stringMatching(
+        /^the run posts to https:\/\/collector\.example\/api, but this call's GitHub API is https:\/\/api\.github\.com .*: the token is not sent to another/,
+      ),
+    });
+    const configured = { GITHUB_API_URL: "https://ghe.example.com/api/v3", ...env };
+    await expect(
+      reporterClient({}, configured, clock)("https://ghe.example.com/api/v3"),
+    ).resolves.toBeDefined();
   });
 });
