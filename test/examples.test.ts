@@ -175,4 +175,52 @@ describe.concurrent("the GitHub Actions examples", () => {
     },
     120_000,
   );
+
+  it.skipIf(noPostgres)(
+    "github-actions-matrix.yml: an agent job that fails leaves the run open; Re-run failed jobs reports into it and finalizes it",
+    async () => {
+      const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+      try {
+        const { url } = await sharedPostgres().createDatabase("actions_rerun");
+        const workflow = {
+          folder: await temp("pp-actions-"),
+          inputs: { issue: "123" },
+          secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
+          env: { ...env, GITHUB_API_URL: gh.url },
+          sleep: '[ "$FAIL_WORK" != 1 ]', // the agents' work: it fails where FAIL_WORK=1
+        };
+        const first = await runWorkflow("examples/github-actions-matrix.yml", {
+          ...workflow,
+          jobEnv: (job, matrix) => (job === "agent" && matrix.domain === "tests" ? { FAIL_WORK: "1" } : {}),
+        });
+        const failed = first.steps.filter((step) => step.code !== 0);
+        expect(failed.map((step) => [step.job, step.name])).toEqual([['agent {"domain":"tests"}', "work"]]);
+        expect(first.results).toMatchObject({ start: "success", agent: "failure", finish: "success" });
+        expect(first.steps.at(-2)!.output).toContain("the run stays open for Re-run failed jobs");
+        expect(gh.comments("acme/widgets", 123)).toHaveLength(1); // no final summary yet
+
+        // Re-run failed jobs: the tests agent again (its work succeeds now), then finish; start is not re-run.
+        const rerun = await runWorkflow("examples/github-actions-matrix.yml", {
+          ...workflow,
+          rerun: {
+            previous: first,
+            again: (job, matrix) => (job === "agent" ? matrix.domain === "tests" : job === "finish"),
+          },
+        });
+        expect(rerun.steps.filter((step) => step.code !== 0)).toEqual([]);
+        expect([...new Set(rerun.steps.map((step) => step.job))]).toEqual([
+          'agent {"domain":"tests"}',
+          "finish",
+        ]);
+        const comments = gh.comments("acme/widgets", 123);
+        expect(comments).toHaveLength(2);
+        expect(comments[0]!.body).toContain("**Overall:** 100% (15/15 files)");
+        expect(comments[1]!.body).toContain("## 🎉 Final Summary");
+        expect(comments[1]!.body).toContain("3 completed, 0 failed");
+      } finally {
+        await gh.close();
+      }
+    },
+    120_000,
+  );
 });
