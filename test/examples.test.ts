@@ -151,18 +151,25 @@ describe.concurrent("the GitHub Actions examples", () => {
   }, 120_000);
 
   const noPostgres = postgresUnavailable();
+  /** The matrix example's setting: a fake GitHub, a new database, and runWorkflow's options for them. */
+  async function matrixWorkflow(prefix: string) {
+    const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+    const { url } = await sharedPostgres().createDatabase(prefix);
+    const options = {
+      folder: await temp("pp-actions-"),
+      inputs: { issue: "123" },
+      secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
+      env: { ...env, GITHUB_API_URL: gh.url },
+    };
+    return { gh, url, options };
+  }
+
   it.skipIf(noPostgres)(
     "github-actions-matrix.yml: a job per agent, one run through PostgreSQL, one comment, the link printed",
     async () => {
-      const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+      const { gh, options } = await matrixWorkflow("actions");
       try {
-        const { url } = await sharedPostgres().createDatabase("actions");
-        const run = await runWorkflow("examples/github-actions-matrix.yml", {
-          folder: await temp("pp-actions-"),
-          inputs: { issue: "123" },
-          secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
-          env: { ...env, GITHUB_API_URL: gh.url },
-        });
+        const run = await runWorkflow("examples/github-actions-matrix.yml", options);
         expect(run.steps.filter((step) => step.code !== 0)).toEqual([]);
         expect(run.steps.filter((step) => step.name === "work")).toHaveLength(3);
         const comments = gh.comments("acme/widgets", 123);
@@ -181,14 +188,10 @@ describe.concurrent("the GitHub Actions examples", () => {
   it.skipIf(noPostgres)(
     "github-actions-matrix.yml: an agent job that fails leaves the run open; Re-run failed jobs reports into it and finalizes it",
     async () => {
-      const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+      const { gh, options } = await matrixWorkflow("actions_rerun");
       try {
-        const { url } = await sharedPostgres().createDatabase("actions_rerun");
         const workflow = {
-          folder: await temp("pp-actions-"),
-          inputs: { issue: "123" },
-          secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
-          env: { ...env, GITHUB_API_URL: gh.url },
+          ...options,
           sleep: '[ "$FAIL_WORK" != 1 ]', // the agents' work: it fails where FAIL_WORK=1
         };
         const first = await runWorkflow("examples/github-actions-matrix.yml", {
@@ -228,17 +231,13 @@ describe.concurrent("the GitHub Actions examples", () => {
   it.skipIf(noPostgres)(
     "github-actions-matrix.yml: changes an agent's runner kept and could not deliver fail its job, and the run stays open",
     async () => {
-      const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
-      const folder = await temp("pp-actions-");
+      const { gh, url, options } = await matrixWorkflow("actions_blip");
+      const { folder } = options;
       try {
-        const { url } = await sharedPostgres().createDatabase("actions_blip");
         // The tests agent's runner cannot reach the database (the same database, a port nothing listens on).
         const down = url.replace(/:\d+\//, `:${await closedPort()}/`);
         const run = await runWorkflow("examples/github-actions-matrix.yml", {
-          folder,
-          inputs: { issue: "123" },
-          secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
-          env: { ...env, GITHUB_API_URL: gh.url },
+          ...options,
           jobEnv: (job, matrix) =>
             job === "agent" && matrix.domain === "tests" ? { PARALLEL_PROGRESS_STORE: down } : {},
         });
