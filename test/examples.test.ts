@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { expressions, readWorkflow, runWorkflow } from "./support/actions.js";
+import { stopFlushers } from "./support/cli.js";
 import { startFakeGitHub } from "./support/fake-github/index.js";
+import { closedPort } from "./support/loopback.js";
 import { postgresUnavailable, sharedPostgres } from "./support/postgres.js";
 
 const exec = promisify(execFile);
@@ -149,18 +151,25 @@ describe.concurrent("the GitHub Actions examples", () => {
   }, 120_000);
 
   const noPostgres = postgresUnavailable();
+  /** The matrix example's setting: a fake GitHub, a new database, and runWorkflow's options for them. */
+  async function matrixWorkflow(prefix: string) {
+    const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+    const { url } = await sharedPostgres().createDatabase(prefix);
+    const options = {
+      folder: await temp("pp-actions-"),
+      inputs: { issue: "123" },
+      secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
+      env: { ...env, GITHUB_API_URL: gh.url },
+    };
+    return { gh, url, options };
+  }
+
   it.skipIf(noPostgres)(
     "github-actions-matrix.yml: a job per agent, one run through PostgreSQL, one comment, the link printed",
     async () => {
-      const gh = await startFakeGitHub({ tokens: { [TOKEN]: "github-actions[bot]" } });
+      const { gh, options } = await matrixWorkflow("actions");
       try {
-        const { url } = await sharedPostgres().createDatabase("actions");
-        const run = await runWorkflow("examples/github-actions-matrix.yml", {
-          folder: await temp("pp-actions-"),
-          inputs: { issue: "123" },
-          secrets: { GITHUB_TOKEN: TOKEN, PARALLEL_PROGRESS_STORE: url },
-          env: { ...env, GITHUB_API_URL: gh.url },
-        });
+        const run = await runWorkflow("examples/github-actions-matrix.yml", options);
         expect(run.steps.filter((step) => step.code !== 0)).toEqual([]);
         expect(run.steps.filter((step) => step.name === "work")).toHaveLength(3);
         const comments = gh.comments("acme/widgets", 123);
@@ -169,6 +178,84 @@ describe.concurrent("the GitHub Actions examples", () => {
         expect(comments[1]!.body).toContain("## 🎉 Final Summary");
         const link = `https://github.com/acme/widgets/issues/123#issuecomment-${comments[0]!.id}`;
         expect(run.steps.at(-1)!.output).toBe(`progress comment: ${link}\n`);
+      } finally {
+        await gh.close();
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(noPostgres)(
+    "github-actions-matrix.yml: an agent job that fails leaves the run open; Re-run failed jobs reports into it and finalizes it",
+    async () => {
+      const { gh, options } = await matrixWorkflow("actions_rerun");
+      try {
+        const workflow = {
+          ...options,
+          sleep: '[ "$FAIL_WORK" != 1 ]', // the agents' work: it fails where FAIL_WORK=1
+        };
+        const first = await runWorkflow("examples/github-actions-matrix.yml", {
+          ...workflow,
+          jobEnv: (job, matrix) => (job === "agent" && matrix.domain === "tests" ? { FAIL_WORK: "1" } : {}),
+        });
+        const failed = first.steps.filter((step) => step.code !== 0);
+        expect(failed.map((step) => [step.job, step.name])).toEqual([['agent {"domain":"tests"}', "work"]]);
+        expect(first.results).toMatchObject({ start: "success", agent: "failure", finish: "success" });
+        expect(first.steps.at(-2)!.output).toContain("the run stays open for Re-run failed jobs");
+        expect(gh.comments("acme/widgets", 123)).toHaveLength(1); // no final summary yet
+
+        // Re-run failed jobs: the tests agent again (its work succeeds now), then finish; start is not re-run.
+        const rerun = await runWorkflow("examples/github-actions-matrix.yml", {
+          ...workflow,
+          rerun: {
+            previous: first,
+            again: (job, matrix) => (job === "agent" ? matrix.domain === "tests" : job === "finish"),
+          },
+        });
+        expect(rerun.steps.filter((step) => step.code !== 0)).toEqual([]);
+        expect([...new Set(rerun.steps.map((step) => step.job))]).toEqual([
+          'agent {"domain":"tests"}',
+          "finish",
+        ]);
+        const comments = gh.comments("acme/widgets", 123);
+        expect(comments).toHaveLength(2);
+        expect(comments[0]!.body).toContain("**Overall:** 100% (15/15 files)");
+        expect(comments[1]!.body).toContain("## 🎉 Final Summary");
+        expect(comments[1]!.body).toContain("3 completed, 0 failed");
+      } finally {
+        await gh.close();
+      }
+    },
+    120_000,
+  );
+  it.skipIf(noPostgres)(
+    "github-actions-matrix.yml: changes an agent's runner kept and could not deliver fail its job, and the run stays open",
+    async () => {
+      const { gh, url, options } = await matrixWorkflow("actions_blip");
+      const { folder } = options;
+      try {
+        // The tests agent's runner cannot reach the database (the same database, a port nothing listens on).
+        const down = url.replace(/:\d+\//, `:${await closedPort()}/`);
+        const run = await runWorkflow("examples/github-actions-matrix.yml", {
+          ...options,
+          jobEnv: (job, matrix) =>
+            job === "agent" && matrix.domain === "tests" ? { PARALLEL_PROGRESS_STORE: down } : {},
+        });
+        // Its runner, with the changes it kept and their background writer, is gone when its job ends.
+        for (const checkout of (await readdir(folder)).filter((name) => name.startsWith("agent-")))
+          await stopFlushers(join(folder, checkout, ".tasks/EPIC-007"));
+        const failed = run.steps.filter((step) => step.code !== 0);
+        expect(failed.map((step) => [step.job, step.name, step.code])).toEqual([
+          ['agent {"domain":"tests"}', expect.stringMatching(/^apply what was kept/), 1],
+        ]);
+        expect(failed[0]!.output).toContain(
+          "::error::changes of tests never reached the database: see the artifact pending-tests",
+        );
+        expect(run.results).toMatchObject({ start: "success", agent: "failure", finish: "success" });
+        expect(run.steps.at(-2)!.output).toContain("the run stays open for Re-run failed jobs");
+        const comments = gh.comments("acme/widgets", 123);
+        expect(comments).toHaveLength(1);
+        expect(comments[0]!.body).toMatch(/\| tests \| impl-tes-\d{6} \| ⏳ Pending \| 0\/0 \|/); // none of its changes came
       } finally {
         await gh.close();
       }

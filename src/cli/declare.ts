@@ -21,7 +21,8 @@ export function command(
   return sub;
 }
 
-function declared(command: Command): void {
+/** Declares `command`'s options, action and subcommands now, if they are not yet. */
+export function declared(command: Command): void {
   const declare = undeclared.get(command);
   if (!declare) return;
   undeclared.delete(command);

@@ -1,6 +1,7 @@
 import { Command, CommanderError, type HelpContext } from "commander";
 import { escapeInvisible, shownName } from "../config/show-value.js";
 import { registerCommands } from "./commands.js";
+import { declared } from "./declare.js";
 import { reportFailure } from "./exit.js";
 
 declare const VERSION: string;
@@ -8,8 +9,9 @@ declare const VERSION: string;
 /**
  * commander's Command, where a missing or unknown command is one line on stderr (exit 2) rather than the
  * whole help: commander shows the help as an error (`help({ error: true })`) for `parallel-progress` alone,
- * `parallel-progress db` alone and `parallel-progress help <unknown>`. `--help` and `help <command>` still
- * print the help on stdout (exit 0). Subcommands are made by createCommand, so they are of this class too.
+ * `parallel-progress db` alone and `parallel-progress help <unknown>` (`help db <unknown>` too). `--help`
+ * and `help <command>` (`help db <command>`) still print the help on stdout (exit 0). Subcommands are made
+ * by createCommand, so they are of this class too.
  * An unknown option or command is shown escaped and shortened (shownName): commander would print a line
  * break or an escape sequence raw, and 100,000 characters whole.
  */
@@ -33,6 +35,21 @@ class CliCommand extends Command {
     this.error = (message, options) =>
       error(message.includes("(Did you mean ") ? message : `${message}: ${choices(this)}`, options);
     return (Command.prototype as unknown as Hidden).unknownCommand.call(this);
+  }
+
+  /**
+   * commander's (not in its typings): `help <command>`. commander looks one level deep and shows that
+   * command's help whatever follows; `help db status` is `db help status` here, so the subcommand's help
+   * is shown, and an unknown one (`help db frob`) is refused as `db help frob` is.
+   */
+  _dispatchHelpCommand(name?: string): unknown {
+    const [, , ...rest] = this.args;
+    const target = this.commands.find((sub) => sub.name() === name || sub.aliases().includes(name ?? ""));
+    if (target) declared(target); // its subcommands, when it has any
+    const hidden = Command.prototype as unknown as Hidden;
+    if (!target || target.commands.length === 0 || rest.length === 0)
+      return hidden._dispatchHelpCommand.call(this, name);
+    return hidden._dispatchSubcommand.call(this, target.name(), ["help", ...rest], []);
   }
 
   override help(context?: HelpContext | ((text: string) => string)): never {
@@ -75,6 +92,8 @@ function oneLine(message: string): string {
 interface Hidden {
   unknownOption(this: Command, flag: string): never;
   unknownCommand(this: Command): never;
+  _dispatchHelpCommand(this: Command, name?: string): unknown;
+  _dispatchSubcommand(this: Command, name: string, operands: string[], unknown: string[]): unknown;
 }
 
 function commandPath(command: Command): string {

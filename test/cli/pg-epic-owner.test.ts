@@ -302,6 +302,14 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(JSON.parse((await call(thing, ["history", "--json"])).stdout)).toEqual([]);
   });
 
+  it("lets a granted role run db migrate on a schema already up to date: nothing to do, exit 0", async () => {
+    const { widgets } = await twoRepositories("epic_current");
+    const migrated = await call(widgets, ["db", "migrate"]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stderr).toBe("");
+    expect(migrated.stdout).toBe(`schema version ${LATEST_VERSION}\n`);
+  });
+
   it("tells a role that may not migrate an older schema to have its owner run db migrate, not db grant", async () => {
     const { url, name, widgets } = await twoRepositories("epic_behind");
     const init = await call(widgets, ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"]);

@@ -50,6 +50,23 @@ describe("a missing or unknown command", () => {
     }
   });
 
+  it("help db <command> shows that command's help; help db <unknown> is refused as help <unknown> is", async () => {
+    for (const [args, usage] of [
+      [["help", "db", "status"], "Usage: parallel-progress db status [options]\n"],
+      [["help", "db", "grant"], "Usage: parallel-progress db grant [options] <role>\n"],
+      [["--dir", ".", "help", "db", "migrate"], "Usage: parallel-progress db migrate [options]\n"],
+      [["help", "init", "extra"], "Usage: parallel-progress init [options]\n"],
+    ]) {
+      const help = await runCli(args as string[]);
+      expect({ args, code: help.code, stderr: help.stderr }).toEqual({ args, code: 0, stderr: "" });
+      expect(help.stdout.startsWith(usage as string), help.stdout).toBe(true);
+    }
+    expectOneLine(
+      await runCli(["help", "db", "frob"]),
+      /^parallel-progress: error: help: unknown command 'frob': give one of migrate, status, grant, revoke, grants; see parallel-progress db --help$/,
+    );
+  });
+
   it("an unknown option is named before a required option is missed", async () => {
     const dir = await epic();
     expectOneLine(await runCli(["init", "--bogus", "--dir", dir]), /unknown option '--bogus'/);

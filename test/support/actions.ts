@@ -9,8 +9,10 @@ import matter from "gray-matter";
  * folder of its own (its checkout: a project that installs this package, so `npx parallel-progress`
  * finds it); `uses:` steps and `npm ci` are what that folder already is; `run:` steps run with
  * `bash -eo pipefail` as Actions' default shell does, after `if:` (success(), failure(), always());
- * `${{ }}` expressions are looked up in inputs, secrets, matrix, steps, needs and github, and one that
- * names nothing fails the run (Actions would give an empty string). `sleep`, which stands for the
+ * `${{ }}` expressions are looked up in inputs, secrets, matrix, steps, needs (a job's outputs and its
+ * result, `success` or `failure`) and github, and one that names nothing fails the run (Actions would give
+ * an empty string). `rerun` does what "Re-run failed jobs" does: the jobs it names run again (a matrix's
+ * legs one by one) with `github.run_attempt` 2, the others keep the first attempt's outputs and result. `sleep`, which stands for the
  * agents' work in the examples, returns at once, and `npx` runs the installed bin directly.
  */
 
@@ -19,6 +21,8 @@ export interface ActionsRun {
   steps: { job: string; name: string; code: number | null; output: string }[];
   /** The outputs of each job (the last matrix job's, for a matrix). */
   outputs: Record<string, Record<string, string>>;
+  /** Each job's result: `failure` when a step of it (of any of its matrix's jobs) failed. */
+  results: Record<string, "success" | "failure">;
 }
 
 interface Step {
@@ -67,6 +71,10 @@ export async function runWorkflow(
     env: Record<string, string>;
     /** The `sleep` stand-in's script (the agents' work): default, it succeeds at once. */
     sleep?: string;
+    /** Environment of one job (a matrix value's), over the workflow's and the job's own. */
+    jobEnv?: (job: string, matrix: Record<string, unknown>) => Record<string, string>;
+    /** A re-run of `previous`: only the jobs (matrix values) `again` picks run, as attempt 2. */
+    rerun?: { previous: ActionsRun; again: (job: string, matrix: Record<string, unknown>) => boolean };
   },
 ): Promise<ActionsRun> {
   const workflow = await readWorkflow(file);
@@ -84,15 +92,24 @@ export async function runWorkflow(
   }
   const github = {
     run_id: "4242",
-    run_attempt: "1",
+    run_attempt: options.rerun ? "2" : "1",
     server_url: "https://github.com",
     repository: "acme/widgets",
   };
-  const result: ActionsRun = { steps: [], outputs: {} };
+  const result: ActionsRun = {
+    steps: [],
+    outputs: { ...options.rerun?.previous.outputs },
+    results: { ...options.rerun?.previous.results },
+  };
   const needs = () =>
-    Object.fromEntries(Object.entries(result.outputs).map(([name, outputs]) => [name, { outputs }]));
+    Object.fromEntries(
+      Object.entries(result.results).map(([name, outcome]) => [
+        name,
+        { outputs: result.outputs[name] ?? {}, result: outcome },
+      ]),
+    );
 
-  const runJob = async (name: string, job: Job, matrix: Record<string, unknown>): Promise<void> => {
+  const runJob = async (name: string, job: Job, matrix: Record<string, unknown>): Promise<boolean> => {
     const checkout = await mkdtemp(join(options.folder, `${name}-`));
     await mkdir(join(checkout, "node_modules/.bin"), { recursive: true });
     await symlink(ROOT, join(checkout, "node_modules/parallel-progress"), "dir");
@@ -129,6 +146,7 @@ export async function runWorkflow(
         ...values(workflow.env),
         ...values(job.env),
         ...values(step.env),
+        ...options.jobEnv?.(name, matrix),
       };
       const { code, output } = await bash(expand(step.run, context()), env, checkout);
       const outputs = Object.fromEntries(
@@ -143,6 +161,7 @@ export async function runWorkflow(
       if (code !== 0) failed = true;
     }
     if (job.outputs) result.outputs[name] = values(job.outputs);
+    return failed;
   };
 
   const done = new Set<string>();
@@ -155,8 +174,13 @@ export async function runWorkflow(
     for (const name of ready) {
       const job = workflow.jobs[name]!;
       const [key, list] = Object.entries(job.strategy?.matrix ?? {})[0] ?? [];
-      if (key === undefined) await runJob(name, job, {});
-      else await Promise.all((list ?? []).map((value) => runJob(name, job, { [key]: value })));
+      const matrices = key === undefined ? [{}] : (list ?? []).map((value) => ({ [key]: value }));
+      const again = options.rerun?.again;
+      const toRun = again ? matrices.filter((matrix) => again(name, matrix)) : matrices;
+      if (toRun.length > 0) {
+        const failed = await Promise.all(toRun.map((matrix) => runJob(name, job, matrix)));
+        result.results[name] = failed.some(Boolean) ? "failure" : "success";
+      }
       done.add(name);
     }
   }
