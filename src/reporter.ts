@@ -124,12 +124,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     options: StartOptions = {},
   ): Promise<AgentRef[]> {
     return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
-      if (epicDir !== undefined && resolve(epicDir) !== this.core.epicDir) this.core.bind(epicDir);
       const deadline = commandDeadline(this.core.clock.now());
       const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
       const list = checkDomains(domains, domains.join(","), "domains");
       if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
-      return startRun(this.core, id, list, options, deadline);
+      // Checked and started in `epicDir`: the reporter moves there only once the run has started.
+      const place = this.core.workplace(epicDir ?? this.core.epicDir);
+      return startRun(this.core, place, id, list, options, deadline);
     });
   }
 
