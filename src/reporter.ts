@@ -126,6 +126,13 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
       const deadline = commandDeadline(this.core.clock.now());
       const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
+      // A database store holds the runs of its own epic: a run of another epic would be stored under it.
+      const storeEpic = this.core.store.database?.epicId;
+      if (storeEpic !== undefined && storeEpic !== id) {
+        throw new UsageError(
+          `initializeParallelTracking: epicId ${quote(id)} differs from the store's epic ${quote(storeEpic)}: start it with the epic the store was created for, or a store created for ${quote(id)}`,
+        );
+      }
       const list = checkDomains(domains, domains.join(","), "domains");
       if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
       // Checked and started in `epicDir`: the reporter moves there only once the run has started.

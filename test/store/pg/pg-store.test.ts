@@ -853,6 +853,33 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     }
   });
 
+  it("refuses a library init of another epic than its store's, naming both, and stores nothing", async () => {
+    const { createParallelReporter, createPostgresStore, UsageError } = await import("../../../src/index.js");
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const here = await mkdtemp(join(tmpdir(), "pp-lib-epic-"));
+    const storeA = createPostgresStore({ url, epicId: "LIB-A" });
+    const storeB = createPostgresStore({ url, epicId: "LIB-B" });
+    try {
+      const reporter = createParallelReporter(here, { store: storeA, env: {} });
+      const init = reporter.initializeParallelTracking("LIB-B", ["api"]);
+      await expect(init).rejects.toThrow(UsageError);
+      await expect(init).rejects.toThrow(
+        'initializeParallelTracking: epicId "LIB-B" differs from the store\'s epic "LIB-A"',
+      );
+      expect(await storeA.read()).toBeNull();
+      expect(await storeB.read()).toBeNull();
+      // The store's own epic starts as before.
+      await reporter.initializeParallelTracking("LIB-A", ["api"]);
+      expect((await storeA.read())?.epicId).toBe("LIB-A");
+    } finally {
+      await storeA.close();
+      await storeB.close();
+      await rm(here, { recursive: true, force: true });
+    }
+  });
+
   it("keeps a subscription across a database restart, with one connection, and hears changes after it", async () => {
     const watcher = store("E9");
     const writer = store("E9");
