@@ -124,12 +124,20 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     options: StartOptions = {},
   ): Promise<AgentRef[]> {
     return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
-      if (epicDir !== undefined && resolve(epicDir) !== this.core.epicDir) this.core.bind(epicDir);
       const deadline = commandDeadline(this.core.clock.now());
       const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
+      // A database store holds the runs of its own epic: a run of another epic would be stored under it.
+      const storeEpic = this.core.store.database?.epicId;
+      if (storeEpic !== undefined && storeEpic !== id) {
+        throw new UsageError(
+          `initializeParallelTracking: epicId ${quote(id)} differs from the store's epic ${quote(storeEpic)}: start it with the epic the store was created for, or a store created for ${quote(id)}`,
+        );
+      }
       const list = checkDomains(domains, domains.join(","), "domains");
       if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
-      return startRun(this.core, id, list, options, deadline);
+      // Checked and started in `epicDir`: the reporter moves there only once the run has started.
+      const place = this.core.workplace(epicDir ?? this.core.epicDir);
+      return startRun(this.core, place, id, list, options, deadline);
     });
   }
 

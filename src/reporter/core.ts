@@ -20,9 +20,16 @@ import { Listeners } from "./listeners.js";
 import { maskAgentText } from "./masking.js";
 import type { ReporterEvents, ReporterOptions } from "./types.js";
 
+/** An epic directory with its store and queue (ReporterCore.workplace). */
+export interface Workplace {
+  epicDir: string;
+  store: RunStore;
+  queue: OfflineQueue;
+}
+
 /**
  * What the parts of a reporter share (src/reporter.ts is their façade): the options, the epic directory
- * with its store and queue (bound again when init names another directory), a syncer for each call, the
+ * with its store and queue (bound again when an init that names another directory started its run there), a syncer for each call, the
  * state the reporter last saw, its listeners and its background writer.
  */
 export class ReporterCore {
@@ -61,16 +68,31 @@ export class ReporterCore {
     this.writer = new TimerWriter(this);
     this.client = reporterClient(options, this.env, this.clock);
     this.epicDir = resolve(epicDir);
-    this.bind(this.epicDir);
+    this.bind(this.workplace(this.epicDir));
   }
 
-  /** Works in `epicDir` from now on: its store (unless one was given) and queue. */
-  bind(epicDir: string): void {
-    this.epicDir = resolve(epicDir);
-    this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
-    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock, (aside) =>
-      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`),
-    );
+  /**
+   * The store (unless one was given) and queue of `epicDir`, not yet this reporter's: this reporter's own
+   * when it is its directory. An init that names another directory starts its run there, and bind()s it
+   * only once the run has started, so an init refused leaves the reporter where it was.
+   */
+  workplace(epicDir: string): Workplace {
+    const dir = resolve(epicDir);
+    if (dir === this.epicDir && this.store) return { epicDir: dir, store: this.store, queue: this.queue };
+    return {
+      epicDir: dir,
+      store: this.options.store ?? new FileRunStore(this.fs, dir, { clock: this.clock }),
+      queue: new OfflineQueue(this.fs, dir, this.clock, (aside) =>
+        this.warn(
+          `queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`,
+        ),
+      ),
+    };
+  }
+
+  /** Works in `place` (see workplace) from now on. */
+  bind(place: Workplace): void {
+    ({ epicDir: this.epicDir, store: this.store, queue: this.queue } = place);
     this.deps = {
       store: this.store,
       queue: this.queue,

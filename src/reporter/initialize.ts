@@ -5,7 +5,7 @@ import type { RunState } from "../model/types.js";
 import { canSync, missingSteps } from "../sync/decide.js";
 import { queueMissingOf } from "../sync/queueing.js";
 import { randomHex } from "../util/random.js";
-import type { ReporterCore } from "./core.js";
+import type { ReporterCore, Workplace } from "./core.js";
 import { recordTaskFile, warnIfNoRepository, warnOfTaskFile } from "./task-settings.js";
 import type { AgentRef } from "./types.js";
 
@@ -17,23 +17,25 @@ export interface StartOptions {
 }
 
 /**
- * Starts a run of epic `epicId` with `domains` (both checked) in the reporter's epic directory, refused
- * while one is active there unless `force`; then the first write, by `deadline`.
+ * Starts a run of epic `epicId` with `domains` (both checked) in `place` (the reporter's epic directory, or
+ * the one init names), refused while one is active there unless `force`; the reporter works in `place`
+ * once the run has started (a refused init leaves it where it was); then the first write, by `deadline`.
  */
 export async function startRun(
   core: ReporterCore,
+  place: Workplace,
   epicId: string,
   domains: string[],
   options: StartOptions,
   deadline: number,
 ): Promise<AgentRef[]> {
-  const target = await resolveTarget(core.fs, core.epicDir, core.env, core.overrides);
+  const target = await resolveTarget(core.fs, place.epicDir, core.env, core.overrides);
   warnIfNoRepository(core, target);
   warnOfTaskFile(core, target);
-  const unreadable = options.force ? await core.store.setAsideUnreadable?.() : null;
+  const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
-  core.queue.sweep(core.clock.now());
-  const { state, replaced } = await core.store.transact((current, now) => {
+  place.queue.sweep(core.clock.now());
+  const { state, replaced } = await place.store.transact((current, now) => {
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
         `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
@@ -57,6 +59,7 @@ export async function startRun(
     const replaced: Replaced | null = current && lacksPosts(current) ? { state: current, at: now } : null;
     return { next, result: { state: next, replaced } };
   });
+  if (place.epicDir !== core.epicDir) core.bind(place);
   recordTaskFile(core, state.runId, target);
   try {
     if (replaced) await queueReplaced(core, replaced);

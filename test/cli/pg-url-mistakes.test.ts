@@ -49,6 +49,31 @@ describe("store URL mistakes", () => {
   });
 
   it.each([
+    "postgresql:/bob:S3cretPw99@127.0.0.1:41099/progress",
+    "postgresql:bob:S3cretPw99@127.0.0.1:41099/progress",
+    "postgresql:///bob:S3cretPw99@127.0.0.1:41099/progress",
+    "postgres:/bob:S3cret Pw99@127.0.0.1:41099/progress",
+  ])("a slash too few or too many (%s) is refused in one line, the password nowhere", async (store) => {
+    for (const env of [{}, { PARALLEL_PROGRESS_STORE: store }]) {
+      const given = "PARALLEL_PROGRESS_STORE" in env ? [] : ["--store", store];
+      const { dir, cleanup } = await makeEpic();
+      cleanups.push(cleanup);
+      for (const command of [["update", "api", "--status", "in_progress", "--files", "1/2"], ["status"]]) {
+        const result = await runCli([...command, "--epic", "E1", ...given, "--dir", dir], { env });
+        expect(result.code, result.stderr).toBe(2);
+        expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
+        expect(result.stderr).toMatch(
+          /must be a postgres:\/\/ or postgresql:\/\/ URL|has an "@" after its host/,
+        );
+        expect(result.stderr).toContain('"postgres'); // the URL is named, without its password
+        expect(`${result.stdout}${result.stderr}`).not.toContain("S3cret");
+      }
+      const files = await readdir(dir, { recursive: true });
+      expect(files).toEqual([]);
+    }
+  });
+
+  it.each([
     ["sslmode=bogus", 'sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "bogus"'],
     ["connect_timeout=abc", 'connect_timeout must be a whole number, got "abc"'],
     ["sslmod=require", 'unknown parameter "sslmod"'],

@@ -32,6 +32,12 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   // Shown as the URL parser reads it, without its tabs and line breaks (it drops them wherever they are):
   // redactText works line by line, and a password holding one would be shown from it on.
   const shown = quote(redactText(text.replace(/[\t\n\r]/g, "")));
+  // The URL parser takes `postgresql:/u:pw@h/db` and `postgresql:u:pw@h/db` as a path with no host: the
+  // client would connect to localhost and name the "database" after the password. Only the URI form is
+  // taken, its authority (`//`, possibly empty: `postgresql:///db?host=/run/postgresql`) included.
+  if (!/^postgres(?:ql)?:\/\//i.test(text)) {
+    throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`);
+  }
   // A password's "@", "/", "?" or "#" that was not percent-encoded: the parser would take the rest of the
   // password for the host, the database or the parameters, and show it in the messages that name them.
   if (atAfterHost(text)) {
@@ -188,15 +194,27 @@ function decodeSafely(text: string): string {
 /**
  * Text that may hold a URL, without what could be a password: from `scheme://user:` to the line's last "@"
  * (a password that was not percent-encoded may hold any character, "@" and "/" included: more is hidden
- * rather than less), and the value of every secret parameter (`password=`...), to the next parameter or the line's end
- * (SECRET_VALUE). Line by line: a URL holds no line break (the URL parser drops them), a stack does.
+ * rather than less); in a store URL of any other shape (`postgresql:/u:pw@h`, `postgresql:u:pw@h`,
+ * `postgresql:///u:pw@h`: a slash too few or too many), from the scheme's ":" to the line's last "@"
+ * when a ":" comes before the first "@"; and the value of every secret parameter (`password=`...), to the
+ * next parameter or the line's end (SECRET_VALUE). Line by line: a URL holds no line break (the URL parser
+ * drops them), a stack does.
  */
 export function redactText(text: string): string {
   // A scheme is matched from the first letter of its word only (the lookbehind: the same matches), and only
-  // where an "@" is: otherwise each letter of a long word, or each of many "a://b:" with no "@", would scan
-  // to the line's end (quadratic: 100,000 characters took seconds).
+  // on a line with an "@": otherwise each letter of a long word, or each of many "a://b:" with no "@" on
+  // their line, would scan to the line's end (quadratic: 100,000 characters took seconds).
   const credentials = text.includes("@")
-    ? text.replace(/(?<![a-z])([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@")
+    ? text
+        .split("\n")
+        .map((line) =>
+          line.includes("@")
+            ? line
+                .replace(/(?<![a-z])([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@")
+                .replace(/(?<![a-z0-9+.-])(postgres(?:ql)?:)(?!\/\/[^:/?#\s@]*:)[^\s@]*:.*@/gi, "$1***@")
+            : line,
+        )
+        .join("\n")
     : text;
   return credentials.replace(SECRET_VALUE, "$1***");
 }

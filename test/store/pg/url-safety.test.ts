@@ -27,6 +27,11 @@ function urls(pw: string): string[] {
     `postgresql://postgres:${pw}@127.0.0.1/db?sslmod=require`,
     `postgresql://h/db?password=${pw}&sslmode=bogus`,
     `postgresql://h/db?user=u&password=${pw}`,
+    // A slash too few or too many: no authority, or an empty one before the user.
+    `postgresql:/postgres:${pw}@db.example.com:5432/progress`,
+    `postgresql:postgres:${pw}@db.example.com:5432/progress`,
+    `postgresql:///postgres:${pw}@db.example.com:5432/progress`,
+    `POSTGRES:/postgres:${pw}@127.0.0.1/db`,
   ];
 }
 
@@ -89,6 +94,36 @@ describe("store URLs that hold a password with reserved characters", () => {
     // libpq and the URL parser would both read this as host "postgres", port 5432, database "pw@h/db".
     expect(() => parseStoreUrl("postgresql://postgres:5432/pw@h/db")).toThrow(/has an "@" after its host/);
     expect(() => parseStoreUrl("postgresql://u:12#cd@h/db")).toThrow(/has an "@" after its host/);
+  });
+
+  it("refuses a URL with a slash too few or too many, the password hidden from the scheme's : to the last @", () => {
+    for (const [url, shown] of [
+      [
+        "postgresql:/bob:S3cretPw99@db.example.com:5432/progress",
+        "postgresql:***@db.example.com:5432/progress",
+      ],
+      [
+        "postgresql:bob:S3cretPw99@db.example.com:5432/progress",
+        "postgresql:***@db.example.com:5432/progress",
+      ],
+      ["postgres:/bob:S3cret@Pw99@h/db", "postgres:***@h/db"],
+    ] as const) {
+      expect(() => parseStoreUrl(url), url).toThrow(
+        new UsageError(`--store must be a postgres:// or postgresql:// URL, got "${shown}"`),
+      );
+      expect(redactText(`connect to ${url} failed`)).toBe(`connect to ${shown} failed`);
+    }
+    expect(() => parseStoreUrl("postgresql:///bob:S3cretPw99@db.example.com:5432/progress")).toThrow(
+      '--store has an "@" after its host, got "postgresql:***@db.example.com:5432/progress"',
+    );
+    // Without a password nothing is hidden; an empty authority is libpq's (a unix socket, the defaults).
+    expect(redactText("postgresql://bob@h/db refused: bob@corp")).toBe(
+      "postgresql://bob@h/db refused: bob@corp",
+    );
+    expect(redactText("postgresql:/bob@h/db")).toBe("postgresql:/bob@h/db");
+    expect(parseStoreUrl("postgresql:///progress?host=/run/postgresql").safe).toBe(
+      "postgresql:///run/postgresql/progress",
+    );
   });
 
   it("refuses sslmode=allow, which the client cannot do (it would require TLS and check the certificate)", () => {
@@ -200,5 +235,8 @@ describe("a very long store URL", () => {
       `--store must be a postgres:// or postgresql:// URL, got "${"x".repeat(77)}..."`,
     );
     expect(redactText(`${long}\n${"a://b:".repeat(20_000)}`)).toContain("a://b:");
+    expect(redactText(`@\n${"postgresql:x".repeat(10_000)}\n${"postgres:".repeat(10_000)}@`)).toContain(
+      "postgresql:x",
+    );
   });
 });
