@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
-import type { Env } from "../config/resolve.js";
+import { type Env, environmentTokens } from "../config/resolve.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -59,7 +59,7 @@ export class ReporterCore {
     this.overrides = options.github ?? {};
     this.listeners = new Listeners(events, options);
     this.writer = new TimerWriter(this);
-    this.client = reporterClient(options, this.env, this.clock);
+    this.client = reporterClient(options, this.env, this.clock, () => this.secrets());
     this.epicDir = resolve(epicDir);
     this.bind(this.epicDir);
   }
@@ -132,13 +132,21 @@ export class ReporterCore {
     this.lastChangeAt = this.clock.now();
   }
 
-  /** A warning to the caller's listeners (Listeners.warn). */
+  /**
+   * A warning to the caller's listeners (Listeners.warn), masked as agents' text is: whatever it quotes (a
+   * given GitHub client's or store's message) never shows a token.
+   */
   warn(message: string): void {
-    this.listeners.warn(message);
+    this.listeners.warn(this.masked(message));
   }
 
-  /** Agents' text, masked (maskAgentText) with this reporter's environment. */
+  /** Agents' text, masked (maskAgentText) with this reporter's environment and store. */
   masked<T extends string | null | undefined>(text: T): T {
     return maskAgentText(text, this.env, this.store.secrets);
+  }
+
+  /** The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's. */
+  secrets(): string[] {
+    return [...environmentTokens(this.env), ...(this.store.secrets ?? [])];
   }
 }

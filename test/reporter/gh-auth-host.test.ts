@@ -28,7 +28,7 @@ describe("the token from gh auth token", () => {
     // The reporter's environment (not this process's): gh is found on its PATH and reads its variables.
     const env = { PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, GH_ARGS_FILE: join(dir, "args") };
     const clock = { now: () => Date.now() };
-    await reporterClient({}, env, clock)(apiUrl);
+    await reporterClient({}, env, clock, () => [])(apiUrl);
     expect((await readFile(join(dir, "args"), "utf8")).trim()).toBe(`auth token --hostname ${host}`);
   });
 });
