@@ -125,7 +125,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   ): Promise<AgentRef[]> {
     return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
       if (epicDir !== undefined && resolve(epicDir) !== this.core.epicDir) this.core.bind(epicDir);
-      const deadline = commandDeadline(this.core.clock.now());
+      const deadline = commandDeadline(this.core.timer.now());
       const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
       const list = checkDomains(domains, domains.join(","), "domains");
       if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");

@@ -10,7 +10,7 @@ import { FileRunStore } from "../store/file-store.js";
 import type { RunStore } from "../store/types.js";
 import type { RequestTimes } from "../sync/pacer.js";
 import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
-import { type Clock, type FileSystem, systemClock } from "../util/io.js";
+import { atLeastRealTime, type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
@@ -28,14 +28,17 @@ import type { ReporterEvents, ReporterOptions } from "./types.js";
 export class ReporterCore {
   epicDir: string;
   readonly fs: FileSystem;
+  /** The run's clock: its times (the file store's, the queue's), and when writes fall due by them. */
   readonly clock: Clock;
+  /** The clock of deadlines, waits and lifetimes: `clock`, kept up with real time (SyncDeps.timer). */
+  readonly timer: Clock;
   readonly env: Env;
   readonly overrides: GitHubOverrides;
   /** The state as this reporter last saw it: set by read() and changed() only. */
   private lastSeen: RunState | null = null;
   /** How many changes this reporter made (read() keeps a state older than the last of them out). */
   private changes = 0;
-  /** When its latest change was made (this reporter's clock): the timer writer lives on 15 s from it. */
+  /** When its latest change was made (this reporter's timer): the timer writer lives on 15 s from it. */
   lastChangeAt = Number.NEGATIVE_INFINITY;
   /** When this reporter's last GitHub request ended, shared by its syncers (see RunSyncer). */
   private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
@@ -55,6 +58,7 @@ export class ReporterCore {
   ) {
     this.fs = options.fs ?? nodeFileSystem();
     this.clock = options.clock ?? systemClock;
+    this.timer = atLeastRealTime(this.clock);
     this.env = options.env ?? process.env;
     this.overrides = options.github ?? {};
     this.listeners = new Listeners(events, options);
@@ -75,6 +79,7 @@ export class ReporterCore {
       store: this.store,
       queue: this.queue,
       clock: this.clock,
+      timer: this.timer,
       sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
       startBackgroundWriter: () => this.writer.start(),
@@ -129,7 +134,7 @@ export class ReporterCore {
   changed(state: RunState): void {
     this.lastSeen = state;
     this.changes++;
-    this.lastChangeAt = this.clock.now();
+    this.lastChangeAt = this.timer.now();
   }
 
   /**

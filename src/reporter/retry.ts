@@ -13,7 +13,7 @@ export async function retry(
   options: { dryRun?: boolean; deadline?: number },
   settings?: ReadSettings,
 ): Promise<RetryReport> {
-  const deadline = options.deadline ?? commandDeadline(core.clock.now());
+  const deadline = options.deadline ?? commandDeadline(core.timer.now());
   const before = await core.store.read();
   // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
   // the file system as it was). With a run, the retry also brings the issue to the run's state.

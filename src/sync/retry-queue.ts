@@ -45,12 +45,15 @@ export async function retryQueue(
      */
     apiUrl: string;
     dryRun?: boolean;
-    /** Epoch ms by which everything sent gives up (the command's deadline); default: one from now. */
+    /**
+     * Epoch ms by which everything sent gives up (the command's deadline, on SyncDeps.timer); default: one
+     * from now.
+     */
     deadline?: number;
   },
 ): Promise<RetryReport> {
   const { deps } = syncer;
-  const { queue, store, clock } = deps;
+  const { queue, store, clock, timer } = deps;
   if (options.dryRun) {
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
@@ -70,7 +73,7 @@ export async function retryQueue(
       errors: [],
       waitingUntil: null,
     };
-    const deadline = options.deadline ?? commandDeadline(clock.now());
+    const deadline = options.deadline ?? commandDeadline(timer.now());
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
@@ -78,7 +81,7 @@ export async function retryQueue(
     const refusedRuns = new Set<string>();
     // Spaced from this process's other writes too: the run's, which the syncer makes between these.
     const pacer = new Pacer({
-      clock,
+      clock: timer,
       intervalMs: 1000,
       sleep: deps.sleep,
       requests: syncer.requests,
@@ -87,7 +90,7 @@ export async function retryQueue(
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
-      if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
+      if (timer.now() >= deadline) break; // the command's time is up: the rest stays queued
       try {
         // Written by another process or machine since it was queued: nothing to send.
         if (entry.action === "delivered") {
@@ -178,7 +181,7 @@ export async function retryQueue(
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
         viewer: undefined,
-        timeLeft: () => deadline - clock.now(),
+        timeLeft: () => deadline - timer.now(),
       };
     }
   });
