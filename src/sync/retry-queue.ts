@@ -10,17 +10,30 @@ import {
 import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
-import { isDelivered, type PlannedEntry, planRetry, stillQueued } from "./retry-plan.js";
+import {
+  isDelivered,
+  isOwedDelivered,
+  type OwedPost,
+  owedPosts,
+  type PlannedEntry,
+  planRetry,
+  stillQueued,
+} from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
 import type { RunSyncer } from "./run-syncer.js";
 import { repoRef } from "./write-step.js";
 
 export interface RetryReport {
-  /** Entries cleared because what they held (or something newer) is now on the issue. */
+  /**
+   * Entries cleared because what they held (or something newer) is now on the issue, and owed posts the
+   * issue now shows.
+   */
   sent: number;
-  /** Entries still queued. */
+  /** Entries still queued (a dry run: entries and owed posts it would send). */
   remaining: number;
   plan: PlannedEntry[];
+  /** What the directory's run owes its issue that no entry of `plan` holds: the retry writes it. */
+  owed: OwedPost[];
   setAside: SetAside[];
   /** Why entries remain, for entries of other runs (failures of this run's writes are warned by the syncer). */
   errors: string[];
@@ -57,18 +70,23 @@ export async function retryQueue(
   if (options.dryRun) {
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
-    const plan = planRetry(entries, await store.read());
-    return { sent: 0, remaining: stillQueued(plan), plan, setAside, errors: [], waitingUntil: null };
+    const state = await store.read();
+    const plan = planRetry(entries, state);
+    const owed = owedPosts(plan, state);
+    const remaining = stillQueued(plan) + owed.length;
+    return { sent: 0, remaining, plan, owed, setAside, errors: [], waitingUntil: null };
   }
   // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
   const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
   return withRunLock(lock, async (lost) => {
     const { entries, setAside } = await queue.list();
-    const plan = planRetry(entries, await store.read());
+    const planned = await store.read();
+    const plan = planRetry(entries, planned);
     const report: RetryReport = {
       sent: 0,
       remaining: plan.length,
       plan,
+      owed: owedPosts(plan, planned),
       setAside,
       errors: [],
       waitingUntil: null,
@@ -150,6 +168,7 @@ export async function retryQueue(
     // Whatever the issue still lacks is in the queue, the final summary included (a later init would lose
     // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
+    report.sent += report.owed.filter((owed) => isOwedDelivered(owed, state)).length;
     if (state) {
       const reason = waitReason(state, clock.now(), deps.owner);
       await syncer.queueMissing(reason);
