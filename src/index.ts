@@ -48,6 +48,7 @@ export {
 export { createPostgresStore, type LazyPgStore as PostgresStore } from "./store/open-store.js";
 export type { PgStoreOptions as PostgresStoreOptions } from "./store/pg/pg-store.js";
 export type { RunStore, Transition } from "./store/types.js";
+export type { OwedPost } from "./sync/retry-plan.js";
 export type { RetryReport } from "./sync/retry-queue.js";
 export type { StepResult } from "./sync/run-syncer.js";
 export type { Clock, FileSystem } from "./util/io.js";

@@ -124,7 +124,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     options: StartOptions = {},
   ): Promise<AgentRef[]> {
     return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
-      const deadline = commandDeadline(this.core.clock.now());
+      const deadline = commandDeadline(this.core.timer.now());
       const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
       // A database store holds the runs of its own epic: a run of another epic would be stored under it.
       const storeEpic = this.core.store.database?.epicId;

@@ -213,8 +213,12 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
         [name, action, item.kind, `${item.repo}#${item.issue_number}`, item.run_id, item.seq].join("\t"),
       );
     }
+    // What the run owes its issue that nothing queued holds (a process ended before its write): no file.
+    for (const { kind, repo, issueNumber, runId, seq } of report.owed) {
+      out.data(["-", "current", kind, `${repo}#${issueNumber}`, runId, seq].join("\t"));
+    }
   } else {
-    out.info(`${report.sent} queued post(s) delivered, ${report.remaining} remaining`);
+    out.info(`${report.sent} post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
     if (report.waitingUntil !== null) {
       // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).

@@ -9,13 +9,27 @@ import type { CallOptions, IssueComment, IssueCommentsClient } from "./types.js"
  * - whatever it throws that is not a GitHubError (a TypeError, a string, a synchronous throw) becomes one,
  *   kind "network" (worth another try), the original kept as `cause`; a write's outcome is then unknown
  *   (a create is looked up before it is posted again);
+ * - a GitHubError it throws keeps its kind and details, its message masked (withoutSecrets) as every
+ *   message the built-in client builds is: it is warned about, kept in the run state and given to "sync"
+ *   listeners;
  * - an answer that is not what the method returns (not a list of comments, a comment without a numeric
  *   id) is a GitHubError too;
  * - a call still running `GRACE_MS` after its `timeoutMs` is given up as a timeout (the client was to
  *   give up by then itself), a write's outcome unknown; what it does later is ignored.
  * The built-in Octokit client keeps these promises itself and is not wrapped.
  */
-export function guardClient(client: IssueCommentsClient): IssueCommentsClient {
+export function guardClient(
+  client: IssueCommentsClient,
+  /** The secrets to mask besides anything shaped like a token (the environment's tokens, the store's). */
+  secrets: () => readonly string[],
+): IssueCommentsClient {
+  const guard = <T>(
+    what: string,
+    write: boolean,
+    options: CallOptions | undefined,
+    call: () => Promise<T>,
+    problem: (answer: T) => string | null,
+  ) => guarded({ what, write, secrets }, options, call, problem);
   return {
     viewer: (options) =>
       guard("reading the token's user", false, options, () => client.viewer(options), viewerAnswer),
@@ -39,9 +53,8 @@ export function guardClient(client: IssueCommentsClient): IssueCommentsClient {
 /** How long after its `timeoutMs` a call is given up (the client's own timeout error comes first). */
 const GRACE_MS = 250;
 
-async function guard<T>(
-  what: string,
-  write: boolean,
+async function guarded<T>(
+  { what, write, secrets }: { what: string; write: boolean; secrets: () => readonly string[] },
   options: CallOptions | undefined,
   call: () => Promise<T>,
   /** Why the answer is not what the method returns, or null. */
@@ -79,9 +92,9 @@ async function guard<T>(
     }
     return answer;
   } catch (error) {
-    if (error instanceof GitHubError) throw error;
+    if (error instanceof GitHubError) throw withoutSecrets(error, secrets());
     throw new GitHubError(
-      `${what} failed: the GitHub client threw ${describe(error)}`,
+      `${what} failed: the GitHub client threw ${describe(error, secrets())}`,
       {
         kind: "network",
         outcomeUnknown: write,
@@ -93,10 +106,22 @@ async function guard<T>(
   }
 }
 
-/** A thrown value in a few words, one line, anything shaped like a token masked. */
-function describe(error: unknown): string {
+/**
+ * A given client's GitHubError with `secrets`, anything shaped like a token and Authorization values masked
+ * in its message (redactSecrets): the error itself when there was nothing to mask, else a copy with the
+ * same kind and details, the original kept as `cause`.
+ */
+export function withoutSecrets(error: GitHubError, secrets: readonly string[]): GitHubError {
+  const message = redactSecrets(error.message, secrets);
+  if (message === error.message) return error;
+  const { kind, status, retryAt, outcomeUnknown } = error;
+  return new GitHubError(message, { kind, status, retryAt, outcomeUnknown }, { cause: error });
+}
+
+/** A thrown value in a few words, one line, `secrets` and anything shaped like a token masked. */
+function describe(error: unknown, secrets: readonly string[]): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const line = redactSecrets(text).replace(/\s+/g, " ").trim();
+  const line = redactSecrets(text, secrets).replace(/\s+/g, " ").trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 

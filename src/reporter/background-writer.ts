@@ -38,7 +38,7 @@ export class TimerWriter {
   private timerWriter: Promise<void> | null = null;
   /** A start asked for while one is at work, which may be past its last look at the run: one more after it. */
   private again = false;
-  /** When the latest start was asked for (the reporter's clock). */
+  /** When the latest start was asked for (the reporter's timer). */
   private askedAt = Number.NEGATIVE_INFINITY;
   /** Whether the last writer ended with work it may not have seen, and none ran after it (closed). */
   private leftOver = false;
@@ -54,7 +54,7 @@ export class TimerWriter {
       return;
     }
     if (this.stopping.signal.aborted) return; // closed: what is not written is queued by close()
-    this.askedAt = this.core.clock.now();
+    this.askedAt = this.core.timer.now();
     if (this.timerWriter) {
       this.again = true;
       return;

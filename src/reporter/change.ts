@@ -20,7 +20,7 @@ export async function applyChange(
   apply: (state: RunState, now: number) => RunState,
   madeAt: number | null = null,
 ): Promise<void> {
-  const deadline = commandDeadline(core.clock.now());
+  const deadline = commandDeadline(core.timer.now());
   const syncer = core.actor();
   const stat = statTaskFile(core.fs, core.epicDir);
   const record = readTaskFileSeen(core.fs, core.epicDir);

@@ -8,7 +8,8 @@ import {
   tokenProblem,
 } from "../config/resolve.js";
 import { GitHubError } from "../errors.js";
-import { guardClient } from "../github/guarded-client.js";
+import { guardClient, withoutSecrets } from "../github/guarded-client.js";
+import { redactSecrets } from "../github/redact.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { Clock } from "../util/io.js";
 import { sleep } from "../util/sleep.js";
@@ -16,20 +17,22 @@ import type { ReporterOptions } from "./types.js";
 
 /**
  * A reporter's GitHub client by API URL; GitHub trouble ("auth") when there is no token. A client given in
- * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble. The
- * default clients are made once per API URL, for the reporter's life.
+ * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble, its
+ * messages with `secrets()` (the environment's tokens, the store's) and anything shaped like a token
+ * masked. The default clients are made once per API URL, for the reporter's life.
  */
 export function reporterClient(
   options: ReporterOptions,
   env: Env,
   clock: Clock,
+  secrets: () => readonly string[],
 ): (apiUrl: string) => Promise<IssueCommentsClient> {
   const clients = new Map<string, Promise<IssueCommentsClient | null>>();
   return async (apiUrl) => {
     const given = options.client;
     let client: IssueCommentsClient | null;
-    if (given && typeof given !== "function") client = guardClient(given);
-    else if (given) client = await madeClient(given, apiUrl);
+    if (given && typeof given !== "function") client = guardClient(given, secrets);
+    else if (given) client = await madeClient(given, apiUrl, secrets);
     else {
       notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
       let made = clients.get(apiUrl);
@@ -64,15 +67,16 @@ function notElsewhere(apiUrl: string, configured: string): void {
 async function madeClient(
   factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
   apiUrl: string,
+  secrets: () => readonly string[],
 ): Promise<IssueCommentsClient | null> {
   try {
     const made = await factory(apiUrl);
-    return made ? guardClient(made) : null;
+    return made ? guardClient(made, secrets) : null;
   } catch (error) {
-    if (error instanceof GitHubError) throw error;
+    if (error instanceof GitHubError) throw withoutSecrets(error, secrets());
     const message = error instanceof Error ? error.message : String(error);
     throw new GitHubError(
-      `the GitHub client could not be made: ${message}`,
+      `the GitHub client could not be made: ${redactSecrets(message, secrets())}`,
       { kind: "network" },
       { cause: error },
     );

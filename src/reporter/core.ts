@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
-import type { Env } from "../config/resolve.js";
+import { type Env, environmentTokens } from "../config/resolve.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -10,7 +10,7 @@ import { FileRunStore } from "../store/file-store.js";
 import type { RunStore } from "../store/types.js";
 import type { RequestTimes } from "../sync/pacer.js";
 import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
-import { type Clock, type FileSystem, systemClock } from "../util/io.js";
+import { atLeastRealTime, type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
@@ -35,14 +35,17 @@ export interface Workplace {
 export class ReporterCore {
   epicDir: string;
   readonly fs: FileSystem;
+  /** The run's clock: its times (the file store's, the queue's), and when writes fall due by them. */
   readonly clock: Clock;
+  /** The clock of deadlines, waits and lifetimes: `clock`, kept up with real time (SyncDeps.timer). */
+  readonly timer: Clock;
   readonly env: Env;
   readonly overrides: GitHubOverrides;
   /** The state as this reporter last saw it: set by read() and changed() only. */
   private lastSeen: RunState | null = null;
   /** How many changes this reporter made (read() keeps a state older than the last of them out). */
   private changes = 0;
-  /** When its latest change was made (this reporter's clock): the timer writer lives on 15 s from it. */
+  /** When its latest change was made (this reporter's timer): the timer writer lives on 15 s from it. */
   lastChangeAt = Number.NEGATIVE_INFINITY;
   /** When this reporter's last GitHub request ended, shared by its syncers (see RunSyncer). */
   private readonly requests: RequestTimes = { lastEndedAt: Number.NEGATIVE_INFINITY };
@@ -62,11 +65,12 @@ export class ReporterCore {
   ) {
     this.fs = options.fs ?? nodeFileSystem();
     this.clock = options.clock ?? systemClock;
+    this.timer = atLeastRealTime(this.clock);
     this.env = options.env ?? process.env;
     this.overrides = options.github ?? {};
     this.listeners = new Listeners(events, options);
     this.writer = new TimerWriter(this);
-    this.client = reporterClient(options, this.env, this.clock);
+    this.client = reporterClient(options, this.env, this.clock, () => this.secrets());
     this.epicDir = resolve(epicDir);
     this.bind(this.workplace(this.epicDir));
   }
@@ -97,6 +101,7 @@ export class ReporterCore {
       store: this.store,
       queue: this.queue,
       clock: this.clock,
+      timer: this.timer,
       sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
       startBackgroundWriter: () => this.writer.start(),
@@ -151,16 +156,24 @@ export class ReporterCore {
   changed(state: RunState): void {
     this.lastSeen = state;
     this.changes++;
-    this.lastChangeAt = this.clock.now();
+    this.lastChangeAt = this.timer.now();
   }
 
-  /** A warning to the caller's listeners (Listeners.warn). */
+  /**
+   * A warning to the caller's listeners (Listeners.warn), masked as agents' text is: whatever it quotes (a
+   * given GitHub client's or store's message) never shows a token.
+   */
   warn(message: string): void {
-    this.listeners.warn(message);
+    this.listeners.warn(this.masked(message));
   }
 
-  /** Agents' text, masked (maskAgentText) with this reporter's environment. */
+  /** Agents' text, masked (maskAgentText) with this reporter's environment and store. */
   masked<T extends string | null | undefined>(text: T): T {
     return maskAgentText(text, this.env, this.store.secrets);
+  }
+
+  /** The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's. */
+  secrets(): string[] {
+    return [...environmentTokens(this.env), ...(this.store.secrets ?? [])];
   }
 }

@@ -16,7 +16,7 @@ export async function finalizeRun(
   mergeSummary: string | null | undefined,
   madeAt: number | null,
 ): Promise<FinalizeResult> {
-  const deadline = commandDeadline(core.clock.now());
+  const deadline = commandDeadline(core.timer.now());
   // An active run pointed at another issue is refused before it is finalized (state untouched).
   // The settings are read once here and saved by the retry below.
   const active = await core.store.read();

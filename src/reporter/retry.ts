@@ -13,12 +13,12 @@ export async function retry(
   options: { dryRun?: boolean; deadline?: number },
   settings?: ReadSettings,
 ): Promise<RetryReport> {
-  const deadline = options.deadline ?? commandDeadline(core.clock.now());
+  const deadline = options.deadline ?? commandDeadline(core.timer.now());
   const before = await core.store.read();
   // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
   // the file system as it was). With a run, the retry also brings the issue to the run's state.
   if (!before && core.queue.count() === 0)
-    return { sent: 0, remaining: 0, plan: [], setAside: [], errors: [], waitingUntil: null };
+    return { sent: 0, remaining: 0, plan: [], owed: [], setAside: [], errors: [], waitingUntil: null };
   const current = before && !options.dryRun ? await saveSettings(core, before, settings) : before;
   const apiUrl = current?.github.apiUrl ?? resolveApiUrl(core.overrides.apiUrl, core.env);
   // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts

@@ -8,7 +8,7 @@ import { Wakeup } from "./wakeup.js";
 export interface BackgroundWriterOptions {
   lifetimeMs?: number;
   /**
-   * When its life counts from, asked at each look (its clock; default: its start): the library's timer
+   * When its life counts from, asked at each look (its timer, SyncDeps.timer; default: its start): the library's timer
    * writer lives on from its reporter's latest change while the reporter's calls go on.
    */
   lifeFrom?: () => number;
@@ -33,18 +33,19 @@ interface Writer {
  * any process, or a lease released anywhere, wakes it.
  */
 export async function runBackgroundWriter(
-  deps: Pick<SyncDeps, "store" | "clock" | "owner" | "sleep">,
+  deps: Pick<SyncDeps, "store" | "timer" | "owner" | "sleep">,
   writer: Writer,
   options: BackgroundWriterOptions = {},
 ): Promise<void> {
   const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = WRITER_MAX_WAIT_MS, signal } = options;
-  const { store, clock, owner } = deps;
+  // Its life, deadlines and waits on the timer: a frozen injected clock does not keep it (or its process) alive.
+  const { store, timer, owner } = deps;
   const wakeup = new Wakeup(deps.sleep);
   signal?.addEventListener("abort", wakeup.notify, { once: true });
   // Without notifications (a watcher limit reached) the due times still hold; only a busy lease is seen later.
   const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
   try {
-    const started = clock.now();
+    const started = timer.now();
     const endOfLife = () => (options.lifeFrom?.() ?? started) + lifetimeMs;
     // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
     await store.transact((current, now) =>
@@ -59,7 +60,7 @@ export async function runBackgroundWriter(
         : { result: 0 },
     );
     let failures = 0;
-    while (clock.now() < endOfLife() && failures < maxFailures && !signal?.aborted) {
+    while (timer.now() < endOfLife() && failures < maxFailures && !signal?.aborted) {
       // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
       // which may run with other credentials: this process could only wait with the ones it was given.
       const deadline = endOfLife();
@@ -76,7 +77,7 @@ export async function runBackgroundWriter(
         continue;
       }
       // Closed, or out of time (the flush returns early then, whatever it last saw).
-      if (signal?.aborted || clock.now() >= endOfLife()) break;
+      if (signal?.aborted || timer.now() >= endOfLife()) break;
       if (result.kind !== "none") continue;
       const decision = result.decision;
       if (!decision || decision.kind === "clean" || decision.kind === "local") {

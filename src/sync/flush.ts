@@ -5,7 +5,7 @@ import { WRITER_CLAIM_MS } from "./timings.js";
 import type { Wakeup } from "./wakeup.js";
 
 export interface FlushOptions {
-  /** Epoch ms (this process's clock): no write starts after it. */
+  /** Epoch ms (this process's timer, SyncDeps.timer): no write starts after it. */
   deadline: number;
   ignoreBackoff?: boolean;
   asBackgroundWriter?: boolean;
@@ -21,7 +21,7 @@ type Step = (options: StepOptions) => Promise<StepResult>;
 
 /**
  * How long a flush waits before its next step after `decision` (made at `storeNow`, the store's clock;
- * `local`: this process's clock now), or null when it stops instead: the write falls due after the
+ * `local`: this process's timer now), or null when it stops instead: the write falls due after the
  * deadline, or later than `maxWaitMs`.
  */
 export function flushPause(
@@ -45,26 +45,26 @@ export function flushPause(
  * Returns the last step's result: a failure, or what it stopped at.
  */
 export async function flushSteps(
-  { clock, sleep }: Pick<SyncDeps, "clock" | "sleep">,
+  { timer, sleep }: Pick<SyncDeps, "timer" | "sleep">,
   step: Step,
   options: FlushOptions,
 ): Promise<StepResult> {
   let last: StepResult = { kind: "none", decision: null };
   for (let round = 0; round < 10_000 && !options.signal?.aborted; round++) {
     // No write is started once the deadline has passed: what is left is queued by the caller.
-    if (clock.now() >= options.deadline) return last;
+    if (timer.now() >= options.deadline) return last;
     last = await step({
       ignoreBackoff: options.ignoreBackoff ?? false,
       asBackgroundWriter: options.asBackgroundWriter ?? false,
       keepWriting: true,
       // Each write within the flush's own deadline, and no longer than a command's.
-      deadline: Math.min(options.deadline, commandDeadline(clock.now())),
+      deadline: Math.min(options.deadline, commandDeadline(timer.now())),
     });
     if (last.kind === "failed") return last;
     if (last.kind === "wrote") continue;
     const decision = last.decision;
     if (!decision || decision.kind === "local" || decision.kind === "clean") return last;
-    const pause = flushPause(decision, last.now, clock.now(), {
+    const pause = flushPause(decision, last.now, timer.now(), {
       deadline: options.deadline,
       ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
       notified: options.wakeup !== undefined,

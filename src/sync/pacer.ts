@@ -1,7 +1,7 @@
 import { GitHubError } from "../errors.js";
 import type { Clock } from "../util/io.js";
 
-/** When a process's last request to GitHub ended (epoch ms, its own clock). */
+/** When a process's last request to GitHub ended (epoch ms, its timer: SyncDeps.timer). */
 export interface RequestTimes {
   lastEndedAt: number;
 }

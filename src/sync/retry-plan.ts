@@ -1,6 +1,7 @@
 import type { RunState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { QueueEntry } from "../queue/types.js";
+import { canSync, missingSteps } from "./decide.js";
 
 /**
  * What retrying the offline queue will do with each entry, oldest first (pure).
@@ -43,6 +44,45 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     }
     return { ...entry, action: "superseded" };
   });
+}
+
+/**
+ * A post the directory's run owes its issue that no queue entry holds (a process that ended before its
+ * write, such as a script's `process.exit()`): its progress comment behind the run's state, or its final
+ * summary not posted. A retry writes it as it brings the issue to the run's state.
+ */
+export interface OwedPost {
+  kind: "progress" | "final";
+  runId: string;
+  /** `owner/name`. */
+  repo: string;
+  issueNumber: number;
+  /** The run's sequence number: the progress comment is to show it. */
+  seq: number;
+  /** The sequence number the progress comment shows. */
+  postedSeq: number;
+}
+
+/** What `state`'s issue lacks beyond the current entries of `plan` (pure; none while sync is off). */
+export function owedPosts(plan: readonly PlannedEntry[], state: RunState | null): OwedPost[] {
+  if (!state || !canSync(state)) return [];
+  const queued = new Set(plan.filter((entry) => entry.action === "current").map((entry) => entry.item.kind));
+  return missingSteps(state)
+    .filter((kind) => !queued.has(kind))
+    .map((kind) => ({
+      kind,
+      runId: state.runId,
+      repo: state.github.repo!,
+      issueNumber: state.github.issueNumber!,
+      seq: state.seq,
+      postedSeq: state.sync.postedSeq,
+    }));
+}
+
+/** Whether the issue now shows what `owed` lacked (or something newer). */
+export function isOwedDelivered(owed: OwedPost, state: RunState | null): boolean {
+  if (!state || state.runId !== owed.runId) return false;
+  return owed.kind === "final" ? state.sync.finalCommentId !== null : state.sync.postedSeq >= owed.seq;
 }
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */

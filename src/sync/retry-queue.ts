@@ -10,17 +10,30 @@ import {
 import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
-import { isDelivered, type PlannedEntry, planRetry, stillQueued } from "./retry-plan.js";
+import {
+  isDelivered,
+  isOwedDelivered,
+  type OwedPost,
+  owedPosts,
+  type PlannedEntry,
+  planRetry,
+  stillQueued,
+} from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
 import type { RunSyncer } from "./run-syncer.js";
 import { repoRef } from "./write-step.js";
 
 export interface RetryReport {
-  /** Entries cleared because what they held (or something newer) is now on the issue. */
+  /**
+   * Entries cleared because what they held (or something newer) is now on the issue, and owed posts the
+   * issue now shows.
+   */
   sent: number;
-  /** Entries still queued. */
+  /** Entries still queued (a dry run: entries and owed posts it would send). */
   remaining: number;
   plan: PlannedEntry[];
+  /** What the directory's run owes its issue that no entry of `plan` holds: the retry writes it. */
+  owed: OwedPost[];
   setAside: SetAside[];
   /** Why entries remain, for entries of other runs (failures of this run's writes are warned by the syncer). */
   errors: string[];
@@ -47,32 +60,40 @@ export async function retryQueue(
     /** `apiUrl` is the current run's (fixed with its issue), not one this call may choose. */
     runsApi?: boolean;
     dryRun?: boolean;
-    /** Epoch ms by which everything sent gives up (the command's deadline); default: one from now. */
+    /**
+     * Epoch ms by which everything sent gives up (the command's deadline, on SyncDeps.timer); default: one
+     * from now.
+     */
     deadline?: number;
   },
 ): Promise<RetryReport> {
   const { deps } = syncer;
-  const { queue, store, clock } = deps;
+  const { queue, store, clock, timer } = deps;
   if (options.dryRun) {
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
-    const plan = planRetry(entries, await store.read());
-    return { sent: 0, remaining: stillQueued(plan), plan, setAside, errors: [], waitingUntil: null };
+    const state = await store.read();
+    const plan = planRetry(entries, state);
+    const owed = owedPosts(plan, state);
+    const remaining = stillQueued(plan) + owed.length;
+    return { sent: 0, remaining, plan, owed, setAside, errors: [], waitingUntil: null };
   }
   // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
   const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
   return withRunLock(lock, async (lost) => {
     const { entries, setAside } = await queue.list();
-    const plan = planRetry(entries, await store.read());
+    const planned = await store.read();
+    const plan = planRetry(entries, planned);
     const report: RetryReport = {
       sent: 0,
       remaining: plan.length,
       plan,
+      owed: owedPosts(plan, planned),
       setAside,
       errors: [],
       waitingUntil: null,
     };
-    const deadline = options.deadline ?? commandDeadline(clock.now());
+    const deadline = options.deadline ?? commandDeadline(timer.now());
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
@@ -80,7 +101,7 @@ export async function retryQueue(
     const refusedRuns = new Set<string>();
     // Spaced from this process's other writes too: the run's, which the syncer makes between these.
     const pacer = new Pacer({
-      clock,
+      clock: timer,
       intervalMs: 1000,
       sleep: deps.sleep,
       requests: syncer.requests,
@@ -89,7 +110,7 @@ export async function retryQueue(
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
-      if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
+      if (timer.now() >= deadline) break; // the command's time is up: the rest stays queued
       try {
         // Written by another process or machine since it was queued: nothing to send.
         if (entry.action === "delivered") {
@@ -149,6 +170,7 @@ export async function retryQueue(
     // Whatever the issue still lacks is in the queue, the final summary included (a later init would lose
     // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
+    report.sent += report.owed.filter((owed) => isOwedDelivered(owed, state)).length;
     if (state) {
       const reason = waitReason(state, clock.now(), deps.owner);
       await syncer.queueMissing(reason);
@@ -180,7 +202,7 @@ export async function retryQueue(
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
         viewer: undefined,
-        timeLeft: () => deadline - clock.now(),
+        timeLeft: () => deadline - timer.now(),
       };
     }
   });

@@ -44,7 +44,7 @@ export class RunSyncer {
 
   /**
    * Acts on a claim made in a transaction: starts the background writer it claimed, or does the write it won,
-   * giving up at `deadline` (the command's, on this process's clock: the client's, not the store's).
+   * giving up at `deadline` (the command's, on this process's timer: not the store's clock).
    * `keepWriting`: the caller writes on until the issue is up to date (see StepOptions).
    */
   async act(claim: Claim, deadline: number, keepWriting = false): Promise<StepResult> {
@@ -62,7 +62,7 @@ export class RunSyncer {
       return { next: made.state === current ? undefined : made.state, result: made };
     });
     if (!claim || claim.writerLost) return { kind: "none", decision: null };
-    const deadline = options.deadline ?? commandDeadline(this.deps.clock.now());
+    const deadline = options.deadline ?? commandDeadline(this.deps.timer.now());
     return this.act(claim, deadline, options.keepWriting ?? false);
   }
 
@@ -121,7 +121,7 @@ export class RunSyncer {
 
   /**
    * Writes until the issue shows the latest state (and the final summary, once finalized), waiting for
-   * writes to fall due, until `deadline` (this process's clock). Stops at the first failure: the post is
+   * writes to fall due, until `deadline` (this process's timer). Stops at the first failure: the post is
    * queued by then. With `wakeup` (the store's notifications), a wait also ends at the next change, so a
    * busy lease is followed as soon as its holder releases it rather than by polling.
    */

@@ -10,7 +10,13 @@ import type { WriteDecision } from "./decide.js";
 export interface SyncDeps {
   store: RunStore;
   queue: OfflineQueue;
+  /** The run's clock: the times kept in queue entries, the time a queued body is rendered at. */
   clock: Clock;
+  /**
+   * The clock of deadlines, waits, lifetimes and request spacing: `clock`, kept up with real time
+   * (atLeastRealTime), so a frozen or slow injected clock cannot keep a call or a writer going.
+   */
+  timer: Clock;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
   client: (apiUrl: string) => Promise<IssueCommentsClient>;
@@ -46,7 +52,7 @@ export type StepResult =
 
 export interface StepOptions {
   ignoreBackoff?: boolean;
-  /** Epoch ms (this process's clock) by which the write gives up (default: a command's deadline from now). */
+  /** Epoch ms (this process's timer) by which the write gives up (default: a command's deadline from now). */
   deadline?: number;
   /** This call is the background writer: clear its record atomically when nothing is left to write. */
   asBackgroundWriter?: boolean;

@@ -31,7 +31,7 @@ export function repoRef(repo: string): RepoRef {
 interface StepWrite {
   claim: Claim;
   step: Step;
-  /** Epoch ms (this process's clock) by which the write gives up. */
+  /** Epoch ms (this process's timer, SyncDeps.timer) by which the write gives up. */
   deadline: number;
   /** The caller writes on until the issue is up to date (see StepOptions). */
   keepWriting: boolean;
@@ -70,7 +70,7 @@ export async function writeStep(
       target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },
       // The lease was taken for a write due now; further writes of this step wait their turn.
       pacer: new Pacer({
-        clock: deps.clock,
+        clock: deps.timer,
         intervalMs: state.github.minIntervalMs,
         sleep: deps.sleep,
         requests,
@@ -78,7 +78,7 @@ export async function writeStep(
         deadline,
       }),
       viewer: state.sync.viewer ?? undefined,
-      timeLeft: () => deadline - deps.clock.now(),
+      timeLeft: () => deadline - deps.timer.now(),
       holdCreatesUntil: heldUntil(deps.clock, state.sync, startedAt),
     };
     const written =
@@ -140,13 +140,13 @@ export async function writeStep(
  * second, so no request starts with less than the lease minus a second left, and none starts once the
  * lease was lost. (The client gives up on a request within 10 s, well inside the 15 s lease.)
  */
-function leaseKeeper({ clock, owner, store }: SyncDeps, leaseMs: number): () => Promise<void> {
-  let renewedAt = clock.now();
+function leaseKeeper({ timer, owner, store }: SyncDeps, leaseMs: number): () => Promise<void> {
+  let renewedAt = timer.now();
   return async () => {
-    if (clock.now() - renewedAt < RENEW_AFTER_MS) return;
+    if (timer.now() - renewedAt < RENEW_AFTER_MS) return;
     const held = await renewHeld(store, "lease", owner, leaseMs);
     if (!held) throw new LeaseLostError("the write lease was taken over");
-    renewedAt = clock.now();
+    renewedAt = timer.now();
   };
 }
 

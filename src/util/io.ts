@@ -12,3 +12,29 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** How far behind real time atLeastRealTime lets a clock fall before it moves on without it. */
+export const REAL_TIME_SLACK_MS = 1000;
+
+/**
+ * `clock`, never more than REAL_TIME_SLACK_MS slower than real time: the clock of deadlines, waits and
+ * lifetimes, which a frozen or slow injected clock must not stretch (a test's `{ now: () => fixed }` would
+ * otherwise keep a call waiting for a write that never falls due, and its process alive). It is `clock`
+ * while that keeps up with real time (`elapsed`: performance.now(), monotonic), a test's clock that jumps
+ * ahead included; once `clock` has stood still (or gone back) for more than the slack, it moves on with
+ * real time from there. Read at its first use, not made (a clock given to the library is checked then).
+ */
+export function atLeastRealTime(clock: Clock, elapsed: () => number = () => performance.now()): Clock {
+  /** Real time's line, never more than the slack behind `clock`. */
+  let floor = Number.NEGATIVE_INFINITY;
+  let at = Number.NaN;
+  return {
+    now: () => {
+      const now = clock.now();
+      const real = elapsed();
+      floor = Math.max(Number.isNaN(at) ? floor : floor + (real - at), now - REAL_TIME_SLACK_MS);
+      at = real;
+      return Math.max(now, floor);
+    },
+  };
+}

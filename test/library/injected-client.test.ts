@@ -12,19 +12,29 @@ import { MemoryClient } from "../support/memory-client.js";
  * call, and never a call that outlives its deadline.
  */
 
-function setup(client: NonNullable<ReporterOptions["client"]>) {
+function setup(client: NonNullable<ReporterOptions["client"]>, env: Record<string, string> = {}) {
   const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
   fs.mkdirSync("/epic", { recursive: true });
   const warnings: string[] = [];
   const reporter = createParallelReporter("/epic", {
     fs,
-    env: {},
+    env,
     client,
     github: { issueNumber: 5, repo: "o/r", minIntervalMs: 0 },
     onWarning: (message) => warnings.push(message),
   });
   const queued = () => fs.readdirSync("/epic/.github_parallel_queue").filter((n) => n.endsWith(".json"));
-  return { reporter, warnings, queued };
+  return { reporter, warnings, queued, fs };
+}
+
+/** Every file under `dir` of a memfs volume, with its text. */
+function filesUnder(fs: FileSystem, dir: string): string[] {
+  return (fs.readdirSync(dir) as string[]).flatMap((name) => {
+    const path = `${dir}/${name}`;
+    return fs.statSync(path).isDirectory()
+      ? filesUnder(fs, path)
+      : [`${path}: ${fs.readFileSync(path, "utf8")}`];
+  });
 }
 
 /** A client whose every method does `behave`. */
@@ -117,5 +127,56 @@ describe("a client given to the library", () => {
     expect(report.remaining).toBe(1);
     expect(warnings.at(-1)).toMatch(/: the GitHub client did not answer within 0\.\ds; the update is queued/);
     await reporter.close();
+  });
+
+  describe("whose errors quote the token", () => {
+    // Token-shaped, and one that is not (a GitHub Enterprise token, say): masked because it is the
+    // environment's.
+    const shaped = "ghp_QWERTYUIOPASDFGHJKLZXCVBNM0123456789";
+    const plain = "enterprise-secret-0123456789";
+    const env = { GITHUB_TOKEN: shaped, GH_TOKEN: plain };
+    const failing = (): IssueCommentsClient => ({
+      viewer: async () => "bot",
+      listComments: async () => [],
+      createComment: async () => {
+        throw new GitHubError(`POST /repos/o/r/issues/5/comments (authorization: token ${shaped}) -> 502`, {
+          kind: "server",
+          status: 502,
+        });
+      },
+      updateComment: async () => {
+        throw new GitHubError(`PATCH with ${plain} -> 502`, { kind: "server", status: 502 });
+      },
+      deleteComment: async () => undefined,
+    });
+
+    it.each([
+      ["a GitHubError from a method", failing],
+      [
+        "a GitHubError from its factory",
+        () => async () => Promise.reject(new GitHubError(`auth ${plain}`, { kind: "auth" })),
+      ],
+      [
+        "an Error from its factory",
+        () => async () => Promise.reject(new Error(`with auth ${shaped}: expired`)),
+      ],
+    ] as const)(
+      "(%s): no token in warnings, sync events, status(), the run state or the queue",
+      async (_, client) => {
+        const { reporter, warnings, fs } = setup(client(), env);
+        const synced: string[] = [];
+        reporter.on("sync", (result) => result.kind === "failed" && synced.push(result.error.message));
+        await reporter.initializeParallelTracking("E", ["a"]);
+        await reporter.updateAgentProgress("a", "in_progress", 1, 2);
+        await reporter.updateAgentProgress("a", "in_progress", 2, 2);
+        const status = await reporter.status();
+        await reporter.close();
+        expect(warnings.length).toBeGreaterThan(0);
+        expect(status.sync.lastError).toContain("***");
+        const seen = [...warnings, ...synced, JSON.stringify(status), ...filesUnder(fs, "/epic")].join("\n");
+        expect(seen).not.toContain(shaped);
+        expect(seen).not.toContain(plain);
+      },
+    );
   });
 });

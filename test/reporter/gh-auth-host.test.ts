@@ -28,7 +28,7 @@ describe("the token from gh auth token", () => {
     // The reporter's environment (not this process's): gh is found on its PATH and reads its variables.
     const env = { PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, GH_ARGS_FILE: join(dir, "args") };
     const clock = { now: () => Date.now() };
-    await reporterClient({ github: { apiUrl } }, env, clock)(apiUrl);
+    await reporterClient({ github: { apiUrl } }, env, clock, () => [])(apiUrl);
     expect((await readFile(join(dir, "args"), "utf8")).trim()).toBe(`auth token --hostname ${host}`);
   });
 });
@@ -38,7 +38,7 @@ describe("the environment's token and the run's API", () => {
     const env = { GITHUB_TOKEN: "ghp_0123456789abcdefghijklmnopqrstuvwxyz" };
     const clock = { now: () => Date.now() };
     // A state file planted in the epic folder (a checkout, a shared folder) naming another host.
-    const planted = reporterClient({}, env, clock)("https://collector.example/api");
+    const planted = reporterClient({}, env, clock, () => [])("https://collector.example/api");
     await expect(planted).rejects.toMatchObject({
       name: "GitHubError",
       kind: "auth",
@@ -48,7 +48,7 @@ describe("the environment's token and the run's API", () => {
     });
     const configured = { GITHUB_API_URL: "https://ghe.example.com/api/v3", ...env };
     await expect(
-      reporterClient({}, configured, clock)("https://ghe.example.com/api/v3"),
+      reporterClient({}, configured, clock, () => [])("https://ghe.example.com/api/v3"),
     ).resolves.toBeDefined();
   });
 });

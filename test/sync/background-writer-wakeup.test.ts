@@ -44,6 +44,7 @@ describe("the background writer waits on the store's notifications", () => {
       store,
       queue: new OfflineQueue(nodeFs, dir, clock),
       clock,
+      timer: clock,
       sleep,
       client: async () => client,
       startBackgroundWriter: () => undefined,

@@ -44,6 +44,8 @@ export function syncDeps(parts: {
     store,
     queue: new OfflineQueue(fs, "/epic", clock),
     clock,
+    // The simulated clock is the timer too: deadlines and waits move with `advance` alone.
+    timer: clock,
     sleep: async (ms) => {
       advance(ms);
     },
