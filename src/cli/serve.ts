@@ -50,9 +50,11 @@ export function givenToken(option: string | undefined, env: NodeJS.ProcessEnv): 
 function checkToken(value: string, label: string): string {
   if (!/^[A-Za-z0-9._~-]{16,}$/.test(value)) {
     // The value is a secret: its length is named, never the value.
-    throw new UsageError(
-      `${label} must be at least 16 characters from A-Z a-z 0-9 . _ ~ -, got ${value.length} characters that are not`,
-    );
+    const problem =
+      value.length < 16
+        ? `got ${value.length} character(s)`
+        : `got ${value.length} characters, some of them not among these`;
+    throw new UsageError(`${label} must be at least 16 characters from A-Z a-z 0-9 . _ ~ -, ${problem}`);
   }
   return value;
 }

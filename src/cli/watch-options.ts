@@ -20,13 +20,16 @@ export function parseWatchInterval(value: string): number {
   return ms;
 }
 
+/** The longest `--timeout`, in seconds (about 23 days: Node's timers hold at most 2^31 - 1 ms). */
+const MAX_WATCH_TIMEOUT_S = 2_000_000;
+
 /** `--timeout <s>`: seconds (decimals allowed) after which watching stops, greater than 0. */
 export function parseWatchTimeout(value: string): number {
   const trimmed = value.trim();
   const seconds = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!(seconds > 0 && seconds <= 2_000_000)) {
+  if (!(seconds > 0 && seconds <= MAX_WATCH_TIMEOUT_S)) {
     throw new UsageError(
-      `--timeout must be a number of seconds greater than 0, e.g. 30, got ${quote(value)}`,
+      `--timeout must be a number of seconds greater than 0 and at most ${MAX_WATCH_TIMEOUT_S}, e.g. 30, got ${quote(value)}`,
     );
   }
   return seconds;

@@ -90,7 +90,8 @@ export function checkDomains(
   label = "--domains",
 ): string[] {
   if (list.length === 0) throw new UsageError(`${label}: at least one domain is required`);
-  const domains = list.map((item) => item.trim());
+  // One form of accented letters (NFC), so `café` typed on macOS (e + U+0301) and elsewhere is one domain.
+  const domains = list.map((item) => item.trim().normalize("NFC"));
   if (domains.some((domain) => domain.length === 0)) {
     throw new UsageError(`${label}: domain names cannot be empty, got ${quote(given)}`);
   }

@@ -126,7 +126,9 @@ export function findAgent(state: RunState, ref: string): AgentState {
   }
   const found = byId ?? byDomain;
   if (found) return found;
-  const folded = agents.filter((agent) => agent.domain.toLowerCase() === ref.toLowerCase());
+  // Case aside, and the form of accented letters (macOS gives `é` as e + U+0301, others as one letter).
+  const fold = (text: string) => text.normalize("NFC").toLowerCase();
+  const folded = agents.filter((agent) => fold(agent.domain) === fold(ref));
   if (folded.length === 1) return folded[0]!;
   if (folded.length > 1) {
     throw new UsageError(

@@ -24,7 +24,10 @@ describe("serve: options (pure)", () => {
       `--host must be a host name or an IP address, got "${"x".repeat(77)}..."`,
     );
     expect(parseTokenOption("abcdefghijklmnop")).toBe("abcdefghijklmnop");
-    expect(() => parseTokenOption("short secret")).toThrow(/--token must be .* got 12 characters/);
+    expect(() => parseTokenOption("short secret")).toThrow(/--token must be .*, got 12 character\(s\)$/);
+    expect(() => parseTokenOption("a long secret with spaces")).toThrow(
+      /got 25 characters, some of them not among these$/,
+    );
     expect(() => parseTokenOption("short secret")).not.toThrow(/short secret/);
   });
 
@@ -35,7 +38,7 @@ describe("serve: options (pure)", () => {
     expect(givenToken(undefined, {})).toBeUndefined();
     expect(givenToken(undefined, { PARALLEL_PROGRESS_SERVE_TOKEN: "" })).toBeUndefined();
     const bad = () => givenToken(undefined, { PARALLEL_PROGRESS_SERVE_TOKEN: "short secret" });
-    expect(bad).toThrow(/^PARALLEL_PROGRESS_SERVE_TOKEN must be .* got 12 characters/);
+    expect(bad).toThrow(/^PARALLEL_PROGRESS_SERVE_TOKEN must be .* got 12 character\(s\)$/);
     expect(bad).not.toThrow(/short secret/);
   });
 });

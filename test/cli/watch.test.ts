@@ -48,6 +48,7 @@ describe("watch: what is printed (pure)", () => {
     expect(() => parseWatchTimeout("0")).toThrow(/--timeout .* got "0"/);
     expect(() => parseWatchTimeout("-3")).toThrow(UsageError);
     expect(() => parseWatchTimeout("soon")).toThrow(UsageError);
+    expect(() => parseWatchTimeout("3000000")).toThrow(/at most 2000000, e\.g\. 30, got "3000000"/);
   });
 
   it("prints one plain line per change with the event, overall progress and the status counts", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkDomains } from "../../src/config/options.js";
 import { UsageError } from "../../src/errors.js";
 import { assignAgentIds } from "../../src/model/agent-ids.js";
 import { createRun, findAgent } from "../../src/model/run.js";
@@ -16,6 +17,15 @@ describe("findAgent", () => {
     expect(findAgent(state, "tests").agentId).toBe("impl-tes-163000");
     expect(findAgent(state, "frontend").agentId).toBe("impl-fro-163000");
     expect(findAgent(state, "BACKEND").agentId).toBe("impl-bac-163000");
+  });
+
+  it("takes a domain whatever the form of its accented letters (macOS's e + U+0301 is é)", () => {
+    const decomposed = "cafe\u0301";
+    const composed = "caf\u00e9";
+    expect(findAgent(run([composed]), decomposed).domain).toBe(composed);
+    expect(findAgent(run([decomposed]), composed).domain).toBe(decomposed); // a run of an earlier release
+    expect(checkDomains([decomposed, "api"])).toEqual([composed, "api"]);
+    expect(() => checkDomains([decomposed, composed])).toThrow(/more than once/);
   });
 
   it("prefers the exact domain to one that differs only in case", () => {

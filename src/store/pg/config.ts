@@ -49,9 +49,13 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   try {
     url = new URL(withoutEmptyHost(text));
   } catch (error) {
-    throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`, {
-      cause: error,
-    });
+    // The URL parser refuses a port past 65535 as it refuses anything else: say which part is wrong.
+    const port = /^[^/]*\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^/:?]*):(\d+)(?:[/?]|$)/.exec(text)?.[1];
+    const what =
+      port !== undefined && Number(port) > 65535
+        ? "'s port must be from 1 to 65535"
+        : " must be a postgres:// or postgresql:// URL";
+    throw new UsageError(`${option}${what}, got ${shown}`, { cause: error });
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`);
