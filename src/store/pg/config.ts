@@ -51,11 +51,14 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   } catch (error) {
     // The URL parser refuses a port past 65535 as it refuses anything else: say which part is wrong.
     const port = /^[^/]*\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^/:?]*):(\d+)(?:[/?]|$)/.exec(text)?.[1];
-    const what =
-      port !== undefined && Number(port) > 65535
-        ? "'s port must be from 1 to 65535"
-        : " must be a postgres:// or postgresql:// URL";
-    throw new UsageError(`${option}${what}, got ${shown}`, { cause: error });
+    if (port !== undefined && Number(port) > 65535) {
+      throw new UsageError(`${option}: the port must be a port number from 1 to 65535, got ${quote(port)}`, {
+        cause: error,
+      });
+    }
+    throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`, {
+      cause: error,
+    });
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`);

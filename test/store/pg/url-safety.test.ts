@@ -195,10 +195,19 @@ describe("store URL parameters", () => {
     expect(() => parseStoreUrl(`postgres://u:pw@127.0.0.1:1/db?${query}`)).toThrow(message);
   });
 
-  it("refuses a port of 0 in the URL itself", () => {
+  it("refuses a port of 0, or past 65535, in the URL itself, naming the port", () => {
     expect(() => parseStoreUrl("postgres://127.0.0.1:0/db", "PARALLEL_PROGRESS_STORE")).toThrow(
       'PARALLEL_PROGRESS_STORE: the port must be a port number from 1 to 65535, got "0"',
     );
+    for (const url of [
+      "postgres://u:pw@127.0.0.1:99999/db",
+      "postgres://u:pw@[::1]:70000",
+      "postgres://h:65536?x=1",
+    ]) {
+      expect(() => parseStoreUrl(url)).toThrow(
+        /^--store: the port must be a port number from 1 to 65535, got "\d+"$/,
+      );
+    }
   });
 
   it("takes libpq's parameters with good values", () => {
