@@ -1,4 +1,10 @@
-import type { CommentMode, GitHubTarget, GivenSetting, RunState } from "../model/types.js";
+import {
+  type CommentMode,
+  GIVEN_SETTINGS,
+  type GitHubTarget,
+  type GivenSetting,
+  type RunState,
+} from "../model/types.js";
 import type { FileSystem } from "../util/io.js";
 import { originOnApiHost } from "./origin-host.js";
 import { readTaskFile, statTaskFile, type TaskFileStat as TaskMdStat } from "./read-task-file.js";
@@ -53,8 +59,8 @@ const DEFAULT_MIN_INTERVAL_MS = 1000;
 
 /** The run's settings given by a caller on an earlier command, plus those `overrides` gives now. */
 function givenSettings(saved: GitHubTarget | null, overrides: GitHubOverrides): GivenSetting[] {
-  const now = Object.keys(givenOverrides(overrides, "setting")).filter(
-    (key): key is GivenSetting => key !== "syncEnabled",
+  const now = Object.keys(givenOverrides(overrides, "setting")).filter((key): key is GivenSetting =>
+    (GIVEN_SETTINGS as readonly string[]).includes(key),
   );
   return [...new Set([...(saved?.given ?? []), ...now])].sort();
 }

@@ -35,7 +35,7 @@ export function keepRunIssue(
   const run = `run ${state.runId} (epic ${state.epicId})`;
   if (!issueMoved && !repoMoved) {
     throw new UsageError(
-      `--api-url names ${next.apiUrl}, but ${run} posts to ${where(was)} on ${was.apiUrl}: a run stays on one GitHub; leave --api-url out, or finalize this run (or init --force) before moving to ${next.apiUrl}`,
+      `--api-url names ${next.apiUrl}, but ${run} posts to ${where(was)} on ${was.apiUrl}: a run stays on one GitHub; give --api-url ${was.apiUrl} (or set GITHUB_API_URL to it), or finalize this run (or init --force) before moving to ${next.apiUrl}`,
     );
   }
   const sources = [

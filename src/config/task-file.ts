@@ -25,16 +25,6 @@ export interface TaskSettings {
   unread: string[];
 }
 
-/** The settings task.md's `github` block may hold. */
-const SETTING_KEYS = [
-  "issue_number",
-  "sync_enabled",
-  "repo",
-  "comment_mode",
-  "min_interval_ms",
-  "last_synced",
-];
-
 /** The expectation each field's error message states. */
 const EXPECTED = {
   issue_number: "must be a positive integer",
@@ -67,6 +57,9 @@ const githubSchema = z.object({
   comment_mode: z.preprocess(absentIfNull, z.enum(["edit", "append"]).optional()),
   min_interval_ms: z.preprocess(wholeNumber, z.int().min(0).max(MAX_INTERVAL_MS).optional()),
 });
+
+/** The settings task.md's `github` block may hold. */
+const SETTING_KEYS: readonly string[] = Object.keys(githubSchema.shape);
 
 /**
  * Parses task.md: YAML frontmatter whose `github` mapping configures the sync. No frontmatter or
@@ -120,7 +113,7 @@ function unreadSettings(text: string, data: Record<string, unknown>): string[] {
   if (isMapping(github)) {
     for (const key of Object.keys(github)) {
       if (SETTING_KEYS.includes(key)) continue;
-      const meant = SETTING_KEYS.find((setting) => setting === asSettingKey(key));
+      const meant = SETTING_KEYS.includes(asSettingKey(key)) ? asSettingKey(key) : undefined;
       unread.push(
         `github.${key} is not a setting (${SETTING_KEYS.join(", ")}): ignored${meant ? `; did you mean ${meant}?` : ""}`,
       );

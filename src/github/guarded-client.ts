@@ -93,14 +93,11 @@ async function guarded<T>(
     return answer;
   } catch (error) {
     if (error instanceof GitHubError) throw withoutSecrets(error, secrets());
-    throw new GitHubError(
-      `${what} failed: the GitHub client threw ${describe(error, secrets())}`,
-      {
-        kind: "network",
-        outcomeUnknown: write,
-      },
-      { cause: error },
-    );
+    // No `cause`: the thrown value may hold a secret, and a logged error shows its cause.
+    throw new GitHubError(`${what} failed: the GitHub client threw ${describe(error, secrets())}`, {
+      kind: "network",
+      outcomeUnknown: write,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -109,13 +106,13 @@ async function guarded<T>(
 /**
  * A given client's GitHubError with `secrets`, anything shaped like a token and Authorization values masked
  * in its message (redactSecrets): the error itself when there was nothing to mask, else a copy with the
- * same kind and details, the original kept as `cause`.
+ * same kind and details and no `cause` (the original holds the secret, and a logged error shows its cause).
  */
 export function withoutSecrets(error: GitHubError, secrets: readonly string[]): GitHubError {
   const message = redactSecrets(error.message, secrets);
   if (message === error.message) return error;
   const { kind, status, retryAt, outcomeUnknown } = error;
-  return new GitHubError(message, { kind, status, retryAt, outcomeUnknown }, { cause: error });
+  return new GitHubError(message, { kind, status, retryAt, outcomeUnknown });
 }
 
 /** A thrown value in a few words, one line, `secrets` and anything shaped like a token masked. */

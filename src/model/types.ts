@@ -89,8 +89,9 @@ export interface GitHubTarget {
   given?: GivenSetting[];
 }
 
-/** A setting a caller may give with a flag or an option, and task.md with its `github` block. */
-export type GivenSetting = "issueNumber" | "repo" | "apiUrl" | "commentMode" | "minIntervalMs";
+/** The settings a caller may give with a flag or an option, and task.md with its `github` block. */
+export const GIVEN_SETTINGS = ["commentMode", "issueNumber", "minIntervalMs", "repo"] as const;
+export type GivenSetting = (typeof GIVEN_SETTINGS)[number];
 
 /**
  * A claim on shared work (the write lease, the background writer, the queue retry): owned by a random

@@ -16,9 +16,10 @@ import { sleep } from "../util/sleep.js";
 import type { ReporterOptions } from "./types.js";
 
 /**
- * A reporter's GitHub client by API URL; GitHub trouble ("auth") when there is no token. A client given in
- * the options is held to the interface's promises (guardClient): its trouble is GitHub trouble, its
- * messages with `secrets()` (the environment's tokens, the store's) and anything shaped like a token
+ * A reporter's GitHub client by API URL; GitHub trouble ("auth") when there is no token, or when the
+ * run's API is not the configured one (notElsewhere; `runApiShared`: a database store's run). A client
+ * given in the options is held to the interface's promises (guardClient): its trouble is GitHub trouble,
+ * its messages with `secrets()` (the environment's tokens, the store's) and anything shaped like a token
  * masked. The default clients are made once per API URL, for the reporter's life.
  */
 export function reporterClient(
@@ -26,6 +27,7 @@ export function reporterClient(
   env: Env,
   clock: Clock,
   secrets: () => readonly string[],
+  runApiShared: () => boolean = () => false,
 ): (apiUrl: string) => Promise<IssueCommentsClient> {
   const clients = new Map<string, Promise<IssueCommentsClient | null>>();
   return async (apiUrl) => {
@@ -34,7 +36,7 @@ export function reporterClient(
     if (given && typeof given !== "function") client = guardClient(given, secrets);
     else if (given) client = await madeClient(given, apiUrl, secrets);
     else {
-      notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
+      if (!runApiShared()) notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
       let made = clients.get(apiUrl);
       if (!made) {
         made = defaultClient(env, apiUrl, clock, options.sleep ?? sleep);
@@ -50,10 +52,12 @@ export function reporterClient(
 }
 
 /**
- * The environment's token goes only to the API this call is configured with (the option, else
- * GITHUB_API_URL, else api.github.com), not to one the run's state names: the state is a file in the
- * epic folder (or a database row) that whoever can write there could point at any host, as a queue file.
- * GitHub trouble (auth): warned of, the post queued, until the call is configured for the run's API.
+ * With the file store, the environment's token goes only to the API this call is configured with (the
+ * option, else GITHUB_API_URL, else api.github.com), not to one the run's state names: the state is a
+ * file in the epic folder that whoever can write there (a checkout, a shared folder) could point at any
+ * host, as a queue file. GitHub trouble (auth): warned of, the post queued, until the call is configured
+ * for the run's API. A database store's run keeps the API given at init for every machine
+ * (`runApiShared`): its rows are the database's roles' to write, as the contract has it.
  */
 function notElsewhere(apiUrl: string, configured: string): void {
   if (apiUrl === configured) return;
@@ -75,11 +79,10 @@ async function madeClient(
   } catch (error) {
     if (error instanceof GitHubError) throw withoutSecrets(error, secrets());
     const message = error instanceof Error ? error.message : String(error);
-    throw new GitHubError(
-      `the GitHub client could not be made: ${redactSecrets(message, secrets())}`,
-      { kind: "network" },
-      { cause: error },
-    );
+    // No `cause`: the thrown value may hold a secret, and a logged error shows its cause.
+    throw new GitHubError(`the GitHub client could not be made: ${redactSecrets(message, secrets())}`, {
+      kind: "network",
+    });
   }
 }
 

@@ -70,7 +70,13 @@ export class ReporterCore {
     this.overrides = options.github ?? {};
     this.listeners = new Listeners(events, options);
     this.writer = new TimerWriter(this);
-    this.client = reporterClient(options, this.env, this.clock, () => this.secrets());
+    this.client = reporterClient(
+      options,
+      this.env,
+      this.clock,
+      () => this.secrets(),
+      () => this.store.database !== undefined,
+    );
     this.epicDir = resolve(epicDir);
     this.bind(this.workplace(this.epicDir));
   }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { quote } from "../config/show-value.js";
 import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
 import { UnreadableStateError } from "../errors.js";
-import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, type RunState } from "../model/types.js";
+import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, GIVEN_SETTINGS, type RunState } from "../model/types.js";
 import { FIX_OR_FORCE } from "./state-text.js";
 
 /**
@@ -45,7 +45,7 @@ const githubSchema = z.looseObject({
   syncEnabled: z.boolean(),
   commentMode: z.enum(["edit", "append"]),
   minIntervalMs: count,
-  given: z.array(z.enum(["issueNumber", "repo", "apiUrl", "commentMode", "minIntervalMs"])).optional(),
+  given: z.array(z.enum(GIVEN_SETTINGS)).optional(),
 });
 
 const syncSchema = z.looseObject({

@@ -79,14 +79,11 @@ export function owedPosts(plan: readonly PlannedEntry[], state: RunState | null)
     }));
 }
 
-/** Whether the issue now shows what `owed` lacked (or something newer). */
-export function isOwedDelivered(owed: OwedPost, state: RunState | null): boolean {
-  if (!state || state.runId !== owed.runId) return false;
-  return owed.kind === "final" ? state.sync.finalCommentId !== null : state.sync.postedSeq >= owed.seq;
-}
-
-/** Whether the issue shows what a queued entry of the current run held, or something newer. */
-export function isDelivered(item: QueueEntry["item"], state: RunState | null): boolean {
+/** Whether the issue shows what a queued entry (or an owed post) of the current run held, or something newer. */
+export function isDelivered(
+  item: Pick<QueueEntry["item"], "run_id" | "kind" | "seq">,
+  state: RunState | null,
+): boolean {
   if (!state || state.runId !== item.run_id) return false;
   if (item.kind === "final") return state.sync.finalCommentId !== null;
   return state.sync.postedSeq >= item.seq;

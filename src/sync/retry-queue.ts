@@ -12,7 +12,6 @@ import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import {
   isDelivered,
-  isOwedDelivered,
   type OwedPost,
   owedPosts,
   type PlannedEntry,
@@ -170,12 +169,16 @@ export async function retryQueue(
     // Whatever the issue still lacks is in the queue, the final summary included (a later init would lose
     // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
-    report.sent += report.owed.filter((owed) => isOwedDelivered(owed, state)).length;
+    report.sent += report.owed.filter((owed) =>
+      isDelivered({ run_id: owed.runId, kind: owed.kind, seq: owed.seq }, state),
+    ).length;
     if (state) {
-      const reason = waitReason(state, clock.now(), deps.owner);
+      // The state's times (leases, back-offs) are the store's clock (a database's: this machine's may be off).
+      const now = store.now?.() ?? clock.now();
+      const reason = waitReason(state, now, deps.owner);
       await syncer.queueMissing(reason);
       const missing = canSync(state) && missingSteps(state).length > 0;
-      const rateLimited = state.sync.rateLimitedUntil > clock.now() && missing;
+      const rateLimited = state.sync.rateLimitedUntil > now && missing;
       // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
       // already warned about by the syncer.
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;

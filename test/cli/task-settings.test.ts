@@ -73,7 +73,7 @@ describe("task.md settings from the CLI", () => {
     const init = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
     expect(init.code).toBe(0);
     expect(init.stderr.trim().split("\n")).toEqual([
-      `parallel-progress: warning: ${join(dir, "task.md")}: github.issue-number is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored; did you mean issue_number?`,
+      `parallel-progress: warning: ${join(dir, "task.md")}: github.issue-number is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored; did you mean issue_number?`,
     ]);
     expect(gh.requests).toHaveLength(0);
   });

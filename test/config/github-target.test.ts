@@ -102,7 +102,6 @@ describe("givenOverrides: the GitHub settings a caller gave, from one declaratio
     expect(made && made !== "read" ? made.github : null).toEqual({
       ...github,
       apiUrl: "https://ghe.example/api/v3",
-      given: ["apiUrl"],
     });
   });
 });

@@ -166,9 +166,9 @@ describe("parseTaskFile", () => {
   it("names what it seems to set but does not read: a misspelt key, a GitHub: block, a --- block not at the start", () => {
     const unread = (text: string) => parseTaskFile(text, "task.md").unread;
     expect(unread("---\ngithub:\n  issue-number: 5\n  issueNumber: 6\n  labels: x\n---\n")).toEqual([
-      "github.issue-number is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored; did you mean issue_number?",
-      "github.issueNumber is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored; did you mean issue_number?",
-      "github.labels is not a setting (issue_number, sync_enabled, repo, comment_mode, min_interval_ms, last_synced): ignored",
+      "github.issue-number is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored; did you mean issue_number?",
+      "github.issueNumber is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored; did you mean issue_number?",
+      "github.labels is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored",
     ]);
     expect(unread("---\nGitHub:\n  issue_number: 5\n---\n")).toEqual([
       `"GitHub" is not read: the settings' key is github, in lower case`,

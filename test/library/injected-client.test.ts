@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { GitHubError } from "../../src/errors.js";
@@ -165,7 +166,8 @@ describe("a client given to the library", () => {
       async (_, client) => {
         const { reporter, warnings, fs } = setup(client(), env);
         const synced: string[] = [];
-        reporter.on("sync", (result) => result.kind === "failed" && synced.push(result.error.message));
+        // The whole error as a listener would log it (Node's inspect shows its cause too).
+        reporter.on("sync", (result) => result.kind === "failed" && synced.push(inspect(result.error)));
         await reporter.initializeParallelTracking("E", ["a"]);
         await reporter.updateAgentProgress("a", "in_progress", 1, 2);
         await reporter.updateAgentProgress("a", "in_progress", 2, 2);

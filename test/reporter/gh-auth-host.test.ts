@@ -34,7 +34,7 @@ describe("the token from gh auth token", () => {
 });
 
 describe("the environment's token and the run's API", () => {
-  it("goes only to the API the call is configured with, not to one the run's state names", async () => {
+  it("goes only to the API the call is configured with, not to one the file store's state names", async () => {
     const env = { GITHUB_TOKEN: "ghp_0123456789abcdefghijklmnopqrstuvwxyz" };
     const clock = { now: () => Date.now() };
     // A state file planted in the epic folder (a checkout, a shared folder) naming another host.
@@ -46,6 +46,15 @@ describe("the environment's token and the run's API", () => {
         /^the run posts to https:\/\/collector\.example\/api, but this call's GitHub API is https:\/\/api\.github\.com .*: the token is not sent to another/,
       ),
     });
+    // A database store's run keeps the API given at init for every machine (the contract's "Many machines").
+    const shared = reporterClient(
+      {},
+      env,
+      clock,
+      () => [],
+      () => true,
+    );
+    await expect(shared("https://ghe.example.com/api/v3")).resolves.toBeDefined();
     const configured = { GITHUB_API_URL: "https://ghe.example.com/api/v3", ...env };
     await expect(
       reporterClient({}, configured, clock, () => [])("https://ghe.example.com/api/v3"),

@@ -60,9 +60,6 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
       cause: error,
     });
   }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    throw new UsageError(`${option} must be a postgres:// or postgresql:// URL, got ${shown}`);
-  }
   // A fragment means nothing to a database connection (libpq takes none), and the parameters the client
   // is given after the URL's own would land in it unseen (clientUrl).
   if (text.includes("#")) {
