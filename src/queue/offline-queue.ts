@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
 import { withLock } from "../store/lock.js";
-import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS } from "../sync/timings.js";
+import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS, UNANSWERED_WINDOW_MS } from "../sync/timings.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
@@ -160,6 +160,22 @@ export class OfflineQueue {
     } catch {
       return 0;
     }
+  }
+
+  /**
+   * Rewrites the entry `name` (atomically) as one whose create got no answer at `now`: it may still appear
+   * until `now` + UNANSWERED_WINDOW_MS, and is looked up, never posted again, before then.
+   */
+  async markUnsure(name: string, item: QueueItem, now: number): Promise<void> {
+    const unsure = {
+      ...item,
+      outcome_unknown: true,
+      unsure_until: new Date(now + UNANSWERED_WINDOW_MS).toISOString(),
+    };
+    const path = join(this.dir, name);
+    await writeThenCommit(this.fs, path, `${JSON.stringify(unsure, null, 2)}\n`, 0o600, (temporary) =>
+      this.fs.promises.rename(temporary, path),
+    );
   }
 
   async remove(name: string): Promise<void> {

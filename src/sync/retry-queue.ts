@@ -90,6 +90,7 @@ export async function retryQueue(
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
       if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
+      let context: WriteContext | null = null;
       try {
         // Written by another process or machine since it was queued: nothing to send.
         if (entry.action === "delivered") {
@@ -113,7 +114,7 @@ export async function retryQueue(
           );
           continue;
         }
-        const context = await contextFor(entry.item);
+        context = await contextFor(entry.item);
         const args = { runId: entry.item.run_id, seq: entry.item.seq, body: entry.item.comment };
         if (entry.action === "upsert") {
           await writeProgressComment(context, { ...args, commentId: null, converge: true });
@@ -129,6 +130,9 @@ export async function retryQueue(
         await clear(entry);
       } catch (error) {
         if (!(error instanceof GitHubError)) throw error;
+        // Its create got no answer and may still appear: the entry says so, so that no retry posts it again
+        // before that window ends (the run state holds only the current run's).
+        if (context?.unanswered === "create") await queue.markUnsure(entry.name, entry.item, clock.now());
         report.errors.push(`${entry.name} stays queued: ${error.message}`);
         // GitHub or the token in trouble (down, slow, rate-limited, bad credentials): the rest waits as well.
         // What concerns this entry's own issue (404, 403, 422: deleted, locked, a body too long; or an earlier
