@@ -30,7 +30,7 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     newestEdit.set(item.run_id, Math.max(newestEdit.get(item.run_id) ?? -1, item.seq));
   }
   const upserted = new Set<string>();
-  return entries.map((entry) => {
+  return inSeqOrder(entries).map((entry) => {
     const { item } = entry;
     const isCurrent = state !== null && item.run_id === state.runId;
     // The run's own history is posted by its writer, under the lease, before its latest state.
@@ -43,6 +43,18 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     }
     return { ...entry, action: "superseded" };
   });
+}
+
+/**
+ * `entries` (oldest first by file name, which is the queuing machine's clock) with each run's own entries
+ * in the order of their seq (equal seqs as they were): a clock stepped back between two of a run's failures
+ * must not post its older state after its newer one. Other runs' entries keep their places.
+ */
+export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
+  const byRun = new Map<string, T[]>();
+  for (const entry of entries) byRun.set(entry.item.run_id, [...(byRun.get(entry.item.run_id) ?? []), entry]);
+  for (const runEntries of byRun.values()) runEntries.sort((a, b) => a.item.seq - b.item.seq);
+  return entries.map((entry) => byRun.get(entry.item.run_id)!.shift()!);
 }
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */

@@ -139,8 +139,26 @@ describe("planRetry", () => {
       "3:upsert",
       "4:final",
       "5:append",
+      "7:current", // in seq order within its run
       "6:current",
-      "7:current",
+    ]);
+  });
+
+  it("sends each run's entries in seq order, not by file name (a clock stepped back between two failures)", () => {
+    const plan = planRetry(
+      [
+        entry("comment_20260105_090000_000000.json", "hist", 2, "progress", "append"),
+        entry("comment_20260105_090001_000000.json", "other", 1, "progress", "append"),
+        entry("comment_20260105_090002_000000.json", "hist", 3, "final"),
+        entry("comment_20260105_080000_000000.json", "hist", 3, "progress", "append"),
+      ].sort((a, b) => a.name.localeCompare(b.name)),
+      null,
+    );
+    expect(plan.map((p) => `${p.item.run_id}:${p.item.seq}:${p.action}`)).toEqual([
+      "hist:2:append",
+      "hist:3:append",
+      "other:1:append",
+      "hist:3:final",
     ]);
   });
 
