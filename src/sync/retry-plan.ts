@@ -47,13 +47,16 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
 
 /**
  * `entries` (oldest first by file name, which is the queuing machine's clock) with each run's own entries
- * in the order of their seq (equal seqs as they were): a clock stepped back between two of a run's failures
- * must not post its older state after its newer one. Other runs' entries keep their places.
+ * in the order of their seq (a final summary after the progress of its seq, equal ones as they were): a
+ * clock stepped back between two of a run's failures must not post its older state after its newer one.
+ * Other runs' entries keep their places.
  */
 export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
   const byRun = new Map<string, T[]>();
   for (const entry of entries) byRun.set(entry.item.run_id, [...(byRun.get(entry.item.run_id) ?? []), entry]);
-  for (const runEntries of byRun.values()) runEntries.sort((a, b) => a.item.seq - b.item.seq);
+  // A run's final summary after its progress of the same seq (their names may sort either way within a ms).
+  const order = (entry: T) => entry.item.seq * 2 + (entry.item.kind === "final" ? 1 : 0);
+  for (const runEntries of byRun.values()) runEntries.sort((a, b) => order(a) - order(b));
   return entries.map((entry) => byRun.get(entry.item.run_id)!.shift()!);
 }
 

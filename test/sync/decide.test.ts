@@ -162,6 +162,17 @@ describe("planRetry", () => {
     ]);
   });
 
+  it("sends a run's final summary after its progress snapshot of the same seq, whichever name sorts first", () => {
+    const plan = planRetry(
+      [
+        entry("comment_20260105_090000_000999.json", "old", 3, "final"),
+        entry("comment_20260105_090000_001000.json", "old", 3),
+      ],
+      null,
+    );
+    expect(plan.map((p) => `${p.item.kind}:${p.action}`)).toEqual(["progress:upsert", "final:final"]);
+  });
+
   it("marks the current run's entries that the issue shows already (another machine wrote them) delivered", () => {
     const state = base();
     const shown = { ...state, sync: { ...state.sync, postedSeq: 3, finalCommentId: 9 } };
