@@ -216,6 +216,10 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } else {
     out.info(`${report.sent} queued post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
+    // Exit 3 always says how many stay (a rate limit's line below does, with its time).
+    if (report.remaining > 0 && report.waitingUntil === null) {
+      out.warn(`${report.remaining} post(s) remain queued: run \`parallel-progress retry\` later`);
+    }
     if (report.waitingUntil !== null) {
       // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
       const until = new Date(Math.round(report.waitingUntil / 1000) * 1000)

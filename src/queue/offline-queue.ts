@@ -144,12 +144,12 @@ export class OfflineQueue {
 
   /**
    * Runs `work` holding this machine's lock of the queue folder (a retry with no run whose lock it could
-   * take), waiting up to a minute for another holder; a holder killed frees it after 15 s. No folder:
-   * nothing is queued, `work` runs as it is.
+   * take), waiting up to `waitMs` (default a minute) for another holder (then LockTimeoutError); a holder
+   * killed frees it after 15 s. No folder: nothing is queued, `work` runs as it is.
    */
-  exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+  exclusive = <T>(work: () => Promise<T>, waitMs = RETRY_LOCK_WAIT_MS): Promise<T> => {
     if (!this.fs.existsSync(this.dir)) return work();
-    const lock = { fs: this.fs, staleMs: RETRY_LOCK_MS, waitMs: RETRY_LOCK_WAIT_MS };
+    const lock = { fs: this.fs, staleMs: RETRY_LOCK_MS, waitMs };
     return withLock(join(this.dir, "retry.lock"), lock, work);
   };
 

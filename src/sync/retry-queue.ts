@@ -1,4 +1,4 @@
-import { GitHubError, type GitHubErrorKind } from "../errors.js";
+import { GitHubError, type GitHubErrorKind, LockTimeoutError } from "../errors.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
 import {
@@ -59,9 +59,16 @@ export async function retryQueue(
     const plan = planRetry(entries, await store.read());
     return { sent: 0, remaining: stillQueued(plan), plan, setAside, errors: [], waitingUntil: null };
   }
+  const deadline = options.deadline ?? commandDeadline(clock.now());
   // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
-  const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
+  // Waited for until the command's deadline at most: the holder (or, once its lease ends, a background
+  // writer or a later command) sends what is queued.
+  const waitMs = Math.max(0, deadline - clock.now());
+  const withoutRun = <T>(work: () => Promise<T>) => queue.exclusive(work, waitMs);
+  const lock = { store, owner: deps.owner, sleep: deps.sleep, waitMs, withoutRun };
+  let locked = false;
   return withRunLock(lock, async (lost) => {
+    locked = true;
     const { entries, setAside } = await queue.list();
     const plan = planRetry(entries, await store.read());
     const report: RetryReport = {
@@ -72,10 +79,11 @@ export async function retryQueue(
       errors: [],
       waitingUntil: null,
     };
-    const deadline = options.deadline ?? commandDeadline(clock.now());
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
+    let outOfTime = false;
+    let currentFailed = false; // a write of the run failed: the syncer warned of it
     /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
     const refusedRuns = new Set<string>();
     // Spaced from this process's other writes too: the run's, which the syncer makes between these.
@@ -89,7 +97,9 @@ export async function retryQueue(
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
-      if (clock.now() >= deadline) break; // the command's time is up: the rest stays queued
+      // The command's time is up (a wait for another retry's lock included): the rest stays queued.
+      outOfTime = clock.now() >= deadline;
+      if (outOfTime) break;
       let context: WriteContext | null = null;
       try {
         // Written by another process or machine since it was queued: nothing to send.
@@ -101,7 +111,7 @@ export async function retryQueue(
           if (!currentFlushed) {
             currentFlushed = true;
             const result = await syncer.flush({ deadline, ignoreBackoff: true });
-            stopped = result.kind === "failed";
+            stopped = currentFailed = result.kind === "failed";
           }
           if (isDelivered(entry.item, await store.read())) await clear(entry);
           continue;
@@ -143,7 +153,9 @@ export async function retryQueue(
       }
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
-    if (!currentFlushed && !stopped) await syncer.flush({ deadline, ignoreBackoff: true });
+    if (!currentFlushed && !stopped) {
+      currentFailed = (await syncer.flush({ deadline, ignoreBackoff: true })).kind === "failed";
+    }
     // A write owed only later (once an unanswered request can no longer land) is left to a background writer.
     await syncer.ensureBackgroundWriter();
     // Older snapshots whose run's newest one was delivered later in the list.
@@ -153,6 +165,7 @@ export async function retryQueue(
     // Whatever the issue still lacks is in the queue, the final summary included (a later init would lose
     // what only the run state holds). When nothing failed, say why it was not sent.
     const state = await store.read();
+    let why: string | null = null;
     if (state) {
       const reason = waitReason(state, clock.now(), deps.owner);
       await syncer.queueMissing(reason);
@@ -161,10 +174,17 @@ export async function retryQueue(
       // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
       // already warned about by the syncer.
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
-      else if (missing && !state.sync.lastError) report.errors.push(reason);
+      else if (missing && !(state.sync.lastError && currentFailed)) why = reason;
     }
     report.remaining = (await queue.list()).entries.length;
     if (report.remaining === 0) report.waitingUntil = null;
+    // Posts stay queued and nothing said why (a failure of another process, or this call's time ran out
+    // waiting for another retry): said.
+    if (report.remaining > 0 && report.errors.length === 0 && !report.waitingUntil && !currentFailed) {
+      if (outOfTime) why = "this command's time ran out before the queued posts were sent";
+      else if (lost.aborted) why = "another retry took the queue over";
+      report.errors.push(why ?? "the queued posts were not sent by this call");
+    } else if (why) report.errors.push(why);
     return report;
 
     async function clear(entry: PlannedEntry): Promise<void> {
@@ -187,6 +207,14 @@ export async function retryQueue(
         timeLeft: () => deadline - clock.now(),
       };
     }
+  }).catch(async (error: unknown) => {
+    if (locked || !(error instanceof LockTimeoutError)) throw error;
+    // Another retry (alive, or killed and its lease not yet over) held the queue all this command's time.
+    const held = "another retry held the queue until this command's time ran out: nothing sent";
+    await syncer.queueMissing(held); // so that the queue, and the count below, say what the issue lacks
+    const { entries, setAside } = await queue.list({ moveAside: false });
+    await syncer.ensureBackgroundWriter();
+    return { sent: 0, remaining: entries.length, plan: [], setAside, errors: [held], waitingUntil: null };
   });
 }
 
