@@ -68,8 +68,15 @@ export class ReporterCore {
   bind(epicDir: string): void {
     this.epicDir = resolve(epicDir);
     this.store = this.options.store ?? new FileRunStore(this.fs, this.epicDir, { clock: this.clock });
-    this.queue = new OfflineQueue(this.fs, this.epicDir, this.clock, (aside) =>
-      this.warn(`queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`),
+    this.queue = new OfflineQueue(
+      this.fs,
+      this.epicDir,
+      this.clock,
+      (aside) =>
+        this.warn(
+          `queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`,
+        ),
+      (message) => this.warn(message),
     );
     this.deps = {
       store: this.store,

@@ -80,6 +80,26 @@ describe("retry and the queue folder", () => {
   });
 });
 
+describe("a file in the queue folder's place", () => {
+  const fakeGitHub = useFakeGitHub("ghp_queuefile0123456789abcdefghijklmnopq");
+
+  it("is moved aside with a warning: finalize posts the final summary, exit 0, and retry after it too", async () => {
+    const { gh, cli, dir } = await fakeGitHub();
+    await writeFile(join(dir, QUEUE), "");
+    expect((await cli("init", "--epic", "QF", "--domains", "a")).code).toBe(0);
+    expect((await cli("complete", "a")).code).toBe(0);
+    const finalize = await cli("finalize", "--summary", "merged");
+    expect(finalize.stderr).toContain(
+      `queue file ${QUEUE} is unreadable (not a folder); moved aside as ${QUEUE}.corrupt`,
+    );
+    expect(finalize.code).toBe(0);
+    expect((await lstat(join(dir, `${QUEUE}.corrupt`))).isFile()).toBe(true);
+    const finals = gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
+    expect(finals).toHaveLength(1);
+    expect((await cli("retry")).code).toBe(0);
+  });
+});
+
 describe("what else can sit in the queue folder under a queue file's name", () => {
   it("a pipe, a symlink loop, a dangling symlink and a huge file are named and set aside unread, not hanging or failing retry", async () => {
     const made = await makeEpic();
