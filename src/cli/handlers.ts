@@ -255,12 +255,17 @@ export async function runStatus(
   }
   const { terminalTable } = await import("./terminal-table.js");
   out.data(terminalTable(state, now));
-  out.data(syncLine(view));
+  // Queue files set aside (unreadable), by whichever command or background writer found them.
+  const setAside = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock).setAsideEarlier();
+  out.data(syncLine(view, setAside.length));
   return 0;
 }
 
-/** The last line of `status`: where the run is posted and whether the issue is up to date. */
-function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string {
+/**
+ * The last line of `status`: where the run is posted and whether the issue is up to date; `setAside`:
+ * how many unreadable queue files were set aside.
+ */
+function syncLine({ sync, repo, issueNumber, completedAt }: StatusView, setAside: number): string {
   if (!sync.enabled) return "GitHub: local tracking only";
   const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
   const behind = sync.seq - sync.postedSeq;
@@ -279,6 +284,9 @@ function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string 
         : ["up to date"]),
   ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
+  if (setAside > 0) {
+    parts.push(`${setAside} unreadable queue file(s) set aside (*.corrupt): read them, then delete them`);
+  }
   if (sync.lastError) parts.push(`last error: ${sync.lastError}`);
   return `GitHub: ${parts.join("; ")}`;
 }

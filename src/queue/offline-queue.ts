@@ -33,6 +33,8 @@ const MAX_FILE_BYTES = 1024 * 1024;
 export class OfflineQueue {
   readonly dir: string;
 
+  /** The paths this queue object moved aside (told to `onSetAside`). */
+  private readonly movedHere = new Set<string>();
   /** What `onTrouble` was told already: each once per queue object (one command). */
   private readonly told = new Set<string>();
 
@@ -78,8 +80,13 @@ export class OfflineQueue {
       this.trouble(error, "is not a folder", "it could not be moved aside");
       return aside;
     }
-    this.onSetAside?.(aside);
+    this.setAside(aside, `${this.dir}.corrupt`);
     return aside;
+  }
+
+  private setAside(aside: SetAside, path: string): void {
+    this.movedHere.add(path);
+    this.onSetAside?.(aside);
   }
 
   /** Removes temporary files that writers killed mid-add left behind (called when a run starts). */
@@ -172,7 +179,7 @@ export class OfflineQueue {
               (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : false),
             );
           if (moved === null) continue; // moved aside by another process, which says so
-          if (moved) this.onSetAside?.(aside);
+          if (moved) this.setAside(aside, join(this.dir, aside.movedTo));
         }
         setAside.push(aside);
       } else {
@@ -220,6 +227,23 @@ export class OfflineQueue {
       return work();
     }
   };
+
+  /**
+   * The files set aside in the queue folder (`*.corrupt`, and `.github_parallel_queue.corrupt` beside it)
+   * but not by this queue object: moved by an earlier command or the background writer, whose warning may
+   * have gone nowhere. They stay until deleted. By name only.
+   */
+  setAsideEarlier(): string[] {
+    let names: string[];
+    try {
+      names = this.fs.readdirSync(this.dir).map(String);
+    } catch {
+      names = [];
+    }
+    const aside = names.filter((name) => name.endsWith(".corrupt")).map((name) => join(this.dir, name));
+    if (this.fs.existsSync(`${this.dir}.corrupt`)) aside.push(`${this.dir}.corrupt`);
+    return aside.filter((path) => !this.movedHere.has(path)).sort();
+  }
 
   /** How many entries wait (by name only: nothing is read or moved). */
   count(): number {

@@ -97,6 +97,10 @@ describe("a file in the queue folder's place", () => {
     const finals = gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
     expect(finals).toHaveLength(1);
     expect((await cli("retry")).code).toBe(0);
+    // status counts what was set aside, whoever moved it.
+    expect((await cli("status")).stdout).toMatch(
+      /^GitHub: .*; 1 unreadable queue file\(s\) set aside \(\*\.corrupt\): read them, then delete them$/m,
+    );
   });
 });
 
