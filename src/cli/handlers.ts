@@ -266,7 +266,11 @@ export async function runStatus(
  * how many unreadable queue files were set aside.
  */
 function syncLine({ sync, repo, issueNumber, completedAt }: StatusView, setAside: number): string {
-  if (!sync.enabled) return "GitHub: local tracking only";
+  if (!sync.enabled) {
+    // What was queued before sync was turned off stays, and is sent once it is on again.
+    const kept = sync.queued > 0 ? `; ${sync.queued} queued post(s), kept while sync is off` : "";
+    return `GitHub: local tracking only${kept}`;
+  }
   const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
   const behind = sync.seq - sync.postedSeq;
   const lacking = [

@@ -14,8 +14,10 @@ import type { QueueEntry } from "../queue/types.js";
  * - `append`: a history comment (append mode) of another run: posted as it is, in order, once. The
  *   current run's history is `current`: its writer posts it, oldest first, before anything newer.
  * - `final`: the final summary of another run: posted once (looked up by marker first).
+ * - `left`: an entry of another run queued for another GitHub API than the call's (only in a dry run's
+ *   plan, see leftForOtherApi): it stays queued, as the token goes only to the configured API.
  */
-type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final";
+type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final" | "left";
 
 export interface PlannedEntry extends QueueEntry {
   action: RetryAction;
@@ -58,6 +60,15 @@ export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
   const order = (entry: T) => entry.item.seq * 2 + (entry.item.kind === "final" ? 1 : 0);
   for (const runEntries of byRun.values()) runEntries.sort((a, b) => order(a) - order(b));
   return entries.map((entry) => byRun.get(entry.item.run_id)!.shift()!);
+}
+
+/** `plan` with the entries of other runs queued for another API than `apiUrl` marked `left` (pure). */
+export function leftForOtherApi(plan: readonly PlannedEntry[], apiUrl: string): PlannedEntry[] {
+  return plan.map((entry) =>
+    entry.action !== "current" && entry.action !== "delivered" && entry.item.api_url !== apiUrl
+      ? { ...entry, action: "left" }
+      : entry,
+  );
 }
 
 /** Whether the issue shows what a queued entry of the current run held, or something newer. */

@@ -10,7 +10,7 @@ import {
 import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
-import { isDelivered, type PlannedEntry, planRetry, stillQueued } from "./retry-plan.js";
+import { isDelivered, leftForOtherApi, type PlannedEntry, planRetry, stillQueued } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
 import type { RunSyncer } from "./run-syncer.js";
 import { repoRef } from "./write-step.js";
@@ -56,7 +56,7 @@ export async function retryQueue(
   if (options.dryRun) {
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
-    const plan = planRetry(entries, await store.read());
+    const plan = leftForOtherApi(planRetry(entries, await store.read()), options.apiUrl);
     return { sent: 0, remaining: stillQueued(plan), plan, setAside, errors: [], waitingUntil: null };
   }
   const deadline = options.deadline ?? commandDeadline(clock.now());

@@ -4,7 +4,7 @@ import type { QueueEntry } from "../../src/queue/types.js";
 import { budgetAt, budgetDue, spend, WRITE_BURST, WRITE_REFILL_MS } from "../../src/sync/budget.js";
 import { claimWrite } from "../../src/sync/claim.js";
 import { backoffMs, decideWrite, pendingStep, waitReason } from "../../src/sync/decide.js";
-import { planRetry, stillQueued } from "../../src/sync/retry-plan.js";
+import { leftForOtherApi, planRetry, stillQueued } from "../../src/sync/retry-plan.js";
 import { syncedRun } from "./fixtures.js";
 
 const base = (patch: Partial<RunState["github"]> = {}): RunState => syncedRun(patch, ["a", "b"]);
@@ -160,6 +160,18 @@ describe("planRetry", () => {
       "other:1:append",
       "hist:3:final",
     ]);
+  });
+
+  it("marks other runs' entries for another API left (a dry run's plan), still counted as queued", () => {
+    const state = base();
+    const plan = leftForOtherApi(
+      planRetry([entry("1", "old", 3), entry("2", state.runId, 2), entry("3", "hist", 1, "final")], state),
+      "http://elsewhere",
+    );
+    expect(plan.map((p) => `${p.name}:${p.action}`)).toEqual(["1:left", "2:current", "3:left"]);
+    expect(stillQueued(plan)).toBe(3);
+    // Entries for the call's own API keep their action.
+    expect(leftForOtherApi(planRetry([entry("1", "old", 3)], state), "http://x")[0]!.action).toBe("upsert");
   });
 
   it("sends a run's final summary after its progress snapshot of the same seq, whichever name sorts first", () => {
