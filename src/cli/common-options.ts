@@ -44,7 +44,7 @@ export function addCommonOptions(program: Command): Command {
     .option(
       "--api-url <url>",
       "GitHub REST API URL (default: GITHUB_API_URL or https://api.github.com)",
-      parseApiUrlOption,
+      (value: string) => parseApiUrlOption(value, process.env),
     )
     .option("--issue <number>", "issue number when there is no task.md (or to override it)", parseIssueOption)
     .option(

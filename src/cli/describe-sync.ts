@@ -10,7 +10,8 @@ export function describeSync(result: StepResult): string {
   if (result.kind === "wrote") {
     return `GitHub: ${result.step === "final" ? "final summary posted" : "progress comment written"}${result.url ? `: ${result.url}` : ""}`;
   }
-  if (result.kind === "failed") return `GitHub: write failed, queued as ${result.queuedAs}`;
+  if (result.kind === "failed")
+    return `GitHub: write failed, ${result.queuedAs ? `queued as ${result.queuedAs}` : "not queued"}`;
   if (result.decision === null) return "GitHub: no run";
   const { decision, now } = result;
   const at = (until: number) => new Date(until).toISOString().slice(11, 23);

@@ -220,6 +220,10 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } else {
     out.info(`${report.sent} post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
+    // Exit 3 always says how many stay (a rate limit's line below does, with its time).
+    if (report.remaining > 0 && report.waitingUntil === null) {
+      out.warn(`${report.remaining} post(s) remain queued: run \`parallel-progress retry\` later`);
+    }
     if (report.waitingUntil !== null) {
       // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
       const until = new Date(Math.round(report.waitingUntil / 1000) * 1000)
@@ -255,13 +259,22 @@ export async function runStatus(
   }
   const { terminalTable } = await import("./terminal-table.js");
   out.data(terminalTable(state, now));
-  out.data(syncLine(view));
+  // Queue files set aside (unreadable), by whichever command or background writer found them.
+  const setAside = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock).setAsideEarlier();
+  out.data(syncLine(view, setAside.length));
   return 0;
 }
 
-/** The last line of `status`: where the run is posted and whether the issue is up to date. */
-function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string {
-  if (!sync.enabled) return "GitHub: local tracking only";
+/**
+ * The last line of `status`: where the run is posted and whether the issue is up to date; `setAside`:
+ * how many unreadable queue files were set aside.
+ */
+function syncLine({ sync, repo, issueNumber, completedAt }: StatusView, setAside: number): string {
+  if (!sync.enabled) {
+    // What was queued before sync was turned off stays, and is sent once it is on again.
+    const kept = sync.queued > 0 ? `; ${sync.queued} queued post(s), kept while sync is off` : "";
+    return `GitHub: local tracking only${kept}`;
+  }
   const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
   const behind = sync.seq - sync.postedSeq;
   const lacking = [
@@ -279,6 +292,9 @@ function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string 
         : ["up to date"]),
   ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
+  if (setAside > 0) {
+    parts.push(`${setAside} unreadable queue file(s) set aside (*.corrupt): read them, then delete them`);
+  }
   if (sync.lastError) parts.push(`last error: ${sync.lastError}`);
   return `GitHub: ${parts.join("; ")}`;
 }

@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { withoutCredentials } from "../github/redact.js";
+import { maskSecrets, withoutCredentials } from "../github/redact.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
@@ -71,9 +71,12 @@ export async function ghAuthToken(options: { hostname?: string; env?: Env } = {}
   return token && !/\s/.test(token) ? token : null;
 }
 
-/** `--api-url`, checked where it is read (also by a command that ignores it) and kept as given. */
-export function parseApiUrlOption(value: string): string {
-  checkApiUrl(value, "--api-url");
+/**
+ * `--api-url`, checked where it is read (also by a command that ignores it) and kept as given; `env`: the
+ * environment whose secrets it must not hold.
+ */
+export function parseApiUrlOption(value: string, env: Env): string {
+  checkApiUrl(value, "--api-url", env);
   return value;
 }
 
@@ -85,13 +88,16 @@ export function parseRepoOption(value: string): string {
 
 /** `--api-url`, else `GITHUB_API_URL`, else https://api.github.com; an http(s) URL without trailing slash. */
 export function resolveApiUrl(flag: string | undefined, env: Env): string {
-  if (flag !== undefined) return checkApiUrl(flag, "--api-url");
+  if (flag !== undefined) return checkApiUrl(flag, "--api-url", env);
   const fromEnv = env.GITHUB_API_URL?.trim();
-  return fromEnv ? checkApiUrl(fromEnv, "GITHUB_API_URL") : DEFAULT_API_URL;
+  return fromEnv ? checkApiUrl(fromEnv, "GITHUB_API_URL", env) : DEFAULT_API_URL;
 }
 
-function checkApiUrl(value: string, source: string): string {
+function checkApiUrl(value: string, source: string, env: Env): string {
   const trimmed = value.trim();
+  // The environment's tokens are masked wherever they stand (a token pasted into the URL is shown masked).
+  const secrets = environmentTokens(env);
+  const shown = (text: string) => quote(maskSecrets(withoutCredentials(text), secrets));
   let url: URL | null = null;
   try {
     url = new URL(trimmed);
@@ -104,14 +110,20 @@ function checkApiUrl(value: string, source: string): string {
     url.search !== "" ||
     url.hash !== ""
   ) {
-    throw new UsageError(
-      `${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${quote(withoutCredentials(value))}`,
-    );
+    throw new UsageError(`${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(value)}`);
   }
   // The URL is saved in the run state and in queue files: credentials in it would be written to disk.
   if (url.username !== "" || url.password !== "") {
     throw new UsageError(
-      `${source} must not hold credentials (user:password@): give the token in GITHUB_TOKEN or GH_TOKEN, got ${quote(withoutCredentials(trimmed))}`,
+      `${source} must not hold credentials (user:password@): give the token in GITHUB_TOKEN or GH_TOKEN, got ${shown(trimmed)}`,
+    );
+  }
+  // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk. Secrets
+  // of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
+  const held = secrets.filter((secret) => secret.length >= 8);
+  if (held.some((secret) => trimmed.includes(secret) || trimmed.includes(encodeURIComponent(secret)))) {
+    throw new UsageError(
+      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(trimmed)}`,
     );
   }
   return trimmed.replace(/\/+$/, "");

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
 import { withLock } from "../store/lock.js";
-import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS } from "../sync/timings.js";
+import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS, UNANSWERED_WINDOW_MS } from "../sync/timings.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
@@ -33,17 +33,60 @@ const MAX_FILE_BYTES = 1024 * 1024;
 export class OfflineQueue {
   readonly dir: string;
 
+  /** The paths this queue object moved aside (told to `onSetAside`). */
+  private readonly movedHere = new Set<string>();
+  /** What `onTrouble` was told already: each once per queue object (one command). */
+  private readonly told = new Set<string>();
+
   /**
    * `onSetAside`: told of each file this queue moves aside (not in a dry run), whichever listing did it (a
    * retry, or any write of the run that looks at the queue), so that none is moved in silence.
+   * `onTrouble`: told (once each) that the queue folder could not be read or written (a folder of another
+   * user, a read-only disk): the call goes on, as the run state still holds what the issue lacks.
    */
   constructor(
     private readonly fs: FileSystem,
     epicDir: string,
     private readonly clock: Clock,
     private readonly onSetAside?: (aside: SetAside) => void,
+    private readonly onTrouble?: (message: string) => void,
   ) {
     this.dir = join(epicDir, QUEUE_DIR);
+  }
+
+  /** Tells `onTrouble` of a failure of the queue folder (once per message); rethrows what is no I/O error. */
+  private trouble(error: unknown, problem: string, consequence: string): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== "string") throw error;
+    const message = `the offline queue ${this.dir} ${problem} (${code}): ${consequence}; the run state still holds what the issue lacks, and later commands send it; fix the folder's owner or mode`;
+    if (this.told.has(message)) return;
+    this.told.add(message);
+    this.onTrouble?.(message);
+  }
+
+  /**
+   * The queue's path when it is not a folder (a file of its name, committed by mistake, say): moved aside as
+   * `.github_parallel_queue.corrupt` (not in a dry run) and reported. null when it is a folder or absent.
+   */
+  private async notAFolder(moveAside: boolean): Promise<SetAside | null> {
+    const stat = await this.fs.promises.lstat(this.dir).catch(() => null);
+    if (!stat || stat.isDirectory()) return null;
+    const aside = { name: QUEUE_DIR, movedTo: `${QUEUE_DIR}.corrupt`, reason: "not a folder" };
+    if (!moveAside) return aside;
+    try {
+      await this.fs.promises.rename(this.dir, `${this.dir}.corrupt`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null; // moved by another process
+      this.trouble(error, "is not a folder", "it could not be moved aside");
+      return aside;
+    }
+    this.setAside(aside, `${this.dir}.corrupt`);
+    return aside;
+  }
+
+  private setAside(aside: SetAside, path: string): void {
+    this.movedHere.add(path);
+    this.onSetAside?.(aside);
   }
 
   /** Removes temporary files that writers killed mid-add left behind (called when a run starts). */
@@ -51,9 +94,23 @@ export class OfflineQueue {
     sweepTemporaryFiles(this.fs, join(this.dir, PENDING), now);
   }
 
-  async add(item: QueueItem): Promise<string> {
-    await this.fs.promises.mkdir(this.dir, { recursive: true });
-    ignoreInGit(this.fs, this.dir);
+  /**
+   * Queues `item` and returns its file's name; null when the queue folder cannot be written (told to
+   * `onTrouble`): the post is not queued, and the run state still holds it.
+   */
+  async add(item: QueueItem): Promise<string | null> {
+    try {
+      await this.notAFolder(true);
+      await this.fs.promises.mkdir(this.dir, { recursive: true });
+      ignoreInGit(this.fs, this.dir);
+      return await this.write(item);
+    } catch (error) {
+      this.trouble(error, "cannot be written", "a post was not queued");
+      return null;
+    }
+  }
+
+  private write(item: QueueItem): Promise<string> {
     const data = `${JSON.stringify(item, null, 2)}\n`;
     return writeThenCommit(this.fs, join(this.dir, PENDING), data, 0o600, async (temporary) => {
       const now = this.clock.now();
@@ -84,8 +141,13 @@ export class OfflineQueue {
     try {
       names = (await this.fs.promises.readdir(this.dir)).map(String);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], setAside: [] };
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { entries: [], setAside: [] };
+      const aside = code === "ENOTDIR" ? await this.notAFolder(options.moveAside !== false) : null;
+      if (aside) return { entries: [], setAside: [aside] };
+      // Not readable (another user's folder): nothing in it can be sent or cleared by this process.
+      this.trouble(error, "cannot be read", "its posts are neither sent nor counted");
+      return { entries: [], setAside: [] };
     }
     const entries: QueueEntry[] = [];
     const setAside: SetAside[] = [];
@@ -117,7 +179,7 @@ export class OfflineQueue {
               (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : false),
             );
           if (moved === null) continue; // moved aside by another process, which says so
-          if (moved) this.onSetAside?.(aside);
+          if (moved) this.setAside(aside, join(this.dir, aside.movedTo));
         }
         setAside.push(aside);
       } else {
@@ -144,14 +206,44 @@ export class OfflineQueue {
 
   /**
    * Runs `work` holding this machine's lock of the queue folder (a retry with no run whose lock it could
-   * take), waiting up to a minute for another holder; a holder killed frees it after 15 s. No folder:
-   * nothing is queued, `work` runs as it is.
+   * take), waiting up to `waitMs` (default a minute) for another holder (then LockTimeoutError); a holder
+   * killed frees it after 15 s. No folder: nothing is queued, `work` runs as it is.
    */
-  exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    if (!this.fs.existsSync(this.dir)) return work();
-    const lock = { fs: this.fs, staleMs: RETRY_LOCK_MS, waitMs: RETRY_LOCK_WAIT_MS };
-    return withLock(join(this.dir, "retry.lock"), lock, work);
+  exclusive = async <T>(work: () => Promise<T>, waitMs = RETRY_LOCK_WAIT_MS): Promise<T> => {
+    // No folder, or a file in its place (the listing moves it aside): nothing queued, nothing to lock.
+    if (!(await this.fs.promises.lstat(this.dir).catch(() => null))?.isDirectory()) return work();
+    const lock = { fs: this.fs, staleMs: RETRY_LOCK_MS, waitMs };
+    let locked = false;
+    try {
+      return await withLock(join(this.dir, "retry.lock"), lock, () => {
+        locked = true;
+        return work();
+      });
+    } catch (error) {
+      // A folder this process may not write: its entries cannot be cleared either, so each is looked up
+      // on the issue before it is sent (by marker), as after any retry that stopped short.
+      if (locked || (error as NodeJS.ErrnoException).code === undefined) throw error;
+      this.trouble(error, "cannot be written", "retried without its lock");
+      return work();
+    }
   };
+
+  /**
+   * The files set aside in the queue folder (`*.corrupt`, and `.github_parallel_queue.corrupt` beside it)
+   * but not by this queue object: moved by an earlier command or the background writer, whose warning may
+   * have gone nowhere. They stay until deleted. By name only.
+   */
+  setAsideEarlier(): string[] {
+    let names: string[];
+    try {
+      names = this.fs.readdirSync(this.dir).map(String);
+    } catch {
+      names = [];
+    }
+    const aside = names.filter((name) => name.endsWith(".corrupt")).map((name) => join(this.dir, name));
+    if (this.fs.existsSync(`${this.dir}.corrupt`)) aside.push(`${this.dir}.corrupt`);
+    return aside.filter((path) => !this.movedHere.has(path)).sort();
+  }
 
   /** How many entries wait (by name only: nothing is read or moved). */
   count(): number {
@@ -162,7 +254,26 @@ export class OfflineQueue {
     }
   }
 
+  /**
+   * Rewrites the entry `name` (atomically) as one whose create got no answer at `now`: it may still appear
+   * until `now` + UNANSWERED_WINDOW_MS, and is looked up, never posted again, before then.
+   */
+  async markUnsure(name: string, item: QueueItem, now: number): Promise<void> {
+    const unsure = {
+      ...item,
+      outcome_unknown: true,
+      unsure_until: new Date(now + UNANSWERED_WINDOW_MS).toISOString(),
+    };
+    const path = join(this.dir, name);
+    await writeThenCommit(this.fs, path, `${JSON.stringify(unsure, null, 2)}\n`, 0o600, (temporary) =>
+      this.fs.promises.rename(temporary, path),
+    ).catch((error: unknown) => this.trouble(error, "cannot be written", "an entry was not updated"));
+  }
+
+  /** Removes an entry; one that cannot be removed stays (told to `onTrouble`), and is looked up before it is sent again. */
   async remove(name: string): Promise<void> {
-    await this.fs.promises.rm(join(this.dir, name), { force: true });
+    await this.fs.promises
+      .rm(join(this.dir, name), { force: true })
+      .catch((error: unknown) => this.trouble(error, "cannot be written", "a delivered entry stays in it"));
   }
 }

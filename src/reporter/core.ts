@@ -92,10 +92,15 @@ export class ReporterCore {
     return {
       epicDir: dir,
       store: this.options.store ?? new FileRunStore(this.fs, dir, { clock: this.clock }),
-      queue: new OfflineQueue(this.fs, dir, this.clock, (aside) =>
-        this.warn(
-          `queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`,
-        ),
+      queue: new OfflineQueue(
+        this.fs,
+        dir,
+        this.clock,
+        (aside) =>
+          this.warn(
+            `queue file ${aside.name} is unreadable (${aside.reason}); moved aside as ${aside.movedTo}`,
+          ),
+        (message) => this.warn(message),
       ),
     };
   }

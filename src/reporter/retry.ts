@@ -44,6 +44,14 @@ export async function retry(
       core.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (dry run)`);
     }
   }
+  // Moved aside earlier (by the background writer, say, whose warning goes nowhere): said at each retry
+  // and finalize until deleted.
+  const earlier = core.queue.setAsideEarlier();
+  if (earlier.length > 0) {
+    core.warn(
+      `${earlier.length} unreadable queue file(s) set aside earlier (${earlier[0]}${earlier.length > 1 ? ", …" : ""}): not sent; read them, then delete them`,
+    );
+  }
   const after = await core.read();
   // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
   if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {

@@ -10,9 +10,9 @@ import { appendProgressComment, type WriteContext } from "./comments.js";
  * first, before its own body (under the run's write lease, so no two processes post the same one).
  */
 
-/** The queued history comments of this run that come before or at `state.seq`, oldest first. */
+/** The queued history comments of this run that come before or at `state.seq`, in seq order. */
 function queuedHistory(entries: readonly QueueEntry[], state: RunState): QueueEntry[] {
-  return entries.filter(
+  const history = entries.filter(
     ({ item }) =>
       item.run_id === state.runId &&
       item.kind === "progress" &&
@@ -21,6 +21,8 @@ function queuedHistory(entries: readonly QueueEntry[], state: RunState): QueueEn
       // The token goes only to the API the run is configured with (a queue file is only data).
       item.api_url === state.github.apiUrl,
   );
+  // Not by file name: the machine's clock may have stepped back between two failures.
+  return history.sort((a, b) => a.item.seq - b.item.seq);
 }
 
 /**

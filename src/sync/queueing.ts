@@ -13,7 +13,8 @@ import type { Step, SyncDeps } from "./syncer-types.js";
  * holds this run's post of that kind for this state or a newer one. In edit mode the newest progress
  * snapshot replaces the run's older ones (added first, then the older removed: a crash between leaves
  * both, never none), so a GitHub that stays down keeps one progress entry per run. Append mode keeps
- * each snapshot: each is a comment of the history. Returns the file's name and whether it is new.
+ * each snapshot: each is a comment of the history. Returns the file's name (null when the queue folder
+ * cannot be written: the queue warned of it) and whether it is new.
  */
 export async function enqueue(
   { queue, clock }: Pick<SyncDeps, "queue" | "clock">,
@@ -26,7 +27,7 @@ export async function enqueue(
     outcomeUnknown: false,
     unsureUntil: null,
   },
-): Promise<{ name: string; added: boolean }> {
+): Promise<{ name: string | null; added: boolean }> {
   const { entries } = await queue.list();
   const held = entries.find(
     ({ item }) =>
@@ -49,6 +50,8 @@ export async function enqueue(
     outcome_unknown: outcome.outcomeUnknown,
     unsure_until: outcome.unsureUntil === null ? null : new Date(outcome.unsureUntil).toISOString(),
   });
+  // The queue folder could not be written (warned by the queue): nothing added, the older entries kept.
+  if (name === null) return { name, added: false };
   if (step === "progress" && state.github.commentMode === "edit") {
     for (const { name: older, item } of entries) {
       const superseded = item.run_id === state.runId && item.kind === "progress" && item.seq < state.seq;
@@ -88,7 +91,7 @@ export async function queueMissingOf(
     const unsure = unsureUntil !== null && state.sync.unsureCreate?.kind === step;
     const outcome = unsure ? { outcomeUnknown: true, unsureUntil } : undefined;
     const queued = await enqueue(deps, state, step, body, reason, outcome);
-    if (queued.added) added.push(queued.name);
+    if (queued.added && queued.name !== null) added.push(queued.name);
   }
   return added;
 }

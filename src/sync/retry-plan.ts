@@ -15,8 +15,10 @@ import { canSync, missingSteps } from "./decide.js";
  * - `append`: a history comment (append mode) of another run: posted as it is, in order, once. The
  *   current run's history is `current`: its writer posts it, oldest first, before anything newer.
  * - `final`: the final summary of another run: posted once (looked up by marker first).
+ * - `left`: an entry of another run queued for another GitHub API than the call's (only in a dry run's
+ *   plan, see leftForOtherApi): it stays queued, as the token goes only to the configured API.
  */
-type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final";
+type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final" | "left";
 
 export interface PlannedEntry extends QueueEntry {
   action: RetryAction;
@@ -31,7 +33,7 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     newestEdit.set(item.run_id, Math.max(newestEdit.get(item.run_id) ?? -1, item.seq));
   }
   const upserted = new Set<string>();
-  return entries.map((entry) => {
+  return inSeqOrder(entries).map((entry) => {
     const { item } = entry;
     const isCurrent = state !== null && item.run_id === state.runId;
     // The run's own history is posted by its writer, under the lease, before its latest state.
@@ -44,6 +46,30 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
     }
     return { ...entry, action: "superseded" };
   });
+}
+
+/**
+ * `entries` (oldest first by file name, which is the queuing machine's clock) with each run's own entries
+ * in the order of their seq (a final summary after the progress of its seq, equal ones as they were): a
+ * clock stepped back between two of a run's failures must not post its older state after its newer one.
+ * Other runs' entries keep their places.
+ */
+export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
+  const byRun = new Map<string, T[]>();
+  for (const entry of entries) byRun.set(entry.item.run_id, [...(byRun.get(entry.item.run_id) ?? []), entry]);
+  // A run's final summary after its progress of the same seq (their names may sort either way within a ms).
+  const order = (entry: T) => entry.item.seq * 2 + (entry.item.kind === "final" ? 1 : 0);
+  for (const runEntries of byRun.values()) runEntries.sort((a, b) => order(a) - order(b));
+  return entries.map((entry) => byRun.get(entry.item.run_id)!.shift()!);
+}
+
+/** `plan` with the entries of other runs queued for another API than `apiUrl` marked `left` (pure). */
+export function leftForOtherApi(plan: readonly PlannedEntry[], apiUrl: string): PlannedEntry[] {
+  return plan.map((entry) =>
+    entry.action !== "current" && entry.action !== "delivered" && entry.item.api_url !== apiUrl
+      ? { ...entry, action: "left" }
+      : entry,
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { GitHubError, type GitHubErrorKind } from "../errors.js";
+import { GitHubError, type GitHubErrorKind, LockTimeoutError } from "../errors.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
 import {
@@ -12,6 +12,7 @@ import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import {
   isDelivered,
+  leftForOtherApi,
   type OwedPost,
   owedPosts,
   type PlannedEntry,
@@ -72,14 +73,21 @@ export async function retryQueue(
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
     const state = await store.read();
-    const plan = planRetry(entries, state);
+    const plan = leftForOtherApi(planRetry(entries, state), options.apiUrl);
     const owed = owedPosts(plan, state);
     const remaining = stillQueued(plan) + owed.length;
     return { sent: 0, remaining, plan, owed, setAside, errors: [], waitingUntil: null };
   }
+  const deadline = options.deadline ?? commandDeadline(timer.now());
   // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.
-  const lock = { store, owner: deps.owner, sleep: deps.sleep, withoutRun: queue.exclusive };
+  // Waited for until the command's deadline at most: the holder (or, once its lease ends, a background
+  // writer or a later command) sends what is queued.
+  const waitMs = Math.max(0, deadline - timer.now());
+  const withoutRun = <T>(work: () => Promise<T>) => queue.exclusive(work, waitMs);
+  const lock = { store, owner: deps.owner, sleep: deps.sleep, waitMs, withoutRun };
+  let locked = false;
   return withRunLock(lock, async (lost) => {
+    locked = true;
     const { entries, setAside } = await queue.list();
     const planned = await store.read();
     const plan = planRetry(entries, planned);
@@ -92,10 +100,11 @@ export async function retryQueue(
       errors: [],
       waitingUntil: null,
     };
-    const deadline = options.deadline ?? commandDeadline(timer.now());
     const clearedRuns = new Set<string>();
     let currentFlushed = false;
     let stopped = false; // GitHub failed: keep the rest for later
+    let outOfTime = false;
+    let currentFailed = false; // a write of the run failed: the syncer warned of it
     /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
     const refusedRuns = new Set<string>();
     // Spaced from this process's other writes too: the run's, which the syncer makes between these.
@@ -109,7 +118,10 @@ export async function retryQueue(
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
-      if (timer.now() >= deadline) break; // the command's time is up: the rest stays queued
+      // The command's time is up (a wait for another retry's lock included): the rest stays queued.
+      outOfTime = timer.now() >= deadline;
+      if (outOfTime) break;
+      let context: WriteContext | null = null;
       try {
         // Written by another process or machine since it was queued: nothing to send.
         if (entry.action === "delivered") {
@@ -120,7 +132,7 @@ export async function retryQueue(
           if (!currentFlushed) {
             currentFlushed = true;
             const result = await syncer.flush({ deadline, ignoreBackoff: true });
-            stopped = result.kind === "failed";
+            stopped = currentFailed = result.kind === "failed";
           }
           if (isDelivered(entry.item, await store.read())) await clear(entry);
           continue;
@@ -133,7 +145,7 @@ export async function retryQueue(
           );
           continue;
         }
-        const context = await contextFor(entry.item);
+        context = await contextFor(entry.item);
         const args = { runId: entry.item.run_id, seq: entry.item.seq, body: entry.item.comment };
         if (entry.action === "upsert") {
           await writeProgressComment(context, { ...args, commentId: null, converge: true });
@@ -149,6 +161,9 @@ export async function retryQueue(
         await clear(entry);
       } catch (error) {
         if (!(error instanceof GitHubError)) throw error;
+        // Its create got no answer and may still appear: the entry says so, so that no retry posts it again
+        // before that window ends (the run state holds only the current run's).
+        if (context?.unanswered === "create") await queue.markUnsure(entry.name, entry.item, clock.now());
         report.errors.push(`${entry.name} stays queued: ${error.message}`);
         // GitHub or the token in trouble (down, slow, rate-limited, bad credentials): the rest waits as well.
         // What concerns this entry's own issue (404, 403, 422: deleted, locked, a body too long; or an earlier
@@ -159,7 +174,9 @@ export async function retryQueue(
       }
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
-    if (!currentFlushed && !stopped) await syncer.flush({ deadline, ignoreBackoff: true });
+    if (!currentFlushed && !stopped) {
+      currentFailed = (await syncer.flush({ deadline, ignoreBackoff: true })).kind === "failed";
+    }
     // A write owed only later (once an unanswered request can no longer land) is left to a background writer.
     await syncer.ensureBackgroundWriter();
     // Older snapshots whose run's newest one was delivered later in the list.
@@ -172,6 +189,7 @@ export async function retryQueue(
     report.sent += report.owed.filter((owed) =>
       isDelivered({ run_id: owed.runId, kind: owed.kind, seq: owed.seq }, state),
     ).length;
+    let why: string | null = null;
     if (state) {
       // The state's times (leases, back-offs) are the store's clock (a database's: this machine's may be off).
       const now = store.now?.() ?? clock.now();
@@ -182,10 +200,17 @@ export async function retryQueue(
       // A rate limit is said once, with its time (report.waitingUntil); a failed write of this run was
       // already warned about by the syncer.
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
-      else if (missing && !state.sync.lastError) report.errors.push(reason);
+      else if (missing && !(state.sync.lastError && currentFailed)) why = reason;
     }
     report.remaining = (await queue.list()).entries.length;
     if (report.remaining === 0) report.waitingUntil = null;
+    // Posts stay queued and nothing said why (a failure of another process, or this call's time ran out
+    // waiting for another retry): said.
+    if (report.remaining > 0 && report.errors.length === 0 && !report.waitingUntil && !currentFailed) {
+      if (outOfTime) why = "this command's time ran out before the queued posts were sent";
+      else if (lost.aborted) why = "another retry took the queue over";
+      report.errors.push(why ?? "the queued posts were not sent by this call");
+    } else if (why) report.errors.push(why);
     return report;
 
     async function clear(entry: PlannedEntry): Promise<void> {
@@ -208,6 +233,22 @@ export async function retryQueue(
         timeLeft: () => deadline - timer.now(),
       };
     }
+  }).catch(async (error: unknown) => {
+    if (locked || !(error instanceof LockTimeoutError)) throw error;
+    // Another retry (alive, or killed and its lease not yet over) held the queue all this command's time.
+    const held = "another retry held the queue until this command's time ran out: nothing sent";
+    await syncer.queueMissing(held); // so that the queue, and the count below, say what the issue lacks
+    const { entries, setAside } = await queue.list({ moveAside: false });
+    await syncer.ensureBackgroundWriter();
+    return {
+      sent: 0,
+      remaining: entries.length,
+      plan: [],
+      owed: [],
+      setAside,
+      errors: [held],
+      waitingUntil: null,
+    };
   });
 }
 

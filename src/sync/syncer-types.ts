@@ -48,7 +48,8 @@ export type StepResult =
       now: number;
     }
   | { kind: "wrote"; step: "progress" | "final"; url: string | null }
-  | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string };
+  /** `queuedAs`: the queue file of the post, null when the queue folder could not be written. */
+  | { kind: "failed"; step: "progress" | "final"; error: GitHubError; queuedAs: string | null };
 
 export interface StepOptions {
   ignoreBackoff?: boolean;

@@ -113,7 +113,7 @@ export async function writeStep(
         listing: null,
       };
     }
-    let queuedAs: string;
+    let queuedAs: string | null;
     try {
       if (!(error instanceof GitHubError)) throw error;
       const unanswered = context?.unanswered ?? null;
@@ -130,7 +130,8 @@ export async function writeStep(
       await releaseHeld(deps.store, "lease", deps.owner, { intervalFromNow: true });
       throw failure;
     }
-    deps.warn(`GitHub: ${error.message}; the update is queued as ${queuedAs}`);
+    const kept = queuedAs ? `queued as ${queuedAs}` : "not queued (the queue folder cannot be written)";
+    deps.warn(`GitHub: ${error.message}; the update is ${kept}`);
     return { result: { kind: "failed", step, error, queuedAs }, listing: null };
   }
 }

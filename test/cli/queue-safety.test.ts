@@ -3,7 +3,7 @@ import { lstat, mkdir, readdir, readFile, stat, symlink, truncate, writeFile } f
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { makeEpic, runCli } from "../support/cli.js";
+import { makeEpic, runCli, taskMd } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 /** Issue 11, item 9: a dry run changes nothing on disk; a folder in the queue does not make retry fail. */
@@ -77,6 +77,54 @@ describe("retry and the queue folder", () => {
     expect((await stat(join(dir, QUEUE, "comment_20251019_163000_000003.json.corrupt"))).isDirectory()).toBe(
       true,
     );
+  });
+});
+
+describe("a file in the queue folder's place", () => {
+  const fakeGitHub = useFakeGitHub("ghp_queuefile0123456789abcdefghijklmnopq");
+
+  it("is moved aside with a warning: finalize posts the final summary, exit 0, and retry after it too", async () => {
+    const { gh, cli, dir } = await fakeGitHub();
+    await writeFile(join(dir, QUEUE), "");
+    expect((await cli("init", "--epic", "QF", "--domains", "a")).code).toBe(0);
+    expect((await cli("complete", "a")).code).toBe(0);
+    const finalize = await cli("finalize", "--summary", "merged");
+    expect(finalize.stderr).toContain(
+      `queue file ${QUEUE} is unreadable (not a folder); moved aside as ${QUEUE}.corrupt`,
+    );
+    expect(finalize.code).toBe(0);
+    expect((await lstat(join(dir, `${QUEUE}.corrupt`))).isFile()).toBe(true);
+    const finals = gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
+    expect(finals).toHaveLength(1);
+    expect((await cli("retry")).code).toBe(0);
+    // status counts what was set aside, whoever moved it.
+    expect((await cli("status")).stdout).toMatch(
+      /^GitHub: .*; 1 unreadable queue file\(s\) set aside \(\*\.corrupt\): read them, then delete them$/m,
+    );
+  });
+});
+
+describe("queued posts while sync is off, and for another API", () => {
+  it("status names them, and retry --dry-run shows another API's entries as left", async () => {
+    const made = await makeEpic(taskMd(5, "  sync_enabled: false\n"));
+    cleanup = made.cleanup;
+    const dir = made.dir;
+    const env = { GITHUB_TOKEN: "t", GITHUB_API_URL: "http://127.0.0.1:9" };
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);
+    await mkdir(join(dir, QUEUE));
+    const other = { ...item, api_url: "https://ghe.example/api/v3", comment: "<!-- x -->" };
+    await writeFile(join(dir, QUEUE, "comment_20251019_163000_000001.json"), JSON.stringify(other));
+    const status = await runCli(["status", "--dir", dir], { env });
+    expect(status.stdout.trim().split("\n").at(-1)).toBe(
+      "GitHub: local tracking only; 1 queued post(s), kept while sync is off",
+    );
+    const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env });
+    expect(dry.code).toBe(3);
+    expect(dry.stdout.trim().split("\t").slice(0, 3)).toEqual([
+      "comment_20251019_163000_000001.json",
+      "left",
+      "progress",
+    ]);
   });
 });
 

@@ -105,6 +105,33 @@ describe("credentials in the API URL", () => {
     );
   });
 
+  it("the environment's token anywhere in it is refused, and shown masked", () => {
+    for (const token of ["plainsecret123", "0123456789abcdef0123456789abcdef01234567"]) {
+      const env = { GITHUB_TOKEN: token };
+      expect(() => resolveApiUrl(`https://api.github.com/?access_token=${token}`, env)).toThrow(
+        '--api-url must be an http(s) URL such as https://api.github.com, got "https://api.github.com/?access_token=***"',
+      );
+      expect(() => resolveApiUrl(`http://host/${token}/api/v3`, env)).toThrow(
+        '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***/api/v3"',
+      );
+      expect(() => resolveApiUrl(undefined, { ...env, GITHUB_API_URL: `http://host/${token}` })).toThrow(
+        /^GITHUB_API_URL must not hold the token/,
+      );
+    }
+    // A short token is no reason to refuse a URL that happens to hold its letters.
+    expect(resolveApiUrl("http://abc.example/api", { GITHUB_TOKEN: "abc" })).toBe("http://abc.example/api");
+  });
+
+  it("a token in the --api-url path: exit 2, nothing written", async () => {
+    const dir = await epic("---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n---\n");
+    const token = "plainsecret123";
+    const args = ["init", "--epic", "E", "--domains", "a", "--api-url", `http://127.0.0.1:9/${token}/api`];
+    const result = await runCli([...args, "--dir", dir], { env: { GITHUB_TOKEN: token } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).not.toContain(token);
+    expect(await allFileText(dir)).not.toContain(token);
+  });
+
   it("never reach the run state or the queue: exit 2, nothing written", async () => {
     const dir = await epic("---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n---\n");
     const env = { GITHUB_API_URL: "http://user:hunter2@127.0.0.1:9/api", GITHUB_TOKEN: "t" };

@@ -186,3 +186,23 @@ describe("a retry that sends other runs' posts and the current run's", () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
   });
 });
+
+describe("a queue file set aside by another process", () => {
+  it("is said by every later retry and finalize until deleted, not only by the process that moved it", async () => {
+    const run = await inProcess();
+    await run.reporter().initializeParallelTracking("E", ["a"]);
+    const queue = join(run.dir, ".github_parallel_queue");
+    await mkdir(queue, { recursive: true });
+    await writeFile(
+      join(queue, "comment_20200101_000000_000000.json"),
+      '{"issue_number": 123, "comment": "hand',
+    );
+    await run.reporter().retryReport(); // as the background writer would: its warning goes nowhere
+    expect(run.warnings.filter((w) => w.includes("set aside earlier"))).toEqual([]);
+    run.warnings.length = 0;
+    expect((await run.reporter().retryReport()).remaining).toBe(0);
+    await run.reporter().finalizeParallelExecution("merged");
+    const said = `1 unreadable queue file(s) set aside earlier (${join(queue, "comment_20200101_000000_000000.json.corrupt")}): not sent; read them, then delete them`;
+    expect(run.warnings.filter((w) => w === said)).toHaveLength(2);
+  });
+});

@@ -149,7 +149,55 @@ describe("OfflineQueue", () => {
   it("removes delivered entries", async () => {
     const { queue } = setup();
     const name = await queue.add(item(1));
-    await queue.remove(name);
+    await queue.remove(name!);
     expect((await queue.list()).entries).toEqual([]);
+  });
+
+  it("moves a file in the queue folder's place aside, with a warning, and queues in a new folder", async () => {
+    const volume = new Volume();
+    const fs = createFsFromVolume(volume) as unknown as FileSystem;
+    volume.fromJSON({ "/epic/.github_parallel_queue": "" });
+    const told: string[] = [];
+    const queue = new OfflineQueue(fs, "/epic", { now: () => 0 }, (aside) => told.push(aside.movedTo));
+    expect(await queue.list({ moveAside: false })).toEqual({
+      entries: [],
+      setAside: [
+        { name: ".github_parallel_queue", movedTo: ".github_parallel_queue.corrupt", reason: "not a folder" },
+      ],
+    });
+    expect(told).toEqual([]);
+    expect((await queue.list()).entries).toEqual([]);
+    expect(told).toEqual([".github_parallel_queue.corrupt"]);
+    expect(volume.existsSync("/epic/.github_parallel_queue.corrupt")).toBe(true);
+    expect(await queue.add(item(1))).toMatch(/^comment_/);
+    expect((await queue.list()).entries.map((entry) => entry.item.seq)).toEqual([1]);
+  });
+
+  it("a queue folder that cannot be read or written is a warning (once each), not a failure", async () => {
+    const volume = new Volume();
+    const memfs = createFsFromVolume(volume) as unknown as FileSystem;
+    volume.fromJSON({ "/epic/.github_parallel_queue/.gitignore": "*\n" });
+    const denied = (syscall: string) =>
+      Object.assign(new Error(`EACCES: permission denied, ${syscall}`), { code: "EACCES", syscall });
+    const promises = new Proxy(memfs.promises, {
+      get: (target, key) =>
+        ["readdir", "writeFile", "link", "rm"].includes(String(key))
+          ? () => Promise.reject(denied(String(key)))
+          : Reflect.get(target, key),
+    });
+    const fs = { ...memfs, promises } as unknown as FileSystem;
+    const told: string[] = [];
+    const queue = new OfflineQueue(fs, "/epic", { now: () => 0 }, undefined, (message) => told.push(message));
+    expect(await queue.add(item(1))).toBeNull();
+    expect(await queue.add(item(2))).toBeNull();
+    expect(await queue.list()).toEqual({ entries: [], setAside: [] });
+    await queue.remove("comment_20200101_000000_000000.json");
+    expect(await queue.exclusive(async () => "ran")).toBe("ran");
+    expect(told).toHaveLength(3);
+    expect(told[0]).toMatch(
+      /^the offline queue \/epic\/.github_parallel_queue cannot be written \(EACCES\): a post was not queued; the run state still holds/,
+    );
+    expect(told[1]).toMatch(/cannot be read \(EACCES\): its posts are neither sent nor counted/);
+    expect(told[2]).toMatch(/cannot be written \(EACCES\): a delivered entry stays in it/);
   });
 });

@@ -1,3 +1,5 @@
+import { rename } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { queueFiles, taskMd } from "../support/cli.js";
 import { useInProcessGitHub } from "../support/virtual-github.js";
@@ -42,5 +44,25 @@ describe("append mode after an outage", () => {
     expect(kinds.at(-1)).toBe("final");
     expect(kinds.filter((kind) => kind === "final")).toHaveLength(1);
     expect(await queueFiles(dir)).toEqual([]);
+  });
+
+  it("posts queued history in seq order when the clock stepped back between two failures", async () => {
+    const run = await setup({ task: taskMd(123, "  comment_mode: append\n") });
+    const { gh, dir } = run;
+    const reporter = run.reporter();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    gh.setFaults({ down: true });
+    run.time.advance(1100);
+    await reporter.updateAgentProgress("a", "in_progress", 1, 4); // seq 2: fails, queued
+    run.time.advance(4200);
+    await reporter.updateAgentProgress("a", "in_progress", 2, 4); // seq 3: fails, queued
+    const [, second] = await queueFiles(dir);
+    // Queued while the clock was an hour behind: its name sorts first.
+    const queue = join(dir, ".github_parallel_queue");
+    await rename(join(queue, second!), join(queue, "comment_20000101_000000_000000.json"));
+    gh.setFaults({ down: false });
+    run.time.advance(60_000);
+    expect((await reporter.retryReport()).remaining).toBe(0);
+    expect(run.seqs()).toEqual([1, 2, 3]);
   });
 });

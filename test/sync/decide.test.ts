@@ -4,7 +4,7 @@ import type { QueueEntry } from "../../src/queue/types.js";
 import { budgetAt, budgetDue, spend, WRITE_BURST, WRITE_REFILL_MS } from "../../src/sync/budget.js";
 import { claimWrite } from "../../src/sync/claim.js";
 import { backoffMs, decideWrite, pendingStep, waitReason } from "../../src/sync/decide.js";
-import { planRetry, stillQueued } from "../../src/sync/retry-plan.js";
+import { leftForOtherApi, planRetry, stillQueued } from "../../src/sync/retry-plan.js";
 import { syncedRun } from "./fixtures.js";
 
 const base = (patch: Partial<RunState["github"]> = {}): RunState => syncedRun(patch, ["a", "b"]);
@@ -139,9 +139,50 @@ describe("planRetry", () => {
       "3:upsert",
       "4:final",
       "5:append",
+      "7:current", // in seq order within its run
       "6:current",
-      "7:current",
     ]);
+  });
+
+  it("sends each run's entries in seq order, not by file name (a clock stepped back between two failures)", () => {
+    const plan = planRetry(
+      [
+        entry("comment_20260105_090000_000000.json", "hist", 2, "progress", "append"),
+        entry("comment_20260105_090001_000000.json", "other", 1, "progress", "append"),
+        entry("comment_20260105_090002_000000.json", "hist", 3, "final"),
+        entry("comment_20260105_080000_000000.json", "hist", 3, "progress", "append"),
+      ].sort((a, b) => a.name.localeCompare(b.name)),
+      null,
+    );
+    expect(plan.map((p) => `${p.item.run_id}:${p.item.seq}:${p.action}`)).toEqual([
+      "hist:2:append",
+      "hist:3:append",
+      "other:1:append",
+      "hist:3:final",
+    ]);
+  });
+
+  it("marks other runs' entries for another API left (a dry run's plan), still counted as queued", () => {
+    const state = base();
+    const plan = leftForOtherApi(
+      planRetry([entry("1", "old", 3), entry("2", state.runId, 2), entry("3", "hist", 1, "final")], state),
+      "http://elsewhere",
+    );
+    expect(plan.map((p) => `${p.name}:${p.action}`)).toEqual(["1:left", "2:current", "3:left"]);
+    expect(stillQueued(plan)).toBe(3);
+    // Entries for the call's own API keep their action.
+    expect(leftForOtherApi(planRetry([entry("1", "old", 3)], state), "http://x")[0]!.action).toBe("upsert");
+  });
+
+  it("sends a run's final summary after its progress snapshot of the same seq, whichever name sorts first", () => {
+    const plan = planRetry(
+      [
+        entry("comment_20260105_090000_000999.json", "old", 3, "final"),
+        entry("comment_20260105_090000_001000.json", "old", 3),
+      ],
+      null,
+    );
+    expect(plan.map((p) => `${p.item.kind}:${p.action}`)).toEqual(["progress:upsert", "final:final"]);
   });
 
   it("marks the current run's entries that the issue shows already (another machine wrote them) delivered", () => {

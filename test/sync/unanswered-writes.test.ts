@@ -95,6 +95,37 @@ describe("a write GitHub did not answer in time", () => {
     expect(await queueFiles(run.dir)).toEqual([]);
   });
 
+  it("an earlier run's final summary whose retry timed out is not posted again by the next retry", async () => {
+    const run = await inProcess({ requestTimeoutMs: 200 });
+    const { gh, time } = run;
+    await run.reporter().initializeParallelTracking("OLD", ["a"], run.dir);
+    await complete(run, "a");
+    await run.settle();
+    time.advance(2500);
+    gh.setFaults({ down: true });
+    await run.reporter().finalizeParallelExecution("merged");
+    gh.clearFaults();
+    await run.reporter().initializeParallelTracking("NEW", ["b"], run.dir, { force: true });
+    await run.settle();
+    time.advance(2500);
+    gh.setFaults({ late: { method: "POST" } });
+    const first = await run.reporter().retryReport();
+    expect(first.remaining).toBe(1);
+    expect(first.errors.join("\n")).toMatch(/may have been created, so it was not sent again/);
+    gh.setFaults({ late: null });
+
+    // The entry now says its post may still appear: the next retry looks, and does not post it again.
+    time.advance(1100);
+    const second = await run.reporter().retryReport();
+    expect(second.remaining).toBe(1);
+    expect(second.errors.join("\n")).toMatch(/may still appear until \d\d:\d\d:\d\d UTC/);
+    await gh.applyLate();
+    expect(run.seqs("final")).toHaveLength(1);
+    time.advance(UNANSWERED_WINDOW_MS);
+    expect((await run.reporter().retryReport()).remaining).toBe(0);
+    expect(run.seqs("final")).toHaveLength(1);
+  });
+
   it("a final summary whose post never reached GitHub is posted once its window is over", async () => {
     const run = await inProcess({ requestTimeoutMs: 200 });
     const { gh, time } = run;
