@@ -2,7 +2,13 @@ import { z } from "zod";
 import { quote } from "../config/show-value.js";
 import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
 import { UnreadableStateError } from "../errors.js";
-import { AGENT_STATUSES, DEFAULT_STALL_AFTER_MS, GIVEN_SETTINGS, type RunState } from "../model/types.js";
+import {
+  AGENT_STATUSES,
+  DEFAULT_STALL_AFTER_MS,
+  GIVEN_SETTINGS,
+  type GivenSetting,
+  type RunState,
+} from "../model/types.js";
 import { FIX_OR_FORCE } from "./state-text.js";
 
 /**
@@ -45,7 +51,14 @@ const githubSchema = z.looseObject({
   syncEnabled: z.boolean(),
   commentMode: z.enum(["edit", "append"]),
   minIntervalMs: count,
-  given: z.array(z.enum(GIVEN_SETTINGS)).optional(),
+  // Names this release does not know (a newer one's, on a shared database; an interim build's "apiUrl")
+  // are dropped, not refused.
+  given: z
+    .array(z.string())
+    .transform((names) =>
+      names.filter((name): name is GivenSetting => (GIVEN_SETTINGS as readonly string[]).includes(name)),
+    )
+    .optional(),
 });
 
 const syncSchema = z.looseObject({

@@ -177,6 +177,23 @@ describe("parseTaskFile", () => {
       "its --- block does not start the file (a blank line or a space before it): its settings are not read",
     ]);
     expect(unread("---\ngithub:\n  issue_number: 5\ntitle: mine\n---\n# Epic\n---\n")).toEqual([]);
+    expect(unread("---\nissue_number: 123\nrepo: acme/widgets\n---\n")).toEqual([
+      `"issue_number" at the top level is not read: the settings go under github:`,
+      `"repo" at the top level is not read: the settings go under github:`,
+    ]);
+  });
+
+  it("takes YAML 1.1's yes, no, on and off for sync_enabled, as task.md files for the earlier reader hold", () => {
+    const sync = (value: string) =>
+      parseTaskFile(`---\ngithub:\n  sync_enabled: ${value}\n---\n`, "task.md").syncEnabled;
+    expect([sync("no"), sync("Off"), sync("yes"), sync("ON"), sync("false")]).toEqual([
+      false,
+      false,
+      true,
+      true,
+      false,
+    ]);
+    expect(() => sync("maybe")).toThrow(/github\.sync_enabled must be true or false, got "maybe"/);
   });
 
   it("reports broken YAML on one line and keeps the cause", () => {

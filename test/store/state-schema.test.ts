@@ -130,6 +130,11 @@ describe("the state file on read", () => {
     expect(state).toEqual(run());
   });
 
+  it("drops the names of given settings it does not know (a newer version's, an interim build's apiUrl)", async () => {
+    const state = await storeWith(edited((s) => (s.github.given = ["apiUrl", "repo", "labels"]))).read();
+    expect(state!.github.given).toEqual(["repo"]);
+  });
+
   it("keeps keys it does not know (written by a newer version)", async () => {
     const state = await storeWith(edited((s) => (s.agents[agentId].costUsd = 1.5))).read();
     expect((state!.agents[agentId] as unknown as Record<string, unknown>).costUsd).toBe(1.5);
