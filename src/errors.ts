@@ -49,6 +49,11 @@ export class GitHubError extends Error {
   readonly retryAt: number | null;
   /** True when a write may have reached GitHub although no answer came back. */
   readonly outcomeUnknown: boolean;
+  /**
+   * True for a problem of this process alone, found before any request (no token here, a call configured
+   * for another GitHub API than the run's): the run is not backed off for it, as another process may write.
+   */
+  readonly local: boolean;
   constructor(
     message: string,
     details: {
@@ -56,6 +61,7 @@ export class GitHubError extends Error {
       status?: number | null;
       retryAt?: number | null;
       outcomeUnknown?: boolean;
+      local?: boolean;
     },
     options?: { cause?: unknown },
   ) {
@@ -64,6 +70,7 @@ export class GitHubError extends Error {
     this.status = details.status ?? null;
     this.retryAt = details.retryAt ?? null;
     this.outcomeUnknown = details.outcomeUnknown ?? false;
+    this.local = details.local ?? false;
   }
 
   /** Worth trying again later with the same credentials. */

@@ -25,6 +25,7 @@ import {
 import type { StatusView } from "./model/status-view.js";
 import { type AgentMetrics, type RunState, UPDATE_STATUSES, type UpdateStatus } from "./model/types.js";
 import { writeInBackground } from "./reporter/background-writer.js";
+import { CallOrder } from "./reporter/call-order.js";
 import { applyChange } from "./reporter/change.js";
 import { ReporterCore } from "./reporter/core.js";
 import { finalizeRun } from "./reporter/finalize.js";
@@ -54,6 +55,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private optionsChecked = false;
   /** When the next agent change was made, if it is applied later than made (see applyingKeptChange). */
   private keptMadeAt: number | null = null;
+  /** The order its changes are made in: the order of the calls (see CallOrder). */
+  private readonly order = new CallOrder();
   /** The calls made and not yet settled: close() lets them finish before it ends the reporter's work. */
   private readonly calls = new Set<Promise<unknown>>();
   /** close()'s work, once called: every call made after it is refused, and every close() waits for it. */
@@ -123,22 +126,27 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     epicDir?: string,
     options: StartOptions = {},
   ): Promise<AgentRef[]> {
-    return this.call("initializeParallelTracking", [epicId, domains, epicDir, options], () => {
-      const deadline = commandDeadline(this.core.timer.now());
-      const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
-      // A database store holds the runs of its own epic: a run of another epic would be stored under it.
-      const storeEpic = this.core.store.database?.epicId;
-      if (storeEpic !== undefined && storeEpic !== id) {
-        throw new UsageError(
-          `initializeParallelTracking: epicId ${quote(id)} differs from the store's epic ${quote(storeEpic)}: start it with the epic the store was created for, or a store created for ${quote(id)}`,
-        );
-      }
-      const list = checkDomains(domains, domains.join(","), "domains");
-      if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
-      // Checked and started in `epicDir`: the reporter moves there only once the run has started.
-      const place = this.core.workplace(epicDir ?? this.core.epicDir);
-      return startRun(this.core, place, id, list, options, deadline);
-    });
+    return this.call(
+      "initializeParallelTracking",
+      [epicId, domains, epicDir, options],
+      () => {
+        const deadline = commandDeadline(this.core.timer.now());
+        const id = assertEpicId(epicId, "initializeParallelTracking: epicId");
+        // A database store holds the runs of its own epic: a run of another epic would be stored under it.
+        const storeEpic = this.core.store.database?.epicId;
+        if (storeEpic !== undefined && storeEpic !== id) {
+          throw new UsageError(
+            `initializeParallelTracking: epicId ${quote(id)} differs from the store's epic ${quote(storeEpic)}: start it with the epic the store was created for, or a store created for ${quote(id)}`,
+          );
+        }
+        const list = checkDomains(domains, domains.join(","), "domains");
+        if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
+        // Checked and started in `epicDir`: the reporter moves there only once the run has started.
+        const place = this.core.workplace(epicDir ?? this.core.epicDir);
+        return startRun(this.core, place, id, list, options, deadline);
+      },
+      { agent: null },
+    );
   }
 
   /**
@@ -147,17 +155,22 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * for what is refused. Resolves to the new agents, in the order given.
    */
   addAgents(domains: readonly string[], options: { parent?: string | null } = {}): Promise<AgentRef[]> {
-    return this.call("addAgents", [domains, options], async () => {
-      const list = checkDomains(domains, domains.join(","), "domains");
-      const parent = options.parent ?? null;
-      let added: AgentRef[] = [];
-      await applyChange(this.core, null, (state, now) => {
-        const result = applyAdd(state, list, parent, now);
-        added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
-        return result.state;
-      });
-      return added;
-    });
+    return this.call(
+      "addAgents",
+      [domains, options],
+      async () => {
+        const list = checkDomains(domains, domains.join(","), "domains");
+        const parent = options.parent ?? null;
+        let added: AgentRef[] = [];
+        await applyChange(this.core, null, (state, now) => {
+          const result = applyAdd(state, list, parent, now);
+          added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
+          return result.state;
+        });
+        return added;
+      },
+      { agent: null },
+    );
   }
 
   /**
@@ -173,51 +186,66 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     metrics?: AgentMetrics,
   ): Promise<void> {
     const args = [agentId, status, filesCompleted, filesTotal, metrics];
-    return this.call("updateAgentProgress", args, (madeAt) => {
-      if (!UPDATE_STATUSES.includes(status)) {
-        throw new UsageError(
-          `updateAgentProgress: status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+    return this.call(
+      "updateAgentProgress",
+      args,
+      (madeAt) => {
+        if (!UPDATE_STATUSES.includes(status)) {
+          throw new UsageError(
+            `updateAgentProgress: status must be one of pending, in_progress, completed, failed, got ${quote(status)}`,
+          );
+        }
+        if (metrics) checkMetrics(metrics, "updateAgentProgress: metrics");
+        return applyChange(
+          this.core,
+          agentId,
+          (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
+          madeAt,
         );
-      }
-      if (metrics) checkMetrics(metrics, "updateAgentProgress: metrics");
-      return applyChange(
-        this.core,
-        agentId,
-        (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
-        madeAt,
-      );
-    });
+      },
+      { agent: agentId },
+    );
   }
 
   /** `metrics`, as updateAgentProgress's: the agent's last ones (its final cost), applied with the change. */
   markAgentComplete(agentId: string, resultSummary?: string | null, metrics?: AgentMetrics): Promise<void> {
-    return this.call("markAgentComplete", [agentId, resultSummary, metrics], (madeAt) => {
-      checkNoNul(resultSummary, "markAgentComplete: resultSummary");
-      if (metrics) checkMetrics(metrics, "markAgentComplete: metrics");
-      const summary = this.core.masked(resultSummary) ?? null;
-      return applyChange(
-        this.core,
-        agentId,
-        (state, now) => applyComplete(state, agentId, summary, now, metrics),
-        madeAt,
-      );
-    });
+    return this.call(
+      "markAgentComplete",
+      [agentId, resultSummary, metrics],
+      (madeAt) => {
+        checkNoNul(resultSummary, "markAgentComplete: resultSummary");
+        if (metrics) checkMetrics(metrics, "markAgentComplete: metrics");
+        const summary = this.core.masked(resultSummary) ?? null;
+        return applyChange(
+          this.core,
+          agentId,
+          (state, now) => applyComplete(state, agentId, summary, now, metrics),
+          madeAt,
+        );
+      },
+      { agent: agentId },
+    );
   }
 
   /** `metrics`: as markAgentComplete's. */
   markAgentFailed(agentId: string, errorMessage: string, metrics?: AgentMetrics): Promise<void> {
-    return this.call("markAgentFailed", [agentId, errorMessage, metrics], (madeAt) => {
-      checkErrorMessage(errorMessage, "markAgentFailed: errorMessage");
-      checkNoNul(errorMessage, "markAgentFailed: errorMessage");
-      if (metrics) checkMetrics(metrics, "markAgentFailed: metrics");
-      const error = this.core.masked(errorMessage);
-      return applyChange(
-        this.core,
-        agentId,
-        (state, now) => applyFail(state, agentId, error, now, metrics),
-        madeAt,
-      );
-    });
+    return this.call(
+      "markAgentFailed",
+      [agentId, errorMessage, metrics],
+      (madeAt) => {
+        checkErrorMessage(errorMessage, "markAgentFailed: errorMessage");
+        checkNoNul(errorMessage, "markAgentFailed: errorMessage");
+        if (metrics) checkMetrics(metrics, "markAgentFailed: metrics");
+        const error = this.core.masked(errorMessage);
+        return applyChange(
+          this.core,
+          agentId,
+          (state, now) => applyFail(state, agentId, error, now, metrics),
+          madeAt,
+        );
+      },
+      { agent: agentId },
+    );
   }
 
   /**
@@ -225,27 +253,37 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * `metrics`: as markAgentComplete's (what the agent cost until it stopped).
    */
   cancelAgent(agentId: string, reason?: string | null, metrics?: AgentMetrics): Promise<void> {
-    return this.call("cancelAgent", [agentId, reason, metrics], (madeAt) => {
-      checkNoNul(reason, "cancelAgent: reason");
-      if (metrics) checkMetrics(metrics, "cancelAgent: metrics");
-      const why = this.core.masked(reason?.trim() || null);
-      return applyChange(
-        this.core,
-        agentId,
-        (state, now) => applyCancel(state, agentId, why, now, metrics),
-        madeAt,
-      );
-    });
+    return this.call(
+      "cancelAgent",
+      [agentId, reason, metrics],
+      (madeAt) => {
+        checkNoNul(reason, "cancelAgent: reason");
+        if (metrics) checkMetrics(metrics, "cancelAgent: metrics");
+        const why = this.core.masked(reason?.trim() || null);
+        return applyChange(
+          this.core,
+          agentId,
+          (state, now) => applyCancel(state, agentId, why, now, metrics),
+          madeAt,
+        );
+      },
+      { agent: agentId },
+    );
   }
 
   /** Records an event in the agent's log; the comment shows each agent's latest few. */
   logAgentEvent(agentId: string, message: string): Promise<void> {
-    return this.call("logAgentEvent", [agentId, message], (madeAt) => {
-      const text = checkEventMessage(message, "logAgentEvent: message");
-      checkNoNul(text, "logAgentEvent: message");
-      const masked = this.core.masked(text);
-      return applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
-    });
+    return this.call(
+      "logAgentEvent",
+      [agentId, message],
+      (madeAt) => {
+        const text = checkEventMessage(message, "logAgentEvent: message");
+        checkNoNul(text, "logAgentEvent: message");
+        const masked = this.core.masked(text);
+        return applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
+      },
+      { agent: agentId },
+    );
   }
 
   /**
@@ -253,10 +291,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
-    return this.call("finalizeParallelExecution", [mergeSummary], (madeAt) => {
-      checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
-      return finalizeRun(this.core, mergeSummary, madeAt);
-    });
+    return this.call(
+      "finalizeParallelExecution",
+      [mergeSummary],
+      (madeAt) => {
+        checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
+        return finalizeRun(this.core, mergeSummary, madeAt);
+      },
+      { agent: null },
+    );
   }
 
   /** Retries the offline queue; resolves to the number of queued posts now delivered. */
@@ -304,17 +347,20 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     method: ApiMethod,
     args: readonly unknown[],
     work: (madeAt: number | null) => Promise<T> | T,
+    change?: { agent: string | null },
   ): Promise<T> {
     // The kept change's time marks this call only, whatever it is and whether or not it gets through.
     const madeAt = this.keptMadeAt;
     this.keptMadeAt = null;
     // Whether close() came first is decided now: a call made before it is not refused while it loads.
     const refused = this.closing !== null;
-    const running = (async () => {
+    const run = async () => {
       await this.checkArguments(method, args);
       if (refused) throw new UsageError(`${method}: this reporter was closed: create a new one`);
       return work(madeAt);
-    })();
+    };
+    // A change takes its turn now, in the order of the calls (CallOrder); a read runs at once.
+    const running = change ? this.order.turn(change.agent, run) : run();
     this.calls.add(running);
     const settled = () => this.calls.delete(running);
     running.then(settled, settled);

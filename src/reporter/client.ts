@@ -33,10 +33,13 @@ export function reporterClient(
   return async (apiUrl) => {
     const given = options.client;
     let client: IssueCommentsClient | null;
+    // A client object has no URL to send to; a factory (the caller's) and the built-in client have.
+    if (typeof given !== "object" && !runApiShared()) {
+      notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
+    }
     if (given && typeof given !== "function") client = guardClient(given, secrets);
     else if (given) client = await madeClient(given, apiUrl, secrets);
     else {
-      if (!runApiShared()) notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
       let made = clients.get(apiUrl);
       if (!made) {
         made = defaultClient(env, apiUrl, clock, options.sleep ?? sleep);
@@ -63,7 +66,7 @@ function notElsewhere(apiUrl: string, configured: string): void {
   if (apiUrl === configured) return;
   throw new GitHubError(
     `the run posts to ${apiUrl}, but this call's GitHub API is ${configured} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`,
-    { kind: "auth" },
+    { kind: "auth", local: true },
   );
 }
 

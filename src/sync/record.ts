@@ -24,7 +24,7 @@ interface Written {
 /** A failed write, as the run state records it. */
 export interface Failure {
   step: Step;
-  error: Pick<GitHubError, "kind" | "message" | "transient">;
+  error: Pick<GitHubError, "kind" | "message" | "transient"> & { local?: boolean };
   /** GitHub's "not before", on the store's clock; null without one. */
   retryAt: number | null;
   /** The request GitHub did not answer in time, if any. */
@@ -79,10 +79,13 @@ export function recordedWrite(
  */
 export function recordedFailure(current: RunState, failure: Failure, owner: string, now: number): SyncState {
   const { step, error, retryAt, unanswered } = failure;
+  const lease = current.sync.lease?.owner === owner ? null : current.sync.lease;
+  // This process's own problem (no request was made): said, but the run is not backed off for it.
+  if (error.local) return { ...current.sync, lease, lastError: error.message };
   const failures = current.sync.consecutiveFailures + 1;
   const sync: SyncState = {
     ...current.sync,
-    lease: current.sync.lease?.owner === owner ? null : current.sync.lease,
+    lease,
     consecutiveFailures: failures,
     lastWriteAt: Math.max(current.sync.lastWriteAt, now),
     backoffUntil: retryAt ?? now + backoffMs(failures, !error.transient),

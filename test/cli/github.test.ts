@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
-import { allFileText, queueFiles, waitFor } from "../support/cli.js";
+import { allFileText, queueFiles, runCli, waitFor } from "../support/cli.js";
 import type { FakeGitHub, FakeGitHubOptions } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
 
@@ -249,6 +249,31 @@ describe("a state file naming another GitHub API", () => {
     await cli("finalize");
     expect(elsewhere.requests).toHaveLength(0);
     expect(gh.requests.length).toBe(before);
+  });
+
+  it("is this call's problem alone: a call configured for the run's API writes at once after it", async () => {
+    const { cli, dir, gh, env } = await setup();
+    const { gh: elsewhere } = await setup();
+    expect((await cli("init", "--epic", "E", "--domains", "a,b", "--min-interval", "0")).code).toBe(0);
+    const misconfigured = await runCli(
+      ["update", "a", "--status", "in_progress", "--files", "1/2", "--dir", dir],
+      {
+        env: { ...env, GITHUB_API_URL: elsewhere.url },
+      },
+    );
+    expect(misconfigured.code).toBe(0);
+    expect(misconfigured.stderr).toContain("the token is not sent to another");
+    // No back-off for the run: the next call, configured for its API, brings the issue up to date.
+    const fine = await cli("update", "b", "--status", "in_progress", "--files", "1/2");
+    expect(fine.code, fine.stderr).toBe(0);
+    await waitFor(() =>
+      byKind(gh, "progress").some(
+        (c) =>
+          /\| b \| \S+ \| 🔄 In Progress \| 1\/2/.test(c.body) &&
+          /\| a \| \S+ \| 🔄 In Progress \| 1\/2/.test(c.body),
+      ),
+    );
+    expect(elsewhere.requests).toHaveLength(0);
   });
 });
 

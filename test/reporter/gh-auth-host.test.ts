@@ -46,6 +46,16 @@ describe("the environment's token and the run's API", () => {
         /^the run posts to https:\/\/collector\.example\/api, but this call's GitHub API is https:\/\/api\.github\.com .*: the token is not sent to another/,
       ),
     });
+    // A library caller's factory is not handed the planted URL either (it would make a client for it).
+    const asked: string[] = [];
+    const factory = async (url: string) => {
+      asked.push(url);
+      return null;
+    };
+    await expect(
+      reporterClient({ client: factory }, env, clock, () => [])("https://collector.example/api"),
+    ).rejects.toMatchObject({ kind: "auth", local: true });
+    expect(asked).toEqual([]);
     // A database store's run keeps the API given at init for every machine (the contract's "Many machines").
     const shared = reporterClient(
       {},

@@ -59,9 +59,7 @@ const DEFAULT_OPTIMISTIC_ATTEMPTS = 5;
  * made again on a fresh read; after `optimisticAttempts` such tries, in a transaction that locks the run row.
  * A new run is made in that locked transaction, under a per-epic advisory lock.
  *
- * One store's changes are made one at a time, in the order they were called (`changes`); so a change of one
- * agent never waits across a round trip on another store's change (another process, another machine) of
- * another agent. The state handed to
+ * So a change of one agent never waits on another agent's change across a round trip. The state handed to
  * a change of agents alone may be behind in the other agents (they are not checked): its `seq` is the run's
  * sequence number as read, and the number the write takes may be higher (contiguous, in commit order). A
  * change of the run-level fields (the sync bookkeeping: what the GitHub write posts) sees the run exactly as
@@ -81,13 +79,6 @@ export class PgRunStore implements RunStore {
    * trying to connect). It gives up once no call got through for connectTimeoutMs (see Slots).
    */
   private readonly turns: Slots;
-  /**
-   * This store's changes, one at a time in the order they were called (as one process's changes are in
-   * the file store): a change that lost a race and was made again could otherwise commit after a change
-   * called later, an older update overwriting a newer one. Reads and subscriptions do not wait here.
-   * A change waits while the ones before it get through, and gives up as `turns` does.
-   */
-  private readonly changes: Slots;
   private correlation: Correlation | null = null;
   private closed = false;
   /** The database's clock less this machine's, as the latest read or change saw them (see now()). */
@@ -109,12 +100,14 @@ export class PgRunStore implements RunStore {
       allowExitOnIdle: true,
     });
     const patienceMs = this.config.connectionTimeoutMillis!;
-    const notAnswering = () =>
-      new StoreUnavailableError(
-        `${this.session.where} is not answering: no call got through in ${patienceMs} ms`,
-      );
-    this.turns = new Slots(size, patienceMs, notAnswering);
-    this.changes = new Slots(1, patienceMs, notAnswering);
+    this.turns = new Slots(
+      size,
+      patienceMs,
+      () =>
+        new StoreUnavailableError(
+          `${this.session.where} is not answering: no call got through in ${patienceMs} ms`,
+        ),
+    );
     // An idle connection that the server drops (restart) must not crash the process: the next query reconnects.
     this.pool.on("error", () => undefined);
   }
@@ -152,9 +145,7 @@ export class PgRunStore implements RunStore {
         throw error;
       }
     };
-    let done: ((wentWell: boolean) => void) | null = null;
     try {
-      done = await this.changes.take();
       const { result, wrote } = await this.withClient(async (client) => {
         for (
           let attempt = 0;
@@ -175,11 +166,9 @@ export class PgRunStore implements RunStore {
         }
       });
       if (wrote && this.correlation === correlation) this.correlation = null;
-      done(true);
       return result;
     } catch (error) {
       if (this.correlation === correlation) this.correlation = null;
-      done?.(!(error instanceof StoreUnavailableError));
       throw error;
     }
   }

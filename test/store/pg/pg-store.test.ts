@@ -287,32 +287,6 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect((await eventsOf("E3")).map((e) => e.seq)).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
   });
 
-  it("applies one store's changes in the order they were called, however many are in flight", async () => {
-    const a = store("E3o", 4);
-    await a.transact((_c, now) => ({ next: newRun("E3o", ["x"], now), result: undefined }));
-    const set = (done: number) => (current: RunState | null, now: number) => {
-      const agent = Object.values(current!.agents)[0]!;
-      const next = applyProgress(
-        current!,
-        agent.agentId,
-        { status: "in_progress", filesCompleted: done, filesTotal: 20 },
-        now,
-      );
-      // The event row keeps which change it was.
-      return { next: { ...next, event: `set ${done}` }, result: undefined };
-    };
-    // Called in order without waiting for one another, as a reporter's updates of one agent may be.
-    await Promise.all(Array.from({ length: 20 }, (_, i) => a.transact(set(i + 1))));
-    const run = await a.read();
-    expect(Object.values(run!.agents)[0]?.filesCompleted).toBe(20);
-    const written = await server.sql<{ event: string }>(
-      url.split("/").pop()!,
-      `SELECT e.event FROM parallel_progress.events e
-       JOIN parallel_progress.runs r ON r.id = e.run_id WHERE r.epic_id = 'E3o' AND e.seq > 1 ORDER BY e.seq`,
-    );
-    expect(written.map((row) => row.event)).toEqual(Array.from({ length: 20 }, (_, i) => `set ${i + 1}`));
-  });
-
   it("loses nothing with every change locking the run row (optimisticAttempts 0)", async () => {
     const [a, b] = await twoWriters("E3l", ["x", "y"], 8, 0);
     const seqs = await Promise.all(
