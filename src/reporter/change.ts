@@ -3,12 +3,12 @@ import { statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { readTaskFileSeen, seenFor } from "../config/task-file-seen.js";
 import { assertActive, findAgent } from "../model/run.js";
-import type { AgentState, RunState } from "../model/types.js";
+import type { AgentState, GitHubTarget, RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
 import { canSync } from "../sync/decide.js";
 import type { Claim } from "../sync/run-syncer.js";
 import type { ReporterCore } from "./core.js";
-import { givenFlags, recordTaskFile, warnOfTaskFile } from "./task-settings.js";
+import { givenFlags, readOver, recordTaskFile, SETTINGS_READS, warnOfTaskFile } from "./task-settings.js";
 
 /**
  * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `madeAt`: when
@@ -25,6 +25,8 @@ export async function applyChange(
   const stat = statTaskFile(core.fs, core.epicDir);
   const record = readTaskFileSeen(core.fs, core.epicDir);
   let target: Target | null = null;
+  /** The run's settings that `target` was read over (see readOver). */
+  let basis: GitHubTarget | null = null;
   // The change and the write decision in one transaction: one lock, one state read and write per call.
   // Flags given on this call are applied in it too; only when task.md changed (or an issue was given to a
   // run without a repository) are the settings read first, outside the lock (a second pass).
@@ -34,7 +36,10 @@ export async function applyChange(
       const ended = endedAfter(current, madeAt);
       const active = ended ?? assertActive(current, core.place);
       const seen = seenFor(record, active.runId);
-      const overlaid = pass === 0 ? overlayTarget(active, stat, seen, core.overrides, core.env) : target;
+      // Read outside the lock, the settings are read again when another call saved its own meanwhile.
+      const stale = basis !== null && pass < SETTINGS_READS && !readOver(active, basis);
+      const overlaid =
+        pass === 0 ? overlayTarget(active, stat, seen, core.overrides, core.env) : stale ? "read" : target;
       if (overlaid === "read") return { result: { refresh: active } };
       const base = overlaid
         ? { ...active, github: keepRunIssue(active, overlaid.github, givenFlags(core)) }
@@ -52,7 +57,8 @@ export async function applyChange(
     if ("refresh" in outcome) {
       const seen = seenFor(record, outcome.refresh.runId);
       target = await refreshTarget(core.fs, core.epicDir, core.env, outcome.refresh, seen, core.overrides);
-      warnOfTaskFile(core, target);
+      if (basis === null) warnOfTaskFile(core, target);
+      basis = outcome.refresh.github;
       continue;
     }
     if (target) recordTaskFile(core, outcome.next.runId, target, record);

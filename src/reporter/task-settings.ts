@@ -3,14 +3,24 @@ import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { quote } from "../config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "../config/task-file-seen.js";
-import type { RunState } from "../model/types.js";
+import type { GitHubTarget, RunState } from "../model/types.js";
 import type { ReporterCore } from "./core.js";
 
 // A run's GitHub settings as a call reads them: the caller's flags, task.md (read again only when it
 // changed since the run's settings were saved on this machine) and the environment.
 
-/** The settings a call read for run `runId` (null: nothing changed since they were saved). */
-export type ReadSettings = { runId: string; target: Target | null };
+/**
+ * The settings a call read for run `runId` (null: nothing changed since they were saved), over the run's
+ * settings as they were then (`basis`): another process's flags saved since make them stale.
+ */
+export type ReadSettings = { runId: string; basis: GitHubTarget; target: Target | null };
+
+/** How many times a call reads its settings again when other calls changed the run's meanwhile. */
+export const SETTINGS_READS = 5;
+
+/** Whether the run's settings are still those `read` was made over. */
+export const readOver = (state: RunState, basis: GitHubTarget): boolean =>
+  JSON.stringify(state.github) === JSON.stringify(basis);
 
 /** With no run here: whether this directory may talk to GitHub (task.md, the library's option). */
 export async function syncEnabledWithoutRun(core: ReporterCore): Promise<boolean> {
@@ -24,17 +34,35 @@ export async function saveSettings(
   current: RunState,
   settings?: ReadSettings,
 ): Promise<RunState | null> {
-  const target = settings?.runId === current.runId ? settings.target : await readSettings(core, current);
-  if (!target) return current;
-  warnIfNoRepository(core, target);
-  warnOfTaskFile(core, target);
-  const saved = await core.store.transact((state) => {
-    if (!state) return { result: null };
-    const next = { ...state, github: keepRunIssue(state, target.github, givenFlags(core)) };
-    return { next, result: next };
-  });
-  if (saved) recordTaskFile(core, saved.runId, target);
-  return saved;
+  let read =
+    settings?.runId === current.runId && readOver(current, settings.basis)
+      ? settings
+      : { runId: current.runId, basis: current.github, target: await readSettings(core, current) };
+  for (let reads = 1; ; reads++) {
+    const { target, basis } = read;
+    if (!target) return current;
+    if (reads === 1) {
+      warnIfNoRepository(core, target);
+      warnOfTaskFile(core, target);
+    }
+    // Read outside the lock: when another call saved settings of its own meanwhile (its flags), read again
+    // over them, rather than put the older ones back.
+    const saved = await core.store.transact<RunState | { stale: RunState } | null>((state) => {
+      if (!state) return { result: null };
+      if (reads < SETTINGS_READS && state.runId === read.runId && !readOver(state, basis)) {
+        return { result: { stale: state } };
+      }
+      const next = { ...state, github: keepRunIssue(state, target.github, givenFlags(core)) };
+      return { next, result: next };
+    });
+    if (saved && "stale" in saved) {
+      current = saved.stale;
+      read = { runId: current.runId, basis: current.github, target: await readSettings(core, current) };
+      continue;
+    }
+    if (saved) recordTaskFile(core, saved.runId, target);
+    return saved;
+  }
 }
 
 /** This call's settings over the run's saved ones (see refreshTarget); null: nothing changed. */

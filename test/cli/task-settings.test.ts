@@ -68,6 +68,33 @@ describe("task.md settings from the CLI", () => {
     expect(posts.map((request) => request.path)).toEqual(["/repos/acme/widgets/issues/12/comments"]);
   });
 
+  it("two calls at once, one giving a flag, one reading an edited task.md: neither refused, the flag kept", async () => {
+    // The task.md reader reads outside the lock: were its settings saved over the flag's, its change was
+    // refused as a move to "issue #null", or the flag undone.
+    for (let round = 0; round < 8; round++) {
+      const { dir, env } = await setup("---\ngithub:\n  repo: acme/widgets\n---\n# Epic\n");
+      const call = (...args: string[]) =>
+        runCli([...args, "--dir", dir], { env: { ...env, GITHUB_TOKEN: "" } });
+      expect((await call("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
+      await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: acme/widgets\n---\n# Epic\n- [x] a box\n");
+      const [edited, flagged] = await Promise.all([
+        call("update", "a", "--status", "in_progress"),
+        call("update", "b", "--status", "in_progress", "--issue", "123", "--comment-mode", "append"),
+      ]);
+      expect([edited.code, flagged.code], edited.stderr + flagged.stderr).toEqual([0, 0]);
+      const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+      expect(state.github).toMatchObject({
+        issueNumber: 123,
+        commentMode: "append",
+        given: ["commentMode", "issueNumber"],
+      });
+      expect(Object.values<{ status: string }>(state.agents).map((agent) => agent.status)).toEqual([
+        "in_progress",
+        "in_progress",
+      ]);
+    }
+  });
+
   it("warns of a misspelt setting at init rather than track locally in silence", async () => {
     const { gh, dir, env } = await setup("---\ngithub:\n  issue-number: 5\n  repo: acme/widgets\n---\n");
     const init = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
