@@ -20,7 +20,8 @@ export async function retry(
   if (!before && core.queue.count() === 0)
     return { sent: 0, remaining: 0, plan: [], owed: [], setAside: [], errors: [], waitingUntil: null };
   const current = before && !options.dryRun ? await saveSettings(core, before, settings) : before;
-  const apiUrl = current?.github.apiUrl ?? resolveApiUrl(core.overrides.apiUrl, core.env);
+  // Other runs' queued posts go to the API this call is configured with (the run's own posts, to its API).
+  const apiUrl = resolveApiUrl(core.overrides.apiUrl, core.env);
   // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts
   // included; what is queued stays, as in a dry run.
   const syncOff =
@@ -31,7 +32,6 @@ export async function retry(
     dryRun: options.dryRun || syncOff,
     deadline,
     apiUrl,
-    runsApi: current !== null,
   });
   if (syncOff && report.remaining > 0) {
     report.errors.push(

@@ -52,13 +52,12 @@ export async function retryQueue(
   syncer: RunSyncer,
   options: {
     /**
-     * The GitHub API this call is configured with (the run's, else --api-url or GITHUB_API_URL). Entries
-     * queued for another API stay queued: the token is never sent where the caller did not point it (a
-     * queue file is only data in the epic folder, and anyone who can write there could name any host).
+     * The GitHub API this call is configured with (--api-url, else GITHUB_API_URL, else api.github.com),
+     * for other runs' entries (the current run's go to its own API, with its state): those queued for
+     * another API stay queued, as the token is never sent where the caller did not point it (a queue file
+     * is only data in the epic folder, and anyone who can write there could name any host).
      */
     apiUrl: string;
-    /** `apiUrl` is the current run's (fixed with its issue), not one this call may choose. */
-    runsApi?: boolean;
     dryRun?: boolean;
     /**
      * Epoch ms by which everything sent gives up (the command's deadline, on SyncDeps.timer); default: one
@@ -141,7 +140,7 @@ export async function retryQueue(
         if (refusedRuns.has(entry.item.run_id)) continue; // stays queued, behind its run's refused entry
         if (entry.item.api_url !== options.apiUrl) {
           report.errors.push(
-            `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API${options.runsApi ? ": here the run's own, which --api-url and GITHUB_API_URL do not change" : "; set --api-url or GITHUB_API_URL to send it there"})`,
+            `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API; run retry with GITHUB_API_URL set to it to send it there)`,
           );
           continue;
         }

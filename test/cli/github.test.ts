@@ -188,7 +188,7 @@ describe("the CLI against a fake GitHub on loopback", () => {
 describe("the offline queue keeps the truth and the token", () => {
   // "A finalize GitHub never saw ... is posted once" runs in-process: test/convergence/queue.test.ts.
   it("an entry queued for another API URL is not sent there with the token: it stays queued, said why", async () => {
-    const { gh, cli, dir } = await setup();
+    const { gh, cli, dir, env } = await setup();
     const { gh: elsewhere } = await setup();
     expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
     const queue = join(dir, ".github_parallel_queue");
@@ -209,14 +209,21 @@ describe("the offline queue keeps the truth and the token", () => {
     const retry = await cli("retry");
     expect(retry.code).toBe(3);
     expect(retry.stderr).toContain(`${name} is for ${elsewhere.url}`);
-    // The run's API is fixed with its issue: the advice is not to give --api-url, which would not move it.
-    expect(retry.stderr).toContain("here the run's own, which --api-url and GITHUB_API_URL do not change");
+    expect(retry.stderr).toContain("run retry with GITHUB_API_URL set to it to send it there");
     const pointed = await cli("retry", "--api-url", elsewhere.url);
     expect(pointed.code).toBe(2);
     expect(pointed.stderr).toMatch(/--api-url names .*a run stays on one GitHub/);
     expect(elsewhere.requests).toHaveLength(0);
     expect(await queueFiles(dir)).toEqual([name]);
     expect(gh.comments("acme/widgets", 123).some((c) => c.body === "planted")).toBe(false);
+    // Configured for that API (GITHUB_API_URL), a retry sends another run's entry there, whatever this
+    // directory's run posts to: an earlier run's leftovers are not stuck behind the next run's API.
+    const configured = await runCli(["retry", "--dir", dir], {
+      env: { ...env, GITHUB_API_URL: elsewhere.url },
+    });
+    expect(configured.stderr).not.toContain(`${name} is for`);
+    expect(elsewhere.comments("acme/widgets", 123).map((c) => c.body)).toEqual(["planted"]);
+    expect(await queueFiles(dir)).toEqual([]);
   });
 });
 
