@@ -32,7 +32,8 @@ describe.concurrent("a retry that meets another retry's lock", () => {
     for (const result of results) {
       expect(result.code).toBe(3);
       const lines = result.stderr.trim().split("\n");
-      expect(lines.at(-1)).toMatch(/^parallel-progress: warning: 1 post\(s\) remain queued/);
+      // How many depends on what the background writer of `complete` queued meanwhile: one or more.
+      expect(lines.at(-1)).toMatch(/^parallel-progress: warning: [1-9]\d* post\(s\) remain queued/);
       expect(lines.length, "and why").toBeGreaterThan(1);
     }
   }, 60_000);
