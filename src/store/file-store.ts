@@ -1,5 +1,5 @@
 import type { FSWatcher } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
@@ -59,7 +59,8 @@ export class FileRunStore implements RunStore {
    * Watches the state folder; the atomic rename onto state.json is the signal (the temporary file's and
    * the lock's events are not). The folder is followed from the epic directory, which is watched too: a
    * folder made after the subscription (by `init`), or removed and made again, is watched anew. The epic
-   * directory removed (`rm -rf`, `git clean`) ends its watch: it is then looked for every half second
+   * directory removed (`rm -rf`, `git clean`), or removed and made again before its watch heard it, ends
+   * its watch: it is then looked for every half second
    * (fs.watch cannot wait for a path to appear) and watched again once made. A subscription makes
    * nothing: following a directory leaves nothing behind in it. Rejects (ENOENT) when the epic directory
    * is missing when it starts. A listener that throws does not stop it (guardListener).
@@ -109,7 +110,10 @@ export class FileRunStore implements RunStore {
         // The state folder made (init) or removed and made again: watched anew, and one call, for a
         // state written before the new watch began.
         const watcher = this.fs.watch(epicDir, (_event, name) => {
-          if (!this.fs.existsSync(epicDir)) return lost();
+          // Removed, or removed and made again before this event came (an event naming the directory
+          // itself: inode numbers are reused at once): this watch is on the old directory.
+          if (!this.fs.existsSync(epicDir) || (name !== null && String(name) === basename(epicDir)))
+            return lost();
           if (name !== null && String(name) !== STATE_DIR) return;
           if (watchFolder()) listener();
         });

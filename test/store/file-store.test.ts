@@ -194,6 +194,29 @@ describe("FileRunStore across processes", () => {
     await store.close();
   });
 
+  it("follows its epic directory removed and made again before its watch heard it", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+    const store = new FileRunStore(nodeFs, dir);
+    await store.transact(() => ({ next: run(), result: undefined }));
+    let calls = 0;
+    await store.subscribe(() => calls++);
+    // In one go: the watch's events come after the directory is back (a loaded machine, `git clean` + init).
+    nodeFs.rmSync(dir, { recursive: true, force: true });
+    nodeFs.mkdirSync(dir);
+    // The watches' events for the removal come now, the new directory there already, no run in it yet.
+    expect(await waitFor(() => calls > 0)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.transact(() => ({ next: run(), result: undefined }));
+    const made = calls;
+    await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
+    expect(await waitFor(() => calls > made)).toBe(true);
+    // Only the new directory's watches can hear this one.
+    const before = calls;
+    await store.transact((s) => ({ next: { ...s!, seq: s!.seq + 1 }, result: 0 }));
+    expect(await waitFor(() => calls > before)).toBe(true);
+    await store.close();
+  });
+
   it("stays readable when writers are killed with SIGKILL at random moments", async () => {
     dir = await mkdtemp(join(tmpdir(), "pp-store-"));
     const store = new FileRunStore(nodeFs, dir);
