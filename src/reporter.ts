@@ -19,6 +19,8 @@ import {
   applyFail,
   applyLog,
   applyProgress,
+  findAgent,
+  hasChildren,
   noRunError,
   type RunPlace,
 } from "./model/run.js";
@@ -203,7 +205,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           madeAt,
         );
       },
-      { agent: agentId },
+      { agent: this.turnOf(agentId) },
     );
   }
 
@@ -223,7 +225,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           madeAt,
         );
       },
-      { agent: agentId },
+      { agent: this.turnOf(agentId) },
     );
   }
 
@@ -244,7 +246,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           madeAt,
         );
       },
-      { agent: agentId },
+      { agent: this.turnOf(agentId) },
     );
   }
 
@@ -267,7 +269,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           madeAt,
         );
       },
-      { agent: agentId },
+      { agent: this.turnOf(agentId) },
     );
   }
 
@@ -282,7 +284,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         const masked = this.core.masked(text);
         return applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
       },
-      { agent: agentId },
+      { agent: this.turnOf(agentId) },
     );
   }
 
@@ -335,6 +337,22 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   flush(): Promise<void> {
     return this.call("flush", [], () => this.core.writer.flushed());
+  }
+
+  /**
+   * The turn a change of agent `ref` takes (CallOrder): its agent id, whatever name it is called by (an id,
+   * its domain, in any case), as the reporter last saw the run; a change of the run (null) when the name
+   * names no agent there yet, or an agent with children (its completion waits on theirs).
+   */
+  private turnOf(ref: string): string | null {
+    const state = this.core.state;
+    if (!state) return null;
+    try {
+      const agent = findAgent(state, ref);
+      return hasChildren(state, agent.agentId) ? null : agent.agentId;
+    } catch {
+      return null;
+    }
   }
 
   /**

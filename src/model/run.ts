@@ -207,7 +207,7 @@ function withAgent(state: RunState, agent: AgentState, event: string, iso: strin
   return { ...state, seq: state.seq + 1, event, agents };
 }
 
-const hasChildren = (state: RunState, agentId: string) =>
+export const hasChildren = (state: RunState, agentId: string) =>
   Object.values(state.agents).some((agent) => (agent.parentId ?? null) === agentId);
 
 /** A parent can be completed only once all its descendants are finished (else its work is not done). */

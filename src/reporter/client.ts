@@ -50,6 +50,7 @@ export function reporterClient(
     if (client) return client;
     throw new GitHubError("no GitHub token: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`)", {
       kind: "auth",
+      local: true,
     });
   };
 }
@@ -106,7 +107,7 @@ async function defaultClient(
     const from = token.source === "gh auth token" ? "the token from `gh auth token`" : token.source;
     throw new GitHubError(
       `${from} holds characters a token cannot (${problem}): set it to the token alone, as GitHub issued it`,
-      { kind: "auth" },
+      { kind: "auth", local: true },
     );
   }
   const { createOctokitClient, readProxySettings } = await import("../sync/client-and-renderer.js");
