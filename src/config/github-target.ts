@@ -181,7 +181,7 @@ const TASK_KEYS = {
   repo: "repo",
   commentMode: "comment_mode",
   minIntervalMs: "min_interval_ms",
-} as const;
+} as const satisfies Record<GivenSetting, string>;
 
 /** The task.md settings that differ from the run's given by flags earlier (not by this call's flags). */
 function overruledByFlags(

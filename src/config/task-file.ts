@@ -41,20 +41,9 @@ const absentIfNull = (value: unknown) => (value === null ? undefined : value);
 const wholeNumber = (value: unknown) =>
   typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : absentIfNull(value);
 
-/**
- * YAML 1.1's words for true and false (yes, no, on, off), which task.md files written for the YAML 1.1
- * reader this tool used before hold: YAML 1.2 reads them as text.
- */
-const yesOrNo = (value: unknown) => {
-  const word = typeof value === "string" ? value.trim().toLowerCase() : null;
-  if (word === "yes" || word === "on" || word === "y") return true;
-  if (word === "no" || word === "off" || word === "n") return false;
-  return absentIfNull(value);
-};
-
 const githubSchema = z.object({
   issue_number: z.preprocess(wholeNumber, z.int().min(1).max(MAX_ISSUE_NUMBER).optional()),
-  sync_enabled: z.preprocess(yesOrNo, z.boolean().default(true)),
+  sync_enabled: z.preprocess(absentIfNull, z.boolean().default(true)),
   repo: z.preprocess(absentIfNull, z.string().refine(isRepoSlug).optional()),
   last_synced: z.preprocess(
     absentIfNull,

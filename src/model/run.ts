@@ -118,7 +118,10 @@ export function findAgent(state: RunState, ref: string): AgentState {
   const agents = Object.values(state.agents);
   // Own keys only: `toString`, `constructor` or `__proto__` name no agent (Object.prototype's are not ids).
   const byId = Object.hasOwn(state.agents, ref) ? state.agents[ref] : undefined;
-  const byDomain = agents.find((agent) => agent.domain === ref);
+  // One form of accented letters (macOS gives `é` as e + U+0301, others as one letter): a run of an
+  // earlier release may hold either.
+  const exact = ref.normalize("NFC");
+  const byDomain = agents.find((agent) => agent.domain.normalize("NFC") === exact);
   if (byId && byDomain && byId !== byDomain) {
     throw new UsageError(
       `agent ${quote(ref)} is ambiguous: it is the id of ${describeAgent(byId)} and the domain of ${describeAgent(byDomain)}: give ${byDomain.agentId} for the latter`,
@@ -126,9 +129,9 @@ export function findAgent(state: RunState, ref: string): AgentState {
   }
   const found = byId ?? byDomain;
   if (found) return found;
-  // Case aside, and the form of accented letters (macOS gives `é` as e + U+0301, others as one letter).
-  const fold = (text: string) => text.normalize("NFC").toLowerCase();
-  const folded = agents.filter((agent) => fold(agent.domain) === fold(ref));
+  const folded = agents.filter(
+    (agent) => agent.domain.normalize("NFC").toLowerCase() === exact.toLowerCase(),
+  );
   if (folded.length === 1) return folded[0]!;
   if (folded.length > 1) {
     throw new UsageError(

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { refreshTarget, type Target } from "../config/github-target.js";
 import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
@@ -20,7 +21,7 @@ export const SETTINGS_READS = 5;
 
 /** Whether the run's settings are still those `read` was made over. */
 export const readOver = (state: RunState, basis: GitHubTarget): boolean =>
-  JSON.stringify(state.github) === JSON.stringify(basis);
+  isDeepStrictEqual(state.github, basis);
 
 /** With no run here: whether this directory may talk to GitHub (task.md, the library's option). */
 export async function syncEnabledWithoutRun(core: ReporterCore): Promise<boolean> {

@@ -74,7 +74,7 @@ export function leftForOtherApi(plan: readonly PlannedEntry[], apiUrl: string): 
 
 /**
  * A post the directory's run owes its issue that no queue entry holds (a process that ended before its
- * write, such as a script's `process.exit()`): its progress comment behind the run's state, or its final
+ * write, a script that exits without awaiting flush()): its progress comment behind the run's state, or its final
  * summary not posted. A retry writes it as it brings the issue to the run's state.
  */
 export interface OwedPost {

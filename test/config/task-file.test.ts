@@ -183,19 +183,6 @@ describe("parseTaskFile", () => {
     ]);
   });
 
-  it("takes YAML 1.1's yes, no, on and off for sync_enabled, as task.md files for the earlier reader hold", () => {
-    const sync = (value: string) =>
-      parseTaskFile(`---\ngithub:\n  sync_enabled: ${value}\n---\n`, "task.md").syncEnabled;
-    expect([sync("no"), sync("Off"), sync("yes"), sync("ON"), sync("false")]).toEqual([
-      false,
-      false,
-      true,
-      true,
-      false,
-    ]);
-    expect(() => sync("maybe")).toThrow(/github\.sync_enabled must be true or false, got "maybe"/);
-  });
-
   it("reports broken YAML on one line and keeps the cause", () => {
     const text = "---\ngithub:\n  issue_number: 1\n   repo: a/b\n---\n";
     try {

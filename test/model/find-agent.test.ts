@@ -26,6 +26,10 @@ describe("findAgent", () => {
     expect(findAgent(run([decomposed]), composed).domain).toBe(decomposed); // a run of an earlier release
     expect(checkDomains([decomposed, "api"])).toEqual([composed, "api"]);
     expect(() => checkDomains([decomposed, composed])).toThrow(/more than once/);
+    // The exact domain first, whatever its form, before the domains that differ only in case.
+    expect(findAgent(run(["Caf\u00e9", composed]), decomposed).agentId).toBe(
+      findAgent(run(["Caf\u00e9", composed]), composed).agentId,
+    );
   });
 
   it("prefers the exact domain to one that differs only in case", () => {
