@@ -50,11 +50,11 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
   // The background writer finds the same run: the store and epic travel in its environment (a URL may
   // hold a password: never on a command line, where other users could read it).
   // So does the GitHub API given by --api-url: the token goes only to the API a call is configured with.
-  const writerEnv = {
+  const writerEnv = () => ({
     ...process.env,
     ...(chosen ? { PARALLEL_PROGRESS_STORE: chosen.url, PARALLEL_PROGRESS_EPIC: chosen.epicId } : {}),
     ...(github.apiUrl === undefined ? {} : { GITHUB_API_URL: resolveApiUrl(github.apiUrl, process.env) }),
-  };
+  });
   // One connection: a CLI call is one short process (connect, one transaction, done).
   const store = chosen ? new LazyPgStore({ ...chosen, maxConnections: 1 }, importPgStore) : null;
   const epicId = chosen || anyEpic ? null : givenEpic(options.epic, process.env);
@@ -72,7 +72,7 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
     ...(store ? { store } : fileStore ? { store: fileStore } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv);
+  const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv());
   return { out, reporter, options, actions, store, startBackgroundWriter };
 }
 

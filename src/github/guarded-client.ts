@@ -111,8 +111,7 @@ async function guarded<T>(
 export function withoutSecrets(error: GitHubError, secrets: readonly string[]): GitHubError {
   const message = redactSecrets(error.message, secrets);
   if (message === error.message) return error;
-  const { kind, status, retryAt, outcomeUnknown } = error;
-  return new GitHubError(message, { kind, status, retryAt, outcomeUnknown });
+  return new GitHubError(message, error); // every detail field, so none can be left behind
 }
 
 /** A thrown value in a few words, one line, `secrets` and anything shaped like a token masked. */

@@ -22,7 +22,7 @@ export async function finalizeRun(
   const active = await core.store.read();
   let settings: ReadSettings | undefined;
   if (active && !active.completedAt) {
-    settings = { runId: active.runId, basis: active.github, target: await readSettings(core, active) };
+    settings = await readSettings(core, active);
     if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
   }
   const { state, finalizedNow } = await core.store.transact((current, now) => {

@@ -38,7 +38,7 @@ export async function saveSettings(
   let read =
     settings?.runId === current.runId && readOver(current, settings.basis)
       ? settings
-      : { runId: current.runId, basis: current.github, target: await readSettings(core, current) };
+      : await readSettings(core, current);
   for (let reads = 1; ; reads++) {
     const { target, basis } = read;
     if (!target) return current;
@@ -58,7 +58,7 @@ export async function saveSettings(
     });
     if (saved && "stale" in saved) {
       current = saved.stale;
-      read = { runId: current.runId, basis: current.github, target: await readSettings(core, current) };
+      read = await readSettings(core, current);
       continue;
     }
     if (saved) recordTaskFile(core, saved.runId, target);
@@ -67,9 +67,10 @@ export async function saveSettings(
 }
 
 /** This call's settings over the run's saved ones (see refreshTarget); null: nothing changed. */
-export function readSettings(core: ReporterCore, current: RunState): Promise<Target | null> {
+export async function readSettings(core: ReporterCore, current: RunState): Promise<ReadSettings> {
   const seen = seenFor(readTaskFileSeen(core.fs, core.epicDir), current.runId);
-  return refreshTarget(core.fs, core.epicDir, core.env, current, seen, core.overrides);
+  const target = await refreshTarget(core.fs, core.epicDir, core.env, current, seen, core.overrides);
+  return { runId: current.runId, basis: current.github, target };
 }
 
 /**

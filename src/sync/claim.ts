@@ -94,6 +94,7 @@ export function claimWrite(
     writerLost,
     now,
     previousWriteAt: current.sync.lastWriteAt,
+    previousBudget: current.sync.writeBudget,
   };
 }
 

@@ -2,7 +2,7 @@ import type { GitHubError } from "../errors.js";
 import type { RunState, SyncState } from "../model/types.js";
 import { claimWriterIfOwed } from "./claim.js";
 import { backoffMs, decideWrite } from "./decide.js";
-import type { Step, SyncDeps } from "./syncer-types.js";
+import type { Claim, Step, SyncDeps } from "./syncer-types.js";
 import { UNANSWERED_WINDOW_MS } from "./timings.js";
 
 /**
@@ -27,6 +27,11 @@ export interface Failure {
   error: Pick<GitHubError, "kind" | "message" | "transient"> & { local?: boolean };
   /** GitHub's "not before", on the store's clock; null without one. */
   retryAt: number | null;
+  /**
+   * For a failure found before any request (`error.local`): the claim that took the write, whose time and
+   * budget token are given back when nothing wrote since (the lease was this caller's).
+   */
+  claimed?: Pick<Claim, "now" | "previousWriteAt" | "previousBudget">;
   /** The request GitHub did not answer in time, if any. */
   unanswered: "edit" | "create" | null;
 }
@@ -78,10 +83,19 @@ export function recordedWrite(
  * takeover); a create may still appear, so none is made before it (unsureCreate).
  */
 export function recordedFailure(current: RunState, failure: Failure, owner: string, now: number): SyncState {
-  const { step, error, retryAt, unanswered } = failure;
+  const { step, error, retryAt, unanswered, claimed } = failure;
   const lease = current.sync.lease?.owner === owner ? null : current.sync.lease;
-  // This process's own problem (no request was made): said, but the run is not backed off for it.
-  if (error.local) return { ...current.sync, lease, lastError: error.message };
+  // This process's own problem (no request was made): said, but the run is not backed off for it, and
+  // what its claim took (the write's time, a budget token) is given back.
+  if (error.local) {
+    const untouched = claimed !== undefined && current.sync.lastWriteAt === claimed.now;
+    return {
+      ...current.sync,
+      lease,
+      lastError: error.message,
+      ...(untouched ? { lastWriteAt: claimed.previousWriteAt, writeBudget: claimed.previousBudget } : {}),
+    };
+  }
   const failures = current.sync.consecutiveFailures + 1;
   const sync: SyncState = {
     ...current.sync,
@@ -143,6 +157,7 @@ export async function recordFailure(
   step: Step,
   error: GitHubError,
   unanswered: "edit" | "create" | null,
+  claim?: Failure["claimed"],
 ): Promise<void> {
   // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
   const local = deps.clock.now();
@@ -150,10 +165,12 @@ export async function recordFailure(
   await deps.store.transact((current, now) => {
     if (!current || current.runId !== written.runId) return { result: undefined };
     const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
-    let sync = recordedFailure(current, { step, error, retryAt, unanswered }, deps.owner, now);
+    const failure = { step, error, retryAt, unanswered, ...(claim ? { claimed: claim } : {}) };
+    let sync = recordedFailure(current, failure, deps.owner, now);
     // The background writer's own failure (the claim is its own, even run out): it goes on, or ends by its
-    // rules; a successor it started itself would escape them.
-    if (current.sync.flusher?.owner !== deps.owner) {
+    // rules; a successor it started itself would escape them. Nor is one claimed for this process's own
+    // problem (no token, another API): a writer started here would meet it too.
+    if (!error.local && current.sync.flusher?.owner !== deps.owner) {
       const decision = decideWrite({ ...current, sync }, now, deps.owner);
       ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
     }

@@ -63,12 +63,14 @@ export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
   return entries.map((entry) => byRun.get(entry.item.run_id)!.shift()!);
 }
 
-/** `plan` with the entries of other runs queued for another API than `apiUrl` marked `left` (pure). */
+/**
+ * `plan` with the entries of other runs queued for another API than `apiUrl` marked `left`: a retry sends
+ * them nowhere (pure). Superseded ones stay superseded (their run's newest entry says it).
+ */
 export function leftForOtherApi(plan: readonly PlannedEntry[], apiUrl: string): PlannedEntry[] {
+  const sent = new Set(["upsert", "append", "final"]);
   return plan.map((entry) =>
-    entry.action !== "current" && entry.action !== "delivered" && entry.item.api_url !== apiUrl
-      ? { ...entry, action: "left" }
-      : entry,
+    sent.has(entry.action) && entry.item.api_url !== apiUrl ? { ...entry, action: "left" } : entry,
   );
 }
 

@@ -89,7 +89,7 @@ export async function retryQueue(
     locked = true;
     const { entries, setAside } = await queue.list();
     const planned = await store.read();
-    const plan = planRetry(entries, planned);
+    const plan = leftForOtherApi(planRetry(entries, planned), options.apiUrl);
     const report: RetryReport = {
       sent: 0,
       remaining: plan.length,
@@ -138,7 +138,7 @@ export async function retryQueue(
         }
         if (entry.action === "superseded") continue; // cleared below once its run's newest one is sent
         if (refusedRuns.has(entry.item.run_id)) continue; // stays queued, behind its run's refused entry
-        if (entry.item.api_url !== options.apiUrl) {
+        if (entry.action === "left") {
           report.errors.push(
             `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API; run retry with GITHUB_API_URL set to it to send it there)`,
           );

@@ -1,6 +1,6 @@
 import type { GitHubError } from "../errors.js";
 import type { IssueComment, IssueCommentsClient } from "../github/types.js";
-import type { RunState } from "../model/types.js";
+import type { RunState, SyncState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { RunStore } from "../store/types.js";
 import type { Clock } from "../util/io.js";
@@ -78,6 +78,8 @@ export interface Claim {
   now: number;
   /** The run's lastWriteAt before this claim: 0 when no write of the run was ever attempted. */
   previousWriteAt: number;
+  /** The run's write budget before this claim (given back when the write could not even be tried). */
+  previousBudget: SyncState["writeBudget"];
 }
 
 /** The issue's comments as a write of the current flush listed them, and the lastWriteAt it recorded. */

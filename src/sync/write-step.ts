@@ -122,7 +122,7 @@ export async function writeStep(
         outcomeUnknown: error.outcomeUnknown,
         unsureUntil,
       }));
-      await recordFailure(deps, state, step, error, unanswered);
+      await recordFailure(deps, state, step, error, unanswered, claim);
     } catch (failure) {
       // The store (or the queue) failed after a request may have reached GitHub, recording its outcome or
       // renewing the lease: the lease is released with the interval counted from now, or the next writer

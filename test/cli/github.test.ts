@@ -258,6 +258,29 @@ describe("a state file naming another GitHub API", () => {
     expect(gh.requests.length).toBe(before);
   });
 
+  it("takes nothing of the run when a call has no token: no write budget spent, no background writer claimed", async () => {
+    const { cli, dir, env } = await setup();
+    expect((await cli("init", "--epic", "E", "--domains", "a", "--min-interval", "0")).code).toBe(0);
+    const stateFile = join(dir, ".parallel-progress", "state.json");
+    const before = JSON.parse(await readFile(stateFile, "utf8")).sync;
+    const tokenless = await runCli(
+      ["update", "a", "--status", "in_progress", "--files", "1/2", "--dir", dir],
+      {
+        env: { ...env, GITHUB_TOKEN: "" },
+      },
+    );
+    expect(tokenless.code).toBe(0);
+    expect(tokenless.stderr).toContain("no GitHub token");
+    const after = JSON.parse(await readFile(stateFile, "utf8")).sync;
+    expect(after).toMatchObject({
+      writeBudget: before.writeBudget,
+      lastWriteAt: before.lastWriteAt,
+      flusher: null,
+      backoffUntil: before.backoffUntil,
+      consecutiveFailures: 0,
+    });
+  });
+
   it("is this call's problem alone: a call configured for the run's API writes at once after it", async () => {
     const { cli, dir, gh, env } = await setup();
     const { gh: elsewhere } = await setup();
