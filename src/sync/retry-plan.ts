@@ -56,11 +56,22 @@ export function planRetry(entries: readonly QueueEntry[], state: RunState | null
  */
 export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
   const byRun = new Map<string, T[]>();
-  for (const entry of entries) byRun.set(entry.item.run_id, [...(byRun.get(entry.item.run_id) ?? []), entry]);
+  for (const entry of entries) {
+    const runEntries = byRun.get(entry.item.run_id);
+    if (runEntries) runEntries.push(entry);
+    else byRun.set(entry.item.run_id, [entry]);
+  }
   // A run's final summary after its progress of the same seq (their names may sort either way within a ms).
   const order = (entry: T) => entry.item.seq * 2 + (entry.item.kind === "final" ? 1 : 0);
   for (const runEntries of byRun.values()) runEntries.sort((a, b) => order(a) - order(b));
-  return entries.map((entry) => byRun.get(entry.item.run_id)!.shift()!);
+  // Each place a run's entry held takes that run's next entry in seq order.
+  const taken = new Map<string, number>();
+  return entries.map((entry) => {
+    const run = entry.item.run_id;
+    const next = taken.get(run) ?? 0;
+    taken.set(run, next + 1);
+    return byRun.get(run)![next]!;
+  });
 }
 
 /**
