@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
+import { storeTime } from "../store/store-time.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./context.js";
 import { fullScreen } from "./terminal-settings.js";
@@ -73,7 +74,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   async function follow(first: RunState): Promise<void> {
     const stdout = process.stdout;
     const screen = fullScreen(process.env, stdout)
-      ? await terminalScreen(dir, () => store.now?.() ?? Date.now())
+      ? await terminalScreen(dir, () => storeTime(store, Date.now))
       : null;
 
     let state: RunState = first;

@@ -7,6 +7,7 @@ import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { OfflineQueue } from "../queue/offline-queue.js";
 import { FileRunStore } from "../store/file-store.js";
+import { storeTime } from "../store/store-time.js";
 import type { RunStore } from "../store/types.js";
 import type { RequestTimes } from "../sync/pacer.js";
 import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
@@ -155,7 +156,7 @@ export class ReporterCore {
    * database's), else this reporter's.
    */
   storeNow(): number {
-    return this.store.now?.() ?? this.clock.now();
+    return storeTime(this.store, () => this.clock.now());
   }
 
   /** How many changes this reporter made. */

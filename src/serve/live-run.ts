@@ -1,4 +1,5 @@
 import type { RunState } from "../model/types.js";
+import { storeTime } from "../store/store-time.js";
 import type { RunStore } from "../store/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { extendHistory, type History, type HistoryAppend, seedHistory } from "./history.js";
@@ -107,7 +108,7 @@ export class LiveRun {
 
   /** Sends pages what differs from what they have: a snapshot for a new run, else the changed parts. */
   private apply(always: boolean): void {
-    const view = this.state ? toPageView(this.state, this.source.now?.() ?? this.now()) : null;
+    const view = this.state ? toPageView(this.state, storeTime(this.source, this.now)) : null;
     if (!view && !this.view && this.applied && !always) return; // still no run
     this.applied = true;
     if (!view || !this.view || !this.history || view.run.runId !== this.view.run.runId) {

@@ -1,6 +1,7 @@
 import { GitHubError, type GitHubErrorKind, LockTimeoutError } from "../errors.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
+import { storeTime } from "../store/store-time.js";
 import {
   appendProgressComment,
   postFinalComment,
@@ -191,7 +192,7 @@ export async function retryQueue(
     let why: string | null = null;
     if (state) {
       // The state's times (leases, back-offs) are the store's clock (a database's: this machine's may be off).
-      const now = store.now?.() ?? clock.now();
+      const now = storeTime(store, () => clock.now());
       const reason = waitReason(state, now, deps.owner);
       await syncer.queueMissing(reason);
       const missing = canSync(state) && missingSteps(state).length > 0;
