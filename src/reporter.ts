@@ -326,7 +326,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       const { queue } = this.core;
       const queued =
         queue.count() === 0 ? 0 : await (await import("./sync/retry-plan.js")).stillQueuedFor(queue, state);
-      return toStatusView(state, this.core.storeNow(), queued);
+      return toStatusView(state, this.core.storeNow(), queued, queue.setAsideEarlier().length);
     });
   }
 

@@ -4,6 +4,7 @@ import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
 import { OfflineQueue } from "../queue/offline-queue.js";
 import type { ParallelProgressReporter } from "../reporter.js";
+import { storeTime } from "../store/store-time.js";
 import { systemClock } from "../util/io.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
@@ -171,8 +172,7 @@ export async function runFinalize(
   if (!result.finalizedNow) out.info("the run was already finalized");
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
-  if (result.queued > 0)
-    out.warn(`${result.queued} post(s) remain queued: run \`parallel-progress retry\` later`);
+  if (result.queued > 0) out.warn(remainQueued(result.queued));
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
     appendSummary(
@@ -222,7 +222,7 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
     // Exit 3 always says how many stay (a rate limit's line below does, with its time).
     if (report.remaining > 0 && report.waitingUntil === null) {
-      out.warn(`${report.remaining} post(s) remain queued: run \`parallel-progress retry\` later`);
+      out.warn(remainQueued(report.remaining));
     }
     if (report.waitingUntil !== null) {
       // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
@@ -259,17 +259,12 @@ export async function runStatus(
   }
   const { terminalTable } = await import("./terminal-table.js");
   out.data(terminalTable(state, now));
-  // Queue files set aside (unreadable), by whichever command or background writer found them.
-  const setAside = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock).setAsideEarlier();
-  out.data(syncLine(view, setAside.length));
+  out.data(syncLine(view));
   return 0;
 }
 
-/**
- * The last line of `status`: where the run is posted and whether the issue is up to date; `setAside`:
- * how many unreadable queue files were set aside.
- */
-function syncLine({ sync, repo, issueNumber, completedAt }: StatusView, setAside: number): string {
+/** The last line of `status`: where the run is posted and whether the issue is up to date. */
+function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string {
   if (!sync.enabled) {
     // What was queued before sync was turned off stays, and is sent once it is on again.
     const kept = sync.queued > 0 ? `; ${sync.queued} queued post(s), kept while sync is off` : "";
@@ -292,8 +287,10 @@ function syncLine({ sync, repo, issueNumber, completedAt }: StatusView, setAside
         : ["up to date"]),
   ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
-  if (setAside > 0) {
-    parts.push(`${setAside} unreadable queue file(s) set aside (*.corrupt): read them, then delete them`);
+  if (sync.setAside > 0) {
+    parts.push(
+      `${sync.setAside} unreadable queue file(s) set aside (*.corrupt): read them, then delete them`,
+    );
   }
   if (sync.lastError) parts.push(`last error: ${sync.lastError}`);
   return `GitHub: ${parts.join("; ")}`;
@@ -310,7 +307,7 @@ export async function runFlush(options: CommonOptions): Promise<number> {
 
 /** The time a table is drawn at: the store's clock (a database's, see RunStore.now), else this machine's. */
 function storeNow(reporter: ParallelProgressReporter): number {
-  return reporter.runStore.now?.() ?? Date.now();
+  return storeTime(reporter.runStore, Date.now);
 }
 
 /** What a database store adds to the commands (offline.ts): a bundle of its own, read only then. */
@@ -355,6 +352,12 @@ async function initView({ reporter }: Context): Promise<StatusView> {
     const { stillQueuedFor } = await import("../sync/retry-plan.js");
     const state = reporter.executionState;
     const queue = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock);
-    return toStatusView(state, storeNow(reporter), await stillQueuedFor(queue, state));
+    const queued = await stillQueuedFor(queue, state);
+    return toStatusView(state, storeNow(reporter), queued, queue.setAsideEarlier().length);
   }
+}
+
+/** The warning of posts left in the offline queue. */
+function remainQueued(count: number): string {
+  return `${count} post(s) remain queued: run \`parallel-progress retry\` later`;
 }

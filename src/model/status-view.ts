@@ -64,6 +64,8 @@ export interface StatusView {
     finalPosted: boolean;
     /** Posts waiting in the offline queue. */
     queued: number;
+    /** Unreadable queue files set aside (`*.corrupt`) by earlier commands: read them, then delete them. */
+    setAside: number;
     lastError: string | null;
     /**
      * After a writer's lease was taken over: when (ISO) the progress comment is written once more, as that
@@ -73,7 +75,7 @@ export interface StatusView {
   };
 }
 
-export function toStatusView(state: RunState, now: number, queued = 0): StatusView {
+export function toStatusView(state: RunState, now: number, queued = 0, setAside = 0): StatusView {
   const entries = treeOrder(Object.values(state.agents));
   const agents = entries.map((entry) => entry.agent);
   const metrics = metricsView(state, agents);
@@ -120,6 +122,7 @@ export function toStatusView(state: RunState, now: number, queued = 0): StatusVi
       postedSeq: state.sync.postedSeq,
       finalPosted: state.sync.finalCommentId !== null,
       queued,
+      setAside,
       lastError: state.sync.lastError,
       settleUntil:
         state.sync.settleUntil > 0 && state.github.commentMode === "edit"

@@ -101,6 +101,7 @@ describe("a file in the queue folder's place", () => {
     expect((await cli("status")).stdout).toMatch(
       /^GitHub: .*; 1 unreadable queue file\(s\) set aside \(\*\.corrupt\): read them, then delete them$/m,
     );
+    expect(JSON.parse((await cli("status", "--json")).stdout).sync.setAside).toBe(1);
   });
 });
 
