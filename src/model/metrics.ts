@@ -99,6 +99,10 @@ export function withMetrics(agent: AgentState, metrics: AgentMetrics): AgentStat
 /** Sums and shares of dollars kept to a millionth, so 0.1 + 0.2 shows and serialises as 0.3. */
 export const roundUsd = (value: number) => Math.round(value * 1e6) / 1e6;
 
+/** An agent's own cost as sums count it: to a millionth (less than half a millionth is 0), null if none. */
+const ownCost = (agent: AgentState): number | null =>
+  (agent.costUsd ?? null) === null ? null : roundUsd(agent.costUsd!);
+
 export interface MetricsView {
   /** Which optional columns the table shows: those some agent has reported. */
   columns: { iteration: boolean; criteria: boolean; cost: boolean };
@@ -129,7 +133,7 @@ export function metricsView(
   const totalCost = new Map<string, number | null>();
   for (let index = order.length - 1; index >= 0; index -= 1) {
     const agent = order[index]!;
-    let sum = agent.costUsd ?? null;
+    let sum = ownCost(agent);
     for (const child of children.get(agent.agentId) ?? []) {
       const cost = totalCost.get(child.agentId) ?? null;
       if (cost !== null) sum = (sum ?? 0) + cost;
@@ -153,7 +157,8 @@ export function metricsView(
 
   let runCost: number | null = null;
   for (const agent of agents) {
-    if ((agent.costUsd ?? null) !== null) runCost = (runCost ?? 0) + agent.costUsd!;
+    const own = ownCost(agent);
+    if (own !== null) runCost = (runCost ?? 0) + own;
   }
   return { columns, totalCost, budget, runCost: runCost === null ? null : roundUsd(runCost), runBudget };
 }

@@ -131,6 +131,16 @@ describe("cost and budget", () => {
     });
   });
 
+  it("counts a cost below half a millionth as 0 in the run's sum as in each agent's (no flag from dust)", () => {
+    let state = budgeted(0);
+    for (const ref of ["frontend", "api", "db"]) state = cost(state, ref, 0.0000004);
+    const view = metricsView(state);
+    expect(view.runCost).toBe(0);
+    expect(formatRunCost(view)).toBe("$0.00 of $0.00 budget");
+    expect(view.totalCost.get("impl-bac-163000")).toBe(0);
+    expect(toStatusView(state, t0 + 5000).cost).toEqual({ costUsd: 0, maxCostUsd: 0, budgetWarning: false });
+  });
+
   it("never shows the warning's share as 80% (not past it) or 100% (the budget exactly) when it is not", () => {
     const run = (runCost: number) => formatRunCost({ ...metricsView(budgeted(10)), runCost, runBudget: 10 });
     expect(run(8.04)).toBe("$8.04 of $10.00 budget ⚠️ 81% used");
