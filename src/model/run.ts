@@ -313,6 +313,7 @@ export function applyProgress(
   now: number,
 ): RunState {
   const agent = findAgent(state, ref);
+  assertNotCancelled(agent, "update");
   const parent = hasChildren(state, agent.agentId);
   if (parent && (update.filesCompleted !== undefined || update.filesTotal !== undefined)) {
     throw new UsageError(
@@ -371,10 +372,27 @@ function startedOn(agent: AgentState, status: AgentStatus, iso: string): string 
  * The agent `ref` names, with the metrics given to complete, fail or cancel (its last cost, iteration or
  * criteria) applied; checked first, so a bad one changes nothing.
  */
-function finishing(state: RunState, ref: string, metrics: AgentMetrics | undefined): AgentState {
+function finishing(
+  state: RunState,
+  ref: string,
+  metrics: AgentMetrics | undefined,
+  as: AgentStatus,
+): AgentState {
   if (metrics) checkMetrics(metrics);
   const agent = findAgent(state, ref);
+  if (as !== "cancelled") assertNotCancelled(agent, as === "completed" ? "complete" : "fail");
   return metrics ? withMetrics(agent, metrics) : agent;
+}
+
+/**
+ * A cancelled agent does no more work: it takes no update, complete or fail (cancelling it again, with
+ * a new reason or cost, is allowed). More work is a new agent's.
+ */
+function assertNotCancelled(agent: AgentState, what: "update" | "complete" | "fail"): void {
+  if (agent.status !== "cancelled") return;
+  throw new UsageError(
+    `${agent.agentId} was cancelled and takes no ${what}: a cancelled agent does no more work (add a new agent for it)`,
+  );
 }
 
 export function applyComplete(
@@ -384,7 +402,7 @@ export function applyComplete(
   now: number,
   metrics?: AgentMetrics,
 ): RunState {
-  const agent = finishing(state, ref, metrics);
+  const agent = finishing(state, ref, metrics, "completed");
   const parent = hasChildren(state, agent.agentId);
   if (parent) assertChildrenFinished(state, agent);
   const iso = new Date(now).toISOString();
@@ -409,7 +427,7 @@ export function applyFail(
   now: number,
   metrics?: AgentMetrics,
 ): RunState {
-  const agent = finishing(state, ref, metrics);
+  const agent = finishing(state, ref, metrics, "failed");
   const iso = new Date(now).toISOString();
   const next: AgentState = {
     ...agent,
@@ -429,7 +447,7 @@ export function applyCancel(
   now: number,
   metrics?: AgentMetrics,
 ): RunState {
-  const agent = finishing(state, ref, metrics);
+  const agent = finishing(state, ref, metrics, "cancelled");
   const iso = new Date(now).toISOString();
   const next: AgentState = {
     ...agent,

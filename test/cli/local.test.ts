@@ -250,6 +250,26 @@ describe("cancel and the event log from the CLI", () => {
     ]);
     expect(badStall.code).toBe(2);
   });
+
+  it("a cancelled agent takes no update, complete or fail: exit 2, one line, the run untouched", async () => {
+    const dir = await epic();
+    await runCli(["init", "--epic", "E", "--domains", "backend,docs", "--dir", dir]);
+    expect(
+      (await runCli(["cancel", "docs", "--reason", "not needed", "--cost", "0.30", "--dir", dir])).code,
+    ).toBe(0);
+    const statePath = join(dir, ".parallel-progress/state.json");
+    const before = await readFile(statePath, "utf8");
+    for (const args of [
+      ["update", "docs", "--status", "in_progress", "--files", "1/2", "--cost", "0.40"],
+      ["complete", "docs"],
+      ["fail", "docs", "--error", "crashed"],
+    ]) {
+      const refused = await runCli([...args, "--dir", dir]);
+      expect(refused.code, args[0]).toBe(2);
+      expect(refused.stderr).toMatch(/^parallel-progress: error: impl-doc-\w+ was cancelled and takes no \w+: .*\n$/);
+    }
+    expect(await readFile(statePath, "utf8")).toBe(before);
+  });
 });
 
 describe("output to a reader that goes away", () => {

@@ -204,8 +204,9 @@ describe("a parent's files are its children's sums, in the same change, at any d
     let state = tree();
     state = applyComplete(state, "users", null, later(30));
     state = applyFail(state, "auth", "broken", later(31));
-    state = applyCancel(state, "db", null, later(32));
     state = applyComplete(state, "api", "done", later(33));
+    const dbFailed = applyFail(state, "db", "flaky", later(34));
+    state = applyCancel(state, "db", null, later(34));
     for (const [domain, status] of [
       ["users", "in_progress"],
       ["auth", "pending"],
@@ -216,8 +217,10 @@ describe("a parent's files are its children's sums, in the same change, at any d
         new RegExp(`^${byDomain(state, domain).agentId} cannot be reopened: .*impl-api-163010 is completed`),
       );
     }
-    // db is backend's child, and backend is still running: it may be reopened.
-    expect(byDomain(applyProgress(state, "db", { status: "in_progress" }, later(40)), "db").status).toBe(
+    // db is backend's child, and backend is still running: failed, it may be reopened; cancelled, it
+    // does no more work.
+    expect(() => applyProgress(state, "db", { status: "in_progress" }, later(40))).toThrow(/was cancelled/);
+    expect(byDomain(applyProgress(dbFailed, "db", { status: "in_progress" }, later(40)), "db").status).toBe(
       "in_progress",
     );
     // Finished again, or reopened once the completed parent is not: fine.

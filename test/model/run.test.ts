@@ -167,4 +167,18 @@ describe("run transitions", () => {
     expect(state.seq).toBe(seq + 12);
     expect(state.event).toBe("Agent impl-tes-163000 cancelled");
   });
+
+  it("refuses update, complete and fail of a cancelled agent (it does no more work); a second cancel is taken", () => {
+    const cancelled = applyCancel(run(), "tests", "not needed", at + 5000);
+    const refused = /^impl-tes-163000 was cancelled and takes no (update|complete|fail): /;
+    expect(() => applyProgress(cancelled, "tests", { status: "in_progress" }, at + 6000)).toThrow(refused);
+    expect(() => applyComplete(cancelled, "tests", null, at + 6000)).toThrow(refused);
+    expect(() => applyFail(cancelled, "tests", "crashed", at + 6000)).toThrow(refused);
+    const again = applyCancel(cancelled, "tests", "superseded", at + 7000, { costUsd: 0.3 });
+    expect(again.agents["impl-tes-163000"]).toMatchObject({
+      status: "cancelled",
+      error: "superseded",
+      costUsd: 0.3,
+    });
+  });
 });
