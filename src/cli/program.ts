@@ -1,5 +1,6 @@
 import { Command, CommanderError, type HelpContext } from "commander";
-import { escapeInvisible, shownName } from "../config/show-value.js";
+import { environmentTokens } from "../config/resolve.js";
+import { escapeInvisible, hideInMessages, masked, shownName } from "../config/show-value.js";
 import { registerCommands } from "./commands.js";
 import { declared } from "./declare.js";
 import { reportFailure } from "./exit.js";
@@ -103,6 +104,8 @@ function commandPath(command: Command): string {
 /** The full command line (commander): every command, help, version and argument errors. */
 export async function runProgram(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
+  // No message echoes the environment's tokens, even where one was given as a value (`--cost $TOKEN`).
+  hideInMessages(environmentTokens(process.env));
   try {
     const program = new CliCommand("parallel-progress")
       .description("Live progress of parallel agents as one markdown table on a GitHub issue")
@@ -110,7 +113,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
       .exitOverride()
       .showSuggestionAfterError()
       .configureOutput({
-        outputError: (message, write) => write(`parallel-progress: error: ${oneLine(message)}\n`),
+        outputError: (message, write) => write(`parallel-progress: error: ${masked(oneLine(message))}\n`),
       });
     registerCommands(program, (code) => {
       exitCode = code;

@@ -4,20 +4,35 @@ import { maskSecrets } from "../github/redact.js";
 const MAX_SHOWN = 80;
 
 /**
+ * Secrets no message shows, whatever their shape: the CLI's environment tokens and database password
+ * (set once by the CLI, see hideInMessages). A process-wide list, as the messages are: a value quoted
+ * anywhere is masked before it is shortened.
+ */
+let hidden: readonly string[] = [];
+
+/** Masks `secrets` in every message quote() and masked() build from now on. */
+export function hideInMessages(secrets: readonly string[]): void {
+  hidden = [...secrets];
+}
+
+/** `text` with the hidden secrets and anything shaped like a GitHub token as `***`. */
+export const masked = (text: string): string => maskSecrets(text, hidden);
+
+/**
  * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in
  * double quotes) where JSON shows the value truly, so `got "abc"` and `got 0` read the same everywhere;
  * where it would not (NaN, ±Infinity and -0 become null or 0, a bigint throws, a Map becomes {}), Node's
  * `util.inspect`: `NaN`, `-0`, `5n`, `Symbol(id)`, `{ n: NaN }`. A value left out is "nothing", a
- * function "a function". Shortened when long; anything shaped like a GitHub token is shown as `***`, so
- * that no message echoes a token given in the wrong place.
+ * function "a function". Shortened when long; anything shaped like a GitHub token, and the secrets
+ * hidden (hideInMessages), is shown as `***`, so that no message echoes a token given in the wrong place.
  */
 export function quote(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "function") return "a function";
-  if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(maskSecrets(value, []))));
+  if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(masked(value))));
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid date" : value.toISOString();
   const shown = trueJson(value) ?? inspect(value, { breakLength: Number.POSITIVE_INFINITY, depth: 2 });
-  return escapeInvisible(shorten(maskSecrets(shown, [])));
+  return escapeInvisible(shorten(masked(shown)));
 }
 
 /** The value's JSON, or null where JSON would show something else than the value. */

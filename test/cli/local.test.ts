@@ -266,7 +266,9 @@ describe("cancel and the event log from the CLI", () => {
     ]) {
       const refused = await runCli([...args, "--dir", dir]);
       expect(refused.code, args[0]).toBe(2);
-      expect(refused.stderr).toMatch(/^parallel-progress: error: impl-doc-\w+ was cancelled and takes no \w+: .*\n$/);
+      expect(refused.stderr).toMatch(
+        /^parallel-progress: error: impl-doc-\w+ was cancelled and takes no \w+: .*\n$/,
+      );
     }
     expect(await readFile(statePath, "utf8")).toBe(before);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allFileText, taskMd } from "../support/cli.js";
+import { allFileText, makeEpic, runCli, taskMd } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 import { TOKEN, wholeRun } from "../support/leak-run.js";
 
@@ -79,5 +79,32 @@ describe.concurrent("a token given where a name or value goes", () => {
       expect(result.stdout + result.stderr, args.join(" ")).not.toContain(TOKEN);
     }
     expect(await allFileText(dir)).not.toContain(TOKEN);
+  });
+});
+
+describe("a token of no GitHub shape (a GitHub Enterprise or proxy token) given as a value", () => {
+  it("is masked in every error and warning line, before the value is shortened", async () => {
+    const token = "0123456789abcdef0123456789abcdef01234567";
+    const { dir, cleanup } = await makeEpic();
+    try {
+      const env = { GITHUB_TOKEN: token };
+      expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);
+      for (const args of [
+        ["update", "a", "--status", "in_progress", "--cost", token],
+        ["update", token, "--status", "in_progress"],
+        ["update", "a", "--status", token],
+        ["update", "a", "--status", "in_progress", "--iteration", `${token}${token}${token}/1`],
+        ["init", "--epic", "F", "--domains", "b", "--repo", token, "--force"],
+        ["update", "a", "--status", "in_progress", `--${token}`],
+      ]) {
+        const result = await runCli([...args, "--dir", dir], { env });
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stderr, args.join(" ")).toContain("***");
+        // Not even its first characters, as a long value's shortened form would show them.
+        expect(result.stdout + result.stderr, args.join(" ")).not.toContain(token.slice(0, 12));
+      }
+    } finally {
+      await cleanup();
+    }
   });
 });
