@@ -23,12 +23,15 @@ const code = (error: unknown) => (error as NodeJS.ErrnoException).code;
  * The epic directory names a directory, or a path not made yet (`init` makes it and its parents, as
  * `git init` does; the other calls find no run there). A file there, or on the way there (ENOTDIR), and a
  * path too long for the system (a name longer than a file system takes, or a path that leaves no room for
- * the tool's files inside it: ENAMETOOLONG) are the caller's mistake, said before anything is done
+ * the tool's files inside it: ENAMETOOLONG) and a NUL character are the caller's mistake, said before anything is done
  * (`label`: `--dir`, or the library's parameter). Two stats. Other trouble (EACCES…) is left to the call,
  * which meets it.
  */
 export function checkEpicDir(fs: Pick<FileSystem, "statSync">, dir: string, label: string): void {
   const tooLong = (what: string) => new UsageError(`${label}: ${what}, got ${quote(dir)}`);
+  // No file system takes a NUL in a name (Node throws a TypeError for one).
+  if (dir.includes("\0"))
+    throw new UsageError(`${label}: a path cannot hold a NUL character, got ${quote(dir)}`);
   if (dir.split(sep === "\\" ? /[\\/]/ : "/").some((name) => Buffer.byteLength(name) > NAME_MAX_BYTES)) {
     throw tooLong(`a name in the path is longer than ${NAME_MAX_BYTES} bytes`);
   }

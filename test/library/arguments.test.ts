@@ -432,6 +432,23 @@ describe("library arguments", () => {
     ).toHaveLength(1);
   });
 
+  it("refuses an epic directory holding a NUL with a UsageError on every call, not Node's TypeError", async () => {
+    const reporter = createParallelReporter("/tmp/epic\0x", { env: {} });
+    const refused = new UsageError(
+      'createParallelReporter: epicDir: a path cannot hold a NUL character, got "/tmp/epic\\u0000x"',
+    );
+    await expect(reporter.status()).rejects.toThrow(refused);
+    await expect(reporter.updateAgentProgress("a", "in_progress")).rejects.toThrow(refused);
+    await expect(reporter.retryReport()).rejects.toThrow(refused);
+    await expect(
+      createParallelReporter("/tmp/e", { env: {} }).initializeParallelTracking("E", ["a"], "/tmp/\0"),
+    ).rejects.toThrow(
+      new UsageError(
+        'initializeParallelTracking: epicDir: a path cannot hold a NUL character, got "/tmp/\\u0000"',
+      ),
+    );
+  });
+
   it("refuses an epic directory that is not a path", () => {
     expect(() => createParallelReporter(42 as Untyped)).toThrow(
       new UsageError("epicDir must be the path of the epic directory, got 42"),
