@@ -1,6 +1,6 @@
 import { Command, CommanderError, type HelpContext } from "commander";
 import { environmentTokens } from "../config/resolve.js";
-import { escapeInvisible, hideInMessages, masked, shownName } from "../config/show-value.js";
+import { escapeInvisible, hideInMessages, masked, quote, shownName } from "../config/show-value.js";
 import { registerCommands } from "./commands.js";
 import { declared } from "./declare.js";
 import { reportFailure } from "./exit.js";
@@ -53,6 +53,19 @@ class CliCommand extends Command {
     return hidden._dispatchSubcommand.call(this, target.name(), ["help", ...rest], []);
   }
 
+  /**
+   * commander's (not in its typings): its message counts the arguments; this one names those past what
+   * the command takes too (`log a hello world`: a message with a space, not quoted).
+   */
+  _excessArguments(received: readonly string[]): void {
+    const hidden = Command.prototype as unknown as Hidden;
+    const error = this.error.bind(this);
+    const extra = received.slice(this.registeredArguments.length).map((value) => quote(value));
+    this.error = (message, options) =>
+      error(`${message.replace(/\.$/, "")}: ${extra.join(", ")} not taken`, options);
+    hidden._excessArguments.call(this, received);
+  }
+
   override help(context?: HelpContext | ((text: string) => string)): never {
     if (typeof context !== "object" || !context.error) return super.help(context as HelpContext);
     const [first, second] = this.args;
@@ -91,6 +104,7 @@ function oneLine(message: string): string {
 
 /** commander's methods that its typings leave out. */
 interface Hidden {
+  _excessArguments(this: Command, received: readonly string[]): void;
   unknownOption(this: Command, flag: string): never;
   unknownCommand(this: Command): never;
   _dispatchHelpCommand(this: Command, name?: string): unknown;

@@ -220,6 +220,19 @@ function cases(): Case[] {
         shows: `'${shownName(args[args.length - 1]!)}'`,
       }),
     ),
+    // An argument too many is named (a message with a space not quoted, a forgotten --status).
+    {
+      name: "log with an unquoted message",
+      args: ["log", "a", "hello", "world"],
+      names: "too many arguments",
+      value: "world",
+    },
+    {
+      name: "update without --status",
+      args: ["update", "a", "in_progress"],
+      names: "too many arguments",
+      value: "in_progress",
+    },
     // The environment variables that are options too, named.
     ...["mysql://x", "\u0007", LONG].map((value) => ({
       name: `PARALLEL_PROGRESS_STORE=${quote(value)}`,
