@@ -52,7 +52,8 @@ async function runHistory(options: HistoryOptions, done: (code: number) => void)
     entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
   } else {
     const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
-    entries = state && (epic === null || state.epicId === epic) ? [toHistoryEntry(state)] : [];
+    entries =
+      state && (epic === null || state.epicId.normalize("NFC") === epic) ? [toHistoryEntry(state)] : [];
   }
   if (options.json) out.data(JSON.stringify(entries, null, 2));
   else for (const entry of entries) out.data(historyLines(entry));

@@ -114,9 +114,13 @@ export function checkDomains(
   return domains;
 }
 
-/** An epic id: trimmed, 1 to 200 printable characters. `label`: what the messages call it. */
+/**
+ * An epic id: trimmed, 1 to 200 printable characters, in one form of accented letters (NFC, as domains:
+ * `é` typed on macOS names the same run as elsewhere, on every machine of a shared one). `label`: what
+ * the messages call it.
+ */
 export function assertEpicId(epicId: string, label = "--epic"): string {
-  const trimmed = epicId.trim();
+  const trimmed = epicId.trim().normalize("NFC");
   if (trimmed.length === 0 || characters(trimmed) > 200 || CONTROL_CHARACTERS.test(trimmed)) {
     throw new UsageError(`${label} must be 1 to 200 printable characters, got ${quote(epicId)}`);
   }

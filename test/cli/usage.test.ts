@@ -176,6 +176,20 @@ describe("an epic that is not the run's, with the file store", () => {
     expect((await runCli(["finalize", "--dir", dir])).code).toBe(0);
     expect((await runCli(["init", "--epic", "E2", "--domains", "a", "--dir", dir])).code).toBe(0);
   });
+
+  it("is one name in either form of its accented letters (é typed on macOS, e + U+0301), as domains are", async () => {
+    const dir = await epic();
+    const composed = "Épopée";
+    const decomposed = composed.normalize("NFD");
+    expect((await runCli(["init", "--epic", decomposed, "--domains", "a", "--dir", dir])).code).toBe(0);
+    const view = JSON.parse((await runCli(["status", "--json", "--epic", composed, "--dir", dir])).stdout);
+    expect(view.epicId).toBe(composed);
+    const update = ["update", "a", "--status", "in_progress", "--dir", dir];
+    expect((await runCli(update, { env: { PARALLEL_PROGRESS_EPIC: decomposed } })).code).toBe(0);
+    // 200 accented letters typed decomposed (400 code points) are 200 characters.
+    const long = "é".repeat(200).normalize("NFD");
+    expect((await runCli(["init", "--epic", long, "--domains", "a", "--force", "--dir", dir])).code).toBe(0);
+  });
 });
 
 describe("--dir", () => {
