@@ -78,7 +78,17 @@ describe("the CLI without GitHub (local tracking)", () => {
     const final = await runCli(["status", "--markdown", "--dir", dir]);
     expect(final.stdout).toContain("## 🎉 Final Summary");
     expect(final.stdout).toContain("❌ Failed");
-    expect((await runCli(["finalize", "--dir", dir])).code).toBe(0); // idempotent
+    const again = await runCli(["finalize", "--dir", dir]); // idempotent
+    expect([again.code, again.stderr]).toEqual([0, ""]);
+    const same = await runCli(["finalize", "--summary", "All merged.", "--dir", dir]);
+    expect([same.code, same.stderr]).toEqual([0, ""]);
+    // Another summary is not taken: said in one warning, exit 0.
+    const other = await runCli(["finalize", "--summary", "Corrected.", "--dir", dir]);
+    expect(other.code).toBe(0);
+    expect(other.stderr).toBe(
+      "parallel-progress: warning: the run was already finalized with another summary, which stays (a final summary is posted once): this one was not used\n",
+    );
+    expect((await runCli(["status", "--markdown", "--dir", dir])).stdout).toContain("All merged.");
   });
 
   it("refuses bad input with exit 2, one clear line, and the state untouched", async () => {
