@@ -12,6 +12,7 @@ import {
 } from "../support/cli.js";
 import { machinesUnavailable } from "../support/machine.js";
 import { usePostgresCli } from "../support/pg-cli.js";
+import { startFreezingProxy } from "../support/pg-freeze.js";
 import {
   postgresUnavailable,
   SUPERUSER_PASSWORD,
@@ -342,6 +343,42 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(status.completedAt).not.toBeNull();
     expect(status.agents[0]).toMatchObject({ status: "completed", costUsd: 1.5 });
   }, 60_000);
+
+  it("a database that stops answering once connected (a frozen host, a partition) ends the call: kept, exit 0; status exit 1", async () => {
+    const { name, env, dir, agent } = await startRun("frozen", "EPIC-F");
+    // The first statement of each connection gets no answer, the sockets stay open: only the client's
+    // own wait for an answer ends the call (the server's statement_timeout never fires: it answered).
+    const proxy = await startFreezingProxy(server.port);
+    const frozen = { ...env, PARALLEL_PROGRESS_STORE: proxy.url(env.PARALLEL_PROGRESS_STORE!) };
+    try {
+      const update = await runCli(
+        ["update", agent, "--status", "in_progress", "--files", "2/5", "--dir", dir],
+        {
+          env: frozen,
+        },
+      );
+      expect(update.code, update.stderr).toBe(0);
+      oneLine(update);
+      expect(update.stderr).toMatch(/warning: .*not answering.*kept in/);
+      expect(await keptChangeFiles(dir)).toHaveLength(1);
+      await stopFlushers(dir);
+      const status = await runCli(["status", "--dir", dir], { env: frozen });
+      expect(status.code).toBe(1);
+      oneLine(status);
+      expect(status.stderr).toMatch(/not answering/);
+      expect(proxy.frozen).toBeGreaterThanOrEqual(2);
+    } finally {
+      await proxy.close();
+    }
+    // Answering again (reached directly): the kept change is applied, once.
+    expect((await runCli(["log", agent, "answering", "--dir", dir], { env })).code).toBe(0);
+    expect(await keptChangeFiles(dir)).toHaveLength(0);
+    const agents = await server.sql<{ files: number }>(
+      name,
+      "SELECT files_completed::int AS files FROM parallel_progress.agents",
+    );
+    expect(agents).toEqual([{ files: 2 }]);
+  }, 90_000);
 
   it("keeps no token on the machine's disk: agents' text quoting one is masked before it is kept", async () => {
     const { name, env, dir, agent } = await startRun("masked", "EPIC-M");

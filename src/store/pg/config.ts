@@ -167,6 +167,12 @@ export function clientUrl(url: string): string {
 export const CONNECT_TIMEOUT_MS = 5000;
 /** Statement timeout, so a stuck database never hangs a call for long (ms). */
 export const STATEMENT_TIMEOUT_MS = 10_000;
+/**
+ * How much longer than a statement's limit the client itself waits for an answer: the server enforces
+ * statement_timeout only while it runs; one that stopped answering after the connection was made (a frozen
+ * host, a network partition, a proxy that keeps the socket open) would leave the query waiting forever.
+ */
+export const ANSWER_MARGIN_MS = 2000;
 
 /**
  * The settings of every connection this program opens (the store's pool, its listeners, the `db` commands).
@@ -183,6 +189,9 @@ export function connectionConfig(
     connectionString: clientUrl(url),
     connectionTimeoutMillis: connectTimeoutMs,
     statement_timeout: statementTimeoutMs,
+    // pg's query_timeout: the query fails ("Query read timeout": not answering) and, pipelined, its
+    // connection is destroyed, never ended by a goodbye the server would not answer either.
+    query_timeout: statementTimeoutMs + ANSWER_MARGIN_MS,
     application_name: "parallel-progress",
   };
 }

@@ -66,7 +66,8 @@ export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Pro
         // work is not limited; its wait for the tables' locks is, as long as a statement's was.
         await client.query("SELECT set_config('lock_timeout', current_setting('statement_timeout'), true)");
         await client.query("SET LOCAL statement_timeout = 0");
-        await client.query(migration.sql);
+        // Nor is the client's wait for its answer (query_timeout), as long as a timer goes.
+        await client.query({ text: migration.sql, query_timeout: 2 ** 31 - 1 } as pg.QueryConfig);
         await client.query(`INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
           migration.version,
           migration.name,

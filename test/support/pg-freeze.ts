@@ -1,0 +1,75 @@
+import type { AddressInfo } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of a PostgreSQL server that stops answering after the connection is
+ * made, as a frozen host or a network partition does: each connection is passed through (start-up and
+ * authentication included) until the client has sent its `freezeAt`-th query (a simple Query, or an
+ * extended-protocol Sync); from then on the server's answers are dropped and both sockets kept open.
+ */
+export interface FreezingProxy {
+  /** The server's URL with the proxy's port in its place. */
+  url(serverUrl: string): string;
+  /** How many connections it froze. */
+  readonly frozen: number;
+  close(): Promise<void>;
+}
+
+/** The first message of a connection has no type byte; an SSLRequest or GSSENCRequest precedes start-up. */
+const NEGOTIATION_CODES = new Set([80877103, 80877104]);
+
+export async function startFreezingProxy(serverPort: number, freezeAt = 1): Promise<FreezingProxy> {
+  const sockets = new Set<Socket>();
+  let frozen = 0;
+  const server = createServer((client) => {
+    const upstream = connect(serverPort, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => sockets.delete(socket));
+    }
+    let buffered = Buffer.alloc(0);
+    let started = false;
+    let queries = 0;
+    let dropping = false;
+    client.on("data", (data: Buffer) => {
+      upstream.write(data);
+      buffered = Buffer.concat([buffered, data]);
+      // Count the client's messages: the start-up ones are a length and a code, the others a type byte first.
+      for (;;) {
+        if (!started) {
+          if (buffered.length < 8 || buffered.length < buffered.readInt32BE(0)) break;
+          if (!NEGOTIATION_CODES.has(buffered.readInt32BE(4))) started = true;
+          buffered = buffered.subarray(buffered.readInt32BE(0));
+          continue;
+        }
+        if (buffered.length < 5 || buffered.length < buffered.readInt32BE(1) + 1) break;
+        const type = String.fromCharCode(buffered[0]!);
+        buffered = buffered.subarray(buffered.readInt32BE(1) + 1);
+        if ((type === "Q" || type === "S") && ++queries === freezeAt && !dropping) {
+          dropping = true;
+          frozen += 1;
+        }
+      }
+    });
+    upstream.on("data", (data: Buffer) => {
+      if (!dropping) client.write(data);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (serverUrl) => {
+      const url = new URL(serverUrl);
+      url.port = String(port);
+      return url.toString();
+    },
+    get frozen() {
+      return frozen;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
