@@ -348,7 +348,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const { name, env, dir, agent } = await startRun("frozen", "EPIC-F");
     // The first statement of each connection gets no answer, the sockets stay open: only the client's
     // own wait for an answer ends the call (the server's statement_timeout never fires: it answered).
-    const proxy = await startFreezingProxy(server.port);
+    const proxy = await startFreezingProxy(server.port, 1);
     const frozen = { ...env, PARALLEL_PROGRESS_STORE: proxy.url(env.PARALLEL_PROGRESS_STORE!) };
     try {
       const update = await runCli(

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe } from "../serve/serve-process.js";
 import { openEvents } from "../serve/sse-client.js";
-import { runCli } from "../support/cli.js";
+import { runCli, spawnCli } from "../support/cli.js";
+import { startFreezingProxy } from "../support/pg-freeze.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
 const skip = postgresUnavailable();
@@ -57,6 +58,38 @@ describe.skipIf(skip)("serve with a database store (--store, --epic)", () => {
       stream.close();
     } finally {
       expect(await serve.stop()).toBe(0);
+    }
+  });
+
+  it("ends at once on SIGTERM, and watch at its --timeout, while the database hangs (a frozen host)", async () => {
+    const { url } = await server.createDatabase("serve_frozen");
+    expect(
+      (await runCli(["init", "--domains", "api", "--store", url, "--epic", "E-F", "--dir", agentDir])).code,
+    ).toBe(0);
+    const proxy = await startFreezingProxy(server.port);
+    try {
+      const store = ["--store", proxy.url(url), "--epic", "E-F"];
+      const serve = await startServe([...store, "--dir", serveDir, "--port", "0"]);
+      const watch = spawnCli(["watch", "--timeout", "3", ...store, "--dir", serveDir]);
+      const watching = new Promise((resolve) => watch.child.stdout.once("data", resolve));
+      const stream = await openEvents(`${serve.url}events`);
+      await stream.next((e) => e.event === "snapshot");
+      await watching; // its first line: it has read the run
+      proxy.freeze();
+      serve.child.kill("SIGTERM");
+      // serve ends before watch reaches its --timeout: it waits for no answer (a query in flight, a
+      // goodbye) longer than a second, not the client's whole wait for one (12 s).
+      const ended: string[] = [];
+      const finish = async <T>(name: string, done: Promise<T>): Promise<T> => {
+        const result = await done;
+        ended.push(name);
+        return result;
+      };
+      const [served, watched] = await Promise.all([finish("serve", serve.done), finish("watch", watch.done)]);
+      expect([served.code, watched.code]).toEqual([0, 0]);
+      expect(ended).toEqual(["serve", "watch"]);
+    } finally {
+      await proxy.close();
     }
   });
 });

@@ -5,33 +5,48 @@ import { connect, createServer, type Socket } from "node:net";
  * A TCP proxy on 127.0.0.1 in front of a PostgreSQL server that stops answering after the connection is
  * made, as a frozen host or a network partition does: each connection is passed through (start-up and
  * authentication included) until the client has sent its `freezeAt`-th query (a simple Query, or an
- * extended-protocol Sync); from then on the server's answers are dropped and both sockets kept open.
+ * extended-protocol Sync), or until freeze(); from then on the server's answers are dropped, and the
+ * sockets kept open even when the client ends its side.
  */
 export interface FreezingProxy {
   /** The server's URL with the proxy's port in its place. */
   url(serverUrl: string): string;
   /** How many connections it froze. */
   readonly frozen: number;
+  /** Freezes every connection, open or new, from now on. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 /** The first message of a connection has no type byte; an SSLRequest or GSSENCRequest precedes start-up. */
 const NEGOTIATION_CODES = new Set([80877103, 80877104]);
 
-export async function startFreezingProxy(serverPort: number, freezeAt = 1): Promise<FreezingProxy> {
+export async function startFreezingProxy(
+  serverPort: number,
+  freezeAt = Number.POSITIVE_INFINITY,
+): Promise<FreezingProxy> {
   const sockets = new Set<Socket>();
   let frozen = 0;
-  const server = createServer((client) => {
-    const upstream = connect(serverPort, "127.0.0.1");
+  let all = false;
+  // Half-open allowed: a frozen host's socket takes the client's goodbye (FIN) and never answers it.
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect({ port: serverPort, host: "127.0.0.1", allowHalfOpen: true });
+    let buffered = Buffer.alloc(0);
+    let started = false;
+    let queries = 0;
+    let dropping = false;
+    const answering = () => !dropping && !all;
+    client.on("end", () => {
+      if (answering()) upstream.end();
+    });
+    upstream.on("end", () => {
+      if (answering()) client.end();
+    });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on("error", () => undefined);
       socket.on("close", () => sockets.delete(socket));
     }
-    let buffered = Buffer.alloc(0);
-    let started = false;
-    let queries = 0;
-    let dropping = false;
     client.on("data", (data: Buffer) => {
       upstream.write(data);
       buffered = Buffer.concat([buffered, data]);
@@ -53,7 +68,7 @@ export async function startFreezingProxy(serverPort: number, freezeAt = 1): Prom
       }
     });
     upstream.on("data", (data: Buffer) => {
-      if (!dropping) client.write(data);
+      if (answering()) client.write(data);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -66,6 +81,9 @@ export async function startFreezingProxy(serverPort: number, freezeAt = 1): Prom
     },
     get frozen() {
       return frozen;
+    },
+    freeze: () => {
+      all = true;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

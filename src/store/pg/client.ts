@@ -33,7 +33,34 @@ export class ClosingClient extends pg.Client {
     return undefined;
   }
 
-  private closeSocket(): void {
+  /**
+   * Ends the connection at once, without the goodbye `end()` waits on: for a server that stopped answering
+   * (a frozen host keeps the socket open, and would never answer the goodbye either).
+   */
+  closeSocket(): void {
     this.connection.stream.destroy();
   }
+}
+
+/** How long a connection's goodbye is waited for before its socket is closed (see endWithin). */
+export const GOODBYE_WAIT_MS = 1000;
+
+/**
+ * Ends `client`'s connection: its goodbye, then, if the server has not answered it within `waitMs`, its
+ * socket closed. Never rejects: a process that is shutting down (SIGTERM, a timeout) must not hang on a
+ * database that stopped answering.
+ */
+export async function endWithin(client: ClosingClient, waitMs = GOODBYE_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    client.end().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!ended) client.closeSocket();
 }

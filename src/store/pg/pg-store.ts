@@ -3,7 +3,7 @@ import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import { Slots } from "../../util/slots.js";
 import type { RunStore, Transition } from "../types.js";
-import { ClosingClient } from "./client.js";
+import { ClosingClient, endWithin, GOODBYE_WAIT_MS } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
 import { readLatest } from "./latest.js";
 import { migrateExplained } from "./migrate.js";
@@ -17,7 +17,7 @@ import {
   SchemaBehind,
 } from "./pg-errors.js";
 import { Session } from "./session.js";
-import { endQuietly, subscribeToEpic } from "./subscription.js";
+import { subscribeToEpic } from "./subscription.js";
 import { CONFLICT, type Correlation, NEEDS_LOCK, tryChange } from "./write-attempt.js";
 
 export { AlreadyAppliedError } from "./pg-errors.js";
@@ -71,7 +71,9 @@ export class PgRunStore implements RunStore {
   private readonly session: Session;
   private readonly pool: pg.Pool;
   private readonly config: pg.ClientConfig;
-  private readonly listeners = new Set<pg.Client>();
+  private readonly listeners = new Set<ClosingClient>();
+  /** The pool's connections, open or opening: closed at once by close() once their goodbye is overdue. */
+  private readonly connections = new Set<ClosingClient>();
   /**
    * The pool's connections, one per change or read: a call waits here for its turn, not in the pool's
    * own queue, which gives up after connectTimeoutMs however busy the pool is (a burst of calls bigger
@@ -93,7 +95,7 @@ export class PgRunStore implements RunStore {
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
-      Client: ClosingClient,
+      Client: trackedIn(this.connections),
       pipeline: true,
       max: size, // as many as `turns`: a call connects only on its turn
       idleTimeoutMillis: 10_000,
@@ -252,10 +254,36 @@ export class PgRunStore implements RunStore {
     );
   }
 
+  /**
+   * Ends the listeners and the pool: each connection's goodbye, and, for a database that stopped answering
+   * (a frozen host: a query in flight, a goodbye never answered), its socket closed after GOODBYE_WAIT_MS,
+   * the queries in flight failing as the database not answering. A shutdown never waits on the database.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.listeners].map(endQuietly));
-    await this.pool.end().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([
+        ...[...this.listeners].map((client) => endWithin(client)),
+        this.pool.end().catch(() => undefined),
+      ]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, GOODBYE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const client of this.connections) client.closeSocket();
   }
+}
+
+/** The pool's client class: a ClosingClient that is in `connections` until its connection ends. */
+function trackedIn(connections: Set<ClosingClient>): typeof ClosingClient {
+  return class TrackedClient extends ClosingClient {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      connections.add(this);
+      this.once("end", () => connections.delete(this));
+    }
+  };
 }

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { sleep } from "../../util/sleep.js";
 import { guardListener } from "../subscriber.js";
-import { ClosingClient } from "./client.js";
+import { ClosingClient, endWithin } from "./client.js";
 import { explainPgError } from "./config.js";
 import { LATEST_CHANNEL } from "./statements.js";
 
@@ -20,7 +20,7 @@ export interface SubscriptionHost {
   /** Where the database is, for messages (no password). */
   readonly where: string;
   /** The store's live LISTEN connections, which its close ends. */
-  readonly listeners: Set<pg.Client>;
+  readonly listeners: Set<ClosingClient>;
   /** The store is closed: the subscription ends too. */
   closed(): boolean;
   /** A read of the run (the schema, migrated if this is the database's first use). */
@@ -40,7 +40,7 @@ export async function subscribeToEpic(
   given: () => void,
 ): Promise<() => Promise<void>> {
   const listener = guardListener(given);
-  let client: pg.Client | null = null;
+  let client: ClosingClient | null = null;
   let stopped = false;
   let reconnecting = false;
   let looking: NodeJS.Timeout | null = null;
@@ -95,11 +95,11 @@ export async function subscribeToEpic(
       await next.connect();
       await follow();
     } catch (error) {
-      await endQuietly(next);
+      await endWithin(next);
       throw error;
     }
     if (over()) {
-      await endQuietly(next);
+      await endWithin(next);
       return;
     }
     live = true;
@@ -146,7 +146,7 @@ export async function subscribeToEpic(
     client = null;
     if (current) {
       host.listeners.delete(current);
-      await endQuietly(current);
+      await endWithin(current);
     }
   };
 }
@@ -159,12 +159,4 @@ async function latestChannel(client: pg.Client, epicId: string): Promise<string 
   const channel = rows[0]?.channel ?? null;
   // Our own format, checked before it becomes part of a statement (LISTEN takes no parameters).
   return channel !== null && CHANNEL_NAME.test(channel) ? channel : null;
-}
-
-/** Ends a client whatever its state (a failed connection's end may never settle: bounded). */
-export async function endQuietly(client: pg.Client): Promise<void> {
-  await Promise.race([
-    client.end().catch(ignore),
-    new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-  ]);
 }
