@@ -214,22 +214,49 @@ function decodeSafely(text: string): string {
  * drops them), a stack does.
  */
 export function redactText(text: string): string {
+  // Each rule finds what it hides in the text as given, and the union is hidden: applied one after the
+  // other, the first could cut away what the second finds its secret by (a `password=` value holding an
+  // "@" after a port's ":" was hidden only up to that "@", the rest shown).
+  const hidden: [number, number][] = [];
   // A scheme is matched from the first letter of its word only (the lookbehind: the same matches), and only
   // on a line with an "@": otherwise each letter of a long word, or each of many "a://b:" with no "@" on
   // their line, would scan to the line's end (quadratic: 100,000 characters took seconds).
-  const credentials = text.includes("@")
-    ? text
-        .split("\n")
-        .map((line) =>
-          line.includes("@")
-            ? line
-                .replace(/(?<![a-z])([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi, "$1***@")
-                .replace(/(?<![a-z0-9+.-])(postgres(?:ql)?:)(?!\/\/[^:/?#\s@]*:)[^\s@]*:.*@/gi, "$1***@")
-            : line,
-        )
-        .join("\n")
-    : text;
-  return credentials.replace(SECRET_VALUE, "$1***");
+  let offset = 0;
+  for (const line of text.split("\n")) {
+    if (line.includes("@")) {
+      for (const credentials of [
+        /(?<![a-z])([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:).*@/gi,
+        /(?<![a-z0-9+.-])(postgres(?:ql)?:)(?!\/\/[^:/?#\s@]*:)[^\s@]*:.*@/gi,
+      ]) {
+        for (const match of line.matchAll(credentials)) {
+          const start = offset + match.index + match[1]!.length;
+          hidden.push([start, offset + match.index + match[0].length - 1]); // up to the last "@"
+        }
+      }
+    }
+    offset += line.length + 1;
+  }
+  for (const match of text.matchAll(SECRET_VALUE)) {
+    hidden.push([match.index + match[1]!.length, match.index + match[0].length]);
+  }
+  return hideRanges(text, hidden);
+}
+
+/** `text` with each range (start, end) shown as `***`, overlapping ones as one. */
+function hideRanges(text: string, ranges: [number, number][]): string {
+  let shown = "";
+  let from = 0;
+  let hiding = false;
+  for (const [start, end] of ranges.sort((a, b) => a[0] - b[0])) {
+    if (hiding && start <= from) {
+      from = Math.max(from, end); // within, overlapping or touching the range hidden before
+      continue;
+    }
+    shown += `${text.slice(from, start)}***`;
+    from = end;
+    hiding = true;
+  }
+  return shown + text.slice(from);
 }
 
 /**

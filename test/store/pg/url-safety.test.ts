@@ -249,3 +249,22 @@ describe("a very long store URL", () => {
     );
   });
 });
+
+describe("a password= value holding an @ after the host's port", () => {
+  it("is hidden whole (to the next parameter or the line's end), as is the user's password beside it", () => {
+    for (const [url, shown] of [
+      ["postgresql://u@127.0.0.1:5432/pp?password=p@SECRET", "connect to postgresql://u@127.0.0.1:***"],
+      ["postgresql://u:pw@h:5432/pp?password=p@SECRET", "connect to postgresql://u:***"],
+      [
+        "postgresql://h:5432/pp?user=u&password=p@SECRET&sslmode=require",
+        "connect to postgresql://h:***&sslmode=require failed",
+      ],
+    ] as const) {
+      expect(redactText(`connect to ${url} failed`)).toBe(shown);
+    }
+    // Its own rule alone when no credentials rule applies.
+    expect(redactText("postgresql://h/pp?password=p@SECRET&sslmode=require")).toBe(
+      "postgresql://h/pp?password=***&sslmode=require",
+    );
+  });
+});
