@@ -45,6 +45,14 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
       `${option} has an "@" after its host, got ${shown}: percent-encode the "@", "/", "?" and "#" of a user or password (%40, %2F, %3F, %23)`,
     );
   }
+  // libpq's several hosts (`h1,h2:5433`, tried in turn): the pg client takes one host, and would look
+  // "h1,h2" up as a name (not found: the database taken as down, each change kept for ever).
+  const hosts = /^[^/]*\/\/(?:[^/?#]*@)?([^/?#]*)/.exec(text)?.[1] ?? "";
+  if (hosts.includes(",") || /(?:^|[?&])host=[^&]*,/i.test(text.split("?")[1] ?? "")) {
+    throw new UsageError(
+      `${option} names several hosts, which this client cannot try in turn, got ${shown}: give one host (a name that follows the primary, or a pooler in front)`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(withoutEmptyHost(text));

@@ -268,3 +268,21 @@ describe("a password= value holding an @ after the host's port", () => {
     );
   });
 });
+
+describe("a URL naming several hosts (libpq's failover list)", () => {
+  it("is refused as the caller's mistake (the client takes one host), the password hidden", () => {
+    for (const url of [
+      "postgresql://postgres:pw@127.0.0.1,localhost:5432/pp",
+      "postgresql://u@h1:5432,h2:5433/pp",
+      "postgresql:///pp?host=/run/a,/run/b",
+    ]) {
+      expect(() => parseStoreUrl(url), url).toThrow(
+        /^--store names several hosts, which this client cannot try in turn, got "[^"]*": give one host/,
+      );
+      expect(() => parseStoreUrl(url)).not.toThrow(/pw/);
+    }
+    // A comma elsewhere is no list of hosts.
+    expect(parseStoreUrl("postgresql://u:p,w@h:5432/pp").safe).toBe("postgresql://u@h:5432/pp");
+    expect(parseStoreUrl("postgresql://h/pp?application_name=a,b").safe).toBe("postgresql://h/pp");
+  });
+});
