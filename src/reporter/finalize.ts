@@ -1,5 +1,6 @@
 import { keepRunIssue } from "../config/same-issue.js";
 import { applyFinalize, noRunError } from "../model/run.js";
+import type { RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
 import type { ReporterCore } from "./core.js";
 import { retry } from "./retry.js";
@@ -28,7 +29,10 @@ export async function finalizeRun(
   const { state, finalizedNow } = await core.store.transact((current, now) => {
     if (!current) throw noRunError(core.place);
     if (current.completedAt) return { result: { state: current, finalizedNow: false } };
-    const finalized = applyFinalize(current, core.masked(mergeSummary ?? ""), now);
+    // A finalize kept while the database did not answer ended the run when it was made (its duration and
+    // history measure the work, not the outage), though not before the run's latest report.
+    const at = madeAt === null ? now : endedAt(current, madeAt, now);
+    const finalized = applyFinalize(current, core.masked(mergeSummary ?? ""), at);
     // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
     const next =
       madeAt === null
@@ -51,4 +55,14 @@ export async function finalizeRun(
     commentUrl: after.sync.commentUrl,
     finalCommentUrl: after.sync.finalCommentUrl,
   };
+}
+
+/**
+ * When a finalize made at `madeAt` and applied at `now` ended the run: when it was made, but not before
+ * the run's latest report (an agent's, or its start), nor after `now` (the store's clock).
+ */
+function endedAt(state: RunState, madeAt: number, now: number): number {
+  let last = Date.parse(state.startedAt);
+  for (const agent of Object.values(state.agents)) last = Math.max(last, Date.parse(agent.updatedAt));
+  return Math.min(now, Math.max(madeAt, last));
 }

@@ -256,6 +256,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
 
   it("keeps finalize after the agents' changes, once, and the background writer applies it when the database is back", async () => {
     const { name, env, dir, agent } = await startRun("fin_down", "EPIC-F", 201);
+    let finalizeMade = 0;
     await server.stopServer();
     try {
       const update = await runCli(
@@ -277,6 +278,10 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
         { kind: "update", agent, status: "in_progress", filesCompleted: 2, filesTotal: 3 },
         { kind: "finalize", summary: "merged while down" },
       ]);
+      // Read while the database is down: once it answers, the background writer applies and removes it.
+      const [, finalizeFile] = await keptChangeFiles(dir);
+      const kept = await readFile(join(dir, ".parallel-progress", "pending", finalizeFile!), "utf8");
+      finalizeMade = (JSON.parse(kept) as { madeAt: number }).madeAt;
     } finally {
       await server.start();
     }
@@ -292,6 +297,11 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     );
     expect(run).toEqual({ completed: true, files: 2 });
     expect(await keptChangeFiles(dir, "set aside")).toEqual([]);
+    // The run ended when the finalize was made, not when it was applied: history measures the work.
+    const [history] = JSON.parse((await runCli(["history", "--json", "--dir", dir], { env })).stdout) as {
+      completedAt: string;
+    }[];
+    expect(history!.completedAt).toBe(new Date(finalizeMade).toISOString());
     // finalize again once the database answers: nothing new.
     const later = await runCli(["finalize", "--summary", "x", "--dir", dir], { env });
     expect(later.code, later.stderr).toBe(0);
