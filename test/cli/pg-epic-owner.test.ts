@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -386,6 +386,34 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       expect(result.stderr).not.toContain("not answering");
     }
     expect(await readdir(join(dir, ".parallel-progress", "pending")).catch(() => [])).toEqual([]);
+  });
+
+  it("takes the password from the password file (PGPASSFILE, ~/.pgpass) quietly, and ignores one others may read", async () => {
+    const { url } = await server.createDatabase("pgpass");
+    const dir = await cli.folder();
+    const init = await runCli(["init", "--epic", "E-PF", "--domains", "api", "--store", url, "--dir", dir]);
+    expect(init.code, init.stderr).toBe(0);
+    const given = new URL(url);
+    const without = new URL(url);
+    without.password = "";
+    const file = join(dir, "pgpass");
+    await writeFile(
+      file,
+      `${given.hostname}:${given.port}:*:${given.username}:${decodeURIComponent(given.password)}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    const env = { PGPASSWORD: undefined, PGPASSFILE: file };
+    const status = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toBe(""); // no warning of pg's (its own reading of the file is deprecated)
+    // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
+    await chmod(file, 0o644);
+    const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });
+    expect(open.code).toBe(2);
+    oneLine(open);
+    expect(open.stderr).toContain("the server asks for a password and none was given");
   });
 
   it("masks the database's password in agents' text, as it masks a GitHub token", async () => {

@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import pg from "pg";
+import type pgpass from "pgpass";
 
 /**
  * The pool's client: one that closes its socket when connecting fails, and whose connection's end never
@@ -15,6 +17,10 @@ export class ClosingClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     this.on("error", () => undefined);
+    // No password in the URL or PGPASSWORD: the password file, read as pg would read it, but quietly (pg
+    // prints a deprecation warning for its own reading, at every connection).
+    const self = this as unknown as { password: unknown };
+    if (self.password === null) self.password = passwordFile;
   }
 
   override connect(): Promise<pg.Client>;
@@ -63,4 +69,15 @@ export async function endWithin(client: ClosingClient, waitMs = GOODBYE_WAIT_MS)
   ]);
   clearTimeout(timer);
   if (!ended) client.closeSocket();
+}
+
+/**
+ * The password of `~/.pgpass` (or PGPASSFILE) for the connection, as libpq reads it: the first matching
+ * entry, and none from a file that others may read (ignored without a word; the connection then reports
+ * the password missing).
+ */
+async function passwordFile(parameters: pgpass.ConnectionInfo): Promise<string | undefined> {
+  const { default: read } = await import("pgpass");
+  read.warnTo(new Writable({ write: (_chunk, _encoding, done) => done() }));
+  return new Promise((resolve) => read(parameters, resolve));
 }
