@@ -170,7 +170,7 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
   });
 
   it("keeps every run and lists them newest first with each domain's duration", async () => {
-    const { url } = await server.createDatabase("history");
+    const { url, name } = await server.createDatabase("history");
     const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-H" };
     for (let round = 0; round < 2; round++) {
       const init = await cli(["init", "--epic", "EPIC-H", "--domains", "api,web"], env);
@@ -212,6 +212,21 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     expect(all).toHaveLength(1);
     const text = await cli(["history"], env);
     expect(text.stdout).toMatch(/EPIC-H\t\S+\t/);
+    // Newest by when it started, not by when its row was made: a run whose init committed last (a slow
+    // machine) but started first is listed last.
+    await server.sql(
+      name,
+      `UPDATE parallel_progress.runs SET started_at = started_at - interval '1 hour',
+         run_state = jsonb_set(run_state, '{startedAt}',
+           to_jsonb(to_char((started_at - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+       WHERE epic_id = 'OTHER'`,
+    );
+    const everything = JSON.parse(
+      (await cli(["history", "--json"], { PARALLEL_PROGRESS_STORE: url })).stdout,
+    ) as {
+      epicId: string;
+    }[];
+    expect(everything.map((entry) => entry.epicId)).toEqual(["EPIC-H", "EPIC-H", "OTHER"]);
   });
 
   it("history on a database of an older schema brings it up to date first, as every other command does", async () => {
