@@ -1,3 +1,5 @@
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
 import type { AgentChange } from "../queue/pending-changes.js";
 import type { ParallelProgressReporter } from "../reporter.js";
 import type { Context } from "./context.js";
@@ -8,6 +10,11 @@ import type { Context } from "./context.js";
  * kept while the database did not answer first, and this change kept too when it does not answer now.
  */
 export async function agentChange(context: Context, change: AgentChange): Promise<void> {
+  // Refused here, before a database that does not answer could have it kept (an unknown agent waits for
+  // the database to say so; an empty name never names one).
+  if (change.agent.trim() === "") {
+    throw new UsageError(`unknown agent ${quote(change.agent)}: give an agent id or domain`);
+  }
   const { store, reporter } = context;
   if (!store) return applyAgentChange(reporter, change);
   const { storeAgentChange } = await import("./offline.js");
