@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
@@ -30,7 +31,17 @@ export function parseHostOption(value: string): string {
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host) || host.length > 253) {
     throw new UsageError(`--host must be a host name or an IP address, got ${quote(value)}`);
   }
-  return host.replace(/^\[(.*)\]$/, "$1");
+  const address = host.replace(/^\[(.*)\]$/, "$1");
+  // A server listens on an address of its machine: a broadcast or multicast one reaches no server.
+  const group =
+    (isIP(address) === 4 && (address === "255.255.255.255" || /^2(2[4-9]|3\d)\./.test(address))) ||
+    (isIP(address) === 6 && /^ff/i.test(address));
+  if (group) {
+    throw new UsageError(
+      `--host must be an address of this machine, not a broadcast or multicast one, got ${quote(value)}`,
+    );
+  }
+  return address;
 }
 
 export function parseTokenOption(value: string): string {

@@ -59,15 +59,19 @@ export async function startLiveServer(options: ServeOptions): Promise<LiveServer
     await live.stop();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new UsageError(`port ${options.port} is in use: pass another --port`);
-    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    // EINVAL: an address no socket of this machine can take (an IPv6 link-local one, whose zone a URL
+    // cannot carry).
+    if (code === "EADDRNOTAVAIL" || code === "EINVAL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
       throw new UsageError(`--host must be an address of this machine, got "${host}"`, { cause: error });
     }
     throw error;
   }
-  port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  port = bound.port;
 
   return {
-    url: pageUrl(host, port, token),
+    // A host that means every address (`0`, `::0`) is shown as the wildcard it is.
+    url: pageUrl(WILDCARDS.has(bound.address) ? bound.address : host, port, token),
     port,
     token,
     live,
@@ -82,9 +86,12 @@ export async function startLiveServer(options: ServeOptions): Promise<LiveServer
   };
 }
 
+/** The addresses that mean every address of the machine. */
+const WILDCARDS = new Set(["0.0.0.0", "::"]);
+
 /** `http://127.0.0.1:7420/`; a wildcard address is shown as this machine's name, for others to open. */
 export function pageUrl(host: string, port: number, token: string | null): string {
-  const name = host === "0.0.0.0" || host === "::" ? hostname() : host;
+  const name = WILDCARDS.has(host) ? hostname() : host;
   const url = new URL(`http://${name.includes(":") ? `[${name}]` : name}:${port}/`);
   if (token !== null) url.searchParams.set("token", token);
   return url.href;
