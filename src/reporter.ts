@@ -9,6 +9,7 @@ import {
   checkEventMessage,
   checkNoNul,
 } from "./config/options.js";
+import { resolveApiUrl } from "./config/resolve.js";
 import { quote } from "./config/show-value.js";
 import { UsageError } from "./errors.js";
 import { checkCost, checkMetrics } from "./model/metrics.js";
@@ -357,7 +358,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /**
    * How every public method but close() runs: its arguments and the reporter's options checked
-   * (checkArguments), then a UsageError if close() was called before this call was made, then `work`
+   * (checkArguments) and the GitHub API it is configured with, then a UsageError if close() was called before this call was made, then `work`
    * (with the time the call was made, if it is applied later: see applyingKeptChange). The call is
    * counted until it settles, for close() to wait for.
    */
@@ -374,6 +375,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const refused = this.closing !== null;
     const run = async () => {
       await this.checkArguments(method, args);
+      // The GitHub API this call is configured with (the option, else GITHUB_API_URL) is checked before
+      // anything is changed, not when a write is due (the change saved, then refused).
+      resolveApiUrl(this.core.options.github?.apiUrl, this.core.env);
       if (refused) throw new UsageError(`${method}: this reporter was closed: create a new one`);
       return work(madeAt);
     };

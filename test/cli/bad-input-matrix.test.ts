@@ -256,6 +256,14 @@ function cases(): Case[] {
       names: "GITHUB_API_URL",
       value,
     })),
+    // On a change of a run that posts: refused before the change is made, not when its write is due.
+    ...["ftp://x", "-1"].map((value) => ({
+      name: `GITHUB_API_URL=${quote(value)} on update`,
+      args: UPDATE,
+      env: { GITHUB_API_URL: value },
+      names: "GITHUB_API_URL",
+      value,
+    })),
     ...["short", "a\nbcdefghijklmnopqrstu"].map((value) => ({
       name: `PARALLEL_PROGRESS_SERVE_TOKEN=${quote(value)}`,
       args: ["serve", "--port", "0"],

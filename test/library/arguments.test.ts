@@ -432,6 +432,18 @@ describe("library arguments", () => {
     ).toHaveLength(1);
   });
 
+  it("refuses a bad GITHUB_API_URL before a change is made, not when its write is due", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    const good = createParallelReporter("/epic", { fs, env: {} });
+    await good.initializeParallelTracking("E", ["a"]);
+    const before = fs.readFileSync("/epic/.parallel-progress/state.json", "utf8");
+    const bad = createParallelReporter("/epic", { fs, env: { GITHUB_API_URL: "ftp://x" } });
+    await expect(bad.updateAgentProgress("a", "in_progress", 1, 2)).rejects.toThrow(
+      new UsageError('GITHUB_API_URL must be an http(s) URL such as https://api.github.com, got "ftp://x"'),
+    );
+    expect(fs.readFileSync("/epic/.parallel-progress/state.json", "utf8")).toBe(before);
+  });
+
   it("refuses an epic directory holding a NUL with a UsageError on every call, not Node's TypeError", async () => {
     const reporter = createParallelReporter("/tmp/epic\0x", { env: {} });
     const refused = new UsageError(
