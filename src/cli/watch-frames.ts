@@ -1,5 +1,6 @@
 import { webHost } from "../config/origin-host.js";
 import { formatStatusCounts, overallProgress, statusCounts } from "../model/progress.js";
+import { stalledCount } from "../model/stalled.js";
 import type { RunState } from "../model/types.js";
 import { cutPainted, fitColumns } from "../render/terminal.js";
 import { cleanText, truncateCodePoints } from "../render/text.js";
@@ -73,12 +74,13 @@ export function describeChange(state: RunState, previous: RunState | null): stri
 
 /**
  * The plain line for a change: `16:31:05 Agent impl-bac-163000 progress updated — 62% (10/16 files),
- * 1 pending, 1 running, 1 completed, 0 failed`. When changes were made faster than they were seen, says
- * how many this line covers (the state keeps only the latest).
+ * 1 pending, 1 running, 1 completed, 0 failed` (and `, 1 stalled` at `now`, as `status` counts them).
+ * When changes were made faster than they were seen, says how many this line covers (the state keeps
+ * only the latest).
  */
-export function changeLine(state: RunState, previous: RunState | null): string {
+export function changeLine(state: RunState, previous: RunState | null, now: number): string {
   const overall = overallProgress(Object.values(state.agents));
-  const counts = formatStatusCounts(statusCounts(Object.values(state.agents)));
+  const counts = formatStatusCounts(statusCounts(Object.values(state.agents)), stalledCount(state, now));
   const skipped =
     previous && previous.runId === state.runId && state.seq - previous.seq > 1
       ? ` (${state.seq - previous.seq} changes)`

@@ -95,7 +95,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         if (frame !== lastFrame) stdout.write(frame);
         lastFrame = frame;
       } else if (changeKey(state) !== lastKey) {
-        stdout.write(`${changeLine(state, lastPrinted)}\n`);
+        stdout.write(`${changeLine(state, lastPrinted, storeTime(store, Date.now))}\n`);
         lastKey = changeKey(state);
         lastPrinted = state;
       }

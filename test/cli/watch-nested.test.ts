@@ -25,7 +25,7 @@ describe("watch with nested agents", () => {
     const before = nested();
     const after = applyLog(before, "api", "compiled", t0 + 3000);
     expect(describeChange(after, before)).toBe("Agent impl-api-163001: compiled");
-    expect(changeLine(after, before)).toMatch(
+    expect(changeLine(after, before, t0 + 3000)).toMatch(
       / — 25% \(1\/4 files\), 1 pending, 2 running, 0 completed, 0 failed$/,
     );
   });

@@ -59,12 +59,14 @@ describe("watch: what is printed (pure)", () => {
       { status: "in_progress", filesCompleted: 10, filesTotal: 16 },
       T0 + 65_000,
     );
-    const line = changeLine(updated, start);
+    const line = changeLine(updated, start, T0 + 65_000);
     expect(line).toBe(
       `${clockTime(T0 + 65_000)} Agent impl-bac-163000 progress updated — 62% (10/16 files), 2 pending, 1 running, 0 completed, 0 failed`,
     );
     expect(line).not.toMatch(/\x1b/);
     expect(clockTime(T0 + 65_000)).toMatch(/^\d\d:\d\d:05$/);
+    // Later, every unfinished agent silent past the stall limit (15 minutes): counted, as status counts them.
+    expect(changeLine(updated, start, T0 + 65_000 + 16 * 60_000)).toMatch(/, 0 failed, 3 stalled$/);
   });
 
   it("says how many changes a line covers when several were made between two looks", () => {
@@ -76,8 +78,8 @@ describe("watch: what is printed (pure)", () => {
       T0,
     );
     const twice = applyComplete(once, "frontend", null, T0 + 1000);
-    expect(changeLine(twice, start)).toContain("Agent impl-fro-163000 completed (2 changes) — ");
-    expect(changeLine(twice, once)).not.toContain("changes)");
+    expect(changeLine(twice, start, T0 + 1000)).toContain("Agent impl-fro-163000 completed (2 changes) — ");
+    expect(changeLine(twice, once, T0 + 1000)).not.toContain("changes)");
   });
 
   it("describes a log entry by its message, cleaned of control characters", () => {
