@@ -47,5 +47,9 @@ console.log(
   `${status.epicId}: ${status.overall.progress}% (${status.overall.filesCompleted}/${status.overall.filesTotal} files)`,
 );
 console.log(
-  result.posted ? `final summary posted: ${result.finalCommentUrl}` : "tracked locally (no GitHub sync)",
+  result.posted
+    ? `final summary posted: ${result.finalCommentUrl}`
+    : result.queued > 0
+      ? `not posted: ${result.queued} post(s) queued (see the warnings above), sent by \`parallel-progress retry\``
+      : "tracked locally (no GitHub sync)",
 );

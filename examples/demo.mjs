@@ -98,6 +98,6 @@ console.log(
   result.posted
     ? `final summary posted: ${result.finalCommentUrl} (progress comment: ${result.commentUrl})`
     : result.queued > 0
-      ? `GitHub was not reachable: ${result.queued} post(s) queued in ${join(epicDir, ".github_parallel_queue")}`
+      ? `not posted (see the warnings above): ${result.queued} post(s) queued in ${join(epicDir, ".github_parallel_queue")}`
       : "done (local tracking only)",
 );
