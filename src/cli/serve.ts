@@ -33,15 +33,24 @@ export function parseHostOption(value: string): string {
   }
   const address = host.replace(/^\[(.*)\]$/, "$1");
   // A server listens on an address of its machine: a broadcast or multicast one reaches no server.
-  const group =
-    (isIP(address) === 4 && (address === "255.255.255.255" || /^2(2[4-9]|3\d)\./.test(address))) ||
-    (isIP(address) === 6 && /^ff/i.test(address));
-  if (group) {
+  if (isGroupAddress(address)) {
     throw new UsageError(
       `--host must be an address of this machine, not a broadcast or multicast one, got ${quote(value)}`,
     );
   }
   return address;
+}
+
+/** A broadcast or multicast address, IPv4, IPv6, or IPv4 written as IPv6 (`::ffff:224.0.0.1`). */
+function isGroupAddress(address: string): boolean {
+  if (isIP(address) === 4) return address === "255.255.255.255" || /^2(2[4-9]|3\d)\./.test(address);
+  if (isIP(address) !== 6) return false;
+  // The URL parser writes an IPv6 address one way: an IPv4-mapped one as ::ffff:hhhh:hhhh.
+  const written = new URL(`http://[${address}]/`).hostname;
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(written);
+  if (!mapped) return /^\[ff/.test(written);
+  const [high, low] = [Number.parseInt(mapped[1]!, 16), Number.parseInt(mapped[2]!, 16)];
+  return (high >= 0xe000 && high <= 0xefff) || (high === 0xffff && low === 0xffff);
 }
 
 export function parseTokenOption(value: string): string {

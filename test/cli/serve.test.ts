@@ -19,12 +19,22 @@ describe("serve: options (pure)", () => {
     expect(parseHostOption("[::1]")).toBe("::1");
     expect(() => parseHostOption("evil host")).toThrow(/--host .* got "evil host"/);
     // No server listens on a broadcast or multicast address: refused, not started where none can reach it.
-    for (const group of ["255.255.255.255", "224.0.0.1", "239.1.2.3", "ff02::1", "[FF05::2]"]) {
+    for (const group of [
+      "255.255.255.255",
+      "224.0.0.1",
+      "239.1.2.3",
+      "ff02::1",
+      "[FF05::2]",
+      "::ffff:224.0.0.1",
+      "::ffff:255.255.255.255",
+      "::FFFF:e000:1",
+    ]) {
       expect(() => parseHostOption(group), group).toThrow(
         `--host must be an address of this machine, not a broadcast or multicast one, got ${JSON.stringify(group)}`,
       );
     }
     expect(parseHostOption("223.255.0.1")).toBe("223.255.0.1");
+    expect(parseHostOption("::ffff:10.0.0.5")).toBe("::ffff:10.0.0.5");
     // Longer than a host name can be (253): refused here, not by the resolver (exit 1, the name whole).
     expect(parseHostOption(`${"a".repeat(63)}.`.repeat(3) + "a".repeat(61))).toHaveLength(253);
     expect(() => parseHostOption("x".repeat(100_000))).toThrow(

@@ -48,7 +48,9 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   // libpq's several hosts (`h1,h2:5433`, tried in turn): the pg client takes one host, and would look
   // "h1,h2" up as a name (not found: the database taken as down, each change kept for ever).
   const hosts = /^[^/]*\/\/(?:[^/?#]*@)?([^/?#]*)/.exec(text)?.[1] ?? "";
-  if (hosts.includes(",") || /(?:^|[?&])host=[^&]*,/i.test(text.split("?")[1] ?? "")) {
+  // A query's values are percent-decoded first, as libpq decodes them (`host=a%2Cb` is two hosts).
+  const hostParameters = new URLSearchParams(text.split("?")[1]?.split("#")[0] ?? "").getAll("host");
+  if (hosts.includes(",") || hostParameters.some((value) => value.includes(","))) {
     throw new UsageError(
       `${option} names several hosts, which this client cannot try in turn, got ${shown}: give one host (a name that follows the primary, or a pooler in front)`,
     );
@@ -181,6 +183,8 @@ export const STATEMENT_TIMEOUT_MS = 10_000;
  * host, a network partition, a proxy that keeps the socket open) would leave the query waiting forever.
  */
 export const ANSWER_MARGIN_MS = 2000;
+/** The longest a Node timer waits (a longer one fires at once, with a warning printed). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The settings of every connection this program opens (the store's pool, its listeners, the `db` commands).
@@ -199,7 +203,8 @@ export function connectionConfig(
     statement_timeout: statementTimeoutMs,
     // pg's query_timeout: the query fails ("Query read timeout": not answering) and, pipelined, its
     // connection is destroyed, never ended by a goodbye the server would not answer either.
-    query_timeout: statementTimeoutMs + ANSWER_MARGIN_MS,
+    // At most what a timer can wait (Node caps it at 2^31 - 1 ms, PostgreSQL's statement_timeout too).
+    query_timeout: Math.min(statementTimeoutMs + ANSWER_MARGIN_MS, MAX_TIMER_MS),
     application_name: "parallel-progress",
   };
 }

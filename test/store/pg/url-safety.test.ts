@@ -232,6 +232,18 @@ describe("store URL parameters", () => {
     expect(wait("postgres://h/db?connect_timeout=12", 300)).toBe(300);
   });
 
+  it("waits for an answer 2 s past the statement's limit, and never longer than a timer can (PostgreSQL's most)", () => {
+    const answer = (statementTimeoutMs?: number) =>
+      (
+        connectionConfig(parseStoreUrl("postgres://h/db"), { statementTimeoutMs }) as {
+          query_timeout?: number;
+        }
+      ).query_timeout;
+    expect(answer()).toBe(12_000);
+    expect(answer(200)).toBe(2200);
+    expect(answer(2 ** 31 - 1)).toBe(2 ** 31 - 1); // statement_timeout's maximum: a larger timer fires at once
+  });
+
   it("keeps a database's configuration mistakes apart from a database down", () => {
     expect(explainPgError(pgError("28P01", "x"), "db")).toBeInstanceOf(StoreConfigError);
   });
@@ -275,6 +287,7 @@ describe("a URL naming several hosts (libpq's failover list)", () => {
       "postgresql://postgres:pw@127.0.0.1,localhost:5432/pp",
       "postgresql://u@h1:5432,h2:5433/pp",
       "postgresql:///pp?host=/run/a,/run/b",
+      "postgres://u@/pp?host=127.0.0.1%2C127.0.0.2&port=5432",
     ]) {
       expect(() => parseStoreUrl(url), url).toThrow(
         /^--store names several hosts, which this client cannot try in turn, got "[^"]*": give one host/,
