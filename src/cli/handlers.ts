@@ -169,15 +169,13 @@ export async function runFinalize(
     await keepChange(context, store, pendingOf(context), error, kept);
     return 0;
   }
-  if (!result.finalizedNow) {
-    out.info("the run was already finalized");
-    // Idempotent, but a summary that differs from the one posted is not dropped without a word.
+  if (!result.finalizedNow) out.info("the run was already finalized");
+  // Idempotent, but a summary that differs from the one posted is not dropped without a word.
+  if (result.summaryUnused) {
     const kept = reporter.executionState.mergeSummary ?? "";
-    if (summary.trim() !== "" && summary !== kept) {
-      out.warn(
-        `the run was already finalized with ${kept.trim() === "" ? "no summary" : "another summary"}, which stays (a final summary is posted once): this one was not used`,
-      );
-    }
+    out.warn(
+      `the run was already finalized with ${kept.trim() === "" ? "no summary" : "another summary"}, which stays (a final summary is posted once): this one was not used`,
+    );
   }
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);

@@ -26,13 +26,14 @@ export async function finalizeRun(
     settings = await readSettings(core, active);
     if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
   }
+  const summary = core.masked(mergeSummary ?? "");
   const { state, finalizedNow } = await core.store.transact((current, now) => {
     if (!current) throw noRunError(core.place);
     if (current.completedAt) return { result: { state: current, finalizedNow: false } };
     // A finalize kept while the database did not answer ended the run when it was made (its duration and
     // history measure the work, not the outage), though not before the run's latest report.
     const at = madeAt === null ? now : endedAt(current, madeAt, now);
-    const finalized = applyFinalize(current, core.masked(mergeSummary ?? ""), at);
+    const finalized = applyFinalize(current, summary, at);
     // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
     const next =
       madeAt === null
@@ -50,6 +51,7 @@ export async function finalizeRun(
   const after = core.state ?? state;
   return {
     finalizedNow,
+    summaryUnused: !finalizedNow && summary.trim() !== "" && summary !== (state.mergeSummary ?? ""),
     posted: after.sync.finalCommentId !== null,
     queued: report.remaining,
     commentUrl: after.sync.commentUrl,

@@ -44,6 +44,11 @@ export interface AgentRef {
 export interface FinalizeResult {
   /** False when the run was already finalized (nothing new was posted for it). */
   finalizedNow: boolean;
+  /**
+   * The run was already finalized with another merge summary than the one given (compared as the run
+   * keeps it, its secrets masked), which stays: the one given was not used.
+   */
+  summaryUnused: boolean;
   /** Whether the final summary is on the issue (false: queued, or local run). */
   posted: boolean;
   /** Queue entries still waiting. */

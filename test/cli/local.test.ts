@@ -91,6 +91,17 @@ describe("the CLI without GitHub (local tracking)", () => {
     expect((await runCli(["status", "--markdown", "--dir", dir])).stdout).toContain("All merged.");
   });
 
+  it("finalize again with the same summary holding a secret (kept masked) warns of nothing", async () => {
+    const dir = await epic();
+    const env = { GITHUB_TOKEN: "0123456789abcdef0123456789abcdef01234567" };
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    const summary = `merged with ${env.GITHUB_TOKEN} and ghp_${"x".repeat(36)}`;
+    for (let time = 0; time < 2; time++) {
+      const finalize = await runCli(["finalize", "--summary", summary, "--dir", dir], { env });
+      expect([finalize.code, finalize.stderr]).toEqual([0, ""]);
+    }
+  });
+
   it("refuses bad input with exit 2, one clear line, and the state untouched", async () => {
     const dir = await epic();
     await runCli(["init", "--epic", "E", "--domains", "a,b", "--dir", dir]);
