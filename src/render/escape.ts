@@ -131,15 +131,26 @@ export function escapeBlock(text: string, maxLength: number): string {
   const whole = wholeBlock(source, max);
   if (whole !== null) return whole;
   const note = (omitted: number) => `\n\n*… truncated (${omitted} more characters)*`;
-  let keep = max - note(source.length).length;
-  while (keep > 0) {
-    // The source is cut, then escaped: a code span cut in two is then no code span, and escaped as text.
+  // The source is cut, then escaped: a code span cut in two is then no code span, and escaped as text.
+  const cut = (keep: number): string | null => {
     const head = cutAtLine(source, keep);
-    const body = contain(escapeMarkdown(head)) + note(source.length - head.length);
-    if (body.length <= max) return body;
-    keep -= body.length - max;
+    const body = `${contain(escapeMarkdown(head))}${note(source.length - head.length)}`.replace(/^\n+/, "");
+    return body.length <= max ? body : null;
+  };
+  // How much of the source to keep: the most whose escaped text and note fit, found by halving (escaping
+  // may grow a character up to several: `<` is `&lt;`, so the overshoot says little of the source's cut).
+  let best = cut(0);
+  let [low, high] = [1, max];
+  while (low <= high) {
+    const keep = Math.floor((low + high) / 2);
+    const body = cut(keep);
+    if (body === null) high = keep - 1;
+    else {
+      best = body;
+      low = keep + 1;
+    }
   }
-  return "";
+  return best ?? "";
 }
 
 /** escapeBlock's text uncut, or null when it is longer than `maxLength` characters. */

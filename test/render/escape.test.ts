@@ -129,6 +129,23 @@ describe("escapeBlock", () => {
     );
   });
 
+  it("fills the limit with a summary that grows when escaped (`<` is 4 characters, `@` 2), with its note", () => {
+    for (const [char, length] of [
+      ["@", 65_000],
+      ["@", 60_000],
+      ["<", 40_000],
+      ["<", 70_000],
+    ] as const) {
+      const cut = escapeBlock(char.repeat(length), 65_000);
+      expect(cut.length, `${length} × ${char}`).toBeLessThanOrEqual(65_000);
+      expect(cut.length, `${length} × ${char}`).toBeGreaterThan(60_000);
+      expect(cut).toMatch(/\n\n\*… truncated \(\d+ more characters\)\*$/);
+    }
+    // Nothing fits but the note: the note alone, saying all of it was left out.
+    expect(escapeBlock("<".repeat(100), 39)).toBe("*… truncated (100 more characters)*");
+    expect(escapeBlock("<".repeat(100), 40)).toBe("&lt;\n\n*… truncated (99 more characters)*");
+  });
+
   it("only ever adds to the text it escapes, so a source past the limit never fits whole (property)", () => {
     const piece = fc.constantFrom(
       "<",
