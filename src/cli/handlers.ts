@@ -251,8 +251,19 @@ export async function runStatus(
   if (options.json && options.markdown) throw new UsageError("give --json or --markdown, not both");
   const context = createContext(options);
   const { out, reporter } = context;
-  const view = await reporter.status();
-  if (context.store) (await offline()).warnSetAside(context);
+  let view = await reporter.status();
+  if (context.store) {
+    const { warnSetAside, keptHere } = await offline();
+    warnSetAside(context);
+    // What this machine keeps for the run is not in it yet: said, not applied (status changes nothing).
+    const kept = keptHere(context);
+    if (kept.count > 0) {
+      out.warn(
+        `${kept.count} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): the next change, \`retry\` or \`finalize\` applies them`,
+      );
+    }
+    view = { ...view, sync: { ...view.sync, kept: kept.count } };
+  }
   if (options.json) {
     out.data(JSON.stringify(view, null, 2));
     return 0;

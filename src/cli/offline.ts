@@ -266,20 +266,47 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
     .update(`${databaseOf(store)}\n${store.epicId}`)
     .digest("hex")
     .slice(0, 16);
-  if (!pending.claimWaiter(target)) return;
+  if (!(await claimWaiter(pending, target, sleep))) return;
+  // Alive, the waiter says so every WAITER_REFRESH_MS, whatever it is doing (a replay may wait 12 s for
+  // an answer): a killed one's claim is stale soon, and taken over by the next writer.
+  const refresh = setInterval(() => pending.touchWaiter(target), WAITER_REFRESH_MS);
   try {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       try {
-        await replayPending(context, pending);
-        return;
+        const { applied, waiting } = await replayPending(context, pending);
+        // Done, unless a change was kept here while it applied (its writer left it to this one): at once
+        // when this round applied something, else after the usual wait (nothing spins on a stuck file).
+        if (keptFor(pending, store).length <= waiting) return;
+        if (applied > 0) continue;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
-      pending.touchWaiter(target);
       await sleep(Math.min(WAIT_STEP_MAX_MS, 500 * 2 ** Math.min(attempt, 5)));
     }
   } finally {
+    clearInterval(refresh);
     pending.releaseWaiter(target);
+  }
+}
+
+/** How often a waiter marks its claim fresh, and when a claim not marked is a dead waiter's. */
+const WAITER_REFRESH_MS = 2000;
+const WAITER_STALE_MS = 8000;
+
+/**
+ * Claims the waiter's lock for `target`, trying for as long as a dead waiter's claim takes to go stale:
+ * a writer started while another waits leaves the changes to it (true: claimed; false: another lives),
+ * but one started just after a waiter was killed (a runner ending its job) takes over from it.
+ */
+async function claimWaiter(
+  pending: PendingChanges,
+  target: string,
+  sleep: (ms: number) => Promise<void>,
+): Promise<boolean> {
+  for (let waited = 0; ; waited += 1000) {
+    if (pending.claimWaiter(target, WAITER_STALE_MS)) return true;
+    if (waited > WAITER_STALE_MS + WAITER_REFRESH_MS) return false;
+    await sleep(1000);
   }
 }

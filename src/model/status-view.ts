@@ -66,6 +66,11 @@ export interface StatusView {
     queued: number;
     /** Unreadable queue files set aside (`*.corrupt`) by earlier commands: read them, then delete them. */
     setAside: number;
+    /**
+     * The CLI's `status` with a database store: the changes this machine keeps (made while the database did
+     * not answer) that the run does not hold yet. Absent elsewhere.
+     */
+    kept?: number;
     lastError: string | null;
     /**
      * After a writer's lease was taken over: when (ISO) the progress comment is written once more, as that

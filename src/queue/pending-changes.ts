@@ -102,7 +102,7 @@ export class PendingChanges {
    * (src/store/lock.ts, with its takeover guard), false while another waiter holds it, i.e. touched it
    * within `staleMs`; false too when nothing was ever kept here.
    */
-  claimWaiter(target: string, staleMs = 60_000): boolean {
+  claimWaiter(target: string, staleMs: number): boolean {
     try {
       return tryLock(this.fs, this.waiterLock(target), staleMs);
     } catch (error) {

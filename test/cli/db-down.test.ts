@@ -1,9 +1,10 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   allFileText,
   type CliResult,
+  flusherPids,
   keptChangeFiles,
   runCli,
   spawnCli,
@@ -167,6 +168,33 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
       expect(events.filter((e) => e.epic === epic).map((e) => e.seq)).toEqual([1, 2, 3]);
     }
   }, 60_000);
+
+  it("a background writer killed while it waits (a runner ending its job) is taken over by the next one", async () => {
+    const { env, dir, agent } = await startRun("killed_waiter", "EPIC-K");
+    await server.stopServer();
+    try {
+      await updates(agent, dir, env, 1, 5);
+      // The writer this call started waits for the database (its claim made): killed, the claim stays.
+      const claimed = async () =>
+        (await readdir(join(dir, ".parallel-progress", "pending"))).some((name) =>
+          name.startsWith(".waiter-"),
+        );
+      expect(await waitFor(claimed, 10_000, 50)).toBe(true);
+      for (const pid of await flusherPids(dir)) process.kill(pid, "SIGKILL");
+      expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000, 50)).toBe(true);
+      const complete = await runCli(["complete", agent, "--dir", dir], { env });
+      expect(complete.code, complete.stderr).toBe(0);
+      expect(await keptChangeFiles(dir)).toHaveLength(2);
+    } finally {
+      await server.start();
+    }
+    // No further call: the second call's writer took the dead one's claim over, and applies both.
+    expect(await waitFor(async () => (await keptChangeFiles(dir)).length === 0, 60_000, 100)).toBe(true);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      agents: { status: string }[];
+    };
+    expect(status.agents[0]?.status).toBe("completed");
+  }, 90_000);
 
   it("applies a kept change only to a database of the name it was made for, whatever its address", async () => {
     const { env, dir } = await startRun("own", "EPIC-O");
@@ -347,6 +375,14 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(dry.code).toBe(3);
     oneLine(dry);
 
+    // The database answers this time: status says what this machine keeps, and applies nothing.
+    const looked = await runCli(["status", "--json", "--dir", dir], { env });
+    expect(looked.code, looked.stderr).toBe(0);
+    oneLine(looked);
+    expect(looked.stderr).toMatch(/warning: 2 change\(s\) kept on this machine .* are not in the run yet/);
+    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(2);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
+
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
     expect(await keptChangeFiles(dir)).toHaveLength(0);
@@ -409,6 +445,14 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     await stopFlushers(dir);
     expect(await keptChangeFiles(dir)).toHaveLength(2);
     expect(await allFileText(dir)).not.toContain(TOKEN);
+
+    // The database answers this time: status says what this machine keeps, and applies nothing.
+    const looked = await runCli(["status", "--json", "--dir", dir], { env });
+    expect(looked.code, looked.stderr).toBe(0);
+    oneLine(looked);
+    expect(looked.stderr).toMatch(/warning: 2 change\(s\) kept on this machine .* are not in the run yet/);
+    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(2);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
 
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);

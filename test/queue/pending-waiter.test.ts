@@ -9,7 +9,7 @@ describe("PendingChanges' waiter claim", () => {
     const dir = "/epic/.parallel-progress";
     const first = new PendingChanges(fs, dir);
     first.add({ id: "a", epicId: "E", madeAt: 1, change: { kind: "log", agent: "api", message: "m" } });
-    expect(first.claimWaiter("t")).toBe(true);
+    expect(first.claimWaiter("t", 60_000)).toBe(true);
     // Its waiter died: the claim has not been touched for two minutes.
     const claim = fs
       .readdirSync(first.dir)
@@ -27,7 +27,7 @@ describe("PendingChanges' waiter claim", () => {
       (path: string, ...rest: unknown[]) => {
         if (!fired && String(path) === `${first.dir}/${claim}`) {
           fired = true;
-          aTook = a.claimWaiter("t");
+          aTook = a.claimWaiter("t", 60_000);
         }
         return remove(path, ...rest);
       };
@@ -38,7 +38,7 @@ describe("PendingChanges' waiter claim", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const bTook = new PendingChanges(hooked, dir).claimWaiter("t");
+    const bTook = new PendingChanges(hooked, dir).claimWaiter("t", 60_000);
     expect(fired).toBe(true);
     expect([aTook, bTook].filter((took) => took === true)).toHaveLength(1);
   });

@@ -230,17 +230,17 @@ describe("PendingChanges", () => {
   it("lets one waiter at a time wait for the database (per target: a database and epic), and takes over a stale claim", () => {
     const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
     const pending = new PendingChanges(fs, "/epic/.parallel-progress");
-    expect(pending.claimWaiter("t1")).toBe(false); // nothing kept: nothing to wait for
+    expect(pending.claimWaiter("t1", 60_000)).toBe(false); // nothing kept: nothing to wait for
     pending.add({ id: "a", epicId: "E", madeAt: 1, change: change(1) });
-    expect(pending.claimWaiter("t1")).toBe(true);
-    expect(pending.claimWaiter("t1")).toBe(false);
-    expect(pending.claimWaiter("t2")).toBe(true); // another epic's waiter waits beside it
+    expect(pending.claimWaiter("t1", 60_000)).toBe(true);
+    expect(pending.claimWaiter("t1", 60_000)).toBe(false);
+    expect(pending.claimWaiter("t2", 60_000)).toBe(true); // another epic's waiter waits beside it
     // Its waiter died two minutes ago (the claim was not touched since): taken over.
     const past = new Date(Date.now() - 120_000);
     fs.utimesSync(`${pending.dir}/.waiter-t1.lock`, past, past);
-    expect(pending.claimWaiter("t1")).toBe(true);
+    expect(pending.claimWaiter("t1", 60_000)).toBe(true);
     pending.releaseWaiter("t1");
-    expect(pending.claimWaiter("t1")).toBe(true);
+    expect(pending.claimWaiter("t1", 60_000)).toBe(true);
   });
 });
 
