@@ -169,6 +169,35 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     );
   });
 
+  it("keeps one events row per change naming the agent it was about, a child's and a logged event's too", async () => {
+    const { url, name } = await server.createDatabase("events");
+    const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-EV" };
+    const ids = async (args: string[]) =>
+      (await cli(args, env)).stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("\t")[1]!);
+    const [, web] = await ids(["init", "--domains", "api,web"]);
+    const [child] = await ids(["add", "--domains", "db", "--parent", "api"]);
+    for (const args of [
+      ["update", child!, "--status", "in_progress", "--files", "1/2"],
+      ["log", web!, "compiled"],
+      ["complete", child!],
+    ]) {
+      expect((await cli(args, env)).code, args.join(" ")).toBe(0);
+    }
+    const rows = await server.sql<{ seq: number; agent: string | null; event: string }>(
+      name,
+      "SELECT seq::int AS seq, agent_id AS agent, event FROM parallel_progress.events ORDER BY seq",
+    );
+    expect(rows.slice(-4)).toEqual([
+      { seq: 2, agent: child, event: expect.stringContaining("added") },
+      { seq: 3, agent: child, event: `Agent ${child} progress updated` },
+      { seq: 4, agent: web, event: `Agent ${web}: compiled` },
+      { seq: 5, agent: child, event: `Agent ${child} completed` },
+    ]);
+  });
+
   it("keeps every run and lists them newest first with each domain's duration", async () => {
     const { url, name } = await server.createDatabase("history");
     const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-H" };

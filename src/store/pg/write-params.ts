@@ -22,6 +22,7 @@ export function writeParams(
   const ownFields = runLevel(next);
   const runChanged = before !== null && JSON.stringify(runLevel(before)) !== JSON.stringify(ownFields);
   const eventChanged = before !== null && next.event !== before.event;
+  const touched = isEvent ? touchedAgent(next, rows) : null;
   return {
     isEvent,
     empty: before !== null && !runChanged && !eventChanged && !isEvent && rows.length === 0,
@@ -31,12 +32,33 @@ export function writeParams(
       before === null || runChanged ? null : run.runVersion,
       runChanged ? ownFields : null,
       before === null ? 0 : next.seq - before.seq,
-      next.event,
+      eventLine(before, next, touched),
       eventChanged,
       JSON.stringify(rows),
       isEvent,
-      rows.length === 1 ? rows[0]!.agent_id : null,
+      touched,
       (isEvent && correlationId) || randomUUID(),
     ],
   };
+}
+
+/**
+ * The agent a change is about: the one changed row, or, of an agent and the ancestors whose sums and
+ * times it moved, the agent (the changed row that is no other's parent). Null for a change of the run or
+ * of several agents (`add` of two).
+ */
+function touchedAgent(next: RunState, rows: readonly { agent_id: string }[]): string | null {
+  const parents = new Set(rows.map((row) => next.agents[row.agent_id]?.parentId ?? null));
+  const agents = rows.filter((row) => !parents.has(row.agent_id));
+  return agents.length === 1 ? agents[0]!.agent_id : null;
+}
+
+/**
+ * The events row's line: the run's event line, or, for a change that leaves it as it was (an event an
+ * agent logged), `Agent <id>: <message>`, as `watch` prints it.
+ */
+function eventLine(before: RunState | null, next: RunState, agentId: string | null): string {
+  if (before === null || next.event !== before.event || agentId === null) return next.event;
+  const logged = next.agents[agentId]?.events?.at(-1);
+  return logged ? `Agent ${logged.agentId ?? agentId}: ${logged.message}` : next.event;
 }
