@@ -179,7 +179,7 @@ export async function runFinalize(
   }
   if (result.posted)
     out.info(`final summary on the issue${result.finalCommentUrl ? `: ${result.finalCommentUrl}` : ""}`);
-  if (result.queued > 0) out.warn(remainQueued(result.queued));
+  if (result.queued > 0) out.warn(queuedLine(result.queued, result.waitingUntil));
   if (actions && result.finalizedNow) {
     const { renderFinalComment } = await import("../render/progress-comment.js");
     appendSummary(
@@ -227,18 +227,9 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } else {
     out.info(`${report.sent} post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
-    // Exit 3 always says how many stay (a rate limit's line below does, with its time).
-    if (report.remaining > 0 && report.waitingUntil === null) {
-      out.warn(remainQueued(report.remaining));
-    }
-    if (report.waitingUntil !== null) {
-      // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
-      const until = new Date(Math.round(report.waitingUntil / 1000) * 1000)
-        .toISOString()
-        .replace(".000Z", "Z");
-      out.warn(
-        `GitHub rate limit: ${report.remaining} post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
-      );
+    // Exit 3 always says how many stay, and until when a rate limit holds them.
+    if (report.remaining > 0 || report.waitingUntil !== null) {
+      out.warn(queuedLine(report.remaining, report.waitingUntil));
     }
     await publishCommentUrl(context);
   }
@@ -375,7 +366,10 @@ async function initView({ reporter }: Context): Promise<StatusView> {
   }
 }
 
-/** The warning of posts left in the offline queue. */
-function remainQueued(count: number): string {
-  return `${count} post(s) remain queued: run \`parallel-progress retry\` later`;
+/** The warning of posts left in the offline queue: until when a rate limit holds them, if one does. */
+function queuedLine(count: number, waitingUntil: number | null): string {
+  if (waitingUntil === null) return `${count} post(s) remain queued: run \`parallel-progress retry\` later`;
+  // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
+  const until = new Date(Math.round(waitingUntil / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  return `GitHub rate limit: ${count} post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`;
 }

@@ -54,6 +54,7 @@ export async function finalizeRun(
     summaryUnused: !finalizedNow && summary.trim() !== "" && summary !== (state.mergeSummary ?? ""),
     posted: after.sync.finalCommentId !== null,
     queued: report.remaining,
+    waitingUntil: report.remaining > 0 ? report.waitingUntil : null,
     commentUrl: after.sync.commentUrl,
     finalCommentUrl: after.sync.finalCommentUrl,
   };

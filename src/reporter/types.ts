@@ -53,6 +53,8 @@ export interface FinalizeResult {
   posted: boolean;
   /** Queue entries still waiting. */
   queued: number;
+  /** Epoch ms until which a GitHub rate limit holds them (a retry before it sends nothing), else null. */
+  waitingUntil: number | null;
   /** The progress comment. */
   commentUrl: string | null;
   /** The final summary comment, once posted. */

@@ -41,6 +41,12 @@ describe("retry during a long rate limit", () => {
     expect(retry.stderr.trim().split("\n")).toEqual([
       `parallel-progress: warning: GitHub rate limit: 1 post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
     ]);
+    // finalize says the same of what it leaves queued, not a bare "run retry later" no retry can do yet.
+    const finalize = await cli("finalize", "--summary", "done");
+    expect(finalize.code).toBe(0);
+    expect(finalize.stderr.trim().split("\n").at(-1)).toBe(
+      `parallel-progress: warning: GitHub rate limit: 2 post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
+    );
   });
 });
 
