@@ -1,3 +1,4 @@
+import { namesNoAgent } from "../config/options.js";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import type { AgentChange } from "../queue/pending-changes.js";
@@ -11,8 +12,8 @@ import type { Context } from "./context.js";
  */
 export async function agentChange(context: Context, change: AgentChange): Promise<void> {
   // Refused here, before a database that does not answer could have it kept (an unknown agent waits for
-  // the database to say so; an empty name never names one).
-  if (change.agent.trim() === "") {
+  // the database to say so; an empty name, or one no domain may be, never names one).
+  if (namesNoAgent(change.agent)) {
     throw new UsageError(`unknown agent ${quote(change.agent)}: give an agent id or domain`);
   }
   const { store, reporter } = context;

@@ -38,6 +38,14 @@ export const MAX_FILES = 1_000_000_000;
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /**
+ * A name no agent can have, told without asking the run (a command keeps its change while the database
+ * does not answer): blank, holding a control character, or longer than a domain may be (agent ids are
+ * shorter).
+ */
+export const namesNoAgent = (ref: string): boolean =>
+  ref.trim() === "" || CONTROL_CHARACTERS.test(ref) || characters(ref.normalize("NFC")) > MAX_DOMAIN_LENGTH;
+
+/**
  * A domain or epic id is shown on the issue and kept in the run as it is (a name, not text to mask): one
  * that holds a GitHub token is refused rather than published.
  */

@@ -365,11 +365,13 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     oneLine(retry);
     expect(retry.stderr).toMatch(/warning: .*not answering.*nothing was sent; 2 change\(s\) stay kept in/);
     expect(await keptChangeFiles(dir)).toHaveLength(2);
-    // An empty agent is no agent, whatever the database says: refused at once, not kept.
-    const empty = await runCli(["update", " ", "--status", "in_progress", "--dir", dir], { env: away });
-    expect(empty.code).toBe(2);
-    oneLine(empty);
-    expect(empty.stderr).toMatch(/unknown agent " ": give an agent id or domain/);
+    // A name no agent can have, whatever the database says: refused at once, not kept.
+    for (const name of [" ", "a\u0001b", "x".repeat(201)]) {
+      const none = await runCli(["update", name, "--status", "in_progress", "--dir", dir], { env: away });
+      expect(none.code).toBe(2);
+      oneLine(none);
+      expect(none.stderr).toMatch(/unknown agent ".*": give an agent id or domain/);
+    }
     expect(await keptChangeFiles(dir)).toHaveLength(2);
     const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env: away });
     expect(dry.code).toBe(3);
