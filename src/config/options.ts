@@ -2,7 +2,7 @@ import { UsageError } from "../errors.js";
 import { looksLikeToken } from "../github/redact.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
-import { quote } from "./show-value.js";
+import { holdsHidden, quote } from "./show-value.js";
 
 /**
  * Pure parsers for CLI values (commander `argParser`s). Each returns the clean value or throws a
@@ -114,7 +114,8 @@ export function checkDomains(
     if (CONTROL_CHARACTERS.test(domain)) {
       throw new UsageError(`${label}: a domain may not contain control characters, got ${quote(domain)}`);
     }
-    if (looksLikeToken(domain)) throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(domain)}`);
+    if (looksLikeToken(domain) || holdsHidden(domain))
+      throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(domain)}`);
     if (seen.has(domain))
       throw new UsageError(`${label} lists ${quote(domain)} more than once, got ${quote(given)}`);
     seen.add(domain);
@@ -132,7 +133,8 @@ export function assertEpicId(epicId: string, label = "--epic"): string {
   if (trimmed.length === 0 || characters(trimmed) > 200 || CONTROL_CHARACTERS.test(trimmed)) {
     throw new UsageError(`${label} must be 1 to 200 printable characters, got ${quote(epicId)}`);
   }
-  if (looksLikeToken(trimmed)) throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(epicId)}`);
+  if (looksLikeToken(trimmed) || holdsHidden(trimmed))
+    throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(epicId)}`);
   return trimmed;
 }
 

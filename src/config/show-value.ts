@@ -18,6 +18,10 @@ export function hideInMessages(secrets: readonly string[]): void {
 /** `text` with the hidden secrets and anything shaped like a GitHub token as `***`. */
 export const masked = (text: string): string => maskSecrets(text, hidden);
 
+/** Whether `text` holds one of the hidden secrets (one of 8 characters or more, as maskSecrets finds it). */
+export const holdsHidden = (text: string): boolean =>
+  hidden.some((secret) => secret.length >= 8 && text.includes(secret));
+
 /**
  * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in
  * double quotes) where JSON shows the value truly, so `got "abc"` and `got 0` read the same everywhere;

@@ -96,6 +96,9 @@ describe("a token of no GitHub shape (a GitHub Enterprise or proxy token) given 
         ["update", "a", "--status", "in_progress", "--iteration", `${token}${token}${token}/1`],
         ["init", "--epic", "F", "--domains", "b", "--repo", token, "--force"],
         ["update", "a", "--status", "in_progress", `--${token}`],
+        // As a name: refused (a run id made of it would show a part of it), not kept.
+        ["init", "--epic", `${token}${token}`, "--domains", "b", "--force"],
+        ["add", "--domains", `d-${token}`],
       ]) {
         const result = await runCli([...args, "--dir", dir], { env });
         expect(result.code, args.join(" ")).toBe(2);
