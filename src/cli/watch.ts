@@ -67,8 +67,8 @@ export async function watch(options: WatchOptions): Promise<void> {
   } finally {
     stopped = true;
     if (debounce) clearTimeout(debounce);
-    await stopListening();
-    await store.close();
+    // At once: each waits a second at most on a database that does not answer (a frozen host).
+    await Promise.all([stopListening(), store.close()]);
   }
 
   async function follow(first: RunState): Promise<void> {
@@ -116,7 +116,8 @@ export async function watch(options: WatchOptions): Promise<void> {
       polled = false;
       const next = await reporter.load().catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        if (message !== warned) warn(`cannot read the run: ${message}`);
+        // A read that its own ending cut (the store closed under it) says nothing.
+        if (message !== warned && !stopped) warn(`cannot read the run: ${message}`);
         warned = message;
         return undefined;
       });
