@@ -448,14 +448,6 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(await keptChangeFiles(dir)).toHaveLength(2);
     expect(await allFileText(dir)).not.toContain(TOKEN);
 
-    // The database answers this time: status says what this machine keeps, and applies nothing.
-    const looked = await runCli(["status", "--json", "--dir", dir], { env });
-    expect(looked.code, looked.stderr).toBe(0);
-    oneLine(looked);
-    expect(looked.stderr).toMatch(/warning: 2 change\(s\) kept on this machine .* are not in the run yet/);
-    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(2);
-    expect(await keptChangeFiles(dir)).toHaveLength(2);
-
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
     const [run] = await server.sql<{ text: string }>(
