@@ -182,6 +182,8 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     for (const args of [
       ["update", child!, "--status", "in_progress", "--files", "1/2"],
       ["log", web!, "compiled"],
+      ["update", web!, "--status", "in_progress"],
+      ["update", web!, "--status", "in_progress"],
       ["complete", child!],
     ]) {
       expect((await cli(args, env)).code, args.join(" ")).toBe(0);
@@ -190,11 +192,14 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
       name,
       "SELECT seq::int AS seq, agent_id AS agent, event FROM parallel_progress.events ORDER BY seq",
     );
-    expect(rows.slice(-4)).toEqual([
+    expect(rows.slice(-6)).toEqual([
       { seq: 2, agent: child, event: expect.stringContaining("added") },
       { seq: 3, agent: child, event: `Agent ${child} progress updated` },
       { seq: 4, agent: web, event: `Agent ${web}: compiled` },
-      { seq: 5, agent: child, event: `Agent ${child} completed` },
+      { seq: 5, agent: web, event: `Agent ${web} progress updated` },
+      // The same update again: the run's line as it is, not the agent's last logged event.
+      { seq: 6, agent: web, event: `Agent ${web} progress updated` },
+      { seq: 7, agent: child, event: `Agent ${child} completed` },
     ]);
   });
 

@@ -54,11 +54,13 @@ function touchedAgent(next: RunState, rows: readonly { agent_id: string }[]): st
 }
 
 /**
- * The events row's line: the run's event line, or, for a change that leaves it as it was (an event an
- * agent logged), `Agent <id>: <message>`, as `watch` prints it.
+ * The events row's line: the run's event line, or, for an event an agent logged (its log grew, the run's
+ * line left as it was), `Agent <id>: <message>`, as `watch` prints it.
  */
 function eventLine(before: RunState | null, next: RunState, agentId: string | null): string {
   if (before === null || next.event !== before.event || agentId === null) return next.event;
   const logged = next.agents[agentId]?.events?.at(-1);
-  return logged ? `Agent ${logged.agentId ?? agentId}: ${logged.message}` : next.event;
+  const earlier = before.agents[agentId]?.events?.at(-1);
+  const grew = logged !== undefined && (logged.at !== earlier?.at || logged.message !== earlier?.message);
+  return grew ? `Agent ${logged.agentId ?? agentId}: ${logged.message}` : next.event;
 }
