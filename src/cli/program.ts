@@ -1,6 +1,7 @@
 import { Command, CommanderError, type HelpContext } from "commander";
 import { environmentTokens } from "../config/resolve.js";
 import { escapeInvisible, hideInMessages, masked, quote, shownName } from "../config/show-value.js";
+import { storeUrlSecrets } from "../store/pg/config.js";
 import { registerCommands } from "./commands.js";
 import { declared } from "./declare.js";
 import { reportFailure } from "./exit.js";
@@ -118,8 +119,9 @@ function commandPath(command: Command): string {
 /** The full command line (commander): every command, help, version and argument errors. */
 export async function runProgram(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
-  // No message echoes the environment's tokens, even where one was given as a value (`--cost $TOKEN`).
-  hideInMessages(environmentTokens(process.env));
+  // No message echoes the environment's tokens, even where one was given as a value (`--cost $TOKEN`), nor
+  // the password of a URL given by --store: known before the options are read, as names are checked then.
+  hideInMessages([...environmentTokens(process.env), ...givenStores(argv).flatMap(storeUrlSecrets)]);
   try {
     const program = new CliCommand("parallel-progress")
       .description("Live progress of parallel agents as one markdown table on a GitHub issue")
@@ -139,4 +141,12 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     return reportFailure(error);
   }
+}
+
+/** The values given to --store on the command line (`--store <url>`, `--store=<url>`), before it is parsed. */
+function givenStores(argv: readonly string[]): string[] {
+  return argv.flatMap((arg, index) => {
+    if (arg === "--store") return argv[index + 1] === undefined ? [] : [argv[index + 1]!];
+    return arg.startsWith("--store=") ? [arg.slice("--store=".length)] : [];
+  });
 }

@@ -111,3 +111,24 @@ describe("a token of no GitHub shape (a GitHub Enterprise or proxy token) given 
     }
   });
 });
+
+describe("the password of a URL given by --store", () => {
+  it("is refused in a domain or epic id (it would be posted), as the environment's token is", async () => {
+    const { dir, cleanup } = await makeEpic();
+    try {
+      const store = "postgres://u:SuperSecret99@127.0.0.1:1/pp";
+      for (const args of [
+        ["init", "--store", store, "--epic", "pwSuperSecret99", "--domains", "a"],
+        ["init", `--store=${store}`, "--epic", "E", "--domains", "a,zSuperSecret99"],
+        ["add", "--store", store, "--epic", "E", "--domains", "vSuperSecret99"],
+      ]) {
+        const result = await runCli([...args, "--dir", dir]);
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stderr, args.join(" ")).toMatch(/a name may not hold what looks like a GitHub token/);
+        expect(result.stdout + result.stderr, args.join(" ")).not.toContain("SuperSecret99");
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+});
