@@ -293,20 +293,27 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
 /** How often a waiter marks its claim fresh, and when a claim not marked is a dead waiter's. */
 const WAITER_REFRESH_MS = 2000;
 const WAITER_STALE_MS = 8000;
+/** How often a writer looks at another's claim. */
+const WAITER_LOOK_MS = 500;
 
 /**
- * Claims the waiter's lock for `target`, trying for as long as a dead waiter's claim takes to go stale:
- * a writer started while another waits leaves the changes to it (true: claimed; false: another lives),
- * but one started just after a waiter was killed (a runner ending its job) takes over from it.
+ * Claims the waiter's lock for `target` (true), or leaves the changes to the waiter holding it (false)
+ * once that one is seen alive: it marks its claim again, which takes a live one WAITER_REFRESH_MS at most,
+ * so a writer started beside it ends within about that. One started just after a waiter was killed (a
+ * runner ending its job) sees no mark, and takes the claim over once it is stale.
  */
 async function claimWaiter(
   pending: PendingChanges,
   target: string,
   sleep: (ms: number) => Promise<void>,
 ): Promise<boolean> {
-  for (let waited = 0; ; waited += 1000) {
+  let seen: number | null = null;
+  for (let waited = 0; waited <= WAITER_STALE_MS + WAITER_REFRESH_MS; waited += WAITER_LOOK_MS) {
     if (pending.claimWaiter(target, WAITER_STALE_MS)) return true;
-    if (waited > WAITER_STALE_MS + WAITER_REFRESH_MS) return false;
-    await sleep(1000);
+    const marked = pending.waiterMarkedAt(target);
+    if (seen !== null && marked !== null && marked !== seen) return false;
+    seen ??= marked;
+    await sleep(WAITER_LOOK_MS);
   }
+  return false;
 }

@@ -111,6 +111,15 @@ export class PendingChanges {
     }
   }
 
+  /** When the waiter of `target` last marked its claim (epoch ms), or null when none holds it. */
+  waiterMarkedAt(target: string): number | null {
+    try {
+      return this.fs.statSync(this.waiterLock(target)).mtimeMs;
+    } catch {
+      return null;
+    }
+  }
+
   /** The waiter is alive (its claim is fresh). */
   touchWaiter(target: string): void {
     touch(this.fs, this.waiterLock(target));

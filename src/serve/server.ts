@@ -87,7 +87,7 @@ export async function startLiveServer(options: ServeOptions): Promise<LiveServer
 }
 
 /** The addresses that mean every address of the machine. */
-const WILDCARDS = new Set(["0.0.0.0", "::"]);
+const WILDCARDS = new Set(["0.0.0.0", "::", "::ffff:0.0.0.0"]);
 
 /** `http://127.0.0.1:7420/`; a wildcard address is shown as this machine's name, for others to open. */
 export function pageUrl(host: string, port: number, token: string | null): string {
