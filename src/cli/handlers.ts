@@ -247,7 +247,7 @@ export async function runStatus(
     const { warnSetAside, keptHere } = await offline();
     warnSetAside(context);
     // What this machine keeps for the run is not in it yet: said, not applied (status changes nothing).
-    const kept = keptHere(context);
+    const kept = keptHere(context, Date.parse(view.startedAt));
     if (kept.count > 0) {
       out.warn(
         `${kept.count} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): the next change, \`retry\` or \`finalize\` applies them`,

@@ -121,10 +121,15 @@ function databaseOf(store: LazyPgStore): string {
   return databaseName(store.names, process.env);
 }
 
-/** Where this machine keeps changes, and how many it keeps for the context's run (none without a store). */
-export function keptHere(context: Context): { dir: string; count: number } {
+/**
+ * Where this machine keeps changes, and how many it keeps for the context's epic (none without a store);
+ * `since`: only those made since then (epoch ms: the run's start, as a change made before its run was
+ * replaced is set aside, not applied).
+ */
+export function keptHere(context: Context, since = Number.NEGATIVE_INFINITY): { dir: string; count: number } {
   const pending = pendingOf(context);
-  return { dir: pending.dir, count: context.store ? keptFor(pending, context.store).length : 0 };
+  const kept = context.store ? keptFor(pending, context.store) : [];
+  return { dir: pending.dir, count: kept.filter(({ item }) => item.madeAt >= since).length };
 }
 
 /** This machine's kept changes (for the file store: none is ever kept). */

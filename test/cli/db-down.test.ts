@@ -471,6 +471,10 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const other = await cli.folder();
     const force = ["init", "--epic", "EPIC-X", "--domains", "api", "--force", "--dir", other];
     expect((await runCli(force, { env })).code).toBe(0);
+    // status counts none of them as to be applied: they were made for the run replaced.
+    const looked = await runCli(["status", "--json", "--dir", dir], { env });
+    expect(looked.stderr).not.toMatch(/kept on this machine/);
+    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(0);
 
     const retry = await runCli(["retry", "--dir", dir], { env });
     expect(retry.code, retry.stderr).toBe(0);
