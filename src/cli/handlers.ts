@@ -309,7 +309,12 @@ function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string 
 export async function runFlush(options: CommonOptions): Promise<number> {
   const context = createContext({ ...options, quiet: true }, { anyEpic: true });
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
-  if (context.store) await (await offline()).waitAndReplay(context, sleep).catch(() => undefined);
+  if (context.store) {
+    const waited = await (await offline()).waitAndReplay(context, sleep).catch(() => undefined);
+    // Another writer waits for the database with this machine's changes: it writes the run once they
+    // are applied (this one would only wait on the same database again).
+    if (waited === "left") return 0;
+  }
   await context.reporter.runBackgroundWriter();
   return 0;
 }

@@ -257,9 +257,12 @@ const WAIT_STEP_MAX_MS = 15_000;
  * In the background writer: when this machine keeps changes for its database and epic, waits for the
  * database (asking again after 0.5, 1, 2, 4, … s, at most 15 s apart, for up to 10 minutes) and applies
  * them. One waiter per directory, database and epic (the mkdir lock of src/store/lock.ts, touched while it
- * waits); others of the same leave it to that one.
+ * waits); others of the same leave it to that one ("left").
  */
-export async function waitAndReplay(context: Context, sleep: (ms: number) => Promise<void>): Promise<void> {
+export async function waitAndReplay(
+  context: Context,
+  sleep: (ms: number) => Promise<void>,
+): Promise<"left" | undefined> {
   const { store } = context;
   if (!store) return;
   const pending = pendingOf(context);
@@ -271,7 +274,7 @@ export async function waitAndReplay(context: Context, sleep: (ms: number) => Pro
     .update(`${databaseOf(store)}\n${store.epicId}`)
     .digest("hex")
     .slice(0, 16);
-  if (!(await claimWaiter(pending, target, sleep))) return;
+  if (!(await claimWaiter(pending, target, sleep))) return "left";
   // Alive, the waiter says so every WAITER_REFRESH_MS, whatever it is doing (a replay may wait 12 s for
   // an answer): a killed one's claim is stale soon, and taken over by the next writer.
   const refresh = setInterval(() => pending.touchWaiter(target), WAITER_REFRESH_MS);

@@ -18,9 +18,12 @@ export function hideInMessages(secrets: readonly string[]): void {
 /** `text` with the hidden secrets and anything shaped like a GitHub token as `***`. */
 export const masked = (text: string): string => maskSecrets(text, hidden);
 
-/** Whether `text` holds one of the hidden secrets (one of 8 characters or more, as maskSecrets finds it). */
+/**
+ * Whether `text` holds one of the hidden secrets where maskSecrets would mask it: anywhere, or a short one
+ * where it stands alone; as written or percent-encoded.
+ */
 export const holdsHidden = (text: string): boolean =>
-  hidden.some((secret) => secret.length >= 8 && text.includes(secret));
+  hidden.length > 0 && maskSecrets(text, hidden) !== maskSecrets(text, []);
 
 /**
  * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in

@@ -127,6 +127,31 @@ describe("the password of a URL given by --store", () => {
         expect(result.stderr, args.join(" ")).toMatch(/a name may not hold what looks like a GitHub token/);
         expect(result.stdout + result.stderr, args.join(" ")).not.toContain("SuperSecret99");
       }
+      // A short one where it stands alone (as messages mask it), and a percent-encoded one as written too.
+      const short = "postgres://u:hunt7@127.0.0.1:1/pp";
+      const encoded = "postgres://u:p%40ss%2Fw%23rd9@127.0.0.1:1/pp";
+      for (const args of [
+        ["init", "--store", short, "--epic", "E", "--domains", "a,hunt7"],
+        ["init", "--store", short, "--epic", "deploy-hunt7", "--domains", "a"],
+        ["init", "--store", encoded, "--epic", "x-p%40ss%2Fw%23rd9", "--domains", "a"],
+      ]) {
+        const result = await runCli([...args, "--dir", dir]);
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stderr, args.join(" ")).toMatch(/a name may not hold what looks like a GitHub token/);
+      }
+      // Inside a word, a short one is another word: not refused as a name (the database is then not found).
+      const word = await runCli([
+        "init",
+        "--store",
+        short,
+        "--epic",
+        "E",
+        "--domains",
+        "hunt7er",
+        "--dir",
+        dir,
+      ]);
+      expect(word.stderr).not.toMatch(/a name may not hold/);
     } finally {
       await cleanup();
     }

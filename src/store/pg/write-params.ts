@@ -54,13 +54,21 @@ function touchedAgent(next: RunState, rows: readonly { agent_id: string }[]): st
 }
 
 /**
- * The events row's line: the run's event line, or, for an event an agent logged (its log grew, the run's
- * line left as it was), `Agent <id>: <message>`, as `watch` prints it.
+ * The events row's line: the run's event line; for a change of an agent that leaves it as it was, the
+ * change's own: an event the agent logged (its log grew) as `watch` prints it, `Agent <id>: <message>`,
+ * else what its status says (`Agent <id> completed`, `… progress updated`), as a finalized run taking a
+ * change made before its end keeps its own last line.
  */
 function eventLine(before: RunState | null, next: RunState, agentId: string | null): string {
   if (before === null || next.event !== before.event || agentId === null) return next.event;
-  const logged = next.agents[agentId]?.events?.at(-1);
+  const agent = next.agents[agentId];
+  if (!agent) return next.event;
+  const logged = agent.events?.at(-1);
   const earlier = before.agents[agentId]?.events?.at(-1);
-  const grew = logged !== undefined && (logged.at !== earlier?.at || logged.message !== earlier?.message);
-  return grew ? `Agent ${logged.agentId ?? agentId}: ${logged.message}` : next.event;
+  if (logged !== undefined && (logged.at !== earlier?.at || logged.message !== earlier?.message)) {
+    return `Agent ${logged.agentId ?? agentId}: ${logged.message}`;
+  }
+  const finished = { completed: "completed", failed: "failed", cancelled: "cancelled" } as const;
+  const done = agent.status in finished ? finished[agent.status as keyof typeof finished] : null;
+  return `Agent ${agentId} ${done ?? "progress updated"}`;
 }
