@@ -323,12 +323,17 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.call("status", [], async () => {
       const state = await this.core.read();
       if (!state) throw noRunError(this.core.place);
-      const { toStatusView } = await import("./model/status-view.js");
-      const { queue } = this.core;
-      const queued =
-        queue.count() === 0 ? 0 : await (await import("./sync/retry-plan.js")).stillQueuedFor(queue, state);
-      return toStatusView(state, this.core.storeNow(), queued, queue.setAsideEarlier().length);
+      return this.viewOf(state);
     });
+  }
+
+  /** `state` as status() shows it, with what the offline queue holds for it. */
+  protected async viewOf(state: RunState): Promise<StatusView> {
+    const { toStatusView } = await import("./model/status-view.js");
+    const { queue } = this.core;
+    const queued =
+      queue.count() === 0 ? 0 : await (await import("./sync/retry-plan.js")).stillQueuedFor(queue, state);
+    return toStatusView(state, this.core.storeNow(), queued, queue.setAsideEarlier().length);
   }
 
   /**
@@ -358,9 +363,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
 
   /**
    * How every public method but close() runs: its arguments and the reporter's options checked
-   * (checkArguments) and the GitHub API it is configured with, then a UsageError if close() was called before this call was made, then `work`
-   * (with the time the call was made, if it is applied later: see applyingKeptChange). The call is
-   * counted until it settles, for close() to wait for.
+   * (checkArguments) and the GitHub API it is configured with, then a UsageError if close() was called
+   * before this call was made, then `work` (with the time the call was made, if it is applied later: see
+   * applyingKeptChange). The call is counted until it settles, for close() to wait for.
    */
   private call<T>(
     method: ApiMethod,

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { givenEpic } from "../config/options.js";
 import { resolveApiUrl } from "../config/resolve.js";
+import type { StatusView } from "../model/status-view.js";
 import { ParallelProgressReporter } from "../reporter.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
@@ -25,7 +26,7 @@ export interface CommonOptions extends GitHubFlags {
 
 export interface Context {
   out: Output;
-  reporter: ParallelProgressReporter;
+  reporter: CliReporter;
   options: CommonOptions;
   /** Set inside GitHub Actions (GITHUB_ACTIONS=true). */
   actions: ActionsContext | null;
@@ -81,8 +82,16 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
  * commander gives only strings and the parsers' values: the library's zod check of the arguments would
  * add milliseconds to every call for nothing.
  */
-class CliReporter extends ParallelProgressReporter {
+export class CliReporter extends ParallelProgressReporter {
   protected override async checkArguments(): Promise<void> {}
+
+  /**
+   * The run as this reporter last saw it, as status() shows it: for init --json when the database stopped
+   * answering after the run was saved (init warned).
+   */
+  lastView(): Promise<StatusView> {
+    return this.viewOf(this.executionState);
+  }
 }
 
 /**

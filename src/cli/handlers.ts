@@ -2,11 +2,8 @@ import { checkCompletedFiles, checkErrorMessage, checkEventMessage, givenEpic } 
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
-import { OfflineQueue } from "../queue/offline-queue.js";
 import type { ParallelProgressReporter } from "../reporter.js";
 import { storeTime } from "../store/store-time.js";
-import { systemClock } from "../util/io.js";
-import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
@@ -242,18 +239,13 @@ export async function runStatus(
   if (options.json && options.markdown) throw new UsageError("give --json or --markdown, not both");
   const context = createContext(options);
   const { out, reporter } = context;
-  let view = await reporter.status();
-  if (context.store) {
-    const { warnSetAside, keptHere } = await offline();
-    warnSetAside(context);
-    // What this machine keeps for the run is not in it yet: said, not applied (status changes nothing).
-    const kept = keptHere(context, Date.parse(view.startedAt));
-    if (kept.count > 0) {
-      out.warn(
-        `${kept.count} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): the next change, \`retry\` or \`finalize\` applies them`,
-      );
-    }
-    view = { ...view, sync: { ...view.sync, kept: kept.count } };
+  const { view, kept } = await keptView(context, await reporter.status());
+  if (context.store) (await offline()).warnSetAside(context);
+  // What this machine keeps for the run is not in it yet: said, not applied (status changes nothing).
+  if (kept && kept.count > 0) {
+    out.warn(
+      `${kept.count} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): the next change, \`retry\` or \`finalize\` applies them`,
+    );
   }
   if (options.json) {
     out.data(JSON.stringify(view, null, 2));
@@ -357,18 +349,25 @@ async function publishCommentUrl({ actions, reporter, out }: Context): Promise<n
  * What `init --json` prints: the run as `status --json` shows it; when the database stopped answering
  * after the run was saved (init warned), the run as init saved it.
  */
-async function initView({ reporter }: Context): Promise<StatusView> {
-  try {
-    return await reporter.status();
-  } catch (error) {
+async function initView(context: Context): Promise<StatusView> {
+  const view = await context.reporter.status().catch((error: unknown) => {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    const { toStatusView } = await import("../model/status-view.js");
-    const { stillQueuedFor } = await import("../sync/retry-plan.js");
-    const state = reporter.executionState;
-    const queue = new OfflineQueue(nodeFileSystem(), reporter.directory, systemClock);
-    const queued = await stillQueuedFor(queue, state);
-    return toStatusView(state, storeNow(reporter), queued, queue.setAsideEarlier().length);
-  }
+    return context.reporter.lastView();
+  });
+  return (await keptView(context, view)).view;
+}
+
+/**
+ * `view` with what this machine keeps for the run (a database store: `sync.kept`, the changes made while
+ * the database did not answer that the run does not hold yet), and where they are kept.
+ */
+async function keptView(
+  context: Context,
+  view: StatusView,
+): Promise<{ view: StatusView; kept: { dir: string; count: number } | null }> {
+  if (!context.store) return { view, kept: null };
+  const kept = (await offline()).keptHere(context, Date.parse(view.startedAt));
+  return { view: { ...view, sync: { ...view.sync, kept: kept.count } }, kept };
 }
 
 /** The warning of posts left in the offline queue: until when a rate limit holds them, if one does. */

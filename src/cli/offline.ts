@@ -123,14 +123,22 @@ function databaseOf(store: LazyPgStore): string {
 
 /**
  * Where this machine keeps changes, and how many it keeps for the context's epic (none without a store);
- * `since`: only those made since then (epoch ms: the run's start, as a change made before its run was
- * replaced is set aside, not applied).
+ * with `runStarted` (epoch ms), only those made for that run (madeForRun: the others are set aside).
  */
-export function keptHere(context: Context, since = Number.NEGATIVE_INFINITY): { dir: string; count: number } {
+export function keptHere(
+  context: Context,
+  runStarted = Number.NEGATIVE_INFINITY,
+): { dir: string; count: number } {
   const pending = pendingOf(context);
   const kept = context.store ? keptFor(pending, context.store) : [];
-  return { dir: pending.dir, count: kept.filter(({ item }) => item.madeAt >= since).length };
+  return { dir: pending.dir, count: kept.filter(({ item }) => madeForRun(item, runStarted)).length };
 }
+
+/**
+ * Whether a kept change was made for the run that started at `runStarted` (the database's clock): a run
+ * that started after the change was made is not its run, but one that replaced it (init --force).
+ */
+const madeForRun = (item: PendingChange, runStarted: number): boolean => item.madeAt >= runStarted;
 
 /** This machine's kept changes (for the file store: none is ever kept). */
 export function pendingOf(context: Context): PendingChanges {
@@ -178,8 +186,7 @@ export async function replayPending(
       }
       runStarted = Date.parse(run.startedAt);
     }
-    // A run that started after the change was made is not the change's run: it replaced it (init --force).
-    if (runStarted > item.madeAt) {
+    if (!madeForRun(item, runStarted)) {
       const to = pending.setAside(
         name,
         "its run was replaced: the epic's latest run started after it was made",
@@ -252,6 +259,11 @@ export function warnSetAside(
 /** How long the background writer waits for a database that does not answer, and how often it asks. */
 const WAIT_LIMIT_MS = 10 * 60_000;
 const WAIT_STEP_MAX_MS = 15_000;
+/** How often a waiter marks its claim fresh, and when a claim not marked is a dead waiter's. */
+const WAITER_REFRESH_MS = 2000;
+const WAITER_STALE_MS = 8000;
+/** How often a writer looks at another's claim. */
+const WAITER_LOOK_MS = 500;
 
 /**
  * In the background writer: when this machine keeps changes for its database and epic, waits for the
@@ -297,12 +309,6 @@ export async function waitAndReplay(
     pending.releaseWaiter(target);
   }
 }
-
-/** How often a waiter marks its claim fresh, and when a claim not marked is a dead waiter's. */
-const WAITER_REFRESH_MS = 2000;
-const WAITER_STALE_MS = 8000;
-/** How often a writer looks at another's claim. */
-const WAITER_LOOK_MS = 500;
 
 /**
  * Claims the waiter's lock for `target` (true), or leaves the changes to the waiter holding it (false)

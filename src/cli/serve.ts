@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
@@ -41,16 +41,22 @@ export function parseHostOption(value: string): string {
   return address;
 }
 
-/** A broadcast or multicast address, IPv4, IPv6, or IPv4 written as IPv6 (`::ffff:224.0.0.1`). */
+/**
+ * Broadcast and multicast addresses, which no server listens on: Node's BlockList, which checks an IPv4
+ * address written as IPv6 (`::ffff:224.0.0.1`) against the IPv4 rules.
+ */
+function groupAddresses(): BlockList {
+  const list = new BlockList();
+  list.addSubnet("224.0.0.0", 4, "ipv4");
+  list.addAddress("255.255.255.255", "ipv4");
+  list.addSubnet("ff00::", 8, "ipv6");
+  return list;
+}
+
+/** A broadcast or multicast address, IPv4, IPv6, or IPv4 written as IPv6 (made only for `serve --host`). */
 function isGroupAddress(address: string): boolean {
-  if (isIP(address) === 4) return address === "255.255.255.255" || /^2(2[4-9]|3\d)\./.test(address);
-  if (isIP(address) !== 6) return false;
-  // The URL parser writes an IPv6 address one way: an IPv4-mapped one as ::ffff:hhhh:hhhh.
-  const written = new URL(`http://[${address}]/`).hostname;
-  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(written);
-  if (!mapped) return /^\[ff/.test(written);
-  const [high, low] = [Number.parseInt(mapped[1]!, 16), Number.parseInt(mapped[2]!, 16)];
-  return (high >= 0xe000 && high <= 0xefff) || (high === 0xffff && low === 0xffff);
+  const family = isIP(address);
+  return family !== 0 && groupAddresses().check(address, family === 4 ? "ipv4" : "ipv6");
 }
 
 export function parseTokenOption(value: string): string {

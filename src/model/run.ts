@@ -210,6 +210,12 @@ function withAgent(state: RunState, agent: AgentState, event: string, iso: strin
   return { ...state, seq: state.seq + 1, event, agents };
 }
 
+/** The run's event line for a change that left agent `agentId` in `status`. */
+export function agentEvent(agentId: string, status: AgentStatus): string {
+  const finished = status === "completed" || status === "failed" || status === "cancelled";
+  return `Agent ${agentId} ${finished ? status : "progress updated"}`;
+}
+
 export const hasChildren = (state: RunState, agentId: string) =>
   Object.values(state.agents).some((agent) => (agent.parentId ?? null) === agentId);
 
@@ -353,8 +359,7 @@ export function applyProgress(
     finishedAt: finishedAt(agent, status, iso),
     error: status === "failed" || status === "cancelled" ? agent.error : null,
   };
-  const verb = status === "completed" ? "completed" : status === "failed" ? "failed" : "progress updated";
-  return withAgent(state, next, `Agent ${agent.agentId} ${verb}`, iso);
+  return withAgent(state, next, agentEvent(agent.agentId, status), iso);
 }
 
 /**
@@ -417,7 +422,7 @@ export function applyComplete(
     summary: summary ?? agent.summary,
     error: null,
   };
-  return withAgent(state, next, `Agent ${agent.agentId} completed`, iso);
+  return withAgent(state, next, agentEvent(agent.agentId, "completed"), iso);
 }
 
 export function applyFail(
@@ -437,7 +442,7 @@ export function applyFail(
     finishedAt: finishedAt(agent, "failed", iso),
     error,
   };
-  return withAgent(state, next, `Agent ${agent.agentId} failed`, iso);
+  return withAgent(state, next, agentEvent(agent.agentId, "failed"), iso);
 }
 
 export function applyCancel(
@@ -456,7 +461,7 @@ export function applyCancel(
     finishedAt: finishedAt(agent, "cancelled", iso),
     error: reason,
   };
-  return withAgent(state, next, `Agent ${agent.agentId} cancelled`, iso);
+  return withAgent(state, next, agentEvent(agent.agentId, "cancelled"), iso);
 }
 
 /**

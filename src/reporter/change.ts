@@ -81,8 +81,12 @@ export async function applyChange(
  */
 function keptAt(state: RunState, agentRef: string | null, madeAt: number, now: number): number {
   const last = Date.parse(agentRef === null ? state.startedAt : findAgent(state, agentRef).updatedAt);
-  return Math.min(now, Math.max(madeAt, last));
+  return keptTime(madeAt, last, now);
 }
+
+/** When a kept change made at `madeAt` takes effect: then, but not before `last`, nor after `now`. */
+export const keptTime = (madeAt: number, last: number, now: number): number =>
+  Math.min(now, Math.max(madeAt, last));
 
 /**
  * The run, when it was finalized after a change made at `madeAt`: it takes the change, which came before

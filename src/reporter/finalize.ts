@@ -2,6 +2,7 @@ import { keepRunIssue } from "../config/same-issue.js";
 import { applyFinalize, noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
+import { keptTime } from "./change.js";
 import type { ReporterCore } from "./core.js";
 import { retry } from "./retry.js";
 import { givenFlags, type ReadSettings, readSettings } from "./task-settings.js";
@@ -67,5 +68,5 @@ export async function finalizeRun(
 function endedAt(state: RunState, madeAt: number, now: number): number {
   let last = Date.parse(state.startedAt);
   for (const agent of Object.values(state.agents)) last = Math.max(last, Date.parse(agent.updatedAt));
-  return Math.min(now, Math.max(madeAt, last));
+  return keptTime(madeAt, last, now);
 }

@@ -169,6 +169,17 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     );
   });
 
+  it("init --json prints the run as status --json does, what this machine keeps for it included", async () => {
+    const { url } = await server.createDatabase("init_json");
+    const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-IJ" };
+    const init = await cli(["init", "--domains", "api", "--json"], env);
+    expect(init.code, init.stderr).toBe(0);
+    const status = await cli(["status", "--json"], env);
+    const [shown, looked] = [init, status].map((result) => JSON.parse(result.stdout) as { sync: unknown });
+    expect(shown!.sync).toEqual(looked!.sync);
+    expect(shown!.sync).toMatchObject({ kept: 0 });
+  });
+
   it("keeps one events row per change naming the agent it was about, a child's and a logged event's too", async () => {
     const { url, name } = await server.createDatabase("events");
     const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-EV" };

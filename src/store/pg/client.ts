@@ -57,9 +57,14 @@ export const GOODBYE_WAIT_MS = 1000;
  * database that stopped answering.
  */
 export async function endWithin(client: ClosingClient, waitMs = GOODBYE_WAIT_MS): Promise<void> {
+  if (!(await settledWithin(client.end(), waitMs))) client.closeSocket();
+}
+
+/** Whether `work` settled (resolved or rejected) within `waitMs`; the timer is cleared either way. */
+export async function settledWithin(work: Promise<unknown>, waitMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const ended = await Promise.race([
-    client.end().then(
+  const settled = await Promise.race([
+    work.then(
       () => true,
       () => true,
     ),
@@ -68,7 +73,7 @@ export async function endWithin(client: ClosingClient, waitMs = GOODBYE_WAIT_MS)
     }),
   ]);
   clearTimeout(timer);
-  if (!ended) client.closeSocket();
+  return settled;
 }
 
 /**

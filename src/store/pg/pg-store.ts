@@ -3,7 +3,7 @@ import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import { Slots } from "../../util/slots.js";
 import type { RunStore, Transition } from "../types.js";
-import { ClosingClient, endWithin, GOODBYE_WAIT_MS } from "./client.js";
+import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
 import { readLatest } from "./latest.js";
 import { migrateExplained } from "./migrate.js";
@@ -262,18 +262,13 @@ export class PgRunStore implements RunStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([
-        ...[...this.listeners].map((client) => endWithin(client)),
-        this.pool.end().catch(() => undefined),
-      ]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, GOODBYE_WAIT_MS);
-      }),
+    const goodbyes = Promise.all([
+      ...[...this.listeners].map((client) => endWithin(client)),
+      this.pool.end(),
     ]);
-    clearTimeout(timer);
-    for (const client of this.connections) client.closeSocket();
+    if (!(await settledWithin(goodbyes, GOODBYE_WAIT_MS))) {
+      for (const client of this.connections) client.closeSocket();
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { agentEvent } from "../../model/run.js";
 import type { RunState } from "../../model/types.js";
 import type { RunRow } from "./latest.js";
 import { changedAgentRows, runLevel } from "./rows.js";
@@ -68,7 +69,5 @@ function eventLine(before: RunState | null, next: RunState, agentId: string | nu
   if (logged !== undefined && (logged.at !== earlier?.at || logged.message !== earlier?.message)) {
     return `Agent ${logged.agentId ?? agentId}: ${logged.message}`;
   }
-  const finished = { completed: "completed", failed: "failed", cancelled: "cancelled" } as const;
-  const done = agent.status in finished ? finished[agent.status as keyof typeof finished] : null;
-  return `Agent ${agentId} ${done ?? "progress updated"}`;
+  return agentEvent(agentId, agent.status);
 }
