@@ -184,7 +184,7 @@ export const STATEMENT_TIMEOUT_MS = 10_000;
  */
 export const ANSWER_MARGIN_MS = 2000;
 /** The longest a Node timer waits (a longer one fires at once, with a warning printed). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The settings of every connection this program opens (the store's pool, its listeners, the `db` commands).

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { explainPgError } from "./config.js";
+import { explainPgError, MAX_TIMER_MS } from "./config.js";
 import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "./migrations.js";
 
 /** The advisory lock that serialises migrations across processes and machines (any 64-bit constant). */
@@ -67,7 +67,7 @@ export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Pro
         await client.query("SELECT set_config('lock_timeout', current_setting('statement_timeout'), true)");
         await client.query("SET LOCAL statement_timeout = 0");
         // Nor is the client's wait for its answer (query_timeout), as long as a timer goes.
-        await client.query({ text: migration.sql, query_timeout: 2 ** 31 - 1 } as pg.QueryConfig);
+        await client.query({ text: migration.sql, query_timeout: MAX_TIMER_MS } as pg.QueryConfig);
         await client.query(`INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
           migration.version,
           migration.name,
