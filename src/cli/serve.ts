@@ -1,4 +1,4 @@
-import { BlockList, isIP } from "node:net";
+import type { BlockList } from "node:net";
 import type { Command } from "commander";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
@@ -46,16 +46,22 @@ export function parseHostOption(value: string): string {
  * address written as IPv6 (`::ffff:224.0.0.1`) against the IPv4 rules.
  */
 function groupAddresses(): BlockList {
-  const list = new BlockList();
+  const list = new (net().BlockList)();
   list.addSubnet("224.0.0.0", 4, "ipv4");
   list.addAddress("255.255.255.255", "ipv4");
   list.addSubnet("ff00::", 8, "ipv6");
   return list;
 }
 
+/**
+ * Node's net module, loaded only when `serve --host` is read: this file is part of every call's start-up,
+ * which never needs it otherwise.
+ */
+const net = () => process.getBuiltinModule("node:net");
+
 /** A broadcast or multicast address, IPv4, IPv6, or IPv4 written as IPv6 (made only for `serve --host`). */
 function isGroupAddress(address: string): boolean {
-  const family = isIP(address);
+  const family = net().isIP(address);
   return family !== 0 && groupAddresses().check(address, family === 4 ? "ipv4" : "ipv6");
 }
 
