@@ -34,6 +34,7 @@ import { ReporterCore } from "./reporter/core.js";
 import { finalizeRun } from "./reporter/finalize.js";
 import { type StartOptions, startRun } from "./reporter/initialize.js";
 import { retry } from "./reporter/retry.js";
+import { warnOfRefusedTaskFile } from "./reporter/task-settings.js";
 import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
@@ -323,6 +324,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.call("status", [], async () => {
       const state = await this.core.read();
       if (!state) throw noRunError(this.core.place);
+      await warnOfRefusedTaskFile(this.core, state.runId);
       return this.viewOf(state);
     });
   }

@@ -142,7 +142,7 @@ type Seen = TaskFileStat | undefined;
 type TaskFileStat = TaskMdStat | null;
 
 /** Whether task.md is as this machine last read it (no task.md and no record: nothing to read). */
-function sameTaskFile(seen: Seen, stat: TaskFileStat): boolean {
+export function sameTaskFile(seen: Seen, stat: TaskFileStat): boolean {
   if (seen === undefined) return stat === null;
   if (seen === null || stat === null) return seen === stat;
   return stat.mtimeMs === seen.mtimeMs && stat.size === seen.size;

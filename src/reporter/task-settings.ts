@@ -1,9 +1,10 @@
 import { isDeepStrictEqual } from "node:util";
-import { refreshTarget, type Target } from "../config/github-target.js";
+import { refreshTarget, sameTaskFile, type Target } from "../config/github-target.js";
 import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { quote } from "../config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "../config/task-file-seen.js";
+import { UsageError } from "../errors.js";
 import type { GitHubTarget, RunState } from "../model/types.js";
 import type { ReporterCore } from "./core.js";
 
@@ -85,6 +86,23 @@ export function recordTaskFile(
 ): void {
   if (target.taskFile === null && record === undefined) return;
   writeTaskFileSeen(core.fs, core.epicDir, { runId, taskFile: target.taskFile });
+}
+
+/**
+ * Warns when task.md changed since the run's settings were read from it on this machine and the next change
+ * would refuse it (status reads the run, not task.md, and changes nothing): the mistake is said before a
+ * workflow's next event meets it. An unchanged task.md costs one stat and no parse.
+ */
+export async function warnOfRefusedTaskFile(core: ReporterCore, runId: string): Promise<void> {
+  const seen = seenFor(readTaskFileSeen(core.fs, core.epicDir), runId);
+  try {
+    if (sameTaskFile(seen, statTaskFile(core.fs, core.epicDir))) return;
+    await readTaskFile(core.fs, core.epicDir);
+  } catch (error) {
+    // What else goes wrong (an unreadable folder) is for the change to say: status shows the run.
+    if (!(error instanceof UsageError)) return;
+    core.warn(`${error.message} (the next change refuses it until it is mended)`);
+  }
 }
 
 /** Which GitHub settings this call's caller gave (CLI flags, library options), for messages. */

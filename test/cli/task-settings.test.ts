@@ -105,6 +105,26 @@ describe("task.md settings from the CLI", () => {
     expect(gh.requests).toHaveLength(0);
   });
 
+  it("status warns of a task.md edited into one the next change refuses, and still shows the run (exit 0)", async () => {
+    const task = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
+    const { dir, env } = await setup(task);
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    const quiet = await runCli(["status", "--dir", dir], { env });
+    expect(quiet.stderr).toBe("");
+    await writeFile(join(dir, "task.md"), task.replace("123", "abc"));
+    const status = await runCli(["status", "--json", "--dir", dir], { env });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).epicId).toBe("E");
+    expect(status.stderr.trim()).toBe(
+      `parallel-progress: warning: ${join(dir, "task.md")}: github.issue_number must be a positive integer, got "abc" (the next change refuses it until it is mended)`,
+    );
+    const update = await runCli(["update", "a", "--status", "in_progress", "--dir", dir], { env });
+    expect(update.code).toBe(2);
+    // Mended: nothing said.
+    await writeFile(join(dir, "task.md"), task.replace("123", "124"));
+    expect((await runCli(["status", "--dir", dir], { env })).stderr).toBe("");
+  });
+
   it("refuses --api-url naming another GitHub for a run that posts to an issue: one line, exit 2, state untouched", async () => {
     const { dir, env } = await setup("---\ngithub:\n  issue_number: 5\n  repo: acme/widgets\n---\n");
     expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);
