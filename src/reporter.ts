@@ -219,11 +219,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       (madeAt) => {
         checkNoNul(resultSummary, "markAgentComplete: resultSummary");
         if (metrics) checkMetrics(metrics, "markAgentComplete: metrics");
-        const summary = this.core.masked(resultSummary) ?? null;
+        // Masked as the change runs: a store's secret may be known only once it is reached (see masked).
         return applyChange(
           this.core,
           agentId,
-          (state, now) => applyComplete(state, agentId, summary, now, metrics),
+          (state, now) =>
+            applyComplete(state, agentId, this.core.masked(resultSummary) ?? null, now, metrics),
           madeAt,
         );
       },
@@ -240,11 +241,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         checkErrorMessage(errorMessage, "markAgentFailed: errorMessage");
         checkNoNul(errorMessage, "markAgentFailed: errorMessage");
         if (metrics) checkMetrics(metrics, "markAgentFailed: metrics");
-        const error = this.core.masked(errorMessage);
         return applyChange(
           this.core,
           agentId,
-          (state, now) => applyFail(state, agentId, error, now, metrics),
+          (state, now) => applyFail(state, agentId, this.core.masked(errorMessage), now, metrics),
           madeAt,
         );
       },
@@ -263,11 +263,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       (madeAt) => {
         checkNoNul(reason, "cancelAgent: reason");
         if (metrics) checkMetrics(metrics, "cancelAgent: metrics");
-        const why = this.core.masked(reason?.trim() || null);
         return applyChange(
           this.core,
           agentId,
-          (state, now) => applyCancel(state, agentId, why, now, metrics),
+          (state, now) => applyCancel(state, agentId, this.core.masked(reason?.trim() || null), now, metrics),
           madeAt,
         );
       },
@@ -283,8 +282,12 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       (madeAt) => {
         const text = checkEventMessage(message, "logAgentEvent: message");
         checkNoNul(text, "logAgentEvent: message");
-        const masked = this.core.masked(text);
-        return applyChange(this.core, agentId, (state, now) => applyLog(state, agentId, masked, now), madeAt);
+        return applyChange(
+          this.core,
+          agentId,
+          (state, now) => applyLog(state, agentId, this.core.masked(text), now),
+          madeAt,
+        );
       },
       { agent: this.turnOf(agentId) },
     );

@@ -39,7 +39,7 @@ export function addCommonOptions(program: Command): Command {
     .option(
       "--repo <owner/name>",
       "repository of the issue (default: task.md, GITHUB_REPOSITORY, git origin)",
-      parseRepoOption,
+      (value: string) => parseRepoOption(value, process.env),
     )
     .option(
       "--api-url <url>",

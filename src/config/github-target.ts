@@ -227,7 +227,7 @@ export function overlayTarget(
     syncEnabled: state.github.syncEnabled,
     ...withGiven(givenSettings(state.github, overrides)),
   };
-  if (given.repo !== undefined) github.repo = resolveRepo({ flag: given.repo, env: {} })?.repo ?? null;
+  if (given.repo !== undefined) github.repo = resolveRepo({ flag: given.repo, env })?.repo ?? null;
   if (given.apiUrl !== undefined) github.apiUrl = resolveApiUrl(given.apiUrl, env);
   if (given.syncEnabled === false) github.syncEnabled = false;
   // An issue given now to a run that had none: its repository is found as init would find it.

@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { maskSecrets, withoutCredentials } from "../github/redact.js";
+import { looksLikeToken, maskSecrets, withoutCredentials } from "../github/redact.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
@@ -81,8 +81,8 @@ export function parseApiUrlOption(value: string, env: Env): string {
 }
 
 /** `--repo`, checked where it is read (also by a command that ignores it) and kept as given. */
-export function parseRepoOption(value: string): string {
-  checkRepo(value, "--repo");
+export function parseRepoOption(value: string, env: Env): string {
+  checkRepo(value, "--repo", env);
   return value;
 }
 
@@ -141,17 +141,28 @@ export function resolveRepo(inputs: {
   env: Env;
   originUrl?: string | null | undefined;
 }): { repo: string; source: RepoSource } | null {
-  if (inputs.flag !== undefined) return { repo: checkRepo(inputs.flag, "--repo"), source: "--repo" };
-  if (inputs.taskRepo) return { repo: checkRepo(inputs.taskRepo, "task.md: github.repo"), source: "task.md" };
-  const fromEnv = inputs.env.GITHUB_REPOSITORY?.trim();
-  if (fromEnv) return { repo: checkRepo(fromEnv, "GITHUB_REPOSITORY"), source: "GITHUB_REPOSITORY" };
+  const { env } = inputs;
+  if (inputs.flag !== undefined) return { repo: checkRepo(inputs.flag, "--repo", env), source: "--repo" };
+  if (inputs.taskRepo) {
+    return { repo: checkRepo(inputs.taskRepo, "task.md: github.repo", env), source: "task.md" };
+  }
+  const fromEnv = env.GITHUB_REPOSITORY?.trim();
+  if (fromEnv) return { repo: checkRepo(fromEnv, "GITHUB_REPOSITORY", env), source: "GITHUB_REPOSITORY" };
   const fromOrigin = inputs.originUrl ? parseGitRemoteUrl(inputs.originUrl) : null;
   return fromOrigin ? { repo: fromOrigin, source: "git origin" } : null;
 }
 
-function checkRepo(value: string, source: string): string {
+function checkRepo(value: string, source: string, env: Env): string {
   const trimmed = value.trim();
   if (!isRepoSlug(trimmed)) throw new UsageError(`${source} must be owner/name, got ${quote(value)}`);
+  // The repository is kept in the run state and queue files and is part of every request's path: a token
+  // pasted into it would be written to disk and sent (the environment's, as checkApiUrl's, or any token's shape).
+  const held = environmentTokens(env).filter((secret) => secret.length >= 8);
+  if (held.some((secret) => trimmed.includes(secret)) || looksLikeToken(trimmed)) {
+    throw new UsageError(
+      `${source} must not hold a token (or another secret of the environment): give owner/name, got ${quote(maskSecrets(trimmed, held))}`,
+    );
+  }
   return trimmed;
 }
 

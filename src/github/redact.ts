@@ -1,9 +1,21 @@
 const MASK = "***";
 /** Secrets at least this long are masked wherever they appear, even inside other text. */
-const MIN_ANYWHERE = 8;
+export const MIN_ANYWHERE = 8;
 
-/** Anything shaped like a GitHub token: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_). */
-const TOKEN_SHAPE = /\b(?:gh[pousr]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{16,})/g;
+/**
+ * Anything shaped like a GitHub token: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_).
+ * At a word's start with 16 characters or more; glued to what stands before it (`%20ghp_…`, `=ghp_…` once
+ * URL-encoded, `Bearer1ghp_…`) with as many as GitHub's have (36 letters and digits; github_pat_'s 82),
+ * so that a word ending in "ghs" and a snake_case name after it is not taken for one.
+ */
+const TOKEN_SHAPE =
+  /\b(?:gh[pousr]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{16,})|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}/g;
+/**
+ * Basic and Bearer credentials in text: an Authorization header quoted in a log line (actions/checkout's
+ * `http.extraheader=AUTHORIZATION: basic <base64 of x-access-token:TOKEN>`), where the token is encoded.
+ * 16 characters or more with a digit among them: `basic authentication-middleware` is words.
+ */
+const BASIC_OR_BEARER = /\b(basic|bearer)(\s+)(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*/gi;
 /** The value of an Authorization header, as text (`Authorization: token x`) or JSON (`"authorization":"x"`). */
 const AUTHORIZATION = /(\b(?:proxy-)?authorization\b["']?\s*[:=]\s*["']?)[^\r\n"']*/gi;
 /** A credential after an auth scheme, wherever it appears. */
@@ -21,8 +33,9 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
 }
 
 /**
- * The given secrets and anything shaped like a GitHub token replaced with `***`, and nothing else: for
- * agents' text (an error message, a summary), which the header patterns above could cut into.
+ * The given secrets, anything shaped like a GitHub token and Basic or Bearer credentials replaced with
+ * `***`, and nothing else: for agents' text (an error message, a summary), which the header patterns above
+ * could cut into (`authorization: granted` is text; `token` is a word as often as a scheme).
  */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   let result = text;
@@ -34,7 +47,7 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
         ? result.split(secret).join(MASK)
         : result.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
   }
-  return result.replace(TOKEN_SHAPE, MASK);
+  return result.replace(TOKEN_SHAPE, MASK).replace(BASIC_OR_BEARER, `$1$2${MASK}`);
 }
 
 /** Whether `text` holds something shaped like a GitHub token (see TOKEN_SHAPE). */

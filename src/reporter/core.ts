@@ -2,6 +2,7 @@ import type { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
 import { type Env, environmentTokens } from "../config/resolve.js";
+import { MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -58,6 +59,8 @@ export class ReporterCore {
   readonly writer: TimerWriter;
   /** The GitHub client by API URL (see reporterClient). */
   private readonly client: (apiUrl: string) => Promise<IssueCommentsClient>;
+  /** Tokens this reporter's clients had from `gh auth token` (in no environment: see secrets()). */
+  private readonly learned = new Set<string>();
 
   constructor(
     readonly events: EventEmitter<ReporterEvents>,
@@ -77,6 +80,7 @@ export class ReporterCore {
       this.clock,
       () => this.secrets(),
       () => this.store.database !== undefined,
+      (token) => this.learned.add(token),
     );
     this.epicDir = resolve(epicDir);
     this.bind(this.workplace(this.epicDir));
@@ -118,6 +122,7 @@ export class ReporterCore {
       client: (apiUrl) => this.client(apiUrl),
       startBackgroundWriter: () => this.writer.start(),
       warn: (message) => this.warn(message),
+      mask: this.mask,
     };
   }
 
@@ -179,13 +184,27 @@ export class ReporterCore {
     this.listeners.warn(this.masked(message));
   }
 
-  /** Agents' text, masked (maskAgentText) with this reporter's environment and store. */
+  /** Agents' text, masked (maskAgentText) with this reporter's secrets (see secrets()). */
   masked<T extends string | null | undefined>(text: T): T {
-    return maskAgentText(text, this.env, this.store.secrets);
+    return maskAgentText(text, this.env, [...(this.store.secrets ?? []), ...this.learned]);
   }
 
-  /** The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's. */
+  /**
+   * A body to post or queue, masked (SyncDeps.mask) with the secrets long enough to be masked inside text:
+   * a short password is masked in agents' text where it stands alone, and would take the table's own words.
+   */
+  readonly mask = (body: string): string =>
+    maskSecrets(
+      body,
+      this.secrets().filter((secret) => secret.length >= MIN_ANYWHERE),
+    );
+
+  /**
+   * The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's (a
+   * password its file gave included, once read), and the token `gh auth token` gave its client (known only
+   * once a write asked gh for it: what is posted and queued is masked with it, see SyncDeps.mask).
+   */
   secrets(): string[] {
-    return [...environmentTokens(this.env), ...(this.store.secrets ?? [])];
+    return [...environmentTokens(this.env), ...(this.store.secrets ?? []), ...this.learned];
   }
 }

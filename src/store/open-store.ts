@@ -52,7 +52,8 @@ export function chooseStore(given: { store?: string; epic?: string }, env: Env):
 export class LazyPgStore implements RunStore {
   readonly location: string;
   readonly database: { database: string; epicId: string };
-  readonly secrets: readonly string[];
+  /** The URL's secrets (see secrets). */
+  private readonly urlSecrets: readonly string[];
   /** The database and user its URL names (see databaseName: which database a change kept is for). */
   readonly names: { database: string; user: string };
   private loading: Promise<PgRunStore> | null = null;
@@ -71,12 +72,17 @@ export class LazyPgStore implements RunStore {
     const url = parseStoreUrl(options.url);
     this.where = url.safe;
     ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
-    this.secrets = url.secrets;
+    this.urlSecrets = url.secrets;
     this.names = url.names;
   }
 
   get epicId(): string {
     return this.options.epicId;
+  }
+
+  /** The URL's secrets, and once loaded the store's own (a password ~/.pgpass gave: PgRunStore.secrets). */
+  get secrets(): readonly string[] {
+    return this.loaded ? this.loaded.secrets : this.urlSecrets;
   }
 
   /** The loaded store (connections are opened on first query); rejects once closed before it was loaded. */

@@ -17,7 +17,7 @@ import type { Step, SyncDeps } from "./syncer-types.js";
  * cannot be written: the queue warned of it) and whether it is new.
  */
 export async function enqueue(
-  { queue, clock }: Pick<SyncDeps, "queue" | "clock">,
+  { queue, clock, mask }: Pick<SyncDeps, "queue" | "clock" | "mask">,
   state: RunState,
   step: Step,
   body: string,
@@ -38,7 +38,7 @@ export async function enqueue(
   if (held) return { name: held.name, added: false };
   const name = await queue.add({
     issue_number: state.github.issueNumber!,
-    comment: body,
+    comment: mask ? mask(body) : body,
     timestamp: new Date(clock.now()).toISOString(),
     repo: state.github.repo!,
     api_url: state.github.apiUrl,
@@ -79,7 +79,7 @@ export async function queueMissing(
  * `unsureUntil` (this process's clock): the window of the run's unanswered create, carried into its entry.
  */
 export async function queueMissingOf(
-  deps: Pick<SyncDeps, "queue" | "clock">,
+  deps: Pick<SyncDeps, "queue" | "clock" | "mask">,
   state: RunState,
   reason: string,
   unsureUntil: number | null = null,

@@ -24,6 +24,11 @@ export interface SyncDeps {
   startBackgroundWriter: () => void | Promise<void>;
   warn: (message: string) => void;
   /**
+   * A body to post or queue with the caller's secrets masked, as agents' text is when a change keeps it:
+   * a token known only once the write's client was made (`gh auth token`'s) is masked here. Absent: as is.
+   */
+  mask?: (body: string) => string;
+  /**
    * The random token of whoever syncs (never a process id): it owns the leases it takes. One per process in
    * the CLI; one per call, retry and timer writer of a library reporter (ReporterCore.actor), so two of
    * them at once hold the run's leases as two processes would.

@@ -65,6 +65,8 @@ export async function writeStep(
   let context: WriteContext | null = null;
   try {
     const client = await deps.client(state.github.apiUrl);
+    // Masked once the client is made: a token it had from `gh auth token` is known from then on.
+    if (deps.mask) body = deps.mask(body);
     context = {
       client,
       target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },

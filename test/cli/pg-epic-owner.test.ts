@@ -408,6 +408,16 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     const status = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stderr).toBe(""); // no warning of pg's (its own reading of the file is deprecated)
+    // The file's password is a secret as the URL's is: masked in agents' text (in no URL or environment).
+    const password = decodeURIComponent(given.password);
+    const quoting = ["--epic", "E-PF", "--store", without.href, "--dir", dir];
+    expect(
+      (await runCli(["fail", "api", "--error", `psql: password ${password} rejected`, ...quoting], { env }))
+        .code,
+    ).toBe(0);
+    const shown = await runCli(["status", "--json", ...quoting], { env });
+    expect(shown.stdout).toContain("psql: password *** rejected");
+    expect(shown.stdout).not.toContain(password);
     // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
     await chmod(file, 0o644);
     const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });

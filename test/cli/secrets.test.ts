@@ -1,5 +1,8 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { allFileText, makeEpic, runCli, taskMd } from "../support/cli.js";
+import { allFileText, makeEpic, queueFiles, runCli, stopFlushers, taskMd } from "../support/cli.js";
+import { startFakeGitHub } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
 import { TOKEN, wholeRun } from "../support/leak-run.js";
 
@@ -152,6 +155,77 @@ describe("the password of a URL given by --store", () => {
         dir,
       ]);
       expect(word.stderr).not.toMatch(/a name may not hold/);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_TOKEN, no GH_TOKEN)", () => {
+  it("is masked in what is posted and queued once a write asked gh for it", async () => {
+    const token = "0123456789abcdef0123456789abcdef76543210";
+    const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
+    const { dir, cleanup } = await makeEpic(taskMd(123, "  min_interval_ms: 0\n"));
+    try {
+      const bin = join(dir, "bin");
+      await mkdir(bin);
+      await writeFile(join(bin, "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
+      const env = { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, GITHUB_API_URL: gh.url };
+      const cli = (...args: string[]) => runCli([...args, "--dir", dir], { env });
+      expect((await cli("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
+      const quoted = `git push https://x-access-token:${token}@ghe.example.com/acme/widgets failed`;
+      expect((await cli("fail", "a", "--error", quoted)).code).toBe(0);
+      const posted = gh.comments("acme/widgets", 123).map((c) => c.body);
+      expect(posted.join("\n")).toContain("x-access-token:***@");
+      // GitHub down: the post is queued, masked too.
+      gh.setFaults({ down: true });
+      expect((await cli("log", "b", `token ${token} rejected`)).code).toBe(0);
+      expect(await queueFiles(dir)).not.toHaveLength(0);
+      const queued = await Promise.all(
+        (await queueFiles(dir)).map((name) => readFile(join(dir, ".github_parallel_queue", name), "utf8")),
+      );
+      for (const text of [...posted, ...queued]) expect(text).not.toContain(token);
+      expect(queued.join("\n")).toContain("token *** rejected");
+    } finally {
+      await stopFlushers(dir);
+      await gh.close();
+      await cleanup();
+    }
+  });
+});
+
+describe("a token in --repo or GITHUB_REPOSITORY", () => {
+  it("is refused (the repository is kept in the run state and queue files and is in every request's path)", async () => {
+    const { dir, cleanup } = await makeEpic();
+    try {
+      const hex = "0123456789abcdef0123456789abcdef01234567";
+      for (const [args, env, line] of [
+        [
+          ["--repo", `acme/${TOKEN}`],
+          {},
+          '--repo must not hold a token (or another secret of the environment): give owner/name, got "acme/***"',
+        ],
+        [
+          ["--repo", `acme/${hex}`],
+          { GITHUB_TOKEN: hex },
+          '--repo must not hold a token (or another secret of the environment): give owner/name, got "acme/***"',
+        ],
+        [
+          [],
+          { GITHUB_TOKEN: hex, GITHUB_REPOSITORY: `${hex}/widgets` },
+          'GITHUB_REPOSITORY must not hold a token (or another secret of the environment): give owner/name, got "***/widgets"',
+        ],
+      ] as const) {
+        const result = await runCli(
+          ["init", "--epic", "E", "--domains", "a", "--issue", "5", ...args, "--dir", dir],
+          {
+            env,
+          },
+        );
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stderr).toBe(`parallel-progress: error: ${line}\n`);
+      }
+      expect(await allFileText(dir)).toBe("");
     } finally {
       await cleanup();
     }

@@ -36,4 +36,23 @@ describe("maskSecrets (agents' text)", () => {
     );
     expect(maskSecrets("Authorization: denied for bob", [])).toBe("Authorization: denied for bob");
   });
+
+  it("masks a token glued to what stands before it (URL-encoded, after a digit), not a snake_case name", () => {
+    const token = `ghp_${"a1B2".repeat(9)}`;
+    expect(maskSecrets(`auth=Bearer%20${token}&x=1`, [])).toBe("auth=Bearer%20***&x=1");
+    expect(maskSecrets(`q=%3D${token}`, [])).toBe("q=%3D***");
+    expect(maskSecrets(`1github_pat_${"x1".repeat(41)}`, [])).toBe("1***");
+    expect(maskSecrets("coughs_per_minute_total_long_name", [])).toBe("coughs_per_minute_total_long_name");
+  });
+
+  it("masks Basic and Bearer credentials (a git extraheader a log line quotes), not words after the scheme", () => {
+    const header = Buffer.from(`x-access-token:ghs_${"Z9".repeat(18)}`).toString("base64");
+    expect(maskSecrets(`http.https://github.com/.extraheader=AUTHORIZATION: basic ${header}`, [])).toBe(
+      "http.https://github.com/.extraheader=AUTHORIZATION: basic ***",
+    );
+    expect(maskSecrets("sent Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", [])).toBe("sent Bearer ***");
+    expect(maskSecrets("basic authentication failed; a bearer token was refused", [])).toBe(
+      "basic authentication failed; a bearer token was refused",
+    );
+  });
 });

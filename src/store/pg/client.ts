@@ -20,8 +20,17 @@ export class ClosingClient extends pg.Client {
     // No password in the URL or PGPASSWORD: the password file, read as pg would read it, but quietly (pg
     // prints a deprecation warning for its own reading, at every connection).
     const self = this as unknown as { password: unknown };
-    if (self.password === null) self.password = passwordFile;
+    if (self.password === null) {
+      self.password = async (parameters: pgpass.ConnectionInfo) => {
+        const password = await passwordFile(parameters);
+        if (password) this.passwordRead(password);
+        return password;
+      };
+    }
   }
+
+  /** Told the password the password file gave, when it gave one (a secret no URL or environment holds). */
+  protected passwordRead(_password: string): void {}
 
   override connect(): Promise<pg.Client>;
   override connect(callback: (error: Error) => void): void;

@@ -81,6 +81,9 @@ export class PgRunStore implements RunStore {
    * trying to connect). It gives up once no call got through for connectTimeoutMs (see Slots).
    */
   private readonly turns: Slots;
+  /** Passwords the password file (~/.pgpass) gave this store's connections: see secrets. */
+  private readonly passwords = new Set<string>();
+  private readonly urlSecrets: readonly string[];
   private correlation: Correlation | null = null;
   private closed = false;
   /** The database's clock less this machine's, as the latest read or change saw them (see now()). */
@@ -88,6 +91,7 @@ export class PgRunStore implements RunStore {
 
   constructor(private readonly options: PgStoreOptions) {
     const where = parseStoreUrl(options.url);
+    this.urlSecrets = where.secrets;
     this.session = new Session(options.epicId, where.safe);
     ({ location: this.location, database: this.database } = databasePlace(where.safe, options.epicId));
     this.config = connectionConfig(where, options);
@@ -95,7 +99,7 @@ export class PgRunStore implements RunStore {
     // Idle pooled connections do not keep the process alive (allowExitOnIdle): a short call ends when done.
     this.pool = new pg.Pool({
       ...this.config,
-      Client: trackedIn(this.connections),
+      Client: trackedIn(this.connections, this.passwords),
       pipeline: true,
       max: size, // as many as `turns`: a call connects only on its turn
       idleTimeoutMillis: 10_000,
@@ -116,6 +120,15 @@ export class PgRunStore implements RunStore {
 
   get epicId(): string {
     return this.options.epicId;
+  }
+
+  /**
+   * The secrets of this store: its URL's, and the password the password file gave once a connection read
+   * it (in no URL or environment, and as secret: agents' text quoting it is masked from then on, and a
+   * change's text is masked when the change runs, on its connection).
+   */
+  get secrets(): string[] {
+    return [...this.urlSecrets, ...this.passwords];
   }
 
   async read(): Promise<RunState | null> {
@@ -273,12 +286,16 @@ export class PgRunStore implements RunStore {
 }
 
 /** The pool's client class: a ClosingClient that is in `connections` until its connection ends. */
-function trackedIn(connections: Set<ClosingClient>): typeof ClosingClient {
+function trackedIn(connections: Set<ClosingClient>, passwords: Set<string>): typeof ClosingClient {
   return class TrackedClient extends ClosingClient {
     constructor(config?: string | pg.ClientConfig) {
       super(config);
       connections.add(this);
       this.once("end", () => connections.delete(this));
+    }
+
+    protected override passwordRead(password: string): void {
+      passwords.add(password);
     }
   };
 }
