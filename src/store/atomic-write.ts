@@ -12,14 +12,25 @@ const temporaryPath = (path: string) =>
 
 /**
  * Writes `data` to `path` so that readers see either the old or the new content (rename over the target:
- * atomic on POSIX). Synchronous: the files are small and this runs at every CLI start, where thread-pool
- * round trips cost more.
+ * atomic on POSIX); false when `mayReplace` said no (nothing changed). Synchronous: the files are small
+ * and this runs at every CLI start, where thread-pool round trips cost more.
  */
-export function writeFileAtomicSync(fs: FileSystem, path: string, data: string): void {
+export function writeFileAtomicSync(
+  fs: FileSystem,
+  path: string,
+  data: string,
+  /** Asked once the data is written, just before the rename: false leaves the target as it is. */
+  mayReplace: () => boolean = () => true,
+): boolean {
   const temporary = temporaryPath(path);
   try {
     fs.writeFileSync(temporary, data, { encoding: "utf8", mode: 0o600 });
+    if (!mayReplace()) {
+      fs.rmSync(temporary, { force: true });
+      return false;
+    }
     fs.renameSync(temporary, path);
+    return true;
   } catch (error) {
     fs.rmSync(temporary, { force: true });
     throw error;

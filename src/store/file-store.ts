@@ -1,6 +1,6 @@
 import type { FSWatcher } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { UnreadableStateError } from "../errors.js";
+import { LockTimeoutError, UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import { type Clock, type FileSystem, systemClock } from "../util/io.js";
@@ -187,26 +187,46 @@ export class FileRunStore implements RunStore {
   }
 
   async transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
-    const write = (current: RunState | null): T => {
+    const { fs, paths } = this;
+    /** `current` changed as `change` says; `mayCommit`: whether the state read is still the lock's (see below). */
+    const write = (current: RunState | null, mayCommit: () => boolean): T | typeof TAKEN_OVER => {
       const now = this.clock.now();
       const { next, result } = change(current, now);
       if (next === undefined) return result;
       // A new run: temporary files that writers killed mid-write left behind are swept once.
       if (next.runId !== current?.runId) {
-        sweepTemporaryFiles(this.fs, this.paths.state, now);
-        ignoreInGit(this.fs, this.paths.dir);
+        sweepTemporaryFiles(fs, paths.state, now);
+        ignoreInGit(fs, paths.dir);
       }
-      writeFileAtomicSync(this.fs, this.paths.state, stateToText(next));
-      return result;
+      return writeFileAtomicSync(fs, paths.state, stateToText(next), mayCommit) ? result : TAKEN_OVER;
     };
-    // A trusted state is changed synchronously, the lock held for no timer or tick.
+    // A trusted state is changed synchronously, the lock held for no timer or tick. A holder stalled past
+    // the lock's staleness (stopped, swapped out, a paused container) is taken over, and its change, made
+    // on what it read, would overwrite what the next holder committed: it commits only while the lock is
+    // still its own and state.json is the file it read (a commit replaces it), and else makes its change
+    // again on the state as it is now.
     const locked = () =>
-      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, () => {
+      withLock(paths.lock, { fs, staleMs: this.lockStaleMs }, (stillHeld) => {
+        const read = fileIdentity(fs, paths.state);
+        const mayCommit = () => stillHeld() && fileIdentity(fs, paths.state) === read;
         const current = this.readState();
-        return current instanceof Promise ? current.then(write) : write(current);
+        return current instanceof Promise
+          ? current.then((state) => write(state, mayCommit))
+          : write(current, mayCommit);
       });
+    const committed = async (): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await locked();
+        if (outcome !== TAKEN_OVER) return outcome;
+        if (attempt === TAKEOVER_RETRIES) {
+          throw new LockTimeoutError(
+            `${paths.lock} was taken over from this process ${attempt} times (stalled while it held it): nothing changed`,
+          );
+        }
+      }
+    };
     try {
-      return await locked();
+      return await committed();
     } catch (error) {
       // The state folder is made when it is found missing, not checked at every change (two system calls
       // fewer per call); and only for a change that creates a state (init), so that a command refused
@@ -218,7 +238,7 @@ export class FileRunStore implements RunStore {
         if (withoutState.next === undefined) return withoutState.result;
         this.makeFolder();
       }
-      return locked();
+      return committed();
     }
   }
 
@@ -227,6 +247,25 @@ export class FileRunStore implements RunStore {
     if (this.fs.existsSync(this.paths.dir)) return;
     this.fs.mkdirSync(this.paths.dir, { recursive: true });
     ignoreInGit(this.fs, this.paths.dir);
+  }
+}
+
+/** A change not committed: the lock was taken over while its holder stalled (see transact). */
+const TAKEN_OVER = Symbol("taken over");
+
+/** How many times a change is made again after its lock was taken over, before it gives up. */
+const TAKEOVER_RETRIES = 5;
+
+/**
+ * A file's identity: an atomic write replaces it (a new inode; its number may be reused, its mtime and
+ * size then tell them apart). null: there is none.
+ */
+function fileIdentity(fs: FileSystem, path: string): string | null {
+  try {
+    const stat = fs.statSync(path);
+    return `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return null;
   }
 }
 

@@ -23,7 +23,7 @@ interface LockOptions {
 export async function withLock<T>(
   lockPath: string,
   options: LockOptions,
-  work: () => Promise<T> | T,
+  work: (stillHeld: () => boolean) => Promise<T> | T,
 ): Promise<T> {
   const { fs } = options;
   const staleMs = options.staleMs ?? 3000;
@@ -34,9 +34,12 @@ export async function withLock<T>(
     // Short, growing, jittered waits: critical sections last milliseconds.
     await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
   }
+  // Which lock folder is ours: a holder stalled past `staleMs` (stopped, swapped out) finds it taken over.
+  const ours = lockIdentity(fs, lockPath);
+  const stillHeld = () => ours !== null && lockIdentity(fs, lockPath) === ours;
   let refresh: NodeJS.Timeout | undefined;
   try {
-    const result = work();
+    const result = work(stillHeld);
     // Work done synchronously (the usual change of the file store) ends before any timer could fire.
     if (!(result instanceof Promise)) return result;
     // A holder that waits (a loaded machine) keeps its lock fresh, so it is not taken for a dead one.
@@ -45,11 +48,28 @@ export async function withLock<T>(
     return await result;
   } finally {
     clearInterval(refresh);
-    try {
-      fs.rmdirSync(lockPath);
-    } catch {
-      // Taken over after a stall past `staleMs`: the other holder's now; the atomic write still held.
+    // Taken over after a stall past `staleMs`: the folder is the other holder's now, left to it.
+    if (stillHeld()) {
+      try {
+        fs.rmdirSync(lockPath);
+      } catch {
+        // Gone meanwhile.
+      }
     }
+  }
+}
+
+/**
+ * The lock folder's identity (its inode and birth time), null when there is none: a folder made in its
+ * place after a takeover is another one (an inode number may be reused; the birth time then tells them
+ * apart where the file system keeps one; the file store's commit checks the state file itself too).
+ */
+function lockIdentity(fs: FileSystem, lockPath: string): string | null {
+  try {
+    const stat = fs.statSync(lockPath);
+    return `${stat.ino}:${stat.birthtimeMs}`;
+  } catch {
+    return null;
   }
 }
 

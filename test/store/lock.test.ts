@@ -99,6 +99,19 @@ describe("withLock (mkdir lock)", () => {
     expect(refreshed).toBe(true);
   });
 
+  it("leaves the lock folder to the process that took it over from a stalled holder", async () => {
+    const seen = await withLock(lock, { fs: nodeFs, staleMs: 300 }, (stillHeld) => {
+      const before = stillHeld();
+      // Another process took the stale lock over: removed it, made its own.
+      nodeFs.rmdirSync(lock);
+      nodeFs.mkdirSync(lock);
+      return [before, stillHeld()];
+    });
+    expect(seen).toEqual([true, false]);
+    expect(nodeFs.existsSync(lock)).toBe(true);
+    nodeFs.rmdirSync(lock);
+  });
+
   it("is taken over once stale after its holder is killed with SIGKILL", async () => {
     const holder = `
       import { withLock } from ${JSON.stringify(join(process.cwd(), "dist/lib/store/lock.js"))};
