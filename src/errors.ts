@@ -1,7 +1,7 @@
 /**
  * The kinds of failure. The CLI maps them to exit codes in one place (cli/exit.ts): UsageError → 2,
- * StoreUnavailableError → 1 (one line) where the command cannot keep its work, LockTimeoutError → 1 (one
- * line), anything else → 1. GitHub trouble never reaches the caller as an error: it becomes a warning and
+ * StoreUnavailableError → 1 (one line) where the command cannot keep its work, LockTimeoutError and
+ * QueueUnwritableError → 1 (one line), anything else → 1. GitHub trouble never reaches the caller as an error: it becomes a warning and
  * a queued post (see GitHubError, used inside the github/ and sync/ layers).
  */
 
@@ -101,6 +101,18 @@ export class StoreConfigError extends UsageError {
  */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The offline queue folder could not be written where a post had to be kept before going on: an `init`
+ * replacing a finalized run whose final summary (or latest table) the issue lacks refuses rather than
+ * replace the run with nothing keeping its posts. The run is untouched (the CLI exits 1 in one line).
+ */
+export class QueueUnwritableError extends Error {
+  override name = "QueueUnwritableError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

@@ -13,6 +13,7 @@ export {
   GitHubError,
   type GitHubErrorKind,
   LockTimeoutError,
+  QueueUnwritableError,
   StoreConfigError,
   StoreUnavailableError,
   UnreadableStateError,

@@ -32,8 +32,8 @@ export interface Context {
   actions: ActionsContext | null;
   /** The database store, when one is used (null: the file store in --dir). */
   store: LazyPgStore | null;
-  /** Starts the detached background writer (`__flush`) for this run. */
-  startBackgroundWriter: () => Promise<void>;
+  /** Starts the detached background writer (`__flush`) for this run: its pid, once started. */
+  startBackgroundWriter: () => Promise<number | undefined>;
 }
 
 /**
@@ -99,9 +99,13 @@ export class CliReporter extends ParallelProgressReporter {
  * coalesced latest state still reaches the issue when its write falls due. The token travels in the
  * inherited environment, never on the command line. (child_process is loaded only here: start-up time.)
  */
-async function startDetachedWriter(dir: string, out: Output, env: NodeJS.ProcessEnv): Promise<void> {
+async function startDetachedWriter(
+  dir: string,
+  out: Output,
+  env: NodeJS.ProcessEnv,
+): Promise<number | undefined> {
   const script = process.argv[1];
-  if (!script) return;
+  if (!script) return undefined;
   try {
     const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, [script, "__flush", "--dir", dir], {
@@ -112,7 +116,9 @@ async function startDetachedWriter(dir: string, out: Output, env: NodeJS.Process
     child.on("error", (error) => out.warn(`could not start the background writer: ${error.message}`));
     child.unref();
     out.info(`background writer started (pid ${child.pid ?? "?"})`);
+    return child.pid;
   } catch (error) {
     out.warn(`could not start the background writer: ${(error as Error).message}`);
+    return undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { escapeInvisible, masked, shownName } from "../config/show-value.js";
-import { LockTimeoutError, StoreUnavailableError, UsageError } from "../errors.js";
+import { LockTimeoutError, QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
 import { redactText } from "../store/pg/config.js";
 
 /**
@@ -24,7 +24,9 @@ export function reportFailure(error: unknown): number {
   }
   if (
     error instanceof Error &&
-    (typeof (error as NodeJS.ErrnoException).syscall === "string" || error instanceof LockTimeoutError)
+    (typeof (error as NodeJS.ErrnoException).syscall === "string" ||
+      error instanceof LockTimeoutError ||
+      error instanceof QueueUnwritableError)
   ) {
     const path = (error as NodeJS.ErrnoException).path;
     const message =

@@ -46,22 +46,23 @@ export class TimerWriter {
 
   constructor(private readonly core: ReporterCore) {}
 
-  /** Starts the background writer (the syncer's startBackgroundWriter). */
-  async start(): Promise<void> {
+  /** Starts the background writer (the syncer's startBackgroundWriter): its process's pid, when known. */
+  async start(): Promise<number | undefined> {
     const flusher = this.core.options.flusher ?? "timer";
     if (flusher !== "timer") {
-      await flusher();
-      return;
+      const pid = await flusher();
+      return typeof pid === "number" ? pid : undefined;
     }
-    if (this.stopping.signal.aborted) return; // closed: what is not written is queued by close()
+    if (this.stopping.signal.aborted) return undefined; // closed: what is not written is queued by close()
     this.askedAt = this.core.timer.now();
     if (this.timerWriter) {
       this.again = true;
-      return;
+      return process.pid;
     }
     this.timerWriter = this.run().finally(() => {
       this.timerWriter = null;
     });
+    return process.pid;
   }
 
   /**

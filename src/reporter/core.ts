@@ -10,6 +10,7 @@ import { OfflineQueue } from "../queue/offline-queue.js";
 import { FileRunStore } from "../store/file-store.js";
 import { storeTime } from "../store/store-time.js";
 import type { RunStore } from "../store/types.js";
+import { type LocalWriters, localWriters } from "../sync/local-writer.js";
 import type { RequestTimes } from "../sync/pacer.js";
 import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
 import { atLeastRealTime, type Clock, type FileSystem, systemClock } from "../util/io.js";
@@ -59,6 +60,8 @@ export class ReporterCore {
   readonly writer: TimerWriter;
   /** The GitHub client by API URL (see reporterClient). */
   private readonly client: (apiUrl: string) => Promise<IssueCommentsClient>;
+  /** This machine's background writers (their claims marked, seen gone when killed). */
+  private readonly writers: LocalWriters;
   /** Tokens this reporter's clients had from `gh auth token` (in no environment: see secrets()). */
   private readonly learned = new Set<string>();
 
@@ -68,6 +71,7 @@ export class ReporterCore {
     readonly options: ReporterOptions,
   ) {
     this.fs = options.fs ?? nodeFileSystem();
+    this.writers = localWriters(this.fs);
     this.clock = options.clock ?? systemClock;
     this.timer = atLeastRealTime(this.clock);
     this.env = options.env ?? process.env;
@@ -123,6 +127,7 @@ export class ReporterCore {
       startBackgroundWriter: () => this.writer.start(),
       warn: (message) => this.warn(message),
       mask: this.mask,
+      writers: this.writers,
     };
   }
 

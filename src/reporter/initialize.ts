@@ -1,9 +1,9 @@
 import { resolveTarget } from "../config/github-target.js";
-import { StoreUnavailableError, UsageError } from "../errors.js";
+import { QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
 import { createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { canSync, missingSteps } from "../sync/decide.js";
-import { queueMissingOf } from "../sync/queueing.js";
+import { queueHoldsMissing, queueMissingOf } from "../sync/queueing.js";
 import { randomHex } from "../util/random.js";
 import type { ReporterCore, Workplace } from "./core.js";
 import { recordTaskFile, warnIfNoRepository, warnOfTaskFile } from "./task-settings.js";
@@ -35,6 +35,18 @@ export async function startRun(
   const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
   place.queue.sweep(core.clock.now());
+  // A finalized run whose posts the issue lacks is replaced only once the queue keeps them: queued after
+  // the new run's commit, they were lost to a process killed in between, or to a queue folder that could
+  // not be written (the run state no longer held them).
+  const before = await place.store.read();
+  if (before && lacksPosts(before)) {
+    await queueReplaced(core, place, { state: before, at: place.store.now?.() ?? core.clock.now() });
+    if (!(await queueHoldsMissing(place.queue, before))) {
+      throw new QueueUnwritableError(
+        `run ${before.runId} was finalized but the issue lacks some of it, and the offline queue ${place.queue.dir} could not keep it: the run is not replaced; fix the folder's owner or mode, or send it with \`parallel-progress retry\` first`,
+      );
+    }
+  }
   const { state, replaced } = await place.store.transact((current, now) => {
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
@@ -62,7 +74,8 @@ export async function startRun(
   if (place.epicDir !== core.epicDir) core.bind(place);
   recordTaskFile(core, state.runId, target);
   try {
-    if (replaced) await queueReplaced(core, replaced);
+    // Changed since it was queued above (another process's change in between): queued as it was replaced.
+    if (replaced) await queueReplaced(core, place, replaced);
     await started(core, state, deadline);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
@@ -91,11 +104,12 @@ function lacksPosts(state: RunState): boolean {
  * ends does: its finalize may still be at work (and now writes the new run, the store's), or have stopped
  * short. The queue keeps the old run's posts until `retry` (or the next finalize) delivers them.
  */
-async function queueReplaced(core: ReporterCore, { state, at }: Replaced): Promise<void> {
+async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }: Replaced): Promise<void> {
   const unsure = state.sync.unsureCreate;
   const unsureUntil = unsure ? core.clock.now() + Math.max(0, unsure.until - at) : null;
   const reason = `run ${state.runId} was replaced by a new run before the issue showed all of it`;
-  const added = await queueMissingOf(core, state, reason, unsureUntil);
+  const deps = { queue: place.queue, clock: core.clock, mask: core.mask };
+  const added = await queueMissingOf(deps, state, reason, unsureUntil);
   if (added.length === 0) return;
   const what = missingSteps(state).includes("final") ? "its final summary" : "its latest table";
   core.warn(`${reason} (${what}): queued; \`parallel-progress retry\` sends it`);

@@ -25,9 +25,11 @@ export interface ReporterOptions {
   client?: IssueCommentsClient | ((apiUrl: string) => Promise<IssueCommentsClient | null>);
   /**
    * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
-   * process alive until the issue is up to date). The CLI passes a function that starts a detached process.
+   * process alive until the issue is up to date). The CLI passes a function that starts a detached process,
+   * and resolves to its pid: the writer's claim is then marked with it, so that a writer killed on this
+   * machine before it took its claim is seen gone at once (src/sync/local-writer.ts).
    */
-  flusher?: "timer" | (() => void | Promise<void>);
+  flusher?: "timer" | (() => unknown);
   /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
   onWarning?: (message: string) => void;
   /** Sleep (default: setTimeout). */

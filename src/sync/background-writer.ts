@@ -33,7 +33,7 @@ interface Writer {
  * any process, or a lease released anywhere, wakes it.
  */
 export async function runBackgroundWriter(
-  deps: Pick<SyncDeps, "store" | "timer" | "owner" | "sleep">,
+  deps: Pick<SyncDeps, "store" | "timer" | "owner" | "sleep" | "writers">,
   writer: Writer,
   options: BackgroundWriterOptions = {},
 ): Promise<void> {
@@ -53,7 +53,10 @@ export async function runBackgroundWriter(
         ? {
             next: {
               ...current,
-              sync: { ...current.sync, flusher: { owner, expiresAt: now + WRITER_CLAIM_MS } },
+              sync: {
+                ...current.sync,
+                flusher: { owner, expiresAt: now + WRITER_CLAIM_MS, ...deps.writers?.mark() },
+              },
             },
             result: 0,
           }

@@ -2,6 +2,7 @@ import type { RunState, SyncState } from "../model/types.js";
 import { spend } from "./budget.js";
 import { decideWrite, settling, type WriteDecision } from "./decide.js";
 import { acquire, renew, renewalDue } from "./leases.js";
+import type { LocalWriters } from "./local-writer.js";
 import type { Claim, StepOptions } from "./syncer-types.js";
 import { LATE_LANDING_MS, WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS, WRITER_START_MS } from "./timings.js";
 
@@ -9,6 +10,15 @@ import { LATE_LANDING_MS, WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS, WRITER_START_MS }
  * The claims made inside a store transaction, pure functions of the run state and the store's clock:
  * the write lease when a write is due, and the background writer's claim when a later write needs one.
  */
+
+/**
+ * `state` without the background writer's claim when its process is known to be gone (SyncDeps.writers):
+ * read so by every claim of a writer, which then claims one of its own.
+ */
+export function withoutGoneWriter(state: RunState, writers?: Pick<LocalWriters, "gone">): RunState {
+  const { flusher } = state.sync;
+  return flusher && writers?.gone(flusher) ? { ...state, sync: { ...state.sync, flusher: null } } : state;
+}
 
 /**
  * Whether a write that is not due yet is left to a background writer: it falls due within the minute a

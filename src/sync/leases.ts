@@ -16,7 +16,7 @@ export function acquire(lease: Lease | null, owner: string, now: number, ms: num
 
 /** `owner`'s lease extended to `now + ms`; null when it is not `owner`'s any more (it expired and was taken). */
 export function renew(lease: Lease | null, owner: string, now: number, ms: number): Lease | null {
-  return lease?.owner === owner ? { owner, expiresAt: Math.max(lease.expiresAt, now + ms) } : null;
+  return lease?.owner === owner ? { ...lease, expiresAt: Math.max(lease.expiresAt, now + ms) } : null;
 }
 
 /** Whether a holder should renew now: a third of the lease's length has passed since it was last renewed. */

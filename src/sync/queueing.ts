@@ -1,4 +1,5 @@
 import type { RunState } from "../model/types.js";
+import type { QueueItem } from "../queue/types.js";
 import { canSync, missingSteps } from "./decide.js";
 import { renderBody } from "./render-body.js";
 import type { Step, SyncDeps } from "./syncer-types.js";
@@ -7,6 +8,16 @@ import type { Step, SyncDeps } from "./syncer-types.js";
  * The run's posts in the offline queue, kept so that the queue says what the issue lacks: a failed write
  * queues its post, a write clears what it made superfluous, a writer that stops queues what is left.
  */
+
+/** Whether queue entry `item` is `state`'s post of kind `step`, for this state or a newer one. */
+const holds = (item: QueueItem, state: RunState, step: Step): boolean =>
+  item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq);
+
+/** Whether the queue holds every post the issue lacks of `state` (see missingSteps). */
+export async function queueHoldsMissing(queue: SyncDeps["queue"], state: RunState): Promise<boolean> {
+  const { entries } = await queue.list();
+  return missingSteps(state).every((step) => entries.some(({ item }) => holds(item, state, step)));
+}
 
 /**
  * Puts a post in the offline queue (no token: the body and where it goes), unless the queue already
@@ -29,10 +40,7 @@ export async function enqueue(
   },
 ): Promise<{ name: string | null; added: boolean }> {
   const { entries } = await queue.list();
-  const held = entries.find(
-    ({ item }) =>
-      item.run_id === state.runId && item.kind === step && (step === "final" || item.seq >= state.seq),
-  );
+  const held = entries.find(({ item }) => holds(item, state, step));
   // A held entry stays as it is: the run's state holds an unanswered create's window (an entry queued
   // before its create timed out has no unsure_until, which matters only once a later init replaced the run).
   if (held) return { name: held.name, added: false };

@@ -1,7 +1,8 @@
 import type { GitHubError } from "../errors.js";
 import type { RunState, SyncState } from "../model/types.js";
-import { claimWriterIfOwed } from "./claim.js";
+import { claimWriterIfOwed, withoutGoneWriter } from "./claim.js";
 import { backoffMs, decideWrite } from "./decide.js";
+import { startClaimedWriter } from "./local-writer.js";
 import type { Claim, Step, SyncDeps } from "./syncer-types.js";
 import { UNANSWERED_WINDOW_MS } from "./timings.js";
 
@@ -12,7 +13,7 @@ import { UNANSWERED_WINDOW_MS } from "./timings.js";
  * writes on, after a failed write unless the failing process is the background writer.
  */
 
-type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter">;
+type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter" | "writers">;
 
 /** Where the write put the post. */
 interface Written {
@@ -129,8 +130,9 @@ export async function recordWrite(
 ): Promise<number | null> {
   const { owner } = deps;
   let claimed = false;
-  const writeAt = await deps.store.transact<number | null>((current, now) => {
-    if (!current || current.runId !== written.runId) return { result: null };
+  const writeAt = await deps.store.transact<number | null>((read, now) => {
+    if (!read || read.runId !== written.runId) return { result: null };
+    const current = withoutGoneWriter(read, deps.writers);
     const sync = recordedWrite(current, written, step, startedAt, comment, owner, now);
     // Something changed while we wrote: make sure somebody writes it (unless this caller goes on).
     let next = sync;
@@ -140,7 +142,7 @@ export async function recordWrite(
     }
     return { next: { ...current, sync: next }, result: sync.lastWriteAt };
   });
-  if (claimed) await deps.startBackgroundWriter();
+  if (claimed) await startClaimedWriter(deps);
   return writeAt;
 }
 
@@ -162,8 +164,9 @@ export async function recordFailure(
   // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
   const local = deps.clock.now();
   let claimed = false;
-  await deps.store.transact((current, now) => {
-    if (!current || current.runId !== written.runId) return { result: undefined };
+  await deps.store.transact((read, now) => {
+    if (!read || read.runId !== written.runId) return { result: undefined };
+    const current = withoutGoneWriter(read, deps.writers);
     const retryAt = error.retryAt === null ? null : now + (error.retryAt - local);
     const failure = { step, error, retryAt, unanswered, ...(claim ? { claimed: claim } : {}) };
     let sync = recordedFailure(current, failure, deps.owner, now);
@@ -176,5 +179,5 @@ export async function recordFailure(
     }
     return { next: { ...current, sync }, result: undefined };
   });
-  if (claimed) await deps.startBackgroundWriter();
+  if (claimed) await startClaimedWriter(deps);
 }

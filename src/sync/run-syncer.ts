@@ -1,8 +1,9 @@
 import type { RunState } from "../model/types.js";
 import { type BackgroundWriterOptions, runBackgroundWriter } from "./background-writer.js";
-import { claimWrite, claimWriterForLaterWrite } from "./claim.js";
+import { claimWrite, claimWriterForLaterWrite, withoutGoneWriter } from "./claim.js";
 import { commandDeadline } from "./deadline.js";
 import { type FlushOptions, flushSteps } from "./flush.js";
+import { startClaimedWriter } from "./local-writer.js";
 import type { RequestTimes } from "./pacer.js";
 import { queueMissing } from "./queueing.js";
 import type { Claim, Listing, StepOptions, StepResult, SyncDeps } from "./syncer-types.js";
@@ -39,7 +40,13 @@ export class RunSyncer {
 
   /** The write decision for `current`, made inside a store transaction (see claimWrite). */
   claim(current: RunState, now: number, options: StepOptions = {}): Claim {
-    return claimWrite(current, now, this.deps.owner, this.leaseMs, options);
+    return claimWrite(
+      withoutGoneWriter(current, this.deps.writers),
+      now,
+      this.deps.owner,
+      this.leaseMs,
+      options,
+    );
   }
 
   /**
@@ -48,7 +55,7 @@ export class RunSyncer {
    * `keepWriting`: the caller writes on until the issue is up to date (see StepOptions).
    */
   async act(claim: Claim, deadline: number, keepWriting = false): Promise<StepResult> {
-    if (claim.claimBackgroundWriter) await this.deps.startBackgroundWriter();
+    if (claim.claimBackgroundWriter) await startClaimedWriter(this.deps);
     const { decision } = claim;
     if (decision.kind !== "write") return { kind: "none", decision, now: claim.now };
     return this.write(claim, decision.step, deadline, keepWriting);
@@ -113,10 +120,12 @@ export class RunSyncer {
   async ensureBackgroundWriter(): Promise<void> {
     const { owner } = this.deps;
     const claimed = await this.deps.store.transact((current, now) => {
-      const sync = current ? claimWriterForLaterWrite(current, now, owner) : null;
+      const sync = current
+        ? claimWriterForLaterWrite(withoutGoneWriter(current, this.deps.writers), now, owner)
+        : null;
       return current && sync ? { next: { ...current, sync }, result: true } : { result: false };
     });
-    if (claimed) await this.deps.startBackgroundWriter();
+    if (claimed) await startClaimedWriter(this.deps);
   }
 
   /**

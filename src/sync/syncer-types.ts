@@ -5,6 +5,7 @@ import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { RunStore } from "../store/types.js";
 import type { Clock } from "../util/io.js";
 import type { WriteDecision } from "./decide.js";
+import type { LocalWriters } from "./local-writer.js";
 
 /** Everything the syncer needs from the outside world, injected. */
 export interface SyncDeps {
@@ -20,14 +21,19 @@ export interface SyncDeps {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
   client: (apiUrl: string) => Promise<IssueCommentsClient>;
-  /** Starts something that will write the latest state when it is due (a detached process, or a timer). */
-  startBackgroundWriter: () => void | Promise<void>;
+  /**
+   * Starts something that will write the latest state when it is due (a detached process, or a timer);
+   * resolves to the writer's pid when it is a process of this machine (its claim is marked with it).
+   */
+  startBackgroundWriter: () => unknown;
   warn: (message: string) => void;
   /**
    * A body to post or queue with the caller's secrets masked, as agents' text is when a change keeps it:
    * a token known only once the write's client was made (`gh auth token`'s) is masked here. Absent: as is.
    */
   mask?: (body: string) => string;
+  /** Background writers of this machine: marked in their claim, and seen gone when killed (local-writer.ts). */
+  writers?: LocalWriters;
   /**
    * The random token of whoever syncs (never a process id): it owns the leases it takes. One per process in
    * the CLI; one per call, retry and timer writer of a library reporter (ReporterCore.actor), so two of

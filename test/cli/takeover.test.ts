@@ -66,3 +66,51 @@ describe("a writer killed with SIGKILL mid-write (issue 11, item 1)", () => {
     expect(status.stdout).toContain("up to date");
   }, 60_000);
 });
+
+describe("a background writer killed on this machine (a runner ending its job kills it)", () => {
+  it("is seen gone by the next call, which starts a writer of its own: the issue catches up without another command", async () => {
+    const { gh, cli } = await fakeGitHub({
+      task: null,
+      fake: { repos: ["o/r"], issues: [{ repo: "o/r", number: 68 }] },
+    });
+    const body = () => gh.comments("o/r", 68)[0]?.body ?? "";
+    expect(
+      (
+        await cli(
+          "init",
+          "--epic",
+          "K",
+          "--domains",
+          "a,b",
+          "--issue",
+          "68",
+          "--repo",
+          "o/r",
+          "--min-interval",
+          "5000",
+        )
+      ).code,
+    ).toBe(0);
+    // Within the write interval: left to a background writer, which is killed at once.
+    const first = await cli("update", "a", "--status", "in_progress", "--files", "1/4", "-v");
+    const pid = Number(/background writer started \(pid (\d+)\)/.exec(first.stderr)?.[1]);
+    expect(pid, first.stderr).toBeGreaterThan(0);
+    process.kill(pid, "SIGKILL");
+    expect(await waitFor(() => !alive(pid), 10_000, 10)).toBe(true);
+    // The next call does not trust the dead writer's claim.
+    const second = await cli("update", "b", "--status", "in_progress", "--files", "3/4", "-v");
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/background writer started \(pid \d+\)/);
+    expect(await waitFor(() => body().includes("3/4") && body().includes("1/4"), 20_000, 50)).toBe(true);
+  }, 40_000);
+});
+
+/** Whether process `pid` is alive (a zombie of ours counts as gone once reaped; the CLI's child is not ours). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

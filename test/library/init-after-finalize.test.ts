@@ -1,3 +1,4 @@
+import nodeFs from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +77,48 @@ describe("init after a finalize that has not reached the issue yet", () => {
     const finals = client.comments.map((c) => parseMarker(c.body)).filter((m) => m?.kind === "final");
     expect(finals).toEqual([{ kind: "final", runId: oldRun, seq: null }]);
     expect(client.comments.find((c) => parseMarker(c.body)?.kind === "final")!.body).toContain("merged E1");
+    await first.close();
+    await second.close();
+  });
+
+  it("refuses to replace the run when the queue folder cannot keep its final summary (the run untouched)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-init-after-"));
+    folders.push(dir);
+    const client = new GatedClient();
+    const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
+    const first = createParallelReporter(dir, { env: {}, client, github });
+    // A queue folder this process may not write (another user's, a read-only mount).
+    const denied = (path: unknown) => String(path).includes(".github_parallel_queue");
+    const refuse = () => Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
+    const promises = new Proxy(nodeFs.promises, {
+      get: (target, key) => {
+        const method = Reflect.get(target, key);
+        if (!["writeFile", "mkdir", "link"].includes(String(key))) return method;
+        return (path: unknown, ...rest: unknown[]) =>
+          denied(path) ? Promise.reject(refuse()) : method.call(target, path, ...rest);
+      },
+    });
+    const fs = new Proxy(nodeFs, {
+      get: (target, key) => (key === "promises" ? promises : Reflect.get(target, key)),
+    });
+    const second = createParallelReporter(dir, { env: {}, client, github, fs });
+
+    await first.initializeParallelTracking("E1", ["a"]);
+    await first.markAgentComplete("a", "done");
+    await first.flush();
+    const oldRun = first.executionState!.runId;
+    client.close();
+    const finalizing = first.finalizeParallelExecution("merged E1");
+    expect(await waitFor(() => client.waiting > 0, 10_000)).toBe(true);
+
+    await expect(second.initializeParallelTracking("E2", ["b"])).rejects.toMatchObject({
+      name: "QueueUnwritableError",
+      message: expect.stringContaining(`run ${oldRun} was finalized but the issue lacks some of it`),
+    });
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8"));
+    expect(state.runId).toBe(oldRun);
+    client.open();
+    await finalizing;
     await first.close();
     await second.close();
   });
