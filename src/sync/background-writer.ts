@@ -1,8 +1,12 @@
+import { StoreUnavailableError } from "../errors.js";
 import type { FlushOptions } from "./flush.js";
 import { releaseHeld } from "./leases.js";
 import type { StepResult, SyncDeps } from "./syncer-types.js";
 import { WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS } from "./timings.js";
 import { Wakeup } from "./wakeup.js";
+
+/** The waits before a background writer asks a database that stopped answering again (15.5 s in all). */
+const STORE_RETRY_WAITS_MS = [500, 1000, 2000, 4000, 8000];
 
 /** How long a background writer lives (see `runBackgroundWriter`). */
 export interface BackgroundWriterOptions {
@@ -27,7 +31,8 @@ interface Writer {
 /**
  * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
  * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
- * minutes, from its start or `lifeFrom`) or an abort. Later commands start a new one when needed. What
+ * minutes, from its start or `lifeFrom`) or an abort; a database that stops answering is asked again
+ * (STORE_RETRY_WAITS_MS) before the writer gives up. Later commands start a new one when needed. What
  * it leaves unwritten is queued (a failed write's post already is), so the queue says what the issue
  * lacks. It waits on the store's notifications and its own due times, never in a sleep loop: a change by
  * any process, or a lease released anywhere, wakes it.
@@ -63,17 +68,29 @@ export async function runBackgroundWriter(
         : { result: 0 },
     );
     let failures = 0;
+    let storeFailures = 0;
     while (timer.now() < endOfLife() && failures < maxFailures && !signal?.aborted) {
       // A long back-off (a permanent error such as 401, or a long rate limit) is left to later commands,
       // which may run with other credentials: this process could only wait with the ones it was given.
       const deadline = endOfLife();
-      const result = await writer.flush({
-        deadline,
-        asBackgroundWriter: true,
-        maxWaitMs,
-        wakeup,
-        ...(signal ? { signal } : {}),
-      });
+      let result: StepResult;
+      try {
+        result = await writer.flush({
+          deadline,
+          asBackgroundWriter: true,
+          maxWaitMs,
+          wakeup,
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        // The database stopped answering (a restart, a dropped connection): the claim it holds keeps other
+        // calls from starting a writer, so it asks again rather than end with the claim held.
+        if (!(error instanceof StoreUnavailableError) || storeFailures >= STORE_RETRY_WAITS_MS.length)
+          throw error;
+        await deps.sleep(STORE_RETRY_WAITS_MS[storeFailures++]!, signal);
+        continue;
+      }
+      storeFailures = 0;
       if (result.kind === "failed") {
         if (!result.error.transient) break;
         failures++;

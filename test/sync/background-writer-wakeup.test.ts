@@ -3,10 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { StoreUnavailableError } from "../../src/errors.js";
 import { applyProgress, createRun } from "../../src/model/run.js";
 import { OfflineQueue } from "../../src/queue/offline-queue.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
+import type { RunStore } from "../../src/store/types.js";
 import { RunSyncer } from "../../src/sync/run-syncer.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { MemoryClient } from "../support/memory-client.js";
@@ -76,5 +78,49 @@ describe("the background writer waits on the store's notifications", () => {
     expect(parseMarker(client.comments[0]!.body)?.seq).toBe(2);
     expect((await store.read())!.sync).toMatchObject({ postedSeq: 2, flusher: null });
     await store.close();
+  });
+
+  it("asks a database that stopped answering again, rather than end with its claim held", async () => {
+    dir = await mkdtemp(join(tmpdir(), "pp-flusher-"));
+    const clock = { now: () => Date.now() };
+    const files = new FileRunStore(nodeFs, dir, { clock });
+    await files.transact((_s, at) => ({
+      next: createRun({ epicId: "E", domains: ["a"], now: at, github: GITHUB_TARGET, nonce: "00" }),
+      result: 0,
+    }));
+    // A database restarting: its transactions fail twice after the writer took its claim.
+    let refusals = 0;
+    const store: RunStore = {
+      location: files.location,
+      read: () => files.read(),
+      subscribe: (listener) => files.subscribe(listener),
+      close: () => files.close(),
+      transact: (change) => {
+        if (refusals++ === 1 || refusals === 3) {
+          return Promise.reject(new StoreUnavailableError("the database is not answering"));
+        }
+        return files.transact(change);
+      },
+    };
+    const waits: number[] = [];
+    const client = new MemoryClient();
+    const writer = new RunSyncer({
+      store,
+      queue: new OfflineQueue(nodeFs, dir, clock),
+      clock,
+      timer: clock,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+      client: async () => client,
+      startBackgroundWriter: () => undefined,
+      warn: () => undefined,
+      owner: "writer",
+    });
+    await writer.runBackgroundWriter();
+    expect(waits.slice(0, 2)).toEqual([500, 1000]);
+    expect(parseMarker(client.comments[0]!.body)?.seq).toBe(1);
+    expect((await files.read())!.sync).toMatchObject({ postedSeq: 1, flusher: null });
+    await files.close();
   });
 });
