@@ -8,12 +8,29 @@ export interface RateLimit {
 const SECONDARY_DEFAULT_WAIT_MS = 60_000;
 
 /**
+ * The longest wait an answer is taken at: GitHub's primary limit resets within the hour. A reset or a
+ * retry-after further away (a proxy's wrong Date header, a garbled value, one past what a date can hold)
+ * would stop the run's writes, `finalize` and `retry` included, for as long: it is waited an hour at most.
+ */
+export const MAX_RATE_LIMIT_WAIT_MS = 60 * 60_000;
+
+/**
  * Whether an error answer is a rate limit (primary or secondary), and until when. Pure.
  * Follows GitHub's documentation: `retry-after` (seconds or an HTTP date) wins; else
  * `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (epoch seconds); else a 429, or a 403 whose message
  * names a secondary rate limit (or says a rate limit was exceeded), means one minute.
  */
 export function parseRateLimit(
+  status: number,
+  headers: Readonly<Record<string, string | number | undefined>>,
+  message: string,
+  now: number,
+): RateLimit | null {
+  const limit = rateLimitOf(status, headers, message, now);
+  return limit && { ...limit, retryAt: Math.min(limit.retryAt, now + MAX_RATE_LIMIT_WAIT_MS) };
+}
+
+function rateLimitOf(
   status: number,
   headers: Readonly<Record<string, string | number | undefined>>,
   message: string,

@@ -13,6 +13,23 @@ describe("parseRateLimit", () => {
     expect(parseRateLimit(403, { "retry-after": date }, "", NOW)?.retryAt).toBe(NOW + 5000);
   });
 
+  it("waits an hour at most: a reset or retry-after further away (or past what a date holds) is capped", () => {
+    const huge = "99999999999999999999";
+    const hour = NOW + 60 * 60_000;
+    expect(parseRateLimit(429, { "retry-after": huge }, "", NOW)?.retryAt).toBe(hour);
+    const reset = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": huge };
+    expect(parseRateLimit(403, reset, "", NOW)?.retryAt).toBe(hour);
+    const tenYears = String(NOW / 1000 + 10 * 365 * 86_400);
+    expect(parseRateLimit(403, { ...reset, "x-ratelimit-reset": tenYears }, "", NOW)?.retryAt).toBe(hour);
+    // A proxy's Date header years behind makes a reset look that far away: capped too.
+    const skewed = {
+      ...reset,
+      "x-ratelimit-reset": String(NOW / 1000 + 30),
+      date: "Mon, 01 Jan 2001 00:00:00 GMT",
+    };
+    expect(parseRateLimit(403, skewed, "", NOW)?.retryAt).toBe(hour);
+  });
+
   it("reads x-ratelimit-remaining 0 with x-ratelimit-reset (epoch seconds)", () => {
     const headers = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(NOW / 1000 + 30) };
     expect(parseRateLimit(403, headers, "API rate limit exceeded", NOW)).toEqual({
