@@ -35,14 +35,23 @@ const MAX_RATE_LIMIT_WAIT_MS = 3000;
 /** An attempt is not started with less time than this left in the budget. */
 const MIN_ATTEMPT_MS = 100;
 
+/**
+ * GitHub asks for a second at least between requests that change something (its guidance for mutative
+ * requests; the run's writes keep it across processes): a write's retry waits that long, whatever the
+ * backoff or a rate limit's retry-after says.
+ */
+const WRITE_SPACING_MS = 1000;
+const MUTATING = new Set(["POST", "PATCH", "PUT", "DELETE"]);
+
 /** Methods GitHub applies idempotently: resending one that may have been applied is harmless. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "PATCH", "DELETE"]);
 
 export function decideRetry(failure: AttemptFailure, state: RetryState): RetryDecision {
   const left = state.deadline - state.now;
+  const spacing = MUTATING.has(state.method) ? WRITE_SPACING_MS : 0;
   if (failure.type === "final") return { retry: false };
   if (failure.type === "rate-limit") {
-    const wait = Math.max(0, failure.retryAt - state.now);
+    const wait = Math.max(spacing, failure.retryAt - state.now);
     const ok =
       state.rateLimitRetries === 0 && wait <= MAX_RATE_LIMIT_WAIT_MS && wait + MIN_ATTEMPT_MS <= left;
     return ok ? { retry: true, delayMs: wait } : { retry: false };
@@ -50,7 +59,7 @@ export function decideRetry(failure: AttemptFailure, state: RetryState): RetryDe
   if (failure.mayHaveApplied && !IDEMPOTENT.has(state.method)) return { retry: false };
   const base = TRANSIENT_DELAYS_MS[state.transientRetries];
   if (base === undefined) return { retry: false };
-  const delayMs = Math.round(base * (0.75 + 0.5 * state.random));
+  const delayMs = Math.max(spacing, Math.round(base * (0.75 + 0.5 * state.random)));
   return delayMs + MIN_ATTEMPT_MS <= left ? { retry: true, delayMs } : { retry: false };
 }
 

@@ -34,9 +34,17 @@ describe("decideRetry", () => {
 
   it("never resends a POST that may have been applied, but resends one that never left", () => {
     expect(decideRetry(transient(true), state({ method: "POST" }))).toEqual({ retry: false });
-    expect(decideRetry(transient(false), state({ method: "POST" }))).toEqual({ retry: true, delayMs: 200 });
+    // A second at least before a write is sent again (GitHub's guidance for requests that change something).
+    expect(decideRetry(transient(false), state({ method: "POST" }))).toEqual({ retry: true, delayMs: 1000 });
     expect(decideRetry(transient(true), state({ method: "PATCH" })).retry).toBe(true);
     expect(decideRetry(transient(true), state({ method: "DELETE" })).retry).toBe(true);
+  });
+
+  it("waits a second at least before sending a write again, a rate limit's retry-after of 0 included", () => {
+    expect(decideRetry(transient(false), state({ method: "PATCH" }))).toEqual({ retry: true, delayMs: 1000 });
+    const now = { type: "rate-limit", retryAt: NOW } as const;
+    expect(decideRetry(now, state({ method: "PATCH" }))).toEqual({ retry: true, delayMs: 1000 });
+    expect(decideRetry(now, state({ method: "GET" }))).toEqual({ retry: true, delayMs: 0 });
   });
 
   it("does not retry when the backoff and a useful attempt do not fit in the budget", () => {
@@ -107,7 +115,7 @@ describe("withRetries", () => {
       loop("PATCH", (error) => failures[(error as number) - 1] ?? { type: "final" }, budget, sleeps),
     ).catch((e: unknown) => e);
     expect(calls).toBe(4);
-    expect(sleeps).toEqual([1000, 200, 600]);
+    expect(sleeps).toEqual([1000, 1000, 1000]); // a write is sent again a second later at the soonest
     expect(thrown).toEqual({ error: 4, attempts: 4, outcomeUnknown: true, timeoutMs: 8000, elapsedMs: 0 });
     expect(budget.rateLimitRetries).toBe(1);
   });
