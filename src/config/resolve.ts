@@ -4,6 +4,7 @@ import { looksLikeToken, maskSecrets, withoutCredentials } from "../github/redac
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
+import { canonicalApiUrl } from "./api-url.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
 
@@ -121,12 +122,26 @@ function checkApiUrl(value: string, source: string, env: Env): string {
   // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk. Secrets
   // of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
   const held = secrets.filter((secret) => secret.length >= 8);
-  if (held.some((secret) => trimmed.includes(secret) || trimmed.includes(encodeURIComponent(secret)))) {
+  const decoded = decodedOrAsIs(trimmed); // `%67hp_…` is `ghp_…`: written to disk either way
+  if (
+    held.some(
+      (secret) =>
+        trimmed.includes(secret) || trimmed.includes(encodeURIComponent(secret)) || decoded.includes(secret),
+    )
+  ) {
     throw new UsageError(
       `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(trimmed)}`,
     );
   }
-  return trimmed.replace(/\/+$/, "");
+  return canonicalApiUrl(url);
+}
+
+function decodedOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
 import type { GitHubTarget, RunState } from "../model/types.js";
+import { sameApi } from "./api-url.js";
 
 /**
  * A run posts to one issue for its whole life: the one it had when it first had one. Moving it
@@ -30,7 +31,7 @@ export function keepRunIssue(
     apiUrl: was.issueNumber === null ? next.apiUrl : was.apiUrl,
   };
   // The API URL moves only by a flag (task.md has none; GITHUB_API_URL is read at init only).
-  const apiMoved = was.issueNumber !== null && next.apiUrl !== was.apiUrl;
+  const apiMoved = was.issueNumber !== null && !sameApi(next.apiUrl, was.apiUrl);
   if ((!issueMoved && !repoMoved && !apiMoved) || state.completedAt !== null) return kept;
   const run = `run ${state.runId} (epic ${state.epicId})`;
   if (!issueMoved && !repoMoved) {

@@ -1,9 +1,10 @@
-import { globalAgent as httpAgent } from "node:http";
-import { globalAgent as httpsAgent } from "node:https";
+import { type Agent as HttpAgent, Agent as HttpAgentClass, globalAgent as httpAgent } from "node:http";
+import { Agent as HttpsAgent, globalAgent as httpsAgent } from "node:https";
+import type { NetConnectOpts } from "node:net";
 import minipassFetch from "minipass-fetch";
 import { quote } from "../config/show-value.js";
 import { describeProxy, NetworkError, timeoutError, toNetworkError } from "./network-error.js";
-import { type ProxySettings, type ProxyVariable, proxyFor } from "./proxy.js";
+import { type ProxySettings, type ProxyVariable, proxyFor, unbracket } from "./proxy.js";
 import { withoutCredentials } from "./redact.js";
 
 /** What Octokit's request layer reads of an answer. */
@@ -39,6 +40,34 @@ const MAX_REDIRECTS = 20;
 const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
 
 /**
+ * Node's global agent for `url`'s scheme; for an IPv6 literal (`http://[::1]:8080`), one that connects to
+ * the address without its brackets: minipass-fetch hands Node the URL's `hostname` as it is (`[::1]`),
+ * which Node looks up as a host name (ENOTFOUND). Made once per scheme, when such a URL is first met.
+ */
+function directAgent(url: URL): HttpAgent {
+  const https = url.protocol === "https:";
+  if (!url.hostname.startsWith("[")) return https ? httpsAgent : httpAgent;
+  const made = ipv6Agents.get(url.protocol);
+  if (made) return made;
+  const Base = https ? HttpsAgent : HttpAgentClass;
+  const agent = new (class extends Base {
+    override createConnection(
+      options: NetConnectOpts & { host?: string; servername?: string },
+      ...rest: never[]
+    ) {
+      // No TLS server name for an address (SNI takes host names only); the certificate is checked against it.
+      const { servername: _name, ...connect } = options;
+      const host = unbracket(String(options.host ?? ""));
+      return super.createConnection({ ...connect, host }, ...rest);
+    }
+  })({ keepAlive: true });
+  ipv6Agents.set(url.protocol, agent);
+  return agent;
+}
+
+const ipv6Agents = new Map<string, HttpAgent>();
+
+/**
  * The fetch given to Octokit for one attempt: minipass-fetch (npm's fetch on node:http and node:https),
  * not Node's own, whose first request costs a Node 20 process about 250 ms of CPU (undici compiles its
  * WebAssembly parser). Direct connections go through Node's global agents (keep-alive); a proxy's agent
@@ -66,9 +95,7 @@ export function createFetch(
         via = proxy === null ? null : proxyFor(url, proxy);
         const agent =
           via === null || proxies === null
-            ? url.protocol === "https:"
-              ? httpsAgent
-              : httpAgent
+            ? directAgent(url)
             : proxies.proxyAgent(proxyUrl(via), url, timeoutMs);
         const response = await minipassFetch(url.href, {
           method,

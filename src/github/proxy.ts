@@ -81,7 +81,8 @@ export function bypassesProxy(hostname: string, port: string, noProxy: string): 
   return false;
 }
 
-function unbracket(host: string): string {
+/** An IPv6 literal's host without its URL brackets (`[::1]` → `::1`); any other as it is. */
+export function unbracket(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 

@@ -1,3 +1,4 @@
+import { sameApi } from "../config/api-url.js";
 import { webHost } from "../config/origin-host.js";
 import {
   DEFAULT_API_URL,
@@ -65,7 +66,7 @@ export function reporterClient(
  * (`runApiShared`): its rows are the database's roles' to write, as the contract has it.
  */
 function notElsewhere(apiUrl: string, configured: string): void {
-  if (apiUrl === configured) return;
+  if (sameApi(apiUrl, configured)) return;
   throw new GitHubError(
     `the run posts to ${apiUrl}, but this call's GitHub API is ${configured} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`,
     { kind: "auth", local: true },

@@ -1,3 +1,4 @@
+import { sameApi } from "../config/api-url.js";
 import type { IssueComment } from "../github/types.js";
 import type { RunState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
@@ -19,7 +20,7 @@ function queuedHistory(entries: readonly QueueEntry[], state: RunState): QueueEn
       item.comment_mode === "append" &&
       item.seq <= state.seq &&
       // The token goes only to the API the run is configured with (a queue file is only data).
-      item.api_url === state.github.apiUrl,
+      sameApi(item.api_url, state.github.apiUrl),
   );
   // Not by file name: the machine's clock may have stepped back between two failures.
   return history.sort((a, b) => a.item.seq - b.item.seq);

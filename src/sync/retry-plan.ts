@@ -1,3 +1,4 @@
+import { sameApi } from "../config/api-url.js";
 import type { RunState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { QueueEntry } from "../queue/types.js";
@@ -81,7 +82,7 @@ export function inSeqOrder<T extends QueueEntry>(entries: readonly T[]): T[] {
 export function leftForOtherApi(plan: readonly PlannedEntry[], apiUrl: string): PlannedEntry[] {
   const sent = new Set(["upsert", "append", "final"]);
   return plan.map((entry) =>
-    sent.has(entry.action) && entry.item.api_url !== apiUrl ? { ...entry, action: "left" } : entry,
+    sent.has(entry.action) && !sameApi(entry.item.api_url, apiUrl) ? { ...entry, action: "left" } : entry,
   );
 }
 

@@ -1,5 +1,6 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it, vi } from "vitest";
+import { sameApi } from "../../src/config/api-url.js";
 import {
   ghAuthToken,
   parseGitConfigValue,
@@ -61,6 +62,27 @@ describe("tokenProblem", () => {
     ["ghp_del\u007f", "a control character"],
   ])("%j → %j", (token, expected) => {
     expect(tokenProblem(token)).toBe(expected);
+  });
+});
+
+describe("API URLs kept and compared as the same GitHub", () => {
+  it("keeps scheme and host in lower case, without the default port or a trailing slash", () => {
+    expect(resolveApiUrl("HTTPS://GHE.Example.com:443/api/v3/", {})).toBe("https://ghe.example.com/api/v3");
+    expect(resolveApiUrl("http://LOCALHOST:80", {})).toBe("http://localhost");
+    expect(resolveApiUrl("http://127.0.0.1:8080/Api", {})).toBe("http://127.0.0.1:8080/Api");
+  });
+
+  it("compares one kept by an older build (as typed) with its canonical form", () => {
+    expect(sameApi("https://API.github.com", "https://api.github.com")).toBe(true);
+    expect(sameApi("https://api.github.com:443/", "https://api.github.com")).toBe(true);
+    expect(sameApi("https://api.github.com", "http://api.github.com")).toBe(false);
+    expect(sameApi("https://ghe.example.com/api/v3", "https://ghe.example.com/API/v3")).toBe(false);
+  });
+
+  it("refuses a URL holding the environment's token percent-encoded", () => {
+    const token = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
+    const encoded = `http://127.0.0.1:9/%67${token.slice(1)}`;
+    expect(() => resolveApiUrl(encoded, { GITHUB_TOKEN: token })).toThrow(/must not hold the token/);
   });
 });
 

@@ -317,3 +317,13 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     expect(target.received).toHaveLength(0);
   });
 });
+
+describe("an API URL with an IPv6 address", () => {
+  // No server is started (tests listen on 127.0.0.1 only): a closed port on ::1 answers "refused", where
+  // the bracketed name looked up as a host name failed as "not found".
+  it.each(["http", "https"])("connects to the address (%s), not to a host name [::1]", async (scheme) => {
+    const error = await createFetch(null, 3000)(`${scheme}://[::1]:1/repos`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as NetworkError).code).not.toBe("ENOTFOUND");
+  });
+});
