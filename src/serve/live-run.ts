@@ -11,6 +11,13 @@ export type RunSource = Pick<RunStore, "location" | "read" | "subscribe" | "now"
 /** How often the time-dependent parts (stalled marks, ETA) are computed again between changes. */
 const RECOMPUTE_MS = 10_000;
 
+/**
+ * The waits before a failed read of the run is tried again (the last one repeated): a read that failed
+ * (a permission revoked for a moment, the connections all taken) while the store's notifications still
+ * come would otherwise show the failure until the next change.
+ */
+const READ_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
+
 /** What the page is sent: everything (on connect, or a new run), a change, or a problem reading the run. */
 export type LiveMessage =
   | { kind: "snapshot"; location: string; view: PageView | null; history: History | null }
@@ -32,8 +39,12 @@ export class LiveRun {
   private readonly listeners = new Set<(message: LiveMessage) => void>();
   private stopSource: (() => Promise<void>) | null = null;
   private readonly reads = new OneAtATime(() => this.readOnce());
+  private stopped = false;
   /** Why the run cannot be read now (the latest read failed), or null. */
   private readFailure: string | null = null;
+  /** Failed reads in a row, and the timer that tries the next one. */
+  private failedReads = 0;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly source: RunSource,
@@ -50,6 +61,9 @@ export class LiveRun {
   async stop(): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
     const stop = this.stopSource;
     this.stopSource = null;
     await stop?.();
@@ -89,12 +103,25 @@ export class LiveRun {
       const message = error instanceof Error ? error.message : String(error);
       if (message !== this.readFailure) this.emit({ kind: "problem", message });
       this.readFailure = message;
+      this.readAgainLater();
       return;
     }
     const recovered = this.readFailure !== null;
     this.readFailure = null;
+    this.failedReads = 0;
     this.state = state;
     this.apply(recovered);
+  }
+
+  /** After a failed read: another one later (READ_RETRY_MS), unless one is due already or the view stopped. */
+  private readAgainLater(): void {
+    if (this.retry || this.stopped) return;
+    const wait = READ_RETRY_MS[Math.min(this.failedReads++, READ_RETRY_MS.length - 1)]!;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      void this.refresh();
+    }, wait);
+    this.retry.unref();
   }
 
   /**

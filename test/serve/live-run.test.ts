@@ -3,6 +3,7 @@ import { applyProgress, createRun } from "../../src/model/run.js";
 import type { RunState } from "../../src/model/types.js";
 import { type LiveMessage, LiveRun } from "../../src/serve/live-run.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
+import { waitFor } from "../support/cli.js";
 
 const T0 = Date.UTC(2025, 9, 19, 16, 30, 0);
 
@@ -143,6 +144,22 @@ describe("serve: the live run (store notifications to page messages)", () => {
       await live.refresh();
       expect(messages.at(-1)).toEqual({ kind: "snapshot", location: "memory", view: null, history: null });
       expect(live.current).toBeNull();
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it("reads again after a failed read on its own, with no change to notify it (a grant back, a slot free)", async () => {
+    const clock = { now: T0 };
+    const { memory, live, messages } = await started(newRun(), clock);
+    try {
+      memory.fail(new Error("permission denied for table agents"));
+      await live.refresh();
+      expect(live.problem).toBe("permission denied for table agents");
+      memory.fail(null);
+      // No notification: the view asks again by itself (after half a second, then longer).
+      expect(await waitFor(() => live.problem === null, 10_000, 20)).toBe(true);
+      expect(messages.at(-1)?.kind).toBe("change");
     } finally {
       await live.stop();
     }

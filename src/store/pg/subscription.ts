@@ -12,6 +12,14 @@ import { LATEST_CHANNEL } from "./statements.js";
  */
 const CHANNEL_NAME = /^pp_[0-9a-f]{32}$/;
 
+/**
+ * How often a live LISTEN connection is asked whether it still answers, and how long for: a connection
+ * that a load balancer, a NAT or a failover dropped without a word (or a frozen server) would otherwise
+ * leave the subscriber waiting for notifications that never come, while its view says "live".
+ */
+const HEALTH_EVERY_MS = 10_000;
+const HEALTH_ANSWER_MS = 5000;
+
 /** What a subscription needs of its store. */
 export interface SubscriptionHost {
   /** The store's connection settings: a subscription LISTENs on a connection of its own. */
@@ -54,6 +62,7 @@ export async function subscribeToEpic(
   const connect = async (): Promise<void> => {
     const next = new ClosingClient(host.config);
     let live = false;
+    let health: NodeJS.Timeout | undefined;
     /** The channel LISTENed on (null: no run visible yet). */
     let listening: string | null = null;
     let following: Promise<boolean> = Promise.resolve(false);
@@ -82,6 +91,7 @@ export async function subscribeToEpic(
     // Only the live connection's end starts a reconnection (one at a time): a failed attempt's does not.
     next.on("end", () => {
       host.listeners.delete(next);
+      clearInterval(health);
       if (live && client === next) {
         client = null;
         stopLooking();
@@ -105,6 +115,13 @@ export async function subscribeToEpic(
     live = true;
     client = next;
     host.listeners.add(next);
+    // A connection that does not answer in time is ended: its end reconnects (and tells the subscriber).
+    health = setInterval(() => {
+      // pg takes a query's own answer wait (query_timeout) but its types do not say so.
+      const ping = { text: "SELECT 1", query_timeout: HEALTH_ANSWER_MS } as pg.QueryConfig;
+      next.query(ping).catch(() => next.closeSocket());
+    }, HEALTH_EVERY_MS);
+    health.unref();
     if (listening === null) {
       looking = setInterval(() => {
         follow().then((found) => found && !over() && listener(), ignore);

@@ -10,6 +10,7 @@ import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "../../../src/store/pg/migrat
 import { AlreadyAppliedError, PgRunStore } from "../../../src/store/pg/pg-store.js";
 import { Session } from "../../../src/store/pg/session.js";
 import { waitFor } from "../../support/cli.js";
+import { startFreezingProxy } from "../../support/pg-freeze.js";
 import {
   postgresUnavailable,
   SUPERUSER_PASSWORD,
@@ -541,6 +542,27 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     expect(calls).toBe(3);
     await stop();
   });
+
+  it("ends a LISTEN connection that stopped answering without a word, and tells the subscriber", async () => {
+    const writer = store("E6-silent");
+    await writer.transact((_c, now) => ({ next: newRun("E6-silent", ["a"], now), result: undefined }));
+    // A load balancer or NAT that drops its connections silently: the socket stays, nothing comes back.
+    const proxy = await startFreezingProxy(server.port);
+    try {
+      const watcher = new PgRunStore({ url: proxy.url(url), epicId: "E6-silent", maxConnections: 1 });
+      stores.push(watcher);
+      let calls = 0;
+      const stop = await watcher.subscribe(() => {
+        calls++;
+      });
+      proxy.freeze();
+      // Asked every 10 s, given 5 s to answer: then ended, and the subscriber told (a read says why).
+      expect(await waitFor(() => calls > 0, 30_000, 50)).toBe(true);
+      await stop();
+    } finally {
+      await proxy.close();
+    }
+  }, 40_000);
 
   /** A new database brought to schema `version` by the store's own migrations. */
   const databaseAt = async (prefix: string, version: number) => {
