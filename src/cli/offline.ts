@@ -294,10 +294,12 @@ export async function waitAndReplay(
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       try {
-        const { applied, waiting } = await replayPending(context, pending);
-        // Done, unless a change was kept here while it applied (its writer left it to this one): at once
-        // when this round applied something, else after the usual wait (nothing spins on a stuck file).
-        if (keptFor(pending, store).length <= waiting) return;
+        const { applied } = await replayPending(context, pending);
+        // Done once nothing is kept: a change kept here while it applied (its writer left it to this one)
+        // is applied at once when this round applied something, else after the usual wait (nothing spins on
+        // a stuck file); changes that wait for the database to show the run (its role's grant revoked for
+        // a while, an init not there yet) are asked for again, as when it did not answer.
+        if (keptFor(pending, store).length === 0) return;
         if (applied > 0) continue;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;

@@ -612,6 +612,41 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(status.agents[0]?.filesCompleted).toBe(1);
   }, 60_000);
 
+  it("its background writer keeps asking while the database shows the role no run, and applies the change once the grant is back", async () => {
+    const { url, name } = await server.createDatabase("regrant_wait");
+    await server.sql(name, "CREATE ROLE lee LOGIN PASSWORD 'lee-pw'");
+    const db = (verb: string) =>
+      runCli(["db", verb, "lee", "--repo", "acme/widgets", "--store", url], { env: cli.env(url, "EPIC-L") });
+    expect((await db("grant")).code).toBe(0);
+    const env = cli.env(server.url(name, { name: "lee", password: "lee-pw" }), "EPIC-L");
+    const dir = await cli.folder();
+    const init = await runCli(
+      ["init", "--epic", "EPIC-L", "--domains", "api", "--repo", "acme/widgets", "--dir", dir],
+      {
+        env,
+      },
+    );
+    expect(init.code, init.stderr).toBe(0);
+    const agent = init.stdout.trim().split("\t")[1]!;
+    expect((await db("revoke")).code).toBe(0);
+    await server.stopServer();
+    try {
+      const update = ["update", agent, "--status", "in_progress", "--files", "2/3", "--dir", dir];
+      expect((await runCli(update, { env })).code).toBe(0);
+      expect(await keptChangeFiles(dir)).toHaveLength(1);
+    } finally {
+      await server.start();
+    }
+    // The database answers, the role sees no run: the writer asks again rather than end (it ended).
+    await waitFor(async () => (await flusherPids(dir)).length === 0, 8000, 100);
+    expect((await db("grant")).code).toBe(0);
+    expect(await waitFor(async () => (await keptChangeFiles(dir)).length === 0, 40_000, 100)).toBe(true);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      agents: { filesCompleted: number }[];
+    };
+    expect(status.agents[0]?.filesCompleted).toBe(2);
+  }, 90_000);
+
   it("measures a kept change by when a kept finalize was made, not by when it was applied", async () => {
     const { env, first, second } = await twoMachines("kept_end", "EPIC-KEPT-END");
     const away = await cli.away(env);
