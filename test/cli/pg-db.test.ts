@@ -169,6 +169,24 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     );
   });
 
+  it("db migrate by a role that may not use the schema says it needs a grant, not a migration", async () => {
+    const { url, name } = await server.createDatabase("nousage");
+    expect((await cli(["db", "migrate", "--store", url])).code).toBe(0);
+    await server.sql(name, "CREATE ROLE ned LOGIN PASSWORD 'ned-pw'");
+    expect((await cli(["db", "grant", "ned", "--repo", "acme/apples", "--store", url])).code).toBe(0);
+    await server.sql(name, "REVOKE USAGE ON SCHEMA parallel_progress FROM ned");
+    const result = await cli([
+      "db",
+      "migrate",
+      "--store",
+      server.url(name, { name: "ned", password: "ned-pw" }),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^parallel-progress: error: postgresql:\/\/ned@.* \(reading the schema's version\): no permission: permission denied for schema parallel_progress \(the owner can run `parallel-progress db grant <role> --repo <owner\/name>`\)\n$/,
+    );
+  });
+
   it("init --json prints the run as status --json does, what this machine keeps for it included", async () => {
     const { url } = await server.createDatabase("init_json");
     const env = { PARALLEL_PROGRESS_STORE: url, PARALLEL_PROGRESS_EPIC: "EPIC-IJ" };

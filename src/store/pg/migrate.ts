@@ -95,7 +95,13 @@ const MIGRATE_ADVICE = `this release needs schema version ${LATEST_VERSION}, whi
  * migrate(), a failure explained for the database `safe` names: a role that may not migrate is told to
  * have the schema's owner run `db migrate` (MIGRATE_ADVICE).
  */
-export function migrateExplained(client: pg.ClientBase, safe: string): Promise<number[]> {
+export async function migrateExplained(client: pg.ClientBase, safe: string): Promise<number[]> {
+  // The version first: a role that may not even read it (its USAGE of the schema revoked) needs a grant,
+  // not a migration.
+  const { version } = await schemaStatus(client).catch((cause: unknown) => {
+    throw explainPgError(cause, `${safe} (reading the schema's version)`);
+  });
+  if (version >= LATEST_VERSION) return [];
   return migrate(client).catch((cause: unknown) => {
     throw explainPgError(cause, `${safe} (migrating the schema)`, MIGRATE_ADVICE);
   });
