@@ -1,5 +1,5 @@
-import { join } from "node:path";
-import { sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
+import { basename, dirname, join } from "node:path";
+import { asidePath, sweepTemporaryFiles, writeThenCommit } from "../store/atomic-write.js";
 import { withLock } from "../store/lock.js";
 import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS, UNANSWERED_WINDOW_MS } from "../sync/timings.js";
 import { ignoreInGit } from "../util/git-ignore.js";
@@ -71,16 +71,17 @@ export class OfflineQueue {
   private async notAFolder(moveAside: boolean): Promise<SetAside | null> {
     const stat = await this.fs.promises.lstat(this.dir).catch(() => null);
     if (!stat || stat.isDirectory()) return null;
-    const aside = { name: QUEUE_DIR, movedTo: `${QUEUE_DIR}.corrupt`, reason: "not a folder" };
+    const to = asidePath(this.fs, this.dir);
+    const aside = { name: QUEUE_DIR, movedTo: basename(to), reason: "not a folder" };
     if (!moveAside) return aside;
     try {
-      await this.fs.promises.rename(this.dir, `${this.dir}.corrupt`);
+      await this.fs.promises.rename(this.dir, to);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null; // moved by another process
       this.trouble(error, "is not a folder", "it could not be moved aside");
       return aside;
     }
-    this.setAside(aside, `${this.dir}.corrupt`);
+    this.setAside(aside, to);
     return aside;
   }
 
@@ -241,7 +242,13 @@ export class OfflineQueue {
       names = [];
     }
     const aside = names.filter((name) => name.endsWith(".corrupt")).map((name) => join(this.dir, name));
-    if (this.fs.existsSync(`${this.dir}.corrupt`)) aside.push(`${this.dir}.corrupt`);
+    // The queue folder's own, beside it (more than one when it happened again: asidePath).
+    if (this.fs.existsSync(`${this.dir}.corrupt`)) {
+      const parent = dirname(this.dir);
+      for (const name of this.fs.readdirSync(parent).map(String)) {
+        if (name.startsWith(`${QUEUE_DIR}.`) && name.endsWith(".corrupt")) aside.push(join(parent, name));
+      }
+    }
     return aside.filter((path) => !this.movedHere.has(path)).sort();
   }
 

@@ -33,7 +33,7 @@ export async function startRun(
   warnIfNoRepository(core, target);
   warnOfTaskFile(core, target);
   const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
-  if (unreadable) core.warn(`${unreadable}: moved aside as state.json.corrupt`);
+  if (unreadable) core.warn(`${unreadable.problem}: moved aside as ${unreadable.movedTo}`);
   place.queue.sweep(core.clock.now());
   // A finalized run whose posts the issue lacks is replaced only once the queue keeps them: queued after
   // the new run's commit, they were lost to a process killed in between, or to a queue folder that could

@@ -76,3 +76,15 @@ export function sweepTemporaryFiles(fs: FileSystem, path: string, now: number, o
     }
   }
 }
+
+/**
+ * Where a file that cannot be read is moved aside: the first of `<path>.corrupt`, `<path>.2.corrupt`, …
+ * that does not exist, so that a file set aside earlier (kept for a look) is never replaced.
+ */
+export function asidePath(fs: FileSystem, path: string): string {
+  for (let n = 1; n <= 1000; n++) {
+    const candidate = n === 1 ? `${path}.corrupt` : `${path}.${n}.corrupt`;
+    if (!fs.existsSync(candidate)) return candidate;
+  }
+  return `${path}.${Date.now()}.corrupt`;
+}

@@ -4,7 +4,7 @@ import { LockTimeoutError, UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import { type Clock, type FileSystem, systemClock } from "../util/io.js";
-import { sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
+import { asidePath, sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { withLock } from "./lock.js";
 import { FIX_OR_FORCE, FORCE, stateToText, trustedState } from "./state-text.js";
 import { guardListener } from "./subscriber.js";
@@ -154,7 +154,7 @@ export class FileRunStore implements RunStore {
    * For `init --force`: a state file that cannot be read (bad JSON, or not what the schema says) is moved
    * aside as `state.json.corrupt`, kept for a look, so a new run can start. Returns why it was, or null.
    */
-  async setAsideUnreadable(): Promise<string | null> {
+  async setAsideUnreadable(): Promise<{ problem: string; movedTo: string } | null> {
     const setAside = () =>
       withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
         try {
@@ -162,8 +162,9 @@ export class FileRunStore implements RunStore {
           return null;
         } catch (error) {
           if (!(error instanceof UnreadableStateError)) throw error;
-          this.fs.renameSync(this.paths.state, `${this.paths.state}.corrupt`);
-          return error.problem;
+          const aside = asidePath(this.fs, this.paths.state);
+          this.fs.renameSync(this.paths.state, aside);
+          return { problem: error.problem, movedTo: basename(aside) };
         }
       });
     // No folder yet: nothing to set aside (and no lock file to make).
@@ -176,9 +177,23 @@ export class FileRunStore implements RunStore {
    * schema (state-text.ts), which is loaded on demand: a promise then.
    */
   private readState(): RunState | null | Promise<RunState | null> {
+    const path = this.paths.state;
     let text: string;
     try {
-      text = this.fs.readFileSync(this.paths.state, "utf8");
+      // Only a file of a run state's size is read: a folder fails, a named pipe would wait for a writer
+      // for ever, and a huge file exhaust the memory (init --force sets each aside).
+      const stat = this.fs.statSync(path);
+      if (!stat.isFile()) {
+        const what = stat.isDirectory() ? "a folder" : stat.isFIFO() ? "a named pipe" : "not a regular file";
+        throw new UnreadableStateError(`${path} is ${what}, not a run state file`, FORCE);
+      }
+      if (stat.size > MAX_STATE_BYTES) {
+        throw new UnreadableStateError(
+          `${path} is ${stat.size} bytes, more than a run state holds (${MAX_STATE_BYTES / 1024 / 1024} MiB)`,
+          FORCE,
+        );
+      }
+      text = this.fs.readFileSync(path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
@@ -249,6 +264,12 @@ export class FileRunStore implements RunStore {
     ignoreInGit(this.fs, this.paths.dir);
   }
 }
+
+/**
+ * The largest state file read: a run of 10,000 agents with their events is a few MiB; a bigger file is
+ * not one this tool wrote.
+ */
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
 /** A change not committed: the lock was taken over while its holder stalled (see transact). */
 const TAKEN_OVER = Symbol("taken over");

@@ -54,8 +54,8 @@ export interface RunStore {
   close(): Promise<void>;
   /**
    * For `init --force`: a run that cannot be read (damaged, edited by hand) is set aside, kept for a
-   * look, so that a new run can start. Resolves to why it was unreadable, or null. Optional: a store
-   * that cannot hold an unreadable run (a database checks what it stores) has none.
+   * look, so that a new run can start. Resolves to why it was unreadable and where it was moved, or null.
+   * Optional: a store that cannot hold an unreadable run (a database checks what it stores) has none.
    */
-  setAsideUnreadable?(): Promise<string | null>;
+  setAsideUnreadable?(): Promise<{ problem: string; movedTo: string } | null>;
 }

@@ -171,6 +171,18 @@ describe("OfflineQueue", () => {
     expect(volume.existsSync("/epic/.github_parallel_queue.corrupt")).toBe(true);
     expect(await queue.add(item(1))).toMatch(/^comment_/);
     expect((await queue.list()).entries.map((entry) => entry.item.seq)).toEqual([1]);
+    // Again (a file committed in its place once more): the one set aside earlier is kept.
+    volume.rmSync("/epic/.github_parallel_queue", { recursive: true });
+    volume.writeFileSync("/epic/.github_parallel_queue", "second");
+    const again = new OfflineQueue(fs, "/epic", { now: () => 0 }, (aside) => told.push(aside.movedTo));
+    await again.list();
+    expect(told.at(-1)).toBe(".github_parallel_queue.2.corrupt");
+    expect(volume.readFileSync("/epic/.github_parallel_queue.corrupt", "utf8")).toBe("");
+    expect(volume.readFileSync("/epic/.github_parallel_queue.2.corrupt", "utf8")).toBe("second");
+    expect(new OfflineQueue(fs, "/epic", { now: () => 0 }).setAsideEarlier()).toEqual([
+      "/epic/.github_parallel_queue.2.corrupt",
+      "/epic/.github_parallel_queue.corrupt",
+    ]);
   });
 
   it("a queue folder that cannot be read or written is a warning (once each), not a failure", async () => {

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import nodeFs from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -79,8 +79,46 @@ describe("FileRunStore on memfs", () => {
     expect(fs.existsSync(`${store.paths.state}.corrupt`)).toBe(false);
 
     fs.writeFileSync(store.paths.state, "{not json");
-    expect(await store.setAsideUnreadable()).toBe(`${store.paths.state} is not valid JSON`);
+    expect(await store.setAsideUnreadable()).toEqual({
+      problem: `${store.paths.state} is not valid JSON`,
+      movedTo: "state.json.corrupt",
+    });
     expect(fs.existsSync(`${store.paths.state}.corrupt`)).toBe(true);
+    // Again: the file set aside earlier is kept, the new one beside it.
+    fs.writeFileSync(store.paths.state, "{second");
+    expect((await store.setAsideUnreadable())?.movedTo).toBe("state.json.2.corrupt");
+    expect(fs.readFileSync(`${store.paths.state}.corrupt`, "utf8")).toBe("{not json");
+    expect(fs.readFileSync(`${store.paths.state}.2.corrupt`, "utf8")).toBe("{second");
+  });
+
+  it("reads only a file of a run state's size: a folder, a named pipe or a huge file is refused and set aside", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-state-kind-"));
+    try {
+      const store = new FileRunStore(nodeFs, dir);
+      nodeFs.mkdirSync(store.paths.dir);
+      const cases: [string, () => void][] = [
+        ["a folder, not a run state file", () => nodeFs.mkdirSync(store.paths.state)],
+        ["a named pipe, not a run state file", () => execFileSync("mkfifo", [store.paths.state])],
+        [
+          "70000000 bytes, more than a run state holds (64 MiB)",
+          () => {
+            nodeFs.writeFileSync(store.paths.state, "");
+            nodeFs.truncateSync(store.paths.state, 70_000_000); // sparse: no disk used
+          },
+        ],
+      ];
+      for (const [what, make] of cases) {
+        make();
+        await expect(store.read()).rejects.toMatchObject({
+          name: "UnreadableStateError",
+          problem: `${store.paths.state} is ${what}`,
+        });
+        expect((await store.setAsideUnreadable())?.problem).toBe(`${store.paths.state} is ${what}`);
+        expect(await store.read()).toBeNull();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("releases the lock when the change throws", async () => {
