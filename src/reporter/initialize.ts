@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import { resolveTarget } from "../config/github-target.js";
 import { QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
 import { createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
+import { sweepTemporaryFiles } from "../store/atomic-write.js";
 import { canSync, missingSteps } from "../sync/decide.js";
 import { queueHoldsMissing, queueMissingOf } from "../sync/queueing.js";
 import { randomHex } from "../util/random.js";
@@ -35,6 +37,8 @@ export async function startRun(
   const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable.problem}: moved aside as ${unreadable.movedTo}`);
   place.queue.sweep(core.clock.now());
+  // task.md's temporary copy that a finalize killed while it wrote last_synced left (git would show it).
+  sweepTemporaryFiles(core.fs, join(place.epicDir, "task.md"), core.clock.now());
   // A finalized run whose posts the issue lacks is replaced only once the queue keeps them: queued after
   // the new run's commit, they were lost to a process killed in between, or to a queue folder that could
   // not be written (the run state no longer held them).

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeEpic, runCli, spawnCli } from "../support/cli.js";
@@ -305,5 +305,21 @@ describe("output to a reader that goes away", () => {
     const result = await running.done;
     expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(result.code).toBe(0);
+  });
+});
+
+describe("what a killed process left in the epic folder", () => {
+  it("init removes task.md's temporary copy a finalize killed while writing last_synced left (older than a minute)", async () => {
+    const dir = await epic("---\ngithub:\n  sync_enabled: false\n---\n");
+    const stray = join(dir, ".task.md.4242.deadbeef.tmp");
+    const fresh = join(dir, ".task.md.4243.cafef00d.tmp");
+    await writeFile(stray, "a copy");
+    await writeFile(fresh, "being written");
+    const old = new Date(Date.now() - 120_000);
+    await utimes(stray, old, old);
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
+    const names = await readdir(dir);
+    expect(names).not.toContain(".task.md.4242.deadbeef.tmp");
+    expect(names).toContain(".task.md.4243.cafef00d.tmp"); // another process may be writing it now
   });
 });
