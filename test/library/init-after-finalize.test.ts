@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter } from "../../src/reporter.js";
+import type { FileSystem } from "../../src/util/io.js";
 import { waitFor } from "../support/cli.js";
 import { MemoryClient } from "../support/memory-client.js";
 
@@ -39,25 +40,31 @@ afterEach(async () => {
 });
 
 describe("init after a finalize that has not reached the issue yet", () => {
-  it("queues the replaced run's final summary: a retry posts it once, nothing is lost", async () => {
+  /**
+   * A run E1 finalized by a first reporter whose edit of the progress comment waits at GitHub (its final
+   * summary would come next), and a second reporter of the same directory (with `fs`, if given).
+   */
+  async function finalizeHeld(fs?: FileSystem) {
     const dir = await mkdtemp(join(tmpdir(), "pp-init-after-"));
     folders.push(dir);
     const client = new GatedClient();
     const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
     const first = createParallelReporter(dir, { env: {}, client, github });
-    const second = createParallelReporter(dir, { env: {}, client, github });
-    const warnings: string[] = [];
-    second.on("warning", (message: string) => warnings.push(message));
-
+    const second = createParallelReporter(dir, { env: {}, client, github, ...(fs ? { fs } : {}) });
     await first.initializeParallelTracking("E1", ["a"]);
     await first.markAgentComplete("a", "done");
     await first.flush();
     const oldRun = first.executionState!.runId;
-
-    // The finalize's edit of the progress comment waits at GitHub; its final summary would come next.
     client.close();
     const finalizing = first.finalizeParallelExecution("merged E1");
     expect(await waitFor(() => client.waiting > 0, 10_000)).toBe(true);
+    return { dir, client, first, second, oldRun, finalizing };
+  }
+
+  it("queues the replaced run's final summary: a retry posts it once, nothing is lost", async () => {
+    const { dir, client, first, second, oldRun, finalizing } = await finalizeHeld();
+    const warnings: string[] = [];
+    second.on("warning", (message: string) => warnings.push(message));
     // Meanwhile the next run starts in the same directory (the old one is finalized: no --force needed).
     await second.initializeParallelTracking("E2", ["b"]);
     client.open();
@@ -82,11 +89,6 @@ describe("init after a finalize that has not reached the issue yet", () => {
   });
 
   it("refuses to replace the run when the queue folder cannot keep its final summary (the run untouched)", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "pp-init-after-"));
-    folders.push(dir);
-    const client = new GatedClient();
-    const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
-    const first = createParallelReporter(dir, { env: {}, client, github });
     // A queue folder this process may not write (another user's, a read-only mount).
     const denied = (path: unknown) => String(path).includes(".github_parallel_queue");
     const refuse = () => Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
@@ -101,15 +103,7 @@ describe("init after a finalize that has not reached the issue yet", () => {
     const fs = new Proxy(nodeFs, {
       get: (target, key) => (key === "promises" ? promises : Reflect.get(target, key)),
     });
-    const second = createParallelReporter(dir, { env: {}, client, github, fs });
-
-    await first.initializeParallelTracking("E1", ["a"]);
-    await first.markAgentComplete("a", "done");
-    await first.flush();
-    const oldRun = first.executionState!.runId;
-    client.close();
-    const finalizing = first.finalizeParallelExecution("merged E1");
-    expect(await waitFor(() => client.waiting > 0, 10_000)).toBe(true);
+    const { dir, client, first, second, oldRun, finalizing } = await finalizeHeld(fs);
 
     await expect(second.initializeParallelTracking("E2", ["b"])).rejects.toMatchObject({
       name: "QueueUnwritableError",

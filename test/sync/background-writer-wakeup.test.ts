@@ -10,10 +10,28 @@ import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import type { RunStore } from "../../src/store/types.js";
 import { RunSyncer } from "../../src/sync/run-syncer.js";
+import type { SyncDeps as RunSyncerDeps } from "../../src/sync/syncer-types.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { MemoryClient } from "../support/memory-client.js";
 
 let dir = "";
+
+/** The background writer of `store` in `dir`, posting to a client in memory. */
+function writerOf(store: RunStore, clock: { now: () => number }, sleep: RunSyncerDeps["sleep"]) {
+  const client = new MemoryClient();
+  const writer = new RunSyncer({
+    store,
+    queue: new OfflineQueue(nodeFs, dir, clock),
+    clock,
+    timer: clock,
+    sleep,
+    client: async () => client,
+    startBackgroundWriter: () => undefined,
+    warn: () => undefined,
+    owner: "writer",
+  });
+  return { writer, client };
+}
 afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
   dir = "";
@@ -41,18 +59,7 @@ describe("the background writer waits on the store's notifications", () => {
         waits.push(ms);
         signal?.addEventListener("abort", () => resolve(), { once: true });
       });
-    const client = new MemoryClient();
-    const writer = new RunSyncer({
-      store,
-      queue: new OfflineQueue(nodeFs, dir, clock),
-      clock,
-      timer: clock,
-      sleep,
-      client: async () => client,
-      startBackgroundWriter: () => undefined,
-      warn: () => undefined,
-      owner: "writer",
-    });
+    const { writer, client } = writerOf(store, clock, sleep);
     const done = writer.runBackgroundWriter();
     for (let i = 0; i < 500 && waits.length === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -103,19 +110,8 @@ describe("the background writer waits on the store's notifications", () => {
       },
     };
     const waits: number[] = [];
-    const client = new MemoryClient();
-    const writer = new RunSyncer({
-      store,
-      queue: new OfflineQueue(nodeFs, dir, clock),
-      clock,
-      timer: clock,
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-      client: async () => client,
-      startBackgroundWriter: () => undefined,
-      warn: () => undefined,
-      owner: "writer",
+    const { writer, client } = writerOf(store, clock, async (ms) => {
+      waits.push(ms);
     });
     await writer.runBackgroundWriter();
     expect(waits.slice(0, 2)).toEqual([500, 1000]);
