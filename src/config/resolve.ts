@@ -122,26 +122,27 @@ function checkApiUrl(value: string, source: string, env: Env): string {
   // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk. Secrets
   // of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
   const held = secrets.filter((secret) => secret.length >= 8);
-  const decoded = decodedOrAsIs(trimmed); // `%67hp_…` is `ghp_…`: written to disk either way
+  const decoded = asciiDecoded(trimmed); // `%67hp_…` is `ghp_…`: written to disk either way
   if (
     held.some(
       (secret) =>
         trimmed.includes(secret) || trimmed.includes(encodeURIComponent(secret)) || decoded.includes(secret),
     )
   ) {
+    // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it.
     throw new UsageError(
-      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(trimmed)}`,
+      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${quote(`${url.origin}/***`)}`,
     );
   }
   return canonicalApiUrl(url);
 }
 
-function decodedOrAsIs(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+/**
+ * `text` with each percent-encoded ASCII character decoded, one by one: a token is ASCII, and a stray
+ * `%ZZ` beside it must not leave it encoded (decodeURIComponent refuses the whole text then).
+ */
+function asciiDecoded(text: string): string {
+  return text.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
 /**

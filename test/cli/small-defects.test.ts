@@ -112,8 +112,15 @@ describe("credentials in the API URL", () => {
         '--api-url must be an http(s) URL such as https://api.github.com, got "https://api.github.com/?access_token=***"',
       );
       expect(() => resolveApiUrl(`http://host/${token}/api/v3`, env)).toThrow(
-        '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***/api/v3"',
+        '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
       );
+      // Percent-encoded, with a stray `%ZZ` before it too: refused, and no part of it shown.
+      const encoded = [...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+      for (const path of [`${encoded.slice(0, 3)}${token.slice(1)}`, `%ZZ/${encoded}`]) {
+        expect(() => resolveApiUrl(`http://host/${path}/api/v3`, env)).toThrow(
+          '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
+        );
+      }
       expect(() => resolveApiUrl(undefined, { ...env, GITHUB_API_URL: `http://host/${token}` })).toThrow(
         /^GITHUB_API_URL must not hold the token/,
       );
