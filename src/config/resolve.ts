@@ -27,12 +27,19 @@ export async function resolveToken(
   env: Env,
   runGhAuthToken: () => Promise<string | null>,
 ): Promise<{ token: string; source: TokenSource } | null> {
+  const given = tokenFromEnvironment(env);
+  if (given) return given;
+  const token = (await runGhAuthToken().catch(() => null))?.trim();
+  return token ? { token, source: "gh auth token" } : null;
+}
+
+/** The token `GITHUB_TOKEN`, else `GH_TOKEN`, holds (trimmed, empty ignored), or null. */
+export function tokenFromEnvironment(env: Env): { token: string; source: TokenSource } | null {
   for (const name of TOKEN_VARIABLES) {
     const token = env[name]?.trim();
     if (token) return { token, source: name };
   }
-  const token = (await runGhAuthToken().catch(() => null))?.trim();
-  return token ? { token, source: "gh auth token" } : null;
+  return null;
 }
 
 /**
@@ -142,7 +149,9 @@ function checkApiUrl(value: string, source: string, env: Env): string {
  * `%ZZ` beside it must not leave it encoded (decodeURIComponent refuses the whole text then).
  */
 function asciiDecoded(text: string): string {
-  return text.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return text.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
-import { type Env, environmentTokens } from "../config/resolve.js";
-import { MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
+import { type Env, environmentTokens, tokenFromEnvironment } from "../config/resolve.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -20,7 +19,7 @@ import { sleep } from "../util/sleep.js";
 import { TimerWriter } from "./background-writer.js";
 import { reporterClient } from "./client.js";
 import { Listeners } from "./listeners.js";
-import { maskAgentText } from "./masking.js";
+import { maskAgentText, stateWithout } from "./masking.js";
 import type { ReporterEvents, ReporterOptions } from "./types.js";
 
 /** An epic directory with its store and queue (ReporterCore.workplace). */
@@ -126,7 +125,7 @@ export class ReporterCore {
       client: (apiUrl) => this.client(apiUrl),
       startBackgroundWriter: () => this.writer.start(),
       warn: (message) => this.warn(message),
-      mask: this.mask,
+      maskState: this.maskState,
       writers: this.writers,
     };
   }
@@ -195,14 +194,16 @@ export class ReporterCore {
   }
 
   /**
-   * A body to post or queue, masked (SyncDeps.mask) with the secrets long enough to be masked inside text:
-   * a short password is masked in agents' text where it stands alone, and would take the table's own words.
+   * The run as it may be posted or queued (SyncDeps.maskState): with no token in the environment, the
+   * run's client is made first (once per API URL), which asks gh for its token; the text of the run is
+   * then masked with the tokens gh gave (the rest of the secrets were masked when the text was kept).
    */
-  readonly mask = (body: string): string =>
-    maskSecrets(
-      body,
-      this.secrets().filter((secret) => secret.length >= MIN_ANYWHERE),
-    );
+  readonly maskState = async (state: RunState): Promise<RunState> => {
+    if (!this.options.client && tokenFromEnvironment(this.env) === null) {
+      await this.client(state.github.apiUrl).catch(() => undefined);
+    }
+    return stateWithout(state, [...this.learned]);
+  };
 
   /**
    * The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's (a

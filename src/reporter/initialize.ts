@@ -112,7 +112,7 @@ async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }
   const unsure = state.sync.unsureCreate;
   const unsureUntil = unsure ? core.clock.now() + Math.max(0, unsure.until - at) : null;
   const reason = `run ${state.runId} was replaced by a new run before the issue showed all of it`;
-  const deps = { queue: place.queue, clock: core.clock, mask: core.mask };
+  const deps = { queue: place.queue, clock: core.clock, maskState: core.maskState };
   const added = await queueMissingOf(deps, state, reason, unsureUntil);
   if (added.length === 0) return;
   const what = missingSteps(state).includes("final") ? "its final summary" : "its latest table";

@@ -28,7 +28,7 @@ export async function queueHoldsMissing(queue: SyncDeps["queue"], state: RunStat
  * cannot be written: the queue warned of it) and whether it is new.
  */
 export async function enqueue(
-  { queue, clock, mask }: Pick<SyncDeps, "queue" | "clock" | "mask">,
+  { queue, clock }: Pick<SyncDeps, "queue" | "clock">,
   state: RunState,
   step: Step,
   body: string,
@@ -46,7 +46,7 @@ export async function enqueue(
   if (held) return { name: held.name, added: false };
   const name = await queue.add({
     issue_number: state.github.issueNumber!,
-    comment: mask ? mask(body) : body,
+    comment: body,
     timestamp: new Date(clock.now()).toISOString(),
     repo: state.github.repo!,
     api_url: state.github.apiUrl,
@@ -87,7 +87,7 @@ export async function queueMissing(
  * `unsureUntil` (this process's clock): the window of the run's unanswered create, carried into its entry.
  */
 export async function queueMissingOf(
-  deps: Pick<SyncDeps, "queue" | "clock" | "mask">,
+  deps: Pick<SyncDeps, "queue" | "clock" | "maskState">,
   state: RunState,
   reason: string,
   unsureUntil: number | null = null,
@@ -95,7 +95,7 @@ export async function queueMissingOf(
   if (!canSync(state)) return [];
   const added: string[] = [];
   for (const step of missingSteps(state)) {
-    const body = await renderBody(state, step, deps.clock.now());
+    const body = await renderBody(state, step, deps.clock.now(), deps.maskState);
     const unsure = unsureUntil !== null && state.sync.unsureCreate?.kind === step;
     const outcome = unsure ? { outcomeUnknown: true, unsureUntil } : undefined;
     const queued = await enqueue(deps, state, step, body, reason, outcome);

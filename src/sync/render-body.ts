@@ -1,8 +1,17 @@
 import type { RunState } from "../model/types.js";
 import type { Step } from "./syncer-types.js";
 
-/** The body to post; the renderer is loaded only when a write happens (start-up time). */
-export async function renderBody(state: RunState, step: Step, now: number): Promise<string> {
+/**
+ * The body to post or queue; the renderer is loaded only when a write happens (start-up time). Rendered
+ * from the run as `maskState` gives it (SyncDeps.maskState), before any text is cut to fit a cell.
+ */
+export async function renderBody(
+  given: RunState,
+  step: Step,
+  now: number,
+  maskState?: (state: RunState) => Promise<RunState>,
+): Promise<string> {
+  const state = maskState ? await maskState(given) : given;
   const { renderFinalComment, renderProgressComment } = await import("./client-and-renderer.js");
   return step === "progress" ? renderProgressComment(state, { now }) : renderFinalComment(state, { now });
 }

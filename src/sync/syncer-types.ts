@@ -28,10 +28,11 @@ export interface SyncDeps {
   startBackgroundWriter: () => unknown;
   warn: (message: string) => void;
   /**
-   * A body to post or queue with the caller's secrets masked, as agents' text is when a change keeps it:
-   * a token known only once the write's client was made (`gh auth token`'s) is masked here. Absent: as is.
+   * The run as it may be posted or queued: a token that no environment variable holds (`gh auth token`'s,
+   * asked for here if need be) masked in its text, which agents' text could not be when it was kept.
+   * Absent: as it is.
    */
-  mask?: (body: string) => string;
+  maskState?: (state: RunState) => Promise<RunState>;
   /** Background writers of this machine: marked in their claim, and seen gone when killed (local-writer.ts). */
   writers?: LocalWriters;
   /**

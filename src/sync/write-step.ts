@@ -56,7 +56,7 @@ export async function writeStep(
   try {
     // At the store's clock (the claim's): a machine whose clock is off would mark agents stalled, or not,
     // and estimate from times the database stamped.
-    body = await renderBody(state, step, startedAt);
+    body = await renderBody(state, step, startedAt, deps.maskState);
   } catch (error) {
     await releaseHeld(deps.store, "lease", deps.owner);
     throw error;
@@ -65,8 +65,6 @@ export async function writeStep(
   let context: WriteContext | null = null;
   try {
     const client = await deps.client(state.github.apiUrl);
-    // Masked once the client is made: a token it had from `gh auth token` is known from then on.
-    if (deps.mask) body = deps.mask(body);
     context = {
       client,
       target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },

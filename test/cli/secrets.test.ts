@@ -176,7 +176,7 @@ describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_
       const quoted = `git push https://x-access-token:${token}@ghe.example.com/acme/widgets failed`;
       expect((await cli("fail", "a", "--error", quoted)).code).toBe(0);
       const posted = gh.comments("acme/widgets", 123).map((c) => c.body);
-      expect(posted.join("\n")).toContain("x-access-token:***@");
+      expect(posted.join("\n")).toContain("x-access-token:\\*\\*\\*@"); // masked, then escaped as text
       // GitHub down: the post is queued, masked too.
       gh.setFaults({ down: true });
       expect((await cli("log", "b", `token ${token} rejected`)).code).toBe(0);
@@ -185,12 +185,43 @@ describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_
         (await queueFiles(dir)).map((name) => readFile(join(dir, ".github_parallel_queue", name), "utf8")),
       );
       for (const text of [...posted, ...queued]) expect(text).not.toContain(token);
-      expect(queued.join("\n")).toContain("token *** rejected");
+      expect(queued.join("\n")).toMatch(/token (\\\\\*){3} rejected/); // escaped as text, in JSON
+      // A call that queues without asking GitHub (a rate limit holds the run's writes) asks gh first; and
+      // text cut to fit a cell is masked before it is cut (a token's first characters were posted).
+      gh.setFaults({
+        down: false,
+        script: [{ status: 403, headers: { "x-ratelimit-remaining": "0", "retry-after": "600" }, times: 1 }],
+      });
+      expect((await cli("log", "b", "one more")).code).toBe(0);
+      const long = `${"x".repeat(470)} ${token}`;
+      expect((await cli("log", "b", long)).code).toBe(0);
+      expect((await cli("finalize", "--summary", `merged with ${token}`)).code).toBe(0);
+      const later = await Promise.all(
+        (await queueFiles(dir)).map((name) => readFile(join(dir, ".github_parallel_queue", name), "utf8")),
+      );
+      expect(later.some((text) => text.includes("merged with ***"))).toBe(true);
+      for (const text of later) {
+        expect(text).not.toContain(token.slice(0, 16));
+      }
     } finally {
       await stopFlushers(dir);
       await gh.close();
       await cleanup();
     }
+  });
+});
+
+describe("a database password that is a word of the comment (PGPASSWORD=progress)", () => {
+  it("masks agents' text, not the comment's own words or its hidden marker (a lookup by marker found nothing)", async (test) => {
+    const { gh, env, dir } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n"), test });
+    const cli = (...args: string[]) =>
+      runCli([...args, "--dir", dir], { env: { ...env, PGPASSWORD: "progress" } });
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    expect((await cli("log", "a", "PGPASSWORD=progress leaked")).code).toBe(0);
+    const [body] = gh.comments("acme/widgets", 123).map((c) => c.body);
+    expect(body).toContain("## 🔄 Parallel Execution Progress");
+    expect(body).toMatch(/<!-- parallel-progress:progress run=E-\S+ seq=2 -->$/);
+    expect(body).toContain("PGPASSWORD=\\*\\*\\* leaked");
   });
 });
 
