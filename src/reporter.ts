@@ -327,7 +327,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.call("status", [], async () => {
       const state = await this.core.read();
       if (!state) throw noRunError(this.core.place);
-      await warnOfRefusedTaskFile(this.core, state.runId);
+      await warnOfRefusedTaskFile(this.core, state);
       return this.viewOf(state);
     });
   }

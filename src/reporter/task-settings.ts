@@ -93,11 +93,13 @@ export function recordTaskFile(
  * would refuse it (status reads the run, not task.md, and changes nothing): the mistake is said before a
  * workflow's next event meets it. An unchanged task.md costs one stat and no parse.
  */
-export async function warnOfRefusedTaskFile(core: ReporterCore, runId: string): Promise<void> {
-  const seen = seenFor(readTaskFileSeen(core.fs, core.epicDir), runId);
+export async function warnOfRefusedTaskFile(core: ReporterCore, state: RunState): Promise<void> {
+  const seen = seenFor(readTaskFileSeen(core.fs, core.epicDir), state.runId);
   try {
     if (sameTaskFile(seen, statTaskFile(core.fs, core.epicDir))) return;
-    await readTaskFile(core.fs, core.epicDir);
+    // Read as a change reads it, and held to the run as a change holds it (another issue, a token).
+    const { target } = await readSettings(core, state);
+    if (target) keepRunIssue(state, target.github, givenFlags(core));
   } catch (error) {
     // What else goes wrong (an unreadable folder) is for the change to say: status shows the run.
     if (!(error instanceof UsageError)) return;
@@ -146,7 +148,15 @@ export async function writeLastSynced(core: ReporterCore): Promise<void> {
   const result = await writeLastSynced(core.fs, `${core.epicDir}/task.md`, core.clock.now()).catch(
     () => "failed" as const,
   );
-  if (result === "cannot-edit") {
+  if (result === "written") {
+    // Our own edit: the run's record of task.md follows it, so that the next command (a status) does not
+    // take it for the user's and parse the file again each time.
+    const runId = core.state?.runId;
+    const record = readTaskFileSeen(core.fs, core.epicDir);
+    if (runId && record?.runId === runId) {
+      writeTaskFileSeen(core.fs, core.epicDir, { runId, taskFile: statTaskFile(core.fs, core.epicDir) });
+    }
+  } else if (result === "cannot-edit") {
     core.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
   } else if (result === "not-utf8") {
     core.warn("task.md: could not record github.last_synced (the file is not UTF-8 text: left as it is)");

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { runCli, taskMd } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 const fakeGitHub = useFakeGitHub("ghp_settingstoken0123456789abcdefghijklm");
@@ -120,8 +120,22 @@ describe("task.md settings from the CLI", () => {
     );
     const update = await runCli(["update", "a", "--status", "in_progress", "--dir", dir], { env });
     expect(update.code).toBe(2);
+    // Held to the run as a change holds it: another issue, a repository holding a token.
+    for (const [edited, said] of [
+      [task.replace("123", "124"), "a run stays on one issue"],
+      [
+        task.replace("acme/widgets", "acme/ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
+        "must not hold a token",
+      ],
+    ] as const) {
+      await writeFile(join(dir, "task.md"), edited);
+      const warned = await runCli(["status", "--dir", dir], { env });
+      expect(warned.code).toBe(0);
+      expect(warned.stderr).toContain(said);
+      expect(warned.stderr).toContain("(the next change refuses it until it is mended)");
+    }
     // Mended: nothing said.
-    await writeFile(join(dir, "task.md"), task.replace("123", "124"));
+    await writeFile(join(dir, "task.md"), task);
     expect((await runCli(["status", "--dir", dir], { env })).stderr).toBe("");
   });
 
@@ -217,6 +231,17 @@ describe("task.md settings from the CLI", () => {
       `the git origin remote is on github.com, not ${host} where posts go, so its repository is not taken`,
     );
     expect(gh.requests).toHaveLength(0);
+  });
+
+  it("records its own last_synced edit as what the run read of task.md (a later status does not parse it again)", async () => {
+    const { dir, env } = await setup(taskMd(123, "  min_interval_ms: 0\n"));
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    await runCli(["complete", "a", "--dir", dir], { env });
+    expect((await runCli(["finalize", "--dir", dir], { env })).code).toBe(0);
+    const task = await readFile(join(dir, "task.md"), "utf8");
+    expect(task).toContain("last_synced:");
+    const seen = JSON.parse(await readFile(join(dir, ".parallel-progress/task-file.json"), "utf8"));
+    expect(seen.taskFile.size).toBe(Buffer.byteLength(task));
   });
 
   it("writes github.last_synced after a successful finalize and keeps every other byte", async () => {
