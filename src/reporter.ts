@@ -8,6 +8,7 @@ import {
   checkErrorMessage,
   checkEventMessage,
   checkNoNul,
+  refuseSecretsIn,
 } from "./config/options.js";
 import { resolveApiUrl } from "./config/resolve.js";
 import { quote } from "./config/show-value.js";
@@ -167,6 +168,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         const parent = options.parent ?? null;
         let added: AgentRef[] = [];
         await applyChange(this.core, null, (state, now) => {
+          refuseSecretsIn(list, this.core.secrets(), "domains");
           const result = applyAdd(state, list, parent, now);
           added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
           return result.state;

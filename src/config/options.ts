@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { looksLikeToken } from "../github/redact.js";
+import { looksLikeToken, maskSecrets } from "../github/redact.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
 import { holdsHidden, quote } from "./show-value.js";
@@ -121,6 +121,19 @@ export function checkDomains(
     seen.add(domain);
   }
   return domains;
+}
+
+/**
+ * Refuses names that hold one of `secrets` (where maskSecrets would mask it): checked again where the
+ * store is reached, so that a secret known only then (the password ~/.pgpass gave the connection, a token
+ * gh gave) is refused as the environment's are.
+ */
+export function refuseSecretsIn(names: readonly string[], secrets: readonly string[], label: string): void {
+  for (const name of names) {
+    const shown = maskSecrets(name, secrets);
+    if (shown !== maskSecrets(name, []))
+      throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(shown)}`);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { resolveTarget } from "../config/github-target.js";
+import { refuseSecretsIn } from "../config/options.js";
 import { QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
 import { createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -52,6 +53,7 @@ export async function startRun(
     }
   }
   const { state, replaced } = await place.store.transact((current, now) => {
+    refuseSecretsIn(domains, core.secrets(), "domains");
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
         `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,

@@ -418,6 +418,12 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     const shown = await runCli(["status", "--json", ...quoting], { env });
     expect(shown.stdout).toContain("psql: password *** rejected");
     expect(shown.stdout).not.toContain(password);
+    // And refused in a name, as PGPASSWORD's is (a name is not masked: it would be posted as it is).
+    const named = await runCli(["add", "--domains", `web,x${password}`, ...quoting], { env });
+    expect(named.code).toBe(2);
+    expect(named.stderr).toBe(
+      'parallel-progress: error: domains: a name may not hold what looks like a GitHub token (it would be shown on the issue), got "x***"\n',
+    );
     // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
     await chmod(file, 0o644);
     const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });
