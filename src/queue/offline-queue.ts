@@ -242,8 +242,9 @@ export class OfflineQueue {
       names = [];
     }
     const aside = names.filter((name) => name.endsWith(".corrupt")).map((name) => join(this.dir, name));
-    // The queue folder's own, beside it (more than one when it happened again: asidePath).
-    if (this.fs.existsSync(`${this.dir}.corrupt`)) {
+    // The queue folder's own, beside it (more than one when it happened again: asidePath, which fills the
+    // first free name): looked for when either of the first two is there (one read of a file's name each).
+    if (this.fs.existsSync(`${this.dir}.corrupt`) || this.fs.existsSync(`${this.dir}.2.corrupt`)) {
       const parent = dirname(this.dir);
       for (const name of this.fs.readdirSync(parent).map(String)) {
         if (name.startsWith(`${QUEUE_DIR}.`) && name.endsWith(".corrupt")) aside.push(join(parent, name));

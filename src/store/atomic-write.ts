@@ -77,6 +77,16 @@ export function sweepTemporaryFiles(fs: FileSystem, path: string, now: number, o
   }
 }
 
+/** Whether `path` names anything, a dangling symlink included (existsSync follows links). */
+function entryExists(fs: FileSystem, path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Where a file that cannot be read is moved aside: the first of `<path>.corrupt`, `<path>.2.corrupt`, …
  * that does not exist, so that a file set aside earlier (kept for a look) is never replaced.
@@ -84,7 +94,7 @@ export function sweepTemporaryFiles(fs: FileSystem, path: string, now: number, o
 export function asidePath(fs: FileSystem, path: string): string {
   for (let n = 1; n <= 1000; n++) {
     const candidate = n === 1 ? `${path}.corrupt` : `${path}.${n}.corrupt`;
-    if (!fs.existsSync(candidate)) return candidate;
+    if (!entryExists(fs, candidate)) return candidate;
   }
   return `${path}.${Date.now()}.corrupt`;
 }

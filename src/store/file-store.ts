@@ -155,20 +155,24 @@ export class FileRunStore implements RunStore {
    * aside as `state.json.corrupt`, kept for a look, so a new run can start. Returns why it was, or null.
    */
   async setAsideUnreadable(): Promise<{ problem: string; movedTo: string } | null> {
+    const { fs, paths } = this;
     const setAside = () =>
-      withLock(this.paths.lock, { fs: this.fs, staleMs: this.lockStaleMs }, async () => {
+      withLock(paths.lock, { fs, staleMs: this.lockStaleMs }, async (stillHeld) => {
+        const read = fileIdentity(fs, paths.state);
         try {
           await this.readState();
           return null;
         } catch (error) {
           if (!(error instanceof UnreadableStateError)) throw error;
-          const aside = asidePath(this.fs, this.paths.state);
-          this.fs.renameSync(this.paths.state, aside);
+          // As a change commits (transact): only while the lock is its own and state.json the file it read.
+          if (!stillHeld() || fileIdentity(fs, paths.state) !== read) return TAKEN_OVER;
+          const aside = asidePath(fs, paths.state);
+          fs.renameSync(paths.state, aside);
           return { problem: error.problem, movedTo: basename(aside) };
         }
       });
     // No folder yet: nothing to set aside (and no lock file to make).
-    return this.fs.existsSync(this.paths.dir) ? setAside() : null;
+    return fs.existsSync(paths.dir) ? untilNotTakenOver(setAside, paths.lock) : null;
   }
 
   /**
@@ -229,17 +233,7 @@ export class FileRunStore implements RunStore {
           ? current.then((state) => write(state, mayCommit))
           : write(current, mayCommit);
       });
-    const committed = async (): Promise<T> => {
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await locked();
-        if (outcome !== TAKEN_OVER) return outcome;
-        if (attempt === TAKEOVER_RETRIES) {
-          throw new LockTimeoutError(
-            `${paths.lock} was taken over from this process ${attempt} times (stalled while it held it): nothing changed`,
-          );
-        }
-      }
-    };
+    const committed = () => untilNotTakenOver(locked, paths.lock);
     try {
       return await committed();
     } catch (error) {
@@ -276,6 +270,19 @@ const TAKEN_OVER = Symbol("taken over");
 
 /** How many times a change is made again after its lock was taken over, before it gives up. */
 const TAKEOVER_RETRIES = 5;
+
+/** `work` under `lock` again while its lock was taken over from it (TAKEN_OVER), TAKEOVER_RETRIES times at most. */
+async function untilNotTakenOver<T>(work: () => Promise<T | typeof TAKEN_OVER>, lock: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await work();
+    if (outcome !== TAKEN_OVER) return outcome;
+    if (attempt === TAKEOVER_RETRIES) {
+      throw new LockTimeoutError(
+        `${lock} was taken over from this process ${attempt} times (stalled while it held it): nothing changed`,
+      );
+    }
+  }
+}
 
 /**
  * A file's identity: an atomic write replaces it (a new inode; its number may be reused, its mtime and

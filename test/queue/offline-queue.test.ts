@@ -183,6 +183,11 @@ describe("OfflineQueue", () => {
       "/epic/.github_parallel_queue.2.corrupt",
       "/epic/.github_parallel_queue.corrupt",
     ]);
+    // The first one read and deleted: the second is still said.
+    volume.unlinkSync("/epic/.github_parallel_queue.corrupt");
+    expect(new OfflineQueue(fs, "/epic", { now: () => 0 }).setAsideEarlier()).toEqual([
+      "/epic/.github_parallel_queue.2.corrupt",
+    ]);
   });
 
   it("a queue folder that cannot be read or written is a warning (once each), not a failure", async () => {

@@ -91,6 +91,36 @@ describe("FileRunStore on memfs", () => {
     expect(fs.readFileSync(`${store.paths.state}.2.corrupt`, "utf8")).toBe("{second");
   });
 
+  it("a set-aside whose lock was taken over while it read leaves what the next holder wrote", async () => {
+    const volume = Volume.fromJSON({ "/epic/.parallel-progress/state.json": "{not json" });
+    const memfs = createFsFromVolume(volume) as unknown as FileSystem;
+    const store = new FileRunStore(memfs, "/epic");
+    let stalled = false;
+    // Stalled past the lock's staleness after its read: another process took the lock, set the bad file
+    // aside and started a run (its state written over state.json), then released the lock.
+    const fs = new Proxy(memfs, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key) as unknown;
+        if (key !== "readFileSync") return typeof value === "function" ? value.bind(target) : value;
+        return (path: string, ...rest: unknown[]) => {
+          const text = target.readFileSync(path, ...(rest as [BufferEncoding]));
+          if (!stalled && path === store.paths.state) {
+            stalled = true;
+            target.rmdirSync(store.paths.lock);
+            target.mkdirSync(store.paths.lock);
+            target.renameSync(store.paths.state, `${store.paths.state}.corrupt`);
+            target.writeFileSync(store.paths.state, stateToText(run()));
+            target.rmdirSync(store.paths.lock);
+          }
+          return text;
+        };
+      },
+    }) as FileSystem;
+    expect(await new FileRunStore(fs, "/epic").setAsideUnreadable()).toBeNull();
+    expect(volume.readFileSync(`${store.paths.state}.corrupt`, "utf8")).toBe("{not json");
+    expect(JSON.parse(volume.readFileSync(store.paths.state, "utf8") as string).runId).toBe(run().runId);
+  });
+
   it("reads only a file of a run state's size: a folder, a named pipe or a huge file is refused and set aside", async () => {
     const dir = await mkdtemp(join(tmpdir(), "pp-state-kind-"));
     try {
