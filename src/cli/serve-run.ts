@@ -55,7 +55,10 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     }
   });
   out.data(`listening ${server.url}`);
-  if (server.live.current === null)
+  // A run it cannot read is not "no run": the page says why too, and shows it once it can be read.
+  const problem = server.live.problem;
+  if (problem !== null) out.warn(`cannot read the run: ${problem}; the page shows it once it can be read`);
+  else if (server.live.current === null)
     out.warn(`no run in ${chosen ? store.location : dir} yet: the page shows it once \`init\` starts one`);
   const stop = await stopped;
   // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).

@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { get } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -158,6 +158,33 @@ describe("serve: the command (built CLI, as processes)", () => {
         expect(await serve.stop()).toBe(0);
       }
       expect((await serve.done).stderr).toMatch(/no run in .* yet: the page shows it once `init` starts one/);
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
+  it("says why a run it cannot read is not shown (not 'no run yet'), and shows it once it can be read", async () => {
+    const epic = await makeEpic();
+    try {
+      await runCli(["init", "--epic", "BAD", "--domains", "a", "--dir", epic.dir]);
+      const state = join(epic.dir, ".parallel-progress", "state.json");
+      const good = await readFile(state, "utf8");
+      await writeFile(state, "{bad");
+      const serve = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const stream = await openEvents(`${serve.url}events`);
+        await writeFile(state, good); // mended: the page shows the run
+        const shown = await stream.next(
+          (e) => e.event === "snapshot" && (e.data as { view: unknown }).view !== null,
+        );
+        expect((shown.data as { view: { run: { epicId: string } } }).view.run.epicId).toBe("BAD");
+        stream.close();
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
+      const { stderr } = await serve.done;
+      expect(stderr).toMatch(/warning: cannot read the run: .*state\.json is not valid JSON/);
+      expect(stderr).not.toContain("no run in");
     } finally {
       await epic.cleanup();
     }
