@@ -69,7 +69,7 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
   const reporter = new CliReporter(dir, {
     github,
     onWarning: (message) => out.warn(message),
-    flusher: () => startBackgroundWriter(),
+    flusher: async () => ({ pid: await startBackgroundWriter() }),
     ...(store ? { store } : fileStore ? { store: fileStore } : {}),
   });
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));

@@ -102,9 +102,13 @@ export interface Lease {
   owner: string;
   /** Epoch ms, store clock. */
   expiresAt: number;
-  /** The background writer's: where it runs and its pid, to be seen gone on that machine (sync/local-writer.ts). */
+  /**
+   * The background writer's: where it runs, its pid and when that process started (the kernel's clock
+   * ticks since boot), to be seen gone on that machine (sync/local-writer.ts).
+   */
   space?: string;
   pid?: number;
+  started?: number;
 }
 
 /** What the last successful or attempted GitHub writes left behind (bookkeeping shared by all processes). */

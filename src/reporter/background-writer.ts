@@ -50,8 +50,10 @@ export class TimerWriter {
   async start(): Promise<number | undefined> {
     const flusher = this.core.options.flusher ?? "timer";
     if (flusher !== "timer") {
-      const pid = await flusher();
-      return typeof pid === "number" ? pid : undefined;
+      const started = (await flusher()) as { pid?: unknown } | null | undefined;
+      return typeof started === "object" && started !== null && Number.isInteger(started.pid)
+        ? (started.pid as number)
+        : undefined;
     }
     if (this.stopping.signal.aborted) return undefined; // closed: what is not written is queued by close()
     this.askedAt = this.core.timer.now();

@@ -26,8 +26,9 @@ export interface ReporterOptions {
   /**
    * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
    * process alive until the issue is up to date). The CLI passes a function that starts a detached process,
-   * and resolves to its pid: the writer's claim is then marked with it, so that a writer killed on this
-   * machine before it took its claim is seen gone at once (src/sync/local-writer.ts).
+   * and resolves to `{ pid }`, the process's: the writer's claim is then marked with it, so that a writer
+   * killed on this machine before it took its claim is seen gone at once (src/sync/local-writer.ts). Any
+   * other result is ignored.
    */
   flusher?: "timer" | (() => unknown);
   /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */

@@ -5,8 +5,11 @@ import type { StepResult, SyncDeps } from "./syncer-types.js";
 import { WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS } from "./timings.js";
 import { Wakeup } from "./wakeup.js";
 
-/** The waits before a background writer asks a database that stopped answering again (15.5 s in all). */
-const STORE_RETRY_WAITS_MS = [500, 1000, 2000, 4000, 8000];
+/**
+ * How long a background writer waits before it asks a database that stopped answering again: 0.5 s,
+ * doubled each time, 15 s at most, until its end of life (as the waiter of kept changes asks).
+ */
+const storeRetryWaitMs = (failures: number): number => Math.min(15_000, 500 * 2 ** Math.min(failures, 5));
 
 /** How long a background writer lives (see `runBackgroundWriter`). */
 export interface BackgroundWriterOptions {
@@ -32,7 +35,7 @@ interface Writer {
  * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
  * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
  * minutes, from its start or `lifeFrom`) or an abort; a database that stops answering is asked again
- * (STORE_RETRY_WAITS_MS) before the writer gives up. Later commands start a new one when needed. What
+ * (storeRetryWaitMs) until then. Later commands start a new one when needed. What
  * it leaves unwritten is queued (a failed write's post already is), so the queue says what the issue
  * lacks. It waits on the store's notifications and its own due times, never in a sleep loop: a change by
  * any process, or a lease released anywhere, wakes it.
@@ -83,11 +86,13 @@ export async function runBackgroundWriter(
           ...(signal ? { signal } : {}),
         });
       } catch (error) {
-        // The database stopped answering (a restart, a dropped connection): the claim it holds keeps other
-        // calls from starting a writer, so it asks again rather than end with the claim held.
-        if (!(error instanceof StoreUnavailableError) || storeFailures >= STORE_RETRY_WAITS_MS.length)
-          throw error;
-        await deps.sleep(STORE_RETRY_WAITS_MS[storeFailures++]!, signal);
+        // The database stopped answering (a restart, a failover, a dropped connection): what the issue
+        // lacks can be neither written nor queued without it, and the claim this writer holds kept other
+        // calls from starting one: it asks again until it answers, or its life ends.
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        const wait = storeRetryWaitMs(storeFailures++);
+        if (timer.now() + wait >= endOfLife()) throw error;
+        await deps.sleep(wait, signal);
         continue;
       }
       storeFailures = 0;

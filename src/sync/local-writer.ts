@@ -6,40 +6,66 @@ import type { SyncDeps } from "./syncer-types.js";
  * A background writer killed on this machine (a runner ends its job's processes) is seen to be gone at
  * once, not when its claim expires: a call that trusted its claim started no writer, and the changes it made
  * reached the issue only with a later command. Its claim carries where it runs (the kernel's boot and the
- * pid namespace, read from Linux's /proc) and its pid; a process in the same place asks the kernel whether
- * that pid is alive. Elsewhere (another machine, a container of its own, no /proc) the claim's expiry
+ * pid namespace, read from Linux's /proc), its pid and its start time; a process in the same place reads
+ * that pid's /proc entry. Elsewhere (another machine, a container of its own, no /proc) the claim's expiry
  * decides, as for every lease.
  */
 
 /** Where writers are marked from, and how a mark is judged. */
 export interface LocalWriters {
-  /** What this process adds to the claim it holds as the background writer (nothing without /proc). */
-  mark(): Pick<Lease, "space" | "pid">;
-  /** Whether the writer holding `lease` is known to be gone: marked in this place, its pid not alive. */
+  /** What the claim of process `pid` (default: this one) carries to be judged here; nothing without /proc. */
+  mark(pid?: number): Pick<Lease, "space" | "pid" | "started">;
+  /**
+   * Whether the writer holding `lease` is known to be gone: marked in this place, and its process is
+   * not there any more, is a zombie (killed, not yet reaped: in a container whose first process reaps
+   * nothing, for ever), or is another process that took its pid since (another start time).
+   */
   gone(lease: Lease): boolean;
 }
 
-export function localWriters(fs: FileSystem, pid = process.pid): LocalWriters {
+export function localWriters(fs: FileSystem, own: number = process.pid): LocalWriters {
   let space: string | null | undefined;
   const here = () => {
     space ??= processSpace(fs);
     return space;
   };
   return {
-    mark: () => {
+    mark: (pid = own) => {
       const where = here();
-      return where === null ? {} : { space: where, pid };
+      const found = where === null ? null : processState(fs, pid);
+      return where === null || found === null || found === "none"
+        ? {}
+        : { space: where, pid, started: found.started };
     },
     gone: (lease) => {
       if (lease.space === undefined || lease.pid === undefined || lease.space !== here()) return false;
-      try {
-        process.kill(lease.pid, 0);
-        return false;
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "ESRCH"; // EPERM: alive, another user's
-      }
+      const found = processState(fs, lease.pid);
+      if (found === "none") return true;
+      if (found === null) return false; // not readable here: its expiry decides
+      return (
+        found.state === "Z" ||
+        found.state === "X" ||
+        (lease.started !== undefined && found.started !== lease.started)
+      );
     },
   };
+}
+
+/**
+ * Process `pid`'s state letter and start time, from `/proc/<pid>/stat`; "none": there is no such process;
+ * null: not readable. The name in its parentheses may hold anything: the fields are read after the last `)`.
+ */
+function processState(fs: FileSystem, pid: number): { state: string; started: number } | "none" | null {
+  let text: string;
+  try {
+    text = String(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "none" : null;
+  }
+  // After the name: state (field 3), then fields 4 to 22; the start time is field 22.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const started = Number(fields[19]);
+  return fields[0] && Number.isFinite(started) ? { state: fields[0], started } : null;
 }
 
 /**
@@ -50,8 +76,9 @@ export async function startClaimedWriter(
   deps: Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter" | "writers">,
 ): Promise<void> {
   const pid = await deps.startBackgroundWriter();
-  const { space } = deps.writers?.mark() ?? {};
-  if (typeof pid !== "number" || space === undefined) return;
+  if (typeof pid !== "number" || !deps.writers) return;
+  const mark = deps.writers.mark(pid);
+  if (mark.space === undefined) return;
   await deps.store.transact((current) => {
     const flusher = current?.sync.flusher;
     // Taken meanwhile by the writer itself (marked by it), or by another: left as it is.
@@ -59,7 +86,7 @@ export async function startClaimedWriter(
       return { result: undefined };
     }
     return {
-      next: { ...current, sync: { ...current.sync, flusher: { ...flusher, space, pid } } },
+      next: { ...current, sync: { ...current.sync, flusher: { ...flusher, ...mark } } },
       result: undefined,
     };
   });

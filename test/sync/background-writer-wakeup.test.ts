@@ -95,7 +95,8 @@ describe("the background writer waits on the store's notifications", () => {
       next: createRun({ epicId: "E", domains: ["a"], now: at, github: GITHUB_TARGET, nonce: "00" }),
       result: 0,
     }));
-    // A database restarting: its transactions fail twice after the writer took its claim.
+    // A database down for a while (a failover): its transactions fail 8 times after the writer took its
+    // claim, longer than the writer's first few waits (it gave up after 15.5 s).
     let refusals = 0;
     const store: RunStore = {
       location: files.location,
@@ -103,7 +104,7 @@ describe("the background writer waits on the store's notifications", () => {
       subscribe: (listener) => files.subscribe(listener),
       close: () => files.close(),
       transact: (change) => {
-        if (refusals++ === 1 || refusals === 3) {
+        if (refusals++ >= 1 && refusals <= 9) {
           return Promise.reject(new StoreUnavailableError("the database is not answering"));
         }
         return files.transact(change);
@@ -114,7 +115,7 @@ describe("the background writer waits on the store's notifications", () => {
       waits.push(ms);
     });
     await writer.runBackgroundWriter();
-    expect(waits.slice(0, 2)).toEqual([500, 1000]);
+    expect(waits.slice(0, 8)).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000]);
     expect(parseMarker(client.comments[0]!.body)?.seq).toBe(1);
     expect((await files.read())!.sync).toMatchObject({ postedSeq: 1, flusher: null });
     await files.close();
