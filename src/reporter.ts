@@ -39,6 +39,7 @@ import { warnOfRefusedTaskFile } from "./reporter/task-settings.js";
 import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
+import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 
 export type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
@@ -166,6 +167,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       async () => {
         const list = checkDomains(domains, domains.join(","), "domains");
         const parent = options.parent ?? null;
+        // A token gh gives is a secret as the environment's are (refused in a name): asked for first.
+        const seen = this.core.state ?? (await this.core.store.read());
+        if (seen && canSync(seen)) await this.core.learnTokens(seen.github.apiUrl);
         let added: AgentRef[] = [];
         await applyChange(this.core, null, (state, now) => {
           refuseSecretsIn(list, this.core.secrets(), "domains");
@@ -335,12 +339,21 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /** `state` as status() shows it, with what the offline queue holds for it. */
-  protected async viewOf(state: RunState): Promise<StatusView> {
+  protected async viewOf(given: RunState): Promise<StatusView> {
+    const state = await this.shown(given);
     const { toStatusView } = await import("./model/status-view.js");
     const { queue } = this.core;
     const queued =
       queue.count() === 0 ? 0 : await (await import("./sync/retry-plan.js")).stillQueuedFor(queue, state);
     return toStatusView(state, this.core.storeNow(), queued, queue.setAsideEarlier().length);
+  }
+
+  /**
+   * `state` as it is posted (SyncDeps.maskState: a token only gh gives masked in its text), for what shows
+   * a run that posts; a local run as it is (no gh asked).
+   */
+  protected shown(state: RunState): Promise<RunState> {
+    return canSync(state) ? this.core.maskState(state) : Promise.resolve(state);
   }
 
   /**

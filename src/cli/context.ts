@@ -3,6 +3,7 @@ import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { givenEpic } from "../config/options.js";
 import { resolveApiUrl } from "../config/resolve.js";
 import type { StatusView } from "../model/status-view.js";
+import type { RunState } from "../model/types.js";
 import { ParallelProgressReporter } from "../reporter.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
@@ -91,6 +92,11 @@ export class CliReporter extends ParallelProgressReporter {
    */
   lastView(): Promise<StatusView> {
     return this.viewOf(this.executionState);
+  }
+
+  /** The run as this reporter last saw it, as it is posted (shown: a token only gh gives masked). */
+  shownState(): Promise<RunState> {
+    return this.shown(this.executionState);
   }
 }
 

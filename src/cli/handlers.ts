@@ -181,7 +181,7 @@ export async function runFinalize(
     const { renderFinalComment } = await import("../render/progress-comment.js");
     appendSummary(
       actions,
-      renderFinalComment(reporter.executionState, { now: storeNow(reporter) }),
+      renderFinalComment(await reporter.shownState(), { now: storeNow(reporter) }),
       out.warn,
     );
   }
@@ -251,7 +251,7 @@ export async function runStatus(
     out.data(JSON.stringify(view, null, 2));
     return 0;
   }
-  const state = reporter.executionState;
+  const state = await reporter.shownState();
   const now = storeNow(reporter);
   if (options.markdown) {
     const { renderProgressComment, renderFinalComment } = await import("../render/progress-comment.js");

@@ -136,9 +136,11 @@ function checkApiUrl(value: string, source: string, env: Env): string {
         trimmed.includes(secret) || trimmed.includes(encodeURIComponent(secret)) || decoded.includes(secret),
     )
   ) {
-    // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it.
+    // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it. Its
+    // scheme and host as typed (the URL's own are in lower case, where a secret would not be found).
+    const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(trimmed)?.[0] ?? url.origin;
     throw new UsageError(
-      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${quote(`${url.origin}/***`)}`,
+      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(`${origin}/***`)}`,
     );
   }
   return canonicalApiUrl(url);

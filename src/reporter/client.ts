@@ -29,7 +29,9 @@ export function reporterClient(
   clock: Clock,
   secrets: () => readonly string[],
   runApiShared: () => boolean = () => false,
-  learn: (token: string) => void = () => undefined,
+  /** The token gh gives for an API's host (default: asked of gh each time). */
+  ghToken: (apiUrl: string) => Promise<string | null> = (apiUrl) =>
+    ghAuthToken({ hostname: webHost(apiUrl), env }),
 ): (apiUrl: string) => Promise<IssueCommentsClient> {
   const clients = new Map<string, Promise<IssueCommentsClient | null>>();
   return async (apiUrl) => {
@@ -44,7 +46,7 @@ export function reporterClient(
     else {
       let made = clients.get(apiUrl);
       if (!made) {
-        made = defaultClient(env, apiUrl, clock, options.sleep ?? sleep, learn);
+        made = defaultClient(env, apiUrl, clock, options.sleep ?? sleep, ghToken);
         clients.set(apiUrl, made);
       }
       client = await made;
@@ -97,15 +99,13 @@ async function defaultClient(
   apiUrl: string,
   clock: Clock,
   sleepFor: (ms: number) => Promise<void>,
-  learn: (token: string) => void,
+  ghToken: (apiUrl: string) => Promise<string | null>,
 ): Promise<IssueCommentsClient | null> {
   // `gh auth token` for the API's host: GitHub Enterprise serves its API on the same host (…/api/v3).
   // Always named: not told, gh answers for its default host (GH_HOST, or the only host it is logged in
   // to), and a GitHub Enterprise Server's token would be sent to api.github.com.
-  const token = await resolveToken(env, () => ghAuthToken({ hostname: webHost(apiUrl), env }));
+  const token = await resolveToken(env, () => ghToken(apiUrl));
   if (!token) return null;
-  // gh's token is in no environment: the reporter masks it from now on (see ReporterCore.secrets).
-  if (token.source === "gh auth token") learn(token.token);
   // Refused before any request: sent, it fails as a network error and is retried as one.
   const problem = tokenProblem(token.token);
   if (problem) {

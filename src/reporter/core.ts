@@ -1,7 +1,8 @@
 import type { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
-import { type Env, environmentTokens, tokenFromEnvironment } from "../config/resolve.js";
+import { webHost } from "../config/origin-host.js";
+import { type Env, environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -63,6 +64,7 @@ export class ReporterCore {
   private readonly writers: LocalWriters;
   /** Tokens this reporter's clients had from `gh auth token` (in no environment: see secrets()). */
   private readonly learned = new Set<string>();
+  private readonly ghTokens = new Map<string, Promise<string | null>>();
 
   constructor(
     readonly events: EventEmitter<ReporterEvents>,
@@ -83,7 +85,7 @@ export class ReporterCore {
       this.clock,
       () => this.secrets(),
       () => this.store.database !== undefined,
-      (token) => this.learned.add(token),
+      (apiUrl) => this.ghToken(apiUrl),
     );
     this.epicDir = resolve(epicDir);
     this.bind(this.workplace(this.epicDir));
@@ -199,11 +201,32 @@ export class ReporterCore {
    * then masked with the tokens gh gave (the rest of the secrets were masked when the text was kept).
    */
   readonly maskState = async (state: RunState): Promise<RunState> => {
-    if (!this.options.client && tokenFromEnvironment(this.env) === null) {
-      await this.client(state.github.apiUrl).catch(() => undefined);
-    }
+    await this.learnTokens(state.github.apiUrl);
     return stateWithout(state, [...this.learned]);
   };
+
+  /**
+   * With no token in the environment (and no client given), asks gh for the token of `apiUrl`'s host, so
+   * that it is masked (secrets()) and refused in names: it is in no environment.
+   */
+  async learnTokens(apiUrl: string): Promise<void> {
+    if (this.options.client || tokenFromEnvironment(this.env) !== null) return;
+    await this.ghToken(apiUrl).catch(() => null);
+  }
+
+  /** The token gh gives for `apiUrl`'s host, asked once per host, and kept as a secret (learned). */
+  private ghToken(apiUrl: string): Promise<string | null> {
+    const host = webHost(apiUrl);
+    let asked = this.ghTokens.get(host);
+    if (!asked) {
+      asked = ghAuthToken({ hostname: host, env: this.env }).then((token) => {
+        if (token) this.learned.add(token);
+        return token;
+      });
+      this.ghTokens.set(host, asked);
+    }
+    return asked;
+  }
 
   /**
    * The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's (a

@@ -52,7 +52,12 @@ export async function startRun(
       );
     }
   }
+  // A token gh gives is a secret as the environment's are: asked for first, when the run will post.
+  if (target.github.issueNumber !== null && target.github.syncEnabled) {
+    await core.learnTokens(target.github.apiUrl);
+  }
   const { state, replaced } = await place.store.transact((current, now) => {
+    refuseSecretsIn([epicId], core.secrets(), "epic");
     refuseSecretsIn(domains, core.secrets(), "domains");
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(

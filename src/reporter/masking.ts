@@ -18,14 +18,32 @@ export function maskAgentText<T extends string | null | undefined>(
 }
 
 /**
- * `state` with each of `tokens` (of MIN_ANYWHERE characters or more) replaced by `***` wherever its text
- * holds one, through its JSON: a token's escaped form matches inside strings only, never JSON's syntax.
+ * `state` with each of `tokens` (of MIN_ANYWHERE characters or more) replaced by `***` in the text it shows
+ * (agents' domains, summaries, errors and events, the run's epic, last event and merge summary); its ids
+ * are left as they are (a run id is checked, and names the run's comments).
  */
 export function stateWithout(state: RunState, tokens: readonly string[]): RunState {
   const long = tokens.filter((token) => token.length >= MIN_ANYWHERE);
   if (long.length === 0) return state;
-  const text = JSON.stringify(state);
-  let masked = text;
-  for (const token of long) masked = masked.split(JSON.stringify(token).slice(1, -1)).join("***");
-  return masked === text ? state : (JSON.parse(masked) as RunState);
+  const hide = (text: string): string => long.reduce((shown, token) => shown.split(token).join("***"), text);
+  const hideOrNull = (text: string | null): string | null => (text === null ? null : hide(text));
+  const agents = Object.fromEntries(
+    Object.entries(state.agents).map(([id, agent]) => [
+      id,
+      {
+        ...agent,
+        domain: hide(agent.domain),
+        summary: hideOrNull(agent.summary),
+        error: hideOrNull(agent.error),
+        events: agent.events.map((event) => ({ ...event, message: hide(event.message) })),
+      },
+    ]),
+  );
+  return {
+    ...state,
+    epicId: hide(state.epicId),
+    event: hide(state.event),
+    mergeSummary: hideOrNull(state.mergeSummary),
+    agents,
+  };
 }

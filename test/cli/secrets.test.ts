@@ -211,6 +211,64 @@ describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_
   });
 });
 
+describe("a token only gh gives, where a name or a shown run holds it", () => {
+  it("is refused in an epic id or a domain (init, add), and masked by status --markdown, the job summary and a call on another API", async () => {
+    const token = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+    const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
+    const { dir, cleanup } = await makeEpic(taskMd(124, "  min_interval_ms: 0\n"));
+    try {
+      const bin = join(dir, "bin");
+      await mkdir(bin);
+      await writeFile(join(bin, "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
+      const summary = join(dir, "summary.md");
+      const base = { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` };
+      const env = { ...base, GITHUB_API_URL: gh.url, GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary };
+      const cli = (args: string[], withEnv: Record<string, string> = env) =>
+        runCli([...args, "--dir", dir], { env: withEnv });
+      for (const args of [
+        ["init", "--epic", token, "--domains", "a"],
+        ["init", "--epic", "E", "--domains", `a,x${token}`],
+      ]) {
+        const refused = await cli(args);
+        expect(refused.code, refused.stderr).toBe(2);
+        expect(refused.stderr).toMatch(/a name may not hold what looks like a GitHub token.*\*\*\*/);
+        expect(refused.stdout + refused.stderr).not.toContain(token);
+      }
+      expect((await cli(["init", "--epic", "E", "--domains", "a,b"])).code).toBe(0);
+      const added = await cli(["add", "--domains", `y${token}`]);
+      expect(added.code).toBe(2);
+      expect(added.stdout + added.stderr).not.toContain(token);
+      expect((await cli(["fail", "a", "--error", `env: TOKEN=${token}`])).code).toBe(0);
+      const markdown = await cli(["status", "--markdown"]);
+      expect(markdown.stdout).toContain("TOKEN=\\*\\*\\*");
+      // A call whose API is not the run's (GITHUB_API_URL not given to it): nothing posted, queued masked.
+      const elsewhere = await cli(["log", "b", `dump ${token} end`], base);
+      expect(elsewhere.code).toBe(0);
+      expect(await queueFiles(dir)).not.toHaveLength(0);
+      expect(await allFileText(join(dir, ".github_parallel_queue"))).not.toContain(token);
+      expect((await cli(["complete", "b"])).code).toBe(0);
+      expect((await cli(["finalize", "--summary", `merged ${token}`])).code).toBe(0);
+      for (const text of [
+        markdown.stdout,
+        await readFile(summary, "utf8"),
+        await allFileText(join(dir, ".github_parallel_queue")),
+      ]) {
+        expect(text).not.toContain(token);
+      }
+      expect(
+        gh
+          .comments("acme/widgets", 124)
+          .map((c) => c.body)
+          .join("\n"),
+      ).not.toContain(token);
+    } finally {
+      await stopFlushers(dir);
+      await gh.close();
+      await cleanup();
+    }
+  });
+});
+
 describe("a database password that is a word of the comment (PGPASSWORD=progress)", () => {
   it("masks agents' text, not the comment's own words or its hidden marker (a lookup by marker found nothing)", async (test) => {
     const { gh, env, dir } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n"), test });

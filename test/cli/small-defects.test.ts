@@ -125,6 +125,12 @@ describe("credentials in the API URL", () => {
         /^GITHUB_API_URL must not hold the token/,
       );
     }
+    // A secret in the host, in mixed case: masked as typed (the URL's own host is in lower case).
+    expect(() =>
+      resolveApiUrl("https://Sup3rPgPassWd.ghe.example.com/api/v3", { PGPASSWORD: "Sup3rPgPassWd" }),
+    ).toThrow(
+      '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "https://***.ghe.example.com/***"',
+    );
     // A short token is no reason to refuse a URL that happens to hold its letters.
     expect(resolveApiUrl("http://abc.example/api", { GITHUB_TOKEN: "abc" })).toBe("http://abc.example/api");
   });
