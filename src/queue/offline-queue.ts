@@ -242,13 +242,17 @@ export class OfflineQueue {
       names = [];
     }
     const aside = names.filter((name) => name.endsWith(".corrupt")).map((name) => join(this.dir, name));
-    // The queue folder's own, beside it (more than one when it happened again: asidePath, which fills the
-    // first free name): looked for when either of the first two is there (one read of a file's name each).
-    if (this.fs.existsSync(`${this.dir}.corrupt`) || this.fs.existsSync(`${this.dir}.2.corrupt`)) {
-      const parent = dirname(this.dir);
-      for (const name of this.fs.readdirSync(parent).map(String)) {
-        if (name.startsWith(`${QUEUE_DIR}.`) && name.endsWith(".corrupt")) aside.push(join(parent, name));
-      }
+    // The queue folder's own, beside it (more than one when it happened again: asidePath), whatever they are
+    // (a link included): the epic folder's names, read only by retry, finalize and status.
+    const parent = dirname(this.dir);
+    let beside: string[] = [];
+    try {
+      beside = this.fs.readdirSync(parent).map(String);
+    } catch {
+      // Not readable: nothing to say.
+    }
+    for (const name of beside) {
+      if (name.startsWith(`${QUEUE_DIR}.`) && name.endsWith(".corrupt")) aside.push(join(parent, name));
     }
     return aside.filter((path) => !this.movedHere.has(path)).sort();
   }

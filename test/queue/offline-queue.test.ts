@@ -183,10 +183,13 @@ describe("OfflineQueue", () => {
       "/epic/.github_parallel_queue.2.corrupt",
       "/epic/.github_parallel_queue.corrupt",
     ]);
-    // The first one read and deleted: the second is still said.
+    // The first ones read and deleted: a later one is still said, a link (dangling) too.
+    volume.renameSync("/epic/.github_parallel_queue.2.corrupt", "/epic/.github_parallel_queue.3.corrupt");
     volume.unlinkSync("/epic/.github_parallel_queue.corrupt");
+    volume.symlinkSync("/nowhere", "/epic/.github_parallel_queue.corrupt");
     expect(new OfflineQueue(fs, "/epic", { now: () => 0 }).setAsideEarlier()).toEqual([
-      "/epic/.github_parallel_queue.2.corrupt",
+      "/epic/.github_parallel_queue.3.corrupt",
+      "/epic/.github_parallel_queue.corrupt",
     ]);
   });
 
