@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { allFileText, makeEpic, queueFiles, runCli, stopFlushers, taskMd } from "../support/cli.js";
-import { startFakeGitHub } from "../support/fake-github/index.js";
+import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
 import { TOKEN, wholeRun } from "../support/leak-run.js";
 
@@ -161,16 +161,34 @@ describe("the password of a URL given by --store", () => {
   });
 });
 
+/**
+ * A fake GitHub that knows `token`, an epic folder with task.md for `issue`, and a fake `gh` in it that
+ * gives `token` (no environment variable holds one); `test` runs with them, and they are cleaned up after.
+ */
+async function withGhOnlyToken(
+  token: string,
+  issue: number,
+  test: (setup: { gh: FakeGitHub; dir: string; path: { PATH: string } }) => Promise<void>,
+): Promise<void> {
+  const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
+  const { dir, cleanup } = await makeEpic(taskMd(issue, "  min_interval_ms: 0\n"));
+  try {
+    const bin = join(dir, "bin");
+    await mkdir(bin);
+    await writeFile(join(bin, "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
+    await test({ gh, dir, path: { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` } });
+  } finally {
+    await stopFlushers(dir);
+    await gh.close();
+    await cleanup();
+  }
+}
+
 describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_TOKEN, no GH_TOKEN)", () => {
   it("is masked in what is posted and queued once a write asked gh for it", async () => {
     const token = "0123456789abcdef0123456789abcdef76543210";
-    const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
-    const { dir, cleanup } = await makeEpic(taskMd(123, "  min_interval_ms: 0\n"));
-    try {
-      const bin = join(dir, "bin");
-      await mkdir(bin);
-      await writeFile(join(bin, "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
-      const env = { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, GITHUB_API_URL: gh.url };
+    await withGhOnlyToken(token, 123, async ({ gh, dir, path }) => {
+      const env = { ...path, GITHUB_API_URL: gh.url };
       const cli = (...args: string[]) => runCli([...args, "--dir", dir], { env });
       expect((await cli("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
       const quoted = `git push https://x-access-token:${token}@ghe.example.com/acme/widgets failed`;
@@ -203,25 +221,15 @@ describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_
       for (const text of later) {
         expect(text).not.toContain(token.slice(0, 16));
       }
-    } finally {
-      await stopFlushers(dir);
-      await gh.close();
-      await cleanup();
-    }
+    });
   });
 });
 
 describe("a token only gh gives, where a name or a shown run holds it", () => {
   it("is refused in an epic id or a domain (init, add), and masked by status --markdown, the job summary and a call on another API", async () => {
     const token = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
-    const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
-    const { dir, cleanup } = await makeEpic(taskMd(124, "  min_interval_ms: 0\n"));
-    try {
-      const bin = join(dir, "bin");
-      await mkdir(bin);
-      await writeFile(join(bin, "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
+    await withGhOnlyToken(token, 124, async ({ gh, dir, path: base }) => {
       const summary = join(dir, "summary.md");
-      const base = { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` };
       const env = { ...base, GITHUB_API_URL: gh.url, GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary };
       const cli = (args: string[], withEnv: Record<string, string> = env) =>
         runCli([...args, "--dir", dir], { env: withEnv });
@@ -261,11 +269,7 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
           .map((c) => c.body)
           .join("\n"),
       ).not.toContain(token);
-    } finally {
-      await stopFlushers(dir);
-      await gh.close();
-      await cleanup();
-    }
+    });
   });
 });
 
