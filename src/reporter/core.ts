@@ -62,7 +62,7 @@ export class ReporterCore {
   private readonly client: (apiUrl: string) => Promise<IssueCommentsClient>;
   /** This machine's background writers (their claims marked, seen gone when killed). */
   private readonly writers: LocalWriters;
-  /** Tokens this reporter's clients had from `gh auth token` (in no environment: see secrets()). */
+  /** Tokens `gh auth token` gave this reporter (in no environment: see secrets()), and its answers by host. */
   private readonly learned = new Set<string>();
   private readonly ghTokens = new Map<string, Promise<string | null>>();
 
@@ -196,9 +196,9 @@ export class ReporterCore {
   }
 
   /**
-   * The run as it may be posted or queued (SyncDeps.maskState): with no token in the environment, the
-   * run's client is made first (once per API URL), which asks gh for its token; the text of the run is
-   * then masked with the tokens gh gave (the rest of the secrets were masked when the text was kept).
+   * The run as it may be posted or queued (SyncDeps.maskState): with no token in the environment, gh is
+   * asked for the token of the run's API host first (learnTokens); the run's text is then masked with the
+   * tokens gh gave (the rest of the secrets were masked when the text was kept).
    */
   readonly maskState = async (state: RunState): Promise<RunState> => {
     await this.learnTokens(state.github.apiUrl);
@@ -230,8 +230,8 @@ export class ReporterCore {
 
   /**
    * The secrets kept out of what this reporter keeps and says: the environment's tokens, the store's (a
-   * password its file gave included, once read), and the token `gh auth token` gave its client (known only
-   * once a write asked gh for it: what is posted and queued is masked with it, see SyncDeps.mask).
+   * password its file gave included, once read), and the tokens `gh auth token` gave (known only once gh
+   * was asked: learnTokens, by a write, what is posted or queued, init and add of a run that posts).
    */
   secrets(): string[] {
     return [...environmentTokens(this.env), ...(this.store.secrets ?? []), ...this.learned];
