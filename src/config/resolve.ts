@@ -129,18 +129,18 @@ function checkApiUrl(value: string, source: string, env: Env): string {
   // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk. Secrets
   // of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
   const held = secrets.filter((secret) => secret.length >= 8);
-  const decoded = asciiDecoded(trimmed); // `%67hp_…` is `ghp_…`: written to disk either way
-  if (
-    held.some(
-      (secret) =>
-        trimmed.includes(secret) || trimmed.includes(encodeURIComponent(secret)) || decoded.includes(secret),
-    )
-  ) {
-    // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it. Its
-    // scheme and host as typed (the URL's own are in lower case, where a secret would not be found).
+  // As written, percent-encoded (`%67hp_…` is `ghp_…`), and as kept: the host in lower case (a classic
+  // token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
+  const forms = [trimmed, asciiDecoded(trimmed), canonicalApiUrl(url), asciiDecoded(canonicalApiUrl(url))];
+  const holds = (text: string) =>
+    held.some((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
+  if (forms.some(holds)) {
+    // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it; nor
+    // its host when the secret is there (in any form): then the scheme alone.
     const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(trimmed)?.[0] ?? url.origin;
+    const hostHolds = [origin, asciiDecoded(origin), url.origin].some(holds);
     throw new UsageError(
-      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(`${origin}/***`)}`,
+      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(hostHolds ? `${url.protocol}//***` : `${origin}/***`)}`,
     );
   }
   return canonicalApiUrl(url);

@@ -57,8 +57,11 @@ export async function startRun(
     await core.learnTokens(target.github.apiUrl);
   }
   const { state, replaced } = await place.store.transact((current, now) => {
-    refuseSecretsIn([epicId], core.secrets(), "epic");
-    refuseSecretsIn(domains, core.secrets(), "domains");
+    const secrets = core.secrets();
+    refuseSecretsIn([epicId], secrets, "epic");
+    refuseSecretsIn(domains, secrets, "domains");
+    // Kept in the run state and queue files as they are (ids, not text): refused as names are.
+    refuseSecretsIn([target.github.repo ?? "", target.github.apiUrl], secrets, "repository and API URL");
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
         `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,

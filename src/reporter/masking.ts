@@ -18,12 +18,14 @@ export function maskAgentText<T extends string | null | undefined>(
 }
 
 /**
- * `state` with each of `tokens` (of MIN_ANYWHERE characters or more) replaced by `***` in the text it shows
- * (agents' domains, summaries, errors and events, the run's epic, last event and merge summary); its ids
- * are left as they are (a run id is checked, and names the run's comments).
+ * `state` with each of `tokens` (of MIN_ANYWHERE characters or more; as written and URL-encoded) replaced by
+ * `***` in the text it shows (agents' domains, summaries, errors and events, the run's epic, last event and
+ * merge summary); its ids are left as they are (a run id is checked, and names the run's comments).
  */
 export function stateWithout(state: RunState, tokens: readonly string[]): RunState {
-  const long = tokens.filter((token) => token.length >= MIN_ANYWHERE);
+  const long = tokens
+    .filter((token) => token.length >= MIN_ANYWHERE)
+    .flatMap((token) => [token, encodeURIComponent(token)]);
   if (long.length === 0) return state;
   const hide = (text: string): string => long.reduce((shown, token) => shown.split(token).join("***"), text);
   const hideOrNull = (text: string | null): string | null => (text === null ? null : hide(text));

@@ -236,6 +236,7 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
       for (const args of [
         ["init", "--epic", token, "--domains", "a"],
         ["init", "--epic", "E", "--domains", `a,x${token}`],
+        ["init", "--epic", "E", "--domains", "a", "--repo", `acme/${token}`],
       ]) {
         const refused = await cli(args);
         expect(refused.code, refused.stderr).toBe(2);

@@ -129,8 +129,15 @@ describe("credentials in the API URL", () => {
     expect(() =>
       resolveApiUrl("https://Sup3rPgPassWd.ghe.example.com/api/v3", { PGPASSWORD: "Sup3rPgPassWd" }),
     ).toThrow(
-      '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "https://***.ghe.example.com/***"',
+      '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "https://***"',
     );
+    // A lower-case token typed in upper case in the host (kept in lower case), or encoded there.
+    const hex = "abcdef0123456789abcdef0123456789abcdef01";
+    for (const host of [hex.toUpperCase(), `%61${hex.slice(1)}`]) {
+      expect(() => resolveApiUrl(`http://${host}.example.com/`, { GITHUB_TOKEN: hex })).toThrow(
+        '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://***"',
+      );
+    }
     // A short token is no reason to refuse a URL that happens to hold its letters.
     expect(resolveApiUrl("http://abc.example/api", { GITHUB_TOKEN: "abc" })).toBe("http://abc.example/api");
   });
