@@ -13,6 +13,7 @@ import type { LazyPgStore } from "../store/open-store.js";
 import { databaseName } from "../store/pg/config.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
+import { askAgainMs } from "../util/sleep.js";
 import { applyAgentChange } from "./agent-change.js";
 import type { Context } from "./context.js";
 
@@ -256,9 +257,8 @@ export function warnSetAside(
   );
 }
 
-/** How long the background writer waits for a database that does not answer, and how often it asks. */
+/** How long the background writer waits for a database that does not answer (how often it asks: askAgainMs). */
 const WAIT_LIMIT_MS = 10 * 60_000;
-const WAIT_STEP_MAX_MS = 15_000;
 /** How often a waiter marks its claim fresh, and when a claim not marked is a dead waiter's. */
 const WAITER_REFRESH_MS = 2000;
 const WAITER_STALE_MS = 8000;
@@ -304,7 +304,7 @@ export async function waitAndReplay(
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
-      await sleep(Math.min(WAIT_STEP_MAX_MS, 500 * 2 ** Math.min(attempt, 5)));
+      await sleep(askAgainMs(attempt));
     }
   } finally {
     clearInterval(refresh);

@@ -1,15 +1,10 @@
 import { StoreUnavailableError } from "../errors.js";
+import { askAgainMs } from "../util/sleep.js";
 import type { FlushOptions } from "./flush.js";
 import { releaseHeld } from "./leases.js";
 import type { StepResult, SyncDeps } from "./syncer-types.js";
 import { WRITER_CLAIM_MS, WRITER_MAX_WAIT_MS } from "./timings.js";
 import { Wakeup } from "./wakeup.js";
-
-/**
- * How long a background writer waits before it asks a database that stopped answering again: 0.5 s,
- * doubled each time, 15 s at most, until its end of life (as the waiter of kept changes asks).
- */
-const storeRetryWaitMs = (failures: number): number => Math.min(15_000, 500 * 2 ** Math.min(failures, 5));
 
 /** How long a background writer lives (see `runBackgroundWriter`). */
 export interface BackgroundWriterOptions {
@@ -35,7 +30,7 @@ interface Writer {
  * The background writer's whole life: write until clean; give up after a permanent failure, `maxFailures`
  * transient ones (default 3), a wait of over `maxWaitMs` (default a minute), `lifetimeMs` (default 10
  * minutes, from its start or `lifeFrom`) or an abort; a database that stops answering is asked again
- * (storeRetryWaitMs) until then. Later commands start a new one when needed. What
+ * (askAgainMs) until then. Later commands start a new one when needed. What
  * it leaves unwritten is queued (a failed write's post already is), so the queue says what the issue
  * lacks. It waits on the store's notifications and its own due times, never in a sleep loop: a change by
  * any process, or a lease released anywhere, wakes it.
@@ -90,7 +85,7 @@ export async function runBackgroundWriter(
         // lacks can be neither written nor queued without it, and the claim this writer holds kept other
         // calls from starting one: it asks again until it answers, or its life ends.
         if (!(error instanceof StoreUnavailableError)) throw error;
-        const wait = storeRetryWaitMs(storeFailures++);
+        const wait = askAgainMs(storeFailures++);
         if (timer.now() + wait >= endOfLife()) throw error;
         await deps.sleep(wait, signal);
         continue;

@@ -14,3 +14,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/**
+ * How long to wait before asking a database that stopped answering again, after `failures` failed asks:
+ * 0.5 s, doubled each time, 15 s at most. The one rule of the background writer and of the waiter for
+ * the changes kept on a machine.
+ */
+export const askAgainMs = (failures: number): number => Math.min(15_000, 500 * 2 ** Math.min(failures, 5));
