@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
 import { webHost } from "../config/origin-host.js";
 import { type Env, environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
+import { maskSecrets } from "../github/redact.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -20,7 +21,7 @@ import { sleep } from "../util/sleep.js";
 import { TimerWriter } from "./background-writer.js";
 import { reporterClient } from "./client.js";
 import { Listeners } from "./listeners.js";
-import { maskAgentText, stateWithout } from "./masking.js";
+import { stateWithout } from "./masking.js";
 import type { ReporterEvents, ReporterOptions } from "./types.js";
 
 /** An epic directory with its store and queue (ReporterCore.workplace). */
@@ -190,9 +191,9 @@ export class ReporterCore {
     this.listeners.warn(this.masked(message));
   }
 
-  /** Agents' text, masked (maskAgentText) with this reporter's secrets (see secrets()). */
+  /** Agents' text, masked as maskAgentText does, with this reporter's secrets (see secrets()). */
   masked<T extends string | null | undefined>(text: T): T {
-    return maskAgentText(text, this.env, [...(this.store.secrets ?? []), ...this.learned]);
+    return typeof text === "string" ? (maskSecrets(text, this.secrets()) as T) : text;
   }
 
   /**

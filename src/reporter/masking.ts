@@ -23,11 +23,9 @@ export function maskAgentText<T extends string | null | undefined>(
  * merge summary); its ids are left as they are (a run id is checked, and names the run's comments).
  */
 export function stateWithout(state: RunState, tokens: readonly string[]): RunState {
-  const long = tokens
-    .filter((token) => token.length >= MIN_ANYWHERE)
-    .flatMap((token) => [token, encodeURIComponent(token)]);
+  const long = tokens.filter((token) => token.length >= MIN_ANYWHERE);
   if (long.length === 0) return state;
-  const hide = (text: string): string => long.reduce((shown, token) => shown.split(token).join("***"), text);
+  const hide = (text: string): string => maskSecrets(text, long);
   const hideOrNull = (text: string | null): string | null => (text === null ? null : hide(text));
   const agents = Object.fromEntries(
     Object.entries(state.agents).map(([id, agent]) => [
