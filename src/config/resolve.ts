@@ -1,4 +1,5 @@
 import { dirname, join, resolve } from "node:path";
+import { unescape as percentDecoded } from "node:querystring";
 import { UsageError } from "../errors.js";
 import { looksLikeToken, maskSecrets, withoutCredentials } from "../github/redact.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
@@ -131,29 +132,21 @@ function checkApiUrl(value: string, source: string, env: Env): string {
   const held = secrets.filter((secret) => secret.length >= 8);
   // As written, percent-encoded (`%67hp_…` is `ghp_…`), and as kept: the host in lower case (a classic
   // token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
-  const forms = [trimmed, asciiDecoded(trimmed), canonicalApiUrl(url), asciiDecoded(canonicalApiUrl(url))];
+  // Node's querystring.unescape decodes each valid escape and leaves a stray `%ZZ` as it is (already
+  // loaded by Node at start).
   const holds = (text: string) =>
     held.some((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
-  if (forms.some(holds)) {
+  const holdsAny = (text: string) => holds(text) || holds(percentDecoded(text));
+  if (held.length > 0 && (holdsAny(trimmed) || holdsAny(canonicalApiUrl(url)))) {
     // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it; nor
     // its host when the secret is there (in any form): then the scheme alone.
     const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(trimmed)?.[0] ?? url.origin;
-    const hostHolds = [origin, asciiDecoded(origin), url.origin].some(holds);
+    const hostHolds = holdsAny(origin) || holds(url.origin);
     throw new UsageError(
       `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(hostHolds ? `${url.protocol}//***` : `${origin}/***`)}`,
     );
   }
   return canonicalApiUrl(url);
-}
-
-/**
- * `text` with each percent-encoded ASCII character decoded, one by one: a token is ASCII, and a stray
- * `%ZZ` beside it must not leave it encoded (decodeURIComponent refuses the whole text then).
- */
-function asciiDecoded(text: string): string {
-  return text.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16)),
-  );
 }
 
 /**
