@@ -1,29 +1,23 @@
 import { join } from "node:path";
+import { writeFileAtomicSync } from "../store/atomic-write.js";
 import type { FileSystem } from "./io.js";
-import { randomHex } from "./random.js";
 
 const CONTENT = "# Written by parallel-progress: local run files, not for version control.\n*\n";
 
 /**
  * Puts a `.gitignore` that ignores everything in `dir` (as pytest and others do for their caches), so that
  * agents committing their work with `git add -A` never commit the run state, its locks or queued posts.
- * Written whole or not at all (beside it, then renamed into place): a full disk once left it empty, which
- * then counted as there and ignored nothing. An existing one that is not empty is left as it is; any
- * failure is ignored (it only spares the user a mistake), and the next run's start tries again.
+ * Written whole or not at all (writeFileAtomicSync): a full disk once left it empty, which then counted as
+ * there and ignored nothing. An existing one that is not empty is left as it is; any failure is ignored
+ * (it only spares the user a mistake), and the next run's start tries again.
  */
 export function ignoreInGit(fs: FileSystem, dir: string): void {
   const path = join(dir, ".gitignore");
-  const temporary = join(dir, `.gitignore.${process.pid}.${randomHex(4)}.tmp`);
   try {
     if (sizeOf(fs, path) > 0) return;
-    fs.writeFileSync(temporary, CONTENT, { encoding: "utf8" });
-    fs.renameSync(temporary, path);
+    writeFileAtomicSync(fs, path, CONTENT);
   } catch {
-    try {
-      fs.rmSync(temporary, { force: true });
-    } catch {
-      // Not even that: a stray temporary file (the state's sweep does not take it; it is ignored by none).
-    }
+    // Not writable: nothing to do.
   }
 }
 
