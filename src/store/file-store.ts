@@ -1,4 +1,4 @@
-import type { FSWatcher } from "node:fs";
+import type { FSWatcher, Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { LockTimeoutError, UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
@@ -158,14 +158,15 @@ export class FileRunStore implements RunStore {
     const { fs, paths } = this;
     const setAside = () =>
       withLock(paths.lock, { fs, staleMs: this.lockStaleMs }, async (stillHeld) => {
-        const read = fileIdentity(fs, paths.state);
+        const stat = statOrNull(fs, paths.state);
+        const read = identityOf(stat);
         try {
-          await this.readState();
+          await this.readState(stat);
           return null;
         } catch (error) {
           if (!(error instanceof UnreadableStateError)) throw error;
           // As a change commits (transact): only while the lock is its own and state.json the file it read.
-          if (!stillHeld() || fileIdentity(fs, paths.state) !== read) return TAKEN_OVER;
+          if (!stillHeld() || identityOf(statOrNull(fs, paths.state)) !== read) return TAKEN_OVER;
           const aside = asidePath(fs, paths.state);
           fs.renameSync(paths.state, aside);
           return { problem: error.problem, movedTo: basename(aside) };
@@ -180,13 +181,15 @@ export class FileRunStore implements RunStore {
    * A file this store wrote as it is is trusted, and returned at once; any other is checked against the
    * schema (state-text.ts), which is loaded on demand: a promise then.
    */
-  private readState(): RunState | null | Promise<RunState | null> {
+  private readState(
+    stat = statOrNull(this.fs, this.paths.state),
+  ): RunState | null | Promise<RunState | null> {
     const path = this.paths.state;
+    if (stat === null) return null;
     let text: string;
     try {
       // Only a file of a run state's size is read: a folder fails, a named pipe would wait for a writer
       // for ever, and a huge file exhaust the memory (init --force sets each aside).
-      const stat = this.fs.statSync(path);
       if (!stat.isFile()) {
         const what = stat.isDirectory() ? "a folder" : stat.isFIFO() ? "a named pipe" : "not a regular file";
         throw new UnreadableStateError(`${path} is ${what}, not a run state file`, FORCE);
@@ -226,9 +229,11 @@ export class FileRunStore implements RunStore {
     // again on the state as it is now.
     const locked = () =>
       withLock(paths.lock, { fs, staleMs: this.lockStaleMs }, (stillHeld) => {
-        const read = fileIdentity(fs, paths.state);
-        const mayCommit = () => stillHeld() && fileIdentity(fs, paths.state) === read;
-        const current = this.readState();
+        // One stat for both: what the state file is, and whether the one read is still there at the commit.
+        const stat = statOrNull(fs, paths.state);
+        const read = identityOf(stat);
+        const mayCommit = () => stillHeld() && identityOf(statOrNull(fs, paths.state)) === read;
+        const current = this.readState(stat);
         return current instanceof Promise
           ? current.then((state) => write(state, mayCommit))
           : write(current, mayCommit);
@@ -284,17 +289,22 @@ async function untilNotTakenOver<T>(work: () => Promise<T | typeof TAKEN_OVER>, 
   }
 }
 
+/** The file's stat; null when there is none (other errors are thrown). */
+function statOrNull(fs: FileSystem, path: string): Stats | null {
+  try {
+    return fs.statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 /**
  * A file's identity: an atomic write replaces it (a new inode; its number may be reused, its mtime and
  * size then tell them apart). null: there is none.
  */
-function fileIdentity(fs: FileSystem, path: string): string | null {
-  try {
-    const stat = fs.statSync(path);
-    return `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
-  } catch {
-    return null;
-  }
+function identityOf(stat: Stats | null): string | null {
+  return stat === null ? null : `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
 }
 
 /** A state file not written by this store as it is: parsed, then checked against the schema (one-line UsageError). */
