@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { looksLikeToken, maskSecrets } from "../github/redact.js";
+import { holdsSecret, looksLikeToken, maskSecrets } from "../github/redact.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
 import { holdsHidden, quote } from "./show-value.js";
@@ -129,10 +129,9 @@ export function checkDomains(
  * gh gave) is refused as the environment's are.
  */
 export function refuseSecretsIn(names: readonly string[], secrets: readonly string[], label: string): void {
-  for (const name of names) {
-    const shown = maskSecrets(name, secrets);
-    if (shown !== maskSecrets(name, []))
-      throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(shown)}`);
+  const held = names.find((name) => holdsSecret(name, secrets));
+  if (held !== undefined) {
+    throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(maskSecrets(held, secrets))}`);
   }
 }
 

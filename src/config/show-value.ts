@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { maskSecrets } from "../github/redact.js";
+import { holdsSecret, maskSecrets } from "../github/redact.js";
 
 const MAX_SHOWN = 80;
 
@@ -22,8 +22,7 @@ export const masked = (text: string): string => maskSecrets(text, hidden);
  * Whether `text` holds one of the hidden secrets where maskSecrets would mask it: anywhere, or a short one
  * where it stands alone; as written or percent-encoded.
  */
-export const holdsHidden = (text: string): boolean =>
-  hidden.length > 0 && maskSecrets(text, hidden) !== maskSecrets(text, []);
+export const holdsHidden = (text: string): boolean => holdsSecret(text, hidden);
 
 /**
  * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in

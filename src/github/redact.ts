@@ -50,6 +50,11 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
   return result.replace(TOKEN_SHAPE, MASK).replace(BASIC_OR_BEARER, `$1$2${MASK}`);
 }
 
+/** Whether `text` holds one of `secrets` where maskSecrets would mask it (beyond what it masks by shape). */
+export function holdsSecret(text: string, secrets: readonly string[]): boolean {
+  return secrets.length > 0 && maskSecrets(text, secrets) !== maskSecrets(text, []);
+}
+
 /** Whether `text` holds something shaped like a GitHub token (see TOKEN_SHAPE). */
 export function looksLikeToken(text: string): boolean {
   return text.replace(TOKEN_SHAPE, MASK) !== text;
