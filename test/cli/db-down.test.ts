@@ -573,20 +573,38 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect((await runCli(["status", "--dir", second], { env })).stderr).toBe("");
   }, 60_000);
 
-  it("keeps what it kept while the database shows the role no run (its grant revoked meanwhile), and applies it once the grant is back", async () => {
-    const { url, name } = await server.createDatabase("regrant");
-    await server.sql(name, "CREATE ROLE kim LOGIN PASSWORD 'kim-pw'");
+  /**
+   * A database of its own with role `role` granted acme/widgets, and a run of `epic` (one agent, `api`)
+   * that role started in a folder of its own (`more`: init's other flags); `db` grants or revokes.
+   */
+  const grantedRun = async (prefix: string, role: string, epic: string, more: string[] = []) => {
+    const { url, name } = await server.createDatabase(prefix);
+    await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
     const db = (verb: string) =>
-      runCli(["db", verb, "kim", "--repo", "acme/widgets", "--store", url], { env: cli.env(url, "EPIC-G") });
+      runCli(["db", verb, role, "--repo", "acme/widgets", "--store", url], { env: cli.env(url, epic) });
     expect((await db("grant")).code).toBe(0);
-    const env = cli.env(server.url(name, { name: "kim", password: "kim-pw" }), "EPIC-G");
+    const env = cli.env(server.url(name, { name: role, password: `${role}-pw` }), epic);
     const dir = await cli.folder();
-    const posting = ["--repo", "acme/widgets", "--issue", "204", "--min-interval", "0"];
-    const init = await runCli(["init", "--epic", "EPIC-G", "--domains", "api", ...posting, "--dir", dir], {
-      env,
-    });
+    const args = [
+      "init",
+      "--epic",
+      epic,
+      "--domains",
+      "api",
+      "--repo",
+      "acme/widgets",
+      ...more,
+      "--dir",
+      dir,
+    ];
+    const init = await runCli(args, { env });
     expect(init.code, init.stderr).toBe(0);
-    const agent = init.stdout.trim().split("\t")[1]!;
+    return { db, env, dir, agent: init.stdout.trim().split("\t")[1]! };
+  };
+
+  it("keeps what it kept while the database shows the role no run (its grant revoked meanwhile), and applies it once the grant is back", async () => {
+    const posting = ["--issue", "204", "--min-interval", "0"];
+    const { db, env, dir, agent } = await grantedRun("regrant", "kim", "EPIC-G", posting);
     const update = ["update", agent, "--status", "in_progress", "--files", "1/3", "--dir", dir];
     expect((await runCli(update, { env: await cli.away(env) })).code).toBe(0);
     await stopFlushers(dir);
@@ -613,21 +631,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   }, 60_000);
 
   it("its background writer keeps asking while the database shows the role no run, and applies the change once the grant is back", async () => {
-    const { url, name } = await server.createDatabase("regrant_wait");
-    await server.sql(name, "CREATE ROLE lee LOGIN PASSWORD 'lee-pw'");
-    const db = (verb: string) =>
-      runCli(["db", verb, "lee", "--repo", "acme/widgets", "--store", url], { env: cli.env(url, "EPIC-L") });
-    expect((await db("grant")).code).toBe(0);
-    const env = cli.env(server.url(name, { name: "lee", password: "lee-pw" }), "EPIC-L");
-    const dir = await cli.folder();
-    const init = await runCli(
-      ["init", "--epic", "EPIC-L", "--domains", "api", "--repo", "acme/widgets", "--dir", dir],
-      {
-        env,
-      },
-    );
-    expect(init.code, init.stderr).toBe(0);
-    const agent = init.stdout.trim().split("\t")[1]!;
+    const { db, env, dir, agent } = await grantedRun("regrant_wait", "lee", "EPIC-L");
     expect((await db("revoke")).code).toBe(0);
     await server.stopServer();
     try {
