@@ -268,8 +268,8 @@ export async function runStatus(
 function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string {
   if (!sync.enabled) {
     // What was queued before sync was turned off stays, and is sent once it is on again.
-    const kept = sync.queued > 0 ? `; ${sync.queued} queued post(s), kept while sync is off` : "";
-    return `GitHub: local tracking only${kept}`;
+    const kept = sync.queued > 0 ? [`${sync.queued} queued post(s), kept while sync is off`] : [];
+    return ["GitHub: local tracking only", ...kept, ...setAsideParts(sync)].join("; ");
   }
   const where = sync.commentUrl ?? `${repo}#${issueNumber} (no comment yet)`;
   const behind = sync.seq - sync.postedSeq;
@@ -288,13 +288,16 @@ function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string 
         : ["up to date"]),
   ];
   if (sync.queued > 0) parts.push(`${sync.queued} queued post(s): parallel-progress retry`);
-  if (sync.setAside > 0) {
-    parts.push(
-      `${sync.setAside} unreadable queue file(s) set aside (*.corrupt): read them, then delete them`,
-    );
-  }
+  parts.push(...setAsideParts(sync));
   if (sync.lastError) parts.push(`last error: ${sync.lastError}`);
   return `GitHub: ${parts.join("; ")}`;
+}
+
+/** The queue files set aside as unreadable, said whether the run syncs or not (they are for a person). */
+function setAsideParts(sync: StatusView["sync"]): string[] {
+  return sync.setAside > 0
+    ? [`${sync.setAside} unreadable queue file(s) set aside (*.corrupt): read them, then delete them`]
+    : [];
 }
 
 /** The background writer (`__flush`): writes the run's latest state when due, then exits. */

@@ -119,6 +119,12 @@ describe("queued posts while sync is off, and for another API", () => {
     expect(status.stdout.trim().split("\n").at(-1)).toBe(
       "GitHub: local tracking only; 1 queued post(s), kept while sync is off",
     );
+    // A queue file set aside as unreadable is for a person to read, whether the run syncs or not.
+    await writeFile(join(dir, QUEUE, "comment_20251019_163000_000002.json.corrupt"), "{");
+    const withAside = await runCli(["status", "--dir", dir], { env });
+    expect(withAside.stdout.trim().split("\n").at(-1)).toBe(
+      "GitHub: local tracking only; 1 queued post(s), kept while sync is off; 1 unreadable queue file(s) set aside (*.corrupt): read them, then delete them",
+    );
     const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env });
     expect(dry.code).toBe(3);
     expect(dry.stdout.trim().split("\t").slice(0, 3)).toEqual([
