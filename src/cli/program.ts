@@ -1,6 +1,7 @@
 import { Command, CommanderError, type HelpContext } from "commander";
-import { environmentTokens } from "../config/resolve.js";
-import { escapeInvisible, hideInMessages, masked, quote, shownName } from "../config/show-value.js";
+import { webHost } from "../config/origin-host.js";
+import { environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
+import { escapeInvisible, hideAlso, hideInMessages, masked, quote, shownName } from "../config/show-value.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { registerCommands } from "./commands.js";
 import { declared } from "./declare.js";
@@ -122,6 +123,8 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
   // No message echoes the environment's tokens, even where one was given as a value (`--cost $TOKEN`), nor
   // the password of a URL given by --store: known before the options are read, as names are checked then.
   hideInMessages([...environmentTokens(process.env), ...givenStores(argv).flatMap(storeUrlSecrets)]);
+  // commander's error message, written once gh's token is known (below).
+  let said: string | null = null;
   try {
     const program = new CliCommand("parallel-progress")
       .description("Live progress of parallel agents as one markdown table on a GitHub issue")
@@ -129,7 +132,9 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
       .exitOverride()
       .showSuggestionAfterError()
       .configureOutput({
-        outputError: (message, write) => write(`parallel-progress: error: ${masked(oneLine(message))}\n`),
+        outputError: (message) => {
+          said = message;
+        },
       });
     registerCommands(program, (code) => {
       exitCode = code;
@@ -137,16 +142,41 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[], { from: "node" });
     return exitCode;
   } catch (error) {
+    await hideGhTokens(argv);
+    if (said !== null) process.stderr.write(`parallel-progress: error: ${masked(oneLine(said))}\n`);
     // --help and --version end with 0; a usage error (a missing or unknown command included) with 2.
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     return reportFailure(error);
   }
 }
 
+/**
+ * Before a failure is said: with no token in the environment, the tokens `gh auth token` gives (gh's own
+ * host, and the host of the API this call was given) are masked too, so that a message does not echo one
+ * the caller typed where a value goes (a classic token has no shape to tell it by). Asked only here: a
+ * call that succeeds never runs gh for its messages.
+ */
+async function hideGhTokens(argv: readonly string[]): Promise<void> {
+  if (tokenFromEnvironment(process.env) !== null) return;
+  const apiUrl = givenValues(argv, "--api-url").at(-1) ?? process.env.GITHUB_API_URL;
+  let host: string | undefined;
+  try {
+    host = apiUrl ? webHost(apiUrl.trim()) : undefined;
+  } catch {
+    host = undefined; // not a URL: its own message says so
+  }
+  const asked = [{}, ...(host === undefined ? [] : [{ hostname: host }])];
+  const tokens = await Promise.all(asked.map((options) => ghAuthToken({ ...options, env: process.env })));
+  hideAlso(tokens.filter((token): token is string => token !== null));
+}
+
 /** The values given to --store on the command line (`--store <url>`, `--store=<url>`), before it is parsed. */
-function givenStores(argv: readonly string[]): string[] {
+const givenStores = (argv: readonly string[]): string[] => givenValues(argv, "--store");
+
+/** The values of `option` on the command line (`--option <value>`, `--option=<value>`), before it is parsed. */
+function givenValues(argv: readonly string[], option: string): string[] {
   return argv.flatMap((arg, index) => {
-    if (arg === "--store") return argv[index + 1] === undefined ? [] : [argv[index + 1]!];
-    return arg.startsWith("--store=") ? [arg.slice("--store=".length)] : [];
+    if (arg === option) return argv[index + 1] === undefined ? [] : [argv[index + 1]!];
+    return arg.startsWith(`${option}=`) ? [arg.slice(option.length + 1)] : [];
   });
 }

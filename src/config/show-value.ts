@@ -15,6 +15,11 @@ export function hideInMessages(secrets: readonly string[]): void {
   hidden = [...secrets];
 }
 
+/** Masks `secrets` too, from now on (tokens learned later: gh's, see the CLI's hideGhTokens). */
+export function hideAlso(secrets: readonly string[]): void {
+  hidden = [...hidden, ...secrets];
+}
+
 /** `text` with the hidden secrets and anything shaped like a GitHub token as `***`. */
 export const masked = (text: string): string => maskSecrets(text, hidden);
 

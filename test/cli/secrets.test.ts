@@ -274,6 +274,42 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
   });
 });
 
+describe("a token only gh gives, typed where a value goes", () => {
+  it("is masked in the error message (asked of gh once the call fails: its own host and the call's API host)", async () => {
+    const token = "0123456789abcdef0123456789abcdef76543210";
+    await withGhOnlyToken(token, 125, async ({ dir, path }) => {
+      const cli = (args: string[], env: Record<string, string> = path) =>
+        runCli([...args, "--dir", dir], { env });
+      expect((await cli(["init", "--epic", "E", "--domains", "a"], {})).code).toBe(0);
+      const failures = [
+        [["update", token, "--status", "in_progress"], 'unknown agent "***"'],
+        [["update", "a", "--status", token], 'got "***"'],
+        [["update", "a", `--x${token}`], "unknown option '--x***'"],
+        [[`x${token}`], "unknown command 'x***'"],
+      ] as const;
+      for (const [args, said] of failures) {
+        const failed = await cli([...args]);
+        expect(failed.code, failed.stderr).toBe(2);
+        expect(failed.stderr).toContain(said);
+        expect(failed.stderr).not.toContain(token);
+      }
+      // gh is asked for its own host's token and for the call's API host's.
+      const calls = join(dir, "gh-calls");
+      await writeFile(join(dir, "bin", "gh"), `#!/bin/sh\necho "$@" >> ${calls}\necho ${token}\n`);
+      const ghe = await cli(["log", token, "x", "--api-url", "https://ghe.example.com/api/v3"]);
+      expect(ghe.stderr).not.toContain(token);
+      expect((await readFile(calls, "utf8")).split("\n").sort()).toEqual([
+        "",
+        "auth token",
+        "auth token --hostname ghe.example.com",
+      ]);
+      // A token in the environment is the one used: gh is not run, and the message is as typed.
+      const withEnv = await cli(["log", token, "x"], { ...path, GITHUB_TOKEN: "ghp_elsewhere" });
+      expect(withEnv.stderr).toContain(`unknown agent "${token}"`);
+    });
+  });
+});
+
 describe("a database password that is a word of the comment (PGPASSWORD=progress)", () => {
   it("masks agents' text, not the comment's own words or its hidden marker (a lookup by marker found nothing)", async (test) => {
     const { gh, env, dir } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n"), test });
