@@ -19,12 +19,17 @@ export function writeFileAtomicSync(
   fs: FileSystem,
   path: string,
   data: string,
-  /** Asked once the data is written, just before the rename: false leaves the target as it is. */
-  mayReplace: () => boolean = () => true,
+  options: {
+    /** Asked once the data is written, just before the rename: false leaves the target as it is. */
+    mayReplace?: () => boolean;
+    /** The new file's mode, less the umask; default 0o600 (the run's own files: the owner's alone). */
+    mode?: number;
+  } = {},
 ): boolean {
+  const { mayReplace = () => true, mode = 0o600 } = options;
   const temporary = temporaryPath(path);
   try {
-    fs.writeFileSync(temporary, data, { encoding: "utf8", mode: 0o600 });
+    fs.writeFileSync(temporary, data, { encoding: "utf8", mode });
     if (!mayReplace()) {
       fs.rmSync(temporary, { force: true });
       return false;

@@ -220,7 +220,9 @@ export class FileRunStore implements RunStore {
         sweepTemporaryFiles(fs, paths.state, now);
         ignoreInGit(fs, paths.dir);
       }
-      return writeFileAtomicSync(fs, paths.state, stateToText(next), mayCommit) ? result : TAKEN_OVER;
+      return writeFileAtomicSync(fs, paths.state, stateToText(next), { mayReplace: mayCommit })
+        ? result
+        : TAKEN_OVER;
     };
     // A trusted state is changed synchronously, the lock held for no timer or tick. A holder stalled past
     // the lock's staleness (stopped, swapped out, a paused container) is taken over, and its change, made

@@ -15,7 +15,9 @@ export function ignoreInGit(fs: FileSystem, dir: string): void {
   const path = join(dir, ".gitignore");
   try {
     if (sizeOf(fs, path) > 0) return;
-    writeFileAtomicSync(fs, path, CONTENT);
+    // Readable by all, as any file made with the umask: git run by another user (a job's tool run as root
+    // in a container, git as the runner) must read it, or it ignores nothing and fails on the run's files.
+    writeFileAtomicSync(fs, path, CONTENT, { mode: 0o666 });
   } catch {
     // Not writable: nothing to do.
   }

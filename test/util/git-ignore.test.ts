@@ -1,3 +1,7 @@
+import * as nodeFs from "node:fs";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { ignoreInGit } from "../../src/util/git-ignore.js";
@@ -12,5 +16,17 @@ describe("the .gitignore of the run's folders", () => {
     expect(volume.readFileSync("/b/.gitignore", "utf8")).toBe("state.json\n");
     expect(volume.readFileSync("/c/.gitignore", "utf8")).toMatch(/\n\*\n$/);
     expect(Object.keys(volume.toJSON()).filter((path) => path.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("is readable as any file the umask lets be, not the owner's alone (git run by another user reads it)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-gitignore-"));
+    try {
+      await writeFile(join(dir, "plain"), "x"); // Node's default mode less the umask, as the old code made it
+      ignoreInGit(nodeFs as unknown as FileSystem, dir);
+      const mode = (path: string) => stat(join(dir, path)).then((found) => found.mode & 0o777);
+      expect((await mode(".gitignore")).toString(8)).toBe((await mode("plain")).toString(8));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
