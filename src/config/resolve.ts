@@ -104,22 +104,43 @@ export function resolveApiUrl(flag: string | undefined, env: Env): string {
 
 function checkApiUrl(value: string, source: string, env: Env): string {
   const trimmed = value.trim();
-  // The environment's tokens are masked wherever they stand (a token pasted into the URL is shown masked).
-  const secrets = environmentTokens(env);
-  const shown = (text: string) => quote(maskSecrets(withoutCredentials(text), secrets));
+  // Secrets of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
+  const secrets = environmentTokens(env).filter((secret) => secret.length >= 8);
+  // As written, percent-encoded (`%67hp_…` is `ghp_…`), and as kept: the host in lower case (a classic
+  // token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
+  // Node's querystring.unescape decodes each valid escape and leaves a stray `%ZZ` as it is (already
+  // loaded by Node at start).
+  const holds = (text: string) =>
+    secrets.some((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
+  const holdsAny = (text: string) => secrets.length > 0 && (holds(text) || holds(percentDecoded(text)));
   let url: URL | null = null;
   try {
     url = new URL(trimmed);
   } catch {
     // reported below
   }
+  const heldIn = (text: string) => holdsAny(text) || (url !== null && holdsAny(canonicalApiUrl(url)));
+  /**
+   * The value as a refusal shows it: without credentials, tokens masked; one holding a secret of the
+   * environment in any form shows its origin alone (encoded in any of many ways, the secret could not be
+   * masked in the rest), or its scheme alone when the origin holds it.
+   */
+  const shown = (text: string): string => {
+    if (!heldIn(text)) return quote(maskSecrets(withoutCredentials(text), secrets));
+    const origin = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/[^/?#]*/.exec(text);
+    if (!origin) return quote("***");
+    const hostHolds = holdsAny(origin[0]) || (url !== null && holds(url.origin));
+    return quote(hostHolds ? `${origin[1]}//***` : `${origin[0]}/***`);
+  };
   if (
     !url ||
     (url.protocol !== "https:" && url.protocol !== "http:") ||
     url.search !== "" ||
     url.hash !== ""
   ) {
-    throw new UsageError(`${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(value)}`);
+    throw new UsageError(
+      `${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(trimmed)}`,
+    );
   }
   // The URL is saved in the run state and in queue files: credentials in it would be written to disk.
   if (url.username !== "" || url.password !== "") {
@@ -127,23 +148,10 @@ function checkApiUrl(value: string, source: string, env: Env): string {
       `${source} must not hold credentials (user:password@): give the token in GITHUB_TOKEN or GH_TOKEN, got ${shown(trimmed)}`,
     );
   }
-  // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk. Secrets
-  // of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
-  const held = secrets.filter((secret) => secret.length >= 8);
-  // As written, percent-encoded (`%67hp_…` is `ghp_…`), and as kept: the host in lower case (a classic
-  // token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
-  // Node's querystring.unescape decodes each valid escape and leaves a stray `%ZZ` as it is (already
-  // loaded by Node at start).
-  const holds = (text: string) =>
-    held.some((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
-  const holdsAny = (text: string) => holds(text) || holds(percentDecoded(text));
-  if (held.length > 0 && (holdsAny(trimmed) || holdsAny(canonicalApiUrl(url)))) {
-    // Its path not shown at all: encoded in any of many ways, the secret could not be masked in it; nor
-    // its host when the secret is there (in any form): then the scheme alone.
-    const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(trimmed)?.[0] ?? url.origin;
-    const hostHolds = holdsAny(origin) || holds(url.origin);
+  // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk.
+  if (heldIn(trimmed)) {
     throw new UsageError(
-      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(hostHolds ? `${url.protocol}//***` : `${origin}/***`)}`,
+      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(trimmed)}`,
     );
   }
   return canonicalApiUrl(url);

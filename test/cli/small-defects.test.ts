@@ -109,8 +109,36 @@ describe("credentials in the API URL", () => {
     for (const token of ["plainsecret123", "0123456789abcdef0123456789abcdef01234567"]) {
       const env = { GITHUB_TOKEN: token };
       expect(() => resolveApiUrl(`https://api.github.com/?access_token=${token}`, env)).toThrow(
-        '--api-url must be an http(s) URL such as https://api.github.com, got "https://api.github.com/?access_token=***"',
+        '--api-url must be an http(s) URL such as https://api.github.com, got "https://api.github.com/***"',
       );
+      // Refused for another reason, percent-encoded: shown as its origin (or scheme) alone, never decoded.
+      const hidden = `%${token.charCodeAt(0).toString(16)}${token.slice(1)}`;
+      for (const [url, shown] of [
+        [`https://api.github.com/?t=${hidden}`, "https://api.github.com/***"],
+        [`https://api.github.com/api#${hidden}`, "https://api.github.com/***"],
+        [`ftp://127.0.0.1/${hidden}`, "ftp://127.0.0.1/***"],
+        [`http://[zz/${hidden}`, "http://[zz/***"],
+        [`http://127.0.0.1:99999/${hidden}`, "http://127.0.0.1:99999/***"],
+        [`https://${hidden}.example.com/?x=1`, "https://***"],
+        [`not a url ${hidden}`, "***"],
+        [`https://u:${hidden}@ghe.example.com/`, "https://***"],
+      ]) {
+        for (const [given, source] of [
+          [url, "--api-url"],
+          [undefined, "GITHUB_API_URL"],
+        ] as const) {
+          const message = (() => {
+            try {
+              resolveApiUrl(given, { ...env, GITHUB_API_URL: url! });
+            } catch (error) {
+              return (error as Error).message;
+            }
+            return "";
+          })();
+          expect(message).toMatch(new RegExp(`^${source} must `));
+          expect(message.endsWith(`got "${shown}"`), message).toBe(true);
+        }
+      }
       expect(() => resolveApiUrl(`http://host/${token}/api/v3`, env)).toThrow(
         '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
       );
