@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -474,12 +475,14 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
 
   it("says which epic and database had no run, without the password", async () => {
     const { url } = await server.createDatabase("norun");
-    const missing = await runCli(["status", "--epic", "NOPE", "--store", url, "--dir", "/tmp/x"]);
+    // A folder that is not there (status creates nothing), named in no message.
+    const nowhere = join(tmpdir(), `pp-nowhere-${randomBytes(6).toString("hex")}`);
+    const missing = await runCli(["status", "--epic", "NOPE", "--store", url, "--dir", nowhere]);
     expect(missing.code).toBe(2);
     oneLine(missing);
     expect(missing.stderr).toContain(
       `no run of epic "NOPE" in postgresql://postgres@127.0.0.1:${server.port}/${new URL(url).pathname.slice(1)}: start one with`,
     );
-    expect(missing.stderr).not.toContain("/tmp/x");
+    expect(missing.stderr).not.toContain(nowhere);
   });
 });
