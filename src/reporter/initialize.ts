@@ -43,25 +43,31 @@ export async function startRun(
   // A finalized run whose posts the issue lacks is replaced only once the queue keeps them: queued after
   // the new run's commit, they were lost to a process killed in between, or to a queue folder that could
   // not be written (the run state no longer held them).
+  // A token gh gives is a secret as the environment's are: asked for first, when the run will post.
+  if (target.github.issueNumber !== null && target.github.syncEnabled) {
+    await core.learnTokens(target.github.apiUrl);
+  }
   const before = await place.store.read();
+  // Refused before anything is queued: the store's secrets are known once it was reached (the password
+  // ~/.pgpass gave the connection), and a refused init leaves everything as it was.
+  const secrets = core.secrets();
+  refuseSecretsIn([epicId], secrets, "epic");
+  refuseSecretsIn(domains, secrets, "domains");
+  // Kept in the run state and queue files as they are (ids, not text): refused as names are.
+  refuseSecretsIn([target.github.repo ?? "", target.github.apiUrl], secrets, "repository and API URL");
+  let queued = 0;
   if (before && lacksPosts(before)) {
-    await queueReplaced(core, place, { state: before, at: place.store.now?.() ?? core.clock.now() });
+    queued += await queueReplaced(core, place, {
+      state: before,
+      at: place.store.now?.() ?? core.clock.now(),
+    });
     if (!(await queueHoldsMissing(place.queue, before))) {
       throw new QueueUnwritableError(
         `run ${before.runId} was finalized but the issue lacks some of it, and the offline queue ${place.queue.dir} could not keep it: the run is not replaced; fix the folder's owner or mode, or send it with \`parallel-progress retry\` first`,
       );
     }
   }
-  // A token gh gives is a secret as the environment's are: asked for first, when the run will post.
-  if (target.github.issueNumber !== null && target.github.syncEnabled) {
-    await core.learnTokens(target.github.apiUrl);
-  }
   const { state, replaced } = await place.store.transact((current, now) => {
-    const secrets = core.secrets();
-    refuseSecretsIn([epicId], secrets, "epic");
-    refuseSecretsIn(domains, secrets, "domains");
-    // Kept in the run state and queue files as they are (ids, not text): refused as names are.
-    refuseSecretsIn([target.github.repo ?? "", target.github.apiUrl], secrets, "repository and API URL");
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
         `run ${current.runId} (epic ${current.epicId}) is still active here: finalize it first, or pass --force to abandon it`,
@@ -89,7 +95,11 @@ export async function startRun(
   recordTaskFile(core, state.runId, target);
   try {
     // Changed since it was queued above (another process's change in between): queued as it was replaced.
-    if (replaced) await queueReplaced(core, place, replaced);
+    if (replaced) {
+      queued += await queueReplaced(core, place, replaced);
+      // Said once the run is replaced (a refused or failed init replaced nothing).
+      if (queued > 0) core.warn(replacedWarning(replaced.state));
+    }
     await started(core, state, deadline);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
@@ -116,17 +126,22 @@ function lacksPosts(state: RunState): boolean {
 /**
  * Queues what the issue still lacks of the finalized run this init replaced, as a retry or finalize that
  * ends does: its finalize may still be at work (and now writes the new run, the store's), or have stopped
- * short. The queue keeps the old run's posts until `retry` (or the next finalize) delivers them.
+ * short. The queue keeps the old run's posts until `retry` (or the next finalize) delivers them. Returns
+ * how many entries it added (the warning is the caller's: said once the run is replaced).
  */
-async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }: Replaced): Promise<void> {
+async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }: Replaced): Promise<number> {
   const unsure = state.sync.unsureCreate;
   const unsureUntil = unsure ? core.clock.now() + Math.max(0, unsure.until - at) : null;
-  const reason = `run ${state.runId} was replaced by a new run before the issue showed all of it`;
   const deps = { queue: place.queue, clock: core.clock, maskState: core.maskState };
-  const added = await queueMissingOf(deps, state, reason, unsureUntil);
-  if (added.length === 0) return;
+  return (await queueMissingOf(deps, state, replacedReason(state), unsureUntil)).length;
+}
+
+const replacedReason = (state: RunState) =>
+  `run ${state.runId} was replaced by a new run before the issue showed all of it`;
+
+function replacedWarning(state: RunState): string {
   const what = missingSteps(state).includes("final") ? "its final summary" : "its latest table";
-  core.warn(`${reason} (${what}): queued; \`parallel-progress retry\` sends it`);
+  return `${replacedReason(state)} (${what}): queued; \`parallel-progress retry\` sends it`;
 }
 
 /** After init: the first write (the progress comment), or a background writer when it is not due. */

@@ -88,6 +88,27 @@ describe("init after a finalize that has not reached the issue yet", () => {
     await second.close();
   });
 
+  it("a refused init queues nothing and says nothing of a replacement (a name holding a secret)", async () => {
+    const { dir, client, first, oldRun, finalizing } = await finalizeHeld();
+    const token = "s3cret-token-0123456789";
+    const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
+    const third = createParallelReporter(dir, { env: { GITHUB_TOKEN: token }, client, github });
+    const warnings: string[] = [];
+    third.on("warning", (message: string) => warnings.push(message));
+    await expect(third.initializeParallelTracking(`E-${token}`, ["b"])).rejects.toMatchObject({
+      name: "UsageError",
+      message: expect.stringContaining("epic: a name may not hold"),
+    });
+    expect(warnings).toEqual([]);
+    expect(await readdir(join(dir, ".github_parallel_queue")).catch(() => [])).toEqual([]);
+    const state = JSON.parse(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8"));
+    expect(state.runId).toBe(oldRun);
+    client.open();
+    await finalizing;
+    await first.close();
+    await third.close();
+  });
+
   it("refuses to replace the run when the queue folder cannot keep its final summary (the run untouched)", async () => {
     // A queue folder this process may not write (another user's, a read-only mount).
     const denied = (path: unknown) => String(path).includes(".github_parallel_queue");
