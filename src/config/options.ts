@@ -131,7 +131,11 @@ export function checkDomains(
 export function refuseSecretsIn(names: readonly string[], secrets: readonly string[], label: string): void {
   const held = names.find((name) => holdsSecret(name, secrets));
   if (held !== undefined) {
-    throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(maskSecrets(held, secrets))}`);
+    // Masked where it stands; held only once decoded (`%66…`), no part of it is shown.
+    const masked = maskSecrets(held, secrets);
+    throw new UsageError(
+      `${label}: ${TOKEN_IN_NAME}, got ${quote(holdsSecret(masked, secrets) ? "***" : masked)}`,
+    );
   }
 }
 

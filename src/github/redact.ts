@@ -1,3 +1,5 @@
+import { unescape as percentDecoded } from "node:querystring";
+
 const MASK = "***";
 /** Secrets at least this long are masked wherever they appear, even inside other text. */
 export const MIN_ANYWHERE = 8;
@@ -50,9 +52,14 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
   return result.replace(TOKEN_SHAPE, MASK).replace(BASIC_OR_BEARER, `$1$2${MASK}`);
 }
 
-/** Whether `text` holds one of `secrets` where maskSecrets would mask it (beyond what it masks by shape). */
+/**
+ * Whether `text` holds one of `secrets` where maskSecrets would mask it (beyond what it masks by shape),
+ * as written or once its percent escapes are decoded (`%66…` is `f…`: a URL kept with it carries the
+ * secret to whoever reads it). Node's querystring.unescape leaves a stray `%ZZ` as it is.
+ */
 export function holdsSecret(text: string, secrets: readonly string[]): boolean {
-  return secrets.length > 0 && maskSecrets(text, secrets) !== maskSecrets(text, []);
+  const holds = (form: string) => maskSecrets(form, secrets) !== maskSecrets(form, []);
+  return secrets.length > 0 && (holds(text) || holds(percentDecoded(text)));
 }
 
 /** Whether `text` holds something shaped like a GitHub token (see TOKEN_SHAPE). */
