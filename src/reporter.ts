@@ -349,6 +349,14 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
+   * The secrets this reporter keeps out of what it keeps and says (ReporterCore.secrets: the environment's,
+   * the store's once reached, the tokens gh gave), for a caller's own messages.
+   */
+  protected knownSecrets(): string[] {
+    return this.core.secrets();
+  }
+
+  /**
    * `state` as it is posted (SyncDeps.maskState: a token only gh gives masked in its text), for what shows
    * a run that posts; a local run as it is (no gh asked).
    */

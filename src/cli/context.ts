@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { givenEpic } from "../config/options.js";
 import { resolveApiUrl } from "../config/resolve.js";
+import { hideFrom } from "../config/show-value.js";
 import type { StatusView } from "../model/status-view.js";
 import type { RunState } from "../model/types.js";
 import { ParallelProgressReporter } from "../reporter.js";
@@ -73,6 +74,8 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
     flusher: async () => ({ pid: await startBackgroundWriter() }),
     ...(store ? { store } : fileStore ? { store: fileStore } : {}),
   });
+  // No message of this call echoes a secret the reporter learns on its way (the password ~/.pgpass gave).
+  hideFrom(() => reporter.secrets());
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
   const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv());
   return { out, reporter, options, actions, store, startBackgroundWriter };
@@ -92,6 +95,11 @@ export class CliReporter extends ParallelProgressReporter {
    */
   lastView(): Promise<StatusView> {
     return this.viewOf(this.executionState);
+  }
+
+  /** The secrets this reporter knows so far (the store's once reached: a password ~/.pgpass gave). */
+  secrets(): string[] {
+    return this.knownSecrets();
   }
 
   /** The run as this reporter last saw it, as it is posted (shown: a token only gh gives masked). */

@@ -15,19 +15,30 @@ export function hideInMessages(secrets: readonly string[]): void {
   hidden = [...secrets];
 }
 
+/** Where secrets learned later come from (a reporter's: a password ~/.pgpass gave, see hideFrom). */
+let sources: (() => readonly string[])[] = [];
+
 /** Masks `secrets` too, from now on (tokens learned later: gh's, see the CLI's hideGhTokens). */
 export function hideAlso(secrets: readonly string[]): void {
   hidden = [...hidden, ...secrets];
 }
 
+/** Masks what `source` gives too, as it is when a message is built (secrets learned as a call goes). */
+export function hideFrom(source: () => readonly string[]): void {
+  sources = [...sources, source];
+}
+
+const allHidden = (): readonly string[] =>
+  sources.length === 0 ? hidden : [...hidden, ...sources.flatMap((source) => source())];
+
 /** `text` with the hidden secrets and anything shaped like a GitHub token as `***`. */
-export const masked = (text: string): string => maskSecrets(text, hidden);
+export const masked = (text: string): string => maskSecrets(text, allHidden());
 
 /**
  * Whether `text` holds one of the hidden secrets where maskSecrets would mask it: anywhere, or a short one
  * where it stands alone; as written or percent-encoded.
  */
-export const holdsHidden = (text: string): boolean => holdsSecret(text, hidden);
+export const holdsHidden = (text: string): boolean => holdsSecret(text, allHidden());
 
 /**
  * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in

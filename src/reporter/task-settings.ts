@@ -6,6 +6,7 @@ import { quote } from "../config/show-value.js";
 import { readTaskFileSeen, seenFor, writeTaskFileSeen } from "../config/task-file-seen.js";
 import { UsageError } from "../errors.js";
 import type { GitHubTarget, RunState } from "../model/types.js";
+import { canSync } from "../sync/decide.js";
 import type { ReporterCore } from "./core.js";
 
 // A run's GitHub settings as a call reads them: the caller's flags, task.md (read again only when it
@@ -103,6 +104,8 @@ export async function warnOfRefusedTaskFile(core: ReporterCore, state: RunState)
   } catch (error) {
     // What else goes wrong (an unreadable folder) is for the change to say: status shows the run.
     if (!(error instanceof UsageError)) return;
+    // The message may quote task.md's values: a token only gh gives among them is masked (asked first).
+    if (canSync(state)) await core.learnTokens(state.github.apiUrl);
     core.warn(`${error.message} (the next change refuses it until it is mended)`);
   }
 }

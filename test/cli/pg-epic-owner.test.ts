@@ -425,6 +425,16 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(named.stderr).toBe(
       'parallel-progress: error: domains: a name may not hold what looks like a GitHub token (it would be shown on the issue), got "x***"\n',
     );
+    // Nor echoed by a message once the store was reached (typed where a name goes).
+    for (const args of [
+      ["update", password, "--status", "in_progress", ...quoting],
+      ["status", "--epic", `Q${password}`, "--store", without.href, "--dir", dir],
+    ]) {
+      const echoed = await runCli(args, { env });
+      expect(echoed.code).toBe(2);
+      expect(echoed.stderr).toContain("***");
+      expect(echoed.stderr).not.toContain(password);
+    }
     // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
     await chmod(file, 0o644);
     const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });

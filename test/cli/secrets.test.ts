@@ -303,6 +303,15 @@ describe("a token only gh gives, typed where a value goes", () => {
         expect(failed.stderr).toContain(said);
         expect(failed.stderr).not.toContain(token);
       }
+      // task.md edited to hold it (the repository): status's warning of it, and a change's refusal.
+      const task = await readFile(join(dir, "task.md"), "utf8");
+      await writeFile(join(dir, "task.md"), task.replace("repo: acme/widgets", `repo: acme/${token}`));
+      for (const args of [["status"], ["log", "a", "x"]]) {
+        const said = await cli(args);
+        expect(said.stderr).toContain("acme/***");
+        expect(said.stderr).not.toContain(token);
+      }
+      await writeFile(join(dir, "task.md"), task);
       // gh is asked for its own host's token and for the call's API host's.
       const calls = join(dir, "gh-calls");
       await writeFile(join(dir, "bin", "gh"), `#!/bin/sh\necho "$@" >> ${calls}\necho ${token}\n`);
