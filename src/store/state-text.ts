@@ -8,9 +8,9 @@ import type { RunState } from "../model/types.js";
  */
 
 /** The advice a message about an unreadable state file ends with. */
-export const FORCE = ": start a new run with init --force (it keeps the file as state.json.corrupt)";
+export const FORCE = ": start a new run with init --force (it keeps the file aside, as state.json.corrupt or the first free state.json.N.corrupt)";
 export const FIX_OR_FORCE =
-  " (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)";
+  " (edited by hand?): fix it, or start a new run with init --force (it keeps the file aside, as state.json.corrupt or the first free state.json.N.corrupt)";
 
 /** Bump when the schema gains a field with a default: files of an older revision are checked (and defaulted). */
 const REVISION = "r2";

@@ -114,7 +114,7 @@ describe("the state file on read", () => {
   ])("%s: one line naming the file, the field and the value", async (_, edit, message) => {
     const error = await readError(edited(edit));
     expect(error.message).toBe(
-      `${PATH}: ${message} (edited by hand?): fix it, or start a new run with init --force (it keeps the file as state.json.corrupt)`,
+      `${PATH}: ${message} (edited by hand?): fix it, or start a new run with init --force (it keeps the file aside, as state.json.corrupt or the first free state.json.N.corrupt)`,
     );
     expect(error.message).not.toContain("\n");
   });
