@@ -90,9 +90,12 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
 }
 
 /**
- * A role's name as printed: as it is, or quoted (JSON, invisible characters escaped) when it holds a control
- * or invisible character, so that a name with a tab or a line break cannot forge a line of `db grants`.
+ * A role's name as printed: as it is, or quoted (JSON, invisible characters escaped) when it would not read
+ * as itself: it holds a character that is not visible on its own (escapeInvisible: a tab, a line break, a
+ * zero-width or no-break space), a space at either end, or starts with `"` (it would pass for a quoted
+ * name). So no name can forge a line of `db grants`, nor pass for another role's.
  */
 function shownRole(role: string): string {
-  return escapeInvisible(role) === role ? role : quote(role);
+  const plain = escapeInvisible(role) === role && role.trim() === role && !role.startsWith('"');
+  return plain ? role : quote(role);
 }

@@ -89,14 +89,25 @@ export function shownName(text: string): string {
 }
 
 /**
- * JSON escapes C0 controls only: DEL, C1 controls (U+0085 included), line and paragraph separators, the
- * BOM and bidi overrides would reach the terminal raw (a DEL erases, an override reorders the line); and
- * `util.inspect` leaves C0 controls raw in a symbol's description and an error's stack (one line stays one).
+ * Every character that is not visible on its own, as Python's `str.isprintable` draws the line: controls
+ * (C0, DEL, C1 such as U+0085), format characters (the zero-width space and joiners, the word joiner, the
+ * soft hyphen, bidi overrides, isolates and marks, the BOM), line and paragraph separators, every space but
+ * the ASCII one (a no-break space), private-use and unassigned code points, and lone surrogates.
+ */
+const INVISIBLE = /(?! )[\p{C}\p{Z}]/gu;
+
+/**
+ * `shown` with its invisible characters (INVISIBLE) escaped as JSON escapes them, `\u200b` (one beyond
+ * U+FFFF as its two halves), so that a message neither reaches the terminal raw (a DEL erases, an override
+ * reorders the line) nor shows one text as another (`"agents_w\u200b"` is not `"agents_w"`). JSON escapes
+ * C0 controls only, and `util.inspect` leaves them raw in a symbol's description and an error's stack.
  */
 export function escapeInvisible(shown: string): string {
-  return shown.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  return shown.replace(INVISIBLE, (char) =>
+    char
+      .split("")
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`)
+      .join(""),
   );
 }
 

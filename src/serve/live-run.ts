@@ -14,7 +14,8 @@ const RECOMPUTE_MS = 10_000;
 /**
  * The waits before a failed read of the run is tried again (the last one repeated): a read that failed
  * (a permission revoked for a moment, the connections all taken) while the store's notifications still
- * come would otherwise show the failure until the next change.
+ * come would otherwise show the failure until the next change. A run that a read no longer finds is read
+ * again on the same schedule.
  */
 const READ_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
 
@@ -45,6 +46,8 @@ export class LiveRun {
   /** Failed reads in a row, and the timer that tries the next one. */
   private failedReads = 0;
   private retry: NodeJS.Timeout | null = null;
+  /** The latest reads found no run where there was one: it is read again until seen (readAgainLater). */
+  private lostSight = false;
 
   constructor(
     private readonly source: RunSource,
@@ -108,12 +111,20 @@ export class LiveRun {
     }
     const recovered = this.readFailure !== null;
     this.readFailure = null;
-    this.failedReads = 0;
+    // A run it saw and no longer finds (a database role's grant revoked): no notification may come when it
+    // can be seen again (a grant given back), so it is read again on a failed read's schedule until then.
+    const lostSight = state === null && (this.state !== null || this.lostSight);
+    this.lostSight = lostSight;
+    if (lostSight) this.readAgainLater();
+    else this.failedReads = 0;
     this.state = state;
     this.apply(recovered);
   }
 
-  /** After a failed read: another one later (READ_RETRY_MS), unless one is due already or the view stopped. */
+  /**
+   * After a failed read, or one that lost sight of the run: another one later (READ_RETRY_MS), unless one is
+   * due already or the view stopped.
+   */
   private readAgainLater(): void {
     if (this.retry || this.stopped) return;
     const wait = READ_RETRY_MS[Math.min(this.failedReads++, READ_RETRY_MS.length - 1)]!;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,6 +167,31 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     expect(granted.stderr).toContain('role "eve\\tacme/secret\\nmallory", runs of acme/apples');
     expect((await cli(["db", "grants", "--store", url])).stdout).toBe(
       '"eve\\tacme/secret\\nmallory"\tacme/apples\n',
+    );
+  });
+
+  it("prints a role name that would pass for another quoted: an invisible character, a space at an end, a quote first", async () => {
+    const { url, name } = await server.createDatabase("rolelook");
+    const base = `agw_${randomBytes(3).toString("hex")}`; // roles are the server's: names of their own
+    const shown: Record<string, string> = {
+      [base]: base,
+      [`${base}\u200b`]: `"${base}\\u200b"`, // zero-width space
+      [`${base}\u2060x`]: `"${base}\\u2060x"`, // word joiner
+      [`${base}\u00a0`]: `"${base}\\u00a0"`, // no-break space
+      [`${base}\u00adx`]: `"${base}\\u00adx"`, // soft hyphen
+      [`${base} `]: `"${base} "`,
+      [`"${base}"`]: `"\\"${base}\\""`,
+    };
+    for (const role of Object.keys(shown)) {
+      await server.sql(name, `CREATE ROLE "${role.replaceAll('"', '""')}" NOLOGIN`);
+      const granted = await cli(["db", "grant", role, "--repo", "acme/apples", "--store", url]);
+      expect(granted.code, granted.stderr).toBe(0);
+    }
+    const listed = await cli(["db", "grants", "--store", url]);
+    expect(listed.stdout.trimEnd().split("\n").sort()).toEqual(
+      Object.values(shown)
+        .map((role) => `${role}\tacme/apples`)
+        .sort(),
     );
   });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +61,65 @@ describe.skipIf(skip)("serve with a database store (--store, --epic)", () => {
       expect(await serve.stop()).toBe(0);
     }
   });
+
+  it("shows a run again once its role may see it again (a grant revoked, then given back), with no change to wake it", async () => {
+    const { url, name } = await server.createDatabase("serve_regrant");
+    const role = `srg_${randomBytes(3).toString("hex")}`; // roles are the server's: a name of its own
+    await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
+    const db = async (verb: string) => {
+      const result = await runCli(["db", verb, role, "--repo", "acme/widgets", "--store", url]);
+      expect(result.code, result.stderr).toBe(0);
+    };
+    /** A call by the owner (who sees every run), from the agents' machine. */
+    const owner = async (...args: string[]) => {
+      const result = await runCli([...args, "--store", url, "--epic", "E-RG", "--dir", agentDir]);
+      expect(result.code, result.stderr).toBe(0);
+    };
+    await db("grant");
+    await owner("init", "--domains", "api", "--repo", "acme/widgets");
+    const roleUrl = server.url(name, { name: role, password: `${role}-pw` });
+    const serve = await startServe(["--store", roleUrl, "--epic", "E-RG", "--dir", serveDir, "--port", "0"]);
+    try {
+      const stream = await openEvents(`${serve.url}events`);
+      type Snapshot = { view: { run: { runId: string } } | null };
+      const snapshot = (from: number, seen: boolean) =>
+        stream.next(
+          (e) => e.event === "snapshot" && ((e.data as Snapshot).view !== null) === seen,
+          from,
+          15_000,
+        );
+      const first = (await snapshot(0, true)).data as Snapshot;
+
+      // Revoked, the run's next change shows the role no run.
+      let from = stream.events.length;
+      await db("revoke");
+      await owner("update", "api", "--status", "in_progress", "--files", "1/4");
+      await snapshot(from, false);
+      // Given back, the run shows again with no change made: it is read again until it is seen.
+      from = stream.events.length;
+      await db("grant");
+      expect(((await snapshot(from, true)).data as Snapshot).view?.run.runId).toBe(first.view?.run.runId);
+
+      // Revoked while a new run replaces it: the new run is looked for until the role may see it, and
+      // its changes reach the page.
+      from = stream.events.length;
+      await db("revoke");
+      await owner("init", "--domains", "api", "--repo", "acme/widgets", "--force");
+      await snapshot(from, false);
+      from = stream.events.length;
+      await db("grant");
+      const replaced = (await snapshot(from, true)).data as Snapshot;
+      expect(replaced.view?.run.runId).not.toBe(first.view?.run.runId);
+      await owner("update", "api", "--status", "in_progress", "--files", "3/4");
+      const change = (await stream.next((e) => e.event === "change", from)).data as {
+        rows: { changed: { domain: string; filesCompleted: number }[] };
+      };
+      expect(change.rows.changed).toEqual([expect.objectContaining({ domain: "api", filesCompleted: 3 })]);
+      stream.close();
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  }, 90_000);
 
   it("ends at once on SIGTERM, and watch at its --timeout, while the database hangs (a frozen host)", async () => {
     const { url } = await server.createDatabase("serve_frozen");

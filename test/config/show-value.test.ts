@@ -38,4 +38,19 @@ describe("quote", () => {
     expect(error).toMatch(/\.\.\.$/);
     expect(quote(new Map([["k", "x".repeat(200)]]))).toHaveLength(80);
   });
+
+  it.each<[string, string, string]>([
+    ["a zero-width space", "agents_w\u200b", '"agents_w\\u200b"'],
+    ["a word joiner", "a\u2060b", '"a\\u2060b"'],
+    ["a no-break space", "a\u00a0b", '"a\\u00a0b"'],
+    ["a soft hyphen", "a\u00adb", '"a\\u00adb"'],
+    ["a right-to-left mark", "a\u200fb", '"a\\u200fb"'],
+    ["a joiner in an emoji", "\u{1F9D1}\u200d\u{1F4BB}", '"\u{1F9D1}\\u200d\u{1F4BB}"'],
+    ["a tag character (beyond U+FFFF: its two halves)", "a\u{E0041}", '"a\\udb40\\udc41"'],
+    ["a private-use character", "a\ue000", '"a\\ue000"'],
+    ["the ASCII space and visible text, as they are", "a b é 🚀 …", '"a b é 🚀 …"'],
+  ])("escapes what is not visible on its own: %s", (_, value, shown) => {
+    expect(quote(value)).toBe(shown);
+    expect(JSON.parse(shown)).toBe(value);
+  });
 });

@@ -39,9 +39,10 @@ export interface SubscriptionHost {
  * Calls `listener` after every committed change of this epic, from any machine: LISTEN, on a connection of
  * its own, on the channel of the epic's latest run that this role may see. When a new run replaces it, the
  * old run's channel says so (payload `replaced`) and the subscription moves to the new run's. While the
- * role sees no run of the epic, it looks for one every half second. A dropped connection is re-established
- * and the listener called once (a change may have been missed meanwhile). A listener that throws does not
- * stop any of it (guardListener).
+ * role sees no run of the epic (none yet, or the new run is one it may not see), it looks for one every
+ * half second. A run it stops seeing (its grant revoked) is still listened on: its reader reads it again
+ * until it sees it (serve's LiveRun). A dropped connection is re-established and the listener called once
+ * (a change may have been missed meanwhile). A listener that throws does not stop any of it (guardListener).
  */
 export async function subscribeToEpic(
   host: SubscriptionHost,
@@ -79,12 +80,25 @@ export async function subscribeToEpic(
       });
       return following;
     };
+    /** While the role sees no run of the epic: a look for one every half second, until one is seen. */
+    const lookForRun = () => {
+      if (looking || over()) return;
+      looking = setInterval(() => {
+        follow().then((found) => found && !over() && listener(), ignore);
+      }, 500);
+      looking.unref();
+    };
     next.on("notification", (message) => {
       if (message.channel !== listening) return;
       listener();
       if (message.payload !== "replaced") return;
       follow().then(
-        (moved) => moved && !over() && listener(),
+        (moved) => {
+          if (over()) return;
+          // The new run is one the role may not see (its grant revoked): it is looked for until it can.
+          if (listening === null) lookForRun();
+          else if (moved) listener();
+        },
         ignore, // the connection went away: its end reconnects
       );
     });
@@ -122,12 +136,7 @@ export async function subscribeToEpic(
       next.query(ping).catch(() => next.closeSocket());
     }, HEALTH_EVERY_MS);
     health.unref();
-    if (listening === null) {
-      looking = setInterval(() => {
-        follow().then((found) => found && !over() && listener(), ignore);
-      }, 500);
-      looking.unref();
-    }
+    if (listening === null) lookForRun();
   };
   const reconnect = async (): Promise<void> => {
     if (reconnecting) return;
