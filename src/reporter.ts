@@ -272,7 +272,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         return applyChange(
           this.core,
           agentId,
-          (state, now) => applyCancel(state, agentId, this.core.masked(reason?.trim() || null), now, metrics),
+          (state, now) =>
+            applyCancel(state, agentId, reason?.trim() ? this.core.masked(reason) : null, now, metrics),
           madeAt,
         );
       },

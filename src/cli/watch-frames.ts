@@ -63,7 +63,7 @@ export function describeChange(state: RunState, previous: RunState | null): stri
       const before = previous.agents[agent.agentId]?.events?.at(-1);
       if (newest && (newest.at !== before?.at || newest.message !== before?.message)) {
         // A child's event is also in its parent's log, marked with the child's id.
-        return `Agent ${oneLine(newest.agentId ?? agent.agentId, 80)}: ${oneLine(newest.message)}`;
+        return `Agent ${oneLine(newest.agentId ?? agent.agentId, 80)}: ${oneLine(newest.message.trim())}`;
       }
     }
   }

@@ -167,18 +167,14 @@ export function givenEpic(
   return value?.trim() ? assertEpicId(value, "PARALLEL_PROGRESS_EPIC") : null;
 }
 
-export const MAX_EVENT_LENGTH = 2000;
-
 /**
- * An event's message (`log`, `logAgentEvent`): trimmed, not empty, at most 2000 characters. `label`: what
- * the messages call it (the library's names its method and parameter).
+ * An event's message (`log`, `logAgentEvent`): not blank, and kept as given (the run keeps its first
+ * MAX_AGENT_TEXT characters: see keptText). `label`: what the messages call it (the library's names its
+ * method and parameter).
  */
 export function checkEventMessage(message: string, label = "an event message"): string {
-  const text = message.trim();
-  if (text === "") throw new UsageError(`${label} cannot be empty, got ${quote(message)}`);
-  if (characters(text) > MAX_EVENT_LENGTH)
-    throw new UsageError(`${label} is at most ${MAX_EVENT_LENGTH} characters, got ${characters(text)}`);
-  return text;
+  if (message.trim() === "") throw new UsageError(`${label} cannot be empty, got ${quote(message)}`);
+  return message;
 }
 
 /** Why an agent failed (`fail --error`, `markAgentFailed`): not empty. `option`: the CLI's, to name it. */

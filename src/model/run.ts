@@ -1,6 +1,7 @@
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { assignAgentIds } from "./agent-ids.js";
+import { keptText } from "./agent-text.js";
 import { checkMetrics, withMetrics } from "./metrics.js";
 import { ancestorIds, childrenByParent, depthOf, descendantIds, MAX_DEPTH } from "./tree.js";
 import type { AgentMetrics, AgentState, AgentStatus, GitHubTarget, RunState, SyncState } from "./types.js";
@@ -419,7 +420,7 @@ export function applyComplete(
     startedAt: startedOn(agent, "completed", iso),
     updatedAt: iso,
     finishedAt: finishedAt(agent, "completed", iso),
-    summary: summary ?? agent.summary,
+    summary: summary === null ? agent.summary : keptText(summary),
     error: null,
   };
   return withAgent(state, next, agentEvent(agent.agentId, "completed"), iso);
@@ -440,7 +441,7 @@ export function applyFail(
     startedAt: startedOn(agent, "failed", iso),
     updatedAt: iso,
     finishedAt: finishedAt(agent, "failed", iso),
-    error,
+    error: keptText(error),
   };
   return withAgent(state, next, agentEvent(agent.agentId, "failed"), iso);
 }
@@ -459,23 +460,25 @@ export function applyCancel(
     status: "cancelled",
     updatedAt: iso,
     finishedAt: finishedAt(agent, "cancelled", iso),
-    error: reason,
+    error: reason === null ? null : keptText(reason),
   };
   return withAgent(state, next, agentEvent(agent.agentId, "cancelled"), iso);
 }
 
 /**
  * Adds an event to the agent's log (the newest MAX_AGENT_EVENTS are kept), and to its ancestors' logs
- * marked with the agent's id; the event line stays.
+ * marked with the agent's id; the event line stays. Agent text (the message, a summary, an error, a
+ * reason) is kept as keptText keeps it.
  */
 export function applyLog(state: RunState, ref: string, message: string, now: number): RunState {
   const agent = findAgent(state, ref);
   const iso = new Date(now).toISOString();
-  const events = [...(agent.events ?? []), { at: iso, message }].slice(-MAX_AGENT_EVENTS);
+  const kept = keptText(message);
+  const events = [...(agent.events ?? []), { at: iso, message: kept }].slice(-MAX_AGENT_EVENTS);
   const next = withAgent(state, { ...agent, updatedAt: iso, events }, state.event, iso);
   for (const id of ancestorIds(next.agents, agent.agentId)) {
     const ancestor = next.agents[id]!;
-    const logged = { at: iso, message, agentId: agent.agentId };
+    const logged = { at: iso, message: kept, agentId: agent.agentId };
     next.agents[id] = { ...ancestor, events: [...(ancestor.events ?? []), logged].slice(-MAX_AGENT_EVENTS) };
   }
   return next;

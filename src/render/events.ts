@@ -37,7 +37,7 @@ export function eventItems(agents: readonly AgentState[], runStartedAt: string):
     const shown = (agent.events ?? []).slice(-EVENTS_SHOWN);
     const who = `**${escapeInline(agent.domain)}** (${escapeInline(agent.agentId)})`;
     return shown.map((event, index) => ({
-      line: `- ${who}, ${formatEventTime(event.at, runStartedAt)}: ${event.agentId === undefined ? "" : `[${escapeInline(event.agentId)}] `}${escapeInline(event.message, EVENT_MESSAGE_LENGTH)}`,
+      line: `- ${who}, ${formatEventTime(event.at, runStartedAt)}: ${event.agentId === undefined ? "" : `[${escapeInline(event.agentId)}] `}${escapeInline(event.message.trim(), EVENT_MESSAGE_LENGTH)}`,
       priority: shown.length - 1 - index,
     }));
   });

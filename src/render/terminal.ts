@@ -185,7 +185,7 @@ function lastEvent(agent: AgentState, runStartedAt: string): string | null {
   if (!event) return null;
   const at = eventClock(event.at, runStartedAt);
   const from = event.agentId === undefined ? "" : `[${event.agentId}] `;
-  return `↳ ${at === null ? "" : `${at} `}${from}${event.message}`;
+  return `↳ ${at === null ? "" : `${at} `}${from}${event.message.trim()}`;
 }
 
 export function renderTerminalTable(state: RunState, options: TerminalOptions): string {

@@ -19,7 +19,9 @@ export function cleanText(text: string): string {
 export function truncateCodePoints(text: string, max: number): string {
   const limit = Math.max(0, Math.floor(max));
   if (text.length <= limit) return text;
-  const points = Array.from(text);
+  // Only the head is split into code points (limit + 1 of them at least, or the whole text): a text of
+  // megabytes costs what is kept.
+  const points = Array.from(sliceWhole(text, 2 * limit + 2));
   if (points.length <= limit) return text;
   return limit === 0 ? "" : `${points.slice(0, limit - 1).join("")}…`;
 }

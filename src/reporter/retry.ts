@@ -2,7 +2,13 @@ import { resolveApiUrl } from "../config/resolve.js";
 import { commandDeadline } from "../sync/deadline.js";
 import type { RetryReport } from "../sync/retry-queue.js";
 import type { ReporterCore } from "./core.js";
-import { type ReadSettings, saveSettings, syncEnabledWithoutRun, writeLastSynced } from "./task-settings.js";
+import {
+  type ReadSettings,
+  saveSettings,
+  settingsAsRead,
+  syncEnabledWithoutRun,
+  writeLastSynced,
+} from "./task-settings.js";
 
 /**
  * retryReport (`dryRun`: only say what would be sent; everything sent gives up at `deadline`), with the
@@ -19,7 +25,13 @@ export async function retry(
   // the file system as it was). With a run, the retry also brings the issue to the run's state.
   if (!before && core.queue.count() === 0)
     return { sent: 0, remaining: 0, plan: [], owed: [], setAside: [], errors: [], waitingUntil: null };
-  const current = before && !options.dryRun ? await saveSettings(core, before, settings) : before;
+  // task.md read as a change reads it (a run given its issue since, sync turned back on): saved, or for a
+  // dry run only planned with.
+  const current =
+    before &&
+    (options.dryRun
+      ? await settingsAsRead(core, before, settings)
+      : await saveSettings(core, before, settings));
   // Other runs' queued posts go to the API this call is configured with (the run's own posts, to its API).
   const apiUrl = resolveApiUrl(core.overrides.apiUrl, core.env);
   // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts
@@ -30,6 +42,7 @@ export async function retry(
   const report = await retryQueue(core.actor(), {
     ...options,
     dryRun: options.dryRun || syncOff,
+    ...(options.dryRun ? { state: current } : {}),
     deadline,
     apiUrl,
   });

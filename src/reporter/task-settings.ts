@@ -37,10 +37,7 @@ export async function saveSettings(
   current: RunState,
   settings?: ReadSettings,
 ): Promise<RunState | null> {
-  let read =
-    settings?.runId === current.runId && readOver(current, settings.basis)
-      ? settings
-      : await readSettings(core, current);
+  let read = await settingsOver(core, current, settings);
   for (let reads = 1; ; reads++) {
     const { target, basis } = read;
     if (!target) return current;
@@ -66,6 +63,29 @@ export async function saveSettings(
     if (saved) recordTaskFile(core, saved.runId, target);
     return saved;
   }
+}
+
+/**
+ * The run as saveSettings would make it, saved nowhere (a dry run plans with the settings the real call
+ * would read, and changes nothing): warns and throws as saveSettings does.
+ */
+export async function settingsAsRead(
+  core: ReporterCore,
+  current: RunState,
+  settings?: ReadSettings,
+): Promise<RunState> {
+  const { target } = await settingsOver(core, current, settings);
+  if (!target) return current;
+  warnIfNoRepository(core, target);
+  warnOfTaskFile(core, target);
+  return { ...current, github: keepRunIssue(current, target.github, givenFlags(core)) };
+}
+
+/** `settings` when they were read over the run's current ones, else this call's read now. */
+function settingsOver(core: ReporterCore, current: RunState, settings?: ReadSettings): Promise<ReadSettings> {
+  return settings?.runId === current.runId && readOver(current, settings.basis)
+    ? Promise.resolve(settings)
+    : readSettings(core, current);
 }
 
 /** This call's settings over the run's saved ones (see refreshTarget); null: nothing changed. */

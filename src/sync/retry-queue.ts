@@ -1,4 +1,5 @@
 import { GitHubError, type GitHubErrorKind, LockTimeoutError } from "../errors.js";
+import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
 import type { QueueItem } from "../queue/types.js";
 import { storeTime } from "../store/store-time.js";
@@ -61,6 +62,11 @@ export async function retryQueue(
     apiUrl: string;
     dryRun?: boolean;
     /**
+     * A dry run's run, as this call read it (its settings from a task.md changed since, which a dry run
+     * does not save); default: the store's.
+     */
+    state?: RunState | null;
+    /**
      * Epoch ms by which everything sent gives up (the command's deadline, on SyncDeps.timer); default: one
      * from now.
      */
@@ -72,7 +78,7 @@ export async function retryQueue(
   if (options.dryRun) {
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
-    const state = await store.read();
+    const state = options.state === undefined ? await store.read() : options.state;
     const plan = leftForOtherApi(planRetry(entries, state), options.apiUrl);
     const owed = owedPosts(plan, state);
     const remaining = stillQueued(plan) + owed.length;

@@ -272,6 +272,33 @@ describe("cancel and the event log from the CLI", () => {
     expect(badStall.code).toBe(2);
   });
 
+  it("agent text is taken at any length, kept as given up to 2,000 characters, the last … when cut", async () => {
+    const dir = await epic();
+    await runCli(["init", "--epic", "E", "--domains", "a,b,c,d", "--dir", dir]);
+    const long = (letter: string) => `  ${letter.repeat(100_000)}  `;
+    for (const args of [
+      ["log", "a", long("l")],
+      ["log", "a", "  padded  "],
+      ["fail", "b", "--error", long("e")],
+      ["complete", "c", "--summary", long("s")],
+      ["cancel", "d", "--reason", long("r")],
+    ]) {
+      const result = await runCli([...args, "--dir", dir]);
+      expect(result.code, args[0]).toBe(0);
+      expect(result.stderr).toBe("");
+    }
+    const cut = (letter: string) => `  ${letter.repeat(1997)}…`;
+    const [a, b, c, d] = JSON.parse((await runCli(["status", "--json", "--dir", dir])).stdout).agents;
+    expect(a.events.map((e: { message: string }) => e.message)).toEqual([cut("l"), "  padded  "]);
+    expect(b.error).toBe(cut("e"));
+    expect(c.summary).toBe(cut("s"));
+    expect(d.error).toBe(cut("r"));
+    // The issue shows less still: an event's first 200 characters, without the white space around it.
+    const markdown = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
+    expect(markdown).toContain(`: ${"l".repeat(199)}…\n`);
+    expect(markdown).toContain(": padded\n");
+  });
+
   it("a cancelled agent takes no update, complete or fail: exit 2, one line, the run untouched", async () => {
     const dir = await epic();
     await runCli(["init", "--epic", "E", "--domains", "backend,docs", "--dir", dir]);

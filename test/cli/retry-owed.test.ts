@@ -1,5 +1,9 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter } from "../../src/reporter.js";
+import { allFileText, stopFlushers, taskMd } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
@@ -53,6 +57,77 @@ describe("retry of a run whose latest state is neither on the issue nor queued",
     expect(await reporter.retryOfflineQueue()).toBe(1);
     expect(shown()).toContain("| 7/10 |");
     expect((await reporter.retryReport({ dryRun: true })).owed).toEqual([]);
+    await reporter.close();
+  });
+});
+
+/**
+ * task.md changed since the run last read it: the dry run plans with the settings the retry would read
+ * (and save), and saves none of them itself.
+ */
+describe("retry --dry-run of a run whose task.md changed since it was read", () => {
+  it("a run given an issue later: the dry run lists its progress comment (exit 3) and changes nothing", async () => {
+    const { cli, dir, gh } = await fakeGitHub({ task: "# task\n" });
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    expect((await cli("update", "a", "--status", "in_progress", "--files", "1/2")).code).toBe(0);
+    const { runId, sync } = JSON.parse((await cli("status", "--json")).stdout);
+    await writeFile(join(dir, "task.md"), taskMd(123));
+    const before = await allFileText(dir);
+    const dry = await cli("retry", "--dry-run");
+    expect(dry.stdout).toBe(`-\tcurrent\tprogress\tacme/widgets#123\t${runId}\t${sync.seq}\n`);
+    expect(dry.code).toBe(3);
+    expect(await allFileText(dir)).toBe(before);
+    const retry = await cli("retry", "--verbose");
+    expect(retry.stderr).toContain("1 post(s) delivered, 0 remaining");
+    expect(
+      gh
+        .comments("acme/widgets", 123)
+        .map((c) => c.body)
+        .join("\n"),
+    ).toContain("| 1/2 |");
+  });
+
+  it("a run finalized while sync was off, then turned on: the dry run lists its final summary too", async () => {
+    const { cli, dir, gh } = await fakeGitHub();
+    gh.setFaults({ down: true });
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    await stopFlushers(dir); // the queued post stays for the retry below
+    await writeFile(join(dir, "task.md"), taskMd(123, "  sync_enabled: false\n"));
+    expect((await cli("finalize", "--summary", "merged")).code).toBe(0);
+    await writeFile(join(dir, "task.md"), taskMd(123));
+    gh.setFaults({ down: false });
+    const { runId, sync } = JSON.parse((await cli("status", "--json")).stdout);
+    const before = await allFileText(dir);
+    const dry = await cli("retry", "--dry-run");
+    const lines = dry.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      new RegExp(`^comment_\\S+\\.json\\tcurrent\\tprogress\\tacme/widgets#123\\t${runId}\\t`),
+    );
+    expect(lines[1]).toBe(`-\tcurrent\tfinal\tacme/widgets#123\t${runId}\t${sync.seq}`);
+    expect(dry.code).toBe(3);
+    expect(await allFileText(dir)).toBe(before);
+    const retry = await cli("retry", "--verbose");
+    expect(retry.stderr).toContain("2 post(s) delivered, 0 remaining");
+    const finals = gh.comments("acme/widgets", 123).filter((c) => parseMarker(c.body)?.kind === "final");
+    expect(finals).toHaveLength(1);
+  });
+
+  it("the library: retryReport({ dryRun }) owes what retryReport() then sends, and saves no settings", async () => {
+    const { dir, env } = await fakeGitHub({ task: "# task\n" });
+    const first = createParallelReporter(dir, { env });
+    await first.initializeParallelTracking("E", ["a"]);
+    await first.updateAgentProgress("a", "in_progress", 1, 2);
+    await first.close();
+    await writeFile(join(dir, "task.md"), taskMd(123));
+    const reporter = createParallelReporter(dir, { env });
+    const dry = await reporter.retryReport({ dryRun: true });
+    expect(dry.owed.map(({ kind, repo, issueNumber }) => ({ kind, repo, issueNumber }))).toEqual([
+      { kind: "progress", repo: "acme/widgets", issueNumber: 123 },
+    ]);
+    expect(dry).toMatchObject({ sent: 0, remaining: 1 });
+    expect((await reporter.load())?.github.issueNumber).toBeNull();
+    expect(await reporter.retryReport()).toMatchObject({ sent: 1, remaining: 0 });
     await reporter.close();
   });
 });

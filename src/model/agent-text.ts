@@ -1,0 +1,15 @@
+import { truncateCodePoints } from "../render/text.js";
+
+/**
+ * How many characters (code points) of an agent's text a run keeps: a result summary, a failure's error, a
+ * cancel reason, an event message. Longer text is cut, never refused (a compiler error or a stack trace
+ * must not cost the event, as reporting never blocks the workflow), and the run state stays bounded: an
+ * agent keeps one such text and its last MAX_AGENT_EVENTS events. The issue shows less still (see escape.ts).
+ */
+export const MAX_AGENT_TEXT = 2000;
+
+/**
+ * An agent's text as the run keeps it (pure): as given, white space included, cut to MAX_AGENT_TEXT
+ * characters, the last one `…` when cut.
+ */
+export const keptText = (text: string): string => truncateCodePoints(text, MAX_AGENT_TEXT);
