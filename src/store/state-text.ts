@@ -8,7 +8,8 @@ import type { RunState } from "../model/types.js";
  */
 
 /** The advice a message about an unreadable state file ends with. */
-export const FORCE = ": start a new run with init --force (it keeps the file aside, as state.json.corrupt or the first free state.json.N.corrupt)";
+export const FORCE =
+  ": start a new run with init --force (it keeps the file aside, as state.json.corrupt or the first free state.json.N.corrupt)";
 export const FIX_OR_FORCE =
   " (edited by hand?): fix it, or start a new run with init --force (it keeps the file aside, as state.json.corrupt or the first free state.json.N.corrupt)";
 
