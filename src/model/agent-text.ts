@@ -13,3 +13,12 @@ export const MAX_AGENT_TEXT = 2000;
  * characters, the last one `…` when cut.
  */
 export const keptText = (text: string): string => truncateCodePoints(text, MAX_AGENT_TEXT);
+
+/**
+ * How many characters of the merge summary a run keeps: the most a comment holds (GitHub's limit), of
+ * which the final summary shows what fits. More would only grow the state (a huge `--summary-file`).
+ */
+export const MAX_MERGE_SUMMARY = 65_536;
+
+/** The merge summary as the run keeps it (pure): as given, cut to MAX_MERGE_SUMMARY, `…` last when cut. */
+export const keptMergeSummary = (text: string): string => truncateCodePoints(text, MAX_MERGE_SUMMARY);

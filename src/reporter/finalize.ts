@@ -1,4 +1,5 @@
 import { keepRunIssue } from "../config/same-issue.js";
+import { keptMergeSummary } from "../model/agent-text.js";
 import { applyFinalize, noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
@@ -27,7 +28,7 @@ export async function finalizeRun(
     settings = await readSettings(core, active);
     if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
   }
-  const summary = core.masked(mergeSummary ?? "");
+  const summary = keptMergeSummary(core.masked(mergeSummary ?? ""));
   const { state, finalizedNow } = await core.store.transact((current, now) => {
     if (!current) throw noRunError(core.place);
     if (current.completedAt) return { result: { state: current, finalizedNow: false } };

@@ -40,4 +40,21 @@ describe("long agent text in the library", () => {
       await reporter.close();
     }
   });
+
+  it("finalizeParallelExecution keeps 65,536 characters of a huge merge summary, and knows it again", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-long-"));
+    folders.push(dir);
+    const reporter = createParallelReporter(dir, { env: {} });
+    try {
+      await reporter.initializeParallelTracking("E", ["api"]);
+      const huge = "s".repeat(2_000_000);
+      expect((await reporter.finalizeParallelExecution(huge)).finalizedNow).toBe(true);
+      expect(reporter.executionState.mergeSummary).toBe(`${"s".repeat(65_535)}…`);
+      expect((await stat(join(dir, ".parallel-progress/state.json"))).size).toBeLessThan(80_000);
+      // The same summary again is the run's own (finalize is idempotent), not another left unused.
+      expect((await reporter.finalizeParallelExecution(huge)).summaryUnused).toBe(false);
+    } finally {
+      await reporter.close();
+    }
+  });
 });
