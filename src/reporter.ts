@@ -232,6 +232,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           (state, now) =>
             applyComplete(state, agentId, this.core.masked(resultSummary) ?? null, now, metrics),
           madeAt,
+          Boolean(resultSummary?.trim()),
         );
       },
       { agent: this.turnOf(agentId) },
@@ -252,6 +253,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           agentId,
           (state, now) => applyFail(state, agentId, this.core.masked(errorMessage), now, metrics),
           madeAt,
+          true,
         );
       },
       { agent: this.turnOf(agentId) },
@@ -275,6 +277,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           (state, now) =>
             applyCancel(state, agentId, reason?.trim() ? this.core.masked(reason) : null, now, metrics),
           madeAt,
+          Boolean(reason?.trim()),
         );
       },
       { agent: this.turnOf(agentId) },
@@ -294,6 +297,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           agentId,
           (state, now) => applyLog(state, agentId, this.core.masked(text), now),
           madeAt,
+          true,
         );
       },
       { agent: this.turnOf(agentId) },

@@ -12,13 +12,15 @@ import { givenFlags, readOver, recordTaskFile, SETTINGS_READS, warnOfTaskFile } 
 
 /**
  * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `madeAt`: when
- * it was made, if it is applied later (see applyingKeptChange).
+ * it was made, if it is applied later (see applyingKeptChange); `keepsText`: it keeps agents' text, which
+ * `apply` masks (core.masked) with the secrets known as it runs.
  */
 export async function applyChange(
   core: ReporterCore,
   agentRef: string | null,
   apply: (state: RunState, now: number) => RunState,
   madeAt: number | null = null,
+  keepsText = false,
 ): Promise<void> {
   const deadline = commandDeadline(core.timer.now());
   const syncer = core.actor();
@@ -30,8 +32,13 @@ export async function applyChange(
   // The change and the write decision in one transaction: one lock, one state read and write per call.
   // Flags given on this call are applied in it too; only when task.md changed (or an issue was given to a
   // run without a repository) are the settings read first, outside the lock (a second pass).
-  for (let pass = 0; ; pass++) {
-    type Outcome = { refresh: RunState } | { next: RunState; made: Claim | null; before: AgentState | null };
+  // Passes of the settings read (asking gh, below, is not one).
+  let pass = 0;
+  for (;;) {
+    type Outcome =
+      | { refresh: RunState }
+      | { learn: string }
+      | { next: RunState; made: Claim | null; before: AgentState | null };
     const outcome = await core.store.transact<Outcome>((current, now) => {
       const ended = endedAfter(current, madeAt);
       const active = ended ?? assertActive(current, core.place);
@@ -44,6 +51,11 @@ export async function applyChange(
       const base = overlaid
         ? { ...active, github: keepRunIssue(active, overlaid.github, givenFlags(core)) }
         : active;
+      // Text kept in a run that posts: a token only gh gives is masked in it before any store keeps it
+      // (a shared database never holds one), so gh is asked first, outside the lock (a second pass).
+      if (keepsText && canSync(base) && core.mayLearnTokens(base.github.apiUrl)) {
+        return { result: { learn: base.github.apiUrl } };
+      }
       // A finalized run taking a change made before its end: the change keeps the time it was made, and
       // the run its last word ("Parallel execution completed").
       const changed = ended
@@ -54,11 +66,16 @@ export async function applyChange(
       const before = agentRef === null ? null : findAgent(active, agentRef);
       return { next, result: { next, made, before } };
     });
+    if ("learn" in outcome) {
+      await core.learnTokens(outcome.learn);
+      continue;
+    }
     if ("refresh" in outcome) {
       const seen = seenFor(record, outcome.refresh.runId);
       target = await refreshTarget(core.fs, core.epicDir, core.env, outcome.refresh, seen, core.overrides);
       if (basis === null) warnOfTaskFile(core, target);
       basis = outcome.refresh.github;
+      pass++;
       continue;
     }
     if (target) recordTaskFile(core, outcome.next.runId, target, record);

@@ -215,6 +215,12 @@ export class ReporterCore {
     await this.ghToken(apiUrl).catch(() => null);
   }
 
+  /** Whether learnTokens(apiUrl) would ask gh (no token in the environment, no client, not asked yet). */
+  mayLearnTokens(apiUrl: string): boolean {
+    if (this.options.client || tokenFromEnvironment(this.env) !== null) return false;
+    return !this.ghTokens.has(webHost(apiUrl));
+  }
+
   /** The token gh gives for `apiUrl`'s host, asked once per host, and kept as a secret (learned). */
   private ghToken(apiUrl: string): Promise<string | null> {
     const host = webHost(apiUrl);

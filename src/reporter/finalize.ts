@@ -3,6 +3,7 @@ import { keptMergeSummary } from "../model/agent-text.js";
 import { applyFinalize, noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
+import { canSync } from "../sync/decide.js";
 import { keptTime } from "./change.js";
 import type { ReporterCore } from "./core.js";
 import { retry } from "./retry.js";
@@ -28,6 +29,8 @@ export async function finalizeRun(
     settings = await readSettings(core, active);
     if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
   }
+  // A token only gh gives is masked in the summary before any store keeps it (see applyChange).
+  if (active && canSync(active) && mergeSummary?.trim()) await core.learnTokens(active.github.apiUrl);
   const summary = keptMergeSummary(core.masked(mergeSummary ?? ""));
   const { state, finalizedNow } = await core.store.transact((current, now) => {
     if (!current) throw noRunError(core.place);

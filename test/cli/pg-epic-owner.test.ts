@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/pg/migrations.js";
-import { type CliResult, keptChangeFiles, runCli } from "../support/cli.js";
+import { type CliResult, keptChangeFiles, runCli, stopFlushers } from "../support/cli.js";
+import { startFakeGitHub } from "../support/fake-github/index.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
   type PostgresDatabases,
@@ -460,6 +461,49 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     for (const secret of [SUPERUSER_PASSWORD, "pg-env-secret-pw"])
       expect(status.stdout).not.toContain(secret);
     expect(status.stdout).toContain("PGPASSWORD=***");
+  });
+
+  it("keeps no token only gh gives in the database: agents' text quoting it is masked before it is stored", async () => {
+    const token = "f63dc0123456789abcdef0123456789abcdef012";
+    const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
+    const { url, name } = await server.createDatabase("ghonly");
+    const dir = await cli.folder();
+    try {
+      await mkdir(join(dir, "bin"));
+      await writeFile(join(dir, "bin", "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
+      const env = {
+        PATH: `${join(dir, "bin")}${delimiter}${process.env.PATH ?? ""}`,
+        GITHUB_API_URL: gh.url,
+        PARALLEL_PROGRESS_STORE: url,
+        PARALLEL_PROGRESS_EPIC: "E-GH",
+      };
+      const run = (args: string[]) => runCli([...args, "--dir", dir], { env });
+      expect((await run(["init", "--domains", "a,b,c", "--repo", "acme/widgets", "--issue", "7"])).code).toBe(
+        0,
+      );
+      for (const args of [
+        ["fail", "b", "--error", `curl: token ${token} rejected`],
+        ["log", "a", `saw ${token}`],
+        ["cancel", "c", "--reason", `revoked ${token}`],
+        ["complete", "a", "--summary", `sum ${token}`],
+        ["finalize", "--summary", `merged ${token}`],
+      ]) {
+        const done = await run(args);
+        expect(done.code, done.stderr).toBe(0);
+      }
+      const holding = await server.sql(
+        name,
+        `SELECT 'runs' FROM parallel_progress.runs r WHERE r::text LIKE $1
+         UNION ALL SELECT 'agents' FROM parallel_progress.agents a WHERE a::text LIKE $1
+         UNION ALL SELECT 'events' FROM parallel_progress.events e WHERE e::text LIKE $1`,
+        [`%${token.slice(0, 20)}%`],
+      );
+      expect(holding).toEqual([]);
+      expect((await run(["status", "--json"])).stdout).toContain("curl: token *** rejected");
+    } finally {
+      await stopFlushers(dir);
+      await gh.close();
+    }
   });
 
   it("masks the password of a URL given only by --store, in the run and in a change kept on disk", async () => {
