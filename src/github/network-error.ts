@@ -42,6 +42,11 @@ export function describeProxy(variable: { name: string; value: string } | null):
 const BEFORE_SENDING =
   /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ENETUNREACH|ENETDOWN|EHOSTUNREACH|ERR_PROXY.*|ERR_TLS.*|.*CERT.*|UNABLE_TO_.*|ERR_SSL.*)$/;
 
+/** Whether a failure of this code surely sent nothing (see BEFORE_SENDING). */
+export function sentNothing(code: string): boolean {
+  return BEFORE_SENDING.test(code);
+}
+
 /** minipass-fetch's FetchError puts the URL before the system error's message: the message alone is kept. */
 const FETCH_ERROR_PREFIX =
   /^(request to \S+ failed, reason|Invalid response body while trying to fetch \S+): /;
@@ -64,7 +69,7 @@ export function toNetworkError(error: unknown, via: { name: string; value: strin
   }
   return new NetworkError(cause, {
     code,
-    requestSent: !BEFORE_SENDING.test(code),
+    requestSent: !sentNothing(code),
     timedOut: false,
     proxy: describeProxy(via),
   });
@@ -97,7 +102,7 @@ function rootCause(error: unknown): unknown {
   return current;
 }
 
-function codeOf(error: unknown): string | undefined {
+export function codeOf(error: unknown): string | undefined {
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === "string" ? code : undefined;
 }

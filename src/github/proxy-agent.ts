@@ -3,6 +3,7 @@ import { checkServerIdentity } from "node:tls";
 import { HttpProxyAgent } from "http-proxy-agent";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { SocksProxyAgent } from "socks-proxy-agent";
+import { codeOf, sentNothing } from "./network-error.js";
 
 /**
  * The agent that takes a request to `target` through a proxy, loaded only when a proxy is set. An https
@@ -18,7 +19,7 @@ export function proxyAgent(proxyUrl: string, target: URL, timeoutMs: number): Ag
   // socks-proxy-agent cannot close a handshake the proxy never answers when the request is given up:
   // only its own timeout ends it (30 s by default), which holds the process open as long. Made for
   // the request, the agent gets the request's limit.
-  if (proxyUrl.startsWith("socks")) return new SocksProxyAgent(proxyUrl, { timeout: timeoutMs });
+  if (proxyUrl.startsWith("socks")) return new SocksAgent(proxyUrl, { timeout: timeoutMs });
   const key = `${target.protocol} ${proxyUrl}`;
   let agent = agents.get(key);
   if (agent === undefined) {
@@ -74,5 +75,27 @@ class TunnelAgent extends HttpsProxyAgent<string> {
     if (status === 200) return socket;
     socket.destroy();
     throw Object.assign(new Error(`the proxy refused the tunnel (${status})`), { code: "ERR_PROXY_TUNNEL" });
+  }
+}
+
+/**
+ * socks-proxy-agent with its failures coded. Its connect ends once the proxy has opened the connection to
+ * the API, before a byte of the request is written: a failure of it sent nothing. The socks library
+ * reports one with no code, the system error's message alone (`connect ECONNREFUSED 127.0.0.1:1080`),
+ * which read as a connection lost after sending (ERR_FETCH_SYSTEM), never retried. It gets the code
+ * of a failure before sending that it carries or names (ECONNREFUSED: retried and explained as through an
+ * http:// proxy), else ERR_PROXY_SOCKS (the proxy refused the greeting or the connection, hung up...:
+ * sent nowhere, and not tried again, as ERR_PROXY_TUNNEL).
+ */
+class SocksAgent extends SocksProxyAgent {
+  override async connect(req: ClientRequest, options: Parameters<SocksProxyAgent["connect"]>[1]) {
+    try {
+      return await super.connect(req, options);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const named = [codeOf(error), /\b(E[A-Z]+)\b/.exec(message)?.[1]];
+      const code = named.find((candidate) => candidate !== undefined && sentNothing(candidate));
+      throw Object.assign(new Error(message, { cause: error }), { code: code ?? "ERR_PROXY_SOCKS" });
+    }
   }
 }

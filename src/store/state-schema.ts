@@ -20,7 +20,12 @@ import { FIX_OR_FORCE } from "./state-text.js";
 
 const time = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 time");
 const count = z.int().min(0);
-const epochMs = z.number().finite();
+/**
+ * A time in epoch ms: one a date holds with room to add to it (the end of the year 9999 either side of 0).
+ * No version writes one further away; edited in, it crashed every command that showed or waited for it.
+ */
+const YEAR_10000_MS = Date.UTC(10_000, 0, 1);
+const epochMs = z.number().min(-YEAR_10000_MS).max(YEAR_10000_MS);
 
 const agentSchema = z.looseObject({
   agentId: z.string().min(1),

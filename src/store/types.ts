@@ -40,7 +40,8 @@ export interface RunStore {
    * the change is made again on a fresh read when that moved; a change that alters only agents is
    * checked against those agents and the run's own fields, so the other agents, and `seq`, it was
    * handed may be behind the stored run (see PgRunStore). `change` is pure (it may be called more than
-   * once); a change that throws persists nothing and rethrows.
+   * once); a change that throws persists nothing and rethrows. Both stores hand it (and `read` returns)
+   * the state with its waits held to an hour from `now` (held-waits.ts).
    */
   transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T>;
   /**

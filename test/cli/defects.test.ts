@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { stateToText, trustedState } from "../../src/store/state-text.js";
 import { queueFiles, runCli } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
@@ -47,6 +48,45 @@ describe("retry during a long rate limit", () => {
     expect(finalize.stderr.trim().split("\n").at(-1)).toBe(
       `parallel-progress: warning: GitHub rate limit: 2 post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`,
     );
+  });
+});
+
+describe("a wait in the run state further than an hour away", () => {
+  // Written by a build before the hour's cap (or an older client on a shared database).
+  it.each([
+    ["years away (2100)", 4_102_444_800_000],
+    ["past what a date holds", 1e20],
+  ])("%s is waited an hour from the first command that reads it, as a GitHub answer is", async (_, until) => {
+    const { cli, dir } = await fakeGitHub();
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    const stateFile = join(dir, ".parallel-progress", "state.json");
+    // Written as the store writes it (a hand's edit is checked: a time past what a date holds is refused).
+    const state = trustedState(await readFile(stateFile, "utf8"))!;
+    await writeFile(
+      stateFile,
+      stateToText({ ...state, sync: { ...state.sync, rateLimitedUntil: until, backoffUntil: until } }),
+    );
+    const hourFrom = (ms: number) => Math.round((ms + 60 * 60_000) / 1000) * 1000;
+    const earliest = hourFrom(Date.now());
+    const log = await cli("log", "a", "x");
+    const latest = hourFrom(Date.now());
+    expect(log.code, log.stderr).toBe(0);
+    const held = JSON.parse(await readFile(stateFile, "utf8")).sync;
+    expect(held.rateLimitedUntil).toBe(held.backoffUntil);
+    expect(Math.round(held.rateLimitedUntil / 1000) * 1000).toBeGreaterThanOrEqual(earliest);
+    expect(Math.round(held.rateLimitedUntil / 1000) * 1000).toBeLessThanOrEqual(latest);
+    // The hour counts from that command: later ones say the same time.
+    const at = new Date(Math.round(held.rateLimitedUntil / 1000) * 1000).toISOString().replace(".000Z", "Z");
+    const finalize = await cli("finalize");
+    expect(finalize.code, finalize.stderr).toBe(0);
+    expect(finalize.stderr.trim().split("\n").at(-1)).toBe(
+      `parallel-progress: warning: GitHub rate limit: 2 post(s) stay queued until ${at}; run \`parallel-progress retry\` after that`,
+    );
+    const retry = await cli("retry");
+    expect(retry.code, retry.stderr).toBe(3);
+    expect(retry.stderr.trim().split("\n")).toEqual([
+      `parallel-progress: warning: GitHub rate limit: 2 post(s) stay queued until ${at}; run \`parallel-progress retry\` after that`,
+    ]);
   });
 });
 

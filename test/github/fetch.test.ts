@@ -304,17 +304,45 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     expect(() => proxyUrl({ name: "HTTPS_PROXY", value: "ftp://proxy.corp" })).toThrow(NetworkError);
   });
 
-  it("names the proxy (without its password) when the connection to it fails", async () => {
-    const port = await closedPort();
-    const proxy = readProxySettings({ HTTP_PROXY: `http://user:s3cret@127.0.0.1:${port}` });
+  it.each(["http", "socks5", "socks5h"])(
+    "names the %s:// proxy (without its password) when the connection to it fails, sent nowhere",
+    async (scheme) => {
+      const port = await closedPort();
+      const proxy = readProxySettings({ HTTP_PROXY: `${scheme}://user:s3cret@127.0.0.1:${port}` });
+      const target = await serve((_req, res) => res.end("never"));
+      const error = await failure(createFetch(proxy, 5000)(target.url));
+      expect([error.code, error.requestSent, error.proxy]).toEqual([
+        "ECONNREFUSED",
+        false,
+        `${scheme}://127.0.0.1:${port} (HTTP_PROXY)`,
+      ]);
+      expect(target.received).toHaveLength(0);
+    },
+  );
+
+  it("takes a SOCKS5 proxy's refusal of the connection to the API as sent nowhere (ERR_PROXY_SOCKS)", async () => {
     const target = await serve((_req, res) => res.end("never"));
-    const error = await failure(createFetch(proxy, 5000)(target.url));
-    expect([error.code, error.requestSent, error.proxy]).toEqual([
-      "ECONNREFUSED",
-      false,
-      `http://127.0.0.1:${port} (HTTP_PROXY)`,
-    ]);
-    expect(target.received).toHaveLength(0);
+    const sockets: Socket[] = [];
+    // Greets, then answers the CONNECT with 5: "connection refused" (the API unreachable from the proxy).
+    const socks = createNetServer((client) => {
+      sockets.push(client);
+      client.once("data", () => {
+        client.write(Buffer.from([5, 0]));
+        client.once("data", () => client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])));
+      });
+    });
+    await new Promise<void>((resolve) => socks.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = socks.address() as AddressInfo;
+      const proxy = readProxySettings({ HTTP_PROXY: `socks5h://127.0.0.1:${port}` });
+      const error = await failure(createFetch(proxy, 5000)(target.url));
+      expect([error.code, error.requestSent]).toEqual(["ERR_PROXY_SOCKS", false]);
+      expect((error.cause as Error).message).toContain("Socks5 proxy rejected connection");
+      expect(target.received).toHaveLength(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => socks.close(resolve));
+    }
   });
 });
 

@@ -454,19 +454,23 @@ describe("createOctokitClient: odd answers", () => {
 });
 
 describe("createOctokitClient: through a proxy", () => {
-  it("names the proxy (never its password) when it cannot be reached, and retries as for GitHub", async () => {
-    const port = await closedPort();
-    const target = await serve(json(201, comment(1)));
-    const proxy = readProxySettings({ HTTP_PROXY: `http://user:s3cret@127.0.0.1:${port}` });
-    const { github, sleeps } = client(target.url, { proxy });
-    const error = await failure(github.createComment(REPO, 123, "body"));
-    expect([error.kind, error.outcomeUnknown, sleeps.length]).toEqual(["network", false, 2]);
-    expect(error.message).toBe(
-      `creating a comment on acme/widgets#123 failed after 3 attempts: could not connect to ${target.url} through the proxy http://127.0.0.1:${port} (HTTP_PROXY) (ECONNREFUSED): check the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the network and the API URL`,
-    );
-    expect(target.received).toHaveLength(0);
-    expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
-  });
+  // A SOCKS5 proxy's refusal was read as a connection lost after sending (ERR_FETCH_SYSTEM), never retried.
+  it.each(["http", "socks5", "socks5h"])(
+    "names the %s:// proxy (never its password) when it cannot be reached, and retries as for GitHub",
+    async (scheme) => {
+      const port = await closedPort();
+      const target = await serve(json(201, comment(1)));
+      const proxy = readProxySettings({ HTTP_PROXY: `${scheme}://user:s3cret@127.0.0.1:${port}` });
+      const { github, sleeps } = client(target.url, { proxy });
+      const error = await failure(github.createComment(REPO, 123, "body"));
+      expect([error.kind, error.outcomeUnknown, sleeps.length]).toEqual(["network", false, 2]);
+      expect(error.message).toBe(
+        `creating a comment on acme/widgets#123 failed after 3 attempts: could not connect to ${target.url} through the proxy ${scheme}://127.0.0.1:${port} (HTTP_PROXY) (ECONNREFUSED): check the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the network and the API URL`,
+      );
+      expect(target.received).toHaveLength(0);
+      expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
+    },
+  );
 
   it("explains a proxy variable that is not a URL, without retrying", async () => {
     const target = await serve(json(201, comment(1)));

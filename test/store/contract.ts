@@ -171,6 +171,34 @@ export function describeRunStoreContract(name: string, makeFixture: () => Promis
       expect((await store.read())!.sync.lease?.owner).toBe("alive");
     });
 
+    it("holds a wait further than an hour from its clock to an hour, written so by the first change that reads it", async () => {
+      const store = await open();
+      // An older build's, or one past what a date holds (a hand's): writes would stop for years, or crash.
+      await store.transact((_current, now) => {
+        const run = contractRun(now);
+        const waits = { rateLimitedUntil: 1e20, backoffUntil: 4_102_444_800_000 };
+        return { next: { ...run, sync: { ...run.sync, ...waits } }, result: 0 };
+      });
+      const hour = 60 * 60_000;
+      const read = (await store.read())!.sync;
+      const readBy = store.now?.() ?? Date.now(); // the store's clock (a database's counts fractions of a ms)
+      expect(read.rateLimitedUntil).toBeLessThanOrEqual(readBy + hour);
+      expect(read.backoffUntil).toBeLessThanOrEqual(readBy + hour);
+      // A change that writes nothing still writes the hold: the hour counts from it, not from every read.
+      const seen = await store.transact((current, now) => ({ result: { sync: current!.sync, now } }));
+      expect(seen.sync).toMatchObject({ rateLimitedUntil: seen.now + hour, backoffUntil: seen.now + hour });
+      let later = seen.now;
+      for (let i = 0; i < 200 && later === seen.now; i++) {
+        later = await store.transact((_current, now) => ({ result: now }));
+        if (later === seen.now) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(later).toBeGreaterThan(seen.now);
+      expect((await (await open()).read())!.sync).toMatchObject({
+        rateLimitedUntil: seen.now + hour,
+        backoffUntil: seen.now + hour,
+      });
+    });
+
     it("close() stops its subscriptions", async () => {
       const store = await open();
       await store.transact((_current, now) => ({ next: contractRun(now), result: 0 }));

@@ -111,6 +111,13 @@ describe("the state file on read", () => {
       },
       `agents.${agentId}.parentId must name an agent of the run, got "toString"`,
     ],
+    [
+      "a time past what a date holds (every command that showed or waited for it crashed)",
+      (s: Edited) => {
+        s.sync.lease = { owner: "x", expiresAt: 1e20 };
+      },
+      "sync.lease.expiresAt must be at most 253402300800000, got 100000000000000000000",
+    ],
   ])("%s: one line naming the file, the field and the value", async (_, edit, message) => {
     const error = await readError(edited(edit));
     expect(error.message).toBe(
