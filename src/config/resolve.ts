@@ -138,9 +138,7 @@ function checkApiUrl(value: string, source: string, env: Env): string {
     url.search !== "" ||
     url.hash !== ""
   ) {
-    throw new UsageError(
-      `${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(value)}`,
-    );
+    throw new UsageError(`${source} must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(value)}`);
   }
   // The URL is saved in the run state and in queue files: credentials in it would be written to disk.
   if (url.username !== "" || url.password !== "") {
