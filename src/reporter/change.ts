@@ -1,4 +1,5 @@
 import { overlayTarget, refreshTarget, type Target } from "../config/github-target.js";
+import { refuseSecretsIn } from "../config/options.js";
 import { statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { readTaskFileSeen, seenFor } from "../config/task-file-seen.js";
@@ -53,9 +54,13 @@ export async function applyChange(
         : active;
       // Text kept in a run that posts: a token only gh gives is masked in it before any store keeps it
       // (a shared database never holds one), so gh is asked first, outside the lock (a second pass).
-      if (keepsText && canSync(base) && core.mayLearnTokens(base.github.apiUrl)) {
+      // So for a run that starts posting with this change (an issue given since init): its names go
+      // into every post and queue file, and are refused holding such a token, as init refuses them.
+      const startsPosting = canSync(base) && !canSync(active);
+      if ((keepsText || startsPosting) && canSync(base) && core.mayLearnTokens(base.github.apiUrl)) {
         return { result: { learn: base.github.apiUrl } };
       }
+      if (startsPosting) refuseNamesOf(base, core.secrets());
       // A finalized run taking a change made before its end: the change keeps the time it was made, and
       // the run its last word ("Parallel execution completed").
       const changed = ended
@@ -88,6 +93,18 @@ export async function applyChange(
     core.listeners.rethrow(thrown ?? synced);
     return;
   }
+}
+
+/** Refuses a run whose names (kept in every post and queue file as they are) hold one of `secrets`. */
+function refuseNamesOf(state: RunState, secrets: readonly string[]): void {
+  const why = "the run starts posting to an issue";
+  refuseSecretsIn([state.epicId, state.runId], secrets, `epic (${why}; start a new run)`);
+  refuseSecretsIn(
+    Object.values(state.agents).map((agent) => agent.domain),
+    secrets,
+    `domains (${why}; start a new run)`,
+  );
+  refuseSecretsIn([state.github.repo ?? "", state.github.apiUrl], secrets, "repository and API URL");
 }
 
 /**

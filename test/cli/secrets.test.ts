@@ -284,6 +284,38 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
   });
 });
 
+describe("a token only gh gives in the names of a run that starts posting later", () => {
+  it("is refused when the run is given an issue (its names go into every post and queue file)", async () => {
+    const token = "0123456789abcdef0123456789abcdef76543210";
+    await withGhOnlyToken(token, 126, async ({ gh, dir, path }) => {
+      const env = { ...path, GITHUB_API_URL: gh.url };
+      const cli = (...args: string[]) => runCli([...args, "--dir", dir], { env });
+      await writeFile(join(dir, "task.md"), "# no issue yet\n");
+      // Local: gh is not asked, and the epic id is no shape of token.
+      expect((await cli("init", "--epic", `E-${token}`, "--domains", "a")).code).toBe(0);
+      const before = await readFile(join(dir, ".parallel-progress", "state.json"), "utf8");
+      const given = await cli(
+        "update",
+        "a",
+        "--status",
+        "in_progress",
+        "--issue",
+        "126",
+        "--repo",
+        "acme/widgets",
+      );
+      expect(given.code, given.stderr).toBe(2);
+      expect(given.stderr).toContain("the run starts posting to an issue; start a new run");
+      expect(given.stdout + given.stderr).not.toContain(token);
+      expect(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8")).toBe(before);
+      expect(await queueFiles(dir)).toEqual([]);
+      expect(gh.requests).toHaveLength(0);
+      // Without the issue the run goes on locally.
+      expect((await cli("update", "a", "--status", "in_progress")).code).toBe(0);
+    });
+  });
+});
+
 describe("a token only gh gives, typed where a value goes", () => {
   it("is masked in the error message (asked of gh once the call fails: its own host and the call's API host)", async () => {
     const token = "0123456789abcdef0123456789abcdef76543210";
