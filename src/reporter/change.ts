@@ -1,5 +1,4 @@
 import { overlayTarget, refreshTarget, type Target } from "../config/github-target.js";
-import { refuseSecretsIn } from "../config/options.js";
 import { statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { readTaskFileSeen, seenFor } from "../config/task-file-seen.js";
@@ -9,7 +8,14 @@ import { commandDeadline } from "../sync/deadline.js";
 import { canSync } from "../sync/decide.js";
 import type { Claim } from "../sync/run-syncer.js";
 import type { ReporterCore } from "./core.js";
-import { givenFlags, readOver, recordTaskFile, SETTINGS_READS, warnOfTaskFile } from "./task-settings.js";
+import {
+  givenFlags,
+  readOver,
+  recordTaskFile,
+  refuseNamesOf,
+  SETTINGS_READS,
+  warnOfTaskFile,
+} from "./task-settings.js";
 
 /**
  * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `madeAt`: when
@@ -93,18 +99,6 @@ export async function applyChange(
     core.listeners.rethrow(thrown ?? synced);
     return;
   }
-}
-
-/** Refuses a run whose names (kept in every post and queue file as they are) hold one of `secrets`. */
-function refuseNamesOf(state: RunState, secrets: readonly string[]): void {
-  const why = "the run starts posting to an issue";
-  refuseSecretsIn([state.epicId, state.runId], secrets, `epic (${why}; start a new run)`);
-  refuseSecretsIn(
-    Object.values(state.agents).map((agent) => agent.domain),
-    secrets,
-    `domains (${why}; start a new run)`,
-  );
-  refuseSecretsIn([state.github.repo ?? "", state.github.apiUrl], secrets, "repository and API URL");
 }
 
 /**

@@ -7,7 +7,7 @@ import { canSync } from "../sync/decide.js";
 import { keptTime } from "./change.js";
 import type { ReporterCore } from "./core.js";
 import { retry } from "./retry.js";
-import { givenFlags, type ReadSettings, readSettings } from "./task-settings.js";
+import { givenFlags, type ReadSettings, readSettings, refuseIfStartsPosting } from "./task-settings.js";
 import type { FinalizeResult } from "./types.js";
 
 /**
@@ -27,7 +27,10 @@ export async function finalizeRun(
   let settings: ReadSettings | undefined;
   if (active && !active.completedAt) {
     settings = await readSettings(core, active);
-    if (settings.target) keepRunIssue(active, settings.target.github, givenFlags(core));
+    if (settings.target) {
+      keepRunIssue(active, settings.target.github, givenFlags(core));
+      await refuseIfStartsPosting(core, active, settings.target);
+    }
   }
   // A token only gh gives is masked in the summary before any store keeps it (see applyChange).
   if (active && canSync(active) && mergeSummary?.trim()) await core.learnTokens(active.github.apiUrl);

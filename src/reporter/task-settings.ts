@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { refreshTarget, sameTaskFile, type Target } from "../config/github-target.js";
+import { refuseSecretsIn } from "../config/options.js";
 import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { quote } from "../config/show-value.js";
@@ -44,6 +45,7 @@ export async function saveSettings(
     if (reads === 1) {
       warnIfNoRepository(core, target);
       warnOfTaskFile(core, target);
+      await refuseIfStartsPosting(core, current, target);
     }
     // Read outside the lock: when another call saved settings of its own meanwhile (its flags), read again
     // over them, rather than put the older ones back.
@@ -78,7 +80,35 @@ export async function settingsAsRead(
   if (!target) return current;
   warnIfNoRepository(core, target);
   warnOfTaskFile(core, target);
+  await refuseIfStartsPosting(core, current, target);
   return { ...current, github: keepRunIssue(current, target.github, givenFlags(core)) };
+}
+
+/**
+ * A run that starts posting with `target` (an issue given since init) whose names hold a token only gh
+ * gives is refused, as init refuses them: they go into every post and queue file. gh is asked first.
+ */
+export async function refuseIfStartsPosting(
+  core: ReporterCore,
+  current: RunState,
+  target: Target,
+): Promise<void> {
+  const next = { ...current, github: keepRunIssue(current, target.github, givenFlags(core)) };
+  if (canSync(current) || !canSync(next)) return;
+  await core.learnTokens(next.github.apiUrl);
+  refuseNamesOf(next, core.secrets());
+}
+
+/** Refuses a run whose names (kept in every post and queue file as they are) hold one of `secrets`. */
+export function refuseNamesOf(state: RunState, secrets: readonly string[]): void {
+  const why = "the run starts posting to an issue";
+  refuseSecretsIn([state.epicId, state.runId], secrets, `epic (${why}; start a new run)`);
+  refuseSecretsIn(
+    Object.values(state.agents).map((agent) => agent.domain),
+    secrets,
+    `domains (${why}; start a new run)`,
+  );
+  refuseSecretsIn([state.github.repo ?? "", state.github.apiUrl], secrets, "repository and API URL");
 }
 
 /** `settings` when they were read over the run's current ones, else this call's read now. */

@@ -312,6 +312,18 @@ describe("a token only gh gives in the names of a run that starts posting later"
       expect(gh.requests).toHaveLength(0);
       // Without the issue the run goes on locally.
       expect((await cli("update", "a", "--status", "in_progress")).code).toBe(0);
+      // task.md given the issue: retry (and its dry run) and finalize refuse it too, and post nothing.
+      await writeFile(join(dir, "task.md"), taskMd(126));
+      for (const args of [["retry", "--dry-run"], ["retry"], ["finalize"]]) {
+        const refused = await cli(...args);
+        expect(refused.code, `${args.join(" ")}: ${refused.stderr}`).toBe(2);
+        expect(refused.stderr).toContain("the run starts posting to an issue; start a new run");
+        expect(refused.stdout + refused.stderr).not.toContain(token);
+      }
+      expect(await queueFiles(dir)).toEqual([]);
+      expect(gh.requests).toHaveLength(0);
+      const state = JSON.parse(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8"));
+      expect(state.completedAt).toBeNull(); // the refused finalize left the run as it was
     });
   });
 });
