@@ -460,7 +460,8 @@ export function applyCancel(
     status: "cancelled",
     updatedAt: iso,
     finishedAt: finishedAt(agent, "cancelled", iso),
-    error: reason === null ? null : keptText(reason),
+    // A second cancel without a reason (its cost only) keeps the first one's.
+    error: reason !== null ? keptText(reason) : agent.status === "cancelled" ? agent.error : null,
   };
   return withAgent(state, next, agentEvent(agent.agentId, "cancelled"), iso);
 }

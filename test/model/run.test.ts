@@ -180,5 +180,10 @@ describe("run transitions", () => {
       error: "superseded",
       costUsd: 0.3,
     });
+    // Its cost alone (`cancel tests --cost 0.5`): the reason stays.
+    const costed = applyCancel(again, "tests", null, at + 8000, { costUsd: 0.5 });
+    expect(costed.agents["impl-tes-163000"]).toMatchObject({ error: "superseded", costUsd: 0.5 });
+    // A first cancel without a reason has none.
+    expect(applyCancel(run(), "tests", null, at + 5000).agents["impl-tes-163000"]!.error).toBeNull();
   });
 });
