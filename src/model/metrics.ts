@@ -191,13 +191,21 @@ export function formatUsd(value: number): string {
 }
 
 /**
- * The share of the budget a flagged run has used, in percent: rounded, but never 80 (it is past 80%), 100
- * only for the budget exactly, and past 100 once over it (as progress is never 100% before done).
+ * The share of its `budget` (over 0) a flagged run's `cost` has used, in percent: rounded half to even as
+ * progress is (82.5% → 82, 84.5% → 84), on the amounts as they are kept (to a millionth, in BigInt: a
+ * budget of a billion dollars has 10^15 millionths), but never 80 (it is past 80%), 100 only for the
+ * budget exactly, and past 100 once over it (as progress is never 100% before done).
  */
-function usedPercent(used: number): number {
-  const rounded = Math.round(used * 100);
-  if (used < 1) return Math.min(99, Math.max(81, rounded));
-  return used === 1 ? 100 : Math.max(101, rounded);
+function usedPercent(cost: number, budget: number): number {
+  const spent = BigInt(Math.round(cost * 1e6));
+  const whole = BigInt(Math.round(budget * 1e6));
+  if (whole === 0n) return spent === 0n ? 100 : 101; // a budget under half a millionth (a hand edit)
+  const floor = (spent * 100n) / whole;
+  const twiceRemainder = 2n * (spent * 100n - floor * whole);
+  const up = twiceRemainder > whole || (twiceRemainder === whole && floor % 2n === 1n);
+  const rounded = Number(up ? floor + 1n : floor);
+  if (spent < whole) return Math.min(99, Math.max(81, rounded));
+  return spent === whole ? 100 : Math.max(101, rounded);
 }
 
 /** `$8.50`, or `$8.50 of $10.00 budget` with a budget. */
@@ -217,7 +225,7 @@ export function formatRunCost(view: MetricsView): string | null {
   const flag = !overBudgetWarning(used)
     ? ""
     : Number.isFinite(used)
-      ? ` ⚠️ ${usedPercent(used!)}% used`
+      ? ` ⚠️ ${usedPercent(view.runCost, view.runBudget)}% used`
       : " ⚠️ over budget";
   return `${cost}${flag}`;
 }

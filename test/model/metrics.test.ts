@@ -148,6 +148,10 @@ describe("cost and budget", () => {
     expect(run(10)).toBe("$10.00 of $10.00 budget ⚠️ 100% used");
     expect(run(10.04)).toBe("$10.04 of $10.00 budget ⚠️ 101% used");
     expect(run(12.5)).toBe("$12.50 of $10.00 budget ⚠️ 125% used");
+    // Halves to even, as progress rounds (33/40 files → 82%, 169/200 → 84%).
+    expect(run(8.25)).toBe("$8.25 of $10.00 budget ⚠️ 82% used");
+    expect(run(8.45)).toBe("$8.45 of $10.00 budget ⚠️ 84% used");
+    expect(run(8.35)).toBe("$8.35 of $10.00 budget ⚠️ 84% used");
   });
 
   it("formats dollars with two decimals and fixed grouping", () => {
