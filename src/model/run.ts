@@ -217,6 +217,12 @@ export function agentEvent(agentId: string, status: AgentStatus): string {
   return `Agent ${agentId} ${finished ? status : "progress updated"}`;
 }
 
+/** Whether one of `agentId`'s children has started (left pending, not cancelled before it began). */
+const childStarted = (state: RunState, agentId: string) =>
+  Object.values(state.agents).some(
+    (agent) => (agent.parentId ?? null) === agentId && agent.startedAt !== null,
+  );
+
 export const hasChildren = (state: RunState, agentId: string) =>
   Object.values(state.agents).some((agent) => (agent.parentId ?? null) === agentId);
 
@@ -333,7 +339,12 @@ export function applyProgress(
   // Counts not given stay as they are (read here, inside the caller's transaction, so none is lost);
   // completed means every file done, as `complete` makes it, except for a parent: its files stay its
   // children's sums (a failed child's files stay undone).
-  const { status, filesTotal = agent.filesTotal } = update;
+  const { filesTotal = agent.filesTotal } = update;
+  // A parent one of whose children has started is in progress (withAgent's rule), even reported pending.
+  const status =
+    update.status === "pending" && parent && childStarted(state, agent.agentId)
+      ? "in_progress"
+      : update.status;
   const filesCompleted =
     update.filesCompleted ?? (status === "completed" && !parent ? filesTotal : agent.filesCompleted);
   if (!Number.isSafeInteger(filesCompleted) || !Number.isSafeInteger(filesTotal) || filesCompleted < 0) {

@@ -101,6 +101,20 @@ describe("a parent's files are its children's sums, in the same change, at any d
     expect(byDomain(state, "backend").startedAt).toBe(new Date(later(10)).toISOString());
   });
 
+  it("keeps a parent in progress when it is reported pending while one of its children has started", () => {
+    const running = applyProgress(tree(), "db", { status: "in_progress" }, later(30));
+    expect(byDomain(running, "backend").status).toBe("in_progress");
+    const reported = applyProgress(running, "backend", { status: "pending" }, later(31));
+    expect(byDomain(reported, "backend")).toMatchObject({
+      status: "in_progress",
+      startedAt: byDomain(running, "backend").startedAt,
+    });
+    // With no child started, pending is taken as reported.
+    expect(
+      byDomain(applyProgress(tree(), "backend", { status: "pending" }, later(31)), "backend").status,
+    ).toBe("pending");
+  });
+
   it("rolls a grandchild's update up to every ancestor, and counts each file once overall", () => {
     let state = tree();
     state = applyProgress(
