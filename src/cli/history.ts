@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { givenEpic } from "../config/options.js";
+import { givenEpic, wholeNumber } from "../config/options.js";
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { type HistoryEntry, toHistoryEntry } from "../model/history.js";
@@ -22,9 +22,10 @@ interface HistoryOptions {
   verbose?: boolean;
 }
 
+/** Digits only, as every whole-number option takes them (`1e3`, `0x10` and `+5` refused). */
 function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) {
+  const n = wholeNumber(value);
+  if (n === null || n < 1 || n > 10_000) {
     throw new UsageError(`--limit must be a whole number from 1 to 10000, got ${quote(value)}`);
   }
   return n;

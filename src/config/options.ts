@@ -259,7 +259,7 @@ export function parseStatusOption(value: string): UpdateStatus {
 }
 
 /** Digits alone (spaces around them aside) as a number, however large (its caller bounds it); else null. */
-function wholeNumber(value: string): number | null {
+export function wholeNumber(value: string): number | null {
   const trimmed = value.trim();
   return /^\d+$/.test(trimmed) ? Number(trimmed) : null;
 }

@@ -232,5 +232,14 @@ describe("history", () => {
       2,
       'parallel-progress: error: --epic must be 1 to 200 printable characters, got "E\\u0085"\n',
     ]);
+    // --limit takes digits, as every whole-number option (an exponent or hex is refused as --cost's is).
+    for (const limit of ["1e3", "0x10", "+5", "5.0"]) {
+      const refused = await runCli(["history", "--dir", dir, "--limit", limit]);
+      expect([refused.code, refused.stderr]).toEqual([
+        2,
+        `parallel-progress: error: --limit must be a whole number from 1 to 10000, got "${limit}"\n`,
+      ]);
+    }
+    expect((await runCli(["history", "--dir", dir, "--limit", " 7 "])).code).toBe(0);
   });
 });
