@@ -328,6 +328,32 @@ describe("a token only gh gives in the names of a run that starts posting later"
   });
 });
 
+describe("a token only gh gives in the merge summary of a run given its issue by finalize", () => {
+  it("is masked before the run state keeps it", async () => {
+    const token = "0123456789abcdef0123456789abcdef01234567";
+    await withGhOnlyToken(token, 127, async ({ gh, dir, path }) => {
+      const cli = (...args: string[]) =>
+        runCli([...args, "--dir", dir], { env: { ...path, GITHUB_API_URL: gh.url } });
+      await writeFile(join(dir, "task.md"), "# no issue yet\n");
+      expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+      expect((await cli("complete", "a")).code).toBe(0);
+      const finalize = await cli(
+        "finalize",
+        "--issue",
+        "127",
+        "--repo",
+        "acme/widgets",
+        "--summary",
+        `merge ${token}`,
+      );
+      expect(finalize.code, finalize.stderr).toBe(0);
+      expect(await readFile(join(dir, ".parallel-progress", "state.json"), "utf8")).toContain(
+        '"mergeSummary":"merge ***"',
+      );
+    });
+  });
+});
+
 describe("a token only gh gives, typed where a value goes", () => {
   it("is masked in the error message (asked of gh once the call fails: its own host and the call's API host)", async () => {
     const token = "0123456789abcdef0123456789abcdef76543210";
