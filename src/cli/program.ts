@@ -142,10 +142,14 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[], { from: "node" });
     return exitCode;
   } catch (error) {
+    // --help and --version end with 0 (no message: gh is not asked); a usage error (a missing or unknown
+    // command included) with 2.
+    if (error instanceof CommanderError && error.exitCode === 0) return 0;
     await hideGhTokens(argv);
-    if (said !== null) process.stderr.write(`parallel-progress: error: ${masked(oneLine(said))}\n`);
-    // --help and --version end with 0; a usage error (a missing or unknown command included) with 2.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    // Masked before it is made one line: escaping first (a no-break space as \u00a0) would hide a
+    // secret holding such a character from the mask.
+    if (said !== null) process.stderr.write(`parallel-progress: error: ${oneLine(masked(said))}\n`);
+    if (error instanceof CommanderError) return 2;
     return reportFailure(error);
   }
 }

@@ -77,8 +77,14 @@ export function tokenProblem(token: string): string | null {
 export async function ghAuthToken(options: { hostname?: string; env?: Env } = {}): Promise<string | null> {
   const args = ["auth", "token", ...(options.hostname ? ["--hostname", options.hostname] : [])];
   const token = (await commandOutput("gh", args, options.env))?.trim() ?? "";
-  return token && !/\s/.test(token) ? token : null;
+  return token.length >= MIN_GH_TOKEN && !/\s/.test(token) ? token : null;
 }
+
+/**
+ * Shorter output of `gh auth token` is no token (GitHub's are 40 characters and more): a wrapper's word
+ * taken for one would be masked in every message (`unknown *** "x"` for the word `agent`).
+ */
+const MIN_GH_TOKEN = 20;
 
 /**
  * `--api-url`, checked where it is read (also by a command that ignores it) and kept as given; `env`: the

@@ -85,7 +85,7 @@ function shownTruly(item: unknown): boolean {
  * quotes): its invisible characters escaped, shortened when long, so that it stays one short line.
  */
 export function shownName(text: string): string {
-  return escapeInvisible(shorten(maskSecrets(text, [])));
+  return escapeInvisible(shorten(masked(text)));
 }
 
 /**

@@ -1,6 +1,11 @@
+/** How long a command may take: then it is killed (SIGKILL: one that ignores SIGTERM too) and given up on. */
+const TIMEOUT_MS = 3000;
+
 /**
  * What `command args` prints on stdout, or null when the command is missing, fails, or takes more than 3 s.
- * Never throws. It runs in `env` (its PATH finds the command), else in this process's environment.
+ * Never throws, and settles within about 3 s whatever the command does (a child of its that keeps the
+ * output open, which execFile would wait for, included). It runs in `env` (its PATH finds the command),
+ * else in this process's environment.
  */
 export async function commandOutput(
   command: string,
@@ -8,10 +13,23 @@ export async function commandOutput(
   env?: Readonly<Record<string, string | undefined>>,
 ): Promise<string | null> {
   const { execFile } = await import("node:child_process");
-  const { promisify } = await import("node:util");
-  const options = { timeout: 3000, windowsHide: true, encoding: "utf8", env } as const;
-  return promisify(execFile)(command, args, options).then(
-    ({ stdout }) => stdout,
-    () => null,
-  );
+  const options = {
+    timeout: TIMEOUT_MS,
+    killSignal: "SIGKILL",
+    windowsHide: true,
+    encoding: "utf8",
+    env,
+  } as const;
+  return new Promise((resolve) => {
+    const child = execFile(command, args, options, (error, stdout) => {
+      clearTimeout(giveUp);
+      resolve(error ? null : stdout);
+    });
+    const giveUp = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.unref();
+      resolve(null);
+    }, TIMEOUT_MS + 100);
+  });
 }

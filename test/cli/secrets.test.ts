@@ -399,6 +399,41 @@ describe("a token only gh gives, typed where a value goes", () => {
   });
 });
 
+describe("gh around the CLI's own messages", () => {
+  it("is not run for --help or --version, and a word it prints is no token", async () => {
+    const { dir, cleanup } = await makeEpic();
+    try {
+      const calls = join(dir, "gh-calls");
+      await writeFile(join(dir, "gh"), `#!/bin/sh\necho "$@" >> ${calls}\necho agent\n`, { mode: 0o755 });
+      const env = { PATH: `${dir}${delimiter}${process.env.PATH ?? ""}` };
+      for (const args of [["--help"], ["--version"], ["update", "--help"], ["help", "db"]]) {
+        expect((await runCli(args, { env })).code).toBe(0);
+      }
+      expect(await readFile(calls, "utf8").catch(() => "")).toBe("");
+      // A failing call asks it; a gh printing one short word (a wrapper's) does not mask that word.
+      expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);
+      const failed = await runCli(["update", "nope", "--status", "in_progress", "--dir", dir], { env });
+      expect(failed.code).toBe(2);
+      expect(failed.stderr).toContain('unknown agent "nope"');
+      expect(await readFile(calls, "utf8")).not.toBe("");
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("a database password holding an invisible character is masked in commander's messages", async () => {
+    const password = "secretpass\u00a0word9";
+    const env = { PGPASSWORD: password };
+    const unknownCommand = await runCli([`x-${password}`], { env });
+    const unknownOption = await runCli(["status", `--x-${password}`], { env });
+    for (const result of [unknownCommand, unknownOption]) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("x-***");
+      expect(result.stderr).not.toContain("word9");
+    }
+  });
+});
+
 describe("a database password that is a word of the comment (PGPASSWORD=progress)", () => {
   it("masks agents' text, not the comment's own words or its hidden marker (a lookup by marker found nothing)", async (test) => {
     const { gh, env, dir } = await fakeGitHub({ task: taskMd(123, "  min_interval_ms: 0\n"), test });
