@@ -1,4 +1,4 @@
-import { escapeInvisible, masked, shownName } from "../config/show-value.js";
+import { masked, messageLine, shownName } from "../config/show-value.js";
 import { LockTimeoutError, QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
 import { redactText } from "../store/pg/config.js";
 
@@ -13,12 +13,12 @@ import { redactText } from "../store/pg/config.js";
  */
 export function reportFailure(error: unknown): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`parallel-progress: error: ${escapeInvisible(masked(error.message))}\n`);
+    process.stderr.write(`parallel-progress: error: ${messageLine(error.message)}\n`);
     return 2;
   }
   if (error instanceof StoreUnavailableError) {
     process.stderr.write(
-      `parallel-progress: error: ${masked(error.message)}; try again when the database answers\n`,
+      `parallel-progress: error: ${messageLine(error.message)}; try again when the database answers\n`,
     );
     return 1; // init, add, status, watch, serve, history, db: they cannot keep their work for later
   }
@@ -31,7 +31,7 @@ export function reportFailure(error: unknown): number {
     const path = (error as NodeJS.ErrnoException).path;
     const message =
       typeof path === "string" ? error.message.split(path).join(shownName(path)) : error.message;
-    process.stderr.write(`parallel-progress: error: ${escapeInvisible(masked(message))}\n`);
+    process.stderr.write(`parallel-progress: error: ${messageLine(message)}\n`);
     return 1;
   }
   // A bug's error is printed as it came (a database client's included): a URL in it shows no password.

@@ -1,4 +1,4 @@
-import { masked } from "../config/show-value.js";
+import { messageLine } from "../config/show-value.js";
 import { annotation } from "./actions.js";
 
 /**
@@ -35,14 +35,14 @@ export function createOutput(
       process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
     },
     warn: (text) => {
-      const message = masked(text);
+      const message = messageLine(text);
       if (options.quiet || warned.has(message)) return;
       warned.add(message);
       const line = annotate ? annotation("warning", message) : `parallel-progress: warning: ${message}`;
       process.stderr.write(`${line}\n`);
     },
     info: (message) => {
-      if (options.verbose) process.stderr.write(`parallel-progress: ${masked(message)}\n`);
+      if (options.verbose) process.stderr.write(`parallel-progress: ${messageLine(message)}\n`);
     },
   };
 }

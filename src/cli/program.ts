@@ -1,7 +1,7 @@
 import { Command, CommanderError, type HelpContext } from "commander";
 import { webHost } from "../config/origin-host.js";
 import { environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
-import { escapeInvisible, hideAlso, hideInMessages, masked, quote, shownName } from "../config/show-value.js";
+import { hideAlso, hideInMessages, messageLine, quote, shownName } from "../config/show-value.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { registerCommands } from "./commands.js";
 import { declared } from "./declare.js";
@@ -92,16 +92,14 @@ function choices(command: Command): string {
 }
 
 /**
- * A commander message as one line: its suggestion, which it puts on a line of its own, after a space;
- * anything else invisible escaped (shownName has shown the user's names already).
+ * A commander message as one line: its suggestion, which it puts on a line of its own, after a space
+ * (messageLine then escapes anything else invisible; shownName has shown the user's names already).
  */
 function oneLine(message: string): string {
-  return escapeInvisible(
-    message
-      .replace(/^error: /, "")
-      .trim()
-      .replace(/\n(?=\(Did you mean )/g, " "),
-  );
+  return message
+    .replace(/^error: /, "")
+    .trim()
+    .replace(/\n(?=\(Did you mean )/g, " ");
 }
 
 /** commander's methods that its typings leave out. */
@@ -148,7 +146,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
     await hideGhTokens(argv);
     // Masked before it is made one line: escaping first (a no-break space as \u00a0) would hide a
     // secret holding such a character from the mask.
-    if (said !== null) process.stderr.write(`parallel-progress: error: ${oneLine(masked(said))}\n`);
+    if (said !== null) process.stderr.write(`parallel-progress: error: ${messageLine(oneLine(said))}\n`);
     if (error instanceof CommanderError) return 2;
     return reportFailure(error);
   }

@@ -132,10 +132,13 @@ function checkApiUrl(value: string, source: string, env: Env): string {
    * masked in the rest), or its scheme alone when the origin holds it.
    */
   const shown = (text: string): string => {
-    if (!heldIn(text)) return quote(maskSecrets(withoutCredentials(text), secrets));
+    // Percent escapes can spell a secret this check does not know (a token only gh gives, asked only
+    // once the call fails): such a value is shown as its origin alone too.
+    const escaped = (part: string) => /%[0-9A-Fa-f]{2}/.test(part);
+    if (!heldIn(text) && !escaped(text)) return quote(maskSecrets(withoutCredentials(text), secrets));
     const origin = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/[^/?#]*/.exec(text);
     if (!origin) return quote("***");
-    const hostHolds = holdsAny(origin[0]) || (url !== null && holds(url.origin));
+    const hostHolds = holdsAny(origin[0]) || escaped(origin[0]) || (url !== null && holds(url.origin));
     return quote(hostHolds ? `${origin[1]}//***` : `${origin[0]}/***`);
   };
   if (

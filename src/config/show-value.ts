@@ -41,6 +41,23 @@ export const masked = (text: string): string => maskSecrets(text, allHidden());
 export const holdsHidden = (text: string): boolean => holdsSecret(text, allHidden());
 
 /**
+ * A message as the CLI writes it on stderr: the hidden secrets masked (masked); should one still be there
+ * in another form (percent-encoded any way, `%30%31…`, which no mask can follow), every quoted value
+ * holding it shown as `***` (the message still says what was wrong), else the whole message withheld;
+ * then one line, its invisible characters escaped (a line break in a path cannot forge another line).
+ */
+export function messageLine(text: string): string {
+  let shown = masked(text);
+  if (holdsHidden(shown)) {
+    shown = shown.replace(/"(?:[^"\\]|\\.)*"|'[^'\n]*'/g, (value) =>
+      holdsHidden(value) ? `${value[0]}***${value[0]}` : value,
+    );
+  }
+  if (holdsHidden(shown)) shown = "a value holding a secret was refused (not shown)";
+  return escapeInvisible(shown);
+}
+
+/**
  * A value as it appears in an error message, the one formatter of them all: one line, JSON (strings in
  * double quotes) where JSON shows the value truly, so `got "abc"` and `got 0` read the same everywhere;
  * where it would not (NaN, ±Infinity and -0 become null or 0, a bigint throws, a Map becomes {}), Node's

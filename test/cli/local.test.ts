@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeEpic, runCli, spawnCli } from "../support/cli.js";
@@ -348,5 +348,23 @@ describe("what a killed process left in the epic folder", () => {
     const names = await readdir(dir);
     expect(names).not.toContain(".task.md.4242.deadbeef.tmp");
     expect(names).toContain(".task.md.4243.cafef00d.tmp"); // another process may be writing it now
+  });
+});
+
+describe("a warning naming a path that holds a line break", () => {
+  it("stays one line (the path's invisible characters escaped), so it cannot forge another", async () => {
+    const made = await makeEpic();
+    cleanup = made.cleanup;
+    const dir = join(made.dir, "a\nparallel-progress: error: forged\u202e");
+    await mkdir(join(dir, ".parallel-progress"), { recursive: true });
+    await writeFile(join(dir, ".parallel-progress", "state.json"), "{ not json");
+    const result = await runCli(["init", "--force", "--epic", "E", "--domains", "a", "--dir", dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stderr.trim().split("\n");
+    expect(
+      lines.every((line) => line.startsWith("parallel-progress: warning: ")),
+      result.stderr,
+    ).toBe(true);
+    expect(result.stderr).toContain("a\\u000aparallel-progress: error: forged\\u202e");
   });
 });

@@ -30,6 +30,8 @@ describe("store URL mistakes", () => {
     ["s3cret?pw", 'has an "@" after its host'],
     ["s3cret#pw", 'has an "@" after its host'],
     ["s3cret%C3pw", 'has a "%" that starts no percent-encoded character'],
+    // The pg client re-encoded a URL holding a space and then threw a bare URIError (exit 1, a stack).
+    ["s3cret pw%E2%82%AC", "holds a space"],
   ])("a password with %j is never printed", async (password, message) => {
     const port = password.includes("@") ? "bad" : "41099";
     const store = `postgresql://postgres:${password}@127.0.0.1:${port}/db`;
@@ -88,5 +90,13 @@ describe("store URL mistakes", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain(`parallel-progress: error: --store: ${message}`);
     expect(result.kept).toEqual([]);
+  });
+
+  it("a database name holding a line break is named on one line when the database does not answer", async () => {
+    const store = `postgresql://u@127.0.0.1:${await closedPort()}/db%0Aparallel-progress:error:forged`;
+    const result = await call(["status", "--epic", "E1", "--store", store]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
+    expect(result.stderr).toContain("db\\u000aparallel-progress");
   });
 });

@@ -382,6 +382,12 @@ describe("a token only gh gives, typed where a value goes", () => {
         expect(said.stderr).not.toContain(token);
       }
       await writeFile(join(dir, "task.md"), task);
+      // Percent-encoded in a refused --api-url: no part of it is shown (the refusal knew no gh token).
+      const encoded = [...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+      const refusedUrl = await cli(["status", "--api-url", `http://h/?${encoded}`]);
+      expect(refusedUrl.code).toBe(2);
+      expect(refusedUrl.stderr).toContain('got "http://h/***"');
+      expect(refusedUrl.stderr).not.toContain(encoded.slice(0, 12));
       // gh is asked for its own host's token and for the call's API host's.
       const calls = join(dir, "gh-calls");
       await writeFile(join(dir, "bin", "gh"), `#!/bin/sh\necho "$@" >> ${calls}\necho ${token}\n`);
