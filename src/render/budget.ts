@@ -31,13 +31,13 @@ import { formatCount, sliceWhole } from "./text.js";
  *   in 3 and 4 a row shown keeps its ancestors' rows, so no child is shown under another agent;
  *   5. the failures list cut ("- … and 12 more");
  *   6. the merge summary cut (with a note).
- * The timeline, durations and events (in that order) only get the room the other parts leave in full,
- * except that the timeline may take up to TIMELINE_RESERVE (an eighth of the room at most) in any case,
- * the durations keep their heading and "- … and N more" line in any case, and events left out their one
- * line (each when the room holds it: that room is taken before the table, the failures and the merge
- * summary are fitted). The table may take at least half of the room left by the fixed parts, the
- * failures a quarter, so a huge merge summary cannot push the table out; whatever a part does not need
- * goes to the next one.
+ * First the timeline takes up to TIMELINE_RESERVE (an eighth of the room at most), the durations their
+ * heading and "- … and N more" line, and events left out their one line (each when the room holds it).
+ * Then the table, the failures and the merge summary are fitted in the rest: the table whole when it fits
+ * beside the others in full, else folded or cut as it must be. The table may take at least half of that
+ * rest, the failures a quarter, so a huge merge summary cannot push the table out. Whatever these three
+ * leave, the room a folded table frees included, goes to the timeline, the durations and the events, in
+ * that order; whatever a part does not need goes to the next one.
  * Below the size of the fixed parts themselves, the body is cut hard, keeping the marker when it fits.
  */
 
@@ -222,31 +222,20 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   const room = max - skeleton.length;
   if (room < 0) return cutHard(skeleton, parts.marker, max);
 
-  // Durations, then events, get what the other parts leave when shown in full.
+  // Their least room first: the timeline a small share (bounded: see timeline.ts), the durations' heading
+  // and "- … and N more" line, the events' one line ("… N recent events not shown"), each when it fits.
+  const timeline = parts.final?.timeline ?? null;
+  const timelineFloor = timeline?.plan(Math.min(TIMELINE_RESERVE, Math.floor(room / 8))).cost ?? 0;
+  const durationsLeast = blockCost(leastList(durations.items, durations.frame));
+  const durationsFloor = durationsLeast <= room - timelineFloor ? durationsLeast : 0;
+  const eventsLeast = blockCost(goneNote(parts.events.items, parts.events.frame));
+  const eventsFloor = eventsLeast <= room - timelineFloor - durationsFloor ? eventsLeast : 0;
+  const core = room - timelineFloor - durationsFloor - eventsFloor;
+
+  // Then the table (whole when it fits beside the others in full, else folded or cut), the failures and
+  // the merge summary.
   const summaryNeed = summaryText === null ? max + 1 : blockCost(summaryText);
   const failuresNeed = blockCost(wholeList(failureItems, FAILURES_FRAME));
-  const spare = Math.max(0, room - rowsCost(rowLines) - failuresNeed - summaryNeed);
-  // The timeline (bounded: see timeline.ts) keeps a small share even when the table takes the rest.
-  const timelineRoom = Math.max(spare, Math.min(TIMELINE_RESERVE, Math.floor(room / 8)));
-  const timelinePlan = parts.final?.timeline.plan(timelineRoom) ?? { block: null, cost: 0 };
-  // The durations' heading and "- … and N more" line, and the events' one line ("… N recent events not
-  // shown"), whenever they fit: their room is taken here; the durations leave the events' line its room.
-  const durationsLeast = blockCost(leastList(durations.items, durations.frame));
-  const durationsFloor = durationsLeast <= room - timelinePlan.cost ? durationsLeast : 0;
-  const eventsLeast = blockCost(goneNote(parts.events.items, parts.events.frame));
-  const eventsFloor = eventsLeast <= room - timelinePlan.cost - durationsFloor ? eventsLeast : 0;
-  const durationsPlan = planList(
-    durations.items,
-    durations.frame,
-    Math.max(spare - timelinePlan.cost - eventsFloor, durationsFloor),
-  );
-  const eventsPlan = planList(
-    parts.events.items,
-    parts.events.frame,
-    Math.max(spare - timelinePlan.cost - durationsPlan.cost, eventsFloor),
-  );
-  const core = room - timelinePlan.cost - durationsPlan.cost - eventsPlan.cost;
-
   const table = planTable(
     parts.rows,
     Math.min(rowsCost(rowLines), Math.max(core - failuresNeed - summaryNeed, Math.floor(core / 2))),
@@ -259,6 +248,17 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
   );
   const summaryRoom = core - table.cost - failures.cost - 2;
   const summary = parts.final && summaryRoom > 0 ? escapeBlock(parts.final.summary, summaryRoom) : "";
+
+  // What they leave (the room a folded table frees too) goes to the timeline, the durations and the
+  // events, in that order, each keeping the least room taken for the next ones.
+  const left = room - table.cost - failures.cost - blockCost(summary);
+  const timelinePlan = timeline?.plan(left - durationsFloor - eventsFloor) ?? { block: null, cost: 0 };
+  const durationsPlan = planList(durations.items, durations.frame, left - timelinePlan.cost - eventsFloor);
+  const eventsPlan = planList(
+    parts.events.items,
+    parts.events.frame,
+    left - timelinePlan.cost - durationsPlan.cost,
+  );
   const body = compose(parts, {
     rows: table.rows,
     notes: table.notes,

@@ -124,9 +124,9 @@ function barLine(label: string, span: Span): string {
   return `    ${label} :${TAGS[span.status]}, ${ganttTime(span.start)}, ${ganttTime(end)}`;
 }
 
-function agentBar({ agent, depth }: TreeEntry<AgentState>, run: RunSpan): string {
+function agentBar({ agent, depth }: TreeEntry<AgentState>, span: Span): string {
   const indent = depth > 0 ? `${"↳".repeat(depth)} ` : "";
-  return barLine(`${icon(agent.status)} ${indent}${ganttLabel(agent.domain)}`, spanOf(agent, run));
+  return barLine(`${icon(agent.status)} ${indent}${ganttLabel(agent.domain)}`, span);
 }
 
 /** One bar for the agents of one status left out: from the earliest start to the latest end. */
@@ -160,36 +160,57 @@ function wrap(lines: readonly string[], run: RunSpan): string {
   ].join("\n");
 }
 
+/** What every chart of a run needs, worked out once (a chart is drawn several times while it is fitted). */
+interface Bars {
+  entries: readonly TreeEntry<AgentState>[];
+  run: RunSpan;
+  spans: readonly Span[];
+  /** Each entry's parent (parentIndexes). */
+  parents: readonly number[];
+  /** The entries' indexes, those to draw on their own first first. */
+  ranked: readonly number[];
+}
+
+function barsOf(entries: readonly TreeEntry<AgentState>[], run: RunSpan): Bars {
+  return {
+    entries,
+    run,
+    spans: entries.map((entry) => spanOf(entry.agent, run)),
+    parents: parentIndexes(entries.map((entry) => entry.depth)),
+    ranked: rankOrder(entries, (entry) => PRIORITY[entry.agent.status]),
+  };
+}
+
 /**
- * At most `bars` entries to draw on their own, the most important first; each comes with its ancestors
+ * At most `count` entries to draw on their own, the most important first; each comes with its ancestors
  * (entries are in tree order), so a child's `↳` bar always follows its parent's, never another agent's.
  */
-function keptBars(entries: readonly TreeEntry<AgentState>[], bars: number): Set<number> {
-  const parents = parentIndexes(entries.map((entry) => entry.depth));
+function keptBars({ parents, ranked }: Bars, count: number): Set<number> {
   const kept = new Set<number>();
-  for (const index of rankOrder(entries, (entry) => PRIORITY[entry.agent.status])) {
-    if (kept.size >= bars) break;
+  for (const index of ranked) {
+    if (kept.size >= count) break;
     const chain = unkeptAncestry(index, parents, kept);
-    if (kept.size + chain.length > bars) continue;
+    if (kept.size + chain.length > count) continue;
     for (const at of chain) kept.add(at);
   }
   return kept;
 }
 
-/** The chart with at most `bars` agents' own bars, the rest grouped by status. */
-function chart(entries: readonly TreeEntry<AgentState>[], run: RunSpan, bars: number): string {
-  if (entries.length <= bars)
+/** The chart with at most `count` agents' own bars, the rest grouped by status. */
+function chart(bars: Bars, count: number): string {
+  const { entries, run, spans } = bars;
+  if (entries.length <= count)
     return wrap(
-      entries.map((entry) => agentBar(entry, run)),
+      entries.map((entry, index) => agentBar(entry, spans[index]!)),
       run,
     );
-  const kept = keptBars(entries, bars);
-  const lines = entries.flatMap((entry, index) => (kept.has(index) ? [agentBar(entry, run)] : []));
+  const kept = keptBars(bars, count);
+  const lines = entries.flatMap((entry, index) => (kept.has(index) ? [agentBar(entry, spans[index]!)] : []));
   const rest = new Map<AgentStatus, Span[]>();
   entries.forEach((entry, index) => {
     if (kept.has(index)) return;
     const list = rest.get(entry.agent.status) ?? [];
-    list.push(spanOf(entry.agent, run));
+    list.push(spans[index]!);
     rest.set(entry.agent.status, list);
   });
   const order = [...rest.keys()].sort((a, b) => PRIORITY[a] - PRIORITY[b]);
@@ -205,11 +226,12 @@ export function timelinePart(entries: readonly TreeEntry<AgentState>[], given: R
     startedAt: given.startedAt,
     endedAt: drawable(given.endedAt) ? Math.max(given.startedAt, given.endedAt) : given.startedAt,
   };
-  const whole = entries.length === 0 || !drawable(run.startedAt) ? null : chart(entries, run, MAX_BARS);
+  const bars = entries.length === 0 || !drawable(run.startedAt) ? null : barsOf(entries, run);
+  const whole = bars === null ? null : chart(bars, MAX_BARS);
   return {
     whole,
     plan(budget) {
-      if (whole === null) return { block: null, cost: 0 };
+      if (bars === null || whole === null) return { block: null, cost: 0 };
       if (blockCost(whole) <= budget) return { block: whole, cost: blockCost(whole) };
       // Fewer own bars until it fits (binary search: the size grows with the number of bars).
       let low = 0;
@@ -217,7 +239,7 @@ export function timelinePart(entries: readonly TreeEntry<AgentState>[], given: R
       let best: string | null = null;
       while (low <= high) {
         const mid = Math.floor((low + high) / 2);
-        const block = chart(entries, run, mid);
+        const block = chart(bars, mid);
         if (blockCost(block) <= budget) {
           best = block;
           low = mid + 1;

@@ -7,8 +7,9 @@ import { EVENTS_FRAME } from "../../src/render/events.js";
 import { inOrder } from "../../src/render/lists.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { renderFinalComment, renderProgressComment } from "../../src/render/progress-comment.js";
+import { MAX_BARS } from "../../src/render/timeline.js";
 import { parseGfm } from "../support/gfm.js";
-import { makeAgent, makeRun } from "./fixtures.js";
+import { at, makeAgent, makeRun } from "./fixtures.js";
 
 const RUN_ID = "EPIC-9-20251019T163000Z-ff00";
 
@@ -67,7 +68,7 @@ describe("big runs fit in a comment", () => {
     expect(body).not.toContain("✅ Completed |");
     expect(tableRows(body)).toBe(1500 - completed);
     expect(body).toMatch(
-      /\*\*Failures:\*\*\n(- domain-\d{4} \(impl-d\d+-163000\): Compilation error \\\| @\u200Dalice &lt;script&gt;e+…\n)+- … and \d+ more\n\n… 3,000 recent events not shown\n\n<!--/,
+      /\*\*Failures:\*\*\n(- domain-\d{4} \(impl-d\d+-163000\): Compilation error \\\| @\u200Dalice &lt;script&gt;e+…\n)+- … and \d+ more\n\n<details><summary>Recent events<\/summary>\n\n(- \*\*domain-\d{4}\*\* .+\n)+- … [\d,]+ more events not shown\n\n<\/details>\n\n<!--/,
     );
     expect(parseMarker(body)).toEqual({ kind: "progress", runId: RUN_ID, seq: 3 });
   });
@@ -200,11 +201,13 @@ describe("the recent events at GitHub's limit", () => {
       ].join("\n\n");
     const padding = GITHUB_LIMIT - bodyAt(0, note).length;
     expect(fitComment(parts(padding), GITHUB_LIMIT)).toBe(bodyAt(padding, note));
-    // One character less: the note stays (the rows fold), and the body fits.
+    // One character less: the rows fold, and the events take the room that frees, the body within it.
     const below = fitComment(parts(padding), GITHUB_LIMIT - 1);
     expect(below.length).toBeLessThanOrEqual(GITHUB_LIMIT - 1);
-    expect(below).toContain(`\n\n${note}\n\n<!--`);
     expect(below).toContain("\n\n✅ 20 completed domains not listed\n\n");
+    expect(below).toMatch(
+      /<details>[\s\S]*\n- \*\*a\*\* [^\n]+: hello\n- \*\*a\*\* [^\n]+: bye\n[\s\S]*<\/details>\n\n<!--/,
+    );
     // Too little room for the note beside the fixed parts: the fixed parts alone, within the limit.
     const bare = fitComment(parts(padding + rows.join("\n").length + 2), GITHUB_LIMIT);
     expect(bare.length).toBeLessThanOrEqual(GITHUB_LIMIT);
@@ -280,5 +283,47 @@ describe("the final summary's agent durations at GitHub's limit", () => {
     expect(above).toMatch(
       /### Merge Results\n\nmerged [\s\S]+\n\n### Agent Durations\n\n- … and 1 more\n\n<!--/,
     );
+  });
+});
+
+describe("the room a folded table frees", () => {
+  it("goes to the agent durations and the timeline of a big final summary", () => {
+    // 6 top-level agents with 200-character domains, each with 100 completed children and a failed one:
+    // the table must fold, and its completed rows alone are about three times the limit.
+    const long = (name: string) => `${name}-${"x".repeat(200)}`.slice(0, 200);
+    const times = { startedAt: at("16:31:00"), finishedAt: at("16:41:00") };
+    const agents = Array.from({ length: 6 }, (_, top) => [
+      makeAgent(long(`top${top}`), "completed", 1, 1, { agentId: `impl-t${top}-163000`, ...times }),
+      ...Array.from({ length: 100 }, (_, leaf) =>
+        makeAgent(long(`t${top}leaf${leaf}`), "completed", 1, 1, {
+          agentId: `impl-t${top}l${leaf}-163000`,
+          parentId: `impl-t${top}-163000`,
+          ...times,
+        }),
+      ),
+      makeAgent(long(`t${top}failed`), "failed", 0, 1, {
+        agentId: `impl-t${top}f-163000`,
+        parentId: `impl-t${top}-163000`,
+        error: "boom",
+        ...times,
+      }),
+    ]).flat();
+    const state = makeRun(agents, { completedAt: "2025-10-19T18:00:00.000Z", mergeSummary: "All merged." });
+    const body = renderFinalComment(state);
+    expect(body.length).toBeLessThanOrEqual(65_000);
+    expect(body).toContain("\n\n✅ 600 completed domains not listed\n\n");
+    // The durations and the chart take what the folded table leaves: the body is nearly full.
+    expect(body.length).toBeGreaterThan(60_000);
+    const durations = body.slice(body.indexOf("### Agent Durations"), body.indexOf("\n\n### Timeline"));
+    const listed = durations.match(
+      /^- ↳ t\dleaf\d+-x+ \(impl-t\dl\d+-163000\): ✅ Completed in 10 minutes$/gm,
+    );
+    expect(listed?.length).toBeGreaterThan(100);
+    expect(durations).toMatch(/\n- … and [\d,]+ more$/);
+    const bars = body
+      .slice(body.indexOf("```mermaid"))
+      .split("\n")
+      .filter((line) => / :\w/.test(line));
+    expect(bars.filter((bar) => !/ more /.test(bar))).toHaveLength(MAX_BARS);
   });
 });

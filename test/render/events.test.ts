@@ -89,11 +89,14 @@ describe("recent events", () => {
     const cut = `${bare.slice(0, -marker.length)}\n\n${least}${marker}`;
     expect(renderProgressComment(state, { maxLength: cut.length })).toBe(cut);
     expect(renderProgressComment(state, { maxLength: cut.length - 1 })).toBe(noted);
-    // One character less than the note and the rows: the note stays, the completed rows fold.
+    // One character less than the note and the rows: the completed rows fold (the rows cannot all stay
+    // beside the note), and the events take the room that frees.
     const tight = renderProgressComment(state, { maxLength: noted.length - 1 });
     expect(tight.length).toBeLessThanOrEqual(noted.length - 1);
     expect(tight).toContain(`\n\n✅ 5 completed domains not listed\n\n`);
-    expect(tight).toContain(`\n\n${note}\n\n<!--`);
+    expect(tight).toMatch(
+      /<summary>Recent events<\/summary>\n\n(- \*\*d\d\*\* .+: hello\n){3}- … 2 more events not shown\n\n<\/details>\n\n<!--/,
+    );
     // One event: singular.
     const one = makeRun([
       withEvents(makeAgent("d0", "completed", 1, 1, { agentId: "impl-d0-163000" }), "hi"),
