@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { escapeInvisible, quote } from "../config/show-value.js";
+import { escapeInvisible, hideFrom, quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { chooseDatabase } from "../store/open-store.js";
 import { command } from "./declare.js";
@@ -31,10 +31,12 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
   // --store (the database), --dir, --quiet and --verbose are the program's options, as for every command.
   const sub = (name: string, description: string) => db.command(name).description(description);
   /** What every db command starts from: its output, and the admin module (with pg, as the CLI loads it). */
-  const begin = async (options: DbOptions) => ({
-    out: createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false }),
-    admin: await loadPg(() => import("../store/pg/admin.js")),
-  });
+  const begin = async (options: DbOptions) => {
+    const admin = await loadPg(() => import("../store/pg/admin.js"));
+    // No message echoes the password the password file gave (a role or repository typed as it).
+    hideFrom(admin.passwordsRead);
+    return { out: createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false }), admin };
+  };
 
   sub("migrate", "bring the schema up to date (also done on first use)").action(
     async (options: DbOptions) => {

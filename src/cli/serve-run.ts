@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { quote } from "../config/show-value.js";
+import { hideFrom, quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { startLiveServer } from "../serve/server.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
+import type { RunStore } from "../store/types.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput } from "./output.js";
@@ -25,9 +26,11 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   if (!chosen && !existsSync(dir))
     throw new UsageError(`--dir: no such directory, got ${quote(options.dir)}`);
   // The file store follows its state folder, made by init or removed and made again, on its own.
-  const store = chosen
+  const store: RunStore = chosen
     ? new LazyPgStore({ ...chosen, maxConnections: 2 }, importPgStore)
     : new FileRunStore(nodeFileSystem(), dir);
+  // No message echoes a secret the store learns on connecting (the password ~/.pgpass gave).
+  hideFrom(() => store.secrets ?? []);
   const server = await startLiveServer({
     source: store,
     assetsDir: assetsDir(),

@@ -2,6 +2,7 @@ import { assertEpicId, givenEpic } from "../config/options.js";
 import type { Env } from "../config/resolve.js";
 import { quote } from "../config/show-value.js";
 import { StoreUnavailableError, UsageError } from "../errors.js";
+import { maskSecrets } from "../github/redact.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
@@ -50,7 +51,8 @@ export function chooseStore(given: { store?: string; epic?: string }, env: Env):
  * never reaches the database, and every call with the file store, pays nothing for it.
  */
 export class LazyPgStore implements RunStore {
-  readonly location: string;
+  /** The database and the epic, as messages name them (see location). */
+  private readonly place: string;
   readonly database: { database: string; epicId: string };
   /** The URL's secrets (see secrets). */
   private readonly urlSecrets: readonly string[];
@@ -71,13 +73,21 @@ export class LazyPgStore implements RunStore {
   ) {
     const url = parseStoreUrl(options.url);
     this.where = url.safe;
-    ({ location: this.location, database: this.database } = databasePlace(this.where, options.epicId));
+    ({ location: this.place, database: this.database } = databasePlace(this.where, options.epicId));
     this.urlSecrets = url.secrets;
     this.names = url.names;
   }
 
   get epicId(): string {
     return this.options.epicId;
+  }
+
+  /**
+   * Where the run is (the database, no password, and the epic), its secrets masked as they are known: an
+   * epic typed as the password ~/.pgpass gives is known to be one only once connected.
+   */
+  get location(): string {
+    return maskSecrets(this.place, this.secrets);
   }
 
   /** The URL's secrets, and once loaded the store's own (a password ~/.pgpass gave: PgRunStore.secrets). */

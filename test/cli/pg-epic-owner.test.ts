@@ -5,6 +5,8 @@ import { delimiter, join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/pg/migrations.js";
+import { startServe } from "../serve/serve-process.js";
+import { openEvents } from "../serve/sse-client.js";
 import { type CliResult, keptChangeFiles, runCli, stopFlushers } from "../support/cli.js";
 import { startFakeGitHub } from "../support/fake-github/index.js";
 import { usePostgresCli } from "../support/pg-cli.js";
@@ -436,6 +438,36 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       expect(echoed.stderr).toContain("***");
       expect(echoed.stderr).not.toContain(password);
     }
+    // serve's warning and page, and the db commands (a role or repository typed as it), likewise.
+    const serve = await startServe(
+      ["--epic", `Q${password}`, "--store", without.href, "--dir", dir, "--port", "0"],
+      env,
+    );
+    try {
+      const stream = await openEvents(`${serve.url}events`);
+      const snapshot = JSON.stringify(await stream.next((event) => event.event === "snapshot"));
+      stream.close();
+      expect(snapshot).toContain("Q***");
+      expect(snapshot).not.toContain(password);
+    } finally {
+      await serve.stop();
+    }
+    expect((await serve.done).stderr).toContain('epic "Q***"');
+    expect((await serve.done).stderr).not.toContain(password);
+    const grantRole = await runCli(["db", "grant", password, "--repo", "a/b", "--store", without.href], {
+      env,
+    });
+    expect(grantRole.code).toBe(2);
+    expect(grantRole.stderr).toContain('role "***" does not exist');
+    const grantRepo = await runCli(
+      ["db", "grant", "postgres", "--repo", `o/${password}`, "--store", without.href],
+      {
+        env,
+      },
+    );
+    expect(grantRepo.code).toBe(2);
+    expect(grantRepo.stderr).toContain("--repo must not hold the database's password");
+    expect(grantRepo.stderr).not.toContain(password);
     // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
     await chmod(file, 0o644);
     const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });

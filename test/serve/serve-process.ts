@@ -10,7 +10,7 @@ export interface ServeProcess extends RunningCli {
 /** Starts the built CLI's `serve` and resolves once it printed `listening <url>` (bounded: 15 s). */
 export async function startServe(
   args: readonly string[],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
 ): Promise<ServeProcess> {
   const running = spawnCli(["serve", ...args], { timeoutMs: 120_000, env });
   const url = await new Promise<string>((resolve, reject) => {

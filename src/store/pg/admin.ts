@@ -2,12 +2,26 @@ import type pg from "pg";
 import { isRepoSlug } from "../../config/repo-slug.js";
 import { quote } from "../../config/show-value.js";
 import { UsageError } from "../../errors.js";
+import { holdsSecret, maskSecrets } from "../../github/redact.js";
 import { ClosingClient } from "./client.js";
 import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
 import { migrate, migrateExplained, type SchemaStatus, schemaStatus } from "./migrate.js";
 import { SCHEMA } from "./migrations.js";
 
 /** The operators' side of the database store: migrations, their status, and row-level-security grants. */
+
+/** The passwords the password file (~/.pgpass) gave this process's connections: secrets no URL holds. */
+const passwords = new Set<string>();
+
+/** What passwordsRead() lists: for the CLI's messages, which mask them (the db commands are its own). */
+export const passwordsRead = (): readonly string[] => [...passwords];
+
+/** A connection that tells `passwords` the password the password file gave it. */
+class AdminClient extends ClosingClient {
+  protected override passwordRead(password: string): void {
+    passwords.add(password);
+  }
+}
 
 /** Runs `work` on one connection to the database at `url`; errors become ours (no password in them). */
 export async function withDatabase<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -16,7 +30,7 @@ export async function withDatabase<T>(url: string, work: (client: pg.Client) => 
   let client: ClosingClient | null = null;
   try {
     // In the try: the client reads the files the URL names (sslrootcert...) as it is made.
-    client = new ClosingClient(connectionConfig(where));
+    client = new AdminClient(connectionConfig(where));
     await client.connect();
     return await work(client);
   } catch (error) {
@@ -53,6 +67,12 @@ export async function grantRepository(
     throw new UsageError(`db ${revoke ? "revoke" : "grant"} needs a role name, got ${quote(role)}`);
   }
   await withDatabase(url, async (client) => {
+    // Kept in the grants table and listed by db grants: a repository holding the password is a mistake.
+    if (holdsSecret(repo, [...parseStoreUrl(url).secrets, ...passwords])) {
+      throw new UsageError(
+        `--repo must not hold the database's password: give owner/name, got ${quote(maskSecrets(repo, [...passwords]))}`,
+      );
+    }
     await migrate(client);
     const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
     if (exists.rowCount === 0) {
