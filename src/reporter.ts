@@ -354,6 +354,14 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
+   * Asks gh for the token of this call's API (given, else GITHUB_API_URL, else api.github.com) when no
+   * environment holds one, so that secrets() masks it: for text kept before the run could be read.
+   */
+  protected learnCallTokens(): Promise<void> {
+    return this.core.learnTokens(resolveApiUrl(this.core.overrides.apiUrl, this.core.env));
+  }
+
+  /**
    * The secrets this reporter keeps out of what it keeps and says (ReporterCore.secrets: the environment's,
    * the store's once reached, the tokens gh gave), for a caller's own messages.
    */

@@ -102,6 +102,11 @@ export class CliReporter extends ParallelProgressReporter {
     return this.knownSecrets();
   }
 
+  /** See learnCallTokens: a change kept on disk while the database does not answer is masked with them. */
+  learnTokensForCall(): Promise<void> {
+    return this.learnCallTokens();
+  }
+
   /** The run as this reporter last saw it, as it is posted (shown: a token only gh gives masked). */
   shownState(): Promise<RunState> {
     return this.shown(this.executionState);

@@ -58,7 +58,10 @@ export async function keepChange(
     kept.change.kind === "finalize" &&
     keptFor(pending, store).some(({ item }) => item.change.kind === "finalize");
   if (!already) {
-    const change = masked(kept.change, store.secrets);
+    // Text kept on disk: a token only gh gives is masked in it too (the run, which says whether it posts,
+    // cannot be read; gh is asked for this call's API when no environment holds a token).
+    if (kept.change.kind !== "update") await context.reporter.learnTokensForCall();
+    const change = masked(kept.change, [...store.secrets, ...context.reporter.secrets()]);
     pending.add({
       id: kept.id,
       epicId: store.epicId,

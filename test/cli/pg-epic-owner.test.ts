@@ -532,6 +532,36 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
       );
       expect(holding).toEqual([]);
       expect((await run(["status", "--json"])).stdout).toContain("curl: token *** rejected");
+      // The database down: a change kept on this machine's disk is masked too (the run cannot be read).
+      const away = await cli.away(env);
+      const kept = await runCli(
+        [
+          "init",
+          "--epic",
+          "E-GH2",
+          "--domains",
+          "x",
+          "--store",
+          url,
+          "--repo",
+          "acme/widgets",
+          "--issue",
+          "7",
+          "--dir",
+          dir,
+        ],
+        { env },
+      );
+      expect(kept.code, kept.stderr).toBe(0);
+      const logged = await runCli(["log", "x", `saw ${token}`, "--epic", "E-GH2", "--dir", dir], {
+        env: away,
+      });
+      expect(logged.code, logged.stderr).toBe(0);
+      const files = await keptChangeFiles(dir);
+      expect(files).toHaveLength(1);
+      const text = await readFile(join(dir, ".parallel-progress", "pending", files[0]!), "utf8");
+      expect(text).toContain("saw ***");
+      expect(text).not.toContain(token.slice(0, 20));
     } finally {
       await stopFlushers(dir);
       await gh.close();
