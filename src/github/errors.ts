@@ -267,6 +267,14 @@ function explainNetwork(
     proxy === null
       ? "check the network and the API URL (--api-url, GITHUB_API_URL)"
       : "check the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the network and the API URL";
+  if (failure.timedOut && !failure.requestSent && proxy !== null) {
+    // The CONNECT tunnel or the SOCKS handshake never came up: nothing went to GitHub (retried as refused).
+    return {
+      kind: "timeout",
+      problem: `the proxy ${proxy} did not open a connection to ${where} within ${seconds(Math.max(info.elapsedMs, info.timeoutMs))}`,
+      advice: info.outcomeUnknown ? "" : check,
+    };
+  }
   if (failure.timedOut) {
     return {
       kind: "timeout",

@@ -75,11 +75,19 @@ export function toNetworkError(error: unknown, via: { name: string; value: strin
   });
 }
 
-/** The timeout's failure: the request may have been read by the server. */
-export function timeoutError(timeoutMs: number, via: { name: string; value: string } | null): NetworkError {
-  return new NetworkError(new Error(`no complete answer within ${timeoutMs} ms`), {
+/**
+ * The timeout's failure: the request may have been read by the server, unless it was never `connected`
+ * (a proxy's tunnel or handshake still pending): then it was sent nowhere.
+ */
+export function timeoutError(
+  timeoutMs: number,
+  via: { name: string; value: string } | null,
+  connected = true,
+): NetworkError {
+  const what = connected ? "no complete answer" : "no connection through the proxy";
+  return new NetworkError(new Error(`${what} within ${timeoutMs} ms`), {
     code: "ETIMEDOUT",
-    requestSent: true,
+    requestSent: connected,
     timedOut: true,
     proxy: describeProxy(via),
   });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,7 +117,8 @@ describe.skipIf(!hasTinyproxy)("HTTPS_PROXY, HTTP_PROXY and NO_PROXY through tin
 /**
  * A proxy that takes the connection and never answers the CONNECT (a stuck corporate proxy): the command
  * gives up on GitHub by its deadline, queues the post and ends. The open connection to the proxy used to
- * keep the process alive until the proxy hung up.
+ * keep the process alive until the proxy hung up. Nothing reached GitHub: the post is not held as one that
+ * may have been created (it was, and the next write waited for it to appear).
  */
 describe("a proxy that never answers the CONNECT", () => {
   it("does not keep the command running: warned, queued, exit 0", async () => {
@@ -140,8 +141,13 @@ describe("a proxy that never answers the CONNECT", () => {
         },
       });
       expect(init.code).toBe(0); // null: still running when the harness killed it
-      expect(init.stderr).toContain(`through the proxy http://127.0.0.1:${port} (HTTPS_PROXY)`);
+      expect(init.stderr).toContain(
+        `the proxy http://127.0.0.1:${port} (HTTPS_PROXY) did not open a connection to https://api.github.example within`,
+      );
+      expect(init.stderr).not.toContain("may have been created");
       expect(await queueFiles(dir)).toHaveLength(1);
+      const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+      expect(state.sync.unsureCreate).toBeNull();
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));

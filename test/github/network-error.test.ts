@@ -101,4 +101,15 @@ describe("toNetworkError: fetch's failures as the retry policy needs them", () =
     expect([network.code, network.requestSent, network.timedOut]).toEqual(["ETIMEDOUT", true, true]);
     expect((network.cause as Error).message).toBe("no complete answer within 8000 ms");
   });
+
+  it("a timeout before the proxy's tunnel or handshake was up: ETIMEDOUT, sent nowhere", () => {
+    const network = timeoutError(8000, { name: "HTTPS_PROXY", value: "http://u:p@proxy:3128" }, false);
+    expect([network.code, network.requestSent, network.timedOut, network.proxy]).toEqual([
+      "ETIMEDOUT",
+      false,
+      true,
+      "http://proxy:3128 (HTTPS_PROXY)",
+    ]);
+    expect((network.cause as Error).message).toBe("no connection through the proxy within 8000 ms");
+  });
 });

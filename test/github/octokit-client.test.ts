@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
@@ -471,6 +472,44 @@ describe("createOctokitClient: through a proxy", () => {
       expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
     },
   );
+
+  // Before the CONNECT tunnel or the SOCKS handshake is up, nothing of the request is written: a create
+  // that timed out then was sent nowhere, and is tried again as after a refused connection.
+  it.each([
+    ["http", "CONNECT"],
+    ["socks5h", "SOCKS greeting"],
+  ])("tries a create again when the %s:// proxy never answers its %s, and says so", async (scheme) => {
+    const open = new Set<Socket>();
+    let accepted = 0;
+    const silent = createServer((socket) => {
+      accepted += 1;
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      socket.on("error", () => undefined);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://user:s3cret@127.0.0.1:${port}` });
+      const { github } = client("https://api.github.example", {
+        proxy,
+        requestTimeoutMs: 150,
+        clock: { now: () => Date.now() },
+      });
+      const error = await failure(github.createComment(REPO, 123, "body"));
+      expect([error.kind, error.outcomeUnknown, accepted > 1]).toEqual(["timeout", false, true]);
+      expect(error.message).toMatch(
+        new RegExp(
+          `^creating a comment on acme/widgets#123 failed after \\d attempts: the proxy ${scheme}://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\) did not open a connection to https://api\\.github\\.example within [\\d.]+s: check the proxy \\(HTTPS_PROXY, HTTP_PROXY, NO_PROXY\\), the network and the API URL$`,
+        ),
+      );
+      expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
 
   it("explains a proxy variable that is not a URL, without retrying", async () => {
     const target = await serve(json(201, comment(1)));
