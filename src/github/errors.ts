@@ -45,6 +45,8 @@ export type Failure =
       timedOut: boolean;
       /** The proxy the request went through ("http://proxy:3128 (HTTPS_PROXY)"), or null. */
       proxy: string | null;
+      /** The name that did not resolve is the proxy's (see NetworkError). */
+      proxyUnresolved?: boolean;
     }
   /** An answer that is not what the API documents (a proxy's HTML page...). */
   | { type: "unexpected-answer"; detail: string }
@@ -80,6 +82,7 @@ export function parseFailure(error: unknown, now: number): Failure {
       requestSent: network.requestSent,
       timedOut: network.timedOut,
       proxy: network.proxy,
+      proxyUnresolved: network.proxyUnresolved,
     };
   }
   if (isRequestError(error)) {
@@ -286,7 +289,9 @@ function explainNetwork(
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     return {
       kind: "network",
-      problem: `could not resolve the host of ${where}${through} (${code})`,
+      problem: failure.proxyUnresolved
+        ? `could not resolve the host of the proxy ${proxy} (${code})`
+        : `could not resolve the host of ${where}${through} (${code})`,
       advice: check,
     };
   }

@@ -511,6 +511,37 @@ describe("createOctokitClient: through a proxy", () => {
     }
   });
 
+  // The name that did not resolve is the proxy's: the message named the API's address (socks5:// resolves
+  // the API's name here, so an API host that does not resolve still names the API).
+  it.each(["http", "socks5", "socks5h"])(
+    "names the %s:// proxy (never its password) when its host does not resolve",
+    async (scheme) => {
+      const target = await serve(json(201, comment(1)));
+      const proxy = readProxySettings({ HTTP_PROXY: `${scheme}://user:s3cret@proxyhost.invalid:3128` });
+      const error = await failure(client(target.url, { proxy }).github.createComment(REPO, 123, "body"));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^creating a comment on acme/widgets#123 failed(?: after \\d attempts)?: could not resolve the host of the proxy ${scheme}://proxyhost\\.invalid:3128 \\(HTTP_PROXY\\) \\((ENOTFOUND|EAI_AGAIN)\\): check the proxy`,
+        ),
+      );
+      expect(target.received).toHaveLength(0);
+      expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
+    },
+  );
+
+  it("names the API's host, not the socks5:// proxy, when the API's name does not resolve here", async () => {
+    const port = await closedPort();
+    const proxy = readProxySettings({ HTTP_PROXY: `socks5://127.0.0.1:${port}` });
+    const error = await failure(
+      client("http://apihost.invalid", { proxy }).github.createComment(REPO, 123, "body"),
+    );
+    expect(error.message).toMatch(
+      new RegExp(
+        `could not resolve the host of http://apihost\\.invalid through the proxy socks5://127\\.0\\.0\\.1:${port} \\(HTTP_PROXY\\) \\((ENOTFOUND|EAI_AGAIN)\\)`,
+      ),
+    );
+  });
+
   it("explains a proxy variable that is not a URL, without retrying", async () => {
     const target = await serve(json(201, comment(1)));
     const proxy = readProxySettings({ http_proxy: "http://[oops" });
