@@ -8,7 +8,7 @@ import { createFetch, proxyUrl } from "../../src/github/fetch.js";
 import { NetworkError } from "../../src/github/network-error.js";
 import { readProxySettings } from "../../src/github/proxy.js";
 import { waitFor } from "../support/cli.js";
-import { closedPort, useLoopbackServers } from "../support/loopback.js";
+import { closedPort, silentServer, useLoopbackServers } from "../support/loopback.js";
 
 const run = promisify(execFile);
 const serve = useLoopbackServers();
@@ -189,30 +189,19 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     ["an http:// proxy's CONNECT", "http"],
     ["a socks5h:// proxy's greeting", "socks5h"],
   ])("closes the connection to the proxy when %s hangs and the request times out", async (_, scheme) => {
-    const open = new Set<Socket>();
-    let accepted = 0;
-    const silent = createNetServer((socket) => {
-      accepted += 1;
-      open.add(socket);
-      socket.on("close", () => open.delete(socket));
-      socket.on("error", () => undefined);
-      socket.resume(); // read (and ignore) what comes, so that the client's hanging up is seen
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silent = await silentServer();
     try {
-      const { port } = silent.address() as AddressInfo;
-      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://127.0.0.1:${port}` });
+      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://127.0.0.1:${silent.port}` });
       const error = await failure(createFetch(proxy, 300)("https://api.github.example/user"));
-      expect([error.code, error.timedOut, error.requestSent, accepted]).toEqual([
+      expect([error.code, error.timedOut, error.requestSent, silent.accepted()]).toEqual([
         "ETIMEDOUT",
         true,
         false,
         1,
       ]);
-      expect(await waitFor(() => open.size === 0, 5000)).toBe(true);
+      expect(await waitFor(() => silent.open.size === 0, 5000)).toBe(true);
     } finally {
-      for (const socket of open) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   });
 

@@ -1,10 +1,9 @@
-import { type AddressInfo, createServer, type Socket } from "node:net";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
 import { createOctokitClient, type OctokitClientOptions } from "../../src/github/octokit-client.js";
 import { readProxySettings } from "../../src/github/proxy.js";
-import { closedPort, type Handler, useLoopbackServers } from "../support/loopback.js";
+import { closedPort, type Handler, silentServer, useLoopbackServers } from "../support/loopback.js";
 
 const TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
 const REPO = { owner: "acme", name: "widgets" };
@@ -479,18 +478,9 @@ describe("createOctokitClient: through a proxy", () => {
     ["http", "CONNECT"],
     ["socks5h", "SOCKS greeting"],
   ])("tries a create again when the %s:// proxy never answers its %s, and says so", async (scheme) => {
-    const open = new Set<Socket>();
-    let accepted = 0;
-    const silent = createServer((socket) => {
-      accepted += 1;
-      open.add(socket);
-      socket.on("close", () => open.delete(socket));
-      socket.on("error", () => undefined);
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silent = await silentServer();
+    const { port } = silent;
     try {
-      const { port } = silent.address() as AddressInfo;
       const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://user:s3cret@127.0.0.1:${port}` });
       const { github } = client("https://api.github.example", {
         proxy,
@@ -498,7 +488,7 @@ describe("createOctokitClient: through a proxy", () => {
         clock: { now: () => Date.now() },
       });
       const error = await failure(github.createComment(REPO, 123, "body"));
-      expect([error.kind, error.outcomeUnknown, accepted > 1]).toEqual(["timeout", false, true]);
+      expect([error.kind, error.outcomeUnknown, silent.accepted() > 1]).toEqual(["timeout", false, true]);
       expect(error.message).toMatch(
         new RegExp(
           `^creating a comment on acme/widgets#123 failed after \\d attempts: the proxy ${scheme}://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\) did not open a connection to https://api\\.github\\.example within [\\d.]+s: check the proxy \\(HTTPS_PROXY, HTTP_PROXY, NO_PROXY\\), the network and the API URL$`,
@@ -506,8 +496,7 @@ describe("createOctokitClient: through a proxy", () => {
       );
       expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
     } finally {
-      for (const socket of open) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   });
 
