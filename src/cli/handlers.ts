@@ -221,6 +221,8 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
     for (const { kind, repo, issueNumber, runId, seq } of report.owed) {
       out.data(["-", "current", kind, `${repo}#${issueNumber}`, runId, seq].join("\t"));
     }
+    // Why nothing would be sent (sync is off), as the retry says it.
+    for (const message of report.errors) out.warn(`GitHub: ${message}`);
   } else {
     out.info(`${report.sent} post(s) delivered, ${report.remaining} remaining`);
     for (const message of report.errors) out.warn(`GitHub: ${message}`);

@@ -45,6 +45,8 @@ export type Failure =
       timedOut: boolean;
       /** The proxy the request went through ("http://proxy:3128 (HTTPS_PROXY)"), or null. */
       proxy: string | null;
+      /** The name that did not resolve is the proxy's (see NetworkError). */
+      proxyUnresolved?: boolean;
     }
   /** An answer that is not what the API documents (a proxy's HTML page...). */
   | { type: "unexpected-answer"; detail: string }
@@ -80,6 +82,7 @@ export function parseFailure(error: unknown, now: number): Failure {
       requestSent: network.requestSent,
       timedOut: network.timedOut,
       proxy: network.proxy,
+      proxyUnresolved: network.proxyUnresolved,
     };
   }
   if (isRequestError(error)) {
@@ -267,6 +270,14 @@ function explainNetwork(
     proxy === null
       ? "check the network and the API URL (--api-url, GITHUB_API_URL)"
       : "check the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the network and the API URL";
+  if (failure.timedOut && !failure.requestSent && proxy !== null) {
+    // The CONNECT tunnel or the SOCKS handshake never came up: nothing went to GitHub (retried as refused).
+    return {
+      kind: "timeout",
+      problem: `the proxy ${proxy} did not open a connection to ${where} within ${seconds(Math.max(info.elapsedMs, info.timeoutMs))}`,
+      advice: info.outcomeUnknown ? "" : check,
+    };
+  }
   if (failure.timedOut) {
     return {
       kind: "timeout",
@@ -278,7 +289,9 @@ function explainNetwork(
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     return {
       kind: "network",
-      problem: `could not resolve the host of ${where}${through} (${code})`,
+      problem: failure.proxyUnresolved
+        ? `could not resolve the host of the proxy ${proxy} (${code})`
+        : `could not resolve the host of ${where}${through} (${code})`,
       advice: check,
     };
   }

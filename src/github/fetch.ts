@@ -89,14 +89,19 @@ export function createFetch(
     let url = new URL(String(input));
     let { method = "GET", headers = {}, body = null } = init;
     let via: ProxyVariable | null = null;
+    // False while a request through a proxy waits for its tunnel or handshake: nothing of it was sent.
+    let connected = true;
     try {
       const proxies = proxy?.https || proxy?.http ? await import("./proxy-agent.js") : null;
       for (let redirects = 0; ; redirects++) {
         via = proxy === null ? null : proxyFor(url, proxy);
+        connected = via === null || proxies === null;
         const agent =
           via === null || proxies === null
             ? directAgent(url)
-            : proxies.proxyAgent(proxyUrl(via), url, timeoutMs);
+            : proxies.proxyAgent(proxyUrl(via), url, timeoutMs, () => {
+                connected = true;
+              });
         const response = await minipassFetch(url.href, {
           method,
           headers,
@@ -135,7 +140,7 @@ export function createFetch(
         url = next;
       }
     } catch (error) {
-      if (timeout.aborted) throw timeoutError(timeoutMs, via);
+      if (timeout.aborted) throw timeoutError(timeoutMs, via, connected);
       if (init.signal?.aborted) throw error;
       throw toNetworkError(error, via);
     }

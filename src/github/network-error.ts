@@ -11,27 +11,60 @@ export class NetworkError extends TypeError {
   readonly timedOut: boolean;
   /** The proxy it went through, for messages: "http://proxy:3128 (HTTPS_PROXY)", never a password. */
   readonly proxy: string | null;
+  /** The name that did not resolve (ENOTFOUND, EAI_AGAIN) is the proxy's, not the API's. */
+  readonly proxyUnresolved: boolean;
   constructor(
     cause: unknown,
-    details: { code: string; requestSent: boolean; timedOut: boolean; proxy?: string | null },
+    details: {
+      code: string;
+      requestSent: boolean;
+      timedOut: boolean;
+      proxy?: string | null;
+      proxyUnresolved?: boolean;
+    },
   ) {
     super("fetch failed", { cause });
     this.code = details.code;
     this.requestSent = details.requestSent;
     this.timedOut = details.timedOut;
     this.proxy = details.proxy ?? null;
+    this.proxyUnresolved = details.proxyUnresolved ?? false;
   }
 }
 
 /** How a proxy variable is named in messages: its origin (no user or password) and the variable. */
 export function describeProxy(variable: { name: string; value: string } | null): string | null {
   if (variable === null) return null;
+  const url = proxyUrlOf(variable);
+  return url === null ? variable.name : `${url.protocol}//${url.host} (${variable.name})`;
+}
+
+/** The proxy variable's URL (`host:port` is http://host:port), or null when it is none. */
+function proxyUrlOf(variable: { value: string }): URL | null {
   try {
-    const url = new URL(variable.value.includes("://") ? variable.value : `http://${variable.value}`);
-    return `${url.protocol}//${url.host} (${variable.name})`;
+    return new URL(variable.value.includes("://") ? variable.value : `http://${variable.value}`);
   } catch {
-    return variable.name;
+    return null;
   }
+}
+
+/**
+ * Whether a name that did not resolve is the proxy's: an http:// proxy resolves the API's name itself, but
+ * socks5:// has it resolved here, so the name that failed is compared (Node's `hostname`, else the one
+ * its message names: the socks library keeps only the message).
+ */
+function proxyNameFailed(error: unknown, code: string, via: { value: string } | null): boolean {
+  if (via === null || (code !== "ENOTFOUND" && code !== "EAI_AGAIN")) return false;
+  const proxyHost = proxyUrlOf(via)?.hostname.toLowerCase();
+  let current = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    const { hostname } = current as { hostname?: unknown };
+    const name =
+      typeof hostname === "string" ? hostname : /\b(?:ENOTFOUND|EAI_AGAIN) (\S+)/.exec(current.message)?.[1];
+    if (name !== undefined) return name.toLowerCase() === proxyHost;
+    current = current.cause;
+  }
+  return false;
 }
 
 /**
@@ -72,14 +105,23 @@ export function toNetworkError(error: unknown, via: { name: string; value: strin
     requestSent: !sentNothing(code),
     timedOut: false,
     proxy: describeProxy(via),
+    proxyUnresolved: proxyNameFailed(error, code, via),
   });
 }
 
-/** The timeout's failure: the request may have been read by the server. */
-export function timeoutError(timeoutMs: number, via: { name: string; value: string } | null): NetworkError {
-  return new NetworkError(new Error(`no complete answer within ${timeoutMs} ms`), {
+/**
+ * The timeout's failure: the request may have been read by the server, unless it was never `connected`
+ * (a proxy's tunnel or handshake still pending): then it was sent nowhere.
+ */
+export function timeoutError(
+  timeoutMs: number,
+  via: { name: string; value: string } | null,
+  connected = true,
+): NetworkError {
+  const what = connected ? "no complete answer" : "no connection through the proxy";
+  return new NetworkError(new Error(`${what} within ${timeoutMs} ms`), {
     code: "ETIMEDOUT",
-    requestSent: true,
+    requestSent: connected,
     timedOut: true,
     proxy: describeProxy(via),
   });

@@ -11,15 +11,23 @@ import { codeOf, sentNothing } from "./network-error.js";
  * sent to the proxy as an absolute URL, as curl and gh do; a SOCKS5 proxy (socks5://, or socks5h:// and
  * socks:// where the proxy resolves the name) carries both. One agent per proxy and scheme for the
  * process, keeping its connections alive as Node's global agents do; a SOCKS5 one per request instead
- * (`timeoutMs`, the request's own limit, bounds its handshake: see below).
+ * (`timeoutMs`, the request's own limit, bounds its handshake: see below). `onConnection` is called once
+ * the request has its connection (see watched): nothing of it is written before.
  */
 const agents = new Map<string, Agent>();
 
-export function proxyAgent(proxyUrl: string, target: URL, timeoutMs: number): Agent {
+export function proxyAgent(
+  proxyUrl: string,
+  target: URL,
+  timeoutMs: number,
+  onConnection: () => void,
+): Agent {
   // socks-proxy-agent cannot close a handshake the proxy never answers when the request is given up:
   // only its own timeout ends it (30 s by default), which holds the process open as long. Made for
   // the request, the agent gets the request's limit.
-  if (proxyUrl.startsWith("socks")) return new SocksAgent(proxyUrl, { timeout: timeoutMs });
+  if (proxyUrl.startsWith("socks")) {
+    return watched(new SocksAgent(proxyUrl, { timeout: timeoutMs }), onConnection);
+  }
   const key = `${target.protocol} ${proxyUrl}`;
   let agent = agents.get(key);
   if (agent === undefined) {
@@ -30,7 +38,26 @@ export function proxyAgent(proxyUrl: string, target: URL, timeoutMs: number): Ag
         : new HttpProxyAgent(proxyUrl, options);
     agents.set(key, agent);
   }
-  return agent;
+  return watched(agent, onConnection);
+}
+
+/** Node's Agent with the method every request goes through, which @types/node leaves out. */
+type PoolingAgent = Agent & { addRequest(req: ClientRequest, options: object): void };
+
+/**
+ * `agent` for one request, calling `onConnection` when the request gets its connection: these agents
+ * (agent-base) hand it over only once the CONNECT tunnel is open, the SOCKS handshake done, or the
+ * connection to an http:// proxy made (a kept-alive one at once). A request given up before was sent
+ * nowhere. Everything else, the pool of kept-alive connections included, is `agent`'s.
+ */
+function watched(agent: Agent, onConnection: () => void): Agent {
+  const shared = agent as PoolingAgent;
+  const one: PoolingAgent = Object.create(shared);
+  one.addRequest = (req, options) => {
+    req.once("socket", onConnection);
+    shared.addRequest(req, options);
+  };
+  return one;
 }
 
 /**

@@ -20,5 +20,11 @@ export const keptText = (text: string): string => truncateCodePoints(text, MAX_A
  */
 export const MAX_MERGE_SUMMARY = 65_536;
 
-/** The merge summary as the run keeps it (pure): as given, cut to MAX_MERGE_SUMMARY, `…` last when cut. */
-export const keptMergeSummary = (text: string): string => truncateCodePoints(text, MAX_MERGE_SUMMARY);
+/**
+ * The merge summary as the run keeps it (pure): as given, cut to MAX_MERGE_SUMMARY, `…` last when cut;
+ * `cut`: how many characters (`string.length`) of the text that `…` stands for (0: kept whole).
+ */
+export function keptMergeSummary(text: string): { summary: string; cut: number } {
+  const summary = truncateCodePoints(text, MAX_MERGE_SUMMARY);
+  return { summary, cut: summary === text ? 0 : text.length - (summary.length - "…".length) };
+}

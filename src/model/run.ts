@@ -508,12 +508,19 @@ export function applyAbandon(state: RunState, now: number): RunState {
   };
 }
 
-export function applyFinalize(state: RunState, mergeSummary: string, now: number): RunState {
+/** The run finalized with `mergeSummary` as kept, `mergeSummaryCut` characters of it not kept. */
+export function applyFinalize(
+  state: RunState,
+  mergeSummary: string,
+  now: number,
+  mergeSummaryCut = 0,
+): RunState {
   return {
     ...state,
     seq: state.seq + 1,
     event: "Parallel execution completed",
     completedAt: new Date(now).toISOString(),
     mergeSummary,
+    ...(mergeSummaryCut > 0 ? { mergeSummaryCut } : {}),
   };
 }

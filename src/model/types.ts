@@ -181,8 +181,13 @@ export interface RunState {
   /** The bold event line of the latest change, e.g. "Agent impl-bac-163000 completed". */
   event: string;
   agents: Record<string, AgentState>;
-  /** Merge summary given at finalize. */
+  /** Merge summary given at finalize, as the run keeps it (see keptMergeSummary). */
   mergeSummary: string | null;
+  /**
+   * How many characters (`string.length`) of the merge summary as given the run did not keep: the `…` that
+   * ends mergeSummary stands for them. Absent or 0: kept whole.
+   */
+  mergeSummaryCut?: number | undefined;
   /** The run's budget in US dollars (`init --max-cost`); absent or null: none. */
   maxCostUsd?: number | null;
   /** An unfinished agent silent for longer than this is shown as stalled (ms). */

@@ -68,6 +68,8 @@ export interface CommentParts {
   final: {
     blocks: readonly string[];
     summary: string;
+    /** Characters of the summary the run did not keep (its last `…` stands for them; see escapeBlock). */
+    summaryCut?: number;
     durations: ListPart;
     /** The Mermaid timeline, after the durations. */
     timeline: FlexPart;
@@ -192,7 +194,9 @@ function planTable(rows: readonly TableRow[], budget: number): TablePlan {
 export function fitComment(parts: CommentParts, maxLength: number): string {
   const max = Math.max(0, Math.floor(maxLength));
   // The summary in full, unless it alone is past the limit (then it is cut below: its need is the limit).
-  const summaryText = parts.final ? escapeWholeBlock(parts.final.summary, max) : "";
+  const summaryText = parts.final
+    ? escapeWholeBlock(parts.final.summary, max, parts.final.summaryCut ?? 0)
+    : "";
   const failureItems = inOrder(parts.failures);
   const durations = parts.final?.durations ?? NO_LIST;
   const rowLines = parts.rows.map((row) => row.line);
@@ -247,7 +251,10 @@ export function fitComment(parts: CommentParts, maxLength: number): string {
     Math.min(afterTable, Math.max(afterTable - summaryNeed, Math.floor(core / 4))),
   );
   const summaryRoom = core - table.cost - failures.cost - 2;
-  const summary = parts.final && summaryRoom > 0 ? escapeBlock(parts.final.summary, summaryRoom) : "";
+  const summary =
+    parts.final && summaryRoom > 0
+      ? escapeBlock(parts.final.summary, summaryRoom, parts.final.summaryCut ?? 0)
+      : "";
 
   // What they leave (the room a folded table frees too) goes to the timeline, the durations and the
   // events, in that order, each keeping the least room taken for the next ones.

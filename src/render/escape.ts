@@ -123,18 +123,19 @@ function contain(text: string): string {
  * shown literally and mentions broken; code (see code-regions.ts) is left as written, as GitHub shows it
  * (no HTML, entity or mention there), but for our marker's opening. Control characters removed, headings
  * demoted, and contained (see `contain`) so nothing after the summary is swallowed. Trimmed. At most
- * `maxLength` characters (`string.length`), a note saying so when cut.
+ * `maxLength` characters (`string.length`), a note saying how many were left out when cut. `cutBefore`:
+ * characters the text's last `…` stands for (the run kept the summary cut, see keptMergeSummary): the
+ * note replaces that `…` and counts them too.
  */
-export function escapeBlock(text: string, maxLength: number): string {
-  const source = blockSource(text);
+export function escapeBlock(text: string, maxLength: number, cutBefore = 0): string {
+  const { source, leftOut } = blockSource(text, cutBefore);
   const max = Math.max(0, Math.floor(maxLength));
-  const whole = wholeBlock(source, max);
+  const whole = wholeBlock(source, leftOut, max);
   if (whole !== null) return whole;
-  const note = (omitted: number) => `\n\n*… truncated (${omitted} more characters)*`;
   // The source is cut, then escaped: a code span cut in two is then no code span, and escaped as text.
   const cut = (keep: number): string | null => {
     const head = cutAtLine(source, keep);
-    const body = `${contain(escapeMarkdown(head))}${note(source.length - head.length)}`.replace(/^\n+/, "");
+    const body = noted(contain(escapeMarkdown(head)), source.length - head.length + leftOut);
     return body.length <= max ? body : null;
   };
   // How much of the source to keep: the most whose escaped text and note fit, found by halving (escaping
@@ -153,21 +154,38 @@ export function escapeBlock(text: string, maxLength: number): string {
   return best ?? "";
 }
 
-/** escapeBlock's text uncut, or null when it is longer than `maxLength` characters. */
-export function escapeWholeBlock(text: string, maxLength: number): string | null {
-  return wholeBlock(blockSource(text), Math.max(0, Math.floor(maxLength)));
+/** escapeBlock's text uncut (but for what was cut before), or null when it is longer than `maxLength` characters. */
+export function escapeWholeBlock(text: string, maxLength: number, cutBefore = 0): string | null {
+  const { source, leftOut } = blockSource(text, cutBefore);
+  return wholeBlock(source, leftOut, Math.max(0, Math.floor(maxLength)));
 }
 
-const blockSource = (text: string) => cleanText(text).replace(/^\s*\n|\s+$/g, "");
+/**
+ * The text to show, clean and trimmed, and how many characters are already left out of it (`cutBefore`
+ * and the `…` that stands for them, taken off, with the white space before it).
+ */
+function blockSource(text: string, cutBefore: number): { source: string; leftOut: number } {
+  const source = cleanText(text).replace(/^\s*\n|\s+$/g, "");
+  if (cutBefore <= 0 || !source.endsWith("…")) return { source, leftOut: Math.max(0, cutBefore) };
+  const head = source.slice(0, -1).trimEnd();
+  return { source: head, leftOut: cutBefore + source.length - 1 - head.length };
+}
+
+/** `block`, then the note saying `omitted` characters were left out when some were. */
+function noted(block: string, omitted: number): string {
+  if (omitted === 0) return block;
+  return `${block}\n\n*… truncated (${omitted} more characters)*`.replace(/^\n+/, "");
+}
 
 /**
- * The source escaped and contained whole, or null when that is longer than `max`. Escaping only adds
- * (entities, joiners, the `#` of demoted headings, `> ` and a closing fence), so a source already longer
- * is not escaped at all: a merge summary of megabytes costs what fits of it, not seconds.
+ * The source escaped and contained whole (with the note of what was left out before), or null when that is
+ * longer than `max`. Escaping only adds (entities, joiners, the `#` of demoted headings, `> ` and a closing
+ * fence), so a source already longer is not escaped at all: a merge summary of megabytes costs what fits
+ * of it, not seconds.
  */
-function wholeBlock(source: string, max: number): string | null {
+function wholeBlock(source: string, leftOut: number, max: number): string | null {
   if (source.length > max) return null;
-  const whole = contain(escapeMarkdown(source));
+  const whole = noted(contain(escapeMarkdown(source)), leftOut);
   return whole.length <= max ? whole : null;
 }
 

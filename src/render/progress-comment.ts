@@ -205,7 +205,7 @@ export function renderFinalComment(state: RunState, options: RenderOptions = {})
   const overall = overallProgress(agents);
   const started = Date.parse(state.startedAt);
   const ended = endedAt(state);
-  const summary = state.mergeSummary?.trim() ? state.mergeSummary : "No merge summary was given.";
+  const given = state.mergeSummary?.trim() ? state.mergeSummary : null;
   const parts: CommentParts = {
     ...progress,
     final: {
@@ -214,7 +214,8 @@ export function renderFinalComment(state: RunState, options: RenderOptions = {})
         `**Total Duration:** ${formatDuration(ended - started)}\n**Total Files:** ${overall.filesCompleted}/${overall.filesTotal}`,
         "### Merge Results",
       ],
-      summary,
+      summary: given ?? "No merge summary was given.",
+      summaryCut: given === null ? 0 : (state.mergeSummaryCut ?? 0),
       durations: {
         items: durationItems(entries, { startedAt: started, endedAt: ended }),
         frame: DURATIONS_FRAME,

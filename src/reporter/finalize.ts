@@ -34,14 +34,14 @@ export async function finalizeRun(
   }
   // A token only gh gives is masked in the summary before any store keeps it (see applyChange).
   if (active && canSync(active) && mergeSummary?.trim()) await core.learnTokens(active.github.apiUrl);
-  const summary = keptMergeSummary(core.masked(mergeSummary ?? ""));
+  const { summary, cut } = keptMergeSummary(core.masked(mergeSummary ?? ""));
   const { state, finalizedNow } = await core.store.transact((current, now) => {
     if (!current) throw noRunError(core.place);
     if (current.completedAt) return { result: { state: current, finalizedNow: false } };
     // A finalize kept while the database did not answer ended the run when it was made (its duration and
     // history measure the work, not the outage), though not before the run's latest report.
     const at = madeAt === null ? now : endedAt(current, madeAt, now);
-    const finalized = applyFinalize(current, summary, at);
+    const finalized = applyFinalize(current, summary, at, cut);
     // Made earlier than applied (kept while the database did not answer): the run's end for kept changes.
     const next =
       madeAt === null

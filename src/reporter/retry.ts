@@ -35,20 +35,20 @@ export async function retry(
   // Other runs' queued posts go to the API this call is configured with (the run's own posts, to its API).
   const apiUrl = resolveApiUrl(core.overrides.apiUrl, core.env);
   // Sync turned off here (task.md's github.sync_enabled: false): no GitHub traffic, earlier runs' posts
-  // included; what is queued stays, as in a dry run.
-  const syncOff =
-    !options.dryRun && !(current ? current.github.syncEnabled : await syncEnabledWithoutRun(core));
+  // included; what is queued stays (held), and a dry run plans the same.
+  const syncOff = !(current ? current.github.syncEnabled : await syncEnabledWithoutRun(core));
   const { retryQueue } = await import("../sync/retry-queue.js");
   const report = await retryQueue(core.actor(), {
     ...options,
     dryRun: options.dryRun || syncOff,
+    syncOff,
     ...(options.dryRun ? { state: current } : {}),
     deadline,
     apiUrl,
   });
   if (syncOff && report.remaining > 0) {
     report.errors.push(
-      `sync is off (github.sync_enabled: false): nothing sent, ${report.remaining} post(s) stay queued`,
+      `sync is off (github.sync_enabled: false): nothing ${options.dryRun ? "would be " : ""}sent, ${report.remaining} post(s) stay queued`,
     );
   }
   // A file moved aside was said as it was moved (the queue's onSetAside); a dry run only names it.

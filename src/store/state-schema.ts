@@ -106,6 +106,7 @@ const runStateSchema = z
     event: z.string(),
     agents: z.record(z.string(), agentSchema),
     mergeSummary: z.string().nullable(),
+    mergeSummaryCut: count.optional(),
     stallAfterMs: z.int().min(1).default(DEFAULT_STALL_AFTER_MS),
     maxCostUsd: z.number().finite().min(0).nullable().optional(),
     github: githubSchema,

@@ -18,8 +18,10 @@ import { canSync, missingSteps } from "./decide.js";
  * - `final`: the final summary of another run: posted once (looked up by marker first).
  * - `left`: an entry of another run queued for another GitHub API than the call's (only in a dry run's
  *   plan, see leftForOtherApi): it stays queued, as the token goes only to the configured API.
+ * - `held`: any other entry while sync is off (task.md's github.sync_enabled: false, see heldWhileSyncOff):
+ *   nothing is sent or cleared, it stays queued until sync is on again.
  */
-type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final" | "left";
+type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" | "final" | "left" | "held";
 
 export interface PlannedEntry extends QueueEntry {
   action: RetryAction;
@@ -84,6 +86,14 @@ export function leftForOtherApi(plan: readonly PlannedEntry[], apiUrl: string): 
   return plan.map((entry) =>
     sent.has(entry.action) && !sameApi(entry.item.api_url, apiUrl) ? { ...entry, action: "left" } : entry,
   );
+}
+
+/**
+ * `plan` as a retry carries it out while sync is off: nothing sent, nothing cleared, every entry `held`
+ * (pure). Those `left` for another API stay `left`: they would stay queued with sync on too.
+ */
+export function heldWhileSyncOff(plan: readonly PlannedEntry[]): PlannedEntry[] {
+  return plan.map((entry) => (entry.action === "left" ? entry : { ...entry, action: "held" }));
 }
 
 /**

@@ -13,6 +13,7 @@ import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
 import {
+  heldWhileSyncOff,
   isDelivered,
   leftForOtherApi,
   type OwedPost,
@@ -61,6 +62,8 @@ export async function retryQueue(
      */
     apiUrl: string;
     dryRun?: boolean;
+    /** Sync is off (only with dryRun): every entry is held, none sent. */
+    syncOff?: boolean;
     /**
      * A dry run's run, as this call read it (its settings from a task.md changed since, which a dry run
      * does not save); default: the store's.
@@ -79,7 +82,8 @@ export async function retryQueue(
     // Nothing is sent, not even the current state, and nothing on disk changes (no lock, no file moved).
     const { entries, setAside } = await queue.list({ moveAside: false });
     const state = options.state === undefined ? await store.read() : options.state;
-    const plan = leftForOtherApi(planRetry(entries, state), options.apiUrl);
+    const planned = leftForOtherApi(planRetry(entries, state), options.apiUrl);
+    const plan = options.syncOff ? heldWhileSyncOff(planned) : planned;
     const owed = owedPosts(plan, state);
     const remaining = stillQueued(plan) + owed.length;
     return { sent: 0, remaining, plan, owed, setAside, errors: [], waitingUntil: null };

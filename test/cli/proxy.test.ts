@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer, type Socket } from "node:net";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueFiles, runCli } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
+import { silentServer } from "../support/loopback.js";
 import { hasTinyproxy, selfSignedCertificate, startTinyproxy, type Tinyproxy } from "../support/tinyproxy.js";
 
 const TOKEN = "ghp_proxytesttoken0123456789abcdefghijklmn";
@@ -117,21 +117,15 @@ describe.skipIf(!hasTinyproxy)("HTTPS_PROXY, HTTP_PROXY and NO_PROXY through tin
 /**
  * A proxy that takes the connection and never answers the CONNECT (a stuck corporate proxy): the command
  * gives up on GitHub by its deadline, queues the post and ends. The open connection to the proxy used to
- * keep the process alive until the proxy hung up.
+ * keep the process alive until the proxy hung up. Nothing reached GitHub: the post is not held as one that
+ * may have been created (it was, and the next write waited for it to appear).
  */
 describe("a proxy that never answers the CONNECT", () => {
   it("does not keep the command running: warned, queued, exit 0", async () => {
-    const sockets = new Set<Socket>();
-    const silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => undefined);
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silent = await silentServer();
+    const { port } = silent;
     try {
       const { dir, env } = await fakeGitHub();
-      const { port } = silent.address() as AddressInfo;
       const init = await runCli(["init", "--epic", "E", "--domains", "api", "--dir", dir], {
         env: {
           ...env,
@@ -140,11 +134,15 @@ describe("a proxy that never answers the CONNECT", () => {
         },
       });
       expect(init.code).toBe(0); // null: still running when the harness killed it
-      expect(init.stderr).toContain(`through the proxy http://127.0.0.1:${port} (HTTPS_PROXY)`);
+      expect(init.stderr).toContain(
+        `the proxy http://127.0.0.1:${port} (HTTPS_PROXY) did not open a connection to https://api.github.example within`,
+      );
+      expect(init.stderr).not.toContain("may have been created");
       expect(await queueFiles(dir)).toHaveLength(1);
+      const state = JSON.parse(await readFile(join(dir, ".parallel-progress/state.json"), "utf8"));
+      expect(state.sync.unsureCreate).toBeNull();
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   }, 60_000);
 });

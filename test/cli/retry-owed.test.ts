@@ -113,6 +113,33 @@ describe("retry --dry-run of a run whose task.md changed since it was read", () 
     expect(finals).toHaveLength(1);
   });
 
+  it("sync turned off since a post was queued: the dry run holds it as the retry does (nothing would be sent, exit 3)", async () => {
+    const { cli, dir, gh } = await fakeGitHub();
+    gh.setFaults({ down: true });
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    await stopFlushers(dir); // the queued post stays for the retries below
+    gh.setFaults({ down: false });
+    await writeFile(join(dir, "task.md"), taskMd(123, "  sync_enabled: false\n"));
+    const { runId } = JSON.parse((await cli("status", "--json")).stdout);
+    const before = await allFileText(dir);
+    const requests = gh.requests.length;
+    const dry = await cli("retry", "--dry-run");
+    expect(dry.stdout).toMatch(
+      new RegExp(`^comment_\\S+\\.json\\theld\\tprogress\\tacme/widgets#123\\t${runId}\\t\\d+\\n$`),
+    );
+    expect(dry.stderr).toBe(
+      "parallel-progress: warning: GitHub: sync is off (github.sync_enabled: false): nothing would be sent, 1 post(s) stay queued\n",
+    );
+    expect(dry.code).toBe(3);
+    expect(await allFileText(dir)).toBe(before);
+    const retry = await cli("retry");
+    expect(retry.stderr).toContain(
+      "GitHub: sync is off (github.sync_enabled: false): nothing sent, 1 post(s) stay queued",
+    );
+    expect(retry.code).toBe(3);
+    expect(gh.requests.length, "no GitHub traffic").toBe(requests);
+  });
+
   it("the library: retryReport({ dryRun }) owes what retryReport() then sends, and saves no settings", async () => {
     const { dir, env } = await fakeGitHub({ task: "# task\n" });
     const first = createParallelReporter(dir, { env });

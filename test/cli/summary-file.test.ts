@@ -1,3 +1,5 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeText } from "../../src/cli/summary-file.js";
 import { runCli, spawnCli } from "../support/cli.js";
@@ -40,5 +42,23 @@ describe("finalize --summary-file -", () => {
     expect(status.completedAt).not.toBeNull();
     const body = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
     expect(body).toContain("### Merge Results\n\nmerged from a pipe merged ✓ 🚀\nall green\n");
+  });
+});
+
+describe("finalize --summary-file of more than the run keeps", () => {
+  const epic = useEpicDirs();
+
+  it("the final summary's note counts every character left out of the file, those the run did not keep included", async () => {
+    const dir = await epic();
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
+    const given = "s".repeat(100_004); // kept as 65,536 characters (see keptMergeSummary)
+    await writeFile(join(dir, "summary.md"), given);
+    expect((await runCli(["finalize", "--summary-file", join(dir, "summary.md"), "--dir", dir])).code).toBe(
+      0,
+    );
+    const body = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
+    const shown = /### Merge Results\n\n(s+)\n\n\*… truncated \((\d+) more characters\)\*/.exec(body);
+    expect(shown, body.slice(0, 2000)).not.toBeNull();
+    expect(shown![1]!.length + Number(shown![2])).toBe(given.length);
   });
 });

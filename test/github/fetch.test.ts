@@ -8,7 +8,7 @@ import { createFetch, proxyUrl } from "../../src/github/fetch.js";
 import { NetworkError } from "../../src/github/network-error.js";
 import { readProxySettings } from "../../src/github/proxy.js";
 import { waitFor } from "../support/cli.js";
-import { closedPort, useLoopbackServers } from "../support/loopback.js";
+import { closedPort, silentServer, useLoopbackServers } from "../support/loopback.js";
 
 const run = promisify(execFile);
 const serve = useLoopbackServers();
@@ -183,30 +183,67 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
 
   // A proxy that accepts the connection and never answers the CONNECT (or the SOCKS greeting): the request
   // times out, and the connection to the proxy must close with it. Left open, it keeps a CLI process alive
-  // after its work is done, until the proxy hangs up (tinyproxy: 10 minutes).
+  // after its work is done, until the proxy hangs up (tinyproxy: 10 minutes). Nothing of the request was
+  // written (it waits for the tunnel): sent nowhere, so a create is tried again rather than held as unsure.
   it.each([
     ["an http:// proxy's CONNECT", "http"],
     ["a socks5h:// proxy's greeting", "socks5h"],
   ])("closes the connection to the proxy when %s hangs and the request times out", async (_, scheme) => {
-    const open = new Set<Socket>();
-    let accepted = 0;
-    const silent = createNetServer((socket) => {
-      accepted += 1;
-      open.add(socket);
-      socket.on("close", () => open.delete(socket));
-      socket.on("error", () => undefined);
-      socket.resume(); // read (and ignore) what comes, so that the client's hanging up is seen
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silent = await silentServer();
     try {
-      const { port } = silent.address() as AddressInfo;
-      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://127.0.0.1:${port}` });
+      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://127.0.0.1:${silent.port}` });
       const error = await failure(createFetch(proxy, 300)("https://api.github.example/user"));
-      expect([error.code, error.timedOut, accepted]).toEqual(["ETIMEDOUT", true, 1]);
-      expect(await waitFor(() => open.size === 0, 5000)).toBe(true);
+      expect([error.code, error.timedOut, error.requestSent, silent.accepted()]).toEqual([
+        "ETIMEDOUT",
+        true,
+        false,
+        1,
+      ]);
+      expect(await waitFor(() => silent.open.size === 0, 5000)).toBe(true);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  // Past the proxy's handshake (or, for an http:// API, once connected to the proxy, which is given the
+  // request itself), the request is written: a timeout then may have been after GitHub read it.
+  it.each([
+    ["a SOCKS5 handshake is done", "socks5"],
+    ["an http:// proxy is given the request", "http"],
+  ])("takes a request as maybe sent when it times out once %s", async (_, scheme) => {
+    const target = await serve(() => undefined); // reads the request, never answers
+    const open = new Set<Socket>();
+    const proxyServer = createNetServer((client) => {
+      open.add(client);
+      client.on("error", () => undefined);
+      client.on("close", () => open.delete(client));
+      if (scheme === "http") {
+        // Forwards nothing and never answers: it holds the request, as a proxy that sent it on may.
+        client.resume();
+        return;
+      }
+      client.once("data", () => {
+        client.write(Buffer.from([5, 0]));
+        client.once("data", (request: Buffer) => {
+          const upstream = connect(request.readUInt16BE(request.length - 2), "127.0.0.1", () => {
+            client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+            client.pipe(upstream).pipe(client);
+          });
+          upstream.on("error", () => client.destroy());
+          client.on("close", () => upstream.destroy());
+        });
+      });
+    });
+    await new Promise<void>((resolve) => proxyServer.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = proxyServer.address() as AddressInfo;
+      const proxy = readProxySettings({ HTTP_PROXY: `${scheme}://127.0.0.1:${port}` });
+      const error = await failure(createFetch(proxy, 500)(target.url, { method: "POST", body: "{}" }));
+      expect([error.code, error.timedOut, error.requestSent]).toEqual(["ETIMEDOUT", true, true]);
+      if (scheme === "socks5") expect(target.received.map((r) => r.method)).toEqual(["POST"]);
     } finally {
       for (const socket of open) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await new Promise((resolve) => proxyServer.close(resolve));
     }
   });
 

@@ -96,9 +96,36 @@ describe("toNetworkError: fetch's failures as the retry policy needs them", () =
     expect(network.proxy).toBe("http://10.0.0.1:3128 (https_proxy)");
   });
 
+  it("tells a proxy's name that did not resolve from the API's, by Node's hostname or the message's name", () => {
+    const via = { name: "HTTPS_PROXY", value: "socks5://u:p@Proxy.Corp:1080" };
+    const unresolved = (name: string) => coded("ENOTFOUND", `getaddrinfo ENOTFOUND ${name}`);
+    const withHostname = (name: string) =>
+      fetchError(
+        `getaddrinfo ENOTFOUND ${name}`,
+        "system",
+        Object.assign(coded("ENOTFOUND"), { hostname: name }),
+      );
+    expect(toNetworkError(fetchFailed(withHostname("proxy.corp")), via).proxyUnresolved).toBe(true);
+    expect(toNetworkError(fetchFailed(unresolved("proxy.corp")), via).proxyUnresolved).toBe(true);
+    expect(toNetworkError(fetchFailed(unresolved("api.github.example")), via).proxyUnresolved).toBe(false);
+    expect(toNetworkError(fetchFailed(unresolved("proxy.corp")), null).proxyUnresolved).toBe(false);
+    expect(toNetworkError(fetchFailed(coded("ECONNREFUSED")), via).proxyUnresolved).toBe(false);
+  });
+
   it("a timeout: ETIMEDOUT, maybe sent", () => {
     const network = timeoutError(8000, null);
     expect([network.code, network.requestSent, network.timedOut]).toEqual(["ETIMEDOUT", true, true]);
     expect((network.cause as Error).message).toBe("no complete answer within 8000 ms");
+  });
+
+  it("a timeout before the proxy's tunnel or handshake was up: ETIMEDOUT, sent nowhere", () => {
+    const network = timeoutError(8000, { name: "HTTPS_PROXY", value: "http://u:p@proxy:3128" }, false);
+    expect([network.code, network.requestSent, network.timedOut, network.proxy]).toEqual([
+      "ETIMEDOUT",
+      false,
+      true,
+      "http://proxy:3128 (HTTPS_PROXY)",
+    ]);
+    expect((network.cause as Error).message).toBe("no connection through the proxy within 8000 ms");
   });
 });

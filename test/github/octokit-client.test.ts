@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GitHubError, UsageError } from "../../src/errors.js";
 import { createOctokitClient, type OctokitClientOptions } from "../../src/github/octokit-client.js";
 import { readProxySettings } from "../../src/github/proxy.js";
-import { closedPort, type Handler, useLoopbackServers } from "../support/loopback.js";
+import { closedPort, type Handler, silentServer, useLoopbackServers } from "../support/loopback.js";
 
 const TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
 const REPO = { owner: "acme", name: "widgets" };
@@ -471,6 +471,65 @@ describe("createOctokitClient: through a proxy", () => {
       expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
     },
   );
+
+  // Before the CONNECT tunnel or the SOCKS handshake is up, nothing of the request is written: a create
+  // that timed out then was sent nowhere, and is tried again as after a refused connection.
+  it.each([
+    ["http", "CONNECT"],
+    ["socks5h", "SOCKS greeting"],
+  ])("tries a create again when the %s:// proxy never answers its %s, and says so", async (scheme) => {
+    const silent = await silentServer();
+    const { port } = silent;
+    try {
+      const proxy = readProxySettings({ HTTPS_PROXY: `${scheme}://user:s3cret@127.0.0.1:${port}` });
+      const { github } = client("https://api.github.example", {
+        proxy,
+        requestTimeoutMs: 150,
+        clock: { now: () => Date.now() },
+      });
+      const error = await failure(github.createComment(REPO, 123, "body"));
+      expect([error.kind, error.outcomeUnknown, silent.accepted() > 1]).toEqual(["timeout", false, true]);
+      expect(error.message).toMatch(
+        new RegExp(
+          `^creating a comment on acme/widgets#123 failed after \\d attempts: the proxy ${scheme}://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\) did not open a connection to https://api\\.github\\.example within [\\d.]+s: check the proxy \\(HTTPS_PROXY, HTTP_PROXY, NO_PROXY\\), the network and the API URL$`,
+        ),
+      );
+      expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
+    } finally {
+      await silent.close();
+    }
+  });
+
+  // The name that did not resolve is the proxy's: the message named the API's address (socks5:// resolves
+  // the API's name here, so an API host that does not resolve still names the API).
+  it.each(["http", "socks5", "socks5h"])(
+    "names the %s:// proxy (never its password) when its host does not resolve",
+    async (scheme) => {
+      const target = await serve(json(201, comment(1)));
+      const proxy = readProxySettings({ HTTP_PROXY: `${scheme}://user:s3cret@proxyhost.invalid:3128` });
+      const error = await failure(client(target.url, { proxy }).github.createComment(REPO, 123, "body"));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^creating a comment on acme/widgets#123 failed(?: after \\d attempts)?: could not resolve the host of the proxy ${scheme}://proxyhost\\.invalid:3128 \\(HTTP_PROXY\\) \\((ENOTFOUND|EAI_AGAIN)\\): check the proxy`,
+        ),
+      );
+      expect(target.received).toHaveLength(0);
+      expect(inspect(error, { depth: 20, showHidden: true })).not.toContain("s3cret");
+    },
+  );
+
+  it("names the API's host, not the socks5:// proxy, when the API's name does not resolve here", async () => {
+    const port = await closedPort();
+    const proxy = readProxySettings({ HTTP_PROXY: `socks5://127.0.0.1:${port}` });
+    const error = await failure(
+      client("http://apihost.invalid", { proxy }).github.createComment(REPO, 123, "body"),
+    );
+    expect(error.message).toMatch(
+      new RegExp(
+        `could not resolve the host of http://apihost\\.invalid through the proxy socks5://127\\.0\\.0\\.1:${port} \\(HTTP_PROXY\\) \\((ENOTFOUND|EAI_AGAIN)\\)`,
+      ),
+    );
+  });
 
   it("explains a proxy variable that is not a URL, without retrying", async () => {
     const target = await serve(json(201, comment(1)));

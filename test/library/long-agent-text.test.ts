@@ -50,6 +50,8 @@ describe("long agent text in the library", () => {
       const huge = "s".repeat(2_000_000);
       expect((await reporter.finalizeParallelExecution(huge)).finalizedNow).toBe(true);
       expect(reporter.executionState.mergeSummary).toBe(`${"s".repeat(65_535)}…`);
+      // What the `…` stands for: the final summary's note counts it.
+      expect(reporter.executionState.mergeSummaryCut).toBe(2_000_000 - 65_535);
       expect((await stat(join(dir, ".parallel-progress/state.json"))).size).toBeLessThan(80_000);
       // The same summary again is the run's own (finalize is idempotent), not another left unused.
       expect((await reporter.finalizeParallelExecution(huge)).summaryUnused).toBe(false);

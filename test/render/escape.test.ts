@@ -146,6 +146,18 @@ describe("escapeBlock", () => {
     expect(escapeBlock("<".repeat(100), 40)).toBe("&lt;\n\n*… truncated (99 more characters)*");
   });
 
+  it("counts in its note what the run cut before keeping the summary (cutBefore), in place of its last `…`", () => {
+    // 100 characters kept as 59 and `…` (41 cut before): whole, the note says 41; cut at 30, 41 + 30.
+    const kept = `${"a".repeat(59)}…`;
+    expect(escapeWholeBlock(kept, 1000, 41)).toBe(`${"a".repeat(59)}\n\n*… truncated (41 more characters)*`);
+    expect(escapeBlock(kept, 1000, 41)).toBe(`${"a".repeat(59)}\n\n*… truncated (41 more characters)*`);
+    expect(escapeBlock(kept, 65, 41)).toBe(`${"a".repeat(29)}\n\n*… truncated (71 more characters)*`);
+    // The white space before the `…` is left out too, and counted.
+    expect(escapeBlock("done\n\n…", 1000, 7)).toBe("done\n\n*… truncated (9 more characters)*");
+    // Nothing cut before: the `…` is the user's.
+    expect(escapeBlock(kept, 1000)).toBe(kept);
+  });
+
   it("only ever adds to the text it escapes, so a source past the limit never fits whole (property)", () => {
     const piece = fc.constantFrom(
       "<",

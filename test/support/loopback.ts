@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { afterEach } from "vitest";
 
 /** A request as a loopback test server received it. */
@@ -56,4 +56,35 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * A TCP server on 127.0.0.1 that takes connections, reads what comes and never answers (a stuck proxy):
+ * `accepted` counts the connections, `open` holds those not closed yet; `close` ends them and the server.
+ */
+export async function silentServer(): Promise<{
+  port: number;
+  accepted: () => number;
+  open: Set<Socket>;
+  close: () => Promise<void>;
+}> {
+  const open = new Set<Socket>();
+  let accepted = 0;
+  const server = createNetServer((socket) => {
+    accepted += 1;
+    open.add(socket);
+    socket.on("close", () => open.delete(socket));
+    socket.on("error", () => undefined);
+    socket.resume(); // read (and ignore) what comes, so that the client's hanging up is seen
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    accepted: () => accepted,
+    open,
+    close: async () => {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
