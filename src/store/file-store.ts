@@ -5,7 +5,7 @@ import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import { type Clock, type FileSystem, systemClock } from "../util/io.js";
 import { asidePath, sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
-import { onWaitsHeld, withWaitsHeld } from "./held-waits.js";
+import { onTimesHeld, withTimesHeld } from "./held-times.js";
 import { withLock } from "./lock.js";
 import { FIX_OR_FORCE, FORCE, stateToText, trustedState } from "./state-text.js";
 import { guardListener } from "./subscriber.js";
@@ -54,7 +54,7 @@ export class FileRunStore implements RunStore {
 
   async read(): Promise<RunState | null> {
     const state = await this.readState();
-    return state && withWaitsHeld(state, this.clock.now());
+    return state && withTimesHeld(state, this.clock.now());
   }
 
   /**
@@ -212,7 +212,7 @@ export class FileRunStore implements RunStore {
 
   async transact<T>(given: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const { fs, paths } = this;
-    const change = onWaitsHeld(given);
+    const change = onTimesHeld(given);
     /** `current` changed as `change` says; `mayCommit`: whether the state read is still the lock's (see below). */
     const write = (current: RunState | null, mayCommit: () => boolean): T | typeof TAKEN_OVER => {
       const now = this.clock.now();

@@ -41,7 +41,8 @@ export interface RunStore {
    * checked against those agents and the run's own fields, so the other agents, and `seq`, it was
    * handed may be behind the stored run (see PgRunStore). `change` is pure (it may be called more than
    * once); a change that throws persists nothing and rethrows. Both stores hand it (and `read` returns)
-   * the state with its waits held to an hour from `now` (held-waits.ts).
+   * the state with its sync times held to what they can be at `now`: a wait an hour ahead at most, a
+   * lease 15 s, a past write no later than `now` (held-times.ts).
    */
   transact<T>(change: (current: RunState | null, now: number) => Transition<T>): Promise<T>;
   /**

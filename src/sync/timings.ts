@@ -28,3 +28,17 @@ export const RETRY_LOCK_WAIT_MS = 60_000;
 export const RENEW_AFTER_MS = 1000;
 /** The longest a background writer waits for a write to fall due (back-offs beyond it end its life). */
 export const WRITER_MAX_WAIT_MS = 60_000;
+/**
+ * The furthest ahead of the store's clock a claim or window in the run state can be: every lease above
+ * is taken or renewed for its length from now, and a request that may still land is waited for 15 s
+ * (UNANSWERED_WINDOW_MS; a takeover's LATE_LANDING_MS counts from an expired lease). The store holds a
+ * time further away to it (store/held-times.ts).
+ */
+export const LONGEST_CLAIM_MS = Math.max(
+  DEFAULT_LEASE_MS,
+  WRITER_START_MS,
+  WRITER_CLAIM_MS,
+  RETRY_LOCK_MS,
+  LATE_LANDING_MS,
+  UNANSWERED_WINDOW_MS,
+);

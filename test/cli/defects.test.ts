@@ -1,8 +1,10 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { RunState } from "../../src/model/types.js";
+import { parseMarker } from "../../src/render/marker.js";
 import { stateToText, trustedState } from "../../src/store/state-text.js";
-import { queueFiles, runCli } from "../support/cli.js";
+import { queueFiles, repeatUntil, runCli, waitFor } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 /** Issue 11: what only the CLI's own process shows (its stderr line and exit code). */
@@ -88,6 +90,52 @@ describe("a wait in the run state further than an hour away", () => {
       `parallel-progress: warning: GitHub rate limit: 2 post(s) stay queued until ${at}; run \`parallel-progress retry\` after that`,
     ]);
   });
+});
+
+describe("a time of the run's sync further ahead than it can be", () => {
+  // An older build's or a hand's (2100), or what a clock stepped back a day leaves: each stopped the run's
+  // writes until then. Held to what it can be (a lease 15 s ahead, a past write not ahead at all).
+  const year2100 = 4_102_444_800_000;
+  const day = 24 * 60 * 60_000;
+  it.each<[string, (now: number) => Partial<RunState["sync"]>]>([
+    ["the last write in 2100", () => ({ lastWriteAt: year2100 })],
+    ["the last write a day ahead", (now) => ({ lastWriteAt: now + day })],
+    ["the write budget spent in 2100", () => ({ writeBudget: { tokens: 0, at: year2100 } })],
+    ["a write lease until 2100", () => ({ lease: { owner: "gone", expiresAt: year2100 } })],
+    ["the queue-retry lock until 2100", () => ({ retryLock: { owner: "gone", expiresAt: year2100 } })],
+    ["a late edit's repeat in 2100", () => ({ settleUntil: year2100 })],
+  ])(
+    "%s: the update reaches the issue without a further command, and retry works",
+    async (_, times) => {
+      const { gh, cli, dir } = await fakeGitHub();
+      expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+      const stateFile = join(dir, ".parallel-progress", "state.json");
+      const state = trustedState(await readFile(stateFile, "utf8"))!;
+      await writeFile(stateFile, stateToText({ ...state, sync: { ...state.sync, ...times(Date.now()) } }));
+      const update = await cli("update", "a", "--status", "in_progress", "--files", "1/3");
+      expect(update.code, update.stderr).toBe(0);
+      const status = await cli("status", "--json");
+      expect(status.code, status.stderr).toBe(0);
+      const { seq, settleUntil } = JSON.parse(status.stdout).sync as {
+        seq: number;
+        settleUntil: string | null;
+      };
+      expect(Date.parse(settleUntil ?? "1970-01-01T00:00:00Z")).toBeLessThanOrEqual(Date.now() + 15_000);
+      const shown = () =>
+        gh.comments("acme/widgets", 123).some((comment) => parseMarker(comment.body)?.seq === seq);
+      // A lease held to 15 s from the update runs out first; a spent budget refills one write in 10 s.
+      expect(await waitFor(shown, 30_000)).toBe(true);
+      // The queue-retry lock held to 15 s from the update: a retry in them waits, one after them takes it.
+      const retry = await repeatUntil(
+        () => cli("retry"),
+        (result) => result.code === 0 && result.stderr === "",
+        30_000,
+      );
+      expect(retry.code, retry.stderr).toBe(0);
+      expect(retry.stderr).toBe(""); // not "another retry held the queue …: nothing sent"
+    },
+    60_000,
+  );
 });
 
 describe("another issue given to a later command", () => {

@@ -54,6 +54,16 @@ function signal() {
   };
 }
 
+/** Resolves once a change of `store` is given a `now` later than `now` (bounded). */
+async function clockPast(store: RunStore, now: number): Promise<void> {
+  let later = now;
+  for (let i = 0; i < 200 && later === now; i++) {
+    later = await store.transact((_current, at) => ({ result: at }));
+    if (later === now) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  expect(later).toBeGreaterThan(now);
+}
+
 /**
  * The behaviour every RunStore owes its callers, run against a real store: `makeFixture` gives a fresh,
  * empty run location per test. The file store runs it in test/store/file-store.contract.test.ts; the
@@ -187,16 +197,66 @@ export function describeRunStoreContract(name: string, makeFixture: () => Promis
       // A change that writes nothing still writes the hold: the hour counts from it, not from every read.
       const seen = await store.transact((current, now) => ({ result: { sync: current!.sync, now } }));
       expect(seen.sync).toMatchObject({ rateLimitedUntil: seen.now + hour, backoffUntil: seen.now + hour });
-      let later = seen.now;
-      for (let i = 0; i < 200 && later === seen.now; i++) {
-        later = await store.transact((_current, now) => ({ result: now }));
-        if (later === seen.now) await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      expect(later).toBeGreaterThan(seen.now);
+      await clockPast(store, seen.now);
       expect((await (await open()).read())!.sync).toMatchObject({
         rateLimitedUntil: seen.now + hour,
         backoffUntil: seen.now + hour,
       });
+    });
+
+    it("holds every other time of its sync to what it can be on its clock, written so by the first change that reads it", async () => {
+      const store = await open();
+      // A hand's (past what a date holds crashed status, finalize, retry and serve), an older build's
+      // (2100), a clock stepped back a day since: each stopped the run's writes until then.
+      const year2100 = 4_102_444_800_000;
+      const day = 24 * 60 * 60_000;
+      await store.transact((_current, now) => {
+        const run = contractRun(now);
+        const sync = {
+          ...run.sync,
+          lastWriteAt: now + day,
+          lease: { owner: "gone", expiresAt: 1e20 },
+          flusher: { owner: "gone", expiresAt: year2100 },
+          retryLock: { owner: "gone", expiresAt: now + day },
+          settleUntil: 1e20,
+          unsureCreate: { kind: "final" as const, until: year2100 },
+          writeBudget: { tokens: 0, at: year2100 },
+          backoffUntil: "soon" as unknown as number, // no number at all (SQL on a database's run)
+        };
+        return { next: { ...run, seq: 7, sync }, result: 0 };
+      });
+      const claim = 15_000; // the longest lease (or window of a request that may still land) ahead
+      const read = (await store.read())!.sync;
+      const readBy = store.now?.() ?? Date.now(); // the store's clock (a database's counts fractions of a ms)
+      expect(read.lastWriteAt).toBeLessThanOrEqual(readBy);
+      expect(read.writeBudget!.at).toBeLessThanOrEqual(readBy);
+      for (const until of [
+        read.lease!.expiresAt,
+        read.flusher!.expiresAt,
+        read.retryLock!.expiresAt,
+        read.settleUntil,
+        read.unsureCreate!.until,
+      ]) {
+        expect(until).toBeLessThanOrEqual(readBy + claim);
+      }
+      // The first change holds them at its `now` and writes them so (not its seq: nothing happened to the run).
+      const seen = await store.transact((current, now) => ({ result: { state: current!, now } }));
+      const held = {
+        lastWriteAt: seen.now,
+        lease: { owner: "gone", expiresAt: seen.now + claim },
+        flusher: { owner: "gone", expiresAt: seen.now + claim },
+        retryLock: { owner: "gone", expiresAt: seen.now + claim },
+        settleUntil: seen.now + claim,
+        unsureCreate: { kind: "final", until: seen.now + claim },
+        writeBudget: { tokens: 0, at: seen.now },
+        backoffUntil: 0,
+      };
+      expect(seen.state.sync).toMatchObject(held);
+      expect(seen.state.seq).toBe(7);
+      await clockPast(store, seen.now);
+      const reread = (await (await open()).read())!;
+      expect(reread.sync).toMatchObject(held);
+      expect(reread.seq).toBe(7);
     });
 
     it("close() stops its subscriptions", async () => {

@@ -2,7 +2,7 @@ import pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import { Slots } from "../../util/slots.js";
-import { onWaitsHeld, withWaitsHeld } from "../held-waits.js";
+import { onTimesHeld, withTimesHeld } from "../held-times.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
@@ -136,7 +136,7 @@ export class PgRunStore implements RunStore {
     return this.withClient(async (client) => {
       const latest = await readLatest(client, this.session, false);
       this.sawClock(latest.now);
-      return latest.state && withWaitsHeld(latest.state, latest.now);
+      return latest.state && withTimesHeld(latest.state, latest.now);
     });
   }
 
@@ -151,7 +151,7 @@ export class PgRunStore implements RunStore {
 
   async transact<T>(given: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
     const correlation = this.correlation;
-    const held = onWaitsHeld(given);
+    const held = onTimesHeld(given);
     // What the change itself throws (a refused change) is the application's: the connection is healthy.
     const change = (current: RunState | null, now: number): Transition<T> => {
       this.sawClock(now);
