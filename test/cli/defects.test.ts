@@ -97,7 +97,8 @@ describe("a time of the run's sync further ahead than it can be", () => {
   // writes until then. Held to what it can be (a lease 15 s ahead, a past write not ahead at all).
   const year2100 = 4_102_444_800_000;
   const day = 24 * 60 * 60_000;
-  it.each<[string, (now: number) => Partial<RunState["sync"]>]>([
+  // They mostly wait (a held lease, a refilling budget): at once, each tearing its set-up down (test).
+  it.concurrent.for<[string, (now: number) => Partial<RunState["sync"]>]>([
     ["the last write in 2100", () => ({ lastWriteAt: year2100 })],
     ["the last write a day ahead", (now) => ({ lastWriteAt: now + day })],
     ["the write budget spent in 2100", () => ({ writeBudget: { tokens: 0, at: year2100 } })],
@@ -106,8 +107,9 @@ describe("a time of the run's sync further ahead than it can be", () => {
     ["a late edit's repeat in 2100", () => ({ settleUntil: year2100 })],
   ])(
     "%s: the update reaches the issue without a further command, and retry works",
-    async (_, times) => {
-      const { gh, cli, dir } = await fakeGitHub();
+    { timeout: 60_000 },
+    async ([, times], test) => {
+      const { gh, cli, dir } = await fakeGitHub({ test });
       expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
       const stateFile = join(dir, ".parallel-progress", "state.json");
       const state = trustedState(await readFile(stateFile, "utf8"))!;
@@ -134,7 +136,6 @@ describe("a time of the run's sync further ahead than it can be", () => {
       expect(retry.code, retry.stderr).toBe(0);
       expect(retry.stderr).toBe(""); // not "another retry held the queue …: nothing sent"
     },
-    60_000,
   );
 });
 
