@@ -58,8 +58,14 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
  * secret to whoever reads it). Node's querystring.unescape leaves a stray `%ZZ` as it is.
  */
 export function holdsSecret(text: string, secrets: readonly string[]): boolean {
-  const holds = (form: string) => maskSecrets(form, secrets) !== maskSecrets(form, []);
-  return secrets.length > 0 && (holds(text) || holds(percentDecoded(text)));
+  const holds = (form: string, among: readonly string[]) =>
+    maskSecrets(form, among) !== maskSecrets(form, []);
+  // Decoded, only the secrets masked anywhere: a short one stands alone in decoded text by chance
+  // (`/tmp/no%20pw` is `/tmp/no pw`).
+  const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
+  return (
+    secrets.length > 0 && (holds(text, secrets) || (long.length > 0 && holds(percentDecoded(text), long)))
+  );
 }
 
 /** Whether `text` holds something shaped like a GitHub token (see TOKEN_SHAPE). */

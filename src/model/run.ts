@@ -471,8 +471,8 @@ export function applyCancel(
     status: "cancelled",
     updatedAt: iso,
     finishedAt: finishedAt(agent, "cancelled", iso),
-    // A second cancel without a reason (its cost only) keeps the first one's.
-    error: reason !== null ? keptText(reason) : agent.status === "cancelled" ? agent.error : null,
+    // A cancel without a reason (its cost only) keeps the one given before: a first cancel's, a failure's.
+    error: reason !== null ? keptText(reason) : agent.error,
   };
   return withAgent(state, next, agentEvent(agent.agentId, "cancelled"), iso);
 }

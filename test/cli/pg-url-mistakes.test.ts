@@ -32,6 +32,7 @@ describe("store URL mistakes", () => {
     ["s3cret%C3pw", 'has a "%" that starts no percent-encoded character'],
     // The pg client re-encoded a URL holding a space and then threw a bare URIError (exit 1, a stack).
     ["s3cret pw%E2%82%AC", "holds a space"],
+    ["s3cret\tpw", "holds a tab"], // named: the URL shown is the parser's, which drops it
   ])("a password with %j is never printed", async (password, message) => {
     const port = password.includes("@") ? "bad" : "41099";
     const store = `postgresql://postgres:${password}@127.0.0.1:${port}/db`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maskSecrets, redactSecrets } from "../../src/github/redact.js";
+import { holdsSecret, maskSecrets, redactSecrets } from "../../src/github/redact.js";
 
 describe("redactSecrets", () => {
   it("masks the given secrets, also URL-encoded", () => {
@@ -54,5 +54,18 @@ describe("maskSecrets (agents' text)", () => {
     expect(maskSecrets("basic authentication failed; a bearer token was refused", [])).toBe(
       "basic authentication failed; a bearer token was refused",
     );
+  });
+});
+
+describe("holdsSecret", () => {
+  it("finds a secret as written, URL-encoded or percent-encoded any way; a short one only as written", () => {
+    const long = "hunter2secretpw";
+    expect(holdsSecret(`a/${long}`, [long])).toBe(true);
+    expect(holdsSecret("a/hunter2%73ecretpw", [long])).toBe(true);
+    expect(holdsSecret("a/%68%75nter2secretpw", [long])).toBe(true);
+    expect(holdsSecret("a/hunter2-secretpw", [long])).toBe(false);
+    // A short one stands alone in decoded text by chance (`/tmp/no%20pw` is `/tmp/no pw`).
+    expect(holdsSecret("/tmp/no pw", ["pw"])).toBe(true);
+    expect(holdsSecret("/tmp/no%20pw", ["pw"])).toBe(false);
   });
 });

@@ -183,6 +183,11 @@ describe("run transitions", () => {
     // Its cost alone (`cancel tests --cost 0.5`): the reason stays.
     const costed = applyCancel(again, "tests", null, at + 8000, { costUsd: 0.5 });
     expect(costed.agents["impl-tes-163000"]).toMatchObject({ error: "superseded", costUsd: 0.5 });
+    // A failed agent cancelled without a reason keeps its failure's.
+    const failed = applyFail(run(), "tests", "flaky runner", at + 5000);
+    expect(applyCancel(failed, "tests", null, at + 6000).agents["impl-tes-163000"]!.error).toBe(
+      "flaky runner",
+    );
     // A first cancel without a reason has none.
     expect(applyCancel(run(), "tests", null, at + 5000).agents["impl-tes-163000"]!.error).toBeNull();
   });

@@ -80,8 +80,18 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
   checkParameters(url, option);
   // A space (or another white-space character) as written: the pg client re-encodes such a URL and then
   // cannot decode its other escapes (a bare URIError for `a e%E2%82%AC`); libpq takes none either.
-  if (/\s/.test(text)) {
-    throw new UsageError(`${option} holds a space, got ${shown}: write it as %20`);
+  const blank = /\s/.exec(text)?.[0];
+  if (blank !== undefined) {
+    // Named, as the URL shown is the parser's, which drops tabs and line breaks.
+    const what =
+      blank === " "
+        ? "a space"
+        : blank === "\t"
+          ? "a tab"
+          : blank === "\n" || blank === "\r"
+            ? "a line break"
+            : `a white-space character (U+${blank.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})`;
+    throw new UsageError(`${option} holds ${what}, got ${shown}: write it percent-encoded (a space as %20)`);
   }
   // libpq refuses a "%" that starts no escape; the pg client throws a bare URIError on some (a "%" at the
   // end, an escape that is not UTF-8) and passes the others on undecoded, so a password would be wrong.
