@@ -51,10 +51,12 @@ export async function retry(
       `sync is off (github.sync_enabled: false): nothing ${options.dryRun ? "would be " : ""}sent, ${report.remaining} post(s) stay queued`,
     );
   }
-  // A file moved aside was said as it was moved (the queue's onSetAside); a dry run only names it.
-  if (options.dryRun) {
+  // A file moved aside was said as it was moved (the queue's onSetAside); a dry run, and a retry while
+  // sync is off (which reads the queue as a dry run does), only name it.
+  if (options.dryRun || syncOff) {
+    const why = options.dryRun ? "dry run" : "sync is off";
     for (const aside of report.setAside) {
-      core.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (dry run)`);
+      core.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (${why})`);
     }
   }
   // Moved aside earlier (by the background writer, say, whose warning goes nowhere): said at each retry

@@ -132,6 +132,17 @@ describe("queued posts while sync is off, and for another API", () => {
       "left",
       "progress",
     ]);
+    // An unreadable queue file: named by the retry too (sync off, it reads the queue as a dry run does).
+    await writeFile(join(dir, QUEUE, "comment_20251019_163000_000003.json"), "{garbage");
+    for (const [args, why] of [
+      [["retry", "--dry-run"], "dry run"],
+      [["retry"], "sync is off"],
+    ] as const) {
+      const result = await runCli([...args, "--dir", dir], { env });
+      expect(result.stderr).toContain(
+        `queue file comment_20251019_163000_000003.json is unreadable (not valid JSON); left in place (${why})`,
+      );
+    }
   });
 });
 
