@@ -215,7 +215,7 @@ export function renderFinalComment(state: RunState, options: RenderOptions = {})
         "### Merge Results",
       ],
       summary: given ?? "No merge summary was given.",
-      summaryCut: given === null ? 0 : (state.mergeSummaryCut ?? 0),
+      summaryCut: given === null ? 0 : cutCount(state.mergeSummaryCut),
       durations: {
         items: durationItems(entries, { startedAt: started, endedAt: ended }),
         frame: DURATIONS_FRAME,
@@ -226,3 +226,7 @@ export function renderFinalComment(state: RunState, options: RenderOptions = {})
   };
   return fitComment(parts, options.maxLength ?? DEFAULT_MAX_LENGTH);
 }
+
+/** How many characters of the merge summary the run did not keep: a count (a database's run is not checked). */
+const cutCount = (cut: unknown): number =>
+  Number.isSafeInteger(cut) && (cut as number) > 0 ? (cut as number) : 0;

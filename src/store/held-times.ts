@@ -1,4 +1,5 @@
 import { MAX_RATE_LIMIT_WAIT_MS } from "../github/rate-limit.js";
+import { EMPTY_SYNC } from "../model/run.js";
 import type { Lease, RunState, SyncState } from "../model/types.js";
 import { WRITE_BURST } from "../sync/budget.js";
 import { LONGEST_CLAIM_MS } from "../sync/timings.js";
@@ -20,8 +21,9 @@ import type { Transition } from "./types.js";
  * object when nothing is held.
  */
 export function withTimesHeld(state: RunState, now: number): RunState {
-  // A database's run without sync (as SQL may leave it) stays so.
-  if (!state.sync) return state;
+  // A database's run without sync, or with something else in its place (SQL may leave it so): a new
+  // run's (nothing written yet, nothing held), which its first change writes back.
+  if (state.sync === null || typeof state.sync !== "object") return { ...state, sync: { ...EMPTY_SYNC } };
   const sync = heldSync(state.sync, now);
   return sync === state.sync ? state : { ...state, sync };
 }

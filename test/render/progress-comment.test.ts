@@ -271,3 +271,17 @@ describe("details around the guide's format", () => {
     expect(body.match(/<!--/g)).toHaveLength(1);
   });
 });
+
+describe("a merge summary the run cut when it kept it", () => {
+  it("counts the characters left out, and takes a junk count (a database's run is not checked) as none", () => {
+    const at = { completedAt: "2025-10-19T16:42:00.000Z" };
+    const kept = (mergeSummaryCut: unknown) =>
+      renderFinalComment({ ...makeRun([], at), mergeSummary: "short summary…", mergeSummaryCut } as RunState);
+    expect(kept(7)).toContain("short summary\n\n*… truncated (7 more characters)*");
+    for (const junk of ["7", 1.5, 1e300, -3, null]) {
+      const body = kept(junk);
+      expect(body).toContain("short summary…");
+      expect(body).not.toContain("more characters");
+    }
+  });
+});
