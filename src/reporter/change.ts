@@ -84,7 +84,7 @@ export async function applyChange(
     if ("refresh" in outcome) {
       const seen = seenFor(record, outcome.refresh.runId);
       target = await refreshTarget(core.fs, core.epicDir, core.env, outcome.refresh, seen, core.overrides);
-      if (basis === null) warnOfTaskFile(core, target);
+      if (basis === null) await warnOfTaskFile(core, target);
       basis = outcome.refresh.github;
       pass++;
       continue;

@@ -34,7 +34,7 @@ export async function startRun(
 ): Promise<AgentRef[]> {
   const target = await resolveTarget(core.fs, place.epicDir, core.env, core.overrides);
   warnIfNoRepository(core, target);
-  warnOfTaskFile(core, target);
+  await warnOfTaskFile(core, target);
   const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable.problem}: moved aside as ${unreadable.movedTo}`);
   place.queue.sweep(core.clock.now());

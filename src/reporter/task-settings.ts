@@ -44,7 +44,7 @@ export async function saveSettings(
     if (!target) return current;
     if (reads === 1) {
       warnIfNoRepository(core, target);
-      warnOfTaskFile(core, target);
+      await warnOfTaskFile(core, target);
       await refuseIfStartsPosting(core, current, target);
     }
     // Read outside the lock: when another call saved settings of its own meanwhile (its flags), read again
@@ -79,7 +79,7 @@ export async function settingsAsRead(
   const { target } = await settingsOver(core, current, settings);
   if (!target) return current;
   warnIfNoRepository(core, target);
-  warnOfTaskFile(core, target);
+  await warnOfTaskFile(core, target);
   await refuseIfStartsPosting(core, current, target);
   return { ...current, github: keepRunIssue(current, target.github, givenFlags(core)) };
 }
@@ -169,9 +169,15 @@ export function givenFlags(core: ReporterCore): { issue: boolean; repo: boolean 
  * Warns of what task.md seems to set but is not read (a misspelt key), and of its settings the run does
  * not take: its own were given by flags, which win over task.md.
  */
-export function warnOfTaskFile(core: ReporterCore, target: Target | null): void {
-  for (const unread of target?.unread ?? []) core.warn(unread);
+export async function warnOfTaskFile(core: ReporterCore, target: Target | null): Promise<void> {
+  const unread = target?.unread ?? [];
   const overruled = target?.overruled ?? [];
+  if (!target || (unread.length === 0 && overruled.length === 0)) return;
+  // These quote task.md's keys and values: for a run that posts, a token only gh gives among them is
+  // masked (gh asked first, as a write would).
+  const { issueNumber, syncEnabled, apiUrl } = target.github;
+  if (issueNumber !== null && syncEnabled) await core.learnTokens(apiUrl);
+  for (const line of unread) core.warn(line);
   if (overruled.length === 0) return;
   const list = overruled
     .map(

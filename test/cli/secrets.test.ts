@@ -381,6 +381,15 @@ describe("a token only gh gives, typed where a value goes", () => {
         expect(said.stderr).toContain("acme/***");
         expect(said.stderr).not.toContain(token);
       }
+      // A task.md key holding it: warned of as not a setting, masked (gh asked first, the run posts).
+      await writeFile(
+        join(dir, "task.md"),
+        task.replace("repo: acme/widgets", `repo: acme/widgets\n  x${token}: 1`),
+      );
+      const unread = await cli(["log", "a", "x"]);
+      expect(unread.code, unread.stderr).toBe(0);
+      expect(unread.stderr).toContain("github.x*** is not a setting");
+      expect(unread.stderr).not.toContain(token);
       await writeFile(join(dir, "task.md"), task);
       // Percent-encoded in a refused --api-url: no part of it is shown (the refusal knew no gh token).
       const encoded = [...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
