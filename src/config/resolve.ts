@@ -1,7 +1,13 @@
 import { dirname, join, resolve } from "node:path";
 import { unescape as percentDecoded } from "node:querystring";
 import { UsageError } from "../errors.js";
-import { looksLikeToken, maskSecrets, withoutCredentials } from "../github/redact.js";
+import {
+  holdsSecret,
+  looksLikeToken,
+  MIN_ANYWHERE,
+  maskSecrets,
+  withoutCredentials,
+} from "../github/redact.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
@@ -111,14 +117,12 @@ export function resolveApiUrl(flag: string | undefined, env: Env): string {
 function checkApiUrl(value: string, source: string, env: Env): string {
   const trimmed = value.trim();
   // Secrets of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
-  const secrets = environmentTokens(env).filter((secret) => secret.length >= 8);
-  // As written, percent-encoded (`%67hp_…` is `ghp_…`), and as kept: the host in lower case (a classic
-  // token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
-  // Node's querystring.unescape decodes each valid escape and leaves a stray `%ZZ` as it is (already
-  // loaded by Node at start).
-  const holds = (text: string) =>
-    secrets.some((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
-  const holdsAny = (text: string) => secrets.length > 0 && (holds(text) || holds(percentDecoded(text)));
+  const secrets = environmentTokens(env).filter((secret) => secret.length >= MIN_ANYWHERE);
+  // A secret of the environment or anything shaped like a token (refused as in --repo), as written or
+  // percent-encoded (`%67hp_…` is `ghp_…`: holdsSecret decodes), and as kept: the host in lower case (a
+  // classic token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
+  const holdsAny = (text: string) =>
+    holdsSecret(text, secrets) || looksLikeToken(text) || looksLikeToken(percentDecoded(text));
   let url: URL | null = null;
   try {
     url = new URL(trimmed);
@@ -138,7 +142,7 @@ function checkApiUrl(value: string, source: string, env: Env): string {
     if (!heldIn(text) && !escaped(text)) return quote(maskSecrets(withoutCredentials(text), secrets));
     const origin = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/[^/?#]*/.exec(text);
     if (!origin) return quote("***");
-    const hostHolds = holdsAny(origin[0]) || escaped(origin[0]) || (url !== null && holds(url.origin));
+    const hostHolds = holdsAny(origin[0]) || escaped(origin[0]) || (url !== null && holdsAny(url.origin));
     return quote(hostHolds ? `${origin[1]}//***` : `${origin[0]}/***`);
   };
   if (
@@ -158,7 +162,7 @@ function checkApiUrl(value: string, source: string, env: Env): string {
   // Nor a secret of the environment anywhere (a path, a query): the URL would carry it to disk.
   if (heldIn(trimmed)) {
     throw new UsageError(
-      `${source} must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(trimmed)}`,
+      `${source} must not hold a token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got ${shown(trimmed)}`,
     );
   }
   return canonicalApiUrl(url);

@@ -40,6 +40,11 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
  * could cut into (`authorization: granted` is text; `token` is a word as often as a scheme).
  */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
+  return maskGiven(text, secrets).replace(TOKEN_SHAPE, MASK).replace(BASIC_OR_BEARER, `$1$2${MASK}`);
+}
+
+/** `secrets` alone (as written and URL-encoded) replaced with `***`: maskSecrets without the shapes. */
+function maskGiven(text: string, secrets: readonly string[]): string {
   let result = text;
   const variants = secrets.flatMap((secret) => [secret, encodeURIComponent(secret)]).filter((s) => s !== "");
   for (const secret of [...new Set(variants)].sort((a, b) => b.length - a.length)) {
@@ -49,17 +54,17 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
         ? result.split(secret).join(MASK)
         : result.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(secret)}(?![A-Za-z0-9_])`, "g"), MASK);
   }
-  return result.replace(TOKEN_SHAPE, MASK).replace(BASIC_OR_BEARER, `$1$2${MASK}`);
+  return result;
 }
 
 /**
- * Whether `text` holds one of `secrets` where maskSecrets would mask it (beyond what it masks by shape),
- * as written or once its percent escapes are decoded (`%66…` is `f…`: a URL kept with it carries the
- * secret to whoever reads it). Node's querystring.unescape leaves a stray `%ZZ` as it is.
+ * Whether `text` holds one of `secrets` where maskSecrets would mask it (whatever its shape: a token gh
+ * gives may be shaped as any), as written or once its percent escapes are decoded (`%66…` is `f…`: a URL
+ * kept with it carries the secret to whoever reads it). Node's querystring.unescape leaves a stray `%ZZ`
+ * as it is.
  */
 export function holdsSecret(text: string, secrets: readonly string[]): boolean {
-  const holds = (form: string, among: readonly string[]) =>
-    maskSecrets(form, among) !== maskSecrets(form, []);
+  const holds = (form: string, among: readonly string[]) => maskGiven(form, among) !== form;
   // Decoded, only the secrets masked anywhere: a short one stands alone in decoded text by chance
   // (`/tmp/no%20pw` is `/tmp/no pw`).
   const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);

@@ -237,7 +237,9 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
         ["init", "--epic", token, "--domains", "a"],
         ["init", "--epic", "E", "--domains", `a,x${token}`],
         ["init", "--epic", "E", "--domains", "a", "--repo", `acme/${token}`],
-        // Percent-encoded in the API URL's path (kept in the run state and queue files as given).
+        // In the API URL's path, shaped as a token or not, as written or percent-encoded (kept in the run
+        // state and queue files as given).
+        ["init", "--epic", "E", "--domains", "a", "--api-url", `${gh.url}/${token}`],
         [
           "init",
           "--epic",

@@ -140,30 +140,30 @@ describe("credentials in the API URL", () => {
         }
       }
       expect(() => resolveApiUrl(`http://host/${token}/api/v3`, env)).toThrow(
-        '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
+        '--api-url must not hold a token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
       );
       // Percent-encoded, with a stray `%ZZ` before it too: refused, and no part of it shown.
       const encoded = [...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
       for (const path of [`${encoded.slice(0, 3)}${token.slice(1)}`, `%ZZ/${encoded}`]) {
         expect(() => resolveApiUrl(`http://host/${path}/api/v3`, env)).toThrow(
-          '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
+          '--api-url must not hold a token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://host/***"',
         );
       }
       expect(() => resolveApiUrl(undefined, { ...env, GITHUB_API_URL: `http://host/${token}` })).toThrow(
-        /^GITHUB_API_URL must not hold the token/,
+        /^GITHUB_API_URL must not hold a token/,
       );
     }
     // A secret in the host, in mixed case: masked as typed (the URL's own host is in lower case).
     expect(() =>
       resolveApiUrl("https://Sup3rPgPassWd.ghe.example.com/api/v3", { PGPASSWORD: "Sup3rPgPassWd" }),
     ).toThrow(
-      '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "https://***"',
+      '--api-url must not hold a token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "https://***"',
     );
     // A lower-case token typed in upper case in the host (kept in lower case), or encoded there.
     const hex = "abcdef0123456789abcdef0123456789abcdef01";
     for (const host of [hex.toUpperCase(), `%61${hex.slice(1)}`]) {
       expect(() => resolveApiUrl(`http://${host}.example.com/`, { GITHUB_TOKEN: hex })).toThrow(
-        '--api-url must not hold the token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://***"',
+        '--api-url must not hold a token (or another secret of the environment): give the token in GITHUB_TOKEN or GH_TOKEN only, got "http://***"',
       );
     }
     // A short token is no reason to refuse a URL that happens to hold its letters.

@@ -79,10 +79,19 @@ describe("API URLs kept and compared as the same GitHub", () => {
     expect(sameApi("https://ghe.example.com/api/v3", "https://ghe.example.com/API/v3")).toBe(false);
   });
 
+  it("refuses a URL holding anything shaped like a token, as --repo does (it would be written to disk)", () => {
+    const shaped = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
+    for (const url of [`http://127.0.0.1:9/${shaped}`, `http://127.0.0.1:9/%67${shaped.slice(1)}`]) {
+      expect(() => resolveApiUrl(url, {})).toThrow(
+        /must not hold a token.*got "http:\/\/127\.0\.0\.1:9\/\*\*\*"$/,
+      );
+    }
+  });
+
   it("refuses a URL holding the environment's token percent-encoded", () => {
     const token = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
     const encoded = `http://127.0.0.1:9/%67${token.slice(1)}`;
-    expect(() => resolveApiUrl(encoded, { GITHUB_TOKEN: token })).toThrow(/must not hold the token/);
+    expect(() => resolveApiUrl(encoded, { GITHUB_TOKEN: token })).toThrow(/must not hold a token/);
   });
 });
 

@@ -64,6 +64,9 @@ describe("holdsSecret", () => {
     expect(holdsSecret("a/hunter2%73ecretpw", [long])).toBe(true);
     expect(holdsSecret("a/%68%75nter2secretpw", [long])).toBe(true);
     expect(holdsSecret("a/hunter2-secretpw", [long])).toBe(false);
+    // Whatever its shape: a token gh gives may be shaped as one (maskSecrets masks it either way).
+    const shaped = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
+    expect(holdsSecret(`http://h/${shaped}`, [shaped])).toBe(true);
     // A short one stands alone in decoded text by chance (`/tmp/no%20pw` is `/tmp/no pw`).
     expect(holdsSecret("/tmp/no pw", ["pw"])).toBe(true);
     expect(holdsSecret("/tmp/no%20pw", ["pw"])).toBe(false);
