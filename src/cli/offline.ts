@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import { quote } from "../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
+import { maskSecrets } from "../github/redact.js";
 import {
   type AgentChange,
   type KeptChange,
   type PendingChange,
   PendingChanges,
 } from "../queue/pending-changes.js";
-import { maskAgentText } from "../reporter/masking.js";
 import { statePaths } from "../store/file-store.js";
 import type { LazyPgStore } from "../store/open-store.js";
 import { databaseName } from "../store/pg/config.js";
@@ -61,7 +61,7 @@ export async function keepChange(
     // Text kept on disk: a token only gh gives is masked in it too (the run, which says whether it posts,
     // cannot be read; gh is asked for this call's API when no environment holds a token).
     if (kept.change.kind !== "update") await context.reporter.learnTokensForCall();
-    const change = masked(kept.change, [...store.secrets, ...context.reporter.secrets()]);
+    const change = masked(kept.change, context.reporter.secrets());
     pending.add({
       id: kept.id,
       epicId: store.epicId,
@@ -84,12 +84,12 @@ export async function keepChange(
 }
 
 /**
- * The change with its text masked as the reporter masks it when it applies it (the environment's tokens,
- * the store's password, anything shaped like a GitHub token): nothing on this machine's disk holds a
- * secret meanwhile.
+ * The change with its text masked as the reporter masks it when it applies it (`secrets`: the reporter's,
+ * the environment's tokens, the store's password and gh's token; and anything shaped like a GitHub
+ * token): nothing on this machine's disk holds a secret meanwhile.
  */
-function masked(change: KeptChange, storeSecrets: readonly string[]): KeptChange {
-  const mask = (text: string) => maskAgentText(text, process.env, storeSecrets);
+function masked(change: KeptChange, secrets: readonly string[]): KeptChange {
+  const mask = (text: string) => maskSecrets(text, secrets);
   switch (change.kind) {
     case "complete":
       return { ...change, summary: change.summary === null ? null : mask(change.summary) };

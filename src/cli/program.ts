@@ -1,7 +1,7 @@
 import { Command, CommanderError, type HelpContext } from "commander";
 import { webHost } from "../config/origin-host.js";
 import { environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
-import { hideAlso, hideInMessages, messageLine, quote, shownName } from "../config/show-value.js";
+import { hideFrom, hideInMessages, messageLine, quote, shownName } from "../config/show-value.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { registerCommands } from "./commands.js";
 import { declared } from "./declare.js";
@@ -169,7 +169,8 @@ async function hideGhTokens(argv: readonly string[]): Promise<void> {
   }
   const asked = [{}, ...(host === undefined ? [] : [{ hostname: host }])];
   const tokens = await Promise.all(asked.map((options) => ghAuthToken({ ...options, env: process.env })));
-  hideAlso(tokens.filter((token): token is string => token !== null));
+  const learned = tokens.filter((token): token is string => token !== null);
+  hideFrom(() => learned);
 }
 
 /** The values given to --store on the command line (`--store <url>`, `--store=<url>`), before it is parsed. */

@@ -18,12 +18,10 @@ export function hideInMessages(secrets: readonly string[]): void {
 /** Where secrets learned later come from (a reporter's: a password ~/.pgpass gave, see hideFrom). */
 let sources: (() => readonly string[])[] = [];
 
-/** Masks `secrets` too, from now on (tokens learned later: gh's, see the CLI's hideGhTokens). */
-export function hideAlso(secrets: readonly string[]): void {
-  hidden = [...hidden, ...secrets];
-}
-
-/** Masks what `source` gives too, as it is when a message is built (secrets learned as a call goes). */
+/**
+ * Masks what `source` gives too, as it is when a message is built: secrets learned as a call goes (a
+ * reporter's, the tokens gh gave the CLI's failure, see hideGhTokens).
+ */
 export function hideFrom(source: () => readonly string[]): void {
   sources = [...sources, source];
 }

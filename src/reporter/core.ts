@@ -191,7 +191,7 @@ export class ReporterCore {
     this.listeners.warn(this.masked(message));
   }
 
-  /** Agents' text, masked as maskAgentText does, with this reporter's secrets (see secrets()). */
+  /** Agents' text with this reporter's secrets (see secrets()) and anything shaped like a token masked. */
   masked<T extends string | null | undefined>(text: T): T {
     return typeof text === "string" ? (maskSecrets(text, this.secrets()) as T) : text;
   }
@@ -211,14 +211,17 @@ export class ReporterCore {
    * that it is masked (secrets()) and refused in names: it is in no environment.
    */
   async learnTokens(apiUrl: string): Promise<void> {
-    if (this.options.client || tokenFromEnvironment(this.env) !== null) return;
-    await this.ghToken(apiUrl).catch(() => null);
+    if (this.tokenFromGh()) await this.ghToken(apiUrl).catch(() => null);
   }
 
   /** Whether learnTokens(apiUrl) would ask gh (no token in the environment, no client, not asked yet). */
   mayLearnTokens(apiUrl: string): boolean {
-    if (this.options.client || tokenFromEnvironment(this.env) !== null) return false;
-    return !this.ghTokens.has(webHost(apiUrl));
+    return this.tokenFromGh() && !this.ghTokens.has(webHost(apiUrl));
+  }
+
+  /** Whether the token would come from gh: no client was given, and no environment holds one. */
+  private tokenFromGh(): boolean {
+    return !this.options.client && tokenFromEnvironment(this.env) === null;
   }
 
   /** The token gh gives for `apiUrl`'s host, asked once per host, and kept as a secret (learned). */
