@@ -1,5 +1,6 @@
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
+import { halfEvenPercent } from "./progress.js";
 import { childrenByParent, treeOrder } from "./tree.js";
 import type { AgentMetrics, AgentState, AgentView, RunState } from "./types.js";
 
@@ -191,19 +192,16 @@ export function formatUsd(value: number): string {
 }
 
 /**
- * The share of its `budget` (over 0) a flagged run's `cost` has used, in percent: rounded half to even as
- * progress is (82.5% → 82, 84.5% → 84), on the amounts as they are kept (to a millionth, in BigInt: a
- * budget of a billion dollars has 10^15 millionths), but never 80 (it is past 80%), 100 only for the
- * budget exactly, and past 100 once over it (as progress is never 100% before done).
+ * The share of its `budget` (over 0) a flagged run's `cost` has used, in percent: rounded as progress is
+ * (halfEvenPercent: 82.5% → 82, 84.5% → 84), on the amounts as they are kept (whole millionths: exact up
+ * to 90 million dollars), but never 80 (it is past 80%), 100 only for the budget exactly, and past 100
+ * once over it (as progress is never 100% before done).
  */
 function usedPercent(cost: number, budget: number): number {
-  const spent = BigInt(Math.round(cost * 1e6));
-  const whole = BigInt(Math.round(budget * 1e6));
-  if (whole === 0n) return spent === 0n ? 100 : 101; // a budget under half a millionth (a hand edit)
-  const floor = (spent * 100n) / whole;
-  const twiceRemainder = 2n * (spent * 100n - floor * whole);
-  const up = twiceRemainder > whole || (twiceRemainder === whole && floor % 2n === 1n);
-  const rounded = Number(up ? floor + 1n : floor);
+  const spent = Math.round(cost * 1e6);
+  const whole = Math.round(budget * 1e6);
+  if (whole === 0) return spent === 0 ? 100 : 101; // a budget under half a millionth (a hand edit)
+  const rounded = halfEvenPercent(spent, whole);
   if (spent < whole) return Math.min(99, Math.max(81, rounded));
   return spent === whole ? 100 : Math.max(101, rounded);
 }

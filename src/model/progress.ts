@@ -13,13 +13,18 @@ import type { AgentState, AgentStatus, AgentView } from "./types.js";
 export function percent(done: number, total: number): number {
   if (!Number.isFinite(done) || !Number.isFinite(total) || total <= 0 || done <= 0) return 0;
   if (done >= total) return 100;
+  return Math.min(99, Math.max(1, halfEvenPercent(done, total)));
+}
+
+/**
+ * `done` of `total` (over 0) in percent, the exact rational rounded half to even: twice the remainder
+ * against the divisor decides, without leaving exact arithmetic (for whole numbers below 2^53 / 100).
+ */
+export function halfEvenPercent(done: number, total: number): number {
   const scaled = done * 100;
   const floor = Math.floor(scaled / total);
-  // Twice the remainder against the divisor decides the rounding without leaving exact arithmetic
-  // (for integer input below 2^53 / 100, every step here is exact).
   const twiceRemainder = 2 * (scaled - floor * total);
-  const rounded = twiceRemainder > total || (twiceRemainder === total && floor % 2 === 1) ? floor + 1 : floor;
-  return Math.min(99, Math.max(1, rounded));
+  return twiceRemainder > total || (twiceRemainder === total && floor % 2 === 1) ? floor + 1 : floor;
 }
 
 /**
