@@ -1,7 +1,15 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { allFileText, makeEpic, queueFiles, runCli, stopFlushers, taskMd } from "../support/cli.js";
+import {
+  allFileText,
+  type CliResult,
+  makeEpic,
+  queueFiles,
+  runCli,
+  stopFlushers,
+  taskMd,
+} from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
 import { TOKEN, wholeRun } from "../support/leak-run.js";
@@ -161,6 +169,14 @@ describe("the password of a URL given by --store", () => {
   });
 });
 
+/** What withGhOnlyToken's test gets: `path` finds the fake gh; `cli` runs in `dir` with it and the fake's URL. */
+interface GhOnly {
+  gh: FakeGitHub;
+  dir: string;
+  path: { PATH: string };
+  cli: (...args: string[]) => Promise<CliResult>;
+}
+
 /**
  * A fake GitHub that knows `token`, an epic folder with task.md for `issue`, and a fake `gh` in it that
  * gives `token` (no environment variable holds one); `test` runs with them, and they are cleaned up after.
@@ -168,7 +184,7 @@ describe("the password of a URL given by --store", () => {
 async function withGhOnlyToken(
   token: string,
   issue: number,
-  test: (setup: { gh: FakeGitHub; dir: string; path: { PATH: string } }) => Promise<void>,
+  test: (setup: GhOnly) => Promise<void>,
 ): Promise<void> {
   const gh = await startFakeGitHub({ tokens: { [token]: "octo-bot" } });
   const { dir, cleanup } = await makeEpic(taskMd(issue, "  min_interval_ms: 0\n"));
@@ -176,7 +192,9 @@ async function withGhOnlyToken(
     const bin = join(dir, "bin");
     await mkdir(bin);
     await writeFile(join(bin, "gh"), `#!/bin/sh\necho ${token}\n`, { mode: 0o755 });
-    await test({ gh, dir, path: { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` } });
+    const path = { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}` };
+    const env = { ...path, GITHUB_API_URL: gh.url };
+    await test({ gh, dir, path, cli: (...args) => runCli([...args, "--dir", dir], { env }) });
   } finally {
     await stopFlushers(dir);
     await gh.close();
@@ -187,9 +205,7 @@ async function withGhOnlyToken(
 describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_TOKEN, no GH_TOKEN)", () => {
   it("is masked in what is posted and queued once a write asked gh for it", async () => {
     const token = "0123456789abcdef0123456789abcdef76543210";
-    await withGhOnlyToken(token, 123, async ({ gh, dir, path }) => {
-      const env = { ...path, GITHUB_API_URL: gh.url };
-      const cli = (...args: string[]) => runCli([...args, "--dir", dir], { env });
+    await withGhOnlyToken(token, 123, async ({ gh, dir, cli }) => {
       expect((await cli("init", "--epic", "E", "--domains", "a,b")).code).toBe(0);
       const quoted = `git push https://x-access-token:${token}@ghe.example.com/acme/widgets failed`;
       expect((await cli("fail", "a", "--error", quoted)).code).toBe(0);
@@ -289,9 +305,7 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
 describe("a token only gh gives in the names of a run that starts posting later", () => {
   it("is refused when the run is given an issue (its names go into every post and queue file)", async () => {
     const token = "0123456789abcdef0123456789abcdef76543210";
-    await withGhOnlyToken(token, 126, async ({ gh, dir, path }) => {
-      const env = { ...path, GITHUB_API_URL: gh.url };
-      const cli = (...args: string[]) => runCli([...args, "--dir", dir], { env });
+    await withGhOnlyToken(token, 126, async ({ gh, dir, cli }) => {
       await writeFile(join(dir, "task.md"), "# no issue yet\n");
       // Local: gh is not asked, and the epic id is no shape of token.
       expect((await cli("init", "--epic", `E-${token}`, "--domains", "a")).code).toBe(0);
@@ -333,9 +347,7 @@ describe("a token only gh gives in the names of a run that starts posting later"
 describe("a token only gh gives in the merge summary of a run given its issue by finalize", () => {
   it("is masked before the run state keeps it", async () => {
     const token = "0123456789abcdef0123456789abcdef01234567";
-    await withGhOnlyToken(token, 127, async ({ gh, dir, path }) => {
-      const cli = (...args: string[]) =>
-        runCli([...args, "--dir", dir], { env: { ...path, GITHUB_API_URL: gh.url } });
+    await withGhOnlyToken(token, 127, async ({ dir, cli }) => {
       await writeFile(join(dir, "task.md"), "# no issue yet\n");
       expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
       expect((await cli("complete", "a")).code).toBe(0);
