@@ -1,4 +1,3 @@
-import { keepRunIssue } from "../config/same-issue.js";
 import { keptMergeSummary } from "../model/agent-text.js";
 import { applyFinalize, noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -7,7 +6,7 @@ import { canSync } from "../sync/decide.js";
 import { keptTime } from "./change.js";
 import type { ReporterCore } from "./core.js";
 import { retry } from "./retry.js";
-import { givenFlags, type ReadSettings, readSettings, refuseIfStartsPosting } from "./task-settings.js";
+import { type ReadSettings, readSettings, refuseIfStartsPosting } from "./task-settings.js";
 import type { FinalizeResult } from "./types.js";
 
 /**
@@ -27,10 +26,8 @@ export async function finalizeRun(
   let settings: ReadSettings | undefined;
   if (active && !active.completedAt) {
     settings = await readSettings(core, active);
-    if (settings.target) {
-      keepRunIssue(active, settings.target.github, givenFlags(core));
-      await refuseIfStartsPosting(core, active, settings.target);
-    }
+    // Refuses another issue (keepRunIssue), and a run starting to post whose names hold a token gh gives.
+    if (settings.target) await refuseIfStartsPosting(core, active, settings.target);
   }
   // A token only gh gives is masked in the summary before any store keeps it (see applyChange).
   if (active && canSync(active) && mergeSummary?.trim()) await core.learnTokens(active.github.apiUrl);

@@ -85,8 +85,9 @@ export async function settingsAsRead(
 }
 
 /**
- * A run that starts posting with `target` (an issue given since init) whose names hold a token only gh
- * gives is refused, as init refuses them: they go into every post and queue file. gh is asked first.
+ * `target` held to the run as a change holds it (keepRunIssue: another issue refused), and a run that
+ * starts posting with it (an issue given since init) refused when its names hold a token only gh gives,
+ * as init refuses them: they go into every post and queue file. gh is asked first.
  */
 export async function refuseIfStartsPosting(
   core: ReporterCore,
