@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { resolveTarget } from "../config/github-target.js";
 import { refuseSecretsIn } from "../config/options.js";
 import { QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
-import { createRun } from "../model/run.js";
+import { applyAbandon, createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { sweepTemporaryFiles } from "../store/atomic-write.js";
 import { canSync, missingSteps } from "../sync/decide.js";
@@ -88,14 +88,13 @@ export async function startRun(
       // an agent of the old run is then refused (unknown agent), never applied to the new run.
       replacedAgentIds: current ? Object.keys(current.agents) : [],
     });
-    const replaced: Replaced | null = current && lacksPosts(current) ? { state: current, at: now } : null;
-    return { next, result: { state: next, replaced } };
+    return { next, result: { state: next, replaced: current && replacedPart(current, now) } };
   });
   if (place.epicDir !== core.epicDir) core.bind(place);
   recordTaskFile(core, state.runId, target);
   try {
     // Changed since it was queued above (another process's change in between): queued as it was replaced.
-    if (replaced) {
+    if (replaced && (!replaced.state.abandonedAt || (await shownOnIssue(place, replaced.state)))) {
       queued += await queueReplaced(core, place, replaced);
       // Said once the run is replaced (a refused or failed init replaced nothing).
       if (queued > 0) core.warn(replacedWarning(replaced.state));
@@ -112,10 +111,32 @@ export async function startRun(
   return Object.values(state.agents).map(({ agentId, domain }) => ({ agentId, domain }));
 }
 
-/** A finalized run that init replaces, as the store's clock read it `at`. */
+/** A run that init replaces, as the store's clock read it `at`: finalized, or abandoned by it. */
 interface Replaced {
   state: RunState;
   at: number;
+}
+
+/**
+ * What the issue still lacks of the run `current` that init replaces `at`: a finalized run's missing posts,
+ * or an open run's table marked abandoned (`init --force`; the store closes it so too), null when none.
+ */
+function replacedPart(current: RunState, at: number): Replaced | null {
+  if (lacksPosts(current)) return { state: current, at };
+  if (current.completedAt === null && canSync(current)) return { state: applyAbandon(current, at), at };
+  return null;
+}
+
+/**
+ * Whether the issue shows, or may come to show, the progress comment of `state` (an abandoned run): posted,
+ * maybe posted (a create that got no answer), or queued. One that never reached it is not created to be
+ * marked abandoned.
+ */
+async function shownOnIssue(place: Workplace, state: RunState): Promise<boolean> {
+  const { sync } = state;
+  if (sync.postedSeq > 0 || sync.commentId !== null || sync.unsureCreate !== null) return true;
+  const { entries } = await place.queue.list({ moveAside: false });
+  return entries.some(({ item }) => item.run_id === state.runId);
 }
 
 /** Whether `state` is a finalized run the issue does not show all of yet (progress or final summary). */
@@ -137,9 +158,14 @@ async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }
 }
 
 const replacedReason = (state: RunState) =>
-  `run ${state.runId} was replaced by a new run before the issue showed all of it`;
+  state.abandonedAt
+    ? `run ${state.runId} was abandoned (init --force): its progress comment is marked so`
+    : `run ${state.runId} was replaced by a new run before the issue showed all of it`;
 
 function replacedWarning(state: RunState): string {
+  if (state.abandonedAt) {
+    return `${replacedReason(state)} once \`parallel-progress retry\` (or this run's finalize) sends the queued edit`;
+  }
   const what = missingSteps(state).includes("final") ? "its final summary" : "its latest table";
   return `${replacedReason(state)} (${what}): queued; \`parallel-progress retry\` sends it`;
 }

@@ -19,11 +19,15 @@ export function canSync(state: RunState): boolean {
   return state.github.syncEnabled && state.github.issueNumber !== null && state.github.repo !== null;
 }
 
-/** Every post the issue lacks for this state, in the order they are written. */
+/**
+ * Every post the issue lacks for this state, in the order they are written. An abandoned run (`init
+ * --force`) gets no final summary: its progress comment, marked abandoned, is its last post.
+ */
 export function missingSteps(state: RunState): ("progress" | "final")[] {
   const steps: ("progress" | "final")[] = [];
   if (state.sync.postedSeq < state.seq) steps.push("progress");
-  if (state.completedAt !== null && state.sync.finalCommentId === null) steps.push("final");
+  const finalized = state.completedAt !== null && !state.abandonedAt;
+  if (finalized && state.sync.finalCommentId === null) steps.push("final");
   return steps;
 }
 

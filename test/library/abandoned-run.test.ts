@@ -1,0 +1,138 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { GitHubError } from "../../src/errors.js";
+import { createParallelReporter, createPostgresStore, type RunStore } from "../../src/index.js";
+import { parseMarker } from "../../src/render/marker.js";
+import { MemoryClient } from "../support/memory-client.js";
+import { postgresUnavailable, sharedPostgres } from "../support/postgres.js";
+
+/**
+ * `init --force` abandons the open run it replaces: the issue's progress comment of that run is edited to
+ * say so (queued by init, sent by retry or the new run's finalize), and it gets no final summary.
+ */
+const folders: string[] = [];
+afterAll(async () => {
+  for (const dir of folders) await rm(dir, { recursive: true, force: true });
+});
+
+const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
+const ABANDONED = "**Run abandoned: a new run of the epic was started (init --force)**";
+
+async function folder(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "pp-abandon-"));
+  folders.push(dir);
+  return dir;
+}
+
+async function queued(dir: string): Promise<{ run_id: string; kind: string; comment: string }[]> {
+  const queue = join(dir, ".github_parallel_queue");
+  const names = (await readdir(queue).catch(() => [])).filter((name) => name.endsWith(".json"));
+  return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(queue, name), "utf8"))));
+}
+
+/** A run of E1 (posted, or with `githubDown` only queued), replaced by `init --force`, then a retry. */
+async function abandonAndRetry(options: { store?: () => RunStore; githubDown?: boolean } = {}) {
+  const dir = await folder();
+  const client = new MemoryClient();
+  const store = options.store?.();
+  const reporter = createParallelReporter(dir, { env: {}, client, github, ...(store ? { store } : {}) });
+  const warnings: string[] = [];
+  reporter.on("warning", (message: string) => warnings.push(message));
+  try {
+    if (options.githubDown) client.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    await reporter.initializeParallelTracking("E1", ["a", "b"]);
+    await reporter.updateAgentProgress("a", "in_progress", 3, 10);
+    await reporter.flush();
+    const oldRun = reporter.executionState!.runId;
+    client.down = null;
+    warnings.length = 0;
+    await reporter.initializeParallelTracking("E1", ["c"], undefined, { force: true });
+    const queue = await queued(dir);
+    await reporter.retryOfflineQueue();
+    return { dir, client, oldRun, warnings, queue, reporter };
+  } finally {
+    await reporter.close();
+    await store?.close();
+  }
+}
+
+const progressOf = (client: MemoryClient, runId: string) =>
+  client.comments.filter((c) => {
+    const marker = parseMarker(c.body);
+    return marker?.kind === "progress" && marker.runId === runId;
+  });
+
+describe.concurrent("a run abandoned by init --force", () => {
+  it("has its progress comment marked abandoned by the next retry, and no final summary", async () => {
+    const { client, oldRun, warnings, queue } = await abandonAndRetry();
+
+    expect(queue.map((item) => [item.run_id, item.kind])).toEqual([[oldRun, "progress"]]);
+    expect(warnings).toEqual([
+      `run ${oldRun} was abandoned (init --force): its progress comment is marked so once \`parallel-progress retry\` (or this run's finalize) sends the queued edit`,
+    ]);
+    const [old] = progressOf(client, oldRun);
+    expect(progressOf(client, oldRun)).toHaveLength(1);
+    expect(old!.body).toContain(ABANDONED);
+    expect(old!.body).toContain("| 3/10 |");
+    expect(old!.body).not.toContain("**ETA:**");
+    expect(client.comments.filter((c) => parseMarker(c.body)?.kind === "final")).toEqual([]);
+  });
+
+  it("that only the queue held (GitHub down all along) is queued once, marked", async () => {
+    const { client, oldRun, queue } = await abandonAndRetry({ githubDown: true });
+
+    expect(queue.filter((item) => item.run_id === oldRun).map((item) => item.kind)).toEqual(["progress"]);
+    expect(queue.find((item) => item.run_id === oldRun)!.comment).toContain(ABANDONED);
+    expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
+  });
+
+  it("that never reached the issue is not posted to be marked", async () => {
+    const dir = await folder();
+    const client = new MemoryClient();
+    const reporter = createParallelReporter(dir, { env: {}, client, github });
+    const warnings: string[] = [];
+    reporter.on("warning", (message: string) => warnings.push(message));
+    try {
+      // GitHub down from the start, and the queue's posts deleted: the issue never showed the run.
+      client.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+      await reporter.initializeParallelTracking("E1", ["a"]);
+      const oldRun = reporter.executionState!.runId;
+      await rm(join(dir, ".github_parallel_queue"), { recursive: true, force: true });
+      warnings.length = 0;
+      await reporter.initializeParallelTracking("E1", ["c"], undefined, { force: true });
+      expect((await queued(dir)).filter((item) => item.run_id === oldRun)).toEqual([]);
+      expect(warnings.filter((w) => w.includes("abandoned"))).toEqual([]);
+    } finally {
+      await reporter.close();
+    }
+  });
+
+  it("of a local run queues nothing", async () => {
+    const dir = await folder();
+    const reporter = createParallelReporter(dir, { env: {} });
+    const warnings: string[] = [];
+    reporter.on("warning", (message: string) => warnings.push(message));
+    try {
+      await reporter.initializeParallelTracking("E1", ["a"]);
+      await reporter.initializeParallelTracking("E1", ["c"], undefined, { force: true });
+      expect(await queued(dir)).toEqual([]);
+      expect(warnings.filter((w) => w.includes("abandoned"))).toEqual([]);
+    } finally {
+      await reporter.close();
+    }
+  });
+
+  describe.skipIf(postgresUnavailable())("on a PostgreSQL store", () => {
+    it("is marked the same way (the database closes it as abandoned)", async () => {
+      const { url } = await sharedPostgres().createDatabase("abandon");
+      const { client, oldRun, queue } = await abandonAndRetry({
+        store: () => createPostgresStore({ url, epicId: "E1" }),
+      });
+      expect(queue.map((item) => [item.run_id, item.kind])).toEqual([[oldRun, "progress"]]);
+      expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
+      expect(client.comments.filter((c) => parseMarker(c.body)?.kind === "final")).toEqual([]);
+    });
+  });
+});
