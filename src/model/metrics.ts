@@ -193,9 +193,9 @@ export function formatUsd(value: number): string {
 
 /**
  * The share of its `budget` (over 0) a flagged run's `cost` has used, in percent: rounded as progress is
- * (halfEvenPercent: 82.5% → 82, 84.5% → 84), on the amounts as they are kept (whole millionths: exact up
- * to 90 million dollars), but never 80 (it is past 80%), 100 only for the budget exactly, and past 100
- * once over it (as progress is never 100% before done).
+ * (halfEvenPercent: 82.5% → 82, 84.5% → 84), exactly, on the amounts as they are kept (whole millionths),
+ * but never 80 (it is past 80%), 100 only for the budget exactly, and past 100 once over it (as progress is
+ * never 100% before done).
  */
 function usedPercent(cost: number, budget: number): number {
   const spent = Math.round(cost * 1e6);

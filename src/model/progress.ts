@@ -18,13 +18,22 @@ export function percent(done: number, total: number): number {
 
 /**
  * `done` of `total` (over 0) in percent, the exact rational rounded half to even: twice the remainder
- * against the divisor decides, without leaving exact arithmetic (for whole numbers below 2^53 / 100).
+ * against the divisor decides, in doubles while `done` × 100 and `total` are below 2^53, else in BigInt
+ * (a budget past 90 million dollars counted in millionths: doubles lost the half there).
  */
 export function halfEvenPercent(done: number, total: number): number {
-  const scaled = done * 100;
-  const floor = Math.floor(scaled / total);
-  const twiceRemainder = 2 * (scaled - floor * total);
-  return twiceRemainder > total || (twiceRemainder === total && floor % 2 === 1) ? floor + 1 : floor;
+  if (done * 100 <= Number.MAX_SAFE_INTEGER && total <= Number.MAX_SAFE_INTEGER) {
+    const scaled = done * 100;
+    const floor = Math.floor(scaled / total);
+    const twiceRemainder = 2 * (scaled - floor * total);
+    return twiceRemainder > total || (twiceRemainder === total && floor % 2 === 1) ? floor + 1 : floor;
+  }
+  const scaled = BigInt(Math.round(done)) * 100n;
+  const divisor = BigInt(Math.round(total));
+  const floor = scaled / divisor;
+  const twiceRemainder = 2n * (scaled - floor * divisor);
+  const up = twiceRemainder > divisor || (twiceRemainder === divisor && floor % 2n === 1n);
+  return Number(up ? floor + 1n : floor);
 }
 
 /**

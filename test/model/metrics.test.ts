@@ -154,6 +154,14 @@ describe("cost and budget", () => {
     expect(run(8.35)).toBe("$8.35 of $10.00 budget ⚠️ 84% used");
   });
 
+  it("rounds the share exactly for budgets past 90 million dollars (millionths past 2^53 / 100)", () => {
+    const run = (runCost: number, runBudget: number) =>
+      formatRunCost({ ...metricsView(budgeted(runBudget)), runCost, runBudget });
+    // Exactly 87.5% and 82.5%: halves to even, 88 and 82 (in doubles they came out 87 and 83).
+    expect(run(864197523.086415, 987654312.09876)).toMatch(/⚠️ 88% used$/);
+    expect(run(814814807.481477, 987654312.09876)).toMatch(/⚠️ 82% used$/);
+  });
+
   it("formats dollars with two decimals and fixed grouping", () => {
     expect(formatUsd(0)).toBe("$0.00");
     expect(formatUsd(0.1 + 0.2)).toBe("$0.30");
