@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { holdsSecret, looksLikeToken, maskSecrets } from "../github/redact.js";
+import { holdsSecret, looksLikeToken, MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
 import { holdsHidden, quote } from "./show-value.js";
@@ -49,7 +49,7 @@ export const namesNoAgent = (ref: string): boolean =>
  * A domain or epic id is shown on the issue and kept in the run as it is (a name, not text to mask): one
  * that holds a GitHub token is refused rather than published.
  */
-const TOKEN_IN_NAME = "a name may not hold what looks like a GitHub token (it would be shown on the issue)";
+const TOKEN_IN_NAME = "a name may not hold a token or password (it would be shown on the issue)";
 
 /** `"3/7"` → `{ done: 3, total: 7 }`: whole numbers, done ≤ total. */
 export function parseFilesOption(value: string): { done: number; total: number } {
@@ -137,6 +137,15 @@ export function refuseSecretsIn(names: readonly string[], secrets: readonly stri
       `${label}: ${TOKEN_IN_NAME}, got ${quote(holdsSecret(masked, secrets) ? "***" : masked)}`,
     );
   }
+}
+
+/**
+ * Refuses a run's repository or API URL holding one of `secrets` of MIN_ANYWHERE characters or more, as
+ * checkRepo and checkApiUrl do: a shorter one is a word of them (a password `github`: api.github.com).
+ */
+export function refuseSecretsInTarget(repo: string | null, apiUrl: string, secrets: readonly string[]): void {
+  const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
+  refuseSecretsIn([repo ?? "", apiUrl], long, "repository and API URL");
 }
 
 /**

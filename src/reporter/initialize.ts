@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { resolveTarget } from "../config/github-target.js";
-import { refuseSecretsIn } from "../config/options.js";
+import { refuseSecretsIn, refuseSecretsInTarget } from "../config/options.js";
 import { QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
 import { applyAbandon, createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
@@ -54,7 +54,7 @@ export async function startRun(
   refuseSecretsIn([epicId], secrets, "epic");
   refuseSecretsIn(domains, secrets, "domains");
   // Kept in the run state and queue files as they are (ids, not text): refused as names are.
-  refuseSecretsIn([target.github.repo ?? "", target.github.apiUrl], secrets, "repository and API URL");
+  refuseSecretsInTarget(target.github.repo, target.github.apiUrl, secrets);
   let queued = 0;
   if (before && lacksPosts(before)) {
     queued += await queueReplaced(core, place, {

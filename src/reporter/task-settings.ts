@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { refreshTarget, sameTaskFile, type Target } from "../config/github-target.js";
-import { refuseSecretsIn } from "../config/options.js";
+import { refuseSecretsIn, refuseSecretsInTarget } from "../config/options.js";
 import { readTaskFile, statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { quote } from "../config/show-value.js";
@@ -109,7 +109,7 @@ export function refuseNamesOf(state: RunState, secrets: readonly string[]): void
     secrets,
     `domains (${why}; start a new run)`,
   );
-  refuseSecretsIn([state.github.repo ?? "", state.github.apiUrl], secrets, "repository and API URL");
+  refuseSecretsInTarget(state.github.repo, state.github.apiUrl, secrets);
 }
 
 /** `settings` when they were read over the run's current ones, else this call's read now. */

@@ -426,7 +426,7 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     const named = await runCli(["add", "--domains", `web,x${password}`, ...quoting], { env });
     expect(named.code).toBe(2);
     expect(named.stderr).toBe(
-      'parallel-progress: error: domains: a name may not hold what looks like a GitHub token (it would be shown on the issue), got "x***"\n',
+      'parallel-progress: error: domains: a name may not hold a token or password (it would be shown on the issue), got "x***"\n',
     );
     // Nor echoed by a message once the store was reached (typed where a name goes).
     for (const args of [

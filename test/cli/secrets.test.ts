@@ -65,7 +65,7 @@ describe.concurrent("a token quoted in agents' text", () => {
 describe.concurrent("a token given where a name or value goes", () => {
   it("is refused as a domain or epic id (it would be shown on the issue), and no error message echoes it", async (test) => {
     const { gh, dir, cli } = await fakeGitHub({ test });
-    const named = "a name may not hold what looks like a GitHub token (it would be shown on the issue)";
+    const named = "a name may not hold a token or password (it would be shown on the issue)";
     const refused = [
       [["init", "--epic", "E", "--domains", `a,deploy-${TOKEN}`], `--domains: ${named}, got "deploy-***"`],
       [["init", "--epic", `E-${TOKEN}`, "--domains", "a"], `--epic: ${named}, got "E-***"`],
@@ -135,7 +135,7 @@ describe("the password of a URL given by --store", () => {
       ]) {
         const result = await runCli([...args, "--dir", dir]);
         expect(result.code, args.join(" ")).toBe(2);
-        expect(result.stderr, args.join(" ")).toMatch(/a name may not hold what looks like a GitHub token/);
+        expect(result.stderr, args.join(" ")).toMatch(/a name may not hold a token or password/);
         expect(result.stdout + result.stderr, args.join(" ")).not.toContain("SuperSecret99");
       }
       // A short one where it stands alone (as messages mask it), and a percent-encoded one as written too.
@@ -148,7 +148,7 @@ describe("the password of a URL given by --store", () => {
       ]) {
         const result = await runCli([...args, "--dir", dir]);
         expect(result.code, args.join(" ")).toBe(2);
-        expect(result.stderr, args.join(" ")).toMatch(/a name may not hold what looks like a GitHub token/);
+        expect(result.stderr, args.join(" ")).toMatch(/a name may not hold a token or password/);
       }
       // Inside a word, a short one is another word: not refused as a name (the database is then not found).
       const word = await runCli([
@@ -163,6 +163,19 @@ describe("the password of a URL given by --store", () => {
         dir,
       ]);
       expect(word.stderr).not.toMatch(/a name may not hold/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("short, is no reason to refuse the repository or the API URL, where it is a word (api.github.com)", async () => {
+    const { dir, cleanup } = await makeEpic();
+    try {
+      const env = { PGPASSWORD: "github" };
+      const args = ["init", "--epic", "E", "--domains", "a", "--repo", "acme/widgets", "--issue", "1"];
+      const result = await runCli([...args, "--dir", dir], { env });
+      expect(result.stderr).not.toMatch(/a name may not hold/);
+      expect(result.code, result.stderr).toBe(0);
     } finally {
       await cleanup();
     }
@@ -268,7 +281,7 @@ describe("a token only gh gives, where a name or a shown run holds it", () => {
       ]) {
         const refused = await cli(args);
         expect(refused.code, refused.stderr).toBe(2);
-        expect(refused.stderr).toMatch(/a name may not hold what looks like a GitHub token.*\*\*\*/);
+        expect(refused.stderr).toMatch(/a name may not hold a token or password.*\*\*\*/);
         expect(refused.stdout + refused.stderr).not.toContain(token.slice(1));
       }
       expect((await cli(["init", "--epic", "E", "--domains", "a,b"])).code).toBe(0);
