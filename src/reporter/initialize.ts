@@ -34,7 +34,6 @@ export async function startRun(
 ): Promise<AgentRef[]> {
   const target = await resolveTarget(core.fs, place.epicDir, core.env, core.overrides);
   warnIfNoRepository(core, target);
-  await warnOfTaskFile(core, target);
   const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable.problem}: moved aside as ${unreadable.movedTo}`);
   place.queue.sweep(core.clock.now());
@@ -48,6 +47,8 @@ export async function startRun(
     await core.learnTokens(target.github.apiUrl);
   }
   const before = await place.store.read();
+  // Said once the store was reached: they quote task.md, and the password ~/.pgpass gave is known then.
+  await warnOfTaskFile(core, target);
   // Refused before anything is queued: the store's secrets are known once it was reached (the password
   // ~/.pgpass gave the connection), and a refused init leaves everything as it was.
   const secrets = core.secrets();

@@ -468,6 +468,18 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(grantRepo.code).toBe(2);
     expect(grantRepo.stderr).toContain("--repo must not hold the database's password");
     expect(grantRepo.stderr).not.toContain(password);
+    // init's warnings of task.md's keys, said once the store was reached (a key named after it).
+    const other = await cli.folder();
+    await writeFile(join(other, "task.md"), `---\ngithub:\n  x_${password}: 1\n---\n`);
+    const warned = await runCli(
+      ["init", "--epic", "E-PF2", "--domains", "api", "--store", without.href, "--dir", other],
+      {
+        env,
+      },
+    );
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toContain("github.x_***");
+    expect(warned.stderr).not.toContain(password);
     // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
     await chmod(file, 0o644);
     const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });
