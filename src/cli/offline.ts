@@ -58,9 +58,9 @@ export async function keepChange(
     kept.change.kind === "finalize" &&
     keptFor(pending, store).some(({ item }) => item.change.kind === "finalize");
   if (!already) {
-    // Text kept on disk: a token only gh gives is masked in it too (the run, which says whether it posts,
-    // cannot be read; gh is asked for this call's API when no environment holds a token).
-    if (kept.change.kind !== "update") await context.reporter.learnTokensForCall();
+    // Kept on disk, text and agent masked: a token only gh gives too (the run, which says whether it
+    // posts, cannot be read; gh is asked for this call's API when no environment holds a token).
+    await context.reporter.learnTokensForCall();
     const change = masked(kept.change, context.reporter.secrets());
     pending.add({
       id: kept.id,
@@ -86,23 +86,24 @@ export async function keepChange(
 /**
  * The change with its text masked as the reporter masks it when it applies it (`secrets`: the reporter's,
  * the environment's tokens, the store's password and gh's token; and anything shaped like a GitHub
- * token): nothing on this machine's disk holds a secret meanwhile.
+ * token), and the agent it names too (a token typed where the agent goes: applied, it is refused as no
+ * agent of the run): nothing on this machine's disk holds a secret meanwhile.
  */
 function masked(change: KeptChange, secrets: readonly string[]): KeptChange {
   const mask = (text: string) => maskSecrets(text, secrets);
-  switch (change.kind) {
+  if (change.kind === "finalize") return { ...change, summary: mask(change.summary) };
+  const named = { ...change, agent: mask(change.agent) };
+  switch (named.kind) {
     case "complete":
-      return { ...change, summary: change.summary === null ? null : mask(change.summary) };
+      return { ...named, summary: named.summary === null ? null : mask(named.summary) };
     case "fail":
-      return { ...change, error: mask(change.error) };
+      return { ...named, error: mask(named.error) };
     case "cancel":
-      return { ...change, reason: change.reason === null ? null : mask(change.reason) };
+      return { ...named, reason: named.reason === null ? null : mask(named.reason) };
     case "log":
-      return { ...change, message: mask(change.message) };
-    case "finalize":
-      return { ...change, summary: mask(change.summary) };
+      return { ...named, message: mask(named.message) };
     case "update":
-      return change;
+      return named;
   }
 }
 

@@ -442,14 +442,25 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
       env: away,
     });
     expect(fail.code, fail.stderr).toBe(0);
+    // A token typed where the agent goes (the environment's, or any of a token's shape) is masked too.
+    const shaped = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    for (const ref of [TOKEN, shaped]) {
+      const typed = await runCli(["log", ref, "hi", "--dir", dir], { env: away });
+      expect(typed.code, typed.stderr).toBe(0);
+    }
     const finalize = await runCli(["finalize", "--summary", `merged; ${said}`, "--dir", dir], { env: away });
     expect(finalize.code, finalize.stderr).toBe(0);
     await stopFlushers(dir);
-    expect(await keptChangeFiles(dir)).toHaveLength(2);
+    expect(await keptChangeFiles(dir)).toHaveLength(4);
     expect(await allFileText(dir)).not.toContain(TOKEN);
+    expect(await allFileText(dir)).not.toContain(shaped);
 
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
+    // Refused once applied (no such agent), and set aside as kept: masked.
+    expect(back.stderr).toContain('unknown agent "***"');
+    expect(await allFileText(dir)).not.toContain(TOKEN);
+    expect(await allFileText(dir)).not.toContain(shaped);
     const [run] = await server.sql<{ text: string }>(
       name,
       "SELECT r.run_state::text || (SELECT string_agg(a.state::text, '') FROM parallel_progress.agents a) AS text FROM parallel_progress.runs r",
