@@ -39,7 +39,7 @@ export function reporterClient(
     let client: IssueCommentsClient | null;
     // A client object has no URL to send to; a factory (the caller's) and the built-in client have.
     if (typeof given !== "object" && !runApiShared()) {
-      notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env));
+      notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env), secrets());
     }
     if (given && typeof given !== "function") client = guardClient(given, secrets);
     else if (given) client = await madeClient(given, apiUrl, secrets);
@@ -67,10 +67,11 @@ export function reporterClient(
  * for the run's API. A database store's run keeps the API given at init for every machine
  * (`runApiShared`): its rows are the database's roles' to write, as the contract has it.
  */
-function notElsewhere(apiUrl: string, configured: string): void {
+function notElsewhere(apiUrl: string, configured: string, secrets: readonly string[]): void {
   if (sameApi(apiUrl, configured)) return;
+  // The call's URL masked: it may hold a token the checks could not know (one only gh gives, asked since).
   throw new GitHubError(
-    `the run posts to ${apiUrl}, but this call's GitHub API is ${configured} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`,
+    `the run posts to ${apiUrl}, but this call's GitHub API is ${redactSecrets(configured, secrets)} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`,
     { kind: "auth", local: true },
   );
 }

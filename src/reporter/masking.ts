@@ -3,8 +3,9 @@ import type { RunState } from "../model/types.js";
 
 /**
  * `state` with each of `tokens` (of MIN_ANYWHERE characters or more; as written and URL-encoded) replaced by
- * `***` in the text it shows (agents' domains, summaries, errors and events, the run's epic, last event and
- * merge summary); its ids are left as they are (a run id is checked, and names the run's comments).
+ * `***` in the text it shows (agents' domains, summaries, errors and events, the run's epic, last event,
+ * merge summary and last GitHub error); its ids are left as they are (a run id is checked, and names the
+ * run's comments).
  */
 export function stateWithout(state: RunState, tokens: readonly string[]): RunState {
   const long = tokens.filter((token) => token.length >= MIN_ANYWHERE);
@@ -29,5 +30,6 @@ export function stateWithout(state: RunState, tokens: readonly string[]): RunSta
     event: hide(state.event),
     mergeSummary: hideOrNull(state.mergeSummary),
     agents,
+    sync: { ...state.sync, lastError: hideOrNull(state.sync.lastError) },
   };
 }

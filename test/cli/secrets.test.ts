@@ -9,6 +9,7 @@ import {
   runCli,
   stopFlushers,
   taskMd,
+  waitFor,
 } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github/index.js";
 import { useFakeGitHub } from "../support/harness.js";
@@ -249,6 +250,32 @@ describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_
       expect(later.some((text) => text.includes("merged with ***"))).toBe(true);
       for (const text of later) {
         expect(text).not.toContain(token.slice(0, 16));
+      }
+    });
+  });
+});
+
+describe("a token only gh gives, in the API URL of a call that is not the run's", () => {
+  it("is kept masked in the run's last error and the queue file, and status shows it masked", async () => {
+    const token = "0123456789abcdef0123456789abcdef76543210";
+    await withGhOnlyToken(token, 123, async ({ gh, dir, path }) => {
+      const run = (args: string[], apiUrl = gh.url) =>
+        runCli([...args, "--dir", dir], { env: { ...path, GITHUB_API_URL: apiUrl } });
+      expect((await run(["init", "--epic", "E", "--domains", "a"])).code).toBe(0);
+      // Another API for this call (its path holds the token): the post is queued, the token not sent.
+      const other = await run(["log", "a", "hi"], `${gh.url}/${token}`);
+      expect(other.code, other.stderr).toBe(0);
+      // Written now, or by the background writer once the 1 s between writes is over.
+      expect(
+        await waitFor(async () => (await allFileText(dir)).includes("this call's GitHub API is"), 15_000),
+      ).toBe(true);
+      expect(await queueFiles(dir)).not.toHaveLength(0);
+      for (const kept of [".github_parallel_queue", ".parallel-progress"]) {
+        expect(await allFileText(join(dir, kept))).not.toContain(token);
+      }
+      for (const format of [[], ["--json"], ["--markdown"]]) {
+        const shown = await run(["status", ...format]);
+        expect(shown.stdout + shown.stderr).not.toContain(token);
       }
     });
   });
