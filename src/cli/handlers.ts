@@ -218,10 +218,10 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
       );
     }
     // What the run owes its issue that nothing queued holds (a process ended before its write): no file.
-    for (const { kind, repo, issueNumber, runId, seq } of report.owed) {
-      out.data(["-", "current", kind, `${repo}#${issueNumber}`, runId, seq].join("\t"));
+    for (const { action, kind, repo, issueNumber, runId, seq } of report.owed) {
+      out.data(["-", action, kind, `${repo}#${issueNumber}`, runId, seq].join("\t"));
     }
-    // Why nothing would be sent (sync is off), as the retry says it.
+    // Why nothing would be sent (sync is off, or the call is configured for another API), as retry says it.
     for (const message of report.errors) out.warn(`GitHub: ${message}`);
   } else {
     out.info(`${report.sent} post(s) delivered, ${report.remaining} remaining`);

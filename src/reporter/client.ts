@@ -37,10 +37,8 @@ export function reporterClient(
   return async (apiUrl) => {
     const given = options.client;
     let client: IssueCommentsClient | null;
-    // A client object has no URL to send to; a factory (the caller's) and the built-in client have.
-    if (typeof given !== "object" && !runApiShared()) {
-      notElsewhere(apiUrl, resolveApiUrl(options.github?.apiUrl, env), secrets());
-    }
+    const elsewhere = runApiElsewhere(options, env, apiUrl, runApiShared(), secrets());
+    if (elsewhere) throw new GitHubError(elsewhere, { kind: "auth", local: true });
     if (given && typeof given !== "function") client = guardClient(given, secrets);
     else if (given) client = await madeClient(given, apiUrl, secrets);
     else {
@@ -63,17 +61,22 @@ export function reporterClient(
  * With the file store, the environment's token goes only to the API this call is configured with (the
  * option, else GITHUB_API_URL, else api.github.com), not to one the run's state names: the state is a
  * file in the epic folder that whoever can write there (a checkout, a shared folder) could point at any
- * host, as a queue file. GitHub trouble (auth): warned of, the post queued, until the call is configured
- * for the run's API. A database store's run keeps the API given at init for every machine
- * (`runApiShared`): its rows are the database's roles' to write, as the contract has it.
+ * host, as a queue file. Says why a write of the run at `apiUrl` is not made (GitHub trouble, auth: warned
+ * of, the post queued, until the call is configured for the run's API), or null. A database store's run
+ * keeps the API given at init for every machine (`runApiShared`): its rows are the database's roles' to
+ * write, as the contract has it. A client object given has no URL to send to.
  */
-function notElsewhere(apiUrl: string, configured: string, secrets: readonly string[]): void {
-  if (sameApi(apiUrl, configured)) return;
+export function runApiElsewhere(
+  options: ReporterOptions,
+  env: Env,
+  apiUrl: string,
+  runApiShared: boolean,
+  secrets: readonly string[],
+): string | null {
+  const configured = resolveApiUrl(options.github?.apiUrl, env);
+  if (typeof options.client === "object" || runApiShared || sameApi(apiUrl, configured)) return null;
   // The call's URL masked: it may hold a token the checks could not know (one only gh gives, asked since).
-  throw new GitHubError(
-    `the run posts to ${apiUrl}, but this call's GitHub API is ${redactSecrets(configured, secrets)} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`,
-    { kind: "auth", local: true },
-  );
+  return `the run posts to ${apiUrl}, but this call's GitHub API is ${redactSecrets(configured, secrets)} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`;
 }
 
 /** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */

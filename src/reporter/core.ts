@@ -19,7 +19,7 @@ import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { TimerWriter } from "./background-writer.js";
-import { reporterClient } from "./client.js";
+import { reporterClient, runApiElsewhere } from "./client.js";
 import { Listeners } from "./listeners.js";
 import { stateWithout } from "./masking.js";
 import type { ReporterEvents, ReporterOptions } from "./types.js";
@@ -90,6 +90,12 @@ export class ReporterCore {
     );
     this.epicDir = resolve(epicDir);
     this.bind(this.workplace(this.epicDir));
+  }
+
+  /** Why this call would not write a run posting to `apiUrl` (see runApiElsewhere), or null. */
+  runApiElsewhere(apiUrl: string): string | null {
+    const shared = this.store.database !== undefined;
+    return runApiElsewhere(this.options, this.env, apiUrl, shared, this.secrets());
   }
 
   /**

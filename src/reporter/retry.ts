@@ -1,5 +1,7 @@
 import { resolveApiUrl } from "../config/resolve.js";
+import type { RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
+import { canSync } from "../sync/decide.js";
 import type { RetryReport } from "../sync/retry-queue.js";
 import type { ReporterCore } from "./core.js";
 import {
@@ -42,7 +44,7 @@ export async function retry(
     ...options,
     dryRun: options.dryRun || syncOff,
     syncOff,
-    ...(options.dryRun ? { state: current } : {}),
+    ...(options.dryRun ? { state: current, runElsewhere: runWrittenElsewhere(core, current) } : {}),
     deadline,
     apiUrl,
   });
@@ -74,4 +76,9 @@ export async function retry(
   }
   core.listeners.rethrow();
   return report;
+}
+
+/** Why a retry of this call would not write `state` (its GitHub API is not the call's), or null. */
+function runWrittenElsewhere(core: ReporterCore, state: RunState | null): string | null {
+  return state && canSync(state) ? core.runApiElsewhere(state.github.apiUrl) : null;
 }

@@ -111,6 +111,8 @@ export interface OwedPost {
   seq: number;
   /** The sequence number the progress comment shows. */
   postedSeq: number;
+  /** `current`: the retry writes it; `left`: this call's GitHub API is not the run's (see runLeft). */
+  action: "current" | "left";
 }
 
 /** What `state`'s issue lacks beyond the current entries of `plan` (pure; none while sync is off). */
@@ -126,7 +128,20 @@ export function owedPosts(plan: readonly PlannedEntry[], state: RunState | null)
       issueNumber: state.github.issueNumber!,
       seq: state.seq,
       postedSeq: state.sync.postedSeq,
+      action: "current" as const,
     }));
+}
+
+/**
+ * `plan` and `owed` as a retry carries them out when this call's GitHub API is not the run's (the file
+ * store sends the token only to the call's API): the run's own entries and owed posts stay queued, `left`
+ * as other runs' entries for another API are (pure).
+ */
+export function runLeft(plan: readonly PlannedEntry[], owed: readonly OwedPost[]) {
+  return {
+    plan: plan.map((entry) => (entry.action === "current" ? { ...entry, action: "left" as const } : entry)),
+    owed: owed.map((post) => ({ ...post, action: "left" as const })),
+  };
 }
 
 /** Whether the issue shows what a queued entry (or an owed post) of the current run held, or something newer. */

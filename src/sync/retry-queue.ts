@@ -20,6 +20,7 @@ import {
   owedPosts,
   type PlannedEntry,
   planRetry,
+  runLeft,
   stillQueued,
 } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
@@ -65,6 +66,11 @@ export async function retryQueue(
     /** Sync is off (only with dryRun): every entry is held, none sent. */
     syncOff?: boolean;
     /**
+     * Why this call would not write the run (only with dryRun): its GitHub API is not the run's. Its
+     * entries and owed posts are then `left`, and this said.
+     */
+    runElsewhere?: string | null;
+    /**
      * A dry run's run, as this call read it (its settings from a task.md changed since, which a dry run
      * does not save); default: the store's.
      */
@@ -83,10 +89,14 @@ export async function retryQueue(
     const { entries, setAside } = await queue.list({ moveAside: false });
     const state = options.state === undefined ? await store.read() : options.state;
     const planned = leftForOtherApi(planRetry(entries, state), options.apiUrl);
-    const plan = options.syncOff ? heldWhileSyncOff(planned) : planned;
-    const owed = owedPosts(plan, state);
+    const held = options.syncOff ? heldWhileSyncOff(planned) : planned;
+    const elsewhere = options.syncOff ? null : (options.runElsewhere ?? null);
+    const { plan, owed } = elsewhere
+      ? runLeft(held, owedPosts(held, state))
+      : { plan: held, owed: owedPosts(held, state) };
     const remaining = stillQueued(plan) + owed.length;
-    return { sent: 0, remaining, plan, owed, setAside, errors: [], waitingUntil: null };
+    const errors = elsewhere ? [elsewhere] : [];
+    return { sent: 0, remaining, plan, owed, setAside, errors, waitingUntil: null };
   }
   const deadline = options.deadline ?? commandDeadline(timer.now());
   // With no run in the store, two retries at once would each post the same entries: the queue folder's lock.

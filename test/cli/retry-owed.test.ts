@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter } from "../../src/reporter.js";
-import { allFileText, stopFlushers, taskMd } from "../support/cli.js";
+import { allFileText, runCli, stopFlushers, taskMd } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 const TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrstu";
@@ -46,12 +46,26 @@ describe("retry of a run whose latest state is neither on the issue nor queued",
     expect(again.code).toBe(0);
   });
 
+  it("a call configured for another API: --dry-run lists it left and says why, as retry keeps it queued", async () => {
+    const { dir, env, runId, seq, shown } = await leftBehind();
+    const other = { env: { ...env, GITHUB_API_URL: "http://127.0.0.1:1" } };
+    const dry = await runCli(["retry", "--dry-run", "--dir", dir], other);
+    expect(dry.stdout).toBe(`-\tleft\tprogress\tacme/widgets#123\t${runId}\t${seq}\n`);
+    expect(dry.stderr).toContain("but this call's GitHub API is http://127.0.0.1:1");
+    expect(dry.code).toBe(3);
+    const retry = await runCli(["retry", "--dir", dir], other);
+    expect(retry.stderr).toContain("but this call's GitHub API is http://127.0.0.1:1");
+    expect(retry.code).toBe(3);
+    expect(shown()).not.toContain("| 7/10 |");
+    await stopFlushers(dir);
+  });
+
   it("the library: retryReport({ dryRun }) plans it as owed; retryOfflineQueue() writes it and counts it", async () => {
     const { dir, env, runId, seq, postedSeq, shown } = await leftBehind();
     const reporter = createParallelReporter(dir, { env });
     const dry = await reporter.retryReport({ dryRun: true });
     expect(dry.owed).toEqual([
-      { kind: "progress", runId, repo: "acme/widgets", issueNumber: 123, seq, postedSeq },
+      { kind: "progress", runId, repo: "acme/widgets", issueNumber: 123, seq, postedSeq, action: "current" },
     ]);
     expect(dry).toMatchObject({ plan: [], sent: 0, remaining: 1 });
     expect(await reporter.retryOfflineQueue()).toBe(1);
