@@ -58,16 +58,23 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     }
   });
   out.data(`listening ${server.url}`);
-  // A run it cannot read is not "no run": the page says why too, and shows it once it can be read.
+  // A run it cannot read is not "no run": the page says why too, and shows it once it can be read. Said
+  // again whenever a read fails anew (a database that stopped answering, a state file broken since).
+  const unreadable = (problem: string) =>
+    out.warn(`cannot read the run: ${problem}; the page shows it once it can be read`);
   const problem = server.live.problem;
-  if (problem !== null) out.warn(`cannot read the run: ${problem}; the page shows it once it can be read`);
+  if (problem !== null) unreadable(problem);
   else if (server.live.current === null)
     out.warn(`no run in ${chosen ? store.location : dir} yet: the page shows it once \`init\` starts one`);
+  const unlistenProblems = server.live.listen((message) => {
+    if (message.kind === "problem") unreadable(message.message);
+  });
   const stop = await stopped;
   // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   unlisten();
+  unlistenProblems();
   out.info(`stopping (${stop.why})`);
   await server.close(stop.finalized ? "the run is finalized" : null);
   await store.close();

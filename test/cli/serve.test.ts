@@ -190,6 +190,27 @@ describe("serve: the command (built CLI, as processes)", () => {
     }
   });
 
+  it("says on stderr too when a run it showed can no longer be read (as watch does)", async () => {
+    const epic = await makeEpic();
+    try {
+      await runCli(["init", "--epic", "LATER", "--domains", "a", "--dir", epic.dir]);
+      const serve = await startServe(["--dir", epic.dir, "--port", "0"]);
+      try {
+        const stream = await openEvents(`${serve.url}events`);
+        await stream.next((e) => e.event === "snapshot");
+        await writeFile(join(epic.dir, ".parallel-progress", "state.json"), "{bad");
+        await stream.next((e) => e.event === "problem");
+        stream.close();
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
+      const { stderr } = await serve.done;
+      expect(stderr).toMatch(/warning: cannot read the run: .*state\.json is not valid JSON/);
+    } finally {
+      await epic.cleanup();
+    }
+  });
+
   it("follows a run whose state folder is removed and made again (as watch does)", async () => {
     const epic = await makeEpic();
     try {
