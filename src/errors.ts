@@ -14,6 +14,12 @@ export class UsageError extends Error {
 }
 
 /**
+ * A parent completed while some of its children are unfinished: a caller mistake, except for a change kept
+ * while the store did not answer, which waits for its children's (kept on other machines, applied later).
+ */
+export class UnfinishedChildrenError extends UsageError {}
+
+/**
  * A run's state file that cannot be read (bad JSON, or not what the schema says). `problem` is what is
  * wrong, without the advice the message adds (`init --force` sets the file aside and says so).
  */

@@ -210,7 +210,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           this.core,
           agentId,
           (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
-          madeAt,
+          {
+            madeAt,
+            report: `update ${status}${filesCompleted === undefined ? "" : ` ${filesCompleted}/${filesTotal ?? "?"}`}`,
+          },
         );
       },
       { agent: this.turnOf(agentId) },
@@ -231,8 +234,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           agentId,
           (state, now) =>
             applyComplete(state, agentId, this.core.masked(resultSummary) ?? null, now, metrics),
-          madeAt,
-          Boolean(resultSummary?.trim()),
+          { madeAt, keepsText: Boolean(resultSummary?.trim()), report: "complete" },
         );
       },
       { agent: this.turnOf(agentId) },
@@ -252,8 +254,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           this.core,
           agentId,
           (state, now) => applyFail(state, agentId, this.core.masked(errorMessage), now, metrics),
-          madeAt,
-          true,
+          { madeAt, keepsText: true, report: "fail" },
         );
       },
       { agent: this.turnOf(agentId) },
@@ -276,8 +277,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           agentId,
           (state, now) =>
             applyCancel(state, agentId, reason?.trim() ? this.core.masked(reason) : null, now, metrics),
-          madeAt,
-          Boolean(reason?.trim()),
+          { madeAt, keepsText: Boolean(reason?.trim()), report: "cancel" },
         );
       },
       { agent: this.turnOf(agentId) },
@@ -296,8 +296,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
           this.core,
           agentId,
           (state, now) => applyLog(state, agentId, this.core.masked(text), now),
-          madeAt,
-          true,
+          { madeAt, keepsText: true },
         );
       },
       { agent: this.turnOf(agentId) },

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { quote } from "../config/show-value.js";
-import { StoreConfigError, StoreUnavailableError, UsageError } from "../errors.js";
+import { StoreConfigError, StoreUnavailableError, UnfinishedChildrenError, UsageError } from "../errors.js";
 import { maskSecrets } from "../github/redact.js";
 import {
   type AgentChange,
@@ -155,7 +155,9 @@ export function pendingOf(context: Context): PendingChanges {
  * the epic's latest run, unless it started after the change was made (it replaced the change's run, by
  * `init --force`: the change is set aside with a warning). A change the run already holds
  * (applied by another process, or committed before its answer was lost) is skipped by its correlation id;
- * one the run refuses (its agent is gone) is set aside with a warning. A kept finalize is applied as
+ * one the run refuses (its agent is gone) is set aside with a warning, but a parent's complete refused
+ * for its unfinished children waits, with those kept after it, for their changes (kept on other machines
+ * during the same outage) for CHILDREN_WAIT_MS from when it was made. A kept finalize is applied as
  * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
  * final summary is not on the issue yet gets it). Stops at the first change the database does not take
  * (StoreUnavailableError propagates). When the database shows no run of the epic (a role whose grant was
@@ -177,7 +179,7 @@ export async function replayPending(
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | undefined;
   const kept = keptFor(pending, store);
-  for (const { name, item } of kept) {
+  for (const [index, { name, item }] of kept.entries()) {
     if (runStarted === undefined) {
       const run = await store.read();
       if (run === null) {
@@ -221,6 +223,15 @@ export async function replayPending(
       }
       applied++;
     } catch (error) {
+      // A parent's complete made after its children's, which other machines keep: it waits for them, and
+      // the changes kept after it behind it (in order), for CHILDREN_WAIT_MS from when it was made.
+      if (error instanceof UnfinishedChildrenError && Date.now() - item.madeAt < CHILDREN_WAIT_MS) {
+        waiting = kept.length - index;
+        out.warn(
+          `a change kept while the database was down waits (${error.message}): it and the ${waiting - 1} kept after it are applied once its children's changes are (kept on other machines), or set aside if they are not within ${CHILDREN_WAIT_MS / 60_000} minutes of it`,
+        );
+        break;
+      }
       // A refused change (its agent is gone) is set aside; a wrong database setting refuses nothing.
       if (error instanceof UsageError && !(error instanceof StoreConfigError)) {
         const to = pending.setAside(name, error.message);
@@ -263,6 +274,8 @@ export function warnSetAside(
 
 /** How long the background writer waits for a database that does not answer (how often it asks: askAgainMs). */
 const WAIT_LIMIT_MS = 10 * 60_000;
+/** How long a kept parent's complete waits for its children's changes (see replayPending). */
+const CHILDREN_WAIT_MS = 10 * 60_000;
 /** How often a waiter marks its claim fresh, and when a claim not marked is a dead waiter's. */
 const WAITER_REFRESH_MS = 2000;
 const WAITER_STALE_MS = 8000;

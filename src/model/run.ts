@@ -1,5 +1,5 @@
 import { quote } from "../config/show-value.js";
-import { UsageError } from "../errors.js";
+import { UnfinishedChildrenError, UsageError } from "../errors.js";
 import { assignAgentIds } from "./agent-ids.js";
 import { keptText } from "./agent-text.js";
 import { checkMetrics, withMetrics } from "./metrics.js";
@@ -234,7 +234,7 @@ function assertChildrenFinished(state: RunState, agent: AgentState): void {
   });
   if (open.length === 0) return;
   const list = open.slice(0, 5).join(", ") + (open.length > 5 ? `, … ${open.length - 5} more` : "");
-  throw new UsageError(
+  throw new UnfinishedChildrenError(
     `${agent.agentId} cannot be completed while its children are unfinished: ${list} (complete, fail or cancel them first)`,
   );
 }

@@ -23,6 +23,11 @@ export interface AgentState {
   startedAt: string | null;
   /** When the agent last reported anything. */
   updatedAt: string;
+  /**
+   * When its status was last reported (update, complete, fail, cancel): the store's clock, or when a
+   * change kept while the store did not answer was made. Absent or null: not recorded (an older run).
+   */
+  reportedAt?: string | null;
   /** When the agent reached `completed` or `failed`. */
   finishedAt: string | null;
   /** Result summary given by `complete`. */

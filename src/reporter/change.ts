@@ -2,7 +2,7 @@ import { overlayTarget, refreshTarget, type Target } from "../config/github-targ
 import { statTaskFile } from "../config/read-task-file.js";
 import { keepRunIssue } from "../config/same-issue.js";
 import { readTaskFileSeen, seenFor } from "../config/task-file-seen.js";
-import { assertActive, findAgent } from "../model/run.js";
+import { applyLog, assertActive, findAgent } from "../model/run.js";
 import type { AgentState, GitHubTarget, RunState } from "../model/types.js";
 import { commandDeadline } from "../sync/deadline.js";
 import { canSync } from "../sync/decide.js";
@@ -17,17 +17,30 @@ import {
   warnOfTaskFile,
 } from "./task-settings.js";
 
+/** How applyChange applies a change. */
+export interface ChangeOptions {
+  /** When it was made, if it is applied later (see applyingKeptChange). */
+  madeAt?: number | null;
+  /** It keeps agents' text, which `apply` masks (core.masked) with the secrets known as it runs. */
+  keepsText?: boolean;
+  /**
+   * It reports the agent's status (update, complete, fail, cancel), so described (`update in_progress
+   * 1/4`): the agent's `reportedAt` becomes when it was made. One kept while the store did not answer and
+   * made before the agent's last report is not applied (an older report never overwrites a newer one, made
+   * on another machine meanwhile): an event of the agent says so.
+   */
+  report?: string;
+}
+
 /**
- * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `madeAt`: when
- * it was made, if it is applied later (see applyingKeptChange); `keepsText`: it keeps agents' text, which
- * `apply` masks (core.masked) with the secrets known as it runs.
+ * A change of the run; `agentRef`: the agent it is about (for the finish events), if one; `options`: see
+ * ChangeOptions.
  */
 export async function applyChange(
   core: ReporterCore,
   agentRef: string | null,
   apply: (state: RunState, now: number) => RunState,
-  madeAt: number | null = null,
-  keepsText = false,
+  { madeAt = null, keepsText = false, report }: ChangeOptions = {},
 ): Promise<void> {
   const deadline = commandDeadline(core.timer.now());
   const syncer = core.actor();
@@ -69,9 +82,13 @@ export async function applyChange(
       if (startsPosting) refuseNamesOf(base, core.secrets());
       // A finalized run taking a change made before its end: the change keeps the time it was made, and
       // the run its last word ("Parallel execution completed").
-      const changed = ended
-        ? { ...apply(base, madeAt!), event: ended.event }
-        : apply(base, madeAt === null ? now : keptAt(active, agentRef, madeAt, now));
+      const older =
+        agentRef && report && madeAt !== null ? olderReport(active, agentRef, report, madeAt) : null;
+      const at = ended ? madeAt! : madeAt === null ? now : keptAt(active, agentRef, madeAt, now);
+      const applied = older ? applyLog(base, agentRef!, older, at) : apply(base, at);
+      const reported =
+        agentRef && report && !older ? withReportedAt(applied, agentRef, madeAt ?? now, now) : applied;
+      const changed = ended ? { ...reported, event: ended.event } : reported;
       const made = canSync(changed) ? syncer.claim(changed, now, { ensureBackgroundWriter: true }) : null;
       const next = made?.state ?? changed;
       const before = agentRef === null ? null : findAgent(active, agentRef);
@@ -110,6 +127,25 @@ export async function applyChange(
 function keptAt(state: RunState, agentRef: string | null, madeAt: number, now: number): number {
   const last = Date.parse(agentRef === null ? state.startedAt : findAgent(state, agentRef).updatedAt);
   return keptTime(madeAt, last, now);
+}
+
+/**
+ * The event that says why a report made at `madeAt` and kept while the store did not answer is not applied
+ * (the agent reported since: the run shows the newer one), or null when it applies. An agent of a run
+ * from before `reportedAt` was recorded takes it.
+ */
+function olderReport(state: RunState, agentRef: string, report: string, madeAt: number): string | null {
+  const last = findAgent(state, agentRef).reportedAt;
+  if (!last || madeAt >= Date.parse(last)) return null;
+  const made = new Date(madeAt).toISOString();
+  return `not applied: ${report}, made ${made} while the store did not answer, is older than the agent's last report (${last})`;
+}
+
+/** `state` with its agent `agentRef` last reported at `madeAt` (not after `now`, the store's clock). */
+function withReportedAt(state: RunState, agentRef: string, madeAt: number, now: number): RunState {
+  const agent = findAgent(state, agentRef);
+  const reportedAt = new Date(Math.min(madeAt, now)).toISOString();
+  return { ...state, agents: { ...state.agents, [agent.agentId]: { ...agent, reportedAt } } };
 }
 
 /** When a kept change made at `madeAt` takes effect: then, but not before `last`, nor after `now`. */

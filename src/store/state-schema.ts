@@ -35,6 +35,7 @@ const agentSchema = z.looseObject({
   filesTotal: count,
   startedAt: time.nullable(),
   updatedAt: time,
+  reportedAt: time.nullable().optional(),
   finishedAt: time.nullable(),
   summary: z.string().nullable(),
   error: z.string().nullable(),

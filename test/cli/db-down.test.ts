@@ -469,6 +469,35 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(run!.text).not.toContain(TOKEN);
   }, 60_000);
 
+  it("applies a parent's complete kept on one machine once its child's, kept on another, is applied", async () => {
+    const { env, dir } = await startRun("children", "EPIC-C", undefined, "parent");
+    expect(
+      (await runCli(["add", "--domains", "child", "--parent", "parent", "--dir", dir], { env })).code,
+    ).toBe(0);
+    const other = await cli.folder();
+    const away = await cli.away(env);
+    // In real time the child completed first (on the other machine), then the parent: both kept.
+    expect((await runCli(["complete", "child", "--dir", other], { env: away })).code).toBe(0);
+    expect((await runCli(["complete", "parent", "--dir", dir], { env: away })).code).toBe(0);
+    await stopFlushers(dir);
+    await stopFlushers(other);
+    // The parent's machine reaches the database first: its complete waits for the child's (exit 3).
+    const first = await runCli(["retry", "--dir", dir], { env });
+    expect(first.code, first.stderr).toBe(3);
+    expect(first.stderr).toContain("cannot be completed while its children are unfinished");
+    expect(first.stderr).toContain("applied once its children's changes are");
+    expect(await keptChangeFiles(dir)).toHaveLength(1);
+    expect((await runCli(["retry", "--dir", other], { env })).code).toBe(0);
+    const second = await runCli(["retry", "--dir", dir], { env });
+    expect(second.code, second.stderr).toBe(0);
+    const { agents } = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout);
+    expect(agents.map((agent: { domain: string; status: string }) => [agent.domain, agent.status])).toEqual([
+      ["parent", "completed"],
+      ["child", "completed"],
+    ]);
+    expect(await keptChangeFiles(dir)).toHaveLength(0);
+  }, 60_000);
+
   it("sets aside what was kept for a run that another machine replaced meanwhile (init --force)", async () => {
     const { env, dir } = await startRun("replaced", "EPIC-X");
     const away = await cli.away(env);
