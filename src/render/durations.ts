@@ -1,6 +1,7 @@
+import { agentWork, type RunSpan } from "../model/agent-work.js";
 import { formatDuration } from "../model/progress.js";
 import type { TreeEntry } from "../model/tree.js";
-import { type AgentState, FINISHED_STATUSES } from "../model/types.js";
+import type { AgentState } from "../model/types.js";
 import { escapeInline } from "./escape.js";
 import { childMark, STATUS_LABELS } from "./labels.js";
 import { inOrder, type ListFrame, type ListItem } from "./lists.js";
@@ -22,23 +23,13 @@ export const DURATIONS_FRAME: ListFrame = {
   more: (count) => `- … and ${formatCount(count)} more`,
 };
 
-/** The run's span, epoch ms; `endedAt` measures the agents still unfinished at the end. */
-export interface RunSpan {
-  startedAt: number;
-  endedAt: number;
-}
-
+/** The agent's status and how long it worked (agentWork: `history` gives the same durations). */
 function durationText(agent: AgentState, run: RunSpan): string {
   const label = STATUS_LABELS[agent.status];
-  // An agent completed or failed without ever reporting progress worked from the run's start.
-  const worked = agent.status === "completed" || agent.status === "failed";
-  const started = agent.startedAt === null ? (worked ? run.startedAt : null) : Date.parse(agent.startedAt);
-  if (started === null) return `${label}, did not start`;
-  if (!FINISHED_STATUSES.includes(agent.status)) {
-    return `${label}, unfinished after ${formatDuration(run.endedAt - started)}`;
-  }
-  const ended = Date.parse(agent.finishedAt ?? agent.updatedAt);
-  return `${label} ${agent.status === "completed" ? "in" : "after"} ${formatDuration(ended - started)}`;
+  const work = agentWork(agent, run);
+  if (work === null) return `${label}, did not start`;
+  if (work.unfinished) return `${label}, unfinished after ${formatDuration(work.ms)}`;
+  return `${label} ${agent.status === "completed" ? "in" : "after"} ${formatDuration(work.ms)}`;
 }
 
 /** A completed agent's result summary (`complete --summary`), after a dash: agent text, escaped. */

@@ -1,6 +1,6 @@
+import type { RunSpan } from "../model/agent-work.js";
 import type { TreeEntry } from "../model/tree.js";
 import type { AgentState, AgentStatus } from "../model/types.js";
-import type { RunSpan } from "./durations.js";
 import { STATUS_LABELS } from "./labels.js";
 import { blockCost, type FlexPart, parentIndexes, rankOrder, unkeptAncestry } from "./lists.js";
 import { cleanText, formatCount, truncateCodePoints } from "./text.js";
