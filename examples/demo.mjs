@@ -2,7 +2,8 @@
 // The demo behind `npm run demo`: a simulated run of three agents working in parallel.
 // Local tracking by default; it posts to GitHub when an issue is given and a token is set:
 //   GITHUB_TOKEN=... npm run demo -- --issue 123 --repo owner/name
-// Options: --dir <epic-dir> (default: a new temporary directory), --fast (no pauses).
+// Options: --dir <epic-dir> (default: a new temporary directory; never one holding another epic's active
+// run), --fast (no pauses).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,6 +54,13 @@ const reporter = createParallelReporter(epicDir, {
 });
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, values.fast ? 0 : ms));
 
+// Run again in the same --dir, the demo replaces its own earlier run; never another epic's active run.
+const earlier = await reporter.load();
+if (earlier && earlier.completedAt === null && earlier.epicId !== "EPIC-DEMO") {
+  usage(
+    `--dir ${JSON.stringify(epicDir)} holds an active run of epic ${JSON.stringify(earlier.epicId)}: the demo does not replace it (give another --dir, or a new one)`,
+  );
+}
 console.log(`epic directory: ${epicDir}`);
 const agents = await reporter.initializeParallelTracking(
   "EPIC-DEMO",

@@ -86,6 +86,28 @@ describe.concurrent("examples run as written", () => {
     });
     expect(result.stdout).toContain("local tracking only");
     expect(result.stdout).toContain("done (local tracking only)");
+    // Again in the same folder: it replaces its own run, but never another epic's active run.
+    const again = await exec(process.execPath, [join(ROOT, "examples/demo.mjs"), "--fast", "--dir", epic], {
+      env,
+    });
+    expect(again.stdout).toContain("done (local tracking only)");
+    const cli = join(ROOT, "bin/parallel-progress.cjs");
+    await exec(
+      process.execPath,
+      [cli, "init", "--epic", "REAL", "--domains", "x", "--force", "--dir", epic],
+      {
+        env,
+      },
+    );
+    const refused = await exec(process.execPath, [join(ROOT, "examples/demo.mjs"), "--fast", "--dir", epic], {
+      env,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 2 });
+    expect((refused as { stderr: string }).stderr).toMatch(
+      /holds an active run of epic "REAL": the demo does not replace it/,
+    );
+    const view = await exec(process.execPath, [cli, "status", "--json", "--dir", epic], { env });
+    expect(JSON.parse(view.stdout).epicId).toBe("REAL");
   });
 });
 
