@@ -4,16 +4,19 @@ import { MAX_FILES, MAX_INTERVAL_MS, MAX_ISSUE_NUMBER } from "./config/options.j
 import { quote } from "./config/show-value.js";
 import { expectation, firstIssue, valueAt } from "./config/zod-issue.js";
 import { UsageError } from "./errors.js";
-import { UPDATE_STATUSES } from "./model/types.js";
+import { type RunState, UPDATE_STATUSES } from "./model/types.js";
+import type { RenderOptions } from "./render/progress-comment.js";
 import type { ReporterOptions } from "./reporter/types.js";
+import { runStateSchema } from "./store/state-schema.js";
 
 /**
  * The library's arguments, checked at the API boundary: a caller's wrong type or value rejects with a
  * UsageError naming the method, the parameter and the value, instead of a TypeError from inside (or a
  * wrong value stored). An options object with a key it does not have is refused too (strictObject): a
- * typo such as `{ cost: 1 }` would otherwise be dropped unseen. Loaded on a method's first call (zod is
- * large); the CLI, whose option parsers already checked every value, skips it. One method per entry, one
- * parameter per line.
+ * typo such as `{ cost: 1 }` would otherwise be dropped unseen. The reporter loads it on a method's first
+ * call (zod is large), and the package's entry (src/index.ts) with the render helpers, which check
+ * synchronously (exported-helpers.ts); the CLI, whose option parsers already checked every value, never
+ * loads it. One method per entry, one parameter per line.
  */
 
 const text = z.string();
@@ -117,6 +120,17 @@ const OPTIONS = {
     .nullish(),
 };
 
+/**
+ * The exported render helpers' parameters (renderProgressComment, renderFinalComment): a run state, as its
+ * file is checked when read, and the options.
+ */
+const RENDER = {
+  state: runStateSchema,
+  options: z
+    .strictObject({ maxLength: z.int().min(0).optional(), now: z.number().finite().optional() })
+    .optional(),
+};
+
 /** Throws a UsageError for a reporter option that is not what it must be. */
 export function checkOptions(options: unknown): void {
   // An unknown key is named, its value not shown: the options hold the environment (its tokens) and the
@@ -129,24 +143,40 @@ export function checkArguments(method: ApiMethod, args: readonly unknown[]): voi
   check(method, SCHEMAS[method], args);
 }
 
+/**
+ * A render helper's arguments, checked (a UsageError for the first that is not what it must be): the state
+ * as the schema reads it, with the defaults of fields added later (as a state file read), and the options.
+ */
+export function checkRenderArguments(
+  method: "renderProgressComment" | "renderFinalComment",
+  args: readonly unknown[],
+): [RunState, RenderOptions | undefined] {
+  const [state, options] = check(method, RENDER, args);
+  return [state as RunState, options as RenderOptions | undefined];
+}
+
+/** The arguments as their schemas read them; a UsageError for the first that is not what it must be. */
 function check(
   method: string,
   schemas: Record<string, z.ZodType>,
   args: readonly unknown[],
   showUnknown = true,
-): void {
+): unknown[] {
   const parameters = Object.entries(schemas);
-  parameters.forEach(([name, schema], index) => {
+  return parameters.map(([name, schema], index) => {
     const value = args[index];
     const result = schema.safeParse(value);
-    if (result.success) return;
+    if (result.success) return result.data;
     const issue = firstIssue(result.error.issues);
     const where = [
       name,
       ...issue.path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)),
     ];
-    // The library's arrays are lists of names.
-    const must = expectation(issue).replace(/ an array$/, " an array of strings");
+    // The methods' array parameters are lists of names (a run state's arrays are not: its events).
+    const must =
+      issue.path.length === 0
+        ? expectation(issue).replace(/ an array$/, " an array of strings")
+        : expectation(issue);
     if (issue.code === "unrecognized_keys" && !showUnknown) {
       throw new UsageError(`${method}: ${where.join("")} ${must}`);
     }

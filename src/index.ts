@@ -19,8 +19,8 @@ export {
   UnreadableStateError,
   UsageError,
 } from "./errors.js";
+export { percent, renderFinalComment, renderProgressComment } from "./exported-helpers.js";
 export type { CallOptions, IssueComment, IssueCommentsClient, RepoRef } from "./github/types.js";
-export { percent } from "./model/progress.js";
 export type { StatusView } from "./model/status-view.js";
 export type {
   AgentEvent,
@@ -37,7 +37,7 @@ export type {
 } from "./model/types.js";
 export { AGENT_STATUSES } from "./model/types.js";
 export type { QueueItem } from "./queue/types.js";
-export { renderFinalComment, renderProgressComment } from "./render/progress-comment.js";
+export type { RenderOptions } from "./render/progress-comment.js";
 export {
   type AgentRef,
   createParallelReporter,

@@ -74,7 +74,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     super({ captureRejections: true });
     // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
     if (typeof epicDir !== "string" || epicDir.trim() === "") {
-      throw new UsageError(`epicDir must be the path of the epic directory, got ${quote(epicDir)}`);
+      throw new UsageError(
+        `createParallelReporter: epicDir must be the path of the epic directory, got ${quote(epicDir)}`,
+      );
     }
     // Optional, so null too (as every optional parameter of the library); checked at the first call.
     this.core = new ReporterCore(this, epicDir, options ?? {});
@@ -145,11 +147,17 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
             `initializeParallelTracking: epicId ${quote(id)} differs from the store's epic ${quote(storeEpic)}: start it with the epic the store was created for, or a store created for ${quote(id)}`,
           );
         }
-        const list = checkDomains(domains, domains.join(","), "domains");
-        if (options.maxCostUsd !== undefined) checkCost(options.maxCostUsd, "maxCostUsd");
+        const method = "initializeParallelTracking";
+        const list = checkDomains(domains, quote(domains), this.label(method, "domains"));
+        if (options.maxCostUsd !== undefined) {
+          checkCost(options.maxCostUsd, this.label(method, "options.maxCostUsd"));
+        }
         // Checked and started in `epicDir`: the reporter moves there only once the run has started.
         const place = this.core.workplace(epicDir ?? this.core.epicDir);
-        return startRun(this.core, place, id, list, options, deadline);
+        return startRun(this.core, place, id, list, options, deadline, {
+          epicId: this.label(method, "epicId", "epic"),
+          domains: this.label(method, "domains"),
+        });
       },
       { agent: null },
     );
@@ -165,14 +173,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
       "addAgents",
       [domains, options],
       async () => {
-        const list = checkDomains(domains, domains.join(","), "domains");
+        const label = this.label("addAgents", "domains");
+        const list = checkDomains(domains, quote(domains), label);
         const parent = options.parent ?? null;
         // A token gh gives is a secret as the environment's are (refused in a name): asked for first.
         const seen = this.core.state ?? (await this.core.store.read());
         if (seen && canSync(seen)) await this.core.learnTokens(seen.github.apiUrl);
         let added: AgentRef[] = [];
         await applyChange(this.core, null, (state, now) => {
-          refuseSecretsIn(list, this.core.secrets(), "domains");
+          refuseSecretsIn(list, this.core.secrets(), label);
           const result = applyAdd(state, list, parent, now);
           added = result.added.map(({ agentId, domain }) => ({ agentId, domain }));
           return result.state;
@@ -209,7 +218,14 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         return applyChange(
           this.core,
           agentId,
-          (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
+          (state, now) =>
+            applyProgress(
+              state,
+              agentId,
+              { status, filesCompleted, filesTotal, metrics },
+              now,
+              this.label("updateAgentProgress", "", ""),
+            ),
           {
             madeAt,
             report: `update ${status}${filesCompleted === undefined ? "" : ` ${filesCompleted}/${filesTotal ?? "?"}`}`,
@@ -399,6 +415,15 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * What a caller's mistake in `method` calls its input `parameter`: `method: parameter` (an empty
+   * `parameter`: the start of a message, `method: `). The CLI's reporter says `cli`: its messages name its
+   * own options, or nothing.
+   */
+  protected label(method: ApiMethod, parameter: string, _cli = parameter): string {
+    return `${method}: ${parameter}`;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import type { ApiMethod } from "../api-arguments.js";
 import { type GitHubFlags, givenOverrides } from "../config/github-target.js";
 import { givenEpic } from "../config/options.js";
 import { resolveApiUrl } from "../config/resolve.js";
@@ -88,6 +89,11 @@ export function createContext(options: CommonOptions, { anyEpic = false } = {}):
  */
 export class CliReporter extends ParallelProgressReporter {
   protected override async checkArguments(): Promise<void> {}
+
+  /** Its messages keep the CLI's words (`domains: …`, `files done (3) cannot exceed …`), no method named. */
+  protected override label(_method: ApiMethod, parameter: string, cli = parameter): string {
+    return cli;
+  }
 
   /**
    * The run as this reporter last saw it, as status() shows it: for init --json when the database stopped

@@ -84,24 +84,25 @@ export function parseDomainsOption(value: string): string[] {
       `--domains must be a comma-separated list of names with no empty item, got ${quote(value)}`,
     );
   }
-  return checkDomains(domains, value);
+  return checkDomains(domains, quote(value));
 }
 
 /**
  * The rule for a run's domains, for the CLI and the library alike: at least one, each trimmed,
- * non-empty, unique, printable and at most 200 characters. `given` is quoted in messages, which name
- * the input as `label` (the CLI's `--domains`, the library's `domains`).
+ * non-empty, unique, printable and at most 200 characters. Messages name the input as `label` (the CLI's
+ * `--domains`, the library's `initializeParallelTracking: domains`) and show it as `shown` (the CLI's text
+ * quoted, the library's array).
  */
 export function checkDomains(
   list: readonly string[],
-  given: string = list.join(","),
+  shown: string = quote(list.join(",")),
   label = "--domains",
 ): string[] {
-  if (list.length === 0) throw new UsageError(`${label}: at least one domain is required`);
+  if (list.length === 0) throw new UsageError(`${label}: at least one domain is required, got ${shown}`);
   // One form of accented letters (NFC), so `café` typed on macOS (e + U+0301) and elsewhere is one domain.
   const domains = list.map((item) => item.trim().normalize("NFC"));
   if (domains.some((domain) => domain.length === 0)) {
-    throw new UsageError(`${label}: domain names cannot be empty, got ${quote(given)}`);
+    throw new UsageError(`${label}: domain names cannot be empty, got ${shown}`);
   }
   const seen = new Set<string>();
   for (const domain of domains) {
@@ -117,7 +118,7 @@ export function checkDomains(
     if (looksLikeToken(domain) || holdsHidden(domain))
       throw new UsageError(`${label}: ${TOKEN_IN_NAME}, got ${quote(domain)}`);
     if (seen.has(domain))
-      throw new UsageError(`${label} lists ${quote(domain)} more than once, got ${quote(given)}`);
+      throw new UsageError(`${label} lists ${quote(domain)} more than once, got ${shown}`);
     seen.add(domain);
   }
   return domains;

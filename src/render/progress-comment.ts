@@ -77,7 +77,7 @@ export { STATUS_LABELS } from "./labels.js";
 
 const DEFAULT_MAX_LENGTH = 65_000;
 
-interface RenderOptions {
+export interface RenderOptions {
   /** Upper bound of the body's `string.length` (GitHub rejects more than 65,536 characters). */
   maxLength?: number;
   /** The current time (epoch ms). Absent: no ETA and no stalled marks, so the body depends on the state only. */

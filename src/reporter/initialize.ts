@@ -23,6 +23,7 @@ export interface StartOptions {
  * Starts a run of epic `epicId` with `domains` (both checked) in `place` (the reporter's epic directory, or
  * the one init names), refused while one is active there unless `force`; the reporter works in `place`
  * once the run has started (a refused init leaves it where it was); then the first write, by `deadline`.
+ * `labels`: what a refusal of a name holding a secret calls the epic and the domains.
  */
 export async function startRun(
   core: ReporterCore,
@@ -31,6 +32,7 @@ export async function startRun(
   domains: string[],
   options: StartOptions,
   deadline: number,
+  labels: { epicId: string; domains: string },
 ): Promise<AgentRef[]> {
   const target = await resolveTarget(core.fs, place.epicDir, core.env, core.overrides);
   warnIfNoRepository(core, target);
@@ -52,8 +54,8 @@ export async function startRun(
   // Refused before anything is queued: the store's secrets are known once it was reached (the password
   // ~/.pgpass gave the connection), and a refused init leaves everything as it was.
   const secrets = core.secrets();
-  refuseSecretsIn([epicId], secrets, "epic");
-  refuseSecretsIn(domains, secrets, "domains");
+  refuseSecretsIn([epicId], secrets, labels.epicId);
+  refuseSecretsIn(domains, secrets, labels.domains);
   // Kept in the run state and queue files as they are (ids, not text): refused as names are.
   refuseSecretsInTarget(target.github.repo, target.github.apiUrl, secrets);
   let queued = 0;

@@ -94,7 +94,8 @@ const syncSchema = z.looseObject({
   lastError: z.string().nullable(),
 });
 
-const runStateSchema = z
+/** A run state; also the exported render helpers' `state` parameter (api-arguments.ts). */
+export const runStateSchema = z
   .looseObject({
     version: z.literal(1),
     runId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ -"),

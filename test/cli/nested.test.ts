@@ -113,7 +113,12 @@ describe("add", () => {
     );
     await refused(dir, ["add", "--domains", "a,,b"], /--domains must be a comma-separated list/);
     await ok(["add", "--domains", "api", "--parent", "backend", "--dir", dir]);
-    await refused(dir, ["update", "backend", "--status", "in_progress", "--files", "1/2"], /has children/);
+    // The CLI's words, no library method named (the library's say `updateAgentProgress: impl-… has children`).
+    await refused(
+      dir,
+      ["update", "backend", "--status", "in_progress", "--files", "1/2"],
+      /^parallel-progress: error: impl-bac-\S+ has children/,
+    );
     await refused(dir, ["complete", "backend"], /cannot be completed while its children are unfinished/);
     await ok(["finalize", "--dir", dir]);
     await refused(dir, ["add", "--domains", "late"], /was finalized/);

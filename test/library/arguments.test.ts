@@ -238,6 +238,37 @@ describe("library arguments", () => {
       (r) => r.addAgents(["d"], { parnet: "a" }),
       'addAgents: options has an unknown key parnet, got {"parnet":"a"}',
     ],
+    // The checks the library shares with the CLI's option parsers, given the method's name for a label.
+    [
+      "a budget below 0",
+      (r) => r.initializeParallelTracking("E", ["a"], undefined, { force: true, maxCostUsd: -1 }),
+      "initializeParallelTracking: options.maxCostUsd must be a decimal number of US dollars from 0 to 1000000000, e.g. 1.25, got -1",
+    ],
+    [
+      "no domains to start with",
+      (r) => r.initializeParallelTracking("E", [], undefined, { force: true }),
+      "initializeParallelTracking: domains: at least one domain is required, got []",
+    ],
+    [
+      "a domain given twice",
+      (r) => r.initializeParallelTracking("E", ["x", " x"], undefined, { force: true }),
+      'initializeParallelTracking: domains lists "x" more than once, got ["x"," x"]',
+    ],
+    [
+      "no domains to add",
+      (r) => r.addAgents([]),
+      "addAgents: domains: at least one domain is required, got []",
+    ],
+    [
+      "a domain to add with a control character",
+      (r) => r.addAgents(["d\te"]),
+      'addAgents: domains: a domain may not contain control characters, got "d\\te"',
+    ],
+    [
+      "files done past the agent's total (its total left out)",
+      (r) => r.updateAgentProgress("a", "in_progress", 3),
+      "updateAgentProgress: files done (3) cannot exceed the total (0) for impl-a-163000",
+    ],
   ])("%s: UsageError naming the method, the parameter and the value", async (_, call, message) => {
     const r = reporter();
     await r.initializeParallelTracking("E", ["a", "b", "c"]);
@@ -463,9 +494,11 @@ describe("library arguments", () => {
 
   it("refuses an epic directory that is not a path", () => {
     expect(() => createParallelReporter(42 as Untyped)).toThrow(
-      new UsageError("epicDir must be the path of the epic directory, got 42"),
+      new UsageError("createParallelReporter: epicDir must be the path of the epic directory, got 42"),
     );
-    expect(() => createParallelReporter("  ")).toThrow(UsageError);
+    expect(() => createParallelReporter("  ")).toThrow(
+      new UsageError('createParallelReporter: epicDir must be the path of the epic directory, got "  "'),
+    );
   });
 
   it("accepts what the API documents, summaries and reasons left out included", async () => {

@@ -97,7 +97,7 @@ describe("init after a finalize that has not reached the issue yet", () => {
     third.on("warning", (message: string) => warnings.push(message));
     await expect(third.initializeParallelTracking(`E-${token}`, ["b"])).rejects.toMatchObject({
       name: "UsageError",
-      message: expect.stringContaining("epic: a name may not hold"),
+      message: expect.stringContaining("initializeParallelTracking: epicId: a name may not hold"),
     });
     expect(warnings).toEqual([]);
     expect(await readdir(join(dir, ".github_parallel_queue")).catch(() => [])).toEqual([]);
