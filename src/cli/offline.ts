@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { quote } from "../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UnfinishedChildrenError, UsageError } from "../errors.js";
-import { maskSecrets } from "../github/redact.js";
+import { holdsSecret, looksLikeToken, MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
 import {
   type AgentChange,
   type KeptChange,
@@ -61,6 +61,7 @@ export async function keepChange(
     // Kept on disk, text and agent masked: a token only gh gives too (the run, which says whether it
     // posts, cannot be read; gh is asked for this call's API when no environment holds a token).
     await context.reporter.learnTokensForCall();
+    refuseSecretRef(kept.change, context.reporter.secrets());
     const change = masked(kept.change, context.reporter.secrets());
     pending.add({
       id: kept.id,
@@ -86,25 +87,40 @@ export async function keepChange(
 /**
  * The change with its text masked as the reporter masks it when it applies it (`secrets`: the reporter's,
  * the environment's tokens, the store's password and gh's token; and anything shaped like a GitHub
- * token), and the agent it names too (a token typed where the agent goes: applied, it is refused as no
- * agent of the run): nothing on this machine's disk holds a secret meanwhile.
+ * token): nothing on this machine's disk holds a secret meanwhile. The agent it names is kept as given:
+ * one holding a token or password is refused first (refuseSecretRef), and masking a name would change it
+ * (`basic auth-service`, a short password inside an agent id) and lose the change.
  */
 function masked(change: KeptChange, secrets: readonly string[]): KeptChange {
   const mask = (text: string) => maskSecrets(text, secrets);
-  if (change.kind === "finalize") return { ...change, summary: mask(change.summary) };
-  const named = { ...change, agent: mask(change.agent) };
-  switch (named.kind) {
+  switch (change.kind) {
     case "complete":
-      return { ...named, summary: named.summary === null ? null : mask(named.summary) };
+      return { ...change, summary: change.summary === null ? null : mask(change.summary) };
     case "fail":
-      return { ...named, error: mask(named.error) };
+      return { ...change, error: mask(change.error) };
     case "cancel":
-      return { ...named, reason: named.reason === null ? null : mask(named.reason) };
+      return { ...change, reason: change.reason === null ? null : mask(change.reason) };
     case "log":
-      return { ...named, message: mask(named.message) };
+      return { ...change, message: mask(change.message) };
+    case "finalize":
+      return { ...change, summary: mask(change.summary) };
     case "update":
-      return named;
+      return change;
   }
+}
+
+/**
+ * Refuses a change naming its agent with a token or password (of 8 characters or more, or anything shaped
+ * like a GitHub token): no agent's name holds one (names are refused so), so it could never be applied,
+ * and it is not written to disk. The message shows it masked, as the database's "unknown agent" does.
+ */
+function refuseSecretRef(change: KeptChange, secrets: readonly string[]): void {
+  if (change.kind === "finalize") return;
+  const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
+  if (!holdsSecret(change.agent, long) && !looksLikeToken(change.agent)) return;
+  throw new UsageError(
+    `unknown agent ${quote(maskSecrets(change.agent, secrets))}: no agent's name holds a token or password (nothing was kept)`,
+  );
 }
 
 /**

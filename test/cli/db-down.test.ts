@@ -442,31 +442,44 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
       env: away,
     });
     expect(fail.code, fail.stderr).toBe(0);
-    // A token typed where the agent goes (the environment's, or any of a token's shape) is masked too.
+    // A token typed where the agent goes (the environment's, or any of a token's shape) names no agent:
+    // refused (exit 2, shown masked), nothing kept.
     const shaped = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
     for (const ref of [TOKEN, shaped]) {
       const typed = await runCli(["log", ref, "hi", "--dir", dir], { env: away });
-      expect(typed.code, typed.stderr).toBe(0);
+      expect(typed.code, typed.stderr).toBe(2);
+      expect(typed.stderr).toContain('unknown agent "***"');
     }
     const finalize = await runCli(["finalize", "--summary", `merged; ${said}`, "--dir", dir], { env: away });
     expect(finalize.code, finalize.stderr).toBe(0);
     await stopFlushers(dir);
-    expect(await keptChangeFiles(dir)).toHaveLength(4);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
     expect(await allFileText(dir)).not.toContain(TOKEN);
     expect(await allFileText(dir)).not.toContain(shaped);
 
     const back = await runCli(["retry", "--dir", dir], { env });
     expect(back.code, back.stderr).toBe(0);
-    // Refused once applied (no such agent), and set aside as kept: masked.
-    expect(back.stderr).toContain('unknown agent "***"');
-    expect(await allFileText(dir)).not.toContain(TOKEN);
-    expect(await allFileText(dir)).not.toContain(shaped);
     const [run] = await server.sql<{ text: string }>(
       name,
       "SELECT r.run_state::text || (SELECT string_agg(a.state::text, '') FROM parallel_progress.agents a) AS text FROM parallel_progress.runs r",
     );
     expect(run!.text).toContain("curl failed: GITHUB_TOKEN=***");
     expect(run!.text).not.toContain(TOKEN);
+  }, 60_000);
+
+  it("keeps an agent's name as given, even one that masking would change (a Basic credential's shape)", async () => {
+    const domain = "basic auth-service-v2-migration";
+    const { env, dir } = await startRun("basicname", "EPIC-B", undefined, domain);
+    const away = await cli.away(env);
+    const update = ["update", domain, "--status", "in_progress", "--files", "1/3", "--dir", dir];
+    expect((await runCli(update, { env: away })).code).toBe(0);
+    await stopFlushers(dir);
+    const back = await runCli(["retry", "--dir", dir], { env });
+    expect(back.code, back.stderr).toBe(0);
+    const { agents } = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout);
+    expect(
+      agents.map((agent: { status: string; filesCompleted: number }) => [agent.status, agent.filesCompleted]),
+    ).toEqual([["in_progress", 1]]);
   }, 60_000);
 
   it("applies a parent's complete kept on one machine once its child's, kept on another, is applied", async () => {
