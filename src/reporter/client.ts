@@ -10,7 +10,7 @@ import {
 } from "../config/resolve.js";
 import { GitHubError } from "../errors.js";
 import { guardClient, withoutSecrets } from "../github/guarded-client.js";
-import { redactSecrets } from "../github/redact.js";
+import { holdsSecret, redactSecrets } from "../github/redact.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { Clock } from "../util/io.js";
 import { sleep } from "../util/sleep.js";
@@ -75,8 +75,17 @@ export function runApiElsewhere(
 ): string | null {
   const configured = resolveApiUrl(options.github?.apiUrl, env);
   if (typeof options.client === "object" || runApiShared || sameApi(apiUrl, configured)) return null;
-  // The call's URL masked: it may hold a token the checks could not know (one only gh gives, asked since).
-  return `the run posts to ${apiUrl}, but this call's GitHub API is ${redactSecrets(configured, secrets)} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`;
+  return `the run posts to ${apiUrl}, but this call's GitHub API is ${shownApiUrl(configured, secrets)} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`;
+}
+
+/**
+ * The call's API URL as a message shows it: it may hold a token the checks could not know (one only gh
+ * gives, asked since), as written (masked) or percent-encoded in any way (then only its origin is shown).
+ */
+function shownApiUrl(url: string, secrets: readonly string[]): string {
+  if (!holdsSecret(url, secrets) && !/%[0-9A-Fa-f]{2}/.test(url)) return redactSecrets(url, secrets);
+  const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url)?.[0];
+  return origin && !holdsSecret(origin, secrets) && !origin.includes("%") ? `${origin}/***` : "***";
 }
 
 /** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */

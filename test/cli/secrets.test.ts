@@ -256,29 +256,35 @@ describe("a token of no GitHub shape that only `gh auth token` gives (no GITHUB_
 });
 
 describe("a token only gh gives, in the API URL of a call that is not the run's", () => {
-  it("is kept masked in the run's last error and the queue file, and status shows it masked", async () => {
-    const token = "0123456789abcdef0123456789abcdef76543210";
-    await withGhOnlyToken(token, 123, async ({ gh, dir, path }) => {
-      const run = (args: string[], apiUrl = gh.url) =>
-        runCli([...args, "--dir", dir], { env: { ...path, GITHUB_API_URL: apiUrl } });
-      expect((await run(["init", "--epic", "E", "--domains", "a"])).code).toBe(0);
-      // Another API for this call (its path holds the token): the post is queued, the token not sent.
-      const other = await run(["log", "a", "hi"], `${gh.url}/${token}`);
-      expect(other.code, other.stderr).toBe(0);
-      // Written now, or by the background writer once the 1 s between writes is over.
-      expect(
-        await waitFor(async () => (await allFileText(dir)).includes("this call's GitHub API is"), 15_000),
-      ).toBe(true);
-      expect(await queueFiles(dir)).not.toHaveLength(0);
-      for (const kept of [".github_parallel_queue", ".parallel-progress"]) {
-        expect(await allFileText(join(dir, kept))).not.toContain(token);
-      }
-      for (const format of [[], ["--json"], ["--markdown"]]) {
-        const shown = await run(["status", ...format]);
-        expect(shown.stdout + shown.stderr).not.toContain(token);
-      }
-    });
-  });
+  const token = "0123456789abcdef0123456789abcdef76543210";
+  it.each([
+    ["as written", token],
+    ["percent-encoded", `${token.slice(0, 10)}%61${token.slice(11)}`],
+  ])(
+    "%s, is kept masked in the run's last error and the queue file, and status shows it masked",
+    async (_form, written) => {
+      await withGhOnlyToken(token, 123, async ({ gh, dir, path }) => {
+        const run = (args: string[], apiUrl = gh.url) =>
+          runCli([...args, "--dir", dir], { env: { ...path, GITHUB_API_URL: apiUrl } });
+        expect((await run(["init", "--epic", "E", "--domains", "a"])).code).toBe(0);
+        // Another API for this call (its path holds the token): the post is queued, the token not sent.
+        const other = await run(["log", "a", "hi"], `${gh.url}/${written}`);
+        expect(other.code, other.stderr).toBe(0);
+        // Written now, or by the background writer once the 1 s between writes is over.
+        expect(
+          await waitFor(async () => (await allFileText(dir)).includes("this call's GitHub API is"), 15_000),
+        ).toBe(true);
+        expect(await queueFiles(dir)).not.toHaveLength(0);
+        for (const kept of [".github_parallel_queue", ".parallel-progress"]) {
+          expect(await allFileText(join(dir, kept))).not.toContain(token.slice(11));
+        }
+        for (const format of [[], ["--json"], ["--markdown"]]) {
+          const shown = await run(["status", ...format]);
+          expect(shown.stdout + shown.stderr).not.toContain(token.slice(11));
+        }
+      });
+    },
+  );
 });
 
 describe("a token only gh gives, where a name or a shown run holds it", () => {
