@@ -43,11 +43,11 @@ export interface Context {
  * The reporter for a CLI call: the CLI's output for warnings, a detached process as the background writer.
  * `anyEpic`: the call may meet a run of any epic in --dir (init starts its own, the background writer
  * writes whatever run is there); otherwise, with the file store, an epic given (--epic, else
- * PARALLEL_PROGRESS_EPIC) must be the run's (epic-guard.ts).
+ * PARALLEL_PROGRESS_EPIC) must be the run's (epic-guard.ts). `once`: see createOutput.
  */
-export function createContext(options: CommonOptions, { anyEpic = false } = {}): Context {
+export function createContext(options: CommonOptions, { anyEpic = false, once = true } = {}): Context {
   const actions = actionsContext(process.env);
-  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false, once });
   const github = givenOverrides(options, "flag");
   const dir = resolve(options.dir);
   const chosen = chooseStore(options, process.env);

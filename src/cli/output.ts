@@ -12,12 +12,17 @@ export interface Output {
   info(message: string): void;
 }
 
+/**
+ * `once` (default): the same warning is said once per call. A command that runs until stopped (`watch`,
+ * `serve`) says each again when it happens again (a run unreadable, readable, then unreadable once more):
+ * it says each once while it lasts itself.
+ */
 export function createOutput(
-  options: { quiet: boolean; verbose: boolean },
+  options: { quiet: boolean; verbose: boolean; once?: boolean },
   env: NodeJS.ProcessEnv = process.env,
 ): Output {
   const annotate = env.GITHUB_ACTIONS === "true";
-  const warned = new Set<string>(); // the same warning once per call
+  const warned = new Set<string>();
   let readerGone = false;
   let guarded = false;
   return {
@@ -37,7 +42,7 @@ export function createOutput(
     warn: (text) => {
       const message = messageLine(text);
       if (options.quiet || warned.has(message)) return;
-      warned.add(message);
+      if (options.once !== false) warned.add(message);
       const line = annotate ? annotation("warning", message) : `parallel-progress: warning: ${message}`;
       process.stderr.write(`${line}\n`);
     },

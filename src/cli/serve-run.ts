@@ -18,7 +18,7 @@ function assetsDir(): string {
 
 /** Serves the live view until SIGINT/SIGTERM, or the run's finalize with --exit-on-finalize. */
 export async function runServe(options: ServeCliOptions): Promise<number> {
-  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+  const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false, once: false });
   const token = givenToken(options.token, process.env);
   const dir = resolve(options.dir);
   // With a database store (--store/--epic) the page follows the epic's latest run through LISTEN/NOTIFY.

@@ -19,7 +19,10 @@ export interface WatchOptions extends CommonOptions {
 export async function watch(options: WatchOptions): Promise<void> {
   const dir = resolve(options.dir);
   // The program's options as given (--store and --epic included), warnings only: watch writes nothing.
-  const { out, reporter } = createContext({ ...options, dir, quiet: options.quiet ?? false, verbose: false });
+  const { out, reporter } = createContext(
+    { ...options, dir, quiet: options.quiet ?? false, verbose: false },
+    { once: false },
+  );
   const store = reporter.runStore;
 
   let finish: () => void = () => undefined;

@@ -198,14 +198,23 @@ describe("serve: the command (built CLI, as processes)", () => {
       try {
         const stream = await openEvents(`${serve.url}events`);
         await stream.next((e) => e.event === "snapshot");
-        await writeFile(join(epic.dir, ".parallel-progress", "state.json"), "{bad");
-        await stream.next((e) => e.event === "problem");
+        const state = join(epic.dir, ".parallel-progress", "state.json");
+        const good = await readFile(state, "utf8");
+        // Unreadable, mended, then unreadable again: said each time.
+        for (let time = 0; time < 2; time++) {
+          const broken = stream.events.length;
+          await writeFile(state, "{bad");
+          await stream.next((e) => e.event === "problem", broken);
+          const mended = stream.events.length;
+          await writeFile(state, good);
+          await stream.next((e) => e.event === "change" || e.event === "snapshot", mended);
+        }
         stream.close();
       } finally {
         expect(await serve.stop()).toBe(0);
       }
       const { stderr } = await serve.done;
-      expect(stderr).toMatch(/warning: cannot read the run: .*state\.json is not valid JSON/);
+      expect(stderr.match(/warning: cannot read the run: .*state\.json is not valid JSON/g)).toHaveLength(2);
     } finally {
       await epic.cleanup();
     }
