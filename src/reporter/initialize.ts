@@ -34,7 +34,15 @@ export async function startRun(
   deadline: number,
   labels: { epicId: string; domains: string },
 ): Promise<AgentRef[]> {
-  const target = await resolveTarget(core.fs, place.epicDir, core.env, core.overrides);
+  const target = await resolveTarget(core.fs, place.epicDir, core.env, core.overrides).catch(
+    async (error: unknown) => {
+      // A task.md value refused may quote the password ~/.pgpass gives the store: it is learned first (the
+      // store reached, as a later call has) so that the message masks it; a store that does not answer
+      // leaves the refusal as it is.
+      if (error instanceof UsageError) await place.store.read().catch(() => undefined);
+      throw error;
+    },
+  );
   warnIfNoRepository(core, target);
   const unreadable = options.force ? await place.store.setAsideUnreadable?.() : null;
   if (unreadable) core.warn(`${unreadable.problem}: moved aside as ${unreadable.movedTo}`);

@@ -480,6 +480,15 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     expect(warned.code, warned.stderr).toBe(0);
     expect(warned.stderr).toContain("github.x_***");
     expect(warned.stderr).not.toContain(password);
+    // And its refusals of task.md's values (init reads task.md before it reaches the store).
+    await writeFile(join(other, "task.md"), `---\ngithub:\n  comment_mode: ${password}\n---\n`);
+    const refused = await runCli(
+      ["init", "--epic", "E-PF3", "--domains", "api", "--store", without.href, "--dir", other],
+      { env },
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("***");
+    expect(refused.stderr).not.toContain(password);
     // Readable by others: ignored, as libpq ignores it; the password is then missing (one line, exit 2).
     await chmod(file, 0o644);
     const open = await runCli(["status", "--epic", "E-PF", "--store", without.href, "--dir", dir], { env });
