@@ -44,7 +44,8 @@ export async function retry(
     ...options,
     dryRun: options.dryRun || syncOff,
     syncOff,
-    ...(options.dryRun ? { state: current, runElsewhere: runWrittenElsewhere(core, current) } : {}),
+    runElsewhere: runWrittenElsewhere(core, current),
+    ...(options.dryRun ? { state: current } : {}),
     deadline,
     apiUrl,
   });

@@ -66,8 +66,9 @@ export async function retryQueue(
     /** Sync is off (only with dryRun): every entry is held, none sent. */
     syncOff?: boolean;
     /**
-     * Why this call would not write the run (only with dryRun): its GitHub API is not the run's. Its
-     * entries and owed posts are then `left`, and this said.
+     * Why this call would not write the run: its GitHub API is not the run's. Its owed posts (and, for a
+     * dry run, its entries) are then `left`, and a dry run says this when it leaves any (a retry's write
+     * fails and is warned of by the syncer).
      */
     runElsewhere?: string | null;
     /**
@@ -91,11 +92,11 @@ export async function retryQueue(
     const planned = leftForOtherApi(planRetry(entries, state), options.apiUrl);
     const held = options.syncOff ? heldWhileSyncOff(planned) : planned;
     const elsewhere = options.syncOff ? null : (options.runElsewhere ?? null);
-    const { plan, owed } = elsewhere
-      ? runLeft(held, owedPosts(held, state))
-      : { plan: held, owed: owedPosts(held, state) };
+    const owedHere = owedPosts(held, state);
+    const leaves = elsewhere !== null && (owedHere.length > 0 || held.some((e) => e.action === "current"));
+    const { plan, owed } = leaves ? runLeft(held, owedHere) : { plan: held, owed: owedHere };
     const remaining = stillQueued(plan) + owed.length;
-    const errors = elsewhere ? [elsewhere] : [];
+    const errors = leaves ? [elsewhere] : [];
     return { sent: 0, remaining, plan, owed, setAside, errors, waitingUntil: null };
   }
   const deadline = options.deadline ?? commandDeadline(timer.now());
@@ -111,11 +112,12 @@ export async function retryQueue(
     const { entries, setAside } = await queue.list();
     const planned = await store.read();
     const plan = leftForOtherApi(planRetry(entries, planned), options.apiUrl);
+    const owedHere = owedPosts(plan, planned);
     const report: RetryReport = {
       sent: 0,
       remaining: plan.length,
       plan,
-      owed: owedPosts(plan, planned),
+      owed: options.runElsewhere ? runLeft([], owedHere).owed : owedHere,
       setAside,
       errors: [],
       waitingUntil: null,

@@ -60,6 +60,16 @@ describe("retry of a run whose latest state is neither on the issue nor queued",
     await stopFlushers(dir);
   });
 
+  it("a call configured for another API, with nothing of the run to send: the dry run says nothing, as retry", async () => {
+    const { cli, dir, env } = await fakeGitHub();
+    expect((await cli("init", "--epic", "E", "--domains", "a")).code).toBe(0);
+    const other = { env: { ...env, GITHUB_API_URL: "http://127.0.0.1:1" } };
+    for (const args of [["retry", "--dry-run"], ["retry"]]) {
+      const result = await runCli([...args, "--dir", dir], other);
+      expect([result.code, result.stdout, result.stderr], args.join(" ")).toEqual([0, "", ""]);
+    }
+  });
+
   it("the library: retryReport({ dryRun }) plans it as owed; retryOfflineQueue() writes it and counts it", async () => {
     const { dir, env, runId, seq, postedSeq, shown } = await leftBehind();
     const reporter = createParallelReporter(dir, { env });
