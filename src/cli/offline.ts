@@ -152,14 +152,22 @@ export function keptHere(
 ): { dir: string; count: number } {
   const pending = pendingOf(context);
   const kept = context.store ? keptFor(pending, context.store) : [];
-  return { dir: pending.dir, count: kept.filter(({ item }) => madeForRun(item, runStarted)).length };
+  const skewMs = skewOf(context.store);
+  return { dir: pending.dir, count: kept.filter(({ item }) => madeForRun(item, runStarted, skewMs)).length };
 }
 
 /**
  * Whether a kept change was made for the run that started at `runStarted` (the database's clock): a run
  * that started after the change was made is not its run, but one that replaced it (init --force).
  */
-const madeForRun = (item: PendingChange, runStarted: number): boolean => item.madeAt >= runStarted;
+const madeForRun = (item: PendingChange, runStarted: number, skewMs = 0): boolean =>
+  item.madeAt + skewMs >= runStarted;
+
+/**
+ * The database's clock less this machine's, as the store's latest read saw them (0 before any): a kept
+ * change's time (this machine's clock) plus it is on the database's, where the run's times are.
+ */
+const skewOf = (store: Context["store"]): number => (store?.now ? store.now() - Date.now() : 0);
 
 /** This machine's kept changes (for the file store: none is ever kept). */
 export function pendingOf(context: Context): PendingChanges {
@@ -194,6 +202,7 @@ export async function replayPending(
   let late = 0;
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | undefined;
+  let skewMs = 0;
   const kept = keptFor(pending, store);
   for (const [index, { name, item }] of kept.entries()) {
     if (runStarted === undefined) {
@@ -208,8 +217,12 @@ export async function replayPending(
         break;
       }
       runStarted = Date.parse(run.startedAt);
+      skewMs = skewOf(store);
     }
-    if (!madeForRun(item, runStarted)) {
+    // When it was made on the database's clock (this machine's may be off): a kept change is compared with
+    // the run's times (its start, its agents' last reports), which are the database's.
+    const madeAt = item.madeAt + skewMs;
+    if (!madeForRun(item, runStarted, skewMs)) {
       const to = pending.setAside(
         name,
         "its run was replaced: the epic's latest run started after it was made",
@@ -225,7 +238,7 @@ export async function replayPending(
         // Not skipped by its id: a finalize whose commit went through may still owe the final summary.
         // Made earlier than applied: the run records when (the end a kept agent change is measured by).
         await store.correlate(item.id, false);
-        reporter.applyingKeptChange(item.madeAt);
+        reporter.applyingKeptChange(madeAt);
         const result = await reporter.finalizeParallelExecution(item.change.summary);
         out.info(
           `the finalize kept while the database was down is applied${result.posted ? `: final summary on the issue${result.finalCommentUrl ? ` ${result.finalCommentUrl}` : ""}` : ""}`,
@@ -233,7 +246,7 @@ export async function replayPending(
       } else {
         // A run finalized since it was made still takes it (it came before the end).
         await store.correlate(item.id, true);
-        reporter.applyingKeptChange(item.madeAt);
+        reporter.applyingKeptChange(madeAt);
         await applyAgentChange(reporter, item.change);
         if (reporter.executionState.completedAt !== null) late++;
       }

@@ -467,6 +467,23 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(run!.text).not.toContain(TOKEN);
   }, 60_000);
 
+  it("judges a kept report on the database's clock, on a machine whose clock is behind it", async () => {
+    const { env, dir, agent } = await startRun("skewed", "EPIC-S");
+    const behind = join(dir, "clock-behind.cjs");
+    await writeFile(behind, "const real = Date.now; Date.now = () => real() - 5000;\n");
+    const skewed = { ...env, NODE_OPTIONS: `--require ${behind}` };
+    const update = ["update", agent, "--status", "in_progress", "--files", "1/4", "--dir", dir];
+    expect((await runCli(update, { env: skewed })).code).toBe(0);
+    // Made after that report, but stamped 5 s earlier by this machine's clock.
+    const away = await cli.away(skewed);
+    expect((await runCli(["complete", agent, "--dir", dir], { env: away })).code).toBe(0);
+    await stopFlushers(dir);
+    const back = await runCli(["retry", "--dir", dir], { env: skewed });
+    expect(back.code, back.stderr).toBe(0);
+    const { agents } = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout);
+    expect(agents.map((shown: { status: string }) => shown.status)).toEqual(["completed"]);
+  }, 60_000);
+
   it("keeps an agent's name as given, even one that masking would change (a Basic credential's shape)", async () => {
     const domain = "basic auth-service-v2-migration";
     const { env, dir } = await startRun("basicname", "EPIC-B", undefined, domain);
