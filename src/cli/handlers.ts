@@ -155,16 +155,28 @@ export async function runFinalize(
   const context = createContext(options);
   const { out, reporter, actions, store } = context;
   let result: Awaited<ReturnType<typeof reporter.finalizeParallelExecution>>;
+  const keep = async (why: { said: string; until: string }) => {
+    const { keepChange, pendingOf } = await offline();
+    const kept = { id: randomHex(32), change: { kind: "finalize" as const, summary } };
+    await keepChange(context, store!, pendingOf(context), why, kept);
+    return 0;
+  };
   try {
-    if (store) await (await offline()).replayPending(context);
+    const replayed = store ? await (await offline()).replayPending(context) : null;
+    // What this machine kept waits for its agents' children's changes: the finalize, made after it, waits
+    // behind it (exit 0, one warning), as it would have while the database was down.
+    if (replayed?.waitsUntil) {
+      return await keep({
+        said: `${replayed.waiting} change(s) kept here wait for their agents' children's`,
+        until: "applied after them",
+      });
+    }
     result = await reporter.finalizeParallelExecution(summary);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError) || !store) throw error;
     // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).
-    const { keepChange, pendingOf } = await offline();
-    const kept = { id: randomHex(32), change: { kind: "finalize" as const, summary } };
-    await keepChange(context, store, pendingOf(context), error, kept);
-    return 0;
+    const { unanswered } = await offline();
+    return keep(unanswered(error));
   }
   if (!result.finalizedNow) out.info("the run was already finalized");
   // Idempotent, but a summary that differs from the one posted is not dropped without a word.

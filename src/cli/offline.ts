@@ -13,7 +13,7 @@ import type { LazyPgStore } from "../store/open-store.js";
 import { databaseName } from "../store/pg/config.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
-import { askAgainMs } from "../util/sleep.js";
+import { askAgainMs, MAX_ASK_AGAIN_MS } from "../util/sleep.js";
 import { applyAgentChange } from "./agent-change.js";
 import type { Context } from "./context.js";
 
@@ -36,13 +36,20 @@ export async function storeAgentChange(
     await applyAgentChange(reporter, change);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    await keepChange(context, store, pending, error, { id, change });
+    await keepChange(context, store, pending, unanswered(error), { id, change });
   }
 }
 
+/** Why a change is kept: the database did not answer (keepChange's `why`). */
+export const unanswered = (error: StoreUnavailableError) => ({
+  said: error.message,
+  until: "applied when the database answers",
+});
+
 /**
- * The database did not answer: keeps `kept` on this machine's disk, says so in one warning, and starts the
- * background writer, which waits for the database and applies what is kept (one per machine: runFlush).
+ * The database did not answer (or what this machine kept waits: `why`): keeps `kept` on this machine's
+ * disk, says so in one warning, and starts the background writer, which waits for the database and
+ * applies what is kept (one per machine: runFlush).
  * A finalize is kept once: a second one while the first waits adds nothing (the run is finalized once,
  * with the first summary, as `finalize` twice does when the database answers).
  */
@@ -50,7 +57,7 @@ export async function keepChange(
   context: Context,
   store: LazyPgStore,
   pending: PendingChanges,
-  error: StoreUnavailableError,
+  why: { said: string; until: string },
   kept: { id: string; change: KeptChange },
 ): Promise<void> {
   // A finalize of this run is kept once.
@@ -79,7 +86,7 @@ export async function keepChange(
         ? "a finalize is already kept"
         : "the finalize is kept";
   context.out.warn(
-    `${error.message}: ${what} in ${pending.dir} (${waiting} waiting) and applied when the database answers (by the background writer, the next call, retry or finalize)`,
+    `${why.said}: ${what} in ${pending.dir} (${waiting} waiting) and ${why.until} (by the background writer, the next call, retry or finalize)`,
   );
   await context.startBackgroundWriter();
 }
@@ -165,9 +172,13 @@ const madeForRun = (item: PendingChange, runStarted: number, skewMs = 0): boolea
 
 /**
  * The database's clock less this machine's, as the store's latest read saw them (0 before any): a kept
- * change's time (this machine's clock) plus it is on the database's, where the run's times are.
+ * change's time (this machine's clock) plus it is on the database's, where the run's times are. Under
+ * 0.1 s it is 0: measured through a round trip, so small a difference is the measure's own.
  */
-const skewOf = (store: Context["store"]): number => (store?.now ? store.now() - Date.now() : 0);
+function skewOf(store: Context["store"]): number {
+  const skew = store?.now ? store.now() - Date.now() : 0;
+  return Math.abs(skew) < 100 ? 0 : skew;
+}
 
 /** This machine's kept changes (for the file store: none is ever kept). */
 export function pendingOf(context: Context): PendingChanges {
@@ -191,14 +202,16 @@ export function pendingOf(context: Context): PendingChanges {
 export async function replayPending(
   context: Context,
   given?: PendingChanges,
-): Promise<{ applied: number; waiting: number }> {
+): Promise<{ applied: number; waiting: number; waitsUntil: number | null }> {
   const { store, reporter, out } = context;
-  if (!store) return { applied: 0, waiting: 0 };
+  if (!store) return { applied: 0, waiting: 0, waitsUntil: null };
   const pending = given ?? pendingOf(context);
   /** What this call sets aside (it warns of each as it does). */
   const setAsideNow = new Set<string>();
   let applied = 0;
   let waiting = 0;
+  /** Until when a change waits for its children's (epoch ms, this machine's clock), if one does. */
+  let waitsUntil: number | null = null;
   let late = 0;
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | undefined;
@@ -253,11 +266,15 @@ export async function replayPending(
       applied++;
     } catch (error) {
       // A parent's complete made after its children's, which other machines keep: it waits for them, and
-      // the changes kept after it behind it (in order), for CHILDREN_WAIT_MS from when it was made.
-      if (error instanceof UnfinishedChildrenError && Date.now() - item.madeAt < CHILDREN_WAIT_MS) {
+      // the changes kept after it behind it (in order), for CHILDREN_WAIT_MS from when it first waited (the
+      // database answering this machine: the other machines' may answer later).
+      const since = item.waitingSince ?? Date.now();
+      if (error instanceof UnfinishedChildrenError && Date.now() - since < CHILDREN_WAIT_MS) {
+        if (item.waitingSince === undefined) pending.markWaiting(name, item, since);
         waiting = kept.length - index;
+        waitsUntil = since + CHILDREN_WAIT_MS;
         out.warn(
-          `a change kept while the database was down waits (${error.message}): it and the ${waiting - 1} kept after it are applied once its children's changes are (kept on other machines), or set aside if they are not within ${CHILDREN_WAIT_MS / 60_000} minutes of it`,
+          `a change kept while the database was down waits (${error.message}): it and the ${waiting - 1} kept after it are applied once its children's changes are (kept on other machines), or set aside if they are not within ${CHILDREN_WAIT_MS / 60_000} minutes`,
         );
         break;
       }
@@ -282,7 +299,7 @@ export async function replayPending(
     );
   }
   warnSetAside(context, pending, setAsideNow);
-  return { applied, waiting };
+  return { applied, waiting, waitsUntil };
 }
 
 /**
@@ -337,10 +354,13 @@ export async function waitAndReplay(
   // an answer): a killed one's claim is stale soon, and taken over by the next writer.
   const refresh = setInterval(() => pending.touchWaiter(target), WAITER_REFRESH_MS);
   try {
-    const deadline = Date.now() + WAIT_LIMIT_MS;
+    let deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       try {
-        const { applied } = await replayPending(context, pending);
+        const { applied, waitsUntil } = await replayPending(context, pending);
+        // A change that waits for its children's is kept waited for until its own wait ends (then it is
+        // set aside, and what was kept after it applied): the writer must not leave before.
+        if (waitsUntil !== null) deadline = Math.max(deadline, waitsUntil + 2 * MAX_ASK_AGAIN_MS);
         // Done once nothing is kept: a change kept here while it applied (its writer left it to this one)
         // is applied at once when this round applied something, else after the usual wait (nothing spins on
         // a stuck file); changes that wait for the database to show the run (its role's grant revoked for

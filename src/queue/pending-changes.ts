@@ -40,6 +40,11 @@ export interface PendingChange {
    * applied (the run that replaced its run; the end of a run finalized meanwhile).
    */
   madeAt: number;
+  /**
+   * When it first waited for its agent's children's changes (this machine's clock; see replayPending),
+   * if it did: it waits for them CHILDREN_WAIT_MS from then.
+   */
+  waitingSince?: number;
   change: KeptChange;
 }
 
@@ -90,6 +95,15 @@ export class PendingChanges {
       this.setAside(name);
       return null;
     }
+  }
+
+  /** Records that the change in `name` waits (see PendingChange.waitingSince), in place. */
+  markWaiting(name: string, item: PendingChange, since: number): void {
+    writeFileAtomicSync(
+      this.fs,
+      join(this.dir, name),
+      `${JSON.stringify({ ...item, waitingSince: since })}\n`,
+    );
   }
 
   remove(name: string): void {

@@ -15,9 +15,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The longest wait of askAgainMs. */
+export const MAX_ASK_AGAIN_MS = 15_000;
+
 /**
  * How long to wait before asking a database that stopped answering again, after `failures` failed asks:
  * 0.5 s, doubled each time, 15 s at most. The one rule of the background writer and of the waiter for
  * the changes kept on a machine.
  */
-export const askAgainMs = (failures: number): number => Math.min(15_000, 500 * 2 ** Math.min(failures, 5));
+export const askAgainMs = (failures: number): number =>
+  Math.min(MAX_ASK_AGAIN_MS, 500 * 2 ** Math.min(failures, 5));

@@ -517,15 +517,52 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(first.stderr).toContain("cannot be completed while its children are unfinished");
     expect(first.stderr).toContain("applied once its children's changes are");
     expect(await keptChangeFiles(dir)).toHaveLength(1);
+    // A finalize made on that machine now waits behind it (in order), kept too.
+    const finalize = await runCli(["finalize", "--summary", "done", "--dir", dir], { env });
+    expect(finalize.code, finalize.stderr).toBe(0);
+    expect(finalize.stderr).toContain(
+      "change(s) kept here wait for their agents' children's: the finalize is kept",
+    );
+    await stopFlushers(dir);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
     expect((await runCli(["retry", "--dir", other], { env })).code).toBe(0);
     const second = await runCli(["retry", "--dir", dir], { env });
     expect(second.code, second.stderr).toBe(0);
-    const { agents } = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout);
-    expect(agents.map((agent: { domain: string; status: string }) => [agent.domain, agent.status])).toEqual([
+    const view = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout);
+    expect(
+      view.agents.map((agent: { domain: string; status: string }) => [agent.domain, agent.status]),
+    ).toEqual([
       ["parent", "completed"],
       ["child", "completed"],
     ]);
+    expect(view.completedAt).not.toBeNull();
     expect(await keptChangeFiles(dir)).toHaveLength(0);
+  }, 60_000);
+
+  it("waits for a parent's children from when the database answers, and sets it aside 10 minutes after", async () => {
+    const { env, dir } = await startRun("childwait", "EPIC-W", undefined, "parent");
+    expect(
+      (await runCli(["add", "--domains", "child", "--parent", "parent", "--dir", dir], { env })).code,
+    ).toBe(0);
+    const away = await cli.away(env);
+    expect((await runCli(["complete", "parent", "--dir", dir], { env: away })).code).toBe(0);
+    expect((await runCli(["log", "parent", "after", "--dir", dir], { env: away })).code).toBe(0);
+    await stopFlushers(dir);
+    const folder = join(dir, ".parallel-progress", "pending");
+    const [name] = await keptChangeFiles(dir);
+    const file = join(folder, name!);
+    const first = await runCli(["retry", "--dir", dir], { env });
+    expect(first.code, first.stderr).toBe(3);
+    expect(first.stderr).toContain("applied once its children's changes are");
+    // 10 minutes after it first waited: set aside, and what was kept after it applied.
+    const waiting = JSON.parse(await readFile(file, "utf8"));
+    expect(typeof waiting.waitingSince).toBe("number");
+    await writeFile(file, JSON.stringify({ ...waiting, waitingSince: waiting.waitingSince - 10 * 60_000 }));
+    const second = await runCli(["retry", "--dir", dir], { env });
+    expect(second.stderr).toContain("cannot be applied");
+    expect(await keptChangeFiles(dir)).toHaveLength(0);
+    const view = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout);
+    expect(JSON.stringify(view)).toContain("after");
   }, 60_000);
 
   it("sets aside what was kept for a run that another machine replaced meanwhile (init --force)", async () => {
