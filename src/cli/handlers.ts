@@ -214,6 +214,16 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
       waiting = replayed.waiting;
     }
     report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
+    if (store && options.dryRun) {
+      // Not applied by a dry run, but what retry would apply (and exit 3 for while any waits): said so.
+      const kept = (await offline()).keptHere(context);
+      waiting = kept.count;
+      if (waiting > 0) {
+        out.warn(
+          `${waiting} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): retry applies them`,
+        );
+      }
+    }
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     // Nothing could be sent or checked: what is kept and queued stays; exit 3, as with posts queued.

@@ -517,6 +517,11 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(first.stderr).toContain("cannot be completed while its children are unfinished");
     expect(first.stderr).toContain("applied once its children's changes are");
     expect(await keptChangeFiles(dir)).toHaveLength(1);
+    const dry = await runCli(["retry", "--dry-run", "--dir", dir], { env });
+    expect(dry.code).toBe(3);
+    expect(dry.stderr).toContain(
+      "1 change(s) kept on this machine while the database did not answer are not in the run yet",
+    );
     // A finalize made on that machine now waits behind it (in order), kept too.
     const finalize = await runCli(["finalize", "--summary", "done", "--dir", dir], { env });
     expect(finalize.code, finalize.stderr).toBe(0);
