@@ -192,12 +192,12 @@ export function pendingOf(context: Context): PendingChanges {
  * (applied by another process, or committed before its answer was lost) is skipped by its correlation id;
  * one the run refuses (its agent is gone) is set aside with a warning, but a parent's complete refused
  * for its unfinished children waits, with those kept after it, for their changes (kept on other machines
- * during the same outage) for CHILDREN_WAIT_MS from when it was made. A kept finalize is applied as
+ * during the same outage) for CHILDREN_WAIT_MS from when it first waited. A kept finalize is applied as
  * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
  * final summary is not on the issue yet gets it). Stops at the first change the database does not take
  * (StoreUnavailableError propagates). When the database shows no run of the epic (a role whose grant was
  * revoked, another database), nothing is set aside: all wait, with a warning. Resolves to the number
- * applied and the number left waiting so.
+ * applied, the number left waiting so, and until when a change waits for its children's (or null).
  */
 export async function replayPending(
   context: Context,
