@@ -266,10 +266,10 @@ describe("the library's caller mistakes", () => {
     const { make, volume } = setup();
     const reporter = make();
     await expect(reporter.initializeParallelTracking("E", ["api", "web", "api"])).rejects.toThrow(
-      'domains lists "api" more than once, got "api,web,api"',
+      'initializeParallelTracking: domains lists "api" more than once, got ["api","web","api"]',
     );
     await expect(reporter.initializeParallelTracking("E", [])).rejects.toThrow(
-      /^domains: at least one domain is required$/,
+      /^initializeParallelTracking: domains: at least one domain is required, got \[\]$/,
     );
     expect(Object.keys(volume.toJSON())).toEqual(["/epic/task.md"]);
   });
