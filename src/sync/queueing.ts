@@ -33,8 +33,11 @@ export async function enqueue(
   step: Step,
   body: string,
   reason: string,
-  /** `unsureUntil`: a create that timed out may still appear until then (this process's clock). */
-  outcome: { outcomeUnknown: boolean; unsureUntil: number | null } = {
+  /**
+   * `unsureUntil`: a create that timed out may still appear until then (this process's clock). `abandoned`:
+   * the body marks an abandoned run's progress comment (QueueItem.abandoned).
+   */
+  outcome: { outcomeUnknown: boolean; unsureUntil: number | null; abandoned?: boolean } = {
     outcomeUnknown: false,
     unsureUntil: null,
   },
@@ -57,6 +60,7 @@ export async function enqueue(
     reason,
     outcome_unknown: outcome.outcomeUnknown,
     unsure_until: outcome.unsureUntil === null ? null : new Date(outcome.unsureUntil).toISOString(),
+    ...(outcome.abandoned ? { abandoned: true } : {}),
   });
   // The queue folder could not be written (warned by the queue): nothing added, the older entries kept.
   if (name === null) return { name, added: false };
@@ -97,7 +101,10 @@ export async function queueMissingOf(
   for (const step of missingSteps(state)) {
     const body = await renderBody(state, step, deps.clock.now(), deps.maskState);
     const unsure = unsureUntil !== null && state.sync.unsureCreate?.kind === step;
-    const outcome = unsure ? { outcomeUnknown: true, unsureUntil } : undefined;
+    // An abandoned run's progress comment (edit mode) is only marked so: edited if the issue shows it.
+    const abandoned =
+      Boolean(state.abandonedAt) && step === "progress" && state.github.commentMode === "edit";
+    const outcome = { outcomeUnknown: unsure, unsureUntil: unsure ? unsureUntil : null, abandoned };
     const queued = await enqueue(deps, state, step, body, reason, outcome);
     if (queued.added && queued.name !== null) added.push(queued.name);
   }

@@ -5,6 +5,7 @@ import type { QueueItem } from "../queue/types.js";
 import { storeTime } from "../store/store-time.js";
 import {
   appendProgressComment,
+  markProgressComment,
   postFinalComment,
   type WriteContext,
   writeProgressComment,
@@ -169,7 +170,17 @@ export async function retryQueue(
         }
         context = await contextFor(entry.item);
         const args = { runId: entry.item.run_id, seq: entry.item.seq, body: entry.item.comment };
-        if (entry.action === "upsert") {
+        if (entry.action === "upsert" && entry.item.abandoned) {
+          // An abandoned run's mark: an edit only. A comment the issue does not show (deleted, never
+          // posted) is not created to be marked: the entry is dropped, not counted as delivered.
+          const marked = await markProgressComment(context, args);
+          clearedRuns.add(entry.item.run_id);
+          if (!marked) {
+            await queue.remove(entry.name);
+            entry.cleared = true;
+            continue;
+          }
+        } else if (entry.action === "upsert") {
           await writeProgressComment(context, { ...args, commentId: null, converge: true });
           clearedRuns.add(entry.item.run_id);
         } else if (entry.action === "append") {

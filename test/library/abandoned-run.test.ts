@@ -32,8 +32,13 @@ async function queued(dir: string): Promise<{ run_id: string; kind: string; comm
   return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(queue, name), "utf8"))));
 }
 
-/** A run of E1 (posted, or with `githubDown` only queued), replaced by `init --force`, then a retry. */
-async function abandonAndRetry(options: { store?: () => RunStore; githubDown?: boolean } = {}) {
+/**
+ * A run of E1 (posted, or with `githubDown` only queued; with `deleted` its comment then deleted by
+ * someone), replaced by `init --force`, then a retry.
+ */
+async function abandonAndRetry(
+  options: { store?: () => RunStore; githubDown?: boolean; deleted?: boolean } = {},
+) {
   const dir = await folder();
   const client = new MemoryClient();
   const store = options.store?.();
@@ -47,6 +52,7 @@ async function abandonAndRetry(options: { store?: () => RunStore; githubDown?: b
     await reporter.flush();
     const oldRun = reporter.executionState!.runId;
     client.down = null;
+    if (options.deleted) client.comments = [];
     warnings.length = 0;
     await reporter.initializeParallelTracking("E1", ["c"], undefined, { force: true });
     const queue = await queued(dir);
@@ -80,12 +86,23 @@ describe.concurrent("a run abandoned by init --force", () => {
     expect(client.comments.filter((c) => parseMarker(c.body)?.kind === "final")).toEqual([]);
   });
 
-  it("that only the queue held (GitHub down all along) is queued once, marked", async () => {
-    const { client, oldRun, queue } = await abandonAndRetry({ githubDown: true });
+  it("that only the queue held (GitHub down all along) is queued once, marked, and never posted", async () => {
+    const { client, dir, oldRun, queue } = await abandonAndRetry({ githubDown: true });
 
     expect(queue.filter((item) => item.run_id === oldRun).map((item) => item.kind)).toEqual(["progress"]);
     expect(queue.find((item) => item.run_id === oldRun)!.comment).toContain(ABANDONED);
-    expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
+    // The issue never showed it: the mark is an edit only, dropped once the issue is seen without it.
+    expect(progressOf(client, oldRun)).toEqual([]);
+    expect(await queued(dir)).toEqual([]);
+  });
+
+  it("whose comment someone deleted gets no new comment: the mark is dropped", async () => {
+    const { client, dir, oldRun, queue } = await abandonAndRetry({ deleted: true });
+
+    expect(queue.map((item) => [item.run_id, item.kind])).toEqual([[oldRun, "progress"]]);
+    expect(progressOf(client, oldRun)).toEqual([]);
+    expect(client.comments).toHaveLength(1); // the new run's
+    expect(await queued(dir)).toEqual([]);
   });
 
   it("that never reached the issue is not posted to be marked", async () => {
@@ -133,6 +150,16 @@ describe.concurrent("a run abandoned by init --force", () => {
       expect(queue.map((item) => [item.run_id, item.kind])).toEqual([[oldRun, "progress"]]);
       expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
       expect(client.comments.filter((c) => parseMarker(c.body)?.kind === "final")).toEqual([]);
+    });
+
+    it("whose comment someone deleted gets no new comment", async () => {
+      const { url } = await sharedPostgres().createDatabase("abandon");
+      const { client, dir, oldRun } = await abandonAndRetry({
+        store: () => createPostgresStore({ url, epicId: "E1" }),
+        deleted: true,
+      });
+      expect(progressOf(client, oldRun)).toEqual([]);
+      expect(await queued(dir)).toEqual([]);
     });
   });
 });
