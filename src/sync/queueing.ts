@@ -88,7 +88,8 @@ export async function queueMissing(
 
 /**
  * queueMissing for `state`, which need not be the store's any more (a run `init` just replaced).
- * `unsureUntil` (this process's clock): the window of the run's unanswered create, carried into its entry.
+ * `unsureUntil` (this process's clock): the window of the run's unanswered create (for an abandoned run's
+ * mark, also of a write that was in progress), carried into its entry.
  */
 export async function queueMissingOf(
   deps: Pick<SyncDeps, "queue" | "clock" | "maskState">,
@@ -100,10 +101,11 @@ export async function queueMissingOf(
   const added: string[] = [];
   for (const step of missingSteps(state)) {
     const body = await renderBody(state, step, deps.clock.now(), deps.maskState);
-    const unsure = unsureUntil !== null && state.sync.unsureCreate?.kind === step;
-    // An abandoned run's progress comment (edit mode) is only marked so: edited if the issue shows it.
+    // An abandoned run's progress comment (edit mode) is only marked so: edited if the issue shows it,
+    // looked up until a create of it may no longer appear (one that got no answer, or was in progress).
     const abandoned =
       Boolean(state.abandonedAt) && step === "progress" && state.github.commentMode === "edit";
+    const unsure = unsureUntil !== null && (abandoned || state.sync.unsureCreate?.kind === step);
     const outcome = { outcomeUnknown: unsure, unsureUntil: unsure ? unsureUntil : null, abandoned };
     const queued = await enqueue(deps, state, step, body, reason, outcome);
     if (queued.added && queued.name !== null) added.push(queued.name);

@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GitHubError } from "../../src/errors.js";
+import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { createParallelReporter, createPostgresStore, type RunStore } from "../../src/index.js";
 import { parseMarker } from "../../src/render/marker.js";
+import { waitFor } from "../support/cli.js";
 import { MemoryClient } from "../support/memory-client.js";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
@@ -26,7 +28,15 @@ async function folder(): Promise<string> {
   return dir;
 }
 
-async function queued(dir: string): Promise<{ run_id: string; kind: string; comment: string }[]> {
+interface Queued {
+  run_id: string;
+  kind: string;
+  comment: string;
+  abandoned?: boolean;
+  unsure_until: string | null;
+}
+
+async function queued(dir: string): Promise<Queued[]> {
   const queue = join(dir, ".github_parallel_queue");
   const names = (await readdir(queue).catch(() => [])).filter((name) => name.endsWith(".json"));
   return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(queue, name), "utf8"))));
@@ -61,6 +71,69 @@ async function abandonAndRetry(
   } finally {
     await reporter.close();
     await store?.close();
+  }
+}
+
+/** A GitHub whose next comment create waits at a gate while it is closed, then lands (or fails, `failHeld`). */
+class GatedClient extends MemoryClient {
+  private gate: Promise<void> | null = null;
+  private openGate: (() => void) | null = null;
+  waiting = 0;
+  failHeld = false;
+
+  close(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  open(): void {
+    this.openGate?.();
+    this.gate = null;
+  }
+
+  override async createComment(repo: RepoRef, issue: number, body: string): Promise<IssueComment> {
+    const gate = this.gate;
+    if (gate) {
+      this.gate = null;
+      this.waiting++;
+      await gate;
+      if (this.failHeld) throw new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    }
+    return super.createComment(repo, issue, body);
+  }
+}
+
+/**
+ * A run of E1 abandoned by a second reporter's `init --force` while the first reporter's create of its
+ * progress comment waits at GitHub; then the create lands (or, `failHeld`, fails) and the second reporter
+ * retries, `later` ms on.
+ */
+async function abandonWhileCreating(options: { store?: () => RunStore; failHeld?: boolean; later?: number }) {
+  const dir = await folder();
+  const client = new GatedClient();
+  let shift = 0;
+  const clock = { now: () => Date.now() + shift };
+  const stores = [options.store?.(), options.store?.()];
+  const reporter = (store: RunStore | undefined) =>
+    createParallelReporter(dir, { env: {}, client, github, clock, ...(store ? { store } : {}) });
+  const [first, second] = [reporter(stores[0]), reporter(stores[1])];
+  try {
+    client.close();
+    client.failHeld = options.failHeld ?? false;
+    const creating = first.initializeParallelTracking("E1", ["a", "b"]);
+    expect(await waitFor(() => client.waiting > 0, 10_000)).toBe(true);
+    const oldRun = (await first.load())!.runId;
+    await second.initializeParallelTracking("E1", ["c"], undefined, { force: true });
+    const queue = await queued(dir);
+    client.open();
+    await creating;
+    shift = options.later ?? 0;
+    const report = await second.retryReport();
+    return { dir, client, oldRun, queue, report };
+  } finally {
+    client.open();
+    await first.close();
+    await second.close();
+    for (const store of stores) await store?.close();
   }
 }
 
@@ -126,6 +199,27 @@ describe.concurrent("a run abandoned by init --force", () => {
     }
   });
 
+  it("while its first comment is being created has it marked once it lands", async () => {
+    const { client, dir, oldRun, queue } = await abandonWhileCreating({});
+
+    // Not posted yet, but a write of it was in progress (its lease held): the mark is queued.
+    expect(queue.map((item) => [item.run_id, item.abandoned])).toEqual([[oldRun, true]]);
+    expect(queue[0]!.unsure_until).not.toBeNull();
+    expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
+    expect(await queued(dir)).toEqual([]);
+  });
+
+  it("while a create that never lands was in progress has no comment: the mark waits for it, then is dropped", async () => {
+    const { client, dir, oldRun, report } = await abandonWhileCreating({ failHeld: true });
+    expect(progressOf(client, oldRun)).toEqual([]);
+    expect(report.errors.join("\n")).toContain("not marked abandoned yet");
+    expect((await queued(dir)).map((item) => item.run_id)).toEqual([oldRun]);
+
+    const after = await abandonWhileCreating({ failHeld: true, later: 60_000 });
+    expect(progressOf(after.client, after.oldRun)).toEqual([]);
+    expect(await queued(after.dir)).toEqual([]);
+  });
+
   it("of a local run queues nothing", async () => {
     const dir = await folder();
     const reporter = createParallelReporter(dir, { env: {} });
@@ -150,6 +244,15 @@ describe.concurrent("a run abandoned by init --force", () => {
       expect(queue.map((item) => [item.run_id, item.kind])).toEqual([[oldRun, "progress"]]);
       expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
       expect(client.comments.filter((c) => parseMarker(c.body)?.kind === "final")).toEqual([]);
+    });
+
+    it("while its first comment is being created has it marked once it lands", async () => {
+      const { url } = await sharedPostgres().createDatabase("abandon");
+      const { client, oldRun, queue } = await abandonWhileCreating({
+        store: () => createPostgresStore({ url, epicId: "E1" }),
+      });
+      expect(queue.map((item) => item.run_id)).toEqual([oldRun]);
+      expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
     });
 
     it("whose comment someone deleted gets no new comment", async () => {
