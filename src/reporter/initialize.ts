@@ -6,7 +6,8 @@ import { applyAbandon, createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { sweepTemporaryFiles } from "../store/atomic-write.js";
 import { canSync, missingSteps } from "../sync/decide.js";
-import { queueHoldsMissing, queueMissingOf } from "../sync/queueing.js";
+import { enqueue, queueHoldsMissing, queueMissingOf } from "../sync/queueing.js";
+import { renderBody } from "../sync/render-body.js";
 import { LATE_LANDING_MS } from "../sync/timings.js";
 import { randomHex } from "../util/random.js";
 import type { ReporterCore, Workplace } from "./core.js";
@@ -79,6 +80,14 @@ export async function startRun(
       );
     }
   }
+  // The mark of an open run that --force abandons, queued before the run is replaced: queued after the
+  // commit, it was lost to a process killed in between. Queued at the run's own seq, it is harmless if the
+  // run is not replaced after all (a failed init, a process killed first): while that run is the store's,
+  // a retry writes it from its state and never sends this body (planRetry's `current`).
+  const premark =
+    options.force && before && before.completedAt === null && canSync(before)
+      ? await queueMark(core, place, before)
+      : null;
   const { state, replaced } = await place.store.transact((current, now) => {
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
@@ -105,6 +114,10 @@ export async function startRun(
   if (place.epicDir !== core.epicDir) core.bind(place);
   recordTaskFile(core, state.runId, target);
   try {
+    // The run marked above was not abandoned by this init (another process finalized it, or replaced it
+    // first): its mark goes. Otherwise the mark queued next, as the run was replaced, supersedes it.
+    const abandoned = replaced?.state.abandonedAt ? replaced.state.runId : null;
+    if (premark && abandoned !== before?.runId) await place.queue.remove(premark);
     // Changed since it was queued above (another process's change in between): queued as it was replaced.
     if (replaced && (!replaced.state.abandonedAt || (await shownOnIssue(place, replaced)))) {
       queued += await queueReplaced(core, place, replaced);
@@ -181,6 +194,26 @@ async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }
   const unsureUntil = until === null ? null : core.clock.now() + (until - at);
   const deps = { queue: place.queue, clock: core.clock, maskState: core.maskState };
   return (await queueMissingOf(deps, state, replacedReason(state), unsureUntil)).length;
+}
+
+/**
+ * Queues the mark of the open run `open` that init --force is about to abandon, as queueReplaced queues it
+ * once abandoned (its table under "Run abandoned"), but at `open`'s seq: it replaces the run's queued post
+ * of that state, and while the run stays the store's it is that run's own entry. Returns the file's name,
+ * or null when the issue will never show the run's comment (nothing queued).
+ */
+async function queueMark(core: ReporterCore, place: Workplace, open: RunState): Promise<string | null> {
+  const at = place.store.now?.() ?? core.clock.now();
+  const abandoned = applyAbandon(open, at);
+  if (open.github.commentMode !== "edit" || !(await shownOnIssue(place, { state: abandoned, at }))) {
+    return null;
+  }
+  const until = landsUntil(abandoned, at);
+  const unsureUntil = until === null ? null : core.clock.now() + (until - at);
+  const body = await renderBody(abandoned, "progress", core.clock.now(), core.maskState);
+  const outcome = { outcomeUnknown: unsureUntil !== null, unsureUntil, abandoned: true };
+  const deps = { queue: place.queue, clock: core.clock };
+  return (await enqueue(deps, open, "progress", body, replacedReason(abandoned), outcome)).name;
 }
 
 const replacedReason = (state: RunState) =>

@@ -43,7 +43,10 @@ export async function enqueue(
   },
 ): Promise<{ name: string | null; added: boolean }> {
   const { entries } = await queue.list();
-  const held = entries.find(({ item }) => holds(item, state, step));
+  // A mark is held only by a mark: it replaces the run's post of the same state (init --force queues it
+  // at the state it is about to abandon, see startRun).
+  const mark = outcome.abandoned === true;
+  const held = entries.find(({ item }) => holds(item, state, step) && (!mark || item.abandoned));
   // A held entry stays as it is: the run's state holds an unanswered create's window (an entry queued
   // before its create timed out has no unsure_until, which matters only once a later init replaced the run).
   if (held) return { name: held.name, added: false };
@@ -65,9 +68,10 @@ export async function enqueue(
   // The queue folder could not be written (warned by the queue): nothing added, the older entries kept.
   if (name === null) return { name, added: false };
   if (step === "progress" && state.github.commentMode === "edit") {
-    for (const { name: older, item } of entries) {
-      const superseded = item.run_id === state.runId && item.kind === "progress" && item.seq < state.seq;
-      if (superseded && item.comment_mode === "edit") await queue.remove(older);
+    for (const { name: file, item } of entries) {
+      const older = item.seq < state.seq || (mark && !item.abandoned && item.seq === state.seq);
+      const superseded = item.run_id === state.runId && item.kind === "progress" && older;
+      if (superseded && item.comment_mode === "edit") await queue.remove(file);
     }
   }
   return { name, added: true };

@@ -2,10 +2,12 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GitHubError } from "../../src/errors.js";
+import { GitHubError, StoreUnavailableError } from "../../src/errors.js";
 import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { createParallelReporter, createPostgresStore, type RunStore } from "../../src/index.js";
 import { parseMarker } from "../../src/render/marker.js";
+import { FileRunStore } from "../../src/store/file-store.js";
+import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { waitFor } from "../support/cli.js";
 import { MemoryClient } from "../support/memory-client.js";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.js";
@@ -137,6 +139,53 @@ async function abandonWhileCreating(options: { store?: () => RunStore; failHeld?
   }
 }
 
+/**
+ * A run of E1 whose latest table is only queued (GitHub down), then an `init --force` interrupted: its
+ * store commits the new run and the process stops right after (`killed`), or the store fails without
+ * committing (`failed`); then a retry by the first reporter, GitHub back. `store`: a store of the
+ * directory's run (default: the file store).
+ */
+async function forceInterrupted(how: "killed" | "failed", store?: () => RunStore) {
+  const dir = await folder();
+  const client = new MemoryClient();
+  const mine = store?.();
+  const inner: RunStore = store?.() ?? new FileRunStore(nodeFileSystem(), dir);
+  const interrupted: RunStore = {
+    location: inner.location,
+    read: () => inner.read(),
+    ...(inner.now ? { now: () => inner.now!() } : {}),
+    transact: async (change) => {
+      if (how === "failed") throw new StoreUnavailableError("the store is not answering");
+      await inner.transact(change);
+      throw new Error("killed right after the commit");
+    },
+    subscribe: (listener) => inner.subscribe(listener),
+    close: () => inner.close(),
+  };
+  const open = (given?: RunStore) =>
+    createParallelReporter(dir, { env: {}, client, github, ...(given ? { store: given } : {}) });
+  const [first, second] = [open(mine), open(interrupted)];
+  try {
+    await first.initializeParallelTracking("E1", ["a", "b"]);
+    client.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    await first.updateAgentProgress("a", "in_progress", 3, 10);
+    await first.flush();
+    const oldRun = first.executionState!.runId;
+    client.down = null;
+    await expect(
+      second.initializeParallelTracking("E1", ["c"], undefined, { force: true }),
+    ).rejects.toThrow();
+    const queue = await queued(dir);
+    await first.retryReport();
+    return { client, dir, oldRun, queue, current: (await first.load())!.runId };
+  } finally {
+    await first.close();
+    await second.close();
+    await mine?.close();
+    await inner.close();
+  }
+}
+
 const progressOf = (client: MemoryClient, runId: string) =>
   client.comments.filter((c) => {
     const marker = parseMarker(c.body);
@@ -220,6 +269,29 @@ describe.concurrent("a run abandoned by init --force", () => {
     expect(await queued(after.dir)).toEqual([]);
   });
 
+  it("by an init killed right after its commit is marked all the same (queued before the commit)", async () => {
+    const { client, dir, oldRun, queue, current } = await forceInterrupted("killed");
+    expect(current).not.toBe(oldRun);
+    expect(queue.map((item) => [item.run_id, item.abandoned])).toEqual([[oldRun, true]]);
+    const [old] = progressOf(client, oldRun);
+    expect(progressOf(client, oldRun)).toHaveLength(1);
+    expect(old!.body).toContain(ABANDONED);
+    expect(old!.body).toContain("| 3/10 |");
+    expect(await queued(dir)).toEqual([]);
+  });
+
+  it("is not marked by an init that failed after queuing the mark: a retry writes the run as it is", async () => {
+    const { client, dir, oldRun, queue, current } = await forceInterrupted("failed");
+    expect(current).toBe(oldRun);
+    // The mark replaced the run's queued table of the same state; the run being the store's, it is its entry.
+    expect(queue.map((item) => [item.run_id, item.abandoned])).toEqual([[oldRun, true]]);
+    const [old] = progressOf(client, oldRun);
+    expect(progressOf(client, oldRun)).toHaveLength(1);
+    expect(old!.body).not.toContain(ABANDONED);
+    expect(old!.body).toContain("| 3/10 |");
+    expect(await queued(dir)).toEqual([]);
+  });
+
   it("of a local run queues nothing", async () => {
     const dir = await folder();
     const reporter = createParallelReporter(dir, { env: {} });
@@ -253,6 +325,22 @@ describe.concurrent("a run abandoned by init --force", () => {
       });
       expect(queue.map((item) => item.run_id)).toEqual([oldRun]);
       expect(progressOf(client, oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
+    });
+
+    it("by an init killed right after its commit is marked all the same; one that failed, never", async () => {
+      const { url } = await sharedPostgres().createDatabase("abandon");
+      const store = () => createPostgresStore({ url, epicId: "E1" });
+      const killed = await forceInterrupted("killed", store);
+      expect(progressOf(killed.client, killed.oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([true]);
+      const other = await sharedPostgres().createDatabase("abandon");
+      const failed = await forceInterrupted("failed", () =>
+        createPostgresStore({ url: other.url, epicId: "E1" }),
+      );
+      expect(failed.current).toBe(failed.oldRun);
+      expect(progressOf(failed.client, failed.oldRun).map((c) => c.body.includes(ABANDONED))).toEqual([
+        false,
+      ]);
+      expect(await queued(failed.dir)).toEqual([]);
     });
 
     it("whose comment someone deleted gets no new comment", async () => {
