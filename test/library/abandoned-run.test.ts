@@ -343,6 +343,53 @@ describe.concurrent("a run abandoned by init --force", () => {
       expect(await queued(failed.dir)).toEqual([]);
     });
 
+    /**
+     * Machine A posts a run of E1 (unless `neverPosted`) and then queues its latest table (GitHub down for
+     * it); machine B abandons the run (`init --force`, its own queue) and sends nothing; then A retries.
+     */
+    async function queuedOnAnotherMachine(neverPosted: boolean) {
+      const { url } = await sharedPostgres().createDatabase("abandon");
+      const client = new MemoryClient();
+      const stores = [createPostgresStore({ url, epicId: "E1" }), createPostgresStore({ url, epicId: "E1" })];
+      const [a, b] = await Promise.all(
+        stores.map(async (store) =>
+          createParallelReporter(await folder(), { env: {}, client, github, store }),
+        ),
+      );
+      const down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+      try {
+        if (neverPosted) client.down = down;
+        await a!.initializeParallelTracking("E1", ["a", "b"]);
+        client.down = down;
+        await a!.updateAgentProgress("a", "in_progress", 1, 4);
+        await a!.flush();
+        const oldRun = a!.executionState!.runId;
+        await b!.initializeParallelTracking("E1", ["c"], undefined, { force: true });
+        client.down = null;
+        const report = await a!.retryReport();
+        return { client, oldRun, report };
+      } finally {
+        await a!.close();
+        await b!.close();
+        for (const store of stores) await store.close();
+      }
+    }
+
+    it("queued on another machine is sent marked: the table as the database keeps the abandoned run", async () => {
+      const { client, oldRun, report } = await queuedOnAnotherMachine(false);
+      expect(report.remaining).toBe(0);
+      const [old] = progressOf(client, oldRun);
+      expect(progressOf(client, oldRun)).toHaveLength(1);
+      expect(old!.body).toContain(ABANDONED);
+      expect(old!.body).toContain("| 1/4 |");
+    });
+
+    it("queued on another machine and never posted is not posted: its queued table is dropped", async () => {
+      const { client, oldRun, report } = await queuedOnAnotherMachine(true);
+      expect(report.remaining).toBe(0);
+      expect(progressOf(client, oldRun)).toEqual([]);
+    });
+
     it("whose comment someone deleted gets no new comment", async () => {
       const { url } = await sharedPostgres().createDatabase("abandon");
       const { client, dir, oldRun } = await abandonAndRetry({
