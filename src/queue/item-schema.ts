@@ -6,8 +6,8 @@ import type { QueueItem } from "./types.js";
 
 /**
  * A queue file's schema (snake case, as the original design's files). Fields added after the first
- * version (`api_url`, `comment_mode`, `reason`, `outcome_unknown`, `unsure_until`, `abandoned`) have defaults, so older files are
- * delivered too. Loaded with the retry only (zod is large). One field per line.
+ * version (`api_url`, `comment_mode`, `reason`, `outcome_unknown`, `unsure_until`, `abandoned`) have
+ * defaults, so older files are delivered too. Loaded with the retry only (zod is large). One field per line.
  */
 const itemSchema = z.looseObject({
   issue_number: z.int().min(1),
