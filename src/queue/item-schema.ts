@@ -6,8 +6,8 @@ import type { QueueItem } from "./types.js";
 
 /**
  * A queue file's schema (snake case, as the original design's files). Fields added after the first
- * version (`api_url`, `comment_mode`, `reason`, `outcome_unknown`, `unsure_until`) have defaults, so older files are
- * delivered too. Loaded with the retry only (zod is large). One field per line.
+ * version (`api_url`, `comment_mode`, `reason`, `outcome_unknown`, `unsure_until`, `abandoned`) have
+ * defaults, so older files are delivered too. Loaded with the retry only (zod is large). One field per line.
  */
 const itemSchema = z.looseObject({
   issue_number: z.int().min(1),
@@ -26,6 +26,7 @@ const itemSchema = z.looseObject({
     .refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 time")
     .nullable()
     .default(null),
+  abandoned: z.boolean().default(false),
 });
 
 /** The item, or why the text is not one (the first field that is wrong, and the value found). */
@@ -54,6 +55,7 @@ export function validateItem(text: string): QueueItem | string {
       reason,
       outcome_unknown: result.data.outcome_unknown,
       unsure_until: result.data.unsure_until,
+      ...(result.data.abandoned ? { abandoned: true } : {}),
     };
   }
   const issue = firstIssue(result.error.issues);

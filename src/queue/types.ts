@@ -26,6 +26,11 @@ export interface QueueItem {
    * it is looked up, never posted again, before it. null: no such wait.
    */
   unsure_until: string | null;
+  /**
+   * The entry marks the progress comment of a run abandoned by `init --force` (edit mode): a retry edits
+   * that comment if the issue shows it, and never creates one. Absent: an ordinary post.
+   */
+  abandoned?: boolean;
 }
 
 export interface QueueEntry {

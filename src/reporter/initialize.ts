@@ -6,7 +6,9 @@ import { applyAbandon, createRun } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { sweepTemporaryFiles } from "../store/atomic-write.js";
 import { canSync, missingSteps } from "../sync/decide.js";
-import { queueHoldsMissing, queueMissingOf } from "../sync/queueing.js";
+import { enqueue, queueHoldsMissing, queueMissingOf } from "../sync/queueing.js";
+import { renderBody } from "../sync/render-body.js";
+import { LATE_LANDING_MS } from "../sync/timings.js";
 import { randomHex } from "../util/random.js";
 import type { ReporterCore, Workplace } from "./core.js";
 import { recordTaskFile, warnIfNoRepository, warnOfTaskFile } from "./task-settings.js";
@@ -78,6 +80,14 @@ export async function startRun(
       );
     }
   }
+  // The mark of an open run that --force abandons, queued before the run is replaced: queued after the
+  // commit, it was lost to a process killed in between. Queued at the run's own seq, it is harmless if the
+  // run is not replaced after all (a failed init, a process killed first): while that run is the store's,
+  // a retry writes it from its state and never sends this body (planRetry's `current`).
+  const premark =
+    options.force && before && before.completedAt === null && canSync(before)
+      ? await queueMark(core, place, before)
+      : null;
   const { state, replaced } = await place.store.transact((current, now) => {
     if (current && !current.completedAt && !options.force) {
       throw new UsageError(
@@ -104,8 +114,12 @@ export async function startRun(
   if (place.epicDir !== core.epicDir) core.bind(place);
   recordTaskFile(core, state.runId, target);
   try {
+    // The run marked above was not abandoned by this init (another process finalized it, or replaced it
+    // first): its mark goes. Otherwise the mark queued next, as the run was replaced, supersedes it.
+    const abandoned = replaced?.state.abandonedAt ? replaced.state.runId : null;
+    if (premark && abandoned !== before?.runId) await place.queue.remove(premark);
     // Changed since it was queued above (another process's change in between): queued as it was replaced.
-    if (replaced && (!replaced.state.abandonedAt || (await shownOnIssue(place, replaced.state)))) {
+    if (replaced && (!replaced.state.abandonedAt || (await shownOnIssue(place, replaced)))) {
       queued += await queueReplaced(core, place, replaced);
       // Said once the run is replaced (a refused or failed init replaced nothing).
       if (queued > 0) core.warn(replacedWarning(replaced.state));
@@ -139,15 +153,29 @@ function replacedPart(current: RunState, at: number): Replaced | null {
 }
 
 /**
- * Whether the issue shows, or may come to show, the progress comment of `state` (an abandoned run): posted,
- * maybe posted (a create that got no answer), or queued. One that never reached it is not created to be
- * marked abandoned.
+ * Whether the issue shows, or may come to show, the progress comment of `state` (an abandoned run) `at`:
+ * posted, maybe posted (a create that got no answer, or a write in progress: its lease held), or queued.
+ * One that never reached it is not created to be marked abandoned.
  */
-async function shownOnIssue(place: Workplace, state: RunState): Promise<boolean> {
+async function shownOnIssue(place: Workplace, { state, at }: Replaced): Promise<boolean> {
   const { sync } = state;
   if (sync.postedSeq > 0 || sync.commentId !== null || sync.unsureCreate !== null) return true;
+  if (landsUntil(state, at) !== null) return true;
   const { entries } = await place.queue.list({ moveAside: false });
   return entries.some(({ item }) => item.run_id === state.runId);
+}
+
+/**
+ * Until when (the store's clock) a post of `state` may still land on the issue, as seen `at`: a create that
+ * got no answer, and for an abandoned run also a write in progress (the lease of a write that may be
+ * creating its comment now, whose holder's last request may land until the lease ends and a little
+ * after, LATE_LANDING_MS). Null when nothing may.
+ */
+function landsUntil(state: RunState, at: number): number | null {
+  const { unsureCreate, lease } = state.sync;
+  const writing = state.abandonedAt && lease && lease.expiresAt > at ? lease.expiresAt + LATE_LANDING_MS : 0;
+  const until = Math.max(unsureCreate?.until ?? 0, writing);
+  return until > at ? until : null;
 }
 
 /** Whether `state` is a finalized run the issue does not show all of yet (progress or final summary). */
@@ -162,10 +190,30 @@ function lacksPosts(state: RunState): boolean {
  * how many entries it added (the warning is the caller's: said once the run is replaced).
  */
 async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }: Replaced): Promise<number> {
-  const unsure = state.sync.unsureCreate;
-  const unsureUntil = unsure ? core.clock.now() + Math.max(0, unsure.until - at) : null;
+  const until = landsUntil(state, at);
+  const unsureUntil = until === null ? null : core.clock.now() + (until - at);
   const deps = { queue: place.queue, clock: core.clock, maskState: core.maskState };
   return (await queueMissingOf(deps, state, replacedReason(state), unsureUntil)).length;
+}
+
+/**
+ * Queues the mark of the open run `open` that init --force is about to abandon, as queueReplaced queues it
+ * once abandoned (its table under "Run abandoned"), but at `open`'s seq: it replaces the run's queued post
+ * of that state, and while the run stays the store's it is that run's own entry. Returns the file's name,
+ * or null when the issue will never show the run's comment (nothing queued).
+ */
+async function queueMark(core: ReporterCore, place: Workplace, open: RunState): Promise<string | null> {
+  const at = place.store.now?.() ?? core.clock.now();
+  const abandoned = applyAbandon(open, at);
+  if (open.github.commentMode !== "edit" || !(await shownOnIssue(place, { state: abandoned, at }))) {
+    return null;
+  }
+  const until = landsUntil(abandoned, at);
+  const unsureUntil = until === null ? null : core.clock.now() + (until - at);
+  const body = await renderBody(abandoned, "progress", core.clock.now(), core.maskState);
+  const outcome = { outcomeUnknown: unsureUntil !== null, unsureUntil, abandoned: true };
+  const deps = { queue: place.queue, clock: core.clock };
+  return (await enqueue(deps, open, "progress", body, replacedReason(abandoned), outcome)).name;
 }
 
 const replacedReason = (state: RunState) =>

@@ -116,6 +116,10 @@ export class LazyPgStore implements RunStore {
     return (await this.load()).read();
   }
 
+  async readRun(runId: string): Promise<RunState | null> {
+    return (await this.load()).readRun(runId);
+  }
+
   /** See PgRunStore.now; this machine's clock before the database first answered. */
   now(): number {
     return this.loaded ? this.loaded.now() : Date.now();

@@ -27,6 +27,11 @@ export interface RunStore {
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**
+   * One run of this store's epic by its run id, or null when there is none (or none the caller may see).
+   * Absent: the store keeps the latest run only (the file store), which read() returns.
+   */
+  readRun?(runId: string): Promise<RunState | null>;
+  /**
    * The store's clock as its latest answer showed it, carried on by this machine's clock: what a table
    * is drawn at (stalled marks, the ETA), so that a machine whose clock is off marks no live agent
    * stalled. Absent: the caller's own clock (the file store's clock is its caller's).

@@ -164,7 +164,6 @@ export async function writeProgressComment(
     fresh?: boolean;
   },
 ): Promise<WriteResult> {
-  const { repo } = context.target;
   if (args.commentId === null && args.fresh && !args.converge) {
     const find = () => listRunComments(context, args.runId, "progress");
     return result(context, await create(context, args.body, find));
@@ -176,6 +175,40 @@ export async function writeProgressComment(
       if (!(error instanceof GitHubError && error.kind === "not-found")) throw error;
     }
   }
+  const found = await converge(context, args);
+  if (found) return found;
+  const find = () => listRunComments(context, args.runId, "progress");
+  return result(context, await create(context, args.body, find));
+}
+
+/**
+ * Edit mode, the mark of a run abandoned by `init --force`: brings the run's progress comment, looked up by
+ * marker, to `body` as writeProgressComment does, but never creates one (a comment deleted, or never
+ * posted, is not posted to be marked). Null when the issue shows none; while a create of it may still
+ * appear (`holdCreatesUntil`), it fails as unsettled, to be looked up again then.
+ */
+export async function markProgressComment(
+  context: WriteContext,
+  args: { runId: string; seq: number; body: string },
+): Promise<WriteResult | null> {
+  const found = await converge(context, { ...args, commentId: null });
+  if (found || !context.holdCreatesUntil) return found;
+  const at = new Date(context.holdCreatesUntil).toISOString().slice(11, 19);
+  throw new GitHubError(
+    `not marked abandoned yet: the run's progress comment, not on the issue so far, may still appear until ${at} UTC (a write of it was in progress or got no answer); looked up again then, and marked if it is there`,
+    { kind: "unsettled", retryAt: context.holdCreatesUntil },
+  );
+}
+
+/**
+ * Looks the run's progress comments up by marker (and the known one by id, whatever its marker): the
+ * oldest is brought to `body`, duplicates are deleted. Null when the issue shows none.
+ */
+async function converge(
+  context: WriteContext,
+  args: { runId: string; seq: number; body: string; commentId: number | null },
+): Promise<WriteResult | null> {
+  const { repo } = context.target;
   const marked = await listRunComments(context, args.runId, "progress");
   // The known comment is the run's even when someone edited its marker away (an update edits it by id
   // all the same): kept, and its marker written back, rather than a second comment created.
@@ -184,10 +217,7 @@ export async function writeProgressComment(
     (comment) => comment.id === args.commentId && isOwnComment(comment, viewer) && !marked.includes(comment),
   );
   const [keep, ...duplicates] = known ? [...marked, known].sort(oldestFirst) : marked;
-  if (!keep) {
-    const find = () => listRunComments(context, args.runId, "progress");
-    return result(context, await create(context, args.body, find));
-  }
+  if (!keep) return null;
   for (const duplicate of duplicates) {
     await context.pacer
       .write(() => context.client.deleteComment(repo, duplicate.id, call(context)))

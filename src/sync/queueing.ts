@@ -33,14 +33,20 @@ export async function enqueue(
   step: Step,
   body: string,
   reason: string,
-  /** `unsureUntil`: a create that timed out may still appear until then (this process's clock). */
-  outcome: { outcomeUnknown: boolean; unsureUntil: number | null } = {
+  /**
+   * `unsureUntil`: a create that timed out may still appear until then (this process's clock). `abandoned`:
+   * the body marks an abandoned run's progress comment (QueueItem.abandoned).
+   */
+  outcome: { outcomeUnknown: boolean; unsureUntil: number | null; abandoned?: boolean } = {
     outcomeUnknown: false,
     unsureUntil: null,
   },
 ): Promise<{ name: string | null; added: boolean }> {
   const { entries } = await queue.list();
-  const held = entries.find(({ item }) => holds(item, state, step));
+  // A mark is held only by a mark: it replaces the run's post of the same state (init --force queues it
+  // at the state it is about to abandon, see startRun).
+  const mark = outcome.abandoned === true;
+  const held = entries.find(({ item }) => holds(item, state, step) && (!mark || item.abandoned));
   // A held entry stays as it is: the run's state holds an unanswered create's window (an entry queued
   // before its create timed out has no unsure_until, which matters only once a later init replaced the run).
   if (held) return { name: held.name, added: false };
@@ -57,13 +63,15 @@ export async function enqueue(
     reason,
     outcome_unknown: outcome.outcomeUnknown,
     unsure_until: outcome.unsureUntil === null ? null : new Date(outcome.unsureUntil).toISOString(),
+    ...(outcome.abandoned ? { abandoned: true } : {}),
   });
   // The queue folder could not be written (warned by the queue): nothing added, the older entries kept.
   if (name === null) return { name, added: false };
   if (step === "progress" && state.github.commentMode === "edit") {
-    for (const { name: older, item } of entries) {
-      const superseded = item.run_id === state.runId && item.kind === "progress" && item.seq < state.seq;
-      if (superseded && item.comment_mode === "edit") await queue.remove(older);
+    for (const { name: file, item } of entries) {
+      const older = item.seq < state.seq || (mark && !item.abandoned && item.seq === state.seq);
+      const superseded = item.run_id === state.runId && item.kind === "progress" && older;
+      if (superseded && item.comment_mode === "edit") await queue.remove(file);
     }
   }
   return { name, added: true };
@@ -84,7 +92,8 @@ export async function queueMissing(
 
 /**
  * queueMissing for `state`, which need not be the store's any more (a run `init` just replaced).
- * `unsureUntil` (this process's clock): the window of the run's unanswered create, carried into its entry.
+ * `unsureUntil` (this process's clock): the window of the run's unanswered create (for an abandoned run's
+ * mark, also of a write that was in progress), carried into its entry.
  */
 export async function queueMissingOf(
   deps: Pick<SyncDeps, "queue" | "clock" | "maskState">,
@@ -96,8 +105,12 @@ export async function queueMissingOf(
   const added: string[] = [];
   for (const step of missingSteps(state)) {
     const body = await renderBody(state, step, deps.clock.now(), deps.maskState);
-    const unsure = unsureUntil !== null && state.sync.unsureCreate?.kind === step;
-    const outcome = unsure ? { outcomeUnknown: true, unsureUntil } : undefined;
+    // An abandoned run's progress comment (edit mode) is only marked so: edited if the issue shows it,
+    // looked up until a create of it may no longer appear (one that got no answer, or was in progress).
+    const abandoned =
+      Boolean(state.abandonedAt) && step === "progress" && state.github.commentMode === "edit";
+    const unsure = unsureUntil !== null && (abandoned || state.sync.unsureCreate?.kind === step);
+    const outcome = { outcomeUnknown: unsure, unsureUntil: unsure ? unsureUntil : null, abandoned };
     const queued = await enqueue(deps, state, step, body, reason, outcome);
     if (queued.added && queued.name !== null) added.push(queued.name);
   }

@@ -5,6 +5,7 @@ import type { QueueItem } from "../queue/types.js";
 import { storeTime } from "../store/store-time.js";
 import {
   appendProgressComment,
+  markProgressComment,
   postFinalComment,
   type WriteContext,
   writeProgressComment,
@@ -12,6 +13,7 @@ import {
 import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
 import { Pacer } from "./pacer.js";
+import { queuedProgress } from "./queued-progress.js";
 import {
   heldWhileSyncOff,
   isDelivered,
@@ -170,8 +172,23 @@ export async function retryQueue(
         context = await contextFor(entry.item);
         const args = { runId: entry.item.run_id, seq: entry.item.seq, body: entry.item.comment };
         if (entry.action === "upsert") {
-          await writeProgressComment(context, { ...args, commentId: null, converge: true });
+          // The entry as queued, or an abandoned run's mark (see queuedProgress), or nothing to send.
+          const post = await queuedProgress(deps, entry.item);
+          const sent = post ? { ...args, seq: post.seq, body: post.body } : null;
+          let shown = sent !== null;
+          if (sent && post?.mark) {
+            // An edit only: a comment the issue does not show (deleted, never posted) is not created to
+            // be marked; the entry is dropped, not counted as delivered.
+            shown = (await markProgressComment(context, sent)) !== null;
+          } else if (sent) {
+            await writeProgressComment(context, { ...sent, commentId: null, converge: true });
+          }
           clearedRuns.add(entry.item.run_id);
+          if (!shown) {
+            await queue.remove(entry.name);
+            entry.cleared = true;
+            continue;
+          }
         } else if (entry.action === "append") {
           // Looked up first: a replay must never post the same snapshot twice (an earlier retry may
           // have posted it and been stopped before clearing its file).

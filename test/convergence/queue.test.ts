@@ -153,30 +153,32 @@ describe("a retry that sends other runs' posts and the current run's", () => {
     const run = await inProcess({ fake: { minWriteIntervalMs: 1000 } });
     const { gh, dir } = run;
     await twoRunsQueued(run);
-    // A third run's comment, queued after the current run's post.
-    const later = {
-      issue_number: 123,
-      comment: "later\n\n<!-- parallel-progress:progress run=LATER-1 seq=2 -->",
-      timestamp: "2026-01-05T09:00:30.000Z",
-      repo: "acme/widgets",
-      api_url: gh.url,
-      kind: "progress",
-      comment_mode: "edit",
-      run_id: "LATER-1",
-      seq: 2,
-      reason: "GitHub was down",
-      outcome_unknown: false,
-      unsure_until: null,
+    // Two other runs' comments, queued before and after the current run's post. (The abandoned OLD run's
+    // queued mark is dropped unsent: the issue never showed that run.)
+    const otherRun = async (runId: string, timestamp: string, name: string) => {
+      const item = {
+        issue_number: 123,
+        comment: `${runId}\n\n<!-- parallel-progress:progress run=${runId} seq=2 -->`,
+        timestamp,
+        repo: "acme/widgets",
+        api_url: gh.url,
+        kind: "progress",
+        comment_mode: "edit",
+        run_id: runId,
+        seq: 2,
+        reason: "GitHub was down",
+        outcome_unknown: false,
+        unsure_until: null,
+      };
+      await writeFile(join(dir, ".github_parallel_queue", name), JSON.stringify(item));
     };
-    await writeFile(
-      join(dir, ".github_parallel_queue", "comment_20260105_090030_000001.json"),
-      JSON.stringify(later),
-    );
-    expect(await queueFiles(dir)).toHaveLength(3);
+    await otherRun("EARLIER-1", "2026-01-01T09:00:00.000Z", "comment_20260101_090000_000001.json");
+    await otherRun("LATER-1", "2026-01-05T09:00:30.000Z", "comment_20260105_090030_000001.json");
+    expect(await queueFiles(dir)).toHaveLength(4);
     gh.clearFaults();
     run.time.advance(60_000);
-    // The old run's comment from the queue, the current run's from its state, then the third run's: three
-    // posts on one issue, by three Pacers (the retry's, the run's, the retry's again).
+    // An earlier run's comment from the queue, the current run's from its state, then the third run's:
+    // three posts on one issue, by three Pacers (the retry's, the run's, the retry's again).
     const report = await run.reporter().retryReport();
     expect(report).toMatchObject({ remaining: 0, errors: [] });
     expect(gh.comments("acme/widgets", 123)).toHaveLength(3);

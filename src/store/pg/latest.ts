@@ -4,7 +4,7 @@ import type { AgentState, RunState } from "../../model/types.js";
 import { LATEST_VERSION } from "./migrations.js";
 import { SchemaBehind } from "./pg-errors.js";
 import type { Session } from "./session.js";
-import { LATEST, LOCK_LATEST } from "./statements.js";
+import { LATEST, LOCK_LATEST, RUN_BY_ID } from "./statements.js";
 
 interface LatestRow {
   now_ms: number;
@@ -24,6 +24,9 @@ interface LatestRow {
   agents: [string, number, AgentState][] | null;
 }
 
+/** A run's rows as a read returns them. */
+type RunRows = Pick<LatestRow, "now_ms" | "seq" | "event" | "run_state" | "agents">;
+
 /** The run that a read found (null: none), with what a change checks when it writes. */
 export interface Latest {
   now: number;
@@ -42,7 +45,7 @@ export type RunRow = Pick<Latest, "id" | "revision" | "runVersion">;
  * A run's rows as one RunState, and each agent row's version. (The agents' order is the read's, by id:
  * every view lists them in tree order, by domain.)
  */
-function assemble(row: LatestRow): { state: RunState | null; versions: Record<string, number> } {
+function assemble(row: RunRows): { state: RunState | null; versions: Record<string, number> } {
   if (row.run_state === null) return { state: null, versions: {} };
   const agents: Record<string, AgentState> = {};
   const versions: Record<string, number> = {};
@@ -86,4 +89,15 @@ export async function readLatest(client: pg.ClientBase, session: Session, lock: 
     runVersion: row.run_version,
     ...assemble(row),
   };
+}
+
+/** Run `runId` of the session's epic (null: none, or one the role may not see), and the database's clock. */
+export async function readRun(
+  client: pg.ClientBase,
+  session: Session,
+  runId: string,
+): Promise<{ now: number | null; state: RunState | null }> {
+  const { rows } = await client.query<RunRows>(RUN_BY_ID, [session.epicId, runId]);
+  const row = rows[0];
+  return row ? { now: row.now_ms, state: assemble(row).state } : { now: null, state: null };
 }

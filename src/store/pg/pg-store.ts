@@ -6,7 +6,7 @@ import { onTimesHeld, withTimesHeld } from "../held-times.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
-import { readLatest } from "./latest.js";
+import { readLatest, readRun } from "./latest.js";
 import { migrateExplained } from "./migrate.js";
 import {
   isBroken,
@@ -137,6 +137,16 @@ export class PgRunStore implements RunStore {
       const latest = await readLatest(client, this.session, false);
       this.sawClock(latest.now);
       return latest.state && withTimesHeld(latest.state, latest.now);
+    });
+  }
+
+  /** Run `runId` of this store's epic, as read() reads the latest (null: none the role may see). */
+  async readRun(runId: string): Promise<RunState | null> {
+    return this.withClient(async (client) => {
+      const { now, state } = await readRun(client, this.session, runId);
+      if (now === null || state === null) return null;
+      this.sawClock(now);
+      return withTimesHeld(state, now);
     });
   }
 

@@ -23,6 +23,17 @@ LEFT JOIN LATERAL (
 ) AS r ON true`;
 
 /**
+ * One run of the epic by its run id (its run row and agent rows), and the database's clock: no row when
+ * the epic has no such run, or the role may not see it (row-level security applies).
+ */
+export const RUN_BY_ID = `
+SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms,
+       r.seq::float8 AS seq, r.event, r.run_state,
+       (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state) ORDER BY a.agent_id) FROM ${SCHEMA}.agents a
+        WHERE a.run_id = r.id) AS agents
+FROM ${SCHEMA}.runs r WHERE r.epic_id = $1 AND r.run_id = $2`;
+
+/**
  * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
  * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
  * newest version, but the rest, the agents, as they were when it started). Ordered by the column, `r.id`:
