@@ -355,7 +355,8 @@ export async function waitAndReplay(
   const refresh = setInterval(() => pending.touchWaiter(target), WAITER_REFRESH_MS);
   try {
     let deadline = Date.now() + WAIT_LIMIT_MS;
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
+    // The last try comes after the deadline's sleep: a waiter never leaves right after a wait.
+    for (let attempt = 0; ; attempt++) {
       try {
         const { applied, waitsUntil } = await replayPending(context, pending);
         // A change that waits for its children's is kept waited for until its own wait ends (then it is
@@ -370,6 +371,14 @@ export async function waitAndReplay(
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
+      // Each change kept gets its own WAIT_LIMIT_MS: one kept late in this waiter's life was left to it
+      // (its own writer saw this one alive and left).
+      const newest = Math.min(
+        Date.now(),
+        Math.max(0, ...keptFor(pending, store).map(({ item }) => item.madeAt)),
+      );
+      deadline = Math.max(deadline, newest + WAIT_LIMIT_MS);
+      if (Date.now() >= deadline) return;
       await sleep(askAgainMs(attempt));
     }
   } finally {
