@@ -66,8 +66,12 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   if (problem !== null) unreadable(problem);
   else if (server.live.current === null)
     out.warn(`no run in ${chosen ? store.location : dir} yet: the page shows it once \`init\` starts one`);
+  // Once while the run stays unreadable (a flapping link's errors differ read by read), again after it
+  // was read.
+  let failing = problem !== null;
   const unlistenProblems = server.live.listen((message) => {
-    if (message.kind === "problem") unreadable(message.message);
+    if (message.kind === "problem" && !failing) unreadable(message.message);
+    failing = message.kind === "problem";
   });
   const stop = await stopped;
   // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).

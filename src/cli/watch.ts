@@ -85,6 +85,8 @@ export async function watch(options: WatchOptions): Promise<void> {
     let lastPrinted: RunState | null = null;
     let lastFrame = "";
     let warned = "";
+    /** The latest read failed (see the read below). */
+    let unreadable = false;
     /** On the full screen, a warning is its footer while it holds (written to stderr it would land inside the frame). */
     let notice: string | null = null;
     const warn = (message: string) => {
@@ -119,11 +121,15 @@ export async function watch(options: WatchOptions): Promise<void> {
       polled = false;
       const next = await reporter.load().catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        // A read that its own ending cut (the store closed under it) says nothing.
-        if (message !== warned && !stopped) warn(`cannot read the run: ${message}`);
+        // A read that its own ending cut (the store closed under it) says nothing. Printed once while the
+        // run stays unreadable (a flapping link's errors differ read by read); the footer shows the latest.
+        if (message !== warned && !stopped && (screen || !unreadable))
+          warn(`cannot read the run: ${message}`);
         warned = message;
+        unreadable = true;
         return undefined;
       });
+      if (next !== undefined) unreadable = false;
       if (next === null) {
         // The store follows its folder removed and made again: the new run's changes are heard.
         if (warned !== "gone")

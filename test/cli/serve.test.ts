@@ -200,11 +200,14 @@ describe("serve: the command (built CLI, as processes)", () => {
         await stream.next((e) => e.event === "snapshot");
         const state = join(epic.dir, ".parallel-progress", "state.json");
         const good = await readFile(state, "utf8");
-        // Unreadable, mended, then unreadable again: said each time.
+        // Unreadable (in two ways in a row: said once), mended, then unreadable again: said again.
         for (let time = 0; time < 2; time++) {
           const broken = stream.events.length;
           await writeFile(state, "{bad");
           await stream.next((e) => e.event === "problem", broken);
+          const otherwise = stream.events.length;
+          await writeFile(state, "[1, 2]");
+          await stream.next((e) => e.event === "problem", otherwise);
           const mended = stream.events.length;
           await writeFile(state, good);
           await stream.next((e) => e.event === "change" || e.event === "snapshot", mended);
@@ -214,7 +217,7 @@ describe("serve: the command (built CLI, as processes)", () => {
         expect(await serve.stop()).toBe(0);
       }
       const { stderr } = await serve.done;
-      expect(stderr.match(/warning: cannot read the run: .*state\.json is not valid JSON/g)).toHaveLength(2);
+      expect(stderr.match(/warning: cannot read the run: /g)).toHaveLength(2);
     } finally {
       await epic.cleanup();
     }
