@@ -220,7 +220,7 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
       waiting = kept.count;
       if (waiting > 0) {
         out.warn(
-          `${waiting} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): retry applies them`,
+          `${waiting} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): retry tries them, in order (a dry run cannot tell which the run will take: retry applies each, or sets it aside when the run refuses it, or leaves a parent's complete waiting for its children's)`,
         );
       }
     }
