@@ -88,6 +88,15 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     return { name, env, dir, agent: init.stdout.trim().split("\t")[1]! };
   }
 
+  /** startRun of a run of "parent", with its child "child". */
+  async function startFamily(prefix: string, epic: string) {
+    const run = await startRun(prefix, epic, undefined, "parent");
+    const args = ["add", "--domains", "child", "--parent", "parent", "--dir", run.dir];
+    const added = await runCli(args, { env: run.env });
+    expect(added.code, added.stderr).toBe(0);
+    return run;
+  }
+
   /** `update` of `agent` to files 1/total, 2/total... `count` calls, one after the other, each exiting 0. */
   async function updates(
     agent: string,
@@ -500,10 +509,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   }, 60_000);
 
   it("applies a parent's complete kept on one machine once its child's, kept on another, is applied", async () => {
-    const { env, dir } = await startRun("children", "EPIC-C", undefined, "parent");
-    expect(
-      (await runCli(["add", "--domains", "child", "--parent", "parent", "--dir", dir], { env })).code,
-    ).toBe(0);
+    const { env, dir } = await startFamily("children", "EPIC-C");
     const other = await cli.folder();
     const away = await cli.away(env);
     // In real time the child completed first (on the other machine), then the parent: both kept.
@@ -545,10 +551,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   }, 60_000);
 
   it("waits for a parent's children from when the database answers, and sets it aside 10 minutes after", async () => {
-    const { env, dir } = await startRun("childwait", "EPIC-W", undefined, "parent");
-    expect(
-      (await runCli(["add", "--domains", "child", "--parent", "parent", "--dir", dir], { env })).code,
-    ).toBe(0);
+    const { env, dir } = await startFamily("childwait", "EPIC-W");
     const away = await cli.away(env);
     expect((await runCli(["complete", "parent", "--dir", dir], { env: away })).code).toBe(0);
     expect((await runCli(["log", "parent", "after", "--dir", dir], { env: away })).code).toBe(0);

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GitHubError, StoreUnavailableError } from "../../src/errors.js";
-import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { createParallelReporter, createPostgresStore, type RunStore } from "../../src/index.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { FileRunStore } from "../../src/store/file-store.js";
 import { nodeFileSystem } from "../../src/util/node-fs.js";
 import { waitFor } from "../support/cli.js";
+import { GatedClient } from "../support/gated-client.js";
 import { MemoryClient } from "../support/memory-client.js";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
@@ -76,34 +76,6 @@ async function abandonAndRetry(
   }
 }
 
-/** A GitHub whose next comment create waits at a gate while it is closed, then lands (or fails, `failHeld`). */
-class GatedClient extends MemoryClient {
-  private gate: Promise<void> | null = null;
-  private openGate: (() => void) | null = null;
-  waiting = 0;
-  failHeld = false;
-
-  close(): void {
-    this.gate = new Promise((resolve) => (this.openGate = resolve));
-  }
-
-  open(): void {
-    this.openGate?.();
-    this.gate = null;
-  }
-
-  override async createComment(repo: RepoRef, issue: number, body: string): Promise<IssueComment> {
-    const gate = this.gate;
-    if (gate) {
-      this.gate = null;
-      this.waiting++;
-      await gate;
-      if (this.failHeld) throw new GitHubError("GitHub is down", { kind: "server", status: 503 });
-    }
-    return super.createComment(repo, issue, body);
-  }
-}
-
 /**
  * A run of E1 abandoned by a second reporter's `init --force` while the first reporter's create of its
  * progress comment waits at GitHub; then the create lands (or, `failHeld`, fails) and the second reporter
@@ -111,7 +83,7 @@ class GatedClient extends MemoryClient {
  */
 async function abandonWhileCreating(options: { store?: () => RunStore; failHeld?: boolean; later?: number }) {
   const dir = await folder();
-  const client = new GatedClient();
+  const client = new GatedClient("createComment", true);
   let shift = 0;
   const clock = { now: () => Date.now() + shift };
   const stores = [options.store?.(), options.store?.()];

@@ -3,36 +3,11 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { IssueComment, RepoRef } from "../../src/github/types.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter } from "../../src/reporter.js";
 import type { FileSystem } from "../../src/util/io.js";
 import { waitFor } from "../support/cli.js";
-import { MemoryClient } from "../support/memory-client.js";
-
-/** A GitHub whose comment edits wait at a gate while it is closed (an edit GitHub is slow to answer). */
-class GatedClient extends MemoryClient {
-  private gate: Promise<void> | null = null;
-  private openGate: (() => void) | null = null;
-  waiting = 0;
-
-  close(): void {
-    this.gate = new Promise((resolve) => (this.openGate = resolve));
-  }
-
-  open(): void {
-    this.openGate?.();
-    this.gate = null;
-  }
-
-  override async updateComment(repo: RepoRef, id: number, body: string): Promise<IssueComment> {
-    if (this.gate) {
-      this.waiting++;
-      await this.gate;
-    }
-    return super.updateComment(repo, id, body);
-  }
-}
+import { GatedClient } from "../support/gated-client.js";
 
 const folders: string[] = [];
 afterEach(async () => {
@@ -47,7 +22,7 @@ describe("init after a finalize that has not reached the issue yet", () => {
   async function finalizeHeld(fs?: FileSystem) {
     const dir = await mkdtemp(join(tmpdir(), "pp-init-after-"));
     folders.push(dir);
-    const client = new GatedClient();
+    const client = new GatedClient("updateComment");
     const github = { issueNumber: 5, repo: "o/r", minIntervalMs: 0 };
     const first = createParallelReporter(dir, { env: {}, client, github });
     const second = createParallelReporter(dir, { env: {}, client, github, ...(fs ? { fs } : {}) });
