@@ -359,9 +359,7 @@ export async function waitAndReplay(
     for (let attempt = 0; ; attempt++) {
       try {
         const { applied, waitsUntil } = await replayPending(context, pending);
-        // A change that waits for its children's is kept waited for until its own wait ends (then it is
-        // set aside, and what was kept after it applied): the writer must not leave before.
-        if (waitsUntil !== null) deadline = Math.max(deadline, waitsUntil + 2 * MAX_ASK_AGAIN_MS);
+        deadline = waiterDeadline(deadline, [], waitsUntil, Date.now());
         // Done once nothing is kept: a change kept here while it applied (its writer left it to this one)
         // is applied at once when this round applied something, else after the usual wait (nothing spins on
         // a stuck file); changes that wait for the database to show the run (its role's grant revoked for
@@ -371,13 +369,8 @@ export async function waitAndReplay(
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
-      // Each change kept gets its own WAIT_LIMIT_MS: one kept late in this waiter's life was left to it
-      // (its own writer saw this one alive and left).
-      const newest = Math.min(
-        Date.now(),
-        Math.max(0, ...keptFor(pending, store).map(({ item }) => item.madeAt)),
-      );
-      deadline = Math.max(deadline, newest + WAIT_LIMIT_MS);
+      const madeAts = keptFor(pending, store).map(({ item }) => item.madeAt);
+      deadline = waiterDeadline(deadline, madeAts, null, Date.now());
       if (Date.now() >= deadline) return;
       await sleep(askAgainMs(attempt));
     }
@@ -385,6 +378,24 @@ export async function waitAndReplay(
     clearInterval(refresh);
     pending.releaseWaiter(target);
   }
+}
+
+/**
+ * When the waiter leaves, given its `deadline` so far (epoch ms, this machine's clock): each change kept
+ * (made at `madeAts`; one made in the future counts as made `now`) gets its own WAIT_LIMIT_MS, since one
+ * kept late in this waiter's life was left to it (its own writer saw this one alive and left); and a
+ * change that waits for its children's until `waitsUntil` is waited for until then (it is set aside, and
+ * what was kept after it applied, at the next try after it: one ask-again wait on, with room). Pure.
+ */
+export function waiterDeadline(
+  deadline: number,
+  madeAts: readonly number[],
+  waitsUntil: number | null,
+  now: number,
+): number {
+  const newest = Math.min(now, Math.max(0, ...madeAts));
+  const children = waitsUntil === null ? 0 : waitsUntil + 2 * MAX_ASK_AGAIN_MS;
+  return Math.max(deadline, madeAts.length > 0 ? newest + WAIT_LIMIT_MS : 0, children);
 }
 
 /**
