@@ -6,6 +6,7 @@ import { maskSecrets } from "../github/redact.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
+import { MAX_TIMER_MS } from "./pg/url-parameters.js";
 import type { RunStore, Transition } from "./types.js";
 
 /** What LazyPgStore needs of its module (src/store/pg/pg-store.ts). */
@@ -189,10 +190,12 @@ function checkStoreOptions(options: PgStoreOptions): PgStoreOptions {
   }
   for (const [name, least] of Object.entries(LEAST) as [keyof typeof LEAST, number][]) {
     const value = options[name];
-    if (value !== undefined && !(Number.isSafeInteger(value) && value >= least)) {
-      throw new UsageError(
-        `${where}.${name} must be a whole number of at least ${least}, got ${quote(value)}`,
-      );
+    // The timeouts at most MAX_TIMER_MS, the longest a timer waits: a longer one fired at once (Node
+    // printing a warning), and the database was taken for down.
+    const most = name.endsWith("TimeoutMs") ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER;
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= least && value <= most)) {
+      const range = most === MAX_TIMER_MS ? `from ${least} to ${most}` : `of at least ${least}`;
+      throw new UsageError(`${where}.${name} must be a whole number ${range}, got ${quote(value)}`);
     }
   }
   return { ...options, epicId };

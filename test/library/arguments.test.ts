@@ -400,12 +400,22 @@ describe("library arguments", () => {
     [
       "a timeout that is NaN",
       { url: "postgres://h/db", epicId: "E", connectTimeoutMs: Number.NaN },
-      "options.connectTimeoutMs must be a whole number of at least 1, got NaN",
+      "options.connectTimeoutMs must be a whole number from 1 to 2147483647, got NaN",
     ],
     [
       "a statement timeout of 0 (none: a stuck database would hang)",
       { url: "postgres://h/db", epicId: "E", statementTimeoutMs: 0 },
-      "options.statementTimeoutMs must be a whole number of at least 1, got 0",
+      "options.statementTimeoutMs must be a whole number from 1 to 2147483647, got 0",
+    ],
+    [
+      "a timeout longer than a timer can wait (it fired at once: the database taken for down)",
+      { url: "postgres://h/db", epicId: "E", connectTimeoutMs: 2 ** 31 },
+      "options.connectTimeoutMs must be a whole number from 1 to 2147483647, got 2147483648",
+    ],
+    [
+      "a statement timeout longer than PostgreSQL takes",
+      { url: "postgres://h/db", epicId: "E", statementTimeoutMs: 2 ** 31 },
+      "options.statementTimeoutMs must be a whole number from 1 to 2147483647, got 2147483648",
     ],
     [
       "negative tries",

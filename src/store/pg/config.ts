@@ -1,7 +1,13 @@
 import type pg from "pg";
 import { quote } from "../../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
-import { checkParameters, SECRET, SECRET_VALUE, urlConnectTimeoutMs } from "./url-parameters.js";
+import {
+  checkParameters,
+  MAX_TIMER_MS,
+  SECRET,
+  SECRET_VALUE,
+  urlConnectTimeoutMs,
+} from "./url-parameters.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
 export interface StoreUrl {
@@ -201,8 +207,7 @@ export const STATEMENT_TIMEOUT_MS = 10_000;
  * host, a network partition, a proxy that keeps the socket open) would leave the query waiting forever.
  */
 export const ANSWER_MARGIN_MS = 2000;
-/** The longest a Node timer waits (a longer one fires at once, with a warning printed). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
 
 /**
  * The settings of every connection this program opens (the store's pool, its listeners, the `db` commands).

@@ -131,12 +131,16 @@ export function checkParameters(url: URL, option: string): void {
   }
 }
 
+/** The longest a Node timer waits (a longer one fires at once, with a warning printed). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * How long a connection waits (ms) as the URL's connect_timeout says (whole seconds, libpq's least 2), or
- * null: not given, or 0 or less, which libpq takes for no limit and this tool does not do (its default).
+ * How long a connection waits (ms) as the URL's connect_timeout says (whole seconds, libpq's least 2, and
+ * at most MAX_TIMER_MS: about 24.8 days, as good as none), or null: not given, or 0 or less, which libpq
+ * takes for no limit and this tool does not do (its default).
  */
 export function urlConnectTimeoutMs(url: URL): number | null {
   const value = url.searchParams.get("connect_timeout");
   const seconds = value === null ? 0 : Number(value);
-  return seconds > 0 ? Math.max(2, seconds) * 1000 : null;
+  return seconds > 0 ? Math.min(MAX_TIMER_MS, Math.max(2, seconds) * 1000) : null;
 }

@@ -230,6 +230,8 @@ describe("store URL parameters", () => {
     expect(wait("postgres://h/db?connect_timeout=1")).toBe(2000);
     expect(wait("postgres://h/db?connect_timeout=0")).toBe(5000);
     expect(wait("postgres://h/db?connect_timeout=12", 300)).toBe(300);
+    // At most the longest a timer waits (a longer one fired at once: the database taken for down).
+    expect(wait("postgres://h/db?connect_timeout=2147484")).toBe(2 ** 31 - 1);
   });
 
   it("waits for an answer 2 s past the statement's limit, and never longer than a timer can (PostgreSQL's most)", () => {
