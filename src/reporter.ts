@@ -12,7 +12,8 @@ import {
 } from "./config/options.js";
 import { resolveApiUrl } from "./config/resolve.js";
 import { quote } from "./config/show-value.js";
-import { UsageError } from "./errors.js";
+import { LockTimeoutError, QueueUnwritableError, StoreUnavailableError, UsageError } from "./errors.js";
+import { maskSecrets } from "./github/redact.js";
 import { checkCost, checkMetrics } from "./model/metrics.js";
 import {
   applyAdd,
@@ -444,12 +445,16 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     // Whether close() came first is decided now: a call made before it is not refused while it loads.
     const refused = this.closing !== null;
     const run = async () => {
-      await this.checkArguments(method, args);
-      // The GitHub API this call is configured with (the option, else GITHUB_API_URL) is checked before
-      // anything is changed, not when a write is due (the change saved, then refused).
-      resolveApiUrl(this.core.options.github?.apiUrl, this.core.env);
-      if (refused) throw new UsageError(`${method}: this reporter was closed: create a new one`);
-      return work(madeAt);
+      try {
+        await this.checkArguments(method, args);
+        // The GitHub API this call is configured with (the option, else GITHUB_API_URL) is checked before
+        // anything is changed, not when a write is due (the change saved, then refused).
+        resolveApiUrl(this.core.options.github?.apiUrl, this.core.env);
+        if (refused) throw new UsageError(`${method}: this reporter was closed: create a new one`);
+        return await work(madeAt);
+      } catch (error) {
+        throw this.withoutSecrets(error);
+      }
     };
     // A change takes its turn now, in the order of the calls (CallOrder); a read runs at once.
     const running = change ? this.order.turn(change.agent, run) : run();
@@ -457,6 +462,25 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const settled = () => this.calls.delete(running);
     running.then(settled, settled);
     return running;
+  }
+
+  /**
+   * `error` as the caller gets it: one of this library's (a caller's mistake, the store or the queue in
+   * trouble) with the secrets this reporter knows masked in its message and stack (a value echoed as typed:
+   * the environment's token given as an agent, the password ~/.pgpass gave); any other as it is (a
+   * listener's own error is the caller's). GitHub's errors are masked where they are made.
+   */
+  private withoutSecrets(error: unknown): unknown {
+    const ours =
+      error instanceof UsageError ||
+      error instanceof StoreUnavailableError ||
+      error instanceof QueueUnwritableError ||
+      error instanceof LockTimeoutError;
+    if (!ours) return error;
+    const secrets = this.core.secrets();
+    error.message = maskSecrets(error.message, secrets);
+    if (error.stack) error.stack = maskSecrets(error.stack, secrets);
+    return error;
   }
 
   /**

@@ -532,3 +532,26 @@ describe("library arguments", () => {
     expect(r.executionState.mergeSummary).toBe("");
   });
 });
+
+describe("a library error echoing a value typed by mistake", () => {
+  it("masks the environment's token in its message and stack, whatever its shape", async () => {
+    const token = "plainpassw0rdXYZ";
+    const volume = new Volume();
+    const fs = createFsFromVolume(volume) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const reporter = createParallelReporter("/epic", { fs, env: { GITHUB_TOKEN: token } });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    const calls: [string, () => Promise<unknown>][] = [
+      ["a status", () => reporter.updateAgentProgress("a", token as never)],
+      ["an agent", () => reporter.updateAgentProgress(token, "in_progress")],
+      ["an options object", () => reporter.markAgentFailed("a", { token } as never)],
+    ];
+    for (const [what, call] of calls) {
+      const error = (await call().catch((caught: unknown) => caught)) as Error;
+      expect(error, what).toBeInstanceOf(UsageError);
+      expect(error.message, what).toContain("***");
+      expect(`${error.message}\n${error.stack}`, what).not.toContain(token);
+    }
+    await reporter.close();
+  });
+});
