@@ -94,7 +94,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * call only, whatever it is (a call refused by its own checks included); null clears it.
    */
   applyingKeptChange(madeAt: number | null): void {
-    if (madeAt !== null && !Number.isFinite(madeAt)) {
+    // A time a Date can hold (±8.64e15 ms): the next call makes ISO times of it.
+    if (madeAt !== null && !(Number.isFinite(madeAt) && Math.abs(madeAt) <= 8.64e15)) {
       throw new UsageError(
         `applyingKeptChange: madeAt must be epoch milliseconds or null, got ${quote(madeAt)}`,
       );

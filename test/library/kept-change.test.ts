@@ -93,5 +93,9 @@ describe("a kept change applied after the run ended", () => {
     expect(() => r.applyingKeptChange("yesterday" as unknown as number)).toThrow(
       'applyingKeptChange: madeAt must be epoch milliseconds or null, got "yesterday"',
     );
+    // Finite, but no time a Date holds: the next call's ISO times would throw a RangeError.
+    expect(() => r.applyingKeptChange(-1e300)).toThrow(
+      "applyingKeptChange: madeAt must be epoch milliseconds",
+    );
   });
 });
