@@ -27,7 +27,8 @@ export interface RunStore {
   /** The current state, or null when no run was started. No lock. */
   read(): Promise<RunState | null>;
   /**
-   * One run of this store's epic by its run id, or null when there is none (or none the caller may see).
+   * One run by its run id, of any epic (a queue may hold another epic's posts), or null when there is
+   * none (or none the caller may see).
    * Absent: the store keeps the latest run only (the file store), which read() returns.
    */
   readRun?(runId: string): Promise<RunState | null>;

@@ -16,7 +16,7 @@ interface ProgressPost {
  * --force` may have abandoned that run since the entry was queued. So where the store shows the run
  * abandoned, its mark is sent, rendered from the run as the store keeps it; where it shows the run not
  * abandoned, the entry as queued, or nothing for a mark (queued by an `init --force` that did not
- * commit). Where the store keeps no such run (the file store, another epic's run), the entry as queued.
+ * commit). Where the store keeps no such run (the file store; a run the role may not see), the entry as queued.
  */
 export async function queuedProgress(
   deps: Pick<SyncDeps, "store" | "clock" | "maskState">,

@@ -140,6 +140,16 @@ export async function retryQueue(
       deadline,
     });
 
+    // The current run first: its latest state and final summary are what the command is for, and other
+    // runs' entries (older, often many: each init --force queues a mark) could take all its time first.
+    if (plan.some((entry) => entry.action === "current") || report.owed.length > 0) {
+      currentFlushed = true;
+      const result = await syncer.flush({ deadline, ignoreBackoff: true });
+      stopped = currentFailed = result.kind === "failed";
+    }
+    /** The token's login by API, once a lookup learned it: asked once per retry, not once per entry. */
+    const viewers = new Map<string, string | null>();
+
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
       // The command's time is up (a wait for another retry's lock included): the rest stays queued.
@@ -210,6 +220,9 @@ export async function retryQueue(
         // the current run's state, are still sent.
         if (ENTRY_TROUBLE.has(error.kind)) refusedRuns.add(entry.item.run_id);
         else stopped = true;
+      } finally {
+        // What a lookup learned of the token's login serves the next entries on that API.
+        if (context?.viewer !== undefined) viewers.set(entry.item.api_url, context.viewer);
       }
     }
     // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
@@ -268,7 +281,7 @@ export async function retryQueue(
         client: await deps.client(item.api_url),
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
-        viewer: undefined,
+        viewer: viewers.get(item.api_url),
         timeLeft: () => deadline - timer.now(),
       };
     }

@@ -319,14 +319,14 @@ describe.concurrent("a run abandoned by init --force", () => {
      * Machine A posts a run of E1 (unless `neverPosted`) and then queues its latest table (GitHub down for
      * it); machine B abandons the run (`init --force`, its own queue) and sends nothing; then A retries.
      */
-    async function queuedOnAnotherMachine(neverPosted: boolean) {
+    /** `otherEpic`: the retry is a call under another epic in A's folder (its queue holds E1's post). */
+    async function queuedOnAnotherMachine(neverPosted: boolean, otherEpic = false) {
       const { url } = await sharedPostgres().createDatabase("abandon");
       const client = new MemoryClient();
       const stores = [createPostgresStore({ url, epicId: "E1" }), createPostgresStore({ url, epicId: "E1" })];
-      const [a, b] = await Promise.all(
-        stores.map(async (store) =>
-          createParallelReporter(await folder(), { env: {}, client, github, store }),
-        ),
+      const aDir = await folder();
+      const [a, b] = [aDir, await folder()].map((dir, index) =>
+        createParallelReporter(dir, { env: {}, client, github, store: stores[index]! }),
       );
       const down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
       try {
@@ -338,8 +338,15 @@ describe.concurrent("a run abandoned by init --force", () => {
         const oldRun = a!.executionState!.runId;
         await b!.initializeParallelTracking("E1", ["c"], undefined, { force: true });
         client.down = null;
-        const report = await a!.retryReport();
-        return { client, oldRun, report };
+        if (!otherEpic) return { client, oldRun, report: await a!.retryReport() };
+        const other = createPostgresStore({ url, epicId: "E-OTHER" });
+        stores.push(other);
+        const elsewhere = createParallelReporter(aDir, { env: {}, client, github, store: other });
+        try {
+          return { client, oldRun, report: await elsewhere.retryReport() };
+        } finally {
+          await elsewhere.close();
+        }
       } finally {
         await a!.close();
         await b!.close();
@@ -356,11 +363,17 @@ describe.concurrent("a run abandoned by init --force", () => {
       expect(old!.body).toContain("| 1/4 |");
     });
 
-    it("queued on another machine and never posted is not posted: its queued table is dropped", async () => {
-      const { client, oldRun, report } = await queuedOnAnotherMachine(true);
-      expect(report.remaining).toBe(0);
-      expect(progressOf(client, oldRun)).toEqual([]);
-    });
+    it.each([
+      ["under its epic", false],
+      ["under another epic (a folder reused for another run)", true],
+    ])(
+      "queued on another machine and never posted is not posted, retried %s: its queued table is dropped",
+      async (_, otherEpic) => {
+        const { client, oldRun, report } = await queuedOnAnotherMachine(true, otherEpic);
+        expect(report.remaining).toBe(0);
+        expect(progressOf(client, oldRun)).toEqual([]);
+      },
+    );
 
     it("whose comment someone deleted gets no new comment", async () => {
       const { url } = await sharedPostgres().createDatabase("abandon");

@@ -91,13 +91,12 @@ export async function readLatest(client: pg.ClientBase, session: Session, lock: 
   };
 }
 
-/** Run `runId` of the session's epic (null: none, or one the role may not see), and the database's clock. */
+/** Run `runId`, of any epic (null: none, or one the role may not see), and the database's clock. */
 export async function readRun(
   client: pg.ClientBase,
-  session: Session,
   runId: string,
 ): Promise<{ now: number | null; state: RunState | null }> {
-  const { rows } = await client.query<RunRows>(RUN_BY_ID, [session.epicId, runId]);
+  const { rows } = await client.query<RunRows>(RUN_BY_ID, [runId]);
   const row = rows[0];
   return row ? { now: row.now_ms, state: assemble(row).state } : { now: null, state: null };
 }

@@ -140,10 +140,10 @@ export class PgRunStore implements RunStore {
     });
   }
 
-  /** Run `runId` of this store's epic, as read() reads the latest (null: none the role may see). */
+  /** Run `runId`, of any epic (run ids are unique), as read() reads the latest (null: none the role may see). */
   async readRun(runId: string): Promise<RunState | null> {
     return this.withClient(async (client) => {
-      const { now, state } = await readRun(client, this.session, runId);
+      const { now, state } = await readRun(client, runId);
       if (now === null || state === null) return null;
       this.sawClock(now);
       return withTimesHeld(state, now);

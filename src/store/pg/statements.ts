@@ -23,15 +23,16 @@ LEFT JOIN LATERAL (
 ) AS r ON true`;
 
 /**
- * One run of the epic by its run id (its run row and agent rows), and the database's clock: no row when
- * the epic has no such run, or the role may not see it (row-level security applies).
+ * One run by its run id, of any epic (run ids are unique: a retry under another epic may hold a queued
+ * post of it), its run row and agent rows, and the database's clock: no row when there is no such run, or
+ * the role may not see it (row-level security applies).
  */
 export const RUN_BY_ID = `
 SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms,
        r.seq::float8 AS seq, r.event, r.run_state,
        (SELECT json_agg(json_build_array(a.agent_id, a.version, a.state) ORDER BY a.agent_id) FROM ${SCHEMA}.agents a
         WHERE a.run_id = r.id) AS agents
-FROM ${SCHEMA}.runs r WHERE r.epic_id = $1 AND r.run_id = $2`;
+FROM ${SCHEMA}.runs r WHERE r.run_id = $1`;
 
 /**
  * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
