@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { quote } from "../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UnfinishedChildrenError, UsageError } from "../errors.js";
-import { holdsSecret, looksLikeToken, MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
+import { holdsSecret, longSecrets, looksLikeToken, maskSecrets } from "../github/redact.js";
 import {
   type AgentChange,
   type KeptChange,
@@ -123,8 +123,7 @@ function masked(change: KeptChange, secrets: readonly string[]): KeptChange {
  */
 function refuseSecretRef(change: KeptChange, secrets: readonly string[]): void {
   if (change.kind === "finalize") return;
-  const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
-  if (!holdsSecret(change.agent, long) && !looksLikeToken(change.agent)) return;
+  if (!holdsSecret(change.agent, longSecrets(secrets)) && !looksLikeToken(change.agent)) return;
   throw new UsageError(
     `unknown agent ${quote(maskSecrets(change.agent, secrets))}: no agent's name holds a token or password (nothing was kept)`,
   );
@@ -151,7 +150,8 @@ function databaseOf(store: LazyPgStore): string {
 
 /**
  * Where this machine keeps changes, and how many it keeps for the context's epic (none without a store);
- * with `runStarted` (epoch ms), only those made for that run (madeForRun: the others are set aside).
+ * with `runStarted` (epoch ms), only those made for that run (since it started, on the database's clock:
+ * the others are set aside).
  */
 export function keptHere(
   context: Context,
@@ -160,15 +160,8 @@ export function keptHere(
   const pending = pendingOf(context);
   const kept = context.store ? keptFor(pending, context.store) : [];
   const skewMs = skewOf(context.store);
-  return { dir: pending.dir, count: kept.filter(({ item }) => madeForRun(item, runStarted, skewMs)).length };
+  return { dir: pending.dir, count: kept.filter(({ item }) => item.madeAt + skewMs >= runStarted).length };
 }
-
-/**
- * Whether a kept change was made for the run that started at `runStarted` (the database's clock): a run
- * that started after the change was made is not its run, but one that replaced it (init --force).
- */
-const madeForRun = (item: PendingChange, runStarted: number, skewMs = 0): boolean =>
-  item.madeAt + skewMs >= runStarted;
 
 /**
  * The database's clock less this machine's, as the store's latest read saw them (0 before any): a kept
@@ -233,9 +226,10 @@ export async function replayPending(
       skewMs = skewOf(store);
     }
     // When it was made on the database's clock (this machine's may be off): a kept change is compared with
-    // the run's times (its start, its agents' last reports), which are the database's.
+    // the run's times (its start, its agents' last reports), which are the database's. A run that started
+    // after it was made is not its run, but one that replaced it (init --force).
     const madeAt = item.madeAt + skewMs;
-    if (!madeForRun(item, runStarted, skewMs)) {
+    if (madeAt < runStarted) {
       const to = pending.setAside(
         name,
         "its run was replaced: the epic's latest run started after it was made",
@@ -357,20 +351,21 @@ export async function waitAndReplay(
     let deadline = Date.now() + WAIT_LIMIT_MS;
     // The last try comes after the deadline's sleep: a waiter never leaves right after a wait.
     for (let attempt = 0; ; attempt++) {
+      let waitsUntil: number | null = null;
       try {
-        const { applied, waitsUntil } = await replayPending(context, pending);
-        deadline = waiterDeadline(deadline, [], waitsUntil, Date.now());
+        const replayed = await replayPending(context, pending);
+        waitsUntil = replayed.waitsUntil;
         // Done once nothing is kept: a change kept here while it applied (its writer left it to this one)
         // is applied at once when this round applied something, else after the usual wait (nothing spins on
         // a stuck file); changes that wait for the database to show the run (its role's grant revoked for
         // a while, an init not there yet) are asked for again, as when it did not answer.
         if (keptFor(pending, store).length === 0) return;
-        if (applied > 0) continue;
+        if (replayed.applied > 0) continue;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
       const madeAts = keptFor(pending, store).map(({ item }) => item.madeAt);
-      deadline = waiterDeadline(deadline, madeAts, null, Date.now());
+      deadline = waiterDeadline(deadline, madeAts, waitsUntil, Date.now());
       if (Date.now() >= deadline) return;
       await sleep(askAgainMs(attempt));
     }

@@ -19,3 +19,17 @@ export function sameApi(a: string, b: string): boolean {
   };
   return a === b || canonical(a) === canonical(b);
 }
+
+/** Percent escapes: they can spell a secret that a check does not know (a token only gh gives). */
+export const hasEscapes = (text: string): boolean => /%[0-9A-Fa-f]{2}/.test(text);
+
+/**
+ * A URL that holds a secret (or percent escapes) as a message shows it: its origin alone (encoded in any of
+ * many ways, the secret could not be masked in the rest), its scheme alone when the origin holds one
+ * (`holds`, or escapes), `***` when it has no origin.
+ */
+export function originAlone(text: string, holds: (origin: string) => boolean): string {
+  const origin = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/[^/?#]*/.exec(text);
+  if (!origin) return "***";
+  return holds(origin[0]) || hasEscapes(origin[0]) ? `${origin[1]}//***` : `${origin[0]}/***`;
+}

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { holdsSecret, looksLikeToken, MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
+import { holdsSecret, longSecrets, looksLikeToken, maskSecrets } from "../github/redact.js";
 import { checkCost, checkCriteria, checkIteration } from "../model/metrics.js";
 import { type CommentMode, UPDATE_STATUSES, type UpdateStatus } from "../model/types.js";
 import { holdsHidden, quote } from "./show-value.js";
@@ -145,8 +145,7 @@ export function refuseSecretsIn(names: readonly string[], secrets: readonly stri
  * checkRepo and checkApiUrl do: a shorter one is a word of them (a password `github`: api.github.com).
  */
 export function refuseSecretsInTarget(repo: string | null, apiUrl: string, secrets: readonly string[]): void {
-  const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
-  refuseSecretsIn([repo ?? "", apiUrl], long, "repository and API URL");
+  refuseSecretsIn([repo ?? "", apiUrl], longSecrets(secrets), "repository and API URL");
 }
 
 /**

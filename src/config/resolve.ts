@@ -3,15 +3,15 @@ import { unescape as percentDecoded } from "node:querystring";
 import { UsageError } from "../errors.js";
 import {
   holdsSecret,
+  longSecrets,
   looksLikeToken,
-  MIN_ANYWHERE,
   maskSecrets,
   withoutCredentials,
 } from "../github/redact.js";
 import { storeUrlSecrets } from "../store/pg/config.js";
 import { commandOutput } from "../util/command-output.js";
 import type { FileSystem } from "../util/io.js";
-import { canonicalApiUrl } from "./api-url.js";
+import { canonicalApiUrl, hasEscapes, originAlone } from "./api-url.js";
 import { isRepoSlug } from "./repo-slug.js";
 import { quote } from "./show-value.js";
 
@@ -117,7 +117,7 @@ export function resolveApiUrl(flag: string | undefined, env: Env): string {
 function checkApiUrl(value: string, source: string, env: Env): string {
   const trimmed = value.trim();
   // Secrets of 8 characters or more (a real token is longer): a short one would match plain words of the URL.
-  const secrets = environmentTokens(env).filter((secret) => secret.length >= MIN_ANYWHERE);
+  const secrets = longSecrets(environmentTokens(env));
   // A secret of the environment or anything shaped like a token (refused as in --repo), as written or
   // percent-encoded (`%67hp_…` is `ghp_…`: holdsSecret decodes), and as kept: the host in lower case (a
   // classic token is lower-case hex, `ABCD…` in the host is kept as `abcd…`). Written to disk in any of them.
@@ -138,12 +138,8 @@ function checkApiUrl(value: string, source: string, env: Env): string {
   const shown = (text: string): string => {
     // Percent escapes can spell a secret this check does not know (a token only gh gives, asked only
     // once the call fails): such a value is shown as its origin alone too.
-    const escaped = (part: string) => /%[0-9A-Fa-f]{2}/.test(part);
-    if (!heldIn(text) && !escaped(text)) return quote(maskSecrets(withoutCredentials(text), secrets));
-    const origin = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/[^/?#]*/.exec(text);
-    if (!origin) return quote("***");
-    const hostHolds = holdsAny(origin[0]) || escaped(origin[0]) || (url !== null && holdsAny(url.origin));
-    return quote(hostHolds ? `${origin[1]}//***` : `${origin[0]}/***`);
+    if (!heldIn(text) && !hasEscapes(text)) return quote(maskSecrets(withoutCredentials(text), secrets));
+    return quote(originAlone(text, (origin) => holdsAny(origin) || (url !== null && holdsAny(url.origin))));
   };
   if (
     !url ||
@@ -196,8 +192,8 @@ function checkRepo(value: string, source: string, env: Env): string {
   if (!isRepoSlug(trimmed)) throw new UsageError(`${source} must be owner/name, got ${quote(value)}`);
   // The repository is kept in the run state and queue files and is part of every request's path: a token
   // pasted into it would be written to disk and sent (the environment's, as checkApiUrl's, or any token's shape).
-  const held = environmentTokens(env).filter((secret) => secret.length >= 8);
-  if (held.some((secret) => trimmed.includes(secret)) || looksLikeToken(trimmed)) {
+  const held = longSecrets(environmentTokens(env));
+  if (holdsSecret(trimmed, held) || looksLikeToken(trimmed)) {
     throw new UsageError(
       `${source} must not hold a token (or another secret of the environment): give owner/name, got ${quote(maskSecrets(trimmed, held))}`,
     );

@@ -43,6 +43,10 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
   return maskGiven(text, secrets).replace(TOKEN_SHAPE, MASK).replace(BASIC_OR_BEARER, `$1$2${MASK}`);
 }
 
+/** The `secrets` masked wherever they appear (MIN_ANYWHERE characters or more; see maskGiven). */
+export const longSecrets = (secrets: readonly string[]): string[] =>
+  secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
+
 /** `secrets` alone (as written and URL-encoded) replaced with `***`: maskSecrets without the shapes. */
 function maskGiven(text: string, secrets: readonly string[]): string {
   let result = text;
@@ -67,7 +71,7 @@ export function holdsSecret(text: string, secrets: readonly string[]): boolean {
   const holds = (form: string, among: readonly string[]) => maskGiven(form, among) !== form;
   // Decoded, only the secrets masked anywhere: a short one stands alone in decoded text by chance
   // (`/tmp/no%20pw` is `/tmp/no pw`).
-  const long = secrets.filter((secret) => secret.length >= MIN_ANYWHERE);
+  const long = longSecrets(secrets);
   return (
     secrets.length > 0 && (holds(text, secrets) || (long.length > 0 && holds(percentDecoded(text), long)))
   );

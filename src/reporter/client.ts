@@ -1,4 +1,4 @@
-import { sameApi } from "../config/api-url.js";
+import { hasEscapes, originAlone, sameApi } from "../config/api-url.js";
 import { webHost } from "../config/origin-host.js";
 import {
   DEFAULT_API_URL,
@@ -83,9 +83,8 @@ export function runApiElsewhere(
  * gives, asked since), as written (masked) or percent-encoded in any way (then only its origin is shown).
  */
 function shownApiUrl(url: string, secrets: readonly string[]): string {
-  if (!holdsSecret(url, secrets) && !/%[0-9A-Fa-f]{2}/.test(url)) return redactSecrets(url, secrets);
-  const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url)?.[0];
-  return origin && !holdsSecret(origin, secrets) && !origin.includes("%") ? `${origin}/***` : "***";
+  if (!holdsSecret(url, secrets) && !hasEscapes(url)) return redactSecrets(url, secrets);
+  return originAlone(url, (origin) => holdsSecret(origin, secrets));
 }
 
 /** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */

@@ -1,4 +1,4 @@
-import { MIN_ANYWHERE, maskSecrets } from "../github/redact.js";
+import { longSecrets, maskSecrets } from "../github/redact.js";
 import type { RunState } from "../model/types.js";
 
 /**
@@ -8,7 +8,7 @@ import type { RunState } from "../model/types.js";
  * run's comments).
  */
 export function stateWithout(state: RunState, tokens: readonly string[]): RunState {
-  const long = tokens.filter((token) => token.length >= MIN_ANYWHERE);
+  const long = longSecrets(tokens);
   if (long.length === 0) return state;
   const hide = (text: string): string => maskSecrets(text, long);
   const hideOrNull = (text: string | null): string | null => (text === null ? null : hide(text));

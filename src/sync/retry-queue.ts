@@ -125,10 +125,7 @@ export async function retryQueue(
       waitingUntil: null,
     };
     const clearedRuns = new Set<string>();
-    let currentFlushed = false;
-    let stopped = false; // GitHub failed: keep the rest for later
     let outOfTime = false;
-    let currentFailed = false; // a write of the run failed: the syncer warned of it
     /** Runs an entry of which its issue refused (deleted, locked, too long) or must wait: the rest waits too. */
     const refusedRuns = new Set<string>();
     // Spaced from this process's other writes too: the run's, which the syncer makes between these.
@@ -140,13 +137,12 @@ export async function retryQueue(
       deadline,
     });
 
-    // The current run first: its latest state and final summary are what the command is for, and other
-    // runs' entries (older, often many: each init --force queues a mark) could take all its time first.
-    if (plan.some((entry) => entry.action === "current") || report.owed.length > 0) {
-      currentFlushed = true;
-      const result = await syncer.flush({ deadline, ignoreBackoff: true });
-      stopped = currentFailed = result.kind === "failed";
-    }
+    // The current run first, brought up to date even when nothing of it was queued (finalize relies on
+    // it): its latest state and final summary are what the command is for, and other runs' entries (older,
+    // often many: each init --force queues a mark) could take all its time first.
+    const current = await syncer.flush({ deadline, ignoreBackoff: true });
+    let stopped = current.kind === "failed"; // GitHub failed: keep the rest for later
+    const currentFailed = stopped; // a write of the run failed: the syncer warned of it
     /** The token's login by API, once a lookup learned it: asked once per retry, not once per entry. */
     const viewers = new Map<string, string | null>();
 
@@ -163,11 +159,6 @@ export async function retryQueue(
           continue;
         }
         if (entry.action === "current") {
-          if (!currentFlushed) {
-            currentFlushed = true;
-            const result = await syncer.flush({ deadline, ignoreBackoff: true });
-            stopped = currentFailed = result.kind === "failed";
-          }
           if (isDelivered(entry.item, await store.read())) await clear(entry);
           continue;
         }
@@ -224,10 +215,6 @@ export async function retryQueue(
         // What a lookup learned of the token's login serves the next entries on that API.
         if (context?.viewer !== undefined) viewers.set(entry.item.api_url, context.viewer);
       }
-    }
-    // The current run is brought up to date even when nothing of it was queued (finalize relies on it).
-    if (!currentFlushed && !stopped) {
-      currentFailed = (await syncer.flush({ deadline, ignoreBackoff: true })).kind === "failed";
     }
     // A write owed only later (once an unanswered request can no longer land) is left to a background writer.
     await syncer.ensureBackgroundWriter();
