@@ -40,8 +40,9 @@ export function createOutput(
       process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
     },
     warn: (text) => {
+      if (options.quiet) return; // before messageLine: masking and escaping cost a call that says nothing
       const message = messageLine(text);
-      if (options.quiet || warned.has(message)) return;
+      if (warned.has(message)) return;
       if (options.once !== false) warned.add(message);
       const line = annotate ? annotation("warning", message) : `parallel-progress: warning: ${message}`;
       process.stderr.write(`${line}\n`);

@@ -178,6 +178,12 @@ function landsUntil(state: RunState, at: number): number | null {
   return until > at ? until : null;
 }
 
+/** landsUntil on this process's clock (`now`), as a queue entry's `unsure_until` holds it, or null. */
+function landsUntilHere(state: RunState, at: number, now: number): number | null {
+  const until = landsUntil(state, at);
+  return until === null ? null : now + (until - at);
+}
+
 /** Whether `state` is a finalized run the issue does not show all of yet (progress or final summary). */
 function lacksPosts(state: RunState): boolean {
   return state.completedAt !== null && canSync(state) && missingSteps(state).length > 0;
@@ -190,8 +196,7 @@ function lacksPosts(state: RunState): boolean {
  * how many entries it added (the warning is the caller's: said once the run is replaced).
  */
 async function queueReplaced(core: ReporterCore, place: Workplace, { state, at }: Replaced): Promise<number> {
-  const until = landsUntil(state, at);
-  const unsureUntil = until === null ? null : core.clock.now() + (until - at);
+  const unsureUntil = landsUntilHere(state, at, core.clock.now());
   const deps = { queue: place.queue, clock: core.clock, maskState: core.maskState };
   return (await queueMissingOf(deps, state, replacedReason(state), unsureUntil)).length;
 }
@@ -208,8 +213,7 @@ async function queueMark(core: ReporterCore, place: Workplace, open: RunState): 
   if (open.github.commentMode !== "edit" || !(await shownOnIssue(place, { state: abandoned, at }))) {
     return null;
   }
-  const until = landsUntil(abandoned, at);
-  const unsureUntil = until === null ? null : core.clock.now() + (until - at);
+  const unsureUntil = landsUntilHere(abandoned, at, core.clock.now());
   const body = await renderBody(abandoned, "progress", core.clock.now(), core.maskState);
   const outcome = { outcomeUnknown: unsureUntil !== null, unsureUntil, abandoned: true };
   const deps = { queue: place.queue, clock: core.clock };
