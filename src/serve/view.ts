@@ -132,7 +132,7 @@ function recentEvents(state: RunState, id: string): RecentEvent[] {
   const byTime = [...state.agents[id]!.events].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return byTime.slice(-RECENT_EVENTS).map((event) => ({
     at: event.at,
-    message: event.message,
+    message: event.message.trim(), // as the comment, status and watch show it
     from: event.agentId === undefined ? null : (state.agents[event.agentId]?.domain ?? event.agentId),
   }));
 }

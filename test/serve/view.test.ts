@@ -88,11 +88,12 @@ describe("serve: the page's view of a run (pure)", () => {
   it("keeps the latest events, a child's included in its parent's, newest last", () => {
     let state = nestedRun();
     for (let i = 0; i < 7; i++) state = applyLog(state, "backend", `own ${i}`, T0 + i * 1000);
-    state = applyLog(state, "db", "from the child", T0 + 5500);
+    state = applyLog(state, "db", "\n  from the child \n", T0 + 5500);
     const [backend, , db] = toPageView(state, T0 + 9000).agents;
     expect(backend!.events).toHaveLength(RECENT_EVENTS);
     expect(backend!.events.at(-2)).toMatchObject({ message: "from the child", from: "db" });
     expect(backend!.events.at(-1)).toMatchObject({ message: "own 6", from: null });
+    // Shown trimmed, as the comment, status and watch show it.
     expect(db!.events).toEqual([
       { at: new Date(T0 + 5500).toISOString(), message: "from the child", from: null },
     ]);
