@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { writeFileAtomicSync } from "../store/atomic-write.js";
 import type { FileSystem } from "../util/io.js";
+import { makeFolder } from "../util/make-folder.js";
 import type { TaskFileStat } from "./read-task-file.js";
 
 /**
@@ -43,7 +44,7 @@ export function seenFor(record: TaskFileSeen | undefined, runId: string): TaskFi
 /** Records what was read; a failure only costs a re-read of task.md at the next command. */
 export function writeTaskFileSeen(fs: FileSystem, epicDir: string, record: TaskFileSeen): void {
   try {
-    fs.mkdirSync(join(epicDir, PATH[0]), { recursive: true });
+    makeFolder(fs, join(epicDir, PATH[0]));
     writeFileAtomicSync(fs, join(epicDir, ...PATH), `${JSON.stringify(record)}\n`);
   } catch {
     // Not writable: nothing lost but time.

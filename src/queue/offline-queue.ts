@@ -4,6 +4,7 @@ import { withLock } from "../store/lock.js";
 import { RETRY_LOCK_MS, RETRY_LOCK_WAIT_MS, UNANSWERED_WINDOW_MS } from "../sync/timings.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { Clock, FileSystem } from "../util/io.js";
+import { makeFolder } from "../util/make-folder.js";
 import { QUEUE_FILE_PATTERN, queueFileName } from "./file-name.js";
 import type { QueueEntry, QueueItem } from "./types.js";
 
@@ -102,7 +103,7 @@ export class OfflineQueue {
   async add(item: QueueItem): Promise<string | null> {
     try {
       await this.notAFolder(true);
-      await this.fs.promises.mkdir(this.dir, { recursive: true });
+      makeFolder(this.fs, this.dir);
       ignoreInGit(this.fs, this.dir);
       return await this.write(item);
     } catch (error) {

@@ -4,6 +4,7 @@ import { writeFileAtomicSync } from "../store/atomic-write.js";
 import { touch, tryLock } from "../store/lock.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import type { FileSystem } from "../util/io.js";
+import { makeFolder } from "../util/make-folder.js";
 import { randomHex } from "../util/random.js";
 
 /** An agent's change that could not reach the shared store, as data (so it can be applied later). */
@@ -69,7 +70,7 @@ export class PendingChanges {
   }
 
   add(pending: PendingChange): string {
-    this.fs.mkdirSync(this.dir, { recursive: true });
+    makeFolder(this.fs, this.dir);
     ignoreInGit(this.fs, join(this.dir, ".."));
     const stamp = String(pending.madeAt).padStart(15, "0");
     const name = `change_${stamp}_${String(this.counter++ % 10_000).padStart(4, "0")}_${randomHex(8)}.json`;

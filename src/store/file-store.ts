@@ -4,6 +4,7 @@ import { LockTimeoutError, UnreadableStateError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import { ignoreInGit } from "../util/git-ignore.js";
 import { type Clock, type FileSystem, systemClock } from "../util/io.js";
+import { makeFolder } from "../util/make-folder.js";
 import { asidePath, sweepTemporaryFiles, writeFileAtomicSync } from "./atomic-write.js";
 import { onTimesHeld, withTimesHeld } from "./held-times.js";
 import { withLock } from "./lock.js";
@@ -264,7 +265,7 @@ export class FileRunStore implements RunStore {
   /** The state folder, kept out of git (its `.gitignore` is written as it is made). */
   private makeFolder(): void {
     if (this.fs.existsSync(this.paths.dir)) return;
-    this.fs.mkdirSync(this.paths.dir, { recursive: true });
+    makeFolder(this.fs, this.paths.dir);
     ignoreInGit(this.fs, this.paths.dir);
   }
 }

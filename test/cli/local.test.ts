@@ -211,6 +211,13 @@ describe("the CLI without GitHub (local tracking)", () => {
     expect(notDir.code).toBe(1);
     expect(notDir.stderr).toMatch(/^parallel-progress: error: ENOTDIR/);
     expect(notDir.stderr.trim().split("\n")).toHaveLength(1);
+    // A folder the kernel cannot make under one that exists (procfs answers ENOENT): Node's own recursive
+    // mkdir spun on it for good (runCli's kill bounds the test).
+    const proc = await runCli(["init", "--epic", "E", "--domains", "a", "--dir", "/proc/self/pp-x"]);
+    expect(proc.code).toBe(1);
+    expect(proc.stderr).toBe(
+      "parallel-progress: error: ENOENT: no such file or directory, mkdir '/proc/self/pp-x'\n",
+    );
   });
 
   it("prints help and version with exit 0", async () => {
