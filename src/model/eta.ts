@@ -63,7 +63,11 @@ function fromThroughput(state: RunState, now: number): number | null {
   return Number.isFinite(estimate) ? Math.round(estimate) : null;
 }
 
-/** `~4 minutes`; never `~0 seconds`. */
+/**
+ * `~4 minutes`: an estimate, so rounded to the nearest of what it shows (seconds under a minute, else
+ * minutes), where a duration that has passed is rounded down (formatDuration); never `~0 seconds`.
+ */
 export function formatEta(ms: number): string {
-  return `~${formatDuration(Math.max(1000, ms))}`;
+  const unit = ms < 59_500 ? 1000 : 60_000;
+  return `~${formatDuration(Math.max(1000, Math.round(ms / unit) * unit))}`;
 }

@@ -44,10 +44,18 @@ describe("estimateRemainingMs", () => {
 
 describe("formatEta", () => {
   it.each([
-    [4 * 60_000 + 59_000, "~4 minutes"],
+    [4 * 60_000 + 29_999, "~4 minutes"],
+    [4 * 60_000 + 30_000, "~5 minutes"],
+    [110_400, "~2 minutes"],
     [45_000, "~45 seconds"],
+    [45_600, "~46 seconds"],
+    [59_499, "~59 seconds"],
+    [59_500, "~1 minute"],
     [10, "~1 second"],
     [3_900_000, "~1 hour 5 minutes"],
+    [3_929_999, "~1 hour 5 minutes"],
+    [3_930_000, "~1 hour 6 minutes"],
+    [3_570_000, "~1 hour"],
   ])("%d ms → %s", (value, expected) => {
     expect(formatEta(value)).toBe(expected);
   });
