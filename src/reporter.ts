@@ -454,7 +454,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         if (refused) throw new UsageError(`${method}: this reporter was closed: create a new one`);
         return await work(madeAt);
       } catch (error) {
-        throw this.withoutSecrets(error);
+        throw this.withoutSecrets(this.named(method, error));
       }
     };
     // A change takes its turn now, in the order of the calls (CallOrder); a read runs at once.
@@ -463,6 +463,23 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     const settled = () => this.calls.delete(running);
     running.then(settled, settled);
     return running;
+  }
+
+  /**
+   * A refusal the run itself made (an unknown agent, a finalized run, a parent with unfinished children)
+   * named by the method that met it, as its argument checks are: `markAgentComplete: unknown agent "x": …`.
+   * A message that names a method already (the checks', the options') is left as it is; so is every
+   * message of the CLI's reporter (its label is empty: its messages name its options, or nothing).
+   */
+  private named(method: ApiMethod, error: unknown): unknown {
+    const name = this.label(method, "", "");
+    if (!(error instanceof UsageError) || name === "") return error;
+    if (error.message.startsWith(name) || error.message.startsWith("createParallelReporter: ")) return error;
+    // The stack as it is (V8 writes it at its first read, with the message of then), then named too.
+    const { message, stack } = error;
+    error.message = `${name}${message}`;
+    if (stack?.includes(message)) error.stack = stack.replace(message, error.message);
+    return error;
   }
 
   /**

@@ -480,7 +480,9 @@ describe("library arguments", () => {
     const before = fs.readFileSync("/epic/.parallel-progress/state.json", "utf8");
     const bad = createParallelReporter("/epic", { fs, env: { GITHUB_API_URL: "ftp://x" } });
     await expect(bad.updateAgentProgress("a", "in_progress", 1, 2)).rejects.toThrow(
-      new UsageError('GITHUB_API_URL must be an http(s) URL such as https://api.github.com, got "ftp://x"'),
+      new UsageError(
+        'updateAgentProgress: GITHUB_API_URL must be an http(s) URL such as https://api.github.com, got "ftp://x"',
+      ),
     );
     expect(fs.readFileSync("/epic/.parallel-progress/state.json", "utf8")).toBe(before);
   });

@@ -147,3 +147,42 @@ describe("close() while calls are under way", () => {
     await first;
   });
 });
+
+describe("a refusal the run itself makes", () => {
+  // Named by the method that met it, as the argument checks' are (it named only the run).
+  const UNKNOWN: [string, (r: ParallelProgressReporter) => Promise<unknown>][] = [
+    ["updateAgentProgress", (r) => r.updateAgentProgress("nope", "in_progress", 1, 2)],
+    ["markAgentComplete", (r) => r.markAgentComplete("nope")],
+    ["markAgentFailed", (r) => r.markAgentFailed("nope", "boom")],
+    ["cancelAgent", (r) => r.cancelAgent("nope")],
+    ["logAgentEvent", (r) => r.logAgentEvent("nope", "note")],
+    ["addAgents", (r) => r.addAgents(["c"], { parent: "nope" })],
+  ];
+
+  it.each(UNKNOWN)("%s names itself in an unknown agent's refusal, its stack too", async (method, call) => {
+    const { reporter } = setup();
+    await reporter.initializeParallelTracking("E", ["a", "b"]);
+    const error = (await rejection(call(reporter))) as Error;
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toMatch(
+      new RegExp(`^${method}: unknown agent "nope": expected an agent id or domain`),
+    );
+    expect(error.stack).toContain(`UsageError: ${error.message}`);
+  });
+
+  it("names the method once, and leaves the options' refusal to the constructor's name", async () => {
+    const { reporter } = setup();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.markAgentComplete("a");
+    await reporter.finalizeParallelExecution();
+    await expect(reporter.updateAgentProgress("a", "in_progress", 1, 2)).rejects.toThrow(
+      /^updateAgentProgress: run E-\S+ was finalized at /,
+    );
+    await expect(reporter.updateAgentProgress("a", "on_hold" as never)).rejects.toThrow(
+      /^updateAgentProgress: status must be one of/,
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: the point is what TypeScript forbids
+    const bad = setup({ github: { issueNumber: "5" as any } }).reporter;
+    await expect(bad.status()).rejects.toThrow(/^createParallelReporter: options\.github\.issueNumber/);
+  });
+});

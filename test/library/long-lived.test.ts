@@ -81,7 +81,9 @@ describe("many calls at once, in one process", () => {
       if (outcome.status === "fulfilled") continue;
       // Not ENOENT from the lock of a state folder that another of them had just made.
       expect(outcome.reason).toBeInstanceOf(UsageError);
-      expect((outcome.reason as Error).message).toMatch(/^run E-\S+ \(epic E\) is still active here: /);
+      expect((outcome.reason as Error).message).toMatch(
+        /^initializeParallelTracking: run E-\S+ \(epic E\) is still active here: /,
+      );
     }
     await Promise.all(reporters.map((r) => r.close()));
   });

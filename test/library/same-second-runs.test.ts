@@ -29,10 +29,10 @@ describe("runs started in the same second", () => {
     const late = reporter.updateAgentProgress(first[0]!, "in_progress", 3, 4);
     await expect(late).rejects.toThrow(UsageError);
     await expect(late).rejects.toThrow(
-      /^unknown agent "impl-bac-163000": expected an agent id or domain of run /,
+      /^updateAgentProgress: unknown agent "impl-bac-163000": expected an agent id or domain of run /,
     );
     await expect(reporter.markAgentComplete(first[1]!, "done")).rejects.toThrow(
-      /^unknown agent "impl-fro-163000"/,
+      /^markAgentComplete: unknown agent "impl-fro-163000"/,
     );
     expect(JSON.stringify(reporter.executionState)).toBe(before);
 
@@ -42,7 +42,9 @@ describe("runs started in the same second", () => {
     const added = await reporter.addAgents(["bacon"]);
     expect(added.map((agent) => agent.agentId)).toEqual(["impl-bac-163000-4"]);
     for (const id of [...first, ...second]) {
-      await expect(reporter.updateAgentProgress(id, "in_progress", 1, 2)).rejects.toThrow(/^unknown agent /);
+      await expect(reporter.updateAgentProgress(id, "in_progress", 1, 2)).rejects.toThrow(
+        /^updateAgentProgress: unknown agent /,
+      );
     }
     await reporter.close();
   });

@@ -32,11 +32,13 @@ describe("changing the issue of a run", () => {
     ]) {
       const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UsageError);
-      expect((error as Error).message).toMatch(/^task\.md github\.issue_number /);
+      expect((error as Error).message).toMatch(/^\w+: task\.md github\.issue_number /);
       expect((error as Error).message).toMatch(refused);
     }
     const flagged = run.reporter({ github: { issueNumber: 4567 } });
-    await expect(flagged.markAgentComplete("a", "done")).rejects.toThrow(/^--issue names acme\/widgets#4567/);
+    await expect(flagged.markAgentComplete("a", "done")).rejects.toThrow(
+      /^markAgentComplete: --issue names acme\/widgets#4567/,
+    );
     // Nothing changed: the state, the status and the issues.
     expect(await reporter.load()).toEqual(before);
     expect((await reporter.status()).issueNumber).toBe(123);
@@ -71,7 +73,7 @@ describe("changing the repository of a run", () => {
     const error = await moved.updateAgentProgress("api", "in_progress", 1, 2).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(
-      /^--repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
+      /^updateAgentProgress: --repo names other\/x, but run \S+ \(epic MV2\) belongs to acme\/widgets: a run stays in one repository/,
     );
     expect(await reporter.load()).toEqual(before);
     await writeFile(join(dir, "task.md"), "---\ngithub:\n  repo: other/x\n---\n");
