@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import type { GitHubOverrides } from "../config/github-target.js";
 import { webHost } from "../config/origin-host.js";
 import { type Env, environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
+import { quote } from "../config/show-value.js";
+import { UsageError } from "../errors.js";
 import { maskSecrets } from "../github/redact.js";
 import type { IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
@@ -74,7 +76,7 @@ export class ReporterCore {
   ) {
     this.fs = options.fs ?? nodeFileSystem();
     this.writers = localWriters(this.fs);
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ? checkedClock(options.clock) : systemClock;
     this.timer = atLeastRealTime(this.clock);
     this.env = options.env ?? process.env;
     this.overrides = options.github ?? {};
@@ -252,4 +254,23 @@ export class ReporterCore {
   secrets(): string[] {
     return [...environmentTokens(this.env), ...(this.store.secrets ?? []), ...this.learned];
   }
+}
+
+/** The latest time a Date holds, in epoch ms either way of 1970. */
+const LAST_DATE_MS = 8.64e15;
+
+/**
+ * A caller's clock, each reading checked: epoch milliseconds a Date can hold, else a UsageError naming the
+ * option and the value (`now()` giving NaN or a string had surfaced as a RangeError from deep inside).
+ */
+function checkedClock(clock: Clock): Clock {
+  return {
+    now: () => {
+      const now: unknown = clock.now();
+      if (typeof now === "number" && Math.abs(now) <= LAST_DATE_MS) return now;
+      throw new UsageError(
+        `createParallelReporter: options.clock.now() must return epoch milliseconds, got ${quote(now)}`,
+      );
+    },
+  };
 }

@@ -186,3 +186,22 @@ describe("a refusal the run itself makes", () => {
     await expect(bad.status()).rejects.toThrow(/^createParallelReporter: options\.github\.issueNumber/);
   });
 });
+
+describe("a clock that gives no time", () => {
+  // It surfaced as a RangeError ("Invalid time value") from deep inside.
+  it.each([Number.NaN, "16:30", 1e20])(
+    "now() giving %s: each call rejects with UsageError naming it",
+    async (now) => {
+      const { fs, reporter } = setup({ clock: { now: () => now as number } });
+      const error = (await rejection(reporter.initializeParallelTracking("E", ["a"]))) as Error;
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error.message).toMatch(
+        /^createParallelReporter: options\.clock\.now\(\) must return epoch milliseconds, got /,
+      );
+      expect(
+        fs.readdirSync("/epic", { recursive: true }).filter((name) => String(name).endsWith(".json")),
+      ).toEqual([]);
+      await reporter.close();
+    },
+  );
+});
