@@ -23,9 +23,28 @@ class CliCommand extends Command {
     return new CliCommand(name);
   }
 
-  /** commander's (not in its typings): `flag` as the user typed it. */
+  /**
+   * commander's (not in its typings): `flag` as the user typed it. `log`'s message that starts with `-`
+   * (`log a "-5 tests failed"`) is taken for an option: the message says where it goes.
+   */
   unknownOption(flag: string): never {
+    // A typo of an option's name (`--dri`) gets commander's suggestion alone.
+    if (!/^--?[A-Za-z][\w-]*(=|$)/.test(flag)) this.withAdvice(DASHED_MESSAGE);
     return (Command.prototype as unknown as Hidden).unknownOption.call(this, shownName(flag));
+  }
+
+  /** commander's (not in its typings): `log a "--verbose"` took the message for the option. */
+  missingArgument(name: string): never {
+    this.withAdvice(DASHED_MESSAGE);
+    return (Command.prototype as unknown as Hidden).missingArgument.call(this, name);
+  }
+
+  /** The next error of this command, with `advice[name]` after it when there is one for the command. */
+  private withAdvice(advice: Readonly<Record<string, string>>): void {
+    const more = advice[this.name()];
+    if (more === undefined) return;
+    const error = this.error.bind(this);
+    this.error = (message, options) => error(`${message.replace(/\.$/, "")}: ${more}`, options);
   }
 
   /**
@@ -63,8 +82,10 @@ class CliCommand extends Command {
     const hidden = Command.prototype as unknown as Hidden;
     const error = this.error.bind(this);
     const extra = received.slice(this.registeredArguments.length).map((value) => quote(value));
+    const option = TEXT_OPTIONS[this.name()];
+    const advice = option === undefined ? "" : `: give the text with ${option} <text>`;
     this.error = (message, options) =>
-      error(`${message.replace(/\.$/, "")}: ${extra.join(", ")} not taken`, options);
+      error(`${message.replace(/\.$/, "")}: ${extra.join(", ")} not taken${advice}`, options);
     hidden._excessArguments.call(this, received);
   }
 
@@ -80,6 +101,19 @@ class CliCommand extends Command {
     return this.error(message, { exitCode: 2, code: "commander.missingCommand" });
   }
 }
+
+/** Where a message that starts with `-` goes, for the commands that take one as an argument. */
+const DASHED_MESSAGE: Readonly<Record<string, string>> = {
+  log: 'log <agent> <message>; a message that starts with "-" goes after --: log <agent> -- "<message>"',
+};
+
+/** The option that takes a command's text, for the guide's `fail b "why"` (an argument too many). */
+const TEXT_OPTIONS: Readonly<Record<string, string>> = {
+  complete: "--summary",
+  fail: "--error",
+  cancel: "--reason",
+  finalize: "--summary",
+};
 
 /** The commands `command` takes, and where their help is. */
 function choices(command: Command): string {
@@ -106,6 +140,7 @@ function oneLine(message: string): string {
 interface Hidden {
   _excessArguments(this: Command, received: readonly string[]): void;
   unknownOption(this: Command, flag: string): never;
+  missingArgument(this: Command, name: string): never;
   unknownCommand(this: Command): never;
   _dispatchHelpCommand(this: Command, name?: string): unknown;
   _dispatchSubcommand(this: Command, name: string, operands: string[], unknown: string[]): unknown;

@@ -233,6 +233,31 @@ function cases(): Case[] {
       names: "too many arguments",
       value: "in_progress",
     },
+    // The guide's call shapes with the text as an argument: the option that takes it is named.
+    ...[
+      ["fail", "a", "Compilation error", "--error <text>"],
+      ["complete", "a", "done", "--summary <text>"],
+      ["cancel", "a", "not needed", "--reason <text>"],
+      ["finalize", "merged", "--summary <text>"],
+    ].map((args) => ({
+      name: `${args[0]} with its text as an argument`,
+      args: args.slice(0, -1),
+      names: `not taken: give the text with ${args[args.length - 1]}`,
+      value: args[args.length - 2]!,
+    })),
+    // A message that starts with "-" is taken for an option: where it goes is said.
+    ...["-5 tests failed", "--- phase 2 ---"].map((message) => ({
+      name: `log of ${quote(message)}`,
+      args: ["log", "a", message],
+      names: `a message that starts with "-" goes after --: log <agent> -- "<message>"`,
+      shows: `'${message}'`,
+    })),
+    {
+      name: "log of a message that is an option's name",
+      args: ["log", "a", "--quiet"],
+      names: `missing required argument 'message': log <agent> <message>; a message that starts with "-" goes`,
+      shows: null,
+    },
     // The environment variables that are options too, named.
     ...["mysql://x", "\u0007", LONG].map((value) => ({
       name: `PARALLEL_PROGRESS_STORE=${quote(value)}`,
