@@ -29,33 +29,46 @@ const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO
 describe.concurrent("examples run as written", () => {
   // That it type-checks as a user's strict project sees it (skipLibCheck off) is `npm run typecheck`'s
   // job: scripts/check-consumer.mjs.
-  it("basic-usage.ts runs from a project that installs this package", async () => {
-    const project = await temp("pp-consumer-");
-    await mkdir(join(project, "node_modules"));
-    await symlink(ROOT, join(project, "node_modules/parallel-progress"), "dir");
-    await writeFile(
-      join(project, "package.json"),
-      JSON.stringify({ name: "consumer", type: "module", private: true }),
-    );
-    await copyFile(join(ROOT, "examples/basic-usage.ts"), join(project, "basic-usage.ts"));
-    const epic = join(project, "epic");
-    const run = await exec(
-      process.execPath,
-      [join(ROOT, "node_modules/tsx/dist/cli.mjs"), "basic-usage.ts", epic],
-      {
-        cwd: project,
-        env,
-      },
-    );
-    expect(run.stdout).toContain("EPIC-007: 100% (15/15 files)");
-    expect(run.stdout).toContain("tracked locally");
-    const state = JSON.parse(await readFile(join(epic, ".parallel-progress/state.json"), "utf8"));
-    expect(Object.values(state.agents).map((a) => (a as { status: string }).status)).toEqual([
-      "completed",
-      "completed",
-      "completed",
-    ]);
-  });
+  // A CommonJS project (npm init's default) too: the example had a top-level await, and the package
+  // could not be required.
+  it.each(["module", "commonjs"])(
+    "basic-usage.ts runs from a %s project that installs this package",
+    async (type) => {
+      const project = await temp("pp-consumer-");
+      await mkdir(join(project, "node_modules"));
+      await symlink(ROOT, join(project, "node_modules/parallel-progress"), "dir");
+      await writeFile(
+        join(project, "package.json"),
+        JSON.stringify({ name: "consumer", type, private: true }),
+      );
+      if (type === "commonjs") {
+        const required = await exec(
+          process.execPath,
+          ["-e", 'console.log(typeof require("parallel-progress").createParallelReporter)'],
+          { cwd: project, env },
+        );
+        expect(required.stdout).toBe("function\n");
+      }
+      await copyFile(join(ROOT, "examples/basic-usage.ts"), join(project, "basic-usage.ts"));
+      const epic = join(project, "epic");
+      const run = await exec(
+        process.execPath,
+        [join(ROOT, "node_modules/tsx/dist/cli.mjs"), "basic-usage.ts", epic],
+        {
+          cwd: project,
+          env,
+        },
+      );
+      expect(run.stdout).toContain("EPIC-007: 100% (15/15 files)");
+      expect(run.stdout).toContain("tracked locally");
+      const state = JSON.parse(await readFile(join(epic, ".parallel-progress/state.json"), "utf8"));
+      expect(Object.values(state.agents).map((a) => (a as { status: string }).status)).toEqual([
+        "completed",
+        "completed",
+        "completed",
+      ]);
+    },
+  );
 
   it("workflow.sh drives three parallel agents from the shell to a finalized run (paths with spaces)", async () => {
     // A clone and an epic directory whose paths hold spaces (the script once split its own path in two).
