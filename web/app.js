@@ -15,7 +15,7 @@ import { CROWDED, countTabs } from "./tabs.js";
  *   runId: string, epicId: string, startedAt: string, completedAt: string | null, event: string, seq: number,
  *   countsText: string, overall: { filesCompleted: number, filesTotal: number, progress: number },
  *   etaMs: number | null, at: number, overBudget: boolean,
- *   costText: string | null,
+ *   costText: string | null, budgetFlag: string | null,
  *   columns: { iteration: boolean, criteria: boolean, cost: boolean },
  *   issue: { repo: string | null, number: number | null, commentUrl: string | null }
  * }} RunInfo
@@ -120,7 +120,8 @@ function drawRun() {
   const hasCost = run.costText !== null;
   $("cost-label").hidden = !hasCost;
   $("cost").hidden = !hasCost;
-  if (hasCost) $("cost").textContent = `${run.costText}${run.overBudget ? " ⚠ over 80% of the budget" : ""}`;
+  if (hasCost)
+    $("cost").textContent = `${run.costText}${run.budgetFlag === null ? "" : ` ⚠ ${run.budgetFlag}`}`;
   const issue = run.issue.repo && run.issue.number !== null ? `${run.issue.repo}#${run.issue.number}` : null;
   $("issue-label").hidden = issue === null;
   $("issue").hidden = issue === null;

@@ -218,14 +218,18 @@ export function formatCostOfBudget(cost: number, budget: number | null): string 
 export function formatRunCost(view: MetricsView): string | null {
   if (view.runCost === null) return null;
   const cost = formatCostOfBudget(view.runCost, view.runBudget);
-  if (view.runBudget === null) return cost;
-  const used = budgetUsed(view.runCost, view.runBudget);
-  const flag = !overBudgetWarning(used)
-    ? ""
-    : Number.isFinite(used)
-      ? ` ⚠️ ${usedPercent(view.runCost, view.runBudget)}% used`
-      : " ⚠️ over budget";
-  return `${cost}${flag}`;
+  const flag = budgetFlag(view.runCost, view.runBudget);
+  return flag === null ? cost : `${cost} ⚠️ ${flag}`;
+}
+
+/**
+ * What the run's cost is flagged with, on the issue, in the terminal and on the web page: `85% used` past
+ * 80% of the budget, `over budget` past a budget of $0; null under 80%, or with no cost or budget.
+ */
+export function budgetFlag(cost: number | null, budget: number | null): string | null {
+  const used = budgetUsed(cost, budget);
+  if (cost === null || budget === null || !overBudgetWarning(used)) return null;
+  return Number.isFinite(used) ? `${usedPercent(cost, budget)}% used` : "over budget";
 }
 
 /** Whether an agent (with its descendants) is past 80% of its share of the run's budget. */

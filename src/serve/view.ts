@@ -1,4 +1,4 @@
-import { formatCostOfBudget, formatUsd } from "../model/metrics.js";
+import { budgetFlag, formatCostOfBudget, formatUsd } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
 import type { AgentView, RunState } from "../model/types.js";
 
@@ -54,6 +54,8 @@ export interface RunInfo {
   overBudget: boolean;
   /** The cost and budget as the comment writes them (`$8.51 of $10.00 budget`), null without a cost. */
   costText: string | null;
+  /** The comment's flag on the cost (`111% used`, `over budget`), null under 80% of the budget. */
+  budgetFlag: string | null;
   /** Metric columns, shown once some agent reports them. */
   columns: { iteration: boolean; criteria: boolean; cost: boolean };
   issue: { repo: string | null; number: number | null; commentUrl: string | null };
@@ -108,6 +110,7 @@ export function toPageView(state: RunState, now: number): PageView {
       overBudget: status.cost.budgetWarning,
       costText:
         status.cost.costUsd === null ? null : formatCostOfBudget(status.cost.costUsd, status.cost.maxCostUsd),
+      budgetFlag: budgetFlag(status.cost.costUsd, status.cost.maxCostUsd),
       columns: {
         iteration: rows.some((row) => row.iteration !== null),
         criteria: rows.some((row) => row.criteriaVerified !== null),

@@ -48,6 +48,7 @@ describe("serve: the page's view of a run (pure)", () => {
     expect(view.run.overall).toEqual({ filesCompleted: 3, filesTotal: 7, progress: 43 });
     expect(view.run.columns).toEqual({ iteration: false, criteria: false, cost: false });
     expect(view.run.costText).toBeNull();
+    expect(view.run.budgetFlag).toBeNull();
   });
 
   it("puts children under their parent and shows the metrics and budget when a state carries them", () => {
@@ -61,6 +62,8 @@ describe("serve: the page's view of a run (pure)", () => {
     // Written as the comment writes amounts, so the page needs no copy of formatUsd: the run's is each
     // agent's own cost once, a row's its subtree's.
     expect(view.run.costText).toBe("$2.25 of $2.00 budget");
+    // Flagged as the comment flags it (the page said "over 80% of the budget" whatever was spent).
+    expect(view.run.budgetFlag).toBe("112% used");
     expect(view.agents.map((row) => row.costText)).toEqual(["$2.25", "$0.75", "$0.50"]);
     // Each agent's share of the $2 budget (split among siblings): only backend's subtree is past 80%.
     expect(view.agents.map((row) => row.overBudget)).toEqual([true, false, false]);
