@@ -4,15 +4,19 @@
 //   GITHUB_TOKEN=... npm run demo -- --issue 123 --repo owner/name
 // Options: --dir <epic-dir> (default: a new temporary directory; never one holding another epic's active
 // run), --fast (no pauses).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createParallelReporter, UsageError } from "../dist/lib/index.js";
+import { createParallelReporter, UnreadableStateError, UsageError } from "../dist/lib/index.js";
 import { renderTerminalTable } from "../dist/lib/render/terminal.js";
+
+/** The temporary folder the demo made, until its run starts there: removed if the demo is refused. */
+let madeDir = null;
 
 /** The caller's mistake: one line, exit 2 (as the CLI does). */
 function usage(message) {
+  if (madeDir !== null) rmSync(madeDir, { recursive: true, force: true });
   process.stderr.write(`demo: ${message}\n`);
   process.exit(2);
 }
@@ -42,7 +46,8 @@ if (values.issue !== undefined && !/^[1-9]\d*$/.test(values.issue)) {
   usage(`--issue must be a positive integer, got ${JSON.stringify(values.issue)}`);
 }
 
-const epicDir = values.dir ?? mkdtempSync(join(tmpdir(), "parallel-progress-demo-"));
+if (values.dir === undefined) madeDir = mkdtempSync(join(tmpdir(), "parallel-progress-demo-"));
+const epicDir = values.dir ?? madeDir;
 const github = {};
 if (values.issue) github.issueNumber = Number(values.issue);
 if (values.repo) github.repo = values.repo;
@@ -55,7 +60,13 @@ const reporter = createParallelReporter(epicDir, {
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, values.fast ? 0 : ms));
 
 // Run again in the same --dir, the demo replaces its own earlier run; never another epic's active run.
-const earlier = await reporter.load();
+const earlier = await reporter.load().catch((error) => {
+  // A state that cannot be read may be another epic's active run: left as it is.
+  if (!(error instanceof UnreadableStateError)) throw error;
+  usage(
+    `--dir ${JSON.stringify(epicDir)} holds a run state that cannot be read (${error.problem}): the demo does not replace it (give another --dir, or a new one)`,
+  );
+});
 if (earlier && earlier.completedAt === null && earlier.epicId !== "EPIC-DEMO") {
   usage(
     `--dir ${JSON.stringify(epicDir)} holds an active run of epic ${JSON.stringify(earlier.epicId)}: the demo does not replace it (give another --dir, or a new one)`,
@@ -70,6 +81,7 @@ const agents = await reporter.initializeParallelTracking(
     force: true,
   },
 );
+madeDir = null;
 const state = reporter.executionState;
 console.log(
   state.github.issueNumber && state.github.repo

@@ -122,6 +122,31 @@ describe.concurrent("examples run as written", () => {
     const view = await exec(process.execPath, [cli, "status", "--json", "--dir", epic], { env });
     expect(JSON.parse(view.stdout).epicId).toBe("REAL");
   });
+
+  it("the demo refused leaves no folder of its own behind, and says what to do in its own words", async () => {
+    const demo = (args: string[], extra: Record<string, string> = {}) =>
+      exec(process.execPath, [join(ROOT, "examples/demo.mjs"), "--fast", ...args], {
+        env: { ...env, ...extra },
+      }).catch((error: { code: number; stderr: string }) => error);
+    // A bad --repo is refused once the demo has made its temporary folder: the folder is removed.
+    const tmp = await temp("pp-demo-tmp-");
+    const badRepo = await demo(["--repo", "bad", "--issue", "5"], { TMPDIR: tmp });
+    expect(badRepo).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--repo must be owner\/name, got "bad"\n$/),
+    });
+    expect(await readdir(tmp)).toEqual([]);
+    // A state that cannot be read is left as it is, with no advice of init --force, which the demo lacks.
+    const epic = await temp("pp-demo-corrupt-");
+    await mkdir(join(epic, ".parallel-progress"));
+    await writeFile(join(epic, ".parallel-progress/state.json"), "{bad");
+    const corrupt = await demo(["--dir", epic]);
+    expect(corrupt).toMatchObject({ code: 2 });
+    expect((corrupt as { stderr: string }).stderr).toMatch(
+      /^demo: --dir ".*" holds a run state that cannot be read \(.*not valid JSON\): the demo does not replace it/,
+    );
+    expect(await readFile(join(epic, ".parallel-progress/state.json"), "utf8")).toBe("{bad");
+  });
 });
 
 const WORKFLOWS = ["examples/github-actions.yml", "examples/github-actions-matrix.yml"];
