@@ -1,4 +1,4 @@
-import { quote } from "../config/show-value.js";
+import { quote, shownName } from "../config/show-value.js";
 import { UnfinishedChildrenError, UsageError } from "../errors.js";
 import { assignAgentIds } from "./agent-ids.js";
 import { keptText } from "./agent-text.js";
@@ -144,7 +144,8 @@ export function findAgent(state: RunState, ref: string): AgentState {
   );
 }
 
-const describeAgent = (agent: AgentState) => `${agent.agentId} (${agent.domain})`;
+/** `id (domain)`, the domain shortened as any name a message shows (a domain may be 10,000 characters). */
+const describeAgent = (agent: AgentState) => `${agent.agentId} (${shownName(agent.domain)})`;
 
 /** The first few agents as `id (domain)`, and how many more. */
 function listAgents(agents: readonly AgentState[]): string {
@@ -272,7 +273,7 @@ export function applyAdd(
     const clash = existing.find((agent) => agent.domain === domain);
     if (clash) {
       throw new UsageError(
-        `domain "${domain}" is already in run ${state.runId} (agent ${clash.agentId}): domains are unique in a run`,
+        `domain ${quote(domain)} is already in run ${state.runId} (agent ${clash.agentId}): domains are unique in a run`,
       );
     }
   }

@@ -73,6 +73,25 @@ describe("findAgent", () => {
       'unknown agent "no\\u007fbody\\n": expected an agent id or domain of run E-20251019T163000Z-ab12: impl-a-163000 (a)',
     );
   });
+
+  it("shows the run's agents' domains shortened and escaped, as any name a message shows", () => {
+    // 200-character domains full of bidi controls had made one line of 4,000 characters.
+    const state = run([`${"W".repeat(200)}1`, `${"\u202e".repeat(200)}2`, "b"]);
+    const message = (() => {
+      try {
+        findAgent(state, "nope");
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    })();
+    expect(message).toMatch(
+      /^unknown agent "nope": expected an agent id or domain of run \S+: impl-\S+ \(W+\.\.\.\), /,
+    );
+    expect(message).not.toContain("W".repeat(81));
+    expect(message).toContain("(\\u202e");
+    expect(message).not.toContain("\u202e");
+  });
 });
 
 describe("assignAgentIds at scale", () => {
