@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { BlockList, isIP, isIPv6 } from "node:net";
 
 /**
  * Who may see the page. On a loopback address without a token, anyone on this machine (as for any
@@ -19,9 +20,31 @@ export function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** 127.0.0.0/8 and ::1; Node's BlockList matches an IPv4-mapped IPv6 address (`::ffff:7f00:1`) by its IPv4 rule. */
+let loopback: BlockList | null = null;
+
+/**
+ * `localhost`, or a loopback address in any of the forms a host may be written in and a browser's URL
+ * normalises (WHATWG's parser: `127.1`, `2130706433`, `::ffff:127.0.0.1` as `[::ffff:7f00:1]`), which the
+ * system resolves to the same address: a server on one of them is on loopback, and needs no token.
+ */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
+  if (bare === "localhost") return true;
+  let name: string;
+  try {
+    name = new URL(`http://${isIPv6(bare) ? `[${bare}]` : bare}/`).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return false;
+  }
+  const family = isIP(name);
+  if (family === 0) return false;
+  if (loopback === null) {
+    loopback = new BlockList();
+    loopback.addSubnet("127.0.0.0", 8, "ipv4");
+    loopback.addAddress("::1", "ipv6");
+  }
+  return loopback.check(name, family === 4 ? "ipv4" : "ipv6");
 }
 
 /** The cookie's name carries the port: browsers share cookies between the ports of one host. */

@@ -89,10 +89,34 @@ describe("serve: access (pure)", () => {
   });
 
   it("knows loopback host names", () => {
-    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"]) {
+    // As written, and in the other forms the system resolves to loopback and a browser's URL normalises
+    // them to (`127.1` and `::ffff:127.0.0.1` had been taken for network hosts, and given a token).
+    for (const host of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "localhost",
+      "LOCALHOST",
+      "::1",
+      "[::1]",
+      "127.1",
+      "2130706433",
+      "::ffff:127.0.0.1",
+      "[::ffff:7f00:1]",
+      "0:0:0:0:0:0:0:1",
+    ]) {
       expect(isLoopbackHost(host)).toBe(true);
     }
-    for (const host of ["0.0.0.0", "192.168.1.2", "example.com", "127.0.0.1.example.com", "::"]) {
+    for (const host of [
+      "0.0.0.0",
+      "192.168.1.2",
+      "example.com",
+      "127.0.0.1.example.com",
+      "::",
+      "::ffff:10.0.0.1",
+      "128.0.0.1",
+      "",
+      "a b",
+    ]) {
       expect(isLoopbackHost(host)).toBe(false);
     }
   });
