@@ -12,10 +12,14 @@ function memorySource(first: RunState | null) {
   let state = first;
   let failure: Error | null = null;
   let listener: (() => void) | null = null;
+  let reads = 0;
+  let hang = false;
   return {
     source: {
       location: "memory",
       read: async () => {
+        reads += 1;
+        if (hang) return new Promise<never>(() => undefined);
         if (failure) throw failure;
         return state;
       },
@@ -33,6 +37,13 @@ function memorySource(first: RunState | null) {
       failure = error;
     },
     notify: () => listener?.(),
+    get reads() {
+      return reads;
+    },
+    /** Reads from now on never answer (a database that stopped answering). */
+    hang: () => {
+      hang = true;
+    },
   };
 }
 
@@ -160,6 +171,58 @@ describe("serve: the live run (store notifications to page messages)", () => {
       // No notification: the view asks again by itself (after half a second, then longer).
       expect(await waitFor(() => live.problem === null, 10_000, 20)).toBe(true);
       expect(messages.at(-1)?.kind).toBe("change");
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it("stops without waiting for a read that hangs, and says nothing of it", async () => {
+    // A read on a frozen database ends only when the store is closed, after stop: stop waited for it,
+    // and serve took seconds to end on SIGTERM.
+    const { memory, live, messages } = await started(newRun(), { now: T0 });
+    memory.hang();
+    void live.refresh();
+    expect(await waitFor(() => memory.reads === 2, 5000, 5)).toBe(true);
+    const count = messages.length;
+    await live.stop();
+    expect(messages).toHaveLength(count);
+  });
+
+  it("gathers a burst of notifications, each made after the read before it ended, into a few reads", async () => {
+    // A file store's read ends within the notification that asked for it: a read per change had made
+    // serve fall seconds behind a burst (1,200 updates: 1,200 reads of the whole run).
+    const clock = { now: T0 };
+    const { memory, live, messages } = await started(newRun(), clock);
+    try {
+      let state = newRun();
+      const agent = Object.keys(state.agents)[0]!;
+      const before = memory.reads;
+      for (let done = 1; done <= 200; done++) {
+        state = {
+          ...applyProgress(
+            state,
+            agent,
+            { status: "in_progress", filesCompleted: done, filesTotal: 200 },
+            T0,
+          ),
+          seq: state.seq + done,
+        };
+        memory.set(state);
+        memory.notify();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // The last change is read, in fewer reads than changes.
+      expect(
+        await waitFor(
+          () => {
+            const last = messages.at(-1);
+            return last?.kind === "change" && last.run.overall.filesCompleted === 200;
+          },
+          10_000,
+          5,
+        ),
+      ).toBe(true);
+      expect(memory.reads - before).toBeLessThan(200);
     } finally {
       await live.stop();
     }

@@ -15,6 +15,11 @@ export interface FreezingProxy {
   readonly frozen: number;
   /** Freezes every connection, open or new, from now on. */
   freeze(): void;
+  /** Connections taken so far, and those whose client has not ended its side yet. */
+  readonly accepted: number;
+  readonly open: number;
+  /** Closes the connections open now, as a dropped link does (the clients see their end). */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -26,10 +31,16 @@ export async function startFreezingProxy(
   freezeAt = Number.POSITIVE_INFINITY,
 ): Promise<FreezingProxy> {
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
+  let accepted = 0;
   let frozen = 0;
   let all = false;
   // Half-open allowed: a frozen host's socket takes the client's goodbye (FIN) and never answers it.
   const server = createServer({ allowHalfOpen: true }, (client) => {
+    accepted += 1;
+    clients.add(client);
+    // Open while the client keeps its side open (a frozen host keeps its own side open after the client's end).
+    for (const event of ["end", "close"]) client.on(event, () => clients.delete(client));
     const upstream = connect({ port: serverPort, host: "127.0.0.1", allowHalfOpen: true });
     let buffered = Buffer.alloc(0);
     let started = false;
@@ -84,6 +95,15 @@ export async function startFreezingProxy(
     },
     freeze: () => {
       all = true;
+    },
+    get accepted() {
+      return accepted;
+    },
+    get open() {
+      return clients.size;
+    },
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
     },
     async close() {
       for (const socket of sockets) socket.destroy();

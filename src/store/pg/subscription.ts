@@ -53,6 +53,11 @@ export async function subscribeToEpic(
   let stopped = false;
   let reconnecting = false;
   let looking: NodeJS.Timeout | null = null;
+  /**
+   * A connection being made (a reconnection): the stop function closes its socket, which would otherwise
+   * keep the process alive until its connect timeout on a database that stopped answering (a frozen host).
+   */
+  let connecting: ClosingClient | null = null;
   /** Aborted by the stop function: a reconnection's wait ends at once, leaving no timer behind. */
   const stopping = new AbortController();
   const over = () => stopped || host.closed();
@@ -115,12 +120,15 @@ export async function subscribeToEpic(
         void reconnect();
       }
     });
+    connecting = next;
     try {
       await next.connect();
       await follow();
     } catch (error) {
       await endWithin(next);
       throw error;
+    } finally {
+      connecting = null;
     }
     if (over()) {
       await endWithin(next);
@@ -168,6 +176,7 @@ export async function subscribeToEpic(
     stopped = true;
     stopping.abort();
     stopLooking();
+    connecting?.closeSocket();
     const current = client;
     client = null;
     if (current) {

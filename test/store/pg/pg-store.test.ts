@@ -564,6 +564,29 @@ describe.skipIf(skip)("PgRunStore against a real PostgreSQL", () => {
     }
   }, 40_000);
 
+  it("leaves no connection behind when stopped while it reconnects to a database that stopped answering", async () => {
+    const writer = store("E6-gone");
+    await writer.transact((_c, now) => ({ next: newRun("E6-gone", ["a"], now), result: undefined }));
+    const proxy = await startFreezingProxy(server.port);
+    try {
+      // A connect timeout longer than the test: the reconnection's socket must be closed by the stop.
+      const watcher = new PgRunStore({ url: proxy.url(url), epicId: "E6-gone", connectTimeoutMs: 120_000 });
+      const stop = await watcher.subscribe(() => undefined);
+      const before = proxy.accepted;
+      // The host freezes and the LISTEN connection drops: the subscription reconnects, and that
+      // connection hangs in its start-up. It was left open by the stop (and the store's close) until
+      // its connect timeout, keeping a serve or watch process alive seconds after SIGTERM.
+      proxy.freeze();
+      proxy.cut();
+      expect(await waitFor(() => proxy.accepted > before, 10_000, 20)).toBe(true);
+      await stop();
+      await watcher.close();
+      expect(await waitFor(() => proxy.open === 0, 10_000, 20)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
   /** A new database brought to schema `version` by the store's own migrations. */
   const databaseAt = async (prefix: string, version: number) => {
     const made = await server.createDatabase(prefix);
