@@ -152,12 +152,14 @@ export async function runFinalize(
   }
   const summary =
     options.summaryFile !== undefined ? readSummaryFile(options.summaryFile) : (options.summary ?? "");
+  // When the finalize was given, before the database is asked (a kept finalize is timed so: offline.ts).
+  const madeAt = Date.now();
   const context = createContext(options);
   const { out, reporter, actions, store } = context;
   let result: Awaited<ReturnType<typeof reporter.finalizeParallelExecution>>;
   const keep = async (why: { said: string; until: string }) => {
     const { keepChange, pendingOf } = await offline();
-    const kept = { id: randomHex(32), change: { kind: "finalize" as const, summary } };
+    const kept = { id: randomHex(32), change: { kind: "finalize" as const, summary }, madeAt };
     await keepChange(context, store!, pendingOf(context), why, kept);
     return 0;
   };

@@ -28,6 +28,9 @@ export async function storeAgentChange(
   change: AgentChange,
 ): Promise<void> {
   const { reporter } = context;
+  // When the command was given, before the database is asked: a change kept after its connect or
+  // statement timeout ran out is still older than a report another machine made meanwhile.
+  const madeAt = Date.now();
   const pending = pendingOf(context);
   const id = randomHex(32); // node:crypto is not loaded on this path (start-up time)
   try {
@@ -36,7 +39,7 @@ export async function storeAgentChange(
     await applyAgentChange(reporter, change);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    await keepChange(context, store, pending, unanswered(error), { id, change });
+    await keepChange(context, store, pending, unanswered(error), { id, change, madeAt });
   }
 }
 
@@ -48,7 +51,8 @@ export const unanswered = (error: StoreUnavailableError) => ({
 
 /**
  * The database did not answer (or what this machine kept waits: `why`): keeps `kept` on this machine's
- * disk, says so in one warning, and starts the background writer, which waits for the database and
+ * disk (`madeAt`: when its command was given, on this machine's clock, taken before the database was
+ * first asked), says so in one warning, and starts the background writer, which waits for the database and
  * applies what is kept (one per machine: runFlush).
  * A finalize is kept once: a second one while the first waits adds nothing (the run is finalized once,
  * with the first summary, as `finalize` twice does when the database answers).
@@ -58,7 +62,7 @@ export async function keepChange(
   store: LazyPgStore,
   pending: PendingChanges,
   why: { said: string; until: string },
-  kept: { id: string; change: KeptChange },
+  kept: { id: string; change: KeptChange; madeAt: number },
 ): Promise<void> {
   // A finalize of this run is kept once.
   const already =
@@ -75,7 +79,7 @@ export async function keepChange(
       epicId: store.epicId,
       database: databaseOf(store),
       change,
-      madeAt: Date.now(),
+      madeAt: kept.madeAt,
     });
   }
   const waiting = keptFor(pending, store).length;
