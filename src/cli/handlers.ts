@@ -218,7 +218,7 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
     report = await reporter.retryReport({ dryRun: options.dryRun ?? false });
     if (store && options.dryRun) {
       // Not applied by a dry run, but what retry would apply (and exit 3 for while any waits): said so.
-      const kept = (await offline()).keptHere(context);
+      const kept = await (await offline()).keptHere(context);
       waiting = kept.count;
       if (waiting > 0) {
         out.warn(
@@ -229,7 +229,7 @@ export async function runRetry(options: CommonOptions & { dryRun?: boolean }): P
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     // Nothing could be sent or checked: what is kept and queued stays; exit 3, as with posts queued.
-    const kept = (await offline()).keptHere(context);
+    const kept = await (await offline()).keptHere(context);
     out.warn(
       `${error.message}: nothing was sent; ${kept.count} change(s) stay kept in ${kept.dir}; run \`parallel-progress retry\` again when the database answers`,
     );
@@ -395,7 +395,7 @@ async function keptView(
   view: StatusView,
 ): Promise<{ view: StatusView; kept: { dir: string; count: number } | null }> {
   if (!context.store) return { view, kept: null };
-  const kept = (await offline()).keptHere(context, Date.parse(view.startedAt));
+  const kept = await (await offline()).keptHere(context, Date.parse(view.startedAt));
   return { view: { ...view, sync: { ...view.sync, kept: kept.count } }, kept };
 }
 

@@ -67,7 +67,7 @@ export async function keepChange(
   // A finalize of this run is kept once.
   const already =
     kept.change.kind === "finalize" &&
-    keptFor(pending, store).some(({ item }) => item.change.kind === "finalize");
+    (await keptFor(context, pending, store)).some(({ item }) => item.change.kind === "finalize");
   if (!already) {
     // Kept on disk, text and agent masked: a token only gh gives too (the run, which says whether it
     // posts, cannot be read; gh is asked for this call's API when no environment holds a token).
@@ -82,7 +82,7 @@ export async function keepChange(
       madeAt: kept.madeAt,
     });
   }
-  const waiting = keptFor(pending, store).length;
+  const waiting = (await keptFor(context, pending, store)).length;
   const what =
     kept.change.kind !== "finalize"
       ? "the change is kept"
@@ -136,13 +136,28 @@ function refuseSecretRef(change: KeptChange, secrets: readonly string[]): void {
 /**
  * The changes this machine keeps for `store`'s run, oldest first: those of its epic in its database (another
  * database's run of the same epic id, the same directory used with two stores, is not their run; a file of
- * an earlier release names no database).
+ * an earlier release names no database). A file that is not a change is set aside, with a warning.
  */
-function keptFor(pending: PendingChanges, store: LazyPgStore): { name: string; item: PendingChange }[] {
+async function keptFor(
+  context: Context,
+  pending: PendingChanges,
+  store: LazyPgStore,
+): Promise<{ name: string; item: PendingChange }[]> {
+  const names = pending.names();
+  if (names.length === 0) return [];
+  // The schema (zod) is read only when something is kept: a call with nothing kept loads nothing more.
+  const { checkPendingChange } = await import("../queue/pending-schema.js");
   const database = databaseOf(store);
-  return pending.names().flatMap((name) => {
-    const item = pending.read(name);
-    const mine = item?.epicId === store.epicId && (item.database === undefined || item.database === database);
+  return names.flatMap((name) => {
+    const item = pending.read(name, checkPendingChange);
+    if (item === null) return [];
+    if ("damaged" in item) {
+      context.out.warn(
+        `a change kept while the database was down is damaged (${item.damaged}): moved aside as ${item.to}`,
+      );
+      return [];
+    }
+    const mine = item.epicId === store.epicId && (item.database === undefined || item.database === database);
     return mine ? [{ name, item }] : [];
   });
 }
@@ -157,12 +172,12 @@ function databaseOf(store: LazyPgStore): string {
  * with `runStarted` (epoch ms), only those made for that run (since it started, on the database's clock:
  * the others are set aside).
  */
-export function keptHere(
+export async function keptHere(
   context: Context,
   runStarted = Number.NEGATIVE_INFINITY,
-): { dir: string; count: number } {
+): Promise<{ dir: string; count: number }> {
   const pending = pendingOf(context);
-  const kept = context.store ? keptFor(pending, context.store) : [];
+  const kept = context.store ? await keptFor(context, pending, context.store) : [];
   const skewMs = skewOf(context.store);
   return { dir: pending.dir, count: kept.filter(({ item }) => item.madeAt + skewMs >= runStarted).length };
 }
@@ -177,9 +192,17 @@ function skewOf(store: Context["store"]): number {
   return Math.abs(skew) < 100 ? 0 : skew;
 }
 
+/** Each call's PendingChanges: one object, which knows what the call set aside (and warned of). */
+const pendings = new WeakMap<Context, PendingChanges>();
+
 /** This machine's kept changes (for the file store: none is ever kept). */
 export function pendingOf(context: Context): PendingChanges {
-  return new PendingChanges(nodeFileSystem(), statePaths(context.reporter.directory).dir);
+  let pending = pendings.get(context);
+  if (!pending) {
+    pending = new PendingChanges(nodeFileSystem(), statePaths(context.reporter.directory).dir);
+    pendings.set(context, pending);
+  }
+  return pending;
 }
 
 /**
@@ -203,8 +226,6 @@ export async function replayPending(
   const { store, reporter, out } = context;
   if (!store) return { applied: 0, waiting: 0, waitsUntil: null };
   const pending = given ?? pendingOf(context);
-  /** What this call sets aside (it warns of each as it does). */
-  const setAsideNow = new Set<string>();
   let applied = 0;
   let waiting = 0;
   /** Until when a change waits for its children's (epoch ms, this machine's clock), if one does. */
@@ -213,7 +234,7 @@ export async function replayPending(
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | undefined;
   let skewMs = 0;
-  const kept = keptFor(pending, store);
+  const kept = await keptFor(context, pending, store);
   for (const [index, { name, item }] of kept.entries()) {
     if (runStarted === undefined) {
       const run = await store.read();
@@ -238,7 +259,6 @@ export async function replayPending(
         name,
         "its run was replaced: the epic's latest run started after it was made",
       );
-      setAsideNow.add(to);
       out.warn(
         `a change kept while the database was down belongs to a run that was replaced (the epic's latest run started after it was made): moved aside as ${to}`,
       );
@@ -279,7 +299,6 @@ export async function replayPending(
       // A refused change (its agent is gone) is set aside; a wrong database setting refuses nothing.
       if (error instanceof UsageError && !(error instanceof StoreConfigError)) {
         const to = pending.setAside(name, error.message);
-        setAsideNow.add(to);
         out.warn(
           `a change kept while the database was down cannot be applied (${error.message}): moved aside as ${to}`,
         );
@@ -296,20 +315,17 @@ export async function replayPending(
       `${late} change(s) kept while the database was down applied to the run finalized since (they were made before it ended): status and the progress comment show them; the final summary stays as posted`,
     );
   }
-  warnSetAside(context, pending, setAsideNow);
+  warnSetAside(context, pending);
   return { applied, waiting, waitsUntil };
 }
 
 /**
  * Changes this machine set aside on an earlier call (`….json.rejected`: they stay until deleted), in one
- * warning, so that a change the shared run did not take is not missed. `told`: those already warned of.
+ * warning, so that a change the shared run did not take is not missed. Those this call set aside are left
+ * out: it warned of each as it did.
  */
-export function warnSetAside(
-  context: Context,
-  pending = pendingOf(context),
-  told: ReadonlySet<string> = new Set(),
-): void {
-  const names = pending.setAsideNames().filter((name) => !told.has(name));
+export function warnSetAside(context: Context, pending = pendingOf(context)): void {
+  const names = pending.setAsideNames().filter((name) => !pending.movedAside.has(name));
   if (names.length === 0) return;
   context.out.warn(
     `${names.length} change(s) kept while the database was down were set aside, not applied (${join(pending.dir, names[0]!)}${names.length > 1 ? ", …" : ""}): each file says why; delete them once read`,
@@ -339,7 +355,7 @@ export async function waitAndReplay(
   const { store } = context;
   if (!store) return;
   const pending = pendingOf(context);
-  if (keptFor(pending, store).length === 0) return;
+  if ((await keptFor(context, pending, store)).length === 0) return;
   // One waiter per database and epic: the waiter of another epic (or database) kept in this directory
   // applies only its own (replayPending), so it must not keep this one from waiting.
   const { createHash } = await import("node:crypto");
@@ -363,12 +379,12 @@ export async function waitAndReplay(
         // is applied at once when this round applied something, else after the usual wait (nothing spins on
         // a stuck file); changes that wait for the database to show the run (its role's grant revoked for
         // a while, an init not there yet) are asked for again, as when it did not answer.
-        if (keptFor(pending, store).length === 0) return;
+        if ((await keptFor(context, pending, store)).length === 0) return;
         if (replayed.applied > 0) continue;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
-      const madeAts = keptFor(pending, store).map(({ item }) => item.madeAt);
+      const madeAts = (await keptFor(context, pending, store)).map(({ item }) => item.madeAt);
       deadline = waiterDeadline(deadline, madeAts, waitsUntil, Date.now());
       if (Date.now() >= deadline) return;
       await sleep(askAgainMs(attempt));

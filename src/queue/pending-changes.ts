@@ -60,6 +60,8 @@ const REJECTED = new RegExp(`${PATTERN.source.slice(0, -1)}\\.rejected$`);
  */
 export class PendingChanges {
   readonly dir: string;
+  /** What this object set aside (`<name>.rejected`), in this process. */
+  readonly movedAside = new Set<string>();
   private counter = 0;
 
   constructor(
@@ -84,18 +86,25 @@ export class PendingChanges {
   }
 
   /**
-   * The change in `name`, or null when another process already applied and removed it, or when the file
-   * is not JSON (damaged): then it is set aside, as the offline queue does, so it blocks no later call.
+   * The change in `name`, checked by `check` (pending-schema.ts: a schema, read only when there are files);
+   * null when another process already applied and removed it. A file that is not a change (not JSON, or
+   * not of a change's shape) is set aside, with the reason `check` gives, as the offline queue does, so it
+   * blocks no later call: then where it went (`to`) and why (`damaged`).
    */
-  read(name: string): PendingChange | null {
+  read(
+    name: string,
+    check: (text: string) => PendingChange | string,
+  ): PendingChange | { damaged: string; to: string } | null {
+    let text: string;
     try {
-      return JSON.parse(this.fs.readFileSync(join(this.dir, name), "utf8")) as PendingChange;
+      text = this.fs.readFileSync(join(this.dir, name), "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      if (!(error instanceof SyntaxError)) throw error;
-      this.setAside(name);
-      return null;
+      throw error;
     }
+    const checked = check(text);
+    if (typeof checked !== "string") return checked;
+    return { damaged: checked, to: this.setAside(name, checked) };
   }
 
   /** Records that the change in `name` waits (see PendingChange.waitingSince), in place. */
@@ -149,17 +158,19 @@ export class PendingChanges {
   }
 
   /**
-   * A change the store refused (its agent or run is gone): kept, out of the way, as `<name>.rejected`,
-   * with `reason` added to it (a damaged file is moved as it is).
+   * A change the store refused (its agent or run is gone), or a damaged one: kept, out of the way, as
+   * `<name>.rejected`, with `reason` added to it (a file that is not a JSON object is moved as it is).
+   * Recorded in `movedAside`.
    */
   setAside(name: string, reason?: string): string {
     const to = `${name}.rejected`;
     const from = join(this.dir, name);
+    this.movedAside.add(to);
     try {
-      if (reason === undefined) {
+      const item = reason === undefined ? null : jsonObject(this.fs.readFileSync(from, "utf8"));
+      if (item === null) {
         this.fs.renameSync(from, join(this.dir, to));
       } else {
-        const item = JSON.parse(this.fs.readFileSync(from, "utf8")) as PendingChange;
         writeFileAtomicSync(
           this.fs,
           join(this.dir, to),
@@ -186,5 +197,17 @@ export class PendingChanges {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
+  }
+}
+
+/** The JSON object `text` holds, or null (not JSON, or another JSON value). */
+function jsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
   }
 }

@@ -1,3 +1,5 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { keptChangeFiles, runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
 import { silentServer } from "../support/loopback.js";
@@ -6,8 +8,12 @@ import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../
 
 /**
  * Changes kept on a machine's disk while the database did not answer, as they meet what other machines
- * did meanwhile: when a kept change counts as made.
+ * did meanwhile: when a kept change counts as made; a file that is not a change.
  */
+
+/** The CLI bundles (dist/cli/*.cjs) a call loaded, as Node's module debug log tells (NODE_DEBUG=module). */
+const bundlesLoaded = (stderr: string) =>
+  [...stderr.matchAll(/MODULE \d+: load "[^"]*\/dist\/cli\/([\w-]+\.cjs)"/g)].map((match) => match[1]!);
 
 const skip = postgresUnavailable();
 if (skip) console.warn(`skipping the kept-change tests: ${skip}`);
@@ -70,5 +76,50 @@ describe.skipIf(skip)("changes kept while the database does not answer", () => {
     expect(events).toMatch(
       /not applied: update in\\_progress 1\/4, made .* is older than the agent's last report/,
     );
+  }, 60_000);
+
+  it("sets aside a kept file that is JSON but not a change, saying why, and applies the rest and the new change", async () => {
+    const { env, first } = await twoMachines("damaged", "E-DAMAGED", "a,b");
+    const away = await cli.away(env);
+    for (const agent of ["a", "b"]) {
+      const update = ["update", agent, "--status", "in_progress", "--files", "1/3", "--dir", first];
+      expect((await runCli(update, { env: away })).code).toBe(0);
+    }
+    await stopFlushers(first);
+    const folder = join(first, ".parallel-progress", "pending");
+    const [damaged] = await keptChangeFiles(first);
+    const kept = JSON.parse(await readFile(join(folder, damaged!), "utf8"));
+    await writeFile(
+      join(folder, damaged!),
+      JSON.stringify({ ...kept, change: { ...kept.change, agent: 5 } }),
+    );
+
+    const update = ["update", "b", "--status", "in_progress", "--files", "2/3", "--dir", first];
+    const next = await runCli(update, { env: { ...env, NODE_DEBUG: "module" } });
+    expect(next.code, next.stderr).toBe(0);
+    const warnings = next.stderr.split("\n").filter((line) => line.startsWith("parallel-progress: warning"));
+    expect(warnings).toEqual([
+      `parallel-progress: warning: a change kept while the database was down is damaged (change.agent must be a string, got 5): moved aside as ${damaged}.rejected`,
+    ]);
+    expect(next.stderr).not.toMatch(/internal error|TypeError/);
+    // The schema is read only when something is kept.
+    expect(bundlesLoaded(next.stderr)).toContain("queue-pending-schema.cjs");
+    expect(await keptChangeFiles(first)).toEqual([]);
+    const aside = JSON.parse(await readFile(join(folder, `${damaged}.rejected`), "utf8"));
+    expect(aside).toEqual({
+      ...kept,
+      change: { ...kept.change, agent: 5 },
+      setAside: "change.agent must be a string, got 5",
+    });
+    const status = await statusOf(first, env);
+    expect(status.agents.map((agent) => [agent.domain, agent.filesCompleted])).toEqual([
+      ["a", 0],
+      ["b", 2],
+    ]);
+
+    // Nothing kept: a call reads no schema (its start-up is what it was).
+    const quiet = await runCli(["log", "b", "hi", "--dir", first], { env: { ...env, NODE_DEBUG: "module" } });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(bundlesLoaded(quiet.stderr)).not.toContain("queue-pending-schema.cjs");
   }, 60_000);
 });

@@ -4,7 +4,8 @@ import { environmentTokens } from "../../../src/config/resolve.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../../src/errors.js";
 import { toHistoryEntry } from "../../../src/model/history.js";
 import { createRun } from "../../../src/model/run.js";
-import { PendingChanges } from "../../../src/queue/pending-changes.js";
+import { type PendingChange, PendingChanges } from "../../../src/queue/pending-changes.js";
+import { checkPendingChange } from "../../../src/queue/pending-schema.js";
 import { chooseStore } from "../../../src/store/open-store.js";
 import {
   clientUrl,
@@ -202,6 +203,10 @@ describe("PendingChanges", () => {
   const make = () =>
     new PendingChanges(createFsFromVolume(new Volume()) as unknown as FileSystem, "/epic/.parallel-progress");
   const change = (n: number) => ({ kind: "log" as const, agent: "api", message: `m${n}` });
+  /** The change in `name`, read as the CLI reads it (checked against its schema). */
+  const read = (pending: PendingChanges, name: string) => pending.read(name, checkPendingChange);
+  const idOf = (read: PendingChange | { damaged: string } | null) =>
+    read !== null && "id" in read ? read.id : null;
 
   it("keeps changes oldest first, reads and removes them", () => {
     const pending = make();
@@ -209,9 +214,9 @@ describe("PendingChanges", () => {
     pending.add({ id: "a", epicId: "E", madeAt: 1000, change: change(1) });
     pending.add({ id: "c", epicId: "E", madeAt: 2000, change: change(3) });
     const names = pending.names();
-    expect(names.map((name) => pending.read(name)?.id)).toEqual(["a", "b", "c"]);
+    expect(names.map((name) => idOf(read(pending, name)))).toEqual(["a", "b", "c"]);
     pending.remove(names[0]!);
-    expect(pending.read(names[0]!)).toBeNull();
+    expect(read(pending, names[0]!)).toBeNull();
     const aside = pending.setAside(names[1]!);
     expect(aside).toBe(`${names[1]}.rejected`);
     expect(pending.names()).toHaveLength(1);
@@ -222,7 +227,7 @@ describe("PendingChanges", () => {
     const pending = new PendingChanges(fs, "/epic/.parallel-progress");
     const name = pending.add({ id: "a", epicId: "E", madeAt: 1, change: change(1) });
     fs.writeFileSync(`${pending.dir}/${name}`, "{ torn");
-    expect(pending.read(name)).toBeNull();
+    expect(read(pending, name)).toEqual({ damaged: "not valid JSON", to: `${name}.rejected` });
     expect(pending.names()).toEqual([]);
     expect(fs.existsSync(`${pending.dir}/${name}.rejected`)).toBe(true);
   });

@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { MAX_FILES } from "../config/options.js";
+import { quote } from "../config/show-value.js";
+import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
+import { UPDATE_STATUSES } from "../model/types.js";
+import type { PendingChange } from "./pending-changes.js";
+
+/**
+ * A kept change's file (pending-changes.ts), checked when it is read: one that does not pass is set aside
+ * with the reason, so a hand edit or a file of another tool never reaches the run (or crashes the call).
+ * Unknown keys are kept (a later release's). Loaded only when there are kept changes to read (zod is large).
+ */
+
+/** An agent's metrics: the types here; their rules (i ≤ max, the cost's range) are the reporter's. */
+const metrics = z
+  .looseObject({
+    iteration: z.number().optional(),
+    maxIterations: z.number().optional(),
+    criteriaVerified: z.number().optional(),
+    criteriaTotal: z.number().optional(),
+    costUsd: z.number().optional(),
+  })
+  .optional();
+const agent = z.string().min(1);
+const count = z.int().min(0).max(MAX_FILES).optional();
+/** Epoch milliseconds, as Date.now() gives them (a time Date can hold). */
+const epochMs = z
+  .unknown()
+  .refine((value) => typeof value === "number" && Math.abs(value) <= 8.64e15, "must be epoch milliseconds");
+
+const KINDS = ["update", "complete", "fail", "cancel", "log", "finalize"] as const;
+const change = z.discriminatedUnion("kind", [
+  z.looseObject({
+    kind: z.literal("update"),
+    agent,
+    status: z.enum(UPDATE_STATUSES),
+    filesCompleted: count,
+    filesTotal: count,
+    metrics,
+  }),
+  z.looseObject({ kind: z.literal("complete"), agent, summary: z.string().nullable(), metrics }),
+  z.looseObject({ kind: z.literal("fail"), agent, error: z.string(), metrics }),
+  z.looseObject({ kind: z.literal("cancel"), agent, reason: z.string().nullable(), metrics }),
+  z.looseObject({ kind: z.literal("log"), agent, message: z.string() }),
+  z.looseObject({ kind: z.literal("finalize"), summary: z.string() }),
+]);
+
+const pendingSchema = z.looseObject({
+  id: z.string().min(1),
+  epicId: z.string().min(1),
+  database: z.string().optional(),
+  madeAt: epochMs,
+  waitingSince: epochMs.optional(),
+  change,
+});
+
+/** The change in a kept change's file, or why the text is not one (the first field wrong, the value found). */
+export function checkPendingChange(text: string): PendingChange | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not valid JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  const result = pendingSchema.safeParse(value);
+  if (result.success) return result.data as PendingChange;
+  const issue = firstIssue(result.error.issues);
+  const field = issue.path.map(String).join(".");
+  const found = valueAt(value, issue);
+  if (found === undefined) return `${field} is missing`;
+  if (issue.code === "invalid_union" && field === "change.kind") {
+    return `${field} ${quote(found)} is not a change (one of ${KINDS.join(", ")})`;
+  }
+  return `${field} ${expectation(issue)}, got ${quote(found)}`;
+}
