@@ -400,7 +400,9 @@ export async function waitAndReplay(
  * (made at `madeAts`; one made in the future counts as made `now`) gets its own WAIT_LIMIT_MS, since one
  * kept late in this waiter's life was left to it (its own writer saw this one alive and left); and a
  * change that waits for its children's until `waitsUntil` is waited for until then (it is set aside, and
- * what was kept after it applied, at the next try after it: one ask-again wait on, with room). Pure.
+ * what was kept after it applied, at the next try after it: one ask-again wait on, with room). A time that
+ * is not a number counts for nothing (files are checked when read, but a NaN deadline would keep the
+ * waiter forever: every comparison with it is false). Pure; always a number when `now` is one.
  */
 export function waiterDeadline(
   deadline: number,
@@ -408,9 +410,14 @@ export function waiterDeadline(
   waitsUntil: number | null,
   now: number,
 ): number {
-  const newest = Math.min(now, Math.max(0, ...madeAts));
-  const children = waitsUntil === null ? 0 : waitsUntil + 2 * MAX_ASK_AGAIN_MS;
-  return Math.max(deadline, madeAts.length > 0 ? newest + WAIT_LIMIT_MS : 0, children);
+  const made = madeAts.filter((madeAt) => Number.isFinite(madeAt));
+  const newest = Math.min(now, Math.max(0, ...made));
+  const children = Number.isFinite(waitsUntil) ? waitsUntil! + 2 * MAX_ASK_AGAIN_MS : 0;
+  return Math.max(
+    Number.isFinite(deadline) ? deadline : now,
+    made.length > 0 ? newest + WAIT_LIMIT_MS : 0,
+    children,
+  );
 }
 
 /**

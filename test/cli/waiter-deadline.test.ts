@@ -29,4 +29,13 @@ describe("waiterDeadline", () => {
     const waitsUntil = start + 15 * MINUTE;
     expect(waiterDeadline(first, [], waitsUntil, start)).toBe(waitsUntil + 30_000);
   });
+
+  it("is a number whatever a kept file held: a time that is not one counts for nothing", () => {
+    const late = start + 9 * MINUTE;
+    const odd = ["abc", undefined, null, Number.NaN, Number.POSITIVE_INFINITY] as unknown as number[];
+    expect(waiterDeadline(first, odd, null, start)).toBe(first);
+    expect(waiterDeadline(first, [...odd, late], null, late)).toBe(late + 10 * MINUTE);
+    expect(waiterDeadline(first, odd, Number.NaN, start)).toBe(first);
+    expect(waiterDeadline(Number.NaN, odd, null, start)).toBe(start);
+  });
 });
