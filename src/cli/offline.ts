@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { quote } from "../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UnfinishedChildrenError, UsageError } from "../errors.js";
 import { holdsSecret, longSecrets, looksLikeToken, maskSecrets } from "../github/redact.js";
+import type { RunState } from "../model/types.js";
 import {
   type AgentChange,
   type KeptChange,
@@ -214,7 +215,8 @@ export function pendingOf(context: Context): PendingChanges {
  * for its unfinished children waits, with those kept after it, for their changes (kept on other machines
  * during the same outage) for CHILDREN_WAIT_MS from when it first waited. A kept finalize is applied as
  * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
- * final summary is not on the issue yet gets it). Stops at the first change the database does not take
+ * final summary is not on the issue yet gets it); one that reaches a run another finalize ended with
+ * another summary is set aside, with a warning (the first to reach the database ends the run). Stops at the first change the database does not take
  * (StoreUnavailableError propagates). When the database shows no run of the epic (a role whose grant was
  * revoked, another database), nothing is set aside: all wait, with a warning. Resolves to the number
  * applied, the number left waiting so, and until when a change waits for its children's (or null).
@@ -271,6 +273,15 @@ export async function replayPending(
         await store.correlate(item.id, false);
         reporter.applyingKeptChange(madeAt);
         const result = await reporter.finalizeParallelExecution(item.change.summary);
+        // The first finalize to reach the database ended the run: this one's summary would be dropped.
+        if (result.summaryUnused) {
+          const reason = finalizedBefore(reporter.executionState);
+          const to = pending.setAside(name, reason);
+          out.warn(
+            `a finalize kept while the database was down is not applied (${reason}): moved aside as ${to}`,
+          );
+          continue;
+        }
         out.info(
           `the finalize kept while the database was down is applied${result.posted ? `: final summary on the issue${result.finalCommentUrl ? ` ${result.finalCommentUrl}` : ""}` : ""}`,
         );
@@ -317,6 +328,17 @@ export async function replayPending(
   }
   warnSetAside(context, pending);
   return { applied, waiting, waitsUntil };
+}
+
+/**
+ * Why a kept finalize that reached a run another finalize ended (with another summary) is set aside: the
+ * first finalize to reach the database ends the run, whenever the others were made.
+ */
+function finalizedBefore(run: RunState): string {
+  const how = run.finalizeMadeAt
+    ? `made ${run.finalizeMadeAt} and kept while the database did not answer too, it reached it first`
+    : "given while the database answered";
+  return `the run was finalized at ${run.completedAt} by another finalize (${how}): this finalize's summary is not used`;
 }
 
 /**

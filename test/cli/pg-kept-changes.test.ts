@@ -20,18 +20,22 @@ if (skip) console.warn(`skipping the kept-change tests: ${skip}`);
 
 describe.skipIf(skip)("changes kept while the database does not answer", () => {
   let server: PostgresDatabases;
-  const cli = usePostgresCli("ghp_kept_changes");
+  const cli = usePostgresCli("ghp_kept_changes", { issues: [{ repo: "acme/widgets", number: 301 }] });
 
   beforeAll(() => {
     server = sharedPostgres();
   });
 
-  /** A database, a run of agents `domains` on it, started from a folder of its own, and a second folder. */
-  async function twoMachines(prefix: string, epic: string, domains: string) {
+  /**
+   * A database, a run of agents `domains` on it (`more`: init's other flags), started from a folder of its
+   * own, and a second folder.
+   */
+  async function twoMachines(prefix: string, epic: string, domains: string, more: string[] = []) {
     const { url, name } = await server.createDatabase(prefix);
     const env = cli.env(url, epic);
     const first = await cli.folder();
-    const init = await runCli(["init", "--epic", epic, "--domains", domains, "--dir", first], { env });
+    const args = ["init", "--epic", epic, "--domains", domains, ...more, "--dir", first];
+    const init = await runCli(args, { env });
     expect(init.code, init.stderr).toBe(0);
     return { url, name, env, first, second: await cli.folder() };
   }
@@ -121,5 +125,50 @@ describe.skipIf(skip)("changes kept while the database does not answer", () => {
     const quiet = await runCli(["log", "b", "hi", "--dir", first], { env: { ...env, NODE_DEBUG: "module" } });
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(bundlesLoaded(quiet.stderr)).not.toContain("queue-pending-schema.cjs");
+  }, 60_000);
+
+  it("among finalizes kept on several machines, the first to reach the database ends the run; a later one is set aside, with a warning", async () => {
+    const posting = ["--issue", "301", "--repo", "acme/widgets", "--min-interval", "0"];
+    const { env, first: a, second: b } = await twoMachines("finalizes", "E-FIN", "a,b", posting);
+    const c = await cli.folder();
+    const away = await cli.away(env);
+    const kept = async (dir: string, ...args: string[]) => {
+      const result = await runCli([...args, "--dir", dir], { env: away });
+      expect(result.code, result.stderr).toBe(0);
+      await stopFlushers(dir);
+    };
+    // In real time: A finalizes first, then B and C complete their agents, then C finalizes.
+    await kept(a, "finalize", "--summary", "from A, made first");
+    await kept(b, "complete", "b");
+    await kept(c, "complete", "a");
+    await kept(c, "finalize", "--summary", "from C, made last");
+
+    // C reaches the database first: its finalize ends the run; B's complete, made before it, is applied.
+    for (const dir of [c, b]) {
+      const retry = await runCli(["retry", "--dir", dir], { env });
+      expect(retry.code, retry.stderr).toBe(0);
+    }
+    const ended = await statusOf(c, env);
+    expect(ended.completedAt).not.toBeNull();
+    const retry = await runCli(["retry", "--dir", a], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    const warnings = retry.stderr.split("\n").filter((line) => line.includes("warning"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /a finalize kept while the database was down is not applied \(the run was finalized at \S+ by another finalize \(made \S+ and kept while the database did not answer too, it reached it first\): this finalize's summary is not used\): moved aside as change_\S+\.json\.rejected$/,
+    );
+    expect(await keptChangeFiles(a)).toEqual([]);
+    const [aside] = await keptChangeFiles(a, "set aside");
+    const file = JSON.parse(await readFile(join(a, ".parallel-progress", "pending", aside!), "utf8"));
+    expect(file).toMatchObject({ change: { kind: "finalize", summary: "from A, made first" } });
+    expect(file.setAside).toMatch(/this finalize's summary is not used/);
+
+    const status = await statusOf(a, env);
+    expect(status.completedAt).toBe(ended.completedAt);
+    expect(status.agents.map((agent) => agent.status)).toEqual(["completed", "completed"]);
+    const finals = cli.gh.comments("acme/widgets", 301).filter((x) => x.body.includes("Final Summary"));
+    expect(finals).toHaveLength(1);
+    expect(finals[0]!.body).toContain("from C, made last");
+    expect(finals[0]!.body).not.toContain("from A");
   }, 60_000);
 });
