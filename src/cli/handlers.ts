@@ -164,12 +164,15 @@ export async function runFinalize(
     return 0;
   };
   try {
-    const replayed = store ? await (await offline()).replayPending(context) : null;
     // What this machine kept waits for its agents' children's changes: the finalize, made after it, waits
-    // behind it (exit 0, one warning), as it would have while the database was down.
+    // behind it (exit 0, one warning saying both), as it would have while the database was down.
+    const replayed = store
+      ? await (await offline()).replayPending(context, undefined, { warnOfWait: false })
+      : null;
     if (replayed?.waitsUntil) {
+      const until = new Date(replayed.waitsUntil).toISOString();
       return await keep({
-        said: `${replayed.waiting} change(s) kept here wait for their agents' children's`,
+        said: `${replayed.waiting} change(s) kept here wait for their agents' children's (${replayed.waitsFor}; set aside if those are not applied by ${until})`,
         until: "applied after them",
       });
     }

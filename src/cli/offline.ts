@@ -216,22 +216,26 @@ export function pendingOf(context: Context): PendingChanges {
  * during the same outage) for CHILDREN_WAIT_MS from when it first waited. A kept finalize is applied as
  * `finalize` is (it is idempotent by itself: a run already finalized posts nothing new, and one whose
  * final summary is not on the issue yet gets it); one that reaches a run another finalize ended with
- * another summary is set aside, with a warning (the first to reach the database ends the run). Stops at the first change the database does not take
- * (StoreUnavailableError propagates). When the database shows no run of the epic (a role whose grant was
- * revoked, another database), nothing is set aside: all wait, with a warning. Resolves to the number
- * applied, the number left waiting so, and until when a change waits for its children's (or null).
+ * another summary is set aside, with a warning (the first to reach the database ends the run). Stops at
+ * the first change the database does not take (StoreUnavailableError propagates). When the database shows
+ * no run of the epic (a role whose grant was revoked, another database), nothing is set aside: all wait,
+ * with a warning. Resolves to the number applied, the number left waiting so, and until when a change
+ * waits for its children's (or null) and why (`waitsFor`: warned of, unless `warnOfWait` is false, for a
+ * caller that says it in its own warning).
  */
 export async function replayPending(
   context: Context,
   given?: PendingChanges,
-): Promise<{ applied: number; waiting: number; waitsUntil: number | null }> {
+  { warnOfWait = true } = {},
+): Promise<{ applied: number; waiting: number; waitsUntil: number | null; waitsFor: string | null }> {
   const { store, reporter, out } = context;
-  if (!store) return { applied: 0, waiting: 0, waitsUntil: null };
+  if (!store) return { applied: 0, waiting: 0, waitsUntil: null, waitsFor: null };
   const pending = given ?? pendingOf(context);
   let applied = 0;
   let waiting = 0;
   /** Until when a change waits for its children's (epoch ms, this machine's clock), if one does. */
   let waitsUntil: number | null = null;
+  let waitsFor: string | null = null;
   let late = 0;
   /** When the epic's latest run started (the database's clock), read once there is something to apply. */
   let runStarted: number | undefined;
@@ -302,9 +306,12 @@ export async function replayPending(
         if (item.waitingSince === undefined) pending.markWaiting(name, item, since);
         waiting = kept.length - index;
         waitsUntil = since + CHILDREN_WAIT_MS;
-        out.warn(
-          `a change kept while the database was down waits (${error.message}): it and the ${waiting - 1} kept after it are applied once its children's changes are (kept on other machines), or set aside if they are not within ${CHILDREN_WAIT_MS / 60_000} minutes`,
-        );
+        waitsFor = error.message;
+        if (warnOfWait) {
+          out.warn(
+            `a change kept while the database was down waits (${error.message}): it and the ${waiting - 1} kept after it are applied once its children's changes are (kept on other machines), or set aside if they are not within ${CHILDREN_WAIT_MS / 60_000} minutes`,
+          );
+        }
         break;
       }
       // A refused change (its agent is gone) is set aside; a wrong database setting refuses nothing.
@@ -327,7 +334,7 @@ export async function replayPending(
     );
   }
   warnSetAside(context, pending);
-  return { applied, waiting, waitsUntil };
+  return { applied, waiting, waitsUntil, waitsFor };
 }
 
 /**

@@ -531,8 +531,8 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     // A finalize made on that machine now waits behind it (in order), kept too.
     const finalize = await runCli(["finalize", "--summary", "done", "--dir", dir], { env });
     expect(finalize.code, finalize.stderr).toBe(0);
-    expect(finalize.stderr).toContain(
-      "change(s) kept here wait for their agents' children's: the finalize is kept",
+    expect(finalize.stderr).toMatch(
+      /^parallel-progress: warning: 1 change\(s\) kept here wait for their agents' children's \(.*\): the finalize is kept/,
     );
     await stopFlushers(dir);
     expect(await keptChangeFiles(dir)).toHaveLength(2);

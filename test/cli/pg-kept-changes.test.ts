@@ -171,4 +171,26 @@ describe.skipIf(skip)("changes kept while the database does not answer", () => {
     expect(finals[0]!.body).toContain("from C, made last");
     expect(finals[0]!.body).not.toContain("from A");
   }, 60_000);
+
+  it("finalize behind a kept parent's complete that waits for its children says so in one warning", async () => {
+    const { env, first, second } = await twoMachines("family", "E-FAMILY", "parent");
+    const add = await runCli(["add", "--domains", "child", "--parent", "parent", "--dir", first], { env });
+    expect(add.code, add.stderr).toBe(0);
+    const away = await cli.away(env);
+    // In real time the child completed first (on the second machine), then the parent: both kept.
+    expect((await runCli(["complete", "child", "--dir", second], { env: away })).code).toBe(0);
+    expect((await runCli(["complete", "parent", "--dir", first], { env: away })).code).toBe(0);
+    await stopFlushers(first);
+    await stopFlushers(second);
+
+    const finalize = await runCli(["finalize", "--summary", "done", "--dir", first], { env });
+    expect(finalize.code, finalize.stderr).toBe(0);
+    const lines = finalize.stderr.trim().split("\n");
+    expect(lines, finalize.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^parallel-progress: warning: 1 change\(s\) kept here wait for their agents' children's \(.*cannot be completed while its children are unfinished.*; set aside if those are not applied by \S+Z\): the finalize is kept in .* \(2 waiting\) and applied after them/,
+    );
+    await stopFlushers(first);
+    expect(await keptChangeFiles(first)).toHaveLength(2);
+  }, 60_000);
 });
