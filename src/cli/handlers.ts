@@ -268,7 +268,7 @@ export async function runStatus(
   if (options.json && options.markdown) throw new UsageError("give --json or --markdown, not both");
   const context = createContext(options);
   const { out, reporter } = context;
-  const { view, kept } = await keptView(context, await reporter.status());
+  const { view, kept } = await keptView(context, await reporter.status().catch(keptToo(context)));
   if (context.store) (await offline()).warnSetAside(context);
   // What this machine keeps for the run is not in it yet: said, not applied (status changes nothing).
   if (kept && kept.count > 0) {
@@ -359,6 +359,20 @@ function notKept(what: string): (error: unknown) => never {
   return (error) => {
     if (!(error instanceof StoreUnavailableError)) throw error;
     throw new StoreUnavailableError(`${error.message}; ${what}`, { cause: error });
+  };
+}
+
+/**
+ * For `status`: the database not answering says how many changes this machine keeps for it (for its
+ * database and epic), when it keeps any (exit 1, see exit.ts).
+ */
+function keptToo(context: Context): (error: unknown) => Promise<never> {
+  return async (error) => {
+    if (!(error instanceof StoreUnavailableError) || !context.store) throw error;
+    const kept = await (await offline()).keptHere(context);
+    if (kept.count === 0) throw error;
+    const wait = `${kept.count} change(s) kept on this machine wait for it (${kept.dir})`;
+    throw new StoreUnavailableError(`${error.message}; ${wait}`, { cause: error });
   };
 }
 

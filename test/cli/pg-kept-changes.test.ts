@@ -193,4 +193,27 @@ describe.skipIf(skip)("changes kept while the database does not answer", () => {
     await stopFlushers(first);
     expect(await keptChangeFiles(first)).toHaveLength(2);
   }, 60_000);
+
+  it("status while the database does not answer says how many changes this machine keeps for it", async () => {
+    const { env, first, second } = await twoMachines("status_down", "E-STATUS", "a");
+    const away = await cli.away(env);
+    for (const files of ["1/3", "2/3"]) {
+      const update = ["update", "a", "--status", "in_progress", "--files", files, "--dir", first];
+      expect((await runCli(update, { env: away })).code).toBe(0);
+    }
+    await stopFlushers(first);
+    for (const json of [[], ["--json"]]) {
+      const status = await runCli(["status", ...json, "--dir", first], { env: away });
+      expect(status.code).toBe(1);
+      expect(status.stdout).toBe("");
+      expect(status.stderr.trim().split("\n"), status.stderr).toHaveLength(1);
+      expect(status.stderr.trim()).toMatch(
+        /^parallel-progress: error: \S+ is not answering: .*; 2 change\(s\) kept on this machine wait for it \(\S+pending\); try again when the database answers$/,
+      );
+    }
+    // Nothing kept: nothing more said.
+    const none = await runCli(["status", "--dir", second], { env: away });
+    expect(none.code).toBe(1);
+    expect(none.stderr).not.toMatch(/kept/);
+  }, 60_000);
 });
