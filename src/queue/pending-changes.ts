@@ -159,25 +159,19 @@ export class PendingChanges {
 
   /**
    * A change the store refused (its agent or run is gone), or a damaged one: kept, out of the way, as
-   * `<name>.rejected`, with `reason` added to it (a file that is not a JSON object is moved as it is).
-   * Recorded in `movedAside`.
+   * `<name>.rejected`, with `reason` added to it (`setAside`); a file that is not a JSON object (cut short,
+   * edited) is kept whole beside the reason, as `{ setAside, text }`. Recorded in `movedAside`.
    */
-  setAside(name: string, reason?: string): string {
+  setAside(name: string, reason: string): string {
     const to = `${name}.rejected`;
     const from = join(this.dir, name);
     this.movedAside.add(to);
     try {
-      const item = reason === undefined ? null : jsonObject(this.fs.readFileSync(from, "utf8"));
-      if (item === null) {
-        this.fs.renameSync(from, join(this.dir, to));
-      } else {
-        writeFileAtomicSync(
-          this.fs,
-          join(this.dir, to),
-          `${JSON.stringify({ ...item, setAside: reason })}\n`,
-        );
-        this.fs.rmSync(from, { force: true });
-      }
+      const text = this.fs.readFileSync(from, "utf8");
+      const item = jsonObject(text);
+      const aside = item === null ? { setAside: reason, text } : { ...item, setAside: reason };
+      writeFileAtomicSync(this.fs, join(this.dir, to), `${JSON.stringify(aside)}\n`);
+      this.fs.rmSync(from, { force: true });
     } catch {
       // Another process moved it first.
     }

@@ -217,7 +217,7 @@ describe("PendingChanges", () => {
     expect(names.map((name) => idOf(read(pending, name)))).toEqual(["a", "b", "c"]);
     pending.remove(names[0]!);
     expect(read(pending, names[0]!)).toBeNull();
-    const aside = pending.setAside(names[1]!);
+    const aside = pending.setAside(names[1]!, "its agent is gone");
     expect(aside).toBe(`${names[1]}.rejected`);
     expect(pending.names()).toHaveLength(1);
   });
@@ -229,7 +229,18 @@ describe("PendingChanges", () => {
     fs.writeFileSync(`${pending.dir}/${name}`, "{ torn");
     expect(read(pending, name)).toEqual({ damaged: "not valid JSON", to: `${name}.rejected` });
     expect(pending.names()).toEqual([]);
-    expect(fs.existsSync(`${pending.dir}/${name}.rejected`)).toBe(true);
+    // The file says why, and keeps what it held.
+    expect(JSON.parse(String(fs.readFileSync(`${pending.dir}/${name}.rejected`, "utf8")))).toEqual({
+      setAside: "not valid JSON",
+      text: "{ torn",
+    });
+    const other = pending.add({ id: "b", epicId: "E", madeAt: 2, change: change(2) });
+    fs.writeFileSync(`${pending.dir}/${other}`, "[1]");
+    expect(read(pending, other)).toEqual({ damaged: "not a JSON object", to: `${other}.rejected` });
+    expect(JSON.parse(String(fs.readFileSync(`${pending.dir}/${other}.rejected`, "utf8")))).toEqual({
+      setAside: "not a JSON object",
+      text: "[1]",
+    });
   });
 
   it("lets one waiter at a time wait for the database (per target: a database and epic), and takes over a stale claim", () => {
