@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { quote } from "./show-value.js";
 
 /**
  * A zod issue in words, for the three places that check data with a schema (the run state, a queue file,
@@ -45,4 +46,15 @@ export function valueAt(value: unknown, issue: z.core.$ZodIssue): unknown {
       node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
     value,
   );
+}
+
+/**
+ * The first problem the issues find in `value`, as one phrase: `<field> is missing`, or `<field> <what
+ * it must be>, got <the value>` (a queue file's, a kept change's).
+ */
+export function fieldProblem(value: unknown, issues: readonly z.core.$ZodIssue[]): string {
+  const issue = firstIssue(issues);
+  const field = issue.path.map(String).join(".");
+  const found = valueAt(value, issue);
+  return found === undefined ? `${field} is missing` : `${field} ${expectation(issue)}, got ${quote(found)}`;
 }

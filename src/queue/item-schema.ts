@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { isRepoSlug } from "../config/repo-slug.js";
-import { quote } from "../config/show-value.js";
-import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
+import { fieldProblem } from "../config/zod-issue.js";
 import type { QueueItem } from "./types.js";
 
 /**
@@ -58,9 +57,5 @@ export function validateItem(text: string): QueueItem | string {
       ...(result.data.abandoned ? { abandoned: true } : {}),
     };
   }
-  const issue = firstIssue(result.error.issues);
-  const field = issue.path.map(String).join(".");
-  const found = valueAt(value, issue);
-  if (found === undefined) return `${field} is missing`;
-  return `${field} ${expectation(issue)}, got ${quote(found)}`;
+  return fieldProblem(value, result.error.issues);
 }

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { MAX_FILES } from "../config/options.js";
-import { quote } from "../config/show-value.js";
-import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
+import { fieldProblem } from "../config/zod-issue.js";
 import { UPDATE_STATUSES } from "../model/types.js";
 import type { PendingChange } from "./pending-changes.js";
 
@@ -29,21 +28,25 @@ const epochMs = z
   .refine((value) => typeof value === "number" && Math.abs(value) <= 8.64e15, "must be epoch milliseconds");
 
 const KINDS = ["update", "complete", "fail", "cancel", "log", "finalize"] as const;
-const change = z.discriminatedUnion("kind", [
-  z.looseObject({
-    kind: z.literal("update"),
-    agent,
-    status: z.enum(UPDATE_STATUSES),
-    filesCompleted: count,
-    filesTotal: count,
-    metrics,
-  }),
-  z.looseObject({ kind: z.literal("complete"), agent, summary: z.string().nullable(), metrics }),
-  z.looseObject({ kind: z.literal("fail"), agent, error: z.string(), metrics }),
-  z.looseObject({ kind: z.literal("cancel"), agent, reason: z.string().nullable(), metrics }),
-  z.looseObject({ kind: z.literal("log"), agent, message: z.string() }),
-  z.looseObject({ kind: z.literal("finalize"), summary: z.string() }),
-]);
+const change = z.discriminatedUnion(
+  "kind",
+  [
+    z.looseObject({
+      kind: z.literal("update"),
+      agent,
+      status: z.enum(UPDATE_STATUSES),
+      filesCompleted: count,
+      filesTotal: count,
+      metrics,
+    }),
+    z.looseObject({ kind: z.literal("complete"), agent, summary: z.string().nullable(), metrics }),
+    z.looseObject({ kind: z.literal("fail"), agent, error: z.string(), metrics }),
+    z.looseObject({ kind: z.literal("cancel"), agent, reason: z.string().nullable(), metrics }),
+    z.looseObject({ kind: z.literal("log"), agent, message: z.string() }),
+    z.looseObject({ kind: z.literal("finalize"), summary: z.string() }),
+  ],
+  { error: `must be one of ${KINDS.join(", ")}` },
+);
 
 const pendingSchema = z.looseObject({
   id: z.string().min(1),
@@ -65,12 +68,5 @@ export function checkPendingChange(text: string): PendingChange | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
   const result = pendingSchema.safeParse(value);
   if (result.success) return result.data as PendingChange;
-  const issue = firstIssue(result.error.issues);
-  const field = issue.path.map(String).join(".");
-  const found = valueAt(value, issue);
-  if (found === undefined) return `${field} is missing`;
-  if (issue.code === "invalid_union" && field === "change.kind") {
-    return `${field} ${quote(found)} is not a change (one of ${KINDS.join(", ")})`;
-  }
-  return `${field} ${expectation(issue)}, got ${quote(found)}`;
+  return fieldProblem(value, result.error.issues);
 }

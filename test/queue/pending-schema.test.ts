@@ -38,7 +38,7 @@ describe("checkPendingChange", () => {
       [{ change: null }, "change must be an object, got null"],
       [
         { change: { kind: "bogus" } },
-        'change.kind "bogus" is not a change (one of update, complete, fail, cancel, log, finalize)',
+        'change.kind must be one of update, complete, fail, cancel, log, finalize, got "bogus"',
       ],
       [{ change: { agent: "api" } }, "change.kind is missing"],
       [
