@@ -35,6 +35,7 @@ import { applyChange } from "./reporter/change.js";
 import { ReporterCore } from "./reporter/core.js";
 import { finalizeRun } from "./reporter/finalize.js";
 import { type StartOptions, startRun } from "./reporter/initialize.js";
+import { thrownByListener } from "./reporter/listeners.js";
 import { retry } from "./reporter/retry.js";
 import { warnOfRefusedTaskFile } from "./reporter/task-settings.js";
 import type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
@@ -468,17 +469,20 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /**
    * A refusal the run itself made (an unknown agent, a finalized run, a parent with unfinished children)
    * named by the method that met it, as its argument checks are: `markAgentComplete: unknown agent "x": …`.
-   * A message that names a method already (the checks', the options') is left as it is; so is every
-   * message of the CLI's reporter (its label is empty: its messages name its options, or nothing).
+   * A message that names a method already (the checks', the options', one named by an earlier call) is
+   * left as it is, and so is a caller's listener's error (the caller's own); so is every message of the
+   * CLI's reporter (its label is empty: its messages name its options, or nothing).
    */
   private named(method: ApiMethod, error: unknown): unknown {
     const name = this.label(method, "", "");
-    if (!(error instanceof UsageError) || name === "") return error;
-    if (error.message.startsWith(name) || error.message.startsWith("createParallelReporter: ")) return error;
+    if (!(error instanceof UsageError) || name === "" || thrownByListener(error)) return error;
+    // `updateAgentProgress: …`, `createParallelReporter: …`: a method's name, as the checks' messages begin
+    // (the run's own refusals begin otherwise: `unknown agent "x": …`, `run … was finalized`).
+    if (/^[A-Za-z]+: /.test(error.message)) return error;
     // The stack as it is (V8 writes it at its first read, with the message of then), then named too.
     const { message, stack } = error;
     error.message = `${name}${message}`;
-    if (stack?.includes(message)) error.stack = stack.replace(message, error.message);
+    if (stack?.includes(message)) error.stack = stack.replace(message, () => error.message);
     return error;
   }
 

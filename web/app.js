@@ -4,7 +4,7 @@
 // replaces everything, so the page recovers its full state. Nothing here asks the server on a timer.
 
 import { drawBurnUp, thin } from "./chart.js";
-import { clockTime, dateTime, formatDuration } from "./format.js";
+import { clockTime, dateTime } from "./format.js";
 import { buildRow, element } from "./rows.js";
 import { CROWDED, countTabs } from "./tabs.js";
 
@@ -14,7 +14,7 @@ import { CROWDED, countTabs } from "./tabs.js";
  * @typedef {{
  *   runId: string, epicId: string, startedAt: string, completedAt: string | null, event: string, seq: number,
  *   countsText: string, overall: { filesCompleted: number, filesTotal: number, progress: number },
- *   etaMs: number | null, at: number, overBudget: boolean,
+ *   etaMs: number | null, etaText: string | null, at: number, overBudget: boolean,
  *   costText: string | null, budgetFlag: string | null,
  *   columns: { iteration: boolean, criteria: boolean, cost: boolean },
  *   issue: { repo: string | null, number: number | null, commentUrl: string | null }
@@ -160,10 +160,10 @@ function drawRun() {
 /** @param {RunInfo} run */
 function eta(run) {
   if (run.completedAt) return "done";
-  if (run.etaMs === null) return "not enough data yet";
+  if (run.etaMs === null || run.etaText === null) return "not enough data yet";
   // The clock time only where there is one: an absurd count of files can put the end past any date.
   const at = clockTime(run.at + run.etaMs).slice(0, 5);
-  return `~${formatDuration(Math.max(1000, run.etaMs))}${at ? ` (about ${at} UTC)` : ""}`;
+  return `${run.etaText}${at ? ` (about ${at} UTC)` : ""}`;
 }
 
 let chartPending = false;

@@ -1,4 +1,4 @@
-// Text for the page: durations, clock times, statuses. Pure functions. (Statuses are words with a
+// Text for the page: clock times, statuses. Pure functions. (Statuses are words with a
 // coloured mark from the style sheet, not the comment's emoji, which not every machine has a font for.)
 
 /** @typedef {"pending" | "in_progress" | "completed" | "failed" | "cancelled"} Status */
@@ -15,20 +15,6 @@ export const STATUS_LABELS = {
 /** @param {string} status */
 export function statusLabel(status) {
   return STATUS_LABELS[/** @type {Status} */ (status)] ?? status;
-}
-
-/** @param {number} count @param {string} unit */
-const plural = (count, unit) => `${count} ${unit}${count === 1 ? "" : "s"}`;
-
-/** "45 seconds", "12 minutes", "1 hour 5 minutes", as the comment writes them. @param {number} ms */
-export function formatDuration(ms) {
-  const seconds = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
-  if (seconds < 60) return plural(seconds, "second");
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return plural(minutes, "minute");
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  return rest === 0 ? plural(hours, "hour") : `${plural(hours, "hour")} ${plural(rest, "minute")}`;
 }
 
 /** `16:31:05` (UTC) of an ISO time or epoch ms; "" when it does not parse. @param {string | number | null} at */

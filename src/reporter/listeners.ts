@@ -65,6 +65,7 @@ export class Listeners {
    * work is done (rethrow).
    */
   keep(error: unknown): void {
+    markListeners(error);
     this.listenerError ??= { error };
   }
 
@@ -86,6 +87,18 @@ function listenersOf(emit: () => void): Thrown | null {
     emit();
     return null;
   } catch (error) {
+    markListeners(error);
     return { error };
   }
 }
+
+/** Errors a caller's listener threw: the caller's own, which the reporter passes on as they are. */
+const listeners = new WeakSet<object>();
+
+function markListeners(error: unknown): void {
+  if (typeof error === "object" && error !== null) listeners.add(error);
+}
+
+/** Whether a caller's listener threw `error` (see markListeners). */
+export const thrownByListener = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && listeners.has(error);

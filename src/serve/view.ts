@@ -1,3 +1,4 @@
+import { formatEta } from "../model/eta.js";
 import { budgetFlag, formatCostOfBudget, formatUsd } from "../model/metrics.js";
 import { toStatusView } from "../model/status-view.js";
 import type { AgentView, RunState } from "../model/types.js";
@@ -48,6 +49,8 @@ export interface RunInfo {
   overall: { filesCompleted: number; filesTotal: number; progress: number };
   /** Estimated milliseconds to completion at `at`, or null without enough data. */
   etaMs: number | null;
+  /** The ETA as the comment and `status` write it (`~2 minutes`: formatEta), null without one. */
+  etaText: string | null;
   /** The time the figures were computed (epoch ms). */
   at: number;
   /** The run past 80% of its budget. */
@@ -106,6 +109,7 @@ export function toPageView(state: RunState, now: number): PageView {
       countsText: status.countsText,
       overall: status.overall,
       etaMs: status.etaMs,
+      etaText: status.etaMs === null ? null : formatEta(status.etaMs),
       at: now,
       overBudget: status.cost.budgetWarning,
       costText:

@@ -14,8 +14,13 @@ export function makeFolder(fs: FileSystem, path: string): void {
     if (isFolderAlready(fs, path, error)) return;
     const parent = dirname(path);
     if (codeOf(error) !== "ENOENT" || parent === path) throw error;
+    try {
+      makeFolder(fs, parent);
+    } catch (parentError) {
+      // A parent there that is no folder (a dangling symlink): the child's ENOENT, as Node's own says.
+      throw codeOf(parentError) === "EEXIST" ? error : parentError;
+    }
   }
-  makeFolder(fs, dirname(path));
   try {
     fs.mkdirSync(path);
   } catch (error) {

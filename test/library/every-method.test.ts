@@ -170,6 +170,29 @@ describe("a refusal the run itself makes", () => {
     expect(error.stack).toContain(`UsageError: ${error.message}`);
   });
 
+  it("keeps the stack's first line the message, whatever the value holds ($& and the like)", async () => {
+    const { reporter } = setup();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    for (const agent of ["$`", "$&", "$'", "$$x"]) {
+      const error = (await rejection(reporter.updateAgentProgress(agent, "in_progress", 1, 2))) as Error;
+      expect(error.stack?.split("\n")[0]).toBe(`UsageError: ${error.message}`);
+      expect(error.message).toContain(`unknown agent "${agent}"`);
+    }
+  });
+
+  it("leaves a caller's listener's UsageError as it threw it, at every call that throws it", async () => {
+    const { reporter } = setup();
+    await reporter.initializeParallelTracking("E", ["a"]);
+    const shared = new UsageError("my listener refused this");
+    reporter.on("change", () => {
+      throw shared;
+    });
+    await expect(reporter.logAgentEvent("a", "note")).rejects.toThrow(/^my listener refused this$/);
+    await expect(reporter.updateAgentProgress("a", "in_progress", 1, 2)).rejects.toThrow(
+      /^my listener refused this$/,
+    );
+  });
+
   it("names the method once, and leaves the options' refusal to the constructor's name", async () => {
     const { reporter } = setup();
     await reporter.initializeParallelTracking("E", ["a"]);

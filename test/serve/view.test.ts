@@ -51,6 +51,21 @@ describe("serve: the page's view of a run (pure)", () => {
     expect(view.run.budgetFlag).toBeNull();
   });
 
+  it("writes the ETA as the comment and status do (rounded to the nearest minute, not down)", () => {
+    // 6 of 17 files in 60 s: 110 s left, ~2 minutes (the page rounded it down: ~1 minute).
+    let state = newRun(["backend"]);
+    state = applyProgress(
+      state,
+      "backend",
+      { status: "in_progress", filesCompleted: 6, filesTotal: 17 },
+      T0 + 1000,
+    );
+    const view = toPageView(state, T0 + 60_000);
+    expect(view.run.etaMs).toBe(110_000);
+    expect(view.run.etaText).toBe("~2 minutes");
+    expect(toPageView(newRun(), T0 + 60_000).run.etaText).toBeNull();
+  });
+
   it("puts children under their parent and shows the metrics and budget when a state carries them", () => {
     const view = toPageView(nestedRun(), T0);
     expect(view.agents.map((row) => [row.domain, row.depth])).toEqual([
