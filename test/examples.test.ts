@@ -50,6 +50,21 @@ describe.concurrent("examples run as written", () => {
         expect(required.stdout).toBe("function\n");
       }
       await copyFile(join(ROOT, "examples/basic-usage.ts"), join(project, "basic-usage.ts"));
+      if (type === "commonjs") {
+        // Its TypeScript, strict, takes the import as the README says (module nodenext; node16 refuses it).
+        const tsc = (module: string) =>
+          exec(
+            process.execPath,
+            [
+              join(ROOT, "node_modules/typescript/bin/tsc"),
+              ...["--noEmit", "--strict", "--module", module, "--target", "es2022", "--skipLibCheck"],
+              ...["--typeRoots", join(ROOT, "node_modules/@types"), "--types", "node", "basic-usage.ts"],
+            ],
+            { cwd: project, env },
+          );
+        await tsc("nodenext");
+        await expect(tsc("node16")).rejects.toMatchObject({ stdout: expect.stringContaining("TS1479") });
+      }
       const epic = join(project, "epic");
       const run = await exec(
         process.execPath,
