@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { GitHubOverrides } from "./config/github-target.js";
+import { METRIC_FIELDS } from "./config/metric-fields.js";
 import { MAX_FILES, MAX_INTERVAL_MS, MAX_ISSUE_NUMBER } from "./config/options.js";
 import { quote } from "./config/show-value.js";
 import { expectation, firstIssue, valueAt } from "./config/zod-issue.js";
@@ -23,16 +24,8 @@ const text = z.string();
 const optionalText = z.string().nullish();
 /** A file count: at most MAX_FILES, so that a run's totals stay exact. */
 const count = z.int().min(0).max(MAX_FILES).optional();
-/** An agent's metrics: the types here; the rules (i ≤ max, verified ≤ total, the cost's range): checkMetrics. */
-const metrics = z
-  .strictObject({
-    iteration: z.number().optional(),
-    maxIterations: z.number().optional(),
-    criteriaVerified: z.number().optional(),
-    criteriaTotal: z.number().optional(),
-    costUsd: z.number().optional(),
-  })
-  .optional();
+/** An agent's metrics (checkMetrics has their rules); a key not there is refused (a typo). */
+const metrics = z.strictObject(METRIC_FIELDS).optional();
 
 const SCHEMAS = {
   initializeParallelTracking: {

@@ -49,10 +49,26 @@ export function valueAt(value: unknown, issue: z.core.$ZodIssue): unknown {
 }
 
 /**
- * The first problem the issues find in `value`, as one phrase: `<field> is missing`, or `<field> <what
- * it must be>, got <the value>` (a queue file's, a kept change's).
+ * `text` as a JSON object `schema` takes (a queue file, a kept change's file): its data, else why not, as
+ * one phrase (`not valid JSON`, `not a JSON object`, or the first field's problem: fieldProblem).
  */
-export function fieldProblem(value: unknown, issues: readonly z.core.$ZodIssue[]): string {
+export function checkJsonObject<T>(text: string, schema: z.ZodType<T>): { data: T } | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not valid JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  const result = schema.safeParse(value);
+  return result.success ? { data: result.data } : fieldProblem(value, result.error.issues);
+}
+
+/**
+ * The first problem the issues find in `value`, as one phrase: `<field> is missing`, or `<field> <what
+ * it must be>, got <the value>`.
+ */
+function fieldProblem(value: unknown, issues: readonly z.core.$ZodIssue[]): string {
   const issue = firstIssue(issues);
   const field = issue.path.map(String).join(".");
   const found = valueAt(value, issue);

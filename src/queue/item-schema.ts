@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isRepoSlug } from "../config/repo-slug.js";
-import { fieldProblem } from "../config/zod-issue.js";
+import { checkJsonObject } from "../config/zod-issue.js";
 import type { QueueItem } from "./types.js";
 
 /**
@@ -30,32 +30,23 @@ const itemSchema = z.looseObject({
 
 /** The item, or why the text is not one (the first field that is wrong, and the value found). */
 export function validateItem(text: string): QueueItem | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return "not valid JSON";
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
-  const result = itemSchema.safeParse(value);
-  if (result.success) {
-    const { issue_number, comment, timestamp, repo, api_url, kind, comment_mode, run_id, seq, reason } =
-      result.data;
-    return {
-      issue_number,
-      comment,
-      timestamp,
-      repo,
-      api_url,
-      kind,
-      comment_mode,
-      run_id,
-      seq,
-      reason,
-      outcome_unknown: result.data.outcome_unknown,
-      unsure_until: result.data.unsure_until,
-      ...(result.data.abandoned ? { abandoned: true } : {}),
-    };
-  }
-  return fieldProblem(value, result.error.issues);
+  const result = checkJsonObject(text, itemSchema);
+  if (typeof result === "string") return result;
+  const { issue_number, comment, timestamp, repo, api_url, kind, comment_mode, run_id, seq, reason } =
+    result.data;
+  return {
+    issue_number,
+    comment,
+    timestamp,
+    repo,
+    api_url,
+    kind,
+    comment_mode,
+    run_id,
+    seq,
+    reason,
+    outcome_unknown: result.data.outcome_unknown,
+    unsure_until: result.data.unsure_until,
+    ...(result.data.abandoned ? { abandoned: true } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { METRIC_FIELDS } from "../config/metric-fields.js";
 import { MAX_FILES } from "../config/options.js";
-import { fieldProblem } from "../config/zod-issue.js";
+import { checkJsonObject } from "../config/zod-issue.js";
 import { UPDATE_STATUSES } from "../model/types.js";
 import type { PendingChange } from "./pending-changes.js";
 
@@ -10,16 +11,7 @@ import type { PendingChange } from "./pending-changes.js";
  * Unknown keys are kept (a later release's). Loaded only when there are kept changes to read (zod is large).
  */
 
-/** An agent's metrics: the types here; their rules (i ≤ max, the cost's range) are the reporter's. */
-const metrics = z
-  .looseObject({
-    iteration: z.number().optional(),
-    maxIterations: z.number().optional(),
-    criteriaVerified: z.number().optional(),
-    criteriaTotal: z.number().optional(),
-    costUsd: z.number().optional(),
-  })
-  .optional();
+const metrics = z.looseObject(METRIC_FIELDS).optional();
 const agent = z.string().min(1);
 const count = z.int().min(0).max(MAX_FILES).optional();
 /** Epoch milliseconds, as Date.now() gives them (a time Date can hold). */
@@ -59,14 +51,6 @@ const pendingSchema = z.looseObject({
 
 /** The change in a kept change's file, or why the text is not one (the first field wrong, the value found). */
 export function checkPendingChange(text: string): PendingChange | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return "not valid JSON";
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
-  const result = pendingSchema.safeParse(value);
-  if (result.success) return result.data as PendingChange;
-  return fieldProblem(value, result.error.issues);
+  const checked = checkJsonObject(text, pendingSchema);
+  return typeof checked === "string" ? checked : (checked.data as PendingChange);
 }
