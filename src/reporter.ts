@@ -327,12 +327,21 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * as a new comment. Idempotent: a second call posts nothing new. Resolves once posted or queued.
    */
   finalizeParallelExecution(mergeSummary?: string | null): Promise<FinalizeResult> {
+    return this.finalizeWith(mergeSummary, 0);
+  }
+
+  /**
+   * finalizeParallelExecution of a summary of which `unread` more characters (UTF-16 units) followed what
+   * is given: the CLI's `--summary-file` holds only the start of a huge one (the run counts the rest as
+   * not kept).
+   */
+  protected finalizeWith(mergeSummary: string | null | undefined, unread: number): Promise<FinalizeResult> {
     return this.call(
       "finalizeParallelExecution",
       [mergeSummary],
       (madeAt) => {
         checkNoNul(mergeSummary, "finalizeParallelExecution: mergeSummary");
-        return finalizeRun(this.core, mergeSummary, madeAt);
+        return finalizeRun(this.core, mergeSummary, madeAt, unread);
       },
       { agent: null },
     );

@@ -6,6 +6,7 @@ import { resolveApiUrl } from "../config/resolve.js";
 import { hideFrom } from "../config/show-value.js";
 import type { StatusView } from "../model/status-view.js";
 import type { RunState } from "../model/types.js";
+import type { FinalizeResult } from "../reporter/types.js";
 import { ParallelProgressReporter } from "../reporter.js";
 import { FileRunStore } from "../store/file-store.js";
 import { chooseStore, LazyPgStore } from "../store/open-store.js";
@@ -101,6 +102,11 @@ export class CliReporter extends ParallelProgressReporter {
    */
   lastView(): Promise<StatusView> {
     return this.viewOf(this.executionState);
+  }
+
+  /** finalize with a `--summary-file` read in part: `unread` characters followed `summary` (readSummaryFile). */
+  finalizeSummaryFile(summary: string, unread: number): Promise<FinalizeResult> {
+    return this.finalizeWith(summary, unread);
   }
 
   /** The secrets this reporter knows so far (the store's once reached: a password ~/.pgpass gave). */

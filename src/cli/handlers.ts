@@ -150,8 +150,10 @@ export async function runFinalize(
   if (options.summary !== undefined && options.summaryFile !== undefined) {
     throw new UsageError("give --summary or --summary-file, not both");
   }
-  const summary =
-    options.summaryFile !== undefined ? readSummaryFile(options.summaryFile) : (options.summary ?? "");
+  const { text: summary, unread } =
+    options.summaryFile !== undefined
+      ? readSummaryFile(options.summaryFile)
+      : { text: options.summary ?? "", unread: 0 };
   // When the finalize was given, before the database is asked (a kept finalize is timed so: offline.ts).
   const madeAt = Date.now();
   const context = createContext(options);
@@ -159,7 +161,8 @@ export async function runFinalize(
   let result: Awaited<ReturnType<typeof reporter.finalizeParallelExecution>>;
   const keep = async (why: { said: string; until: string }) => {
     const { keepChange, pendingOf } = await offline();
-    const kept = { id: randomHex(32), change: { kind: "finalize" as const, summary }, madeAt };
+    const change = { kind: "finalize" as const, summary, ...(unread > 0 ? { unread } : {}) };
+    const kept = { id: randomHex(32), change, madeAt };
     await keepChange(context, store!, pendingOf(context), why, kept);
     return 0;
   };
@@ -176,7 +179,7 @@ export async function runFinalize(
         until: "applied after them",
       });
     }
-    result = await reporter.finalizeParallelExecution(summary);
+    result = await reporter.finalizeSummaryFile(summary, unread);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError) || !store) throw error;
     // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).

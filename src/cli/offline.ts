@@ -276,7 +276,7 @@ export async function replayPending(
         // Made earlier than applied: the run records when (the end a kept agent change is measured by).
         await store.correlate(item.id, false);
         reporter.applyingKeptChange(madeAt);
-        const result = await reporter.finalizeParallelExecution(item.change.summary);
+        const result = await reporter.finalizeSummaryFile(item.change.summary, item.change.unread ?? 0);
         // The first finalize to reach the database ended the run: this one's summary would be dropped.
         if (result.summaryUnused) {
           const reason = finalizedBefore(reporter.executionState);

@@ -23,7 +23,8 @@ export type AgentChange =
   | { kind: "log"; agent: string; message: string };
 
 /** What may be kept while the store does not answer: an agent's change, or the run's finalize. */
-export type KeptChange = AgentChange | { kind: "finalize"; summary: string };
+/** `unread`: characters of a `--summary-file` that followed `summary` (readSummaryFile); none when left out. */
+export type KeptChange = AgentChange | { kind: "finalize"; summary: string; unread?: number };
 
 /** A change kept on this machine's disk: its correlation id makes applying it later happen once. */
 export interface PendingChange {

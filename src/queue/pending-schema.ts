@@ -35,7 +35,7 @@ const change = z.discriminatedUnion(
     z.looseObject({ kind: z.literal("fail"), agent, error: z.string(), metrics }),
     z.looseObject({ kind: z.literal("cancel"), agent, reason: z.string().nullable(), metrics }),
     z.looseObject({ kind: z.literal("log"), agent, message: z.string() }),
-    z.looseObject({ kind: z.literal("finalize"), summary: z.string() }),
+    z.looseObject({ kind: z.literal("finalize"), summary: z.string(), unread: z.int().min(0).optional() }),
   ],
   { error: `must be one of ${KINDS.join(", ")}` },
 );

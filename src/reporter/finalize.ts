@@ -12,12 +12,13 @@ import type { FinalizeResult } from "./types.js";
 /**
  * finalizeParallelExecution once its arguments are checked: the run finalized (once), then the queue
  * retried and the issue brought to the final state. `madeAt`: when the call was made, if it is applied
- * later (see applyingKeptChange).
+ * later (see applyingKeptChange). `unread`: characters that followed the summary given, not kept either.
  */
 export async function finalizeRun(
   core: ReporterCore,
   mergeSummary: string | null | undefined,
   madeAt: number | null,
+  unread = 0,
 ): Promise<FinalizeResult> {
   const deadline = commandDeadline(core.timer.now());
   // An active run pointed at another issue is refused before it is finalized (state untouched).
@@ -31,7 +32,10 @@ export async function finalizeRun(
   }
   // A token only gh gives is masked in the summary before any store keeps it (see applyChange).
   if (active && canSync(active) && mergeSummary?.trim()) await core.learnTokens(active.github.apiUrl);
-  const { summary, cut } = keptMergeSummary(core.masked(mergeSummary ?? ""));
+  const kept = keptMergeSummary(core.masked(mergeSummary ?? ""));
+  const { summary } = kept;
+  // What followed the summary given (unread) is not kept either.
+  const cut = kept.cut + unread;
   const { state, finalizedNow } = await core.store.transact((current, now) => {
     if (!current) throw noRunError(core.place);
     if (current.completedAt) return { result: { state: current, finalizedNow: false } };

@@ -1,7 +1,9 @@
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeText } from "../../src/cli/summary-file.js";
+import { decodeText, readSummaryFile } from "../../src/cli/summary-file.js";
+import { MAX_MERGE_SUMMARY } from "../../src/model/agent-text.js";
 import { runCli, spawnCli } from "../support/cli.js";
 import { useEpicDirs } from "../support/epic-dirs.js";
 
@@ -27,6 +29,38 @@ describe("decodeText", () => {
   });
 });
 
+describe("readSummaryFile", () => {
+  // The whole file was read into one string: past 512 MiB (Node's longest) finalize crashed, and an
+  // endless pipe filled the memory. Now the start is held and the rest counted.
+  it("holds the start of a long file and counts the rest, in UTF-16 units, whatever the chunks", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-summary-"));
+    try {
+      const line = "build log line ✓ 🚀\n";
+      const given = line.repeat(200_000); // about 4 MiB
+      await writeFile(join(dir, "log.txt"), given);
+      const { text, unread } = readSummaryFile(join(dir, "log.txt"));
+      expect(text.length).toBe(4 * MAX_MERGE_SUMMARY);
+      expect(given.startsWith(text)).toBe(true);
+      expect(text.length + unread).toBe(given.length);
+      await writeFile(
+        join(dir, "short.txt"),
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(TEXT, "utf16le")]),
+      );
+      expect(readSummaryFile(join(dir, "short.txt"))).toEqual({ text: TEXT, unread: 0 });
+      await writeFile(join(dir, "nul.txt"), `${"x".repeat(300_000)}\u0000`);
+      expect(() => readSummaryFile(join(dir, "nul.txt"))).toThrow(/got one at character 300001: /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses an endless input of NULs at once (/dev/zero), not after reading it all", () => {
+    expect(() => readSummaryFile("/dev/zero")).toThrow(
+      /^--summary-file "\/dev\/zero" may not contain NUL characters \(U\+0000\), got one at character 1: /,
+    );
+  });
+});
+
 describe("finalize --summary-file -", () => {
   const epic = useEpicDirs();
 
@@ -48,17 +82,21 @@ describe("finalize --summary-file -", () => {
 describe("finalize --summary-file of more than the run keeps", () => {
   const epic = useEpicDirs();
 
-  it("the final summary's note counts every character left out of the file, those the run did not keep included", async () => {
-    const dir = await epic();
-    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
-    const given = "s".repeat(100_004); // kept as 65,536 characters (see keptMergeSummary)
-    await writeFile(join(dir, "summary.md"), given);
-    expect((await runCli(["finalize", "--summary-file", join(dir, "summary.md"), "--dir", dir])).code).toBe(
-      0,
-    );
-    const body = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
-    const shown = /### Merge Results\n\n(s+)\n\n\*… truncated \((\d+) more characters\)\*/.exec(body);
-    expect(shown, body.slice(0, 2000)).not.toBeNull();
-    expect(shown![1]!.length + Number(shown![2])).toBe(given.length);
-  });
+  // 1,000,004: more than the call holds (readSummaryFile), the rest counted as read.
+  it.each([100_004, 1_000_004])(
+    "the final summary's note counts every character left out of a file of %d, those the run did not keep included",
+    async (size) => {
+      const dir = await epic();
+      expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir])).code).toBe(0);
+      const given = "s".repeat(size); // kept as 65,536 characters (see keptMergeSummary)
+      await writeFile(join(dir, "summary.md"), given);
+      expect((await runCli(["finalize", "--summary-file", join(dir, "summary.md"), "--dir", dir])).code).toBe(
+        0,
+      );
+      const body = (await runCli(["status", "--markdown", "--dir", dir])).stdout;
+      const shown = /### Merge Results\n\n(s+)\n\n\*… truncated \((\d+) more characters\)\*/.exec(body);
+      expect(shown, body.slice(0, 2000)).not.toBeNull();
+      expect(shown![1]!.length + Number(shown![2])).toBe(given.length);
+    },
+  );
 });
