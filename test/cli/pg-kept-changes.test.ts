@@ -172,6 +172,29 @@ describe.skipIf(skip)("changes kept while the database does not answer", () => {
     expect(finals[0]!.body).not.toContain("from A");
   }, 60_000);
 
+  it("a kept finalize of a summary file longer than a call holds keeps the count of what followed", async () => {
+    const { env, first } = await twoMachines("bigsummary", "E-BIG", "a");
+    const given = "s".repeat(1_000_004);
+    await writeFile(join(first, "summary.md"), given);
+    const away = await cli.away(env);
+    const kept = await runCli(["finalize", "--summary-file", join(first, "summary.md"), "--dir", first], {
+      env: away,
+    });
+    expect(kept.code, kept.stderr).toBe(0);
+    await stopFlushers(first);
+    const [file] = await keptChangeFiles(first);
+    const item = JSON.parse(await readFile(join(first, ".parallel-progress", "pending", file!), "utf8"));
+    expect(item.change.summary.length + item.change.unread).toBe(given.length);
+    const retry = await runCli(["retry", "--dir", first], { env });
+    expect(retry.code, retry.stderr).toBe(0);
+    const state = (await runCli(["status", "--json", "--dir", first], { env })).stdout;
+    expect(JSON.parse(state).completedAt).not.toBeNull();
+    const body = (await runCli(["status", "--markdown", "--dir", first], { env })).stdout;
+    const shown = /### Merge Results\n\n(s+)\n\n\*… truncated \((\d+) more characters\)\*/.exec(body);
+    expect(shown, body.slice(0, 2000)).not.toBeNull();
+    expect(shown![1]!.length + Number(shown![2])).toBe(given.length);
+  }, 60_000);
+
   it("finalize behind a kept parent's complete that waits for its children says so in one warning", async () => {
     const { env, first, second } = await twoMachines("family", "E-FAMILY", "parent");
     const add = await runCli(["add", "--domains", "child", "--parent", "parent", "--dir", first], { env });
