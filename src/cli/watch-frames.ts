@@ -147,11 +147,37 @@ export function frameLines(state: RunState, options: FrameOptions): string[] {
         : `watching ${cleanText(options.dir)} (Ctrl-C to stop)`,
   );
   // The table's rows too (a row wider than the terminal would wrap), their colours kept.
-  const body = ["", ...options.table.split("\n").map((line) => cutPainted(line, width)), ""];
+  const lines = options.table.split("\n").map((line) => cutPainted(line, width));
   const rows = options.rows !== undefined && options.rows > 0 ? options.rows : Number.POSITIVE_INFINITY;
-  const room = Math.max(0, rows - 2);
-  const shown = body.length > room ? [...body.slice(0, Math.max(0, room - 1)), "…"].slice(0, room) : body;
+  const shown = fitRows(lines, Math.max(0, rows - 2));
   return [options.bold ? options.bold(header) : header, ...shown, footer].slice(0, rows);
+}
+
+/**
+ * The table's lines in `room` rows, a blank line around them: whole when they fit; else the agents' rows
+ * are cut (the column titles kept, a line saying how many are not shown), so that the run's summary below
+ * them (Overall, Agents, Cost and its budget flag, the ETA, the failures: after the table's first blank
+ * line) stays on screen whatever the number of agents; else, on a terminal too short even for that, the
+ * lines are cut from the bottom.
+ */
+function fitRows(lines: readonly string[], room: number): string[] {
+  const body = ["", ...lines, ""];
+  if (body.length <= room) return body;
+  const gap = lines.indexOf("");
+  const [table, summary] = gap < 0 ? [lines, []] : [lines.slice(0, gap), lines.slice(gap)];
+  // Two blank lines, the column titles, at least one agent's row and the line that counts the rest.
+  const rowsRoom = room - summary.length - 4;
+  if (table.length > 1 && rowsRoom >= 1) {
+    const hidden = table.length - 1 - rowsRoom;
+    return [
+      "",
+      ...table.slice(0, 1 + rowsRoom),
+      `… ${hidden} more row${hidden === 1 ? "" : "s"}`,
+      ...summary,
+      "",
+    ];
+  }
+  return [...body.slice(0, Math.max(0, room - 1)), "…"].slice(0, room);
 }
 
 /**

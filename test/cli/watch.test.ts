@@ -117,6 +117,35 @@ describe("watch: what is printed (pure)", () => {
     expect(runLocation(newRun({ ...github, syncEnabled: false }))).toBe("local");
   });
 
+  it("cuts agents' rows, not the run's summary, when the table does not fit the terminal", () => {
+    // The summary sits below the rows: cut from the bottom, a run of 20 agents on 24 rows lost its
+    // Overall line and its budget flag.
+    const titles = "Domain  Agent  Status";
+    const agents = Array.from({ length: 19 }, (_, index) => `agent ${index + 1}`);
+    const summary = [
+      "Overall: 50% (2/4 files)",
+      "Agents: 19 running",
+      "Cost: $8.50 of $10.00 budget ⚠️ 85% used",
+      "ETA: ~2 minutes",
+    ];
+    const table = [titles, ...agents, "", ...summary].join("\n");
+    const lines = frameLines(newRun(), { table, dir: "/epic", rows: 15, bold: null });
+    expect(lines).toHaveLength(15);
+    expect(lines.slice(1, -1)).toEqual([
+      "",
+      titles,
+      ...agents.slice(0, 4),
+      "… 15 more rows",
+      "",
+      ...summary,
+      "",
+    ]);
+    expect(lines.at(-1)).toMatch(/^watching/);
+    // Too short even for that: cut from the bottom, as before.
+    const tiny = frameLines(newRun(), { table, dir: "/epic", rows: 6, bold: null });
+    expect(tiny.slice(1, -1)).toEqual(["", titles, "agent 1", "…"]);
+  });
+
   it("frames header, table and footer, cut to the terminal, and draws it over the previous frame", () => {
     const state = newRun();
     const lines = frameLines(state, { table: "T1\nT2", dir: "/epic", bold: null });
