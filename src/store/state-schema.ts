@@ -2,6 +2,7 @@ import { z } from "zod";
 import { quote } from "../config/show-value.js";
 import { expectation, firstIssue, valueAt } from "../config/zod-issue.js";
 import { UnreadableStateError } from "../errors.js";
+import { MAX_COST_USD } from "../model/metrics.js";
 import {
   AGENT_STATUSES,
   DEFAULT_STALL_AFTER_MS,
@@ -47,7 +48,7 @@ const agentSchema = z.looseObject({
   maxIterations: z.int().min(1).nullable().optional(),
   criteriaVerified: count.nullable().optional(),
   criteriaTotal: count.nullable().optional(),
-  costUsd: z.number().finite().min(0).nullable().optional(),
+  costUsd: z.number().finite().min(0).max(MAX_COST_USD).nullable().optional(),
 });
 
 const githubSchema = z.looseObject({
@@ -110,7 +111,7 @@ export const runStateSchema = z
     mergeSummary: z.string().nullable(),
     mergeSummaryCut: count.optional(),
     stallAfterMs: z.int().min(1).default(DEFAULT_STALL_AFTER_MS),
-    maxCostUsd: z.number().finite().min(0).nullable().optional(),
+    maxCostUsd: z.number().finite().min(0).max(MAX_COST_USD).nullable().optional(),
     github: githubSchema,
     sync: syncSchema,
   })
@@ -135,6 +136,23 @@ export const runStateSchema = z
           code: "custom",
           path: ["agents", key, "filesCompleted"],
           message: `cannot exceed filesTotal (${agent.filesTotal})`,
+        });
+      }
+      // The metrics' rules (checkMetrics), as every change keeps them: a hand edit past them showed a row
+      // of 50/10 iterations, and a cost no view could add up.
+      if (agent.iteration != null && agent.maxIterations != null && agent.iteration > agent.maxIterations) {
+        context.addIssue({
+          code: "custom",
+          path: ["agents", key, "iteration"],
+          message: `cannot exceed maxIterations (${agent.maxIterations})`,
+        });
+      }
+      const { criteriaVerified: verified, criteriaTotal: total } = agent;
+      if (verified != null && total != null && verified > total) {
+        context.addIssue({
+          code: "custom",
+          path: ["agents", key, "criteriaVerified"],
+          message: `cannot exceed criteriaTotal (${total})`,
         });
       }
     }

@@ -90,6 +90,28 @@ describe("the state file on read", () => {
       },
       `agents.${agentId}.filesCompleted cannot exceed filesTotal (0), got 3`,
     ],
+    // The metrics' rules, as every change keeps them (a hand edit past them showed 50/10 iterations).
+    [
+      "more iterations than the most",
+      (s: Edited) => {
+        Object.assign(s.agents[agentId], { iteration: 50, maxIterations: 10 });
+      },
+      `agents.${agentId}.iteration cannot exceed maxIterations (10), got 50`,
+    ],
+    [
+      "more criteria verified than in total",
+      (s: Edited) => {
+        Object.assign(s.agents[agentId], { criteriaVerified: 5, criteriaTotal: 4 });
+      },
+      `agents.${agentId}.criteriaVerified cannot exceed criteriaTotal (4), got 5`,
+    ],
+    [
+      "a cost past the most a cost may be",
+      (s: Edited) => {
+        s.agents[agentId].costUsd = 1e308;
+      },
+      `agents.${agentId}.costUsd must be at most 1000000000, got 1e+308`,
+    ],
     [
       "a missing field",
       (s: Edited) => {
