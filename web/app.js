@@ -162,7 +162,8 @@ function eta(run) {
   if (run.completedAt) return "done";
   if (run.etaMs === null || run.etaText === null) return "not enough data yet";
   // The clock time only where there is one: an absurd count of files can put the end past any date.
-  const at = clockTime(run.at + run.etaMs).slice(0, 5);
+  // To the nearest minute, as the estimate is (its seconds were cut: 02:22 for 02:22:50).
+  const at = clockTime(Math.round((run.at + run.etaMs) / 60_000) * 60_000).slice(0, 5);
   return `${run.etaText}${at ? ` (about ${at} UTC)` : ""}`;
 }
 
