@@ -96,6 +96,7 @@ const OPTIONS = {
       flusher: z
         .union([z.literal("timer"), z.function()], { error: 'must be "timer" or a function' })
         .optional(),
+      standbyWriter: z.function().optional(),
       sleep: z.function().optional(),
       store: withMethods("read", "transact", "subscribe", "close").optional(),
       github: z

@@ -556,6 +556,11 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     return this.call("runBackgroundWriter", [], () => writeInBackground(this.core));
   }
 
+  /** Runs as a standby writer (`__flush --standby`): see ReporterOptions.standbyWriter. */
+  protected standBy(): Promise<void> {
+    return this.call("runBackgroundWriter", [], () => writeInBackground(this.core, { standby: true }));
+  }
+
   /**
    * A listener that returned a rejected promise (EventEmitter's captureRejections): its error is kept for
    * the next call to throw once its work is done, as a warning listener's that threw, never an unhandled

@@ -154,6 +154,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
 
   program
     .command("__flush", { hidden: true })
+    .option("--standby", "stand by beside another machine's background writer")
     .action(async (options: CommonOptions) => done(await run.runFlush(options)));
 }
 

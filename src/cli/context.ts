@@ -17,6 +17,9 @@ import { expectEpic } from "./epic-guard.js";
 import { importPgStore } from "./load-pg.js";
 import { createOutput, type Output } from "./output.js";
 
+/** What a database store adds to the commands (offline.ts): a bundle of its own, read only then. */
+const offline = () => import("./offline.js");
+
 /** Options every command takes (src/cli/common-options.ts); the GitHub settings' flags among them. */
 export interface CommonOptions extends GitHubFlags {
   dir: string;
@@ -36,8 +39,11 @@ export interface Context {
   actions: ActionsContext | null;
   /** The database store, when one is used (null: the file store in --dir). */
   store: LazyPgStore | null;
-  /** Starts the detached background writer (`__flush`) for this run: its pid, once started. */
-  startBackgroundWriter: () => Promise<number | undefined>;
+  /**
+   * Starts the detached background writer (`__flush`) for this run, or a standby one (`__flush --standby`,
+   * see ReporterOptions.standbyWriter): its pid, once started.
+   */
+  startBackgroundWriter: (how?: { standby: boolean }) => Promise<number | undefined>;
 }
 
 /**
@@ -74,13 +80,17 @@ export function createContext(options: CommonOptions, { anyEpic = false, once = 
     github,
     onWarning: (message) => out.warn(message),
     flusher: async () => ({ pid: await startBackgroundWriter() }),
+    // A database is shared by machines: a writer on another one is not seen gone from here when killed.
+    ...(store ? { standbyWriter: async () => (await offline()).startStandby(context, store) } : {}),
     ...(store ? { store } : fileStore ? { store: fileStore } : {}),
   });
   // No message of this call echoes a secret the reporter learns on its way (the password ~/.pgpass gave).
   hideFrom(() => reporter.secrets());
   if (options.verbose) reporter.on("sync", (result) => out.info(describeSync(result)));
-  const startBackgroundWriter = () => startDetachedWriter(dir, out, writerEnv());
-  return { out, reporter, options, actions, store, startBackgroundWriter };
+  const startBackgroundWriter = (how = { standby: false }) =>
+    startDetachedWriter(dir, out, writerEnv(), how.standby);
+  const context: Context = { out, reporter, options, actions, store, startBackgroundWriter };
+  return context;
 }
 
 /**
@@ -119,6 +129,11 @@ export class CliReporter extends ParallelProgressReporter {
     return this.learnCallTokens();
   }
 
+  /** Runs as a standby writer (`__flush --standby`): see ReporterOptions.standbyWriter. */
+  override standBy(): Promise<void> {
+    return super.standBy();
+  }
+
   /** The run as this reporter last saw it, as it is posted (shown: a token only gh gives masked). */
   shownState(): Promise<RunState> {
     return this.shown(this.executionState);
@@ -134,22 +149,25 @@ async function startDetachedWriter(
   dir: string,
   out: Output,
   env: NodeJS.ProcessEnv,
+  standby: boolean,
 ): Promise<number | undefined> {
   const script = process.argv[1];
   if (!script) return undefined;
+  const what = standby ? "standby writer" : "background writer";
   try {
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [script, "__flush", "--dir", dir], {
+    const args = [script, "__flush", "--dir", dir, ...(standby ? ["--standby"] : [])];
+    const child = spawn(process.execPath, args, {
       detached: true,
       stdio: "ignore",
       env,
     });
-    child.on("error", (error) => out.warn(`could not start the background writer: ${error.message}`));
+    child.on("error", (error) => out.warn(`could not start the ${what}: ${error.message}`));
     child.unref();
-    out.info(`background writer started (pid ${child.pid ?? "?"})`);
+    out.info(`${what} started (pid ${child.pid ?? "?"})`);
     return child.pid;
   } catch (error) {
-    out.warn(`could not start the background writer: ${(error as Error).message}`);
+    out.warn(`could not start the ${what}: ${(error as Error).message}`);
     return undefined;
   }
 }

@@ -332,9 +332,17 @@ function setAsideParts(sync: StatusView["sync"]): string[] {
     : [];
 }
 
-/** The background writer (`__flush`): writes the run's latest state when due, then exits. */
-export async function runFlush(options: CommonOptions): Promise<number> {
+/**
+ * The background writer (`__flush`): writes the run's latest state when due, then exits; `--standby`: a
+ * standby writer (see ReporterOptions.standbyWriter).
+ */
+export async function runFlush(options: CommonOptions & { standby?: boolean }): Promise<number> {
   const context = createContext({ ...options, quiet: true }, { anyEpic: true });
+  // Beside another machine's background writer (ReporterOptions.standbyWriter): a database store's only.
+  if (options.standby) {
+    if (context.store) await (await offline()).standBy(context, context.store);
+    return 0;
+  }
   // Changes this machine kept while the database did not answer: wait for it, then apply them.
   if (context.store) {
     const waited = await (await offline()).waitAndReplay(context, sleep).catch(() => undefined);

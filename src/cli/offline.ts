@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { quote } from "../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UnfinishedChildrenError, UsageError } from "../errors.js";
 import { holdsSecret, longSecrets, looksLikeToken, maskSecrets } from "../github/redact.js";
@@ -10,6 +10,7 @@ import {
   PendingChanges,
 } from "../queue/pending-changes.js";
 import { statePaths } from "../store/file-store.js";
+import { touch, tryLock } from "../store/lock.js";
 import type { LazyPgStore } from "../store/open-store.js";
 import { databaseName } from "../store/pg/config.js";
 import { nodeFileSystem } from "../util/node-fs.js";
@@ -387,11 +388,7 @@ export async function waitAndReplay(
   if ((await keptFor(context, pending, store)).length === 0) return;
   // One waiter per database and epic: the waiter of another epic (or database) kept in this directory
   // applies only its own (replayPending), so it must not keep this one from waiting.
-  const { createHash } = await import("node:crypto");
-  const target = createHash("sha256")
-    .update(`${databaseOf(store)}\n${store.epicId}`)
-    .digest("hex")
-    .slice(0, 16);
+  const target = await targetKey(store);
   if (!(await claimWaiter(pending, target, sleep))) return "left";
   // Alive, the waiter says so every WAITER_REFRESH_MS, whatever it is doing (a replay may wait 12 s for
   // an answer): a killed one's claim is stale soon, and taken over by the next writer.
@@ -422,6 +419,48 @@ export async function waitAndReplay(
     clearInterval(refresh);
     pending.releaseWaiter(target);
   }
+}
+
+/** The store's database and epic as a short hex key: one waiter, or one standby, per directory and key. */
+async function targetKey(store: LazyPgStore): Promise<string> {
+  const { createHash } = await import("node:crypto");
+  return createHash("sha256")
+    .update(`${databaseOf(store)}\n${store.epicId}`)
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/**
+ * Starts a standby writer (ReporterOptions.standbyWriter) unless one of this directory, database and epic
+ * runs on this machine: its lock (the waiter's mkdir lock, `<dir>/.parallel-progress/.standby-<key>.lock`)
+ * is taken here, before the start, so that calls made at once start one between them; the standby keeps it
+ * fresh (standBy) and removes it when it ends; one killed leaves it stale after WAITER_STALE_MS.
+ */
+export async function startStandby(context: Context, store: LazyPgStore): Promise<void> {
+  const fs = nodeFileSystem();
+  const lock = await standbyLock(context, store);
+  fs.mkdirSync(dirname(lock), { recursive: true });
+  if (!tryLock(fs, lock, WAITER_STALE_MS)) return; // one stands by (or is starting) already
+  const pid = await context.startBackgroundWriter({ standby: true });
+  if (pid === undefined) fs.rmSync(lock, { recursive: true, force: true });
+}
+
+/** In `__flush --standby`: stands by (CliReporter.standBy) holding the lock its starter took for it. */
+export async function standBy(context: Context, store: LazyPgStore): Promise<void> {
+  const fs = nodeFileSystem();
+  const lock = await standbyLock(context, store);
+  touch(fs, lock);
+  const refresh = setInterval(() => touch(fs, lock), WAITER_REFRESH_MS);
+  try {
+    await context.reporter.standBy();
+  } finally {
+    clearInterval(refresh);
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+async function standbyLock(context: Context, store: LazyPgStore): Promise<string> {
+  return join(statePaths(context.reporter.directory).dir, `.standby-${await targetKey(store)}.lock`);
 }
 
 /**

@@ -135,6 +135,7 @@ export class ReporterCore {
       sleep: this.options.sleep ?? sleep,
       client: (apiUrl) => this.client(apiUrl),
       startBackgroundWriter: () => this.writer.start(),
+      ...(this.options.standbyWriter ? { startStandbyWriter: this.options.standbyWriter } : {}),
       warn: (message) => this.warn(message),
       maskState: this.maskState,
       writers: this.writers,

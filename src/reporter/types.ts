@@ -31,6 +31,13 @@ export interface ReporterOptions {
    * other result is ignored.
    */
   flusher?: "timer" | (() => unknown);
+  /**
+   * Starts a standby writer: with a store shared by machines, a call that leaves its write to a live
+   * background writer of another machine (whose death this one cannot see) calls it, and the standby takes
+   * over only once that writer's claim expires (src/sync/background-writer.ts: standBy). Default: none.
+   * The CLI passes one that starts a detached `__flush --standby`, one per machine, directory and run.
+   */
+  standbyWriter?: () => unknown;
   /** Receives warnings (GitHub trouble, queued posts). Also emitted as the "warning" event. */
   onWarning?: (message: string) => void;
   /** Sleep (default: setTimeout). */

@@ -1,5 +1,8 @@
 import { StoreUnavailableError } from "../errors.js";
+import type { RunState } from "../model/types.js";
 import { askAgainMs } from "../util/sleep.js";
+import { withoutGoneWriter, writerOwed } from "./claim.js";
+import { decideWrite } from "./decide.js";
 import type { FlushOptions } from "./flush.js";
 import { releaseHeld } from "./leases.js";
 import type { StepResult, SyncDeps } from "./syncer-types.js";
@@ -18,6 +21,11 @@ export interface BackgroundWriterOptions {
   maxWaitMs?: number;
   /** Ends it at its next wait (the library's `close()`). */
   signal?: AbortSignal;
+  /**
+   * It stands by beside another machine's live background writer (claim.ts: standbyOwed) rather than take
+   * that writer's claim at its start: see standBy.
+   */
+  standby?: boolean;
 }
 
 /** What the background writer does through the syncer. */
@@ -43,27 +51,17 @@ export async function runBackgroundWriter(
   const { lifetimeMs = 10 * 60_000, maxFailures = 3, maxWaitMs = WRITER_MAX_WAIT_MS, signal } = options;
   // Its life, deadlines and waits on the timer: a frozen injected clock does not keep it (or its process) alive.
   const { store, timer, owner } = deps;
+  const started = timer.now();
+  const endOfLife = () => (options.lifeFrom?.() ?? started) + lifetimeMs;
+  if (options.standby && !(await standBy(deps, endOfLife, signal))) return;
   const wakeup = new Wakeup(deps.sleep);
   signal?.addEventListener("abort", wakeup.notify, { once: true });
   // Without notifications (a watcher limit reached) the due times still hold; only a busy lease is seen later.
   const unsubscribe = await store.subscribe(wakeup.notify).catch(() => null);
   try {
-    const started = timer.now();
-    const endOfLife = () => (options.lifeFrom?.() ?? started) + lifetimeMs;
     // Takes over the claim made for it (or makes one): a live claim, renewed while this process runs.
     await store.transact((current, now) =>
-      current
-        ? {
-            next: {
-              ...current,
-              sync: {
-                ...current.sync,
-                flusher: { owner, expiresAt: now + WRITER_CLAIM_MS, ...deps.writers?.mark() },
-              },
-            },
-            result: 0,
-          }
-        : { result: 0 },
+      current ? { next: withClaimOf(current, deps, now), result: 0 } : { result: 0 },
     );
     let failures = 0;
     let storeFailures = 0;
@@ -117,3 +115,48 @@ export async function runBackgroundWriter(
     await unsubscribe?.();
   }
 }
+
+/** `current` with the background writer's claim `deps.owner`'s, live for WRITER_CLAIM_MS from `now`. */
+function withClaimOf(current: RunState, deps: Pick<SyncDeps, "owner" | "writers">, now: number): RunState {
+  const flusher = { owner: deps.owner, expiresAt: now + WRITER_CLAIM_MS, ...deps.writers?.mark() };
+  return { ...current, sync: { ...current.sync, flusher } };
+}
+
+/**
+ * A standby's wait beside another machine's live background writer, whose death this machine cannot see
+ * (claim.ts: standbyOwed): it looks when that writer's claim would expire, and at each look ends when no
+ * write is left to a background writer (the issue shows the latest state, or the next write is due later
+ * than one waits), or takes the claim over once it has expired (or is cleared), and is the writer from then
+ * on (true). A live writer renews its claim every 5 s, so the standby never writes while it lives. It
+ * holds no notifications meanwhile (one database connection, which the pool closes when idle for 10 s):
+ * it ends at its first look after the issue is up to date, about 15 s at most. False: it ends (its
+ * life over, closed, nothing owed, or no run).
+ */
+async function standBy(
+  deps: Pick<SyncDeps, "store" | "timer" | "owner" | "sleep" | "writers">,
+  endOfLife: () => number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const { timer, owner } = deps;
+  while (timer.now() < endOfLife() && !signal?.aborted) {
+    // How long the live claim lasts yet (store clock), 0 once taken over, null when nothing is owed.
+    const left = await deps.store.transact<number | null>((read, now) => {
+      if (!read) return { result: null };
+      const current = withoutGoneWriter(read, deps.writers);
+      if (!writerOwed(decideWrite(current, now, owner), now)) return { result: null };
+      const { flusher } = current.sync;
+      if (flusher && flusher.owner !== owner && flusher.expiresAt > now) {
+        return { result: flusher.expiresAt - now };
+      }
+      return { next: withClaimOf(current, deps, now), result: 0 };
+    });
+    if (left === null) return false;
+    if (left === 0) return true;
+    // Just past the expiry: the next look finds it expired, or renewed by a live writer.
+    await deps.sleep(Math.min(left + STANDBY_LOOK_AFTER_MS, endOfLife() - timer.now()), signal);
+  }
+  return false;
+}
+
+/** How long after the claim's expiry a standby looks (the two clocks' ticks apart). */
+const STANDBY_LOOK_AFTER_MS = 50;

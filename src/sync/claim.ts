@@ -1,4 +1,4 @@
-import type { RunState, SyncState } from "../model/types.js";
+import type { Lease, RunState, SyncState } from "../model/types.js";
 import { spend } from "./budget.js";
 import { decideWrite, settling, type WriteDecision } from "./decide.js";
 import { acquire, renew, renewalDue } from "./leases.js";
@@ -49,12 +49,41 @@ export function claimWriterIfOwed(
   decision: WriteDecision,
   owner: string,
   now: number,
-): { sync: SyncState; claimed: boolean } {
-  const owed =
+  writers?: Pick<LocalWriters, "marked">,
+): WriterClaim {
+  if (!writerOwed(decision, now)) return { sync, claimed: false, standby: false };
+  const claim = claimBackgroundWriter(sync, owner, now);
+  const other = !claim.claimed && sync.flusher !== null && sync.flusher.owner !== owner;
+  return { ...claim, standby: other && standbyOwed(sync.flusher!, writers) };
+}
+
+/**
+ * What a call does for a write left to a background writer: `claimed`, one to start; `standby`, another
+ * process's live claim holds it, which this machine cannot judge: a standby writer is started (standbyOwed).
+ */
+export interface WriterClaim {
+  sync: SyncState;
+  claimed: boolean;
+  standby: boolean;
+}
+
+/** Whether `decision` leaves a write to a background writer: due now, or within the minute one waits. */
+export function writerOwed(decision: WriteDecision, now: number): boolean {
+  return (
     decision.kind === "write" ||
     ((decision.kind === "wait" || decision.kind === "busy" || decision.kind === "backoff") &&
-      leftToBackgroundWriter(decision, now));
-  return owed ? claimBackgroundWriter(sync, owner, now) : { sync, claimed: false };
+      leftToBackgroundWriter(decision, now))
+  );
+}
+
+/**
+ * Whether a write left to the live background writer whose claim is `flusher` gets a standby writer too: the
+ * claim is not marked in this machine's process space (another machine, a container of its own, no /proc,
+ * or not marked yet), so its writer, if killed, is not seen gone here, only once its claim expires, when
+ * no call may come to look. The standby looks then (background-writer.ts: standBy).
+ */
+export function standbyOwed(flusher: Lease, writers?: Pick<LocalWriters, "marked">): boolean {
+  return !(writers?.marked(flusher) ?? false);
 }
 
 /**
@@ -68,11 +97,13 @@ export function claimWrite(
   owner: string,
   leaseMs: number,
   options: StepOptions = {},
+  writers?: Pick<LocalWriters, "marked">,
 ): Claim {
   // A lease is busy until it expires, even when its holder died: its request may still be in flight.
   const decision = decideWrite(current, now, owner, options.ignoreBackoff ?? false);
   let sync = current.sync;
   let claimed = false;
+  let standby = false;
   const writerLost = options.asBackgroundWriter === true && sync.flusher?.owner !== owner;
   if (options.asBackgroundWriter && !writerLost && renewalDue(sync.flusher!, now, WRITER_CLAIM_MS)) {
     sync = { ...sync, flusher: renew(sync.flusher, owner, now, WRITER_CLAIM_MS) };
@@ -94,13 +125,14 @@ export function claimWrite(
   } else if (options.asBackgroundWriter && (decision.kind === "clean" || decision.kind === "local")) {
     if (sync.flusher?.owner === owner) sync = { ...sync, flusher: null };
   } else if (options.ensureBackgroundWriter) {
-    ({ sync, claimed } = claimWriterIfOwed(sync, decision, owner, now));
+    ({ sync, claimed, standby } = claimWriterIfOwed(sync, decision, owner, now, writers));
   }
   const state = sync === current.sync ? current : { ...current, sync };
   return {
     decision,
     state,
     claimBackgroundWriter: claimed,
+    standbyWriter: standby,
     writerLost,
     now,
     previousWriteAt: current.sync.lastWriteAt,
@@ -111,18 +143,22 @@ export function claimWrite(
 /**
  * The background writer's claim when the issue owes a write that only time makes due (the repeat after
  * settleUntil, a create held until an unanswered one can no longer land, another process's write lease)
- * and none is alive; null when none is needed or one is claimed already. A lease's holder may die before
- * it writes (a runner kills a job's processes when it ends): when it is the background writer, its claim
- * is taken over too, and the writer claimed here waits the lease out (the holder, if alive, stops after
- * its write: its claim is another's).
+ * and none is alive, or a standby beside another machine's live one (standbyOwed); null when no such
+ * write is owed. A lease's holder may die before it writes (a runner kills a job's processes when it ends):
+ * when it is the background writer, its claim is taken over too, and the writer claimed here waits the
+ * lease out (the holder, if alive, stops after its write: its claim is another's).
  */
-export function claimWriterForLaterWrite(current: RunState, now: number, owner: string): SyncState | null {
+export function claimWriterForLaterWrite(
+  current: RunState,
+  now: number,
+  owner: string,
+  writers?: Pick<LocalWriters, "marked">,
+): WriterClaim | null {
   const decision = decideWrite(current, now, owner);
   const busy = decision.kind === "busy";
   if (!(settling(current) || current.sync.unsureCreate || busy)) return null;
   const { flusher, lease } = current.sync;
   const writerHolds = busy && flusher !== null && flusher.owner === lease?.owner;
   const sync = writerHolds ? { ...current.sync, flusher: null } : current.sync;
-  const claim = claimWriterIfOwed(sync, decision, owner, now);
-  return claim.claimed ? claim.sync : null;
+  return claimWriterIfOwed(sync, decision, owner, now, writers);
 }

@@ -21,6 +21,8 @@ export interface LocalWriters {
    * nothing, for ever), or is another process that took its pid since (another start time).
    */
   gone(lease: Lease): boolean;
+  /** Whether `lease` is marked in this place: its writer, if killed, is seen gone here (`gone`). */
+  marked(lease: Lease): boolean;
 }
 
 export function localWriters(fs: FileSystem, own: number = process.pid): LocalWriters {
@@ -29,7 +31,10 @@ export function localWriters(fs: FileSystem, own: number = process.pid): LocalWr
     space ??= processSpace(fs);
     return space;
   };
+  const markedHere = (lease: Lease) =>
+    lease.space !== undefined && lease.pid !== undefined && lease.space === here();
   return {
+    marked: markedHere,
     mark: (pid = own) => {
       const where = here();
       const found = where === null ? null : processState(fs, pid);
@@ -38,7 +43,7 @@ export function localWriters(fs: FileSystem, own: number = process.pid): LocalWr
         : { space: where, pid, started: found.started };
     },
     gone: (lease) => {
-      if (lease.space === undefined || lease.pid === undefined || lease.space !== here()) return false;
+      if (!markedHere(lease) || lease.pid === undefined) return false;
       const found = processState(fs, lease.pid);
       if (found === "none") return true;
       if (found === null) return false; // not readable here: its expiry decides
@@ -90,6 +95,18 @@ export async function startClaimedWriter(
       result: undefined,
     };
   });
+}
+
+/**
+ * Starts what a call's claim asks for (claim.ts: WriterClaim): the background writer it claimed, or a
+ * standby beside another machine's live one.
+ */
+export async function startWriterOf(
+  deps: Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter" | "startStandbyWriter" | "writers">,
+  claim: { claimed: boolean; standby: boolean },
+): Promise<void> {
+  if (claim.claimed) await startClaimedWriter(deps);
+  else if (claim.standby) await deps.startStandbyWriter?.();
 }
 
 /** The kernel's boot id and this process's pid namespace: where a pid means this process; null without /proc. */

@@ -2,7 +2,7 @@ import type { GitHubError } from "../errors.js";
 import type { RunState, SyncState } from "../model/types.js";
 import { claimWriterIfOwed, withoutGoneWriter } from "./claim.js";
 import { backoffMs, decideWrite } from "./decide.js";
-import { startClaimedWriter } from "./local-writer.js";
+import { startWriterOf } from "./local-writer.js";
 import type { Claim, Step, SyncDeps } from "./syncer-types.js";
 import { UNANSWERED_WINDOW_MS } from "./timings.js";
 
@@ -13,7 +13,10 @@ import { UNANSWERED_WINDOW_MS } from "./timings.js";
  * writes on, after a failed write unless the failing process is the background writer.
  */
 
-type RecordDeps = Pick<SyncDeps, "store" | "owner" | "startBackgroundWriter" | "writers">;
+type RecordDeps = Pick<
+  SyncDeps,
+  "store" | "owner" | "startBackgroundWriter" | "startStandbyWriter" | "writers"
+>;
 
 /** Where the write put the post. */
 interface Written {
@@ -129,7 +132,7 @@ export async function recordWrite(
   comment: Written,
 ): Promise<number | null> {
   const { owner } = deps;
-  let claimed = false;
+  let started = { claimed: false, standby: false };
   const writeAt = await deps.store.transact<number | null>((read, now) => {
     if (!read || read.runId !== written.runId) return { result: null };
     const current = withoutGoneWriter(read, deps.writers);
@@ -138,11 +141,11 @@ export async function recordWrite(
     let next = sync;
     if (!keepWriting) {
       const decision = decideWrite({ ...current, sync }, now, owner);
-      ({ sync: next, claimed } = claimWriterIfOwed(sync, decision, owner, now));
+      ({ sync: next, ...started } = claimWriterIfOwed(sync, decision, owner, now, deps.writers));
     }
     return { next: { ...current, sync: next }, result: sync.lastWriteAt };
   });
-  if (claimed) await startClaimedWriter(deps);
+  await startWriterOf(deps, started);
   return writeAt;
 }
 
@@ -163,7 +166,7 @@ export async function recordFailure(
 ): Promise<void> {
   // GitHub's "not before" is an instant on this machine's clock: carried over to the store's as a delay.
   const local = deps.clock.now();
-  let claimed = false;
+  let started = { claimed: false, standby: false };
   await deps.store.transact((read, now) => {
     if (!read || read.runId !== written.runId) return { result: undefined };
     const current = withoutGoneWriter(read, deps.writers);
@@ -175,9 +178,9 @@ export async function recordFailure(
     // problem (no token, another API): a writer started here would meet it too.
     if (!error.local && current.sync.flusher?.owner !== deps.owner) {
       const decision = decideWrite({ ...current, sync }, now, deps.owner);
-      ({ sync, claimed } = claimWriterIfOwed(sync, decision, deps.owner, now));
+      ({ sync, ...started } = claimWriterIfOwed(sync, decision, deps.owner, now, deps.writers));
     }
     return { next: { ...current, sync }, result: undefined };
   });
-  if (claimed) await startClaimedWriter(deps);
+  await startWriterOf(deps, started);
 }

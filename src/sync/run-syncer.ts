@@ -3,7 +3,7 @@ import { type BackgroundWriterOptions, runBackgroundWriter } from "./background-
 import { claimWrite, claimWriterForLaterWrite, withoutGoneWriter } from "./claim.js";
 import { commandDeadline } from "./deadline.js";
 import { type FlushOptions, flushSteps } from "./flush.js";
-import { startClaimedWriter } from "./local-writer.js";
+import { startWriterOf } from "./local-writer.js";
 import type { RequestTimes } from "./pacer.js";
 import { queueMissing } from "./queueing.js";
 import type { Claim, Listing, StepOptions, StepResult, SyncDeps } from "./syncer-types.js";
@@ -40,22 +40,24 @@ export class RunSyncer {
 
   /** The write decision for `current`, made inside a store transaction (see claimWrite). */
   claim(current: RunState, now: number, options: StepOptions = {}): Claim {
+    const { writers } = this.deps;
     return claimWrite(
-      withoutGoneWriter(current, this.deps.writers),
+      withoutGoneWriter(current, writers),
       now,
       this.deps.owner,
       this.leaseMs,
       options,
+      writers,
     );
   }
 
   /**
-   * Acts on a claim made in a transaction: starts the background writer it claimed, or does the write it won,
-   * giving up at `deadline` (the command's, on this process's timer: not the store's clock).
+   * Acts on a claim made in a transaction: starts the background writer it claimed (or a standby), or does
+   * the write it won, giving up at `deadline` (the command's, on this process's timer: not the store's clock).
    * `keepWriting`: the caller writes on until the issue is up to date (see StepOptions).
    */
   async act(claim: Claim, deadline: number, keepWriting = false): Promise<StepResult> {
-    if (claim.claimBackgroundWriter) await startClaimedWriter(this.deps);
+    await startWriterOf(this.deps, { claimed: claim.claimBackgroundWriter, standby: claim.standbyWriter });
     const { decision } = claim;
     if (decision.kind !== "write") return { kind: "none", decision, now: claim.now };
     return this.write(claim, decision.step, deadline, keepWriting);
@@ -115,17 +117,19 @@ export class RunSyncer {
   /**
    * Claims and starts a background writer when the issue owes a write that only time makes due (the
    * repeat after settleUntil, or a create held until an unanswered one can no longer land) and none is
-   * alive: finalize and retry end before such a wait, and nobody else may come.
+   * alive, or a standby beside another machine's live one: finalize and retry end before such a wait, and
+   * nobody else may come.
    */
   async ensureBackgroundWriter(): Promise<void> {
-    const { owner } = this.deps;
-    const claimed = await this.deps.store.transact((current, now) => {
-      const sync = current
-        ? claimWriterForLaterWrite(withoutGoneWriter(current, this.deps.writers), now, owner)
+    const { owner, writers } = this.deps;
+    const started = await this.deps.store.transact((current, now) => {
+      const claim = current
+        ? claimWriterForLaterWrite(withoutGoneWriter(current, writers), now, owner, writers)
         : null;
-      return current && sync ? { next: { ...current, sync }, result: true } : { result: false };
+      if (!current || !claim) return { result: { claimed: false, standby: false } };
+      return { next: claim.claimed ? { ...current, sync: claim.sync } : undefined, result: claim };
     });
-    if (claimed) await startClaimedWriter(this.deps);
+    await startWriterOf(this.deps, started);
   }
 
   /**

@@ -26,6 +26,12 @@ export interface SyncDeps {
    * resolves to the writer's pid when it is a process of this machine (its claim is marked with it).
    */
   startBackgroundWriter: () => unknown;
+  /**
+   * Starts a standby writer beside a live background writer this machine cannot judge (claim.ts:
+   * standbyOwed), unless one of this machine already stands by or writes; absent: none is started (the
+   * file store's writers are all on this machine; a library reporter's timer writer).
+   */
+  startStandbyWriter?: () => unknown;
   warn: (message: string) => void;
   /**
    * The run as it may be posted or queued: a token that no environment variable holds (`gh auth token`'s,
@@ -84,6 +90,8 @@ export interface Claim {
   /** The state as persisted by the claim (lease or background writer's claim taken). */
   state: RunState;
   claimBackgroundWriter: boolean;
+  /** Another machine's live claim holds the write left to a background writer: start a standby (claim.ts). */
+  standbyWriter: boolean;
   /** The background writer's claim is another process's now: this one stops. */
   writerLost: boolean;
   /** The store's clock at the decision. */

@@ -59,6 +59,27 @@ describe("claimWrite", () => {
     );
   });
 
+  it("asks for a standby beside another's live claim only when this machine cannot judge it", () => {
+    const options = { ensureBackgroundWriter: true };
+    const flusher = { owner: "other", expiresAt: 9000, space: "elsewhere", pid: 7 };
+    const beside = (marked: boolean) =>
+      claimWrite(run({ lastWriteAt: 5000, flusher }), 5500, "me", LEASE, options, { marked: () => marked });
+    // Another machine's claim (or an unmarked one): a standby; one marked here is judged by its process.
+    expect(beside(false)).toMatchObject({ claimBackgroundWriter: false, standbyWriter: true });
+    expect(beside(true)).toMatchObject({ claimBackgroundWriter: false, standbyWriter: false });
+    expect(beside(false).state.sync.flusher).toBe(flusher); // left as it is
+    // No write left to a writer (up to date, or due later than one waits): none.
+    const clean = { ...run({ flusher, postedSeq: 1 }), seq: 1 };
+    expect(claimWrite(clean, 5500, "me", LEASE, options).standbyWriter).toBe(false);
+    const far = run({ flusher, backoffUntil: 5500 + WRITER_MAX_WAIT_MS + 1 });
+    expect(claimWrite(far, 5500, "me", LEASE, options).standbyWriter).toBe(false);
+    // An expired claim is claimed as before.
+    expect(claimWrite(run({ lastWriteAt: 9200, flusher }), 9500, "me", LEASE, options)).toMatchObject({
+      claimBackgroundWriter: true,
+      standbyWriter: false,
+    });
+  });
+
   it("as the background writer: stops when its claim was taken, clears it when nothing is left", () => {
     const lost = claimWrite(run({ flusher: { owner: "other", expiresAt: 9000 } }), 5000, "me", LEASE, {
       asBackgroundWriter: true,
@@ -77,7 +98,7 @@ describe("claimWriterForLaterWrite", () => {
     const clean = { ...run({ postedSeq: 1 }), seq: 1 };
     expect(claimWriterForLaterWrite(clean, 0, "me")).toBeNull();
     const settlingRun = { ...clean, sync: { ...clean.sync, settleUntil: 9000, lastWriteAt: 5000 } };
-    expect(claimWriterForLaterWrite(settlingRun, 5000, "me")?.flusher).toEqual({
+    expect(claimWriterForLaterWrite(settlingRun, 5000, "me")?.sync.flusher).toEqual({
       owner: "me",
       expiresAt: 5000 + WRITER_START_MS,
     });
@@ -85,6 +106,12 @@ describe("claimWriterForLaterWrite", () => {
       ...settlingRun,
       sync: { ...settlingRun.sync, flusher: { owner: "x", expiresAt: 6000 } },
     };
-    expect(claimWriterForLaterWrite(claimed, 5000, "me")).toBeNull();
+    // Another's live claim: none claimed; a standby when this machine cannot judge it.
+    const judged = { marked: () => true };
+    expect(claimWriterForLaterWrite(claimed, 5000, "me", judged)).toMatchObject({
+      claimed: false,
+      standby: false,
+    });
+    expect(claimWriterForLaterWrite(claimed, 5000, "me")).toMatchObject({ claimed: false, standby: true });
   });
 });
