@@ -13,6 +13,7 @@ import { statePaths } from "../store/file-store.js";
 import { touch, tryLock } from "../store/lock.js";
 import type { LazyPgStore } from "../store/open-store.js";
 import { databaseName } from "../store/pg/config.js";
+import { makeFolder } from "../util/make-folder.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { askAgainMs, MAX_ASK_AGAIN_MS } from "../util/sleep.js";
@@ -439,7 +440,7 @@ async function targetKey(store: LazyPgStore): Promise<string> {
 export async function startStandby(context: Context, store: LazyPgStore): Promise<void> {
   const fs = nodeFileSystem();
   const lock = await standbyLock(context, store);
-  fs.mkdirSync(dirname(lock), { recursive: true });
+  makeFolder(fs, dirname(lock));
   if (!tryLock(fs, lock, WAITER_STALE_MS)) return; // one stands by (or is starting) already
   const pid = await context.startBackgroundWriter({ standby: true });
   if (pid === undefined) fs.rmSync(lock, { recursive: true, force: true });
