@@ -147,6 +147,9 @@ interface Row {
   agent: AgentState;
   /** The Domain cell's text: indented under its parent. */
   domain: string;
+  /** How deep the agent is (0: top level), and its domain alone: for a narrow Domain column (domainCell). */
+  depth: number;
+  name: string;
   /** The metric cells shown (those some agent reported). */
   metrics: string[];
   progress: number;
@@ -170,6 +173,8 @@ function toRow(
   return {
     agent,
     domain: `${terminalChildMark(depth)}${domain}`,
+    depth,
+    name: domain,
     metrics: metricCells(view, metrics),
     progress: view.progress,
     files: `${view.filesCompleted}/${view.filesTotal}`,
@@ -177,6 +182,17 @@ function toRow(
     paint: flags?.stalled ? "red" : PAINT[view.status],
     stalled: flags?.stalled ?? false,
   };
+}
+
+/**
+ * The Domain cell in `width` columns: indented under its parent; where the indentation would leave the name
+ * fewer than 3 columns (deep nesting in a narrow terminal), the depth as a number instead (`8└ db…`), so
+ * that the levels and the names still show.
+ */
+function domainCell(row: Row, width: number): string {
+  const mark = terminalChildMark(row.depth);
+  if (row.depth === 0 || width - displayWidth(mark) >= 3) return fitColumns(row.domain, width);
+  return fitColumns(`${row.depth}└ ${row.name}`, width);
 }
 
 /** The agent's last event, `↳ 16:31:05 message`, or null. */
@@ -244,7 +260,7 @@ export function renderTerminalTable(state: RunState, options: TerminalOptions): 
   for (const row of rows) {
     const bar = progressBar(row.progress);
     const cells = [
-      pad(fitColumns(row.domain, domainWidth), domainWidth),
+      pad(domainCell(row, domainWidth), domainWidth),
       pad(fitColumns(row.agent.agentId, Number.POSITIVE_INFINITY), agentWidth),
       paint(row.paint, pad(row.label, statusWidth)),
       pad(row.files, filesWidth),

@@ -132,6 +132,25 @@ describe("renderTerminalTable at a width", () => {
     expect(narrow).toContain("impl-bac-163000-2");
     expect(renderTerminalTable(run, { color: null })).toContain("backend-services  impl-bac-163000-2");
   });
+
+  it("shows deep levels by number where their indentation would leave the name no room", () => {
+    // A chain 8 deep in 70 columns: from depth 3 the 6-column Domain cell was all indentation and `…`.
+    const chain = Array.from({ length: 9 }, (_, depth) => agent(`${depth}-level`, "pending", 0, 0));
+    const run = state(chain);
+    const ids = Object.keys(run.agents);
+    ids.forEach((id, depth) => {
+      if (depth > 0) run.agents[id]!.parentId = ids[depth - 1]!;
+    });
+    const cells = renderTerminalTable(run, { color: null, width: 70 })
+      .split("\n")
+      .slice(1, 10)
+      .map((line) => line.split(/ {2,}/)[0]);
+    expect(cells).toEqual([
+      "0-lev…",
+      "└ 1-l…",
+      ...[2, 3, 4, 5, 6, 7, 8].map((depth) => `${depth}└ ${depth}-…`),
+    ]);
+  });
 });
 
 describe("renderTerminalTable with the time and events", () => {
