@@ -2,11 +2,15 @@ import { commandOutput } from "../util/command-output.js";
 import { type Env, parseGitRemote } from "./resolve.js";
 
 /**
- * The web host of a GitHub API URL, where its repositories' git remotes live: `https://api.github.com` →
- * github.com, `https://api.acme.ghe.com` → acme.ghe.com, `https://ghe.example.com/api/v3` → ghe.example.com.
+ * The web host of a GitHub API URL, where its repositories' git remotes live and the host `gh` keeps its
+ * token under: `https://api.github.com` → github.com, `https://api.acme.ghe.com` → acme.ghe.com (their APIs
+ * are on a host of their own); a GitHub Enterprise Server's API is on its web host, whatever its name:
+ * `https://ghe.example.com/api/v3` → ghe.example.com, `https://api.ghe.corp/api/v3` → api.ghe.corp (the
+ * `api.` was taken off every host, and gh asked for another host's token, which went to this one).
  */
 export function webHost(apiUrl: string): string {
-  return new URL(apiUrl).hostname.toLowerCase().replace(/^api\./, "");
+  const host = new URL(apiUrl).hostname.toLowerCase();
+  return /^api\.(github\.com|[^.]+\.ghe\.com)$/.test(host) ? host.slice("api.".length) : host;
 }
 
 /** Looks up the host an ssh host alias stands for (`Host github-work` in ~/.ssh/config); null: unknown. */

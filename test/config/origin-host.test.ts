@@ -9,6 +9,9 @@ describe("webHost", () => {
     expect(webHost("https://api.github.com")).toBe("github.com");
     expect(webHost("https://API.acme.ghe.com")).toBe("acme.ghe.com");
     expect(webHost("https://ghe.example.com/api/v3")).toBe("ghe.example.com");
+    // A GitHub Enterprise Server named api.…: its web host is its own (gh was asked for ghe.corp's token).
+    expect(webHost("http://api.ghe.corp/api/v3")).toBe("api.ghe.corp");
+    expect(webHost("https://api.example.com:8443/api/v3")).toBe("api.example.com");
     expect(webHost("http://127.0.0.1:8080")).toBe("127.0.0.1");
   });
 });
