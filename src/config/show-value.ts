@@ -68,15 +68,32 @@ export function quote(value: unknown): string {
   if (typeof value === "function") return "a function";
   if (typeof value === "string") return escapeInvisible(JSON.stringify(shorten(masked(value))));
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid date" : value.toISOString();
-  const shown = trueJson(value) ?? inspect(value, { breakLength: Number.POSITIVE_INFINITY, depth: 2 });
+  // One line (compact: inspect puts a long array's items on lines of their own, whatever breakLength), and
+  // bounded: shown shortened anyway.
+  const shown =
+    trueJson(value) ??
+    inspect(value, {
+      breakLength: Number.POSITIVE_INFINITY,
+      compact: true,
+      depth: 2,
+      maxArrayLength: 20,
+      maxStringLength: 200,
+    });
   return escapeInvisible(shorten(masked(shown)));
 }
 
-/** The value's JSON, or null where JSON would show something else than the value. */
+/** How many values of a value a message's JSON of it visits: more than its 80 characters can show. */
+const SHOWN_VALUES = 1000;
+
+/** The value's JSON (its start, when long), or null where JSON would show something else than the value. */
 function trueJson(value: unknown): string | null {
   let faithful = true;
+  let visited = 0;
   try {
     const json = JSON.stringify(value, (_key, item: unknown) => {
+      // Each value visited writes a character at least, and a message shows the first 80: past
+      // SHOWN_VALUES the rest is left out (a YAML alias bomb in task.md expands to billions of them).
+      if (++visited > SHOWN_VALUES) return undefined;
       faithful &&= shownTruly(item);
       return item;
     });

@@ -39,6 +39,22 @@ describe("quote", () => {
     expect(quote(new Map([["k", "x".repeat(200)]]))).toHaveLength(80);
   });
 
+  it("shows a long array on one line, and the start of a value of billions of shared parts at once", () => {
+    // inspect had put a long array's items on lines of their own (escaped: `[\u000a  NaN,  1, …`).
+    expect(quote([Number.NaN, ...Array.from({ length: 13 }, (_, i) => i + 1)])).toBe(
+      "[ NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 ]",
+    );
+    // A YAML alias bomb in task.md: 10 levels of 10 references to the level below, 10^10 values: the
+    // whole was written out before its first 80 characters were shown (minutes, gigabytes, or a crash).
+    let bomb: unknown[] = Array(10).fill("x");
+    for (let level = 0; level < 9; level++) bomb = Array(10).fill(bomb);
+    const shown = quote(bomb);
+    expect(shown).toMatch(/^\[{10}"x","x",.*\.\.\.$/);
+    expect(shown.length).toBeLessThanOrEqual(80);
+    bomb.unshift(Number.NaN); // not JSON's to show: inspect's, bounded too
+    expect(quote(bomb)).toMatch(/^\[ NaN, \[ \[ \[Array\]/);
+  });
+
   it.each<[string, string, string]>([
     ["a zero-width space", "agents_w\u200b", '"agents_w\\u200b"'],
     ["a word joiner", "a\u2060b", '"a\\u2060b"'],
