@@ -5,6 +5,8 @@ import { utf16Mark } from "../util/utf16.js";
 import type { TaskSettings } from "./task-file.js";
 
 const TASK_FILE_NAME = "task.md";
+/** The largest task.md read (64 MiB): its settings are a few lines; the rest is the epic's notes. */
+const MAX_TASK_FILE_BYTES = 64 * 1024 * 1024;
 
 /** What is needed to tell whether a cached parse of task.md is still valid. */
 export interface TaskFileStat {
@@ -52,6 +54,12 @@ export async function readTaskFile(fs: FileSystem, epicDir: string): Promise<Tas
           ? "a named pipe, not a file"
           : "not a regular file";
       throw new UsageError(`${path}: cannot be read: ${what}`);
+    }
+    // One past 512 MiB is more than a string holds: every command crashed reading it (exit 1).
+    if (stat.size > MAX_TASK_FILE_BYTES) {
+      throw new UsageError(
+        `${path}: cannot be read: it is ${stat.size} bytes, more than the ${MAX_TASK_FILE_BYTES} a task.md may be: keep the epic's notes elsewhere`,
+      );
     }
     bytes = await fs.promises.readFile(path);
   } catch (error) {

@@ -1,3 +1,7 @@
+import * as nodeFs from "node:fs";
+import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { readTaskFile, statTaskFile } from "../../src/config/read-task-file.js";
@@ -267,5 +271,19 @@ describe("readTaskFile and statTaskFile", () => {
     await expect(readTaskFile(fs, "/epic")).rejects.toThrow(
       "/epic/task.md: cannot be read: a folder, not a file",
     );
+  });
+
+  it("refuse a task.md larger than 64 MiB before reading it (past 512 MiB every command crashed)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-big-task-"));
+    try {
+      const path = join(dir, "task.md");
+      await writeFile(path, "---\ngithub:\n  issue_number: 5\n---\n");
+      await truncate(path, 64 * 1024 * 1024 + 1); // sparse: no disk taken
+      await expect(readTaskFile(nodeFs as unknown as FileSystem, dir)).rejects.toThrow(
+        `${path}: cannot be read: it is 67108865 bytes, more than the 67108864 a task.md may be: keep the epic's notes elsewhere`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
