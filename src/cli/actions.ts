@@ -1,4 +1,4 @@
-import { appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, constants, openSync } from "node:fs";
 import { quote } from "../config/show-value.js";
 
 /**
@@ -59,7 +59,17 @@ function append(
   warn: (message: string) => void,
 ): void {
   try {
-    appendFileSync(path, text, "utf8");
+    // Not blocking: a named pipe with no reader is refused at once (ENXIO), where the write had waited
+    // for one for ever, and the command with it.
+    const fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
+    );
+    try {
+      appendFileSync(fd, text, "utf8");
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     warn(`${variable} ${quote(path)} cannot be written (${code ?? message}): ${consequence}`);

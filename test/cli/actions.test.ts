@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -78,6 +79,22 @@ describe("inside GitHub Actions (GITHUB_ACTIONS=true)", () => {
       /^::warning title=parallel-progress::GITHUB_OUTPUT ".*not-a-file" cannot be written \(EISDIR\): comment-url not set$/m,
     );
     expect((await cli({}, "status", "--json")).stdout).toContain('"filesCompleted": 2');
+    // A named pipe nobody reads: refused at once (its write had waited for a reader for ever).
+    const pipe = join(dir, "output-pipe");
+    execFileSync("mkfifo", [pipe]);
+    const piped = await cli(
+      { GITHUB_OUTPUT: pipe },
+      "update",
+      "a",
+      "--status",
+      "in_progress",
+      "--files",
+      "3/5",
+    );
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toMatch(
+      /^::warning title=parallel-progress::GITHUB_OUTPUT ".*output-pipe" cannot be written \(ENXIO\): comment-url not set$/m,
+    );
 
     expect((await cli({}, "complete", "a")).code).toBe(0);
     const finalize = await cli({ GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: folder }, "finalize");
