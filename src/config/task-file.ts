@@ -107,7 +107,7 @@ function unreadSettings(text: string, data: Record<string, unknown>): string[] {
   for (const key of Object.keys(data)) {
     if (key !== "github" && key.toLowerCase() === "github") {
       unread.push(`${quote(key)} is not read: the settings' key is github, in lower case`);
-    } else if (SETTING_KEYS.includes(asSettingKey(key))) {
+    } else if (settingMeant(key) !== undefined) {
       unread.push(`${quote(key)} at the top level is not read: the settings go under github:`);
     }
   }
@@ -115,7 +115,7 @@ function unreadSettings(text: string, data: Record<string, unknown>): string[] {
   if (isMapping(github)) {
     for (const key of Object.keys(github)) {
       if (SETTING_KEYS.includes(key)) continue;
-      const meant = SETTING_KEYS.includes(asSettingKey(key)) ? asSettingKey(key) : undefined;
+      const meant = settingMeant(key);
       unread.push(
         `github.${key} is not a setting (${SETTING_KEYS.join(", ")}): ignored${meant ? `; did you mean ${meant}?` : ""}`,
       );
@@ -124,12 +124,13 @@ function unreadSettings(text: string, data: Record<string, unknown>): string[] {
   return unread;
 }
 
-/** A key as a setting's would be spelt: `issue-number`, `issueNumber`, `Issue_Number` are `issue_number`. */
-function asSettingKey(key: string): string {
-  return key
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/[-\s]+/g, "_")
-    .toLowerCase();
+/**
+ * The setting a key means, written another way: `issueNumber`, `issue-number`, `Issue Number`,
+ * `syncenabled` for sync_enabled (case, separators and their absence aside); undefined for none.
+ */
+function settingMeant(key: string): string | undefined {
+  const squash = (text: string) => text.toLowerCase().replace(/[-_\s]+/g, "");
+  return SETTING_KEYS.find((setting) => squash(setting) === squash(key));
 }
 
 /**

@@ -169,9 +169,12 @@ describe("parseTaskFile", () => {
 
   it("names what it seems to set but does not read: a misspelt key, a GitHub: block, a --- block not at the start", () => {
     const unread = (text: string) => parseTaskFile(text, "task.md").unread;
-    expect(unread("---\ngithub:\n  issue-number: 5\n  issueNumber: 6\n  labels: x\n---\n")).toEqual([
+    expect(
+      unread("---\ngithub:\n  issue-number: 5\n  issueNumber: 6\n  syncenabled: false\n  labels: x\n---\n"),
+    ).toEqual([
       "github.issue-number is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored; did you mean issue_number?",
       "github.issueNumber is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored; did you mean issue_number?",
+      "github.syncenabled is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored; did you mean sync_enabled?",
       "github.labels is not a setting (issue_number, sync_enabled, repo, last_synced, comment_mode, min_interval_ms): ignored",
     ]);
     expect(unread("---\nGitHub:\n  issue_number: 5\n---\n")).toEqual([
