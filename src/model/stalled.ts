@@ -16,7 +16,7 @@ const OPEN_STATUSES: readonly AgentStatus[] = ["pending", "in_progress"];
 
 /**
  * Milliseconds since the agent's last sign of life: `now` minus the later of its `updatedAt` and the
- * run's start (when given). 0 when neither time parses or `now` is earlier.
+ * run's start (when given), in whole milliseconds. 0 when neither time parses or `now` is earlier.
  */
 export function silentForMs(agent: AgentState, now: number, runStartedAt?: string): number {
   const updated = Date.parse(agent.updatedAt);
@@ -26,7 +26,8 @@ export function silentForMs(agent: AgentState, now: number, runStartedAt?: strin
     Number.isNaN(started) ? -Infinity : started,
   );
   if (!Number.isFinite(last) || !Number.isFinite(now)) return 0;
-  return Math.max(0, now - last);
+  // Whole milliseconds, whatever the clock (a database's has microseconds).
+  return Math.max(0, Math.floor(now - last));
 }
 
 /**

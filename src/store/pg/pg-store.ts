@@ -156,8 +156,7 @@ export class PgRunStore implements RunStore {
   }
 
   private sawClock(databaseNow: number): void {
-    // Whole milliseconds, as the file store's clock gives (the database's has microseconds).
-    this.clockOffsetMs = Math.round(databaseNow - Date.now());
+    this.clockOffsetMs = databaseNow - Date.now();
   }
 
   async transact<T>(given: (current: RunState | null, now: number) => Transition<T>): Promise<T> {
