@@ -115,8 +115,8 @@ export class CliReporter extends ParallelProgressReporter {
   }
 
   /** finalize with a `--summary-file` read in part: `unread` characters followed `summary` (readSummaryFile). */
-  finalizeSummaryFile(summary: string, unread: number): Promise<FinalizeResult> {
-    return this.finalizeWith(summary, unread);
+  override finalizeWith(summary: string, unread: number): Promise<FinalizeResult> {
+    return super.finalizeWith(summary, unread);
   }
 
   /** The secrets this reporter knows so far (the store's once reached: a password ~/.pgpass gave). */

@@ -179,7 +179,7 @@ export async function runFinalize(
         until: "applied after them",
       });
     }
-    result = await reporter.finalizeSummaryFile(summary, unread);
+    result = await reporter.finalizeWith(summary, unread);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError) || !store) throw error;
     // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).

@@ -67,10 +67,10 @@ export async function keepChange(
   why: { said: string; until: string },
   kept: { id: string; change: KeptChange; madeAt: number },
 ): Promise<void> {
+  const before = await keptFor(context, pending, store);
   // A finalize of this run is kept once.
   const already =
-    kept.change.kind === "finalize" &&
-    (await keptFor(context, pending, store)).some(({ item }) => item.change.kind === "finalize");
+    kept.change.kind === "finalize" && before.some(({ item }) => item.change.kind === "finalize");
   if (!already) {
     // Kept on disk, text and agent masked: a token only gh gives too (the run, which says whether it
     // posts, cannot be read; gh is asked for this call's API when no environment holds a token).
@@ -85,7 +85,7 @@ export async function keepChange(
       madeAt: kept.madeAt,
     });
   }
-  const waiting = (await keptFor(context, pending, store)).length;
+  const waiting = before.length + (already ? 0 : 1);
   const what =
     kept.change.kind !== "finalize"
       ? "the change is kept"
@@ -278,7 +278,7 @@ export async function replayPending(
         // Made earlier than applied: the run records when (the end a kept agent change is measured by).
         await store.correlate(item.id, false);
         reporter.applyingKeptChange(madeAt);
-        const result = await reporter.finalizeSummaryFile(item.change.summary, item.change.unread ?? 0);
+        const result = await reporter.finalizeWith(item.change.summary, item.change.unread ?? 0);
         // The first finalize to reach the database ended the run: this one's summary would be dropped.
         if (result.summaryUnused) {
           const reason = finalizedBefore(reporter.executionState);

@@ -5,14 +5,6 @@ import { MAX_MERGE_SUMMARY } from "../model/agent-text.js";
 import { utf16Mark } from "../util/utf16.js";
 
 /**
- * A text file's bytes as text: UTF-16 when it starts with a byte order mark (PowerShell's `>` and
- * `Out-File` write UTF-16 LE so), else UTF-8; the mark itself is not part of the text.
- */
-export function decodeText(bytes: Uint8Array): string {
-  return new TextDecoder(utf16Mark(bytes) ?? "utf-8").decode(bytes);
-}
-
-/**
  * How much of a summary file is held as text (UTF-16 units): four times what the run keeps, room for
  * the secrets masked before the cut. The rest is read and counted, not held: a build log of gigabytes,
  * or an endless pipe, costs no memory (a whole one had crashed finalize past 512 MiB, Node's longest string).
@@ -21,7 +13,8 @@ const HELD_CHARS = 4 * MAX_MERGE_SUMMARY;
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * `finalize --summary-file`: the merge summary, decoded as decodeText does, with no NUL in it: its
+ * `finalize --summary-file`: the merge summary, as UTF-16 when it starts with a byte order mark (PowerShell's
+ * `>` and `Out-File` write UTF-16 LE so), else UTF-8, the mark not part of it, with no NUL in it: its
  * first HELD_CHARS characters as `text`, and how many follow them (`unread`, UTF-16 units, as the run
  * counts what it does not keep). `-` is standard input (as gh's `--body-file -` and `git commit -F -`),
  * read to its end.

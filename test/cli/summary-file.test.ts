@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeText, readSummaryFile } from "../../src/cli/summary-file.js";
+import { readSummaryFile } from "../../src/cli/summary-file.js";
 import { MAX_MERGE_SUMMARY } from "../../src/model/agent-text.js";
 import { runCli, spawnCli } from "../support/cli.js";
 import { useEpicDirs } from "../support/epic-dirs.js";
@@ -11,7 +11,17 @@ import { useEpicDirs } from "../support/epic-dirs.js";
 
 const TEXT = "merged ✓ 🚀\nall green\n";
 
-describe("decodeText", () => {
+describe("readSummaryFile's encodings", () => {
+  const read = async (bytes: Buffer) => {
+    const dir = await mkdtemp(join(tmpdir(), "pp-summary-"));
+    try {
+      await writeFile(join(dir, "summary.md"), bytes);
+      return readSummaryFile(join(dir, "summary.md")).text;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
   it.each([
     ["UTF-8", Buffer.from(TEXT, "utf8")],
     ["UTF-8 with a BOM", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(TEXT, "utf8")])],
@@ -20,12 +30,12 @@ describe("decodeText", () => {
       "UTF-16 BE with a BOM",
       Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(TEXT, "utf16le").swap16()]),
     ],
-  ])("reads %s, without the mark", (_name, bytes) => {
-    expect(decodeText(bytes)).toBe(TEXT);
+  ])("reads %s, without the mark", async (_name, bytes) => {
+    expect(await read(bytes)).toBe(TEXT);
   });
 
-  it("leaves UTF-16 without a mark as UTF-8 would read it: with NULs, which finalize refuses", () => {
-    expect(decodeText(Buffer.from("ab", "utf16le"))).toBe("a\u0000b\u0000");
+  it("reads UTF-16 without a mark as UTF-8 would: with NULs, which it refuses", async () => {
+    await expect(read(Buffer.from("ab", "utf16le"))).rejects.toThrow(/may not contain NUL characters/);
   });
 });
 
