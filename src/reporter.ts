@@ -43,6 +43,7 @@ import type { RunStore } from "./store/types.js";
 import { commandDeadline } from "./sync/deadline.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
+import { isDateMs } from "./util/io.js";
 
 export type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 
@@ -95,8 +96,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    * call only, whatever it is (a call refused by its own checks included); null clears it.
    */
   applyingKeptChange(madeAt: number | null): void {
-    // A time a Date can hold (±8.64e15 ms): the next call makes ISO times of it.
-    if (madeAt !== null && !(Number.isFinite(madeAt) && Math.abs(madeAt) <= 8.64e15)) {
+    if (madeAt !== null && !isDateMs(madeAt)) {
       throw new UsageError(
         `applyingKeptChange: madeAt must be epoch milliseconds or null, got ${quote(madeAt)}`,
       );
@@ -221,14 +221,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
         return applyChange(
           this.core,
           agentId,
-          (state, now) =>
-            applyProgress(
-              state,
-              agentId,
-              { status, filesCompleted, filesTotal, metrics },
-              now,
-              this.label("updateAgentProgress", "", ""),
-            ),
+          (state, now) => applyProgress(state, agentId, { status, filesCompleted, filesTotal, metrics }, now),
           {
             madeAt,
             report: `update ${status}${filesCompleted === undefined ? "" : ` ${filesCompleted}/${filesTotal ?? "?"}`}`,

@@ -315,7 +315,6 @@ function finishedAt(agent: AgentState, status: AgentStatus, iso: string): string
   return agent.status === status && agent.finishedAt ? agent.finishedAt : iso;
 }
 
-/** `where`: how its refusals begin (the library's `updateAgentProgress: `; the CLI's, nothing). */
 export function applyProgress(
   state: RunState,
   ref: string,
@@ -326,14 +325,13 @@ export function applyProgress(
     metrics?: AgentMetrics | undefined;
   },
   now: number,
-  where = "",
 ): RunState {
   const agent = findAgent(state, ref);
   assertNotCancelled(agent, "update");
   const parent = hasChildren(state, agent.agentId);
   if (parent && (update.filesCompleted !== undefined || update.filesTotal !== undefined)) {
     throw new UsageError(
-      `${where}${agent.agentId} has children: its files are the sum of theirs (${agent.filesCompleted}/${agent.filesTotal}); report files on the children`,
+      `${agent.agentId} has children: its files are the sum of theirs (${agent.filesCompleted}/${agent.filesTotal}); report files on the children`,
     );
   }
   if (parent && update.status === "completed") assertChildrenFinished(state, agent);
@@ -351,11 +349,11 @@ export function applyProgress(
   const filesCompleted =
     update.filesCompleted ?? (status === "completed" && !parent ? filesTotal : agent.filesCompleted);
   if (!Number.isSafeInteger(filesCompleted) || !Number.isSafeInteger(filesTotal) || filesCompleted < 0) {
-    throw new UsageError(`${where}files must be whole numbers ≥ 0, got ${filesCompleted}/${filesTotal}`);
+    throw new UsageError(`files must be whole numbers ≥ 0, got ${filesCompleted}/${filesTotal}`);
   }
   if (filesCompleted > filesTotal) {
     throw new UsageError(
-      `${where}files done (${filesCompleted}) cannot exceed the total (${filesTotal}) for ${agent.agentId}`,
+      `files done (${filesCompleted}) cannot exceed the total (${filesTotal}) for ${agent.agentId}`,
     );
   }
   if (status === "completed" && !parent && filesCompleted !== filesTotal) {

@@ -3,6 +3,7 @@ import { METRIC_FIELDS } from "../config/metric-fields.js";
 import { MAX_FILES } from "../config/options.js";
 import { checkJsonObject } from "../config/zod-issue.js";
 import { UPDATE_STATUSES } from "../model/types.js";
+import { isDateMs } from "../util/io.js";
 import type { PendingChange } from "./pending-changes.js";
 
 /**
@@ -15,9 +16,7 @@ const metrics = z.looseObject(METRIC_FIELDS).optional();
 const agent = z.string().min(1);
 const count = z.int().min(0).max(MAX_FILES).optional();
 /** Epoch milliseconds, as Date.now() gives them (a time Date can hold). */
-const epochMs = z
-  .unknown()
-  .refine((value) => typeof value === "number" && Math.abs(value) <= 8.64e15, "must be epoch milliseconds");
+const epochMs = z.unknown().refine(isDateMs, "must be epoch milliseconds");
 
 const KINDS = ["update", "complete", "fail", "cancel", "log", "finalize"] as const;
 const change = z.discriminatedUnion(

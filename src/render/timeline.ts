@@ -1,4 +1,4 @@
-import type { RunSpan } from "../model/agent-work.js";
+import { agentSpan, type RunSpan } from "../model/agent-work.js";
 import type { TreeEntry } from "../model/tree.js";
 import type { AgentState, AgentStatus } from "../model/types.js";
 import { STATUS_LABELS } from "./labels.js";
@@ -99,19 +99,13 @@ interface Span {
   end: number;
 }
 
+/** The agent's span (agentSpan) kept within the run's. */
 function spanOf(agent: AgentState, run: RunSpan): Span {
-  const parsed = (iso: string | null) => {
-    const ms = iso === null ? Number.NaN : Date.parse(iso);
-    return Number.isNaN(ms)
-      ? null
-      : Math.min(Math.max(ms, run.startedAt), Math.max(run.startedAt, run.endedAt));
-  };
-  // An agent completed or failed without ever reporting progress worked from the run's start.
-  const worked = agent.status === "completed" || agent.status === "failed";
-  const start = parsed(agent.startedAt) ?? (worked ? run.startedAt : null);
-  const finished = agent.status === "completed" || agent.status === "failed" || agent.status === "cancelled";
-  const end = finished ? (parsed(agent.finishedAt ?? agent.updatedAt) ?? run.endedAt) : run.endedAt;
-  return { status: agent.status, start, end: start === null ? end : Math.max(start, end) };
+  const { start, end } = agentSpan(agent, run);
+  const within = (ms: number) => Math.min(Math.max(ms, run.startedAt), Math.max(run.startedAt, run.endedAt));
+  const from = start === null ? null : within(start);
+  const to = within(end);
+  return { status: agent.status, start: from, end: from === null ? to : Math.max(from, to) };
 }
 
 function barLine(label: string, span: Span): string {

@@ -16,7 +16,7 @@ import type { RunStore } from "../store/types.js";
 import { type LocalWriters, localWriters } from "../sync/local-writer.js";
 import type { RequestTimes } from "../sync/pacer.js";
 import { RunSyncer, type SyncDeps } from "../sync/run-syncer.js";
-import { atLeastRealTime, type Clock, type FileSystem, systemClock } from "../util/io.js";
+import { atLeastRealTime, type Clock, type FileSystem, isDateMs, systemClock } from "../util/io.js";
 import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
@@ -257,9 +257,6 @@ export class ReporterCore {
   }
 }
 
-/** The latest time a Date holds, in epoch ms either way of 1970. */
-const LAST_DATE_MS = 8.64e15;
-
 /**
  * A caller's clock, each reading checked: epoch milliseconds a Date can hold, else a UsageError naming the
  * option and the value (`now()` giving NaN or a string had surfaced as a RangeError from deep inside).
@@ -268,7 +265,7 @@ function checkedClock(clock: Clock): Clock {
   return {
     now: () => {
       const now: unknown = clock.now();
-      if (typeof now === "number" && Math.abs(now) <= LAST_DATE_MS) return now;
+      if (isDateMs(now)) return now;
       throw new UsageError(
         `createParallelReporter: options.clock.now() must return epoch milliseconds, got ${quote(now)}`,
       );

@@ -13,6 +13,10 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Whether `value` is a time a Date holds: epoch milliseconds within ±8.64e15 (ISO times are made of it). */
+export const isDateMs = (value: unknown): value is number =>
+  typeof value === "number" && Math.abs(value) <= 8.64e15;
+
 /** How far behind real time atLeastRealTime lets a clock fall before it moves on without it. */
 export const REAL_TIME_SLACK_MS = 1000;
 
