@@ -18,7 +18,7 @@ import type { ReporterOptions } from "./types.js";
 
 /**
  * A reporter's GitHub client by API URL; GitHub trouble ("auth") when there is no token, or when the
- * run's API is not the configured one (notElsewhere; `runApiShared`: a database store's run). A client
+ * run's API is not the configured one (`elsewhere`: the reporter's runApiElsewhere). A client
  * given in the options is held to the interface's promises (guardClient): its trouble is GitHub trouble,
  * its messages with `secrets()` (the environment's tokens, the store's) and anything shaped like a token
  * masked. The default clients are made once per API URL, for the reporter's life.
@@ -28,7 +28,8 @@ export function reporterClient(
   env: Env,
   clock: Clock,
   secrets: () => readonly string[],
-  runApiShared: () => boolean = () => false,
+  elsewhere: (apiUrl: string) => string | null = (apiUrl) =>
+    runApiElsewhere(options, env, apiUrl, false, secrets),
   /** The token gh gives for an API's host (default: asked of gh each time). */
   ghToken: (apiUrl: string) => Promise<string | null> = (apiUrl) =>
     ghAuthToken({ hostname: webHost(apiUrl), env }),
@@ -37,8 +38,8 @@ export function reporterClient(
   return async (apiUrl) => {
     const given = options.client;
     let client: IssueCommentsClient | null;
-    const elsewhere = runApiElsewhere(options, env, apiUrl, runApiShared(), secrets());
-    if (elsewhere) throw new GitHubError(elsewhere, { kind: "auth", local: true });
+    const why = elsewhere(apiUrl);
+    if (why) throw new GitHubError(why, { kind: "auth", local: true });
     if (given && typeof given !== "function") client = guardClient(given, secrets);
     else if (given) client = await madeClient(given, apiUrl, secrets);
     else {
@@ -71,11 +72,12 @@ export function runApiElsewhere(
   env: Env,
   apiUrl: string,
   runApiShared: boolean,
-  secrets: readonly string[],
+  secrets: () => readonly string[],
 ): string | null {
+  if (typeof options.client === "object" || runApiShared) return null;
   const configured = resolveApiUrl(options.github?.apiUrl, env);
-  if (typeof options.client === "object" || runApiShared || sameApi(apiUrl, configured)) return null;
-  return `the run posts to ${apiUrl}, but this call's GitHub API is ${shownApiUrl(configured, secrets)} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`;
+  if (sameApi(apiUrl, configured)) return null;
+  return `the run posts to ${apiUrl}, but this call's GitHub API is ${shownApiUrl(configured, secrets())} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`;
 }
 
 /**

@@ -87,7 +87,7 @@ export class ReporterCore {
       this.env,
       this.clock,
       () => this.secrets(),
-      () => this.store.database !== undefined,
+      (apiUrl) => this.runApiElsewhere(apiUrl),
       (apiUrl) => this.ghToken(apiUrl),
     );
     this.epicDir = resolve(epicDir);
@@ -97,7 +97,7 @@ export class ReporterCore {
   /** Why this call would not write a run posting to `apiUrl` (see runApiElsewhere), or null. */
   runApiElsewhere(apiUrl: string): string | null {
     const shared = this.store.database !== undefined;
-    return runApiElsewhere(this.options, this.env, apiUrl, shared, this.secrets());
+    return runApiElsewhere(this.options, this.env, apiUrl, shared, () => this.secrets());
   }
 
   /**

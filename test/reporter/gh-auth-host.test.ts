@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { reporterClient } from "../../src/reporter/client.js";
+import { reporterClient, runApiElsewhere } from "../../src/reporter/client.js";
 
 /**
  * Without GITHUB_TOKEN or GH_TOKEN the token comes from `gh auth token`, which, not told the host, answers
@@ -62,7 +62,7 @@ describe("the environment's token and the run's API", () => {
       env,
       clock,
       () => [],
-      () => true,
+      (apiUrl) => runApiElsewhere({}, env, apiUrl, true, () => []),
     );
     await expect(shared("https://ghe.example.com/api/v3")).resolves.toBeDefined();
     const configured = { GITHUB_API_URL: "https://ghe.example.com/api/v3", ...env };
