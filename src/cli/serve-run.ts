@@ -31,32 +31,63 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     : new FileRunStore(nodeFileSystem(), dir);
   // No message echoes a secret the store learns on connecting (the password ~/.pgpass gave).
   hideFrom(() => store.secrets ?? []);
-  const server = await startLiveServer({
+  // The signals are ours from the start: one given while the server starts (its first read waiting on
+  // a database that does not answer) stops it too, and before `listening` is printed a caller that stops
+  // the server on reading it is heard. A signal drops the pages' streams (they reconnect to a restarted
+  // server); a finalize tells them the run ended.
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
+    onSignal = resolveSignal;
+  });
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const ourSignalsBack = () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  const starting = startLiveServer({
     source: store,
     assetsDir: assetsDir(),
     host: options.host,
     port: options.port,
     token: token ?? null,
-  }).catch(async (error: unknown) => {
-    await store.close();
-    throw error;
   });
-  // A signal drops the pages' streams (they reconnect to a restarted server); a finalize tells them it ended.
-  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const started = await Promise.race([
+    starting.then(
+      (server) => ({ server }),
+      (error: unknown) => ({ error }),
+    ),
+    signalled.then((signal) => ({ signal })),
+  ]);
+  if ("signal" in started) {
+    out.info(`stopping (${started.signal})`);
+    // Closing the store ends the start-up's reads and connections (their sockets closed after a second).
+    await store.close();
+    await starting.then(
+      (server) => server.close(null),
+      () => undefined,
+    );
+    ourSignalsBack();
+    return 0;
+  }
+  if ("error" in started) {
+    ourSignalsBack();
+    await store.close();
+    throw started.error;
+  }
+  const { server } = started;
   let unlisten: () => void = () => undefined;
-  // The signals are ours before `listening` is printed: a caller that stops the server on reading it is heard.
-  const stopped = new Promise<{ finalized: boolean; why: string }>((resolveStop) => {
-    onSignal = (signal) => resolveStop({ finalized: false, why: signal });
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    if (options.exitOnFinalize) {
+  const stopped = Promise.race([
+    signalled.then((signal) => ({ finalized: false, why: signal })),
+    new Promise<{ finalized: boolean; why: string }>((resolveStop) => {
+      if (!options.exitOnFinalize) return;
       const check = () => {
         if (server.live.current?.run.completedAt != null) resolveStop({ finalized: true, why: "finalize" });
       };
       unlisten = server.live.listen(check);
       check();
-    }
-  });
+    }),
+  ]);
   out.data(`listening ${server.url}`);
   // A run it cannot read is not "no run": the page says why too, and shows it once it can be read. Said
   // again whenever a read fails anew (a database that stopped answering, a state file broken since).
@@ -75,8 +106,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   });
   const stop = await stopped;
   // Stopped by a finalize, the signals are the process's own again (a library caller's or Node's).
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
+  ourSignalsBack();
   unlisten();
   unlistenProblems();
   out.info(`stopping (${stop.why})`);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe } from "../serve/serve-process.js";
 import { openEvents } from "../serve/sse-client.js";
-import { runCli, spawnCli } from "../support/cli.js";
+import { runCli, spawnCli, waitFor } from "../support/cli.js";
 import { startFreezingProxy } from "../support/pg-freeze.js";
 import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
 
@@ -120,6 +120,41 @@ describe.skipIf(skip)("serve with a database store (--store, --epic)", () => {
       expect(await serve.stop()).toBe(0);
     }
   }, 90_000);
+
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "ends with exit 0 on %s given while it starts on a database that does not answer",
+    async (signal) => {
+      const { url } = await server.createDatabase("serve_frozen_start");
+      const proxy = await startFreezingProxy(server.port);
+      try {
+        proxy.freeze(); // no answer from the start: not even to the connection's start-up
+        // A connect timeout longer than the child's 30 s life: only the signal can end it in time.
+        const frozen = `${proxy.url(url)}?connect_timeout=120`;
+        const serve = spawnCli([
+          "serve",
+          "--store",
+          frozen,
+          "--epic",
+          "E-S",
+          "--dir",
+          serveDir,
+          "--port",
+          "0",
+          "--verbose",
+        ]);
+        // Its first read is waiting on the database.
+        expect(await waitFor(async () => proxy.accepted > 0, 20_000, 20)).toBe(true);
+        serve.child.kill(signal);
+        const served = await serve.done;
+        expect([served.code, served.signal]).toEqual([0, null]);
+        expect(served.stderr).toContain(`stopping (${signal})`);
+        expect(served.stdout).not.toContain("listening");
+      } finally {
+        await proxy.close();
+      }
+    },
+    60_000,
+  );
 
   it("ends at once on SIGTERM, and watch at its --timeout, while the database hangs (a frozen host)", async () => {
     const { url } = await server.createDatabase("serve_frozen");

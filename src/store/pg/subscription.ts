@@ -121,22 +121,26 @@ export async function subscribeToEpic(
       }
     });
     connecting = next;
+    // The store's close() ends it too, while it connects: a serve stopped during its start-up on a
+    // database that does not answer waits no connect timeout.
+    host.listeners.add(next);
     try {
       await next.connect();
       await follow();
     } catch (error) {
+      host.listeners.delete(next);
       await endWithin(next);
       throw error;
     } finally {
       connecting = null;
     }
     if (over()) {
+      host.listeners.delete(next);
       await endWithin(next);
       return;
     }
     live = true;
     client = next;
-    host.listeners.add(next);
     // A connection that does not answer in time is ended: its end reconnects (and tells the subscriber).
     health = setInterval(() => {
       // pg takes a query's own answer wait (query_timeout) but its types do not say so.
