@@ -118,8 +118,9 @@ export interface Lease {
 
 /** What the last successful or attempted GitHub writes left behind (bookkeeping shared by all processes). */
 export interface SyncState {
-  /** The progress comment of this run (edit mode), once known. */
+  /** The progress comment of this run (edit mode), once known; never a comment of append mode's history. */
   commentId: number | null;
+  /** The comment the run's last progress write wrote: the progress comment, or the newest history comment. */
   commentUrl: string | null;
   /** Login of the token's user, as learned from /user or from our own created comment. */
   viewer: string | null;

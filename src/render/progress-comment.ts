@@ -175,11 +175,16 @@ function progressParts(
   };
 }
 
+/**
+ * The progress comment. Its marker follows the run's comment mode: in append mode the body is one comment
+ * of the run's history (a `history` marker), which no later write edits or deletes.
+ */
 export function renderProgressComment(state: RunState, options: RenderOptions = {}): string {
+  const kind = state.github.commentMode === "append" ? "history" : "progress";
   const parts: CommentParts = {
     ...progressParts(state, treeOrder(Object.values(state.agents)), options.now),
     final: null,
-    marker: progressMarker(state.runId, state.seq),
+    marker: progressMarker(state.runId, state.seq, kind),
   };
   return fitComment(parts, options.maxLength ?? DEFAULT_MAX_LENGTH);
 }

@@ -51,12 +51,14 @@ function isOwnComment(comment: IssueComment, viewer: string | null): boolean {
   return comment.author?.endsWith("[bot]") ?? false;
 }
 
+type CommentKind = "progress" | "history" | "final";
+
 /** The run's own comments of a kind, oldest first. */
 function runComments(
   comments: readonly IssueComment[],
   viewer: string | null,
   runId: string,
-  kind: "progress" | "final",
+  kind: CommentKind,
   seq?: number,
 ): IssueComment[] {
   return comments
@@ -81,12 +83,7 @@ async function knownViewer(context: WriteContext): Promise<string | null> {
   return context.viewer;
 }
 
-async function listRunComments(
-  context: WriteContext,
-  runId: string,
-  kind: "progress" | "final",
-  seq?: number,
-) {
+async function listRunComments(context: WriteContext, runId: string, kind: CommentKind, seq?: number) {
   const viewer = await knownViewer(context);
   const all = await context.client.listComments(
     context.target.repo,
@@ -149,7 +146,8 @@ function result(context: WriteContext, comment: IssueComment): WriteResult {
  * Edit mode: brings the run's single progress comment to `body`. Edits the known comment; when it is
  * gone (deleted by someone) or unknown, or when `converge` is set, looks the run's comments up by
  * marker (and the known one by id, whatever its marker): the oldest stays, duplicates are deleted, and
- * none found means one is created. `fresh`: no
+ * none found means one is created. Only `progress` markers count: the history that append mode posted
+ * (`history` markers), before or after a switch of mode, is never edited or deleted. `fresh`: no
  * write of this run was ever attempted, so none of its comments can exist: created without a lookup
  * (one request; the created comment says who the token is).
  */
@@ -231,12 +229,16 @@ async function converge(
   return result(context, await update(context, keep.id, args.body));
 }
 
-/** Append mode: one new comment per write, as the original design did; never twice for the same seq. */
+/**
+ * Append mode: one new comment per write, as the original design did; never twice for the same seq. Looked
+ * up by the body's own marker kind (`history`; `progress` in an entry queued by an earlier version).
+ */
 export async function appendProgressComment(
   context: WriteContext,
   args: { runId: string; seq: number; body: string; lookFirst: boolean },
 ): Promise<WriteResult> {
-  const find = () => listRunComments(context, args.runId, "progress", args.seq);
+  const kind = parseMarker(args.body)?.kind === "progress" ? "progress" : "history";
+  const find = () => listRunComments(context, args.runId, kind, args.seq);
   if (args.lookFirst) {
     const [existing] = await find();
     if (existing) return result(context, existing);

@@ -27,5 +27,7 @@ export async function queuedProgress(
   if (!run) return asQueued;
   if (!run.abandonedAt) return item.abandoned ? null : asQueued;
   const now = storeTime(deps.store, () => deps.clock.now());
-  return { body: await renderBody(run, "progress", now, deps.maskState), seq: run.seq, mark: true };
+  // The mark edits the run's progress comment (edit mode's), whatever mode the run was left in.
+  const edited = { ...run, github: { ...run.github, commentMode: "edit" as const } };
+  return { body: await renderBody(edited, "progress", now, deps.maskState), seq: run.seq, mark: true };
 }

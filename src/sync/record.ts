@@ -66,7 +66,9 @@ export function recordedWrite(
     sync.finalCommentId = comment.commentId;
     sync.finalCommentUrl = comment.url;
   } else {
-    sync.commentId = comment.commentId;
+    // commentId is the run's progress comment (edit mode's): a history comment (append mode) is never
+    // edited, and a switch back to edit mode edits the run's progress comment again, not the newest of it.
+    if (written.github.commentMode === "edit") sync.commentId = comment.commentId;
     sync.commentUrl = comment.url;
     // Another writer started after us (our lease ran out): which body landed last is unknown,
     // so count ours as the one on the issue and let the next write bring the latest.

@@ -9,6 +9,7 @@ describe("markers", () => {
       "<!-- parallel-progress:progress run=EPIC-007-20251019T163000Z-ab12 seq=12 -->",
     );
     expect(finalMarker("r.1_x")).toBe("<!-- parallel-progress:final run=r.1_x -->");
+    expect(progressMarker("r.1_x", 3, "history")).toBe("<!-- parallel-progress:history run=r.1_x seq=3 -->");
   });
 
   it("refuses run ids and sequence numbers it could not read back", () => {
@@ -26,6 +27,11 @@ describe("markers", () => {
         (runId, seq) => {
           expect(parseMarker(`text\n\n${progressMarker(runId, seq)}`)).toEqual({
             kind: "progress",
+            runId,
+            seq,
+          });
+          expect(parseMarker(`text\n\n${progressMarker(runId, seq, "history")}`)).toEqual({
+            kind: "history",
             runId,
             seq,
           });

@@ -53,7 +53,7 @@ export interface InProcessRun {
   /** Background writers asked for and not run yet (`background: "held"`, the default). */
   held: () => number;
   /** The seq of each comment of `kind` on acme/widgets#123 (taskMd's issue), oldest first. */
-  seqs: (kind?: "progress" | "final") => (number | null)[];
+  seqs: (kind?: "progress" | "history" | "final") => (number | null)[];
 }
 
 /**
@@ -127,7 +127,7 @@ export function useInProcessGitHub(token = "in-process-token", login = "octo-bot
       made.push(created);
       return created;
     }
-    const seqs = (kind: "progress" | "final" = "progress") =>
+    const seqs = (kind: "progress" | "history" | "final" = "progress") =>
       gh
         .comments("acme/widgets", 123)
         .map((comment) => parseMarker(comment.body))

@@ -17,7 +17,7 @@ describe("append mode after an outage", () => {
       run.time.advance(1100);
       await reporter.updateAgentProgress("a", "in_progress", files, 4);
     }
-    expect(run.seqs()).toEqual([1, 2, 3, 4]);
+    expect(run.seqs("history")).toEqual([1, 2, 3, 4]);
 
     gh.setFaults({ down: true });
     run.time.advance(1100);
@@ -37,7 +37,7 @@ describe("append mode after an outage", () => {
     await reporter.finalizeParallelExecution("merged"); // seq 10 and the summary
     expect(await reporter.retryOfflineQueue()).toBe(0);
 
-    expect(run.seqs()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(run.seqs("history")).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const kinds = gh
       .comments("acme/widgets", 123)
       .map((comment) => (comment.body.includes("parallel-progress:final") ? "final" : "progress"));
@@ -63,6 +63,6 @@ describe("append mode after an outage", () => {
     gh.setFaults({ down: false });
     run.time.advance(60_000);
     expect((await reporter.retryReport()).remaining).toBe(0);
-    expect(run.seqs()).toEqual([1, 2, 3]);
+    expect(run.seqs("history")).toEqual([1, 2, 3]);
   });
 });

@@ -60,6 +60,9 @@ function setup(options: { task?: string; commentMode?: "edit" | "append" } = {})
 
 const progressComments = (client: MemoryClient) =>
   client.comments.filter((c) => parseMarker(c.body)?.kind === "progress");
+/** Append mode's comments: one per write, each marked as the run's history. */
+const historyComments = (client: MemoryClient) =>
+  client.comments.filter((c) => parseMarker(c.body)?.kind === "history");
 const finalComments = (client: MemoryClient) =>
   client.comments.filter((c) => parseMarker(c.body)?.kind === "final");
 
@@ -168,7 +171,7 @@ describe("reporter with an injected client, fs and clock", () => {
     await reporter.updateAgentProgress("a", "in_progress", 1, 2);
     await advance(1500);
     await reporter.markAgentComplete("a", "ok");
-    expect(progressComments(client)).toHaveLength(3);
+    expect(historyComments(client)).toHaveLength(3);
   });
 
   it("writes github.last_synced into task.md after a successful finalize, keeping every other byte", async () => {
@@ -222,12 +225,12 @@ describe("review fixes", () => {
     await advance(1500);
     client.failNext(new GitHubError("GitHub answered 500", { kind: "server", status: 500 }));
     await reporter.updateAgentProgress("a", "in_progress", 1, 2);
-    expect(progressComments(client)).toHaveLength(1);
+    expect(historyComments(client)).toHaveLength(1);
     expect(await reporter.retryOfflineQueue()).toBe(1);
-    const seqs = progressComments(client).map((c) => parseMarker(c.body)?.seq);
+    const seqs = historyComments(client).map((c) => parseMarker(c.body)?.seq);
     expect(seqs).toEqual([1, 2]);
     await reporter.retryOfflineQueue();
-    expect(progressComments(client).map((c) => parseMarker(c.body)?.seq)).toEqual([1, 2]);
+    expect(historyComments(client).map((c) => parseMarker(c.body)?.seq)).toEqual([1, 2]);
   });
 
   it("records last_synced when a queued final summary is delivered by a later retry, and its URL", async () => {
