@@ -1,4 +1,5 @@
-import { Command, CommanderError, type HelpContext } from "commander";
+import type { EventEmitter } from "node:events";
+import { Command, CommanderError, type HelpContext, type ParseOptionsResult } from "commander";
 import { webHost } from "../config/origin-host.js";
 import { environmentTokens, ghAuthToken, tokenFromEnvironment } from "../config/resolve.js";
 import { hideFrom, hideInMessages, messageLine, quote, shownName } from "../config/show-value.js";
@@ -15,12 +16,62 @@ declare const VERSION: string;
  * `parallel-progress db` alone and `parallel-progress help <unknown>` (`help db <unknown>` too). `--help`
  * and `help <command>` (`help db <command>`) still print the help on stdout (exit 0). Subcommands are made
  * by createCommand, so they are of this class too.
+ * An unknown command is that one line whatever else the line holds: commander printed the help for
+ * `updat --help` and the version for `frobnicate -V` (exit 0).
  * An unknown option or command is shown escaped and shortened (shownName): commander would print a line
  * break or an escape sequence raw, and 100,000 characters whole.
  */
 class CliCommand extends Command {
+  /** The version `-V, --version` prints (withVersion); whether the line gave it. */
+  private versionText: string | null = null;
+  private versionAsked = false;
+
   override createCommand(name?: string): Command {
     return new CliCommand(name);
+  }
+
+  /**
+   * commander's `version`, whose option printed the version as soon as it was read, before the commands
+   * on the line were looked at: here it is noted, and printed once the line is read (parseOptions).
+   */
+  withVersion(version: string): this {
+    this.version(version);
+    // commander's Command is an EventEmitter, which its typings do not say.
+    (this as unknown as EventEmitter).removeAllListeners("option:version");
+    this.versionText = version;
+    this.on("option:version", () => {
+      this.versionAsked = true;
+    });
+    return this;
+  }
+
+  /**
+   * commander's: reads the program's options wherever they are on the line. Then, before any help or
+   * version is printed, a command the line names that does not exist (`frobnicate`, `db frob`) is refused.
+   */
+  override parseOptions(args: string[]): ParseOptionsResult {
+    const parsed = super.parseOptions(args);
+    if (this.parent) return parsed;
+    this.refuseUnknownCommand(parsed.operands);
+    if (this.versionAsked && this.versionText !== null) {
+      this.configureOutput().writeOut?.(`${this.versionText}\n`);
+      throw new CommanderError(0, "commander.version", this.versionText);
+    }
+    return parsed;
+  }
+
+  /** Refuses the first of `operands` that names no command of this one, as commander refuses it alone. */
+  private refuseUnknownCommand(operands: readonly string[]): void {
+    const [name, ...rest] = operands;
+    // `help <command>` says itself what it does not know; a command without subcommands takes operands.
+    if (name === undefined || name === "help" || this.commands.length === 0) return;
+    const sub = this.commands.find((command) => command.name() === name || command.aliases().includes(name));
+    if (!sub) {
+      this.args = [name];
+      this.unknownCommand();
+    }
+    declared(sub); // its subcommands, when it has any
+    (sub as CliCommand).refuseUnknownCommand(rest);
   }
 
   /**
@@ -161,7 +212,7 @@ export async function runProgram(argv: readonly string[]): Promise<number> {
   try {
     const program = new CliCommand("parallel-progress")
       .description("Live progress of parallel agents as one markdown table on a GitHub issue")
-      .version(typeof VERSION === "string" ? VERSION : "0.0.0")
+      .withVersion(typeof VERSION === "string" ? VERSION : "0.0.0")
       .exitOverride()
       .showSuggestionAfterError()
       .configureOutput({

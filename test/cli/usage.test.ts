@@ -50,6 +50,39 @@ describe("a missing or unknown command", () => {
     }
   });
 
+  it("an unknown command is the same one line whatever follows or comes before it: never the help or the version", async () => {
+    const lines = [
+      [["updat", "--help"], /^parallel-progress: error: unknown command 'updat' \(Did you mean update\?\)$/],
+      [["frobnicate", "-V"], /^parallel-progress: error: unknown command 'frobnicate': give one of init, /],
+      [
+        ["--version", "frobnicate"],
+        /^parallel-progress: error: unknown command 'frobnicate': give one of init, /,
+      ],
+      [
+        ["--dir", ".", "frob", "--bogus", "-h"],
+        /^parallel-progress: error: unknown command 'frob': give one of init, /,
+      ],
+      [["db", "frob", "--help"], /^parallel-progress: error: unknown command 'frob': give one of migrate, /],
+      [
+        ["db", "frob", "--version"],
+        /^parallel-progress: error: unknown command 'frob': give one of migrate, /,
+      ],
+    ] as const;
+    for (const [args, message] of lines) expectOneLine(await runCli(args), message);
+    // A known command with -V or --help still prints the version or its help (exit 0).
+    for (const [args, out] of [
+      [["-V"], /^\d+\.\d+\.\d+\n$/],
+      [["update", "a", "--version"], /^\d+\.\d+\.\d+\n$/],
+      [["db", "-V"], /^\d+\.\d+\.\d+\n$/],
+      [["update", "--help"], /^Usage: parallel-progress update /],
+      [["db", "status", "--help"], /^Usage: parallel-progress db status /],
+    ] as const) {
+      const result = await runCli(args);
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: "" });
+      expect(result.stdout).toMatch(out);
+    }
+  });
+
   it("help db <command> shows that command's help; help db <unknown> is refused as help <unknown> is", async () => {
     for (const [args, usage] of [
       [["help", "db", "status"], "Usage: parallel-progress db status [options]\n"],
