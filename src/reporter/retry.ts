@@ -24,9 +24,12 @@ export async function retry(
   const deadline = options.deadline ?? commandDeadline(core.timer.now());
   const before = await core.store.read();
   // No run and nothing queued: nothing to send, and nothing made (a retry in a mistyped --dir leaves
-  // the file system as it was). With a run, the retry also brings the issue to the run's state.
-  if (!before && core.queue.count() === 0)
+  // the file system as it was), but what was set aside earlier is still said. With a run, the retry also
+  // brings the issue to the run's state.
+  if (!before && core.queue.count() === 0) {
+    warnSetAsideEarlier(core);
     return { sent: 0, remaining: 0, plan: [], owed: [], setAside: [], errors: [], waitingUntil: null };
+  }
   // task.md read as a change reads it (a run given its issue since, sync turned back on): saved, or for a
   // dry run only planned with.
   const current =
@@ -62,14 +65,7 @@ export async function retry(
       core.warn(`queue file ${aside.name} is unreadable (${aside.reason}); left in place (${why})`);
     }
   }
-  // Moved aside earlier (by the background writer, say, whose warning goes nowhere): said at each retry
-  // and finalize until deleted.
-  const earlier = core.queue.setAsideEarlier();
-  if (earlier.length > 0) {
-    core.warn(
-      `${earlier.length} unreadable queue file(s) set aside earlier (${earlier[0]}${earlier.length > 1 ? ", …" : ""}): not sent; read them, then delete them`,
-    );
-  }
+  warnSetAsideEarlier(core);
   const after = await core.read();
   // The final summary just reached the issue (by finalize or by a later retry): record it in task.md.
   if (after?.sync.finalCommentId && !before?.sync.finalCommentId && after.runId === before?.runId) {
@@ -77,6 +73,19 @@ export async function retry(
   }
   core.listeners.rethrow();
   return report;
+}
+
+/**
+ * The queue files moved aside earlier (by an earlier command, or the background writer, whose warning goes
+ * nowhere): said at each retry and finalize until deleted, with a run or without one.
+ */
+function warnSetAsideEarlier(core: ReporterCore): void {
+  const earlier = core.queue.setAsideEarlier();
+  if (earlier.length > 0) {
+    core.warn(
+      `${earlier.length} unreadable queue file(s) set aside earlier (${earlier[0]}${earlier.length > 1 ? ", …" : ""}): not sent; read them, then delete them`,
+    );
+  }
 }
 
 /** Why a retry of this call would not write `state` (its GitHub API is not the call's), or null. */

@@ -78,6 +78,23 @@ describe("retry and the queue folder", () => {
       true,
     );
   });
+
+  it("with no run, a file set aside by an earlier retry is said by every later retry, dry run included", async () => {
+    const made = await makeEpic();
+    cleanup = made.cleanup;
+    const dir = made.dir;
+    const name = "comment_20250101_000000_000000.json";
+    await mkdir(join(dir, QUEUE));
+    await writeFile(join(dir, QUEUE, name), "garbage");
+    const first = await runCli(["retry", "--dir", dir]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`moved aside as ${name}.corrupt`);
+    const said = `parallel-progress: warning: 1 unreadable queue file(s) set aside earlier (${join(dir, QUEUE, `${name}.corrupt`)}): not sent; read them, then delete them\n`;
+    for (const args of [["retry"], ["retry", "--dry-run"]]) {
+      const again = await runCli([...args, "--dir", dir]);
+      expect({ args, code: again.code, stderr: again.stderr }).toEqual({ args, code: 0, stderr: said });
+    }
+  });
 });
 
 describe("a file in the queue folder's place", () => {
