@@ -77,13 +77,23 @@ export function setLastSynced(text: string, timestamp: string): string | null {
 /**
  * What writing `github.last_synced` came to. `changed`: task.md changed between our read and our
  * rename, twice in a row (another process writing it, or its owner editing it): theirs was kept.
+ * `not-owner`: the new file could not be given task.md's owner and group (this process is not root, and
+ * task.md is another user's, or of a group it is not in): task.md was left as it is.
  */
-export type LastSyncedResult = "written" | "unchanged" | "no-file" | "cannot-edit" | "not-utf8" | "changed";
+export type LastSyncedResult =
+  | "written"
+  | "unchanged"
+  | "no-file"
+  | "cannot-edit"
+  | "not-utf8"
+  | "changed"
+  | "not-owner";
 
 /**
  * Records a successful sync in task.md: reads it, edits `github.last_synced` in place, checks that
  * the file still means the same apart from that value, and replaces it atomically (a temporary file
- * in the same directory, then rename; the file's mode is kept, a symlink is followed). A file that
+ * in the same directory, then rename; the file's owner, group and mode are kept, a symlink is followed,
+ * a hard link elsewhere keeps the old file). A file that
  * changed while being edited is read and edited once more: two processes that finish a run at once
  * (a finalize and a retry) both write it, and the one that loses the race finds the other's edit.
  */
@@ -117,9 +127,35 @@ async function writeOnce(fs: FileSystem, path: string, epochMs: number): Promise
     const now = await fs.promises.stat(target);
     // Edited meanwhile: theirs wins (the caller reads it again).
     if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) return "changed";
+    if (!(await keepOwnerAndMode(fs, temporary, before))) return "not-owner";
     await fs.promises.rename(temporary, target);
     return "written";
   });
+}
+
+/**
+ * Gives the new file task.md's owner and group, which the rename would otherwise change to this process's
+ * (a CI container's root would leave the checkout's task.md root's, which its owner can no longer write),
+ * then task.md's mode exactly (the umask took bits off the new file's). False when the owner or group
+ * cannot be given (EPERM: only root gives a file to another user, and an owner only to a group it is in).
+ */
+async function keepOwnerAndMode(
+  fs: FileSystem,
+  temporary: string,
+  before: { uid: number; gid: number; mode: number },
+): Promise<boolean> {
+  const made = await fs.promises.stat(temporary);
+  if (made.uid !== before.uid || made.gid !== before.gid) {
+    try {
+      await fs.promises.chown(temporary, before.uid, before.gid);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EPERM") return false;
+      throw error;
+    }
+  }
+  // After chown, which takes set-user-ID and set-group-ID bits off (task.md has none to keep).
+  await fs.promises.chmod(temporary, before.mode & 0o777);
+  return true;
 }
 
 /** Both texts parse to the same frontmatter data (but github.last_synced) and the same body. */

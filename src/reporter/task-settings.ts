@@ -220,6 +220,10 @@ export async function writeLastSynced(core: ReporterCore): Promise<void> {
     core.warn("task.md: could not record github.last_synced (no block-style `github:` mapping)");
   } else if (result === "not-utf8") {
     core.warn("task.md: could not record github.last_synced (the file is not UTF-8 text: left as it is)");
+  } else if (result === "not-owner") {
+    core.warn(
+      "task.md: could not record github.last_synced (the file is another user's, or of a group this user is not in: replacing it would change its owner; left as it is)",
+    );
   } else if (result === "changed") {
     core.warn("task.md: could not record github.last_synced (the file kept changing while it was written)");
   } else if (result === "failed" && statTaskFile(core.fs, core.epicDir) !== null) {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, taskMd } from "../support/cli.js";
@@ -257,6 +257,29 @@ describe("task.md settings from the CLI", () => {
     expect(stamp).toBeDefined();
     expect(stamp).not.toBe("2020-01-01T00:00:00");
     expect(after).toBe(task.replace("2020-01-01T00:00:00", stamp!));
+  });
+
+  it("keeps task.md's owner, group and mode when it writes github.last_synced (run as root, it gives the file back)", async () => {
+    const { dir, env } = await setup(taskMd(123, "  min_interval_ms: 0\n"));
+    const path = join(dir, "task.md");
+    // Group-writable: the CLI's umask (022) takes that bit off a new file.
+    await chmod(path, 0o664);
+    // Run as root (a CI container), the file is given to another user first, as a checkout's would be.
+    const root = process.getuid?.() === 0;
+    if (root) await chown(path, 65534, 65534);
+    const before = await stat(path);
+    await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
+    await runCli(["complete", "a", "--dir", dir], { env });
+    const finalize = await runCli(["finalize", "--dir", dir], { env });
+    expect(finalize.code, finalize.stderr).toBe(0);
+    expect(await readFile(path, "utf8")).toContain("last_synced:");
+    const after = await stat(path);
+    expect({ uid: after.uid, gid: after.gid, mode: after.mode & 0o7777 }).toEqual({
+      uid: before.uid,
+      gid: before.gid,
+      mode: 0o664,
+    });
+    if (root) expect(after.uid).toBe(65534);
   });
 
   // No last_synced while the final summary is not on the issue (written once a later retry posts it):

@@ -191,6 +191,22 @@ describe("writeLastSynced", () => {
     );
   });
 
+  it("gives the new file task.md's owner and group; says not-owner and leaves task.md as it is where it may not", async () => {
+    const { fs } = make({ "/epic/task.md": "---\ngithub:\n  issue_number: 1\n---\n" });
+    await fs.promises.chown("/epic/task.md", 65534, 65533);
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("written");
+    const written = await fs.promises.stat("/epic/task.md");
+    expect([written.uid, written.gid]).toEqual([65534, 65533]);
+    // Not root: only root gives a file to another user (and an owner only to a group it is in).
+    const before = await fs.promises.readFile("/epic/task.md", "utf8");
+    fs.promises.chown = async () => {
+      throw Object.assign(new Error("EPERM: operation not permitted, chown"), { code: "EPERM" });
+    };
+    await expect(writeLastSynced(fs, "/epic/task.md", EPOCH + 60_000)).resolves.toBe("not-owner");
+    expect(await fs.promises.readFile("/epic/task.md", "utf8")).toBe(before);
+    expect(await fs.promises.readdir("/epic")).toEqual(["task.md"]);
+  });
+
   it("writes through a symlink to its target", async () => {
     const { fs } = make({ "/real/task.md": "---\ngithub:\n  issue_number: 1\n---\n", "/epic/.keep": "" });
     await fs.promises.symlink("/real/task.md", "/epic/task.md");
