@@ -81,8 +81,10 @@ export function createFetch(
   timeoutMs: number,
   maxAnswerBytes = MAX_ANSWER_BYTES,
 ): Fetch {
+  // Whole and positive: AbortSignal.timeout throws a RangeError for a fraction of a millisecond.
+  const wholeMs = Math.max(1, Math.ceil(timeoutMs));
   return async (input, init = {}) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(wholeMs);
     // Aborted when the answer is too large: the connection is closed, not read to its end.
     const cutOff = new AbortController();
     const signal = AbortSignal.any([timeout, cutOff.signal, ...(init.signal ? [init.signal] : [])]);
@@ -99,7 +101,7 @@ export function createFetch(
         const agent =
           via === null || proxies === null
             ? directAgent(url)
-            : proxies.proxyAgent(proxyUrl(via), url, timeoutMs, () => {
+            : proxies.proxyAgent(proxyUrl(via), url, wholeMs, () => {
                 connected = true;
               });
         const response = await minipassFetch(url.href, {
@@ -140,7 +142,7 @@ export function createFetch(
         url = next;
       }
     } catch (error) {
-      if (timeout.aborted) throw timeoutError(timeoutMs, via, connected);
+      if (timeout.aborted) throw timeoutError(wholeMs, via, connected);
       if (init.signal?.aborted) throw error;
       throw toNetworkError(error, via);
     }

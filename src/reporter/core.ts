@@ -260,12 +260,14 @@ export class ReporterCore {
 /**
  * A caller's clock, each reading checked: epoch milliseconds a Date can hold, else a UsageError naming the
  * option and the value (`now()` giving NaN or a string had surfaced as a RangeError from deep inside).
+ * Taken down to the whole millisecond, as a Date holds it: a high-resolution clock's fractions
+ * (`performance.timeOrigin + performance.now()`) had reached timer delays and queue file names.
  */
 function checkedClock(clock: Clock): Clock {
   return {
     now: () => {
       const now: unknown = clock.now();
-      if (isDateMs(now)) return now;
+      if (isDateMs(now)) return Math.floor(now);
       throw new UsageError(
         `createParallelReporter: options.clock.now() must return epoch milliseconds, got ${quote(now)}`,
       );

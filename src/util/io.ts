@@ -27,6 +27,8 @@ export const REAL_TIME_SLACK_MS = 1000;
  * while that keeps up with real time (`elapsed`: performance.now(), monotonic), a test's clock that jumps
  * ahead included; once `clock` has stood still (or gone back) for more than the slack, it moves on with
  * real time from there. Read at its first use, not made (a clock given to the library is checked then).
+ * Whole milliseconds, as `clock`'s are (performance.now() has fractions): its times become timer delays,
+ * such as a request's timeout, which AbortSignal.timeout takes whole only.
  */
 export function atLeastRealTime(clock: Clock, elapsed: () => number = () => performance.now()): Clock {
   /** Real time's line, never more than the slack behind `clock`. */
@@ -38,7 +40,7 @@ export function atLeastRealTime(clock: Clock, elapsed: () => number = () => perf
       const real = elapsed();
       floor = Math.max(Number.isNaN(at) ? floor : floor + (real - at), now - REAL_TIME_SLACK_MS);
       at = real;
-      return Math.max(now, floor);
+      return Math.floor(Math.max(now, floor));
     },
   };
 }

@@ -51,6 +51,15 @@ describe("createFetch: minipass-fetch, bounded and buffered", () => {
     expect(await response.text()).toBe("");
   });
 
+  it("takes a timeout with a fraction of a millisecond, or none left, as whole milliseconds", async () => {
+    const { url } = await serve((_req, res) => res.writeHead(204).end());
+    // AbortSignal.timeout throws a RangeError for a delay that is not a whole number.
+    expect((await createFetch(null, 7820.788818359375)(`${url}/x`)).status).toBe(204);
+    const silent = await serve(() => undefined);
+    const error = await failure(createFetch(null, -0.5)(`${silent.url}/x`));
+    expect(error.timedOut).toBe(true);
+  });
+
   it("fails a refused connection as not sent", async () => {
     const port = await closedPort();
     const error = await failure(direct(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" }));

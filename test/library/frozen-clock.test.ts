@@ -67,4 +67,16 @@ describe("atLeastRealTime", () => {
     real += 300;
     expect(timer.now()).toBe(5000 - REAL_TIME_SLACK_MS + 300);
   });
+
+  it("gives whole milliseconds when real time has fractions (performance.now()'s), after a step back too", () => {
+    let clock = 1000;
+    let real = 0.25;
+    const timer = atLeastRealTime({ now: () => clock }, () => real);
+    expect(timer.now()).toBe(1000);
+    clock = -4000; // stepped back 5 s
+    real += 300.6;
+    expect(timer.now()).toBe(1000 - REAL_TIME_SLACK_MS + 300);
+    real += 0.5;
+    expect(timer.now()).toBe(1000 - REAL_TIME_SLACK_MS + 301);
+  });
 });

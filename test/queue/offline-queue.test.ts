@@ -28,6 +28,16 @@ describe("queue file names", () => {
     );
     expect(queueFileName(Date.parse("2025-10-19T16:30:45.000Z"))).toBe("comment_20251019_163045_000000.json");
   });
+
+  it("keep that shape for a time with a fraction of a millisecond, before 1970, or past what 4 digits show", () => {
+    const at = Date.parse("2026-12-05T03:23:03.285Z");
+    expect(queueFileName(at + 0.890625, 388)).toBe("comment_20261205_032303_285388.json");
+    expect(queueFileName(Date.parse("1969-12-31T23:59:59.250Z") - 0.5, 7)).toBe(
+      "comment_19691231_235959_249007.json",
+    );
+    expect(queueFileName(8.64e15)).toBe("comment_99991231_235959_999000.json");
+    expect(queueFileName(-8.64e15)).toBe("comment_00000101_000000_000000.json");
+  });
 });
 
 describe("OfflineQueue", () => {
