@@ -31,6 +31,13 @@ const PENDING = "pending";
  */
 const MAX_FILE_BYTES = 1024 * 1024;
 
+/** What to do about a queue folder that fails with these codes; others: its owner or mode. */
+const FIX: Partial<Record<string, string>> = {
+  ENOSPC: "its disk is full: free space on it",
+  EDQUOT: "the disk quota of this user is used up: free space or raise the quota",
+  EROFS: "its file system is mounted read-only: mount it writable",
+};
+
 export class OfflineQueue {
   readonly dir: string;
 
@@ -59,7 +66,7 @@ export class OfflineQueue {
   private trouble(error: unknown, problem: string, consequence: string): void {
     const code = (error as NodeJS.ErrnoException).code;
     if (typeof code !== "string") throw error;
-    const message = `the offline queue ${this.dir} ${problem} (${code}): ${consequence}; the run state still holds what the issue lacks, and later commands send it; fix the folder's owner or mode`;
+    const message = `the offline queue ${this.dir} ${problem} (${code}): ${consequence}; the run state still holds what the issue lacks, and later commands send it; ${FIX[code] ?? "fix the folder's owner or mode"}`;
     if (this.told.has(message)) return;
     this.told.add(message);
     this.onTrouble?.(message);

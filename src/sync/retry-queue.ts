@@ -27,6 +27,7 @@ import {
 } from "./retry-plan.js";
 import { withRunLock } from "./run-lock.js";
 import type { RunSyncer } from "./run-syncer.js";
+import type { SyncDeps } from "./syncer-types.js";
 import { repoRef } from "./write-step.js";
 
 export interface RetryReport {
@@ -35,7 +36,10 @@ export interface RetryReport {
    * issue now shows.
    */
   sent: number;
-  /** Entries still queued (a dry run: entries and owed posts it would send). */
+  /**
+   * Entries still queued, and posts the issue lacks that the queue folder could not take (a dry run:
+   * entries and owed posts it would send).
+   */
   remaining: number;
   plan: PlannedEntry[];
   /** What the directory's run owes its issue that no entry of `plan` holds: the retry writes it. */
@@ -241,7 +245,7 @@ export async function retryQueue(
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
       else if (missing && !(state.sync.lastError && currentFailed)) why = reason;
     }
-    report.remaining = (await queue.list()).entries.length;
+    report.remaining = await stillOwed(queue, state);
     if (report.remaining === 0) report.waitingUntil = null;
     // Posts stay queued and nothing said why (a failure of another process, or this call's time ran out
     // waiting for another retry): said.
@@ -277,11 +281,11 @@ export async function retryQueue(
     // Another retry (alive, or killed and its lease not yet over) held the queue all this command's time.
     const held = "another retry held the queue until this command's time ran out: nothing sent";
     await syncer.queueMissing(held); // so that the queue, and the count below, say what the issue lacks
-    const { entries, setAside } = await queue.list({ moveAside: false });
+    const { setAside } = await queue.list({ moveAside: false });
     await syncer.ensureBackgroundWriter();
     return {
       sent: 0,
-      remaining: entries.length,
+      remaining: await stillOwed(queue, await store.read()),
       plan: [],
       owed: [],
       setAside,
@@ -289,6 +293,16 @@ export async function retryQueue(
       waitingUntil: null,
     };
   });
+}
+
+/**
+ * What the issue still lacks after a retry: the queue's entries, and what the run owes that none of them
+ * holds because the queue folder could not take it (read-only, full: the queue warned of it). A retry is
+ * not done while any remains, queued or not.
+ */
+async function stillOwed(queue: SyncDeps["queue"], state: RunState | null): Promise<number> {
+  const { entries } = await queue.list();
+  return entries.length + owedPosts(planRetry(entries, state), state).length;
 }
 
 /** GitHub failures that concern one queued entry's issue or post, not GitHub or the token as a whole. */

@@ -1,0 +1,61 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { queueFiles, runCli } from "../support/cli.js";
+import { useFakeGitHub } from "../support/harness.js";
+
+/**
+ * GitHub down and a queue folder that cannot take a file (a full disk, a read-only mount): `retry` exits 3
+ * all the same while the issue lacks the run's latest state and final summary, so that a script running
+ * it until it exits 0 does not stop before they are on the issue. It had exited 0: it counted only the
+ * files in the queue. The warning names what to fix for the error met.
+ */
+
+const fakeGitHub = useFakeGitHub("ghp_unwritable0123456789abcdefghijklmno");
+
+/** A preload that fails every file written into the queue folder with `code`, as the disk would. */
+const REFUSE_QUEUE = `
+const fs = require("node:fs");
+for (const name of ["writeFile", "link"]) {
+  const real = fs.promises[name];
+  fs.promises[name] = (path, ...rest) =>
+    String(path).includes(".github_parallel_queue")
+      ? Promise.reject(Object.assign(new Error(process.env.QUEUE_ERROR + ": refused, " + name), { code: process.env.QUEUE_ERROR }))
+      : real.call(fs.promises, path, ...rest);
+}
+`;
+
+describe("retry while the queue folder cannot be written", () => {
+  it.each([
+    ["ENOSPC", "its disk is full: free space on it"],
+    ["EROFS", "its file system is mounted read-only: mount it writable"],
+  ])("%s: exits 3 while the issue lacks the final summary, and says what to fix", async (code, fix) => {
+    const { gh, dir, env, cli } = await fakeGitHub();
+    expect((await cli("init", "--epic", "RX", "--domains", "a")).code).toBe(0);
+    const preload = join(dir, "refuse-queue.cjs");
+    await writeFile(preload, REFUSE_QUEUE);
+    const refused = (...args: string[]) =>
+      runCli([...args, "--dir", dir], {
+        env: { ...env, NODE_OPTIONS: `--require ${preload}`, QUEUE_ERROR: code },
+      });
+    gh.setFaults({ down: true });
+    expect((await refused("complete", "a")).code).toBe(0);
+    const finalize = await refused("finalize", "--summary", "merged");
+    expect(finalize.code).toBe(0);
+    expect(finalize.stderr).toContain(`cannot be written (${code}): a post was not queued`);
+    expect(finalize.stderr).toContain(fix);
+
+    const retry = await refused("retry");
+    expect(retry.stderr).toContain(`(${code})`);
+    expect(retry.stderr).toContain(fix);
+    expect(retry.code).toBe(3);
+    expect((await refused("retry", "--dry-run")).code).toBe(3);
+    expect(await queueFiles(dir)).toEqual([]);
+
+    // GitHub back: the retry posts what the run state held, and is done.
+    gh.clearFaults();
+    const done = await refused("retry");
+    expect(done.code, done.stderr).toBe(0);
+    expect(gh.comments("acme/widgets", 123).some((c) => c.body.includes("merged"))).toBe(true);
+  });
+});
