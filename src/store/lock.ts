@@ -116,10 +116,16 @@ function removeDir(fs: FileSystem, path: string): boolean {
   }
 }
 
-/** Not refreshed for longer than `staleMs` (a gone lock is not stale: the next mkdir takes it). */
+/**
+ * Not refreshed for longer than `staleMs`, or dated more than `staleMs` ahead of the clock: its holder was
+ * killed before the clock stepped back, or the folder came from a machine whose clock is ahead, and it
+ * would otherwise hold everyone off until the clock caught up. A live holder marks it again within
+ * staleMs / 3 on its own clock, this one's; taken over in that moment after a step back, it finds its
+ * lock gone, as after a stall (see withLock). A gone lock is not stale: the next mkdir takes it.
+ */
 function isStale(fs: FileSystem, path: string, staleMs: number): boolean {
   try {
-    return Date.now() - fs.statSync(path).mtimeMs > staleMs;
+    return Math.abs(Date.now() - fs.statSync(path).mtimeMs) > staleMs;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw error;

@@ -68,6 +68,25 @@ describe("withLock (mkdir lock)", () => {
     expect(nodeFs.existsSync(`${lock}.takeover`)).toBe(false);
   });
 
+  it("takes over a lock dated more than its staleness ahead of the clock (a holder killed before a clock step back)", async () => {
+    nodeFs.mkdirSync(lock);
+    age(nodeFs, lock, -10 * 60_000);
+    expect(await withLock(lock, { fs: nodeFs, staleMs: 3000, waitMs: 0 }, () => "mine")).toBe("mine");
+    // A takeover guard dated ahead too (a taker killed mid-takeover) is cleared the same way.
+    nodeFs.mkdirSync(lock);
+    nodeFs.mkdirSync(`${lock}.takeover`);
+    age(nodeFs, lock, -10 * 60_000);
+    age(nodeFs, `${lock}.takeover`, -10 * 60_000);
+    expect(tryLock(nodeFs, lock, 3000)).toBe(false);
+    expect(tryLock(nodeFs, lock, 3000)).toBe(true);
+  });
+
+  it("leaves a lock dated ahead of the clock by less than its staleness (a holder's clock a little ahead)", () => {
+    nodeFs.mkdirSync(lock);
+    age(nodeFs, lock, -2000);
+    expect(tryLock(nodeFs, lock, 3000)).toBe(false);
+  });
+
   it("leaves a stale lock to the taker that holds the takeover guard", () => {
     nodeFs.mkdirSync(lock);
     age(nodeFs, lock, 10_000);
