@@ -109,7 +109,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
   command(
     program,
     "retry",
-    "retry the offline queue; exits 3 while posts remain queued or the database does not answer",
+    "retry the offline queue; exits 3 while posts remain to be sent or the database does not answer",
     (retry) =>
       retry
         .option("--dry-run", "list what would be sent, send nothing")

@@ -429,7 +429,8 @@ async function keptView(
 
 /** The warning of posts left in the offline queue: until when a rate limit holds them, if one does. */
 function queuedLine(count: number, waitingUntil: number | null): string {
-  if (waitingUntil === null) return `${count} post(s) remain queued: run \`parallel-progress retry\` later`;
+  if (waitingUntil === null)
+    return `${count} post(s) remain to be sent: run \`parallel-progress retry\` later`;
   // To the second, as GitHub gives it (the run's clock may carry it a millisecond either way).
   const until = new Date(Math.round(waitingUntil / 1000) * 1000).toISOString().replace(".000Z", "Z");
   return `GitHub rate limit: ${count} post(s) stay queued until ${until}; run \`parallel-progress retry\` after that`;

@@ -207,7 +207,7 @@ describe("hostile networks, as processes: exit codes, warnings and kills", () =>
     gh.setFaults({ latencyMs: 0 });
     const finalize = await cli("finalize", "--summary", "done despite a dead writer");
     expect(finalize.code, finalize.stderr).toBe(0);
-    expect(finalize.stderr).toMatch(/post\(s\) remain queued/);
+    expect(finalize.stderr).toMatch(/post\(s\) remain to be sent/);
     for (const pid of dying) process.kill(pid, "SIGKILL");
     const finals = () => gh.comments(REPO, ISSUE).filter((c) => c.body.includes(FINAL));
     expect(await waitFor(() => finals().length > 0, 45_000, 100)).toBe(true);

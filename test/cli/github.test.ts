@@ -115,7 +115,7 @@ describe("the CLI against a fake GitHub on loopback", () => {
     }
     const fin = await cli("finalize", "--summary", "merged");
     expect(fin.code).toBe(0);
-    expect(fin.stderr).toMatch(/remain queued/);
+    expect(fin.stderr).toMatch(/remain to be sent/);
     expect((await queueFiles(dir)).length).toBeGreaterThan(0);
     const stillDown = await cli("retry");
     expect(stillDown.code).toBe(3);

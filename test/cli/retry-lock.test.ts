@@ -33,7 +33,7 @@ describe.concurrent("a retry that meets another retry's lock", () => {
       expect(result.code).toBe(3);
       const lines = result.stderr.trim().split("\n");
       // How many depends on what the background writer of `complete` queued meanwhile: one or more.
-      expect(lines.at(-1)).toMatch(/^parallel-progress: warning: [1-9]\d* post\(s\) remain queued/);
+      expect(lines.at(-1)).toMatch(/^parallel-progress: warning: [1-9]\d* post\(s\) remain to be sent/);
       expect(lines.length, "and why").toBeGreaterThan(1);
     }
   }, 60_000);
