@@ -21,6 +21,8 @@ export interface StoreUrl {
   connectTimeoutMs: number | null;
   /** What the URL holds that must never be shown, decoded (see urlSecrets). */
   secrets: string[];
+  /** The URL's `options` (the server's settings for the session), as the client reads it: the last one. */
+  options: string | null;
 }
 
 /** How messages name a database store's run: the database (no password) and the epic. */
@@ -133,6 +135,7 @@ export function parseStoreUrl(value: string, option = "--store"): StoreUrl {
     names: { database, user: url.searchParams.get("user") || user },
     connectTimeoutMs: urlConnectTimeoutMs(url),
     secrets: urlSecrets(url),
+    options: url.searchParams.getAll("options").at(-1) ?? null,
   };
 }
 
@@ -197,6 +200,27 @@ export function clientUrl(url: string): string {
   return `${url}&uselibpqcompat=true`;
 }
 
+/**
+ * The search_path of every connection: the system catalog, then the session's temporary objects (never
+ * first). Every object of the store is named with its schema; a function or operator named without one
+ * (jsonb_build_object, `=`) is then pg_catalog's. Left to the role's default (`"$user", public`), a role
+ * that may CREATE in public (every role, before PostgreSQL 15) could add a look-alike with a closer
+ * argument match that the owner's or another role's statements would run with their rights
+ * (CVE-2018-1058). Given in the startup packet, so no statement is spent on it.
+ */
+export const SEARCH_PATH = "pg_catalog,pg_temp";
+
+/**
+ * The URL with `options` carrying the safe search_path after the settings the URL's own `options` (else
+ * PGOPTIONS, which the client reads when the URL has none) gives: the client takes a URL's last `options`,
+ * the server a session's last `-c` of a name. (The client reads PGOPTIONS from the environment itself,
+ * when it connects; so does this, in its place.)
+ */
+function withSafeSearchPath(url: string, given: string | null): string {
+  const settings = `${given || process.env.PGOPTIONS || ""} -c search_path=${SEARCH_PATH}`.trim();
+  return `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(settings)}`;
+}
+
 /** How long to wait for a connection before the database counts as unreachable (ms). */
 export const CONNECT_TIMEOUT_MS = 5000;
 /** Statement timeout, so a stuck database never hangs a call for long (ms). */
@@ -214,14 +238,14 @@ export { MAX_TIMER_MS };
  * The connection's wait: the caller's, else the URL's connect_timeout, else CONNECT_TIMEOUT_MS.
  */
 export function connectionConfig(
-  { url, connectTimeoutMs: fromUrl }: StoreUrl,
+  { url, connectTimeoutMs: fromUrl, options }: StoreUrl,
   {
     connectTimeoutMs = fromUrl ?? CONNECT_TIMEOUT_MS,
     statementTimeoutMs = STATEMENT_TIMEOUT_MS,
   }: { connectTimeoutMs?: number | undefined; statementTimeoutMs?: number | undefined } = {},
 ): pg.ClientConfig {
   return {
-    connectionString: clientUrl(url),
+    connectionString: withSafeSearchPath(clientUrl(url), options),
     connectionTimeoutMillis: connectTimeoutMs,
     statement_timeout: statementTimeoutMs,
     // pg's query_timeout: the query fails ("Query read timeout": not answering) and, pipelined, its

@@ -1,0 +1,126 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectionConfig, parseStoreUrl } from "../../src/store/pg/config.js";
+import { runCli } from "../support/cli.js";
+import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
+
+// The operators' side of the PostgreSQL store against roles that do what their privileges allow them to.
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping the PostgreSQL operators' tests: ${skip}`);
+
+describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
+  let server: PostgresDatabases;
+  let dir: string;
+
+  beforeAll(async () => {
+    server = sharedPostgres();
+    dir = await mkdtemp(join(tmpdir(), "pp-ops-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[]) => runCli([...args, "--dir", dir]);
+
+  /** A login role of its own (roles are the server's, shared by every test): its name and URL in `database`. */
+  const role = async (database: string, prefix: string) => {
+    const name = `${prefix}_${randomBytes(3).toString("hex")}`;
+    const password = `${name}-pw`;
+    await server.sql(database, `CREATE ROLE ${name} LOGIN PASSWORD '${password}'`);
+    return { name, url: server.url(database, { name, password }) };
+  };
+
+  it("never runs a look-alike function that a role may create in public, for the owner or another role", async () => {
+    const { url: owner, name } = await server.createDatabase("searchpath");
+    // PostgreSQL 13 and 14's default: every role may create in public, which is on every role's search_path.
+    await server.sql(name, "GRANT CREATE ON SCHEMA public TO PUBLIC");
+    const [a, b] = [await role(name, "spa"), await role(name, "spb")];
+    for (const [who, repo] of [
+      [a, "acme/a"],
+      [b, "acme/b"],
+    ] as const) {
+      const granted = await cli(["db", "grant", who.name, "--repo", repo, "--store", owner]);
+      expect(granted.code, granted.stderr).toBe(0);
+    }
+    const init = await cli([
+      "init",
+      "--epic",
+      "SECRET-B",
+      "--domains",
+      "x",
+      "--repo",
+      "acme/b",
+      "--store",
+      b.url,
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    const agent = init.stdout.split("\t")[1]!.trim();
+    // Role a's look-alikes of what the owner's `history` and every role's read call, with a closer match than
+    // pg_catalog's (whose arguments are "any"): each records who ran it and, run by the owner, grants a
+    // acme/b.
+    await server.sql(
+      name,
+      `SET ROLE ${a.name};
+       CREATE TABLE public.ran (who text, what text);
+       GRANT INSERT ON public.ran TO PUBLIC;
+       CREATE FUNCTION public.jsonb_build_object(text, bigint, text, text, text, jsonb) RETURNS jsonb
+       LANGUAGE plpgsql AS $f$
+       BEGIN
+         INSERT INTO public.ran VALUES (current_user, 'jsonb_build_object');
+         BEGIN
+           INSERT INTO parallel_progress.grants (role_name, repo) VALUES ('${a.name}', 'acme/b');
+         EXCEPTION WHEN insufficient_privilege THEN NULL;
+         END;
+         RETURN pg_catalog.jsonb_build_object($1, $2, $3, $4, $5, $6);
+       END $f$;
+       CREATE FUNCTION public.json_build_array(text, bigint, jsonb) RETURNS json LANGUAGE plpgsql AS $f$
+       BEGIN
+         INSERT INTO public.ran VALUES (current_user, 'json_build_array');
+         RETURN pg_catalog.json_build_array($1, $2, $3);
+       END $f$;`,
+    );
+    const history = await cli(["history", "--json", "--store", owner]);
+    expect(history.code, history.stderr).toBe(0);
+    expect((JSON.parse(history.stdout) as { epicId: string }[]).map((run) => run.epicId)).toEqual([
+      "SECRET-B",
+    ]);
+    const update = await cli([
+      "update",
+      agent,
+      "--status",
+      "in_progress",
+      "--files",
+      "1/9",
+      "--epic",
+      "SECRET-B",
+      "--store",
+      b.url,
+    ]);
+    expect(update.code, update.stderr).toBe(0);
+    const status = await cli(["status", "--json", "--epic", "SECRET-B", "--store", b.url]);
+    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({ status: "in_progress", filesCompleted: 1 });
+    expect(await server.sql(name, "SELECT who, what FROM public.ran")).toEqual([]);
+    const grants = await cli(["db", "grants", "--store", owner]);
+    expect(grants.stdout).toBe(`${[`${a.name}\tacme/a`, `${b.name}\tacme/b`].sort().join("\n")}\n`);
+  });
+
+  it("keeps the settings of the URL's options, its search_path aside", async () => {
+    const { url } = await server.createDatabase("options");
+    const given = `${url}?options=${encodeURIComponent("-c work_mem=7MB -c search_path=public")}`;
+    const client = new pg.Client(connectionConfig(parseStoreUrl(given)));
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        "SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS path",
+      );
+      expect(rows).toEqual([{ work_mem: "7MB", path: "pg_catalog,pg_temp" }]);
+    } finally {
+      await client.end();
+    }
+  });
+});
