@@ -5,8 +5,14 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionConfig, parseStoreUrl } from "../../src/store/pg/config.js";
-import { runCli } from "../support/cli.js";
-import { type PostgresDatabases, postgresUnavailable, sharedPostgres } from "../support/postgres.js";
+import { MIGRATION_LOCK } from "../../src/store/pg/migrate.js";
+import { keptChangeFiles, runCli, spawnCli, waitFor } from "../support/cli.js";
+import {
+  type PostgresDatabases,
+  postgresUnavailable,
+  sharedPostgres,
+  withConnection,
+} from "../support/postgres.js";
 
 // The operators' side of the PostgreSQL store against roles that do what their privileges allow them to.
 
@@ -122,5 +128,70 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     } finally {
       await client.end();
     }
+  });
+
+  it("has a granted role's call that waited for the owner's migration find nothing left to do, and apply its change", async () => {
+    const { url: owner, name } = await server.createDatabase("migratewait");
+    const agent = await role(name, "mwa");
+    expect((await cli(["db", "grant", agent.name, "--repo", "acme/a", "--store", owner])).code).toBe(0);
+    const init = await cli([
+      "init",
+      "--epic",
+      "E5",
+      "--domains",
+      "a",
+      "--repo",
+      "acme/a",
+      "--store",
+      agent.url,
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    const id = init.stdout.split("\t")[1]!.trim();
+    // The database one version behind (the latest migration only re-creates policies: applied again, the same).
+    await server.sql(
+      name,
+      "DELETE FROM parallel_progress.schema_migrations WHERE version = (SELECT max(version) FROM parallel_progress.schema_migrations)",
+    );
+    const waiting = async () =>
+      (
+        await server.sql<{ n: number }>(
+          name,
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+      )[0]!.n;
+    // A migration that takes a while (the lock held here), the owner's `db migrate` waiting for it, then the
+    // agent's update.
+    await withConnection(owner, async (holder) => {
+      await holder.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK]);
+      const migrating = spawnCli(["db", "migrate", "--store", owner, "--dir", dir]);
+      expect(await waitFor(async () => (await waiting()) === 1)).toBe(true);
+      const updating = spawnCli([
+        "update",
+        id,
+        "--status",
+        "in_progress",
+        "--files",
+        "2/5",
+        "--epic",
+        "E5",
+        "--store",
+        agent.url,
+        "--dir",
+        dir,
+      ]);
+      expect(await waitFor(async () => (await waiting()) === 2)).toBe(true);
+      await holder.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK]);
+      const [migrated, updated] = await Promise.all([migrating.done, updating.done]);
+      expect(migrated.code, migrated.stderr).toBe(0);
+      expect(updated.code, updated.stderr).toBe(0);
+      expect(updated.stderr).toBe("");
+    });
+    const status = await cli(["status", "--json", "--epic", "E5", "--store", agent.url]);
+    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({
+      status: "in_progress",
+      filesCompleted: 2,
+      filesTotal: 5,
+    });
+    expect(await keptChangeFiles(dir)).toEqual([]);
   });
 });

@@ -37,25 +37,30 @@ export async function schemaStatus(client: pg.ClientBase): Promise<SchemaStatus>
  * Brings the schema up to date: under a session advisory lock, so that of many processes meeting an empty
  * database at once one migrates and the others wait, then find nothing left to do. Each migration is one
  * transaction with its row in schema_migrations. Resolves to the versions applied by this call (none when
- * the schema is already at `upTo`, read first, without the lock). `upTo`:
+ * the schema is already at `upTo`, read first, without the lock, and again once the lock is held). `upTo`:
  * stop at that version (the tests make databases of earlier versions so).
  */
 export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Promise<number[]> {
   // A schema already at the version is left alone, before the lock and any DDL: CREATE SCHEMA IF NOT
   // EXISTS needs the CREATE privilege on the database even when the schema is there, which a role
   // granted a repository does not have (`db migrate` by it on an up-to-date schema has nothing to do).
+  // The same once the lock is held: the process that held it may have migrated meanwhile (the owner's
+  // `db migrate`, which a granted role's call waited for).
   if ((await schemaStatus(client)).version >= upTo) return [];
   await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK]);
   try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${SCHEMA}.schema_migrations (
-         version integer PRIMARY KEY,
-         name text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now()
-       )`,
-    );
     const { version } = await schemaStatus(client);
+    if (version >= upTo) return [];
+    if (version === 0) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${SCHEMA}.schema_migrations (
+           version integer PRIMARY KEY,
+           name text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+    }
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
       if (migration.version <= version || migration.version > upTo) continue;
