@@ -194,4 +194,26 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     });
     expect(await keptChangeFiles(dir)).toEqual([]);
   });
+
+  it("refuses a role name longer than PostgreSQL keeps (63 bytes), which it would cut to another role's", async () => {
+    const { url: owner, name } = await server.createDatabase("longrole");
+    const kept = `l${randomBytes(31).toString("hex")}`.slice(0, 63); // 63 bytes: as long as a name is kept
+    await server.sql(name, `CREATE ROLE ${kept} NOLOGIN`);
+    for (const [command, given] of [
+      ["grant", `${kept}XYZ`],
+      ["grant", `${kept}XYZ`],
+      ["revoke", `${kept}XYZ`],
+      ["grant", "é".repeat(32)], // 64 bytes in 32 characters
+    ] as const) {
+      const result = await cli(["db", command, given, "--repo", "acme/long", "--store", owner]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toBe(
+        `parallel-progress: error: a role name is at most 63 bytes (PostgreSQL's limit), got ${JSON.stringify(given)} (${Buffer.byteLength(given)} bytes)\n`,
+      );
+    }
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe("");
+    const granted = await cli(["db", "grant", kept, "--repo", "acme/long", "--store", owner]);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(`${kept}\tacme/long\n`);
+  });
 });

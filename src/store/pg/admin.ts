@@ -51,6 +51,9 @@ export async function databaseStatus(url: string): Promise<SchemaStatus> {
   return withDatabase(url, schemaStatus);
 }
 
+/** The longest name PostgreSQL keeps (NAMEDATALEN - 1, as it is built unless changed at compile time). */
+const MAX_ROLE_BYTES = 63;
+
 /**
  * Lets `role` see and change the runs of `repo` (and only those: row-level security), with the CLI and
  * with plain SQL. Run by the schema's owner. Idempotent. `revoke` takes the repository away again. A
@@ -65,6 +68,13 @@ export async function grantRepository(
   if (!isRepoSlug(repo)) throw new UsageError(`--repo must be owner/name, got ${quote(repo)}`);
   if (role.trim() === "") {
     throw new UsageError(`db ${revoke ? "revoke" : "grant"} needs a role name, got ${quote(role)}`);
+  }
+  // PostgreSQL cuts a longer name to its first 63 bytes, silently: the grant would go to another role.
+  const bytes = Buffer.byteLength(role);
+  if (bytes > MAX_ROLE_BYTES) {
+    throw new UsageError(
+      `a role name is at most ${MAX_ROLE_BYTES} bytes (PostgreSQL's limit), got ${quote(role)} (${bytes} bytes)`,
+    );
   }
   await withDatabase(url, async (client) => {
     // Kept in the grants table and listed by db grants: a repository holding the password is a mistake.
