@@ -216,4 +216,48 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     expect(granted.code, granted.stderr).toBe(0);
     expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(`${kept}\tacme/long\n`);
   });
+
+  it("makes grants given at once one after the other: each succeeds", async () => {
+    const { url: owner, name } = await server.createDatabase("grantrace");
+    const roles = await Promise.all(
+      ["gra", "grb", "grc", "grd", "gre", "grf"].map((prefix) => role(name, prefix)),
+    );
+    expect((await cli(["db", "migrate", "--store", owner])).code).toBe(0);
+    // Another grant half done (its transaction has changed the table's privileges): one made meanwhile waits
+    // for it, then makes its own (PostgreSQL refused the second of two GRANTs on a table at once).
+    await withConnection(owner, async (other) => {
+      await other.query("BEGIN");
+      await other.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK]);
+      await other.query(`GRANT SELECT ON parallel_progress.runs TO ${roles[0]!.name}`);
+      const granting = spawnCli([
+        "db",
+        "grant",
+        roles[1]!.name,
+        "--repo",
+        "acme/r",
+        "--store",
+        owner,
+        "--dir",
+        dir,
+      ]);
+      const waits = () =>
+        server.sql(
+          name,
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'parallel-progress' AND wait_event_type = 'Lock'",
+        );
+      expect(await waitFor(async () => (await waits()).length === 1)).toBe(true);
+      await other.query("COMMIT");
+      const granted = await granting.done;
+      expect(granted.code, granted.stderr).toBe(0);
+    });
+    // Six at once, as a provisioning script may give them.
+    const results = await Promise.all(
+      roles.map((each) => cli(["db", "grant", each.name, "--repo", "acme/s", "--store", owner])),
+    );
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const listed = (await cli(["db", "grants", "--store", owner])).stdout.trim().split("\n");
+    expect(listed.sort()).toEqual(
+      [`${roles[1]!.name}\tacme/r`, ...roles.map((each) => `${each.name}\tacme/s`)].sort(),
+    );
+  });
 });

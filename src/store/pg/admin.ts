@@ -5,7 +5,7 @@ import { UsageError } from "../../errors.js";
 import { holdsSecret, maskSecrets } from "../../github/redact.js";
 import { ClosingClient } from "./client.js";
 import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
-import { migrate, migrateExplained, type SchemaStatus, schemaStatus } from "./migrate.js";
+import { MIGRATION_LOCK, migrate, migrateExplained, type SchemaStatus, schemaStatus } from "./migrate.js";
 import { SCHEMA } from "./migrations.js";
 
 /** The operators' side of the database store: migrations, their status, and row-level-security grants. */
@@ -93,6 +93,10 @@ export async function grantRepository(
     const who = client.escapeIdentifier(role);
     await client.query("BEGIN");
     try {
+      // One grant at a time, and none while a migration runs: two GRANTs on the same table at once fail
+      // ("tuple concurrently updated": each rewrites the table's privileges), which a provisioning script
+      // granting several roles in parallel met.
+      await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK]);
       if (revoke) {
         const removed = await client.query(
           `DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2)`,
