@@ -85,8 +85,8 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
 
   sub("grants", "list the repositories granted to each role").action(async (options: DbOptions) => {
     const { out, admin } = await begin(options);
-    for (const { role, repo } of await admin.listGrants(databaseUrl(options)))
-      out.data(`${shownRole(role)}\t${repo}`);
+    for (const { role, repo, dropped } of await admin.listGrants(databaseUrl(options)))
+      out.data(`${shownRole(role)}\t${repo}${dropped ? "\trole dropped" : ""}`);
     done(0);
   });
 }

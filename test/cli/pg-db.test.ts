@@ -42,23 +42,23 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
       );
       for (const result of results) expect(result.code, result.stderr).toBe(0);
       const migrations = await server.sql(name, "SELECT version FROM parallel_progress.schema_migrations");
-      expect(migrations).toHaveLength(6);
+      expect(migrations).toHaveLength(7);
       const runs = await server.sql(name, "SELECT DISTINCT epic_id FROM parallel_progress.runs");
       expect(runs).toHaveLength(10);
       const status = await cli(["db", "status", "--store", url]);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(
-        /^schema version 6\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside, and to a granted role.s members\n6\t\S+\tan agent.s or event.s run is looked up by its key\n/,
+        /^schema version 7\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside, and to a granted role.s members\n6\t\S+\tan agent.s or event.s run is looked up by its key\n7\t\S+\ta grant belongs to its role, not to its name\n/,
       );
       const again = await cli(["db", "migrate", "--store", url]);
-      expect(again.stdout.trim()).toBe("schema version 6");
+      expect(again.stdout.trim()).toBe("schema version 7");
     },
   );
 
   it("db status on an empty database says so; db commands without a database are refused", async () => {
     const { url } = await server.createDatabase("empty");
     expect((await cli(["db", "status", "--store", url])).stdout).toMatch(
-      /^schema version 0 \(this release expects 6/,
+      /^schema version 0 \(this release expects 7/,
     );
     const none = await cli(["db", "status"]);
     expect(none.code).toBe(2);

@@ -4,17 +4,20 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LATEST_VERSION, MIGRATIONS } from "../../src/store/pg/migrations.js";
+import { migrate } from "../../src/store/pg/migrate.js";
+import { LATEST_VERSION } from "../../src/store/pg/migrations.js";
 import { startServe } from "../serve/serve-process.js";
 import { openEvents } from "../serve/sse-client.js";
 import { type CliResult, keptChangeFiles, runCli, stopFlushers } from "../support/cli.js";
 import { startFakeGitHub } from "../support/fake-github/index.js";
 import { usePostgresCli } from "../support/pg-cli.js";
 import {
+  grantAsVersion6,
   type PostgresDatabases,
   postgresUnavailable,
   SUPERUSER_PASSWORD,
   sharedPostgres,
+  withConnection,
 } from "../support/postgres.js";
 
 /**
@@ -315,16 +318,15 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
   });
 
   it("tells a role that may not migrate an older schema to have its owner run db migrate, not db grant", async () => {
-    const { url, name, widgets } = await twoRepositories("epic_behind");
-    const init = await call(widgets, ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"]);
-    expect(init.code, init.stderr).toBe(0);
-    // The schema one version behind this release (as before the owner migrated it for a new release).
-    const latest = MIGRATIONS[MIGRATIONS.length - 1]!;
-    await server.sql(name, "DELETE FROM parallel_progress.schema_migrations WHERE version = $1", [
-      latest.version,
-    ]);
+    // A database of an older version (as before the owner migrated it for a new release).
+    const { url, name } = await server.createDatabase("epic_behind");
+    await withConnection(url, (client) => migrate(client, 6));
+    const role = `agw_${randomBytes(3).toString("hex")}`;
+    await server.sql(name, `CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw'`);
+    await grantAsVersion6(server, name, role, ["acme/widgets"]);
+    const widgets = server.url(name, { name: role, password: `${role}-pw` });
     for (const args of [
-      ["update", "api", "--status", "in_progress", "--epic", "OLD"],
+      ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"],
       ["db", "migrate"],
     ]) {
       const refused = await call(widgets, args);
@@ -337,8 +339,8 @@ describe.skipIf(skip)("an epic id of one repository, NUL in agent text, and no r
     }
     const migrated = await call(url, ["db", "migrate"]);
     expect(migrated.code, migrated.stderr).toBe(0);
-    const update = await call(widgets, ["update", "api", "--status", "in_progress", "--epic", "OLD"]);
-    expect(update.code, update.stderr).toBe(0);
+    const init = await call(widgets, ["init", "--epic", "OLD", "--domains", "api", "--repo", "acme/widgets"]);
+    expect(init.code, init.stderr).toBe(0);
   });
 
   it("refuses a merge summary with a NUL (exit 2, the run unfinalized) and reads a UTF-16 summary file", async () => {

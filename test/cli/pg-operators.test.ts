@@ -5,9 +5,10 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionConfig, parseStoreUrl } from "../../src/store/pg/config.js";
-import { MIGRATION_LOCK } from "../../src/store/pg/migrate.js";
-import { keptChangeFiles, runCli, spawnCli, waitFor } from "../support/cli.js";
+import { MIGRATION_LOCK, migrate } from "../../src/store/pg/migrate.js";
+import { runCli, spawnCli, waitFor } from "../support/cli.js";
 import {
+  grantAsVersion6,
   type PostgresDatabases,
   postgresUnavailable,
   sharedPostgres,
@@ -130,28 +131,11 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     }
   });
 
-  it("has a granted role's call that waited for the owner's migration find nothing left to do, and apply its change", async () => {
+  it("has a granted role's call that waited for the owner's migration find nothing left to do, and go on", async () => {
     const { url: owner, name } = await server.createDatabase("migratewait");
+    await withConnection(owner, (client) => migrate(client, 6));
     const agent = await role(name, "mwa");
-    expect((await cli(["db", "grant", agent.name, "--repo", "acme/a", "--store", owner])).code).toBe(0);
-    const init = await cli([
-      "init",
-      "--epic",
-      "E5",
-      "--domains",
-      "a",
-      "--repo",
-      "acme/a",
-      "--store",
-      agent.url,
-    ]);
-    expect(init.code, init.stderr).toBe(0);
-    const id = init.stdout.split("\t")[1]!.trim();
-    // The database one version behind (the latest migration only re-creates policies: applied again, the same).
-    await server.sql(
-      name,
-      "DELETE FROM parallel_progress.schema_migrations WHERE version = (SELECT max(version) FROM parallel_progress.schema_migrations)",
-    );
+    await grantAsVersion6(server, name, agent.name, ["acme/a"]);
     const waiting = async () =>
       (
         await server.sql<{ n: number }>(
@@ -160,20 +144,19 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
         )
       )[0]!.n;
     // A migration that takes a while (the lock held here), the owner's `db migrate` waiting for it, then the
-    // agent's update.
+    // agent's init.
     await withConnection(owner, async (holder) => {
       await holder.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK]);
       const migrating = spawnCli(["db", "migrate", "--store", owner, "--dir", dir]);
       expect(await waitFor(async () => (await waiting()) === 1)).toBe(true);
-      const updating = spawnCli([
-        "update",
-        id,
-        "--status",
-        "in_progress",
-        "--files",
-        "2/5",
+      const starting = spawnCli([
+        "init",
         "--epic",
-        "E5",
+        "E6",
+        "--domains",
+        "a",
+        "--repo",
+        "acme/a",
         "--store",
         agent.url,
         "--dir",
@@ -181,18 +164,13 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
       ]);
       expect(await waitFor(async () => (await waiting()) === 2)).toBe(true);
       await holder.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK]);
-      const [migrated, updated] = await Promise.all([migrating.done, updating.done]);
+      const [migrated, started] = await Promise.all([migrating.done, starting.done]);
       expect(migrated.code, migrated.stderr).toBe(0);
-      expect(updated.code, updated.stderr).toBe(0);
-      expect(updated.stderr).toBe("");
+      expect(started.code, started.stderr).toBe(0);
+      expect(started.stderr).toBe("");
     });
-    const status = await cli(["status", "--json", "--epic", "E5", "--store", agent.url]);
-    expect(JSON.parse(status.stdout).agents[0]).toMatchObject({
-      status: "in_progress",
-      filesCompleted: 2,
-      filesTotal: 5,
-    });
-    expect(await keptChangeFiles(dir)).toEqual([]);
+    const status = await cli(["status", "--json", "--epic", "E6", "--store", agent.url]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ epicId: "E6", agents: [{ domain: "a" }] });
   });
 
   it("refuses a role name longer than PostgreSQL keeps (63 bytes), which it would cut to another role's", async () => {
@@ -259,5 +237,83 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     expect(listed.sort()).toEqual(
       [`${roles[1]!.name}\tacme/r`, ...roles.map((each) => `${each.name}\tacme/s`)].sort(),
     );
+  });
+
+  it("lets a grant die with its role: shown as dropped, revoked by its name, never passed to a new role of that name", async () => {
+    const { url: owner, name } = await server.createDatabase("dropped");
+    const ghost = await role(name, "ghost");
+    expect((await cli(["db", "grant", ghost.name, "--repo", "acme/secret", "--store", owner])).code).toBe(0);
+    const init = await cli([
+      "init",
+      "--epic",
+      "SECRET1",
+      "--domains",
+      "x",
+      "--repo",
+      "acme/secret",
+      "--store",
+      owner,
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    await server.sql(name, `DROP OWNED BY ${ghost.name}; DROP ROLE ${ghost.name}`);
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(
+      `${ghost.name}\tacme/secret\trole dropped\n`,
+    );
+    // Later, a new role of the same name, given another repository.
+    await server.sql(name, `CREATE ROLE ${ghost.name} LOGIN PASSWORD 'new-pw'`);
+    expect((await cli(["db", "grant", ghost.name, "--repo", "acme/other", "--store", owner])).code).toBe(0);
+    const history = await cli([
+      "history",
+      "--json",
+      "--store",
+      server.url(name, { name: ghost.name, password: "new-pw" }),
+    ]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout)).toEqual([]);
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(
+      `${ghost.name}\tacme/other\n${ghost.name}\tacme/secret\trole dropped\n`,
+    );
+    const revoked = await cli(["db", "revoke", ghost.name, "--repo", "acme/secret", "--store", owner]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(`${ghost.name}\tacme/other\n`);
+    // And of a role that is gone, with no role of its name now.
+    await server.sql(name, `DROP OWNED BY ${ghost.name}; DROP ROLE ${ghost.name}`);
+    const gone = await cli(["db", "revoke", ghost.name, "--repo", "acme/other", "--store", owner]);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe("");
+  });
+
+  it("upgrades a database of version 6 with grants: each kept for its role, a dropped role's removed", async () => {
+    const { url: owner, name } = await server.createDatabase("upgrade6");
+    await withConnection(owner, (client) => migrate(client, 6));
+    const [kept, gone] = [await role(name, "kept"), await role(name, "gone")];
+    await grantAsVersion6(server, name, kept.name, ["acme/kept"]);
+    await server.sql(
+      name,
+      `INSERT INTO parallel_progress.grants (role_name, repo) VALUES ('${gone.name}', 'acme/kept')`,
+    );
+    await server.sql(name, `DROP ROLE ${gone.name}`);
+    const init = await cli([
+      "init",
+      "--epic",
+      "OLD",
+      "--domains",
+      "x",
+      "--repo",
+      "acme/kept",
+      "--store",
+      owner,
+    ]);
+    expect(init.code, init.stderr).toBe(0); // migrates
+    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(`${kept.name}\tacme/kept\n`);
+    const status = await cli(["status", "--json", "--epic", "OLD", "--store", kept.url]);
+    expect(status.code, status.stderr).toBe(0);
+    // The next role of the dropped one's name gets none of its repositories.
+    await server.sql(name, `CREATE ROLE ${gone.name} LOGIN PASSWORD 'again-pw'`);
+    expect((await cli(["db", "grant", gone.name, "--repo", "acme/other", "--store", owner])).code).toBe(0);
+    const again = server.url(name, { name: gone.name, password: "again-pw" });
+    const peek = await cli(["status", "--json", "--epic", "OLD", "--store", again]);
+    expect(peek.code).toBe(2);
+    expect(peek.stderr).toMatch(/no run/);
   });
 });

@@ -275,3 +275,22 @@ function databasesOn(port: number): PostgresDatabases {
     },
   };
 }
+
+/**
+ * What `db grant` of schema version 6 made of `role` (its grants by the role's name): for databases made
+ * at that version (migrate(client, 6)), which this release's `db grant` would migrate first.
+ */
+export function grantAsVersion6(
+  server: PostgresDatabases,
+  database: string,
+  role: string,
+  repos: string[],
+): Promise<unknown> {
+  return server.sql(
+    database,
+    `GRANT USAGE ON SCHEMA parallel_progress TO ${role};
+     GRANT SELECT, INSERT, UPDATE ON parallel_progress.runs, parallel_progress.agents, parallel_progress.events TO ${role};
+     GRANT SELECT ON parallel_progress.schema_migrations, parallel_progress.grants TO ${role};
+     INSERT INTO parallel_progress.grants (role_name, repo) VALUES ${repos.map((repo) => `('${role}', '${repo}')`).join(", ")};`,
+  );
+}

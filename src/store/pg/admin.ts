@@ -84,8 +84,9 @@ export async function grantRepository(
       );
     }
     await migrate(client);
-    const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
-    if (exists.rowCount === 0) {
+    // A dropped role's grants are revoked by the name they were granted under (migration 7).
+    const exists = await client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [role]);
+    if (exists.rowCount === 0 && !revoke) {
       throw new UsageError(
         `role ${quote(role)} does not exist in the database: create it first (CREATE ROLE ... LOGIN PASSWORD ...)`,
       );
@@ -99,7 +100,7 @@ export async function grantRepository(
       await client.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK]);
       if (revoke) {
         const removed = await client.query(
-          `DELETE FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2)`,
+          `DELETE FROM ${SCHEMA}.grants g WHERE ${GRANTEE} = $1 AND lower(g.repo) = lower($2)`,
           [role, repo],
         );
         // A typo in the repository would otherwise look like access taken away.
@@ -116,8 +117,9 @@ export async function grantRepository(
         await client.query(`GRANT SELECT ON ${SCHEMA}.schema_migrations, ${SCHEMA}.grants TO ${who}`);
         await client.query(
           // Once per repository whatever its case: grants match it case aside (migration 5).
-          `INSERT INTO ${SCHEMA}.grants (role_name, repo) SELECT $1::text, $2::text WHERE NOT EXISTS (
-             SELECT 1 FROM ${SCHEMA}.grants WHERE role_name = $1 AND lower(repo) = lower($2))`,
+          `INSERT INTO ${SCHEMA}.grants (role_id, role_name, repo)
+           SELECT r.oid, r.rolname, $2 FROM pg_catalog.pg_roles r WHERE r.rolname = $1 AND NOT EXISTS (
+             SELECT 1 FROM ${SCHEMA}.grants g WHERE g.role_id = r.oid AND lower(g.repo) = lower($2))`,
           [role, repo],
         );
       }
@@ -129,12 +131,20 @@ export async function grantRepository(
   });
 }
 
-/** The repositories granted to each role. */
-export async function listGrants(url: string): Promise<{ role: string; repo: string }[]> {
+/**
+ * Whom a grant `g` is of, by name: its role's name now (renamed or not), or, once the role is dropped, the
+ * name it was granted under.
+ */
+const GRANTEE = `coalesce((SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = g.role_id), g.role_name)`;
+
+/** The repositories granted to each role; `dropped`: a grant of a role dropped since (db revoke removes it). */
+export async function listGrants(url: string): Promise<{ role: string; repo: string; dropped: boolean }[]> {
   return withDatabase(url, async (client) => {
     await migrate(client);
-    const { rows } = await client.query<{ role: string; repo: string }>(
-      `SELECT role_name::text AS role, repo FROM ${SCHEMA}.grants ORDER BY role_name, repo`,
+    const { rows } = await client.query<{ role: string; repo: string; dropped: boolean }>(
+      `SELECT ${GRANTEE}::text AS role, g.repo,
+              NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = g.role_id) AS dropped
+       FROM ${SCHEMA}.grants g ORDER BY ${GRANTEE}, g.repo`,
     );
     return rows;
   });

@@ -205,6 +205,32 @@ ALTER POLICY granted_runs ON ${SCHEMA}.events
   WITH CHECK (EXISTS (SELECT 1 FROM ${SCHEMA}.runs r WHERE r.id = events.run_id));
 `,
   },
+  {
+    version: 7,
+    name: "a grant belongs to its role, not to its name",
+    // A grant named its role (role_name), and PostgreSQL lets a role be dropped with grants of it left: they
+    // held for no one until a new role was given that name, which then saw the old role's repositories. A
+    // grant now holds the role itself (role_id, regrole: its oid, dumped and restored by name), and dies
+    // with it, as PostgreSQL's own privileges do; role_name keeps the name it was granted under, for `db
+    // grants` to show a dropped role's grant and `db revoke` to remove it. The grants of roles already
+    // dropped are removed here (they held for no one, and would have passed to the next role of that name).
+    sql: `
+ALTER TABLE ${SCHEMA}.grants ADD COLUMN role_id regrole;
+UPDATE ${SCHEMA}.grants g SET role_id = r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = g.role_name;
+DELETE FROM ${SCHEMA}.grants WHERE role_id IS NULL;
+ALTER TABLE ${SCHEMA}.grants ALTER COLUMN role_id SET NOT NULL;
+ALTER TABLE ${SCHEMA}.grants DROP CONSTRAINT grants_pkey, ADD PRIMARY KEY (role_id, repo);
+COMMENT ON COLUMN ${SCHEMA}.grants.role_name IS 'the role''s name when it was granted';
+ALTER POLICY own_grants ON ${SCHEMA}.grants
+  USING (role_id IN (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE')));
+ALTER POLICY granted_repos ON ${SCHEMA}.runs
+  USING (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_id IN (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))))
+  WITH CHECK (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_id IN (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))));
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
