@@ -50,7 +50,10 @@ async function runHistory(options: HistoryOptions, done: (code: number) => void)
   let entries: HistoryEntry[];
   if (url) {
     const { listRuns } = await loadPg(() => import("../store/pg/history.js"));
-    entries = (await listRuns(url, epic, options.limit)).map(toHistoryEntry);
+    const { runs, damaged } = await listRuns(url, epic, options.limit);
+    // Listed without it, so that one run cannot hide the others; its row can be mended with plain SQL.
+    for (const problem of damaged) out.warn(`${problem}: not listed (its stored state is damaged)`);
+    entries = runs.map(toHistoryEntry);
   } else {
     const state = await new FileRunStore(nodeFileSystem(), options.dir).read();
     entries =

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRun } from "../../src/model/run.js";
 import { migrate } from "../../src/store/pg/migrate.js";
 import { LATEST_VERSION } from "../../src/store/pg/migrations.js";
 import { runCli } from "../support/cli.js";
@@ -48,7 +49,7 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
       const status = await cli(["db", "status", "--store", url]);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(
-        /^schema version 7\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside, and to a granted role.s members\n6\t\S+\tan agent.s or event.s run is looked up by its key\n7\t\S+\ta grant belongs to its role, not to its name\n/,
+        /^schema version 7\n1\t\S+\truns, agents, events\n2\t.*\n3\t\S+\ta row per agent.*\n4\t\S+\tan epic id belongs to one repository\n5\t\S+\ta repository is granted as GitHub names it, case aside, and to a granted role.s members\n6\t\S+\tan agent.s or event.s run is looked up by its key\n7\t\S+\ta grant belongs to its role, not to its name; a run.s own fields are an object\n/,
       );
       const again = await cli(["db", "migrate", "--store", url]);
       expect(again.stdout.trim()).toBe("schema version 7");
@@ -327,24 +328,31 @@ describe.skipIf(skip)("db commands, row-level security and history", () => {
     } finally {
       await client.end();
     }
-    // A run as version 2 kept it: the whole run in runs.state.
-    const run = {
-      runId: "OLD-1",
+    // A run as version 2 kept it: the whole run, its agents included, in runs.state.
+    const run = createRun({
       epicId: "OLD",
-      startedAt: "2025-01-01T00:00:00.000Z",
-      completedAt: null,
-      agents: {},
-      seq: 1,
-      event: "started",
-    };
+      domains: ["api"],
+      now: Date.parse("2025-01-01T00:00:00Z"),
+      github: {
+        issueNumber: null,
+        repo: null,
+        apiUrl: "https://api.github.com",
+        syncEnabled: false,
+        commentMode: "edit",
+        minIntervalMs: 0,
+      },
+      nonce: "00",
+    });
     await server.sql(
       name,
-      `INSERT INTO parallel_progress.runs (run_id, epic_id, started_at, seq, state) VALUES ('OLD-1', 'OLD', $1, 1, $2)`,
-      [run.startedAt, run],
+      `INSERT INTO parallel_progress.runs (run_id, epic_id, started_at, seq, state) VALUES ($1, 'OLD', $2, 1, $3)`,
+      [run.runId, run.startedAt, run],
     );
     const history = await cli(["history", "--json", "--store", url]);
     expect(history.code, history.stderr).toBe(0);
-    expect(JSON.parse(history.stdout)).toMatchObject([{ epicId: "OLD", runId: "OLD-1", agents: [] }]);
+    expect(JSON.parse(history.stdout)).toMatchObject([
+      { epicId: "OLD", runId: run.runId, agents: [{ domain: "api", status: "pending" }] },
+    ]);
     const versions = await server.sql(
       name,
       "SELECT max(version) AS v FROM parallel_progress.schema_migrations",

@@ -316,4 +316,56 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     expect(peek.code).toBe(2);
     expect(peek.stderr).toMatch(/no run/);
   });
+
+  it("keeps a run's own fields an object, and lists the other runs beside a damaged one, naming it", async () => {
+    const { url: owner, name } = await server.createDatabase("damaged");
+    await withConnection(owner, (client) => migrate(client, 6));
+    // Damaged at version 6, which did not check it: kept by the migration, named by history.
+    await server.sql(
+      name,
+      `INSERT INTO parallel_progress.runs (run_id, epic_id, repo, started_at, seq, event, run_state)
+       VALUES ('r-null', 'BROKEN', 'acme/a', now() - interval '1 hour', 0, '', 'null')`,
+    );
+    const agent = await role(name, "dmg");
+    expect((await cli(["db", "grant", agent.name, "--repo", "acme/a", "--store", owner])).code).toBe(0);
+    for (const epic of ["GOOD", "EDITED"]) {
+      const init = await cli([
+        "init",
+        "--epic",
+        epic,
+        "--domains",
+        "x",
+        "--repo",
+        "acme/a",
+        "--store",
+        agent.url,
+      ]);
+      expect(init.code, init.stderr).toBe(0);
+    }
+    await withConnection(agent.url, async (client) => {
+      await expect(
+        client.query("UPDATE parallel_progress.runs SET run_state = 'null' WHERE epic_id = 'GOOD'"),
+      ).rejects.toThrow(/runs_run_state_object/);
+      // An object still, but not a run's: history names it too.
+      await client.query(
+        "UPDATE parallel_progress.runs SET run_state = run_state - 'startedAt' WHERE epic_id = 'EDITED'",
+      );
+    });
+    const history = await cli(["history", "--json", "--store", owner]);
+    expect(history.code, history.stderr).toBe(0);
+    expect((JSON.parse(history.stdout) as { epicId: string }[]).map((run) => run.epicId)).toEqual(["GOOD"]);
+    const edited = (
+      await server.sql<{ run_id: string }>(
+        name,
+        "SELECT run_id FROM parallel_progress.runs WHERE epic_id = 'EDITED'",
+      )
+    )[0]!.run_id;
+    expect(history.stderr).toBe(
+      [
+        `parallel-progress: warning: run "${edited}" of epic "EDITED": startedAt must be a string, it is missing: not listed (its stored state is damaged)`,
+        'parallel-progress: warning: run "r-null" of epic "BROKEN": run_state must be an object, got null: not listed (its stored state is damaged)',
+        "",
+      ].join("\n"),
+    );
+  });
 });

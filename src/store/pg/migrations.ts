@@ -207,13 +207,14 @@ ALTER POLICY granted_runs ON ${SCHEMA}.events
   },
   {
     version: 7,
-    name: "a grant belongs to its role, not to its name",
+    name: "a grant belongs to its role, not to its name; a run's own fields are an object",
     // A grant named its role (role_name), and PostgreSQL lets a role be dropped with grants of it left: they
     // held for no one until a new role was given that name, which then saw the old role's repositories. A
     // grant now holds the role itself (role_id, regrole: its oid, dumped and restored by name), and dies
     // with it, as PostgreSQL's own privileges do; role_name keeps the name it was granted under, for `db
     // grants` to show a dropped role's grant and `db revoke` to remove it. The grants of roles already
     // dropped are removed here (they held for no one, and would have passed to the next role of that name).
+    // And a run's own fields (run_state) must be a JSON object, as an agent's state has been since version 3.
     sql: `
 ALTER TABLE ${SCHEMA}.grants ADD COLUMN role_id regrole;
 UPDATE ${SCHEMA}.grants g SET role_id = r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = g.role_name;
@@ -229,6 +230,12 @@ ALTER POLICY granted_repos ON ${SCHEMA}.runs
     SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))))
   WITH CHECK (lower(repo) IN (SELECT lower(g.repo) FROM ${SCHEMA}.grants g WHERE g.role_id IN (
     SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))));
+
+-- A role may change its repositories' runs with plain SQL, and run_state = 'null' made every history of
+-- the owner fail. Checked for every write from now on; NOT VALID: a run damaged before stays (history
+-- names it and lists the others), rather than the migration failing on it, and every call with it.
+ALTER TABLE ${SCHEMA}.runs
+  ADD CONSTRAINT runs_run_state_object CHECK (jsonb_typeof(run_state) = 'object') NOT VALID;
 `,
   },
 ];
