@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { escapeInvisible, hideFrom, quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { chooseDatabase } from "../store/open-store.js";
+import type { SchemaStatus } from "../store/pg/migrate.js";
 import { command } from "./declare.js";
 import { loadPg } from "./load-pg.js";
 import { createOutput } from "./output.js";
@@ -42,7 +43,9 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
     async (options: DbOptions) => {
       const { out, admin } = await begin(options);
       const { applied, status } = await admin.migrateDatabase(databaseUrl(options));
-      out.info(applied.length ? `applied migration(s) ${applied.join(", ")}` : "the schema was up to date");
+      if (status.version > status.latest) out.warn(`schema version ${status.version} is ${newer(status)}`);
+      else
+        out.info(applied.length ? `applied migration(s) ${applied.join(", ")}` : "the schema was up to date");
       out.data(`schema version ${status.version}`);
       done(0);
     },
@@ -55,9 +58,13 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
       const status = await admin.databaseStatus(databaseUrl(options));
       if (options.json) out.data(JSON.stringify(status, null, 2));
       else {
-        const behind =
-          status.version < status.latest ? ` (this release expects ${status.latest}: run db migrate)` : "";
-        out.data(`schema version ${status.version}${behind}`);
+        const note =
+          status.version < status.latest
+            ? ` (this release expects ${status.latest}: run db migrate)`
+            : status.version > status.latest
+              ? ` (${newer(status)})`
+              : "";
+        out.data(`schema version ${status.version}${note}`);
         for (const m of status.applied) out.data(`${m.version}\t${m.appliedAt}\t${m.name}`);
       }
       done(0);
@@ -89,6 +96,15 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
       out.data(`${shownRole(role)}\t${repo}${dropped ? "\trole dropped" : ""}`);
     done(0);
   });
+}
+
+/**
+ * What `db status` and `db migrate` say of a schema a newer release migrated: this release goes on working
+ * on it, as long as the newer migrations only add (one that breaks older releases renames what they use).
+ */
+function newer({ version, latest, applied }: SchemaStatus): string {
+  const unknown = applied.filter((m) => m.version > latest).map((m) => `${m.version} ${quote(m.name)}`);
+  return `newer than this release, which knows up to ${latest} (a newer release applied ${unknown.join(", ") || version}); this one goes on working on it: upgrade parallel-progress to use what it adds`;
 }
 
 /**

@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionConfig, parseStoreUrl } from "../../src/store/pg/config.js";
 import { MIGRATION_LOCK, migrate } from "../../src/store/pg/migrate.js";
+import { LATEST_VERSION } from "../../src/store/pg/migrations.js";
 import { runCli, spawnCli, waitFor } from "../support/cli.js";
 import {
   grantAsVersion6,
@@ -366,6 +367,34 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
         'parallel-progress: warning: run "r-null" of epic "BROKEN": run_state must be an object, got null: not listed (its stored state is damaged)',
         "",
       ].join("\n"),
+    );
+  });
+
+  it("says a schema is newer than this release knows and goes on working on it, until a newer migration renames what it uses", async () => {
+    const { url: owner, name } = await server.createDatabase("newer");
+    expect((await cli(["db", "migrate", "--store", owner])).code).toBe(0);
+    const next = LATEST_VERSION + 1;
+    await server.sql(
+      name,
+      `INSERT INTO parallel_progress.schema_migrations (version, name) VALUES (${next}, 'from a newer release')`,
+    );
+    const tail = `newer than this release, which knows up to ${LATEST_VERSION} (a newer release applied ${next} "from a newer release"); this one goes on working on it: upgrade parallel-progress to use what it adds`;
+    const status = await cli(["db", "status", "--store", owner]);
+    expect(status.stdout.split("\n")[0]).toBe(`schema version ${next} (${tail})`);
+    const migrated = await cli(["db", "migrate", "--store", owner]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toBe(`schema version ${next}\n`);
+    expect(migrated.stderr).toBe(`parallel-progress: warning: schema version ${next} is ${tail}\n`);
+    const init = await cli(["init", "--epic", "NEW", "--domains", "a", "--store", owner]);
+    expect(init.code, init.stderr).toBe(0);
+    // A newer migration that breaks older releases renames what they use: they are refused, saying why.
+    await server.sql(name, "ALTER TABLE parallel_progress.runs RENAME COLUMN event TO event_line");
+    const update = await cli(["update", "a", "--status", "in_progress", "--epic", "NEW", "--store", owner]);
+    expect(update.code).toBe(2);
+    expect(update.stderr).toMatch(
+      new RegExp(
+        `^parallel-progress: error: postgresql://postgres@.*: the schema is at version ${next}, newer than this release knows \\(${LATEST_VERSION}\\), and no longer has what this release uses: column "event" does not exist: upgrade parallel-progress on this machine\n$`,
+      ),
     );
   });
 });

@@ -42,7 +42,7 @@ export async function withDatabase<T>(url: string, work: (client: pg.Client) => 
 
 export async function migrateDatabase(url: string): Promise<{ applied: number[]; status: SchemaStatus }> {
   return withDatabase(url, async (client) => {
-    const applied = await migrateExplained(client, parseStoreUrl(url).safe);
+    const { applied } = await migrateExplained(client, parseStoreUrl(url).safe);
     return { applied, status: await schemaStatus(client) };
   });
 }

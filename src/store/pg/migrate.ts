@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { StoreConfigError } from "../../errors.js";
 import { explainPgError, MAX_TIMER_MS } from "./config.js";
 import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "./migrations.js";
 
@@ -98,16 +99,35 @@ const MIGRATE_ADVICE = `this release needs schema version ${LATEST_VERSION}, whi
 
 /**
  * migrate(), a failure explained for the database `safe` names: a role that may not migrate is told to
- * have the schema's owner run `db migrate` (MIGRATE_ADVICE).
+ * have the schema's owner run `db migrate` (MIGRATE_ADVICE). Resolves to the migrations applied and the
+ * version the schema had before (newer than this release's: a newer release migrated it, and nothing is
+ * applied).
  */
-export async function migrateExplained(client: pg.ClientBase, safe: string): Promise<number[]> {
+export async function migrateExplained(
+  client: pg.ClientBase,
+  safe: string,
+): Promise<{ applied: number[]; version: number }> {
   // The version first: a role that may not even read it (its USAGE of the schema revoked) needs a grant,
   // not a migration.
   const { version } = await schemaStatus(client).catch((cause: unknown) => {
     throw explainPgError(cause, `${safe} (reading the schema's version)`);
   });
-  if (version >= LATEST_VERSION) return [];
-  return migrate(client).catch((cause: unknown) => {
+  if (version >= LATEST_VERSION) return { applied: [], version };
+  const applied = await migrate(client).catch((cause: unknown) => {
     throw explainPgError(cause, `${safe} (migrating the schema)`, MIGRATE_ADVICE);
   });
+  return { applied, version };
+}
+
+/**
+ * A schema that a newer release migrated (`version`) and that no longer has what this release uses
+ * (`cause`: a column or table missing): a newer release's migration that breaks older ones renames what
+ * they use, so that they fail so rather than write the old way.
+ */
+export function newerSchemaError(safe: string, version: number, cause: unknown): StoreConfigError {
+  const what = cause instanceof Error ? `: ${cause.message}` : "";
+  return new StoreConfigError(
+    `${safe}: the schema is at version ${version}, newer than this release knows (${LATEST_VERSION}), and no longer has what this release uses${what}: upgrade parallel-progress on this machine`,
+    { cause },
+  );
 }

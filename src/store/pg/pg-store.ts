@@ -7,7 +7,8 @@ import type { RunStore, Transition } from "../types.js";
 import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
 import { readLatest, readRun } from "./latest.js";
-import { migrateExplained } from "./migrate.js";
+import { migrateExplained, newerSchemaError } from "./migrate.js";
+import { LATEST_VERSION } from "./migrations.js";
 import {
   isBroken,
   isLostStatement,
@@ -248,7 +249,8 @@ export class PgRunStore implements RunStore {
         }
         const missing = error instanceof SchemaBehind || isMissingSchema(error);
         if (missing && attempt === 0 && client) {
-          await migrateExplained(client, this.session.where);
+          const { version } = await migrateExplained(client, this.session.where);
+          if (version > LATEST_VERSION) throw newerSchemaError(this.session.where, version, error);
           continue;
         }
         const ours = isOurs(error);
