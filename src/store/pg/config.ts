@@ -208,7 +208,7 @@ export function clientUrl(url: string): string {
  * argument match that the owner's or another role's statements would run with their rights
  * (CVE-2018-1058). Given in the startup packet, so no statement is spent on it.
  */
-export const SEARCH_PATH = "pg_catalog,pg_temp";
+const SEARCH_PATH = "pg_catalog,pg_temp";
 
 /**
  * The URL with `options` carrying the safe search_path after the settings the URL's own `options` (else
