@@ -153,8 +153,8 @@ async function keepOwnerAndMode(
       throw error;
     }
   }
-  // After chown, which takes set-user-ID and set-group-ID bits off (task.md has none to keep).
-  await fs.promises.chmod(temporary, before.mode & 0o777);
+  // After chown, which takes set-user-ID and set-group-ID bits off: the special bits are kept too.
+  await fs.promises.chmod(temporary, before.mode & 0o7777);
   return true;
 }
 

@@ -262,11 +262,12 @@ describe("task.md settings from the CLI", () => {
   it("keeps task.md's owner, group and mode when it writes github.last_synced (run as root, it gives the file back)", async () => {
     const { dir, env } = await setup(taskMd(123, "  min_interval_ms: 0\n"));
     const path = join(dir, "task.md");
-    // Group-writable: the CLI's umask (022) takes that bit off a new file.
-    await chmod(path, 0o664);
     // Run as root (a CI container), the file is given to another user first, as a checkout's would be.
     const root = process.getuid?.() === 0;
     if (root) await chown(path, 65534, 65534);
+    // Group-writable (the CLI's umask, 022, takes that bit off a new file) and set-group-ID (chown takes
+    // that off).
+    await chmod(path, 0o2664);
     const before = await stat(path);
     await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env });
     await runCli(["complete", "a", "--dir", dir], { env });
@@ -277,7 +278,7 @@ describe("task.md settings from the CLI", () => {
     expect({ uid: after.uid, gid: after.gid, mode: after.mode & 0o7777 }).toEqual({
       uid: before.uid,
       gid: before.gid,
-      mode: 0o664,
+      mode: 0o2664,
     });
     if (root) expect(after.uid).toBe(65534);
   });
