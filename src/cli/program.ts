@@ -53,7 +53,8 @@ class CliCommand extends Command {
     const parsed = super.parseOptions(args);
     if (this.parent) return parsed;
     this.refuseUnknownCommand(parsed.operands);
-    if (this.versionAsked && this.versionText !== null) {
+    // `help <command> -V` is help: it says itself what it does not know (`help frob`, exit 2).
+    if (this.versionAsked && this.versionText !== null && parsed.operands[0] !== "help") {
       this.configureOutput().writeOut?.(`${this.versionText}\n`);
       throw new CommanderError(0, "commander.version", this.versionText);
     }
@@ -103,10 +104,16 @@ class CliCommand extends Command {
    * command's name is near; when none is, the commands to choose from are added.
    */
   unknownCommand(): never {
+    // A name that looks like an option (`-- --help`) gets no suggestion: commander's, made from names
+    // with two characters cut off, would be `--lp`.
+    const dashed = (this.args[0] ?? "").startsWith("-");
     this.args[0] = shownName(this.args[0] ?? "");
     const error = this.error.bind(this);
-    this.error = (message, options) =>
-      error(message.includes("(Did you mean ") ? message : `${message}: ${choices(this)}`, options);
+    this.error = (message, options) => {
+      const suggested = message.includes("(Did you mean ");
+      if (suggested && !dashed) return error(message, options);
+      return error(`${message.replace(/\s*\(Did you mean [^)]*\)$/, "")}: ${choices(this)}`, options);
+    };
     return (Command.prototype as unknown as Hidden).unknownCommand.call(this);
   }
 

@@ -67,6 +67,13 @@ describe("a missing or unknown command", () => {
         ["db", "frob", "--version"],
         /^parallel-progress: error: unknown command 'frob': give one of migrate, /,
       ],
+      [["help", "frob", "-V"], /^parallel-progress: error: help: unknown command 'frob': give one of init, /],
+      [
+        ["help", "db", "frob", "--version"],
+        /^parallel-progress: error: help: unknown command 'frob': give one of migrate, /,
+      ],
+      // No suggestion made from names cut short (commander's was `--lp`).
+      [["--", "--help"], /^parallel-progress: error: unknown command '--help': give one of init, /],
     ] as const;
     for (const [args, message] of lines) expectOneLine(await runCli(args), message);
     // A known command with -V or --help still prints the version or its help (exit 0).
@@ -75,6 +82,7 @@ describe("a missing or unknown command", () => {
       [["update", "a", "--version"], /^\d+\.\d+\.\d+\n$/],
       [["db", "-V"], /^\d+\.\d+\.\d+\n$/],
       [["update", "--help"], /^Usage: parallel-progress update /],
+      [["help", "update", "-V"], /^Usage: parallel-progress update /],
       [["db", "status", "--help"], /^Usage: parallel-progress db status /],
     ] as const) {
       const result = await runCli(args);
