@@ -60,29 +60,16 @@ async function guarded<T>(
   /** Why the answer is not what the method returns, or null. */
   problem: (answer: T) => string | null,
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  // A synchronous throw becomes a rejection; a call given up on may still reject later: not unhandled.
-  const work = Promise.resolve().then(call);
-  work.catch(() => undefined);
-  const timeoutMs = options?.timeoutMs;
-  const racers: Promise<T>[] = [work];
-  if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-    racers.push(
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const seconds = Math.round(Math.max(0, timeoutMs) / 100) / 10;
-          reject(
-            new GitHubError(`${what}: the GitHub client did not answer within ${seconds}s`, {
-              kind: "timeout",
-              outcomeUnknown: write,
-            }),
-          );
-        }, Math.max(0, timeoutMs) + GRACE_MS);
-      }),
-    );
-  }
   try {
-    const answer = await Promise.race(racers);
+    const answer = await answerWithin(
+      Promise.resolve().then(call), // a synchronous throw becomes a rejection
+      options?.timeoutMs,
+      (seconds) =>
+        new GitHubError(`${what}: the GitHub client did not answer within ${seconds}s`, {
+          kind: "timeout",
+          outcomeUnknown: write,
+        }),
+    );
     const wrong = problem(answer);
     if (wrong !== null) {
       throw new GitHubError(`${what}: the GitHub client answered ${wrong}`, {
@@ -98,6 +85,28 @@ async function guarded<T>(
       kind: "network",
       outcomeUnknown: write,
     });
+  }
+}
+
+/**
+ * `work`'s answer, or the error `late` makes (given the seconds allowed) once `work` is still running
+ * GRACE_MS after `timeoutMs` (undefined or not finite: no limit). What `work` does after that is ignored:
+ * a rejection then is not unhandled.
+ */
+export async function answerWithin<T>(
+  work: Promise<T>,
+  timeoutMs: number | undefined,
+  late: (seconds: number) => Error,
+): Promise<T> {
+  work.catch(() => undefined);
+  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const given = Math.max(0, timeoutMs);
+  const timeUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late(Math.round(given / 100) / 10)), given + GRACE_MS);
+  });
+  try {
+    return await Promise.race([work, timeUp]);
   } finally {
     clearTimeout(timer);
   }

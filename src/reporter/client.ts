@@ -9,9 +9,9 @@ import {
   tokenProblem,
 } from "../config/resolve.js";
 import { GitHubError } from "../errors.js";
-import { guardClient, withoutSecrets } from "../github/guarded-client.js";
+import { answerWithin, guardClient, withoutSecrets } from "../github/guarded-client.js";
 import { holdsSecret, redactSecrets } from "../github/redact.js";
-import type { IssueCommentsClient } from "../github/types.js";
+import type { CallOptions, IssueCommentsClient } from "../github/types.js";
 import type { Clock } from "../util/io.js";
 import { sleep } from "../util/sleep.js";
 import type { ReporterOptions } from "./types.js";
@@ -33,15 +33,16 @@ export function reporterClient(
   /** The token gh gives for an API's host (default: asked of gh each time). */
   ghToken: (apiUrl: string) => Promise<string | null> = (apiUrl) =>
     ghAuthToken({ hostname: webHost(apiUrl), env }),
-): (apiUrl: string) => Promise<IssueCommentsClient> {
+): (apiUrl: string, call?: CallOptions) => Promise<IssueCommentsClient> {
   const clients = new Map<string, Promise<IssueCommentsClient | null>>();
-  return async (apiUrl) => {
-    const given = options.client;
+  const given = options.client;
+  const fromFactory = typeof given === "function" ? factoryClients(given, secrets) : null;
+  return async (apiUrl, call) => {
     let client: IssueCommentsClient | null;
     const why = elsewhere(apiUrl);
     if (why) throw new GitHubError(why, { kind: "auth", local: true });
     if (given && typeof given !== "function") client = guardClient(given, secrets);
-    else if (given) client = await madeClient(given, apiUrl, secrets);
+    else if (fromFactory) client = await fromFactory(apiUrl, call?.timeoutMs);
     else {
       let made = clients.get(apiUrl);
       if (!made) {
@@ -89,23 +90,49 @@ function shownApiUrl(url: string, secrets: readonly string[]): string {
   return originAlone(url, (origin) => holdsSecret(origin, secrets));
 }
 
-/** A client from the factory given in the options, guarded; its failure is GitHub trouble too. */
-async function madeClient(
+/**
+ * The clients the factory given in the options makes, guarded; its failure is GitHub trouble too. It is
+ * called for each client a write needs (a token it hands out may have expired since), but never twice at
+ * once for one API URL: a write that needs a client while the factory is still making one waits for that
+ * one. Each waits only until its `timeoutMs` (what is left of its deadline): a factory that has not
+ * answered by then is given up on as a timeout, and the next write calls it again, so a factory that
+ * never settles is called once per write deadline at most, rather than once per call.
+ */
+function factoryClients(
   factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
-  apiUrl: string,
   secrets: () => readonly string[],
-): Promise<IssueCommentsClient | null> {
-  try {
-    const made = await factory(apiUrl);
-    return made ? guardClient(made, secrets) : null;
-  } catch (error) {
-    if (error instanceof GitHubError) throw withoutSecrets(error, secrets());
-    const message = error instanceof Error ? error.message : String(error);
-    // No `cause`: the thrown value may hold a secret, and a logged error shows its cause.
-    throw new GitHubError(`the GitHub client could not be made: ${redactSecrets(message, secrets())}`, {
-      kind: "network",
-    });
-  }
+): (apiUrl: string, timeoutMs: number | undefined) => Promise<IssueCommentsClient | null> {
+  const making = new Map<string, Promise<IssueCommentsClient | null>>();
+  return async (apiUrl, timeoutMs) => {
+    let made = making.get(apiUrl);
+    if (!made) {
+      // A synchronous throw becomes a rejection.
+      made = Promise.resolve().then(() => factory(apiUrl));
+      making.set(apiUrl, made);
+    }
+    const mine = made;
+    const forget = () => {
+      if (making.get(apiUrl) === mine) making.delete(apiUrl);
+    };
+    try {
+      const client = await answerWithin(
+        mine,
+        timeoutMs,
+        (seconds) =>
+          new GitHubError(`the GitHub client factory did not answer within ${seconds}s`, { kind: "timeout" }),
+      );
+      return client ? guardClient(client, secrets) : null;
+    } catch (error) {
+      if (error instanceof GitHubError) throw withoutSecrets(error, secrets());
+      const message = error instanceof Error ? error.message : String(error);
+      // No `cause`: the thrown value may hold a secret, and a logged error shows its cause.
+      throw new GitHubError(`the GitHub client could not be made: ${redactSecrets(message, secrets())}`, {
+        kind: "network",
+      });
+    } finally {
+      forget();
+    }
+  };
 }
 
 async function defaultClient(

@@ -6,7 +6,7 @@ import { type Env, environmentTokens, ghAuthToken, tokenFromEnvironment } from "
 import { quote } from "../config/show-value.js";
 import { UsageError } from "../errors.js";
 import { maskSecrets } from "../github/redact.js";
-import type { IssueCommentsClient } from "../github/types.js";
+import type { CallOptions, IssueCommentsClient } from "../github/types.js";
 import type { RunPlace } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { OfflineQueue } from "../queue/offline-queue.js";
@@ -62,7 +62,7 @@ export class ReporterCore {
   readonly listeners: Listeners;
   readonly writer: TimerWriter;
   /** The GitHub client by API URL (see reporterClient). */
-  private readonly client: (apiUrl: string) => Promise<IssueCommentsClient>;
+  private readonly client: (apiUrl: string, options?: CallOptions) => Promise<IssueCommentsClient>;
   /** This machine's background writers (their claims marked, seen gone when killed). */
   private readonly writers: LocalWriters;
   /** Tokens `gh auth token` gave this reporter (in no environment: see secrets()), and its answers by host. */
@@ -133,7 +133,7 @@ export class ReporterCore {
       clock: this.clock,
       timer: this.timer,
       sleep: this.options.sleep ?? sleep,
-      client: (apiUrl) => this.client(apiUrl),
+      client: (apiUrl, options) => this.client(apiUrl, options),
       startBackgroundWriter: () => this.writer.start(),
       ...(this.options.standbyWriter ? { startStandbyWriter: this.options.standbyWriter } : {}),
       warn: (message) => this.warn(message),

@@ -269,7 +269,7 @@ export async function retryQueue(
       const unsureUntil = item.unsure_until === null ? 0 : Date.parse(item.unsure_until);
       return {
         holdCreatesUntil: unsureUntil > clock.now() ? unsureUntil : null,
-        client: await deps.client(item.api_url),
+        client: await deps.client(item.api_url, { timeoutMs: deadline - timer.now() }),
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
         viewer: viewers.get(item.api_url),

@@ -1,5 +1,5 @@
 import type { GitHubError } from "../errors.js";
-import type { IssueComment, IssueCommentsClient } from "../github/types.js";
+import type { CallOptions, IssueComment, IssueCommentsClient } from "../github/types.js";
 import type { RunState, SyncState } from "../model/types.js";
 import type { OfflineQueue } from "../queue/offline-queue.js";
 import type { RunStore } from "../store/types.js";
@@ -19,8 +19,11 @@ export interface SyncDeps {
    */
   timer: Clock;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token. */
-  client: (apiUrl: string) => Promise<IssueCommentsClient>;
+  /**
+   * The GitHub client for an API URL (imported lazily); throws GitHubError "auth" without a token, and
+   * "timeout" when a client factory given to the library is still making it `options.timeoutMs` later.
+   */
+  client: (apiUrl: string, options?: CallOptions) => Promise<IssueCommentsClient>;
   /**
    * Starts something that will write the latest state when it is due (a detached process, or a timer);
    * resolves to the writer's pid when it is a process of this machine (its claim is marked with it).

@@ -64,7 +64,7 @@ export async function writeStep(
   // Kept for the catch: what it learned of a request that timed out.
   let context: WriteContext | null = null;
   try {
-    const client = await deps.client(state.github.apiUrl);
+    const client = await deps.client(state.github.apiUrl, { timeoutMs: deadline - deps.timer.now() });
     context = {
       client,
       target: { repo: repoRef(state.github.repo!), issueNumber: state.github.issueNumber! },

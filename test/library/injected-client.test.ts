@@ -130,6 +130,53 @@ describe("a client given to the library", () => {
     await reporter.close();
   });
 
+  it("whose factory never settles: the call gives up on it at its deadline, warns and queues", async () => {
+    let made = 0;
+    const { reporter, warnings, queued } = setup(() => {
+      made++;
+      return new Promise<never>(() => {});
+    });
+    const started = Date.now();
+    // Without the deadline on the factory, this call and close() never end (the test times out).
+    await reporter.initializeParallelTracking("E", ["a"]);
+    expect(Date.now() - started).toBeLessThan(11_000);
+    expect(warnings[0]).toMatch(
+      /^GitHub: the GitHub client factory did not answer within 9\.\ds; the update is queued/,
+    );
+    expect(queued()).toHaveLength(1);
+    expect(made).toBe(1);
+    await reporter.close();
+  });
+
+  it("whose factory is still making a client: calls meanwhile wait for it, then call it anew", async () => {
+    const memory = new MemoryClient();
+    memory.down = new GitHubError("GitHub is down", { kind: "server", status: 503 });
+    let made = 0;
+    let hang = false;
+    const { reporter, warnings } = setup(async () => {
+      made++;
+      return hang ? new Promise<never>(() => {}) : memory;
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    memory.down = null;
+    hang = true;
+    made = 0;
+    const deadline = Date.now() + 300;
+    // Two retries at once need a client for the queued post: the factory is asked once for both.
+    const reports = await Promise.all([
+      reporter.retryReport({ deadline }),
+      reporter.retryReport({ deadline }),
+    ]);
+    expect(reports.map((report) => report.remaining)).toEqual([1, 1]);
+    expect(made).toBe(1);
+    expect(warnings.at(-1)).toMatch(/the GitHub client factory did not answer within 0\.\ds/);
+    // Given up on: the next call asks the factory again (it may answer now), and it does.
+    hang = false;
+    expect(await reporter.retryOfflineQueue()).toBe(1);
+    expect(made).toBe(2);
+    await reporter.close();
+  });
+
   describe("whose errors quote the token", () => {
     // Token-shaped, and one that is not (a GitHub Enterprise token, say): masked because it is the
     // environment's.
