@@ -66,7 +66,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private keptMadeAt: number | null = null;
   /** The order its changes are made in: the order of the calls (see CallOrder). */
   private readonly order = new CallOrder();
-  /** The calls made and not yet settled: close() lets them finish before it ends the reporter's work. */
+  /** The calls made and not yet settled: flush() and close() let them finish first. */
   private readonly calls = new Set<Promise<unknown>>();
   /** close()'s work, once called: every call made after it is refused, and every close() waits for it. */
   private closing: Promise<void> | null = null;
@@ -398,12 +398,23 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   }
 
   /**
-   * Waits until this process's background writer (the "timer" one) is done: the issue is up to date,
-   * or what it lacks is queued. Bounded: the timer writer lives 15 s (TIMER_WRITER.lifetimeMs) from the
-   * reporter's latest change, so changes made while it waits extend the wait.
+   * Waits until the calls made before it have settled (as close() does), then until this process's
+   * background writer (the "timer" one) is done: the issue is up to date, or what it lacks is queued.
+   * Bounded: each call gives up on GitHub by its deadline, and the timer writer lives 15 s
+   * (TIMER_WRITER.lifetimeMs) from the reporter's latest change, so changes made while it waits extend
+   * the wait.
    */
   flush(): Promise<void> {
-    return this.call("flush", [], () => this.core.writer.flushed());
+    const before = this.callsSettled();
+    return this.call("flush", [], async () => {
+      await before;
+      await this.core.writer.flushed();
+    });
+  }
+
+  /** Settles once every call made until now has settled (flush() and close() wait for them). */
+  private async callsSettled(): Promise<void> {
+    await Promise.allSettled([...this.calls]);
   }
 
   /**
@@ -534,7 +545,7 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled(this.calls);
+      await this.callsSettled();
       await this.core.writer.close();
       // A listener's rejected promise reaches captureRejectionSymbol a tick after its call: a call that did
       // no I/O (the file store reads synchronously) may have ended first. Delivered before close() settles.
