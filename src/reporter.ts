@@ -44,6 +44,7 @@ import { commandDeadline } from "./sync/deadline.js";
 import { canSync } from "./sync/decide.js";
 import type { RetryReport } from "./sync/retry-queue.js";
 import { isDateMs } from "./util/io.js";
+import { sleep } from "./util/sleep.js";
 
 export type { AgentRef, FinalizeResult, ReporterEvents, ReporterOptions } from "./reporter/types.js";
 
@@ -72,9 +73,9 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   private closing: Promise<void> | null = null;
 
   constructor(epicDir: string, options?: ReporterOptions | null) {
-    // A listener that returns a rejected promise (an async one that throws) is handled as one that throws
-    // for the background writer's warning: its error is kept for the next call (see captureRejectionSymbol).
-    super({ captureRejections: true });
+    // A listener's promise (an async listener's) is followed by the reporter's emits (Listeners): its
+    // rejection is kept for the next call or close(), as the background writer's warning's error.
+    super();
     // Checked here by hand: a constructor cannot wait for the zod schemas (loaded on a method's first call).
     if (typeof epicDir !== "string" || epicDir.trim() === "") {
       throw new UsageError(
@@ -459,6 +460,8 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
     this.keptMadeAt = null;
     // Whether close() came first is decided now: a call made before it is not refused while it loads.
     const refused = this.closing !== null;
+    // What async listeners' promises rejected with until now is this call's to throw (Listeners.callMade).
+    this.core.listeners.callMade();
     const run = async () => {
       try {
         await this.checkArguments(method, args);
@@ -539,18 +542,25 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   /**
    * Ends the reporter's background work, once the calls made before it have settled: the timer writer
    * stops at its next wait (a write in progress ends by its deadline, 9.5 s at most), what the issue
-   * still lacks is queued for `retry`, and the store the reporter made is closed. Calls made after it
-   * reject; so does close() with a listener's error that no call has thrown yet. Called again, it
-   * resolves (or rejects) with the first.
+   * still lacks is queued for `retry`, and the store the reporter made is closed; then the promises async
+   * listeners returned that are still pending are waited for, 10 s at most (LISTENER_WAIT_MS: one still
+   * pending then is warned of, not waited for). Calls made after it reject; so does close() with a
+   * listener's error that no call has thrown yet. Called again, it resolves (or rejects) with the first.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.callsSettled();
       await this.core.writer.close();
-      // A listener's rejected promise reaches captureRejectionSymbol a tick after its call: a call that did
-      // no I/O (the file store reads synchronously) may have ended first. Delivered before close() settles.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      this.core.listeners.rethrow();
+      // An async listener's promise may settle after the call that emitted: waited for, within a bound.
+      const { listeners, options } = this.core;
+      const left = await listeners.settled(LISTENER_WAIT_MS, options.sleep ?? sleep);
+      listeners.callMade();
+      if (left > 0) {
+        this.core.warn(
+          `close(): ${left === 1 ? "a listener's promise" : `${left} listeners' promises`} had not settled ${LISTENER_WAIT_MS / 1000} s after the reporter's work was done; not waited for longer (what ${left === 1 ? "it rejects" : "they reject"} with later is not thrown)`,
+        );
+      }
+      listeners.rethrow();
     })();
     return this.closing;
   }
@@ -564,16 +574,10 @@ export class ParallelProgressReporter extends EventEmitter<ReporterEvents> {
   protected standBy(): Promise<void> {
     return this.call("runBackgroundWriter", [], () => writeInBackground(this.core, { standby: true }));
   }
-
-  /**
-   * A listener that returned a rejected promise (EventEmitter's captureRejections): its error is kept for
-   * the next call to throw once its work is done, as a warning listener's that threw, never an unhandled
-   * rejection, which would end the caller's process.
-   */
-  override [EventEmitter.captureRejectionSymbol](error: Error, ..._event: unknown[]): void {
-    this.core.listeners.keep(error);
-  }
 }
+
+/** How long close() waits for the promises listeners returned that are still pending. */
+const LISTENER_WAIT_MS = 10_000;
 
 /** Creates a reporter for an epic directory (the original design's `create_parallel_reporter`). */
 export function createParallelReporter(

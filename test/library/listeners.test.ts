@@ -212,6 +212,49 @@ describe("a listener that returns a rejected promise (an async listener that thr
     await expect(reporter.close()).rejects.toThrow("async listener bug");
   });
 
+  it.each([0, 20])(
+    "that awaits something first (a %i ms timer): close() waits for it and rejects with its error",
+    async (delay) => {
+      const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+      fs.mkdirSync("/epic", { recursive: true });
+      const reporter = createParallelReporter("/epic", { fs, env: {} });
+      await reporter.initializeParallelTracking("E", ["a", "b"]);
+      reporter.on("change", async () => {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        throw new Error("late async listener bug");
+      });
+      const unhandled = await countingUnhandled(async () => {
+        await reporter.markAgentComplete("a", "done");
+        await expect(reporter.close()).rejects.toThrow("late async listener bug");
+      });
+      expect(unhandled).toEqual([]);
+    },
+  );
+
+  it("that never settles: close() waits for it 10 s at most, then resolves with a warning", async () => {
+    const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+    fs.mkdirSync("/epic", { recursive: true });
+    const waits: number[] = [];
+    const warnings: string[] = [];
+    const reporter = createParallelReporter("/epic", {
+      fs,
+      env: {},
+      // The 10 s wait, over at once.
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+      onWarning: (message) => warnings.push(message),
+    });
+    await reporter.initializeParallelTracking("E", ["a"]);
+    reporter.on("change", () => new Promise(() => {}));
+    await reporter.markAgentComplete("a", "done");
+    await reporter.close();
+    expect(waits).toEqual([10_000]);
+    expect(warnings).toEqual([
+      "close(): a listener's promise had not settled 10 s after the reporter's work was done; not waited for longer (what it rejects with later is not thrown)",
+    ]);
+  });
+
   it("a kept error is not lost when a later call rejects with its own listener's error: the next one throws it", async () => {
     const { make } = setup();
     const reporter = make();
