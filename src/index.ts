@@ -52,4 +52,4 @@ export type { RunStore, Transition } from "./store/types.js";
 export type { OwedPost } from "./sync/retry-plan.js";
 export type { RetryReport } from "./sync/retry-queue.js";
 export type { StepResult } from "./sync/run-syncer.js";
-export type { Clock, FileSystem } from "./util/io.js";
+export type { Clock, FileSystem, FileSystemLike } from "./util/io.js";

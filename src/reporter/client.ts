@@ -99,7 +99,7 @@ function shownApiUrl(url: string, secrets: readonly string[]): string {
  * never settles is called once per write deadline at most, rather than once per call.
  */
 function factoryClients(
-  factory: (apiUrl: string) => Promise<IssueCommentsClient | null>,
+  factory: (apiUrl: string) => IssueCommentsClient | null | Promise<IssueCommentsClient | null>,
   secrets: () => readonly string[],
 ): (apiUrl: string, timeoutMs: number | undefined) => Promise<IssueCommentsClient | null> {
   const making = new Map<string, Promise<IssueCommentsClient | null>>();

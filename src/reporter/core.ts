@@ -74,7 +74,8 @@ export class ReporterCore {
     epicDir: string,
     readonly options: ReporterOptions,
   ) {
-    this.fs = options.fs ?? nodeFileSystem();
+    // Given by the names of its methods (FileSystemLike): they are Node's, or memfs's, which do the same.
+    this.fs = (options.fs as FileSystem | undefined) ?? nodeFileSystem();
     this.writers = localWriters(this.fs);
     this.clock = options.clock ? checkedClock(options.clock) : systemClock;
     this.timer = atLeastRealTime(this.clock);

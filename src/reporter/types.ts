@@ -4,11 +4,11 @@ import type { IssueCommentsClient } from "../github/types.js";
 import type { AgentState, RunState } from "../model/types.js";
 import type { RunStore } from "../store/types.js";
 import type { StepResult } from "../sync/run-syncer.js";
-import type { Clock, FileSystem } from "../util/io.js";
+import type { Clock, FileSystemLike } from "../util/io.js";
 
 export interface ReporterOptions {
-  /** File system (default: Node's). Tests pass memfs. */
-  fs?: FileSystem;
+  /** File system (default: Node's): Node's `fs` or memfs's (tests), or any object with its methods. */
+  fs?: FileSystemLike;
   /** Clock (default: Date.now). */
   clock?: Clock;
   /**
@@ -19,10 +19,13 @@ export interface ReporterOptions {
   /** GitHub settings that win over task.md (the CLI's --issue, --repo, --api-url, ...). */
   github?: GitHubOverrides;
   /**
-   * The GitHub client: an IssueCommentsClient (for tests or another transport), or a factory by API URL.
+   * The GitHub client: an IssueCommentsClient (for tests or another transport), or a factory by API URL
+   * (synchronous or async; null: no token).
    * Default: Octokit with the token from the environment (imported only when a write is due).
    */
-  client?: IssueCommentsClient | ((apiUrl: string) => Promise<IssueCommentsClient | null>);
+  client?:
+    | IssueCommentsClient
+    | ((apiUrl: string) => IssueCommentsClient | null | Promise<IssueCommentsClient | null>);
   /**
    * How a write that is not due yet gets done later. Default "timer": in this process (it keeps the
    * process alive until the issue is up to date). The CLI passes a function that starts a detached process,

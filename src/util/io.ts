@@ -1,10 +1,49 @@
 import type * as nodeFs from "node:fs";
 
+/** The synchronous methods of `fs` the library calls (FileSystem: the compiler holds the list to them). */
+type SyncMethod =
+  | "existsSync"
+  | "lstatSync"
+  | "mkdirSync"
+  | "readFileSync"
+  | "readdirSync"
+  | "readlinkSync"
+  | "renameSync"
+  | "rmSync"
+  | "rmdirSync"
+  | "statSync"
+  | "utimesSync"
+  | "watch"
+  | "writeFileSync";
+
+/** The methods of `fs.promises` the library calls. */
+type PromiseMethod =
+  | "chmod"
+  | "chown"
+  | "link"
+  | "lstat"
+  | "readFile"
+  | "readdir"
+  | "realpath"
+  | "rename"
+  | "rm"
+  | "stat"
+  | "writeFile";
+
+/** The file system the library uses: the part of Node's `fs` module it calls, typed as Node's. */
+export type FileSystem = Pick<typeof nodeFs, SyncMethod> & {
+  promises: Pick<typeof nodeFs.promises, PromiseMethod>;
+};
+
 /**
- * The file system the library uses: Node's `fs` module (callback and `promises` APIs).
- * Tests inject memfs (`createFsFromVolume(vol)`), which implements the same surface.
+ * A file system a caller gives (ReporterOptions.fs): any object with the methods FileSystem has, as
+ * Node's `fs` and memfs's (`createFsFromVolume(vol)`, `memfs().fs`) do. Only their names are checked:
+ * memfs types its methods otherwise than Node (its stats' bigint fields may be undefined), and works the
+ * same for the calls the library makes (its tests run on it).
  */
-export type FileSystem = typeof nodeFs;
+export type FileSystemLike = { [K in SyncMethod]: (...args: never[]) => unknown } & {
+  promises: { [K in PromiseMethod]: (...args: never[]) => unknown };
+};
 
 /** The clock, injected so tests can control time. Epoch milliseconds. */
 export interface Clock {

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { describeSync } from "../../src/cli/describe-sync.js";
 import { createParallelReporter } from "../../src/reporter.js";
 import type { StepResult } from "../../src/sync/run-syncer.js";
-import type { FileSystem } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
 
 const TASK = "---\ngithub:\n  issue_number: 123\n  repo: acme/widgets\n---\n";
@@ -15,7 +14,7 @@ const HOUR = 3_600_000;
  * claimed a background writer.
  */
 async function updateSeen(skewMs: number, minIntervalMs: number) {
-  const fs = createFsFromVolume(Volume.fromJSON({ "/epic/task.md": TASK })) as unknown as FileSystem;
+  const fs = createFsFromVolume(Volume.fromJSON({ "/epic/task.md": TASK }));
   const storeNow = Date.now() + skewMs; // frozen: the decision's wait is the interval exactly
   let writersStarted = 0;
   const reporter = createParallelReporter("/epic", {

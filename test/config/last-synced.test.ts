@@ -208,8 +208,11 @@ describe("writeLastSynced", () => {
   });
 
   it("writes through a symlink to its target", async () => {
-    const { fs } = make({ "/real/task.md": "---\ngithub:\n  issue_number: 1\n---\n", "/epic/.keep": "" });
-    await fs.promises.symlink("/real/task.md", "/epic/task.md");
+    const { fs, volume } = make({
+      "/real/task.md": "---\ngithub:\n  issue_number: 1\n---\n",
+      "/epic/.keep": "",
+    });
+    volume.symlinkSync("/real/task.md", "/epic/task.md");
     await expect(writeLastSynced(fs, "/epic/task.md", EPOCH)).resolves.toBe("written");
     expect((await fs.promises.lstat("/epic/task.md")).isSymbolicLink()).toBe(true);
     expect(await fs.promises.readFile("/real/task.md", "utf8")).toContain(`last_synced: ${TS}`);

@@ -7,7 +7,6 @@ import {
   type ParallelProgressReporter,
   type ReporterOptions,
 } from "../../src/reporter.js";
-import type { FileSystem } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
 
 /** What holds for every public method of the reporter: a closed reporter and bad options reject each. */
@@ -44,7 +43,7 @@ const CALLS: Record<
 const METHODS = Object.entries(CALLS);
 
 function setup(options: Partial<ReporterOptions> = {}) {
-  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  const fs = createFsFromVolume(new Volume());
   fs.mkdirSync("/epic", { recursive: true });
   const reporter = createParallelReporter("/epic", {
     fs,

@@ -1,12 +1,11 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { createParallelReporter } from "../../src/reporter.js";
-import type { FileSystem } from "../../src/util/io.js";
 
 describe("finalize", () => {
   it("reads a changed task.md once: the settings it checks are the ones it saves", async () => {
     const volume = Volume.fromJSON({ "/epic/task.md": "# Epic\n" });
-    const fs = createFsFromVolume(volume) as unknown as FileSystem;
+    const fs = createFsFromVolume(volume);
     const reporter = createParallelReporter("/epic", {
       fs,
       env: {},

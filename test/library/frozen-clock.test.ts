@@ -1,7 +1,7 @@
 import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { createParallelReporter } from "../../src/reporter.js";
-import { atLeastRealTime, type FileSystem, REAL_TIME_SLACK_MS } from "../../src/util/io.js";
+import { atLeastRealTime, REAL_TIME_SLACK_MS } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
 
 /**
@@ -11,7 +11,7 @@ import { MemoryClient } from "../support/memory-client.js";
  * kept the process alive for hours.
  */
 function frozenReporter() {
-  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  const fs = createFsFromVolume(new Volume());
   fs.mkdirSync("/epic", { recursive: true });
   const fixed = Date.parse("2025-01-01T00:00:00Z");
   const client = new MemoryClient();

@@ -130,6 +130,15 @@ describe("a client given to the library", () => {
     await reporter.close();
   });
 
+  it("made by a synchronous factory (typed as one, no cast): it is used as an async one's", async () => {
+    const memory = new MemoryClient();
+    const { reporter, warnings } = setup((apiUrl: string) => (apiUrl.startsWith("https://") ? memory : null));
+    await reporter.initializeParallelTracking("E", ["a"]);
+    await reporter.close();
+    expect(warnings).toEqual([]);
+    expect(memory.comments).toHaveLength(1);
+  });
+
   it("whose factory never settles: the call gives up on it at its deadline, warns and queues", async () => {
     let made = 0;
     const { reporter, warnings, queued } = setup(() => {

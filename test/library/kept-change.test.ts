@@ -2,7 +2,6 @@ import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { createParallelReporter, type ParallelProgressReporter } from "../../src/reporter.js";
-import type { FileSystem } from "../../src/util/io.js";
 
 /**
  * A change made before the run ended but applied only after it (kept on a machine while the database did
@@ -12,7 +11,7 @@ import type { FileSystem } from "../../src/util/io.js";
 const START = Date.parse("2025-10-19T16:30:00Z");
 
 function reporter(): { r: ParallelProgressReporter; tick: (ms: number) => number } {
-  const fs = createFsFromVolume(new Volume()) as unknown as FileSystem;
+  const fs = createFsFromVolume(new Volume());
   fs.mkdirSync("/epic", { recursive: true });
   let now = START;
   const r = createParallelReporter("/epic", { fs, env: {}, clock: { now: () => now } });

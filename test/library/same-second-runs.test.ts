@@ -2,7 +2,6 @@ import { createFsFromVolume, Volume } from "memfs";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { createParallelReporter } from "../../src/reporter.js";
-import type { FileSystem } from "../../src/util/io.js";
 
 /**
  * Runs that replace one another within the same second (`init --force`, as a workflow that restarts at
@@ -11,7 +10,7 @@ import type { FileSystem } from "../../src/util/io.js";
  */
 describe("runs started in the same second", () => {
   it("give no agent id again: a call meant for the replaced run's agent is refused, the new run untouched", async () => {
-    const fs = createFsFromVolume(Volume.fromJSON({ "/epic/.keep": "" })) as unknown as FileSystem;
+    const fs = createFsFromVolume(Volume.fromJSON({ "/epic/.keep": "" }));
     const at = Date.parse("2025-10-19T16:30:00.250Z");
     const reporter = createParallelReporter("/epic", { fs, clock: { now: () => at }, env: {} });
     const ids = async (domains: string[]) =>

@@ -121,10 +121,10 @@ describe("OfflineQueue", () => {
   });
 
   it("sets aside a folder named like a queue file; a dry run moves nothing", async () => {
-    const { queue, fs } = setup();
+    const { queue, fs, volume } = setup();
     await queue.add(item(1));
     const folder = "/epic/.github_parallel_queue/comment_20200101_000000_000000.json";
-    await fs.promises.mkdir(folder);
+    volume.mkdirSync(folder);
     const dry = await queue.list({ moveAside: false });
     expect(dry.entries).toHaveLength(1);
     expect(dry.setAside).toEqual([

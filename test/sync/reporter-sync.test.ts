@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { GitHubError } from "../../src/errors.js";
 import { parseMarker } from "../../src/render/marker.js";
 import { createParallelReporter } from "../../src/reporter.js";
-import type { FileSystem } from "../../src/util/io.js";
 import { MemoryClient } from "../support/memory-client.js";
 
 const TASK = `---
@@ -16,7 +15,7 @@ github:
 
 function setup(options: { task?: string; commentMode?: "edit" | "append" } = {}) {
   const volume = Volume.fromJSON({ "/epic/task.md": options.task ?? TASK });
-  const fs = createFsFromVolume(volume) as unknown as FileSystem;
+  const fs = createFsFromVolume(volume);
   let now = Date.parse("2025-10-19T16:30:00Z");
   const clock = { now: () => now };
   // Sleeps end when the test moves time forward (or at once with instantSleep), like fake timers.
