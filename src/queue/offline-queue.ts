@@ -62,11 +62,17 @@ export class OfflineQueue {
     this.dir = join(epicDir, QUEUE_DIR);
   }
 
-  /** Tells `onTrouble` of a failure of the queue folder (once per message); rethrows what is no I/O error. */
-  private trouble(error: unknown, problem: string, consequence: string): void {
+  /**
+   * Tells `onTrouble` of a failure of the queue folder (once per message); rethrows what is no I/O error.
+   * `lacking`: the failure leaves something the issue lacks out of the queue (not so for a delivered entry).
+   */
+  private trouble(error: unknown, problem: string, consequence: string, lacking = true): void {
     const code = (error as NodeJS.ErrnoException).code;
     if (typeof code !== "string") throw error;
-    const message = `the offline queue ${this.dir} ${problem} (${code}): ${consequence}; the run state still holds what the issue lacks, and later commands send it; ${FIX[code] ?? "fix the folder's owner or mode"}`;
+    const held = lacking
+      ? "; the run state still holds what the issue lacks, and later commands send it"
+      : "";
+    const message = `the offline queue ${this.dir} ${problem} (${code}): ${consequence}${held}; ${FIX[code] ?? "fix the folder's owner or mode"}`;
     if (this.told.has(message)) return;
     this.told.add(message);
     this.onTrouble?.(message);
@@ -290,10 +296,19 @@ export class OfflineQueue {
     ).catch((error: unknown) => this.trouble(error, "cannot be written", "an entry was not updated"));
   }
 
-  /** Removes an entry; one that cannot be removed stays (told to `onTrouble`), and is looked up before it is sent again. */
-  async remove(name: string): Promise<void> {
-    await this.fs.promises
-      .rm(join(this.dir, name), { force: true })
-      .catch((error: unknown) => this.trouble(error, "cannot be written", "a delivered entry stays in it"));
+  /**
+   * Removes a delivered entry; false when it cannot be removed: it stays (told to `onTrouble`), and is
+   * looked up on the issue before it is sent again.
+   */
+  async remove(name: string): Promise<boolean> {
+    try {
+      await this.fs.promises.rm(join(this.dir, name), { force: true });
+      return true;
+    } catch (error) {
+      const stays =
+        "a delivered entry could not be removed: it stays, counted as delivered, not as queued (the issue shows it)";
+      this.trouble(error, "cannot be written", stays, false);
+      return false;
+    }
   }
 }

@@ -25,8 +25,11 @@ type RetryAction = "current" | "delivered" | "upsert" | "superseded" | "append" 
 
 export interface PlannedEntry extends QueueEntry {
   action: RetryAction;
-  /** Set once the entry's file is removed. */
-  cleared?: boolean;
+  /**
+   * Set once nothing of it is left to send (the issue shows it, or it was a mark with nothing to mark),
+   * whether or not its file could be removed.
+   */
+  done?: boolean;
 }
 
 export function planRetry(entries: readonly QueueEntry[], state: RunState | null): PlannedEntry[] {

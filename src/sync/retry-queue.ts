@@ -190,8 +190,8 @@ export async function retryQueue(
           }
           clearedRuns.add(entry.item.run_id);
           if (!shown) {
+            entry.done = true;
             await queue.remove(entry.name);
-            entry.cleared = true;
             continue;
           }
         } else if (entry.action === "append") {
@@ -245,7 +245,9 @@ export async function retryQueue(
       if (rateLimited) report.waitingUntil = state.sync.rateLimitedUntil;
       else if (missing && !(state.sync.lastError && currentFailed)) why = reason;
     }
-    report.remaining = await stillOwed(queue, state);
+    // An entry this call found on the issue counts as delivered although its file could not be removed.
+    const done = new Set(plan.filter((entry) => entry.done).map((entry) => entry.name));
+    report.remaining = await stillOwed(queue, state, done);
     if (report.remaining === 0) report.waitingUntil = null;
     // Posts stay queued and nothing said why (a failure of another process, or this call's time ran out
     // waiting for another retry): said.
@@ -256,10 +258,11 @@ export async function retryQueue(
     } else if (why) report.errors.push(why);
     return report;
 
+    /** Removes a delivered entry (one whose file cannot be removed stays, counted as delivered). */
     async function clear(entry: PlannedEntry): Promise<void> {
       await queue.remove(entry.name);
-      if (!entry.cleared) {
-        entry.cleared = true;
+      if (!entry.done) {
+        entry.done = true;
         report.sent++;
       }
     }
@@ -296,13 +299,20 @@ export async function retryQueue(
 }
 
 /**
- * What the issue still lacks after a retry: the queue's entries, and what the run owes that none of them
- * holds because the queue folder could not take it (read-only, full: the queue warned of it). A retry is
- * not done while any remains, queued or not.
+ * What the issue still lacks after a retry: the queue's entries but those with nothing left to send (`done`
+ * by this call, whose file could not be removed; and those the issue shows, see isDelivered), and what the run owes that none of them holds because the
+ * queue folder could not take it (read-only, full: the queue warned of it). A retry is not done while any
+ * remains, queued or not.
  */
-async function stillOwed(queue: SyncDeps["queue"], state: RunState | null): Promise<number> {
+async function stillOwed(
+  queue: SyncDeps["queue"],
+  state: RunState | null,
+  done: ReadonlySet<string> = new Set(),
+): Promise<number> {
   const { entries } = await queue.list();
-  return entries.length + owedPosts(planRetry(entries, state), state).length;
+  const plan = planRetry(entries, state);
+  const queued = plan.filter((entry) => !done.has(entry.name));
+  return stillQueued(queued) + owedPosts(plan, state).length;
 }
 
 /** GitHub failures that concern one queued entry's issue or post, not GitHub or the token as a whole. */

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { queueFiles, runCli } from "../support/cli.js";
+import { queueFiles, runCli, stopFlushers } from "../support/cli.js";
 import { useFakeGitHub } from "../support/harness.js";
 
 /**
@@ -16,7 +16,7 @@ const fakeGitHub = useFakeGitHub("ghp_unwritable0123456789abcdefghijklmno");
 /** A preload that fails every file written into the queue folder with `code`, as the disk would. */
 const REFUSE_QUEUE = `
 const fs = require("node:fs");
-for (const name of ["writeFile", "link"]) {
+for (const name of (process.env.QUEUE_CALLS ?? "writeFile,link").split(",")) {
   const real = fs.promises[name];
   fs.promises[name] = (path, ...rest) =>
     String(path).includes(".github_parallel_queue")
@@ -57,5 +57,55 @@ describe("retry while the queue folder cannot be written", () => {
     const done = await refused("retry");
     expect(done.code, done.stderr).toBe(0);
     expect(gh.comments("acme/widgets", 123).some((c) => c.body.includes("merged"))).toBe(true);
+  });
+});
+
+describe("retry when a delivered entry cannot be removed from the queue folder", () => {
+  // A queue folder made read-only (chmod 555, a read-only mount) after an entry was queued: the entry stays,
+  // though the issue shows what it held. It had been counted as remaining by retry (exit 3 for ever) and
+  // finalize, while the dry run listed it as delivered and status as up to date.
+  it.each([
+    ["EACCES", "fix the folder's owner or mode"],
+    ["EROFS", "its file system is mounted read-only: mount it writable"],
+  ])("%s: the entry counts as delivered, retry exits 0, and all agree", async (code, fix) => {
+    const { gh, dir, env, cli } = await fakeGitHub();
+    expect((await cli("init", "--epic", "RX", "--domains", "a", "--min-interval", "0")).code).toBe(0);
+    gh.setFaults({ down: true });
+    expect((await cli("update", "a", "--status", "in_progress", "--files", "1/4")).code).toBe(0);
+    expect(await queueFiles(dir)).toHaveLength(1);
+    await stopFlushers(dir);
+    const preload = join(dir, "refuse-queue.cjs");
+    await writeFile(preload, REFUSE_QUEUE);
+    const refused = (...args: string[]) =>
+      runCli([...args, "--dir", dir], {
+        env: {
+          ...env,
+          NODE_OPTIONS: `--require ${preload}`,
+          QUEUE_ERROR: code,
+          QUEUE_CALLS: "writeFile,link,rm,rename",
+        },
+      });
+    expect((await refused("finalize", "--summary", "merged")).code).toBe(0);
+    await stopFlushers(dir);
+
+    gh.clearFaults();
+    const first = await refused("retry", "-v");
+    expect(first.stderr).toContain(`(${code}): a delivered entry could not be removed`);
+    expect(first.stderr).toContain(fix);
+    expect(first.stderr).not.toContain("remain to be sent");
+    expect(first.code, first.stderr).toBe(0);
+    expect(gh.comments("acme/widgets", 123).some((c) => c.body.includes("merged"))).toBe(true);
+    expect(await queueFiles(dir)).toHaveLength(1);
+
+    const again = await refused("retry");
+    expect(again.code, again.stderr).toBe(0);
+    const dry = await refused("retry", "--dry-run");
+    expect(dry.stdout).toContain("\tdelivered\t");
+    expect(dry.code).toBe(0);
+    const finalize = await refused("finalize");
+    expect(finalize.code).toBe(0);
+    expect(finalize.stderr).not.toContain("remain to be sent");
+    const status = await refused("status", "--json");
+    expect(JSON.parse(status.stdout).sync.queued).toBe(0);
   });
 });

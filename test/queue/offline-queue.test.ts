@@ -221,13 +221,15 @@ describe("OfflineQueue", () => {
     expect(await queue.add(item(1))).toBeNull();
     expect(await queue.add(item(2))).toBeNull();
     expect(await queue.list()).toEqual({ entries: [], setAside: [] });
-    await queue.remove("comment_20200101_000000_000000.json");
+    expect(await queue.remove("comment_20200101_000000_000000.json")).toBe(false);
     expect(await queue.exclusive(async () => "ran")).toBe("ran");
     expect(told).toHaveLength(3);
     expect(told[0]).toMatch(
       /^the offline queue \/epic\/.github_parallel_queue cannot be written \(EACCES\): a post was not queued; the run state still holds/,
     );
     expect(told[1]).toMatch(/cannot be read \(EACCES\): its posts are neither sent nor counted/);
-    expect(told[2]).toMatch(/cannot be written \(EACCES\): a delivered entry stays in it/);
+    expect(told[2]).toMatch(
+      /cannot be written \(EACCES\): a delivered entry could not be removed: it stays, counted as delivered, not as queued \(the issue shows it\); fix the folder's owner or mode$/,
+    );
   });
 });
