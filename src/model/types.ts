@@ -157,6 +157,11 @@ export interface SyncState {
    */
   writeBudget: { tokens: number; at: number } | null;
   consecutiveFailures: number;
+  /**
+   * The seqs of queued history comments (append mode) the issue was seen to show whose queue file could
+   * not be removed (a queue folder made read-only): delivered, not queued. Absent: none.
+   */
+  historyShown?: number[];
   /** The final summary comment, once posted. */
   finalCommentId: number | null;
   finalCommentUrl: string | null;

@@ -90,6 +90,7 @@ const syncSchema = z.looseObject({
     .nullable()
     .default(null),
   consecutiveFailures: count,
+  historyShown: z.array(count).optional(),
   finalCommentId: z.int().nullable(),
   finalCommentUrl: z.string().nullable().default(null),
   lastError: z.string().nullable(),

@@ -10,11 +10,13 @@ import { canSync, missingSteps } from "./decide.js";
  *   replayed: the issue is brought to the current state (progress comment, then final summary once),
  *   and the entry is cleared once the issue shows what it held or something newer.
  * - `delivered`: an entry of the run in this directory that the issue already shows (or something
- *   newer), written by another process or machine since: cleared, nothing sent.
+ *   newer), written by another process or machine since: cleared, nothing sent. A history comment
+ *   (append mode) only once the issue was seen to show it itself (see isDelivered).
  * - `upsert`: the newest progress snapshot of another run (edit mode): edits that run's comment.
  * - `superseded`: an older progress snapshot of another run: cleared when its run's newest one lands.
  * - `append`: a history comment (append mode) of another run: posted as it is, in order, once. The
- *   current run's history is `current`: its writer posts it, oldest first, before anything newer.
+ *   current run's history is `current`: its writer posts it, oldest first, before anything newer (in
+ *   either mode); what the writer did not post (the issue was up to date) the retry posts after it.
  * - `final`: the final summary of another run: posted once (looked up by marker first).
  * - `left`: an entry of another run queued for another GitHub API than the call's (only in a dry run's
  *   plan, see leftForOtherApi): it stays queued, as the token goes only to the configured API.
@@ -121,7 +123,10 @@ export interface OwedPost {
 /** What `state`'s issue lacks beyond the current entries of `plan` (pure; none while sync is off). */
 export function owedPosts(plan: readonly PlannedEntry[], state: RunState | null): OwedPost[] {
   if (!state || !canSync(state)) return [];
-  const queued = new Set(plan.filter((entry) => entry.action === "current").map((entry) => entry.item.kind));
+  // A history comment of an older state is owed on its own: it does not hold the run's latest state.
+  const holds = ({ action, item }: PlannedEntry) =>
+    action === "current" && !(isHistory(item) && item.seq < state.seq);
+  const queued = new Set(plan.filter(holds).map((entry) => entry.item.kind));
   return missingSteps(state)
     .filter((kind) => !queued.has(kind))
     .map((kind) => ({
@@ -147,13 +152,26 @@ export function runLeft(plan: readonly PlannedEntry[], owed: readonly OwedPost[]
   };
 }
 
-/** Whether the issue shows what a queued entry (or an owed post) of the current run held, or something newer. */
+/** Whether a queue entry is a history comment (append mode's): delivered only once the issue shows it. */
+export function isHistory(
+  item: Pick<QueueEntry["item"], "kind"> & Partial<Pick<QueueEntry["item"], "comment_mode">>,
+): boolean {
+  return item.kind === "progress" && item.comment_mode === "append";
+}
+
+/**
+ * Whether the issue shows what a queued entry (or an owed post) of the current run held, or something
+ * newer. Not a history comment (append mode's) by anything newer: only once it was seen on the issue, its
+ * file not removable since (`sync.historyShown`; a removed one is not asked about).
+ */
 export function isDelivered(
-  item: Pick<QueueEntry["item"], "run_id" | "kind" | "seq">,
+  item: Pick<QueueEntry["item"], "run_id" | "kind" | "seq"> &
+    Partial<Pick<QueueEntry["item"], "comment_mode">>,
   state: RunState | null,
 ): boolean {
   if (!state || state.runId !== item.run_id) return false;
   if (item.kind === "final") return state.sync.finalCommentId !== null;
+  if (isHistory(item)) return state.sync.historyShown?.includes(item.seq) ?? false;
   return state.sync.postedSeq >= item.seq;
 }
 

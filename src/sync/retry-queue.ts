@@ -1,3 +1,4 @@
+import { sameApi } from "../config/api-url.js";
 import { GitHubError, type GitHubErrorKind, LockTimeoutError } from "../errors.js";
 import type { RunState } from "../model/types.js";
 import type { SetAside } from "../queue/offline-queue.js";
@@ -12,11 +13,13 @@ import {
 } from "./comments.js";
 import { commandDeadline } from "./deadline.js";
 import { canSync, missingSteps, waitReason } from "./decide.js";
+import { clearHistory } from "./history.js";
 import { Pacer } from "./pacer.js";
 import { queuedProgress } from "./queued-progress.js";
 import {
   heldWhileSyncOff,
   isDelivered,
+  isHistory,
   leftForOtherApi,
   type OwedPost,
   owedPosts,
@@ -162,9 +165,24 @@ export async function retryQueue(
           await clear(entry);
           continue;
         }
-        if (entry.action === "current") {
+        if (entry.action === "current" && !isHistory(entry.item)) {
           if (isDelivered(entry.item, await store.read())) await clear(entry);
           continue;
+        }
+        // A history comment of the run that the flush's write did not post (the issue showed the run's
+        // state already): posted now, looked up first. Its file gone, the flush's write posted it.
+        if (entry.action === "current") {
+          if (!(await queue.list()).entries.some(({ name }) => name === entry.name)) {
+            await clear(entry);
+            continue;
+          }
+          // The token goes only to the call's API (a queue file is only data), and the run's writes to the run's.
+          if (options.runElsewhere || !sameApi(entry.item.api_url, options.apiUrl)) {
+            report.errors.push(
+              `${entry.name} is for ${entry.item.api_url}, not ${options.apiUrl}: left queued (the token goes only to the configured API)`,
+            );
+            continue;
+          }
         }
         if (entry.action === "superseded") continue; // cleared below once its run's newest one is sent
         if (refusedRuns.has(entry.item.run_id)) continue; // stays queued, behind its run's refused entry
@@ -194,6 +212,11 @@ export async function retryQueue(
             await queue.remove(entry.name);
             continue;
           }
+        } else if (entry.action === "current") {
+          await appendProgressComment(context, { ...args, lookFirst: true });
+          await clearHistory(deps, entry);
+          markDone(entry);
+          continue;
         } else if (entry.action === "append") {
           // Looked up first: a replay must never post the same snapshot twice (an earlier retry may
           // have posted it and been stopped before clearing its file).
@@ -261,10 +284,14 @@ export async function retryQueue(
     /** Removes a delivered entry (one whose file cannot be removed stays, counted as delivered). */
     async function clear(entry: PlannedEntry): Promise<void> {
       await queue.remove(entry.name);
-      if (!entry.done) {
-        entry.done = true;
-        report.sent++;
-      }
+      markDone(entry);
+    }
+
+    /** Counts an entry the issue shows as delivered, once. */
+    function markDone(entry: PlannedEntry): void {
+      if (entry.done) return;
+      entry.done = true;
+      report.sent++;
     }
 
     async function contextFor(item: QueueItem): Promise<WriteContext> {

@@ -81,11 +81,13 @@ export async function writeStep(
       timeLeft: () => deadline - deps.timer.now(),
       holdCreatesUntil: heldUntil(deps.clock, state.sync, startedAt),
     };
+    // The run's queued history first, in either mode: a run switched to edit mode since still owes it.
+    const history = await postQueuedHistory(context, deps, state);
     const written =
       step === "final"
         ? await postFinalComment(context, { runId: state.runId, body, listed })
         : state.github.commentMode === "append"
-          ? await append(deps, context, state, body)
+          ? await append(context, state, body, history)
           : await writeProgressComment(context, {
               runId: state.runId,
               seq: state.seq,
@@ -157,9 +159,8 @@ function heldUntil(clock: Clock, sync: SyncState, storeNow: number): number | nu
   return until > storeNow ? clock.now() + (until - storeNow) : null;
 }
 
-/** Append mode: the run's queued history first, in order, then this state's comment (once). */
-async function append(deps: SyncDeps, context: WriteContext, state: RunState, body: string) {
-  const queued = await postQueuedHistory(context, deps.queue, state);
+/** Append mode: this state's comment (once), unless `queued`, the run's queued history, held it. */
+async function append(context: WriteContext, state: RunState, body: string, queued: IssueComment | null) {
   if (queued) return { comment: queued, viewer: context.viewer ?? queued.author };
   return appendProgressComment(context, {
     runId: state.runId,
