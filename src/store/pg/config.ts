@@ -391,10 +391,33 @@ const PG_NO_PASSWORD = new Set([
 ]);
 
 /**
+ * The startup parameters every connection sends that a pooler may refuse (user, database, application_name
+ * and client_encoding aside, which PgBouncer takes): `options` (the safe search_path) and statement_timeout.
+ */
+const POOLER_PARAMETERS = ["options", "statement_timeout"];
+
+/** What explainPgError advises when a pooler refuses a startup parameter. */
+const POOLER_ADVICE = `a pooler in front refuses a startup parameter this tool sends: add ${POOLER_PARAMETERS.join(", ")} to its ignore_startup_parameters (PgBouncer), then revoke CREATE on schema public from the roles, as each session's search_path is then the role's own; or connect to the server directly`;
+
+/**
+ * A session refused at its start for a startup parameter, as a pooler refuses one it does not know
+ * (PgBouncer: FATAL 08P01 "unsupported startup parameter: statement_timeout", since 1.20 "unsupported
+ * options startup parameter: parameter search_path"). PostgreSQL itself refuses a setting with a 22 or 42
+ * code; 08P01 is otherwise a protocol violation, which this one is told from by its words only.
+ */
+function isRefusedStartupParameter(error: Error): boolean {
+  return (
+    (error as { severity?: unknown }).severity === "FATAL" &&
+    /\bunsupported\b.*\bstartup parameter\b/i.test(error.message)
+  );
+}
+
+/**
  * Turns an error of the database client into ours, by its code: a SQLSTATE, a Node socket or TLS code,
  * or none (pg's own connection errors). The caller's configuration (wrong password, missing database or
  * role, no permission, TLS refused: StoreConfigError, exit 2) or a database that is not answering
- * (StoreUnavailableError: kept on disk, applied later). Never by the message's words, so an error of the
+ * (StoreUnavailableError: kept on disk, applied later). Never by the message's words (a pooler's refused
+ * startup parameter aside: its 08P01 is otherwise a broken connection), so an error of the
  * application or of SQL whose text mentions "timeout" or "connect" stays what it is; errors the
  * application threw (ours, or a TypeError: a bug) are returned as they are. No message carries the password.
  * `noPermission`: the advice for a missing permission (42501).
@@ -413,6 +436,13 @@ export function explainPgError(error: unknown, where: string, noPermission = GRA
     if (code === EPIC_TAKEN) return new UsageError(`${where}: ${text}`, { cause: error });
     if (code === "42501")
       return new StoreConfigError(`${where}: no permission: ${text} (${noPermission})`, { cause: error });
+    if (code === "08P01" && isRefusedStartupParameter(error))
+      return new StoreConfigError(
+        `${where}: the connection's start was refused: ${text} (${POOLER_ADVICE})`,
+        {
+          cause: error,
+        },
+      );
     if (code.startsWith("08") || UNAVAILABLE_STATES.has(code)) return unavailable();
     // A session the server refused at its start for a setting (the URL's `options`: an unknown parameter,
     // a wrong value): FATAL, where the same codes of a statement are ERRORs.
