@@ -65,8 +65,9 @@ export function reporterClient(
  * file in the epic folder that whoever can write there (a checkout, a shared folder) could point at any
  * host, as a queue file. Says why a write of the run at `apiUrl` is not made (GitHub trouble, auth: warned
  * of, the post queued, until the call is configured for the run's API), or null. A database store's run
- * keeps the API given at init for every machine (`runApiShared`): its rows are the database's roles' to
- * write, as the contract has it. A client object given has no URL to send to.
+ * (`runApiShared`) keeps the API given at init for a call that configured none of its own (no option, no
+ * GITHUB_API_URL); a call that did sends its token only there, as with the file store: any role granted
+ * the run's repository can set its stored API with plain SQL. A client object given has no URL to send to.
  */
 export function runApiElsewhere(
   options: ReporterOptions,
@@ -75,7 +76,9 @@ export function runApiElsewhere(
   runApiShared: boolean,
   secrets: () => readonly string[],
 ): string | null {
-  if (typeof options.client === "object" || runApiShared) return null;
+  if (typeof options.client === "object") return null;
+  const configuredHere = options.github?.apiUrl !== undefined || Boolean(env.GITHUB_API_URL?.trim());
+  if (runApiShared && !configuredHere) return null;
   const configured = resolveApiUrl(options.github?.apiUrl, env);
   if (sameApi(apiUrl, configured)) return null;
   return `the run posts to ${apiUrl}, but this call's GitHub API is ${shownApiUrl(configured, secrets())} (--api-url, else GITHUB_API_URL, else ${DEFAULT_API_URL}): the token is not sent to another; set GITHUB_API_URL (or give --api-url) to the run's`;

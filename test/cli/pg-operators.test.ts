@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionConfig, parseStoreUrl } from "../../src/store/pg/config.js";
 import { MIGRATION_LOCK, migrate } from "../../src/store/pg/migrate.js";
 import { LATEST_VERSION } from "../../src/store/pg/migrations.js";
-import { runCli, spawnCli, waitFor } from "../support/cli.js";
+import { runCli, spawnCli, stopFlushers, waitFor } from "../support/cli.js";
+import { useLoopbackServers } from "../support/loopback.js";
 import {
   grantAsVersion6,
   type PostgresDatabases,
@@ -24,6 +25,7 @@ if (skip) console.warn(`skipping the PostgreSQL operators' tests: ${skip}`);
 describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
   let server: PostgresDatabases;
   let dir: string;
+  const serve = useLoopbackServers();
 
   beforeAll(async () => {
     server = sharedPostgres();
@@ -368,6 +370,107 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("refuses a run's repository in run_state other than its row's, so no role moves a run with plain SQL", async () => {
+    const { url: owner, name } = await server.createDatabase("repomove");
+    const [a, b] = [await role(name, "mva"), await role(name, "mvb")];
+    for (const [who, repo] of [
+      [a, "acme/a"],
+      [b, "acme/b"],
+    ] as const) {
+      expect((await cli(["db", "grant", who.name, "--repo", repo, "--store", owner])).code).toBe(0);
+    }
+    const init = await cli([
+      "init",
+      "--epic",
+      "MOVE",
+      "--domains",
+      "x",
+      "--repo",
+      "acme/a",
+      "--store",
+      a.url,
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    // Row-level security checks the row's repo, which stays acme/a: the constraint refuses the state's.
+    await withConnection(a.url, async (client) => {
+      await expect(
+        client.query(
+          `UPDATE parallel_progress.runs SET run_state = jsonb_set(run_state, '{github,repo}', '"acme/b"')`,
+        ),
+      ).rejects.toThrow(/runs_repo_of_run_state/);
+    });
+    expect((await cli(["finalize", "--epic", "MOVE", "--store", owner])).code).toBe(0);
+    const peek = await cli(["status", "--json", "--epic", "MOVE", "--store", b.url]);
+    expect(peek.code).toBe(2);
+    expect(peek.stderr).toMatch(/no run/);
+    // The CLI sets a repository on a run that has none (the owner, allowed every repository): state and row alike.
+    const next = await cli(["init", "--epic", "MOVE2", "--domains", "x", "--store", owner]);
+    expect(next.code, next.stderr).toBe(0);
+    const moved = await cli([
+      "update",
+      "x",
+      "--status",
+      "in_progress",
+      "--epic",
+      "MOVE2",
+      "--repo",
+      "acme/b",
+      "--store",
+      owner,
+    ]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const seen = await cli(["status", "--json", "--epic", "MOVE2", "--store", b.url]);
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(
+      await server.sql(
+        name,
+        "SELECT repo, run_state -> 'github' ->> 'repo' AS stated FROM parallel_progress.runs WHERE epic_id = 'MOVE2'",
+      ),
+    ).toEqual([{ repo: "acme/b", stated: "acme/b" }]);
+  });
+
+  it("sends a call's token to the run's stored API only when the call configured no API of its own", async () => {
+    const { url: owner, name } = await server.createDatabase("apimove");
+    const a = await role(name, "api");
+    expect((await cli(["db", "grant", a.name, "--repo", "acme/a", "--store", owner])).code).toBe(0);
+    const init = await cli(["init", "--epic", "API", "--domains", "x", "--repo", "acme/a", "--store", a.url]);
+    expect(init.code, init.stderr).toBe(0);
+    // A role of the run's repository points the run at a server of its own, with plain SQL.
+    const planted = await serve((_request, response) => {
+      response.writeHead(401, { "content-type": "application/json" });
+      response.end('{"message":"Bad credentials"}');
+    });
+    await withConnection(a.url, (client) =>
+      client.query(
+        `UPDATE parallel_progress.runs SET issue_number = 7, run_state = jsonb_set(jsonb_set(run_state,
+           '{github,apiUrl}', to_jsonb($1::text)), '{github,issueNumber}', '7')`,
+        [planted.url],
+      ),
+    );
+    const folder = await mkdtemp(join(tmpdir(), "pp-api-"));
+    try {
+      const token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+      const configured = await runCli(["finalize", "--epic", "API", "--store", owner, "--dir", folder], {
+        env: { GITHUB_TOKEN: token, GITHUB_API_URL: "https://api.github.com" },
+      });
+      expect(configured.code, configured.stderr).toBe(0);
+      expect(configured.stderr).toContain(
+        `the run posts to ${planted.url}, but this call's GitHub API is https://api.github.com`,
+      );
+      expect(configured.stderr).toContain("the token is not sent to another");
+      expect(planted.received).toEqual([]);
+      // A call that configured none follows the run's stored API, as every machine of the run does.
+      const unconfigured = await runCli(["retry", "--epic", "API", "--store", owner, "--dir", folder], {
+        env: { GITHUB_TOKEN: token },
+      });
+      expect(unconfigured.code, unconfigured.stderr).not.toBeNull();
+      expect(planted.received.length).toBeGreaterThan(0);
+    } finally {
+      await stopFlushers(folder);
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it("says a schema is newer than this release knows and goes on working on it, until a newer migration renames what it uses", async () => {

@@ -65,6 +65,17 @@ describe("the environment's token and the run's API", () => {
       (apiUrl) => runApiElsewhere({}, env, apiUrl, true, () => []),
     );
     await expect(shared("https://ghe.example.com/api/v3")).resolves.toBeDefined();
+    // ... for a call that configured no API of its own: one that did sends its token only there (any role
+    // granted the run's repository can set the stored API with plain SQL).
+    const github = { GITHUB_API_URL: "https://api.github.com", ...env };
+    expect(runApiElsewhere({}, github, "https://ghe.example.com/api/v3", true, () => [])).toMatch(
+      /^the run posts to https:\/\/ghe\.example\.com\/api\/v3, but this call's GitHub API is https:\/\/api\.github\.com /,
+    );
+    const option = { github: { apiUrl: "https://api.github.com" } };
+    expect(runApiElsewhere(option, env, "https://ghe.example.com/api/v3", true, () => [])).toMatch(
+      /the token is not sent to another/,
+    );
+    expect(runApiElsewhere({}, github, "https://api.github.com", true, () => [])).toBeNull();
     const configured = { GITHUB_API_URL: "https://ghe.example.com/api/v3", ...env };
     await expect(
       reporterClient({}, configured, clock, () => [])("https://ghe.example.com/api/v3"),

@@ -214,7 +214,10 @@ ALTER POLICY granted_runs ON ${SCHEMA}.events
     // with it, as PostgreSQL's own privileges do; role_name keeps the name it was granted under, for `db
     // grants` to show a dropped role's grant and `db revoke` to remove it. The grants of roles already
     // dropped are removed here (they held for no one, and would have passed to the next role of that name).
-    // And a run's own fields (run_state) must be a JSON object, as an agent's state has been since version 3.
+    // And a run's own fields (run_state) must be a JSON object, as an agent's state has been since version 3;
+    // the repository they name must be the row's `repo` (which row-level security checks): a role could
+    // otherwise set another repository in run_state alone, and the owner's next write of the run's fields,
+    // which sets `repo` from run_state, would move the run there for it.
     sql: `
 ALTER TABLE ${SCHEMA}.grants ADD COLUMN role_id regrole;
 UPDATE ${SCHEMA}.grants g SET role_id = r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = g.role_name;
@@ -232,10 +235,14 @@ ALTER POLICY granted_repos ON ${SCHEMA}.runs
     SELECT r.oid FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))));
 
 -- A role may change its repositories' runs with plain SQL, and run_state = 'null' made every history of
--- the owner fail. Checked for every write from now on; NOT VALID: a run damaged before stays (history
--- names it and lists the others), rather than the migration failing on it, and every call with it.
+-- the owner fail; nor may run_state name another repository than the row's repo (which row-level security
+-- checks, and the owner's next write would set from run_state). Checked for every write from now on;
+-- NOT VALID: a run damaged before stays (history names it and lists the others), rather than the
+-- migration failing on it, and every call with it.
 ALTER TABLE ${SCHEMA}.runs
-  ADD CONSTRAINT runs_run_state_object CHECK (jsonb_typeof(run_state) = 'object') NOT VALID;
+  ADD CONSTRAINT runs_run_state_object CHECK (jsonb_typeof(run_state) = 'object') NOT VALID,
+  ADD CONSTRAINT runs_repo_of_run_state CHECK (jsonb_typeof(run_state) IS DISTINCT FROM 'object'
+    OR repo IS NOT DISTINCT FROM run_state -> 'github' ->> 'repo') NOT VALID;
 `,
   },
 ];

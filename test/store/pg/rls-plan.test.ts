@@ -63,9 +63,9 @@ describe.skipIf(skip)("row-level security of a granted role on a database of man
       `BEGIN;
        SET LOCAL session_replication_role = replica;
        INSERT INTO ${SCHEMA}.runs (run_id, epic_id, repo, started_at, seq, event, run_state)
-       SELECT 'r' || i, 'E' || i, CASE WHEN i % 100 = 0 THEN '${GRANTED}' ELSE 'other/r' || (i % 7) END,
-              now(), 1, 'x', '{}'
-       FROM generate_series(1, ${RUNS}) i;
+       SELECT 'r' || i, 'E' || i, repo, now(), 1, 'x', jsonb_build_object('github', jsonb_build_object('repo', repo))
+       FROM generate_series(1, ${RUNS}) i,
+            LATERAL (SELECT CASE WHEN i % 100 = 0 THEN '${GRANTED}' ELSE 'other/r' || (i % 7) END AS repo) r;
        INSERT INTO ${SCHEMA}.agents (run_id, agent_id, domain, status, files_completed, files_total,
                                      updated_at, state)
        SELECT r.id, 'a' || j, 'd' || j, 'pending', 0, 0, now(), '{}' FROM ${SCHEMA}.runs r, generate_series(1, 2) j;
