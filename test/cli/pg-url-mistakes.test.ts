@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeEpic, runCli } from "../support/cli.js";
+import { makeEpic, runCli, stopFlushers } from "../support/cli.js";
 import { closedPort } from "../support/loopback.js";
 
 /**
@@ -17,7 +17,10 @@ afterAll(async () => {
 
 async function call(args: string[], env: Record<string, string> = {}) {
   const { dir, cleanup } = await makeEpic();
-  cleanups.push(cleanup);
+  cleanups.push(async () => {
+    await stopFlushers(dir); // of a change kept for a database that does not answer
+    await cleanup();
+  });
   const result = await runCli([...args, "--dir", dir], { env });
   const kept = await readdir(join(dir, ".parallel-progress", "pending")).catch(() => []);
   return { ...result, kept };
@@ -84,6 +87,12 @@ describe("store URL mistakes", () => {
       "replication=database",
       'replication must be off (a replication connection runs none of the store\'s statements), got "database"',
     ],
+    // The server reads "\" as escaping the next character: the settings the tool adds after the URL's
+    // own would start with it. Named as the caller wrote it, not with what the tool appends.
+    [
+      "options=-c%20search_path%3Dpublic%5C",
+      'options ends with a "\\" that escapes nothing: remove it (a backslash of a value is written "\\\\"), got "-c search_path=public\\\\"',
+    ],
   ])("%s is a configuration mistake (exit 2, nothing kept), not a database down", async (query, message) => {
     const store = `postgres://u:pw-secret@127.0.0.1:${await closedPort()}/db?${query}`;
     const result = await call(["update", "a", "--status", "pending", "--epic", "E", "--store", store]);
@@ -91,6 +100,21 @@ describe("store URL mistakes", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain(`parallel-progress: error: --store: ${message}`);
     expect(result.kept).toEqual([]);
+  });
+
+  it("PGOPTIONS ending with a lone backslash is refused, named as given; an escaped one is a value", async () => {
+    const store = `postgres://u:pw-secret@127.0.0.1:${await closedPort()}/db`;
+    const args = ["update", "a", "--status", "pending", "--epic", "E", "--store", store];
+    const result = await call(args, { PGOPTIONS: "-c search_path=public\\" });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain('PGOPTIONS ends with a "\\" that escapes nothing');
+    expect(result.stderr).toContain('got "-c search_path=public\\\\"');
+    expect(result.kept).toEqual([]);
+    // Two backslashes are one escaped: the options end there, and the database is only not answering.
+    const escaped = await call(args, { PGOPTIONS: "-c application_name=a\\\\" });
+    expect(escaped.code, escaped.stderr).toBe(0);
+    expect(escaped.stderr).toMatch(/not answering/);
   });
 
   it("a database name holding a line break is named on one line when the database does not answer", async () => {

@@ -3,6 +3,8 @@ import { quote } from "../../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
 import {
   checkParameters,
+  ENDS_WITH_ESCAPE,
+  endsWithEscape,
   MAX_TIMER_MS,
   SECRET,
   SECRET_VALUE,
@@ -217,7 +219,10 @@ const SEARCH_PATH = "pg_catalog,pg_temp";
  * when it connects; so does this, in its place.)
  */
 function withSafeSearchPath(url: string, given: string | null): string {
-  const settings = `${given || process.env.PGOPTIONS || ""} -c search_path=${SEARCH_PATH}`.trim();
+  const own = given || process.env.PGOPTIONS || "";
+  // The URL's are checked with its other parameters (checkParameters); PGOPTIONS here, where it is read.
+  if (!given && endsWithEscape(own)) throw new UsageError(`PGOPTIONS ${ENDS_WITH_ESCAPE}, got ${quote(own)}`);
+  const settings = `${own} -c search_path=${SEARCH_PATH}`.trim();
   return `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(settings)}`;
 }
 

@@ -24,6 +24,19 @@ const port = (value: string) => {
 
 type Check = ((value: string) => string | null) | null;
 
+/**
+ * Whether session options (the URL's `options`, PGOPTIONS) end with a backslash that escapes nothing: the
+ * server reads a backslash as escaping the next character, so the space before the settings this tool adds
+ * after the caller's would be escaped (`search_path=public\ -c ...` read as one value).
+ */
+export function endsWithEscape(options: string): boolean {
+  return /(?:^|[^\\])(?:\\\\)*\\$/.test(options);
+}
+
+/** What is wrong with session options that end with a lone backslash (endsWithEscape). */
+export const ENDS_WITH_ESCAPE =
+  'ends with a "\\" that escapes nothing: remove it (a backslash of a value is written "\\\\")';
+
 const PARAMETERS: Readonly<Record<string, Check>> = {
   host: null,
   hostaddr: null,
@@ -36,7 +49,7 @@ const PARAMETERS: Readonly<Record<string, Check>> = {
   channel_binding: oneOf("disable", "prefer", "require"),
   connect_timeout: integer,
   client_encoding: null,
-  options: null,
+  options: (value) => (endsWithEscape(value) ? ENDS_WITH_ESCAPE : null),
   application_name: null,
   fallback_application_name: null,
   keepalives: integer,
