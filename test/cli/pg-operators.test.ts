@@ -473,6 +473,41 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     }
   });
 
+  // A granted role's read of runs locks runs, then grants (its policy): here in two steps, the first table
+  // locked before the owner's db migrate, the read once the migration waits for that table. A migration that
+  // held grants by then deadlocked with it; one that holds runs and waits for agents does so still (plain SQL
+  // that took agents first), and is then given up (it waited first) and tried again once the read is done.
+  it.each([
+    ["runs", "waits for the read, or the read for it, never both"],
+    ["agents", "is tried again after a deadlock all the same"],
+  ])("migrates past a granted role that locked %s and then reads runs: it %s", async (first) => {
+    const { url: owner, name } = await server.createDatabase("deadlock");
+    await withConnection(owner, (client) => migrate(client, 6));
+    const reader = await role(name, "rdr");
+    await grantAsVersion6(server, name, reader.name, ["acme/a"]);
+    const waiting = async () =>
+      (
+        await server.sql<{ n: number }>(
+          name,
+          "SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass",
+          [`parallel_progress.${first}`],
+        )
+      )[0]!.n === 1;
+    await withConnection(reader.url, async (client) => {
+      await client.query("BEGIN");
+      await client.query(`LOCK TABLE parallel_progress.${first} IN ACCESS SHARE MODE`);
+      const migrating = spawnCli(["db", "migrate", "--store", owner, "--dir", dir]);
+      expect(await waitFor(waiting)).toBe(true);
+      const { rows } = await client.query("SELECT count(*)::int AS n FROM parallel_progress.runs");
+      expect(rows).toEqual([{ n: 0 }]);
+      await client.query("COMMIT");
+      const migrated = await migrating.done;
+      expect(migrated.code, migrated.stderr).toBe(0);
+    });
+    const status = await cli(["db", "status", "--store", owner]);
+    expect(status.stdout).toContain(`version ${LATEST_VERSION}`);
+  });
+
   it("says a schema is newer than this release knows and goes on working on it, until a newer migration renames what it uses", async () => {
     const { url: owner, name } = await server.createDatabase("newer");
     expect((await cli(["db", "migrate", "--store", owner])).code).toBe(0);

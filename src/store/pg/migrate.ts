@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { StoreConfigError } from "../../errors.js";
 import { explainPgError, MAX_TIMER_MS } from "./config.js";
-import { LATEST_VERSION, MIGRATIONS, SCHEMA } from "./migrations.js";
+import { LATEST_VERSION, MIGRATIONS, type Migration, SCHEMA } from "./migrations.js";
 
 /** The advisory lock that serialises migrations across processes and machines (any 64-bit constant). */
 export const MIGRATION_LOCK = "7231049915872043001";
@@ -65,29 +65,58 @@ export async function migrate(client: pg.ClientBase, upTo = LATEST_VERSION): Pro
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
       if (migration.version <= version || migration.version > upTo) continue;
-      await client.query("BEGIN");
-      try {
-        // A migration moves the whole history (runs are kept): on a large database it takes longer than
-        // a statement's limit, and cut short it would be tried again by every call, never done. Its
-        // work is not limited; its wait for the tables' locks is, as long as a statement's was.
-        await client.query("SELECT set_config('lock_timeout', current_setting('statement_timeout'), true)");
-        await client.query("SET LOCAL statement_timeout = 0");
-        // Nor is the client's wait for its answer (query_timeout), as long as a timer goes.
-        await client.query({ text: migration.sql, query_timeout: MAX_TIMER_MS } as pg.QueryConfig);
-        await client.query(`INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
-          migration.version,
-          migration.name,
-        ]);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await applyMigration(client, migration);
+          break;
+        } catch (error) {
+          // A deadlock against a statement that took its tables in another order than the lock below:
+          // the migration was rolled back, whole; the other statement goes on, so this one can again.
+          if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= MIGRATION_ATTEMPTS) throw error;
+        }
       }
       applied.push(migration.version);
     }
     return applied;
   } finally {
     await client.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK]).catch(() => undefined);
+  }
+}
+
+/** PostgreSQL's SQLSTATE for a deadlock, and how many times a migration that met one is tried in all. */
+const DEADLOCK = "40P01";
+const MIGRATION_ATTEMPTS = 3;
+
+/**
+ * The tables a migration locks first, in the order a statement of the store or of plain SQL takes them:
+ * the table it names (a run before its agents and events, which a policy looks the run up in), then
+ * grants, which the policies read under row-level security. A migration that took grants first (an ALTER
+ * of it or of its policy) and then runs would deadlock with a granted role's read of runs, which holds
+ * runs and waits for grants.
+ */
+const LOCK_ORDER = ["runs", "agents", "events", "grants"].map((table) => `${SCHEMA}.${table}`).join(", ");
+
+/** One migration in a transaction of its own, with its row in schema_migrations. */
+async function applyMigration(client: pg.ClientBase, migration: Migration): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    // A migration moves the whole history (runs are kept): on a large database it takes longer than
+    // a statement's limit, and cut short it would be tried again by every call, never done. Its
+    // work is not limited; its wait for the tables' locks is, as long as a statement's was.
+    await client.query("SELECT set_config('lock_timeout', current_setting('statement_timeout'), true)");
+    await client.query("SET LOCAL statement_timeout = 0");
+    // The tables exist from version 1 on: locked at once, in the order readers take them.
+    if (migration.version > 1) await client.query(`LOCK TABLE ${LOCK_ORDER} IN ACCESS EXCLUSIVE MODE`);
+    // Nor is the client's wait for its answer (query_timeout), as long as a timer goes.
+    await client.query({ text: migration.sql, query_timeout: MAX_TIMER_MS } as pg.QueryConfig);
+    await client.query(`INSERT INTO ${SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
+      migration.version,
+      migration.name,
+    ]);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
   }
 }
 
