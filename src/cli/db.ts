@@ -36,13 +36,21 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
     const admin = await loadPg(() => import("../store/pg/admin.js"));
     // No message echoes the password the password file gave (a role or repository typed as it).
     hideFrom(admin.passwordsRead);
-    return { out: createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false }), admin };
+    const out = createOutput({ quiet: options.quiet ?? false, verbose: options.verbose ?? false });
+    // Said of every db command that removed them (see README, "Roles and row-level security").
+    const told = (removed: { role: string; repo: string }[]) => {
+      for (const { role, repo } of removed)
+        out.warn(
+          `removed the grant of ${repo} to role ${shownRole(role)}, which was dropped (a dump restored elsewhere would give it to the role with its number there)`,
+        );
+    };
+    return { out, admin, told };
   };
 
   sub("migrate", "bring the schema up to date (also done on first use)").action(
     async (options: DbOptions) => {
-      const { out, admin } = await begin(options);
-      const { applied, status } = await admin.migrateDatabase(databaseUrl(options));
+      const { out, admin, told } = await begin(options);
+      const { applied, status } = await admin.migrateDatabase(databaseUrl(options), told);
       if (status.version > status.latest) out.warn(`schema version ${status.version} is ${newer(status)}`);
       else
         out.info(applied.length ? `applied migration(s) ${applied.join(", ")}` : "the schema was up to date");
@@ -54,8 +62,8 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
   sub("status", "print the schema version (and whether this release expects a newer one)")
     .option("--json", "print it as JSON")
     .action(async (options: DbOptions & { json?: boolean }) => {
-      const { out, admin } = await begin(options);
-      const status = await admin.databaseStatus(databaseUrl(options));
+      const { out, admin, told } = await begin(options);
+      const status = await admin.databaseStatus(databaseUrl(options), told);
       if (options.json) out.data(JSON.stringify(status, null, 2));
       else {
         const note =
@@ -83,16 +91,16 @@ function addDbCommands(db: Command, done: (code: number) => void): void {
       // --repo is the program's option (as on every command): required here.
       .action(async (role: string, options: DbOptions & { repo?: string }) => {
         if (!options.repo) throw new UsageError(`db ${name} needs the repository: give --repo <owner/name>`);
-        const { out, admin } = await begin(options);
-        await admin.grantRepository(databaseUrl(options), role, options.repo, { revoke });
+        const { out, admin, told } = await begin(options);
+        await admin.grantRepository(databaseUrl(options), role, options.repo, { revoke, told });
         out.info(`${revoke ? "revoked" : "granted"}: role ${shownRole(role)}, runs of ${options.repo}`);
         done(0);
       });
   }
 
   sub("grants", "list the repositories granted to each role").action(async (options: DbOptions) => {
-    const { out, admin } = await begin(options);
-    for (const { role, repo, dropped } of await admin.listGrants(databaseUrl(options)))
+    const { out, admin, told } = await begin(options);
+    for (const { role, repo, dropped } of await admin.listGrants(databaseUrl(options), told))
       out.data(`${shownRole(role)}\t${repo}${dropped ? "\trole dropped" : ""}`);
     done(0);
   });

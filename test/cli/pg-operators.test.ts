@@ -242,7 +242,7 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     );
   });
 
-  it("lets a grant die with its role: shown as dropped, revoked by its name, never passed to a new role of that name", async () => {
+  it("lets a grant die with its role: removed by the next db command, saying so, never passed to a new role of that name", async () => {
     const { url: owner, name } = await server.createDatabase("dropped");
     const ghost = await role(name, "ghost");
     expect((await cli(["db", "grant", ghost.name, "--repo", "acme/secret", "--store", owner])).code).toBe(0);
@@ -259,9 +259,15 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     ]);
     expect(init.code, init.stderr).toBe(0);
     await server.sql(name, `DROP OWNED BY ${ghost.name}; DROP ROLE ${ghost.name}`);
-    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(
-      `${ghost.name}\tacme/secret\trole dropped\n`,
-    );
+    // PostgreSQL keeps the row; pg_dump would write its role as a number, which a restore into another
+    // cluster gives to whichever role has it there. The next db command removes it, whichever it is.
+    const removal = `parallel-progress: warning: removed the grant of acme/secret to role ${ghost.name}, which was dropped (a dump restored elsewhere would give it to the role with its number there)\n`;
+    const status = await cli(["db", "status", "--store", owner]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toBe(removal);
+    expect(await server.sql(name, "SELECT repo FROM parallel_progress.grants")).toEqual([]);
+    const grants = await cli(["db", "grants", "--store", owner]);
+    expect([grants.stdout, grants.stderr]).toEqual(["", ""]);
     // Later, a new role of the same name, given another repository.
     await server.sql(name, `CREATE ROLE ${ghost.name} LOGIN PASSWORD 'new-pw'`);
     expect((await cli(["db", "grant", ghost.name, "--repo", "acme/other", "--store", owner])).code).toBe(0);
@@ -273,16 +279,12 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     ]);
     expect(history.code, history.stderr).toBe(0);
     expect(JSON.parse(history.stdout)).toEqual([]);
-    expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(
-      `${ghost.name}\tacme/other\n${ghost.name}\tacme/secret\trole dropped\n`,
-    );
-    const revoked = await cli(["db", "revoke", ghost.name, "--repo", "acme/secret", "--store", owner]);
-    expect(revoked.code, revoked.stderr).toBe(0);
     expect((await cli(["db", "grants", "--store", owner])).stdout).toBe(`${ghost.name}\tacme/other\n`);
-    // And of a role that is gone, with no role of its name now.
+    // A revoke of a dropped role's grant finds it removed already: done, and said.
     await server.sql(name, `DROP OWNED BY ${ghost.name}; DROP ROLE ${ghost.name}`);
     const gone = await cli(["db", "revoke", ghost.name, "--repo", "acme/other", "--store", owner]);
     expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stderr).toContain(`removed the grant of acme/other to role ${ghost.name}, which was dropped`);
     expect((await cli(["db", "grants", "--store", owner])).stdout).toBe("");
   });
 

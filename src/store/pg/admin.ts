@@ -6,7 +6,7 @@ import { holdsSecret, maskSecrets } from "../../github/redact.js";
 import { ClosingClient } from "./client.js";
 import { connectionConfig, explainPgError, parseStoreUrl } from "./config.js";
 import { MIGRATION_LOCK, migrate, migrateExplained, type SchemaStatus, schemaStatus } from "./migrate.js";
-import { SCHEMA } from "./migrations.js";
+import { LATEST_VERSION, SCHEMA } from "./migrations.js";
 
 /** The operators' side of the database store: migrations, their status, and row-level-security grants. */
 
@@ -40,15 +40,55 @@ export async function withDatabase<T>(url: string, work: (client: pg.Client) => 
   }
 }
 
-export async function migrateDatabase(url: string): Promise<{ applied: number[]; status: SchemaStatus }> {
+/** A grant of a role dropped since, removed by a `db` command (removeDroppedGrants). */
+export interface DroppedGrant {
+  /** The name it was granted under. */
+  role: string;
+  repo: string;
+}
+
+/** Told of the grants of dropped roles a `db` command removed (none: not called). */
+export type OnDroppedGrants = (removed: DroppedGrant[]) => void;
+
+/**
+ * Removes the grants of roles dropped since they were granted: PostgreSQL lets a role be dropped with rows
+ * naming it left, and pg_dump writes such a grant's role (a regrole of no role) as its number, which a
+ * restore into another cluster gives to whichever role has that number there. Done by every `db` command
+ * of a role that may (the schema's owner) on a schema of version 7 (role_id) to this release's.
+ */
+async function removeDroppedGrants(client: pg.ClientBase, told: OnDroppedGrants | undefined): Promise<void> {
+  const { version } = await schemaStatus(client);
+  if (version < 7 || version > LATEST_VERSION) return;
+  const may = await client.query<{ may: boolean }>(
+    "SELECT pg_catalog.has_table_privilege($1, 'DELETE') AS may",
+    [`${SCHEMA}.grants`],
+  );
+  if (!may.rows[0]?.may) return;
+  const { rows } = await client.query<DroppedGrant>(
+    `DELETE FROM ${SCHEMA}.grants g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = g.role_id)
+     RETURNING g.role_name::text AS role, g.repo`,
+  );
+  if (rows.length > 0)
+    told?.(rows.sort((a, b) => `${a.role}\t${a.repo}`.localeCompare(`${b.role}\t${b.repo}`)));
+}
+
+export async function migrateDatabase(
+  url: string,
+  told?: OnDroppedGrants,
+): Promise<{ applied: number[]; status: SchemaStatus }> {
   return withDatabase(url, async (client) => {
     const { applied } = await migrateExplained(client, parseStoreUrl(url).safe);
+    await removeDroppedGrants(client, told);
     return { applied, status: await schemaStatus(client) };
   });
 }
 
-export async function databaseStatus(url: string): Promise<SchemaStatus> {
-  return withDatabase(url, schemaStatus);
+export async function databaseStatus(url: string, told?: OnDroppedGrants): Promise<SchemaStatus> {
+  return withDatabase(url, async (client) => {
+    await removeDroppedGrants(client, told);
+    return schemaStatus(client);
+  });
 }
 
 /** The longest name PostgreSQL keeps (NAMEDATALEN - 1, as it is built unless changed at compile time). */
@@ -63,7 +103,7 @@ export async function grantRepository(
   url: string,
   role: string,
   repo: string,
-  { revoke = false }: { revoke?: boolean } = {},
+  { revoke = false, told }: { revoke?: boolean; told?: OnDroppedGrants | undefined } = {},
 ): Promise<void> {
   if (!isRepoSlug(repo)) throw new UsageError(`--repo must be owner/name, got ${quote(repo)}`);
   if (role.trim() === "") {
@@ -84,7 +124,13 @@ export async function grantRepository(
       );
     }
     await migrate(client);
-    // A dropped role's grants are revoked by the name they were granted under (migration 7).
+    // A dropped role's grants are removed first; revoking one of them is then done already.
+    let removed: DroppedGrant[] = [];
+    await removeDroppedGrants(client, (grants) => {
+      removed = grants;
+      told?.(grants);
+    });
+    if (revoke && removed.some((g) => g.role === role && g.repo.toLowerCase() === repo.toLowerCase())) return;
     const exists = await client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", [role]);
     if (exists.rowCount === 0 && !revoke) {
       throw new UsageError(
@@ -137,10 +183,17 @@ export async function grantRepository(
  */
 const GRANTEE = `coalesce((SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = g.role_id), g.role_name)`;
 
-/** The repositories granted to each role; `dropped`: a grant of a role dropped since (db revoke removes it). */
-export async function listGrants(url: string): Promise<{ role: string; repo: string; dropped: boolean }[]> {
+/**
+ * The repositories granted to each role, once the grants of dropped roles are removed (`told` of them);
+ * `dropped`: such a grant, listed for a role that may not remove it (not the schema's owner).
+ */
+export async function listGrants(
+  url: string,
+  told?: OnDroppedGrants,
+): Promise<{ role: string; repo: string; dropped: boolean }[]> {
   return withDatabase(url, async (client) => {
     await migrate(client);
+    await removeDroppedGrants(client, told);
     const { rows } = await client.query<{ role: string; repo: string; dropped: boolean }>(
       `SELECT ${GRANTEE}::text AS role, g.repo,
               NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = g.role_id) AS dropped
