@@ -296,6 +296,11 @@ export class OfflineQueue {
     ).catch((error: unknown) => this.trouble(error, "cannot be written", "an entry was not updated"));
   }
 
+  /** Whether the entry `name` is still in the queue folder (another process may have sent and removed it). */
+  has(name: string): boolean {
+    return this.fs.existsSync(join(this.dir, name));
+  }
+
   /**
    * Removes a delivered entry; false when it cannot be removed: it stays (told to `onTrouble`), and is
    * looked up on the issue before it is sent again.

@@ -172,7 +172,7 @@ export async function retryQueue(
         // A history comment of the run that the flush's write did not post (the issue showed the run's
         // state already): posted now, looked up first. Its file gone, the flush's write posted it.
         if (entry.action === "current") {
-          if (!(await queue.list()).entries.some(({ name }) => name === entry.name)) {
+          if (!queue.has(entry.name)) {
             await clear(entry);
             continue;
           }
@@ -326,10 +326,10 @@ export async function retryQueue(
 }
 
 /**
- * What the issue still lacks after a retry: the queue's entries but those with nothing left to send (`done`
- * by this call, whose file could not be removed; and those the issue shows, see isDelivered), and what the run owes that none of them holds because the
- * queue folder could not take it (read-only, full: the queue warned of it). A retry is not done while any
- * remains, queued or not.
+ * What the issue still lacks after a retry: the queue's entries, but those with nothing left to send (`done`
+ * by this call though their file could not be removed, and those the issue shows: see isDelivered), and
+ * what the run owes that none of them holds because the queue folder could not take it (read-only, full:
+ * the queue warned of it). A retry is not done while any remains, queued or not.
  */
 async function stillOwed(
   queue: SyncDeps["queue"],
