@@ -14,6 +14,7 @@ import {
   type PostgresDatabases,
   postgresUnavailable,
   sharedPostgres,
+  waitingLocks,
   withConnection,
 } from "../support/postgres.js";
 
@@ -139,13 +140,12 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     await withConnection(owner, (client) => migrate(client, 6));
     const agent = await role(name, "mwa");
     await grantAsVersion6(server, name, agent.name, ["acme/a"]);
-    const waiting = async () =>
-      (
-        await server.sql<{ n: number }>(
-          name,
-          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-      )[0]!.n;
+    const waiting = () =>
+      waitingLocks(
+        server,
+        name,
+        "locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+      );
     // A migration that takes a while (the lock held here), the owner's `db migrate` waiting for it, then the
     // agent's init.
     await withConnection(owner, async (holder) => {
@@ -488,13 +488,7 @@ describe.skipIf(skip)("the PostgreSQL store's operators' side", () => {
     const reader = await role(name, "rdr");
     await grantAsVersion6(server, name, reader.name, ["acme/a"]);
     const waiting = async () =>
-      (
-        await server.sql<{ n: number }>(
-          name,
-          "SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass",
-          [`parallel_progress.${first}`],
-        )
-      )[0]!.n === 1;
+      (await waitingLocks(server, name, "relation = $1::regclass", [`parallel_progress.${first}`])) === 1;
     await withConnection(reader.url, async (client) => {
       await client.query("BEGIN");
       await client.query(`LOCK TABLE parallel_progress.${first} IN ACCESS SHARE MODE`);

@@ -25,6 +25,22 @@ for (const name of (process.env.QUEUE_CALLS ?? "writeFile,link").split(",")) {
 }
 `;
 
+/**
+ * Runs the CLI in `dir` with the queue folder's writes failing with `code` (REFUSE_QUEUE preloaded; `extra`:
+ * its settings, such as QUEUE_CALLS).
+ */
+async function refusingQueue(
+  dir: string,
+  env: Record<string, string>,
+  code: string,
+  extra: Record<string, string> = {},
+): Promise<(...args: string[]) => ReturnType<typeof runCli>> {
+  const preload = join(dir, "refuse-queue.cjs");
+  await writeFile(preload, REFUSE_QUEUE);
+  const refusing = { ...env, ...extra, NODE_OPTIONS: `--require ${preload}`, QUEUE_ERROR: code };
+  return (...args) => runCli([...args, "--dir", dir], { env: refusing });
+}
+
 describe("retry while the queue folder cannot be written", () => {
   it.each([
     ["ENOSPC", "its disk is full: free space on it"],
@@ -32,12 +48,7 @@ describe("retry while the queue folder cannot be written", () => {
   ])("%s: exits 3 while the issue lacks the final summary, and says what to fix", async (code, fix) => {
     const { gh, dir, env, cli } = await fakeGitHub();
     expect((await cli("init", "--epic", "RX", "--domains", "a")).code).toBe(0);
-    const preload = join(dir, "refuse-queue.cjs");
-    await writeFile(preload, REFUSE_QUEUE);
-    const refused = (...args: string[]) =>
-      runCli([...args, "--dir", dir], {
-        env: { ...env, NODE_OPTIONS: `--require ${preload}`, QUEUE_ERROR: code },
-      });
+    const refused = await refusingQueue(dir, env, code);
     gh.setFaults({ down: true });
     expect((await refused("complete", "a")).code).toBe(0);
     const finalize = await refused("finalize", "--summary", "merged");
@@ -74,17 +85,7 @@ describe("retry when a delivered entry cannot be removed from the queue folder",
     expect((await cli("update", "a", "--status", "in_progress", "--files", "1/4")).code).toBe(0);
     expect(await queueFiles(dir)).toHaveLength(1);
     await stopFlushers(dir);
-    const preload = join(dir, "refuse-queue.cjs");
-    await writeFile(preload, REFUSE_QUEUE);
-    const refused = (...args: string[]) =>
-      runCli([...args, "--dir", dir], {
-        env: {
-          ...env,
-          NODE_OPTIONS: `--require ${preload}`,
-          QUEUE_ERROR: code,
-          QUEUE_CALLS: "writeFile,link,rm,rename",
-        },
-      });
+    const refused = await refusingQueue(dir, env, code, { QUEUE_CALLS: "writeFile,link,rm,rename" });
     expect((await refused("finalize", "--summary", "merged")).code).toBe(0);
     await stopFlushers(dir);
 

@@ -294,3 +294,21 @@ export function grantAsVersion6(
      INSERT INTO parallel_progress.grants (role_name, repo) VALUES ${repos.map((repo) => `('${role}', '${repo}')`).join(", ")};`,
   );
 }
+
+/**
+ * How many lock requests wait in `database` (`where`: which of them count; `values` its parameters): a
+ * test waits on it for a process to be blocked where it means it to be.
+ */
+export async function waitingLocks(
+  server: PostgresDatabases,
+  database: string,
+  where = "true",
+  values: unknown[] = [],
+): Promise<number> {
+  const [row] = await server.sql<{ n: number }>(
+    database,
+    `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND (${where})`,
+    values,
+  );
+  return row?.n ?? 0;
+}
