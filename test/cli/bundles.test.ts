@@ -1,4 +1,4 @@
-import { readFile, utimes } from "node:fs/promises";
+import { readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, flusherPids, runCli, waitFor } from "../support/cli.js";
@@ -31,6 +31,20 @@ describe("the CLI's bundles: each call loads what its command needs", () => {
     // (the debug log names each built-in loaded, as fs shows).
     expect(local.stderr).toMatch(/load built-in module (node:)?fs\b/);
     expect(local.stderr).not.toMatch(/load built-in module (node:)?child_process/);
+    // Nor does it read the global `performance`, which loads perf_hooks (about 1 ms): Node's list of the
+    // modules it loaded, printed as the call exits by a preloaded script, tells (the debug log names only
+    // what a require loads).
+    const preload = join(dir, "loaded.cjs");
+    await writeFile(
+      preload,
+      'process.on("exit", () => process.stderr.write(`LOADED ${process.moduleLoadList.join(",")}\\n`));',
+    );
+    const listed = await runCli(
+      ["update", "a", "--status", "in_progress", "--files", "1/4", "--dir", dir, "--min-interval", "600000"],
+      { env: { ...env, NODE_OPTIONS: `--require ${preload}` } },
+    );
+    expect(listed.stderr).toMatch(/LOADED .*NativeModule fs\b/);
+    expect(listed.stderr).not.toMatch(/NativeModule perf_hooks/);
     // Its background writer sees nothing due within a minute and ends: it cannot take the next write.
     expect(await waitFor(async () => (await flusherPids(dir)).length === 0, 10_000)).toBe(true);
 
