@@ -37,7 +37,7 @@ describe("the CLI's bundles: each call loads what its command needs", () => {
     const preload = join(dir, "loaded.cjs");
     await writeFile(
       preload,
-      'process.on("exit", () => process.stderr.write(`LOADED ${process.moduleLoadList.join(",")}\\n`));',
+      'process.on("exit", () => process.stderr.write("LOADED " + process.moduleLoadList.join(",") + "\\n"));',
     );
     const listed = await runCli(
       ["update", "a", "--status", "in_progress", "--files", "1/4", "--dir", dir, "--min-interval", "600000"],
