@@ -1,53 +1,80 @@
 #!/usr/bin/env bash
 # Agents "on several machines" reporting into one run through a PostgreSQL database: each machine has an
-# epic directory and a temp folder of its own and, when this runs as root with unshare available, its own
-# process-id and host-name namespaces, so nothing but the database is shared.
+# epic directory and a temp folder of its own and, when this runs as root with unshare available, each of
+# its jobs runs in process-id and host-name namespaces of its own, so nothing but the database is shared.
 #
 #   PARALLEL_PROGRESS_STORE=postgresql://user:password@localhost:5432/progress examples/several-machines.sh
 #
-# Any PostgreSQL 13 or newer will do; the schema is made on first use. Add GITHUB_TOKEN and
-# `--issue N --repo owner/name` to the init line to see the one table on an issue.
+# Any PostgreSQL 13 or newer will do; the schema is made on first use. To see the one table on an issue,
+# set GITHUB_TOKEN and pass init's options: examples/several-machines.sh --issue 42 --repo owner/name
+#
+# As in a CI matrix, a job's processes end with the job (the kernel ends a namespace's processes with its
+# first one, as a runner ends what a job left running): a background writer lives as long as its job, so
+# each agent job ends with `retry`, which writes what the issue still lacks before the job goes.
 set -euo pipefail
+
+# Inside a job (this script again, in the job's namespaces): run its command, then end.
+if [ "${1:-}" = "--job" ]; then
+  shift
+  bin="$(cd "$(dirname "$0")" && pwd)/../bin/parallel-progress.cjs"
+  cli() { node "$bin" "$@"; }
+  # One machine's agents, all at once: domain:files pairs. Each agent reports as it works, then completes.
+  agents() {
+    local pids=() spec
+    for spec in "$@"; do
+      (
+        domain="${spec%%:*}" total="${spec##*:}"
+        for ((done = 1; done <= total; done++)); do
+          sleep 0.1 # ... the agent works on a file ...
+          cli update "$domain" --status in_progress --files "$done/$total"
+        done
+        cli complete "$domain" --summary "$domain done on $MACHINE"
+      ) &
+      pids+=("$!")
+    done
+    # `wait` on each pid: a bare `wait` would not report an agent that failed.
+    local pid
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    cli retry >/dev/null
+  }
+  "$@"
+  exit
+fi
 
 : "${PARALLEL_PROGRESS_STORE:?set PARALLEL_PROGRESS_STORE to a postgres:// URL (see the top of this script)}"
 export PARALLEL_PROGRESS_STORE
 export PARALLEL_PROGRESS_EPIC="${PARALLEL_PROGRESS_EPIC:-DEMO-MACHINES-$(date +%s)-$$}"
-here="$(cd "$(dirname "$0")" && pwd)"
-bin="$here/../bin/parallel-progress.cjs"
+script="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 
-# A machine: its own folders; its own namespaces where the system lets us make them.
-isolate=()
+# A job on a machine: the machine's folders; namespaces of its own (and its name as the host name) where
+# the system lets us make them.
+isolate=(bash -c 'exec bash "$@"' job)
 if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc --uts true 2>/dev/null; then
-  isolate=(unshare --pid --fork --mount-proc --uts)
+  isolate=(unshare --pid --fork --mount-proc --uts bash -c 'hostname "$MACHINE" && exec bash "$@"' job)
 fi
-on_machine() {
-  local name="$1"
+job() {
+  local machine="$1"
   shift
-  mkdir -p "$root/$name/epic" "$root/$name/tmp"
-  (cd "$root/$name/epic" && TMPDIR="$root/$name/tmp" "${isolate[@]}" node "$bin" "$@")
+  mkdir -p "$root/$machine/epic" "$root/$machine/tmp"
+  (cd "$root/$machine/epic" && MACHINE="$machine" TMPDIR="$root/$machine/tmp" "${isolate[@]}" "$script" --job "$@")
 }
 
-# Machine 1 starts the run (settings given here are kept in the run for every machine).
-on_machine machine-1 init --domains api,web,docs,tests >/dev/null
-
-agent() {
-  local machine="$1" domain="$2" total="$3"
-  for ((done = 1; done <= total; done++)); do
-    sleep 0.1 # ... the agent works on a file ...
-    on_machine "$machine" update "$domain" --status in_progress --files "$done/$total"
-  done
-  on_machine "$machine" complete "$domain" --summary "$domain done on $machine"
-}
+# Machine 1 starts the run (settings given here, such as --issue and --repo, are kept in the run for
+# every machine).
+job machine-1 cli init --domains api,web,docs,tests "$@" >/dev/null
 
 # Four agents on three machines, all at once.
-agent machine-1 api 3 &
-agent machine-2 web 2 &
-agent machine-2 docs 2 &
-agent machine-3 tests 3 &
-wait
+pids=()
+job machine-1 agents api:3 &
+pids+=("$!")
+job machine-2 agents web:2 docs:2 &
+pids+=("$!")
+job machine-3 agents tests:3 &
+pids+=("$!")
+for pid in "${pids[@]}"; do wait "$pid"; done
 
-on_machine machine-3 finalize --summary "merged"
-on_machine machine-1 status
-on_machine machine-2 history --epic "$PARALLEL_PROGRESS_EPIC"
+job machine-3 cli finalize --summary "merged"
+job machine-1 cli status
+job machine-2 cli history --epic "$PARALLEL_PROGRESS_EPIC"

@@ -168,4 +168,34 @@ describe.skipIf(skip)("the CLI with a PostgreSQL store", () => {
     expect(result.stdout).toMatch(/DEMO-MACHINES-\S+\t\S+\t/);
     expect(result.stdout).toMatch(/ {2}web\tcompleted\t/);
   }, 120_000);
+
+  it("examples/several-machines.sh with an issue: each agent job ends with the issue current, one progress comment, one summary", async () => {
+    const { url } = await server.createDatabase("example_issue");
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const before = cli.gh.comments("acme/widgets", 123).length;
+    // Each agent job ends with `retry`, which exits 3 (failing the script) while the issue lacks what
+    // the run owes: the script's exit 0 says every job left the issue current.
+    const result = await promisify(execFile)(
+      "bash",
+      ["examples/several-machines.sh", "--issue", "123", "--repo", "acme/widgets"],
+      {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: process.env.HOME ?? "/tmp",
+          NO_COLOR: "1",
+          ...cli.env(url, "DEMO-ISSUE"),
+        },
+        timeout: 120_000,
+      },
+    );
+    expect(result.stdout).toContain("Overall: 100% (10/10 files)");
+    const comments = cli.gh.comments("acme/widgets", 123).slice(before);
+    const progress = comments.filter((c) => c.body.includes("<!-- parallel-progress:progress run="));
+    const finals = comments.filter((c) => c.body.includes("<!-- parallel-progress:final run="));
+    expect(progress).toHaveLength(1);
+    expect(finals).toHaveLength(1);
+    expect(progress[0]!.body).toContain("**Overall:** 100% (10/10 files)");
+    expect(finals[0]!.body).toContain("docs done on machine-2");
+  }, 120_000);
 });
