@@ -61,7 +61,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       requiredOption(
         update,
         "--status <status>",
-        "pending, in_progress, completed or failed",
+        "pending, in_progress (or in-progress), completed or failed",
         parseStatusOption,
       ).option(
         "--files <done/total>",
@@ -135,7 +135,7 @@ export function registerCommands(program: Command, setExitCode: (code: number) =
       watch
         .option(
           "--interval <ms>",
-          "how often to read the run besides its change notifications",
+          "how often to read the run besides its change notifications (50 to 60000)",
           parseWatchInterval,
           DEFAULT_WATCH_INTERVAL_MS,
         )
