@@ -2,7 +2,8 @@
  * Agent ids as the guide makes them: `impl-{first 3 characters of the domain, lowercased}-{HHMMSS UTC}`,
  * e.g. `impl-bac-163000` for "backend". Characters other than a–z and 0–9 become `x`, so an id is
  * always safe to type in a shell and to show on the issue. Ids that would collide within a run get a
- * suffix: `impl-bac-163000`, `impl-bac-163000-2`, `impl-bac-163000-3`.
+ * suffix: `impl-bac-163000`, `impl-bac-163000-2`, `impl-bac-163000-3`. No id is a domain of its run
+ * either (a domain may look like an id: `impl-a-163000`), so that an id always names its agent alone.
  */
 export function agentIdBase(domain: string, at: Date): string {
   const prefix = Array.from(domain.toLowerCase())
@@ -17,7 +18,8 @@ export function agentIdBase(domain: string, at: Date): string {
 const MADE_ID = /^(impl-[a-z0-9]{1,3}-\d{6})(?:-([2-9]|[1-9]\d{1,8}))?$/;
 
 /**
- * One unique id per domain, in the order given, none of them among `existing` (the run's agents, for
+ * One unique id per domain, in the order given, none of them equal to one of these domains or of
+ * `otherDomains` (the run's agents', for agents added later), nor among `existing` (the run's agents, for
  * agents added later; the run this one replaces, for a new run) nor below one of them in its base's
  * suffixes: `impl-bac-163000-3` there reserves `impl-bac-163000` and `-2` too. So runs that replace one
  * another within the same second of the clock (`init --force`, or a new run of an epic in the database)
@@ -30,6 +32,7 @@ export function assignAgentIds(
   domains: readonly string[],
   at: Date,
   existing: Iterable<string> = [],
+  otherDomains: Iterable<string> = [],
 ): string[] {
   const taken = new Set<string>(existing);
   const nextSuffix = new Map<string, number>();
@@ -41,6 +44,9 @@ export function assignAgentIds(
     const after = match[2] === undefined ? 2 : Number(match[2]) + 1;
     nextSuffix.set(base, Math.max(nextSuffix.get(base) ?? 2, after));
   }
+  // Skipped, not reserving the suffixes below them as an id does: a name that is one agent's id and
+  // another's domain would be ambiguous (findAgent), and the agent could not report by its id.
+  for (const domain of [...domains, ...otherDomains]) taken.add(domain);
   return domains.map((domain) => {
     const base = agentIdBase(domain, at);
     let id = base;

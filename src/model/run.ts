@@ -112,8 +112,9 @@ export function makeRunId(epicId: string, at: Date, nonce: string): string {
  *   1. an agent id, exactly;
  *   2. else a domain, exactly;
  *   3. else a domain ignoring case.
- * A name that is one agent's id and another agent's domain, or that matches several domains ignoring
- * case, is ambiguous and refused, listing the candidates; so is a name that matches nothing.
+ * A name that is one agent's id and another agent's domain (a run of an earlier release: ids and domains
+ * no longer meet, see assignAgentIds and applyAdd), or that matches several domains ignoring case, is
+ * ambiguous and refused, listing the candidates; so is a name that matches nothing.
  */
 export function findAgent(state: RunState, ref: string): AgentState {
   const agents = Object.values(state.agents);
@@ -125,7 +126,7 @@ export function findAgent(state: RunState, ref: string): AgentState {
   const byDomain = agents.find((agent) => agent.domain.normalize("NFC") === exact);
   if (byId && byDomain && byId !== byDomain) {
     throw new UsageError(
-      `agent ${quote(ref)} is ambiguous: it is the id of ${describeAgent(byId)} and the domain of ${describeAgent(byDomain)}: give ${byDomain.agentId} for the latter`,
+      `agent ${quote(ref)} is ambiguous: it is the id of ${describeAgent(byId)} and the domain of ${describeAgent(byDomain)}: give ${byDomain.agentId} for the latter, or the domain ${quote(byId.domain)} for the former`,
     );
   }
   const found = byId ?? byDomain;
@@ -257,9 +258,9 @@ function assertReopenable(state: RunState, agent: AgentState, status: AgentStatu
 
 /**
  * Adds agents to an active run, at the top level or under `parentRef`. Refused (state untouched) for a
- * domain already in the run, a finished parent, a parent that reports files of its own (its files must
- * be its children's sums), and nesting deeper than MAX_DEPTH. Agents are never moved, so there are no
- * cycles.
+ * domain already in the run or equal to an agent's id, a finished parent, a parent that reports files of
+ * its own (its files must be its children's sums), and nesting deeper than MAX_DEPTH. Agents are never
+ * moved, so there are no cycles.
  */
 export function applyAdd(
   state: RunState,
@@ -274,6 +275,13 @@ export function applyAdd(
     if (clash) {
       throw new UsageError(
         `domain ${quote(domain)} is already in run ${state.runId} (agent ${clash.agentId}): domains are unique in a run`,
+      );
+    }
+    // An agent that reports by its id would be refused from then on, its id ambiguous (findAgent).
+    const holder = Object.hasOwn(state.agents, domain) ? state.agents[domain] : undefined;
+    if (holder) {
+      throw new UsageError(
+        `domain ${quote(domain)} is the id of agent ${describeAgent(holder)} in run ${state.runId}: a domain may not be another agent's id (that agent could no longer be named by it); choose another domain`,
       );
     }
   }
@@ -296,7 +304,12 @@ export function applyAdd(
   }
   const at = new Date(now);
   const iso = at.toISOString();
-  const ids = assignAgentIds(domains, at, Object.keys(state.agents));
+  const ids = assignAgentIds(
+    domains,
+    at,
+    Object.keys(state.agents),
+    existing.map((agent) => agent.domain),
+  );
   const added = domains.map((domain, index) => ({
     ...newAgent(ids[index]!, domain, iso),
     ...(parent ? { parentId: parent.agentId } : {}),

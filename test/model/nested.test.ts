@@ -73,6 +73,24 @@ describe("adding agents", () => {
     }
     expect(() => applyAdd(deep, ["too-deep"], parent, later(99))).toThrow(/at most 8 levels deep/);
   });
+
+  it("refuses a domain that is an agent's id, and gives no id that is a domain of the run", () => {
+    const base = run();
+    // backend reports by its id: a domain equal to it would make that id ambiguous from then on.
+    expect(() => applyAdd(base, ["docs", "impl-bac-163000"], "frontend", later(1))).toThrow(
+      new UsageError(
+        'domain "impl-bac-163000" is the id of agent impl-bac-163000 (backend) in run EPIC-7-20251019T163000Z-ab12: a domain may not be another agent\'s id (that agent could no longer be named by it); choose another domain',
+      ),
+    );
+    // An id made later skips the run's domains, those already there and those added with it.
+    const named = applyAdd(base, ["impl-doc-163001"], null, later(1)).state;
+    const { added } = applyAdd(named, ["docs", "qa", "impl-qa-163001"], null, later(1));
+    expect(added.map((agent) => agent.agentId)).toEqual([
+      "impl-doc-163001-2",
+      "impl-qa-163001-2",
+      "impl-imp-163001-2",
+    ]);
+  });
 });
 
 describe("a parent's files are its children's sums, in the same change, at any depth", () => {

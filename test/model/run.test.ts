@@ -54,6 +54,19 @@ describe("agent ids", () => {
     expect(assignAgentIds(["backend"], now, ["impl-bac-163000-01", "x"])).toEqual(["impl-bac-163000"]);
   });
 
+  it("never gives an id that is a domain of the run, the agent's own or another's", () => {
+    const now = new Date(at);
+    // `a` would get impl-a-163000, the next domain itself: the name would be ambiguous, and `a` could
+    // not report by its id. A domain that looks like a suffixed id reserves nothing below it.
+    expect(assignAgentIds(["a", "impl-a-163000"], now)).toEqual(["impl-a-163000-2", "impl-imp-163000"]);
+    expect(assignAgentIds(["impl-imp-163000"], now)).toEqual(["impl-imp-163000-2"]);
+    expect(assignAgentIds(["a", "b", "impl-a-163000-2"], now, [], ["impl-a-163000"])).toEqual([
+      "impl-a-163000-3",
+      "impl-b-163000",
+      "impl-imp-163000",
+    ]);
+  });
+
   it("stays unique for many colliding domains", () => {
     const domains = Array.from({ length: 1500 }, (_, i) => `same-prefix-${i}`);
     expect(new Set(assignAgentIds(domains, new Date(at))).size).toBe(1500);
