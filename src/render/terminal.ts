@@ -185,13 +185,14 @@ function toRow(
 }
 
 /**
- * The Domain cell in `width` columns: indented under its parent; where the indentation would leave the name
- * fewer than 3 columns (deep nesting in a narrow terminal), the depth as a number instead (`8└ db…`), so
- * that the levels and the names still show.
+ * The Domain cell in `width` columns: indented under its parent, whole when it fits (a short name deep down
+ * too). Where it is cut and the indentation would leave the name fewer than 3 columns (deep nesting in a
+ * narrow terminal), the depth as a number instead (`8└ db…`), so that the levels and the names still show.
  */
 function domainCell(row: Row, width: number): string {
   const mark = terminalChildMark(row.depth);
-  if (row.depth === 0 || width - displayWidth(mark) >= 3) return fitColumns(row.domain, width);
+  const fits = displayWidth(row.domain) <= width;
+  if (fits || row.depth === 0 || width - displayWidth(mark) >= 3) return fitColumns(row.domain, width);
   return fitColumns(`${row.depth}└ ${row.name}`, width);
 }
 

@@ -80,6 +80,26 @@ describe("add", () => {
     expect(table).toMatch(/\n {2}└ users +impl-use-/);
   });
 
+  it("status indents a short name deep down, piped or in wide columns, without depth numbers", async () => {
+    const dir = await epic();
+    await ok(["init", "--epic", "DEP", "--domains", "p", "--dir", dir]);
+    for (const [child, parent] of [
+      ["c", "p"],
+      ["g", "c"],
+      ["h", "g"],
+    ] as const) {
+      await ok(["add", "--domains", child, "--parent", parent, "--dir", dir]);
+    }
+    for (const env of [{}, { COLUMNS: "300" }]) {
+      const table = (await runCli(["status", "--dir", dir], { env })).stdout;
+      const cells = table
+        .split("\n")
+        .filter((line) => line.includes("impl-"))
+        .map((line) => line.slice(0, line.indexOf("impl-")).trimEnd());
+      expect(cells).toEqual(["p", "└ c", "  └ g", "    └ h"]);
+    }
+  });
+
   it("keeps the parent's sums right when many processes add and report at once", async () => {
     const dir = await started();
     const workers = Array.from({ length: 6 }, (_, i) => `w${i}`);

@@ -151,6 +151,32 @@ describe("renderTerminalTable at a width", () => {
       ...[2, 3, 4, 5, 6, 7, 8].map((depth) => `${depth}└ ${depth}-…`),
     ]);
   });
+
+  it("indents every level, never a number, where nothing is cut (short names deep down too)", () => {
+    // p → c → g → h: the column was as wide as "    └ h", yet rows from depth 3 came out as `3└ h`.
+    const chainOf = (names: string[]) => {
+      const run = state(names.map((name) => agent(name, "pending", 0, 0)));
+      const ids = Object.keys(run.agents);
+      ids.forEach((id, depth) => {
+        if (depth > 0) run.agents[id]!.parentId = ids[depth - 1]!;
+      });
+      return run;
+    };
+    const domainCells = (out: string, rows: number) =>
+      out
+        .split("\n")
+        .slice(1, rows + 1)
+        .map((line) => line.slice(0, line.indexOf("impl-")).trimEnd());
+    const short = chainOf(["p", "c", "g", "h"]);
+    const indented = ["p", "└ c", "  └ g", "    └ h"];
+    expect(domainCells(renderTerminalTable(short, { color: null }), 4)).toEqual(indented);
+    expect(domainCells(renderTerminalTable(short, { color: null, width: 300 }), 4)).toEqual(indented);
+    // Eight levels below the top, each name 2 columns: the last row as indented as the ones above it.
+    const deep = chainOf(["l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8"]);
+    const cells = domainCells(renderTerminalTable(deep, { color: null, width: 200 }), 9);
+    expect(cells[7]).toBe(`${"  ".repeat(6)}└ l7`);
+    expect(cells[8]).toBe(`${"  ".repeat(7)}└ l8`);
+  });
 });
 
 describe("renderTerminalTable with the time and events", () => {
