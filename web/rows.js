@@ -17,6 +17,9 @@ import { clockTime, statusLabel } from "./format.js";
  * @typedef {[number, number, number]} Point
  */
 
+/** A metric cell of an agent that has not reported it, as on the issue and in the terminal. */
+export const NOT_REPORTED = "—";
+
 /** @param {string} tag @param {string} [className] @param {string} [text] */
 export function element(tag, className, text) {
   const created = document.createElement(tag);
@@ -70,17 +73,17 @@ export function buildRow(row, points, startedAt, observedFrom) {
     element(
       "td",
       "col-iteration num",
-      row.iteration === null ? "" : `${row.iteration}/${row.maxIterations ?? "?"}`,
+      row.iteration === null ? NOT_REPORTED : `${row.iteration}/${row.maxIterations ?? "?"}`,
     ),
     element(
       "td",
       "col-criteria num",
-      row.criteriaVerified === null ? "" : `${row.criteriaVerified}/${row.criteriaTotal ?? "?"}`,
+      row.criteriaVerified === null ? NOT_REPORTED : `${row.criteriaVerified}/${row.criteriaTotal ?? "?"}`,
     ),
     element(
       "td",
       "col-cost num",
-      row.costText === null ? "" : `${row.costText}${row.overBudget ? " ⚠" : ""}`,
+      row.costText === null ? NOT_REPORTED : `${row.costText}${row.overBudget ? " ⚠" : ""}`,
     ),
   );
 

@@ -217,6 +217,15 @@ describe.skipIf(!hasChromium)("serve in a browser (chromium)", () => {
     expect(await rowText(page, "db")).toMatch(/↳[\s\S]*2\/5[\s\S]*\$0\.90/);
     expect(await rowText(page, "api")).toContain("3/4");
     expect(await rowText(page, "ui")).toContain("$0.90"); // a parent: its own cost (none) and its child's
+    // What an agent has not reported is `—`, as on the issue and in the terminal, not an empty cell.
+    const metricCells = (domain: string) =>
+      page
+        .locator(`#rows tr[data-agent="${id(domain)}"]`)
+        .locator(".col-iteration, .col-criteria, .col-cost")
+        .allInnerTexts();
+    expect(await metricCells("api")).toEqual(["—", "3/4", "$0.75"]);
+    expect(await metricCells("ui")).toEqual(["—", "—", "$0.90 ⚠"]); // past 80% of its share of $2.00
+    expect(await metricCells("db")).toEqual(["2/5", "—", "$0.90 ⚠"]);
     expect(await page.locator("th.col-cost").isVisible()).toBe(true);
     expect(await page.locator("th.col-iteration").isVisible()).toBe(true);
     expect(errors).toEqual([]);
