@@ -247,12 +247,16 @@ function assertChildrenFinished(state: RunState, agent: AgentState): void {
  */
 function assertReopenable(state: RunState, agent: AgentState, status: AgentStatus): void {
   if (!FINISHED_STATUSES.includes(agent.status) || FINISHED_STATUSES.includes(status)) return;
-  const completed = ancestorIds(state.agents, agent.agentId).find(
-    (id) => state.agents[id]!.status === "completed",
-  );
+  const ancestors = ancestorIds(state.agents, agent.agentId);
+  const completed = ancestors.find((id) => state.agents[id]!.status === "completed");
   if (completed === undefined) return;
+  // The nearest completed ancestor: the parent itself, or one further up (`above its parent …`).
+  const which =
+    completed === ancestors[0]
+      ? `its parent ${completed}`
+      : `its ancestor ${completed} (above its parent ${ancestors[0]})`;
   throw new UsageError(
-    `${agent.agentId} cannot be reopened: it is ${agent.status} and its parent ${completed} is completed (report ${status} on a new agent instead, or fail ${completed} first)`,
+    `${agent.agentId} cannot be reopened: it is ${agent.status} and ${which} is completed (report ${status} on a new agent instead, or fail ${completed} first)`,
   );
 }
 

@@ -232,6 +232,19 @@ describe("a parent's files are its children's sums, in the same change, at any d
     });
   });
 
+  it("names a completed grandparent as an ancestor above the parent, not as the parent", () => {
+    // users → api → backend: api failed, backend completed over it; users (completed) may not be reopened.
+    let state = tree();
+    state = applyComplete(state, "users", null, later(30));
+    state = applyFail(state, "auth", "broken", later(31));
+    state = applyFail(state, "api", "redo", later(32));
+    state = applyCancel(state, "db", null, later(33));
+    state = applyComplete(state, "backend", null, later(34));
+    expect(() => applyProgress(state, "users", { status: "in_progress" }, later(40))).toThrow(
+      `${byDomain(state, "users").agentId} cannot be reopened: it is completed and its ancestor impl-bac-163000 (above its parent impl-api-163010) is completed (report in_progress on a new agent instead, or fail impl-bac-163000 first)`,
+    );
+  });
+
   it("refuses reopening an agent below a completed parent (the parent's work would be undone again)", () => {
     let state = tree();
     state = applyComplete(state, "users", null, later(30));
@@ -246,7 +259,9 @@ describe("a parent's files are its children's sums, in the same change, at any d
       expect(() =>
         applyProgress(state, domain, { status, filesCompleted: 0, filesTotal: 3 }, later(40)),
       ).toThrow(
-        new RegExp(`^${byDomain(state, domain).agentId} cannot be reopened: .*impl-api-163010 is completed`),
+        new RegExp(
+          `^${byDomain(state, domain).agentId} cannot be reopened: it is \\w+ and its parent impl-api-163010 is completed`,
+        ),
       );
     }
     // db is backend's child, and backend is still running: failed, it may be reopened; cancelled, it
