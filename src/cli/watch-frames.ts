@@ -117,8 +117,8 @@ function webUrl(apiUrl: string): string | null {
 interface FrameOptions {
   /** The run table, already rendered for the terminal's width. */
   table: string;
-  /** The epic directory being watched, for the footer. */
-  dir: string;
+  /** What is watched, for the footer: the epic directory, or the epic in its database (no password). */
+  watching: string;
   /** Terminal rows; the frame is cut to fit (header and footer kept). Absent: no limit. */
   rows?: number;
   /** Terminal columns; header and footer are cut to fit. Absent: no limit. */
@@ -144,7 +144,7 @@ export function frameLines(state: RunState, options: FrameOptions): string[] {
       ? `warning: ${options.notice}`
       : state.completedAt
         ? `run finalized at ${clockTime(Date.parse(state.completedAt))}`
-        : `watching ${cleanText(options.dir)} (Ctrl-C to stop)`,
+        : `watching ${cleanText(options.watching)} (Ctrl-C to stop)`,
   );
   // The table's rows too (a row wider than the terminal would wrap), their colours kept.
   const lines = options.table.split("\n").map((line) => cutPainted(line, width));

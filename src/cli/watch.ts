@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
+import { maskSecrets } from "../github/redact.js";
 import { noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { storeTime } from "../store/store-time.js";
+import type { RunStore } from "../store/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./context.js";
 import { fullScreen } from "./terminal-settings.js";
@@ -77,7 +79,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   async function follow(first: RunState): Promise<void> {
     const stdout = process.stdout;
     const screen = fullScreen(process.env, stdout)
-      ? await terminalScreen(dir, () => storeTime(store, Date.now))
+      ? await terminalScreen(watchedPlace(store, dir), () => storeTime(store, Date.now))
       : null;
 
     let state: RunState = first;
@@ -185,9 +187,20 @@ export async function watch(options: WatchOptions): Promise<void> {
   }
 }
 
+/**
+ * What the full-screen view's footer names: the epic directory, or with a database store the epic and the
+ * database (`epic "E1" in postgres://pp@db.internal:5432/runs`), never its password. Asked after the first
+ * read: a password that ~/.pgpass gave is known (and masked) only once connected.
+ */
+export function watchedPlace(store: Pick<RunStore, "database" | "secrets">, dir: string): string {
+  if (!store.database) return dir;
+  const { epicId, database } = store.database;
+  return maskSecrets(`epic ${JSON.stringify(epicId)} in ${database}`, store.secrets ?? []);
+}
+
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */
 async function terminalScreen(
-  dir: string,
+  watching: string,
   now: () => number,
 ): Promise<{ frame: (state: RunState, notice: string | null) => string }> {
   const { terminalColors, terminalTable, terminalWidth } = await import("./terminal-table.js");
@@ -199,7 +212,7 @@ async function terminalScreen(
         // `now` moves the ETA and stalled marks on between changes (a poll redraws when they change); the
         // store's clock, so a machine whose clock is off shows what the issue shows.
         table: terminalTable(state, now()),
-        dir,
+        watching,
         rows: process.stdout.rows,
         ...(columns === undefined ? {} : { columns }),
         bold: color ? color.bold : null,

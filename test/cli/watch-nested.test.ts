@@ -34,7 +34,7 @@ describe("watch with nested agents", () => {
     const state = nested();
     const lines = frameLines(state, {
       table: renderTerminalTable(state, { color: null }),
-      dir: "/x",
+      watching: "/x",
       bold: null,
     });
     const rows = lines.filter((line) => line.includes("impl-"));

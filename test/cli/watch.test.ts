@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { watchedPlace } from "../../src/cli/watch.js";
 import {
   ANSI,
   changeKey,
@@ -20,6 +21,7 @@ import type { GitHubTarget, RunState } from "../../src/model/types.js";
 import { displayWidth } from "../../src/render/terminal.js";
 import { GITHUB_TARGET } from "../render/fixtures.js";
 import { BIN, makeEpic, type RunningCli, runCli, spawnCli, waitFor } from "../support/cli.js";
+import { postgresUnavailable, SUPERUSER_PASSWORD, sharedPostgres } from "../support/postgres.js";
 import { unlessInCi } from "../support/required.js";
 
 const run = promisify(execFile);
@@ -129,7 +131,7 @@ describe("watch: what is printed (pure)", () => {
       "ETA: ~2 minutes",
     ];
     const table = [titles, ...agents, "", ...summary].join("\n");
-    const lines = frameLines(newRun(), { table, dir: "/epic", rows: 15, bold: null });
+    const lines = frameLines(newRun(), { table, watching: "/epic", rows: 15, bold: null });
     expect(lines).toHaveLength(15);
     expect(lines.slice(1, -1)).toEqual([
       "",
@@ -142,13 +144,13 @@ describe("watch: what is printed (pure)", () => {
     ]);
     expect(lines.at(-1)).toMatch(/^watching/);
     // Too short even for that: cut from the bottom, as before.
-    const tiny = frameLines(newRun(), { table, dir: "/epic", rows: 6, bold: null });
+    const tiny = frameLines(newRun(), { table, watching: "/epic", rows: 6, bold: null });
     expect(tiny.slice(1, -1)).toEqual(["", titles, "agent 1", "…"]);
   });
 
   it("frames header, table and footer, cut to the terminal, and draws it over the previous frame", () => {
     const state = newRun();
-    const lines = frameLines(state, { table: "T1\nT2", dir: "/epic", bold: null });
+    const lines = frameLines(state, { table: "T1\nT2", watching: "/epic", bold: null });
     expect(lines[0]).toBe(
       `EPIC-007 · run EPIC-007-20251019T163000Z-1a2b · local · last change ${clockTime(T0)}`,
     );
@@ -156,7 +158,7 @@ describe("watch: what is printed (pure)", () => {
 
     const small = frameLines(state, {
       table: "1\n2\n3\n4\n5\n6",
-      dir: "/epic",
+      watching: "/epic",
       rows: 5,
       columns: 20,
       bold: null,
@@ -166,13 +168,17 @@ describe("watch: what is printed (pure)", () => {
     expect(small.at(-2)).toBe("…");
     expect(small.at(-1)).toMatch(/^watching/);
 
-    const final = frameLines(applyFinalize(state, "", T0 + 5000), { table: "", dir: "/epic", bold: null });
+    const final = frameLines(applyFinalize(state, "", T0 + 5000), {
+      table: "",
+      watching: "/epic",
+      bold: null,
+    });
     expect(final.at(-1)).toBe(`run finalized at ${clockTime(T0 + 5000)}`);
 
     // By screen columns: a CJK character takes two (a wider line would wrap and push the frame down).
     const wide = frameLines(
       { ...state, epicId: "漢字".repeat(15) },
-      { table: "", dir: `/工作/${"目录".repeat(20)}`, columns: 60, bold: null },
+      { table: "", watching: `/工作/${"目录".repeat(20)}`, columns: 60, bold: null },
     );
     for (const line of [wide[0]!, wide.at(-1)!]) {
       expect(displayWidth(line), line).toBeLessThanOrEqual(60);
@@ -183,7 +189,7 @@ describe("watch: what is printed (pure)", () => {
     // their colours kept; a warning takes the footer's place while it holds.
     const painted = frameLines(state, {
       table: `\u001b[33m${"x".repeat(30)}\u001b[39m`,
-      dir: "/epic",
+      watching: "/epic",
       columns: 20,
       bold: null,
       notice: "the run in /epic is gone: waiting for a new one",
@@ -232,6 +238,21 @@ function startWatcher(dir: string, extra: readonly string[] = []): RunningCli & 
 }
 
 const lines = (text: string) => text.split("\n").filter((line) => line !== "");
+
+describe("watch: what its footer names", () => {
+  it("the epic directory, or the epic and its database with no secret in it", () => {
+    expect(watchedPlace({}, "/work/epic")).toBe("/work/epic");
+    const database = { database: "postgresql://pp@db.internal:5432/runs", epicId: "E1" };
+    expect(watchedPlace({ database, secrets: ["pw-from-pgpass-1234"] }, "/work/epic")).toBe(
+      'epic "E1" in postgresql://pp@db.internal:5432/runs',
+    );
+    // An epic typed as the password ~/.pgpass gave: masked, as every message masks it.
+    const typedPassword = { database: { ...database, epicId: "pw-from-pgpass-1234" } };
+    expect(watchedPlace({ ...typedPassword, secrets: ["pw-from-pgpass-1234"] }, "/work/epic")).toBe(
+      'epic "***" in postgresql://pp@db.internal:5432/runs',
+    );
+  });
+});
 
 describe("watch: plain lines when stdout is not a terminal", () => {
   it("prints one line per change made by other processes and exits 0 by itself at finalize", async () => {
@@ -350,8 +371,9 @@ async function tmuxSession(dir: string, command: string) {
 
 const quoteShell = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
 /** The watcher, then a marker with its exit code; the pane stays open so the test can read it. */
-const watchCommand = (dir: string) =>
-  `${quoteShell(process.execPath)} ${quoteShell(BIN)} watch --dir ${quoteShell(dir)}; echo "watch exited $?"; sleep 60`;
+const watchCommand = (dir: string, extra: readonly string[] = []) =>
+  `${quoteShell(process.execPath)} ${quoteShell(BIN)} watch --dir ${quoteShell(dir)} ${extra.map(quoteShell).join(" ")}; echo "watch exited $?"; sleep 60`;
+const noPostgres = postgresUnavailable();
 
 describe("watch: a real terminal (tmux)", () => {
   it.skipIf(!hasTmux)(
@@ -401,4 +423,31 @@ describe("watch: a real terminal (tmux)", () => {
     );
     expect(await session.cursorVisible()).toBe(true);
   });
+
+  it.skipIf(!hasTmux || noPostgres !== null)(
+    `with a database store, names the epic and the database in its footer, never the password${skipReason}${noPostgres ? ` (skipped: ${noPostgres})` : ""}`,
+    async () => {
+      // The footer read `watching <the --dir folder>`, which holds nothing of a database store's run.
+      const dir = await epic();
+      const { url, name } = await sharedPostgres().createDatabase("watch");
+      const store = ["--store", url, "--epic", "E-W"];
+      await cli(["init", "--domains", "api", ...store, "--dir", dir]);
+      const session = await tmuxSession(dir, watchCommand(dir, store));
+      const shown = await waitFor(
+        async () => (await session.screen()).includes("(Ctrl-C to stop)"),
+        10_000,
+        100,
+      );
+      expect(shown).toBe(true);
+      const screen = await session.screen();
+      const footer = screen.split("\n").find((line) => line.startsWith("watching"));
+      expect(footer).toMatch(
+        new RegExp(
+          `^watching epic "E-W" in postgresql://postgres@127\\.0\\.0\\.1:\\d+/${name} \\(Ctrl-C to stop\\)$`,
+        ),
+      );
+      expect(screen).not.toContain(SUPERUSER_PASSWORD);
+      expect(screen).not.toContain(dir);
+    },
+  );
 });
