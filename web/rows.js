@@ -18,7 +18,7 @@ import { clockTime, statusLabel } from "./format.js";
  */
 
 /** A metric cell of an agent that has not reported it, as on the issue and in the terminal. */
-export const NOT_REPORTED = "—";
+const NOT_REPORTED = "—";
 
 /** @param {string} tag @param {string} [className] @param {string} [text] */
 export function element(tag, className, text) {
