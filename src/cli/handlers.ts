@@ -159,7 +159,7 @@ export async function runFinalize(
   const context = createContext(options);
   const { out, reporter, actions, store } = context;
   let result: Awaited<ReturnType<typeof reporter.finalizeParallelExecution>>;
-  const keep = async (why: { said: string; until: string }) => {
+  const keep = async (why: { said: string; until: string; which?: string }) => {
     const { keepChange, pendingOf } = await offline();
     const change = { kind: "finalize" as const, summary, ...(unread > 0 ? { unread } : {}) };
     const kept = { id: randomHex(32), change, madeAt };
@@ -184,7 +184,7 @@ export async function runFinalize(
     if (!(error instanceof StoreUnavailableError) || !store) throw error;
     // Kept after this machine's kept changes; applied once the database answers (exit 0, one warning).
     const { unanswered } = await offline();
-    return keep(unanswered(error));
+    return keep(unanswered(error, store));
   }
   if (!result.finalizedNow) out.info("the run was already finalized");
   // Idempotent, but a summary that differs from the one posted is not dropped without a word.
@@ -273,12 +273,9 @@ export async function runStatus(
   const { out, reporter } = context;
   const { view, kept } = await keptView(context, await reporter.status().catch(keptToo(context)));
   if (context.store) (await offline()).warnSetAside(context);
-  // What this machine keeps for the run is not in it yet: said, not applied (status changes nothing).
-  if (kept && kept.count > 0) {
-    out.warn(
-      `${kept.count} change(s) kept on this machine while the database did not answer are not in the run yet (${kept.dir}): the next change, \`retry\` or \`finalize\` applies them`,
-    );
-  }
+  // What this machine keeps is not in the run yet: said, not applied (status changes nothing), also what
+  // was made before the run started, which it will not take, for as long as it waits here.
+  if (kept && kept.count > 0) out.warn(keptLine(kept, view.startedAt));
   if (options.json) {
     out.data(JSON.stringify(view, null, 2));
     return 0;
@@ -294,6 +291,19 @@ export async function runStatus(
   out.data(terminalTable(state, now));
   out.data(syncLine(view));
   return 0;
+}
+
+/**
+ * status's warning of the changes this machine keeps for the run (`early`: made before it started, at
+ * `startedAt`, which it will not take).
+ */
+function keptLine({ dir, count, early }: { dir: string; count: number; early: number }, startedAt: string) {
+  const head = `${count} change(s) kept on this machine while the database did not answer are not in the run yet (${dir})`;
+  const next = "the next change, `retry` or `finalize`";
+  if (early === 0) return `${head}: ${next} applies them`;
+  const which = early === count ? (count === 1 ? "it was" : "they were") : `${early} of them were`;
+  const rest = early === count ? "" : `, and applies the other ${count - early}`;
+  return `${head}: ${which} made before this run started (${startedAt}), which takes no change made before it: ${next} sets ${early === 1 ? "it" : "them"} aside, not applied${rest}`;
 }
 
 /** The last line of `status`: where the run is posted and whether the issue is up to date. */
@@ -421,7 +431,7 @@ async function initView(context: Context): Promise<StatusView> {
 async function keptView(
   context: Context,
   view: StatusView,
-): Promise<{ view: StatusView; kept: { dir: string; count: number } | null }> {
+): Promise<{ view: StatusView; kept: { dir: string; count: number; early: number } | null }> {
   if (!context.store) return { view, kept: null };
   const kept = await (await offline()).keptHere(context, Date.parse(view.startedAt));
   return { view: { ...view, sync: { ...view.sync, kept: kept.count } }, kept };

@@ -42,14 +42,19 @@ export async function storeAgentChange(
     await applyAgentChange(reporter, change);
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    await keepChange(context, store, pending, unanswered(error), { id, change, madeAt });
+    await keepChange(context, store, pending, unanswered(error, store), { id, change, madeAt });
   }
 }
 
-/** Why a change is kept: the database did not answer (keepChange's `why`). */
-export const unanswered = (error: StoreUnavailableError) => ({
+/**
+ * Why a change is kept: the database did not answer (keepChange's `why`). Whether the epic has a run this
+ * machine cannot know then (its `init` may not have reached the database either), so the warning says
+ * which run takes it: the one the epic had when it was made, none started later (replayPending).
+ */
+export const unanswered = (error: StoreUnavailableError, store: LazyPgStore) => ({
   said: error.message,
   until: "applied when the database answers",
+  which: `, to the run epic ${quote(store.epicId)} had when it was made: set aside, not applied, if the epic's run started after it (its init came later)`,
 });
 
 /**
@@ -64,7 +69,7 @@ export async function keepChange(
   context: Context,
   store: LazyPgStore,
   pending: PendingChanges,
-  why: { said: string; until: string },
+  why: { said: string; until: string; which?: string },
   kept: { id: string; change: KeptChange; madeAt: number },
 ): Promise<void> {
   const before = await keptFor(context, pending, store);
@@ -93,7 +98,7 @@ export async function keepChange(
         ? "a finalize is already kept"
         : "the finalize is kept";
   context.out.warn(
-    `${why.said}: ${what} in ${pending.dir} (${waiting} waiting) and ${why.until} (by the background writer, the next call, retry or finalize)`,
+    `${why.said}: ${what} in ${pending.dir} (${waiting} waiting) and ${why.until} (by the background writer, the next call, retry or finalize)${why.which ?? ""}`,
   );
   await context.startBackgroundWriter();
 }
@@ -171,18 +176,20 @@ function databaseOf(store: LazyPgStore): string {
 }
 
 /**
- * Where this machine keeps changes, and how many it keeps for the context's epic (none without a store);
- * with `runStarted` (epoch ms), only those made for that run (since it started, on the database's clock:
- * the others are set aside).
+ * Where this machine keeps changes, and how many it keeps for the context's epic (none without a store),
+ * whatever run they were made for: they wait here all the same. With `runStarted` (epoch ms, the database's
+ * clock), `early` counts those made before that run started, which it will not take (replayPending sets
+ * them aside).
  */
 export async function keptHere(
   context: Context,
   runStarted = Number.NEGATIVE_INFINITY,
-): Promise<{ dir: string; count: number }> {
+): Promise<{ dir: string; count: number; early: number }> {
   const pending = pendingOf(context);
   const kept = context.store ? await keptFor(context, pending, context.store) : [];
   const skewMs = skewOf(context.store);
-  return { dir: pending.dir, count: kept.filter(({ item }) => item.madeAt + skewMs >= runStarted).length };
+  const early = kept.filter(({ item }) => item.madeAt + skewMs < runStarted).length;
+  return { dir: pending.dir, count: kept.length, early };
 }
 
 /**
@@ -239,37 +246,34 @@ export async function replayPending(
   let waitsUntil: number | null = null;
   let waitsFor: string | null = null;
   let late = 0;
-  /** When the epic's latest run started (the database's clock), read once there is something to apply. */
-  let runStarted: number | undefined;
+  /** The epic's latest run, read once there is something to apply. */
+  let latest: RunState | undefined;
   let skewMs = 0;
   const kept = await keptFor(context, pending, store);
   for (const [index, { name, item }] of kept.entries()) {
-    if (runStarted === undefined) {
+    if (latest === undefined) {
       const run = await store.read();
       if (run === null) {
         // Not a refusal: the database shows this role no run of the epic (a grant revoked or not yet
         // given, another role's or database's URL, a mistyped --epic). Kept until it shows one.
         waiting = kept.length;
         out.warn(
-          `${waiting} change(s) kept while the database was down wait in ${pending.dir}: ${store.database.database} shows no run of epic ${quote(store.epicId)} (check the role's grant of the run's repository, --store and --epic); they are applied once it does (delete them if the epic is wrong)`,
+          `${waiting} change(s) kept while the database was down wait in ${pending.dir}: ${store.database.database} shows no run of epic ${quote(store.epicId)} (check the role's grant of the run's repository, --store and --epic); they are applied once it shows the run the epic had when they were made, and set aside if its run started after them (its init came later; delete them if the epic is wrong)`,
         );
         break;
       }
-      runStarted = Date.parse(run.startedAt);
+      latest = run;
       skewMs = skewOf(store);
     }
     // When it was made on the database's clock (this machine's may be off): a kept change is compared with
     // the run's times (its start, its agents' last reports), which are the database's. A run that started
-    // after it was made is not its run, but one that replaced it (init --force).
+    // after it was made is not its run: one that replaced it (init --force), or the epic's first (the change
+    // was made before any init reached the database).
     const madeAt = item.madeAt + skewMs;
-    if (madeAt < runStarted) {
-      const to = pending.setAside(
-        name,
-        "its run was replaced: the epic's latest run started after it was made",
-      );
-      out.warn(
-        `a change kept while the database was down belongs to a run that was replaced (the epic's latest run started after it was made): moved aside as ${to}`,
-      );
+    if (madeAt < Date.parse(latest.startedAt)) {
+      const reason = await notItsRun(store, latest, madeAt);
+      const to = pending.setAside(name, reason);
+      out.warn(`a change kept while the database was down is not applied (${reason}): moved aside as ${to}`);
       continue;
     }
     try {
@@ -337,6 +341,20 @@ export async function replayPending(
   }
   warnSetAside(context, pending);
   return { applied, waiting, waitsUntil, waitsFor };
+}
+
+/**
+ * Why a change kept at `madeAt` (the database's clock) is not for the epic's latest run `latest`, which
+ * started after it, as the database tells: the run the epic had then was replaced since, or it had none
+ * (the change was made before any init of the epic reached the database).
+ */
+async function notItsRun(store: LazyPgStore, latest: RunState, madeAt: number): Promise<string> {
+  const made = new Date(madeAt).toISOString();
+  const then = await store.runAt(madeAt);
+  if (then === null) {
+    return `no run of epic ${quote(store.epicId)} had started when it was made (${made}): its run ${latest.runId} started after it (${latest.startedAt}: its init came later) and takes no change made before it`;
+  }
+  return `it belongs to a run that was replaced: run ${then}, the epic's run when it was made (${made}), was replaced by run ${latest.runId} (started ${latest.startedAt})`;
 }
 
 /**

@@ -121,6 +121,11 @@ export class LazyPgStore implements RunStore {
     return (await this.load()).readRun(runId);
   }
 
+  /** See PgRunStore.runAt. */
+  async runAt(time: number): Promise<string | null> {
+    return (await this.load()).runAt(time);
+  }
+
   /** See PgRunStore.now; this machine's clock before the database first answered. */
   now(): number {
     return this.loaded ? this.loaded.now() : Date.now();

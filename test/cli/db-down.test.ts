@@ -586,14 +586,18 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const other = await cli.folder();
     const force = ["init", "--epic", "EPIC-X", "--domains", "api", "--force", "--dir", other];
     expect((await runCli(force, { env })).code).toBe(0);
-    // status counts none of them as to be applied: they were made for the run replaced.
+    // status counts them (they wait here) and says the new run will not take them: made before it started.
     const looked = await runCli(["status", "--json", "--dir", dir], { env });
-    expect(looked.stderr).not.toMatch(/kept on this machine/);
-    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(0);
+    expect(looked.stderr).toMatch(
+      /2 change\(s\) kept on this machine .* they were made before this run started \(.*\), which takes no change made before it: .* sets them aside, not applied\n/,
+    );
+    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(2);
 
     const retry = await runCli(["retry", "--dir", dir], { env });
     expect(retry.code, retry.stderr).toBe(0);
-    expect(retry.stderr).toMatch(/belongs to a run that was replaced/);
+    expect(retry.stderr).toMatch(
+      /not applied \(it belongs to a run that was replaced: run \S+, the epic's run when it was made \(.*\), was replaced by run \S+ \(started .*\)\)/,
+    );
     expect(await keptChangeFiles(dir)).toEqual([]);
     expect(await keptChangeFiles(dir, "set aside")).toHaveLength(2);
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
@@ -603,6 +607,72 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(status.completedAt).toBeNull();
     expect(status.agents[0]!.filesCompleted).toBe(0);
   }, 60_000);
+
+  it("a change kept before its epic had a run is counted and warned of while it waits, then set aside saying so; one kept for a run this machine never saw is applied", async () => {
+    const { url } = await server.createDatabase("before_init");
+    const env = cli.env(url, "EPIC-LATE");
+    const dir = await cli.folder();
+    // Another machine started EPIC-SEEN's run before the database went down; this one never saw it.
+    const seenEnv = cli.env(url, "EPIC-SEEN");
+    const seenDir = await cli.folder();
+    const started = await runCli(["init", "--domains", "b", "--dir", await cli.folder()], { env: seenEnv });
+    expect(started.code, started.stderr).toBe(0);
+    await server.stopServer();
+    try {
+      const init = await runCli(["init", "--domains", "a", "--dir", dir], { env });
+      expect(init.code).toBe(1);
+      expect(init.stderr).toMatch(/the run was not started/);
+      const update = await runCli(["update", "a", "--status", "in_progress", "--dir", dir], { env });
+      expect(update.code, update.stderr).toBe(0);
+      // Not promised to be applied: which run takes it, and when none does.
+      expect(update.stderr).toContain(
+        `(by the background writer, the next call, retry or finalize), to the run epic "EPIC-LATE" had when it was made: set aside, not applied, if the epic's run started after it (its init came later)`,
+      );
+      const seen = ["update", "b", "--status", "in_progress", "--files", "1/2", "--dir", seenDir];
+      expect((await runCli(seen, { env: seenEnv })).code).toBe(0);
+      await stopFlushers(dir);
+      await stopFlushers(seenDir);
+    } finally {
+      await server.start();
+    }
+    // The database answers, showing no run of EPIC-LATE yet: the change waits, and the warning says for what.
+    const early = await runCli(["retry", "--dir", dir], { env });
+    expect(early.code).toBe(3);
+    expect(early.stderr).toContain("set aside if its run started after them (its init came later");
+    expect(await keptChangeFiles(dir)).toHaveLength(1);
+
+    const init = await runCli(["init", "--domains", "a", "--dir", dir], { env });
+    expect(init.code, init.stderr).toBe(0);
+    // While it waits on this machine, status counts it and says the run will not take it.
+    const looked = await runCli(["status", "--json", "--dir", dir], { env });
+    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(1);
+    expect(looked.stderr).toMatch(
+      /warning: 1 change\(s\) kept on this machine .* it was made before this run started \(.*\), which takes no change made before it: the next change, `retry` or `finalize` sets it aside, not applied\n/,
+    );
+    const next = await runCli(["update", "a", "--status", "in_progress", "--files", "1/3", "--dir", dir], {
+      env,
+    });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toMatch(/replaced/);
+    expect(next.stderr).toMatch(
+      /not applied \(no run of epic "EPIC-LATE" had started when it was made \(.*\): its run \S+ started after it \(.*: its init came later\) and takes no change made before it\): moved aside as change_\S+\.json\.rejected\n/,
+    );
+    expect(await keptChangeFiles(dir)).toEqual([]);
+    const [aside] = await keptChangeFiles(dir, "set aside");
+    const file = JSON.parse(await readFile(join(dir, ".parallel-progress", "pending", aside!), "utf8"));
+    expect(file.setAside).toMatch(/^no run of epic "EPIC-LATE" had started when it was made/);
+    const after = await runCli(["status", "--json", "--dir", dir], { env });
+    expect((JSON.parse(after.stdout) as { sync: { kept: number } }).sync.kept).toBe(0);
+
+    // The run this machine never saw existed when its change was made: it takes it.
+    const retry = await runCli(["retry", "--dir", seenDir], { env: seenEnv });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(await keptChangeFiles(seenDir)).toEqual([]);
+    const status = JSON.parse(
+      (await runCli(["status", "--json", "--dir", seenDir], { env: seenEnv })).stdout,
+    );
+    expect(status.agents[0]).toMatchObject({ domain: "b", status: "in_progress", filesCompleted: 1 });
+  }, 90_000);
 
   /** A run of two agents (api, web) started on one machine, and a second machine that reaches the database. */
   async function twoMachines(prefix: string, epic: string, issue?: number) {

@@ -4,7 +4,7 @@ import type { AgentState, RunState } from "../../model/types.js";
 import { LATEST_VERSION } from "./migrations.js";
 import { SchemaBehind } from "./pg-errors.js";
 import type { Session } from "./session.js";
-import { LATEST, LOCK_LATEST, RUN_BY_ID } from "./statements.js";
+import { LATEST, LOCK_LATEST, RUN_AT, RUN_BY_ID } from "./statements.js";
 
 interface LatestRow {
   now_ms: number;
@@ -99,4 +99,10 @@ export async function readRun(
   const { rows } = await client.query<RunRows>(RUN_BY_ID, [runId]);
   const row = rows[0];
   return row ? { now: row.now_ms, state: assemble(row).state } : { now: null, state: null };
+}
+
+/** The id of the epic's latest run at `time` (epoch ms, the database's clock); null when none had started. */
+export async function readRunAt(client: pg.ClientBase, epicId: string, time: number): Promise<string | null> {
+  const { rows } = await client.query<{ run_id: string }>(RUN_AT, [epicId, new Date(time)]);
+  return rows[0]?.run_id ?? null;
 }

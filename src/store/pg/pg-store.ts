@@ -6,7 +6,7 @@ import { onTimesHeld, withTimesHeld } from "../held-times.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
-import { readLatest, readRun } from "./latest.js";
+import { readLatest, readRun, readRunAt } from "./latest.js";
 import { migrateExplained, newerSchemaError } from "./migrate.js";
 import { LATEST_VERSION } from "./migrations.js";
 import {
@@ -149,6 +149,15 @@ export class PgRunStore implements RunStore {
       this.sawClock(now);
       return withTimesHeld(state, now);
     });
+  }
+
+  /**
+   * The id of the run that was the epic's latest at `time` (epoch ms, the database's clock), of those the
+   * role may see; null when none had started by then (see replayPending: why a kept change made then is
+   * not the latest run's).
+   */
+  async runAt(time: number): Promise<string | null> {
+    return this.withClient((client) => readRunAt(client, this.options.epicId, time));
   }
 
   /** The database's time: its clock as the latest read or change saw it, moved on by this machine's. */

@@ -35,6 +35,14 @@ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms,
 FROM ${SCHEMA}.runs r WHERE r.run_id = $1`;
 
 /**
+ * The run that was the epic's latest at a time ($2, a timestamptz on the database's clock) that the role may
+ * see: the latest made of those started by then (none: no run of the epic had started).
+ */
+export const RUN_AT = `
+SELECT r.run_id FROM ${SCHEMA}.runs r
+WHERE r.epic_id = $1 AND r.started_at <= $2 ORDER BY r.id DESC LIMIT 1`;
+
+/**
  * Locks the epic's latest run row, for a locked try: sent just before LATEST (in the same round trip), which
  * then reads with a snapshot taken after the lock (a statement that waited on a row lock sees that row's
  * newest version, but the rest, the agents, as they were when it started). Ordered by the column, `r.id`:
