@@ -2,8 +2,11 @@ import { checkCompletedFiles, checkErrorMessage, checkEventMessage, givenEpic } 
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
+import { pendingDir } from "../queue/pending-changes.js";
 import type { ParallelProgressReporter } from "../reporter.js";
+import { statePaths } from "../store/file-store.js";
 import { storeTime } from "../store/store-time.js";
+import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
@@ -32,12 +35,14 @@ export async function runInit(
   if (!epic)
     throw new UsageError("init needs the run's epic: give --epic <id> or set PARALLEL_PROGRESS_EPIC");
   const context = createContext({ ...options, epic }, { anyEpic: true });
-  const agents = await context.reporter
-    .initializeParallelTracking(epic, options.domains, undefined, {
-      force: options.force ?? false,
-      ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
-      ...(options.maxCost === undefined ? {} : { maxCostUsd: options.maxCost }),
-    })
+  const agents = await applyKeptFirst(context)
+    .then(() =>
+      context.reporter.initializeParallelTracking(epic, options.domains, undefined, {
+        force: options.force ?? false,
+        ...(options.stallAfter === undefined ? {} : { stallAfterMs: options.stallAfter }),
+        ...(options.maxCost === undefined ? {} : { maxCostUsd: options.maxCost }),
+      }),
+    )
     .catch(
       notKept(
         "the run was not started, unless the database took it and its answer was lost: `status` shows which once the database answers (init is not kept for later: the agent ids it prints must be the run's own)",
@@ -52,8 +57,8 @@ export async function runAdd(
   options: CommonOptions & { domains: string[]; parent?: string },
 ): Promise<number> {
   const context = createContext(options);
-  const agents = await context.reporter
-    .addAgents(options.domains, { parent: options.parent ?? null })
+  const agents = await applyKeptFirst(context)
+    .then(() => context.reporter.addAgents(options.domains, { parent: options.parent ?? null }))
     .catch(
       notKept(
         "no agent was added (add is not kept for later: the agent ids it prints must be the run's own)",
@@ -371,6 +376,37 @@ function storeNow(reporter: ParallelProgressReporter): number {
 
 /** What a database store adds to the commands (offline.ts): a bundle of its own, read only then. */
 const offline = () => import("./offline.js");
+
+/**
+ * `init` and `add` with a database store: what this machine kept while the database did not answer is
+ * applied first, in order (offline.ts: replayPending), as an agent's change, `retry` and `finalize` do. It
+ * was made before this command, for the run the epic had then: a kept finalize ends that run before an
+ * `init` starts the next (rather than `init --force` abandoning it), a kept report reaches it before an
+ * `init --force` replaces it, and an `add` comes after the changes made before it. A database that shows no
+ * run of the epic yet (a first `init`) is not warned of: what waits stays kept (`status` counts it; the
+ * next change sets aside what the new run will not take). A database that does not answer throws, as the
+ * command would itself. The offline bundle is read only when the folder of kept changes holds a file.
+ */
+async function applyKeptFirst(context: Context): Promise<void> {
+  if (!context.store || !holdsFiles(pendingDir(statePaths(context.reporter.directory).dir))) return;
+  const { applied } = await (await offline()).replayPending(context, undefined, { warnOfNoRun: false });
+  if (applied > 0) context.out.info(`${applied} change(s) kept while the database was down applied`);
+}
+
+/**
+ * Whether the folder `dir` holds a file other than a dot file (one readdir; false when it does not exist):
+ * the kept changes and those set aside, not the lock a background writer that was killed left behind.
+ */
+function holdsFiles(dir: string): boolean {
+  try {
+    return nodeFileSystem()
+      .readdirSync(dir)
+      .some((name) => !String(name).startsWith("."));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+}
 
 /**
  * For a command that cannot be kept for later (its output must be the run's own): the database not

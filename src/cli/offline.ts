@@ -228,14 +228,15 @@ export function pendingOf(context: Context): PendingChanges {
  * another summary is set aside, with a warning (the first to reach the database ends the run). Stops at
  * the first change the database does not take (StoreUnavailableError propagates). When the database shows
  * no run of the epic (a role whose grant was revoked, another database), nothing is set aside: all wait,
- * with a warning. Resolves to the number applied, the number left waiting so, and until when a change
+ * with a warning (unless `warnOfNoRun` is false: `init`, for which no run yet is the usual case, and `add`,
+ * which says so itself). Resolves to the number applied, the number left waiting so, and until when a change
  * waits for its children's (or null) and why (`waitsFor`: warned of, unless `warnOfWait` is false, for a
  * caller that says it in its own warning).
  */
 export async function replayPending(
   context: Context,
   given?: PendingChanges,
-  { warnOfWait = true } = {},
+  { warnOfWait = true, warnOfNoRun = true } = {},
 ): Promise<{ applied: number; waiting: number; waitsUntil: number | null; waitsFor: string | null }> {
   const { store, reporter, out } = context;
   if (!store) return { applied: 0, waiting: 0, waitsUntil: null, waitsFor: null };
@@ -257,6 +258,7 @@ export async function replayPending(
         // Not a refusal: the database shows this role no run of the epic (a grant revoked or not yet
         // given, another role's or database's URL, a mistyped --epic). Kept until it shows one.
         waiting = kept.length;
+        if (!warnOfNoRun) break;
         out.warn(
           `${waiting} change(s) kept while the database was down wait in ${pending.dir}: ${store.database.database} shows no run of epic ${quote(store.epicId)} (check the role's grant of the run's repository, --store and --epic); they are applied once it shows the run the epic had when they were made, and set aside if its run started after them (its init came later; delete them if the epic is wrong)`,
         );

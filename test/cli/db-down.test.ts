@@ -65,7 +65,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
   });
   // After the server's hooks: its folders, background writers and machines go before the server (stack order).
   const cli = usePostgresCli(TOKEN, {
-    issues: [201, 202, 203, 204, 205].map((number) => ({ repo: "acme/widgets", number })),
+    issues: [201, 202, 203, 204, 205, 206].map((number) => ({ repo: "acme/widgets", number })),
   });
   const finals = (issue: number) =>
     cli.gh.comments("acme/widgets", issue).filter((c) => c.body.includes(FINAL));
@@ -608,6 +608,93 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(status.agents[0]!.filesCompleted).toBe(0);
   }, 60_000);
 
+  /** The epic's runs as `history --json` lists them, newest first. */
+  const historyOf = async (dir: string, env: Record<string, string>) =>
+    JSON.parse((await runCli(["history", "--json", "--dir", dir], { env })).stdout) as {
+      status: string;
+      agents: { domain: string; status: string }[];
+    }[];
+
+  it("init applies the finalize this machine kept first: the run ends finalized, its summary on the issue, and the next run starts", async () => {
+    const { env, dir } = await startRun("init_kept_fin", "EPIC-NEXT", 206);
+    await server.stopServer();
+    try {
+      const finalize = await runCli(["finalize", "--summary", "the first run's", "--dir", dir], { env });
+      expect(finalize.code, finalize.stderr).toBe(0);
+      expect(finalize.stderr).toMatch(/the finalize is kept/);
+      await stopFlushers(dir); // the next command comes before its background writer
+    } finally {
+      await server.start();
+    }
+    const posting = ["--issue", "206", "--repo", "acme/widgets", "--min-interval", "0"];
+    const next = ["init", "--epic", "EPIC-NEXT", "--domains", "api", ...posting, "--dir", dir];
+    const init = await runCli(next, { env });
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stderr).toBe("");
+    expect(await pending(dir)).toEqual([]);
+    expect((await historyOf(dir, env)).map((run) => run.status)).toEqual(["active", "completed"]);
+    expect(finals(206)).toHaveLength(1);
+    expect(finals(206)[0]!.body).toContain("the first run's");
+  }, 60_000);
+
+  it("init --force applies this machine's kept reports to the run they were made for before it replaces it; while the database is down it is refused as before", async () => {
+    const { env, dir } = await startRun("init_kept_force", "EPIC-FORCE", undefined, "api,web");
+    const away = await cli.away(env);
+    const update = ["update", "api", "--status", "in_progress", "--files", "1/3", "--dir", dir];
+    expect((await runCli(update, { env: away })).code).toBe(0);
+    expect((await runCli(["complete", "web", "--dir", dir], { env: away })).code).toBe(0);
+    await stopFlushers(dir);
+    const force = ["init", "--epic", "EPIC-FORCE", "--domains", "api", "--force", "--dir", dir];
+    const refused = await runCli(force, { env: away });
+    expect(refused.code).toBe(1);
+    oneLine(refused);
+    expect(refused.stderr).toMatch(/is not answering: .*; the run was not started/);
+    expect(await keptChangeFiles(dir)).toHaveLength(2);
+
+    const init = await runCli(force, { env });
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stderr).toBe("");
+    expect(await keptChangeFiles(dir)).toEqual([]);
+    expect(await keptChangeFiles(dir, "set aside")).toEqual([]);
+    const [, old] = await historyOf(dir, env);
+    expect(old!.status).toBe("abandoned");
+    expect(old!.agents.map(({ domain, status }) => [domain, status])).toEqual([
+      ["api", "in_progress"],
+      ["web", "completed"],
+    ]);
+  }, 60_000);
+
+  it("add applies this machine's kept changes first, then adds; with none kept, it reads no more than before", async () => {
+    const { env, dir } = await startRun("add_kept", "EPIC-ADD");
+    const away = await cli.away(env);
+    const update = ["update", "api", "--status", "in_progress", "--files", "1/3", "--dir", dir];
+    expect((await runCli(update, { env: away })).code).toBe(0);
+    await stopFlushers(dir);
+    const add = await runCli(["add", "--domains", "web", "--dir", dir], { env });
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toBe("");
+    expect(await keptChangeFiles(dir)).toEqual([]);
+    const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {
+      event: string;
+      agents: { domain: string; status: string; filesCompleted: number }[];
+    };
+    // The add came after the change kept before it.
+    expect(status.event).toMatch(/^Agent \S+ added$/);
+    expect(
+      status.agents.map(({ domain, status, filesCompleted }) => [domain, status, filesCompleted]),
+    ).toEqual([
+      ["api", "in_progress", 1],
+      ["web", "pending", 0],
+    ]);
+    // Nothing kept now (a killed writer's lock may be left): the next add reads no offline bundle.
+    const next = await runCli(["add", "--domains", "docs", "--dir", dir], {
+      env: { ...env, NODE_DEBUG: "module" },
+    });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/load "[^"]*\/dist\/cli\/main\.cjs"/);
+    expect(next.stderr).not.toMatch(/cli-offline\.cjs/);
+  }, 60_000);
+
   it("a change kept before its epic had a run is counted and warned of while it waits, then set aside saying so; one kept for a run this machine never saw is applied", async () => {
     const { url } = await server.createDatabase("before_init");
     const env = cli.env(url, "EPIC-LATE");
@@ -641,8 +728,10 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(early.stderr).toContain("set aside if its run started after them (its init came later");
     expect(await keptChangeFiles(dir)).toHaveLength(1);
 
+    // init applies what this machine kept first: the database showing no run of the epic yet is no warning.
     const init = await runCli(["init", "--domains", "a", "--dir", dir], { env });
     expect(init.code, init.stderr).toBe(0);
+    expect(init.stderr).toBe("");
     // While it waits on this machine, status counts it and says the run will not take it.
     const looked = await runCli(["status", "--json", "--dir", dir], { env });
     expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(1);
