@@ -356,7 +356,9 @@ async function notItsRun(store: LazyPgStore, latest: RunState, madeAt: number): 
   if (then === null) {
     return `no run of epic ${quote(store.epicId)} had started when it was made (${made}): its run ${latest.runId} started after it (${latest.startedAt}: its init came later) and takes no change made before it`;
   }
-  return `it belongs to a run that was replaced: run ${then}, the epic's run when it was made (${made}), was replaced by run ${latest.runId} (started ${latest.startedAt})`;
+  // The run that replaced it, which need not be the latest (replaced in turn, or finalized and followed).
+  const next = then.replacedBy ?? { runId: latest.runId, startedAt: latest.startedAt };
+  return `it belongs to a run that was replaced: run ${then.runId}, the epic's run when it was made (${made}), was replaced by run ${next.runId} (started ${next.startedAt})`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { StoreUnavailableError, UsageError } from "../errors.js";
 import { maskSecrets } from "../github/redact.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
+import type { RunAt } from "./pg/latest.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 import { MAX_TIMER_MS } from "./pg/url-parameters.js";
 import type { RunStore, Transition } from "./types.js";
@@ -122,7 +123,7 @@ export class LazyPgStore implements RunStore {
   }
 
   /** See PgRunStore.runAt. */
-  async runAt(time: number): Promise<string | null> {
+  async runAt(time: number): Promise<RunAt | null> {
     return (await this.load()).runAt(time);
   }
 

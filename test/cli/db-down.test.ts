@@ -586,6 +586,15 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const other = await cli.folder();
     const force = ["init", "--epic", "EPIC-X", "--domains", "api", "--force", "--dir", other];
     expect((await runCli(force, { env })).code).toBe(0);
+    const replacing = JSON.parse((await runCli(["status", "--json", "--dir", other], { env })).stdout) as {
+      runId: string;
+    };
+    // That run is finalized and followed by a third: the reason names the run that replaced theirs (the
+    // second), not the epic's latest.
+    expect((await runCli(["finalize", "--dir", other], { env })).code).toBe(0);
+    expect(
+      (await runCli(["init", "--epic", "EPIC-X", "--domains", "api", "--dir", other], { env })).code,
+    ).toBe(0);
     // status counts them (they wait here) and says the new run will not take them: made before it started.
     const looked = await runCli(["status", "--json", "--dir", dir], { env });
     expect(looked.stderr).toMatch(
@@ -598,6 +607,7 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     expect(retry.stderr).toMatch(
       /not applied \(it belongs to a run that was replaced: run \S+, the epic's run when it was made \(.*\), was replaced by run \S+ \(started .*\)\)/,
     );
+    expect(retry.stderr).toContain(`was replaced by run ${replacing.runId} (started `);
     expect(await keptChangeFiles(dir)).toEqual([]);
     expect(await keptChangeFiles(dir, "set aside")).toHaveLength(2);
     const status = JSON.parse((await runCli(["status", "--json", "--dir", dir], { env })).stdout) as {

@@ -101,8 +101,24 @@ export async function readRun(
   return row ? { now: row.now_ms, state: assemble(row).state } : { now: null, state: null };
 }
 
-/** The id of the epic's latest run at `time` (epoch ms, the database's clock); null when none had started. */
-export async function readRunAt(client: pg.ClientBase, epicId: string, time: number): Promise<string | null> {
-  const { rows } = await client.query<{ run_id: string }>(RUN_AT, [epicId, new Date(time)]);
-  return rows[0]?.run_id ?? null;
+/** The epic's run at a time: its id, and the run made next, which replaced it (null: none yet). */
+export interface RunAt {
+  runId: string;
+  replacedBy: { runId: string; startedAt: string } | null;
+}
+
+/** The epic's latest run at `time` (epoch ms, the database's clock); null when none had started. */
+export async function readRunAt(client: pg.ClientBase, epicId: string, time: number): Promise<RunAt | null> {
+  const { rows } = await client.query<{
+    run_id: string;
+    next_run_id: string | null;
+    next_started_at: Date | null;
+  }>(RUN_AT, [epicId, new Date(time)]);
+  const row = rows[0];
+  if (!row) return null;
+  const replacedBy =
+    row.next_run_id === null || row.next_started_at === null
+      ? null
+      : { runId: row.next_run_id, startedAt: row.next_started_at.toISOString() };
+  return { runId: row.run_id, replacedBy };
 }

@@ -6,7 +6,7 @@ import { onTimesHeld, withTimesHeld } from "../held-times.js";
 import type { RunStore, Transition } from "../types.js";
 import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
-import { readLatest, readRun, readRunAt } from "./latest.js";
+import { type RunAt, readLatest, readRun, readRunAt } from "./latest.js";
 import { migrateExplained, newerSchemaError } from "./migrate.js";
 import { LATEST_VERSION } from "./migrations.js";
 import {
@@ -152,11 +152,11 @@ export class PgRunStore implements RunStore {
   }
 
   /**
-   * The id of the run that was the epic's latest at `time` (epoch ms, the database's clock), of those the
-   * role may see; null when none had started by then (see replayPending: why a kept change made then is
-   * not the latest run's).
+   * The run that was the epic's latest at `time` (epoch ms, the database's clock), of those the role may
+   * see, and the run that replaced it; null when none had started by then (see replayPending: why a kept
+   * change made then is not the latest run's).
    */
-  async runAt(time: number): Promise<string | null> {
+  async runAt(time: number): Promise<RunAt | null> {
     return this.withClient((client) => readRunAt(client, this.options.epicId, time));
   }
 

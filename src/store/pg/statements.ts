@@ -36,10 +36,15 @@ FROM ${SCHEMA}.runs r WHERE r.run_id = $1`;
 
 /**
  * The run that was the epic's latest at a time ($2, a timestamptz on the database's clock) that the role may
- * see: the latest made of those started by then (none: no run of the epic had started).
+ * see: the latest made of those started by then (none: no run of the epic had started); with the run made
+ * next of the epic, the one that replaced it (none: it is the latest).
  */
 export const RUN_AT = `
-SELECT r.run_id FROM ${SCHEMA}.runs r
+SELECT r.run_id, n.run_id AS next_run_id, n.started_at AS next_started_at FROM ${SCHEMA}.runs r
+LEFT JOIN LATERAL (
+  SELECT m.run_id, m.started_at FROM ${SCHEMA}.runs m WHERE m.epic_id = r.epic_id AND m.id > r.id
+  ORDER BY m.id LIMIT 1
+) n ON true
 WHERE r.epic_id = $1 AND r.started_at <= $2 ORDER BY r.id DESC LIMIT 1`;
 
 /**
