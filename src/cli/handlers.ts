@@ -280,7 +280,7 @@ export async function runStatus(
   if (context.store) (await offline()).warnSetAside(context);
   // What this machine keeps is not in the run yet: said, not applied (status changes nothing), also what
   // was made before the run started, which it will not take, for as long as it waits here.
-  if (kept && kept.count > 0) out.warn(keptLine(kept, view.startedAt));
+  if (kept && kept.count > 0) out.warn(keptLine(kept, view));
   if (options.json) {
     out.data(JSON.stringify(view, null, 2));
     return 0;
@@ -299,17 +299,31 @@ export async function runStatus(
 }
 
 /**
- * status's warning of the changes this machine keeps for the run (`early`: made before it started, at
- * `startedAt`, which it will not take).
+ * status's warning of the changes this machine keeps for the run `view`: those it will not take said so
+ * (`early`: made before it started; `late`: agents' changes made after it was finalized).
  */
-function keptLine({ dir, count, early }: { dir: string; count: number; early: number }, startedAt: string) {
+function keptLine({ dir, count, early, late }: KeptHere, view: StatusView) {
   const head = `${count} change(s) kept on this machine while the database did not answer are not in the run yet (${dir})`;
   const next = "the next change, `retry` or `finalize`";
-  if (early === 0) return `${head}: ${next} applies them`;
-  const which = early === count ? (count === 1 ? "it was" : "they were") : `${early} of them were`;
-  const rest = early === count ? "" : `, and applies the other ${count - early}`;
-  return `${head}: ${which} made before this run started (${startedAt}), which takes no change made before it: ${next} sets ${early === 1 ? "it" : "them"} aside, not applied${rest}`;
+  const refused = early + late;
+  if (refused === 0) return `${head}: ${next} applies them`;
+  const all = refused === count;
+  const were = (n: number) =>
+    all && n === count ? (count === 1 ? "it was" : "they were") : `${n} of them were`;
+  const why = [
+    early > 0
+      ? `${were(early)} made before this run started (${view.startedAt}), which takes no change made before it`
+      : null,
+    late > 0
+      ? `${were(late)} made after it was finalized (${view.completedAt}), which takes no change made after it`
+      : null,
+  ].filter((part) => part !== null);
+  const rest = all ? "" : `, and applies the other ${count - refused}`;
+  return `${head}: ${why.join("; ")}: ${next} sets ${refused === 1 ? "it" : "them"} aside, not applied${rest}`;
 }
+
+/** What this machine keeps for the run (offline.ts: keptHere). */
+type KeptHere = { dir: string; count: number; early: number; late: number };
 
 /** The last line of `status`: where the run is posted and whether the issue is up to date. */
 function syncLine({ sync, repo, issueNumber, completedAt }: StatusView): string {
@@ -467,9 +481,10 @@ async function initView(context: Context): Promise<StatusView> {
 async function keptView(
   context: Context,
   view: StatusView,
-): Promise<{ view: StatusView; kept: { dir: string; count: number; early: number } | null }> {
+): Promise<{ view: StatusView; kept: KeptHere | null }> {
   if (!context.store) return { view, kept: null };
-  const kept = await (await offline()).keptHere(context, Date.parse(view.startedAt));
+  const ended = view.completedAt === null ? null : Date.parse(view.completedAt);
+  const kept = await (await offline()).keptHere(context, { started: Date.parse(view.startedAt), ended });
   return { view: { ...view, sync: { ...view.sync, kept: kept.count } }, kept };
 }
 

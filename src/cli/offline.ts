@@ -177,19 +177,26 @@ function databaseOf(store: LazyPgStore): string {
 
 /**
  * Where this machine keeps changes, and how many it keeps for the context's epic (none without a store),
- * whatever run they were made for: they wait here all the same. With `runStarted` (epoch ms, the database's
- * clock), `early` counts those made before that run started, which it will not take (replayPending sets
- * them aside).
+ * whatever run they were made for: they wait here all the same. With the run's `started` and `ended` (epoch
+ * ms, the database's clock; `ended` null while it is active), `early` counts those made before it started,
+ * and `late` the agents' changes made after it was finalized, which it will not take (replayPending sets
+ * them aside; a finalize made then is applied, or set aside only for a summary of its own).
  */
 export async function keptHere(
   context: Context,
-  runStarted = Number.NEGATIVE_INFINITY,
-): Promise<{ dir: string; count: number; early: number }> {
+  run: { started: number; ended: number | null } = { started: Number.NEGATIVE_INFINITY, ended: null },
+): Promise<{ dir: string; count: number; early: number; late: number }> {
   const pending = pendingOf(context);
   const kept = context.store ? await keptFor(context, pending, context.store) : [];
   const skewMs = skewOf(context.store);
-  const early = kept.filter(({ item }) => item.madeAt + skewMs < runStarted).length;
-  return { dir: pending.dir, count: kept.length, early };
+  const madeAt = (item: PendingChange) => item.madeAt + skewMs;
+  const early = kept.filter(({ item }) => madeAt(item) < run.started).length;
+  const { ended } = run;
+  const late =
+    ended === null
+      ? 0
+      : kept.filter(({ item }) => item.change.kind !== "finalize" && madeAt(item) > ended).length;
+  return { dir: pending.dir, count: kept.length, early, late };
 }
 
 /**

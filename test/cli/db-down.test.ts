@@ -830,6 +830,12 @@ describe.skipIf(skip)("the CLI while the database store is down", () => {
     const update = ["update", "web", "--status", "in_progress", "--dir", second];
     expect((await runCli(update, { env: away })).code).toBe(0);
     await stopFlushers(second);
+    // status counts it and says the finalized run will not take it, rather than promising it.
+    const looked = await runCli(["status", "--json", "--dir", second], { env });
+    expect((JSON.parse(looked.stdout) as { sync: { kept: number } }).sync.kept).toBe(1);
+    expect(looked.stderr).toMatch(
+      /1 change\(s\) kept on this machine .*: it was made after it was finalized \(.*\), which takes no change made after it: .* sets it aside, not applied\n/,
+    );
 
     const retry = await runCli(["retry", "--dir", second], { env });
     expect(retry.code, retry.stderr).toBe(0);
