@@ -43,20 +43,17 @@ export function finalMarker(runId: string): string {
 }
 
 /**
- * The last marker line of a comment body, or null. Only our exact format counts, on a line of its own
- * (trailing spaces and a CRLF line end tolerated: GitHub may store bodies with `\r\n`).
+ * The marker of a comment body, or null. It counts only as the body's last line (trailing blank lines,
+ * spaces and a CRLF line end tolerated: GitHub may store bodies with `\r\n`), as every body we post ends,
+ * and only in our exact format. A body with text after a marker is someone else's, though it may quote
+ * ours (a workflow step posting `status --markdown`'s output with a note of its own under it).
  */
 export function parseMarker(body: string): Marker | null {
-  const lines = body.split("\n");
-  for (let index = lines.length - 1; index >= 0; index -= 1) {
-    const line = lines[index]!;
-    if (!line.startsWith("<!-- parallel-progress:")) continue;
-    const match = MARKER_LINE.exec(line.replace(/\r$/, ""));
-    if (!match) continue;
-    if (match[4] !== undefined) return { kind: "final", runId: match[4], seq: null };
-    const seq = Number(match[3]);
-    if (match[2] === undefined || !Number.isSafeInteger(seq)) continue;
-    return { kind: match[1] === "history" ? "history" : "progress", runId: match[2], seq };
-  }
-  return null;
+  const line = body.trimEnd().split("\n").pop() ?? "";
+  const match = MARKER_LINE.exec(line);
+  if (!match) return null;
+  if (match[4] !== undefined) return { kind: "final", runId: match[4], seq: null };
+  const seq = Number(match[3]);
+  if (match[2] === undefined || !Number.isSafeInteger(seq)) return null;
+  return { kind: match[1] === "history" ? "history" : "progress", runId: match[2], seq };
 }

@@ -46,9 +46,15 @@ describe("markers", () => {
     );
   });
 
-  it("finds the last marker line", () => {
-    const body = `${progressMarker("a", 1)}\nmiddle\n${progressMarker("b", 2)}\nend`;
+  it("reads the marker only as the body's last line", () => {
+    const body = `${progressMarker("a", 1)}\nmiddle\n${progressMarker("b", 2)}`;
     expect(parseMarker(body)).toEqual({ kind: "progress", runId: "b", seq: 2 });
+    expect(parseMarker(`${body} \r\n\n  \n`)).toEqual({ kind: "progress", runId: "b", seq: 2 });
+    // Someone's comment quoting one of ours (`status --markdown`'s output) with text of its own after it.
+    for (const marker of [progressMarker("b", 2), progressMarker("b", 2, "history"), finalMarker("b")]) {
+      expect(parseMarker(`Review:\n\n${marker}\n\nIMPORTANT REVIEW TEXT`)).toBeNull();
+      expect(parseMarker(`${marker}\nend`)).toBeNull();
+    }
   });
 
   it.each([
