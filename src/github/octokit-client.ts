@@ -237,11 +237,13 @@ export function toIssueComment(data: unknown): IssueComment {
   if (typeof id !== "number" || typeof createdAt !== "string") {
     throw new UnexpectedAnswer(`expected a comment, got ${shape(data)}`);
   }
-  const login = typeof user === "object" && user !== null ? (user as { login?: unknown }).login : null;
+  const { login, id: userId } =
+    typeof user === "object" && user !== null ? (user as { login?: unknown; id?: unknown }) : {};
   return {
     id,
     body: typeof body === "string" ? body : "",
     author: typeof login === "string" ? login : null,
+    authorId: Number.isSafeInteger(userId) ? (userId as number) : null,
     createdAt,
     htmlUrl: typeof htmlUrl === "string" ? htmlUrl : "",
   };

@@ -10,6 +10,11 @@ export interface IssueComment {
   body: string;
   /** Author's login; null for a deleted ("ghost") user. */
   author: string | null;
+  /**
+   * Author's numeric id (GitHub's `user.id`), which a rename of the account leaves as it is; null for a
+   * deleted ("ghost") user. A client that leaves it out has comments told apart by login alone.
+   */
+  authorId?: number | null;
   createdAt: string;
   htmlUrl: string;
 }

@@ -16,6 +16,7 @@ export const EMPTY_SYNC: SyncState = {
   commentId: null,
   commentUrl: null,
   viewer: null,
+  viewerId: null,
   postedSeq: 0,
   lastWriteAt: 0,
   lease: null,

@@ -124,6 +124,12 @@ export interface SyncState {
   commentUrl: string | null;
   /** Login of the token's user, as learned from /user or from our own created comment. */
   viewer: string | null;
+  /**
+   * Numeric id of the token's user (GitHub's `user.id`), as learned from our own created comment: the run's
+   * comments are told by it, as a rename of the account changes the login on all of them. Null until known
+   * (state of an earlier release, a client that gives no ids).
+   */
+  viewerId: number | null;
   /** Highest run sequence number whose body is on the issue. */
   postedSeq: number;
   /** Epoch ms (store clock) of the start of the last write (any process). */

@@ -72,6 +72,7 @@ const syncSchema = z.looseObject({
   commentId: z.int().nullable(),
   commentUrl: z.string().nullable(),
   viewer: z.string().nullable(),
+  viewerId: z.int().nullable().default(null),
   postedSeq: count,
   lastWriteAt: epochMs,
   // Older versions' leases and background writers named a pid and no expiry: read, then voided.

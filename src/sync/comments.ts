@@ -6,7 +6,8 @@ import type { Pacer } from "./pacer.js";
 /**
  * Finding and writing this run's comments on the issue. A comment belongs to the run when it carries
  * the run's hidden marker AND was written by the token's own user, so nobody else's comment is ever
- * edited or deleted, and a marker pasted by someone else is ignored.
+ * edited or deleted, and a marker pasted by someone else is ignored. The token's user is told by its
+ * numeric id, which a rename of the account leaves as it is; by its login only until the id is known.
  */
 
 interface IssueTarget {
@@ -23,6 +24,11 @@ export interface WriteContext {
    * installation token), so that it is asked once per write, not at every lookup.
    */
   viewer: string | null | undefined;
+  /**
+   * The token's user's numeric id: undefined or null until learned, from a comment it created or one the
+   * issue shows by its login (or the run's recorded comment, whatever its login now).
+   */
+  viewerId?: number | null | undefined;
   /** Every comment of the issue as the last lookup through this context found them (set by each lookup). */
   listed?: readonly IssueComment[] | null;
   /** What is left of the command's deadline (ms): every request of this write gives up by then. */
@@ -40,15 +46,38 @@ export interface WriteContext {
   unanswered?: "edit" | "create" | null;
 }
 
-interface WriteResult {
+export interface WriteResult {
   comment: IssueComment;
   viewer: string | null;
+  viewerId: number | null;
 }
 
-function isOwnComment(comment: IssueComment, viewer: string | null): boolean {
-  if (viewer !== null) return comment.author === viewer;
+/** The token's user as a context knows it (`viewer` asked already). */
+type Who = Pick<WriteContext, "viewer" | "viewerId">;
+
+function isOwnComment(comment: IssueComment, who: Who): boolean {
+  // The id survives a rename of the account, which shows the new login on all of its comments.
+  if (typeof who.viewerId === "number" && typeof comment.authorId === "number")
+    return comment.authorId === who.viewerId;
+  if (typeof who.viewer === "string") return comment.author === who.viewer;
   // Tokens that cannot read /user are GitHub App installation tokens, whose comments are by a bot.
   return comment.author?.endsWith("[bot]") ?? false;
+}
+
+/**
+ * Learns the token's user's id from a listing, when not known yet (a run whose state an earlier release
+ * wrote, or whose create got no answer): from a comment by its login, else from `knownId`, the run's
+ * recorded comment, which is the token's user's whatever login it shows now (the account renamed since).
+ */
+function learnViewer(context: WriteContext, comments: readonly IssueComment[], knownId: number | null) {
+  if (typeof context.viewerId === "number") return;
+  const byLogin = comments.find(
+    (comment) => typeof context.viewer === "string" && comment.author === context.viewer,
+  );
+  const mine = byLogin ?? comments.find((comment) => comment.id === knownId);
+  if (typeof mine?.authorId !== "number") return;
+  context.viewerId = mine.authorId;
+  if (mine.author !== null) context.viewer = mine.author;
 }
 
 type CommentKind = "progress" | "history" | "final";
@@ -56,14 +85,14 @@ type CommentKind = "progress" | "history" | "final";
 /** The run's own comments of a kind, oldest first. */
 function runComments(
   comments: readonly IssueComment[],
-  viewer: string | null,
+  who: Who,
   runId: string,
   kind: CommentKind,
   seq?: number,
 ): IssueComment[] {
   return comments
     .filter((comment) => {
-      if (!isOwnComment(comment, viewer)) return false;
+      if (!isOwnComment(comment, who)) return false;
       const marker = parseMarker(comment.body);
       return marker?.kind === kind && marker.runId === runId && (seq === undefined || marker.seq === seq);
     })
@@ -83,15 +112,22 @@ async function knownViewer(context: WriteContext): Promise<string | null> {
   return context.viewer;
 }
 
-async function listRunComments(context: WriteContext, runId: string, kind: CommentKind, seq?: number) {
-  const viewer = await knownViewer(context);
+async function listRunComments(
+  context: WriteContext,
+  runId: string,
+  kind: CommentKind,
+  seq?: number,
+  knownId: number | null = null,
+) {
+  await knownViewer(context);
   const all = await context.client.listComments(
     context.target.repo,
     context.target.issueNumber,
     call(context),
   );
   context.listed = all;
-  return runComments(all, viewer, runId, kind, seq);
+  learnViewer(context, all, knownId);
+  return runComments(all, context, runId, kind, seq);
 }
 
 /** The creates held back by `holdCreatesUntil`: one more lookup finds the comment, or waits till then. */
@@ -111,9 +147,12 @@ function unanswered(error: unknown): boolean {
 async function create(context: WriteContext, body: string, find: () => Promise<IssueComment[]>) {
   if (context.holdCreatesUntil) throw heldCreate(context.holdCreatesUntil);
   try {
-    return await context.pacer.write(() =>
+    const created = await context.pacer.write(() =>
       context.client.createComment(context.target.repo, context.target.issueNumber, body, call(context)),
     );
+    // Created with the token: its author is the token's user, by login and id.
+    context.viewerId = created.authorId ?? context.viewerId;
+    return created;
   } catch (error) {
     // The create may have landed although its answer was lost: look before anyone posts it again. Not
     // after a timeout: a GitHub that hangs would hang the lookup too (the retry looks before posting).
@@ -138,8 +177,13 @@ async function update(context: WriteContext, commentId: number, body: string) {
   }
 }
 
-function result(context: WriteContext, comment: IssueComment): WriteResult {
-  return { comment, viewer: context.viewer ?? comment.author };
+/** A write's outcome: `comment`, one of the run's, and who the token's user is as far as known. */
+export function result(context: WriteContext, comment: IssueComment): WriteResult {
+  return {
+    comment,
+    viewer: context.viewer ?? comment.author,
+    viewerId: context.viewerId ?? comment.authorId ?? null,
+  };
 }
 
 /**
@@ -207,12 +251,11 @@ async function converge(
   args: { runId: string; seq: number; body: string; commentId: number | null },
 ): Promise<WriteResult | null> {
   const { repo } = context.target;
-  const marked = await listRunComments(context, args.runId, "progress");
+  const marked = await listRunComments(context, args.runId, "progress", undefined, args.commentId);
   // The known comment is the run's even when someone edited its marker away (an update edits it by id
   // all the same): kept, and its marker written back, rather than a second comment created.
-  const viewer = await knownViewer(context);
   const known = context.listed?.find(
-    (comment) => comment.id === args.commentId && isOwnComment(comment, viewer) && !marked.includes(comment),
+    (comment) => comment.id === args.commentId && isOwnComment(comment, context) && !marked.includes(comment),
   );
   const [keep, ...duplicates] = known ? [...marked, known].sort(oldestFirst) : marked;
   if (!keep) return null;
@@ -255,9 +298,11 @@ export async function postFinalComment(
   args: { runId: string; body: string; listed?: readonly IssueComment[] | null },
 ) {
   const find = () => listRunComments(context, args.runId, "final");
-  const [existing] = args.listed
-    ? runComments(args.listed, await knownViewer(context), args.runId, "final")
-    : await find();
+  if (args.listed) {
+    await knownViewer(context);
+    learnViewer(context, args.listed, null);
+  }
+  const [existing] = args.listed ? runComments(args.listed, context, args.runId, "final") : await find();
   if (existing) return result(context, existing);
   return result(context, await create(context, args.body, find));
 }

@@ -23,6 +23,7 @@ interface Written {
   commentId: number;
   url: string;
   viewer: string | null;
+  viewerId: number | null;
 }
 
 /** A failed write, as the run state records it. */
@@ -56,6 +57,7 @@ export function recordedWrite(
   const sync = { ...current.sync };
   if (sync.lease?.owner === owner) sync.lease = null;
   sync.viewer = comment.viewer ?? sync.viewer;
+  sync.viewerId = comment.viewerId ?? sync.viewerId;
   sync.consecutiveFailures = 0;
   sync.backoffUntil = 0;
   sync.lastError = null;

@@ -150,8 +150,8 @@ export async function retryQueue(
     const current = await syncer.flush({ deadline, ignoreBackoff: true });
     let stopped = current.kind === "failed"; // GitHub failed: keep the rest for later
     const currentFailed = stopped; // a write of the run failed: the syncer warned of it
-    /** The token's login by API, once a lookup learned it: asked once per retry, not once per entry. */
-    const viewers = new Map<string, string | null>();
+    /** The token's user by API, once a lookup learned it: asked once per retry, not once per entry. */
+    const viewers = new Map<string, Pick<WriteContext, "viewer" | "viewerId">>();
 
     for (const entry of plan) {
       if (stopped || lost.aborted) break; // lost: another retry took over (this one stalled past its lease)
@@ -240,7 +240,8 @@ export async function retryQueue(
         else stopped = true;
       } finally {
         // What a lookup learned of the token's login serves the next entries on that API.
-        if (context?.viewer !== undefined) viewers.set(entry.item.api_url, context.viewer);
+        if (context?.viewer !== undefined)
+          viewers.set(entry.item.api_url, { viewer: context.viewer, viewerId: context.viewerId });
       }
     }
     // A write owed only later (once an unanswered request can no longer land) is left to a background writer.
@@ -302,7 +303,8 @@ export async function retryQueue(
         client: await deps.client(item.api_url, { timeoutMs: deadline - timer.now() }),
         target: { repo: repoRef(item.repo), issueNumber: item.issue_number },
         pacer,
-        viewer: viewers.get(item.api_url),
+        viewer: viewers.get(item.api_url)?.viewer,
+        viewerId: viewers.get(item.api_url)?.viewerId,
         timeLeft: () => deadline - timer.now(),
       };
     }

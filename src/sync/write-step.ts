@@ -5,6 +5,7 @@ import type { Clock } from "../util/io.js";
 import {
   appendProgressComment,
   postFinalComment,
+  result,
   type WriteContext,
   writeProgressComment,
 } from "./comments.js";
@@ -78,6 +79,7 @@ export async function writeStep(
         deadline,
       }),
       viewer: state.sync.viewer ?? undefined,
+      viewerId: state.sync.viewerId,
       timeLeft: () => deadline - deps.timer.now(),
       holdCreatesUntil: heldUntil(deps.clock, state.sync, startedAt),
     };
@@ -100,6 +102,7 @@ export async function writeStep(
       commentId: written.comment.id,
       url: written.comment.htmlUrl,
       viewer: written.viewer,
+      viewerId: written.viewerId,
     });
     await clearDelivered(deps, state, step);
     const listing =
@@ -161,7 +164,7 @@ function heldUntil(clock: Clock, sync: SyncState, storeNow: number): number | nu
 
 /** Append mode: this state's comment (once), unless `queued`, the run's queued history, held it. */
 async function append(context: WriteContext, state: RunState, body: string, queued: IssueComment | null) {
-  if (queued) return { comment: queued, viewer: context.viewer ?? queued.author };
+  if (queued) return result(context, queued);
   return appendProgressComment(context, {
     runId: state.runId,
     seq: state.seq,

@@ -26,9 +26,17 @@ describe("toIssueComment", () => {
       id: 3,
       body: "",
       author: null,
+      authorId: null,
       createdAt: "2025-01-01T00:00:00Z",
       htmlUrl: "u",
     });
+  });
+
+  it("keeps the author's numeric id, which a rename of the account does not change", () => {
+    const user = { login: "octo-renamed", id: 41898282 };
+    const comment = toIssueComment({ id: 3, body: "b", user, created_at: "2025-01-01T00:00:00Z" });
+    expect(comment).toMatchObject({ author: "octo-renamed", authorId: 41898282 });
+    expect(toIssueComment({ id: 3, user: { login: "x", id: "7" }, created_at: "t" }).authorId).toBeNull();
   });
 
   it("rejects what is not a comment", () => {

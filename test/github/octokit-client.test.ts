@@ -85,6 +85,7 @@ describe("createOctokitClient: happy paths", () => {
       id: 1,
       body: "comment 1",
       author: null,
+      authorId: null,
       createdAt: "2025-10-19T16:30:00Z",
       htmlUrl: "https://github.com/acme/widgets/issues/123#issuecomment-1",
     });

@@ -13,7 +13,7 @@ const run = (sync: Partial<SyncState> = {}, seq = 1): RunState => {
   return { ...state, seq, sync: { ...state.sync, ...sync } };
 };
 
-const comment = { commentId: 7, url: "https://x/7", viewer: "bot" };
+const comment = { commentId: 7, url: "https://x/7", viewer: "bot", viewerId: 41 };
 
 describe("recordedWrite", () => {
   it("releases the lease, clears the failures and counts the posted state", () => {
@@ -35,6 +35,7 @@ describe("recordedWrite", () => {
       commentUrl: "https://x/7",
       postedSeq: 1,
       viewer: "bot",
+      viewerId: 41,
     });
   });
 

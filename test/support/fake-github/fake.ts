@@ -14,7 +14,7 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
   url = "";
   closed = false;
   readonly clock: () => number;
-  readonly tokens: ReadonlyMap<string, string>;
+  readonly tokens: Map<string, string>;
   readonly store: IssueStore;
   readonly users = new UserDirectory();
   readonly limits: RateLimits;
@@ -119,6 +119,12 @@ class FakeGitHubServer implements FakeGitHub, HandlerEnv {
 
   removeComment(id: number): boolean {
     return this.store.remove(id);
+  }
+
+  renameUser(from: string, to: string): void {
+    this.users.rename(from, to);
+    for (const [token, login] of this.tokens) if (login === from) this.tokens.set(token, to);
+    this.store.renameAuthor(from, to);
   }
 
   get lateHeld(): number {

@@ -84,6 +84,10 @@ export class IssueStore {
   remove(id: number): boolean {
     return this.#comments.delete(id);
   }
+
+  renameAuthor(from: string, to: string): void {
+    for (const comment of this.#comments.values()) if (comment.author === from) comment.author = to;
+  }
 }
 
 function issueKey(repo: string, issue: number): string {

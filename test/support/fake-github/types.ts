@@ -123,6 +123,11 @@ export interface FakeGitHub {
   editComment(id: number, body: string): StoredComment | undefined;
   /** As if a human deleted it. Returns false when there was no such comment. */
   removeComment(id: number): boolean;
+  /**
+   * The account `from` renamed to `to`: its tokens, its numeric id and its comments stay its own, which
+   * every answer now shows with the new login.
+   */
+  renameUser(from: string, to: string): void;
   /** Requests held by the `late` fault, not applied yet. */
   readonly lateHeld: number;
   /** Applies the requests held by `late` now (their clients may have given up); resolves once applied. */

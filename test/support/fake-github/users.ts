@@ -11,6 +11,14 @@ export class UserDirectory {
     return id;
   }
 
+  /** The account renamed: same id, new login (GitHub shows the new login on all of its comments). */
+  rename(from: string, to: string): void {
+    const id = this.idOf(from);
+    if (this.#ids.has(to)) throw new Error(`fake GitHub: login ${to} is taken`);
+    this.#ids.delete(from);
+    this.#ids.set(to, id);
+  }
+
   /** GitHub's user object; logins ending in `[bot]` are Bots, as GitHub App actors are. */
   json(login: string, apiUrl: string): Record<string, unknown> {
     const id = this.idOf(login);
