@@ -204,6 +204,7 @@ export async function writeProgressComment(
     commentId: number | null;
     converge: boolean;
     fresh?: boolean;
+    latestSeq?: LatestSeq;
   },
 ): Promise<WriteResult> {
   if (args.commentId === null && args.fresh && !args.converge) {
@@ -243,12 +244,28 @@ export async function markProgressComment(
 }
 
 /**
+ * The highest seq the run has reached, re-read from the store under the write lease (no other write of
+ * the run can start meanwhile); null when it cannot be told (the store did not answer, the run replaced).
+ */
+type LatestSeq = () => Promise<number | null>;
+
+/**
+ * Whether `onIssue`, a progress comment's seq, is above any state the run has reached: then it is none
+ * of the run's (someone edited the marker) and the comment is rewritten. Without `latestSeq`, or when it
+ * cannot tell, a seq above the write's own is taken for a newer state, as it may be.
+ */
+async function beyondRun(onIssue: number, latestSeq: LatestSeq | undefined): Promise<boolean> {
+  const latest = latestSeq ? await latestSeq() : null;
+  return latest !== null && onIssue > latest;
+}
+
+/**
  * Looks the run's progress comments up by marker (and the known one by id, whatever its marker): the
  * oldest is brought to `body`, duplicates are deleted. Null when the issue shows none.
  */
 async function converge(
   context: WriteContext,
-  args: { runId: string; seq: number; body: string; commentId: number | null },
+  args: { runId: string; seq: number; body: string; commentId: number | null; latestSeq?: LatestSeq },
 ): Promise<WriteResult | null> {
   const { repo } = context.target;
   const marked = await listRunComments(context, args.runId, "progress", undefined, args.commentId);
@@ -267,7 +284,8 @@ async function converge(
       });
   }
   const onIssue = parseMarker(keep.body)?.seq ?? 0;
-  if (onIssue > args.seq) return result(context, keep); // the issue shows a newer state: left alone
+  // The issue shows a newer state (another writer's): left alone. Not a seq above any the run reached.
+  if (onIssue > args.seq && !(await beyondRun(onIssue, args.latestSeq))) return result(context, keep);
   if (onIssue === args.seq && keep.body === args.body) return result(context, keep);
   return result(context, await update(context, keep.id, args.body));
 }

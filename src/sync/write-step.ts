@@ -97,6 +97,11 @@ export async function writeStep(
               commentId: state.sync.commentId,
               converge: state.completedAt !== null,
               fresh: previousWriteAt === 0,
+              latestSeq: () =>
+                deps.store.read().then(
+                  (latest) => (latest?.runId === state.runId ? latest.seq : null),
+                  () => null,
+                ),
             });
     const writeAt = await recordWrite(deps, state, step, startedAt, keepWriting, {
       commentId: written.comment.id,
