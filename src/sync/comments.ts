@@ -310,17 +310,31 @@ export async function appendProgressComment(
 /**
  * The final summary: a new comment (so subscribers are notified), posted exactly once per run. `listed`:
  * the issue's comments as listed since the last write of this run by anyone (the lookup is not repeated).
+ * `progressCommentId`: the run's progress comment, never taken for its final summary, whatever marker
+ * someone gave it (the next write of the progress comment writes its marker back).
  */
 export async function postFinalComment(
   context: WriteContext,
-  args: { runId: string; body: string; listed?: readonly IssueComment[] | null },
+  args: {
+    runId: string;
+    body: string;
+    listed?: readonly IssueComment[] | null;
+    progressCommentId?: number | null;
+  },
 ) {
-  const find = () => listRunComments(context, args.runId, "final");
+  const notProgress = (comments: IssueComment[]) =>
+    comments.filter((comment) => comment.id !== args.progressCommentId);
+  const find = async () =>
+    notProgress(
+      await listRunComments(context, args.runId, "final", undefined, args.progressCommentId ?? null),
+    );
   if (args.listed) {
     await knownViewer(context);
-    learnViewer(context, args.listed, null);
+    learnViewer(context, args.listed, args.progressCommentId ?? null);
   }
-  const [existing] = args.listed ? runComments(args.listed, context, args.runId, "final") : await find();
+  const [existing] = args.listed
+    ? notProgress(runComments(args.listed, context, args.runId, "final"))
+    : await find();
   if (existing) return result(context, existing);
   return result(context, await create(context, args.body, find));
 }

@@ -87,7 +87,12 @@ export async function writeStep(
     const history = await postQueuedHistory(context, deps, state);
     const written =
       step === "final"
-        ? await postFinalComment(context, { runId: state.runId, body, listed })
+        ? await postFinalComment(context, {
+            runId: state.runId,
+            body,
+            listed,
+            progressCommentId: state.sync.commentId,
+          })
         : state.github.commentMode === "append"
           ? await append(context, state, body, history)
           : await writeProgressComment(context, {

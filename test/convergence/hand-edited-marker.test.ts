@@ -46,4 +46,33 @@ describe("a progress comment whose marker a person edited", () => {
     expect(run.seqs("progress")).toHaveLength(1);
     expect(run.seqs("final")).toHaveLength(1);
   });
+
+  it("changed to a final marker: not taken for the final summary, which finalize posts once", async () => {
+    const run = await inProcess();
+    const agents = await run.reporter().initializeParallelTracking("E", ["a", "b"]);
+    for (const agent of agents) await run.reporter().markAgentComplete(agent.agentId);
+    await run.settle();
+    const id = await editProgressComment(run, (body) =>
+      body.replace(/progress run=(\S+) seq=\d+/, "final run=$1"),
+    );
+
+    await run.reporter().finalizeParallelExecution("ok");
+    await run.settle();
+    await run.reporter().finalizeParallelExecution();
+    await run.reporter().retryReport();
+    await run.settle();
+
+    const state = await readState(run);
+    const comments = run.gh.comments("acme/widgets", 123);
+    const finals = comments.filter((c) => c.body.includes("Final Summary"));
+    expect(finals).toHaveLength(1);
+    expect(finals[0]!.id).not.toBe(id);
+    expect(state.sync.finalCommentId).toBe(finals[0]!.id);
+    expect(parseMarker(comments.find((c) => c.id === id)!.body)).toEqual({
+      kind: "progress",
+      runId: state.runId,
+      seq: state.seq,
+    });
+    expect(run.seqs("final")).toHaveLength(1);
+  });
 });
