@@ -44,10 +44,10 @@ interface NewRun {
   /** Random hex that makes the run id unique among runs of the same epic in the same second. */
   nonce: string;
   /**
-   * The agent ids of the run this one replaces (the directory's, or the epic's latest in the database):
-   * none is given again, even within the same second (see assignAgentIds).
+   * The run this one replaces (the directory's, or the epic's latest in the database): none of its agent
+   * ids is given again, even within the same second (see assignAgentIds and idsToAvoid).
    */
-  replacedAgentIds?: Iterable<string>;
+  replaced?: RunState | null;
 }
 
 function newAgent(agentId: string, domain: string, iso: string): AgentState {
@@ -74,10 +74,11 @@ export function createRun({
   stallAfterMs,
   maxCostUsd,
   nonce,
-  replacedAgentIds = [],
+  replaced = null,
 }: NewRun): RunState {
   const at = new Date(now);
   const iso = at.toISOString();
+  const replacedAgentIds = replaced ? idsToAvoid(replaced, iso) : [];
   const ids = assignAgentIds(domains, at, replacedAgentIds);
   const agents: Record<string, AgentState> = {};
   domains.forEach((domain, index) => {
@@ -86,6 +87,7 @@ export function createRun({
   });
   return {
     ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
+    ...(replacedAgentIds.length === 0 ? {} : { replacedAgentIds }),
     version: 1,
     runId: makeRunId(epicId, at, nonce),
     epicId,
@@ -99,6 +101,19 @@ export function createRun({
     github,
     sync: { ...EMPTY_SYNC },
   };
+}
+
+/**
+ * The ids a new run started at `iso` gives none of, and keeps (`replacedAgentIds`) for the agents added to
+ * it later: those of the run it replaces, and those that run kept if it started in the same second (runs
+ * replacing one another within one second: the third must not give the first's ids either). Ids kept from
+ * an earlier second are left, so that the list does not grow with every run: they name an earlier time of
+ * day than this run's ids can, for a day.
+ */
+function idsToAvoid(replaced: RunState, iso: string): string[] {
+  const sameSecond = replaced.startedAt.slice(0, 19) === iso.slice(0, 19);
+  const kept = sameSecond ? (replaced.replacedAgentIds ?? []) : [];
+  return [...new Set([...Object.keys(replaced.agents), ...kept])];
 }
 
 /** `EPIC-007-20251019T163000Z-1a2b3c4d`: names the run in the hidden marker; only [A-Za-z0-9._-]. */
@@ -309,10 +324,12 @@ export function applyAdd(
   }
   const at = new Date(now);
   const iso = at.toISOString();
+  // Nor an id of the run this one replaced: an agent of that run still reporting by it would change this
+  // run's agent (an add in the same second as the init --force).
   const ids = assignAgentIds(
     domains,
     at,
-    Object.keys(state.agents),
+    [...Object.keys(state.agents), ...(state.replacedAgentIds ?? [])],
     existing.map((agent) => agent.domain),
   );
   const added = domains.map((domain, index) => ({

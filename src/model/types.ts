@@ -207,6 +207,13 @@ export interface RunState {
   mergeSummaryCut?: number | undefined;
   /** The run's budget in US dollars (`init --max-cost`); absent or null: none. */
   maxCostUsd?: number | null;
+  /**
+   * The agent ids of the run this one replaced (`init --force`, a new run after a finalized one, the epic's
+   * latest in a database): no agent of this run takes one, also when added later, so an agent of that run
+   * still reporting by its id is refused instead of changing this run.
+   * Absent: it replaced none (or was made by an earlier release).
+   */
+  replacedAgentIds?: string[] | undefined;
   /** An unfinished agent silent for longer than this is shown as stalled (ms). */
   stallAfterMs: number;
   github: GitHubTarget;

@@ -107,7 +107,7 @@ export async function startRun(
       nonce: randomHex(8),
       // A run started in the same second as the one it replaces takes other ids: a command meant for
       // an agent of the old run is then refused (unknown agent), never applied to the new run.
-      replacedAgentIds: current ? Object.keys(current.agents) : [],
+      replaced: current,
     });
     return { next, result: { state: next, replaced: current && replacedPart(current, now) } };
   });

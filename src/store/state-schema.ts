@@ -114,6 +114,7 @@ export const runStateSchema = z
     mergeSummaryCut: count.optional(),
     stallAfterMs: z.int().min(1).default(DEFAULT_STALL_AFTER_MS),
     maxCostUsd: z.number().finite().min(0).max(MAX_COST_USD).nullable().optional(),
+    replacedAgentIds: z.array(z.string().min(1)).optional(),
     github: githubSchema,
     sync: syncSchema,
   })

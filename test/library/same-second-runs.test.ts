@@ -47,4 +47,23 @@ describe("runs started in the same second", () => {
     }
     await reporter.close();
   });
+
+  it("give an agent added to the new run in that second no id of the replaced run either", async () => {
+    const fs = createFsFromVolume(Volume.fromJSON({ "/epic/.keep": "" }));
+    const at = Date.parse("2026-01-01T16:30:00.000Z");
+    const reporter = createParallelReporter("/epic", { fs, clock: { now: () => at }, env: {} });
+    const first = await reporter.initializeParallelTracking("L2", ["a", "b"]);
+    expect(first.map((agent) => agent.agentId)).toEqual(["impl-a-163000", "impl-b-163000"]);
+    await reporter.initializeParallelTracking("L2", ["c"], undefined, { force: true });
+    const added = await reporter.addAgents(["a"]);
+    expect(added).toEqual([{ agentId: "impl-a-163000-2", domain: "a" }]);
+
+    const before = JSON.stringify(reporter.executionState);
+    // The first run's agent a, still going, reports by the id that run gave it.
+    await expect(reporter.updateAgentProgress("impl-a-163000", "in_progress", 1, 5)).rejects.toThrow(
+      /^updateAgentProgress: unknown agent "impl-a-163000": expected an agent id or domain of run /,
+    );
+    expect(JSON.stringify(reporter.executionState)).toBe(before);
+    await reporter.close();
+  });
 });

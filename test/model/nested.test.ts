@@ -91,6 +91,24 @@ describe("adding agents", () => {
       "impl-imp-163001-2",
     ]);
   });
+
+  it("gives no id of the run replaced, nor of the one before it when they started in the same second", () => {
+    const replace = (replaced: RunState, domains: string[], now: number) =>
+      createRun({ epicId: "EPIC-7", domains, now, github, nonce: "cd34", replaced });
+    // backend, frontend (impl-bac-163000, impl-fro-163000) replaced in that second by a run of qa, to which
+    // backend is added in that second too: an agent of the first run reporting as impl-bac-163000 must
+    // not change the new run's backend.
+    const second = replace(run(), ["qa"], t0);
+    expect(second.replacedAgentIds).toEqual(["impl-bac-163000", "impl-fro-163000"]);
+    const added = applyAdd(second, ["backend"], null, t0).added;
+    expect(added.map((agent) => agent.agentId)).toEqual(["impl-bac-163000-2"]);
+    // A third run in that second: none of the first run's ids either, when made or added to.
+    const third = replace(second, ["frontend"], t0);
+    expect(Object.keys(third.agents)).toEqual(["impl-fro-163000-2"]);
+    expect(applyAdd(third, ["backend"], null, t0).added[0]!.agentId).toBe("impl-bac-163000-2");
+    // A run started a second later keeps only the ids of the run it replaces: the list does not grow.
+    expect(replace(third, ["qa"], later(1)).replacedAgentIds).toEqual(["impl-fro-163000-2"]);
+  });
 });
 
 describe("a parent's files are its children's sums, in the same change, at any depth", () => {
