@@ -45,7 +45,8 @@ interface NewRun {
   nonce: string;
   /**
    * The run this one replaces (the directory's, or the epic's latest in the database): none of its agent
-   * ids is given again, even within the same second (see assignAgentIds and idsToAvoid).
+   * ids is given again, even within the same second (see assignAgentIds and idsToAvoid), nor taken as a
+   * domain (refuseReplacedIds).
    */
   replaced?: RunState | null;
 }
@@ -78,6 +79,7 @@ export function createRun({
 }: NewRun): RunState {
   const at = new Date(now);
   const iso = at.toISOString();
+  if (replaced) refuseReplacedIds(replaced, domains, iso);
   const replacedAgentIds = replaced ? idsToAvoid(replaced, iso) : [];
   const ids = assignAgentIds(domains, at, replacedAgentIds);
   const agents: Record<string, AgentState> = {};
@@ -114,6 +116,24 @@ function idsToAvoid(replaced: RunState, iso: string): string[] {
   const sameSecond = replaced.startedAt.slice(0, 19) === iso.slice(0, 19);
   const kept = sameSecond ? (replaced.replacedAgentIds ?? []) : [];
   return [...new Set([...Object.keys(replaced.agents), ...kept])];
+}
+
+const NOT_AN_OLD_ID =
+  "a domain may not be such an id (that agent, still reporting by it, would change this run's agent); choose another domain";
+
+/**
+ * Refuses (UsageError) a domain of a new run started at `iso` that is an id of the run it replaces (or one
+ * that run kept, see idsToAvoid): that run's agent, still reporting by its id, would change this run's.
+ */
+export function refuseReplacedIds(replaced: RunState, domains: readonly string[], iso: string): void {
+  const ids = new Set(idsToAvoid(replaced, iso));
+  const domain = domains.find((name) => ids.has(name));
+  if (domain === undefined) return;
+  const old = Object.hasOwn(replaced.agents, domain) ? replaced.agents[domain] : undefined;
+  const whose = old
+    ? `agent ${describeAgent(old)} of run ${replaced.runId}, which this run replaces`
+    : `an agent of a run that run ${replaced.runId} (which this run replaces) replaced in the same second`;
+  throw new UsageError(`domain ${quote(domain)} is the id of ${whose}: ${NOT_AN_OLD_ID}`);
 }
 
 /** `EPIC-007-20251019T163000Z-1a2b3c4d`: names the run in the hidden marker; only [A-Za-z0-9._-]. */
@@ -278,9 +298,9 @@ function assertReopenable(state: RunState, agent: AgentState, status: AgentStatu
 
 /**
  * Adds agents to an active run, at the top level or under `parentRef`. Refused (state untouched) for a
- * domain already in the run or equal to an agent's id, a finished parent, a parent that reports files of
- * its own (its files must be its children's sums), and nesting deeper than MAX_DEPTH. Agents are never
- * moved, so there are no cycles.
+ * domain already in the run or equal to an agent's id (of this run, or one it keeps of the run it
+ * replaced), a finished parent, a parent that reports files of its own (its files must be its children's
+ * sums), and nesting deeper than MAX_DEPTH. Agents are never moved, so there are no cycles.
  */
 export function applyAdd(
   state: RunState,
@@ -290,6 +310,7 @@ export function applyAdd(
 ): { state: RunState; added: AgentState[] } {
   if (domains.length === 0) throw new UsageError("at least one domain is required to add agents");
   const existing = Object.values(state.agents);
+  const oldIds = new Set(state.replacedAgentIds);
   for (const domain of domains) {
     const clash = existing.find((agent) => agent.domain === domain);
     if (clash) {
@@ -302,6 +323,11 @@ export function applyAdd(
     if (holder) {
       throw new UsageError(
         `domain ${quote(domain)} is the id of agent ${describeAgent(holder)} in run ${state.runId}: a domain may not be another agent's id (that agent could no longer be named by it); choose another domain`,
+      );
+    }
+    if (oldIds.has(domain)) {
+      throw new UsageError(
+        `domain ${quote(domain)} is the id of an agent of a run that run ${state.runId} replaced: ${NOT_AN_OLD_ID}`,
       );
     }
   }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { resolveTarget } from "../config/github-target.js";
 import { refuseSecretsIn, refuseSecretsInTarget } from "../config/options.js";
 import { QueueUnwritableError, StoreUnavailableError, UsageError } from "../errors.js";
-import { applyAbandon, createRun } from "../model/run.js";
+import { applyAbandon, createRun, refuseReplacedIds } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { sweepTemporaryFiles } from "../store/atomic-write.js";
 import { canSync, missingSteps } from "../sync/decide.js";
@@ -68,6 +68,10 @@ export async function startRun(
   refuseSecretsIn(domains, secrets, labels.domains);
   // Kept in the run state and queue files as they are (ids, not text): refused as names are.
   refuseSecretsInTarget(target.github.repo, target.github.apiUrl, secrets);
+  // Refused before anything is queued too; createRun checks again, on the run the transaction reads.
+  if (before && (before.completedAt !== null || options.force)) {
+    refuseReplacedIds(before, domains, new Date(place.store.now?.() ?? core.clock.now()).toISOString());
+  }
   let queued = 0;
   if (before && lacksPosts(before)) {
     queued += await queueReplaced(core, place, {

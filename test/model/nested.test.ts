@@ -109,6 +109,32 @@ describe("adding agents", () => {
     // A run started a second later keeps only the ids of the run it replaces: the list does not grow.
     expect(replace(third, ["qa"], later(1)).replacedAgentIds).toEqual(["impl-fro-163000-2"]);
   });
+
+  it("refuses a domain that is an id of the run replaced, when the run starts and when agents are added", () => {
+    const replace = (replaced: RunState, domains: string[], now: number) =>
+      createRun({ epicId: "EPIC-7", domains, now, github, nonce: "cd34", replaced });
+    const first = run();
+    // The first run's backend, reporting as impl-bac-163000, would move the new run's agent of that name.
+    expect(() => replace(first, ["impl-bac-163000", "qa"], later(5))).toThrow(
+      new UsageError(
+        `domain "impl-bac-163000" is the id of agent impl-bac-163000 (backend) of run EPIC-7-20251019T163000Z-ab12, which this run replaces: a domain may not be such an id (that agent, still reporting by it, would change this run's agent); choose another domain`,
+      ),
+    );
+    const second = replace(first, ["qa"], t0);
+    expect(() => applyAdd(second, ["docs", "impl-fro-163000"], null, later(5))).toThrow(
+      new UsageError(
+        `domain "impl-fro-163000" is the id of an agent of a run that run EPIC-7-20251019T163000Z-cd34 replaced: a domain may not be such an id (that agent, still reporting by it, would change this run's agent); choose another domain`,
+      ),
+    );
+    // A third run in that second refuses the first run's ids too.
+    expect(() => replace(second, ["impl-fro-163000"], t0)).toThrow(
+      /^domain "impl-fro-163000" is the id of an agent of a run that run EPIC-7-20251019T163000Z-cd34 \(which this run replaces\) replaced in the same second: /,
+    );
+    // An id of a run further back, started in an earlier second, is a domain like any other.
+    expect(Object.values(replace(second, ["impl-fro-163000"], later(1)).agents)[0]!.domain).toBe(
+      "impl-fro-163000",
+    );
+  });
 });
 
 describe("a parent's files are its children's sums, in the same change, at any depth", () => {
