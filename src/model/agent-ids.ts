@@ -20,10 +20,10 @@ const MADE_ID = /^(impl-[a-z0-9]{1,3}-\d{6})(?:-([2-9]|[1-9]\d{1,8}))?$/;
 /**
  * One unique id per domain, in the order given, none of them equal to one of these domains or of
  * `otherDomains` (the run's agents', for agents added later), nor among `existing` (the run's agents and
- * those of the run it replaced, for agents added later; the run this one replaces, for a new run) nor below one of them in its base's
- * suffixes: `impl-bac-163000-3` there reserves `impl-bac-163000` and `-2` too. So runs that replace one
- * another within the same second of the clock (`init --force`, or a new run of an epic in the database)
- * never share an id: each takes the suffix after its predecessor's (`-2`, then `-3`), and a command
+ * those of the run it replaced, for agents added later; the run this one replaces, for a new run) nor
+ * below one of them in its base's suffixes: `impl-bac-163000-3` there reserves `impl-bac-163000` and `-2`
+ * too. So runs that replace one another within the same second of the clock (`init --force`, or a new run
+ * of an epic in the database) never share an id: each takes the suffix after its predecessor's (`-2`, then `-3`), and a command
  * meant for an agent of the replaced run is refused as an unknown agent instead of changing the new run.
  * Each base remembers its next suffix, so ten thousand domains sharing a base take linear time, not a
  * search from `-2` for each (quadratic: 14 s).
