@@ -5,10 +5,9 @@ import { StoreUnavailableError, UsageError } from "../errors.js";
 import { maskSecrets } from "../github/redact.js";
 import type { RunState } from "../model/types.js";
 import { databasePlace, parseStoreUrl } from "./pg/config.js";
-import type { RunAt } from "./pg/latest.js";
 import type { PgRunStore, PgStoreOptions } from "./pg/pg-store.js";
 import { MAX_TIMER_MS } from "./pg/url-parameters.js";
-import type { RunStore, Transition } from "./types.js";
+import type { RunAt, RunStore, Transition } from "./types.js";
 
 /** What LazyPgStore needs of its module (src/store/pg/pg-store.ts). */
 export interface PgStoreModule {

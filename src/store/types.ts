@@ -67,3 +67,13 @@ export interface RunStore {
    */
   setAsideUnreadable?(): Promise<{ problem: string; movedTo: string } | null>;
 }
+
+/**
+ * The run an epic had at a time (a database store's PgRunStore.runAt): its id, and the run made next,
+ * which replaced it (null: none yet). Here, not beside the query: the library's declarations name no
+ * PostgreSQL client types.
+ */
+export interface RunAt {
+  runId: string;
+  replacedBy: { runId: string; startedAt: string } | null;
+}

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { StoreUnavailableError } from "../../errors.js";
 import type { AgentState, RunState } from "../../model/types.js";
+import type { RunAt } from "../types.js";
 import { LATEST_VERSION } from "./migrations.js";
 import { SchemaBehind } from "./pg-errors.js";
 import type { Session } from "./session.js";
@@ -99,12 +100,6 @@ export async function readRun(
   const { rows } = await client.query<RunRows>(RUN_BY_ID, [runId]);
   const row = rows[0];
   return row ? { now: row.now_ms, state: assemble(row).state } : { now: null, state: null };
-}
-
-/** The epic's run at a time: its id, and the run made next, which replaced it (null: none yet). */
-export interface RunAt {
-  runId: string;
-  replacedBy: { runId: string; startedAt: string } | null;
 }
 
 /** The epic's latest run at `time` (epoch ms, the database's clock); null when none had started. */

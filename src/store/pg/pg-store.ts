@@ -3,10 +3,10 @@ import { StoreUnavailableError } from "../../errors.js";
 import type { RunState } from "../../model/types.js";
 import { Slots } from "../../util/slots.js";
 import { onTimesHeld, withTimesHeld } from "../held-times.js";
-import type { RunStore, Transition } from "../types.js";
+import type { RunAt, RunStore, Transition } from "../types.js";
 import { ClosingClient, endWithin, GOODBYE_WAIT_MS, settledWithin } from "./client.js";
 import { connectionConfig, databasePlace, explainPgError, parseStoreUrl } from "./config.js";
-import { type RunAt, readLatest, readRun, readRunAt } from "./latest.js";
+import { readLatest, readRun, readRunAt } from "./latest.js";
 import { migrateExplained, newerSchemaError } from "./migrate.js";
 import { LATEST_VERSION } from "./migrations.js";
 import {
