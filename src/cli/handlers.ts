@@ -48,8 +48,10 @@ export async function runInit(
         "the run was not started, unless the database took it and its answer was lost: `status` shows which once the database answers (init is not kept for later: the agent ids it prints must be the run's own)",
       ),
     );
-  if (options.json) context.out.data(JSON.stringify(await initView(context), null, 2));
-  else context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
+  // Said if the output is lost (a full disk): the caller needed the agent ids, and `status` has them.
+  const started = "the run was started (its agent ids are in `parallel-progress status`)";
+  if (options.json) context.out.data(JSON.stringify(await initView(context), null, 2), started);
+  else context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"), started);
   return publishCommentUrl(context);
 }
 
@@ -64,7 +66,10 @@ export async function runAdd(
         "no agent was added (add is not kept for later: the agent ids it prints must be the run's own)",
       ),
     );
-  context.out.data(agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"));
+  context.out.data(
+    agents.map(({ domain, agentId }) => `${domain}\t${agentId}`).join("\n"),
+    "the agents were added (their ids are in `parallel-progress status`)",
+  );
   return publishCommentUrl(context);
 }
 

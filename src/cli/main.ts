@@ -11,7 +11,7 @@ export * from "../errors.js";
  * The command line's entry (commander: every command, help and error). Exit codes: 0 done (GitHub trouble
  * included: warned and queued), 1 an internal bug or the machine's trouble, 2 the caller's mistake, 3 `retry`
  * with posts queued or changes kept (a database store not answering is the machine's trouble: see exit.ts).
- * stderr is best effort (standard-streams.ts): a message that cannot be written leaves the code as it is.
+ * stderr is best effort, and stdout that cannot be written (a full disk) is said and exit 1 (standard-streams.ts).
  */
 export function main(): void {
   guardStandardStreams();

@@ -1,5 +1,6 @@
 import { messageLine } from "../config/show-value.js";
 import { annotation } from "./actions.js";
+import { writeData } from "./standard-streams.js";
 
 /**
  * Where the CLI writes: data to stdout, diagnostics to stderr, with --quiet and --verbose applied. Every
@@ -7,7 +8,8 @@ import { annotation } from "./actions.js";
  * all. (Errors are written by the one place that maps them to exit codes: exit.ts.)
  */
 export interface Output {
-  data(text: string): void;
+  /** A line of data (standard-streams.ts); `done`: what the command did that it shows, said if it is lost. */
+  data(text: string, done?: string): void;
   warn(message: string): void;
   info(message: string): void;
 }
@@ -23,22 +25,8 @@ export function createOutput(
 ): Output {
   const annotate = env.GITHUB_ACTIONS === "true";
   const warned = new Set<string>();
-  let readerGone = false;
-  let guarded = false;
   return {
-    data: (text) => {
-      if (readerGone) return;
-      if (!guarded) {
-        guarded = true;
-        // `parallel-progress status | head -1`: when the reader goes away, the rest of the data is
-        // dropped and the command finishes its work as usual (exit code unchanged), instead of crashing.
-        process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-          if (error.code !== "EPIPE") throw error;
-          readerGone = true;
-        });
-      }
-      process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-    },
+    data: writeData,
     warn: (text) => {
       if (options.quiet) return; // before messageLine: masking and escaping cost a call that says nothing
       const message = messageLine(text);

@@ -161,6 +161,7 @@ export async function watch(options: WatchOptions): Promise<void> {
       if (!stopped) present();
     };
     // e.g. `watch | head -1`: the reader is gone, which a pipe says only at the next write (the next line).
+    // Any other write error stops it too (a full disk: said, and exit 1, by standard-streams.ts).
     const onOutputError = () => stop();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);

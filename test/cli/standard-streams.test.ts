@@ -76,3 +76,35 @@ describe("stderr that cannot be written (/dev/full)", () => {
     expect(lost.status).toContain('"filesCompleted": 1');
   });
 });
+
+describe("stdout that cannot be written (/dev/full)", () => {
+  it("init and add: one line saying so and what was done, exit 1, no crash", async () => {
+    const { dir, env } = await setup({ task: "---\ngithub:\n  sync_enabled: false\n---\n" });
+    const init = await runOnFull(
+      ["init", "--epic", "E", "--domains", "a,b", "--dir", dir],
+      { stdout: true },
+      env,
+    );
+    expect(init.code).toBe(1);
+    expect(init.stderr).toBe(
+      "parallel-progress: error: could not write the output: ENOSPC: no space left on device, write; the run was started (its agent ids are in `parallel-progress status`)\n",
+    );
+    const add = await runOnFull(["add", "--domains", "c", "--dir", dir], { stdout: true }, env);
+    expect(add.code).toBe(1);
+    expect(add.stderr).toMatch(/could not write the output: ENOSPC.*; the agents were added \(/);
+    const status = await runCli(["status", "--json", "--dir", dir], { env });
+    expect(status.stdout.match(/"agentId"/g)).toHaveLength(3);
+  });
+
+  it("status and --help: one line naming the error, exit 1", async () => {
+    const { dir, env } = await setup({ task: "---\ngithub:\n  sync_enabled: false\n---\n" });
+    expect((await runCli(["init", "--epic", "E", "--domains", "a", "--dir", dir], { env })).code).toBe(0);
+    for (const args of [["status", "--dir", dir], ["--help"]]) {
+      const result = await runOnFull(args, { stdout: true }, env);
+      expect(result.code, args.join(" ")).toBe(1);
+      expect(result.stderr).toBe(
+        "parallel-progress: error: could not write the output: ENOSPC: no space left on device, write\n",
+      );
+    }
+  });
+});
