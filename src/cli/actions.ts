@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, constants, openSync } from "node:fs";
+import { appendFileSync, closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { quote } from "../config/show-value.js";
 
 /**
@@ -13,7 +13,15 @@ export interface ActionsContext {
 
 export function actionsContext(env: NodeJS.ProcessEnv): ActionsContext | null {
   if (env.GITHUB_ACTIONS !== "true") return null;
-  return { outputFile: env.GITHUB_OUTPUT || null, summaryFile: env.GITHUB_STEP_SUMMARY || null };
+  return { outputFile: givenPath(env.GITHUB_OUTPUT), summaryFile: givenPath(env.GITHUB_STEP_SUMMARY) };
+}
+
+/**
+ * A path the runner gave, or null: empty or only white space is unset (the runner never sets such a
+ * value; written to, `GITHUB_OUTPUT='   '` made a file named by three spaces in the working directory).
+ */
+function givenPath(value: string | undefined): string | null {
+  return value === undefined || value.trim() === "" ? null : value;
 }
 
 /** A workflow command line, with its data escaped as the runner expects (%, CR, LF). */
@@ -66,12 +74,33 @@ function append(
       constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
     );
     try {
-      appendFileSync(fd, text, "utf8");
+      appendFileSync(fd, endsMidLine(fd, path) ? `\n${text}` : text, "utf8");
     } finally {
       closeSync(fd);
     }
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     warn(`${variable} ${quote(path)} cannot be written (${code ?? message}): ${consequence}`);
+  }
+}
+
+/**
+ * Whether the file open as `fd` ends inside a line (an earlier step's `printf 'foo=bar' >> "$GITHUB_OUTPUT"`):
+ * what is appended then starts on a new line, or it would join that one (`foo=barcomment-url=…`, both
+ * outputs lost). One stat and a read of the last byte; a pipe or a device has no last byte to read. A last
+ * byte that cannot be read (a file we may write but not read) is taken as a line's end, as it was before.
+ */
+function endsMidLine(fd: number, path: string): boolean {
+  const stats = fstatSync(fd);
+  if (!stats.isFile() || stats.size === 0) return false;
+  let reader: number | null = null;
+  try {
+    reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const last = Buffer.alloc(1);
+    return readSync(reader, last, 0, 1, stats.size - 1) === 1 && last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    if (reader !== null) closeSync(reader);
   }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServe } from "../serve/serve-process.js";
@@ -106,6 +106,43 @@ describe("inside GitHub Actions (GITHUB_ACTIONS=true)", () => {
     const bodies = github.comments("acme/widgets", 123).map((c) => c.body);
     expect(bodies.some((body) => body.includes("## 🎉 Final Summary"))).toBe(true);
     expect(await readFile(output, "utf8")).toMatch(/^comment-url=https:\/\/github\.com\//);
+  });
+
+  it("starts on a new line in a GITHUB_OUTPUT or GITHUB_STEP_SUMMARY an earlier step left without one", async () => {
+    const { gh: github, dir } = await fakeGitHub();
+    const output = join(dir, "github-output.txt");
+    const summary = join(dir, "step-summary.md");
+    await writeFile(output, "foo=bar"); // printf 'foo=bar' >> "$GITHUB_OUTPUT"
+    await writeFile(summary, "Tests passed");
+    const env = { GITHUB_ACTIONS: "true", GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+    const cli = (...args: string[]) =>
+      runCli([...args, "--dir", dir], {
+        env: { ...env, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary },
+      });
+
+    const init = await cli("init", "--epic", "E", "--domains", "a", "--min-interval", "0");
+    expect(init.code).toBe(0);
+    expect(init.stderr).toBe("");
+    expect(await readFile(output, "utf8")).toMatch(
+      /^foo=bar\ncomment-url=https:\/\/github\.com\/acme\/widgets\/issues\/123#issuecomment-\d+\n$/,
+    );
+    expect((await cli("complete", "a")).code).toBe(0);
+    expect((await cli("finalize", "--summary", "merged")).code).toBe(0);
+    expect(await readFile(summary, "utf8")).toMatch(/^Tests passed\n## 🔄 Parallel Execution Progress\n/);
+  });
+
+  it("takes a GITHUB_OUTPUT of white space only for unset, as an empty one: no file named by spaces", async () => {
+    const { gh: github, dir } = await fakeGitHub();
+    const env = { GITHUB_ACTIONS: "true", GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url };
+    // Run in the epic directory, where a relative path would be made.
+    const cli = (...args: string[]) =>
+      runCli(args, { cwd: dir, env: { ...env, GITHUB_OUTPUT: "   ", GITHUB_STEP_SUMMARY: " \t" } });
+    for (const args of [["init", "--epic", "E", "--domains", "a", "--min-interval", "0"], ["finalize"]]) {
+      const result = await cli(...args);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+    }
+    expect((await readdir(dir)).filter((name) => name.trim() === "")).toEqual([]);
   });
 
   it("annotates the warnings of serve too, as every command's (one output for all)", async () => {
