@@ -117,6 +117,40 @@ describe("store URL mistakes", () => {
     expect(escaped.stderr).toMatch(/not answering/);
   });
 
+  // The pg client reads these when the URL does not say: PGPORT=abc connected to port NaN and threw a
+  // RangeError (an internal error with its stack, exit 1, the change lost); PGSSLMODE=requir went without
+  // TLS. Checked as the URL's own values, before any connection.
+  it.each([
+    ["PGPORT", "abc", 'PGPORT must be a port number from 1 to 65535, got "abc"'],
+    ["PGPORT", "99999", 'PGPORT must be a port number from 1 to 65535, got "99999"'],
+    ["PGPORT", "5432x", 'PGPORT must be a port number from 1 to 65535, got "5432x"'],
+    [
+      "PGSSLMODE",
+      "requir",
+      'PGSSLMODE must be one of disable, prefer, require, verify-ca, verify-full, got "requir"',
+    ],
+    ["PGSSLNEGOTIATION", "bogus", 'PGSSLNEGOTIATION must be one of postgres, direct, got "bogus"'],
+  ])("%s=%j is a configuration mistake (exit 2, one line, nothing kept)", async (name, value, message) => {
+    const store = "postgresql://u:pw-secret@127.0.0.1/db";
+    for (const command of [["update", "a", "--status", "pending"], ["status"]]) {
+      const result = await call([...command, "--epic", "E", "--store", store], { [name]: value });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.trim().split("\n"), result.stderr).toHaveLength(1);
+      expect(result.stderr).toContain(`parallel-progress: error: ${message}`);
+      expect(result.stderr).not.toContain("pw-secret");
+      expect(result.kept).toEqual([]);
+    }
+  });
+
+  it("a PGPORT the client can use is taken: the database is only not answering", async () => {
+    const store = "postgresql://u:pw-secret@127.0.0.1/db";
+    const args = ["update", "a", "--status", "pending", "--epic", "E", "--store", store];
+    const result = await call(args, { PGPORT: String(await closedPort()) });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/not answering/);
+    expect(result.kept).toHaveLength(1);
+  });
+
   it("a database name holding a line break is named on one line when the database does not answer", async () => {
     const store = `postgresql://u@127.0.0.1:${await closedPort()}/db%0Aparallel-progress:error:forged`;
     const result = await call(["status", "--epic", "E1", "--store", store]);

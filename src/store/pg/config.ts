@@ -1,14 +1,17 @@
 import type pg from "pg";
 import { quote } from "../../config/show-value.js";
 import { StoreConfigError, StoreUnavailableError, UsageError } from "../../errors.js";
+import { checkEnvironment } from "./environment.js";
 import {
   checkParameters,
   ENDS_WITH_ESCAPE,
   endsWithEscape,
   MAX_TIMER_MS,
+  NO_HOST,
   SECRET,
   SECRET_VALUE,
   urlConnectTimeoutMs,
+  withoutEmptyHost,
 } from "./url-parameters.js";
 
 /** The store's connection, as the user gave it (`--store` / PARALLEL_PROGRESS_STORE). */
@@ -184,15 +187,6 @@ function atAfterHost(text: string): boolean {
 }
 
 /**
- * libpq (and the pg client) take a user with no host, `postgresql://user@/db?host=/run/postgresql` (a unix
- * socket); the WHATWG URL parser refuses credentials without a host. Checked with a stand-in host, which
- * the message leaves out; the client gets the URL as given.
- */
-const NO_HOST = "no-host.invalid";
-const withoutEmptyHost = (text: string) =>
-  text.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i, `$1${NO_HOST}`);
-
-/**
  * The URL as the client gets it: with libpq's meaning of `sslmode` (`require`: encrypted, the certificate
  * not checked; `verify-full`: checked), as the URL's reader expects, unless the URL chose itself
  * (`uselibpqcompat`). The pg client would otherwise treat require as verify-full, with a warning.
@@ -249,6 +243,8 @@ export function connectionConfig(
     statementTimeoutMs = STATEMENT_TIMEOUT_MS,
   }: { connectTimeoutMs?: number | undefined; statementTimeoutMs?: number | undefined } = {},
 ): pg.ClientConfig {
+  // What the client reads from the environment where the URL does not say, checked as the URL's own.
+  checkEnvironment(url, process.env);
   return {
     connectionString: withSafeSearchPath(clientUrl(url), options),
     connectionTimeoutMillis: connectTimeoutMs,

@@ -134,7 +134,7 @@ export function checkParameters(url: URL, option: string): void {
         `${option}: unknown parameter ${quote(name)}: the URL takes libpq's connection parameters (sslmode, connect_timeout, application_name, ...)`,
       );
     }
-    const problem = PARAMETERS[name]?.(value) ?? null;
+    const problem = parameterProblem(name, value);
     if (problem !== null) {
       // Not a secret's value, nor one right after a secret (it may be the rest of a password with an "&").
       const shown = SECRET.has(name) || afterSecret ? "" : `, got ${quote(value)}`;
@@ -142,6 +142,20 @@ export function checkParameters(url: URL, option: string): void {
     }
     afterSecret = SECRET.has(name);
   }
+}
+
+/**
+ * libpq (and the pg client) take a user with no host, `postgresql://user@/db?host=/run/postgresql` (a unix
+ * socket); the WHATWG URL parser refuses credentials without a host. Checked with a stand-in host, which
+ * the message leaves out; the client gets the URL as given.
+ */
+export const NO_HOST = "no-host.invalid";
+export const withoutEmptyHost = (text: string) =>
+  text.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i, `$1${NO_HOST}`);
+
+/** What is wrong with `value` for the connection parameter `name` (one PARAMETERS knows), or null. */
+export function parameterProblem(name: string, value: string): string | null {
+  return PARAMETERS[name]?.(value) ?? null;
 }
 
 /** The longest a Node timer waits (a longer one fires at once, with a warning printed). */
