@@ -1,5 +1,6 @@
 import { LockTimeoutError } from "../errors.js";
 import type { FileSystem } from "../util/io.js";
+import { FOLDER_MODE } from "../util/make-folder.js";
 import { sleep } from "../util/sleep.js";
 
 interface LockOptions {
@@ -97,7 +98,7 @@ export function tryLock(fs: FileSystem, lockPath: string, staleMs: number): bool
 /** mkdir: true when made, false when it exists. */
 function makeDir(fs: FileSystem, path: string): boolean {
   try {
-    fs.mkdirSync(path);
+    fs.mkdirSync(path, { mode: FOLDER_MODE });
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;

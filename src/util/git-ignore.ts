@@ -15,9 +15,10 @@ export function ignoreInGit(fs: FileSystem, dir: string): void {
   const path = join(dir, ".gitignore");
   try {
     if (sizeOf(fs, path) > 0) return;
-    // Readable by all, as any file made with the umask: git run by another user (a job's tool run as root
-    // in a container, git as the runner) must read it, or it ignores nothing and fails on the run's files.
-    writeFileAtomicSync(fs, path, CONTENT, { mode: 0o666 });
+    // Readable by all: git run by another user (a job's tool run as root in a container, git as the
+    // runner) must read it, or it ignores nothing and fails on the run's files. Writable by the owner
+    // alone, whatever the umask (000 made it 0666).
+    writeFileAtomicSync(fs, path, CONTENT, { mode: 0o644 });
   } catch {
     // Not writable: nothing to do.
   }

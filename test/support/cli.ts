@@ -15,7 +15,12 @@ export interface CliResult {
 /** Runs the built CLI as workflow scripts do: a separate process, a clean environment. */
 export async function runCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    umask?: string;
+  } = {},
 ): Promise<CliResult> {
   const { code, stdout, stderr, ms } = await spawnCli(args, options).done;
   return { code, stdout, stderr, ms };
@@ -106,9 +111,18 @@ export interface RunningCli {
   done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * `umask`: the CLI run through a shell that sets it first (`umask 000`), as a user's shell would: the
+ * process and the background writers it starts make their files and folders under it.
+ */
 export function spawnCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    umask?: string;
+  } = {},
 ): RunningCli {
   const started = Date.now();
   const env: Record<string, string> = {
@@ -119,7 +133,11 @@ export function spawnCli(
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value !== undefined) env[key] = value;
   }
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? process.cwd(), env });
+  const [command, argv] =
+    options.umask === undefined
+      ? [process.execPath, [BIN, ...args]]
+      : ["/bin/sh", ["-c", `umask ${options.umask} && exec "$@"`, "sh", process.execPath, BIN, ...args]];
+  const child = spawn(command, argv, { cwd: options.cwd ?? process.cwd(), env });
   const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolvePromise, reject) => {
     let stdout = "";
     let stderr = "";

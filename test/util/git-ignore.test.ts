@@ -18,10 +18,10 @@ describe("the .gitignore of the run's folders", () => {
     expect(Object.keys(volume.toJSON()).filter((path) => path.endsWith(".tmp"))).toEqual([]);
   });
 
-  it("is readable as any file the umask lets be, not the owner's alone (git run by another user reads it)", async () => {
+  it("is readable by all (git run by another user reads it), writable by the owner alone", async () => {
     const dir = await mkdtemp(join(tmpdir(), "pp-gitignore-"));
     try {
-      await writeFile(join(dir, "plain"), "x"); // Node's default mode less the umask, as the old code made it
+      await writeFile(join(dir, "plain"), "x", { mode: 0o644 }); // 0644 less the umask (000: 0644, not 0666)
       ignoreInGit(nodeFs as unknown as FileSystem, dir);
       const mode = (path: string) => stat(join(dir, path)).then((found) => found.mode & 0o777);
       expect((await mode(".gitignore")).toString(8)).toBe((await mode("plain")).toString(8));
