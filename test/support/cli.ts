@@ -12,16 +12,19 @@ export interface CliResult {
   ms: number;
 }
 
+/**
+ * How a test runs the CLI. `umask`: through a shell that sets it first (`umask 000`), as a user's shell
+ * would: the process and the background writers it starts make their files and folders under it.
+ */
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  umask?: string;
+}
+
 /** Runs the built CLI as workflow scripts do: a separate process, a clean environment. */
-export async function runCli(
-  args: readonly string[],
-  options: {
-    cwd?: string;
-    env?: Record<string, string | undefined>;
-    timeoutMs?: number;
-    umask?: string;
-  } = {},
-): Promise<CliResult> {
+export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   const { code, stdout, stderr, ms } = await spawnCli(args, options).done;
   return { code, stdout, stderr, ms };
 }
@@ -111,19 +114,8 @@ export interface RunningCli {
   done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
 }
 
-/**
- * `umask`: the CLI run through a shell that sets it first (`umask 000`), as a user's shell would: the
- * process and the background writers it starts make their files and folders under it.
- */
-export function spawnCli(
-  args: readonly string[],
-  options: {
-    cwd?: string;
-    env?: Record<string, string | undefined>;
-    timeoutMs?: number;
-    umask?: string;
-  } = {},
-): RunningCli {
+/** Starts the built CLI as `runCli` does (see CliOptions). */
+export function spawnCli(args: readonly string[], options: CliOptions = {}): RunningCli {
   const started = Date.now();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
