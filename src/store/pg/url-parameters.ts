@@ -17,10 +17,25 @@ const oneOf =
 /** libpq's integers (it takes a sign: a connect_timeout of 0 or less means no limit there). */
 const integer = (value: string) => (/^-?\d{1,9}$/.test(value) ? null : "must be a whole number");
 
+/** A port as libpq reads it (strtol: a sign and leading zeros taken, `022229` is 22229), from 1 to 65535. */
 const port = (value: string) => {
-  const number = /^\d{1,5}$/.test(value) ? Number(value) : 0;
+  const number = /^\+?\d{1,10}$/.test(value) ? Number(value) : 0;
   return number >= 1 && number <= 65_535 ? null : "must be a port number from 1 to 65535";
 };
+
+/**
+ * A boolean as the server reads a startup parameter (parse_bool): any case, and a prefix of true, false,
+ * yes or no (`t`, `fa`), on or off from two letters (`of`), 1 or 0. Null when it is none of them.
+ */
+function serverBoolean(value: string): boolean | null {
+  const word = value.toLowerCase();
+  if (word === "1") return true;
+  if (word === "0") return false;
+  const prefixOf = (full: string, least = 1) => word.length >= least && full.startsWith(word);
+  if (prefixOf("true") || prefixOf("yes") || prefixOf("on", 2)) return true;
+  if (prefixOf("false") || prefixOf("no") || prefixOf("off", 2)) return false;
+  return null;
+}
 
 type Check = ((value: string) => string | null) | null;
 
@@ -58,11 +73,14 @@ const PARAMETERS: Readonly<Record<string, Check>> = {
   keepalives_count: integer,
   tcp_user_timeout: integer,
   // A replication connection runs no ordinary statement (the server refuses them, which looked like a
-  // database down): only "off" is of use to the store.
-  replication: (value) =>
-    ["true", "on", "yes", "1", "database"].includes(value)
+  // database down): only "off" is of use to the store, in any spelling the server takes.
+  replication: (value) => {
+    const on = value.toLowerCase() === "database" ? true : serverBoolean(value);
+    if (on === false) return null;
+    return on
       ? "must be off (a replication connection runs none of the store's statements)"
-      : oneOf("false", "off", "no", "0")(value),
+      : "must be off (false, off, no or 0, in any case)";
+  },
   gssencmode: oneOf("disable", "prefer", "require"),
   // libpq's "allow" (unencrypted first, TLS if the server insists) is one the pg client cannot do: it
   // would require TLS and check the certificate, the opposite; refused rather than taken otherwise.

@@ -23,12 +23,35 @@ describe("checkEnvironment: the PG* variables the client reads, checked as the U
     },
   );
 
-  it.each(["5432", " 5433 ", ""])(
-    "PGPORT=%j is taken (libpq allows white space around the digits)",
+  it.each(["5432", " 5433 ", "", "+22229", "022229"])(
+    "PGPORT=%j is taken (libpq reads it with strtol: white space around, a sign, leading zeros)",
     (port) => {
       expect(refusal("postgresql:///pp", { PGPORT: port })).toBeNull();
     },
   );
+
+  it.each(["off", "OFF", "False", "f", "fa", "n", "NO", "of", "0"])(
+    "PGREPLICATION=%j is taken: off, as the server reads a boolean (any case, a prefix)",
+    (value) => {
+      expect(refusal("postgresql:///pp", { PGREPLICATION: value })).toBeNull();
+      expect(refusal(`postgresql:///pp?replication=${value}`, {})).toBeNull();
+    },
+  );
+
+  it.each(["on", "ON", "t", "Yes", "1", "Database"])(
+    "PGREPLICATION=%j is refused: a replication connection runs none of the store's statements",
+    (value) => {
+      expect(refusal("postgresql:///pp", { PGREPLICATION: value })).toMatch(
+        /^PGREPLICATION must be off \(a replication connection runs none of the store's statements\)/,
+      );
+    },
+  );
+
+  it.each(["o", "maybe", ""])("PGREPLICATION=%j, no boolean, is refused unless empty (unset)", (value) => {
+    const refused = refusal("postgresql:///pp", { PGREPLICATION: value });
+    if (value === "") expect(refused).toBeNull();
+    else expect(refused).toMatch(/^PGREPLICATION must be off \(false, off, no or 0, in any case\)/);
+  });
 
   it("a variable the URL overrides is not read, so not checked", () => {
     expect(refusal("postgresql://h:5432/pp", { PGPORT: "abc" })).toBeNull();
