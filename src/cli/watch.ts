@@ -1,9 +1,7 @@
 import { resolve } from "node:path";
-import { maskSecrets } from "../github/redact.js";
 import { noRunError } from "../model/run.js";
 import type { RunState } from "../model/types.js";
 import { storeTime } from "../store/store-time.js";
-import type { RunStore } from "../store/types.js";
 import { OneAtATime } from "../util/one-at-a-time.js";
 import { type CommonOptions, createContext } from "./context.js";
 import { fullScreen } from "./terminal-settings.js";
@@ -79,7 +77,9 @@ export async function watch(options: WatchOptions): Promise<void> {
   async function follow(first: RunState): Promise<void> {
     const stdout = process.stdout;
     const screen = fullScreen(process.env, stdout)
-      ? await terminalScreen(watchedPlace(store, dir), () => storeTime(store, Date.now))
+      ? // The footer names the database and epic as every message does (store.location: no password, and
+        // read after the first read, once a password ~/.pgpass gave is known and masked), else the folder.
+        await terminalScreen(store.database ? store.location : dir, () => storeTime(store, Date.now))
       : null;
 
     let state: RunState = first;
@@ -186,17 +186,6 @@ export async function watch(options: WatchOptions): Promise<void> {
       }
     }
   }
-}
-
-/**
- * What the full-screen view's footer names: the epic directory, or with a database store the epic and the
- * database (`epic "E1" in postgres://pp@db.internal:5432/runs`), never its password. Asked after the first
- * read: a password that ~/.pgpass gave is known (and masked) only once connected.
- */
-export function watchedPlace(store: Pick<RunStore, "database" | "secrets">, dir: string): string {
-  if (!store.database) return dir;
-  const { epicId, database } = store.database;
-  return maskSecrets(`epic ${JSON.stringify(epicId)} in ${database}`, store.secrets ?? []);
 }
 
 /** The full-screen view: chalk and the table renderer are loaded only for a terminal. */

@@ -3,7 +3,6 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { watchedPlace } from "../../src/cli/watch.js";
 import {
   ANSI,
   changeKey,
@@ -239,21 +238,6 @@ function startWatcher(dir: string, extra: readonly string[] = []): RunningCli & 
 
 const lines = (text: string) => text.split("\n").filter((line) => line !== "");
 
-describe("watch: what its footer names", () => {
-  it("the epic directory, or the epic and its database with no secret in it", () => {
-    expect(watchedPlace({}, "/work/epic")).toBe("/work/epic");
-    const database = { database: "postgresql://pp@db.internal:5432/runs", epicId: "E1" };
-    expect(watchedPlace({ database, secrets: ["pw-from-pgpass-1234"] }, "/work/epic")).toBe(
-      'epic "E1" in postgresql://pp@db.internal:5432/runs',
-    );
-    // An epic typed as the password ~/.pgpass gave: masked, as every message masks it.
-    const typedPassword = { database: { ...database, epicId: "pw-from-pgpass-1234" } };
-    expect(watchedPlace({ ...typedPassword, secrets: ["pw-from-pgpass-1234"] }, "/work/epic")).toBe(
-      'epic "***" in postgresql://pp@db.internal:5432/runs',
-    );
-  });
-});
-
 describe("watch: plain lines when stdout is not a terminal", () => {
   it("prints one line per change made by other processes and exits 0 by itself at finalize", async () => {
     const dir = await epic();
@@ -443,7 +427,7 @@ describe("watch: a real terminal (tmux)", () => {
       const footer = screen.split("\n").find((line) => line.startsWith("watching"));
       expect(footer).toMatch(
         new RegExp(
-          `^watching epic "E-W" in postgresql://postgres@127\\.0\\.0\\.1:\\d+/${name} \\(Ctrl-C to stop\\)$`,
+          `^watching postgresql://postgres@127\\.0\\.0\\.1:\\d+/${name} \\(epic "E-W"\\) \\(Ctrl-C to stop\\)$`,
         ),
       );
       expect(screen).not.toContain(SUPERUSER_PASSWORD);
