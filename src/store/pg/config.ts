@@ -4,8 +4,6 @@ import { StoreConfigError, StoreUnavailableError, UsageError } from "../../error
 import { checkEnvironment } from "./environment.js";
 import {
   checkParameters,
-  ENDS_WITH_ESCAPE,
-  endsWithEscape,
   MAX_TIMER_MS,
   NO_HOST,
   SECRET,
@@ -213,10 +211,8 @@ const SEARCH_PATH = "pg_catalog,pg_temp";
  * when it connects; so does this, in its place.)
  */
 function withSafeSearchPath(url: string, given: string | null): string {
-  const own = given || process.env.PGOPTIONS || "";
-  // The URL's are checked with its other parameters (checkParameters); PGOPTIONS here, where it is read.
-  if (!given && endsWithEscape(own)) throw new UsageError(`PGOPTIONS ${ENDS_WITH_ESCAPE}, got ${quote(own)}`);
-  const settings = `${own} -c search_path=${SEARCH_PATH}`.trim();
+  // The URL's are checked with its other parameters (checkParameters), PGOPTIONS with the environment's.
+  const settings = `${given || process.env.PGOPTIONS || ""} -c search_path=${SEARCH_PATH}`.trim();
   return `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(settings)}`;
 }
 

@@ -11,7 +11,8 @@ const TLS_MODES = new Set(["prefer", "require", "verify-ca", "verify-full"]);
  * a PGPORT that is not a port (the client connected to port NaN or 99999 and threw a RangeError), a
  * PGSSLMODE that is not a mode (the client connected without TLS, in silence), a PGSSLNEGOTIATION it
  * throws on, a PGREPLICATION (a connection that runs no statement) or a PGHOST with several hosts (looked
- * up as a name, never found). The client reads a variable only when the URL does not say
+ * up as a name, never found), or a PGOPTIONS ending in a lone backslash (which would escape the
+ * search_path the tool adds after it). The client reads a variable only when the URL does not say
  * (pg/lib/connection-parameters.js), and an empty one as unset; so does this. None of these is a secret.
  */
 export function checkEnvironment(text: string, env: Readonly<Record<string, string | undefined>>): void {
@@ -38,6 +39,13 @@ export function checkEnvironment(text: string, env: Readonly<Record<string, stri
       "names several hosts, which this client cannot try in turn: give one host (a name that follows the primary, or a pooler in front)",
       host,
     );
+  }
+
+  // The session options the tool's own search_path is added after (config.ts: withSafeSearchPath).
+  const options = given("PGOPTIONS");
+  if (options !== "" && !query.get("options")) {
+    const problem = parameterProblem("options", options);
+    if (problem !== null) refuse("PGOPTIONS", problem, options);
   }
 
   const replication = given("PGREPLICATION");
