@@ -1,3 +1,4 @@
+import { monotonicMs } from "./io.js";
 import { sleep } from "./sleep.js";
 
 /**
@@ -31,11 +32,11 @@ export class OneAtATime {
     this.running = (async () => {
       try {
         do {
-          const wait = this.lastStart + this.spacingMs - performance.now();
+          const wait = this.lastStart + this.spacingMs - monotonicMs();
           if (wait > 0) await sleep(wait);
           // The calls made while it waited are this run's.
           this.again = false;
-          this.lastStart = performance.now();
+          this.lastStart = monotonicMs();
           await this.work();
         } while (this.again);
       } finally {

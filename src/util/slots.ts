@@ -1,3 +1,5 @@
+import { monotonicMs } from "./io.js";
+
 /** A caller waiting for its turn. */
 interface Waiter {
   resolve: () => void;
@@ -16,7 +18,7 @@ interface Waiter {
 export class Slots {
   private free: number;
   private readonly waiting: Waiter[] = [];
-  /** When a turn last ended well (performance.now(): a local duration). */
+  /** When a turn last ended well (monotonicMs(): a local duration). */
   private progressAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -35,7 +37,7 @@ export class Slots {
     return (wentWell) => {
       if (!held) return;
       held = false;
-      if (wentWell) this.progressAt = performance.now();
+      if (wentWell) this.progressAt = monotonicMs();
       // A turn that ended badly hands the slot only to a waiter whose patience has not run out meanwhile.
       for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
         clearTimeout(next.timer);
@@ -48,9 +50,9 @@ export class Slots {
   }
 
   private wait(): Promise<void> {
-    const since = performance.now();
+    const since = monotonicMs();
     return new Promise<void>((resolve, reject) => {
-      const idle = () => performance.now() - Math.max(since, this.progressAt);
+      const idle = () => monotonicMs() - Math.max(since, this.progressAt);
       const expired = () => {
         if (idle() < this.patienceMs) return false;
         reject(this.giveUp());
