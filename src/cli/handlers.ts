@@ -2,11 +2,8 @@ import { checkCompletedFiles, checkErrorMessage, checkEventMessage, givenEpic } 
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import type { StatusView } from "../model/status-view.js";
 import type { AgentMetrics, UpdateStatus } from "../model/types.js";
-import { pendingDir } from "../queue/pending-changes.js";
 import type { ParallelProgressReporter } from "../reporter.js";
-import { statePaths } from "../store/file-store.js";
 import { storeTime } from "../store/store-time.js";
-import { nodeFileSystem } from "../util/node-fs.js";
 import { randomHex } from "../util/random.js";
 import { sleep } from "../util/sleep.js";
 import { appendSummary, setOutput } from "./actions.js";
@@ -404,27 +401,12 @@ const offline = () => import("./offline.js");
  * `init --force` replaces it, and an `add` comes after the changes made before it. A database that shows no
  * run of the epic yet (a first `init`) is not warned of: what waits stays kept (`status` counts it; the
  * next change sets aside what the new run will not take). A database that does not answer throws, as the
- * command would itself. The offline bundle is read only when the folder of kept changes holds a file.
+ * command would itself.
  */
 async function applyKeptFirst(context: Context): Promise<void> {
-  if (!context.store || !holdsFiles(pendingDir(statePaths(context.reporter.directory).dir))) return;
+  if (!context.store) return;
   const { applied } = await (await offline()).replayPending(context, undefined, { warnOfNoRun: false });
   if (applied > 0) context.out.info(`${applied} change(s) kept while the database was down applied`);
-}
-
-/**
- * Whether the folder `dir` holds a file other than a dot file (one readdir; false when it does not exist):
- * the kept changes and those set aside, not the lock a background writer that was killed left behind.
- */
-function holdsFiles(dir: string): boolean {
-  try {
-    return nodeFileSystem()
-      .readdirSync(dir)
-      .some((name) => !String(name).startsWith("."));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw error;
-  }
 }
 
 /**

@@ -50,17 +50,9 @@ export interface PendingChange {
   change: KeptChange;
 }
 
-/** Where the changes are kept, in the state folder `stateDir` (`<epic>/.parallel-progress`). */
-export function pendingDir(stateDir: string): string {
-  return join(stateDir, "pending");
-}
-
 const PATTERN = /^change_\d{15}_\d{4}_[0-9a-f]{8}\.json$/;
-/**
- * A change set aside (setAside): its name, then `.rejected`. Literals, both: a bundle that takes only
- * pendingDir from this file (main.cjs, for init and add) leaves them out.
- */
-const REJECTED = /^change_\d{15}_\d{4}_[0-9a-f]{8}\.json\.rejected$/;
+/** A change set aside (setAside): its name, then `.rejected`. */
+const REJECTED = new RegExp(`${PATTERN.source.slice(0, -1)}\\.rejected$`);
 
 /**
  * Changes made while the shared store (the database) did not answer, one JSON file each in
@@ -77,7 +69,7 @@ export class PendingChanges {
     private readonly fs: FileSystem,
     stateDir: string,
   ) {
-    this.dir = pendingDir(stateDir);
+    this.dir = join(stateDir, "pending");
   }
 
   add(pending: PendingChange): string {
